@@ -1,0 +1,255 @@
+//! The cloud assembly: the synthesized stacks, and the directory the AWS CDK CLI and
+//! cairn's toolkit read (`manifest.json` plus one `<artifactId>.template.json` per stack,
+//! stages in nested `assembly-<Stage>` directories).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::Serialize;
+use serde_json::{json, Map, Value as Json};
+
+use crate::annotations::Diagnostic;
+use crate::error::{Error, Result};
+use crate::template::Environment;
+
+/// The cloud assembly schema version written to `manifest.json`.
+pub const MANIFEST_VERSION: &str = "36.0.0";
+
+/// The file format of templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TemplateFormat {
+    /// `<id>.template.json` (what the CDK CLI reads).
+    #[default]
+    Json,
+    /// `<id>.template.yaml`, for people; the manifest then points at the YAML file.
+    Yaml,
+}
+
+/// A metadata entry of the manifest (`aws:cdk:logicalId`, `aws:cdk:warning` ...).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetadataEntry {
+    /// The entry type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The entry data.
+    pub data: Json,
+}
+
+/// One synthesized stack.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackArtifact {
+    /// The artifact id (file name stem, CDK-style unique id of the stack's path).
+    pub artifact_id: String,
+    /// The CloudFormation stack name.
+    pub stack_name: String,
+    /// The stack's construct path.
+    pub display_name: String,
+    /// Where the stack deploys.
+    pub environment: Environment,
+    /// The template.
+    pub template: Json,
+    /// The template serialized as JSON, computed once at synthesis.
+    pub template_body: String,
+    /// Artifact ids of the stacks this one must deploy after.
+    pub dependencies: Vec<String>,
+    /// Manifest metadata by construct path (`/Stack/Child`).
+    pub metadata: IndexMap<String, Vec<MetadataEntry>>,
+    /// Stack-level tags.
+    pub tags: IndexMap<String, String>,
+    /// Whether termination protection is enabled.
+    pub termination_protection: bool,
+    /// The nested assembly directory (for stacks in a stage).
+    pub assembly_dir: Option<String>,
+}
+
+impl StackArtifact {
+    /// The template as pretty JSON (one-space indent, as the CDK writes it).
+    pub fn template_json(&self) -> &str {
+        &self.template_body
+    }
+
+    /// The template as YAML.
+    pub fn template_yaml(&self) -> Result<String> {
+        serde_yaml::to_string(&self.template).map_err(|e| Error::Serialize {
+            stack: self.display_name.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The logical IDs of the resources of a CloudFormation type, in template order.
+    pub fn resources_of_type(&self, resource_type: &str) -> Vec<&str> {
+        self.template
+            .get("Resources")
+            .and_then(Json::as_object)
+            .map(|r| {
+                r.iter()
+                    .filter(|(_, v)| v.get("Type").and_then(Json::as_str) == Some(resource_type))
+                    .map(|(k, _)| k.as_str())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn template_file(&self, format: TemplateFormat) -> String {
+        match format {
+            TemplateFormat::Json => format!("{}.template.json", self.artifact_id),
+            TemplateFormat::Yaml => format!("{}.template.yaml", self.artifact_id),
+        }
+    }
+
+    fn manifest_entry(&self, format: TemplateFormat) -> Json {
+        let mut properties = Map::new();
+        properties.insert("templateFile".into(), json!(self.template_file(format)));
+        if !self.tags.is_empty() {
+            properties.insert("tags".into(), json!(self.tags));
+        }
+        if self.termination_protection {
+            properties.insert("terminationProtection".into(), json!(true));
+        }
+        if self.stack_name != self.artifact_id {
+            properties.insert("stackName".into(), json!(self.stack_name));
+        }
+        properties.insert("validateOnSynth".into(), json!(false));
+        let mut entry = Map::new();
+        entry.insert("type".into(), json!("aws:cloudformation:stack"));
+        entry.insert("environment".into(), json!(self.environment.uri()));
+        entry.insert("properties".into(), Json::Object(properties));
+        if !self.dependencies.is_empty() {
+            entry.insert("dependencies".into(), json!(self.dependencies));
+        }
+        if !self.metadata.is_empty() {
+            entry.insert("metadata".into(), json!(self.metadata));
+        }
+        entry.insert("displayName".into(), json!(self.display_name));
+        Json::Object(entry)
+    }
+}
+
+/// Serializes a template the way the CDK does: pretty, one-space indent, keys in order.
+pub(crate) fn template_to_json(t: &Map<String, Json>) -> String {
+    pretty(t)
+}
+
+fn pretty<T: Serialize>(v: &T) -> String {
+    let mut buf = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b" ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
+    // Serializing a serde_json::Value into a Vec cannot fail.
+    if v.serialize(&mut ser).is_err() {
+        return String::new();
+    }
+    String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Every synthesized stack, with the warnings and infos found along the way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloudAssembly {
+    stacks: Vec<StackArtifact>,
+    /// (directory, stage path) of each nested stage assembly.
+    stages: Vec<(String, String)>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl CloudAssembly {
+    pub(crate) fn new(
+        stacks: Vec<StackArtifact>,
+        stages: Vec<(String, String)>,
+        diagnostics: Vec<Diagnostic>,
+    ) -> Self {
+        CloudAssembly {
+            stacks,
+            stages,
+            diagnostics,
+        }
+    }
+
+    /// Every stack, in tree order.
+    pub fn stacks(&self) -> &[StackArtifact] {
+        &self.stacks
+    }
+
+    /// A stack by artifact id, stack name or construct path.
+    pub fn stack(&self, name: &str) -> Option<&StackArtifact> {
+        self.stacks
+            .iter()
+            .find(|s| s.artifact_id == name || s.stack_name == name || s.display_name == name)
+    }
+
+    /// Warnings and infos (errors stop synthesis before an assembly exists).
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.diagnostics
+    }
+
+    /// Writes the assembly to `dir` (usually `cdk.out`). A previous assembly there is
+    /// replaced; the output is byte-identical for the same app.
+    pub fn write(&self, dir: &Path, format: TemplateFormat) -> Result<()> {
+        self.write_filtered(dir, format, &[])
+    }
+
+    /// Writes only the named stacks (by artifact id, name or path); all when `only` is empty.
+    pub fn write_filtered(&self, dir: &Path, format: TemplateFormat, only: &[String]) -> Result<()> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::Io { path, source }
+        };
+        if dir.join("manifest.json").exists() {
+            fs::remove_dir_all(dir).map_err(io(dir))?;
+        }
+        fs::create_dir_all(dir).map_err(io(dir))?;
+        let selected: Vec<&StackArtifact> = self
+            .stacks
+            .iter()
+            .filter(|s| {
+                only.is_empty()
+                    || only
+                        .iter()
+                        .any(|o| *o == s.artifact_id || *o == s.stack_name || *o == s.display_name)
+            })
+            .collect();
+        // The root assembly, then one nested assembly per stage.
+        let mut groups: Vec<(Option<&str>, PathBuf)> = vec![(None, dir.to_path_buf())];
+        for (sub, _) in &self.stages {
+            groups.push((Some(sub.as_str()), dir.join(sub)));
+        }
+        for (group, group_dir) in &groups {
+            let mut artifacts = Map::new();
+            if group.is_none() {
+                for (sub, stage_path) in &self.stages {
+                    if selected.iter().any(|s| s.assembly_dir.as_deref() == Some(sub)) {
+                        artifacts.insert(
+                            sub.clone(),
+                            json!({
+                                "type": "cdk:cloud-assembly",
+                                "properties": { "directoryName": sub, "displayName": stage_path }
+                            }),
+                        );
+                    }
+                }
+            }
+            let members: Vec<&&StackArtifact> = selected
+                .iter()
+                .filter(|s| s.assembly_dir.as_deref() == *group)
+                .collect();
+            if group.is_some() && members.is_empty() {
+                continue;
+            }
+            fs::create_dir_all(group_dir).map_err(io(group_dir))?;
+            for s in &members {
+                let file = group_dir.join(s.template_file(format));
+                let body = match format {
+                    TemplateFormat::Json => s.template_body.clone(),
+                    TemplateFormat::Yaml => s.template_yaml()?,
+                };
+                fs::write(&file, body).map_err(io(&file))?;
+                artifacts.insert(s.artifact_id.clone(), s.manifest_entry(format));
+            }
+            let manifest = json!({ "version": MANIFEST_VERSION, "artifacts": artifacts });
+            let file = group_dir.join("manifest.json");
+            fs::write(&file, pretty(&manifest)).map_err(io(&file))?;
+        }
+        let version = dir.join("cdk.out");
+        fs::write(&version, json!({ "version": MANIFEST_VERSION }).to_string()).map_err(io(&version))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,158 @@
+//! Errors: each names the construct path and says how to fix it.
+
+use std::path::PathBuf;
+
+use crate::annotations::Diagnostic;
+
+/// Everything that can go wrong while building or synthesizing an app.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A construct id is empty or contains a forbidden character.
+    #[error("invalid construct id {id:?} under '{scope}': {reason}; use a non-empty id without '/'")]
+    InvalidId {
+        /// Path of the scope the construct was added to.
+        scope: String,
+        /// The rejected id.
+        id: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+
+    /// Two siblings share an id.
+    #[error("duplicate construct id: '{path}' already exists (a {existing} was added there first); give the new construct a different id")]
+    DuplicateId {
+        /// The path both constructs would have.
+        path: String,
+        /// What kind of node is already there.
+        existing: &'static str,
+    },
+
+    /// A construct was placed where it cannot live (e.g. a resource directly under the app).
+    #[error("'{path}': {problem}")]
+    InvalidScope {
+        /// Path of the offending scope.
+        path: String,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+
+    /// A node id was used that belongs to another app or does not exist.
+    #[error("node {0} does not exist in this app; handles are only valid in the app that created them")]
+    UnknownNode(u32),
+
+    /// A node was used as something it is not (e.g. a bucket handle as a condition).
+    #[error("'{path}' is a {actual}, not a {expected}")]
+    WrongKind {
+        /// The node's path.
+        path: String,
+        /// What was needed.
+        expected: &'static str,
+        /// What the node is.
+        actual: &'static str,
+    },
+
+    /// Two nodes of a stack map to the same logical ID.
+    #[error("logical ID collision in stack '{stack}': '{first}' and '{second}' both get '{logical_id}'; rename one of them or override its logical ID")]
+    LogicalIdCollision {
+        /// The stack.
+        stack: String,
+        /// The contested logical ID.
+        logical_id: String,
+        /// The first node's path.
+        first: String,
+        /// The second node's path.
+        second: String,
+    },
+
+    /// A logical ID override is not a valid CloudFormation logical ID.
+    #[error("'{path}': logical ID {logical_id:?} is invalid; use 1 to 255 ASCII letters and digits")]
+    InvalidLogicalId {
+        /// The node's path.
+        path: String,
+        /// The rejected logical ID.
+        logical_id: String,
+    },
+
+    /// A value references a node in a stack of another account or region.
+    #[error("'{consumer}' references '{producer}', but their stacks deploy to different environments ({consumer_env} vs {producer_env}); cross-stack references only work within one account and region: pass the value as a parameter, or store it in an SSM parameter and read it in the other environment")]
+    CrossEnvironmentReference {
+        /// The referencing construct.
+        consumer: String,
+        /// The referenced construct.
+        producer: String,
+        /// The consumer stack's environment.
+        consumer_env: String,
+        /// The producer stack's environment.
+        producer_env: String,
+    },
+
+    /// A value references a node that is not in any stack, or an output.
+    #[error("'{consumer}' references '{target}', which cannot be referenced: {reason}")]
+    InvalidReference {
+        /// The referencing construct.
+        consumer: String,
+        /// The referenced construct.
+        target: String,
+        /// Why the reference is invalid.
+        reason: &'static str,
+    },
+
+    /// Stack dependencies form a cycle.
+    #[error("stack dependency cycle: {}; remove one of the references or explicit dependencies", cycle.join(" -> "))]
+    DependencyCycle {
+        /// The stacks of the cycle, the first repeated at the end.
+        cycle: Vec<String>,
+    },
+
+    /// A stack exceeds a CloudFormation quota.
+    #[error("stack '{stack}' has {count} {what}, over CloudFormation's limit of {limit}; split it into several stacks")]
+    LimitExceeded {
+        /// The stack.
+        stack: String,
+        /// What is counted (resources, parameters, outputs ...).
+        what: &'static str,
+        /// How many the stack has.
+        count: usize,
+        /// The quota.
+        limit: usize,
+    },
+
+    /// A template body is larger than CloudFormation accepts even from S3.
+    #[error("stack '{stack}': template is {bytes} bytes, over CloudFormation's limit of {limit} bytes; split the stack")]
+    TemplateTooLarge {
+        /// The stack.
+        stack: String,
+        /// The template size.
+        bytes: usize,
+        /// The quota.
+        limit: usize,
+    },
+
+    /// Validation found errors; nothing was written.
+    #[error("synthesis failed with {} error(s):\n{}", errors.len(), errors.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
+    Validation {
+        /// Every error found, each with its construct path.
+        errors: Vec<Diagnostic>,
+    },
+
+    /// A file of the cloud assembly could not be written.
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
+    /// A template could not be serialized.
+    #[error("cannot serialize the template of '{stack}': {message}")]
+    Serialize {
+        /// The stack.
+        stack: String,
+        /// The serializer's message.
+        message: String,
+    },
+}
+
+/// `Result` with cairn's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,63 @@
+//! # cairn-core
+//!
+//! The core of cairn, infrastructure as code for Rust: the construct tree, values and
+//! intrinsic functions, the template model, logical IDs, synthesis and the cloud
+//! assembly writer.
+//!
+//! The tree is an arena owned by the [`App`]; constructs are small `Copy` handles
+//! ([`NodeId`], [`Stack`], [`Res<T>`]). A resource attribute such as
+//! `bucket.attr_arn()` is a [`Value`] that *names* its node; it becomes a `Ref`, a
+//! `Fn::GetAtt`, or an `Fn::ImportValue` with an automatic export when it crosses
+//! stacks, only at synthesis.
+//!
+//! ```
+//! use cairn_core::{App, CfnResource, Output, Parameter, Value};
+//!
+//! # fn main() -> Result<(), cairn_core::Error> {
+//! let mut app = App::new();
+//! let producer = app.stack("Producer")?;
+//! let queue = app.add(producer, "Queue", CfnResource::new("AWS::SQS::Queue"))?;
+//!
+//! let consumer = app.stack("Consumer")?;
+//! let name = app.parameter(consumer, "TopicName", Parameter::string().default_value("events"))?;
+//! app.add(consumer, "Topic", CfnResource::new("AWS::SNS::Topic")
+//!     .with("TopicName", name.value())
+//!     .with("Tags", Value::list([Value::map([
+//!         ("Key", Value::from("queue")),
+//!         ("Value", queue.attr("Arn")),
+//!     ])])))?;
+//!
+//! let assembly = app.synth()?;
+//! let consumer = assembly.stack("Consumer").unwrap();
+//! assert!(consumer.template_json().contains("Fn::ImportValue"));
+//! assert_eq!(consumer.dependencies, vec!["Producer".to_string()]);
+//! # Ok(())
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod annotations;
+pub mod assembly;
+pub mod error;
+pub mod logical_id;
+pub mod resource;
+pub mod synth;
+pub mod template;
+pub mod tree;
+pub mod validate;
+pub mod value;
+
+pub use annotations::{Annotation, Diagnostic, Level};
+pub use assembly::{CloudAssembly, StackArtifact, TemplateFormat};
+pub use error::{Error, Result};
+pub use logical_id::make_unique_id;
+pub use resource::{
+    CfnResource, CfnResourceAttributes, PropertyOverride, RemovalPolicy, Res, Resource, ResourceEntry,
+    ResourceOptions, TypedResource,
+};
+pub use synth::SynthOptions;
+pub use template::{Environment, Mapping, Output, Parameter, ParameterType, StackProps};
+pub use tree::{App, Node, NodeId, NodeKind, ParameterRef, Stack, Stage};
+pub use validate::{PropertyError, Validator};
+pub use value::{Intrinsic, Pseudo, Target, ToValue, Val, Value};

@@ -1,0 +1,803 @@
+//! Synthesis: validate, allocate logical IDs, resolve references (with automatic
+//! cross-stack exports), order stacks, enforce CloudFormation's limits, and produce the
+//! in-memory [`CloudAssembly`].
+
+use std::collections::HashMap;
+
+use indexmap::IndexMap;
+use serde_json::{json, Map, Value as Json};
+
+use crate::annotations::{Diagnostic, Level};
+use crate::assembly::{CloudAssembly, MetadataEntry, StackArtifact};
+use crate::error::{Error, Result};
+use crate::logical_id::make_unique_id;
+use crate::resource::RemovalPolicy;
+use crate::template::{Environment, Output, Parameter};
+use crate::tree::{App, NodeId, NodeKind, Stack};
+use crate::value::{Intrinsic, Target, Value};
+
+/// CloudFormation's quotas enforced at synthesis.
+pub mod limits {
+    /// Resources per template.
+    pub const MAX_RESOURCES: usize = 500;
+    /// Parameters per template.
+    pub const MAX_PARAMETERS: usize = 200;
+    /// Outputs per template.
+    pub const MAX_OUTPUTS: usize = 200;
+    /// Mappings per template.
+    pub const MAX_MAPPINGS: usize = 200;
+    /// Largest template that can be passed inline to the API; larger ones go through S3.
+    pub const INLINE_TEMPLATE_BYTES: usize = 51_200;
+    /// Largest template CloudFormation accepts from S3.
+    pub const MAX_TEMPLATE_BYTES: usize = 1_048_576;
+}
+
+/// How to synthesize.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SynthOptions {
+    /// Fail on warnings too, not only on errors.
+    pub strict: bool,
+}
+
+struct StackInfo {
+    node: NodeId,
+    artifact_id: String,
+    stack_name: String,
+    env: Environment,
+    /// The stage whose nested assembly holds the stack; `None` at the app root.
+    stage: Option<NodeId>,
+}
+
+/// Per-synthesis state: which stack owns each node and each node's logical ID.
+struct Resolver<'a> {
+    app: &'a App,
+    stacks: Vec<StackInfo>,
+    /// Index into `stacks` for every node inside a stack.
+    owner: Vec<Option<usize>>,
+    logical_ids: Vec<Option<String>>,
+    /// Exports each producer stack must add, keyed by output logical ID.
+    exports: Vec<IndexMap<String, (Json, String)>>,
+    /// Dependencies between stacks (indices), in discovery order.
+    deps: Vec<Vec<usize>>,
+}
+
+impl App {
+    /// Synthesizes every stack with default options.
+    pub fn synth(&self) -> Result<CloudAssembly> {
+        self.synth_with(&SynthOptions::default())
+    }
+
+    /// Synthesizes every stack: validation, logical IDs, references, limits.
+    ///
+    /// Any error annotation or validator error stops here with
+    /// [`Error::Validation`] listing all of them; with `strict`, warnings do too.
+    pub fn synth_with(&self, options: &SynthOptions) -> Result<CloudAssembly> {
+        let diagnostics = self.validate_all();
+        let failing: Vec<Diagnostic> = diagnostics
+            .iter()
+            .filter(|d| d.level == Level::Error || (options.strict && d.level == Level::Warning))
+            .cloned()
+            .collect();
+        if !failing.is_empty() {
+            return Err(Error::Validation { errors: failing });
+        }
+        let mut resolver = Resolver::new(self)?;
+        let mut templates = Vec::with_capacity(resolver.stacks.len());
+        for i in 0..resolver.stacks.len() {
+            templates.push(resolver.stack_template(i)?);
+        }
+        resolver.add_exports(&mut templates);
+        resolver.check_cycles()?;
+        let mut warnings: Vec<Diagnostic> = diagnostics;
+        let mut artifacts = Vec::with_capacity(templates.len());
+        for (i, template) in templates.into_iter().enumerate() {
+            let body = resolver.check_limits(i, &template, &mut warnings)?;
+            artifacts.push(resolver.artifact(i, template, body, &warnings));
+        }
+        let stage_names = resolver.stage_directories();
+        Ok(CloudAssembly::new(artifacts, stage_names, warnings))
+    }
+
+    /// Annotations plus validator findings, in tree order.
+    fn validate_all(&self) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        for n in self.descendants(self.root()) {
+            let node = self.node(n);
+            let path = self.path(n);
+            for a in &node.annotations {
+                out.push(Diagnostic {
+                    level: a.level,
+                    path: if path.is_empty() {
+                        "<app>".into()
+                    } else {
+                        path.clone()
+                    },
+                    message: a.message.clone(),
+                });
+            }
+            if let Some(entry) = node.resource_entry() {
+                if self.validators().is_empty() {
+                    continue;
+                }
+                let props = entry.final_properties();
+                let ty = entry.resource.resource_type();
+                for v in self.validators() {
+                    for e in v.validate(ty, &props) {
+                        out.push(Diagnostic {
+                            level: Level::Error,
+                            path: path.clone(),
+                            message: format!("{}: {}", e.path, e.message),
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+impl<'a> Resolver<'a> {
+    fn new(app: &'a App) -> Result<Self> {
+        let order = app.descendants(app.root());
+        let mut owner = vec![None; app.len()];
+        let mut stacks = Vec::new();
+        for &n in &order {
+            let node = app.node(n);
+            if let NodeKind::Stack(_) = node.kind {
+                let stack = app.stack_of(n).map(Stack::node);
+                debug_assert_eq!(stack, Some(n));
+                let components: Vec<&str> = app.path_from(app.root(), n);
+                let artifact_id = make_unique_id(&components);
+                let props = app.stack_props(Stack::from_node(n));
+                let stack_name = props.stack_name.clone().unwrap_or_else(|| {
+                    components
+                        .iter()
+                        .map(|c| {
+                            c.chars()
+                                .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '-')
+                                .collect::<String>()
+                        })
+                        .collect::<Vec<_>>()
+                        .join("-")
+                });
+                stacks.push(StackInfo {
+                    node: n,
+                    artifact_id,
+                    stack_name,
+                    env: app.environment_of(Stack::from_node(n)),
+                    stage: app.stage_of(n).map(|s| s.node()),
+                });
+                owner[n.index()] = Some(stacks.len() - 1);
+            } else if let Some(p) = node.parent() {
+                owner[n.index()] = owner[p.index()];
+            }
+        }
+        let mut logical_ids = vec![None; app.len()];
+        let mut seen: Vec<HashMap<String, NodeId>> = vec![HashMap::new(); stacks.len()];
+        for &n in &order {
+            let node = app.node(n);
+            if !node.kind.is_template_element() {
+                continue;
+            }
+            let Some(s) = owner[n.index()] else { continue };
+            let lid = match &node.logical_id_override {
+                Some(l) => l.clone(),
+                None => make_unique_id(&app.path_from(stacks[s].node, n)),
+            };
+            if let Some(first) = seen[s].insert(lid.clone(), n) {
+                return Err(Error::LogicalIdCollision {
+                    stack: app.path(stacks[s].node),
+                    logical_id: lid,
+                    first: app.path(first),
+                    second: app.path(n),
+                });
+            }
+            logical_ids[n.index()] = Some(lid);
+        }
+        let mut deps = vec![Vec::new(); stacks.len()];
+        for (i, s) in stacks.iter().enumerate() {
+            if let NodeKind::Stack(data) = &app.node(s.node).kind {
+                for d in &data.dependencies {
+                    if let Some(j) = owner[d.index()] {
+                        if !deps[i].contains(&j) {
+                            deps[i].push(j);
+                        }
+                    }
+                }
+            }
+        }
+        let n = stacks.len();
+        Ok(Resolver {
+            app,
+            stacks,
+            owner,
+            logical_ids,
+            exports: vec![IndexMap::new(); n],
+            deps,
+        })
+    }
+
+    fn lid(&self, n: NodeId) -> &str {
+        self.logical_ids[n.index()].as_deref().unwrap_or_default()
+    }
+
+    fn add_dep(&mut self, from: usize, on: usize) {
+        if from != on && !self.deps[from].contains(&on) {
+            self.deps[from].push(on);
+        }
+    }
+
+    /// Checks that `target` can be referenced from `consumer` with an intrinsic that needs
+    /// a node of kind `expected`; returns the owning stack index.
+    fn target_stack(&self, consumer: NodeId, target: NodeId, expected: &[&'static str]) -> Result<usize> {
+        let node = self.app.try_node(target)?;
+        let kind = node.kind.describe();
+        if !expected.contains(&kind) {
+            return Err(Error::WrongKind {
+                path: self.app.path(target),
+                expected: expected.first().copied().unwrap_or("resource"),
+                actual: kind,
+            });
+        }
+        self.owner[target.index()].ok_or_else(|| Error::InvalidReference {
+            consumer: self.app.path(consumer),
+            target: self.app.path(target),
+            reason: "it is not inside a stack",
+        })
+    }
+
+    /// Resolves a reference-like intrinsic: local, or through an export when it crosses stacks.
+    fn resolve_ref(&mut self, ctx: Ctx, target: NodeId, attribute: Option<&str>) -> Result<Json> {
+        let expected: &[&'static str] = if attribute.is_some() {
+            &["resource"]
+        } else {
+            &["resource", "parameter"]
+        };
+        let s = self.target_stack(ctx.node, target, expected)?;
+        let lid = self.lid(target).to_string();
+        let local = match attribute {
+            None => json!({ "Ref": lid }),
+            Some(a) => json!({ "Fn::GetAtt": [lid, a] }),
+        };
+        if s == ctx.stack {
+            return Ok(local);
+        }
+        let (consumer, producer) = (&self.stacks[ctx.stack], &self.stacks[s]);
+        if consumer.env != producer.env {
+            return Err(Error::CrossEnvironmentReference {
+                consumer: self.app.path(ctx.node),
+                producer: self.app.path(target),
+                consumer_env: consumer.env.uri(),
+                producer_env: producer.env.uri(),
+            });
+        }
+        if consumer.stage != producer.stage {
+            return Err(Error::InvalidReference {
+                consumer: self.app.path(ctx.node),
+                target: self.app.path(target),
+                reason: "its stack is in another stage, and stages deploy independently; pass the value as a parameter or through an SSM parameter",
+            });
+        }
+        if ctx.in_output {
+            return Err(Error::InvalidReference {
+                consumer: self.app.path(ctx.node),
+                target: self.app.path(target),
+                reason: "an output can only refer to its own stack; put the output in the producing stack",
+            });
+        }
+        // The CDK's scheme: output `Exports/Output{json}` -> logical ID and export name.
+        let output_id = format!("Output{local}");
+        let output_lid = make_unique_id(&["Exports", &output_id]);
+        let export_name = format!("{}:{}", producer.stack_name, output_lid);
+        self.exports[s]
+            .entry(output_lid)
+            .or_insert_with(|| (local, export_name.clone()));
+        self.add_dep(ctx.stack, s);
+        Ok(json!({ "Fn::ImportValue": export_name }))
+    }
+
+    /// A same-stack reference to a condition or mapping by logical ID.
+    fn local_name(&self, ctx: Ctx, target: &Target, kind: &'static str) -> Result<Json> {
+        match target {
+            Target::LogicalId(l) => Ok(Json::String(l.clone())),
+            Target::Node(n) => {
+                let s = self.target_stack(ctx.node, *n, &[kind])?;
+                if s != ctx.stack {
+                    return Err(Error::InvalidReference {
+                        consumer: self.app.path(ctx.node),
+                        target: self.app.path(*n),
+                        reason: "conditions and mappings can only be used in their own stack",
+                    });
+                }
+                Ok(Json::String(self.lid(*n).to_string()))
+            }
+        }
+    }
+
+    fn resolve(&mut self, ctx: Ctx, v: &Value) -> Result<Json> {
+        Ok(match v {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Int(i) => Json::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+            Value::String(s) => Json::String(s.clone()),
+            Value::List(items) => Json::Array(
+                items
+                    .iter()
+                    .map(|i| self.resolve(ctx, i))
+                    .collect::<Result<_>>()?,
+            ),
+            Value::Map(m) => Json::Object(self.resolve_map(ctx, m)?),
+            Value::Intrinsic(i) => self.resolve_intrinsic(ctx, i)?,
+        })
+    }
+
+    fn resolve_map(&mut self, ctx: Ctx, m: &IndexMap<String, Value>) -> Result<Map<String, Json>> {
+        let mut out = Map::with_capacity(m.len());
+        for (k, v) in m {
+            if matches!(v, Value::Null) {
+                continue;
+            }
+            out.insert(k.clone(), self.resolve(ctx, v)?);
+        }
+        Ok(out)
+    }
+
+    fn resolve_intrinsic(&mut self, ctx: Ctx, i: &Intrinsic) -> Result<Json> {
+        Ok(match i {
+            Intrinsic::Ref(Target::Node(n)) => self.resolve_ref(ctx, *n, None)?,
+            Intrinsic::Ref(Target::LogicalId(l)) => json!({ "Ref": l }),
+            Intrinsic::Pseudo(p) => json!({ "Ref": p.name() }),
+            Intrinsic::GetAtt(Target::Node(n), a) => self.resolve_ref(ctx, *n, Some(a))?,
+            Intrinsic::GetAtt(Target::LogicalId(l), a) => json!({ "Fn::GetAtt": [l, a] }),
+            Intrinsic::Sub(s, vars) if vars.is_empty() => json!({ "Fn::Sub": s }),
+            Intrinsic::Sub(s, vars) => json!({ "Fn::Sub": [s, Json::Object(self.resolve_map(ctx, vars)?)] }),
+            Intrinsic::Join(d, list) => json!({ "Fn::Join": [d, self.resolve(ctx, list)?] }),
+            Intrinsic::Select(i, list) => {
+                json!({ "Fn::Select": [self.resolve(ctx, i)?, self.resolve(ctx, list)?] })
+            }
+            Intrinsic::Split(d, s) => json!({ "Fn::Split": [d, self.resolve(ctx, s)?] }),
+            Intrinsic::If(c, a, b) => json!({ "Fn::If": [
+                self.local_name(ctx, c, "condition")?,
+                self.resolve(ctx, a)?,
+                self.resolve(ctx, b)?
+            ] }),
+            Intrinsic::Equals(a, b) => {
+                json!({ "Fn::Equals": [self.resolve(ctx, a)?, self.resolve(ctx, b)?] })
+            }
+            Intrinsic::And(vs) => json!({ "Fn::And": self.resolve_all(ctx, vs)? }),
+            Intrinsic::Or(vs) => json!({ "Fn::Or": self.resolve_all(ctx, vs)? }),
+            Intrinsic::Not(v) => json!({ "Fn::Not": [self.resolve(ctx, v)?] }),
+            Intrinsic::Condition(c) => json!({ "Condition": self.local_name(ctx, c, "condition")? }),
+            Intrinsic::ImportValue(v) => json!({ "Fn::ImportValue": self.resolve(ctx, v)? }),
+            Intrinsic::FindInMap(m, a, b) => json!({ "Fn::FindInMap": [
+                self.local_name(ctx, m, "mapping")?,
+                self.resolve(ctx, a)?,
+                self.resolve(ctx, b)?
+            ] }),
+            Intrinsic::Base64(v) => json!({ "Fn::Base64": self.resolve(ctx, v)? }),
+            Intrinsic::Cidr(a, b, c) => json!({ "Fn::Cidr": [
+                self.resolve(ctx, a)?,
+                self.resolve(ctx, b)?,
+                self.resolve(ctx, c)?
+            ] }),
+            Intrinsic::GetAzs(v) => json!({ "Fn::GetAZs": self.resolve(ctx, v)? }),
+        })
+    }
+
+    fn resolve_all(&mut self, ctx: Ctx, vs: &[Value]) -> Result<Json> {
+        Ok(Json::Array(
+            vs.iter().map(|v| self.resolve(ctx, v)).collect::<Result<_>>()?,
+        ))
+    }
+
+    /// The template of stack `s`, without the exports other stacks will ask of it.
+    fn stack_template(&mut self, s: usize) -> Result<Map<String, Json>> {
+        let app = self.app;
+        let stack_node = self.stacks[s].node;
+        let props = app.stack_props(Stack::from_node(stack_node));
+        let mut parameters = Map::new();
+        let mut conditions = Map::new();
+        let mut mappings = Map::new();
+        let mut resources = Map::new();
+        let mut outputs = Map::new();
+        let mut rules = Map::new();
+        for n in app.descendants(stack_node) {
+            let node = app.node(n);
+            if !node.kind.is_template_element() || self.owner[n.index()] != Some(s) {
+                continue;
+            }
+            let lid = self.lid(n).to_string();
+            let ctx = Ctx {
+                stack: s,
+                node: n,
+                in_output: false,
+            };
+            match &node.kind {
+                NodeKind::Resource(entry) => {
+                    let mut r = Map::new();
+                    r.insert(
+                        "Type".into(),
+                        Json::String(entry.resource.resource_type().to_string()),
+                    );
+                    let props = self.resolve_map(ctx, &entry.final_properties())?;
+                    if !props.is_empty() {
+                        r.insert("Properties".into(), Json::Object(props));
+                    }
+                    let mut depends_on = Vec::new();
+                    for d in &entry.options.depends_on {
+                        self.depends_on(ctx, *d, &mut depends_on)?;
+                    }
+                    if !depends_on.is_empty() {
+                        depends_on.sort();
+                        depends_on.dedup();
+                        r.insert("DependsOn".into(), json!(depends_on));
+                    }
+                    if let Some(c) = entry.options.condition {
+                        r.insert(
+                            "Condition".into(),
+                            self.local_name(ctx, &Target::Node(c), "condition")?,
+                        );
+                    }
+                    if let Some(p) = &entry.options.update_policy {
+                        r.insert("UpdatePolicy".into(), self.resolve(ctx, p)?);
+                    }
+                    if let Some(p) = &entry.options.creation_policy {
+                        r.insert("CreationPolicy".into(), self.resolve(ctx, p)?);
+                    }
+                    if let Some(p) = entry.options.update_replace_policy {
+                        r.insert("UpdateReplacePolicy".into(), policy(p));
+                    }
+                    if let Some(p) = entry.options.deletion_policy {
+                        r.insert("DeletionPolicy".into(), policy(p));
+                    }
+                    let mut metadata = self.resolve_map(ctx, &entry.options.metadata)?;
+                    metadata.insert("aws:cdk:path".into(), Json::String(app.path(n)));
+                    r.insert("Metadata".into(), Json::Object(metadata));
+                    resources.insert(lid, Json::Object(r));
+                }
+                NodeKind::Parameter(p) => {
+                    let rendered = self.parameter(ctx, p)?;
+                    parameters.insert(lid, rendered);
+                }
+                NodeKind::Condition(expr) => {
+                    conditions.insert(lid, self.resolve(ctx, expr)?);
+                }
+                NodeKind::Mapping(m) => {
+                    let mut out = Map::new();
+                    for (k, inner) in m {
+                        out.insert(k.clone(), Json::Object(self.resolve_map(ctx, inner)?));
+                    }
+                    mappings.insert(lid, Json::Object(out));
+                }
+                NodeKind::Output(o) => {
+                    let rendered = self.output(
+                        Ctx {
+                            in_output: true,
+                            ..ctx
+                        },
+                        o,
+                    )?;
+                    outputs.insert(lid, rendered);
+                }
+                NodeKind::Rule(r) => {
+                    rules.insert(lid, self.resolve(ctx, r)?);
+                }
+                _ => {}
+            }
+        }
+        let mut t = Map::new();
+        if let Some(d) = &props.description {
+            t.insert("Description".into(), Json::String(d.clone()));
+        }
+        match props.transforms.as_slice() {
+            [] => {}
+            [one] => {
+                t.insert("Transform".into(), Json::String(one.clone()));
+            }
+            many => {
+                t.insert("Transform".into(), json!(many));
+            }
+        }
+        if !props.metadata.is_empty() {
+            let ctx = Ctx {
+                stack: s,
+                node: stack_node,
+                in_output: false,
+            };
+            t.insert(
+                "Metadata".into(),
+                Json::Object(self.resolve_map(ctx, &props.metadata)?),
+            );
+        }
+        for (name, section) in [
+            ("Parameters", parameters),
+            ("Mappings", mappings),
+            ("Conditions", conditions),
+            ("Resources", resources),
+            ("Outputs", outputs),
+            ("Rules", rules),
+        ] {
+            if !section.is_empty() {
+                t.insert(name.into(), Json::Object(section));
+            }
+        }
+        Ok(t)
+    }
+
+    /// Expands a `DependsOn` target (a resource or a construct) to logical IDs in this
+    /// stack; a target in another stack becomes a stack dependency instead.
+    fn depends_on(&mut self, ctx: Ctx, target: NodeId, out: &mut Vec<String>) -> Result<()> {
+        self.app.try_node(target)?;
+        let Some(s) = self.owner[target.index()] else {
+            return Err(Error::InvalidReference {
+                consumer: self.app.path(ctx.node),
+                target: self.app.path(target),
+                reason: "a resource can only depend on resources and constructs inside stacks",
+            });
+        };
+        if s != ctx.stack {
+            self.add_dep(ctx.stack, s);
+            return Ok(());
+        }
+        for d in self.app.descendants(target) {
+            if matches!(self.app.node(d).kind, NodeKind::Resource(_)) && d != ctx.node {
+                out.push(self.lid(d).to_string());
+            }
+        }
+        Ok(())
+    }
+
+    fn parameter(&mut self, ctx: Ctx, p: &Parameter) -> Result<Json> {
+        let mut m = Map::new();
+        m.insert("Type".into(), Json::String(p.parameter_type.type_name()));
+        if let Some(d) = &p.default {
+            m.insert("Default".into(), self.resolve(ctx, d)?);
+        }
+        if !p.allowed_values.is_empty() {
+            m.insert("AllowedValues".into(), self.resolve_all(ctx, &p.allowed_values)?);
+        }
+        if let Some(v) = &p.allowed_pattern {
+            m.insert("AllowedPattern".into(), json!(v));
+        }
+        if let Some(v) = &p.constraint_description {
+            m.insert("ConstraintDescription".into(), json!(v));
+        }
+        if let Some(v) = &p.description {
+            m.insert("Description".into(), json!(v));
+        }
+        if let Some(v) = p.max_length {
+            m.insert("MaxLength".into(), json!(v));
+        }
+        if let Some(v) = p.max_value {
+            m.insert("MaxValue".into(), number(v));
+        }
+        if let Some(v) = p.min_length {
+            m.insert("MinLength".into(), json!(v));
+        }
+        if let Some(v) = p.min_value {
+            m.insert("MinValue".into(), number(v));
+        }
+        if p.no_echo {
+            m.insert("NoEcho".into(), json!(true));
+        }
+        Ok(Json::Object(m))
+    }
+
+    fn output(&mut self, ctx: Ctx, o: &Output) -> Result<Json> {
+        let mut m = Map::new();
+        if let Some(d) = &o.description {
+            m.insert("Description".into(), json!(d));
+        }
+        m.insert("Value".into(), self.resolve(ctx, &o.value)?);
+        if let Some(e) = &o.export_name {
+            m.insert("Export".into(), json!({ "Name": self.resolve(ctx, e)? }));
+        }
+        if let Some(c) = o.condition {
+            m.insert(
+                "Condition".into(),
+                self.local_name(ctx, &Target::Node(c), "condition")?,
+            );
+        }
+        Ok(Json::Object(m))
+    }
+
+    /// Adds the exports other stacks imported to their producers' `Outputs`.
+    fn add_exports(&self, templates: &mut [Map<String, Json>]) {
+        for (s, exports) in self.exports.iter().enumerate() {
+            if exports.is_empty() {
+                continue;
+            }
+            let outputs = templates[s]
+                .entry("Outputs")
+                .or_insert_with(|| Json::Object(Map::new()));
+            if let Json::Object(outputs) = outputs {
+                for (lid, (value, name)) in exports {
+                    outputs.insert(lid.clone(), json!({ "Value": value, "Export": { "Name": name } }));
+                }
+            }
+            // Keep the canonical section order: Outputs before Rules.
+            if let Some(rules) = templates[s].shift_remove("Rules") {
+                templates[s].insert("Rules".into(), rules);
+            }
+        }
+    }
+
+    fn check_cycles(&self) -> Result<()> {
+        // 0 = unvisited, 1 = on the current path, 2 = done.
+        let mut state = vec![0u8; self.stacks.len()];
+        let mut path = Vec::new();
+        for start in 0..self.stacks.len() {
+            if let Some(cycle) = self.dfs(start, &mut state, &mut path) {
+                return Err(Error::DependencyCycle {
+                    cycle: cycle
+                        .into_iter()
+                        .map(|i| self.app.path(self.stacks[i].node))
+                        .collect(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn dfs(&self, s: usize, state: &mut [u8], path: &mut Vec<usize>) -> Option<Vec<usize>> {
+        match state[s] {
+            2 => return None,
+            1 => {
+                let from = path.iter().position(|&p| p == s).unwrap_or(0);
+                let mut cycle = path[from..].to_vec();
+                cycle.push(s);
+                return Some(cycle);
+            }
+            _ => {}
+        }
+        state[s] = 1;
+        path.push(s);
+        for &d in &self.deps[s] {
+            if let Some(c) = self.dfs(d, state, path) {
+                return Some(c);
+            }
+        }
+        path.pop();
+        state[s] = 2;
+        None
+    }
+
+    /// Enforces the quotas; returns the serialized template.
+    fn check_limits(
+        &self,
+        s: usize,
+        t: &Map<String, Json>,
+        warnings: &mut Vec<Diagnostic>,
+    ) -> Result<String> {
+        let stack = self.app.path(self.stacks[s].node);
+        let count = |section: &str| t.get(section).and_then(Json::as_object).map_or(0, Map::len);
+        for (section, what, limit) in [
+            ("Resources", "resources", limits::MAX_RESOURCES),
+            ("Parameters", "parameters", limits::MAX_PARAMETERS),
+            ("Outputs", "outputs", limits::MAX_OUTPUTS),
+            ("Mappings", "mappings", limits::MAX_MAPPINGS),
+        ] {
+            let c = count(section);
+            if c > limit {
+                return Err(Error::LimitExceeded {
+                    stack,
+                    what,
+                    count: c,
+                    limit,
+                });
+            }
+        }
+        let body = crate::assembly::template_to_json(t);
+        let bytes = body.len();
+        if bytes > limits::MAX_TEMPLATE_BYTES {
+            return Err(Error::TemplateTooLarge {
+                stack,
+                bytes,
+                limit: limits::MAX_TEMPLATE_BYTES,
+            });
+        }
+        if bytes > limits::INLINE_TEMPLATE_BYTES {
+            warnings.push(Diagnostic {
+                level: Level::Warning,
+                path: stack,
+                message: format!(
+                    "template is {bytes} bytes, over the {} bytes CloudFormation accepts inline; deploy uploads it to the bootstrap bucket",
+                    limits::INLINE_TEMPLATE_BYTES
+                ),
+            });
+        }
+        Ok(body)
+    }
+
+    fn artifact(
+        &self,
+        s: usize,
+        template: Map<String, Json>,
+        body: String,
+        diagnostics: &[Diagnostic],
+    ) -> StackArtifact {
+        let info = &self.stacks[s];
+        let app = self.app;
+        let stack_path = app.path(info.node);
+        let mut metadata: IndexMap<String, Vec<MetadataEntry>> = IndexMap::new();
+        for d in diagnostics {
+            if d.path == stack_path || d.path.starts_with(&format!("{stack_path}/")) {
+                metadata
+                    .entry(format!("/{}", d.path))
+                    .or_default()
+                    .push(MetadataEntry {
+                        kind: d.level.metadata_type().to_string(),
+                        data: Json::String(d.message.clone()),
+                    });
+            }
+        }
+        for n in app.descendants(info.node) {
+            if let Some(lid) = &self.logical_ids[n.index()] {
+                if self.owner[n.index()] == Some(s) {
+                    metadata
+                        .entry(format!("/{}", app.path(n)))
+                        .or_default()
+                        .push(MetadataEntry {
+                            kind: "aws:cdk:logicalId".into(),
+                            data: Json::String(lid.clone()),
+                        });
+                }
+            }
+        }
+        let props = app.stack_props(Stack::from_node(info.node));
+        StackArtifact {
+            artifact_id: info.artifact_id.clone(),
+            stack_name: info.stack_name.clone(),
+            display_name: stack_path,
+            environment: info.env.clone(),
+            template: Json::Object(template),
+            template_body: body,
+            dependencies: self.deps[s]
+                .iter()
+                .map(|&d| self.stacks[d].artifact_id.clone())
+                .collect(),
+            metadata,
+            tags: props.tags.clone(),
+            termination_protection: props.termination_protection,
+            assembly_dir: info.stage.map(|st| stage_directory(app, st)),
+        }
+    }
+
+    fn stage_directories(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for s in &self.stacks {
+            if let Some(st) = s.stage {
+                let dir = stage_directory(self.app, st);
+                if !out.iter().any(|(d, _)| *d == dir) {
+                    out.push((dir, self.app.path(st)));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The nested assembly directory of a stage, as the CDK names it.
+fn stage_directory(app: &App, stage: NodeId) -> String {
+    format!("assembly-{}", app.path(stage).replace('/', "-"))
+}
+
+fn policy(p: RemovalPolicy) -> Json {
+    Json::String(p.as_str().to_string())
+}
+
+fn number(v: f64) -> Json {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        json!(v as i64)
+    } else {
+        json!(v)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Ctx {
+    stack: usize,
+    node: NodeId,
+    in_output: bool,
+}

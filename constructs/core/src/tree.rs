@@ -1,0 +1,806 @@
+//! The construct tree: an arena of nodes owned by the [`App`], addressed by `Copy` handles.
+//!
+//! `App > (Stage >) Stack > constructs to any depth`. Ids are validated and unique among
+//! siblings; paths read `Stack/Group/Child`.
+
+use std::fmt;
+
+use indexmap::IndexMap;
+
+use crate::annotations::{Annotation, Diagnostic, Level};
+use crate::error::{Error, Result};
+use crate::resource::{PropertyOverride, Res, Resource, ResourceEntry, ResourceOptions, TypedResource};
+use crate::template::{Environment, Mapping, Output, Parameter, StackProps};
+use crate::validate::Validator;
+use crate::value::Value;
+
+/// The address of a node in an [`App`]'s arena.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NodeId(u32);
+
+impl NodeId {
+    /// The arena index.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+
+    /// A node id from a raw index (for tests and tools; handles normally come from the app).
+    pub fn from_raw(index: u32) -> NodeId {
+        NodeId(index)
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// A handle to a stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Stack(NodeId);
+
+impl Stack {
+    pub(crate) fn from_node(node: NodeId) -> Stack {
+        Stack(node)
+    }
+
+    /// The stack's node.
+    pub fn node(self) -> NodeId {
+        self.0
+    }
+}
+
+impl From<Stack> for NodeId {
+    fn from(s: Stack) -> NodeId {
+        s.0
+    }
+}
+
+/// A handle to a stage: a group of stacks deployed together to one environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Stage(NodeId);
+
+impl Stage {
+    /// The stage's node.
+    pub fn node(self) -> NodeId {
+        self.0
+    }
+}
+
+impl From<Stage> for NodeId {
+    fn from(s: Stage) -> NodeId {
+        s.0
+    }
+}
+
+/// A handle to a template parameter; [`ParameterRef::value`] is its `Ref`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ParameterRef(NodeId);
+
+impl ParameterRef {
+    /// `Ref` to the parameter.
+    pub fn value(self) -> Value {
+        Value::reference(self.0)
+    }
+
+    /// The parameter's node.
+    pub fn node(self) -> NodeId {
+        self.0
+    }
+}
+
+impl From<ParameterRef> for NodeId {
+    fn from(p: ParameterRef) -> NodeId {
+        p.0
+    }
+}
+
+/// Data of a stage node.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StageData {
+    /// The environment the stage's stacks default to.
+    pub env: Environment,
+}
+
+/// Data of a stack node.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StackData {
+    /// The stack's settings.
+    pub props: StackProps,
+    /// Explicit dependencies on other stacks.
+    pub dependencies: Vec<NodeId>,
+}
+
+/// What a node is.
+#[derive(Debug)]
+pub enum NodeKind {
+    /// The root.
+    App,
+    /// A stage.
+    Stage(StageData),
+    /// A stack.
+    Stack(StackData),
+    /// A grouping construct with no template presence of its own (an L2 or L3 construct).
+    Construct,
+    /// A CloudFormation resource.
+    Resource(ResourceEntry),
+    /// A template parameter.
+    Parameter(Parameter),
+    /// A template condition.
+    Condition(Value),
+    /// A template mapping.
+    Mapping(Mapping),
+    /// A template output.
+    Output(Output),
+    /// A template rule (`Rules` section), as written in the CloudFormation docs.
+    Rule(Value),
+}
+
+impl NodeKind {
+    /// A short English name of the kind, for messages.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            NodeKind::App => "app",
+            NodeKind::Stage(_) => "stage",
+            NodeKind::Stack(_) => "stack",
+            NodeKind::Construct => "construct",
+            NodeKind::Resource(_) => "resource",
+            NodeKind::Parameter(_) => "parameter",
+            NodeKind::Condition(_) => "condition",
+            NodeKind::Mapping(_) => "mapping",
+            NodeKind::Output(_) => "output",
+            NodeKind::Rule(_) => "rule",
+        }
+    }
+
+    /// True for kinds that become an entry of a template section and need a logical ID.
+    pub fn is_template_element(&self) -> bool {
+        matches!(
+            self,
+            NodeKind::Resource(_)
+                | NodeKind::Parameter(_)
+                | NodeKind::Condition(_)
+                | NodeKind::Mapping(_)
+                | NodeKind::Output(_)
+                | NodeKind::Rule(_)
+        )
+    }
+}
+
+/// One node of the construct tree.
+#[derive(Debug)]
+pub struct Node {
+    id: String,
+    parent: Option<NodeId>,
+    children: IndexMap<String, NodeId>,
+    /// What the node is.
+    pub kind: NodeKind,
+    /// Messages attached to the node.
+    pub annotations: Vec<Annotation>,
+    /// Free-form construct metadata, written to the cloud assembly.
+    pub metadata: IndexMap<String, Value>,
+    /// An explicit logical ID, replacing the computed one.
+    pub logical_id_override: Option<String>,
+}
+
+impl Node {
+    /// The node's id among its siblings.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The parent node, `None` for the app.
+    pub fn parent(&self) -> Option<NodeId> {
+        self.parent
+    }
+
+    /// Children in the order they were added.
+    pub fn children(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.children.values().copied()
+    }
+
+    /// The child with an id.
+    pub fn child(&self, id: &str) -> Option<NodeId> {
+        self.children.get(id).copied()
+    }
+
+    /// The resource entry, when this node is a resource.
+    pub fn resource_entry(&self) -> Option<&ResourceEntry> {
+        match &self.kind {
+            NodeKind::Resource(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The resource entry, mutably, when this node is a resource.
+    pub fn resource_entry_mut(&mut self) -> Option<&mut ResourceEntry> {
+        match &mut self.kind {
+            NodeKind::Resource(r) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// The resource downcast to its typed struct, when this node holds a `T`.
+    pub fn resource<T: Resource>(&self) -> Option<&T> {
+        self.resource_entry()?.resource.as_any().downcast_ref::<T>()
+    }
+
+    /// The resource downcast to its typed struct, mutably, when this node holds a `T`.
+    pub fn resource_mut<T: Resource>(&mut self) -> Option<&mut T> {
+        self.resource_entry_mut()?
+            .resource
+            .as_any_mut()
+            .downcast_mut::<T>()
+    }
+
+    /// The CloudFormation type, when this node is a resource.
+    pub fn resource_type(&self) -> Option<&str> {
+        self.resource_entry().map(|r| r.resource.resource_type())
+    }
+
+    /// Attaches an annotation.
+    pub fn annotate(&mut self, level: Level, message: impl Into<String>) {
+        self.annotations.push(Annotation {
+            level,
+            message: message.into(),
+        });
+    }
+}
+
+/// The root of a cairn app: owns every node, and the validators run at synthesis.
+///
+/// ```
+/// use cairn_core::{App, CfnResource, Output, Value};
+///
+/// # fn main() -> Result<(), cairn_core::Error> {
+/// let mut app = App::new();
+/// let stack = app.stack("Storage")?;
+/// let bucket = app.add(stack, "Logs", CfnResource::new("AWS::S3::Bucket"))?;
+/// app.output(stack, "LogsArn", Output::new(bucket.attr("Arn")))?;
+/// let assembly = app.synth()?;
+/// assert!(assembly.stack("Storage").unwrap().template_json().contains("\"Logs\""));
+/// # Ok(())
+/// # }
+/// ```
+pub struct App {
+    nodes: Vec<Node>,
+    validators: Vec<Box<dyn Validator>>,
+}
+
+impl Default for App {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for App {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("App")
+            .field("nodes", &self.nodes.len())
+            .field("validators", &self.validators.len())
+            .finish()
+    }
+}
+
+impl App {
+    /// An empty app.
+    pub fn new() -> App {
+        App {
+            nodes: vec![Node {
+                id: String::new(),
+                parent: None,
+                children: IndexMap::new(),
+                kind: NodeKind::App,
+                annotations: Vec::new(),
+                metadata: IndexMap::new(),
+                logical_id_override: None,
+            }],
+            validators: Vec::new(),
+        }
+    }
+
+    /// The root node.
+    pub fn root(&self) -> NodeId {
+        NodeId(0)
+    }
+
+    /// Registers a validator run over every resource at synthesis (e.g. the L1 schema checks).
+    pub fn add_validator(&mut self, v: Box<dyn Validator>) {
+        self.validators.push(v);
+    }
+
+    pub(crate) fn validators(&self) -> &[Box<dyn Validator>] {
+        &self.validators
+    }
+
+    /// The number of nodes, the root included.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// True when the app holds only its root.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.len() == 1
+    }
+
+    /// A node. Panics only on a handle from another app; see [`App::try_node`].
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id.index()]
+    }
+
+    /// A node, mutably. Panics only on a handle from another app; see [`App::try_node_mut`].
+    pub fn node_mut(&mut self, id: NodeId) -> &mut Node {
+        &mut self.nodes[id.index()]
+    }
+
+    /// A node, or an error for a handle this app did not create.
+    pub fn try_node(&self, id: NodeId) -> Result<&Node> {
+        self.nodes.get(id.index()).ok_or(Error::UnknownNode(id.0))
+    }
+
+    /// A node, mutably, or an error for a handle this app did not create.
+    pub fn try_node_mut(&mut self, id: NodeId) -> Result<&mut Node> {
+        self.nodes.get_mut(id.index()).ok_or(Error::UnknownNode(id.0))
+    }
+
+    /// Every node id in the arena, in creation order.
+    pub fn node_ids(&self) -> impl Iterator<Item = NodeId> {
+        (0..self.nodes.len() as u32).map(NodeId)
+    }
+
+    /// The path of a node, e.g. `Stack/Group/Child` (the app's own path is empty).
+    pub fn path(&self, id: NodeId) -> String {
+        let mut parts = self.path_components(id);
+        parts.reverse();
+        parts.join("/")
+    }
+
+    /// Path components from the node up to (not including) the app, leaf first.
+    fn path_components(&self, id: NodeId) -> Vec<&str> {
+        let mut parts = Vec::new();
+        let mut cur = Some(id);
+        while let Some(c) = cur {
+            let n = &self.nodes[c.index()];
+            if n.parent.is_some() {
+                parts.push(n.id.as_str());
+            }
+            cur = n.parent;
+        }
+        parts
+    }
+
+    /// The ids of the nodes from `ancestor` (exclusive) down to `id` (inclusive).
+    pub fn path_from(&self, ancestor: NodeId, id: NodeId) -> Vec<&str> {
+        let mut parts = Vec::new();
+        let mut cur = Some(id);
+        while let Some(c) = cur {
+            if c == ancestor {
+                break;
+            }
+            let n = &self.nodes[c.index()];
+            parts.push(n.id.as_str());
+            cur = n.parent;
+        }
+        parts.reverse();
+        parts
+    }
+
+    /// The nearest stack at or above a node.
+    pub fn stack_of(&self, id: NodeId) -> Option<Stack> {
+        let mut cur = Some(id);
+        while let Some(c) = cur {
+            let n = &self.nodes[c.index()];
+            if matches!(n.kind, NodeKind::Stack(_)) {
+                return Some(Stack(c));
+            }
+            cur = n.parent;
+        }
+        None
+    }
+
+    /// The nearest stage at or above a node.
+    pub fn stage_of(&self, id: NodeId) -> Option<Stage> {
+        let mut cur = Some(id);
+        while let Some(c) = cur {
+            let n = &self.nodes[c.index()];
+            if matches!(n.kind, NodeKind::Stage(_)) {
+                return Some(Stage(c));
+            }
+            cur = n.parent;
+        }
+        None
+    }
+
+    /// The nodes below `root` (itself included), parents before children, siblings in
+    /// the order they were added: the order aspects and synthesis visit them.
+    pub fn descendants(&self, root: NodeId) -> Vec<NodeId> {
+        let mut out = Vec::new();
+        let mut stack = vec![root];
+        while let Some(n) = stack.pop() {
+            out.push(n);
+            let node = &self.nodes[n.index()];
+            stack.extend(node.children.values().rev().copied());
+        }
+        out
+    }
+
+    /// Visits every node below `root` top-down with mutable access. The visitor may add
+    /// annotations or change resources; nodes it adds are not visited in this pass.
+    pub fn visit_mut(&mut self, root: NodeId, mut visit: impl FnMut(&mut App, NodeId)) {
+        for n in self.descendants(root) {
+            visit(self, n);
+        }
+    }
+
+    fn add_node(&mut self, scope: NodeId, id: &str, kind: NodeKind) -> Result<NodeId> {
+        let scope_node = self.try_node(scope)?;
+        if id.is_empty() {
+            return Err(Error::InvalidId {
+                scope: self.path(scope),
+                id: id.to_string(),
+                reason: "ids must not be empty",
+            });
+        }
+        if id.contains('/') {
+            return Err(Error::InvalidId {
+                scope: self.path(scope),
+                id: id.to_string(),
+                reason: "ids must not contain '/', the path separator",
+            });
+        }
+        if let Some(existing) = scope_node.children.get(id) {
+            let scope_path = self.path(scope);
+            let path = if scope_path.is_empty() {
+                id.to_string()
+            } else {
+                format!("{scope_path}/{id}")
+            };
+            return Err(Error::DuplicateId {
+                path,
+                existing: self.nodes[existing.index()].kind.describe(),
+            });
+        }
+        let new_id = NodeId(self.nodes.len() as u32);
+        self.nodes.push(Node {
+            id: id.to_string(),
+            parent: Some(scope),
+            children: IndexMap::new(),
+            kind,
+            annotations: Vec::new(),
+            metadata: IndexMap::new(),
+            logical_id_override: None,
+        });
+        self.nodes[scope.index()].children.insert(id.to_string(), new_id);
+        Ok(new_id)
+    }
+
+    fn require_in_stack(&self, scope: NodeId, what: &str) -> Result<()> {
+        self.try_node(scope)?;
+        if self.stack_of(scope).is_none() {
+            return Err(Error::InvalidScope {
+                path: if scope == self.root() {
+                    "<app>".into()
+                } else {
+                    self.path(scope)
+                },
+                problem: format!("a {what} must be added inside a stack; create one with app.stack(..) and add the {what} to it"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds a stage (a group of stacks for one environment) under the app or another stage.
+    pub fn stage(&mut self, scope: impl Into<NodeId>, id: &str, env: Environment) -> Result<Stage> {
+        let scope = scope.into();
+        let kind = &self.try_node(scope)?.kind;
+        if !matches!(kind, NodeKind::App | NodeKind::Stage(_)) {
+            return Err(Error::InvalidScope {
+                path: self.path(scope),
+                problem: "a stage can only be added to the app or to another stage".into(),
+            });
+        }
+        self.add_node(scope, id, NodeKind::Stage(StageData { env }))
+            .map(Stage)
+    }
+
+    /// Adds an environment-agnostic stack at the root of the app.
+    pub fn stack(&mut self, id: &str) -> Result<Stack> {
+        self.stack_with(self.root(), id, StackProps::default())
+    }
+
+    /// Adds a stack with settings under the app or a stage.
+    pub fn stack_with(&mut self, scope: impl Into<NodeId>, id: &str, props: StackProps) -> Result<Stack> {
+        let scope = scope.into();
+        let kind = &self.try_node(scope)?.kind;
+        if !matches!(kind, NodeKind::App | NodeKind::Stage(_)) {
+            return Err(Error::InvalidScope {
+                path: self.path(scope),
+                problem:
+                    "a stack can only be added to the app or to a stage (nested stacks are not supported yet)"
+                        .into(),
+            });
+        }
+        self.add_node(
+            scope,
+            id,
+            NodeKind::Stack(StackData {
+                props,
+                dependencies: Vec::new(),
+            }),
+        )
+        .map(Stack)
+    }
+
+    /// Adds a grouping construct (no template presence of its own) inside a stack.
+    pub fn construct(&mut self, scope: impl Into<NodeId>, id: &str) -> Result<NodeId> {
+        let scope = scope.into();
+        self.require_in_stack(scope, "construct")?;
+        self.add_node(scope, id, NodeKind::Construct)
+    }
+
+    /// Adds a typed resource and returns its typed handle.
+    pub fn add<T: TypedResource>(
+        &mut self,
+        scope: impl Into<NodeId>,
+        id: &str,
+        resource: T,
+    ) -> Result<Res<T>> {
+        self.add_boxed(scope, id, Box::new(resource)).map(Res::new)
+    }
+
+    /// Adds a resource of a type known only at run time.
+    pub fn add_boxed(
+        &mut self,
+        scope: impl Into<NodeId>,
+        id: &str,
+        resource: Box<dyn Resource>,
+    ) -> Result<NodeId> {
+        let scope = scope.into();
+        self.require_in_stack(scope, "resource")?;
+        let entry = ResourceEntry {
+            resource,
+            options: ResourceOptions::default(),
+            overrides: Vec::new(),
+        };
+        self.add_node(scope, id, NodeKind::Resource(entry))
+    }
+
+    /// Adds a template parameter.
+    pub fn parameter(&mut self, scope: impl Into<NodeId>, id: &str, p: Parameter) -> Result<ParameterRef> {
+        let scope = scope.into();
+        self.require_in_stack(scope, "parameter")?;
+        self.add_node(scope, id, NodeKind::Parameter(p)).map(ParameterRef)
+    }
+
+    /// Adds a template condition; use its node in `Value::if_` or as a resource's condition.
+    pub fn condition(&mut self, scope: impl Into<NodeId>, id: &str, expression: Value) -> Result<NodeId> {
+        let scope = scope.into();
+        self.require_in_stack(scope, "condition")?;
+        self.add_node(scope, id, NodeKind::Condition(expression))
+    }
+
+    /// Adds a template mapping; read it with `Value::find_in_map`.
+    pub fn mapping(&mut self, scope: impl Into<NodeId>, id: &str, m: Mapping) -> Result<NodeId> {
+        let scope = scope.into();
+        self.require_in_stack(scope, "mapping")?;
+        self.add_node(scope, id, NodeKind::Mapping(m))
+    }
+
+    /// Adds a template output.
+    pub fn output(&mut self, scope: impl Into<NodeId>, id: &str, o: Output) -> Result<NodeId> {
+        let scope = scope.into();
+        self.require_in_stack(scope, "output")?;
+        self.add_node(scope, id, NodeKind::Output(o))
+    }
+
+    /// Adds a template rule (the `Rules` section), written as CloudFormation expects it.
+    pub fn rule(&mut self, scope: impl Into<NodeId>, id: &str, rule: Value) -> Result<NodeId> {
+        let scope = scope.into();
+        self.require_in_stack(scope, "rule")?;
+        self.add_node(scope, id, NodeKind::Rule(rule))
+    }
+
+    /// Makes `stack` deploy after `depends_on`.
+    pub fn add_dependency(&mut self, stack: Stack, depends_on: Stack) -> Result<()> {
+        self.try_node(depends_on.0)?;
+        match &mut self.try_node_mut(stack.0)?.kind {
+            NodeKind::Stack(data) => {
+                if !data.dependencies.contains(&depends_on.0) {
+                    data.dependencies.push(depends_on.0);
+                }
+                Ok(())
+            }
+            other => Err(Error::WrongKind {
+                path: String::new(),
+                expected: "stack",
+                actual: other.describe(),
+            }),
+        }
+    }
+
+    /// The stack settings.
+    pub fn stack_props(&self, stack: Stack) -> &StackProps {
+        match &self.nodes[stack.0.index()].kind {
+            NodeKind::Stack(d) => &d.props,
+            _ => unreachable!("a Stack handle always points at a stack node"),
+        }
+    }
+
+    /// The stack settings, mutably.
+    pub fn stack_props_mut(&mut self, stack: Stack) -> &mut StackProps {
+        match &mut self.nodes[stack.0.index()].kind {
+            NodeKind::Stack(d) => &mut d.props,
+            _ => unreachable!("a Stack handle always points at a stack node"),
+        }
+    }
+
+    fn resource_entry_mut(&mut self, node: NodeId) -> Result<&mut ResourceEntry> {
+        let path = self.path(node);
+        let n = self.try_node_mut(node)?;
+        let actual = n.kind.describe();
+        n.resource_entry_mut().ok_or(Error::WrongKind {
+            path,
+            expected: "resource",
+            actual,
+        })
+    }
+
+    /// The resource attributes (DependsOn, DeletionPolicy, Condition ...) of a resource.
+    pub fn resource_options_mut(&mut self, node: impl Into<NodeId>) -> Result<&mut ResourceOptions> {
+        Ok(&mut self.resource_entry_mut(node.into())?.options)
+    }
+
+    /// Sets a property at a dot path, after the resource's own properties are rendered
+    /// (the CDK's `addPropertyOverride`).
+    pub fn add_property_override(
+        &mut self,
+        node: impl Into<NodeId>,
+        path: &str,
+        value: impl Into<Value>,
+    ) -> Result<()> {
+        self.resource_entry_mut(node.into())?
+            .overrides
+            .push(PropertyOverride {
+                path: path.to_string(),
+                value: Some(value.into()),
+            });
+        Ok(())
+    }
+
+    /// Deletes a property at a dot path (the CDK's `addPropertyDeletionOverride`).
+    pub fn add_property_deletion_override(&mut self, node: impl Into<NodeId>, path: &str) -> Result<()> {
+        self.resource_entry_mut(node.into())?
+            .overrides
+            .push(PropertyOverride {
+                path: path.to_string(),
+                value: None,
+            });
+        Ok(())
+    }
+
+    /// Replaces the computed logical ID of a resource, parameter, output ... node.
+    pub fn override_logical_id(&mut self, node: impl Into<NodeId>, logical_id: &str) -> Result<()> {
+        let node = node.into();
+        let valid = !logical_id.is_empty()
+            && logical_id.len() <= 255
+            && logical_id.chars().all(|c| c.is_ascii_alphanumeric());
+        if !valid {
+            return Err(Error::InvalidLogicalId {
+                path: self.path(node),
+                logical_id: logical_id.to_string(),
+            });
+        }
+        self.try_node_mut(node)?.logical_id_override = Some(logical_id.to_string());
+        Ok(())
+    }
+
+    /// Attaches an annotation to a node.
+    pub fn annotate(&mut self, node: impl Into<NodeId>, level: Level, message: impl Into<String>) {
+        self.node_mut(node.into()).annotate(level, message);
+    }
+
+    /// Every annotation in the tree, with its path, in tree order.
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        self.descendants(self.root())
+            .into_iter()
+            .flat_map(|n| {
+                let path = self.path(n);
+                self.nodes[n.index()].annotations.iter().map(move |a| Diagnostic {
+                    level: a.level,
+                    path: if path.is_empty() {
+                        "<app>".into()
+                    } else {
+                        path.clone()
+                    },
+                    message: a.message.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The environment a stack deploys to (its own, else its stage's, else agnostic).
+    pub fn environment_of(&self, stack: Stack) -> Environment {
+        if let Some(env) = &self.stack_props(stack).env {
+            return env.clone();
+        }
+        match self.stage_of(stack.0) {
+            Some(stage) => match &self.nodes[stage.0.index()].kind {
+                NodeKind::Stage(s) => s.env.clone(),
+                _ => Environment::default(),
+            },
+            None => Environment::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resource::CfnResource;
+
+    #[test]
+    fn paths_and_descendants_follow_insertion_order() {
+        let mut app = App::new();
+        let s = app.stack("S").unwrap();
+        let g = app.construct(s, "G").unwrap();
+        let a = app.add(g, "A", CfnResource::new("AWS::SNS::Topic")).unwrap();
+        let b = app.add(s, "B", CfnResource::new("AWS::SQS::Queue")).unwrap();
+        assert_eq!(app.path(a.node()), "S/G/A");
+        assert_eq!(
+            app.descendants(app.root()),
+            vec![app.root(), s.node(), g, a.node(), b.node()]
+        );
+        assert_eq!(app.stack_of(a.node()), Some(s));
+    }
+
+    #[test]
+    fn duplicate_ids_name_the_path() {
+        let mut app = App::new();
+        let s = app.stack("S").unwrap();
+        app.construct(s, "G").unwrap();
+        let err = app.add(s, "G", CfnResource::new("AWS::SNS::Topic")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "duplicate construct id: 'S/G' already exists (a construct was added there first); give the new construct a different id"
+        );
+        assert!(matches!(app.stack("S"), Err(Error::DuplicateId { .. })));
+    }
+
+    #[test]
+    fn invalid_ids_are_rejected() {
+        let mut app = App::new();
+        let s = app.stack("S").unwrap();
+        for bad in ["", "a/b"] {
+            let err = app.construct(s, bad).unwrap_err();
+            assert!(matches!(err, Error::InvalidId { .. }), "{err}");
+            assert!(err.to_string().contains("under 'S'"), "{err}");
+        }
+    }
+
+    #[test]
+    fn resources_need_a_stack() {
+        let mut app = App::new();
+        let root = app.root();
+        let err = app
+            .add(root, "B", CfnResource::new("AWS::S3::Bucket"))
+            .unwrap_err();
+        assert!(err.to_string().contains("must be added inside a stack"), "{err}");
+    }
+
+    #[test]
+    fn typed_downcast_reaches_the_struct() {
+        let mut app = App::new();
+        let s = app.stack("S").unwrap();
+        let b = app.add(s, "B", CfnResource::new("AWS::S3::Bucket")).unwrap();
+        app.node_mut(b.node())
+            .resource_mut::<CfnResource>()
+            .unwrap()
+            .properties
+            .insert("BucketName".into(), "x".into());
+        assert_eq!(
+            app.node(b.node()).resource::<CfnResource>().unwrap().properties["BucketName"],
+            Value::from("x")
+        );
+    }
+}

@@ -1,0 +1,177 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/validate and scripts/lib/validate-assembly.
+# Source it; it does not change shell options.
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+CFN_LINT="$ROOT/.tools/venv/bin/cfn-lint"
+NODE_BIN="$ROOT/.tools/node/node_modules/.bin"
+CDK="$NODE_BIN/cdk"
+ASL_VALIDATOR="$NODE_BIN/asl-validator"
+if [[ -x "$ROOT/.tools/venv/bin/python" ]]; then
+    PY="$ROOT/.tools/venv/bin/python"
+else
+    PY="$(command -v python3)"
+fi
+CFN_TOOLS="$ROOT/scripts/lib/cfn_tools.py"
+
+# Keep the CDK CLI off the network: no version check, no telemetry (the
+# `--no-notices` flag passed to `cdk ls` below stops the notices download and
+# its connectivity probe). No AWS credentials are needed for
+# `cdk ls --app <assembly dir>`. CDK_HOME keeps its cache out of ~/.cdk.
+export CDK_DISABLE_VERSION_CHECK=1
+export CDK_DISABLE_CLI_TELEMETRY=true
+export CDK_HOME="${CDK_HOME:-$ROOT/target/validate/.cdk-home}"
+
+PASSED=0
+FAILED=0
+FAILURES=()
+
+pass() {
+    PASSED=$((PASSED + 1))
+    echo "  ok    $*"
+}
+
+fail() {
+    FAILED=$((FAILED + 1))
+    FAILURES+=("$*")
+    echo "  FAIL  $*"
+}
+
+# Print captured tool output indented (nothing if empty).
+show() {
+    [[ -n "$1" ]] && printf '%s\n' "$1" | sed 's/^/        | /'
+    return 0
+}
+
+require_tools() {
+    local t missing=0
+    for t in "$CFN_LINT" "$CDK" "$ASL_VALIDATOR"; do
+        if [[ ! -x "$t" ]]; then
+            echo "missing tool: $t (run scripts/lib/install-tools, or scripts/test)" >&2
+            missing=1
+        fi
+    done
+    return "$missing"
+}
+
+# cfn-lint's exit code is a bitmask: 2 = error, 4 = warning, 8 = informational.
+# Errors fail; warnings/informational are shown but pass. Any other bit set
+# (1, 16, ...: crashes, usage errors) fails too.
+lint_template() {
+    local tpl="$1" label="$2" out rc=0
+    out="$("$CFN_LINT" -- "$tpl" 2>&1)" || rc=$?
+    if ((rc == 0)); then
+        pass "cfn-lint $label"
+    elif ((rc & 2)) || ((rc & ~12)); then
+        fail "cfn-lint $label (exit $rc)"
+        show "$out"
+    else
+        pass "cfn-lint $label (warnings only, exit $rc)"
+        show "$out"
+    fi
+}
+
+# validate_assembly DIR ASL_OUT_DIR [cdk-ls]
+#   cfn-lint every *.template.json, asl-validator every state machine
+#   definition, and (if the 3rd arg is "cdk-ls") check `cdk ls --app DIR`
+#   lists exactly the stacks in DIR/manifest.json.
+validate_assembly() {
+    local dir="$1" asl_out="$2" want_cdk_ls="${3:-}"
+    local name tpl status file label out rc
+
+    name="$(basename "$dir")"
+    if [[ ! -f "$dir/manifest.json" ]]; then
+        fail "$name: no manifest.json in $dir"
+        return 0
+    fi
+
+    local templates=()
+    while IFS= read -r tpl; do
+        templates+=("$tpl")
+    done < <(find "$dir" -name '*.template.json' -type f | LC_ALL=C sort)
+    if ((${#templates[@]} == 0)); then
+        fail "$name: no *.template.json in $dir"
+        return 0
+    fi
+
+    for tpl in "${templates[@]}"; do
+        lint_template "$tpl" "$name/${tpl#"$dir"/}"
+    done
+
+    # Step Functions definitions -> asl-validator
+    rm -rf "$asl_out"
+    mkdir -p "$asl_out"
+    local extracted n_sm=0
+    extracted="$("$PY" "$CFN_TOOLS" extract-asl "$asl_out" "${templates[@]}")" || {
+        fail "$name: state machine extraction crashed"
+        extracted=""
+    }
+    while IFS=$'\t' read -r status file label; do
+        [[ -z "$status" ]] && continue
+        n_sm=$((n_sm + 1))
+        if [[ "$status" != ok ]]; then
+            fail "asl-validator $name/$label"
+            continue
+        fi
+        rc=0
+        out="$("$ASL_VALIDATOR" --json-path "$file" 2>&1)" || rc=$?
+        if ((rc == 0)); then
+            pass "asl-validator $name/$label"
+        else
+            fail "asl-validator $name/$label (exit $rc; definition: ${file#"$ROOT"/})"
+            show "$out"
+        fi
+    done <<<"$extracted"
+    ((n_sm == 0)) && echo "  --    $name: no state machines"
+
+    if [[ "$want_cdk_ls" == cdk-ls ]]; then
+        cdk_ls_check "$dir"
+    fi
+    return 0
+}
+
+# `cdk ls --app DIR` must list exactly the stack artifacts of DIR/manifest.json
+# (by displayName, or artifact id when there is none). Runs offline, without
+# AWS credentials, from an empty scratch cwd so no cdk.json is picked up.
+cdk_ls_check() {
+    local dir="$1" name expected actual err rc=0 scratch
+    name="$(basename "$dir")"
+    if ! expected="$("$PY" "$CFN_TOOLS" stacks "$dir" | LC_ALL=C sort)"; then
+        fail "cdk ls $name: cannot read stacks from manifest.json"
+        return 0
+    fi
+    if [[ -z "$expected" ]]; then
+        fail "cdk ls $name: manifest.json has no aws:cloudformation:stack artifacts"
+        return 0
+    fi
+    scratch="$(mktemp -d)"
+    err="$scratch.err"
+    actual="$(cd "$scratch" && timeout 120 "$CDK" ls --app "$dir" --no-notices \
+        </dev/null 2>"$err")" || rc=$?
+    actual="$(printf '%s\n' "$actual" | sed '/^[[:space:]]*$/d' | LC_ALL=C sort)"
+    if ((rc == 0)) && [[ "$actual" == "$expected" ]]; then
+        pass "cdk ls $name ($(echo "$expected" | wc -l | tr -d ' ') stacks: $(echo "$expected" | paste -sd' ' -))"
+    else
+        fail "cdk ls $name (exit $rc)"
+        echo "        expected:"; show "$expected"
+        echo "        got:"; show "$actual"
+        show "$(cat "$err")"
+    fi
+    rm -rf "$scratch" "$err"
+    return 0
+}
+
+summary() {
+    local label="$1"
+    if ((FAILED > 0)); then
+        echo
+        echo "failed checks:"
+        local f
+        for f in "${FAILURES[@]}"; do
+            echo "  - $f"
+        done
+    fi
+    echo
+    echo "$label: $PASSED passed, $FAILED failed"
+}
