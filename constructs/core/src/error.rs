@@ -41,7 +41,7 @@ pub enum Error {
     UnknownNode(u32),
 
     /// A node was used as something it is not (e.g. a bucket handle as a condition).
-    #[error("'{path}' is a {actual}, not a {expected}")]
+    #[error("'{path}' cannot be used here: a {expected} is needed, but it is of kind '{actual}'")]
     WrongKind {
         /// The node's path.
         path: String,

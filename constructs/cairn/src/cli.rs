@@ -1,0 +1,179 @@
+//! The command line every cairn app binary gets: `synth` and `list` (the toolkit adds
+//! `diff`, `deploy` and `destroy`).
+//!
+//! Exit codes: 0 on success, 1 when the app is refused (an error annotation, a failed
+//! check, a duplicate id ...), 2 for a usage error.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::{App, Error, Level, SynthOptions, TemplateFormat};
+
+/// The app command line.
+#[derive(Debug, Parser)]
+#[command(about = "A cairn app: synthesize its CloudFormation templates", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Synthesize the stacks into a cloud assembly directory.
+    Synth {
+        /// The assembly directory.
+        #[arg(long, short, default_value = "cdk.out")]
+        output: PathBuf,
+        /// Template file format.
+        #[arg(long, value_enum, default_value_t = Format::Json)]
+        format: Format,
+        /// Fail on warnings too.
+        #[arg(long)]
+        strict: bool,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+        /// Only these stacks (artifact id, stack name or path); all when none is given.
+        stacks: Vec<String>,
+    },
+    /// List the stacks of the app.
+    #[command(alias = "ls")]
+    List {
+        /// Also show stack names, environments and dependencies.
+        #[arg(long, short)]
+        long: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Json,
+    Yaml,
+}
+
+/// Runs an app from its command line.
+pub trait AppExt {
+    /// Parses `std::env::args`, runs the subcommand, and returns the process exit code.
+    fn run(self) -> ExitCode;
+
+    /// Runs the subcommand given as arguments (the first one is the program name).
+    fn run_with_args<I, S>(self, args: I) -> ExitCode
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<std::ffi::OsString> + Clone;
+}
+
+impl AppExt for App {
+    fn run(self) -> ExitCode {
+        self.run_with_args(std::env::args_os())
+    }
+
+    fn run_with_args<I, S>(self, args: I) -> ExitCode
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<std::ffi::OsString> + Clone,
+    {
+        let cli = match Cli::try_parse_from(args) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = e.print();
+                return if e.use_stderr() {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                };
+            }
+        };
+        match execute(self, cli.command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+/// Builds the app with `build`, then runs its command line. Errors while building
+/// (duplicate ids, invalid scopes ...) are printed with their construct path and exit 1.
+pub fn main(build: impl FnOnce() -> crate::Result<App>) -> ExitCode {
+    match build() {
+        Ok(app) => app.run(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn execute(app: App, command: Command) -> Result<(), Error> {
+    match command {
+        Command::Synth {
+            output,
+            format,
+            strict,
+            quiet,
+            stacks,
+        } => {
+            let assembly = app.synth_with(&SynthOptions { strict })?;
+            for s in &stacks {
+                if assembly.stack(s).is_none() {
+                    return Err(Error::InvalidScope {
+                        path: s.clone(),
+                        problem: format!(
+                            "no such stack; the app has: {}",
+                            assembly
+                                .stacks()
+                                .iter()
+                                .map(|s| s.display_name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    });
+                }
+            }
+            let format = match format {
+                Format::Json => TemplateFormat::Json,
+                Format::Yaml => TemplateFormat::Yaml,
+            };
+            assembly.write_filtered(&output, format, &stacks)?;
+            if !quiet {
+                let mut err = std::io::stderr().lock();
+                for d in assembly.diagnostics() {
+                    if d.level >= Level::Warning {
+                        let _ = writeln!(err, "{d}");
+                    }
+                }
+                let n = if stacks.is_empty() {
+                    assembly.stacks().len()
+                } else {
+                    stacks.len()
+                };
+                let _ = writeln!(err, "Synthesized {n} stack(s) to {}", output.display());
+            }
+            Ok(())
+        }
+        Command::List { long } => {
+            let assembly = app.synth()?;
+            let mut out = std::io::stdout().lock();
+            for s in assembly.stacks() {
+                let _ = if long {
+                    writeln!(
+                        out,
+                        "{}\tname={}\tenv={}\tdepends-on={}",
+                        s.display_name,
+                        s.stack_name,
+                        s.environment.uri(),
+                        s.dependencies.join(",")
+                    )
+                } else {
+                    writeln!(out, "{}", s.display_name)
+                };
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! # cairn
+//!
+//! Infrastructure as code for Rust. Build an [`App`] of [`Stack`]s out of constructs,
+//! let aspects check and fix them, and synthesize AWS CloudFormation templates into a
+//! cloud assembly (`cdk.out`) that the AWS CDK CLI and cairn's toolkit can deploy.
+//!
+//! This crate is the one users depend on: it re-exports the core ([`cairn_core`]) and
+//! adds the app command line ([`main`], [`AppExt::run`]).
+//!
+//! ```no_run
+//! use cairn::{App, CfnResource, Output};
+//!
+//! fn build() -> cairn::Result<App> {
+//!     let mut app = App::new();
+//!     let stack = app.stack("Storage")?;
+//!     let bucket = app.add(stack, "Logs", CfnResource::new("AWS::S3::Bucket"))?;
+//!     app.output(stack, "LogsBucket", Output::new(bucket.ref_()))?;
+//!     Ok(app)
+//! }
+//!
+//! fn main() -> std::process::ExitCode {
+//!     // `synth [--output DIR] [--format json|yaml] [STACK...]`, `list`
+//!     cairn::main(build)
+//! }
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod cli;
+
+pub use cairn_core::*;
+pub use cli::{main, AppExt};

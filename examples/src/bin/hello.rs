@@ -1,0 +1,4 @@
+//! `cargo run -p examples --bin hello -- synth`
+fn main() -> std::process::ExitCode {
+    cairn::main(examples::hello::build)
+}

@@ -1,0 +1,7 @@
+//! The cairn example apps. Each module builds one app; each binary in `src/bin` runs
+//! one of them through the app command line (`synth`, `list`), and `synth-tests`
+//! snapshots their templates.
+
+#![warn(missing_docs)]
+
+pub mod hello;
