@@ -205,11 +205,6 @@ impl Value {
         Intrinsic::Or(values.into_iter().collect()).into()
     }
 
-    /// `Fn::Not`.
-    pub fn not(value: Value) -> Value {
-        Intrinsic::Not(value).into()
-    }
-
     /// `Condition` reference, for use inside condition expressions.
     pub fn condition(condition: impl Into<Target>) -> Value {
         Intrinsic::Condition(condition.into()).into()
@@ -345,6 +340,20 @@ impl Intrinsic {
                 c.referenced_nodes(out);
             }
         }
+    }
+}
+
+/// `!value` is `Fn::Not`.
+///
+/// ```
+/// use cairn_core::Value;
+/// let not_prod = !Value::equals(Value::from("a"), Value::from("prod"));
+/// # let _ = not_prod;
+/// ```
+impl std::ops::Not for Value {
+    type Output = Value;
+    fn not(self) -> Value {
+        Intrinsic::Not(self).into()
     }
 }
 
