@@ -5,7 +5,7 @@ use cairn::{App, CloudAssembly};
 
 /// Synthesizes an example, panicking with the error text when it is refused (tests only).
 pub fn synth(build: fn() -> cairn::Result<App>) -> CloudAssembly {
-    let app = match build() {
+    let mut app = match build() {
         Ok(app) => app,
         Err(e) => panic!("building the app failed: {e}"),
     };

@@ -109,7 +109,7 @@ pub fn main(build: impl FnOnce() -> crate::Result<App>) -> ExitCode {
     }
 }
 
-fn execute(app: App, command: Command) -> Result<(), Error> {
+fn execute(mut app: App, command: Command) -> Result<(), Error> {
     match command {
         Command::Synth {
             output,

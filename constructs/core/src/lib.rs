@@ -38,6 +38,7 @@
 #![warn(missing_docs)]
 
 pub mod annotations;
+pub mod aspect;
 pub mod assembly;
 pub mod error;
 pub mod logical_id;
@@ -49,6 +50,7 @@ pub mod validate;
 pub mod value;
 
 pub use annotations::{Annotation, Diagnostic, Level};
+pub use aspect::{Annotations, Aspect, Aspects, PRIORITY_DEFAULT, PRIORITY_MUTATING, PRIORITY_READONLY};
 pub use assembly::{CloudAssembly, StackArtifact, TemplateFormat};
 pub use error::{Error, Result};
 pub use logical_id::make_unique_id;

@@ -63,15 +63,22 @@ struct Resolver<'a> {
 
 impl App {
     /// Synthesizes every stack with default options.
-    pub fn synth(&self) -> Result<CloudAssembly> {
+    pub fn synth(&mut self) -> Result<CloudAssembly> {
         self.synth_with(&SynthOptions::default())
     }
 
-    /// Synthesizes every stack: validation, logical IDs, references, limits.
+    /// Prepares (applies aspects), validates, and synthesizes every stack: logical IDs,
+    /// references, limits.
     ///
     /// Any error annotation or validator error stops here with
     /// [`Error::Validation`] listing all of them; with `strict`, warnings do too.
-    pub fn synth_with(&self, options: &SynthOptions) -> Result<CloudAssembly> {
+    pub fn synth_with(&mut self, options: &SynthOptions) -> Result<CloudAssembly> {
+        self.prepare()?;
+        let app: &App = self;
+        app.synthesize_prepared(options)
+    }
+
+    fn synthesize_prepared(&self, options: &SynthOptions) -> Result<CloudAssembly> {
         let diagnostics = self.validate_all();
         let failing: Vec<Diagnostic> = diagnostics
             .iter()

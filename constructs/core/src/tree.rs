@@ -8,6 +8,7 @@ use std::fmt;
 use indexmap::IndexMap;
 
 use crate::annotations::{Annotation, Diagnostic, Level};
+use crate::aspect::{AspectApplication, AspectState};
 use crate::error::{Error, Result};
 use crate::resource::{PropertyOverride, Res, Resource, ResourceEntry, ResourceOptions, TypedResource};
 use crate::template::{Environment, Mapping, Output, Parameter, StackProps};
@@ -182,6 +183,8 @@ pub struct Node {
     pub metadata: IndexMap<String, Value>,
     /// An explicit logical ID, replacing the computed one.
     pub logical_id_override: Option<String>,
+    /// Aspects added to this node (applied to it and everything below it).
+    pub(crate) aspects: Vec<AspectApplication>,
 }
 
 impl Node {
@@ -266,6 +269,7 @@ impl Node {
 pub struct App {
     nodes: Vec<Node>,
     validators: Vec<Box<dyn Validator>>,
+    pub(crate) aspect_state: AspectState,
 }
 
 impl Default for App {
@@ -295,8 +299,10 @@ impl App {
                 annotations: Vec::new(),
                 metadata: IndexMap::new(),
                 logical_id_override: None,
+                aspects: Vec::new(),
             }],
             validators: Vec::new(),
+            aspect_state: AspectState::default(),
         }
     }
 
@@ -470,6 +476,7 @@ impl App {
             annotations: Vec::new(),
             metadata: IndexMap::new(),
             logical_id_override: None,
+            aspects: Vec::new(),
         });
         self.nodes[scope.index()].children.insert(id.to_string(), new_id);
         Ok(new_id)
@@ -604,6 +611,7 @@ impl App {
     /// Makes `stack` deploy after `depends_on`.
     pub fn add_dependency(&mut self, stack: Stack, depends_on: Stack) -> Result<()> {
         self.try_node(depends_on.0)?;
+        let path = self.path(stack.0);
         match &mut self.try_node_mut(stack.0)?.kind {
             NodeKind::Stack(data) => {
                 if !data.dependencies.contains(&depends_on.0) {
@@ -612,7 +620,7 @@ impl App {
                 Ok(())
             }
             other => Err(Error::WrongKind {
-                path: String::new(),
+                path,
                 expected: "stack",
                 actual: other.describe(),
             }),

@@ -10,7 +10,7 @@ fn topic() -> CfnResource {
     CfnResource::new("AWS::SNS::Topic")
 }
 
-fn template(app: &App, stack: &str) -> serde_json::Value {
+fn template(app: &mut App, stack: &str) -> serde_json::Value {
     app.synth().unwrap().stack(stack).unwrap().template.clone()
 }
 
@@ -28,7 +28,7 @@ fn logical_ids_follow_the_cdk_rule() {
     let d = app.construct(stack, "Queue").unwrap();
     app.add(d, "Default", CfnResource::new("AWS::SQS::Queue"))
         .unwrap();
-    let t = template(&app, "MyStack");
+    let t = template(&mut app, "MyStack");
     let ids: Vec<&String> = t["Resources"].as_object().unwrap().keys().collect();
     // Values computed with aws-cdk-lib's makeUniqueId for the same paths.
     assert_eq!(ids, ["MyBucket", "GroupJobsA8FAB84E", "Logs6819BB44", "Queue"]);
@@ -40,7 +40,7 @@ fn logical_id_override_and_collision() {
     let stack = app.stack("S").unwrap();
     let a = app.add(stack, "A", topic()).unwrap();
     app.override_logical_id(a, "Renamed").unwrap();
-    assert!(template(&app, "S")["Resources"].get("Renamed").is_some());
+    assert!(template(&mut app, "S")["Resources"].get("Renamed").is_some());
 
     let b = app.add(stack, "B", topic()).unwrap();
     app.override_logical_id(b, "Renamed").unwrap();
@@ -323,7 +323,7 @@ fn template_sections_and_attributes() {
     app.output(s, "SecondRef", o).unwrap();
     app.rule(s, "ProdOnly", json_rule()).unwrap();
 
-    let t = template(&app, "S");
+    let t = template(&mut app, "S");
     assert_eq!(t["Description"], "demo");
     assert_eq!(t["Transform"], "AWS::Serverless-2016-10-31");
     assert_eq!(
