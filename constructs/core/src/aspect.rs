@@ -90,19 +90,19 @@ impl<'a> Aspects<'a> {
     }
 
     /// Adds an aspect with the default priority.
-    pub fn add(self, aspect: impl Aspect + 'static) -> Self {
+    pub fn add(&mut self, aspect: impl Aspect + 'static) -> &mut Self {
         self.add_with_priority(aspect, PRIORITY_DEFAULT)
     }
 
     /// Adds an aspect with a priority (lower runs first; see [`PRIORITY_MUTATING`] and
     /// [`PRIORITY_READONLY`]).
-    pub fn add_with_priority(self, aspect: impl Aspect + 'static, priority: i32) -> Self {
+    pub fn add_with_priority(&mut self, aspect: impl Aspect + 'static, priority: i32) -> &mut Self {
         self.add_shared(Rc::new(aspect), priority)
     }
 
     /// Adds an aspect that is shared (the same instance may be added to several scopes;
     /// it is still applied at most once per node).
-    pub fn add_shared(self, aspect: Rc<dyn Aspect>, priority: i32) -> Self {
+    pub fn add_shared(&mut self, aspect: Rc<dyn Aspect>, priority: i32) -> &mut Self {
         let seq = self.app.next_aspect_seq();
         self.app.node_mut(self.scope).aspects.push(AspectApplication {
             aspect,
