@@ -109,6 +109,27 @@ pub fn main(build: impl FnOnce() -> crate::Result<App>) -> ExitCode {
     }
 }
 
+/// Writes report files into the assembly directory and prints their summaries.
+fn write_reports(dir: &std::path::Path, reports: &[crate::Report], quiet: bool) -> Result<(), Error> {
+    for r in reports {
+        if !quiet {
+            if let Some(summary) = &r.summary {
+                eprintln!("{summary}");
+            }
+        }
+        for (name, contents) in &r.files {
+            let path = dir.join(name);
+            let io = |source| Error::Io {
+                path: path.clone(),
+                source,
+            };
+            std::fs::create_dir_all(dir).map_err(io)?;
+            std::fs::write(&path, contents).map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
 fn execute(mut app: App, command: Command) -> Result<(), Error> {
     match command {
         Command::Synth {
@@ -118,7 +139,16 @@ fn execute(mut app: App, command: Command) -> Result<(), Error> {
             quiet,
             stacks,
         } => {
-            let assembly = app.synth_with(&SynthOptions { strict })?;
+            let result = app.synth_with(&SynthOptions { strict });
+            let reports = app.reports(result.as_ref().ok());
+            let assembly = match result {
+                Ok(a) => a,
+                Err(e) => {
+                    // A refused app still leaves its findings behind (no templates).
+                    write_reports(&output, &reports, quiet)?;
+                    return Err(e);
+                }
+            };
             for s in &stacks {
                 if assembly.stack(s).is_none() {
                     return Err(Error::InvalidScope {
@@ -140,6 +170,7 @@ fn execute(mut app: App, command: Command) -> Result<(), Error> {
                 Format::Yaml => TemplateFormat::Yaml,
             };
             assembly.write_filtered(&output, format, &stacks)?;
+            write_reports(&output, &reports, quiet)?;
             if !quiet {
                 let mut err = std::io::stderr().lock();
                 for d in assembly.diagnostics() {

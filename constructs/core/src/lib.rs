@@ -61,5 +61,5 @@ pub use resource::{
 pub use synth::SynthOptions;
 pub use template::{Environment, Mapping, Output, Parameter, ParameterType, StackProps};
 pub use tree::{App, Node, NodeId, NodeKind, ParameterRef, Stack, Stage};
-pub use validate::{PropertyError, Validator};
+pub use validate::{PropertyError, Report, Reporter, Validator};
 pub use value::{Intrinsic, Pseudo, Target, ToValue, Val, Value};

@@ -12,7 +12,7 @@ use crate::aspect::{AspectApplication, AspectState};
 use crate::error::{Error, Result};
 use crate::resource::{PropertyOverride, Res, Resource, ResourceEntry, ResourceOptions, TypedResource};
 use crate::template::{Environment, Mapping, Output, Parameter, StackProps};
-use crate::validate::Validator;
+use crate::validate::{Report, Reporter, Validator};
 use crate::value::Value;
 
 /// The address of a node in an [`App`]'s arena.
@@ -269,6 +269,7 @@ impl Node {
 pub struct App {
     nodes: Vec<Node>,
     validators: Vec<Box<dyn Validator>>,
+    reporters: Vec<Box<dyn Reporter>>,
     pub(crate) aspect_state: AspectState,
 }
 
@@ -302,6 +303,7 @@ impl App {
                 aspects: Vec::new(),
             }],
             validators: Vec::new(),
+            reporters: Vec::new(),
             aspect_state: AspectState::default(),
         }
     }
@@ -314,6 +316,16 @@ impl App {
     /// Registers a validator run over every resource at synthesis (e.g. the L1 schema checks).
     pub fn add_validator(&mut self, v: Box<dyn Validator>) {
         self.validators.push(v);
+    }
+
+    /// Registers a reporter run after synthesis (see [`App::reports`]).
+    pub fn add_reporter(&mut self, r: Box<dyn Reporter>) {
+        self.reporters.push(r);
+    }
+
+    /// The reports of every registered reporter; pass the assembly when synthesis succeeded.
+    pub fn reports(&self, assembly: Option<&crate::CloudAssembly>) -> Vec<Report> {
+        self.reporters.iter().map(|r| r.report(self, assembly)).collect()
     }
 
     pub(crate) fn validators(&self) -> &[Box<dyn Validator>] {
