@@ -4,6 +4,7 @@
 //! siblings; paths read `Stack/Group/Child`.
 
 use std::fmt;
+use std::panic::Location;
 
 use indexmap::IndexMap;
 
@@ -185,6 +186,7 @@ pub struct Node {
     pub logical_id_override: Option<String>,
     /// Aspects added to this node (applied to it and everything below it).
     pub(crate) aspects: Vec<AspectApplication>,
+    location: Option<&'static Location<'static>>,
 }
 
 impl Node {
@@ -201,6 +203,11 @@ impl Node {
     /// Children in the order they were added.
     pub fn children(&self) -> impl Iterator<Item = NodeId> + '_ {
         self.children.values().copied()
+    }
+
+    /// Where in the user's code the node was created (file, line), for reports.
+    pub fn location(&self) -> Option<&'static Location<'static>> {
+        self.location
     }
 
     /// The child with an id.
@@ -301,6 +308,7 @@ impl App {
                 metadata: IndexMap::new(),
                 logical_id_override: None,
                 aspects: Vec::new(),
+                location: None,
             }],
             validators: Vec::new(),
             reporters: Vec::new(),
@@ -404,6 +412,15 @@ impl App {
         parts
     }
 
+    /// The node at a construct path such as `Stack/Group/Child`.
+    pub fn find(&self, path: &str) -> Option<NodeId> {
+        let mut cur = self.root();
+        for part in path.split('/').filter(|p| !p.is_empty()) {
+            cur = self.nodes[cur.index()].children.get(part).copied()?;
+        }
+        Some(cur)
+    }
+
     /// The nearest stack at or above a node.
     pub fn stack_of(&self, id: NodeId) -> Option<Stack> {
         let mut cur = Some(id);
@@ -451,6 +468,7 @@ impl App {
         }
     }
 
+    #[track_caller]
     fn add_node(&mut self, scope: NodeId, id: &str, kind: NodeKind) -> Result<NodeId> {
         let scope_node = self.try_node(scope)?;
         if id.is_empty() {
@@ -489,6 +507,7 @@ impl App {
             metadata: IndexMap::new(),
             logical_id_override: None,
             aspects: Vec::new(),
+            location: Some(Location::caller()),
         });
         self.nodes[scope.index()].children.insert(id.to_string(), new_id);
         Ok(new_id)
@@ -510,6 +529,7 @@ impl App {
     }
 
     /// Adds a stage (a group of stacks for one environment) under the app or another stage.
+    #[track_caller]
     pub fn stage(&mut self, scope: impl Into<NodeId>, id: &str, env: Environment) -> Result<Stage> {
         let scope = scope.into();
         let kind = &self.try_node(scope)?.kind;
@@ -524,11 +544,13 @@ impl App {
     }
 
     /// Adds an environment-agnostic stack at the root of the app.
+    #[track_caller]
     pub fn stack(&mut self, id: &str) -> Result<Stack> {
         self.stack_with(self.root(), id, StackProps::default())
     }
 
     /// Adds a stack with settings under the app or a stage.
+    #[track_caller]
     pub fn stack_with(&mut self, scope: impl Into<NodeId>, id: &str, props: StackProps) -> Result<Stack> {
         let scope = scope.into();
         let kind = &self.try_node(scope)?.kind;
@@ -552,6 +574,7 @@ impl App {
     }
 
     /// Adds a grouping construct (no template presence of its own) inside a stack.
+    #[track_caller]
     pub fn construct(&mut self, scope: impl Into<NodeId>, id: &str) -> Result<NodeId> {
         let scope = scope.into();
         self.require_in_stack(scope, "construct")?;
@@ -559,6 +582,7 @@ impl App {
     }
 
     /// Adds a typed resource and returns its typed handle.
+    #[track_caller]
     pub fn add<T: TypedResource>(
         &mut self,
         scope: impl Into<NodeId>,
@@ -569,6 +593,7 @@ impl App {
     }
 
     /// Adds a resource of a type known only at run time.
+    #[track_caller]
     pub fn add_boxed(
         &mut self,
         scope: impl Into<NodeId>,
@@ -586,6 +611,7 @@ impl App {
     }
 
     /// Adds a template parameter.
+    #[track_caller]
     pub fn parameter(&mut self, scope: impl Into<NodeId>, id: &str, p: Parameter) -> Result<ParameterRef> {
         let scope = scope.into();
         self.require_in_stack(scope, "parameter")?;
@@ -593,6 +619,7 @@ impl App {
     }
 
     /// Adds a template condition; use its node in `Value::if_` or as a resource's condition.
+    #[track_caller]
     pub fn condition(&mut self, scope: impl Into<NodeId>, id: &str, expression: Value) -> Result<NodeId> {
         let scope = scope.into();
         self.require_in_stack(scope, "condition")?;
@@ -600,6 +627,7 @@ impl App {
     }
 
     /// Adds a template mapping; read it with `Value::find_in_map`.
+    #[track_caller]
     pub fn mapping(&mut self, scope: impl Into<NodeId>, id: &str, m: Mapping) -> Result<NodeId> {
         let scope = scope.into();
         self.require_in_stack(scope, "mapping")?;
@@ -607,6 +635,7 @@ impl App {
     }
 
     /// Adds a template output.
+    #[track_caller]
     pub fn output(&mut self, scope: impl Into<NodeId>, id: &str, o: Output) -> Result<NodeId> {
         let scope = scope.into();
         self.require_in_stack(scope, "output")?;
@@ -614,6 +643,7 @@ impl App {
     }
 
     /// Adds a template rule (the `Rules` section), written as CloudFormation expects it.
+    #[track_caller]
     pub fn rule(&mut self, scope: impl Into<NodeId>, id: &str, rule: Value) -> Result<NodeId> {
         let scope = scope.into();
         self.require_in_stack(scope, "rule")?;

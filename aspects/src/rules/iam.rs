@@ -1,0 +1,139 @@
+//! IAM rules: no full admin statements, no anonymous resource policies.
+
+use cairn_core::Value;
+
+use crate::rule::{Context, Rule, RuleInfo, Violation};
+
+/// The policy documents of a resource, with a label for messages.
+fn documents<'a>(cx: &'a Context) -> Vec<(String, &'a Value)> {
+    let mut out = Vec::new();
+    for key in ["PolicyDocument", "KeyPolicy"] {
+        if let Some(d) = cx.get(key) {
+            out.push((key.to_string(), d));
+        }
+    }
+    if let Some(Value::List(policies)) = cx.get("Policies") {
+        for (i, p) in policies.iter().enumerate() {
+            if let Some(d) = p.as_map().and_then(|m| m.get("PolicyDocument")) {
+                out.push((format!("Policies[{i}]"), d));
+            }
+        }
+    }
+    out
+}
+
+fn statements(doc: &Value) -> Vec<&Value> {
+    match doc.as_map().and_then(|d| d.get("Statement")) {
+        Some(Value::List(l)) => l.iter().collect(),
+        Some(one @ Value::Map(_)) => vec![one],
+        _ => Vec::new(),
+    }
+}
+
+fn is_allow(s: &Value) -> bool {
+    s.as_map().and_then(|m| m.get("Effect")).and_then(Value::as_str) == Some("Allow")
+}
+
+/// True when the field is `"*"` or a list containing `"*"`.
+fn has_star(v: Option<&Value>) -> bool {
+    match v {
+        Some(Value::String(s)) => s == "*",
+        Some(Value::List(l)) => l.iter().any(|x| x.as_str() == Some("*")),
+        _ => false,
+    }
+}
+
+const IDENTITY_POLICY_TYPES: &[&str] = &[
+    "AWS::IAM::Policy",
+    "AWS::IAM::ManagedPolicy",
+    "AWS::IAM::Role",
+    "AWS::IAM::User",
+    "AWS::IAM::Group",
+    "AWS::S3::BucketPolicy",
+    "AWS::SQS::QueuePolicy",
+    "AWS::SNS::TopicPolicy",
+    "AWS::KMS::Key",
+];
+
+/// No statement allows every action on every resource.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IamNoAdmin;
+
+impl Rule for IamNoAdmin {
+    fn info(&self) -> RuleInfo {
+        RuleInfo {
+            checkov: &["CKV_AWS_1", "CKV_AWS_109", "CKV_AWS_110", "CKV_AWS_111"],
+            cfn_nag: &["F4", "F5"],
+            ..RuleInfo::new(
+                "CAIRN-IAM-NO-ADMIN",
+                "No policy statement allows Action \"*\" on Resource \"*\"",
+                IDENTITY_POLICY_TYPES,
+            )
+        }
+    }
+
+    fn check(&self, cx: &Context) -> Vec<Violation> {
+        let mut out = Vec::new();
+        for (label, doc) in documents(cx) {
+            for (i, s) in statements(doc).into_iter().enumerate() {
+                let Some(m) = s.as_map() else { continue };
+                if is_allow(s) && has_star(m.get("Action")) && has_star(m.get("Resource")) {
+                    out.push(Violation::new(format!(
+                        "{label} statement {i} allows every action on every resource; grant the actions and resources the workload needs"
+                    )));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Resource policies do not allow anyone (`Principal: "*"`) without a condition.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct IamNoWildcardPrincipal;
+
+impl Rule for IamNoWildcardPrincipal {
+    fn info(&self) -> RuleInfo {
+        RuleInfo {
+            cfn_nag: &["F16", "F18", "F20", "F21"],
+            ..RuleInfo::new(
+                "CAIRN-IAM-NO-WILDCARD-PRINCIPAL",
+                "Resource policies allow no wildcard principal without a condition",
+                &[
+                    "AWS::S3::BucketPolicy",
+                    "AWS::SQS::QueuePolicy",
+                    "AWS::SNS::TopicPolicy",
+                    "AWS::KMS::Key",
+                    "AWS::Lambda::Permission",
+                ],
+            )
+        }
+    }
+
+    fn check(&self, cx: &Context) -> Vec<Violation> {
+        if cx.resource_type == "AWS::Lambda::Permission" {
+            let anyone = cx.get("Principal").and_then(Value::as_str) == Some("*");
+            let scoped = cx.get("SourceArn").is_some() || cx.get("SourceAccount").is_some();
+            if anyone && !scoped {
+                return vec![Violation::new(
+                    "the permission lets anyone invoke the function; set SourceArn or SourceAccount, or a specific principal",
+                )];
+            }
+            return vec![];
+        }
+        let mut out = Vec::new();
+        for (label, doc) in documents(cx) {
+            for (i, s) in statements(doc).into_iter().enumerate() {
+                let Some(m) = s.as_map() else { continue };
+                let principal = m.get("Principal");
+                let wildcard = has_star(principal) || has_star(principal.and_then(Value::as_map).and_then(|p| p.get("AWS")));
+                if is_allow(s) && wildcard && m.get("Condition").is_none() {
+                    out.push(Violation::new(format!(
+                        "{label} statement {i} allows any principal without a condition; name the principals or add a condition"
+                    )));
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,139 @@
+//! Suppressions: a rule switched off for a construct and everything below it, only with a
+//! written reason. Recorded in the report, and in each covered resource's `Metadata` in
+//! the forms cairn, checkov, cfn_nag and cfn-lint read, so one reasoned suppression is
+//! honoured by every scanner a team already runs.
+
+use indexmap::IndexMap;
+
+use cairn_core::{App, NodeId, Value};
+
+use crate::rule::RuleInfo;
+
+const KEY: &str = "cairn:suppressions";
+
+/// Why a suppression was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SuppressionError {
+    /// The reason is empty or too short to mean anything.
+    #[error("suppressing {rule} on '{path}' needs a reason of at least 10 characters saying why the rule does not apply")]
+    MissingReason {
+        /// The rule.
+        rule: String,
+        /// The construct path.
+        path: String,
+    },
+}
+
+/// The suppressions of a construct: `Suppressions::of(&mut app, node).add(rule, reason)`.
+pub struct Suppressions<'a> {
+    app: &'a mut App,
+    node: NodeId,
+}
+
+impl<'a> Suppressions<'a> {
+    /// The suppressions of `node` (they apply to it and every node below it).
+    pub fn of(app: &'a mut App, node: impl Into<NodeId>) -> Self {
+        Suppressions {
+            app,
+            node: node.into(),
+        }
+    }
+
+    /// Suppresses `rule` (a cairn rule id) with a reason.
+    pub fn add(self, rule: &str, reason: &str) -> Result<Self, SuppressionError> {
+        if reason.trim().len() < 10 {
+            return Err(SuppressionError::MissingReason {
+                rule: rule.to_string(),
+                path: self.app.path(self.node),
+            });
+        }
+        let entry = Value::map([("rule", Value::from(rule)), ("reason", Value::from(reason.trim()))]);
+        let meta = &mut self.app.node_mut(self.node).metadata;
+        match meta.get_mut(KEY) {
+            Some(Value::List(list)) => list.push(entry),
+            _ => {
+                meta.insert(KEY.to_string(), Value::List(vec![entry]));
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// Every (rule, reason) suppressed at `node` or above it, nearest first.
+fn suppressions(app: &App, node: NodeId) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut cur = Some(node);
+    while let Some(n) = cur {
+        let node = app.node(n);
+        if let Some(Value::List(list)) = node.metadata.get(KEY) {
+            for e in list {
+                if let Some(m) = e.as_map() {
+                    let rule = m.get("rule").and_then(Value::as_str).unwrap_or_default();
+                    let reason = m.get("reason").and_then(Value::as_str).unwrap_or_default();
+                    out.push((rule.to_string(), reason.to_string()));
+                }
+            }
+        }
+        cur = node.parent();
+    }
+    out
+}
+
+/// The reason `rule` is suppressed at `node`, if it is.
+pub(crate) fn suppression_for(app: &App, node: NodeId, rule: &str) -> Option<String> {
+    suppressions(app, node)
+        .into_iter()
+        .find(|(r, _)| r == rule)
+        .map(|(_, reason)| reason)
+}
+
+/// Writes the suppressions that cover this resource into its `Metadata`, for cairn and
+/// for the other scanners, mapped through each rule's ids.
+pub(crate) fn write_suppression_metadata(app: &mut App, node: NodeId, resource_type: &str, infos: &[RuleInfo]) {
+    let found = suppressions(app, node);
+    if found.is_empty() {
+        return;
+    }
+    let mut cairn = Vec::new();
+    let mut checkov = Vec::new();
+    let mut cfn_nag = Vec::new();
+    let mut cfn_lint = Vec::new();
+    for (rule, reason) in &found {
+        let Some(info) = infos.iter().find(|i| i.id == rule) else {
+            continue;
+        };
+        if !info.resource_types.contains(&resource_type) {
+            continue;
+        }
+        cairn.push(Value::map([("rule", Value::from(rule)), ("reason", Value::from(reason))]));
+        for id in info.checkov {
+            checkov.push(Value::map([("id", Value::from(*id)), ("comment", Value::from(reason))]));
+        }
+        for id in info.cfn_nag {
+            cfn_nag.push(Value::map([("id", Value::from(*id)), ("reason", Value::from(reason))]));
+        }
+        for id in info.cfn_lint {
+            cfn_lint.push(Value::from(*id));
+        }
+    }
+    if cairn.is_empty() {
+        return;
+    }
+    let Ok(options) = app.resource_options_mut(node) else {
+        return;
+    };
+    let md: &mut IndexMap<String, Value> = &mut options.metadata;
+    md.insert("cairn".into(), Value::map([("suppressions", Value::List(cairn))]));
+    if !checkov.is_empty() {
+        md.insert("checkov".into(), Value::map([("skip", Value::List(checkov))]));
+    }
+    if !cfn_nag.is_empty() {
+        md.insert("cfn_nag".into(), Value::map([("rules_to_suppress", Value::List(cfn_nag))]));
+    }
+    if !cfn_lint.is_empty() {
+        md.insert(
+            "cfn-lint".into(),
+            Value::map([("config", Value::map([("ignore_checks", Value::List(cfn_lint))]))]),
+        );
+    }
+}
