@@ -80,7 +80,14 @@ impl Reporter for FindingsReporter {
                 Status::Suppressed(why) => format!("{} (suppressed: {why})", f.message),
                 Status::Open(_) => f.message.clone(),
             };
-            let _ = write!(summary, "\n  {:<10} {:<30} {}: {}", f.status_word(), f.rule, f.path, detail);
+            let _ = write!(
+                summary,
+                "\n  {:<10} {:<30} {}: {}",
+                f.status_word(),
+                f.rule,
+                f.path,
+                detail
+            );
         }
 
         let json_findings: Vec<Json> = findings
@@ -127,15 +134,23 @@ fn pretty(v: &Json) -> String {
 /// The `file:line` of the user code that created the node at `path`, when known.
 fn source_location(app: &App, path: &str) -> Option<String> {
     let node = app.find(path)?;
-    app.node(node).location().map(|l| format!("{}:{}", l.file(), l.line()))
+    app.node(node)
+        .location()
+        .map(|l| format!("{}:{}", l.file(), l.line()))
 }
 
 /// Where a resource is in the synthesized templates: (template file, 1-based line).
 fn template_location(assembly: &CloudAssembly, path: &str) -> Option<(String, usize)> {
     let key = format!("/{path}");
     for s in assembly.stacks() {
-        let Some(entries) = s.metadata.get(&key) else { continue };
-        let lid = entries.iter().find(|e| e.kind == "aws:cdk:logicalId")?.data.as_str()?;
+        let Some(entries) = s.metadata.get(&key) else {
+            continue;
+        };
+        let lid = entries
+            .iter()
+            .find(|e| e.kind == "aws:cdk:logicalId")?
+            .data
+            .as_str()?;
         let body = s.template_json();
         let needle = format!("\n  \"{lid}\": {{");
         let start = body.find("\"Resources\"").unwrap_or(0);
@@ -198,7 +213,9 @@ fn sarif(app: &App, assembly: Option<&CloudAssembly>, findings: &[crate::report:
                 }));
             }
             if locations.is_empty() {
-                locations.push(json!({ "logicalLocations": [{ "fullyQualifiedName": f.path, "kind": "resource" }] }));
+                locations.push(
+                    json!({ "logicalLocations": [{ "fullyQualifiedName": f.path, "kind": "resource" }] }),
+                );
             }
             let mut r = json!({
                 "ruleId": f.rule,

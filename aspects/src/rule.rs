@@ -36,7 +36,11 @@ pub struct RuleInfo {
 
 impl RuleInfo {
     /// A rule with no mapping to other scanners.
-    pub const fn new(id: &'static str, description: &'static str, resource_types: &'static [&'static str]) -> Self {
+    pub const fn new(
+        id: &'static str,
+        description: &'static str,
+        resource_types: &'static [&'static str],
+    ) -> Self {
         RuleInfo {
             id,
             description,
@@ -60,7 +64,9 @@ pub struct Fix {
 
 impl std::fmt::Debug for Fix {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Fix").field("description", &self.description).finish()
+        f.debug_struct("Fix")
+            .field("description", &self.description)
+            .finish()
     }
 }
 
@@ -79,7 +85,9 @@ impl Fix {
     /// A fix that sets a property (dot path under `Properties`).
     pub fn set(description: impl Into<String>, path: &str, value: Value) -> Self {
         let path = path.to_string();
-        Fix::new(description, move |app, node| app.add_property_override(node, &path, value))
+        Fix::new(description, move |app, node| {
+            app.add_property_override(node, &path, value)
+        })
     }
 }
 

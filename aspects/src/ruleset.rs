@@ -63,7 +63,8 @@ impl RuleSet {
         self.rule_boxed(Rc::new(rule), mode)
     }
 
-    fn rule_boxed(mut self, rule: Rc<dyn Rule>, mode: Mode) -> Self {
+    /// Adds a shared rule with a mode (replacing a rule with the same id).
+    pub fn rule_boxed(mut self, rule: Rc<dyn Rule>, mode: Mode) -> Self {
         let id = rule.info().id;
         self.rules.retain(|(r, _)| r.info().id != id);
         self.rules.push((rule, mode));
@@ -98,10 +99,16 @@ impl RuleSet {
         let all_infos: Vec<RuleInfo> = fixers.iter().chain(&checkers).map(|(r, _)| r.info()).collect();
         let mut aspects = Aspects::of(app, scope);
         if !fixers.is_empty() {
-            aspects.add_with_priority(RuleAspect::new(fixers, findings.clone(), Vec::new()), PRIORITY_MUTATING);
+            aspects.add_with_priority(
+                RuleAspect::new(fixers, findings.clone(), Vec::new()),
+                PRIORITY_MUTATING,
+            );
         }
         // The checker also writes suppression metadata for every rule in the set.
-        aspects.add_with_priority(RuleAspect::new(checkers, findings.clone(), all_infos), PRIORITY_READONLY);
+        aspects.add_with_priority(
+            RuleAspect::new(checkers, findings.clone(), all_infos),
+            PRIORITY_READONLY,
+        );
         app.add_reporter(Box::new(FindingsReporter::new(findings.clone())));
         findings
     }
@@ -153,7 +160,9 @@ impl Aspect for RuleAspect {
             let info = rule.info();
             // Properties are read again for each rule: an earlier fix may have changed them.
             let violations = {
-                let Some(entry) = app.node(node).resource_entry() else { return };
+                let Some(entry) = app.node(node).resource_entry() else {
+                    return;
+                };
                 let props = entry.final_properties();
                 let cx = Context {
                     app,
@@ -183,7 +192,11 @@ impl Aspect for RuleAspect {
                         let description = fix.description.clone();
                         match (fix.apply)(app, node) {
                             Ok(()) => {
-                                app.annotate(node, Level::Info, format!("[{}] fixed: {description}", info.id));
+                                app.annotate(
+                                    node,
+                                    Level::Info,
+                                    format!("[{}] fixed: {description}", info.id),
+                                );
                                 finding.status = Status::Fixed(description);
                             }
                             Err(e) => {

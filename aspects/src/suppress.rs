@@ -47,7 +47,10 @@ impl<'a> Suppressions<'a> {
                 path: self.app.path(self.node),
             });
         }
-        let entry = Value::map([("rule", Value::from(rule)), ("reason", Value::from(reason.trim()))]);
+        let entry = Value::map([
+            ("rule", Value::from(rule)),
+            ("reason", Value::from(reason.trim())),
+        ]);
         let meta = &mut self.app.node_mut(self.node).metadata;
         match meta.get_mut(KEY) {
             Some(Value::List(list)) => list.push(entry),
@@ -89,7 +92,12 @@ pub(crate) fn suppression_for(app: &App, node: NodeId, rule: &str) -> Option<Str
 
 /// Writes the suppressions that cover this resource into its `Metadata`, for cairn and
 /// for the other scanners, mapped through each rule's ids.
-pub(crate) fn write_suppression_metadata(app: &mut App, node: NodeId, resource_type: &str, infos: &[RuleInfo]) {
+pub(crate) fn write_suppression_metadata(
+    app: &mut App,
+    node: NodeId,
+    resource_type: &str,
+    infos: &[RuleInfo],
+) {
     let found = suppressions(app, node);
     if found.is_empty() {
         return;
@@ -105,12 +113,21 @@ pub(crate) fn write_suppression_metadata(app: &mut App, node: NodeId, resource_t
         if !info.resource_types.contains(&resource_type) {
             continue;
         }
-        cairn.push(Value::map([("rule", Value::from(rule)), ("reason", Value::from(reason))]));
+        cairn.push(Value::map([
+            ("rule", Value::from(rule)),
+            ("reason", Value::from(reason)),
+        ]));
         for id in info.checkov {
-            checkov.push(Value::map([("id", Value::from(*id)), ("comment", Value::from(reason))]));
+            checkov.push(Value::map([
+                ("id", Value::from(*id)),
+                ("comment", Value::from(reason)),
+            ]));
         }
         for id in info.cfn_nag {
-            cfn_nag.push(Value::map([("id", Value::from(*id)), ("reason", Value::from(reason))]));
+            cfn_nag.push(Value::map([
+                ("id", Value::from(*id)),
+                ("reason", Value::from(reason)),
+            ]));
         }
         for id in info.cfn_lint {
             cfn_lint.push(Value::from(*id));
@@ -128,7 +145,10 @@ pub(crate) fn write_suppression_metadata(app: &mut App, node: NodeId, resource_t
         md.insert("checkov".into(), Value::map([("skip", Value::List(checkov))]));
     }
     if !cfn_nag.is_empty() {
-        md.insert("cfn_nag".into(), Value::map([("rules_to_suppress", Value::List(cfn_nag))]));
+        md.insert(
+            "cfn_nag".into(),
+            Value::map([("rules_to_suppress", Value::List(cfn_nag))]),
+        );
     }
     if !cfn_lint.is_empty() {
         md.insert(

@@ -42,13 +42,20 @@ impl Rule for S3Encryption {
         if self.kms_key.is_some() {
             rule.push(("BucketKeyEnabled", Value::from(true)));
         }
-        let what = if self.kms_key.is_some() { "SSE-KMS" } else { "SSE-S3 (AES256)" };
+        let what = if self.kms_key.is_some() {
+            "SSE-KMS"
+        } else {
+            "SSE-S3 (AES256)"
+        };
         vec![Violation::fixable(
             "the bucket has no default encryption",
             Fix::set(
                 format!("enabled {what} default encryption"),
                 "BucketEncryption",
-                Value::map([("ServerSideEncryptionConfiguration", Value::list([Value::map(rule)]))]),
+                Value::map([(
+                    "ServerSideEncryptionConfiguration",
+                    Value::list([Value::map(rule)]),
+                )]),
             ),
         )]
     }
@@ -106,7 +113,10 @@ impl Rule for SnsEncryption {
         if cx.get("KmsMasterKeyId").is_some() {
             return vec![];
         }
-        let key = self.kms_key.clone().unwrap_or_else(|| Value::from("alias/aws/sns"));
+        let key = self
+            .kms_key
+            .clone()
+            .unwrap_or_else(|| Value::from("alias/aws/sns"));
         vec![Violation::fixable(
             "the topic is not encrypted",
             Fix::set("set KmsMasterKeyId", "KmsMasterKeyId", key),
@@ -194,7 +204,11 @@ impl Rule for EbsEncryption {
             ..RuleInfo::new(
                 "CAIRN-EBS-ENCRYPTION",
                 "EBS volumes are encrypted (standalone, on instances, in launch templates)",
-                &["AWS::EC2::Volume", "AWS::EC2::LaunchTemplate", "AWS::EC2::Instance"],
+                &[
+                    "AWS::EC2::Volume",
+                    "AWS::EC2::LaunchTemplate",
+                    "AWS::EC2::Instance",
+                ],
             )
         }
     }
@@ -219,7 +233,11 @@ impl Rule for EbsEncryption {
         let mut fixed = mappings.clone();
         let mut bad = Vec::new();
         for (i, m) in fixed.iter_mut().enumerate() {
-            let Some(ebs) = m.as_map_mut().and_then(|m| m.get_mut("Ebs")).and_then(Value::as_map_mut) else {
+            let Some(ebs) = m
+                .as_map_mut()
+                .and_then(|m| m.get_mut("Ebs"))
+                .and_then(Value::as_map_mut)
+            else {
                 continue;
             };
             if !matches!(ebs.get("Encrypted"), Some(Value::Bool(true))) {
@@ -232,7 +250,11 @@ impl Rule for EbsEncryption {
         }
         vec![Violation::fixable(
             format!("block device mapping(s) {bad:?} are not encrypted"),
-            Fix::set("encrypted the block device mappings", mappings_path, Value::List(fixed)),
+            Fix::set(
+                "encrypted the block device mappings",
+                mappings_path,
+                Value::List(fixed),
+            ),
         )]
     }
 }
@@ -246,7 +268,11 @@ impl Rule for EfsEncryption {
         RuleInfo {
             checkov: &["CKV_AWS_42"],
             cfn_nag: &["F32"],
-            ..RuleInfo::new("CAIRN-EFS-ENCRYPTION", "EFS file systems are encrypted", &["AWS::EFS::FileSystem"])
+            ..RuleInfo::new(
+                "CAIRN-EFS-ENCRYPTION",
+                "EFS file systems are encrypted",
+                &["AWS::EFS::FileSystem"],
+            )
         }
     }
 
@@ -287,7 +313,10 @@ impl Rule for KinesisEncryption {
             Fix::set(
                 "enabled KMS encryption with alias/aws/kinesis",
                 "StreamEncryption",
-                Value::map([("EncryptionType", Value::from("KMS")), ("KeyId", Value::from("alias/aws/kinesis"))]),
+                Value::map([
+                    ("EncryptionType", Value::from("KMS")),
+                    ("KeyId", Value::from("alias/aws/kinesis")),
+                ]),
             ),
         )]
     }
@@ -310,7 +339,8 @@ impl Rule for EcrEncryption {
     }
 
     fn check(&self, cx: &Context) -> Vec<Violation> {
-        if matches!(cx.get("EncryptionConfiguration.EncryptionType"), Some(Value::String(s)) if s.starts_with("KMS")) {
+        if matches!(cx.get("EncryptionConfiguration.EncryptionType"), Some(Value::String(s)) if s.starts_with("KMS"))
+        {
             return vec![];
         }
         vec![Violation::fixable(
@@ -399,7 +429,9 @@ impl Rule for EksSecretsEncryption {
                     ])]),
                 ),
             )],
-            None => vec![Violation::new(format!("{message}; set EncryptionConfig with a key"))],
+            None => vec![Violation::new(format!(
+                "{message}; set EncryptionConfig with a key"
+            ))],
         }
     }
 }
@@ -426,7 +458,9 @@ impl Rule for GlueCatalogEncryption {
             cx.get(&format!("{base}.EncryptionAtRest.CatalogEncryptionMode")),
             Some(Value::String(m)) if m != "DISABLED"
         );
-        let passwords = cx.is_true(&format!("{base}.ConnectionPasswordEncryption.ReturnConnectionPasswordEncrypted"));
+        let passwords = cx.is_true(&format!(
+            "{base}.ConnectionPasswordEncryption.ReturnConnectionPasswordEncrypted"
+        ));
         let mut out = Vec::new();
         if !at_rest {
             out.push(Violation::new(

@@ -126,7 +126,8 @@ impl Rule for IamNoWildcardPrincipal {
             for (i, s) in statements(doc).into_iter().enumerate() {
                 let Some(m) = s.as_map() else { continue };
                 let principal = m.get("Principal");
-                let wildcard = has_star(principal) || has_star(principal.and_then(Value::as_map).and_then(|p| p.get("AWS")));
+                let wildcard = has_star(principal)
+                    || has_star(principal.and_then(Value::as_map).and_then(|p| p.get("AWS")));
                 if is_allow(s) && wildcard && m.get("Condition").is_none() {
                     out.push(Violation::new(format!(
                         "{label} statement {i} allows any principal without a condition; name the principals or add a condition"

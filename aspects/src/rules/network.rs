@@ -43,7 +43,11 @@ impl NoPublicIngress {
         if allowed {
             return;
         }
-        let ports = if from == to { format!("port {from}") } else { format!("ports {from}-{to}") };
+        let ports = if from == to {
+            format!("port {from}")
+        } else {
+            format!("ports {from}-{to}")
+        };
         out.push(Violation::new(format!(
             "{ports} ({protocol}) is open to {cidr}; restrict the source to a known CIDR or security group, or allow-list it with NoPublicIngress::allow"
         )));
@@ -87,7 +91,11 @@ pub struct VpcCidrPrefix {
 
 impl Rule for VpcCidrPrefix {
     fn info(&self) -> RuleInfo {
-        RuleInfo::new("CAIRN-VPC-CIDR", "VPC CIDR blocks start with an approved prefix", &["AWS::EC2::VPC"])
+        RuleInfo::new(
+            "CAIRN-VPC-CIDR",
+            "VPC CIDR blocks start with an approved prefix",
+            &["AWS::EC2::VPC"],
+        )
     }
 
     fn check(&self, cx: &Context) -> Vec<Violation> {

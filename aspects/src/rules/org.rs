@@ -19,12 +19,17 @@ impl ApprovedAmi {
     fn approved(&self, cx: &Context, v: &Value) -> Result<(), String> {
         match v {
             Value::String(s) => {
-                if let Some(name) = s.strip_prefix("{{resolve:ssm:").and_then(|r| r.strip_suffix("}}")) {
+                if let Some(name) = s
+                    .strip_prefix("{{resolve:ssm:")
+                    .and_then(|r| r.strip_suffix("}}"))
+                {
                     let name = name.split(':').next().unwrap_or(name);
                     if self.ssm_parameters.iter().any(|p| p == name) {
                         return Ok(());
                     }
-                    return Err(format!("the AMI comes from SSM parameter {name}, which is not approved"));
+                    return Err(format!(
+                        "the AMI comes from SSM parameter {name}, which is not approved"
+                    ));
                 }
                 if self.image_ids.iter().any(|i| i == s) {
                     return Ok(());
@@ -81,7 +86,12 @@ impl Rule for ApprovedAmi {
             Ok(()) => vec![],
             Err(why) => vec![Violation::new(format!(
                 "{why}; approved: {}",
-                self.image_ids.iter().chain(&self.ssm_parameters).cloned().collect::<Vec<_>>().join(", ")
+                self.image_ids
+                    .iter()
+                    .chain(&self.ssm_parameters)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))],
         }
     }

@@ -12,7 +12,11 @@ impl Rule for S3Versioning {
     fn info(&self) -> RuleInfo {
         RuleInfo {
             checkov: &["CKV_AWS_21"],
-            ..RuleInfo::new("CAIRN-S3-VERSIONING", "S3 buckets have versioning enabled", &["AWS::S3::Bucket"])
+            ..RuleInfo::new(
+                "CAIRN-S3-VERSIONING",
+                "S3 buckets have versioning enabled",
+                &["AWS::S3::Bucket"],
+            )
         }
     }
 
@@ -22,12 +26,21 @@ impl Rule for S3Versioning {
         }
         vec![Violation::fixable(
             "versioning is not enabled",
-            Fix::set("enabled versioning", "VersioningConfiguration", Value::map([("Status", Value::from("Enabled"))])),
+            Fix::set(
+                "enabled versioning",
+                "VersioningConfiguration",
+                Value::map([("Status", Value::from("Enabled"))]),
+            ),
         )]
     }
 }
 
-const BLOCK_FLAGS: [&str; 4] = ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"];
+const BLOCK_FLAGS: [&str; 4] = [
+    "BlockPublicAcls",
+    "BlockPublicPolicy",
+    "IgnorePublicAcls",
+    "RestrictPublicBuckets",
+];
 
 /// S3 buckets block public access with all four flags.
 #[derive(Debug, Clone, Copy, Default)]
@@ -84,7 +97,12 @@ impl Rule for S3NoPublicAcl {
 
     fn check(&self, cx: &Context) -> Vec<Violation> {
         match cx.get("AccessControl") {
-            Some(Value::String(acl)) if matches!(acl.as_str(), "PublicRead" | "PublicReadWrite" | "AuthenticatedRead") => {
+            Some(Value::String(acl))
+                if matches!(
+                    acl.as_str(),
+                    "PublicRead" | "PublicReadWrite" | "AuthenticatedRead"
+                ) =>
+            {
                 let acl = acl.clone();
                 vec![Violation::fixable(
                     format!("the bucket ACL {acl} makes objects public"),
@@ -127,7 +145,10 @@ fn tls_statement(bucket: NodeId) -> Value {
         ),
         (
             "Condition",
-            Value::map([("Bool", Value::map([("aws:SecureTransport", Value::from("false"))]))]),
+            Value::map([(
+                "Bool",
+                Value::map([("aws:SecureTransport", Value::from("false"))]),
+            )]),
         ),
     ])
 }
@@ -146,7 +167,9 @@ impl Rule for S3TlsOnly {
 
     fn check(&self, cx: &Context) -> Vec<Violation> {
         let bucket = cx.node;
-        let Some(stack) = cx.app.stack_of(bucket) else { return vec![] };
+        let Some(stack) = cx.app.stack_of(bucket) else {
+            return vec![];
+        };
         // The bucket policy is usually a sibling or child: look in the bucket's stack.
         let mut policy: Option<(NodeId, Value)> = None;
         for n in cx.app.descendants(stack.node()) {
@@ -176,27 +199,37 @@ impl Rule for S3TlsOnly {
                 new.push(tls_statement(bucket));
                 vec![Violation::fixable(
                     "the bucket policy allows requests without TLS",
-                    Fix::new("added a statement denying non-TLS requests to the bucket policy", move |app, _| {
-                        app.add_property_override(policy_node, "PolicyDocument.Statement", Value::List(new))
-                    }),
+                    Fix::new(
+                        "added a statement denying non-TLS requests to the bucket policy",
+                        move |app, _| {
+                            app.add_property_override(
+                                policy_node,
+                                "PolicyDocument.Statement",
+                                Value::List(new),
+                            )
+                        },
+                    ),
                 )]
             }
             None => vec![Violation::fixable(
                 "the bucket has no policy denying requests without TLS",
-                Fix::new("added a bucket policy denying non-TLS requests", move |app, node| {
-                    let parent = app.node(node).parent().unwrap_or(node);
-                    let id = format!("{}Policy", app.node(node).id());
-                    let policy = cairn_core::CfnResource::new("AWS::S3::BucketPolicy")
-                        .with("Bucket", Value::reference(node))
-                        .with(
-                            "PolicyDocument",
-                            Value::map([
-                                ("Version", Value::from("2012-10-17")),
-                                ("Statement", Value::list([tls_statement(node)])),
-                            ]),
-                        );
-                    app.add_boxed(parent, &id, Box::new(policy)).map(|_| ())
-                }),
+                Fix::new(
+                    "added a bucket policy denying non-TLS requests",
+                    move |app, node| {
+                        let parent = app.node(node).parent().unwrap_or(node);
+                        let id = format!("{}Policy", app.node(node).id());
+                        let policy = cairn_core::CfnResource::new("AWS::S3::BucketPolicy")
+                            .with("Bucket", Value::reference(node))
+                            .with(
+                                "PolicyDocument",
+                                Value::map([
+                                    ("Version", Value::from("2012-10-17")),
+                                    ("Statement", Value::list([tls_statement(node)])),
+                                ]),
+                            );
+                        app.add_boxed(parent, &id, Box::new(policy)).map(|_| ())
+                    },
+                ),
             )],
         }
     }
@@ -211,7 +244,11 @@ impl Rule for RdsNotPublic {
         RuleInfo {
             checkov: &["CKV_AWS_17"],
             cfn_nag: &["F22"],
-            ..RuleInfo::new("CAIRN-RDS-PUBLIC", "RDS instances are not publicly accessible", &["AWS::RDS::DBInstance"])
+            ..RuleInfo::new(
+                "CAIRN-RDS-PUBLIC",
+                "RDS instances are not publicly accessible",
+                &["AWS::RDS::DBInstance"],
+            )
         }
     }
 
@@ -221,7 +258,11 @@ impl Rule for RdsNotPublic {
         }
         vec![Violation::fixable(
             "the instance is publicly accessible",
-            Fix::set("set PubliclyAccessible to false", "PubliclyAccessible", Value::from(false)),
+            Fix::set(
+                "set PubliclyAccessible to false",
+                "PubliclyAccessible",
+                Value::from(false),
+            ),
         )]
     }
 }
@@ -249,7 +290,11 @@ impl Rule for RdsDeletionProtection {
         }
         vec![Violation::fixable(
             "deletion protection is off",
-            Fix::set("enabled deletion protection", "DeletionProtection", Value::from(true)),
+            Fix::set(
+                "enabled deletion protection",
+                "DeletionProtection",
+                Value::from(true),
+            ),
         )]
     }
 }
@@ -304,7 +349,11 @@ impl Rule for LogRetention {
         RuleInfo {
             checkov: &["CKV_AWS_66"],
             cfn_nag: &["W86"],
-            ..RuleInfo::new("CAIRN-LOGS-RETENTION", "Log groups have a retention period", &["AWS::Logs::LogGroup"])
+            ..RuleInfo::new(
+                "CAIRN-LOGS-RETENTION",
+                "Log groups have a retention period",
+                &["AWS::Logs::LogGroup"],
+            )
         }
     }
 
@@ -314,7 +363,11 @@ impl Rule for LogRetention {
         }
         vec![Violation::fixable(
             "the log group keeps logs forever",
-            Fix::set(format!("set RetentionInDays to {}", self.days), "RetentionInDays", Value::from(self.days)),
+            Fix::set(
+                format!("set RetentionInDays to {}", self.days),
+                "RetentionInDays",
+                Value::from(self.days),
+            ),
         )]
     }
 }
@@ -356,16 +409,26 @@ impl Rule for RetainStateful {
         if o.deletion_policy.is_some() && o.update_replace_policy.is_some() {
             return vec![];
         }
-        let snapshot = matches!(cx.resource_type, "AWS::RDS::DBInstance" | "AWS::RDS::DBCluster" | "AWS::EC2::Volume");
-        let policy = if snapshot { RemovalPolicy::Snapshot } else { RemovalPolicy::Retain };
+        let snapshot = matches!(
+            cx.resource_type,
+            "AWS::RDS::DBInstance" | "AWS::RDS::DBCluster" | "AWS::EC2::Volume"
+        );
+        let policy = if snapshot {
+            RemovalPolicy::Snapshot
+        } else {
+            RemovalPolicy::Retain
+        };
         vec![Violation::fixable(
             "the resource holds data but has no deletion policy: deleting the stack would delete the data",
-            Fix::new(format!("set DeletionPolicy/UpdateReplacePolicy {}", policy.as_str()), move |app, node| {
-                let o = app.resource_options_mut(node)?;
-                o.deletion_policy.get_or_insert(policy);
-                o.update_replace_policy.get_or_insert(policy);
-                Ok(())
-            }),
+            Fix::new(
+                format!("set DeletionPolicy/UpdateReplacePolicy {}", policy.as_str()),
+                move |app, node| {
+                    let o = app.resource_options_mut(node)?;
+                    o.deletion_policy.get_or_insert(policy);
+                    o.update_replace_policy.get_or_insert(policy);
+                    Ok(())
+                },
+            ),
         )]
     }
 }
