@@ -135,11 +135,11 @@ fn cases() -> Vec<(Rc<dyn Rule>, Vec<Case>)> {
             )],
         ),
         (
-            Rc::new(SqsEncryption),
+            Rc::new(SqsEncryption::default()),
             vec![case(
                 "AWS::SQS::Queue",
-                json!({ "SqsManagedSseEnabled": false }),
                 json!({ "SqsManagedSseEnabled": true }),
+                json!({ "KmsMasterKeyId": "alias/aws/sqs" }),
             )],
         ),
         (
@@ -155,7 +155,11 @@ fn cases() -> Vec<(Rc<dyn Rule>, Vec<Case>)> {
             vec![case(
                 "AWS::DynamoDB::Table",
                 table(),
-                with(table(), "SSESpecification", json!({ "SSEEnabled": true })),
+                with(
+                    table(),
+                    "SSESpecification",
+                    json!({ "SSEEnabled": true, "SSEType": "KMS", "KMSMasterKeyId": KEY }),
+                ),
             )],
         ),
         (
@@ -226,6 +230,11 @@ fn cases() -> Vec<(Rc<dyn Rule>, Vec<Case>)> {
                     json!({ "ImageId": "ami-0123456789abcdef0", "InstanceType": "t3.micro", "BlockDeviceMappings": bdm(false) }),
                     json!({ "ImageId": "ami-0123456789abcdef0", "InstanceType": "t3.micro", "BlockDeviceMappings": bdm(true) }),
                 ),
+                case(
+                    "AWS::AutoScaling::LaunchConfiguration",
+                    json!({ "ImageId": "ami-0123456789abcdef0", "InstanceType": "t3.micro", "BlockDeviceMappings": bdm(false) }),
+                    json!({ "ImageId": "ami-0123456789abcdef0", "InstanceType": "t3.micro", "BlockDeviceMappings": bdm(true) }),
+                ),
             ],
         ),
         (
@@ -250,6 +259,14 @@ fn cases() -> Vec<(Rc<dyn Rule>, Vec<Case>)> {
                 "AWS::ECR::Repository",
                 json!({ "EncryptionConfiguration": { "EncryptionType": "AES256" } }),
                 json!({ "EncryptionConfiguration": { "EncryptionType": "KMS" } }),
+            )],
+        ),
+        (
+            Rc::new(LogGroupEncryption::default()),
+            vec![case(
+                "AWS::Logs::LogGroup",
+                json!({ "RetentionInDays": 30 }),
+                json!({ "RetentionInDays": 30, "KmsKeyId": KEY }),
             )],
         ),
         (
@@ -504,8 +521,8 @@ fn every_rule_flags_violations_passes_compliance_and_fixes() {
             }
         }
     }
-    // Every fixable case above produced a template (22 of the 41 cases have a safe fix).
-    assert_eq!(fixed_templates.len(), 22);
+    // Every fixable case above produced a template (24 of the 43 cases have a safe fix).
+    assert_eq!(fixed_templates.len(), 24);
     cfn_lint(&fixed_templates);
     std::fs::remove_dir_all(&out).ok();
 }
@@ -666,7 +683,7 @@ fn suppressions_need_a_reason_and_reach_every_scanner() {
         .unwrap();
     let root = app.root();
     let findings = RuleSet::empty()
-        .rule(SqsEncryption, Mode::Error)
+        .rule(SqsEncryption::default(), Mode::Error)
         .apply(&mut app, root);
     let asm = app.synth().unwrap();
     let md = &asm.stack("S").unwrap().template["Resources"]["LegacyQueueF40E18AD"]["Metadata"];

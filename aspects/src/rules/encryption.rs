@@ -1,6 +1,6 @@
 //! Encryption at rest.
 
-use cairn_core::Value;
+use cairn_core::{App, CfnResource, NodeId, RemovalPolicy, Value};
 
 use crate::rule::{Context, Fix, Rule, RuleInfo, Violation};
 
@@ -61,9 +61,12 @@ impl Rule for S3Encryption {
     }
 }
 
-/// SQS queues are encrypted (SSE-SQS, or a KMS key).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SqsEncryption;
+/// SQS queues are encrypted with a KMS key (`alias/aws/sqs` unless one is given).
+#[derive(Debug, Clone, Default)]
+pub struct SqsEncryption {
+    /// The key used when fixing; the AWS managed `alias/aws/sqs` when `None`.
+    pub kms_key: Option<Value>,
+}
 
 impl Rule for SqsEncryption {
     fn info(&self) -> RuleInfo {
@@ -72,19 +75,27 @@ impl Rule for SqsEncryption {
             cfn_nag: &["W48"],
             ..RuleInfo::new(
                 "CAIRN-SQS-ENCRYPTION",
-                "SQS queues encrypt messages at rest (SSE-SQS or a KMS key)",
+                "SQS queues encrypt messages at rest with a KMS key",
                 &["AWS::SQS::Queue"],
             )
         }
     }
 
     fn check(&self, cx: &Context) -> Vec<Violation> {
-        if cx.get("KmsMasterKeyId").is_some() || cx.is_true("SqsManagedSseEnabled") {
+        if cx.get("KmsMasterKeyId").is_some() {
             return vec![];
         }
+        let key = self
+            .kms_key
+            .clone()
+            .unwrap_or_else(|| Value::from("alias/aws/sqs"));
+        let fix = Fix::new("set KmsMasterKeyId", move |app, node| {
+            app.add_property_deletion_override(node, "SqsManagedSseEnabled")?;
+            app.add_property_override(node, "KmsMasterKeyId", key)
+        });
         vec![Violation::fixable(
-            "the queue is not encrypted",
-            Fix::set("enabled SSE-SQS", "SqsManagedSseEnabled", Value::from(true)),
+            "the queue is not encrypted with a KMS key",
+            fix,
         )]
     }
 }
@@ -145,13 +156,18 @@ impl Rule for DynamoDbEncryption {
     }
 
     fn check(&self, cx: &Context) -> Vec<Violation> {
-        if cx.is_true("SSESpecification.SSEEnabled") {
+        if cx.is_true("SSESpecification.SSEEnabled") && cx.get("SSESpecification.KMSMasterKeyId").is_some() {
             return vec![];
         }
-        let mut spec = vec![("SSEEnabled", Value::from(true)), ("SSEType", Value::from("KMS"))];
-        if let Some(k) = &self.kms_key {
-            spec.push(("KMSMasterKeyId", k.clone()));
-        }
+        let key = self
+            .kms_key
+            .clone()
+            .unwrap_or_else(|| Value::from("alias/aws/dynamodb"));
+        let spec = vec![
+            ("SSEEnabled", Value::from(true)),
+            ("SSEType", Value::from("KMS")),
+            ("KMSMasterKeyId", key),
+        ];
         vec![Violation::fixable(
             "the table does not use KMS encryption",
             Fix::set("enabled KMS encryption", "SSESpecification", Value::map(spec)),
@@ -203,11 +219,12 @@ impl Rule for EbsEncryption {
             cfn_nag: &["F1"],
             ..RuleInfo::new(
                 "CAIRN-EBS-ENCRYPTION",
-                "EBS volumes are encrypted (standalone, on instances, in launch templates)",
+                "EBS volumes are encrypted (standalone, on instances, in launch templates and configurations)",
                 &[
                     "AWS::EC2::Volume",
                     "AWS::EC2::LaunchTemplate",
                     "AWS::EC2::Instance",
+                    "AWS::AutoScaling::LaunchConfiguration",
                 ],
             )
         }
@@ -354,12 +371,82 @@ impl Rule for EcrEncryption {
     }
 }
 
-/// CloudWatch log groups are encrypted with the configured KMS key (only checked when a
-/// key is configured: log groups are always encrypted by CloudWatch itself).
+/// CloudWatch log groups are encrypted with a KMS key: the configured one, or else one
+/// key per stack created for log groups (rotation on, retained, usable only by
+/// CloudWatch Logs in the stack's account and region).
 #[derive(Debug, Clone, Default)]
 pub struct LogGroupEncryption {
-    /// The key log groups must use.
+    /// The key log groups must use; a per-stack key is created when `None`.
     pub kms_key: Option<Value>,
+}
+
+/// The id of the per-stack key created for log groups.
+pub const LOG_GROUP_KEY_ID: &str = "LogGroupEncryptionKey";
+
+fn log_group_key(app: &mut App, node: NodeId) -> cairn_core::Result<Value> {
+    let Some(stack) = app.stack_of(node) else {
+        return Ok(Value::Null);
+    };
+    if let Some(existing) = app.node(stack.node()).child(LOG_GROUP_KEY_ID) {
+        return Ok(Value::get_att(existing, "Arn"));
+    }
+    let root = Value::sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root");
+    let policy = Value::map([
+        ("Version", Value::from("2012-10-17")),
+        (
+            "Statement",
+            Value::list([
+                Value::map([
+                    ("Sid", Value::from("AccountAdministers")),
+                    ("Effect", Value::from("Allow")),
+                    ("Principal", Value::map([("AWS", root)])),
+                    ("Action", Value::from("kms:*")),
+                    ("Resource", Value::from("*")),
+                ]),
+                Value::map([
+                    ("Sid", Value::from("CloudWatchLogsUse")),
+                    ("Effect", Value::from("Allow")),
+                    (
+                        "Principal",
+                        Value::map([("Service", Value::sub("logs.${AWS::Region}.amazonaws.com"))]),
+                    ),
+                    (
+                        "Action",
+                        Value::list(
+                            [
+                                "kms:Encrypt*",
+                                "kms:Decrypt*",
+                                "kms:ReEncrypt*",
+                                "kms:GenerateDataKey*",
+                                "kms:Describe*",
+                            ]
+                            .map(Value::from),
+                        ),
+                    ),
+                    ("Resource", Value::from("*")),
+                    (
+                        "Condition",
+                        Value::map([(
+                            "ArnLike",
+                            Value::map([(
+                                "kms:EncryptionContext:aws:logs:arn",
+                                Value::sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*"),
+                            )]),
+                        )]),
+                    ),
+                ]),
+            ]),
+        ),
+    ]);
+    let key = CfnResource::new("AWS::KMS::Key")
+        .with("Description", "Encrypts the CloudWatch log groups of this stack")
+        .with("EnableKeyRotation", true)
+        .with("KeyPolicy", policy);
+    let key = app.add_boxed(stack, LOG_GROUP_KEY_ID, Box::new(key))?;
+    let o = app.resource_options_mut(key)?;
+    o.deletion_policy = Some(RemovalPolicy::Retain);
+    o.update_replace_policy = Some(RemovalPolicy::Retain);
+    Ok(Value::get_att(key, "Arn"))
 }
 
 impl Rule for LogGroupEncryption {
@@ -369,20 +456,31 @@ impl Rule for LogGroupEncryption {
             cfn_nag: &["W84"],
             ..RuleInfo::new(
                 "CAIRN-LOGS-ENCRYPTION",
-                "Log groups use the organisation's KMS key when one is configured",
+                "Log groups are encrypted with a KMS key (the configured one, or a per-stack key)",
                 &["AWS::Logs::LogGroup"],
             )
         }
     }
 
     fn check(&self, cx: &Context) -> Vec<Violation> {
-        let Some(key) = &self.kms_key else { return vec![] };
         if cx.get("KmsKeyId").is_some() {
             return vec![];
         }
+        let configured = self.kms_key.clone();
+        let what = if configured.is_some() {
+            "set KmsKeyId to the configured key"
+        } else {
+            "set KmsKeyId to the stack's log group key"
+        };
         vec![Violation::fixable(
-            "the log group does not use the configured KMS key",
-            Fix::set("set KmsKeyId", "KmsKeyId", key.clone()),
+            "the log group is not encrypted with a KMS key",
+            Fix::new(what, move |app, node| {
+                let key = match configured {
+                    Some(k) => k,
+                    None => log_group_key(app, node)?,
+                };
+                app.add_property_override(node, "KmsKeyId", key)
+            }),
         )]
     }
 }

@@ -62,7 +62,7 @@ pub struct IamNoAdmin;
 impl Rule for IamNoAdmin {
     fn info(&self) -> RuleInfo {
         RuleInfo {
-            checkov: &["CKV_AWS_1", "CKV_AWS_109", "CKV_AWS_110", "CKV_AWS_111"],
+            checkov: &["CKV_AWS_62", "CKV_AWS_63"],
             cfn_nag: &["F4", "F5"],
             ..RuleInfo::new(
                 "CAIRN-IAM-NO-ADMIN",

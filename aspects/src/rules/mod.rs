@@ -24,7 +24,7 @@ pub fn recommended() -> Vec<Rc<dyn Rule>> {
         Rc::new(S3PublicAccessBlock),
         Rc::new(S3NoPublicAcl),
         Rc::new(S3TlsOnly),
-        Rc::new(SqsEncryption),
+        Rc::new(SqsEncryption::default()),
         Rc::new(SnsEncryption::default()),
         Rc::new(DynamoDbEncryption::default()),
         Rc::new(DynamoDbPitr),

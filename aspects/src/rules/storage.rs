@@ -274,7 +274,6 @@ pub struct RdsDeletionProtection;
 impl Rule for RdsDeletionProtection {
     fn info(&self) -> RuleInfo {
         RuleInfo {
-            checkov: &["CKV_AWS_293", "CKV_AWS_139"],
             ..RuleInfo::new(
                 "CAIRN-RDS-DELETION-PROTECTION",
                 "RDS instances and Aurora clusters have deletion protection",
