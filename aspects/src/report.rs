@@ -60,6 +60,10 @@ impl FindingsReporter {
     pub(crate) fn new(findings: Findings) -> Self {
         FindingsReporter { findings }
     }
+
+    pub(crate) fn findings(&self) -> Findings {
+        self.findings.clone()
+    }
 }
 
 impl Reporter for FindingsReporter {

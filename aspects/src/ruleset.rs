@@ -90,7 +90,11 @@ impl RuleSet {
     /// SARIF in the assembly, a summary on the terminal).
     pub fn apply(self, app: &mut App, scope: impl Into<NodeId>) -> Findings {
         let scope = scope.into();
-        let findings: Findings = Rc::new(RefCell::new(Vec::new()));
+        // One report per app: rule sets applied to several scopes share it.
+        let (findings, new_reporter) = match app.reporter::<FindingsReporter>() {
+            Some(r) => (r.findings(), false),
+            None => (Rc::new(RefCell::new(Vec::new())), true),
+        };
         let (fixers, checkers): (Vec<_>, Vec<_>) = self
             .rules
             .into_iter()
@@ -109,7 +113,9 @@ impl RuleSet {
             RuleAspect::new(checkers, findings.clone(), all_infos),
             PRIORITY_READONLY,
         );
-        app.add_reporter(Box::new(FindingsReporter::new(findings.clone())));
+        if new_reporter {
+            app.add_reporter(Box::new(FindingsReporter::new(findings.clone())));
+        }
         findings
     }
 }

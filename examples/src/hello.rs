@@ -5,8 +5,11 @@
 //! - `HelloConsumer`: a topic whose name is a stack parameter, subscribed to the
 //!   producer's queue. The queue's ARN crosses stacks: synthesis exports it from the
 //!   producer and imports it in the consumer, and the consumer depends on the producer.
+//!
+//! The recommended compliance rules run over the whole app in fix mode.
 
 use cairn::{App, CfnResource, Output, Parameter, RemovalPolicy, Result, Value};
+use cairn_aspects::RuleSet;
 
 /// Builds the `hello` app.
 pub fn build() -> Result<App> {
@@ -89,5 +92,9 @@ pub fn build() -> Result<App> {
         "TopicArn",
         Output::new(topic.ref_()).description("Where to publish events"),
     )?;
+
+    // The recommended rules, fixing what they can: e.g. the bucket gets a TLS-only policy.
+    let root = app.root();
+    RuleSet::recommended().apply(&mut app, root);
     Ok(app)
 }

@@ -4,4 +4,5 @@
 
 #![warn(missing_docs)]
 
+pub mod aspects_demo;
 pub mod hello;

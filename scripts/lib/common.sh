@@ -5,6 +5,10 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
 CFN_LINT="$ROOT/.tools/venv/bin/cfn-lint"
+CHECKOV="$ROOT/.tools/checkov-venv/bin/checkov"
+# The checkov checks that cairn's recommended rules cover (kept equal to the rules'
+# mappings by a test in aspects/tests/checkov_ids.rs).
+CHECKOV_CHECKS_FILE="$ROOT/scripts/checkov-checks.txt"
 NODE_BIN="$ROOT/.tools/node/node_modules/.bin"
 CDK="$NODE_BIN/cdk"
 ASL_VALIDATOR="$NODE_BIN/asl-validator"
@@ -46,7 +50,7 @@ show() {
 
 require_tools() {
     local t missing=0
-    for t in "$CFN_LINT" "$CDK" "$ASL_VALIDATOR"; do
+    for t in "$CFN_LINT" "$CDK" "$ASL_VALIDATOR" "$CHECKOV"; do
         if [[ ! -x "$t" ]]; then
             echo "missing tool: $t (run scripts/lib/install-tools, or scripts/test)" >&2
             missing=1
@@ -125,10 +129,27 @@ validate_assembly() {
     done <<<"$extracted"
     ((n_sm == 0)) && echo "  --    $name: no state machines"
 
+    checkov_check "$dir" "$name"
+
     if [[ "$want_cdk_ls" == cdk-ls ]]; then
         cdk_ls_check "$dir"
     fi
     return 0
+}
+
+# checkov over an assembly, restricted to the checks cairn's rules cover: after the
+# rules ran in fix mode, none of them may fail.
+checkov_check() {
+    local dir="$1" name="$2" checks out rc=0
+    checks="$(grep -v '^#' "$CHECKOV_CHECKS_FILE" | tr -s '\n' ',' | sed 's/,$//')"
+    out="$("$CHECKOV" -d "$dir" --framework cloudformation --check "$checks" \
+        --compact --quiet --skip-download 2>&1)" || rc=$?
+    if ((rc == 0)); then
+        pass "checkov $name ($(grep -o 'Passed checks: [0-9]*' <<<"$out" || echo 'no applicable checks'))"
+    else
+        fail "checkov $name (exit $rc)"
+        show "$out"
+    fi
 }
 
 # `cdk ls --app DIR` must list exactly the stack artifacts of DIR/manifest.json

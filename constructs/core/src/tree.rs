@@ -331,6 +331,13 @@ impl App {
         self.reporters.push(r);
     }
 
+    /// The registered reporter of type `T`, if any (to share one report between users).
+    pub fn reporter<T: Reporter>(&self) -> Option<&T> {
+        self.reporters
+            .iter()
+            .find_map(|r| (r.as_ref() as &dyn std::any::Any).downcast_ref::<T>())
+    }
+
     /// The reports of every registered reporter; pass the assembly when synthesis succeeded.
     pub fn reports(&self, assembly: Option<&crate::CloudAssembly>) -> Vec<Report> {
         self.reporters.iter().map(|r| r.report(self, assembly)).collect()

@@ -37,7 +37,7 @@ pub struct Report {
 /// Produces reports after synthesis (compliance findings, SARIF ...). Reports are made
 /// whether synthesis succeeded or was refused, so a refused app still leaves its
 /// findings behind.
-pub trait Reporter {
+pub trait Reporter: std::any::Any {
     /// The report of an app; `assembly` is `None` when synthesis was refused.
     fn report(&self, app: &crate::App, assembly: Option<&crate::CloudAssembly>) -> Report;
 }
