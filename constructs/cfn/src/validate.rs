@@ -1,0 +1,719 @@
+//! Schema checks at synthesis: [`SchemaValidator`] interprets each known type's resource
+//! provider schema (JSON Schema draft-07 plus the CloudFormation and cfn-lint keywords
+//! `requiredXor`, `requiredOr`, `dependentExcluded`, `dependentRequired`, `uniqueKeys`,
+//! `prefixItems`, `enumCaseInsensitive`) against the literal property values of every
+//! resource. Hand-written.
+//!
+//! Intrinsic functions are opaque: a value that is an intrinsic is not checked, and
+//! neither is the item count of a list holding an `Fn::If` (it may drop items). Type
+//! checks follow CloudFormation's scalar conversions, as cfn-lint does: a number or a
+//! boolean is accepted where a string is expected, and `"5"` / `"true"` where an integer
+//! or a boolean is. Each schema is parsed once, on first use; regular expressions are
+//! compiled once per pattern and patterns that the `regex` crate cannot compile
+//! (lookaround, backreferences) are skipped.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use cairn_core::{PropertyError, Validator, Value};
+use indexmap::IndexMap;
+use regex::Regex;
+use serde_json::Value as J;
+
+/// Validates the properties of resources whose type belongs to an enabled service against
+/// its schema. Register it with `app.add_validator(Box::new(SchemaValidator::new()))`.
+/// Unknown types (`Custom::*`, disabled services) pass unchecked.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SchemaValidator;
+
+impl SchemaValidator {
+    /// The validator. All schema and regex caches are process-wide, so any number of
+    /// validators share them.
+    pub fn new() -> Self {
+        SchemaValidator
+    }
+
+    /// Checks one resource's properties; the same as [`Validator::validate`].
+    pub fn check(&self, resource_type: &str, properties: &IndexMap<String, Value>) -> Vec<PropertyError> {
+        let Some(schema) = schema_of(resource_type) else {
+            return Vec::new();
+        };
+        let mut cx = Cx {
+            root: &schema,
+            errors: Vec::new(),
+        };
+        let mut path = String::from("Properties");
+        cx.object(&schema, properties, &mut path);
+        let mut seen = HashSet::new();
+        cx.errors
+            .into_iter()
+            .filter(|e| seen.insert((e.path.clone(), e.message.clone())))
+            .map(|e| PropertyError {
+                path: e.path,
+                message: e.message,
+            })
+            .collect()
+    }
+}
+
+impl Validator for SchemaValidator {
+    fn validate(&self, resource_type: &str, properties: &IndexMap<String, Value>) -> Vec<PropertyError> {
+        self.check(resource_type, properties)
+    }
+}
+
+/// The parsed schema of a type, cached.
+fn schema_of(resource_type: &str) -> Option<Arc<J>> {
+    let facts = crate::schema::facts(resource_type)?;
+    static CACHE: OnceLock<Mutex<HashMap<&'static str, Arc<J>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(s) = cache.get(facts.type_name) {
+        return Some(s.clone());
+    }
+    let parsed: J = serde_json::from_str(facts.schema_json).ok()?;
+    let parsed = Arc::new(parsed);
+    cache.insert(facts.type_name, parsed.clone());
+    Some(parsed)
+}
+
+/// A compiled pattern, cached per pattern text; `None` when `regex` cannot compile it.
+fn regex(pattern: &str) -> Option<Arc<Regex>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<Arc<Regex>>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(r) = cache.get(pattern) {
+        return r.clone();
+    }
+    let compiled = Regex::new(pattern).ok().map(Arc::new);
+    cache.insert(pattern.to_string(), compiled.clone());
+    compiled
+}
+
+#[derive(Debug, Clone)]
+struct Error {
+    path: String,
+    message: String,
+    /// A type mismatch of the value the schema node was applied to (used to pick the
+    /// branch of a failed `oneOf`/`anyOf` that the author most likely meant).
+    type_mismatch: bool,
+}
+
+struct Cx<'s> {
+    root: &'s J,
+    errors: Vec<Error>,
+}
+
+/// Is this value opaque to the checks: an intrinsic function, or a raw-JSON one?
+fn is_intrinsic(v: &Value) -> bool {
+    match v {
+        Value::Intrinsic(_) => true,
+        Value::Map(m) if m.len() == 1 => m
+            .keys()
+            .next()
+            .is_some_and(|k| k == "Ref" || k.starts_with("Fn::")),
+        _ => false,
+    }
+}
+
+fn is_if(v: &Value) -> bool {
+    match v {
+        Value::Intrinsic(i) => matches!(**i, cairn_core::Intrinsic::If(..)),
+        Value::Map(m) => m.len() == 1 && m.contains_key("Fn::If"),
+        _ => false,
+    }
+}
+
+/// A short rendering of a literal for messages: JSON-like, strings quoted.
+fn show(v: &Value) -> String {
+    let mut s = String::new();
+    render(v, &mut s);
+    if s.chars().count() > 80 {
+        s = s.chars().take(77).collect::<String>() + "...";
+    }
+    s
+}
+
+fn render(v: &Value, out: &mut String) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => {
+            let _ = write!(out, "{b}");
+        }
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Float(f) => {
+            let _ = write!(out, "{f}");
+        }
+        Value::String(s) => {
+            let _ = write!(out, "{s:?}");
+        }
+        Value::List(l) => {
+            out.push('[');
+            for (i, x) in l.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                render(x, out);
+            }
+            out.push(']');
+        }
+        Value::Map(m) => {
+            out.push('{');
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                let _ = write!(out, "{k:?}: ");
+                render(x, out);
+            }
+            out.push('}');
+        }
+        Value::Intrinsic(_) => out.push_str("(intrinsic)"),
+    }
+}
+
+fn show_json(v: &J) -> String {
+    match v {
+        J::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The scalar as a string (CloudFormation converts scalars to strings).
+fn scalar_str(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(f) => Some(*f),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    }
+}
+
+fn type_ok(t: &str, v: &Value) -> bool {
+    match t {
+        "string" => matches!(
+            v,
+            Value::String(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_)
+        ),
+        "integer" => match v {
+            Value::Int(_) => true,
+            Value::Float(f) => f.fract() == 0.0,
+            Value::String(s) => s.trim().parse::<i64>().is_ok(),
+            _ => false,
+        },
+        "number" => number(v).is_some(),
+        "boolean" => match v {
+            Value::Bool(_) => true,
+            Value::String(s) => matches!(s.as_str(), "true" | "false" | "True" | "False"),
+            _ => false,
+        },
+        "array" => matches!(v, Value::List(_)),
+        "object" => matches!(v, Value::Map(_)),
+        "null" => matches!(v, Value::Null),
+        _ => true,
+    }
+}
+
+fn names(list: &[J]) -> Vec<&str> {
+    list.iter().filter_map(J::as_str).collect()
+}
+
+/// Is the schema only `{"required": [...]}` (a mutual-exclusion branch)?
+fn required_only(s: &J) -> Option<Vec<&str>> {
+    let m = s.as_object()?;
+    let req = m.get("required")?.as_array()?;
+    if m.keys().all(|k| k == "required" || k == "type") {
+        Some(names(req))
+    } else {
+        None
+    }
+}
+
+fn quoted(list: &[&str]) -> String {
+    list.iter()
+        .map(|s| format!("\"{s}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn join_path(path: &mut String, key: &str) -> usize {
+    let len = path.len();
+    path.push('.');
+    path.push_str(key);
+    len
+}
+
+impl<'s> Cx<'s> {
+    fn err(&mut self, path: &str, message: String) {
+        self.errors.push(Error {
+            path: path.to_string(),
+            message,
+            type_mismatch: false,
+        });
+    }
+
+    fn resolve(&self, r: &str) -> Option<&'s J> {
+        self.root.pointer(r.strip_prefix('#')?)
+    }
+
+    /// Runs `schema` on `v` into a fresh error list.
+    fn trial(&mut self, schema: &'s J, v: &Value, path: &mut String) -> Vec<Error> {
+        let saved = std::mem::take(&mut self.errors);
+        self.value(schema, v, path);
+        std::mem::replace(&mut self.errors, saved)
+    }
+
+    /// The top level: the properties map against the whole resource schema.
+    fn object(&mut self, schema: &'s J, props: &IndexMap<String, Value>, path: &mut String) {
+        self.map_keywords(schema, props, path);
+        self.combinators(schema, &Value::Map(props.clone()), path);
+    }
+
+    fn value(&mut self, schema: &'s J, v: &Value, path: &mut String) {
+        if is_intrinsic(v) {
+            return;
+        }
+        let s = match schema {
+            J::Bool(false) => {
+                self.err(path, "no value is allowed here".to_string());
+                return;
+            }
+            J::Object(s) => s,
+            _ => return,
+        };
+        if let Some(r) = s.get("$ref").and_then(J::as_str) {
+            if let Some(target) = self.resolve(r) {
+                self.value(target, v, path);
+            }
+        }
+        if let Some(t) = s.get("type") {
+            let types: Vec<&str> = match t {
+                J::String(t) => vec![t.as_str()],
+                J::Array(ts) => names(ts),
+                _ => Vec::new(),
+            };
+            if !types.is_empty() && !types.iter().any(|t| type_ok(t, v)) {
+                self.errors.push(Error {
+                    path: path.clone(),
+                    message: format!("{} is not of type {}", show(v), types.join(", ")),
+                    type_mismatch: true,
+                });
+                return;
+            }
+        }
+        if let Some(e) = s.get("enum").and_then(J::as_array) {
+            if let Some(x) = scalar_str(v) {
+                if !e.iter().any(|c| show_json(c) == x) {
+                    let allowed: Vec<String> = e.iter().map(show_json).collect();
+                    self.err(path, format!("{} is not one of {}", show(v), allowed.join(", ")));
+                }
+            }
+        }
+        if let Some(c) = s.get("const") {
+            if let Some(x) = scalar_str(v) {
+                if show_json(c) != x {
+                    self.err(path, format!("{} is not {c}", show(v)));
+                }
+            }
+        }
+        if let Some(e) = s.get("enumCaseInsensitive").and_then(J::as_array) {
+            if let Some(x) = scalar_str(v) {
+                let lower = x.to_lowercase();
+                if !e.iter().any(|c| show_json(c).to_lowercase() == lower) {
+                    let allowed: Vec<String> = e.iter().map(show_json).collect();
+                    self.err(
+                        path,
+                        format!("{} is not one of {} (any case)", show(v), allowed.join(", ")),
+                    );
+                }
+            }
+        }
+        match v {
+            Value::String(text) => self.string(s, text, v, path),
+            Value::Int(_) | Value::Float(_) => {}
+            Value::List(items) => self.list(s, items, path),
+            Value::Map(m) => self.map_keywords(schema, m, path),
+            _ => {}
+        }
+        if let Some(n) = number(v) {
+            if !matches!(v, Value::String(_)) || s.get("type").is_some_and(|t| t.as_str() != Some("string")) {
+                self.numeric(s, n, v, path);
+            }
+        }
+        self.combinators(schema, v, path);
+    }
+
+    fn string(&mut self, s: &'s serde_json::Map<String, J>, text: &str, v: &Value, path: &mut String) {
+        let len = text.chars().count() as u64;
+        if let Some(min) = s.get("minLength").and_then(J::as_u64) {
+            if len < min {
+                self.err(path, format!("{} is shorter than {min} characters", show(v)));
+            }
+        }
+        if let Some(max) = s.get("maxLength").and_then(J::as_u64) {
+            if len > max {
+                self.err(path, format!("{} is longer than {max} characters", show(v)));
+            }
+        }
+        if let Some(p) = s.get("pattern").and_then(J::as_str) {
+            if let Some(re) = regex(p) {
+                if !re.is_match(text) {
+                    self.err(path, format!("{} does not match pattern {p}", show(v)));
+                }
+            }
+        }
+    }
+
+    fn numeric(&mut self, s: &'s serde_json::Map<String, J>, n: f64, v: &Value, path: &mut String) {
+        if let Some(min) = s.get("minimum").and_then(J::as_f64) {
+            if n < min {
+                self.err(
+                    path,
+                    format!("{} is less than the minimum of {}", show(v), s["minimum"]),
+                );
+            }
+        }
+        if let Some(max) = s.get("maximum").and_then(J::as_f64) {
+            if n > max {
+                self.err(
+                    path,
+                    format!("{} is greater than the maximum of {}", show(v), s["maximum"]),
+                );
+            }
+        }
+        if let Some(min) = s.get("exclusiveMinimum").and_then(J::as_f64) {
+            if n <= min {
+                self.err(
+                    path,
+                    format!(
+                        "{} is less than or equal to the exclusive minimum of {}",
+                        show(v),
+                        s["exclusiveMinimum"]
+                    ),
+                );
+            }
+        }
+        if let Some(max) = s.get("exclusiveMaximum").and_then(J::as_f64) {
+            if n >= max {
+                self.err(
+                    path,
+                    format!(
+                        "{} is greater than or equal to the exclusive maximum of {}",
+                        show(v),
+                        s["exclusiveMaximum"]
+                    ),
+                );
+            }
+        }
+        if let Some(m) = s.get("multipleOf").and_then(J::as_f64) {
+            if m > 0.0 {
+                let q = n / m;
+                if (q - q.round()).abs() > 1e-9 {
+                    self.err(
+                        path,
+                        format!("{} is not a multiple of {}", show(v), s["multipleOf"]),
+                    );
+                }
+            }
+        }
+    }
+
+    fn list(&mut self, s: &'s serde_json::Map<String, J>, items: &[Value], path: &mut String) {
+        let n = items.len() as u64;
+        let may_shrink = items.iter().any(is_if);
+        if let Some(min) = s.get("minItems").and_then(J::as_u64) {
+            if n < min && !may_shrink {
+                self.err(path, format!("has {n} items, fewer than the minimum of {min}"));
+            }
+        }
+        if let Some(max) = s.get("maxItems").and_then(J::as_u64) {
+            if n > max {
+                self.err(path, format!("has {n} items, more than the maximum of {max}"));
+            }
+        }
+        if s.get("uniqueItems") == Some(&J::Bool(true)) {
+            let mut seen = HashSet::new();
+            for (i, item) in items.iter().enumerate() {
+                if item.is_literal() && !seen.insert(show_full(item)) {
+                    let at = format!("{path}[{i}]");
+                    self.err(
+                        &at,
+                        format!("{} is a duplicate; items must be unique", show(item)),
+                    );
+                }
+            }
+        }
+        if let Some(keys) = s.get("uniqueKeys").and_then(J::as_array) {
+            let keys = names(keys);
+            let mut seen = HashSet::new();
+            for (i, item) in items.iter().enumerate() {
+                let Value::Map(m) = item else { continue };
+                let tuple: Option<Vec<String>> = keys
+                    .iter()
+                    .map(|k| m.get(*k).filter(|x| x.is_literal()).map(show_full))
+                    .collect();
+                if let Some(t) = tuple {
+                    if !seen.insert(t.clone()) {
+                        let at = format!("{path}[{i}]");
+                        self.err(&at, format!("duplicate {} {}", keys.join(", "), t.join(", ")));
+                    }
+                }
+            }
+        }
+        let prefix = s.get("prefixItems").and_then(J::as_array);
+        let items_schema = s.get("items");
+        for (i, item) in items.iter().enumerate() {
+            let len = path.len();
+            let _ = write!(path, "[{i}]");
+            if let Some(p) = prefix.and_then(|p| p.get(i)) {
+                self.value(p, item, path);
+            }
+            match items_schema {
+                Some(J::Array(tuple)) => {
+                    if let Some(t) = tuple.get(i) {
+                        self.value(t, item, path);
+                    }
+                }
+                Some(one) => self.value(one, item, path),
+                None => {}
+            }
+            path.truncate(len);
+        }
+    }
+
+    fn map_keywords(&mut self, schema: &'s J, m: &IndexMap<String, Value>, path: &mut String) {
+        let Some(s) = schema.as_object() else { return };
+        let props = s.get("properties").and_then(J::as_object);
+        let patterns: Vec<(&'s str, &'s J)> = s
+            .get("patternProperties")
+            .and_then(J::as_object)
+            .map(|pp| pp.iter().map(|(k, v)| (k.as_str(), v)).collect())
+            .unwrap_or_default();
+        let additional = s.get("additionalProperties");
+        for (k, v) in m {
+            let len = join_path(path, k);
+            let mut known = false;
+            if let Some(p) = props.and_then(|p| p.get(k)) {
+                known = true;
+                self.value(p, v, path);
+            }
+            for (pat, ps) in &patterns {
+                // An uncompilable pattern matches everything (no false alarms).
+                if regex(pat).is_none_or(|re| re.is_match(k)) {
+                    known = true;
+                    self.value(ps, v, path);
+                }
+            }
+            if !known {
+                match additional {
+                    Some(J::Bool(false)) => {
+                        let p = path.clone();
+                        self.err(&p, format!("\"{k}\" is not a property of this type (additional properties are not allowed)"));
+                    }
+                    Some(a @ J::Object(_)) => self.value(a, v, path),
+                    _ => {}
+                }
+            }
+            path.truncate(len);
+        }
+        if let Some(req) = s.get("required").and_then(J::as_array) {
+            for r in names(req) {
+                if !m.contains_key(r) {
+                    self.err(path, format!("required property \"{r}\" is missing"));
+                }
+            }
+        }
+        if let Some(min) = s.get("minProperties").and_then(J::as_u64) {
+            if (m.len() as u64) < min {
+                self.err(
+                    path,
+                    format!("has {} properties, fewer than the minimum of {min}", m.len()),
+                );
+            }
+        }
+        if let Some(max) = s.get("maxProperties").and_then(J::as_u64) {
+            if (m.len() as u64) > max {
+                self.err(
+                    path,
+                    format!("has {} properties, more than the maximum of {max}", m.len()),
+                );
+            }
+        }
+        for key in ["dependencies", "dependentRequired"] {
+            if let Some(deps) = s.get(key).and_then(J::as_object) {
+                for (k, d) in deps {
+                    if !m.contains_key(k) {
+                        continue;
+                    }
+                    match d {
+                        J::Array(needed) => {
+                            for n in names(needed) {
+                                if !m.contains_key(n) {
+                                    self.err(path, format!("\"{k}\" requires \"{n}\" to be set"));
+                                }
+                            }
+                        }
+                        J::Object(_) => self.value(d, &Value::Map(m.clone()), path),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        if let Some(deps) = s.get("dependentExcluded").and_then(J::as_object) {
+            for (k, d) in deps {
+                if !m.contains_key(k) {
+                    continue;
+                }
+                for n in d.as_array().map(|a| names(a)).unwrap_or_default() {
+                    if m.contains_key(n) {
+                        self.err(path, format!("\"{k}\" and \"{n}\" cannot be set together"));
+                    }
+                }
+            }
+        }
+        if let Some(x) = s.get("requiredXor").and_then(J::as_array) {
+            let list = names(x);
+            let set: Vec<&str> = list.iter().copied().filter(|k| m.contains_key(*k)).collect();
+            if set.len() != 1 {
+                let found = if set.is_empty() {
+                    "none".to_string()
+                } else {
+                    quoted(&set)
+                };
+                self.err(
+                    path,
+                    format!("exactly one of {} must be set, found {found}", quoted(&list)),
+                );
+            }
+        }
+        if let Some(x) = s.get("requiredOr").and_then(J::as_array) {
+            let list = names(x);
+            if !list.iter().any(|k| m.contains_key(*k)) {
+                self.err(path, format!("at least one of {} must be set", quoted(&list)));
+            }
+        }
+    }
+
+    fn combinators(&mut self, schema: &'s J, v: &Value, path: &mut String) {
+        let Some(s) = schema.as_object() else { return };
+        if let Some(all) = s.get("allOf").and_then(J::as_array) {
+            for b in all {
+                self.value(b, v, path);
+            }
+        }
+        if let Some(any) = s.get("anyOf").and_then(J::as_array) {
+            let mut failures = Vec::new();
+            let mut ok = false;
+            for b in any {
+                let errs = self.trial(b, v, path);
+                if errs.is_empty() {
+                    ok = true;
+                    break;
+                }
+                failures.push((b, errs));
+            }
+            if !ok {
+                let req: Option<Vec<Vec<&str>>> = any.iter().map(required_only).collect();
+                match req {
+                    Some(r) => {
+                        let all: Vec<&str> = r.concat();
+                        self.err(path, format!("at least one of {} must be set", quoted(&all)));
+                    }
+                    None => self.best_failure(failures, v, path),
+                }
+            }
+        }
+        if let Some(one) = s.get("oneOf").and_then(J::as_array) {
+            let mut failures = Vec::new();
+            let mut valid = 0;
+            for b in one {
+                let errs = self.trial(b, v, path);
+                if errs.is_empty() {
+                    valid += 1;
+                } else {
+                    failures.push((b, errs));
+                }
+            }
+            let req: Option<Vec<Vec<&str>>> = one.iter().map(required_only).collect();
+            if valid == 0 {
+                match req {
+                    Some(r) => {
+                        let all: Vec<&str> = r.concat();
+                        self.err(
+                            path,
+                            format!("exactly one of {} must be set, found none", quoted(&all)),
+                        );
+                    }
+                    None => self.best_failure(failures, v, path),
+                }
+            } else if valid > 1 {
+                match (req, v) {
+                    (Some(r), Value::Map(m)) => {
+                        let all: Vec<&str> = r.concat();
+                        let set: Vec<&str> = all.iter().copied().filter(|k| m.contains_key(*k)).collect();
+                        self.err(
+                            path,
+                            format!("only one of {} may be set, found {}", quoted(&all), quoted(&set)),
+                        );
+                    }
+                    _ => self.err(
+                        path,
+                        format!("{} is valid under more than one of the allowed schemas", show(v)),
+                    ),
+                }
+            }
+        }
+        if let Some(not) = s.get("not") {
+            if self.trial(not, v, path).is_empty() {
+                match required_only(not) {
+                    Some(r) => self.err(path, format!("{} must not be set here", quoted(&r))),
+                    None => self.err(path, format!("{} is not allowed here", show(v))),
+                }
+            }
+        }
+        if let Some(cond) = s.get("if") {
+            let holds = self.trial(cond, v, path).is_empty();
+            let branch = if holds { s.get("then") } else { s.get("else") };
+            if let Some(b) = branch {
+                self.value(b, v, path);
+            }
+        }
+    }
+
+    /// Reports a failed `anyOf`/`oneOf` through the branch the value most likely meant:
+    /// one whose type matched, with the fewest errors.
+    fn best_failure(&mut self, failures: Vec<(&'s J, Vec<Error>)>, v: &Value, path: &str) {
+        let best = failures
+            .into_iter()
+            .filter(|(_, errs)| !errs.iter().any(|e| e.type_mismatch && e.path == path))
+            .min_by_key(|(_, errs)| errs.len());
+        match best {
+            Some((_, errs)) => self.errors.extend(errs),
+            None => self.errors.push(Error {
+                path: path.to_string(),
+                message: format!("{} is not valid under any of the allowed schemas", show(v)),
+                type_mismatch: true,
+            }),
+        }
+    }
+}
+
+/// The full rendering, for uniqueness checks.
+fn show_full(v: &Value) -> String {
+    let mut s = String::new();
+    render(v, &mut s);
+    s
+}
