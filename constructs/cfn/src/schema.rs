@@ -59,7 +59,7 @@ fn contains_property(pointers: &[&str], name: &str) -> bool {
 /// # }
 /// ```
 pub fn facts(type_name: &str) -> Option<&'static ResourceFacts> {
-    let table = crate::generated::service_facts(&service_module(type_name)?)?;
+    let table = crate::generated::service_facts(service_module(type_name)?)?;
     table
         .binary_search_by(|f| f.type_name.cmp(type_name))
         .ok()

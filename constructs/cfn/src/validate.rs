@@ -356,7 +356,7 @@ impl<'s> Cx<'s> {
         self.combinators(schema, v, path);
     }
 
-    fn string(&mut self, s: &'s serde_json::Map<String, J>, text: &str, v: &Value, path: &mut String) {
+    fn string(&mut self, s: &'s serde_json::Map<String, J>, text: &str, v: &Value, path: &str) {
         let len = text.chars().count() as u64;
         if let Some(min) = s.get("minLength").and_then(J::as_u64) {
             if len < min {
@@ -377,7 +377,7 @@ impl<'s> Cx<'s> {
         }
     }
 
-    fn numeric(&mut self, s: &'s serde_json::Map<String, J>, n: f64, v: &Value, path: &mut String) {
+    fn numeric(&mut self, s: &'s serde_json::Map<String, J>, n: f64, v: &Value, path: &str) {
         if let Some(min) = s.get("minimum").and_then(J::as_f64) {
             if n < min {
                 self.err(
