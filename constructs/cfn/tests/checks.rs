@@ -245,3 +245,23 @@ fn unknown_types_pass_and_synth_reports_errors_with_construct_paths() {
         other => panic!("expected a validation error, got {other:?}"),
     }
 }
+
+#[test]
+fn many_resources_validate_quickly_schemas_and_regexes_are_cached() {
+    let v = SchemaValidator::new();
+    let bucket: IndexMap<String, Value> =
+        match Value::from_json(&json!({"BucketName": "logs-1", "Tags": [{"Key": "a", "Value": "b"}]})) {
+            Value::Map(m) => m,
+            _ => unreachable!(),
+        };
+    let start = std::time::Instant::now();
+    for _ in 0..3000 {
+        assert!(v.check("AWS::S3::Bucket", &bucket).is_empty());
+    }
+    // Generous bound for unoptimized builds on a busy machine; typical is well under 1 s.
+    assert!(
+        start.elapsed().as_secs() < 20,
+        "3000 buckets took {:?}",
+        start.elapsed()
+    );
+}
