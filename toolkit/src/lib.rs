@@ -1,0 +1,247 @@
+//! cairn's toolkit: `list`, `diff`, `deploy`, `destroy` and `bootstrap` a synthesized
+//! cloud assembly through the CloudFormation API, as the AWS CDK CLI does.
+//!
+//! It works on an assembly directory (`cdk.out`), so CI can synthesize without
+//! credentials and deploy the artifact later:
+//!
+//! ```text
+//! cairn --app cdk.out deploy --all --require-approval never
+//! ```
+//!
+//! Every cairn app binary gets the same subcommands (the `cairn` crate's `toolkit`
+//! feature): they synthesize to `--output` first, then call [`execute`] with a
+//! [`Command`].
+//!
+//! Credentials, profile and region come from the standard AWS chain; the endpoint can be
+//! overridden with `AWS_ENDPOINT_URL` or `--endpoint-url` (a local CloudFormation
+//! endpoint such as moto's, in the tests).
+
+#![warn(missing_docs)]
+
+pub mod assembly;
+pub mod bootstrap;
+mod cloud;
+pub mod diff;
+pub mod error;
+pub mod events;
+pub mod facts;
+pub mod style;
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand, ValueEnum};
+
+pub use crate::error::{Error, Result};
+
+/// Options every command that talks to AWS takes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AwsOptions {
+    /// The named profile (default: `AWS_PROFILE`, then `default`).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// The region for stacks whose environment names none (default: `AWS_REGION`, then
+    /// the profile's).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (default: `AWS_ENDPOINT_URL`, when set).
+    #[arg(long, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Print one JSON document on standard output instead of text (progress still goes
+    /// to standard error).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// When `deploy` asks before changing anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum RequireApproval {
+    /// Never ask.
+    Never,
+    /// Ask for any change.
+    AnyChange,
+    /// Ask when IAM statements, managed policies or security group rules are added.
+    #[default]
+    Broadening,
+}
+
+/// How `deploy` changes a stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum DeployMethod {
+    /// Create a change set, show it, execute it (the default, as the CDK does).
+    #[default]
+    ChangeSet,
+    /// `CreateStack`/`UpdateStack` without a change set (no change set review).
+    Direct,
+}
+
+/// `diff [STACK...]`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DiffArgs {
+    /// Stacks (artifact id, stack name or path; `*` wildcards); all when none is given.
+    pub stacks: Vec<String>,
+    /// Exit with status 1 when there are differences.
+    #[arg(long)]
+    pub fail: bool,
+    /// Only show the security changes.
+    #[arg(long)]
+    pub security_only: bool,
+    /// AWS options.
+    #[command(flatten)]
+    pub aws: AwsOptions,
+}
+
+/// `deploy [STACK...|--all]`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DeployArgs {
+    /// Stacks (artifact id, stack name or path; `*` wildcards). The stacks they depend on
+    /// are deployed first unless `--exclusively`.
+    pub stacks: Vec<String>,
+    /// Deploy every stack.
+    #[arg(long)]
+    pub all: bool,
+    /// Only the named stacks, not their dependencies.
+    #[arg(long, short = 'e')]
+    pub exclusively: bool,
+    /// How many independent stacks deploy at once.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
+    /// When to ask for approval.
+    #[arg(long, value_enum, default_value_t = RequireApproval::Broadening)]
+    pub require_approval: RequireApproval,
+    /// Stack parameters: `Stack:Key=Value`, or `Key=Value` for every stack declaring Key.
+    #[arg(long = "parameters", value_name = "[STACK:]KEY=VALUE")]
+    pub parameters: Vec<String>,
+    /// Stack tags `Key=Value` (added to the tags of the manifest).
+    #[arg(long = "tags", value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+    /// SNS topic ARNs that receive the stack events.
+    #[arg(long = "notification-arns", value_name = "ARN")]
+    pub notification_arns: Vec<String>,
+    /// Leave failed resources in place (no rollback), to fix and deploy again from the
+    /// point of failure.
+    #[arg(long)]
+    pub no_rollback: bool,
+    /// Deploy even when the change destroys data-holding resources.
+    #[arg(long)]
+    pub force: bool,
+    /// Write the stacks' outputs to this JSON file (`{"Stack": {"Key": "Value"}}`).
+    #[arg(long, value_name = "FILE")]
+    pub outputs_file: Option<PathBuf>,
+    /// How to change the stacks.
+    #[arg(long, value_enum, default_value_t = DeployMethod::ChangeSet)]
+    pub method: DeployMethod,
+    /// AWS options.
+    #[command(flatten)]
+    pub aws: AwsOptions,
+}
+
+/// `destroy [STACK...|--all]`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct DestroyArgs {
+    /// Stacks (artifact id, stack name or path; `*` wildcards). The stacks that depend on
+    /// them are destroyed first unless `--exclusively`.
+    pub stacks: Vec<String>,
+    /// Destroy every stack.
+    #[arg(long)]
+    pub all: bool,
+    /// Only the named stacks, not the stacks depending on them.
+    #[arg(long, short = 'e')]
+    pub exclusively: bool,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'f')]
+    pub force: bool,
+    /// AWS options.
+    #[command(flatten)]
+    pub aws: AwsOptions,
+}
+
+/// `bootstrap [aws://ACCOUNT/REGION...]`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct BootstrapArgs {
+    /// Environments; default: those of the assembly's stacks, else the configured
+    /// account and region.
+    pub environments: Vec<String>,
+    /// Print the bootstrap template and exit.
+    #[arg(long)]
+    pub show_template: bool,
+    /// Turn on termination protection for the toolkit stack.
+    #[arg(long)]
+    pub termination_protection: bool,
+    /// AWS options.
+    #[command(flatten)]
+    pub aws: AwsOptions,
+}
+
+/// `list`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ListArgs {
+    /// Also show stack names, environments and dependencies.
+    #[arg(long, short)]
+    pub long: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The toolkit subcommands every app binary gets (an app has its own `list`).
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Compare the synthesized stacks with the deployed ones.
+    Diff(DiffArgs),
+    /// Deploy stacks (change set, approval, events, outputs).
+    Deploy(DeployArgs),
+    /// Delete deployed stacks.
+    Destroy(DestroyArgs),
+    /// Deploy the toolkit stack (CairnToolkit) into an environment.
+    Bootstrap(BootstrapArgs),
+}
+
+/// Runs a toolkit command on the assembly in `assembly_dir`. Errors are returned after
+/// what could be done was done and reported (for several stacks, one error sums up).
+pub fn execute(assembly_dir: &Path, command: Command) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|source| Error::Io {
+            path: PathBuf::from("<tokio runtime>"),
+            source,
+        })?;
+    runtime.block_on(cloud::run(assembly_dir, command))
+}
+
+/// Lists the stacks of the assembly in `assembly_dir` (no AWS call).
+pub fn list(assembly_dir: &Path, args: &ListArgs) -> Result<()> {
+    let asm = assembly::Assembly::load(assembly_dir)?;
+    if args.json {
+        let v: Vec<serde_json::Value> = asm
+            .stacks
+            .iter()
+            .map(|s| {
+                serde_json::json!({
+                    "id": s.artifact_id,
+                    "name": s.stack_name,
+                    "displayName": s.display_name,
+                    "environment": s.environment(),
+                    "dependencies": s.dependencies,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(v));
+        return Ok(());
+    }
+    for s in &asm.stacks {
+        if args.long {
+            println!(
+                "{}\tname={}\tenv={}\tdepends-on={}",
+                s.display_name,
+                s.stack_name,
+                s.environment(),
+                s.dependencies.join(",")
+            );
+        } else {
+            println!("{}", s.display_name);
+        }
+    }
+    Ok(())
+}
