@@ -39,8 +39,10 @@ pub mod rule;
 pub mod rules;
 pub mod ruleset;
 pub mod suppress;
+pub mod tags;
 
 pub use report::{Finding, Status};
 pub use rule::{Context, Fix, Mode, Rule, RuleInfo, Violation};
 pub use ruleset::{Findings, RuleSet};
 pub use suppress::{SuppressionError, Suppressions};
+pub use tags::{TagOptions, TagShape, Tags};

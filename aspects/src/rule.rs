@@ -24,7 +24,7 @@ pub struct RuleInfo {
     pub id: &'static str,
     /// One sentence: what a compliant resource looks like.
     pub description: &'static str,
-    /// The CloudFormation types the rule checks.
+    /// The CloudFormation types the rule checks (`"*"`: every type).
     pub resource_types: &'static [&'static str],
     /// The checkov check ids covering the same property (for suppression metadata).
     pub checkov: &'static [&'static str],

@@ -158,10 +158,13 @@ impl Aspect for RuleAspect {
         if !self.suppression_infos.is_empty() {
             write_suppression_metadata(app, node, &ty, &self.suppression_infos);
         }
-        let Some(indices) = self.by_type.get(ty.as_str()) else {
-            return;
-        };
-        for &i in indices {
+        let typed = self
+            .by_type
+            .get(ty.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let any = self.by_type.get("*").map(Vec::as_slice).unwrap_or_default();
+        for &i in typed.iter().chain(any) {
             let (rule, mode) = &self.rules[i];
             let info = rule.info();
             // Properties are read again for each rule: an earlier fix may have changed them.

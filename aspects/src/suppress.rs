@@ -110,7 +110,11 @@ pub(crate) fn write_suppression_metadata(
         let Some(info) = infos.iter().find(|i| i.id == rule) else {
             continue;
         };
-        if !info.resource_types.contains(&resource_type) {
+        if !info
+            .resource_types
+            .iter()
+            .any(|t| *t == resource_type || *t == "*")
+        {
             continue;
         }
         cairn.push(Value::map([

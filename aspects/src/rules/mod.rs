@@ -51,5 +51,6 @@ pub fn catalogue() -> Vec<RuleInfo> {
     let mut all: Vec<RuleInfo> = recommended().iter().map(|r| r.info()).collect();
     all.push(VpcCidrPrefix::default().info());
     all.push(ApprovedAmi::default().info());
+    all.push(MandatoryTags::default().info());
     all
 }

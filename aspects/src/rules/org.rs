@@ -96,3 +96,54 @@ impl Rule for ApprovedAmi {
         }
     }
 }
+
+/// Taggable resources carry the mandatory tag keys (set them with `Tags::of(..)`).
+#[derive(Debug, Clone, Default)]
+pub struct MandatoryTags {
+    /// The keys every taggable resource must have.
+    pub keys: Vec<String>,
+}
+
+impl Rule for MandatoryTags {
+    fn info(&self) -> RuleInfo {
+        RuleInfo::new(
+            "CAIRN-MANDATORY-TAGS",
+            "Taggable resources carry the mandatory tags",
+            &["*"],
+        )
+    }
+
+    fn check(&self, cx: &Context) -> Vec<Violation> {
+        let Some(shape) = crate::tags::tag_shape(cx.resource_type) else {
+            return vec![];
+        };
+        let present: Vec<String> = match shape {
+            crate::tags::TagShape::KeyValueList { property, .. } => match cx.get(&property) {
+                Some(Value::List(l)) => l
+                    .iter()
+                    .filter_map(|t| t.as_map()?.get("Key")?.as_str().map(str::to_string))
+                    .collect(),
+                Some(_) => return vec![], // computed tags cannot be checked
+                None => Vec::new(),
+            },
+            crate::tags::TagShape::Map { property } => match cx.get(&property) {
+                Some(Value::Map(m)) => m.keys().cloned().collect(),
+                Some(_) => return vec![],
+                None => Vec::new(),
+            },
+        };
+        let missing: Vec<&str> = self
+            .keys
+            .iter()
+            .filter(|k| !present.contains(k))
+            .map(String::as_str)
+            .collect();
+        if missing.is_empty() {
+            return vec![];
+        }
+        vec![Violation::new(format!(
+            "missing mandatory tag(s) {}; add them with Tags::of(&mut app, scope).add(key, value)",
+            missing.join(", ")
+        ))]
+    }
+}
