@@ -1,5 +1,6 @@
-//! The command line every cairn app binary gets: `synth` and `list` (the toolkit adds
-//! `diff`, `deploy` and `destroy`).
+//! The command line every cairn app binary gets: `synth` and `list`, and with the
+//! default-on `toolkit` feature `diff`, `deploy`, `destroy` and `bootstrap` (they
+//! synthesize to `--output` first, then run `cairn_toolkit` on that assembly).
 //!
 //! Exit codes: 0 on success, 1 when the app is refused (an error annotation, a failed
 //! check, a duplicate id ...), 2 for a usage error.
@@ -46,6 +47,42 @@ enum Command {
         #[arg(long, short)]
         long: bool,
     },
+    /// Synthesize, then compare the stacks with the deployed ones.
+    #[cfg(feature = "toolkit")]
+    Diff {
+        /// The assembly directory synthesized to.
+        #[arg(long, short, default_value = "cdk.out")]
+        output: PathBuf,
+        #[command(flatten)]
+        args: cairn_toolkit::DiffArgs,
+    },
+    /// Synthesize, then deploy stacks (change set, approval, events, outputs).
+    #[cfg(feature = "toolkit")]
+    Deploy {
+        /// The assembly directory synthesized to.
+        #[arg(long, short, default_value = "cdk.out")]
+        output: PathBuf,
+        #[command(flatten)]
+        args: cairn_toolkit::DeployArgs,
+    },
+    /// Synthesize, then delete deployed stacks.
+    #[cfg(feature = "toolkit")]
+    Destroy {
+        /// The assembly directory synthesized to.
+        #[arg(long, short, default_value = "cdk.out")]
+        output: PathBuf,
+        #[command(flatten)]
+        args: cairn_toolkit::DestroyArgs,
+    },
+    /// Synthesize, then deploy the toolkit stack (CairnToolkit) into the app's environments.
+    #[cfg(feature = "toolkit")]
+    Bootstrap {
+        /// The assembly directory synthesized to.
+        #[arg(long, short, default_value = "cdk.out")]
+        output: PathBuf,
+        #[command(flatten)]
+        args: cairn_toolkit::BootstrapArgs,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -87,13 +124,64 @@ impl AppExt for App {
                 };
             }
         };
-        match execute(self, cli.command) {
+        #[cfg(feature = "toolkit")]
+        let (command, toolkit) = match cli.command {
+            Command::Diff { output, args } => (
+                synth_to(&output),
+                Some((output, cairn_toolkit::Command::Diff(args))),
+            ),
+            Command::Deploy { output, args } => (
+                synth_to(&output),
+                Some((output, cairn_toolkit::Command::Deploy(args))),
+            ),
+            Command::Destroy { output, args } => (
+                synth_to(&output),
+                Some((output, cairn_toolkit::Command::Destroy(args))),
+            ),
+            Command::Bootstrap { output, args } => (
+                synth_to(&output),
+                Some((output, cairn_toolkit::Command::Bootstrap(args))),
+            ),
+            other => (other, None),
+        };
+        #[cfg(not(feature = "toolkit"))]
+        let command = cli.command;
+        match execute(self, command) {
+            #[cfg(feature = "toolkit")]
+            Ok(()) if toolkit.is_some() => {
+                let Some((output, command)) = toolkit else {
+                    return ExitCode::SUCCESS;
+                };
+                match cairn_toolkit::execute(&output, command) {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e @ cairn_toolkit::Error::Usage(_)) => {
+                        eprintln!("error: {e}");
+                        ExitCode::from(2)
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        ExitCode::from(1)
+                    }
+                }
+            }
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");
                 ExitCode::from(1)
             }
         }
+    }
+}
+
+/// The toolkit subcommands synthesize every stack (JSON templates) before they run.
+#[cfg(feature = "toolkit")]
+fn synth_to(output: &std::path::Path) -> Command {
+    Command::Synth {
+        output: output.to_path_buf(),
+        format: Format::Json,
+        strict: false,
+        quiet: false,
+        stacks: Vec::new(),
     }
 }
 
@@ -187,6 +275,12 @@ fn execute(mut app: App, command: Command) -> Result<(), Error> {
             }
             Ok(())
         }
+        // Mapped to a synthesis by `run_with_args`, then handed to the toolkit.
+        #[cfg(feature = "toolkit")]
+        Command::Diff { .. }
+        | Command::Deploy { .. }
+        | Command::Destroy { .. }
+        | Command::Bootstrap { .. } => Ok(()),
         Command::List { long } => {
             let assembly = app.synth()?;
             let mut out = std::io::stdout().lock();
