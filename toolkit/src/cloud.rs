@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudformation::primitives::DateTimeFormat;
 use aws_sdk_cloudformation::types::{
     Capability, ChangeSetStatus, ChangeSetType, Parameter, Replacement as CfnReplacement, Tag, TemplateStage,
@@ -34,20 +34,38 @@ use crate::{
 /// CloudFormation's limit for an inline template body.
 const MAX_INLINE_TEMPLATE: usize = 51_200;
 
-fn aws_message<E>(e: &E) -> String
+fn aws_message<E, R>(e: &SdkError<E, R>) -> String
 where
-    E: ProvideErrorMetadata + std::error::Error,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + HttpStatus,
 {
     match (e.code(), e.message()) {
         (Some(code), Some(m)) => format!("{code}: {m}"),
         (None, Some(m)) => m.to_string(),
-        _ => DisplayErrorContext(e).to_string(),
+        _ => match e.raw_response().map(HttpStatus::status_code) {
+            Some(status) if status >= 500 => format!(
+                "the endpoint failed with HTTP {status} and no error message (an internal error of the service or endpoint)"
+            ),
+            _ => DisplayErrorContext(e).to_string(),
+        },
     }
 }
 
-fn aws_err<E>(stack: &str, operation: &'static str, e: &E) -> Error
+/// The HTTP status of a raw response.
+trait HttpStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl HttpStatus for aws_smithy_runtime_api::http::Response {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+fn aws_err<E, R>(stack: &str, operation: &'static str, e: &SdkError<E, R>) -> Error
 where
-    E: ProvideErrorMetadata + std::error::Error,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + HttpStatus,
 {
     Error::Aws {
         stack: stack.to_string(),
@@ -150,7 +168,7 @@ async fn load_config(options: &AwsOptions, region: Option<&str>) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(
         // Throttling and transient errors are retried with exponential backoff.
         aws_config::retry::RetryConfig::standard()
-            .with_max_attempts(8)
+            .with_max_attempts(5)
             .with_max_backoff(Duration::from_secs(20)),
     );
     if let Some(p) = &options.profile {
