@@ -228,6 +228,7 @@ fn blog_rules(base: RuleSet) -> RuleSet {
 /// three errors (VPC CIDR, SSH open to the world, unapproved AMI) and three fixes.
 pub fn build() -> Result<App> {
     let mut app = App::new();
+    app.add_validator_once(cairn::cfn::SchemaValidator::new());
     let stack = stack(
         &mut app,
         &Shape {
@@ -244,6 +245,7 @@ pub fn build() -> Result<App> {
 /// AMI), with the six aspects and the recommended rule set in fix mode.
 pub fn build_compliant() -> Result<App> {
     let mut app = App::new();
+    app.add_validator_once(cairn::cfn::SchemaValidator::new());
     let stack = stack(
         &mut app,
         &Shape {

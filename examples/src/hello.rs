@@ -1,4 +1,5 @@
-//! `hello`: the smallest app with two stacks and a cross-stack reference.
+//! `hello`: the smallest app with two stacks and a cross-stack reference, built from the
+//! typed L1 resources.
 //!
 //! - `HelloProducer`: an encrypted, versioned, private bucket (retained on delete) and
 //!   an encrypted queue.
@@ -6,43 +7,46 @@
 //!   producer's queue. The queue's ARN crosses stacks: synthesis exports it from the
 //!   producer and imports it in the consumer, and the consumer depends on the producer.
 //!
-//! The recommended compliance rules run over the whole app in fix mode.
+//! The recommended compliance rules run over the whole app in fix mode, and every
+//! property is checked against its CloudFormation schema at synthesis.
 
-use cairn::{App, CfnResource, Output, Parameter, RemovalPolicy, Result, Value};
+use cairn::{App, Output, Parameter, RemovalPolicy, Result};
 use cairn_aspects::RuleSet;
+use cairn_cfn::s3::{bucket, CfnBucket};
+use cairn_cfn::sns::{CfnSubscription, CfnTopic};
+use cairn_cfn::sqs::CfnQueue;
 
 /// Builds the `hello` app.
 pub fn build() -> Result<App> {
     let mut app = App::new();
+    app.add_validator_once(cairn_cfn::SchemaValidator::new());
 
     let producer = app.stack("HelloProducer")?;
+    let encryption = bucket::ServerSideEncryptionRule {
+        server_side_encryption_by_default: Some(
+            bucket::ServerSideEncryptionByDefault::new(bucket::SSEAlgorithm::Aes256).into(),
+        ),
+        ..Default::default()
+    };
     let bucket = app.add(
         producer,
         "Bucket",
-        CfnResource::new("AWS::S3::Bucket")
-            .with(
-                "BucketEncryption",
-                Value::map([(
-                    "ServerSideEncryptionConfiguration",
-                    Value::list([Value::map([(
-                        "ServerSideEncryptionByDefault",
-                        Value::map([("SSEAlgorithm", Value::from("AES256"))]),
-                    )])]),
-                )]),
-            )
-            .with(
-                "PublicAccessBlockConfiguration",
-                Value::map([
-                    ("BlockPublicAcls", Value::from(true)),
-                    ("BlockPublicPolicy", Value::from(true)),
-                    ("IgnorePublicAcls", Value::from(true)),
-                    ("RestrictPublicBuckets", Value::from(true)),
-                ]),
-            )
-            .with(
-                "VersioningConfiguration",
-                Value::map([("Status", Value::from("Enabled"))]),
+        CfnBucket {
+            bucket_encryption: Some(bucket::BucketEncryption::new(vec![encryption.into()]).into()),
+            public_access_block_configuration: Some(
+                bucket::PublicAccessBlockConfiguration {
+                    block_public_acls: Some(true.into()),
+                    block_public_policy: Some(true.into()),
+                    ignore_public_acls: Some(true.into()),
+                    restrict_public_buckets: Some(true.into()),
+                }
+                .into(),
             ),
+            versioning_configuration: Some(
+                bucket::VersioningConfiguration::new(bucket::VersioningConfigurationStatus::Enabled).into(),
+            ),
+            ..Default::default()
+        },
     )?;
     let options = app.resource_options_mut(bucket)?;
     options.deletion_policy = Some(RemovalPolicy::Retain);
@@ -51,9 +55,10 @@ pub fn build() -> Result<App> {
     let queue = app.add(
         producer,
         "Queue",
-        CfnResource::new("AWS::SQS::Queue")
-            .with("SqsManagedSseEnabled", true)
-            .with("MessageRetentionPeriod", 1_209_600),
+        CfnQueue {
+            message_retention_period: Some(1_209_600.into()),
+            ..Default::default()
+        },
     )?;
     app.output(
         producer,
@@ -74,18 +79,20 @@ pub fn build() -> Result<App> {
     let topic = app.add(
         consumer,
         "Topic",
-        CfnResource::new("AWS::SNS::Topic")
-            .with("TopicName", topic_name.value())
-            .with("KmsMasterKeyId", "alias/aws/sns"),
+        CfnTopic {
+            topic_name: Some(topic_name.value().into()),
+            kms_master_key_id: Some("alias/aws/sns".into()),
+            ..Default::default()
+        },
     )?;
     app.add(
         consumer,
         "QueueSubscription",
-        CfnResource::new("AWS::SNS::Subscription")
-            .with("Protocol", "sqs")
-            .with("TopicArn", topic.ref_())
-            .with("Endpoint", queue.attr("Arn"))
-            .with("RawMessageDelivery", true),
+        CfnSubscription {
+            endpoint: Some(queue.attr_arn().into()),
+            raw_message_delivery: Some(true.into()),
+            ..CfnSubscription::new("sqs", topic.ref_())
+        },
     )?;
     app.output(
         consumer,

@@ -219,6 +219,8 @@ fn write_reports(dir: &std::path::Path, reports: &[crate::Report], quiet: bool) 
 }
 
 fn execute(mut app: App, command: Command) -> Result<(), Error> {
+    // Every property is checked against its CloudFormation schema before anything is written.
+    app.add_validator_once(cairn_cfn::SchemaValidator::new());
     match command {
         Command::Synth {
             output,

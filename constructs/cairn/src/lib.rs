@@ -28,5 +28,8 @@
 
 pub mod cli;
 
+/// The typed L1 resources (one module per service, behind cargo features of `cairn-cfn`)
+/// and the schema validator.
+pub use cairn_cfn as cfn;
 pub use cairn_core::*;
 pub use cli::{main, AppExt};

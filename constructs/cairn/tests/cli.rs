@@ -68,3 +68,21 @@ fn build_errors_exit_1() {
     });
     assert_eq!(code, ExitCode::from(1));
 }
+
+#[test]
+fn schema_errors_refuse_the_app_with_the_property_path() {
+    let mut app = App::new();
+    let s = app.stack("Data").unwrap();
+    app.add(
+        s,
+        "Table",
+        CfnResource::new("AWS::DynamoDB::Table")
+            .with("BillingMode", "PAY_PER_REQ")
+            .with("KeySchema", cairn::Value::list([])),
+    )
+    .unwrap();
+    let dir = out_dir("schema");
+    let code = app.run_with_args(["app", "synth", "-q", "-o", dir.to_str().unwrap()]);
+    assert_eq!(code, ExitCode::from(1));
+    assert!(!dir.join("manifest.json").exists());
+}

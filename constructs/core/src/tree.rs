@@ -326,6 +326,17 @@ impl App {
         self.validators.push(v);
     }
 
+    /// Registers a validator unless one of the same type is registered already.
+    pub fn add_validator_once<V: Validator>(&mut self, v: V) {
+        let present = self
+            .validators
+            .iter()
+            .any(|x| (x.as_ref() as &dyn std::any::Any).is::<V>());
+        if !present {
+            self.validators.push(Box::new(v));
+        }
+    }
+
     /// Registers a reporter run after synthesis (see [`App::reports`]).
     pub fn add_reporter(&mut self, r: Box<dyn Reporter>) {
         self.reporters.push(r);

@@ -17,7 +17,7 @@ pub struct PropertyError {
 /// Checks the properties of resources at synthesis. Registered with
 /// [`App::add_validator`](crate::App::add_validator); every error becomes a diagnostic
 /// with the construct path, and any error stops synthesis.
-pub trait Validator {
+pub trait Validator: std::any::Any {
     /// Checks one resource's final properties (after overrides, before reference
     /// resolution, so intrinsics are still visible as such). Types the validator does
     /// not know are passed over by returning no errors.
