@@ -1,0 +1,15 @@
+//! # cairn-constructs
+//!
+//! L2 constructs: hand-written, opinionated building blocks over the generated L1
+//! resources, with secure defaults (encryption, no public access, retention of data),
+//! typed wiring and least-privilege grants, in the vocabulary of aws-cdk-lib
+//! (`s3::Bucket`, `iam::Role`, `lambda::Function`, `grant_read` ...).
+//!
+//! Each L2 is a construct node with its L1 as the child `Resource` (and helpers beside
+//! it), so logical IDs come out as the CDK's do (`MyRoleF48FFE04`). Each service module
+//! also re-exports that service's L1 types: `cairn::s3::CfnBucket` next to
+//! `cairn::s3::Bucket`.
+
+#![warn(missing_docs)]
+
+pub mod iam;
