@@ -12,4 +12,19 @@
 
 #![warn(missing_docs)]
 
+pub mod assertions;
+pub mod dynamodb;
+pub mod ec2;
+pub mod elbv2;
+pub mod events;
 pub mod iam;
+pub mod kms;
+pub mod lambda;
+pub mod logs;
+pub mod rds;
+pub mod s3;
+pub mod secretsmanager;
+pub mod sns;
+pub mod sqs;
+pub mod ssm;
+pub mod stepfunctions;

@@ -1,0 +1,1 @@
+//! (assertions: in progress)

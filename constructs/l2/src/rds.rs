@@ -1,0 +1,1 @@
+//! (rds: in progress)

@@ -1,0 +1,1 @@
+//! (sns: in progress)

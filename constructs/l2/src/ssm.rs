@@ -1,0 +1,1 @@
+//! (ssm: in progress)

@@ -1,0 +1,1 @@
+//! (stepfunctions: in progress)
