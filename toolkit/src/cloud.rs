@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::events::{
     chronological, is_deploy_success, is_terminal, plan_for_status, EventRenderer, StackEvent, StackPlan,
 };
-use crate::facts::BuiltinFacts;
+use crate::facts::SchemaFacts;
 use crate::style::Style;
 use crate::{
     AwsOptions, BootstrapArgs, Command, DeployArgs, DeployMethod, DestroyArgs, DiffArgs, RequireApproval,
@@ -407,7 +407,7 @@ async fn diff_cmd(dir: &Path, args: DiffArgs) -> Result<()> {
             Some(d) if d.status != "REVIEW_IN_PROGRESS" => deployed_template(&env, &d.id).await?,
             _ => Json::Null,
         };
-        let diff = diff_templates(&old, &s.template, &BuiltinFacts);
+        let diff = diff_templates(&old, &s.template, &SchemaFacts);
         if !diff.is_empty() {
             changed.push(s.display_name.clone());
         }
@@ -968,7 +968,7 @@ async fn deploy_stack(ctx: &Ctx, stack: &Stack, opts: &DeployOptions) -> Result<
         Some(d) if exists => deployed_template(&env, &d.id).await?,
         _ => Json::Null,
     };
-    let mut diff = diff_templates(&old, &stack.template, &BuiltinFacts);
+    let mut diff = diff_templates(&old, &stack.template, &SchemaFacts);
 
     // Parameters: given ones, else the previous value of those the stack already has.
     let declared: Vec<String> = stack

@@ -3,10 +3,10 @@
 //! `createOnlyProperties`) and whether the resource holds data that a replacement or a
 //! deletion would lose.
 //!
-//! The L1 crate (`cairn-cfn`) generates these facts from the registry schemas as
-//! `cairn_cfn::schema::facts(type_name)`. Until the toolkit depends on it, [`BuiltinFacts`]
-//! carries a hand-written table for the common stateful types; a generated table plugs in
-//! by implementing [`ResourceFacts`] and passing it to [`crate::diff::diff_templates`].
+//! [`SchemaFacts`] reads the create-only properties from the registry schemas compiled
+//! into `cairn-cfn` (`cairn_cfn::schema::facts`) and falls back to [`BuiltinFacts`], a
+//! hand-written table of the common stateful types, for types whose service is not
+//! compiled in. Which types hold data is cairn's own judgement (the schemas do not say).
 
 /// Facts about resource types.
 pub trait ResourceFacts: Send + Sync {
@@ -194,6 +194,29 @@ impl ResourceFacts for BuiltinFacts {
     }
 }
 
+/// Create-only properties from the registry schemas (every service compiled into
+/// `cairn-cfn`), with [`BuiltinFacts`] for the rest.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SchemaFacts;
+
+impl ResourceFacts for SchemaFacts {
+    fn create_only(&self, type_name: &str) -> Option<Vec<String>> {
+        match cairn_cfn::schema::facts(type_name) {
+            Some(f) => Some(
+                f.create_only
+                    .iter()
+                    .map(|p| p.strip_prefix("/properties/").unwrap_or(p).to_string())
+                    .collect(),
+            ),
+            None => BuiltinFacts.create_only(type_name),
+        }
+    }
+
+    fn holds_data(&self, type_name: &str) -> bool {
+        BuiltinFacts.holds_data(type_name)
+    }
+}
+
 /// Whether changing the property at `path` (top-level name first) replaces the resource,
 /// per `create_only`: a create-only path is a prefix of the changed path, or the changed
 /// path is a prefix of a create-only path (a whole object was swapped).
@@ -212,6 +235,18 @@ pub fn is_create_only<S: AsRef<str>>(create_only: &[S], path: &[String]) -> bool
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schema_facts_come_from_the_registry_schemas() {
+        let f = SchemaFacts;
+        let bucket = f.create_only("AWS::S3::Bucket").unwrap_or_default();
+        assert!(bucket.contains(&"BucketName".to_string()), "{bucket:?}");
+        // A type only the schemas know: VPC CidrBlock is create-only.
+        let vpc = f.create_only("AWS::EC2::VPC").unwrap_or_default();
+        assert!(vpc.contains(&"CidrBlock".to_string()), "{vpc:?}");
+        assert!(is_create_only(&vpc, &["CidrBlock".to_string()]));
+        assert!(f.holds_data("AWS::RDS::DBCluster"));
+    }
 
     #[test]
     fn builtin_table_knows_stateful_types() {
