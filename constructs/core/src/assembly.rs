@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value as Json};
 
 use crate::annotations::Diagnostic;
+use crate::asset::{FileAssetArtifact, ASSET_BUCKET};
 use crate::error::{Error, Result};
 use crate::template::Environment;
 
@@ -61,6 +62,8 @@ pub struct StackArtifact {
     pub termination_protection: bool,
     /// The nested assembly directory (for stacks in a stage).
     pub assembly_dir: Option<String>,
+    /// File assets to upload before deploying, one per content hash, in the order added.
+    pub assets: Vec<FileAssetArtifact>,
 }
 
 impl StackArtifact {
@@ -98,6 +101,44 @@ impl StackArtifact {
         }
     }
 
+    /// The id of the stack's `cdk:asset-manifest` artifact: `<artifactId>.assets`.
+    pub fn asset_manifest_id(&self) -> String {
+        format!("{}.assets", self.artifact_id)
+    }
+
+    /// The stack's asset manifest file name: `<artifactId>.assets.json`.
+    pub fn asset_manifest_file(&self) -> String {
+        format!("{}.assets.json", self.artifact_id)
+    }
+
+    /// The asset manifest (the CDK's format, which the toolkit's deploy reads): each
+    /// file asset by hash, its `source` next to the manifest (`packaging: file`: zips are
+    /// made at synthesis) and one destination, the bootstrap bucket.
+    pub fn asset_manifest(&self) -> Json {
+        let destination_id = format!(
+            "{}-{}",
+            self.environment.account.as_deref().unwrap_or("current_account"),
+            self.environment.region.as_deref().unwrap_or("current_region")
+        );
+        let mut files = Map::new();
+        for a in &self.assets {
+            let mut dest = Map::new();
+            if let Some(region) = &self.environment.region {
+                dest.insert("region".into(), json!(region));
+            }
+            dest.insert("bucketName".into(), json!(ASSET_BUCKET));
+            dest.insert("objectKey".into(), json!(a.object_key));
+            files.insert(
+                a.hash.clone(),
+                json!({
+                    "source": { "path": a.file_name, "packaging": "file" },
+                    "destinations": { destination_id.clone(): Json::Object(dest) }
+                }),
+            );
+        }
+        json!({ "version": MANIFEST_VERSION, "files": files, "dockerImages": {} })
+    }
+
     fn manifest_entry(&self, format: TemplateFormat) -> Json {
         let mut properties = Map::new();
         properties.insert("templateFile".into(), json!(self.template_file(format)));
@@ -115,8 +156,12 @@ impl StackArtifact {
         entry.insert("type".into(), json!("aws:cloudformation:stack"));
         entry.insert("environment".into(), json!(self.environment.uri()));
         entry.insert("properties".into(), Json::Object(properties));
-        if !self.dependencies.is_empty() {
-            entry.insert("dependencies".into(), json!(self.dependencies));
+        let mut dependencies = self.dependencies.clone();
+        if !self.assets.is_empty() {
+            dependencies.push(self.asset_manifest_id());
+        }
+        if !dependencies.is_empty() {
+            entry.insert("dependencies".into(), json!(dependencies));
         }
         if !self.metadata.is_empty() {
             entry.insert("metadata".into(), json!(self.metadata));
@@ -197,6 +242,8 @@ impl CloudAssembly {
             fs::remove_dir_all(dir).map_err(io(dir))?;
         }
         fs::create_dir_all(dir).map_err(io(dir))?;
+        // Asset files already written (stacks of one directory may share an asset).
+        let mut written = std::collections::HashSet::new();
         let selected: Vec<&StackArtifact> = self
             .stacks
             .iter()
@@ -236,6 +283,23 @@ impl CloudAssembly {
             }
             fs::create_dir_all(group_dir).map_err(io(group_dir))?;
             for s in &members {
+                if !s.assets.is_empty() {
+                    for a in &s.assets {
+                        let file = group_dir.join(&a.file_name);
+                        if written.insert(file.clone()) {
+                            fs::write(&file, a.bytes.as_slice()).map_err(io(&file))?;
+                        }
+                    }
+                    let file = group_dir.join(s.asset_manifest_file());
+                    fs::write(&file, pretty(&s.asset_manifest())).map_err(io(&file))?;
+                    artifacts.insert(
+                        s.asset_manifest_id(),
+                        json!({
+                            "type": "cdk:asset-manifest",
+                            "properties": { "file": s.asset_manifest_file() }
+                        }),
+                    );
+                }
                 let file = group_dir.join(s.template_file(format));
                 let body = match format {
                     TemplateFormat::Json => s.template_body.clone(),

@@ -144,6 +144,35 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The file or directory of an asset does not exist.
+    #[error("'{path}': asset path {} does not exist; check the path (relative paths are resolved from the working directory)", source_path.display())]
+    AssetNotFound {
+        /// The construct the asset was added to.
+        path: String,
+        /// The missing file or directory.
+        source_path: PathBuf,
+    },
+
+    /// The file or directory of an asset cannot be packaged.
+    #[error("'{path}': asset {}: {message}", source_path.display())]
+    Asset {
+        /// The construct the asset was added to.
+        path: String,
+        /// The file or directory concerned.
+        source_path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// A construct's settings are invalid (an L2 construct checks its props).
+    #[error("'{path}': {problem}")]
+    InvalidProps {
+        /// The construct's path.
+        path: String,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+
     /// A template could not be serialized.
     #[error("cannot serialize the template of '{stack}': {message}")]
     Serialize {

@@ -40,6 +40,7 @@
 pub mod annotations;
 pub mod aspect;
 pub mod assembly;
+pub mod asset;
 pub mod error;
 pub mod logical_id;
 pub mod resource;
@@ -52,6 +53,7 @@ pub mod value;
 pub use annotations::{Annotation, Diagnostic, Level};
 pub use aspect::{Annotations, Aspect, Aspects, PRIORITY_DEFAULT, PRIORITY_MUTATING, PRIORITY_READONLY};
 pub use assembly::{CloudAssembly, StackArtifact, TemplateFormat};
+pub use asset::{AssetBytes, AssetLocation, AssetSource, FileAsset, FileAssetArtifact, ASSET_BUCKET};
 pub use error::{Error, Result};
 pub use logical_id::make_unique_id;
 pub use resource::{

@@ -768,6 +768,12 @@ impl<'a> Resolver<'a> {
             tags: props.tags.clone(),
             termination_protection: props.termination_protection,
             assembly_dir: info.stage.map(|st| stage_directory(app, st)),
+            assets: app
+                .assets
+                .iter()
+                .filter(|a| a.stack == info.node)
+                .map(|a| a.artifact.clone())
+                .collect(),
         }
     }
 

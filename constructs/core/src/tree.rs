@@ -278,6 +278,8 @@ pub struct App {
     validators: Vec<Box<dyn Validator>>,
     reporters: Vec<Box<dyn Reporter>>,
     pub(crate) aspect_state: AspectState,
+    /// File assets, packaged when added, written with their stacks.
+    pub(crate) assets: Vec<crate::asset::StagedAsset>,
 }
 
 impl Default for App {
@@ -313,6 +315,7 @@ impl App {
             validators: Vec::new(),
             reporters: Vec::new(),
             aspect_state: AspectState::default(),
+            assets: Vec::new(),
         }
     }
 
