@@ -1,1 +1,643 @@
-//! (ssm: in progress)
+//! Systems Manager: string parameters with correct ARNs and grants, and Command documents
+//! loaded from YAML or JSON files with shared include fragments.
+//!
+//! ```
+//! use cairn_constructs::ssm::{StringParameter, StringParameterProps};
+//! use cairn_core::App;
+//!
+//! # fn main() -> cairn_core::Result<()> {
+//! let mut app = App::new();
+//! let stack = app.stack("S")?;
+//! let p = StringParameter::new(&mut app, stack, "Endpoint", StringParameterProps {
+//!     parameter_name: Some("/app/endpoint".into()),
+//!     ..StringParameterProps::new("https://api.example.com")
+//! })?;
+//! let arn = p.parameter_arn(); // ...:parameter/app/endpoint, no double slash
+//! # let _ = arn;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Documents and includes
+//!
+//! [`Document`] reads an SSM document (schema 2.2 `Command` by default) from a `.yaml`,
+//! `.yml` or `.json` file and embeds it as a JSON object in `Content`. A `mainSteps`
+//! entry that is exactly `{"include": "<path>"}` is replaced, at synthesis, by the steps
+//! of that file (relative to the including file): a list of steps, one step (a map with
+//! `action`), or a document with `mainSteps`. Included files may include others; a cycle
+//! is an error naming the chain. Several documents can share one fragment:
+//!
+//! ```yaml
+//! # install.yaml
+//! schemaVersion: "2.2"
+//! description: Install the agent
+//! mainSteps:
+//!   - include: fragments/generate.yaml
+//!   - action: aws:runShellScript
+//!     name: install
+//!     inputs: { runCommand: ["./install.sh"] }
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use cairn_core::{App, Error, Level, NodeId, Pseudo, Res, Result, Value};
+
+use crate::iam::{grant, Grantable};
+
+pub use cairn_cfn::ssm::*;
+
+/// The actions of [`StringParameter::grant_read`] (the CDK's list).
+pub const PARAMETER_READ_ACTIONS: &[&str] = &[
+    "ssm:DescribeParameters",
+    "ssm:GetParameters",
+    "ssm:GetParameter",
+    "ssm:GetParameterHistory",
+];
+/// The actions of [`StringParameter::grant_write`] (the CDK's list).
+pub const PARAMETER_WRITE_ACTIONS: &[&str] = &["ssm:PutParameter"];
+
+/// The storage tier of a parameter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ParameterTier {
+    /// Up to 4 KB, no charge (the default).
+    #[default]
+    Standard,
+    /// Up to 8 KB, policies, charged.
+    Advanced,
+    /// Standard, or Advanced when the value needs it.
+    IntelligentTiering,
+}
+
+/// Settings of a [`StringParameter`].
+///
+/// ```
+/// use cairn_constructs::ssm::{ParameterTier, StringParameterProps};
+/// let props = StringParameterProps { tier: ParameterTier::Advanced, ..StringParameterProps::new("v") };
+/// # let _ = props;
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct StringParameterProps {
+    /// The value.
+    pub string_value: Value,
+    /// A name such as `/app/endpoint` or `endpoint`; generated (`CFN-...`) when `None`.
+    pub parameter_name: Option<Value>,
+    /// `Description`.
+    pub description: Option<String>,
+    /// The tier (default: Standard; CloudFormation's default when unset).
+    pub tier: ParameterTier,
+    /// A regular expression the value must match.
+    pub allowed_pattern: Option<String>,
+    /// Whether the name has no leading `/`. Needed only when `parameter_name` is not a
+    /// literal (cairn cannot see the name then, and the ARN depends on it).
+    pub simple_name: Option<bool>,
+}
+
+impl StringParameterProps {
+    /// A parameter holding `value`, its name generated.
+    pub fn new(value: impl Into<Value>) -> Self {
+        StringParameterProps {
+            string_value: value.into(),
+            parameter_name: None,
+            description: None,
+            tier: ParameterTier::Standard,
+            allowed_pattern: None,
+            simple_name: None,
+        }
+    }
+}
+
+/// A `String` parameter (`AWS::SSM::Parameter`), its L1 the child `Resource`.
+///
+/// ```
+/// use cairn_constructs::iam::{Principal, Role, RoleProps};
+/// use cairn_constructs::ssm::{StringParameter, StringParameterProps};
+/// use cairn_core::App;
+///
+/// # fn main() -> cairn_core::Result<()> {
+/// let mut app = App::new();
+/// let stack = app.stack("S")?;
+/// let p = StringParameter::new(&mut app, stack, "Flag", StringParameterProps::new("on"))?;
+/// let role = Role::new(&mut app, stack, "Reader", RoleProps::new(Principal::service("lambda.amazonaws.com")))?;
+/// p.grant_read(&mut app, &role)?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct StringParameter {
+    node: NodeId,
+    resource: Res<CfnParameter>,
+    simple_name: bool,
+}
+
+impl PartialEq for StringParameter {
+    fn eq(&self, other: &Self) -> bool {
+        self.node == other.node
+    }
+}
+
+fn child_path(app: &App, scope: NodeId, id: &str) -> String {
+    let p = app.path(scope);
+    if p.is_empty() {
+        id.to_string()
+    } else {
+        format!("{p}/{id}")
+    }
+}
+
+impl StringParameter {
+    /// Creates the parameter as construct `id` under `scope`. A non-literal name without
+    /// `simple_name`, or a `simple_name` that contradicts the literal name, is an
+    /// [`Error::InvalidProps`].
+    pub fn new(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        props: StringParameterProps,
+    ) -> Result<StringParameter> {
+        let scope = scope.into();
+        let path = child_path(app, scope, id);
+        let simple_name = match (&props.parameter_name, props.simple_name) {
+            // CloudFormation generates names like CFN-Param-AbC123: no leading slash.
+            (None, s) => s.unwrap_or(true),
+            (Some(Value::String(name)), s) => {
+                let simple = !name.starts_with('/');
+                if s.is_some_and(|s| s != simple) {
+                    return Err(Error::InvalidProps {
+                        path,
+                        problem: format!("simple_name is {s:?} but the name {name:?} says {simple}; remove simple_name"),
+                    });
+                }
+                simple
+            }
+            (Some(_), Some(s)) => s,
+            (Some(_), None) => {
+                return Err(Error::InvalidProps {
+                    path,
+                    problem: "the parameter name is not a literal, so its ARN cannot be built: set simple_name (true when the name has no leading '/')".into(),
+                })
+            }
+        };
+        let node = app.construct(scope, id)?;
+        let mut p = CfnParameter::new(parameter::Type::String, props.string_value.clone());
+        p.name = props.parameter_name.clone().map(Into::into);
+        p.description = props.description.as_deref().map(Into::into);
+        p.allowed_pattern = props.allowed_pattern.as_deref().map(Into::into);
+        p.tier = match props.tier {
+            ParameterTier::Standard => None,
+            ParameterTier::Advanced => Some(parameter::Tier::Advanced.into()),
+            ParameterTier::IntelligentTiering => Some(parameter::Tier::IntelligentTiering.into()),
+        };
+        let resource = app.add(node, "Resource", p)?;
+        Ok(StringParameter {
+            node,
+            resource,
+            simple_name,
+        })
+    }
+
+    /// The construct node.
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// The L1 resource.
+    pub fn resource(&self) -> Res<CfnParameter> {
+        self.resource
+    }
+
+    /// The parameter's name (`Ref`).
+    pub fn parameter_name(&self) -> Value {
+        self.resource.ref_()
+    }
+
+    /// The parameter's ARN: `arn:<partition>:ssm:<region>:<account>:parameter/<name>`
+    /// for a simple name, `...:parameter<name>` for a name starting with `/`.
+    pub fn parameter_arn(&self) -> Value {
+        let sep = if self.simple_name {
+            "parameter/"
+        } else {
+            "parameter"
+        };
+        Value::join(
+            "",
+            [
+                Value::from("arn:"),
+                Value::pseudo(Pseudo::Partition),
+                Value::from(":ssm:"),
+                Value::pseudo(Pseudo::Region),
+                Value::from(":"),
+                Value::pseudo(Pseudo::AccountId),
+                Value::from(format!(":{sep}")),
+                self.parameter_name(),
+            ],
+        )
+    }
+
+    /// Grants reading the parameter (`ssm:DescribeParameters`, `GetParameters`,
+    /// `GetParameter`, `GetParameterHistory`).
+    pub fn grant_read(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+        grant(
+            app,
+            grantee,
+            PARAMETER_READ_ACTIONS.iter().copied(),
+            [self.parameter_arn()],
+        )
+    }
+
+    /// Grants `ssm:PutParameter`.
+    pub fn grant_write(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+        grant(
+            app,
+            grantee,
+            PARAMETER_WRITE_ACTIONS.iter().copied(),
+            [self.parameter_arn()],
+        )
+    }
+}
+
+impl From<StringParameter> for NodeId {
+    fn from(p: StringParameter) -> NodeId {
+        p.node
+    }
+}
+
+/// Why a [`Document`] could not be made. Each names the construct path and the file.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    /// The file (or an included one) could not be read.
+    #[error("'{path}': cannot read the SSM document file {}: {source}", file.display())]
+    Read {
+        /// The construct path.
+        path: String,
+        /// The file.
+        file: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid YAML or JSON.
+    #[error("'{path}': {} is not a valid {format} document: {message}", file.display())]
+    Parse {
+        /// The construct path.
+        path: String,
+        /// The file.
+        file: PathBuf,
+        /// `YAML` or `JSON`.
+        format: &'static str,
+        /// The parser's message (with line and column).
+        message: String,
+    },
+    /// Includes form a cycle.
+    #[error("'{path}': include cycle: {}", chain.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" -> "))]
+    IncludeCycle {
+        /// The construct path.
+        path: String,
+        /// The files of the cycle, the repeated one last.
+        chain: Vec<PathBuf>,
+    },
+    /// The content has the wrong shape (not a map, a bad include, duplicate step names ...).
+    #[error("'{path}': {}: {problem}", file.display())]
+    Invalid {
+        /// The construct path.
+        path: String,
+        /// The file.
+        file: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The construct could not be added to the tree.
+    #[error(transparent)]
+    Construct(#[from] Error),
+}
+
+/// Settings of a [`Document`].
+///
+/// ```
+/// use cairn_constructs::ssm::DocumentProps;
+/// let props = DocumentProps { document_name: Some("InstallAgent".into()), ..DocumentProps::new("docs/install.yaml") };
+/// # let _ = props;
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocumentProps {
+    /// The `.yaml`, `.yml` or `.json` file (relative paths: to the working directory).
+    pub file: PathBuf,
+    /// A name; generated when `None`. Named documents are updated with
+    /// `UpdateMethod: NewVersion` (replacement would collide with the name).
+    pub document_name: Option<String>,
+    /// The type (default: `Command`).
+    pub document_type: document::DocumentType,
+    /// `TargetType`, e.g. `/AWS::EC2::Instance`.
+    pub target_type: Option<String>,
+}
+
+impl DocumentProps {
+    /// A Command document from `file`.
+    pub fn new(file: impl Into<PathBuf>) -> Self {
+        DocumentProps {
+            file: file.into(),
+            document_name: None,
+            document_type: document::DocumentType::Command,
+            target_type: None,
+        }
+    }
+}
+
+/// The metadata key under which [`Document::add_share_accounts`] records accounts.
+pub const SHARE_ACCOUNTS_METADATA: &str = "cairn:ssm:share-accounts";
+
+/// An SSM document (`AWS::SSM::Document`) from a file, its L1 the child `Resource`.
+///
+/// Sharing: `AWS::SSM::Document` has no property for sharing with other accounts; that is
+/// the `ModifyDocumentPermission` API. The CDK has no L2 for it either: CDK users call the
+/// API from an `AwsCustomResource` (a Lambda-backed custom resource). cairn has no custom
+/// resource provider, so [`Document::add_share_accounts`] only records the accounts in the
+/// construct metadata (`cairn:ssm:share-accounts`, written to the cloud assembly) and adds
+/// a warning with the command to run after deploying; it does not share anything itself.
+///
+/// ```no_run
+/// use cairn_constructs::ssm::{Document, DocumentProps};
+/// use cairn_core::App;
+///
+/// let mut app = App::new();
+/// let stack = app.stack("S").unwrap();
+/// match Document::new(&mut app, stack, "Install", DocumentProps::new("docs/install.yaml")) {
+///     Ok(doc) => { let _ = doc.document_arn(); }
+///     Err(e) => eprintln!("{e}"), // e.g. 'S/Install': cannot read the SSM document file ...
+/// }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Document {
+    node: NodeId,
+    resource: Res<CfnDocument>,
+}
+
+impl PartialEq for Document {
+    fn eq(&self, other: &Self) -> bool {
+        self.node == other.node
+    }
+}
+
+struct Loader<'a> {
+    path: &'a str,
+}
+
+impl Loader<'_> {
+    fn read(&self, file: &Path) -> std::result::Result<serde_json::Value, DocumentError> {
+        let text = std::fs::read_to_string(file).map_err(|source| DocumentError::Read {
+            path: self.path.to_string(),
+            file: file.to_path_buf(),
+            source,
+        })?;
+        let is_json = file.extension().and_then(|e| e.to_str()) == Some("json");
+        let parsed = if is_json {
+            serde_json::from_str::<serde_json::Value>(&text).map_err(|e| ("JSON", e.to_string()))
+        } else {
+            serde_yaml::from_str::<serde_json::Value>(&text).map_err(|e| ("YAML", e.to_string()))
+        };
+        parsed.map_err(|(format, message)| DocumentError::Parse {
+            path: self.path.to_string(),
+            file: file.to_path_buf(),
+            format,
+            message,
+        })
+    }
+
+    fn invalid(&self, file: &Path, problem: String) -> DocumentError {
+        DocumentError::Invalid {
+            path: self.path.to_string(),
+            file: file.to_path_buf(),
+            problem,
+        }
+    }
+
+    /// The include target of a step, when the step is `{"include": "..."}`.
+    fn include_of<'v>(
+        &self,
+        file: &Path,
+        step: &'v serde_json::Value,
+    ) -> std::result::Result<Option<&'v str>, DocumentError> {
+        let Some(m) = step.as_object() else {
+            return Ok(None);
+        };
+        let Some(inc) = m.get("include") else {
+            return Ok(None);
+        };
+        if m.len() != 1 {
+            return Err(self.invalid(file, "an include step must have only the key \"include\"".into()));
+        }
+        match inc.as_str() {
+            Some(s) => Ok(Some(s)),
+            None => Err(self.invalid(file, format!("include must be a file path string, got {inc}"))),
+        }
+    }
+
+    /// Expands the includes of a list of steps read from `file`; `chain` holds the files
+    /// being expanded (for cycle detection).
+    fn expand(
+        &self,
+        file: &Path,
+        steps: &[serde_json::Value],
+        chain: &mut Vec<PathBuf>,
+    ) -> std::result::Result<Vec<serde_json::Value>, DocumentError> {
+        let mut out = Vec::new();
+        for step in steps {
+            let Some(target) = self.include_of(file, step)? else {
+                out.push(step.clone());
+                continue;
+            };
+            let base = file.parent().unwrap_or_else(|| Path::new("."));
+            let included = base.join(target);
+            let canonical = included.canonicalize().map_err(|source| DocumentError::Read {
+                path: self.path.to_string(),
+                file: included.clone(),
+                source,
+            })?;
+            if let Some(pos) = chain.iter().position(|c| *c == canonical) {
+                let mut cycle = chain[pos..].to_vec();
+                cycle.push(canonical);
+                return Err(DocumentError::IncludeCycle {
+                    path: self.path.to_string(),
+                    chain: cycle,
+                });
+            }
+            let content = self.read(&included)?;
+            let fragment_steps = match &content {
+                serde_json::Value::Array(a) => a.clone(),
+                serde_json::Value::Object(m) => match m.get("mainSteps") {
+                    Some(serde_json::Value::Array(a)) => a.clone(),
+                    Some(_) => return Err(self.invalid(&included, "mainSteps must be a list".into())),
+                    None if m.contains_key("action") || m.contains_key("include") => vec![content.clone()],
+                    None => {
+                        return Err(self.invalid(
+                            &included,
+                            "an included file holds a list of steps, one step (with \"action\"), or a document with mainSteps".into(),
+                        ))
+                    }
+                },
+                _ => {
+                    return Err(self.invalid(
+                        &included,
+                        "an included file holds a list of steps, one step, or a document with mainSteps".into(),
+                    ))
+                }
+            };
+            chain.push(canonical);
+            let expanded = self.expand(&included, &fragment_steps, chain)?;
+            chain.pop();
+            out.extend(expanded);
+        }
+        Ok(out)
+    }
+
+    fn load(&self, file: &Path) -> std::result::Result<serde_json::Value, DocumentError> {
+        let mut content = self.read(file)?;
+        let canonical = file.canonicalize().map_err(|source| DocumentError::Read {
+            path: self.path.to_string(),
+            file: file.to_path_buf(),
+            source,
+        })?;
+        let Some(doc) = content.as_object_mut() else {
+            return Err(self.invalid(
+                file,
+                "an SSM document is a map (schemaVersion, mainSteps ...)".into(),
+            ));
+        };
+        if let Some(steps) = doc.get("mainSteps") {
+            let Some(steps) = steps.as_array() else {
+                return Err(self.invalid(file, "mainSteps must be a list".into()));
+            };
+            let expanded = self.expand(file, steps, &mut vec![canonical])?;
+            let mut seen = std::collections::HashSet::new();
+            for s in &expanded {
+                if let Some(name) = s.get("name").and_then(|n| n.as_str()) {
+                    if !seen.insert(name.to_string()) {
+                        return Err(self.invalid(
+                            file,
+                            format!("step name {name:?} appears twice after expanding includes; step names must be unique"),
+                        ));
+                    }
+                }
+            }
+            doc.insert("mainSteps".into(), serde_json::Value::Array(expanded));
+        }
+        Ok(content)
+    }
+}
+
+impl Document {
+    /// Reads `props.file`, expands its includes, and creates the document as construct
+    /// `id` under `scope`. Nothing is added to the tree when the file is wrong.
+    pub fn new(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        props: DocumentProps,
+    ) -> std::result::Result<Document, DocumentError> {
+        let scope = scope.into();
+        let path = child_path(app, scope, id);
+        let content = Loader { path: &path }.load(&props.file)?;
+        let node = app.construct(scope, id)?;
+        let mut d = CfnDocument::new(Value::from_json(&content));
+        d.document_type = Some(props.document_type.clone().into());
+        if let Some(name) = &props.document_name {
+            d.name = Some(name.as_str().into());
+            d.update_method = Some(document::UpdateMethod::NewVersion.into());
+        }
+        d.target_type = props.target_type.as_deref().map(Into::into);
+        let resource = app.add(node, "Resource", d)?;
+        Ok(Document { node, resource })
+    }
+
+    /// The construct node.
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// The L1 resource.
+    pub fn resource(&self) -> Res<CfnDocument> {
+        self.resource
+    }
+
+    /// The document's name (`Ref`).
+    pub fn document_name(&self) -> Value {
+        self.resource.ref_()
+    }
+
+    /// `arn:<partition>:ssm:<region>:<account>:document/<name>`, e.g. for granting
+    /// `ssm:SendCommand`.
+    pub fn document_arn(&self) -> Value {
+        Value::join(
+            "",
+            [
+                Value::from("arn:"),
+                Value::pseudo(Pseudo::Partition),
+                Value::from(":ssm:"),
+                Value::pseudo(Pseudo::Region),
+                Value::from(":"),
+                Value::pseudo(Pseudo::AccountId),
+                Value::from(":document/"),
+                self.document_name(),
+            ],
+        )
+    }
+
+    /// Grants `actions` on the document (e.g. `ssm:SendCommand`, `ssm:GetDocument`).
+    pub fn grant<S: Into<String>>(
+        &self,
+        app: &mut App,
+        grantee: &impl Grantable,
+        actions: impl IntoIterator<Item = S>,
+    ) -> Result<()> {
+        grant(app, grantee, actions, [self.document_arn()])
+    }
+
+    /// Records that the document should be shared with these accounts (12-digit ids).
+    /// CloudFormation cannot share documents: this writes the accounts to the construct
+    /// metadata (`cairn:ssm:share-accounts`) and a warning with the
+    /// `aws ssm modify-document-permission` command to run after deploying. An id that is
+    /// not 12 digits is an [`Error::InvalidProps`].
+    pub fn add_share_accounts(&self, app: &mut App, accounts: &[&str]) -> Result<()> {
+        if let Some(bad) = accounts
+            .iter()
+            .find(|a| a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()))
+        {
+            return Err(Error::InvalidProps {
+                path: app.path(self.node),
+                problem: format!("{bad:?} is not an AWS account id (12 digits)"),
+            });
+        }
+        let node = app.node_mut(self.node);
+        let mut list = match node.metadata.shift_remove(SHARE_ACCOUNTS_METADATA) {
+            Some(Value::List(l)) => l,
+            _ => Vec::new(),
+        };
+        for a in accounts {
+            let v = Value::from(*a);
+            if !list.contains(&v) {
+                list.push(v);
+            }
+        }
+        let ids: Vec<String> = list
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        node.metadata
+            .insert(SHARE_ACCOUNTS_METADATA.into(), Value::List(list));
+        node.annotations
+            .retain(|a| !a.message.starts_with("document sharing is not deployed"));
+        node.annotate(
+            Level::Warning,
+            format!(
+                "document sharing is not deployed by CloudFormation (AWS::SSM::Document has no sharing property); after deploying run: aws ssm modify-document-permission --name <document name> --permission-type Share --account-ids-to-add {}",
+                ids.join(",")
+            ),
+        );
+        Ok(())
+    }
+}
+
+impl From<Document> for NodeId {
+    fn from(d: Document) -> NodeId {
+        d.node
+    }
+}
