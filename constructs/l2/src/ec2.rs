@@ -1,1 +1,1693 @@
-//! (ec2: in progress)
+//! EC2: a VPC with computed subnet CIDRs, security groups with typed rules, instances.
+//!
+//! ```
+//! use cairn_constructs::ec2::{
+//!     Instance, InstanceProps, MachineImage, Peer, Port, SecurityGroup, SecurityGroupProps,
+//!     SubnetType, Vpc, VpcProps,
+//! };
+//! use cairn_core::App;
+//!
+//! # fn main() -> Result<(), cairn_constructs::ec2::Error> {
+//! let mut app = App::new();
+//! let stack = app.stack("Net")?;
+//! // 10.0.0.0/16 over two AZs: public /18s and private-with-egress /18s, one NAT gateway per AZ.
+//! let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
+//! assert_eq!(vpc.subnets()[0].cidr, "10.0.0.0/18");
+//! assert_eq!(vpc.select_subnets(SubnetType::PrivateWithEgress).len(), 2);
+//!
+//! let web = SecurityGroup::new(&mut app, stack, "Web", SecurityGroupProps::new(&vpc, "web servers"))?;
+//! web.add_ingress_rule(&mut app, Peer::ipv4("10.0.0.0/16"), Port::tcp(443), "HTTPS from the VPC")?;
+//!
+//! let host = Instance::new(&mut app, stack, "Host", InstanceProps {
+//!     security_groups: vec![web],
+//!     ..InstanceProps::new(&vpc, "t3.micro", MachineImage::latest_amazon_linux_2023())
+//! })?;
+//! let t = app.synth()?.stack("Net").unwrap().template.clone();
+//! let res = &t["Resources"];
+//! let id = res.as_object().unwrap().keys().find(|k| k.starts_with("HostInstanceProfile")).unwrap();
+//! assert_eq!(res[id]["Type"], "AWS::IAM::InstanceProfile");
+//! # let _ = host;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use cairn_core::{make_unique_id, App, NodeId, Parameter, Pseudo, RemovalPolicy, Res, Val, Value};
+
+use cairn_cfn::logs::CfnLogGroup;
+
+use crate::iam::{CfnInstanceProfile, Grantable, PolicyStatement, Principal, Role, RoleProps};
+use crate::kms::{push_statement, Key, KeyProps};
+
+pub use cairn_cfn::ec2::*;
+
+/// What can go wrong building EC2 constructs. Each error names the construct path.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An error of the construct tree (duplicate id, wrong scope ...).
+    #[error(transparent)]
+    Core(#[from] cairn_core::Error),
+
+    /// A CIDR block is not `a.b.c.d/n`, or its mask is outside what is allowed.
+    #[error("'{path}': invalid CIDR {cidr:?}: {reason}")]
+    InvalidCidr {
+        /// The construct.
+        path: String,
+        /// The rejected text.
+        cidr: String,
+        /// What is wrong and what is accepted.
+        reason: String,
+    },
+
+    /// The subnet configuration cannot be laid out (space exhausted, bad masks, names).
+    #[error("'{path}': {problem}")]
+    Subnets {
+        /// The VPC.
+        path: String,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
+
+    /// The user data file could not be read.
+    #[error("'{path}': cannot read the user data file {}: {source}; check the path (relative paths are resolved from the current directory)", file.display())]
+    UserDataFile {
+        /// The instance.
+        path: String,
+        /// The file.
+        file: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
+    /// The user data is over EC2's limit.
+    #[error("'{path}': user data is {bytes} bytes, over EC2's limit of 16384 bytes; download a script from S3 in a short user data instead")]
+    UserDataTooLarge {
+        /// The instance.
+        path: String,
+        /// The size.
+        bytes: usize,
+    },
+
+    /// A selection found no subnets.
+    #[error("'{path}': the VPC has no {subnet_type} subnets; add a subnet group of that type or select another type")]
+    NoSubnets {
+        /// The construct that needed subnets.
+        path: String,
+        /// The requested type.
+        subnet_type: SubnetType,
+    },
+}
+
+impl From<Error> for cairn_core::Error {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Core(c) => c,
+            Error::InvalidCidr { ref path, .. }
+            | Error::Subnets { ref path, .. }
+            | Error::UserDataFile { ref path, .. }
+            | Error::UserDataTooLarge { ref path, .. }
+            | Error::NoSubnets { ref path, .. } => cairn_core::Error::InvalidScope {
+                path: path.clone(),
+                problem: e.to_string(),
+            },
+        }
+    }
+}
+
+/// `Result` with this module's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+// ---------------------------------------------------------------------------------------
+// CIDR arithmetic (the CDK's NetworkBuilder)
+// ---------------------------------------------------------------------------------------
+
+/// An IPv4 CIDR block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    /// The network address.
+    pub address: u32,
+    /// The prefix length.
+    pub mask: u8,
+}
+
+impl Cidr {
+    /// Parses `a.b.c.d/n`; the address is normalised to its network address.
+    pub fn parse(text: &str) -> std::result::Result<Cidr, String> {
+        let (ip, mask) = text
+            .split_once('/')
+            .ok_or_else(|| "expected a.b.c.d/n".to_string())?;
+        let mask: u8 = mask
+            .parse()
+            .ok()
+            .filter(|m| *m <= 32)
+            .ok_or_else(|| format!("mask {mask:?} is not a number from 0 to 32"))?;
+        let octets: Vec<&str> = ip.split('.').collect();
+        if octets.len() != 4 {
+            return Err("expected four dot-separated octets".into());
+        }
+        let mut address = 0u32;
+        for o in octets {
+            let b: u8 = o
+                .parse()
+                .map_err(|_| format!("octet {o:?} is not a number from 0 to 255"))?;
+            address = (address << 8) | u32::from(b);
+        }
+        let size = Cidr::size_of(mask);
+        Ok(Cidr {
+            address: (u64::from(address) / size * size) as u32,
+            mask,
+        })
+    }
+
+    fn size_of(mask: u8) -> u64 {
+        1u64 << (32 - u32::from(mask))
+    }
+
+    /// The number of addresses.
+    pub fn size(&self) -> u64 {
+        Cidr::size_of(self.mask)
+    }
+
+    /// The last address, as a number.
+    pub fn max_address(&self) -> u64 {
+        u64::from(self.address) + self.size() - 1
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let a = self.address;
+        write!(
+            f,
+            "{}.{}.{}.{}/{}",
+            a >> 24,
+            (a >> 16) & 0xff,
+            (a >> 8) & 0xff,
+            a & 0xff,
+            self.mask
+        )
+    }
+}
+
+/// Allocates subnets in a network the way aws-cdk-lib's `NetworkBuilder` does: each block
+/// starts at the next free address rounded up to its own alignment.
+struct NetworkBuilder {
+    network: Cidr,
+    next: u64,
+}
+
+impl NetworkBuilder {
+    fn new(network: Cidr) -> Self {
+        NetworkBuilder {
+            next: u64::from(network.address),
+            network,
+        }
+    }
+
+    fn add_subnet(&mut self, mask: u8) -> std::result::Result<Cidr, String> {
+        if !(16..=28).contains(&mask) {
+            return Err(format!(
+                "subnet mask /{mask} is outside the range EC2 allows (/16 to /28)"
+            ));
+        }
+        let size = Cidr::size_of(mask);
+        let start = self.next.div_ceil(size) * size;
+        if start + size - 1 > self.network.max_address() {
+            return Err(format!(
+                "a /{mask} subnet does not fit in what remains of {} (next free address {}); use a larger VPC CIDR, fewer AZs or smaller subnets",
+                self.network,
+                Cidr { address: self.next.min(u64::from(u32::MAX)) as u32, mask: 32 }.to_string().trim_end_matches("/32"),
+            ));
+        }
+        self.next = start + size;
+        Ok(Cidr {
+            address: start as u32,
+            mask,
+        })
+    }
+
+    fn mask_for_remaining(&self, count: usize) -> std::result::Result<u8, String> {
+        let remaining = (self.network.max_address() + 1).saturating_sub(self.next);
+        let per = remaining / count.max(1) as u64;
+        if per < 16 {
+            return Err(format!(
+                "{count} subnet(s) without a cidr_mask do not fit in what remains of {}",
+                self.network
+            ));
+        }
+        let mask = 32 - (63 - per.leading_zeros()) as u8;
+        Ok(mask.max(16))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// VPC
+// ---------------------------------------------------------------------------------------
+
+/// The kind of a subnet group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SubnetType {
+    /// Routed to the internet gateway; instances may get public IPs. NAT gateways live here.
+    Public,
+    /// Outbound internet through a NAT gateway, no inbound from the internet.
+    PrivateWithEgress,
+    /// No route out of the VPC.
+    PrivateIsolated,
+}
+
+impl SubnetType {
+    /// The value of the `aws-cdk:subnet-type` tag (as aws-cdk-lib writes it, so CDK
+    /// `Vpc.fromLookup` finds cairn VPCs too).
+    pub fn tag_value(self) -> &'static str {
+        match self {
+            SubnetType::Public => "Public",
+            SubnetType::PrivateWithEgress => "Private",
+            SubnetType::PrivateIsolated => "Isolated",
+        }
+    }
+}
+
+impl fmt::Display for SubnetType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SubnetType::Public => "public",
+            SubnetType::PrivateWithEgress => "private-with-egress",
+            SubnetType::PrivateIsolated => "private-isolated",
+        })
+    }
+}
+
+/// One subnet group: a subnet of this type in each availability zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubnetConfiguration {
+    /// The group name; subnets are `<name>Subnet1`, `<name>Subnet2` ...
+    pub name: String,
+    /// Public, private with egress, or isolated.
+    pub subnet_type: SubnetType,
+    /// The prefix length of each subnet; `None` shares the space left over by the groups
+    /// with a mask equally among the groups without one.
+    pub cidr_mask: Option<u8>,
+}
+
+impl SubnetConfiguration {
+    /// A group of a type, sized from the remaining space.
+    pub fn new(name: &str, subnet_type: SubnetType) -> Self {
+        SubnetConfiguration {
+            name: name.to_string(),
+            subnet_type,
+            cidr_mask: None,
+        }
+    }
+
+    /// A public group.
+    pub fn public(name: &str) -> Self {
+        Self::new(name, SubnetType::Public)
+    }
+
+    /// A private group with egress through NAT gateways.
+    pub fn private_with_egress(name: &str) -> Self {
+        Self::new(name, SubnetType::PrivateWithEgress)
+    }
+
+    /// An isolated group.
+    pub fn isolated(name: &str) -> Self {
+        Self::new(name, SubnetType::PrivateIsolated)
+    }
+
+    /// Sets the prefix length of each subnet.
+    pub fn cidr_mask(mut self, mask: u8) -> Self {
+        self.cidr_mask = Some(mask);
+        self
+    }
+}
+
+/// VPC flow logs to CloudWatch Logs, with the role the service writes with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowLogOptions {
+    /// Which traffic to log.
+    pub traffic_type: flow_log::TrafficType,
+    /// Retention of the log group in days (a value CloudWatch accepts).
+    pub retention_days: i64,
+    /// The KMS key ARN encrypting the log group; a key (rotation on, retained) is created
+    /// for the flow logs when `None`.
+    pub kms_key: Option<Value>,
+    /// What happens to the log group (and a created key) when removed from the stack.
+    pub removal_policy: RemovalPolicy,
+}
+
+impl Default for FlowLogOptions {
+    fn default() -> Self {
+        FlowLogOptions {
+            traffic_type: flow_log::TrafficType::All,
+            retention_days: 731,
+            kms_key: None,
+            removal_policy: RemovalPolicy::Retain,
+        }
+    }
+}
+
+/// Settings of a [`Vpc`]. `VpcProps::default()` is the CDK's default VPC: `10.0.0.0/16`,
+/// two AZs, a public and a private-with-egress group, one NAT gateway per AZ, no flow logs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VpcProps {
+    /// The VPC's IPv4 CIDR block (`/16` to `/28`).
+    pub cidr: String,
+    /// How many AZs to use, picked with `Fn::Select` from `Fn::GetAZs` of the stack's region.
+    pub max_azs: usize,
+    /// Explicit AZ names, instead of `Fn::GetAZs` (the first `max_azs` are used).
+    pub availability_zones: Option<Vec<String>>,
+    /// The subnet groups, in allocation order.
+    pub subnet_configuration: Vec<SubnetConfiguration>,
+    /// How many NAT gateways; `None` is one per AZ (when there are private-with-egress
+    /// subnets). Each lives in a public subnet with an Elastic IP.
+    pub nat_gateways: Option<usize>,
+    /// `EnableDnsHostnames`
+    pub enable_dns_hostnames: bool,
+    /// `EnableDnsSupport`
+    pub enable_dns_support: bool,
+    /// Flow logs to CloudWatch Logs; off by default, as in the CDK (CloudWatch ingestion
+    /// is billed per GB). See [`Vpc::add_flow_log`].
+    pub flow_logs: Option<FlowLogOptions>,
+}
+
+impl Default for VpcProps {
+    fn default() -> Self {
+        VpcProps {
+            cidr: "10.0.0.0/16".into(),
+            max_azs: 2,
+            availability_zones: None,
+            subnet_configuration: vec![
+                SubnetConfiguration::public("Public"),
+                SubnetConfiguration::private_with_egress("Private"),
+            ],
+            nat_gateways: None,
+            enable_dns_hostnames: true,
+            enable_dns_support: true,
+            flow_logs: None,
+        }
+    }
+}
+
+/// One subnet of a [`Vpc`].
+#[derive(Debug, Clone)]
+pub struct Subnet {
+    /// The subnet's construct node (`<Vpc>/<Group>Subnet<n>`).
+    pub node: NodeId,
+    /// The `AWS::EC2::Subnet`.
+    pub resource: Res<CfnSubnet>,
+    /// Its route table.
+    pub route_table: Res<CfnRouteTable>,
+    /// The group name.
+    pub group: String,
+    /// The group type.
+    pub subnet_type: SubnetType,
+    /// The index of its AZ in [`Vpc::availability_zones`].
+    pub az_index: usize,
+    /// The AZ (a literal or `Fn::Select` of `Fn::GetAZs`).
+    pub availability_zone: Value,
+    /// The CIDR computed at synthesis.
+    pub cidr: String,
+}
+
+impl Subnet {
+    /// The subnet id (`Ref`).
+    pub fn subnet_id(&self) -> Value {
+        self.resource.ref_()
+    }
+}
+
+/// A VPC (`AWS::EC2::VPC`) with its subnets, route tables, internet and NAT gateways.
+///
+/// Subnet CIDRs are computed at synthesis exactly as aws-cdk-lib computes them (groups with
+/// a `cidr_mask` first, in order; the rest share what remains equally, each block aligned
+/// to its size), so a VPC ported from the CDK keeps its addresses. The handle carries the
+/// subnet layout, so it is `Clone` rather than `Copy`.
+#[derive(Debug, Clone)]
+pub struct Vpc {
+    node: NodeId,
+    resource: Res<CfnVPC>,
+    cidr: String,
+    subnets: Vec<Subnet>,
+    azs: Vec<Value>,
+    internet_gateway: Option<Res<CfnInternetGateway>>,
+    nat_gateways: Vec<Res<CfnNatGateway>>,
+}
+
+/// A `Val<String>` of a value: a literal when it is a string, else the expression.
+fn sval(v: &Value) -> Val<String> {
+    match v {
+        Value::String(s) => Val::Lit(s.clone()),
+        other => Val::Expr(other.clone()),
+    }
+}
+
+/// A tag list of an L1 type from `(key, value)` pairs.
+fn tag_list<T>(
+    pairs: &[(&str, Value)],
+    make: impl Fn(Val<String>, Val<String>) -> T,
+) -> Option<Val<Vec<Val<T>>>> {
+    Some(Val::Lit(
+        pairs
+            .iter()
+            .map(|(k, v)| Val::Lit(make(Val::Lit((*k).to_string()), sval(v))))
+            .collect(),
+    ))
+}
+
+fn set_policies(app: &mut App, node: impl Into<NodeId>, policy: RemovalPolicy) -> Result<()> {
+    let o = app.resource_options_mut(node)?;
+    o.deletion_policy = Some(policy);
+    o.update_replace_policy = Some(policy);
+    Ok(())
+}
+
+impl Vpc {
+    /// Creates the VPC as construct `id` under `scope`.
+    pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: VpcProps) -> Result<Vpc> {
+        let node = app.construct(scope, id)?;
+        let path = app.path(node);
+        let cidr = Cidr::parse(&props.cidr).map_err(|reason| Error::InvalidCidr {
+            path: path.clone(),
+            cidr: props.cidr.clone(),
+            reason,
+        })?;
+        if !(16..=28).contains(&cidr.mask) {
+            return Err(Error::InvalidCidr {
+                path,
+                cidr: props.cidr,
+                reason: "a VPC block must be between /16 and /28".into(),
+            });
+        }
+        let subnet_problem = |problem: String| Error::Subnets {
+            path: path.clone(),
+            problem,
+        };
+        if props.subnet_configuration.is_empty() {
+            return Err(subnet_problem(
+                "no subnet groups configured; add at least one SubnetConfiguration".into(),
+            ));
+        }
+        for (i, c) in props.subnet_configuration.iter().enumerate() {
+            if c.name.is_empty() || c.name.contains('/') {
+                return Err(subnet_problem(format!(
+                    "subnet group name {:?} is empty or contains '/'",
+                    c.name
+                )));
+            }
+            if props.subnet_configuration[..i].iter().any(|o| o.name == c.name) {
+                return Err(subnet_problem(format!(
+                    "two subnet groups are named {:?}; give each group its own name",
+                    c.name
+                )));
+            }
+        }
+        let has = |t: SubnetType| props.subnet_configuration.iter().any(|c| c.subnet_type == t);
+        let azs: Vec<Value> = match &props.availability_zones {
+            Some(names) => names
+                .iter()
+                .take(props.max_azs.max(1))
+                .map(|n| Value::from(n.as_str()))
+                .collect(),
+            None => (0..props.max_azs.max(1))
+                .map(|i| Value::select(i as i64, Value::get_azs()))
+                .collect(),
+        };
+        if azs.is_empty() {
+            return Err(subnet_problem("availability_zones is empty".into()));
+        }
+        let nat_count = if has(SubnetType::PrivateWithEgress) {
+            props.nat_gateways.unwrap_or(azs.len())
+        } else {
+            props.nat_gateways.unwrap_or(0)
+        };
+        if has(SubnetType::PrivateWithEgress) && nat_count == 0 {
+            return Err(subnet_problem(
+                "private-with-egress subnets need at least one NAT gateway; set nat_gateways to 1 or more, or use PrivateIsolated subnets".into(),
+            ));
+        }
+        if nat_count > 0 && !has(SubnetType::Public) {
+            return Err(subnet_problem(
+                "NAT gateways live in public subnets, and none are configured; add a public subnet group or set nat_gateways to 0 with isolated subnets".into(),
+            ));
+        }
+
+        // Allocation, as aws-cdk-lib's `IpAddresses.cidr(..).allocateSubnetsCidr`.
+        let requested: Vec<(usize, usize)> = (0..props.subnet_configuration.len())
+            .flat_map(|g| (0..azs.len()).map(move |a| (g, a)))
+            .collect();
+        let mut builder = NetworkBuilder::new(cidr);
+        let mut cidrs: Vec<Option<Cidr>> = vec![None; requested.len()];
+        for (i, (g, _)) in requested.iter().enumerate() {
+            if let Some(mask) = props.subnet_configuration[*g].cidr_mask {
+                cidrs[i] = Some(builder.add_subnet(mask).map_err(subnet_problem)?);
+            }
+        }
+        let unmasked = cidrs.iter().filter(|c| c.is_none()).count();
+        if unmasked > 0 {
+            let mask = builder.mask_for_remaining(unmasked).map_err(subnet_problem)?;
+            for c in cidrs.iter_mut().filter(|c| c.is_none()) {
+                *c = Some(builder.add_subnet(mask).map_err(subnet_problem)?);
+            }
+        }
+
+        let mut vpc_l1 = CfnVPC {
+            cidr_block: Some(cidr.to_string().into()),
+            enable_dns_hostnames: Some(props.enable_dns_hostnames.into()),
+            enable_dns_support: Some(props.enable_dns_support.into()),
+            instance_tenancy: Some(vpc::InstanceTenancy::Default.into()),
+            ..Default::default()
+        };
+        vpc_l1.tags = tag_list(&[("Name", Value::from(path.as_str()))], vpc::Tag::new);
+        let resource = app.add(node, "Resource", vpc_l1)?;
+
+        let mut subnets = Vec::new();
+        for (i, (g, a)) in requested.iter().enumerate() {
+            let conf = &props.subnet_configuration[*g];
+            let Some(block) = cidrs[i] else { continue };
+            let sid = format!("{}Subnet{}", conf.name, a + 1);
+            let snode = app.construct(node, &sid)?;
+            let spath = app.path(snode);
+            let mut s = CfnSubnet::new(resource.ref_());
+            s.availability_zone = Some(azs[*a].clone().into());
+            s.cidr_block = Some(block.to_string().into());
+            s.map_public_ip_on_launch = Some((conf.subnet_type == SubnetType::Public).into());
+            s.tags = tag_list(
+                &[
+                    ("aws-cdk:subnet-name", Value::from(conf.name.as_str())),
+                    ("aws-cdk:subnet-type", Value::from(conf.subnet_type.tag_value())),
+                    ("Name", Value::from(spath.as_str())),
+                ],
+                subnet::Tag::new,
+            );
+            let s = app.add(snode, "Subnet", s)?;
+            let mut rt = CfnRouteTable::new(resource.ref_());
+            rt.tags = tag_list(&[("Name", Value::from(spath.as_str()))], route_table::Tag::new);
+            let rt = app.add(snode, "RouteTable", rt)?;
+            app.add(
+                snode,
+                "RouteTableAssociation",
+                CfnSubnetRouteTableAssociation::new(rt.ref_(), s.ref_()),
+            )?;
+            subnets.push(Subnet {
+                node: snode,
+                resource: s,
+                route_table: rt,
+                group: conf.name.clone(),
+                subnet_type: conf.subnet_type,
+                az_index: *a,
+                availability_zone: azs[*a].clone(),
+                cidr: block.to_string(),
+            });
+        }
+
+        let mut internet_gateway = None;
+        let mut nat_gateways: Vec<(usize, Res<CfnNatGateway>)> = Vec::new();
+        if has(SubnetType::Public) {
+            let igw = CfnInternetGateway {
+                tags: tag_list(
+                    &[("Name", Value::from(path.as_str()))],
+                    internet_gateway::Tag::new,
+                ),
+            };
+            let igw = app.add(node, "IGW", igw)?;
+            let mut att = CfnVPCGatewayAttachment::new(resource.ref_());
+            att.internet_gateway_id = Some(igw.ref_().into());
+            let att = app.add(node, "VPCGW", att)?;
+            internet_gateway = Some(igw);
+
+            let publics: Vec<Subnet> = subnets
+                .iter()
+                .filter(|s| s.subnet_type == SubnetType::Public)
+                .cloned()
+                .collect();
+            let first_group = publics.first().map(|s| s.group.clone());
+            for s in &publics {
+                let mut route = CfnRoute::new(s.route_table.ref_());
+                route.destination_cidr_block = Some("0.0.0.0/0".into());
+                route.gateway_id = Some(igw.ref_().into());
+                let route = app.add(s.node, "DefaultRoute", route)?;
+                app.resource_options_mut(route)?.depends_on.push(att.node());
+                // NAT gateways go in the first public group, one per AZ, up to the count.
+                if Some(&s.group) == first_group.as_ref() && nat_gateways.len() < nat_count {
+                    let mut eip = CfnEIP {
+                        domain: Some("vpc".into()),
+                        ..Default::default()
+                    };
+                    let spath = app.path(s.node);
+                    eip.tags = tag_list(&[("Name", Value::from(spath.as_str()))], eip::Tag::new);
+                    let eip = app.add(s.node, "EIP", eip)?;
+                    let mut nat = CfnNatGateway {
+                        allocation_id: Some(eip.attr_allocation_id().into()),
+                        subnet_id: Some(s.subnet_id().into()),
+                        ..Default::default()
+                    };
+                    nat.tags = tag_list(&[("Name", Value::from(spath.as_str()))], nat_gateway::Tag::new);
+                    let nat = app.add(s.node, "NATGateway", nat)?;
+                    let o = app.resource_options_mut(nat)?;
+                    o.depends_on.push(route.node());
+                    nat_gateways.push((s.az_index, nat));
+                }
+            }
+            if nat_gateways.len() < nat_count {
+                return Err(subnet_problem(format!(
+                    "{nat_count} NAT gateways requested but there are only {} public subnets to hold them; lower nat_gateways or use more AZs",
+                    nat_gateways.len()
+                )));
+            }
+        }
+        for s in subnets
+            .iter()
+            .filter(|s| s.subnet_type == SubnetType::PrivateWithEgress)
+        {
+            let nat = nat_gateways
+                .iter()
+                .find(|(az, _)| *az == s.az_index)
+                .or_else(|| nat_gateways.first())
+                .map(|(_, n)| *n);
+            if let Some(nat) = nat {
+                let mut route = CfnRoute::new(s.route_table.ref_());
+                route.destination_cidr_block = Some("0.0.0.0/0".into());
+                route.nat_gateway_id = Some(nat.ref_().into());
+                app.add(s.node, "DefaultRoute", route)?;
+            }
+        }
+
+        let vpc = Vpc {
+            node,
+            resource,
+            cidr: cidr.to_string(),
+            subnets,
+            azs,
+            internet_gateway,
+            nat_gateways: nat_gateways.into_iter().map(|(_, n)| n).collect(),
+        };
+        if let Some(options) = props.flow_logs {
+            vpc.add_flow_log(app, "FlowLogs", options)?;
+        }
+        Ok(vpc)
+    }
+
+    /// The construct node.
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// The `AWS::EC2::VPC`.
+    pub fn resource(&self) -> Res<CfnVPC> {
+        self.resource
+    }
+
+    /// The VPC id (`Ref`).
+    pub fn vpc_id(&self) -> Value {
+        self.resource.ref_()
+    }
+
+    /// The VPC's CIDR block (known at synthesis).
+    pub fn vpc_cidr_block(&self) -> &str {
+        &self.cidr
+    }
+
+    /// The AZs, in subnet order: literals, or `Fn::Select` of `Fn::GetAZs`.
+    pub fn availability_zones(&self) -> Vec<Value> {
+        self.azs.clone()
+    }
+
+    /// Every subnet, group by group, AZ by AZ.
+    pub fn subnets(&self) -> &[Subnet] {
+        &self.subnets
+    }
+
+    /// The ids of the subnets of a type, in group then AZ order.
+    pub fn select_subnets(&self, subnet_type: SubnetType) -> Vec<Value> {
+        self.subnets
+            .iter()
+            .filter(|s| s.subnet_type == subnet_type)
+            .map(Subnet::subnet_id)
+            .collect()
+    }
+
+    /// The ids of the subnets of one group, by name.
+    pub fn select_subnets_by_group(&self, group: &str) -> Vec<Value> {
+        self.subnets
+            .iter()
+            .filter(|s| s.group == group)
+            .map(Subnet::subnet_id)
+            .collect()
+    }
+
+    /// The subnets of a type, or [`Error::NoSubnets`] naming `user` when there are none.
+    pub fn require_subnets(&self, app: &App, user: NodeId, subnet_type: SubnetType) -> Result<Vec<&Subnet>> {
+        let found: Vec<&Subnet> = self
+            .subnets
+            .iter()
+            .filter(|s| s.subnet_type == subnet_type)
+            .collect();
+        if found.is_empty() {
+            return Err(Error::NoSubnets {
+                path: app.path(user),
+                subnet_type,
+            });
+        }
+        Ok(found)
+    }
+
+    /// The internet gateway, when the VPC has public subnets.
+    pub fn internet_gateway(&self) -> Option<Res<CfnInternetGateway>> {
+        self.internet_gateway
+    }
+
+    /// The NAT gateways.
+    pub fn nat_gateways(&self) -> &[Res<CfnNatGateway>] {
+        &self.nat_gateways
+    }
+
+    /// Adds flow logs of the whole VPC to a new CloudWatch log group (encrypted with the
+    /// given key or a created one, with retention), written through a new IAM role that
+    /// only `vpc-flow-logs.amazonaws.com` of this account may assume.
+    pub fn add_flow_log(&self, app: &mut App, id: &str, options: FlowLogOptions) -> Result<FlowLog> {
+        let node = app.construct(self.node, id)?;
+        let key = match options.kms_key {
+            Some(k) => k,
+            None => {
+                let key = Key::new(
+                    app,
+                    node,
+                    "Key",
+                    KeyProps {
+                        description: Some("Encrypts the VPC flow log group".into()),
+                        removal_policy: options.removal_policy,
+                        ..KeyProps::default()
+                    },
+                )?;
+                // CloudWatch Logs uses the key through its regional principal, only for log
+                // groups of this account and region.
+                let mut logs_use = PolicyStatement::allow()
+                    .sid("CloudWatchLogsUse")
+                    .actions([
+                        "kms:Encrypt*",
+                        "kms:Decrypt*",
+                        "kms:ReEncrypt*",
+                        "kms:GenerateDataKey*",
+                        "kms:Describe*",
+                    ])
+                    .resource("*")
+                    .condition(
+                        "ArnLike",
+                        "kms:EncryptionContext:aws:logs:arn",
+                        Value::sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*"),
+                    )
+                    .to_value();
+                if let Some(m) = logs_use.as_map_mut() {
+                    m.insert(
+                        "Principal".into(),
+                        Value::map([("Service", Value::sub("logs.${AWS::Region}.amazonaws.com"))]),
+                    );
+                }
+                if let Some(k) = app
+                    .node_mut(key.resource().node())
+                    .resource_mut::<cairn_cfn::kms::CfnKey>()
+                {
+                    if let Some(doc) = k.key_policy.as_mut() {
+                        push_statement(doc, logs_use);
+                    }
+                }
+                key.key_arn()
+            }
+        };
+        let group_node = app.construct(node, "LogGroup")?;
+        let group = CfnLogGroup {
+            kms_key_id: Some(key.into()),
+            retention_in_days: Some(options.retention_days.into()),
+            ..Default::default()
+        };
+        let group = app.add(group_node, "Resource", group)?;
+        set_policies(app, group, options.removal_policy)?;
+
+        let role = Role::new(
+            app,
+            node,
+            "IAMRole",
+            RoleProps {
+                assume_conditions: [
+                    (
+                        "StringEquals".to_string(),
+                        [("aws:SourceAccount".to_string(), Value::pseudo(Pseudo::AccountId))]
+                            .into_iter()
+                            .collect(),
+                    ),
+                    (
+                        "ArnLike".to_string(),
+                        [(
+                            "aws:SourceArn".to_string(),
+                            Value::sub(
+                                "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-flow-log/*",
+                            ),
+                        )]
+                        .into_iter()
+                        .collect(),
+                    ),
+                ]
+                .into_iter()
+                .collect(),
+                ..RoleProps::new(Principal::service("vpc-flow-logs.amazonaws.com"))
+            },
+        )?;
+        role.add_to_policy(
+            app,
+            PolicyStatement::allow()
+                .actions([
+                    "logs:CreateLogStream",
+                    "logs:PutLogEvents",
+                    "logs:DescribeLogStreams",
+                ])
+                .resource(group.attr_arn()),
+        )?;
+        role.add_to_policy(
+            app,
+            PolicyStatement::allow()
+                .actions(["iam:PassRole"])
+                .resource(role.arn()),
+        )?;
+
+        let mut fl = CfnFlowLog::new(self.vpc_id(), flow_log::ResourceType::Vpc);
+        fl.traffic_type = Some(options.traffic_type.into());
+        fl.log_destination_type = Some(flow_log::LogDestinationType::CloudWatchLogs.into());
+        fl.log_group_name = Some(group.ref_().into());
+        fl.deliver_logs_permission_arn = Some(role.arn().into());
+        fl.tags = tag_list(&[("Name", Value::from(app.path(node)))], flow_log::Tag::new);
+        let resource = app.add(node, "FlowLog", fl)?;
+        Ok(FlowLog {
+            node,
+            resource,
+            log_group: group,
+            role,
+        })
+    }
+}
+
+/// A flow log created by [`Vpc::add_flow_log`].
+#[derive(Debug, Clone, Copy)]
+pub struct FlowLog {
+    node: NodeId,
+    resource: Res<CfnFlowLog>,
+    log_group: Res<CfnLogGroup>,
+    role: Role,
+}
+
+impl FlowLog {
+    /// The construct node.
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// The `AWS::EC2::FlowLog`.
+    pub fn resource(&self) -> Res<CfnFlowLog> {
+        self.resource
+    }
+
+    /// The log group.
+    pub fn log_group(&self) -> Res<CfnLogGroup> {
+        self.log_group
+    }
+
+    /// The role the flow log service writes with.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Security groups
+// ---------------------------------------------------------------------------------------
+
+/// The other side of a security group rule.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Peer {
+    /// An IPv4 CIDR block.
+    Ipv4(String),
+    /// An IPv6 CIDR block.
+    Ipv6(String),
+    /// Another security group, by id; `node` is its construct when it is in this app.
+    SecurityGroup {
+        /// The group id.
+        id: Value,
+        /// The group's construct node, when known.
+        node: Option<NodeId>,
+    },
+    /// A managed prefix list id.
+    PrefixList(String),
+}
+
+impl Peer {
+    /// An IPv4 CIDR block, e.g. `10.0.0.0/16`.
+    pub fn ipv4(cidr: &str) -> Self {
+        Peer::Ipv4(cidr.to_string())
+    }
+
+    /// Any IPv4 address (`0.0.0.0/0`): flagged by the no-public-ingress rule unless
+    /// allow-listed.
+    pub fn any_ipv4() -> Self {
+        Peer::Ipv4("0.0.0.0/0".into())
+    }
+
+    /// An IPv6 CIDR block.
+    pub fn ipv6(cidr: &str) -> Self {
+        Peer::Ipv6(cidr.to_string())
+    }
+
+    /// Any IPv6 address (`::/0`).
+    pub fn any_ipv6() -> Self {
+        Peer::Ipv6("::/0".into())
+    }
+
+    /// A security group of this app. Rules naming it are separate
+    /// `AWS::EC2::SecurityGroupIngress`/`Egress` resources, as in the CDK, so two groups
+    /// can reference each other without a dependency cycle.
+    pub fn security_group(group: &SecurityGroup) -> Self {
+        Peer::SecurityGroup {
+            id: group.security_group_id(),
+            node: Some(group.node),
+        }
+    }
+
+    /// A security group by id (e.g. imported).
+    pub fn security_group_id(id: impl Into<Value>) -> Self {
+        Peer::SecurityGroup {
+            id: id.into(),
+            node: None,
+        }
+    }
+
+    /// A managed prefix list.
+    pub fn prefix_list(id: &str) -> Self {
+        Peer::PrefixList(id.to_string())
+    }
+
+    fn unique_id(&self, app: &App) -> String {
+        match self {
+            Peer::Ipv4(c) | Peer::Ipv6(c) | Peer::PrefixList(c) => c.clone(),
+            Peer::SecurityGroup { node: Some(n), .. } => make_unique_id(&app.path_from(app.root(), *n)),
+            Peer::SecurityGroup { id, .. } => match id.as_str() {
+                Some(s) => s.to_string(),
+                None => format!("{:x}", stable_hash(&format!("{id:?}"))),
+            },
+        }
+    }
+}
+
+/// A small stable hash for ids of imported peers given as intrinsics.
+fn stable_hash(s: &str) -> u64 {
+    // FNV-1a: stable across runs and platforms.
+    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// A protocol and port range of a security group rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Port {
+    /// TCP ports `from..=to`.
+    Tcp(u16, u16),
+    /// UDP ports `from..=to`.
+    Udp(u16, u16),
+    /// Every protocol and port (`IpProtocol -1`).
+    AllTraffic,
+}
+
+impl Port {
+    /// One TCP port.
+    pub fn tcp(port: u16) -> Self {
+        Port::Tcp(port, port)
+    }
+
+    /// A TCP port range.
+    pub fn tcp_range(from: u16, to: u16) -> Self {
+        Port::Tcp(from.min(to), from.max(to))
+    }
+
+    /// Every TCP port.
+    pub fn all_tcp() -> Self {
+        Port::Tcp(0, 65535)
+    }
+
+    /// One UDP port.
+    pub fn udp(port: u16) -> Self {
+        Port::Udp(port, port)
+    }
+
+    /// Every protocol and port.
+    pub fn all_traffic() -> Self {
+        Port::AllTraffic
+    }
+
+    /// `(IpProtocol, FromPort, ToPort)`.
+    fn parts(self) -> (&'static str, Option<i64>, Option<i64>) {
+        match self {
+            Port::Tcp(f, t) => ("tcp", Some(i64::from(f)), Some(i64::from(t))),
+            Port::Udp(f, t) => ("udp", Some(i64::from(f)), Some(i64::from(t))),
+            Port::AllTraffic => ("-1", None, None),
+        }
+    }
+}
+
+impl fmt::Display for Port {
+    /// As aws-cdk-lib's `Port.toString()`: `443`, `80-90`, `ALL PORTS`, `UDP 53`, `ALL TRAFFIC`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Port::Tcp(0, 65535) => f.write_str("ALL PORTS"),
+            Port::Tcp(a, b) if a == b => write!(f, "{a}"),
+            Port::Tcp(a, b) => write!(f, "{a}-{b}"),
+            Port::Udp(0, 65535) => f.write_str("UDP ALL PORTS"),
+            Port::Udp(a, b) if a == b => write!(f, "UDP {a}"),
+            Port::Udp(a, b) => write!(f, "UDP {a}-{b}"),
+            Port::AllTraffic => f.write_str("ALL TRAFFIC"),
+        }
+    }
+}
+
+/// Settings of a [`SecurityGroup`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecurityGroupProps {
+    /// The VPC id.
+    pub vpc_id: Value,
+    /// `GroupDescription`
+    pub description: String,
+    /// Allow every outbound connection (the default); when false, only the egress rules
+    /// added with [`SecurityGroup::add_egress_rule`] are allowed.
+    pub allow_all_outbound: bool,
+    /// A physical name; generated when `None` (recommended).
+    pub group_name: Option<String>,
+}
+
+impl SecurityGroupProps {
+    /// A group in a VPC, allowing all outbound traffic.
+    pub fn new(vpc: &Vpc, description: &str) -> Self {
+        SecurityGroupProps {
+            vpc_id: vpc.vpc_id(),
+            description: description.to_string(),
+            allow_all_outbound: true,
+            group_name: None,
+        }
+    }
+}
+
+/// The egress rule written when a group allows no outbound traffic (as aws-cdk-lib does:
+/// a group without egress rules would otherwise allow everything).
+fn disallow_all_egress() -> security_group::Egress {
+    security_group::Egress {
+        cidr_ip: Some("255.255.255.255/32".into()),
+        description: Some("Disallow all traffic".into()),
+        from_port: Some(252.into()),
+        to_port: Some(86.into()),
+        ..security_group::Egress::new("icmp")
+    }
+}
+
+/// A security group (`AWS::EC2::SecurityGroup`) with typed rules.
+#[derive(Debug, Clone, Copy)]
+pub struct SecurityGroup {
+    node: NodeId,
+    resource: Res<CfnSecurityGroup>,
+    allow_all_outbound: bool,
+}
+
+impl SecurityGroup {
+    /// Creates the group as construct `id` under `scope`.
+    pub fn new(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        props: SecurityGroupProps,
+    ) -> Result<SecurityGroup> {
+        let node = app.construct(scope, id)?;
+        let mut sg = CfnSecurityGroup::new(props.description.as_str());
+        sg.vpc_id = Some(props.vpc_id.into());
+        sg.group_name = props.group_name.map(Into::into);
+        sg.security_group_egress = Some(Val::Lit(vec![if props.allow_all_outbound {
+            security_group::Egress {
+                cidr_ip: Some("0.0.0.0/0".into()),
+                description: Some("Allow all outbound traffic by default".into()),
+                ..security_group::Egress::new("-1")
+            }
+            .into()
+        } else {
+            disallow_all_egress().into()
+        }]));
+        let resource = app.add(node, "Resource", sg)?;
+        Ok(SecurityGroup {
+            node,
+            resource,
+            allow_all_outbound: props.allow_all_outbound,
+        })
+    }
+
+    /// The construct node.
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// The `AWS::EC2::SecurityGroup`.
+    pub fn resource(&self) -> Res<CfnSecurityGroup> {
+        self.resource
+    }
+
+    /// The group id (`Fn::GetAtt GroupId`).
+    pub fn security_group_id(&self) -> Value {
+        self.resource.attr_group_id()
+    }
+
+    /// Whether all outbound traffic is allowed.
+    pub fn allows_all_outbound(&self) -> bool {
+        self.allow_all_outbound
+    }
+
+    /// Allows inbound traffic from `peer` on `port`. CIDR and prefix-list peers are inline
+    /// rules of the group; a security group peer becomes an `AWS::EC2::SecurityGroupIngress`
+    /// resource under this group (`from <peer>:<port>`), as in the CDK. Adding the same
+    /// rule twice adds it once.
+    pub fn add_ingress_rule(&self, app: &mut App, peer: Peer, port: Port, description: &str) -> Result<()> {
+        let (proto, from, to) = port.parts();
+        let description = if description.is_empty() {
+            format!("from {}:{port}", peer.unique_id(app))
+        } else {
+            description.to_string()
+        };
+        if let Peer::SecurityGroup { id, .. } = &peer {
+            let rule_id = format!("from {}:{port}", peer.unique_id(app));
+            if app.node(self.node).child(&rule_id).is_some() {
+                return Ok(());
+            }
+            let mut r = CfnSecurityGroupIngress::new(proto);
+            r.group_id = Some(self.security_group_id().into());
+            r.source_security_group_id = Some(id.clone().into());
+            r.from_port = from.map(Into::into);
+            r.to_port = to.map(Into::into);
+            r.description = Some(description.into());
+            app.add(self.node, &rule_id, r)?;
+            return Ok(());
+        }
+        let mut rule = security_group::Ingress::new(proto);
+        match &peer {
+            Peer::Ipv4(c) => rule.cidr_ip = Some(c.as_str().into()),
+            Peer::Ipv6(c) => rule.cidr_ipv6 = Some(c.as_str().into()),
+            Peer::PrefixList(p) => rule.source_prefix_list_id = Some(p.as_str().into()),
+            Peer::SecurityGroup { .. } => {}
+        }
+        rule.from_port = from.map(Into::into);
+        rule.to_port = to.map(Into::into);
+        rule.description = Some(description.into());
+        if let Some(sg) = app
+            .node_mut(self.resource.node())
+            .resource_mut::<CfnSecurityGroup>()
+        {
+            let mut list = match sg.security_group_ingress.take() {
+                Some(Val::Lit(l)) => l,
+                Some(Val::Expr(e)) => vec![Val::Expr(e)],
+                None => Vec::new(),
+            };
+            let rule = Val::Lit(rule);
+            if !list.contains(&rule) {
+                list.push(rule);
+            }
+            sg.security_group_ingress = Some(Val::Lit(list));
+        }
+        Ok(())
+    }
+
+    /// Allows outbound traffic to `peer` on `port`. Has no effect when the group allows all
+    /// outbound traffic. A security group peer becomes an `AWS::EC2::SecurityGroupEgress`
+    /// resource (`to <peer>:<port>`).
+    pub fn add_egress_rule(&self, app: &mut App, peer: Peer, port: Port, description: &str) -> Result<()> {
+        if self.allow_all_outbound {
+            return Ok(());
+        }
+        let (proto, from, to) = port.parts();
+        let description = if description.is_empty() {
+            format!("to {}:{port}", peer.unique_id(app))
+        } else {
+            description.to_string()
+        };
+        if let Peer::SecurityGroup { id, .. } = &peer {
+            let rule_id = format!("to {}:{port}", peer.unique_id(app));
+            if app.node(self.node).child(&rule_id).is_some() {
+                return Ok(());
+            }
+            let mut r = CfnSecurityGroupEgress::new(self.security_group_id(), proto);
+            r.destination_security_group_id = Some(id.clone().into());
+            r.from_port = from.map(Into::into);
+            r.to_port = to.map(Into::into);
+            r.description = Some(description.into());
+            app.add(self.node, &rule_id, r)?;
+            return Ok(());
+        }
+        let mut rule = security_group::Egress::new(proto);
+        match &peer {
+            Peer::Ipv4(c) => rule.cidr_ip = Some(c.as_str().into()),
+            Peer::Ipv6(c) => rule.cidr_ipv6 = Some(c.as_str().into()),
+            Peer::PrefixList(p) => rule.destination_prefix_list_id = Some(p.as_str().into()),
+            Peer::SecurityGroup { .. } => {}
+        }
+        rule.from_port = from.map(Into::into);
+        rule.to_port = to.map(Into::into);
+        rule.description = Some(description.into());
+        if let Some(sg) = app
+            .node_mut(self.resource.node())
+            .resource_mut::<CfnSecurityGroup>()
+        {
+            let placeholder: Val<security_group::Egress> = disallow_all_egress().into();
+            let mut list = match sg.security_group_egress.take() {
+                Some(Val::Lit(l)) => l,
+                Some(Val::Expr(e)) => vec![Val::Expr(e)],
+                None => Vec::new(),
+            };
+            list.retain(|r| *r != placeholder);
+            let rule = Val::Lit(rule);
+            if !list.contains(&rule) {
+                list.push(rule);
+            }
+            sg.security_group_egress = Some(Val::Lit(list));
+        }
+        Ok(())
+    }
+
+    /// Allows `other` to connect to this group on `port`: an ingress rule here, and an
+    /// egress rule on `other` when it restricts outbound traffic (the CDK's
+    /// `connections.allowFrom`).
+    pub fn allow_from(
+        &self,
+        app: &mut App,
+        other: &SecurityGroup,
+        port: Port,
+        description: &str,
+    ) -> Result<()> {
+        self.add_ingress_rule(app, Peer::security_group(other), port, description)?;
+        other.add_egress_rule(app, Peer::security_group(self), port, description)
+    }
+
+    /// Allows this group to connect to `other` on `port` (see [`SecurityGroup::allow_from`]).
+    pub fn allow_to(
+        &self,
+        app: &mut App,
+        other: &SecurityGroup,
+        port: Port,
+        description: &str,
+    ) -> Result<()> {
+        other.allow_from(app, self, port, description)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Instances
+// ---------------------------------------------------------------------------------------
+
+/// Where an instance's AMI comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageSource {
+    /// A template parameter of type `AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>`
+    /// whose default is the SSM parameter name (resolved at each deploy).
+    SsmParameter(String),
+    /// A `{{resolve:ssm:NAME}}` dynamic reference.
+    ResolveSsm(String),
+    /// A literal AMI id.
+    Literal(String),
+}
+
+/// An AMI and its root device name (the block device the encrypted root volume maps to).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MachineImage {
+    /// Where the AMI id comes from.
+    pub source: ImageSource,
+    /// The root device name of the AMI: `/dev/xvda` for Amazon Linux, `/dev/sda1` for
+    /// Ubuntu and Windows. A wrong name adds a second volume instead of configuring the root.
+    pub root_device_name: String,
+}
+
+impl MachineImage {
+    /// The AMI named by an SSM parameter, through a template parameter (the CDK's
+    /// `MachineImage.fromSsmParameter`).
+    pub fn from_ssm_parameter(name: &str) -> Self {
+        MachineImage {
+            source: ImageSource::SsmParameter(name.to_string()),
+            root_device_name: "/dev/xvda".into(),
+        }
+    }
+
+    /// The AMI named by an SSM parameter, through `{{resolve:ssm:NAME}}`.
+    pub fn resolve_ssm_parameter(name: &str) -> Self {
+        MachineImage {
+            source: ImageSource::ResolveSsm(name.to_string()),
+            root_device_name: "/dev/xvda".into(),
+        }
+    }
+
+    /// A literal AMI id (`ami-...`).
+    pub fn literal(image_id: &str) -> Self {
+        MachineImage {
+            source: ImageSource::Literal(image_id.to_string()),
+            root_device_name: "/dev/xvda".into(),
+        }
+    }
+
+    /// The latest Amazon Linux 2023 (x86_64), from its public SSM parameter.
+    pub fn latest_amazon_linux_2023() -> Self {
+        Self::from_ssm_parameter("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64")
+    }
+
+    /// Sets the root device name.
+    pub fn with_root_device_name(mut self, name: &str) -> Self {
+        self.root_device_name = name.to_string();
+        self
+    }
+
+    fn image_id(&self, app: &mut App, node: NodeId) -> Result<Value> {
+        Ok(match &self.source {
+            ImageSource::Literal(id) => Value::from(id.as_str()),
+            ImageSource::ResolveSsm(name) => Value::from(format!("{{{{resolve:ssm:{name}}}}}")),
+            ImageSource::SsmParameter(name) => {
+                let stack = app.stack_of(node).map(|s| s.node()).unwrap_or(node);
+                let pid = format!("SsmParameterValue{}", make_unique_id(&[name.as_str()]));
+                let pid: String = pid
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .take(200)
+                    .collect();
+                match app.node(stack).child(&pid) {
+                    Some(existing) => Value::reference(existing),
+                    None => app
+                        .parameter(
+                            stack,
+                            &pid,
+                            Parameter::ssm_value("AWS::EC2::Image::Id").default_value(name.as_str()),
+                        )?
+                        .value(),
+                }
+            }
+        })
+    }
+}
+
+/// User data of an instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserData {
+    /// Shell commands, run by `#!/bin/bash` in order.
+    Commands(Vec<String>),
+    /// A file read when the instance is created, used verbatim.
+    File(PathBuf),
+}
+
+impl UserData {
+    /// A bash script of these lines.
+    pub fn commands<S: Into<String>>(lines: impl IntoIterator<Item = S>) -> Self {
+        UserData::Commands(lines.into_iter().map(Into::into).collect())
+    }
+
+    /// The contents of a file (read at construction; a missing file is an error naming it).
+    pub fn from_file(path: impl AsRef<Path>) -> Self {
+        UserData::File(path.as_ref().to_path_buf())
+    }
+
+    fn render(&self, app: &App, node: NodeId) -> Result<String> {
+        let text = match self {
+            UserData::Commands(lines) => {
+                let mut s = String::from("#!/bin/bash\n");
+                for l in lines {
+                    s.push_str(l);
+                    s.push('\n');
+                }
+                s
+            }
+            UserData::File(file) => std::fs::read_to_string(file).map_err(|source| Error::UserDataFile {
+                path: app.path(node),
+                file: file.clone(),
+                source,
+            })?,
+        };
+        if text.len() > 16384 {
+            return Err(Error::UserDataTooLarge {
+                path: app.path(node),
+                bytes: text.len(),
+            });
+        }
+        Ok(text)
+    }
+}
+
+/// Settings of an [`Instance`].
+#[derive(Debug, Clone)]
+pub struct InstanceProps {
+    /// The VPC.
+    pub vpc: Vpc,
+    /// The instance type, e.g. `t3.micro`.
+    pub instance_type: String,
+    /// The AMI.
+    pub machine_image: MachineImage,
+    /// The subnet type to launch in (the first subnet of that type, or of `availability_zone`).
+    pub subnet_type: SubnetType,
+    /// Pick the subnet in this AZ index of the VPC.
+    pub availability_zone: Option<usize>,
+    /// Security groups; one allowing all outbound traffic and no inbound is created when empty.
+    pub security_groups: Vec<SecurityGroup>,
+    /// The instance role; one assumed by `ec2.amazonaws.com` is created when `None`.
+    pub role: Option<Role>,
+    /// Attach `AmazonSSMManagedInstanceCore` (Session Manager access) to the role.
+    pub ssm_managed: bool,
+    /// User data.
+    pub user_data: Option<UserData>,
+    /// Size of the encrypted gp3 root volume in GiB; the AMI's size when `None`.
+    pub root_volume_size: Option<i64>,
+    /// KMS key for the root volume; the account's default EBS key when `None`.
+    pub root_volume_kms_key: Option<Value>,
+    /// Require IMDSv2 session tokens (default true).
+    pub require_imdsv2: bool,
+    /// An EC2 key pair name.
+    pub key_name: Option<String>,
+    /// Detailed (1-minute) CloudWatch monitoring.
+    pub detailed_monitoring: bool,
+}
+
+impl InstanceProps {
+    /// An instance in the first private-with-egress subnet, with the secure defaults.
+    pub fn new(vpc: &Vpc, instance_type: &str, machine_image: MachineImage) -> Self {
+        InstanceProps {
+            vpc: vpc.clone(),
+            instance_type: instance_type.to_string(),
+            machine_image,
+            subnet_type: SubnetType::PrivateWithEgress,
+            availability_zone: None,
+            security_groups: Vec::new(),
+            role: None,
+            ssm_managed: false,
+            user_data: None,
+            root_volume_size: None,
+            root_volume_kms_key: None,
+            require_imdsv2: true,
+            key_name: None,
+            detailed_monitoring: false,
+        }
+    }
+}
+
+/// An EC2 instance (`AWS::EC2::Instance`) with its role and instance profile, an encrypted
+/// root volume and IMDSv2 required by default.
+#[derive(Debug, Clone, Copy)]
+pub struct Instance {
+    node: NodeId,
+    resource: Res<CfnInstance>,
+    role: Role,
+    profile: Res<CfnInstanceProfile>,
+    security_group: SecurityGroup,
+}
+
+impl Instance {
+    /// Creates the instance as construct `id` under `scope`.
+    pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: InstanceProps) -> Result<Instance> {
+        let node = app.construct(scope, id)?;
+        let subnets = props.vpc.require_subnets(app, node, props.subnet_type)?;
+        let subnet = match props.availability_zone {
+            Some(az) => subnets
+                .iter()
+                .find(|s| s.az_index == az)
+                .copied()
+                .ok_or_else(|| Error::Subnets {
+                    path: app.path(node),
+                    problem: format!(
+                        "no {} subnet in AZ index {az}; the VPC has {} AZs",
+                        props.subnet_type,
+                        props.vpc.azs.len()
+                    ),
+                })?,
+            None => subnets[0],
+        }
+        .clone();
+        let user_data = match &props.user_data {
+            Some(u) => Some(u.render(app, node)?),
+            None => None,
+        };
+        let mut groups = props.security_groups.clone();
+        if groups.is_empty() {
+            let path = app.path(node);
+            groups.push(SecurityGroup::new(
+                app,
+                node,
+                "InstanceSecurityGroup",
+                SecurityGroupProps::new(&props.vpc, &path),
+            )?);
+        }
+        let role = match props.role {
+            Some(r) => r,
+            None => Role::new(
+                app,
+                node,
+                "InstanceRole",
+                RoleProps::new(Principal::service("ec2.amazonaws.com")),
+            )?,
+        };
+        if props.ssm_managed {
+            role.add_managed_policy(app, Role::aws_managed_policy("AmazonSSMManagedInstanceCore"))?;
+        }
+        let profile = app.add(
+            node,
+            "InstanceProfile",
+            CfnInstanceProfile::new(vec![Val::from(role.name())]),
+        )?;
+        let image_id = props.machine_image.image_id(app, node)?;
+
+        let mut ebs = instance::Ebs {
+            encrypted: Some(true.into()),
+            volume_type: Some(instance::VolumeType::Gp3.into()),
+            delete_on_termination: Some(true.into()),
+            ..Default::default()
+        };
+        ebs.volume_size = props.root_volume_size.map(Into::into);
+        ebs.kms_key_id = props.root_volume_kms_key.clone().map(Into::into);
+        let root = instance::BlockDeviceMapping {
+            ebs: Some(ebs.into()),
+            ..instance::BlockDeviceMapping::new(props.machine_image.root_device_name.as_str())
+        };
+        let path = app.path(node);
+        let mut i = CfnInstance {
+            instance_type: Some(props.instance_type.as_str().into()),
+            image_id: Some(image_id.into()),
+            subnet_id: Some(subnet.subnet_id().into()),
+            availability_zone: Some(subnet.availability_zone.clone().into()),
+            security_group_ids: Some(Val::Lit(
+                groups.iter().map(|g| Val::from(g.security_group_id())).collect(),
+            )),
+            iam_instance_profile: Some(profile.ref_().into()),
+            block_device_mappings: Some(Val::Lit(vec![root.into()])),
+            key_name: props.key_name.as_deref().map(Into::into),
+            monitoring: props.detailed_monitoring.then_some(true.into()),
+            user_data: user_data.map(|u| Value::base64(Value::from(u)).into()),
+            ..Default::default()
+        };
+        if props.require_imdsv2 {
+            i.metadata_options = Some(
+                instance::MetadataOptions {
+                    http_tokens: Some(instance::HttpTokens::Required.into()),
+                    http_endpoint: Some(instance::HttpEndpoint::Enabled.into()),
+                    ..Default::default()
+                }
+                .into(),
+            );
+        }
+        i.tags = tag_list(&[("Name", Value::from(path.as_str()))], instance::Tag::new);
+        let resource = app.add(node, "Resource", i)?;
+        // Policies the role has now exist before the instance boots.
+        let mut deps = vec![role.resource().node()];
+        deps.extend(role.default_policy(app));
+        app.resource_options_mut(resource)?.depends_on.extend(deps);
+        Ok(Instance {
+            node,
+            resource,
+            role,
+            profile,
+            security_group: groups[0],
+        })
+    }
+
+    /// The construct node.
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// The `AWS::EC2::Instance`.
+    pub fn resource(&self) -> Res<CfnInstance> {
+        self.resource
+    }
+
+    /// The instance id (`Ref`).
+    pub fn instance_id(&self) -> Value {
+        self.resource.ref_()
+    }
+
+    /// The private IP address.
+    pub fn private_ip(&self) -> Value {
+        self.resource.get_att("PrivateIp")
+    }
+
+    /// The role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The instance profile.
+    pub fn instance_profile(&self) -> Res<CfnInstanceProfile> {
+        self.profile
+    }
+
+    /// The first security group (the created one when none was given).
+    pub fn security_group(&self) -> SecurityGroup {
+        self.security_group
+    }
+}
+
+impl Grantable for Instance {
+    fn grant_role(&self) -> Role {
+        self.role
+    }
+}
+
+impl From<Instance> for NodeId {
+    fn from(i: Instance) -> NodeId {
+        i.node
+    }
+}
+
+impl From<Vpc> for NodeId {
+    fn from(v: Vpc) -> NodeId {
+        v.node
+    }
+}
+
+impl From<SecurityGroup> for NodeId {
+    fn from(s: SecurityGroup) -> NodeId {
+        s.node
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidr_parsing_and_alignment() {
+        assert_eq!(
+            Cidr::parse("10.0.0.0/16").map(|c| c.to_string()),
+            Ok("10.0.0.0/16".into())
+        );
+        assert_eq!(
+            Cidr::parse("10.0.3.7/16").map(|c| c.to_string()),
+            Ok("10.0.0.0/16".into())
+        );
+        assert!(Cidr::parse("10.0.0/16").is_err());
+        assert!(Cidr::parse("10.0.0.256/16").is_err());
+        assert!(Cidr::parse("10.0.0.0/33").is_err());
+        let mut b = NetworkBuilder::new(Cidr::parse("10.0.0.0/16").unwrap_or(Cidr { address: 0, mask: 16 }));
+        assert_eq!(b.add_subnet(26).map(|c| c.to_string()), Ok("10.0.0.0/26".into()));
+        // The next /24 is aligned up to 10.0.1.0, as aws-cdk-lib's CidrBlock does.
+        assert_eq!(b.add_subnet(24).map(|c| c.to_string()), Ok("10.0.1.0/24".into()));
+        assert_eq!(b.mask_for_remaining(4), Ok(19));
+    }
+}
