@@ -161,10 +161,12 @@ impl Secret {
             path: path.clone(),
             problem,
         };
-        let mut s = CfnSecret::default();
-        s.name = props.secret_name.clone().map(Into::into);
-        s.description = props.description.as_deref().map(Into::into);
-        s.kms_key_id = props.encryption_key.map(|k| k.key_arn().into());
+        let mut s = CfnSecret {
+            name: props.secret_name.clone().map(Into::into),
+            description: props.description.as_deref().map(Into::into),
+            kms_key_id: props.encryption_key.map(|k| k.key_arn().into()),
+            ..CfnSecret::default()
+        };
         match (&props.generate_secret_string, &props.secret_string) {
             (Some(_), Some(_)) => {
                 return Err(invalid(

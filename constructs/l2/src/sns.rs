@@ -142,13 +142,15 @@ impl Topic {
     /// Creates the topic as construct `id` under `scope`.
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: TopicProps) -> Result<Topic> {
         let node = app.construct(scope, id)?;
-        let mut t = CfnTopic::default();
-        t.topic_name = props.topic_name.clone().map(Into::into);
-        t.display_name = props.display_name.as_deref().map(Into::into);
-        t.kms_master_key_id = Some(match props.master_key {
-            Some(k) => k.key_arn().into(),
-            None => "alias/aws/sns".into(),
-        });
+        let mut t = CfnTopic {
+            topic_name: props.topic_name.clone().map(Into::into),
+            display_name: props.display_name.as_deref().map(Into::into),
+            kms_master_key_id: Some(match props.master_key {
+                Some(k) => k.key_arn().into(),
+                None => "alias/aws/sns".into(),
+            }),
+            ..CfnTopic::default()
+        };
         if props.fifo {
             t.fifo_topic = Some(true.into());
             if let Some(n) = props.topic_name.as_ref().and_then(Value::as_str) {
