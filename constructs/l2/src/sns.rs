@@ -26,7 +26,7 @@
 //! # }
 //! ```
 
-use cairn_core::{make_unique_id, App, Level, NodeId, Res, Result, Value};
+use cairn_core::{make_unique_id, App, Level, NodeId, Pseudo, Res, Result, Value};
 
 use crate::iam::{grant, Grantable, PolicyDocument, PolicyStatement, Principal};
 use crate::kms::{push_statement, Key};
@@ -251,14 +251,20 @@ impl Topic {
                 .condition("ArnEquals", "aws:SourceArn", self.topic_arn()),
         )?;
         match queue.encryption() {
-            QueueEncryption::Kms(key) => key.add_to_resource_policy(
-                app,
-                PolicyStatement::allow()
+            QueueEncryption::Kms(key) => {
+                let statement = PolicyStatement::allow()
                     .principal(Principal::service("sns.amazonaws.com"))
                     .actions(["kms:Decrypt", "kms:GenerateDataKey"])
-                    .resource("*")
-                    .condition("ArnEquals", "aws:SourceArn", self.topic_arn()),
-            )?,
+                    .resource("*");
+                // Scoped to this topic, unless the topic is encrypted with the same key:
+                // the key policy naming the topic would then be a dependency cycle.
+                let statement = if self.key == Some(key) {
+                    statement.condition("StringEquals", "aws:SourceAccount", Value::pseudo(Pseudo::AccountId))
+                } else {
+                    statement.condition("ArnEquals", "aws:SourceArn", self.topic_arn())
+                };
+                key.add_to_resource_policy(app, statement)?
+            }
             QueueEncryption::KmsManaged => app.annotate(
                 queue.node(),
                 Level::Warning,

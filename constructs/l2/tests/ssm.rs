@@ -1,0 +1,301 @@
+//! ssm::StringParameter ARNs and grants; ssm::Document files, includes and errors.
+
+use std::path::PathBuf;
+
+use cairn_aspects::{Mode, RuleSet};
+use cairn_constructs::assertions::Template;
+use cairn_constructs::iam::{Principal, Role, RoleProps};
+use cairn_constructs::ssm::{
+    Document, DocumentError, DocumentProps, ParameterTier, StringParameter, StringParameterProps,
+    SHARE_ACCOUNTS_METADATA,
+};
+use cairn_core::{App, Level, Output, Stack, Value};
+use serde_json::json;
+
+/// An app with the schema validator and every recommended rule in error mode.
+fn checked_app() -> (App, Stack, cairn_aspects::Findings) {
+    let mut app = App::new();
+    app.add_validator_once(cairn_cfn::SchemaValidator::new());
+    let stack = app.stack("S").unwrap();
+    let mut rules = RuleSet::recommended();
+    for (info, _) in rules.rules() {
+        rules = rules.mode(info.id, Mode::Error);
+    }
+    let root = app.root();
+    let findings = rules.apply(&mut app, root);
+    (app, stack, findings)
+}
+
+/// A fresh directory with the given files.
+fn files(name: &str, entries: &[(&str, &str)]) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cairn-l2-ssm-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (path, text) in entries {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    dir
+}
+
+fn arn(name_part: &str, id: &str) -> serde_json::Value {
+    json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":ssm:", { "Ref": "AWS::Region" }, ":",
+        { "Ref": "AWS::AccountId" }, name_part, { "Ref": id }]] })
+}
+
+#[test]
+fn parameter_arns_for_slash_simple_and_generated_names() {
+    let (mut app, stack, findings) = checked_app();
+    let slash = StringParameter::new(
+        &mut app,
+        stack,
+        "Slash",
+        StringParameterProps {
+            parameter_name: Some("/app/endpoint".into()),
+            description: Some("endpoint".into()),
+            tier: ParameterTier::Advanced,
+            ..StringParameterProps::new("https://x")
+        },
+    )
+    .unwrap();
+    let simple = StringParameter::new(
+        &mut app,
+        stack,
+        "Simple",
+        StringParameterProps {
+            parameter_name: Some("endpoint".into()),
+            ..StringParameterProps::new("v")
+        },
+    )
+    .unwrap();
+    let generated =
+        StringParameter::new(&mut app, stack, "Generated", StringParameterProps::new("v")).unwrap();
+    let r = Role::new(
+        &mut app,
+        stack,
+        "R",
+        RoleProps::new(Principal::service("lambda.amazonaws.com")),
+    )
+    .unwrap();
+    slash.grant_read(&mut app, &r).unwrap();
+    simple.grant_write(&mut app, &r).unwrap();
+    for (id, p) in [
+        ("SlashArn", slash),
+        ("SimpleArn", simple),
+        ("GeneratedArn", generated),
+    ] {
+        app.output(stack, id, Output::new(p.parameter_arn())).unwrap();
+    }
+    let t = Template::from_stack(&mut app, stack).unwrap();
+    assert!(findings.borrow().is_empty(), "{:?}", findings.borrow());
+    let ids: Vec<String> = t
+        .find_resources("AWS::SSM::Parameter", json!({}))
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    t.assert_has_resource_properties(
+        "AWS::SSM::Parameter",
+        json!({ "Type": "String", "Name": "/app/endpoint", "Value": "https://x", "Tier": "Advanced", "Description": "endpoint" }),
+    );
+    t.assert_has_output("SlashArn", json!({ "Value": arn(":parameter", &ids[0]) }));
+    t.assert_has_output("SimpleArn", json!({ "Value": arn(":parameter/", &ids[1]) }));
+    t.assert_has_output("GeneratedArn", json!({ "Value": arn(":parameter/", &ids[2]) }));
+    t.assert_has_resource_properties(
+        "AWS::IAM::Policy",
+        json!({ "PolicyDocument": { "Statement": [
+            { "Action": ["ssm:DescribeParameters", "ssm:GetParameters", "ssm:GetParameter", "ssm:GetParameterHistory"],
+              "Resource": arn(":parameter", &ids[0]) },
+            { "Action": "ssm:PutParameter", "Resource": arn(":parameter/", &ids[1]) }
+        ] } }),
+    );
+}
+
+#[test]
+fn non_literal_names_need_simple_name() {
+    let mut app = App::new();
+    let stack = app.stack("S").unwrap();
+    let name = Value::sub("/${AWS::StackName}/flag");
+    let err = StringParameter::new(
+        &mut app,
+        stack,
+        "P",
+        StringParameterProps {
+            parameter_name: Some(name.clone()),
+            ..StringParameterProps::new("on")
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("'S/P'") && err.contains("simple_name"), "{err}");
+    StringParameter::new(
+        &mut app,
+        stack,
+        "P",
+        StringParameterProps {
+            parameter_name: Some(name),
+            simple_name: Some(false),
+            ..StringParameterProps::new("on")
+        },
+    )
+    .unwrap();
+    let err = StringParameter::new(
+        &mut app,
+        stack,
+        "Q",
+        StringParameterProps {
+            parameter_name: Some("/a".into()),
+            simple_name: Some(true),
+            ..StringParameterProps::new("on")
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("remove simple_name"), "{err}");
+}
+
+const FRAGMENT: &str =
+    "- action: aws:runShellScript\n  name: generate\n  inputs:\n    runCommand: [\"./generate.sh\"]\n";
+
+#[test]
+fn documents_expand_shared_includes() {
+    let dir = files("ok", &[
+        ("install.yaml", "schemaVersion: '2.2'\ndescription: Install\nparameters:\n  Version: { type: String, default: '1' }\nmainSteps:\n  - include: fragments/generate.yaml\n  - action: aws:runShellScript\n    name: install\n    inputs: { runCommand: ['./install.sh'] }\n"),
+        ("update.json", r#"{"schemaVersion":"2.2","description":"Update","mainSteps":[{"include":"fragments/generate.yaml"},{"include":"fragments/restart.json"}]}"#),
+        ("fragments/generate.yaml", FRAGMENT),
+        ("fragments/restart.json", r#"{"action":"aws:runShellScript","name":"restart","inputs":{"runCommand":["systemctl restart app"]}}"#),
+    ]);
+    let (mut app, stack, findings) = checked_app();
+    let install = Document::new(
+        &mut app,
+        stack,
+        "Install",
+        DocumentProps {
+            document_name: Some("InstallApp".into()),
+            ..DocumentProps::new(dir.join("install.yaml"))
+        },
+    )
+    .unwrap();
+    Document::new(
+        &mut app,
+        stack,
+        "Update",
+        DocumentProps::new(dir.join("update.json")),
+    )
+    .unwrap();
+    let r = Role::new(
+        &mut app,
+        stack,
+        "R",
+        RoleProps::new(Principal::service("ssm.amazonaws.com")),
+    )
+    .unwrap();
+    install.grant(&mut app, &r, ["ssm:SendCommand"]).unwrap();
+    install.add_share_accounts(&mut app, &["111122223333"]).unwrap();
+    install
+        .add_share_accounts(&mut app, &["111122223333", "444455556666"])
+        .unwrap();
+    let t = Template::from_stack(&mut app, stack).unwrap();
+    assert!(findings.borrow().is_empty(), "{:?}", findings.borrow());
+    let generate = json!({ "action": "aws:runShellScript", "name": "generate", "inputs": { "runCommand": ["./generate.sh"] } });
+    t.assert_has_resource_properties(
+        "AWS::SSM::Document",
+        json!({
+            "DocumentType": "Command", "Name": "InstallApp", "UpdateMethod": "NewVersion",
+            "Content": { "schemaVersion": "2.2", "parameters": { "Version": { "type": "String", "default": "1" } },
+                         "mainSteps": [generate, { "name": "install" }] }
+        }),
+    );
+    t.assert_has_resource_properties(
+        "AWS::SSM::Document",
+        json!({ "Content": { "description": "Update", "mainSteps": [generate, { "name": "restart" }] } }),
+    );
+    let doc_id = t.find_resources(
+        "AWS::SSM::Document",
+        json!({ "Properties": { "Name": "InstallApp" } }),
+    )[0]
+    .0
+    .clone();
+    t.assert_has_resource_properties(
+        "AWS::IAM::Policy",
+        json!({ "PolicyDocument": { "Statement": [{ "Action": "ssm:SendCommand", "Resource": arn(":document/", &doc_id) }] } }),
+    );
+    // sharing is recorded, not faked
+    let node = app.node(install.node());
+    assert_eq!(
+        node.metadata[SHARE_ACCOUNTS_METADATA],
+        Value::list([Value::from("111122223333"), Value::from("444455556666")])
+    );
+    let warnings: Vec<_> = app
+        .diagnostics()
+        .into_iter()
+        .filter(|d| d.level == Level::Warning && d.message.contains("modify-document-permission"))
+        .collect();
+    assert_eq!(warnings.len(), 1);
+    assert!(warnings[0].message.contains("111122223333,444455556666"));
+    assert!(install.add_share_accounts(&mut app, &["12"]).is_err());
+}
+
+#[test]
+fn document_errors_name_the_file_and_the_construct() {
+    let dir = files(
+        "errors",
+        &[
+            ("bad.yaml", "schemaVersion: '2.2'\nmainSteps: [\n"),
+            (
+                "a.yaml",
+                "schemaVersion: '2.2'\nmainSteps:\n  - include: b.yaml\n",
+            ),
+            ("b.yaml", "- include: c.yaml\n"),
+            ("c.yaml", "- include: b.yaml\n"),
+            (
+                "missing.yaml",
+                "schemaVersion: '2.2'\nmainSteps:\n  - include: nowhere.yaml\n",
+            ),
+            (
+                "dup.yaml",
+                "schemaVersion: '2.2'\nmainSteps:\n  - include: gen.yaml\n  - include: gen.yaml\n",
+            ),
+            ("gen.yaml", FRAGMENT),
+            ("list.yaml", "- 1\n"),
+        ],
+    );
+    let mut app = App::new();
+    let stack = app.stack("S").unwrap();
+    let mut err =
+        |file: &str| Document::new(&mut app, stack, "Doc", DocumentProps::new(dir.join(file))).unwrap_err();
+
+    let e = err("absent.yaml");
+    assert!(matches!(e, DocumentError::Read { .. }), "{e}");
+    assert!(
+        e.to_string().contains("'S/Doc'") && e.to_string().contains("absent.yaml"),
+        "{e}"
+    );
+
+    let e = err("bad.yaml");
+    assert!(matches!(e, DocumentError::Parse { .. }), "{e}");
+    assert!(
+        e.to_string().contains("bad.yaml") && e.to_string().contains("YAML"),
+        "{e}"
+    );
+
+    let e = err("a.yaml");
+    let DocumentError::IncludeCycle { chain, .. } = &e else {
+        panic!("{e}")
+    };
+    assert_eq!(chain.len(), 3, "{e}");
+    assert!(
+        e.to_string().contains("b.yaml -> ") && e.to_string().contains("c.yaml"),
+        "{e}"
+    );
+
+    let e = err("missing.yaml");
+    assert!(e.to_string().contains("nowhere.yaml"), "{e}");
+
+    let e = err("dup.yaml");
+    assert!(e.to_string().contains("\"generate\" appears twice"), "{e}");
+
+    let e = err("list.yaml");
+    assert!(matches!(e, DocumentError::Invalid { .. }), "{e}");
+    // nothing was added
+    assert!(app.find("S/Doc").is_none());
+}
