@@ -1,1 +1,782 @@
-//! (lambda: in progress)
+//! Lambda: functions with their execution role, code from a local directory (a file
+//! asset), inline or from S3, a log group with retention encrypted with the stack's log
+//! key, grants, and event sources (schedules, SNS, S3, DynamoDB streams, SQS).
+//!
+//! ```
+//! use std::time::Duration;
+//! use cairn_constructs::lambda::{Code, EventSource, Function, FunctionProps, Runtime};
+//! use cairn_constructs::events::Schedule;
+//! use cairn_core::{App, Value};
+//!
+//! # fn main() -> cairn_core::Result<()> {
+//! let mut app = App::new();
+//! let stack = app.stack("Api")?;
+//! let f = Function::new(&mut app, stack, "Handler", FunctionProps {
+//!     timeout: Some(Duration::from_secs(30)),
+//!     memory_size: Some(512),
+//!     ..FunctionProps::new(Runtime::Python3_13, "index.handler",
+//!         Code::inline("def handler(event, context):\n    return {'ok': True}\n"))
+//! })?;
+//! f.add_environment(&mut app, "STAGE", Value::from("prod"))?;
+//! f.add_event_source(&mut app, EventSource::Schedule(Schedule::minutes(5)))?;
+//!
+//! let asm = app.synth()?;
+//! let t = &asm.stack("Api").unwrap().template["Resources"];
+//! let props = &t["Handler886CB40B"]["Properties"];
+//! assert_eq!(props["Runtime"], "python3.13");
+//! assert_eq!(props["Timeout"], 30);
+//! assert_eq!(props["Environment"]["Variables"]["STAGE"], "prod");
+//! assert_eq!(props["Role"]["Fn::GetAtt"][0], "HandlerServiceRoleFCDC14AE");
+//! # Ok(())
+//! # }
+//! ```
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+
+use cairn_core::{App, AssetSource, Error, FileAsset, NodeId, Pseudo, Res, Result, Val, Value};
+
+use crate::events::{Rule, RuleProps, RuleTarget, Schedule};
+use crate::iam::{self, Grantable, Principal, Role, RoleProps};
+use crate::logs::{LogGroup, LogGroupProps, RetentionDays};
+use crate::{dynamodb, s3, sns, sqs};
+
+pub use cairn_cfn::lambda::*;
+
+/// The language runtime of a function (the CloudFormation `Runtime` value).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Runtime {
+    /// `python3.11`
+    Python3_11,
+    /// `python3.12`
+    Python3_12,
+    /// `python3.13`
+    Python3_13,
+    /// `nodejs18.x`
+    Nodejs18x,
+    /// `nodejs20.x`
+    Nodejs20x,
+    /// `nodejs22.x`
+    Nodejs22x,
+    /// `java17`
+    Java17,
+    /// `java21`
+    Java21,
+    /// `dotnet8`
+    Dotnet8,
+    /// `ruby3.3`
+    Ruby3_3,
+    /// `provided.al2023` (custom runtimes, e.g. Rust or Go: an executable `bootstrap`).
+    ProvidedAl2023,
+    /// `provided.al2`
+    ProvidedAl2,
+    /// Any other runtime name.
+    Other(String),
+}
+
+impl Runtime {
+    /// The CloudFormation value.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Runtime::Python3_11 => "python3.11",
+            Runtime::Python3_12 => "python3.12",
+            Runtime::Python3_13 => "python3.13",
+            Runtime::Nodejs18x => "nodejs18.x",
+            Runtime::Nodejs20x => "nodejs20.x",
+            Runtime::Nodejs22x => "nodejs22.x",
+            Runtime::Java17 => "java17",
+            Runtime::Java21 => "java21",
+            Runtime::Dotnet8 => "dotnet8",
+            Runtime::Ruby3_3 => "ruby3.3",
+            Runtime::ProvidedAl2023 => "provided.al2023",
+            Runtime::ProvidedAl2 => "provided.al2",
+            Runtime::Other(s) => s,
+        }
+    }
+
+    /// Whether CloudFormation accepts inline code (`ZipFile`) for the runtime.
+    pub fn supports_inline(&self) -> bool {
+        self.as_str().starts_with("python") || self.as_str().starts_with("nodejs")
+    }
+}
+
+/// The instruction set of a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Architecture {
+    /// `x86_64` (Lambda's default).
+    #[default]
+    X86_64,
+    /// `arm64` (Graviton).
+    Arm64,
+}
+
+impl Architecture {
+    /// The CloudFormation value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+}
+
+/// Where a function's code comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Code {
+    /// A local directory (zipped at synthesis) or a `.zip`/`.jar` file, uploaded as a
+    /// file asset to the bootstrap bucket at deploy.
+    Asset(PathBuf),
+    /// Source code inline in the template (Python and Node.js; at most 4 MB; the handler
+    /// must be `index.<function>`).
+    Inline(String),
+    /// An object already in S3.
+    Bucket {
+        /// The bucket name.
+        bucket: Value,
+        /// The object key.
+        key: Value,
+    },
+}
+
+impl Code {
+    /// Code from a local directory, or a `.zip`/`.jar` file.
+    pub fn from_asset(path: impl Into<PathBuf>) -> Self {
+        Code::Asset(path.into())
+    }
+
+    /// Inline source code.
+    pub fn inline(source: &str) -> Self {
+        Code::Inline(source.to_string())
+    }
+
+    /// An object in S3.
+    pub fn from_bucket(bucket: impl Into<Value>, key: impl Into<Value>) -> Self {
+        Code::Bucket {
+            bucket: bucket.into(),
+            key: key.into(),
+        }
+    }
+}
+
+/// Settings of a [`Function`]. Start from [`FunctionProps::new`].
+#[derive(Debug, Clone)]
+pub struct FunctionProps {
+    /// The runtime.
+    pub runtime: Runtime,
+    /// The handler, e.g. `index.handler` (for `provided.*` runtimes any name, usually `bootstrap`).
+    pub handler: String,
+    /// The code.
+    pub code: Code,
+    /// Environment variables.
+    pub environment: IndexMap<String, Value>,
+    /// How long an invocation may run: whole seconds, 1 s to 15 min; Lambda's default (3 s) when `None`.
+    pub timeout: Option<Duration>,
+    /// Memory in MB, 128 to 10240; Lambda's default (128) when `None`.
+    pub memory_size: Option<u32>,
+    /// `Description`
+    pub description: Option<String>,
+    /// A physical name; generated by CloudFormation when `None` (recommended).
+    pub function_name: Option<String>,
+    /// Reserved concurrent executions.
+    pub reserved_concurrency: Option<u32>,
+    /// The instruction set.
+    pub architecture: Architecture,
+    /// How long to keep the function's logs: a [`LogGroup`] `/aws/lambda/<function name>`
+    /// (child `LogGroup`) is created with this retention, encrypted with the stack's log
+    /// group key ([`crate::logs::stack_log_group_key`], the one the recommended rules use)
+    /// and retained on deletion. `None` leaves the log group to Lambda (created on first
+    /// use, unencrypted, kept forever). Default: two years.
+    pub log_retention: Option<RetentionDays>,
+    /// The execution role; by default one is created (assumed by `lambda.amazonaws.com`,
+    /// with `service-role/AWSLambdaBasicExecutionRole`).
+    pub role: Option<Role>,
+    /// An SQS queue receiving the events of failed asynchronous invocations; the role
+    /// may send to it (and use its customer managed key).
+    pub dead_letter_queue: Option<sqs::Queue>,
+}
+
+impl FunctionProps {
+    /// Props with the required settings; everything else default.
+    pub fn new(runtime: Runtime, handler: &str, code: Code) -> Self {
+        FunctionProps {
+            runtime,
+            handler: handler.to_string(),
+            code,
+            environment: IndexMap::new(),
+            timeout: None,
+            memory_size: None,
+            description: None,
+            function_name: None,
+            reserved_concurrency: None,
+            architecture: Architecture::default(),
+            log_retention: Some(RetentionDays::TwoYears),
+            role: None,
+            dead_letter_queue: None,
+        }
+    }
+}
+
+/// Where a DynamoDB stream or other ordered source starts reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StartingPosition {
+    /// New records only.
+    #[default]
+    Latest,
+    /// The oldest record available.
+    TrimHorizon,
+}
+
+impl StartingPosition {
+    fn as_str(self) -> &'static str {
+        match self {
+            StartingPosition::Latest => "LATEST",
+            StartingPosition::TrimHorizon => "TRIM_HORIZON",
+        }
+    }
+}
+
+/// What invokes a function (see [`Function::add_event_source`]).
+///
+/// The L2 variants take the `sns`, `s3`, `dynamodb` and `sqs` constructs; the `*Arn`
+/// variants take ARNs as [`Value`]s for resources defined elsewhere.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventSource {
+    /// An EventBridge rule on a schedule (child `ScheduleEvent`), with the invoke
+    /// permission for `events.amazonaws.com` scoped to the rule's ARN.
+    Schedule(Schedule),
+    /// An SNS topic: a `lambda` subscription (child `SnsEvent`, in the function's scope)
+    /// and the invoke permission for `sns.amazonaws.com` scoped to the topic's ARN.
+    Sns(sns::Topic),
+    /// [`EventSource::Sns`] for a topic by ARN.
+    SnsArn(Value),
+    /// S3 object notifications: one `LambdaConfigurations` entry per event in the
+    /// bucket's `NotificationConfiguration`, and the invoke permission for
+    /// `s3.amazonaws.com` (child `S3Event`) scoped to this account and, when the bucket
+    /// has a literal name, to its ARN (a reference to the bucket would be a cycle: the
+    /// bucket `DependsOn` the permission, which S3 checks when the configuration is set).
+    S3 {
+        /// The bucket.
+        bucket: s3::Bucket,
+        /// The events, e.g. `EventType::ObjectCreated`.
+        events: Vec<s3::EventType>,
+        /// Key prefix/suffix filter.
+        filter: s3::NotificationKeyFilter,
+    },
+    /// A DynamoDB table's stream: an event source mapping (child `DynamoDbEvent`) and
+    /// [`dynamodb::Table::grant_stream_read`] for the role (`dynamodb:ListStreams` on `*`,
+    /// which is the only resource that action takes; `DescribeStream`, `GetRecords`,
+    /// `GetShardIterator` on the stream; decrypt on a customer managed key). A table
+    /// without a stream is an error.
+    DynamoDb {
+        /// The table (with `stream` set).
+        table: dynamodb::Table,
+        /// Where to start.
+        starting_position: StartingPosition,
+        /// Records per batch (Lambda's default: 100).
+        batch_size: Option<u32>,
+    },
+    /// [`EventSource::DynamoDb`] for a stream by ARN (the same statements).
+    DynamoDbStreamArn {
+        /// The stream's ARN.
+        stream_arn: Value,
+        /// Where to start.
+        starting_position: StartingPosition,
+        /// Records per batch (Lambda's default: 100).
+        batch_size: Option<u32>,
+    },
+    /// An SQS queue: an event source mapping (child `SqsEvent`) and
+    /// [`sqs::Queue::grant_consume_messages`] for the role (`sqs:ReceiveMessage`,
+    /// `ChangeMessageVisibility`, `GetQueueUrl`, `DeleteMessage`, `GetQueueAttributes`;
+    /// decrypt on a customer managed key).
+    Sqs {
+        /// The queue.
+        queue: sqs::Queue,
+        /// Messages per batch (Lambda's default: 10).
+        batch_size: Option<u32>,
+    },
+    /// [`EventSource::Sqs`] for a queue by ARN (a queue encrypted with a customer managed
+    /// key also needs `kms:Decrypt` on it: grant it with [`iam::grant`]).
+    SqsArn {
+        /// The queue's ARN.
+        queue_arn: Value,
+        /// Messages per batch (Lambda's default: 10).
+        batch_size: Option<u32>,
+    },
+}
+
+impl EventSource {
+    /// Object-created notifications of a bucket, unfiltered.
+    pub fn s3_object_created(bucket: s3::Bucket) -> Self {
+        EventSource::S3 {
+            bucket,
+            events: vec![s3::EventType::ObjectCreated],
+            filter: s3::NotificationKeyFilter::default(),
+        }
+    }
+
+    /// A table's stream from the latest record, default batch size.
+    pub fn dynamodb(table: dynamodb::Table) -> Self {
+        EventSource::DynamoDb {
+            table,
+            starting_position: StartingPosition::Latest,
+            batch_size: None,
+        }
+    }
+
+    /// A queue with the default batch size.
+    pub fn sqs(queue: sqs::Queue) -> Self {
+        EventSource::Sqs {
+            queue,
+            batch_size: None,
+        }
+    }
+}
+
+/// A Lambda function (`AWS::Lambda::Function`) with its role and log group.
+#[derive(Debug, Clone, Copy)]
+pub struct Function {
+    node: NodeId,
+    resource: Res<CfnFunction>,
+    role: Role,
+}
+
+impl PartialEq for Function {
+    fn eq(&self, other: &Self) -> bool {
+        self.node == other.node
+    }
+}
+
+impl Function {
+    /// Creates the function as construct `id` under `scope`: `<id>/Resource` (the
+    /// L1), `<id>/ServiceRole` (unless a role is given) and `<id>/LogGroup` (with
+    /// `log_retention`).
+    ///
+    /// Errors: invalid props (timeout, memory, retention, inline code for a runtime that
+    /// does not take it), or an asset path that does not exist.
+    pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: FunctionProps) -> Result<Function> {
+        let node = app.construct(scope, id)?;
+        let invalid = |app: &App, problem: String| Error::InvalidProps {
+            path: app.path(node),
+            problem,
+        };
+        if let Some(t) = props.timeout {
+            if t.subsec_nanos() != 0 || t.as_secs() == 0 || t.as_secs() > 900 {
+                return Err(invalid(
+                    app,
+                    format!("timeout {t:?} must be whole seconds between 1 s and 900 s (15 minutes)"),
+                ));
+            }
+        }
+        if let Some(m) = props.memory_size {
+            if !(128..=10_240).contains(&m) {
+                return Err(invalid(
+                    app,
+                    format!("memory_size {m} MB must be between 128 and 10240"),
+                ));
+            }
+        }
+        if props.handler.is_empty() {
+            return Err(invalid(app, "the handler is empty; e.g. index.handler".into()));
+        }
+        let code = match &props.code {
+            Code::Inline(src) => {
+                if !props.runtime.supports_inline() {
+                    return Err(invalid(
+                        app,
+                        format!(
+                            "inline code works only for Python and Node.js runtimes, not {}; use Code::from_asset",
+                            props.runtime.as_str()
+                        ),
+                    ));
+                }
+                function::Code {
+                    zip_file: Some(src.as_str().into()),
+                    ..Default::default()
+                }
+            }
+            Code::Asset(path) => {
+                let source = if path.is_file() {
+                    AssetSource::File(path.clone())
+                } else {
+                    AssetSource::Directory(path.clone())
+                };
+                let loc = app.add_file_asset(node, FileAsset { source })?;
+                function::Code {
+                    s3_bucket: Some(loc.bucket.into()),
+                    s3_key: Some(loc.key.into()),
+                    ..Default::default()
+                }
+            }
+            Code::Bucket { bucket, key } => function::Code {
+                s3_bucket: Some(bucket.clone().into()),
+                s3_key: Some(key.clone().into()),
+                ..Default::default()
+            },
+        };
+        let role = match props.role {
+            Some(r) => r,
+            None => Role::new(
+                app,
+                node,
+                "ServiceRole",
+                RoleProps {
+                    managed_policies: vec![Role::aws_managed_policy(
+                        "service-role/AWSLambdaBasicExecutionRole",
+                    )],
+                    ..RoleProps::new(Principal::service("lambda.amazonaws.com"))
+                },
+            )?,
+        };
+        let mut f = CfnFunction::new(code, role.arn());
+        f.handler = Some(props.handler.as_str().into());
+        f.runtime = Some(Val::Expr(Value::from(props.runtime.as_str())));
+        if props.architecture != Architecture::X86_64 {
+            f.architectures = Some(vec![Val::Expr(Value::from(props.architecture.as_str()))].into());
+        }
+        if !props.environment.is_empty() {
+            f.environment = Some(
+                function::Environment {
+                    variables: Some(props.environment.clone().into()),
+                }
+                .into(),
+            );
+        }
+        f.timeout = props.timeout.map(|t| Val::Lit(t.as_secs() as i64));
+        f.memory_size = props.memory_size.map(Into::into);
+        f.description = props.description.as_deref().map(Into::into);
+        f.function_name = props.function_name.as_deref().map(Into::into);
+        f.reserved_concurrent_executions = props.reserved_concurrency.map(Into::into);
+        if let Some(dlq) = &props.dead_letter_queue {
+            f.dead_letter_config = Some(
+                function::DeadLetterConfig {
+                    target_arn: Some(dlq.queue_arn().into()),
+                }
+                .into(),
+            );
+        }
+        let resource = app.add(node, "Resource", f)?;
+        // The function waits for its role's policies (grants land in the default policy,
+        // which Lambda needs when event source mappings are created).
+        app.resource_options_mut(resource)?.depends_on.push(role.node());
+        let function = Function { node, resource, role };
+        if let Some(dlq) = &props.dead_letter_queue {
+            dlq.grant_send_messages(app, &function)?;
+        }
+        if let Some(retention) = props.log_retention {
+            let name = match &props.function_name {
+                Some(n) => Value::from(format!("/aws/lambda/{n}")),
+                None => Value::join("", [Value::from("/aws/lambda/"), resource.ref_()]),
+            };
+            LogGroup::new(
+                app,
+                node,
+                "LogGroup",
+                LogGroupProps {
+                    log_group_name: Some(name),
+                    retention,
+                    ..LogGroupProps::default()
+                },
+            )?;
+        }
+        Ok(function)
+    }
+
+    /// The construct node.
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// The L1 resource.
+    pub fn resource(&self) -> Res<CfnFunction> {
+        self.resource
+    }
+
+    /// The execution role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The function's ARN.
+    pub fn function_arn(&self) -> Value {
+        self.resource.attr_arn()
+    }
+
+    /// The function's name (`Ref`).
+    pub fn function_name(&self) -> Value {
+        self.resource.ref_()
+    }
+
+    /// The node of the log group created for `log_retention`, if any.
+    pub fn log_group(&self, app: &App) -> Option<NodeId> {
+        app.node(self.node).child("LogGroup")
+    }
+
+    /// Lets `grantee` invoke the function (`lambda:InvokeFunction` on the function and
+    /// its versions and aliases).
+    pub fn grant_invoke(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+        iam::grant(
+            app,
+            grantee,
+            ["lambda:InvokeFunction"],
+            [
+                self.function_arn(),
+                Value::join("", [self.function_arn(), Value::from(":*")]),
+            ],
+        )
+    }
+
+    /// Adds a resource-based permission (`AWS::Lambda::Permission`, child `id`) letting
+    /// `principal` invoke the function, optionally only on behalf of `source_arn`.
+    /// A service principal without a source ARN is scoped to this account.
+    pub fn add_permission(
+        &self,
+        app: &mut App,
+        id: &str,
+        principal: Principal,
+        source_arn: Option<Value>,
+    ) -> Result<Res<CfnPermission>> {
+        self.permission_in(app, self.node, id, principal, source_arn)
+    }
+
+    fn permission_in(
+        &self,
+        app: &mut App,
+        scope: NodeId,
+        id: &str,
+        principal: Principal,
+        source_arn: Option<Value>,
+    ) -> Result<Res<CfnPermission>> {
+        let (principal_value, service) = match &principal {
+            Principal::Service(s) => (Value::from(s.as_str()), true),
+            Principal::Account(a) | Principal::Arn(a) | Principal::Federated(a) => (a.clone(), false),
+            Principal::Any => (Value::from("*"), false),
+        };
+        let mut p = CfnPermission::new("lambda:InvokeFunction", self.function_arn(), principal_value);
+        if service && source_arn.is_none() {
+            p.source_account = Some(Value::pseudo(Pseudo::AccountId).into());
+        }
+        p.source_arn = source_arn.map(Into::into);
+        app.add(scope, id, p)
+    }
+
+    /// Sets an environment variable (replacing one of the same name).
+    pub fn add_environment(&self, app: &mut App, key: &str, value: impl Into<Value>) -> Result<()> {
+        let value = value.into();
+        let path = app.path(self.node);
+        let f = app
+            .node_mut(self.resource.node())
+            .resource_mut::<CfnFunction>()
+            .ok_or_else(|| Error::InvalidProps {
+                path,
+                problem: "the function's resource is not an AWS::Lambda::Function".into(),
+            })?;
+        let mut vars = match f.environment.take() {
+            Some(Val::Lit(env)) => match env.variables {
+                Some(Val::Lit(v)) => v,
+                _ => IndexMap::new(),
+            },
+            _ => IndexMap::new(),
+        };
+        vars.insert(key.to_string(), value);
+        f.environment = Some(
+            function::Environment {
+                variables: Some(vars.into()),
+            }
+            .into(),
+        );
+        Ok(())
+    }
+
+    /// Connects an event source (see [`EventSource`] for what each creates). Children
+    /// are named after the kind (`ScheduleEvent`, `SnsEvent`, `S3Event`,
+    /// `DynamoDbEvent`, `SqsEvent`), numbered from the second on (`SqsEvent2` ...).
+    pub fn add_event_source(&self, app: &mut App, source: EventSource) -> Result<()> {
+        match source {
+            EventSource::Schedule(schedule) => {
+                let id = self.free_id(app, "ScheduleEvent");
+                let rule = Rule::new(app, self.node, &id, RuleProps::schedule(schedule))?;
+                rule.add_target(app, RuleTarget::lambda(*self))?;
+            }
+            EventSource::Sns(topic) => {
+                let id = self.free_id(app, "SnsEvent");
+                topic.subscribe(
+                    app,
+                    self.node,
+                    &id,
+                    "lambda",
+                    self.function_arn(),
+                    sns::SubscriptionProps::default(),
+                )?;
+                let holder = app.node(self.node).child(&id).unwrap_or(self.node);
+                self.permission_in(
+                    app,
+                    holder,
+                    "Permission",
+                    Principal::service("sns.amazonaws.com"),
+                    Some(topic.topic_arn()),
+                )?;
+            }
+            EventSource::SnsArn(topic_arn) => {
+                let id = self.free_id(app, "SnsEvent");
+                let holder = app.construct(self.node, &id)?;
+                let mut sub = cairn_cfn::sns::CfnSubscription::new("lambda", topic_arn.clone());
+                sub.endpoint = Some(self.function_arn().into());
+                app.add(holder, "Resource", sub)?;
+                self.permission_in(
+                    app,
+                    holder,
+                    "Permission",
+                    Principal::service("sns.amazonaws.com"),
+                    Some(topic_arn),
+                )?;
+            }
+            EventSource::S3 {
+                bucket,
+                events,
+                filter,
+            } => self.add_s3_source(app, bucket, events, filter)?,
+            EventSource::DynamoDb {
+                table,
+                starting_position,
+                batch_size,
+            } => {
+                let Some(stream_arn) = table.table_stream_arn() else {
+                    return Err(Error::InvalidProps {
+                        path: app.path(table.node()),
+                        problem: format!(
+                            "the table has no stream, so '{}' cannot read it; set TableProps.stream",
+                            app.path(self.node)
+                        ),
+                    });
+                };
+                table.grant_stream_read(app, self)?;
+                self.add_stream_mapping(app, stream_arn, starting_position, batch_size)?;
+            }
+            EventSource::DynamoDbStreamArn {
+                stream_arn,
+                starting_position,
+                batch_size,
+            } => {
+                iam::grant(app, self, ["dynamodb:ListStreams"], [Value::from("*")])?;
+                iam::grant(
+                    app,
+                    self,
+                    dynamodb::STREAM_READ_ACTIONS.iter().copied(),
+                    [stream_arn.clone()],
+                )?;
+                self.add_stream_mapping(app, stream_arn, starting_position, batch_size)?;
+            }
+            EventSource::Sqs { queue, batch_size } => {
+                queue.grant_consume_messages(app, self)?;
+                self.add_queue_mapping(app, queue.queue_arn(), batch_size)?;
+            }
+            EventSource::SqsArn {
+                queue_arn,
+                batch_size,
+            } => {
+                iam::grant(
+                    app,
+                    self,
+                    sqs::CONSUME_ACTIONS.iter().copied(),
+                    [queue_arn.clone()],
+                )?;
+                self.add_queue_mapping(app, queue_arn, batch_size)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn add_stream_mapping(
+        &self,
+        app: &mut App,
+        stream_arn: Value,
+        starting_position: StartingPosition,
+        batch_size: Option<u32>,
+    ) -> Result<()> {
+        let id = self.free_id(app, "DynamoDbEvent");
+        let mut m = CfnEventSourceMapping::new(self.function_name());
+        m.event_source_arn = Some(stream_arn.into());
+        m.starting_position = Some(starting_position.as_str().into());
+        m.batch_size = batch_size.map(Into::into);
+        self.add_mapping(app, &id, m)
+    }
+
+    fn add_queue_mapping(&self, app: &mut App, queue_arn: Value, batch_size: Option<u32>) -> Result<()> {
+        let id = self.free_id(app, "SqsEvent");
+        let mut m = CfnEventSourceMapping::new(self.function_name());
+        m.event_source_arn = Some(queue_arn.into());
+        m.batch_size = batch_size.map(Into::into);
+        self.add_mapping(app, &id, m)
+    }
+
+    fn add_mapping(&self, app: &mut App, id: &str, m: CfnEventSourceMapping) -> Result<()> {
+        let mapping = app.add(self.node, id, m)?;
+        // Lambda checks the role's permissions when the mapping is created.
+        app.resource_options_mut(mapping)?
+            .depends_on
+            .push(self.role.node());
+        Ok(())
+    }
+
+    fn add_s3_source(
+        &self,
+        app: &mut App,
+        bucket: s3::Bucket,
+        events: Vec<s3::EventType>,
+        filter: s3::NotificationKeyFilter,
+    ) -> Result<()> {
+        if events.is_empty() {
+            return Err(Error::InvalidProps {
+                path: app.path(self.node),
+                problem: "S3 notifications need at least one event, e.g. s3::EventType::ObjectCreated".into(),
+            });
+        }
+        let literal_name = app
+            .node(bucket.resource().node())
+            .resource::<s3::CfnBucket>()
+            .and_then(|b| b.bucket_name.as_ref())
+            .and_then(|n| cairn_core::ToValue::to_value(n).as_str().map(str::to_string));
+        let id = self.free_id(app, "S3Event");
+        let source_arn = literal_name.map(|name| Value::sub(&format!("arn:${{AWS::Partition}}:s3:::{name}")));
+        let mut p = CfnPermission::new("lambda:InvokeFunction", self.function_arn(), "s3.amazonaws.com");
+        p.source_account = Some(Value::pseudo(Pseudo::AccountId).into());
+        p.source_arn = source_arn.map(Into::into);
+        let permission = app.add(self.node, &id, p)?;
+        for event in events {
+            bucket.add_event_notification(
+                app,
+                event,
+                s3::NotificationDestination::Lambda(self.function_arn()),
+                filter.clone(),
+                &[permission.node()],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// `base`, or `base2`, `base3` ... the first id not yet used under the function.
+    fn free_id(&self, app: &App, base: &str) -> String {
+        let node = app.node(self.node);
+        if node.child(base).is_none() {
+            return base.to_string();
+        }
+        (2..)
+            .map(|i| format!("{base}{i}"))
+            .find(|id| node.child(id).is_none())
+            .unwrap_or_else(|| base.to_string())
+    }
+}
+
+impl Grantable for Function {
+    fn grant_role(&self) -> Role {
+        self.role
+    }
+}
+
+impl From<Function> for NodeId {
+    fn from(f: Function) -> NodeId {
+        f.node
+    }
+}

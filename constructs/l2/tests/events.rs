@@ -1,0 +1,354 @@
+//! events::Rule: schedules, patterns, targets, inputs and their permissions, with the
+//! schema validator and the recommended rules.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use cairn_aspects::{Mode, RuleSet};
+use cairn_constructs::events::{
+    CronOptions, EventPattern, Rule, RuleProps, RuleTarget, Schedule, TargetInput,
+};
+use cairn_constructs::lambda::{Code, Function, FunctionProps, Runtime};
+use cairn_core::{App, CloudAssembly, Error, Stack, TemplateFormat, Value};
+use serde_json::{json, Value as Json};
+
+fn checked_app() -> (App, Stack, cairn_aspects::Findings) {
+    let mut app = App::new();
+    app.add_validator_once(cairn_cfn::SchemaValidator::new());
+    let stack = app.stack("S").unwrap();
+    let mut rules = RuleSet::recommended();
+    for (info, _) in rules.rules() {
+        rules = rules.mode(info.id, Mode::Error);
+    }
+    let root = app.root();
+    let findings = rules.apply(&mut app, root);
+    (app, stack, findings)
+}
+
+fn synth(app: &mut App, findings: &cairn_aspects::Findings) -> CloudAssembly {
+    let asm = match app.synth() {
+        Ok(a) => a,
+        Err(e) => panic!("synthesis failed: {e}"),
+    };
+    assert!(findings.borrow().is_empty(), "{:?}", findings.borrow());
+    asm
+}
+
+fn resources<'a>(t: &'a Json, ty: &str) -> Vec<(&'a str, &'a Json)> {
+    t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == ty)
+        .map(|(k, r)| (k.as_str(), r))
+        .collect()
+}
+
+fn rule_props(app: &App, t: &Json, rule: Rule) -> Json {
+    let path = app.path(rule.resource().node());
+    let (_, r) = resources(t, "AWS::Events::Rule")
+        .into_iter()
+        .find(|(_, r)| r["Metadata"]["aws:cdk:path"] == path)
+        .unwrap();
+    r["Properties"].clone()
+}
+
+fn function(app: &mut App, stack: Stack, id: &str) -> Function {
+    Function::new(
+        app,
+        stack,
+        id,
+        FunctionProps::new(
+            Runtime::Python3_13,
+            "index.handler",
+            Code::inline("def handler(e, c):\n    return e\n"),
+        ),
+    )
+    .unwrap()
+}
+
+fn cfn_lint(templates: &[PathBuf]) {
+    let Ok(bin) = std::env::var("CFN_LINT") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CFN_LINT is not set; the test command sets it (scripts/test)"
+        );
+        eprintln!("note: CFN_LINT not set, cfn-lint check skipped (run scripts/test)");
+        return;
+    };
+    assert!(Path::new(&bin).exists(), "CFN_LINT={bin} does not exist");
+    let out = Command::new(&bin)
+        .args(templates)
+        .output()
+        .expect("cfn-lint runs");
+    let code = out.status.code().unwrap_or(1);
+    assert!(
+        code & 2 == 0 && (code & !(2 | 4 | 8)) == 0,
+        "cfn-lint found errors:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn rates_use_the_largest_exact_unit() {
+    for (schedule, expected) in [
+        (Schedule::minutes(1), "rate(1 minute)"),
+        (Schedule::minutes(5), "rate(5 minutes)"),
+        (Schedule::minutes(90), "rate(90 minutes)"),
+        (Schedule::minutes(120), "rate(2 hours)"),
+        (Schedule::hours(1), "rate(1 hour)"),
+        (Schedule::hours(36), "rate(36 hours)"),
+        (Schedule::hours(48), "rate(2 days)"),
+        (Schedule::days(1), "rate(1 day)"),
+        (Schedule::rate(Duration::from_secs(600)), "rate(10 minutes)"),
+    ] {
+        assert_eq!(schedule.expression().unwrap(), expected);
+    }
+    for bad in [
+        Schedule::minutes(0),
+        Schedule::rate(Duration::from_secs(90)),
+        Schedule::rate(Duration::from_millis(60_500)),
+    ] {
+        assert!(
+            bad.expression().unwrap_err().contains("whole number of minutes"),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn cron_fields_follow_eventbridge_rules() {
+    let cron = |o: CronOptions| Schedule::cron(o).expression();
+    assert_eq!(cron(CronOptions::default()).unwrap(), "cron(* * * * ? *)");
+    assert_eq!(
+        cron(CronOptions {
+            minute: Some("0".into()),
+            hour: Some("12".into()),
+            ..Default::default()
+        })
+        .unwrap(),
+        "cron(0 12 * * ? *)"
+    );
+    assert_eq!(
+        cron(CronOptions {
+            minute: Some("15".into()),
+            hour: Some("10".into()),
+            day: Some("L".into()),
+            month: Some("JAN,JUL".into()),
+            year: Some("2030".into()),
+            ..Default::default()
+        })
+        .unwrap(),
+        "cron(15 10 L JAN,JUL ? 2030)"
+    );
+    assert_eq!(
+        cron(CronOptions {
+            minute: Some("0/5".into()),
+            week_day: Some("MON-FRI".into()),
+            ..Default::default()
+        })
+        .unwrap(),
+        "cron(0/5 * ? * MON-FRI *)"
+    );
+    let both = cron(CronOptions {
+        day: Some("1".into()),
+        week_day: Some("MON".into()),
+        ..Default::default()
+    });
+    assert!(both.unwrap_err().contains("both day"));
+    let spaced = cron(CronOptions {
+        hour: Some("1 2".into()),
+        ..Default::default()
+    });
+    assert!(spaced.unwrap_err().contains("hour"));
+}
+
+#[test]
+fn pattern_rules_render_the_pattern_state_and_names() {
+    let (mut app, stack, findings) = checked_app();
+    let rule = Rule::new(
+        &mut app,
+        stack,
+        "Uploads",
+        RuleProps {
+            enabled: false,
+            description: Some("objects created in the uploads bucket".into()),
+            rule_name: Some("uploads".into()),
+            ..RuleProps::pattern(EventPattern {
+                source: vec!["aws.s3".into()],
+                detail_type: vec!["Object Created".into()],
+                detail: Some(json!({ "bucket": { "name": ["uploads"] } })),
+                ..Default::default()
+            })
+        },
+    )
+    .unwrap();
+    rule.add_target(
+        &mut app,
+        RuleTarget::sns_topic(Value::from("arn:aws:sns:us-east-1:123456789012:t")),
+    )
+    .unwrap();
+    let asm = synth(&mut app, &findings);
+    let t = asm.stack("S").unwrap().template.clone();
+    assert_eq!(
+        rule_props(&app, &t, rule),
+        json!({
+            "Description": "objects created in the uploads bucket",
+            "EventPattern": {
+                "source": ["aws.s3"],
+                "detail-type": ["Object Created"],
+                "detail": { "bucket": { "name": ["uploads"] } }
+            },
+            "Name": "uploads",
+            "State": "DISABLED",
+            "Targets": [{ "Arn": "arn:aws:sns:us-east-1:123456789012:t", "Id": "Target0" }]
+        })
+    );
+    assert_eq!(rule.name(), Value::reference(rule.resource().node()));
+}
+
+#[test]
+fn a_lambda_target_gets_a_permission_scoped_to_the_rule() {
+    let (mut app, stack, findings) = checked_app();
+    let f = function(&mut app, stack, "F");
+    let rule = Rule::new(
+        &mut app,
+        stack,
+        "Tick",
+        RuleProps::schedule(Schedule::minutes(10)),
+    )
+    .unwrap();
+    rule.add_target(&mut app, RuleTarget::lambda(f)).unwrap();
+    rule.add_target(
+        &mut app,
+        RuleTarget::lambda(f).input(TargetInput::path("$.detail")),
+    )
+    .unwrap();
+    let asm = synth(&mut app, &findings);
+    let t = asm.stack("S").unwrap().template.clone();
+    let fid = asm.stack("S").unwrap().resources_of_type("AWS::Lambda::Function")[0].to_string();
+    let props = rule_props(&app, &t, rule);
+    assert_eq!(props["ScheduleExpression"], "rate(10 minutes)");
+    assert_eq!(
+        props["Targets"],
+        json!([
+            { "Arn": { "Fn::GetAtt": [fid, "Arn"] }, "Id": "Target0" },
+            { "Arn": { "Fn::GetAtt": [fid, "Arn"] }, "Id": "Target1", "InputPath": "$.detail" }
+        ])
+    );
+    let perms = resources(&t, "AWS::Lambda::Permission");
+    assert_eq!(perms.len(), 1, "one permission per rule and function");
+    let rule_id = asm.stack("S").unwrap().resources_of_type("AWS::Events::Rule")[0].to_string();
+    assert_eq!(
+        perms[0].1["Properties"],
+        json!({
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": { "Fn::GetAtt": [fid, "Arn"] },
+            "Principal": "events.amazonaws.com",
+            "SourceArn": { "Fn::GetAtt": [rule_id, "Arn"] }
+        })
+    );
+}
+
+#[test]
+fn a_state_machine_target_gets_a_role_allowed_to_start_executions() {
+    let (mut app, stack, findings) = checked_app();
+    let rule = Rule::new(
+        &mut app,
+        stack,
+        "Orders",
+        RuleProps::pattern(EventPattern {
+            source: vec!["com.acme.orders".into()],
+            ..Default::default()
+        }),
+    )
+    .unwrap();
+    let sm = "arn:aws:states:us-east-1:123456789012:stateMachine:fulfil";
+    rule.add_target(
+        &mut app,
+        RuleTarget::state_machine(Value::from(sm)).input(TargetInput::transformer(
+            [("order", "$.detail.id"), ("at", "$.time")],
+            "{\"order\": <order>, \"received\": <at>}",
+        )),
+    )
+    .unwrap();
+    rule.add_target(
+        &mut app,
+        RuleTarget::sns_topic(Value::from("arn:aws:sns:us-east-1:123456789012:audit"))
+            .input(TargetInput::json(json!({ "kind": "order" }))),
+    )
+    .unwrap();
+    let asm = synth(&mut app, &findings);
+    let t = asm.stack("S").unwrap().template.clone();
+    let roles = resources(&t, "AWS::IAM::Role");
+    assert_eq!(roles.len(), 1);
+    let (role_id, role) = roles[0];
+    assert!(role_id.starts_with("OrdersTarget0Role"), "{role_id}");
+    assert_eq!(
+        role["Properties"]["AssumeRolePolicyDocument"]["Statement"],
+        json!([{ "Effect": "Allow", "Principal": { "Service": "events.amazonaws.com" }, "Action": "sts:AssumeRole" }])
+    );
+    let policies = resources(&t, "AWS::IAM::Policy");
+    assert_eq!(
+        policies[0].1["Properties"]["PolicyDocument"]["Statement"],
+        json!([{ "Effect": "Allow", "Action": "states:StartExecution", "Resource": sm }])
+    );
+    let props = rule_props(&app, &t, rule);
+    assert_eq!(
+        props["Targets"],
+        json!([
+            {
+                "Arn": sm,
+                "Id": "Target0",
+                "InputTransformer": {
+                    "InputPathsMap": { "order": "$.detail.id", "at": "$.time" },
+                    "InputTemplate": "{\"order\": <order>, \"received\": <at>}"
+                },
+                "RoleArn": { "Fn::GetAtt": [role_id, "Arn"] }
+            },
+            {
+                "Arn": "arn:aws:sns:us-east-1:123456789012:audit",
+                "Id": "Target1",
+                "Input": "{\"kind\":\"order\"}"
+            }
+        ])
+    );
+    let out = std::env::temp_dir().join(format!("cairn-l2-events-{}", std::process::id()));
+    asm.write(&out, TemplateFormat::Json).unwrap();
+    cfn_lint(&[out.join("S.template.json")]);
+    std::fs::remove_dir_all(&out).ok();
+}
+
+#[test]
+fn invalid_rules_are_errors_naming_the_rule() {
+    let mut app = App::new();
+    let stack = app.stack("S").unwrap();
+    let cases = [
+        ("None", RuleProps::default(), "schedule or an event pattern"),
+        (
+            "Rate",
+            RuleProps::schedule(Schedule::rate(Duration::from_secs(30))),
+            "whole number of minutes",
+        ),
+        (
+            "Empty",
+            RuleProps::pattern(EventPattern::default()),
+            "matches on nothing",
+        ),
+        (
+            "Blank",
+            RuleProps::schedule(Schedule::Expression(" ".into())),
+            "empty",
+        ),
+    ];
+    for (id, props, needle) in cases {
+        let err = Rule::new(&mut app, stack, id, props).unwrap_err();
+        assert!(matches!(err, Error::InvalidProps { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("'S/{id}'")) && msg.contains(needle),
+            "{msg}"
+        );
+    }
+}

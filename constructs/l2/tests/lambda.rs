@@ -1,0 +1,821 @@
+//! lambda::Function: defaults, code from assets, props, validation, grants, permissions
+//! and every event source, with the schema validator and the recommended rules.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use cairn_aspects::{Mode, RuleSet};
+use cairn_constructs::dynamodb::{Attribute, StreamViewType, Table, TableProps};
+use cairn_constructs::events::Schedule;
+use cairn_constructs::iam::{Principal, Role, RoleProps};
+use cairn_constructs::lambda::{
+    Architecture, Code, EventSource, Function, FunctionProps, Runtime, StartingPosition,
+};
+use cairn_constructs::logs::RetentionDays;
+use cairn_constructs::s3::{Bucket, BucketProps, EventType, NotificationKeyFilter};
+use cairn_constructs::sns::{Topic, TopicProps};
+use cairn_constructs::sqs::{Queue, QueueProps};
+use cairn_core::{App, CloudAssembly, Error, Stack, TemplateFormat, Value};
+use serde_json::{json, Value as Json};
+
+/// An app with the schema validator and every recommended rule in error mode.
+fn checked_app() -> (App, Stack, cairn_aspects::Findings) {
+    let mut app = App::new();
+    app.add_validator_once(cairn_cfn::SchemaValidator::new());
+    let stack = app.stack("S").unwrap();
+    let mut rules = RuleSet::recommended();
+    for (info, _) in rules.rules() {
+        rules = rules.mode(info.id, Mode::Error);
+    }
+    let root = app.root();
+    let findings = rules.apply(&mut app, root);
+    (app, stack, findings)
+}
+
+fn inline() -> FunctionProps {
+    FunctionProps::new(
+        Runtime::Python3_12,
+        "index.handler",
+        Code::inline("def handler(event, context):\n    return event\n"),
+    )
+}
+
+fn synth(app: &mut App, findings: &cairn_aspects::Findings) -> CloudAssembly {
+    let asm = match app.synth() {
+        Ok(a) => a,
+        Err(e) => panic!("synthesis failed: {e}"),
+    };
+    assert!(findings.borrow().is_empty(), "{:?}", findings.borrow());
+    asm
+}
+
+fn template(asm: &CloudAssembly) -> Json {
+    asm.stack("S").unwrap().template.clone()
+}
+
+/// The single resource of a type: (logical id, resource).
+fn one<'a>(t: &'a Json, ty: &str) -> (&'a str, &'a Json) {
+    let all: Vec<(&str, &Json)> = t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == ty)
+        .map(|(k, r)| (k.as_str(), r))
+        .collect();
+    assert_eq!(all.len(), 1, "one {ty} expected, found {}", all.len());
+    all[0]
+}
+
+fn all_of<'a>(t: &'a Json, ty: &str) -> Vec<(&'a str, &'a Json)> {
+    t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == ty)
+        .map(|(k, r)| (k.as_str(), r))
+        .collect()
+}
+
+/// The statements of the function role's default policy.
+fn role_statements(t: &Json) -> Vec<Json> {
+    let (_, p) = one(t, "AWS::IAM::Policy");
+    p["Properties"]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cairn-l2-lambda-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Runs cfn-lint (from `$CFN_LINT`) over templates; errors fail the test.
+fn cfn_lint(templates: &[PathBuf]) {
+    let Ok(bin) = std::env::var("CFN_LINT") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CFN_LINT is not set; the test command sets it (scripts/test)"
+        );
+        eprintln!("note: CFN_LINT not set, cfn-lint check skipped (run scripts/test)");
+        return;
+    };
+    assert!(Path::new(&bin).exists(), "CFN_LINT={bin} does not exist");
+    let out = Command::new(&bin)
+        .args(templates)
+        .output()
+        .expect("cfn-lint runs");
+    let code = out.status.code().unwrap_or(1);
+    assert!(
+        code & 2 == 0 && (code & !(2 | 4 | 8)) == 0,
+        "cfn-lint found errors:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn defaults_create_a_role_a_retained_encrypted_log_group_and_pass_the_rules() {
+    let (mut app, stack, findings) = checked_app();
+    let f = Function::new(&mut app, stack, "Handler", inline()).unwrap();
+    let asm = synth(&mut app, &findings);
+    let t = template(&asm);
+
+    let (fid, function) = one(&t, "AWS::Lambda::Function");
+    assert!(fid.starts_with("Handler"), "{fid}");
+    let (rid, role) = one(&t, "AWS::IAM::Role");
+    assert!(rid.starts_with("HandlerServiceRole"), "{rid}");
+    assert_eq!(
+        function["Properties"],
+        json!({
+            "Code": { "ZipFile": "def handler(event, context):\n    return event\n" },
+            "Handler": "index.handler",
+            "Role": { "Fn::GetAtt": [rid, "Arn"] },
+            "Runtime": "python3.12"
+        })
+    );
+    assert_eq!(function["DependsOn"], json!([rid]));
+    assert_eq!(
+        role["Properties"]["AssumeRolePolicyDocument"]["Statement"],
+        json!([{ "Effect": "Allow", "Principal": { "Service": "lambda.amazonaws.com" }, "Action": "sts:AssumeRole" }])
+    );
+    assert_eq!(
+        role["Properties"]["ManagedPolicyArns"],
+        json!([{ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]] }])
+    );
+
+    let (_, group) = one(&t, "AWS::Logs::LogGroup");
+    assert_eq!(group["DeletionPolicy"], "Retain");
+    assert_eq!(group["UpdateReplacePolicy"], "Retain");
+    assert_eq!(
+        group["Properties"],
+        json!({
+            "KmsKeyId": { "Fn::GetAtt": ["LogGroupEncryptionKey", "Arn"] },
+            "LogGroupName": { "Fn::Join": ["", ["/aws/lambda/", { "Ref": fid }]] },
+            "RetentionInDays": 731
+        })
+    );
+    let (kid, key) = one(&t, "AWS::KMS::Key");
+    assert_eq!(kid, "LogGroupEncryptionKey");
+    assert_eq!(key["Properties"]["EnableKeyRotation"], true);
+    assert_eq!(
+        f.log_group(&app).map(|n| app.path(n)),
+        Some("S/Handler/LogGroup".to_string())
+    );
+    assert_eq!(f.function_arn(), Value::get_att(f.resource().node(), "Arn"));
+    assert_eq!(f.function_name(), Value::reference(f.resource().node()));
+}
+
+#[test]
+fn props_reach_the_template() {
+    let (mut app, stack, findings) = checked_app();
+    let mut env = indexmap::IndexMap::new();
+    env.insert("TABLE".to_string(), Value::from("orders"));
+    let dlq = Queue::new(&mut app, stack, "Dlq", QueueProps::default()).unwrap();
+    let f = Function::new(
+        &mut app,
+        stack,
+        "Worker",
+        FunctionProps {
+            environment: env,
+            timeout: Some(Duration::from_secs(60)),
+            memory_size: Some(1024),
+            description: Some("does work".into()),
+            function_name: Some("worker".into()),
+            reserved_concurrency: Some(5),
+            architecture: Architecture::Arm64,
+            log_retention: Some(RetentionDays::OneWeek),
+            dead_letter_queue: Some(dlq),
+            ..FunctionProps::new(
+                Runtime::Nodejs22x,
+                "index.handler",
+                Code::inline("exports.handler = async () => 1;"),
+            )
+        },
+    )
+    .unwrap();
+    f.add_environment(&mut app, "STAGE", Value::from("prod")).unwrap();
+    f.add_environment(&mut app, "TABLE", Value::from("orders-v2"))
+        .unwrap();
+    let asm = synth(&mut app, &findings);
+    let t = template(&asm);
+    let (_, function) = one(&t, "AWS::Lambda::Function");
+    let p = &function["Properties"];
+    assert_eq!(p["Runtime"], "nodejs22.x");
+    assert_eq!(p["Timeout"], 60);
+    assert_eq!(p["MemorySize"], 1024);
+    assert_eq!(p["Description"], "does work");
+    assert_eq!(p["FunctionName"], "worker");
+    assert_eq!(p["ReservedConcurrentExecutions"], 5);
+    assert_eq!(p["Architectures"], json!(["arm64"]));
+    assert_eq!(
+        p["Environment"],
+        json!({ "Variables": { "TABLE": "orders-v2", "STAGE": "prod" } })
+    );
+    let (dlq_id, _) = one(&t, "AWS::SQS::Queue");
+    assert_eq!(
+        p["DeadLetterConfig"],
+        json!({ "TargetArn": { "Fn::GetAtt": [dlq_id, "Arn"] } })
+    );
+    let (_, group) = one(&t, "AWS::Logs::LogGroup");
+    assert_eq!(group["Properties"]["LogGroupName"], "/aws/lambda/worker");
+    assert_eq!(group["Properties"]["RetentionInDays"], 7);
+    let statements = role_statements(&t);
+    assert!(
+        statements.iter().any(|s| s["Action"]
+            .as_array()
+            .is_some_and(|a| a.contains(&json!("sqs:SendMessage")))
+            && s["Resource"] == json!({ "Fn::GetAtt": [dlq_id, "Arn"] })),
+        "{statements:?}"
+    );
+    // The function waits for the policy granting the DLQ.
+    let deps = function["DependsOn"].as_array().unwrap();
+    let (pid, _) = one(&t, "AWS::IAM::Policy");
+    assert!(deps.contains(&json!(pid)), "{deps:?}");
+}
+
+#[test]
+fn invalid_props_are_errors_naming_the_function() {
+    let mut app = App::new();
+    let stack = app.stack("S").unwrap();
+    let cases: Vec<(&str, FunctionProps, &str)> = vec![
+        (
+            "T0",
+            FunctionProps {
+                timeout: Some(Duration::ZERO),
+                ..inline()
+            },
+            "timeout",
+        ),
+        (
+            "T1",
+            FunctionProps {
+                timeout: Some(Duration::from_secs(901)),
+                ..inline()
+            },
+            "900 s",
+        ),
+        (
+            "T2",
+            FunctionProps {
+                timeout: Some(Duration::from_millis(1500)),
+                ..inline()
+            },
+            "whole seconds",
+        ),
+        (
+            "M",
+            FunctionProps {
+                memory_size: Some(64),
+                ..inline()
+            },
+            "memory_size",
+        ),
+        (
+            "J",
+            FunctionProps::new(Runtime::Java21, "a.B::handle", Code::inline("class B {}")),
+            "inline code",
+        ),
+        (
+            "H",
+            FunctionProps {
+                handler: String::new(),
+                ..inline()
+            },
+            "handler",
+        ),
+    ];
+    for (id, props, needle) in cases {
+        let err = Function::new(&mut app, stack, id, props).unwrap_err();
+        assert!(matches!(err, Error::InvalidProps { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("'S/{id}'")) && msg.contains(needle),
+            "{msg}"
+        );
+    }
+    let missing = std::env::temp_dir().join("cairn-no-such-function-code");
+    let err = Function::new(
+        &mut app,
+        stack,
+        "Missing",
+        FunctionProps::new(Runtime::Python3_13, "index.handler", Code::from_asset(&missing)),
+    )
+    .unwrap_err();
+    assert!(matches!(err, Error::AssetNotFound { .. }), "{err}");
+    assert!(
+        err.to_string().contains("'S/Missing'") && err.to_string().contains(&missing.display().to_string())
+    );
+}
+
+#[test]
+fn code_from_a_directory_is_an_asset_in_the_written_assembly() {
+    let base = scratch("asset");
+    let src = base.join("src");
+    fs::create_dir_all(src.join("pkg")).unwrap();
+    fs::write(
+        src.join("index.py"),
+        "from pkg import answer\n\ndef handler(e, c):\n    return answer()\n",
+    )
+    .unwrap();
+    fs::write(src.join("pkg/__init__.py"), "def answer():\n    return 42\n").unwrap();
+
+    let build = |out: &Path| -> (String, CloudAssembly) {
+        let (mut app, stack, findings) = checked_app();
+        Function::new(
+            &mut app,
+            stack,
+            "Api",
+            FunctionProps::new(Runtime::Python3_13, "index.handler", Code::from_asset(&src)),
+        )
+        .unwrap();
+        let asm = synth(&mut app, &findings);
+        asm.write(out, TemplateFormat::Json).unwrap();
+        let hash = asm.stack("S").unwrap().assets[0].hash.clone();
+        (hash, asm)
+    };
+    let (out_a, out_b) = (base.join("a"), base.join("b"));
+    let (hash, asm) = build(&out_a);
+    let (hash_b, _) = build(&out_b);
+    assert_eq!(hash, hash_b, "the hash is stable");
+
+    let t = template(&asm);
+    let (_, function) = one(&t, "AWS::Lambda::Function");
+    assert_eq!(
+        function["Properties"]["Code"],
+        json!({
+            "S3Bucket": { "Fn::Sub": "cairn-assets-${AWS::AccountId}-${AWS::Region}" },
+            "S3Key": format!("{hash}.zip")
+        })
+    );
+    let zip = fs::read(out_a.join(format!("asset.{hash}.zip"))).unwrap();
+    assert_eq!(cairn_core::asset::sha256_hex(&zip), hash);
+    let manifest: Json =
+        serde_json::from_str(&fs::read_to_string(out_a.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest["artifacts"]["S.assets"]["properties"]["file"],
+        "S.assets.json"
+    );
+    assert_eq!(manifest["artifacts"]["S"]["dependencies"], json!(["S.assets"]));
+    let assets: Json =
+        serde_json::from_str(&fs::read_to_string(out_a.join("S.assets.json")).unwrap()).unwrap();
+    assert_eq!(
+        assets["files"][&hash]["destinations"]["current_account-current_region"]["objectKey"],
+        format!("{hash}.zip")
+    );
+    for name in [
+        "manifest.json",
+        "S.assets.json",
+        "S.template.json",
+        &format!("asset.{hash}.zip"),
+    ] {
+        assert_eq!(
+            fs::read(out_a.join(name)).unwrap(),
+            fs::read(out_b.join(name)).unwrap(),
+            "{name} is byte-identical across runs"
+        );
+    }
+    cfn_lint(&[out_a.join("S.template.json")]);
+
+    // A pre-built zip file is uploaded as it is.
+    let prebuilt = base.join("fn.zip");
+    fs::write(&prebuilt, &zip).unwrap();
+    let mut app = App::new();
+    let stack = app.stack("S").unwrap();
+    Function::new(
+        &mut app,
+        stack,
+        "Prebuilt",
+        FunctionProps::new(Runtime::Python3_13, "index.handler", Code::from_asset(&prebuilt)),
+    )
+    .unwrap();
+    let asm = app.synth().unwrap();
+    assert_eq!(asm.stack("S").unwrap().assets[0].hash, hash);
+    fs::remove_dir_all(&base).ok();
+}
+
+#[test]
+fn code_from_a_bucket_and_a_given_role() {
+    let (mut app, stack, findings) = checked_app();
+    let role = Role::new(
+        &mut app,
+        stack,
+        "Shared",
+        RoleProps::new(Principal::service("lambda.amazonaws.com")),
+    )
+    .unwrap();
+    let f = Function::new(
+        &mut app,
+        stack,
+        "F",
+        FunctionProps {
+            role: Some(role),
+            log_retention: None,
+            ..FunctionProps::new(
+                Runtime::ProvidedAl2023,
+                "bootstrap",
+                Code::from_bucket("artifacts", "fn/v1.zip"),
+            )
+        },
+    )
+    .unwrap();
+    assert_eq!(f.role().node(), role.node());
+    let asm = synth(&mut app, &findings);
+    let t = template(&asm);
+    let (_, function) = one(&t, "AWS::Lambda::Function");
+    assert_eq!(
+        function["Properties"]["Code"],
+        json!({ "S3Bucket": "artifacts", "S3Key": "fn/v1.zip" })
+    );
+    assert_eq!(function["Properties"]["Runtime"], "provided.al2023");
+    assert_eq!(all_of(&t, "AWS::IAM::Role").len(), 1);
+    assert!(all_of(&t, "AWS::Logs::LogGroup").is_empty());
+    assert!(asm.stack("S").unwrap().assets.is_empty());
+}
+
+#[test]
+fn grant_invoke_and_add_permission() {
+    let (mut app, stack, findings) = checked_app();
+    let f = Function::new(&mut app, stack, "F", inline()).unwrap();
+    let caller = Role::new(
+        &mut app,
+        stack,
+        "Caller",
+        RoleProps::new(Principal::service("ecs-tasks.amazonaws.com")),
+    )
+    .unwrap();
+    f.grant_invoke(&mut app, &caller).unwrap();
+    f.add_permission(
+        &mut app,
+        "FromApi",
+        Principal::service("apigateway.amazonaws.com"),
+        Some(Value::from("arn:aws:execute-api:us-east-1:123456789012:abc/*")),
+    )
+    .unwrap();
+    f.add_permission(&mut app, "FromPartner", Principal::account("210987654321"), None)
+        .unwrap();
+    f.add_permission(
+        &mut app,
+        "FromAnyService",
+        Principal::service("iot.amazonaws.com"),
+        None,
+    )
+    .unwrap();
+    let asm = synth(&mut app, &findings);
+    let t = template(&asm);
+    let (fid, _) = one(&t, "AWS::Lambda::Function");
+    let arn = json!({ "Fn::GetAtt": [fid, "Arn"] });
+    assert_eq!(
+        role_statements(&t),
+        vec![json!({
+            "Effect": "Allow",
+            "Action": "lambda:InvokeFunction",
+            "Resource": [arn, { "Fn::Join": ["", [arn, ":*"]] }]
+        })]
+    );
+    let perms = all_of(&t, "AWS::Lambda::Permission");
+    assert_eq!(perms.len(), 3);
+    assert_eq!(
+        perms[0].1["Properties"],
+        json!({
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": arn,
+            "Principal": "apigateway.amazonaws.com",
+            "SourceArn": "arn:aws:execute-api:us-east-1:123456789012:abc/*"
+        })
+    );
+    assert_eq!(perms[1].1["Properties"]["Principal"], "210987654321");
+    assert!(perms[1].1["Properties"].get("SourceAccount").is_none());
+    assert_eq!(
+        perms[2].1["Properties"]["SourceAccount"],
+        json!({ "Ref": "AWS::AccountId" })
+    );
+}
+
+#[test]
+fn schedule_and_sns_sources() {
+    let (mut app, stack, findings) = checked_app();
+    let f = Function::new(&mut app, stack, "F", inline()).unwrap();
+    let topic = Topic::new(&mut app, stack, "Topic", TopicProps::default()).unwrap();
+    f.add_event_source(&mut app, EventSource::Schedule(Schedule::hours(1)))
+        .unwrap();
+    f.add_event_source(&mut app, EventSource::Sns(topic)).unwrap();
+    f.add_event_source(
+        &mut app,
+        EventSource::SnsArn(Value::from("arn:aws:sns:us-east-1:123456789012:elsewhere")),
+    )
+    .unwrap();
+    let asm = synth(&mut app, &findings);
+    let t = template(&asm);
+    let (fid, _) = one(&t, "AWS::Lambda::Function");
+    let arn = json!({ "Fn::GetAtt": [fid, "Arn"] });
+
+    let (rule_id, rule) = one(&t, "AWS::Events::Rule");
+    assert!(rule_id.starts_with("FScheduleEvent"), "{rule_id}");
+    assert_eq!(rule["Properties"]["ScheduleExpression"], "rate(1 hour)");
+    assert_eq!(rule["Properties"]["State"], "ENABLED");
+    assert_eq!(
+        rule["Properties"]["Targets"],
+        json!([{ "Arn": arn, "Id": "Target0" }])
+    );
+
+    let perms = all_of(&t, "AWS::Lambda::Permission");
+    assert_eq!(perms.len(), 3);
+    let by_principal = |p: &str| -> Vec<&Json> {
+        perms
+            .iter()
+            .filter(|(_, r)| r["Properties"]["Principal"] == p)
+            .map(|(_, r)| &r["Properties"])
+            .collect()
+    };
+    assert_eq!(
+        by_principal("events.amazonaws.com")[0]["SourceArn"],
+        json!({ "Fn::GetAtt": [rule_id, "Arn"] })
+    );
+    let sns = by_principal("sns.amazonaws.com");
+    let (topic_id, _) = one(&t, "AWS::SNS::Topic");
+    assert_eq!(sns[0]["SourceArn"], json!({ "Ref": topic_id }));
+    assert_eq!(
+        sns[1]["SourceArn"],
+        "arn:aws:sns:us-east-1:123456789012:elsewhere"
+    );
+    let subs = all_of(&t, "AWS::SNS::Subscription");
+    assert_eq!(subs.len(), 2);
+    assert_eq!(
+        subs[0].1["Properties"],
+        json!({ "Endpoint": arn, "Protocol": "lambda", "TopicArn": { "Ref": topic_id } })
+    );
+    assert_eq!(
+        subs[1].1["Properties"]["TopicArn"],
+        "arn:aws:sns:us-east-1:123456789012:elsewhere"
+    );
+    assert!(app.find("S/F/SnsEvent/Permission").is_some() && app.find("S/F/SnsEvent2/Resource").is_some());
+}
+
+#[test]
+fn s3_notifications_configure_the_bucket_after_the_permission() {
+    let (mut app, stack, findings) = checked_app();
+    let f = Function::new(&mut app, stack, "F", inline()).unwrap();
+    let bucket = Bucket::new(&mut app, stack, "Uploads", BucketProps::default()).unwrap();
+    f.add_event_source(
+        &mut app,
+        EventSource::S3 {
+            bucket,
+            events: vec![EventType::ObjectCreated, EventType::ObjectRemoved],
+            filter: NotificationKeyFilter {
+                prefix: Some("in/".into()),
+                suffix: Some(".csv".into()),
+            },
+        },
+    )
+    .unwrap();
+    let named = Bucket::new(
+        &mut app,
+        stack,
+        "Named",
+        BucketProps {
+            bucket_name: Some(Value::from("acme-named-uploads")),
+            ..BucketProps::default()
+        },
+    )
+    .unwrap();
+    f.add_event_source(&mut app, EventSource::s3_object_created(named))
+        .unwrap();
+    let err = f
+        .add_event_source(
+            &mut app,
+            EventSource::S3 {
+                bucket,
+                events: vec![],
+                filter: NotificationKeyFilter::default(),
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("at least one event"), "{err}");
+
+    let asm = synth(&mut app, &findings);
+    let t = template(&asm);
+    let (fid, _) = one(&t, "AWS::Lambda::Function");
+    let arn = json!({ "Fn::GetAtt": [fid, "Arn"] });
+    assert!(app.find("S/F/S3Event").is_some());
+    let perm_id = t["Resources"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .find(|k| k.starts_with("FS3Event") && !k.starts_with("FS3Event2"))
+        .cloned()
+        .expect("the permission");
+    let perm = &t["Resources"][&perm_id]["Properties"];
+    assert_eq!(perm["Principal"], "s3.amazonaws.com");
+    assert_eq!(perm["SourceAccount"], json!({ "Ref": "AWS::AccountId" }));
+    assert!(
+        perm.get("SourceArn").is_none(),
+        "a generated bucket name cannot be named without a cycle"
+    );
+
+    let uploads = t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(k, r)| k.starts_with("Uploads") && r["Type"] == "AWS::S3::Bucket")
+        .map(|(_, r)| r)
+        .unwrap();
+    let filter = json!({ "S3Key": { "Rules": [{ "Name": "prefix", "Value": "in/" }, { "Name": "suffix", "Value": ".csv" }] } });
+    assert_eq!(
+        uploads["Properties"]["NotificationConfiguration"]["LambdaConfigurations"],
+        json!([
+            { "Event": "s3:ObjectCreated:*", "Filter": filter, "Function": arn },
+            { "Event": "s3:ObjectRemoved:*", "Filter": filter, "Function": arn }
+        ])
+    );
+    assert!(uploads["DependsOn"].as_array().unwrap().contains(&json!(perm_id)));
+
+    let p = t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(k, _)| k.starts_with("FS3Event2"))
+        .map(|(_, r)| &r["Properties"])
+        .unwrap();
+    assert_eq!(
+        p["SourceArn"],
+        json!({ "Fn::Sub": "arn:${AWS::Partition}:s3:::acme-named-uploads" })
+    );
+}
+
+#[test]
+fn dynamodb_stream_source_grants_exactly_the_stream_actions() {
+    let (mut app, stack, findings) = checked_app();
+    let f = Function::new(&mut app, stack, "F", inline()).unwrap();
+    let table = Table::new(
+        &mut app,
+        stack,
+        "Orders",
+        TableProps {
+            stream: Some(StreamViewType::NewAndOldImages),
+            ..TableProps::new(Attribute::string("pk"))
+        },
+    )
+    .unwrap();
+    f.add_event_source(
+        &mut app,
+        EventSource::DynamoDb {
+            table,
+            starting_position: StartingPosition::TrimHorizon,
+            batch_size: Some(50),
+        },
+    )
+    .unwrap();
+    let no_stream = Table::new(&mut app, stack, "Plain", TableProps::new(Attribute::string("pk"))).unwrap();
+    let err = f
+        .add_event_source(&mut app, EventSource::dynamodb(no_stream))
+        .unwrap_err();
+    assert!(err.to_string().contains("has no stream"), "{err}");
+
+    let asm = synth(&mut app, &findings);
+    let t = template(&asm);
+    let (fid, _) = one(&t, "AWS::Lambda::Function");
+    let table_id = t["Resources"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .find(|k| k.starts_with("Orders"))
+        .unwrap()
+        .clone();
+    let stream = json!({ "Fn::GetAtt": [table_id, "StreamArn"] });
+    assert_eq!(
+        role_statements(&t),
+        vec![
+            json!({ "Effect": "Allow", "Action": "dynamodb:ListStreams", "Resource": "*" }),
+            json!({
+                "Effect": "Allow",
+                "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+                "Resource": stream
+            }),
+        ]
+    );
+    let (_, m) = one(&t, "AWS::Lambda::EventSourceMapping");
+    assert_eq!(
+        m["Properties"],
+        json!({ "BatchSize": 50, "EventSourceArn": stream, "FunctionName": { "Ref": fid }, "StartingPosition": "TRIM_HORIZON" })
+    );
+    let (pid, _) = one(&t, "AWS::IAM::Policy");
+    assert!(
+        m["DependsOn"].as_array().unwrap().contains(&json!(pid)),
+        "the mapping waits for the policy"
+    );
+}
+
+#[test]
+fn sqs_sources_by_construct_and_by_arn() {
+    let (mut app, stack, findings) = checked_app();
+    let f = Function::new(&mut app, stack, "F", inline()).unwrap();
+    let queue = Queue::new(&mut app, stack, "Jobs", QueueProps::default()).unwrap();
+    f.add_event_source(
+        &mut app,
+        EventSource::Sqs {
+            queue,
+            batch_size: Some(5),
+        },
+    )
+    .unwrap();
+    f.add_event_source(
+        &mut app,
+        EventSource::SqsArn {
+            queue_arn: Value::from("arn:aws:sqs:us-east-1:123456789012:other"),
+            batch_size: None,
+        },
+    )
+    .unwrap();
+    f.add_event_source(
+        &mut app,
+        EventSource::DynamoDbStreamArn {
+            stream_arn: Value::from("arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2024"),
+            starting_position: StartingPosition::Latest,
+            batch_size: None,
+        },
+    )
+    .unwrap();
+    let asm = synth(&mut app, &findings);
+    let t = template(&asm);
+    let (qid, _) = one(&t, "AWS::SQS::Queue");
+    let consume = json!([
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes"
+    ]);
+    let statements = role_statements(&t);
+    assert_eq!(
+        statements[0],
+        json!({ "Effect": "Allow", "Action": consume, "Resource": { "Fn::GetAtt": [qid, "Arn"] } })
+    );
+    assert_eq!(
+        statements[1],
+        json!({ "Effect": "Allow", "Action": consume, "Resource": "arn:aws:sqs:us-east-1:123456789012:other" })
+    );
+    assert_eq!(
+        statements[3]["Resource"],
+        "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2024"
+    );
+    let maps = all_of(&t, "AWS::Lambda::EventSourceMapping");
+    assert_eq!(maps.len(), 3);
+    assert_eq!(maps[0].1["Properties"]["BatchSize"], 5);
+    assert_eq!(
+        maps[0].1["Properties"]["EventSourceArn"],
+        json!({ "Fn::GetAtt": [qid, "Arn"] })
+    );
+    assert!(maps[1].1["Properties"].get("StartingPosition").is_none());
+    assert_eq!(maps[2].1["Properties"]["StartingPosition"], "LATEST");
+    assert!(app.find("S/F/SqsEvent").is_some() && app.find("S/F/SqsEvent2").is_some());
+}
+
+#[test]
+fn a_full_app_passes_cfn_lint() {
+    let base = scratch("lint");
+    let src = base.join("src");
+    fs::create_dir_all(&src).unwrap();
+    fs::write(src.join("index.py"), "def handler(e, c):\n    return e\n").unwrap();
+    let (mut app, stack, findings) = checked_app();
+    let f = Function::new(
+        &mut app,
+        stack,
+        "F",
+        FunctionProps {
+            timeout: Some(Duration::from_secs(30)),
+            ..FunctionProps::new(Runtime::Python3_13, "index.handler", Code::from_asset(&src))
+        },
+    )
+    .unwrap();
+    let queue = Queue::new(&mut app, stack, "Jobs", QueueProps::default()).unwrap();
+    let topic = Topic::new(&mut app, stack, "Topic", TopicProps::default()).unwrap();
+    let bucket = Bucket::new(&mut app, stack, "Uploads", BucketProps::default()).unwrap();
+    let table = Table::new(
+        &mut app,
+        stack,
+        "Orders",
+        TableProps {
+            stream: Some(StreamViewType::NewImage),
+            ..TableProps::new(Attribute::string("pk"))
+        },
+    )
+    .unwrap();
+    for source in [
+        EventSource::Schedule(Schedule::days(1)),
+        EventSource::Sns(topic),
+        EventSource::s3_object_created(bucket),
+        EventSource::dynamodb(table),
+        EventSource::sqs(queue),
+    ] {
+        f.add_event_source(&mut app, source).unwrap();
+    }
+    let asm = synth(&mut app, &findings);
+    let out = base.join("cdk.out");
+    asm.write(&out, TemplateFormat::Json).unwrap();
+    cfn_lint(&[out.join("S.template.json")]);
+    fs::remove_dir_all(&base).ok();
+}
