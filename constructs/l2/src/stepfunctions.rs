@@ -732,6 +732,22 @@ impl Task {
         )
     }
 
+    /// [`Task::lambda_invoke`] of a [`crate::lambda::Function`] (its ARN, from any stack).
+    ///
+    /// ```
+    /// use cairn_constructs::lambda::{Code, Function, FunctionProps, Runtime};
+    /// use cairn_constructs::stepfunctions::Task;
+    /// # let mut app = cairn_core::App::new();
+    /// # let stack = app.stack("S").unwrap();
+    /// let f = Function::new(&mut app, stack, "Resize", FunctionProps::new(
+    ///     Runtime::Python3_13, "index.handler", Code::inline("def handler(e, c):\n    return e\n"))).unwrap();
+    /// let task = Task::invoke("Resize", &f).result_path("$.resized");
+    /// # let _ = task;
+    /// ```
+    pub fn invoke(name: &str, function: &crate::lambda::Function) -> Task {
+        Task::lambda_invoke(name, function.function_arn())
+    }
+
     /// Invokes a Lambda function by using its ARN as the `Resource`: the result is the
     /// function's response itself (no `Payload` wrapper).
     pub fn lambda_function(name: &str, function_arn: impl Into<Value>) -> Task {

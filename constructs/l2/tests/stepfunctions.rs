@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use cairn_aspects::{Mode, RuleSet};
 use cairn_constructs::iam::{PolicyStatement, Principal, Role, RoleProps};
+use cairn_constructs::lambda::{Code, Function, FunctionProps, Runtime};
 use cairn_constructs::logs::{LogGroup, LogGroupProps};
 use cairn_constructs::stepfunctions::*;
 use cairn_core::{App, CfnResource, CloudAssembly, TemplateFormat, Value};
@@ -404,32 +405,22 @@ fn instance_stop_start_job_net() {
 /// the task token; retries and catches around both.
 fn patch_flow(app: &mut App) -> Definition {
     let producer = app.stack("Functions").unwrap();
-    let fn_role = Role::new(
+    let prepare_fn = Function::new(
         app,
         producer,
-        "PrepareRole",
-        RoleProps::new(Principal::service("lambda.amazonaws.com")),
+        "Prepare",
+        FunctionProps::new(
+            Runtime::Python3_13,
+            "index.handler",
+            Code::inline("def handler(e, c):\n    return e\n"),
+        ),
     )
     .unwrap();
-    let prepare_fn = app
-        .add(
-            producer,
-            "Prepare",
-            CfnResource::new("AWS::Lambda::Function")
-                .with("Runtime", "python3.12")
-                .with("Handler", "index.handler")
-                .with("Role", fn_role.arn())
-                .with(
-                    "Code",
-                    Value::map([("ZipFile", Value::from("def handler(e, c):\n    return e\n"))]),
-                ),
-        )
-        .unwrap();
 
     let mut def = Definition::new();
     let prepare = def
         .add(
-            Task::lambda_invoke("PrepareBatch", prepare_fn.attr("Arn"))
+            Task::invoke("PrepareBatch", &prepare_fn)
                 .payload(
                     Params::new()
                         .path("instanceIds", "$.instanceIds")
