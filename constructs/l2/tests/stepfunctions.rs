@@ -635,7 +635,33 @@ fn every_state_and_condition_renders_valid_asl() {
     let route = def.add(Choice::new("Route")).unwrap();
     let done = def.add(Succeed::new("Done").output_path("$.both")).unwrap();
     let odd = def.add(Fail::new("Odd")).unwrap();
-    def.chain(shape).next(both).unwrap().next(route).unwrap();
+    let legacy = def
+        .add(
+            Map::new("Legacy")
+                .items_path("$.lines")
+                .parameters(
+                    Params::new()
+                        .path("line", "$$.Map.Item.Value")
+                        .path("order", "$.order"),
+                )
+                .discard_result(),
+        )
+        .unwrap();
+    let each = def.item_processor(legacy).unwrap();
+    let line = def.add_in(each, Pass::new("Line")).unwrap();
+    def.end(line).unwrap();
+    def.add_catch(
+        both,
+        Catch::on([errors::BRANCH_FAILED], odd).result_path("$.error"),
+    )
+    .unwrap();
+    def.chain(shape)
+        .next(both)
+        .unwrap()
+        .next(legacy)
+        .unwrap()
+        .next(route)
+        .unwrap();
     let conditions = [
         Condition::string_equals("$.a", "x"),
         Condition::string_equals_path("$.a", "$.b"),
