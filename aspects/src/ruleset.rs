@@ -164,15 +164,18 @@ impl Aspect for RuleAspect {
             .map(Vec::as_slice)
             .unwrap_or_default();
         let any = self.by_type.get("*").map(Vec::as_slice).unwrap_or_default();
+        // Properties are read once, and again only after a fix changed them.
+        let mut props = match app.node(node).resource_entry() {
+            Some(entry) => entry.final_properties(),
+            None => return,
+        };
         for &i in typed.iter().chain(any) {
             let (rule, mode) = &self.rules[i];
             let info = rule.info();
-            // Properties are read again for each rule: an earlier fix may have changed them.
             let violations = {
                 let Some(entry) = app.node(node).resource_entry() else {
                     return;
                 };
-                let props = entry.final_properties();
                 let cx = Context {
                     app,
                     node,
@@ -182,6 +185,7 @@ impl Aspect for RuleAspect {
                 };
                 rule.check(&cx)
             };
+            let mut fixed_any = false;
             for v in violations {
                 let path = app.path(node);
                 let mut finding = Finding {
@@ -201,6 +205,7 @@ impl Aspect for RuleAspect {
                         let description = fix.description.clone();
                         match (fix.apply)(app, node) {
                             Ok(()) => {
+                                fixed_any = true;
                                 app.annotate(
                                     node,
                                     Level::Info,
@@ -224,6 +229,11 @@ impl Aspect for RuleAspect {
                     _ => app.annotate(node, Level::Error, annotation(&info, &v.message)),
                 }
                 self.findings.borrow_mut().push(finding);
+            }
+            if fixed_any {
+                if let Some(entry) = app.node(node).resource_entry() {
+                    props = entry.final_properties();
+                }
             }
         }
     }

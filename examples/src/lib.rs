@@ -5,4 +5,5 @@
 #![warn(missing_docs)]
 
 pub mod aspects_demo;
+pub mod bench_app;
 pub mod hello;

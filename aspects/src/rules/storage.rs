@@ -153,6 +153,23 @@ fn tls_statement(bucket: NodeId) -> Value {
     ])
 }
 
+/// The `AWS::S3::BucketPolicy` under `root` whose `Bucket` refers to `bucket`, with its document.
+fn find_bucket_policy(cx: &Context, root: NodeId, bucket: NodeId) -> Option<(NodeId, Value)> {
+    for n in cx.app.descendants(root) {
+        let node = cx.app.node(n);
+        if node.resource_type() != Some("AWS::S3::BucketPolicy") {
+            continue;
+        }
+        if let NodeKind::Resource(entry) = &node.kind {
+            let props = entry.final_properties();
+            if props.get("Bucket").is_some_and(|b| refers_to(b, bucket)) {
+                return Some((n, props.get("PolicyDocument").cloned().unwrap_or(Value::Null)));
+            }
+        }
+    }
+    None
+}
+
 impl Rule for S3TlsOnly {
     fn info(&self) -> RuleInfo {
         RuleInfo {
@@ -170,21 +187,11 @@ impl Rule for S3TlsOnly {
         let Some(stack) = cx.app.stack_of(bucket) else {
             return vec![];
         };
-        // The bucket policy is usually a sibling or child: look in the bucket's stack.
-        let mut policy: Option<(NodeId, Value)> = None;
-        for n in cx.app.descendants(stack.node()) {
-            let node = cx.app.node(n);
-            if node.resource_type() != Some("AWS::S3::BucketPolicy") {
-                continue;
-            }
-            if let NodeKind::Resource(entry) = &node.kind {
-                let props = entry.final_properties();
-                if props.get("Bucket").is_some_and(|b| refers_to(b, bucket)) {
-                    policy = Some((n, props.get("PolicyDocument").cloned().unwrap_or(Value::Null)));
-                    break;
-                }
-            }
-        }
+        // The bucket policy is usually beside the bucket (an L2 keeps it in its own
+        // subtree): look there first, then in the whole stack.
+        let near = cx.app.node(bucket).parent().unwrap_or(stack.node());
+        let policy =
+            find_bucket_policy(cx, near, bucket).or_else(|| find_bucket_policy(cx, stack.node(), bucket));
         match policy {
             Some((policy_node, doc)) => {
                 let statements = match doc.as_map().and_then(|d| d.get("Statement")) {

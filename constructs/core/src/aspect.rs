@@ -22,7 +22,6 @@
 //! assert!(err.to_string().contains("S/T: topics are not allowed here"));
 //! ```
 
-use std::collections::HashSet;
 use std::rc::Rc;
 
 use crate::annotations::Level;
@@ -161,7 +160,9 @@ impl<'a> Annotations<'a> {
 #[derive(Debug, Default)]
 pub(crate) struct AspectState {
     next_seq: u64,
-    applied: HashSet<(NodeId, u64)>,
+    /// Per node (by index), the `seq`s of the aspects applied to it: a handful each, so a
+    /// short vector beats a hash set on the hot path.
+    applied: Vec<Vec<u64>>,
     /// The highest priority applied so far per node, to refuse inversions.
     last_priority: Vec<Option<i32>>,
 }
@@ -206,12 +207,15 @@ impl App {
                 Rc::new(all)
             };
             for a in here.iter() {
-                if !self.aspect_state.applied.insert((node, a.seq)) {
-                    continue;
-                }
-                if self.aspect_state.last_priority.len() <= node.index() {
+                if self.aspect_state.applied.len() <= node.index() {
+                    self.aspect_state.applied.resize(self.len(), Vec::new());
                     self.aspect_state.last_priority.resize(self.len(), None);
                 }
+                let applied = &mut self.aspect_state.applied[node.index()];
+                if applied.contains(&a.seq) {
+                    continue;
+                }
+                applied.push(a.seq);
                 if let Some(last) = self.aspect_state.last_priority[node.index()] {
                     if last > a.priority {
                         return Err(Error::InvalidScope {
