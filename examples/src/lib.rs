@@ -6,4 +6,7 @@
 
 pub mod aspects_demo;
 pub mod bench_app;
+pub mod ami_tracker;
 pub mod hello;
+pub mod stack_manager;
+pub mod web_jobnet;

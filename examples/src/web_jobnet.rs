@@ -1,0 +1,1 @@
+//! (web_jobnet: in progress)
