@@ -110,18 +110,8 @@ impl App {
         let mut out = Vec::new();
         for n in self.descendants(self.root()) {
             let node = self.node(n);
-            let path = self.path(n);
-            for a in &node.annotations {
-                out.push(Diagnostic {
-                    level: a.level,
-                    path: if path.is_empty() {
-                        "<app>".into()
-                    } else {
-                        path.clone()
-                    },
-                    message: a.message.clone(),
-                });
-            }
+            let path = self.display_path(n);
+            self.push_annotations(n, &path, &mut out);
             if let Some(entry) = node.resource_entry() {
                 if self.validators().is_empty() {
                     continue;

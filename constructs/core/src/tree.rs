@@ -773,21 +773,30 @@ impl App {
 
     /// Every annotation in the tree, with its path, in tree order.
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
-        self.descendants(self.root())
-            .into_iter()
-            .flat_map(|n| {
-                let path = self.path(n);
-                self.nodes[n.index()].annotations.iter().map(move |a| Diagnostic {
-                    level: a.level,
-                    path: if path.is_empty() {
-                        "<app>".into()
-                    } else {
-                        path.clone()
-                    },
-                    message: a.message.clone(),
-                })
-            })
-            .collect()
+        let mut out = Vec::new();
+        for n in self.descendants(self.root()) {
+            self.push_annotations(n, &self.display_path(n), &mut out);
+        }
+        out
+    }
+
+    /// The path for messages: the construct path, or `<app>` for the root.
+    pub(crate) fn display_path(&self, n: NodeId) -> String {
+        let path = self.path(n);
+        if path.is_empty() {
+            "<app>".into()
+        } else {
+            path
+        }
+    }
+
+    /// Appends the annotations of one node as diagnostics at `path`.
+    pub(crate) fn push_annotations(&self, n: NodeId, path: &str, out: &mut Vec<Diagnostic>) {
+        out.extend(self.nodes[n.index()].annotations.iter().map(|a| Diagnostic {
+            level: a.level,
+            path: path.to_string(),
+            message: a.message.clone(),
+        }));
     }
 
     /// The environment a stack deploys to (its own, else its stage's, else agnostic).
