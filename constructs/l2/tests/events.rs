@@ -1,30 +1,17 @@
 //! events::Rule: schedules, patterns, targets, inputs and their permissions, with the
 //! schema validator and the recommended rules.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+use common::{cfn_lint, checked_app};
+
 use std::time::Duration;
 
-use cairn_aspects::{Mode, RuleSet};
 use cairn_constructs::events::{
     CronOptions, EventPattern, Rule, RuleProps, RuleTarget, Schedule, TargetInput,
 };
 use cairn_constructs::lambda::{Code, Function, FunctionProps, Runtime};
 use cairn_core::{App, CloudAssembly, Error, Stack, TemplateFormat, Value};
 use serde_json::{json, Value as Json};
-
-fn checked_app() -> (App, Stack, cairn_aspects::Findings) {
-    let mut app = App::new();
-    app.add_validator_once(cairn_cfn::SchemaValidator::new());
-    let stack = app.stack("S").unwrap();
-    let mut rules = RuleSet::recommended();
-    for (info, _) in rules.rules() {
-        rules = rules.mode(info.id, Mode::Error);
-    }
-    let root = app.root();
-    let findings = rules.apply(&mut app, root);
-    (app, stack, findings)
-}
 
 fn synth(app: &mut App, findings: &cairn_aspects::Findings) -> CloudAssembly {
     let asm = match app.synth() {
@@ -66,28 +53,6 @@ fn function(app: &mut App, stack: Stack, id: &str) -> Function {
         ),
     )
     .unwrap()
-}
-
-fn cfn_lint(templates: &[PathBuf]) {
-    let Ok(bin) = std::env::var("CFN_LINT") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CFN_LINT is not set; the test command sets it (scripts/test)"
-        );
-        eprintln!("note: CFN_LINT not set, cfn-lint check skipped (run scripts/test)");
-        return;
-    };
-    assert!(Path::new(&bin).exists(), "CFN_LINT={bin} does not exist");
-    let out = Command::new(&bin)
-        .args(templates)
-        .output()
-        .expect("cfn-lint runs");
-    let code = out.status.code().unwrap_or(1);
-    assert!(
-        code & 2 == 0 && (code & !(2 | 4 | 8)) == 0,
-        "cfn-lint found errors:\n{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
 }
 
 #[test]

@@ -1,25 +1,13 @@
 //! kms::Key: rotation, retention, key policy, aliases, grants.
 
-use cairn_aspects::{Mode, RuleSet};
+mod common;
+use common::checked_app;
+
 use cairn_constructs::assertions::Template;
 use cairn_constructs::iam::{PolicyStatement, Principal, Role, RoleProps};
 use cairn_constructs::kms::{Key, KeyProps};
-use cairn_core::{App, RemovalPolicy, Stack};
+use cairn_core::{App, RemovalPolicy};
 use serde_json::json;
-
-/// An app with the schema validator and every recommended rule in error mode.
-fn checked_app() -> (App, Stack, cairn_aspects::Findings) {
-    let mut app = App::new();
-    app.add_validator_once(cairn_cfn::SchemaValidator::new());
-    let stack = app.stack("S").unwrap();
-    let mut rules = RuleSet::recommended();
-    for (info, _) in rules.rules() {
-        rules = rules.mode(info.id, Mode::Error);
-    }
-    let root = app.root();
-    let findings = rules.apply(&mut app, root);
-    (app, stack, findings)
-}
 
 #[test]
 fn defaults_rotation_retain_and_account_admin() {

@@ -1,12 +1,13 @@
 //! lambda::Function: defaults, code from assets, props, validation, grants, permissions
 //! and every event source, with the schema validator and the recommended rules.
 
+mod common;
+use common::{cfn_lint, checked_app};
+
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-use cairn_aspects::{Mode, RuleSet};
 use cairn_constructs::dynamodb::{Attribute, StreamViewType, Table, TableProps};
 use cairn_constructs::events::Schedule;
 use cairn_constructs::iam::{Principal, Role, RoleProps};
@@ -17,22 +18,8 @@ use cairn_constructs::logs::RetentionDays;
 use cairn_constructs::s3::{Bucket, BucketProps, EventType, NotificationKeyFilter};
 use cairn_constructs::sns::{Topic, TopicProps};
 use cairn_constructs::sqs::{Queue, QueueProps};
-use cairn_core::{App, CloudAssembly, Error, Stack, TemplateFormat, Value};
+use cairn_core::{App, CloudAssembly, Error, TemplateFormat, Value};
 use serde_json::{json, Value as Json};
-
-/// An app with the schema validator and every recommended rule in error mode.
-fn checked_app() -> (App, Stack, cairn_aspects::Findings) {
-    let mut app = App::new();
-    app.add_validator_once(cairn_cfn::SchemaValidator::new());
-    let stack = app.stack("S").unwrap();
-    let mut rules = RuleSet::recommended();
-    for (info, _) in rules.rules() {
-        rules = rules.mode(info.id, Mode::Error);
-    }
-    let root = app.root();
-    let findings = rules.apply(&mut app, root);
-    (app, stack, findings)
-}
 
 fn inline() -> FunctionProps {
     FunctionProps::new(
@@ -92,29 +79,6 @@ fn scratch(name: &str) -> PathBuf {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// Runs cfn-lint (from `$CFN_LINT`) over templates; errors fail the test.
-fn cfn_lint(templates: &[PathBuf]) {
-    let Ok(bin) = std::env::var("CFN_LINT") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CFN_LINT is not set; the test command sets it (scripts/test)"
-        );
-        eprintln!("note: CFN_LINT not set, cfn-lint check skipped (run scripts/test)");
-        return;
-    };
-    assert!(Path::new(&bin).exists(), "CFN_LINT={bin} does not exist");
-    let out = Command::new(&bin)
-        .args(templates)
-        .output()
-        .expect("cfn-lint runs");
-    let code = out.status.code().unwrap_or(1);
-    assert!(
-        code & 2 == 0 && (code & !(2 | 4 | 8)) == 0,
-        "cfn-lint found errors:\n{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
 }
 
 #[test]

@@ -1,26 +1,15 @@
 //! logs::LogGroup: retention, the shared per-stack key (the rule's shape), grants.
 
+mod common;
+use common::checked_app;
+
 use cairn_aspects::{Mode, RuleSet};
 use cairn_constructs::assertions::Template;
 use cairn_constructs::iam::{Principal, Role, RoleProps};
 use cairn_constructs::kms::{Key, KeyProps};
 use cairn_constructs::logs::{LogGroup, LogGroupProps, RetentionDays, LOG_GROUP_KEY_ID};
-use cairn_core::{App, CfnResource, RemovalPolicy, Stack};
+use cairn_core::{App, CfnResource, RemovalPolicy};
 use serde_json::json;
-
-/// An app with the schema validator and every recommended rule in error mode.
-fn checked_app() -> (App, Stack, cairn_aspects::Findings) {
-    let mut app = App::new();
-    app.add_validator_once(cairn_cfn::SchemaValidator::new());
-    let stack = app.stack("S").unwrap();
-    let mut rules = RuleSet::recommended();
-    for (info, _) in rules.rules() {
-        rules = rules.mode(info.id, Mode::Error);
-    }
-    let root = app.root();
-    let findings = rules.apply(&mut app, root);
-    (app, stack, findings)
-}
 
 #[test]
 fn defaults_share_one_stack_key_and_pass_the_rules() {

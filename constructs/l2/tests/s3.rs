@@ -1,6 +1,8 @@
 //! s3::Bucket: secure defaults, policies, grants, logs, lifecycle, notifications.
 
-use cairn_aspects::{Mode, RuleSet};
+mod common;
+use common::checked_app;
+
 use cairn_constructs::assertions::{Match, Template};
 use cairn_constructs::iam::{Principal, Role, RoleProps};
 use cairn_constructs::kms::{Key, KeyProps};
@@ -10,20 +12,6 @@ use cairn_constructs::s3::{
 use cairn_constructs::sqs::{Queue, QueueEncryption, QueueProps};
 use cairn_core::{App, Level, Stack};
 use serde_json::json;
-
-/// An app with the schema validator and every recommended rule in error mode.
-fn checked_app() -> (App, Stack, cairn_aspects::Findings) {
-    let mut app = App::new();
-    app.add_validator_once(cairn_cfn::SchemaValidator::new());
-    let stack = app.stack("S").unwrap();
-    let mut rules = RuleSet::recommended();
-    for (info, _) in rules.rules() {
-        rules = rules.mode(info.id, Mode::Error);
-    }
-    let root = app.root();
-    let findings = rules.apply(&mut app, root);
-    (app, stack, findings)
-}
 
 fn role(app: &mut App, stack: Stack) -> Role {
     Role::new(

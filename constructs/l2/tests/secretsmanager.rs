@@ -1,26 +1,14 @@
 //! secretsmanager::Secret: generation options, validation, dynamic references, grants.
 
-use cairn_aspects::{Mode, RuleSet};
+mod common;
+use common::checked_app;
+
 use cairn_constructs::assertions::Template;
 use cairn_constructs::iam::{Principal, Role, RoleProps};
 use cairn_constructs::kms::{Key, KeyProps};
 use cairn_constructs::secretsmanager::{Secret, SecretProps, SecretStringGenerator};
-use cairn_core::{App, Output, Stack};
+use cairn_core::{App, Output};
 use serde_json::json;
-
-/// An app with the schema validator and every recommended rule in error mode.
-fn checked_app() -> (App, Stack, cairn_aspects::Findings) {
-    let mut app = App::new();
-    app.add_validator_once(cairn_cfn::SchemaValidator::new());
-    let stack = app.stack("S").unwrap();
-    let mut rules = RuleSet::recommended();
-    for (info, _) in rules.rules() {
-        rules = rules.mode(info.id, Mode::Error);
-    }
-    let root = app.root();
-    let findings = rules.apply(&mut app, root);
-    (app, stack, findings)
-}
 
 #[test]
 fn generated_credentials_pass_the_rules_and_resolve_by_reference() {

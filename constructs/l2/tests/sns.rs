@@ -1,27 +1,15 @@
 //! sns::Topic: encryption, subscriptions, policies and grants.
 
-use cairn_aspects::{Mode, RuleSet};
+mod common;
+use common::checked_app;
+
 use cairn_constructs::assertions::{Match, Template};
 use cairn_constructs::iam::{Principal, Role, RoleProps};
 use cairn_constructs::kms::{Key, KeyProps};
 use cairn_constructs::sns::{Subscriber, SubscriptionProps, Topic, TopicProps};
 use cairn_constructs::sqs::{Queue, QueueEncryption, QueueProps};
-use cairn_core::{App, Level, Stack, Value};
+use cairn_core::{App, Level, Value};
 use serde_json::json;
-
-/// An app with the schema validator and every recommended rule in error mode.
-fn checked_app() -> (App, Stack, cairn_aspects::Findings) {
-    let mut app = App::new();
-    app.add_validator_once(cairn_cfn::SchemaValidator::new());
-    let stack = app.stack("S").unwrap();
-    let mut rules = RuleSet::recommended();
-    for (info, _) in rules.rules() {
-        rules = rules.mode(info.id, Mode::Error);
-    }
-    let root = app.root();
-    let findings = rules.apply(&mut app, root);
-    (app, stack, findings)
-}
 
 #[test]
 fn sqs_subscription_with_queue_policy_and_key_statement() {

@@ -1,28 +1,16 @@
 //! sqs::Queue: encryption, DLQ, FIFO, validation, policies and grants.
 
+mod common;
+use common::checked_app;
+
 use std::time::Duration;
 
-use cairn_aspects::{Mode, RuleSet};
 use cairn_constructs::assertions::{Match, Template};
 use cairn_constructs::iam::{Principal, Role, RoleProps};
 use cairn_constructs::kms::{Key, KeyProps};
 use cairn_constructs::sqs::{DeadLetterQueue, Queue, QueueEncryption, QueueProps};
-use cairn_core::{App, Stack};
+use cairn_core::App;
 use serde_json::json;
-
-/// An app with the schema validator and every recommended rule in error mode.
-fn checked_app() -> (App, Stack, cairn_aspects::Findings) {
-    let mut app = App::new();
-    app.add_validator_once(cairn_cfn::SchemaValidator::new());
-    let stack = app.stack("S").unwrap();
-    let mut rules = RuleSet::recommended();
-    for (info, _) in rules.rules() {
-        rules = rules.mode(info.id, Mode::Error);
-    }
-    let root = app.root();
-    let findings = rules.apply(&mut app, root);
-    (app, stack, findings)
-}
 
 #[test]
 fn defaults_pass_the_recommended_rules() {

@@ -1,30 +1,18 @@
 //! ssm::StringParameter ARNs and grants; ssm::Document files, includes and errors.
 
+mod common;
+use common::checked_app;
+
 use std::path::PathBuf;
 
-use cairn_aspects::{Mode, RuleSet};
 use cairn_constructs::assertions::Template;
 use cairn_constructs::iam::{Principal, Role, RoleProps};
 use cairn_constructs::ssm::{
     Document, DocumentError, DocumentProps, ParameterTier, StringParameter, StringParameterProps,
     SHARE_ACCOUNTS_METADATA,
 };
-use cairn_core::{App, Level, Output, Stack, Value};
+use cairn_core::{App, Level, Output, Value};
 use serde_json::json;
-
-/// An app with the schema validator and every recommended rule in error mode.
-fn checked_app() -> (App, Stack, cairn_aspects::Findings) {
-    let mut app = App::new();
-    app.add_validator_once(cairn_cfn::SchemaValidator::new());
-    let stack = app.stack("S").unwrap();
-    let mut rules = RuleSet::recommended();
-    for (info, _) in rules.rules() {
-        rules = rules.mode(info.id, Mode::Error);
-    }
-    let root = app.root();
-    let findings = rules.apply(&mut app, root);
-    (app, stack, findings)
-}
 
 /// A fresh directory with the given files.
 fn files(name: &str, entries: &[(&str, &str)]) -> PathBuf {
