@@ -1,1 +1,1242 @@
-//! (web_jobnet: in progress)
+//! `web-jobnet`: the start/stop job net of a three-tier web system, as operations
+//! teams run it (a "ジョブネット": ordered steps, each checked before the next): Step
+//! Functions state machines call small Lambda functions that drive EC2, SSM Run Command,
+//! Aurora, the load balancer and AWS Backup, and every finished run is posted to Slack.
+//!
+//! Four stacks in `ap-northeast-1` (account-agnostic); every value one stack needs from
+//! another is a plain reference that synthesis turns into an export and an import:
+//!
+//! - `WebJobnetWeb`: a VPC (public, private and isolated subnets in two AZs, two NAT
+//!   gateways, flow logs to an encrypted log group through their own role); an
+//!   internet-facing ALB (access logs to an encrypted, TLS-only bucket) with an HTTP
+//!   listener on port 80 forwarding to a target group with a health check on
+//!   `/health.html`; two web servers in the private subnets (Amazon Linux 2023, user
+//!   data [`USER_DATA`] installing httpd, its start/stop/check scripts and the CloudWatch
+//!   agent); security groups chained ALB -> web (80) -> database (3306); the database
+//!   credentials in Secrets Manager; an encrypted Aurora MySQL cluster in the isolated
+//!   subnets; the CloudWatch agent configuration ([`CLOUDWATCH_AGENT_CONFIG`]) as an SSM
+//!   parameter and the log groups it writes to; a backup vault (with its key) and the
+//!   role AWS Backup uses.
+//! - `WebJobnetFunctions`: one Python 3.12 function per operation (all handlers in one
+//!   package, [`LAMBDA_CODE`]): start/stop/describe instance, start/stop/describe
+//!   database cluster, run the httpd scripts (SSM `SendCommand`) and read the result,
+//!   put the maintenance rule on the listener and take it off, describe target health,
+//!   start a backup job, and notify Slack (the webhook URL is a secret). Each role may do
+//!   just its operation on just the job net's resources (`ec2:StopInstances` on the two
+//!   instances' ARNs ...); `*` only for the describe calls that have no resource-level
+//!   permissions.
+//! - `WebJobnetStop`: maintenance page on; for each web server (two at a time) stop
+//!   httpd through Run Command and poll the command, stop the instance and poll it; back
+//!   up the database and stop it, polling until it is stopped.
+//! - `WebJobnetStart`: the reverse: start the database and poll it; for each web server
+//!   (two at a time) start it, poll it, start httpd and poll the command; wait until
+//!   every target is healthy; maintenance page off.
+//!
+//! Both state machines log every event (`ALL`) to an encrypted log group, fail with a
+//! named error when a step does, and time out after two hours (the polling loops are
+//! bounded by that). An EventBridge rule per state machine sends its `SUCCEEDED`,
+//! `FAILED`, `TIMED_OUT` and `ABORTED` executions to the notifier.
+//!
+//! The listener is plain HTTP on port 80 because the example has no certificate; with one,
+//! use `ListenerProps::https` on 443 and redirect 80 to it (the allow-list below follows
+//! whatever ports the ALB opens). The ALB's security group tells checkov why port 80 is
+//! open (a `checkov.skip` of `CKV_AWS_260` with the reason in its metadata). The recommended rules run over the whole app with the
+//! ALB's public ports allow-listed, and every property is checked against its schema.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use cairn::aspects::rules::NoPublicIngress;
+use cairn::aspects::{Mode, RuleSet};
+use cairn::ec2::{
+    FlowLogOptions, Instance, InstanceProps, MachineImage, SecurityGroup, SecurityGroupProps,
+    SubnetConfiguration, UserData, Vpc, VpcProps,
+};
+use cairn::elbv2::{
+    AccessLogs, ApplicationListener, ApplicationLoadBalancer, ApplicationLoadBalancerProps,
+    ApplicationTargetGroup, ApplicationTargetGroupProps, HealthCheck, ListenerAction, ListenerProps, Target,
+};
+use cairn::events::{rule, CfnRule};
+use cairn::iam::{PolicyStatement, Principal, Role, RoleProps};
+use cairn::kms::{Key, KeyProps};
+use cairn::lambda::{CfnPermission, Code, Function, FunctionProps, Runtime};
+use cairn::logs::{LogGroup, LogGroupProps};
+use cairn::rds::{Credentials, DatabaseCluster, DatabaseClusterProps};
+use cairn::secretsmanager::{Secret, SecretProps, SecretStringGenerator};
+use cairn::ssm::{StringParameter, StringParameterProps};
+use cairn::stepfunctions::{
+    Catch, Choice, Condition, Definition, DefinitionError, Fail, LogLevel, LogOptions, Map, Params, Pass,
+    Retry, StateMachine, StateMachineProps, StateRef, Succeed, Task, Wait,
+};
+use cairn::{App, CfnResource, Environment, Error, Output, Result, Stack, StackProps, Value};
+
+/// The Region every stack deploys to (the ALB's access log bucket policy names the
+/// Region's Elastic Load Balancing account).
+pub const REGION: &str = "ap-northeast-1";
+
+/// The stacks, in dependency order.
+pub const STACKS: [&str; 4] = [
+    "WebJobnetWeb",
+    "WebJobnetFunctions",
+    "WebJobnetStop",
+    "WebJobnetStart",
+];
+
+/// The name of the SSM parameter holding the CloudWatch agent configuration; the user
+/// data fetches it by this name (`AmazonCloudWatch-` names are also readable under the
+/// `CloudWatchAgentServerPolicy` managed policy).
+pub const CLOUDWATCH_AGENT_PARAMETER: &str = "AmazonCloudWatch-web-jobnet";
+
+/// The listener rule priority of the maintenance page (evaluated before every other rule).
+pub const MAINTENANCE_PRIORITY: u16 = 1;
+
+/// The user data of the web servers, relative to [`assets_dir`].
+pub const USER_DATA: &str = "user-data.sh";
+
+/// The CloudWatch agent configuration (JSON), relative to [`assets_dir`].
+pub const CLOUDWATCH_AGENT_CONFIG: &str = "cloudwatch-agent.json";
+
+/// The directory of the Lambda handlers (one package, a module per kind of operation),
+/// relative to [`assets_dir`].
+pub const LAMBDA_CODE: &str = "lambda";
+
+/// The log groups the CloudWatch agent writes httpd's logs to (as in [`CLOUDWATCH_AGENT_CONFIG`]).
+pub const HTTPD_LOG_GROUPS: [(&str, &str); 2] = [
+    ("HttpdAccessLogs", "/web-jobnet/httpd/access"),
+    ("HttpdErrorLogs", "/web-jobnet/httpd/error"),
+];
+
+/// How many web servers the job net stops and starts at the same time.
+pub const MAX_CONCURRENCY: u32 = 2;
+
+/// The statuses of the executions that are notified.
+pub const NOTIFIED_STATUSES: [&str; 4] = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"];
+
+/// `examples/assets/web-jobnet`, found from the crate's directory so the app builds the
+/// same from any working directory.
+pub fn assets_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets")
+        .join("web-jobnet")
+}
+
+/// What the web stack hands to the others.
+struct WebTier {
+    public_ingress: NoPublicIngress,
+    web_servers: Vec<Instance>,
+    listener: ApplicationListener,
+    target_group: ApplicationTargetGroup,
+    database: DatabaseCluster,
+    backup_vault: cairn::Res<CfnResource>,
+    backup_role: Role,
+}
+
+/// The job net's functions.
+struct Functions {
+    start_instance: Function,
+    stop_instance: Function,
+    describe_instance: Function,
+    start_database: Function,
+    stop_database: Function,
+    describe_database: Function,
+    send_command: Function,
+    command_result: Function,
+    maintenance_on: Function,
+    maintenance_off: Function,
+    target_health: Function,
+    start_backup: Function,
+    notify: Function,
+}
+
+fn stack(app: &mut App, id: &str, description: &str) -> Result<Stack> {
+    let root = app.root();
+    app.stack_with(
+        root,
+        id,
+        StackProps {
+            env: Some(Environment {
+                account: None,
+                region: Some(REGION.into()),
+            }),
+            description: Some(description.into()),
+            ..StackProps::default()
+        },
+    )
+}
+
+/// `arn:...:ec2:<region>:<account>:instance/<id>`.
+fn instance_arn(instance: &Instance) -> Value {
+    Value::sub_with(
+        "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/${Id}",
+        [("Id", instance.instance_id())],
+    )
+}
+
+fn read_asset(app: &App, scope: Stack, file: &str) -> Result<String> {
+    let path = assets_dir().join(file);
+    std::fs::read_to_string(&path).map_err(|e| Error::InvalidProps {
+        path: app.path(scope.node()),
+        problem: format!("cannot read {}: {e}", path.display()),
+    })
+}
+
+// ------------------------------------------------------------------- web tier ----
+
+fn web_stack(app: &mut App) -> Result<WebTier> {
+    let stack = stack(
+        app,
+        STACKS[0],
+        "web-jobnet: the three-tier web system (network, ALB, web servers, Aurora)",
+    )?;
+    let vpc = Vpc::new(
+        app,
+        stack,
+        "Vpc",
+        VpcProps {
+            subnet_configuration: vec![
+                SubnetConfiguration::public("Public").cidr_mask(24),
+                SubnetConfiguration::private_with_egress("Private").cidr_mask(24),
+                SubnetConfiguration::isolated("Isolated").cidr_mask(24),
+            ],
+            nat_gateways: Some(2),
+            flow_logs: Some(FlowLogOptions::default()),
+            ..VpcProps::default()
+        },
+    )?;
+
+    // ALB -> web servers on 80 -> database on 3306, every rule naming the peer group.
+    let alb = ApplicationLoadBalancer::new(
+        app,
+        stack,
+        "Alb",
+        ApplicationLoadBalancerProps {
+            access_logs: Some(AccessLogs::new_bucket()),
+            ..ApplicationLoadBalancerProps::new(&vpc)
+        },
+    )?;
+    let web_sg = SecurityGroup::new(
+        app,
+        stack,
+        "WebSecurityGroup",
+        SecurityGroupProps::new(&vpc, "Web servers: HTTP from the load balancer"),
+    )?;
+    alb.allow_to(app, &web_sg, cairn::ec2::Port::tcp(80))?;
+
+    // The CloudWatch agent's configuration and the log groups it writes to.
+    let agent_config = read_asset(app, stack, CLOUDWATCH_AGENT_CONFIG)?;
+    let agent_parameter = StringParameter::new(
+        app,
+        stack,
+        "CloudWatchAgentConfig",
+        StringParameterProps {
+            parameter_name: Some(CLOUDWATCH_AGENT_PARAMETER.into()),
+            description: Some("CloudWatch agent configuration of the web servers".into()),
+            ..StringParameterProps::new(agent_config.trim_end())
+        },
+    )?;
+    for (id, name) in HTTPD_LOG_GROUPS {
+        LogGroup::new(
+            app,
+            stack,
+            id,
+            LogGroupProps {
+                log_group_name: Some(name.into()),
+                ..LogGroupProps::default()
+            },
+        )?;
+    }
+
+    // One role for both web servers: Session Manager / Run Command, the CloudWatch agent.
+    let web_role = Role::new(
+        app,
+        stack,
+        "WebServerRole",
+        RoleProps {
+            description: Some("web-jobnet web servers: SSM managed instance, CloudWatch agent".into()),
+            managed_policies: vec![
+                Role::aws_managed_policy("AmazonSSMManagedInstanceCore"),
+                Role::aws_managed_policy("CloudWatchAgentServerPolicy"),
+            ],
+            ..RoleProps::new(Principal::service("ec2.amazonaws.com"))
+        },
+    )?;
+    agent_parameter.grant_read(app, &web_role)?;
+    let mut web_servers = Vec::new();
+    for az in 0..2 {
+        web_servers.push(Instance::new(
+            app,
+            stack,
+            &format!("WebServer{}", az + 1),
+            InstanceProps {
+                availability_zone: Some(az),
+                security_groups: vec![web_sg],
+                role: Some(web_role),
+                user_data: Some(UserData::from_file(assets_dir().join(USER_DATA))),
+                detailed_monitoring: true,
+                ..InstanceProps::new(&vpc, "t3.micro", MachineImage::latest_amazon_linux_2023())
+            },
+        )?);
+    }
+
+    let target_group = ApplicationTargetGroup::new(
+        app,
+        stack,
+        "WebTargets",
+        ApplicationTargetGroupProps {
+            targets: web_servers.iter().map(Target::instance).collect(),
+            health_check: HealthCheck {
+                path: "/health.html".into(),
+                interval_seconds: 15,
+                healthy_threshold: 2,
+                ..HealthCheck::default()
+            },
+            deregistration_delay_seconds: Some(30),
+            ..ApplicationTargetGroupProps::new(&vpc, 80)
+        },
+    )?;
+    // HTTP only: the example has no certificate (see the module documentation).
+    let listener = alb.add_listener(
+        app,
+        "Http",
+        ListenerProps::http(ListenerAction::forward(&target_group)),
+    )?;
+
+    let credentials = Secret::new(
+        app,
+        stack,
+        "DatabaseCredentials",
+        SecretProps {
+            description: Some("web-jobnet Aurora master user".into()),
+            generate_secret_string: Some(SecretStringGenerator {
+                secret_string_template: Some(r#"{"username":"admin"}"#.into()),
+                generate_string_key: Some("password".into()),
+                password_length: Some(30),
+                exclude_characters: Some(" %+~`#$&*()|[]{}:;<>?!'/@\"\\".into()),
+                ..SecretStringGenerator::default()
+            }),
+            ..SecretProps::default()
+        },
+    )?;
+    let database = DatabaseCluster::new(
+        app,
+        stack,
+        "Database",
+        DatabaseClusterProps {
+            instance_class: "db.t4g.medium".into(),
+            credentials: Credentials::FromSecret(credentials),
+            default_database_name: Some("webapp".into()),
+            ..DatabaseClusterProps::new(&vpc)
+        },
+    )?;
+    database.allow_from(app, &web_sg)?;
+
+    // Where the stop flow's backups go, and the role AWS Backup takes them with.
+    let backup_key = Key::new(
+        app,
+        stack,
+        "BackupKey",
+        KeyProps {
+            description: Some("Encrypts the web-jobnet backup vault".into()),
+            ..KeyProps::default()
+        },
+    )?;
+    let backup_vault = app.add(
+        stack,
+        "BackupVault",
+        CfnResource::new("AWS::Backup::BackupVault")
+            .with("BackupVaultName", Value::sub("${AWS::StackName}-backups"))
+            .with("EncryptionKeyArn", backup_key.key_arn()),
+    )?;
+    let options = app.resource_options_mut(backup_vault)?;
+    options.deletion_policy = Some(cairn::RemovalPolicy::Retain);
+    options.update_replace_policy = Some(cairn::RemovalPolicy::Retain);
+    let backup_role = Role::new(
+        app,
+        stack,
+        "BackupRole",
+        RoleProps {
+            description: Some("AWS Backup: backs up the web-jobnet database".into()),
+            managed_policies: vec![Role::aws_managed_policy(
+                "service-role/AWSBackupServiceRolePolicyForBackup",
+            )],
+            ..RoleProps::new(Principal::service("backup.amazonaws.com"))
+        },
+    )?;
+
+    app.output(
+        stack,
+        "SiteUrl",
+        Output::new(Value::join("", [Value::from("http://"), alb.dns_name()]))
+            .description("The web site (the maintenance page while the system is stopped)"),
+    )?;
+
+    // The ALB's listener ports are the only ones open to the internet: allow-listed for
+    // cairn's rule, and port 80 (HTTP without a certificate) explained to checkov, whose
+    // CKV_AWS_260 refuses port 80 from anywhere on any group.
+    let mut public_ingress = NoPublicIngress::default();
+    for (port, path) in alb.public_ingress(app) {
+        public_ingress = public_ingress.allow(port, &path);
+    }
+    app.resource_options_mut(alb.security_group().resource())?
+        .metadata
+        .insert(
+            "checkov".into(),
+            Value::map([(
+                "skip",
+                Value::list([Value::map([
+                    ("id", Value::from("CKV_AWS_260")),
+                    (
+                        "comment",
+                        Value::from("The internet-facing ALB's HTTP listener: the example has no certificate (use HTTPS on 443 with one)"),
+                    ),
+                ])]),
+            )]),
+        );
+
+    Ok(WebTier {
+        public_ingress,
+        web_servers,
+        listener,
+        target_group,
+        database,
+        backup_vault,
+        backup_role,
+    })
+}
+
+// ------------------------------------------------------------------ functions ----
+
+fn functions_stack(app: &mut App, web: &WebTier) -> Result<Functions> {
+    let stack = stack(
+        app,
+        STACKS[1],
+        "web-jobnet: the job net's operations (EC2, Run Command, Aurora, ALB, Backup, Slack)",
+    )?;
+    let code = assets_dir().join(LAMBDA_CODE);
+    let instance_ids = Value::join(",", web.web_servers.iter().map(Instance::instance_id));
+    let instance_arns: Vec<Value> = web.web_servers.iter().map(instance_arn).collect();
+    let cluster_arn = web.database.resource().attr_db_cluster_arn();
+    let listener_arn = web.listener.listener_arn();
+    // Rules of the listener: listener-rule/app/<lb>/<lb id>/<listener id>/<rule id>.
+    let listener_rules = Value::join(
+        "",
+        [
+            Value::sub(
+                "arn:${AWS::Partition}:elasticloadbalancing:${AWS::Region}:${AWS::AccountId}:listener-rule/",
+            ),
+            Value::select(1, Value::split(":listener/", listener_arn.clone())),
+            Value::from("/*"),
+        ],
+    );
+
+    let function = |app: &mut App, id: &str, handler: &str, description: &str, env: Vec<(&str, Value)>| {
+        Function::new(
+            app,
+            stack,
+            id,
+            FunctionProps {
+                description: Some(format!("web-jobnet: {description}")),
+                timeout: Some(Duration::from_secs(30)),
+                memory_size: Some(256),
+                environment: env.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+                ..FunctionProps::new(Runtime::Python3_12, handler, Code::from_asset(&code))
+            },
+        )
+    };
+    let allow = |actions: &[&str], resources: Vec<Value>| {
+        PolicyStatement::allow()
+            .actions(actions.iter().copied())
+            .resources(resources)
+    };
+
+    let ids = || vec![("INSTANCE_IDS", instance_ids.clone())];
+    let start_instance = function(
+        app,
+        "StartInstance",
+        "ec2_instances.start",
+        "start a web server",
+        ids(),
+    )?;
+    start_instance
+        .role()
+        .add_to_policy(app, allow(&["ec2:StartInstances"], instance_arns.clone()))?;
+    let stop_instance = function(
+        app,
+        "StopInstance",
+        "ec2_instances.stop",
+        "stop a web server",
+        ids(),
+    )?;
+    stop_instance
+        .role()
+        .add_to_policy(app, allow(&["ec2:StopInstances"], instance_arns.clone()))?;
+    let describe_instance = function(
+        app,
+        "DescribeInstance",
+        "ec2_instances.describe",
+        "state of a web server",
+        ids(),
+    )?;
+    // DescribeInstances has no resource-level permissions.
+    describe_instance
+        .role()
+        .add_to_policy(app, allow(&["ec2:DescribeInstances"], vec![Value::from("*")]))?;
+
+    let cluster = || vec![("CLUSTER_ID", web.database.cluster_identifier())];
+    let start_database = function(
+        app,
+        "StartDatabase",
+        "db_cluster.start",
+        "start the Aurora cluster",
+        cluster(),
+    )?;
+    start_database
+        .role()
+        .add_to_policy(app, allow(&["rds:StartDBCluster"], vec![cluster_arn.clone()]))?;
+    let stop_database = function(
+        app,
+        "StopDatabase",
+        "db_cluster.stop",
+        "stop the Aurora cluster",
+        cluster(),
+    )?;
+    stop_database
+        .role()
+        .add_to_policy(app, allow(&["rds:StopDBCluster"], vec![cluster_arn.clone()]))?;
+    let describe_database = function(
+        app,
+        "DescribeDatabase",
+        "db_cluster.describe",
+        "status of the Aurora cluster",
+        cluster(),
+    )?;
+    describe_database
+        .role()
+        .add_to_policy(app, allow(&["rds:DescribeDBClusters"], vec![cluster_arn.clone()]))?;
+
+    let send_command = function(
+        app,
+        "SendCommand",
+        "run_command.send",
+        "run an httpd script on a web server (SSM Run Command)",
+        ids(),
+    )?;
+    let mut command_targets = vec![Value::sub(
+        "arn:${AWS::Partition}:ssm:${AWS::Region}::document/AWS-RunShellScript",
+    )];
+    command_targets.extend(instance_arns.iter().cloned());
+    send_command
+        .role()
+        .add_to_policy(app, allow(&["ssm:SendCommand"], command_targets))?;
+    let command_result = function(
+        app,
+        "GetCommandResult",
+        "run_command.result",
+        "result of a Run Command invocation",
+        ids(),
+    )?;
+    // GetCommandInvocation has no resource-level permissions.
+    command_result
+        .role()
+        .add_to_policy(app, allow(&["ssm:GetCommandInvocation"], vec![Value::from("*")]))?;
+
+    let listener_env = || {
+        vec![
+            ("LISTENER_ARN", listener_arn.clone()),
+            ("PRIORITY", Value::from(MAINTENANCE_PRIORITY.to_string())),
+        ]
+    };
+    let maintenance_on = function(
+        app,
+        "MaintenanceOn",
+        "maintenance.create",
+        "put the maintenance page on the listener",
+        listener_env(),
+    )?;
+    maintenance_on.role().add_to_policy(
+        app,
+        allow(
+            &["elasticloadbalancing:CreateRule"],
+            vec![listener_arn.clone(), listener_rules.clone()],
+        ),
+    )?;
+    let maintenance_off = function(
+        app,
+        "MaintenanceOff",
+        "maintenance.delete",
+        "take the maintenance page off the listener",
+        listener_env(),
+    )?;
+    maintenance_off.role().add_to_policy(
+        app,
+        allow(&["elasticloadbalancing:DeleteRule"], vec![listener_rules]),
+    )?;
+    for f in [maintenance_on, maintenance_off] {
+        // DescribeRules has no resource-level permissions.
+        f.role().add_to_policy(
+            app,
+            allow(&["elasticloadbalancing:DescribeRules"], vec![Value::from("*")]),
+        )?;
+    }
+
+    let target_health = function(
+        app,
+        "DescribeTargetHealth",
+        "target_health.describe",
+        "health of the web servers behind the load balancer",
+        vec![("TARGET_GROUP_ARN", web.target_group.target_group_arn())],
+    )?;
+    // DescribeTargetHealth has no resource-level permissions.
+    target_health.role().add_to_policy(
+        app,
+        allow(
+            &["elasticloadbalancing:DescribeTargetHealth"],
+            vec![Value::from("*")],
+        ),
+    )?;
+
+    let start_backup = function(
+        app,
+        "StartBackupJob",
+        "backup_job.start",
+        "back up the Aurora cluster (AWS Backup)",
+        vec![
+            ("VAULT_NAME", web.backup_vault.ref_()),
+            ("RESOURCE_ARN", cluster_arn),
+            ("BACKUP_ROLE_ARN", web.backup_role.arn()),
+            ("RETENTION_DAYS", Value::from("35")),
+        ],
+    )?;
+    start_backup.role().add_to_policy(
+        app,
+        allow(
+            &["backup:StartBackupJob"],
+            vec![web.backup_vault.attr("BackupVaultArn")],
+        ),
+    )?;
+    start_backup.role().add_to_policy(
+        app,
+        allow(&["iam:PassRole"], vec![web.backup_role.arn()]).condition(
+            "StringEquals",
+            "iam:PassedToService",
+            "backup.amazonaws.com",
+        ),
+    )?;
+
+    let webhook = Secret::new(
+        app,
+        stack,
+        "SlackWebhookUrl",
+        SecretProps {
+            description: Some(
+                "Slack incoming webhook URL of the job net notifications: replace the generated value with https://hooks.slack.com/services/..."
+                    .into(),
+            ),
+            ..SecretProps::default()
+        },
+    )?;
+    let notify = function(
+        app,
+        "NotifySlack",
+        "notify_slack.handler",
+        "post job net results to Slack",
+        vec![("WEBHOOK_SECRET_ARN", webhook.secret_arn())],
+    )?;
+    webhook.grant_read(app, &notify)?;
+
+    Ok(Functions {
+        start_instance,
+        stop_instance,
+        describe_instance,
+        start_database,
+        stop_database,
+        describe_database,
+        send_command,
+        command_result,
+        maintenance_on,
+        maintenance_off,
+        target_health,
+        start_backup,
+        notify,
+    })
+}
+
+// ---------------------------------------------------------------------- flows ----
+
+/// A Lambda invocation whose useful result (`$.Payload`, reshaped by `selector`) lands
+/// at `result_path`.
+fn call(name: &str, f: &Function, payload: Params, selector: Params, result_path: &str) -> Task {
+    Task::invoke(name, f)
+        .payload(payload)
+        .result_selector(selector)
+        .result_path(result_path)
+        .timeout_seconds(60)
+}
+
+fn instance_payload() -> Params {
+    Params::new().path("instanceId", "$.instanceId")
+}
+
+fn state_of_instance() -> Params {
+    Params::new().path("state", "$.Payload.state")
+}
+
+fn status_of(field: &str) -> Params {
+    Params::new().path(field, &format!("$.Payload.{field}"))
+}
+
+/// Run Command statuses that are not final yet.
+fn command_running() -> Condition {
+    Condition::or([
+        Condition::string_equals("$.command.status", "Pending"),
+        Condition::string_equals("$.command.status", "InProgress"),
+        Condition::string_equals("$.command.status", "Delayed"),
+    ])
+}
+
+/// The database cluster cannot change state right now (e.g. a backup is being taken).
+fn busy_database() -> Retry {
+    Retry::on(["InvalidDBClusterStateFault"])
+        .interval_seconds(60)
+        .max_attempts(10)
+        .backoff_rate(1.0)
+}
+
+/// The `Targets` pass state: the web servers' ids for the Map.
+fn targets(web_servers: &[Value]) -> Pass {
+    Pass::new("Targets")
+        .comment("The web servers of the job net")
+        .result(Value::map([(
+            "instanceIds",
+            Value::list(web_servers.iter().cloned()),
+        )]))
+        .result_path("$.targets")
+}
+
+/// Runs an httpd script on the item's instance and polls until it has finished:
+/// `send -> wait -> result -> choice`; returns the send task and the choice.
+fn httpd_script(
+    def: &mut Definition,
+    scope: cairn::stepfunctions::Scope,
+    f: &Functions,
+    action: &str,
+    label: &str,
+) -> Result<(StateRef<Task>, StateRef<Choice>), DefinitionError> {
+    let send = def.add_in(
+        scope,
+        call(
+            &format!("{label}Httpd"),
+            &f.send_command,
+            instance_payload().set("action", action),
+            status_of("commandId"),
+            "$.command",
+        )
+        .comment(&format!(
+            "/opt/webapp/bin/httpd-{action}.sh through SSM Run Command"
+        ))
+        .retry(
+            // The SSM agent of an instance that has just started is not online yet.
+            Retry::on(["InstanceNotReady"])
+                .interval_seconds(15)
+                .max_attempts(10)
+                .backoff_rate(1.5),
+        ),
+    )?;
+    let wait = def.add_in(scope, Wait::seconds(&format!("WaitFor{label}Httpd"), 10))?;
+    let result = def.add_in(
+        scope,
+        call(
+            &format!("Get{label}HttpdResult"),
+            &f.command_result,
+            instance_payload().path("commandId", "$.command.commandId"),
+            status_of("commandId").path("status", "$.Payload.status"),
+            "$.command",
+        ),
+    )?;
+    let done = def.add_in(scope, Choice::new(&format!("Httpd{label}Done?")))?;
+    def.chain(send).next(wait)?.next(result)?.next(done)?;
+    def.when(done, command_running(), wait)?;
+    Ok((send, done))
+}
+
+/// The stop flow.
+fn stop_flow(web_servers: &[Value], f: &Functions) -> Result<Definition, DefinitionError> {
+    let mut def = Definition::new();
+    def.set_comment("web-jobnet stop: maintenance page on, httpd and web servers off (two at a time), database backed up and stopped");
+    let failed = def.add(Fail::new("StopFailed").error("WebJobnet.StopFailed").cause(
+        "A step of the stop job net failed; see the execution's events. The maintenance page stays on.",
+    ))?;
+    let stopped = def.add(Succeed::new("SystemStopped"))?;
+    let catch = || Catch::all(failed).result_path("$.error");
+
+    let targets = def.add(targets(web_servers))?;
+    let maintenance = def.add(
+        call(
+            "MaintenanceOn",
+            &f.maintenance_on,
+            Params::new(),
+            status_of("ruleArn"),
+            "$.maintenance",
+        )
+        .catch(catch()),
+    )?;
+
+    let each = def.add(
+        Map::new("StopWebServers")
+            .items_path("$.targets.instanceIds")
+            .max_concurrency(MAX_CONCURRENCY)
+            .item_selector(Params::new().path("instanceId", "$$.Map.Item.Value"))
+            .discard_result()
+            .catch(catch()),
+    )?;
+    let it = def.item_processor(each)?;
+    let (stop_httpd, httpd_done) = httpd_script(&mut def, it, f, "stop", "Stop")?;
+    let stop_instance = def.add_in(
+        it,
+        call(
+            "StopInstance",
+            &f.stop_instance,
+            instance_payload(),
+            state_of_instance(),
+            "$.instance",
+        ),
+    )?;
+    let httpd_failed = def.add_in(
+        it,
+        Fail::new("HttpdStopFailed")
+            .error("WebJobnet.HttpdStopFailed")
+            .cause("httpd-stop.sh did not succeed"),
+    )?;
+    def.when(
+        httpd_done,
+        Condition::string_equals("$.command.status", "Success"),
+        stop_instance,
+    )?;
+    def.otherwise(httpd_done, httpd_failed)?;
+    let wait_instance = def.add_in(it, Wait::seconds("WaitForInstanceStop", 30))?;
+    let describe_instance = def.add_in(
+        it,
+        call(
+            "DescribeStoppingInstance",
+            &f.describe_instance,
+            instance_payload(),
+            state_of_instance(),
+            "$.instance",
+        ),
+    )?;
+    let instance_stopped = def.add_in(it, Choice::new("InstanceStopped?"))?;
+    let web_server_stopped = def.add_in(it, Succeed::new("WebServerStopped"))?;
+    let instance_failed = def.add_in(
+        it,
+        Fail::new("InstanceStopFailed")
+            .error("WebJobnet.InstanceStopFailed")
+            .cause("the instance is neither stopping nor stopped"),
+    )?;
+    def.chain(stop_instance)
+        .next(wait_instance)?
+        .next(describe_instance)?
+        .next(instance_stopped)?;
+    def.when(
+        instance_stopped,
+        Condition::string_equals("$.instance.state", "stopped"),
+        web_server_stopped,
+    )?;
+    def.when(
+        instance_stopped,
+        Condition::string_equals("$.instance.state", "stopping"),
+        wait_instance,
+    )?;
+    def.otherwise(instance_stopped, instance_failed)?;
+    def.start_at(stop_httpd)?;
+
+    let describe_db = def.add(
+        call(
+            "DescribeDatabase",
+            &f.describe_database,
+            Params::new(),
+            status_of("status"),
+            "$.database",
+        )
+        .catch(catch()),
+    )?;
+    let db_state = def.add(Choice::new("DatabaseState?"))?;
+    let backup = def.add(
+        call(
+            "BackupDatabase",
+            &f.start_backup,
+            Params::new().path("executionName", "$$.Execution.Name"),
+            status_of("backupJobId"),
+            "$.backup",
+        )
+        .catch(catch()),
+    )?;
+    let stop_db = def.add(
+        call(
+            "StopDatabase",
+            &f.stop_database,
+            Params::new(),
+            status_of("status"),
+            "$.database",
+        )
+        .retry(busy_database())
+        .catch(catch()),
+    )?;
+    let wait_db = def.add(Wait::seconds("WaitForDatabaseStop", 60))?;
+    let describe_stopping_db = def.add(
+        call(
+            "DescribeStoppingDatabase",
+            &f.describe_database,
+            Params::new(),
+            status_of("status"),
+            "$.database",
+        )
+        .catch(catch()),
+    )?;
+    let db_stopped = def.add(Choice::new("DatabaseStopped?"))?;
+
+    def.chain(targets)
+        .next(maintenance)?
+        .next(each)?
+        .next(describe_db)?
+        .next(db_state)?;
+    def.when(
+        db_state,
+        Condition::string_equals("$.database.status", "available"),
+        backup,
+    )?;
+    def.when(
+        db_state,
+        Condition::string_equals("$.database.status", "stopping"),
+        wait_db,
+    )?;
+    def.when(
+        db_state,
+        Condition::string_equals("$.database.status", "stopped"),
+        stopped,
+    )?;
+    def.otherwise(db_state, failed)?;
+    def.chain(backup)
+        .next(stop_db)?
+        .next(wait_db)?
+        .next(describe_stopping_db)?
+        .next(db_stopped)?;
+    def.when(
+        db_stopped,
+        Condition::string_equals("$.database.status", "stopped"),
+        stopped,
+    )?;
+    def.when(
+        db_stopped,
+        Condition::string_equals("$.database.status", "stopping"),
+        wait_db,
+    )?;
+    def.otherwise(db_stopped, failed)?;
+    def.start_at(targets)?;
+    Ok(def)
+}
+
+/// The start flow.
+fn start_flow(web_servers: &[Value], f: &Functions) -> Result<Definition, DefinitionError> {
+    let mut def = Definition::new();
+    def.set_comment("web-jobnet start: database started, web servers and httpd on (two at a time), targets healthy, maintenance page off");
+    let failed = def.add(Fail::new("StartFailed").error("WebJobnet.StartFailed").cause(
+        "A step of the start job net failed; see the execution's events. The maintenance page stays on.",
+    ))?;
+    let started = def.add(Succeed::new("SystemStarted"))?;
+    let catch = || Catch::all(failed).result_path("$.error");
+
+    let targets = def.add(targets(web_servers))?;
+    let maintenance = def.add(
+        call(
+            "EnsureMaintenanceOn",
+            &f.maintenance_on,
+            Params::new(),
+            status_of("ruleArn"),
+            "$.maintenance",
+        )
+        .comment("The site answers with the maintenance page until every target is healthy")
+        .catch(catch()),
+    )?;
+    let describe_db = def.add(
+        call(
+            "DescribeDatabase",
+            &f.describe_database,
+            Params::new(),
+            status_of("status"),
+            "$.database",
+        )
+        .catch(catch()),
+    )?;
+    let db_state = def.add(Choice::new("DatabaseState?"))?;
+    let start_db = def.add(
+        call(
+            "StartDatabase",
+            &f.start_database,
+            Params::new(),
+            status_of("status"),
+            "$.database",
+        )
+        .retry(busy_database())
+        .catch(catch()),
+    )?;
+    let wait_db = def.add(Wait::seconds("WaitForDatabaseStart", 60))?;
+    let describe_starting_db = def.add(
+        call(
+            "DescribeStartingDatabase",
+            &f.describe_database,
+            Params::new(),
+            status_of("status"),
+            "$.database",
+        )
+        .catch(catch()),
+    )?;
+    let db_available = def.add(Choice::new("DatabaseAvailable?"))?;
+
+    let each = def.add(
+        Map::new("StartWebServers")
+            .items_path("$.targets.instanceIds")
+            .max_concurrency(MAX_CONCURRENCY)
+            .item_selector(Params::new().path("instanceId", "$$.Map.Item.Value"))
+            .discard_result()
+            .catch(catch()),
+    )?;
+    let it = def.item_processor(each)?;
+    let start_instance = def.add_in(
+        it,
+        call(
+            "StartInstance",
+            &f.start_instance,
+            instance_payload(),
+            state_of_instance(),
+            "$.instance",
+        ),
+    )?;
+    let wait_instance = def.add_in(it, Wait::seconds("WaitForInstanceStart", 20))?;
+    let describe_instance = def.add_in(
+        it,
+        call(
+            "DescribeStartingInstance",
+            &f.describe_instance,
+            instance_payload(),
+            state_of_instance(),
+            "$.instance",
+        ),
+    )?;
+    let instance_running = def.add_in(it, Choice::new("InstanceRunning?"))?;
+    let instance_failed = def.add_in(
+        it,
+        Fail::new("InstanceStartFailed")
+            .error("WebJobnet.InstanceStartFailed")
+            .cause("the instance is neither pending nor running"),
+    )?;
+    let (start_httpd, httpd_done) = httpd_script(&mut def, it, f, "start", "Start")?;
+    let web_server_started = def.add_in(it, Succeed::new("WebServerStarted"))?;
+    let httpd_failed = def.add_in(
+        it,
+        Fail::new("HttpdStartFailed")
+            .error("WebJobnet.HttpdStartFailed")
+            .cause("httpd-start.sh did not succeed (httpd not healthy)"),
+    )?;
+    def.chain(start_instance)
+        .next(wait_instance)?
+        .next(describe_instance)?
+        .next(instance_running)?;
+    def.when(
+        instance_running,
+        Condition::string_equals("$.instance.state", "running"),
+        start_httpd,
+    )?;
+    def.when(
+        instance_running,
+        Condition::string_equals("$.instance.state", "pending"),
+        wait_instance,
+    )?;
+    def.otherwise(instance_running, instance_failed)?;
+    def.when(
+        httpd_done,
+        Condition::string_equals("$.command.status", "Success"),
+        web_server_started,
+    )?;
+    def.otherwise(httpd_done, httpd_failed)?;
+
+    let wait_targets = def.add(Wait::seconds("WaitForHealthyTargets", 30))?;
+    let health = def.add(
+        call(
+            "DescribeTargetHealth",
+            &f.target_health,
+            Params::new(),
+            status_of("allHealthy")
+                .path("healthy", "$.Payload.healthy")
+                .path("total", "$.Payload.total"),
+            "$.targetHealth",
+        )
+        .catch(catch()),
+    )?;
+    let healthy = def.add(Choice::new("TargetsHealthy?"))?;
+    let maintenance_off = def.add(
+        call(
+            "MaintenanceOff",
+            &f.maintenance_off,
+            Params::new(),
+            status_of("deleted"),
+            "$.maintenance",
+        )
+        .catch(catch()),
+    )?;
+
+    def.chain(targets)
+        .next(maintenance)?
+        .next(describe_db)?
+        .next(db_state)?;
+    def.when(
+        db_state,
+        Condition::string_equals("$.database.status", "available"),
+        each,
+    )?;
+    def.when(
+        db_state,
+        Condition::string_equals("$.database.status", "stopped"),
+        start_db,
+    )?;
+    def.when(
+        db_state,
+        Condition::string_equals("$.database.status", "starting"),
+        wait_db,
+    )?;
+    def.otherwise(db_state, failed)?;
+    def.chain(start_db)
+        .next(wait_db)?
+        .next(describe_starting_db)?
+        .next(db_available)?;
+    def.when(
+        db_available,
+        Condition::string_equals("$.database.status", "available"),
+        each,
+    )?;
+    def.when(
+        db_available,
+        Condition::string_equals("$.database.status", "starting"),
+        wait_db,
+    )?;
+    def.otherwise(db_available, failed)?;
+    def.chain(each).next(wait_targets)?.next(health)?.next(healthy)?;
+    def.when(
+        healthy,
+        Condition::boolean_equals("$.targetHealth.allHealthy", true),
+        maintenance_off,
+    )?;
+    def.otherwise(healthy, wait_targets)?;
+    def.chain(maintenance_off).next(started)?;
+    def.start_at(targets)?;
+    Ok(def)
+}
+
+/// A state machine stack: the machine (logging `ALL` to its own encrypted log group) and
+/// the EventBridge rule sending its finished executions to the notifier.
+///
+/// The rule and the invoke permission are L1s in this stack: `events::Rule::add_target`
+/// puts a Lambda target's permission beside the function (in the functions stack), which
+/// would make the functions stack import the rule's ARN from here while this stack imports
+/// the function's ARN from there, a dependency cycle.
+fn flow_stack(
+    app: &mut App,
+    id: &str,
+    description: &str,
+    definition: Result<Definition, DefinitionError>,
+    notifier: &Function,
+) -> Result<StateMachine> {
+    let stack = stack(app, id, description)?;
+    let path = app.path(stack.node());
+    let invalid = |problem: String| Error::InvalidProps {
+        path: path.clone(),
+        problem,
+    };
+    let definition = definition.map_err(|e| invalid(e.to_string()))?;
+    let machine = StateMachine::new(
+        app,
+        stack,
+        "StateMachine",
+        StateMachineProps {
+            timeout: Some(Duration::from_secs(2 * 3600)),
+            logs: Some(LogOptions {
+                level: LogLevel::All,
+                ..LogOptions::default()
+            }),
+            ..StateMachineProps::new(definition)
+        },
+    )
+    .map_err(|e| invalid(e.to_string()))?;
+
+    let pattern = Value::map([
+        ("source", Value::list([Value::from("aws.states")])),
+        (
+            "detail-type",
+            Value::list([Value::from("Step Functions Execution Status Change")]),
+        ),
+        (
+            "detail",
+            Value::map([
+                (
+                    "status",
+                    Value::list(NOTIFIED_STATUSES.iter().map(|s| Value::from(*s))),
+                ),
+                ("stateMachineArn", Value::list([machine.state_machine_arn()])),
+            ]),
+        ),
+    ]);
+    let rule = app.add(
+        stack,
+        "NotifyOnFinish",
+        CfnRule {
+            description: Some("Sends the job net's finished executions to the Slack notifier".into()),
+            event_pattern: Some(pattern),
+            state: Some(rule::State::Enabled.into()),
+            targets: Some(vec![rule::Target::new(notifier.function_arn(), "Notifier").into()].into()),
+            ..CfnRule::default()
+        },
+    )?;
+    let mut permission = CfnPermission::new(
+        "lambda:InvokeFunction",
+        notifier.function_arn(),
+        "events.amazonaws.com",
+    );
+    permission.source_arn = Some(rule.attr_arn().into());
+    app.add(stack, "NotifierInvokePermission", permission)?;
+    app.output(
+        stack,
+        "StateMachineArn",
+        Output::new(machine.state_machine_arn())
+            .description("Start an execution of this state machine to run the job net"),
+    )?;
+    Ok(machine)
+}
+
+/// Builds the `web-jobnet` app.
+pub fn build() -> Result<App> {
+    let mut app = App::new();
+    app.add_validator_once(cairn::cfn::SchemaValidator::new());
+    let web = web_stack(&mut app)?;
+    let functions = functions_stack(&mut app, &web)?;
+    let ids: Vec<Value> = web.web_servers.iter().map(Instance::instance_id).collect();
+    flow_stack(
+        &mut app,
+        STACKS[2],
+        "web-jobnet: the stop job net (Step Functions)",
+        stop_flow(&ids, &functions),
+        &functions.notify,
+    )?;
+    flow_stack(
+        &mut app,
+        STACKS[3],
+        "web-jobnet: the start job net (Step Functions)",
+        start_flow(&ids, &functions),
+        &functions.notify,
+    )?;
+
+    // The recommended rules over the whole app, the ALB's listener ports allow-listed.
+    let root = app.root();
+    RuleSet::recommended()
+        .rule(web.public_ingress, Mode::Error)
+        .apply(&mut app, root);
+    Ok(app)
+}
