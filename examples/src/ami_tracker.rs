@@ -17,9 +17,10 @@
 //! - [`CONSUMER_STACK`] (`AmiConsumer`): the template parameter `LatestAmiId` of type
 //!   `AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>` defaulting to the parameter's
 //!   name, so every deploy launches from the latest tracked AMI, and an instance using it
-//!   (encrypted gp3 root volume, IMDSv2) in a one-AZ VPC. The parameter is read by name:
-//!   the template imports nothing. The stack depends on the tracker in the manifest only,
-//!   so `deploy --all` creates the parameter first.
+//!   (encrypted gp3 root volume, IMDSv2, Session Manager role, no inbound rules) in an
+//!   existing subnet (the `VpcId` and `SubnetId` parameters). The AMI parameter is read by
+//!   name: the template imports nothing. The stack depends on the tracker in the manifest
+//!   only, so `deploy --all` creates the parameter first.
 //! - [`EVENTS_STACK`] (`AmiEventsApi`): a storage-first HTTP API. `POST /events` (IAM
 //!   authorization) is an `AWS_PROXY` integration of subtype `SQS-SendMessage` that puts
 //!   the request body on an encrypted queue (with a dead-letter queue) through a role that
@@ -41,7 +42,7 @@ use cairn::cfn::imagebuilder::{
 };
 use cairn::cfn::lambda::{event_source_mapping, CfnEventSourceMapping};
 use cairn::cfn::IndexMap;
-use cairn::ec2::{CfnInstance, Instance, InstanceProps, MachineImage, SubnetConfiguration, Vpc, VpcProps};
+use cairn::ec2::{instance, CfnInstance, SecurityGroup, SecurityGroupProps};
 use cairn::iam::{CfnInstanceProfile, PolicyStatement, Principal, Role, RoleProps};
 use cairn::kms::{Key, KeyProps};
 use cairn::lambda::{Code, EventSource, Function, FunctionProps, Runtime};
@@ -49,7 +50,7 @@ use cairn::logs::{LogGroup, LogGroupProps, RetentionDays};
 use cairn::sns::{Topic, TopicProps};
 use cairn::sqs::{DeadLetterQueue, Queue, QueueProps};
 use cairn::ssm::{StringParameter, StringParameterProps};
-use cairn::{App, Error, NodeId, Output, Parameter, Result, Stack, Val, Value};
+use cairn::{App, Error, Output, Parameter, ParameterType, Result, Stack, Val, Value};
 use cairn_aspects::RuleSet;
 
 /// The stack with the Image Builder pipeline, its topic, the parameter and the tracker.
@@ -355,39 +356,87 @@ fn consumer_stack(app: &mut App) -> Result<Stack> {
             .default_value(LATEST_AMI_PARAMETER)
             .description("The SSM parameter with the AMI to launch (kept current by the AmiTracker stack)"),
     )?;
-    let vpc = Vpc::new(
+    // The instance joins an existing network: no VPC, NAT gateway or routes of its own.
+    let vpc_id = app.parameter(
+        stack,
+        "VpcId",
+        Parameter::new(ParameterType::AwsSpecific("AWS::EC2::VPC::Id".into()))
+            .description("The VPC of the subnet"),
+    )?;
+    let subnet_id = app.parameter(
+        stack,
+        "SubnetId",
+        Parameter::new(ParameterType::AwsSpecific("AWS::EC2::Subnet::Id".into()))
+            .description("The subnet to launch in (with a route to Systems Manager for Session Manager)"),
+    )?;
+
+    let group = SecurityGroup::new(
         app,
         stack,
-        "Vpc",
-        VpcProps {
-            cidr: "10.40.0.0/24".into(),
-            max_azs: 1,
-            subnet_configuration: vec![
-                SubnetConfiguration::public("Public").cidr_mask(26),
-                SubnetConfiguration::private_with_egress("Private").cidr_mask(26),
-            ],
-            nat_gateways: Some(1),
-            ..VpcProps::default()
+        "ServerSecurityGroup",
+        SecurityGroupProps {
+            vpc_id: vpc_id.value(),
+            description: "AmiConsumer server: no inbound, all outbound".into(),
+            allow_all_outbound: true,
+            group_name: None,
         },
     )?;
-    // The instance construct makes its own template parameter for an SSM image; the
-    // consumer's contract is `LatestAmiId`, so the L1's ImageId is pointed at it.
-    let instance = Instance::new(
+    let role = Role::new(
         app,
+        stack,
+        "ServerRole",
+        RoleProps {
+            description: Some("The AmiConsumer server (Session Manager access)".into()),
+            managed_policies: vec![Role::aws_managed_policy("AmazonSSMManagedInstanceCore")],
+            ..RoleProps::new(Principal::service("ec2.amazonaws.com"))
+        },
+    )?;
+    let profile = app.add(
+        stack,
+        "ServerInstanceProfile",
+        CfnInstanceProfile::new(vec![Val::from(role.name())]),
+    )?;
+    let root_volume = instance::BlockDeviceMapping {
+        ebs: Some(
+            instance::Ebs {
+                encrypted: Some(true.into()),
+                volume_type: Some(instance::VolumeType::Gp3.into()),
+                volume_size: Some(8.into()),
+                delete_on_termination: Some(true.into()),
+                ..Default::default()
+            }
+            .into(),
+        ),
+        // The root device of Amazon Linux (and of the images built from it).
+        ..instance::BlockDeviceMapping::new("/dev/xvda")
+    };
+    let server = app.add(
         stack,
         "Server",
-        InstanceProps {
-            ssm_managed: true,
-            root_volume_size: Some(8),
-            ..InstanceProps::new(&vpc, "t3.micro", MachineImage::literal("ami-00000000000000000"))
+        CfnInstance {
+            image_id: Some(latest.value().into()),
+            instance_type: Some("t3.micro".into()),
+            subnet_id: Some(subnet_id.value().into()),
+            security_group_ids: Some(vec![Val::from(group.security_group_id())].into()),
+            iam_instance_profile: Some(profile.ref_().into()),
+            block_device_mappings: Some(vec![root_volume.into()].into()),
+            metadata_options: Some(
+                instance::MetadataOptions {
+                    http_tokens: Some(instance::HttpTokens::Required.into()),
+                    http_endpoint: Some(instance::HttpEndpoint::Enabled.into()),
+                    ..Default::default()
+                }
+                .into(),
+            ),
+            tags: Some(vec![instance::Tag::new("Name", "AmiConsumer/Server").into()].into()),
+            ..CfnInstance::default()
         },
     )?;
-    set_image_id(app, instance.resource().node(), latest.value())?;
 
     app.output(
         stack,
         "InstanceId",
-        Output::new(instance.instance_id()).description("The instance launched from the tracked AMI"),
+        Output::new(server.ref_()).description("The instance launched from the tracked AMI"),
     )?;
     app.output(
         stack,
@@ -395,19 +444,6 @@ fn consumer_stack(app: &mut App) -> Result<Stack> {
         Output::new(latest.value()).description("The AMI id the parameter resolved to at this deploy"),
     )?;
     Ok(stack)
-}
-
-fn set_image_id(app: &mut App, node: NodeId, image_id: Value) -> Result<()> {
-    let path = app.path(node);
-    let instance = app
-        .node_mut(node)
-        .resource_mut::<CfnInstance>()
-        .ok_or_else(|| Error::InvalidProps {
-            path,
-            problem: "the instance's resource is not an AWS::EC2::Instance".into(),
-        })?;
-    instance.image_id = Some(image_id.into());
-    Ok(())
 }
 
 fn events_stack(app: &mut App) -> Result<Stack> {

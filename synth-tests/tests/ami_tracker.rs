@@ -240,11 +240,9 @@ fn the_consumer_reads_the_parameter_by_name_and_imports_nothing() {
         .unwrap()
         .keys()
         .collect();
-    assert_eq!(
-        parameters,
-        [LATEST_AMI_TEMPLATE_PARAMETER],
-        "only the AMI parameter"
-    );
+    assert_eq!(parameters, [LATEST_AMI_TEMPLATE_PARAMETER, "VpcId", "SubnetId"]);
+    t.assert_has_parameter("VpcId", json!({ "Type": "AWS::EC2::VPC::Id" }));
+    t.assert_has_parameter("SubnetId", json!({ "Type": "AWS::EC2::Subnet::Id" }));
     let text = consumer.template.to_string();
     assert!(
         !text.contains("Fn::ImportValue"),
@@ -256,6 +254,7 @@ fn the_consumer_reads_the_parameter_by_name_and_imports_nothing() {
             "ImageId": { "Ref": LATEST_AMI_TEMPLATE_PARAMETER },
             "BlockDeviceMappings": [{ "DeviceName": "/dev/xvda", "Ebs": { "Encrypted": true } }],
             "MetadataOptions": { "HttpTokens": "required" },
+            "SubnetId": { "Ref": "SubnetId" },
         }),
     );
     // Ordered after the tracker (which creates the parameter), without any export.
