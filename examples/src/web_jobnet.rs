@@ -13,10 +13,10 @@
 //!   `/health.html`; two web servers in the private subnets (Amazon Linux 2023, user
 //!   data [`USER_DATA`] installing httpd, its start/stop/check scripts and the CloudWatch
 //!   agent); security groups chained ALB -> web (80) -> database (3306); the database
-//!   credentials in Secrets Manager; an encrypted Aurora MySQL cluster in the isolated
-//!   subnets; the CloudWatch agent configuration ([`CLOUDWATCH_AGENT_CONFIG`]) as an SSM
-//!   parameter and the log groups it writes to; a backup vault (with its key) and the
-//!   role AWS Backup uses.
+//!   credentials in Secrets Manager (readable by the web servers); an encrypted Aurora
+//!   MySQL cluster in the isolated subnets; the CloudWatch agent configuration
+//!   ([`CLOUDWATCH_AGENT_CONFIG`]) as an SSM parameter and the log groups it writes to;
+//!   a backup vault (with its key) and the role AWS Backup uses.
 //! - `WebJobnetFunctions`: one Python 3.12 function per operation (all handlers in one
 //!   package, [`LAMBDA_CODE`]): start/stop/describe instance, start/stop/describe
 //!   database cluster, run the httpd scripts (SSM `SendCommand`) and read the result,
@@ -25,9 +25,10 @@
 //!   just its operation on just the job net's resources (`ec2:StopInstances` on the two
 //!   instances' ARNs ...); `*` only for the describe calls that have no resource-level
 //!   permissions.
-//! - `WebJobnetStop`: maintenance page on; for each web server (two at a time) stop
-//!   httpd through Run Command and poll the command, stop the instance and poll it; back
-//!   up the database and stop it, polling until it is stopped.
+//! - `WebJobnetStop`: maintenance page on; for each web server (two at a time, skipping
+//!   one already stopped) stop httpd through Run Command and poll the command, stop the
+//!   instance and poll it; back up the database and stop it, polling until it is stopped
+//!   (a database already stopped is left alone).
 //! - `WebJobnetStart`: the reverse: start the database and poll it; for each web server
 //!   (two at a time) start it, poll it, start httpd and poll the command; wait until
 //!   every target is healthy; maintenance page off.
@@ -66,7 +67,7 @@ use cairn::secretsmanager::{Secret, SecretProps, SecretStringGenerator};
 use cairn::ssm::{StringParameter, StringParameterProps};
 use cairn::stepfunctions::{
     Catch, Choice, Condition, Definition, DefinitionError, Fail, LogLevel, LogOptions, Map, Params, Pass,
-    Retry, StateMachine, StateMachineProps, StateRef, Succeed, Task, Wait,
+    Retry, StateId, StateMachine, StateMachineProps, StateRef, Succeed, Task, Wait,
 };
 use cairn::{App, CfnResource, Environment, Error, Output, Result, Stack, StackProps, Value};
 
@@ -260,7 +261,25 @@ fn web_stack(app: &mut App) -> Result<WebTier> {
             ..RoleProps::new(Principal::service("ec2.amazonaws.com"))
         },
     )?;
+    let credentials = Secret::new(
+        app,
+        stack,
+        "DatabaseCredentials",
+        SecretProps {
+            description: Some("web-jobnet Aurora master user".into()),
+            generate_secret_string: Some(SecretStringGenerator {
+                secret_string_template: Some(r#"{"username":"admin"}"#.into()),
+                generate_string_key: Some("password".into()),
+                password_length: Some(30),
+                exclude_characters: Some(" %+~`#$&*()|[]{}:;<>?!'/@\"\\".into()),
+                ..SecretStringGenerator::default()
+            }),
+            ..SecretProps::default()
+        },
+    )?;
     agent_parameter.grant_read(app, &web_role)?;
+    // The application reads the database credentials.
+    credentials.grant_read(app, &web_role)?;
     let mut web_servers = Vec::new();
     for az in 0..2 {
         web_servers.push(Instance::new(
@@ -301,22 +320,6 @@ fn web_stack(app: &mut App) -> Result<WebTier> {
         ListenerProps::http(ListenerAction::forward(&target_group)),
     )?;
 
-    let credentials = Secret::new(
-        app,
-        stack,
-        "DatabaseCredentials",
-        SecretProps {
-            description: Some("web-jobnet Aurora master user".into()),
-            generate_secret_string: Some(SecretStringGenerator {
-                secret_string_template: Some(r#"{"username":"admin"}"#.into()),
-                generate_string_key: Some("password".into()),
-                password_length: Some(30),
-                exclude_characters: Some(" %+~`#$&*()|[]{}:;<>?!'/@\"\\".into()),
-                ..SecretStringGenerator::default()
-            }),
-            ..SecretProps::default()
-        },
-    )?;
     let database = DatabaseCluster::new(
         app,
         stack,
@@ -694,11 +697,12 @@ fn command_running() -> Condition {
     ])
 }
 
-/// The database cluster cannot change state right now (e.g. a backup is being taken).
+/// The database cluster cannot change state right now (e.g. the backup is being taken):
+/// retried every minute for half an hour.
 fn busy_database() -> Retry {
     Retry::on(["InvalidDBClusterStateFault"])
         .interval_seconds(60)
-        .max_attempts(10)
+        .max_attempts(30)
         .backoff_rate(1.0)
 }
 
@@ -713,15 +717,17 @@ fn targets(web_servers: &[Value]) -> Pass {
         .result_path("$.targets")
 }
 
-/// Runs an httpd script on the item's instance and polls until it has finished:
-/// `send -> wait -> result -> choice`; returns the send task and the choice.
+/// Runs an httpd script on the item's instance and polls until it has finished
+/// (`send -> wait -> result -> choice`), then goes on to `success` or `failure`; returns
+/// the send task.
 fn httpd_script(
     def: &mut Definition,
     scope: cairn::stepfunctions::Scope,
     f: &Functions,
-    action: &str,
-    label: &str,
-) -> Result<(StateRef<Task>, StateRef<Choice>), DefinitionError> {
+    (action, label): (&str, &str),
+    success: StateId,
+    failure: StateId,
+) -> Result<StateRef<Task>, DefinitionError> {
     let send = def.add_in(
         scope,
         call(
@@ -755,8 +761,14 @@ fn httpd_script(
     )?;
     let done = def.add_in(scope, Choice::new(&format!("Httpd{label}Done?")))?;
     def.chain(send).next(wait)?.next(result)?.next(done)?;
+    def.when(
+        done,
+        Condition::string_equals("$.command.status", "Success"),
+        success,
+    )?;
     def.when(done, command_running(), wait)?;
-    Ok((send, done))
+    def.otherwise(done, failure)?;
+    Ok(send)
 }
 
 /// The stop flow.
@@ -790,7 +802,6 @@ fn stop_flow(web_servers: &[Value], f: &Functions) -> Result<Definition, Definit
             .catch(catch()),
     )?;
     let it = def.item_processor(each)?;
-    let (stop_httpd, httpd_done) = httpd_script(&mut def, it, f, "stop", "Stop")?;
     let stop_instance = def.add_in(
         it,
         call(
@@ -807,12 +818,14 @@ fn stop_flow(web_servers: &[Value], f: &Functions) -> Result<Definition, Definit
             .error("WebJobnet.HttpdStopFailed")
             .cause("httpd-stop.sh did not succeed"),
     )?;
-    def.when(
-        httpd_done,
-        Condition::string_equals("$.command.status", "Success"),
-        stop_instance,
+    let stop_httpd = httpd_script(
+        &mut def,
+        it,
+        f,
+        ("stop", "Stop"),
+        stop_instance.into(),
+        httpd_failed.into(),
     )?;
-    def.otherwise(httpd_done, httpd_failed)?;
     let wait_instance = def.add_in(it, Wait::seconds("WaitForInstanceStop", 30))?;
     let describe_instance = def.add_in(
         it,
@@ -830,7 +843,7 @@ fn stop_flow(web_servers: &[Value], f: &Functions) -> Result<Definition, Definit
         it,
         Fail::new("InstanceStopFailed")
             .error("WebJobnet.InstanceStopFailed")
-            .cause("the instance is neither stopping nor stopped"),
+            .cause("the instance is in a state the stop flow does not handle (pending, shutting-down, terminated)"),
     )?;
     def.chain(stop_instance)
         .next(wait_instance)?
@@ -847,7 +860,36 @@ fn stop_flow(web_servers: &[Value], f: &Functions) -> Result<Definition, Definit
         wait_instance,
     )?;
     def.otherwise(instance_stopped, instance_failed)?;
-    def.start_at(stop_httpd)?;
+    // An instance already stopped (a rerun after a failure) is skipped.
+    let check_instance = def.add_in(
+        it,
+        call(
+            "DescribeInstance",
+            &f.describe_instance,
+            instance_payload(),
+            state_of_instance(),
+            "$.instance",
+        ),
+    )?;
+    let instance_state = def.add_in(it, Choice::new("InstanceState?"))?;
+    def.chain(check_instance).next(instance_state)?;
+    def.when(
+        instance_state,
+        Condition::string_equals("$.instance.state", "running"),
+        stop_httpd,
+    )?;
+    def.when(
+        instance_state,
+        Condition::string_equals("$.instance.state", "stopping"),
+        wait_instance,
+    )?;
+    def.when(
+        instance_state,
+        Condition::string_equals("$.instance.state", "stopped"),
+        web_server_stopped,
+    )?;
+    def.otherwise(instance_state, instance_failed)?;
+    def.start_at(check_instance)?;
 
     let describe_db = def.add(
         call(
@@ -1029,13 +1071,20 @@ fn start_flow(web_servers: &[Value], f: &Functions) -> Result<Definition, Defini
             .error("WebJobnet.InstanceStartFailed")
             .cause("the instance is neither pending nor running"),
     )?;
-    let (start_httpd, httpd_done) = httpd_script(&mut def, it, f, "start", "Start")?;
     let web_server_started = def.add_in(it, Succeed::new("WebServerStarted"))?;
     let httpd_failed = def.add_in(
         it,
         Fail::new("HttpdStartFailed")
             .error("WebJobnet.HttpdStartFailed")
             .cause("httpd-start.sh did not succeed (httpd not healthy)"),
+    )?;
+    let start_httpd = httpd_script(
+        &mut def,
+        it,
+        f,
+        ("start", "Start"),
+        web_server_started.into(),
+        httpd_failed.into(),
     )?;
     def.chain(start_instance)
         .next(wait_instance)?
@@ -1052,12 +1101,6 @@ fn start_flow(web_servers: &[Value], f: &Functions) -> Result<Definition, Defini
         wait_instance,
     )?;
     def.otherwise(instance_running, instance_failed)?;
-    def.when(
-        httpd_done,
-        Condition::string_equals("$.command.status", "Success"),
-        web_server_started,
-    )?;
-    def.otherwise(httpd_done, httpd_failed)?;
 
     let wait_targets = def.add(Wait::seconds("WaitForHealthyTargets", 30))?;
     let health = def.add(
