@@ -1,0 +1,579 @@
+//! Snapshots of the `stack-manager` example, and the wiring they must show: least
+//! privilege for the functions and state machines, topic names after the version
+//! parameter, the subscriptions, the purge schedule, and the order of the offline tasks.
+
+use cairn::assertions::Template;
+use examples::stack_manager::{
+    build, build_with, StackManagerProps, COMMANDS_STACK, COMMAND_TASKS, MANAGER_STACK, STATE_MACHINE_TASKS,
+};
+use serde_json::{json, Value};
+use synth_tests::{header, synth};
+
+fn template(stack: &str) -> Template {
+    let asm = synth(build);
+    match asm.stack(stack) {
+        Some(s) => Template::from_json(s.template.clone()),
+        None => panic!("no stack {stack}"),
+    }
+}
+
+/// The logical id of the one resource of `ty` that is the L1 of the construct `path`
+/// (below its stack, e.g. `StackManagerFunction/ServiceRole`).
+fn logical_id(t: &Template, ty: &str, path: &str) -> String {
+    let suffix = format!("/{path}/Resource");
+    let found: Vec<String> = t
+        .find_resources(ty, json!({}))
+        .into_iter()
+        .filter(|(_, r)| {
+            r["Metadata"]["aws:cdk:path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with(&suffix))
+        })
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(found.len(), 1, "{ty} {path}: {found:?}");
+    found[0].clone()
+}
+
+/// The statements of the default policy of the role at construct `path`.
+fn role_statements(t: &Template, path: &str) -> Vec<Value> {
+    let role = logical_id(t, "AWS::IAM::Role", path);
+    let policies: Vec<Value> = t
+        .find_resources("AWS::IAM::Policy", json!({}))
+        .into_iter()
+        .map(|(_, p)| p)
+        .filter(|p| p["Properties"]["Roles"] == json!([{ "Ref": role }]))
+        .collect();
+    assert_eq!(policies.len(), 1, "one default policy for {role}");
+    policies[0]["Properties"]["PolicyDocument"]["Statement"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn actions(statement: &Value) -> Vec<String> {
+    match &statement["Action"] {
+        Value::String(a) => vec![a.clone()],
+        Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+        _ => vec![],
+    }
+}
+
+fn resources(statement: &Value) -> Vec<Value> {
+    match &statement["Resource"] {
+        Value::Array(r) => r.clone(),
+        Value::Null => vec![],
+        other => vec![other.clone()],
+    }
+}
+
+fn statements_with(statements: &[Value], action: &str) -> Vec<Value> {
+    statements
+        .iter()
+        .filter(|s| actions(s).iter().any(|a| a == action))
+        .cloned()
+        .collect()
+}
+
+/// (export name, document logical id) of every document the commands stack exports.
+fn document_exports(commands: &Template) -> Vec<(String, String)> {
+    let outputs = commands.to_json()["Outputs"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    outputs
+        .values()
+        .filter_map(|o| {
+            Some((
+                o["Export"]["Name"].as_str()?.to_string(),
+                o["Value"]["Ref"].as_str()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// The logical id of the exported document a `document_arn_import` names.
+fn exported_document(exports: &[(String, String)], export: &str) -> String {
+    match exports.iter().find(|(name, _)| name == export) {
+        Some((_, doc)) => doc.clone(),
+        None => panic!("no export {export}"),
+    }
+}
+
+fn document_id_of(id: &str, commands: &Template) -> String {
+    logical_id(commands, "AWS::SSM::Document", id)
+}
+
+/// `Fn::Join ["", ["arn:", partition, ":ssm:", region, ":", account, ":document/", {ImportValue}]]`.
+fn document_arn_import(resource: &Value) -> Option<String> {
+    let parts = resource["Fn::Join"][1].as_array()?;
+    if parts.get(6)? != &json!(":document/") {
+        return None;
+    }
+    parts.get(7)?["Fn::ImportValue"].as_str().map(str::to_string)
+}
+
+#[test]
+fn stack_manager_templates() {
+    let asm = synth(build);
+    let names: Vec<&str> = asm.stacks().iter().map(|s| s.display_name.as_str()).collect();
+    assert_eq!(names, [COMMANDS_STACK, MANAGER_STACK]);
+    for s in asm.stacks() {
+        let body = format!("{}\n{}", header(&asm, &s.display_name), s.template_json());
+        insta::assert_snapshot!(s.display_name.clone(), body);
+    }
+    assert_eq!(asm.stack(MANAGER_STACK).unwrap().dependencies, [COMMANDS_STACK]);
+}
+
+#[test]
+fn documents_come_from_yaml_with_shared_fragments() {
+    let commands = template(COMMANDS_STACK);
+    commands.assert_resource_count_is("AWS::SSM::Document", COMMAND_TASKS.len() + 1);
+    // Every document starts with the shared generate fragment; offline-snapshot and
+    // offline-compaction-snapshot share stop/snapshot/start, and start includes
+    // wait-until-ready (a nested include).
+    let steps = |id: &str| -> Vec<String> {
+        let doc = document_id_of(id, &commands);
+        commands.to_json()["Resources"][&doc]["Properties"]["Content"]["mainSteps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for (_, id, _) in COMMAND_TASKS {
+        assert_eq!(steps(id)[0], "generateTaskFacts", "{id}");
+    }
+    assert_eq!(
+        steps("OfflineSnapshot"),
+        [
+            "generateTaskFacts",
+            "stopAem",
+            "snapshotVolumes",
+            "startAem",
+            "waitUntilReady"
+        ]
+    );
+    assert_eq!(
+        steps("OfflineCompactionSnapshot"),
+        [
+            "generateTaskFacts",
+            "stopAem",
+            "compactRepository",
+            "snapshotVolumes",
+            "startAem",
+            "waitUntilReady"
+        ]
+    );
+    commands.assert_has_resource_properties(
+        "AWS::SSM::Document",
+        json!({ "DocumentType": "Command", "TargetType": "/AWS::EC2::Instance", "Content": { "schemaVersion": "2.2" } }),
+    );
+}
+
+#[test]
+fn topic_names_use_the_version_parameter() {
+    let t = template(MANAGER_STACK);
+    t.assert_has_parameter(VERSION, json!({ "Type": "String", "Default": "v1" }));
+    for name in ["AemStackManager", "AemOfflineBackup"] {
+        t.assert_has_resource_properties(
+            "AWS::SNS::Topic",
+            json!({ "TopicName": { "Fn::Sub": format!("{name}${{StackManagerVersion}}") }, "KmsMasterKeyId": "alias/aws/sns" }),
+        );
+    }
+    t.assert_has_resource_properties(
+        "AWS::Lambda::Function",
+        json!({ "FunctionName": { "Fn::Sub": "AemTaskQuery${StackManagerVersion}" } }),
+    );
+    for output in [
+        "StackManagerTopicName",
+        "OfflineBackupTopicName",
+        "TaskQueryFunctionName",
+    ] {
+        t.assert_has_output(output, json!({}));
+    }
+}
+
+const VERSION: &str = "StackManagerVersion";
+
+#[test]
+fn the_stack_manager_function_is_subscribed_to_both_topics() {
+    let t = template(MANAGER_STACK);
+    let function = logical_id(&t, "AWS::Lambda::Function", "StackManagerFunction");
+    let arn = json!({ "Fn::GetAtt": [function, "Arn"] });
+    for topic_prefix in ["StackManagerTopic", "OfflineBackupTopic"] {
+        let topic = logical_id(&t, "AWS::SNS::Topic", topic_prefix);
+        t.assert_has_resource_properties(
+            "AWS::SNS::Subscription",
+            json!({ "Protocol": "lambda", "TopicArn": { "Ref": topic }, "Endpoint": arn }),
+        );
+        t.assert_has_resource_properties(
+            "AWS::Lambda::Permission",
+            json!({ "Principal": "sns.amazonaws.com", "FunctionName": arn, "SourceArn": { "Ref": topic } }),
+        );
+    }
+    // Only the stack-manager function is subscribed (to exactly those two topics).
+    let subscriptions = t.find_resources("AWS::SNS::Subscription", json!({}));
+    assert_eq!(subscriptions.len(), 2);
+    assert!(subscriptions
+        .iter()
+        .all(|(_, s)| s["Properties"]["Endpoint"] == arn));
+}
+
+#[test]
+fn the_stack_manager_function_sends_only_its_documents_to_managed_instances() {
+    let manager = template(MANAGER_STACK);
+    let commands = template(COMMANDS_STACK);
+    let statements = role_statements(&manager, "StackManagerFunction/ServiceRole");
+    let send = statements_with(&statements, "ssm:SendCommand");
+    assert_eq!(send.len(), 2, "{send:#?}");
+    for s in &send {
+        assert_eq!(actions(s), ["ssm:SendCommand"], "SendCommand alone");
+    }
+
+    // 1. the documents of the command tasks, nothing else (not the compaction-only one)
+    let exports = document_exports(&commands);
+    let documents: Vec<String> = resources(&send[0])
+        .iter()
+        .map(|r| document_arn_import(r).unwrap_or_else(|| panic!("not a document ARN: {r}")))
+        .map(|export| exported_document(&exports, &export))
+        .collect();
+    let expected: Vec<String> = COMMAND_TASKS
+        .iter()
+        .map(|(_, id, _)| document_id_of(id, &commands))
+        .collect();
+    assert_eq!(documents, expected);
+    assert!(send[0]["Condition"].is_null());
+
+    // 2. instances, only those tagged with a managed stack prefix
+    assert_eq!(
+        send[1]["Resource"],
+        json!({ "Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*" })
+    );
+    assert_eq!(
+        send[1]["Condition"],
+        json!({ "StringLike": { "ssm:resourceTag/StackPrefix": { "Ref": "ManagedStackPrefixes" } } })
+    );
+
+    // No other statement lets it run commands or touch other resources broadly.
+    for s in &statements {
+        for a in actions(s) {
+            assert!(!a.contains('*'), "wildcard action {a}");
+        }
+        if resources(s).contains(&json!("*")) {
+            assert_eq!(
+                actions(s),
+                ["ec2:DescribeInstances"],
+                "only Describe takes no resource"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_stack_manager_function_writes_only_its_table() {
+    let t = template(MANAGER_STACK);
+    let table = logical_id(&t, "AWS::DynamoDB::Table", "TaskTable");
+    let statements = role_statements(&t, "StackManagerFunction/ServiceRole");
+    let dynamodb: Vec<&Value> = statements
+        .iter()
+        .filter(|s| actions(s).iter().any(|a| a.starts_with("dynamodb:")))
+        .collect();
+    assert_eq!(dynamodb.len(), 1);
+    assert_eq!(actions(dynamodb[0]), ["dynamodb:PutItem", "dynamodb:UpdateItem"]);
+    assert_eq!(resources(dynamodb[0]), [json!({ "Fn::GetAtt": [table, "Arn"] })]);
+
+    // The query function only reads one item at a time.
+    let query = role_statements(&t, "TaskQueryFunction/ServiceRole");
+    let reads = statements_with(&query, "dynamodb:GetItem");
+    assert_eq!(reads.len(), 1);
+    assert_eq!(actions(&reads[0]), ["dynamodb:GetItem"]);
+    assert_eq!(resources(&reads[0]), [json!({ "Fn::GetAtt": [table, "Arn"] })]);
+    assert!(statements_with(&query, "dynamodb:PutItem").is_empty());
+    assert!(statements_with(&query, "ssm:SendCommand").is_empty());
+
+    t.assert_has_resource_properties(
+        "AWS::DynamoDB::Table",
+        json!({
+            "KeySchema": [{ "AttributeName": "message_id", "KeyType": "HASH" }],
+            "TimeToLiveSpecification": { "AttributeName": "ttl", "Enabled": true },
+            "PointInTimeRecoverySpecification": { "PointInTimeRecoveryEnabled": true },
+            "SSESpecification": { "SSEEnabled": true },
+        }),
+    );
+    t.assert_has_resource("AWS::DynamoDB::Table", json!({ "DeletionPolicy": "Retain" }));
+}
+
+#[test]
+fn the_task_mapping_names_every_command_document() {
+    let manager = template(MANAGER_STACK);
+    let commands = template(COMMANDS_STACK);
+    let keys: String = COMMAND_TASKS
+        .iter()
+        .map(|(task, _, _)| format!("\"{task}\":\"\""))
+        .collect::<Vec<_>>()
+        .join(",");
+    let expected_text = format!("{{{keys}}}");
+    // The function's environment: literal pieces alternate with the imported names.
+    let function = logical_id(&manager, "AWS::Lambda::Function", "StackManagerFunction");
+    let env = &manager.to_json()["Resources"][&function]["Properties"]["Environment"]["Variables"];
+    let parts = env["TASK_DOCUMENTS"]["Fn::Join"][1].as_array().unwrap();
+    let text: String = parts.iter().filter_map(Value::as_str).collect();
+    assert_eq!(text, expected_text);
+    let exports = document_exports(&commands);
+    let imported: Vec<String> = parts
+        .iter()
+        .filter_map(|p| p["Fn::ImportValue"].as_str())
+        .map(|e| exported_document(&exports, e))
+        .collect();
+    let expected: Vec<String> = COMMAND_TASKS
+        .iter()
+        .map(|(_, id, _)| document_id_of(id, &commands))
+        .collect();
+    assert_eq!(imported, expected);
+    // The output (in the stack of the documents) is the same mapping, with references.
+    let output = &commands.to_json()["Outputs"]["TaskDocumentMapping"]["Value"]["Fn::Join"][1];
+    let parts = output.as_array().unwrap();
+    assert_eq!(
+        parts.iter().filter_map(Value::as_str).collect::<String>(),
+        expected_text
+    );
+    let referenced: Vec<String> = parts
+        .iter()
+        .filter_map(|p| p["Ref"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(referenced, expected);
+}
+
+#[test]
+fn the_purge_runs_daily_and_deletes_only_tagged_snapshots() {
+    let t = template(MANAGER_STACK);
+    let function = logical_id(&t, "AWS::Lambda::Function", "SnapshotPurgeFunction");
+    t.assert_has_resource_properties(
+        "AWS::Events::Rule",
+        json!({
+            "ScheduleExpression": "cron(0 3 * * ? *)",
+            "State": "ENABLED",
+            "Targets": [{ "Arn": { "Fn::GetAtt": [function, "Arn"] } }],
+        }),
+    );
+    let statements = role_statements(&t, "SnapshotPurgeFunction/ServiceRole");
+    let delete = statements_with(&statements, "ec2:DeleteSnapshot");
+    assert_eq!(delete.len(), 1);
+    assert_eq!(
+        delete[0]["Condition"]["StringLike"]["aws:ResourceTag/StackPrefix"],
+        json!({ "Ref": "ManagedStackPrefixes" })
+    );
+    assert_eq!(
+        delete[0]["Condition"]["StringEquals"]["aws:ResourceTag/SnapshotType"],
+        json!(["offline", "live"])
+    );
+
+    // The schedule is a prop.
+    let asm = synth(|| {
+        build_with(StackManagerProps {
+            purge_schedule: cairn::events::Schedule::hours(12),
+            ..StackManagerProps::default()
+        })
+    });
+    let t = Template::from_json(asm.stack(MANAGER_STACK).unwrap().template.clone());
+    t.assert_has_resource_properties(
+        "AWS::Events::Rule",
+        json!({ "ScheduleExpression": "rate(12 hours)" }),
+    );
+}
+
+/// The ASL of a state machine, parsed from its `DefinitionString`.
+fn asl(t: &Template, id: &str) -> (Value, Value) {
+    let logical = logical_id(t, "AWS::StepFunctions::StateMachine", id);
+    let props = &t.to_json()["Resources"][&logical]["Properties"];
+    let text = props["DefinitionString"].as_str().unwrap();
+    (
+        serde_json::from_str(text).unwrap(),
+        props["DefinitionSubstitutions"].clone(),
+    )
+}
+
+/// The states visited from `from` following `Next` and the Choice's first (success)
+/// branch, until a terminal state.
+fn happy_path(asl: &Value, from: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = Some(from.to_string());
+    while let Some(name) = cur {
+        assert!(out.len() < 100, "loop: {out:?}");
+        let state = &asl["States"][&name];
+        out.push(name);
+        cur = match state["Type"].as_str() {
+            Some("Choice") => state["Choices"][0]["Next"].as_str().map(str::to_string),
+            _ => state["Next"].as_str().map(str::to_string),
+        };
+    }
+    out
+}
+
+#[test]
+fn the_offline_tasks_stop_snapshot_and_start_in_order() {
+    let t = template(MANAGER_STACK);
+    let expected_snapshot = [
+        "ValidateInput",
+        "FindAuthorPrimary",
+        "FindAuthorStandby",
+        "AreAuthorsFound",
+        "StopAuthorStandby",
+        "WaitStopAuthorStandby",
+        "PollStopAuthorStandby",
+        "IsStopAuthorStandbyDone",
+        "StopAuthorPrimary",
+        "WaitStopAuthorPrimary",
+        "PollStopAuthorPrimary",
+        "IsStopAuthorPrimaryDone",
+        "SnapshotAuthorPrimary",
+        "StartAuthorPrimary",
+        "WaitStartAuthorPrimary",
+        "PollStartAuthorPrimary",
+        "IsStartAuthorPrimaryDone",
+        "StartAuthorStandby",
+        "WaitStartAuthorStandby",
+        "PollStartAuthorStandby",
+        "IsStartAuthorStandbyDone",
+        "RecordSuccess",
+        "Succeeded",
+    ];
+    let (snapshot, _) = asl(&t, STATE_MACHINE_TASKS[0].1);
+    assert_eq!(snapshot["StartAt"], "ValidateInput");
+    assert_eq!(happy_path(&snapshot, "ValidateInput"), expected_snapshot);
+
+    let (compaction, _) = asl(&t, STATE_MACHINE_TASKS[1].1);
+    let path = happy_path(&compaction, "ValidateInput");
+    let pos = |s: &str| {
+        path.iter()
+            .position(|p| p == s)
+            .unwrap_or_else(|| panic!("{s} not in {path:?}"))
+    };
+    assert!(pos("IsStopAuthorPrimaryDone") < pos("CompactAuthorPrimary"));
+    assert!(pos("IsCompactAuthorPrimaryDone") < pos("CompactAuthorStandby"));
+    assert!(pos("IsCompactAuthorStandbyDone") < pos("SnapshotAuthorPrimary"));
+    assert!(pos("SnapshotAuthorPrimary") < pos("StartAuthorPrimary"));
+
+    for asl in [&snapshot, &compaction] {
+        let states = &asl["States"];
+        // Each command is sent through the SDK integration and polled until it ends.
+        assert_eq!(
+            states["StopAuthorPrimary"]["Resource"],
+            "arn:aws:states:::aws-sdk:ssm:sendCommand"
+        );
+        assert_eq!(
+            states["StopAuthorPrimary"]["Parameters"]["Parameters"],
+            json!({ "action": ["stop"] })
+        );
+        assert_eq!(
+            states["PollStopAuthorPrimary"]["Resource"],
+            "arn:aws:states:::aws-sdk:ssm:getCommandInvocation"
+        );
+        assert_eq!(states["WaitStopAuthorPrimary"]["Type"], "Wait");
+        assert_eq!(states["WaitStopAuthorPrimary"]["Next"], "PollStopAuthorPrimary");
+        let check = &states["IsStopAuthorPrimaryDone"];
+        assert_eq!(check["Choices"][0]["StringEquals"], "Success");
+        assert_eq!(check["Choices"][1]["Next"], "WaitStopAuthorPrimary");
+        assert_eq!(check["Default"], "CommandFailed");
+        assert!(states["PollStopAuthorPrimary"]["Retry"][0]["ErrorEquals"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("Ssm.InvocationDoesNotExistException")));
+        // Every command and call fails over to the failure path: record, notify, fail.
+        for (name, state) in states.as_object().unwrap() {
+            if state["Type"] == "Task"
+                && !["RecordSuccess", "RecordFailure", "NotifyFailure"].contains(&name.as_str())
+            {
+                assert_eq!(state["Catch"][0]["Next"], "RecordFailure", "{name}");
+            }
+        }
+        assert_eq!(states["CommandFailed"]["Next"], "RecordFailure");
+        assert_eq!(states["AuthorsNotFound"]["Next"], "RecordFailure");
+        assert_eq!(states["RecordFailure"]["Next"], "NotifyFailure");
+        assert_eq!(
+            states["NotifyFailure"]["Resource"],
+            "arn:aws:states:::sns:publish"
+        );
+        assert_eq!(states["NotifyFailure"]["Next"], "Failed");
+        assert_eq!(states["Failed"]["Type"], "Fail");
+    }
+}
+
+#[test]
+fn the_state_machines_send_only_their_documents_to_managed_instances() {
+    let manager = template(MANAGER_STACK);
+    let commands = template(COMMANDS_STACK);
+    let exports = document_exports(&commands);
+    for (_, id) in STATE_MACHINE_TASKS {
+        let statements = role_statements(&manager, &format!("{id}/Role"));
+        let send = statements_with(&statements, "ssm:SendCommand");
+        let mut documents: Vec<String> = Vec::new();
+        for s in &send {
+            for r in resources(s) {
+                if let Some(export) = document_arn_import(&r) {
+                    documents.push(exported_document(&exports, &export));
+                }
+            }
+        }
+        documents.sort();
+        documents.dedup();
+        let mut expected = vec![document_id_of("ManageService", &commands)];
+        if *id == "OfflineCompactionSnapshotFullSet" {
+            expected.push(document_id_of("OfflineCompaction", &commands));
+        }
+        expected.sort();
+        assert_eq!(documents, expected, "{id}");
+        let instances: Vec<&Value> = send.iter().filter(|s| !s["Condition"].is_null()).collect();
+        assert_eq!(instances.len(), 1, "{id}");
+        assert_eq!(
+            instances[0]["Condition"],
+            json!({ "StringLike": { "ssm:resourceTag/StackPrefix": { "Ref": "ManagedStackPrefixes" } } })
+        );
+        let table = logical_id(&manager, "AWS::DynamoDB::Table", "TaskTable");
+        let update = statements_with(&statements, "dynamodb:UpdateItem");
+        assert_eq!(resources(&update[0]), [json!({ "Fn::GetAtt": [table, "Arn"] })]);
+        let notifications = logical_id(&manager, "AWS::SNS::Topic", "NotificationsTopic");
+        let publish = statements_with(&statements, "sns:Publish");
+        assert_eq!(resources(&publish[0]), [json!({ "Ref": notifications })]);
+    }
+}
+
+#[test]
+fn documents_are_shared_only_when_asked() {
+    let mut app = build().unwrap();
+    assert!(app.node_ids().all(|n| !app
+        .node(n)
+        .metadata
+        .contains_key(cairn::ssm::SHARE_ACCOUNTS_METADATA)));
+    assert!(app.synth().is_ok());
+
+    let app = build_with(StackManagerProps {
+        share_documents_with: vec!["111122223333".into()],
+        ..StackManagerProps::default()
+    })
+    .unwrap();
+    let shared: Vec<_> = app
+        .node_ids()
+        .filter(|n| {
+            app.node(*n).metadata.get(cairn::ssm::SHARE_ACCOUNTS_METADATA)
+                == Some(&cairn::Value::list([cairn::Value::from("111122223333")]))
+        })
+        .collect();
+    assert_eq!(shared.len(), COMMAND_TASKS.len() + 1);
+
+    let bad = build_with(StackManagerProps {
+        share_documents_with: vec!["not-an-account".into()],
+        ..StackManagerProps::default()
+    });
+    assert!(bad.is_err());
+}
+
+#[test]
+fn stack_manager_is_byte_identical_across_synths() {
+    let a = synth(build);
+    let b = synth(build);
+    for (x, y) in a.stacks().iter().zip(b.stacks()) {
+        assert_eq!(x.template_json(), y.template_json());
+    }
+}
