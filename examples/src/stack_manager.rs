@@ -730,10 +730,12 @@ fn add_command_step(
 
 /// The definition of an ordered offline task: validate the input, find the authors,
 /// run the steps in order (each command polled until it ends), record the outcome in the
-/// task table; any failure is recorded, notified, and fails the execution.
+/// task table; any failure is recorded, the authors are started again (best effort),
+/// the failure is notified, and the execution fails.
 fn offline_definition(
     task: &str,
     steps: &[Step],
+    manage: Document,
     table: Table,
     notifications: Topic,
     instances_statement: &PolicyStatement,
@@ -838,6 +840,28 @@ fn offline_definition(
             .discard_result()
             .retry(dynamodb_retry()),
     )?;
+    // Best effort: a failed task must not leave the authors down. Starting a running
+    // AEM is a no-op; without found authors the ids do not resolve and the catch skips it.
+    let restart_authors = def.add(
+        Task::ssm_send_command(
+            "RestartAuthors",
+            SendCommand::new(
+                manage.document_name(),
+                Instances::path(Author::Primary.ids_path()),
+            )
+            .parameters(Params::new().set("action", Value::list([Value::from("start")])))
+            .comment("AEM Stack Manager: restart the authors after a failed offline task"),
+        )
+        // Both authors in one command (replaces the InstanceIds the integration renders).
+        .parameters(Params::new().path(
+            "InstanceIds",
+            "States.Array($.authors.primary.ids[0], $.authors.standby.ids[0])",
+        ))
+        .iam_resources([manage.document_arn()])
+        .add_policy_statement(instances_statement.clone())
+        .result_selector(Params::new().path("CommandId", "$.Command.CommandId"))
+        .result_path("$.restart"),
+    )?;
     let notify_failure = def.add(
         Task::service("NotifyFailure", "sns", "publish", [notifications.topic_arn()])
             .parameters(
@@ -925,10 +949,17 @@ fn offline_definition(
     def.chain(invalid_input).next(notify_failure)?;
     def.chain(authors_not_found).next(record_failure)?;
     def.chain(command_failed).next(record_failure)?;
-    def.chain(record_failure).next(notify_failure)?.next(failed)?;
+    def.chain(record_failure)
+        .next(restart_authors)?
+        .next(notify_failure)?
+        .next(failed)?;
     def.add_catch(
         record_failure,
-        Catch::all(notify_failure).result_path("$.recordError"),
+        Catch::all(restart_authors).result_path("$.recordError"),
+    )?;
+    def.add_catch(
+        restart_authors,
+        Catch::all(notify_failure).result_path("$.restartError"),
     )?;
     def.add_catch(notify_failure, Catch::all(failed).result_path("$.notifyError"))?;
     Ok(def)
@@ -1079,6 +1110,7 @@ fn offline_state_machines(
         let definition = offline_definition(
             task,
             &steps,
+            manage,
             table,
             notifications,
             instances_statement,

@@ -483,14 +483,27 @@ fn the_offline_tasks_stop_snapshot_and_start_in_order() {
         // Every command and call fails over to the failure path: record, notify, fail.
         for (name, state) in states.as_object().unwrap() {
             if state["Type"] == "Task"
-                && !["RecordSuccess", "RecordFailure", "NotifyFailure"].contains(&name.as_str())
+                && ![
+                    "RecordSuccess",
+                    "RecordFailure",
+                    "RestartAuthors",
+                    "NotifyFailure",
+                ]
+                .contains(&name.as_str())
             {
                 assert_eq!(state["Catch"][0]["Next"], "RecordFailure", "{name}");
             }
         }
         assert_eq!(states["CommandFailed"]["Next"], "RecordFailure");
         assert_eq!(states["AuthorsNotFound"]["Next"], "RecordFailure");
-        assert_eq!(states["RecordFailure"]["Next"], "NotifyFailure");
+        assert_eq!(states["RecordFailure"]["Next"], "RestartAuthors");
+        // a failed task does not leave the authors down
+        assert_eq!(
+            states["RestartAuthors"]["Parameters"]["Parameters"],
+            json!({ "action": ["start"] })
+        );
+        assert_eq!(states["RestartAuthors"]["Next"], "NotifyFailure");
+        assert_eq!(states["RestartAuthors"]["Catch"][0]["Next"], "NotifyFailure");
         assert_eq!(
             states["NotifyFailure"]["Resource"],
             "arn:aws:states:::sns:publish"
