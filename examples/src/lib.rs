@@ -4,9 +4,9 @@
 
 #![warn(missing_docs)]
 
+pub mod ami_tracker;
 pub mod aspects_demo;
 pub mod bench_app;
-pub mod ami_tracker;
 pub mod hello;
 pub mod stack_manager;
 pub mod web_jobnet;

@@ -28,13 +28,13 @@
 
 pub mod cli;
 
+/// The compliance layer: rules, rule sets, tags, suppressions.
+pub use cairn_aspects as aspects;
 /// The typed L1 resources (one module per service, behind cargo features of `cairn-cfn`)
 /// and the schema validator.
 pub use cairn_cfn as cfn;
 /// The L2 constructs, one module per service (`cairn::s3::Bucket`, `cairn::iam::Role` ...),
 /// each also re-exporting its service's L1 types.
 pub use cairn_constructs::*;
-/// The compliance layer: rules, rule sets, tags, suppressions.
-pub use cairn_aspects as aspects;
 pub use cairn_core::*;
 pub use cli::{main, AppExt};

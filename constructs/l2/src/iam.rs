@@ -98,7 +98,11 @@ fn principal_block(principals: &[Principal]) -> Value {
         by_key.entry(k).or_default().push(v);
     }
     Value::map(by_key.into_iter().map(|(k, mut vs)| {
-        let v = if vs.len() == 1 { vs.remove(0) } else { Value::List(vs) };
+        let v = if vs.len() == 1 {
+            vs.remove(0)
+        } else {
+            Value::List(vs)
+        };
         (k, v)
     }))
 }
@@ -198,7 +202,10 @@ impl PolicyStatement {
         }
         let mut actions: Vec<&String> = self.actions.iter().collect();
         actions.dedup();
-        m.insert("Action".into(), one_or_many(actions.into_iter().map(|a| Value::from(a.as_str())).collect()));
+        m.insert(
+            "Action".into(),
+            one_or_many(actions.into_iter().map(|a| Value::from(a.as_str())).collect()),
+        );
         if !self.resources.is_empty() {
             m.insert("Resource".into(), one_or_many(self.resources.clone()));
         }
@@ -244,7 +251,10 @@ impl PolicyDocument {
     pub fn to_value(&self) -> Value {
         Value::map([
             ("Version", Value::from("2012-10-17")),
-            ("Statement", Value::List(self.statements.iter().map(PolicyStatement::to_value).collect())),
+            (
+                "Statement",
+                Value::List(self.statements.iter().map(PolicyStatement::to_value).collect()),
+            ),
         ])
     }
 }
@@ -263,9 +273,10 @@ pub fn grant<S: Into<String>>(
     actions: impl IntoIterator<Item = S>,
     resources: impl IntoIterator<Item = Value>,
 ) -> Result<()> {
-    grantee
-        .grant_role()
-        .add_to_policy(app, PolicyStatement::allow().actions(actions).resources(resources))
+    grantee.grant_role().add_to_policy(
+        app,
+        PolicyStatement::allow().actions(actions).resources(resources),
+    )
 }
 
 /// Settings of a [`Role`].
@@ -316,7 +327,11 @@ impl Role {
         let mut trust = PolicyStatement::allow().actions(["sts:AssumeRole"]);
         trust.principals = props.assumed_by.clone();
         trust.conditions = props.assume_conditions.clone();
-        if props.assumed_by.iter().any(|p| matches!(p, Principal::Federated(_))) {
+        if props
+            .assumed_by
+            .iter()
+            .any(|p| matches!(p, Principal::Federated(_)))
+        {
             trust.actions = vec!["sts:AssumeRoleWithWebIdentity".into()];
         }
         let mut role = CfnRole::new(PolicyDocument::new([trust]).to_value());
@@ -415,7 +430,11 @@ impl Role {
         };
         let value = statement.to_value();
         if let Some(p) = app.node_mut(policy_node).resource_mut::<CfnPolicy>() {
-            if let Some(Value::List(statements)) = p.policy_document.as_map_mut().and_then(|d| d.get_mut("Statement")) {
+            if let Some(Value::List(statements)) = p
+                .policy_document
+                .as_map_mut()
+                .and_then(|d| d.get_mut("Statement"))
+            {
                 if !statements.contains(&value) {
                     statements.push(value);
                 }
