@@ -165,9 +165,8 @@ impl Aspect for RuleAspect {
             .unwrap_or_default();
         let any = self.by_type.get("*").map(Vec::as_slice).unwrap_or_default();
         // Properties are read once, and again only after a fix changed them.
-        let mut props = match app.node(node).resource_entry() {
-            Some(entry) => entry.final_properties(),
-            None => return,
+        let Some(mut props) = app.final_properties(node) else {
+            return;
         };
         for &i in typed.iter().chain(any) {
             let (rule, mode) = &self.rules[i];
@@ -231,8 +230,8 @@ impl Aspect for RuleAspect {
                 self.findings.borrow_mut().push(finding);
             }
             if fixed_any {
-                if let Some(entry) = app.node(node).resource_entry() {
-                    props = entry.final_properties();
+                if let Some(p) = app.final_properties(node) {
+                    props = p;
                 }
             }
         }

@@ -20,6 +20,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use indexmap::IndexMap;
 use serde_json::Value as Json;
@@ -44,8 +45,28 @@ pub enum TagShape {
 }
 
 /// The tag shape of a resource type, read from its registry schema (`None`: not taggable).
+/// Each type's schema is read once per process.
 pub fn tag_shape(resource_type: &str) -> Option<TagShape> {
+    type Cache = Mutex<HashMap<&'static str, Option<TagShape>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     let facts = cairn_cfn::schema::facts(resource_type)?;
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(shape) = cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(facts.type_name)
+    {
+        return shape.clone();
+    }
+    let shape = read_tag_shape(facts);
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(facts.type_name, shape.clone());
+    shape
+}
+
+fn read_tag_shape(facts: &cairn_cfn::schema::ResourceFacts) -> Option<TagShape> {
     let schema: Json = serde_json::from_str(facts.schema_json).ok()?;
     let property = "Tags";
     let prop = resolve(&schema, schema.get("properties")?.get(property)?)?;
@@ -197,7 +218,7 @@ impl Aspect for TagAspect {
             return;
         };
         // A lower priority never overrides a higher one already applied to this key.
-        let meta = &mut app.node_mut(node).metadata;
+        let meta = app.metadata_mut(node);
         let mut priorities = match meta.get(PRIORITY_KEY) {
             Some(Value::Map(m)) => m.clone(),
             _ => IndexMap::new(),
@@ -210,10 +231,9 @@ impl Aspect for TagAspect {
         priorities.insert(self.key.clone(), Value::Int(i64::from(o.priority)));
         meta.insert(PRIORITY_KEY.into(), Value::Map(priorities));
 
-        let Some(entry) = app.node(node).resource_entry() else {
+        let Some(props) = app.final_properties(node) else {
             return;
         };
-        let props = entry.final_properties();
         let (property, new) = match &shape {
             TagShape::KeyValueList {
                 property,
@@ -256,6 +276,8 @@ impl Aspect for TagAspect {
                 (property, Value::Map(map))
             }
         };
+        // Unshared, the cached properties take the override in place.
+        drop(props);
         let empty =
             matches!(&new, Value::List(l) if l.is_empty()) || matches!(&new, Value::Map(m) if m.is_empty());
         let result = if empty {

@@ -1,6 +1,6 @@
 //! S3 versioning, public access and transport; RDS public access; data safety.
 
-use cairn_core::{NodeId, NodeKind, RemovalPolicy, Value};
+use cairn_core::{NodeId, RemovalPolicy, SharedProperties, Value};
 
 use crate::rule::{refers_to, Context, Fix, Rule, RuleInfo, Violation};
 
@@ -153,17 +153,17 @@ fn tls_statement(bucket: NodeId) -> Value {
     ])
 }
 
-/// The `AWS::S3::BucketPolicy` under `root` whose `Bucket` refers to `bucket`, with its document.
-fn find_bucket_policy(cx: &Context, root: NodeId, bucket: NodeId) -> Option<(NodeId, Value)> {
+/// The `AWS::S3::BucketPolicy` under `root` whose `Bucket` refers to `bucket`, with its
+/// properties.
+fn find_bucket_policy(cx: &Context, root: NodeId, bucket: NodeId) -> Option<(NodeId, SharedProperties)> {
     for n in cx.app.descendants(root) {
         let node = cx.app.node(n);
         if node.resource_type() != Some("AWS::S3::BucketPolicy") {
             continue;
         }
-        if let NodeKind::Resource(entry) = &node.kind {
-            let props = entry.final_properties();
+        if let Some(props) = cx.app.final_properties(n) {
             if props.get("Bucket").is_some_and(|b| refers_to(b, bucket)) {
-                return Some((n, props.get("PolicyDocument").cloned().unwrap_or(Value::Null)));
+                return Some((n, props));
             }
         }
     }
@@ -193,16 +193,17 @@ impl Rule for S3TlsOnly {
         let policy =
             find_bucket_policy(cx, near, bucket).or_else(|| find_bucket_policy(cx, stack.node(), bucket));
         match policy {
-            Some((policy_node, doc)) => {
-                let statements = match doc.as_map().and_then(|d| d.get("Statement")) {
-                    Some(Value::List(l)) => l.clone(),
-                    Some(one @ Value::Map(_)) => vec![one.clone()],
-                    _ => Vec::new(),
+            Some((policy_node, props)) => {
+                let doc = props.get("PolicyDocument").and_then(Value::as_map);
+                let statements: &[Value] = match doc.and_then(|d| d.get("Statement")) {
+                    Some(Value::List(l)) => l,
+                    Some(one @ Value::Map(_)) => std::slice::from_ref(one),
+                    _ => &[],
                 };
                 if statements.iter().any(is_tls_deny) {
                     return vec![];
                 }
-                let mut new = statements;
+                let mut new = statements.to_vec();
                 new.push(tls_statement(bucket));
                 vec![Violation::fixable(
                     "the bucket policy allows requests without TLS",

@@ -12,6 +12,7 @@
 //! compiled once per pattern and patterns that the `regex` crate cannot compile
 //! (lookaround, backreferences) are skipped.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -182,13 +183,23 @@ fn show_json(v: &J) -> String {
     }
 }
 
+/// Is `show_json(c) == x`? (Without rendering a string schema value.)
+// Comparing the rendering is the point: `J`'s own `== str` only matches JSON strings.
+#[allow(clippy::cmp_owned)]
+fn shows_as(c: &J, x: &str) -> bool {
+    match c {
+        J::String(s) => s == x,
+        other => other.to_string() == x,
+    }
+}
+
 /// The scalar as a string (CloudFormation converts scalars to strings).
-fn scalar_str(v: &Value) -> Option<String> {
+fn scalar_str(v: &Value) -> Option<Cow<'_, str>> {
     match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Int(i) => Some(i.to_string()),
-        Value::Float(f) => Some(f.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Int(i) => Some(Cow::Owned(i.to_string())),
+        Value::Float(f) => Some(Cow::Owned(f.to_string())),
+        Value::Bool(b) => Some(Cow::Owned(b.to_string())),
         _ => None,
     }
 }
@@ -256,6 +267,107 @@ fn join_path(path: &mut String, key: &str) -> usize {
     len
 }
 
+/// The keywords of one schema object, gathered in one pass over its keys (instead of a
+/// hashed lookup per keyword the checks might use).
+#[derive(Default)]
+struct Kw<'s> {
+    reference: Option<&'s J>,
+    types: Option<&'s J>,
+    enumeration: Option<&'s J>,
+    constant: Option<&'s J>,
+    enum_case_insensitive: Option<&'s J>,
+    min_length: Option<&'s J>,
+    max_length: Option<&'s J>,
+    pattern: Option<&'s J>,
+    minimum: Option<&'s J>,
+    maximum: Option<&'s J>,
+    exclusive_minimum: Option<&'s J>,
+    exclusive_maximum: Option<&'s J>,
+    multiple_of: Option<&'s J>,
+    min_items: Option<&'s J>,
+    max_items: Option<&'s J>,
+    unique_items: Option<&'s J>,
+    unique_keys: Option<&'s J>,
+    prefix_items: Option<&'s J>,
+    items: Option<&'s J>,
+    properties: Option<&'s J>,
+    pattern_properties: Option<&'s J>,
+    additional_properties: Option<&'s J>,
+    required: Option<&'s J>,
+    min_properties: Option<&'s J>,
+    max_properties: Option<&'s J>,
+    dependencies: Option<&'s J>,
+    dependent_required: Option<&'s J>,
+    dependent_excluded: Option<&'s J>,
+    required_xor: Option<&'s J>,
+    required_or: Option<&'s J>,
+    all_of: Option<&'s J>,
+    any_of: Option<&'s J>,
+    one_of: Option<&'s J>,
+    not: Option<&'s J>,
+    when: Option<&'s J>,
+    then: Option<&'s J>,
+    otherwise: Option<&'s J>,
+}
+
+impl<'s> Kw<'s> {
+    fn of(s: &'s serde_json::Map<String, J>) -> Self {
+        let mut k = Kw::default();
+        for (name, v) in s {
+            let slot = match name.as_str() {
+                "$ref" => &mut k.reference,
+                "type" => &mut k.types,
+                "enum" => &mut k.enumeration,
+                "const" => &mut k.constant,
+                "enumCaseInsensitive" => &mut k.enum_case_insensitive,
+                "minLength" => &mut k.min_length,
+                "maxLength" => &mut k.max_length,
+                "pattern" => &mut k.pattern,
+                "minimum" => &mut k.minimum,
+                "maximum" => &mut k.maximum,
+                "exclusiveMinimum" => &mut k.exclusive_minimum,
+                "exclusiveMaximum" => &mut k.exclusive_maximum,
+                "multipleOf" => &mut k.multiple_of,
+                "minItems" => &mut k.min_items,
+                "maxItems" => &mut k.max_items,
+                "uniqueItems" => &mut k.unique_items,
+                "uniqueKeys" => &mut k.unique_keys,
+                "prefixItems" => &mut k.prefix_items,
+                "items" => &mut k.items,
+                "properties" => &mut k.properties,
+                "patternProperties" => &mut k.pattern_properties,
+                "additionalProperties" => &mut k.additional_properties,
+                "required" => &mut k.required,
+                "minProperties" => &mut k.min_properties,
+                "maxProperties" => &mut k.max_properties,
+                "dependencies" => &mut k.dependencies,
+                "dependentRequired" => &mut k.dependent_required,
+                "dependentExcluded" => &mut k.dependent_excluded,
+                "requiredXor" => &mut k.required_xor,
+                "requiredOr" => &mut k.required_or,
+                "allOf" => &mut k.all_of,
+                "anyOf" => &mut k.any_of,
+                "oneOf" => &mut k.one_of,
+                "not" => &mut k.not,
+                "if" => &mut k.when,
+                "then" => &mut k.then,
+                "else" => &mut k.otherwise,
+                _ => continue,
+            };
+            *slot = Some(v);
+        }
+        k
+    }
+
+    fn has_combinators(&self) -> bool {
+        self.all_of.is_some()
+            || self.any_of.is_some()
+            || self.one_of.is_some()
+            || self.not.is_some()
+            || self.when.is_some()
+    }
+}
+
 impl<'s> Cx<'s> {
     fn err(&mut self, path: &str, message: String) {
         self.errors.push(Error {
@@ -278,8 +390,13 @@ impl<'s> Cx<'s> {
 
     /// The top level: the properties map against the whole resource schema.
     fn object(&mut self, schema: &'s J, props: &IndexMap<String, Value>, path: &mut String) {
-        self.map_keywords(schema, props, path);
-        self.combinators(schema, &Value::Map(props.clone()), path);
+        let Some(s) = schema.as_object() else { return };
+        let k = Kw::of(s);
+        self.map_keywords(&k, props, path);
+        // The combinators need the map as a value: copied only when there are any.
+        if k.has_combinators() {
+            self.combinators(&k, &Value::Map(props.clone()), path);
+        }
     }
 
     fn value(&mut self, schema: &'s J, v: &Value, path: &mut String) {
@@ -294,12 +411,13 @@ impl<'s> Cx<'s> {
             J::Object(s) => s,
             _ => return,
         };
-        if let Some(r) = s.get("$ref").and_then(J::as_str) {
+        let k = Kw::of(s);
+        if let Some(r) = k.reference.and_then(J::as_str) {
             if let Some(target) = self.resolve(r) {
                 self.value(target, v, path);
             }
         }
-        if let Some(t) = s.get("type") {
+        if let Some(t) = k.types {
             let types: Vec<&str> = match t {
                 J::String(t) => vec![t.as_str()],
                 J::Array(ts) => names(ts),
@@ -314,22 +432,22 @@ impl<'s> Cx<'s> {
                 return;
             }
         }
-        if let Some(e) = s.get("enum").and_then(J::as_array) {
+        if let Some(e) = k.enumeration.and_then(J::as_array) {
             if let Some(x) = scalar_str(v) {
-                if !e.iter().any(|c| show_json(c) == x) {
+                if !e.iter().any(|c| shows_as(c, &x)) {
                     let allowed: Vec<String> = e.iter().map(show_json).collect();
                     self.err(path, format!("{} is not one of {}", show(v), allowed.join(", ")));
                 }
             }
         }
-        if let Some(c) = s.get("const") {
+        if let Some(c) = k.constant {
             if let Some(x) = scalar_str(v) {
-                if show_json(c) != x {
+                if !shows_as(c, &x) {
                     self.err(path, format!("{} is not {c}", show(v)));
                 }
             }
         }
-        if let Some(e) = s.get("enumCaseInsensitive").and_then(J::as_array) {
+        if let Some(e) = k.enum_case_insensitive.and_then(J::as_array) {
             if let Some(x) = scalar_str(v) {
                 let lower = x.to_lowercase();
                 if !e.iter().any(|c| show_json(c).to_lowercase() == lower) {
@@ -342,33 +460,33 @@ impl<'s> Cx<'s> {
             }
         }
         match v {
-            Value::String(text) => self.string(s, text, v, path),
+            Value::String(text) => self.string(&k, text, v, path),
             Value::Int(_) | Value::Float(_) => {}
-            Value::List(items) => self.list(s, items, path),
-            Value::Map(m) => self.map_keywords(schema, m, path),
+            Value::List(items) => self.list(&k, items, path),
+            Value::Map(m) => self.map_keywords(&k, m, path),
             _ => {}
         }
         if let Some(n) = number(v) {
-            if !matches!(v, Value::String(_)) || s.get("type").is_some_and(|t| t.as_str() != Some("string")) {
-                self.numeric(s, n, v, path);
+            if !matches!(v, Value::String(_)) || k.types.is_some_and(|t| t.as_str() != Some("string")) {
+                self.numeric(&k, n, v, path);
             }
         }
-        self.combinators(schema, v, path);
+        self.combinators(&k, v, path);
     }
 
-    fn string(&mut self, s: &'s serde_json::Map<String, J>, text: &str, v: &Value, path: &str) {
+    fn string(&mut self, s: &Kw<'s>, text: &str, v: &Value, path: &str) {
         let len = text.chars().count() as u64;
-        if let Some(min) = s.get("minLength").and_then(J::as_u64) {
+        if let Some(min) = s.min_length.and_then(J::as_u64) {
             if len < min {
                 self.err(path, format!("{} is shorter than {min} characters", show(v)));
             }
         }
-        if let Some(max) = s.get("maxLength").and_then(J::as_u64) {
+        if let Some(max) = s.max_length.and_then(J::as_u64) {
             if len > max {
                 self.err(path, format!("{} is longer than {max} characters", show(v)));
             }
         }
-        if let Some(p) = s.get("pattern").and_then(J::as_str) {
+        if let Some(p) = s.pattern.and_then(J::as_str) {
             if let Some(re) = regex(p) {
                 if !re.is_match(text) {
                     self.err(path, format!("{} does not match pattern {p}", show(v)));
@@ -377,74 +495,68 @@ impl<'s> Cx<'s> {
         }
     }
 
-    fn numeric(&mut self, s: &'s serde_json::Map<String, J>, n: f64, v: &Value, path: &str) {
-        if let Some(min) = s.get("minimum").and_then(J::as_f64) {
+    fn numeric(&mut self, s: &Kw<'s>, n: f64, v: &Value, path: &str) {
+        if let (Some(min), Some(shown)) = (s.minimum.and_then(J::as_f64), s.minimum) {
             if n < min {
-                self.err(
-                    path,
-                    format!("{} is less than the minimum of {}", show(v), s["minimum"]),
-                );
+                self.err(path, format!("{} is less than the minimum of {shown}", show(v)));
             }
         }
-        if let Some(max) = s.get("maximum").and_then(J::as_f64) {
+        if let (Some(max), Some(shown)) = (s.maximum.and_then(J::as_f64), s.maximum) {
             if n > max {
                 self.err(
                     path,
-                    format!("{} is greater than the maximum of {}", show(v), s["maximum"]),
+                    format!("{} is greater than the maximum of {shown}", show(v)),
                 );
             }
         }
-        if let Some(min) = s.get("exclusiveMinimum").and_then(J::as_f64) {
+        if let (Some(min), Some(shown)) = (s.exclusive_minimum.and_then(J::as_f64), s.exclusive_minimum) {
             if n <= min {
                 self.err(
                     path,
                     format!(
                         "{} is less than or equal to the exclusive minimum of {}",
                         show(v),
-                        s["exclusiveMinimum"]
+                        shown
                     ),
                 );
             }
         }
-        if let Some(max) = s.get("exclusiveMaximum").and_then(J::as_f64) {
+        if let (Some(max), Some(shown)) = (s.exclusive_maximum.and_then(J::as_f64), s.exclusive_maximum) {
             if n >= max {
                 self.err(
                     path,
                     format!(
                         "{} is greater than or equal to the exclusive maximum of {}",
                         show(v),
-                        s["exclusiveMaximum"]
+                        shown
                     ),
                 );
             }
         }
-        if let Some(m) = s.get("multipleOf").and_then(J::as_f64) {
+        if let (Some(m), Some(shown)) = (s.multiple_of.and_then(J::as_f64), s.multiple_of) {
             if m > 0.0 {
                 let q = n / m;
                 if (q - q.round()).abs() > 1e-9 {
-                    self.err(
-                        path,
-                        format!("{} is not a multiple of {}", show(v), s["multipleOf"]),
-                    );
+                    self.err(path, format!("{} is not a multiple of {shown}", show(v)));
                 }
             }
         }
     }
 
-    fn list(&mut self, s: &'s serde_json::Map<String, J>, items: &[Value], path: &mut String) {
+    fn list(&mut self, s: &Kw<'s>, items: &[Value], path: &mut String) {
         let n = items.len() as u64;
         let may_shrink = items.iter().any(is_if);
-        if let Some(min) = s.get("minItems").and_then(J::as_u64) {
+        if let Some(min) = s.min_items.and_then(J::as_u64) {
             if n < min && !may_shrink {
                 self.err(path, format!("has {n} items, fewer than the minimum of {min}"));
             }
         }
-        if let Some(max) = s.get("maxItems").and_then(J::as_u64) {
+        if let Some(max) = s.max_items.and_then(J::as_u64) {
             if n > max {
                 self.err(path, format!("has {n} items, more than the maximum of {max}"));
             }
         }
-        if s.get("uniqueItems") == Some(&J::Bool(true)) {
+        if s.unique_items == Some(&J::Bool(true)) {
             let mut seen = HashSet::new();
             for (i, item) in items.iter().enumerate() {
                 if item.is_literal() && !seen.insert(show_full(item)) {
@@ -456,7 +568,7 @@ impl<'s> Cx<'s> {
                 }
             }
         }
-        if let Some(keys) = s.get("uniqueKeys").and_then(J::as_array) {
+        if let Some(keys) = s.unique_keys.and_then(J::as_array) {
             let keys = names(keys);
             let mut seen = HashSet::new();
             for (i, item) in items.iter().enumerate() {
@@ -473,8 +585,8 @@ impl<'s> Cx<'s> {
                 }
             }
         }
-        let prefix = s.get("prefixItems").and_then(J::as_array);
-        let items_schema = s.get("items");
+        let prefix = s.prefix_items.and_then(J::as_array);
+        let items_schema = s.items;
         for (i, item) in items.iter().enumerate() {
             let len = path.len();
             let _ = write!(path, "[{i}]");
@@ -494,15 +606,14 @@ impl<'s> Cx<'s> {
         }
     }
 
-    fn map_keywords(&mut self, schema: &'s J, m: &IndexMap<String, Value>, path: &mut String) {
-        let Some(s) = schema.as_object() else { return };
-        let props = s.get("properties").and_then(J::as_object);
+    fn map_keywords(&mut self, s: &Kw<'s>, m: &IndexMap<String, Value>, path: &mut String) {
+        let props = s.properties.and_then(J::as_object);
         let patterns: Vec<(&'s str, &'s J)> = s
-            .get("patternProperties")
+            .pattern_properties
             .and_then(J::as_object)
             .map(|pp| pp.iter().map(|(k, v)| (k.as_str(), v)).collect())
             .unwrap_or_default();
-        let additional = s.get("additionalProperties");
+        let additional = s.additional_properties;
         for (k, v) in m {
             let len = join_path(path, k);
             let mut known = false;
@@ -529,14 +640,14 @@ impl<'s> Cx<'s> {
             }
             path.truncate(len);
         }
-        if let Some(req) = s.get("required").and_then(J::as_array) {
+        if let Some(req) = s.required.and_then(J::as_array) {
             for r in names(req) {
                 if !m.contains_key(r) {
                     self.err(path, format!("required property \"{r}\" is missing"));
                 }
             }
         }
-        if let Some(min) = s.get("minProperties").and_then(J::as_u64) {
+        if let Some(min) = s.min_properties.and_then(J::as_u64) {
             if (m.len() as u64) < min {
                 self.err(
                     path,
@@ -544,7 +655,7 @@ impl<'s> Cx<'s> {
                 );
             }
         }
-        if let Some(max) = s.get("maxProperties").and_then(J::as_u64) {
+        if let Some(max) = s.max_properties.and_then(J::as_u64) {
             if (m.len() as u64) > max {
                 self.err(
                     path,
@@ -552,8 +663,8 @@ impl<'s> Cx<'s> {
                 );
             }
         }
-        for key in ["dependencies", "dependentRequired"] {
-            if let Some(deps) = s.get(key).and_then(J::as_object) {
+        for deps in [s.dependencies, s.dependent_required] {
+            if let Some(deps) = deps.and_then(J::as_object) {
                 for (k, d) in deps {
                     if !m.contains_key(k) {
                         continue;
@@ -572,7 +683,7 @@ impl<'s> Cx<'s> {
                 }
             }
         }
-        if let Some(deps) = s.get("dependentExcluded").and_then(J::as_object) {
+        if let Some(deps) = s.dependent_excluded.and_then(J::as_object) {
             for (k, d) in deps {
                 if !m.contains_key(k) {
                     continue;
@@ -584,7 +695,7 @@ impl<'s> Cx<'s> {
                 }
             }
         }
-        if let Some(x) = s.get("requiredXor").and_then(J::as_array) {
+        if let Some(x) = s.required_xor.and_then(J::as_array) {
             let list = names(x);
             let set: Vec<&str> = list.iter().copied().filter(|k| m.contains_key(*k)).collect();
             if set.len() != 1 {
@@ -599,7 +710,7 @@ impl<'s> Cx<'s> {
                 );
             }
         }
-        if let Some(x) = s.get("requiredOr").and_then(J::as_array) {
+        if let Some(x) = s.required_or.and_then(J::as_array) {
             let list = names(x);
             if !list.iter().any(|k| m.contains_key(*k)) {
                 self.err(path, format!("at least one of {} must be set", quoted(&list)));
@@ -607,14 +718,13 @@ impl<'s> Cx<'s> {
         }
     }
 
-    fn combinators(&mut self, schema: &'s J, v: &Value, path: &mut String) {
-        let Some(s) = schema.as_object() else { return };
-        if let Some(all) = s.get("allOf").and_then(J::as_array) {
+    fn combinators(&mut self, s: &Kw<'s>, v: &Value, path: &mut String) {
+        if let Some(all) = s.all_of.and_then(J::as_array) {
             for b in all {
                 self.value(b, v, path);
             }
         }
-        if let Some(any) = s.get("anyOf").and_then(J::as_array) {
+        if let Some(any) = s.any_of.and_then(J::as_array) {
             let mut failures = Vec::new();
             let mut ok = false;
             for b in any {
@@ -636,7 +746,7 @@ impl<'s> Cx<'s> {
                 }
             }
         }
-        if let Some(one) = s.get("oneOf").and_then(J::as_array) {
+        if let Some(one) = s.one_of.and_then(J::as_array) {
             let mut failures = Vec::new();
             let mut valid = 0;
             for b in one {
@@ -676,7 +786,7 @@ impl<'s> Cx<'s> {
                 }
             }
         }
-        if let Some(not) = s.get("not") {
+        if let Some(not) = s.not {
             if self.trial(not, v, path).is_empty() {
                 match required_only(not) {
                     Some(r) => self.err(path, format!("{} must not be set here", quoted(&r))),
@@ -684,9 +794,9 @@ impl<'s> Cx<'s> {
                 }
             }
         }
-        if let Some(cond) = s.get("if") {
+        if let Some(cond) = s.when {
             let holds = self.trial(cond, v, path).is_empty();
-            let branch = if holds { s.get("then") } else { s.get("else") };
+            let branch = if holds { s.then } else { s.otherwise };
             if let Some(b) = branch {
                 self.value(b, v, path);
             }

@@ -139,7 +139,17 @@ impl StackArtifact {
         json!({ "version": MANIFEST_VERSION, "files": files, "dockerImages": {} })
     }
 
-    fn manifest_entry(&self, format: TemplateFormat) -> Json {
+    /// The stack's manifest entry, its metadata borrowed rather than copied into JSON
+    /// (it names every resource: most of a large manifest).
+    fn manifest_entry(&self, format: TemplateFormat) -> ManifestEntry<'_> {
+        ManifestEntry {
+            entry: self.manifest_entry_json(format),
+            metadata: &self.metadata,
+        }
+    }
+
+    /// The manifest entry without `metadata`, which goes before `displayName`.
+    fn manifest_entry_json(&self, format: TemplateFormat) -> Map<String, Json> {
         let mut properties = Map::new();
         properties.insert("templateFile".into(), json!(self.template_file(format)));
         if !self.tags.is_empty() {
@@ -163,17 +173,71 @@ impl StackArtifact {
         if !dependencies.is_empty() {
             entry.insert("dependencies".into(), json!(dependencies));
         }
-        if !self.metadata.is_empty() {
-            entry.insert("metadata".into(), json!(self.metadata));
-        }
         entry.insert("displayName".into(), json!(self.display_name));
-        Json::Object(entry)
+        entry
     }
+}
+
+/// A stack's manifest entry: its JSON with the metadata serialized in place from the
+/// artifact (the same bytes as `json!(metadata)` there).
+struct ManifestEntry<'a> {
+    entry: Map<String, Json>,
+    metadata: &'a IndexMap<String, Vec<MetadataEntry>>,
+}
+
+impl Serialize for ManifestEntry<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let with_metadata = !self.metadata.is_empty();
+        let mut map = serializer.serialize_map(Some(self.entry.len() + usize::from(with_metadata)))?;
+        for (k, v) in &self.entry {
+            if k == "displayName" && with_metadata {
+                map.serialize_entry("metadata", self.metadata)?;
+            }
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// An artifact of a manifest: plain JSON, or a stack's entry.
+enum ManifestArtifact<'a> {
+    Json(Json),
+    Stack(ManifestEntry<'a>),
+}
+
+impl Serialize for ManifestArtifact<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            ManifestArtifact::Json(j) => j.serialize(serializer),
+            ManifestArtifact::Stack(e) => e.serialize(serializer),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Manifest<'a> {
+    version: &'static str,
+    artifacts: IndexMap<String, ManifestArtifact<'a>>,
 }
 
 /// Serializes a template the way the CDK does: pretty, one-space indent, keys in order.
 pub(crate) fn template_to_json(t: &Map<String, Json>) -> String {
     pretty(t)
+}
+
+/// Writes `v` as pretty JSON (as [`pretty`] renders it) straight into a file.
+fn write_pretty<T: Serialize>(file: &Path, v: &T) -> Result<()> {
+    use std::io::Write;
+    let io = |source| Error::Io {
+        path: file.to_path_buf(),
+        source,
+    };
+    let mut out = std::io::BufWriter::new(fs::File::create(file).map_err(io)?);
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b" ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+    v.serialize(&mut ser).map_err(|e| io(e.into()))?;
+    out.flush().map_err(io)
 }
 
 fn pretty<T: Serialize>(v: &T) -> String {
@@ -260,16 +324,16 @@ impl CloudAssembly {
             groups.push((Some(sub.as_str()), dir.join(sub)));
         }
         for (group, group_dir) in &groups {
-            let mut artifacts = Map::new();
+            let mut artifacts = IndexMap::new();
             if group.is_none() {
                 for (sub, stage_path) in &self.stages {
                     if selected.iter().any(|s| s.assembly_dir.as_deref() == Some(sub)) {
                         artifacts.insert(
                             sub.clone(),
-                            json!({
+                            ManifestArtifact::Json(json!({
                                 "type": "cdk:cloud-assembly",
                                 "properties": { "directoryName": sub, "displayName": stage_path }
-                            }),
+                            })),
                         );
                     }
                 }
@@ -294,23 +358,28 @@ impl CloudAssembly {
                     fs::write(&file, pretty(&s.asset_manifest())).map_err(io(&file))?;
                     artifacts.insert(
                         s.asset_manifest_id(),
-                        json!({
+                        ManifestArtifact::Json(json!({
                             "type": "cdk:asset-manifest",
                             "properties": { "file": s.asset_manifest_file() }
-                        }),
+                        })),
                     );
                 }
                 let file = group_dir.join(s.template_file(format));
-                let body = match format {
-                    TemplateFormat::Json => s.template_body.clone(),
-                    TemplateFormat::Yaml => s.template_yaml()?,
-                };
-                fs::write(&file, body).map_err(io(&file))?;
-                artifacts.insert(s.artifact_id.clone(), s.manifest_entry(format));
+                match format {
+                    TemplateFormat::Json => fs::write(&file, &s.template_body),
+                    TemplateFormat::Yaml => fs::write(&file, s.template_yaml()?),
+                }
+                .map_err(io(&file))?;
+                artifacts.insert(
+                    s.artifact_id.clone(),
+                    ManifestArtifact::Stack(s.manifest_entry(format)),
+                );
             }
-            let manifest = json!({ "version": MANIFEST_VERSION, "artifacts": artifacts });
-            let file = group_dir.join("manifest.json");
-            fs::write(&file, pretty(&manifest)).map_err(io(&file))?;
+            let manifest = Manifest {
+                version: MANIFEST_VERSION,
+                artifacts,
+            };
+            write_pretty(&group_dir.join("manifest.json"), &manifest)?;
         }
         let version = dir.join("cdk.out");
         fs::write(&version, json!({ "version": MANIFEST_VERSION }).to_string()).map_err(io(&version))?;

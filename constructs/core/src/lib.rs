@@ -62,6 +62,6 @@ pub use resource::{
 };
 pub use synth::SynthOptions;
 pub use template::{Environment, Mapping, Output, Parameter, ParameterType, StackProps};
-pub use tree::{App, Node, NodeId, NodeKind, ParameterRef, Stack, Stage};
+pub use tree::{App, Node, NodeId, NodeKind, ParameterRef, SharedProperties, Stack, Stage};
 pub use validate::{PropertyError, Report, Reporter, Validator};
 pub use value::{Intrinsic, Pseudo, Target, ToValue, Val, Value};

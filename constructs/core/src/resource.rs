@@ -246,7 +246,7 @@ impl ResourceEntry {
 }
 
 /// Applies one override at a dot path. A path part may be escaped as `a\.b` to contain a dot.
-fn apply_override(props: &mut IndexMap<String, Value>, path: &str, value: Option<Value>) {
+pub(crate) fn apply_override(props: &mut IndexMap<String, Value>, path: &str, value: Option<Value>) {
     let parts = split_override_path(path);
     let Some((last, parents)) = parts.split_last() else {
         return;

@@ -96,10 +96,14 @@ impl App {
         resolver.add_exports(&mut templates);
         resolver.check_cycles()?;
         let mut warnings: Vec<Diagnostic> = diagnostics;
+        let mut bodies = Vec::with_capacity(templates.len());
+        for (i, template) in templates.iter().enumerate() {
+            bodies.push(resolver.check_limits(i, template, &mut warnings)?);
+        }
+        let by_stack = resolver.diagnostics_by_stack(&warnings);
         let mut artifacts = Vec::with_capacity(templates.len());
-        for (i, template) in templates.into_iter().enumerate() {
-            let body = resolver.check_limits(i, &template, &mut warnings)?;
-            artifacts.push(resolver.artifact(i, template, body, &warnings));
+        for (i, (template, body)) in templates.into_iter().zip(bodies).enumerate() {
+            artifacts.push(resolver.artifact(i, template, body, &by_stack[i]));
         }
         let stage_names = resolver.stage_directories();
         Ok(CloudAssembly::new(artifacts, stage_names, warnings))
@@ -110,22 +114,30 @@ impl App {
         let mut out = Vec::new();
         for n in self.descendants(self.root()) {
             let node = self.node(n);
-            let path = self.display_path(n);
-            self.push_annotations(n, &path, &mut out);
-            if let Some(entry) = node.resource_entry() {
-                if self.validators().is_empty() {
-                    continue;
-                }
-                let props = entry.final_properties();
-                let ty = entry.resource.resource_type();
-                for v in self.validators() {
-                    for e in v.validate(ty, &props) {
-                        out.push(Diagnostic {
-                            level: Level::Error,
-                            path: path.clone(),
-                            message: format!("{}: {}", e.path, e.message),
-                        });
-                    }
+            // Paths are built only for the nodes that have something to say.
+            let mut path: Option<String> = None;
+            if !node.annotations.is_empty() {
+                let p = path.insert(self.display_path(n));
+                self.push_annotations(n, p, &mut out);
+            }
+            if self.validators().is_empty() {
+                continue;
+            }
+            let Some(entry) = node.resource_entry() else {
+                continue;
+            };
+            let Some(props) = self.final_properties(n) else {
+                continue;
+            };
+            let ty = entry.resource.resource_type();
+            for v in self.validators() {
+                for e in v.validate(ty, &props) {
+                    let path = path.get_or_insert_with(|| self.display_path(n));
+                    out.push(Diagnostic {
+                        level: Level::Error,
+                        path: path.clone(),
+                        message: format!("{}: {}", e.path, e.message),
+                    });
                 }
             }
         }
@@ -253,8 +265,8 @@ impl<'a> Resolver<'a> {
         let s = self.target_stack(ctx.node, target, expected)?;
         let lid = self.lid(target).to_string();
         let local = match attribute {
-            None => json!({ "Ref": lid }),
-            Some(a) => json!({ "Fn::GetAtt": [lid, a] }),
+            None => object1("Ref", Json::String(lid)),
+            Some(a) => object1("Fn::GetAtt", Json::Array(vec![Json::String(lid), string(a)])),
         };
         if s == ctx.stack {
             return Ok(local);
@@ -290,7 +302,7 @@ impl<'a> Resolver<'a> {
             .entry(output_lid)
             .or_insert_with(|| (local, export_name.clone()));
         self.add_dep(ctx.stack, s);
-        Ok(json!({ "Fn::ImportValue": export_name }))
+        Ok(object1("Fn::ImportValue", Json::String(export_name)))
     }
 
     /// A same-stack reference to a condition or mapping by logical ID.
@@ -330,7 +342,17 @@ impl<'a> Resolver<'a> {
     }
 
     fn resolve_map(&mut self, ctx: Ctx, m: &IndexMap<String, Value>) -> Result<Map<String, Json>> {
-        let mut out = Map::with_capacity(m.len());
+        self.resolve_map_reserving(ctx, m, 0)
+    }
+
+    /// Resolves a map into one with room for `extra` more entries.
+    fn resolve_map_reserving(
+        &mut self,
+        ctx: Ctx,
+        m: &IndexMap<String, Value>,
+        extra: usize,
+    ) -> Result<Map<String, Json>> {
+        let mut out = Map::with_capacity(m.len() + extra);
         for (k, v) in m {
             if matches!(v, Value::Null) {
                 continue;
@@ -341,45 +363,62 @@ impl<'a> Resolver<'a> {
     }
 
     fn resolve_intrinsic(&mut self, ctx: Ctx, i: &Intrinsic) -> Result<Json> {
-        Ok(match i {
-            Intrinsic::Ref(Target::Node(n)) => self.resolve_ref(ctx, *n, None)?,
-            Intrinsic::Ref(Target::LogicalId(l)) => json!({ "Ref": l }),
-            Intrinsic::Pseudo(p) => json!({ "Ref": p.name() }),
-            Intrinsic::GetAtt(Target::Node(n), a) => self.resolve_ref(ctx, *n, Some(a))?,
-            Intrinsic::GetAtt(Target::LogicalId(l), a) => json!({ "Fn::GetAtt": [l, a] }),
-            Intrinsic::Sub(s, vars) if vars.is_empty() => json!({ "Fn::Sub": s }),
-            Intrinsic::Sub(s, vars) => json!({ "Fn::Sub": [s, Json::Object(self.resolve_map(ctx, vars)?)] }),
-            Intrinsic::Join(d, list) => json!({ "Fn::Join": [d, self.resolve(ctx, list)?] }),
-            Intrinsic::Select(i, list) => {
-                json!({ "Fn::Select": [self.resolve(ctx, i)?, self.resolve(ctx, list)?] })
+        let (name, args) = match i {
+            Intrinsic::Ref(Target::Node(n)) => return self.resolve_ref(ctx, *n, None),
+            Intrinsic::Ref(Target::LogicalId(l)) => ("Ref", string(l)),
+            Intrinsic::Pseudo(p) => ("Ref", string(p.name())),
+            Intrinsic::GetAtt(Target::Node(n), a) => return self.resolve_ref(ctx, *n, Some(a)),
+            Intrinsic::GetAtt(Target::LogicalId(l), a) => {
+                ("Fn::GetAtt", Json::Array(vec![string(l), string(a)]))
             }
-            Intrinsic::Split(d, s) => json!({ "Fn::Split": [d, self.resolve(ctx, s)?] }),
-            Intrinsic::If(c, a, b) => json!({ "Fn::If": [
-                self.local_name(ctx, c, "condition")?,
-                self.resolve(ctx, a)?,
-                self.resolve(ctx, b)?
-            ] }),
-            Intrinsic::Equals(a, b) => {
-                json!({ "Fn::Equals": [self.resolve(ctx, a)?, self.resolve(ctx, b)?] })
-            }
-            Intrinsic::And(vs) => json!({ "Fn::And": self.resolve_all(ctx, vs)? }),
-            Intrinsic::Or(vs) => json!({ "Fn::Or": self.resolve_all(ctx, vs)? }),
-            Intrinsic::Not(v) => json!({ "Fn::Not": [self.resolve(ctx, v)?] }),
-            Intrinsic::Condition(c) => json!({ "Condition": self.local_name(ctx, c, "condition")? }),
-            Intrinsic::ImportValue(v) => json!({ "Fn::ImportValue": self.resolve(ctx, v)? }),
-            Intrinsic::FindInMap(m, a, b) => json!({ "Fn::FindInMap": [
-                self.local_name(ctx, m, "mapping")?,
-                self.resolve(ctx, a)?,
-                self.resolve(ctx, b)?
-            ] }),
-            Intrinsic::Base64(v) => json!({ "Fn::Base64": self.resolve(ctx, v)? }),
-            Intrinsic::Cidr(a, b, c) => json!({ "Fn::Cidr": [
-                self.resolve(ctx, a)?,
-                self.resolve(ctx, b)?,
-                self.resolve(ctx, c)?
-            ] }),
-            Intrinsic::GetAzs(v) => json!({ "Fn::GetAZs": self.resolve(ctx, v)? }),
-        })
+            Intrinsic::Sub(s, vars) if vars.is_empty() => ("Fn::Sub", string(s)),
+            Intrinsic::Sub(s, vars) => (
+                "Fn::Sub",
+                Json::Array(vec![string(s), Json::Object(self.resolve_map(ctx, vars)?)]),
+            ),
+            Intrinsic::Join(d, list) => ("Fn::Join", Json::Array(vec![string(d), self.resolve(ctx, list)?])),
+            Intrinsic::Select(i, list) => (
+                "Fn::Select",
+                Json::Array(vec![self.resolve(ctx, i)?, self.resolve(ctx, list)?]),
+            ),
+            Intrinsic::Split(d, s) => ("Fn::Split", Json::Array(vec![string(d), self.resolve(ctx, s)?])),
+            Intrinsic::If(c, a, b) => (
+                "Fn::If",
+                Json::Array(vec![
+                    self.local_name(ctx, c, "condition")?,
+                    self.resolve(ctx, a)?,
+                    self.resolve(ctx, b)?,
+                ]),
+            ),
+            Intrinsic::Equals(a, b) => (
+                "Fn::Equals",
+                Json::Array(vec![self.resolve(ctx, a)?, self.resolve(ctx, b)?]),
+            ),
+            Intrinsic::And(vs) => ("Fn::And", self.resolve_all(ctx, vs)?),
+            Intrinsic::Or(vs) => ("Fn::Or", self.resolve_all(ctx, vs)?),
+            Intrinsic::Not(v) => ("Fn::Not", Json::Array(vec![self.resolve(ctx, v)?])),
+            Intrinsic::Condition(c) => ("Condition", self.local_name(ctx, c, "condition")?),
+            Intrinsic::ImportValue(v) => ("Fn::ImportValue", self.resolve(ctx, v)?),
+            Intrinsic::FindInMap(m, a, b) => (
+                "Fn::FindInMap",
+                Json::Array(vec![
+                    self.local_name(ctx, m, "mapping")?,
+                    self.resolve(ctx, a)?,
+                    self.resolve(ctx, b)?,
+                ]),
+            ),
+            Intrinsic::Base64(v) => ("Fn::Base64", self.resolve(ctx, v)?),
+            Intrinsic::Cidr(a, b, c) => (
+                "Fn::Cidr",
+                Json::Array(vec![
+                    self.resolve(ctx, a)?,
+                    self.resolve(ctx, b)?,
+                    self.resolve(ctx, c)?,
+                ]),
+            ),
+            Intrinsic::GetAzs(v) => ("Fn::GetAZs", self.resolve(ctx, v)?),
+        };
+        Ok(object1(name, args))
     }
 
     fn resolve_all(&mut self, ctx: Ctx, vs: &[Value]) -> Result<Json> {
@@ -412,12 +451,25 @@ impl<'a> Resolver<'a> {
             };
             match &node.kind {
                 NodeKind::Resource(entry) => {
-                    let mut r = Map::new();
+                    let props = match app.take_final_properties(n) {
+                        Some(p) => self.resolve_map(ctx, &p)?,
+                        None => Map::new(),
+                    };
+                    let o = &entry.options;
+                    // Type, Metadata, and what is set (maps are sized once: templates hold many).
+                    let entries = 2
+                        + usize::from(!props.is_empty())
+                        + usize::from(!o.depends_on.is_empty())
+                        + usize::from(o.condition.is_some())
+                        + usize::from(o.update_policy.is_some())
+                        + usize::from(o.creation_policy.is_some())
+                        + usize::from(o.update_replace_policy.is_some())
+                        + usize::from(o.deletion_policy.is_some());
+                    let mut r = Map::with_capacity(entries);
                     r.insert(
                         "Type".into(),
                         Json::String(entry.resource.resource_type().to_string()),
                     );
-                    let props = self.resolve_map(ctx, &entry.final_properties())?;
                     if !props.is_empty() {
                         r.insert("Properties".into(), Json::Object(props));
                     }
@@ -448,7 +500,7 @@ impl<'a> Resolver<'a> {
                     if let Some(p) = entry.options.deletion_policy {
                         r.insert("DeletionPolicy".into(), policy(p));
                     }
-                    let mut metadata = self.resolve_map(ctx, &entry.options.metadata)?;
+                    let mut metadata = self.resolve_map_reserving(ctx, &entry.options.metadata, 1)?;
                     metadata.insert("aws:cdk:path".into(), Json::String(app.path(n)));
                     r.insert("Metadata".into(), Json::Object(metadata));
                     resources.insert(lid, Json::Object(r));
@@ -707,27 +759,47 @@ impl<'a> Resolver<'a> {
         Ok(body)
     }
 
+    /// The diagnostics of each stack (at the stack or below it), in order: one pass over
+    /// the diagnostics, not one per stack.
+    fn diagnostics_by_stack<'d>(&self, diagnostics: &'d [Diagnostic]) -> Vec<Vec<&'d Diagnostic>> {
+        let paths: HashMap<String, usize> = self
+            .stacks
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (self.app.path(s.node), i))
+            .collect();
+        let mut out = vec![Vec::new(); self.stacks.len()];
+        for d in diagnostics {
+            // A stack's path is the diagnostic's path or a prefix of it ending before a
+            // '/'; stacks do not nest, so at most one matches.
+            let p = d.path.as_str();
+            let mut prefixes = p.match_indices('/').map(|(i, _)| &p[..i]).chain([p]);
+            if let Some(&i) = prefixes.find_map(|prefix| paths.get(prefix)) {
+                out[i].push(d);
+            }
+        }
+        out
+    }
+
     fn artifact(
         &self,
         s: usize,
         template: Map<String, Json>,
         body: String,
-        diagnostics: &[Diagnostic],
+        diagnostics: &[&Diagnostic],
     ) -> StackArtifact {
         let info = &self.stacks[s];
         let app = self.app;
         let stack_path = app.path(info.node);
         let mut metadata: IndexMap<String, Vec<MetadataEntry>> = IndexMap::new();
         for d in diagnostics {
-            if d.path == stack_path || d.path.starts_with(&format!("{stack_path}/")) {
-                metadata
-                    .entry(format!("/{}", d.path))
-                    .or_default()
-                    .push(MetadataEntry {
-                        kind: d.level.metadata_type().to_string(),
-                        data: Json::String(d.message.clone()),
-                    });
-            }
+            metadata
+                .entry(format!("/{}", d.path))
+                .or_default()
+                .push(MetadataEntry {
+                    kind: d.level.metadata_type().to_string(),
+                    data: Json::String(d.message.clone()),
+                });
         }
         for n in app.descendants(info.node) {
             if let Some(lid) = &self.logical_ids[n.index()] {
@@ -784,6 +856,17 @@ impl<'a> Resolver<'a> {
 /// The nested assembly directory of a stage, as the CDK names it.
 fn stage_directory(app: &App, stage: NodeId) -> String {
     format!("assembly-{}", app.path(stage).replace('/', "-"))
+}
+
+/// A JSON object of one entry, allocated for exactly one (templates hold many).
+fn object1(key: &str, value: Json) -> Json {
+    let mut m = Map::with_capacity(1);
+    m.insert(key.to_string(), value);
+    Json::Object(m)
+}
+
+fn string(s: &str) -> Json {
+    Json::String(s.to_string())
 }
 
 fn policy(p: RemovalPolicy) -> Json {

@@ -3,8 +3,10 @@
 //! `App > (Stage >) Stack > constructs to any depth`. Ids are validated and unique among
 //! siblings; paths read `Stack/Group/Child`.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::panic::Location;
+use std::rc::Rc;
 
 use indexmap::IndexMap;
 
@@ -280,7 +282,13 @@ pub struct App {
     pub(crate) aspect_state: AspectState,
     /// File assets, packaged when added, written with their stacks.
     pub(crate) assets: Vec<crate::asset::StagedAsset>,
+    /// The final properties of resources read through [`App::final_properties`], by node
+    /// index: computed once, dropped whenever the node is borrowed mutably.
+    props_cache: RefCell<Vec<Option<SharedProperties>>>,
 }
+
+/// The final properties of a resource, shared (see [`App::final_properties`]).
+pub type SharedProperties = Rc<IndexMap<String, Value>>;
 
 impl Default for App {
     fn default() -> Self {
@@ -316,6 +324,7 @@ impl App {
             reporters: Vec::new(),
             aspect_state: AspectState::default(),
             assets: Vec::new(),
+            props_cache: RefCell::new(Vec::new()),
         }
     }
 
@@ -378,7 +387,52 @@ impl App {
 
     /// A node, mutably. Panics only on a handle from another app; see [`App::try_node_mut`].
     pub fn node_mut(&mut self, id: NodeId) -> &mut Node {
+        self.forget_properties(id);
         &mut self.nodes[id.index()]
+    }
+
+    /// The free-form metadata of a node, mutably (unlike [`App::node_mut`], this keeps the
+    /// node's cached [`App::final_properties`], which metadata does not change).
+    pub fn metadata_mut(&mut self, id: NodeId) -> &mut IndexMap<String, Value> {
+        &mut self.nodes[id.index()].metadata
+    }
+
+    /// The properties of a resource after overrides, before reference resolution (what
+    /// [`ResourceEntry::final_properties`] computes), or `None` when the node is not a
+    /// resource. Computed once and shared until the node is next borrowed mutably, so
+    /// aspects, validators and synthesis that read the same resource pay for it once.
+    pub fn final_properties(&self, id: NodeId) -> Option<SharedProperties> {
+        let entry = self.nodes.get(id.index())?.resource_entry()?;
+        let mut cache = self.props_cache.borrow_mut();
+        if let Some(Some(p)) = cache.get(id.index()) {
+            return Some(Rc::clone(p));
+        }
+        let props = Rc::new(entry.final_properties());
+        if cache.len() < self.nodes.len() {
+            cache.resize(self.nodes.len(), None);
+        }
+        cache[id.index()] = Some(Rc::clone(&props));
+        Some(props)
+    }
+
+    /// Like [`App::final_properties`], but leaves nothing cached (synthesis reads each
+    /// resource's properties one last time).
+    pub(crate) fn take_final_properties(&self, id: NodeId) -> Option<SharedProperties> {
+        let cached = self
+            .props_cache
+            .borrow_mut()
+            .get_mut(id.index())
+            .and_then(Option::take);
+        cached.or_else(|| {
+            let entry = self.nodes.get(id.index())?.resource_entry()?;
+            Some(Rc::new(entry.final_properties()))
+        })
+    }
+
+    fn forget_properties(&mut self, id: NodeId) {
+        if let Some(slot) = self.props_cache.get_mut().get_mut(id.index()) {
+            *slot = None;
+        }
     }
 
     /// A node, or an error for a handle this app did not create.
@@ -388,6 +442,7 @@ impl App {
 
     /// A node, mutably, or an error for a handle this app did not create.
     pub fn try_node_mut(&mut self, id: NodeId) -> Result<&mut Node> {
+        self.forget_properties(id);
         self.nodes.get_mut(id.index()).ok_or(Error::UnknownNode(id.0))
     }
 
@@ -707,14 +762,17 @@ impl App {
     }
 
     fn resource_entry_mut(&mut self, node: NodeId) -> Result<&mut ResourceEntry> {
-        let path = self.path(node);
-        let n = self.try_node_mut(node)?;
-        let actual = n.kind.describe();
-        n.resource_entry_mut().ok_or(Error::WrongKind {
-            path,
-            expected: "resource",
-            actual,
-        })
+        let n = self.try_node(node)?;
+        if n.resource_entry().is_none() {
+            return Err(Error::WrongKind {
+                path: self.path(node),
+                expected: "resource",
+                actual: n.kind.describe(),
+            });
+        }
+        self.try_node_mut(node)?
+            .resource_entry_mut()
+            .ok_or(Error::UnknownNode(node.0))
     }
 
     /// The resource attributes (DependsOn, DeletionPolicy, Condition ...) of a resource.
@@ -730,23 +788,32 @@ impl App {
         path: &str,
         value: impl Into<Value>,
     ) -> Result<()> {
-        self.resource_entry_mut(node.into())?
-            .overrides
-            .push(PropertyOverride {
-                path: path.to_string(),
-                value: Some(value.into()),
-            });
-        Ok(())
+        self.push_override(node.into(), path, Some(value.into()))
     }
 
     /// Deletes a property at a dot path (the CDK's `addPropertyDeletionOverride`).
     pub fn add_property_deletion_override(&mut self, node: impl Into<NodeId>, path: &str) -> Result<()> {
-        self.resource_entry_mut(node.into())?
-            .overrides
-            .push(PropertyOverride {
-                path: path.to_string(),
-                value: None,
-            });
+        self.push_override(node.into(), path, None)
+    }
+
+    /// Appends an override; cached final properties get the same override applied (the
+    /// final properties are the overrides applied in order), rather than being recomputed.
+    fn push_override(&mut self, node: NodeId, path: &str, value: Option<Value>) -> Result<()> {
+        let cached = self
+            .props_cache
+            .get_mut()
+            .get_mut(node.index())
+            .and_then(Option::take);
+        let entry = self.resource_entry_mut(node)?;
+        let applied = cached.is_some().then(|| value.clone());
+        entry.overrides.push(PropertyOverride {
+            path: path.to_string(),
+            value,
+        });
+        if let (Some(mut props), Some(value)) = (cached, applied) {
+            crate::resource::apply_override(Rc::make_mut(&mut props), path, value);
+            self.props_cache.get_mut()[node.index()] = Some(props);
+        }
         Ok(())
     }
 
