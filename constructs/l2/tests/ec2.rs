@@ -1,8 +1,8 @@
 //! ec2: VPC layout (CIDRs as the CDK allocates them, routes, NAT gateways, flow logs),
 //! security group rules, instances; schema-checked, rule-clean, cfn-lint-clean.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+use common::{logical, logical_of, of_type, synth_clean};
 
 use cairn_aspects::rules::NoPublicIngress;
 use cairn_aspects::{Mode, RuleSet};
@@ -12,95 +12,7 @@ use cairn_constructs::ec2::{
 };
 use cairn_constructs::iam::grant;
 use cairn_core::{App, Value};
-use serde_json::{json, Value as Json};
-
-/// Synthesizes stack `stack` with the schema validator on and every recommended rule in
-/// `Mode::Error` (public ingress allow-listed as given); asserts no finding, runs cfn-lint.
-fn synth_clean(mut app: App, stack: &str, allow: &[(i64, String)], name: &str) -> Json {
-    app.add_validator_once(cairn_cfn::SchemaValidator::new());
-    let mut ingress = NoPublicIngress::default();
-    for (port, path) in allow {
-        ingress = ingress.allow(*port, path);
-    }
-    let mut rules = RuleSet::recommended();
-    for (info, _) in RuleSet::recommended().rules() {
-        rules = rules.mode(info.id, Mode::Error);
-    }
-    let root = app.root();
-    let findings = rules.rule(ingress, Mode::Error).apply(&mut app, root);
-    let asm = match app.synth() {
-        Ok(a) => a,
-        Err(e) => panic!("{name}: synthesis failed: {e}"),
-    };
-    assert!(
-        findings.borrow().is_empty(),
-        "{name}: findings {:#?}",
-        findings.borrow()
-    );
-    let template = asm.stack(stack).expect("stack").template.clone();
-    cfn_lint(&template, name);
-    template
-}
-
-/// Runs cfn-lint (from `$CFN_LINT`) over the template; errors fail the test.
-fn cfn_lint(template: &Json, name: &str) {
-    let Ok(bin) = std::env::var("CFN_LINT") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CFN_LINT is not set; the test command sets it (scripts/test)"
-        );
-        eprintln!("note: CFN_LINT not set, cfn-lint check of {name} skipped (run scripts/test)");
-        return;
-    };
-    assert!(Path::new(&bin).exists(), "CFN_LINT={bin} does not exist");
-    let dir = std::env::temp_dir().join(format!("cairn-l2-ec2-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let file: PathBuf = dir.join(format!("{name}.json"));
-    std::fs::write(&file, serde_json::to_string_pretty(template).expect("json")).expect("write");
-    let out = Command::new(&bin).arg(&file).output().expect("cfn-lint runs");
-    let code = out.status.code().unwrap_or(1);
-    assert!(
-        code & 2 == 0 && (code & !(2 | 4 | 8)) == 0,
-        "cfn-lint found errors in {name}:\n{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-}
-
-fn of_type<'a>(t: &'a Json, ty: &str) -> Vec<(&'a String, &'a Json)> {
-    t["Resources"]
-        .as_object()
-        .expect("resources")
-        .iter()
-        .filter(|(_, r)| r["Type"] == ty)
-        .collect()
-}
-
-/// The logical ID `<prefix><8 hex digits>` (a construct's `Resource`, or a child resource).
-fn logical(t: &Json, prefix: &str) -> String {
-    let ids: Vec<&String> = t["Resources"]
-        .as_object()
-        .expect("resources")
-        .keys()
-        .filter(|k| {
-            k.len() == prefix.len() + 8
-                && k.starts_with(prefix)
-                && k[prefix.len()..].chars().all(|c| c.is_ascii_hexdigit())
-        })
-        .collect();
-    assert_eq!(ids.len(), 1, "one resource {prefix}XXXXXXXX: {ids:?}");
-    ids[0].clone()
-}
-
-/// The one logical ID of a type starting with `prefix`.
-fn logical_of(t: &Json, prefix: &str, ty: &str) -> String {
-    let ids: Vec<&String> = of_type(t, ty)
-        .into_iter()
-        .map(|(k, _)| k)
-        .filter(|k| k.starts_with(prefix))
-        .collect();
-    assert_eq!(ids.len(), 1, "one {ty} starting with {prefix}: {ids:?}");
-    ids[0].clone()
-}
+use serde_json::json;
 
 #[test]
 fn default_vpc_has_the_cdk_layout_routes_and_nat_gateways() {
