@@ -18,9 +18,11 @@ use std::path::{Path, PathBuf};
 /// The services in `cairn-cfn`'s `default` feature set.
 pub const DEFAULT_SERVICES: &[&str] = &[
     "apigatewayv2",
+    "applicationautoscaling",
     "athena",
     "batch",
     "cloudformation",
+    "cloudfront",
     "cloudwatch",
     "codebuild",
     "codecommit",

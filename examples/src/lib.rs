@@ -7,6 +7,11 @@
 pub mod ami_tracker;
 pub mod aspects_demo;
 pub mod bench_app;
+pub mod data_lake;
+pub mod ecs_fargate_spot;
+pub mod eks_jenkins;
 pub mod hello;
+pub mod pipelines;
 pub mod stack_manager;
+pub mod stackset_healing;
 pub mod web_jobnet;

@@ -12,15 +12,27 @@
 
 #![warn(missing_docs)]
 
+pub mod applicationautoscaling;
 pub mod assertions;
+pub mod athena;
+pub mod cloudformation;
+pub mod cloudfront;
+pub mod codebuild;
+pub mod codepipeline;
 pub mod dynamodb;
 pub mod ec2;
+pub mod ecr;
+pub mod ecs;
+pub mod eks;
 pub mod elbv2;
 pub mod events;
+pub mod glue;
 pub mod iam;
 pub mod kms;
+pub mod lakeformation;
 pub mod lambda;
 pub mod logs;
+pub mod pipelines;
 pub mod rds;
 pub mod s3;
 pub mod secretsmanager;

@@ -1,0 +1,1 @@
+//! CloudFormation: StackSets and their ordering.

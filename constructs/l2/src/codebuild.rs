@@ -1,0 +1,1 @@
+//! CodeBuild: projects with typed build specs.

@@ -1,0 +1,1 @@
+//! CodePipeline: pipelines, stages and actions.

@@ -1,0 +1,1 @@
+//! ECS: clusters, Fargate task definitions and services.

@@ -1,0 +1,1 @@
+//! EKS: clusters, managed node groups, IAM roles for service accounts.

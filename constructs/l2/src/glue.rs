@@ -1,0 +1,1 @@
+//! Glue: databases, crawlers, jobs, security configurations.

@@ -1,0 +1,1 @@
+//! Lake Formation: data lake settings and permissions.

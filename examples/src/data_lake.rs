@@ -1,0 +1,1 @@
+//! The `data-lake` example app (being built).

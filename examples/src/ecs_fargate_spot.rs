@@ -1,0 +1,1 @@
+//! The `ecs-fargate-spot` example app (being built).

@@ -1,0 +1,1 @@
+//! The `eks-jenkins` example app (being built).

@@ -1,0 +1,1 @@
+//! The `pipelines` example app (being built).

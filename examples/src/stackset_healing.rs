@@ -1,0 +1,1 @@
+//! The `stackset-healing` example app (being built).
