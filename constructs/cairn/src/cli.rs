@@ -247,7 +247,11 @@ fn execute(mut app: App, command: Command, exit: Exit) -> Result<(), Error> {
             quiet,
             stacks,
         } => {
-            let result = app.synth_with(&SynthOptions { strict });
+            // JSON templates are written from their text: no JSON trees are kept.
+            let result = app.synth_with(&SynthOptions {
+                strict,
+                text_only: matches!(format, Format::Json),
+            });
             let reports = app.reports(result.as_ref().ok());
             let assembly = match result {
                 Ok(a) => a,

@@ -232,6 +232,9 @@ impl App {
                 a.aspect.visit(self, node);
                 did_something = true;
             }
+            // Every aspect has seen the node: its cached properties would only hold
+            // memory until synthesis reads them again (once, validating as it goes).
+            self.forget_properties(node);
             let children: Vec<NodeId> = self.node(node).children().collect();
             for c in children.into_iter().rev() {
                 work.push((c, Rc::clone(&here)));

@@ -48,7 +48,8 @@ pub struct StackArtifact {
     pub display_name: String,
     /// Where the stack deploys.
     pub environment: Environment,
-    /// The template.
+    /// The template (`Null` when synthesized with [`SynthOptions::text_only`](crate::SynthOptions::text_only):
+    /// then [`StackArtifact::template_body`] is the template).
     pub template: Json,
     /// The template serialized as JSON, computed once at synthesis.
     pub template_body: String,
@@ -74,7 +75,18 @@ impl StackArtifact {
 
     /// The template as YAML.
     pub fn template_yaml(&self) -> Result<String> {
-        serde_yaml::to_string(&self.template).map_err(|e| Error::Serialize {
+        let parsed;
+        let template = if self.template.is_null() {
+            // Synthesized text only: read the template back from its text.
+            parsed = serde_json::from_str::<Json>(&self.template_body).map_err(|e| Error::Serialize {
+                stack: self.display_name.clone(),
+                message: e.to_string(),
+            })?;
+            &parsed
+        } else {
+            &self.template
+        };
+        serde_yaml::to_string(template).map_err(|e| Error::Serialize {
             stack: self.display_name.clone(),
             message: e.to_string(),
         })
@@ -222,8 +234,93 @@ struct Manifest<'a> {
 }
 
 /// Serializes a template the way the CDK does: pretty, one-space indent, keys in order.
-pub(crate) fn template_to_json(t: &Map<String, Json>) -> String {
-    pretty(t)
+/// serde_json's pretty layout with a one-space indent, starting `depth` levels deep, so
+/// a value can be written in place inside an enclosing document.
+struct PrettyAt {
+    depth: usize,
+    has_value: bool,
+}
+
+impl PrettyAt {
+    fn newline<W: ?Sized + std::io::Write>(&self, w: &mut W, prefix: &[u8]) -> std::io::Result<()> {
+        w.write_all(prefix)?;
+        w.write_all(b"\n")?;
+        for _ in 0..self.depth {
+            w.write_all(b" ")?;
+        }
+        Ok(())
+    }
+}
+
+impl serde_json::ser::Formatter for PrettyAt {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"[")
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline(w, b"")?;
+        }
+        w.write_all(b"]")
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.newline(w, if first { b"" } else { b"," })
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(b"{")
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.has_value {
+            self.newline(w, b"")?;
+        }
+        w.write_all(b"}")
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.newline(w, if first { b"" } else { b"," })
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+/// Appends `v` as pretty JSON (one-space indent) as it appears `depth` levels deep in
+/// an enclosing document: the same bytes the whole document's pretty printing gives.
+pub(crate) fn write_pretty_at(out: &mut Vec<u8>, v: &Json, depth: usize) {
+    let mut ser = serde_json::Serializer::with_formatter(
+        out,
+        PrettyAt {
+            depth,
+            has_value: false,
+        },
+    );
+    // Serializing a serde_json::Value into a Vec cannot fail.
+    let _ = v.serialize(&mut ser);
+}
+
+/// Appends `s` as a JSON string literal.
+pub(crate) fn write_json_string(out: &mut Vec<u8>, s: &str) {
+    let _ = serde_json::to_writer(out, s);
 }
 
 /// Writes `v` as pretty JSON (as [`pretty`] renders it) straight into a file.

@@ -228,8 +228,9 @@ pub struct PropertyOverride {
 pub struct ResourceEntry {
     /// The resource itself.
     pub resource: Box<dyn Resource>,
-    /// DependsOn, DeletionPolicy and friends.
-    pub options: ResourceOptions,
+    /// DependsOn, DeletionPolicy and friends (boxed: most resources set few of them,
+    /// and every node of the tree is as large as its largest kind).
+    pub options: Box<ResourceOptions>,
     /// Raw overrides applied to the synthesized properties, in order.
     pub overrides: Vec<PropertyOverride>,
 }

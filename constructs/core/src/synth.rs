@@ -37,6 +37,103 @@ pub mod limits {
 pub struct SynthOptions {
     /// Fail on warnings too, not only on errors.
     pub strict: bool,
+    /// Keep only each template's text ([`StackArtifact::template_body`]); the parsed
+    /// [`StackArtifact::template`] is left `Null`. Each resource is then written as soon
+    /// as it is resolved and dropped, so a large app never holds its templates as JSON
+    /// trees: what the app command line's `synth` does when it writes JSON.
+    pub text_only: bool,
+}
+
+/// A stack's template while it is built: the small sections as JSON, the `Resources`
+/// section already written as text (serde_json's one-space pretty layout, in place at
+/// depth 1), so only one resource is a JSON tree at a time.
+struct TemplateParts {
+    /// The sections in canonical order; `Resources`, when present, holds `Null` (its
+    /// text is `resources`).
+    sections: Map<String, Json>,
+    /// `{ ... }` of the `Resources` section.
+    resources: Vec<u8>,
+    resource_count: usize,
+    /// The `Resources` JSON, kept unless synthesizing text only.
+    resources_json: Option<Map<String, Json>>,
+}
+
+impl TemplateParts {
+    fn new(retain: bool) -> Self {
+        TemplateParts {
+            sections: Map::new(),
+            resources: Vec::new(),
+            resource_count: 0,
+            resources_json: retain.then(Map::new),
+        }
+    }
+
+    fn push_resource(&mut self, lid: String, resource: Map<String, Json>) {
+        let out = &mut self.resources;
+        out.extend_from_slice(if self.resource_count == 0 {
+            b"{\n  "
+        } else {
+            b",\n  "
+        });
+        crate::assembly::write_json_string(out, &lid);
+        out.extend_from_slice(b": ");
+        let resource = Json::Object(resource);
+        crate::assembly::write_pretty_at(out, &resource, 2);
+        self.resource_count += 1;
+        if let (Some(json), Json::Object(r)) = (&mut self.resources_json, resource) {
+            json.insert(lid, Json::Object(r));
+        }
+    }
+
+    fn finish_resources(&mut self) {
+        if self.resource_count > 0 {
+            self.resources.extend_from_slice(b"\n }");
+        }
+    }
+
+    fn count(&self, section: &str) -> usize {
+        if section == "Resources" {
+            return self.resource_count;
+        }
+        self.sections
+            .get(section)
+            .and_then(Json::as_object)
+            .map_or(0, Map::len)
+    }
+
+    /// The whole template as text, byte for byte what serde_json's pretty printer
+    /// (one-space indent) writes for the full JSON.
+    fn body(&self) -> String {
+        let mut out = Vec::with_capacity(self.resources.len() + 1024);
+        out.push(b'{');
+        for (i, (k, v)) in self.sections.iter().enumerate() {
+            out.extend_from_slice(if i == 0 { b"\n " } else { b",\n " });
+            crate::assembly::write_json_string(&mut out, k);
+            out.extend_from_slice(b": ");
+            if k == "Resources" && v.is_null() {
+                out.extend_from_slice(&self.resources);
+            } else {
+                crate::assembly::write_pretty_at(&mut out, v, 1);
+            }
+        }
+        if !self.sections.is_empty() {
+            out.push(b'\n');
+        }
+        out.push(b'}');
+        String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+
+    /// The template as JSON (`Null` when synthesizing text only).
+    fn into_json(self) -> Json {
+        let Some(resources) = self.resources_json else {
+            return Json::Null;
+        };
+        let mut sections = self.sections;
+        if let Some(slot) = sections.get_mut("Resources") {
+            *slot = Json::Object(resources);
+        }
+        Json::Object(sections)
+    }
 }
 
 struct StackInfo {
@@ -51,6 +148,10 @@ struct StackInfo {
 /// Per-synthesis state: which stack owns each node and each node's logical ID.
 struct Resolver<'a> {
     app: &'a App,
+    /// Keep each template as JSON besides its text.
+    retain: bool,
+    /// A validator found a resource's properties wrong.
+    invalid: bool,
     stacks: Vec<StackInfo>,
     /// Index into `stacks` for every node inside a stack.
     owner: Vec<Option<usize>>,
@@ -79,34 +180,81 @@ impl App {
     }
 
     fn synthesize_prepared(&self, options: &SynthOptions) -> Result<CloudAssembly> {
-        let diagnostics = self.validate_all();
-        let failing: Vec<Diagnostic> = diagnostics
-            .iter()
-            .filter(|d| d.level == Level::Error || (options.strict && d.level == Level::Warning))
-            .cloned()
-            .collect();
-        if !failing.is_empty() {
-            return Err(Error::Validation { errors: failing });
+        // Annotations first; the validators run on each resource as synthesis reads its
+        // properties (one computation of them, not two). Any failure reports the full
+        // list from `validate_all`, in tree order, before any synthesis error.
+        let diagnostics = self.annotations_all();
+        let fails = |d: &Diagnostic| d.level == Level::Error || (options.strict && d.level == Level::Warning);
+        if diagnostics.iter().any(fails) {
+            return Err(self.validation_failure(options, None));
         }
-        let mut resolver = Resolver::new(self)?;
+        let mut resolver = match Resolver::new(self) {
+            Ok(r) => r,
+            Err(e) => return Err(self.validation_failure(options, Some(e))),
+        };
+        resolver.retain = !options.text_only;
         let mut templates = Vec::with_capacity(resolver.stacks.len());
         for i in 0..resolver.stacks.len() {
-            templates.push(resolver.stack_template(i)?);
+            match resolver.stack_template(i) {
+                Ok(t) => templates.push(t),
+                Err(e) => return Err(self.validation_failure(options, Some(e))),
+            }
+        }
+        if resolver.invalid || resolver.unowned_resources_invalid() {
+            return Err(self.validation_failure(options, None));
         }
         resolver.add_exports(&mut templates);
         resolver.check_cycles()?;
         let mut warnings: Vec<Diagnostic> = diagnostics;
         let mut bodies = Vec::with_capacity(templates.len());
-        for (i, template) in templates.iter().enumerate() {
+        for (i, template) in templates.iter_mut().enumerate() {
             bodies.push(resolver.check_limits(i, template, &mut warnings)?);
+            // The text is all that is left of a template synthesized text only.
+            template.resources = Vec::new();
         }
         let by_stack = resolver.diagnostics_by_stack(&warnings);
         let mut artifacts = Vec::with_capacity(templates.len());
         for (i, (template, body)) in templates.into_iter().zip(bodies).enumerate() {
-            artifacts.push(resolver.artifact(i, template, body, &by_stack[i]));
+            artifacts.push(resolver.artifact(i, template.into_json(), body, &by_stack[i]));
         }
         let stage_names = resolver.stage_directories();
         Ok(CloudAssembly::new(artifacts, stage_names, warnings))
+    }
+
+    /// The annotations of every node, in tree order.
+    fn annotations_all(&self) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        for n in self.descendants(self.root()) {
+            if !self.node(n).annotations.is_empty() {
+                self.push_annotations(n, &self.display_path(n), &mut out);
+            }
+        }
+        out
+    }
+
+    /// The error for an app that failed validation or synthesis: every error
+    /// annotation and validator finding (warnings too when strict), else `otherwise`.
+    fn validation_failure(&self, options: &SynthOptions, otherwise: Option<Error>) -> Error {
+        let errors: Vec<Diagnostic> = self
+            .validate_all()
+            .into_iter()
+            .filter(|d| d.level == Level::Error || (options.strict && d.level == Level::Warning))
+            .collect();
+        match otherwise {
+            Some(e) if errors.is_empty() => e,
+            _ => Error::Validation { errors },
+        }
+    }
+
+    /// True when a validator finds something wrong with a resource's properties.
+    fn invalid_properties(&self, n: NodeId, props: &IndexMap<String, Value>) -> bool {
+        let Some(entry) = self.node(n).resource_entry() else {
+            return false;
+        };
+        let ty = entry.resource.resource_type();
+        self.validators()
+            .iter()
+            .any(|v| !v.validate(ty, props).is_empty())
     }
 
     /// Annotations plus validator findings, in tree order.
@@ -218,11 +366,26 @@ impl<'a> Resolver<'a> {
         let n = stacks.len();
         Ok(Resolver {
             app,
+            retain: true,
+            invalid: false,
             stacks,
             owner,
             logical_ids,
             exports: vec![IndexMap::new(); n],
             deps,
+        })
+    }
+
+    /// Validates the resources outside every stack (synthesis does not read them).
+    fn unowned_resources_invalid(&self) -> bool {
+        let app = self.app;
+        self.owner.iter().enumerate().any(|(i, owner)| {
+            let n = NodeId::from_raw(i as u32);
+            owner.is_none()
+                && app.node(n).resource_entry().is_some()
+                && app
+                    .final_properties(n)
+                    .is_some_and(|p| app.invalid_properties(n, &p))
         })
     }
 
@@ -428,14 +591,14 @@ impl<'a> Resolver<'a> {
     }
 
     /// The template of stack `s`, without the exports other stacks will ask of it.
-    fn stack_template(&mut self, s: usize) -> Result<Map<String, Json>> {
+    fn stack_template(&mut self, s: usize) -> Result<TemplateParts> {
         let app = self.app;
         let stack_node = self.stacks[s].node;
         let props = app.stack_props(Stack::from_node(stack_node));
         let mut parameters = Map::new();
         let mut conditions = Map::new();
         let mut mappings = Map::new();
-        let mut resources = Map::new();
+        let mut parts = TemplateParts::new(self.retain);
         let mut outputs = Map::new();
         let mut rules = Map::new();
         for n in app.descendants(stack_node) {
@@ -452,7 +615,12 @@ impl<'a> Resolver<'a> {
             match &node.kind {
                 NodeKind::Resource(entry) => {
                     let props = match app.take_final_properties(n) {
-                        Some(p) => self.resolve_map(ctx, &p)?,
+                        Some(p) => {
+                            if !self.invalid && app.invalid_properties(n, &p) {
+                                self.invalid = true;
+                            }
+                            self.resolve_map(ctx, &p)?
+                        }
                         None => Map::new(),
                     };
                     let o = &entry.options;
@@ -503,7 +671,7 @@ impl<'a> Resolver<'a> {
                     let mut metadata = self.resolve_map_reserving(ctx, &entry.options.metadata, 1)?;
                     metadata.insert("aws:cdk:path".into(), Json::String(app.path(n)));
                     r.insert("Metadata".into(), Json::Object(metadata));
-                    resources.insert(lid, Json::Object(r));
+                    parts.push_resource(lid, r);
                 }
                 NodeKind::Parameter(p) => {
                     let rendered = self.parameter(ctx, p)?;
@@ -563,15 +731,22 @@ impl<'a> Resolver<'a> {
             ("Parameters", parameters),
             ("Mappings", mappings),
             ("Conditions", conditions),
-            ("Resources", resources),
-            ("Outputs", outputs),
-            ("Rules", rules),
         ] {
             if !section.is_empty() {
                 t.insert(name.into(), Json::Object(section));
             }
         }
-        Ok(t)
+        parts.finish_resources();
+        if parts.resource_count > 0 {
+            t.insert("Resources".into(), Json::Null);
+        }
+        for (name, section) in [("Outputs", outputs), ("Rules", rules)] {
+            if !section.is_empty() {
+                t.insert(name.into(), Json::Object(section));
+            }
+        }
+        parts.sections = t;
+        Ok(parts)
     }
 
     /// Expands a `DependsOn` target (a resource or a construct) to logical IDs in this
@@ -652,12 +827,13 @@ impl<'a> Resolver<'a> {
     }
 
     /// Adds the exports other stacks imported to their producers' `Outputs`.
-    fn add_exports(&self, templates: &mut [Map<String, Json>]) {
+    fn add_exports(&self, templates: &mut [TemplateParts]) {
         for (s, exports) in self.exports.iter().enumerate() {
             if exports.is_empty() {
                 continue;
             }
-            let outputs = templates[s]
+            let sections = &mut templates[s].sections;
+            let outputs = sections
                 .entry("Outputs")
                 .or_insert_with(|| Json::Object(Map::new()));
             if let Json::Object(outputs) = outputs {
@@ -666,8 +842,8 @@ impl<'a> Resolver<'a> {
                 }
             }
             // Keep the canonical section order: Outputs before Rules.
-            if let Some(rules) = templates[s].shift_remove("Rules") {
-                templates[s].insert("Rules".into(), rules);
+            if let Some(rules) = sections.shift_remove("Rules") {
+                sections.insert("Rules".into(), rules);
             }
         }
     }
@@ -713,14 +889,9 @@ impl<'a> Resolver<'a> {
     }
 
     /// Enforces the quotas; returns the serialized template.
-    fn check_limits(
-        &self,
-        s: usize,
-        t: &Map<String, Json>,
-        warnings: &mut Vec<Diagnostic>,
-    ) -> Result<String> {
+    fn check_limits(&self, s: usize, t: &TemplateParts, warnings: &mut Vec<Diagnostic>) -> Result<String> {
         let stack = self.app.path(self.stacks[s].node);
-        let count = |section: &str| t.get(section).and_then(Json::as_object).map_or(0, Map::len);
+        let count = |section: &str| t.count(section);
         for (section, what, limit) in [
             ("Resources", "resources", limits::MAX_RESOURCES),
             ("Parameters", "parameters", limits::MAX_PARAMETERS),
@@ -737,7 +908,7 @@ impl<'a> Resolver<'a> {
                 });
             }
         }
-        let body = crate::assembly::template_to_json(t);
+        let body = t.body();
         let bytes = body.len();
         if bytes > limits::MAX_TEMPLATE_BYTES {
             return Err(Error::TemplateTooLarge {
@@ -781,13 +952,7 @@ impl<'a> Resolver<'a> {
         out
     }
 
-    fn artifact(
-        &self,
-        s: usize,
-        template: Map<String, Json>,
-        body: String,
-        diagnostics: &[&Diagnostic],
-    ) -> StackArtifact {
+    fn artifact(&self, s: usize, template: Json, body: String, diagnostics: &[&Diagnostic]) -> StackArtifact {
         let info = &self.stacks[s];
         let app = self.app;
         let stack_path = app.path(info.node);
@@ -820,7 +985,7 @@ impl<'a> Resolver<'a> {
             stack_name: info.stack_name.clone(),
             display_name: stack_path,
             environment: info.env.clone(),
-            template: Json::Object(template),
+            template,
             template_body: body,
             dependencies: self.deps[s]
                 .iter()

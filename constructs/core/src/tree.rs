@@ -124,19 +124,19 @@ pub enum NodeKind {
     /// A stage.
     Stage(StageData),
     /// A stack.
-    Stack(StackData),
+    Stack(Box<StackData>),
     /// A grouping construct with no template presence of its own (an L2 or L3 construct).
     Construct,
     /// A CloudFormation resource.
     Resource(ResourceEntry),
     /// A template parameter.
-    Parameter(Parameter),
+    Parameter(Box<Parameter>),
     /// A template condition.
     Condition(Value),
     /// A template mapping.
     Mapping(Mapping),
     /// A template output.
-    Output(Output),
+    Output(Box<Output>),
     /// A template rule (`Rules` section), as written in the CloudFormation docs.
     Rule(Value),
 }
@@ -429,7 +429,8 @@ impl App {
         })
     }
 
-    fn forget_properties(&mut self, id: NodeId) {
+    /// Drops the cached final properties of a node.
+    pub(crate) fn forget_properties(&mut self, id: NodeId) {
         if let Some(slot) = self.props_cache.get_mut().get_mut(id.index()) {
             *slot = None;
         }
@@ -641,10 +642,10 @@ impl App {
         self.add_node(
             scope,
             id,
-            NodeKind::Stack(StackData {
+            NodeKind::Stack(Box::new(StackData {
                 props,
                 dependencies: Vec::new(),
-            }),
+            })),
         )
         .map(Stack)
     }
@@ -680,7 +681,7 @@ impl App {
         self.require_in_stack(scope, "resource")?;
         let entry = ResourceEntry {
             resource,
-            options: ResourceOptions::default(),
+            options: Box::default(),
             overrides: Vec::new(),
         };
         self.add_node(scope, id, NodeKind::Resource(entry))
@@ -691,7 +692,8 @@ impl App {
     pub fn parameter(&mut self, scope: impl Into<NodeId>, id: &str, p: Parameter) -> Result<ParameterRef> {
         let scope = scope.into();
         self.require_in_stack(scope, "parameter")?;
-        self.add_node(scope, id, NodeKind::Parameter(p)).map(ParameterRef)
+        self.add_node(scope, id, NodeKind::Parameter(Box::new(p)))
+            .map(ParameterRef)
     }
 
     /// Adds a template condition; use its node in `Value::if_` or as a resource's condition.
@@ -715,7 +717,7 @@ impl App {
     pub fn output(&mut self, scope: impl Into<NodeId>, id: &str, o: Output) -> Result<NodeId> {
         let scope = scope.into();
         self.require_in_stack(scope, "output")?;
-        self.add_node(scope, id, NodeKind::Output(o))
+        self.add_node(scope, id, NodeKind::Output(Box::new(o)))
     }
 
     /// Adds a template rule (the `Rules` section), written as CloudFormation expects it.

@@ -244,7 +244,12 @@ fn error_annotations_fail_and_strict_fails_on_warnings() {
     let t = app.add(s, "T", topic()).unwrap();
     app.annotate(t, Level::Warning, "consider a KMS key");
     assert!(app.synth().is_ok());
-    let err = app.synth_with(&SynthOptions { strict: true }).unwrap_err();
+    let err = app
+        .synth_with(&SynthOptions {
+            strict: true,
+            ..SynthOptions::default()
+        })
+        .unwrap_err();
     assert!(
         err.to_string().contains("[warning] S/T: consider a KMS key"),
         "{err}"
@@ -471,4 +476,213 @@ fn synthesis_is_deterministic() {
     for (x, y) in one.stacks().iter().zip(two.stacks()) {
         assert_eq!(x.template_json(), y.template_json());
     }
+}
+
+/// serde_json's pretty printing of the whole template with a one-space indent: what a
+/// template's text must equal byte for byte.
+fn pretty_one_space(v: &serde_json::Value) -> String {
+    use serde::Serialize;
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b" ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    v.serialize(&mut ser).unwrap();
+    String::from_utf8(buf).unwrap()
+}
+
+fn every_section_app() -> App {
+    let mut app = App::new();
+    let producer = app.stack("Producer").unwrap();
+    let consumer = app.stack("Consumer").unwrap();
+    let env = app.parameter(consumer, "Env", Parameter::string()).unwrap();
+    let is_prod = app
+        .condition(consumer, "IsProd", Value::equals(env.value(), "prod".into()))
+        .unwrap();
+    let mut regions = cairn_core::Mapping::new();
+    regions.insert(
+        "us-east-1".into(),
+        [("Ami".to_string(), Value::from("ami-1"))].into_iter().collect(),
+    );
+    app.mapping(consumer, "Regions", regions).unwrap();
+    let topic_in_producer = app.add(producer, "Shared", topic()).unwrap();
+    app.add(producer, "Empty", topic()).unwrap();
+    app.add(
+        consumer,
+        "User",
+        topic()
+            .with("Imported", topic_in_producer.ref_())
+            .with("EmptyList", Value::list([]))
+            .with("EmptyMap", Value::map::<&str>([]))
+            .with(
+                "Text",
+                "quote \" backslash \\ tab \t newline \n unicode é ✓ \u{1}",
+            )
+            .with(
+                "Nested",
+                Value::list([Value::map([("A", Value::list([1.into(), 2.5.into()]))])]),
+            )
+            .with("Cond", Value::if_(is_prod, "p".into(), "q".into())),
+    )
+    .unwrap();
+    app.output(consumer, "O", Output::new("x")).unwrap();
+    app.rule(consumer, "ProdOnly", json_rule()).unwrap();
+    app
+}
+
+#[test]
+fn template_text_is_the_pretty_json_of_the_template_byte_for_byte() {
+    let mut app = every_section_app();
+    let asm = app.synth().unwrap();
+    for s in asm.stacks() {
+        assert_eq!(
+            s.template_json(),
+            pretty_one_space(&s.template),
+            "{}",
+            s.display_name
+        );
+    }
+    // The producer got an export in Outputs: added after its resources were written.
+    let producer = asm.stack("Producer").unwrap();
+    assert!(producer.template["Outputs"].as_object().unwrap().len() == 1);
+    let consumer = asm.stack("Consumer").unwrap();
+    let keys: Vec<&String> = consumer.template.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "Parameters",
+            "Mappings",
+            "Conditions",
+            "Resources",
+            "Outputs",
+            "Rules"
+        ]
+    );
+}
+
+#[test]
+fn text_only_synthesis_writes_the_same_bytes_without_json_trees() {
+    let mut app = every_section_app();
+    let full = app.synth().unwrap();
+    let mut app = every_section_app();
+    let text = app
+        .synth_with(&SynthOptions {
+            text_only: true,
+            ..SynthOptions::default()
+        })
+        .unwrap();
+    for (a, b) in full.stacks().iter().zip(text.stacks()) {
+        assert_eq!(a.template_json(), b.template_json(), "{}", a.display_name);
+        assert!(b.template.is_null());
+        assert_eq!(a.template_yaml().unwrap(), b.template_yaml().unwrap());
+    }
+    let (d1, d2) = (tempdir("full"), tempdir("text"));
+    full.write(&d1, cairn_core::TemplateFormat::Json).unwrap();
+    text.write(&d2, cairn_core::TemplateFormat::Json).unwrap();
+    for f in [
+        "Producer.template.json",
+        "Consumer.template.json",
+        "manifest.json",
+    ] {
+        assert_eq!(
+            std::fs::read(d1.join(f)).unwrap(),
+            std::fs::read(d2.join(f)).unwrap(),
+            "{f}"
+        );
+    }
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("cairn-text-only-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Flags every `Name` property (a stand-in for the schema validator).
+struct NoNames;
+
+impl cairn_core::Validator for NoNames {
+    fn validate(
+        &self,
+        _resource_type: &str,
+        properties: &indexmap::IndexMap<String, Value>,
+    ) -> Vec<cairn_core::PropertyError> {
+        properties
+            .get("Name")
+            .map(|_| cairn_core::PropertyError {
+                path: "Properties.Name".into(),
+                message: "names are not allowed".into(),
+            })
+            .into_iter()
+            .collect()
+    }
+}
+
+#[test]
+fn validator_findings_are_reported_in_tree_order_before_any_synthesis_error() {
+    let mut app = App::new();
+    let root = app.root();
+    app.add_validator_once(NoNames);
+    let a = app
+        .stack_with(
+            root,
+            "A",
+            StackProps {
+                env: Some(Environment::new("111111111111", "us-east-1")),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let b = app
+        .stack_with(
+            root,
+            "B",
+            StackProps {
+                env: Some(Environment::new("222222222222", "us-east-1")),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let target = app.add(a, "Target", topic().with("Name", "x")).unwrap();
+    // A cross-environment reference: a synthesis error, found after validation starts.
+    app.add(b, "User", topic().with("Ref", target.ref_()).with("Name", "y"))
+        .unwrap();
+    app.annotate(b, Level::Warning, "just a warning");
+    let err = app.synth().unwrap_err();
+    let Error::Validation { errors } = err else {
+        panic!("expected the validator findings, got {err}");
+    };
+    let paths: Vec<&str> = errors.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(paths, ["A/Target", "B/User"]);
+    assert!(errors[0].message.contains("names are not allowed"));
+
+    // Without the findings, the synthesis error is what is reported.
+    let mut app = App::new();
+    let root = app.root();
+    let a = app
+        .stack_with(
+            root,
+            "A",
+            StackProps {
+                env: Some(Environment::new("111111111111", "us-east-1")),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let b = app
+        .stack_with(
+            root,
+            "B",
+            StackProps {
+                env: Some(Environment::new("222222222222", "us-east-1")),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let target = app.add(a, "Target", topic()).unwrap();
+    app.add(b, "User", topic().with("Ref", target.ref_())).unwrap();
+    app.add_validator_once(NoNames);
+    assert!(matches!(
+        app.synth().unwrap_err(),
+        Error::CrossEnvironmentReference { .. }
+    ));
 }
