@@ -59,19 +59,41 @@ fn contains_property(pointers: &[&str], name: &str) -> bool {
 /// # }
 /// ```
 pub fn facts(type_name: &str) -> Option<&'static ResourceFacts> {
-    let table = crate::generated::service_facts(service_module(type_name)?)?;
+    let (_, table) = services().get(service_prefix(type_name)?)?;
+    let table = (*table)?;
     table
         .binary_search_by(|f| f.type_name.cmp(type_name))
         .ok()
         .map(|i| &table[i])
 }
 
+type ServiceEntry = (&'static str, Option<&'static [ResourceFacts]>);
+
+/// Each service's type-name prefix (`AWS::S3::`) -> (module, facts table when enabled),
+/// built once: validators and aspects look a type up for every resource.
+fn services() -> &'static std::collections::HashMap<&'static str, ServiceEntry> {
+    static SERVICES: std::sync::OnceLock<std::collections::HashMap<&'static str, ServiceEntry>> =
+        std::sync::OnceLock::new();
+    SERVICES.get_or_init(|| {
+        crate::generated::ALL_SERVICES
+            .iter()
+            .map(|(module, prefix)| (*prefix, (*module, crate::generated::service_facts(module))))
+            .collect()
+    })
+}
+
+/// `AWS::S3::Bucket` -> `AWS::S3::` (every service prefix is two `::`-terminated parts).
+fn service_prefix(type_name: &str) -> Option<&str> {
+    let first = type_name.find("::")? + 2;
+    let second = first + type_name[first..].find("::")? + 2;
+    Some(&type_name[..second])
+}
+
 /// The module and cargo feature of a type's service (`AWS::S3::Bucket` -> `s3`,
 /// `Alexa::ASK::Skill` -> `alexa_ask`), when the generator knows the service.
 pub fn service_module(type_name: &str) -> Option<&'static str> {
-    crate::generated::ALL_SERVICES
-        .iter()
-        .find(|(_, prefix)| type_name.starts_with(prefix))
+    services()
+        .get(service_prefix(type_name)?)
         .map(|(module, _)| *module)
 }
 
@@ -95,6 +117,17 @@ mod tests {
             n += 1;
         }
         assert!(n > 0);
+    }
+
+    #[test]
+    fn every_service_prefix_is_found_from_a_type_name() {
+        for (module, prefix) in crate::generated::ALL_SERVICES {
+            let type_name = format!("{prefix}Thing");
+            assert_eq!(service_prefix(&type_name), Some(*prefix));
+            assert_eq!(service_module(&type_name), Some(*module));
+        }
+        assert_eq!(service_prefix("AWS::S3"), None);
+        assert_eq!(service_module("Custom::Thing"), None);
     }
 
     #[test]

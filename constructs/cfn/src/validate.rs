@@ -378,7 +378,15 @@ impl<'s> Cx<'s> {
     }
 
     fn resolve(&self, r: &str) -> Option<&'s J> {
-        self.root.pointer(r.strip_prefix('#')?)
+        let pointer = r.strip_prefix('#')?;
+        // The common form, `#/definitions/Name`, without the general pointer's
+        // unescaping (which allocates for every part).
+        if let Some(name) = pointer.strip_prefix("/definitions/") {
+            if !name.contains(['/', '~']) {
+                return self.root.get("definitions")?.get(name);
+            }
+        }
+        self.root.pointer(pointer)
     }
 
     /// Runs `schema` on `v` into a fresh error list.

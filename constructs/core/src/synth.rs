@@ -11,7 +11,6 @@ use crate::annotations::{Diagnostic, Level};
 use crate::assembly::{CloudAssembly, MetadataEntry, StackArtifact};
 use crate::error::{Error, Result};
 use crate::logical_id::make_unique_id;
-use crate::resource::RemovalPolicy;
 use crate::template::{Environment, Output, Parameter};
 use crate::tree::{App, NodeId, NodeKind, Stack};
 use crate::value::{Intrinsic, Target, Value};
@@ -54,35 +53,30 @@ struct TemplateParts {
     /// `{ ... }` of the `Resources` section.
     resources: Vec<u8>,
     resource_count: usize,
-    /// The `Resources` JSON, kept unless synthesizing text only.
-    resources_json: Option<Map<String, Json>>,
 }
 
 impl TemplateParts {
-    fn new(retain: bool) -> Self {
+    fn new() -> Self {
         TemplateParts {
             sections: Map::new(),
             resources: Vec::new(),
             resource_count: 0,
-            resources_json: retain.then(Map::new),
         }
     }
 
-    fn push_resource(&mut self, lid: String, resource: Map<String, Json>) {
+    /// Starts the next entry of `Resources` (`"LogicalId": `); the caller writes the
+    /// resource into the returned buffer.
+    fn begin_resource(&mut self, lid: &str) -> &mut Vec<u8> {
         let out = &mut self.resources;
         out.extend_from_slice(if self.resource_count == 0 {
             b"{\n  "
         } else {
             b",\n  "
         });
-        crate::assembly::write_json_string(out, &lid);
+        crate::assembly::write_json_string(out, lid);
         out.extend_from_slice(b": ");
-        let resource = Json::Object(resource);
-        crate::assembly::write_pretty_at(out, &resource, 2);
         self.resource_count += 1;
-        if let (Some(json), Json::Object(r)) = (&mut self.resources_json, resource) {
-            json.insert(lid, Json::Object(r));
-        }
+        out
     }
 
     fn finish_resources(&mut self) {
@@ -121,18 +115,6 @@ impl TemplateParts {
         }
         out.push(b'}');
         String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-    }
-
-    /// The template as JSON (`Null` when synthesizing text only).
-    fn into_json(self) -> Json {
-        let Some(resources) = self.resources_json else {
-            return Json::Null;
-        };
-        let mut sections = self.sections;
-        if let Some(slot) = sections.get_mut("Resources") {
-            *slot = Json::Object(resources);
-        }
-        Json::Object(sections)
     }
 }
 
@@ -215,7 +197,17 @@ impl App {
         let by_stack = resolver.diagnostics_by_stack(&warnings);
         let mut artifacts = Vec::with_capacity(templates.len());
         for (i, (template, body)) in templates.into_iter().zip(bodies).enumerate() {
-            artifacts.push(resolver.artifact(i, template.into_json(), body, &by_stack[i]));
+            // The JSON, when kept, is read back from the text: the two cannot differ.
+            let json = if resolver.retain {
+                serde_json::from_str(&body).map_err(|e| Error::Serialize {
+                    stack: self.path(resolver.stacks[i].node),
+                    message: e.to_string(),
+                })?
+            } else {
+                Json::Null
+            };
+            drop(template);
+            artifacts.push(resolver.artifact(i, json, body, &by_stack[i]));
         }
         let stage_names = resolver.stage_directories();
         Ok(CloudAssembly::new(artifacts, stage_names, warnings))
@@ -584,6 +576,136 @@ impl<'a> Resolver<'a> {
         Ok(object1(name, args))
     }
 
+    /// Writes one resource (`{ "Type": ..., "Properties": ..., ... }`) as it appears in
+    /// the template's `Resources` section, validating its properties on the way: the
+    /// properties are written straight from their values, never built as JSON.
+    fn write_resource(&mut self, out: &mut Vec<u8>, ctx: Ctx, entry: &crate::ResourceEntry) -> Result<()> {
+        const DEPTH: usize = 3;
+        let app = self.app;
+        let n = ctx.node;
+        out.push(b'{');
+        field(out, true, DEPTH, "Type");
+        crate::assembly::write_json_string(out, entry.resource.resource_type());
+        if let Some(props) = app.take_final_properties(n) {
+            if !self.invalid && app.invalid_properties(n, &props) {
+                self.invalid = true;
+            }
+            if props.values().any(|v| !matches!(v, Value::Null)) {
+                field(out, false, DEPTH, "Properties");
+                self.write_map(out, DEPTH, ctx, &props)?;
+            }
+        }
+        let o = &entry.options;
+        let mut depends_on = Vec::new();
+        for d in &o.depends_on {
+            self.depends_on(ctx, *d, &mut depends_on)?;
+        }
+        if !depends_on.is_empty() {
+            depends_on.sort();
+            depends_on.dedup();
+            field(out, false, DEPTH, "DependsOn");
+            crate::assembly::write_pretty_at(out, &json!(depends_on), DEPTH);
+        }
+        if let Some(c) = o.condition {
+            field(out, false, DEPTH, "Condition");
+            let name = self.local_name(ctx, &Target::Node(c), "condition")?;
+            crate::assembly::write_pretty_at(out, &name, DEPTH);
+        }
+        for (name, value) in [
+            ("UpdatePolicy", &o.update_policy),
+            ("CreationPolicy", &o.creation_policy),
+        ] {
+            if let Some(v) = value {
+                field(out, false, DEPTH, name);
+                self.write_value(out, DEPTH, ctx, v)?;
+            }
+        }
+        for (name, value) in [
+            ("UpdateReplacePolicy", o.update_replace_policy),
+            ("DeletionPolicy", o.deletion_policy),
+        ] {
+            if let Some(p) = value {
+                field(out, false, DEPTH, name);
+                crate::assembly::write_json_string(out, p.as_str());
+            }
+        }
+        let mut metadata = self.resolve_map_reserving(ctx, &o.metadata, 1)?;
+        metadata.insert("aws:cdk:path".into(), Json::String(app.path(n)));
+        field(out, false, DEPTH, "Metadata");
+        crate::assembly::write_pretty_at(out, &Json::Object(metadata), DEPTH);
+        newline(out, DEPTH - 1);
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// Writes a value as [`Resolver::resolve`] would resolve it and serde_json's pretty
+    /// printer (one-space indent) would write it `depth` levels deep.
+    fn write_value(&mut self, out: &mut Vec<u8>, depth: usize, ctx: Ctx, v: &Value) -> Result<()> {
+        match v {
+            Value::Null => out.extend_from_slice(b"null"),
+            Value::Bool(true) => out.extend_from_slice(b"true"),
+            Value::Bool(false) => out.extend_from_slice(b"false"),
+            Value::Int(i) => {
+                let _ = serde_json::to_writer(&mut *out, i);
+            }
+            Value::Float(f) => match serde_json::Number::from_f64(*f) {
+                Some(n) => {
+                    let _ = serde_json::to_writer(&mut *out, &n);
+                }
+                None => out.extend_from_slice(b"null"),
+            },
+            Value::String(s) => crate::assembly::write_json_string(out, s),
+            Value::List(items) if items.is_empty() => out.extend_from_slice(b"[]"),
+            Value::List(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    newline(out, depth + 1);
+                    self.write_value(out, depth + 1, ctx, item)?;
+                }
+                newline(out, depth);
+                out.push(b']');
+            }
+            Value::Map(m) => self.write_map(out, depth, ctx, m)?,
+            Value::Intrinsic(i) => {
+                let resolved = self.resolve_intrinsic(ctx, i)?;
+                crate::assembly::write_pretty_at(out, &resolved, depth);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a map as [`Resolver::resolve_map`] resolves it (`Null` entries left out).
+    fn write_map(
+        &mut self,
+        out: &mut Vec<u8>,
+        depth: usize,
+        ctx: Ctx,
+        m: &IndexMap<String, Value>,
+    ) -> Result<()> {
+        let mut first = true;
+        for (k, v) in m {
+            if matches!(v, Value::Null) {
+                continue;
+            }
+            if first {
+                out.push(b'{');
+            }
+            field(out, first, depth + 1, k);
+            first = false;
+            self.write_value(out, depth + 1, ctx, v)?;
+        }
+        if first {
+            out.extend_from_slice(b"{}");
+        } else {
+            newline(out, depth);
+            out.push(b'}');
+        }
+        Ok(())
+    }
+
     fn resolve_all(&mut self, ctx: Ctx, vs: &[Value]) -> Result<Json> {
         Ok(Json::Array(
             vs.iter().map(|v| self.resolve(ctx, v)).collect::<Result<_>>()?,
@@ -598,7 +720,7 @@ impl<'a> Resolver<'a> {
         let mut parameters = Map::new();
         let mut conditions = Map::new();
         let mut mappings = Map::new();
-        let mut parts = TemplateParts::new(self.retain);
+        let mut parts = TemplateParts::new();
         let mut outputs = Map::new();
         let mut rules = Map::new();
         for n in app.descendants(stack_node) {
@@ -614,64 +736,8 @@ impl<'a> Resolver<'a> {
             };
             match &node.kind {
                 NodeKind::Resource(entry) => {
-                    let props = match app.take_final_properties(n) {
-                        Some(p) => {
-                            if !self.invalid && app.invalid_properties(n, &p) {
-                                self.invalid = true;
-                            }
-                            self.resolve_map(ctx, &p)?
-                        }
-                        None => Map::new(),
-                    };
-                    let o = &entry.options;
-                    // Type, Metadata, and what is set (maps are sized once: templates hold many).
-                    let entries = 2
-                        + usize::from(!props.is_empty())
-                        + usize::from(!o.depends_on.is_empty())
-                        + usize::from(o.condition.is_some())
-                        + usize::from(o.update_policy.is_some())
-                        + usize::from(o.creation_policy.is_some())
-                        + usize::from(o.update_replace_policy.is_some())
-                        + usize::from(o.deletion_policy.is_some());
-                    let mut r = Map::with_capacity(entries);
-                    r.insert(
-                        "Type".into(),
-                        Json::String(entry.resource.resource_type().to_string()),
-                    );
-                    if !props.is_empty() {
-                        r.insert("Properties".into(), Json::Object(props));
-                    }
-                    let mut depends_on = Vec::new();
-                    for d in &entry.options.depends_on {
-                        self.depends_on(ctx, *d, &mut depends_on)?;
-                    }
-                    if !depends_on.is_empty() {
-                        depends_on.sort();
-                        depends_on.dedup();
-                        r.insert("DependsOn".into(), json!(depends_on));
-                    }
-                    if let Some(c) = entry.options.condition {
-                        r.insert(
-                            "Condition".into(),
-                            self.local_name(ctx, &Target::Node(c), "condition")?,
-                        );
-                    }
-                    if let Some(p) = &entry.options.update_policy {
-                        r.insert("UpdatePolicy".into(), self.resolve(ctx, p)?);
-                    }
-                    if let Some(p) = &entry.options.creation_policy {
-                        r.insert("CreationPolicy".into(), self.resolve(ctx, p)?);
-                    }
-                    if let Some(p) = entry.options.update_replace_policy {
-                        r.insert("UpdateReplacePolicy".into(), policy(p));
-                    }
-                    if let Some(p) = entry.options.deletion_policy {
-                        r.insert("DeletionPolicy".into(), policy(p));
-                    }
-                    let mut metadata = self.resolve_map_reserving(ctx, &entry.options.metadata, 1)?;
-                    metadata.insert("aws:cdk:path".into(), Json::String(app.path(n)));
-                    r.insert("Metadata".into(), Json::Object(metadata));
-                    parts.push_resource(lid, r);
+                    let out = parts.begin_resource(&lid);
+                    self.write_resource(out, ctx, entry)?;
                 }
                 NodeKind::Parameter(p) => {
                     let rendered = self.parameter(ctx, p)?;
@@ -1024,6 +1090,22 @@ fn stage_directory(app: &App, stage: NodeId) -> String {
 }
 
 /// A JSON object of one entry, allocated for exactly one (templates hold many).
+/// A line break and `depth` one-space indents.
+fn newline(out: &mut Vec<u8>, depth: usize) {
+    out.push(b'\n');
+    out.resize(out.len() + depth, b' ');
+}
+
+/// `,` (unless first), a line break, the indent and `"key": ` of an object entry.
+fn field(out: &mut Vec<u8>, first: bool, depth: usize, key: &str) {
+    if !first {
+        out.push(b',');
+    }
+    newline(out, depth);
+    crate::assembly::write_json_string(out, key);
+    out.extend_from_slice(b": ");
+}
+
 fn object1(key: &str, value: Json) -> Json {
     let mut m = Map::with_capacity(1);
     m.insert(key.to_string(), value);
@@ -1032,10 +1114,6 @@ fn object1(key: &str, value: Json) -> Json {
 
 fn string(s: &str) -> Json {
     Json::String(s.to_string())
-}
-
-fn policy(p: RemovalPolicy) -> Json {
-    Json::String(p.as_str().to_string())
 }
 
 fn number(v: f64) -> Json {
