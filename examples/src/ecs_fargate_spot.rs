@@ -191,6 +191,7 @@ pub fn build() -> Result<App> {
                 .collect(),
             logging: Some(LogDriver::aws_logs_to("web", web_logs)),
             stop_timeout: Some(STOP_TIMEOUT),
+            writable_paths: vec!["/tmp".into()],
             ..ContainerDefinitionOptions::new(ContainerImage::from_ecr_repository(&web_repo, IMAGE_TAG))
         },
     )?;
@@ -308,6 +309,8 @@ pub fn build() -> Result<App> {
             .collect(),
             logging: Some(LogDriver::aws_logs_to("scanner", scan_logs)),
             stop_timeout: Some(Duration::from_secs(60)),
+            // The scanner's database and working files.
+            writable_paths: vec!["/tmp".into(), "/var/cache/scanner".into()],
             ..ContainerDefinitionOptions::new(ContainerImage::from_ecr_repository(&scanner_repo, IMAGE_TAG))
         },
     )?;

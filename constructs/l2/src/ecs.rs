@@ -599,6 +599,9 @@ pub struct ContainerDefinitionOptions {
     /// Mount the root file system read-only (default true; write to volumes or `/tmp`
     /// mounts instead).
     pub readonly_root_filesystem: bool,
+    /// Paths (e.g. `/tmp`) mounted read-write on a task volume of the task's ephemeral
+    /// storage, so a container with a read-only root file system can still write there.
+    pub writable_paths: Vec<String>,
     /// The user (e.g. `1000:1000`); the image's when `None`.
     pub user: Option<String>,
     /// The working directory.
@@ -622,6 +625,7 @@ impl ContainerDefinitionOptions {
             stop_timeout: None,
             health_check: None,
             readonly_root_filesystem: true,
+            writable_paths: Vec::new(),
             user: None,
             working_directory: None,
         }
@@ -888,6 +892,12 @@ impl FargateTaskDefinition {
                 ));
             }
         }
+        if let Some(p) = options.writable_paths.iter().find(|p| !p.starts_with('/')) {
+            return Err(err(
+                app,
+                format!("writable path {p:?} must be absolute (e.g. /tmp)"),
+            ));
+        }
         if options.cpu.is_some_and(|c| c > self.cpu) {
             return Err(err(app, format!("cpu is above the task's {}", self.cpu)));
         }
@@ -1003,6 +1013,24 @@ impl FargateTaskDefinition {
             );
             log_group = Some(group);
         }
+        // One task volume per writable path: `<container>-<path with - for />`.
+        let mut volumes = Vec::new();
+        let mut mounts = Vec::new();
+        for path in &options.writable_paths {
+            let volume = format!("{name}{}", path.trim_end_matches('/').replace('/', "-"));
+            volumes.push(Val::Lit(task_definition::Volume {
+                name: Some(volume.as_str().into()),
+                ..Default::default()
+            }));
+            mounts.push(Val::Lit(task_definition::MountPoint {
+                container_path: Some(path.as_str().into()),
+                read_only: Some(false.into()),
+                source_volume: Some(volume.into()),
+            }));
+        }
+        if !mounts.is_empty() {
+            c.mount_points = Some(Val::Lit(mounts));
+        }
         let mut list = self.container_list(app);
         list.push(Val::Lit(c));
         if let Some(t) = app
@@ -1010,6 +1038,14 @@ impl FargateTaskDefinition {
             .resource_mut::<CfnTaskDefinition>()
         {
             t.container_definitions = Some(Val::Lit(list));
+            if !volumes.is_empty() {
+                let mut all = match t.volumes.take() {
+                    Some(Val::Lit(l)) => l,
+                    _ => Vec::new(),
+                };
+                all.extend(volumes);
+                t.volumes = Some(Val::Lit(all));
+            }
         }
         Ok(ContainerDefinition {
             name: name.to_string(),
