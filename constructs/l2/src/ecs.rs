@@ -639,7 +639,9 @@ pub struct ContainerDefinition {
     pub name: String,
     /// Its first port, if any.
     pub container_port: Option<u16>,
-    /// The log group, when it logs to CloudWatch.
+    /// The log group, when it logs to CloudWatch (known to the value
+    /// [`FargateTaskDefinition::add_container`] returns; `None` from
+    /// [`FargateTaskDefinition::containers`]).
     pub log_group: Option<LogGroup>,
 }
 
@@ -1160,7 +1162,10 @@ fn service_strategy(s: &[CapacityProviderStrategy]) -> Vec<Val<service::Capacity
 }
 
 impl FargateService {
-    /// Creates the service as construct `id` under `scope`.
+    /// Creates the service as construct `id` under `scope`. The service waits for the
+    /// capacity provider association (when it uses a strategy) and for the task and
+    /// execution roles with the policies they have now: make the grants a task needs
+    /// before creating its service.
     ///
     /// Errors: a task definition without containers, a strategy the cluster cannot
     /// serve, deployment percentages ECS refuses, no subnets of the type.
@@ -1630,5 +1635,50 @@ impl ScalableTaskCount {
                 )
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fargate_sizes_follow_the_published_table() {
+        for (cpu, ok, bad) in [
+            (256, &[512, 1024, 2048][..], &[256, 3072][..]),
+            (512, &[1024, 2048, 4096][..], &[512, 5120, 1536][..]),
+            (1024, &[2048, 8192][..], &[1024, 9216][..]),
+            (2048, &[4096, 16384][..], &[3072, 17408][..]),
+            (4096, &[8192, 30720][..], &[7168, 31744][..]),
+            (8192, &[16384, 20480, 61440][..], &[17408, 65536][..]),
+            (16384, &[32768, 40960, 122880][..], &[36864, 131072][..]),
+        ] {
+            for m in ok {
+                assert!(fargate_memory_ok(cpu, *m), "{cpu}/{m} should be accepted");
+            }
+            for m in bad {
+                assert!(!fargate_memory_ok(cpu, *m), "{cpu}/{m} should be refused");
+            }
+        }
+        assert!(!fargate_memory_ok(128, 512));
+        assert!(!fargate_memory_ok(3000, 8192));
+    }
+
+    #[test]
+    fn strategies_need_distinct_associated_providers() {
+        let both = [FARGATE.to_string(), FARGATE_SPOT.to_string()];
+        let dup = [
+            CapacityProviderStrategy::fargate(1),
+            CapacityProviderStrategy::fargate(2),
+        ];
+        assert!(check_strategy(&dup, &both).is_some_and(|p| p.contains("twice")));
+        let deep = [CapacityProviderStrategy::fargate(1).base(100_001)];
+        assert!(check_strategy(&deep, &both).is_some_and(|p| p.contains("100000")));
+        assert!(check_strategy(&[], &[]).is_none());
+        let ok = [
+            CapacityProviderStrategy::fargate(0).base(1),
+            CapacityProviderStrategy::fargate_spot(4),
+        ];
+        assert!(check_strategy(&ok, &both).is_none());
     }
 }
