@@ -60,6 +60,8 @@ use crate::ecr::Repository;
 use crate::elbv2::{ApplicationListener, ApplicationLoadBalancer, ApplicationTargetGroup, CfnTargetGroup};
 use crate::iam::{Grantable, PolicyStatement, Principal, Role, RoleProps};
 use crate::logs::{LogGroup, LogGroupProps};
+use crate::secretsmanager::Secret;
+use crate::ssm::StringParameter;
 
 pub use cairn_cfn::ecs::*;
 
@@ -514,6 +516,62 @@ impl LogDriver {
     }
 }
 
+/// A secret ECS reads when the task starts and hands to the container as an environment
+/// variable; the execution role is granted read on it (and decrypt on its key).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContainerSecret {
+    /// A Secrets Manager secret: the whole value, or one key of its JSON.
+    SecretsManager {
+        /// The secret.
+        secret: Secret,
+        /// The JSON key, when the secret holds JSON.
+        field: Option<String>,
+    },
+    /// An SSM parameter.
+    SsmParameter(StringParameter),
+}
+
+impl ContainerSecret {
+    /// The whole value of a Secrets Manager secret.
+    pub fn from_secrets_manager(secret: &Secret) -> Self {
+        ContainerSecret::SecretsManager {
+            secret: *secret,
+            field: None,
+        }
+    }
+
+    /// One key of a Secrets Manager secret holding JSON.
+    pub fn from_secrets_manager_field(secret: &Secret, field: &str) -> Self {
+        ContainerSecret::SecretsManager {
+            secret: *secret,
+            field: Some(field.to_string()),
+        }
+    }
+
+    /// An SSM parameter.
+    pub fn from_ssm_parameter(parameter: &StringParameter) -> Self {
+        ContainerSecret::SsmParameter(*parameter)
+    }
+
+    fn value_from(&self) -> Value {
+        match self {
+            ContainerSecret::SecretsManager { secret, field: None } => secret.secret_arn(),
+            ContainerSecret::SecretsManager {
+                secret,
+                field: Some(f),
+            } => Value::join("", [secret.secret_arn(), Value::from(format!(":{f}::"))]),
+            ContainerSecret::SsmParameter(p) => p.parameter_arn(),
+        }
+    }
+
+    fn grant_read(&self, app: &mut App, grantee: &Role) -> Result<()> {
+        match self {
+            ContainerSecret::SecretsManager { secret, .. } => secret.grant_read(app, grantee),
+            ContainerSecret::SsmParameter(p) => p.grant_read(app, grantee),
+        }
+    }
+}
+
 /// A container port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PortMapping {
@@ -585,6 +643,8 @@ pub struct ContainerDefinitionOptions {
     pub port_mappings: Vec<PortMapping>,
     /// Environment variables (not secrets).
     pub environment: IndexMap<String, Value>,
+    /// Environment variables ECS fills from secrets when the task starts.
+    pub secrets: IndexMap<String, ContainerSecret>,
     /// Overrides the image's `CMD`.
     pub command: Vec<String>,
     /// Overrides the image's `ENTRYPOINT`.
@@ -619,6 +679,7 @@ impl ContainerDefinitionOptions {
             memory_reservation_mib: None,
             port_mappings: Vec::new(),
             environment: IndexMap::new(),
+            secrets: IndexMap::new(),
             command: Vec::new(),
             entry_point: Vec::new(),
             logging: None,
@@ -962,6 +1023,17 @@ impl FargateTaskDefinition {
                     .collect(),
             ));
         }
+        if !options.secrets.is_empty() {
+            let mut list = Vec::new();
+            for (name, secret) in &options.secrets {
+                secret.grant_read(app, &self.execution_role)?;
+                list.push(Val::Lit(task_definition::Secret::new(
+                    name.as_str(),
+                    secret.value_from(),
+                )));
+            }
+            c.secrets = Some(Val::Lit(list));
+        }
         c.command = strings(&options.command);
         c.entry_point = strings(&options.entry_point);
         c.stop_timeout = options.stop_timeout.map(|t| (t.as_secs() as i64).into());
@@ -1105,7 +1177,7 @@ pub struct FargateServiceProps {
     pub max_healthy_percent: u32,
     /// Roll back a deployment whose tasks keep failing (default true).
     pub circuit_breaker_rollback: bool,
-    /// ECS Exec (default false).
+    /// ECS Exec (default false); the task role gets the `ssmmessages` actions the agent needs.
     pub enable_execute_command: bool,
 }
 
@@ -1289,6 +1361,21 @@ impl FargateService {
         ] {
             deps.extend(role.default_policy(app));
             deps.push(role.resource().node());
+        }
+        if props.enable_execute_command {
+            // What the SSM agent in the task needs for ECS Exec (the CDK's list).
+            props.task_definition.add_to_task_role_policy(
+                app,
+                PolicyStatement::allow()
+                    .actions([
+                        "ssmmessages:CreateControlChannel",
+                        "ssmmessages:CreateDataChannel",
+                        "ssmmessages:OpenControlChannel",
+                        "ssmmessages:OpenDataChannel",
+                    ])
+                    .resource("*"),
+            )?;
+            deps.extend(props.task_definition.task_role().default_policy(app));
         }
         app.resource_options_mut(resource)?.depends_on.extend(deps);
         Ok(FargateService {

@@ -595,3 +595,71 @@ fn bad_ecs_task_targets_are_refused() {
         error_of(rule.add_target(&mut app, RuleTarget::ecs_task(EcsTask::new(&cluster, &empty))));
     assert!(no_container.contains("S/Empty"), "{no_container}");
 }
+
+#[test]
+fn secrets_are_read_by_the_execution_role_and_exec_gets_its_channels() {
+    use cairn_constructs::ecs::ContainerSecret;
+    use cairn_constructs::secretsmanager::{Secret, SecretProps};
+    use cairn_constructs::ssm::{StringParameter, StringParameterProps};
+
+    let (mut app, s, vpc) = base();
+    let cluster = Cluster::new(&mut app, s, "Cluster", ClusterProps::new(&vpc)).unwrap();
+    let db = Secret::new(&mut app, s, "Db", SecretProps::default()).unwrap();
+    let flag = StringParameter::new(&mut app, s, "Flag", StringParameterProps::new("on")).unwrap();
+    let task =
+        FargateTaskDefinition::new(&mut app, s, "Task", FargateTaskDefinitionProps::default()).unwrap();
+    task.add_container(
+        &mut app,
+        "web",
+        ContainerDefinitionOptions {
+            secrets: [
+                (
+                    "DB_PASSWORD".to_string(),
+                    ContainerSecret::from_secrets_manager_field(&db, "password"),
+                ),
+                ("DB".to_string(), ContainerSecret::from_secrets_manager(&db)),
+                ("FLAG".to_string(), ContainerSecret::from_ssm_parameter(&flag)),
+            ]
+            .into_iter()
+            .collect(),
+            ..web_container(8080)
+        },
+    )
+    .unwrap();
+    FargateService::new(
+        &mut app,
+        s,
+        "Service",
+        FargateServiceProps {
+            enable_execute_command: true,
+            ..FargateServiceProps::new(&cluster, &task)
+        },
+    )
+    .unwrap();
+    let t = synth_clean(app, "S", &[], "ecs-secrets");
+    let td = &t["Resources"][&logical(&t, "Task")]["Properties"];
+    let db_id = logical(&t, "Db");
+    let secrets = &td["ContainerDefinitions"][0]["Secrets"];
+    assert_eq!(
+        secrets[0],
+        json!({ "Name": "DB_PASSWORD", "ValueFrom": { "Fn::Join": ["", [{ "Ref": db_id }, ":password::"]] } })
+    );
+    assert_eq!(secrets[1], json!({ "Name": "DB", "ValueFrom": { "Ref": db_id } }));
+    assert_eq!(secrets[2]["Name"], "FLAG");
+    let exec = td["ExecutionRoleArn"]["Fn::GetAtt"][0].as_str().unwrap();
+    let exec_text = serde_json::to_string(&statements(&t, exec)).unwrap();
+    assert!(exec_text.contains("secretsmanager:GetSecretValue"), "{exec_text}");
+    assert!(exec_text.contains("ssm:GetParameter"), "{exec_text}");
+    let task_role = td["TaskRoleArn"]["Fn::GetAtt"][0].as_str().unwrap();
+    let task_text = serde_json::to_string(&statements(&t, task_role)).unwrap();
+    assert!(
+        !task_text.contains("secretsmanager"),
+        "the task role does not read the secret: {task_text}"
+    );
+    assert!(
+        task_text.contains("ssmmessages:CreateControlChannel"),
+        "{task_text}"
+    );
+    let svc = &t["Resources"][&logical_of(&t, "Service", "AWS::ECS::Service")];
+    assert_eq!(svc["Properties"]["EnableExecuteCommand"], true);
+}
