@@ -1,6 +1,6 @@
 //! EventBridge: rules on a schedule or an event pattern, and their targets (Lambda
-//! functions, Step Functions state machines, SNS topics), with the permissions each
-//! target needs.
+//! functions, Step Functions state machines, SNS topics, ECS tasks on Fargate), with the
+//! permissions each target needs.
 //!
 //! ```
 //! use cairn_constructs::events::{CronOptions, Rule, RuleProps, RuleTarget, Schedule, TargetInput};
@@ -33,6 +33,8 @@ use indexmap::IndexMap;
 
 use cairn_core::{App, Error, NodeId, Res, Result, Val, Value};
 
+use crate::ec2::{SecurityGroup, SecurityGroupProps, SubnetType};
+use crate::ecs::{check_strategy, CapacityProviderStrategy, Cluster, FargateTaskDefinition};
 use crate::iam::{PolicyStatement, Principal, Role, RoleProps};
 use crate::lambda::Function;
 
@@ -322,6 +324,100 @@ pub enum TargetKind {
     /// policy belongs to the topic; an unencrypted or AWS-managed-key topic needs nothing
     /// else, a topic encrypted with a customer key also needs the key to allow EventBridge.
     SnsTopic(Value),
+    /// Runs a Fargate task (`ecs:RunTask`); the rule gets a role per such target
+    /// (`<Rule>/Target<n>Role`, assumed by `events.amazonaws.com`) allowed `ecs:RunTask`
+    /// on the task definition in that cluster only, and `iam:PassRole` on the task's task
+    /// and execution roles only (passed to `ecs-tasks.amazonaws.com` only). To override a
+    /// container's command or environment, give the target a JSON input of
+    /// `{"containerOverrides": [...]}`.
+    EcsTask(Box<EcsTask>),
+}
+
+/// A Fargate task an [`EcsTask`] target runs.
+///
+/// ```
+/// use cairn_constructs::ec2::{Vpc, VpcProps};
+/// use cairn_constructs::ecs::{
+///     CapacityProviderStrategy, Cluster, ClusterProps, ContainerDefinitionOptions, ContainerImage,
+///     FargateTaskDefinition, FargateTaskDefinitionProps, LogDriver,
+/// };
+/// use cairn_constructs::events::{EcsTask, Rule, RuleProps, RuleTarget, Schedule};
+/// use cairn_core::App;
+///
+/// # fn main() -> cairn_core::Result<()> {
+/// let mut app = App::new();
+/// let stack = app.stack("S")?;
+/// let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
+/// let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc))?;
+/// let task = FargateTaskDefinition::new(&mut app, stack, "Scan", FargateTaskDefinitionProps::default())?;
+/// task.add_container(&mut app, "scanner", ContainerDefinitionOptions {
+///     logging: Some(LogDriver::aws_logs("scan")),
+///     ..ContainerDefinitionOptions::new(ContainerImage::from_registry("aquasec/trivy:0.58.1"))
+/// })?;
+/// let nightly = Rule::new(&mut app, stack, "Nightly", RuleProps::schedule(Schedule::days(1)))?;
+/// nightly.add_target(&mut app, RuleTarget::ecs_task(EcsTask {
+///     capacity_provider_strategies: vec![CapacityProviderStrategy::fargate_spot(1)],
+///     ..EcsTask::new(&cluster, &task)
+/// }))?;
+/// let asm = app.synth()?;
+/// let s = asm.stack("S").unwrap();
+/// let rule = &s.template["Resources"][s.resources_of_type("AWS::Events::Rule")[0]]["Properties"];
+/// assert_eq!(rule["Targets"][0]["EcsParameters"]["CapacityProviderStrategy"][0]["CapacityProvider"], "FARGATE_SPOT");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct EcsTask {
+    /// The cluster the task runs in.
+    pub cluster: Cluster,
+    /// The task definition.
+    pub task_definition: FargateTaskDefinition,
+    /// Tasks to start per event (1 to 10; default 1).
+    pub task_count: u32,
+    /// The capacity provider strategy; when empty the task uses launch type `FARGATE`.
+    pub capacity_provider_strategies: Vec<CapacityProviderStrategy>,
+    /// The subnets of the cluster's VPC the task runs in (default: private with egress).
+    pub subnet_type: SubnetType,
+    /// Give the task a public IP (default false).
+    pub assign_public_ip: bool,
+    /// The security groups; when empty one allowing all outbound and no inbound traffic
+    /// is created under the task definition (`<Task>/SecurityGroup`, shared by its rules).
+    pub security_groups: Vec<SecurityGroup>,
+    /// The Fargate platform version (`LATEST` when `None`).
+    pub platform_version: Option<String>,
+}
+
+impl EcsTask {
+    /// One task of `task_definition` in `cluster`.
+    pub fn new(cluster: &Cluster, task_definition: &FargateTaskDefinition) -> Self {
+        EcsTask {
+            cluster: cluster.clone(),
+            task_definition: *task_definition,
+            task_count: 1,
+            capacity_provider_strategies: Vec::new(),
+            subnet_type: SubnetType::PrivateWithEgress,
+            assign_public_ip: false,
+            security_groups: Vec::new(),
+            platform_version: None,
+        }
+    }
+}
+
+impl PartialEq for EcsTask {
+    fn eq(&self, other: &Self) -> bool {
+        self.cluster == other.cluster
+            && self.task_definition == other.task_definition
+            && self.task_count == other.task_count
+            && self.capacity_provider_strategies == other.capacity_provider_strategies
+            && self.subnet_type == other.subnet_type
+            && self.assign_public_ip == other.assign_public_ip
+            && self
+                .security_groups
+                .iter()
+                .map(SecurityGroup::node)
+                .eq(other.security_groups.iter().map(SecurityGroup::node))
+            && self.platform_version == other.platform_version
+    }
 }
 
 /// A target with its input.
@@ -354,6 +450,14 @@ impl RuleTarget {
     pub fn sns_topic(arn: impl Into<Value>) -> Self {
         RuleTarget {
             kind: TargetKind::SnsTopic(arn.into()),
+            input: None,
+        }
+    }
+
+    /// A Fargate task target (see [`TargetKind::EcsTask`]).
+    pub fn ecs_task(task: EcsTask) -> Self {
+        RuleTarget {
+            kind: TargetKind::EcsTask(Box::new(task)),
             input: None,
         }
     }
@@ -469,6 +573,33 @@ impl Rule {
                 t.role_arn = Some(role.arn().into());
             }
             TargetKind::SnsTopic(_) => {}
+            TargetKind::EcsTask(task) => {
+                t.ecs_parameters = Some(self.ecs_parameters(app, task)?.into());
+                let role = Role::new(
+                    app,
+                    self.node,
+                    &format!("Target{index}Role"),
+                    RoleProps::new(Principal::service("events.amazonaws.com")),
+                )?;
+                role.add_to_policy(
+                    app,
+                    PolicyStatement::allow()
+                        .actions(["ecs:RunTask"])
+                        .resource(task.task_definition.task_definition_arn())
+                        .condition("ArnEquals", "ecs:cluster", task.cluster.cluster_arn()),
+                )?;
+                role.add_to_policy(
+                    app,
+                    PolicyStatement::allow()
+                        .actions(["iam:PassRole"])
+                        .resources([
+                            task.task_definition.execution_role().arn(),
+                            task.task_definition.task_role().arn(),
+                        ])
+                        .condition("StringEquals", "iam:PassedToService", "ecs-tasks.amazonaws.com"),
+                )?;
+                t.role_arn = Some(role.arn().into());
+            }
         }
         match target.input {
             None => {}
@@ -492,6 +623,111 @@ impl Rule {
         Ok(())
     }
 
+    /// The `EcsParameters` of an ECS task target (validated; the security group created
+    /// when none is given).
+    fn ecs_parameters(&self, app: &mut App, task: &EcsTask) -> Result<rule::EcsParameters> {
+        let invalid = |app: &App, problem: String| Error::InvalidProps {
+            path: app.path(self.node),
+            problem,
+        };
+        if !(1..=10).contains(&task.task_count) {
+            return Err(invalid(
+                app,
+                format!("ECS task target: task_count {} must be 1 to 10", task.task_count),
+            ));
+        }
+        if task.task_definition.containers(app).is_empty() {
+            return Err(invalid(
+                app,
+                format!(
+                    "ECS task target: the task definition {} has no container; add one before targeting it",
+                    app.path(task.task_definition.node())
+                ),
+            ));
+        }
+        if let Some(p) = check_strategy(
+            &task.capacity_provider_strategies,
+            task.cluster.capacity_providers(),
+        ) {
+            return Err(invalid(app, format!("ECS task target: {p}")));
+        }
+        let subnets: Vec<Val<String>> = task
+            .cluster
+            .vpc()
+            .require_subnets(app, self.node, task.subnet_type)
+            .map_err(Error::from)?
+            .iter()
+            .map(|s| Val::from(s.subnet_id()))
+            .collect();
+        let groups: Vec<Val<String>> = if task.security_groups.is_empty() {
+            let td = task.task_definition.node();
+            let existing = app
+                .node(td)
+                .child("SecurityGroup")
+                .and_then(|g| app.node(g).child("Resource"));
+            let id = match existing {
+                Some(r) => Value::get_att(r, "GroupId"),
+                None => {
+                    let description = format!("{}/SecurityGroup", app.path(td));
+                    SecurityGroup::new(
+                        app,
+                        td,
+                        "SecurityGroup",
+                        SecurityGroupProps::new(task.cluster.vpc(), &description),
+                    )
+                    .map_err(Error::from)?
+                    .security_group_id()
+                }
+            };
+            vec![Val::from(id)]
+        } else {
+            task.security_groups
+                .iter()
+                .map(|g| Val::from(g.security_group_id()))
+                .collect()
+        };
+        let mut p = rule::EcsParameters::new(task.task_definition.task_definition_arn());
+        p.task_count = Some(i64::from(task.task_count).into());
+        p.platform_version = Some(task.platform_version.as_deref().unwrap_or("LATEST").into());
+        p.network_configuration = Some(
+            rule::NetworkConfiguration {
+                aws_vpc_configuration: Some(
+                    rule::AwsVpcConfiguration {
+                        assign_public_ip: Some(
+                            if task.assign_public_ip {
+                                rule::AssignPublicIp::Enabled
+                            } else {
+                                rule::AssignPublicIp::Disabled
+                            }
+                            .into(),
+                        ),
+                        security_groups: Some(Val::Lit(groups)),
+                        ..rule::AwsVpcConfiguration::new(Val::Lit(subnets))
+                    }
+                    .into(),
+                ),
+            }
+            .into(),
+        );
+        if task.capacity_provider_strategies.is_empty() {
+            p.launch_type = Some(rule::LaunchType::Fargate.into());
+        } else {
+            p.capacity_provider_strategy = Some(Val::Lit(
+                task.capacity_provider_strategies
+                    .iter()
+                    .map(|s| {
+                        Val::Lit(rule::CapacityProviderStrategyItem {
+                            base: s.base.map(|b| i64::from(b).into()),
+                            weight: Some(i64::from(s.weight).into()),
+                            ..rule::CapacityProviderStrategyItem::new(s.capacity_provider.as_str())
+                        })
+                    })
+                    .collect(),
+            ));
+        }
+        Ok(p)
+    }
+
     fn targets(&self, app: &App) -> Vec<Val<rule::Target>> {
         match app
             .node(self.resource.node())
@@ -508,6 +744,7 @@ fn target_arn(kind: &TargetKind) -> Value {
     match kind {
         TargetKind::Lambda(f) => f.function_arn(),
         TargetKind::StateMachine(arn) | TargetKind::SnsTopic(arn) => arn.clone(),
+        TargetKind::EcsTask(task) => task.cluster.cluster_arn(),
     }
 }
 
