@@ -26,16 +26,15 @@ const HASH_LEN: usize = 8;
 pub fn make_unique_id(components: &[&str]) -> String {
     let components: Vec<&str> = components.iter().copied().filter(|c| *c != HIDDEN_ID).collect();
     if components.len() == 1 {
-        let top = remove_non_alphanumeric(components[0]);
+        let mut top = String::with_capacity(components[0].len());
+        push_alphanumeric(&mut top, components[0]);
         if top.len() <= MAX_ID_LEN {
             return top;
         }
     }
-    let hash = path_hash(&components);
-    let mut human = String::new();
+    let mut human = String::with_capacity(64);
     let mut last: Option<&str> = None;
     for c in &components {
-        // Drop a component the previous one already ends with ("removeDupes").
         if let Some(prev) = last {
             if prev.ends_with(c) {
                 continue;
@@ -43,24 +42,35 @@ pub fn make_unique_id(components: &[&str]) -> String {
         }
         last = Some(c);
         if *c != HIDDEN_FROM_HUMAN_ID {
-            human.push_str(&remove_non_alphanumeric(c));
+            push_alphanumeric(&mut human, c);
         }
     }
+    // Only ASCII was kept: any byte length is a character boundary.
     human.truncate(MAX_HUMAN_LEN);
-    human + &hash
+    push_path_hash(&mut human, &components);
+    human
 }
 
-fn path_hash(components: &[&str]) -> String {
-    let digest = Md5::digest(components.join("/").as_bytes());
-    let mut hex = String::with_capacity(HASH_LEN);
-    for b in digest.iter().take(HASH_LEN / 2) {
-        hex.push_str(&format!("{b:02X}"));
+/// Appends the first [`HASH_LEN`] upper-case hex digits of the MD5 of the `/`-joined path.
+fn push_path_hash(out: &mut String, components: &[&str]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut hasher = Md5::new();
+    for (i, c) in components.iter().enumerate() {
+        if i > 0 {
+            hasher.update(b"/");
+        }
+        hasher.update(c.as_bytes());
     }
-    hex
+    let digest = hasher.finalize();
+    for b in digest.iter().take(HASH_LEN / 2) {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
 }
 
-fn remove_non_alphanumeric(s: &str) -> String {
-    s.chars().filter(char::is_ascii_alphanumeric).collect()
+/// Appends the ASCII letters and digits of `s`.
+fn push_alphanumeric(out: &mut String, s: &str) {
+    out.extend(s.chars().filter(char::is_ascii_alphanumeric));
 }
 
 #[cfg(test)]
