@@ -185,7 +185,12 @@ fn shared_services_stack(app: &mut App) -> Result<SharedServices> {
             ..ClusterProps::new(&vpc, KubernetesVersion::V1_33)
         },
     )?;
-    cluster.grant_access(app, "PlatformAdmins", ADMIN_ROLE_ARN, vec![AccessPolicy::cluster_admin()])?;
+    cluster.grant_access(
+        app,
+        "PlatformAdmins",
+        ADMIN_ROLE_ARN,
+        vec![AccessPolicy::cluster_admin()],
+    )?;
 
     let manager_nodes = cluster.add_nodegroup(
         app,
@@ -196,7 +201,9 @@ fn shared_services_stack(app: &mut App) -> Result<SharedServices> {
             desired_size: Some(1),
             max_size: 2,
             disk_size: Some(50),
-            labels: [("jenkins".to_string(), "manager".to_string())].into_iter().collect(),
+            labels: [("jenkins".to_string(), "manager".to_string())]
+                .into_iter()
+                .collect(),
             ..NodegroupProps::default()
         },
     )?;
@@ -210,7 +217,9 @@ fn shared_services_stack(app: &mut App) -> Result<SharedServices> {
             desired_size: Some(1),
             max_size: 10,
             disk_size: Some(100),
-            labels: [("jenkins".to_string(), "agent".to_string())].into_iter().collect(),
+            labels: [("jenkins".to_string(), "agent".to_string())]
+                .into_iter()
+                .collect(),
             taints: vec![Taint {
                 key: "jenkins-agent".into(),
                 value: Some("true".into()),
@@ -231,7 +240,11 @@ fn shared_services_stack(app: &mut App) -> Result<SharedServices> {
     )?;
 
     let (namespace, name) = AUTOSCALER_SERVICE_ACCOUNT;
-    let autoscaler = cluster.add_service_account(app, "ClusterAutoscaler", ServiceAccountProps::new(namespace, name))?;
+    let autoscaler = cluster.add_service_account(
+        app,
+        "ClusterAutoscaler",
+        ServiceAccountProps::new(namespace, name),
+    )?;
     for s in autoscaler_statements() {
         autoscaler.role().add_to_policy(app, s)?;
     }
@@ -304,7 +317,8 @@ fn target_stack(app: &mut App, id: &str, account: &str) -> Result<Stack> {
             ..RoleProps::new(Principal::service("cloudformation.amazonaws.com"))
         },
     )?;
-    let stacks_arn = Value::sub("arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/*");
+    let stacks_arn =
+        Value::sub("arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/*");
     let execution_policy = PolicyDocument::new([
         PolicyStatement::allow()
             .sid("ManageStacks")
@@ -330,7 +344,11 @@ fn target_stack(app: &mut App, id: &str, account: &str) -> Result<Stack> {
             .sid("PassDeploymentRole")
             .actions(["iam:PassRole"])
             .resource(deployment.arn())
-            .condition("StringEquals", "iam:PassedToService", "cloudformation.amazonaws.com"),
+            .condition(
+                "StringEquals",
+                "iam:PassedToService",
+                "cloudformation.amazonaws.com",
+            ),
     ]);
     Role::new(
         app,
@@ -341,7 +359,9 @@ fn target_stack(app: &mut App, id: &str, account: &str) -> Result<Stack> {
             description: Some(format!(
                 "Assumed by the Jenkins agents of {SHARED_SERVICES_ACCOUNT} to deploy CloudFormation stacks"
             )),
-            inline_policies: [("DeployStacks".to_string(), execution_policy)].into_iter().collect(),
+            inline_policies: [("DeployStacks".to_string(), execution_policy)]
+                .into_iter()
+                .collect(),
             ..RoleProps::new(Principal::account(SHARED_SERVICES_ACCOUNT))
         },
     )?;

@@ -35,7 +35,10 @@ fn of_type(t: &Json, ty: &str) -> Vec<String> {
 
 /// The one logical id of a type whose id starts with `prefix`.
 fn id(t: &Json, ty: &str, prefix: &str) -> String {
-    let ids: Vec<String> = of_type(t, ty).into_iter().filter(|k| k.starts_with(prefix)).collect();
+    let ids: Vec<String> = of_type(t, ty)
+        .into_iter()
+        .filter(|k| k.starts_with(prefix))
+        .collect();
     assert_eq!(ids.len(), 1, "one {ty} named {prefix}*: {ids:?}");
     ids[0].clone()
 }
@@ -73,7 +76,11 @@ fn each_stack_deploys_to_its_own_account() {
     for (stack, account) in STACKS.iter().zip(accounts) {
         let s = asm.stack(stack).unwrap();
         assert_eq!(s.environment.uri(), format!("aws://{account}/{REGION}"));
-        assert!(s.dependencies.is_empty(), "{stack} depends on {:?}", s.dependencies);
+        assert!(
+            s.dependencies.is_empty(),
+            "{stack} depends on {:?}",
+            s.dependencies
+        );
     }
 }
 
@@ -111,7 +118,10 @@ fn the_cluster_encrypts_secrets_restricts_its_endpoint_and_logs_every_type() {
     // Kubernetes access through access entries: the platform admins only.
     let entries = of_type(&t, "AWS::EKS::AccessEntry");
     assert_eq!(entries.len(), 1);
-    assert_eq!(p["AccessConfig"]["BootstrapClusterCreatorAdminPermissions"], false);
+    assert_eq!(
+        p["AccessConfig"]["BootstrapClusterCreatorAdminPermissions"],
+        false
+    );
 }
 
 #[test]
@@ -120,11 +130,17 @@ fn the_node_groups_scale_as_jenkins_needs() {
     let t = template(&asm, STACKS[0]);
     let manager = &t["Resources"][id(&t, "AWS::EKS::Nodegroup", "ClusterManagerNodes")]["Properties"];
     assert_eq!(manager["CapacityType"], "ON_DEMAND");
-    assert_eq!(manager["ScalingConfig"], json!({ "DesiredSize": 1, "MaxSize": 2, "MinSize": 1 }));
+    assert_eq!(
+        manager["ScalingConfig"],
+        json!({ "DesiredSize": 1, "MaxSize": 2, "MinSize": 1 })
+    );
     assert_eq!(manager["Labels"], json!({ "jenkins": "manager" }));
     let agents = &t["Resources"][id(&t, "AWS::EKS::Nodegroup", "ClusterAgentNodes")]["Properties"];
     assert_eq!(agents["CapacityType"], "SPOT");
-    assert_eq!(agents["ScalingConfig"], json!({ "DesiredSize": 1, "MaxSize": 10, "MinSize": 1 }));
+    assert_eq!(
+        agents["ScalingConfig"],
+        json!({ "DesiredSize": 1, "MaxSize": 10, "MinSize": 1 })
+    );
     assert_eq!(agents["InstanceTypes"].as_array().unwrap().len(), 3);
     assert_eq!(
         agents["Taints"],
@@ -182,7 +198,11 @@ fn the_autoscaler_role_trusts_only_its_service_account_through_the_cluster_issue
     let statements = role_statements(&t, &role);
     let resize = statements
         .iter()
-        .find(|s| s["Action"].as_array().is_some_and(|a| a.contains(&json!("autoscaling:SetDesiredCapacity"))))
+        .find(|s| {
+            s["Action"]
+                .as_array()
+                .is_some_and(|a| a.contains(&json!("autoscaling:SetDesiredCapacity")))
+        })
         .expect("a resize statement");
     assert_eq!(
         resize["Condition"],
@@ -194,7 +214,10 @@ fn the_autoscaler_role_trusts_only_its_service_account_through_the_cluster_issue
 fn the_agent_node_role_may_assume_exactly_the_target_execution_roles() {
     let asm = app();
     let t = template(&asm, STACKS[0]);
-    let expected: Vec<Json> = TARGET_ACCOUNTS.iter().map(|a| role_arn(a, EXECUTION_ROLE_NAME)).collect();
+    let expected: Vec<Json> = TARGET_ACCOUNTS
+        .iter()
+        .map(|a| role_arn(a, EXECUTION_ROLE_NAME))
+        .collect();
     let agent_role = id(&t, "AWS::IAM::Role", "ClusterAgentNodesNodeRole");
     let assume: Vec<Json> = role_statements(&t, &agent_role)
         .into_iter()
@@ -212,7 +235,10 @@ fn the_agent_node_role_may_assume_exactly_the_target_execution_roles() {
             continue;
         }
         for s in role_statements(&t, &role) {
-            assert!(!s.to_string().contains("sts:AssumeRole\""), "{role} may assume roles: {s}");
+            assert!(
+                !s.to_string().contains("sts:AssumeRole\""),
+                "{role} may assume roles: {s}"
+            );
         }
     }
 }
@@ -237,8 +263,13 @@ fn each_target_execution_role_trusts_only_the_shared_services_account() {
         );
         // It passes the deployment role to CloudFormation, and nothing else.
         let deploy = id(&t, "AWS::IAM::Role", "DeploymentRole");
-        let statements = p["Policies"][0]["PolicyDocument"]["Statement"].as_array().unwrap();
-        let pass = statements.iter().find(|s| s["Action"] == "iam:PassRole").expect("PassRole");
+        let statements = p["Policies"][0]["PolicyDocument"]["Statement"]
+            .as_array()
+            .unwrap();
+        let pass = statements
+            .iter()
+            .find(|s| s["Action"] == "iam:PassRole")
+            .expect("PassRole");
         assert_eq!(pass["Resource"], json!({ "Fn::GetAtt": [deploy, "Arn"] }));
         assert_eq!(
             pass["Condition"],
@@ -276,18 +307,26 @@ fn image_repositories_scan_on_push_and_are_kms_encrypted() {
     }
     assert_eq!(names, [MANAGER_REPOSITORY, AGENT_REPOSITORY]);
     // Each node group pulls its own image, and may decrypt it.
-    for (ng, repo) in [("ClusterManagerNodesNodeRole", &repos[0]), ("ClusterAgentNodesNodeRole", &repos[1])] {
+    for (ng, repo) in [
+        ("ClusterManagerNodesNodeRole", &repos[0]),
+        ("ClusterAgentNodesNodeRole", &repos[1]),
+    ] {
         let role = id(&t, "AWS::IAM::Role", ng);
         let statements = role_statements(&t, &role);
         assert!(
-            statements.iter().any(|s| s["Resource"] == json!({ "Fn::GetAtt": [repo, "Arn"] })
-                && s["Action"].as_array().is_some_and(|a| a.contains(&json!("ecr:BatchGetImage")))),
+            statements
+                .iter()
+                .any(|s| s["Resource"] == json!({ "Fn::GetAtt": [repo, "Arn"] })
+                    && s["Action"]
+                        .as_array()
+                        .is_some_and(|a| a.contains(&json!("ecr:BatchGetImage")))),
             "{ng}: {statements:?}"
         );
         assert!(
             statements
                 .iter()
-                .any(|s| s["Action"] == "kms:Decrypt" && s["Resource"] == json!({ "Fn::GetAtt": [key, "Arn"] })),
+                .any(|s| s["Action"] == "kms:Decrypt"
+                    && s["Resource"] == json!({ "Fn::GetAtt": [key, "Arn"] })),
             "{ng}: {statements:?}"
         );
     }

@@ -55,7 +55,8 @@ pub const NODE_ROLE_POLICIES: &[&str] = &[
     "AmazonEC2ContainerRegistryReadOnly",
 ];
 /// The actions the cluster role gets on the secrets key (as the CDK grants them).
-pub const SECRETS_KEY_ACTIONS: &[&str] = &["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"];
+pub const SECRETS_KEY_ACTIONS: &[&str] =
+    &["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"];
 /// The audience of web identity tokens exchanged with STS.
 pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
 
@@ -93,7 +94,10 @@ impl KubernetesVersion {
     fn is_well_formed(&self) -> bool {
         match self.0.split_once('.') {
             Some((major, minor)) => {
-                major == "1" && !minor.is_empty() && minor.len() <= 3 && minor.chars().all(|c| c.is_ascii_digit())
+                major == "1"
+                    && !minor.is_empty()
+                    && minor.len() <= 3
+                    && minor.chars().all(|c| c.is_ascii_digit())
             }
             None => false,
         }
@@ -276,11 +280,15 @@ impl ClusterProps {
     /// A cluster of `version` in `vpc`: the control plane in its private subnets (with
     /// egress, else isolated, else public), node groups in the same subnets.
     pub fn new(vpc: &Vpc, version: KubernetesVersion) -> Self {
-        let subnets = [SubnetType::PrivateWithEgress, SubnetType::PrivateIsolated, SubnetType::Public]
-            .into_iter()
-            .map(|t| vpc.select_subnets(t))
-            .find(|s| !s.is_empty())
-            .unwrap_or_default();
+        let subnets = [
+            SubnetType::PrivateWithEgress,
+            SubnetType::PrivateIsolated,
+            SubnetType::Public,
+        ]
+        .into_iter()
+        .map(|t| vpc.select_subnets(t))
+        .find(|s| !s.is_empty())
+        .unwrap_or_default();
         ClusterProps {
             cluster_name: None,
             version,
@@ -378,9 +386,9 @@ impl Cluster {
         }
         if let Some(c) = &props.service_ipv4_cidr {
             match Cidr::parse(c) {
-                Ok(cidr) if !(12..=24).contains(&cidr.mask) => problems.push(format!(
-                    "the service CIDR {c} must be a /12 to /24 block"
-                )),
+                Ok(cidr) if !(12..=24).contains(&cidr.mask) => {
+                    problems.push(format!("the service CIDR {c} must be a /12 to /24 block"))
+                }
                 Ok(_) => {}
                 Err(e) => problems.push(format!("invalid service CIDR {c:?}: {e}")),
             }
@@ -394,7 +402,11 @@ impl Cluster {
         }
         if props.endpoint_access.public
             && (props.endpoint_access.public_cidrs.is_empty()
-                || props.endpoint_access.public_cidrs.iter().any(|c| c == "0.0.0.0/0"))
+                || props
+                    .endpoint_access
+                    .public_cidrs
+                    .iter()
+                    .any(|c| c == "0.0.0.0/0"))
         {
             app.annotate(
                 node,
@@ -439,7 +451,10 @@ impl Cluster {
                 node,
                 "SecretsKey",
                 KeyProps {
-                    description: Some(format!("Envelope encryption of the Kubernetes secrets of {}", app.path(node))),
+                    description: Some(format!(
+                        "Envelope encryption of the Kubernetes secrets of {}",
+                        app.path(node)
+                    )),
                     ..KeyProps::default()
                 },
             )?),
@@ -452,7 +467,11 @@ impl Cluster {
         vpc_config.endpoint_private_access = Some(props.endpoint_access.private.into());
         if props.endpoint_access.public && !props.endpoint_access.public_cidrs.is_empty() {
             vpc_config.public_access_cidrs = Some(string_list(
-                props.endpoint_access.public_cidrs.iter().map(|c| Value::from(c.as_str())),
+                props
+                    .endpoint_access
+                    .public_cidrs
+                    .iter()
+                    .map(|c| Value::from(c.as_str())),
             ));
         }
         vpc_config.security_group_ids = Some(string_list([security_group.security_group_id()]));
@@ -643,7 +662,12 @@ impl Cluster {
 
     /// Adds an IAM role for a Kubernetes service account (`<Cluster>/<id>`), assumable
     /// only by that service account's tokens through the cluster's OIDC provider.
-    pub fn add_service_account(&self, app: &mut App, id: &str, props: ServiceAccountProps) -> Result<ServiceAccount> {
+    pub fn add_service_account(
+        &self,
+        app: &mut App,
+        id: &str,
+        props: ServiceAccountProps,
+    ) -> Result<ServiceAccount> {
         ServiceAccount::new(app, self, id, props)
     }
 
@@ -664,7 +688,10 @@ impl Cluster {
                     app.annotate(
                         holder,
                         Level::Error,
-                        format!("the access policy {} is scoped to namespaces but names none", p.name),
+                        format!(
+                            "the access policy {} is scoped to namespaces but names none",
+                            p.name
+                        ),
                     );
                 }
                 for n in ns {
@@ -675,7 +702,13 @@ impl Cluster {
             }
         }
         if !policies.is_empty() {
-            entry.access_policies = Some(policies.iter().map(|p| p.to_l1().into()).collect::<Vec<_>>().into());
+            entry.access_policies = Some(
+                policies
+                    .iter()
+                    .map(|p| p.to_l1().into())
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
         }
         app.add(holder, "Resource", entry)
     }
@@ -974,7 +1007,10 @@ impl Nodegroup {
                 },
             )?,
         };
-        let subnets = props.subnet_ids.clone().unwrap_or_else(|| cluster.node_subnets.clone());
+        let subnets = props
+            .subnet_ids
+            .clone()
+            .unwrap_or_else(|| cluster.node_subnets.clone());
         let mut ng = CfnNodegroup::new(cluster.cluster_name(), role.arn(), string_list(subnets));
         ng.nodegroup_name = props.nodegroup_name.clone().map(Into::into);
         ng.instance_types = Some(string_list(
@@ -1094,10 +1130,16 @@ impl From<Nodegroup> for NodeId {
 /// A DNS-1123 label (Kubernetes namespaces): 1 to 63 of `a-z`, `0-9`, `-`, alphanumeric
 /// at both ends.
 fn check_dns_label(s: &str) -> std::result::Result<(), String> {
-    let ok_chars = s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    let ends = s.starts_with(|c: char| c.is_ascii_alphanumeric()) && s.ends_with(|c: char| c.is_ascii_alphanumeric());
+    let ok_chars = s
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let ends = s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric());
     if s.is_empty() || s.len() > 63 || !ok_chars || !ends {
-        return Err("must be 1 to 63 lowercase letters, digits or '-', starting and ending with a letter or digit".into());
+        return Err(
+            "must be 1 to 63 lowercase letters, digits or '-', starting and ending with a letter or digit"
+                .into(),
+        );
     }
     Ok(())
 }
@@ -1188,13 +1230,26 @@ impl PartialEq for ServiceAccount {
 impl ServiceAccount {
     /// Creates the role as `<Cluster>/<id>/Role` (creating the cluster's OIDC provider if
     /// needed). A namespace or name that Kubernetes would refuse is an error annotation.
-    pub fn new(app: &mut App, cluster: &Cluster, id: &str, props: ServiceAccountProps) -> Result<ServiceAccount> {
+    pub fn new(
+        app: &mut App,
+        cluster: &Cluster,
+        id: &str,
+        props: ServiceAccountProps,
+    ) -> Result<ServiceAccount> {
         let node = app.construct(cluster.node, id)?;
         if let Err(e) = check_dns_label(&props.namespace) {
-            app.annotate(node, Level::Error, format!("the namespace {:?} {e}", props.namespace));
+            app.annotate(
+                node,
+                Level::Error,
+                format!("the namespace {:?} {e}", props.namespace),
+            );
         }
         if let Err(e) = check_dns_subdomain(&props.name) {
-            app.annotate(node, Level::Error, format!("the service account name {:?} {e}", props.name));
+            app.annotate(
+                node,
+                Level::Error,
+                format!("the service account name {:?} {e}", props.name),
+            );
         }
         let provider = cluster.open_id_connect_provider(app)?;
         let principal = OpenIdConnectPrincipal::new(&provider)
@@ -1295,7 +1350,14 @@ mod tests {
         for t in ["m7g.large", "c6gn.xlarge", "t4g.medium", "r8gd.2xlarge"] {
             assert!(is_arm64(t), "{t}");
         }
-        for t in ["m5.large", "g4dn.xlarge", "g5.2xlarge", "t3.medium", "c7i.large", "m6a.large"] {
+        for t in [
+            "m5.large",
+            "g4dn.xlarge",
+            "g5.2xlarge",
+            "t3.medium",
+            "c7i.large",
+            "m6a.large",
+        ] {
             assert!(!is_arm64(t), "{t}");
         }
     }
@@ -1322,11 +1384,33 @@ mod tests {
     #[test]
     fn endpoint_access_problems() {
         assert!(EndpointAccess::PRIVATE.problems().is_empty());
-        assert!(EndpointAccess::PUBLIC_AND_PRIVATE.only_from(["10.0.0.0/8"]).problems().is_empty());
-        assert_eq!(EndpointAccess::PRIVATE.only_from(["10.0.0.0/8"]).problems().len(), 1);
-        assert_eq!(EndpointAccess::PUBLIC.only_from(["203.0.113.0/24"]).problems().len(), 1);
-        assert_eq!(EndpointAccess::PUBLIC_AND_PRIVATE.only_from(["nope"]).problems().len(), 1);
-        let none = EndpointAccess { public: false, private: false, public_cidrs: vec![] };
+        assert!(EndpointAccess::PUBLIC_AND_PRIVATE
+            .only_from(["10.0.0.0/8"])
+            .problems()
+            .is_empty());
+        assert_eq!(
+            EndpointAccess::PRIVATE.only_from(["10.0.0.0/8"]).problems().len(),
+            1
+        );
+        assert_eq!(
+            EndpointAccess::PUBLIC
+                .only_from(["203.0.113.0/24"])
+                .problems()
+                .len(),
+            1
+        );
+        assert_eq!(
+            EndpointAccess::PUBLIC_AND_PRIVATE
+                .only_from(["nope"])
+                .problems()
+                .len(),
+            1
+        );
+        let none = EndpointAccess {
+            public: false,
+            private: false,
+            public_cidrs: vec![],
+        };
         assert_eq!(none.problems().len(), 1);
     }
 }

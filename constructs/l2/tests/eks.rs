@@ -22,7 +22,12 @@ fn app_with_vpc() -> (App, Stack, Vpc) {
 }
 
 fn synth(mut app: App) -> Json {
-    app.synth().expect("synthesis").stack("S").expect("stack").template.clone()
+    app.synth()
+        .expect("synthesis")
+        .stack("S")
+        .expect("stack")
+        .template
+        .clone()
 }
 
 /// The messages of a refused synthesis.
@@ -51,7 +56,13 @@ fn sub_document(v: &Json) -> (Json, serde_json::Map<String, Json>) {
 #[test]
 fn defaults_encrypt_secrets_keep_the_endpoint_private_and_log_everything() {
     let (mut app, stack, vpc) = app_with_vpc();
-    Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc, KubernetesVersion::V1_33)).unwrap();
+    Cluster::new(
+        &mut app,
+        stack,
+        "Cluster",
+        ClusterProps::new(&vpc, KubernetesVersion::V1_33),
+    )
+    .unwrap();
     let t = synth_clean(app, "S", &[], "eks-defaults");
     let cluster = &t["Resources"][logical(&t, "Cluster")];
     let key = logical(&t, "ClusterSecretsKey");
@@ -77,16 +88,25 @@ fn defaults_encrypt_secrets_keep_the_endpoint_private_and_log_everything() {
         .iter()
         .map(|t| t["Type"].as_str().unwrap())
         .collect();
-    assert_eq!(types, ["api", "audit", "authenticator", "controllerManager", "scheduler"]);
+    assert_eq!(
+        types,
+        ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+    );
     assert_eq!(p["AccessConfig"]["AuthenticationMode"], "API");
-    assert_eq!(p["AccessConfig"]["BootstrapClusterCreatorAdminPermissions"], false);
+    assert_eq!(
+        p["AccessConfig"]["BootstrapClusterCreatorAdminPermissions"],
+        false
+    );
 
     // The cluster role: trusted by EKS, the cluster policy, the key actions; the cluster
     // waits for that policy.
     let role = logical(&t, "ClusterRole");
     assert_eq!(p["RoleArn"], json!({ "Fn::GetAtt": [role, "Arn"] }));
     let r = &t["Resources"][&role]["Properties"];
-    assert_eq!(r["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"], "eks.amazonaws.com");
+    assert_eq!(
+        r["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"],
+        "eks.amazonaws.com"
+    );
     assert_eq!(
         r["ManagedPolicyArns"][0]["Fn::Join"][1][2],
         ":iam::aws:policy/AmazonEKSClusterPolicy"
@@ -118,8 +138,13 @@ fn a_given_key_endpoint_cidrs_and_log_types_are_used() {
         ClusterProps {
             cluster_name: Some("ci".into()),
             secrets_encryption: SecretsEncryption::Key(key),
-            endpoint_access: EndpointAccess::PUBLIC_AND_PRIVATE.only_from(["203.0.113.0/24", "198.51.100.7/32"]),
-            logging: vec![ClusterLoggingType::Audit, ClusterLoggingType::Authenticator, ClusterLoggingType::Audit],
+            endpoint_access: EndpointAccess::PUBLIC_AND_PRIVATE
+                .only_from(["203.0.113.0/24", "198.51.100.7/32"]),
+            logging: vec![
+                ClusterLoggingType::Audit,
+                ClusterLoggingType::Authenticator,
+                ClusterLoggingType::Audit,
+            ],
             service_ipv4_cidr: Some("172.20.0.0/16".into()),
             ..ClusterProps::new(&vpc, KubernetesVersion::of("1.34"))
         },
@@ -127,7 +152,11 @@ fn a_given_key_endpoint_cidrs_and_log_types_are_used() {
     .unwrap();
     assert_eq!(cluster.secrets_key(), Some(key));
     let t = synth(app);
-    assert_eq!(of_type(&t, "AWS::KMS::Key").len(), 1, "no key of the cluster's own");
+    assert_eq!(
+        of_type(&t, "AWS::KMS::Key").len(),
+        1,
+        "no key of the cluster's own"
+    );
     let p = &t["Resources"][logical(&t, "Cluster")]["Properties"];
     assert_eq!(p["Name"], "ci");
     assert_eq!(p["Version"], "1.34");
@@ -163,7 +192,10 @@ fn disabled_secrets_encryption_is_reported_by_the_recommended_rules() {
     )
     .unwrap();
     let message = refused(app);
-    assert!(message.contains("Kubernetes secrets are not encrypted"), "{message}");
+    assert!(
+        message.contains("Kubernetes secrets are not encrypted"),
+        "{message}"
+    );
     let _ = findings;
 }
 
@@ -185,7 +217,11 @@ fn impossible_endpoint_access_and_versions_are_errors_naming_the_cluster() {
             KubernetesVersion::V1_33,
             "invalid public access CIDR",
         ),
-        (EndpointAccess::PRIVATE, KubernetesVersion::of("v1.30"), "not of the form 1.<minor>"),
+        (
+            EndpointAccess::PRIVATE,
+            KubernetesVersion::of("v1.30"),
+            "not of the form 1.<minor>",
+        ),
     ] {
         let (mut app, stack, vpc) = app_with_vpc();
         Cluster::new(
@@ -230,7 +266,13 @@ fn an_open_public_endpoint_is_a_warning() {
 #[test]
 fn node_groups_scale_and_get_the_worker_cni_and_ecr_policies() {
     let (mut app, stack, vpc) = app_with_vpc();
-    let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc, KubernetesVersion::V1_33)).unwrap();
+    let cluster = Cluster::new(
+        &mut app,
+        stack,
+        "Cluster",
+        ClusterProps::new(&vpc, KubernetesVersion::V1_33),
+    )
+    .unwrap();
     let nodes = cluster
         .add_nodegroup(
             &mut app,
@@ -241,7 +283,9 @@ fn node_groups_scale_and_get_the_worker_cni_and_ecr_policies() {
                 min_size: 0,
                 desired_size: Some(2),
                 max_size: 8,
-                labels: [("jenkins".to_string(), "agent".to_string())].into_iter().collect(),
+                labels: [("jenkins".to_string(), "agent".to_string())]
+                    .into_iter()
+                    .collect(),
                 taints: vec![Taint {
                     key: "dedicated".into(),
                     value: Some("ci".into()),
@@ -254,11 +298,17 @@ fn node_groups_scale_and_get_the_worker_cni_and_ecr_policies() {
     let t = synth_clean(app, "S", &[], "eks-nodegroup");
     let ng = &t["Resources"][logical(&t, "ClusterAgents")]["Properties"];
     assert_eq!(ng["ClusterName"], json!({ "Ref": logical(&t, "Cluster") }));
-    assert_eq!(ng["ScalingConfig"], json!({ "DesiredSize": 2, "MaxSize": 8, "MinSize": 0 }));
+    assert_eq!(
+        ng["ScalingConfig"],
+        json!({ "DesiredSize": 2, "MaxSize": 8, "MinSize": 0 })
+    );
     assert_eq!(ng["CapacityType"], "SPOT");
     assert_eq!(ng["InstanceTypes"], json!(["m5.large", "m5a.large"]));
     assert_eq!(ng["Labels"], json!({ "jenkins": "agent" }));
-    assert_eq!(ng["Taints"], json!([{ "Effect": "NO_EXECUTE", "Key": "dedicated", "Value": "ci" }]));
+    assert_eq!(
+        ng["Taints"],
+        json!([{ "Effect": "NO_EXECUTE", "Key": "dedicated", "Value": "ci" }])
+    );
     // In the cluster's private subnets.
     assert_eq!(
         ng["Subnets"],
@@ -267,7 +317,10 @@ fn node_groups_scale_and_get_the_worker_cni_and_ecr_policies() {
     let role = logical(&t, "ClusterAgentsNodeRole");
     assert_eq!(ng["NodeRole"], json!({ "Fn::GetAtt": [role, "Arn"] }));
     let r = &t["Resources"][&role]["Properties"];
-    assert_eq!(r["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"], "ec2.amazonaws.com");
+    assert_eq!(
+        r["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"],
+        "ec2.amazonaws.com"
+    );
     let policies: Vec<&str> = r["ManagedPolicyArns"]
         .as_array()
         .unwrap()
@@ -288,7 +341,13 @@ fn node_groups_scale_and_get_the_worker_cni_and_ecr_policies() {
 #[test]
 fn node_group_defaults_and_a_given_role() {
     let (mut app, stack, vpc) = app_with_vpc();
-    let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc, KubernetesVersion::V1_33)).unwrap();
+    let cluster = Cluster::new(
+        &mut app,
+        stack,
+        "Cluster",
+        ClusterProps::new(&vpc, KubernetesVersion::V1_33),
+    )
+    .unwrap();
     let role = Role::new(
         &mut app,
         stack,
@@ -308,12 +367,22 @@ fn node_group_defaults_and_a_given_role() {
         .unwrap();
     assert_eq!(ng.role().node(), role.node());
     let t = synth(app);
-    assert_eq!(of_type(&t, "AWS::IAM::Role").len(), 2, "the cluster role and the given one");
+    assert_eq!(
+        of_type(&t, "AWS::IAM::Role").len(),
+        2,
+        "the cluster role and the given one"
+    );
     let p = &t["Resources"][logical(&t, "ClusterNodes")]["Properties"];
-    assert_eq!(p["ScalingConfig"], json!({ "DesiredSize": 1, "MaxSize": 2, "MinSize": 1 }));
+    assert_eq!(
+        p["ScalingConfig"],
+        json!({ "DesiredSize": 1, "MaxSize": 2, "MinSize": 1 })
+    );
     assert_eq!(p["InstanceTypes"], json!(["t3.medium"]));
     assert_eq!(p["CapacityType"], "ON_DEMAND");
-    assert_eq!(p["NodeRole"], json!({ "Fn::GetAtt": [logical(&t, "Shared"), "Arn"] }));
+    assert_eq!(
+        p["NodeRole"],
+        json!({ "Fn::GetAtt": [logical(&t, "Shared"), "Arn"] })
+    );
 }
 
 #[test]
@@ -351,7 +420,13 @@ fn bad_node_group_settings_are_errors_naming_the_node_group() {
         ),
     ] {
         let (mut app, stack, vpc) = app_with_vpc();
-        let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc, KubernetesVersion::V1_33)).unwrap();
+        let cluster = Cluster::new(
+            &mut app,
+            stack,
+            "Cluster",
+            ClusterProps::new(&vpc, KubernetesVersion::V1_33),
+        )
+        .unwrap();
         cluster.add_nodegroup(&mut app, "Nodes", props).unwrap();
         let message = refused(app);
         assert!(message.contains("S/Cluster/Nodes"), "{message}");
@@ -362,12 +437,26 @@ fn bad_node_group_settings_are_errors_naming_the_node_group() {
 #[test]
 fn service_account_roles_trust_only_that_service_account_of_the_cluster() {
     let (mut app, stack, vpc) = app_with_vpc();
-    let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc, KubernetesVersion::V1_33)).unwrap();
+    let cluster = Cluster::new(
+        &mut app,
+        stack,
+        "Cluster",
+        ClusterProps::new(&vpc, KubernetesVersion::V1_33),
+    )
+    .unwrap();
     let manager = cluster
-        .add_service_account(&mut app, "Manager", ServiceAccountProps::new("jenkins", "jenkins-manager"))
+        .add_service_account(
+            &mut app,
+            "Manager",
+            ServiceAccountProps::new("jenkins", "jenkins-manager"),
+        )
         .unwrap();
     let agent = cluster
-        .add_service_account(&mut app, "Agent", ServiceAccountProps::new("jenkins", "jenkins-agent"))
+        .add_service_account(
+            &mut app,
+            "Agent",
+            ServiceAccountProps::new("jenkins", "jenkins-agent"),
+        )
         .unwrap();
     assert_eq!(manager.annotation().0, "eks.amazonaws.com/role-arn");
     let t = synth_clean(app, "S", &[], "eks-irsa");
@@ -384,7 +473,10 @@ fn service_account_roles_trust_only_that_service_account_of_the_cluster() {
         })
     );
 
-    for (prefix, name) in [("ClusterManagerRole", "jenkins-manager"), ("ClusterAgentRole", "jenkins-agent")] {
+    for (prefix, name) in [
+        ("ClusterManagerRole", "jenkins-manager"),
+        ("ClusterAgentRole", "jenkins-agent"),
+    ] {
         let role = &t["Resources"][logical(&t, prefix)]["Properties"];
         let (doc, vars) = sub_document(&role["AssumeRolePolicyDocument"]);
         let statements = doc["Statement"].as_array().unwrap();
@@ -414,33 +506,54 @@ fn service_account_roles_trust_only_that_service_account_of_the_cluster() {
 #[test]
 fn invalid_service_account_names_are_errors() {
     let (mut app, stack, vpc) = app_with_vpc();
-    let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc, KubernetesVersion::V1_33)).unwrap();
+    let cluster = Cluster::new(
+        &mut app,
+        stack,
+        "Cluster",
+        ClusterProps::new(&vpc, KubernetesVersion::V1_33),
+    )
+    .unwrap();
     cluster
         .add_service_account(&mut app, "Bad", ServiceAccountProps::new("Jenkins", "agent_1"))
         .unwrap();
     let message = refused(app);
     assert!(message.contains("S/Cluster/Bad"), "{message}");
     assert!(message.contains("the namespace \"Jenkins\""), "{message}");
-    assert!(message.contains("the service account name \"agent_1\""), "{message}");
+    assert!(
+        message.contains("the service account name \"agent_1\""),
+        "{message}"
+    );
 }
 
 #[test]
 fn access_entries_grant_access_policies() {
     let (mut app, stack, vpc) = app_with_vpc();
-    let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc, KubernetesVersion::V1_33)).unwrap();
+    let cluster = Cluster::new(
+        &mut app,
+        stack,
+        "Cluster",
+        ClusterProps::new(&vpc, KubernetesVersion::V1_33),
+    )
+    .unwrap();
     cluster
         .grant_access(
             &mut app,
             "Admins",
             "arn:aws:iam::123456789012:role/Admin",
-            vec![AccessPolicy::cluster_admin(), AccessPolicy::namespace_admin(["jenkins"])],
+            vec![
+                AccessPolicy::cluster_admin(),
+                AccessPolicy::namespace_admin(["jenkins"]),
+            ],
         )
         .unwrap();
     let t = synth(app);
     let entry = &t["Resources"][logical(&t, "ClusterAdmins")]["Properties"];
     assert_eq!(entry["ClusterName"], json!({ "Ref": logical(&t, "Cluster") }));
     assert_eq!(entry["PrincipalArn"], "arn:aws:iam::123456789012:role/Admin");
-    assert_eq!(entry["AccessPolicies"][0]["AccessScope"], json!({ "Type": "cluster" }));
+    assert_eq!(
+        entry["AccessPolicies"][0]["AccessScope"],
+        json!({ "Type": "cluster" })
+    );
     assert_eq!(
         entry["AccessPolicies"][0]["PolicyArn"]["Fn::Join"][1][2],
         ":eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -486,8 +599,14 @@ fn a_literal_issuer_keeps_the_trust_policy_a_map_and_literals_are_escaped_in_sub
     let t = synth(app);
     let doc = &t["Resources"][logical(&t, "Ci")]["Properties"]["AssumeRolePolicyDocument"];
     let text = doc["Fn::Sub"][0].as_str().unwrap();
-    assert!(text.contains(r#""${OidcIssuer}:sub":"${!aws:username}-*""#), "{text}");
-    assert_eq!(doc["Fn::Sub"][1]["OidcIssuer"], json!({ "Fn::ImportValue": "issuer" }));
+    assert!(
+        text.contains(r#""${OidcIssuer}:sub":"${!aws:username}-*""#),
+        "{text}"
+    );
+    assert_eq!(
+        doc["Fn::Sub"][1]["OidcIssuer"],
+        json!({ "Fn::ImportValue": "issuer" })
+    );
 }
 
 #[test]
