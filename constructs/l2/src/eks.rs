@@ -411,7 +411,7 @@ impl Cluster {
             app.annotate(
                 node,
                 Level::Warning,
-                "the public API endpoint accepts requests from any address; restrict it with EndpointAccess::..only_from(cidrs) or make it private",
+                "the public API endpoint accepts requests from any address; restrict it with EndpointAccess::PUBLIC_AND_PRIVATE.only_from(cidrs) or make it private (EndpointAccess::PRIVATE)",
             );
         }
         for p in problems {
