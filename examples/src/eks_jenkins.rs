@@ -38,8 +38,8 @@ use cairn::aspects::RuleSet;
 use cairn::ec2::{FlowLogOptions, Vpc, VpcProps};
 use cairn::ecr::{LifecycleRule, Repository, RepositoryEncryption, RepositoryProps};
 use cairn::eks::{
-    AccessPolicy, CapacityType, Cluster, ClusterProps, EndpointAccess, KubernetesVersion, Nodegroup,
-    NodegroupProps, ServiceAccountProps, Taint, TaintEffect,
+    AccessPolicy, CapacityType, Cluster, ClusterProps, EndpointAccess, KubernetesVersion, NodegroupProps,
+    ServiceAccountProps, Taint, TaintEffect,
 };
 use cairn::iam::{PolicyDocument, PolicyStatement, Principal, Role, RoleProps};
 use cairn::kms::{Key, KeyProps};
@@ -143,19 +143,7 @@ fn autoscaler_statements() -> Vec<PolicyStatement> {
     ]
 }
 
-/// What the shared-services stack holds, for the tests.
-pub struct SharedServices {
-    /// The stack.
-    pub stack: Stack,
-    /// The cluster.
-    pub cluster: Cluster,
-    /// The manager node group.
-    pub manager_nodes: Nodegroup,
-    /// The agent node group.
-    pub agent_nodes: Nodegroup,
-}
-
-fn shared_services_stack(app: &mut App) -> Result<SharedServices> {
+fn shared_services_stack(app: &mut App) -> Result<()> {
     let root = app.root();
     let stack = app.stack_with(
         root,
@@ -284,12 +272,7 @@ fn shared_services_stack(app: &mut App) -> Result<SharedServices> {
         "ClusterAutoscalerServiceAccount",
         Output::new(autoscaler.manifest()).description("kubectl apply this service account manifest"),
     )?;
-    Ok(SharedServices {
-        stack,
-        cluster,
-        manager_nodes,
-        agent_nodes,
-    })
+    Ok(())
 }
 
 /// The execution and deployment roles of one target account.
@@ -368,20 +351,15 @@ fn target_stack(app: &mut App, id: &str, account: &str) -> Result<Stack> {
     Ok(stack)
 }
 
-/// Builds the app and returns what the tests inspect.
-pub fn build_parts() -> Result<(App, SharedServices)> {
+/// Builds the `eks-jenkins` app.
+pub fn build() -> Result<App> {
     let mut app = App::new();
     app.add_validator_once(cairn::cfn::SchemaValidator::new());
-    let shared = shared_services_stack(&mut app)?;
+    shared_services_stack(&mut app)?;
     for (id, account) in STACKS[1..].iter().zip(TARGET_ACCOUNTS) {
         target_stack(&mut app, id, account)?;
     }
     let root = app.root();
     RuleSet::recommended().apply(&mut app, root);
-    Ok((app, shared))
-}
-
-/// Builds the `eks-jenkins` app.
-pub fn build() -> Result<App> {
-    build_parts().map(|(app, _)| app)
+    Ok(app)
 }

@@ -331,3 +331,22 @@ fn image_repositories_scan_on_push_and_are_kms_encrypted() {
         );
     }
 }
+
+#[test]
+fn the_recommended_rules_have_nothing_to_fix_or_report() {
+    let mut app = eks_jenkins::build().expect("the app builds");
+    let asm = app.synth().expect("synthesis");
+    let reports = app.reports(Some(&asm));
+    let (_, json) = reports[0]
+        .files
+        .iter()
+        .find(|(name, _)| name == "cairn-report.json")
+        .expect("the findings report");
+    let report: Json = serde_json::from_str(json).expect("the report is JSON");
+    assert_eq!(
+        report["summary"],
+        json!({ "errors": 0, "warnings": 0, "fixed": 0, "suppressed": 0 }),
+        "{report:#}"
+    );
+    assert_eq!(report["findings"], json!([]));
+}
