@@ -1,1 +1,1416 @@
-//! EKS: clusters, managed node groups, IAM roles for service accounts.
+//! EKS: clusters with secrets encrypted by KMS, a private API endpoint by default and
+//! control-plane logging; managed node groups; the cluster's OpenID Connect provider and
+//! IAM roles for Kubernetes service accounts (IRSA); EKS access entries.
+//!
+//! ```
+//! use cairn_constructs::ec2::{Vpc, VpcProps};
+//! use cairn_constructs::eks::{Cluster, ClusterProps, KubernetesVersion, NodegroupProps, ServiceAccountProps};
+//! use cairn_core::App;
+//!
+//! # fn main() -> cairn_core::Result<()> {
+//! let mut app = App::new();
+//! let stack = app.stack("S")?;
+//! let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
+//! let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc, KubernetesVersion::V1_33))?;
+//! let nodes = cluster.add_nodegroup(&mut app, "Nodes", NodegroupProps {
+//!     min_size: 1,
+//!     desired_size: Some(2),
+//!     max_size: 4,
+//!     ..NodegroupProps::default()
+//! })?;
+//! let agent = cluster.add_service_account(&mut app, "Agent", ServiceAccountProps::new("jenkins", "jenkins-agent"))?;
+//! let asm = app.synth()?;
+//! let s = asm.stack("S").unwrap();
+//! let c = &s.template["Resources"][s.resources_of_type("AWS::EKS::Cluster")[0]]["Properties"];
+//! assert_eq!(c["EncryptionConfig"][0]["Resources"][0], "secrets");
+//! assert_eq!(c["ResourcesVpcConfig"]["EndpointPublicAccess"], false);
+//! assert_eq!(s.resources_of_type("AWS::IAM::OIDCProvider").len(), 1);
+//! # let _ = (nodes, agent);
+//! # Ok(())
+//! # }
+//! ```
+
+use std::borrow::Cow;
+use std::cell::OnceCell;
+use std::rc::Rc;
+
+use cairn_core::{App, Level, NodeId, Pseudo, Res, Result, Value};
+use indexmap::IndexMap;
+
+use crate::ec2::{Cidr, Peer, Port, SecurityGroup, SecurityGroupProps, SubnetType, Vpc};
+use crate::iam::{
+    Grantable, OpenIdConnectPrincipal, OpenIdConnectProvider, OpenIdConnectProviderProps, PolicyStatement,
+    Principal, Role, RoleProps,
+};
+use crate::kms::{Key, KeyProps};
+
+pub use cairn_cfn::eks::*;
+
+/// The AWS managed policies of the cluster role.
+pub const CLUSTER_ROLE_POLICIES: &[&str] = &["AmazonEKSClusterPolicy"];
+/// The AWS managed policies of a node role: worker nodes, the VPC CNI, pulling from ECR.
+pub const NODE_ROLE_POLICIES: &[&str] = &[
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEKS_CNI_Policy",
+    "AmazonEC2ContainerRegistryReadOnly",
+];
+/// The actions the cluster role gets on the secrets key (as the CDK grants them).
+pub const SECRETS_KEY_ACTIONS: &[&str] =
+    &["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant"];
+/// The audience of web identity tokens exchanged with STS.
+pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
+
+/// A Kubernetes version of the control plane (`major.minor`).
+///
+/// ```
+/// use cairn_constructs::eks::KubernetesVersion;
+/// assert_eq!(KubernetesVersion::V1_32.as_str(), "1.32");
+/// assert_eq!(KubernetesVersion::of("1.34").as_str(), "1.34");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubernetesVersion(Cow<'static, str>);
+
+impl KubernetesVersion {
+    /// Kubernetes 1.30.
+    pub const V1_30: KubernetesVersion = KubernetesVersion(Cow::Borrowed("1.30"));
+    /// Kubernetes 1.31.
+    pub const V1_31: KubernetesVersion = KubernetesVersion(Cow::Borrowed("1.31"));
+    /// Kubernetes 1.32.
+    pub const V1_32: KubernetesVersion = KubernetesVersion(Cow::Borrowed("1.32"));
+    /// Kubernetes 1.33.
+    pub const V1_33: KubernetesVersion = KubernetesVersion(Cow::Borrowed("1.33"));
+
+    /// A version by its text, e.g. `"1.34"`; checked (`1.<minor>`) when the cluster is
+    /// created.
+    pub fn of(version: &str) -> KubernetesVersion {
+        KubernetesVersion(Cow::Owned(version.to_string()))
+    }
+
+    /// The version text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn is_well_formed(&self) -> bool {
+        match self.0.split_once('.') {
+            Some((major, minor)) => {
+                major == "1"
+                    && !minor.is_empty()
+                    && minor.len() <= 3
+                    && minor.chars().all(|c| c.is_ascii_digit())
+            }
+            None => false,
+        }
+    }
+}
+
+/// Who reaches the Kubernetes API server endpoint: from inside the VPC (private), from
+/// the internet (public, optionally only from some CIDR blocks), or both.
+///
+/// ```
+/// use cairn_constructs::eks::EndpointAccess;
+/// assert_eq!(EndpointAccess::default(), EndpointAccess::PRIVATE);
+/// let both = EndpointAccess::PUBLIC_AND_PRIVATE.only_from(["203.0.113.0/24"]);
+/// assert_eq!(both.public_cidrs, vec!["203.0.113.0/24".to_string()]);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointAccess {
+    /// The endpoint answers on the internet.
+    pub public: bool,
+    /// The endpoint answers inside the VPC (nodes use it).
+    pub private: bool,
+    /// The CIDR blocks allowed to reach the public endpoint (empty: any address).
+    pub public_cidrs: Vec<String>,
+}
+
+impl EndpointAccess {
+    /// Only from inside the VPC (the default: the API server is not on the internet).
+    pub const PRIVATE: EndpointAccess = EndpointAccess {
+        public: false,
+        private: true,
+        public_cidrs: Vec::new(),
+    };
+    /// Only from the internet; nodes reach it through NAT.
+    pub const PUBLIC: EndpointAccess = EndpointAccess {
+        public: true,
+        private: false,
+        public_cidrs: Vec::new(),
+    };
+    /// From the internet and inside the VPC (nodes use the private endpoint).
+    pub const PUBLIC_AND_PRIVATE: EndpointAccess = EndpointAccess {
+        public: true,
+        private: true,
+        public_cidrs: Vec::new(),
+    };
+
+    /// Restricts the public endpoint to these CIDR blocks.
+    pub fn only_from<S: Into<String>>(mut self, cidrs: impl IntoIterator<Item = S>) -> Self {
+        self.public_cidrs.extend(cidrs.into_iter().map(Into::into));
+        self
+    }
+
+    /// What is wrong with the combination, with the fix.
+    fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.public && !self.private {
+            out.push("endpoint access must be public, private or both".to_string());
+        }
+        if !self.public && !self.public_cidrs.is_empty() {
+            out.push("public_cidrs need public endpoint access; use EndpointAccess::PUBLIC_AND_PRIVATE.only_from(..)".into());
+        }
+        for c in &self.public_cidrs {
+            if let Err(e) = Cidr::parse(c) {
+                out.push(format!("invalid public access CIDR {c:?}: {e}"));
+            }
+        }
+        let restricted = !self.public_cidrs.is_empty() && !self.public_cidrs.iter().any(|c| c == "0.0.0.0/0");
+        if self.public && !self.private && restricted {
+            out.push(
+                "a public-only endpoint restricted to some CIDR blocks cannot be reached by the nodes (they come from the NAT gateways' addresses); use EndpointAccess::PUBLIC_AND_PRIVATE.only_from(..)"
+                    .into(),
+            );
+        }
+        out
+    }
+}
+
+impl Default for EndpointAccess {
+    fn default() -> Self {
+        EndpointAccess::PRIVATE
+    }
+}
+
+/// A control-plane log type sent to CloudWatch Logs (`/aws/eks/<cluster>/cluster`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClusterLoggingType {
+    /// The API server.
+    Api,
+    /// The audit log.
+    Audit,
+    /// The IAM authenticator.
+    Authenticator,
+    /// The controller manager.
+    ControllerManager,
+    /// The scheduler.
+    Scheduler,
+}
+
+impl ClusterLoggingType {
+    /// Every log type (the default of [`ClusterProps::logging`]).
+    pub const ALL: [ClusterLoggingType; 5] = [
+        ClusterLoggingType::Api,
+        ClusterLoggingType::Audit,
+        ClusterLoggingType::Authenticator,
+        ClusterLoggingType::ControllerManager,
+        ClusterLoggingType::Scheduler,
+    ];
+
+    /// The CloudFormation value, e.g. `controllerManager`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClusterLoggingType::Api => "api",
+            ClusterLoggingType::Audit => "audit",
+            ClusterLoggingType::Authenticator => "authenticator",
+            ClusterLoggingType::ControllerManager => "controllerManager",
+            ClusterLoggingType::Scheduler => "scheduler",
+        }
+    }
+
+    fn to_l1(self) -> cluster::LoggingTypeConfigType {
+        match self {
+            ClusterLoggingType::Api => cluster::LoggingTypeConfigType::Api,
+            ClusterLoggingType::Audit => cluster::LoggingTypeConfigType::Audit,
+            ClusterLoggingType::Authenticator => cluster::LoggingTypeConfigType::Authenticator,
+            ClusterLoggingType::ControllerManager => cluster::LoggingTypeConfigType::ControllerManager,
+            ClusterLoggingType::Scheduler => cluster::LoggingTypeConfigType::Scheduler,
+        }
+    }
+}
+
+/// How Kubernetes secrets are encrypted in etcd (envelope encryption with KMS).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SecretsEncryption {
+    /// A customer managed key is created for the cluster (`<Cluster>/SecretsKey`: rotation
+    /// on, retained). The default.
+    #[default]
+    CreateKey,
+    /// This customer managed key (symmetric, in the cluster's region).
+    Key(Key),
+    /// No envelope encryption. The recommended rules report it.
+    Disabled,
+}
+
+/// Settings of a [`Cluster`]. Build them with [`ClusterProps::new`] (a VPC and a version).
+#[derive(Debug, Clone)]
+pub struct ClusterProps {
+    /// A physical name; generated by CloudFormation when `None`.
+    pub cluster_name: Option<Value>,
+    /// The Kubernetes version.
+    pub version: KubernetesVersion,
+    /// The VPC id (for the control plane security group).
+    pub vpc_id: Value,
+    /// The subnets of the control plane's network interfaces (at least two, in two AZs).
+    pub subnet_ids: Vec<Value>,
+    /// The subnets node groups use when they name none (default: the private ones).
+    pub default_node_subnet_ids: Vec<Value>,
+    /// Who reaches the API server endpoint (default: private only).
+    pub endpoint_access: EndpointAccess,
+    /// Envelope encryption of Kubernetes secrets (default: a created KMS key).
+    pub secrets_encryption: SecretsEncryption,
+    /// Control-plane log types sent to CloudWatch Logs (default: all five).
+    pub logging: Vec<ClusterLoggingType>,
+    /// The cluster role; a role trusted by `eks.amazonaws.com` with
+    /// `AmazonEKSClusterPolicy` is created when `None`.
+    pub role: Option<Role>,
+    /// The control plane security group; one is created when `None` (no ingress; add it
+    /// with [`Cluster::allow_endpoint_from`]).
+    pub security_group: Option<SecurityGroup>,
+    /// How IAM principals authenticate to Kubernetes (default: `API`, EKS access entries).
+    pub authentication_mode: cluster::AuthenticationMode,
+    /// Make the principal that creates the cluster (CloudFormation's role) a cluster
+    /// admin (default: off; grant access with [`Cluster::grant_access`]).
+    pub bootstrap_cluster_creator_admin_permissions: bool,
+    /// The CIDR block Kubernetes services get addresses from (EKS picks one when `None`).
+    pub service_ipv4_cidr: Option<String>,
+    /// Refuse deleting the cluster until this is turned off (default: off).
+    pub deletion_protection: bool,
+}
+
+impl ClusterProps {
+    /// A cluster of `version` in `vpc`: the control plane in its private subnets (with
+    /// egress, else isolated, else public), node groups in the same subnets.
+    pub fn new(vpc: &Vpc, version: KubernetesVersion) -> Self {
+        let subnets = [
+            SubnetType::PrivateWithEgress,
+            SubnetType::PrivateIsolated,
+            SubnetType::Public,
+        ]
+        .into_iter()
+        .map(|t| vpc.select_subnets(t))
+        .find(|s| !s.is_empty())
+        .unwrap_or_default();
+        ClusterProps {
+            cluster_name: None,
+            version,
+            vpc_id: vpc.vpc_id(),
+            subnet_ids: subnets.clone(),
+            default_node_subnet_ids: subnets,
+            endpoint_access: EndpointAccess::default(),
+            secrets_encryption: SecretsEncryption::default(),
+            logging: ClusterLoggingType::ALL.to_vec(),
+            role: None,
+            security_group: None,
+            authentication_mode: cluster::AuthenticationMode::Api,
+            bootstrap_cluster_creator_admin_permissions: false,
+            service_ipv4_cidr: None,
+            deletion_protection: false,
+        }
+    }
+}
+
+/// An EKS cluster (`AWS::EKS::Cluster`), its L1 the child `Resource`, with its role
+/// (`Role`), control plane security group (`ControlPlaneSecurityGroup`), secrets key
+/// (`SecretsKey`), and, once asked for, its OpenID Connect provider
+/// (`OpenIdConnectProvider`).
+///
+/// ```
+/// use cairn_constructs::ec2::{Vpc, VpcProps};
+/// use cairn_constructs::eks::{AccessPolicy, Cluster, ClusterLoggingType, ClusterProps, EndpointAccess, KubernetesVersion};
+/// use cairn_core::{App, Value};
+///
+/// # fn main() -> cairn_core::Result<()> {
+/// let mut app = App::new();
+/// let stack = app.stack("S")?;
+/// let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
+/// let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps {
+///     endpoint_access: EndpointAccess::PUBLIC_AND_PRIVATE.only_from(["203.0.113.0/24"]),
+///     logging: vec![ClusterLoggingType::Api, ClusterLoggingType::Audit],
+///     ..ClusterProps::new(&vpc, KubernetesVersion::V1_33)
+/// })?;
+/// cluster.grant_access(&mut app, "Admins", Value::from("arn:aws:iam::123456789012:role/Admin"),
+///     vec![AccessPolicy::cluster_admin()])?;
+/// let asm = app.synth()?;
+/// let s = asm.stack("S").unwrap();
+/// let c = &s.template["Resources"][s.resources_of_type("AWS::EKS::Cluster")[0]]["Properties"];
+/// assert_eq!(c["ResourcesVpcConfig"]["PublicAccessCidrs"][0], "203.0.113.0/24");
+/// assert_eq!(c["Logging"]["ClusterLogging"]["EnabledTypes"][1]["Type"], "audit");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    node: NodeId,
+    resource: Res<CfnCluster>,
+    role: Role,
+    security_group: SecurityGroup,
+    secrets_key: Option<Key>,
+    node_subnets: Vec<Value>,
+    version: KubernetesVersion,
+    oidc: Rc<OnceCell<OpenIdConnectProvider>>,
+}
+
+impl PartialEq for Cluster {
+    fn eq(&self, other: &Self) -> bool {
+        self.node == other.node
+    }
+}
+
+fn aws_managed(names: &[&str]) -> Vec<Value> {
+    names.iter().map(|n| Role::aws_managed_policy(n)).collect()
+}
+
+fn string_list(values: impl IntoIterator<Item = Value>) -> cairn_core::Val<Vec<cairn_core::Val<String>>> {
+    values.into_iter().map(Into::into).collect::<Vec<_>>().into()
+}
+
+impl Cluster {
+    /// Creates the cluster as construct `id` under `scope`. An ill-formed version, an
+    /// impossible endpoint access, fewer than two subnets or an invalid service CIDR are
+    /// error annotations naming the cluster (synthesis fails).
+    pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: ClusterProps) -> Result<Cluster> {
+        let node = app.construct(scope, id)?;
+        let mut problems = Vec::new();
+        if !props.version.is_well_formed() {
+            problems.push(format!(
+                "the Kubernetes version {:?} is not of the form 1.<minor> (e.g. KubernetesVersion::V1_33)",
+                props.version.as_str()
+            ));
+        }
+        problems.extend(props.endpoint_access.problems());
+        let literal_subnets = props.subnet_ids.iter().filter(|s| s.is_literal()).count();
+        if props.subnet_ids.len() < 2 && literal_subnets == props.subnet_ids.len() {
+            problems.push(format!(
+                "the control plane needs at least two subnets in different availability zones, got {}; give the VPC two AZs or set subnet_ids",
+                props.subnet_ids.len()
+            ));
+        }
+        if let Some(c) = &props.service_ipv4_cidr {
+            match Cidr::parse(c) {
+                Ok(cidr) if !(12..=24).contains(&cidr.mask) => {
+                    problems.push(format!("the service CIDR {c} must be a /12 to /24 block"))
+                }
+                Ok(_) => {}
+                Err(e) => problems.push(format!("invalid service CIDR {c:?}: {e}")),
+            }
+        }
+        if props.logging.is_empty() {
+            app.annotate(
+                node,
+                Level::Warning,
+                "control-plane logging is off; audit and authenticator logs are needed to investigate access",
+            );
+        }
+        if props.endpoint_access.public
+            && (props.endpoint_access.public_cidrs.is_empty()
+                || props
+                    .endpoint_access
+                    .public_cidrs
+                    .iter()
+                    .any(|c| c == "0.0.0.0/0"))
+        {
+            app.annotate(
+                node,
+                Level::Warning,
+                "the public API endpoint accepts requests from any address; restrict it with EndpointAccess::PUBLIC_AND_PRIVATE.only_from(cidrs) or make it private (EndpointAccess::PRIVATE)",
+            );
+        }
+        for p in problems {
+            app.annotate(node, Level::Error, p);
+        }
+
+        let role = match props.role {
+            Some(r) => r,
+            None => Role::new(
+                app,
+                node,
+                "Role",
+                RoleProps {
+                    managed_policies: aws_managed(CLUSTER_ROLE_POLICIES),
+                    ..RoleProps::new(Principal::service("eks.amazonaws.com"))
+                },
+            )?,
+        };
+        let security_group = match props.security_group {
+            Some(sg) => sg,
+            None => SecurityGroup::new(
+                app,
+                node,
+                "ControlPlaneSecurityGroup",
+                SecurityGroupProps {
+                    vpc_id: props.vpc_id.clone(),
+                    description: "EKS Control Plane Security Group".into(),
+                    allow_all_outbound: true,
+                    group_name: None,
+                },
+            )
+            .map_err(cairn_core::Error::from)?,
+        };
+        let secrets_key = match props.secrets_encryption {
+            SecretsEncryption::CreateKey => Some(Key::new(
+                app,
+                node,
+                "SecretsKey",
+                KeyProps {
+                    description: Some(format!(
+                        "Envelope encryption of the Kubernetes secrets of {}",
+                        app.path(node)
+                    )),
+                    ..KeyProps::default()
+                },
+            )?),
+            SecretsEncryption::Key(k) => Some(k),
+            SecretsEncryption::Disabled => None,
+        };
+
+        let mut vpc_config = cluster::ResourcesVpcConfig::new(string_list(props.subnet_ids.clone()));
+        vpc_config.endpoint_public_access = Some(props.endpoint_access.public.into());
+        vpc_config.endpoint_private_access = Some(props.endpoint_access.private.into());
+        if props.endpoint_access.public && !props.endpoint_access.public_cidrs.is_empty() {
+            vpc_config.public_access_cidrs = Some(string_list(
+                props
+                    .endpoint_access
+                    .public_cidrs
+                    .iter()
+                    .map(|c| Value::from(c.as_str())),
+            ));
+        }
+        vpc_config.security_group_ids = Some(string_list([security_group.security_group_id()]));
+
+        let mut c = CfnCluster::new(vpc_config, role.arn());
+        c.name = props.cluster_name.clone().map(Into::into);
+        c.version = Some(props.version.as_str().into());
+        c.access_config = Some(
+            cluster::AccessConfig {
+                authentication_mode: Some(props.authentication_mode.clone().into()),
+                bootstrap_cluster_creator_admin_permissions: Some(
+                    props.bootstrap_cluster_creator_admin_permissions.into(),
+                ),
+            }
+            .into(),
+        );
+        if let Some(key) = &secrets_key {
+            c.encryption_config = Some(
+                vec![cluster::EncryptionConfig {
+                    provider: Some(
+                        cluster::Provider {
+                            key_arn: Some(key.key_arn().into()),
+                        }
+                        .into(),
+                    ),
+                    resources: Some(vec!["secrets".into()].into()),
+                }
+                .into()]
+                .into(),
+            );
+        }
+        if !props.logging.is_empty() {
+            let mut seen = Vec::new();
+            for t in &props.logging {
+                if !seen.contains(t) {
+                    seen.push(*t);
+                }
+            }
+            c.logging = Some(
+                cluster::Logging {
+                    cluster_logging: Some(
+                        cluster::ClusterLogging {
+                            enabled_types: Some(
+                                seen.iter()
+                                    .map(|t| {
+                                        cluster::LoggingTypeConfig {
+                                            type_: Some(t.to_l1().into()),
+                                        }
+                                        .into()
+                                    })
+                                    .collect::<Vec<_>>()
+                                    .into(),
+                            ),
+                        }
+                        .into(),
+                    ),
+                }
+                .into(),
+            );
+        }
+        if let Some(cidr) = &props.service_ipv4_cidr {
+            c.kubernetes_network_config = Some(
+                cluster::KubernetesNetworkConfig {
+                    service_ipv4_cidr: Some(cidr.as_str().into()),
+                    ..cluster::KubernetesNetworkConfig::default()
+                }
+                .into(),
+            );
+        }
+        if props.deletion_protection {
+            c.deletion_protection = Some(true.into());
+        }
+        let resource = app.add(node, "Resource", c)?;
+
+        if let Some(key) = &secrets_key {
+            role.add_to_policy(
+                app,
+                PolicyStatement::allow()
+                    .actions(SECRETS_KEY_ACTIONS.iter().copied())
+                    .resource(key.key_arn()),
+            )?;
+            // The cluster is created only once its role may use the key.
+            if let Some(policy) = role.default_policy(app) {
+                app.resource_options_mut(resource.node())?.depends_on.push(policy);
+            }
+        }
+
+        Ok(Cluster {
+            node,
+            resource,
+            role,
+            security_group,
+            secrets_key,
+            node_subnets: props.default_node_subnet_ids,
+            version: props.version,
+            oidc: Rc::new(OnceCell::new()),
+        })
+    }
+
+    /// The construct node.
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// The L1 resource.
+    pub fn resource(&self) -> Res<CfnCluster> {
+        self.resource
+    }
+
+    /// The cluster's name (`Ref`).
+    pub fn cluster_name(&self) -> Value {
+        self.resource.ref_()
+    }
+
+    /// The cluster's ARN.
+    pub fn cluster_arn(&self) -> Value {
+        self.resource.attr_arn()
+    }
+
+    /// The API server endpoint URL.
+    pub fn endpoint(&self) -> Value {
+        self.resource.attr_endpoint()
+    }
+
+    /// The base64 certificate authority data of the API server.
+    pub fn certificate_authority_data(&self) -> Value {
+        self.resource.attr_certificate_authority_data()
+    }
+
+    /// The OIDC issuer URL of the cluster (`https://oidc.eks.<region>.amazonaws.com/id/<ID>`).
+    pub fn open_id_connect_issuer_url(&self) -> Value {
+        self.resource.attr_open_id_connect_issuer_url()
+    }
+
+    /// The security group EKS creates for the cluster (control plane to nodes).
+    pub fn cluster_security_group_id(&self) -> Value {
+        self.resource.attr_cluster_security_group_id()
+    }
+
+    /// The control plane security group given to or created by this construct.
+    pub fn security_group(&self) -> SecurityGroup {
+        self.security_group
+    }
+
+    /// The cluster role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The key encrypting Kubernetes secrets, unless disabled.
+    pub fn secrets_key(&self) -> Option<Key> {
+        self.secrets_key
+    }
+
+    /// The Kubernetes version.
+    pub fn version(&self) -> &KubernetesVersion {
+        &self.version
+    }
+
+    /// Allows HTTPS to the private API endpoint from `peer` (a bastion's or a CI
+    /// runner's security group, a CIDR block).
+    pub fn allow_endpoint_from(&self, app: &mut App, peer: Peer, description: &str) -> Result<()> {
+        self.security_group
+            .add_ingress_rule(app, peer, Port::tcp(443), description)
+            .map_err(Into::into)
+    }
+
+    /// The cluster's IAM OpenID Connect provider (`<Cluster>/OpenIdConnectProvider`, for
+    /// the cluster's issuer URL and the STS audience), created on first use.
+    pub fn open_id_connect_provider(&self, app: &mut App) -> Result<OpenIdConnectProvider> {
+        if let Some(p) = self.oidc.get() {
+            return Ok(p.clone());
+        }
+        let p = OpenIdConnectProvider::new(
+            app,
+            self.node,
+            "OpenIdConnectProvider",
+            OpenIdConnectProviderProps::new(self.open_id_connect_issuer_url()),
+        )?;
+        let _ = self.oidc.set(p.clone());
+        Ok(p)
+    }
+
+    /// Adds a managed node group (`<Cluster>/<id>`).
+    pub fn add_nodegroup(&self, app: &mut App, id: &str, props: NodegroupProps) -> Result<Nodegroup> {
+        Nodegroup::new(app, self, id, props)
+    }
+
+    /// Adds an IAM role for a Kubernetes service account (`<Cluster>/<id>`), assumable
+    /// only by that service account's tokens through the cluster's OIDC provider.
+    pub fn add_service_account(
+        &self,
+        app: &mut App,
+        id: &str,
+        props: ServiceAccountProps,
+    ) -> Result<ServiceAccount> {
+        ServiceAccount::new(app, self, id, props)
+    }
+
+    /// Gives an IAM principal access to the cluster through an EKS access entry
+    /// (`<Cluster>/<id>`) with access policies.
+    pub fn grant_access(
+        &self,
+        app: &mut App,
+        id: &str,
+        principal_arn: impl Into<Value>,
+        policies: Vec<AccessPolicy>,
+    ) -> Result<Res<CfnAccessEntry>> {
+        let mut entry = CfnAccessEntry::new(self.cluster_name(), principal_arn.into());
+        let holder = app.construct(self.node, id)?;
+        for p in &policies {
+            if let AccessScope::Namespaces(ns) = &p.scope {
+                if ns.is_empty() {
+                    app.annotate(
+                        holder,
+                        Level::Error,
+                        format!(
+                            "the access policy {} is scoped to namespaces but names none",
+                            p.name
+                        ),
+                    );
+                }
+                for n in ns {
+                    if let Err(e) = check_dns_label(n) {
+                        app.annotate(holder, Level::Error, format!("namespace {n:?}: {e}"));
+                    }
+                }
+            }
+        }
+        if !policies.is_empty() {
+            entry.access_policies = Some(
+                policies
+                    .iter()
+                    .map(|p| p.to_l1().into())
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
+        }
+        app.add(holder, "Resource", entry)
+    }
+}
+
+impl From<&Cluster> for NodeId {
+    fn from(c: &Cluster) -> NodeId {
+        c.node
+    }
+}
+
+impl From<Cluster> for NodeId {
+    fn from(c: Cluster) -> NodeId {
+        c.node
+    }
+}
+
+/// Where an access policy applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessScope {
+    /// The whole cluster.
+    Cluster,
+    /// These namespaces.
+    Namespaces(Vec<String>),
+}
+
+/// An EKS access policy (`arn:<partition>:eks::aws:cluster-access-policy/<name>`) and its
+/// scope.
+///
+/// ```
+/// use cairn_constructs::eks::{AccessPolicy, AccessScope};
+/// let view = AccessPolicy::new("AmazonEKSViewPolicy", AccessScope::Namespaces(vec!["jenkins".into()]));
+/// assert_eq!(view.name, "AmazonEKSViewPolicy");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessPolicy {
+    /// The policy name, e.g. `AmazonEKSClusterAdminPolicy`.
+    pub name: String,
+    /// Where it applies.
+    pub scope: AccessScope,
+}
+
+impl AccessPolicy {
+    /// A policy by name and scope.
+    pub fn new(name: &str, scope: AccessScope) -> Self {
+        AccessPolicy {
+            name: name.to_string(),
+            scope,
+        }
+    }
+
+    /// `AmazonEKSClusterAdminPolicy` on the whole cluster.
+    pub fn cluster_admin() -> Self {
+        Self::new("AmazonEKSClusterAdminPolicy", AccessScope::Cluster)
+    }
+
+    /// `AmazonEKSAdminPolicy` in some namespaces.
+    pub fn namespace_admin<S: Into<String>>(namespaces: impl IntoIterator<Item = S>) -> Self {
+        Self::new(
+            "AmazonEKSAdminPolicy",
+            AccessScope::Namespaces(namespaces.into_iter().map(Into::into).collect()),
+        )
+    }
+
+    /// The policy's ARN.
+    pub fn arn(&self) -> Value {
+        Value::join(
+            "",
+            [
+                Value::from("arn:"),
+                Value::pseudo(Pseudo::Partition),
+                Value::from(format!(":eks::aws:cluster-access-policy/{}", self.name)),
+            ],
+        )
+    }
+
+    fn to_l1(&self) -> access_entry::AccessPolicy {
+        let scope = match &self.scope {
+            AccessScope::Cluster => access_entry::AccessScope::new(access_entry::Type::Cluster),
+            AccessScope::Namespaces(ns) => access_entry::AccessScope {
+                namespaces: Some(ns.iter().map(|n| n.as_str().into()).collect::<Vec<_>>().into()),
+                ..access_entry::AccessScope::new(access_entry::Type::Namespace)
+            },
+        };
+        access_entry::AccessPolicy::new(scope, self.arn())
+    }
+}
+
+/// How a node group buys its instances.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum CapacityType {
+    /// On-Demand instances (the default).
+    #[default]
+    OnDemand,
+    /// Spot instances: cheaper, reclaimable; give several instance types.
+    Spot,
+}
+
+/// What a taint does to pods that do not tolerate it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaintEffect {
+    /// Not scheduled.
+    NoSchedule,
+    /// Avoided when possible.
+    PreferNoSchedule,
+    /// Not scheduled, and evicted.
+    NoExecute,
+}
+
+/// A Kubernetes taint of a node group's nodes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Taint {
+    /// The key.
+    pub key: String,
+    /// The value, if any.
+    pub value: Option<String>,
+    /// The effect.
+    pub effect: TaintEffect,
+}
+
+/// Settings of a [`Nodegroup`].
+///
+/// ```
+/// use cairn_constructs::eks::{CapacityType, NodegroupProps};
+/// let props = NodegroupProps {
+///     capacity_type: CapacityType::Spot,
+///     instance_types: vec!["m5.large".into(), "m5a.large".into()],
+///     ..NodegroupProps::default()
+/// };
+/// assert_eq!(props.min_size, 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct NodegroupProps {
+    /// A physical name; generated when `None`.
+    pub nodegroup_name: Option<Value>,
+    /// Instance types (default: `t3.medium`). Spot groups should list several.
+    pub instance_types: Vec<String>,
+    /// On-Demand or Spot (default: On-Demand).
+    pub capacity_type: CapacityType,
+    /// The AMI type; EKS picks one from the instance types when `None`.
+    pub ami_type: Option<nodegroup::AmiType>,
+    /// The fewest nodes (default: 1).
+    pub min_size: u32,
+    /// The nodes wanted at creation (default: `min_size`, at least 1 if `max_size` allows;
+    /// later changes come from the cluster autoscaler).
+    pub desired_size: Option<u32>,
+    /// The most nodes (default: 2).
+    pub max_size: u32,
+    /// The root volume size in GiB (EKS's default is 20).
+    pub disk_size: Option<u32>,
+    /// Kubernetes labels of the nodes.
+    pub labels: IndexMap<String, String>,
+    /// Kubernetes taints of the nodes.
+    pub taints: Vec<Taint>,
+    /// The node role; one trusted by `ec2.amazonaws.com` with the worker, CNI and ECR
+    /// read-only managed policies is created when `None`.
+    pub node_role: Option<Role>,
+    /// The subnets; the cluster's node subnets when `None`.
+    pub subnet_ids: Option<Vec<Value>>,
+    /// Nodes replaced at once during updates (EKS's default is 1).
+    pub max_unavailable: Option<u32>,
+    /// Tags of the node group.
+    pub tags: IndexMap<String, String>,
+}
+
+impl Default for NodegroupProps {
+    fn default() -> Self {
+        NodegroupProps {
+            nodegroup_name: None,
+            instance_types: vec!["t3.medium".into()],
+            capacity_type: CapacityType::OnDemand,
+            ami_type: None,
+            min_size: 1,
+            desired_size: None,
+            max_size: 2,
+            disk_size: None,
+            labels: IndexMap::new(),
+            taints: Vec::new(),
+            node_role: None,
+            subnet_ids: None,
+            max_unavailable: None,
+            tags: IndexMap::new(),
+        }
+    }
+}
+
+/// True for Graviton (arm64) instance families: a `g` after the generation digit
+/// (`m7g`, `c6gn`, `t4g`, `r8gd`), except the x86 GPU families (`g4dn`, `g5`...).
+fn is_arm64(instance_type: &str) -> bool {
+    let family = instance_type.split('.').next().unwrap_or_default();
+    let Some(pos) = family.find(|c: char| c.is_ascii_digit()) else {
+        return false;
+    };
+    let prefix = &family[..pos];
+    let rest = &family[pos..];
+    let after_digits = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+    !prefix.is_empty() && prefix != "g" && after_digits.starts_with('g')
+}
+
+/// A managed node group (`AWS::EKS::Nodegroup`), its L1 the child `Resource`, its node
+/// role `NodeRole` unless given.
+///
+/// ```
+/// use cairn_constructs::ec2::{Vpc, VpcProps};
+/// use cairn_constructs::eks::{Cluster, ClusterProps, KubernetesVersion, NodegroupProps};
+/// use cairn_constructs::iam::PolicyStatement;
+/// use cairn_core::App;
+///
+/// # fn main() -> cairn_core::Result<()> {
+/// let mut app = App::new();
+/// let stack = app.stack("S")?;
+/// let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
+/// let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc, KubernetesVersion::V1_33))?;
+/// let nodes = cluster.add_nodegroup(&mut app, "Nodes", NodegroupProps { max_size: 5, ..NodegroupProps::default() })?;
+/// nodes.role().add_to_policy(&mut app, PolicyStatement::allow()
+///     .actions(["sts:AssumeRole"])
+///     .resource("arn:aws:iam::111111111111:role/Deployer"))?;
+/// let asm = app.synth()?;
+/// let s = asm.stack("S").unwrap();
+/// let ng = &s.template["Resources"][s.resources_of_type("AWS::EKS::Nodegroup")[0]]["Properties"];
+/// assert_eq!(ng["ScalingConfig"]["MaxSize"], 5);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Nodegroup {
+    node: NodeId,
+    resource: Res<CfnNodegroup>,
+    role: Role,
+}
+
+impl PartialEq for Nodegroup {
+    fn eq(&self, other: &Self) -> bool {
+        self.node == other.node
+    }
+}
+
+impl Nodegroup {
+    /// Creates the node group as construct `id` under the cluster. Sizes out of order, no
+    /// instance type, or instance types of different CPU architectures are error
+    /// annotations naming the node group.
+    pub fn new(app: &mut App, cluster: &Cluster, id: &str, props: NodegroupProps) -> Result<Nodegroup> {
+        let node = app.construct(cluster.node, id)?;
+        let desired = props
+            .desired_size
+            .unwrap_or_else(|| props.min_size.max(1).min(props.max_size));
+        let mut problems = Vec::new();
+        if props.max_size < 1 {
+            problems.push("max_size must be at least 1".to_string());
+        }
+        if props.min_size > props.max_size {
+            problems.push(format!(
+                "min_size ({}) must not exceed max_size ({})",
+                props.min_size, props.max_size
+            ));
+        }
+        if desired < props.min_size || desired > props.max_size {
+            problems.push(format!(
+                "desired_size ({desired}) must be between min_size ({}) and max_size ({})",
+                props.min_size, props.max_size
+            ));
+        }
+        if props.instance_types.is_empty() {
+            problems.push("instance_types must name at least one instance type".into());
+        }
+        let arm = props.instance_types.iter().filter(|t| is_arm64(t)).count();
+        if arm != 0 && arm != props.instance_types.len() {
+            problems.push(format!(
+                "the instance types {:?} mix arm64 and x86_64; a node group runs one AMI, so use one architecture",
+                props.instance_types
+            ));
+        }
+        if props.capacity_type == CapacityType::Spot && props.instance_types.len() == 1 {
+            app.annotate(
+                node,
+                Level::Warning,
+                "a Spot node group with one instance type is interrupted together; list several similar types",
+            );
+        }
+        if let Some(0) = props.max_unavailable {
+            problems.push("max_unavailable must be at least 1".into());
+        }
+        for p in problems {
+            app.annotate(node, Level::Error, p);
+        }
+
+        let role = match props.node_role {
+            Some(r) => r,
+            None => Role::new(
+                app,
+                node,
+                "NodeRole",
+                RoleProps {
+                    managed_policies: aws_managed(NODE_ROLE_POLICIES),
+                    ..RoleProps::new(Principal::service("ec2.amazonaws.com"))
+                },
+            )?,
+        };
+        let subnets = props
+            .subnet_ids
+            .clone()
+            .unwrap_or_else(|| cluster.node_subnets.clone());
+        let mut ng = CfnNodegroup::new(cluster.cluster_name(), role.arn(), string_list(subnets));
+        ng.nodegroup_name = props.nodegroup_name.clone().map(Into::into);
+        ng.instance_types = Some(string_list(
+            props.instance_types.iter().map(|t| Value::from(t.as_str())),
+        ));
+        ng.capacity_type = Some(
+            match props.capacity_type {
+                CapacityType::OnDemand => nodegroup::CapacityType::OnDemand,
+                CapacityType::Spot => nodegroup::CapacityType::Spot,
+            }
+            .into(),
+        );
+        ng.ami_type = props.ami_type.clone().map(Into::into);
+        ng.scaling_config = Some(
+            nodegroup::ScalingConfig {
+                min_size: Some(i64::from(props.min_size).into()),
+                desired_size: Some(i64::from(desired).into()),
+                max_size: Some(i64::from(props.max_size).into()),
+            }
+            .into(),
+        );
+        ng.disk_size = props.disk_size.map(|d| i64::from(d).into());
+        if !props.labels.is_empty() {
+            ng.labels = Some(
+                props
+                    .labels
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().into()))
+                    .collect::<IndexMap<_, _>>()
+                    .into(),
+            );
+        }
+        if !props.taints.is_empty() {
+            ng.taints = Some(
+                props
+                    .taints
+                    .iter()
+                    .map(|t| {
+                        nodegroup::Taint {
+                            key: Some(t.key.as_str().into()),
+                            value: t.value.as_deref().map(Into::into),
+                            effect: Some(
+                                match t.effect {
+                                    TaintEffect::NoSchedule => nodegroup::Effect::NoSchedule,
+                                    TaintEffect::PreferNoSchedule => nodegroup::Effect::PreferNoSchedule,
+                                    TaintEffect::NoExecute => nodegroup::Effect::NoExecute,
+                                }
+                                .into(),
+                            ),
+                        }
+                        .into()
+                    })
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
+        }
+        if let Some(n) = props.max_unavailable {
+            ng.update_config = Some(
+                nodegroup::UpdateConfig {
+                    max_unavailable: Some(f64::from(n).into()),
+                    ..nodegroup::UpdateConfig::default()
+                }
+                .into(),
+            );
+        }
+        if !props.tags.is_empty() {
+            ng.tags = Some(
+                props
+                    .tags
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().into()))
+                    .collect::<IndexMap<_, _>>()
+                    .into(),
+            );
+        }
+        let resource = app.add(node, "Resource", ng)?;
+        // Nodes join only once the role may pull images and run the CNI.
+        if let Some(policy) = role.default_policy(app) {
+            app.resource_options_mut(resource.node())?.depends_on.push(policy);
+        }
+        Ok(Nodegroup { node, resource, role })
+    }
+
+    /// The construct node.
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// The L1 resource.
+    pub fn resource(&self) -> Res<CfnNodegroup> {
+        self.resource
+    }
+
+    /// The node group's ARN.
+    pub fn nodegroup_arn(&self) -> Value {
+        self.resource.attr_arn()
+    }
+
+    /// The node role (the instances' permissions; grants go here).
+    pub fn role(&self) -> Role {
+        self.role
+    }
+}
+
+impl Grantable for Nodegroup {
+    fn grant_role(&self) -> Role {
+        self.role
+    }
+}
+
+impl From<Nodegroup> for NodeId {
+    fn from(n: Nodegroup) -> NodeId {
+        n.node
+    }
+}
+
+/// A DNS-1123 label (Kubernetes namespaces): 1 to 63 of `a-z`, `0-9`, `-`, alphanumeric
+/// at both ends.
+fn check_dns_label(s: &str) -> std::result::Result<(), String> {
+    let ok_chars = s
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    let ends = s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if s.is_empty() || s.len() > 63 || !ok_chars || !ends {
+        return Err(
+            "must be 1 to 63 lowercase letters, digits or '-', starting and ending with a letter or digit"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// A DNS-1123 subdomain (Kubernetes object names): up to 253 characters, dot-separated
+/// labels.
+fn check_dns_subdomain(s: &str) -> std::result::Result<(), String> {
+    if s.is_empty() || s.len() > 253 || s.split('.').any(|l| check_dns_label(l).is_err()) {
+        return Err("must be up to 253 lowercase letters, digits, '-' or '.', each dot-separated part starting and ending with a letter or digit".into());
+    }
+    Ok(())
+}
+
+/// Settings of a [`ServiceAccount`].
+///
+/// ```
+/// use cairn_constructs::eks::ServiceAccountProps;
+/// let props = ServiceAccountProps::new("jenkins", "jenkins-agent");
+/// assert_eq!(props.namespace, "jenkins");
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceAccountProps {
+    /// The Kubernetes namespace.
+    pub namespace: String,
+    /// The service account's name.
+    pub name: String,
+    /// A physical role name; generated when `None`.
+    pub role_name: Option<Value>,
+    /// The role's description.
+    pub description: Option<String>,
+}
+
+impl ServiceAccountProps {
+    /// The service account `name` in `namespace`.
+    pub fn new(namespace: &str, name: &str) -> Self {
+        ServiceAccountProps {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            role_name: None,
+            description: None,
+        }
+    }
+}
+
+/// An IAM role for a Kubernetes service account (IRSA): only pods running as
+/// `system:serviceaccount:<namespace>:<name>` of this cluster, with a token for STS, may
+/// assume it. The trust has the conditions `<issuer>:sub` and `<issuer>:aud`; since the
+/// issuer is known only once the cluster exists, the trust policy renders as one
+/// `Fn::Sub` (see [`OpenIdConnectPrincipal`]).
+///
+/// The Kubernetes side is yours to apply: annotate the service account with
+/// [`ServiceAccount::annotation`] (or apply [`ServiceAccount::manifest`]).
+///
+/// ```
+/// use cairn_constructs::ec2::{Vpc, VpcProps};
+/// use cairn_constructs::eks::{Cluster, ClusterProps, KubernetesVersion, ServiceAccountProps};
+/// use cairn_core::App;
+///
+/// # fn main() -> cairn_core::Result<()> {
+/// let mut app = App::new();
+/// let stack = app.stack("S")?;
+/// let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
+/// let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc, KubernetesVersion::V1_33))?;
+/// let sa = cluster.add_service_account(&mut app, "Manager", ServiceAccountProps::new("jenkins", "jenkins-manager"))?;
+/// let asm = app.synth()?;
+/// let s = asm.stack("S").unwrap();
+/// let role = &s.template["Resources"][s.resources_of_type("AWS::IAM::Role").last().unwrap()];
+/// let text = role["Properties"]["AssumeRolePolicyDocument"]["Fn::Sub"][0].as_str().unwrap();
+/// assert!(text.contains(r#""${OidcIssuer}:sub":"system:serviceaccount:jenkins:jenkins-manager""#));
+/// # let _ = sa;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ServiceAccount {
+    node: NodeId,
+    role: Role,
+    namespace: String,
+    name: String,
+}
+
+impl PartialEq for ServiceAccount {
+    fn eq(&self, other: &Self) -> bool {
+        self.node == other.node
+    }
+}
+
+impl ServiceAccount {
+    /// Creates the role as `<Cluster>/<id>/Role` (creating the cluster's OIDC provider if
+    /// needed). A namespace or name that Kubernetes would refuse is an error annotation.
+    pub fn new(
+        app: &mut App,
+        cluster: &Cluster,
+        id: &str,
+        props: ServiceAccountProps,
+    ) -> Result<ServiceAccount> {
+        let node = app.construct(cluster.node, id)?;
+        if let Err(e) = check_dns_label(&props.namespace) {
+            app.annotate(
+                node,
+                Level::Error,
+                format!("the namespace {:?} {e}", props.namespace),
+            );
+        }
+        if let Err(e) = check_dns_subdomain(&props.name) {
+            app.annotate(
+                node,
+                Level::Error,
+                format!("the service account name {:?} {e}", props.name),
+            );
+        }
+        let provider = cluster.open_id_connect_provider(app)?;
+        let principal = OpenIdConnectPrincipal::new(&provider)
+            .string_equals(
+                "sub",
+                &format!("system:serviceaccount:{}:{}", props.namespace, props.name),
+            )
+            .string_equals("aud", STS_AUDIENCE);
+        let role = Role::new(
+            app,
+            node,
+            "Role",
+            RoleProps {
+                role_name: props.role_name.clone(),
+                description: Some(props.description.clone().unwrap_or_else(|| {
+                    format!(
+                        "IRSA role of the service account {}/{}",
+                        props.namespace, props.name
+                    )
+                })),
+                ..RoleProps::web_identity(principal)
+            },
+        )?;
+        Ok(ServiceAccount {
+            node,
+            role,
+            namespace: props.namespace,
+            name: props.name,
+        })
+    }
+
+    /// The construct node.
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// The role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The role's ARN.
+    pub fn role_arn(&self) -> Value {
+        self.role.arn()
+    }
+
+    /// The namespace.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The service account's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The annotation the Kubernetes service account needs:
+    /// `eks.amazonaws.com/role-arn: <role ARN>`.
+    pub fn annotation(&self) -> (&'static str, Value) {
+        ("eks.amazonaws.com/role-arn", self.role_arn())
+    }
+
+    /// The service account's Kubernetes manifest (YAML text with the role ARN filled in
+    /// at deploy time), e.g. for a stack output to `kubectl apply`.
+    pub fn manifest(&self) -> Value {
+        Value::join(
+            "",
+            [
+                Value::from(format!(
+                    "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {}\n  namespace: {}\n  annotations:\n    eks.amazonaws.com/role-arn: ",
+                    self.name, self.namespace
+                )),
+                self.role_arn(),
+                Value::from("\n"),
+            ],
+        )
+    }
+}
+
+impl Grantable for ServiceAccount {
+    fn grant_role(&self) -> Role {
+        self.role
+    }
+}
+
+impl From<&ServiceAccount> for NodeId {
+    fn from(s: &ServiceAccount) -> NodeId {
+        s.node
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graviton_families_are_arm64() {
+        for t in ["m7g.large", "c6gn.xlarge", "t4g.medium", "r8gd.2xlarge"] {
+            assert!(is_arm64(t), "{t}");
+        }
+        for t in [
+            "m5.large",
+            "g4dn.xlarge",
+            "g5.2xlarge",
+            "t3.medium",
+            "c7i.large",
+            "m6a.large",
+        ] {
+            assert!(!is_arm64(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn dns_names() {
+        assert!(check_dns_label("jenkins").is_ok());
+        assert!(check_dns_label("Jenkins").is_err());
+        assert!(check_dns_label("-a").is_err());
+        assert!(check_dns_label(&"a".repeat(64)).is_err());
+        assert!(check_dns_subdomain("jenkins.agent").is_ok());
+        assert!(check_dns_subdomain("jenkins..agent").is_err());
+    }
+
+    #[test]
+    fn versions_are_checked() {
+        assert!(KubernetesVersion::V1_33.is_well_formed());
+        assert!(KubernetesVersion::of("1.40").is_well_formed());
+        assert!(!KubernetesVersion::of("1.").is_well_formed());
+        assert!(!KubernetesVersion::of("v1.30").is_well_formed());
+        assert!(!KubernetesVersion::of("2.1").is_well_formed());
+    }
+
+    #[test]
+    fn endpoint_access_problems() {
+        assert!(EndpointAccess::PRIVATE.problems().is_empty());
+        assert!(EndpointAccess::PUBLIC_AND_PRIVATE
+            .only_from(["10.0.0.0/8"])
+            .problems()
+            .is_empty());
+        assert_eq!(
+            EndpointAccess::PRIVATE.only_from(["10.0.0.0/8"]).problems().len(),
+            1
+        );
+        assert_eq!(
+            EndpointAccess::PUBLIC
+                .only_from(["203.0.113.0/24"])
+                .problems()
+                .len(),
+            1
+        );
+        assert_eq!(
+            EndpointAccess::PUBLIC_AND_PRIVATE
+                .only_from(["nope"])
+                .problems()
+                .len(),
+            1
+        );
+        let none = EndpointAccess {
+            public: false,
+            private: false,
+            public_cidrs: vec![],
+        };
+        assert_eq!(none.problems().len(), 1);
+    }
+}

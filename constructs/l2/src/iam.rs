@@ -296,6 +296,10 @@ pub struct RoleProps {
     pub inline_policies: IndexMap<String, PolicyDocument>,
     /// `MaxSessionDuration` in seconds.
     pub max_session_duration: Option<i64>,
+    /// Identities of an OpenID Connect provider that may assume the role with
+    /// `sts:AssumeRoleWithWebIdentity`, restricted by claims of their tokens (a trust
+    /// statement of its own; see [`RoleProps::web_identity`]).
+    pub web_identity: Option<OpenIdConnectPrincipal>,
 }
 
 impl RoleProps {
@@ -309,6 +313,43 @@ impl RoleProps {
             role_name: None,
             inline_policies: IndexMap::new(),
             max_session_duration: None,
+            web_identity: None,
+        }
+    }
+
+    /// A role assumed only by identities of an OpenID Connect provider (IAM roles for
+    /// Kubernetes service accounts, GitHub Actions ...), with `sts:AssumeRoleWithWebIdentity`
+    /// and the principal's claim conditions.
+    ///
+    /// ```
+    /// use cairn_constructs::iam::{OpenIdConnectPrincipal, Role, RoleProps};
+    /// use cairn_core::App;
+    ///
+    /// # fn main() -> cairn_core::Result<()> {
+    /// let mut app = App::new();
+    /// let stack = app.stack("S")?;
+    /// let principal = OpenIdConnectPrincipal::from_issuer(
+    ///     "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com",
+    ///     "token.actions.githubusercontent.com",
+    /// )
+    /// .string_equals("aud", "sts.amazonaws.com")
+    /// .string_like("sub", "repo:example/app:*");
+    /// let role = Role::new(&mut app, stack, "Deploy", RoleProps::web_identity(principal))?;
+    /// let asm = app.synth()?;
+    /// let s = asm.stack("S").unwrap();
+    /// let trust = &s.template["Resources"][s.resources_of_type("AWS::IAM::Role")[0]]
+    ///     ["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
+    /// assert_eq!(trust["Action"], "sts:AssumeRoleWithWebIdentity");
+    /// assert_eq!(trust["Condition"]["StringLike"]["token.actions.githubusercontent.com:sub"], "repo:example/app:*");
+    /// # let _ = role;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn web_identity(principal: OpenIdConnectPrincipal) -> Self {
+        RoleProps {
+            assumed_by: Vec::new(),
+            web_identity: Some(principal),
+            ..RoleProps::new(Principal::Any)
         }
     }
 }
@@ -324,17 +365,34 @@ impl Role {
     /// Creates the role as construct `id` under `scope` (the L1 is its child `Resource`).
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: RoleProps) -> Result<Role> {
         let node = app.construct(scope, id)?;
-        let mut trust = PolicyStatement::allow().actions(["sts:AssumeRole"]);
-        trust.principals = props.assumed_by.clone();
-        trust.conditions = props.assume_conditions.clone();
-        if props
-            .assumed_by
-            .iter()
-            .any(|p| matches!(p, Principal::Federated(_)))
-        {
-            trust.actions = vec!["sts:AssumeRoleWithWebIdentity".into()];
+        let mut statements = Vec::new();
+        if !props.assumed_by.is_empty() || props.web_identity.is_none() {
+            let mut trust = PolicyStatement::allow().actions(["sts:AssumeRole"]);
+            trust.principals = props.assumed_by.clone();
+            trust.conditions = props.assume_conditions.clone();
+            if props
+                .assumed_by
+                .iter()
+                .any(|p| matches!(p, Principal::Federated(_)))
+            {
+                trust.actions = vec!["sts:AssumeRoleWithWebIdentity".into()];
+            }
+            statements.push(trust);
         }
-        let mut role = CfnRole::new(PolicyDocument::new([trust]).to_value());
+        let document = match &props.web_identity {
+            None => PolicyDocument::new(statements).to_value(),
+            Some(web) => {
+                if web.conditions.is_empty() {
+                    app.annotate(
+                        node,
+                        cairn_core::Level::Error,
+                        "the web identity trust has no claim condition, so every identity of the provider could assume the role; add string_equals(\"sub\", ...) (and \"aud\")",
+                    );
+                }
+                web.trust_document(statements)
+            }
+        };
+        let mut role = CfnRole::new(document);
         role.description = props.description.as_deref().map(Into::into);
         role.role_name = props.role_name.clone().map(Into::into);
         role.max_session_duration = props.max_session_duration.map(Into::into);
@@ -448,6 +506,357 @@ impl Role {
         app.node(self.node)
             .child("DefaultPolicy")
             .and_then(|d| app.node(d).child("Resource"))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// OpenID Connect providers and web identities
+// ---------------------------------------------------------------------------------------
+
+/// Settings of an [`OpenIdConnectProvider`].
+///
+/// ```
+/// use cairn_constructs::iam::OpenIdConnectProviderProps;
+/// let props = OpenIdConnectProviderProps::new("https://token.actions.githubusercontent.com");
+/// assert_eq!(props.client_ids, vec!["sts.amazonaws.com".to_string()]);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenIdConnectProviderProps {
+    /// The issuer URL (`https://...`), a literal or a deploy-time value such as an EKS
+    /// cluster's `OpenIdConnectIssuerUrl`.
+    pub url: Value,
+    /// The audiences (`aud`) the provider's tokens may carry (default: `sts.amazonaws.com`).
+    pub client_ids: Vec<String>,
+    /// Certificate thumbprints (40 hex digits each, at most 5). Empty by default: IAM
+    /// verifies well-known issuers (EKS, GitHub ...) through its trusted CAs.
+    pub thumbprints: Vec<String>,
+}
+
+impl OpenIdConnectProviderProps {
+    /// A provider for `url`, with the STS audience and no thumbprints.
+    pub fn new(url: impl Into<Value>) -> Self {
+        OpenIdConnectProviderProps {
+            url: url.into(),
+            client_ids: vec!["sts.amazonaws.com".into()],
+            thumbprints: Vec::new(),
+        }
+    }
+}
+
+/// An IAM OpenID Connect identity provider (`AWS::IAM::OIDCProvider`), its L1 the child
+/// `Resource`: the trust anchor of web identities (EKS service accounts, CI systems).
+///
+/// ```
+/// use cairn_constructs::iam::{OpenIdConnectPrincipal, OpenIdConnectProvider, OpenIdConnectProviderProps};
+/// use cairn_core::App;
+///
+/// # fn main() -> cairn_core::Result<()> {
+/// let mut app = App::new();
+/// let stack = app.stack("S")?;
+/// let provider = OpenIdConnectProvider::new(&mut app, stack, "GitHub",
+///     OpenIdConnectProviderProps::new("https://token.actions.githubusercontent.com"))?;
+/// assert_eq!(provider.issuer(), "token.actions.githubusercontent.com".into());
+/// let principal = OpenIdConnectPrincipal::new(&provider).string_equals("aud", "sts.amazonaws.com");
+/// # let _ = principal;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct OpenIdConnectProvider {
+    node: NodeId,
+    resource: Res<CfnOIDCProvider>,
+    issuer: Value,
+}
+
+impl PartialEq for OpenIdConnectProvider {
+    fn eq(&self, other: &Self) -> bool {
+        self.node == other.node
+    }
+}
+
+impl OpenIdConnectProvider {
+    /// Creates the provider as construct `id` under `scope`. A literal URL that is not
+    /// `https://`, or a thumbprint that is not 40 hex digits, is an error annotation.
+    pub fn new(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        props: OpenIdConnectProviderProps,
+    ) -> Result<OpenIdConnectProvider> {
+        let node = app.construct(scope, id)?;
+        let mut problems = Vec::new();
+        if let Some(url) = props.url.as_str() {
+            if !url.starts_with("https://") || url.len() <= "https://".len() {
+                problems.push(format!("the issuer URL {url:?} must start with https://"));
+            }
+        }
+        if props.thumbprints.len() > 5 {
+            problems.push(format!(
+                "at most 5 thumbprints are allowed, got {}",
+                props.thumbprints.len()
+            ));
+        }
+        for t in &props.thumbprints {
+            if t.len() != 40 || !t.chars().all(|c| c.is_ascii_hexdigit()) {
+                problems.push(format!(
+                    "the thumbprint {t:?} must be 40 hex digits (the SHA-1 of the issuer's top CA certificate)"
+                ));
+            }
+        }
+        if props.client_ids.iter().any(String::is_empty) {
+            problems.push("client ids must not be empty".into());
+        }
+        for p in problems {
+            app.annotate(node, cairn_core::Level::Error, p);
+        }
+        let mut p = CfnOIDCProvider {
+            url: Some(props.url.clone().into()),
+            ..CfnOIDCProvider::default()
+        };
+        if !props.client_ids.is_empty() {
+            p.client_id_list = Some(
+                props
+                    .client_ids
+                    .iter()
+                    .map(|c| c.as_str().into())
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
+        }
+        if !props.thumbprints.is_empty() {
+            p.thumbprint_list = Some(
+                props
+                    .thumbprints
+                    .iter()
+                    .map(|c| c.as_str().into())
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
+        }
+        let resource = app.add(node, "Resource", p)?;
+        let issuer = match props.url.as_str() {
+            Some(url) => Value::from(url.trim_start_matches("https://")),
+            // The ARN is `arn:<partition>:iam::<account>:oidc-provider/<issuer>`, as the
+            // CDK reads it.
+            None => Value::select(1, Value::split(":oidc-provider/", resource.ref_())),
+        };
+        Ok(OpenIdConnectProvider {
+            node,
+            resource,
+            issuer,
+        })
+    }
+
+    /// The construct node.
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// The L1 resource.
+    pub fn resource(&self) -> Res<CfnOIDCProvider> {
+        self.resource
+    }
+
+    /// The provider's ARN (`Ref`).
+    pub fn arn(&self) -> Value {
+        self.resource.ref_()
+    }
+
+    /// The issuer as IAM condition keys name it: the URL without `https://` (a literal
+    /// when the URL is one, else read from the ARN at deploy time).
+    pub fn issuer(&self) -> Value {
+        self.issuer.clone()
+    }
+}
+
+impl From<&OpenIdConnectProvider> for NodeId {
+    fn from(p: &OpenIdConnectProvider) -> NodeId {
+        p.node
+    }
+}
+
+/// One condition on a claim of a web identity token, keyed `<issuer>:<claim>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimCondition {
+    /// The condition operator, e.g. `StringEquals`.
+    pub operator: String,
+    /// The claim, e.g. `sub` or `aud`.
+    pub claim: String,
+    /// The accepted values (one renders as a string, several as a list).
+    pub values: Vec<String>,
+}
+
+/// The variable that stands for the issuer in a trust policy rendered as `Fn::Sub`.
+const ISSUER_VAR: &str = "OidcIssuer";
+
+/// Identities of an OpenID Connect provider, as the trust principal of a role
+/// (`Federated` + `sts:AssumeRoleWithWebIdentity`), with conditions on their claims.
+///
+/// IAM names the claims of a provider's tokens by condition keys that start with the
+/// issuer (`oidc.eks.<region>.amazonaws.com/id/<ID>:sub`). When the issuer is only known
+/// at deploy time (an EKS cluster's issuer URL), the key holds a token, and CloudFormation
+/// accepts no intrinsic function in a JSON key. The CDK works around this with a Lambda
+/// custom resource (`CfnJson`). cairn needs none: the role's `AssumeRolePolicyDocument`
+/// may be a JSON *string*, so the whole trust policy renders as one `Fn::Sub` whose
+/// template is the policy's JSON text, with `${OidcIssuer}` in the keys and every other
+/// deploy-time value as a variable of its own. IAM parses the substituted text as it
+/// parses any policy. With a literal issuer the document stays a plain map.
+///
+/// ```
+/// use cairn_constructs::iam::{OpenIdConnectPrincipal, OpenIdConnectProvider, OpenIdConnectProviderProps, Role, RoleProps};
+/// use cairn_core::{App, Value};
+///
+/// # fn main() -> cairn_core::Result<()> {
+/// let mut app = App::new();
+/// let stack = app.stack("S")?;
+/// let issuer_url = Value::from("https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE");
+/// let provider = OpenIdConnectProvider::new(&mut app, stack, "Oidc", OpenIdConnectProviderProps::new(issuer_url))?;
+/// let principal = OpenIdConnectPrincipal::new(&provider)
+///     .string_equals("sub", "system:serviceaccount:jenkins:agent")
+///     .string_equals("aud", "sts.amazonaws.com");
+/// Role::new(&mut app, stack, "Agent", RoleProps::web_identity(principal))?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenIdConnectPrincipal {
+    /// The provider's ARN.
+    pub provider_arn: Value,
+    /// The issuer without `https://` (a literal or a deploy-time value).
+    pub issuer: Value,
+    /// Conditions on the token's claims.
+    pub conditions: Vec<ClaimCondition>,
+}
+
+impl OpenIdConnectPrincipal {
+    /// The identities of a provider of this app.
+    pub fn new(provider: &OpenIdConnectProvider) -> Self {
+        Self::from_issuer(provider.arn(), provider.issuer())
+    }
+
+    /// The identities of a provider given by ARN and issuer (without `https://`), e.g. one
+    /// defined outside the app.
+    pub fn from_issuer(provider_arn: impl Into<Value>, issuer: impl Into<Value>) -> Self {
+        OpenIdConnectPrincipal {
+            provider_arn: provider_arn.into(),
+            issuer: issuer.into(),
+            conditions: Vec::new(),
+        }
+    }
+
+    /// Adds a condition `operator` on `claim` with `values`.
+    pub fn with_claim<S: Into<String>>(
+        mut self,
+        operator: &str,
+        claim: &str,
+        values: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.conditions.push(ClaimCondition {
+            operator: operator.to_string(),
+            claim: claim.to_string(),
+            values: values.into_iter().map(Into::into).collect(),
+        });
+        self
+    }
+
+    /// Requires `claim` to equal `value` (`StringEquals`).
+    pub fn string_equals(self, claim: &str, value: &str) -> Self {
+        self.with_claim("StringEquals", claim, [value])
+    }
+
+    /// Requires `claim` to match the pattern `value` (`StringLike`, `*` and `?`).
+    pub fn string_like(self, claim: &str, value: &str) -> Self {
+        self.with_claim("StringLike", claim, [value])
+    }
+
+    /// The trust statement, its keys prefixed with `issuer_text`.
+    fn statement(&self, issuer_text: &str) -> PolicyStatement {
+        let mut s = PolicyStatement::allow()
+            .principal(Principal::Federated(self.provider_arn.clone()))
+            .actions(["sts:AssumeRoleWithWebIdentity"]);
+        for c in &self.conditions {
+            let value = one_or_many(c.values.iter().map(|v| Value::from(v.as_str())).collect());
+            s = s.condition(&c.operator, &format!("{issuer_text}:{}", c.claim), value);
+        }
+        s
+    }
+
+    /// A trust policy of `others` and this principal's statement: a map when the issuer
+    /// is a literal, else one `Fn::Sub` string (see the type's documentation).
+    pub fn trust_document(&self, others: Vec<PolicyStatement>) -> Value {
+        match self.issuer.as_str() {
+            Some(issuer) => {
+                let mut statements = others;
+                statements.push(self.statement(issuer));
+                PolicyDocument::new(statements).to_value()
+            }
+            None => {
+                let mut statements = others;
+                statements.push(self.statement(&format!("${{{ISSUER_VAR}}}")));
+                let doc = PolicyDocument::new(statements).to_value();
+                let mut vars = IndexMap::new();
+                vars.insert(ISSUER_VAR.to_string(), self.issuer.clone());
+                let mut text = String::new();
+                sub_json(&doc, &mut vars, &mut text);
+                Value::sub_with(&text, vars)
+            }
+        }
+    }
+}
+
+/// Escapes literal text for an `Fn::Sub` template (`${` becomes `${!`).
+fn sub_escape(text: &str) -> String {
+    text.replace("${", "${!")
+}
+
+/// Appends the JSON text of `v` to `out` as an `Fn::Sub` template: literal strings are
+/// escaped; every deploy-time value becomes a `${Vn}` variable in `vars` (pseudo
+/// parameters are named directly); map keys may name the variables already in `vars`.
+fn sub_json(v: &Value, vars: &mut IndexMap<String, Value>, out: &mut String) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Float(f) => out.push_str(&serde_json::Value::from(*f).to_string()),
+        Value::String(s) => out.push_str(&sub_escape(&serde_json::Value::from(s.as_str()).to_string())),
+        Value::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                sub_json(item, vars, out);
+            }
+            out.push(']');
+        }
+        Value::Map(m) => {
+            out.push('{');
+            for (i, (k, item)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let mut key = sub_escape(&serde_json::Value::from(k.as_str()).to_string());
+                for name in vars.keys() {
+                    key = key.replace(&format!("${{!{name}}}"), &format!("${{{name}}}"));
+                }
+                out.push_str(&key);
+                out.push(':');
+                sub_json(item, vars, out);
+            }
+            out.push('}');
+        }
+        Value::Intrinsic(i) => match i.as_ref() {
+            cairn_core::Intrinsic::Pseudo(p) => {
+                out.push('"');
+                out.push_str(&format!("${{{}}}", p.name()));
+                out.push('"');
+            }
+            _ => {
+                let name = format!("V{}", vars.len());
+                vars.insert(name.clone(), v.clone());
+                out.push_str(&format!("\"${{{name}}}\""));
+            }
+        },
     }
 }
 
