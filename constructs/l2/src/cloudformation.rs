@@ -886,10 +886,31 @@ impl StackSet {
         grant(app, grantee, STACK_SET_DRIFT_ACTIONS.iter().copied(), [self.stack_set_arn()])
     }
 
-    /// Grants creating, updating and deleting stack instances: on the StackSet, its
-    /// targets (`stackset-target/<name>:*`) and the resource types it deploys
-    /// (`type/resource/*`), as CloudFormation authorizes these operations.
+    /// Grants creating, updating and deleting stack instances (see
+    /// [`StackSet::grant_instance_actions`]).
     pub fn grant_manage_instances(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+        self.grant_instance_actions(app, grantee, STACK_SET_INSTANCE_ACTIONS.iter().copied())
+    }
+
+    /// Grants `cloudformation:CreateStackInstances` only.
+    pub fn grant_create_instances(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+        self.grant_instance_actions(app, grantee, ["cloudformation:CreateStackInstances"])
+    }
+
+    /// Grants `cloudformation:DeleteStackInstances` only.
+    pub fn grant_delete_instances(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+        self.grant_instance_actions(app, grantee, ["cloudformation:DeleteStackInstances"])
+    }
+
+    /// Grants stack instance `actions` on the StackSet, its targets
+    /// (`stackset-target/<name>:*`) and the resource types it deploys
+    /// (`type/resource/*`), as CloudFormation authorizes instance operations.
+    pub fn grant_instance_actions<S: Into<String>>(
+        &self,
+        app: &mut App,
+        grantee: &impl Grantable,
+        actions: impl IntoIterator<Item = S>,
+    ) -> Result<()> {
         let target = Value::join(
             "",
             [
@@ -910,12 +931,7 @@ impl StackSet {
                 Value::from(":cloudformation:*::type/resource/*"),
             ],
         );
-        grant(
-            app,
-            grantee,
-            STACK_SET_INSTANCE_ACTIONS.iter().copied(),
-            [self.stack_set_arn(), target, types],
-        )
+        grant(app, grantee, actions, [self.stack_set_arn(), target, types])
     }
 }
 
