@@ -336,14 +336,22 @@ impl Distribution {
         )?;
         match bucket.encryption() {
             BucketEncryption::S3Managed => {}
+            // The key cannot name the distribution: the distribution names the bucket,
+            // which names the key (a cycle). As the CDK does, the key lets CloudFront
+            // decrypt for the account's distributions; the bucket policy still admits
+            // only this one.
             BucketEncryption::Kms(key) => key.add_to_resource_policy(
                 app,
                 PolicyStatement::allow()
                     .sid("AllowCloudFrontServicePrincipalDecrypt")
                     .principal(Principal::service("cloudfront.amazonaws.com"))
-                    .actions(["kms:Decrypt"])
+                    .actions(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"])
                     .resource("*")
-                    .condition("StringEquals", "AWS:SourceArn", d.distribution_arn()),
+                    .condition(
+                        "ArnLike",
+                        "AWS:SourceArn",
+                        Value::sub("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*"),
+                    ),
             )?,
             BucketEncryption::KmsManaged => problems.push(
                 "the bucket is encrypted with the AWS managed key alias/aws/s3, which CloudFront cannot use; give the bucket SSE-S3 or a customer managed kms::Key".into(),
