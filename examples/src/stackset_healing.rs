@@ -280,9 +280,8 @@ fn functions(
     for (id, handler) in HANDLERS {
         let mut env = vec![("STATE_BUCKET", state.bucket_name())];
         match id {
-            "StackSetInitCleanup" | "MandatoryStackSetDeployment" => {
-                env.push(("ORDER_PARAMETER", Value::from(ORDER_PARAMETER)))
-            }
+            // Only the first step reads the order; the others read it from the run state.
+            "StackSetInitCleanup" => env.push(("ORDER_PARAMETER", Value::from(ORDER_PARAMETER))),
             "StatusPrepareHTML" => env.push(("DASHBOARD_BUCKET", dashboard.bucket_name())),
             _ => {}
         }
@@ -336,12 +335,13 @@ fn functions(
     // MandatoryStackSetDeployment: creates instances of the mandatory StackSets only.
     let role = f.mandatory.role();
     role.add_to_policy(app, state_read_write(state))?;
-    role.add_to_policy(app, PolicyStatement::allow().actions(list).resources(on(&mandatory)))?;
+    role.add_to_policy(
+        app,
+        PolicyStatement::allow().actions(list).resources(on(&mandatory)),
+    )?;
     for s in &mandatory {
         s.grant_create_instances(app, &role)?;
     }
-    // The function reads the order only through the state; InitCleanup put it there.
-    order.grant_read(app, &role)?;
 
     // StackSetDriftDetection: drift detection on the self-healing StackSets.
     let role = f.drift.role();
@@ -363,7 +363,10 @@ fn functions(
     // SearchStackSetInstanceToHeal: lists drifted instances of the self-healing StackSets.
     let role = f.search.role();
     role.add_to_policy(app, state_read_write(state))?;
-    role.add_to_policy(app, PolicyStatement::allow().actions(list).resources(on(&healing)))?;
+    role.add_to_policy(
+        app,
+        PolicyStatement::allow().actions(list).resources(on(&healing)),
+    )?;
 
     // StackSetCleanup: reads an instance's overrides, deletes and recreates it.
     let role = f.cleanup.role();
@@ -396,12 +399,10 @@ fn functions(
     role.add_to_policy(app, PolicyStatement::allow().actions(list).resources(on(&all)))?;
     role.add_to_policy(
         app,
-        PolicyStatement::allow()
-            .actions(["s3:PutObject"])
-            .resources([
-                dashboard.arn_for_objects("index.html"),
-                dashboard.arn_for_objects("status.json"),
-            ]),
+        PolicyStatement::allow().actions(["s3:PutObject"]).resources([
+            dashboard.arn_for_objects("index.html"),
+            dashboard.arn_for_objects("status.json"),
+        ]),
     )?;
 
     // TeamsNotification: the webhook URL.
@@ -759,11 +760,10 @@ fn workflow_stack(app: &mut App, sets: &[StackSet], order: &StackSetOrder) -> Re
     )?;
     daily.add_target(
         app,
-        RuleTarget::state_machine(machine.state_machine_arn())
-            .input(TargetInput::transformer(
-                [("time", "$.time")],
-                r#"{"trigger": "schedule", "time": <time>}"#,
-            )),
+        RuleTarget::state_machine(machine.state_machine_arn()).input(TargetInput::transformer(
+            [("time", "$.time")],
+            r#"{"trigger": "schedule", "time": <time>}"#,
+        )),
     )?;
     app.output(
         stack,

@@ -340,7 +340,9 @@ pub fn tag_problem(key: &str, value: &str) -> Option<String> {
         return Some(format!("tag key {key:?}: the prefix aws: is reserved"));
     }
     if let Some(c) = key.chars().find(|c| !allowed(*c)) {
-        return Some(format!("tag key {key:?} holds {c:?}; use letters, digits, spaces and _ . : / = + - @"));
+        return Some(format!(
+            "tag key {key:?} holds {c:?}; use letters, digits, spaces and _ . : / = + - @"
+        ));
     }
     let len = value.chars().count();
     if len > MAX_TAG_VALUE_LENGTH {
@@ -443,7 +445,10 @@ impl StackSetSpec {
     }
 
     /// Adds (OU, Region) targets.
-    pub fn targets<O: Into<String>, R: Into<String>>(mut self, pairs: impl IntoIterator<Item = (O, R)>) -> Self {
+    pub fn targets<O: Into<String>, R: Into<String>>(
+        mut self,
+        pairs: impl IntoIterator<Item = (O, R)>,
+    ) -> Self {
         self.targets
             .extend(pairs.into_iter().map(|(o, r)| (o.into(), r.into())));
         self
@@ -560,10 +565,12 @@ impl StackSet {
 
         // The template.
         let body = match &props.template {
-            StackSetTemplate::File(file) => Some(read_template(file).map_err(|problem| Error::InvalidProps {
-                path: path.clone(),
-                problem,
-            })?),
+            StackSetTemplate::File(file) => {
+                Some(read_template(file).map_err(|problem| Error::InvalidProps {
+                    path: path.clone(),
+                    problem,
+                })?)
+            }
             StackSetTemplate::Body(b) => Some(b.clone()),
             StackSetTemplate::Url(url) => {
                 l1.template_url = Some(url.clone().into());
@@ -654,12 +661,16 @@ impl StackSet {
             }
             for o in &t.organizational_unit_ids {
                 if !ou.is_match(o) {
-                    problems.push(format!("deployment target {i}: {o:?} is not an OU id (ou-xxxx-xxxxxxxx) or root id (r-xxxx)"));
+                    problems.push(format!(
+                        "deployment target {i}: {o:?} is not an OU id (ou-xxxx-xxxxxxxx) or root id (r-xxxx)"
+                    ));
                 }
             }
             for a in &t.accounts {
                 if !account.is_match(a) {
-                    problems.push(format!("deployment target {i}: {a:?} is not a 12-digit account id"));
+                    problems.push(format!(
+                        "deployment target {i}: {a:?} is not a 12-digit account id"
+                    ));
                 }
             }
             if !t.organizational_unit_ids.is_empty() {
@@ -788,7 +799,15 @@ impl StackSet {
             tag_list.push((TAG_REGION.into(), v));
         }
         for (k, v) in &props.extra_tags {
-            if [TAG_DEPENDS_ON, TAG_ANTI_DEPENDS_ON, TAG_MANDATORY, TAG_SELF_HEALING, TAG_REGION].contains(&k.as_str()) {
+            if [
+                TAG_DEPENDS_ON,
+                TAG_ANTI_DEPENDS_ON,
+                TAG_MANDATORY,
+                TAG_SELF_HEALING,
+                TAG_REGION,
+            ]
+            .contains(&k.as_str())
+            {
                 problems.push(format!(
                     "extra tag {k:?} is an ordering tag; set it through StackSetProps::tags"
                 ));
@@ -878,12 +897,22 @@ impl StackSet {
 
     /// Grants reading the StackSet, its instances and operations.
     pub fn grant_read(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        grant(app, grantee, STACK_SET_READ_ACTIONS.iter().copied(), [self.stack_set_arn()])
+        grant(
+            app,
+            grantee,
+            STACK_SET_READ_ACTIONS.iter().copied(),
+            [self.stack_set_arn()],
+        )
     }
 
     /// Grants `cloudformation:DetectStackSetDrift` on the StackSet.
     pub fn grant_detect_drift(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        grant(app, grantee, STACK_SET_DRIFT_ACTIONS.iter().copied(), [self.stack_set_arn()])
+        grant(
+            app,
+            grantee,
+            STACK_SET_DRIFT_ACTIONS.iter().copied(),
+            [self.stack_set_arn()],
+        )
     }
 
     /// Grants creating, updating and deleting stack instances (see
@@ -1462,10 +1491,7 @@ impl StackSetOrder {
 
     /// The StackSet names in order (empty when ordering failed).
     pub fn order(&self) -> Vec<String> {
-        self.plan
-            .as_ref()
-            .map(|p| p.order.clone())
-            .unwrap_or_default()
+        self.plan.as_ref().map(|p| p.order.clone()).unwrap_or_default()
     }
 
     /// Grants reading the order parameter.

@@ -182,7 +182,12 @@ fn tail(s: &str, n: usize) -> String {
 impl Distribution {
     /// Creates the distribution as construct `id` under `scope`, with its origin access
     /// control and the bucket policy statement. Invalid settings are error annotations.
-    pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: DistributionProps) -> Result<Distribution> {
+    pub fn new(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        props: DistributionProps,
+    ) -> Result<Distribution> {
         let node = app.construct(scope, id)?;
         let mut problems: Vec<String> = Vec::new();
         let bucket = props.bucket;
@@ -196,7 +201,8 @@ impl Distribution {
         // at most 64 characters).
         let oac_holder = app.construct(node, "OriginAccessControl")?;
         let unique = cairn_core::make_unique_id(&app.path_from(app.root(), oac_holder));
-        let mut oac_config = origin_access_control::OriginAccessControlConfig::new(tail(&unique, 64), "s3", "always", "sigv4");
+        let mut oac_config =
+            origin_access_control::OriginAccessControlConfig::new(tail(&unique, 64), "s3", "always", "sigv4");
         oac_config.description = Some("Signs CloudFront's requests to the S3 origin (SigV4)".into());
         let oac = app.add(oac_holder, "Resource", CfnOriginAccessControl::new(oac_config))?;
 
@@ -264,7 +270,9 @@ impl Distribution {
                 config.viewer_certificate = Some(
                     distribution::ViewerCertificate {
                         acm_certificate_arn: Some(d.certificate_arn.clone().into()),
-                        minimum_protocol_version: Some(distribution::MinimumProtocolVersion::TlSv122021.into()),
+                        minimum_protocol_version: Some(
+                            distribution::MinimumProtocolVersion::TlSv122021.into(),
+                        ),
                         ssl_support_method: Some(distribution::SslSupportMethod::SniOnly.into()),
                         ..Default::default()
                     }

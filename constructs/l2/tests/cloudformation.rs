@@ -15,7 +15,8 @@ use cairn_constructs::iam::{Principal, Role, RoleProps};
 use cairn_core::{App, Error, Level, Stack};
 use serde_json::{json, Value as Json};
 
-const BODY: &str = r#"{"Parameters":{"Env":{"Type":"String"}},"Resources":{"Topic":{"Type":"AWS::SNS::Topic"}}}"#;
+const BODY: &str =
+    r#"{"Parameters":{"Env":{"Type":"String"}},"Resources":{"Topic":{"Type":"AWS::SNS::Topic"}}}"#;
 const OU: &str = "ou-ab12-cdef3456";
 const OTHER_OU: &str = "ou-ab12-99998888";
 
@@ -82,10 +83,19 @@ fn the_order_respects_every_dependson_over_random_dags() {
         names.sort();
         assert_eq!(sorted, names, "round {round}");
         // ... in which every StackSet comes after each StackSet it depends on ...
-        let pos: BTreeMap<&str, usize> = plan.order.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+        let pos: BTreeMap<&str, usize> = plan
+            .order
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.as_str(), i))
+            .collect();
         for s in &specs {
             for d in &s.tags.depends_on {
-                assert!(pos[d.as_str()] < pos[s.name.as_str()], "round {round}: {d} must precede {}", s.name);
+                assert!(
+                    pos[d.as_str()] < pos[s.name.as_str()],
+                    "round {round}: {d} must precede {}",
+                    s.name
+                );
             }
         }
         // ... waves hold only StackSets whose dependencies are in earlier waves ...
@@ -138,7 +148,10 @@ fn a_back_edge_gives_a_cycle_error_listing_a_real_cycle() {
         assert_eq!(cycle.first(), cycle.last());
         for pair in cycle.windows(2) {
             let from = specs.iter().find(|s| s.name == pair[0].0).unwrap();
-            assert!(from.tags.depends_on.contains(&pair[1].0), "{cycle:?} is not a dependson path");
+            assert!(
+                from.tags.depends_on.contains(&pair[1].0),
+                "{cycle:?} is not a dependson path"
+            );
             assert_eq!(pair[0].1, format!("Org/{}", pair[0].0));
         }
         checked += 1;
@@ -191,12 +204,19 @@ fn unknown_self_and_contradicting_names_are_errors() {
     let errors = plan_order(&specs).unwrap_err();
     let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
     assert!(
-        text.iter().any(|t| t.contains("'Org/A': tag dependson names StackSet \"nope\"")),
+        text.iter()
+            .any(|t| t.contains("'Org/A': tag dependson names StackSet \"nope\"")),
         "{text:#?}"
     );
-    assert!(text.iter().any(|t| t.contains("'Org/B': tag dependson names the StackSet itself")));
-    assert!(text.iter().any(|t| t.contains("'Org/C': \"a\" is in both dependson and antidependson")));
-    assert!(text.iter().any(|t| t.contains("\"a\" is used by 'Org/A' and 'Org/A2'")));
+    assert!(text
+        .iter()
+        .any(|t| t.contains("'Org/B': tag dependson names the StackSet itself")));
+    assert!(text
+        .iter()
+        .any(|t| t.contains("'Org/C': \"a\" is in both dependson and antidependson")));
+    assert!(text
+        .iter()
+        .any(|t| t.contains("\"a\" is used by 'Org/A' and 'Org/A2'")));
 }
 
 // -------------------------------------------------------- antidependson ----
@@ -358,8 +378,16 @@ fn the_ssm_parameter_holds_the_order_json() {
     let value: Json = serde_json::from_str(p["Value"].as_str().unwrap()).unwrap();
     assert_eq!(value, expected);
     assert_eq!(value["order"], json!(["audit", "baseline", "network", "apps"]));
-    assert_eq!(value["waves"], json!([["audit", "baseline"], ["network"], ["apps"]]));
-    let network = value["stackSets"].as_array().unwrap().iter().find(|s| s["name"] == "network").unwrap();
+    assert_eq!(
+        value["waves"],
+        json!([["audit", "baseline"], ["network"], ["apps"]])
+    );
+    let network = value["stackSets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "network")
+        .unwrap();
     assert_eq!(
         network,
         &json!({
@@ -369,8 +397,14 @@ fn the_ssm_parameter_holds_the_order_json() {
         })
     );
     // StackSets of one stack are created in order on a first deployment.
-    assert_eq!(t["Resources"][logical(&t, "Network")]["DependsOn"], json!([logical(&t, "Baseline")]));
-    let apps_deps = t["Resources"][logical(&t, "Apps")]["DependsOn"].as_array().unwrap().clone();
+    assert_eq!(
+        t["Resources"][logical(&t, "Network")]["DependsOn"],
+        json!([logical(&t, "Baseline")])
+    );
+    let apps_deps = t["Resources"][logical(&t, "Apps")]["DependsOn"]
+        .as_array()
+        .unwrap()
+        .clone();
     assert_eq!(apps_deps.len(), 2);
 }
 
@@ -378,7 +412,14 @@ fn the_ssm_parameter_holds_the_order_json() {
 fn a_large_order_moves_to_the_advanced_tier() {
     let mut app = App::new();
     let stack = app.stack("S").unwrap();
-    let regions = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2"];
+    let regions = [
+        "us-east-1",
+        "us-east-2",
+        "us-west-1",
+        "us-west-2",
+        "eu-west-1",
+        "eu-west-2",
+    ];
     let sets: Vec<StackSet> = (0..12)
         .map(|i| {
             let name = format!("set-number-{i:02}");
@@ -400,7 +441,10 @@ fn a_large_order_moves_to_the_advanced_tier() {
     assert!(len > 4096 && len <= 8192, "{len}");
     let asm = app.synth().unwrap();
     let t = &asm.stack("S").unwrap().template;
-    assert_eq!(of_type(t, "AWS::SSM::Parameter")[0].1["Properties"]["Tier"], "Advanced");
+    assert_eq!(
+        of_type(t, "AWS::SSM::Parameter")[0].1["Properties"]["Tier"],
+        "Advanced"
+    );
 }
 
 // ------------------------------------------------------------- StackSet ----
@@ -420,7 +464,9 @@ fn a_stack_set_renders_service_managed_targets_preferences_and_tags() {
                 self_healing: false,
                 ..StackSetTags::default()
             },
-            extra_tags: [("team".to_string(), "platform".to_string())].into_iter().collect(),
+            extra_tags: [("team".to_string(), "platform".to_string())]
+                .into_iter()
+                .collect(),
             ..StackSetProps::new(
                 "queues",
                 StackSetTemplate::body(BODY),
@@ -437,7 +483,10 @@ fn a_stack_set_renders_service_managed_targets_preferences_and_tags() {
     assert_eq!(p["PermissionModel"], "SERVICE_MANAGED");
     assert_eq!(p["StackSetName"], "queues");
     assert_eq!(p["TemplateBody"], BODY);
-    assert_eq!(p["AutoDeployment"], json!({ "Enabled": true, "RetainStacksOnAccountRemoval": false }));
+    assert_eq!(
+        p["AutoDeployment"],
+        json!({ "Enabled": true, "RetainStacksOnAccountRemoval": false })
+    );
     assert_eq!(p["ManagedExecution"], json!({ "Active": true }));
     assert_eq!(
         p["OperationPreferences"],
@@ -448,7 +497,10 @@ fn a_stack_set_renders_service_managed_targets_preferences_and_tags() {
             "RegionConcurrencyType": "PARALLEL"
         })
     );
-    assert_eq!(p["Parameters"], json!([{ "ParameterKey": "Env", "ParameterValue": "prod" }]));
+    assert_eq!(
+        p["Parameters"],
+        json!([{ "ParameterKey": "Env", "ParameterValue": "prod" }])
+    );
     assert_eq!(
         p["StackInstancesGroup"],
         json!([
@@ -516,7 +568,9 @@ fn a_template_file_is_embedded_and_a_missing_one_is_an_error() {
     }
     let asm = app.synth().unwrap();
     let t = &asm.stack("S").unwrap().template;
-    let body = t["Resources"][logical(t, "FromFile")]["Properties"]["TemplateBody"].as_str().unwrap();
+    let body = t["Resources"][logical(t, "FromFile")]["Properties"]["TemplateBody"]
+        .as_str()
+        .unwrap();
     assert!(body.contains("!Ref Env"));
 }
 
@@ -544,18 +598,31 @@ fn tag_values_are_validated() {
         tags: StackSetTags::default().depends_on(["a,b"]),
         ..props("x")
     });
-    assert!(errors.iter().any(|e| e.contains("holds ','") && e.contains("separate list items with ':'")), "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("holds ','") && e.contains("separate list items with ':'")),
+        "{errors:?}"
+    );
     let long: Vec<String> = (0..30).map(|i| format!("stack-set-{i:03}")).collect();
     let errors = errors_of(StackSetProps {
         tags: StackSetTags::default().depends_on(long),
         ..props("x")
     });
-    assert!(errors.iter().any(|e| e.contains("over the limit of 256")), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.contains("over the limit of 256")),
+        "{errors:?}"
+    );
     let errors = errors_of(StackSetProps {
-        extra_tags: [("mandatory".to_string(), "yes".to_string())].into_iter().collect(),
+        extra_tags: [("mandatory".to_string(), "yes".to_string())]
+            .into_iter()
+            .collect(),
         ..props("x")
     });
-    assert!(errors.iter().any(|e| e.contains("is an ordering tag")), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.contains("is an ordering tag")),
+        "{errors:?}"
+    );
     let errors = errors_of(StackSetProps {
         extra_tags: [("owner".to_string(), "a;b".to_string())].into_iter().collect(),
         ..props("x")
@@ -567,9 +634,16 @@ fn tag_values_are_validated() {
 #[test]
 fn invalid_stack_set_settings_are_errors_naming_the_fix() {
     let errors = errors_of(props("1-bad_name"));
-    assert!(errors.iter().any(|e| e.contains("StackSet name \"1-bad_name\" is invalid")), "{errors:?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("StackSet name \"1-bad_name\" is invalid")),
+        "{errors:?}"
+    );
     let errors = errors_of(StackSetProps::new("x", StackSetTemplate::body(BODY), vec![]));
-    assert!(errors.iter().any(|e| e.contains("at least one deployment target")));
+    assert!(errors
+        .iter()
+        .any(|e| e.contains("at least one deployment target")));
     let errors = errors_of(StackSetProps {
         permission_model: PermissionModel::SelfManaged {
             administration_role_arn: None,
@@ -577,17 +651,33 @@ fn invalid_stack_set_settings_are_errors_naming_the_fix() {
         },
         ..props("x")
     });
-    assert!(errors.iter().any(|e| e.contains("deploys to accounts, not OUs")), "{errors:?}");
-    assert!(errors.iter().any(|e| e.contains("set auto_deployment: false")), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.contains("deploys to accounts, not OUs")),
+        "{errors:?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("set auto_deployment: false")),
+        "{errors:?}"
+    );
     let errors = errors_of(StackSetProps::new(
         "x",
         StackSetTemplate::body(BODY),
         vec![DeploymentTarget::new(["ou-bad"], ["moon-1"]).parameter_override("Nope", "1")],
     ));
-    assert!(errors.iter().any(|e| e.contains("\"ou-bad\" is not an OU id")), "{errors:?}");
-    assert!(errors.iter().any(|e| e.contains("\"moon-1\" is not a Region name")), "{errors:?}");
     assert!(
-        errors.iter().any(|e| e.contains("parameter override \"Nope\" is not a parameter of the template")),
+        errors.iter().any(|e| e.contains("\"ou-bad\" is not an OU id")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("\"moon-1\" is not a Region name")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("parameter override \"Nope\" is not a parameter of the template")),
         "{errors:?}"
     );
     let big = format!(
@@ -599,7 +689,10 @@ fn invalid_stack_set_settings_are_errors_naming_the_fix() {
         StackSetTemplate::body(big),
         vec![DeploymentTarget::new([OU], ["us-east-1"])],
     ));
-    assert!(errors.iter().any(|e| e.contains("StackSetTemplate::Url")), "{errors:?}");
+    assert!(
+        errors.iter().any(|e| e.contains("StackSetTemplate::Url")),
+        "{errors:?}"
+    );
 }
 
 #[test]
@@ -629,28 +722,40 @@ fn a_self_managed_stack_set_targets_accounts() {
     assert_eq!(p["PermissionModel"], "SELF_MANAGED");
     assert_eq!(p["ExecutionRoleName"], "Exec");
     assert!(p.get("AutoDeployment").is_none());
-    assert_eq!(p["StackInstancesGroup"][0]["DeploymentTargets"], json!({ "Accounts": ["222222222222"] }));
+    assert_eq!(
+        p["StackInstancesGroup"][0]["DeploymentTargets"],
+        json!({ "Accounts": ["222222222222"] })
+    );
 }
 
 #[test]
 fn grants_name_only_the_stack_set() {
     let (mut app, stack, sets, order) = order_app();
-    let role = Role::new(&mut app, stack, "Worker", RoleProps::new(Principal::service("lambda.amazonaws.com"))).unwrap();
+    let role = Role::new(
+        &mut app,
+        stack,
+        "Worker",
+        RoleProps::new(Principal::service("lambda.amazonaws.com")),
+    )
+    .unwrap();
     sets[1].grant_detect_drift(&mut app, &role).unwrap();
     sets[1].grant_create_instances(&mut app, &role).unwrap();
     order.grant_read(&mut app, &role).unwrap();
     let asm = app.synth().unwrap();
     let t = &asm.stack("S").unwrap().template;
-    let statements = &t["Resources"][logical(t, "WorkerDefaultPolicy")]["Properties"]["PolicyDocument"]["Statement"];
+    let statements =
+        &t["Resources"][logical(t, "WorkerDefaultPolicy")]["Properties"]["PolicyDocument"]["Statement"];
     let arn = json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":cloudformation:", { "Ref": "AWS::Region" },
         ":", { "Ref": "AWS::AccountId" }, ":stackset/network:*"]] });
-    assert_eq!(statements[0], json!({ "Effect": "Allow", "Action": "cloudformation:DetectStackSetDrift", "Resource": arn }));
+    assert_eq!(
+        statements[0],
+        json!({ "Effect": "Allow", "Action": "cloudformation:DetectStackSetDrift", "Resource": arn })
+    );
     assert_eq!(statements[1]["Action"], "cloudformation:CreateStackInstances");
     let resources = statements[1]["Resource"].as_array().unwrap();
     assert_eq!(resources[0], arn);
     assert_eq!(
-        resources[1]["Fn::Join"][1][6],
-        ":stackset-target/network:*",
+        resources[1]["Fn::Join"][1][6], ":stackset-target/network:*",
         "{resources:?}"
     );
     assert_eq!(statements[2]["Action"][0], "ssm:DescribeParameters");

@@ -29,12 +29,16 @@ fn the_bucket_is_reachable_only_through_the_distribution() {
         t["Resources"][&bucket_id]["Properties"]["PublicAccessBlockConfiguration"],
         json!({ "BlockPublicAcls": true, "BlockPublicPolicy": true, "IgnorePublicAcls": true, "RestrictPublicBuckets": true })
     );
-    assert!(t["Resources"][&bucket_id]["Properties"].get("WebsiteConfiguration").is_none());
+    assert!(t["Resources"][&bucket_id]["Properties"]
+        .get("WebsiteConfiguration")
+        .is_none());
 
     // Its policy: the TLS-only deny, and reads by CloudFront for this distribution only.
     let policies = of_type(&t, "AWS::S3::BucketPolicy");
     assert_eq!(policies.len(), 1);
-    let statements = policies[0].1["Properties"]["PolicyDocument"]["Statement"].as_array().unwrap();
+    let statements = policies[0].1["Properties"]["PolicyDocument"]["Statement"]
+        .as_array()
+        .unwrap();
     let allows: Vec<&Json> = statements.iter().filter(|s| s["Effect"] == "Allow").collect();
     assert_eq!(allows.len(), 1, "{statements:#?}");
     assert_eq!(
@@ -110,15 +114,22 @@ fn a_customer_managed_key_lets_only_the_distribution_decrypt() {
         .iter()
         .find(|s| s["Principal"]["Service"] == "cloudfront.amazonaws.com")
         .expect("a CloudFront statement in the key policy");
-    assert_eq!(cf["Action"], json!(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"]));
+    assert_eq!(
+        cf["Action"],
+        json!(["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"])
+    );
     // A wildcard over the account's distributions (naming this one would be a cycle:
     // key -> distribution -> bucket -> key); the bucket policy names this one.
     assert_eq!(
         cf["Condition"],
         json!({ "ArnLike": { "AWS:SourceArn": { "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*" } } })
     );
-    let bucket_policy = &of_type(&t, "AWS::S3::BucketPolicy")[0].1["Properties"]["PolicyDocument"]["Statement"];
-    assert_eq!(bucket_policy[1]["Condition"]["StringEquals"]["AWS:SourceArn"], distribution_arn(&t));
+    let bucket_policy =
+        &of_type(&t, "AWS::S3::BucketPolicy")[0].1["Properties"]["PolicyDocument"]["Statement"];
+    assert_eq!(
+        bucket_policy[1]["Condition"]["StringEquals"]["AWS:SourceArn"],
+        distribution_arn(&t)
+    );
     let cert = &t["Resources"][logical(&t, "Cdn")]["Properties"]["DistributionConfig"]["ViewerCertificate"];
     assert_eq!(cert["MinimumProtocolVersion"], "TLSv1.2_2021");
     assert_eq!(cert["SslSupportMethod"], "sni-only");
@@ -158,9 +169,25 @@ fn settings_cloudfront_cannot_serve_are_errors() {
         .filter(|d| d.level == Level::Error)
         .map(|d| format!("{}: {}", d.path, d.message))
         .collect();
-    assert!(errors.iter().any(|e| e.starts_with("A/Cdn") && e.contains("alias/aws/s3")), "{errors:#?}");
-    assert!(errors.iter().any(|e| e.starts_with("B/Cdn") && e.contains("in another stack")), "{errors:#?}");
-    assert!(errors.iter().any(|e| e.contains("origin_path \"site/\"")), "{errors:#?}");
-    assert!(errors.iter().any(|e| e.contains("\"usa\" is not an ISO 3166-1")), "{errors:#?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("A/Cdn") && e.contains("alias/aws/s3")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.starts_with("B/Cdn") && e.contains("in another stack")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("origin_path \"site/\"")),
+        "{errors:#?}"
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("\"usa\" is not an ISO 3166-1")),
+        "{errors:#?}"
+    );
     assert!(app.synth().is_err());
 }
