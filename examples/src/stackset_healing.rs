@@ -63,39 +63,68 @@ pub const LEGACY_OU: &str = "ou-h4lg-l3gacy000";
 /// The Regions the regional StackSets deploy to.
 pub const MEMBER_REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
-/// The StackSets: (name, template file, mandatory, self-healing, dependson,
-/// antidependson).
-pub const STACK_SETS: [(&str, &str, bool, bool, &[&str], &[&str]); 5] = [
-    ("baseline-iam", "baseline-iam.yaml", true, true, &[], &[]),
-    (
+/// One StackSet of the example.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StackSetDef {
+    /// The StackSet name.
+    pub name: &'static str,
+    /// The template file, relative to [`TEMPLATES`].
+    pub template: &'static str,
+    /// The `mandatory` tag.
+    pub mandatory: bool,
+    /// The `selfhealing` tag.
+    pub self_healing: bool,
+    /// The `dependson` tag.
+    pub depends_on: &'static [&'static str],
+    /// The `antidependson` tag.
+    pub anti_depends_on: &'static [&'static str],
+}
+
+const fn def(
+    name: &'static str,
+    template: &'static str,
+    (mandatory, self_healing): (bool, bool),
+    depends_on: &'static [&'static str],
+    anti_depends_on: &'static [&'static str],
+) -> StackSetDef {
+    StackSetDef {
+        name,
+        template,
+        mandatory,
+        self_healing,
+        depends_on,
+        anti_depends_on,
+    }
+}
+
+/// The StackSets.
+pub const STACK_SETS: [StackSetDef; 5] = [
+    def("baseline-iam", "baseline-iam.yaml", (true, true), &[], &[]),
+    def(
         "baseline-logging",
         "baseline-logging.yaml",
-        true,
-        true,
+        (true, true),
         &["baseline-iam"],
         &[],
     ),
-    (
+    def(
         "config-recorder",
         "config-recorder.yaml",
-        true,
-        true,
+        (true, true),
         &["baseline-iam"],
         &["config-recorder-legacy"],
     ),
-    (
+    def(
         "config-recorder-legacy",
         "config-recorder-legacy.yaml",
-        false,
-        false,
+        (false, false),
         &[],
         &["config-recorder"],
     ),
-    (
+    def(
         "budget-alarm",
         "budget-alarm.yaml",
-        false,
-        true,
+        (false, true),
         &["baseline-logging"],
         &[],
     ),
@@ -163,7 +192,15 @@ fn org_stack(app: &mut App) -> Result<(Vec<StackSet>, StackSetOrder)> {
         "stackset-healing: the organisation's StackSets and their deployment order",
     )?;
     let mut sets = Vec::new();
-    for (name, file, mandatory, self_healing, depends_on, anti) in STACK_SETS {
+    for StackSetDef {
+        name,
+        template: file,
+        mandatory,
+        self_healing,
+        depends_on,
+        anti_depends_on: anti,
+    } in STACK_SETS
+    {
         let regional = || MEMBER_REGIONS.to_vec();
         let (targets, parameters, capabilities): (Vec<DeploymentTarget>, Vec<(&str, &str)>, Vec<Capability>) =
             match name {

@@ -408,8 +408,8 @@ fn stack_set_names(statement: &Json) -> BTreeSet<String> {
 fn names(of: impl Fn(bool, bool) -> bool) -> BTreeSet<String> {
     STACK_SETS
         .iter()
-        .filter(|(_, _, m, h, _, _)| of(*m, *h))
-        .map(|(n, ..)| n.to_string())
+        .filter(|d| of(d.mandatory, d.self_healing))
+        .map(|d| d.name.to_string())
         .collect()
 }
 

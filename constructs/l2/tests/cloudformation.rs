@@ -58,9 +58,9 @@ fn random_dag(rng: &mut Rng, n: usize) -> Vec<StackSetSpec> {
     let mut specs = Vec::new();
     for i in 0..n {
         let mut deps = BTreeSet::new();
-        for j in 0..i {
+        for earlier in names.iter().take(i) {
             if rng.below(4) == 0 {
-                deps.insert(names[j].clone());
+                deps.insert(earlier.clone());
             }
         }
         specs.push(spec(&names[i], &deps.into_iter().collect::<Vec<_>>()));
