@@ -330,9 +330,14 @@ pub fn split_tag_list(value: &str) -> Vec<String> {
 /// use cairn_constructs::cloudformation::tag_problem;
 /// assert!(tag_problem("dependson", "a:b").is_none());
 /// assert!(tag_problem("dependson", "a,b").unwrap().contains("','"));
+/// assert!(tag_problem("owner", "a\tb").is_some());
+/// assert!(tag_problem("owner", "Team Ops").is_none());
 /// ```
 pub fn tag_problem(key: &str, value: &str) -> Option<String> {
-    let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
+    // Letters, digits, separators (`\p{Z}`: spaces, not tabs or line breaks) and `_.:/=+-@`.
+    let allowed = |c: char| {
+        c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c)
+    };
     if key.is_empty() || key.chars().count() > 128 {
         return Some(format!("tag key {key:?} must be 1 to 128 characters"));
     }
