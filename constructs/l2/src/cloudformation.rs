@@ -335,9 +335,8 @@ pub fn split_tag_list(value: &str) -> Vec<String> {
 /// ```
 pub fn tag_problem(key: &str, value: &str) -> Option<String> {
     // Letters, digits, separators (`\p{Z}`: spaces, not tabs or line breaks) and `_.:/=+-@`.
-    let allowed = |c: char| {
-        c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c)
-    };
+    let allowed =
+        |c: char| c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c);
     if key.is_empty() || key.chars().count() > 128 {
         return Some(format!("tag key {key:?} must be 1 to 128 characters"));
     }
@@ -1368,8 +1367,9 @@ impl StackSetOrderProps {
 ///
 /// Ordering problems ([`OrderError`]) are error annotations on this construct, so
 /// synthesis stops listing all of them; conflicts resolved by skipping a StackSet are
-/// warnings. Each StackSet's resource depends on the StackSets it `dependson` when they
-/// are in the same stack, so a first deployment creates them in order.
+/// warnings. Each StackSet's resource depends on the StackSets it `dependson` (`DependsOn`
+/// in one stack, a stack dependency across stacks), so a first deployment creates them in
+/// order.
 ///
 /// ```
 /// use cairn_constructs::cloudformation::{
@@ -1434,10 +1434,15 @@ impl StackSetOrder {
             for s in stack_sets {
                 for dep in &s.spec.tags.depends_on {
                     if let Some(d) = stack_sets.iter().find(|x| &x.spec.name == dep) {
-                        if app.stack_of(d.node) == app.stack_of(s.node) {
-                            let opts = app.resource_options_mut(s.resource.node())?;
-                            if !opts.depends_on.contains(&d.resource.node()) {
-                                opts.depends_on.push(d.resource.node());
+                        match (app.stack_of(s.node), app.stack_of(d.node)) {
+                            (Some(mine), Some(theirs)) if mine != theirs => {
+                                app.add_dependency(mine, theirs)?;
+                            }
+                            _ => {
+                                let opts = app.resource_options_mut(s.resource.node())?;
+                                if !opts.depends_on.contains(&d.resource.node()) {
+                                    opts.depends_on.push(d.resource.node());
+                                }
                             }
                         }
                     }

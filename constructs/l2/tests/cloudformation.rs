@@ -760,3 +760,33 @@ fn grants_name_only_the_stack_set() {
     );
     assert_eq!(statements[2]["Action"][0], "ssm:DescribeParameters");
 }
+
+#[test]
+fn dependson_across_stacks_orders_the_stacks() {
+    let mut app = App::new();
+    let base_stack = app.stack("Base").unwrap();
+    let app_stack = app.stack("Apps").unwrap();
+    let base = StackSet::new(&mut app, base_stack, "Baseline", props("baseline")).unwrap();
+    let apps = StackSet::new(
+        &mut app,
+        app_stack,
+        "Apps",
+        StackSetProps {
+            tags: StackSetTags::default().depends_on(["baseline"]),
+            ..props("apps")
+        },
+    )
+    .unwrap();
+    StackSetOrder::new(
+        &mut app,
+        base_stack,
+        "Order",
+        &[apps, base],
+        StackSetOrderProps::new("/o"),
+    )
+    .unwrap();
+    let asm = app.synth().unwrap();
+    assert_eq!(asm.stack("Apps").unwrap().dependencies, ["Base"]);
+    let t = &asm.stack("Apps").unwrap().template;
+    assert!(t["Resources"][logical(t, "Apps")].get("DependsOn").is_none());
+}
