@@ -1,1 +1,1511 @@
-//! CloudFormation: StackSets and their ordering.
+//! CloudFormation: StackSets deployed across an AWS Organization, and the order in which a
+//! self-healing workflow deploys them.
+//!
+//! A [`StackSet`] is service-managed by default (StackSets creates the roles it needs in
+//! the member accounts), deploys to organizational units in some Regions, follows accounts
+//! that join or leave those OUs (auto-deployment), and carries the ordering tags of
+//! [`StackSetTags`]: `dependson`, `antidependson`, `mandatory`, `selfhealing` and `region`.
+//! Tag values cannot hold commas, so lists are separated by `:`.
+//!
+//! [`StackSetOrder`] reads those tags from a set of StackSets, computes the deployment
+//! order ([`plan_order`]: a topological order of `dependson`, ties broken by name), checks
+//! `antidependson` conflicts, and writes the plan as JSON into an SSM parameter for the
+//! workflow to read. A `dependson` cycle, a name no StackSet has, or two mandatory
+//! StackSets that exclude each other in the same OU and Region are errors naming the
+//! construct paths; synthesis stops with all of them.
+//!
+//! ```
+//! use cairn_constructs::cloudformation::{
+//!     DeploymentTarget, StackSet, StackSetOrder, StackSetOrderProps, StackSetProps, StackSetTags,
+//!     StackSetTemplate,
+//! };
+//! use cairn_core::App;
+//!
+//! # fn main() -> cairn_core::Result<()> {
+//! let mut app = App::new();
+//! let stack = app.stack("Org")?;
+//! let template = r#"{"Resources":{"Topic":{"Type":"AWS::SNS::Topic"}}}"#;
+//! let base = StackSet::new(&mut app, stack, "Base", StackSetProps {
+//!     tags: StackSetTags { mandatory: true, self_healing: true, ..StackSetTags::default() },
+//!     ..StackSetProps::new("base", StackSetTemplate::body(template),
+//!         vec![DeploymentTarget::new(["ou-ab12-cdef3456"], ["eu-west-1"])])
+//! })?;
+//! let app_set = StackSet::new(&mut app, stack, "App", StackSetProps {
+//!     tags: StackSetTags::default().depends_on(["base"]),
+//!     ..StackSetProps::new("app", StackSetTemplate::body(template),
+//!         vec![DeploymentTarget::new(["ou-ab12-cdef3456"], ["eu-west-1"])])
+//! })?;
+//! let order = StackSetOrder::new(&mut app, stack, "Order", &[app_set, base],
+//!     StackSetOrderProps::new("/stacksets/order"))?;
+//! assert_eq!(order.order(), ["base", "app"]);
+//! let asm = app.synth()?;
+//! let s = asm.stack("Org").unwrap();
+//! let id = s.resources_of_type("AWS::SSM::Parameter")[0];
+//! let json: serde_json::Value =
+//!     serde_json::from_str(s.template["Resources"][id]["Properties"]["Value"].as_str().unwrap()).unwrap();
+//! assert_eq!(json["order"], serde_json::json!(["base", "app"]));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! ## Conflicts (`antidependson`)
+//!
+//! `a` with `antidependson = b` must not run where `b` runs. Where the two share an OU (an
+//! organization root `r-...` shares every OU) and a Region:
+//!
+//! - both mandatory: an **error** (the workflow cannot deploy both), naming both paths, the
+//!   OU and the Region;
+//! - otherwise a **warning**, and the plan records which one the workflow skips there: the
+//!   non-mandatory one, or, when neither is mandatory, the one that declared the
+//!   `antidependson`.
+//!
+//! StackSets that exclude each other but never share an OU and Region need nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use regex::Regex;
+
+use cairn_core::{App, Error, Level, NodeId, Pseudo, Res, Result, Val, Value};
+
+use crate::iam::{grant, Grantable};
+use crate::ssm::{ParameterTier, StringParameter, StringParameterProps};
+
+pub use cairn_cfn::cloudformation::*;
+
+/// The tag naming the StackSets a StackSet depends on (`:`-separated names).
+pub const TAG_DEPENDS_ON: &str = "dependson";
+/// The tag naming the StackSets a StackSet must not run beside (`:`-separated names).
+pub const TAG_ANTI_DEPENDS_ON: &str = "antidependson";
+/// The tag saying the StackSet must be deployed to all its targets (`true`/`false`).
+pub const TAG_MANDATORY: &str = "mandatory";
+/// The tag saying drifted instances are deleted and redeployed (`true`/`false`).
+pub const TAG_SELF_HEALING: &str = "selfhealing";
+/// The tag listing the Regions the StackSet deploys to (`:`-separated), written from its
+/// deployment targets.
+pub const TAG_REGION: &str = "region";
+/// The separator of list tag values (tag values cannot hold commas).
+pub const TAG_LIST_SEPARATOR: char = ':';
+/// The longest tag value CloudFormation accepts on a StackSet.
+pub const MAX_TAG_VALUE_LENGTH: usize = 256;
+/// The longest `TemplateBody` CloudFormation accepts (larger templates go through S3).
+pub const MAX_TEMPLATE_BODY_BYTES: usize = 51_200;
+
+/// The actions a workflow needs to read StackSets and their instances and operations
+/// ([`StackSet::grant_read`]).
+pub const STACK_SET_READ_ACTIONS: &[&str] = &[
+    "cloudformation:DescribeStackSet",
+    "cloudformation:DescribeStackSetOperation",
+    "cloudformation:DescribeStackInstance",
+    "cloudformation:ListStackInstances",
+    "cloudformation:ListStackSetOperations",
+    "cloudformation:ListStackSetOperationResults",
+];
+/// The actions of [`StackSet::grant_detect_drift`].
+pub const STACK_SET_DRIFT_ACTIONS: &[&str] = &["cloudformation:DetectStackSetDrift"];
+/// The actions of [`StackSet::grant_manage_instances`].
+pub const STACK_SET_INSTANCE_ACTIONS: &[&str] = &[
+    "cloudformation:CreateStackInstances",
+    "cloudformation:DeleteStackInstances",
+    "cloudformation:UpdateStackInstances",
+];
+
+/// How StackSets gets permissions in the target accounts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum PermissionModel {
+    /// `SERVICE_MANAGED` (the default): StackSets creates the roles through AWS
+    /// Organizations; targets are OUs and auto-deployment is available.
+    #[default]
+    ServiceManaged,
+    /// `SELF_MANAGED`: an administration role in this account assumes an execution role
+    /// in each target account (both created by you beforehand).
+    SelfManaged {
+        /// The administration role's ARN (CloudFormation's default
+        /// `AWSCloudFormationStackSetAdministrationRole` when `None`).
+        administration_role_arn: Option<Value>,
+        /// The execution role's name (`AWSCloudFormationStackSetExecutionRole` when `None`).
+        execution_role_name: Option<String>,
+    },
+}
+
+/// Where a StackSet's template comes from.
+///
+/// ```
+/// use cairn_constructs::cloudformation::StackSetTemplate;
+/// let t = StackSetTemplate::file("templates/baseline.yaml");
+/// # let _ = t;
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum StackSetTemplate {
+    /// A local JSON or YAML file, read when the StackSet is created and embedded as
+    /// `TemplateBody` (at most 51,200 bytes).
+    File(PathBuf),
+    /// A template body given inline (JSON or YAML).
+    Body(String),
+    /// A template already in S3 (`TemplateURL`).
+    Url(Value),
+}
+
+impl StackSetTemplate {
+    /// A template file.
+    pub fn file(path: impl Into<PathBuf>) -> Self {
+        StackSetTemplate::File(path.into())
+    }
+
+    /// An inline template body.
+    pub fn body(body: impl Into<String>) -> Self {
+        StackSetTemplate::Body(body.into())
+    }
+}
+
+/// One group of stack instances: the OUs (or, self-managed, the accounts) and Regions, and
+/// the parameter values those instances override.
+///
+/// ```
+/// use cairn_constructs::cloudformation::DeploymentTarget;
+/// let t = DeploymentTarget::new(["ou-ab12-cdef3456"], ["eu-west-1", "eu-central-1"])
+///     .parameter_override("LogRetentionDays", "365");
+/// assert_eq!(t.regions.len(), 2);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeploymentTarget {
+    /// Organizational unit ids (`ou-...`) or the organization root (`r-...`).
+    pub organizational_unit_ids: Vec<String>,
+    /// Account ids: the targets of a self-managed StackSet.
+    pub accounts: Vec<String>,
+    /// The Regions.
+    pub regions: Vec<String>,
+    /// Parameter values of these instances that differ from the StackSet's.
+    pub parameter_overrides: IndexMap<String, String>,
+}
+
+impl DeploymentTarget {
+    /// Instances in these OUs and Regions.
+    pub fn new<O: Into<String>, R: Into<String>>(
+        organizational_unit_ids: impl IntoIterator<Item = O>,
+        regions: impl IntoIterator<Item = R>,
+    ) -> Self {
+        DeploymentTarget {
+            organizational_unit_ids: organizational_unit_ids.into_iter().map(Into::into).collect(),
+            accounts: Vec::new(),
+            regions: regions.into_iter().map(Into::into).collect(),
+            parameter_overrides: IndexMap::new(),
+        }
+    }
+
+    /// Instances in these accounts and Regions (self-managed StackSets).
+    pub fn accounts<A: Into<String>, R: Into<String>>(
+        accounts: impl IntoIterator<Item = A>,
+        regions: impl IntoIterator<Item = R>,
+    ) -> Self {
+        DeploymentTarget {
+            organizational_unit_ids: Vec::new(),
+            accounts: accounts.into_iter().map(Into::into).collect(),
+            regions: regions.into_iter().map(Into::into).collect(),
+            parameter_overrides: IndexMap::new(),
+        }
+    }
+
+    /// Overrides a parameter of these instances.
+    pub fn parameter_override(mut self, key: &str, value: &str) -> Self {
+        self.parameter_overrides.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// Whether operations run in one Region after another or in all at once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RegionConcurrency {
+    /// One Region after another (CloudFormation's default).
+    Sequential,
+    /// All Regions at once (the default here: the workflow orders StackSets itself).
+    #[default]
+    Parallel,
+}
+
+/// How a StackSet operation rolls out (`OperationPreferences`).
+///
+/// ```
+/// use cairn_constructs::cloudformation::OperationPreferences;
+/// let p = OperationPreferences { max_concurrent_percentage: 50, ..OperationPreferences::default() };
+/// # let _ = p;
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperationPreferences {
+    /// Percentage of accounts deployed at once per Region, 1 to 100 (default 25).
+    pub max_concurrent_percentage: i64,
+    /// Percentage of accounts that may fail per Region before the operation stops, 0 to
+    /// 100 (default 10).
+    pub failure_tolerance_percentage: i64,
+    /// Regions one after another or in parallel (default parallel).
+    pub region_concurrency: RegionConcurrency,
+    /// The Region order of sequential operations.
+    pub region_order: Vec<String>,
+    /// Soft failure tolerance: concurrency is not lowered by failures (default true).
+    pub soft_failure_tolerance: bool,
+}
+
+impl Default for OperationPreferences {
+    fn default() -> Self {
+        OperationPreferences {
+            max_concurrent_percentage: 25,
+            failure_tolerance_percentage: 10,
+            region_concurrency: RegionConcurrency::Parallel,
+            region_order: Vec::new(),
+            soft_failure_tolerance: true,
+        }
+    }
+}
+
+/// The ordering tags of a StackSet (see the module documentation).
+///
+/// ```
+/// use cairn_constructs::cloudformation::StackSetTags;
+/// let tags = StackSetTags { mandatory: true, ..StackSetTags::default() }
+///     .depends_on(["baseline-iam", "baseline-ssm"])
+///     .anti_depends_on(["config-legacy"]);
+/// assert_eq!(tags.depends_on_value().as_deref(), Some("baseline-iam:baseline-ssm"));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StackSetTags {
+    /// Names of the StackSets deployed before this one (`dependson`).
+    pub depends_on: Vec<String>,
+    /// Names of the StackSets this one must not run beside (`antidependson`).
+    pub anti_depends_on: Vec<String>,
+    /// Deploy to every target, also where instances are missing (`mandatory`).
+    pub mandatory: bool,
+    /// Delete and redeploy drifted instances (`selfhealing`).
+    pub self_healing: bool,
+}
+
+impl StackSetTags {
+    /// Adds `dependson` names.
+    pub fn depends_on<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.depends_on.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// Adds `antidependson` names.
+    pub fn anti_depends_on<S: Into<String>>(mut self, names: impl IntoIterator<Item = S>) -> Self {
+        self.anti_depends_on.extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// The `dependson` tag value, `None` when empty.
+    pub fn depends_on_value(&self) -> Option<String> {
+        join_list(&self.depends_on)
+    }
+
+    /// The `antidependson` tag value, `None` when empty.
+    pub fn anti_depends_on_value(&self) -> Option<String> {
+        join_list(&self.anti_depends_on)
+    }
+}
+
+fn join_list(items: &[String]) -> Option<String> {
+    (!items.is_empty()).then(|| items.join(&TAG_LIST_SEPARATOR.to_string()))
+}
+
+/// Splits a list tag value (`a:b:c`) into its names; empty parts are dropped.
+///
+/// ```
+/// use cairn_constructs::cloudformation::split_tag_list;
+/// assert_eq!(split_tag_list("a:b::c"), ["a", "b", "c"]);
+/// ```
+pub fn split_tag_list(value: &str) -> Vec<String> {
+    value
+        .split(TAG_LIST_SEPARATOR)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Why a tag key or value cannot be put on a StackSet, or `None`.
+///
+/// Values hold at most 256 characters: Unicode letters, digits, white space and
+/// `_ . : / = + - @` (no commas: lists are `:`-separated).
+///
+/// ```
+/// use cairn_constructs::cloudformation::tag_problem;
+/// assert!(tag_problem("dependson", "a:b").is_none());
+/// assert!(tag_problem("dependson", "a,b").unwrap().contains("','"));
+/// assert!(tag_problem("owner", "a\tb").is_some());
+/// assert!(tag_problem("owner", "Team Ops").is_none());
+/// ```
+pub fn tag_problem(key: &str, value: &str) -> Option<String> {
+    // Letters, digits, separators (`\p{Z}`: spaces, not tabs or line breaks) and `_.:/=+-@`.
+    let allowed =
+        |c: char| c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c);
+    if key.is_empty() || key.chars().count() > 128 {
+        return Some(format!("tag key {key:?} must be 1 to 128 characters"));
+    }
+    if key.starts_with("aws:") {
+        return Some(format!("tag key {key:?}: the prefix aws: is reserved"));
+    }
+    if let Some(c) = key.chars().find(|c| !allowed(*c)) {
+        return Some(format!(
+            "tag key {key:?} holds {c:?}; use letters, digits, spaces and _ . : / = + - @"
+        ));
+    }
+    let len = value.chars().count();
+    if len > MAX_TAG_VALUE_LENGTH {
+        return Some(format!(
+            "tag {key}: the value is {len} characters, over the limit of {MAX_TAG_VALUE_LENGTH}; shorten the StackSet names or split the StackSet"
+        ));
+    }
+    if let Some(c) = value.chars().find(|c| !allowed(*c)) {
+        let hint = if c == ',' {
+            " (separate list items with ':')"
+        } else {
+            ""
+        };
+        return Some(format!(
+            "tag {key}: the value {value:?} holds {c:?}{hint}; tag values allow letters, digits, spaces and _ . : / = + - @"
+        ));
+    }
+    None
+}
+
+/// Settings of a [`StackSet`]. Start from [`StackSetProps::new`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackSetProps {
+    /// The StackSet's name: a letter, then letters, digits and `-`, at most 128; the
+    /// ordering tags name StackSets by it.
+    pub stack_set_name: String,
+    /// `Description`.
+    pub description: Option<String>,
+    /// The template.
+    pub template: StackSetTemplate,
+    /// Where instances are deployed.
+    pub targets: Vec<DeploymentTarget>,
+    /// Permission model (default: service-managed).
+    pub permission_model: PermissionModel,
+    /// Service-managed only: deploy to accounts joining the target OUs and remove from
+    /// accounts leaving them (default: on).
+    pub auto_deployment: bool,
+    /// With auto-deployment: keep the stacks of accounts leaving an OU (default: off).
+    pub retain_stacks_on_account_removal: bool,
+    /// Rollout preferences.
+    pub operation_preferences: OperationPreferences,
+    /// Template parameter values of every instance.
+    pub parameters: IndexMap<String, String>,
+    /// Capabilities the template needs (`CAPABILITY_IAM` ...).
+    pub capabilities: Vec<stack_set::Capability>,
+    /// Run non-conflicting operations concurrently and queue conflicting ones (default on).
+    pub managed_execution: bool,
+    /// Called from a delegated administrator account (`CallAs: DELEGATED_ADMIN`).
+    pub delegated_admin: bool,
+    /// The ordering tags.
+    pub tags: StackSetTags,
+    /// Further tags (propagated to the stacks' resources).
+    pub extra_tags: IndexMap<String, String>,
+}
+
+impl StackSetProps {
+    /// A service-managed StackSet with auto-deployment, not mandatory, not self-healing.
+    pub fn new(name: &str, template: StackSetTemplate, targets: Vec<DeploymentTarget>) -> Self {
+        StackSetProps {
+            stack_set_name: name.into(),
+            description: None,
+            template,
+            targets,
+            permission_model: PermissionModel::ServiceManaged,
+            auto_deployment: true,
+            retain_stacks_on_account_removal: false,
+            operation_preferences: OperationPreferences::default(),
+            parameters: IndexMap::new(),
+            capabilities: Vec::new(),
+            managed_execution: true,
+            delegated_admin: false,
+            tags: StackSetTags::default(),
+            extra_tags: IndexMap::new(),
+        }
+    }
+}
+
+/// What [`plan_order`] knows of one StackSet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackSetSpec {
+    /// The StackSet's name.
+    pub name: String,
+    /// Its construct path (for messages).
+    pub path: String,
+    /// Its ordering tags.
+    pub tags: StackSetTags,
+    /// Its targets: (OU or account, Region) pairs.
+    pub targets: Vec<(String, String)>,
+}
+
+impl StackSetSpec {
+    /// A spec without targets (tests and planning).
+    pub fn new(name: &str, path: &str, tags: StackSetTags) -> Self {
+        StackSetSpec {
+            name: name.into(),
+            path: path.into(),
+            tags,
+            targets: Vec::new(),
+        }
+    }
+
+    /// Adds (OU, Region) targets.
+    pub fn targets<O: Into<String>, R: Into<String>>(
+        mut self,
+        pairs: impl IntoIterator<Item = (O, R)>,
+    ) -> Self {
+        self.targets
+            .extend(pairs.into_iter().map(|(o, r)| (o.into(), r.into())));
+        self
+    }
+}
+
+/// A CloudFormation StackSet (`AWS::CloudFormation::StackSet`), its L1 the child
+/// `Resource`.
+///
+/// Invalid settings (a name CloudFormation refuses, a tag value with a comma or over 256
+/// characters, no targets or Regions, OU ids on a self-managed StackSet, auto-deployment
+/// on a self-managed one, parameter overrides of parameters the template does not
+/// declare) are error annotations naming the construct path.
+///
+/// ```
+/// use cairn_constructs::cloudformation::{DeploymentTarget, StackSet, StackSetProps, StackSetTemplate};
+/// use cairn_core::App;
+///
+/// # fn main() -> cairn_core::Result<()> {
+/// let mut app = App::new();
+/// let stack = app.stack("Org")?;
+/// let body = r#"{"Parameters":{"Env":{"Type":"String"}},"Resources":{"Q":{"Type":"AWS::SQS::Queue"}}}"#;
+/// let set = StackSet::new(&mut app, stack, "Queues", StackSetProps {
+///     parameters: [("Env".to_string(), "prod".to_string())].into_iter().collect(),
+///     ..StackSetProps::new("queues", StackSetTemplate::body(body),
+///         vec![DeploymentTarget::new(["ou-ab12-cdef3456"], ["us-east-1"])
+///             .parameter_override("Env", "dev")])
+/// })?;
+/// assert_eq!(set.name(), "queues");
+/// let asm = app.synth()?;
+/// let s = asm.stack("Org").unwrap();
+/// let p = &s.template["Resources"][s.resources_of_type("AWS::CloudFormation::StackSet")[0]]["Properties"];
+/// assert_eq!(p["PermissionModel"], "SERVICE_MANAGED");
+/// assert_eq!(p["AutoDeployment"]["Enabled"], true);
+/// assert_eq!(p["StackInstancesGroup"][0]["ParameterOverrides"][0]["ParameterValue"], "dev");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct StackSet {
+    node: NodeId,
+    resource: Res<CfnStackSet>,
+    spec: StackSetSpec,
+    self_managed: bool,
+}
+
+impl PartialEq for StackSet {
+    fn eq(&self, other: &Self) -> bool {
+        self.node == other.node
+    }
+}
+
+fn stack_set_name_ok(name: &str) -> bool {
+    let re = Regex::new(r"^[a-zA-Z][a-zA-Z0-9-]{0,127}$").expect("a valid regex");
+    re.is_match(name)
+}
+
+/// The parameters a template declares, when it parses as JSON or YAML.
+fn template_parameters(body: &str) -> Option<BTreeSet<String>> {
+    let value: serde_json::Value = match serde_json::from_str(body) {
+        Ok(v) => v,
+        Err(_) => {
+            let y: serde_yaml::Value = serde_yaml::from_str(body).ok()?;
+            let params = y.get("Parameters");
+            return Some(match params.and_then(|p| p.as_mapping()) {
+                Some(m) => m.keys().filter_map(|k| k.as_str().map(str::to_string)).collect(),
+                None => BTreeSet::new(),
+            });
+        }
+    };
+    Some(match value.get("Parameters").and_then(|p| p.as_object()) {
+        Some(m) => m.keys().cloned().collect(),
+        None => BTreeSet::new(),
+    })
+}
+
+fn parameters_l1(params: &IndexMap<String, String>) -> Val<Vec<Val<stack_set::Parameter>>> {
+    params
+        .iter()
+        .map(|(k, v)| stack_set::Parameter::new(k.as_str(), v.as_str()).into())
+        .collect::<Vec<_>>()
+        .into()
+}
+
+fn strings(items: &[String]) -> Val<Vec<Val<String>>> {
+    items
+        .iter()
+        .map(|s| Val::from(s.as_str()))
+        .collect::<Vec<_>>()
+        .into()
+}
+
+impl StackSet {
+    /// Creates the StackSet as construct `id` under `scope`. A template file that cannot
+    /// be read is an [`Error::InvalidProps`]; other problems are error annotations.
+    pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: StackSetProps) -> Result<StackSet> {
+        let node = app.construct(scope, id)?;
+        let path = app.path(node);
+        let mut problems: Vec<String> = Vec::new();
+        let name = props.stack_set_name.clone();
+        if !stack_set_name_ok(&name) {
+            problems.push(format!(
+                "StackSet name {name:?} is invalid: start with a letter, then letters, digits and '-', at most 128 characters"
+            ));
+        }
+        let self_managed = matches!(props.permission_model, PermissionModel::SelfManaged { .. });
+        let model = if self_managed {
+            stack_set::PermissionModel::SelfManaged
+        } else {
+            stack_set::PermissionModel::ServiceManaged
+        };
+        let mut l1 = CfnStackSet::new(model, name.as_str());
+        l1.description = props.description.as_deref().map(Into::into);
+
+        // The template.
+        let body = match &props.template {
+            StackSetTemplate::File(file) => {
+                Some(read_template(file).map_err(|problem| Error::InvalidProps {
+                    path: path.clone(),
+                    problem,
+                })?)
+            }
+            StackSetTemplate::Body(b) => Some(b.clone()),
+            StackSetTemplate::Url(url) => {
+                l1.template_url = Some(url.clone().into());
+                None
+            }
+        };
+        let mut declared = None;
+        if let Some(body) = body {
+            if body.len() > MAX_TEMPLATE_BODY_BYTES {
+                problems.push(format!(
+                    "the template is {} bytes, over TemplateBody's limit of {MAX_TEMPLATE_BODY_BYTES}; upload it to S3 and use StackSetTemplate::Url",
+                    body.len()
+                ));
+            }
+            declared = template_parameters(&body);
+            if declared.is_none() {
+                problems.push("the template is neither JSON nor YAML".into());
+            }
+            l1.template_body = Some(body.into());
+        }
+
+        // Parameters and overrides must name declared parameters.
+        if let Some(declared) = &declared {
+            let mut check = |key: &str, what: &str| {
+                if !declared.contains(key) {
+                    problems.push(format!(
+                        "{what} {key:?} is not a parameter of the template (it declares {:?})",
+                        declared.iter().collect::<Vec<_>>()
+                    ));
+                }
+            };
+            for k in props.parameters.keys() {
+                check(k, "parameter");
+            }
+            for t in &props.targets {
+                for k in t.parameter_overrides.keys() {
+                    check(k, "parameter override");
+                }
+            }
+        }
+        if !props.parameters.is_empty() {
+            l1.parameters = Some(parameters_l1(&props.parameters));
+        }
+
+        // Targets.
+        if props.targets.is_empty() {
+            problems.push("a StackSet needs at least one deployment target (DeploymentTarget::new)".into());
+        }
+        let ou = Regex::new(r"^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$").expect("a valid regex");
+        let account = Regex::new(r"^[0-9]{12}$").expect("a valid regex");
+        let region = Regex::new(r"^[a-z]{2}(-[a-z]+)+-[0-9]$").expect("a valid regex");
+        let mut groups = Vec::new();
+        let mut pairs = Vec::new();
+        let mut all_regions: Vec<String> = Vec::new();
+        for (i, t) in props.targets.iter().enumerate() {
+            if t.regions.is_empty() {
+                problems.push(format!("deployment target {i} has no Regions"));
+            }
+            for r in &t.regions {
+                if !region.is_match(r) {
+                    problems.push(format!("deployment target {i}: {r:?} is not a Region name"));
+                }
+                if !all_regions.contains(r) {
+                    all_regions.push(r.clone());
+                }
+            }
+            let mut dt = stack_set::DeploymentTargets::default();
+            if self_managed {
+                if !t.organizational_unit_ids.is_empty() {
+                    problems.push(format!(
+                        "deployment target {i}: a self-managed StackSet deploys to accounts, not OUs; use DeploymentTarget::accounts or the service-managed permission model"
+                    ));
+                }
+                if t.accounts.is_empty() {
+                    problems.push(format!("deployment target {i} has no accounts"));
+                }
+            } else {
+                if t.organizational_unit_ids.is_empty() {
+                    problems.push(format!(
+                        "deployment target {i} has no organizational units; a service-managed StackSet deploys to OUs (ou-...) or the root (r-...)"
+                    ));
+                }
+                if !t.accounts.is_empty() {
+                    problems.push(format!(
+                        "deployment target {i}: a service-managed StackSet deploys to OUs; list the accounts' OUs instead"
+                    ));
+                }
+            }
+            for o in &t.organizational_unit_ids {
+                if !ou.is_match(o) {
+                    problems.push(format!(
+                        "deployment target {i}: {o:?} is not an OU id (ou-xxxx-xxxxxxxx) or root id (r-xxxx)"
+                    ));
+                }
+            }
+            for a in &t.accounts {
+                if !account.is_match(a) {
+                    problems.push(format!(
+                        "deployment target {i}: {a:?} is not a 12-digit account id"
+                    ));
+                }
+            }
+            if !t.organizational_unit_ids.is_empty() {
+                dt.organizational_unit_ids = Some(strings(&t.organizational_unit_ids));
+            }
+            if !t.accounts.is_empty() {
+                dt.accounts = Some(strings(&t.accounts));
+            }
+            let mut group = stack_set::StackInstances::new(dt, strings(&t.regions));
+            if !t.parameter_overrides.is_empty() {
+                group.parameter_overrides = Some(parameters_l1(&t.parameter_overrides));
+            }
+            groups.push(Val::from(group));
+            for who in t.organizational_unit_ids.iter().chain(&t.accounts) {
+                for r in &t.regions {
+                    pairs.push((who.clone(), r.clone()));
+                }
+            }
+        }
+        if !groups.is_empty() {
+            l1.stack_instances_group = Some(groups.into());
+        }
+
+        // Permissions and rollout.
+        match &props.permission_model {
+            PermissionModel::ServiceManaged => {
+                l1.auto_deployment = Some(
+                    stack_set::AutoDeployment {
+                        enabled: Some(props.auto_deployment.into()),
+                        retain_stacks_on_account_removal: props
+                            .auto_deployment
+                            .then(|| props.retain_stacks_on_account_removal.into()),
+                        ..Default::default()
+                    }
+                    .into(),
+                );
+                if props.delegated_admin {
+                    l1.call_as = Some(stack_set::CallAs::DelegatedAdmin.into());
+                }
+            }
+            PermissionModel::SelfManaged {
+                administration_role_arn,
+                execution_role_name,
+            } => {
+                if props.auto_deployment {
+                    problems.push("auto-deployment needs the service-managed permission model; set auto_deployment: false".into());
+                }
+                if props.delegated_admin {
+                    problems.push("a delegated administrator can only call service-managed StackSets".into());
+                }
+                l1.administration_role_arn = administration_role_arn.clone().map(Into::into);
+                l1.execution_role_name = execution_role_name.as_deref().map(Into::into);
+            }
+        }
+        let op = &props.operation_preferences;
+        if !(1..=100).contains(&op.max_concurrent_percentage) {
+            problems.push(format!(
+                "max_concurrent_percentage must be 1 to 100, got {}",
+                op.max_concurrent_percentage
+            ));
+        }
+        if !(0..=100).contains(&op.failure_tolerance_percentage) {
+            problems.push(format!(
+                "failure_tolerance_percentage must be 0 to 100, got {}",
+                op.failure_tolerance_percentage
+            ));
+        }
+        l1.operation_preferences = Some(
+            stack_set::OperationPreferences {
+                max_concurrent_percentage: Some(op.max_concurrent_percentage.into()),
+                failure_tolerance_percentage: Some(op.failure_tolerance_percentage.into()),
+                region_concurrency_type: Some(
+                    match op.region_concurrency {
+                        RegionConcurrency::Parallel => stack_set::RegionConcurrencyType::Parallel,
+                        RegionConcurrency::Sequential => stack_set::RegionConcurrencyType::Sequential,
+                    }
+                    .into(),
+                ),
+                region_order: (!op.region_order.is_empty()).then(|| strings(&op.region_order)),
+                concurrency_mode: Some(
+                    if op.soft_failure_tolerance {
+                        stack_set::ConcurrencyMode::SoftFailureTolerance
+                    } else {
+                        stack_set::ConcurrencyMode::StrictFailureTolerance
+                    }
+                    .into(),
+                ),
+                ..Default::default()
+            }
+            .into(),
+        );
+        l1.managed_execution = Some(
+            stack_set::ManagedExecution {
+                active: Some(props.managed_execution.into()),
+            }
+            .into(),
+        );
+        if !props.capabilities.is_empty() {
+            l1.capabilities = Some(
+                props
+                    .capabilities
+                    .iter()
+                    .map(|c| Val::from(c.clone()))
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
+        }
+
+        // Tags: the ordering tags, then the others.
+        let tags = props.tags.clone();
+        for n in tags.depends_on.iter().chain(&tags.anti_depends_on) {
+            if !stack_set_name_ok(n) {
+                problems.push(format!("tag names {n:?}, which is not a StackSet name"));
+            }
+        }
+        let mut tag_list: Vec<(String, String)> = Vec::new();
+        if let Some(v) = tags.depends_on_value() {
+            tag_list.push((TAG_DEPENDS_ON.into(), v));
+        }
+        if let Some(v) = tags.anti_depends_on_value() {
+            tag_list.push((TAG_ANTI_DEPENDS_ON.into(), v));
+        }
+        tag_list.push((TAG_MANDATORY.into(), tags.mandatory.to_string()));
+        tag_list.push((TAG_SELF_HEALING.into(), tags.self_healing.to_string()));
+        if let Some(v) = join_list(&all_regions) {
+            tag_list.push((TAG_REGION.into(), v));
+        }
+        for (k, v) in &props.extra_tags {
+            if [
+                TAG_DEPENDS_ON,
+                TAG_ANTI_DEPENDS_ON,
+                TAG_MANDATORY,
+                TAG_SELF_HEALING,
+                TAG_REGION,
+            ]
+            .contains(&k.as_str())
+            {
+                problems.push(format!(
+                    "extra tag {k:?} is an ordering tag; set it through StackSetProps::tags"
+                ));
+                continue;
+            }
+            tag_list.push((k.clone(), v.clone()));
+        }
+        if tag_list.len() > 50 {
+            problems.push(format!("{} tags, over the limit of 50", tag_list.len()));
+        }
+        for (k, v) in &tag_list {
+            if let Some(p) = tag_problem(k, v) {
+                problems.push(p);
+            }
+        }
+        l1.tags = Some(
+            tag_list
+                .iter()
+                .map(|(k, v)| stack_set::Tag::new(k.as_str(), v.as_str()).into())
+                .collect::<Vec<_>>()
+                .into(),
+        );
+
+        for p in problems {
+            app.annotate(node, Level::Error, p);
+        }
+        let resource = app.add(node, "Resource", l1)?;
+        Ok(StackSet {
+            node,
+            resource,
+            spec: StackSetSpec {
+                name,
+                path,
+                tags,
+                targets: pairs,
+            },
+            self_managed,
+        })
+    }
+
+    /// The construct node.
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// The L1 resource.
+    pub fn resource(&self) -> Res<CfnStackSet> {
+        self.resource
+    }
+
+    /// The StackSet's name.
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// What the ordering needs: name, path, tags, (OU, Region) targets.
+    pub fn spec(&self) -> &StackSetSpec {
+        &self.spec
+    }
+
+    /// True for a self-managed StackSet.
+    pub fn is_self_managed(&self) -> bool {
+        self.self_managed
+    }
+
+    /// The StackSet's id (`name:uuid`).
+    pub fn stack_set_id(&self) -> Value {
+        self.resource.attr_stack_set_id()
+    }
+
+    /// The StackSet's ARN: `arn:<partition>:cloudformation:<region>:<account>:stackset/<name>:*`
+    /// (the id's suffix is only known after creation, so a wildcard stands for it).
+    pub fn stack_set_arn(&self) -> Value {
+        Value::join(
+            "",
+            [
+                Value::from("arn:"),
+                Value::pseudo(Pseudo::Partition),
+                Value::from(":cloudformation:"),
+                Value::pseudo(Pseudo::Region),
+                Value::from(":"),
+                Value::pseudo(Pseudo::AccountId),
+                Value::from(format!(":stackset/{}:*", self.spec.name)),
+            ],
+        )
+    }
+
+    /// Grants reading the StackSet, its instances and operations.
+    pub fn grant_read(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+        grant(
+            app,
+            grantee,
+            STACK_SET_READ_ACTIONS.iter().copied(),
+            [self.stack_set_arn()],
+        )
+    }
+
+    /// Grants `cloudformation:DetectStackSetDrift` on the StackSet.
+    pub fn grant_detect_drift(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+        grant(
+            app,
+            grantee,
+            STACK_SET_DRIFT_ACTIONS.iter().copied(),
+            [self.stack_set_arn()],
+        )
+    }
+
+    /// Grants creating, updating and deleting stack instances (see
+    /// [`StackSet::grant_instance_actions`]).
+    pub fn grant_manage_instances(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+        self.grant_instance_actions(app, grantee, STACK_SET_INSTANCE_ACTIONS.iter().copied())
+    }
+
+    /// Grants `cloudformation:CreateStackInstances` only.
+    pub fn grant_create_instances(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+        self.grant_instance_actions(app, grantee, ["cloudformation:CreateStackInstances"])
+    }
+
+    /// Grants `cloudformation:DeleteStackInstances` only.
+    pub fn grant_delete_instances(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+        self.grant_instance_actions(app, grantee, ["cloudformation:DeleteStackInstances"])
+    }
+
+    /// Grants stack instance `actions` on the StackSet, its targets
+    /// (`stackset-target/<name>:*`) and the resource types it deploys
+    /// (`type/resource/*`), as CloudFormation authorizes instance operations.
+    pub fn grant_instance_actions<S: Into<String>>(
+        &self,
+        app: &mut App,
+        grantee: &impl Grantable,
+        actions: impl IntoIterator<Item = S>,
+    ) -> Result<()> {
+        let target = Value::join(
+            "",
+            [
+                Value::from("arn:"),
+                Value::pseudo(Pseudo::Partition),
+                Value::from(":cloudformation:"),
+                Value::pseudo(Pseudo::Region),
+                Value::from(":"),
+                Value::pseudo(Pseudo::AccountId),
+                Value::from(format!(":stackset-target/{}:*", self.spec.name)),
+            ],
+        );
+        let types = Value::join(
+            "",
+            [
+                Value::from("arn:"),
+                Value::pseudo(Pseudo::Partition),
+                Value::from(":cloudformation:*::type/resource/*"),
+            ],
+        );
+        grant(app, grantee, actions, [self.stack_set_arn(), target, types])
+    }
+}
+
+impl From<&StackSet> for NodeId {
+    fn from(s: &StackSet) -> NodeId {
+        s.node
+    }
+}
+
+fn read_template(file: &Path) -> std::result::Result<String, String> {
+    std::fs::read_to_string(file).map_err(|e| {
+        format!(
+            "cannot read the StackSet template {}: {e}; check the path (relative paths are resolved from the working directory)",
+            file.display()
+        )
+    })
+}
+
+// ------------------------------------------------------------------ ordering ----
+
+/// Why StackSets cannot be ordered. Each error names the construct paths involved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrderError {
+    /// Two StackSets share a name.
+    #[error("StackSet name {name:?} is used by '{first}' and '{second}'; StackSet names are unique per account and Region")]
+    DuplicateName {
+        /// The name.
+        name: String,
+        /// The first StackSet's path.
+        first: String,
+        /// The second one's.
+        second: String,
+    },
+    /// A tag names a StackSet that is not ordered.
+    #[error("'{path}': tag {tag} names StackSet {missing:?}, which is not among the ordered StackSets ({known}); add it to the order or remove the name")]
+    UnknownStackSet {
+        /// The StackSet with the tag.
+        path: String,
+        /// `dependson` or `antidependson`.
+        tag: &'static str,
+        /// The unknown name.
+        missing: String,
+        /// The known names, comma separated.
+        known: String,
+    },
+    /// A StackSet names itself.
+    #[error("'{path}': tag {tag} names the StackSet itself ({name:?}); remove it")]
+    SelfReference {
+        /// The StackSet.
+        path: String,
+        /// The tag.
+        tag: &'static str,
+        /// Its name.
+        name: String,
+    },
+    /// A StackSet depends on one it excludes.
+    #[error("'{path}': {name:?} is in both dependson and antidependson; a StackSet cannot need and exclude the same StackSet")]
+    Contradiction {
+        /// The StackSet.
+        path: String,
+        /// The name in both tags.
+        name: String,
+    },
+    /// `dependson` forms a cycle.
+    #[error("StackSet dependson cycle: {}; remove one of these dependson entries", cycle.iter().map(|(n, p)| format!("{n} ('{p}')")).collect::<Vec<_>>().join(" -> "))]
+    Cycle {
+        /// The cycle as (name, path), the first repeated at the end: `a -> b -> a` means
+        /// `a` depends on `b`, which depends on `a`.
+        cycle: Vec<(String, String)>,
+    },
+    /// Two mandatory StackSets exclude each other where both deploy.
+    #[error("'{path}' ({name}) has antidependson {other:?} ('{other_path}'), both are mandatory, and both deploy to {target} in {region}; make one of them not mandatory or remove the overlap")]
+    MandatoryConflict {
+        /// The StackSet declaring `antidependson`.
+        path: String,
+        /// Its name.
+        name: String,
+        /// The excluded StackSet's name.
+        other: String,
+        /// Its path.
+        other_path: String,
+        /// The shared OU (or account).
+        target: String,
+        /// The shared Region.
+        region: String,
+    },
+}
+
+/// Where two StackSets that exclude each other both deploy, and which one the workflow
+/// skips there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// The StackSet declaring `antidependson`.
+    pub stack_set: String,
+    /// The StackSet it excludes.
+    pub excludes: String,
+    /// The shared OU (or account).
+    pub target: String,
+    /// The shared Region.
+    pub region: String,
+    /// The StackSet not deployed there.
+    pub skipped: String,
+}
+
+impl Conflict {
+    /// The warning text.
+    pub fn message(&self, specs: &[StackSetSpec]) -> String {
+        let path = |n: &str| {
+            specs
+                .iter()
+                .find(|s| s.name == n)
+                .map(|s| s.path.clone())
+                .unwrap_or_default()
+        };
+        format!(
+            "'{}' ({}) has antidependson {:?} ('{}') and both deploy to {} in {}; the workflow skips {} there",
+            path(&self.stack_set),
+            self.stack_set,
+            self.excludes,
+            path(&self.excludes),
+            self.target,
+            self.region,
+            self.skipped
+        )
+    }
+}
+
+/// The order of a set of StackSets and their conflicts ([`plan_order`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackSetPlan {
+    /// Names, every StackSet after those it depends on.
+    pub order: Vec<String>,
+    /// Waves: StackSets in one wave depend only on earlier waves.
+    pub waves: Vec<Vec<String>>,
+    /// Conflicts resolved by skipping one StackSet (warnings).
+    pub conflicts: Vec<Conflict>,
+    /// The specs, in order.
+    pub stack_sets: Vec<StackSetSpec>,
+}
+
+fn overlaps(a: &str, b: &str) -> bool {
+    a == b || a.starts_with("r-") || b.starts_with("r-")
+}
+
+/// Orders StackSets by their `dependson` tags: a topological order in which ties are
+/// broken by name (so the same StackSets always give the same order), plus the
+/// `antidependson` conflicts. Every problem is returned, not just the first.
+///
+/// ```
+/// use cairn_constructs::cloudformation::{plan_order, OrderError, StackSetSpec, StackSetTags};
+/// let spec = |n: &str, deps: &[&str]| StackSetSpec::new(n, &format!("Org/{n}"),
+///     StackSetTags::default().depends_on(deps.iter().copied()));
+/// let plan = plan_order(&[spec("c", &["b"]), spec("b", &["a"]), spec("a", &[]), spec("d", &[])]).unwrap();
+/// assert_eq!(plan.order, ["a", "d", "b", "c"]);
+///
+/// let errors = plan_order(&[spec("a", &["c"]), spec("b", &["a"]), spec("c", &["b"])]).unwrap_err();
+/// assert_eq!(errors[0].to_string(),
+///     "StackSet dependson cycle: a ('Org/a') -> c ('Org/c') -> b ('Org/b') -> a ('Org/a'); remove one of these dependson entries");
+/// ```
+pub fn plan_order(specs: &[StackSetSpec]) -> std::result::Result<StackSetPlan, Vec<OrderError>> {
+    let mut errors = Vec::new();
+    let mut by_name: BTreeMap<&str, &StackSetSpec> = BTreeMap::new();
+    for s in specs {
+        if let Some(first) = by_name.get(s.name.as_str()) {
+            errors.push(OrderError::DuplicateName {
+                name: s.name.clone(),
+                first: first.path.clone(),
+                second: s.path.clone(),
+            });
+        } else {
+            by_name.insert(&s.name, s);
+        }
+    }
+    let known = by_name.keys().copied().collect::<Vec<_>>().join(", ");
+    // deps[name] = the known names it depends on.
+    let mut deps: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for s in by_name.values() {
+        let mut mine = BTreeSet::new();
+        for (tag, names) in [
+            (TAG_DEPENDS_ON, &s.tags.depends_on),
+            (TAG_ANTI_DEPENDS_ON, &s.tags.anti_depends_on),
+        ] {
+            for n in names {
+                if n == &s.name {
+                    errors.push(OrderError::SelfReference {
+                        path: s.path.clone(),
+                        tag,
+                        name: n.clone(),
+                    });
+                } else if !by_name.contains_key(n.as_str()) {
+                    errors.push(OrderError::UnknownStackSet {
+                        path: s.path.clone(),
+                        tag,
+                        missing: n.clone(),
+                        known: known.clone(),
+                    });
+                } else if tag == TAG_DEPENDS_ON {
+                    mine.insert(n.as_str());
+                }
+            }
+        }
+        for n in &s.tags.depends_on {
+            if s.tags.anti_depends_on.contains(n) {
+                errors.push(OrderError::Contradiction {
+                    path: s.path.clone(),
+                    name: n.clone(),
+                });
+            }
+        }
+        deps.insert(&s.name, mine);
+    }
+
+    // Kahn's algorithm in waves, names sorted within a wave.
+    let mut remaining: BTreeMap<&str, BTreeSet<&str>> = deps.clone();
+    let mut order: Vec<String> = Vec::new();
+    let mut waves: Vec<Vec<String>> = Vec::new();
+    loop {
+        let ready: Vec<&str> = remaining
+            .iter()
+            .filter(|(_, d)| d.is_empty())
+            .map(|(n, _)| *n)
+            .collect();
+        if ready.is_empty() {
+            break;
+        }
+        for n in &ready {
+            remaining.remove(n);
+        }
+        for d in remaining.values_mut() {
+            for n in &ready {
+                d.remove(n);
+            }
+        }
+        order.extend(ready.iter().map(|s| s.to_string()));
+        waves.push(ready.iter().map(|s| s.to_string()).collect());
+    }
+    if let Some(start) = remaining.keys().next().copied() {
+        // Every remaining StackSet depends on a remaining one: walk the smallest
+        // dependency until a name repeats.
+        let mut walk: Vec<&str> = vec![start];
+        loop {
+            let last = walk[walk.len() - 1];
+            let Some(next) = remaining.get(last).and_then(|d| d.iter().next().copied()) else {
+                break;
+            };
+            if let Some(pos) = walk.iter().position(|n| *n == next) {
+                let mut cycle: Vec<&str> = walk[pos..].to_vec();
+                cycle.push(next);
+                errors.push(OrderError::Cycle {
+                    cycle: cycle
+                        .into_iter()
+                        .map(|n| (n.to_string(), by_name[n].path.clone()))
+                        .collect(),
+                });
+                break;
+            }
+            walk.push(next);
+        }
+    }
+
+    // Conflicts.
+    let mut conflicts = Vec::new();
+    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+    for s in by_name.values() {
+        for other in &s.tags.anti_depends_on {
+            let Some(o) = by_name.get(other.as_str()) else {
+                continue;
+            };
+            if o.name == s.name {
+                continue;
+            }
+            let key = if s.name < o.name {
+                (s.name.clone(), o.name.clone())
+            } else {
+                (o.name.clone(), s.name.clone())
+            };
+            if !seen.insert(key) {
+                continue;
+            }
+            let mut shared: BTreeSet<(String, String)> = BTreeSet::new();
+            for (t1, r1) in &s.targets {
+                for (t2, r2) in &o.targets {
+                    if r1 == r2 && overlaps(t1, t2) {
+                        let t = if t1.starts_with("r-") { t2 } else { t1 };
+                        shared.insert((t.clone(), r1.clone()));
+                    }
+                }
+            }
+            for (target, region) in shared {
+                if s.tags.mandatory && o.tags.mandatory {
+                    errors.push(OrderError::MandatoryConflict {
+                        path: s.path.clone(),
+                        name: s.name.clone(),
+                        other: o.name.clone(),
+                        other_path: o.path.clone(),
+                        target,
+                        region,
+                    });
+                } else {
+                    let skipped = if o.tags.mandatory {
+                        s.name.clone()
+                    } else if s.tags.mandatory {
+                        o.name.clone()
+                    } else {
+                        s.name.clone()
+                    };
+                    conflicts.push(Conflict {
+                        stack_set: s.name.clone(),
+                        excludes: o.name.clone(),
+                        target,
+                        region,
+                        skipped,
+                    });
+                }
+            }
+        }
+    }
+
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let stack_sets = order
+        .iter()
+        .filter_map(|n| by_name.get(n.as_str()).map(|s| (*s).clone()))
+        .collect();
+    Ok(StackSetPlan {
+        order,
+        waves,
+        conflicts,
+        stack_sets,
+    })
+}
+
+impl StackSetPlan {
+    /// The plan as the JSON the workflow reads:
+    /// `{"version":1,"order":[..],"waves":[[..]],"stackSets":[{"name","mandatory",
+    /// "selfHealing","dependsOn","antiDependsOn","regions","targets":[{"target","region"}]}],
+    /// "conflicts":[{"stackSet","excludes","target","region","skipped"}]}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        let sets: Vec<serde_json::Value> = self
+            .stack_sets
+            .iter()
+            .map(|s| {
+                let mut regions: Vec<&str> = Vec::new();
+                for (_, r) in &s.targets {
+                    if !regions.contains(&r.as_str()) {
+                        regions.push(r);
+                    }
+                }
+                json!({
+                    "name": s.name,
+                    "mandatory": s.tags.mandatory,
+                    "selfHealing": s.tags.self_healing,
+                    "dependsOn": s.tags.depends_on,
+                    "antiDependsOn": s.tags.anti_depends_on,
+                    "regions": regions,
+                    "targets": s.targets.iter().map(|(t, r)| json!({"target": t, "region": r})).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        json!({
+            "version": 1,
+            "order": self.order,
+            "waves": self.waves,
+            "stackSets": sets,
+            "conflicts": self.conflicts.iter().map(|c| json!({
+                "stackSet": c.stack_set,
+                "excludes": c.excludes,
+                "target": c.target,
+                "region": c.region,
+                "skipped": c.skipped,
+            })).collect::<Vec<_>>(),
+        })
+    }
+}
+
+/// Settings of a [`StackSetOrder`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackSetOrderProps {
+    /// The SSM parameter name, e.g. `/stacksets/order`.
+    pub parameter_name: String,
+    /// `Description` of the parameter.
+    pub description: Option<String>,
+}
+
+impl StackSetOrderProps {
+    /// The order in the parameter `name`.
+    pub fn new(name: &str) -> Self {
+        StackSetOrderProps {
+            parameter_name: name.into(),
+            description: None,
+        }
+    }
+}
+
+/// The deployment order of StackSets, written as JSON ([`StackSetPlan::to_json`]) into an
+/// SSM `String` parameter (child `Parameter`; the Advanced tier when the JSON is over 4 KB,
+/// an error over 8 KB).
+///
+/// Ordering problems ([`OrderError`]) are error annotations on this construct, so
+/// synthesis stops listing all of them; conflicts resolved by skipping a StackSet are
+/// warnings. Each StackSet's resource depends on the StackSets it `dependson` (`DependsOn`
+/// in one stack, a stack dependency across stacks), so a first deployment creates them in
+/// order.
+///
+/// ```
+/// use cairn_constructs::cloudformation::{
+///     DeploymentTarget, StackSet, StackSetOrder, StackSetOrderProps, StackSetProps, StackSetTags,
+///     StackSetTemplate,
+/// };
+/// use cairn_core::App;
+///
+/// # fn main() -> cairn_core::Result<()> {
+/// let mut app = App::new();
+/// let stack = app.stack("Org")?;
+/// let body = r#"{"Resources":{"T":{"Type":"AWS::SNS::Topic"}}}"#;
+/// let target = || vec![DeploymentTarget::new(["ou-ab12-cdef3456"], ["us-east-1"])];
+/// let mut sets = Vec::new();
+/// for (name, dep) in [("a", "c"), ("b", "a"), ("c", "b")] {
+///     sets.push(StackSet::new(&mut app, stack, name, StackSetProps {
+///         tags: StackSetTags::default().depends_on([dep]),
+///         ..StackSetProps::new(name, StackSetTemplate::body(body), target())
+///     })?);
+/// }
+/// StackSetOrder::new(&mut app, stack, "Order", &sets, StackSetOrderProps::new("/order"))?;
+/// let err = app.synth().unwrap_err().to_string();
+/// assert!(err.contains("a ('Org/a') -> c ('Org/c') -> b ('Org/b') -> a ('Org/a')"), "{err}");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct StackSetOrder {
+    node: NodeId,
+    parameter: StringParameter,
+    plan: Option<StackSetPlan>,
+}
+
+impl StackSetOrder {
+    /// Orders `stack_sets` and writes the order parameter as construct `id` under `scope`.
+    pub fn new(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        stack_sets: &[StackSet],
+        props: StackSetOrderProps,
+    ) -> Result<StackSetOrder> {
+        let node = app.construct(scope, id)?;
+        let specs: Vec<StackSetSpec> = stack_sets.iter().map(|s| s.spec.clone()).collect();
+        let (plan, json) = match plan_order(&specs) {
+            Ok(plan) => {
+                for c in &plan.conflicts {
+                    app.annotate(node, Level::Warning, c.message(&specs));
+                }
+                let json = plan.to_json().to_string();
+                (Some(plan), json)
+            }
+            Err(errors) => {
+                for e in errors {
+                    app.annotate(node, Level::Error, e.to_string());
+                }
+                (None, "{}".to_string())
+            }
+        };
+        // First deployments create StackSets in order.
+        if plan.is_some() {
+            for s in stack_sets {
+                for dep in &s.spec.tags.depends_on {
+                    if let Some(d) = stack_sets.iter().find(|x| &x.spec.name == dep) {
+                        match (app.stack_of(s.node), app.stack_of(d.node)) {
+                            (Some(mine), Some(theirs)) if mine != theirs => {
+                                app.add_dependency(mine, theirs)?;
+                            }
+                            _ => {
+                                let opts = app.resource_options_mut(s.resource.node())?;
+                                if !opts.depends_on.contains(&d.resource.node()) {
+                                    opts.depends_on.push(d.resource.node());
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let tier = match json.len() {
+            0..=4096 => ParameterTier::Standard,
+            4097..=8192 => ParameterTier::Advanced,
+            n => {
+                app.annotate(
+                    node,
+                    Level::Error,
+                    format!("the order JSON is {n} bytes, over the 8 KB limit of an SSM parameter; split the StackSets into several orders"),
+                );
+                ParameterTier::Advanced
+            }
+        };
+        let parameter = StringParameter::new(
+            app,
+            node,
+            "Parameter",
+            StringParameterProps {
+                parameter_name: Some(props.parameter_name.as_str().into()),
+                description: Some(
+                    props
+                        .description
+                        .clone()
+                        .unwrap_or_else(|| "Deployment order of the StackSets (JSON)".into()),
+                ),
+                tier,
+                ..StringParameterProps::new(json)
+            },
+        )?;
+        Ok(StackSetOrder {
+            node,
+            parameter,
+            plan,
+        })
+    }
+
+    /// The construct node.
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// The parameter holding the order.
+    pub fn parameter(&self) -> StringParameter {
+        self.parameter
+    }
+
+    /// The plan, unless ordering failed.
+    pub fn plan(&self) -> Option<&StackSetPlan> {
+        self.plan.as_ref()
+    }
+
+    /// The StackSet names in order (empty when ordering failed).
+    pub fn order(&self) -> Vec<String> {
+        self.plan.as_ref().map(|p| p.order.clone()).unwrap_or_default()
+    }
+
+    /// Grants reading the order parameter.
+    pub fn grant_read(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+        self.parameter.grant_read(app, grantee)
+    }
+}
