@@ -525,12 +525,14 @@ fn the_workflow_runs_daily() {
 
 /// The functions run in the state machine's order against in-memory fakes of
 /// CloudFormation, S3 and SSM (`assets/stackset-healing/tests/test_workflow.py`), reading
-/// the order JSON this synthesis wrote. Needs `python3` with boto3: skipped with a note
-/// without them, except under CI.
+/// the order JSON this synthesis wrote. Needs a Python with boto3 (`CAIRN_PYTHON`, which
+/// the test command points at its tools' virtualenv, else `python3`): skipped with a note
+/// without one, except under CI.
 #[test]
 fn the_functions_heal_a_drifted_instance_with_the_synthesized_order() {
     use std::process::Command;
-    let has_boto3 = Command::new("python3")
+    let python = std::env::var("CAIRN_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let has_boto3 = Command::new(&python)
         .args(["-c", "import boto3"])
         .output()
         .map(|o| o.status.success())
@@ -548,7 +550,7 @@ fn the_functions_heal_a_drifted_instance_with_the_synthesized_order() {
         .to_string();
     let file = std::env::temp_dir().join(format!("stackset-healing-order-{}.json", std::process::id()));
     std::fs::write(&file, value).unwrap();
-    let out = Command::new("python3")
+    let out = Command::new(&python)
         .args(["-m", "unittest", "discover", "-s", "tests", "-v"])
         .current_dir(stackset_healing::assets_dir())
         // No __pycache__ in the function code directory (it is the Lambda asset).
