@@ -802,9 +802,10 @@ impl Job {
                 .into(),
             );
         }
+        // No DependsOn on the role's policy: Glue needs it only when a run starts, and
+        // a dependency would make a cycle whenever the policy names a bucket whose
+        // notifications lead back to something that starts the job.
         let resource = app.add(node, "Resource", j)?;
-        // The job waits for its role's policy (the script and data grants).
-        app.resource_options_mut(resource)?.depends_on.push(role.node());
         if let Some(sc) = props.security_configuration {
             sc.grant_use(app, &role)?;
         }
@@ -1026,7 +1027,6 @@ impl Crawler {
             );
         }
         let resource = app.add(node, "Resource", c)?;
-        app.resource_options_mut(resource)?.depends_on.push(role.node());
         if let Some(sc) = props.security_configuration {
             sc.grant_use(app, &role)?;
         }
