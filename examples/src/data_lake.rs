@@ -244,10 +244,10 @@ fn etl_definition(
         job1.start_job_run_task(
             "RawToConformed",
             Params::new()
-                .path("--source_bucket.$", "$.bucket")
-                .path("--source_key.$", "$.key")
-                .path("--dataset.$", "$.dataset")
-                .path("--ingestion_id.$", "$.execution_name"),
+                .path("--source_bucket", "$.bucket")
+                .path("--source_key", "$.key")
+                .path("--dataset", "$.dataset")
+                .path("--ingestion_id", "$.execution_name"),
         )
         .comment("Glue job 1: the CSV file to Parquet in the conformed zone")
         .result_selector(Value::map([
@@ -260,8 +260,8 @@ fn etl_definition(
         job2.start_job_run_task(
             "ConformedToPurposeBuilt",
             Params::new()
-                .path("--dataset.$", "$.dataset")
-                .path("--ingestion_id.$", "$.execution_name"),
+                .path("--dataset", "$.dataset")
+                .path("--ingestion_id", "$.execution_name"),
         )
         .comment("Glue job 2: the rules, into the purpose-built zone and the catalog")
         .result_selector(Value::map([
@@ -302,7 +302,7 @@ fn etl_definition(
             Params::new()
                 .set("TopicArn", topic.topic_arn())
                 .set("Subject", subject)
-                .path("Message.$", "States.JsonToString($)"),
+                .path("Message", "States.JsonToString($)"),
         )
     };
     let succeeded = def.add(status("RecordSucceeded", "SUCCEEDED", false))?;

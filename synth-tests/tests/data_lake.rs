@@ -209,6 +209,20 @@ fn the_state_machine_runs_job1_job2_status_notify_and_handles_failures() {
     assert_eq!(d["StartAt"], "RawToConformed");
     assert_eq!(states["RawToConformed"]["Resource"], "arn:aws:states:::glue:startJobRun.sync");
     assert_eq!(states["RawToConformed"]["Next"], "ConformedToPurposeBuilt");
+    assert_eq!(
+        states["RawToConformed"]["Parameters"]["Arguments"],
+        json!({
+            "--source_bucket.$": "$.bucket",
+            "--source_key.$": "$.key",
+            "--dataset.$": "$.dataset",
+            "--ingestion_id.$": "$.execution_name",
+        })
+    );
+    assert_eq!(
+        states["ConformedToPurposeBuilt"]["Parameters"]["Arguments"],
+        json!({ "--dataset.$": "$.dataset", "--ingestion_id.$": "$.execution_name" })
+    );
+    assert_eq!(states["NotifyFailure"]["Parameters"]["Message.$"], "States.JsonToString($)");
     assert_eq!(states["ConformedToPurposeBuilt"]["Resource"], "arn:aws:states:::glue:startJobRun.sync");
     assert_eq!(states["ConformedToPurposeBuilt"]["Next"], "RecordSucceeded");
     assert_eq!(states["RecordSucceeded"]["Resource"], "arn:aws:states:::dynamodb:updateItem");

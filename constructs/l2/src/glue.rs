@@ -63,20 +63,11 @@ pub const START_JOB_ACTIONS: &[&str] = &["glue:StartJobRun", "glue:GetJobRun", "
 /// The actions of [`Crawler::grant_start`].
 pub const START_CRAWLER_ACTIONS: &[&str] = &["glue:StartCrawler", "glue:GetCrawler"];
 
-/// `arn:<partition>:glue:<region>:<account>:<resource>`.
-fn glue_arn(resource: Value) -> Value {
-    Value::join(
-        "",
-        [
-            Value::from("arn:"),
-            Value::pseudo(Pseudo::Partition),
-            Value::from(":glue:"),
-            Value::pseudo(Pseudo::Region),
-            Value::from(":"),
-            Value::pseudo(Pseudo::AccountId),
-            Value::from(":"),
-            resource,
-        ],
+/// `arn:<partition>:glue:<region>:<account>:<kind>/<name><rest>` as one `Fn::Sub`.
+fn glue_arn(kind: &str, name: Value, rest: &str) -> Value {
+    Value::sub_with(
+        &format!("arn:${{AWS::Partition}}:glue:${{AWS::Region}}:${{AWS::AccountId}}:{kind}/${{Name}}{rest}"),
+        [("Name", name)],
     )
 }
 
@@ -190,24 +181,17 @@ impl Database {
 
     /// `arn:...:glue:<region>:<account>:database/<name>`.
     pub fn database_arn(&self) -> Value {
-        glue_arn(Value::join("", [Value::from("database/"), self.database_name()]))
+        glue_arn("database", self.database_name(), "")
     }
 
     /// The ARN of the account's Data Catalog the database is in.
     pub fn catalog_arn(&self) -> Value {
-        glue_arn(Value::from("catalog"))
+        Value::sub("arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:catalog")
     }
 
     /// The ARN of the tables of the database matching `pattern` (e.g. `*`).
     pub fn table_arn(&self, pattern: &str) -> Value {
-        glue_arn(Value::join(
-            "",
-            [
-                Value::from("table/"),
-                self.database_name(),
-                Value::from(format!("/{pattern}")),
-            ],
-        ))
+        glue_arn("table", self.database_name(), &format!("/{pattern}"))
     }
 
     /// Grants reading the catalog entries of the database and its tables
@@ -834,7 +818,7 @@ impl Job {
 
     /// `arn:...:glue:<region>:<account>:job/<name>`.
     pub fn job_arn(&self) -> Value {
-        glue_arn(Value::join("", [Value::from("job/"), self.job_name()]))
+        glue_arn("job", self.job_name(), "")
     }
 
     /// Grants starting runs of the job and reading their state.
@@ -845,7 +829,7 @@ impl Job {
     /// A Step Functions task that starts a run of this job and waits for it to finish
     /// (`arn:aws:states:::glue:startJobRun.sync`); the state machine's role gets
     /// `glue:StartJobRun`, `GetJobRun`, `GetJobRuns` and `BatchStopJobRun` on this job.
-    /// `arguments` become the run's `Arguments` (keys ending in `.$` are paths).
+    /// `arguments` become the run's `Arguments` (`Params::path` entries are read from the state's input).
     ///
     /// ```
     /// use cairn_constructs::glue::{Job, JobProps, JobScript};
@@ -855,7 +839,7 @@ impl Job {
     /// # let stack = app.stack("S").unwrap();
     /// let code = Bucket::new(&mut app, stack, "Code", BucketProps::default()).unwrap();
     /// let job = Job::new(&mut app, stack, "Job", JobProps::new(JobScript::s3(&code, "job.py"))).unwrap();
-    /// let task = job.start_job_run_task("RunJob", Params::new().path("--input.$", "$.key"))
+    /// let task = job.start_job_run_task("RunJob", Params::new().path("--input", "$.key"))
     ///     .result_path("$.job");
     /// # let _ = task;
     /// ```
@@ -1055,7 +1039,7 @@ impl Crawler {
 
     /// `arn:...:glue:<region>:<account>:crawler/<name>`.
     pub fn crawler_arn(&self) -> Value {
-        glue_arn(Value::join("", [Value::from("crawler/"), self.crawler_name()]))
+        glue_arn("crawler", self.crawler_name(), "")
     }
 
     /// Grants starting the crawler and reading its state.
