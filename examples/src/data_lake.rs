@@ -40,8 +40,8 @@ use cairn::ec2::{
     InterfaceVpcEndpointOptions, SubnetConfiguration, SubnetType, Vpc, VpcProps,
 };
 use cairn::glue::{
-    Connection, Crawler, CrawlerProps, DataCatalogEncryption, Database, DatabaseProps, Job, JobProps, JobScript,
-    S3Target, SecurityConfiguration, SecurityConfigurationProps,
+    Connection, Crawler, CrawlerProps, DataCatalogEncryption, Database, DatabaseProps, Job, JobProps,
+    JobScript, S3Target, SecurityConfiguration, SecurityConfigurationProps,
 };
 use cairn::iam::{self, Principal, Role, RoleProps};
 use cairn::kms::{Key, KeyProps};
@@ -196,7 +196,10 @@ fn network_stack(app: &mut App, stage: Stage, cfg: &EnvConfig) -> Result<Vpc> {
     for (id, service) in [
         ("GlueEndpoint", InterfaceVpcEndpointAwsService::Glue),
         ("KmsEndpoint", InterfaceVpcEndpointAwsService::Kms),
-        ("SecretsManagerEndpoint", InterfaceVpcEndpointAwsService::SecretsManager),
+        (
+            "SecretsManagerEndpoint",
+            InterfaceVpcEndpointAwsService::SecretsManager,
+        ),
         ("LogsEndpoint", InterfaceVpcEndpointAwsService::CloudWatchLogs),
     ] {
         vpc.add_interface_endpoint(app, id, InterfaceVpcEndpointOptions::new(service))?;
@@ -207,7 +210,14 @@ fn network_stack(app: &mut App, stage: Stage, cfg: &EnvConfig) -> Result<Vpc> {
 
 // ------------------------------------------------------------------- data lake ----
 
-fn zone(app: &mut App, stack: Stack, id: &str, key: Key, logs: Bucket, rules: Vec<LifecycleRule>) -> Result<Bucket> {
+fn zone(
+    app: &mut App,
+    stack: Stack,
+    id: &str,
+    key: Key,
+    logs: Bucket,
+    rules: Vec<LifecycleRule>,
+) -> Result<Bucket> {
     Bucket::new(
         app,
         stack,
@@ -292,7 +302,10 @@ fn etl_definition(
                         )]),
                     )
                     .set("UpdateExpression", update.as_str())
-                    .set("ExpressionAttributeNames", Value::map([("#status", Value::from("status"))]))
+                    .set(
+                        "ExpressionAttributeNames",
+                        Value::map([("#status", Value::from("status"))]),
+                    )
                     .set("ExpressionAttributeValues", Value::map(values)),
             )
             .result_path("$.statusUpdate")
@@ -306,10 +319,12 @@ fn etl_definition(
         )
     };
     let succeeded = def.add(status("RecordSucceeded", "SUCCEEDED", false))?;
-    let notify_success = def.add(notify("NotifySuccess", "Data lake ETL succeeded").result_path("$.notification"))?;
+    let notify_success =
+        def.add(notify("NotifySuccess", "Data lake ETL succeeded").result_path("$.notification"))?;
     let done = def.add(Succeed::new("Done"))?;
     let failed = def.add(status("RecordFailed", "FAILED", true))?;
-    let notify_failure = def.add(notify("NotifyFailure", "Data lake ETL failed").result_path("$.notification"))?;
+    let notify_failure =
+        def.add(notify("NotifyFailure", "Data lake ETL failed").result_path("$.notification"))?;
     let fail = def.add(
         Fail::new("EtlFailed")
             .error("DataLake.EtlFailed")
@@ -344,7 +359,10 @@ fn data_lake_stack(app: &mut App, stage: Stage, cfg: &EnvConfig, vpc: &Vpc) -> R
         stack,
         "DataLakeKey",
         KeyProps {
-            description: Some(format!("data lake ({}): zones, catalog, ETL state and notifications", cfg.name)),
+            description: Some(format!(
+                "data lake ({}): zones, catalog, ETL state and notifications",
+                cfg.name
+            )),
             alias: Some(format!("data-lake-{}", cfg.slug())),
             ..KeyProps::default()
         },
@@ -438,7 +456,10 @@ fn data_lake_stack(app: &mut App, stage: Stage, cfg: &EnvConfig, vpc: &Vpc) -> R
         stack,
         "Database",
         DatabaseProps {
-            description: Some(format!("data lake ({}): conformed and purpose-built tables", cfg.name)),
+            description: Some(format!(
+                "data lake ({}): conformed and purpose-built tables",
+                cfg.name
+            )),
             ..DatabaseProps::new(&cfg.database_name())
         },
     )?;
@@ -477,7 +498,12 @@ fn data_lake_stack(app: &mut App, stage: Stage, cfg: &EnvConfig, vpc: &Vpc) -> R
             connections: vec![connection],
             ..JobProps::new(JobScript::from_asset(assets_dir().join(script)))
         };
-        let in_code = |prefix: &str| Value::join("", [Value::from("s3://"), code.bucket_name(), Value::from(prefix)]);
+        let in_code = |prefix: &str| {
+            Value::join(
+                "",
+                [Value::from("s3://"), code.bucket_name(), Value::from(prefix)],
+            )
+        };
         let args = &mut props.default_arguments;
         args.insert("--TempDir".into(), in_code("/temporary/"));
         args.insert("--enable-spark-ui".into(), Value::from("true"));
@@ -527,7 +553,10 @@ fn data_lake_stack(app: &mut App, stage: Stage, cfg: &EnvConfig, vpc: &Vpc) -> R
         DataLakeSettingsProps::new(cfg.lake_admins.iter().map(|a| Value::from(a.as_str())).collect()),
     )?;
     let mut locations = Vec::new();
-    for (id, bucket) in [("ConformedLocation", &conformed), ("PurposeBuiltLocation", &purpose_built)] {
+    for (id, bucket) in [
+        ("ConformedLocation", &conformed),
+        ("PurposeBuiltLocation", &purpose_built),
+    ] {
         let loc = DataLakeLocation::new(app, stack, id, bucket, None)?;
         locations.push((loc, *bucket));
     }
@@ -616,11 +645,16 @@ fn data_lake_stack(app: &mut App, stage: Stage, cfg: &EnvConfig, vpc: &Vpc) -> R
         },
     )?;
     if let Some(email) = &cfg.notification_email {
-        topic.add_subscription(app, Subscriber::Email(email.clone()), SubscriptionProps::default())?;
+        topic.add_subscription(
+            app,
+            Subscriber::Email(email.clone()),
+            SubscriptionProps::default(),
+        )?;
     }
 
     // The state machine.
-    let definition = etl_definition(&job1, &job2, &table, &topic).map_err(|e| invalid(app, stack, e.to_string()))?;
+    let definition =
+        etl_definition(&job1, &job2, &table, &topic).map_err(|e| invalid(app, stack, e.to_string()))?;
     let machine = StateMachine::new(
         app,
         stack,
@@ -645,7 +679,9 @@ fn data_lake_stack(app: &mut App, stage: Stage, cfg: &EnvConfig, vpc: &Vpc) -> R
         stack,
         "EtlTrigger",
         FunctionProps {
-            description: Some("Records a raw file in the state table and starts the ETL state machine".into()),
+            description: Some(
+                "Records a raw file in the state table and starts the ETL state machine".into(),
+            ),
             timeout: Some(Duration::from_secs(30)),
             memory_size: Some(256),
             environment: [
@@ -678,8 +714,16 @@ fn data_lake_stack(app: &mut App, stage: Stage, cfg: &EnvConfig, vpc: &Vpc) -> R
     )?;
 
     for (id, value, description) in [
-        ("RawBucketName", raw.bucket_name(), "Upload CSV files here (under <dataset>/) to run the ETL"),
-        ("StateMachineArn", machine.state_machine_arn(), "The ETL state machine"),
+        (
+            "RawBucketName",
+            raw.bucket_name(),
+            "Upload CSV files here (under <dataset>/) to run the ETL",
+        ),
+        (
+            "StateMachineArn",
+            machine.state_machine_arn(),
+            "The ETL state machine",
+        ),
         ("StateTableName", table.table_name(), "One item per ETL run"),
     ] {
         app.output(stack, id, Output::new(value).description(description))?;
@@ -690,7 +734,13 @@ fn data_lake_stack(app: &mut App, stage: Stage, cfg: &EnvConfig, vpc: &Vpc) -> R
 // -------------------------------------------------------------------- analytics ----
 
 fn analytics_stack(app: &mut App, stage: Stage, cfg: &EnvConfig, lake: &Lake) -> Result<()> {
-    let stack = stack(app, stage, STACKS[2], cfg, "the data-analyst role and the Athena workgroup")?;
+    let stack = stack(
+        app,
+        stage,
+        STACKS[2],
+        cfg,
+        "the data-analyst role and the Athena workgroup",
+    )?;
     let results = Bucket::new(
         app,
         stack,
@@ -710,7 +760,10 @@ fn analytics_stack(app: &mut App, stage: Stage, cfg: &EnvConfig, lake: &Lake) ->
         stack,
         "AnalystWorkGroup",
         WorkGroupProps {
-            description: Some(format!("Data analysts ({}): results encrypted with the lake's key", cfg.name)),
+            description: Some(format!(
+                "Data analysts ({}): results encrypted with the lake's key",
+                cfg.name
+            )),
             key: Some(lake.key),
             bytes_scanned_cutoff_per_query: Some(100_000_000_000),
             ..WorkGroupProps::new(&cfg.workgroup_name(), &results)

@@ -35,7 +35,11 @@ fn with_prefix(t: &Template, resource_type: &str, prefix: &str) -> String {
         .map(|(id, _)| id)
         .filter(|id| id.starts_with(prefix))
         .collect();
-    assert_eq!(ids.len(), 1, "expected one {resource_type} named {prefix}*, found {ids:?}");
+    assert_eq!(
+        ids.len(),
+        1,
+        "expected one {resource_type} named {prefix}*, found {ids:?}"
+    );
     ids[0].clone()
 }
 
@@ -49,7 +53,10 @@ fn definition(t: &Template) -> Json {
 
 /// The statements of the default policy of the role `role_id`.
 fn statements(t: &Template, role_id: &str) -> Vec<Json> {
-    let policies = t.find_resources("AWS::IAM::Policy", json!({ "Properties": { "Roles": [{ "Ref": role_id }] } }));
+    let policies = t.find_resources(
+        "AWS::IAM::Policy",
+        json!({ "Properties": { "Roles": [{ "Ref": role_id }] } }),
+    );
     assert_eq!(policies.len(), 1, "one policy for {role_id}");
     policies[0].1["Properties"]["PolicyDocument"]["Statement"]
         .as_array()
@@ -96,7 +103,10 @@ fn each_environment_has_its_own_account_region_and_cidr() {
         }
         let net = template(&asm, &format!("{}/Network", e.name));
         let vpc = only(&net, "AWS::EC2::VPC");
-        assert_eq!(net.to_json()["Resources"][&vpc]["Properties"]["CidrBlock"], e.vpc_cidr.as_str());
+        assert_eq!(
+            net.to_json()["Resources"][&vpc]["Properties"]["CidrBlock"],
+            e.vpc_cidr.as_str()
+        );
         // The Glue database is named per environment.
         let lake = template(&asm, &format!("{}/DataLake", e.name));
         lake.assert_has_resource_properties(
@@ -123,8 +133,14 @@ fn every_lake_bucket_uses_the_lake_key_is_versioned_and_tls_only() {
         for (id, b) in &buckets {
             let p = &b["Properties"];
             assert_eq!(p["VersioningConfiguration"]["Status"], "Enabled", "{stack} {id}");
-            assert!(p["LifecycleConfiguration"]["Rules"].as_array().is_some_and(|r| !r.is_empty()), "{id}");
-            let sse = &p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"];
+            assert!(
+                p["LifecycleConfiguration"]["Rules"]
+                    .as_array()
+                    .is_some_and(|r| !r.is_empty()),
+                "{id}"
+            );
+            let sse = &p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+                ["ServerSideEncryptionByDefault"];
             if id.starts_with("AccessLogs") {
                 // S3 server access logging delivers only to SSE-S3 buckets.
                 assert_eq!(sse["SSEAlgorithm"], "AES256");
@@ -137,7 +153,10 @@ fn every_lake_bucket_uses_the_lake_key_is_versioned_and_tls_only() {
                     // The Analytics stack imports the lake key's ARN.
                     assert!(key_arn["Fn::ImportValue"].is_string(), "{id}: {key_arn}");
                 }
-                assert!(p["LoggingConfiguration"].is_object() || stack.ends_with("Analytics"), "{id}");
+                assert!(
+                    p["LoggingConfiguration"].is_object() || stack.ends_with("Analytics"),
+                    "{id}"
+                );
             }
             // TLS only: the bucket policy denies insecure transport.
             let policies = t.find_resources(
@@ -146,13 +165,19 @@ fn every_lake_bucket_uses_the_lake_key_is_versioned_and_tls_only() {
             );
             assert_eq!(policies.len(), 1, "{id}");
             let st = &policies[0].1["Properties"]["PolicyDocument"]["Statement"];
-            assert!(st.as_array().unwrap().iter().any(|s| s["Effect"] == "Deny"
-                && s["Condition"]["Bool"]["aws:SecureTransport"] == "false"));
+            assert!(st
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["Effect"] == "Deny" && s["Condition"]["Bool"]["aws:SecureTransport"] == "false"));
         }
         if stack.ends_with("DataLake") {
             let ids: Vec<&String> = buckets.iter().map(|(id, _)| id).collect();
             for zone in ["Raw", "Conformed", "PurposeBuilt", "Code", "AccessLogs"] {
-                assert!(buckets.iter().any(|(id, _)| id.starts_with(zone)), "{zone} in {ids:?}");
+                assert!(
+                    buckets.iter().any(|(id, _)| id.starts_with(zone)),
+                    "{zone} in {ids:?}"
+                );
             }
             assert_eq!(buckets.len(), 5);
             // The state table and the topic use the key too.
@@ -179,17 +204,27 @@ fn glue_jobs_and_crawler_use_the_security_configuration() {
     assert_eq!(config["S3Encryptions"][0]["S3EncryptionMode"], "SSE-KMS");
     assert_eq!(config["S3Encryptions"][0]["KmsKeyArn"], arn);
     assert_eq!(config["CloudWatchEncryption"]["KmsKeyArn"], arn);
-    assert_eq!(config["JobBookmarksEncryption"]["JobBookmarksEncryptionMode"], "CSE-KMS");
+    assert_eq!(
+        config["JobBookmarksEncryption"]["JobBookmarksEncryptionMode"],
+        "CSE-KMS"
+    );
     let jobs = t.find_resources("AWS::Glue::Job", json!({}));
     assert_eq!(jobs.len(), 2);
     let connection = only(&t, "AWS::Glue::Connection");
     for (id, j) in &jobs {
         let p = &j["Properties"];
         assert_eq!(p["SecurityConfiguration"], json!({ "Ref": sc }), "{id}");
-        assert_eq!(p["Connections"]["Connections"], json!([{ "Ref": connection }]), "{id}");
+        assert_eq!(
+            p["Connections"]["Connections"],
+            json!([{ "Ref": connection }]),
+            "{id}"
+        );
         assert_eq!(p["Command"]["Name"], "glueetl");
     }
-    t.assert_has_resource_properties("AWS::Glue::Crawler", json!({ "CrawlerSecurityConfiguration": { "Ref": sc } }));
+    t.assert_has_resource_properties(
+        "AWS::Glue::Crawler",
+        json!({ "CrawlerSecurityConfiguration": { "Ref": sc } }),
+    );
     t.assert_has_resource_properties(
         "AWS::Glue::DataCatalogEncryptionSettings",
         json!({ "DataCatalogEncryptionSettings": { "EncryptionAtRest": { "CatalogEncryptionMode": "SSE-KMS", "SseAwsKmsKeyId": arn } } }),
@@ -207,7 +242,10 @@ fn the_state_machine_runs_job1_job2_status_notify_and_handles_failures() {
     let d = definition(&t);
     let states = &d["States"];
     assert_eq!(d["StartAt"], "RawToConformed");
-    assert_eq!(states["RawToConformed"]["Resource"], "arn:aws:states:::glue:startJobRun.sync");
+    assert_eq!(
+        states["RawToConformed"]["Resource"],
+        "arn:aws:states:::glue:startJobRun.sync"
+    );
     assert_eq!(states["RawToConformed"]["Next"], "ConformedToPurposeBuilt");
     assert_eq!(
         states["RawToConformed"]["Parameters"]["Arguments"],
@@ -222,17 +260,32 @@ fn the_state_machine_runs_job1_job2_status_notify_and_handles_failures() {
         states["ConformedToPurposeBuilt"]["Parameters"]["Arguments"],
         json!({ "--dataset.$": "$.dataset", "--ingestion_id.$": "$.execution_name" })
     );
-    assert_eq!(states["NotifyFailure"]["Parameters"]["Message.$"], "States.JsonToString($)");
-    assert_eq!(states["ConformedToPurposeBuilt"]["Resource"], "arn:aws:states:::glue:startJobRun.sync");
+    assert_eq!(
+        states["NotifyFailure"]["Parameters"]["Message.$"],
+        "States.JsonToString($)"
+    );
+    assert_eq!(
+        states["ConformedToPurposeBuilt"]["Resource"],
+        "arn:aws:states:::glue:startJobRun.sync"
+    );
     assert_eq!(states["ConformedToPurposeBuilt"]["Next"], "RecordSucceeded");
-    assert_eq!(states["RecordSucceeded"]["Resource"], "arn:aws:states:::dynamodb:updateItem");
+    assert_eq!(
+        states["RecordSucceeded"]["Resource"],
+        "arn:aws:states:::dynamodb:updateItem"
+    );
     assert_eq!(
         states["RecordSucceeded"]["Parameters"]["ExpressionAttributeValues"][":status"]["S"],
         "SUCCEEDED"
     );
-    assert_eq!(states["RecordSucceeded"]["Parameters"]["Key"][STATE_TABLE_KEY]["S.$"], "$.execution_name");
+    assert_eq!(
+        states["RecordSucceeded"]["Parameters"]["Key"][STATE_TABLE_KEY]["S.$"],
+        "$.execution_name"
+    );
     assert_eq!(states["RecordSucceeded"]["Next"], "NotifySuccess");
-    assert_eq!(states["NotifySuccess"]["Resource"], "arn:aws:states:::sns:publish");
+    assert_eq!(
+        states["NotifySuccess"]["Resource"],
+        "arn:aws:states:::sns:publish"
+    );
     assert_eq!(states["NotifySuccess"]["Next"], "Done");
     assert_eq!(states["Done"]["Type"], "Succeed");
     // Failure paths: both jobs and the status update are caught into RecordFailed.
@@ -246,7 +299,10 @@ fn the_state_machine_runs_job1_job2_status_notify_and_handles_failures() {
     );
     assert_eq!(states["RecordFailed"]["Next"], "NotifyFailure");
     assert_eq!(states["RecordFailed"]["Catch"][0]["Next"], "NotifyFailure");
-    assert_eq!(states["NotifyFailure"]["Resource"], "arn:aws:states:::sns:publish");
+    assert_eq!(
+        states["NotifyFailure"]["Resource"],
+        "arn:aws:states:::sns:publish"
+    );
     assert_eq!(states["NotifyFailure"]["Next"], "EtlFailed");
     assert_eq!(states["EtlFailed"]["Type"], "Fail");
 
@@ -291,16 +347,28 @@ fn the_trigger_is_least_privilege_and_fires_on_csv_in_the_raw_zone() {
     let table = only(&t, "AWS::DynamoDB::Table");
     let key = with_prefix(&t, "AWS::KMS::Key", "DataLakeKey");
     let sm = only(&t, "AWS::StepFunctions::StateMachine");
-    assert_eq!(props["Environment"]["Variables"]["STATE_TABLE"], json!({ "Ref": table }));
-    assert_eq!(props["Environment"]["Variables"]["STATE_MACHINE_ARN"], json!({ "Ref": sm }));
+    assert_eq!(
+        props["Environment"]["Variables"]["STATE_TABLE"],
+        json!({ "Ref": table })
+    );
+    assert_eq!(
+        props["Environment"]["Variables"]["STATE_MACHINE_ARN"],
+        json!({ "Ref": sm })
+    );
     let st = statements(&t, &role);
     let got: Vec<(BTreeSet<String>, Json)> = st.iter().map(|s| (actions(s), s["Resource"].clone())).collect();
     let set = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
     assert_eq!(
         got,
         vec![
-            (set(&["dynamodb:PutItem"]), json!({ "Fn::GetAtt": [table, "Arn"] })),
-            (set(&["kms:Decrypt", "kms:GenerateDataKey*"]), json!({ "Fn::GetAtt": [key, "Arn"] })),
+            (
+                set(&["dynamodb:PutItem"]),
+                json!({ "Fn::GetAtt": [table, "Arn"] })
+            ),
+            (
+                set(&["kms:Decrypt", "kms:GenerateDataKey*"]),
+                json!({ "Fn::GetAtt": [key, "Arn"] })
+            ),
             (set(&["states:StartExecution"]), json!({ "Ref": sm })),
         ],
         "{st:#?}"
@@ -339,10 +407,19 @@ fn lake_formation_names_the_analyst_role_and_athena_enforces_encryption() {
         .find(|(_, g)| g["Properties"]["Resource"]["TableResource"].is_object())
         .expect("a table grant");
     assert_eq!(table_grant.1["Properties"]["DataLakePrincipal"], principal);
-    assert_eq!(table_grant.1["Properties"]["Permissions"], json!(["SELECT", "DESCRIBE"]));
-    assert_eq!(table_grant.1["Properties"]["Resource"]["TableResource"]["TableWildcard"], json!({}));
+    assert_eq!(
+        table_grant.1["Properties"]["Permissions"],
+        json!(["SELECT", "DESCRIBE"])
+    );
+    assert_eq!(
+        table_grant.1["Properties"]["Resource"]["TableResource"]["TableWildcard"],
+        json!({})
+    );
     // The database named is the lake's, imported from the DataLake stack.
-    assert!(table_grant.1["Properties"]["Resource"]["TableResource"]["DatabaseName"]["Fn::ImportValue"].is_string());
+    assert!(
+        table_grant.1["Properties"]["Resource"]["TableResource"]["DatabaseName"]["Fn::ImportValue"]
+            .is_string()
+    );
 
     let wg = only(&t, "AWS::Athena::WorkGroup");
     let c = &t.to_json()["Resources"][&wg]["Properties"]["WorkGroupConfiguration"];
@@ -399,7 +476,10 @@ fn the_network_has_the_endpoints_the_etl_needs() {
             assert_eq!(p["PrivateDnsEnabled"], true, "{id}");
             let sg = p["SecurityGroupIds"][0]["Fn::GetAtt"][0].as_str().unwrap();
             let ingress = &t.to_json()["Resources"][sg]["Properties"]["SecurityGroupIngress"];
-            assert_eq!(ingress, &json!([{ "CidrIp": cidr, "Description": format!("from {cidr}:443"), "FromPort": 443, "IpProtocol": "tcp", "ToPort": 443 }]));
+            assert_eq!(
+                ingress,
+                &json!([{ "CidrIp": cidr, "Description": format!("from {cidr}:443"), "FromPort": 443, "IpProtocol": "tcp", "ToPort": 443 }])
+            );
         } else {
             assert_eq!(p["RouteTableIds"].as_array().unwrap().len(), 2, "{id}");
         }

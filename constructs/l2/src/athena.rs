@@ -99,7 +99,12 @@ impl WorkGroup {
     /// Creates the workgroup as construct `id` under `scope`. A name Athena rejects, a
     /// scan limit under 10 MB, or `enforce_configuration: false` (clients could then
     /// write unencrypted results) are error annotations naming the construct.
-    pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: WorkGroupProps) -> Result<WorkGroup> {
+    pub fn new(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        props: WorkGroupProps,
+    ) -> Result<WorkGroup> {
         let node = app.construct(scope, id)?;
         let n = &props.name;
         if n.is_empty()
@@ -111,7 +116,9 @@ impl WorkGroup {
             app.annotate(
                 node,
                 Level::Error,
-                format!("workgroup name {n:?} must be 1 to 128 characters of a-z, A-Z, 0-9, '.', '_' and '-'"),
+                format!(
+                    "workgroup name {n:?} must be 1 to 128 characters of a-z, A-Z, 0-9, '.', '_' and '-'"
+                ),
             );
         }
         if let Some(c) = props.bytes_scanned_cutoff_per_query {
@@ -214,12 +221,21 @@ impl WorkGroup {
     /// prefix; decrypt and encrypt with the workgroup's key and the bucket's key. The
     /// catalog and data permissions (Glue, Lake Formation) are granted separately.
     pub fn grant_query(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        grant(app, grantee, QUERY_ACTIONS.iter().copied(), [self.work_group_arn()])?;
+        grant(
+            app,
+            grantee,
+            QUERY_ACTIONS.iter().copied(),
+            [self.work_group_arn()],
+        )?;
         let bucket = self.results_bucket;
         grant(
             app,
             grantee,
-            ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+            [
+                "s3:GetBucketLocation",
+                "s3:ListBucket",
+                "s3:ListBucketMultipartUploads",
+            ],
             [bucket.arn()],
         )?;
         grant(
@@ -240,7 +256,11 @@ impl WorkGroup {
             }
         }
         for k in keys {
-            k.grant(app, grantee, ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"])?;
+            k.grant(
+                app,
+                grantee,
+                ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*"],
+            )?;
         }
         Ok(())
     }

@@ -43,7 +43,9 @@ use std::path::PathBuf;
 
 use indexmap::IndexMap;
 
-use cairn_core::{make_unique_id, App, AssetSource, FileAsset, Level, NodeId, Pseudo, Res, Result, Val, Value};
+use cairn_core::{
+    make_unique_id, App, AssetSource, FileAsset, Level, NodeId, Pseudo, Res, Result, Val, Value,
+};
 
 use crate::ec2::{Peer, Port, SecurityGroup, SecurityGroupProps, Subnet, Vpc};
 use crate::iam::{grant, Grantable, PolicyStatement, Principal, Role, RoleProps};
@@ -88,7 +90,14 @@ macro_rules! node_eq {
         impl Eq for $t {}
     )*};
 }
-node_eq!(Database, SecurityConfiguration, DataCatalogEncryption, Connection, Job, Crawler);
+node_eq!(
+    Database,
+    SecurityConfiguration,
+    DataCatalogEncryption,
+    Connection,
+    Job,
+    Crawler
+);
 
 fn invalid(app: &mut App, node: NodeId, problem: impl Into<String>) {
     app.annotate(node, Level::Error, problem.into());
@@ -320,7 +329,9 @@ impl SecurityConfiguration {
             .condition(
                 "ArnLike",
                 "kms:EncryptionContext:aws:logs:arn",
-                Value::sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws-glue/*"),
+                Value::sub(
+                    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws-glue/*",
+                ),
             )
             .to_value();
         if let Some(m) = statement.as_map_mut() {
@@ -334,7 +345,10 @@ impl SecurityConfiguration {
             }
             *m = ordered;
         }
-        if let Some(k) = app.node_mut(props.key.resource().node()).resource_mut::<cairn_cfn::kms::CfnKey>() {
+        if let Some(k) = app
+            .node_mut(props.key.resource().node())
+            .resource_mut::<cairn_cfn::kms::CfnKey>()
+        {
             if let Some(doc) = k.key_policy.as_mut() {
                 push_statement(doc, statement);
             }
@@ -457,7 +471,12 @@ impl DataCatalogEncryption {
             self.key.grant(
                 app,
                 grantee,
-                ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey*"],
+                [
+                    "kms:Decrypt",
+                    "kms:DescribeKey",
+                    "kms:Encrypt",
+                    "kms:GenerateDataKey*",
+                ],
             )
         } else {
             self.key.grant(app, grantee, ["kms:Decrypt", "kms:DescribeKey"])
@@ -663,24 +682,37 @@ impl Job {
             invalid(
                 app,
                 node,
-                format!("number_of_workers {} must be at least 2 for a Spark job", props.number_of_workers),
+                format!(
+                    "number_of_workers {} must be at least 2 for a Spark job",
+                    props.number_of_workers
+                ),
             );
         }
         if !(1..=10_080).contains(&props.timeout_minutes) {
             invalid(
                 app,
                 node,
-                format!("timeout_minutes {} must be 1 to 10080 (7 days)", props.timeout_minutes),
+                format!(
+                    "timeout_minutes {} must be 1 to 10080 (7 days)",
+                    props.timeout_minutes
+                ),
             );
         }
         if !(0..=10).contains(&props.max_retries) {
-            invalid(app, node, format!("max_retries {} must be 0 to 10", props.max_retries));
+            invalid(
+                app,
+                node,
+                format!("max_retries {} must be 0 to 10", props.max_retries),
+            );
         }
         if props.max_concurrent_runs < 1 {
             invalid(
                 app,
                 node,
-                format!("max_concurrent_runs {} must be at least 1", props.max_concurrent_runs),
+                format!(
+                    "max_concurrent_runs {} must be at least 1",
+                    props.max_concurrent_runs
+                ),
             );
         }
         let role = match props.role {
@@ -724,7 +756,11 @@ impl Job {
                 }
                 Value::join(
                     "",
-                    [Value::from("s3://"), bucket.bucket_name(), Value::from(format!("/{key}"))],
+                    [
+                        Value::from("s3://"),
+                        bucket.bucket_name(),
+                        Value::from(format!("/{key}")),
+                    ],
                 )
             }
         };
@@ -1044,7 +1080,12 @@ impl Crawler {
 
     /// Grants starting the crawler and reading its state.
     pub fn grant_start(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        grant(app, grantee, START_CRAWLER_ACTIONS.iter().copied(), [self.crawler_arn()])
+        grant(
+            app,
+            grantee,
+            START_CRAWLER_ACTIONS.iter().copied(),
+            [self.crawler_arn()],
+        )
     }
 }
 

@@ -356,7 +356,11 @@ impl Permissions {
             }
         }
         if perms.is_empty() {
-            app.annotate(node, Level::Error, "a Lake Formation grant needs at least one permission");
+            app.annotate(
+                node,
+                Level::Error,
+                "a Lake Formation grant needs at least one permission",
+            );
         }
         let allowed = resource.allowed();
         let wrong: Vec<&str> = perms

@@ -15,7 +15,16 @@ fn a_kms_workgroup_enforces_encrypted_results_and_grants_queries() {
     let mut app = App::new();
     let stack = app.stack("S").unwrap();
     let key = Key::new(&mut app, stack, "Key", KeyProps::default()).unwrap();
-    let results = Bucket::new(&mut app, stack, "Results", BucketProps { encryption: BucketEncryption::Kms(key), ..BucketProps::default() }).unwrap();
+    let results = Bucket::new(
+        &mut app,
+        stack,
+        "Results",
+        BucketProps {
+            encryption: BucketEncryption::Kms(key),
+            ..BucketProps::default()
+        },
+    )
+    .unwrap();
     let wg = WorkGroup::new(
         &mut app,
         stack,
@@ -27,7 +36,13 @@ fn a_kms_workgroup_enforces_encrypted_results_and_grants_queries() {
         },
     )
     .unwrap();
-    let analyst = Role::new(&mut app, stack, "Analyst", RoleProps::new(Principal::account("123456789012"))).unwrap();
+    let analyst = Role::new(
+        &mut app,
+        stack,
+        "Analyst",
+        RoleProps::new(Principal::account("123456789012")),
+    )
+    .unwrap();
     wg.grant_query(&mut app, &analyst).unwrap();
     let t = synth_clean(app, "S", &[], "athena");
     let id = logical_of(&t, "Analysts", "AWS::Athena::WorkGroup");
@@ -56,17 +71,29 @@ fn a_kms_workgroup_enforces_encrypted_results_and_grants_queries() {
             a => vec![a.as_str().unwrap().to_string()],
         }
     };
-    assert_eq!(actions(&st[0]), QUERY_ACTIONS.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        actions(&st[0]),
+        QUERY_ACTIONS.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    );
     assert_eq!(
         st[0]["Resource"],
         json!({ "Fn::Sub": ["arn:${AWS::Partition}:athena:${AWS::Region}:${AWS::AccountId}:workgroup/${Name}", { "Name": { "Ref": id } }] })
     );
     // Objects only under the results prefix; the key once.
-    assert_eq!(st[2]["Resource"], json!({ "Fn::Join": ["", [{ "Fn::GetAtt": [bucket, "Arn"] }, "/athena-results/*"]] }));
+    assert_eq!(
+        st[2]["Resource"],
+        json!({ "Fn::Join": ["", [{ "Fn::GetAtt": [bucket, "Arn"] }, "/athena-results/*"]] })
+    );
     assert!(!actions(&st[2]).iter().any(|a| a.starts_with("s3:Delete")));
-    let key_statements: Vec<&Json> = st.iter().filter(|s| actions(s).iter().any(|a| a.starts_with("kms:"))).collect();
+    let key_statements: Vec<&Json> = st
+        .iter()
+        .filter(|s| actions(s).iter().any(|a| a.starts_with("kms:")))
+        .collect();
     assert_eq!(key_statements.len(), 1);
-    assert_eq!(key_statements[0]["Resource"], json!({ "Fn::GetAtt": [key_id, "Arn"] }));
+    assert_eq!(
+        key_statements[0]["Resource"],
+        json!({ "Fn::GetAtt": [key_id, "Arn"] })
+    );
 }
 
 #[test]
@@ -78,7 +105,8 @@ fn without_a_key_results_are_sse_s3_and_bad_props_are_errors() {
     let t = synth_clean(app, "S", &[], "athena sse-s3");
     let id = logical_of(&t, "Plain", "AWS::Athena::WorkGroup");
     assert_eq!(
-        t["Resources"][&id]["Properties"]["WorkGroupConfiguration"]["ResultConfiguration"]["EncryptionConfiguration"],
+        t["Resources"][&id]["Properties"]["WorkGroupConfiguration"]["ResultConfiguration"]
+            ["EncryptionConfiguration"],
         json!({ "EncryptionOption": "SSE_S3" })
     );
 

@@ -19,7 +19,13 @@ fn grants_name_the_principal_the_resource_and_wait_for_the_settings() {
     let stack = app.stack("S").unwrap();
     let db = Database::new(&mut app, stack, "Db", DatabaseProps::new("sales")).unwrap();
     let zone = Bucket::new(&mut app, stack, "Zone", BucketProps::default()).unwrap();
-    let analyst = Role::new(&mut app, stack, "Analyst", RoleProps::new(Principal::account("123456789012"))).unwrap();
+    let analyst = Role::new(
+        &mut app,
+        stack,
+        "Analyst",
+        RoleProps::new(Principal::account("123456789012")),
+    )
+    .unwrap();
     let settings = DataLakeSettings::new(
         &mut app,
         stack,
@@ -30,8 +36,16 @@ fn grants_name_the_principal_the_resource_and_wait_for_the_settings() {
     let location = DataLakeLocation::new(&mut app, stack, "Location", &zone, None).unwrap();
     let grants = [
         ("DbGrant", LfResource::database(&db), vec![Permission::Describe]),
-        ("TablesGrant", LfResource::all_tables(&db), vec![Permission::Select, Permission::Describe, Permission::Select]),
-        ("LocGrant", LfResource::bucket(&zone), vec![Permission::DataLocationAccess]),
+        (
+            "TablesGrant",
+            LfResource::all_tables(&db),
+            vec![Permission::Select, Permission::Describe, Permission::Select],
+        ),
+        (
+            "LocGrant",
+            LfResource::bucket(&zone),
+            vec![Permission::DataLocationAccess],
+        ),
     ];
     for (id, resource, perms) in grants {
         let p = Permissions::new(&mut app, stack, id, analyst.arn(), resource, perms).unwrap();
@@ -70,15 +84,24 @@ fn grants_name_the_principal_the_resource_and_wait_for_the_settings() {
         db_grant["Properties"]["Resource"],
         json!({ "DatabaseResource": { "CatalogId": { "Ref": "AWS::AccountId" }, "Name": { "Ref": db_id } } })
     );
-    assert_eq!(db_grant["DependsOn"], json!([location_id, settings_id]).as_array().map(|a| {
-        let mut v = a.clone();
-        v.sort_by_key(|x| x.as_str().unwrap().to_string());
-        json!(v)
-    }).unwrap());
+    assert_eq!(
+        db_grant["DependsOn"],
+        json!([location_id, settings_id])
+            .as_array()
+            .map(|a| {
+                let mut v = a.clone();
+                v.sort_by_key(|x| x.as_str().unwrap().to_string());
+                json!(v)
+            })
+            .unwrap()
+    );
     let tables = by_id("TablesGrant");
     // Duplicates are dropped.
     assert_eq!(tables["Properties"]["Permissions"], json!(["SELECT", "DESCRIBE"]));
-    assert_eq!(tables["Properties"]["Resource"]["TableResource"]["TableWildcard"], json!({}));
+    assert_eq!(
+        tables["Properties"]["Resource"]["TableResource"]["TableWildcard"],
+        json!({})
+    );
     let loc = by_id("LocGrant");
     assert_eq!(
         loc["Properties"]["Resource"]["DataLocationResource"]["S3Resource"],
@@ -106,7 +129,15 @@ fn permissions_that_do_not_apply_and_missing_admins_are_errors() {
         [Permission::Select, Permission::Describe],
     )
     .unwrap();
-    Permissions::new(&mut app, stack, "None", Value::from("arn:aws:iam::123456789012:role/x"), LfResource::database(&db), []).unwrap();
+    Permissions::new(
+        &mut app,
+        stack,
+        "None",
+        Value::from("arn:aws:iam::123456789012:role/x"),
+        LfResource::database(&db),
+        [],
+    )
+    .unwrap();
     DataLakeSettings::new(&mut app, stack, "Settings", DataLakeSettingsProps::new(vec![])).unwrap();
     let err = app.synth().unwrap_err().to_string();
     for needle in [
@@ -138,6 +169,12 @@ fn iam_allowed_principals_can_be_kept() {
     let t = synth_clean(app, "S", &[], "settings");
     let id = logical_of(&t, "Settings", "AWS::LakeFormation::DataLakeSettings");
     let everyone = json!([{ "Permissions": ["ALL"], "Principal": { "DataLakePrincipalIdentifier": "IAM_ALLOWED_PRINCIPALS" } }]);
-    assert_eq!(t["Resources"][&id]["Properties"]["CreateTableDefaultPermissions"], everyone);
-    assert_eq!(t["Resources"][&id]["Properties"]["CreateDatabaseDefaultPermissions"], everyone);
+    assert_eq!(
+        t["Resources"][&id]["Properties"]["CreateTableDefaultPermissions"],
+        everyone
+    );
+    assert_eq!(
+        t["Resources"][&id]["Properties"]["CreateDatabaseDefaultPermissions"],
+        everyone
+    );
 }

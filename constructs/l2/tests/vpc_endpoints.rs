@@ -33,7 +33,12 @@ fn gateway_and_interface_endpoints_of_an_isolated_vpc() {
     let mut app = App::new();
     let stack = app.stack("S").unwrap();
     let v = vpc(&mut app, stack, isolated());
-    v.add_gateway_endpoint(&mut app, "S3", GatewayVpcEndpointOptions::new(GatewayVpcEndpointAwsService::S3)).unwrap();
+    v.add_gateway_endpoint(
+        &mut app,
+        "S3",
+        GatewayVpcEndpointOptions::new(GatewayVpcEndpointAwsService::S3),
+    )
+    .unwrap();
     v.add_gateway_endpoint(
         &mut app,
         "Ddb",
@@ -47,7 +52,11 @@ fn gateway_and_interface_endpoints_of_an_isolated_vpc() {
     )
     .unwrap();
     let kms = v
-        .add_interface_endpoint(&mut app, "Kms", InterfaceVpcEndpointOptions::new(InterfaceVpcEndpointAwsService::Kms))
+        .add_interface_endpoint(
+            &mut app,
+            "Kms",
+            InterfaceVpcEndpointOptions::new(InterfaceVpcEndpointAwsService::Kms),
+        )
         .unwrap();
     assert_eq!(kms.security_groups().len(), 1);
     v.add_interface_endpoint(
@@ -62,17 +71,26 @@ fn gateway_and_interface_endpoints_of_an_isolated_vpc() {
     let t = synth_clean(app, "S", &[], "endpoints");
     let vpc_id = logical_of(&t, "Vpc", "AWS::EC2::VPC");
     let s3 = &t["Resources"][&logical_of(&t, "VpcS3", "AWS::EC2::VPCEndpoint")]["Properties"];
-    assert_eq!(s3["ServiceName"], json!({ "Fn::Sub": "com.amazonaws.${AWS::Region}.s3" }));
+    assert_eq!(
+        s3["ServiceName"],
+        json!({ "Fn::Sub": "com.amazonaws.${AWS::Region}.s3" })
+    );
     assert_eq!(s3["VpcEndpointType"], "Gateway");
     assert_eq!(s3["VpcId"], json!({ "Ref": vpc_id }));
     // Every subnet's route table: 2 groups x 2 AZs.
     assert_eq!(s3["RouteTableIds"].as_array().unwrap().len(), 4);
     assert!(s3.get("PolicyDocument").is_none());
     let ddb = &t["Resources"][&logical_of(&t, "VpcDdb", "AWS::EC2::VPCEndpoint")]["Properties"];
-    assert_eq!(ddb["PolicyDocument"]["Statement"][0]["Action"], "dynamodb:GetItem");
+    assert_eq!(
+        ddb["PolicyDocument"]["Statement"][0]["Action"],
+        "dynamodb:GetItem"
+    );
 
     let k = &t["Resources"][&logical_of(&t, "VpcKms", "AWS::EC2::VPCEndpoint")]["Properties"];
-    assert_eq!(k["ServiceName"], json!({ "Fn::Sub": "com.amazonaws.${AWS::Region}.kms" }));
+    assert_eq!(
+        k["ServiceName"],
+        json!({ "Fn::Sub": "com.amazonaws.${AWS::Region}.kms" })
+    );
     assert_eq!(k["VpcEndpointType"], "Interface");
     assert_eq!(k["PrivateDnsEnabled"], true);
     // One subnet per AZ, of the first isolated group.
@@ -100,7 +118,14 @@ fn gateway_and_interface_endpoints_of_an_isolated_vpc() {
 fn interface_endpoints_prefer_private_subnets_and_take_a_port() {
     let mut app = App::new();
     let stack = app.stack("S").unwrap();
-    let v = vpc(&mut app, stack, VpcProps { nat_gateways: Some(1), ..VpcProps::default() });
+    let v = vpc(
+        &mut app,
+        stack,
+        VpcProps {
+            nat_gateways: Some(1),
+            ..VpcProps::default()
+        },
+    );
     v.add_interface_endpoint(
         &mut app,
         "Secrets",
@@ -119,7 +144,10 @@ fn interface_endpoints_prefer_private_subnets_and_take_a_port() {
         .collect();
     assert_eq!(e["SubnetIds"], json!(private));
     let sg = logical_of(&t, "VpcSecretsSecurityGroup", "AWS::EC2::SecurityGroup");
-    assert_eq!(t["Resources"][&sg]["Properties"]["SecurityGroupIngress"][0]["FromPort"], 8443);
+    assert_eq!(
+        t["Resources"][&sg]["Properties"]["SecurityGroupIngress"][0]["FromPort"],
+        8443
+    );
 }
 
 #[test]
@@ -154,12 +182,26 @@ fn missing_subnets_and_dns_are_errors_naming_the_endpoint() {
 
     let mut app = App::new();
     let stack = app.stack("S").unwrap();
-    let v = vpc(&mut app, stack, VpcProps { enable_dns_hostnames: false, ..isolated() });
+    let v = vpc(
+        &mut app,
+        stack,
+        VpcProps {
+            enable_dns_hostnames: false,
+            ..isolated()
+        },
+    );
     let err = v
-        .add_interface_endpoint(&mut app, "Kms", InterfaceVpcEndpointOptions::new(InterfaceVpcEndpointAwsService::Kms))
+        .add_interface_endpoint(
+            &mut app,
+            "Kms",
+            InterfaceVpcEndpointOptions::new(InterfaceVpcEndpointAwsService::Kms),
+        )
         .unwrap_err()
         .to_string();
-    assert!(err.contains("S/Vpc/Kms") && err.contains("enable_dns_hostnames"), "{err}");
+    assert!(
+        err.contains("S/Vpc/Kms") && err.contains("enable_dns_hostnames"),
+        "{err}"
+    );
     // Without private DNS the same VPC is fine.
     v.add_interface_endpoint(
         &mut app,
