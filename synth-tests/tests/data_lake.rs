@@ -485,3 +485,50 @@ fn the_network_has_the_endpoints_the_etl_needs() {
         }
     }
 }
+
+#[test]
+fn a_stage_can_be_added_for_any_environment_and_bad_configuration_names_the_construct() {
+    let mut app = cairn::App::new();
+    let custom = data_lake::EnvConfig {
+        name: "Sandbox".into(),
+        account: "444444444444".into(),
+        region: "eu-west-1".into(),
+        vpc_cidr: "10.99.0.0/16".into(),
+        lake_admins: vec!["arn:aws:iam::444444444444:role/admin".into()],
+        notification_email: None,
+        raw_infrequent_access_days: 45,
+        glue_workers: 3,
+    };
+    let stage = data_lake::add_data_lake_stage(&mut app, &custom).unwrap();
+    assert_eq!(app.path(stage.node()), "Sandbox");
+    let asm = app.synth().unwrap();
+    let lake = template(&asm, "Sandbox/DataLake");
+    assert_eq!(
+        asm.stack("Sandbox/DataLake")
+            .unwrap()
+            .environment
+            .region
+            .as_deref(),
+        Some("eu-west-1")
+    );
+    lake.assert_resource_count_is("AWS::SNS::Subscription", 0);
+    for (_, j) in lake.find_resources("AWS::Glue::Job", json!({})) {
+        assert_eq!(j["Properties"]["NumberOfWorkers"], 3);
+    }
+    let raw = with_prefix(&lake, "AWS::S3::Bucket", "Raw");
+    let rules = &lake.to_json()["Resources"][&raw]["Properties"]["LifecycleConfiguration"]["Rules"];
+    assert_eq!(rules[0]["Transitions"][0]["TransitionInDays"], 45);
+
+    let mut app = cairn::App::new();
+    let bad = data_lake::EnvConfig {
+        vpc_cidr: "10.99.0.0/8".into(),
+        ..custom
+    };
+    let err = data_lake::add_data_lake_stage(&mut app, &bad)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("Sandbox/Network/Vpc") && err.contains("10.99.0.0/8"),
+        "{err}"
+    );
+}
