@@ -7,7 +7,8 @@
 //! - `Network`: a VPC of isolated subnets (no internet route, no NAT) with flow logs, and
 //!   the endpoints the ETL reaches AWS through: gateway endpoints for S3 and DynamoDB,
 //!   interface endpoints (private DNS, a security group allowing 443 from the VPC) for
-//!   Glue, KMS, Secrets Manager and CloudWatch Logs.
+//!   Glue, KMS, Secrets Manager, CloudWatch Logs and CloudWatch metrics (the Glue jobs
+//!   run in the VPC and publish logs and metrics from there).
 //! - `DataLake`: the lake's customer managed key; the raw, conformed and purpose-built
 //!   zones and the code bucket, all encrypted with that key, versioned, TLS-only, with
 //!   lifecycle rules and server access logs to the access-log bucket (SSE-S3, the only
@@ -201,6 +202,11 @@ fn network_stack(app: &mut App, stage: Stage, cfg: &EnvConfig) -> Result<Vpc> {
             InterfaceVpcEndpointAwsService::SecretsManager,
         ),
         ("LogsEndpoint", InterfaceVpcEndpointAwsService::CloudWatchLogs),
+        // The jobs publish their metrics (`--enable-metrics`) from inside the VPC too.
+        (
+            "MonitoringEndpoint",
+            InterfaceVpcEndpointAwsService::CloudWatchMonitoring,
+        ),
     ] {
         vpc.add_interface_endpoint(app, id, InterfaceVpcEndpointOptions::new(service))?;
     }

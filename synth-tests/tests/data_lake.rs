@@ -462,6 +462,7 @@ fn the_network_has_the_endpoints_the_etl_needs() {
         ("glue", "Interface"),
         ("kms", "Interface"),
         ("logs", "Interface"),
+        ("monitoring", "Interface"),
         ("s3", "Gateway"),
         ("secretsmanager", "Interface"),
     ]
