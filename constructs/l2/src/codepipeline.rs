@@ -606,6 +606,13 @@ impl Pipeline {
 
     /// Appends an empty stage named `name` (child construct `<name>` holds its action roles).
     pub fn add_stage(&self, app: &mut App, name: &str) -> Result<()> {
+        let end = self.stage_names(app).len();
+        self.insert_stage(app, end, name)
+    }
+
+    /// Inserts an empty stage named `name` at position `index` (0: first; past the end:
+    /// last).
+    pub fn insert_stage(&self, app: &mut App, index: usize, name: &str) -> Result<()> {
         if !valid_name(name) {
             return Err(Error::InvalidProps {
                 path: app.path(self.node),
@@ -614,7 +621,8 @@ impl Pipeline {
         }
         app.construct(self.node, name)?;
         self.with_stages(app, |stages| {
-            stages.push(Value::map([("Name", Value::from(name)), ("Actions", Value::List(Vec::new()))]));
+            let at = index.min(stages.len());
+            stages.insert(at, Value::map([("Name", Value::from(name)), ("Actions", Value::List(Vec::new()))]));
         });
         Ok(())
     }

@@ -540,7 +540,6 @@ impl Pipeline {
 
     /// Adds a wave (a CodePipeline stage named `name`) after the existing ones.
     pub fn add_wave(&self, app: &mut App, name: &str) -> Result<Wave> {
-        self.ensure_assets_stage(app)?;
         self.pipeline.add_stage(app, name)?;
         Ok(Wave {
             pipeline: *self,
@@ -554,11 +553,19 @@ impl Pipeline {
         self.add_wave(app, &name)?.add_stage_with(app, stage, options)
     }
 
+    /// The `Assets` stage, inserted after `UpdatePipeline` (or `Build`) by the first
+    /// application stage.
     fn ensure_assets_stage(&self, app: &mut App) -> Result<()> {
-        if self.pipeline.stage_names(app).iter().any(|s| s == "Assets") {
+        let names = self.pipeline.stage_names(app);
+        if names.iter().any(|s| s == "Assets") {
             return Ok(());
         }
-        self.pipeline.add_stage(app, "Assets")
+        let after = names
+            .iter()
+            .position(|s| s == "UpdatePipeline")
+            .or_else(|| names.iter().position(|s| s == "Build"))
+            .map_or(names.len(), |i| i + 1);
+        self.pipeline.insert_stage(app, after, "Assets")
     }
 
     /// The Create/Execute change set pair of one stack at `first` and `first + 1`.
@@ -800,6 +807,7 @@ impl Wave {
             p.pipeline.add_action(app, &self.name, Action { name: format!("{stage_name}.{}", step.name()), ..a })?;
         }
         // Assets of the stage, published into each of its environments.
+        p.ensure_assets_stage(app)?;
         let publisher = p.publisher;
         let dir = match stacks.first() {
             Some(_) => format!("assembly-{}", app.path(stage.node()).replace('/', "-")),
