@@ -690,9 +690,9 @@ impl Pipeline {
         let writes = !action.kind.outputs().is_empty();
         // The role the pipeline assumes for this action.
         let (role_arn, grantee): (Option<Value>, Option<Grantee>) = match (&action.role, &action.kind) {
-            // A role of another account: bucket and key policies let it in. A role of
-            // this account given by ARN brings its own permissions.
-            (Some(arn), _) => (Some(arn.clone()), cross_account.then(|| Grantee::Foreign(arn.clone()))),
+            // A role given by ARN (e.g. a bootstrap role): bucket and key policies let it
+            // in, whatever its account.
+            (Some(arn), _) => (Some(arn.clone()), Some(Grantee::Foreign(arn.clone()))),
             (None, ActionKind::ManualApproval { notify_topic: None, .. }) => (None, None),
             (None, _) if cross_account => {
                 let account = action.account.clone().unwrap_or_default();
@@ -723,6 +723,9 @@ impl Pipeline {
         if cross_region {
             if let (Some(region), Some(account)) = (&action.region, &env.account) {
                 self.replication_store(app, region, account)?;
+                if let (Some(Grantee::Foreign(arn)), true) = (&grantee, touches_artifacts) {
+                    self.grant_replicated(app, region, arn, writes);
+                }
             }
         }
         self.source_trigger(app, stage_node, &action)?;
@@ -1202,6 +1205,59 @@ impl Pipeline {
             p.artifact_stores = Some(stores.into());
         }
         Ok(())
+    }
+
+    /// Lets a role of another account use the artifact store of `region` (statements in
+    /// the replication bucket's and key's policies, in the support stack).
+    fn grant_replicated(&self, app: &mut App, region: &str, role_arn: &Value, write: bool) {
+        let parent = app.node(self.stack.node()).parent().unwrap_or(app.root());
+        let id = format!("{}-support-{region}", app.node(self.stack.node()).id());
+        let Some(stack) = app.node(parent).child(&id) else { return };
+        let (bucket_actions, key_actions): (Vec<&str>, &[&str]) = if write {
+            (BUCKET_READ.iter().chain(BUCKET_WRITE).copied().collect(), KEY_WRITE)
+        } else {
+            (BUCKET_READ.to_vec(), KEY_READ)
+        };
+        let bucket_l1 = app.node(stack).child("ReplicationBucket").and_then(|b| app.node(b).child("Resource"));
+        let policy = app
+            .node(stack)
+            .child("ReplicationBucket")
+            .and_then(|b| app.node(b).child("Policy"))
+            .and_then(|p| app.node(p).child("Resource"));
+        if let (Some(b), Some(p)) = (bucket_l1, policy) {
+            let arn = Value::get_att(b, "Arn");
+            let statement = PolicyStatement::allow()
+                .principal(Principal::Arn(role_arn.clone()))
+                .actions(bucket_actions)
+                .resources([arn.clone(), Value::join("", [arn, Value::from("/*")])]);
+            if let Some(bp) = app.node_mut(p).resource_mut::<crate::s3::CfnBucketPolicy>() {
+                crate::kms::push_statement(&mut bp.policy_document, statement.to_value());
+            }
+        }
+        let key = app.node(stack).child("ReplicationKey").and_then(|k| app.node(k).child("Resource"));
+        if let Some(k) = key {
+            let statement = PolicyStatement::allow()
+                .principal(Principal::Arn(role_arn.clone()))
+                .actions(key_actions.iter().copied())
+                .resource("*");
+            if let Some(kp) = app.node_mut(k).resource_mut::<crate::kms::CfnKey>() {
+                if let Some(doc) = kp.key_policy.as_mut() {
+                    crate::kms::push_statement(doc, statement.to_value());
+                }
+            }
+        }
+    }
+
+    /// The support stacks of this pipeline created so far (cross-account roles,
+    /// cross-region artifact stores), in creation order.
+    pub fn support_stacks(&self, app: &App) -> Vec<Stack> {
+        let parent = app.node(self.stack.node()).parent().unwrap_or(app.root());
+        let prefix = format!("{}-support-", app.node(self.stack.node()).id());
+        app.node(parent)
+            .children()
+            .filter(|c| app.node(*c).id().starts_with(&prefix))
+            .filter_map(|c| app.stack_of(c))
+            .collect()
     }
 
     /// The EventBridge rule that starts the pipeline on a source change.

@@ -568,6 +568,25 @@ impl Pipeline {
         self.pipeline.insert_stage(app, after, "Assets")
     }
 
+    /// Support stacks of the CodePipeline (artifact stores in other regions) deploy in
+    /// `UpdatePipeline` before the pipeline's own stack (run orders 1 and 2).
+    fn deploy_support_stacks(&self, app: &mut App) -> Result<()> {
+        if !self.pipeline.stage_names(app).iter().any(|s| s == "UpdatePipeline") {
+            return Ok(());
+        }
+        for support in self.pipeline.support_stacks(app) {
+            let (path, name) = stack_files(app, support);
+            let prefix = format!("Support-{}", app.node(support.node()).id().rsplit("-support-").next().unwrap_or(""));
+            let holder = app.node(self.pipeline.node()).child("UpdatePipeline");
+            if holder.and_then(|h| app.node(h).child(&format!("{prefix}.Prepare"))).is_some() {
+                continue;
+            }
+            let env = app.environment_of(support);
+            self.deploy_actions(app, "UpdatePipeline", &prefix, &path, &name, &env, 1)?;
+        }
+        Ok(())
+    }
+
     /// The Create/Execute change set pair of one stack at `first` and `first + 1`.
     #[allow(clippy::too_many_arguments)]
     fn deploy_actions(
@@ -802,10 +821,11 @@ impl Wave {
                 depth: *depth,
             });
         }
-        for step in &options.post {
-            let a = p.step_action(app, &format!("{}-{stage_name}", self.name), step, last + 1)?;
+        for (i, step) in options.post.iter().enumerate() {
+            let a = p.step_action(app, &format!("{}-{stage_name}", self.name), step, last + 1 + i as u32)?;
             p.pipeline.add_action(app, &self.name, Action { name: format!("{stage_name}.{}", step.name()), ..a })?;
         }
+        p.deploy_support_stacks(app)?;
         // Assets of the stage, published into each of its environments.
         p.ensure_assets_stage(app)?;
         let publisher = p.publisher;
