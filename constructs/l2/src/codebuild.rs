@@ -420,8 +420,6 @@ impl Project {
         if let Some(key) = props.encryption_key {
             key.grant_encrypt_decrypt(app, &project)?;
         }
-        // The project waits for its role's policy (builds need it at once).
-        app.resource_options_mut(resource)?.depends_on.push(role.node());
         Ok(project)
     }
 
