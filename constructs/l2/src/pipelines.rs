@@ -641,7 +641,7 @@ impl Pipeline {
         let script = [
             "set -eu",
             "if [ -n \"${ASSUME_ROLE_ARN:-}\" ]; then CREDS=$(aws sts assume-role --role-arn \"$ASSUME_ROLE_ARN\" --role-session-name cairn-assets --query Credentials --output text); export AWS_ACCESS_KEY_ID=$(echo \"$CREDS\" | cut -f1) AWS_SECRET_ACCESS_KEY=$(echo \"$CREDS\" | cut -f3) AWS_SESSION_TOKEN=$(echo \"$CREDS\" | cut -f4); fi",
-            "for m in \"$ASSEMBLY_DIR\"/*.assets.json; do [ -e \"$m\" ] || continue; python3 -c 'import json,sys,os; d=json.load(open(sys.argv[1])); [print(f[\"source\"][\"path\"], t[\"bucketName\"].replace(\"${AWS::AccountId}\", os.environ[\"TARGET_ACCOUNT\"]).replace(\"${AWS::Region}\", os.environ[\"TARGET_REGION\"]), t[\"objectKey\"]) for f in d[\"files\"].values() for t in f[\"destinations\"].values()]' \"$m\" | while read -r src bucket key; do aws s3 cp \"$ASSEMBLY_DIR/$src\" \"s3://$bucket/$key\"; done; done",
+            "for m in \"$ASSEMBLY_DIR\"/*.assets.json; do [ -e \"$m\" ] || continue; python3 -c 'import json,sys,os; d=json.load(open(sys.argv[1])); [print(f[\"source\"][\"path\"], t[\"bucketName\"].replace(\"$\"+\"{AWS::AccountId}\", os.environ[\"TARGET_ACCOUNT\"]).replace(\"$\"+\"{AWS::Region}\", os.environ[\"TARGET_REGION\"]), t[\"objectKey\"]) for f in d[\"files\"].values() for t in f[\"destinations\"].values()]' \"$m\" | while read -r src bucket key; do aws s3 cp \"$ASSEMBLY_DIR/$src\" \"s3://$bucket/$key\"; done; done",
         ];
         Project::new(
             app,
