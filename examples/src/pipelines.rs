@@ -21,6 +21,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use cairn::cfn::IndexMap;
 use cairn::{App, Environment, Error, Result, Stack, StackProps, Stage, Value};
 use cairn_aspects::RuleSet;
 use cairn_cfn::fis::{experiment_template, CfnExperimentTemplate};
@@ -30,7 +31,6 @@ use cairn_constructs::dynamodb::{Attribute, StreamViewType, Table, TableProps};
 use cairn_constructs::iam::{PolicyStatement, Principal, Role, RoleProps};
 use cairn_constructs::lambda::{Code, EventSource, Function, FunctionProps, Runtime};
 use cairn_constructs::pipelines::{deploy_role_arn, Pipeline, PipelineProps, Source, StageOptions, Step};
-use cairn::cfn::IndexMap;
 
 /// The toolchain account and region (pipelines, table, deployment builds).
 pub const TOOLCHAIN: (&str, &str) = ("111111111111", "eu-west-1");
@@ -85,7 +85,9 @@ fn toolchain_env() -> Environment {
 }
 
 fn asset(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/pipelines").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/pipelines")
+        .join(name)
 }
 
 /// The toolchain stack: table, stream-triggered function, deployment project, toolchain
@@ -112,7 +114,10 @@ fn toolchain(app: &mut App) -> Result<()> {
 
     // The build that deploys one stage pipeline: clone, synthesize for the row, deploy
     // the row's pipeline stack as the bootstrap deploy role.
-    let repo_url = format!("https://git-codecommit.{}.amazonaws.com/v1/repos/{REPOSITORY}", TOOLCHAIN.1);
+    let repo_url = format!(
+        "https://git-codecommit.{}.amazonaws.com/v1/repos/{REPOSITORY}",
+        TOOLCHAIN.1
+    );
     let spec = BuildSpec::new()
         .install([
             "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal",
@@ -137,7 +142,9 @@ fn toolchain(app: &mut App) -> Result<()> {
         ProjectProps {
             description: Some("Deploys the stage pipeline of one deployment".into()),
             source: ProjectSource::NoSource,
-            environment_variables: [("DEPLOY_ROLE_ARN".to_string(), deploy_role.clone())].into_iter().collect(),
+            environment_variables: [("DEPLOY_ROLE_ARN".to_string(), deploy_role.clone())]
+                .into_iter()
+                .collect(),
             timeout: Some(Duration::from_secs(60 * 60)),
             ..ProjectProps::new(spec)
         },
@@ -150,7 +157,12 @@ fn toolchain(app: &mut App) -> Result<()> {
                 "arn:${{AWS::Partition}}:codecommit:${{AWS::Region}}:${{AWS::AccountId}}:{REPOSITORY}"
             ))),
     )?;
-    deployer.add_to_role_policy(app, PolicyStatement::allow().actions(["sts:AssumeRole"]).resource(deploy_role))?;
+    deployer.add_to_role_policy(
+        app,
+        PolicyStatement::allow()
+            .actions(["sts:AssumeRole"])
+            .resource(deploy_role),
+    )?;
 
     // DynamoDB stream -> Lambda -> CodeBuild StartBuild.
     let sync = Function::new(
@@ -160,7 +172,11 @@ fn toolchain(app: &mut App) -> Result<()> {
         FunctionProps {
             timeout: Some(Duration::from_secs(60)),
             description: Some("Starts a deployment build for each new or changed deployment".into()),
-            ..FunctionProps::new(Runtime::Python3_12, "index.handler", Code::from_asset(asset("deployment-sync")))
+            ..FunctionProps::new(
+                Runtime::Python3_12,
+                "index.handler",
+                Code::from_asset(asset("deployment-sync")),
+            )
         },
     )?;
     sync.add_environment(app, "PROJECT_NAME", deployer.project_name())?;
@@ -211,7 +227,10 @@ fn tenant_stage(app: &mut App, d: &Deployment) -> Result<(Stage, Stack)> {
         stage,
         "App",
         StackProps {
-            description: Some(format!("pipelines: the SaaS application ({} deployment {})", d.kind, d.id)),
+            description: Some(format!(
+                "pipelines: the SaaS application ({} deployment {})",
+                d.kind, d.id
+            )),
             tags,
             ..StackProps::default()
         },
@@ -231,7 +250,11 @@ fn tenant_stage(app: &mut App, d: &Deployment) -> Result<(Stage, Stack)> {
         "Api",
         FunctionProps {
             timeout: Some(Duration::from_secs(10)),
-            ..FunctionProps::new(Runtime::Python3_12, "index.handler", Code::from_asset(asset("tenant-api")))
+            ..FunctionProps::new(
+                Runtime::Python3_12,
+                "index.handler",
+                Code::from_asset(asset("tenant-api")),
+            )
         },
     )?;
     api.add_environment(app, "TABLE_NAME", table.table_name())?;
@@ -243,15 +266,27 @@ fn tenant_stage(app: &mut App, d: &Deployment) -> Result<(Stage, Stack)> {
 /// An FIS experiment template in the stage pipeline's stack: latency injected into the
 /// pool's functions (selected by the deployment tag) for two minutes.
 fn pool_experiment(app: &mut App, stack: Stack, d: &Deployment) -> Result<Value> {
-    let role = Role::new(app, stack, "ChaosRole", RoleProps::new(Principal::service("fis.amazonaws.com")))?;
+    let role = Role::new(
+        app,
+        stack,
+        "ChaosRole",
+        RoleProps::new(Principal::service("fis.amazonaws.com")),
+    )?;
     role.add_to_policy(
         app,
         PolicyStatement::allow()
             .actions(["lambda:GetFunction"])
-            .resource(Value::sub("arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*"))
+            .resource(Value::sub(
+                "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*",
+            ))
             .condition("StringEquals", "aws:ResourceTag/saas:deployment", d.id.as_str()),
     )?;
-    role.add_to_policy(app, PolicyStatement::allow().actions(["tag:GetResources"]).resource("*"))?;
+    role.add_to_policy(
+        app,
+        PolicyStatement::allow()
+            .actions(["tag:GetResources"])
+            .resource("*"),
+    )?;
     let mut tags: IndexMap<String, cairn::Val<String>> = IndexMap::new();
     tags.insert("saas:deployment".into(), d.id.as_str().into());
     let mut target = experiment_template::ExperimentTemplateTarget::new("aws:lambda:function", "ALL");
@@ -272,7 +307,9 @@ fn pool_experiment(app: &mut App, stack: Stack, d: &Deployment) -> Result<Value>
     let mut template = CfnExperimentTemplate::new(
         format!("Latency in the {} deployment's functions", d.id),
         role.arn(),
-        vec![cairn::Val::from(experiment_template::ExperimentTemplateStopCondition::new("none"))],
+        vec![cairn::Val::from(
+            experiment_template::ExperimentTemplateStopCondition::new("none"),
+        )],
         targets,
     );
     template.actions = Some(actions.into());
@@ -291,7 +328,10 @@ fn stage_pipeline(app: &mut App, d: &Deployment) -> Result<()> {
         &d.pipeline_stack(),
         StackProps {
             env: Some(toolchain_env()),
-            description: Some(format!("pipelines: the stage pipeline of the {} deployment {}", d.kind, d.id)),
+            description: Some(format!(
+                "pipelines: the stage pipeline of the {} deployment {}",
+                d.kind, d.id
+            )),
             ..StackProps::default()
         },
     )?;

@@ -32,7 +32,12 @@ fn of_type<'a>(t: &'a Json, ty: &str) -> Vec<(&'a String, &'a Json)> {
 
 fn only<'a>(t: &'a Json, ty: &str) -> (&'a String, &'a Json) {
     let found = of_type(t, ty);
-    assert_eq!(found.len(), 1, "one {ty}: {:?}", found.iter().map(|f| f.0).collect::<Vec<_>>());
+    assert_eq!(
+        found.len(),
+        1,
+        "one {ty}: {:?}",
+        found.iter().map(|f| f.0).collect::<Vec<_>>()
+    );
     found[0]
 }
 
@@ -52,7 +57,10 @@ fn stage<'a>(t: &'a Json, name: &str) -> &'a Vec<Json> {
 }
 
 fn stage_names(t: &Json) -> Vec<String> {
-    stages(t).iter().map(|s| s["Name"].as_str().unwrap().to_string()).collect()
+    stages(t)
+        .iter()
+        .map(|s| s["Name"].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn run_order(a: &Json) -> i64 {
@@ -63,8 +71,18 @@ fn run_order(a: &Json) -> i64 {
 fn role_statements(t: &Json, role_id: &str) -> Vec<Json> {
     of_type(t, "AWS::IAM::Policy")
         .into_iter()
-        .filter(|(_, p)| p["Properties"]["Roles"].as_array().unwrap().contains(&json!({"Ref": role_id})))
-        .flat_map(|(_, p)| p["Properties"]["PolicyDocument"]["Statement"].as_array().unwrap().clone())
+        .filter(|(_, p)| {
+            p["Properties"]["Roles"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({"Ref": role_id}))
+        })
+        .flat_map(|(_, p)| {
+            p["Properties"]["PolicyDocument"]["Statement"]
+                .as_array()
+                .unwrap()
+                .clone()
+        })
         .collect()
 }
 
@@ -96,7 +114,10 @@ fn self_mutation_comes_first_after_source_and_build() {
         assert_eq!(n[..3], ["Source", "Build", "UpdatePipeline"], "{stack}: {n:?}");
         // The self-mutation deploys this very stack from the synthesized assembly.
         let update = stage(t, "UpdatePipeline");
-        let prepare = update.iter().find(|a| a["Name"] == "SelfMutate.Prepare").expect("prepare");
+        let prepare = update
+            .iter()
+            .find(|a| a["Name"] == "SelfMutate.Prepare")
+            .expect("prepare");
         assert_eq!(prepare["Configuration"]["StackName"], stack.as_str());
         let file = asm.stack(&stack).unwrap().artifact_id.clone();
         assert_eq!(
@@ -118,7 +139,10 @@ fn change_sets_are_created_before_they_are_executed() {
         let t = template(&asm, &d.pipeline_stack());
         for s in stages(t) {
             let actions = s["Actions"].as_array().unwrap();
-            for prepare in actions.iter().filter(|a| a["Configuration"]["ActionMode"] == "CHANGE_SET_REPLACE") {
+            for prepare in actions
+                .iter()
+                .filter(|a| a["Configuration"]["ActionMode"] == "CHANGE_SET_REPLACE")
+            {
                 let execute = actions
                     .iter()
                     .find(|a| {
@@ -126,8 +150,14 @@ fn change_sets_are_created_before_they_are_executed() {
                             && a["Configuration"]["StackName"] == prepare["Configuration"]["StackName"]
                     })
                     .expect("an execute action for each change set");
-                assert!(run_order(prepare) < run_order(execute), "{prepare} before {execute}");
-                assert_eq!(prepare["Configuration"]["ChangeSetName"], execute["Configuration"]["ChangeSetName"]);
+                assert!(
+                    run_order(prepare) < run_order(execute),
+                    "{prepare} before {execute}"
+                );
+                assert_eq!(
+                    prepare["Configuration"]["ChangeSetName"],
+                    execute["Configuration"]["ChangeSetName"]
+                );
                 checked += 1;
             }
         }
@@ -136,9 +166,15 @@ fn change_sets_are_created_before_they_are_executed() {
         let app_stack = format!("{}-App", d.id);
         let exec = deploy
             .iter()
-            .find(|a| a["Configuration"]["StackName"] == app_stack.as_str() && a["Configuration"]["ActionMode"] == "CHANGE_SET_EXECUTE")
+            .find(|a| {
+                a["Configuration"]["StackName"] == app_stack.as_str()
+                    && a["Configuration"]["ActionMode"] == "CHANGE_SET_EXECUTE"
+            })
             .expect("the app stack is executed");
-        let test = deploy.iter().find(|a| a["Name"] == format!("{}.IntegrationTest", d.id).as_str()).expect("test");
+        let test = deploy
+            .iter()
+            .find(|a| a["Name"] == format!("{}.IntegrationTest", d.id).as_str())
+            .expect("test");
         assert!(run_order(test) > run_order(exec));
     }
     assert!(checked >= 6, "checked {checked} change sets");
@@ -150,13 +186,20 @@ fn deploy_actions_assume_the_target_accounts_bootstrap_roles() {
     for d in default_deployments() {
         let t = template(&asm, &d.pipeline_stack());
         let text = |v: &Json| v.to_string();
-        for a in stage(t, "Deploy").iter().filter(|a| a["ActionTypeId"]["Provider"] == "CloudFormation") {
+        for a in stage(t, "Deploy")
+            .iter()
+            .filter(|a| a["ActionTypeId"]["Provider"] == "CloudFormation")
+        {
             assert!(
-                text(&a["RoleArn"]).contains(&format!(":iam::{}:role/cairn-deploy-role-{}-{}", d.account, d.account, d.region)),
+                text(&a["RoleArn"]).contains(&format!(
+                    ":iam::{}:role/cairn-deploy-role-{}-{}",
+                    d.account, d.account, d.region
+                )),
                 "{a}"
             );
             if a["Configuration"]["ActionMode"] == "CHANGE_SET_REPLACE" {
-                assert!(text(&a["Configuration"]["RoleArn"]).contains(&format!("cairn-cfn-exec-role-{}-{}", d.account, d.region)));
+                assert!(text(&a["Configuration"]["RoleArn"])
+                    .contains(&format!("cairn-cfn-exec-role-{}-{}", d.account, d.region)));
             }
             if d.region != pipelines::TOOLCHAIN.1 {
                 assert_eq!(a["Region"], d.region.as_str());
@@ -173,12 +216,21 @@ fn deploy_actions_assume_the_target_accounts_bootstrap_roles() {
             .into_iter()
             .filter(|s| actions_of(s) == ["sts:AssumeRole"])
             .collect();
-        assert!(assume.iter().all(|s| s["Resource"].is_object()), "no wildcard: {assume:?}");
-        assert!(assume.iter().any(|s| text(&s["Resource"]).contains(&format!("cairn-deploy-role-{}-{}", d.account, d.region))));
+        assert!(
+            assume.iter().all(|s| s["Resource"].is_object()),
+            "no wildcard: {assume:?}"
+        );
+        assert!(
+            assume
+                .iter()
+                .any(|s| text(&s["Resource"])
+                    .contains(&format!("cairn-deploy-role-{}-{}", d.account, d.region)))
+        );
         // The target's deploy role may read the KMS-encrypted artifacts: bucket and key
         // policy statements name it.
         let (_, bucket_policy) = only(t, "AWS::S3::BucketPolicy");
-        assert!(text(&bucket_policy["Properties"]["PolicyDocument"]).contains(&format!("cairn-deploy-role-{}-{}", d.account, d.region)));
+        assert!(text(&bucket_policy["Properties"]["PolicyDocument"])
+            .contains(&format!("cairn-deploy-role-{}-{}", d.account, d.region)));
         let key = of_type(t, "AWS::KMS::Key")
             .into_iter()
             .find(|(id, _)| id.starts_with("PipelineArtifactsBucketEncryptionKey"))
@@ -196,12 +248,14 @@ fn artifact_bucket_is_encrypted_with_the_pipeline_key() {
         let (_, p) = only(t, "AWS::CodePipeline::Pipeline");
         let store = &p["Properties"]["ArtifactStore"];
         assert_eq!(store["EncryptionKey"]["Type"], "KMS");
-        let key_id = store["EncryptionKey"]["Id"]["Fn::GetAtt"][0].as_str().expect("the key's ARN");
+        let key_id = store["EncryptionKey"]["Id"]["Fn::GetAtt"][0]
+            .as_str()
+            .expect("the key's ARN");
         assert_eq!(t["Resources"][key_id]["Type"], "AWS::KMS::Key");
         assert_eq!(t["Resources"][key_id]["Properties"]["EnableKeyRotation"], true);
         let bucket_id = store["Location"]["Ref"].as_str().expect("the bucket");
-        let enc = &t["Resources"][bucket_id]["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
-            ["ServerSideEncryptionByDefault"];
+        let enc = &t["Resources"][bucket_id]["Properties"]["BucketEncryption"]
+            ["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"];
         assert_eq!(enc["SSEAlgorithm"], "aws:kms");
         assert_eq!(enc["KMSMasterKeyID"]["Fn::GetAtt"][0], key_id);
     }
@@ -212,18 +266,34 @@ fn cross_region_stage_gets_a_replicated_artifact_store() {
     let asm = app();
     let t = template(&asm, "saas-pipeline-tenant-b");
     let (_, p) = only(t, "AWS::CodePipeline::Pipeline");
-    let stores = p["Properties"]["ArtifactStores"].as_array().expect("artifact stores per region");
+    let stores = p["Properties"]["ArtifactStores"]
+        .as_array()
+        .expect("artifact stores per region");
     let regions: Vec<&str> = stores.iter().map(|s| s["Region"].as_str().unwrap()).collect();
     assert_eq!(regions, ["eu-west-1", "us-east-1"]);
-    assert!(stores[1]["ArtifactStore"]["EncryptionKey"]["Id"].to_string().contains(":kms:us-east-1:"));
-    let support = asm.stack("saas-pipeline-tenant-b-support-us-east-1").expect("support stack");
+    assert!(stores[1]["ArtifactStore"]["EncryptionKey"]["Id"]
+        .to_string()
+        .contains(":kms:us-east-1:"));
+    let support = asm
+        .stack("saas-pipeline-tenant-b-support-us-east-1")
+        .expect("support stack");
     assert_eq!(support.environment.region.as_deref(), Some("us-east-1"));
-    assert!(asm.stack("saas-pipeline-tenant-b").unwrap().dependencies.contains(&support.artifact_id));
+    assert!(asm
+        .stack("saas-pipeline-tenant-b")
+        .unwrap()
+        .dependencies
+        .contains(&support.artifact_id));
     assert_eq!(support.resources_of_type("AWS::S3::Bucket").len(), 1);
     // The support stack deploys before the pipeline's own stack in UpdatePipeline.
     let update = stage(t, "UpdatePipeline");
-    let support_prepare = update.iter().find(|a| a["Name"] == "Support-us-east-1.Prepare").expect("support");
-    let self_prepare = update.iter().find(|a| a["Name"] == "SelfMutate.Prepare").expect("self");
+    let support_prepare = update
+        .iter()
+        .find(|a| a["Name"] == "Support-us-east-1.Prepare")
+        .expect("support");
+    let self_prepare = update
+        .iter()
+        .find(|a| a["Name"] == "SelfMutate.Prepare")
+        .expect("self");
     assert!(run_order(support_prepare) < run_order(self_prepare));
 }
 
@@ -239,8 +309,14 @@ fn stage_pipelines_are_started_by_the_toolchain_only() {
     // The toolchain pipeline starts on a push to main.
     let t = template(&asm, TOOLCHAIN_STACK);
     let (_, rule) = only(t, "AWS::Events::Rule");
-    assert_eq!(rule["Properties"]["EventPattern"]["detail"]["referenceName"], json!(["main"]));
-    assert_eq!(rule["Properties"]["EventPattern"]["detail"]["repositoryName"], json!(["saas-app"]));
+    assert_eq!(
+        rule["Properties"]["EventPattern"]["detail"]["referenceName"],
+        json!(["main"])
+    );
+    assert_eq!(
+        rule["Properties"]["EventPattern"]["detail"]["repositoryName"],
+        json!(["saas-app"])
+    );
     let target = &rule["Properties"]["Targets"][0];
     assert!(target["Arn"].to_string().contains("codepipeline"));
     assert!(target["RoleArn"].is_object());
@@ -251,11 +327,22 @@ fn deployments_stream_starts_the_deployment_build() {
     let asm = app();
     let t = template(&asm, TOOLCHAIN_STACK);
     let (table_id, table) = only(t, "AWS::DynamoDB::Table");
-    assert_eq!(table["Properties"]["StreamSpecification"]["StreamViewType"], "NEW_IMAGE");
-    assert_eq!(table["Properties"]["KeySchema"], json!([{"AttributeName": "id", "KeyType": "HASH"}]));
+    assert_eq!(
+        table["Properties"]["StreamSpecification"]["StreamViewType"],
+        "NEW_IMAGE"
+    );
+    assert_eq!(
+        table["Properties"]["KeySchema"],
+        json!([{"AttributeName": "id", "KeyType": "HASH"}])
+    );
     let (_, mapping) = only(t, "AWS::Lambda::EventSourceMapping");
-    assert_eq!(mapping["Properties"]["EventSourceArn"], json!({"Fn::GetAtt": [table_id, "StreamArn"]}));
-    let function_id = mapping["Properties"]["FunctionName"]["Ref"].as_str().expect("function ref");
+    assert_eq!(
+        mapping["Properties"]["EventSourceArn"],
+        json!({"Fn::GetAtt": [table_id, "StreamArn"]})
+    );
+    let function_id = mapping["Properties"]["FunctionName"]["Ref"]
+        .as_str()
+        .expect("function ref");
     assert!(function_id.starts_with("DeploymentSync"));
     let function = &t["Resources"][function_id];
     let project_id = function["Properties"]["Environment"]["Variables"]["PROJECT_NAME"]["Ref"]
@@ -274,10 +361,14 @@ fn deployments_stream_starts_the_deployment_build() {
     assert!(actions_of(&start[0]).contains(&"codebuild:StartBuild".to_string()));
     assert_eq!(start[0]["Resource"], json!({"Fn::GetAtt": [project_id, "Arn"]}));
     // The deployment build assumes the toolchain's deploy role, and pulls the repository.
-    let project_role = project["Properties"]["ServiceRole"]["Fn::GetAtt"][0].as_str().unwrap();
+    let project_role = project["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+        .as_str()
+        .unwrap();
     let statements = role_statements(t, project_role);
     assert!(statements.iter().any(|s| actions_of(s) == ["sts:AssumeRole"]
-        && s["Resource"].to_string().contains("cairn-deploy-role-111111111111-eu-west-1")));
+        && s["Resource"]
+            .to_string()
+            .contains("cairn-deploy-role-111111111111-eu-west-1")));
     assert!(statements.iter().any(|s| actions_of(s) == ["codecommit:GitPull"]));
 }
 
@@ -286,7 +377,10 @@ fn no_action_role_statement_has_a_wildcard_resource() {
     let asm = app();
     for s in asm.stacks() {
         for (id, policy) in of_type(&s.template, "AWS::IAM::Policy") {
-            for st in policy["Properties"]["PolicyDocument"]["Statement"].as_array().unwrap() {
+            for st in policy["Properties"]["PolicyDocument"]["Statement"]
+                .as_array()
+                .unwrap()
+            {
                 if st["Resource"] == "*" {
                     // Only the actions that take no resource.
                     for a in actions_of(st) {
@@ -307,15 +401,27 @@ fn pool_pipeline_runs_the_chaos_experiment_after_the_test() {
     let asm = app();
     let t = template(&asm, "saas-pipeline-pool");
     let deploy = stage(t, "Deploy");
-    let test = deploy.iter().find(|a| a["Name"] == "pool.IntegrationTest").unwrap();
-    let chaos = deploy.iter().find(|a| a["Name"] == "pool.ChaosExperiment").unwrap();
+    let test = deploy
+        .iter()
+        .find(|a| a["Name"] == "pool.IntegrationTest")
+        .unwrap();
+    let chaos = deploy
+        .iter()
+        .find(|a| a["Name"] == "pool.ChaosExperiment")
+        .unwrap();
     assert!(run_order(chaos) > run_order(test));
     let (template_id, _) = only(t, "AWS::FIS::ExperimentTemplate");
     let project_id = chaos["Configuration"]["ProjectName"]["Ref"].as_str().unwrap();
     let project = &t["Resources"][project_id];
-    let vars = project["Properties"]["Environment"]["EnvironmentVariables"].as_array().unwrap();
-    assert!(vars.iter().any(|v| v["Name"] == "EXPERIMENT_TEMPLATE_ID" && v["Value"] == json!({"Ref": template_id})));
-    let role = project["Properties"]["ServiceRole"]["Fn::GetAtt"][0].as_str().unwrap();
+    let vars = project["Properties"]["Environment"]["EnvironmentVariables"]
+        .as_array()
+        .unwrap();
+    assert!(vars
+        .iter()
+        .any(|v| v["Name"] == "EXPERIMENT_TEMPLATE_ID" && v["Value"] == json!({"Ref": template_id})));
+    let role = project["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+        .as_str()
+        .unwrap();
     let start = role_statements(t, role)
         .into_iter()
         .find(|s| actions_of(s) == ["fis:StartExperiment"])

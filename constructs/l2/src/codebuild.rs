@@ -124,7 +124,11 @@ impl BuildSpec {
     }
 
     /// Sets the output artifact: `files` (globs) under `base_directory`.
-    pub fn artifacts<S: Into<String>>(mut self, base_directory: &str, files: impl IntoIterator<Item = S>) -> Self {
+    pub fn artifacts<S: Into<String>>(
+        mut self,
+        base_directory: &str,
+        files: impl IntoIterator<Item = S>,
+    ) -> Self {
         self.artifacts_base_directory = Some(base_directory.into());
         self.artifacts_files = files.into_iter().map(Into::into).collect();
         self
@@ -138,7 +142,10 @@ impl BuildSpec {
 
     /// True when no phase has a command.
     pub fn is_empty(&self) -> bool {
-        self.install.is_empty() && self.pre_build.is_empty() && self.build.is_empty() && self.post_build.is_empty()
+        self.install.is_empty()
+            && self.pre_build.is_empty()
+            && self.build.is_empty()
+            && self.post_build.is_empty()
     }
 
     /// The build spec as a JSON tree (the structure CodeBuild reads).
@@ -354,7 +361,11 @@ impl Project {
             ProjectSource::CodePipeline => ("CODEPIPELINE", "CODEPIPELINE"),
             ProjectSource::NoSource => ("NO_SOURCE", "NO_ARTIFACTS"),
         };
-        let mut env = project::Environment::new(props.compute_type.as_str(), props.image.as_str(), "LINUX_CONTAINER");
+        let mut env = project::Environment::new(
+            props.compute_type.as_str(),
+            props.image.as_str(),
+            "LINUX_CONTAINER",
+        );
         env.privileged_mode = Some(props.privileged.into());
         env.image_pull_credentials_type = Some("CODEBUILD".into());
         if !props.environment_variables.is_empty() {
@@ -379,7 +390,9 @@ impl Project {
         p.timeout_in_minutes = timeout.map(Into::into);
         p.encryption_key = Some(match props.encryption_key {
             Some(k) => k.key_arn().into(),
-            None => Value::sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:alias/aws/s3").into(),
+            None => {
+                Value::sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:alias/aws/s3").into()
+            }
         });
         let resource = app.add(node, "Resource", p)?;
         let project = Project { node, resource, role };
@@ -388,7 +401,9 @@ impl Project {
         let log_group = Value::join(
             "",
             [
-                Value::sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/codebuild/"),
+                Value::sub(
+                    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/codebuild/",
+                ),
                 name.clone(),
             ],
         );
@@ -411,7 +426,9 @@ impl Project {
                 .resource(Value::join(
                     "",
                     [
-                        Value::sub("arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:report-group/"),
+                        Value::sub(
+                            "arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:report-group/",
+                        ),
                         name,
                         Value::from("-*"),
                     ],
@@ -451,7 +468,12 @@ impl Project {
     /// Grants starting, stopping and reading builds of this project
     /// ([`START_BUILD_ACTIONS`]).
     pub fn grant_start_build(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        grant(app, grantee, START_BUILD_ACTIONS.iter().copied(), [self.project_arn()])
+        grant(
+            app,
+            grantee,
+            START_BUILD_ACTIONS.iter().copied(),
+            [self.project_arn()],
+        )
     }
 
     /// Adds a statement to the service role's policy.

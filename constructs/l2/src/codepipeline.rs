@@ -51,8 +51,8 @@ use indexmap::IndexMap;
 use serde_json::json;
 
 use cairn_core::{
-    make_unique_id, App, Environment, Error, Level, NodeId, PropertyError, Pseudo, Res, Result, Stack, StackProps,
-    Val, Validator, Value,
+    make_unique_id, App, Environment, Error, Level, NodeId, PropertyError, Pseudo, Res, Result, Stack,
+    StackProps, Val, Validator, Value,
 };
 
 use crate::codebuild::Project;
@@ -385,15 +385,25 @@ impl Validator for PipelineStructure {
         if stages.len() < 2 {
             err(
                 "Properties.Stages".into(),
-                format!("a pipeline needs at least two stages (a source stage and another), it has {}", stages.len()),
+                format!(
+                    "a pipeline needs at least two stages (a source stage and another), it has {}",
+                    stages.len()
+                ),
             );
         }
         let mut produced: Vec<(usize, i64, String)> = Vec::new();
         let mut stage_names = Vec::new();
         for (si, stage) in stages.iter().enumerate() {
-            let name = stage.as_map().and_then(|m| m.get("Name")).and_then(Value::as_str).unwrap_or("");
+            let name = stage
+                .as_map()
+                .and_then(|m| m.get("Name"))
+                .and_then(Value::as_str)
+                .unwrap_or("");
             if stage_names.contains(&name) {
-                err(format!("Properties.Stages[{si}].Name"), format!("the stage name {name:?} is used twice"));
+                err(
+                    format!("Properties.Stages[{si}].Name"),
+                    format!("the stage name {name:?} is used twice"),
+                );
             }
             stage_names.push(name);
             let actions = match stage.as_map().and_then(|m| m.get("Actions")) {
@@ -401,7 +411,10 @@ impl Validator for PipelineStructure {
                 _ => &[],
             };
             if actions.is_empty() {
-                err(format!("Properties.Stages[{si}]"), format!("the stage {name:?} has no action"));
+                err(
+                    format!("Properties.Stages[{si}]"),
+                    format!("the stage {name:?} has no action"),
+                );
             }
             for (ai, action) in actions.iter().enumerate() {
                 let Some(a) = action.as_map() else { continue };
@@ -428,8 +441,14 @@ impl Validator for PipelineStructure {
                 };
                 if let Some(Value::List(inputs)) = a.get("InputArtifacts") {
                     for input in inputs {
-                        let n = input.as_map().and_then(|m| m.get("Name")).and_then(Value::as_str).unwrap_or("");
-                        let ok = produced.iter().any(|(ps, pr, pn)| pn == n && (*ps < si || (*ps == si && *pr < run_order)));
+                        let n = input
+                            .as_map()
+                            .and_then(|m| m.get("Name"))
+                            .and_then(Value::as_str)
+                            .unwrap_or("");
+                        let ok = produced
+                            .iter()
+                            .any(|(ps, pr, pn)| pn == n && (*ps < si || (*ps == si && *pr < run_order)));
                         if !ok {
                             err(
                                 format!("Properties.Stages[{si}].Actions[{ai}].InputArtifacts"),
@@ -440,7 +459,11 @@ impl Validator for PipelineStructure {
                 }
                 if let Some(Value::List(outputs)) = a.get("OutputArtifacts") {
                     for output in outputs {
-                        if let Some(n) = output.as_map().and_then(|m| m.get("Name")).and_then(Value::as_str) {
+                        if let Some(n) = output
+                            .as_map()
+                            .and_then(|m| m.get("Name"))
+                            .and_then(Value::as_str)
+                        {
                             if produced.iter().any(|(_, _, pn)| pn == n) {
                                 err(
                                     format!("Properties.Stages[{si}].Actions[{ai}].OutputArtifacts"),
@@ -458,7 +481,11 @@ impl Validator for PipelineStructure {
 }
 
 fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 100 && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+    !name.is_empty()
+        && name.len() <= 100
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
 }
 
 /// The statement actions an artifact reader needs on the bucket.
@@ -474,7 +501,13 @@ const BUCKET_WRITE: &[&str] = &[
     "s3:Abort*",
 ];
 const KEY_READ: &[&str] = &["kms:Decrypt", "kms:DescribeKey"];
-const KEY_WRITE: &[&str] = &["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"];
+const KEY_WRITE: &[&str] = &[
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:Encrypt",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+];
 
 /// Who an artifact grant goes to.
 enum Grantee {
@@ -526,7 +559,12 @@ impl Pipeline {
         }
         let role = match props.role {
             Some(r) => r,
-            None => Role::new(app, node, "Role", RoleProps::new(Principal::service("codepipeline.amazonaws.com")))?,
+            None => Role::new(
+                app,
+                node,
+                "Role",
+                RoleProps::new(Principal::service("codepipeline.amazonaws.com")),
+            )?,
         };
         let mut store = pipeline::ArtifactStore::new(bucket.bucket_name(), pipeline::Type::S3);
         if let Some(k) = key {
@@ -601,7 +639,12 @@ impl Pipeline {
 
     /// Grants starting executions of this pipeline (`codepipeline:StartPipelineExecution`).
     pub fn grant_start_execution(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        crate::iam::grant(app, grantee, ["codepipeline:StartPipelineExecution"], [self.pipeline_arn()])
+        crate::iam::grant(
+            app,
+            grantee,
+            ["codepipeline:StartPipelineExecution"],
+            [self.pipeline_arn()],
+        )
     }
 
     /// Appends an empty stage named `name` (child construct `<name>` holds its action roles).
@@ -616,20 +659,29 @@ impl Pipeline {
         if !valid_name(name) {
             return Err(Error::InvalidProps {
                 path: app.path(self.node),
-                problem: format!("the stage name {name:?} must be 1 to 100 letters, digits, '.', '_', '-' or '@'"),
+                problem: format!(
+                    "the stage name {name:?} must be 1 to 100 letters, digits, '.', '_', '-' or '@'"
+                ),
             });
         }
         app.construct(self.node, name)?;
         self.with_stages(app, |stages| {
             let at = index.min(stages.len());
-            stages.insert(at, Value::map([("Name", Value::from(name)), ("Actions", Value::List(Vec::new()))]));
+            stages.insert(
+                at,
+                Value::map([("Name", Value::from(name)), ("Actions", Value::List(Vec::new()))]),
+            );
         });
         Ok(())
     }
 
     /// The stage names, in order.
     pub fn stage_names(&self, app: &App) -> Vec<String> {
-        match app.node(self.resource.node()).resource::<CfnPipeline>().map(|p| &p.stages) {
+        match app
+            .node(self.resource.node())
+            .resource::<CfnPipeline>()
+            .map(|p| &p.stages)
+        {
             Some(Val::Expr(Value::List(stages))) => stages
                 .iter()
                 .filter_map(|s| s.as_map().and_then(|m| m.get("Name")).and_then(Value::as_str))
@@ -658,14 +710,20 @@ impl Pipeline {
     /// region an artifact bucket and key in the support stack
     /// `<PipelineStack>-support-<region>`.
     pub fn add_action(&self, app: &mut App, stage: &str, action: Action) -> Result<()> {
-        let stage_node = app.node(self.node).child(stage).ok_or_else(|| Error::InvalidProps {
-            path: app.path(self.node),
-            problem: format!("no stage {stage:?}; add it first with add_stage"),
-        })?;
+        let stage_node = app
+            .node(self.node)
+            .child(stage)
+            .ok_or_else(|| Error::InvalidProps {
+                path: app.path(self.node),
+                problem: format!("no stage {stage:?}; add it first with add_stage"),
+            })?;
         if !valid_name(&action.name) {
             return Err(Error::InvalidProps {
                 path: app.path(stage_node),
-                problem: format!("the action name {:?} must be 1 to 100 letters, digits, '.', '_', '-' or '@'", action.name),
+                problem: format!(
+                    "the action name {:?} must be 1 to 100 letters, digits, '.', '_', '-' or '@'",
+                    action.name
+                ),
             });
         }
         let action_node = app.construct(stage_node, &action.name)?;
@@ -693,7 +751,12 @@ impl Pipeline {
             // A role given by ARN (e.g. a bootstrap role): bucket and key policies let it
             // in, whatever its account.
             (Some(arn), _) => (Some(arn.clone()), Some(Grantee::Foreign(arn.clone()))),
-            (None, ActionKind::ManualApproval { notify_topic: None, .. }) => (None, None),
+            (
+                None,
+                ActionKind::ManualApproval {
+                    notify_topic: None, ..
+                },
+            ) => (None, None),
             (None, _) if cross_account => {
                 let account = action.account.clone().unwrap_or_default();
                 let (role, arn) = self.support_role(app, &account, stage, &action.name)?;
@@ -712,7 +775,12 @@ impl Pipeline {
             }
         };
         if let Some(arn) = &role_arn {
-            self.role.add_to_policy(app, PolicyStatement::allow().actions(["sts:AssumeRole"]).resource(arn.clone()))?;
+            self.role.add_to_policy(
+                app,
+                PolicyStatement::allow()
+                    .actions(["sts:AssumeRole"])
+                    .resource(arn.clone()),
+            )?;
         }
         let touches_artifacts = !action.kind.inputs().is_empty() || writes;
         match &grantee {
@@ -773,14 +841,20 @@ impl Pipeline {
             } => vec![
                 ("RepositoryName", Value::from(repository_name.as_str())),
                 ("BranchName", Value::from(branch.as_str())),
-                ("PollForSourceChanges", Value::from(*trigger == SourceTrigger::Poll)),
+                (
+                    "PollForSourceChanges",
+                    Value::from(*trigger == SourceTrigger::Poll),
+                ),
             ],
             ActionKind::S3Source {
                 bucket, key, trigger, ..
             } => vec![
                 ("S3Bucket", bucket.bucket_name()),
                 ("S3ObjectKey", Value::from(key.as_str())),
-                ("PollForSourceChanges", Value::from(*trigger == SourceTrigger::Poll)),
+                (
+                    "PollForSourceChanges",
+                    Value::from(*trigger == SourceTrigger::Poll),
+                ),
             ],
             ActionKind::CodeStarConnectionSource {
                 connection_arn,
@@ -811,7 +885,10 @@ impl Pipeline {
                         })
                         .collect();
                     if environment_variables.values().all(|v| v.as_str().is_some()) {
-                        c.push(("EnvironmentVariables", Value::from(serde_json::Value::Array(vars).to_string())));
+                        c.push((
+                            "EnvironmentVariables",
+                            Value::from(serde_json::Value::Array(vars).to_string()),
+                        ));
                     } else {
                         // Values with references: a Fn::Join of the JSON text around them.
                         let mut parts = vec![Value::from("[")];
@@ -819,7 +896,10 @@ impl Pipeline {
                             if i > 0 {
                                 parts.push(Value::from(","));
                             }
-                            parts.push(Value::from(format!("{{\"name\":{},\"type\":\"PLAINTEXT\",\"value\":\"", json!(k))));
+                            parts.push(Value::from(format!(
+                                "{{\"name\":{},\"type\":\"PLAINTEXT\",\"value\":\"",
+                                json!(k)
+                            )));
                             parts.push(v.clone());
                             parts.push(Value::from("\"}"));
                         }
@@ -886,14 +966,24 @@ impl Pipeline {
         if !inputs.is_empty() {
             m.insert(
                 "InputArtifacts".into(),
-                Value::List(inputs.iter().map(|a| Value::map([("Name", Value::from(a.name()))])).collect()),
+                Value::List(
+                    inputs
+                        .iter()
+                        .map(|a| Value::map([("Name", Value::from(a.name()))]))
+                        .collect(),
+                ),
             );
         }
         let outputs = action.kind.outputs();
         if !outputs.is_empty() {
             m.insert(
                 "OutputArtifacts".into(),
-                Value::List(outputs.iter().map(|a| Value::map([("Name", Value::from(a.name()))])).collect()),
+                Value::List(
+                    outputs
+                        .iter()
+                        .map(|a| Value::map([("Name", Value::from(a.name()))]))
+                        .collect(),
+                ),
             );
         }
         let env = self.env(app);
@@ -915,8 +1005,16 @@ impl Pipeline {
     /// The action role's own permissions (not the artifacts).
     fn add_permissions(&self, app: &mut App, action: &Action, role: Role) -> Result<()> {
         let partition_arn = |service: &str, rest: &str| -> Value {
-            let region = action.region.clone().map(Value::from).unwrap_or(Value::pseudo(Pseudo::Region));
-            let account = action.account.clone().map(Value::from).unwrap_or(Value::pseudo(Pseudo::AccountId));
+            let region = action
+                .region
+                .clone()
+                .map(Value::from)
+                .unwrap_or(Value::pseudo(Pseudo::Region));
+            let account = action
+                .account
+                .clone()
+                .map(Value::from)
+                .unwrap_or(Value::pseudo(Pseudo::AccountId));
             Value::join(
                 "",
                 [
@@ -943,7 +1041,12 @@ impl Pipeline {
                     .resource(partition_arn("codecommit", repository_name)),
             ),
             ActionKind::S3Source { bucket, key, .. } => {
-                crate::iam::grant(app, &role, ["s3:GetObject*", "s3:GetBucket*", "s3:List*"], [bucket.arn(), bucket.arn_for_objects(key)])?;
+                crate::iam::grant(
+                    app,
+                    &role,
+                    ["s3:GetObject*", "s3:GetBucket*", "s3:List*"],
+                    [bucket.arn(), bucket.arn_for_objects(key)],
+                )?;
                 if let Some(k) = bucket.encryption_key() {
                     k.grant_decrypt(app, &role)?;
                 }
@@ -951,24 +1054,38 @@ impl Pipeline {
             }
             ActionKind::CodeStarConnectionSource { connection_arn, .. } => Some(
                 PolicyStatement::allow()
-                    .actions(["codestar-connections:UseConnection", "codeconnections:UseConnection"])
+                    .actions([
+                        "codestar-connections:UseConnection",
+                        "codeconnections:UseConnection",
+                    ])
                     .resource(connection_arn.clone()),
             ),
             ActionKind::CodeBuild { project, .. } => Some(
                 PolicyStatement::allow()
-                    .actions(["codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild"])
+                    .actions([
+                        "codebuild:BatchGetBuilds",
+                        "codebuild:StartBuild",
+                        "codebuild:StopBuild",
+                    ])
                     .resource(project.project_arn()),
             ),
-            ActionKind::ManualApproval { notify_topic, .. } => notify_topic
-                .as_ref()
-                .map(|t| PolicyStatement::allow().actions(["sns:Publish"]).resource(t.clone())),
+            ActionKind::ManualApproval { notify_topic, .. } => notify_topic.as_ref().map(|t| {
+                PolicyStatement::allow()
+                    .actions(["sns:Publish"])
+                    .resource(t.clone())
+            }),
             ActionKind::CloudFormationCreateReplaceChangeSet {
                 stack_name,
                 deployment_role,
                 ..
             } => {
                 if let Some(r) = deployment_role {
-                    role.add_to_policy(app, PolicyStatement::allow().actions(["iam:PassRole"]).resource(r.clone()))?;
+                    role.add_to_policy(
+                        app,
+                        PolicyStatement::allow()
+                            .actions(["iam:PassRole"])
+                            .resource(r.clone()),
+                    )?;
                 }
                 Some(
                     PolicyStatement::allow()
@@ -991,12 +1108,7 @@ impl Pipeline {
                     .resource(partition_arn("cloudformation", &format!("stack/{stack_name}/*"))),
             ),
         };
-        if let ActionKind::CodeBuild {
-            project,
-            outputs,
-            ..
-        } = &action.kind
-        {
+        if let ActionKind::CodeBuild { project, outputs, .. } = &action.kind {
             // The project reads the inputs and writes the outputs.
             self.grant_artifacts(app, &Grantee::Role(project.role()), !outputs.is_empty())?;
         }
@@ -1010,7 +1122,10 @@ impl Pipeline {
     /// bucket and key policy statements for a role of another account.
     fn grant_artifacts(&self, app: &mut App, grantee: &Grantee, write: bool) -> Result<()> {
         let (bucket_actions, key_actions): (Vec<&str>, &[&str]) = if write {
-            (BUCKET_READ.iter().chain(BUCKET_WRITE).copied().collect(), KEY_WRITE)
+            (
+                BUCKET_READ.iter().chain(BUCKET_WRITE).copied().collect(),
+                KEY_WRITE,
+            )
         } else {
             (BUCKET_READ.to_vec(), KEY_READ)
         };
@@ -1057,7 +1172,10 @@ impl Pipeline {
                     &id,
                     StackProps {
                         env: Some(env),
-                        description: Some(format!("Support resources of the pipeline {}", app.path(self.node))),
+                        description: Some(format!(
+                            "Support resources of the pipeline {}",
+                            app.path(self.node)
+                        )),
                         ..StackProps::default()
                     },
                 )?;
@@ -1080,11 +1198,18 @@ impl Pipeline {
                 region: env.region.clone(),
             },
         )?;
-        let mut path: Vec<String> = app.path_from(app.root(), self.node).iter().map(|s| s.to_string()).collect();
+        let mut path: Vec<String> = app
+            .path_from(app.root(), self.node)
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         path.push(stage.to_string());
         path.push(action.to_string());
         let refs: Vec<&str> = path.iter().map(String::as_str).collect();
-        let name: String = format!("cairn-{}", make_unique_id(&refs).to_lowercase()).chars().take(64).collect();
+        let name: String = format!("cairn-{}", make_unique_id(&refs).to_lowercase())
+            .chars()
+            .take(64)
+            .collect();
         let role_id = format!("{}{}{}ActionRole", app.node(self.node).id(), stage, action);
         let pipeline_account = env.account.clone().unwrap_or_default();
         let role = Role::new(
@@ -1113,7 +1238,14 @@ impl Pipeline {
     fn replication_store(&self, app: &mut App, region: &str, account: &str) -> Result<()> {
         let refs: Vec<&str> = app.path_from(app.root(), self.node);
         let hash = make_unique_id(&refs);
-        let tail: String = hash.chars().rev().take(8).collect::<Vec<_>>().into_iter().rev().collect();
+        let tail: String = hash
+            .chars()
+            .rev()
+            .take(8)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         let tail = tail.to_lowercase();
         let bucket_name = format!("cairn-pipeline-{tail}-{account}-{region}");
         let alias = format!("alias/cairn-pipeline-{tail}-replication");
@@ -1150,7 +1282,14 @@ impl Pipeline {
         }
         // The pipeline role and every role of this pipeline's account may use the store
         // through the alias (key policy: the account administers it).
-        let bucket_arn = Value::join("", [Value::from("arn:"), Value::pseudo(Pseudo::Partition), Value::from(format!(":s3:::{bucket_name}"))]);
+        let bucket_arn = Value::join(
+            "",
+            [
+                Value::from("arn:"),
+                Value::pseudo(Pseudo::Partition),
+                Value::from(format!(":s3:::{bucket_name}")),
+            ],
+        );
         let objects = Value::join("", [bucket_arn.clone(), Value::from("/*")]);
         let key_arn_pattern = Value::join(
             "",
@@ -1188,14 +1327,18 @@ impl Pipeline {
             let mut stores: Vec<Val<pipeline::ArtifactStoreMap>> = match p.artifact_stores.take() {
                 Some(Val::Lit(l)) => l,
                 _ => {
-                    let mut home_store = pipeline::ArtifactStore::new(bucket.bucket_name(), pipeline::Type::S3);
+                    let mut home_store =
+                        pipeline::ArtifactStore::new(bucket.bucket_name(), pipeline::Type::S3);
                     if let Some(k) = key {
-                        home_store.encryption_key = Some(pipeline::EncryptionKey::new(k.key_arn(), "KMS").into());
+                        home_store.encryption_key =
+                            Some(pipeline::EncryptionKey::new(k.key_arn(), "KMS").into());
                     }
                     vec![pipeline::ArtifactStoreMap::new(home_store, home.as_str()).into()]
                 }
             };
-            let known = stores.iter().any(|s| matches!(s, Val::Lit(m) if m.region == Val::from(region)));
+            let known = stores
+                .iter()
+                .any(|s| matches!(s, Val::Lit(m) if m.region == Val::from(region)));
             if !known {
                 let mut store = pipeline::ArtifactStore::new(bucket_name.as_str(), pipeline::Type::S3);
                 store.encryption_key = Some(pipeline::EncryptionKey::new(alias_arn, "KMS").into());
@@ -1212,13 +1355,21 @@ impl Pipeline {
     fn grant_replicated(&self, app: &mut App, region: &str, role_arn: &Value, write: bool) {
         let parent = app.node(self.stack.node()).parent().unwrap_or(app.root());
         let id = format!("{}-support-{region}", app.node(self.stack.node()).id());
-        let Some(stack) = app.node(parent).child(&id) else { return };
+        let Some(stack) = app.node(parent).child(&id) else {
+            return;
+        };
         let (bucket_actions, key_actions): (Vec<&str>, &[&str]) = if write {
-            (BUCKET_READ.iter().chain(BUCKET_WRITE).copied().collect(), KEY_WRITE)
+            (
+                BUCKET_READ.iter().chain(BUCKET_WRITE).copied().collect(),
+                KEY_WRITE,
+            )
         } else {
             (BUCKET_READ.to_vec(), KEY_READ)
         };
-        let bucket_l1 = app.node(stack).child("ReplicationBucket").and_then(|b| app.node(b).child("Resource"));
+        let bucket_l1 = app
+            .node(stack)
+            .child("ReplicationBucket")
+            .and_then(|b| app.node(b).child("Resource"));
         let policy = app
             .node(stack)
             .child("ReplicationBucket")
@@ -1234,7 +1385,10 @@ impl Pipeline {
                 crate::kms::push_statement(&mut bp.policy_document, statement.to_value());
             }
         }
-        let key = app.node(stack).child("ReplicationKey").and_then(|k| app.node(k).child("Resource"));
+        let key = app
+            .node(stack)
+            .child("ReplicationKey")
+            .and_then(|k| app.node(k).child("Resource"));
         if let Some(k) = key {
             let statement = PolicyStatement::allow()
                 .principal(Principal::Arn(role_arn.clone()))
@@ -1268,30 +1422,26 @@ impl Pipeline {
                 branch,
                 trigger: SourceTrigger::Events,
                 ..
-            } => {
-                EventPattern {
-                    source: vec!["aws.codecommit".into()],
-                    detail_type: vec!["CodeCommit Repository State Change".into()],
-                    detail: Some(json!({
-                        "event": ["referenceCreated", "referenceUpdated"],
-                        "referenceName": [branch],
-                        "repositoryName": [repository_name],
-                    })),
-                    ..EventPattern::default()
-                }
-            }
+            } => EventPattern {
+                source: vec!["aws.codecommit".into()],
+                detail_type: vec!["CodeCommit Repository State Change".into()],
+                detail: Some(json!({
+                    "event": ["referenceCreated", "referenceUpdated"],
+                    "referenceName": [branch],
+                    "repositoryName": [repository_name],
+                })),
+                ..EventPattern::default()
+            },
             ActionKind::S3Source {
                 key,
                 trigger: SourceTrigger::Events,
                 ..
-            } => {
-                EventPattern {
-                    source: vec!["aws.s3".into()],
-                    detail_type: vec!["Object Created".into()],
-                    detail: Some(json!({ "object": { "key": [key] } })),
-                    ..EventPattern::default()
-                }
-            }
+            } => EventPattern {
+                source: vec!["aws.s3".into()],
+                detail_type: vec!["Object Created".into()],
+                detail: Some(json!({ "object": { "key": [key] } })),
+                ..EventPattern::default()
+            },
             _ => return Ok(()),
         };
         let action_node = app.node(stage_node).child(&action.name).unwrap_or(stage_node);
@@ -1305,7 +1455,12 @@ impl Pipeline {
                 ..RuleProps::default()
             },
         )?;
-        let role = Role::new(app, self.node, &format!("EventsRole{}", app.node(action_node).id()), RoleProps::new(Principal::service("events.amazonaws.com")))?;
+        let role = Role::new(
+            app,
+            self.node,
+            &format!("EventsRole{}", app.node(action_node).id()),
+            RoleProps::new(Principal::service("events.amazonaws.com")),
+        )?;
         self.grant_start_execution(app, &role)?;
         let mut t = cairn_cfn::events::rule::Target::new(self.pipeline_arn(), "Target0");
         t.role_arn = Some(role.arn().into());
@@ -1314,10 +1469,17 @@ impl Pipeline {
             ActionKind::S3Source { bucket, .. } => Some(bucket.bucket_name()),
             _ => None,
         };
-        if let Some(r) = app.node_mut(rule.resource().node()).resource_mut::<cairn_cfn::events::CfnRule>() {
+        if let Some(r) = app
+            .node_mut(rule.resource().node())
+            .resource_mut::<cairn_cfn::events::CfnRule>()
+        {
             r.targets = Some(vec![Val::from(t)].into());
             if let (Some(name), Some(p)) = (bucket_name, r.event_pattern.as_mut()) {
-                if let Some(detail) = p.as_map_mut().and_then(|m| m.get_mut("detail")).and_then(Value::as_map_mut) {
+                if let Some(detail) = p
+                    .as_map_mut()
+                    .and_then(|m| m.get_mut("detail"))
+                    .and_then(Value::as_map_mut)
+                {
                     detail.insert("bucket".into(), Value::map([("name", Value::List(vec![name]))]));
                 }
             }

@@ -53,7 +53,9 @@
 
 use indexmap::IndexMap;
 
-use cairn_core::{make_unique_id, App, Environment, Error, Level, NodeId, NodeKind, Pseudo, Result, Stack, Stage, Value};
+use cairn_core::{
+    make_unique_id, App, Environment, Error, Level, NodeId, NodeKind, Pseudo, Result, Stack, Stage, Value,
+};
 
 use crate::codebuild::{BuildSpec, ComputeType, Project, ProjectProps};
 use crate::codepipeline::{self, Action, ActionKind, Artifact, ArtifactPath, SourceTrigger};
@@ -214,7 +216,8 @@ impl SynthStep {
     pub fn cargo_bin(bin: &str) -> Self {
         SynthStep {
             install_commands: vec![
-                "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal".into(),
+                "curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal"
+                    .into(),
                 ". \"$HOME/.cargo/env\"".into(),
             ],
             commands: vec![
@@ -291,7 +294,9 @@ impl Step {
 
     fn name(&self) -> &str {
         match self {
-            Step::Shell { name, .. } | Step::ManualApproval { name, .. } | Step::FisExperiment { name, .. } => name,
+            Step::Shell { name, .. }
+            | Step::ManualApproval { name, .. }
+            | Step::FisExperiment { name, .. } => name,
         }
     }
 }
@@ -381,7 +386,11 @@ fn stack_files(app: &App, stack: Stack) -> (String, String) {
     let stack_name = app.stack_props(stack).stack_name.clone().unwrap_or_else(|| {
         components
             .iter()
-            .map(|c| c.chars().filter(|ch| ch.is_ascii_alphanumeric() || *ch == '-').collect::<String>())
+            .map(|c| {
+                c.chars()
+                    .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '-')
+                    .collect::<String>()
+            })
             .collect::<Vec<_>>()
             .join("-")
     });
@@ -435,7 +444,11 @@ fn stage_stacks(app: &App, stage: Stage) -> Vec<(Stack, usize)> {
         if guard > deps.len() {
             return 0; // a cycle: synthesis reports it
         }
-        let d = deps[i].iter().map(|&j| visit(j, deps, depth, guard + 1) + 1).max().unwrap_or(0);
+        let d = deps[i]
+            .iter()
+            .map(|&j| visit(j, deps, depth, guard + 1) + 1)
+            .max()
+            .unwrap_or(0);
         depth[i] = d;
         d
     }
@@ -476,7 +489,11 @@ impl Pipeline {
             Source::S3 { .. } => "S3".into(),
             Source::Connection { repository, .. } => repository.replace('/', "_"),
         };
-        pipeline.add_action(app, "Source", Action::new(&source_name, props.source.action_kind(props.trigger)))?;
+        pipeline.add_action(
+            app,
+            "Source",
+            Action::new(&source_name, props.source.action_kind(props.trigger)),
+        )?;
         pipeline.add_stage(app, "Build")?;
         let mut spec = BuildSpec::new()
             .install(props.synth.install_commands.clone())
@@ -571,14 +588,29 @@ impl Pipeline {
     /// Support stacks of the CodePipeline (artifact stores in other regions) deploy in
     /// `UpdatePipeline` before the pipeline's own stack (run orders 1 and 2).
     fn deploy_support_stacks(&self, app: &mut App) -> Result<()> {
-        if !self.pipeline.stage_names(app).iter().any(|s| s == "UpdatePipeline") {
+        if !self
+            .pipeline
+            .stage_names(app)
+            .iter()
+            .any(|s| s == "UpdatePipeline")
+        {
             return Ok(());
         }
         for support in self.pipeline.support_stacks(app) {
             let (path, name) = stack_files(app, support);
-            let prefix = format!("Support-{}", app.node(support.node()).id().rsplit("-support-").next().unwrap_or(""));
+            let prefix = format!(
+                "Support-{}",
+                app.node(support.node())
+                    .id()
+                    .rsplit("-support-")
+                    .next()
+                    .unwrap_or("")
+            );
             let holder = app.node(self.pipeline.node()).child("UpdatePipeline");
-            if holder.and_then(|h| app.node(h).child(&format!("{prefix}.Prepare"))).is_some() {
+            if holder
+                .and_then(|h| app.node(h).child(&format!("{prefix}.Prepare")))
+                .is_some()
+            {
                 continue;
             }
             let env = app.environment_of(support);
@@ -658,22 +690,23 @@ impl Pipeline {
     /// The CodeBuild project of a shell or FIS step (`<scope>/<step>`).
     fn step_action(&self, app: &mut App, scope_id: &str, step: &Step, run_order: u32) -> Result<Action> {
         let key = self.pipeline.artifact_key();
-        let project = |app: &mut App, id: &str, spec: BuildSpec, env: IndexMap<String, Value>| -> Result<Project> {
-            let holder = match app.node(self.node).child(scope_id) {
-                Some(h) => h,
-                None => app.construct(self.node, scope_id)?,
+        let project =
+            |app: &mut App, id: &str, spec: BuildSpec, env: IndexMap<String, Value>| -> Result<Project> {
+                let holder = match app.node(self.node).child(scope_id) {
+                    Some(h) => h,
+                    None => app.construct(self.node, scope_id)?,
+                };
+                Project::new(
+                    app,
+                    holder,
+                    id,
+                    ProjectProps {
+                        encryption_key: key,
+                        environment_variables: env,
+                        ..ProjectProps::new(spec)
+                    },
+                )
             };
-            Project::new(
-                app,
-                holder,
-                id,
-                ProjectProps {
-                    encryption_key: key,
-                    environment_variables: env,
-                    ..ProjectProps::new(spec)
-                },
-            )
-        };
         let synth = Artifact::new(SYNTH_ARTIFACT);
         let action = match step {
             Step::ManualApproval { name, comment } => Action::new(
@@ -715,13 +748,20 @@ impl Pipeline {
                     "echo \"experiment $EXPERIMENT_ID\"",
                     "while true; do STATUS=$(aws fis get-experiment --id \"$EXPERIMENT_ID\" --query experiment.state.status --output text); echo \"$STATUS\"; case \"$STATUS\" in completed) exit 0;; failed|stopped|cancelled) exit 1;; esac; sleep 15; done",
                 ]);
-                let env: IndexMap<String, Value> =
-                    [("EXPERIMENT_TEMPLATE_ID".to_string(), experiment_template_id.clone())].into_iter().collect();
+                let env: IndexMap<String, Value> = [(
+                    "EXPERIMENT_TEMPLATE_ID".to_string(),
+                    experiment_template_id.clone(),
+                )]
+                .into_iter()
+                .collect();
                 let p = project(app, name, spec, env)?;
                 let arn = |rest: Value| {
                     Value::join(
                         "",
-                        [Value::sub("arn:${AWS::Partition}:fis:${AWS::Region}:${AWS::AccountId}:"), rest],
+                        [
+                            Value::sub("arn:${AWS::Partition}:fis:${AWS::Region}:${AWS::AccountId}:"),
+                            rest,
+                        ],
                     )
                 };
                 p.add_to_role_policy(
@@ -729,7 +769,13 @@ impl Pipeline {
                     PolicyStatement::allow()
                         .actions(["fis:StartExperiment"])
                         .resources([
-                            arn(Value::join("", [Value::from("experiment-template/"), experiment_template_id.clone()])),
+                            arn(Value::join(
+                                "",
+                                [
+                                    Value::from("experiment-template/"),
+                                    experiment_template_id.clone(),
+                                ],
+                            )),
                             arn(Value::from("experiment/*")),
                         ]),
                 )?;
@@ -775,17 +821,28 @@ impl Wave {
     }
 
     /// Adds an application stage with pre and post steps.
-    pub fn add_stage_with(&self, app: &mut App, stage: Stage, options: StageOptions) -> Result<StageDeployment> {
+    pub fn add_stage_with(
+        &self,
+        app: &mut App,
+        stage: Stage,
+        options: StageOptions,
+    ) -> Result<StageDeployment> {
         let p = self.pipeline;
-        let wave_node = app.node(p.pipeline.node()).child(&self.name).ok_or_else(|| Error::InvalidProps {
-            path: app.path(p.node),
-            problem: format!("no wave {:?}", self.name),
-        })?;
+        let wave_node = app
+            .node(p.pipeline.node())
+            .child(&self.name)
+            .ok_or_else(|| Error::InvalidProps {
+                path: app.path(p.node),
+                problem: format!("no wave {:?}", self.name),
+            })?;
         if app.node(wave_node).child("PostSteps").is_some() {
             app.annotate(
                 wave_node,
                 Level::Error,
-                format!("a stage was added to the wave {:?} after its post steps; add post steps last", self.name),
+                format!(
+                    "a stage was added to the wave {:?} after its post steps; add post steps last",
+                    self.name
+                ),
             );
         }
         let stage_name = app.node(stage.node()).id().to_string();
@@ -794,12 +851,21 @@ impl Wave {
             app.annotate(
                 wave_node,
                 Level::Error,
-                format!("the stage {stage_name:?} has no stack; add its stacks before adding it to the pipeline"),
+                format!(
+                    "the stage {stage_name:?} has no stack; add its stacks before adding it to the pipeline"
+                ),
             );
         }
         for step in &options.pre {
             let a = p.step_action(app, &format!("{}-{stage_name}", self.name), step, STAGE_PRE)?;
-            p.pipeline.add_action(app, &self.name, Action { name: format!("{stage_name}.{}", step.name()), ..a })?;
+            p.pipeline.add_action(
+                app,
+                &self.name,
+                Action {
+                    name: format!("{stage_name}.{}", step.name()),
+                    ..a
+                },
+            )?;
         }
         let mut deployments = Vec::new();
         let mut last = STACKS;
@@ -810,7 +876,15 @@ impl Wave {
             let first = STACKS + 2 * (*depth as u32);
             last = last.max(first + 1);
             let display = app.path_from(stage.node(), stack.node()).join("-");
-            p.deploy_actions(app, &self.name, &format!("{stage_name}.{display}"), &path, &stack_name, &env, first)?;
+            p.deploy_actions(
+                app,
+                &self.name,
+                &format!("{stage_name}.{display}"),
+                &path,
+                &stack_name,
+                &env,
+                first,
+            )?;
             if !envs.contains(&env) {
                 envs.push(env.clone());
             }
@@ -822,8 +896,20 @@ impl Wave {
             });
         }
         for (i, step) in options.post.iter().enumerate() {
-            let a = p.step_action(app, &format!("{}-{stage_name}", self.name), step, last + 1 + i as u32)?;
-            p.pipeline.add_action(app, &self.name, Action { name: format!("{stage_name}.{}", step.name()), ..a })?;
+            let a = p.step_action(
+                app,
+                &format!("{}-{stage_name}", self.name),
+                step,
+                last + 1 + i as u32,
+            )?;
+            p.pipeline.add_action(
+                app,
+                &self.name,
+                Action {
+                    name: format!("{stage_name}.{}", step.name()),
+                    ..a
+                },
+            )?;
         }
         p.deploy_support_stacks(app)?;
         // Assets of the stage, published into each of its environments.
@@ -839,17 +925,28 @@ impl Wave {
                 ("ASSEMBLY_DIR".to_string(), Value::from(dir.as_str())),
                 (
                     "TARGET_ACCOUNT".to_string(),
-                    env.account.clone().map(Value::from).unwrap_or(Value::pseudo(Pseudo::AccountId)),
+                    env.account
+                        .clone()
+                        .map(Value::from)
+                        .unwrap_or(Value::pseudo(Pseudo::AccountId)),
                 ),
                 (
                     "TARGET_REGION".to_string(),
-                    env.region.clone().map(Value::from).unwrap_or(Value::pseudo(Pseudo::Region)),
+                    env.region
+                        .clone()
+                        .map(Value::from)
+                        .unwrap_or(Value::pseudo(Pseudo::Region)),
                 ),
                 ("ASSUME_ROLE_ARN".to_string(), role.clone()),
             ]
             .into_iter()
             .collect();
-            publisher.add_to_role_policy(app, PolicyStatement::allow().actions(["sts:AssumeRole"]).resource(role))?;
+            publisher.add_to_role_policy(
+                app,
+                PolicyStatement::allow()
+                    .actions(["sts:AssumeRole"])
+                    .resource(role),
+            )?;
             let name = if envs.len() == 1 {
                 stage_name.clone()
             } else {
@@ -887,10 +984,13 @@ impl Wave {
     /// Adds a step after every stage of the wave; add it after the wave's stages.
     pub fn add_post(&self, app: &mut App, step: Step) -> Result<()> {
         let p = self.pipeline;
-        let wave_node = app.node(p.pipeline.node()).child(&self.name).ok_or_else(|| Error::InvalidProps {
-            path: app.path(p.node),
-            problem: format!("no wave {:?}", self.name),
-        })?;
+        let wave_node = app
+            .node(p.pipeline.node())
+            .child(&self.name)
+            .ok_or_else(|| Error::InvalidProps {
+                path: app.path(p.node),
+                problem: format!("no wave {:?}", self.name),
+            })?;
         if app.node(wave_node).child("PostSteps").is_none() {
             app.construct(wave_node, "PostSteps")?;
         }
@@ -901,7 +1001,10 @@ impl Wave {
 }
 
 fn max_run_order(app: &App, pipeline: &codepipeline::Pipeline, stage: &str) -> u32 {
-    let Some(p) = app.node(pipeline.resource().node()).resource::<codepipeline::CfnPipeline>() else {
+    let Some(p) = app
+        .node(pipeline.resource().node())
+        .resource::<codepipeline::CfnPipeline>()
+    else {
         return 1;
     };
     let cairn_core::Val::Expr(Value::List(stages)) = &p.stages else {

@@ -14,8 +14,18 @@ use serde_json::{json, Value as Json};
 fn statements(t: &Json, role_prefix: &str) -> Vec<Json> {
     of_type(t, "AWS::IAM::Policy")
         .into_iter()
-        .filter(|(_, p)| p["Properties"]["Roles"][0]["Ref"].as_str().unwrap().starts_with(role_prefix))
-        .flat_map(|(_, p)| p["Properties"]["PolicyDocument"]["Statement"].as_array().unwrap().clone())
+        .filter(|(_, p)| {
+            p["Properties"]["Roles"][0]["Ref"]
+                .as_str()
+                .unwrap()
+                .starts_with(role_prefix)
+        })
+        .flat_map(|(_, p)| {
+            p["Properties"]["PolicyDocument"]["Statement"]
+                .as_array()
+                .unwrap()
+                .clone()
+        })
         .collect()
 }
 
@@ -31,21 +41,27 @@ fn build_spec_renders_phases_env_artifacts_and_cache() {
         .artifacts("dist", ["**/*"])
         .cache(["/root/.cache/pip/**/*"]);
     let yaml: serde_json::Value = serde_yaml::from_str(&spec.to_yaml()).unwrap();
-    assert_eq!(yaml, json!({
-        "version": "0.2",
-        "env": {"variables": {"MODE": "release"}},
-        "phases": {
-            "install": {"runtime-versions": {"python": "3.12"}, "commands": ["pip install -r requirements.txt"]},
-            "pre_build": {"commands": ["echo pre"]},
-            "build": {"commands": ["make", "make test"]},
-            "post_build": {"commands": ["echo done"]}
-        },
-        "artifacts": {"base-directory": "dist", "files": ["**/*"]},
-        "cache": {"paths": ["/root/.cache/pip/**/*"]}
-    }));
+    assert_eq!(
+        yaml,
+        json!({
+            "version": "0.2",
+            "env": {"variables": {"MODE": "release"}},
+            "phases": {
+                "install": {"runtime-versions": {"python": "3.12"}, "commands": ["pip install -r requirements.txt"]},
+                "pre_build": {"commands": ["echo pre"]},
+                "build": {"commands": ["make", "make test"]},
+                "post_build": {"commands": ["echo done"]}
+            },
+            "artifacts": {"base-directory": "dist", "files": ["**/*"]},
+            "cache": {"paths": ["/root/.cache/pip/**/*"]}
+        })
+    );
     // Empty sections are left out.
     let bare: serde_json::Value = serde_yaml::from_str(&BuildSpec::new().build(["true"]).to_yaml()).unwrap();
-    assert_eq!(bare, json!({"version": "0.2", "phases": {"build": {"commands": ["true"]}}}));
+    assert_eq!(
+        bare,
+        json!({"version": "0.2", "phases": {"build": {"commands": ["true"]}}})
+    );
 }
 
 #[test]
@@ -65,7 +81,13 @@ fn project_defaults_and_role_pass_the_rules_and_cfn_lint() {
         },
     )
     .unwrap();
-    let starter = Role::new(&mut app, stack, "Starter", RoleProps::new(Principal::service("lambda.amazonaws.com"))).unwrap();
+    let starter = Role::new(
+        &mut app,
+        stack,
+        "Starter",
+        RoleProps::new(Principal::service("lambda.amazonaws.com")),
+    )
+    .unwrap();
     project.grant_start_build(&mut app, &starter).unwrap();
     let t = synth_clean(app, "S", &[], "codebuild-project");
     let (id, p) = of_type(&t, "AWS::CodeBuild::Project")[0];
@@ -74,7 +96,13 @@ fn project_defaults_and_role_pass_the_rules_and_cfn_lint() {
     assert_eq!(props["Environment"]["PrivilegedMode"], false);
     assert_eq!(props["TimeoutInMinutes"], 30);
     assert_eq!(props["Artifacts"]["Type"], "CODEPIPELINE");
-    assert_eq!(props["EncryptionKey"]["Fn::GetAtt"][0].as_str().unwrap().starts_with("Key"), true);
+    assert_eq!(
+        props["EncryptionKey"]["Fn::GetAtt"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("Key"),
+        true
+    );
     // No DependsOn on the role's policy: the policy names the project (a cycle).
     assert!(p.get("DependsOn").is_none());
     // The role writes its own logs and reports, and uses the key; nothing on `*`.
@@ -85,7 +113,14 @@ fn project_defaults_and_role_pass_the_rules_and_cfn_lint() {
     assert!(own[0]["Resource"].to_string().contains(id.as_str()));
     // The starter may start this project only.
     let start = statements(&t, "Starter");
-    assert_eq!(start[0]["Action"], json!(["codebuild:StartBuild", "codebuild:StopBuild", "codebuild:BatchGetBuilds"]));
+    assert_eq!(
+        start[0]["Action"],
+        json!([
+            "codebuild:StartBuild",
+            "codebuild:StopBuild",
+            "codebuild:BatchGetBuilds"
+        ])
+    );
     assert_eq!(start[0]["Resource"], json!({"Fn::GetAtt": [id, "Arn"]}));
 }
 

@@ -5,7 +5,9 @@ mod common;
 use common::{of_type, synth_clean};
 
 use cairn_constructs::codebuild::{BuildSpec, Project, ProjectProps};
-use cairn_constructs::codepipeline::{Action, ActionKind, Artifact, ArtifactPath, Pipeline, PipelineProps, SourceTrigger};
+use cairn_constructs::codepipeline::{
+    Action, ActionKind, Artifact, ArtifactPath, Pipeline, PipelineProps, SourceTrigger,
+};
 use cairn_core::{App, Environment, Error, Stack, StackProps};
 use serde_json::{json, Value as Json};
 
@@ -74,8 +76,18 @@ fn deploy(pipeline: &Pipeline, app: &mut App, stage: &str, env: Option<Environme
 fn statements_of(t: &Json, role_prefix: &str) -> Vec<Json> {
     of_type(t, "AWS::IAM::Policy")
         .into_iter()
-        .filter(|(_, p)| p["Properties"]["Roles"][0]["Ref"].as_str().unwrap().starts_with(role_prefix))
-        .flat_map(|(_, p)| p["Properties"]["PolicyDocument"]["Statement"].as_array().unwrap().clone())
+        .filter(|(_, p)| {
+            p["Properties"]["Roles"][0]["Ref"]
+                .as_str()
+                .unwrap()
+                .starts_with(role_prefix)
+        })
+        .flat_map(|(_, p)| {
+            p["Properties"]["PolicyDocument"]["Statement"]
+                .as_array()
+                .unwrap()
+                .clone()
+        })
         .collect()
 }
 
@@ -128,22 +140,47 @@ fn same_account_pipeline_is_clean_and_least_privilege() {
         .collect();
     assert_eq!(assume.len(), 4);
     // The build action may run this project only; the project reads and writes artifacts.
-    let build_role = action_roles.iter().find(|id| id.starts_with("PipelineBuildMake")).unwrap();
+    let build_role = action_roles
+        .iter()
+        .find(|id| id.starts_with("PipelineBuildMake"))
+        .unwrap();
     let build = statements_of(&t, build_role);
-    assert!(build.iter().any(|s| s["Action"] == json!(["codebuild:BatchGetBuilds", "codebuild:StartBuild", "codebuild:StopBuild"])
-        && s["Resource"]["Fn::GetAtt"][0].as_str().unwrap().starts_with("Build")));
+    assert!(build.iter().any(|s| s["Action"]
+        == json!([
+            "codebuild:BatchGetBuilds",
+            "codebuild:StartBuild",
+            "codebuild:StopBuild"
+        ])
+        && s["Resource"]["Fn::GetAtt"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("Build")));
     let project_statements = statements_of(&t, "BuildRole");
-    assert!(project_statements.iter().any(|s| s["Action"].to_string().contains("s3:PutObject")));
-    assert!(project_statements.iter().any(|s| s["Action"].to_string().contains("kms:GenerateDataKey*")));
+    assert!(project_statements
+        .iter()
+        .any(|s| s["Action"].to_string().contains("s3:PutObject")));
+    assert!(project_statements
+        .iter()
+        .any(|s| s["Action"].to_string().contains("kms:GenerateDataKey*")));
     // The change set actions touch this stack only.
-    let prepare_role = action_roles.iter().find(|id| id.starts_with("PipelineDeployPrepare")).unwrap();
+    let prepare_role = action_roles
+        .iter()
+        .find(|id| id.starts_with("PipelineDeployPrepare"))
+        .unwrap();
     let prepare = statements_of(&t, prepare_role);
-    assert!(prepare.iter().any(|s| s["Action"].to_string().contains("cloudformation:CreateChangeSet")
-        && s["Resource"].to_string().contains("stack/App/*")));
-    assert!(!prepare.iter().any(|s| s["Action"].to_string().contains("ExecuteChangeSet")));
+    assert!(prepare.iter().any(
+        |s| s["Action"].to_string().contains("cloudformation:CreateChangeSet")
+            && s["Resource"].to_string().contains("stack/App/*")
+    ));
+    assert!(!prepare
+        .iter()
+        .any(|s| s["Action"].to_string().contains("ExecuteChangeSet")));
     // The source change starts the pipeline through EventBridge.
     let (_, rule) = of_type(&t, "AWS::Events::Rule")[0];
-    assert_eq!(rule["Properties"]["EventPattern"]["source"], json!(["aws.codecommit"]));
+    assert_eq!(
+        rule["Properties"]["EventPattern"]["source"],
+        json!(["aws.codecommit"])
+    );
 }
 
 #[test]
@@ -152,11 +189,20 @@ fn cross_account_action_gets_a_role_in_a_support_stack() {
     let stack = env_stack(&mut app);
     let pipeline = Pipeline::new(&mut app, stack, "Pipeline", PipelineProps::default()).unwrap();
     source(&pipeline, &mut app);
-    deploy(&pipeline, &mut app, "Prod", Some(Environment::new("222222222222", "eu-west-1")));
+    deploy(
+        &pipeline,
+        &mut app,
+        "Prod",
+        Some(Environment::new("222222222222", "eu-west-1")),
+    );
     let asm = app.synth().unwrap();
     let support = asm.stack("Ci-support-222222222222").expect("support stack");
     assert_eq!(support.environment.account.as_deref(), Some("222222222222"));
-    assert!(asm.stack("Ci").unwrap().dependencies.contains(&support.artifact_id));
+    assert!(asm
+        .stack("Ci")
+        .unwrap()
+        .dependencies
+        .contains(&support.artifact_id));
     let roles = support.resources_of_type("AWS::IAM::Role");
     assert_eq!(roles.len(), 2, "prepare and execute roles");
     let role = &support.template["Resources"][roles[0]];
@@ -170,7 +216,9 @@ fn cross_account_action_gets_a_role_in_a_support_stack() {
     // The pipeline names the role, the bucket and key policies let it read.
     assert!(text.contains(&format!(":iam::222222222222:role/{name}")));
     let (_, bucket_policy) = of_type(ci, "AWS::S3::BucketPolicy")[0];
-    assert!(bucket_policy["Properties"]["PolicyDocument"].to_string().contains(&name));
+    assert!(bucket_policy["Properties"]["PolicyDocument"]
+        .to_string()
+        .contains(&name));
     let (_, key) = of_type(ci, "AWS::KMS::Key")[0];
     assert!(key["Properties"]["KeyPolicy"].to_string().contains(&name));
 }
@@ -181,7 +229,12 @@ fn cross_region_action_gets_a_replicated_store() {
     let stack = env_stack(&mut app);
     let pipeline = Pipeline::new(&mut app, stack, "Pipeline", PipelineProps::default()).unwrap();
     source(&pipeline, &mut app);
-    deploy(&pipeline, &mut app, "Us", Some(Environment::new("111111111111", "us-east-1")));
+    deploy(
+        &pipeline,
+        &mut app,
+        "Us",
+        Some(Environment::new("111111111111", "us-east-1")),
+    );
     let asm = app.synth().unwrap();
     let support = asm.stack("Ci-support-us-east-1").expect("support stack");
     assert_eq!(support.resources_of_type("AWS::S3::Bucket").len(), 1);
@@ -205,7 +258,10 @@ fn structure_check_refuses_broken_pipelines() {
     let err = app.synth().unwrap_err().to_string();
     assert!(err.contains("at least two stages"), "{err}");
     assert!(err.contains("the first stage holds source actions only"), "{err}");
-    assert!(err.contains("\"Src\" of \"Prepare\" is not produced by an earlier action"), "{err}");
+    assert!(
+        err.contains("\"Src\" of \"Prepare\" is not produced by an earlier action"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -216,8 +272,18 @@ fn unknown_stage_and_bad_names_are_errors() {
     let r = pipeline.add_action(
         &mut app,
         "Nope",
-        Action::new("A", ActionKind::ManualApproval { comment: None, external_entity_link: None, notify_topic: None }),
+        Action::new(
+            "A",
+            ActionKind::ManualApproval {
+                comment: None,
+                external_entity_link: None,
+                notify_topic: None,
+            },
+        ),
     );
     assert!(matches!(r, Err(Error::InvalidProps { ref problem, .. }) if problem.contains("add it first")));
-    assert!(matches!(pipeline.add_stage(&mut app, "has space"), Err(Error::InvalidProps { .. })));
+    assert!(matches!(
+        pipeline.add_stage(&mut app, "has space"),
+        Err(Error::InvalidProps { .. })
+    ));
 }
