@@ -96,13 +96,10 @@ fn project_defaults_and_role_pass_the_rules_and_cfn_lint() {
     assert_eq!(props["Environment"]["PrivilegedMode"], false);
     assert_eq!(props["TimeoutInMinutes"], 30);
     assert_eq!(props["Artifacts"]["Type"], "CODEPIPELINE");
-    assert_eq!(
-        props["EncryptionKey"]["Fn::GetAtt"][0]
-            .as_str()
-            .unwrap()
-            .starts_with("Key"),
-        true
-    );
+    assert!(props["EncryptionKey"]["Fn::GetAtt"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("Key"));
     // No DependsOn on the role's policy: the policy names the project (a cycle).
     assert!(p.get("DependsOn").is_none());
     // The role writes its own logs and reports, and uses the key; nothing on `*`.
