@@ -495,11 +495,10 @@ impl Pipeline {
             Action::new(&source_name, props.source.action_kind(props.trigger)),
         )?;
         pipeline.add_stage(app, "Build")?;
-        let mut spec = BuildSpec::new()
+        let spec = BuildSpec::new()
             .install(props.synth.install_commands.clone())
             .build(props.synth.commands.clone())
             .artifacts(&props.synth.output_dir, ["**/*"]);
-        spec.cache_paths = vec!["target/**/*".into(), "/root/.cargo/registry/**/*".into()];
         let synth = Project::new(
             app,
             node,
