@@ -191,6 +191,8 @@ fn toolchain(app: &mut App) -> Result<()> {
         "Toolchain",
         PipelineProps {
             pipeline_name: Some("saas-toolchain".into()),
+            // No application stage: nothing to publish.
+            publish_assets: false,
             ..PipelineProps::new(Source::codecommit(REPOSITORY, "main"), BIN)
         },
     )?;

@@ -315,6 +315,10 @@ pub struct PipelineProps {
     pub synth: SynthStep,
     /// Update the pipeline from the assembly before anything else (default: on).
     pub self_mutation: bool,
+    /// Publish the file assets of application stages in an `Assets` stage (default: on;
+    /// the publishing project `AssetPublisher` is created with the pipeline). Turn it off
+    /// for a pipeline without application stages, or whose stages have no file assets.
+    pub publish_assets: bool,
 }
 
 impl PipelineProps {
@@ -326,6 +330,7 @@ impl PipelineProps {
             trigger: SourceTrigger::Events,
             synth: SynthStep::cargo_bin(bin),
             self_mutation: true,
+            publish_assets: true,
         }
     }
 }
@@ -368,7 +373,7 @@ pub struct Pipeline {
     node: NodeId,
     pipeline: codepipeline::Pipeline,
     stack: Stack,
-    publisher: Project,
+    publisher: Option<Project>,
 }
 
 /// A wave: application stages deployed in parallel in one CodePipeline stage.
@@ -476,7 +481,10 @@ impl Pipeline {
                 ..codepipeline::PipelineProps::default()
             },
         )?;
-        let publisher = Pipeline::publisher(app, node, pipeline.artifact_key())?;
+        let publisher = match props.publish_assets {
+            true => Some(Pipeline::publisher(app, node, pipeline.artifact_key())?),
+            false => None,
+        };
         let this = Pipeline {
             node,
             pipeline,
@@ -912,8 +920,13 @@ impl Wave {
         }
         p.deploy_support_stacks(app)?;
         // Assets of the stage, published into each of its environments.
+        let Some(publisher) = p.publisher else {
+            return Ok(StageDeployment {
+                name: stage_name,
+                stacks: deployments,
+            });
+        };
         p.ensure_assets_stage(app)?;
-        let publisher = p.publisher;
         let dir = match stacks.first() {
             Some(_) => format!("assembly-{}", app.path(stage.node()).replace('/', "-")),
             None => String::new(),

@@ -153,7 +153,7 @@ fn pre_and_post_steps_wrap_stages_and_waves() {
 }
 
 #[test]
-fn self_mutation_can_be_turned_off_and_trigger_none() {
+fn self_mutation_and_asset_publishing_can_be_turned_off_and_trigger_none() {
     let mut app = App::new();
     let stack = toolchain(&mut app);
     let a = app_stage(&mut app, "Dev", "111111111111");
@@ -164,6 +164,7 @@ fn self_mutation_can_be_turned_off_and_trigger_none() {
         PipelineProps {
             self_mutation: false,
             trigger: cairn_constructs::codepipeline::SourceTrigger::None,
+            publish_assets: false,
             ..PipelineProps::new(Source::codecommit("repo", "main"), "app")
         },
     )
@@ -183,7 +184,9 @@ fn self_mutation_can_be_turned_off_and_trigger_none() {
         .iter()
         .map(|x| x["Name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["Source", "Build", "Assets", "Dev"]);
+    assert_eq!(names, ["Source", "Build", "Dev"]);
+    // Only the synth project: no asset publisher.
+    assert_eq!(of_type(t, "AWS::CodeBuild::Project").len(), 1);
 }
 
 #[test]
