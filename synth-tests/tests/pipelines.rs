@@ -124,6 +124,20 @@ fn self_mutation_comes_first_after_source_and_build() {
             prepare["Configuration"]["TemplatePath"],
             format!("Synth_Output::{file}.template.json").as_str()
         );
+        // The stack's own file assets are published before its change set.
+        let publish = update.iter().find(|a| a["Name"] == "Assets").expect("assets");
+        assert!(run_order(publish) < run_order(prepare));
+        let project = publish["Configuration"]["ProjectName"]["Ref"].as_str().unwrap();
+        let vars = t["Resources"][project]["Properties"]["Environment"].get("EnvironmentVariables");
+        assert!(
+            vars.is_none(),
+            "the publisher is shared: variables come with the action"
+        );
+        let action_vars = publish["Configuration"]["EnvironmentVariables"].to_string();
+        assert!(
+            action_vars.contains(&format!("{file}.assets.json")),
+            "{action_vars}"
+        );
         // The synth action turns the source into the assembly.
         let synth = &stage(t, "Build")[0];
         assert_eq!(synth["InputArtifacts"], json!([{"Name": "Source"}]));

@@ -315,9 +315,11 @@ pub struct PipelineProps {
     pub synth: SynthStep,
     /// Update the pipeline from the assembly before anything else (default: on).
     pub self_mutation: bool,
-    /// Publish the file assets of application stages in an `Assets` stage (default: on;
-    /// the publishing project `AssetPublisher` is created with the pipeline). Turn it off
-    /// for a pipeline without application stages, or whose stages have no file assets.
+    /// Publish the file assets of application stages in an `Assets` stage (default: on).
+    /// The publishing project `AssetPublisher` is created with the pipeline when this or
+    /// self-mutation is on (self-mutation publishes the pipeline stack's own assets).
+    /// Turn it off for a pipeline without application stages, or whose stages have no
+    /// file assets.
     pub publish_assets: bool,
 }
 
@@ -374,6 +376,7 @@ pub struct Pipeline {
     pipeline: codepipeline::Pipeline,
     stack: Stack,
     publisher: Option<Project>,
+    publish_assets: bool,
 }
 
 /// A wave: application stages deployed in parallel in one CodePipeline stage.
@@ -405,6 +408,12 @@ fn stack_files(app: &App, stack: Stack) -> (String, String) {
         None => file,
     };
     (path, stack_name)
+}
+
+/// The path of a stack's asset manifest inside the cloud assembly.
+fn asset_manifest_path(app: &App, stack: Stack) -> String {
+    let (template, _) = stack_files(app, stack);
+    template.replace(".template.json", ".assets.json")
 }
 
 /// The stacks under `stage` with their depth in the dependency order: explicit
@@ -468,7 +477,8 @@ fn stage_stacks(app: &App, stage: Stage) -> Vec<(Stack, usize)> {
 impl Pipeline {
     /// Creates the pipeline as construct `id` in `stack`: the stages `Source`, `Build`
     /// (the synth project `Build/Synth`) and, with self-mutation, `UpdatePipeline`
-    /// (this stack's change set created, then executed).
+    /// (this stack's file assets published at run order 1, support stacks deployed at 2
+    /// and 3, then this stack's change set created at 4 and executed at 5).
     pub fn new(app: &mut App, stack: Stack, id: &str, props: PipelineProps) -> Result<Pipeline> {
         let node = app.construct(stack, id)?;
         let pipeline = codepipeline::Pipeline::new(
@@ -481,7 +491,7 @@ impl Pipeline {
                 ..codepipeline::PipelineProps::default()
             },
         )?;
-        let publisher = match props.publish_assets {
+        let publisher = match props.publish_assets || props.self_mutation {
             true => Some(Pipeline::publisher(app, node, pipeline.artifact_key())?),
             false => None,
         };
@@ -490,6 +500,7 @@ impl Pipeline {
             pipeline,
             stack,
             publisher,
+            publish_assets: props.publish_assets,
         };
         pipeline.add_stage(app, "Source")?;
         let source_name = match &props.source {
@@ -537,7 +548,19 @@ impl Pipeline {
             pipeline.add_stage(app, "UpdatePipeline")?;
             let (path, name) = stack_files(app, stack);
             let env = app.environment_of(stack);
-            this.deploy_actions(app, "UpdatePipeline", "SelfMutate", &path, &name, &env, 3)?;
+            if let Some(publisher) = publisher {
+                let manifest = asset_manifest_path(app, stack);
+                this.publish_action(
+                    app,
+                    "UpdatePipeline",
+                    "Assets",
+                    &[manifest],
+                    &env,
+                    Some(1),
+                    publisher,
+                )?;
+            }
+            this.deploy_actions(app, "UpdatePipeline", "SelfMutate", &path, &name, &env, 4)?;
         }
         Ok(this)
     }
@@ -593,7 +616,7 @@ impl Pipeline {
     }
 
     /// Support stacks of the CodePipeline (artifact stores in other regions) deploy in
-    /// `UpdatePipeline` before the pipeline's own stack (run orders 1 and 2).
+    /// `UpdatePipeline` before the pipeline's own stack (run orders 2 and 3).
     fn deploy_support_stacks(&self, app: &mut App) -> Result<()> {
         if !self
             .pipeline
@@ -621,9 +644,65 @@ impl Pipeline {
                 continue;
             }
             let env = app.environment_of(support);
-            self.deploy_actions(app, "UpdatePipeline", &prefix, &path, &name, &env, 1)?;
+            self.deploy_actions(app, "UpdatePipeline", &prefix, &path, &name, &env, 2)?;
         }
         Ok(())
+    }
+
+    /// A CodeBuild action of the asset publisher uploading the file assets listed in
+    /// `manifests` (asset manifest paths in the assembly) to `env`'s bootstrap bucket,
+    /// as `env`'s deploy role (which the publisher may assume).
+    #[allow(clippy::too_many_arguments)]
+    fn publish_action(
+        &self,
+        app: &mut App,
+        stage: &str,
+        name: &str,
+        manifests: &[String],
+        env: &Environment,
+        run_order: Option<u32>,
+        publisher: Project,
+    ) -> Result<()> {
+        let role = deploy_role_arn(env);
+        let vars: IndexMap<String, Value> = [
+            ("ASSET_MANIFESTS".to_string(), Value::from(manifests.join(" "))),
+            (
+                "TARGET_ACCOUNT".to_string(),
+                env.account
+                    .clone()
+                    .map(Value::from)
+                    .unwrap_or(Value::pseudo(Pseudo::AccountId)),
+            ),
+            (
+                "TARGET_REGION".to_string(),
+                env.region
+                    .clone()
+                    .map(Value::from)
+                    .unwrap_or(Value::pseudo(Pseudo::Region)),
+            ),
+            ("ASSUME_ROLE_ARN".to_string(), role.clone()),
+        ]
+        .into_iter()
+        .collect();
+        publisher.add_to_role_policy(
+            app,
+            PolicyStatement::allow()
+                .actions(["sts:AssumeRole"])
+                .resource(role),
+        )?;
+        let mut action = Action::new(
+            name,
+            ActionKind::CodeBuild {
+                project: publisher,
+                input: Artifact::new(SYNTH_ARTIFACT),
+                extra_inputs: Vec::new(),
+                outputs: Vec::new(),
+                environment_variables: vars,
+                test: false,
+            },
+        );
+        action.run_order = run_order;
+        self.pipeline.add_action(app, stage, action)
     }
 
     /// The Create/Execute change set pair of one stack at `first` and `first + 1`.
@@ -680,7 +759,7 @@ impl Pipeline {
         let script = [
             "set -eu",
             "if [ -n \"${ASSUME_ROLE_ARN:-}\" ]; then CREDS=$(aws sts assume-role --role-arn \"$ASSUME_ROLE_ARN\" --role-session-name cairn-assets --query Credentials --output text); export AWS_ACCESS_KEY_ID=$(echo \"$CREDS\" | cut -f1) AWS_SECRET_ACCESS_KEY=$(echo \"$CREDS\" | cut -f3) AWS_SESSION_TOKEN=$(echo \"$CREDS\" | cut -f4); fi",
-            "for m in \"$ASSEMBLY_DIR\"/*.assets.json; do [ -e \"$m\" ] || continue; python3 -c 'import json,sys,os; d=json.load(open(sys.argv[1])); [print(f[\"source\"][\"path\"], t[\"bucketName\"].replace(\"$\"+\"{AWS::AccountId}\", os.environ[\"TARGET_ACCOUNT\"]).replace(\"$\"+\"{AWS::Region}\", os.environ[\"TARGET_REGION\"]), t[\"objectKey\"]) for f in d[\"files\"].values() for t in f[\"destinations\"].values()]' \"$m\" | while read -r src bucket key; do aws s3 cp \"$ASSEMBLY_DIR/$src\" \"s3://$bucket/$key\"; done; done",
+            "for m in $ASSET_MANIFESTS; do [ -e \"$m\" ] || continue; d=$(dirname \"$m\"); python3 -c 'import json,sys,os; d=json.load(open(sys.argv[1])); [print(f[\"source\"][\"path\"], t[\"bucketName\"].replace(\"$\"+\"{AWS::AccountId}\", os.environ[\"TARGET_ACCOUNT\"]).replace(\"$\"+\"{AWS::Region}\", os.environ[\"TARGET_REGION\"]), t[\"objectKey\"]) for f in d[\"files\"].values() for t in f[\"destinations\"].values()]' \"$m\" | while read -r src bucket key; do aws s3 cp \"$d/$src\" \"s3://$bucket/$key\"; done; done",
         ];
         Project::new(
             app,
@@ -920,65 +999,26 @@ impl Wave {
         }
         p.deploy_support_stacks(app)?;
         // Assets of the stage, published into each of its environments.
-        let Some(publisher) = p.publisher else {
+        let Some(publisher) = p.publisher.filter(|_| p.publish_assets) else {
             return Ok(StageDeployment {
                 name: stage_name,
                 stacks: deployments,
             });
         };
         p.ensure_assets_stage(app)?;
-        let dir = match stacks.first() {
-            Some(_) => format!("assembly-{}", app.path(stage.node()).replace('/', "-")),
-            None => String::new(),
-        };
         for (i, env) in envs.iter().enumerate() {
-            let role = deploy_role_arn(env);
-            let vars: IndexMap<String, Value> = [
-                ("ASSEMBLY_DIR".to_string(), Value::from(dir.as_str())),
-                (
-                    "TARGET_ACCOUNT".to_string(),
-                    env.account
-                        .clone()
-                        .map(Value::from)
-                        .unwrap_or(Value::pseudo(Pseudo::AccountId)),
-                ),
-                (
-                    "TARGET_REGION".to_string(),
-                    env.region
-                        .clone()
-                        .map(Value::from)
-                        .unwrap_or(Value::pseudo(Pseudo::Region)),
-                ),
-                ("ASSUME_ROLE_ARN".to_string(), role.clone()),
-            ]
-            .into_iter()
-            .collect();
-            publisher.add_to_role_policy(
-                app,
-                PolicyStatement::allow()
-                    .actions(["sts:AssumeRole"])
-                    .resource(role),
-            )?;
+            // The asset manifests of this environment's stacks.
+            let manifests: Vec<String> = stacks
+                .iter()
+                .filter(|(s, _)| app.environment_of(*s) == *env)
+                .map(|(s, _)| asset_manifest_path(app, *s))
+                .collect();
             let name = if envs.len() == 1 {
                 stage_name.clone()
             } else {
                 format!("{stage_name}-{i}")
             };
-            p.pipeline.add_action(
-                app,
-                "Assets",
-                Action::new(
-                    &name,
-                    ActionKind::CodeBuild {
-                        project: publisher,
-                        input: Artifact::new(SYNTH_ARTIFACT),
-                        extra_inputs: Vec::new(),
-                        outputs: Vec::new(),
-                        environment_variables: vars,
-                        test: false,
-                    },
-                ),
-            )?;
+            p.publish_action(app, "Assets", &name, &manifests, env, None, publisher)?;
         }
         Ok(StageDeployment {
             name: stage_name,
