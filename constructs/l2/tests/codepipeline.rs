@@ -287,3 +287,77 @@ fn unknown_stage_and_bad_names_are_errors() {
         Err(Error::InvalidProps { .. })
     ));
 }
+
+#[test]
+fn s3_and_connection_sources_get_scoped_roles() {
+    use cairn_constructs::s3::{Bucket, BucketProps};
+    let mut app = App::new();
+    let stack = env_stack(&mut app);
+    let uploads = Bucket::new(
+        &mut app,
+        stack,
+        "Uploads",
+        BucketProps {
+            event_bridge_enabled: true,
+            ..BucketProps::default()
+        },
+    )
+    .unwrap();
+    let pipeline = Pipeline::new(&mut app, stack, "Pipeline", PipelineProps::default()).unwrap();
+    pipeline.add_stage(&mut app, "Source").unwrap();
+    pipeline
+        .add_action(
+            &mut app,
+            "Source",
+            Action::new(
+                "Zip",
+                ActionKind::S3Source {
+                    bucket: uploads,
+                    key: "app.zip".into(),
+                    output: Artifact::new("Src"),
+                    trigger: SourceTrigger::Events,
+                },
+            ),
+        )
+        .unwrap();
+    let connection = "arn:aws:codeconnections:eu-west-1:111111111111:connection/abc";
+    pipeline
+        .add_action(
+            &mut app,
+            "Source",
+            Action::new(
+                "GitHub",
+                ActionKind::CodeStarConnectionSource {
+                    connection_arn: connection.into(),
+                    repository: "owner/repo".into(),
+                    branch: "main".into(),
+                    output: Artifact::new("Gh"),
+                    trigger: SourceTrigger::Events,
+                },
+            ),
+        )
+        .unwrap();
+    deploy(&pipeline, &mut app, "Deploy", None);
+    let t = synth_clean(app, "Ci", &[], "codepipeline-sources");
+    // The S3 source role reads that object; the rule matches that bucket and key.
+    let zip = statements_of(&t, "PipelineSourceZip");
+    assert!(zip.iter().any(|s| s["Resource"].to_string().contains("/app.zip")));
+    let (_, rule) = of_type(&t, "AWS::Events::Rule")[0];
+    let detail = &rule["Properties"]["EventPattern"]["detail"];
+    assert_eq!(detail["object"]["key"], json!(["app.zip"]));
+    assert!(detail["bucket"]["name"][0]["Ref"]
+        .as_str()
+        .unwrap()
+        .starts_with("Uploads"));
+    // The connection source role may use that connection only.
+    let gh = statements_of(&t, "PipelineSourceGitHub");
+    let use_connection = gh
+        .iter()
+        .find(|s| s["Action"].to_string().contains("UseConnection"))
+        .expect("use connection");
+    assert_eq!(use_connection["Resource"], connection);
+    let (_, p) = of_type(&t, "AWS::CodePipeline::Pipeline")[0];
+    let gh_action = &p["Properties"]["Stages"][0]["Actions"][1];
+    assert_eq!(gh_action["Configuration"]["FullRepositoryId"], "owner/repo");
+    assert_eq!(gh_action["Configuration"]["DetectChanges"], true);
+}
