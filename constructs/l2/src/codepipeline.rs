@@ -907,7 +907,7 @@ impl Pipeline {
                         c.push(("EnvironmentVariables", Value::join("", parts)));
                     }
                 }
-                if !action.kind.inputs().is_empty() && action.kind.inputs().len() > 1 {
+                if action.kind.inputs().len() > 1 {
                     c.push(("PrimarySource", Value::from(input.name())));
                 }
                 c
