@@ -6,8 +6,8 @@ Subcommands:
   stacks ASSEMBLY_DIR
       Print, one per line, the name `cdk ls` is expected to show for every
       stack artifact (type aws:cloudformation:stack) in ASSEMBLY_DIR/manifest.json
-      (its displayName, falling back to the artifact id, followed by
-      ` (stackName)` when that differs, as `cdk ls` prints it). Nested assemblies
+      (its displayName, falling back to the artifact id, then ` (stackName)` when
+      the stack name differs from the artifact id, as the CDK CLI does). Nested assemblies
       (type cdk:cloud-assembly) are followed.
 
   extract-asl OUT_DIR TEMPLATE...
@@ -263,13 +263,11 @@ def stack_names(assembly_dir: str) -> list[str]:
     for artifact_id, artifact in (manifest.get("artifacts") or {}).items():
         kind = artifact.get("type")
         if kind == "aws:cloudformation:stack":
+            # As the CDK CLI shows it: the display name, followed by the stack name in
+            # parentheses when that differs from the artifact id (stages, hyphenated ids).
             display = artifact.get("displayName") or artifact_id
-            # `cdk ls` adds the CloudFormation stack name when it differs from the
-            # display name (every stack inside a stage: `Dev/Api (Dev-Api)`).
-            stack_name = (artifact.get("properties") or {}).get("stackName")
-            if stack_name and stack_name != display:
-                display = f"{display} ({stack_name})"
-            names.append(display)
+            stack_name = (artifact.get("properties") or {}).get("stackName") or artifact_id
+            names.append(display if stack_name == artifact_id else f"{display} ({stack_name})")
         elif kind == "cdk:cloud-assembly":
             sub = (artifact.get("properties") or {}).get("directoryName")
             if sub:
