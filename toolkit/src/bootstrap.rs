@@ -1,5 +1,10 @@
 //! The bootstrap stack `CairnToolkit`: the staging bucket deploy uploads assets and large
-//! templates to, and the SSM parameter that records the bootstrap version.
+//! templates to, the SSM parameter that records the bootstrap version, and the two roles
+//! a pipeline in another account deploys through (as CDK Pipelines uses the CDK's
+//! bootstrap roles): the deploy role (`cairn-deploy-role-<account>-<region>`, assumable by
+//! this account and the `--trust` accounts) and the CloudFormation execution role
+//! (`cairn-cfn-exec-role-<account>-<region>`, passed to CloudFormation by the deploy role,
+//! with the `--cloudformation-execution-policies`, else `AdministratorAccess`).
 
 use serde_json::{json, Value as Json};
 
@@ -8,9 +13,13 @@ pub const TOOLKIT_STACK: &str = "CairnToolkit";
 /// The SSM parameter holding the bootstrap version.
 pub const VERSION_PARAMETER: &str = "/cairn-bootstrap/version";
 /// The version this toolkit deploys and requires.
-pub const BOOTSTRAP_VERSION: u32 = 1;
+pub const BOOTSTRAP_VERSION: u32 = 2;
 /// The logical ID of the staging bucket in the toolkit stack.
 pub const BUCKET_LOGICAL_ID: &str = "StagingBucket";
+/// The template parameter listing the accounts trusted to deploy (comma-separated).
+pub const TRUSTED_ACCOUNTS: &str = "TrustedAccounts";
+/// The template parameter listing the managed policies of the execution role.
+pub const EXECUTION_POLICIES: &str = "CloudFormationExecutionPolicies";
 
 /// The staging bucket's name in `account`/`region` (the template names it the same way).
 pub fn bucket_name(account: &str, region: &str) -> String {
@@ -22,8 +31,117 @@ pub fn bucket_name(account: &str, region: &str) -> String {
 /// the stack is deleted; and the version parameter.
 pub fn template() -> Json {
     json!({
-        "Description": "cairn toolkit: staging bucket for assets and large templates (cairn bootstrap)",
+        "Description": "cairn toolkit: staging bucket for assets and large templates, deploy roles (cairn bootstrap)",
+        "Parameters": {
+            TRUSTED_ACCOUNTS: {
+                "Type": "CommaDelimitedList",
+                "Default": "",
+                "Description": "Accounts (e.g. a pipeline's) that may deploy into this environment through the deploy role"
+            },
+            EXECUTION_POLICIES: {
+                "Type": "CommaDelimitedList",
+                "Default": "",
+                "Description": "Managed policy ARNs of the CloudFormation execution role (default: AdministratorAccess)"
+            }
+        },
+        "Conditions": {
+            "HasTrustedAccounts": {"Fn::Not": [{"Fn::Equals": ["", {"Fn::Join": ["", {"Ref": TRUSTED_ACCOUNTS}]}]}]},
+            "HasExecutionPolicies": {"Fn::Not": [{"Fn::Equals": ["", {"Fn::Join": ["", {"Ref": EXECUTION_POLICIES}]}]}]}
+        },
         "Resources": {
+            "CloudFormationExecutionRole": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "RoleName": {"Fn::Sub": "cairn-cfn-exec-role-${AWS::AccountId}-${AWS::Region}"},
+                    "AssumeRolePolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [{
+                            "Effect": "Allow",
+                            "Principal": {"Service": "cloudformation.amazonaws.com"},
+                            "Action": "sts:AssumeRole"
+                        }]
+                    },
+                    "ManagedPolicyArns": {"Fn::If": [
+                        "HasExecutionPolicies",
+                        {"Ref": EXECUTION_POLICIES},
+                        [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AdministratorAccess"}]
+                    ]}
+                }
+            },
+            "DeployRole": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "RoleName": {"Fn::Sub": "cairn-deploy-role-${AWS::AccountId}-${AWS::Region}"},
+                    "AssumeRolePolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+                                "Action": "sts:AssumeRole"
+                            },
+                            {"Fn::If": [
+                                "HasTrustedAccounts",
+                                {
+                                    "Effect": "Allow",
+                                    "Principal": {"AWS": {"Ref": TRUSTED_ACCOUNTS}},
+                                    "Action": "sts:AssumeRole"
+                                },
+                                {"Ref": "AWS::NoValue"}
+                            ]}
+                        ]
+                    },
+                    "Policies": [{
+                        "PolicyName": "deploy",
+                        "PolicyDocument": {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Sid": "ChangeSets",
+                                    "Effect": "Allow",
+                                    "Action": [
+                                        "cloudformation:CreateChangeSet",
+                                        "cloudformation:DeleteChangeSet",
+                                        "cloudformation:DescribeChangeSet",
+                                        "cloudformation:ExecuteChangeSet",
+                                        "cloudformation:DescribeStacks",
+                                        "cloudformation:DescribeStackEvents",
+                                        "cloudformation:GetTemplate",
+                                        "cloudformation:DeleteStack",
+                                        "cloudformation:UpdateTerminationProtection"
+                                    ],
+                                    "Resource": {"Fn::Sub": "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/*"}
+                                },
+                                {
+                                    "Sid": "PassExecutionRole",
+                                    "Effect": "Allow",
+                                    "Action": "iam:PassRole",
+                                    "Resource": {"Fn::GetAtt": ["CloudFormationExecutionRole", "Arn"]}
+                                },
+                                {
+                                    "Sid": "ReadArtifacts",
+                                    "Effect": "Allow",
+                                    "Action": ["s3:GetObject*", "s3:GetBucket*", "s3:List*"],
+                                    "Resource": "*"
+                                },
+                                {
+                                    "Sid": "DecryptArtifacts",
+                                    "Effect": "Allow",
+                                    "Action": ["kms:Decrypt", "kms:DescribeKey"],
+                                    "Resource": "*",
+                                    "Condition": {"StringEquals": {"kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}}}
+                                },
+                                {
+                                    "Sid": "ReadBootstrapVersion",
+                                    "Effect": "Allow",
+                                    "Action": "ssm:GetParameter",
+                                    "Resource": {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/cairn-bootstrap/version"}
+                                }
+                            ]
+                        }
+                    }]
+                }
+            },
             BUCKET_LOGICAL_ID: {
                 "Type": "AWS::S3::Bucket",
                 "DeletionPolicy": "Retain",
@@ -87,7 +205,9 @@ pub fn template() -> Json {
         },
         "Outputs": {
             "BucketName": {"Description": "The staging bucket", "Value": {"Ref": BUCKET_LOGICAL_ID}},
-            "BootstrapVersion": {"Description": "The bootstrap version", "Value": {"Fn::GetAtt": ["BootstrapVersion", "Value"]}}
+            "BootstrapVersion": {"Description": "The bootstrap version", "Value": {"Fn::GetAtt": ["BootstrapVersion", "Value"]}},
+            "DeployRoleArn": {"Description": "The role deploy actions assume", "Value": {"Fn::GetAtt": ["DeployRole", "Arn"]}},
+            "CloudFormationExecutionRoleArn": {"Description": "The role CloudFormation deploys with", "Value": {"Fn::GetAtt": ["CloudFormationExecutionRole", "Arn"]}}
         }
     })
 }
@@ -112,5 +232,28 @@ mod tests {
             Some(&json!(VERSION_PARAMETER))
         );
         assert_eq!(bucket_name("1", "us-east-1"), "cairn-assets-1-us-east-1");
+    }
+
+    #[test]
+    fn roles_are_named_as_pipelines_assume_them() {
+        let t = template();
+        assert_eq!(
+            t.pointer("/Resources/DeployRole/Properties/RoleName/Fn::Sub"),
+            Some(&json!("cairn-deploy-role-${AWS::AccountId}-${AWS::Region}"))
+        );
+        assert_eq!(
+            t.pointer("/Resources/CloudFormationExecutionRole/Properties/RoleName/Fn::Sub"),
+            Some(&json!("cairn-cfn-exec-role-${AWS::AccountId}-${AWS::Region}"))
+        );
+        // Trusted accounts are added only when given.
+        assert_eq!(
+            t.pointer("/Resources/DeployRole/Properties/AssumeRolePolicyDocument/Statement/1/Fn::If/0"),
+            Some(&json!("HasTrustedAccounts"))
+        );
+        // The deploy role may pass only the execution role.
+        assert_eq!(
+            t.pointer("/Resources/DeployRole/Properties/Policies/0/PolicyDocument/Statement/1/Resource"),
+            Some(&json!({"Fn::GetAtt": ["CloudFormationExecutionRole", "Arn"]}))
+        );
     }
 }

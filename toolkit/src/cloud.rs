@@ -206,6 +206,10 @@ struct Deployed {
     id: String,
     status: String,
     parameters: Vec<String>,
+    /// The parameters' current values, by key.
+    parameter_values: BTreeMap<String, String>,
+    /// The stack's tags.
+    tags: Vec<(String, String)>,
     termination_protection: bool,
     outputs: BTreeMap<String, String>,
 }
@@ -233,6 +237,16 @@ async fn describe(env: &Env, name: &str) -> Result<Option<Deployed>> {
             .parameters()
             .iter()
             .filter_map(|p| p.parameter_key().map(String::from))
+            .collect(),
+        parameter_values: s
+            .parameters()
+            .iter()
+            .filter_map(|p| Some((p.parameter_key()?.to_string(), p.parameter_value()?.to_string())))
+            .collect(),
+        tags: s
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
             .collect(),
         termination_protection: s.enable_termination_protection().unwrap_or(false),
         outputs: s
@@ -1001,7 +1015,8 @@ async fn deploy_stack(ctx: &Ctx, stack: &Stack, opts: &DeployOptions) -> Result<
         tags.retain(|(x, _)| x != k);
         tags.push((k.clone(), v.clone()));
     }
-    let tags: Vec<Tag> = tags
+    let tags_given = tags;
+    let tags: Vec<Tag> = tags_given
         .iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect();
@@ -1029,6 +1044,29 @@ async fn deploy_stack(ctx: &Ctx, stack: &Stack, opts: &DeployOptions) -> Result<
         outputs: current.as_ref().map(|c| c.outputs.clone()).unwrap_or_default(),
         diff: d,
     };
+
+    // The same template, parameter values and tags as deployed, on a stack in a stable
+    // state: nothing to change (as the CDK CLI skips such a deploy), without asking
+    // CloudFormation for a change set.
+    if let Some(d) = current
+        .as_ref()
+        .filter(|d| exists && d.status.ends_with("_COMPLETE") && !d.status.contains("ROLLBACK"))
+    {
+        let same_parameters = params.iter().all(|p| {
+            p.use_previous_value() == Some(true)
+                || p.parameter_key()
+                    .is_some_and(|k| d.parameter_values.get(k).map(String::as_str) == p.parameter_value())
+        });
+        let mut want: Vec<&(String, String)> = tags_given.iter().collect();
+        let mut have: Vec<&(String, String)> = d.tags.iter().collect();
+        want.sort();
+        have.sort();
+        if old == stack.template && same_parameters && want == have {
+            eprintln!("{who}: {}", style.green("no changes"));
+            update_termination_protection(&env, stack, current.as_ref()).await?;
+            return Ok(no_changes(d.id.clone(), diff));
+        }
+    }
 
     match opts.method {
         DeployMethod::ChangeSet => {
@@ -1535,9 +1573,23 @@ async fn bootstrap_cmd(dir: &Path, args: BootstrapArgs) -> Result<()> {
         termination_protection: args.termination_protection,
         asset_manifests: vec![],
     };
+    for a in &args.trust {
+        if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Error::Usage(format!("--trust {a}: an account is 12 digits")));
+        }
+    }
+    let mut parameters = Vec::new();
+    for (key, values) in [
+        (bootstrap::TRUSTED_ACCOUNTS, &args.trust),
+        (bootstrap::EXECUTION_POLICIES, &args.execution_policies),
+    ] {
+        if !values.is_empty() {
+            parameters.push((None, key.to_string(), values.join(",")));
+        }
+    }
     let opts = DeployOptions {
         require_approval: RequireApproval::Never,
-        parameters: vec![],
+        parameters,
         tags: vec![],
         notification_arns: vec![],
         no_rollback: false,

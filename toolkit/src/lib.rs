@@ -167,6 +167,14 @@ pub struct BootstrapArgs {
     /// Turn on termination protection for the toolkit stack.
     #[arg(long)]
     pub termination_protection: bool,
+    /// An account (e.g. a pipeline's) allowed to deploy here through the deploy role
+    /// (repeatable).
+    #[arg(long = "trust", value_name = "ACCOUNT")]
+    pub trust: Vec<String>,
+    /// A managed policy ARN for the CloudFormation execution role (repeatable; default:
+    /// AdministratorAccess).
+    #[arg(long = "cloudformation-execution-policies", value_name = "ARN")]
+    pub execution_policies: Vec<String>,
     /// AWS options.
     #[command(flatten)]
     pub aws: AwsOptions,
