@@ -27,8 +27,12 @@
 //!   and `SELECT`/`DESCRIBE` on its tables, and an Athena workgroup that enforces
 //!   SSE-KMS query results (with the lake's key) in its own bucket.
 //!
-//! [`add_data_lake_stage`] builds one environment's stage, so the stages can equally be
-//! added as waves of a pipeline; [`build`] builds the app with all three.
+//! [`add_data_lake_stage`] builds one environment's stage; [`build`] builds the app with
+//! all three, delivered by a CDK-Pipelines-style pipeline ([`add_delivery_pipeline`]) in
+//! the [`PIPELINE_STACK`] stack of the tooling account ([`TOOLING_ACCOUNT`]): after the
+//! source, the app's build and synth, the pipeline's own update and the asset publishing,
+//! one wave per environment in order: `Dev`, then `Test` (followed by a smoke test of the
+//! deployed ETL), then `Prod` behind a manual approval.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -51,6 +55,7 @@ use cairn::lakeformation::{
     Permissions,
 };
 use cairn::lambda::{Code, EventSource, Function, FunctionProps, Runtime};
+use cairn::pipelines::{Pipeline, PipelineProps, Source, Step};
 use cairn::s3::{
     Bucket, BucketEncryption, BucketProps, EventType, LifecycleRule, NotificationKeyFilter, StorageClass,
 };
@@ -823,13 +828,71 @@ pub fn add_data_lake_stage(app: &mut App, cfg: &EnvConfig) -> Result<Stage> {
     Ok(stage)
 }
 
-/// Builds the `data-lake` app: one stage per environment, the recommended rules over all.
+/// The stack of the delivery pipeline.
+pub const PIPELINE_STACK: &str = "DataLakePipeline";
+/// The account the pipeline runs in (each environment's bootstrap trusts it:
+/// `cairn bootstrap --trust 444444444444`).
+pub const TOOLING_ACCOUNT: &str = "444444444444";
+/// The CodeCommit repository (and branch) the pipeline builds.
+pub const REPOSITORY: (&str, &str) = ("data-lake", "main");
+
+/// Adds the delivery pipeline of the environments' stages (in the order given, one wave
+/// each; a stage named `Prod` waits for a manual approval, one named `Test` is followed
+/// by a smoke test) to a [`PIPELINE_STACK`] stack in the tooling account.
+pub fn add_delivery_pipeline(app: &mut App, stages: &[(EnvConfig, Stage)]) -> Result<Pipeline> {
+    let root = app.root();
+    let stack = app.stack_with(
+        root,
+        PIPELINE_STACK,
+        StackProps {
+            env: Some(Environment::new(TOOLING_ACCOUNT, "us-east-1")),
+            description: Some("data-lake: the delivery pipeline of the dev, test and prod stages".into()),
+            ..StackProps::default()
+        },
+    )?;
+    let pipeline = Pipeline::new(
+        app,
+        stack,
+        "Pipeline",
+        PipelineProps::new(Source::codecommit(REPOSITORY.0, REPOSITORY.1), "data-lake"),
+    )?;
+    for (cfg, stage) in stages {
+        let wave = pipeline.add_wave(app, &cfg.name)?;
+        if cfg.name == "Prod" {
+            wave.add_pre(app, Step::approval("PromoteToProd"))?;
+        }
+        wave.add_stage(app, *stage)?;
+        if cfg.name == "Test" {
+            // The deployed ETL answers: its state machine and jobs exist in the account.
+            wave.add_post(
+                app,
+                Step::shell(
+                    "SmokeTest",
+                    [
+                        format!(
+                            "aws stepfunctions list-state-machines --region {} --query \"stateMachines[?contains(name, 'Etl')].name\" --output text | grep .",
+                            cfg.region
+                        ),
+                        format!("aws glue get-jobs --region {} --query 'Jobs[].Name' --output text | grep .", cfg.region),
+                    ],
+                ),
+            )?;
+        }
+    }
+    Ok(pipeline)
+}
+
+/// Builds the `data-lake` app: one stage per environment, the pipeline that delivers
+/// them, the recommended rules over all.
 pub fn build() -> Result<App> {
     let mut app = App::new();
     app.add_validator_once(cairn::cfn::SchemaValidator::new());
+    let mut stages = Vec::new();
     for cfg in environments() {
-        add_data_lake_stage(&mut app, &cfg)?;
+        let stage = add_data_lake_stage(&mut app, &cfg)?;
+        stages.push((cfg, stage));
     }
+    add_delivery_pipeline(&mut app, &stages)?;
     let root = app.root();
     RuleSet::recommended().apply(&mut app, root);
     Ok(app)

@@ -76,9 +76,15 @@ fn actions(statement: &Json) -> BTreeSet<String> {
 fn data_lake_templates() {
     let asm = app();
     let names: Vec<&str> = asm.stacks().iter().map(|s| s.display_name.as_str()).collect();
+    // The stages' stacks, then the delivery pipeline and its per-region support stacks.
     let expected: Vec<String> = environments()
         .iter()
         .flat_map(|e| STACKS.iter().map(move |s| format!("{}/{s}", e.name)))
+        .chain(
+            ["", "-support-us-east-2", "-support-us-west-2"]
+                .iter()
+                .map(|suffix| format!("{}{suffix}", data_lake::PIPELINE_STACK)),
+        )
         .collect();
     assert_eq!(names, expected);
     for s in asm.stacks() {
