@@ -196,7 +196,7 @@ fn the_agent_node_role_may_assume_exactly_the_target_execution_roles() {
         if role == agent_role {
             continue;
         }
-        for s in role_statements(&t, &role) {
+        for s in role_statements(&t, role) {
             assert!(
                 !s.to_string().contains("sts:AssumeRole\""),
                 "{role} may assume roles: {s}"
