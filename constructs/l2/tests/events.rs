@@ -2,7 +2,7 @@
 //! schema validator and the recommended rules.
 
 mod common;
-use common::{cfn_lint, checked_app};
+use common::{cfn_lint, checked_app, synth};
 
 use std::time::Duration;
 
@@ -10,17 +10,8 @@ use cairn_constructs::events::{
     CronOptions, EventPattern, Rule, RuleProps, RuleTarget, Schedule, TargetInput,
 };
 use cairn_constructs::lambda::{Code, Function, FunctionProps, Runtime};
-use cairn_core::{App, CloudAssembly, Error, Stack, TemplateFormat, Value};
+use cairn_core::{App, Error, Stack, TemplateFormat, Value};
 use serde_json::{json, Value as Json};
-
-fn synth(app: &mut App, findings: &cairn_aspects::Findings) -> CloudAssembly {
-    let asm = match app.synth() {
-        Ok(a) => a,
-        Err(e) => panic!("synthesis failed: {e}"),
-    };
-    assert!(findings.borrow().is_empty(), "{:?}", findings.borrow());
-    asm
-}
 
 fn resources<'a>(t: &'a Json, ty: &str) -> Vec<(&'a str, &'a Json)> {
     t["Resources"]

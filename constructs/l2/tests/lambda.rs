@@ -2,7 +2,7 @@
 //! and every event source, with the schema validator and the recommended rules.
 
 mod common;
-use common::{cfn_lint, checked_app};
+use common::{cfn_lint, checked_app, synth};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -27,15 +27,6 @@ fn inline() -> FunctionProps {
         "index.handler",
         Code::inline("def handler(event, context):\n    return event\n"),
     )
-}
-
-fn synth(app: &mut App, findings: &cairn_aspects::Findings) -> CloudAssembly {
-    let asm = match app.synth() {
-        Ok(a) => a,
-        Err(e) => panic!("synthesis failed: {e}"),
-    };
-    assert!(findings.borrow().is_empty(), "{:?}", findings.borrow());
-    asm
 }
 
 fn template(asm: &CloudAssembly) -> Json {
