@@ -40,7 +40,8 @@ fn ami_tracker_templates() {
     let names = stack_names(&asm);
     assert_eq!(names, [TRACKER_STACK, CONSUMER_STACK, EVENTS_STACK]);
     for s in asm.stacks() {
-        insta::assert_snapshot!(s.display_name.clone(), snapshot(&asm, &s.display_name));
+        let body = snapshot(&asm, &s.display_name);
+        insta::assert_snapshot!(s.display_name.clone(), body);
     }
 }
 

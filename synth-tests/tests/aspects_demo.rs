@@ -2,7 +2,7 @@
 //! the compliant variant synthesizes and is snapshotted.
 
 use cairn::Error;
-use synth_tests::{snapshot, synth};
+use synth_tests::{header, synth};
 
 #[test]
 fn demo_is_refused_with_exactly_three_errors_and_reports_three_fixes() {
@@ -53,5 +53,8 @@ fn compliant_demo_templates() {
         "Enabled"
     );
     assert_eq!(r["Vpc"]["Properties"]["CidrBlock"], "192.168.0.0/16");
-    insta::assert_snapshot!("AspectsDemo-compliant", snapshot(&asm, "AspectsDemo"));
+    insta::assert_snapshot!(
+        "AspectsDemo-compliant",
+        format!("{}\n{}", header(&asm, "AspectsDemo"), s.template_json())
+    );
 }

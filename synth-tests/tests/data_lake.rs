@@ -36,7 +36,8 @@ fn data_lake_templates() {
         .collect();
     assert_eq!(names, expected);
     for s in asm.stacks() {
-        insta::assert_snapshot!(s.display_name.replace('/', "-"), snapshot(&asm, &s.display_name));
+        let body = snapshot(&asm, &s.display_name);
+        insta::assert_snapshot!(s.display_name.replace('/', "-"), body);
     }
 }
 

@@ -28,7 +28,8 @@ fn ecs_fargate_spot_template() {
     let names = stack_names(&asm);
     assert_eq!(names, [STACK]);
     for s in asm.stacks() {
-        insta::assert_snapshot!(s.display_name.clone(), snapshot(&asm, &s.display_name));
+        let body = snapshot(&asm, &s.display_name);
+        insta::assert_snapshot!(s.display_name.clone(), body);
     }
 }
 

@@ -8,7 +8,8 @@ fn hello_templates() {
     let names = stack_names(&asm);
     assert_eq!(names, ["HelloProducer", "HelloConsumer"]);
     for s in asm.stacks() {
-        insta::assert_snapshot!(s.display_name.clone(), snapshot(&asm, &s.display_name));
+        let body = snapshot(&asm, &s.display_name);
+        insta::assert_snapshot!(s.display_name.clone(), body);
     }
 }
 

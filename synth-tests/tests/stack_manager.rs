@@ -98,7 +98,8 @@ fn stack_manager_templates() {
     let names = stack_names(&asm);
     assert_eq!(names, [COMMANDS_STACK, MANAGER_STACK]);
     for s in asm.stacks() {
-        insta::assert_snapshot!(s.display_name.clone(), snapshot(&asm, &s.display_name));
+        let body = snapshot(&asm, &s.display_name);
+        insta::assert_snapshot!(s.display_name.clone(), body);
     }
     assert_eq!(asm.stack(MANAGER_STACK).unwrap().dependencies, [COMMANDS_STACK]);
 }
