@@ -8,12 +8,10 @@ use examples::ami_tracker::{
     LATEST_AMI_TEMPLATE_PARAMETER, TRACKER_STACK,
 };
 use serde_json::{json, Value as Json};
-use synth_tests::{header, synth};
+use synth_tests::{actions, snapshot, stack_names, synth, target};
 
 fn template(name: &str) -> Template {
-    let asm = synth(build);
-    let stack = asm.stack(name).unwrap_or_else(|| panic!("no stack {name}"));
-    Template::from_json(stack.template.clone())
+    synth_tests::template(&synth(build), name)
 }
 
 /// The one resource of `resource_type` matching `matcher`: (logical id, resource).
@@ -24,57 +22,25 @@ fn only(t: &Template, resource_type: &str, matcher: impl Into<Matcher>) -> (Stri
     found.into_iter().next().unwrap()
 }
 
-/// Every statement of every `AWS::IAM::Policy` attached to the role `role_id`, and the
-/// role's inline policies.
+/// Every statement of every `AWS::IAM::Policy` attached to the role `role_id`; the role
+/// has no inline policies.
 fn role_statements(t: &Template, role_id: &str) -> Vec<Json> {
-    let attached = t.find_resources(
-        "AWS::IAM::Policy",
-        Match::object_like(json!({})).with(
-            "Properties",
-            Match::object_like(json!({})).with("Roles", Match::array_with([json!({ "Ref": role_id })])),
-        ),
-    );
     let role = &t.to_json()["Resources"][role_id];
     assert_eq!(role["Type"], "AWS::IAM::Role", "{role_id} is not a role");
     assert!(
         role["Properties"].get("Policies").is_none(),
         "{role_id} has inline policies"
     );
-    attached
-        .iter()
-        .flat_map(|(_, p)| {
-            p["Properties"]["PolicyDocument"]["Statement"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
-fn actions(statement: &Json) -> Vec<String> {
-    match &statement["Action"] {
-        Json::String(a) => vec![a.clone()],
-        Json::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
-        _ => vec![],
-    }
-}
-
-/// The logical id a `{"Fn::GetAtt": [id, attr]}` or `{"Ref": id}` names.
-fn target(v: &Json) -> String {
-    v.get("Ref")
-        .or_else(|| v.get("Fn::GetAtt").and_then(|g| g.get(0)))
-        .and_then(Json::as_str)
-        .unwrap_or_else(|| panic!("not a Ref or GetAtt: {v}"))
-        .to_string()
+    synth_tests::role_statements(t, role_id)
 }
 
 #[test]
 fn ami_tracker_templates() {
     let asm = synth(build);
-    let names: Vec<&str> = asm.stacks().iter().map(|s| s.display_name.as_str()).collect();
+    let names = stack_names(&asm);
     assert_eq!(names, [TRACKER_STACK, CONSUMER_STACK, EVENTS_STACK]);
     for s in asm.stacks() {
-        let body = format!("{}\n{}", header(&asm, &s.display_name), s.template_json());
+        let body = snapshot(&asm, &s.display_name);
         insta::assert_snapshot!(s.display_name.clone(), body);
     }
 }

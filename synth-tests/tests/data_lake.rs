@@ -9,67 +9,21 @@ use cairn::assertions::Template;
 use cairn::CloudAssembly;
 use examples::data_lake::{self, environments, STACKS, STATE_TABLE_KEY};
 use serde_json::{json, Value as Json};
-use synth_tests::{header, synth};
+use synth_tests::{definition, only, role_policies, role_statements, snapshot, synth, template, with_prefix};
 
 fn app() -> CloudAssembly {
     synth(data_lake::build)
 }
 
-fn template(asm: &CloudAssembly, stack: &str) -> Template {
-    match asm.stack(stack) {
-        Some(s) => Template::from_json(s.template.clone()),
-        None => panic!("no stack {stack}"),
-    }
-}
-
-fn only(t: &Template, resource_type: &str) -> String {
-    let found = t.find_resources(resource_type, json!({}));
-    assert_eq!(found.len(), 1, "expected one {resource_type}, found {found:?}");
-    found[0].0.clone()
-}
-
-fn with_prefix(t: &Template, resource_type: &str, prefix: &str) -> String {
-    let ids: Vec<String> = t
-        .find_resources(resource_type, json!({}))
-        .into_iter()
-        .map(|(id, _)| id)
-        .filter(|id| id.starts_with(prefix))
-        .collect();
-    assert_eq!(
-        ids.len(),
-        1,
-        "expected one {resource_type} named {prefix}*, found {ids:?}"
-    );
-    ids[0].clone()
-}
-
-fn definition(t: &Template) -> Json {
-    let id = only(t, "AWS::StepFunctions::StateMachine");
-    let text = t.to_json()["Resources"][&id]["Properties"]["DefinitionString"]
-        .as_str()
-        .expect("a literal DefinitionString");
-    serde_json::from_str(text).expect("the definition is JSON")
-}
-
-/// The statements of the default policy of the role `role_id`.
+/// The statements of the default policy of the role `role_id` (its only policy).
 fn statements(t: &Template, role_id: &str) -> Vec<Json> {
-    let policies = t.find_resources(
-        "AWS::IAM::Policy",
-        json!({ "Properties": { "Roles": [{ "Ref": role_id }] } }),
-    );
-    assert_eq!(policies.len(), 1, "one policy for {role_id}");
-    policies[0].1["Properties"]["PolicyDocument"]["Statement"]
-        .as_array()
-        .unwrap()
-        .clone()
+    assert_eq!(role_policies(t, role_id).len(), 1, "one policy for {role_id}");
+    role_statements(t, role_id)
 }
 
+/// A statement's actions, as a set.
 fn actions(statement: &Json) -> BTreeSet<String> {
-    match &statement["Action"] {
-        Json::String(a) => [a.clone()].into(),
-        Json::Array(a) => a.iter().map(|x| x.as_str().unwrap().to_string()).collect(),
-        other => panic!("no actions: {other}"),
-    }
+    synth_tests::actions(statement).into_iter().collect()
 }
 
 #[test]
@@ -88,7 +42,7 @@ fn data_lake_templates() {
         .collect();
     assert_eq!(names, expected);
     for s in asm.stacks() {
-        let body = format!("{}\n{}", header(&asm, &s.display_name), s.template_json());
+        let body = snapshot(&asm, &s.display_name);
         insta::assert_snapshot!(s.display_name.replace('/', "-"), body);
     }
 }

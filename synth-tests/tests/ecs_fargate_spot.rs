@@ -4,78 +4,31 @@
 //! execution role that pulls from its repository and writes its log group, and the
 //! scheduled scanner with a role limited to RunTask and PassRole.
 
-use cairn::CloudAssembly;
 use examples::ecs_fargate_spot::{
     self, CONTAINER_PORT, CPU_TARGET_PERCENT, DEREGISTRATION_DELAY_SECONDS, FARGATE_BASE, FARGATE_WEIGHT,
     HEALTH_CHECK_PATH, MAX_TASKS, MIN_TASKS, REQUESTS_PER_TASK, SCAN_SCHEDULE, SPOT_WEIGHT, STACK,
     STOP_TIMEOUT,
 };
 use serde_json::{json, Value as Json};
-use synth_tests::{header, synth};
+use synth_tests::{
+    actions, of_type, one_with_prefix, role_statements, snapshot, stack_names, synth, template_json,
+};
 
 fn template() -> Json {
-    let asm: CloudAssembly = synth(ecs_fargate_spot::build);
-    asm.stack(STACK).expect("the stack").template.clone()
-}
-
-/// `(logical id, resource)` of every resource of a type.
-fn of_type<'a>(t: &'a Json, ty: &str) -> Vec<(&'a str, &'a Json)> {
-    t["Resources"]
-        .as_object()
-        .expect("resources")
-        .iter()
-        .filter(|(_, r)| r["Type"] == ty)
-        .map(|(id, r)| (id.as_str(), r))
-        .collect()
-}
-
-/// The one resource of a type whose logical id starts with `prefix`.
-fn one<'a>(t: &'a Json, ty: &str, prefix: &str) -> (&'a str, &'a Json) {
-    let found: Vec<_> = of_type(t, ty)
-        .into_iter()
-        .filter(|(id, _)| id.starts_with(prefix))
-        .collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "expected one {ty} named {prefix}*, found {found:?}"
-    );
-    found[0]
+    template_json(&synth(ecs_fargate_spot::build), STACK)
 }
 
 fn get_att(id: &str, attr: &str) -> Json {
     json!({ "Fn::GetAtt": [id, attr] })
 }
 
-/// The statements of the default policy of a role (by the role's logical id).
-fn statements_of(t: &Json, role: &str) -> Vec<Json> {
-    of_type(t, "AWS::IAM::Policy")
-        .into_iter()
-        .filter(|(_, p)| p["Properties"]["Roles"] == json!([{ "Ref": role }]))
-        .flat_map(|(_, p)| {
-            p["Properties"]["PolicyDocument"]["Statement"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
-fn actions(s: &Json) -> Vec<String> {
-    match &s["Action"] {
-        Json::String(a) => vec![a.clone()],
-        Json::Array(a) => a.iter().map(|x| x.as_str().unwrap().to_string()).collect(),
-        other => panic!("no actions in {other}"),
-    }
-}
-
 #[test]
 fn ecs_fargate_spot_template() {
     let asm = synth(ecs_fargate_spot::build);
-    let names: Vec<&str> = asm.stacks().iter().map(|s| s.display_name.as_str()).collect();
+    let names = stack_names(&asm);
     assert_eq!(names, [STACK]);
     for s in asm.stacks() {
-        let body = format!("{}\n{}", header(&asm, &s.display_name), s.template_json());
+        let body = snapshot(&asm, &s.display_name);
         insta::assert_snapshot!(s.display_name.clone(), body);
     }
 }
@@ -87,13 +40,13 @@ fn service_and_cluster_split_tasks_across_fargate_and_spot() {
         { "Base": FARGATE_BASE, "CapacityProvider": "FARGATE", "Weight": FARGATE_WEIGHT },
         { "CapacityProvider": "FARGATE_SPOT", "Weight": SPOT_WEIGHT },
     ]);
-    let (_, service) = one(&t, "AWS::ECS::Service", "WebService");
+    let (_, service) = one_with_prefix(&t, "AWS::ECS::Service", "WebService");
     assert_eq!(service["Properties"]["CapacityProviderStrategy"], expected);
     assert!(
         service["Properties"].get("LaunchType").is_none(),
         "a strategy excludes a launch type"
     );
-    let (assoc_id, assoc) = one(&t, "AWS::ECS::ClusterCapacityProviderAssociations", "Cluster");
+    let (assoc_id, assoc) = one_with_prefix(&t, "AWS::ECS::ClusterCapacityProviderAssociations", "Cluster");
     assert_eq!(
         assoc["Properties"]["CapacityProviders"],
         json!(["FARGATE", "FARGATE_SPOT"])
@@ -104,7 +57,7 @@ fn service_and_cluster_split_tasks_across_fargate_and_spot() {
         .as_array()
         .unwrap()
         .contains(&json!(assoc_id)));
-    let (_, cluster) = one(&t, "AWS::ECS::Cluster", "Cluster");
+    let (_, cluster) = one_with_prefix(&t, "AWS::ECS::Cluster", "Cluster");
     assert_eq!(
         cluster["Properties"]["ClusterSettings"],
         json!([{ "Name": "containerInsights", "Value": "enabled" }])
@@ -114,13 +67,13 @@ fn service_and_cluster_split_tasks_across_fargate_and_spot() {
 #[test]
 fn the_web_container_has_time_to_handle_sigterm() {
     let t = template();
-    let (_, task) = one(&t, "AWS::ECS::TaskDefinition", "WebTask");
+    let (_, task) = one_with_prefix(&t, "AWS::ECS::TaskDefinition", "WebTask");
     let container = &task["Properties"]["ContainerDefinitions"][0];
     assert_eq!(container["Name"], "web");
     assert_eq!(container["StopTimeout"], STOP_TIMEOUT.as_secs());
     // The load balancer drains a task well before ECS kills it.
     assert!((DEREGISTRATION_DELAY_SECONDS as u64) < STOP_TIMEOUT.as_secs());
-    let (_, tg) = one(&t, "AWS::ElasticLoadBalancingV2::TargetGroup", "WebTargets");
+    let (_, tg) = one_with_prefix(&t, "AWS::ElasticLoadBalancingV2::TargetGroup", "WebTargets");
     assert_eq!(
         tg["Properties"]["TargetGroupAttributes"],
         json!([{ "Key": "deregistration_delay.timeout_seconds", "Value": DEREGISTRATION_DELAY_SECONDS.to_string() }])
@@ -130,15 +83,15 @@ fn the_web_container_has_time_to_handle_sigterm() {
 #[test]
 fn the_alb_checks_the_health_of_the_tasks() {
     let t = template();
-    let (tg_id, tg) = one(&t, "AWS::ElasticLoadBalancingV2::TargetGroup", "WebTargets");
+    let (tg_id, tg) = one_with_prefix(&t, "AWS::ElasticLoadBalancingV2::TargetGroup", "WebTargets");
     let p = &tg["Properties"];
     assert_eq!(p["TargetType"], "ip");
     assert_eq!(p["Port"], CONTAINER_PORT);
     assert_eq!(p["HealthCheckEnabled"], true);
     assert_eq!(p["HealthCheckPath"], HEALTH_CHECK_PATH);
     assert_eq!(p["HealthCheckPort"], "traffic-port");
-    let (listener_id, _) = one(&t, "AWS::ElasticLoadBalancingV2::Listener", "AlbHttp");
-    let (_, service) = one(&t, "AWS::ECS::Service", "WebService");
+    let (listener_id, _) = one_with_prefix(&t, "AWS::ElasticLoadBalancingV2::Listener", "AlbHttp");
+    let (_, service) = one_with_prefix(&t, "AWS::ECS::Service", "WebService");
     assert_eq!(
         service["Properties"]["LoadBalancers"],
         json!([{ "ContainerName": "web", "ContainerPort": CONTAINER_PORT, "TargetGroupArn": { "Ref": tg_id } }])
@@ -153,8 +106,9 @@ fn the_alb_checks_the_health_of_the_tasks() {
 #[test]
 fn the_task_count_tracks_cpu_and_requests() {
     let t = template();
-    let (service_id, _) = one(&t, "AWS::ECS::Service", "WebService");
-    let (target_id, target) = one(&t, "AWS::ApplicationAutoScaling::ScalableTarget", "WebService");
+    let (service_id, _) = one_with_prefix(&t, "AWS::ECS::Service", "WebService");
+    let (target_id, target) =
+        one_with_prefix(&t, "AWS::ApplicationAutoScaling::ScalableTarget", "WebService");
     let p = &target["Properties"];
     assert_eq!(
         (p["MinCapacity"].as_u64(), p["MaxCapacity"].as_u64()),
@@ -190,8 +144,8 @@ fn the_task_count_tracks_cpu_and_requests() {
         requests["TargetTrackingScalingPolicyConfiguration"]["TargetValue"],
         f64::from(REQUESTS_PER_TASK)
     );
-    let (alb_id, _) = one(&t, "AWS::ElasticLoadBalancingV2::LoadBalancer", "Alb");
-    let (tg_id, _) = one(&t, "AWS::ElasticLoadBalancingV2::TargetGroup", "WebTargets");
+    let (alb_id, _) = one_with_prefix(&t, "AWS::ElasticLoadBalancingV2::LoadBalancer", "Alb");
+    let (tg_id, _) = one_with_prefix(&t, "AWS::ElasticLoadBalancingV2::TargetGroup", "WebTargets");
     assert_eq!(
         requests["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]
             ["ResourceLabel"],
@@ -202,9 +156,9 @@ fn the_task_count_tracks_cpu_and_requests() {
 #[test]
 fn the_service_admits_only_the_load_balancer() {
     let t = template();
-    let (sg_id, sg) = one(&t, "AWS::EC2::SecurityGroup", "WebServiceSecurityGroup");
-    let (alb_sg_id, _) = one(&t, "AWS::EC2::SecurityGroup", "AlbSecurityGroup");
-    let (_, service) = one(&t, "AWS::ECS::Service", "WebService");
+    let (sg_id, sg) = one_with_prefix(&t, "AWS::EC2::SecurityGroup", "WebServiceSecurityGroup");
+    let (alb_sg_id, _) = one_with_prefix(&t, "AWS::EC2::SecurityGroup", "AlbSecurityGroup");
+    let (_, service) = one_with_prefix(&t, "AWS::ECS::Service", "WebService");
     let net = &service["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"];
     assert_eq!(net["SecurityGroups"], json!([get_att(sg_id, "GroupId")]));
     assert_eq!(net["AssignPublicIp"], "DISABLED");
@@ -229,13 +183,13 @@ fn the_service_admits_only_the_load_balancer() {
 #[test]
 fn the_execution_role_pulls_its_image_and_writes_its_logs() {
     let t = template();
-    let (_, task) = one(&t, "AWS::ECS::TaskDefinition", "WebTask");
+    let (_, task) = one_with_prefix(&t, "AWS::ECS::TaskDefinition", "WebTask");
     let role_id = task["Properties"]["ExecutionRoleArn"]["Fn::GetAtt"][0]
         .as_str()
         .unwrap()
         .to_string();
-    let (repo_id, _) = one(&t, "AWS::ECR::Repository", "WebRepository");
-    let (logs_id, _) = one(&t, "AWS::Logs::LogGroup", "WebLogs");
+    let (repo_id, _) = one_with_prefix(&t, "AWS::ECR::Repository", "WebRepository");
+    let (logs_id, _) = one_with_prefix(&t, "AWS::Logs::LogGroup", "WebLogs");
     let container = &task["Properties"]["ContainerDefinitions"][0];
     assert_eq!(
         container["Image"]["Fn::Join"][1][0],
@@ -246,7 +200,7 @@ fn the_execution_role_pulls_its_image_and_writes_its_logs() {
         container["LogConfiguration"]["Options"]["awslogs-group"],
         json!({ "Ref": logs_id })
     );
-    let statements = statements_of(&t, &role_id);
+    let statements = role_statements(&t, &role_id);
     let on = |resource: &Json| -> Vec<String> {
         statements
             .iter()
@@ -273,9 +227,9 @@ fn the_execution_role_pulls_its_image_and_writes_its_logs() {
 #[test]
 fn the_schedule_runs_the_scanner_with_run_task_and_pass_role_only() {
     let t = template();
-    let (rule_id, rule) = one(&t, "AWS::Events::Rule", "NightlyScan");
-    let (task_id, task) = one(&t, "AWS::ECS::TaskDefinition", "ScanTask");
-    let (cluster_id, _) = one(&t, "AWS::ECS::Cluster", "Cluster");
+    let (rule_id, rule) = one_with_prefix(&t, "AWS::Events::Rule", "NightlyScan");
+    let (task_id, task) = one_with_prefix(&t, "AWS::ECS::TaskDefinition", "ScanTask");
+    let (cluster_id, _) = one_with_prefix(&t, "AWS::ECS::Cluster", "Cluster");
     assert_eq!(rule["Properties"]["ScheduleExpression"], SCAN_SCHEDULE);
     let target = &rule["Properties"]["Targets"][0];
     assert_eq!(target["Arn"], get_att(cluster_id, "Arn"));
@@ -305,7 +259,7 @@ fn the_schedule_runs_the_scanner_with_run_task_and_pass_role_only() {
         role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"],
         json!({ "Service": "events.amazonaws.com" })
     );
-    let statements = statements_of(&t, &role_id);
+    let statements = role_statements(&t, &role_id);
     assert_eq!(statements.len(), 2, "{statements:?}");
     assert_eq!(actions(&statements[0]), ["ecs:RunTask"]);
     assert_eq!(statements[0]["Resource"], json!({ "Ref": task_id }));
@@ -330,9 +284,9 @@ fn the_schedule_runs_the_scanner_with_run_task_and_pass_role_only() {
 #[test]
 fn the_scanner_writes_its_reports_to_an_encrypted_bucket() {
     let t = template();
-    let (_, task) = one(&t, "AWS::ECS::TaskDefinition", "ScanTask");
-    let (bucket_id, bucket) = one(&t, "AWS::S3::Bucket", "ScanResults");
-    let (key_id, _) = one(&t, "AWS::KMS::Key", "ScanResultsKey");
+    let (_, task) = one_with_prefix(&t, "AWS::ECS::TaskDefinition", "ScanTask");
+    let (bucket_id, bucket) = one_with_prefix(&t, "AWS::S3::Bucket", "ScanResults");
+    let (key_id, _) = one_with_prefix(&t, "AWS::KMS::Key", "ScanResultsKey");
     let sse = &bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
         ["ServerSideEncryptionByDefault"];
     assert_eq!(sse["SSEAlgorithm"], "aws:kms");
@@ -340,7 +294,7 @@ fn the_scanner_writes_its_reports_to_an_encrypted_bucket() {
     let role_id = task["Properties"]["TaskRoleArn"]["Fn::GetAtt"][0]
         .as_str()
         .unwrap();
-    let statements = statements_of(&t, role_id);
+    let statements = role_statements(&t, role_id);
     assert!(statements
         .iter()
         .any(|s| actions(s).contains(&"s3:PutObject".to_string())

@@ -9,48 +9,10 @@ use examples::eks_jenkins::{
     MANAGER_REPOSITORY, REGION, SHARED_SERVICES_ACCOUNT, STACKS, TARGET_ACCOUNTS,
 };
 use serde_json::{json, Value as Json};
-use synth_tests::{header, synth};
+use synth_tests::{of_type, role_statements, snapshot, stack_names, synth, template_json, with_prefix};
 
 fn app() -> CloudAssembly {
     synth(eks_jenkins::build)
-}
-
-fn template(asm: &CloudAssembly, stack: &str) -> Json {
-    asm.stack(stack)
-        .unwrap_or_else(|| panic!("no stack {stack}"))
-        .template
-        .clone()
-}
-
-/// The logical ids of a type, in template order.
-fn of_type(t: &Json, ty: &str) -> Vec<String> {
-    t["Resources"]
-        .as_object()
-        .expect("resources")
-        .iter()
-        .filter(|(_, r)| r["Type"] == ty)
-        .map(|(k, _)| k.clone())
-        .collect()
-}
-
-/// The one logical id of a type whose id starts with `prefix`.
-fn id(t: &Json, ty: &str, prefix: &str) -> String {
-    let ids: Vec<String> = of_type(t, ty)
-        .into_iter()
-        .filter(|k| k.starts_with(prefix))
-        .collect();
-    assert_eq!(ids.len(), 1, "one {ty} named {prefix}*: {ids:?}");
-    ids[0].clone()
-}
-
-/// The statements of the default policy attached to a role.
-fn role_statements(t: &Json, role: &str) -> Vec<Json> {
-    of_type(t, "AWS::IAM::Policy")
-        .into_iter()
-        .map(|p| t["Resources"][&p]["Properties"].clone())
-        .filter(|p| p["Roles"].as_array().unwrap().contains(&json!({ "Ref": role })))
-        .flat_map(|p| p["PolicyDocument"]["Statement"].as_array().unwrap().clone())
-        .collect()
 }
 
 /// `arn:${Partition}:iam::<account>:role/<name>` as the example writes it.
@@ -61,10 +23,10 @@ fn role_arn(account: &str, name: &str) -> Json {
 #[test]
 fn eks_jenkins_templates() {
     let asm = app();
-    let names: Vec<&str> = asm.stacks().iter().map(|s| s.display_name.as_str()).collect();
+    let names = stack_names(&asm);
     assert_eq!(names, STACKS);
     for s in asm.stacks() {
-        let body = format!("{}\n{}", header(&asm, &s.display_name), s.template_json());
+        let body = snapshot(&asm, &s.display_name);
         insta::assert_snapshot!(s.display_name.clone(), body);
     }
 }
@@ -87,11 +49,11 @@ fn each_stack_deploys_to_its_own_account() {
 #[test]
 fn the_cluster_encrypts_secrets_restricts_its_endpoint_and_logs_every_type() {
     let asm = app();
-    let t = template(&asm, STACKS[0]);
-    let cluster = id(&t, "AWS::EKS::Cluster", "Cluster");
+    let t = template_json(&asm, STACKS[0]);
+    let cluster = with_prefix(&t, "AWS::EKS::Cluster", "Cluster");
     let p = &t["Resources"][&cluster]["Properties"];
     assert_eq!(p["Name"], CLUSTER_NAME);
-    let key = id(&t, "AWS::KMS::Key", "ClusterSecretsKey");
+    let key = with_prefix(&t, "AWS::KMS::Key", "ClusterSecretsKey");
     assert_eq!(
         p["EncryptionConfig"],
         json!([{ "Provider": { "KeyArn": { "Fn::GetAtt": [key, "Arn"] } }, "Resources": ["secrets"] }])
@@ -127,15 +89,16 @@ fn the_cluster_encrypts_secrets_restricts_its_endpoint_and_logs_every_type() {
 #[test]
 fn the_node_groups_scale_as_jenkins_needs() {
     let asm = app();
-    let t = template(&asm, STACKS[0]);
-    let manager = &t["Resources"][id(&t, "AWS::EKS::Nodegroup", "ClusterManagerNodes")]["Properties"];
+    let t = template_json(&asm, STACKS[0]);
+    let manager =
+        &t["Resources"][with_prefix(&t, "AWS::EKS::Nodegroup", "ClusterManagerNodes")]["Properties"];
     assert_eq!(manager["CapacityType"], "ON_DEMAND");
     assert_eq!(
         manager["ScalingConfig"],
         json!({ "DesiredSize": 1, "MaxSize": 2, "MinSize": 1 })
     );
     assert_eq!(manager["Labels"], json!({ "jenkins": "manager" }));
-    let agents = &t["Resources"][id(&t, "AWS::EKS::Nodegroup", "ClusterAgentNodes")]["Properties"];
+    let agents = &t["Resources"][with_prefix(&t, "AWS::EKS::Nodegroup", "ClusterAgentNodes")]["Properties"];
     assert_eq!(agents["CapacityType"], "SPOT");
     assert_eq!(
         agents["ScalingConfig"],
@@ -146,7 +109,7 @@ fn the_node_groups_scale_as_jenkins_needs() {
         agents["Taints"],
         json!([{ "Effect": "NO_SCHEDULE", "Key": "jenkins-agent", "Value": "true" }])
     );
-    let cluster = id(&t, "AWS::EKS::Cluster", "Cluster");
+    let cluster = with_prefix(&t, "AWS::EKS::Cluster", "Cluster");
     for ng in [manager, agents] {
         assert_eq!(ng["ClusterName"], json!({ "Ref": cluster }));
     }
@@ -155,14 +118,14 @@ fn the_node_groups_scale_as_jenkins_needs() {
 #[test]
 fn the_autoscaler_role_trusts_only_its_service_account_through_the_cluster_issuer() {
     let asm = app();
-    let t = template(&asm, STACKS[0]);
-    let provider = id(&t, "AWS::IAM::OIDCProvider", "ClusterOpenIdConnectProvider");
-    let cluster = id(&t, "AWS::EKS::Cluster", "Cluster");
+    let t = template_json(&asm, STACKS[0]);
+    let provider = with_prefix(&t, "AWS::IAM::OIDCProvider", "ClusterOpenIdConnectProvider");
+    let cluster = with_prefix(&t, "AWS::EKS::Cluster", "Cluster");
     assert_eq!(
         t["Resources"][&provider]["Properties"]["Url"],
         json!({ "Fn::GetAtt": [cluster, "OpenIdConnectIssuerUrl"] })
     );
-    let role = id(&t, "AWS::IAM::Role", "ClusterClusterAutoscalerRole");
+    let role = with_prefix(&t, "AWS::IAM::Role", "ClusterClusterAutoscalerRole");
     let sub = t["Resources"][&role]["Properties"]["AssumeRolePolicyDocument"]["Fn::Sub"]
         .as_array()
         .expect("the trust policy is an Fn::Sub: its condition keys hold the issuer")
@@ -213,12 +176,12 @@ fn the_autoscaler_role_trusts_only_its_service_account_through_the_cluster_issue
 #[test]
 fn the_agent_node_role_may_assume_exactly_the_target_execution_roles() {
     let asm = app();
-    let t = template(&asm, STACKS[0]);
+    let t = template_json(&asm, STACKS[0]);
     let expected: Vec<Json> = TARGET_ACCOUNTS
         .iter()
         .map(|a| role_arn(a, EXECUTION_ROLE_NAME))
         .collect();
-    let agent_role = id(&t, "AWS::IAM::Role", "ClusterAgentNodesNodeRole");
+    let agent_role = with_prefix(&t, "AWS::IAM::Role", "ClusterAgentNodesNodeRole");
     let assume: Vec<Json> = role_statements(&t, &agent_role)
         .into_iter()
         .filter(|s| {
@@ -230,11 +193,11 @@ fn the_agent_node_role_may_assume_exactly_the_target_execution_roles() {
     assert_eq!(assume[0]["Action"], "sts:AssumeRole");
     assert_eq!(assume[0]["Resource"], json!(expected));
     // No other role of the stack may assume roles.
-    for role in of_type(&t, "AWS::IAM::Role") {
+    for (role, _) in of_type(&t, "AWS::IAM::Role") {
         if role == agent_role {
             continue;
         }
-        for s in role_statements(&t, &role) {
+        for s in role_statements(&t, role) {
             assert!(
                 !s.to_string().contains("sts:AssumeRole\""),
                 "{role} may assume roles: {s}"
@@ -247,8 +210,8 @@ fn the_agent_node_role_may_assume_exactly_the_target_execution_roles() {
 fn each_target_execution_role_trusts_only_the_shared_services_account() {
     let asm = app();
     for (stack, _account) in STACKS[1..].iter().zip(TARGET_ACCOUNTS) {
-        let t = template(&asm, stack);
-        let exec = id(&t, "AWS::IAM::Role", "ExecutionRole");
+        let t = template_json(&asm, stack);
+        let exec = with_prefix(&t, "AWS::IAM::Role", "ExecutionRole");
         let p = &t["Resources"][&exec]["Properties"];
         assert_eq!(p["RoleName"], EXECUTION_ROLE_NAME);
         assert_eq!(
@@ -262,7 +225,7 @@ fn each_target_execution_role_trusts_only_the_shared_services_account() {
             }])
         );
         // It passes the deployment role to CloudFormation, and nothing else.
-        let deploy = id(&t, "AWS::IAM::Role", "DeploymentRole");
+        let deploy = with_prefix(&t, "AWS::IAM::Role", "DeploymentRole");
         let statements = p["Policies"][0]["PolicyDocument"]["Statement"]
             .as_array()
             .unwrap();
@@ -288,13 +251,12 @@ fn each_target_execution_role_trusts_only_the_shared_services_account() {
 #[test]
 fn image_repositories_scan_on_push_and_are_kms_encrypted() {
     let asm = app();
-    let t = template(&asm, STACKS[0]);
-    let key = id(&t, "AWS::KMS::Key", "ImageKey");
+    let t = template_json(&asm, STACKS[0]);
+    let key = with_prefix(&t, "AWS::KMS::Key", "ImageKey");
     let repos = of_type(&t, "AWS::ECR::Repository");
     assert_eq!(repos.len(), 2);
     let mut names = Vec::new();
-    for r in &repos {
-        let res = &t["Resources"][r];
+    for (_, res) in &repos {
         let p = &res["Properties"];
         names.push(p["RepositoryName"].as_str().unwrap().to_string());
         assert_eq!(p["ImageScanningConfiguration"]["ScanOnPush"], true);
@@ -308,10 +270,10 @@ fn image_repositories_scan_on_push_and_are_kms_encrypted() {
     assert_eq!(names, [MANAGER_REPOSITORY, AGENT_REPOSITORY]);
     // Each node group pulls its own image, and may decrypt it.
     for (ng, repo) in [
-        ("ClusterManagerNodesNodeRole", &repos[0]),
-        ("ClusterAgentNodesNodeRole", &repos[1]),
+        ("ClusterManagerNodesNodeRole", repos[0].0),
+        ("ClusterAgentNodesNodeRole", repos[1].0),
     ] {
-        let role = id(&t, "AWS::IAM::Role", ng);
+        let role = with_prefix(&t, "AWS::IAM::Role", ng);
         let statements = role_statements(&t, &role);
         assert!(
             statements

@@ -1,14 +1,14 @@
 //! Snapshots of the `hello` example, and the wiring they must show.
 
-use synth_tests::{header, synth};
+use synth_tests::{snapshot, stack_names, synth};
 
 #[test]
 fn hello_templates() {
     let asm = synth(examples::hello::build);
-    let names: Vec<&str> = asm.stacks().iter().map(|s| s.display_name.as_str()).collect();
+    let names = stack_names(&asm);
     assert_eq!(names, ["HelloProducer", "HelloConsumer"]);
     for s in asm.stacks() {
-        let body = format!("{}\n{}", header(&asm, &s.display_name), s.template_json());
+        let body = snapshot(&asm, &s.display_name);
         insta::assert_snapshot!(s.display_name.clone(), body);
     }
 }

@@ -7,14 +7,10 @@ use examples::stack_manager::{
     build, build_with, StackManagerProps, COMMANDS_STACK, COMMAND_TASKS, MANAGER_STACK, STATE_MACHINE_TASKS,
 };
 use serde_json::{json, Value};
-use synth_tests::{header, synth};
+use synth_tests::{actions, role_policies, snapshot, stack_names, synth};
 
 fn template(stack: &str) -> Template {
-    let asm = synth(build);
-    match asm.stack(stack) {
-        Some(s) => Template::from_json(s.template.clone()),
-        None => panic!("no stack {stack}"),
-    }
+    synth_tests::template(&synth(build), stack)
 }
 
 /// The logical id of the one resource of `ty` that is the L1 of the construct `path`
@@ -35,28 +31,11 @@ fn logical_id(t: &Template, ty: &str, path: &str) -> String {
     found[0].clone()
 }
 
-/// The statements of the default policy of the role at construct `path`.
+/// The statements of the default policy (the only policy) of the role at construct `path`.
 fn role_statements(t: &Template, path: &str) -> Vec<Value> {
     let role = logical_id(t, "AWS::IAM::Role", path);
-    let policies: Vec<Value> = t
-        .find_resources("AWS::IAM::Policy", json!({}))
-        .into_iter()
-        .map(|(_, p)| p)
-        .filter(|p| p["Properties"]["Roles"] == json!([{ "Ref": role }]))
-        .collect();
-    assert_eq!(policies.len(), 1, "one default policy for {role}");
-    policies[0]["Properties"]["PolicyDocument"]["Statement"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-}
-
-fn actions(statement: &Value) -> Vec<String> {
-    match &statement["Action"] {
-        Value::String(a) => vec![a.clone()],
-        Value::Array(a) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
-        _ => vec![],
-    }
+    assert_eq!(role_policies(t, &role).len(), 1, "one default policy for {role}");
+    synth_tests::role_statements(t, &role)
 }
 
 fn resources(statement: &Value) -> Vec<Value> {
@@ -116,10 +95,10 @@ fn document_arn_import(resource: &Value) -> Option<String> {
 #[test]
 fn stack_manager_templates() {
     let asm = synth(build);
-    let names: Vec<&str> = asm.stacks().iter().map(|s| s.display_name.as_str()).collect();
+    let names = stack_names(&asm);
     assert_eq!(names, [COMMANDS_STACK, MANAGER_STACK]);
     for s in asm.stacks() {
-        let body = format!("{}\n{}", header(&asm, &s.display_name), s.template_json());
+        let body = snapshot(&asm, &s.display_name);
         insta::assert_snapshot!(s.display_name.clone(), body);
     }
     assert_eq!(asm.stack(MANAGER_STACK).unwrap().dependencies, [COMMANDS_STACK]);

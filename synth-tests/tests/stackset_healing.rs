@@ -8,51 +8,22 @@ use std::collections::{BTreeMap, BTreeSet};
 use cairn::CloudAssembly;
 use examples::stackset_healing::{self, RETRIED_ERRORS, RUNNING_STATUSES, STACKS, STACK_SETS};
 use serde_json::{json, Value as Json};
-use synth_tests::{header, synth};
+use synth_tests::{
+    actions, definition, of_type, role_statements, snapshot, stack_names, synth, target, template_json,
+    with_prefix,
+};
 
 fn app() -> CloudAssembly {
     synth(stackset_healing::build)
 }
 
-fn template(asm: &CloudAssembly, stack: &str) -> Json {
-    match asm.stack(stack) {
-        Some(s) => s.template.clone(),
-        None => panic!("no stack {stack}"),
-    }
-}
-
-fn of_type<'a>(t: &'a Json, ty: &str) -> Vec<(&'a String, &'a Json)> {
-    t["Resources"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(_, r)| r["Type"] == ty)
-        .collect()
-}
-
-/// The one resource of a type whose logical id starts with `prefix`.
-fn id_of(t: &Json, ty: &str, prefix: &str) -> String {
-    let ids: Vec<&String> = of_type(t, ty)
-        .into_iter()
-        .map(|(id, _)| id)
-        .filter(|id| id.starts_with(prefix))
-        .collect();
-    assert_eq!(ids.len(), 1, "one {ty} named {prefix}*: {ids:?}");
-    ids[0].clone()
-}
-
-fn definition(t: &Json) -> Json {
-    let (_, machine) = of_type(t, "AWS::StepFunctions::StateMachine")[0];
-    serde_json::from_str(machine["Properties"]["DefinitionString"].as_str().unwrap()).unwrap()
-}
-
 #[test]
 fn stackset_healing_templates() {
     let asm = app();
-    let names: Vec<&str> = asm.stacks().iter().map(|s| s.display_name.as_str()).collect();
+    let names = stack_names(&asm);
     assert_eq!(names, STACKS);
     for s in asm.stacks() {
-        let body = format!("{}\n{}", header(&asm, &s.display_name), s.template_json());
+        let body = snapshot(&asm, &s.display_name);
         insta::assert_snapshot!(s.display_name.clone(), body);
     }
 }
@@ -70,7 +41,7 @@ fn tag<'a>(stack_set: &'a Json, key: &str) -> Option<&'a str> {
 #[test]
 fn the_order_parameter_respects_the_dependson_tags_of_the_stack_sets() {
     let asm = app();
-    let t = template(&asm, STACKS[0]);
+    let t = template_json(&asm, STACKS[0]);
     let params = of_type(&t, "AWS::SSM::Parameter");
     assert_eq!(params.len(), 1);
     assert_eq!(
@@ -143,7 +114,7 @@ fn the_order_parameter_respects_the_dependson_tags_of_the_stack_sets() {
 #[test]
 fn every_until_complete_loop_waits_polls_and_chooses() {
     let asm = app();
-    let def = definition(&template(&asm, STACKS[1]));
+    let def = definition(&template_json(&asm, STACKS[1]));
     let states = def["States"].as_object().unwrap();
     let waits: Vec<&String> = states
         .iter()
@@ -228,7 +199,7 @@ fn every_until_complete_loop_waits_polls_and_chooses() {
 #[test]
 fn stack_set_calls_retry_with_backoff_and_failures_are_notified() {
     let asm = app();
-    let def = definition(&template(&asm, STACKS[1]));
+    let def = definition(&template_json(&asm, STACKS[1]));
     let states = def["States"].as_object().unwrap();
     let tasks: Vec<(&String, &Json)> = states.iter().filter(|(_, s)| s["Type"] == "Task").collect();
     assert_eq!(tasks.len(), 13);
@@ -271,7 +242,7 @@ fn stack_set_calls_retry_with_backoff_and_failures_are_notified() {
 #[test]
 fn states_pass_s3_keys_not_state() {
     let asm = app();
-    let def = definition(&template(&asm, STACKS[1]));
+    let def = definition(&template_json(&asm, STACKS[1]));
     let small: BTreeSet<&str> = [
         "stateKey.$",
         "stackSetName.$",
@@ -298,8 +269,8 @@ fn states_pass_s3_keys_not_state() {
         }
     }
     // The state bucket's run objects expire.
-    let t = template(&asm, STACKS[1]);
-    let bucket = &t["Resources"][id_of(&t, "AWS::S3::Bucket", "StateBucket")]["Properties"];
+    let t = template_json(&asm, STACKS[1]);
+    let bucket = &t["Resources"][with_prefix(&t, "AWS::S3::Bucket", "StateBucket")]["Properties"];
     assert_eq!(bucket["LifecycleConfiguration"]["Rules"][0]["Prefix"], "runs/");
     assert_eq!(
         bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"],
@@ -310,10 +281,10 @@ fn states_pass_s3_keys_not_state() {
 #[test]
 fn the_dashboard_bucket_is_reachable_only_through_the_distribution() {
     let asm = app();
-    let t = template(&asm, STACKS[1]);
-    let bucket = id_of(&t, "AWS::S3::Bucket", "DashboardBucket");
-    let distribution = id_of(&t, "AWS::CloudFront::Distribution", "Dashboard");
-    let oac = id_of(
+    let t = template_json(&asm, STACKS[1]);
+    let bucket = with_prefix(&t, "AWS::S3::Bucket", "DashboardBucket");
+    let distribution = with_prefix(&t, "AWS::CloudFront::Distribution", "Dashboard");
+    let oac = with_prefix(
         &t,
         "AWS::CloudFront::OriginAccessControl",
         "DashboardOriginAccessControl",
@@ -371,29 +342,11 @@ fn functions(t: &Json) -> Vec<(String, Vec<Json>)> {
     stackset_healing::HANDLERS
         .iter()
         .map(|(prefix, _)| {
-            let f = id_of(t, "AWS::Lambda::Function", prefix);
-            let role = t["Resources"][&f]["Properties"]["Role"]["Fn::GetAtt"][0].clone();
-            let statements = of_type(t, "AWS::IAM::Policy")
-                .into_iter()
-                .filter(|(_, p)| p["Properties"]["Roles"] == json!([{ "Ref": role }]))
-                .flat_map(|(_, p)| {
-                    p["Properties"]["PolicyDocument"]["Statement"]
-                        .as_array()
-                        .unwrap()
-                        .clone()
-                })
-                .collect();
-            (prefix.to_string(), statements)
+            let f = with_prefix(t, "AWS::Lambda::Function", prefix);
+            let role = target(&t["Resources"][&f]["Properties"]["Role"]);
+            (prefix.to_string(), role_statements(t, &role))
         })
         .collect()
-}
-
-fn actions(statement: &Json) -> Vec<String> {
-    match &statement["Action"] {
-        Json::String(a) => vec![a.clone()],
-        Json::Array(a) => a.iter().map(|x| x.as_str().unwrap().to_string()).collect(),
-        _ => vec![],
-    }
 }
 
 /// The StackSet names in a statement's resources (`...:stackset/<name>:*`).
@@ -416,7 +369,7 @@ fn names(of: impl Fn(bool, bool) -> bool) -> BTreeSet<String> {
 #[test]
 fn each_function_may_do_only_its_step_on_only_its_stack_sets() {
     let asm = app();
-    let t = template(&asm, STACKS[1]);
+    let t = template_json(&asm, STACKS[1]);
     let fns: BTreeMap<String, Vec<Json>> = functions(&t).into_iter().collect();
     let mandatory = names(|m, _| m);
     let healing = names(|_, h| h);
@@ -503,12 +456,12 @@ fn each_function_may_do_only_its_step_on_only_its_stack_sets() {
 #[test]
 fn the_workflow_runs_daily() {
     let asm = app();
-    let t = template(&asm, STACKS[1]);
+    let t = template_json(&asm, STACKS[1]);
     let rules = of_type(&t, "AWS::Events::Rule");
     assert_eq!(rules.len(), 1);
     let rule = &rules[0].1["Properties"];
     assert_eq!(rule["ScheduleExpression"], "cron(0 5 * * ? *)");
-    let machine = id_of(&t, "AWS::StepFunctions::StateMachine", "StateMachine");
+    let machine = with_prefix(&t, "AWS::StepFunctions::StateMachine", "StateMachine");
     assert_eq!(rule["Targets"][0]["Arn"], json!({ "Ref": machine }));
     // Every handler exists in the package.
     for (_, handler) in stackset_healing::HANDLERS {
@@ -543,7 +496,7 @@ fn the_functions_heal_a_drifted_instance_with_the_synthesized_order() {
         return;
     }
     let asm = app();
-    let t = template(&asm, STACKS[0]);
+    let t = template_json(&asm, STACKS[0]);
     let value = of_type(&t, "AWS::SSM::Parameter")[0].1["Properties"]["Value"]
         .as_str()
         .unwrap()

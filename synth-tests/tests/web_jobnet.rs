@@ -4,54 +4,14 @@
 
 use std::collections::BTreeSet;
 
-use cairn::assertions::{Match, Template};
+use cairn::assertions::Match;
 use cairn::CloudAssembly;
 use examples::web_jobnet::{self, STACKS};
 use serde_json::{json, Value as Json};
-use synth_tests::{header, synth};
+use synth_tests::{actions, definition, only, snapshot, stack_names, synth, template, with_prefix};
 
 fn app() -> CloudAssembly {
     synth(web_jobnet::build)
-}
-
-fn template(asm: &CloudAssembly, stack: &str) -> Template {
-    match asm.stack(stack) {
-        Some(s) => Template::from_json(s.template.clone()),
-        None => panic!("no stack {stack}"),
-    }
-}
-
-/// The one logical id of a type in a template.
-fn only(t: &Template, resource_type: &str) -> String {
-    let found = t.find_resources(resource_type, json!({}));
-    assert_eq!(found.len(), 1, "expected one {resource_type}, found {found:?}");
-    found[0].0.clone()
-}
-
-/// The logical id of a type whose id starts with `prefix`.
-fn id_with_prefix(t: &Template, resource_type: &str, prefix: &str) -> String {
-    let ids: Vec<String> = t
-        .find_resources(resource_type, json!({}))
-        .into_iter()
-        .map(|(id, _)| id)
-        .filter(|id| id.starts_with(prefix))
-        .collect();
-    assert_eq!(
-        ids.len(),
-        1,
-        "expected one {resource_type} named {prefix}*, found {ids:?}"
-    );
-    ids[0].clone()
-}
-
-/// The state machine's definition with its substitutions left as `${...}`.
-fn definition(t: &Template) -> Json {
-    let id = only(t, "AWS::StepFunctions::StateMachine");
-    let text = t.to_json()["Resources"][&id]["Properties"]["DefinitionString"]
-        .as_str()
-        .expect("a literal DefinitionString")
-        .to_string();
-    serde_json::from_str(&text).expect("the definition is JSON")
 }
 
 /// Every `Fn::ImportValue` name in a JSON tree.
@@ -107,10 +67,10 @@ fn imported_values(asm: &CloudAssembly, consumer: &str) -> BTreeSet<(String, Str
 #[test]
 fn web_jobnet_templates() {
     let asm = app();
-    let names: Vec<&str> = asm.stacks().iter().map(|s| s.display_name.as_str()).collect();
+    let names = stack_names(&asm);
     assert_eq!(names, STACKS);
     for s in asm.stacks() {
-        let body = format!("{}\n{}", header(&asm, &s.display_name), s.template_json());
+        let body = snapshot(&asm, &s.display_name);
         insta::assert_snapshot!(s.display_name.clone(), body);
     }
 }
@@ -185,7 +145,7 @@ fn roles_are_scoped_to_the_job_nets_resources() {
     let asm = app();
     let t = template(&asm, "WebJobnetFunctions");
     // Stopping instances: only the two web servers.
-    let stop = id_with_prefix(&t, "AWS::Lambda::Function", "StopInstance");
+    let stop = with_prefix(&t, "AWS::Lambda::Function", "StopInstance");
     let role = t.to_json()["Resources"][&stop]["Properties"]["Role"]["Fn::GetAtt"][0]
         .as_str()
         .unwrap()
@@ -210,11 +170,7 @@ fn roles_are_scoped_to_the_job_nets_resources() {
     // No statement anywhere grants every action.
     for (id, p) in t.find_resources("AWS::IAM::Policy", json!({})) {
         for s in p["Properties"]["PolicyDocument"]["Statement"].as_array().unwrap() {
-            let actions = match &s["Action"] {
-                Json::String(a) => vec![a.clone()],
-                Json::Array(a) => a.iter().map(|x| x.as_str().unwrap().to_string()).collect(),
-                other => panic!("{id}: Action {other}"),
-            };
+            let actions = actions(s);
             assert!(actions.iter().all(|a| !a.contains('*')), "{id}: {actions:?}");
         }
     }
@@ -224,9 +180,9 @@ fn roles_are_scoped_to_the_job_nets_resources() {
 fn security_groups_chain_alb_web_database() {
     let asm = app();
     let t = template(&asm, "WebJobnetWeb");
-    let alb = id_with_prefix(&t, "AWS::EC2::SecurityGroup", "AlbSecurityGroup");
-    let web = id_with_prefix(&t, "AWS::EC2::SecurityGroup", "WebSecurityGroup");
-    let db = id_with_prefix(&t, "AWS::EC2::SecurityGroup", "DatabaseSecurityGroup");
+    let alb = with_prefix(&t, "AWS::EC2::SecurityGroup", "AlbSecurityGroup");
+    let web = with_prefix(&t, "AWS::EC2::SecurityGroup", "WebSecurityGroup");
+    let db = with_prefix(&t, "AWS::EC2::SecurityGroup", "DatabaseSecurityGroup");
     let group = |id: &str| json!({ "Fn::GetAtt": [id, "GroupId"] });
 
     // The internet reaches only the ALB, on 80.
@@ -388,7 +344,7 @@ fn the_state_machines_log_everything_to_their_log_group() {
 fn finished_executions_are_sent_to_the_notifier() {
     let asm = app();
     let functions = template(&asm, "WebJobnetFunctions");
-    let notifier = id_with_prefix(&functions, "AWS::Lambda::Function", "NotifySlack");
+    let notifier = with_prefix(&functions, "AWS::Lambda::Function", "NotifySlack");
     for stack in ["WebJobnetStop", "WebJobnetStart"] {
         let t = template(&asm, stack);
         let machine = only(&t, "AWS::StepFunctions::StateMachine");

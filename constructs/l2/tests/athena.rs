@@ -1,12 +1,12 @@
 //! athena::WorkGroup: enforced encrypted results, validation, query grants.
 
 mod common;
-use common::{logical_of, of_type, synth_clean};
+use common::{kms_bucket, logical_of, of_type, synth_clean};
 
 use cairn_constructs::athena::{WorkGroup, WorkGroupProps, QUERY_ACTIONS};
 use cairn_constructs::iam::{Principal, Role, RoleProps};
 use cairn_constructs::kms::{Key, KeyProps};
-use cairn_constructs::s3::{Bucket, BucketEncryption, BucketProps};
+use cairn_constructs::s3::{Bucket, BucketProps};
 use cairn_core::App;
 use serde_json::{json, Value as Json};
 
@@ -15,16 +15,7 @@ fn a_kms_workgroup_enforces_encrypted_results_and_grants_queries() {
     let mut app = App::new();
     let stack = app.stack("S").unwrap();
     let key = Key::new(&mut app, stack, "Key", KeyProps::default()).unwrap();
-    let results = Bucket::new(
-        &mut app,
-        stack,
-        "Results",
-        BucketProps {
-            encryption: BucketEncryption::Kms(key),
-            ..BucketProps::default()
-        },
-    )
-    .unwrap();
+    let results = kms_bucket(&mut app, stack, "Results", key);
     let wg = WorkGroup::new(
         &mut app,
         stack,

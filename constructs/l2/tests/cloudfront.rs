@@ -1,7 +1,7 @@
 //! cloudfront::Distribution: a private bucket reached only through origin access control.
 
 mod common;
-use common::{logical, of_type, synth_clean};
+use common::{kms_bucket, logical, of_type, synth_clean};
 
 use cairn_constructs::cloudfront::{CustomDomain, Distribution, DistributionProps, CACHING_OPTIMIZED};
 use cairn_constructs::kms::{Key, KeyProps};
@@ -82,16 +82,7 @@ fn a_customer_managed_key_lets_only_the_distribution_decrypt() {
     let mut app = App::new();
     let stack = app.stack("S").unwrap();
     let key = Key::new(&mut app, stack, "Key", KeyProps::default()).unwrap();
-    let bucket = Bucket::new(
-        &mut app,
-        stack,
-        "Site",
-        BucketProps {
-            encryption: BucketEncryption::Kms(key),
-            ..BucketProps::default()
-        },
-    )
-    .unwrap();
+    let bucket = kms_bucket(&mut app, stack, "Site", key);
     Distribution::new(
         &mut app,
         stack,

@@ -2,7 +2,7 @@
 //! schema validator and the recommended rules.
 
 mod common;
-use common::{cfn_lint, checked_app};
+use common::{cfn_lint, checked_app, of_type, synth};
 
 use std::time::Duration;
 
@@ -10,31 +10,12 @@ use cairn_constructs::events::{
     CronOptions, EventPattern, Rule, RuleProps, RuleTarget, Schedule, TargetInput,
 };
 use cairn_constructs::lambda::{Code, Function, FunctionProps, Runtime};
-use cairn_core::{App, CloudAssembly, Error, Stack, TemplateFormat, Value};
+use cairn_core::{App, Error, Stack, TemplateFormat, Value};
 use serde_json::{json, Value as Json};
-
-fn synth(app: &mut App, findings: &cairn_aspects::Findings) -> CloudAssembly {
-    let asm = match app.synth() {
-        Ok(a) => a,
-        Err(e) => panic!("synthesis failed: {e}"),
-    };
-    assert!(findings.borrow().is_empty(), "{:?}", findings.borrow());
-    asm
-}
-
-fn resources<'a>(t: &'a Json, ty: &str) -> Vec<(&'a str, &'a Json)> {
-    t["Resources"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(_, r)| r["Type"] == ty)
-        .map(|(k, r)| (k.as_str(), r))
-        .collect()
-}
 
 fn rule_props(app: &App, t: &Json, rule: Rule) -> Json {
     let path = app.path(rule.resource().node());
-    let (_, r) = resources(t, "AWS::Events::Rule")
+    let (_, r) = of_type(t, "AWS::Events::Rule")
         .into_iter()
         .find(|(_, r)| r["Metadata"]["aws:cdk:path"] == path)
         .unwrap();
@@ -202,7 +183,7 @@ fn a_lambda_target_gets_a_permission_scoped_to_the_rule() {
             { "Arn": { "Fn::GetAtt": [fid, "Arn"] }, "Id": "Target1", "InputPath": "$.detail" }
         ])
     );
-    let perms = resources(&t, "AWS::Lambda::Permission");
+    let perms = of_type(&t, "AWS::Lambda::Permission");
     assert_eq!(perms.len(), 1, "one permission per rule and function");
     let rule_id = asm.stack("S").unwrap().resources_of_type("AWS::Events::Rule")[0].to_string();
     assert_eq!(
@@ -246,7 +227,7 @@ fn a_state_machine_target_gets_a_role_allowed_to_start_executions() {
     .unwrap();
     let asm = synth(&mut app, &findings);
     let t = asm.stack("S").unwrap().template.clone();
-    let roles = resources(&t, "AWS::IAM::Role");
+    let roles = of_type(&t, "AWS::IAM::Role");
     assert_eq!(roles.len(), 1);
     let (role_id, role) = roles[0];
     assert!(role_id.starts_with("OrdersTarget0Role"), "{role_id}");
@@ -254,7 +235,7 @@ fn a_state_machine_target_gets_a_role_allowed_to_start_executions() {
         role["Properties"]["AssumeRolePolicyDocument"]["Statement"],
         json!([{ "Effect": "Allow", "Principal": { "Service": "events.amazonaws.com" }, "Action": "sts:AssumeRole" }])
     );
-    let policies = resources(&t, "AWS::IAM::Policy");
+    let policies = of_type(&t, "AWS::IAM::Policy");
     assert_eq!(
         policies[0].1["Properties"]["PolicyDocument"]["Statement"],
         json!([{ "Effect": "Allow", "Action": "states:StartExecution", "Resource": sm }])

@@ -2,7 +2,7 @@
 //! crawlers, the startJobRun.sync task; validation and grants.
 
 mod common;
-use common::{logical_of, of_type, synth_clean};
+use common::{kms_bucket, logical_of, of_type, synth_clean};
 
 use std::path::PathBuf;
 
@@ -12,7 +12,7 @@ use cairn_constructs::glue::{
     JobScript, S3Target, SecurityConfiguration, SecurityConfigurationProps,
 };
 use cairn_constructs::kms::{Key, KeyProps};
-use cairn_constructs::s3::{Bucket, BucketEncryption, BucketProps};
+use cairn_constructs::s3::{Bucket, BucketProps};
 use cairn_constructs::stepfunctions::{Definition, Params, StateMachine, StateMachineProps};
 use cairn_core::App;
 use serde_json::{json, Value as Json};
@@ -58,16 +58,7 @@ fn a_job_under_a_security_configuration_passes_the_rules_and_cfn_lint() {
     let mut app = App::new();
     let stack = app.stack("S").unwrap();
     let key = Key::new(&mut app, stack, "Key", KeyProps::default()).unwrap();
-    let data = Bucket::new(
-        &mut app,
-        stack,
-        "Data",
-        BucketProps {
-            encryption: BucketEncryption::Kms(key),
-            ..BucketProps::default()
-        },
-    )
-    .unwrap();
+    let data = kms_bucket(&mut app, stack, "Data", key);
     let sc = SecurityConfiguration::new(&mut app, stack, "Security", SecurityConfigurationProps::new(key))
         .unwrap();
     DataCatalogEncryption::new(&mut app, stack, "CatalogEncryption", key).unwrap();
@@ -220,16 +211,7 @@ fn a_bucket_script_is_readable_by_the_job_only_at_its_key() {
     let mut app = App::new();
     let stack = app.stack("S").unwrap();
     let key = Key::new(&mut app, stack, "Key", KeyProps::default()).unwrap();
-    let code = Bucket::new(
-        &mut app,
-        stack,
-        "Code",
-        BucketProps {
-            encryption: BucketEncryption::Kms(key),
-            ..BucketProps::default()
-        },
-    )
-    .unwrap();
+    let code = kms_bucket(&mut app, stack, "Code", key);
     let key2 = Key::new(&mut app, stack, "Other", KeyProps::default()).unwrap();
     let sc =
         SecurityConfiguration::new(&mut app, stack, "Sc", SecurityConfigurationProps::new(key2)).unwrap();
@@ -265,16 +247,7 @@ fn crawlers_read_only_their_targets() {
     let mut app = App::new();
     let stack = app.stack("S").unwrap();
     let key = Key::new(&mut app, stack, "Key", KeyProps::default()).unwrap();
-    let zone = Bucket::new(
-        &mut app,
-        stack,
-        "Zone",
-        BucketProps {
-            encryption: BucketEncryption::Kms(key),
-            ..BucketProps::default()
-        },
-    )
-    .unwrap();
+    let zone = kms_bucket(&mut app, stack, "Zone", key);
     let db = Database::new(&mut app, stack, "Db", DatabaseProps::new("sales")).unwrap();
     let sc = SecurityConfiguration::new(&mut app, stack, "Sc", SecurityConfigurationProps::new(key)).unwrap();
     Crawler::new(

@@ -2,7 +2,7 @@
 //! and every event source, with the schema validator and the recommended rules.
 
 mod common;
-use common::{cfn_lint, checked_app};
+use common::{cfn_lint, checked_app, of_type, synth};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -29,40 +29,15 @@ fn inline() -> FunctionProps {
     )
 }
 
-fn synth(app: &mut App, findings: &cairn_aspects::Findings) -> CloudAssembly {
-    let asm = match app.synth() {
-        Ok(a) => a,
-        Err(e) => panic!("synthesis failed: {e}"),
-    };
-    assert!(findings.borrow().is_empty(), "{:?}", findings.borrow());
-    asm
-}
-
 fn template(asm: &CloudAssembly) -> Json {
     asm.stack("S").unwrap().template.clone()
 }
 
 /// The single resource of a type: (logical id, resource).
 fn one<'a>(t: &'a Json, ty: &str) -> (&'a str, &'a Json) {
-    let all: Vec<(&str, &Json)> = t["Resources"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(_, r)| r["Type"] == ty)
-        .map(|(k, r)| (k.as_str(), r))
-        .collect();
+    let all = of_type(t, ty);
     assert_eq!(all.len(), 1, "one {ty} expected, found {}", all.len());
-    all[0]
-}
-
-fn all_of<'a>(t: &'a Json, ty: &str) -> Vec<(&'a str, &'a Json)> {
-    t["Resources"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .filter(|(_, r)| r["Type"] == ty)
-        .map(|(k, r)| (k.as_str(), r))
-        .collect()
+    (all[0].0.as_str(), all[0].1)
 }
 
 /// The statements of the function role's default policy.
@@ -395,8 +370,8 @@ fn code_from_a_bucket_and_a_given_role() {
         json!({ "S3Bucket": "artifacts", "S3Key": "fn/v1.zip" })
     );
     assert_eq!(function["Properties"]["Runtime"], "provided.al2023");
-    assert_eq!(all_of(&t, "AWS::IAM::Role").len(), 1);
-    assert!(all_of(&t, "AWS::Logs::LogGroup").is_empty());
+    assert_eq!(of_type(&t, "AWS::IAM::Role").len(), 1);
+    assert!(of_type(&t, "AWS::Logs::LogGroup").is_empty());
     assert!(asm.stack("S").unwrap().assets.is_empty());
 }
 
@@ -440,7 +415,7 @@ fn grant_invoke_and_add_permission() {
             "Resource": [arn, { "Fn::Join": ["", [arn, ":*"]] }]
         })]
     );
-    let perms = all_of(&t, "AWS::Lambda::Permission");
+    let perms = of_type(&t, "AWS::Lambda::Permission");
     assert_eq!(perms.len(), 3);
     assert_eq!(
         perms[0].1["Properties"],
@@ -486,7 +461,7 @@ fn schedule_and_sns_sources() {
         json!([{ "Arn": arn, "Id": "Target0" }])
     );
 
-    let perms = all_of(&t, "AWS::Lambda::Permission");
+    let perms = of_type(&t, "AWS::Lambda::Permission");
     assert_eq!(perms.len(), 3);
     let by_principal = |p: &str| -> Vec<&Json> {
         perms
@@ -506,7 +481,7 @@ fn schedule_and_sns_sources() {
         sns[1]["SourceArn"],
         "arn:aws:sns:us-east-1:123456789012:elsewhere"
     );
-    let subs = all_of(&t, "AWS::SNS::Subscription");
+    let subs = of_type(&t, "AWS::SNS::Subscription");
     assert_eq!(subs.len(), 2);
     assert_eq!(
         subs[0].1["Properties"],
@@ -726,7 +701,7 @@ fn sqs_sources_by_construct_and_by_arn() {
         statements[3]["Resource"],
         "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2024"
     );
-    let maps = all_of(&t, "AWS::Lambda::EventSourceMapping");
+    let maps = of_type(&t, "AWS::Lambda::EventSourceMapping");
     assert_eq!(maps.len(), 3);
     assert_eq!(maps[0].1["Properties"]["BatchSize"], 5);
     assert_eq!(

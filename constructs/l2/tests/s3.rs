@@ -1,7 +1,7 @@
 //! s3::Bucket: secure defaults, policies, grants, logs, lifecycle, notifications.
 
 mod common;
-use common::checked_app;
+use common::{checked_app, kms_bucket};
 
 use cairn_constructs::assertions::{Match, Template};
 use cairn_constructs::iam::{Principal, Role, RoleProps};
@@ -77,16 +77,7 @@ fn defaults_are_secure_and_pass_the_recommended_rules() {
 fn kms_bucket_grants_include_the_key() {
     let (mut app, stack, findings) = checked_app();
     let key = Key::new(&mut app, stack, "Key", KeyProps::default()).unwrap();
-    let bucket = Bucket::new(
-        &mut app,
-        stack,
-        "Data",
-        BucketProps {
-            encryption: BucketEncryption::Kms(key),
-            ..BucketProps::default()
-        },
-    )
-    .unwrap();
+    let bucket = kms_bucket(&mut app, stack, "Data", key);
     let r = role(&mut app, stack);
     bucket.grant_read(&mut app, &r).unwrap();
     bucket.grant_put(&mut app, &r).unwrap();

@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use cairn_aspects::rules::NoPublicIngress;
-use cairn_aspects::{Mode, RuleSet};
-use cairn_core::{App, Stack};
+use cairn_aspects::{Findings, Mode, RuleSet};
+use cairn_constructs::kms::Key;
+use cairn_constructs::s3::{Bucket, BucketEncryption, BucketProps};
+use cairn_core::{App, CloudAssembly, Stack};
 use serde_json::Value as Json;
 
 /// An app with the schema validator and every recommended rule in `Mode::Error`, and one
@@ -134,4 +136,30 @@ pub fn logical_of(t: &Json, prefix: &str, ty: &str) -> String {
         .collect();
     assert_eq!(ids.len(), 1, "one {ty} starting with {prefix}: {ids:?}");
     ids[0].clone()
+}
+
+/// Synthesizes the app, panicking with the error text when it is refused, and asserts
+/// that the rules of `findings` (from [`checked_app`]) found nothing.
+pub fn synth(app: &mut App, findings: &Findings) -> CloudAssembly {
+    let asm = match app.synth() {
+        Ok(a) => a,
+        Err(e) => panic!("synthesis failed: {e}"),
+    };
+    assert!(findings.borrow().is_empty(), "{:?}", findings.borrow());
+    asm
+}
+
+/// A bucket `id` encrypted with the customer managed `key` (SSE-KMS), otherwise the
+/// defaults.
+pub fn kms_bucket(app: &mut App, stack: Stack, id: &str, key: Key) -> Bucket {
+    Bucket::new(
+        app,
+        stack,
+        id,
+        BucketProps {
+            encryption: BucketEncryption::Kms(key),
+            ..BucketProps::default()
+        },
+    )
+    .unwrap()
 }
