@@ -679,8 +679,7 @@ fn data_lake_stack(app: &mut App, stage: Stage, cfg: &EnvConfig, vpc: &Vpc) -> R
             tracing: true,
             ..StateMachineProps::new(definition)
         },
-    )
-    .map_err(|e| invalid(app, stack, e.to_string()))?;
+    )?;
     // The status updates and notifications go through the lake's key.
     key.grant(app, &machine, KEY_WRITE_ACTIONS.iter().copied())?;
 

@@ -1125,11 +1125,7 @@ fn offline_state_machines(
                 timeout: Some(Duration::from_secs(12 * 3600)),
                 ..StateMachineProps::new(definition)
             },
-        )
-        .map_err(|e| Error::InvalidProps {
-            path: format!("{MANAGER_STACK}/{id}"),
-            problem: e.to_string(),
-        })?;
+        )?;
         out.push((*task, machine));
     }
     Ok(out)

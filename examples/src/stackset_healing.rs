@@ -780,8 +780,7 @@ fn workflow_stack(app: &mut App, sets: &[StackSet], order: &StackSetOrder) -> Re
             }),
             ..StateMachineProps::new(definition)
         },
-    )
-    .map_err(|e| invalid(e.to_string()))?;
+    )?;
     let daily = Rule::new(
         app,
         stack,

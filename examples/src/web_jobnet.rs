@@ -1207,8 +1207,7 @@ fn flow_stack(
             }),
             ..StateMachineProps::new(definition)
         },
-    )
-    .map_err(|e| invalid(e.to_string()))?;
+    )?;
 
     let pattern = Value::map([
         ("source", Value::list([Value::from("aws.states")])),

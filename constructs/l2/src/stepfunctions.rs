@@ -3316,6 +3316,45 @@ impl From<DefinitionError> for Error {
     }
 }
 
+/// So apps can use `?` on [`StateMachine::new`] in functions returning
+/// `cairn_core::Result`: errors naming a state machine become
+/// [`cairn_core::Error::InvalidProps`] at its path.
+///
+/// ```
+/// use cairn_constructs::stepfunctions::{Definition, StateMachine, StateMachineProps};
+/// use cairn_core::App;
+///
+/// fn build(app: &mut App) -> cairn_core::Result<()> {
+///     let stack = app.stack("S")?;
+///     // An empty definition: refused, naming the state machine.
+///     StateMachine::new(app, stack, "Jobs", StateMachineProps::new(Definition::new()))?;
+///     Ok(())
+/// }
+/// let err = build(&mut App::new()).unwrap_err();
+/// assert!(matches!(&err, cairn_core::Error::InvalidProps { path, .. } if path == "S/Jobs"), "{err}");
+/// ```
+impl From<Error> for cairn_core::Error {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Construct(c) => c,
+            Error::InvalidDefinition { path, source } => cairn_core::Error::InvalidProps {
+                path,
+                problem: source.to_string(),
+            },
+            Error::ExpressPattern { ref path, .. } | Error::InvalidTimeout { ref path } => {
+                cairn_core::Error::InvalidProps {
+                    path: path.clone(),
+                    problem: e.to_string(),
+                }
+            }
+            Error::Definition(d) => cairn_core::Error::InvalidProps {
+                path: "(state machine definition)".into(),
+                problem: d.to_string(),
+            },
+        }
+    }
+}
+
 impl StateMachine {
     /// Creates the state machine as construct `id` under `scope`: validates the definition,
     /// creates (or extends) the role with what the tasks need, the log group, and the L1.
