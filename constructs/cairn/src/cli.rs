@@ -105,6 +105,7 @@ pub trait AppExt {
 
 impl AppExt for App {
     fn run(self) -> ExitCode {
+        crate::heap::prepare();
         run_cli(self, std::env::args_os(), Exit::Soon)
     }
 
@@ -206,6 +207,7 @@ fn synth_to(output: &std::path::Path) -> Command {
 /// Builds the app with `build`, then runs its command line. Errors while building
 /// (duplicate ids, invalid scopes ...) are printed with their construct path and exit 1.
 pub fn main(build: impl FnOnce() -> crate::Result<App>) -> ExitCode {
+    crate::heap::prepare();
     match build() {
         Ok(app) => app.run(),
         Err(e) => {
