@@ -13,8 +13,10 @@
 //! (lookaround, backreferences) are skipped.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use cairn_core::{PropertyError, Validator, Value};
@@ -37,15 +39,26 @@ impl SchemaValidator {
 
     /// Checks one resource's properties; the same as [`Validator::validate`].
     pub fn check(&self, resource_type: &str, properties: &IndexMap<String, Value>) -> Vec<PropertyError> {
+        self.check_with(resource_type, properties, None)
+    }
+
+    /// [`SchemaValidator::check`], with the map also as a value when the caller has it
+    /// (the schema's top-level combinators need it as one).
+    fn check_with(
+        &self,
+        resource_type: &str,
+        properties: &IndexMap<String, Value>,
+        as_value: Option<&Value>,
+    ) -> Vec<PropertyError> {
         let Some(schema) = schema_of(resource_type) else {
             return Vec::new();
         };
         let mut cx = Cx {
-            root: &schema,
+            root: schema,
             errors: Vec::new(),
         };
         let mut path = String::from("Properties");
-        cx.object(&schema, properties, &mut path);
+        cx.object(schema, properties, as_value, &mut path);
         let mut seen = HashSet::new();
         cx.errors
             .into_iter()
@@ -62,21 +75,153 @@ impl Validator for SchemaValidator {
     fn validate(&self, resource_type: &str, properties: &IndexMap<String, Value>) -> Vec<PropertyError> {
         self.check(resource_type, properties)
     }
+
+    fn validate_value(&self, resource_type: &str, properties: &Value) -> Vec<PropertyError> {
+        match properties {
+            Value::Map(m) => self.check_with(resource_type, m, Some(properties)),
+            _ => Vec::new(),
+        }
+    }
 }
 
-/// The parsed schema of a type, cached.
-fn schema_of(resource_type: &str) -> Option<Arc<J>> {
+/// The parsed schema of a type: parsed on first use and kept for the life of the
+/// process (as the compiled forms of its parts are, see [`compiled`]).
+fn schema_of(resource_type: &str) -> Option<&'static J> {
     let facts = crate::schema::facts(resource_type)?;
-    static CACHE: OnceLock<Mutex<HashMap<&'static str, Arc<J>>>> = OnceLock::new();
+    static CACHE: OnceLock<Mutex<HashMap<&'static str, &'static J>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(s) = cache.get(facts.type_name) {
-        return Some(s.clone());
+        return Some(s);
     }
     let parsed: J = serde_json::from_str(facts.schema_json).ok()?;
-    let parsed = Arc::new(parsed);
-    cache.insert(facts.type_name, parsed.clone());
+    let parsed: &'static J = Box::leak(Box::new(parsed));
+    cache.insert(facts.type_name, parsed);
     Some(parsed)
+}
+
+/// Hashes the address of a schema object (the key of the compiled-schema caches).
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        let h = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = h ^ (h >> 29);
+    }
+}
+
+type ByAddress<V> = HashMap<usize, V, BuildHasherDefault<AddressHasher>>;
+
+/// One schema object with what the checks need from it worked out once: its keywords,
+/// its `$ref` resolved, its patterns compiled, its properties sorted for lookup.
+struct Compiled {
+    kw: Kw<'static>,
+    /// Where `$ref` points, in the same schema.
+    target: Option<&'static J>,
+    /// The names in `type`.
+    types: Vec<&'static str>,
+    /// `pattern`, compiled (`None` inside: `regex` cannot compile it, so it is skipped).
+    pattern: Option<(&'static str, Option<Arc<Regex>>)>,
+    /// `properties`, sorted by name.
+    properties: Vec<(&'static str, &'static J)>,
+    /// `patternProperties`, compiled (`None`: matches every name, no false alarms).
+    pattern_properties: Vec<(Option<Arc<Regex>>, &'static J)>,
+    /// The names in `required`.
+    required: Vec<&'static str>,
+}
+
+impl Compiled {
+    fn new(s: &'static serde_json::Map<String, J>, root: &'static J) -> Compiled {
+        let kw = Kw::of(s);
+        let target = kw.reference.and_then(J::as_str).and_then(|r| resolve(root, r));
+        let types = match kw.types {
+            Some(J::String(t)) => vec![t.as_str()],
+            Some(J::Array(ts)) => names(ts),
+            _ => Vec::new(),
+        };
+        let pattern = kw.pattern.and_then(J::as_str).map(|p| (p, regex(p)));
+        let mut properties: Vec<(&'static str, &'static J)> = kw
+            .properties
+            .and_then(J::as_object)
+            .map(|p| p.iter().map(|(k, v)| (k.as_str(), v)).collect())
+            .unwrap_or_default();
+        properties.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let pattern_properties = kw
+            .pattern_properties
+            .and_then(J::as_object)
+            .map(|pp| pp.iter().map(|(k, v)| (regex(k), v)).collect())
+            .unwrap_or_default();
+        let required = kw
+            .required
+            .and_then(J::as_array)
+            .map(|r| names(r))
+            .unwrap_or_default();
+        Compiled {
+            kw,
+            target,
+            types,
+            pattern,
+            properties,
+            pattern_properties,
+            required,
+        }
+    }
+
+    /// The schema of property `name` under `properties`.
+    fn property(&self, name: &str) -> Option<&'static J> {
+        self.properties
+            .binary_search_by(|(k, _)| (*k).cmp(name))
+            .ok()
+            .map(|i| self.properties[i].1)
+    }
+}
+
+/// The compiled form of a schema object of `root`'s schema: made once per process, and
+/// found through a per-thread map of addresses (no lock on the hot path).
+fn compiled(s: &'static serde_json::Map<String, J>, root: &'static J) -> &'static Compiled {
+    thread_local! {
+        static LOCAL: RefCell<ByAddress<&'static Compiled>> = RefCell::default();
+    }
+    static GLOBAL: OnceLock<Mutex<ByAddress<&'static Compiled>>> = OnceLock::new();
+    let key = s as *const serde_json::Map<String, J> as usize;
+    if let Some(c) = LOCAL.with(|l| l.borrow().get(&key).copied()) {
+        return c;
+    }
+    let c = {
+        let mut global = GLOBAL
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        *global
+            .entry(key)
+            .or_insert_with(|| Box::leak(Box::new(Compiled::new(s, root))))
+    };
+    LOCAL.with(|l| l.borrow_mut().insert(key, c));
+    c
+}
+
+/// Where a `$ref` of `root`'s schema points.
+fn resolve(root: &'static J, r: &str) -> Option<&'static J> {
+    let pointer = r.strip_prefix('#')?;
+    // The common form, `#/definitions/Name`, without the general pointer's
+    // unescaping (which allocates for every part).
+    if let Some(name) = pointer.strip_prefix("/definitions/") {
+        if !name.contains(['/', '~']) {
+            return root.get("definitions")?.get(name);
+        }
+    }
+    root.pointer(pointer)
 }
 
 /// A compiled pattern, cached per pattern text; `None` when `regex` cannot compile it.
@@ -101,8 +246,8 @@ struct Error {
     type_mismatch: bool,
 }
 
-struct Cx<'s> {
-    root: &'s J,
+struct Cx {
+    root: &'static J,
     errors: Vec<Error>,
 }
 
@@ -368,7 +513,7 @@ impl<'s> Kw<'s> {
     }
 }
 
-impl<'s> Cx<'s> {
+impl Cx {
     fn err(&mut self, path: &str, message: String) {
         self.errors.push(Error {
             path: path.to_string(),
@@ -377,37 +522,35 @@ impl<'s> Cx<'s> {
         });
     }
 
-    fn resolve(&self, r: &str) -> Option<&'s J> {
-        let pointer = r.strip_prefix('#')?;
-        // The common form, `#/definitions/Name`, without the general pointer's
-        // unescaping (which allocates for every part).
-        if let Some(name) = pointer.strip_prefix("/definitions/") {
-            if !name.contains(['/', '~']) {
-                return self.root.get("definitions")?.get(name);
-            }
-        }
-        self.root.pointer(pointer)
-    }
-
     /// Runs `schema` on `v` into a fresh error list.
-    fn trial(&mut self, schema: &'s J, v: &Value, path: &mut String) -> Vec<Error> {
+    fn trial(&mut self, schema: &'static J, v: &Value, path: &mut String) -> Vec<Error> {
         let saved = std::mem::take(&mut self.errors);
         self.value(schema, v, path);
         std::mem::replace(&mut self.errors, saved)
     }
 
     /// The top level: the properties map against the whole resource schema.
-    fn object(&mut self, schema: &'s J, props: &IndexMap<String, Value>, path: &mut String) {
+    fn object(
+        &mut self,
+        schema: &'static J,
+        props: &IndexMap<String, Value>,
+        as_value: Option<&Value>,
+        path: &mut String,
+    ) {
         let Some(s) = schema.as_object() else { return };
-        let k = Kw::of(s);
-        self.map_keywords(&k, props, path);
-        // The combinators need the map as a value: copied only when there are any.
-        if k.has_combinators() {
-            self.combinators(&k, &Value::Map(props.clone()), path);
+        let c = compiled(s, self.root);
+        self.map_keywords(c, props, path);
+        // The combinators need the map as a value: copied only when there are any and
+        // the caller does not have it as one.
+        if c.kw.has_combinators() {
+            match as_value {
+                Some(v) => self.combinators(&c.kw, v, path),
+                None => self.combinators(&c.kw, &Value::Map(props.clone()), path),
+            }
         }
     }
 
-    fn value(&mut self, schema: &'s J, v: &Value, path: &mut String) {
+    fn value(&mut self, schema: &'static J, v: &Value, path: &mut String) {
         if is_intrinsic(v) {
             return;
         }
@@ -419,26 +562,18 @@ impl<'s> Cx<'s> {
             J::Object(s) => s,
             _ => return,
         };
-        let k = Kw::of(s);
-        if let Some(r) = k.reference.and_then(J::as_str) {
-            if let Some(target) = self.resolve(r) {
-                self.value(target, v, path);
-            }
+        let c = compiled(s, self.root);
+        let k = &c.kw;
+        if let Some(target) = c.target {
+            self.value(target, v, path);
         }
-        if let Some(t) = k.types {
-            let types: Vec<&str> = match t {
-                J::String(t) => vec![t.as_str()],
-                J::Array(ts) => names(ts),
-                _ => Vec::new(),
-            };
-            if !types.is_empty() && !types.iter().any(|t| type_ok(t, v)) {
-                self.errors.push(Error {
-                    path: path.clone(),
-                    message: format!("{} is not of type {}", show(v), types.join(", ")),
-                    type_mismatch: true,
-                });
-                return;
-            }
+        if !c.types.is_empty() && !c.types.iter().any(|t| type_ok(t, v)) {
+            self.errors.push(Error {
+                path: path.clone(),
+                message: format!("{} is not of type {}", show(v), c.types.join(", ")),
+                type_mismatch: true,
+            });
+            return;
         }
         if let Some(e) = k.enumeration.and_then(J::as_array) {
             if let Some(x) = scalar_str(v) {
@@ -468,10 +603,10 @@ impl<'s> Cx<'s> {
             }
         }
         match v {
-            Value::String(text) => self.string(&k, text, v, path),
+            Value::String(text) => self.string(c, text, v, path),
             Value::Int(_) | Value::Float(_) => {}
-            Value::List(items) => self.list(&k, items, path),
-            Value::Map(m) => self.map_keywords(&k, m, path),
+            Value::List(items) => self.list(k, items, path),
+            Value::Map(m) => self.map_keywords(c, m, path),
             _ => {}
         }
         if let Some(n) = number(v) {
@@ -482,7 +617,8 @@ impl<'s> Cx<'s> {
         self.combinators(&k, v, path);
     }
 
-    fn string(&mut self, s: &Kw<'s>, text: &str, v: &Value, path: &str) {
+    fn string(&mut self, c: &Compiled, text: &str, v: &Value, path: &str) {
+        let s = &c.kw;
         let len = text.chars().count() as u64;
         if let Some(min) = s.min_length.and_then(J::as_u64) {
             if len < min {
@@ -494,16 +630,14 @@ impl<'s> Cx<'s> {
                 self.err(path, format!("{} is longer than {max} characters", show(v)));
             }
         }
-        if let Some(p) = s.pattern.and_then(J::as_str) {
-            if let Some(re) = regex(p) {
-                if !re.is_match(text) {
-                    self.err(path, format!("{} does not match pattern {p}", show(v)));
-                }
+        if let Some((p, Some(re))) = &c.pattern {
+            if !re.is_match(text) {
+                self.err(path, format!("{} does not match pattern {p}", show(v)));
             }
         }
     }
 
-    fn numeric(&mut self, s: &Kw<'s>, n: f64, v: &Value, path: &str) {
+    fn numeric(&mut self, s: &Kw<'static>, n: f64, v: &Value, path: &str) {
         if let (Some(min), Some(shown)) = (s.minimum.and_then(J::as_f64), s.minimum) {
             if n < min {
                 self.err(path, format!("{} is less than the minimum of {shown}", show(v)));
@@ -551,7 +685,7 @@ impl<'s> Cx<'s> {
         }
     }
 
-    fn list(&mut self, s: &Kw<'s>, items: &[Value], path: &mut String) {
+    fn list(&mut self, s: &Kw<'static>, items: &[Value], path: &mut String) {
         let n = items.len() as u64;
         let may_shrink = items.iter().any(is_if);
         if let Some(min) = s.min_items.and_then(J::as_u64) {
@@ -614,24 +748,19 @@ impl<'s> Cx<'s> {
         }
     }
 
-    fn map_keywords(&mut self, s: &Kw<'s>, m: &IndexMap<String, Value>, path: &mut String) {
-        let props = s.properties.and_then(J::as_object);
-        let patterns: Vec<(&'s str, &'s J)> = s
-            .pattern_properties
-            .and_then(J::as_object)
-            .map(|pp| pp.iter().map(|(k, v)| (k.as_str(), v)).collect())
-            .unwrap_or_default();
+    fn map_keywords(&mut self, c: &Compiled, m: &IndexMap<String, Value>, path: &mut String) {
+        let s = &c.kw;
         let additional = s.additional_properties;
         for (k, v) in m {
             let len = join_path(path, k);
             let mut known = false;
-            if let Some(p) = props.and_then(|p| p.get(k)) {
+            if let Some(p) = c.property(k) {
                 known = true;
                 self.value(p, v, path);
             }
-            for (pat, ps) in &patterns {
+            for (re, ps) in &c.pattern_properties {
                 // An uncompilable pattern matches everything (no false alarms).
-                if regex(pat).is_none_or(|re| re.is_match(k)) {
+                if re.as_ref().is_none_or(|re| re.is_match(k)) {
                     known = true;
                     self.value(ps, v, path);
                 }
@@ -648,11 +777,9 @@ impl<'s> Cx<'s> {
             }
             path.truncate(len);
         }
-        if let Some(req) = s.required.and_then(J::as_array) {
-            for r in names(req) {
-                if !m.contains_key(r) {
-                    self.err(path, format!("required property \"{r}\" is missing"));
-                }
+        for r in &c.required {
+            if !m.contains_key(*r) {
+                self.err(path, format!("required property \"{r}\" is missing"));
             }
         }
         if let Some(min) = s.min_properties.and_then(J::as_u64) {
@@ -726,7 +853,7 @@ impl<'s> Cx<'s> {
         }
     }
 
-    fn combinators(&mut self, s: &Kw<'s>, v: &Value, path: &mut String) {
+    fn combinators(&mut self, s: &Kw<'static>, v: &Value, path: &mut String) {
         if let Some(all) = s.all_of.and_then(J::as_array) {
             for b in all {
                 self.value(b, v, path);
@@ -813,7 +940,7 @@ impl<'s> Cx<'s> {
 
     /// Reports a failed `anyOf`/`oneOf` through the branch the value most likely meant:
     /// one whose type matched, with the fewest errors.
-    fn best_failure(&mut self, failures: Vec<(&'s J, Vec<Error>)>, v: &Value, path: &str) {
+    fn best_failure(&mut self, failures: Vec<(&'static J, Vec<Error>)>, v: &Value, path: &str) {
         let best = failures
             .into_iter()
             .filter(|(_, errs)| !errs.iter().any(|e| e.type_mismatch && e.path == path))

@@ -3,6 +3,7 @@
 //! in-memory [`CloudAssembly`].
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use indexmap::IndexMap;
 use serde_json::{json, Map, Value as Json};
@@ -587,12 +588,18 @@ impl<'a> Resolver<'a> {
         field(out, true, DEPTH, "Type");
         crate::assembly::write_json_string(out, entry.resource.resource_type());
         if let Some(props) = app.take_final_properties(n) {
-            if !self.invalid && app.invalid_properties(n, &props) {
-                self.invalid = true;
-            }
             if props.values().any(|v| !matches!(v, Value::Null)) {
                 field(out, false, DEPTH, "Properties");
                 self.write_map(out, DEPTH, ctx, &props)?;
+            }
+            if !self.invalid {
+                // Synthesis holds the only reference: the map moves into a value.
+                let props = Value::Map(Rc::try_unwrap(props).unwrap_or_else(|shared| (*shared).clone()));
+                let ty = entry.resource.resource_type();
+                self.invalid = app
+                    .validators()
+                    .iter()
+                    .any(|v| !v.validate_value(ty, &props).is_empty());
             }
         }
         let o = &entry.options;

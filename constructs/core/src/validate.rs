@@ -22,6 +22,16 @@ pub trait Validator: std::any::Any {
     /// resolution, so intrinsics are still visible as such). Types the validator does
     /// not know are passed over by returning no errors.
     fn validate(&self, resource_type: &str, properties: &IndexMap<String, Value>) -> Vec<PropertyError>;
+
+    /// [`Validator::validate`] for properties held as a [`Value::Map`] (synthesis owns
+    /// each resource's properties and passes them this way, so a validator that needs
+    /// them as one value does not copy them). Anything but a map passes.
+    fn validate_value(&self, resource_type: &str, properties: &Value) -> Vec<PropertyError> {
+        match properties {
+            Value::Map(m) => self.validate(resource_type, m),
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// A file a [`Reporter`] writes into the assembly directory, with an optional summary
