@@ -611,10 +611,10 @@ impl Cx {
         }
         if let Some(n) = number(v) {
             if !matches!(v, Value::String(_)) || k.types.is_some_and(|t| t.as_str() != Some("string")) {
-                self.numeric(&k, n, v, path);
+                self.numeric(k, n, v, path);
             }
         }
-        self.combinators(&k, v, path);
+        self.combinators(k, v, path);
     }
 
     fn string(&mut self, c: &Compiled, text: &str, v: &Value, path: &str) {
