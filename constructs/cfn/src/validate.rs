@@ -132,11 +132,11 @@ struct Compiled {
     /// The names in `type`.
     types: Vec<&'static str>,
     /// `pattern`, compiled (`None` inside: `regex` cannot compile it, so it is skipped).
-    pattern: Option<(&'static str, Option<Arc<Regex>>)>,
+    pattern: Option<(&'static str, Option<Arc<Pattern>>)>,
     /// `properties`, sorted by name.
     properties: Vec<(&'static str, &'static J)>,
     /// `patternProperties`, compiled (`None`: matches every name, no false alarms).
-    pattern_properties: Vec<(Option<Arc<Regex>>, &'static J)>,
+    pattern_properties: Vec<(Option<Arc<Pattern>>, &'static J)>,
     /// The names in `required`.
     required: Vec<&'static str>,
 }
@@ -225,16 +225,91 @@ fn resolve(root: &'static J, r: &str) -> Option<&'static J> {
 }
 
 /// A compiled pattern, cached per pattern text; `None` when `regex` cannot compile it.
-fn regex(pattern: &str) -> Option<Arc<Regex>> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Option<Arc<Regex>>>>> = OnceLock::new();
+fn regex(pattern: &str) -> Option<Arc<Pattern>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<Arc<Pattern>>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(r) = cache.get(pattern) {
         return r.clone();
     }
-    let compiled = Regex::new(pattern).ok().map(Arc::new);
+    let compiled = Pattern::new(pattern).map(Arc::new);
     cache.insert(pattern.to_string(), compiled.clone());
     compiled
+}
+
+/// A schema `pattern`, ready to match.
+#[derive(Debug)]
+enum Pattern {
+    /// The whole text is `min..=max` characters of one class (`^[...]*$`, `^([...]+)$`,
+    /// `^[...]{1,64}$`: most patterns of names and tags): checked a character at a time
+    /// against the class's ranges, without building an automaton (which for a class
+    /// like `\p{L}` costs a few milliseconds, more than every check of a large app).
+    Class {
+        ranges: Vec<(char, char)>,
+        min: u32,
+        max: Option<u32>,
+    },
+    /// Any other pattern.
+    Regex(Regex),
+}
+
+impl Pattern {
+    fn new(pattern: &str) -> Option<Pattern> {
+        Pattern::whole_class(pattern).or_else(|| Regex::new(pattern).ok().map(Pattern::Regex))
+    }
+
+    /// The [`Pattern::Class`] form of `pattern`, when it has that shape (parsed as the
+    /// `regex` crate parses it, so the two match the same texts).
+    fn whole_class(pattern: &str) -> Option<Pattern> {
+        use regex_syntax::hir::{Class, Hir, HirKind, Look};
+        fn ungroup(mut h: &Hir) -> &Hir {
+            while let HirKind::Capture(c) = h.kind() {
+                h = &c.sub;
+            }
+            h
+        }
+        let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+        let HirKind::Concat(parts) = hir.kind() else {
+            return None;
+        };
+        let [start, body, end] = parts.as_slice() else {
+            return None;
+        };
+        if start.kind() != &HirKind::Look(Look::Start) || end.kind() != &HirKind::Look(Look::End) {
+            return None;
+        }
+        let (min, max, class) = match ungroup(body).kind() {
+            HirKind::Repetition(r) => match ungroup(&r.sub).kind() {
+                HirKind::Class(Class::Unicode(c)) => (r.min, r.max, c),
+                _ => return None,
+            },
+            HirKind::Class(Class::Unicode(c)) => (1, Some(1), c),
+            _ => return None,
+        };
+        Some(Pattern::Class {
+            ranges: class.ranges().iter().map(|r| (r.start(), r.end())).collect(),
+            min,
+            max,
+        })
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        match self {
+            Pattern::Class { ranges, min, max } => {
+                let mut count: u32 = 0;
+                for ch in text.chars() {
+                    // The ranges are sorted and disjoint.
+                    let i = ranges.partition_point(|&(_, hi)| hi < ch);
+                    if ranges.get(i).is_none_or(|&(lo, _)| ch < lo) {
+                        return false;
+                    }
+                    count = count.saturating_add(1);
+                }
+                count >= *min && max.is_none_or(|m| count <= m)
+            }
+            Pattern::Regex(re) => re.is_match(text),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -961,4 +1036,65 @@ fn show_full(v: &Value) -> String {
     let mut s = String::new();
     render(v, &mut s);
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The character-class form of a pattern accepts exactly what the `regex` crate does.
+    #[test]
+    fn class_patterns_match_as_regex_does() {
+        let patterns = [
+            r"^([\p{L}\p{Z}\p{N}_.:/=+\-@]*)$",
+            r"^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$",
+            r"^[\u0009\u000A\u000D\u0020-\u00FF]+$",
+            r"^[\w+=,.@-]+$",
+            r"^[a-z]{3,5}$",
+            r"^[^/]*$",
+            r"^(?:[0-9])+$",
+        ];
+        let texts = [
+            "",
+            "a",
+            "abc",
+            "abcdef",
+            "ABC",
+            "tag-key_1",
+            "with space",
+            "ünïcödé",
+            "日本語",
+            "a/b",
+            "a\nb",
+            "tab\there",
+            "12345",
+            "x@y.z",
+            "€",
+            "\u{00FF}",
+            "\u{0100}",
+            "a$",
+        ];
+        for p in patterns {
+            let class = Pattern::whole_class(p).unwrap_or_else(|| panic!("{p} is a class pattern"));
+            let re = Regex::new(p).unwrap_or_else(|e| panic!("{p}: {e}"));
+            for t in texts {
+                assert_eq!(class.is_match(t), re.is_match(t), "{p} on {t:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn other_patterns_stay_regexes() {
+        for p in [
+            r"^([a-z0-9][a-z0-9.-]*[a-z0-9])?$",
+            r"[0-9]+",
+            r"^abc$",
+            r"^[a-z]+|[0-9]+$",
+        ] {
+            assert!(
+                matches!(Pattern::new(p), Some(Pattern::Regex(_))),
+                "{p} is not one class"
+            );
+        }
+    }
 }
