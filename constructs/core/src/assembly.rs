@@ -320,7 +320,39 @@ pub(crate) fn write_pretty_at(out: &mut Vec<u8>, v: &Json, depth: usize) {
 
 /// Appends `s` as a JSON string literal.
 pub(crate) fn write_json_string(out: &mut Vec<u8>, s: &str) {
-    let _ = serde_json::to_writer(out, s);
+    // Most strings need no escape (serde_json escapes only `"`, `\\` and control
+    // characters): copied whole, byte for byte what serde_json would write.
+    if !needs_escape(s.as_bytes()) {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        let _ = serde_json::to_writer(out, s);
+    }
+}
+
+/// Does any byte need a JSON escape (a control character, `"` or `\\`)? Eight bytes at
+/// a time: a byte below 0x20, or equal to one of the two, shows as a set high bit.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGHS;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        if below(x, 0x20) | below(x ^ (ONES * u64::from(b'"')), 1) | below(x ^ (ONES * u64::from(b'\\')), 1)
+            != 0
+        {
+            return true;
+        }
+    }
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
 }
 
 /// Writes `v` as pretty JSON (as [`pretty`] renders it) straight into a file.
@@ -481,5 +513,48 @@ impl CloudAssembly {
         let version = dir.join("cdk.out");
         fs::write(&version, json!({ "version": MANIFEST_VERSION }).to_string()).map_err(io(&version))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::write_json_string;
+
+    #[test]
+    fn json_strings_are_written_as_serde_json_writes_them() {
+        for s in [
+            "",
+            "plain",
+            "arn:aws:s3:::bucket/*",
+            "with \"quotes\"",
+            "back\\slash",
+            "tab\there",
+            "line\nbreak",
+            "\u{1}\u{1f}\u{7f}",
+            "ünïcödé 日本語 ☃",
+            "a string longer than sixteen bytes, \"escaped\" at the end\n",
+        ] {
+            let mut out = Vec::new();
+            write_json_string(&mut out, s);
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                serde_json::to_string(s).unwrap_or_default(),
+                "{s:?}"
+            );
+        }
+    }
+
+    /// Every ASCII byte at every position of a 19-byte text (two words and a tail).
+    #[test]
+    fn every_byte_that_needs_an_escape_is_found() {
+        for b in 0u8..0x80 {
+            let escape = b < 0x20 || b == b'"' || b == b'\\';
+            for at in 0..19 {
+                let mut text = [b'a'; 19];
+                text[at] = b;
+                assert_eq!(super::needs_escape(&text), escape, "byte {b:#x} at {at}");
+            }
+        }
+        assert!(!super::needs_escape("ünïcödé 日本語 ☃ and more".as_bytes()));
     }
 }
