@@ -8,9 +8,11 @@
 //! neither is the item count of a list holding an `Fn::If` (it may drop items). Type
 //! checks follow CloudFormation's scalar conversions, as cfn-lint does: a number or a
 //! boolean is accepted where a string is expected, and `"5"` / `"true"` where an integer
-//! or a boolean is. Each schema is parsed once, on first use; regular expressions are
-//! compiled once per pattern and patterns that the `regex` crate cannot compile
-//! (lookaround, backreferences) are skipped.
+//! or a boolean is. Each schema is parsed once, on first use, and each of its objects is
+//! compiled once into what the checks read (keywords, `$ref` target, sorted properties,
+//! patterns). Patterns are compiled once each: one that is a single character class over
+//! the whole text is checked against the class's ranges, others by the `regex` crate, and
+//! those it cannot compile (lookaround, backreferences) are skipped.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
