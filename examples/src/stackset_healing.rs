@@ -40,7 +40,7 @@ use cairn::s3::{Bucket, BucketProps, LifecycleRule};
 use cairn::secretsmanager::{Secret, SecretProps};
 use cairn::stepfunctions::{
     Catch, Choice, Condition, Definition, DefinitionError, Fail, LogLevel, LogOptions, Params, Retry,
-    StateMachine, StateMachineProps, Succeed, Task, Wait,
+    StateMachine, StateMachineProps, StateRef, Succeed, Task, Wait,
 };
 use cairn::{App, Environment, Error, Output, Result, Stack, StackProps, Value};
 use cairn_aspects::RuleSet;
@@ -500,6 +500,38 @@ fn operation_running() -> Condition {
     )
 }
 
+/// The states that wait for a StackSet operation: a wait, the status check of the
+/// operation whose id is at `operation_id` on the StackSet named at `stack_set`, and a
+/// choice that loops back to the wait while the operation runs. Returns the wait (where the
+/// loop is entered) and the choice (whose other outcomes the caller routes).
+fn await_operation(
+    def: &mut Definition,
+    f: &Functions,
+    catch: &dyn Fn() -> Catch,
+    [wait, status, done]: [&str; 3],
+    wait_seconds: u32,
+    stack_set: &str,
+    operation_id: &str,
+) -> std::result::Result<(StateRef<Wait>, StateRef<Choice>), DefinitionError> {
+    let wait = def.add(Wait::seconds(wait, wait_seconds))?;
+    let status = def.add(
+        step(
+            status,
+            &f.status,
+            state_key()
+                .path("stackSetName", stack_set)
+                .path("operationId", operation_id),
+            &["status"],
+            "$.operation",
+        )
+        .catch(catch()),
+    )?;
+    let done = def.add(Choice::new(done))?;
+    def.chain(wait).next(status)?.next(done)?;
+    def.when(done, operation_running(), wait)?;
+    Ok((wait, done))
+}
+
 /// The workflow.
 fn definition(f: &Functions) -> std::result::Result<Definition, DefinitionError> {
     let mut def = Definition::new();
@@ -544,20 +576,15 @@ fn definition(f: &Functions) -> std::result::Result<Definition, DefinitionError>
         .catch(catch()),
     )?;
     let deploy_started = def.add(Choice::new("MandatoryDeploymentsDone?"))?;
-    let wait_deploy = def.add(Wait::seconds("WaitForDeployment", 60))?;
-    let deploy_status = def.add(
-        step(
-            "DeploymentStatus",
-            &f.status,
-            state_key()
-                .path("stackSetName", "$.deploy.stackSetName")
-                .path("operationId", "$.deploy.operationId"),
-            &["status"],
-            "$.operation",
-        )
-        .catch(catch()),
+    let (wait_deploy, deploy_done) = await_operation(
+        &mut def,
+        f,
+        &catch,
+        ["WaitForDeployment", "DeploymentStatus", "DeploymentComplete?"],
+        60,
+        "$.deploy.stackSetName",
+        "$.deploy.operationId",
     )?;
-    let deploy_done = def.add(Choice::new("DeploymentComplete?"))?;
 
     // Self-healing StackSets, in order: drift detection until complete.
     let detect = def.add(
@@ -571,20 +598,19 @@ fn definition(f: &Functions) -> std::result::Result<Definition, DefinitionError>
         .catch(catch()),
     )?;
     let detect_started = def.add(Choice::new("DriftDetectionsDone?"))?;
-    let wait_drift = def.add(Wait::seconds("WaitForDriftDetection", 60))?;
-    let drift_status = def.add(
-        step(
+    let (wait_drift, drift_done) = await_operation(
+        &mut def,
+        f,
+        &catch,
+        [
+            "WaitForDriftDetection",
             "DriftDetectionStatus",
-            &f.status,
-            state_key()
-                .path("stackSetName", "$.drift.stackSetName")
-                .path("operationId", "$.drift.operationId"),
-            &["status"],
-            "$.operation",
-        )
-        .catch(catch()),
+            "DriftDetectionComplete?",
+        ],
+        60,
+        "$.drift.stackSetName",
+        "$.drift.operationId",
     )?;
-    let drift_done = def.add(Choice::new("DriftDetectionComplete?"))?;
     let search = def.add(
         step(
             "SearchInstancesToHeal",
@@ -611,20 +637,15 @@ fn definition(f: &Functions) -> std::result::Result<Definition, DefinitionError>
         .catch(catch()),
     )?;
     let instance_left = def.add(Choice::new("InstancesHealed?"))?;
-    let wait_delete = def.add(Wait::seconds("WaitForDeletion", 30))?;
-    let delete_status = def.add(
-        step(
-            "DeletionStatus",
-            &f.status,
-            state_key()
-                .path("stackSetName", "$.drift.stackSetName")
-                .path("operationId", "$.heal.operationId"),
-            &["status"],
-            "$.operation",
-        )
-        .catch(catch()),
+    let (wait_delete, delete_done) = await_operation(
+        &mut def,
+        f,
+        &catch,
+        ["WaitForDeletion", "DeletionStatus", "DeletionComplete?"],
+        30,
+        "$.drift.stackSetName",
+        "$.heal.operationId",
     )?;
-    let delete_done = def.add(Choice::new("DeletionComplete?"))?;
     let redeploy = def.add(
         step(
             "RedeployInstance",
@@ -637,20 +658,19 @@ fn definition(f: &Functions) -> std::result::Result<Definition, DefinitionError>
         )
         .catch(catch()),
     )?;
-    let wait_redeploy = def.add(Wait::seconds("WaitForRedeployment", 30))?;
-    let redeploy_status = def.add(
-        step(
+    let (wait_redeploy, redeploy_done) = await_operation(
+        &mut def,
+        f,
+        &catch,
+        [
+            "WaitForRedeployment",
             "RedeploymentStatus",
-            &f.status,
-            state_key()
-                .path("stackSetName", "$.drift.stackSetName")
-                .path("operationId", "$.heal.operationId"),
-            &["status"],
-            "$.operation",
-        )
-        .catch(catch()),
+            "RedeploymentComplete?",
+        ],
+        30,
+        "$.drift.stackSetName",
+        "$.heal.operationId",
     )?;
-    let redeploy_done = def.add(Choice::new("RedeploymentComplete?"))?;
 
     // Report.
     let prepare = def.add(
@@ -679,8 +699,6 @@ fn definition(f: &Functions) -> std::result::Result<Definition, DefinitionError>
         detect,
     )?;
     def.otherwise(deploy_started, wait_deploy)?;
-    def.chain(wait_deploy).next(deploy_status)?.next(deploy_done)?;
-    def.when(deploy_done, operation_running(), wait_deploy)?;
     def.otherwise(deploy_done, deploy)?;
 
     def.chain(detect).next(detect_started)?;
@@ -690,8 +708,6 @@ fn definition(f: &Functions) -> std::result::Result<Definition, DefinitionError>
         prepare,
     )?;
     def.otherwise(detect_started, wait_drift)?;
-    def.chain(wait_drift).next(drift_status)?.next(drift_done)?;
-    def.when(drift_done, operation_running(), wait_drift)?;
     def.otherwise(drift_done, search)?;
     def.chain(search).next(any_drifted)?;
     def.when(
@@ -708,8 +724,6 @@ fn definition(f: &Functions) -> std::result::Result<Definition, DefinitionError>
         detect,
     )?;
     def.otherwise(instance_left, wait_delete)?;
-    def.chain(wait_delete).next(delete_status)?.next(delete_done)?;
-    def.when(delete_done, operation_running(), wait_delete)?;
     def.when(
         delete_done,
         Condition::string_equals("$.operation.status", "SUCCEEDED"),
@@ -717,11 +731,7 @@ fn definition(f: &Functions) -> std::result::Result<Definition, DefinitionError>
     )?;
     // A failed deletion is recorded (TriggerDriftStatus) and the next instance follows.
     def.otherwise(delete_done, cleanup)?;
-    def.chain(redeploy)
-        .next(wait_redeploy)?
-        .next(redeploy_status)?
-        .next(redeploy_done)?;
-    def.when(redeploy_done, operation_running(), wait_redeploy)?;
+    def.chain(redeploy).next(wait_redeploy)?;
     def.otherwise(redeploy_done, cleanup)?;
 
     def.chain(prepare).next(notify)?.next(done)?;
