@@ -51,7 +51,7 @@ impl<'a> Suppressions<'a> {
             ("rule", Value::from(rule)),
             ("reason", Value::from(reason.trim())),
         ]);
-        let meta = &mut self.app.node_mut(self.node).metadata;
+        let meta = self.app.node_mut(self.node).metadata_mut();
         match meta.get_mut(KEY) {
             Some(Value::List(list)) => list.push(entry),
             _ => {
@@ -68,7 +68,7 @@ fn suppressions(app: &App, node: NodeId) -> Vec<(String, String)> {
     let mut cur = Some(node);
     while let Some(n) = cur {
         let node = app.node(n);
-        if let Some(Value::List(list)) = node.metadata.get(KEY) {
+        if let Some(Value::List(list)) = node.metadata().get(KEY) {
             for e in list {
                 if let Some(m) = e.as_map() {
                     let rule = m.get("rule").and_then(Value::as_str).unwrap_or_default();

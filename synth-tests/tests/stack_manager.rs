@@ -536,7 +536,7 @@ fn documents_are_shared_only_when_asked() {
     let mut app = build().unwrap();
     assert!(app.node_ids().all(|n| !app
         .node(n)
-        .metadata
+        .metadata()
         .contains_key(cairn::ssm::SHARE_ACCOUNTS_METADATA)));
     assert!(app.synth().is_ok());
 
@@ -548,7 +548,7 @@ fn documents_are_shared_only_when_asked() {
     let shared: Vec<_> = app
         .node_ids()
         .filter(|n| {
-            app.node(*n).metadata.get(cairn::ssm::SHARE_ACCOUNTS_METADATA)
+            app.node(*n).metadata().get(cairn::ssm::SHARE_ACCOUNTS_METADATA)
                 == Some(&cairn::Value::list([cairn::Value::from("111122223333")]))
         })
         .collect();

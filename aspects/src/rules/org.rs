@@ -37,7 +37,7 @@ impl ApprovedAmi {
                 Err(format!("AMI {s} is not approved"))
             }
             Value::Intrinsic(i) => match &**i {
-                Intrinsic::Ref(Target::Node(n)) => match &cx.app.node(*n).kind {
+                Intrinsic::Ref(Target::Node(n)) => match &cx.app.node(*n).kind() {
                     NodeKind::Parameter(p) => {
                         let ssm = matches!(&p.parameter_type, ParameterType::SsmValue(_));
                         let default = p.default.as_ref().and_then(Value::as_str);

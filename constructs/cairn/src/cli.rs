@@ -105,8 +105,7 @@ pub trait AppExt {
 
 impl AppExt for App {
     fn run(self) -> ExitCode {
-        crate::heap::prepare();
-        run_cli(self, std::env::args_os(), Exit::Soon)
+        run_cli(self, std::env::args_os())
     }
 
     fn run_with_args<I, S>(self, args: I) -> ExitCode
@@ -114,21 +113,11 @@ impl AppExt for App {
         I: IntoIterator<Item = S>,
         S: Into<std::ffi::OsString> + Clone,
     {
-        run_cli(self, args, Exit::Later)
+        run_cli(self, args)
     }
 }
 
-/// Whether the process ends when the command returns (`AppExt::run`, from `main`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Exit {
-    /// The process exits right after: large structures are left to the OS to reclaim
-    /// instead of being freed one allocation at a time (a tenth of a large synthesis).
-    Soon,
-    /// The caller goes on (tests, tools): everything is dropped as usual.
-    Later,
-}
-
-fn run_cli<I, S>(app: App, args: I, exit: Exit) -> ExitCode
+fn run_cli<I, S>(app: App, args: I) -> ExitCode
 where
     I: IntoIterator<Item = S>,
     S: Into<std::ffi::OsString> + Clone,
@@ -166,7 +155,7 @@ where
     };
     #[cfg(not(feature = "toolkit"))]
     let command = cli.command;
-    match execute(app, command, exit) {
+    match execute(app, command) {
         #[cfg(feature = "toolkit")]
         Ok(()) if toolkit.is_some() => {
             let Some((output, command)) = toolkit else {
@@ -207,7 +196,6 @@ fn synth_to(output: &std::path::Path) -> Command {
 /// Builds the app with `build`, then runs its command line. Errors while building
 /// (duplicate ids, invalid scopes ...) are printed with their construct path and exit 1.
 pub fn main(build: impl FnOnce() -> crate::Result<App>) -> ExitCode {
-    crate::heap::prepare();
     match build() {
         Ok(app) => app.run(),
         Err(e) => {
@@ -238,7 +226,7 @@ fn write_reports(dir: &std::path::Path, reports: &[crate::Report], quiet: bool) 
     Ok(())
 }
 
-fn execute(mut app: App, command: Command, exit: Exit) -> Result<(), Error> {
+fn execute(mut app: App, command: Command) -> Result<(), Error> {
     // Every property is checked against its CloudFormation schema before anything is written.
     app.add_validator_once(cairn_cfn::SchemaValidator::new());
     match command {
@@ -298,10 +286,6 @@ fn execute(mut app: App, command: Command, exit: Exit) -> Result<(), Error> {
                     stacks.len()
                 };
                 let _ = writeln!(err, "Synthesized {n} stack(s) to {}", output.display());
-            }
-            if exit == Exit::Soon {
-                std::mem::forget(assembly);
-                std::mem::forget(app);
             }
             Ok(())
         }

@@ -27,7 +27,6 @@
 #![warn(missing_docs)]
 
 pub mod cli;
-mod heap;
 
 /// The compliance layer: rules, rule sets, tags, suppressions.
 pub use cairn_aspects as aspects;

@@ -209,7 +209,10 @@ fn required_xor_and_dependent_excluded() {
 fn intrinsics_are_not_checked() {
     let mut props = IndexMap::new();
     props.insert("BillingMode".to_string(), Value::sub("${Mode}"));
-    props.insert("KeySchema".to_string(), Value::get_att("Other", "Keys"));
+    props.insert(
+        "KeySchema".to_string(),
+        Value::get_att(cairn_core::Target::logical_id("Other"), "Keys"),
+    );
     assert!(SchemaValidator::new()
         .check("AWS::DynamoDB::Table", &props)
         .is_empty());

@@ -26,7 +26,8 @@ use std::rc::Rc;
 
 use crate::annotations::Level;
 use crate::error::{Error, Result};
-use crate::tree::{App, NodeId};
+use crate::id::NodeId;
+use crate::tree::App;
 
 /// Run before everything else.
 pub const PRIORITY_MUTATING: i32 = 200;

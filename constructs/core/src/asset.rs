@@ -42,7 +42,8 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use crate::error::{Error, Result};
-use crate::tree::{App, NodeId};
+use crate::id::NodeId;
+use crate::tree::App;
 use crate::value::Value;
 
 /// The bucket every asset is uploaded to: the bootstrap stack's staging bucket.

@@ -36,9 +36,9 @@ pub enum Error {
         problem: String,
     },
 
-    /// A node id was used that belongs to another app or does not exist.
-    #[error("node {0} does not exist in this app; handles are only valid in the app that created them")]
-    UnknownNode(u32),
+    /// A handle was used that belongs to another app (or to none).
+    #[error("node #{0} was not made by this app; handles are only valid in the app that created them: build the construct in this app")]
+    UnknownNode(usize),
 
     /// A node was used as something it is not (e.g. a bucket handle as a condition).
     #[error("'{path}' cannot be used here: a {expected} is needed, but it is of kind '{actual}'")]

@@ -38,10 +38,12 @@
 #![warn(missing_docs)]
 
 pub mod annotations;
+pub mod arn;
 pub mod aspect;
 pub mod assembly;
 pub mod asset;
 pub mod error;
+pub mod id;
 pub mod logical_id;
 pub mod resource;
 pub mod synth;
@@ -51,10 +53,12 @@ pub mod validate;
 pub mod value;
 
 pub use annotations::{Annotation, Diagnostic, Level};
+pub use arn::{format_arn, Arn, ArnScope, Partition};
 pub use aspect::{Annotations, Aspect, Aspects, PRIORITY_DEFAULT, PRIORITY_MUTATING, PRIORITY_READONLY};
 pub use assembly::{CloudAssembly, StackArtifact, TemplateFormat};
 pub use asset::{AssetBytes, AssetLocation, AssetSource, FileAsset, FileAssetArtifact, ASSET_BUCKET};
 pub use error::{Error, Result};
+pub use id::{AppId, ConditionRef, Construct, MappingRef, NodeId, OutputRef, ParameterRef, Stack, Stage};
 pub use logical_id::make_unique_id;
 pub use resource::{
     CfnResource, CfnResourceAttributes, PropertyOverride, RemovalPolicy, Res, Resource, ResourceEntry,
@@ -62,6 +66,6 @@ pub use resource::{
 };
 pub use synth::SynthOptions;
 pub use template::{Environment, Mapping, Output, Parameter, ParameterType, StackProps};
-pub use tree::{App, Node, NodeId, NodeKind, ParameterRef, SharedProperties, Stack, Stage};
+pub use tree::{App, Node, NodeKind, SharedProperties};
 pub use validate::{PropertyError, Report, Reporter, Validator};
 pub use value::{Intrinsic, Pseudo, Target, ToValue, Val, Value};

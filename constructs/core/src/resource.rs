@@ -8,7 +8,7 @@ use std::ops::Deref;
 
 use indexmap::IndexMap;
 
-use crate::tree::NodeId;
+use crate::id::{ConditionRef, NodeId};
 use crate::value::{ToValue, Value};
 
 /// A CloudFormation resource: its type and its properties.
@@ -201,7 +201,7 @@ pub struct ResourceOptions {
     /// Explicit `DependsOn` (references already imply ordering; use this for the rest).
     pub depends_on: Vec<NodeId>,
     /// `Condition`: a condition node under which the resource is created.
-    pub condition: Option<NodeId>,
+    pub condition: Option<ConditionRef>,
     /// `DeletionPolicy`.
     pub deletion_policy: Option<RemovalPolicy>,
     /// `UpdateReplacePolicy`.

@@ -11,9 +11,10 @@ use serde_json::{json, Map, Value as Json};
 use crate::annotations::{Diagnostic, Level};
 use crate::assembly::{CloudAssembly, MetadataEntry, StackArtifact};
 use crate::error::{Error, Result};
+use crate::id::{NodeId, Stack};
 use crate::logical_id::make_unique_id;
 use crate::template::{Environment, Output, Parameter};
-use crate::tree::{App, NodeId, NodeKind, Stack};
+use crate::tree::{App, NodeKind};
 use crate::value::{Intrinsic, Target, Value};
 
 /// CloudFormation's quotas enforced at synthesis.
@@ -218,7 +219,7 @@ impl App {
     fn annotations_all(&self) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         for n in self.descendants(self.root()) {
-            if !self.node(n).annotations.is_empty() {
+            if !self.node(n).annotations().is_empty() {
                 self.push_annotations(n, &self.display_path(n), &mut out);
             }
         }
@@ -257,7 +258,7 @@ impl App {
             let node = self.node(n);
             // Paths are built only for the nodes that have something to say.
             let mut path: Option<String> = None;
-            if !node.annotations.is_empty() {
+            if !node.annotations().is_empty() {
                 let p = path.insert(self.display_path(n));
                 self.push_annotations(n, p, &mut out);
             }
@@ -293,7 +294,7 @@ impl<'a> Resolver<'a> {
         let mut stacks = Vec::new();
         for &n in &order {
             let node = app.node(n);
-            if let NodeKind::Stack(_) = node.kind {
+            if let NodeKind::Stack(_) = node.kind() {
                 let stack = app.stack_of(n).map(Stack::node);
                 debug_assert_eq!(stack, Some(n));
                 let components: Vec<&str> = app.path_from(app.root(), n);
@@ -326,12 +327,12 @@ impl<'a> Resolver<'a> {
         let mut seen: Vec<HashMap<String, NodeId>> = vec![HashMap::new(); stacks.len()];
         for &n in &order {
             let node = app.node(n);
-            if !node.kind.is_template_element() {
+            if !node.kind().is_template_element() {
                 continue;
             }
             let Some(s) = owner[n.index()] else { continue };
-            let lid = match &node.logical_id_override {
-                Some(l) => l.clone(),
+            let lid = match node.logical_id_override() {
+                Some(l) => l.to_string(),
                 None => make_unique_id(&app.path_from(stacks[s].node, n)),
             };
             if let Some(first) = seen[s].insert(lid.clone(), n) {
@@ -346,7 +347,7 @@ impl<'a> Resolver<'a> {
         }
         let mut deps = vec![Vec::new(); stacks.len()];
         for (i, s) in stacks.iter().enumerate() {
-            if let NodeKind::Stack(data) = &app.node(s.node).kind {
+            if let NodeKind::Stack(data) = &app.node(s.node).kind() {
                 for d in &data.dependencies {
                     if let Some(j) = owner[d.index()] {
                         if !deps[i].contains(&j) {
@@ -372,8 +373,7 @@ impl<'a> Resolver<'a> {
     /// Validates the resources outside every stack (synthesis does not read them).
     fn unowned_resources_invalid(&self) -> bool {
         let app = self.app;
-        self.owner.iter().enumerate().any(|(i, owner)| {
-            let n = NodeId::from_raw(i as u32);
+        app.node_ids().zip(&self.owner).any(|(n, owner)| {
             owner.is_none()
                 && app.node(n).resource_entry().is_some()
                 && app
@@ -396,7 +396,7 @@ impl<'a> Resolver<'a> {
     /// a node of kind `expected`; returns the owning stack index.
     fn target_stack(&self, consumer: NodeId, target: NodeId, expected: &[&'static str]) -> Result<usize> {
         let node = self.app.try_node(target)?;
-        let kind = node.kind.describe();
+        let kind = node.kind().describe();
         if !expected.contains(&kind) {
             return Err(Error::WrongKind {
                 path: self.app.path(target),
@@ -615,7 +615,7 @@ impl<'a> Resolver<'a> {
         }
         if let Some(c) = o.condition {
             field(out, false, DEPTH, "Condition");
-            let name = self.local_name(ctx, &Target::Node(c), "condition")?;
+            let name = self.local_name(ctx, &Target::Node(c.node()), "condition")?;
             crate::assembly::write_pretty_at(out, &name, DEPTH);
         }
         for (name, value) in [
@@ -732,7 +732,7 @@ impl<'a> Resolver<'a> {
         let mut rules = Map::new();
         for n in app.descendants(stack_node) {
             let node = app.node(n);
-            if !node.kind.is_template_element() || self.owner[n.index()] != Some(s) {
+            if !node.kind().is_template_element() || self.owner[n.index()] != Some(s) {
                 continue;
             }
             let lid = self.lid(n).to_string();
@@ -741,7 +741,7 @@ impl<'a> Resolver<'a> {
                 node: n,
                 in_output: false,
             };
-            match &node.kind {
+            match &node.kind() {
                 NodeKind::Resource(entry) => {
                     let out = parts.begin_resource(&lid);
                     self.write_resource(out, ctx, entry)?;
@@ -838,7 +838,7 @@ impl<'a> Resolver<'a> {
             return Ok(());
         }
         for d in self.app.descendants(target) {
-            if matches!(self.app.node(d).kind, NodeKind::Resource(_)) && d != ctx.node {
+            if matches!(self.app.node(d).kind(), NodeKind::Resource(_)) && d != ctx.node {
                 out.push(self.lid(d).to_string());
             }
         }
@@ -893,7 +893,7 @@ impl<'a> Resolver<'a> {
         if let Some(c) = o.condition {
             m.insert(
                 "Condition".into(),
-                self.local_name(ctx, &Target::Node(c), "condition")?,
+                self.local_name(ctx, &Target::Node(c.node()), "condition")?,
             );
         }
         Ok(Json::Object(m))

@@ -3,7 +3,7 @@
 
 use indexmap::IndexMap;
 
-use crate::tree::NodeId;
+use crate::id::ConditionRef;
 use crate::value::Value;
 
 /// The type of a template parameter.
@@ -172,7 +172,7 @@ pub struct Output {
     /// `Export.Name`
     pub export_name: Option<Value>,
     /// `Condition`
-    pub condition: Option<NodeId>,
+    pub condition: Option<ConditionRef>,
 }
 
 impl Output {

@@ -13,92 +13,11 @@ use indexmap::IndexMap;
 use crate::annotations::{Annotation, Diagnostic, Level};
 use crate::aspect::{AspectApplication, AspectState};
 use crate::error::{Error, Result};
+use crate::id::{AppId, ConditionRef, MappingRef, NodeId, OutputRef, ParameterRef, Stack, Stage};
 use crate::resource::{PropertyOverride, Res, Resource, ResourceEntry, ResourceOptions, TypedResource};
 use crate::template::{Environment, Mapping, Output, Parameter, StackProps};
 use crate::validate::{Report, Reporter, Validator};
 use crate::value::Value;
-
-/// The address of a node in an [`App`]'s arena.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct NodeId(u32);
-
-impl NodeId {
-    /// The arena index.
-    pub fn index(self) -> usize {
-        self.0 as usize
-    }
-
-    /// A node id from a raw index (for tests and tools; handles normally come from the app).
-    pub fn from_raw(index: u32) -> NodeId {
-        NodeId(index)
-    }
-}
-
-impl fmt::Display for NodeId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
-    }
-}
-
-/// A handle to a stack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Stack(NodeId);
-
-impl Stack {
-    pub(crate) fn from_node(node: NodeId) -> Stack {
-        Stack(node)
-    }
-
-    /// The stack's node.
-    pub fn node(self) -> NodeId {
-        self.0
-    }
-}
-
-impl From<Stack> for NodeId {
-    fn from(s: Stack) -> NodeId {
-        s.0
-    }
-}
-
-/// A handle to a stage: a group of stacks deployed together to one environment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Stage(NodeId);
-
-impl Stage {
-    /// The stage's node.
-    pub fn node(self) -> NodeId {
-        self.0
-    }
-}
-
-impl From<Stage> for NodeId {
-    fn from(s: Stage) -> NodeId {
-        s.0
-    }
-}
-
-/// A handle to a template parameter; [`ParameterRef::value`] is its `Ref`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ParameterRef(NodeId);
-
-impl ParameterRef {
-    /// `Ref` to the parameter.
-    pub fn value(self) -> Value {
-        Value::reference(self.0)
-    }
-
-    /// The parameter's node.
-    pub fn node(self) -> NodeId {
-        self.0
-    }
-}
-
-impl From<ParameterRef> for NodeId {
-    fn from(p: ParameterRef) -> NodeId {
-        p.0
-    }
-}
 
 /// Data of a stage node.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -178,14 +97,10 @@ pub struct Node {
     id: String,
     parent: Option<NodeId>,
     children: IndexMap<String, NodeId>,
-    /// What the node is.
-    pub kind: NodeKind,
-    /// Messages attached to the node.
-    pub annotations: Vec<Annotation>,
-    /// Free-form construct metadata, written to the cloud assembly.
-    pub metadata: IndexMap<String, Value>,
-    /// An explicit logical ID, replacing the computed one.
-    pub logical_id_override: Option<String>,
+    kind: NodeKind,
+    annotations: Vec<Annotation>,
+    metadata: IndexMap<String, Value>,
+    logical_id_override: Option<String>,
     /// Aspects added to this node (applied to it and everything below it).
     pub(crate) aspects: Vec<AspectApplication>,
     location: Option<&'static Location<'static>>,
@@ -215,6 +130,36 @@ impl Node {
     /// The child with an id.
     pub fn child(&self, id: &str) -> Option<NodeId> {
         self.children.get(id).copied()
+    }
+
+    /// What the node is (fixed when the node is added: handles rely on it).
+    pub fn kind(&self) -> &NodeKind {
+        &self.kind
+    }
+
+    /// Messages attached to the node.
+    pub fn annotations(&self) -> &[Annotation] {
+        &self.annotations
+    }
+
+    /// Messages attached to the node, mutably (e.g. to replace an earlier warning).
+    pub fn annotations_mut(&mut self) -> &mut Vec<Annotation> {
+        &mut self.annotations
+    }
+
+    /// Free-form construct metadata (cairn's own keys, and what rules and scanners read).
+    pub fn metadata(&self) -> &IndexMap<String, Value> {
+        &self.metadata
+    }
+
+    /// Free-form construct metadata, mutably.
+    pub fn metadata_mut(&mut self) -> &mut IndexMap<String, Value> {
+        &mut self.metadata
+    }
+
+    /// The logical ID set with [`App::override_logical_id`], if any.
+    pub fn logical_id_override(&self) -> Option<&str> {
+        self.logical_id_override.as_deref()
     }
 
     /// The resource entry, when this node is a resource.
@@ -276,6 +221,7 @@ impl Node {
 /// # }
 /// ```
 pub struct App {
+    id: AppId,
     nodes: Vec<Node>,
     validators: Vec<Box<dyn Validator>>,
     reporters: Vec<Box<dyn Reporter>>,
@@ -309,6 +255,7 @@ impl App {
     /// An empty app.
     pub fn new() -> App {
         App {
+            id: AppId::fresh(),
             nodes: vec![Node {
                 id: String::new(),
                 parent: None,
@@ -330,7 +277,7 @@ impl App {
 
     /// The root node.
     pub fn root(&self) -> NodeId {
-        NodeId(0)
+        NodeId::new(self.id, 0)
     }
 
     /// Registers a validator run over every resource at synthesis (e.g. the L1 schema checks).
@@ -438,18 +385,25 @@ impl App {
 
     /// A node, or an error for a handle this app did not create.
     pub fn try_node(&self, id: NodeId) -> Result<&Node> {
-        self.nodes.get(id.index()).ok_or(Error::UnknownNode(id.0))
+        if id.app() != self.id {
+            return Err(Error::UnknownNode(id.index()));
+        }
+        self.nodes.get(id.index()).ok_or(Error::UnknownNode(id.index()))
     }
 
     /// A node, mutably, or an error for a handle this app did not create.
     pub fn try_node_mut(&mut self, id: NodeId) -> Result<&mut Node> {
+        self.try_node(id)?;
         self.forget_properties(id);
-        self.nodes.get_mut(id.index()).ok_or(Error::UnknownNode(id.0))
+        self.nodes
+            .get_mut(id.index())
+            .ok_or(Error::UnknownNode(id.index()))
     }
 
     /// Every node id in the arena, in creation order.
     pub fn node_ids(&self) -> impl Iterator<Item = NodeId> {
-        (0..self.nodes.len() as u32).map(NodeId)
+        let app = self.id;
+        (0..self.nodes.len()).map(move |i| NodeId::new(app, i))
     }
 
     /// The path of a node, e.g. `Stack/Group/Child` (the app's own path is empty).
@@ -504,7 +458,7 @@ impl App {
         while let Some(c) = cur {
             let n = &self.nodes[c.index()];
             if matches!(n.kind, NodeKind::Stack(_)) {
-                return Some(Stack(c));
+                return Some(Stack::from_node(c));
             }
             cur = n.parent;
         }
@@ -517,7 +471,7 @@ impl App {
         while let Some(c) = cur {
             let n = &self.nodes[c.index()];
             if matches!(n.kind, NodeKind::Stage(_)) {
-                return Some(Stage(c));
+                return Some(Stage::from_node(c));
             }
             cur = n.parent;
         }
@@ -574,7 +528,7 @@ impl App {
                 existing: self.nodes[existing.index()].kind.describe(),
             });
         }
-        let new_id = NodeId(self.nodes.len() as u32);
+        let new_id = NodeId::new(self.id, self.nodes.len());
         self.nodes.push(Node {
             id: id.to_string(),
             parent: Some(scope),
@@ -617,7 +571,7 @@ impl App {
             });
         }
         self.add_node(scope, id, NodeKind::Stage(StageData { env }))
-            .map(Stage)
+            .map(Stage::from_node)
     }
 
     /// Adds an environment-agnostic stack at the root of the app.
@@ -647,7 +601,7 @@ impl App {
                 dependencies: Vec::new(),
             })),
         )
-        .map(Stack)
+        .map(Stack::from_node)
     }
 
     /// Adds a grouping construct (no template presence of its own) inside a stack.
@@ -693,31 +647,39 @@ impl App {
         let scope = scope.into();
         self.require_in_stack(scope, "parameter")?;
         self.add_node(scope, id, NodeKind::Parameter(Box::new(p)))
-            .map(ParameterRef)
+            .map(ParameterRef::from_node)
     }
 
     /// Adds a template condition; use its node in `Value::if_` or as a resource's condition.
     #[track_caller]
-    pub fn condition(&mut self, scope: impl Into<NodeId>, id: &str, expression: Value) -> Result<NodeId> {
+    pub fn condition(
+        &mut self,
+        scope: impl Into<NodeId>,
+        id: &str,
+        expression: Value,
+    ) -> Result<ConditionRef> {
         let scope = scope.into();
         self.require_in_stack(scope, "condition")?;
         self.add_node(scope, id, NodeKind::Condition(expression))
+            .map(ConditionRef::from_node)
     }
 
     /// Adds a template mapping; read it with `Value::find_in_map`.
     #[track_caller]
-    pub fn mapping(&mut self, scope: impl Into<NodeId>, id: &str, m: Mapping) -> Result<NodeId> {
+    pub fn mapping(&mut self, scope: impl Into<NodeId>, id: &str, m: Mapping) -> Result<MappingRef> {
         let scope = scope.into();
         self.require_in_stack(scope, "mapping")?;
         self.add_node(scope, id, NodeKind::Mapping(m))
+            .map(MappingRef::from_node)
     }
 
     /// Adds a template output.
     #[track_caller]
-    pub fn output(&mut self, scope: impl Into<NodeId>, id: &str, o: Output) -> Result<NodeId> {
+    pub fn output(&mut self, scope: impl Into<NodeId>, id: &str, o: Output) -> Result<OutputRef> {
         let scope = scope.into();
         self.require_in_stack(scope, "output")?;
         self.add_node(scope, id, NodeKind::Output(Box::new(o)))
+            .map(OutputRef::from_node)
     }
 
     /// Adds a template rule (the `Rules` section), written as CloudFormation expects it.
@@ -730,12 +692,12 @@ impl App {
 
     /// Makes `stack` deploy after `depends_on`.
     pub fn add_dependency(&mut self, stack: Stack, depends_on: Stack) -> Result<()> {
-        self.try_node(depends_on.0)?;
-        let path = self.path(stack.0);
-        match &mut self.try_node_mut(stack.0)?.kind {
+        self.try_node(depends_on.node())?;
+        let path = self.path(stack.node());
+        match &mut self.try_node_mut(stack.node())?.kind {
             NodeKind::Stack(data) => {
-                if !data.dependencies.contains(&depends_on.0) {
-                    data.dependencies.push(depends_on.0);
+                if !data.dependencies.contains(&depends_on.node()) {
+                    data.dependencies.push(depends_on.node());
                 }
                 Ok(())
             }
@@ -749,7 +711,7 @@ impl App {
 
     /// The stack settings.
     pub fn stack_props(&self, stack: Stack) -> &StackProps {
-        match &self.nodes[stack.0.index()].kind {
+        match &self.nodes[stack.node().index()].kind {
             NodeKind::Stack(d) => &d.props,
             _ => unreachable!("a Stack handle always points at a stack node"),
         }
@@ -757,7 +719,7 @@ impl App {
 
     /// The stack settings, mutably.
     pub fn stack_props_mut(&mut self, stack: Stack) -> &mut StackProps {
-        match &mut self.nodes[stack.0.index()].kind {
+        match &mut self.nodes[stack.node().index()].kind {
             NodeKind::Stack(d) => &mut d.props,
             _ => unreachable!("a Stack handle always points at a stack node"),
         }
@@ -774,7 +736,7 @@ impl App {
         }
         self.try_node_mut(node)?
             .resource_entry_mut()
-            .ok_or(Error::UnknownNode(node.0))
+            .ok_or(Error::UnknownNode(node.index()))
     }
 
     /// The resource attributes (DependsOn, DeletionPolicy, Condition ...) of a resource.
@@ -817,6 +779,46 @@ impl App {
             self.props_cache.get_mut()[node.index()] = Some(props);
         }
         Ok(())
+    }
+
+    /// Sets what CloudFormation does with a resource when it leaves the stack or is
+    /// replaced (`DeletionPolicy` and `UpdateReplacePolicy`, as the CDK's
+    /// `applyRemovalPolicy`). `node` is a resource, or a construct whose default child
+    /// (`Resource`, else `Default`) is one.
+    pub fn apply_removal_policy(
+        &mut self,
+        node: impl Into<NodeId>,
+        policy: crate::RemovalPolicy,
+    ) -> Result<()> {
+        let node = node.into();
+        let target = if self.try_node(node)?.resource_entry().is_some() {
+            node
+        } else {
+            let n = self.node(node);
+            match n.child("Resource").or_else(|| n.child("Default")) {
+                Some(c) if self.node(c).resource_entry().is_some() => c,
+                _ => {
+                    return Err(Error::WrongKind {
+                        path: self.path(node),
+                        expected: "resource (or a construct with a default child resource)",
+                        actual: self.node(node).kind.describe(),
+                    })
+                }
+            }
+        };
+        let o = self.resource_options_mut(target)?;
+        o.deletion_policy = Some(policy);
+        o.update_replace_policy = Some(policy);
+        Ok(())
+    }
+
+    /// The error for invalid construct settings: [`Error::InvalidProps`] at the path of
+    /// `node` (the construct being built), naming the path once.
+    pub fn invalid_props(&self, node: impl Into<NodeId>, problem: impl Into<String>) -> Error {
+        Error::InvalidProps {
+            path: self.display_path(node.into()),
+            problem: problem.into(),
+        }
     }
 
     /// Replaces the computed logical ID of a resource, parameter, output ... node.
@@ -873,8 +875,8 @@ impl App {
         if let Some(env) = &self.stack_props(stack).env {
             return env.clone();
         }
-        match self.stage_of(stack.0) {
-            Some(stage) => match &self.nodes[stage.0.index()].kind {
+        match self.stage_of(stack.node()) {
+            Some(stage) => match &self.nodes[stage.node().index()].kind {
                 NodeKind::Stage(s) => s.env.clone(),
                 _ => Environment::default(),
             },

@@ -8,7 +8,7 @@
 
 use indexmap::IndexMap;
 
-use crate::tree::NodeId;
+use crate::id::NodeId;
 
 /// A property value: a literal or an intrinsic function.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,9 +47,29 @@ impl From<NodeId> for Target {
     }
 }
 
-impl From<&str> for Target {
-    fn from(id: &str) -> Self {
-        Target::LogicalId(id.to_string())
+impl From<crate::id::ConditionRef> for Target {
+    fn from(c: crate::id::ConditionRef) -> Self {
+        Target::Node(c.node())
+    }
+}
+
+impl From<crate::id::MappingRef> for Target {
+    fn from(m: crate::id::MappingRef) -> Self {
+        Target::Node(m.node())
+    }
+}
+
+impl From<crate::id::ParameterRef> for Target {
+    fn from(p: crate::id::ParameterRef) -> Self {
+        Target::Node(p.node())
+    }
+}
+
+impl Target {
+    /// A logical ID written by hand: the escape hatch for a template element cairn does
+    /// not model (synthesis writes it as given; nothing checks that it exists).
+    pub fn logical_id(id: impl Into<String>) -> Target {
+        Target::LogicalId(id.into())
     }
 }
 
@@ -612,8 +632,9 @@ mod tests {
 
     #[test]
     fn referenced_nodes_are_found_in_nested_intrinsics() {
-        let a = NodeId::from_raw(3);
-        let b = NodeId::from_raw(7);
+        let mut app = crate::App::new();
+        let a = app.stack("A").unwrap().node();
+        let b = app.stack("B").unwrap().node();
         let v = Value::join(
             "-",
             [

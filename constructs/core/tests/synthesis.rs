@@ -436,22 +436,25 @@ fn wrong_kinds_of_reference_are_errors_not_panics() {
     let mut app = App::new();
     let s = app.stack("S").unwrap();
     let o = app.output(s, "O", Output::new("x")).unwrap();
-    app.add(s, "T", topic().with("X", Value::reference(o))).unwrap();
+    app.add(s, "T", topic().with("X", Value::reference(o.node())))
+        .unwrap();
     let err = app.synth().unwrap_err();
     assert_eq!(
         err.to_string(),
         "'S/O' cannot be used here: a resource is needed, but it is of kind 'output'"
     );
 
+    // A handle from another app is refused, even where this app has a node at its index.
+    let mut other = App::new();
+    let foreign = other.stack("Other").unwrap();
     let mut app = App::new();
     let s = app.stack("S").unwrap();
-    app.add(
-        s,
-        "T",
-        topic().with("X", Value::reference(cairn_core::NodeId::from_raw(999))),
-    )
-    .unwrap();
-    assert!(matches!(app.synth().unwrap_err(), Error::UnknownNode(999)));
+    app.add(s, "T", topic().with("X", Value::reference(foreign.node())))
+        .unwrap();
+    let err = app.synth().unwrap_err();
+    assert!(matches!(err, Error::UnknownNode(1)), "{err}");
+    assert!(err.to_string().contains("not made by this app"), "{err}");
+    assert!(matches!(app.construct(foreign, "G"), Err(Error::UnknownNode(1))));
 }
 
 #[test]

@@ -61,14 +61,14 @@ pub fn stack_log_group_key(app: &mut App, scope: impl Into<NodeId>) -> Result<Va
         });
     };
     if let Some(existing) = app.node(stack.node()).child(LOG_GROUP_KEY_ID) {
-        if matches!(app.node(existing).kind, NodeKind::Resource(_)) {
+        if matches!(app.node(existing).kind(), NodeKind::Resource(_)) {
             return Ok(Value::get_att(existing, "Arn"));
         }
         return Err(Error::InvalidProps {
             path: app.path(existing),
             problem: format!(
                 "the id {LOG_GROUP_KEY_ID} under the stack is reserved for the log group key, but a {} uses it",
-                app.node(existing).kind.describe()
+                app.node(existing).kind().describe()
             ),
         });
     }

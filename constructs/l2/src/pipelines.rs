@@ -422,14 +422,14 @@ fn stage_stacks(app: &App, stage: Stage) -> Vec<(Stack, usize)> {
     let stacks: Vec<Stack> = app
         .descendants(stage.node())
         .into_iter()
-        .filter(|n| matches!(app.node(*n).kind, NodeKind::Stack(_)))
+        .filter(|n| matches!(app.node(*n).kind(), NodeKind::Stack(_)))
         .filter_map(|n| app.stack_of(n))
         .collect();
     let deps: Vec<Vec<usize>> = stacks
         .iter()
         .map(|s| {
             let mut targets = Vec::new();
-            if let NodeKind::Stack(data) = &app.node(s.node()).kind {
+            if let NodeKind::Stack(data) = app.node(s.node()).kind() {
                 targets.extend(data.dependencies.iter().copied());
             }
             for n in app.descendants(s.node()) {

@@ -607,7 +607,7 @@ impl Document {
             });
         }
         let node = app.node_mut(self.node);
-        let mut list = match node.metadata.shift_remove(SHARE_ACCOUNTS_METADATA) {
+        let mut list = match node.metadata_mut().shift_remove(SHARE_ACCOUNTS_METADATA) {
             Some(Value::List(l)) => l,
             _ => Vec::new(),
         };
@@ -621,9 +621,9 @@ impl Document {
             .iter()
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect();
-        node.metadata
+        node.metadata_mut()
             .insert(SHARE_ACCOUNTS_METADATA.into(), Value::List(list));
-        node.annotations
+        node.annotations_mut()
             .retain(|a| !a.message.starts_with("document sharing is not deployed"));
         node.annotate(
             Level::Warning,

@@ -210,7 +210,7 @@ fn documents_expand_shared_includes() {
     // sharing is recorded, not faked
     let node = app.node(install.node());
     assert_eq!(
-        node.metadata[SHARE_ACCOUNTS_METADATA],
+        node.metadata()[SHARE_ACCOUNTS_METADATA],
         Value::list([Value::from("111122223333"), Value::from("444455556666")])
     );
     let warnings: Vec<_> = app
