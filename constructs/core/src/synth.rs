@@ -587,7 +587,11 @@ impl<'a> Resolver<'a> {
         out.push(b'{');
         field(out, true, DEPTH, "Type");
         crate::assembly::write_json_string(out, entry.resource.resource_type());
+        // What the properties reference is ordered by CloudFormation already: a
+        // `DependsOn` on it would be redundant (cfn-lint W3005).
+        let mut referenced = Vec::new();
         if let Some(props) = app.take_final_properties(n) {
+            props.values().for_each(|v| v.referenced_nodes(&mut referenced));
             if props.values().any(|v| !matches!(v, Value::Null)) {
                 field(out, false, DEPTH, "Properties");
                 self.write_map(out, DEPTH, ctx, &props)?;
@@ -605,7 +609,7 @@ impl<'a> Resolver<'a> {
         let o = &entry.options;
         let mut depends_on = Vec::new();
         for d in &o.depends_on {
-            self.depends_on(ctx, *d, &mut depends_on)?;
+            self.depends_on(ctx, *d, &referenced, &mut depends_on)?;
         }
         if !depends_on.is_empty() {
             depends_on.sort();
@@ -823,8 +827,15 @@ impl<'a> Resolver<'a> {
     }
 
     /// Expands a `DependsOn` target (a resource or a construct) to logical IDs in this
-    /// stack; a target in another stack becomes a stack dependency instead.
-    fn depends_on(&mut self, ctx: Ctx, target: NodeId, out: &mut Vec<String>) -> Result<()> {
+    /// stack, leaving out the resources the dependent already references; a target in
+    /// another stack becomes a stack dependency instead.
+    fn depends_on(
+        &mut self,
+        ctx: Ctx,
+        target: NodeId,
+        referenced: &[NodeId],
+        out: &mut Vec<String>,
+    ) -> Result<()> {
         self.app.try_node(target)?;
         let Some(s) = self.owner[target.index()] else {
             return Err(Error::InvalidReference {
@@ -838,7 +849,10 @@ impl<'a> Resolver<'a> {
             return Ok(());
         }
         for d in self.app.descendants(target) {
-            if matches!(self.app.node(d).kind(), NodeKind::Resource(_)) && d != ctx.node {
+            if matches!(self.app.node(d).kind(), NodeKind::Resource(_))
+                && d != ctx.node
+                && !referenced.contains(&d)
+            {
                 out.push(self.lid(d).to_string());
             }
         }

@@ -76,7 +76,8 @@ fn defaults_create_a_role_a_retained_encrypted_log_group_and_pass_the_rules() {
             "Runtime": "python3.12"
         })
     );
-    assert_eq!(function["DependsOn"], json!([rid]));
+    // The role is referenced (GetAtt), so it is not repeated in DependsOn (cfn-lint W3005).
+    assert_eq!(function.get("DependsOn"), None);
     assert_eq!(
         role["Properties"]["AssumeRolePolicyDocument"]["Statement"],
         json!([{ "Effect": "Allow", "Principal": { "Service": "lambda.amazonaws.com" }, "Action": "sts:AssumeRole" }])

@@ -371,7 +371,8 @@ fn instance_stop_start_job_net() {
     );
     let props = &t["Resources"][sm]["Properties"];
     assert_eq!(props["RoleArn"], json!({ "Fn::GetAtt": [role, "Arn"] }));
-    assert_eq!(t["Resources"][sm]["DependsOn"], json!([role, policy]));
+    // The role is referenced by RoleArn: only its policy is a DependsOn (cfn-lint W3005).
+    assert_eq!(t["Resources"][sm]["DependsOn"], json!([policy]));
 
     // Logging by default: ERROR, without execution data, to a created, encrypted group.
     let group = only(&asm, "Ops", "AWS::Logs::LogGroup");
