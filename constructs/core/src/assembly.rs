@@ -27,6 +27,16 @@ pub enum TemplateFormat {
     Yaml,
 }
 
+impl TemplateFormat {
+    /// The template file's extension: `template.json` or `template.yaml`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            TemplateFormat::Json => "template.json",
+            TemplateFormat::Yaml => "template.yaml",
+        }
+    }
+}
+
 /// A metadata entry of the manifest (`aws:cdk:logicalId`, `aws:cdk:warning` ...).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MetadataEntry {
@@ -107,10 +117,7 @@ impl StackArtifact {
     }
 
     fn template_file(&self, format: TemplateFormat) -> String {
-        match format {
-            TemplateFormat::Json => format!("{}.template.json", self.artifact_id),
-            TemplateFormat::Yaml => format!("{}.template.yaml", self.artifact_id),
-        }
+        format!("{}.{}", self.artifact_id, format.extension())
     }
 
     /// The id of the stack's `cdk:asset-manifest` artifact: `<artifactId>.assets`.

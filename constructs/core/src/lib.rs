@@ -45,6 +45,7 @@ pub mod asset;
 pub mod error;
 pub mod id;
 pub mod logical_id;
+pub mod naming;
 pub mod resource;
 pub mod synth;
 pub mod template;

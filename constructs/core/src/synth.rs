@@ -297,20 +297,8 @@ impl<'a> Resolver<'a> {
             if let NodeKind::Stack(_) = node.kind() {
                 let stack = app.stack_of(n).map(Stack::node);
                 debug_assert_eq!(stack, Some(n));
-                let components: Vec<&str> = app.path_from(app.root(), n);
-                let artifact_id = make_unique_id(&components);
-                let props = app.stack_props(Stack::from_node(n));
-                let stack_name = props.stack_name.clone().unwrap_or_else(|| {
-                    components
-                        .iter()
-                        .map(|c| {
-                            c.chars()
-                                .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '-')
-                                .collect::<String>()
-                        })
-                        .collect::<Vec<_>>()
-                        .join("-")
-                });
+                let artifact_id = app.artifact_id(Stack::from_node(n));
+                let stack_name = app.stack_name(Stack::from_node(n));
                 stacks.push(StackInfo {
                     node: n,
                     artifact_id,
@@ -1081,7 +1069,7 @@ impl<'a> Resolver<'a> {
             metadata,
             tags: props.tags.clone(),
             termination_protection: props.termination_protection,
-            assembly_dir: info.stage.map(|st| stage_directory(app, st)),
+            assembly_dir: app.assembly_directory(Stack::from_node(info.node)),
             assets: app
                 .assets
                 .iter()
@@ -1094,8 +1082,7 @@ impl<'a> Resolver<'a> {
     fn stage_directories(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
         for s in &self.stacks {
-            if let Some(st) = s.stage {
-                let dir = stage_directory(self.app, st);
+            if let (Some(st), Some(dir)) = (s.stage, self.app.assembly_directory(Stack::from_node(s.node))) {
                 if !out.iter().any(|(d, _)| *d == dir) {
                     out.push((dir, self.app.path(st)));
                 }
@@ -1103,11 +1090,6 @@ impl<'a> Resolver<'a> {
         }
         out
     }
-}
-
-/// The nested assembly directory of a stage, as the CDK names it.
-fn stage_directory(app: &App, stage: NodeId) -> String {
-    format!("assembly-{}", app.path(stage).replace('/', "-"))
 }
 
 /// A JSON object of one entry, allocated for exactly one (templates hold many).

@@ -53,9 +53,7 @@
 
 use indexmap::IndexMap;
 
-use cairn_core::{
-    make_unique_id, App, Environment, Error, Level, NodeId, NodeKind, Pseudo, Result, Stack, Stage, Value,
-};
+use cairn_core::{App, Environment, Error, Level, NodeId, NodeKind, Pseudo, Result, Stack, Stage, Value};
 
 use crate::codebuild::{BuildSpec, ComputeType, Project, ProjectProps};
 use crate::codepipeline::{self, Action, ActionKind, Artifact, ArtifactPath, SourceTrigger};
@@ -389,31 +387,15 @@ pub struct Wave {
 /// The path of a stack's template inside the cloud assembly, and its stack name (as
 /// the synthesizer writes them).
 fn stack_files(app: &App, stack: Stack) -> (String, String) {
-    let components: Vec<&str> = app.path_from(app.root(), stack.node());
-    let artifact_id = make_unique_id(&components);
-    let stack_name = app.stack_props(stack).stack_name.clone().unwrap_or_else(|| {
-        components
-            .iter()
-            .map(|c| {
-                c.chars()
-                    .filter(|ch| ch.is_ascii_alphanumeric() || *ch == '-')
-                    .collect::<String>()
-            })
-            .collect::<Vec<_>>()
-            .join("-")
-    });
-    let file = format!("{artifact_id}.template.json");
-    let path = match app.stage_of(stack.node()) {
-        Some(stage) => format!("assembly-{}/{file}", app.path(stage.node()).replace('/', "-")),
-        None => file,
-    };
-    (path, stack_name)
+    (
+        app.template_path(stack, cairn_core::TemplateFormat::Json),
+        app.stack_name(stack),
+    )
 }
 
 /// The path of a stack's asset manifest inside the cloud assembly.
 fn asset_manifest_path(app: &App, stack: Stack) -> String {
-    let (template, _) = stack_files(app, stack);
-    template.replace(".template.json", ".assets.json")
+    app.asset_manifest_path(stack)
 }
 
 /// The stacks under `stage` with their depth in the dependency order: explicit
