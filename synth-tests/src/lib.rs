@@ -52,7 +52,7 @@ pub fn template(asm: &CloudAssembly, stack: &str) -> Template {
 /// A stack's template as plain JSON.
 pub fn template_json(asm: &CloudAssembly, stack: &str) -> Json {
     match asm.stack(stack) {
-        Some(s) => s.template.clone(),
+        Some(s) => s.template.json().clone(),
         None => panic!("no stack {stack}"),
     }
 }

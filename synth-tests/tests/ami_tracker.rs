@@ -192,7 +192,7 @@ fn the_tracker_may_put_only_the_latest_ami_parameter() {
 fn the_consumer_reads_the_parameter_by_name_and_imports_nothing() {
     let asm = synth(build);
     let consumer = asm.stack(CONSUMER_STACK).unwrap();
-    let t = Template::from_json(consumer.template.clone());
+    let t = Template::from_json(consumer.template.json().clone());
     t.assert_has_parameter(
         LATEST_AMI_TEMPLATE_PARAMETER,
         Match::object_equals(json!({

@@ -355,7 +355,7 @@ fn the_purge_runs_daily_and_deletes_only_tagged_snapshots() {
             ..StackManagerProps::default()
         })
     });
-    let t = Template::from_json(asm.stack(MANAGER_STACK).unwrap().template.clone());
+    let t = Template::from_json(asm.stack(MANAGER_STACK).unwrap().template.json().clone());
     t.assert_has_resource_properties(
         "AWS::Events::Rule",
         json!({ "ScheduleExpression": "rate(12 hours)" }),

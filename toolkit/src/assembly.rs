@@ -78,9 +78,9 @@ pub fn parse_environment(uri: &str) -> (Option<String>, Option<String>) {
 /// Reads a template file: JSON, or YAML for `.yaml`/`.yml`.
 pub fn parse_template(body: &str, yaml: bool) -> std::result::Result<Json, String> {
     if yaml {
-        serde_yaml::from_str(body).map_err(|e| e.to_string())
+        serde_saphyr::from_str(body).map_err(|e| e.to_string())
     } else {
-        serde_json::from_str(body).or_else(|e| serde_yaml::from_str(body).map_err(|_| e.to_string()))
+        serde_json::from_str(body).or_else(|e| serde_saphyr::from_str(body).map_err(|_| e.to_string()))
     }
 }
 

@@ -1,6 +1,7 @@
 //! S3 versioning, public access and transport; RDS public access; data safety.
 
-use cairn_core::{NodeId, RemovalPolicy, SharedProperties, Value};
+use cairn_core::{NodeId, RemovalPolicy, Value};
+use indexmap::IndexMap;
 
 use crate::rule::{refers_to, Context, Fix, Rule, RuleInfo, Violation};
 
@@ -155,7 +156,11 @@ fn tls_statement(bucket: NodeId) -> Value {
 
 /// The `AWS::S3::BucketPolicy` under `root` whose `Bucket` refers to `bucket`, with its
 /// properties.
-fn find_bucket_policy(cx: &Context, root: NodeId, bucket: NodeId) -> Option<(NodeId, SharedProperties)> {
+fn find_bucket_policy(
+    cx: &Context,
+    root: NodeId,
+    bucket: NodeId,
+) -> Option<(NodeId, IndexMap<String, Value>)> {
     for n in cx.app.descendants(root) {
         let node = cx.app.node(n);
         if node.resource_type() != Some("AWS::S3::BucketPolicy") {

@@ -237,11 +237,7 @@ fn execute(mut app: App, command: Command) -> Result<(), Error> {
             quiet,
             stacks,
         } => {
-            // JSON templates are written from their text: no JSON trees are kept.
-            let result = app.synth_with(&SynthOptions {
-                strict,
-                text_only: matches!(format, Format::Json),
-            });
+            let result = app.synth_with(&SynthOptions { strict });
             let reports = app.reports(result.as_ref().ok());
             let assembly = match result {
                 Ok(a) => a,

@@ -28,6 +28,7 @@ use crate::annotations::Level;
 use crate::error::{Error, Result};
 use crate::id::NodeId;
 use crate::tree::App;
+pub use crate::tree::{Aspect, AspectApplication};
 
 /// Run before everything else.
 pub const PRIORITY_MUTATING: i32 = 200;
@@ -38,41 +39,6 @@ pub const PRIORITY_READONLY: i32 = 1000;
 
 /// How many times the tree is walked while aspects keep adding aspects or nodes.
 const MAX_PASSES: usize = 100;
-
-/// A visitor applied to each node below the scope it was added to.
-pub trait Aspect {
-    /// Visits one node. The aspect may read and change anything in the app: downcast the
-    /// node's resource with `app.node_mut(node).resource_mut::<T>()`, annotate it, add
-    /// nodes, or add aspects (which are applied in a later pass).
-    fn visit(&self, app: &mut App, node: NodeId);
-
-    /// A short name for messages and reports.
-    fn name(&self) -> String {
-        std::any::type_name::<Self>()
-            .rsplit("::")
-            .next()
-            .unwrap_or("aspect")
-            .to_string()
-    }
-}
-
-/// An aspect added to a node, with its priority.
-#[derive(Clone)]
-pub struct AspectApplication {
-    pub(crate) aspect: Rc<dyn Aspect>,
-    pub(crate) priority: i32,
-    /// Order of addition across the app: ties in priority run in this order.
-    pub(crate) seq: u64,
-}
-
-impl std::fmt::Debug for AspectApplication {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AspectApplication")
-            .field("aspect", &self.aspect.name())
-            .field("priority", &self.priority)
-            .finish()
-    }
-}
 
 /// The aspects of a scope: `Aspects::of(&mut app, scope).add(aspect)`.
 pub struct Aspects<'a> {
@@ -157,17 +123,6 @@ impl<'a> Annotations<'a> {
     }
 }
 
-/// Which aspect (by `seq`) has been applied to which node.
-#[derive(Debug, Default)]
-pub(crate) struct AspectState {
-    next_seq: u64,
-    /// Per node (by index), the `seq`s of the aspects applied to it: a handful each, so a
-    /// short vector beats a hash set on the hot path.
-    applied: Vec<Vec<u64>>,
-    /// The highest priority applied so far per node, to refuse inversions.
-    last_priority: Vec<Option<i32>>,
-}
-
 impl App {
     fn next_aspect_seq(&mut self) -> u64 {
         let s = self.aspect_state.next_seq;
@@ -233,9 +188,6 @@ impl App {
                 a.aspect.visit(self, node);
                 did_something = true;
             }
-            // Every aspect has seen the node: its cached properties would only hold
-            // memory until synthesis reads them again (once, validating as it goes).
-            self.forget_properties(node);
             let children: Vec<NodeId> = self.node(node).children().collect();
             for c in children.into_iter().rev() {
                 work.push((c, Rc::clone(&here)));

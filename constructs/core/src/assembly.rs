@@ -47,6 +47,65 @@ pub struct MetadataEntry {
     pub data: Json,
 }
 
+/// A synthesized template: its JSON text, as written to the assembly, and a view of it
+/// as a JSON value (`template["Resources"]`, `template.get("Outputs")` ...), parsed from
+/// the text the first time it is read. Both are the same template: the text is what
+/// synthesis rendered, and nothing changes it afterwards.
+#[derive(Clone, Default)]
+pub struct Template {
+    text: String,
+    parsed: std::sync::OnceLock<Json>,
+}
+
+impl Template {
+    /// A template from its JSON text.
+    pub fn from_text(text: String) -> Template {
+        Template {
+            text,
+            parsed: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The template as pretty JSON (one-space indent, as the CDK writes it).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The template as a JSON value (`Null` only if the text were not JSON, which
+    /// synthesis never produces).
+    pub fn json(&self) -> &Json {
+        self.parsed
+            .get_or_init(|| serde_json::from_str(&self.text).unwrap_or(Json::Null))
+    }
+}
+
+impl std::ops::Deref for Template {
+    type Target = Json;
+    fn deref(&self) -> &Json {
+        self.json()
+    }
+}
+
+impl PartialEq for Template {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl PartialEq<Json> for Template {
+    fn eq(&self, other: &Json) -> bool {
+        self.json() == other
+    }
+}
+
+impl std::fmt::Debug for Template {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Template")
+            .field("bytes", &self.text.len())
+            .finish()
+    }
+}
+
 /// One synthesized stack.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StackArtifact {
@@ -58,11 +117,8 @@ pub struct StackArtifact {
     pub display_name: String,
     /// Where the stack deploys.
     pub environment: Environment,
-    /// The template (`Null` when synthesized with [`SynthOptions::text_only`](crate::SynthOptions::text_only):
-    /// then [`StackArtifact::template_body`] is the template).
-    pub template: Json,
-    /// The template serialized as JSON, computed once at synthesis.
-    pub template_body: String,
+    /// The template: its text, and (through `Deref`) its JSON value.
+    pub template: Template,
     /// Artifact ids of the stacks this one must deploy after.
     pub dependencies: Vec<String>,
     /// Manifest metadata by construct path (`/Stack/Child`).
@@ -80,23 +136,12 @@ pub struct StackArtifact {
 impl StackArtifact {
     /// The template as pretty JSON (one-space indent, as the CDK writes it).
     pub fn template_json(&self) -> &str {
-        &self.template_body
+        self.template.text()
     }
 
     /// The template as YAML.
     pub fn template_yaml(&self) -> Result<String> {
-        let parsed;
-        let template = if self.template.is_null() {
-            // Synthesized text only: read the template back from its text.
-            parsed = serde_json::from_str::<Json>(&self.template_body).map_err(|e| Error::Serialize {
-                stack: self.display_name.clone(),
-                message: e.to_string(),
-            })?;
-            &parsed
-        } else {
-            &self.template
-        };
-        serde_yaml::to_string(template).map_err(|e| Error::Serialize {
+        crate::render::yaml(self.template.json()).map_err(|e| Error::Serialize {
             stack: self.display_name.clone(),
             message: e.to_string(),
         })
@@ -240,153 +285,6 @@ struct Manifest<'a> {
     artifacts: IndexMap<String, ManifestArtifact<'a>>,
 }
 
-/// Serializes a template the way the CDK does: pretty, one-space indent, keys in order.
-/// serde_json's pretty layout with a one-space indent, starting `depth` levels deep, so
-/// a value can be written in place inside an enclosing document.
-struct PrettyAt {
-    depth: usize,
-    has_value: bool,
-}
-
-impl PrettyAt {
-    fn newline<W: ?Sized + std::io::Write>(&self, w: &mut W, prefix: &[u8]) -> std::io::Result<()> {
-        w.write_all(prefix)?;
-        w.write_all(b"\n")?;
-        for _ in 0..self.depth {
-            w.write_all(b" ")?;
-        }
-        Ok(())
-    }
-}
-
-impl serde_json::ser::Formatter for PrettyAt {
-    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.depth += 1;
-        self.has_value = false;
-        w.write_all(b"[")
-    }
-    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.depth -= 1;
-        if self.has_value {
-            self.newline(w, b"")?;
-        }
-        w.write_all(b"]")
-    }
-    fn begin_array_value<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        self.newline(w, if first { b"" } else { b"," })
-    }
-    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
-    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.depth += 1;
-        self.has_value = false;
-        w.write_all(b"{")
-    }
-    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        self.depth -= 1;
-        if self.has_value {
-            self.newline(w, b"")?;
-        }
-        w.write_all(b"}")
-    }
-    fn begin_object_key<W: ?Sized + std::io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> std::io::Result<()> {
-        self.newline(w, if first { b"" } else { b"," })
-    }
-    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
-        w.write_all(b": ")
-    }
-    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
-        self.has_value = true;
-        Ok(())
-    }
-}
-
-/// Appends `v` as pretty JSON (one-space indent) as it appears `depth` levels deep in
-/// an enclosing document: the same bytes the whole document's pretty printing gives.
-pub(crate) fn write_pretty_at(out: &mut Vec<u8>, v: &Json, depth: usize) {
-    let mut ser = serde_json::Serializer::with_formatter(
-        out,
-        PrettyAt {
-            depth,
-            has_value: false,
-        },
-    );
-    // Serializing a serde_json::Value into a Vec cannot fail.
-    let _ = v.serialize(&mut ser);
-}
-
-/// Appends `s` as a JSON string literal.
-pub(crate) fn write_json_string(out: &mut Vec<u8>, s: &str) {
-    // Most strings need no escape (serde_json escapes only `"`, `\\` and control
-    // characters): copied whole, byte for byte what serde_json would write.
-    if !needs_escape(s.as_bytes()) {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    } else {
-        let _ = serde_json::to_writer(out, s);
-    }
-}
-
-/// Does any byte need a JSON escape (a control character, `"` or `\\`)? Eight bytes at
-/// a time: a byte below 0x20, or equal to one of the two, shows as a set high bit.
-fn needs_escape(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGHS;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        if below(x, 0x20) | below(x ^ (ONES * u64::from(b'"')), 1) | below(x ^ (ONES * u64::from(b'\\')), 1)
-            != 0
-        {
-            return true;
-        }
-    }
-    chunks
-        .remainder()
-        .iter()
-        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
-}
-
-/// Writes `v` as pretty JSON (as [`pretty`] renders it) straight into a file.
-fn write_pretty<T: Serialize>(file: &Path, v: &T) -> Result<()> {
-    use std::io::Write;
-    let io = |source| Error::Io {
-        path: file.to_path_buf(),
-        source,
-    };
-    let mut out = std::io::BufWriter::new(fs::File::create(file).map_err(io)?);
-    let formatter = serde_json::ser::PrettyFormatter::with_indent(b" ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
-    v.serialize(&mut ser).map_err(|e| io(e.into()))?;
-    out.flush().map_err(io)
-}
-
-fn pretty<T: Serialize>(v: &T) -> String {
-    let mut buf = Vec::new();
-    let formatter = serde_json::ser::PrettyFormatter::with_indent(b" ");
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
-    // Serializing a serde_json::Value into a Vec cannot fail.
-    if v.serialize(&mut ser).is_err() {
-        return String::new();
-    }
-    String::from_utf8(buf).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
 /// Every synthesized stack, with the warnings and infos found along the way.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CloudAssembly {
@@ -491,7 +389,7 @@ impl CloudAssembly {
                         }
                     }
                     let file = group_dir.join(s.asset_manifest_file());
-                    fs::write(&file, pretty(&s.asset_manifest())).map_err(io(&file))?;
+                    fs::write(&file, crate::render::json(&s.asset_manifest())?).map_err(io(&file))?;
                     artifacts.insert(
                         s.asset_manifest_id(),
                         ManifestArtifact::Json(json!({
@@ -502,7 +400,7 @@ impl CloudAssembly {
                 }
                 let file = group_dir.join(s.template_file(format));
                 match format {
-                    TemplateFormat::Json => fs::write(&file, &s.template_body),
+                    TemplateFormat::Json => fs::write(&file, s.template.text()),
                     TemplateFormat::Yaml => fs::write(&file, s.template_yaml()?),
                 }
                 .map_err(io(&file))?;
@@ -515,53 +413,10 @@ impl CloudAssembly {
                 version: MANIFEST_VERSION,
                 artifacts,
             };
-            write_pretty(&group_dir.join("manifest.json"), &manifest)?;
+            crate::render::write_json_file(&group_dir.join("manifest.json"), &manifest)?;
         }
         let version = dir.join("cdk.out");
         fs::write(&version, json!({ "version": MANIFEST_VERSION }).to_string()).map_err(io(&version))?;
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::write_json_string;
-
-    #[test]
-    fn json_strings_are_written_as_serde_json_writes_them() {
-        for s in [
-            "",
-            "plain",
-            "arn:aws:s3:::bucket/*",
-            "with \"quotes\"",
-            "back\\slash",
-            "tab\there",
-            "line\nbreak",
-            "\u{1}\u{1f}\u{7f}",
-            "ünïcödé 日本語 ☃",
-            "a string longer than sixteen bytes, \"escaped\" at the end\n",
-        ] {
-            let mut out = Vec::new();
-            write_json_string(&mut out, s);
-            assert_eq!(
-                String::from_utf8_lossy(&out),
-                serde_json::to_string(s).unwrap_or_default(),
-                "{s:?}"
-            );
-        }
-    }
-
-    /// Every ASCII byte at every position of a 19-byte text (two words and a tail).
-    #[test]
-    fn every_byte_that_needs_an_escape_is_found() {
-        for b in 0u8..0x80 {
-            let escape = b < 0x20 || b == b'"' || b == b'\\';
-            for at in 0..19 {
-                let mut text = [b'a'; 19];
-                text[at] = b;
-                assert_eq!(super::needs_escape(&text), escape, "byte {b:#x} at {at}");
-            }
-        }
-        assert!(!super::needs_escape("ünïcödé 日本語 ☃ and more".as_bytes()));
     }
 }

@@ -43,7 +43,6 @@ use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use crate::error::{Error, Result};
 use crate::id::NodeId;
-use crate::tree::App;
 use crate::value::Value;
 
 /// The bucket every asset is uploaded to: the bootstrap stack's staging bucket.
@@ -135,91 +134,41 @@ pub(crate) struct StagedAsset {
     pub(crate) artifact: FileAssetArtifact,
 }
 
-impl App {
-    /// Packages a file or directory as an asset of the stack that holds `scope` and
-    /// returns where it will be in the bootstrap bucket once deployed.
-    ///
-    /// A directory is zipped now, deterministically: regular files only (symbolic links
-    /// followed, empty directories dropped), entries sorted by their `/`-separated path,
-    /// deflate level 6, timestamps 1980-01-01 00:00, permissions `0644`, or `0755` for
-    /// files with an execute bit (a custom runtime's `bootstrap` must stay executable).
-    /// The same content therefore always gives the same bytes, hash and key.
-    ///
-    /// Errors: `scope` is not in a stack, or the path is missing, of the wrong kind, or
-    /// unreadable ([`Error::AssetNotFound`], [`Error::Asset`]: both name the construct path
-    /// and the file).
-    pub fn add_file_asset(&mut self, scope: impl Into<NodeId>, asset: FileAsset) -> Result<AssetLocation> {
-        let scope = scope.into();
-        self.try_node(scope)?;
-        let Some(stack) = self.stack_of(scope) else {
-            return Err(Error::InvalidScope {
-                path: if scope == self.root() {
-                    "<app>".into()
-                } else {
-                    self.path(scope)
-                },
-                problem: "an asset must be added inside a stack; pass the stack or a construct in it".into(),
-            });
-        };
-        let construct = self.path(scope);
-        let (path, bytes, ext) = match &asset.source {
-            AssetSource::Directory(dir) => {
-                check_kind(&construct, dir, true)?;
-                (
-                    dir.clone(),
-                    zip_directory(&construct, dir)?,
-                    Some("zip".to_string()),
-                )
-            }
-            AssetSource::File(file) => {
-                check_kind(&construct, file, false)?;
-                let bytes = fs::read(file).map_err(|e| asset_error(&construct, file, e.to_string()))?;
-                let ext = file
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .filter(|e| !e.is_empty() && e.chars().all(|c| c.is_ascii_alphanumeric()))
-                    .map(str::to_ascii_lowercase);
-                (file.clone(), bytes, ext)
-            }
-        };
-        let hash = sha256_hex(&bytes);
-        let object_key = match &ext {
-            Some(ext) => format!("{hash}.{ext}"),
-            None => hash.clone(),
-        };
-        let artifact = FileAssetArtifact {
-            file_name: format!("asset.{object_key}"),
-            object_key: object_key.clone(),
-            hash: hash.clone(),
-            source_path: path,
-            bytes: AssetBytes(bytes.into()),
-        };
-        let stack_node = stack.node();
-        if !self
-            .assets
-            .iter()
-            .any(|a| a.stack == stack_node && a.artifact.hash == hash && a.artifact.object_key == object_key)
-        {
-            self.assets.push(StagedAsset {
-                stack: stack_node,
-                artifact,
-            });
+/// Packages an asset for the construct at `construct` (its path, for messages): reads
+/// the file, or zips the directory deterministically, and names it by its content hash.
+pub(crate) fn package(construct: &str, asset: &FileAsset) -> Result<FileAssetArtifact> {
+    let (path, bytes, ext) = match &asset.source {
+        AssetSource::Directory(dir) => {
+            check_kind(construct, dir, true)?;
+            (
+                dir.clone(),
+                zip_directory(construct, dir)?,
+                Some("zip".to_string()),
+            )
         }
-        Ok(AssetLocation {
-            bucket: Value::sub(ASSET_BUCKET),
-            key: Value::from(object_key),
-            hash,
-        })
-    }
-
-    /// The packaged assets of a stack, in the order they were added (one per content).
-    pub fn assets_of(&self, stack: crate::Stack) -> Vec<&FileAssetArtifact> {
-        self.assets
-            .iter()
-            .filter(|a| a.stack == stack.node())
-            .map(|a| &a.artifact)
-            .collect()
-    }
+        AssetSource::File(file) => {
+            check_kind(construct, file, false)?;
+            let bytes = fs::read(file).map_err(|e| asset_error(construct, file, e.to_string()))?;
+            let ext = file
+                .extension()
+                .and_then(|e| e.to_str())
+                .filter(|e| !e.is_empty() && e.chars().all(|c| c.is_ascii_alphanumeric()))
+                .map(str::to_ascii_lowercase);
+            (file.clone(), bytes, ext)
+        }
+    };
+    let hash = sha256_hex(&bytes);
+    let object_key = match &ext {
+        Some(ext) => format!("{hash}.{ext}"),
+        None => hash.clone(),
+    };
+    Ok(FileAssetArtifact {
+        file_name: format!("asset.{object_key}"),
+        object_key,
+        hash,
+        source_path: path,
+        bytes: AssetBytes(bytes.into()),
+    })
 }
 
 fn asset_error(construct: &str, path: &Path, message: String) -> Error {

@@ -141,13 +141,6 @@ handle!(
     OutputRef
 );
 
-impl ParameterRef {
-    /// `Ref` to the parameter.
-    pub fn value(self) -> crate::value::Value {
-        crate::value::Value::reference(self.0)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

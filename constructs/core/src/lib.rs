@@ -46,6 +46,7 @@ pub mod error;
 pub mod id;
 pub mod logical_id;
 pub mod naming;
+pub mod render;
 pub mod resource;
 pub mod synth;
 pub mod template;
@@ -55,8 +56,8 @@ pub mod value;
 
 pub use annotations::{Annotation, Diagnostic, Level};
 pub use arn::{format_arn, Arn, ArnScope, Partition};
-pub use aspect::{Annotations, Aspect, Aspects, PRIORITY_DEFAULT, PRIORITY_MUTATING, PRIORITY_READONLY};
-pub use assembly::{CloudAssembly, StackArtifact, TemplateFormat};
+pub use aspect::{Annotations, Aspects, PRIORITY_DEFAULT, PRIORITY_MUTATING, PRIORITY_READONLY};
+pub use assembly::{CloudAssembly, StackArtifact, Template, TemplateFormat};
 pub use asset::{AssetBytes, AssetLocation, AssetSource, FileAsset, FileAssetArtifact, ASSET_BUCKET};
 pub use error::{Error, Result};
 pub use id::{AppId, ConditionRef, Construct, MappingRef, NodeId, OutputRef, ParameterRef, Stack, Stage};
@@ -67,6 +68,6 @@ pub use resource::{
 };
 pub use synth::SynthOptions;
 pub use template::{Environment, Mapping, Output, Parameter, ParameterType, StackProps};
-pub use tree::{App, Node, NodeKind, SharedProperties};
-pub use validate::{PropertyError, Report, Reporter, Validator};
-pub use value::{Intrinsic, Pseudo, Target, ToValue, Val, Value};
+pub use tree::{App, Aspect, AspectApplication, Node, NodeKind, Report, Reporter};
+pub use validate::{PropertyError, Validator};
+pub use value::{Intrinsic, Pseudo, Reference, Target, ToValue, Val, Value};

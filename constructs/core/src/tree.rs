@@ -3,7 +3,6 @@
 //! `App > (Stage >) Stack > constructs to any depth`. Ids are validated and unique among
 //! siblings; paths read `Stack/Group/Child`.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::panic::Location;
 use std::rc::Rc;
@@ -11,13 +10,79 @@ use std::rc::Rc;
 use indexmap::IndexMap;
 
 use crate::annotations::{Annotation, Diagnostic, Level};
-use crate::aspect::{AspectApplication, AspectState};
+use crate::asset::{AssetLocation, FileAsset, FileAssetArtifact, StagedAsset};
 use crate::error::{Error, Result};
 use crate::id::{AppId, ConditionRef, MappingRef, NodeId, OutputRef, ParameterRef, Stack, Stage};
 use crate::resource::{PropertyOverride, Res, Resource, ResourceEntry, ResourceOptions, TypedResource};
 use crate::template::{Environment, Mapping, Output, Parameter, StackProps};
-use crate::validate::{Report, Reporter, Validator};
+use crate::validate::Validator;
 use crate::value::Value;
+
+// ---- the extension points an app stores: aspects and reporters ----
+
+/// A visitor applied to each node below the scope it was added to.
+pub trait Aspect {
+    /// Visits one node. The aspect may read and change anything in the app: downcast the
+    /// node's resource with `app.node_mut(node).resource_mut::<T>()`, annotate it, add
+    /// nodes, or add aspects (which are applied in a later pass).
+    fn visit(&self, app: &mut App, node: NodeId);
+
+    /// A short name for messages and reports.
+    fn name(&self) -> String {
+        std::any::type_name::<Self>()
+            .rsplit("::")
+            .next()
+            .unwrap_or("aspect")
+            .to_string()
+    }
+}
+
+/// An aspect added to a node, with its priority.
+#[derive(Clone)]
+pub struct AspectApplication {
+    pub(crate) aspect: Rc<dyn Aspect>,
+    pub(crate) priority: i32,
+    /// Order of addition across the app: ties in priority run in this order.
+    pub(crate) seq: u64,
+}
+
+impl std::fmt::Debug for AspectApplication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AspectApplication")
+            .field("aspect", &self.aspect.name())
+            .field("priority", &self.priority)
+            .finish()
+    }
+}
+
+/// Which aspect (by `seq`) has been applied to which node.
+#[derive(Debug, Default)]
+pub(crate) struct AspectState {
+    pub(crate) next_seq: u64,
+    /// Per node (by index), the `seq`s of the aspects applied to it: a handful each, so a
+    /// short vector beats a hash set on the hot path.
+    pub(crate) applied: Vec<Vec<u64>>,
+    /// The highest priority applied so far per node, to refuse inversions.
+    pub(crate) last_priority: Vec<Option<i32>>,
+}
+
+/// A file a [`Reporter`] writes into the assembly directory, with an optional summary
+/// for the terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Report {
+    /// Files to write, as (name relative to the assembly directory, contents).
+    pub files: Vec<(String, String)>,
+    /// Text for the terminal, e.g. a findings table.
+    pub summary: Option<String>,
+}
+
+/// Produces reports after synthesis (compliance findings, SARIF ...). Reports are made
+/// whether synthesis succeeded or was refused, so a refused app still leaves its
+/// findings behind.
+pub trait Reporter: std::any::Any {
+    /// The report of an app; `assembly` is `None` when synthesis was refused.
+    fn report(&self, app: &App, assembly: Option<&crate::assembly::CloudAssembly>) -> Report;
+}
 
 /// Data of a stage node.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -227,14 +292,8 @@ pub struct App {
     reporters: Vec<Box<dyn Reporter>>,
     pub(crate) aspect_state: AspectState,
     /// File assets, packaged when added, written with their stacks.
-    pub(crate) assets: Vec<crate::asset::StagedAsset>,
-    /// The final properties of resources read through [`App::final_properties`], by node
-    /// index: computed once, dropped whenever the node is borrowed mutably.
-    props_cache: RefCell<Vec<Option<SharedProperties>>>,
+    assets: Vec<StagedAsset>,
 }
-
-/// The final properties of a resource, shared (see [`App::final_properties`]).
-pub type SharedProperties = Rc<IndexMap<String, Value>>;
 
 impl Default for App {
     fn default() -> Self {
@@ -271,7 +330,6 @@ impl App {
             reporters: Vec::new(),
             aspect_state: AspectState::default(),
             assets: Vec::new(),
-            props_cache: RefCell::new(Vec::new()),
         }
     }
 
@@ -334,53 +392,19 @@ impl App {
 
     /// A node, mutably. Panics only on a handle from another app; see [`App::try_node_mut`].
     pub fn node_mut(&mut self, id: NodeId) -> &mut Node {
-        self.forget_properties(id);
         &mut self.nodes[id.index()]
     }
 
-    /// The free-form metadata of a node, mutably (unlike [`App::node_mut`], this keeps the
-    /// node's cached [`App::final_properties`], which metadata does not change).
+    /// The free-form metadata of a node, mutably.
     pub fn metadata_mut(&mut self, id: NodeId) -> &mut IndexMap<String, Value> {
         &mut self.nodes[id.index()].metadata
     }
 
     /// The properties of a resource after overrides, before reference resolution (what
     /// [`ResourceEntry::final_properties`] computes), or `None` when the node is not a
-    /// resource. Computed once and shared until the node is next borrowed mutably, so
-    /// aspects, validators and synthesis that read the same resource pay for it once.
-    pub fn final_properties(&self, id: NodeId) -> Option<SharedProperties> {
-        let entry = self.nodes.get(id.index())?.resource_entry()?;
-        let mut cache = self.props_cache.borrow_mut();
-        if let Some(Some(p)) = cache.get(id.index()) {
-            return Some(Rc::clone(p));
-        }
-        let props = Rc::new(entry.final_properties());
-        if cache.len() < self.nodes.len() {
-            cache.resize(self.nodes.len(), None);
-        }
-        cache[id.index()] = Some(Rc::clone(&props));
-        Some(props)
-    }
-
-    /// Like [`App::final_properties`], but leaves nothing cached (synthesis reads each
-    /// resource's properties one last time).
-    pub(crate) fn take_final_properties(&self, id: NodeId) -> Option<SharedProperties> {
-        let cached = self
-            .props_cache
-            .borrow_mut()
-            .get_mut(id.index())
-            .and_then(Option::take);
-        cached.or_else(|| {
-            let entry = self.nodes.get(id.index())?.resource_entry()?;
-            Some(Rc::new(entry.final_properties()))
-        })
-    }
-
-    /// Drops the cached final properties of a node.
-    pub(crate) fn forget_properties(&mut self, id: NodeId) {
-        if let Some(slot) = self.props_cache.get_mut().get_mut(id.index()) {
-            *slot = None;
-        }
+    /// resource of this app.
+    pub fn final_properties(&self, id: NodeId) -> Option<IndexMap<String, Value>> {
+        Some(self.try_node(id).ok()?.resource_entry()?.final_properties())
     }
 
     /// A node, or an error for a handle this app did not create.
@@ -394,7 +418,6 @@ impl App {
     /// A node, mutably, or an error for a handle this app did not create.
     pub fn try_node_mut(&mut self, id: NodeId) -> Result<&mut Node> {
         self.try_node(id)?;
-        self.forget_properties(id);
         self.nodes
             .get_mut(id.index())
             .ok_or(Error::UnknownNode(id.index()))
@@ -760,25 +783,64 @@ impl App {
         self.push_override(node.into(), path, None)
     }
 
-    /// Appends an override; cached final properties get the same override applied (the
-    /// final properties are the overrides applied in order), rather than being recomputed.
+    /// Appends an override (the final properties are the overrides applied in order).
     fn push_override(&mut self, node: NodeId, path: &str, value: Option<Value>) -> Result<()> {
-        let cached = self
-            .props_cache
-            .get_mut()
-            .get_mut(node.index())
-            .and_then(Option::take);
-        let entry = self.resource_entry_mut(node)?;
-        let applied = cached.is_some().then(|| value.clone());
-        entry.overrides.push(PropertyOverride {
+        self.resource_entry_mut(node)?.overrides.push(PropertyOverride {
             path: path.to_string(),
             value,
         });
-        if let (Some(mut props), Some(value)) = (cached, applied) {
-            crate::resource::apply_override(Rc::make_mut(&mut props), path, value);
-            self.props_cache.get_mut()[node.index()] = Some(props);
-        }
         Ok(())
+    }
+
+    /// Packages a file or directory as an asset of the stack that holds `scope` and
+    /// returns where it will be in the bootstrap bucket once deployed.
+    ///
+    /// A directory is zipped now, deterministically: regular files only (symbolic links
+    /// followed, empty directories dropped), entries sorted by their `/`-separated path,
+    /// deflate level 6, timestamps 1980-01-01 00:00, permissions `0644`, or `0755` for
+    /// files with an execute bit (a custom runtime's `bootstrap` must stay executable).
+    /// The same content therefore always gives the same bytes, hash and key.
+    ///
+    /// Errors: `scope` is not in a stack, or the path is missing, of the wrong kind, or
+    /// unreadable ([`Error::AssetNotFound`], [`Error::Asset`]: both name the construct path
+    /// and the file).
+    pub fn add_file_asset(&mut self, scope: impl Into<NodeId>, asset: FileAsset) -> Result<AssetLocation> {
+        let scope = scope.into();
+        self.try_node(scope)?;
+        let Some(stack) = self.stack_of(scope) else {
+            return Err(Error::InvalidScope {
+                path: self.display_path(scope),
+                problem: "an asset must be added inside a stack; pass the stack or a construct in it".into(),
+            });
+        };
+        let artifact = crate::asset::package(&self.path(scope), &asset)?;
+        let location = AssetLocation {
+            bucket: Value::sub(crate::asset::ASSET_BUCKET),
+            key: Value::from(artifact.object_key.clone()),
+            hash: artifact.hash.clone(),
+        };
+        let stack_node = stack.node();
+        let known = self.assets.iter().any(|a| {
+            a.stack == stack_node
+                && a.artifact.hash == artifact.hash
+                && a.artifact.object_key == artifact.object_key
+        });
+        if !known {
+            self.assets.push(StagedAsset {
+                stack: stack_node,
+                artifact,
+            });
+        }
+        Ok(location)
+    }
+
+    /// The packaged assets of a stack, in the order they were added (one per content).
+    pub fn assets_of(&self, stack: Stack) -> Vec<&FileAssetArtifact> {
+        self.assets
+            .iter()
+            .filter(|a| a.stack == stack.node())
+            .map(|a| &a.artifact)
+            .collect()
     }
 
     /// Sets what CloudFormation does with a resource when it leaves the stack or is

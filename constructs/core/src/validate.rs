@@ -33,21 +33,3 @@ pub trait Validator: std::any::Any {
         }
     }
 }
-
-/// A file a [`Reporter`] writes into the assembly directory, with an optional summary
-/// for the terminal.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Report {
-    /// Files to write, as (name relative to the assembly directory, contents).
-    pub files: Vec<(String, String)>,
-    /// Text for the terminal, e.g. a findings table.
-    pub summary: Option<String>,
-}
-
-/// Produces reports after synthesis (compliance findings, SARIF ...). Reports are made
-/// whether synthesis succeeded or was refused, so a refused app still leaves its
-/// findings behind.
-pub trait Reporter: std::any::Any {
-    /// The report of an app; `assembly` is `None` when synthesis was refused.
-    fn report(&self, app: &crate::App, assembly: Option<&crate::CloudAssembly>) -> Report;
-}

@@ -65,6 +65,13 @@ impl From<crate::id::ParameterRef> for Target {
     }
 }
 
+impl crate::id::ParameterRef {
+    /// `Ref` to the parameter.
+    pub fn value(self) -> Value {
+        Value::reference(self.node())
+    }
+}
+
 impl Target {
     /// A logical ID written by hand: the escape hatch for a template element cairn does
     /// not model (synthesis writes it as given; nothing checks that it exists).
@@ -301,10 +308,24 @@ impl Value {
 
     /// Every tree node this value refers to, in order of appearance.
     pub fn referenced_nodes(&self, out: &mut Vec<NodeId>) {
+        self.visit_references(&mut |r| {
+            if let Target::Node(n) = r.target() {
+                out.push(*n);
+            }
+        });
+    }
+
+    /// Calls `visit` for every reference in the value, in the order synthesis resolves
+    /// them (depth first, arguments left to right; `Null` map entries, which synthesis
+    /// leaves out, skipped).
+    pub fn visit_references<'v>(&'v self, visit: &mut impl FnMut(Reference<'v>)) {
         match self {
-            Value::List(items) => items.iter().for_each(|v| v.referenced_nodes(out)),
-            Value::Map(m) => m.values().for_each(|v| v.referenced_nodes(out)),
-            Value::Intrinsic(i) => i.referenced_nodes(out),
+            Value::List(items) => items.iter().for_each(|v| v.visit_references(visit)),
+            Value::Map(m) => m
+                .values()
+                .filter(|v| !matches!(v, Value::Null))
+                .for_each(|v| v.visit_references(visit)),
+            Value::Intrinsic(i) => i.visit_references(visit),
             _ => {}
         }
     }
@@ -327,37 +348,66 @@ impl Value {
     }
 }
 
-impl Intrinsic {
-    fn referenced_nodes(&self, out: &mut Vec<NodeId>) {
-        let target = |t: &Target, out: &mut Vec<NodeId>| {
-            if let Target::Node(n) = t {
-                out.push(*n);
-            }
-        };
+/// One reference inside a [`Value`], as [`Value::visit_references`] reports it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reference<'v> {
+    /// `Ref` of a resource or parameter.
+    Ref(&'v Target),
+    /// `Fn::GetAtt` of an attribute.
+    GetAtt(&'v Target, &'v str),
+    /// A condition named by `Fn::If` or `Condition`.
+    Condition(&'v Target),
+    /// The mapping of `Fn::FindInMap`.
+    Mapping(&'v Target),
+}
+
+impl<'v> Reference<'v> {
+    /// What the reference names.
+    pub fn target(self) -> &'v Target {
         match self {
-            Intrinsic::Ref(t) | Intrinsic::GetAtt(t, _) | Intrinsic::Condition(t) => target(t, out),
+            Reference::Ref(t) | Reference::GetAtt(t, _) | Reference::Condition(t) | Reference::Mapping(t) => {
+                t
+            }
+        }
+    }
+}
+
+impl Intrinsic {
+    fn visit_references<'v>(&'v self, visit: &mut impl FnMut(Reference<'v>)) {
+        match self {
+            Intrinsic::Ref(t) => visit(Reference::Ref(t)),
+            Intrinsic::GetAtt(t, a) => visit(Reference::GetAtt(t, a)),
+            Intrinsic::Condition(t) => visit(Reference::Condition(t)),
             Intrinsic::Pseudo(_) => {}
-            Intrinsic::Sub(_, vars) => vars.values().for_each(|v| v.referenced_nodes(out)),
+            Intrinsic::Sub(_, vars) => vars
+                .values()
+                .filter(|v| !matches!(v, Value::Null))
+                .for_each(|v| v.visit_references(visit)),
             Intrinsic::Join(_, v)
             | Intrinsic::Split(_, v)
             | Intrinsic::Not(v)
             | Intrinsic::ImportValue(v)
             | Intrinsic::Base64(v)
-            | Intrinsic::GetAzs(v) => v.referenced_nodes(out),
+            | Intrinsic::GetAzs(v) => v.visit_references(visit),
             Intrinsic::Select(a, b) | Intrinsic::Equals(a, b) => {
-                a.referenced_nodes(out);
-                b.referenced_nodes(out);
+                a.visit_references(visit);
+                b.visit_references(visit);
             }
-            Intrinsic::If(t, a, b) | Intrinsic::FindInMap(t, a, b) => {
-                target(t, out);
-                a.referenced_nodes(out);
-                b.referenced_nodes(out);
+            Intrinsic::If(t, a, b) => {
+                visit(Reference::Condition(t));
+                a.visit_references(visit);
+                b.visit_references(visit);
             }
-            Intrinsic::And(vs) | Intrinsic::Or(vs) => vs.iter().for_each(|v| v.referenced_nodes(out)),
+            Intrinsic::FindInMap(t, a, b) => {
+                visit(Reference::Mapping(t));
+                a.visit_references(visit);
+                b.visit_references(visit);
+            }
+            Intrinsic::And(vs) | Intrinsic::Or(vs) => vs.iter().for_each(|v| v.visit_references(visit)),
             Intrinsic::Cidr(a, b, c) => {
-                a.referenced_nodes(out);
-                b.referenced_nodes(out);
-                c.referenced_nodes(out);
+                a.visit_references(visit);
+                b.visit_references(visit);
+                c.visit_references(visit);
             }
         }
     }

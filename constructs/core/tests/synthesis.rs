@@ -11,7 +11,7 @@ fn topic() -> CfnResource {
 }
 
 fn template(app: &mut App, stack: &str) -> serde_json::Value {
-    app.synth().unwrap().stack(stack).unwrap().template.clone()
+    app.synth().unwrap().stack(stack).unwrap().template.json().clone()
 }
 
 #[test]
@@ -245,10 +245,7 @@ fn error_annotations_fail_and_strict_fails_on_warnings() {
     app.annotate(t, Level::Warning, "consider a KMS key");
     assert!(app.synth().is_ok());
     let err = app
-        .synth_with(&SynthOptions {
-            strict: true,
-            ..SynthOptions::default()
-        })
+        .synth_with(&SynthOptions { strict: true })
         .unwrap_err();
     assert!(
         err.to_string().contains("[warning] S/T: consider a KMS key"),
@@ -562,39 +559,30 @@ fn template_text_is_the_pretty_json_of_the_template_byte_for_byte() {
 }
 
 #[test]
-fn text_only_synthesis_writes_the_same_bytes_without_json_trees() {
+fn written_files_are_the_synthesized_text_and_yaml_reads_back_the_same() {
     let mut app = every_section_app();
-    let full = app.synth().unwrap();
-    let mut app = every_section_app();
-    let text = app
-        .synth_with(&SynthOptions {
-            text_only: true,
-            ..SynthOptions::default()
-        })
-        .unwrap();
-    for (a, b) in full.stacks().iter().zip(text.stacks()) {
-        assert_eq!(a.template_json(), b.template_json(), "{}", a.display_name);
-        assert!(b.template.is_null());
-        assert_eq!(a.template_yaml().unwrap(), b.template_yaml().unwrap());
-    }
-    let (d1, d2) = (tempdir("full"), tempdir("text"));
-    full.write(&d1, cairn_core::TemplateFormat::Json).unwrap();
-    text.write(&d2, cairn_core::TemplateFormat::Json).unwrap();
-    for f in [
-        "Producer.template.json",
-        "Consumer.template.json",
-        "manifest.json",
-    ] {
+    let asm = app.synth().unwrap();
+    let (json_dir, yaml_dir) = (tempdir("json"), tempdir("yaml"));
+    asm.write(&json_dir, cairn_core::TemplateFormat::Json).unwrap();
+    asm.write(&yaml_dir, cairn_core::TemplateFormat::Yaml).unwrap();
+    for s in asm.stacks() {
+        let file = format!("{}.template.json", s.artifact_id);
         assert_eq!(
-            std::fs::read(d1.join(f)).unwrap(),
-            std::fs::read(d2.join(f)).unwrap(),
-            "{f}"
+            std::fs::read_to_string(json_dir.join(&file)).unwrap(),
+            s.template_json()
         );
+        let yaml =
+            std::fs::read_to_string(yaml_dir.join(format!("{}.template.yaml", s.artifact_id))).unwrap();
+        let back: serde_json::Value = serde_saphyr::from_str(&yaml).unwrap();
+        assert_eq!(&back, s.template.json(), "{}", s.display_name);
     }
+    // The YAML manifest points at the YAML files.
+    let manifest = std::fs::read_to_string(yaml_dir.join("manifest.json")).unwrap();
+    assert!(manifest.contains("Consumer.template.yaml"), "{manifest}");
 }
 
 fn tempdir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("cairn-text-only-{}-{name}", std::process::id()));
+    let d = std::env::temp_dir().join(format!("cairn-synthesis-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d

@@ -389,7 +389,7 @@ impl Template {
             .find(|s| s.display_name == path)
             .ok_or(AssertionError::StackNotFound(path))?;
         Ok(Template {
-            json: artifact.template.clone(),
+            json: artifact.template.json().clone(),
         })
     }
 

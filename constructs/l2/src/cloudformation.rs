@@ -515,12 +515,15 @@ fn template_parameters(body: &str) -> Option<BTreeSet<String>> {
     let value: serde_json::Value = match serde_json::from_str(body) {
         Ok(v) => v,
         Err(_) => {
-            let y: serde_yaml::Value = serde_yaml::from_str(body).ok()?;
-            let params = y.get("Parameters");
-            return Some(match params.and_then(|p| p.as_mapping()) {
-                Some(m) => m.keys().filter_map(|k| k.as_str().map(str::to_string)).collect(),
-                None => BTreeSet::new(),
-            });
+            // Only the parameter names are read: the rest (with its `!Ref`-style tags)
+            // is skipped unparsed.
+            #[derive(serde::Deserialize)]
+            struct Names {
+                #[serde(rename = "Parameters", default)]
+                parameters: std::collections::BTreeMap<String, serde::de::IgnoredAny>,
+            }
+            let names: Names = serde_saphyr::from_str(body).ok()?;
+            return Some(names.parameters.into_keys().collect());
         }
     };
     Some(match value.get("Parameters").and_then(|p| p.as_object()) {

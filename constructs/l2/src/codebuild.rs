@@ -200,7 +200,7 @@ impl BuildSpec {
     /// The build spec as YAML text.
     pub fn to_yaml(&self) -> String {
         // A JSON tree of strings, lists and maps always serializes.
-        serde_yaml::to_string(&self.to_json()).unwrap_or_default()
+        cairn_core::render::yaml(&self.to_json()).unwrap_or_default()
     }
 }
 

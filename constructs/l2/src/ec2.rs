@@ -22,7 +22,7 @@
 //!     security_groups: vec![web],
 //!     ..InstanceProps::new(&vpc, "t3.micro", MachineImage::latest_amazon_linux_2023())
 //! })?;
-//! let t = app.synth()?.stack("Net").unwrap().template.clone();
+//! let t = app.synth()?.stack("Net").unwrap().template.json().clone();
 //! let res = &t["Resources"];
 //! let id = res.as_object().unwrap().keys().find(|k| k.starts_with("HostInstanceProfile")).unwrap();
 //! assert_eq!(res[id]["Type"], "AWS::IAM::InstanceProfile");
@@ -1912,7 +1912,7 @@ impl Vpc {
     /// let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
     /// vpc.add_gateway_endpoint(&mut app, "S3Endpoint",
     ///     GatewayVpcEndpointOptions::new(GatewayVpcEndpointAwsService::S3))?;
-    /// let t = app.synth()?.stack("Net").unwrap().template.clone();
+    /// let t = app.synth()?.stack("Net").unwrap().template.json().clone();
     /// let e = t["Resources"].as_object().unwrap().values()
     ///     .find(|r| r["Type"] == "AWS::EC2::VPCEndpoint").unwrap();
     /// assert_eq!(e["Properties"]["VpcEndpointType"], "Gateway");
@@ -1967,7 +1967,7 @@ impl Vpc {
     /// let kms = vpc.add_interface_endpoint(&mut app, "KmsEndpoint",
     ///     InterfaceVpcEndpointOptions::new(InterfaceVpcEndpointAwsService::Kms))?;
     /// assert_eq!(kms.security_groups().len(), 1);
-    /// let t = app.synth()?.stack("Net").unwrap().template.clone();
+    /// let t = app.synth()?.stack("Net").unwrap().template.json().clone();
     /// let id = t["Resources"].as_object().unwrap().iter()
     ///     .find(|(_, r)| r["Type"] == "AWS::EC2::VPCEndpoint").unwrap().0.clone();
     /// assert_eq!(t["Resources"][&id]["Properties"]["PrivateDnsEnabled"], true);

@@ -392,7 +392,7 @@ impl Loader<'_> {
         let parsed = if is_json {
             serde_json::from_str::<serde_json::Value>(&text).map_err(|e| ("JSON", e.to_string()))
         } else {
-            serde_yaml::from_str::<serde_json::Value>(&text).map_err(|e| ("YAML", e.to_string()))
+            serde_saphyr::from_str::<serde_json::Value>(&text).map_err(|e| ("YAML", e.to_string()))
         };
         parsed.map_err(|(format, message)| DocumentError::Parse {
             path: self.path.to_string(),

@@ -40,7 +40,7 @@ fn build_spec_renders_phases_env_artifacts_and_cache() {
         .post_build(["echo done"])
         .artifacts("dist", ["**/*"])
         .cache(["/root/.cache/pip/**/*"]);
-    let yaml: serde_json::Value = serde_yaml::from_str(&spec.to_yaml()).unwrap();
+    let yaml: serde_json::Value = serde_saphyr::from_str(&spec.to_yaml()).unwrap();
     assert_eq!(
         yaml,
         json!({
@@ -57,7 +57,8 @@ fn build_spec_renders_phases_env_artifacts_and_cache() {
         })
     );
     // Empty sections are left out.
-    let bare: serde_json::Value = serde_yaml::from_str(&BuildSpec::new().build(["true"]).to_yaml()).unwrap();
+    let bare: serde_json::Value =
+        serde_saphyr::from_str(&BuildSpec::new().build(["true"]).to_yaml()).unwrap();
     assert_eq!(
         bare,
         json!({"version": "0.2", "phases": {"build": {"commands": ["true"]}}})

@@ -27,6 +27,7 @@ fn synth(mut app: App) -> Json {
         .stack("S")
         .expect("stack")
         .template
+        .json()
         .clone()
 }
 

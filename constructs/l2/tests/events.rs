@@ -136,7 +136,7 @@ fn pattern_rules_render_the_pattern_state_and_names() {
     )
     .unwrap();
     let asm = synth(&mut app, &findings);
-    let t = asm.stack("S").unwrap().template.clone();
+    let t = asm.stack("S").unwrap().template.json().clone();
     assert_eq!(
         rule_props(&app, &t, rule),
         json!({
@@ -172,7 +172,7 @@ fn a_lambda_target_gets_a_permission_scoped_to_the_rule() {
     )
     .unwrap();
     let asm = synth(&mut app, &findings);
-    let t = asm.stack("S").unwrap().template.clone();
+    let t = asm.stack("S").unwrap().template.json().clone();
     let fid = asm.stack("S").unwrap().resources_of_type("AWS::Lambda::Function")[0].to_string();
     let props = rule_props(&app, &t, rule);
     assert_eq!(props["ScheduleExpression"], "rate(10 minutes)");
@@ -226,7 +226,7 @@ fn a_state_machine_target_gets_a_role_allowed_to_start_executions() {
     )
     .unwrap();
     let asm = synth(&mut app, &findings);
-    let t = asm.stack("S").unwrap().template.clone();
+    let t = asm.stack("S").unwrap().template.json().clone();
     let roles = of_type(&t, "AWS::IAM::Role");
     assert_eq!(roles.len(), 1);
     let (role_id, role) = roles[0];

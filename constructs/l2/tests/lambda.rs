@@ -30,7 +30,7 @@ fn inline() -> FunctionProps {
 }
 
 fn template(asm: &CloudAssembly) -> Json {
-    asm.stack("S").unwrap().template.clone()
+    asm.stack("S").unwrap().template.json().clone()
 }
 
 /// The single resource of a type: (logical id, resource).

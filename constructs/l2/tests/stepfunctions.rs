@@ -34,7 +34,7 @@ fn synth(mut app: App) -> CloudAssembly {
 }
 
 fn template(asm: &CloudAssembly, stack: &str) -> Json {
-    asm.stack(stack).expect("stack").template.clone()
+    asm.stack(stack).expect("stack").template.json().clone()
 }
 
 fn only<'a>(asm: &'a CloudAssembly, stack: &str, ty: &str) -> &'a str {

@@ -73,7 +73,7 @@ pub fn synth_clean(mut app: App, stack: &str, allow: &[(i64, String)], name: &st
         "{name}: findings {:#?}",
         findings.borrow()
     );
-    let template = asm.stack(stack).expect("stack").template.clone();
+    let template = asm.stack(stack).expect("stack").template.json().clone();
     cfn_lint_template(&template, name);
     template
 }
