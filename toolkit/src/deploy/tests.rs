@@ -413,6 +413,8 @@ async fn assets_are_uploaded_once() {
         ..args()
     };
     let h = Harness::new();
+    // Slow enough for the two stacks to publish at the same time.
+    h.world().latency = Duration::from_millis(5);
     let plan = plan_of(vec![with_asset("A"), with_asset("B")], &concurrent);
     assert_eq!(plan.stacks[0].assets.len(), 1, "the plan read the manifest");
     deploy(&h.ctx, plan, None).await.unwrap();
@@ -424,6 +426,7 @@ async fn assets_are_uploaded_once() {
             [format!("{bucket}/abc.zip")],
             "two stacks, one upload"
         );
+        assert_eq!(w.calls_of("HeadObject").len(), 1, "the second stack waits for the first");
         assert_eq!(
             w.objects
                 .get(&(bucket.clone(), "abc.zip".into()))
