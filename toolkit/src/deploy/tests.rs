@@ -426,7 +426,11 @@ async fn assets_are_uploaded_once() {
             [format!("{bucket}/abc.zip")],
             "two stacks, one upload"
         );
-        assert_eq!(w.calls_of("HeadObject").len(), 1, "the second stack waits for the first");
+        assert_eq!(
+            w.calls_of("HeadObject").len(),
+            1,
+            "the second stack waits for the first"
+        );
         assert_eq!(
             w.objects
                 .get(&(bucket.clone(), "abc.zip".into()))
