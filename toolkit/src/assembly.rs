@@ -84,8 +84,37 @@ pub fn parse_template(body: &str, yaml: bool) -> std::result::Result<Json, Strin
     }
 }
 
+/// Reads a template file of the assembly: a JSON object (YAML for `.yaml`/`.yml`; YAML in a
+/// `.json` file is accepted when it reads as a mapping). Anything else is refused with what
+/// is wrong, before anything is sent.
+fn read_template(body: &str, yaml: bool) -> std::result::Result<Json, String> {
+    let parsed = if yaml {
+        serde_yaml::from_str::<Json>(body).map_err(|e| format!("it is not YAML: {e}"))
+    } else {
+        serde_json::from_str::<Json>(body).or_else(|json_error| match serde_yaml::from_str::<Json>(body) {
+            Ok(v @ Json::Object(_)) => Ok(v),
+            _ => Err(format!("it is not JSON: {json_error}")),
+        })
+    }?;
+    match parsed {
+        Json::Object(_) => Ok(parsed),
+        other => Err(format!(
+            "a template is a JSON object, this is {}",
+            match other {
+                Json::Null => "null",
+                Json::Bool(_) => "a boolean",
+                Json::Number(_) => "a number",
+                Json::String(_) => "a string",
+                Json::Array(_) => "an array",
+                Json::Object(_) => "an object",
+            }
+        )),
+    }
+}
+
 impl Assembly {
-    /// Reads the assembly in `dir`.
+    /// Reads the assembly in `dir`: the manifests and every template, each checked to be a
+    /// template (a JSON object).
     pub fn load(dir: &Path) -> Result<Assembly> {
         let mut stacks = Vec::new();
         load_dir(dir, dir, &mut stacks, 0)?;
@@ -220,8 +249,12 @@ fn load_dir(root: &Path, dir: &Path, stacks: &mut Vec<Stack>, depth: usize) -> R
                 let body = fs::read_to_string(&template_file)
                     .map_err(|e| err(format!("{}: {e}", template_file.display())))?;
                 let yaml = file.ends_with(".yaml") || file.ends_with(".yml");
-                let template = parse_template(&body, yaml)
-                    .map_err(|e| err(format!("{}: {e}", template_file.display())))?;
+                let template = read_template(&body, yaml).map_err(|e| {
+                    err(format!(
+                        "the template {} of stack {id} cannot be used: {e}",
+                        template_file.display()
+                    ))
+                })?;
                 let (account, region) =
                     parse_environment(a.get("environment").and_then(Json::as_str).unwrap_or(""));
                 let deps: Vec<String> = a
@@ -339,6 +372,52 @@ mod tests {
             parse_environment("aws://unknown-account/unknown-region"),
             (None, None)
         );
+    }
+
+    #[test]
+    fn a_template_that_is_not_an_object_is_refused_naming_the_file() {
+        let dir = std::env::temp_dir().join(format!("cairn-toolkit-badtpl-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        write(
+            &dir,
+            "manifest.json",
+            r#"{"artifacts":{"Hello":{"type":"aws:cloudformation:stack","properties":{"templateFile":"Hello.template.json"}}}}"#,
+        );
+        for (text, why) in [
+            (
+                "<html>502 Bad Gateway</html>",
+                "it is not JSON: expected value at line 1 column 1",
+            ),
+            ("[1, 2]", "a template is a JSON object, this is an array"),
+            (
+                "{\"Resources\": ",
+                "it is not JSON: EOF while parsing a value at line 1 column 14",
+            ),
+        ] {
+            write(&dir, "Hello.template.json", text);
+            let e = Assembly::load(&dir).map(|_| ()).unwrap_err();
+            let shown = e.to_string();
+            assert!(matches!(e, Error::Assembly { .. }), "{shown}");
+            assert!(
+                shown.contains(&format!(
+                    "the template {} of stack Hello cannot be used",
+                    dir.join("Hello.template.json").display()
+                )),
+                "{shown}"
+            );
+            assert!(shown.contains(why), "{shown}");
+        }
+        // YAML in a .json file that reads as a template is accepted.
+        write(
+            &dir,
+            "Hello.template.json",
+            "Resources:\n  T:\n    Type: AWS::SNS::Topic\n",
+        );
+        assert_eq!(
+            Assembly::load(&dir).map(|a| a.stacks[0].resource_count()).ok(),
+            Some(1)
+        );
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]

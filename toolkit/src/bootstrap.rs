@@ -129,7 +129,7 @@ pub fn template() -> Json {
                                     "Effect": "Allow",
                                     "Action": ["kms:Decrypt", "kms:DescribeKey"],
                                     "Resource": "*",
-                                    "Condition": {"StringEquals": {"kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}}}
+                                    "Condition": {"StringEquals": {"kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.${AWS::URLSuffix}"}}}
                                 },
                                 {
                                     "Sid": "ReadBootstrapVersion",
@@ -232,6 +232,23 @@ mod tests {
             Some(&json!(VERSION_PARAMETER))
         );
         assert_eq!(bucket_name("1", "us-east-1"), "cairn-assets-1-us-east-1");
+    }
+
+    #[test]
+    fn no_partition_is_written_by_hand() {
+        let text = template().to_string();
+        assert!(!text.contains("arn:aws:"), "ARNs take ${{AWS::Partition}}");
+        // Endpoint names take ${AWS::URLSuffix}; service principals are the same in every
+        // partition.
+        let hosts: Vec<&str> = text
+            .match_indices("amazonaws.com")
+            .map(|(i, _)| text[..i].rsplit('"').next().unwrap_or_default())
+            .collect();
+        assert_eq!(hosts, ["cloudformation."], "{text}");
+        assert_eq!(
+            template().pointer("/Resources/DeployRole/Properties/Policies/0/PolicyDocument/Statement/3/Condition/StringEquals/kms:ViaService"),
+            Some(&json!({"Fn::Sub": "s3.${AWS::Region}.${AWS::URLSuffix}"}))
+        );
     }
 
     #[test]

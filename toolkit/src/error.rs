@@ -34,6 +34,21 @@ pub enum Error {
         /// The service's message.
         message: String,
     },
+    /// The endpoint did not answer (refused, unknown host, timed out): nothing was retried
+    /// for long, and nothing was changed by this call.
+    #[error("{stack}: {operation}: cannot reach {endpoint} ({cause}); {hint}")]
+    Unreachable {
+        /// The stack (or environment) concerned.
+        stack: String,
+        /// The API operation.
+        operation: &'static str,
+        /// The endpoint's URL.
+        endpoint: String,
+        /// What happened.
+        cause: String,
+        /// What to check.
+        hint: String,
+    },
     /// The environment has no (or an outdated) bootstrap stack.
     #[error("{stack}: the environment {environment} is not bootstrapped: {detail}; run `cairn bootstrap {environment}` first")]
     NotBootstrapped {

@@ -19,13 +19,23 @@
 #![warn(missing_docs)]
 
 pub mod assembly;
+mod aws;
 pub mod bootstrap;
-mod cloud;
+mod client;
+mod commands;
+mod context;
+mod deploy;
 pub mod diff;
 pub mod error;
 pub mod events;
 pub mod facts;
+mod join;
+mod reporter;
 pub mod style;
+mod wait;
+
+#[cfg(test)]
+mod fake;
 
 use std::path::{Path, PathBuf};
 
@@ -215,7 +225,7 @@ pub fn execute(assembly_dir: &Path, command: Command) -> Result<()> {
             path: PathBuf::from("<tokio runtime>"),
             source,
         })?;
-    runtime.block_on(cloud::run(assembly_dir, command))
+    runtime.block_on(commands::run(assembly_dir, command))
 }
 
 /// Lists the stacks of the assembly in `assembly_dir` (no AWS call).
