@@ -89,9 +89,9 @@ pub fn parse_template(body: &str, yaml: bool) -> std::result::Result<Json, Strin
 /// is wrong, before anything is sent.
 fn read_template(body: &str, yaml: bool) -> std::result::Result<Json, String> {
     let parsed = if yaml {
-        serde_yaml::from_str::<Json>(body).map_err(|e| format!("it is not YAML: {e}"))
+        serde_saphyr::from_str::<Json>(body).map_err(|e| format!("it is not YAML: {e}"))
     } else {
-        serde_json::from_str::<Json>(body).or_else(|json_error| match serde_yaml::from_str::<Json>(body) {
+        serde_json::from_str::<Json>(body).or_else(|json_error| match serde_saphyr::from_str::<Json>(body) {
             Ok(v @ Json::Object(_)) => Ok(v),
             _ => Err(format!("it is not JSON: {json_error}")),
         })
