@@ -1,0 +1,297 @@
+//! Rendering: the definition as an Amazon States Language value, and as the text of
+//! `DefinitionString` with its substitutions.
+
+use indexmap::IndexMap;
+
+use cairn_core::Value;
+
+use super::definition::Definition;
+use super::error::DefResult;
+use super::retry::{strings, Retry};
+use super::state::Body;
+use super::states::WaitFor;
+
+impl Definition {
+    pub(crate) fn render(&self, timeout_seconds: Option<u64>) -> DefResult<Value> {
+        self.validate()?;
+        let mut m = IndexMap::new();
+        if let Some(c) = &self.comment {
+            m.insert("Comment".to_string(), Value::from(c.as_str()));
+        }
+        self.render_scope_into(0, &mut m);
+        if let Some(t) = timeout_seconds {
+            m.insert("TimeoutSeconds".into(), Value::Int(t as i64));
+        }
+        Ok(Value::Map(m))
+    }
+
+    fn render_scope_into(&self, s: usize, m: &mut IndexMap<String, Value>) {
+        let scope = &self.scopes[s];
+        if let Some(start) = scope.start {
+            m.insert("StartAt".into(), Value::from(self.name(start)));
+        }
+        let states = scope
+            .states
+            .iter()
+            .map(|&i| (self.name(i).to_string(), self.render_state(i)))
+            .collect();
+        m.insert("States".into(), Value::Map(states));
+    }
+
+    fn render_state(&self, i: usize) -> Value {
+        let e = &self.states[i];
+        let io = e.body.io();
+        let mut m: IndexMap<String, Value> = IndexMap::new();
+        let ty = match &e.body {
+            Body::Task(_) => "Task",
+            Body::Choice(_) => "Choice",
+            Body::Wait(_) => "Wait",
+            Body::Pass(_) => "Pass",
+            Body::Parallel(_) => "Parallel",
+            Body::Map(_) => "Map",
+            Body::Succeed(_) => "Succeed",
+            Body::Fail(_) => "Fail",
+        };
+        m.insert("Type".into(), Value::from(ty));
+        if let Some(c) = &io.comment {
+            m.insert("Comment".into(), Value::from(c.as_str()));
+        }
+        if let Some(p) = &io.input_path {
+            m.insert("InputPath".into(), Value::from(p.as_str()));
+        }
+        match &e.body {
+            Body::Task(t) => {
+                m.insert("Resource".into(), t.resource());
+                if let Some(p) = t.rendered_parameters() {
+                    m.insert("Parameters".into(), p);
+                }
+            }
+            Body::Choice(_) => {
+                let choices = e
+                    .choices
+                    .iter()
+                    .map(|(c, t)| {
+                        let mut v = c.to_value();
+                        if let Some(m) = v.as_map_mut() {
+                            m.insert("Next".into(), Value::from(self.name(*t)));
+                        }
+                        v
+                    })
+                    .collect();
+                m.insert("Choices".into(), Value::List(choices));
+                if let Some(d) = e.default {
+                    m.insert("Default".into(), Value::from(self.name(d)));
+                }
+            }
+            Body::Wait(w) => {
+                let (k, v) = match &w.how {
+                    WaitFor::Seconds(s) => ("Seconds", Value::from(*s)),
+                    WaitFor::Timestamp(t) => ("Timestamp", Value::from(t.as_str())),
+                    WaitFor::SecondsPath(p) => ("SecondsPath", Value::from(p.as_str())),
+                    WaitFor::TimestampPath(p) => ("TimestampPath", Value::from(p.as_str())),
+                };
+                m.insert(k.into(), v);
+            }
+            Body::Pass(p) => {
+                if let Some(params) = &io.parameters {
+                    m.insert("Parameters".into(), params.clone());
+                }
+                if let Some(r) = &p.result {
+                    m.insert("Result".into(), r.clone());
+                }
+            }
+            Body::Parallel(_) => {
+                if let Some(params) = &io.parameters {
+                    m.insert("Parameters".into(), params.clone());
+                }
+                let branches = e
+                    .branches
+                    .iter()
+                    .map(|&s| {
+                        let mut b = IndexMap::new();
+                        self.render_scope_into(s, &mut b);
+                        Value::Map(b)
+                    })
+                    .collect();
+                m.insert("Branches".into(), Value::List(branches));
+            }
+            Body::Map(map) => {
+                if let Some(p) = &map.items_path {
+                    m.insert("ItemsPath".into(), Value::from(p.as_str()));
+                }
+                if let Some(n) = map.max_concurrency {
+                    m.insert("MaxConcurrency".into(), Value::from(n));
+                }
+                if let Some(s) = &map.item_selector {
+                    m.insert("ItemSelector".into(), s.clone());
+                }
+                if let Some(params) = &io.parameters {
+                    m.insert("Parameters".into(), params.clone());
+                }
+                let mut p = IndexMap::new();
+                p.insert(
+                    "ProcessorConfig".to_string(),
+                    Value::map([("Mode", Value::from("INLINE"))]),
+                );
+                if let Some(s) = e.processor {
+                    self.render_scope_into(s, &mut p);
+                }
+                m.insert("ItemProcessor".into(), Value::Map(p));
+            }
+            Body::Succeed(_) => {}
+            Body::Fail(f) => {
+                if let Some(x) = &f.error {
+                    m.insert("Error".into(), Value::from(x.as_str()));
+                }
+                if let Some(x) = &f.cause {
+                    m.insert("Cause".into(), Value::from(x.as_str()));
+                }
+            }
+        }
+        if let Some(s) = &io.result_selector {
+            m.insert("ResultSelector".into(), s.clone());
+        }
+        match &io.result_path {
+            Some(Some(p)) => {
+                m.insert("ResultPath".into(), Value::from(p.as_str()));
+            }
+            Some(None) => {
+                m.insert("ResultPath".into(), Value::Null);
+            }
+            None => {}
+        }
+        if let Some(p) = &io.output_path {
+            m.insert("OutputPath".into(), Value::from(p.as_str()));
+        }
+        if let Body::Task(t) = &e.body {
+            if let Some(s) = t.timeout_seconds {
+                m.insert("TimeoutSeconds".into(), Value::from(s));
+            }
+            if let Some(s) = t.heartbeat_seconds {
+                m.insert("HeartbeatSeconds".into(), Value::from(s));
+            }
+        }
+        if let Some((retries, catches)) = e.body.handlers() {
+            let retries = match &e.body {
+                Body::Task(t) => t.rendered_retries(),
+                _ => retries.clone(),
+            };
+            if !retries.is_empty() {
+                m.insert(
+                    "Retry".into(),
+                    Value::List(retries.iter().map(Retry::to_value).collect()),
+                );
+            }
+            if !catches.is_empty() {
+                let catches = catches
+                    .iter()
+                    .map(|c| {
+                        let mut v = IndexMap::new();
+                        v.insert("ErrorEquals".to_string(), strings(&c.errors));
+                        if let Some(p) = &c.result_path {
+                            v.insert("ResultPath".into(), Value::from(p.as_str()));
+                        }
+                        let next = self.state_index(c.next).map(|n| self.name(n)).unwrap_or_default();
+                        v.insert("Next".into(), Value::from(next));
+                        Value::Map(v)
+                    })
+                    .collect();
+                m.insert("Catch".into(), Value::List(catches));
+            }
+        }
+        if let Some(n) = e.next {
+            m.insert("Next".into(), Value::from(self.name(n)));
+        } else if e.end {
+            m.insert("End".into(), Value::Bool(true));
+        }
+        Value::Map(m)
+    }
+}
+
+/// Renders an ASL value as compact JSON text; every intrinsic becomes a `"${Key}"`
+/// string, its value kept under `Key`. `name` proposes a key for an intrinsic.
+pub(super) fn definition_string(
+    value: &Value,
+    name: &dyn Fn(&Value) -> Option<String>,
+) -> (String, IndexMap<String, Value>) {
+    // Keys must not collide with `${...}` text the definition holds literally.
+    let mut literal_text = String::new();
+    collect_literals(value, &mut literal_text);
+    let mut subs: IndexMap<String, Value> = IndexMap::new();
+    let mut out = String::new();
+    write_json(value, &mut out, &mut |v: &Value| {
+        if let Some((k, _)) = subs.iter().find(|(_, x)| *x == v) {
+            return k.clone();
+        }
+        let base = name(v).unwrap_or_else(|| "Ref".into());
+        let mut n = 0usize;
+        loop {
+            let key = if n == 0 && base != "Ref" {
+                base.clone()
+            } else {
+                format!("{base}{n}")
+            };
+            if !subs.contains_key(&key) && !literal_text.contains(&format!("${{{key}}}")) {
+                subs.insert(key.clone(), v.clone());
+                return key;
+            }
+            n += 1;
+        }
+    });
+    (out, subs)
+}
+
+fn collect_literals(v: &Value, out: &mut String) {
+    match v {
+        Value::String(s) => {
+            out.push_str(s);
+            out.push('\n');
+        }
+        Value::List(items) => items.iter().for_each(|i| collect_literals(i, out)),
+        Value::Map(m) => m.iter().for_each(|(k, x)| {
+            out.push_str(k);
+            out.push('\n');
+            collect_literals(x, out);
+        }),
+        _ => {}
+    }
+}
+
+fn write_json(v: &Value, out: &mut String, key_of: &mut dyn FnMut(&Value) -> String) {
+    match v {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Float(f) => match serde_json::Number::from_f64(*f) {
+            Some(n) => out.push_str(&n.to_string()),
+            None => out.push_str("null"),
+        },
+        Value::String(s) => out.push_str(&serde_json::Value::String(s.clone()).to_string()),
+        Value::List(items) => {
+            out.push('[');
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(x, out, key_of);
+            }
+            out.push(']');
+        }
+        Value::Map(m) => {
+            out.push('{');
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                out.push(':');
+                write_json(x, out, key_of);
+            }
+            out.push('}');
+        }
+        Value::Intrinsic(_) => {
+            let key = key_of(v);
+            out.push_str(&format!("\"${{{key}}}\""));
+        }
+    }
+}
