@@ -2,6 +2,7 @@
 //! `DefinitionString` with its substitutions.
 
 use indexmap::IndexMap;
+use serde_json::Value as Json;
 
 use cairn_core::Value;
 
@@ -208,22 +209,59 @@ impl Definition {
     }
 }
 
-/// Renders an ASL value as compact JSON text; every intrinsic becomes a `"${Key}"`
-/// string, its value kept under `Key`. `name` proposes a key for an intrinsic.
+/// The text of `DefinitionString` and its `DefinitionSubstitutions`: the ASL value as
+/// compact JSON (rendered by serde_json), every intrinsic a `"${Key}"` string whose value
+/// is kept under `Key`. `name` proposes a key for an intrinsic.
 pub(super) fn definition_string(
     value: &Value,
     name: &dyn Fn(&Value) -> Option<String>,
 ) -> (String, IndexMap<String, Value>) {
-    // Keys must not collide with `${...}` text the definition holds literally.
-    let mut literal_text = String::new();
-    collect_literals(value, &mut literal_text);
-    let mut subs: IndexMap<String, Value> = IndexMap::new();
-    let mut out = String::new();
-    write_json(value, &mut out, &mut |v: &Value| {
-        if let Some((k, _)) = subs.iter().find(|(_, x)| *x == v) {
+    let mut placeholders = Placeholders::new(value, name);
+    let json = placeholders.json(value);
+    (json.to_string(), placeholders.keys)
+}
+
+/// The substitution keys given so far, in order of first use.
+struct Placeholders<'n> {
+    /// Every literal string and key of the definition, so a key never matches `${...}`
+    /// text the definition holds literally.
+    literal_text: String,
+    keys: IndexMap<String, Value>,
+    name: &'n dyn Fn(&Value) -> Option<String>,
+}
+
+impl<'n> Placeholders<'n> {
+    fn new(value: &Value, name: &'n dyn Fn(&Value) -> Option<String>) -> Placeholders<'n> {
+        let mut literal_text = String::new();
+        collect_literals(value, &mut literal_text);
+        Placeholders {
+            literal_text,
+            keys: IndexMap::new(),
+            name,
+        }
+    }
+
+    /// The value as JSON with its intrinsics replaced by placeholders. ASL's explicit
+    /// nulls (`"ResultPath": null`) are kept, as `Value::Null` is JSON's `null`.
+    fn json(&mut self, v: &Value) -> Json {
+        match v {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Int(i) => Json::from(*i),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+            Value::String(s) => Json::String(s.clone()),
+            Value::List(items) => Json::Array(items.iter().map(|x| self.json(x)).collect()),
+            Value::Map(m) => Json::Object(m.iter().map(|(k, x)| (k.clone(), self.json(x))).collect()),
+            Value::Intrinsic(_) => Json::String(format!("${{{}}}", self.key_of(v))),
+        }
+    }
+
+    /// The key of an intrinsic: the one it already has, or a new one.
+    fn key_of(&mut self, v: &Value) -> String {
+        if let Some((k, _)) = self.keys.iter().find(|(_, x)| *x == v) {
             return k.clone();
         }
-        let base = name(v).unwrap_or_else(|| "Ref".into());
+        let base = (self.name)(v).unwrap_or_else(|| "Ref".into());
         let mut n = 0usize;
         loop {
             let key = if n == 0 && base != "Ref" {
@@ -231,14 +269,13 @@ pub(super) fn definition_string(
             } else {
                 format!("{base}{n}")
             };
-            if !subs.contains_key(&key) && !literal_text.contains(&format!("${{{key}}}")) {
-                subs.insert(key.clone(), v.clone());
+            if !self.keys.contains_key(&key) && !self.literal_text.contains(&format!("${{{key}}}")) {
+                self.keys.insert(key.clone(), v.clone());
                 return key;
             }
             n += 1;
         }
-    });
-    (out, subs)
+    }
 }
 
 fn collect_literals(v: &Value, out: &mut String) {
@@ -254,44 +291,5 @@ fn collect_literals(v: &Value, out: &mut String) {
             collect_literals(x, out);
         }),
         _ => {}
-    }
-}
-
-fn write_json(v: &Value, out: &mut String, key_of: &mut dyn FnMut(&Value) -> String) {
-    match v {
-        Value::Null => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => out.push_str(&i.to_string()),
-        Value::Float(f) => match serde_json::Number::from_f64(*f) {
-            Some(n) => out.push_str(&n.to_string()),
-            None => out.push_str("null"),
-        },
-        Value::String(s) => out.push_str(&serde_json::Value::String(s.clone()).to_string()),
-        Value::List(items) => {
-            out.push('[');
-            for (i, x) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                write_json(x, out, key_of);
-            }
-            out.push(']');
-        }
-        Value::Map(m) => {
-            out.push('{');
-            for (i, (k, x)) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&serde_json::Value::String(k.clone()).to_string());
-                out.push(':');
-                write_json(x, out, key_of);
-            }
-            out.push('}');
-        }
-        Value::Intrinsic(_) => {
-            let key = key_of(v);
-            out.push_str(&format!("\"${{{key}}}\""));
-        }
     }
 }
