@@ -912,6 +912,133 @@ fn lambda_functions_by_name_by_arn_and_plain_resource() {
     asl_validator("lambda-forms", &a);
 }
 
+// ------------------------------------------------ a user-defined integration ----
+
+/// An integration the module does not ship: Bedrock `InvokeModel` of one foundation model,
+/// with the request body as its payload.
+#[derive(Debug)]
+struct InvokeModel {
+    model: String,
+}
+
+impl TaskIntegration for InvokeModel {
+    fn name(&self) -> String {
+        "bedrock:invokeModel".into()
+    }
+
+    fn payload_parameter(&self) -> Option<&str> {
+        Some("Body")
+    }
+
+    fn bind(&self, task: &TaskContext<'_>) -> Result<IntegrationConfig, DefinitionError> {
+        if self.model.is_empty() {
+            return Err(task.invalid("ModelId", "", "name a foundation model"));
+        }
+        let model = cairn_core::Arn::new("bedrock", format!("foundation-model/{}", self.model))
+            .no_account()
+            .format();
+        Ok(IntegrationConfig::new(task.resource("bedrock:invokeModel"))
+            .parameters(
+                Params::new()
+                    .set("ModelId", self.model.as_str())
+                    .path("Body", "$"),
+            )
+            .policy_statement(
+                PolicyStatement::allow()
+                    .actions([task.iam_action("bedrock:InvokeModel")])
+                    .resources(task.iam_resources(vec![model])),
+            )
+            .retry(Retry::on(["Bedrock.ThrottlingException"]).max_attempts(4)))
+    }
+}
+
+#[test]
+fn a_user_defined_integration_binds_like_the_built_in_ones() {
+    let mut app = App::new();
+    let stack = app.stack("S").unwrap();
+    let mut def = Definition::new();
+    let summarize = def
+        .add(
+            Task::new(
+                "Summarize",
+                InvokeModel {
+                    model: "anthropic.claude-v2".into(),
+                },
+            )
+            .payload_path("$.request")
+            .parameters(Params::new().set("Accept", "application/json"))
+            .result_selector(Params::new().path("summary", "$.Body.completion"))
+            .retry(Retry::on([errors::TIMEOUT]).max_attempts(1)),
+        )
+        .unwrap();
+    def.end(summarize).unwrap();
+
+    // Checked when added: the pattern (request-response only by default), and what the
+    // integration's own bind refuses, naming the state.
+    let mut other = Definition::new();
+    let msg = other
+        .add(Task::new("S1", InvokeModel { model: "m".into() }).sync())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        msg,
+        "state 'S1': bedrock:invokeModel does not support the .sync (run a job) integration pattern"
+    );
+    let msg = other
+        .add(Task::new("S2", InvokeModel { model: String::new() }))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        msg,
+        "state 'S2': ModelId \"\" is invalid: name a foundation model"
+    );
+    let msg = other
+        .add(Task::new("S3", InvokeModel { model: "m".into() }).iam_resources(Vec::<Value>::new()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("bedrock:invokeModel needs the IAM resources"),
+        "{msg}"
+    );
+
+    StateMachine::new(&mut app, stack, "Summaries", StateMachineProps::new(def)).unwrap();
+    let asm = synth(app);
+    let t = template(&asm, "S");
+    let sm = only(&asm, "S", "AWS::StepFunctions::StateMachine");
+    let a = rendered(&t, sm);
+    assert_eq!(
+        a["States"]["Summarize"],
+        json!({
+            "Type": "Task",
+            "Resource": "arn:aws:states:::bedrock:invokeModel",
+            // The integration's parameters, the payload over its `Body.$`, then the task's.
+            "Parameters": { "ModelId": "anthropic.claude-v2", "Body.$": "$.request", "Accept": "application/json" },
+            "ResultSelector": { "summary.$": "$.Body.completion" },
+            // The integration's retriers first, then the task's.
+            "Retry": [
+                { "ErrorEquals": ["Bedrock.ThrottlingException"], "MaxAttempts": 4 },
+                { "ErrorEquals": ["States.Timeout"], "MaxAttempts": 1 }
+            ],
+            "End": true
+        })
+    );
+    // The role gets exactly the statement the integration asked for (and logging's).
+    let role = machine_role_policy(&asm, &t);
+    assert_eq!(
+        statements(&t, &role),
+        json!([
+            { "Effect": "Allow", "Action": "bedrock:InvokeModel",
+              "Resource": { "Fn::Join": ["", [
+                  "arn:", { "Ref": "AWS::Partition" }, ":bedrock:", { "Ref": "AWS::Region" },
+                  "::foundation-model/anthropic.claude-v2"
+              ]] } },
+            logs_statement()
+        ])
+    );
+    validate_all("user-integration", &asm);
+    cfn_lint("user-integration", &asm);
+}
+
 #[test]
 fn grants_name_the_state_machine_and_its_executions() {
     let mut app = App::new();

@@ -152,9 +152,9 @@ impl Definition {
     /// Adds a state in a scope (a Parallel branch, a Map item processor, or the top).
     pub fn add_in<S: State>(&mut self, scope: Scope, state: S) -> DefResult<StateRef<S>> {
         let scope = self.scope_index(scope)?;
-        let StateBody(body) = state.into_body();
-        let name = body.name().to_string();
+        let name = state.name().to_string();
         self.check_name(&name, scope)?;
+        let StateBody(body) = state.into_body()?;
         let index = self.states.len();
         self.check_body(&body, scope)?;
         self.states.push(Entry {
@@ -346,7 +346,7 @@ impl Definition {
         let mut out: Vec<PolicyStatement> = Vec::new();
         for e in &self.states {
             if let Body::Task(t) = &e.body {
-                for s in t.policy_statements() {
+                for s in t.statements.iter().cloned() {
                     if !out.contains(&s) {
                         out.push(s);
                     }
@@ -361,8 +361,8 @@ impl Definition {
         self.states
             .iter()
             .filter_map(|e| match &e.body {
-                Body::Task(t) if t.pattern != IntegrationPattern::RequestResponse => {
-                    Some((t.name.as_str(), t.pattern))
+                Body::Task(t) if t.task.pattern != IntegrationPattern::RequestResponse => {
+                    Some((t.task.name.as_str(), t.task.pattern))
                 }
                 _ => None,
             })

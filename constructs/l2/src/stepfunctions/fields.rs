@@ -109,14 +109,14 @@ macro_rules! handler_methods {
 pub(super) use handler_methods;
 
 macro_rules! state_impl {
-    ($t:ident, $variant:ident, $wrap:expr) => {
+    ($t:ident) => {
         impl super::state::sealed::Sealed for $t {}
         impl super::state::State for $t {
             fn name(&self) -> &str {
                 &self.name
             }
-            fn into_body(self) -> super::state::StateBody {
-                super::state::StateBody(super::state::Body::$variant($wrap(self)))
+            fn into_body(self) -> super::error::DefResult<super::state::StateBody> {
+                Ok(super::state::StateBody(super::state::Body::$t(self)))
             }
         }
     };

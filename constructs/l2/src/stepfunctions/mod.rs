@@ -59,6 +59,7 @@ mod condition;
 mod definition;
 mod error;
 mod fields;
+mod integrations;
 mod machine;
 mod render;
 mod retry;
@@ -71,11 +72,12 @@ pub use condition::{Condition, Number};
 pub use definition::{Chain, Definition};
 pub use error::DefinitionError;
 pub use fields::Params;
+pub use integrations::{Instances, SendCommand};
 pub use machine::{Error, LogLevel, LogOptions, StateMachine, StateMachineProps, StateMachineType};
 pub use retry::{Catch, Retry};
 pub use state::{Catchable, HasNext, Scope, State, StateBody, StateId, StateRef};
 pub use states::{Choice, Fail, Map, Parallel, Pass, Succeed, Wait};
-pub use task::{Instances, IntegrationPattern, SendCommand, Task};
+pub use task::{integration_arn, IntegrationConfig, IntegrationPattern, Task, TaskContext, TaskIntegration};
 
 /// The context object path of the current task's token, for `.waitForTaskToken`
 /// integrations: `Params::new().path("token", TASK_TOKEN)`.

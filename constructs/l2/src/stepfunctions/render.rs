@@ -62,9 +62,9 @@ impl Definition {
         }
         match &e.body {
             Body::Task(t) => {
-                m.insert("Resource".into(), t.resource());
-                if let Some(p) = t.rendered_parameters() {
-                    m.insert("Parameters".into(), p);
+                m.insert("Resource".into(), t.resource.clone());
+                if let Some(p) = &t.parameters {
+                    m.insert("Parameters".into(), p.clone());
                 }
             }
             Body::Choice(_) => {
@@ -164,7 +164,8 @@ impl Definition {
         if let Some(p) = &io.output_path {
             m.insert("OutputPath".into(), Value::from(p.as_str()));
         }
-        if let Body::Task(t) = &e.body {
+        if let Body::Task(bound) = &e.body {
+            let t = &bound.task;
             if let Some(s) = t.timeout_seconds {
                 m.insert("TimeoutSeconds".into(), Value::from(s));
             }
@@ -174,7 +175,7 @@ impl Definition {
         }
         if let Some((retries, catches)) = e.body.handlers() {
             let retries = match &e.body {
-                Body::Task(t) => t.rendered_retries(),
+                Body::Task(t) => t.retries(),
                 _ => retries.clone(),
             };
             if !retries.is_empty() {

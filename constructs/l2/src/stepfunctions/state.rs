@@ -3,9 +3,12 @@
 use std::fmt;
 use std::marker::PhantomData;
 
+use super::error::DefResult;
 use super::fields::Io;
 use super::retry::{Catch, Retry};
 use super::states::{Choice, Fail, Map, Parallel, Pass, Succeed, Wait};
+use super::task::BoundTask;
+#[cfg(doc)]
 use super::task::Task;
 
 /// A typed handle to a state of a [`Definition`](super::Definition): `Copy`, and only valid in the
@@ -71,8 +74,9 @@ pub(super) mod sealed {
 pub trait State: sealed::Sealed + Sized {
     /// The state's name, unique in the state machine.
     fn name(&self) -> &str;
+    /// The state as a definition stores it (a task bound to its integration).
     #[doc(hidden)]
-    fn into_body(self) -> StateBody;
+    fn into_body(self) -> DefResult<StateBody>;
 }
 
 /// A state that continues with a `Next` state or ends the execution: [`Task`], [`Pass`],
@@ -89,7 +93,7 @@ pub struct StateBody(pub(super) Body);
 
 #[derive(Debug, Clone)]
 pub(super) enum Body {
-    Task(Box<Task>),
+    Task(Box<BoundTask>),
     Choice(Choice),
     Wait(Wait),
     Pass(Pass),
@@ -102,7 +106,7 @@ pub(super) enum Body {
 impl Body {
     pub(super) fn name(&self) -> &str {
         match self {
-            Body::Task(s) => &s.name,
+            Body::Task(s) => &s.task.name,
             Body::Choice(s) => &s.name,
             Body::Wait(s) => &s.name,
             Body::Pass(s) => &s.name,
@@ -122,7 +126,7 @@ impl Body {
 
     pub(super) fn handlers(&self) -> Option<(&Vec<Retry>, &Vec<Catch>)> {
         match self {
-            Body::Task(s) => Some((&s.retries, &s.catches)),
+            Body::Task(s) => Some((&s.task.retries, &s.task.catches)),
             Body::Parallel(s) => Some((&s.retries, &s.catches)),
             Body::Map(s) => Some((&s.retries, &s.catches)),
             _ => None,
@@ -131,7 +135,7 @@ impl Body {
 
     pub(super) fn handlers_mut(&mut self) -> Option<(&mut Vec<Retry>, &mut Vec<Catch>)> {
         match self {
-            Body::Task(s) => Some((&mut s.retries, &mut s.catches)),
+            Body::Task(s) => Some((&mut s.task.retries, &mut s.task.catches)),
             Body::Parallel(s) => Some((&mut s.retries, &mut s.catches)),
             Body::Map(s) => Some((&mut s.retries, &mut s.catches)),
             _ => None,
@@ -140,7 +144,7 @@ impl Body {
 
     pub(super) fn io(&self) -> &Io {
         match self {
-            Body::Task(s) => &s.io,
+            Body::Task(s) => &s.task.io,
             Body::Choice(s) => &s.io,
             Body::Wait(s) => &s.io,
             Body::Pass(s) => &s.io,

@@ -16,7 +16,7 @@ pub struct Choice {
     pub(super) io: Io,
 }
 
-state_impl!(Choice, Choice, std::convert::identity);
+state_impl!(Choice);
 comment_method!(Choice);
 path_methods!(Choice);
 
@@ -46,7 +46,7 @@ pub struct Wait {
     pub(super) how: WaitFor,
 }
 
-state_impl!(Wait, Wait, std::convert::identity);
+state_impl!(Wait);
 impl HasNext for Wait {}
 comment_method!(Wait);
 path_methods!(Wait);
@@ -89,7 +89,7 @@ pub struct Pass {
     pub(super) result: Option<Value>,
 }
 
-state_impl!(Pass, Pass, std::convert::identity);
+state_impl!(Pass);
 impl HasNext for Pass {}
 comment_method!(Pass);
 path_methods!(Pass);
@@ -137,7 +137,7 @@ pub struct Parallel {
     pub(super) catches: Vec<Catch>,
 }
 
-state_impl!(Parallel, Parallel, std::convert::identity);
+state_impl!(Parallel);
 impl HasNext for Parallel {}
 comment_method!(Parallel);
 path_methods!(Parallel);
@@ -170,7 +170,7 @@ pub struct Map {
     pub(super) catches: Vec<Catch>,
 }
 
-state_impl!(Map, Map, std::convert::identity);
+state_impl!(Map);
 impl HasNext for Map {}
 comment_method!(Map);
 path_methods!(Map);
@@ -221,7 +221,7 @@ pub struct Succeed {
     pub(super) io: Io,
 }
 
-state_impl!(Succeed, Succeed, std::convert::identity);
+state_impl!(Succeed);
 comment_method!(Succeed);
 path_methods!(Succeed);
 
@@ -244,7 +244,7 @@ pub struct Fail {
     pub(super) cause: Option<String>,
 }
 
-state_impl!(Fail, Fail, std::convert::identity);
+state_impl!(Fail);
 comment_method!(Fail);
 
 impl Fail {

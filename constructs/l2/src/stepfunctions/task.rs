@@ -1,16 +1,18 @@
-//! The `Task` state and its service integrations.
+//! The `Task` state and the extension point of its service integrations:
+//! [`TaskIntegration`], bound to the task when the task is added to a definition.
 
 use std::fmt;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 
 use cairn_core::Value;
 
-use super::fields::{
-    comment_method, handler_methods, parameters_method, path_methods, result_methods, state_impl, Io,
-};
+use super::error::{DefResult, DefinitionError};
+use super::fields::{comment_method, handler_methods, parameters_method, path_methods, result_methods, Io};
+use super::integrations::{AwsSdk, LambdaFunction, LambdaInvoke, SendCommand, ServiceCall, StartExecution};
 use super::retry::{Catch, Retry};
-use super::state::HasNext;
+use super::state::{sealed, Body, HasNext, State, StateBody};
 use crate::iam::PolicyStatement;
 
 /// How a task waits for the work it starts.
@@ -24,6 +26,18 @@ pub enum IntegrationPattern {
     WaitForTaskToken,
 }
 
+impl IntegrationPattern {
+    /// The suffix of an optimized integration's resource for this pattern: `""`,
+    /// `".sync"` or `".waitForTaskToken"`.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            IntegrationPattern::RequestResponse => "",
+            IntegrationPattern::RunJob => ".sync",
+            IntegrationPattern::WaitForTaskToken => ".waitForTaskToken",
+        }
+    }
+}
+
 impl fmt::Display for IntegrationPattern {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -34,80 +48,183 @@ impl fmt::Display for IntegrationPattern {
     }
 }
 
+/// The `Resource` of an optimized service integration,
+/// `arn:aws:states:::<integration>` (e.g. `lambda:invoke`, `sns:publish.waitForTaskToken`).
+pub fn integration_arn(integration: &str) -> Value {
+    Value::from(format!("arn:aws:states:::{integration}"))
+}
+
+/// A service integration of a [`Task`]: what the task calls, and what the state machine's
+/// role needs for it. The built-in constructors ([`Task::lambda_invoke`], [`Task::aws_sdk`],
+/// [`Task::service`] ...) are implementations; implement it for an integration they do not
+/// cover and pass it to [`Task::new`].
+///
+/// The integration is bound to its task when the task is added to a
+/// [`Definition`](super::Definition) (the CDK's `bind`): [`TaskIntegration::bind`] returns
+/// the task's `Resource`, the integration's `Parameters` and the role's statements; the
+/// [`StateMachine`](super::StateMachine) that runs the definition grants the statements.
+///
+/// ```
+/// use cairn_constructs::iam::PolicyStatement;
+/// use cairn_constructs::stepfunctions::{
+///     Definition, DefinitionError, IntegrationConfig, IntegrationPattern, Params, Task,
+///     TaskContext, TaskIntegration,
+/// };
+/// use cairn_core::{format_arn, Value};
+///
+/// /// EventBridge `PutEvents` on one bus.
+/// #[derive(Debug)]
+/// struct PutEvents { bus: String }
+///
+/// impl TaskIntegration for PutEvents {
+///     fn name(&self) -> String { "events:putEvents".into() }
+///     fn supports(&self, pattern: IntegrationPattern) -> bool {
+///         pattern != IntegrationPattern::RunJob
+///     }
+///     fn bind(&self, task: &TaskContext<'_>) -> Result<IntegrationConfig, DefinitionError> {
+///         let bus = format_arn("events", format!("event-bus/{}", self.bus));
+///         Ok(IntegrationConfig::new(task.resource("events:putEvents"))
+///             .parameters(Params::new().set("Entries", Value::List(vec![Params::new()
+///                 .set("EventBusName", self.bus.as_str())
+///                 .set("Source", "orders")
+///                 .path("Detail", "$")
+///                 .set("DetailType", "OrderPlaced")
+///                 .into()])))
+///             .policy_statement(PolicyStatement::allow()
+///                 .actions([task.iam_action("events:PutEvents")])
+///                 .resources(task.iam_resources(vec![bus]))))
+///     }
+/// }
+///
+/// # fn main() -> Result<(), DefinitionError> {
+/// let mut def = Definition::new();
+/// let put = def.add(Task::new("Announce", PutEvents { bus: "orders".into() }))?;
+/// def.end(put)?;
+/// assert_eq!(def.policy_statements()[0].actions, ["events:PutEvents"]);
+/// # Ok(())
+/// # }
+/// ```
+pub trait TaskIntegration: fmt::Debug + Send + Sync {
+    /// The integration in messages: `lambda:invoke`, `aws-sdk:ssm:sendCommand` ...
+    fn name(&self) -> String;
+
+    /// Whether the integration supports an integration pattern; request-response only,
+    /// unless overridden.
+    fn supports(&self, pattern: IntegrationPattern) -> bool {
+        pattern == IntegrationPattern::RequestResponse
+    }
+
+    /// The parameter [`Task::payload`] and [`Task::payload_path`] set (a Lambda invoke's
+    /// `Payload`, a started execution's `Input`); `None` (the default): `Task::payload`
+    /// sets the task's `Parameters` and `Task::payload_path` does nothing.
+    fn payload_parameter(&self) -> Option<&str> {
+        None
+    }
+
+    /// Binds the integration to the task that uses it: its `Resource`, its `Parameters`
+    /// (the task's own are added over them), the statements the state machine's role needs
+    /// (the first is the main one, on the resources [`TaskContext::iam_resources`] gives),
+    /// and the retriers it adds. Errors name the state ([`TaskContext::invalid`]).
+    fn bind(&self, task: &TaskContext<'_>) -> DefResult<IntegrationConfig>;
+}
+
+/// What a [`TaskIntegration`] learns about its task when it is bound.
+#[derive(Debug, Clone, Copy)]
+pub struct TaskContext<'a> {
+    state: &'a str,
+    pattern: IntegrationPattern,
+    iam_resources: Option<&'a [Value]>,
+    iam_action: Option<&'a str>,
+}
+
+impl TaskContext<'_> {
+    /// The task's state name.
+    pub fn state(&self) -> &str {
+        self.state
+    }
+
+    /// The task's integration pattern (supported: checked before binding).
+    pub fn pattern(&self) -> IntegrationPattern {
+        self.pattern
+    }
+
+    /// The `Resource` of the optimized integration `integration` (`sns:publish`) with the
+    /// suffix of the task's pattern: `arn:aws:states:::sns:publish.waitForTaskToken`.
+    pub fn resource(&self, integration: &str) -> Value {
+        integration_arn(&format!("{integration}{}", self.pattern.suffix()))
+    }
+
+    /// The resources of the main statement: those of [`Task::iam_resources`] when set,
+    /// else `default`.
+    pub fn iam_resources(&self, default: Vec<Value>) -> Vec<Value> {
+        self.iam_resources.map_or(default, <[Value]>::to_vec)
+    }
+
+    /// The action of the main statement: that of [`Task::iam_action`] when set, else
+    /// `default`.
+    pub fn iam_action(&self, default: impl Into<String>) -> String {
+        self.iam_action.map_or_else(|| default.into(), str::to_string)
+    }
+
+    /// An error about a field of the task: `state 'X': <field> "<value>" is invalid: <reason>`.
+    pub fn invalid(&self, field: &str, value: &str, reason: &str) -> DefinitionError {
+        super::validate::invalid(self.state, field, value, reason)
+    }
+}
+
+/// What a [`TaskIntegration`] binds to: the task's `Resource`, the integration's
+/// `Parameters`, the role's statements and the integration's retriers.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Payload {
-    Input,
+#[non_exhaustive]
+pub struct IntegrationConfig {
+    /// `Resource`: an integration ARN ([`TaskContext::resource`]) or a function's ARN.
+    pub resource: Value,
+    /// The integration's `Parameters`; the task's payload and [`Task::parameters`] are
+    /// added over them (`key` replaces `key.$` and the other way round).
+    pub parameters: Option<Value>,
+    /// The statements the state machine's role needs; the first is the main one.
+    pub policy_statements: Vec<PolicyStatement>,
+    /// Retriers tried before the task's own (e.g. Lambda's transient service errors);
+    /// [`Task::retry_on_service_exceptions`] turns them off.
+    pub retries: Vec<Retry>,
+}
+
+impl IntegrationConfig {
+    /// An integration calling `resource`, with no parameters, statements or retriers yet.
+    pub fn new(resource: impl Into<Value>) -> IntegrationConfig {
+        IntegrationConfig {
+            resource: resource.into(),
+            parameters: None,
+            policy_statements: Vec::new(),
+            retries: Vec::new(),
+        }
+    }
+
+    /// Sets the integration's `Parameters` (a [`Params`](super::Params) or a map).
+    pub fn parameters(mut self, parameters: impl Into<Value>) -> Self {
+        self.parameters = Some(parameters.into());
+        self
+    }
+
+    /// Adds a statement the role needs.
+    pub fn policy_statement(mut self, statement: PolicyStatement) -> Self {
+        self.policy_statements.push(statement);
+        self
+    }
+
+    /// Adds a retrier.
+    pub fn retry(mut self, retry: Retry) -> Self {
+        self.retries.push(retry);
+        self
+    }
+}
+
+/// A task's payload, set by [`Task::payload`] or [`Task::payload_path`].
+#[derive(Debug, Clone, PartialEq)]
+enum Payload {
     Path(String),
     Value(Value),
 }
-
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum Integration {
-    LambdaInvoke {
-        function: Value,
-        payload: Payload,
-        retry_service_exceptions: bool,
-    },
-    LambdaFunction {
-        function: Value,
-    },
-    Sdk {
-        service: String,
-        action: String,
-        iam_action: String,
-        resources: Vec<Value>,
-    },
-    SendCommand(Box<SendCommand>),
-    StartExecution {
-        state_machine: Value,
-        input: Payload,
-    },
-    Service {
-        service: String,
-        action: String,
-        resources: Vec<Value>,
-    },
-}
-
-/// `.sync` integrations of [`Task::service`]: the managed EventBridge rule Step Functions
-/// uses to learn about completion, and the extra actions it calls while waiting.
-const SYNC_SERVICES: &[(&str, &str, Option<&str>, &[&str])] = &[
-    (
-        "codebuild",
-        "startBuild",
-        Some("StepFunctionsGetEventsForCodeBuildStartBuildRule"),
-        &[
-            "codebuild:StopBuild",
-            "codebuild:BatchGetBuilds",
-            "codebuild:BatchGetReports",
-        ],
-    ),
-    (
-        "batch",
-        "submitJob",
-        Some("StepFunctionsGetEventsForBatchJobsRule"),
-        &[],
-    ),
-    (
-        "ecs",
-        "runTask",
-        Some("StepFunctionsGetEventsForECSTaskRule"),
-        &["ecs:StopTask", "ecs:DescribeTasks"],
-    ),
-    (
-        "glue",
-        "startJobRun",
-        None,
-        &["glue:GetJobRun", "glue:GetJobRuns", "glue:BatchStopJobRun"],
-    ),
-];
-
-const LAMBDA_SERVICE_ERRORS: [&str; 4] = [
-    "Lambda.ClientExecutionTimeoutException",
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-];
 
 /// The `Task` state: calls a service through one of Step Functions' integrations.
 ///
@@ -124,18 +241,31 @@ const LAMBDA_SERVICE_ERRORS: [&str; 4] = [
 pub struct Task {
     pub(super) name: String,
     pub(super) io: Io,
-    pub(super) integration: Integration,
+    integration: Arc<dyn TaskIntegration>,
     pub(super) pattern: IntegrationPattern,
+    payload: Option<Payload>,
+    integration_retries: bool,
     pub(super) timeout_seconds: Option<u32>,
     pub(super) heartbeat_seconds: Option<u32>,
     pub(super) retries: Vec<Retry>,
     pub(super) catches: Vec<Catch>,
-    pub(super) iam_resources: Option<Vec<Value>>,
-    pub(super) iam_action: Option<String>,
-    pub(super) statements: Vec<PolicyStatement>,
+    iam_resources: Option<Vec<Value>>,
+    iam_action: Option<String>,
+    statements: Vec<PolicyStatement>,
 }
 
-state_impl!(Task, Task, Box::new);
+impl sealed::Sealed for Task {}
+
+impl State for Task {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn into_body(self) -> DefResult<StateBody> {
+        Ok(StateBody(Body::Task(Box::new(self.bind()?))))
+    }
+}
+
 impl HasNext for Task {}
 comment_method!(Task);
 path_methods!(Task);
@@ -147,12 +277,15 @@ parameters_method!(
 );
 
 impl Task {
-    fn with(name: &str, integration: Integration) -> Task {
+    /// A task calling `integration`, request-response, with no settings yet.
+    pub fn new(name: &str, integration: impl TaskIntegration + 'static) -> Task {
         Task {
             name: name.to_string(),
             io: Io::default(),
-            integration,
+            integration: Arc::new(integration),
             pattern: IntegrationPattern::RequestResponse,
+            payload: None,
+            integration_retries: true,
             timeout_seconds: None,
             heartbeat_seconds: None,
             retries: Vec::new(),
@@ -169,14 +302,7 @@ impl Task {
     /// Like the CDK, it retries Lambda's transient service errors (see
     /// [`Task::retry_on_service_exceptions`]).
     pub fn lambda_invoke(name: &str, function: impl Into<Value>) -> Task {
-        Task::with(
-            name,
-            Integration::LambdaInvoke {
-                function: function.into(),
-                payload: Payload::Input,
-                retry_service_exceptions: true,
-            },
-        )
+        Task::new(name, LambdaInvoke::new(function))
     }
 
     /// [`Task::lambda_invoke`] of a [`crate::lambda::Function`] (its ARN, from any stack).
@@ -198,12 +324,7 @@ impl Task {
     /// Invokes a Lambda function by using its ARN as the `Resource`: the result is the
     /// function's response itself (no `Payload` wrapper).
     pub fn lambda_function(name: &str, function_arn: impl Into<Value>) -> Task {
-        Task::with(
-            name,
-            Integration::LambdaFunction {
-                function: function_arn.into(),
-            },
-        )
+        Task::new(name, LambdaFunction::new(function_arn))
     }
 
     /// Calls any AWS API through the AWS SDK integration
@@ -216,33 +337,19 @@ impl Task {
         action: &str,
         iam_resources: impl IntoIterator<Item = V>,
     ) -> Task {
-        Task::with(
-            name,
-            Integration::Sdk {
-                service: service.to_string(),
-                action: action.to_string(),
-                iam_action: format!("{}:{}", sdk_iam_service(service), upper_first(action)),
-                resources: iam_resources.into_iter().map(Into::into).collect(),
-            },
-        )
+        Task::new(name, AwsSdk::new(service, action, iam_resources))
     }
 
     /// Runs an SSM document on instances (`aws-sdk:ssm:sendCommand`); the role gets
     /// `ssm:SendCommand` on the document and the instances.
     pub fn ssm_send_command(name: &str, command: SendCommand) -> Task {
-        Task::with(name, Integration::SendCommand(Box::new(command)))
+        Task::new(name, command)
     }
 
     /// Starts an execution of another state machine (`states:startExecution`, with
     /// `.sync:2` for [`IntegrationPattern::RunJob`]), passing the state's input.
     pub fn start_execution(name: &str, state_machine_arn: impl Into<Value>) -> Task {
-        Task::with(
-            name,
-            Integration::StartExecution {
-                state_machine: state_machine_arn.into(),
-                input: Payload::Input,
-            },
-        )
+        Task::new(name, StartExecution::new(state_machine_arn))
     }
 
     /// Calls an optimized service integration (`arn:aws:states:::<service>:<action>`,
@@ -255,46 +362,35 @@ impl Task {
         action: &str,
         iam_resources: impl IntoIterator<Item = V>,
     ) -> Task {
-        Task::with(
-            name,
-            Integration::Service {
-                service: service.to_string(),
-                action: action.to_string(),
-                resources: iam_resources.into_iter().map(Into::into).collect(),
-            },
-        )
+        Task::new(name, ServiceCall::new(service, action, iam_resources))
     }
 
-    /// The Lambda `Payload` (a literal, a reference or [`Params`](super::Params)); by default the input.
+    /// The integration's payload (a Lambda invoke's `Payload`, a started execution's
+    /// `Input`: a literal, a reference or [`Params`](super::Params)); by default the
+    /// input. For other integrations it sets `Parameters`.
     pub fn payload(mut self, payload: impl Into<Value>) -> Self {
-        match &mut self.integration {
-            Integration::LambdaInvoke { payload: p, .. } => *p = Payload::Value(payload.into()),
-            Integration::StartExecution { input, .. } => *input = Payload::Value(payload.into()),
-            _ => self.io.parameters = Some(payload.into()),
+        if self.integration.payload_parameter().is_some() {
+            self.payload = Some(Payload::Value(payload.into()));
+        } else {
+            self.io.parameters = Some(payload.into());
         }
         self
     }
 
-    /// The Lambda `Payload` (or a started execution's `Input`) selected from the input.
+    /// The integration's payload (a Lambda `Payload`, a started execution's `Input`)
+    /// selected from the input.
     pub fn payload_path(mut self, path: &str) -> Self {
-        match &mut self.integration {
-            Integration::LambdaInvoke { payload: p, .. } => *p = Payload::Path(path.to_string()),
-            Integration::StartExecution { input, .. } => *input = Payload::Path(path.to_string()),
-            _ => {}
+        if self.integration.payload_parameter().is_some() {
+            self.payload = Some(Payload::Path(path.to_string()));
         }
         self
     }
 
-    /// Whether a Lambda invoke retries Lambda's transient service errors (on by default:
-    /// 6 attempts, 2 s apart, doubling).
+    /// Whether the task keeps the retriers its integration adds: a Lambda invoke retries
+    /// Lambda's transient service errors (on by default: 6 attempts, 2 s apart,
+    /// doubling).
     pub fn retry_on_service_exceptions(mut self, on: bool) -> Self {
-        if let Integration::LambdaInvoke {
-            retry_service_exceptions,
-            ..
-        } = &mut self.integration
-        {
-            *retry_service_exceptions = on;
-        }
+        self.integration_retries = on;
         self
     }
 
@@ -304,7 +400,8 @@ impl Task {
         self
     }
 
-    /// `.waitForTaskToken`: the task passes [`TASK_TOKEN`](super::TASK_TOKEN) on and waits for it.
+    /// `.waitForTaskToken`: the task passes [`TASK_TOKEN`](super::TASK_TOKEN) on and
+    /// waits for it.
     pub fn wait_for_task_token(self) -> Self {
         self.integration_pattern(IntegrationPattern::WaitForTaskToken)
     }
@@ -346,415 +443,103 @@ impl Task {
         self
     }
 
-    pub(super) fn integration_name(&self) -> String {
-        match &self.integration {
-            Integration::LambdaInvoke { .. } => "lambda:invoke".into(),
-            Integration::LambdaFunction { .. } => "a Lambda function ARN".into(),
-            Integration::Sdk { service, action, .. } => format!("aws-sdk:{service}:{action}"),
-            Integration::SendCommand(_) => "aws-sdk:ssm:sendCommand".into(),
-            Integration::StartExecution { .. } => "states:startExecution".into(),
-            Integration::Service { service, action, .. } => format!("{service}:{action}"),
-        }
-    }
-
-    pub(super) fn supports(&self, pattern: IntegrationPattern) -> bool {
-        use IntegrationPattern::*;
-        match (&self.integration, pattern) {
-            (_, RequestResponse) => true,
-            (Integration::LambdaFunction { .. }, _) => false,
-            (Integration::StartExecution { .. }, _) => true,
-            (_, WaitForTaskToken) => true,
-            (Integration::Service { service, action, .. }, RunJob) => sync_service(service, action).is_some(),
-            (_, RunJob) => false,
-        }
-    }
-
-    pub(super) fn resource(&self) -> Value {
-        let suffix = match (self.pattern, &self.integration) {
-            (IntegrationPattern::RequestResponse, _) => "",
-            (IntegrationPattern::RunJob, Integration::StartExecution { .. }) => ".sync:2",
-            (IntegrationPattern::RunJob, _) => ".sync",
-            (IntegrationPattern::WaitForTaskToken, _) => ".waitForTaskToken",
-        };
-        let integration = match &self.integration {
-            Integration::LambdaFunction { function } => return function.clone(),
-            Integration::LambdaInvoke { .. } => "lambda:invoke".to_string(),
-            Integration::Sdk { service, action, .. } => format!("aws-sdk:{service}:{action}"),
-            Integration::SendCommand(_) => "aws-sdk:ssm:sendCommand".into(),
-            Integration::StartExecution { .. } => "states:startExecution".into(),
-            Integration::Service { service, action, .. } => format!("{service}:{action}"),
-        };
-        Value::from(format!("arn:aws:states:::{integration}{suffix}"))
-    }
-
-    /// `Parameters` as rendered: the integration's own keys, then the user's.
-    pub(super) fn rendered_parameters(&self) -> Option<Value> {
-        let payload_entry = |m: &mut IndexMap<String, Value>, key: &str, p: &Payload| match p {
-            Payload::Input => {
-                m.insert(format!("{key}.$"), Value::from("$"));
-            }
-            Payload::Path(path) => {
-                m.insert(format!("{key}.$"), Value::from(path.as_str()));
-            }
-            Payload::Value(v) => {
-                m.insert(key.to_string(), v.clone());
-            }
-        };
-        let mut base: IndexMap<String, Value> = IndexMap::new();
-        match &self.integration {
-            Integration::LambdaInvoke {
-                function, payload, ..
-            } => {
-                base.insert("FunctionName".into(), function.clone());
-                payload_entry(&mut base, "Payload", payload);
-            }
-            Integration::StartExecution { state_machine, input } => {
-                base.insert("StateMachineArn".into(), state_machine.clone());
-                payload_entry(&mut base, "Input", input);
-            }
-            Integration::SendCommand(c) => {
-                base.insert("DocumentName".into(), c.document.clone());
-                match &c.instances {
-                    Instances::Ids(ids) => {
-                        base.insert("InstanceIds".into(), Value::List(ids.clone()));
-                    }
-                    Instances::Path(p) => {
-                        base.insert("InstanceIds.$".into(), Value::from(p.as_str()));
-                    }
-                    Instances::Targets(t) => {
-                        base.insert("Targets".into(), t.clone());
-                    }
-                }
-                if let Some(p) = &c.parameters {
-                    base.insert("Parameters".into(), p.clone());
-                }
-                if let Some(comment) = &c.comment {
-                    base.insert("Comment".into(), Value::from(comment.as_str()));
-                }
-            }
-            _ => return self.io.parameters.clone(),
-        }
-        if let Some(Value::Map(user)) = &self.io.parameters {
-            for (k, v) in user {
-                let other = match k.strip_suffix(".$") {
-                    Some(plain) => plain.to_string(),
-                    None => format!("{k}.$"),
-                };
-                base.shift_remove(&other);
-                base.insert(k.clone(), v.clone());
-            }
-        }
-        Some(Value::Map(base))
-    }
-
-    pub(super) fn rendered_retries(&self) -> Vec<Retry> {
-        let mut out = Vec::new();
-        if let Integration::LambdaInvoke {
-            retry_service_exceptions: true,
-            ..
-        } = self.integration
-        {
-            out.push(Retry {
-                errors: LAMBDA_SERVICE_ERRORS.iter().map(|e| e.to_string()).collect(),
-                interval_seconds: Some(2),
-                max_attempts: Some(6),
-                backoff_rate: Some(2.0),
-                ..Retry::default()
+    /// Binds the integration: checks the pattern, asks the integration for its config
+    /// and puts the task's payload and parameters over the integration's parameters.
+    fn bind(self) -> DefResult<BoundTask> {
+        let name = self.integration.name();
+        if !self.integration.supports(self.pattern) {
+            return Err(DefinitionError::UnsupportedPattern {
+                state: self.name.clone(),
+                integration: name,
+                pattern: self.pattern,
             });
         }
-        out.extend(self.retries.iter().cloned());
-        out
-    }
-
-    /// The statements the state machine's role needs for this task.
-    pub(super) fn policy_statements(&self) -> Vec<PolicyStatement> {
-        let mut out = Vec::new();
-        let resources = |default: Vec<Value>| self.iam_resources.clone().unwrap_or(default);
-        match &self.integration {
-            Integration::LambdaInvoke { function, .. } | Integration::LambdaFunction { function } => {
-                out.push(
-                    PolicyStatement::allow()
-                        .actions(["lambda:InvokeFunction"])
-                        .resources(resources(lambda_arns(function))),
-                );
-            }
-            Integration::Sdk {
-                iam_action,
-                resources: r,
-                ..
-            } => {
-                let action = self.iam_action.clone().unwrap_or_else(|| iam_action.clone());
-                out.push(
-                    PolicyStatement::allow()
-                        .actions([action])
-                        .resources(resources(r.clone())),
-                );
-            }
-            Integration::SendCommand(c) => {
-                let action = self
-                    .iam_action
-                    .clone()
-                    .unwrap_or_else(|| "ssm:SendCommand".into());
-                out.push(
-                    PolicyStatement::allow()
-                        .actions([action])
-                        .resources(resources(c.iam_resources())),
-                );
-            }
-            Integration::StartExecution { state_machine, .. } => {
-                out.push(
-                    PolicyStatement::allow()
-                        .actions(["states:StartExecution"])
-                        .resources(resources(vec![state_machine.clone()])),
-                );
-                if self.pattern == IntegrationPattern::RunJob {
-                    out.push(
-                        PolicyStatement::allow()
-                            .actions(["states:DescribeExecution", "states:StopExecution"])
-                            .resource(executions_of(state_machine)),
-                    );
-                    out.push(events_rule_statement(
-                        "StepFunctionsGetEventsForStepFunctionsExecutionRule",
-                    ));
-                }
-            }
-            Integration::Service {
-                service,
-                action,
-                resources: r,
-            } => {
-                let main = self
-                    .iam_action
-                    .clone()
-                    .unwrap_or_else(|| format!("{service}:{}", upper_first(action)));
-                let r = resources(r.clone());
-                out.push(PolicyStatement::allow().actions([main]).resources(r.clone()));
-                if self.pattern == IntegrationPattern::RunJob {
-                    if let Some((rule, extra)) = sync_service(service, action) {
-                        if !extra.is_empty() {
-                            let on = if service == "ecs" {
-                                vec![Value::from("*")]
-                            } else {
-                                r
-                            };
-                            out.push(
-                                PolicyStatement::allow()
-                                    .actions(extra.iter().copied())
-                                    .resources(on),
-                            );
-                        }
-                        if let Some(rule) = rule {
-                            out.push(events_rule_statement(rule));
-                        }
-                    }
-                }
-            }
+        let context = TaskContext {
+            state: &self.name,
+            pattern: self.pattern,
+            iam_resources: self.iam_resources.as_deref(),
+            iam_action: self.iam_action.as_deref(),
+        };
+        let config = self.integration.bind(&context)?;
+        if config
+            .policy_statements
+            .first()
+            .is_some_and(|s| s.resources.is_empty())
+        {
+            return Err(DefinitionError::MissingIamResources {
+                state: self.name.clone(),
+                integration: name,
+            });
         }
-        out.extend(self.statements.iter().cloned());
-        out
-    }
-
-    pub(super) fn main_iam_resources_empty(&self) -> bool {
-        match &self.iam_resources {
-            Some(r) => r.is_empty(),
-            None => match &self.integration {
-                Integration::Sdk { resources, .. } | Integration::Service { resources, .. } => {
-                    resources.is_empty()
-                }
-                _ => false,
-            },
-        }
-    }
-}
-
-fn sync_service(service: &str, action: &str) -> Option<(Option<&'static str>, &'static [&'static str])> {
-    SYNC_SERVICES
-        .iter()
-        .find(|(s, a, _, _)| *s == service && *a == action)
-        .map(|(_, _, rule, extra)| (*rule, *extra))
-}
-
-fn events_rule_statement(rule: &str) -> PolicyStatement {
-    PolicyStatement::allow()
-        .actions(["events:PutTargets", "events:PutRule", "events:DescribeRule"])
-        .resource(Value::sub_with(
-            "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:rule/${Rule}",
-            [("Rule", Value::from(rule))],
-        ))
-}
-
-/// The IAM service prefix of an AWS SDK service name where they differ.
-fn sdk_iam_service(service: &str) -> &str {
-    match service {
-        "sfn" => "states",
-        "cloudwatchlogs" => "logs",
-        "efs" => "elasticfilesystem",
-        "elasticloadbalancingv2" => "elasticloadbalancing",
-        "mediapackagevod" => "mediapackage-vod",
-        "mwaa" => "airflow",
-        "sesv2" => "ses",
-        other => other,
-    }
-}
-
-fn upper_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
-/// The function ARN and its versions and aliases, for `lambda:InvokeFunction`.
-fn lambda_arns(function: &Value) -> Vec<Value> {
-    match function {
-        Value::String(s) if s.starts_with("arn:") => {
-            if s.split(':').count() > 7 {
-                vec![function.clone()]
-            } else {
-                vec![function.clone(), Value::from(format!("{s}:*"))]
+        let mut parameters = config.parameters;
+        if let (Some(key), Some(payload)) = (self.integration.payload_parameter(), &self.payload) {
+            if let Payload::Path(p) = payload {
+                super::validate::check_path(&self.name, key, p)?;
             }
-        }
-        Value::String(name) => {
-            let arn = |suffix: &str| {
-                Value::sub_with(
-                    &format!("arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:${{Name}}{suffix}"),
-                    [("Name", Value::from(name.as_str()))],
-                )
+            let entry = match payload {
+                Payload::Path(p) => (format!("{key}.$"), Value::from(p.as_str())),
+                Payload::Value(v) => (key.to_string(), v.clone()),
             };
-            vec![arn(""), arn(":*")]
+            parameters = Some(merged(parameters, [entry]));
         }
-        other => vec![other.clone(), Value::join("", [other.clone(), Value::from(":*")])],
+        let parameters = match (parameters, &self.io.parameters) {
+            (Some(base), Some(Value::Map(user))) => Some(merged(Some(base), user.clone())),
+            (Some(base), _) => Some(base),
+            (None, user) => user.clone(),
+        };
+        let mut statements = config.policy_statements;
+        statements.extend(self.statements.iter().cloned());
+        let retries = if self.integration_retries {
+            config.retries
+        } else {
+            Vec::new()
+        };
+        Ok(BoundTask {
+            resource: config.resource,
+            parameters,
+            integration_retries: retries,
+            statements,
+            task: self,
+        })
     }
 }
 
-/// `arn:...:execution:<state machine name>:*` for a state machine ARN.
-fn executions_of(state_machine: &Value) -> Value {
-    match state_machine {
-        Value::String(s) if s.contains(":stateMachine:") => {
-            Value::from(format!("{}:*", s.replacen(":stateMachine:", ":execution:", 1)))
-        }
-        other => Value::sub_with(
-            "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${Name}:*",
-            [("Name", Value::select(6, Value::split(":", other.clone())))],
-        ),
+/// `base` (a map, or nothing) with `entries` put over it: `key` replaces `key.$` and the
+/// other way round.
+fn merged(base: Option<Value>, entries: impl IntoIterator<Item = (String, Value)>) -> Value {
+    let mut map = match base {
+        Some(Value::Map(m)) => m,
+        _ => IndexMap::new(),
+    };
+    for (k, v) in entries {
+        let other = match k.strip_suffix(".$") {
+            Some(plain) => plain.to_string(),
+            None => format!("{k}.$"),
+        };
+        map.shift_remove(&other);
+        map.insert(k, v);
     }
+    Value::Map(map)
 }
 
-/// An SSM `SendCommand` call for [`Task::ssm_send_command`].
-///
-/// ```
-/// use cairn_constructs::stepfunctions::{Instances, Params, SendCommand, Task, TASK_TOKEN};
-/// let cmd = SendCommand::new("AWS-RunShellScript", Instances::path("$.instanceIds"))
-///     .parameters(Params::new().path(
-///         "commands.$",
-///         "States.Array(States.Format('/opt/patch.sh {}', $$.Task.Token))",
-///     ))
-///     .comment("patch");
-/// let task = Task::ssm_send_command("Patch", cmd).wait_for_task_token();
-/// # let _ = (task, TASK_TOKEN);
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-pub struct SendCommand {
-    /// The document: an AWS-owned name (`AWS-RunShellScript`), one of the account's
-    /// names, an ARN, or a reference (the `Ref` of an `AWS::SSM::Document`).
-    pub document: Value,
-    /// The instances it runs on.
-    pub instances: Instances,
-    /// The document's parameters (`Parameters`), e.g. `{"commands": [...]}`.
-    pub parameters: Option<Value>,
-    /// `Comment`.
-    pub comment: Option<String>,
+/// A task bound to its integration, as a definition holds it.
+#[derive(Debug, Clone)]
+pub(super) struct BoundTask {
+    pub(super) task: Task,
+    pub(super) resource: Value,
+    /// `Parameters` as rendered: the integration's, then the payload and the task's.
+    pub(super) parameters: Option<Value>,
+    /// The integration's retriers (empty when turned off).
+    pub(super) integration_retries: Vec<Retry>,
+    /// The integration's statements, then the task's own.
+    pub(super) statements: Vec<PolicyStatement>,
 }
 
-impl SendCommand {
-    /// Runs `document` on `instances`.
-    pub fn new(document: impl Into<Value>, instances: Instances) -> SendCommand {
-        SendCommand {
-            document: document.into(),
-            instances,
-            parameters: None,
-            comment: None,
-        }
-    }
-
-    /// Sets the document's parameters.
-    pub fn parameters(mut self, parameters: impl Into<Value>) -> Self {
-        self.parameters = Some(parameters.into());
-        self
-    }
-
-    /// Sets the command's comment.
-    pub fn comment(mut self, comment: &str) -> Self {
-        self.comment = Some(comment.to_string());
-        self
-    }
-
-    fn iam_resources(&self) -> Vec<Value> {
-        let mut out = vec![ssm_document_arn(&self.document)];
-        match &self.instances {
-            Instances::Ids(ids) => out.extend(ids.iter().map(instance_arn)),
-            Instances::Path(_) | Instances::Targets(_) => out.push(Value::sub(
-                "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/*",
-            )),
-        }
+impl BoundTask {
+    /// The retriers as rendered: the integration's, then the task's.
+    pub(super) fn retries(&self) -> Vec<Retry> {
+        let mut out = self.integration_retries.clone();
+        out.extend(self.task.retries.iter().cloned());
         out
-    }
-}
-
-/// The instances a [`SendCommand`] runs on.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Instances {
-    /// Instance ids (literals or references), granted one by one.
-    Ids(Vec<Value>),
-    /// Ids selected from the input at run time (`InstanceIds.$`); grants every instance.
-    Path(String),
-    /// `Targets` (e.g. by tag); grants every instance.
-    Targets(Value),
-}
-
-impl Instances {
-    /// Fixed instance ids.
-    pub fn ids<V: Into<Value>>(ids: impl IntoIterator<Item = V>) -> Instances {
-        Instances::Ids(ids.into_iter().map(Into::into).collect())
-    }
-
-    /// Ids selected from the input.
-    pub fn path(path: &str) -> Instances {
-        Instances::Path(path.to_string())
-    }
-}
-
-fn ssm_document_arn(document: &Value) -> Value {
-    match document {
-        Value::String(s) if s.starts_with("arn:") => document.clone(),
-        Value::String(s) => {
-            let lower = s.to_ascii_lowercase();
-            let aws_owned = ["aws", "amazon", "amzn"].iter().any(|p| lower.starts_with(p));
-            let template = if aws_owned {
-                "arn:${AWS::Partition}:ssm:${AWS::Region}::document/${Name}"
-            } else {
-                "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:document/${Name}"
-            };
-            Value::sub_with(template, [("Name", document.clone())])
-        }
-        other => Value::sub_with(
-            "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:document/${Name}",
-            [("Name", other.clone())],
-        ),
-    }
-}
-
-fn instance_arn(id: &Value) -> Value {
-    match id {
-        Value::String(s) if s.starts_with("arn:") => id.clone(),
-        Value::String(s) if s.starts_with("mi-") => Value::sub_with(
-            "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:managed-instance/${Id}",
-            [("Id", id.clone())],
-        ),
-        other => Value::sub_with(
-            "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/${Id}",
-            [("Id", other.clone())],
-        ),
     }
 }

@@ -8,7 +8,7 @@ use super::error::{DefResult, DefinitionError};
 use super::retry::check_all_last;
 use super::state::Body;
 use super::states::WaitFor;
-use super::task::{Instances, Integration, IntegrationPattern, Payload, Task};
+use super::task::{BoundTask, IntegrationPattern};
 use super::TASK_TOKEN;
 
 impl Definition {
@@ -167,67 +167,15 @@ impl Definition {
         self.check_handlers(body, scope)
     }
 
-    fn check_task(&self, t: &Task) -> DefResult<()> {
+    /// Checks a task bound to its integration (the integration checked its own fields).
+    fn check_task(&self, bound: &BoundTask) -> DefResult<()> {
+        let t = &bound.task;
         let name = t.name.as_str();
-        if !t.supports(t.pattern) {
-            return Err(DefinitionError::UnsupportedPattern {
-                state: name.to_string(),
-                integration: t.integration_name(),
-                pattern: t.pattern,
-            });
-        }
-        if let Integration::Sdk { service, action, .. } | Integration::Service { service, action, .. } =
-            &t.integration
-        {
-            let service_ok = !service.is_empty()
-                && service
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-            if !service_ok {
-                return Err(invalid(
-                    name,
-                    "Resource",
-                    service,
-                    "the service is lowercase, e.g. \"ssm\" or \"ec2\"",
-                ));
-            }
-            if !action.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
-                return Err(invalid(
-                    name,
-                    "Resource",
-                    action,
-                    "the action is camelCase as in the SDK, e.g. \"sendCommand\"",
-                ));
-            }
-        }
-        if t.main_iam_resources_empty() {
-            return Err(DefinitionError::MissingIamResources {
-                state: name.to_string(),
-                integration: t.integration_name(),
-            });
-        }
-        if let Integration::LambdaInvoke {
-            payload: Payload::Path(p),
-            ..
-        }
-        | Integration::StartExecution {
-            input: Payload::Path(p),
-            ..
-        } = &t.integration
-        {
-            check_path(name, "Payload", p)?;
-        }
-        if let Integration::SendCommand(c) = &t.integration {
-            if let Instances::Path(p) = &c.instances {
-                check_path(name, "InstanceIds", p)?;
-            }
-        }
-        let params = t.rendered_parameters();
-        if let Some(p) = &params {
+        if let Some(p) = &bound.parameters {
             check_payload(name, "Parameters", p)?;
         }
         if t.pattern == IntegrationPattern::WaitForTaskToken
-            && !params.as_ref().is_some_and(mentions_task_token)
+            && !bound.parameters.as_ref().is_some_and(mentions_task_token)
         {
             return Err(DefinitionError::MissingTaskToken {
                 state: name.to_string(),
@@ -260,7 +208,7 @@ impl Definition {
         let retries_rendered;
         let retries = match body {
             Body::Task(t) => {
-                retries_rendered = t.rendered_retries();
+                retries_rendered = t.retries();
                 &retries_rendered
             }
             _ => retries,
