@@ -1181,6 +1181,91 @@ fn logging_off_needs_no_log_group_or_permissions() {
     cfn_lint("quiet", &asm);
 }
 
+/// The state machine depends on its role construct, expanded at synthesis: a policy that
+/// only a later grant creates is waited for too, with a created role or a given one.
+#[test]
+fn a_grant_added_after_the_state_machine_is_waited_for() {
+    let mut app = App::new();
+    let stack = app.stack("S").unwrap();
+    let quiet = || {
+        let mut def = Definition::new();
+        let p = def.add(Pass::new("P")).unwrap();
+        def.end(p).unwrap();
+        StateMachineProps {
+            logs: Some(LogOptions {
+                level: LogLevel::Off,
+                ..LogOptions::default()
+            }),
+            ..StateMachineProps::new(def)
+        }
+    };
+    // Neither role has a policy when its state machine is created.
+    let own = StateMachine::new(&mut app, stack, "Own", quiet()).unwrap();
+    let given_role = Role::new(
+        &mut app,
+        stack,
+        "Given",
+        RoleProps::new(Principal::service("states.amazonaws.com")),
+    )
+    .unwrap();
+    let given = StateMachine::new(
+        &mut app,
+        stack,
+        "WithRole",
+        StateMachineProps {
+            role: Some(given_role),
+            ..quiet()
+        },
+    )
+    .unwrap();
+    assert!(own.role().default_policy(&app).is_none());
+    assert!(given_role.default_policy(&app).is_none());
+    // Grants after the fact create the default policies.
+    let reports = cairn_constructs::s3::Bucket::new(
+        &mut app,
+        stack,
+        "Reports",
+        cairn_constructs::s3::BucketProps::default(),
+    )
+    .unwrap();
+    reports.grant_read(&mut app, &own).unwrap();
+    given
+        .add_to_role_policy(
+            &mut app,
+            PolicyStatement::allow()
+                .actions(["sqs:SendMessage"])
+                .resource("arn:aws:sqs:us-east-1:123456789012:jobs"),
+        )
+        .unwrap();
+
+    let asm = synth(app);
+    let t = template(&asm, "S");
+    let machines = asm
+        .stack("S")
+        .unwrap()
+        .resources_of_type("AWS::StepFunctions::StateMachine");
+    assert_eq!(machines.len(), 2);
+    for sm in machines {
+        let role_id = t["Resources"][sm]["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+            .as_str()
+            .expect("RoleArn is the role's Arn")
+            .to_string();
+        let policies: Vec<&String> = t["Resources"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, r)| {
+                r["Type"] == "AWS::IAM::Policy" && r["Properties"]["Roles"] == json!([{ "Ref": role_id }])
+            })
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(policies.len(), 1, "{sm}: {policies:?}");
+        // Only the policy: the role itself is referenced by RoleArn.
+        assert_eq!(t["Resources"][sm]["DependsOn"], json!([policies[0]]), "{sm}");
+    }
+    cfn_lint("late-grants", &asm);
+}
+
 #[test]
 fn substitution_keys_avoid_literal_placeholder_text() {
     let mut app = App::new();
@@ -1329,16 +1414,18 @@ fn graph_errors() {
             scope: "the top level".into()
         }
     );
-    // StateMachine::new reports it with the construct path, and adds nothing.
+    // StateMachine::new reports it as invalid props of the state machine, its path once.
     let mut app = App::new();
     let stack = app.stack("S").unwrap();
-    let before = app.len();
     let err = StateMachine::new(&mut app, stack, "Loop", StateMachineProps::new(def)).unwrap_err();
+    assert!(
+        matches!(&err, cairn_core::Error::InvalidProps { path, .. } if path == "S/Loop"),
+        "{err:?}"
+    );
     assert_eq!(
         err.to_string(),
-        "state machine 'S/Loop': the top level has no terminal state (Succeed, Fail, or a state ended with .end()): its executions could never finish"
+        "'S/Loop': invalid definition: the top level has no terminal state (Succeed, Fail, or a state ended with .end()): its executions could never finish"
     );
-    assert_eq!(app.len(), before);
 }
 
 #[test]
@@ -1549,12 +1636,15 @@ fn express_machines_refuse_waiting_tasks() {
     let err = StateMachine::new(&mut app, stack, "Fast", props).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "state machine 'S/Fast' is EXPRESS, but state 'Child' uses the .sync (run a job) integration pattern, which only STANDARD state machines support"
+        "'S/Fast': the state machine is EXPRESS, but state 'Child' uses the .sync (run a job) integration pattern, which only STANDARD state machines support; make it STANDARD or the task request-response"
     );
     let props = StateMachineProps {
         timeout: Some(Duration::from_millis(10)),
         ..StateMachineProps::new(def)
     };
     let err = StateMachine::new(&mut app, stack, "Short", props).unwrap_err();
-    assert!(matches!(err, Error::InvalidTimeout { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "'S/Short': the timeout must be at least one second"
+    );
 }

@@ -1,5 +1,7 @@
 //! The errors of a definition: each names the state and where it is.
 
+use cairn_core::{App, NodeId};
+
 use super::task::IntegrationPattern;
 
 /// What is wrong with a state machine definition. Each error names the state and, for
@@ -161,6 +163,16 @@ pub enum DefinitionError {
         /// The integration.
         integration: String,
     },
+}
+
+impl DefinitionError {
+    /// The error as an [`cairn_core::Error::InvalidProps`] at the construct that uses the
+    /// definition (its state machine, or the stack it is built for), so a function
+    /// returning `cairn_core::Result` can use `?`:
+    /// `def.add(state).map_err(|e| e.at(app, stack))?`.
+    pub fn at(&self, app: &App, node: impl Into<NodeId>) -> cairn_core::Error {
+        app.invalid_props(node, format!("invalid definition: {self}"))
+    }
 }
 
 pub(super) type DefResult<T> = Result<T, DefinitionError>;

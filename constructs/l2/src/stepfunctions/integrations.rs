@@ -214,7 +214,7 @@ fn upper_first(s: &str) -> String {
 
 // -------------------------------------------------------------- SSM command ----
 
-/// An SSM `SendCommand` call for [`Task::ssm_send_command`].
+/// An SSM `SendCommand` call for [`Task::ssm_send_command`](super::Task::ssm_send_command).
 ///
 /// ```
 /// use cairn_constructs::stepfunctions::{Instances, Params, SendCommand, Task, TASK_TOKEN};

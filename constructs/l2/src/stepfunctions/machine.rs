@@ -2,12 +2,10 @@
 
 use std::time::Duration;
 
-use cairn_core::{App, Intrinsic, NodeId, Pseudo, Res, Target, Value};
+use cairn_core::{App, Construct, Intrinsic, NodeId, Pseudo, Res, Result, Target, Value};
 
 use super::definition::Definition;
-use super::error::DefinitionError;
 use super::render::definition_string;
-use super::task::IntegrationPattern;
 use crate::iam::{self, Grantable, PolicyStatement, Principal, Role, RoleProps};
 use crate::logs::{LogGroup, LogGroupProps};
 use cairn_cfn::stepfunctions::state_machine;
@@ -108,42 +106,6 @@ impl StateMachineProps {
     }
 }
 
-/// What can go wrong creating a [`StateMachine`].
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The definition is invalid.
-    #[error("state machine '{path}': {source}")]
-    InvalidDefinition {
-        /// The construct path of the state machine.
-        path: String,
-        /// What is wrong.
-        #[source]
-        source: Box<DefinitionError>,
-    },
-    /// A definition error outside of a state machine (building a definition with `?`).
-    #[error(transparent)]
-    Definition(Box<DefinitionError>),
-    /// An Express state machine has a task that waits.
-    #[error("state machine '{path}' is EXPRESS, but state '{state}' uses the {pattern} integration pattern, which only STANDARD state machines support")]
-    ExpressPattern {
-        /// The construct path.
-        path: String,
-        /// The state.
-        state: String,
-        /// Its pattern.
-        pattern: IntegrationPattern,
-    },
-    /// The timeout is under one second.
-    #[error("state machine '{path}': the timeout must be at least one second")]
-    InvalidTimeout {
-        /// The construct path.
-        path: String,
-    },
-    /// A tree error (duplicate id ...).
-    #[error(transparent)]
-    Construct(#[from] cairn_core::Error),
-}
-
 /// A Step Functions state machine (`AWS::StepFunctions::StateMachine`) with its role,
 /// and a log group unless logging is off or sent elsewhere.
 ///
@@ -152,7 +114,7 @@ pub enum Error {
 /// use cairn_constructs::stepfunctions::{Definition, Pass, StateMachine, StateMachineProps};
 /// use cairn_core::App;
 ///
-/// # fn main() -> Result<(), cairn_constructs::stepfunctions::Error> {
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let mut app = App::new();
 /// let stack = app.stack("S")?;
 /// let mut def = Definition::new();
@@ -177,169 +139,37 @@ pub struct StateMachine {
     log_group: Option<LogGroup>,
 }
 
-impl From<DefinitionError> for Error {
-    fn from(e: DefinitionError) -> Error {
-        Error::Definition(Box::new(e))
-    }
-}
-
-/// So apps can use `?` on [`StateMachine::new`] in functions returning
-/// `cairn_core::Result`: errors naming a state machine become
-/// [`cairn_core::Error::InvalidProps`] at its path.
-///
-/// ```
-/// use cairn_constructs::stepfunctions::{Definition, StateMachine, StateMachineProps};
-/// use cairn_core::App;
-///
-/// fn build(app: &mut App) -> cairn_core::Result<()> {
-///     let stack = app.stack("S")?;
-///     // An empty definition: refused, naming the state machine.
-///     StateMachine::new(app, stack, "Jobs", StateMachineProps::new(Definition::new()))?;
-///     Ok(())
-/// }
-/// let err = build(&mut App::new()).unwrap_err();
-/// assert!(matches!(&err, cairn_core::Error::InvalidProps { path, .. } if path == "S/Jobs"), "{err}");
-/// ```
-impl From<Error> for cairn_core::Error {
-    fn from(e: Error) -> Self {
-        match e {
-            Error::Construct(c) => c,
-            Error::InvalidDefinition { path, source } => cairn_core::Error::InvalidProps {
-                path,
-                problem: source.to_string(),
-            },
-            Error::ExpressPattern { ref path, .. } | Error::InvalidTimeout { ref path } => {
-                cairn_core::Error::InvalidProps {
-                    path: path.clone(),
-                    problem: e.to_string(),
-                }
-            }
-            Error::Definition(d) => cairn_core::Error::InvalidProps {
-                path: "(state machine definition)".into(),
-                problem: d.to_string(),
-            },
-        }
-    }
-}
-
 impl StateMachine {
     /// Creates the state machine as construct `id` under `scope`: validates the definition,
     /// creates (or extends) the role with what the tasks need, the log group, and the L1.
+    /// An invalid definition or setting is an [`cairn_core::Error::InvalidProps`] at the
+    /// state machine's path.
+    ///
+    /// ```
+    /// use cairn_constructs::stepfunctions::{Definition, StateMachine, StateMachineProps};
+    /// use cairn_core::App;
+    ///
+    /// fn build(app: &mut App) -> cairn_core::Result<()> {
+    ///     let stack = app.stack("S")?;
+    ///     // An empty definition: refused, naming the state machine.
+    ///     StateMachine::new(app, stack, "Jobs", StateMachineProps::new(Definition::new()))?;
+    ///     Ok(())
+    /// }
+    /// let err = build(&mut App::new()).unwrap_err();
+    /// assert!(matches!(&err, cairn_core::Error::InvalidProps { path, .. } if path == "S/Jobs"), "{err}");
+    /// ```
     pub fn new(
         app: &mut App,
         scope: impl Into<NodeId>,
         id: &str,
         props: StateMachineProps,
-    ) -> Result<StateMachine, Error> {
-        let scope = scope.into();
-        app.try_node(scope)?;
-        let scope_path = app.path(scope);
-        let path = if scope_path.is_empty() {
-            id.to_string()
-        } else {
-            format!("{scope_path}/{id}")
-        };
-        let timeout = match props.timeout {
-            Some(t) if t.as_secs() == 0 => return Err(Error::InvalidTimeout { path }),
-            Some(t) => Some(t.as_secs()),
-            None => None,
-        };
-        let definition = props
-            .definition
-            .render(timeout)
-            .map_err(|source| Error::InvalidDefinition {
-                path: path.clone(),
-                source: Box::new(source),
-            })?;
-        if props.state_machine_type == StateMachineType::Express {
-            if let Some((state, pattern)) = props.definition.waiting_tasks().into_iter().next() {
-                return Err(Error::ExpressPattern {
-                    path,
-                    state: state.to_string(),
-                    pattern,
-                });
-            }
-        }
-
+    ) -> Result<StateMachine> {
         let node = app.construct(scope, id)?;
-        let created_role = props.role.is_none();
-        let role = match props.role {
-            Some(r) => r,
-            None => Role::new(
-                app,
-                node,
-                "Role",
-                RoleProps::new(Principal::service("states.amazonaws.com")),
-            )?,
-        };
-        for s in props.definition.policy_statements() {
-            role.add_to_policy(app, s)?;
-        }
-
-        let mut log_group = None;
-        let logging = match &props.logs {
-            None => None,
-            Some(l) if l.level == LogLevel::Off => Some(state_machine::LoggingConfiguration {
-                level: Some(state_machine::Level::Off.into()),
-                ..Default::default()
-            }),
-            Some(l) => {
-                let arn = match &l.destination {
-                    Some(d) => d.clone(),
-                    None => {
-                        let group = create_log_group(app, node)?;
-                        log_group = Some(group);
-                        group.log_group_arn()
-                    }
-                };
-                role.add_to_policy(
-                    app,
-                    PolicyStatement::allow()
-                        .actions([
-                            "logs:CreateLogDelivery",
-                            "logs:GetLogDelivery",
-                            "logs:UpdateLogDelivery",
-                            "logs:DeleteLogDelivery",
-                            "logs:ListLogDeliveries",
-                            "logs:PutResourcePolicy",
-                            "logs:DescribeResourcePolicies",
-                            "logs:DescribeLogGroups",
-                        ])
-                        .resource("*"),
-                )?;
-                let level = match l.level {
-                    LogLevel::All => state_machine::Level::All,
-                    LogLevel::Error => state_machine::Level::Error,
-                    LogLevel::Fatal => state_machine::Level::Fatal,
-                    LogLevel::Off => state_machine::Level::Off,
-                };
-                let destination = state_machine::LogDestination {
-                    cloud_watch_logs_log_group: Some(
-                        state_machine::CloudWatchLogsLogGroup {
-                            log_group_arn: Some(arn.into()),
-                        }
-                        .into(),
-                    ),
-                };
-                Some(state_machine::LoggingConfiguration {
-                    destinations: Some(vec![destination.into()].into()),
-                    include_execution_data: Some(l.include_execution_data.into()),
-                    level: Some(level.into()),
-                })
-            }
-        };
+        let definition = checked_definition(app, node, &props)?;
+        let role = machine_role(app, node, props.role, &props.definition)?;
+        let (logging, log_group) = logging(app, node, role, props.logs.as_ref())?;
         if props.tracing {
-            role.add_to_policy(
-                app,
-                PolicyStatement::allow()
-                    .actions([
-                        "xray:PutTraceSegments",
-                        "xray:PutTelemetryRecords",
-                        "xray:GetSamplingRules",
-                        "xray:GetSamplingTargets",
-                    ])
-                    .resource("*"),
-            )?;
+            role.add_to_policy(app, tracing_statement())?;
         }
 
         let namer = |v: &Value| substitution_name(app, v);
@@ -363,20 +193,10 @@ impl StateMachine {
             );
         }
         let resource = app.add(node, "Resource", l1)?;
-
-        // The role's policy is in place before the state machine is created (Step
-        // Functions checks the logging permissions then).
-        let own_stack = app.stack_of(node);
-        let mut depends_on = Vec::new();
-        if let Some(p) = role.default_policy(app) {
-            if app.stack_of(p) == own_stack {
-                depends_on.push(p);
-            }
-        }
-        if created_role {
-            depends_on.push(role.resource().node());
-        }
-        app.resource_options_mut(resource)?.depends_on.extend(depends_on);
+        // The role's policies are in place before the state machine is created (Step
+        // Functions checks the logging permissions then): a dependency on the role
+        // construct, expanded at synthesis, so a grant added later is waited for too.
+        app.resource_options_mut(resource)?.depends_on.push(role.node());
 
         Ok(StateMachine {
             node,
@@ -384,11 +204,6 @@ impl StateMachine {
             role,
             log_group,
         })
-    }
-
-    /// The construct node.
-    pub fn node(&self) -> NodeId {
-        self.node
     }
 
     /// The L1 resource.
@@ -430,7 +245,7 @@ impl StateMachine {
         app: &mut App,
         grantee: &impl Grantable,
         actions: impl IntoIterator<Item = S>,
-    ) -> cairn_core::Result<()> {
+    ) -> Result<()> {
         iam::grant(app, grantee, actions, [self.state_machine_arn()])
     }
 
@@ -440,26 +255,22 @@ impl StateMachine {
         app: &mut App,
         grantee: &impl Grantable,
         actions: impl IntoIterator<Item = S>,
-    ) -> cairn_core::Result<()> {
+    ) -> Result<()> {
         iam::grant(app, grantee, actions, [self.executions_arn()])
     }
 
     /// Grants `states:StartExecution`.
-    pub fn grant_start_execution(&self, app: &mut App, grantee: &impl Grantable) -> cairn_core::Result<()> {
+    pub fn grant_start_execution(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
         self.grant(app, grantee, ["states:StartExecution"])
     }
 
     /// Grants `states:StartSyncExecution` (Express state machines).
-    pub fn grant_start_sync_execution(
-        &self,
-        app: &mut App,
-        grantee: &impl Grantable,
-    ) -> cairn_core::Result<()> {
+    pub fn grant_start_sync_execution(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
         self.grant(app, grantee, ["states:StartSyncExecution"])
     }
 
     /// Grants reading the state machine and its executions.
-    pub fn grant_read(&self, app: &mut App, grantee: &impl Grantable) -> cairn_core::Result<()> {
+    pub fn grant_read(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
         self.grant(
             app,
             grantee,
@@ -484,7 +295,7 @@ impl StateMachine {
 
     /// Grants returning task tokens: `states:SendTaskSuccess`, `SendTaskFailure`,
     /// `SendTaskHeartbeat`.
-    pub fn grant_task_response(&self, app: &mut App, grantee: &impl Grantable) -> cairn_core::Result<()> {
+    pub fn grant_task_response(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
         self.grant(
             app,
             grantee,
@@ -497,7 +308,7 @@ impl StateMachine {
     }
 
     /// Adds a statement to the state machine's role.
-    pub fn add_to_role_policy(&self, app: &mut App, statement: PolicyStatement) -> cairn_core::Result<()> {
+    pub fn add_to_role_policy(&self, app: &mut App, statement: PolicyStatement) -> Result<()> {
         self.role.add_to_policy(app, statement)
     }
 }
@@ -508,10 +319,132 @@ impl Grantable for StateMachine {
     }
 }
 
+impl Construct for StateMachine {
+    fn node(&self) -> NodeId {
+        self.node
+    }
+}
+
 impl From<StateMachine> for NodeId {
     fn from(s: StateMachine) -> NodeId {
         s.node
     }
+}
+
+/// The definition as ASL after the checks of the props: the timeout, and no waiting
+/// task in an Express state machine.
+fn checked_definition(app: &App, node: NodeId, props: &StateMachineProps) -> Result<Value> {
+    let timeout = match props.timeout {
+        Some(t) if t.as_secs() == 0 => {
+            return Err(app.invalid_props(node, "the timeout must be at least one second"))
+        }
+        Some(t) => Some(t.as_secs()),
+        None => None,
+    };
+    let definition = props.definition.render(timeout).map_err(|e| e.at(app, node))?;
+    if props.state_machine_type == StateMachineType::Express {
+        if let Some((state, pattern)) = props.definition.waiting_tasks().into_iter().next() {
+            return Err(app.invalid_props(
+                node,
+                format!("the state machine is EXPRESS, but state '{state}' uses the {pattern} integration pattern, which only STANDARD state machines support; make it STANDARD or the task request-response"),
+            ));
+        }
+    }
+    Ok(definition)
+}
+
+/// The role: the given one, or one assumed by `states.amazonaws.com`; either way with
+/// the statements the definition's tasks need.
+fn machine_role(app: &mut App, node: NodeId, role: Option<Role>, definition: &Definition) -> Result<Role> {
+    let role = match role {
+        Some(r) => r,
+        None => Role::new(
+            app,
+            node,
+            "Role",
+            RoleProps::new(Principal::service("states.amazonaws.com")),
+        )?,
+    };
+    for s in definition.policy_statements() {
+        role.add_to_policy(app, s)?;
+    }
+    Ok(role)
+}
+
+/// The `LoggingConfiguration`, with the log group created for it (unless logging is off
+/// or goes to a given group), and the log delivery permissions for the role.
+fn logging(
+    app: &mut App,
+    node: NodeId,
+    role: Role,
+    logs: Option<&LogOptions>,
+) -> Result<(Option<state_machine::LoggingConfiguration>, Option<LogGroup>)> {
+    let Some(l) = logs else {
+        return Ok((None, None));
+    };
+    if l.level == LogLevel::Off {
+        let off = state_machine::LoggingConfiguration {
+            level: Some(state_machine::Level::Off.into()),
+            ..Default::default()
+        };
+        return Ok((Some(off), None));
+    }
+    let mut log_group = None;
+    let arn = match &l.destination {
+        Some(d) => d.clone(),
+        None => {
+            let group = create_log_group(app, node)?;
+            log_group = Some(group);
+            group.log_group_arn()
+        }
+    };
+    role.add_to_policy(
+        app,
+        PolicyStatement::allow()
+            .actions([
+                "logs:CreateLogDelivery",
+                "logs:GetLogDelivery",
+                "logs:UpdateLogDelivery",
+                "logs:DeleteLogDelivery",
+                "logs:ListLogDeliveries",
+                "logs:PutResourcePolicy",
+                "logs:DescribeResourcePolicies",
+                "logs:DescribeLogGroups",
+            ])
+            .resource("*"),
+    )?;
+    let level = match l.level {
+        LogLevel::All => state_machine::Level::All,
+        LogLevel::Error => state_machine::Level::Error,
+        LogLevel::Fatal => state_machine::Level::Fatal,
+        LogLevel::Off => state_machine::Level::Off,
+    };
+    let destination = state_machine::LogDestination {
+        cloud_watch_logs_log_group: Some(
+            state_machine::CloudWatchLogsLogGroup {
+                log_group_arn: Some(arn.into()),
+            }
+            .into(),
+        ),
+    };
+    let config = state_machine::LoggingConfiguration {
+        destinations: Some(vec![destination.into()].into()),
+        include_execution_data: Some(l.include_execution_data.into()),
+        level: Some(level.into()),
+    };
+    Ok((Some(config), log_group))
+}
+
+/// What X-Ray tracing needs.
+fn tracing_statement() -> PolicyStatement {
+    PolicyStatement::allow()
+        .actions([
+            "xray:PutTraceSegments",
+            "xray:PutTelemetryRecords",
+            "xray:GetSamplingRules",
+            "xray:GetSamplingTargets",
+        ])
+        .resource("*")
 }
 
 /// A readable substitution key for a reference: `ProcessArn` for the `Arn` of
@@ -540,7 +473,7 @@ fn substitution_name(app: &App, v: &Value) -> Option<String> {
     (!name.is_empty()).then_some(name)
 }
 
-fn create_log_group(app: &mut App, node: NodeId) -> cairn_core::Result<LogGroup> {
+fn create_log_group(app: &mut App, node: NodeId) -> Result<LogGroup> {
     let unique = match app.stack_of(node) {
         Some(s) => cairn_core::make_unique_id(&app.path_from(s.node(), node)),
         None => app.node(node).id().to_string(),

@@ -21,7 +21,7 @@
 //! };
 //! use cairn_core::App;
 //!
-//! # fn main() -> Result<(), cairn_constructs::stepfunctions::Error> {
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let mut app = App::new();
 //! let stack = app.stack("Jobs")?;
 //! let function = "arn:aws:lambda:us-east-1:123456789012:function:check";
@@ -73,7 +73,7 @@ pub use definition::{Chain, Definition};
 pub use error::DefinitionError;
 pub use fields::Params;
 pub use integrations::{Instances, SendCommand};
-pub use machine::{Error, LogLevel, LogOptions, StateMachine, StateMachineProps, StateMachineType};
+pub use machine::{LogLevel, LogOptions, StateMachine, StateMachineProps, StateMachineType};
 pub use retry::{Catch, Retry};
 pub use state::{Catchable, HasNext, Scope, State, StateBody, StateId, StateRef};
 pub use states::{Choice, Fail, Map, Parallel, Pass, Succeed, Wait};
