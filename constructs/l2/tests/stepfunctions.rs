@@ -58,18 +58,34 @@ fn rendered(t: &Json, logical_id: &str) -> Json {
     let mut text = props["DefinitionString"].as_str().expect("string").to_string();
     if let Some(subs) = props["DefinitionSubstitutions"].as_object() {
         for (k, v) in subs {
-            let value = match v {
-                Json::String(s) => s.clone(),
-                v if v == &json!({ "Ref": "AWS::Partition" }) => "aws".into(),
-                v if v == &json!({ "Ref": "AWS::Region" }) => "us-east-1".into(),
-                v if v == &json!({ "Ref": "AWS::AccountId" }) => "123456789012".into(),
-                _ => PLACEHOLDER_ARN.into(),
-            };
-            text = text.replace(&format!("${{{k}}}"), &value);
+            text = text.replace(&format!("${{{k}}}"), &render_value(v));
         }
     }
     assert!(!text.contains("${"), "unresolved placeholder in {text}");
     serde_json::from_str(&text).expect("rendered definition is JSON")
+}
+
+/// A substitution's value as CloudFormation would resolve it: pseudo parameters become
+/// literals (the partition `aws`), `Fn::Join`s are joined, other references placeholders.
+fn render_value(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        v if v == &json!({ "Ref": "AWS::Partition" }) => "aws".into(),
+        v if v == &json!({ "Ref": "AWS::Region" }) => "us-east-1".into(),
+        v if v == &json!({ "Ref": "AWS::AccountId" }) => "123456789012".into(),
+        v if v["Fn::Join"].is_array() => {
+            let parts = v["Fn::Join"][1].as_array().expect("Fn::Join of a list");
+            let delimiter = v["Fn::Join"][0].as_str().expect("delimiter");
+            parts.iter().map(render_value).collect::<Vec<_>>().join(delimiter)
+        }
+        _ => PLACEHOLDER_ARN.into(),
+    }
+}
+
+/// The ARN of an optimized integration as the definition's substitutions hold it: in the
+/// stack's partition.
+fn states_arn(integration: &str) -> Json {
+    json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, format!(":states:::{integration}")]] })
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -305,13 +321,19 @@ fn instance_stop_start_job_net() {
         states["StopInstance"],
         json!({
             "Type": "Task",
-            "Resource": "arn:aws:states:::aws-sdk:ec2:stopInstances",
+            "Resource": "${AwsSdkEc2StopInstances}",
             "Parameters": { "InstanceIds.$": "States.Array($.instanceId)" },
             "ResultPath": null,
             "Retry": [{ "ErrorEquals": ["Ec2.RequestLimitExceeded"], "IntervalSeconds": 5, "MaxAttempts": 4,
                         "BackoffRate": 2, "MaxDelaySeconds": 60, "JitterStrategy": "FULL" }],
             "Next": "WaitForStop"
         })
+    );
+    // The integration's ARN is in the stack's partition, through a substitution.
+    let subs = &t["Resources"][sm]["Properties"]["DefinitionSubstitutions"];
+    assert_eq!(
+        subs["AwsSdkEc2StopInstances"],
+        states_arn("aws-sdk:ec2:stopInstances")
     );
     assert_eq!(
         states["WaitForStop"],
@@ -346,10 +368,15 @@ fn instance_stop_start_job_net() {
         a["States"]["JobFailed"],
         json!({ "Type": "Fail", "Error": "JobFailed" })
     );
-    // No references: no substitutions.
-    assert!(t["Resources"][sm]["Properties"]
-        .get("DefinitionSubstitutions")
-        .is_none());
+    // No references but the integrations' ARNs: one substitution each.
+    assert_eq!(
+        subs,
+        &json!({
+            "AwsSdkEc2StopInstances": states_arn("aws-sdk:ec2:stopInstances"),
+            "AwsSdkEc2DescribeInstances": states_arn("aws-sdk:ec2:describeInstances"),
+            "AwsSdkEc2StartInstances": states_arn("aws-sdk:ec2:startInstances")
+        })
+    );
 
     // The role: exactly what the tasks and the logging need, deduplicated.
     let policy = only(&asm, "Ops", "AWS::IAM::Policy");
@@ -494,7 +521,7 @@ fn lambda_then_ssm_callback_flow() {
         a["States"]["PrepareBatch"],
         json!({
             "Type": "Task",
-            "Resource": "arn:aws:states:::lambda:invoke",
+            "Resource": "${LambdaInvoke}",
             "Parameters": {
                 "FunctionName": "${PrepareArn}",
                 "Payload": { "instanceIds.$": "$.instanceIds", "dryRun": false }
@@ -515,7 +542,7 @@ fn lambda_then_ssm_callback_flow() {
         a["States"]["RunPatch"],
         json!({
             "Type": "Task",
-            "Resource": "arn:aws:states:::aws-sdk:ssm:sendCommand.waitForTaskToken",
+            "Resource": "${AwsSdkSsmSendCommandWaitForTaskToken}",
             "Parameters": {
                 "DocumentName": "AWS-RunShellScript",
                 "InstanceIds.$": "$.prepared.instanceIds",
@@ -537,7 +564,14 @@ fn lambda_then_ssm_callback_flow() {
     let props = &t["Resources"][sm]["Properties"];
     let import = &props["DefinitionSubstitutions"]["PrepareArn"];
     assert!(import.get("Fn::ImportValue").is_some(), "{import}");
-    assert_eq!(props["DefinitionSubstitutions"].as_object().unwrap().len(), 1);
+    assert_eq!(
+        props["DefinitionSubstitutions"],
+        json!({
+            "LambdaInvoke": states_arn("lambda:invoke"),
+            "PrepareArn": import,
+            "AwsSdkSsmSendCommandWaitForTaskToken": states_arn("aws-sdk:ssm:sendCommand.waitForTaskToken")
+        })
+    );
 
     // Exactly the permissions of the graph (and logging) on exactly its resources.
     let role = machine_role_policy(&asm, &t);
@@ -785,7 +819,7 @@ fn sync_and_service_integrations_grant_their_extra_permissions() {
     let asm = synth(app);
     let t = template(&asm, "S");
     let sm = only(&asm, "S", "AWS::StepFunctions::StateMachine");
-    let a = asl(&t, sm);
+    let a = rendered(&t, sm);
     assert_eq!(
         a["States"]["RunChild"]["Resource"],
         "arn:aws:states:::states:startExecution.sync:2"
@@ -910,6 +944,74 @@ fn lambda_functions_by_name_by_arn_and_plain_resource() {
         Value::from("arn:aws:lambda:us-east-1:123456789012:function:plugin-*")
     );
     asl_validator("lambda-forms", &a);
+}
+
+/// No integration ARN is written for one partition: each task's `Resource` is a
+/// placeholder for `arn:${AWS::Partition}:states:::...`, so the definition deploys in the
+/// China and GovCloud partitions too.
+#[test]
+fn task_resources_take_the_partition_from_the_stack() {
+    let mut app = App::new();
+    let stack = app.stack("S").unwrap();
+    let mut def = Definition::new();
+    let tasks = [
+        (Task::lambda_invoke("Invoke", "resize"), "lambda:invoke"),
+        (
+            Task::aws_sdk("Sdk", "ec2", "describeInstances", ["*"]),
+            "aws-sdk:ec2:describeInstances",
+        ),
+        (
+            Task::ssm_send_command(
+                "Command",
+                SendCommand::new("AWS-RunShellScript", Instances::ids(["i-0123456789abcdef0"])),
+            ),
+            "aws-sdk:ssm:sendCommand",
+        ),
+        (
+            Task::service("Publish", "sns", "publish", ["*"])
+                .parameters(Params::new().task_token("token"))
+                .wait_for_task_token(),
+            "sns:publish.waitForTaskToken",
+        ),
+        (
+            Task::start_execution(
+                "Child",
+                Value::sub(
+                    "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:child",
+                ),
+            )
+            .sync(),
+            "states:startExecution.sync:2",
+        ),
+    ];
+    let mut expected = Vec::new();
+    let mut last: Option<StateRef<Task>> = None;
+    for (task, integration) in tasks {
+        expected.push((task.name().to_string(), integration));
+        let t = def.add(task).unwrap();
+        if let Some(prev) = last {
+            def.next(prev, t).unwrap();
+        }
+        last = Some(t);
+    }
+    def.end(last.unwrap()).unwrap();
+    StateMachine::new(&mut app, stack, "M", StateMachineProps::new(def)).unwrap();
+    let asm = synth(app);
+    let t = template(&asm, "S");
+    let sm = only(&asm, "S", "AWS::StepFunctions::StateMachine");
+    let text = t["Resources"][sm]["Properties"]["DefinitionString"]
+        .as_str()
+        .unwrap();
+    assert!(!text.contains("arn:aws"), "a partition written by hand: {text}");
+    let a = asl(&t, sm);
+    let subs = &t["Resources"][sm]["Properties"]["DefinitionSubstitutions"];
+    for (name, integration) in expected {
+        let placeholder = a["States"][&name]["Resource"].as_str().unwrap();
+        let key = placeholder.trim_start_matches("${").trim_end_matches('}');
+        assert_eq!(subs[key], states_arn(integration), "{name}");
+    }
+    validate_all("partition", &asm);
+    cfn_lint("partition", &asm);
 }
 
 // ------------------------------------------------ a user-defined integration ----
@@ -1300,7 +1402,7 @@ fn substitution_keys_avoid_literal_placeholder_text() {
     assert_eq!(a["States"]["Publish"]["Parameters"]["TopicArn"], "${Process1}");
     assert_eq!(
         t["Resources"][sm]["Properties"]["DefinitionSubstitutions"],
-        json!({ "Process1": { "Ref": "Process" } })
+        json!({ "SnsPublish": states_arn("sns:publish"), "Process1": { "Ref": "Process" } })
     );
 }
 

@@ -13,6 +13,8 @@
 //! embed anywhere in the definition as [`Value`](cairn_core::Value)s: the construct renders a literal
 //! `DefinitionString` with `${Name}` placeholders and the references in
 //! `DefinitionSubstitutions`, which cfn-lint validates as ASL and CloudFormation resolves.
+//! The tasks' integration ARNs are such references too (`arn:${AWS::Partition}:states:::..`,
+//! see [`integration_arn`]), so a definition deploys in every partition.
 //!
 //! ```
 //! use cairn_constructs::stepfunctions::{
@@ -47,7 +49,10 @@
 //! let id = stack.resources_of_type("AWS::StepFunctions::StateMachine")[0];
 //! let text = stack.template["Resources"][id]["Properties"]["DefinitionString"].as_str().unwrap();
 //! let asl: serde_json::Value = serde_json::from_str(text).unwrap();
-//! assert_eq!(asl["States"]["Check"]["Resource"], "arn:aws:states:::lambda:invoke");
+//! // The integration's ARN in the stack's partition, through a substitution.
+//! assert_eq!(asl["States"]["Check"]["Resource"], "${LambdaInvoke}");
+//! let subs = &stack.template["Resources"][id]["Properties"]["DefinitionSubstitutions"];
+//! assert_eq!(subs["LambdaInvoke"]["Fn::Join"][1][1]["Ref"], "AWS::Partition");
 //! # let _ = machine;
 //! # Ok(())
 //! # }

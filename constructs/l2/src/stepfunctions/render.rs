@@ -4,7 +4,7 @@
 use indexmap::IndexMap;
 use serde_json::Value as Json;
 
-use cairn_core::Value;
+use cairn_core::{Intrinsic, Pseudo, Value};
 
 use super::definition::Definition;
 use super::error::DefResult;
@@ -262,7 +262,9 @@ impl<'n> Placeholders<'n> {
         if let Some((k, _)) = self.keys.iter().find(|(_, x)| *x == v) {
             return k.clone();
         }
-        let base = (self.name)(v).unwrap_or_else(|| "Ref".into());
+        let base = (self.name)(v)
+            .or_else(|| integration_key(v))
+            .unwrap_or_else(|| "Ref".into());
         let mut n = 0usize;
         loop {
             let key = if n == 0 && base != "Ref" {
@@ -277,6 +279,37 @@ impl<'n> Placeholders<'n> {
             n += 1;
         }
     }
+}
+
+/// The key of an optimized integration's ARN ([`integration_arn`]): `LambdaInvoke` for
+/// `arn:<partition>:states:::lambda:invoke`, `GlueStartJobRunSync` for
+/// `...:glue:startJobRun.sync`.
+///
+/// [`integration_arn`]: super::integration_arn
+fn integration_key(v: &Value) -> Option<String> {
+    let Value::Intrinsic(i) = v else { return None };
+    let Intrinsic::Join(delimiter, Value::List(parts)) = i.as_ref() else {
+        return None;
+    };
+    let [Value::String(arn), partition, Value::String(rest)] = parts.as_slice() else {
+        return None;
+    };
+    if !delimiter.is_empty() || arn != "arn:" || *partition != Value::pseudo(Pseudo::Partition) {
+        return None;
+    }
+    let integration = rest.strip_prefix(":states:::")?;
+    let key: String = integration
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .flat_map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase())
+                .into_iter()
+                .chain(chars)
+        })
+        .collect();
+    (!key.is_empty()).then_some(key)
 }
 
 fn collect_literals(v: &Value, out: &mut String) {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 
-use cairn_core::Value;
+use cairn_core::{Arn, Value};
 
 use super::error::{DefResult, DefinitionError};
 use super::fields::{comment_method, handler_methods, parameters_method, path_methods, result_methods, Io};
@@ -48,10 +48,22 @@ impl fmt::Display for IntegrationPattern {
     }
 }
 
-/// The `Resource` of an optimized service integration,
-/// `arn:aws:states:::<integration>` (e.g. `lambda:invoke`, `sns:publish.waitForTaskToken`).
+/// The `Resource` of an optimized service integration in the stack's partition,
+/// `arn:${AWS::Partition}:states:::<integration>` (e.g. `lambda:invoke`,
+/// `sns:publish.waitForTaskToken`), so the definition works in every partition (China,
+/// GovCloud ...). In `DefinitionString` it is a `${Key}` placeholder
+/// (`"Resource": "${LambdaInvoke}"`) resolved through `DefinitionSubstitutions`.
+///
+/// ```
+/// use cairn_constructs::stepfunctions::integration_arn;
+/// use cairn_core::{Pseudo, Value};
+/// assert_eq!(
+///     integration_arn("lambda:invoke"),
+///     Value::join("", ["arn:".into(), Value::pseudo(Pseudo::Partition), ":states:::lambda:invoke".into()]),
+/// );
+/// ```
 pub fn integration_arn(integration: &str) -> Value {
-    Value::from(format!("arn:aws:states:::{integration}"))
+    Arn::new("states", integration).no_region().no_account().format()
 }
 
 /// A service integration of a [`Task`]: what the task calls, and what the state machine's
@@ -149,7 +161,8 @@ impl TaskContext<'_> {
     }
 
     /// The `Resource` of the optimized integration `integration` (`sns:publish`) with the
-    /// suffix of the task's pattern: `arn:aws:states:::sns:publish.waitForTaskToken`.
+    /// suffix of the task's pattern: `arn:<partition>:states:::sns:publish.waitForTaskToken`
+    /// ([`integration_arn`]).
     pub fn resource(&self, integration: &str) -> Value {
         integration_arn(&format!("{integration}{}", self.pattern.suffix()))
     }
@@ -297,7 +310,7 @@ impl Task {
     }
 
     /// Invokes a Lambda function through the optimized integration
-    /// (`arn:aws:states:::lambda:invoke`) with the state's input as `Payload`. The
+    /// (`arn:<partition>:states:::lambda:invoke`) with the state's input as `Payload`. The
     /// function is its ARN, name or a reference; the role may invoke it and its versions.
     /// Like the CDK, it retries Lambda's transient service errors (see
     /// [`Task::retry_on_service_exceptions`]).
@@ -328,7 +341,7 @@ impl Task {
     }
 
     /// Calls any AWS API through the AWS SDK integration
-    /// (`arn:aws:states:::aws-sdk:<service>:<action>`, the action in camelCase, e.g.
+    /// (`arn:<partition>:states:::aws-sdk:<service>:<action>`, the action in camelCase, e.g.
     /// `ec2`, `stopInstances`). The role gets `<service>:<Action>` on `iam_resources`;
     /// change the IAM action with [`Task::iam_action`] when it differs.
     pub fn aws_sdk<V: Into<Value>>(
@@ -352,7 +365,7 @@ impl Task {
         Task::new(name, StartExecution::new(state_machine_arn))
     }
 
-    /// Calls an optimized service integration (`arn:aws:states:::<service>:<action>`,
+    /// Calls an optimized service integration (`arn:<partition>:states:::<service>:<action>`,
     /// e.g. `sns`, `publish`) with the task's [`Task::parameters`]; the role gets
     /// `<service>:<Action>` on `iam_resources`. `.sync` is supported for CodeBuild
     /// `startBuild`, Batch `submitJob`, ECS `runTask` and Glue `startJobRun`.
