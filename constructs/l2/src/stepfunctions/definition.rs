@@ -1,7 +1,8 @@
 //! The [`Definition`]: states in an arena, transitions, and the checks of the graph.
 
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use indexmap::IndexMap;
 
@@ -16,7 +17,15 @@ use super::states::{Choice, Map, Parallel};
 use super::task::IntegrationPattern;
 use crate::iam::PolicyStatement;
 
-static NEXT_DEFINITION: AtomicU32 = AtomicU32::new(1);
+/// A fresh definition id, so a handle of one definition is refused by another: drawn from
+/// std's per-process hash keys (no state of our own, as an app's id is); it never reaches
+/// the output.
+fn fresh_id() -> u32 {
+    let mut h = RandomState::new().build_hasher();
+    h.write_u8(0);
+    let x = h.finish();
+    (x ^ (x >> 32)) as u32
+}
 
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Owner {
@@ -118,7 +127,7 @@ impl Definition {
     /// An empty definition.
     pub fn new() -> Definition {
         Definition {
-            id: NEXT_DEFINITION.fetch_add(1, Ordering::Relaxed),
+            id: fresh_id(),
             comment: None,
             states: Vec::new(),
             scopes: vec![ScopeData {

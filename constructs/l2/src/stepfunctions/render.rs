@@ -6,8 +6,9 @@ use serde_json::Value as Json;
 
 use cairn_core::{Intrinsic, Pseudo, Value};
 
-use super::definition::Definition;
+use super::definition::{Definition, Entry};
 use super::error::DefResult;
+use super::fields::Io;
 use super::retry::{strings, Retry};
 use super::state::Body;
 use super::states::WaitFor;
@@ -39,6 +40,8 @@ impl Definition {
         m.insert("States".into(), Value::Map(states));
     }
 
+    /// A state as ASL: its type and comment, the fields of its type, the shared
+    /// input/output fields, retriers and catchers, and its transition.
     fn render_state(&self, i: usize) -> Value {
         let e = &self.states[i];
         let io = e.body.io();
@@ -60,6 +63,30 @@ impl Definition {
         if let Some(p) = &io.input_path {
             m.insert("InputPath".into(), Value::from(p.as_str()));
         }
+        self.render_type_fields(e, &mut m);
+        render_result_fields(io, &mut m);
+        if let Body::Task(bound) = &e.body {
+            let t = &bound.task;
+            if let Some(s) = t.timeout_seconds {
+                m.insert("TimeoutSeconds".into(), Value::from(s));
+            }
+            if let Some(s) = t.heartbeat_seconds {
+                m.insert("HeartbeatSeconds".into(), Value::from(s));
+            }
+        }
+        self.render_handlers(e, &mut m);
+        if let Some(n) = e.next {
+            m.insert("Next".into(), Value::from(self.name(n)));
+        } else if e.end {
+            m.insert("End".into(), Value::Bool(true));
+        }
+        Value::Map(m)
+    }
+
+    /// The fields only one state type has (`Resource`, `Choices`, `Seconds`, `Branches` ...),
+    /// with `Parameters` where that type puts it.
+    fn render_type_fields(&self, e: &Entry, m: &mut IndexMap<String, Value>) {
+        let io = e.body.io();
         match &e.body {
             Body::Task(t) => {
                 m.insert("Resource".into(), t.resource.clone());
@@ -149,30 +176,10 @@ impl Definition {
                 }
             }
         }
-        if let Some(s) = &io.result_selector {
-            m.insert("ResultSelector".into(), s.clone());
-        }
-        match &io.result_path {
-            Some(Some(p)) => {
-                m.insert("ResultPath".into(), Value::from(p.as_str()));
-            }
-            Some(None) => {
-                m.insert("ResultPath".into(), Value::Null);
-            }
-            None => {}
-        }
-        if let Some(p) = &io.output_path {
-            m.insert("OutputPath".into(), Value::from(p.as_str()));
-        }
-        if let Body::Task(bound) = &e.body {
-            let t = &bound.task;
-            if let Some(s) = t.timeout_seconds {
-                m.insert("TimeoutSeconds".into(), Value::from(s));
-            }
-            if let Some(s) = t.heartbeat_seconds {
-                m.insert("HeartbeatSeconds".into(), Value::from(s));
-            }
-        }
+    }
+
+    /// `Retry` (a task's integration retriers first) and `Catch`.
+    fn render_handlers(&self, e: &Entry, m: &mut IndexMap<String, Value>) {
         if let Some((retries, catches)) = e.body.handlers() {
             let retries = match &e.body {
                 Body::Task(t) => t.retries(),
@@ -201,12 +208,25 @@ impl Definition {
                 m.insert("Catch".into(), Value::List(catches));
             }
         }
-        if let Some(n) = e.next {
-            m.insert("Next".into(), Value::from(self.name(n)));
-        } else if e.end {
-            m.insert("End".into(), Value::Bool(true));
+    }
+}
+
+/// `ResultSelector`, `ResultPath` (`null` discards the result) and `OutputPath`.
+fn render_result_fields(io: &Io, m: &mut IndexMap<String, Value>) {
+    if let Some(s) = &io.result_selector {
+        m.insert("ResultSelector".into(), s.clone());
+    }
+    match &io.result_path {
+        Some(Some(p)) => {
+            m.insert("ResultPath".into(), Value::from(p.as_str()));
         }
-        Value::Map(m)
+        Some(None) => {
+            m.insert("ResultPath".into(), Value::Null);
+        }
+        None => {}
+    }
+    if let Some(p) = &io.output_path {
+        m.insert("OutputPath".into(), Value::from(p.as_str()));
     }
 }
 
