@@ -7,11 +7,18 @@
 //! only a [`Choice`] gets conditions, and only `Task`, `Parallel` and `Map` get retries and
 //! catches. Names are unique in the whole state machine, and the graph is validated
 //! (unreachable states, missing transitions, a Choice without branches, paths, retries,
-//! task tokens ...) with [`DefinitionError`]s that name the state and where it is.
+//! task tokens ...) with [`DefinitionError`]s that name the state and where it is;
+//! [`StateMachine::new`] reports them at its path.
+//!
+//! A [`Task`] calls a service through a [`TaskIntegration`], bound to the task when it is
+//! added (its `Resource`, `Parameters` and the statements the role needs): the built-in
+//! constructors ([`Task::lambda_invoke`], [`Task::aws_sdk`], [`Task::service`] ...) are
+//! implementations, and [`Task::new`] takes one of your own.
 //!
 //! Values from the rest of the app (a function ARN from another stack, a document name)
-//! embed anywhere in the definition as [`Value`](cairn_core::Value)s: the construct renders a literal
-//! `DefinitionString` with `${Name}` placeholders and the references in
+//! embed anywhere in the definition as [`Value`](cairn_core::Value)s: the construct
+//! renders a literal `DefinitionString` (by serde_json) with `${Name}` placeholders and the
+//! references in
 //! `DefinitionSubstitutions`, which cfn-lint validates as ASL and CloudFormation resolves.
 //! The tasks' integration ARNs are such references too (`arn:${AWS::Partition}:states:::..`,
 //! see [`integration_arn`]), so a definition deploys in every partition.
