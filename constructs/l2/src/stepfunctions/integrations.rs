@@ -123,31 +123,60 @@ fn lambda_arns(function: &Value) -> Vec<Value> {
 
 // ------------------------------------------------------------ AWS SDK calls ----
 
-/// `aws-sdk:<service>:<action>`: any AWS API ([`Task::aws_sdk`](super::Task::aws_sdk)).
+/// A service, one of its actions, and the resources the role may call it on: what an
+/// AWS SDK call and an optimized integration are made of.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct AwsSdk {
+pub(super) struct ServiceAction {
     service: String,
     action: String,
     resources: Vec<Value>,
 }
 
-impl AwsSdk {
+impl ServiceAction {
     pub(super) fn new<V: Into<Value>>(
         service: &str,
         action: &str,
         iam_resources: impl IntoIterator<Item = V>,
-    ) -> AwsSdk {
-        AwsSdk {
+    ) -> ServiceAction {
+        ServiceAction {
             service: service.to_string(),
             action: action.to_string(),
             resources: iam_resources.into_iter().map(Into::into).collect(),
         }
     }
+
+    /// A service is lowercase (`ssm`, `ec2`), an action camelCase as in the SDK.
+    fn check(&self, task: &TaskContext<'_>) -> DefResult<()> {
+        let service_ok = !self.service.is_empty()
+            && self
+                .service
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !service_ok {
+            return Err(task.invalid(
+                "Resource",
+                &self.service,
+                "the service is lowercase, e.g. \"ssm\" or \"ec2\"",
+            ));
+        }
+        if !self.action.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
+            return Err(task.invalid(
+                "Resource",
+                &self.action,
+                "the action is camelCase as in the SDK, e.g. \"sendCommand\"",
+            ));
+        }
+        Ok(())
+    }
 }
+
+/// `aws-sdk:<service>:<action>`: any AWS API ([`Task::aws_sdk`](super::Task::aws_sdk)).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct AwsSdk(pub(super) ServiceAction);
 
 impl TaskIntegration for AwsSdk {
     fn name(&self) -> String {
-        format!("aws-sdk:{}:{}", self.service, self.action)
+        format!("aws-sdk:{}:{}", self.0.service, self.0.action)
     }
 
     fn supports(&self, pattern: IntegrationPattern) -> bool {
@@ -155,39 +184,17 @@ impl TaskIntegration for AwsSdk {
     }
 
     fn bind(&self, task: &TaskContext<'_>) -> DefResult<IntegrationConfig> {
-        check_service_action(task, &self.service, &self.action)?;
-        let action = format!("{}:{}", sdk_iam_service(&self.service), upper_first(&self.action));
+        let call = &self.0;
+        call.check(task)?;
+        let action = format!("{}:{}", sdk_iam_service(&call.service), upper_first(&call.action));
         Ok(
             IntegrationConfig::new(task.resource(&self.name())).policy_statement(
                 PolicyStatement::allow()
                     .actions([task.iam_action(action)])
-                    .resources(task.iam_resources(self.resources.clone())),
+                    .resources(task.iam_resources(call.resources.clone())),
             ),
         )
     }
-}
-
-/// A service is lowercase (`ssm`, `ec2`), an action camelCase as in the SDK.
-fn check_service_action(task: &TaskContext<'_>, service: &str, action: &str) -> DefResult<()> {
-    let service_ok = !service.is_empty()
-        && service
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !service_ok {
-        return Err(task.invalid(
-            "Resource",
-            service,
-            "the service is lowercase, e.g. \"ssm\" or \"ec2\"",
-        ));
-    }
-    if !action.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
-        return Err(task.invalid(
-            "Resource",
-            action,
-            "the action is camelCase as in the SDK, e.g. \"sendCommand\"",
-        ));
-    }
-    Ok(())
 }
 
 /// The IAM service prefix of an AWS SDK service name where they differ.
@@ -480,48 +487,31 @@ const SYNC_SERVICES: &[(&str, &str, Option<&str>, &[&str])] = &[
 /// `<service>:<action>`: an optimized integration called with the task's parameters
 /// ([`Task::service`](super::Task::service)).
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct ServiceCall {
-    service: String,
-    action: String,
-    resources: Vec<Value>,
-}
-
-impl ServiceCall {
-    pub(super) fn new<V: Into<Value>>(
-        service: &str,
-        action: &str,
-        iam_resources: impl IntoIterator<Item = V>,
-    ) -> ServiceCall {
-        ServiceCall {
-            service: service.to_string(),
-            action: action.to_string(),
-            resources: iam_resources.into_iter().map(Into::into).collect(),
-        }
-    }
-}
+pub(super) struct ServiceCall(pub(super) ServiceAction);
 
 impl TaskIntegration for ServiceCall {
     fn name(&self) -> String {
-        format!("{}:{}", self.service, self.action)
+        format!("{}:{}", self.0.service, self.0.action)
     }
 
     fn supports(&self, pattern: IntegrationPattern) -> bool {
-        pattern != IntegrationPattern::RunJob || sync_service(&self.service, &self.action).is_some()
+        pattern != IntegrationPattern::RunJob || sync_service(&self.0.service, &self.0.action).is_some()
     }
 
     fn bind(&self, task: &TaskContext<'_>) -> DefResult<IntegrationConfig> {
-        check_service_action(task, &self.service, &self.action)?;
-        let main = task.iam_action(format!("{}:{}", self.service, upper_first(&self.action)));
-        let resources = task.iam_resources(self.resources.clone());
+        let call = &self.0;
+        call.check(task)?;
+        let main = task.iam_action(format!("{}:{}", call.service, upper_first(&call.action)));
+        let resources = task.iam_resources(call.resources.clone());
         let mut config = IntegrationConfig::new(task.resource(&self.name())).policy_statement(
             PolicyStatement::allow()
                 .actions([main])
                 .resources(resources.clone()),
         );
         if task.pattern() == IntegrationPattern::RunJob {
-            if let Some((rule, extra)) = sync_service(&self.service, &self.action) {
+            if let Some((rule, extra)) = sync_service(&call.service, &call.action) {
                 if !extra.is_empty() {
-                    let on = if self.service == "ecs" {
+                    let on = if call.service == "ecs" {
                         vec![Value::from("*")]
                     } else {
                         resources

@@ -10,7 +10,9 @@ use cairn_core::{Arn, Value};
 
 use super::error::{DefResult, DefinitionError};
 use super::fields::{comment_method, handler_methods, parameters_method, path_methods, result_methods, Io};
-use super::integrations::{AwsSdk, LambdaFunction, LambdaInvoke, SendCommand, ServiceCall, StartExecution};
+use super::integrations::{
+    AwsSdk, LambdaFunction, LambdaInvoke, SendCommand, ServiceAction, ServiceCall, StartExecution,
+};
 use super::retry::{Catch, Retry};
 use super::state::{sealed, Body, HasNext, State, StateBody};
 use crate::iam::PolicyStatement;
@@ -350,7 +352,7 @@ impl Task {
         action: &str,
         iam_resources: impl IntoIterator<Item = V>,
     ) -> Task {
-        Task::new(name, AwsSdk::new(service, action, iam_resources))
+        Task::new(name, AwsSdk(ServiceAction::new(service, action, iam_resources)))
     }
 
     /// Runs an SSM document on instances (`aws-sdk:ssm:sendCommand`); the role gets
@@ -375,7 +377,10 @@ impl Task {
         action: &str,
         iam_resources: impl IntoIterator<Item = V>,
     ) -> Task {
-        Task::new(name, ServiceCall::new(service, action, iam_resources))
+        Task::new(
+            name,
+            ServiceCall(ServiceAction::new(service, action, iam_resources)),
+        )
     }
 
     /// The integration's payload (a Lambda invoke's `Payload`, a started execution's
