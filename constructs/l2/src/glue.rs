@@ -863,7 +863,7 @@ impl Job {
     }
 
     /// A Step Functions task that starts a run of this job and waits for it to finish
-    /// (`arn:aws:states:::glue:startJobRun.sync`); the state machine's role gets
+    /// (`arn:<partition>:states:::glue:startJobRun.sync`); the state machine's role gets
     /// `glue:StartJobRun`, `GetJobRun`, `GetJobRuns` and `BatchStopJobRun` on this job.
     /// `arguments` become the run's `Arguments` (`Params::path` entries are read from the state's input).
     ///

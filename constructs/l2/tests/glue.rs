@@ -330,7 +330,12 @@ fn start_job_run_task_waits_for_the_job_and_grants_the_sync_actions() {
     )
     .unwrap();
     let state = &asl["States"]["Run"];
-    assert_eq!(state["Resource"], "arn:aws:states:::glue:startJobRun.sync");
+    // The integration's ARN is in the stack's partition, through a substitution.
+    assert_eq!(state["Resource"], "${GlueStartJobRunSync}");
+    assert_eq!(
+        t["Resources"][&sm]["Properties"]["DefinitionSubstitutions"]["GlueStartJobRunSync"],
+        json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":states:::glue:startJobRun.sync"]] })
+    );
     assert_eq!(state["Parameters"]["Arguments"], json!({ "--input.$": "$.key" }));
     let job_id = logical_of(&t, "Job", "AWS::Glue::Job");
     let placeholder = state["Parameters"]["JobName"]
