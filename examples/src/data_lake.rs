@@ -54,7 +54,7 @@ use cairn::lakeformation::{
     grant_data_access, DataLakeLocation, DataLakeSettings, DataLakeSettingsProps, LfResource, Permission,
     Permissions,
 };
-use cairn::lambda::{Code, EventSource, Function, FunctionProps, Runtime};
+use cairn::lambda::{Code, Function, FunctionProps, Runtime, S3EventSource};
 use cairn::pipelines::{Pipeline, PipelineProps, Source, Step};
 use cairn::s3::{
     Bucket, BucketEncryption, BucketProps, EventType, LifecycleRule, NotificationKeyFilter, StorageClass,
@@ -713,7 +713,7 @@ fn data_lake_stack(app: &mut App, stage: Stage, cfg: &EnvConfig, vpc: &Vpc) -> R
     machine.grant_start_execution(app, &trigger)?;
     trigger.add_event_source(
         app,
-        EventSource::S3 {
+        S3EventSource {
             bucket: raw,
             events: vec![EventType::ObjectCreated],
             filter: NotificationKeyFilter {

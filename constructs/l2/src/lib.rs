@@ -26,6 +26,7 @@ pub mod ecs;
 pub mod eks;
 pub mod elbv2;
 pub mod events;
+pub mod events_targets;
 pub mod glue;
 pub mod iam;
 pub mod kms;
