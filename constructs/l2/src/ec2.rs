@@ -1594,10 +1594,9 @@ impl Instance {
         }
         i.tags = tag_list(&[("Name", Value::from(path.as_str()))], instance::Tag::new);
         let resource = app.add(node, "Resource", i)?;
-        // Policies the role has now exist before the instance boots.
-        let mut deps = vec![role.resource().node()];
-        deps.extend(role.default_policy(app));
-        app.resource_options_mut(resource)?.depends_on.extend(deps);
+        // The role and its policies exist before the instance boots: a dependency on the
+        // role construct, expanded at synthesis, so a grant added later is waited for too.
+        app.resource_options_mut(resource)?.depends_on.push(role.node());
         Ok(Instance {
             node,
             resource,

@@ -1354,14 +1354,10 @@ impl FargateService {
         if !props.capacity_provider_strategies.is_empty() {
             deps.extend(props.cluster.capacity_provider_associations());
         }
-        // Tasks start with their roles' policies in place.
-        for role in [
-            props.task_definition.task_role(),
-            props.task_definition.execution_role(),
-        ] {
-            deps.extend(role.default_policy(app));
-            deps.push(role.resource().node());
-        }
+        // Tasks start with their roles' policies in place: dependencies on the role
+        // constructs, expanded at synthesis, so grants added later are waited for too.
+        deps.push(props.task_definition.task_role().node());
+        deps.push(props.task_definition.execution_role().node());
         if props.enable_execute_command {
             // What the SSM agent in the task needs for ECS Exec (the CDK's list).
             props.task_definition.add_to_task_role_policy(
@@ -1375,7 +1371,6 @@ impl FargateService {
                     ])
                     .resource("*"),
             )?;
-            deps.extend(props.task_definition.task_role().default_policy(app));
         }
         app.resource_options_mut(resource)?.depends_on.extend(deps);
         Ok(FargateService {

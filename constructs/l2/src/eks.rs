@@ -553,11 +553,12 @@ impl Cluster {
                     .actions(SECRETS_KEY_ACTIONS.iter().copied())
                     .resource(key.key_arn()),
             )?;
-            // The cluster is created only once its role may use the key.
-            if let Some(policy) = role.default_policy(app) {
-                app.resource_options_mut(resource.node())?.depends_on.push(policy);
-            }
         }
+        // The cluster is created only once its role's policies are in place (the key's,
+        // grants added later): a dependency on the role construct, expanded at synthesis.
+        app.resource_options_mut(resource.node())?
+            .depends_on
+            .push(role.node());
 
         Ok(Cluster {
             node,
@@ -1087,10 +1088,11 @@ impl Nodegroup {
             );
         }
         let resource = app.add(node, "Resource", ng)?;
-        // Nodes join only once the role may pull images and run the CNI.
-        if let Some(policy) = role.default_policy(app) {
-            app.resource_options_mut(resource.node())?.depends_on.push(policy);
-        }
+        // Nodes join only once the role may pull images and run the CNI (and use what it
+        // is granted later): a dependency on the role construct, expanded at synthesis.
+        app.resource_options_mut(resource.node())?
+            .depends_on
+            .push(role.node());
         Ok(Nodegroup { node, resource, role })
     }
 

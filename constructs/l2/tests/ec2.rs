@@ -478,7 +478,17 @@ fn instances_have_a_profile_encrypted_root_volume_and_imdsv2() {
         r[&policy]["Properties"]["PolicyDocument"]["Statement"][0]["Action"],
         "s3:GetObject"
     );
-    assert_eq!(r[&inst]["DependsOn"], json!([role]));
+    // The grant came after the instance was created: the instance still waits for it
+    // (the dependency is on the role construct, expanded at synthesis).
+    let mut waits = vec![role.clone(), policy.clone()];
+    waits.sort();
+    assert_eq!(r[&inst]["DependsOn"], json!(waits));
+    let other_role = logical(&t, "OtherInstanceRole");
+    assert_eq!(
+        r[other_id]["DependsOn"],
+        json!([other_role]),
+        "no grant, no policy"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -663,3 +663,33 @@ fn secrets_are_read_by_the_execution_role_and_exec_gets_its_channels() {
     let svc = &t["Resources"][&logical_of(&t, "Service", "AWS::ECS::Service")];
     assert_eq!(svc["Properties"]["EnableExecuteCommand"], true);
 }
+
+#[test]
+fn a_grant_to_the_task_role_after_the_service_is_created_is_waited_for() {
+    use cairn_constructs::iam::PolicyStatement;
+    let (mut app, s, vpc) = base();
+    let cluster = Cluster::new(&mut app, s, "Cluster", ClusterProps::new(&vpc)).unwrap();
+    let task = task_with_container(&mut app, s, "Task");
+    FargateService::new(&mut app, s, "Service", FargateServiceProps::new(&cluster, &task)).unwrap();
+    task.task_role()
+        .add_to_policy(
+            &mut app,
+            PolicyStatement::allow()
+                .actions(["s3:GetObject"])
+                .resource("arn:aws:s3:::config/*"),
+        )
+        .unwrap();
+    let t = synth_clean(app, "S", &[], "ecs-late-grant");
+    let svc = resource(&t, &logical_of(&t, "Service", "AWS::ECS::Service")).clone();
+    let waits = svc["DependsOn"].as_array().unwrap();
+    for id in [
+        logical(&t, "TaskTaskRoleDefaultPolicy"),
+        logical(&t, "TaskTaskRole"),
+        logical(&t, "TaskExecutionRole"),
+    ] {
+        assert!(
+            waits.contains(&json!(id)),
+            "the service waits for {id}: {waits:?}"
+        );
+    }
+}

@@ -620,3 +620,40 @@ fn a_web_identity_without_conditions_is_an_error() {
     assert!(message.contains("S/Open"), "{message}");
     assert!(message.contains("no claim condition"), "{message}");
 }
+
+#[test]
+fn grants_to_the_cluster_and_node_roles_after_creation_are_waited_for() {
+    use cairn_constructs::iam::PolicyStatement;
+    let (mut app, stack, vpc) = app_with_vpc();
+    let cluster = Cluster::new(
+        &mut app,
+        stack,
+        "Cluster",
+        ClusterProps::new(&vpc, KubernetesVersion::V1_33),
+    )
+    .unwrap();
+    let nodes = cluster
+        .add_nodegroup(&mut app, "Agents", NodegroupProps::default())
+        .unwrap();
+    let read = || {
+        PolicyStatement::allow()
+            .actions(["s3:GetObject"])
+            .resource("arn:aws:s3:::config/*")
+    };
+    cluster.role().add_to_policy(&mut app, read()).unwrap();
+    nodes.role().add_to_policy(&mut app, read()).unwrap();
+    let t = synth_clean(app, "S", &[], "eks-late-grants");
+    let r = &t["Resources"];
+    assert!(
+        r[logical(&t, "Cluster")]["DependsOn"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(logical(&t, "ClusterRoleDefaultPolicy"))),
+        "the cluster waits for its role's policy"
+    );
+    assert_eq!(
+        r[logical(&t, "ClusterAgents")]["DependsOn"],
+        json!([logical(&t, "ClusterAgentsNodeRoleDefaultPolicy")]),
+        "the node group waits for its role's policy (the role itself it references)"
+    );
+}
