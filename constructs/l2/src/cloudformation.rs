@@ -465,7 +465,7 @@ impl StackSetSpec {
 /// Invalid settings (a name CloudFormation refuses, a tag value with a comma or over 256
 /// characters, no targets or Regions, OU ids on a self-managed StackSet, auto-deployment
 /// on a self-managed one, parameter overrides of parameters the template does not
-/// declare) are error annotations naming the construct path.
+/// declare) are one [`Error::InvalidProps`] naming the construct path and every problem.
 ///
 /// ```
 /// use cairn_constructs::cloudformation::{DeploymentTarget, StackSet, StackSetProps, StackSetTemplate};
@@ -550,7 +550,7 @@ fn strings(items: &[String]) -> Val<Vec<Val<String>>> {
 
 impl StackSet {
     /// Creates the StackSet as construct `id` under `scope`. A template file that cannot
-    /// be read is an [`Error::InvalidProps`]; other problems are error annotations.
+    /// be read, or invalid settings, are an [`Error::InvalidProps`] (listing every problem).
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: StackSetProps) -> Result<StackSet> {
         let node = app.construct(scope, id)?;
         let path = app.path(node);
@@ -838,9 +838,7 @@ impl StackSet {
                 .into(),
         );
 
-        for p in problems {
-            app.annotate(node, Level::Error, p);
-        }
+        crate::check_props(app, node, problems)?;
         let resource = app.add(node, "Resource", l1)?;
         Ok(StackSet {
             node,
@@ -1368,9 +1366,8 @@ impl StackSetOrderProps {
 /// SSM `String` parameter (child `Parameter`; the Advanced tier when the JSON is over 4 KB,
 /// an error over 8 KB).
 ///
-/// Ordering problems ([`OrderError`]) are error annotations on this construct, so
-/// synthesis stops listing all of them; conflicts resolved by skipping a StackSet are
-/// warnings. Each StackSet's resource depends on the StackSets it `dependson` (`DependsOn`
+/// Ordering problems ([`OrderError`]) are one [`Error::InvalidProps`] listing all of
+/// them; conflicts resolved by skipping a StackSet are warnings. Each StackSet's resource depends on the StackSets it `dependson` (`DependsOn`
 /// in one stack, a stack dependency across stacks), so a first deployment creates them in
 /// order.
 ///
@@ -1393,8 +1390,8 @@ impl StackSetOrderProps {
 ///         ..StackSetProps::new(name, StackSetTemplate::body(body), target())
 ///     })?);
 /// }
-/// StackSetOrder::new(&mut app, stack, "Order", &sets, StackSetOrderProps::new("/order"))?;
-/// let err = app.synth().unwrap_err().to_string();
+/// let err = StackSetOrder::new(&mut app, stack, "Order", &sets, StackSetOrderProps::new("/order"))
+///     .unwrap_err().to_string();
 /// assert!(err.contains("a ('Org/a') -> c ('Org/c') -> b ('Org/b') -> a ('Org/a')"), "{err}");
 /// # Ok(())
 /// # }
@@ -1403,7 +1400,7 @@ impl StackSetOrderProps {
 pub struct StackSetOrder {
     node: NodeId,
     parameter: StringParameter,
-    plan: Option<StackSetPlan>,
+    plan: StackSetPlan,
 }
 
 impl StackSetOrder {
@@ -1417,53 +1414,41 @@ impl StackSetOrder {
     ) -> Result<StackSetOrder> {
         let node = app.construct(scope, id)?;
         let specs: Vec<StackSetSpec> = stack_sets.iter().map(|s| s.spec.clone()).collect();
-        let (plan, json) = match plan_order(&specs) {
-            Ok(plan) => {
-                for c in &plan.conflicts {
-                    app.annotate(node, Level::Warning, c.message(&specs));
-                }
-                let json = plan.to_json().to_string();
-                (Some(plan), json)
-            }
-            Err(errors) => {
-                for e in errors {
-                    app.annotate(node, Level::Error, e.to_string());
-                }
-                (None, "{}".to_string())
+        let plan = plan_order(&specs).map_err(|errors| {
+            crate::props_error(app, node, errors.iter().map(ToString::to_string).collect())
+        })?;
+        let json = plan.to_json().to_string();
+        let tier = match json.len() {
+            0..=4096 => ParameterTier::Standard,
+            4097..=8192 => ParameterTier::Advanced,
+            n => {
+                return Err(app.invalid_props(
+                    node,
+                    format!("the order JSON is {n} bytes, over the 8 KB limit of an SSM parameter; split the StackSets into several orders"),
+                ))
             }
         };
+        for c in &plan.conflicts {
+            app.annotate(node, Level::Warning, c.message(&specs));
+        }
         // First deployments create StackSets in order.
-        if plan.is_some() {
-            for s in stack_sets {
-                for dep in &s.spec.tags.depends_on {
-                    if let Some(d) = stack_sets.iter().find(|x| &x.spec.name == dep) {
-                        match (app.stack_of(s.node), app.stack_of(d.node)) {
-                            (Some(mine), Some(theirs)) if mine != theirs => {
-                                app.add_dependency(mine, theirs)?;
-                            }
-                            _ => {
-                                let opts = app.resource_options_mut(s.resource.node())?;
-                                if !opts.depends_on.contains(&d.resource.node()) {
-                                    opts.depends_on.push(d.resource.node());
-                                }
+        for s in stack_sets {
+            for dep in &s.spec.tags.depends_on {
+                if let Some(d) = stack_sets.iter().find(|x| &x.spec.name == dep) {
+                    match (app.stack_of(s.node), app.stack_of(d.node)) {
+                        (Some(mine), Some(theirs)) if mine != theirs => {
+                            app.add_dependency(mine, theirs)?;
+                        }
+                        _ => {
+                            let opts = app.resource_options_mut(s.resource.node())?;
+                            if !opts.depends_on.contains(&d.resource.node()) {
+                                opts.depends_on.push(d.resource.node());
                             }
                         }
                     }
                 }
             }
         }
-        let tier = match json.len() {
-            0..=4096 => ParameterTier::Standard,
-            4097..=8192 => ParameterTier::Advanced,
-            n => {
-                app.annotate(
-                    node,
-                    Level::Error,
-                    format!("the order JSON is {n} bytes, over the 8 KB limit of an SSM parameter; split the StackSets into several orders"),
-                );
-                ParameterTier::Advanced
-            }
-        };
         let parameter = StringParameter::new(
             app,
             node,
@@ -1497,14 +1482,14 @@ impl StackSetOrder {
         self.parameter
     }
 
-    /// The plan, unless ordering failed.
-    pub fn plan(&self) -> Option<&StackSetPlan> {
-        self.plan.as_ref()
+    /// The plan.
+    pub fn plan(&self) -> &StackSetPlan {
+        &self.plan
     }
 
-    /// The StackSet names in order (empty when ordering failed).
+    /// The StackSet names in order.
     pub fn order(&self) -> Vec<String> {
-        self.plan.as_ref().map(|p| p.order.clone()).unwrap_or_default()
+        self.plan.order.clone()
     }
 
     /// Grants reading the order parameter.

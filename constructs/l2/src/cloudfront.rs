@@ -35,7 +35,7 @@
 //! distribution and the distribution names the bucket, so across two stacks each would
 //! import from the other (a dependency cycle, which synthesis reports).
 
-use cairn_core::{App, Level, NodeId, Pseudo, Res, Result, Val, Value};
+use cairn_core::{App, NodeId, Pseudo, Res, Result, Val, Value};
 
 use crate::iam::{grant, Grantable, PolicyStatement, Principal};
 use crate::s3::{Bucket, BucketEncryption};
@@ -181,7 +181,8 @@ fn tail(s: &str, n: usize) -> String {
 
 impl Distribution {
     /// Creates the distribution as construct `id` under `scope`, with its origin access
-    /// control and the bucket policy statement. Invalid settings are error annotations.
+    /// control and the bucket policy statement. Invalid settings are one
+    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps) listing every problem.
     pub fn new(
         app: &mut App,
         scope: impl Into<NodeId>,
@@ -365,9 +366,7 @@ impl Distribution {
                 "the bucket is encrypted with the AWS managed key alias/aws/s3, which CloudFront cannot use; give the bucket SSE-S3 or a customer managed kms::Key".into(),
             ),
         }
-        for p in problems {
-            app.annotate(node, Level::Error, p);
-        }
+        crate::check_props(app, node, problems)?;
         Ok(d)
     }
 

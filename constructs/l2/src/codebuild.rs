@@ -28,7 +28,7 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use serde_json::{json, Map, Value as Json};
 
-use cairn_core::{App, Error, NodeId, Res, Result, Value};
+use cairn_core::{App, NodeId, Res, Result, Value};
 
 use crate::iam::{grant, Grantable, PolicyStatement, Principal, Role, RoleProps};
 use crate::kms::Key;
@@ -325,22 +325,18 @@ impl Project {
     /// Errors: an empty build spec, or a timeout outside 5 minutes to 36 hours.
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: ProjectProps) -> Result<Project> {
         let node = app.construct(scope, id)?;
-        let invalid = |app: &App, problem: String| Error::InvalidProps {
-            path: app.path(node),
-            problem,
-        };
         if props.build_spec.is_empty() {
-            return Err(invalid(
-                app,
-                "the build spec has no command; add some with BuildSpec::build([..])".into(),
+            return Err(app.invalid_props(
+                node,
+                "the build spec has no command; add some with BuildSpec::build([..])",
             ));
         }
         let timeout = match props.timeout {
             Some(t) => {
                 let minutes = t.as_secs() / 60;
                 if t.as_secs() % 60 != 0 || !(5..=2160).contains(&minutes) {
-                    return Err(invalid(
-                        app,
+                    return Err(app.invalid_props(
+                        node,
                         format!("timeout {t:?} must be whole minutes between 5 minutes and 36 hours"),
                     ));
                 }

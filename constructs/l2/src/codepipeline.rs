@@ -51,8 +51,8 @@ use indexmap::IndexMap;
 use serde_json::json;
 
 use cairn_core::{
-    make_unique_id, App, Environment, Error, Level, NodeId, PropertyError, Pseudo, Res, Result, Stack,
-    StackProps, Val, Validator, Value,
+    make_unique_id, App, Environment, Level, NodeId, PropertyError, Pseudo, Res, Result, Stack, StackProps,
+    Val, Validator, Value,
 };
 
 use crate::codebuild::Project;
@@ -521,10 +521,9 @@ impl Pipeline {
     /// Creates the pipeline as construct `id` under `scope` (inside a stack).
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: PipelineProps) -> Result<Pipeline> {
         let node = app.construct(scope, id)?;
-        let stack = app.stack_of(node).ok_or_else(|| Error::InvalidProps {
-            path: app.path(node),
-            problem: "a pipeline must be inside a stack".into(),
-        })?;
+        let stack = app
+            .stack_of(node)
+            .ok_or_else(|| app.invalid_props(node, "a pipeline must be inside a stack"))?;
         app.add_validator_once(PipelineStructure);
         let (bucket, key) = match props.artifact_bucket {
             Some(b) => (b, b.encryption_key()),
@@ -657,12 +656,10 @@ impl Pipeline {
     /// last).
     pub fn insert_stage(&self, app: &mut App, index: usize, name: &str) -> Result<()> {
         if !valid_name(name) {
-            return Err(Error::InvalidProps {
-                path: app.path(self.node),
-                problem: format!(
-                    "the stage name {name:?} must be 1 to 100 letters, digits, '.', '_', '-' or '@'"
-                ),
-            });
+            return Err(app.invalid_props(
+                self.node,
+                format!("the stage name {name:?} must be 1 to 100 letters, digits, '.', '_', '-' or '@'"),
+            ));
         }
         app.construct(self.node, name)?;
         self.with_stages(app, |stages| {
@@ -710,21 +707,20 @@ impl Pipeline {
     /// region an artifact bucket and key in the support stack
     /// `<PipelineStack>-support-<region>`.
     pub fn add_action(&self, app: &mut App, stage: &str, action: Action) -> Result<()> {
-        let stage_node = app
-            .node(self.node)
-            .child(stage)
-            .ok_or_else(|| Error::InvalidProps {
-                path: app.path(self.node),
-                problem: format!("no stage {stage:?}; add it first with add_stage"),
-            })?;
+        let stage_node = app.node(self.node).child(stage).ok_or_else(|| {
+            app.invalid_props(
+                self.node,
+                format!("no stage {stage:?}; add it first with add_stage"),
+            )
+        })?;
         if !valid_name(&action.name) {
-            return Err(Error::InvalidProps {
-                path: app.path(stage_node),
-                problem: format!(
+            return Err(app.invalid_props(
+                stage_node,
+                format!(
                     "the action name {:?} must be 1 to 100 letters, digits, '.', '_', '-' or '@'",
                     action.name
                 ),
-            });
+            ));
         }
         let action_node = app.construct(stage_node, &action.name)?;
         let env = self.env(app);
@@ -739,11 +735,10 @@ impl Pipeline {
             _ => false,
         };
         if (cross_account || cross_region) && (env.account.is_none() || env.region.is_none()) {
-            app.annotate(
+            return Err(app.invalid_props(
                 action_node,
-                Level::Error,
                 "an action in another account or region needs the pipeline's stack to have a concrete environment (account and region)",
-            );
+            ));
         }
         let writes = !action.kind.outputs().is_empty();
         // The role the pipeline assumes for this action.
@@ -811,10 +806,10 @@ impl Pipeline {
             }
         });
         if !found {
-            return Err(Error::InvalidProps {
-                path: app.path(self.node),
-                problem: format!("no stage {stage:?}; add it first with add_stage"),
-            });
+            return Err(app.invalid_props(
+                self.node,
+                format!("no stage {stage:?}; add it first with add_stage"),
+            ));
         }
         Ok(())
     }

@@ -563,10 +563,10 @@ impl Table {
     /// an [`Error::InvalidProps`].
     pub fn grant_stream_read(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
         let Some(stream) = self.table_stream_arn() else {
-            return Err(Error::InvalidProps {
-                path: app.path(self.node),
-                problem: "the table has no stream; set TableProps.stream to read it".into(),
-            });
+            return Err(app.invalid_props(
+                self.node,
+                "the table has no stream; set TableProps.stream to read it",
+            ));
         };
         grant(app, grantee, ["dynamodb:ListStreams"], [Value::from("*")])?;
         grant(app, grantee, STREAM_READ_ACTIONS.iter().copied(), [stream])?;

@@ -7,7 +7,7 @@
 //! };
 //! use cairn_core::App;
 //!
-//! # fn main() -> Result<(), cairn_constructs::ec2::Error> {
+//! # fn main() -> cairn_core::Result<()> {
 //! let mut app = App::new();
 //! let stack = app.stack("Net")?;
 //! // 10.0.0.0/16 over two AZs: public /18s and private-with-egress /18s, one NAT gateway per AZ.
@@ -34,7 +34,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use cairn_core::{make_unique_id, App, NodeId, Parameter, Pseudo, RemovalPolicy, Res, Val, Value};
+use cairn_core::{make_unique_id, App, NodeId, Parameter, Pseudo, RemovalPolicy, Res, Result, Val, Value};
 
 use cairn_cfn::logs::CfnLogGroup;
 
@@ -42,82 +42,6 @@ use crate::iam::{CfnInstanceProfile, Grantable, PolicyStatement, Principal, Role
 use crate::kms::{push_statement, Key, KeyProps};
 
 pub use cairn_cfn::ec2::*;
-
-/// What can go wrong building EC2 constructs. Each error names the construct path.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// An error of the construct tree (duplicate id, wrong scope ...).
-    #[error(transparent)]
-    Core(#[from] cairn_core::Error),
-
-    /// A CIDR block is not `a.b.c.d/n`, or its mask is outside what is allowed.
-    #[error("'{path}': invalid CIDR {cidr:?}: {reason}")]
-    InvalidCidr {
-        /// The construct.
-        path: String,
-        /// The rejected text.
-        cidr: String,
-        /// What is wrong and what is accepted.
-        reason: String,
-    },
-
-    /// The subnet configuration cannot be laid out (space exhausted, bad masks, names).
-    #[error("'{path}': {problem}")]
-    Subnets {
-        /// The VPC.
-        path: String,
-        /// What is wrong and how to fix it.
-        problem: String,
-    },
-
-    /// The user data file could not be read.
-    #[error("'{path}': cannot read the user data file {}: {source}; check the path (relative paths are resolved from the current directory)", file.display())]
-    UserDataFile {
-        /// The instance.
-        path: String,
-        /// The file.
-        file: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-
-    /// The user data is over EC2's limit.
-    #[error("'{path}': user data is {bytes} bytes, over EC2's limit of 16384 bytes; download a script from S3 in a short user data instead")]
-    UserDataTooLarge {
-        /// The instance.
-        path: String,
-        /// The size.
-        bytes: usize,
-    },
-
-    /// A selection found no subnets.
-    #[error("'{path}': the VPC has no {subnet_type} subnets; add a subnet group of that type or select another type")]
-    NoSubnets {
-        /// The construct that needed subnets.
-        path: String,
-        /// The requested type.
-        subnet_type: SubnetType,
-    },
-}
-
-impl From<Error> for cairn_core::Error {
-    fn from(e: Error) -> Self {
-        match e {
-            Error::Core(c) => c,
-            Error::InvalidCidr { ref path, .. }
-            | Error::Subnets { ref path, .. }
-            | Error::UserDataFile { ref path, .. }
-            | Error::UserDataTooLarge { ref path, .. }
-            | Error::NoSubnets { ref path, .. } => cairn_core::Error::InvalidScope {
-                path: path.clone(),
-                problem: e.to_string(),
-            },
-        }
-    }
-}
-
-/// `Result` with this module's [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 // ---------------------------------------------------------------------------------------
 // CIDR arithmetic (the CDK's NetworkBuilder)
@@ -467,23 +391,19 @@ impl Vpc {
     /// Creates the VPC as construct `id` under `scope`.
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: VpcProps) -> Result<Vpc> {
         let node = app.construct(scope, id)?;
-        let path = app.path(node);
-        let cidr = Cidr::parse(&props.cidr).map_err(|reason| Error::InvalidCidr {
-            path: path.clone(),
-            cidr: props.cidr.clone(),
-            reason,
-        })?;
+        let cidr = Cidr::parse(&props.cidr)
+            .map_err(|reason| app.invalid_props(node, format!("invalid CIDR {:?}: {reason}", props.cidr)))?;
         if !(16..=28).contains(&cidr.mask) {
-            return Err(Error::InvalidCidr {
-                path,
-                cidr: props.cidr,
-                reason: "a VPC block must be between /16 and /28".into(),
-            });
+            return Err(app.invalid_props(
+                node,
+                format!(
+                    "invalid CIDR {:?}: a VPC block must be between /16 and /28",
+                    props.cidr
+                ),
+            ));
         }
-        let subnet_problem = |problem: String| Error::Subnets {
-            path: path.clone(),
-            problem,
-        };
+        let subnet_problem = |problem: String| app.invalid_props(node, problem);
+        let path = app.path(node);
         if props.subnet_configuration.is_empty() {
             return Err(subnet_problem(
                 "no subnet groups configured; add at least one SubnetConfiguration".into(),
@@ -651,10 +571,13 @@ impl Vpc {
                 }
             }
             if nat_gateways.len() < nat_count {
-                return Err(subnet_problem(format!(
-                    "{nat_count} NAT gateways requested but there are only {} public subnets to hold them; lower nat_gateways or use more AZs",
-                    nat_gateways.len()
-                )));
+                return Err(app.invalid_props(
+                    node,
+                    format!(
+                        "{nat_count} NAT gateways requested but there are only {} public subnets to hold them; lower nat_gateways or use more AZs",
+                        nat_gateways.len()
+                    ),
+                ));
             }
         }
         for s in subnets
@@ -737,7 +660,8 @@ impl Vpc {
             .collect()
     }
 
-    /// The subnets of a type, or [`Error::NoSubnets`] naming `user` when there are none.
+    /// The subnets of a type, or an [`Error::InvalidProps`](cairn_core::Error::InvalidProps)
+    /// naming `user` when there are none.
     pub fn require_subnets(&self, app: &App, user: NodeId, subnet_type: SubnetType) -> Result<Vec<&Subnet>> {
         let found: Vec<&Subnet> = self
             .subnets
@@ -745,10 +669,12 @@ impl Vpc {
             .filter(|s| s.subnet_type == subnet_type)
             .collect();
         if found.is_empty() {
-            return Err(Error::NoSubnets {
-                path: app.path(user),
-                subnet_type,
-            });
+            return Err(app.invalid_props(
+                user,
+                format!(
+                    "the VPC has no {subnet_type} subnets; add a subnet group of that type or select another type"
+                ),
+            ));
         }
         Ok(found)
     }
@@ -1418,17 +1344,24 @@ impl UserData {
                 }
                 s
             }
-            UserData::File(file) => std::fs::read_to_string(file).map_err(|source| Error::UserDataFile {
-                path: app.path(node),
-                file: file.clone(),
-                source,
+            UserData::File(file) => std::fs::read_to_string(file).map_err(|e| {
+                app.invalid_props(
+                    node,
+                    format!(
+                        "cannot read the user data file {}: {e}; check the path (relative paths are resolved from the current directory)",
+                        file.display()
+                    ),
+                )
             })?,
         };
         if text.len() > 16384 {
-            return Err(Error::UserDataTooLarge {
-                path: app.path(node),
-                bytes: text.len(),
-            });
+            return Err(app.invalid_props(
+                node,
+                format!(
+                    "user data is {} bytes, over EC2's limit of 16384 bytes; download a script from S3 in a short user data instead",
+                    text.len()
+                ),
+            ));
         }
         Ok(text)
     }
@@ -1510,13 +1443,15 @@ impl Instance {
                 .iter()
                 .find(|s| s.az_index == az)
                 .copied()
-                .ok_or_else(|| Error::Subnets {
-                    path: app.path(node),
-                    problem: format!(
-                        "no {} subnet in AZ index {az}; the VPC has {} AZs",
-                        props.subnet_type,
-                        props.vpc.azs.len()
-                    ),
+                .ok_or_else(|| {
+                    app.invalid_props(
+                        node,
+                        format!(
+                            "no {} subnet in AZ index {az}; the VPC has {} AZs",
+                            props.subnet_type,
+                            props.vpc.azs.len()
+                        ),
+                    )
                 })?,
             None => subnets[0],
         }
@@ -1905,7 +1840,7 @@ impl Vpc {
     ///
     /// ```
     /// use cairn_constructs::ec2::{GatewayVpcEndpointAwsService, GatewayVpcEndpointOptions, Vpc, VpcProps};
-    /// # fn main() -> Result<(), cairn_constructs::ec2::Error> {
+    /// # fn main() -> cairn_core::Result<()> {
     /// let mut app = cairn_core::App::new();
     /// let stack = app.stack("Net")?;
     /// let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
@@ -1933,13 +1868,13 @@ impl Vpc {
             .map(|s| s.route_table.ref_().into())
             .collect();
         if tables.is_empty() {
-            return Err(Error::Subnets {
-                path: app.path(node),
-                problem: format!(
+            return Err(app.invalid_props(
+                node,
+                format!(
                     "no subnets of types {:?} to route to the endpoint; choose types the VPC has",
                     options.subnet_types
                 ),
-            });
+            ));
         }
         let mut e = CfnVPCEndpoint::new(self.vpc_id());
         e.service_name = Some(options.service.service_name().into());
@@ -1959,7 +1894,7 @@ impl Vpc {
     ///
     /// ```
     /// use cairn_constructs::ec2::{InterfaceVpcEndpointAwsService, InterfaceVpcEndpointOptions, Vpc, VpcProps};
-    /// # fn main() -> Result<(), cairn_constructs::ec2::Error> {
+    /// # fn main() -> cairn_core::Result<()> {
     /// let mut app = cairn_core::App::new();
     /// let stack = app.stack("Net")?;
     /// let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
@@ -2009,10 +1944,10 @@ impl Vpc {
                 })
                 .unwrap_or(false);
             if !dns {
-                return Err(Error::Subnets {
-                    path: app.path(node),
-                    problem: "private DNS needs the VPC's enable_dns_hostnames and enable_dns_support; turn them on or set private_dns_enabled: false".into(),
-                });
+                return Err(app.invalid_props(
+                    node,
+                    "private DNS needs the VPC's enable_dns_hostnames and enable_dns_support; turn them on or set private_dns_enabled: false",
+                ));
             }
         }
         let groups = if options.security_groups.is_empty() {

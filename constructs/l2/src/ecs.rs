@@ -50,7 +50,7 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use cairn_core::{App, Error, NodeId, Pseudo, Res, Result, Val, Value};
+use cairn_core::{App, NodeId, Pseudo, Res, Result, Val, Value};
 
 use crate::applicationautoscaling::{
     scalable_target, PredefinedMetric, ScalableTarget, ScalableTargetProps, TargetTrackingProps,
@@ -72,13 +72,6 @@ pub const FARGATE: &str = "FARGATE";
 pub const FARGATE_SPOT: &str = "FARGATE_SPOT";
 /// The longest stop timeout Fargate accepts (seconds between SIGTERM and SIGKILL).
 pub const MAX_FARGATE_STOP_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn invalid(app: &App, node: NodeId, problem: impl Into<String>) -> Error {
-    Error::InvalidProps {
-        path: app.path(node),
-        problem: problem.into(),
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Capacity provider strategies
@@ -282,11 +275,7 @@ impl Cluster {
         };
         if let Some(problem) = check_strategy(&props.default_capacity_provider_strategy, &capacity_providers)
         {
-            return Err(invalid(
-                app,
-                node,
-                format!("default_capacity_provider_strategy: {problem}"),
-            ));
+            return Err(app.invalid_props(node, format!("default_capacity_provider_strategy: {problem}")));
         }
         let cluster = CfnCluster {
             cluster_name: props.cluster_name.clone().map(Into::into),
@@ -744,9 +733,7 @@ impl FargateTaskDefinition {
     ) -> Result<FargateTaskDefinition> {
         let node = app.construct(scope, id)?;
         if !fargate_memory_ok(props.cpu, props.memory_mib) {
-            return Err(invalid(
-                app,
-                node,
+            return Err(app.invalid_props(node,
                 format!(
                     "Fargate does not offer cpu {} with {} MiB; valid pairs are 256 with 512/1024/2048, 512 with 1024-4096, 1024 with 2048-8192, 2048 with 4096-16384, 4096 with 8192-30720 (steps of 1024), 8192 with 16384-61440 (steps of 4096), 16384 with 32768-122880 (steps of 8192)",
                     props.cpu, props.memory_mib
@@ -755,8 +742,7 @@ impl FargateTaskDefinition {
         }
         if let Some(g) = props.ephemeral_storage_gib {
             if !(21..=200).contains(&g) {
-                return Err(invalid(
-                    app,
+                return Err(app.invalid_props(
                     node,
                     format!(
                         "ephemeral_storage_gib {g} is outside 21-200 (leave it None for Fargate's 20 GiB)"
@@ -928,8 +914,9 @@ impl FargateTaskDefinition {
         name: &str,
         options: ContainerDefinitionOptions,
     ) -> Result<ContainerDefinition> {
-        let err =
-            |app: &App, problem: String| invalid(app, self.node, format!("container {name:?}: {problem}"));
+        let err = |app: &App, problem: String| {
+            app.invalid_props(self.node, format!("container {name:?}: {problem}"))
+        };
         if name.is_empty()
             || name.len() > 255
             || !name
@@ -1249,9 +1236,7 @@ impl FargateService {
     ) -> Result<FargateService> {
         let node = app.construct(scope, id)?;
         if props.task_definition.containers(app).is_empty() {
-            return Err(invalid(
-                app,
-                node,
+            return Err(app.invalid_props(node,
                 "the task definition has no container; add one with FargateTaskDefinition::add_container before creating the service",
             ));
         }
@@ -1259,16 +1244,10 @@ impl FargateService {
             &props.capacity_provider_strategies,
             props.cluster.capacity_providers(),
         ) {
-            return Err(invalid(
-                app,
-                node,
-                format!("capacity_provider_strategies: {problem}"),
-            ));
+            return Err(app.invalid_props(node, format!("capacity_provider_strategies: {problem}")));
         }
         if props.max_healthy_percent < 100 || props.min_healthy_percent > props.max_healthy_percent {
-            return Err(invalid(
-                app,
-                node,
+            return Err(app.invalid_props(node,
                 format!(
                     "min_healthy_percent {} / max_healthy_percent {}: the maximum must be at least 100 and at least the minimum",
                     props.min_healthy_percent, props.max_healthy_percent
@@ -1278,8 +1257,7 @@ impl FargateService {
         let subnets: Vec<Val<String>> = props
             .cluster
             .vpc()
-            .require_subnets(app, node, props.subnet_type)
-            .map_err(cairn_core::Error::from)?
+            .require_subnets(app, node, props.subnet_type)?
             .iter()
             .map(|s| Val::from(s.subnet_id()))
             .collect();
@@ -1289,8 +1267,7 @@ impl FargateService {
                 node,
                 "SecurityGroup",
                 SecurityGroupProps::new(props.cluster.vpc(), &format!("{}/SecurityGroup", app.path(node))),
-            )
-            .map_err(cairn_core::Error::from)?]
+            )?]
         } else {
             props.security_groups.clone()
         };
@@ -1432,9 +1409,7 @@ impl FargateService {
         target_group: &ApplicationTargetGroup,
     ) -> Result<()> {
         let Some(container) = self.task_definition.default_container(app) else {
-            return Err(invalid(
-                app,
-                self.node,
+            return Err(app.invalid_props(self.node,
                 "no essential container of the task definition has a port mapping; add PortMapping::tcp(port) to the container the load balancer should reach",
             ));
         };
@@ -1447,9 +1422,7 @@ impl FargateService {
             .map(|t| t.as_str() == "ip")
             .unwrap_or(false);
         if !ip {
-            return Err(invalid(
-                app,
-                self.node,
+            return Err(app.invalid_props(self.node,
                 format!(
                     "target group {} must have target type ip for Fargate tasks (awsvpc); set TargetType::Ip in its props",
                     app.path(target_group.node())
@@ -1457,9 +1430,7 @@ impl FargateService {
             ));
         }
         for sg in &self.security_groups {
-            load_balancer
-                .allow_to(app, sg, Port::tcp(port))
-                .map_err(cairn_core::Error::from)?;
+            load_balancer.allow_to(app, sg, Port::tcp(port))?;
         }
         let entry = service::LoadBalancer {
             container_name: Some(container.name.as_str().into()),
@@ -1638,8 +1609,7 @@ impl ScalableTaskCount {
     ) -> Result<Res<cairn_cfn::applicationautoscaling::CfnScalingPolicy>> {
         let p = props.target_utilization_percent;
         if !(p > 0.0 && p <= 100.0) {
-            return Err(invalid(
-                app,
+            return Err(app.invalid_props(
                 self.node,
                 format!("{id}: target_utilization_percent {p} must be above 0 and at most 100"),
             ));
@@ -1690,11 +1660,7 @@ impl ScalableTaskCount {
         props: RequestCountScalingProps,
     ) -> Result<Res<cairn_cfn::applicationautoscaling::CfnScalingPolicy>> {
         if props.requests_per_target == 0 {
-            return Err(invalid(
-                app,
-                self.node,
-                format!("{id}: requests_per_target must be at least 1"),
-            ));
+            return Err(app.invalid_props(self.node, format!("{id}: requests_per_target must be at least 1")));
         }
         let label = Value::join(
             "/",

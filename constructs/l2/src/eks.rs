@@ -366,7 +366,7 @@ fn string_list(values: impl IntoIterator<Item = Value>) -> cairn_core::Val<Vec<c
 impl Cluster {
     /// Creates the cluster as construct `id` under `scope`. An ill-formed version, an
     /// impossible endpoint access, fewer than two subnets or an invalid service CIDR are
-    /// error annotations naming the cluster (synthesis fails).
+    /// one [`Error::InvalidProps`](cairn_core::Error::InvalidProps) naming the cluster and every problem.
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: ClusterProps) -> Result<Cluster> {
         let node = app.construct(scope, id)?;
         let mut problems = Vec::new();
@@ -414,9 +414,7 @@ impl Cluster {
                 "the public API endpoint accepts requests from any address; restrict it with EndpointAccess::PUBLIC_AND_PRIVATE.only_from(cidrs) or make it private (EndpointAccess::PRIVATE)",
             );
         }
-        for p in problems {
-            app.annotate(node, Level::Error, p);
-        }
+        crate::check_props(app, node, problems)?;
 
         let role = match props.role {
             Some(r) => r,
@@ -442,8 +440,7 @@ impl Cluster {
                     allow_all_outbound: true,
                     group_name: None,
                 },
-            )
-            .map_err(cairn_core::Error::from)?,
+            )?,
         };
         let secrets_key = match props.secrets_encryption {
             SecretsEncryption::CreateKey => Some(Key::new(
@@ -637,7 +634,6 @@ impl Cluster {
     pub fn allow_endpoint_from(&self, app: &mut App, peer: Peer, description: &str) -> Result<()> {
         self.security_group
             .add_ingress_rule(app, peer, Port::tcp(443), description)
-            .map_err(Into::into)
     }
 
     /// The cluster's IAM OpenID Connect provider (`<Cluster>/OpenIdConnectProvider`, for
@@ -686,18 +682,17 @@ impl Cluster {
         for p in &policies {
             if let AccessScope::Namespaces(ns) = &p.scope {
                 if ns.is_empty() {
-                    app.annotate(
+                    return Err(app.invalid_props(
                         holder,
-                        Level::Error,
                         format!(
                             "the access policy {} is scoped to namespaces but names none",
                             p.name
                         ),
-                    );
+                    ));
                 }
                 for n in ns {
                     if let Err(e) = check_dns_label(n) {
-                        app.annotate(holder, Level::Error, format!("namespace {n:?}: {e}"));
+                        return Err(app.invalid_props(holder, format!("namespace {n:?}: {e}")));
                     }
                 }
             }
@@ -949,8 +944,8 @@ impl PartialEq for Nodegroup {
 
 impl Nodegroup {
     /// Creates the node group as construct `id` under the cluster. Sizes out of order, no
-    /// instance type, or instance types of different CPU architectures are error
-    /// annotations naming the node group.
+    /// instance type, or instance types of different CPU architectures are one
+    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps) naming the node group.
     pub fn new(app: &mut App, cluster: &Cluster, id: &str, props: NodegroupProps) -> Result<Nodegroup> {
         let node = app.construct(cluster.node, id)?;
         let desired = props
@@ -992,9 +987,7 @@ impl Nodegroup {
         if let Some(0) = props.max_unavailable {
             problems.push("max_unavailable must be at least 1".into());
         }
-        for p in problems {
-            app.annotate(node, Level::Error, p);
-        }
+        crate::check_props(app, node, problems)?;
 
         let role = match props.node_role {
             Some(r) => r,
@@ -1231,7 +1224,8 @@ impl PartialEq for ServiceAccount {
 
 impl ServiceAccount {
     /// Creates the role as `<Cluster>/<id>/Role` (creating the cluster's OIDC provider if
-    /// needed). A namespace or name that Kubernetes would refuse is an error annotation.
+    /// needed). A namespace or name that Kubernetes would refuse is an
+    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps).
     pub fn new(
         app: &mut App,
         cluster: &Cluster,
@@ -1239,20 +1233,14 @@ impl ServiceAccount {
         props: ServiceAccountProps,
     ) -> Result<ServiceAccount> {
         let node = app.construct(cluster.node, id)?;
+        let mut problems = Vec::new();
         if let Err(e) = check_dns_label(&props.namespace) {
-            app.annotate(
-                node,
-                Level::Error,
-                format!("the namespace {:?} {e}", props.namespace),
-            );
+            problems.push(format!("the namespace {:?} {e}", props.namespace));
         }
         if let Err(e) = check_dns_subdomain(&props.name) {
-            app.annotate(
-                node,
-                Level::Error,
-                format!("the service account name {:?} {e}", props.name),
-            );
+            problems.push(format!("the service account name {:?} {e}", props.name));
         }
+        crate::check_props(app, node, problems)?;
         let provider = cluster.open_id_connect_provider(app)?;
         let principal = OpenIdConnectPrincipal::new(&provider)
             .string_equals(

@@ -183,8 +183,7 @@ impl EcsTask {
         let subnets: Vec<Val<String>> = self
             .cluster
             .vpc()
-            .require_subnets(app, rule.node(), self.subnet_type)
-            .map_err(cairn_core::Error::from)?
+            .require_subnets(app, rule.node(), self.subnet_type)?
             .iter()
             .map(|s| Val::from(s.subnet_id()))
             .collect();
@@ -255,8 +254,7 @@ impl EcsTask {
                     td,
                     "SecurityGroup",
                     SecurityGroupProps::new(self.cluster.vpc(), &description),
-                )
-                .map_err(cairn_core::Error::from)?
+                )?
                 .security_group_id()
             }
         })

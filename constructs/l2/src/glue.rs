@@ -43,9 +43,7 @@ use std::path::PathBuf;
 
 use indexmap::IndexMap;
 
-use cairn_core::{
-    make_unique_id, App, AssetSource, FileAsset, Level, NodeId, Pseudo, Res, Result, Val, Value,
-};
+use cairn_core::{make_unique_id, App, AssetSource, FileAsset, NodeId, Pseudo, Res, Result, Val, Value};
 
 use crate::ec2::{Peer, Port, SecurityGroup, SecurityGroupProps, Subnet, Vpc};
 use crate::iam::{grant, Grantable, PolicyStatement, Principal, Role, RoleProps};
@@ -99,10 +97,6 @@ node_eq!(
     Crawler
 );
 
-fn invalid(app: &mut App, node: NodeId, problem: impl Into<String>) {
-    app.annotate(node, Level::Error, problem.into());
-}
-
 // ------------------------------------------------------------------ database ----
 
 /// Settings of a [`Database`].
@@ -142,8 +136,8 @@ pub struct Database {
 
 impl Database {
     /// Creates the database as construct `id` under `scope`. A name Glue would reject
-    /// (empty, uppercase, other characters than `[a-z0-9_]`, over 255) is an error
-    /// annotation naming the construct.
+    /// (empty, uppercase, other characters than `[a-z0-9_]`, over 255) is an
+    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps).
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: DatabaseProps) -> Result<Database> {
         let node = app.construct(scope, id)?;
         let name = &props.database_name;
@@ -153,11 +147,10 @@ impl Database {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         {
-            invalid(
-                app,
+            return Err(app.invalid_props(
                 node,
                 format!("database_name {name:?} must be 1 to 255 characters of a-z, 0-9 and _ (Athena and Lake Formation need lowercase names)"),
-            );
+            ));
         }
         let input = database::DatabaseInput {
             name: Some(name.as_str().into()),
@@ -514,15 +507,13 @@ impl Connection {
             node,
             "SecurityGroup",
             SecurityGroupProps::new(vpc, "Glue workers of a network connection"),
-        )
-        .map_err(cairn_core::Error::from)?;
+        )?;
         sg.add_ingress_rule(
             app,
             Peer::security_group(&sg),
             Port::all_tcp(),
             "Glue workers talk to each other",
-        )
-        .map_err(cairn_core::Error::from)?;
+        )?;
         let name = unique_name(app, node);
         let input = connection::ConnectionInput {
             name: Some(name.as_str().into()),
@@ -674,47 +665,38 @@ pub struct Job {
 
 impl Job {
     /// Creates the job as construct `id` under `scope` (`<id>/Resource`, `<id>/ServiceRole`
-    /// unless a role is given). Out-of-range workers, timeout or retries are error
-    /// annotations naming the construct; a missing script file is an error.
+    /// unless a role is given). Out-of-range workers, timeout or retries, or a missing
+    /// script file, are an [`Error::InvalidProps`](cairn_core::Error::InvalidProps).
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: JobProps) -> Result<Job> {
         let node = app.construct(scope, id)?;
+        let mut problems = Vec::new();
         if props.number_of_workers < 2 {
-            invalid(
-                app,
-                node,
-                format!(
-                    "number_of_workers {} must be at least 2 for a Spark job",
-                    props.number_of_workers
-                ),
-            );
+            problems.push(format!(
+                "number_of_workers {} must be at least 2 for a Spark job",
+                props.number_of_workers
+            ));
         }
         if !(1..=10_080).contains(&props.timeout_minutes) {
-            invalid(
-                app,
-                node,
-                format!(
-                    "timeout_minutes {} must be 1 to 10080 (7 days)",
-                    props.timeout_minutes
-                ),
-            );
+            problems.push(format!(
+                "timeout_minutes {} must be 1 to 10080 (7 days)",
+                props.timeout_minutes
+            ));
         }
         if !(0..=10).contains(&props.max_retries) {
-            invalid(
-                app,
-                node,
-                format!("max_retries {} must be 0 to 10", props.max_retries),
-            );
+            problems.push(format!("max_retries {} must be 0 to 10", props.max_retries));
         }
         if props.max_concurrent_runs < 1 {
-            invalid(
-                app,
-                node,
-                format!(
-                    "max_concurrent_runs {} must be at least 1",
-                    props.max_concurrent_runs
-                ),
-            );
+            problems.push(format!(
+                "max_concurrent_runs {} must be at least 1",
+                props.max_concurrent_runs
+            ));
         }
+        for k in props.default_arguments.keys() {
+            if !k.starts_with("--") {
+                problems.push(format!("default argument {k:?} must start with --"));
+            }
+        }
+        crate::check_props(app, node, problems)?;
         let role = match props.role {
             Some(r) => r,
             None => Role::new(
@@ -786,9 +768,6 @@ impl Job {
             args.insert("--enable-metrics".into(), "true".into());
         }
         for (k, v) in &props.default_arguments {
-            if !k.starts_with("--") {
-                invalid(app, node, format!("default argument {k:?} must start with --"));
-            }
             args.insert(k.clone(), v.clone());
         }
         let mut j = CfnJob::new(command, role.arn());
@@ -969,12 +948,12 @@ pub struct Crawler {
 }
 
 impl Crawler {
-    /// Creates the crawler as construct `id` under `scope`. No target is an error
-    /// annotation.
+    /// Creates the crawler as construct `id` under `scope`. No target is an
+    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps).
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: CrawlerProps) -> Result<Crawler> {
         let node = app.construct(scope, id)?;
         if props.s3_targets.is_empty() {
-            invalid(app, node, "a crawler needs at least one S3 target (s3_targets)");
+            return Err(app.invalid_props(node, "a crawler needs at least one S3 target (s3_targets)"));
         }
         let role = match props.role {
             Some(r) => r,

@@ -383,11 +383,10 @@ impl Role {
             None => PolicyDocument::new(statements).to_value(),
             Some(web) => {
                 if web.conditions.is_empty() {
-                    app.annotate(
+                    return Err(app.invalid_props(
                         node,
-                        cairn_core::Level::Error,
                         "the web identity trust has no claim condition, so every identity of the provider could assume the role; add string_equals(\"sub\", ...) (and \"aud\")",
-                    );
+                    ));
                 }
                 web.trust_document(statements)
             }
@@ -576,7 +575,8 @@ impl PartialEq for OpenIdConnectProvider {
 
 impl OpenIdConnectProvider {
     /// Creates the provider as construct `id` under `scope`. A literal URL that is not
-    /// `https://`, or a thumbprint that is not 40 hex digits, is an error annotation.
+    /// `https://`, or a thumbprint that is not 40 hex digits, is an
+    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps) (listing every problem).
     pub fn new(
         app: &mut App,
         scope: impl Into<NodeId>,
@@ -606,9 +606,7 @@ impl OpenIdConnectProvider {
         if props.client_ids.iter().any(String::is_empty) {
             problems.push("client ids must not be empty".into());
         }
-        for p in problems {
-            app.annotate(node, cairn_core::Level::Error, p);
-        }
+        crate::check_props(app, node, problems)?;
         let mut p = CfnOIDCProvider {
             url: Some(props.url.clone().into()),
             ..CfnOIDCProvider::default()

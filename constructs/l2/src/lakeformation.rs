@@ -30,7 +30,7 @@
 //! # }
 //! ```
 
-use cairn_core::{App, Level, NodeId, Pseudo, Res, Result, Val, Value};
+use cairn_core::{App, NodeId, Pseudo, Res, Result, Val, Value};
 
 use crate::glue::Database;
 use crate::iam::{grant, Grantable};
@@ -229,8 +229,8 @@ pub struct DataLakeSettings {
 }
 
 impl DataLakeSettings {
-    /// Creates the settings as construct `id` under `scope`. No administrator is an error
-    /// annotation (nobody could grant permissions).
+    /// Creates the settings as construct `id` under `scope`. No administrator is an
+    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps) (nobody could grant permissions).
     pub fn new(
         app: &mut App,
         scope: impl Into<NodeId>,
@@ -239,11 +239,10 @@ impl DataLakeSettings {
     ) -> Result<DataLakeSettings> {
         let node = app.construct(scope, id)?;
         if props.admins.is_empty() {
-            app.annotate(
+            return Err(app.invalid_props(
                 node,
-                Level::Error,
                 "a data lake needs at least one administrator (admins): without one nobody can grant Lake Formation permissions",
-            );
+            ));
         }
         let mut s = CfnDataLakeSettings {
             admins: Some(
@@ -338,8 +337,8 @@ pub struct Permissions {
 impl Permissions {
     /// Grants `permissions` on `resource` to `principal_arn` (an IAM role or user ARN),
     /// as construct `id` under `scope`. No permission, or one that does not apply to the
-    /// resource (`SELECT` on a database ...), is an error annotation naming the construct
-    /// and the permissions that do apply.
+    /// resource (`SELECT` on a database ...), is an [`Error::InvalidProps`](cairn_core::Error::InvalidProps)
+    /// naming the permissions that do apply.
     pub fn new(
         app: &mut App,
         scope: impl Into<NodeId>,
@@ -356,11 +355,7 @@ impl Permissions {
             }
         }
         if perms.is_empty() {
-            app.annotate(
-                node,
-                Level::Error,
-                "a Lake Formation grant needs at least one permission",
-            );
+            return Err(app.invalid_props(node, "a Lake Formation grant needs at least one permission"));
         }
         let allowed = resource.allowed();
         let wrong: Vec<&str> = perms
@@ -370,16 +365,15 @@ impl Permissions {
             .collect();
         if !wrong.is_empty() {
             let ok: Vec<&str> = allowed.iter().map(|p| p.as_str()).collect();
-            app.annotate(
+            return Err(app.invalid_props(
                 node,
-                Level::Error,
                 format!(
                     "{} cannot be granted on {}; use {}",
                     wrong.join(", "),
                     resource.kind(),
                     ok.join(", ")
                 ),
-            );
+            ));
         }
         let mut p = CfnPermissions::new(
             permissions::DataLakePrincipal {

@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use cairn_core::{App, AssetSource, Construct, Error, FileAsset, NodeId, Pseudo, Res, Result, Val, Value};
+use cairn_core::{App, AssetSource, Construct, FileAsset, NodeId, Pseudo, Res, Result, Val, Value};
 
 use crate::events::{Rule, RuleProps, RuleTarget, Schedule, TargetConfig};
 use crate::iam::{self, Grantable, Principal, Role, RoleProps};
@@ -322,35 +322,28 @@ impl Function {
     /// does not take it), or an asset path that does not exist.
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: FunctionProps) -> Result<Function> {
         let node = app.construct(scope, id)?;
-        let invalid = |app: &App, problem: String| Error::InvalidProps {
-            path: app.path(node),
-            problem,
-        };
         if let Some(t) = props.timeout {
             if t.subsec_nanos() != 0 || t.as_secs() == 0 || t.as_secs() > 900 {
-                return Err(invalid(
-                    app,
+                return Err(app.invalid_props(
+                    node,
                     format!("timeout {t:?} must be whole seconds between 1 s and 900 s (15 minutes)"),
                 ));
             }
         }
         if let Some(m) = props.memory_size {
             if !(128..=10_240).contains(&m) {
-                return Err(invalid(
-                    app,
-                    format!("memory_size {m} MB must be between 128 and 10240"),
-                ));
+                return Err(
+                    app.invalid_props(node, format!("memory_size {m} MB must be between 128 and 10240"))
+                );
             }
         }
         if props.handler.is_empty() {
-            return Err(invalid(app, "the handler is empty; e.g. index.handler".into()));
+            return Err(app.invalid_props(node, "the handler is empty; e.g. index.handler"));
         }
         let code = match &props.code {
             Code::Inline(src) => {
                 if !props.runtime.supports_inline() {
-                    return Err(invalid(
-                        app,
-                        format!(
+                    return Err(app.invalid_props(node, format!(
                             "inline code works only for Python and Node.js runtimes, not {}; use Code::from_asset",
                             props.runtime.as_str()
                         ),
@@ -529,14 +522,14 @@ impl Function {
     /// Sets an environment variable (replacing one of the same name).
     pub fn add_environment(&self, app: &mut App, key: &str, value: impl Into<Value>) -> Result<()> {
         let value = value.into();
-        let path = app.path(self.node);
+        let problem = app.invalid_props(
+            self.node,
+            "the function's resource is not an AWS::Lambda::Function",
+        );
         let f = app
             .node_mut(self.resource.node())
             .resource_mut::<CfnFunction>()
-            .ok_or_else(|| Error::InvalidProps {
-                path,
-                problem: "the function's resource is not an AWS::Lambda::Function".into(),
-            })?;
+            .ok_or(problem)?;
         let mut vars = match f.environment.take() {
             Some(Val::Lit(env)) => match env.variables {
                 Some(Val::Lit(v)) => v,

@@ -41,3 +41,26 @@ pub mod sns;
 pub mod sqs;
 pub mod ssm;
 pub mod stepfunctions;
+
+use cairn_core::{App, NodeId, Result};
+
+/// Fails with one [`cairn_core::Error::InvalidProps`] at `node` naming every problem
+/// found in a construct's props ([`props_error`]); `Ok` when there is none.
+pub(crate) fn check_props(app: &App, node: NodeId, problems: Vec<String>) -> Result<()> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(props_error(app, node, problems))
+    }
+}
+
+/// One [`cairn_core::Error::InvalidProps`] at `node` for the problems of a construct's
+/// props: the problem, or each on its own line when there are several.
+pub(crate) fn props_error(app: &App, node: NodeId, mut problems: Vec<String>) -> cairn_core::Error {
+    if problems.len() == 1 {
+        app.invalid_props(node, problems.pop().unwrap_or_default())
+    } else {
+        let n = problems.len();
+        app.invalid_props(node, format!("{n} problems:\n- {}", problems.join("\n- ")))
+    }
+}

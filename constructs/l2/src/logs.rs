@@ -64,13 +64,13 @@ pub fn stack_log_group_key(app: &mut App, scope: impl Into<NodeId>) -> Result<Va
         if matches!(app.node(existing).kind(), NodeKind::Resource(_)) {
             return Ok(Value::get_att(existing, "Arn"));
         }
-        return Err(Error::InvalidProps {
-            path: app.path(existing),
-            problem: format!(
+        return Err(app.invalid_props(
+            existing,
+            format!(
                 "the id {LOG_GROUP_KEY_ID} under the stack is reserved for the log group key, but a {} uses it",
                 app.node(existing).kind().describe()
             ),
-        });
+        ));
     }
     let root = crate::kms::account_root();
     let policy = Value::map([

@@ -53,7 +53,7 @@
 
 use indexmap::IndexMap;
 
-use cairn_core::{App, Environment, Error, Level, NodeId, NodeKind, Pseudo, Result, Stack, Stage, Value};
+use cairn_core::{App, Environment, NodeId, NodeKind, Pseudo, Result, Stack, Stage, Value};
 
 use crate::codebuild::{BuildSpec, ComputeType, Project, ProjectProps};
 use crate::codepipeline::{self, Action, ActionKind, Artifact, ArtifactPath, SourceTrigger};
@@ -899,30 +899,25 @@ impl Wave {
         let wave_node = app
             .node(p.pipeline.node())
             .child(&self.name)
-            .ok_or_else(|| Error::InvalidProps {
-                path: app.path(p.node),
-                problem: format!("no wave {:?}", self.name),
-            })?;
+            .ok_or_else(|| app.invalid_props(p.node, format!("no wave {:?}", self.name)))?;
         if app.node(wave_node).child("PostSteps").is_some() {
-            app.annotate(
+            return Err(app.invalid_props(
                 wave_node,
-                Level::Error,
                 format!(
                     "a stage was added to the wave {:?} after its post steps; add post steps last",
                     self.name
                 ),
-            );
+            ));
         }
         let stage_name = app.node(stage.node()).id().to_string();
         let stacks = stage_stacks(app, stage);
         if stacks.is_empty() {
-            app.annotate(
+            return Err(app.invalid_props(
                 wave_node,
-                Level::Error,
                 format!(
                     "the stage {stage_name:?} has no stack; add its stacks before adding it to the pipeline"
                 ),
-            );
+            ));
         }
         for step in &options.pre {
             let a = p.step_action(app, &format!("{}-{stage_name}", self.name), step, STAGE_PRE)?;
@@ -1021,10 +1016,7 @@ impl Wave {
         let wave_node = app
             .node(p.pipeline.node())
             .child(&self.name)
-            .ok_or_else(|| Error::InvalidProps {
-                path: app.path(p.node),
-                problem: format!("no wave {:?}", self.name),
-            })?;
+            .ok_or_else(|| app.invalid_props(p.node, format!("no wave {:?}", self.name)))?;
         if app.node(wave_node).child("PostSteps").is_none() {
             app.construct(wave_node, "PostSteps")?;
         }

@@ -6,7 +6,7 @@
 //! use cairn_constructs::rds::{DatabaseCluster, DatabaseClusterProps};
 //! use cairn_core::App;
 //!
-//! # fn main() -> Result<(), cairn_constructs::rds::Error> {
+//! # fn main() -> cairn_core::Result<()> {
 //! let mut app = App::new();
 //! let stack = app.stack("Data")?;
 //! let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
@@ -22,46 +22,12 @@
 //! # }
 //! ```
 
-use cairn_core::{App, NodeId, RemovalPolicy, Res, Val, Value};
+use cairn_core::{App, NodeId, RemovalPolicy, Res, Result, Val, Value};
 
 use crate::ec2::{Peer, Port, SecurityGroup, SecurityGroupProps, SubnetType, Vpc};
 use crate::secretsmanager::{Secret, SecretProps, SecretStringGenerator};
 
 pub use cairn_cfn::rds::*;
-
-/// What can go wrong building RDS constructs. Each error names the construct path.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// An error of the construct tree (duplicate id, wrong scope ...).
-    #[error(transparent)]
-    Core(#[from] cairn_core::Error),
-
-    /// An EC2 construct error (security groups, subnet selection).
-    #[error(transparent)]
-    Ec2(#[from] crate::ec2::Error),
-
-    /// The settings contradict each other or what RDS accepts.
-    #[error("'{path}': {problem}")]
-    Invalid {
-        /// The construct.
-        path: String,
-        /// What is wrong and how to fix it.
-        problem: String,
-    },
-}
-
-impl From<Error> for cairn_core::Error {
-    fn from(e: Error) -> Self {
-        match e {
-            Error::Core(c) => c,
-            Error::Ec2(e) => e.into(),
-            Error::Invalid { path, problem } => cairn_core::Error::InvalidScope { path, problem },
-        }
-    }
-}
-
-/// `Result` with this module's [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The master user's credentials.
 #[derive(Debug, Clone, PartialEq)]
@@ -218,10 +184,7 @@ impl DatabaseCluster {
     ) -> Result<DatabaseCluster> {
         let node = app.construct(scope, id)?;
         let path = app.path(node);
-        let invalid = |problem: String| Error::Invalid {
-            path: path.clone(),
-            problem,
-        };
+        let invalid = |problem: String| app.invalid_props(node, problem);
         let subnet_type = props.subnet_type.unwrap_or(
             if props
                 .vpc
@@ -484,14 +447,12 @@ impl DatabaseCluster {
     pub fn allow_from(&self, app: &mut App, other: &SecurityGroup) -> Result<()> {
         self.security_group
             .allow_from(app, other, Port::tcp(self.port), "Database clients")
-            .map_err(Into::into)
     }
 
     /// Lets a CIDR block connect on the cluster's port.
     pub fn allow_from_cidr(&self, app: &mut App, cidr: &str) -> Result<()> {
         self.security_group
             .add_ingress_rule(app, Peer::ipv4(cidr), Port::tcp(self.port), "Database clients")
-            .map_err(Into::into)
     }
 }
 

@@ -414,11 +414,10 @@ impl Bucket {
                 target.encryption,
                 BucketEncryption::Kms(_) | BucketEncryption::KmsManaged
             ) {
-                app.annotate(
+                return Err(app.invalid_props(
                     node,
-                    Level::Error,
                     "the server access logs bucket uses SSE-KMS, which S3 server access logging does not support; give it BucketEncryption::S3Managed",
-                );
+                ));
             }
             let prefix = props.server_access_logs_prefix.clone().unwrap_or_default();
             target.add_to_resource_policy(

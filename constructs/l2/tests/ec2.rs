@@ -7,11 +7,11 @@ use common::{logical, logical_of, of_type, synth_clean};
 use cairn_aspects::rules::NoPublicIngress;
 use cairn_aspects::{Mode, RuleSet};
 use cairn_constructs::ec2::{
-    Error, FlowLogOptions, Instance, InstanceProps, MachineImage, Peer, Port, SecurityGroup,
-    SecurityGroupProps, SubnetConfiguration, SubnetType, UserData, Vpc, VpcProps,
+    FlowLogOptions, Instance, InstanceProps, MachineImage, Peer, Port, SecurityGroup, SecurityGroupProps,
+    SubnetConfiguration, SubnetType, UserData, Vpc, VpcProps,
 };
 use cairn_constructs::iam::grant;
-use cairn_core::{App, Value};
+use cairn_core::{App, Error, Value};
 use serde_json::json;
 
 #[test]
@@ -163,8 +163,13 @@ fn bad_layouts_are_errors_naming_the_vpc() {
         },
     )
     .unwrap_err();
-    assert!(matches!(err, Error::InvalidCidr { .. }), "{err}");
+    assert!(matches!(err, Error::InvalidProps { .. }), "{err}");
     assert!(err.to_string().starts_with("'Net/A': invalid CIDR"), "{err}");
+    assert_eq!(
+        err.to_string().matches("Net/A").count(),
+        1,
+        "the path once: {err}"
+    );
 
     let err = Vpc::new(
         &mut app,
@@ -206,10 +211,12 @@ fn bad_layouts_are_errors_naming_the_vpc() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("PrivateIsolated"), "{err}");
-
-    // Converts into the core error for `cairn::Result` apps.
-    let core: cairn_core::Error = err.into();
-    assert!(core.to_string().contains("'Net/D'"), "{core}");
+    assert!(err.to_string().starts_with("'Net/D': "), "{err}");
+    assert_eq!(
+        err.to_string().matches("Net/D").count(),
+        1,
+        "the path once: {err}"
+    );
 }
 
 #[test]
@@ -508,7 +515,8 @@ fn a_missing_user_data_file_is_an_error_naming_file_and_construct() {
     )
     .unwrap_err();
     let msg = err.to_string();
-    assert!(matches!(err, Error::UserDataFile { .. }), "{msg}");
+    assert!(matches!(err, Error::InvalidProps { .. }), "{msg}");
+    assert_eq!(msg.matches("Compute/Host").count(), 1, "the path once: {msg}");
     assert!(
         msg.contains("'Compute/Host'") && msg.contains("/nonexistent/cairn/boot.sh"),
         "{msg}"

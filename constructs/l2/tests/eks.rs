@@ -31,11 +31,11 @@ fn synth(mut app: App) -> Json {
         .clone()
 }
 
-/// The messages of a refused synthesis.
-fn refused(mut app: App) -> String {
-    match app.synth() {
-        Ok(_) => panic!("synthesis should be refused"),
-        Err(e @ Error::Validation { .. }) => e.to_string(),
+/// The message of refused props.
+fn refused<T: std::fmt::Debug>(result: cairn_core::Result<T>) -> String {
+    match result {
+        Ok(v) => panic!("the props should be refused: {v:?}"),
+        Err(e @ Error::InvalidProps { .. }) => e.to_string(),
         Err(e) => panic!("unexpected error {e}"),
     }
 }
@@ -192,7 +192,10 @@ fn disabled_secrets_encryption_is_reported_by_the_recommended_rules() {
         },
     )
     .unwrap();
-    let message = refused(app);
+    let message = match app.synth() {
+        Err(e @ Error::Validation { .. }) => e.to_string(),
+        other => panic!("synthesis should be refused by the rule: {other:?}"),
+    };
     assert!(
         message.contains("Kubernetes secrets are not encrypted"),
         "{message}"
@@ -225,7 +228,7 @@ fn impossible_endpoint_access_and_versions_are_errors_naming_the_cluster() {
         ),
     ] {
         let (mut app, stack, vpc) = app_with_vpc();
-        Cluster::new(
+        let message = refused(Cluster::new(
             &mut app,
             stack,
             "Cluster",
@@ -233,10 +236,8 @@ fn impossible_endpoint_access_and_versions_are_errors_naming_the_cluster() {
                 endpoint_access: access,
                 ..ClusterProps::new(&vpc, version)
             },
-        )
-        .unwrap();
-        let message = refused(app);
-        assert!(message.contains("S/Cluster"), "{message}");
+        ));
+        assert!(message.starts_with("'S/Cluster': "), "{message}");
         assert!(message.contains(expected), "{expected}: {message}");
     }
 }
@@ -428,9 +429,8 @@ fn bad_node_group_settings_are_errors_naming_the_node_group() {
             ClusterProps::new(&vpc, KubernetesVersion::V1_33),
         )
         .unwrap();
-        cluster.add_nodegroup(&mut app, "Nodes", props).unwrap();
-        let message = refused(app);
-        assert!(message.contains("S/Cluster/Nodes"), "{message}");
+        let message = refused(cluster.add_nodegroup(&mut app, "Nodes", props));
+        assert!(message.starts_with("'S/Cluster/Nodes': "), "{message}");
         assert!(message.contains(expected), "{expected}: {message}");
     }
 }
@@ -514,11 +514,9 @@ fn invalid_service_account_names_are_errors() {
         ClusterProps::new(&vpc, KubernetesVersion::V1_33),
     )
     .unwrap();
-    cluster
-        .add_service_account(&mut app, "Bad", ServiceAccountProps::new("Jenkins", "agent_1"))
-        .unwrap();
-    let message = refused(app);
-    assert!(message.contains("S/Cluster/Bad"), "{message}");
+    let message =
+        refused(cluster.add_service_account(&mut app, "Bad", ServiceAccountProps::new("Jenkins", "agent_1")));
+    assert!(message.starts_with("'S/Cluster/Bad': 2 problems:"), "{message}");
     assert!(message.contains("the namespace \"Jenkins\""), "{message}");
     assert!(
         message.contains("the service account name \"agent_1\""),
@@ -615,9 +613,13 @@ fn a_web_identity_without_conditions_is_an_error() {
     let mut app = App::new();
     let stack = app.stack("S").unwrap();
     let principal = OpenIdConnectPrincipal::from_issuer("arn:aws:iam::123456789012:oidc-provider/x", "x");
-    Role::new(&mut app, stack, "Open", RoleProps::web_identity(principal)).unwrap();
-    let message = refused(app);
-    assert!(message.contains("S/Open"), "{message}");
+    let message = refused(Role::new(
+        &mut app,
+        stack,
+        "Open",
+        RoleProps::web_identity(principal),
+    ));
+    assert!(message.starts_with("'S/Open': "), "{message}");
     assert!(message.contains("no claim condition"), "{message}");
 }
 

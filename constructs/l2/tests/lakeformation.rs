@@ -120,35 +120,43 @@ fn permissions_that_do_not_apply_and_missing_admins_are_errors() {
     let mut app = App::new();
     let stack = app.stack("S").unwrap();
     let db = Database::new(&mut app, stack, "Db", DatabaseProps::new("sales")).unwrap();
-    Permissions::new(
+    let wrong = Permissions::new(
         &mut app,
         stack,
         "Wrong",
         Value::from("arn:aws:iam::123456789012:role/x"),
         LfResource::database(&db),
         [Permission::Select, Permission::Describe],
-    )
-    .unwrap();
-    Permissions::new(
+    );
+    let none = Permissions::new(
         &mut app,
         stack,
         "None",
         Value::from("arn:aws:iam::123456789012:role/x"),
         LfResource::database(&db),
         [],
-    )
-    .unwrap();
-    DataLakeSettings::new(&mut app, stack, "Settings", DataLakeSettingsProps::new(vec![])).unwrap();
-    let err = app.synth().unwrap_err().to_string();
-    for needle in [
-        "S/Wrong",
-        "SELECT cannot be granted on a database; use ALL, ALTER, DROP, DESCRIBE, CREATE_TABLE",
-        "S/None",
-        "at least one permission",
-        "S/Settings",
-        "at least one administrator",
+    );
+    let settings = DataLakeSettings::new(&mut app, stack, "Settings", DataLakeSettingsProps::new(vec![]));
+    for (err, needles) in [
+        (
+            wrong.unwrap_err().to_string(),
+            [
+                "'S/Wrong': ",
+                "SELECT cannot be granted on a database; use ALL, ALTER, DROP, DESCRIBE, CREATE_TABLE",
+            ],
+        ),
+        (
+            none.unwrap_err().to_string(),
+            ["'S/None': ", "at least one permission"],
+        ),
+        (
+            settings.unwrap_err().to_string(),
+            ["'S/Settings': ", "at least one administrator"],
+        ),
     ] {
-        assert!(err.contains(needle), "{needle} in {err}");
+        for needle in needles {
+            assert!(err.contains(needle), "{needle} in {err}");
+        }
     }
 }
 
