@@ -31,7 +31,7 @@
 //! # }
 //! ```
 
-use cairn_core::{App, NodeId, Pseudo, Res, Result, Value};
+use cairn_core::{format_arn, App, NodeId, Pseudo, Res, Result, Value};
 
 use crate::iam::{grant, Grantable};
 use crate::kms::Key;
@@ -202,9 +202,9 @@ impl WorkGroup {
 
     /// `arn:...:athena:<region>:<account>:workgroup/<name>`.
     pub fn work_group_arn(&self) -> Value {
-        Value::sub_with(
-            "arn:${AWS::Partition}:athena:${AWS::Region}:${AWS::AccountId}:workgroup/${Name}",
-            [("Name", self.work_group_name())],
+        format_arn(
+            "athena",
+            Value::join("", [Value::from("workgroup/"), self.work_group_name()]),
         )
     }
 

@@ -67,7 +67,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use regex::Regex;
 
-use cairn_core::{App, Error, Level, NodeId, Pseudo, Res, Result, Val, Value};
+use cairn_core::{format_arn, App, Arn, Error, Level, NodeId, Res, Result, Val, Value};
 
 use crate::iam::{grant, Grantable};
 use crate::ssm::{ParameterTier, StringParameter, StringParameterProps};
@@ -886,18 +886,7 @@ impl StackSet {
     /// The StackSet's ARN: `arn:<partition>:cloudformation:<region>:<account>:stackset/<name>:*`
     /// (the id's suffix is only known after creation, so a wildcard stands for it).
     pub fn stack_set_arn(&self) -> Value {
-        Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(":cloudformation:"),
-                Value::pseudo(Pseudo::Region),
-                Value::from(":"),
-                Value::pseudo(Pseudo::AccountId),
-                Value::from(format!(":stackset/{}:*", self.spec.name)),
-            ],
-        )
+        format_arn("cloudformation", format!("stackset/{}:*", self.spec.name))
     }
 
     /// Grants reading the StackSet, its instances and operations.
@@ -945,26 +934,11 @@ impl StackSet {
         grantee: &impl Grantable,
         actions: impl IntoIterator<Item = S>,
     ) -> Result<()> {
-        let target = Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(":cloudformation:"),
-                Value::pseudo(Pseudo::Region),
-                Value::from(":"),
-                Value::pseudo(Pseudo::AccountId),
-                Value::from(format!(":stackset-target/{}:*", self.spec.name)),
-            ],
-        );
-        let types = Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(":cloudformation:*::type/resource/*"),
-            ],
-        );
+        let target = format_arn("cloudformation", format!("stackset-target/{}:*", self.spec.name));
+        let types = Arn::new("cloudformation", "type/resource/*")
+            .region("*")
+            .no_account()
+            .format();
         grant(app, grantee, actions, [self.stack_set_arn(), target, types])
     }
 }

@@ -35,7 +35,7 @@
 //! distribution and the distribution names the bucket, so across two stacks each would
 //! import from the other (a dependency cycle, which synthesis reports).
 
-use cairn_core::{App, NodeId, Pseudo, Res, Result, Val, Value};
+use cairn_core::{App, Arn, NodeId, Res, Result, Val, Value};
 
 use crate::iam::{grant, Grantable, PolicyStatement, Principal};
 use crate::s3::{Bucket, BucketEncryption};
@@ -359,7 +359,7 @@ impl Distribution {
                     .condition(
                         "ArnLike",
                         "AWS:SourceArn",
-                        Value::sub("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*"),
+                        Arn::new("cloudfront", "distribution/*").no_region().format(),
                     ),
             )?,
             BucketEncryption::KmsManaged => problems.push(
@@ -407,17 +407,12 @@ impl Distribution {
 
     /// `arn:<partition>:cloudfront::<account>:distribution/<id>`.
     pub fn distribution_arn(&self) -> Value {
-        Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(":cloudfront::"),
-                Value::pseudo(Pseudo::AccountId),
-                Value::from(":distribution/"),
-                self.distribution_id(),
-            ],
+        Arn::new(
+            "cloudfront",
+            Value::join("", [Value::from("distribution/"), self.distribution_id()]),
         )
+        .no_region()
+        .format()
     }
 
     /// Grants `cloudfront:CreateInvalidation` and `GetInvalidation` on this distribution.

@@ -28,7 +28,7 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use serde_json::{json, Map, Value as Json};
 
-use cairn_core::{App, NodeId, Res, Result, Value};
+use cairn_core::{format_arn, App, NodeId, Res, Result, Value};
 
 use crate::iam::{grant, Grantable, PolicyStatement, Principal, Role, RoleProps};
 use crate::kms::Key;
@@ -386,28 +386,30 @@ impl Project {
         p.timeout_in_minutes = timeout.map(Into::into);
         p.encryption_key = Some(match props.encryption_key {
             Some(k) => k.key_arn().into(),
-            None => {
-                Value::sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:alias/aws/s3").into()
-            }
+            None => format_arn("kms", "alias/aws/s3").into(),
         });
         let resource = app.add(node, "Resource", p)?;
         let project = Project { node, resource, role };
         // Logs and reports of this project only (the CDK's statements).
         let name = resource.ref_();
-        let log_group = Value::join(
-            "",
-            [
-                Value::sub(
-                    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/codebuild/",
+        let log_group = |suffix: &str| {
+            format_arn(
+                "logs",
+                Value::join(
+                    "",
+                    [
+                        Value::from("log-group:/aws/codebuild/"),
+                        name.clone(),
+                        Value::from(suffix),
+                    ],
                 ),
-                name.clone(),
-            ],
-        );
+            )
+        };
         role.add_to_policy(
             app,
             PolicyStatement::allow()
                 .actions(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"])
-                .resources([log_group.clone(), Value::join("", [log_group, Value::from(":*")])]),
+                .resources([log_group(""), log_group(":*")]),
         )?;
         role.add_to_policy(
             app,
@@ -419,15 +421,9 @@ impl Project {
                     "codebuild:BatchPutTestCases",
                     "codebuild:BatchPutCodeCoverages",
                 ])
-                .resource(Value::join(
-                    "",
-                    [
-                        Value::sub(
-                            "arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:report-group/",
-                        ),
-                        name,
-                        Value::from("-*"),
-                    ],
+                .resource(format_arn(
+                    "codebuild",
+                    Value::join("", [Value::from("report-group/"), name, Value::from("-*")]),
                 )),
         )?;
         if let Some(key) = props.encryption_key {

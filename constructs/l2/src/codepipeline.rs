@@ -51,8 +51,8 @@ use indexmap::IndexMap;
 use serde_json::json;
 
 use cairn_core::{
-    make_unique_id, App, Environment, Level, NodeId, PropertyError, Pseudo, Res, Result, Stack, StackProps,
-    Val, Validator, Value,
+    format_arn, make_unique_id, App, Arn, Environment, Level, NodeId, PropertyError, Pseudo, Res, Result,
+    Stack, StackProps, Val, Validator, Value,
 };
 
 use crate::codebuild::Project;
@@ -627,13 +627,7 @@ impl Pipeline {
 
     /// The pipeline's ARN (`arn:<partition>:codepipeline:<region>:<account>:<name>`).
     pub fn pipeline_arn(&self) -> Value {
-        Value::join(
-            "",
-            [
-                Value::sub("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:"),
-                self.pipeline_name(),
-            ],
-        )
+        format_arn("codepipeline", self.pipeline_name())
     }
 
     /// Grants starting executions of this pipeline (`codepipeline:StartPipelineExecution`).
@@ -1010,18 +1004,7 @@ impl Pipeline {
                 .clone()
                 .map(Value::from)
                 .unwrap_or(Value::pseudo(Pseudo::AccountId));
-            Value::join(
-                "",
-                [
-                    Value::from("arn:"),
-                    Value::pseudo(Pseudo::Partition),
-                    Value::from(format!(":{service}:")),
-                    region,
-                    Value::from(":"),
-                    account,
-                    Value::from(format!(":{rest}")),
-                ],
-            )
+            Arn::new(service, rest).region(region).account(account).format()
         };
         let stmt = match &action.kind {
             ActionKind::CodeCommitSource { repository_name, .. } => Some(
@@ -1216,14 +1199,10 @@ impl Pipeline {
                 ..RoleProps::new(Principal::account(pipeline_account.as_str()))
             },
         )?;
-        let arn = Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(format!(":iam::{account}:role/{name}")),
-            ],
-        );
+        let arn = Arn::new("iam", format!("role/{name}"))
+            .no_region()
+            .account(account)
+            .format();
         Ok((role, arn))
     }
 
@@ -1277,23 +1256,12 @@ impl Pipeline {
         }
         // The pipeline role and every role of this pipeline's account may use the store
         // through the alias (key policy: the account administers it).
-        let bucket_arn = Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(format!(":s3:::{bucket_name}")),
-            ],
-        );
+        let bucket_arn = Arn::new("s3", bucket_name.as_str())
+            .no_region()
+            .no_account()
+            .format();
         let objects = Value::join("", [bucket_arn.clone(), Value::from("/*")]);
-        let key_arn_pattern = Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(format!(":kms:{region}:{account}:key/*")),
-            ],
-        );
+        let key_arn_pattern = Arn::new("kms", "key/*").region(region).account(account).format();
         self.role.add_to_policy(
             app,
             PolicyStatement::allow()
@@ -1307,14 +1275,10 @@ impl Pipeline {
                 .resource(key_arn_pattern)
                 .condition("ForAnyValue:StringEquals", "kms:ResourceAliases", alias.as_str()),
         )?;
-        let alias_arn = Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(format!(":kms:{region}:{account}:{alias}")),
-            ],
-        );
+        let alias_arn = Arn::new("kms", alias.as_str())
+            .region(region)
+            .account(account)
+            .format();
         let home = env.region.clone().unwrap_or_default();
         let key = self.key;
         let bucket = self.bucket;

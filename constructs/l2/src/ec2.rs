@@ -34,7 +34,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use cairn_core::{make_unique_id, App, NodeId, Parameter, Pseudo, RemovalPolicy, Res, Result, Val, Value};
+use cairn_core::{
+    format_arn, make_unique_id, App, NodeId, Parameter, Pseudo, RemovalPolicy, Res, Result, Val, Value,
+};
 
 use cairn_cfn::logs::CfnLogGroup;
 
@@ -722,7 +724,7 @@ impl Vpc {
                     .condition(
                         "ArnLike",
                         "kms:EncryptionContext:aws:logs:arn",
-                        Value::sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*"),
+                        format_arn("logs", "*"),
                     )
                     .to_value();
                 if let Some(m) = logs_use.as_map_mut() {
@@ -765,14 +767,9 @@ impl Vpc {
                     ),
                     (
                         "ArnLike".to_string(),
-                        [(
-                            "aws:SourceArn".to_string(),
-                            Value::sub(
-                                "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-flow-log/*",
-                            ),
-                        )]
-                        .into_iter()
-                        .collect(),
+                        [("aws:SourceArn".to_string(), format_arn("ec2", "vpc-flow-log/*"))]
+                            .into_iter()
+                            .collect(),
                     ),
                 ]
                 .into_iter()

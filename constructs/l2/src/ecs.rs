@@ -50,7 +50,7 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use cairn_core::{App, NodeId, Pseudo, Res, Result, Val, Value};
+use cairn_core::{App, Arn, NodeId, Pseudo, Res, Result, Val, Value};
 
 use crate::applicationautoscaling::{
     scalable_target, PredefinedMetric, ScalableTarget, ScalableTargetProps, TargetTrackingProps,
@@ -1471,18 +1471,12 @@ impl FargateService {
                 self.service_name(),
             ],
         );
-        let role = Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(":iam::"),
-                Value::pseudo(Pseudo::AccountId),
-                Value::from(
-                    ":role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService",
-                ),
-            ],
-        );
+        let role = Arn::new(
+            "iam",
+            "role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService",
+        )
+        .no_region()
+        .format();
         let target = ScalableTarget::new(
             app,
             holder,

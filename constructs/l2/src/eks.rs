@@ -34,7 +34,7 @@ use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::rc::Rc;
 
-use cairn_core::{App, Level, NodeId, Pseudo, Res, Result, Value};
+use cairn_core::{App, Arn, Level, NodeId, Res, Result, Value};
 use indexmap::IndexMap;
 
 use crate::ec2::{Cidr, Peer, Port, SecurityGroup, SecurityGroupProps, SubnetType, Vpc};
@@ -771,14 +771,10 @@ impl AccessPolicy {
 
     /// The policy's ARN.
     pub fn arn(&self) -> Value {
-        Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(format!(":eks::aws:cluster-access-policy/{}", self.name)),
-            ],
-        )
+        Arn::new("eks", format!("cluster-access-policy/{}", self.name))
+            .no_region()
+            .account("aws")
+            .format()
     }
 
     fn to_l1(&self) -> access_entry::AccessPolicy {

@@ -43,7 +43,9 @@ use std::path::PathBuf;
 
 use indexmap::IndexMap;
 
-use cairn_core::{make_unique_id, App, AssetSource, FileAsset, NodeId, Pseudo, Res, Result, Val, Value};
+use cairn_core::{
+    format_arn, make_unique_id, App, Arn, AssetSource, FileAsset, NodeId, Pseudo, Res, Result, Val, Value,
+};
 
 use crate::ec2::{Peer, Port, SecurityGroup, SecurityGroupProps, Subnet, Vpc};
 use crate::iam::{grant, Grantable, PolicyStatement, Principal, Role, RoleProps};
@@ -63,11 +65,11 @@ pub const START_JOB_ACTIONS: &[&str] = &["glue:StartJobRun", "glue:GetJobRun", "
 /// The actions of [`Crawler::grant_start`].
 pub const START_CRAWLER_ACTIONS: &[&str] = &["glue:StartCrawler", "glue:GetCrawler"];
 
-/// `arn:<partition>:glue:<region>:<account>:<kind>/<name><rest>` as one `Fn::Sub`.
+/// `arn:<partition>:glue:<region>:<account>:<kind>/<name><rest>`.
 fn glue_arn(kind: &str, name: Value, rest: &str) -> Value {
-    Value::sub_with(
-        &format!("arn:${{AWS::Partition}}:glue:${{AWS::Region}}:${{AWS::AccountId}}:{kind}/${{Name}}{rest}"),
-        [("Name", name)],
+    format_arn(
+        "glue",
+        Value::join("", [Value::from(format!("{kind}/")), name, Value::from(rest)]),
     )
 }
 
@@ -188,7 +190,7 @@ impl Database {
 
     /// The ARN of the account's Data Catalog the database is in.
     pub fn catalog_arn(&self) -> Value {
-        Value::sub("arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:catalog")
+        format_arn("glue", "catalog")
     }
 
     /// The ARN of the tables of the database matching `pattern` (e.g. `*`).
@@ -322,9 +324,7 @@ impl SecurityConfiguration {
             .condition(
                 "ArnLike",
                 "kms:EncryptionContext:aws:logs:arn",
-                Value::sub(
-                    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws-glue/*",
-                ),
+                format_arn("logs", "log-group:/aws-glue/*"),
             )
             .to_value();
         if let Some(m) = statement.as_map_mut() {
@@ -381,9 +381,7 @@ impl SecurityConfiguration {
             app,
             grantee,
             ["logs:AssociateKmsKey"],
-            [Value::sub(
-                "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws-glue/*",
-            )],
+            [format_arn("logs", "log-group:/aws-glue/*")],
         )
     }
 }
@@ -717,17 +715,13 @@ impl Job {
                         source: AssetSource::File(path.clone()),
                     },
                 )?;
-                let object_arn = Value::join(
-                    "",
-                    [
-                        Value::from("arn:"),
-                        Value::pseudo(Pseudo::Partition),
-                        Value::from(":s3:::"),
-                        loc.bucket.clone(),
-                        Value::from("/"),
-                        loc.key.clone(),
-                    ],
-                );
+                let object_arn = Arn::new(
+                    "s3",
+                    Value::join("", [loc.bucket.clone(), Value::from("/"), loc.key.clone()]),
+                )
+                .no_region()
+                .no_account()
+                .format();
                 grant(app, &role, ["s3:GetObject"], [object_arn])?;
                 Value::join("", [Value::from("s3://"), loc.bucket, Value::from("/"), loc.key])
             }

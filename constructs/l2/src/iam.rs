@@ -23,7 +23,7 @@
 
 use indexmap::IndexMap;
 
-use cairn_core::{App, NodeId, Pseudo, Res, Result, Value};
+use cairn_core::{App, Arn, NodeId, Res, Result, Value};
 
 pub use cairn_cfn::iam::*;
 
@@ -72,16 +72,7 @@ impl Principal {
             Principal::Service(s) => ("Service", Value::from(s.as_str())),
             Principal::Account(a) => (
                 "AWS",
-                Value::join(
-                    "",
-                    [
-                        Value::from("arn:"),
-                        Value::pseudo(Pseudo::Partition),
-                        Value::from(":iam::"),
-                        a.clone(),
-                        Value::from(":root"),
-                    ],
-                ),
+                Arn::new("iam", "root").no_region().account(a.clone()).format(),
             ),
             Principal::Arn(a) => ("AWS", a.clone()),
             Principal::Federated(f) => ("Federated", f.clone()),
@@ -421,14 +412,10 @@ impl Role {
 
     /// The ARN of an AWS managed policy, e.g. `service-role/AWSLambdaBasicExecutionRole`.
     pub fn aws_managed_policy(name: &str) -> Value {
-        Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(format!(":iam::aws:policy/{name}")),
-            ],
-        )
+        Arn::new("iam", format!("policy/{name}"))
+            .no_region()
+            .account("aws")
+            .format()
     }
 
     /// The construct node.

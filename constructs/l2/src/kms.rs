@@ -40,9 +40,9 @@ pub const ENCRYPT_DECRYPT_ACTIONS: &[&str] = &[
     "kms:GenerateDataKey*",
 ];
 
-/// `arn:${AWS::Partition}:iam::${AWS::AccountId}:root`: the stack's account.
+/// `arn:<partition>:iam::<account>:root`: the stack's account.
 pub(crate) fn account_root() -> Value {
-    Value::sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
+    cairn_core::Arn::new("iam", "root").no_region().format()
 }
 
 /// Sets `DeletionPolicy` and `UpdateReplacePolicy` of a resource node.

@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use cairn_core::{App, AssetSource, Construct, FileAsset, NodeId, Pseudo, Res, Result, Val, Value};
+use cairn_core::{App, Arn, AssetSource, Construct, FileAsset, NodeId, Pseudo, Res, Result, Val, Value};
 
 use crate::events::{Rule, RuleProps, RuleTarget, Schedule, TargetConfig};
 use crate::iam::{self, Grantable, Principal, Role, RoleProps};
@@ -733,7 +733,7 @@ impl EventSource for S3EventSource {
             .and_then(|b| b.bucket_name.as_ref())
             .and_then(|n| cairn_core::ToValue::to_value(n).as_str().map(str::to_string));
         let id = function.child_id(app, "S3Event");
-        let source_arn = literal_name.map(|name| Value::sub(&format!("arn:${{AWS::Partition}}:s3:::{name}")));
+        let source_arn = literal_name.map(|name| Arn::new("s3", name).no_region().no_account().format());
         let mut p = CfnPermission::new(
             "lambda:InvokeFunction",
             function.function_arn(),

@@ -23,7 +23,7 @@
 //! # }
 //! ```
 
-use cairn_core::{App, Error, NodeId, NodeKind, RemovalPolicy, Res, Result, Value};
+use cairn_core::{format_arn, App, Error, NodeId, NodeKind, RemovalPolicy, Res, Result, Value};
 
 use crate::iam::{grant, Grantable};
 use crate::kms::{apply_removal_policy, Key};
@@ -110,10 +110,7 @@ pub fn stack_log_group_key(app: &mut App, scope: impl Into<NodeId>) -> Result<Va
                         "Condition",
                         Value::map([(
                             "ArnLike",
-                            Value::map([(
-                                "kms:EncryptionContext:aws:logs:arn",
-                                Value::sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*"),
-                            )]),
+                            Value::map([("kms:EncryptionContext:aws:logs:arn", format_arn("logs", "*"))]),
                         )]),
                     ),
                 ]),

@@ -53,7 +53,7 @@
 
 use indexmap::IndexMap;
 
-use cairn_core::{App, Environment, NodeId, NodeKind, Pseudo, Result, Stack, Stage, Value};
+use cairn_core::{format_arn, App, Arn, Environment, NodeId, NodeKind, Pseudo, Result, Stack, Stage, Value};
 
 use crate::codebuild::{BuildSpec, ComputeType, Project, ProjectProps};
 use crate::codepipeline::{self, Action, ActionKind, Artifact, ArtifactPath, SourceTrigger};
@@ -73,17 +73,24 @@ pub const CHANGE_SET: &str = "PipelineChange";
 
 fn env_role_arn(prefix: &str, env: &Environment) -> Value {
     match (&env.account, &env.region) {
-        (Some(a), Some(r)) => Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(format!(":iam::{a}:role/{prefix}-{a}-{r}")),
-            ],
-        ),
-        _ => Value::sub(&format!(
-            "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{prefix}-${{AWS::AccountId}}-${{AWS::Region}}"
-        )),
+        (Some(a), Some(r)) => Arn::new("iam", format!("role/{prefix}-{a}-{r}"))
+            .no_region()
+            .account(a.as_str())
+            .format(),
+        _ => Arn::new(
+            "iam",
+            Value::join(
+                "",
+                [
+                    Value::from(format!("role/{prefix}-")),
+                    Value::pseudo(Pseudo::AccountId),
+                    Value::from("-"),
+                    Value::pseudo(Pseudo::Region),
+                ],
+            ),
+        )
+        .no_region()
+        .format(),
     }
 }
 
@@ -823,15 +830,7 @@ impl Pipeline {
                 .into_iter()
                 .collect();
                 let p = project(app, name, spec, env)?;
-                let arn = |rest: Value| {
-                    Value::join(
-                        "",
-                        [
-                            Value::sub("arn:${AWS::Partition}:fis:${AWS::Region}:${AWS::AccountId}:"),
-                            rest,
-                        ],
-                    )
-                };
+                let arn = |rest: Value| format_arn("fis", rest);
                 p.add_to_role_policy(
                     app,
                     PolicyStatement::allow()

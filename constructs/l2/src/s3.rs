@@ -22,7 +22,7 @@
 //! # }
 //! ```
 
-use cairn_core::{App, Level, NodeId, Pseudo, RemovalPolicy, Res, Result, Val, Value};
+use cairn_core::{App, Arn, Level, NodeId, Pseudo, RemovalPolicy, Res, Result, Val, Value};
 
 use crate::iam::{grant, Grantable, PolicyDocument, PolicyStatement, Principal};
 use crate::kms::{apply_removal_policy, push_statement, Key};
@@ -631,7 +631,7 @@ impl Bucket {
             (true, Some(name)) => statement.condition(
                 "ArnLike",
                 "aws:SourceArn",
-                Value::sub(&format!("arn:${{AWS::Partition}}:s3:::{name}")),
+                Arn::new("s3", name).no_region().no_account().format(),
             ),
             _ => statement.condition(
                 "StringEquals",

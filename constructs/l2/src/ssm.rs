@@ -40,7 +40,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cairn_core::{App, Error, Level, NodeId, Pseudo, Res, Result, Value};
+use cairn_core::{format_arn, App, Error, Level, NodeId, Res, Result, Value};
 
 use crate::iam::{grant, Grantable};
 
@@ -218,19 +218,7 @@ impl StringParameter {
         } else {
             "parameter"
         };
-        Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(":ssm:"),
-                Value::pseudo(Pseudo::Region),
-                Value::from(":"),
-                Value::pseudo(Pseudo::AccountId),
-                Value::from(format!(":{sep}")),
-                self.parameter_name(),
-            ],
-        )
+        format_arn("ssm", Value::join("", [Value::from(sep), self.parameter_name()]))
     }
 
     /// Grants reading the parameter (`ssm:DescribeParameters`, `GetParameters`,
@@ -499,18 +487,9 @@ impl Document {
     /// `arn:<partition>:ssm:<region>:<account>:document/<name>`, e.g. for granting
     /// `ssm:SendCommand`.
     pub fn document_arn(&self) -> Value {
-        Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(":ssm:"),
-                Value::pseudo(Pseudo::Region),
-                Value::from(":"),
-                Value::pseudo(Pseudo::AccountId),
-                Value::from(":document/"),
-                self.document_name(),
-            ],
+        format_arn(
+            "ssm",
+            Value::join("", [Value::from("document/"), self.document_name()]),
         )
     }
 

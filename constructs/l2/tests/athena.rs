@@ -68,7 +68,7 @@ fn a_kms_workgroup_enforces_encrypted_results_and_grants_queries() {
     );
     assert_eq!(
         st[0]["Resource"],
-        json!({ "Fn::Sub": ["arn:${AWS::Partition}:athena:${AWS::Region}:${AWS::AccountId}:workgroup/${Name}", { "Name": { "Ref": id } }] })
+        json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":athena:", { "Ref": "AWS::Region" }, ":", { "Ref": "AWS::AccountId" }, ":workgroup/", { "Ref": id }]] })
     );
     // Objects only under the results prefix; the key once.
     assert_eq!(

@@ -113,7 +113,7 @@ fn a_customer_managed_key_lets_only_the_distribution_decrypt() {
     // key -> distribution -> bucket -> key); the bucket policy names this one.
     assert_eq!(
         cf["Condition"],
-        json!({ "ArnLike": { "AWS:SourceArn": { "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*" } } })
+        json!({ "ArnLike": { "AWS:SourceArn": { "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":cloudfront::", { "Ref": "AWS::AccountId" }, ":distribution/*"]] } } })
     );
     let bucket_policy =
         &of_type(&t, "AWS::S3::BucketPolicy")[0].1["Properties"]["PolicyDocument"]["Statement"];

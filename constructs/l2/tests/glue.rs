@@ -131,11 +131,9 @@ fn a_job_under_a_security_configuration_passes_the_rules_and_cfn_lint() {
         logs["Principal"]["Service"],
         json!({ "Fn::Sub": "logs.${AWS::Region}.amazonaws.com" })
     );
-    assert!(
-        logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]["Fn::Sub"]
-            .as_str()
-            .unwrap()
-            .ends_with(":log-group:/aws-glue/*")
+    assert_eq!(
+        logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"],
+        json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":logs:", { "Ref": "AWS::Region" }, ":", { "Ref": "AWS::AccountId" }, ":log-group:/aws-glue/*"]] })
     );
 
     // The role: the Glue managed policy, the script object, the key, the log association, the data.
@@ -154,7 +152,7 @@ fn a_job_under_a_security_configuration_passes_the_rules_and_cfn_lint() {
     assert!(has(
         &st,
         "logs:AssociateKmsKey",
-        &json!({ "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws-glue/*" })
+        &json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":logs:", { "Ref": "AWS::Region" }, ":", { "Ref": "AWS::AccountId" }, ":log-group:/aws-glue/*"]] })
     ));
     let data_id = logical_of(&t, "Data", "AWS::S3::Bucket");
     assert!(has(
@@ -359,7 +357,7 @@ fn start_job_run_task_waits_for_the_job_and_grants_the_sync_actions() {
         if acts.iter().any(|a| a.starts_with("glue:")) {
             assert_eq!(
                 stmt["Resource"],
-                json!({ "Fn::Sub": ["arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:job/${Name}", { "Name": { "Ref": job_id } }] }),
+                json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":glue:", { "Ref": "AWS::Region" }, ":", { "Ref": "AWS::AccountId" }, ":job/", { "Ref": job_id }]] }),
                 "{stmt}"
             );
             glue_actions.extend(acts);

@@ -582,7 +582,7 @@ fn s3_notifications_configure_the_bucket_after_the_permission() {
         .unwrap();
     assert_eq!(
         p["SourceArn"],
-        json!({ "Fn::Sub": "arn:${AWS::Partition}:s3:::acme-named-uploads" })
+        json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":s3:::acme-named-uploads"]] })
     );
 }
 
