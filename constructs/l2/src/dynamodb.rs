@@ -28,7 +28,7 @@
 use cairn_core::{App, Error, NodeId, RemovalPolicy, Res, Result, Val, Value};
 
 use crate::iam::{grant, Grantable};
-use crate::kms::{apply_removal_policy, Key};
+use crate::kms::Key;
 
 pub use cairn_cfn::dynamodb::*;
 
@@ -368,7 +368,7 @@ impl Table {
         }
         t.attribute_definitions = Some(Val::Lit(Vec::new()));
         let resource = app.add(node, "Resource", t)?;
-        apply_removal_policy(app, resource.node(), props.removal_policy)?;
+        app.apply_removal_policy(resource, props.removal_policy)?;
         let table = Table {
             node,
             resource,

@@ -382,13 +382,6 @@ fn tag_list<T>(
     ))
 }
 
-fn set_policies(app: &mut App, node: impl Into<NodeId>, policy: RemovalPolicy) -> Result<()> {
-    let o = app.resource_options_mut(node)?;
-    o.deletion_policy = Some(policy);
-    o.update_replace_policy = Some(policy);
-    Ok(())
-}
-
 impl Vpc {
     /// Creates the VPC as construct `id` under `scope`.
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: VpcProps) -> Result<Vpc> {
@@ -751,7 +744,7 @@ impl Vpc {
             ..Default::default()
         };
         let group = app.add(group_node, "Resource", group)?;
-        set_policies(app, group, options.removal_policy)?;
+        app.apply_removal_policy(group, options.removal_policy)?;
 
         let role = Role::new(
             app,

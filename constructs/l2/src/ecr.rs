@@ -27,7 +27,7 @@
 use cairn_core::{App, NodeId, RemovalPolicy, Res, Result, Value};
 
 use crate::iam::{grant, Grantable};
-use crate::kms::{apply_removal_policy, Key};
+use crate::kms::Key;
 
 pub use cairn_cfn::ecr::*;
 
@@ -313,7 +313,7 @@ impl Repository {
             );
         }
         let resource = app.add(node, "Resource", r)?;
-        apply_removal_policy(app, resource.node(), props.removal_policy)?;
+        app.apply_removal_policy(resource, props.removal_policy)?;
         Ok(Repository {
             node,
             resource,

@@ -45,14 +45,6 @@ pub(crate) fn account_root() -> Value {
     cairn_core::Arn::new("iam", "root").no_region().format()
 }
 
-/// Sets `DeletionPolicy` and `UpdateReplacePolicy` of a resource node.
-pub(crate) fn apply_removal_policy(app: &mut App, node: NodeId, policy: RemovalPolicy) -> Result<()> {
-    let o = app.resource_options_mut(node)?;
-    o.deletion_policy = Some(policy);
-    o.update_replace_policy = Some(policy);
-    Ok(())
-}
-
 /// Appends a statement to the `Statement` list of a policy document value (once).
 pub(crate) fn push_statement(document: &mut Value, statement: Value) {
     if let Some(Value::List(statements)) = document.as_map_mut().and_then(|d| d.get_mut("Statement")) {
@@ -147,7 +139,7 @@ impl Key {
         key.description = props.description.as_deref().map(Into::into);
         key.pending_window_in_days = props.pending_window_in_days.map(Into::into);
         let resource = app.add(node, "Resource", key)?;
-        apply_removal_policy(app, resource.node(), props.removal_policy)?;
+        app.apply_removal_policy(resource, props.removal_policy)?;
         let key = Key { node, resource };
         if let Some(alias) = &props.alias {
             key.add_alias(app, alias)?;

@@ -26,7 +26,7 @@
 use cairn_core::{format_arn, App, Error, NodeId, NodeKind, RemovalPolicy, Res, Result, Value};
 
 use crate::iam::{grant, Grantable};
-use crate::kms::{apply_removal_policy, Key};
+use crate::kms::Key;
 
 pub use cairn_cfn::logs::*;
 
@@ -122,7 +122,7 @@ pub fn stack_log_group_key(app: &mut App, scope: impl Into<NodeId>) -> Result<Va
         policy,
     };
     let key = app.add(stack, LOG_GROUP_KEY_ID, key.into_l1())?;
-    apply_removal_policy(app, key.node(), RemovalPolicy::Retain)?;
+    app.apply_removal_policy(key, RemovalPolicy::Retain)?;
     Ok(key.attr_arn())
 }
 
@@ -309,7 +309,7 @@ impl LogGroup {
             ..Default::default()
         };
         let resource = app.add(node, "Resource", group)?;
-        apply_removal_policy(app, resource.node(), props.removal_policy)?;
+        app.apply_removal_policy(resource, props.removal_policy)?;
         Ok(LogGroup { node, resource })
     }
 

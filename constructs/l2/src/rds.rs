@@ -167,13 +167,6 @@ pub struct DatabaseCluster {
     port: u16,
 }
 
-fn set_policies(app: &mut App, node: impl Into<NodeId>, policy: RemovalPolicy) -> Result<()> {
-    let o = app.resource_options_mut(node)?;
-    o.deletion_policy = Some(policy);
-    o.update_replace_policy = Some(policy);
-    Ok(())
-}
-
 impl DatabaseCluster {
     /// Creates the cluster as construct `id` under `scope`.
     pub fn new(
@@ -351,7 +344,7 @@ impl DatabaseCluster {
             }
         }
         let resource = app.add(node, "Resource", cluster)?;
-        set_policies(app, resource, props.removal_policy)?;
+        app.apply_removal_policy(resource, props.removal_policy)?;
         if let (Some(s), Credentials::GeneratedSecret { .. }) = (secret, &props.credentials) {
             let att = app.add(
                 s.node(),
@@ -386,7 +379,7 @@ impl DatabaseCluster {
                 ..Default::default()
             };
             let inst = app.add(node, name, inst)?;
-            set_policies(app, inst, instance_policy)?;
+            app.apply_removal_policy(inst, instance_policy)?;
             if i > 0 {
                 // Readers after the writer, so the writer is the first instance.
                 let writer = app.node(node).child("Writer");

@@ -25,7 +25,7 @@
 use cairn_core::{App, Arn, Level, NodeId, Pseudo, RemovalPolicy, Res, Result, Val, Value};
 
 use crate::iam::{grant, Grantable, PolicyDocument, PolicyStatement, Principal};
-use crate::kms::{apply_removal_policy, push_statement, Key};
+use crate::kms::{push_statement, Key};
 use crate::sns::Topic;
 use crate::sqs::{Queue, QueueEncryption};
 
@@ -391,7 +391,7 @@ impl Bucket {
             );
         }
         let resource = app.add(node, "Resource", b)?;
-        apply_removal_policy(app, resource.node(), props.removal_policy)?;
+        app.apply_removal_policy(resource, props.removal_policy)?;
         let this = Bucket {
             node,
             resource,

@@ -30,7 +30,7 @@ use std::time::Duration;
 use cairn_core::{App, NodeId, RemovalPolicy, Res, Result, Value};
 
 use crate::iam::{grant, Grantable, PolicyDocument, PolicyStatement};
-use crate::kms::{apply_removal_policy, push_statement, Key};
+use crate::kms::{push_statement, Key};
 
 pub use cairn_cfn::sqs::*;
 
@@ -238,7 +238,7 @@ impl Queue {
         }
         crate::check_props(app, node, problems)?;
         let resource = app.add(node, "Resource", q)?;
-        apply_removal_policy(app, resource.node(), props.removal_policy)?;
+        app.apply_removal_policy(resource, props.removal_policy)?;
         Ok(Queue {
             node,
             resource,
