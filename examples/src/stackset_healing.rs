@@ -276,10 +276,9 @@ fn org_stack(app: &mut App) -> Result<(Vec<StackSet>, StackSetOrder)> {
         app,
         stack,
         "Order",
-        &sets,
         StackSetOrderProps {
             description: Some("stackset-healing: StackSet deployment order and conflicts (JSON)".into()),
-            ..StackSetOrderProps::new(ORDER_PARAMETER)
+            ..StackSetOrderProps::new(ORDER_PARAMETER, &sets)
         },
     )?;
     Ok((sets, order))

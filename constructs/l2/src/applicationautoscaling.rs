@@ -265,3 +265,5 @@ impl From<ScalableTarget> for NodeId {
         t.node
     }
 }
+
+construct!(ScalableTarget);

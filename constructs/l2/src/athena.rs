@@ -268,3 +268,5 @@ impl From<WorkGroup> for NodeId {
         w.node
     }
 }
+
+construct!(WorkGroup);

@@ -35,8 +35,8 @@
 //!     ..StackSetProps::new("app", StackSetTemplate::body(template),
 //!         vec![DeploymentTarget::new(["ou-ab12-cdef3456"], ["eu-west-1"])])
 //! })?;
-//! let order = StackSetOrder::new(&mut app, stack, "Order", &[app_set, base],
-//!     StackSetOrderProps::new("/stacksets/order"))?;
+//! let order = StackSetOrder::new(&mut app, stack, "Order",
+//!     StackSetOrderProps::new("/stacksets/order", &[app_set, base]))?;
 //! assert_eq!(order.order(), ["base", "app"]);
 //! let asm = app.synth()?;
 //! let s = asm.stack("Org").unwrap();
@@ -1320,6 +1320,8 @@ impl StackSetPlan {
 /// Settings of a [`StackSetOrder`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct StackSetOrderProps {
+    /// The StackSets to order.
+    pub stack_sets: Vec<StackSet>,
     /// The SSM parameter name, e.g. `/stacksets/order`.
     pub parameter_name: String,
     /// `Description` of the parameter.
@@ -1327,9 +1329,10 @@ pub struct StackSetOrderProps {
 }
 
 impl StackSetOrderProps {
-    /// The order in the parameter `name`.
-    pub fn new(name: &str) -> Self {
+    /// The order of `stack_sets` in the parameter `name`.
+    pub fn new(name: &str, stack_sets: &[StackSet]) -> Self {
         StackSetOrderProps {
+            stack_sets: stack_sets.to_vec(),
             parameter_name: name.into(),
             description: None,
         }
@@ -1364,7 +1367,7 @@ impl StackSetOrderProps {
 ///         ..StackSetProps::new(name, StackSetTemplate::body(body), target())
 ///     })?);
 /// }
-/// let err = StackSetOrder::new(&mut app, stack, "Order", &sets, StackSetOrderProps::new("/order"))
+/// let err = StackSetOrder::new(&mut app, stack, "Order", StackSetOrderProps::new("/order", &sets))
 ///     .unwrap_err().to_string();
 /// assert!(err.contains("a ('Org/a') -> c ('Org/c') -> b ('Org/b') -> a ('Org/a')"), "{err}");
 /// # Ok(())
@@ -1378,14 +1381,15 @@ pub struct StackSetOrder {
 }
 
 impl StackSetOrder {
-    /// Orders `stack_sets` and writes the order parameter as construct `id` under `scope`.
+    /// Orders `props.stack_sets` and writes the order parameter as construct `id` under
+    /// `scope`.
     pub fn new(
         app: &mut App,
         scope: impl Into<NodeId>,
         id: &str,
-        stack_sets: &[StackSet],
         props: StackSetOrderProps,
     ) -> Result<StackSetOrder> {
+        let stack_sets = &props.stack_sets;
         let node = app.construct(scope, id)?;
         let specs: Vec<StackSetSpec> = stack_sets.iter().map(|s| s.spec.clone()).collect();
         let plan = plan_order(&specs).map_err(|errors| {
@@ -1471,3 +1475,6 @@ impl StackSetOrder {
         self.parameter.grant_read(app, grantee)
     }
 }
+
+construct!(StackSet, StackSetOrder);
+node_from!(StackSet, StackSetOrder);

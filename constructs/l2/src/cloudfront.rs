@@ -431,3 +431,5 @@ impl From<Distribution> for NodeId {
         d.node
     }
 }
+
+construct!(Distribution);

@@ -485,3 +485,5 @@ impl From<Project> for NodeId {
         p.node
     }
 }
+
+construct!(Project);

@@ -1452,3 +1452,5 @@ impl From<Pipeline> for NodeId {
         p.node
     }
 }
+
+construct!(Pipeline);

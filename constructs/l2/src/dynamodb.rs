@@ -582,3 +582,5 @@ impl From<Table> for NodeId {
         t.node
     }
 }
+
+construct!(Table);

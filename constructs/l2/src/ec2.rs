@@ -1985,6 +1985,17 @@ impl Vpc {
     }
 }
 
+construct!(
+    Subnet,
+    Vpc,
+    FlowLog,
+    SecurityGroup,
+    Instance,
+    GatewayVpcEndpoint,
+    InterfaceVpcEndpoint
+);
+node_from!(Subnet, FlowLog);
+
 #[cfg(test)]
 mod tests {
     use super::*;

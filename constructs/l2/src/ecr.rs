@@ -397,6 +397,8 @@ impl From<Repository> for NodeId {
     }
 }
 
+construct!(Repository);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1680,6 +1680,9 @@ impl ScalableTaskCount {
     }
 }
 
+construct!(Cluster, FargateTaskDefinition, FargateService, ScalableTaskCount);
+node_from!(ScalableTaskCount);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,9 +16,10 @@
 //!     min_size: 1,
 //!     desired_size: Some(2),
 //!     max_size: 4,
-//!     ..NodegroupProps::default()
+//!     ..NodegroupProps::new(&cluster)
 //! })?;
-//! let agent = cluster.add_service_account(&mut app, "Agent", ServiceAccountProps::new("jenkins", "jenkins-agent"))?;
+//! let agent = cluster.add_service_account(&mut app, "Agent",
+//!     ServiceAccountProps::new(&cluster, "jenkins", "jenkins-agent"))?;
 //! let asm = app.synth()?;
 //! let s = asm.stack("S").unwrap();
 //! let c = &s.template["Resources"][s.resources_of_type("AWS::EKS::Cluster")[0]]["Properties"];
@@ -652,20 +653,39 @@ impl Cluster {
         Ok(p)
     }
 
-    /// Adds a managed node group (`<Cluster>/<id>`).
+    /// Adds a managed node group (`<Cluster>/<id>`): [`Nodegroup::new`] with the cluster
+    /// as scope. `props` are for this cluster ([`NodegroupProps::new`]).
     pub fn add_nodegroup(&self, app: &mut App, id: &str, props: NodegroupProps) -> Result<Nodegroup> {
-        Nodegroup::new(app, self, id, props)
+        self.check_owner(app, &props.cluster, id)?;
+        Nodegroup::new(app, self.node, id, props)
+    }
+
+    /// Refuses props made for another cluster in an `add_*` method of this one.
+    fn check_owner(&self, app: &App, owner: &Cluster, id: &str) -> Result<()> {
+        if owner.node == self.node {
+            return Ok(());
+        }
+        Err(app.invalid_props(
+            self.node,
+            format!(
+                "the props of {id:?} are for the cluster {}; build them from this cluster",
+                app.path(owner.node)
+            ),
+        ))
     }
 
     /// Adds an IAM role for a Kubernetes service account (`<Cluster>/<id>`), assumable
     /// only by that service account's tokens through the cluster's OIDC provider.
+    /// [`ServiceAccount::new`] with the cluster as scope; `props` are for this cluster
+    /// ([`ServiceAccountProps::new`]).
     pub fn add_service_account(
         &self,
         app: &mut App,
         id: &str,
         props: ServiceAccountProps,
     ) -> Result<ServiceAccount> {
-        ServiceAccount::new(app, self, id, props)
+        self.check_owner(app, &props.cluster, id)?;
+        ServiceAccount::new(app, self.node, id, props)
     }
 
     /// Gives an IAM principal access to the cluster through an EKS access entry
@@ -824,16 +844,23 @@ pub struct Taint {
 /// Settings of a [`Nodegroup`].
 ///
 /// ```
-/// use cairn_constructs::eks::{CapacityType, NodegroupProps};
+/// use cairn_constructs::ec2::{Vpc, VpcProps};
+/// use cairn_constructs::eks::{CapacityType, Cluster, ClusterProps, KubernetesVersion, NodegroupProps};
+/// # let mut app = cairn_core::App::new();
+/// # let stack = app.stack("S").unwrap();
+/// # let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default()).unwrap();
+/// # let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc, KubernetesVersion::V1_33)).unwrap();
 /// let props = NodegroupProps {
 ///     capacity_type: CapacityType::Spot,
 ///     instance_types: vec!["m5.large".into(), "m5a.large".into()],
-///     ..NodegroupProps::default()
+///     ..NodegroupProps::new(&cluster)
 /// };
 /// assert_eq!(props.min_size, 1);
 /// ```
 #[derive(Debug, Clone)]
 pub struct NodegroupProps {
+    /// The cluster the nodes join.
+    pub cluster: Cluster,
     /// A physical name; generated when `None`.
     pub nodegroup_name: Option<Value>,
     /// Instance types (default: `t3.medium`). Spot groups should list several.
@@ -866,9 +893,11 @@ pub struct NodegroupProps {
     pub tags: IndexMap<String, String>,
 }
 
-impl Default for NodegroupProps {
-    fn default() -> Self {
+impl NodegroupProps {
+    /// A node group of `cluster`, every other setting default.
+    pub fn new(cluster: &Cluster) -> Self {
         NodegroupProps {
+            cluster: cluster.clone(),
             nodegroup_name: None,
             instance_types: vec!["t3.medium".into()],
             capacity_type: CapacityType::OnDemand,
@@ -914,7 +943,7 @@ fn is_arm64(instance_type: &str) -> bool {
 /// let stack = app.stack("S")?;
 /// let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
 /// let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc, KubernetesVersion::V1_33))?;
-/// let nodes = cluster.add_nodegroup(&mut app, "Nodes", NodegroupProps { max_size: 5, ..NodegroupProps::default() })?;
+/// let nodes = cluster.add_nodegroup(&mut app, "Nodes", NodegroupProps { max_size: 5, ..NodegroupProps::new(&cluster) })?;
 /// nodes.role().add_to_policy(&mut app, PolicyStatement::allow()
 ///     .actions(["sts:AssumeRole"])
 ///     .resource("arn:aws:iam::111111111111:role/Deployer"))?;
@@ -939,11 +968,18 @@ impl PartialEq for Nodegroup {
 }
 
 impl Nodegroup {
-    /// Creates the node group as construct `id` under the cluster. Sizes out of order, no
-    /// instance type, or instance types of different CPU architectures are one
+    /// Creates the node group of `props.cluster` as construct `id` under `scope` (usually
+    /// the cluster: [`Cluster::add_nodegroup`]). Sizes out of order, no instance type, or
+    /// instance types of different CPU architectures are one
     /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps) naming the node group.
-    pub fn new(app: &mut App, cluster: &Cluster, id: &str, props: NodegroupProps) -> Result<Nodegroup> {
-        let node = app.construct(cluster.node, id)?;
+    pub fn new(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        props: NodegroupProps,
+    ) -> Result<Nodegroup> {
+        let node = app.construct(scope, id)?;
+        let cluster = &props.cluster;
         let desired = props
             .desired_size
             .unwrap_or_else(|| props.min_size.max(1).min(props.max_size));
@@ -1147,12 +1183,19 @@ fn check_dns_subdomain(s: &str) -> std::result::Result<(), String> {
 /// Settings of a [`ServiceAccount`].
 ///
 /// ```
-/// use cairn_constructs::eks::ServiceAccountProps;
-/// let props = ServiceAccountProps::new("jenkins", "jenkins-agent");
+/// use cairn_constructs::ec2::{Vpc, VpcProps};
+/// use cairn_constructs::eks::{Cluster, ClusterProps, KubernetesVersion, ServiceAccountProps};
+/// # let mut app = cairn_core::App::new();
+/// # let stack = app.stack("S").unwrap();
+/// # let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default()).unwrap();
+/// # let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc, KubernetesVersion::V1_33)).unwrap();
+/// let props = ServiceAccountProps::new(&cluster, "jenkins", "jenkins-agent");
 /// assert_eq!(props.namespace, "jenkins");
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceAccountProps {
+    /// The cluster whose OIDC provider the role trusts.
+    pub cluster: Cluster,
     /// The Kubernetes namespace.
     pub namespace: String,
     /// The service account's name.
@@ -1164,9 +1207,10 @@ pub struct ServiceAccountProps {
 }
 
 impl ServiceAccountProps {
-    /// The service account `name` in `namespace`.
-    pub fn new(namespace: &str, name: &str) -> Self {
+    /// The service account `name` in `namespace` of `cluster`.
+    pub fn new(cluster: &Cluster, namespace: &str, name: &str) -> Self {
         ServiceAccountProps {
+            cluster: cluster.clone(),
             namespace: namespace.to_string(),
             name: name.to_string(),
             role_name: None,
@@ -1194,7 +1238,7 @@ impl ServiceAccountProps {
 /// let stack = app.stack("S")?;
 /// let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
 /// let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc, KubernetesVersion::V1_33))?;
-/// let sa = cluster.add_service_account(&mut app, "Manager", ServiceAccountProps::new("jenkins", "jenkins-manager"))?;
+/// let sa = cluster.add_service_account(&mut app, "Manager", ServiceAccountProps::new(&cluster, "jenkins", "jenkins-manager"))?;
 /// let asm = app.synth()?;
 /// let s = asm.stack("S").unwrap();
 /// let role = &s.template["Resources"][s.resources_of_type("AWS::IAM::Role").last().unwrap()];
@@ -1219,16 +1263,18 @@ impl PartialEq for ServiceAccount {
 }
 
 impl ServiceAccount {
-    /// Creates the role as `<Cluster>/<id>/Role` (creating the cluster's OIDC provider if
-    /// needed). A namespace or name that Kubernetes would refuse is an
+    /// Creates the role as `<id>/Role` under `scope` (usually the cluster:
+    /// [`Cluster::add_service_account`]), creating the cluster's OIDC provider if needed.
+    /// A namespace or name that Kubernetes would refuse is an
     /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps).
     pub fn new(
         app: &mut App,
-        cluster: &Cluster,
+        scope: impl Into<NodeId>,
         id: &str,
         props: ServiceAccountProps,
     ) -> Result<ServiceAccount> {
-        let node = app.construct(cluster.node, id)?;
+        let node = app.construct(scope, id)?;
+        let cluster = &props.cluster;
         let mut problems = Vec::new();
         if let Err(e) = check_dns_label(&props.namespace) {
             problems.push(format!("the namespace {:?} {e}", props.namespace));
@@ -1326,6 +1372,9 @@ impl From<&ServiceAccount> for NodeId {
         s.node
     }
 }
+
+construct!(Cluster, Nodegroup, ServiceAccount);
+node_from!(ServiceAccount);
 
 #[cfg(test)]
 mod tests {

@@ -1058,3 +1058,14 @@ impl ApplicationTargetGroup {
         self.resource.ref_()
     }
 }
+
+construct!(
+    ApplicationLoadBalancer,
+    ApplicationListener,
+    ApplicationTargetGroup
+);
+node_from!(
+    ApplicationLoadBalancer,
+    ApplicationListener,
+    ApplicationTargetGroup
+);

@@ -399,12 +399,13 @@ impl From<SecurityConfiguration> for NodeId {
 /// `key`. One per account and region: create it in one stack only.
 ///
 /// ```
-/// use cairn_constructs::glue::DataCatalogEncryption;
+/// use cairn_constructs::glue::{DataCatalogEncryption, DataCatalogEncryptionProps};
 /// use cairn_constructs::kms::{Key, KeyProps};
 /// # let mut app = cairn_core::App::new();
 /// # let stack = app.stack("S").unwrap();
 /// let key = Key::new(&mut app, stack, "Key", KeyProps::default()).unwrap();
-/// let enc = DataCatalogEncryption::new(&mut app, stack, "CatalogEncryption", key).unwrap();
+/// let enc = DataCatalogEncryption::new(&mut app, stack, "CatalogEncryption",
+///     DataCatalogEncryptionProps::new(key)).unwrap();
 /// # let _ = enc;
 /// ```
 #[derive(Debug, Clone, Copy)]
@@ -414,10 +415,30 @@ pub struct DataCatalogEncryption {
     key: Key,
 }
 
+/// Settings of a [`DataCatalogEncryption`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DataCatalogEncryptionProps {
+    /// The key of the catalog's metadata and connection passwords.
+    pub key: Key,
+}
+
+impl DataCatalogEncryptionProps {
+    /// Encryption with `key`.
+    pub fn new(key: Key) -> Self {
+        DataCatalogEncryptionProps { key }
+    }
+}
+
 impl DataCatalogEncryption {
     /// Creates the settings as construct `id` under `scope`.
-    pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, key: Key) -> Result<DataCatalogEncryption> {
+    pub fn new(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        props: DataCatalogEncryptionProps,
+    ) -> Result<DataCatalogEncryption> {
         let node = app.construct(scope, id)?;
+        let key = props.key;
         let settings = data_catalog_encryption_settings::DataCatalogEncryptionSettings {
             encryption_at_rest: Some(
                 data_catalog_encryption_settings::EncryptionAtRest {
@@ -1073,3 +1094,13 @@ impl From<Crawler> for NodeId {
         c.node
     }
 }
+
+construct!(
+    Database,
+    SecurityConfiguration,
+    DataCatalogEncryption,
+    Connection,
+    Job,
+    Crawler
+);
+node_from!(DataCatalogEncryption, Connection);

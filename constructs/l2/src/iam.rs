@@ -860,3 +860,6 @@ impl From<Role> for NodeId {
         r.node
     }
 }
+
+construct!(Role, OpenIdConnectProvider);
+node_from!(OpenIdConnectProvider);

@@ -226,3 +226,5 @@ impl From<Key> for NodeId {
         k.node
     }
 }
+
+construct!(Key);

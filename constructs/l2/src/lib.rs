@@ -12,6 +12,29 @@
 
 #![warn(missing_docs)]
 
+/// [`cairn_core::Construct`] for handles with a `node` field (every L2 handle: the
+/// convention's `fn node(&self) -> NodeId`).
+macro_rules! construct {
+    ($($t:ident),* $(,)?) => {$(
+        impl cairn_core::Construct for $t {
+            fn node(&self) -> cairn_core::NodeId {
+                self.node
+            }
+        }
+    )*};
+}
+
+/// `From<Handle> for NodeId`, so a handle is a scope and a dependency target.
+macro_rules! node_from {
+    ($($t:ident),* $(,)?) => {$(
+        impl From<$t> for cairn_core::NodeId {
+            fn from(handle: $t) -> cairn_core::NodeId {
+                handle.node
+            }
+        }
+    )*};
+}
+
 pub mod applicationautoscaling;
 pub mod assertions;
 pub mod athena;

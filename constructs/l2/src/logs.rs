@@ -359,3 +359,5 @@ impl From<LogGroup> for NodeId {
         g.node
     }
 }
+
+construct!(LogGroup);

@@ -464,12 +464,15 @@ fn stage_stacks(app: &App, stage: Stage) -> Vec<(Stack, usize)> {
 }
 
 impl Pipeline {
-    /// Creates the pipeline as construct `id` in `stack`: the stages `Source`, `Build`
+    /// Creates the pipeline as construct `id` under `scope` (inside a stack): the stages `Source`, `Build`
     /// (the synth project `Build/Synth`) and, with self-mutation, `UpdatePipeline`
     /// (this stack's file assets published at run order 1, support stacks deployed at 2
     /// and 3, then this stack's change set created at 4 and executed at 5).
-    pub fn new(app: &mut App, stack: Stack, id: &str, props: PipelineProps) -> Result<Pipeline> {
-        let node = app.construct(stack, id)?;
+    pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: PipelineProps) -> Result<Pipeline> {
+        let node = app.construct(scope, id)?;
+        let Some(stack) = app.stack_of(node) else {
+            return Err(app.invalid_props(node, "a pipeline must be inside a stack"));
+        };
         let pipeline = codepipeline::Pipeline::new(
             app,
             node,
@@ -1051,3 +1054,6 @@ fn max_run_order(app: &App, pipeline: &codepipeline::Pipeline, stage: &str) -> u
         .max()
         .unwrap_or(1)
 }
+
+construct!(Pipeline);
+node_from!(Pipeline);

@@ -454,3 +454,5 @@ impl From<DatabaseCluster> for NodeId {
         c.node
     }
 }
+
+construct!(DatabaseCluster);

@@ -729,3 +729,5 @@ impl From<Bucket> for NodeId {
         b.node
     }
 }
+
+construct!(Bucket);

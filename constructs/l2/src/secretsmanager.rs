@@ -309,3 +309,5 @@ impl From<Secret> for NodeId {
         s.node
     }
 }
+
+construct!(Secret);

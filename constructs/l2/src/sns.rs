@@ -374,3 +374,5 @@ impl From<Topic> for NodeId {
         t.node
     }
 }
+
+construct!(Topic);

@@ -357,3 +357,5 @@ impl From<Queue> for NodeId {
         q.node
     }
 }
+
+construct!(Queue);

@@ -550,3 +550,5 @@ impl From<Document> for NodeId {
         d.node
     }
 }
+
+construct!(StringParameter, Document);

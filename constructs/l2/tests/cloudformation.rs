@@ -178,7 +178,7 @@ fn a_cycle_stops_synthesis_and_names_the_construct_paths() {
             .unwrap(),
         );
     }
-    let err = StackSetOrder::new(&mut app, stack, "Order", &sets, StackSetOrderProps::new("/o"))
+    let err = StackSetOrder::new(&mut app, stack, "Order", StackSetOrderProps::new("/o", &sets))
         .unwrap_err()
         .to_string();
     assert!(
@@ -303,7 +303,7 @@ fn a_resolved_conflict_is_a_warning_on_the_order() {
     )
     .unwrap();
     let b = StackSet::new(&mut app, stack, "B", props("b")).unwrap();
-    StackSetOrder::new(&mut app, stack, "Order", &[a, b], StackSetOrderProps::new("/o")).unwrap();
+    StackSetOrder::new(&mut app, stack, "Order", StackSetOrderProps::new("/o", &[a, b])).unwrap();
     let warnings: Vec<_> = app
         .diagnostics()
         .into_iter()
@@ -356,8 +356,7 @@ fn order_app() -> (App, Stack, Vec<StackSet>, StackSetOrder) {
         &mut app,
         stack,
         "Order",
-        &sets,
-        StackSetOrderProps::new("/stacksets/order"),
+        StackSetOrderProps::new("/stacksets/order", &sets),
     )
     .unwrap();
     (app, stack, sets, order)
@@ -435,7 +434,7 @@ fn a_large_order_moves_to_the_advanced_tier() {
             .unwrap()
         })
         .collect();
-    let order = StackSetOrder::new(&mut app, stack, "Order", &sets, StackSetOrderProps::new("/o")).unwrap();
+    let order = StackSetOrder::new(&mut app, stack, "Order", StackSetOrderProps::new("/o", &sets)).unwrap();
     let len = order.plan().to_json().to_string().len();
     assert!(len > 4096 && len <= 8192, "{len}");
     let asm = app.synth().unwrap();
@@ -779,8 +778,7 @@ fn dependson_across_stacks_orders_the_stacks() {
         &mut app,
         base_stack,
         "Order",
-        &[apps, base],
-        StackSetOrderProps::new("/o"),
+        StackSetOrderProps::new("/o", &[apps, base]),
     )
     .unwrap();
     let asm = app.synth().unwrap();

@@ -293,7 +293,7 @@ fn node_groups_scale_and_get_the_worker_cni_and_ecr_policies() {
                     value: Some("ci".into()),
                     effect: TaintEffect::NoExecute,
                 }],
-                ..NodegroupProps::default()
+                ..NodegroupProps::new(&cluster)
             },
         )
         .unwrap();
@@ -363,7 +363,7 @@ fn node_group_defaults_and_a_given_role() {
             "Nodes",
             NodegroupProps {
                 node_role: Some(role),
-                ..NodegroupProps::default()
+                ..NodegroupProps::new(&cluster)
             },
         )
         .unwrap();
@@ -389,38 +389,40 @@ fn node_group_defaults_and_a_given_role() {
 
 #[test]
 fn bad_node_group_settings_are_errors_naming_the_node_group() {
-    for (props, expected) in [
+    type Props = fn(&Cluster) -> NodegroupProps;
+    let cases: [(Props, &str); 4] = [
         (
-            NodegroupProps {
+            |c| NodegroupProps {
                 min_size: 3,
                 max_size: 2,
-                ..NodegroupProps::default()
+                ..NodegroupProps::new(c)
             },
             "min_size (3) must not exceed max_size (2)",
         ),
         (
-            NodegroupProps {
+            |c| NodegroupProps {
                 desired_size: Some(5),
                 max_size: 4,
-                ..NodegroupProps::default()
+                ..NodegroupProps::new(c)
             },
             "desired_size (5) must be between",
         ),
         (
-            NodegroupProps {
+            |c| NodegroupProps {
                 instance_types: vec![],
-                ..NodegroupProps::default()
+                ..NodegroupProps::new(c)
             },
             "at least one instance type",
         ),
         (
-            NodegroupProps {
+            |c| NodegroupProps {
                 instance_types: vec!["m6g.large".into(), "m5.large".into()],
-                ..NodegroupProps::default()
+                ..NodegroupProps::new(c)
             },
             "mix arm64 and x86_64",
         ),
-    ] {
+    ];
+    for (props, expected) in cases {
         let (mut app, stack, vpc) = app_with_vpc();
         let cluster = Cluster::new(
             &mut app,
@@ -429,7 +431,7 @@ fn bad_node_group_settings_are_errors_naming_the_node_group() {
             ClusterProps::new(&vpc, KubernetesVersion::V1_33),
         )
         .unwrap();
-        let message = refused(cluster.add_nodegroup(&mut app, "Nodes", props));
+        let message = refused(cluster.add_nodegroup(&mut app, "Nodes", props(&cluster)));
         assert!(message.starts_with("'S/Cluster/Nodes': "), "{message}");
         assert!(message.contains(expected), "{expected}: {message}");
     }
@@ -449,14 +451,14 @@ fn service_account_roles_trust_only_that_service_account_of_the_cluster() {
         .add_service_account(
             &mut app,
             "Manager",
-            ServiceAccountProps::new("jenkins", "jenkins-manager"),
+            ServiceAccountProps::new(&cluster, "jenkins", "jenkins-manager"),
         )
         .unwrap();
     let agent = cluster
         .add_service_account(
             &mut app,
             "Agent",
-            ServiceAccountProps::new("jenkins", "jenkins-agent"),
+            ServiceAccountProps::new(&cluster, "jenkins", "jenkins-agent"),
         )
         .unwrap();
     assert_eq!(manager.annotation().0, "eks.amazonaws.com/role-arn");
@@ -514,8 +516,11 @@ fn invalid_service_account_names_are_errors() {
         ClusterProps::new(&vpc, KubernetesVersion::V1_33),
     )
     .unwrap();
-    let message =
-        refused(cluster.add_service_account(&mut app, "Bad", ServiceAccountProps::new("Jenkins", "agent_1")));
+    let message = refused(cluster.add_service_account(
+        &mut app,
+        "Bad",
+        ServiceAccountProps::new(&cluster, "Jenkins", "agent_1"),
+    ));
     assert!(message.starts_with("'S/Cluster/Bad': 2 problems:"), "{message}");
     assert!(message.contains("the namespace \"Jenkins\""), "{message}");
     assert!(
@@ -635,7 +640,7 @@ fn grants_to_the_cluster_and_node_roles_after_creation_are_waited_for() {
     )
     .unwrap();
     let nodes = cluster
-        .add_nodegroup(&mut app, "Agents", NodegroupProps::default())
+        .add_nodegroup(&mut app, "Agents", NodegroupProps::new(&cluster))
         .unwrap();
     let read = || {
         PolicyStatement::allow()

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use cairn_constructs::ec2::{SubnetConfiguration, Vpc, VpcProps};
 use cairn_constructs::glue::{
-    Connection, Crawler, CrawlerProps, DataCatalogEncryption, Database, DatabaseProps, Job, JobProps,
-    JobScript, S3Target, SecurityConfiguration, SecurityConfigurationProps,
+    Connection, Crawler, CrawlerProps, DataCatalogEncryption, DataCatalogEncryptionProps, Database,
+    DatabaseProps, Job, JobProps, JobScript, S3Target, SecurityConfiguration, SecurityConfigurationProps,
 };
 use cairn_constructs::kms::{Key, KeyProps};
 use cairn_constructs::s3::{Bucket, BucketProps};
@@ -61,7 +61,13 @@ fn a_job_under_a_security_configuration_passes_the_rules_and_cfn_lint() {
     let data = kms_bucket(&mut app, stack, "Data", key);
     let sc = SecurityConfiguration::new(&mut app, stack, "Security", SecurityConfigurationProps::new(key))
         .unwrap();
-    DataCatalogEncryption::new(&mut app, stack, "CatalogEncryption", key).unwrap();
+    DataCatalogEncryption::new(
+        &mut app,
+        stack,
+        "CatalogEncryption",
+        DataCatalogEncryptionProps::new(key),
+    )
+    .unwrap();
     let job = Job::new(
         &mut app,
         stack,
