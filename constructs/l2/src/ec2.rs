@@ -382,37 +382,45 @@ fn tag_list<T>(
     ))
 }
 
-impl Vpc {
-    /// Creates the VPC as construct `id` under `scope`.
-    pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: VpcProps) -> Result<Vpc> {
-        let node = app.construct(scope, id)?;
+/// NAT gateways with the index of their AZ.
+type NatGateways = Vec<(usize, Res<CfnNatGateway>)>;
+
+/// A checked VPC layout: the block, the AZs, the NAT gateway count and every subnet's
+/// CIDR (allocated as aws-cdk-lib's `IpAddresses.cidr(..).allocateSubnetsCidr` does).
+struct VpcLayout {
+    cidr: Cidr,
+    azs: Vec<Value>,
+    nat_count: usize,
+    /// (group index, AZ index, block) in the CDK's order: group by group, AZ by AZ.
+    blocks: Vec<(usize, usize, Cidr)>,
+}
+
+impl VpcLayout {
+    /// Checks the props and allocates the subnet blocks.
+    fn plan(app: &App, node: NodeId, props: &VpcProps) -> Result<VpcLayout> {
+        let invalid = |problem: String| app.invalid_props(node, problem);
         let cidr = Cidr::parse(&props.cidr)
-            .map_err(|reason| app.invalid_props(node, format!("invalid CIDR {:?}: {reason}", props.cidr)))?;
+            .map_err(|reason| invalid(format!("invalid CIDR {:?}: {reason}", props.cidr)))?;
         if !(16..=28).contains(&cidr.mask) {
-            return Err(app.invalid_props(
-                node,
-                format!(
-                    "invalid CIDR {:?}: a VPC block must be between /16 and /28",
-                    props.cidr
-                ),
-            ));
+            return Err(invalid(format!(
+                "invalid CIDR {:?}: a VPC block must be between /16 and /28",
+                props.cidr
+            )));
         }
-        let subnet_problem = |problem: String| app.invalid_props(node, problem);
-        let path = app.path(node);
         if props.subnet_configuration.is_empty() {
-            return Err(subnet_problem(
+            return Err(invalid(
                 "no subnet groups configured; add at least one SubnetConfiguration".into(),
             ));
         }
         for (i, c) in props.subnet_configuration.iter().enumerate() {
             if c.name.is_empty() || c.name.contains('/') {
-                return Err(subnet_problem(format!(
+                return Err(invalid(format!(
                     "subnet group name {:?} is empty or contains '/'",
                     c.name
                 )));
             }
             if props.subnet_configuration[..i].iter().any(|o| o.name == c.name) {
-                return Err(subnet_problem(format!(
+                return Err(invalid(format!(
                     "two subnet groups are named {:?}; give each group its own name",
                     c.name
                 )));
@@ -430,7 +438,7 @@ impl Vpc {
                 .collect(),
         };
         if azs.is_empty() {
-            return Err(subnet_problem("availability_zones is empty".into()));
+            return Err(invalid("availability_zones is empty".into()));
         }
         let nat_count = if has(SubnetType::PrivateWithEgress) {
             props.nat_gateways.unwrap_or(azs.len())
@@ -438,17 +446,22 @@ impl Vpc {
             props.nat_gateways.unwrap_or(0)
         };
         if has(SubnetType::PrivateWithEgress) && nat_count == 0 {
-            return Err(subnet_problem(
+            return Err(invalid(
                 "private-with-egress subnets need at least one NAT gateway; set nat_gateways to 1 or more, or use PrivateIsolated subnets".into(),
             ));
         }
         if nat_count > 0 && !has(SubnetType::Public) {
-            return Err(subnet_problem(
+            return Err(invalid(
                 "NAT gateways live in public subnets, and none are configured; add a public subnet group or set nat_gateways to 0 with isolated subnets".into(),
             ));
         }
-
-        // Allocation, as aws-cdk-lib's `IpAddresses.cidr(..).allocateSubnetsCidr`.
+        // The first public group has one subnet per AZ, each holding at most one.
+        if nat_count > azs.len() {
+            return Err(invalid(format!(
+                "{nat_count} NAT gateways requested but there are only {} public subnets to hold them; lower nat_gateways or use more AZs",
+                azs.len()
+            )));
+        }
         let requested: Vec<(usize, usize)> = (0..props.subnet_configuration.len())
             .flat_map(|g| (0..azs.len()).map(move |a| (g, a)))
             .collect();
@@ -456,36 +469,53 @@ impl Vpc {
         let mut cidrs: Vec<Option<Cidr>> = vec![None; requested.len()];
         for (i, (g, _)) in requested.iter().enumerate() {
             if let Some(mask) = props.subnet_configuration[*g].cidr_mask {
-                cidrs[i] = Some(builder.add_subnet(mask).map_err(subnet_problem)?);
+                cidrs[i] = Some(builder.add_subnet(mask).map_err(invalid)?);
             }
         }
         let unmasked = cidrs.iter().filter(|c| c.is_none()).count();
         if unmasked > 0 {
-            let mask = builder.mask_for_remaining(unmasked).map_err(subnet_problem)?;
+            let mask = builder.mask_for_remaining(unmasked).map_err(invalid)?;
             for c in cidrs.iter_mut().filter(|c| c.is_none()) {
-                *c = Some(builder.add_subnet(mask).map_err(subnet_problem)?);
+                *c = Some(builder.add_subnet(mask).map_err(invalid)?);
             }
         }
+        let blocks = requested
+            .into_iter()
+            .zip(cidrs)
+            .filter_map(|((g, a), c)| c.map(|c| (g, a, c)))
+            .collect();
+        Ok(VpcLayout {
+            cidr,
+            azs,
+            nat_count,
+            blocks,
+        })
+    }
 
-        let mut vpc_l1 = CfnVPC {
-            cidr_block: Some(cidr.to_string().into()),
-            enable_dns_hostnames: Some(props.enable_dns_hostnames.into()),
-            enable_dns_support: Some(props.enable_dns_support.into()),
-            instance_tenancy: Some(vpc::InstanceTenancy::Default.into()),
-            ..Default::default()
-        };
-        vpc_l1.tags = tag_list(&[("Name", Value::from(path.as_str()))], vpc::Tag::new);
-        let resource = app.add(node, "Resource", vpc_l1)?;
+    /// Whether a subnet group of the type is configured.
+    fn has(&self, props: &VpcProps, subnet_type: SubnetType) -> bool {
+        props
+            .subnet_configuration
+            .iter()
+            .any(|c| c.subnet_type == subnet_type)
+    }
 
+    /// The subnets (`<Group>Subnet<n>`), each with its route table and association.
+    fn subnets(
+        &self,
+        app: &mut App,
+        node: NodeId,
+        vpc: Res<CfnVPC>,
+        props: &VpcProps,
+    ) -> Result<Vec<Subnet>> {
         let mut subnets = Vec::new();
-        for (i, (g, a)) in requested.iter().enumerate() {
-            let conf = &props.subnet_configuration[*g];
-            let Some(block) = cidrs[i] else { continue };
+        for &(g, a, block) in &self.blocks {
+            let conf = &props.subnet_configuration[g];
             let sid = format!("{}Subnet{}", conf.name, a + 1);
             let snode = app.construct(node, &sid)?;
             let spath = app.path(snode);
-            let mut s = CfnSubnet::new(resource.ref_());
-            s.availability_zone = Some(azs[*a].clone().into());
+            let mut s = CfnSubnet::new(vpc.ref_());
+            s.availability_zone = Some(self.azs[a].clone().into());
             s.cidr_block = Some(block.to_string().into());
             s.map_public_ip_on_launch = Some((conf.subnet_type == SubnetType::Public).into());
             s.tags = tag_list(
@@ -497,7 +527,7 @@ impl Vpc {
                 subnet::Tag::new,
             );
             let s = app.add(snode, "Subnet", s)?;
-            let mut rt = CfnRouteTable::new(resource.ref_());
+            let mut rt = CfnRouteTable::new(vpc.ref_());
             rt.tags = tag_list(&[("Name", Value::from(spath.as_str()))], route_table::Tag::new);
             let rt = app.add(snode, "RouteTable", rt)?;
             app.add(
@@ -511,70 +541,115 @@ impl Vpc {
                 route_table: rt,
                 group: conf.name.clone(),
                 subnet_type: conf.subnet_type,
-                az_index: *a,
-                availability_zone: azs[*a].clone(),
+                az_index: a,
+                availability_zone: self.azs[a].clone(),
                 cidr: block.to_string(),
             });
         }
+        Ok(subnets)
+    }
+}
 
-        let mut internet_gateway = None;
-        let mut nat_gateways: Vec<(usize, Res<CfnNatGateway>)> = Vec::new();
-        if has(SubnetType::Public) {
-            let igw = CfnInternetGateway {
-                tags: tag_list(
-                    &[("Name", Value::from(path.as_str()))],
-                    internet_gateway::Tag::new,
-                ),
-            };
-            let igw = app.add(node, "IGW", igw)?;
-            let mut att = CfnVPCGatewayAttachment::new(resource.ref_());
-            att.internet_gateway_id = Some(igw.ref_().into());
-            let att = app.add(node, "VPCGW", att)?;
-            internet_gateway = Some(igw);
+impl Vpc {
+    /// Creates the VPC as construct `id` under `scope`.
+    pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: VpcProps) -> Result<Vpc> {
+        let node = app.construct(scope, id)?;
+        let layout = VpcLayout::plan(app, node, &props)?;
+        let path = app.path(node);
+        let mut vpc_l1 = CfnVPC {
+            cidr_block: Some(layout.cidr.to_string().into()),
+            enable_dns_hostnames: Some(props.enable_dns_hostnames.into()),
+            enable_dns_support: Some(props.enable_dns_support.into()),
+            instance_tenancy: Some(vpc::InstanceTenancy::Default.into()),
+            ..Default::default()
+        };
+        vpc_l1.tags = tag_list(&[("Name", Value::from(path.as_str()))], vpc::Tag::new);
+        let resource = app.add(node, "Resource", vpc_l1)?;
+        let subnets = layout.subnets(app, node, resource, &props)?;
+        let (internet_gateway, nat_gateways) = if layout.has(&props, SubnetType::Public) {
+            let (igw, nats) = Self::internet_access(app, node, resource, &subnets, layout.nat_count)?;
+            (Some(igw), nats)
+        } else {
+            (None, Vec::new())
+        };
+        Self::private_routes(app, &subnets, &nat_gateways)?;
+        let vpc = Vpc {
+            node,
+            resource,
+            cidr: layout.cidr.to_string(),
+            subnets,
+            azs: layout.azs,
+            internet_gateway,
+            nat_gateways: nat_gateways.into_iter().map(|(_, n)| n).collect(),
+        };
+        if let Some(options) = props.flow_logs {
+            vpc.add_flow_log(app, "FlowLogs", options)?;
+        }
+        Ok(vpc)
+    }
 
-            let publics: Vec<Subnet> = subnets
-                .iter()
-                .filter(|s| s.subnet_type == SubnetType::Public)
-                .cloned()
-                .collect();
-            let first_group = publics.first().map(|s| s.group.clone());
-            for s in &publics {
-                let mut route = CfnRoute::new(s.route_table.ref_());
-                route.destination_cidr_block = Some("0.0.0.0/0".into());
-                route.gateway_id = Some(igw.ref_().into());
-                let route = app.add(s.node, "DefaultRoute", route)?;
-                app.resource_options_mut(route)?.depends_on.push(att.node());
-                // NAT gateways go in the first public group, one per AZ, up to the count.
-                if Some(&s.group) == first_group.as_ref() && nat_gateways.len() < nat_count {
-                    let mut eip = CfnEIP {
-                        domain: Some("vpc".into()),
-                        ..Default::default()
-                    };
-                    let spath = app.path(s.node);
-                    eip.tags = tag_list(&[("Name", Value::from(spath.as_str()))], eip::Tag::new);
-                    let eip = app.add(s.node, "EIP", eip)?;
-                    let mut nat = CfnNatGateway {
-                        allocation_id: Some(eip.attr_allocation_id().into()),
-                        subnet_id: Some(s.subnet_id().into()),
-                        ..Default::default()
-                    };
-                    nat.tags = tag_list(&[("Name", Value::from(spath.as_str()))], nat_gateway::Tag::new);
-                    let nat = app.add(s.node, "NATGateway", nat)?;
-                    let o = app.resource_options_mut(nat)?;
-                    o.depends_on.push(route.node());
-                    nat_gateways.push((s.az_index, nat));
-                }
-            }
-            if nat_gateways.len() < nat_count {
-                return Err(app.invalid_props(
-                    node,
-                    format!(
-                        "{nat_count} NAT gateways requested but there are only {} public subnets to hold them; lower nat_gateways or use more AZs",
-                        nat_gateways.len()
-                    ),
-                ));
+    /// The internet gateway (`IGW`, attached as `VPCGW`), the public subnets' default
+    /// routes to it, and `nat_count` NAT gateways in the first public group, one per AZ;
+    /// returns the gateway and the NAT gateways with their AZ index.
+    fn internet_access(
+        app: &mut App,
+        node: NodeId,
+        vpc: Res<CfnVPC>,
+        subnets: &[Subnet],
+        nat_count: usize,
+    ) -> Result<(Res<CfnInternetGateway>, NatGateways)> {
+        let path = app.path(node);
+        let igw = CfnInternetGateway {
+            tags: tag_list(
+                &[("Name", Value::from(path.as_str()))],
+                internet_gateway::Tag::new,
+            ),
+        };
+        let igw = app.add(node, "IGW", igw)?;
+        let mut att = CfnVPCGatewayAttachment::new(vpc.ref_());
+        att.internet_gateway_id = Some(igw.ref_().into());
+        let att = app.add(node, "VPCGW", att)?;
+        let mut nat_gateways = Vec::new();
+        let publics: Vec<&Subnet> = subnets
+            .iter()
+            .filter(|s| s.subnet_type == SubnetType::Public)
+            .collect();
+        let first_group = publics.first().map(|s| s.group.clone());
+        for s in publics {
+            let mut route = CfnRoute::new(s.route_table.ref_());
+            route.destination_cidr_block = Some("0.0.0.0/0".into());
+            route.gateway_id = Some(igw.ref_().into());
+            let route = app.add(s.node, "DefaultRoute", route)?;
+            app.resource_options_mut(route)?.depends_on.push(att.node());
+            if Some(&s.group) == first_group.as_ref() && nat_gateways.len() < nat_count {
+                let mut eip = CfnEIP {
+                    domain: Some("vpc".into()),
+                    ..Default::default()
+                };
+                let spath = app.path(s.node);
+                eip.tags = tag_list(&[("Name", Value::from(spath.as_str()))], eip::Tag::new);
+                let eip = app.add(s.node, "EIP", eip)?;
+                let mut nat = CfnNatGateway {
+                    allocation_id: Some(eip.attr_allocation_id().into()),
+                    subnet_id: Some(s.subnet_id().into()),
+                    ..Default::default()
+                };
+                nat.tags = tag_list(&[("Name", Value::from(spath.as_str()))], nat_gateway::Tag::new);
+                let nat = app.add(s.node, "NATGateway", nat)?;
+                app.resource_options_mut(nat)?.depends_on.push(route.node());
+                nat_gateways.push((s.az_index, nat));
             }
         }
+        Ok((igw, nat_gateways))
+    }
+
+    /// The private-with-egress subnets' default routes, to the NAT gateway of their AZ
+    /// (or the first one).
+    fn private_routes(
+        app: &mut App,
+        subnets: &[Subnet],
+        nat_gateways: &[(usize, Res<CfnNatGateway>)],
+    ) -> Result<()> {
         for s in subnets
             .iter()
             .filter(|s| s.subnet_type == SubnetType::PrivateWithEgress)
@@ -591,20 +666,7 @@ impl Vpc {
                 app.add(s.node, "DefaultRoute", route)?;
             }
         }
-
-        let vpc = Vpc {
-            node,
-            resource,
-            cidr: cidr.to_string(),
-            subnets,
-            azs,
-            internet_gateway,
-            nat_gateways: nat_gateways.into_iter().map(|(_, n)| n).collect(),
-        };
-        if let Some(options) = props.flow_logs {
-            vpc.add_flow_log(app, "FlowLogs", options)?;
-        }
-        Ok(vpc)
+        Ok(())
     }
 
     /// The construct node.

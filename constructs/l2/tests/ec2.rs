@@ -217,6 +217,25 @@ fn bad_layouts_are_errors_naming_the_vpc() {
         1,
         "the path once: {err}"
     );
+
+    // More NAT gateways than public subnets is refused before anything is added.
+    let err = Vpc::new(
+        &mut app,
+        s,
+        "E",
+        VpcProps {
+            max_azs: 2,
+            nat_gateways: Some(3),
+            ..VpcProps::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("3 NAT gateways requested but there are only 2 public subnets"),
+        "{err}"
+    );
+    assert!(app.find("Net/E/PublicSubnet1").is_none());
 }
 
 #[test]
