@@ -914,54 +914,7 @@ impl FargateTaskDefinition {
         name: &str,
         options: ContainerDefinitionOptions,
     ) -> Result<ContainerDefinition> {
-        let err = |app: &App, problem: String| {
-            app.invalid_props(self.node, format!("container {name:?}: {problem}"))
-        };
-        if name.is_empty()
-            || name.len() > 255
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(err(
-                app,
-                "a container name is 1-255 letters, digits, hyphens and underscores".into(),
-            ));
-        }
-        if self.containers(app).iter().any(|c| c.name == name) {
-            return Err(err(
-                app,
-                "the task definition already has a container of this name".into(),
-            ));
-        }
-        if let Some(t) = options.stop_timeout {
-            if t > MAX_FARGATE_STOP_TIMEOUT || t.subsec_nanos() != 0 {
-                return Err(err(
-                    app,
-                    format!("stop_timeout {t:?} must be whole seconds, at most 120 s on Fargate"),
-                ));
-            }
-        }
-        if let Some(p) = options.writable_paths.iter().find(|p| !p.starts_with('/')) {
-            return Err(err(
-                app,
-                format!("writable path {p:?} must be absolute (e.g. /tmp)"),
-            ));
-        }
-        if options.cpu.is_some_and(|c| c > self.cpu) {
-            return Err(err(app, format!("cpu is above the task's {}", self.cpu)));
-        }
-        for m in [options.memory_limit_mib, options.memory_reservation_mib]
-            .into_iter()
-            .flatten()
-        {
-            if m > self.memory_mib {
-                return Err(err(
-                    app,
-                    format!("memory {m} MiB is above the task's {} MiB", self.memory_mib),
-                ));
-            }
-        }
+        self.check_container(app, name, &options)?;
         let image: Value = match &options.image {
             ContainerImage::Registry(n) => Value::from(n.as_str()),
             ContainerImage::Ecr { repository, tag } => {
@@ -1041,7 +994,89 @@ impl FargateTaskDefinition {
                 .into(),
             );
         }
-        let mut log_group = None;
+        let log_group = self.aws_logs(app, name, &options, &mut c)?;
+        let (volumes, mounts) = writable_volumes(name, &options.writable_paths);
+        if !mounts.is_empty() {
+            c.mount_points = Some(Val::Lit(mounts));
+        }
+        let mut list = self.container_list(app);
+        list.push(Val::Lit(c));
+        if let Some(t) = app
+            .node_mut(self.resource.node())
+            .resource_mut::<CfnTaskDefinition>()
+        {
+            t.container_definitions = Some(Val::Lit(list));
+            if !volumes.is_empty() {
+                let mut all = match t.volumes.take() {
+                    Some(Val::Lit(l)) => l,
+                    _ => Vec::new(),
+                };
+                all.extend(volumes);
+                t.volumes = Some(Val::Lit(all));
+            }
+        }
+        Ok(ContainerDefinition {
+            name: name.to_string(),
+            container_port: options.port_mappings.first().map(|p| p.container_port),
+            log_group,
+        })
+    }
+
+    /// Refuses a container that cannot join this task definition: its name, stop
+    /// timeout, writable paths, CPU or memory.
+    fn check_container(&self, app: &App, name: &str, options: &ContainerDefinitionOptions) -> Result<()> {
+        let err = |problem: String| app.invalid_props(self.node, format!("container {name:?}: {problem}"));
+        if name.is_empty()
+            || name.len() > 255
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(err(
+                "a container name is 1-255 letters, digits, hyphens and underscores".into(),
+            ));
+        }
+        if self.containers(app).iter().any(|c| c.name == name) {
+            return Err(err(
+                "the task definition already has a container of this name".into()
+            ));
+        }
+        if let Some(t) = options.stop_timeout {
+            if t > MAX_FARGATE_STOP_TIMEOUT || t.subsec_nanos() != 0 {
+                return Err(err(format!(
+                    "stop_timeout {t:?} must be whole seconds, at most 120 s on Fargate"
+                )));
+            }
+        }
+        if let Some(p) = options.writable_paths.iter().find(|p| !p.starts_with('/')) {
+            return Err(err(format!("writable path {p:?} must be absolute (e.g. /tmp)")));
+        }
+        if options.cpu.is_some_and(|c| c > self.cpu) {
+            return Err(err(format!("cpu is above the task's {}", self.cpu)));
+        }
+        for m in [options.memory_limit_mib, options.memory_reservation_mib]
+            .into_iter()
+            .flatten()
+        {
+            if m > self.memory_mib {
+                return Err(err(format!(
+                    "memory {m} MiB is above the task's {} MiB",
+                    self.memory_mib
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The `awslogs` log configuration of a container (its `<name>LogGroup` unless
+    /// given), the execution role allowed to write to it; the log group.
+    fn aws_logs(
+        &self,
+        app: &mut App,
+        name: &str,
+        options: &ContainerDefinitionOptions,
+        c: &mut task_definition::ContainerDefinition,
+    ) -> Result<Option<LogGroup>> {
         if let Some(LogDriver::AwsLogs {
             stream_prefix,
             log_group: group,
@@ -1072,48 +1107,36 @@ impl FargateTaskDefinition {
                 }
                 .into(),
             );
-            log_group = Some(group);
+            return Ok(Some(group));
         }
-        // One task volume per writable path: `<container>-<path with - for />`.
-        let mut volumes = Vec::new();
-        let mut mounts = Vec::new();
-        for path in &options.writable_paths {
-            let volume = format!("{name}{}", path.trim_end_matches('/').replace('/', "-"));
-            volumes.push(Val::Lit(task_definition::Volume {
-                name: Some(volume.as_str().into()),
-                ..Default::default()
-            }));
-            mounts.push(Val::Lit(task_definition::MountPoint {
-                container_path: Some(path.as_str().into()),
-                read_only: Some(false.into()),
-                source_volume: Some(volume.into()),
-            }));
-        }
-        if !mounts.is_empty() {
-            c.mount_points = Some(Val::Lit(mounts));
-        }
-        let mut list = self.container_list(app);
-        list.push(Val::Lit(c));
-        if let Some(t) = app
-            .node_mut(self.resource.node())
-            .resource_mut::<CfnTaskDefinition>()
-        {
-            t.container_definitions = Some(Val::Lit(list));
-            if !volumes.is_empty() {
-                let mut all = match t.volumes.take() {
-                    Some(Val::Lit(l)) => l,
-                    _ => Vec::new(),
-                };
-                all.extend(volumes);
-                t.volumes = Some(Val::Lit(all));
-            }
-        }
-        Ok(ContainerDefinition {
-            name: name.to_string(),
-            container_port: options.port_mappings.first().map(|p| p.container_port),
-            log_group,
-        })
+        Ok(None)
     }
+}
+
+/// One task volume per writable path (`<container>-<path with - for />`) and the
+/// container's mount points on them.
+fn writable_volumes(
+    name: &str,
+    paths: &[String],
+) -> (
+    Vec<Val<task_definition::Volume>>,
+    Vec<Val<task_definition::MountPoint>>,
+) {
+    let mut volumes = Vec::new();
+    let mut mounts = Vec::new();
+    for path in paths {
+        let volume = format!("{name}{}", path.trim_end_matches('/').replace('/', "-"));
+        volumes.push(Val::Lit(task_definition::Volume {
+            name: Some(volume.as_str().into()),
+            ..Default::default()
+        }));
+        mounts.push(Val::Lit(task_definition::MountPoint {
+            container_path: Some(path.as_str().into()),
+            read_only: Some(false.into()),
+            source_volume: Some(volume.into()),
+        }));
+    }
+    (volumes, mounts)
 }
 
 impl Grantable for FargateTaskDefinition {

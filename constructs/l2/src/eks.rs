@@ -35,7 +35,7 @@ use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::rc::Rc;
 
-use cairn_core::{App, Arn, Level, NodeId, Res, Result, Value};
+use cairn_core::{App, Arn, Level, NodeId, Res, Result, Val, Value};
 use indexmap::IndexMap;
 
 use crate::ec2::{Cidr, Peer, Port, SecurityGroup, SecurityGroupProps, SubnetType, Vpc};
@@ -370,6 +370,109 @@ impl Cluster {
     /// one [`Error::InvalidProps`](cairn_core::Error::InvalidProps) naming the cluster and every problem.
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: ClusterProps) -> Result<Cluster> {
         let node = app.construct(scope, id)?;
+        Self::check(app, node, &props)?;
+
+        let role = match props.role {
+            Some(r) => r,
+            None => Role::new(
+                app,
+                node,
+                "Role",
+                RoleProps {
+                    managed_policies: aws_managed(CLUSTER_ROLE_POLICIES),
+                    ..RoleProps::new(Principal::service("eks.amazonaws.com"))
+                },
+            )?,
+        };
+        let security_group = match props.security_group {
+            Some(sg) => sg,
+            None => SecurityGroup::new(
+                app,
+                node,
+                "ControlPlaneSecurityGroup",
+                SecurityGroupProps {
+                    vpc_id: props.vpc_id.clone(),
+                    description: "EKS Control Plane Security Group".into(),
+                    allow_all_outbound: true,
+                    group_name: None,
+                },
+            )?,
+        };
+        let secrets_key = Self::create_secrets_key(app, node, &props)?;
+
+        let vpc_config = Self::vpc_config(&props, &security_group);
+
+        let mut c = CfnCluster::new(vpc_config, role.arn());
+        c.name = props.cluster_name.clone().map(Into::into);
+        c.version = Some(props.version.as_str().into());
+        c.access_config = Some(
+            cluster::AccessConfig {
+                authentication_mode: Some(props.authentication_mode.clone().into()),
+                bootstrap_cluster_creator_admin_permissions: Some(
+                    props.bootstrap_cluster_creator_admin_permissions.into(),
+                ),
+            }
+            .into(),
+        );
+        if let Some(key) = &secrets_key {
+            c.encryption_config = Some(
+                vec![cluster::EncryptionConfig {
+                    provider: Some(
+                        cluster::Provider {
+                            key_arn: Some(key.key_arn().into()),
+                        }
+                        .into(),
+                    ),
+                    resources: Some(vec!["secrets".into()].into()),
+                }
+                .into()]
+                .into(),
+            );
+        }
+        c.logging = Self::logging(&props);
+        if let Some(cidr) = &props.service_ipv4_cidr {
+            c.kubernetes_network_config = Some(
+                cluster::KubernetesNetworkConfig {
+                    service_ipv4_cidr: Some(cidr.as_str().into()),
+                    ..cluster::KubernetesNetworkConfig::default()
+                }
+                .into(),
+            );
+        }
+        if props.deletion_protection {
+            c.deletion_protection = Some(true.into());
+        }
+        let resource = app.add(node, "Resource", c)?;
+
+        if let Some(key) = &secrets_key {
+            role.add_to_policy(
+                app,
+                PolicyStatement::allow()
+                    .actions(SECRETS_KEY_ACTIONS.iter().copied())
+                    .resource(key.key_arn()),
+            )?;
+        }
+        // The cluster is created only once its role's policies are in place (the key's,
+        // grants added later): a dependency on the role construct, expanded at synthesis.
+        app.resource_options_mut(resource.node())?
+            .depends_on
+            .push(role.node());
+
+        Ok(Cluster {
+            node,
+            resource,
+            role,
+            security_group,
+            secrets_key,
+            node_subnets: props.default_node_subnet_ids,
+            version: props.version,
+            oidc: Rc::new(OnceCell::new()),
+        })
+    }
+
+    /// The problems of the props (one error), and warnings for logging off and an open
+    /// public endpoint.
+    fn check(app: &mut App, node: NodeId, props: &ClusterProps) -> Result<()> {
         let mut problems = Vec::new();
         if !props.version.is_well_formed() {
             problems.push(format!(
@@ -415,35 +518,12 @@ impl Cluster {
                 "the public API endpoint accepts requests from any address; restrict it with EndpointAccess::PUBLIC_AND_PRIVATE.only_from(cidrs) or make it private (EndpointAccess::PRIVATE)",
             );
         }
-        crate::check_props(app, node, problems)?;
+        crate::check_props(app, node, problems)
+    }
 
-        let role = match props.role {
-            Some(r) => r,
-            None => Role::new(
-                app,
-                node,
-                "Role",
-                RoleProps {
-                    managed_policies: aws_managed(CLUSTER_ROLE_POLICIES),
-                    ..RoleProps::new(Principal::service("eks.amazonaws.com"))
-                },
-            )?,
-        };
-        let security_group = match props.security_group {
-            Some(sg) => sg,
-            None => SecurityGroup::new(
-                app,
-                node,
-                "ControlPlaneSecurityGroup",
-                SecurityGroupProps {
-                    vpc_id: props.vpc_id.clone(),
-                    description: "EKS Control Plane Security Group".into(),
-                    allow_all_outbound: true,
-                    group_name: None,
-                },
-            )?,
-        };
-        let secrets_key = match props.secrets_encryption {
+    /// The key of the secrets' envelope encryption (`SecretsKey` when created).
+    fn create_secrets_key(app: &mut App, node: NodeId, props: &ClusterProps) -> Result<Option<Key>> {
+        Ok(match props.secrets_encryption {
             SecretsEncryption::CreateKey => Some(Key::new(
                 app,
                 node,
@@ -458,8 +538,11 @@ impl Cluster {
             )?),
             SecretsEncryption::Key(k) => Some(k),
             SecretsEncryption::Disabled => None,
-        };
+        })
+    }
 
+    /// Subnets, endpoint access and the control plane security group.
+    fn vpc_config(props: &ClusterProps, security_group: &SecurityGroup) -> cluster::ResourcesVpcConfig {
         let mut vpc_config = cluster::ResourcesVpcConfig::new(string_list(props.subnet_ids.clone()));
         vpc_config.endpoint_public_access = Some(props.endpoint_access.public.into());
         vpc_config.endpoint_private_access = Some(props.endpoint_access.private.into());
@@ -473,101 +556,41 @@ impl Cluster {
             ));
         }
         vpc_config.security_group_ids = Some(string_list([security_group.security_group_id()]));
+        vpc_config
+    }
 
-        let mut c = CfnCluster::new(vpc_config, role.arn());
-        c.name = props.cluster_name.clone().map(Into::into);
-        c.version = Some(props.version.as_str().into());
-        c.access_config = Some(
-            cluster::AccessConfig {
-                authentication_mode: Some(props.authentication_mode.clone().into()),
-                bootstrap_cluster_creator_admin_permissions: Some(
-                    props.bootstrap_cluster_creator_admin_permissions.into(),
+    /// The control-plane log types, each once.
+    fn logging(props: &ClusterProps) -> Option<Val<cluster::Logging>> {
+        if props.logging.is_empty() {
+            return None;
+        }
+        let mut seen = Vec::new();
+        for t in &props.logging {
+            if !seen.contains(t) {
+                seen.push(*t);
+            }
+        }
+        Some(
+            cluster::Logging {
+                cluster_logging: Some(
+                    cluster::ClusterLogging {
+                        enabled_types: Some(
+                            seen.iter()
+                                .map(|t| {
+                                    cluster::LoggingTypeConfig {
+                                        type_: Some(t.to_l1().into()),
+                                    }
+                                    .into()
+                                })
+                                .collect::<Vec<_>>()
+                                .into(),
+                        ),
+                    }
+                    .into(),
                 ),
             }
             .into(),
-        );
-        if let Some(key) = &secrets_key {
-            c.encryption_config = Some(
-                vec![cluster::EncryptionConfig {
-                    provider: Some(
-                        cluster::Provider {
-                            key_arn: Some(key.key_arn().into()),
-                        }
-                        .into(),
-                    ),
-                    resources: Some(vec!["secrets".into()].into()),
-                }
-                .into()]
-                .into(),
-            );
-        }
-        if !props.logging.is_empty() {
-            let mut seen = Vec::new();
-            for t in &props.logging {
-                if !seen.contains(t) {
-                    seen.push(*t);
-                }
-            }
-            c.logging = Some(
-                cluster::Logging {
-                    cluster_logging: Some(
-                        cluster::ClusterLogging {
-                            enabled_types: Some(
-                                seen.iter()
-                                    .map(|t| {
-                                        cluster::LoggingTypeConfig {
-                                            type_: Some(t.to_l1().into()),
-                                        }
-                                        .into()
-                                    })
-                                    .collect::<Vec<_>>()
-                                    .into(),
-                            ),
-                        }
-                        .into(),
-                    ),
-                }
-                .into(),
-            );
-        }
-        if let Some(cidr) = &props.service_ipv4_cidr {
-            c.kubernetes_network_config = Some(
-                cluster::KubernetesNetworkConfig {
-                    service_ipv4_cidr: Some(cidr.as_str().into()),
-                    ..cluster::KubernetesNetworkConfig::default()
-                }
-                .into(),
-            );
-        }
-        if props.deletion_protection {
-            c.deletion_protection = Some(true.into());
-        }
-        let resource = app.add(node, "Resource", c)?;
-
-        if let Some(key) = &secrets_key {
-            role.add_to_policy(
-                app,
-                PolicyStatement::allow()
-                    .actions(SECRETS_KEY_ACTIONS.iter().copied())
-                    .resource(key.key_arn()),
-            )?;
-        }
-        // The cluster is created only once its role's policies are in place (the key's,
-        // grants added later): a dependency on the role construct, expanded at synthesis.
-        app.resource_options_mut(resource.node())?
-            .depends_on
-            .push(role.node());
-
-        Ok(Cluster {
-            node,
-            resource,
-            role,
-            security_group,
-            secrets_key,
-            node_subnets: props.default_node_subnet_ids,
-            version: props.version,
-            oidc: Rc::new(OnceCell::new()),
-        })
+        )
     }
 
     /// The construct node.

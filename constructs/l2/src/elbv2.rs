@@ -229,62 +229,10 @@ impl ApplicationLoadBalancer {
         if let Some(t) = props.idle_timeout_seconds {
             attributes.push(attr("idle_timeout.timeout_seconds", &t.to_string()));
         }
-        let mut access_logs_bucket = None;
-        if let Some(logs) = props.access_logs {
-            let bucket = match logs.bucket {
-                Some(b) => b,
-                None => Bucket::new(app, node, "AccessLogsBucket", BucketProps::default())?,
-            };
-            if bucket.encryption() != BucketEncryption::S3Managed {
-                return Err(app.invalid_props(
-                    node,
-                    "ALB access logs support only SSE-S3 buckets; give the bucket BucketEncryption::S3Managed",
-                ));
-            }
-            let prefix = logs.prefix.unwrap_or("").trim_matches('/').to_string();
-            let object_path = if prefix.is_empty() {
-                "AWSLogs/".to_string()
-            } else {
-                format!("{prefix}/AWSLogs/")
-            };
-            let objects = Value::join(
-                "",
-                [
-                    bucket.arn(),
-                    Value::from(format!("/{object_path}")),
-                    Value::pseudo(Pseudo::AccountId),
-                    Value::from("/*"),
-                ],
-            );
-            let region = app
-                .stack_of(node)
-                .and_then(|s| app.environment_of(s).region)
-                .ok_or_else(|| app.invalid_props(
-                    node,
-                    "access logs need the stack's region (the bucket policy names the Region's Elastic Load Balancing account); give the stack an environment with a region",
-                ))?;
-            let principal = match ELB_LOG_ACCOUNTS.iter().find(|(r, _)| *r == region) {
-                Some((_, account)) => Principal::account(*account),
-                None => Principal::service("logdelivery.elasticloadbalancing.amazonaws.com"),
-            };
-            bucket.add_to_resource_policy(
-                app,
-                PolicyStatement::allow()
-                    .sid("ElbAccessLogDelivery")
-                    .principal(principal)
-                    .actions(["s3:PutObject"])
-                    .resource(objects),
-            )?;
-            attributes.push(attr("access_logs.s3.enabled", "true"));
-            attributes.push(Val::Lit(load_balancer::LoadBalancerAttribute {
-                key: Some("access_logs.s3.bucket".into()),
-                value: Some(bucket.bucket_name().into()),
-            }));
-            if !prefix.is_empty() {
-                attributes.push(attr("access_logs.s3.prefix", &prefix));
-            }
-            access_logs_bucket = Some(bucket);
-        }
+        let access_logs_bucket = match props.access_logs {
+            Some(logs) => Some(Self::access_logs(app, node, logs, &mut attributes)?),
+            None => None,
+        };
         let lb = CfnLoadBalancer {
             type_: Some(load_balancer::Type::Application.into()),
             scheme: Some(
@@ -318,6 +266,70 @@ impl ApplicationLoadBalancer {
             security_group,
             access_logs_bucket,
         })
+    }
+
+    /// Access logs to `logs.bucket` (or a new `AccessLogsBucket`): the bucket policy lets
+    /// the Region's Elastic Load Balancing account write, and the attributes turn them
+    /// on; returns the bucket.
+    fn access_logs(
+        app: &mut App,
+        node: NodeId,
+        logs: AccessLogs,
+        attributes: &mut Vec<Val<load_balancer::LoadBalancerAttribute>>,
+    ) -> Result<Bucket> {
+        let bucket = match logs.bucket {
+            Some(b) => b,
+            None => Bucket::new(app, node, "AccessLogsBucket", BucketProps::default())?,
+        };
+        if bucket.encryption() != BucketEncryption::S3Managed {
+            return Err(app.invalid_props(
+                node,
+                "ALB access logs support only SSE-S3 buckets; give the bucket BucketEncryption::S3Managed",
+            ));
+        }
+        let prefix = logs.prefix.unwrap_or("").trim_matches('/').to_string();
+        let object_path = if prefix.is_empty() {
+            "AWSLogs/".to_string()
+        } else {
+            format!("{prefix}/AWSLogs/")
+        };
+        let objects = Value::join(
+            "",
+            [
+                bucket.arn(),
+                Value::from(format!("/{object_path}")),
+                Value::pseudo(Pseudo::AccountId),
+                Value::from("/*"),
+            ],
+        );
+        let region = app
+            .stack_of(node)
+            .and_then(|s| app.environment_of(s).region)
+            .ok_or_else(|| app.invalid_props(
+                node,
+                "access logs need the stack's region (the bucket policy names the Region's Elastic Load Balancing account); give the stack an environment with a region",
+            ))?;
+        let principal = match ELB_LOG_ACCOUNTS.iter().find(|(r, _)| *r == region) {
+            Some((_, account)) => Principal::account(*account),
+            None => Principal::service("logdelivery.elasticloadbalancing.amazonaws.com"),
+        };
+        bucket.add_to_resource_policy(
+            app,
+            PolicyStatement::allow()
+                .sid("ElbAccessLogDelivery")
+                .principal(principal)
+                .actions(["s3:PutObject"])
+                .resource(objects),
+        )?;
+        attributes.push(attr("access_logs.s3.enabled", "true"));
+        attributes.push(Val::Lit(load_balancer::LoadBalancerAttribute {
+            key: Some("access_logs.s3.bucket".into()),
+            value: Some(bucket.bucket_name().into()),
+        }));
+        if !prefix.is_empty() {
+            attributes.push(attr("access_logs.s3.prefix", &prefix));
+        }
+        Ok(bucket)
     }
 
     /// The construct node.

@@ -148,6 +148,10 @@ fn settings_cloudfront_cannot_serve_are_errors() {
         err.starts_with("'A/Cdn': ") && err.contains("alias/aws/s3"),
         "{err}"
     );
+    assert!(
+        app.find("A/Cdn/OriginAccessControl").is_none(),
+        "refused props add nothing"
+    );
     let elsewhere = Bucket::new(&mut app, a, "Elsewhere", BucketProps::default()).unwrap();
     // Every problem of the props in one error.
     let err = Distribution::new(
