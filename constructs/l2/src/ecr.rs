@@ -37,7 +37,7 @@ pub const PULL_ACTIONS: &[&str] = &[
     "ecr:GetDownloadUrlForLayer",
     "ecr:BatchGetImage",
 ];
-/// The actions of [`Repository::grant_push`] on the repository (the CDK's list).
+/// The actions of [`Repository::grant_pull_push`] on the repository (the CDK's list).
 pub const PUSH_ACTIONS: &[&str] = &[
     "ecr:CompleteLayerUpload",
     "ecr:UploadLayerPart",
