@@ -522,7 +522,11 @@ impl<'s> Compiler<'s> {
                     s.properties.sort_unstable_by(|a, b| a.0.cmp(&b.0));
                 }
                 "patternProperties" => {
-                    s.pattern_properties = map.next_value_seed(PatternPropertiesSeed(self))?;
+                    let properties = map.next_value_seed(PropertiesSeed(self))?;
+                    s.pattern_properties = properties
+                        .into_iter()
+                        .map(|(p, id)| (self.pattern(&p), id))
+                        .collect();
                 }
                 "additionalProperties" => {
                     s.additional_properties = match map.next_value_seed(NodeSeed(self))? {
@@ -912,7 +916,8 @@ impl<'de> Visitor<'de> for ItemsSeed<'_, '_> {
     }
 }
 
-/// `properties`: name -> schema (empty if not an object).
+/// `properties` or `patternProperties`: name or pattern -> schema (empty if not an
+/// object).
 struct PropertiesSeed<'c, 's>(&'c mut Compiler<'s>);
 
 impl<'de> DeserializeSeed<'de> for PropertiesSeed<'_, '_> {
@@ -938,39 +943,6 @@ impl<'de> Visitor<'de> for PropertiesSeed<'_, '_> {
             let id = map.next_value_seed(SchemaSeed(&mut *c))?;
             c.leave(mark);
             properties.push((Box::from(name), id));
-        }
-        Ok(properties)
-    }
-
-    other_shapes! { Vec::new(); bool, seq }
-}
-
-/// `patternProperties`: pattern -> schema (empty if not an object).
-struct PatternPropertiesSeed<'c, 's>(&'c mut Compiler<'s>);
-
-impl<'de> DeserializeSeed<'de> for PatternPropertiesSeed<'_, '_> {
-    type Value = Vec<(PatternId, Id)>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for PatternPropertiesSeed<'_, '_> {
-    type Value = Vec<(PatternId, Id)>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an object of JSON schemas")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let c = self.0;
-        let mut properties = Vec::new();
-        while let Some(pattern) = map.next_key_seed(KeySeed)? {
-            let mark = c.enter(&pattern);
-            let id = map.next_value_seed(SchemaSeed(&mut *c))?;
-            c.leave(mark);
-            properties.push((c.pattern(&pattern), id));
         }
         Ok(properties)
     }
