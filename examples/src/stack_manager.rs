@@ -115,6 +115,10 @@ pub struct StackManagerProps {
     pub share_documents_with: Vec<String>,
     /// An email address subscribed to the failure notifications of the offline tasks.
     pub notification_email: Option<String>,
+    /// The directory of the SSM Command documents (default: [`documents_dir`]). Each
+    /// document is read as a typed Command document (`cairn::ssm::CommandDocument`): a
+    /// malformed one fails the build, naming the file, the step and the line.
+    pub documents_dir: PathBuf,
 }
 
 impl Default for StackManagerProps {
@@ -125,6 +129,7 @@ impl Default for StackManagerProps {
             snapshot_retention_days: 30,
             share_documents_with: Vec::new(),
             notification_email: None,
+            documents_dir: documents_dir(),
         }
     }
 }
@@ -175,24 +180,29 @@ fn assets() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/stack-manager")
 }
 
-fn document(app: &mut App, stack: Stack, id: &str, file: &str) -> Result<Document> {
+/// The SSM Command documents of the example: `assets/stack-manager/documents`.
+pub fn documents_dir() -> PathBuf {
+    assets().join("documents")
+}
+
+/// The document of `file` (under `dir`): its errors name the construct, the file, the
+/// step and the line.
+fn document(app: &mut App, stack: Stack, id: &str, dir: &std::path::Path, file: &str) -> Result<Document> {
     let props = DocumentProps {
         target_type: Some("/AWS::EC2::Instance".into()),
-        ..DocumentProps::new(assets().join("documents").join(file))
+        ..DocumentProps::new(dir.join(file))
     };
-    Document::new(app, stack, id, props).map_err(|e| Error::InvalidProps {
-        path: format!("{COMMANDS_STACK}/{id}"),
-        problem: e.to_string(),
-    })
+    Document::new(app, stack, id, props)
 }
 
 fn documents(app: &mut App, stack: Stack, props: &StackManagerProps) -> Result<Documents> {
+    let dir = &props.documents_dir;
     let mut tasks = Vec::new();
     for (task, id, file) in COMMAND_TASKS {
-        tasks.push((*task, document(app, stack, id, file)?));
+        tasks.push((*task, document(app, stack, id, dir, file)?));
     }
     let (id, file) = OFFLINE_COMPACTION_DOCUMENT;
-    let offline_compaction = document(app, stack, id, file)?;
+    let offline_compaction = document(app, stack, id, dir, file)?;
     let mapping: Vec<(&str, Value)> = tasks
         .iter()
         .map(|(task, doc)| (*task, doc.document_name()))

@@ -566,3 +566,69 @@ fn stack_manager_is_byte_identical_across_synths() {
         assert_eq!(x.template_json(), y.template_json());
     }
 }
+
+/// A copy of the documents directory with the fragment `generate-task-facts.yaml` as it
+/// was before its fix (`fixtures/stack-manager/generate-task-facts.unquoted.yaml`: two
+/// unquoted lines containing ": ", which YAML reads as maps).
+fn documents_with_unquoted_fragment() -> std::path::PathBuf {
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("stack-manager-documents-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    copy(&examples::stack_manager::documents_dir(), &dir);
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/stack-manager/generate-task-facts.unquoted.yaml");
+    std::fs::copy(fixture, dir.join("fragments/generate-task-facts.yaml")).unwrap();
+    dir
+}
+
+#[test]
+fn a_run_command_line_read_as_a_map_fails_synthesis_naming_file_step_and_line() {
+    let dir = documents_with_unquoted_fragment();
+    let Err(e) = build_with(StackManagerProps {
+        documents_dir: dir.clone(),
+        ..StackManagerProps::default()
+    }) else {
+        panic!("the unquoted fragment must fail the build");
+    };
+    let text = e.to_string();
+    assert!(matches!(e, cairn::Error::InvalidProps { .. }), "{text}");
+    assert!(text.starts_with("'AemSsmCommands/PromoteAuthor': "), "{text}");
+    assert_eq!(text.matches("AemSsmCommands/PromoteAuthor").count(), 1, "{text}");
+    assert!(
+        text.contains("fragments/generate-task-facts.yaml:12: step \"generateTaskFacts\""),
+        "{text}"
+    );
+    assert!(text.contains("runCommand[4] is a map, not a string"), "{text}");
+
+    // Every document of the example includes the fragment: every one is refused.
+    let files: Vec<&str> = COMMAND_TASKS
+        .iter()
+        .map(|(_, _, file)| *file)
+        .chain([examples::stack_manager::OFFLINE_COMPACTION_DOCUMENT.1])
+        .collect();
+    assert_eq!(files.len(), 12);
+    for file in files {
+        let mut app = cairn::App::new();
+        let stack = app.stack("S").unwrap();
+        let props = cairn::ssm::DocumentProps::new(dir.join(file));
+        let e = cairn::ssm::Document::new(&mut app, stack, "Doc", props).unwrap_err();
+        assert!(
+            e.to_string().contains("generate-task-facts.yaml:12:"),
+            "{file}: {e}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // The fixed fragment holds only strings, and the example builds.
+    assert!(build().is_ok());
+}
