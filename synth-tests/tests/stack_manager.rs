@@ -616,7 +616,7 @@ fn a_run_command_line_read_as_a_map_fails_synthesis_naming_file_step_and_line() 
         .map(|(_, _, file)| *file)
         .chain([examples::stack_manager::OFFLINE_COMPACTION_DOCUMENT.1])
         .collect();
-    assert_eq!(files.len(), 12);
+    assert_eq!(files.len(), COMMAND_TASKS.len() + 1);
     for file in files {
         let mut app = cairn::App::new();
         let stack = app.stack("S").unwrap();
@@ -631,4 +631,131 @@ fn a_run_command_line_read_as_a_map_fails_synthesis_naming_file_step_and_line() 
 
     // The fixed fragment holds only strings, and the example builds.
     assert!(build().is_ok());
+}
+
+/// The tasks `aem-stack-manager-messenger` sends that this stack manager runs (its
+/// `templates/sns/*.json`; the others, such as enable-saml or list-packages, are not
+/// tasks of the cloud stack manager).
+const MESSENGER_TASKS: &[&str] = &[
+    "deploy-artifact",
+    "deploy-artifacts",
+    "disable-crxde",
+    "enable-crxde",
+    "export-package",
+    "flush-dispatcher-cache",
+    "import-package",
+    "live-snapshot",
+    "offline-compaction-snapshot-full-set",
+    "offline-snapshot-full-set",
+    "promote-author",
+    "run-adhoc-puppet",
+];
+
+/// The literal environment variable `name` of the function at construct `path`.
+fn environment(t: &Template, path: &str, name: &str) -> Value {
+    let function = logical_id(t, "AWS::Lambda::Function", path);
+    t.to_json()["Resources"][&function]["Properties"]["Environment"]["Variables"][name].clone()
+}
+
+#[test]
+fn every_task_the_messenger_sends_has_a_document_or_a_state_machine() {
+    let t = template(MANAGER_STACK);
+    let parameters: Value = serde_json::from_str(
+        environment(&t, "StackManagerFunction", "TASK_PARAMETERS")
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    for task in MESSENGER_TASKS {
+        let is_command = COMMAND_TASKS.iter().any(|(t, _, _)| t == task);
+        let is_machine = STATE_MACHINE_TASKS.iter().any(|(t, _)| t == task);
+        assert!(is_command ^ is_machine, "{task}");
+        // The function knows the parameters of every command task's document.
+        assert_eq!(parameters[task].is_object(), is_command, "{task}");
+    }
+    assert_eq!(parameters["deploy-artifacts"], json!({ "descriptorFile": true }));
+    assert_eq!(parameters["disable-crxde"], json!({}));
+    assert_eq!(parameters["deploy-artifact"]["force"], json!(false));
+}
+
+#[test]
+fn command_statuses_reach_the_task_table_and_callers_find_tasks_by_external_id() {
+    let t = template(MANAGER_STACK);
+    let table = logical_id(&t, "AWS::DynamoDB::Table", "TaskTable");
+    t.assert_has_resource_properties(
+        "AWS::DynamoDB::Table",
+        json!({ "GlobalSecondaryIndexes": [
+            { "IndexName": "externalId", "KeySchema": [{ "AttributeName": "externalId", "KeyType": "HASH" }] },
+            { "IndexName": "command_id", "KeySchema": [{ "AttributeName": "command_id", "KeyType": "HASH" }] },
+        ] }),
+    );
+    let index = |name: &str| json!({ "Fn::Join": ["", [{ "Fn::GetAtt": [table, "Arn"] }, format!("/index/{name}")]] });
+
+    // Run Command's final statuses go to the command-status function.
+    let function = logical_id(&t, "AWS::Lambda::Function", "CommandStatusFunction");
+    t.assert_has_resource_properties(
+        "AWS::Lambda::Function",
+        json!({ "Handler": "stack_manager.command_status_handler" }),
+    );
+    t.assert_has_resource_properties(
+        "AWS::Events::Rule",
+        json!({
+            "EventPattern": {
+                "source": ["aws.ssm"],
+                "detail-type": ["EC2 Command Status-change Notification"],
+                "detail": { "status": ["Success", "Failed", "Cancelled", "TimedOut"] },
+            },
+            "Targets": [{ "Arn": { "Fn::GetAtt": [function, "Arn"] } }],
+        }),
+    );
+    let statements = role_statements(&t, "CommandStatusFunction/ServiceRole");
+    let query = statements_with(&statements, "dynamodb:Query");
+    assert_eq!(resources(&query[0]), [index("command_id")]);
+    let update = statements_with(&statements, "dynamodb:UpdateItem");
+    assert_eq!(resources(&update[0]), [json!({ "Fn::GetAtt": [table, "Arn"] })]);
+    assert!(statements_with(&statements, "dynamodb:PutItem").is_empty());
+    assert!(statements_with(&statements, "ssm:SendCommand").is_empty());
+
+    // The query function looks tasks up by the caller's externalId, through its index only.
+    let statements = role_statements(&t, "TaskQueryFunction/ServiceRole");
+    let query = statements_with(&statements, "dynamodb:Query");
+    assert_eq!(query.len(), 1);
+    assert_eq!(resources(&query[0]), [index("externalId")]);
+    assert_eq!(
+        environment(&t, "TaskQueryFunction", "EXTERNAL_ID_INDEX"),
+        json!("externalId")
+    );
+}
+
+/// The handlers' own tests (`assets/stack-manager/tests/test_handlers.py`: the messenger's
+/// messages, Run Command status events and the query by `externalId`, boto3 replaced by
+/// in-memory fakes), with the document parameters this synthesis gives the function.
+/// Runs with `CAIRN_PYTHON` (the test command's virtualenv), else `python3`.
+#[test]
+fn the_handlers_run_the_messengers_messages_to_a_final_state() {
+    use std::process::Command;
+    let t = template(MANAGER_STACK);
+    let parameters = environment(&t, "StackManagerFunction", "TASK_PARAMETERS");
+    let file = std::env::temp_dir().join(format!(
+        "stack-manager-task-parameters-{}.json",
+        std::process::id()
+    ));
+    std::fs::write(&file, parameters.as_str().unwrap()).unwrap();
+    let python = std::env::var("CAIRN_PYTHON")
+        .ok()
+        .filter(|p| std::path::Path::new(p).exists())
+        .unwrap_or_else(|| "python3".to_string());
+    let assets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/assets/stack-manager");
+    let out = Command::new(&python)
+        .args(["-m", "unittest", "discover", "-s", "tests", "-v"])
+        .current_dir(&assets)
+        // No __pycache__ in the function code directories (they are Lambda assets).
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("TASK_PARAMETERS_FILE", &file)
+        .output()
+        .expect("python3 runs (the handlers' tests need it)");
+    let _ = std::fs::remove_file(&file);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("Ran 8 tests"), "{log}");
 }

@@ -97,6 +97,11 @@ impl DocumentError {
         }
     }
 
+    /// A problem already naming its file (from reading or expanding the file).
+    pub(crate) fn from_problem(problem: String) -> Self {
+        DocumentError::new(problem)
+    }
+
     fn in_step(mut self, step: &str) -> Self {
         self.step = Some(step.to_string());
         self

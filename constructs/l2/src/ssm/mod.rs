@@ -495,6 +495,18 @@ impl Loader {
     }
 }
 
+impl CommandDocument {
+    /// Reads a Command document file (`.yaml`, `.yml` or `.json`), expands its includes
+    /// and reads it as typed content, as [`Document::new`] does; a problem names the file,
+    /// the step and the line. Use it to read what a document declares (its parameters,
+    /// its steps) at synthesis.
+    pub fn from_file(file: impl AsRef<Path>) -> std::result::Result<CommandDocument, DocumentError> {
+        let file = file.as_ref();
+        let (content, origins) = Loader.load(file).map_err(DocumentError::from_problem)?;
+        CommandDocument::from_json(&content).map_err(|e| locate(e, file, &origins))
+    }
+}
+
 impl Document {
     /// Reads `props.file`, expands its includes, and creates the document as construct
     /// `id` under `scope`. A file that cannot be read, parsed or expanded (an include
