@@ -103,8 +103,10 @@ pub const STATE_MACHINE_TASKS: &[(&str, &str)] = &[
 pub const EXTERNAL_ID_INDEX: &str = "externalId";
 /// The index of the task table by Run Command command id.
 pub const COMMAND_ID_INDEX: &str = "command_id";
-/// The Run Command statuses the command-status rule forwards: the final ones.
-pub const FINAL_COMMAND_STATUSES: &[&str] = &["Success", "Failed", "Cancelled", "TimedOut"];
+/// The Run Command statuses that still change: the command-status rule forwards every
+/// other (final) status (Success, Failed, Cancelled, TimedOut, DeliveryTimedOut,
+/// Undeliverable, Incomplete, AccessDenied ...).
+pub const RUNNING_COMMAND_STATUSES: &[&str] = &["Pending", "InProgress", "Delayed", "Cancelling"];
 
 /// The default schedule of the snapshot purge: daily at 03:00 UTC.
 pub fn default_purge_schedule() -> Schedule {
@@ -689,7 +691,7 @@ fn command_status(app: &mut App, stack: Stack, table: Table, code: &std::path::P
             ..RuleProps::pattern(EventPattern {
                 source: vec!["aws.ssm".into()],
                 detail_type: vec!["EC2 Command Status-change Notification".into()],
-                detail: Some(serde_json::json!({ "status": FINAL_COMMAND_STATUSES })),
+                detail: Some(serde_json::json!({ "status": [{ "anything-but": RUNNING_COMMAND_STATUSES }] })),
                 ..EventPattern::default()
             })
         },

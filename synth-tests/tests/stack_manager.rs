@@ -703,7 +703,7 @@ fn command_statuses_reach_the_task_table_and_callers_find_tasks_by_external_id()
             "EventPattern": {
                 "source": ["aws.ssm"],
                 "detail-type": ["EC2 Command Status-change Notification"],
-                "detail": { "status": ["Success", "Failed", "Cancelled", "TimedOut"] },
+                "detail": { "status": [{ "anything-but": ["Pending", "InProgress", "Delayed", "Cancelling"] }] },
             },
             "Targets": [{ "Arn": { "Fn::GetAtt": [function, "Arn"] } }],
         }),

@@ -317,7 +317,8 @@ class StackManagerTest(unittest.TestCase):
         self.assertEqual(self.item()["command_status"], "Success")
 
     def test_a_failed_or_timed_out_command_fails_the_task(self):
-        for n, status in enumerate(["Failed", "TimedOut", "Cancelled"]):
+        for n, status in enumerate(["Failed", "TimedOut", "Cancelled", "DeliveryTimedOut", "Undeliverable",
+                                    "Incomplete", "AccessDenied"]):
             message_id = f"msg-{status}"
             message = dict(DEPLOY_ARTIFACTS_FULL_SET, externalId=f"ext-{n}")
             self.manager.handler(sns_event(message, message_id=message_id), None)

@@ -52,8 +52,10 @@ COMMAND_TIMEOUT_SECONDS = int(os.environ.get("COMMAND_TIMEOUT_SECONDS", "3600"))
 # SendCommand takes at most 50 instance ids per call.
 MAX_INSTANCES_PER_COMMAND = 50
 
-# Run Command's final command statuses, and the task state each ends in.
-FINAL_COMMAND_STATES = {"Success": "Success", "Failed": "Failed", "Cancelled": "Failed", "TimedOut": "Failed"}
+# Run Command's command statuses that still change; any other status is final: Success
+# ends the task Success, the others (Failed, Cancelled, TimedOut, DeliveryTimedOut,
+# Undeliverable, Incomplete, AccessDenied ...) end it Failed.
+RUNNING_COMMAND_STATUSES = {"Pending", "InProgress", "Delayed", "Cancelling"}
 FINAL_TASK_STATES = {"Success", "Failed"}
 
 ec2 = boto3.client("ec2")
@@ -295,13 +297,14 @@ def command_status_handler(event, context):
         ExpressionAttributeNames={"#c": "command_id"},
         ExpressionAttributeValues={":c": command_id},
     )
+    final = status not in RUNNING_COMMAND_STATUSES
     updated = []
     for item in response.get("Items", []):
-        if item.get("state") in FINAL_TASK_STATES and status not in FINAL_COMMAND_STATES:
+        if item.get("state") in FINAL_TASK_STATES and not final:
             continue
         attributes = {"command_status": status}
-        if status in FINAL_COMMAND_STATES:
-            attributes["state"] = FINAL_COMMAND_STATES[status]
+        if final:
+            attributes["state"] = "Success" if status == "Success" else "Failed"
         update(item["message_id"], attributes)
         updated.append(item["message_id"])
     if not updated:
