@@ -99,6 +99,10 @@ pub const STATE_MACHINE_TASKS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The parameter naming the bucket of exported packages (the `backupBucket` of the
+/// export-package and import-package documents when a message passes none).
+pub const PACKAGE_BUCKET_PARAMETER: &str = "PackageBucketName";
+
 /// The index of the task table by the caller's identifier (the messenger's `externalId`).
 pub const EXTERNAL_ID_INDEX: &str = "externalId";
 /// The index of the task table by Run Command command id.
@@ -330,6 +334,17 @@ fn manager_stack(
             .description("How many days the snapshot purge keeps offline and live snapshots")
             .range(1.0, 3650.0),
     )?;
+    let package_bucket = app.parameter(
+        stack,
+        PACKAGE_BUCKET_PARAMETER,
+        Parameter::string()
+            .default_value("")
+            .description(
+                "Bucket the export-package and import-package tasks use when a message names none (the messenger's messages do not); empty: the message must pass backupBucket",
+            )
+            .allowed_pattern("^$|^[a-z0-9.-]{3,63}$")
+            .constraint_description("empty, or a bucket name"),
+    )?;
     let managed_prefixes = prefixes.value();
 
     // Topics, named after the version.
@@ -434,6 +449,10 @@ fn manager_stack(
                 (
                     "TASK_PARAMETERS".to_string(),
                     Value::from(documents.parameters.as_str()),
+                ),
+                (
+                    "PARAMETER_DEFAULTS".to_string(),
+                    json_object(&[("backupBucket", package_bucket.value())]),
                 ),
                 ("STATE_MACHINES".to_string(), json_object(&machine_mapping)),
                 ("TASK_TTL_DAYS".to_string(), Value::from("7")),

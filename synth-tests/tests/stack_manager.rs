@@ -675,6 +675,13 @@ fn every_task_the_messenger_sends_has_a_document_or_a_state_machine() {
     }
     assert_eq!(parameters["deploy-artifacts"], json!({ "descriptorFile": true }));
     assert_eq!(parameters["disable-crxde"], json!({}));
+    // The messenger's export-package and import-package name no bucket: the stack's does.
+    assert_eq!(parameters["export-package"]["backupBucket"], json!(true));
+    assert_eq!(
+        environment(&t, "StackManagerFunction", "PARAMETER_DEFAULTS"),
+        json!({ "Fn::Join": ["", ["{\"backupBucket\":\"", { "Ref": "PackageBucketName" }, "\"}"]] })
+    );
+    t.assert_has_parameter("PackageBucketName", json!({ "Type": "String", "Default": "" }));
     assert_eq!(parameters["deploy-artifact"]["force"], json!(false));
 }
 
@@ -757,5 +764,5 @@ fn the_handlers_run_the_messengers_messages_to_a_final_state() {
     let _ = std::fs::remove_file(&file);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
-    assert!(log.contains("Ran 8 tests"), "{log}");
+    assert!(log.contains("Ran 9 tests"), "{log}");
 }

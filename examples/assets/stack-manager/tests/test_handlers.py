@@ -175,6 +175,7 @@ def load(module_name, table, ec2=None, ssm=None, sfn=None, env=None):
         "TABLE_NAME": "tasks",
         "TASK_DOCUMENTS": json.dumps({task: f"AemSsmCommands-{task}" for task in parameters}),
         "TASK_PARAMETERS": json.dumps(parameters),
+        "PARAMETER_DEFAULTS": json.dumps({"backupBucket": ""}),
         "STATE_MACHINES": json.dumps({
             "offline-snapshot-full-set": "arn:aws:states:ap-southeast-2:123456789012:stateMachine:snap",
             "offline-compaction-snapshot-full-set": "arn:aws:states:ap-southeast-2:123456789012:stateMachine:compact",
@@ -296,6 +297,28 @@ class StackManagerTest(unittest.TestCase):
         self.assertEqual(result["state"], "Failed")
         self.assertIn("backupBucket", self.item()["reason"])
         self.assertEqual(self.ssm.sent, [])
+
+    def test_the_stacks_package_bucket_completes_the_messengers_export_and_import(self):
+        manager = load("stack_manager", self.table, FakeEc2(INSTANCES), self.ssm, self.sfn,
+                       env={"PARAMETER_DEFAULTS": json.dumps({"backupBucket": "aem-packages"})})
+        export = messenger("export-package", ["author-primary"], {
+            "executionTimeout": ["7200"], "packageGroup": ["shinesolutions"], "packageName": ["content"],
+            "packageFilter": ['[{"root":"/content/site","rules":[]}]'], "aemId": ["author"]})
+        imported = messenger("import-package", ["publish"], {
+            "sourceStackPrefix": ["aem-stage"], "packageGroup": ["shinesolutions"], "packageName": ["content"],
+            "packageDatestamp": ["20261201"], "aemId": ["publish"], "executionTimeout": ["14400"]},
+            external_id="ext-2")
+        for n, message in enumerate([export, imported]):
+            [result] = manager.handler(sns_event(message, message_id=f"m{n}"), None)
+            self.assertEqual(result["state"], "InProgress", result)
+            self.assertEqual(self.ssm.sent[n]["Parameters"]["backupBucket"], ["aem-packages"])
+            self.assertNotIn("aemId", self.ssm.sent[n]["Parameters"])
+        # A message's own value wins.
+        own = messenger("export-package", ["author-primary"], {
+            "packageGroup": ["g"], "packageName": ["n"], "packageFilter": ["[]"], "backupBucket": ["mine"]},
+            external_id="ext-3")
+        manager.handler(sns_event(own, message_id="m-own"), None)
+        self.assertEqual(self.ssm.sent[-1]["Parameters"]["backupBucket"], ["mine"])
 
     def test_a_rejected_message_is_a_final_state_the_messenger_sees(self):
         message = messenger("no-such-task", ["publish"], {})

@@ -13,7 +13,9 @@ The SNS message body is JSON, as aem-stack-manager-messenger sends it:
   Component=<one of the components>. `details.parameters` become the document's
   parameters: those the document declares (TASK_PARAMETERS: task -> {name: required});
   the others (the messenger's executionTimeout, aemId) are recorded as
-  `ignored_parameters`, and a required parameter that is missing fails the task.
+  `ignored_parameters`; a declared parameter the message lacks takes its value from
+  PARAMETER_DEFAULTS (the stack's settings: backupBucket), and a required parameter
+  still missing fails the task.
 - Tasks in STATE_MACHINES (task -> state machine ARN) are the ordered offline tasks
   (offline-snapshot-full-set, offline-compaction-snapshot-full-set): they start a
   Step Functions execution named after the SNS message id, which records its own
@@ -44,6 +46,9 @@ TABLE_NAME = os.environ["TABLE_NAME"]
 TASK_DOCUMENTS = json.loads(os.environ.get("TASK_DOCUMENTS", "{}"))
 # task -> {parameter: required}; a task missing here passes every parameter through.
 TASK_PARAMETERS = json.loads(os.environ.get("TASK_PARAMETERS", "{}"))
+# Values of document parameters a message does not pass (the stack's settings, such as
+# the package bucket the messenger never names); empty values are no default.
+PARAMETER_DEFAULTS = {k: v for k, v in json.loads(os.environ.get("PARAMETER_DEFAULTS", "{}")).items() if v}
 COMMAND_ID_INDEX = os.environ.get("COMMAND_ID_INDEX", "command_id")
 STATE_MACHINES = json.loads(os.environ.get("STATE_MACHINES", "{}"))
 TASK_TTL_DAYS = int(os.environ.get("TASK_TTL_DAYS", "7"))
@@ -193,6 +198,9 @@ def document_parameters(task, given):
             continue
         values = value if isinstance(value, list) else [value]
         parameters[name] = [v if isinstance(v, str) else json.dumps(v, sort_keys=True) for v in values]
+    for name in declared or {}:
+        if name not in parameters and name in PARAMETER_DEFAULTS:
+            parameters[name] = [PARAMETER_DEFAULTS[name]]
     missing = [name for name, required in (declared or {}).items() if required and name not in parameters]
     if missing:
         raise TaskError(f"task '{task}' needs the parameter(s) {', '.join(missing)} in 'details.parameters'")
