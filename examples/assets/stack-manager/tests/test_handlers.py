@@ -153,7 +153,7 @@ def document_parameters():
         "manage-service": {"action": True},
         "enable-crxde": {"enable": False},
         "disable-crxde": {},
-        "run-adhoc-puppet": {"manifestFile": True, "noop": False},
+        "run-adhoc-puppet": {"adhocPuppetFile": True, "noop": False},
         "live-snapshot": {},
         "flush-dispatcher-cache": {"path": False},
     }
@@ -222,6 +222,12 @@ ENABLE_CRXDE = messenger("enable-crxde", ["publish"], {"executionTimeout": ["360
 FLUSH_DISPATCHER_CACHE = messenger("flush-dispatcher-cache", ["publish-dispatcher"], {"executionTimeout": ["3600"]})
 LIVE_SNAPSHOT = messenger("live-snapshot", ["author-primary"], {"executionTimeout": ["14400"]})
 PROMOTE_AUTHOR = messenger("promote-author", ["author-standby"], {"executionTimeout": ["3600"]})
+RUN_ADHOC_PUPPET = {  # templates/sns/run_adhoc_puppet.json: no externalId
+    "task": "run-adhoc-puppet",
+    "stack_prefix": "aem-prod",
+    "details": {"component": ["publish"], "comment": "Run adhoc puppet code on selected instances",
+                "parameters": {"adhocPuppetFile": ["s3://aem-artifacts/puppet/adhoc.tar.gz"]}},
+}
 OFFLINE_SNAPSHOT_FULL_SET = {"task": "offline-snapshot-full-set", "stack_prefix": "aem-prod"}
 
 
@@ -275,7 +281,7 @@ class StackManagerTest(unittest.TestCase):
 
     def test_every_messenger_task_is_known_and_its_message_is_accepted(self):
         messages = [DEPLOY_ARTIFACTS_FULL_SET, DEPLOY_ARTIFACT, DISABLE_CRXDE, ENABLE_CRXDE,
-                    FLUSH_DISPATCHER_CACHE, LIVE_SNAPSHOT, PROMOTE_AUTHOR]
+                    FLUSH_DISPATCHER_CACHE, LIVE_SNAPSHOT, PROMOTE_AUTHOR, RUN_ADHOC_PUPPET]
         for n, message in enumerate(messages):
             [result] = self.manager.handler(sns_event(message, message_id=f"m{n}"), None)
             self.assertEqual(result["state"], "InProgress", (message["task"], result))
