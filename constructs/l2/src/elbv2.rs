@@ -814,6 +814,30 @@ impl ApplicationListener {
         self.resource.ref_()
     }
 
+    /// Adds a target group as construct `<id>Group` under the listener and makes it the
+    /// listener's default action (forward), replacing the one given in its props: aws-cdk-lib's
+    /// `listener.addTargets(id, ..)` without conditions, with its construct ids (so a ported
+    /// `AlbHttpWebGroup...` keeps its logical ID).
+    pub fn add_targets(
+        &self,
+        app: &mut App,
+        id: &str,
+        props: ApplicationTargetGroupProps,
+    ) -> Result<ApplicationTargetGroup> {
+        let group = ApplicationTargetGroup::new(app, self.node, &format!("{id}Group"), props)?;
+        let action = ListenerAction::forward(&group).to_listener_action();
+        match app.node_mut(self.resource.node()).resource_mut::<CfnListener>() {
+            Some(l) => l.default_actions = Val::Lit(vec![Val::Lit(action)]),
+            None => {
+                return Err(app.invalid_props(
+                    self.node,
+                    "the listener's resource is not an AWS::ElasticLoadBalancingV2::Listener; add targets to a listener made by add_listener",
+                ))
+            }
+        }
+        Ok(group)
+    }
+
     /// Adds a rule (construct `Rule<priority>` under the listener): when all `conditions`
     /// match, `action` runs. Priorities are unique per listener, 1 to 50000.
     pub fn add_rule(
