@@ -22,6 +22,12 @@ use std::process::Command;
 use cairn_toolkit::facts::{is_create_only, ResourceFacts, SchemaFacts};
 use serde_json::Value as Json;
 
+#[path = "../twins/events.rs"]
+mod events;
+#[path = "../twins/secrets_config.rs"]
+mod secrets_config;
+#[path = "../twins/table_stream.rs"]
+mod table_stream;
 #[path = "../twins/web_tier.rs"]
 mod web_tier;
 
@@ -33,11 +39,28 @@ struct Pair {
     build: fn() -> cairn::Result<cairn::App>,
 }
 
-const PAIRS: &[Pair] = &[Pair {
-    name: "web_tier",
-    stack: "WebTier",
-    build: web_tier::build,
-}];
+const PAIRS: &[Pair] = &[
+    Pair {
+        name: "web_tier",
+        stack: "WebTier",
+        build: web_tier::build,
+    },
+    Pair {
+        name: "events",
+        stack: "Events",
+        build: events::build,
+    },
+    Pair {
+        name: "table_stream",
+        stack: "TableStream",
+        build: table_stream::build,
+    },
+    Pair {
+        name: "secrets_config",
+        stack: "SecretsConfig",
+        build: secrets_config::build,
+    },
+];
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -173,7 +196,11 @@ fn compare(cdk: &Json, cairn: &Json) -> Report {
             report.changes.push(Change {
                 id: id.clone(),
                 replaces: is_create_only(&create_only, &p),
-                path: p.join("."),
+                path: if p.is_empty() {
+                    "Properties".into()
+                } else {
+                    p.join(".")
+                },
             });
         }
         for attr in ["DeletionPolicy", "UpdateReplacePolicy", "Condition"] {
