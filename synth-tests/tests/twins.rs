@@ -11,7 +11,8 @@
 //! - any other difference updates in place and is listed (a deliberate secure default,
 //!   named in the README's table, or a gap to close).
 //!
-//! The per-pair table is printed (`cargo test -p synth-tests --test twins -- --nocapture`).
+//! The per-pair table is printed (`cargo test -p synth-tests --test twins -- --nocapture`);
+//! `CAIRN_TWINS_KEEP=<dir>` also writes both templates of each pair there.
 //! aws-cdk-lib is installed pinned by `scripts/lib/install-tools` into `.tools/twins`
 //! (`synth-tests/twins/package.json`); set `CAIRN_TWINS_NODE_MODULES` to use another copy.
 
@@ -227,6 +228,20 @@ fn compare(cdk: &Json, cairn: &Json) -> Report {
     report
 }
 
+/// With `CAIRN_TWINS_KEEP=<dir>`, writes both templates there (`<pair>.cdk.json`,
+/// `<pair>.cairn.json`) to read the differences in full.
+fn keep(pair: &Pair, cdk: &Json, cairn: &Json) {
+    let Some(dir) = std::env::var_os("CAIRN_TWINS_KEEP") else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (side, t) in [("cdk", cdk), ("cairn", cairn)] {
+        let file = dir.join(format!("{}.{side}.json", pair.name));
+        std::fs::write(&file, serde_json::to_string_pretty(t).unwrap()).unwrap();
+    }
+}
+
 fn render(name: &str, r: &Report) -> String {
     let mut s = format!(
         "{name:<12} {:>8} {:>9} {:>12} {:>8} {:>10}\n",
@@ -263,6 +278,7 @@ fn twins_delete_nothing_and_replace_nothing() {
                 scope.spawn(move || {
                     let cdk = cdk_template(pair, &out);
                     let cairn = cairn_template(pair);
+                    keep(pair, &cdk, &cairn);
                     (pair.name, compare(&cdk, &cairn))
                 })
             })
