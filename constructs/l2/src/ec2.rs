@@ -1000,9 +1000,10 @@ impl Port {
         Port::Tcp(port, port)
     }
 
-    /// A TCP port range.
+    /// A TCP port range, `from` to `to` inclusive. A reversed range (`from > to`) is
+    /// refused when a rule uses it, never swapped.
     pub fn tcp_range(from: u16, to: u16) -> Self {
-        Port::Tcp(from.min(to), from.max(to))
+        Port::Tcp(from, to)
     }
 
     /// Every TCP port.
@@ -1018,6 +1019,17 @@ impl Port {
     /// Every protocol and port.
     pub fn all_traffic() -> Self {
         Port::AllTraffic
+    }
+
+    /// Refuses a reversed range for a rule of the construct `node`.
+    fn check(self, app: &App, node: NodeId) -> Result<()> {
+        match self {
+            Port::Tcp(f, t) | Port::Udp(f, t) if f > t => Err(app.invalid_props(
+                node,
+                format!("port range {f}-{t} is reversed (from > to); write the lower port first: {t}-{f}"),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// `(IpProtocol, FromPort, ToPort)`.
@@ -1158,6 +1170,7 @@ impl SecurityGroup {
     /// resource under this group (`from <peer>:<port>`), as in the CDK. Adding the same
     /// rule twice adds it once.
     pub fn add_ingress_rule(&self, app: &mut App, peer: Peer, port: Port, description: &str) -> Result<()> {
+        port.check(app, self.node)?;
         let (proto, from, to) = port.parts();
         let description = if description.is_empty() {
             format!("from {}:{port}", peer.unique_id(app))
@@ -1210,6 +1223,7 @@ impl SecurityGroup {
     /// outbound traffic. A security group peer becomes an `AWS::EC2::SecurityGroupEgress`
     /// resource (`to <peer>:<port>`).
     pub fn add_egress_rule(&self, app: &mut App, peer: Peer, port: Port, description: &str) -> Result<()> {
+        port.check(app, self.node)?;
         if self.allow_all_outbound {
             return Ok(());
         }

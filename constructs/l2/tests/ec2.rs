@@ -618,3 +618,36 @@ fn a_port_of_cdk_instances_keeps_the_ami_root_volume_parameter_and_group_descrip
         "WebTier/WebSg"
     );
 }
+
+#[test]
+fn a_reversed_port_range_is_refused_not_swapped() {
+    let mut app = App::new();
+    let s = app.stack("S").unwrap();
+    let vpc = Vpc::new(&mut app, s, "Vpc", VpcProps::default()).unwrap();
+    let sg = SecurityGroup::new(&mut app, s, "Sg", SecurityGroupProps::for_vpc(&vpc)).unwrap();
+    let err = sg
+        .add_ingress_rule(
+            &mut app,
+            Peer::ipv4("10.0.0.0/8"),
+            Port::tcp_range(443, 80),
+            "web",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("S/Sg") && err.contains("443-80 is reversed"),
+        "{err}"
+    );
+    let err = sg
+        .add_egress_rule(&mut app, Peer::ipv4("10.0.0.0/8"), Port::Udp(60, 50), "x")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("60-50 is reversed"), "{err}");
+    sg.add_ingress_rule(
+        &mut app,
+        Peer::ipv4("10.0.0.0/8"),
+        Port::tcp_range(80, 443),
+        "web",
+    )
+    .unwrap();
+}
