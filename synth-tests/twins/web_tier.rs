@@ -102,7 +102,10 @@ pub fn build() -> cairn::Result<App> {
         &mut app,
         "Web",
         ApplicationTargetGroupProps {
-            targets: instances.iter().map(Target::instance).collect(),
+            targets: instances
+                .iter()
+                .map(|i| Target::instance_on_port(i, 80))
+                .collect(),
             ..ApplicationTargetGroupProps::new(&vpc, 80)
         },
     )?;

@@ -890,8 +890,11 @@ pub enum TargetType {
 /// A target of a target group.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
-    /// An instance id.
+    /// An instance id (on the group's port).
     Instance(Value),
+    /// An instance id on its own port (aws-cdk-lib's `new InstanceTarget(instance, port)`
+    /// writes the port).
+    InstanceOnPort(Value, u16),
     /// An IP address (and optional port).
     Ip(String, Option<u16>),
     /// A Lambda function ARN (the function must allow `elasticloadbalancing.amazonaws.com`
@@ -905,9 +908,14 @@ impl Target {
         Target::Instance(instance.instance_id())
     }
 
+    /// An instance of this app on `port`.
+    pub fn instance_on_port(instance: &Instance, port: u16) -> Self {
+        Target::InstanceOnPort(instance.instance_id(), port)
+    }
+
     fn target_type(&self) -> TargetType {
         match self {
-            Target::Instance(_) => TargetType::Instance,
+            Target::Instance(_) | Target::InstanceOnPort(..) => TargetType::Instance,
             Target::Ip(..) => TargetType::Ip,
             Target::Lambda(_) => TargetType::Lambda,
         }
@@ -1069,6 +1077,10 @@ impl ApplicationTargetGroup {
                             Target::Ip(ip, port) => target_group::TargetDescription {
                                 port: port.map(|p| i64::from(p).into()),
                                 ..target_group::TargetDescription::new(ip.as_str())
+                            },
+                            Target::InstanceOnPort(id, port) => target_group::TargetDescription {
+                                port: Some(i64::from(*port).into()),
+                                ..target_group::TargetDescription::new(id.clone())
                             },
                         })
                     })

@@ -312,7 +312,14 @@ fn add_targets_names_the_group_under_the_listener_and_forwards_to_it() {
         )
         .unwrap();
     let group = listener
-        .add_targets(&mut app, "Web", ApplicationTargetGroupProps::new(&vpc, 80))
+        .add_targets(
+            &mut app,
+            "Web",
+            ApplicationTargetGroupProps {
+                targets: vec![Target::InstanceOnPort(Value::from("i-0123456789abcdef0"), 8080)],
+                ..ApplicationTargetGroupProps::new(&vpc, 80)
+            },
+        )
         .unwrap();
     assert_eq!(app.path(group.node()), "WebTier/Alb/Http/WebGroup");
     let asm = app.synth().unwrap();
