@@ -1000,9 +1000,10 @@ impl Port {
         Port::Tcp(port, port)
     }
 
-    /// A TCP port range.
+    /// A TCP port range, `from` to `to` inclusive. A reversed range (`from > to`) is
+    /// refused when a rule uses it, never swapped.
     pub fn tcp_range(from: u16, to: u16) -> Self {
-        Port::Tcp(from.min(to), from.max(to))
+        Port::Tcp(from, to)
     }
 
     /// Every TCP port.
@@ -1018,6 +1019,17 @@ impl Port {
     /// Every protocol and port.
     pub fn all_traffic() -> Self {
         Port::AllTraffic
+    }
+
+    /// Refuses a reversed range for a rule of the construct `node`.
+    fn check(self, app: &App, node: NodeId) -> Result<()> {
+        match self {
+            Port::Tcp(f, t) | Port::Udp(f, t) if f > t => Err(app.invalid_props(
+                node,
+                format!("port range {f}-{t} is reversed (from > to); write the lower port first: {t}-{f}"),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// `(IpProtocol, FromPort, ToPort)`.
@@ -1050,7 +1062,8 @@ impl fmt::Display for Port {
 pub struct SecurityGroupProps {
     /// The VPC id.
     pub vpc_id: Value,
-    /// `GroupDescription`
+    /// `GroupDescription` (create-only: changing it replaces the group). Empty means the
+    /// group's construct path, aws-cdk-lib's default ([`SecurityGroupProps::for_vpc`]).
     pub description: String,
     /// Allow every outbound connection (the default); when false, only the egress rules
     /// added with [`SecurityGroup::add_egress_rule`] are allowed.
@@ -1060,6 +1073,12 @@ pub struct SecurityGroupProps {
 }
 
 impl SecurityGroupProps {
+    /// A group in a VPC, allowing all outbound traffic, described by its construct path
+    /// (aws-cdk-lib's default description: a port keeps its groups).
+    pub fn for_vpc(vpc: &Vpc) -> Self {
+        Self::new(vpc, "")
+    }
+
     /// A group in a VPC, allowing all outbound traffic.
     pub fn new(vpc: &Vpc, description: &str) -> Self {
         SecurityGroupProps {
@@ -1100,7 +1119,12 @@ impl SecurityGroup {
         props: SecurityGroupProps,
     ) -> Result<SecurityGroup> {
         let node = app.construct(scope, id)?;
-        let mut sg = CfnSecurityGroup::new(props.description.as_str());
+        let description = if props.description.is_empty() {
+            app.path(node)
+        } else {
+            props.description.clone()
+        };
+        let mut sg = CfnSecurityGroup::new(description.as_str());
         sg.vpc_id = Some(props.vpc_id.into());
         sg.group_name = props.group_name.map(Into::into);
         sg.security_group_egress = Some(Val::Lit(vec![if props.allow_all_outbound {
@@ -1146,6 +1170,7 @@ impl SecurityGroup {
     /// resource under this group (`from <peer>:<port>`), as in the CDK. Adding the same
     /// rule twice adds it once.
     pub fn add_ingress_rule(&self, app: &mut App, peer: Peer, port: Port, description: &str) -> Result<()> {
+        port.check(app, self.node)?;
         let (proto, from, to) = port.parts();
         let description = if description.is_empty() {
             format!("from {}:{port}", peer.unique_id(app))
@@ -1198,6 +1223,7 @@ impl SecurityGroup {
     /// outbound traffic. A security group peer becomes an `AWS::EC2::SecurityGroupEgress`
     /// resource (`to <peer>:<port>`).
     pub fn add_egress_rule(&self, app: &mut App, peer: Peer, port: Port, description: &str) -> Result<()> {
+        port.check(app, self.node)?;
         if self.allow_all_outbound {
             return Ok(());
         }
@@ -1333,6 +1359,12 @@ impl MachineImage {
         Self::from_ssm_parameter("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64")
     }
 
+    /// The latest Amazon Linux 2 (kernel 5.10, x86_64, gp2), from its public SSM parameter
+    /// (aws-cdk-lib's `MachineImage.latestAmazonLinux2()`).
+    pub fn latest_amazon_linux_2() -> Self {
+        Self::from_ssm_parameter("/aws/service/ami-amazon-linux-latest/amzn2-ami-kernel-5.10-hvm-x86_64-gp2")
+    }
+
     /// Sets the root device name.
     pub fn with_root_device_name(mut self, name: &str) -> Self {
         self.root_device_name = name.to_string();
@@ -1345,11 +1377,13 @@ impl MachineImage {
             ImageSource::ResolveSsm(name) => Value::from(format!("{{{{resolve:ssm:{name}}}}}")),
             ImageSource::SsmParameter(name) => {
                 let stack = app.stack_of(node).map(|s| s.node()).unwrap_or(node);
-                let pid = format!("SsmParameterValue{}", make_unique_id(&[name.as_str()]));
-                let pid: String = pid
+                // aws-cdk-lib's id for an imported SSM value (`SsmParameterValue:<name>:`
+                // and a fixed UUID), alphanumerics only, then `Parameter`: the same template
+                // parameter, so a ported instance keeps its `ImageId`.
+                let pid: String = format!("SsmParameterValue:{name}:C96584B6-F00A-464E-AD19-53AFF4B05118")
                     .chars()
                     .filter(char::is_ascii_alphanumeric)
-                    .take(200)
+                    .chain("Parameter".chars())
                     .collect();
                 match app.node(stack).child(&pid) {
                     Some(existing) => Value::reference(existing),
@@ -1388,11 +1422,13 @@ impl UserData {
 
     fn render(&self, app: &App, node: NodeId) -> Result<String> {
         let text = match self {
+            // aws-cdk-lib's `UserData.forLinux()`: the shebang, then the lines joined by
+            // newlines (no trailing one: a different text stops and starts the instance).
             UserData::Commands(lines) => {
-                let mut s = String::from("#!/bin/bash\n");
+                let mut s = String::from("#!/bin/bash");
                 for l in lines {
-                    s.push_str(l);
                     s.push('\n');
+                    s.push_str(l);
                 }
                 s
             }
@@ -1440,6 +1476,12 @@ pub struct InstanceProps {
     pub ssm_managed: bool,
     /// User data.
     pub user_data: Option<UserData>,
+    /// Map the root volume (`BlockDeviceMappings`: encrypted, gp3, deleted on termination;
+    /// default true). `false` keeps the AMI's root volume as aws-cdk-lib does when no
+    /// `blockDevices` are given: `BlockDeviceMappings` replaces an instance, so a port of a
+    /// deployed CDK instance sets it to `false`. `root_volume_size` and
+    /// `root_volume_kms_key` need it.
+    pub map_root_volume: bool,
     /// Size of the encrypted gp3 root volume in GiB; the AMI's size when `None`.
     pub root_volume_size: Option<i64>,
     /// KMS key for the root volume; the account's default EBS key when `None`.
@@ -1465,6 +1507,7 @@ impl InstanceProps {
             role: None,
             ssm_managed: false,
             user_data: None,
+            map_root_volume: true,
             root_volume_size: None,
             root_volume_kms_key: None,
             require_imdsv2: true,
@@ -1508,6 +1551,13 @@ impl Instance {
             None => subnets[0],
         }
         .clone();
+        if !props.map_root_volume && (props.root_volume_size.is_some() || props.root_volume_kms_key.is_some())
+        {
+            return Err(app.invalid_props(
+                node,
+                "root_volume_size and root_volume_kms_key configure the mapped root volume, but map_root_volume is false; drop them or map the root volume",
+            ));
+        }
         let user_data = match &props.user_data {
             Some(u) => Some(u.render(app, node)?),
             None => None,
@@ -1563,7 +1613,7 @@ impl Instance {
                 groups.iter().map(|g| Val::from(g.security_group_id())).collect(),
             )),
             iam_instance_profile: Some(profile.ref_().into()),
-            block_device_mappings: Some(Val::Lit(vec![root.into()])),
+            block_device_mappings: props.map_root_volume.then(|| Val::Lit(vec![root.into()])),
             key_name: props.key_name.as_deref().map(Into::into),
             monitoring: props.detailed_monitoring.then_some(true.into()),
             user_data: user_data.map(|u| Value::base64(Value::from(u)).into()),
