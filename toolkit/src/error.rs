@@ -6,11 +6,27 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The assembly directory is missing or malformed.
-    #[error("cannot read the cloud assembly {path}: {message} (synthesize it first, e.g. `cargo run --bin <app> -- synth --output {path}`)")]
+    #[error("cannot read the cloud assembly {path}: {message} (synthesize it first: `cairn synth` in the directory of the app's cdk.json, or `cargo run --bin <app> -- synth --output {path}`)")]
     Assembly {
         /// The file or directory.
         path: PathBuf,
         /// What is wrong.
+        message: String,
+    },
+    /// The project file (`cdk.json`) cannot be used.
+    #[error("cannot use {path}: {message}")]
+    Project {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The app command failed, or wrote no assembly.
+    #[error("the app `{command}` did not synthesize: {message}")]
+    App {
+        /// The command.
+        command: String,
+        /// What happened.
         message: String,
     },
     /// A stack selector matched nothing.
