@@ -66,12 +66,14 @@ pub enum Error {
         hint: String,
     },
     /// The environment has no (or an outdated) bootstrap stack.
-    #[error("{stack}: the environment {environment} is not bootstrapped: {detail}; run `cairn bootstrap {environment}` first")]
+    #[error("{stack}: the environment {environment} is not bootstrapped: {detail}; run `cairn bootstrap {environment}{}` (or `cdk bootstrap`) first", if qualifier == cairn_core::DEFAULT_QUALIFIER { String::new() } else { format!(" --qualifier {qualifier}") })]
     NotBootstrapped {
         /// The stack being deployed.
         stack: String,
         /// `aws://ACCOUNT/REGION`.
         environment: String,
+        /// The bootstrap qualifier the stack needs.
+        qualifier: String,
         /// What is missing.
         detail: String,
     },

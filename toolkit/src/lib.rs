@@ -177,17 +177,34 @@ pub struct BootstrapArgs {
     /// Print the bootstrap template and exit.
     #[arg(long)]
     pub show_template: bool,
-    /// Turn on termination protection for the toolkit stack.
+    /// Turn on termination protection for the bootstrap stack.
     #[arg(long)]
     pub termination_protection: bool,
-    /// An account (e.g. a pipeline's) allowed to deploy here through the deploy role
-    /// (repeatable).
+    /// The qualifier: names the bucket, roles and version parameter (default: the stack's
+    /// previous value, else hnb659fds, the CDK's).
+    #[arg(long)]
+    pub qualifier: Option<String>,
+    /// The bootstrap stack's name.
+    #[arg(long, default_value = bootstrap::TOOLKIT_STACK)]
+    pub toolkit_stack_name: String,
+    /// An account (e.g. a pipeline's) allowed to publish assets and deploy here through the
+    /// bootstrap roles (repeatable; needs --cloudformation-execution-policies).
     #[arg(long = "trust", value_name = "ACCOUNT")]
     pub trust: Vec<String>,
-    /// A managed policy ARN for the CloudFormation execution role (repeatable; default:
-    /// AdministratorAccess).
+    /// An account allowed to look up values here through the lookup role (repeatable).
+    #[arg(long = "trust-for-lookup", value_name = "ACCOUNT")]
+    pub trust_for_lookup: Vec<String>,
+    /// A managed policy ARN for the CloudFormation execution role (repeatable; default,
+    /// without --trust: AdministratorAccess).
     #[arg(long = "cloudformation-execution-policies", value_name = "ARN")]
     pub execution_policies: Vec<String>,
+    /// The KMS key of the assets bucket: a key id or ARN, or AWS_MANAGED_KEY (default: a
+    /// new key).
+    #[arg(long = "bootstrap-kms-key-id", value_name = "KEY")]
+    pub kms_key_id: Option<String>,
+    /// Replace a bootstrap stack of another variant (e.g. `cdk bootstrap`'s own template).
+    #[arg(long)]
+    pub force: bool,
     /// AWS options.
     #[command(flatten)]
     pub aws: AwsOptions,
@@ -224,7 +241,8 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Delete deployed stacks.
     Destroy(DestroyArgs),
-    /// Deploy the toolkit stack (CairnToolkit) into an environment.
+    /// Deploy the bootstrap stack (CDKToolkit, compatible with `cdk bootstrap`'s) into
+    /// environments.
     Bootstrap(BootstrapArgs),
 }
 
