@@ -118,7 +118,9 @@ impl Violation {
     }
 }
 
-/// What a rule sees of one resource.
+/// What a rule sees of one resource. Properties are read as the rule asks for them,
+/// each computed from the typed resource and its overrides, so a rule that reads one
+/// property pays for that one.
 pub struct Context<'a> {
     /// The whole app, read-only (to look at related resources).
     pub app: &'a App,
@@ -126,22 +128,34 @@ pub struct Context<'a> {
     pub node: NodeId,
     /// The resource's CloudFormation type.
     pub resource_type: &'a str,
-    /// The resource's properties after overrides (intrinsics unresolved).
-    pub props: &'a IndexMap<String, Value>,
     /// The resource entry (options such as DeletionPolicy).
     pub entry: &'a ResourceEntry,
 }
 
 impl Context<'_> {
-    /// The property at a dot path (`A.B.C`), if present.
-    pub fn get(&self, path: &str) -> Option<&Value> {
-        get_path(self.props, path)
+    /// The property at a dot path (`A.B.C`) after overrides (intrinsics unresolved), if
+    /// present.
+    pub fn get(&self, path: &str) -> Option<Value> {
+        let mut parts = path.split('.');
+        let mut cur = self.entry.final_property(parts.next()?)?;
+        for p in parts {
+            cur = cur.as_map_mut()?.shift_remove(p)?;
+        }
+        Some(cur)
     }
 
     /// True when the property at `path` is the boolean literal `true`.
     pub fn is_true(&self, path: &str) -> bool {
-        matches!(self.get(path), Some(Value::Bool(true)))
-            || matches!(self.get(path), Some(Value::String(s)) if s.eq_ignore_ascii_case("true"))
+        match self.get(path) {
+            Some(Value::Bool(b)) => b,
+            Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+            _ => false,
+        }
+    }
+
+    /// Every property after overrides (intrinsics unresolved).
+    pub fn properties(&self) -> IndexMap<String, Value> {
+        self.entry.final_properties()
     }
 
     /// The construct path of the resource.

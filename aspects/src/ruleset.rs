@@ -164,10 +164,6 @@ impl Aspect for RuleAspect {
             .map(Vec::as_slice)
             .unwrap_or_default();
         let any = self.by_type.get("*").map(Vec::as_slice).unwrap_or_default();
-        // Properties are read once, and again only after a fix changed them.
-        let Some(mut props) = app.final_properties(node) else {
-            return;
-        };
         for &i in typed.iter().chain(any) {
             let (rule, mode) = &self.rules[i];
             let info = rule.info();
@@ -179,12 +175,10 @@ impl Aspect for RuleAspect {
                     app,
                     node,
                     resource_type: &ty,
-                    props: &props,
                     entry,
                 };
                 rule.check(&cx)
             };
-            let mut fixed_any = false;
             for v in violations {
                 let path = app.path(node);
                 let mut finding = Finding {
@@ -204,7 +198,6 @@ impl Aspect for RuleAspect {
                         let description = fix.description.clone();
                         match (fix.apply)(app, node) {
                             Ok(()) => {
-                                fixed_any = true;
                                 app.annotate(
                                     node,
                                     Level::Info,
@@ -228,11 +221,6 @@ impl Aspect for RuleAspect {
                     _ => app.annotate(node, Level::Error, annotation(&info, &v.message)),
                 }
                 self.findings.borrow_mut().push(finding);
-            }
-            if fixed_any {
-                if let Some(p) = app.final_properties(node) {
-                    props = p;
-                }
             }
         }
     }

@@ -231,16 +231,17 @@ impl Aspect for TagAspect {
         priorities.insert(self.key.clone(), Value::Int(i64::from(o.priority)));
         meta.insert(PRIORITY_KEY.into(), Value::Map(priorities));
 
-        let Some(props) = app.final_properties(node) else {
-            return;
+        let property_name = match &shape {
+            TagShape::KeyValueList { property, .. } | TagShape::Map { property } => property.as_str(),
         };
+        let current = app.final_property(node, property_name);
         let (property, new) = match &shape {
             TagShape::KeyValueList {
                 property,
                 propagate_at_launch,
             } => {
-                let mut list = match props.get(property) {
-                    Some(Value::List(l)) => l.clone(),
+                let mut list = match current {
+                    Some(Value::List(l)) => l,
                     Some(_) => return, // an intrinsic: the tags are computed, leave them
                     None => Vec::new(),
                 };
@@ -260,8 +261,8 @@ impl Aspect for TagAspect {
                 (property, Value::List(list))
             }
             TagShape::Map { property } => {
-                let mut map = match props.get(property) {
-                    Some(Value::Map(m)) => m.clone(),
+                let mut map = match current {
+                    Some(Value::Map(m)) => m,
                     Some(_) => return,
                     None => IndexMap::new(),
                 };
@@ -276,8 +277,6 @@ impl Aspect for TagAspect {
                 (property, Value::Map(map))
             }
         };
-        // Unshared, the cached properties take the override in place.
-        drop(props);
         let empty =
             matches!(&new, Value::List(l) if l.is_empty()) || matches!(&new, Value::Map(m) if m.is_empty());
         let result = if empty {

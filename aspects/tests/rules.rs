@@ -499,12 +499,10 @@ fn every_rule_flags_violations_passes_compliance_and_fixes() {
                 let app = app_with(&rule, Mode::Fix, c, false);
                 let node = app.find("Rules/Subject").unwrap();
                 let entry = app.node(node).resource_entry().unwrap();
-                let props = entry.final_properties();
                 let cx = cairn_aspects::Context {
                     app: &app,
                     node,
                     resource_type: c.resource_type,
-                    props: &props,
                     entry,
                 };
                 rule.check(&cx).iter().all(|v| v.fix.is_some())

@@ -81,10 +81,12 @@ fn write_new(out: &mut String, name: &str, fields: &[Field], m: &ResourceModel, 
 }
 
 /// The statements that fill `m` (an `IndexMap<String, Value>`) from `self`.
-fn write_puts(out: &mut String, fields: &[Field], indent: &str) {
+/// `put`/`req` lines for each field into the sink `sink` (an expression of type
+/// `&mut dyn Sink`).
+fn write_puts(out: &mut String, fields: &[Field], indent: &str, sink: &str) {
     for f in fields {
         let func = if f.required { "req" } else { "put" };
-        let _ = writeln!(out, "{indent}{func}(&mut m, \"{}\", &self.{});", f.cfn, f.rust);
+        let _ = writeln!(out, "{indent}{func}({sink}, \"{}\", &self.{});", f.cfn, f.rust);
     }
 }
 
@@ -119,7 +121,7 @@ fn write_struct(out: &mut String, s: &StructDef, m: &ResourceModel) {
         let _ = writeln!(out, "{i}        Value::Map(IndexMap::new())");
     } else {
         let _ = writeln!(out, "{i}        let mut m = IndexMap::new();");
-        write_puts(out, &s.fields, "            ");
+        write_puts(out, &s.fields, "            ", "&mut m");
         let _ = writeln!(out, "{i}        Value::Map(m)");
     }
     let _ = writeln!(out, "{i}    }}");
@@ -206,15 +208,14 @@ fn write_resource(out: &mut String, m: &ResourceModel) {
     out.push_str("}\n");
     write_new(out, &m.struct_name, &m.fields, m, &prefix, "");
     let _ = writeln!(out, "impl {} {{", m.struct_name);
-    let _ = writeln!(out, "    fn props(&self) -> IndexMap<String, Value> {{");
     if m.fields.is_empty() {
-        out.push_str("        IndexMap::new()\n");
+        out.push_str("    fn props_into(&self, _m: &mut dyn Sink) {}\n");
     } else {
-        out.push_str("        let mut m = IndexMap::new();\n");
-        write_puts(out, &m.fields, "        ");
-        out.push_str("        m\n");
+        out.push_str("    fn props_into(&self, m: &mut dyn Sink) {\n");
+        write_puts(out, &m.fields, "        ", "m");
+        out.push_str("    }\n");
     }
-    out.push_str("    }\n}\n");
+    out.push_str("}\n");
     let attrs = format!("{}Attributes", m.struct_name);
     let _ = writeln!(
         out,

@@ -45,7 +45,7 @@ use cairn::cfn::IndexMap;
 use cairn::ec2::{instance, CfnInstance, SecurityGroup, SecurityGroupProps};
 use cairn::iam::{CfnInstanceProfile, PolicyStatement, Principal, Role, RoleProps};
 use cairn::kms::{Key, KeyProps};
-use cairn::lambda::{Code, EventSource, Function, FunctionProps, Runtime};
+use cairn::lambda::{Code, Function, FunctionProps, Runtime, SnsEventSource, SqsEventSource};
 use cairn::logs::{LogGroup, LogGroupProps, RetentionDays};
 use cairn::sns::{Topic, TopicProps};
 use cairn::sqs::{DeadLetterQueue, Queue, QueueProps};
@@ -320,7 +320,7 @@ fn tracker_stack(app: &mut App) -> Result<Stack> {
             .actions(["ec2:CreateTags"])
             .resource(Value::sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*")),
     )?;
-    tracker.add_event_source(app, EventSource::Sns(topic))?;
+    tracker.add_event_source(app, SnsEventSource::new(topic))?;
     depend_on_policy_only(app, tracker)?;
 
     app.output(
@@ -565,13 +565,7 @@ fn events_stack(app: &mut App) -> Result<Stack> {
             )
         },
     )?;
-    consumer.add_event_source(
-        app,
-        EventSource::Sqs {
-            queue,
-            batch_size: Some(10),
-        },
-    )?;
+    consumer.add_event_source(app, SqsEventSource::new(queue).batch_size(10))?;
     report_batch_item_failures(app, consumer)?;
     depend_on_policy_only(app, consumer)?;
 

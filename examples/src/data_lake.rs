@@ -45,16 +45,16 @@ use cairn::ec2::{
     InterfaceVpcEndpointOptions, SubnetConfiguration, SubnetType, Vpc, VpcProps,
 };
 use cairn::glue::{
-    Connection, Crawler, CrawlerProps, DataCatalogEncryption, Database, DatabaseProps, Job, JobProps,
-    JobScript, S3Target, SecurityConfiguration, SecurityConfigurationProps,
+    Connection, Crawler, CrawlerProps, DataCatalogEncryption, DataCatalogEncryptionProps, Database,
+    DatabaseProps, Job, JobProps, JobScript, S3Target, SecurityConfiguration, SecurityConfigurationProps,
 };
 use cairn::iam::{self, Principal, Role, RoleProps};
 use cairn::kms::{Key, KeyProps};
 use cairn::lakeformation::{
-    grant_data_access, DataLakeLocation, DataLakeSettings, DataLakeSettingsProps, LfResource, Permission,
-    Permissions,
+    grant_data_access, DataLakeLocation, DataLakeLocationProps, DataLakeSettings, DataLakeSettingsProps,
+    LfResource, Permission, Permissions, PermissionsProps,
 };
-use cairn::lambda::{Code, EventSource, Function, FunctionProps, Runtime};
+use cairn::lambda::{Code, Function, FunctionProps, Runtime, S3EventSource};
 use cairn::pipelines::{Pipeline, PipelineProps, Source, Step};
 use cairn::s3::{
     Bucket, BucketEncryption, BucketProps, EventType, LifecycleRule, NotificationKeyFilter, StorageClass,
@@ -483,7 +483,12 @@ fn data_lake_stack(app: &mut App, stage: Stage, cfg: &EnvConfig, vpc: &Vpc) -> R
             ..SecurityConfigurationProps::new(key)
         },
     )?;
-    DataCatalogEncryption::new(app, stack, "CatalogEncryption", key)?;
+    DataCatalogEncryption::new(
+        app,
+        stack,
+        "CatalogEncryption",
+        DataCatalogEncryptionProps::new(key),
+    )?;
     let subnet = vpc
         .require_subnets(app, stack.node(), SubnetType::PrivateIsolated)?
         .first()
@@ -568,7 +573,7 @@ fn data_lake_stack(app: &mut App, stage: Stage, cfg: &EnvConfig, vpc: &Vpc) -> R
         ("ConformedLocation", &conformed),
         ("PurposeBuiltLocation", &purpose_built),
     ] {
-        let loc = DataLakeLocation::new(app, stack, id, bucket, None)?;
+        let loc = DataLakeLocation::new(app, stack, id, DataLakeLocationProps::new(bucket))?;
         locations.push((loc, *bucket));
     }
     // Lake Formation's service-linked role reads the registered zones for its grantees.
@@ -614,7 +619,7 @@ fn data_lake_stack(app: &mut App, stage: Stage, cfg: &EnvConfig, vpc: &Vpc) -> R
         ),
     ];
     for (id, role, resource, perms) in grants {
-        let p = Permissions::new(app, stack, id, role.arn(), resource, perms)?;
+        let p = Permissions::new(app, stack, id, PermissionsProps::new(role.arn(), resource, perms))?;
         p.depends_on_settings(app, &settings)?;
         for (loc, _) in &locations {
             p.depends_on(app, loc.resource().node())?;
@@ -624,9 +629,11 @@ fn data_lake_stack(app: &mut App, stage: Stage, cfg: &EnvConfig, vpc: &Vpc) -> R
         app,
         stack,
         "CrawlerLocation",
-        crawler.role().arn(),
-        LfResource::bucket(&conformed),
-        [Permission::DataLocationAccess],
+        PermissionsProps::new(
+            crawler.role().arn(),
+            LfResource::bucket(&conformed),
+            [Permission::DataLocationAccess],
+        ),
     )?;
     p.depends_on_settings(app, &settings)?;
     for (loc, _) in &locations {
@@ -713,7 +720,7 @@ fn data_lake_stack(app: &mut App, stage: Stage, cfg: &EnvConfig, vpc: &Vpc) -> R
     machine.grant_start_execution(app, &trigger)?;
     trigger.add_event_source(
         app,
-        EventSource::S3 {
+        S3EventSource {
             bucket: raw,
             events: vec![EventType::ObjectCreated],
             filter: NotificationKeyFilter {
@@ -806,7 +813,12 @@ fn analytics_stack(app: &mut App, stage: Stage, cfg: &EnvConfig, lake: &Lake) ->
     ];
     // The stack imports from DataLake, so the Lake Formation settings there come first.
     for (id, resource, perms) in lf {
-        Permissions::new(app, stack, id, analyst.arn(), resource, perms)?;
+        Permissions::new(
+            app,
+            stack,
+            id,
+            PermissionsProps::new(analyst.arn(), resource, perms),
+        )?;
     }
     app.output(
         stack,

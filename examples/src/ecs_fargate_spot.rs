@@ -49,7 +49,8 @@ use cairn::elbv2::{
     AccessLogs, ApplicationLoadBalancer, ApplicationLoadBalancerProps, ApplicationTargetGroup,
     ApplicationTargetGroupProps, HealthCheck, ListenerAction, ListenerProps, TargetType,
 };
-use cairn::events::{CronOptions, EcsTask, Rule, RuleProps, RuleTarget, Schedule};
+use cairn::events::{CronOptions, Rule, RuleProps, Schedule};
+use cairn::events_targets::EcsTask;
 use cairn::iam::PolicyStatement;
 use cairn::kms::{Key, KeyProps};
 use cairn::logs::{LogGroup, LogGroupProps, RetentionDays};
@@ -342,10 +343,10 @@ pub fn build() -> Result<App> {
     )?;
     nightly.add_target(
         app_ref,
-        RuleTarget::ecs_task(EcsTask {
+        EcsTask {
             capacity_provider_strategies: vec![CapacityProviderStrategy::fargate_spot(1)],
             ..EcsTask::new(&cluster, &scan_task)
-        }),
+        },
     )?;
 
     app_ref.output(

@@ -192,7 +192,7 @@ fn shared_services_stack(app: &mut App) -> Result<()> {
             labels: [("jenkins".to_string(), "manager".to_string())]
                 .into_iter()
                 .collect(),
-            ..NodegroupProps::default()
+            ..NodegroupProps::new(&cluster)
         },
     )?;
     let agent_nodes = cluster.add_nodegroup(
@@ -214,7 +214,7 @@ fn shared_services_stack(app: &mut App) -> Result<()> {
                 effect: TaintEffect::NoSchedule,
             }],
             max_unavailable: Some(2),
-            ..NodegroupProps::default()
+            ..NodegroupProps::new(&cluster)
         },
     )?;
 
@@ -231,7 +231,7 @@ fn shared_services_stack(app: &mut App) -> Result<()> {
     let autoscaler = cluster.add_service_account(
         app,
         "ClusterAutoscaler",
-        ServiceAccountProps::new(namespace, name),
+        ServiceAccountProps::new(&cluster, namespace, name),
     )?;
     for s in autoscaler_statements() {
         autoscaler.role().add_to_policy(app, s)?;

@@ -29,7 +29,7 @@ use cairn_constructs::codebuild::{BuildSpec, Project, ProjectProps, ProjectSourc
 use cairn_constructs::codepipeline::SourceTrigger;
 use cairn_constructs::dynamodb::{Attribute, StreamViewType, Table, TableProps};
 use cairn_constructs::iam::{PolicyStatement, Principal, Role, RoleProps};
-use cairn_constructs::lambda::{Code, EventSource, Function, FunctionProps, Runtime};
+use cairn_constructs::lambda::{Code, DynamoDbEventSource, Function, FunctionProps, Runtime};
 use cairn_constructs::pipelines::{deploy_role_arn, Pipeline, PipelineProps, Source, StageOptions, Step};
 
 /// The toolchain account and region (pipelines, table, deployment builds).
@@ -180,7 +180,7 @@ fn toolchain(app: &mut App) -> Result<()> {
         },
     )?;
     sync.add_environment(app, "PROJECT_NAME", deployer.project_name())?;
-    sync.add_event_source(app, EventSource::dynamodb(table))?;
+    sync.add_event_source(app, DynamoDbEventSource::new(table))?;
     deployer.grant_start_build(app, &sync)?;
 
     // The toolchain pipeline: synth, self-mutation, then every deployment's pipeline is

@@ -37,7 +37,7 @@ use std::time::Duration;
 use cairn::dynamodb::{Attribute, Table, TableProps};
 use cairn::events::{CronOptions, Schedule};
 use cairn::iam::PolicyStatement;
-use cairn::lambda::{CfnFunction, Code, EventSource, Function, FunctionProps, Runtime};
+use cairn::lambda::{CfnFunction, Code, Function, FunctionProps, Runtime, SnsEventSource};
 use cairn::sns::{Subscriber, SubscriptionProps, Topic, TopicProps};
 use cairn::ssm::{Document, DocumentProps};
 use cairn::stepfunctions::{
@@ -387,8 +387,8 @@ fn manager_stack(
             )
         },
     )?;
-    manager.add_event_source(app, EventSource::Sns(stack_manager_topic))?;
-    manager.add_event_source(app, EventSource::Sns(offline_backup_topic))?;
+    manager.add_event_source(app, SnsEventSource::new(stack_manager_topic))?;
+    manager.add_event_source(app, SnsEventSource::new(offline_backup_topic))?;
     let role = manager.role();
     role.add_to_policy(
         app,
@@ -488,7 +488,7 @@ fn manager_stack(
             )
         },
     )?;
-    purge.add_event_source(app, EventSource::Schedule(props.purge_schedule.clone()))?;
+    purge.add_event_source(app, props.purge_schedule.clone())?;
     purge.role().add_to_policy(
         app,
         PolicyStatement::allow()

@@ -34,6 +34,7 @@ use cairn::cloudformation::{
 };
 use cairn::cloudfront::{Distribution, DistributionProps};
 use cairn::events::{CronOptions, Rule, RuleProps, RuleTarget, Schedule, TargetInput};
+use cairn::events_targets::SfnStateMachine;
 use cairn::iam::PolicyStatement;
 use cairn::lambda::{Code, Function, FunctionProps, Runtime};
 use cairn::s3::{Bucket, BucketProps, LifecycleRule};
@@ -275,10 +276,9 @@ fn org_stack(app: &mut App) -> Result<(Vec<StackSet>, StackSetOrder)> {
         app,
         stack,
         "Order",
-        &sets,
         StackSetOrderProps {
             description: Some("stackset-healing: StackSet deployment order and conflicts (JSON)".into()),
-            ..StackSetOrderProps::new(ORDER_PARAMETER)
+            ..StackSetOrderProps::new(ORDER_PARAMETER, &sets)
         },
     )?;
     Ok((sets, order))
@@ -806,7 +806,7 @@ fn workflow_stack(app: &mut App, sets: &[StackSet], order: &StackSetOrder) -> Re
     )?;
     daily.add_target(
         app,
-        RuleTarget::state_machine(machine.state_machine_arn()).input(TargetInput::transformer(
+        SfnStateMachine::new(machine.state_machine_arn()).with_input(TargetInput::transformer(
             [("time", "$.time")],
             r#"{"trigger": "schedule", "time": <time>}"#,
         )),

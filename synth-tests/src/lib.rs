@@ -122,6 +122,36 @@ pub fn definition(t: &impl TemplateJson) -> Json {
     serde_json::from_str(text).expect("the definition is JSON")
 }
 
+/// The `DefinitionSubstitutions` of the template's one state machine.
+pub fn definition_substitutions(t: &impl TemplateJson) -> Json {
+    let id = only(t, "AWS::StepFunctions::StateMachine");
+    t.json()["Resources"][&id]["Properties"]["DefinitionSubstitutions"].clone()
+}
+
+/// The optimized integration a Task state calls (`glue:startJobRun.sync`): its `Resource`
+/// is a `${Key}` placeholder whose substitution is the integration's ARN in the stack's
+/// partition, `arn:${AWS::Partition}:states:::<integration>`; panics on anything else.
+pub fn integration(substitutions: &Json, state: &Json) -> String {
+    let key = state["Resource"]
+        .as_str()
+        .and_then(|r| r.strip_prefix("${"))
+        .and_then(|r| r.strip_suffix('}'))
+        .unwrap_or_else(|| panic!("the Resource of {state} is not a placeholder"));
+    let arn = &substitutions[key];
+    let parts = arn["Fn::Join"][1]
+        .as_array()
+        .unwrap_or_else(|| panic!("substitution {key} is not an Fn::Join: {arn}"));
+    assert_eq!(arn["Fn::Join"][0], "", "{arn}");
+    assert_eq!(parts.len(), 3, "{arn}");
+    assert_eq!(parts[0], "arn:", "{arn}");
+    assert_eq!(parts[1], json!({ "Ref": "AWS::Partition" }), "{arn}");
+    parts[2]
+        .as_str()
+        .and_then(|rest| rest.strip_prefix(":states:::"))
+        .unwrap_or_else(|| panic!("not an integration ARN: {arn}"))
+        .to_string()
+}
+
 /// `(logical id, policy)` of every `AWS::IAM::Policy` attached to the role `role_id` (its
 /// `Roles` include `{"Ref": role_id}`), in template order.
 pub fn role_policies<'a>(t: &'a impl TemplateJson, role_id: &str) -> Vec<(&'a str, &'a Json)> {

@@ -9,7 +9,10 @@ use cairn::assertions::Template;
 use cairn::CloudAssembly;
 use examples::data_lake::{self, environments, STACKS, STATE_TABLE_KEY};
 use serde_json::{json, Value as Json};
-use synth_tests::{definition, only, role_policies, role_statements, snapshot, synth, template, with_prefix};
+use synth_tests::{
+    definition, definition_substitutions, integration, only, role_policies, role_statements, snapshot, synth,
+    template, with_prefix,
+};
 
 fn app() -> CloudAssembly {
     synth(data_lake::build)
@@ -200,11 +203,12 @@ fn the_state_machine_runs_job1_job2_status_notify_and_handles_failures() {
     let asm = app();
     let t = template(&asm, "Dev/DataLake");
     let d = definition(&t);
+    let subs = definition_substitutions(&t);
     let states = &d["States"];
     assert_eq!(d["StartAt"], "RawToConformed");
     assert_eq!(
-        states["RawToConformed"]["Resource"],
-        "arn:aws:states:::glue:startJobRun.sync"
+        integration(&subs, &states["RawToConformed"]),
+        "glue:startJobRun.sync"
     );
     assert_eq!(states["RawToConformed"]["Next"], "ConformedToPurposeBuilt");
     assert_eq!(
@@ -225,13 +229,13 @@ fn the_state_machine_runs_job1_job2_status_notify_and_handles_failures() {
         "States.JsonToString($)"
     );
     assert_eq!(
-        states["ConformedToPurposeBuilt"]["Resource"],
-        "arn:aws:states:::glue:startJobRun.sync"
+        integration(&subs, &states["ConformedToPurposeBuilt"]),
+        "glue:startJobRun.sync"
     );
     assert_eq!(states["ConformedToPurposeBuilt"]["Next"], "RecordSucceeded");
     assert_eq!(
-        states["RecordSucceeded"]["Resource"],
-        "arn:aws:states:::dynamodb:updateItem"
+        integration(&subs, &states["RecordSucceeded"]),
+        "dynamodb:updateItem"
     );
     assert_eq!(
         states["RecordSucceeded"]["Parameters"]["ExpressionAttributeValues"][":status"]["S"],
@@ -242,10 +246,7 @@ fn the_state_machine_runs_job1_job2_status_notify_and_handles_failures() {
         "$.execution_name"
     );
     assert_eq!(states["RecordSucceeded"]["Next"], "NotifySuccess");
-    assert_eq!(
-        states["NotifySuccess"]["Resource"],
-        "arn:aws:states:::sns:publish"
-    );
+    assert_eq!(integration(&subs, &states["NotifySuccess"]), "sns:publish");
     assert_eq!(states["NotifySuccess"]["Next"], "Done");
     assert_eq!(states["Done"]["Type"], "Succeed");
     // Failure paths: both jobs and the status update are caught into RecordFailed.
@@ -259,10 +260,7 @@ fn the_state_machine_runs_job1_job2_status_notify_and_handles_failures() {
     );
     assert_eq!(states["RecordFailed"]["Next"], "NotifyFailure");
     assert_eq!(states["RecordFailed"]["Catch"][0]["Next"], "NotifyFailure");
-    assert_eq!(
-        states["NotifyFailure"]["Resource"],
-        "arn:aws:states:::sns:publish"
-    );
+    assert_eq!(integration(&subs, &states["NotifyFailure"]), "sns:publish");
     assert_eq!(states["NotifyFailure"]["Next"], "EtlFailed");
     assert_eq!(states["EtlFailed"]["Type"], "Fail");
 

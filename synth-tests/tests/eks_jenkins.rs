@@ -219,7 +219,7 @@ fn each_target_execution_role_trusts_only_the_shared_services_account() {
             json!([{
                 "Effect": "Allow",
                 "Principal": { "AWS": {
-                    "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":iam::", SHARED_SERVICES_ACCOUNT, ":root"]]
+                    "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, format!(":iam::{SHARED_SERVICES_ACCOUNT}:root")]]
                 } },
                 "Action": "sts:AssumeRole"
             }])

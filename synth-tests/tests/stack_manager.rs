@@ -7,7 +7,7 @@ use examples::stack_manager::{
     build, build_with, StackManagerProps, COMMANDS_STACK, COMMAND_TASKS, MANAGER_STACK, STATE_MACHINE_TASKS,
 };
 use serde_json::{json, Value};
-use synth_tests::{actions, role_policies, snapshot, stack_names, synth};
+use synth_tests::{actions, integration, role_policies, snapshot, stack_names, synth};
 
 fn template(stack: &str) -> Template {
     synth_tests::template(&synth(build), stack)
@@ -418,11 +418,11 @@ fn the_offline_tasks_stop_snapshot_and_start_in_order() {
         "RecordSuccess",
         "Succeeded",
     ];
-    let (snapshot, _) = asl(&t, STATE_MACHINE_TASKS[0].1);
+    let (snapshot, snapshot_subs) = asl(&t, STATE_MACHINE_TASKS[0].1);
     assert_eq!(snapshot["StartAt"], "ValidateInput");
     assert_eq!(happy_path(&snapshot, "ValidateInput"), expected_snapshot);
 
-    let (compaction, _) = asl(&t, STATE_MACHINE_TASKS[1].1);
+    let (compaction, compaction_subs) = asl(&t, STATE_MACHINE_TASKS[1].1);
     let path = happy_path(&compaction, "ValidateInput");
     let pos = |s: &str| {
         path.iter()
@@ -434,20 +434,20 @@ fn the_offline_tasks_stop_snapshot_and_start_in_order() {
     assert!(pos("IsCompactAuthorStandbyDone") < pos("SnapshotAuthorPrimary"));
     assert!(pos("SnapshotAuthorPrimary") < pos("StartAuthorPrimary"));
 
-    for asl in [&snapshot, &compaction] {
+    for (asl, subs) in [(&snapshot, &snapshot_subs), (&compaction, &compaction_subs)] {
         let states = &asl["States"];
         // Each command is sent through the SDK integration and polled until it ends.
         assert_eq!(
-            states["StopAuthorPrimary"]["Resource"],
-            "arn:aws:states:::aws-sdk:ssm:sendCommand"
+            integration(subs, &states["StopAuthorPrimary"]),
+            "aws-sdk:ssm:sendCommand"
         );
         assert_eq!(
             states["StopAuthorPrimary"]["Parameters"]["Parameters"],
             json!({ "action": ["stop"] })
         );
         assert_eq!(
-            states["PollStopAuthorPrimary"]["Resource"],
-            "arn:aws:states:::aws-sdk:ssm:getCommandInvocation"
+            integration(subs, &states["PollStopAuthorPrimary"]),
+            "aws-sdk:ssm:getCommandInvocation"
         );
         assert_eq!(states["WaitStopAuthorPrimary"]["Type"], "Wait");
         assert_eq!(states["WaitStopAuthorPrimary"]["Next"], "PollStopAuthorPrimary");
@@ -483,10 +483,7 @@ fn the_offline_tasks_stop_snapshot_and_start_in_order() {
         );
         assert_eq!(states["RestartAuthors"]["Next"], "NotifyFailure");
         assert_eq!(states["RestartAuthors"]["Catch"][0]["Next"], "NotifyFailure");
-        assert_eq!(
-            states["NotifyFailure"]["Resource"],
-            "arn:aws:states:::sns:publish"
-        );
+        assert_eq!(integration(subs, &states["NotifyFailure"]), "sns:publish");
         assert_eq!(states["NotifyFailure"]["Next"], "Failed");
         assert_eq!(states["Failed"]["Type"], "Fail");
     }

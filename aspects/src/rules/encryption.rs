@@ -1,6 +1,6 @@
 //! Encryption at rest.
 
-use cairn_core::{App, CfnResource, NodeId, RemovalPolicy, Value};
+use cairn_core::{format_arn, App, Arn, CfnResource, NodeId, RemovalPolicy, Value};
 
 use crate::rule::{Context, Fix, Rule, RuleInfo, Violation};
 
@@ -390,7 +390,7 @@ fn log_group_key(app: &mut App, node: NodeId) -> cairn_core::Result<Value> {
     if let Some(existing) = app.node(stack.node()).child(LOG_GROUP_KEY_ID) {
         return Ok(Value::get_att(existing, "Arn"));
     }
-    let root = Value::sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root");
+    let root = Arn::new("iam", "root").no_region().format();
     let policy = Value::map([
         ("Version", Value::from("2012-10-17")),
         (
@@ -428,10 +428,7 @@ fn log_group_key(app: &mut App, node: NodeId) -> cairn_core::Result<Value> {
                         "Condition",
                         Value::map([(
                             "ArnLike",
-                            Value::map([(
-                                "kms:EncryptionContext:aws:logs:arn",
-                                Value::sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*"),
-                            )]),
+                            Value::map([("kms:EncryptionContext:aws:logs:arn", format_arn("logs", "*"))]),
                         )]),
                     ),
                 ]),

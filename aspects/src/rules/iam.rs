@@ -5,7 +5,7 @@ use cairn_core::Value;
 use crate::rule::{Context, Rule, RuleInfo, Violation};
 
 /// The policy documents of a resource, with a label for messages.
-fn documents<'a>(cx: &'a Context) -> Vec<(String, &'a Value)> {
+fn documents(cx: &Context) -> Vec<(String, Value)> {
     let mut out = Vec::new();
     for key in ["PolicyDocument", "KeyPolicy"] {
         if let Some(d) = cx.get(key) {
@@ -13,8 +13,8 @@ fn documents<'a>(cx: &'a Context) -> Vec<(String, &'a Value)> {
         }
     }
     if let Some(Value::List(policies)) = cx.get("Policies") {
-        for (i, p) in policies.iter().enumerate() {
-            if let Some(d) = p.as_map().and_then(|m| m.get("PolicyDocument")) {
+        for (i, mut p) in policies.into_iter().enumerate() {
+            if let Some(d) = p.as_map_mut().and_then(|m| m.shift_remove("PolicyDocument")) {
                 out.push((format!("Policies[{i}]"), d));
             }
         }
@@ -75,7 +75,7 @@ impl Rule for IamNoAdmin {
     fn check(&self, cx: &Context) -> Vec<Violation> {
         let mut out = Vec::new();
         for (label, doc) in documents(cx) {
-            for (i, s) in statements(doc).into_iter().enumerate() {
+            for (i, s) in statements(&doc).into_iter().enumerate() {
                 let Some(m) = s.as_map() else { continue };
                 if is_allow(s) && has_star(m.get("Action")) && has_star(m.get("Resource")) {
                     out.push(Violation::new(format!(
@@ -112,7 +112,7 @@ impl Rule for IamNoWildcardPrincipal {
 
     fn check(&self, cx: &Context) -> Vec<Violation> {
         if cx.resource_type == "AWS::Lambda::Permission" {
-            let anyone = cx.get("Principal").and_then(Value::as_str) == Some("*");
+            let anyone = cx.get("Principal").as_ref().and_then(Value::as_str) == Some("*");
             let scoped = cx.get("SourceArn").is_some() || cx.get("SourceAccount").is_some();
             if anyone && !scoped {
                 return vec![Violation::new(
@@ -123,7 +123,7 @@ impl Rule for IamNoWildcardPrincipal {
         }
         let mut out = Vec::new();
         for (label, doc) in documents(cx) {
-            for (i, s) in statements(doc).into_iter().enumerate() {
+            for (i, s) in statements(&doc).into_iter().enumerate() {
                 let Some(m) = s.as_map() else { continue };
                 let principal = m.get("Principal");
                 let wildcard = has_star(principal)

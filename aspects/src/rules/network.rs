@@ -71,10 +71,10 @@ impl Rule for NoPublicIngress {
         let path = cx.path();
         let mut out = Vec::new();
         if cx.resource_type == "AWS::EC2::SecurityGroupIngress" {
-            let rule = Value::Map(cx.props.clone());
+            let rule = Value::Map(cx.properties());
             self.check_rule(&path, &rule, &mut out);
         } else if let Some(Value::List(rules)) = cx.get("SecurityGroupIngress") {
-            for r in rules {
+            for r in &rules {
                 self.check_rule(&path, r, &mut out);
             }
         }

@@ -82,7 +82,7 @@ impl Rule for ApprovedAmi {
                 _ => vec![],
             };
         };
-        match self.approved(cx, v) {
+        match self.approved(cx, &v) {
             Ok(()) => vec![],
             Err(why) => vec![Violation::new(format!(
                 "{why}; approved: {}",

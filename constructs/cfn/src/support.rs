@@ -9,21 +9,70 @@ pub use indexmap::IndexMap;
 
 pub use crate::schema::ResourceFacts;
 
-/// Inserts an optional property when it is set.
-#[inline]
-pub fn put<T: ToValue>(m: &mut IndexMap<String, Value>, name: &str, v: &Option<T>) {
-    if let Some(v) = v {
-        m.insert(name.to_string(), v.to_value());
+/// Where a generated struct writes its properties: a whole map, or one property that is
+/// asked for (so reading one property converts only that field).
+pub trait Sink {
+    /// Whether the property `name` is wanted (its value is only computed if so).
+    fn wants(&self, name: &str) -> bool;
+    /// Receives a wanted property.
+    fn insert(&mut self, name: &str, value: Value);
+}
+
+impl Sink for IndexMap<String, Value> {
+    fn wants(&self, _name: &str) -> bool {
+        true
+    }
+    fn insert(&mut self, name: &str, value: Value) {
+        IndexMap::insert(self, name.to_string(), value);
     }
 }
 
-/// Inserts a required property.
-#[inline]
-pub fn req<T: ToValue>(m: &mut IndexMap<String, Value>, name: &str, v: &T) {
-    m.insert(name.to_string(), v.to_value());
+/// One property by name.
+pub struct OneProperty<'a> {
+    name: &'a str,
+    value: Option<Value>,
 }
 
-/// `Resource` and `TypedResource` for a generated resource struct with a `props()`
+impl<'a> OneProperty<'a> {
+    /// Asks for `name`.
+    pub fn new(name: &'a str) -> Self {
+        OneProperty { name, value: None }
+    }
+
+    /// The property's value, if it is set.
+    pub fn into_value(self) -> Option<Value> {
+        self.value
+    }
+}
+
+impl Sink for OneProperty<'_> {
+    fn wants(&self, name: &str) -> bool {
+        name == self.name
+    }
+    fn insert(&mut self, _name: &str, value: Value) {
+        self.value = Some(value);
+    }
+}
+
+/// Inserts an optional property when it is set (and wanted).
+#[inline]
+pub fn put<T: ToValue>(m: &mut dyn Sink, name: &str, v: &Option<T>) {
+    if let Some(v) = v {
+        if m.wants(name) {
+            m.insert(name, v.to_value());
+        }
+    }
+}
+
+/// Inserts a required property (when wanted).
+#[inline]
+pub fn req<T: ToValue>(m: &mut dyn Sink, name: &str, v: &T) {
+    if m.wants(name) {
+        m.insert(name, v.to_value());
+    }
+}
+
+/// `Resource` and `TypedResource` for a generated resource struct with a `props_into()`
 /// method, and `From<NodeId>` for its attributes struct.
 macro_rules! resource {
     ($t:ident, $attrs:ident, $type_name:literal) => {
@@ -32,7 +81,14 @@ macro_rules! resource {
                 $type_name
             }
             fn properties(&self) -> IndexMap<String, Value> {
-                self.props()
+                let mut m = IndexMap::new();
+                self.props_into(&mut m);
+                m
+            }
+            fn property(&self, name: &str) -> Option<Value> {
+                let mut one = OneProperty::new(name);
+                self.props_into(&mut one);
+                one.into_value()
             }
             fn as_any(&self) -> &dyn Any {
                 self

@@ -8,35 +8,73 @@
 //! neither is the item count of a list holding an `Fn::If` (it may drop items). Type
 //! checks follow CloudFormation's scalar conversions, as cfn-lint does: a number or a
 //! boolean is accepted where a string is expected, and `"5"` / `"true"` where an integer
-//! or a boolean is. Each schema is parsed once, on first use, and each of its objects is
-//! compiled once into what the checks read (keywords, `$ref` target, sorted properties,
-//! patterns). Patterns are compiled once each: one that is a single character class over
-//! the whole text is checked against the class's ranges, others by the `regex` crate, and
-//! those it cannot compile (lookaround, backreferences) are skipped.
+//! or a boolean is.
+//!
+//! The validator owns what it works from: no cache outside it, nothing leaked. The first
+//! time it meets a type it reads the type's embedded schema text straight into its arena
+//! (no JSON tree is built): one entry per schema object, holding what the checks read
+//! (keywords as numbers and names, enum values as the text they are compared with,
+//! properties sorted), subschemas as arena indexes. A `$ref` is an index too: the pointers
+//! the schema's `$ref`s name are found in its text first, so the object each points to is
+//! compiled once as it is read, and the `$ref`s before it get its index. Patterns are kept
+//! once per validator by their text and compiled the first time a value is matched
+//! against them: one that is a single character class over the whole text is checked
+//! against the class's ranges, others by the `regex` crate, and those it cannot compile
+//! (lookaround, backreferences) are skipped. Each app registers its own validator; the
+//! arena goes with it.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
-use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::{Arc, Mutex, OnceLock};
 
 use cairn_core::{PropertyError, Validator, Value};
 use indexmap::IndexMap;
 use regex::Regex;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize as _;
 use serde_json::Value as J;
 
 /// Validates the properties of resources whose type belongs to an enabled service against
-/// its schema. Register it with `app.add_validator(Box::new(SchemaValidator::new()))`.
+/// its schema. Register it with `app.add_validator_once(SchemaValidator::new())`.
 /// Unknown types (`Custom::*`, disabled services) pass unchecked.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SchemaValidator;
+///
+/// ```
+/// # #[cfg(feature = "sqs")] {
+/// use cairn_cfn::{IndexMap, SchemaValidator, Value};
+///
+/// let validator = SchemaValidator::new();
+/// let mut props = IndexMap::new();
+/// props.insert("DelaySeconds".to_string(), Value::Int(1000));
+/// let errors = validator.check("AWS::SQS::Queue", &props);
+/// assert_eq!(errors[0].path, "Properties.DelaySeconds");
+/// assert_eq!(errors[0].message, "1000 is greater than the maximum of 900");
+/// # }
+/// ```
+#[derive(Default)]
+pub struct SchemaValidator {
+    /// The compiled schemas of the types met so far (filled in as types are met; the
+    /// validator is checked from one thread, the app's).
+    schemas: RefCell<Schemas>,
+}
+
+impl std::fmt::Debug for SchemaValidator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("SchemaValidator");
+        if let Ok(s) = self.schemas.try_borrow() {
+            d.field("types", &s.types.len())
+                .field("schema_objects", &s.nodes.len())
+                .field("patterns", &s.patterns.len());
+        }
+        d.finish_non_exhaustive()
+    }
+}
 
 impl SchemaValidator {
-    /// The validator. All schema and regex caches are process-wide, so any number of
-    /// validators share them.
+    /// A validator with no schema compiled yet: each type's schema is compiled the first
+    /// time a resource of that type is checked, and kept for the validator's life.
     pub fn new() -> Self {
-        SchemaValidator
+        SchemaValidator::default()
     }
 
     /// Checks one resource's properties; the same as [`Validator::validate`].
@@ -52,24 +90,11 @@ impl SchemaValidator {
         properties: &IndexMap<String, Value>,
         as_value: Option<&Value>,
     ) -> Vec<PropertyError> {
-        let Some(schema) = schema_of(resource_type) else {
-            return Vec::new();
-        };
-        let mut cx = Cx {
-            root: schema,
-            errors: Vec::new(),
-        };
-        let mut path = String::from("Properties");
-        cx.object(schema, properties, as_value, &mut path);
-        let mut seen = HashSet::new();
-        cx.errors
-            .into_iter()
-            .filter(|e| seen.insert((e.path.clone(), e.message.clone())))
-            .map(|e| PropertyError {
-                path: e.path,
-                message: e.message,
-            })
-            .collect()
+        let mut schemas = self.schemas.borrow_mut();
+        match schemas.root_of(resource_type) {
+            Some(root) => schemas.check(root, properties, as_value),
+            None => Vec::new(),
+        }
     }
 }
 
@@ -86,157 +111,967 @@ impl Validator for SchemaValidator {
     }
 }
 
-/// The parsed schema of a type: parsed on first use and kept for the life of the
-/// process (as the compiled forms of its parts are, see [`compiled`]).
-fn schema_of(resource_type: &str) -> Option<&'static J> {
-    let facts = crate::schema::facts(resource_type)?;
-    static CACHE: OnceLock<Mutex<HashMap<&'static str, &'static J>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(s) = cache.get(facts.type_name) {
-        return Some(s);
-    }
-    let parsed: J = serde_json::from_str(facts.schema_json).ok()?;
-    let parsed: &'static J = Box::leak(Box::new(parsed));
-    cache.insert(facts.type_name, parsed);
-    Some(parsed)
-}
+/// The index of a compiled schema object in [`Schemas::nodes`].
+type Id = u32;
 
-/// Hashes the address of a schema object (the key of the compiled-schema caches).
+/// The index of a pattern in [`Schemas::patterns`].
+type PatternId = u32;
+
+/// Everything a [`SchemaValidator`] has compiled: an arena of schema objects, shared by
+/// the types met so far (each type's objects, and the definitions its `$ref`s reach,
+/// compiled together on its first check), and the patterns they use.
 #[derive(Default)]
-struct AddressHasher(u64);
+struct Schemas {
+    /// Type name -> its root object (`None`: no schema, the type is not checked).
+    types: HashMap<Box<str>, Option<Id>>,
+    nodes: Vec<Node>,
+    patterns: Vec<LazyPattern>,
+    /// Pattern text -> its index in `patterns` (a pattern used by many types, such as
+    /// the tag key's, is compiled once).
+    pattern_ids: HashMap<Box<str>, PatternId>,
+}
 
-impl Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+impl Schemas {
+    /// The root object of `resource_type`'s schema, compiled on the first call for the
+    /// type; `None` for a type without a schema.
+    fn root_of(&mut self, resource_type: &str) -> Option<Id> {
+        if let Some(root) = self.types.get(resource_type) {
+            return *root;
         }
+        let root =
+            crate::schema::facts(resource_type).and_then(|facts| Compiler::compile(self, facts.schema_json));
+        self.types.insert(resource_type.into(), root);
+        root
     }
 
-    fn write_usize(&mut self, n: usize) {
-        let h = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        self.0 = h ^ (h >> 29);
-    }
-}
-
-type ByAddress<V> = HashMap<usize, V, BuildHasherDefault<AddressHasher>>;
-
-/// One schema object with what the checks need from it worked out once: its keywords,
-/// its `$ref` resolved, its patterns compiled, its properties sorted for lookup.
-struct Compiled {
-    kw: Kw<'static>,
-    /// Where `$ref` points, in the same schema.
-    target: Option<&'static J>,
-    /// The names in `type`.
-    types: Vec<&'static str>,
-    /// `pattern`, compiled (`None` inside: `regex` cannot compile it, so it is skipped).
-    pattern: Option<(&'static str, Option<Arc<Pattern>>)>,
-    /// `properties`, sorted by name.
-    properties: Vec<(&'static str, &'static J)>,
-    /// `patternProperties`, compiled (`None`: matches every name, no false alarms).
-    pattern_properties: Vec<(Option<Arc<Pattern>>, &'static J)>,
-    /// The names in `required`.
-    required: Vec<&'static str>,
-}
-
-impl Compiled {
-    fn new(s: &'static serde_json::Map<String, J>, root: &'static J) -> Compiled {
-        let kw = Kw::of(s);
-        let target = kw.reference.and_then(J::as_str).and_then(|r| resolve(root, r));
-        let types = match kw.types {
-            Some(J::String(t)) => vec![t.as_str()],
-            Some(J::Array(ts)) => names(ts),
-            _ => Vec::new(),
+    /// The errors of a properties map against the schema whose root object is `root`.
+    fn check(
+        &self,
+        root: Id,
+        properties: &IndexMap<String, Value>,
+        as_value: Option<&Value>,
+    ) -> Vec<PropertyError> {
+        let mut cx = Cx {
+            schemas: self,
+            errors: Vec::new(),
         };
-        let pattern = kw.pattern.and_then(J::as_str).map(|p| (p, regex(p)));
-        let mut properties: Vec<(&'static str, &'static J)> = kw
-            .properties
-            .and_then(J::as_object)
-            .map(|p| p.iter().map(|(k, v)| (k.as_str(), v)).collect())
-            .unwrap_or_default();
-        properties.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let pattern_properties = kw
-            .pattern_properties
-            .and_then(J::as_object)
-            .map(|pp| pp.iter().map(|(k, v)| (regex(k), v)).collect())
-            .unwrap_or_default();
-        let required = kw
-            .required
-            .and_then(J::as_array)
-            .map(|r| names(r))
-            .unwrap_or_default();
-        Compiled {
-            kw,
-            target,
-            types,
-            pattern,
-            properties,
-            pattern_properties,
-            required,
-        }
+        let mut path = String::from("Properties");
+        cx.object(root, properties, as_value, &mut path);
+        let mut seen = HashSet::new();
+        cx.errors
+            .into_iter()
+            .filter(|e| seen.insert((e.path.clone(), e.message.clone())))
+            .map(|e| PropertyError {
+                path: e.path,
+                message: e.message,
+            })
+            .collect()
     }
 
+    fn node(&self, id: Id) -> &Node {
+        &self.nodes[id as usize]
+    }
+
+    /// The compiled pattern (compiling it on first use); `None` when `regex` cannot
+    /// compile it.
+    fn pattern(&self, id: PatternId) -> Option<&Pattern> {
+        let p = &self.patterns[id as usize];
+        p.compiled.get_or_init(|| Pattern::new(&p.text)).as_ref()
+    }
+
+    fn pattern_text(&self, id: PatternId) -> &str {
+        &self.patterns[id as usize].text
+    }
+}
+
+/// A pattern's text, and its compiled form once a value has been matched against it.
+struct LazyPattern {
+    text: Box<str>,
+    compiled: OnceCell<Option<Pattern>>,
+}
+
+/// One compiled schema (a JSON object, or `true`/`false`).
+enum Node {
+    /// `false`: no value is allowed.
+    Never,
+    /// Anything that is not an object or `false` (`true`): every value passes.
+    Any,
+    Object(Box<Schema>),
+}
+
+/// A schema object, with what the checks need from it worked out once: keywords as
+/// numbers and names, enum values as the text they are compared with, properties sorted,
+/// subschemas (and the `$ref` target) as arena indexes, patterns as indexes into the
+/// validator's patterns.
+#[derive(Default)]
+struct Schema {
+    /// Where `$ref` points.
+    target: Option<Id>,
+    /// The names in `type`.
+    types: Vec<Type>,
+    /// Is there a `type` keyword other than `"string"`? (A string that reads as a number
+    /// gets the numeric checks only then.)
+    numeric_strings: bool,
+    /// `enum`, each value as it is shown and compared (`show_json`).
+    enumeration: Option<Vec<String>>,
+    /// `const`: (as compared, as shown in the message).
+    constant: Option<(String, String)>,
+    /// `enumCaseInsensitive`: (as shown, lowercase) for each value.
+    enum_case_insensitive: Option<Vec<(String, String)>>,
+    min_length: Option<u64>,
+    max_length: Option<u64>,
+    pattern: Option<PatternId>,
+    minimum: Option<Limit>,
+    maximum: Option<Limit>,
+    exclusive_minimum: Option<Limit>,
+    exclusive_maximum: Option<Limit>,
+    multiple_of: Option<Limit>,
+    min_items: Option<u64>,
+    max_items: Option<u64>,
+    unique_items: bool,
+    unique_keys: Option<Vec<Box<str>>>,
+    prefix_items: Option<Vec<Id>>,
+    items: Items,
+    /// `properties`, sorted by name.
+    properties: Vec<(Box<str>, Id)>,
+    /// `patternProperties` (an uncompilable pattern matches every name: no false alarms).
+    pattern_properties: Vec<(PatternId, Id)>,
+    additional_properties: Additional,
+    /// The names in `required`.
+    required: Vec<Box<str>>,
+    min_properties: Option<u64>,
+    max_properties: Option<u64>,
+    /// `dependencies`, then `dependentRequired`.
+    dependencies: Vec<(Box<str>, Dependency)>,
+    dependent_excluded: Vec<(Box<str>, Vec<Box<str>>)>,
+    required_xor: Option<Vec<Box<str>>>,
+    required_or: Option<Vec<Box<str>>>,
+    all_of: Vec<Id>,
+    any_of: Option<Vec<Id>>,
+    one_of: Option<Vec<Id>>,
+    not: Option<Id>,
+    when: Option<Id>,
+    then: Option<Id>,
+    otherwise: Option<Id>,
+    /// The names in `required` when the object is only `{"required": [...]}` (and maybe
+    /// `type`): a mutual-exclusion branch, reported by the names it requires.
+    required_only: Option<Vec<Box<str>>>,
+}
+
+impl Schema {
     /// The schema of property `name` under `properties`.
-    fn property(&self, name: &str) -> Option<&'static J> {
+    fn property(&self, name: &str) -> Option<Id> {
         self.properties
-            .binary_search_by(|(k, _)| (*k).cmp(name))
+            .binary_search_by(|(k, _)| (**k).cmp(name))
             .ok()
             .map(|i| self.properties[i].1)
     }
+
+    fn has_combinators(&self) -> bool {
+        !self.all_of.is_empty()
+            || self.any_of.is_some()
+            || self.one_of.is_some()
+            || self.not.is_some()
+            || self.when.is_some()
+    }
 }
 
-/// The compiled form of a schema object of `root`'s schema: made once per process, and
-/// found through a per-thread map of addresses (no lock on the hot path).
-fn compiled(s: &'static serde_json::Map<String, J>, root: &'static J) -> &'static Compiled {
-    thread_local! {
-        static LOCAL: RefCell<ByAddress<&'static Compiled>> = RefCell::default();
-    }
-    static GLOBAL: OnceLock<Mutex<ByAddress<&'static Compiled>>> = OnceLock::new();
-    let key = s as *const serde_json::Map<String, J> as usize;
-    if let Some(c) = LOCAL.with(|l| l.borrow().get(&key).copied()) {
-        return c;
-    }
-    let c = {
-        let mut global = GLOBAL
-            .get_or_init(Default::default)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        *global
-            .entry(key)
-            .or_insert_with(|| Box::leak(Box::new(Compiled::new(s, root))))
-    };
-    LOCAL.with(|l| l.borrow_mut().insert(key, c));
-    c
+/// A numeric bound: its value, and its JSON text for messages.
+struct Limit {
+    value: f64,
+    shown: Box<str>,
 }
 
-/// Where a `$ref` of `root`'s schema points.
-fn resolve(root: &'static J, r: &str) -> Option<&'static J> {
-    let pointer = r.strip_prefix('#')?;
-    // The common form, `#/definitions/Name`, without the general pointer's
-    // unescaping (which allocates for every part).
-    if let Some(name) = pointer.strip_prefix("/definitions/") {
-        if !name.contains(['/', '~']) {
-            return root.get("definitions")?.get(name);
+/// The JSON types `type` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Type {
+    String,
+    Integer,
+    Number,
+    Boolean,
+    Array,
+    Object,
+    Null,
+    /// A name JSON Schema does not define: every value passes.
+    Other(Box<str>),
+}
+
+impl Type {
+    fn of(name: &str) -> Type {
+        match name {
+            "string" => Type::String,
+            "integer" => Type::Integer,
+            "number" => Type::Number,
+            "boolean" => Type::Boolean,
+            "array" => Type::Array,
+            "object" => Type::Object,
+            "null" => Type::Null,
+            other => Type::Other(other.into()),
         }
     }
-    root.pointer(pointer)
+
+    fn name(&self) -> &str {
+        match self {
+            Type::String => "string",
+            Type::Integer => "integer",
+            Type::Number => "number",
+            Type::Boolean => "boolean",
+            Type::Array => "array",
+            Type::Object => "object",
+            Type::Null => "null",
+            Type::Other(n) => n,
+        }
+    }
 }
 
-/// A compiled pattern, cached per pattern text; `None` when `regex` cannot compile it.
-fn regex(pattern: &str) -> Option<Arc<Pattern>> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Option<Arc<Pattern>>>>> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(r) = cache.get(pattern) {
-        return r.clone();
+/// `items`.
+#[derive(Default)]
+enum Items {
+    #[default]
+    None,
+    /// One schema per position.
+    Tuple(Vec<Id>),
+    /// One schema for every item.
+    Each(Id),
+}
+
+/// `additionalProperties`.
+#[derive(Default)]
+enum Additional {
+    /// Absent or `true`: names outside `properties` pass.
+    #[default]
+    Allowed,
+    /// `false`: a name outside `properties` is an error.
+    Forbidden,
+    /// A schema the values of other names are checked against.
+    Schema(Id),
+}
+
+/// One entry of `dependencies` / `dependentRequired`.
+enum Dependency {
+    /// The names that must be set with the key.
+    Names(Vec<Box<str>>),
+    /// A schema the whole map must satisfy when the key is set.
+    Schema(Id),
+}
+
+/// Compiles one type's schema, read from its JSON text, into a [`Schemas`] arena: each
+/// schema object becomes a [`Node`] as it is read (no JSON tree is built), and each
+/// `$ref` the index of the node its target is read into.
+struct Compiler<'s> {
+    schemas: &'s mut Schemas,
+    /// The places the schema's `$ref`s point to (found in its text before reading it).
+    targets: Targets,
+    /// Where the value being read is in `targets`; `None` when no target is at or below
+    /// it (most of a schema).
+    at: Option<u32>,
+}
+
+impl<'s> Compiler<'s> {
+    /// Compiles the schema in `text`; its root object's index, `None` if it is not JSON.
+    fn compile(schemas: &'s mut Schemas, text: &str) -> Option<Id> {
+        let mut c = Compiler {
+            schemas,
+            targets: Targets::of(text),
+            at: Some(0),
+        };
+        let mut de = serde_json::Deserializer::from_str(text);
+        let root = SchemaSeed(&mut c).deserialize(&mut de).ok()?;
+        de.end().ok()?;
+        Some(root)
     }
-    let compiled = Pattern::new(pattern).map(Arc::new);
-    cache.insert(pattern.to_string(), compiled.clone());
-    compiled
+
+    fn push(&mut self, node: Node) -> Id {
+        let id = Id::try_from(self.schemas.nodes.len()).unwrap_or(Id::MAX);
+        self.schemas.nodes.push(node);
+        id
+    }
+
+    /// Adds the node of the value being read to the arena (into the placeholder a `$ref`
+    /// to it got, if there is one).
+    fn place(&mut self, node: Node) -> Id {
+        if let Some(at) = self.at {
+            let target = &self.targets.nodes[at as usize];
+            if target.is_target {
+                if let Some(id) = target.id {
+                    self.schemas.nodes[id as usize] = node;
+                    return id;
+                }
+                let id = self.push(node);
+                self.targets.nodes[at as usize].id = Some(id);
+                return id;
+            }
+        }
+        self.push(node)
+    }
+
+    /// The node of the schema a `$ref` points to (a placeholder until the target is
+    /// read; it stays one, passing every value, if the target is not a schema of this
+    /// document).
+    fn reference(&mut self, r: &str) -> Option<Id> {
+        let at = self.targets.find(r)?;
+        if let Some(id) = self.targets.nodes[at as usize].id {
+            return Some(id);
+        }
+        let id = self.push(Node::Any);
+        self.targets.nodes[at as usize].id = Some(id);
+        Some(id)
+    }
+
+    /// Steps into member `key` of the value being read; [`Compiler::leave`] steps out.
+    fn enter(&mut self, key: &str) -> Mark {
+        let mark = Mark(self.at);
+        self.at = self.at.and_then(|at| self.targets.child(at, key));
+        mark
+    }
+
+    /// Steps into item `i` of the list being read.
+    fn enter_index(&mut self, i: usize) -> Mark {
+        let mark = Mark(self.at);
+        self.at = self
+            .at
+            .filter(|at| !self.targets.nodes[*at as usize].children.is_empty())
+            .and_then(|at| self.targets.child(at, &i.to_string()));
+        mark
+    }
+
+    fn leave(&mut self, mark: Mark) {
+        self.at = mark.0;
+    }
+
+    fn pattern(&mut self, text: &str) -> PatternId {
+        if let Some(id) = self.schemas.pattern_ids.get(text) {
+            return *id;
+        }
+        let id = PatternId::try_from(self.schemas.patterns.len()).unwrap_or(PatternId::MAX);
+        self.schemas.patterns.push(LazyPattern {
+            text: text.into(),
+            compiled: OnceCell::new(),
+        });
+        self.schemas.pattern_ids.insert(text.into(), id);
+        id
+    }
+
+    /// Reads a schema object's keywords.
+    fn object<'de, A: MapAccess<'de>>(&mut self, mut map: A) -> Result<Box<Schema>, A::Error> {
+        // Filled in its box (a schema is a few hundred bytes: not moved once built).
+        let mut s = Box::<Schema>::default();
+        let mut dependencies = Vec::new();
+        let mut dependent_required = Vec::new();
+        // For `required_only`: the `required` list, and whether any other keyword but
+        // `type` is present.
+        let mut required = None;
+        let mut other_keywords = false;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let mark = self.enter(&key);
+            other_keywords |= !matches!(&*key, "required" | "type");
+            match &*key {
+                "$ref" => {
+                    let r: J = map.next_value()?;
+                    s.target = r.as_str().and_then(|r| self.reference(r));
+                }
+                "type" => {
+                    let v: J = map.next_value()?;
+                    s.types = match &v {
+                        J::String(t) => vec![Type::of(t)],
+                        J::Array(ts) => ts.iter().filter_map(J::as_str).map(Type::of).collect(),
+                        _ => Vec::new(),
+                    };
+                    s.numeric_strings = v.as_str() != Some("string");
+                }
+                "enum" => {
+                    if let J::Array(e) = map.next_value()? {
+                        s.enumeration = Some(e.into_iter().map(shown).collect());
+                    }
+                }
+                "const" => {
+                    let v: J = map.next_value()?;
+                    let display = v.to_string();
+                    s.constant = Some((shown(v), display));
+                }
+                "enumCaseInsensitive" => {
+                    if let J::Array(e) = map.next_value()? {
+                        let values = e.into_iter().map(|c| {
+                            let shown = shown(c);
+                            let lower = shown.to_lowercase();
+                            (shown, lower)
+                        });
+                        s.enum_case_insensitive = Some(values.collect());
+                    }
+                }
+                "minLength" => s.min_length = map.next_value::<J>()?.as_u64(),
+                "maxLength" => s.max_length = map.next_value::<J>()?.as_u64(),
+                "pattern" => {
+                    if let J::String(p) = map.next_value()? {
+                        s.pattern = Some(self.pattern(&p));
+                    }
+                }
+                "minimum" => s.minimum = bound(&map.next_value()?),
+                "maximum" => s.maximum = bound(&map.next_value()?),
+                "exclusiveMinimum" => s.exclusive_minimum = bound(&map.next_value()?),
+                "exclusiveMaximum" => s.exclusive_maximum = bound(&map.next_value()?),
+                "multipleOf" => s.multiple_of = bound(&map.next_value()?),
+                "minItems" => s.min_items = map.next_value::<J>()?.as_u64(),
+                "maxItems" => s.max_items = map.next_value::<J>()?.as_u64(),
+                "uniqueItems" => s.unique_items = map.next_value::<J>()? == J::Bool(true),
+                "uniqueKeys" => s.unique_keys = names(map.next_value()?),
+                "prefixItems" => s.prefix_items = map.next_value_seed(SchemaListSeed(self))?,
+                "items" => s.items = map.next_value_seed(ItemsSeed(self))?,
+                "properties" => {
+                    s.properties = map.next_value_seed(PropertiesSeed(self))?;
+                    s.properties.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+                }
+                "patternProperties" => {
+                    let properties = map.next_value_seed(PropertiesSeed(self))?;
+                    s.pattern_properties = properties
+                        .into_iter()
+                        .map(|(p, id)| (self.pattern(&p), id))
+                        .collect();
+                }
+                "additionalProperties" => {
+                    s.additional_properties = match map.next_value_seed(NodeSeed(self))? {
+                        Node::Never => Additional::Forbidden,
+                        node @ Node::Object(_) => Additional::Schema(self.place(node)),
+                        Node::Any => Additional::Allowed,
+                    };
+                }
+                "required" => {
+                    let list = names(map.next_value()?);
+                    s.required = list.clone().unwrap_or_default();
+                    required = list;
+                }
+                "minProperties" => s.min_properties = map.next_value::<J>()?.as_u64(),
+                "maxProperties" => s.max_properties = map.next_value::<J>()?.as_u64(),
+                "dependencies" => dependencies = map.next_value_seed(DependenciesSeed(self))?,
+                "dependentRequired" => {
+                    dependent_required = map.next_value_seed(DependenciesSeed(self))?;
+                }
+                "dependentExcluded" => {
+                    if let J::Object(deps) = map.next_value()? {
+                        s.dependent_excluded = deps
+                            .into_iter()
+                            .map(|(k, d)| (k.into(), names(d).unwrap_or_default()))
+                            .collect();
+                    }
+                }
+                "requiredXor" => s.required_xor = names(map.next_value()?),
+                "requiredOr" => s.required_or = names(map.next_value()?),
+                "allOf" => s.all_of = map.next_value_seed(SchemaListSeed(self))?.unwrap_or_default(),
+                "anyOf" => s.any_of = map.next_value_seed(SchemaListSeed(self))?,
+                "oneOf" => s.one_of = map.next_value_seed(SchemaListSeed(self))?,
+                "not" => s.not = Some(map.next_value_seed(SchemaSeed(self))?),
+                "if" => s.when = Some(map.next_value_seed(SchemaSeed(self))?),
+                "then" => s.then = Some(map.next_value_seed(SchemaSeed(self))?),
+                "else" => s.otherwise = Some(map.next_value_seed(SchemaSeed(self))?),
+                // Not a keyword the checks read (`definitions`, `format`, ...): read only
+                // for the `$ref` targets in it.
+                _ => map.next_value_seed(TargetsSeed(self))?,
+            }
+            self.leave(mark);
+        }
+        dependencies.append(&mut dependent_required);
+        s.dependencies = dependencies;
+        if !other_keywords {
+            s.required_only = required;
+        }
+        Ok(s)
+    }
+}
+
+/// Where [`Compiler::leave`] returns to.
+struct Mark(Option<u32>);
+
+/// The JSON pointers a schema's `$ref`s name, as a tree of their parts (the root is
+/// node 0), each target with the node it is compiled to once one is given out: to the
+/// first `$ref` read (a placeholder, filled in when the target is read) or to the target.
+struct Targets {
+    nodes: Vec<TargetNode>,
+}
+
+#[derive(Default)]
+struct TargetNode {
+    /// Part (unescaped) -> node, sorted.
+    children: Vec<(Box<str>, u32)>,
+    /// Does a `$ref` point here?
+    is_target: bool,
+    id: Option<Id>,
+}
+
+impl Targets {
+    /// The targets of the `$ref`s in a schema's text. A `"$ref":` outside a string can
+    /// only be a `$ref` key: a quote inside a string is escaped.
+    fn of(text: &str) -> Targets {
+        const KEY: &str = "\"$ref\":";
+        let mut targets = Targets {
+            nodes: vec![TargetNode::default()],
+        };
+        for (at, _) in text.match_indices(KEY) {
+            let rest = text[at + KEY.len()..].trim_start();
+            let Some(body) = rest.strip_prefix('"') else {
+                continue;
+            };
+            let mut escaped = false;
+            let end = body.char_indices().find_map(|(i, ch)| {
+                let end = !escaped && ch == '"';
+                escaped = !escaped && ch == '\\';
+                end.then_some(i)
+            });
+            let Some(end) = end else { continue };
+            let literal = &body[..end];
+            let r = if literal.contains('\\') {
+                // The literal with its quotes, unescaped by the JSON reader.
+                match serde_json::from_str::<String>(&rest[..end + 2]) {
+                    Ok(r) => Cow::Owned(r),
+                    Err(_) => continue,
+                }
+            } else {
+                Cow::Borrowed(literal)
+            };
+            targets.insert(&r);
+        }
+        targets
+    }
+
+    /// The parts of a `$ref` (`#/definitions/a~1b` -> `definitions`, `a/b`); `None`
+    /// for one that is not a pointer into this document.
+    fn parts(r: &str) -> Option<impl Iterator<Item = Cow<'_, str>>> {
+        let pointer = r.strip_prefix('#')?;
+        if !pointer.is_empty() && !pointer.starts_with('/') {
+            return None;
+        }
+        Some(pointer.split('/').skip(1).map(|p| {
+            if p.contains('~') {
+                Cow::Owned(p.replace("~1", "/").replace("~0", "~"))
+            } else {
+                Cow::Borrowed(p)
+            }
+        }))
+    }
+
+    fn insert(&mut self, r: &str) {
+        let Some(parts) = Targets::parts(r) else {
+            return;
+        };
+        let mut at = 0;
+        for part in parts {
+            let children = &self.nodes[at].children;
+            at = match children.binary_search_by(|(k, _)| (**k).cmp(&part)) {
+                Ok(i) => children[i].1 as usize,
+                Err(i) => {
+                    let new = self.nodes.len();
+                    self.nodes.push(TargetNode::default());
+                    let id = u32::try_from(new).unwrap_or(u32::MAX);
+                    self.nodes[at].children.insert(i, (part.into(), id));
+                    new
+                }
+            };
+        }
+        self.nodes[at].is_target = true;
+    }
+
+    /// The target node of a `$ref`.
+    fn find(&self, r: &str) -> Option<u32> {
+        let mut at = 0;
+        for part in Targets::parts(r)? {
+            at = self.child(at, &part)?;
+        }
+        self.nodes[at as usize].is_target.then_some(at)
+    }
+
+    fn child(&self, at: u32, part: &str) -> Option<u32> {
+        let children = &self.nodes[at as usize].children;
+        children
+            .binary_search_by(|(k, _)| (**k).cmp(part))
+            .ok()
+            .map(|i| children[i].1)
+    }
+}
+
+/// A numeric keyword's value (`None` when it is not a number: the check is skipped).
+fn bound(v: &J) -> Option<Limit> {
+    Some(Limit {
+        value: v.as_f64()?,
+        shown: v.to_string().into(),
+    })
+}
+
+/// A JSON value as messages show it and enums compare it: a string's text, anything
+/// else as JSON.
+fn shown(v: J) -> String {
+    match v {
+        J::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+/// The strings of a JSON list (others left out); `None` if `v` is not a list.
+fn names(v: J) -> Option<Vec<Box<str>>> {
+    match v {
+        J::Array(list) => Some(
+            list.into_iter()
+                .filter_map(|x| match x {
+                    J::String(s) => Some(s.into_boxed_str()),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// Visitor methods for the JSON shapes a keyword does not expect: the value is read and
+/// left out, as an interpreter of the parsed JSON leaves out a keyword of the wrong shape.
+macro_rules! other_shapes {
+    ($default:expr; $($kind:ident),*) => {
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($default)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($default)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($default)
+        }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($default)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($default)
+        }
+        $(other_shapes!(@$kind $default);)*
+    };
+    (@bool $default:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($default)
+        }
+    };
+    (@seq $default:expr) => {
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok($default)
+        }
+    };
+    (@map $default:expr) => {
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok($default)
+        }
+    };
+}
+
+/// An object key, borrowed from the schema's text when it has no escapes.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_string()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// Reads a schema (an object, `true` or `false`) into a [`Node`], not yet placed.
+struct NodeSeed<'c, 's>(&'c mut Compiler<'s>);
+
+impl<'de> DeserializeSeed<'de> for NodeSeed<'_, '_> {
+    type Value = Node;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Node, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for NodeSeed<'_, '_> {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON schema")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Node, A::Error> {
+        Ok(Node::Object(self.0.object(map)?))
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Node, E> {
+        Ok(if b { Node::Any } else { Node::Never })
+    }
+
+    other_shapes! { Node::Any; seq }
+}
+
+/// Reads a schema into the arena: its node's index.
+struct SchemaSeed<'c, 's>(&'c mut Compiler<'s>);
+
+impl<'de> DeserializeSeed<'de> for SchemaSeed<'_, '_> {
+    type Value = Id;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Id, D::Error> {
+        let node = NodeSeed(&mut *self.0).deserialize(d)?;
+        Ok(self.0.place(node))
+    }
+}
+
+/// A list of schemas (`allOf`, `anyOf`, `oneOf`, `prefixItems`); `None` if not a list.
+struct SchemaListSeed<'c, 's>(&'c mut Compiler<'s>);
+
+impl<'de> DeserializeSeed<'de> for SchemaListSeed<'_, '_> {
+    type Value = Option<Vec<Id>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SchemaListSeed<'_, '_> {
+    type Value = Option<Vec<Id>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of JSON schemas")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let c = self.0;
+        let mut ids = Vec::new();
+        loop {
+            let mark = c.enter_index(ids.len());
+            let next = seq.next_element_seed(SchemaSeed(&mut *c))?;
+            c.leave(mark);
+            match next {
+                Some(id) => ids.push(id),
+                None => return Ok(Some(ids)),
+            }
+        }
+    }
+
+    other_shapes! { None; bool, map }
+}
+
+/// `items`: one schema, or a list of them (one per position).
+struct ItemsSeed<'c, 's>(&'c mut Compiler<'s>);
+
+impl<'de> DeserializeSeed<'de> for ItemsSeed<'_, '_> {
+    type Value = Items;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Items, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ItemsSeed<'_, '_> {
+    type Value = Items;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON schema or a list of them")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Items, A::Error> {
+        let list = SchemaListSeed(self.0).visit_seq(seq)?;
+        Ok(Items::Tuple(list.unwrap_or_default()))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Items, A::Error> {
+        let node = NodeSeed(&mut *self.0).visit_map(map)?;
+        Ok(Items::Each(self.0.place(node)))
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Items, E> {
+        let node = if b { Node::Any } else { Node::Never };
+        Ok(Items::Each(self.0.place(node)))
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Items, E> {
+        Ok(Items::Each(self.0.place(Node::Any)))
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Items, E> {
+        Ok(Items::Each(self.0.place(Node::Any)))
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Items, E> {
+        Ok(Items::Each(self.0.place(Node::Any)))
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Items, E> {
+        Ok(Items::Each(self.0.place(Node::Any)))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Items, E> {
+        Ok(Items::Each(self.0.place(Node::Any)))
+    }
+}
+
+/// `properties` or `patternProperties`: name or pattern -> schema (empty if not an
+/// object).
+struct PropertiesSeed<'c, 's>(&'c mut Compiler<'s>);
+
+impl<'de> DeserializeSeed<'de> for PropertiesSeed<'_, '_> {
+    type Value = Vec<(Box<str>, Id)>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PropertiesSeed<'_, '_> {
+    type Value = Vec<(Box<str>, Id)>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object of JSON schemas")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let c = self.0;
+        let mut properties = Vec::new();
+        while let Some(name) = map.next_key_seed(KeySeed)? {
+            let mark = c.enter(&name);
+            let id = map.next_value_seed(SchemaSeed(&mut *c))?;
+            c.leave(mark);
+            properties.push((Box::from(name), id));
+        }
+        Ok(properties)
+    }
+
+    other_shapes! { Vec::new(); bool, seq }
+}
+
+/// `dependencies` / `dependentRequired`: name -> the names it needs, or a schema the
+/// whole object must satisfy (empty if not an object; other entries left out).
+struct DependenciesSeed<'c, 's>(&'c mut Compiler<'s>);
+
+impl<'de> DeserializeSeed<'de> for DependenciesSeed<'_, '_> {
+    type Value = Vec<(Box<str>, Dependency)>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DependenciesSeed<'_, '_> {
+    type Value = Vec<(Box<str>, Dependency)>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object of dependencies")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let c = self.0;
+        let mut deps = Vec::new();
+        while let Some(name) = map.next_key_seed(KeySeed)? {
+            let mark = c.enter(&name);
+            let dep = map.next_value_seed(DependencySeed(&mut *c))?;
+            c.leave(mark);
+            if let Some(dep) = dep {
+                deps.push((Box::from(name), dep));
+            }
+        }
+        Ok(deps)
+    }
+
+    other_shapes! { Vec::new(); bool, seq }
+}
+
+/// One dependency: a list of names or a schema object (`None`: anything else).
+struct DependencySeed<'c, 's>(&'c mut Compiler<'s>);
+
+impl<'de> DeserializeSeed<'de> for DependencySeed<'_, '_> {
+    type Value = Option<Dependency>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DependencySeed<'_, '_> {
+    type Value = Option<Dependency>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of names or a JSON schema")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut needed = Vec::new();
+        while let Some(x) = seq.next_element::<J>()? {
+            if let J::String(s) = x {
+                needed.push(s.into_boxed_str());
+            }
+        }
+        Ok(Some(Dependency::Names(needed)))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let node = NodeSeed(&mut *self.0).visit_map(map)?;
+        Ok(Some(Dependency::Schema(self.0.place(node))))
+    }
+
+    other_shapes! { None; bool }
+}
+
+/// A value the checks do not read: walked only as far as needed to compile the `$ref`
+/// targets in it (the definitions), skipped otherwise.
+struct TargetsSeed<'c, 's>(&'c mut Compiler<'s>);
+
+impl<'de> DeserializeSeed<'de> for TargetsSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let c = self.0;
+        match c.at {
+            None => IgnoredAny::deserialize(d).map(|_| ()),
+            Some(at) if c.targets.nodes[at as usize].is_target => SchemaSeed(c).deserialize(d).map(|_| ()),
+            // A target is below: walk to it.
+            Some(_) => d.deserialize_any(TargetsSeed(c)),
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for TargetsSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let c = self.0;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let mark = c.enter(&key);
+            map.next_value_seed(TargetsSeed(&mut *c))?;
+            c.leave(mark);
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let c = self.0;
+        let mut i = 0;
+        loop {
+            let mark = c.enter_index(i);
+            let next = seq.next_element_seed(TargetsSeed(&mut *c))?;
+            c.leave(mark);
+            if next.is_none() {
+                return Ok(());
+            }
+            i += 1;
+        }
+    }
+
+    other_shapes! { (); bool }
 }
 
 /// A schema `pattern`, ready to match.
@@ -323,8 +1158,9 @@ struct Error {
     type_mismatch: bool,
 }
 
-struct Cx {
-    root: &'static J,
+/// One check of one resource: the compiled schemas it reads, the errors it found.
+struct Cx<'s> {
+    schemas: &'s Schemas,
     errors: Vec<Error>,
 }
 
@@ -398,23 +1234,6 @@ fn render(v: &Value, out: &mut String) {
     }
 }
 
-fn show_json(v: &J) -> String {
-    match v {
-        J::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// Is `show_json(c) == x`? (Without rendering a string schema value.)
-// Comparing the rendering is the point: `J`'s own `== str` only matches JSON strings.
-#[allow(clippy::cmp_owned)]
-fn shows_as(c: &J, x: &str) -> bool {
-    match c {
-        J::String(s) => s == x,
-        other => other.to_string() == x,
-    }
-}
-
 /// The scalar as a string (CloudFormation converts scalars to strings).
 fn scalar_str(v: &Value) -> Option<Cow<'_, str>> {
     match v {
@@ -435,49 +1254,34 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
-fn type_ok(t: &str, v: &Value) -> bool {
+fn type_ok(t: &Type, v: &Value) -> bool {
     match t {
-        "string" => matches!(
+        Type::String => matches!(
             v,
             Value::String(_) | Value::Int(_) | Value::Float(_) | Value::Bool(_)
         ),
-        "integer" => match v {
+        Type::Integer => match v {
             Value::Int(_) => true,
             Value::Float(f) => f.fract() == 0.0,
             Value::String(s) => s.trim().parse::<i64>().is_ok(),
             _ => false,
         },
-        "number" => number(v).is_some(),
-        "boolean" => match v {
+        Type::Number => number(v).is_some(),
+        Type::Boolean => match v {
             Value::Bool(_) => true,
             Value::String(s) => matches!(s.as_str(), "true" | "false" | "True" | "False"),
             _ => false,
         },
-        "array" => matches!(v, Value::List(_)),
-        "object" => matches!(v, Value::Map(_)),
-        "null" => matches!(v, Value::Null),
-        _ => true,
+        Type::Array => matches!(v, Value::List(_)),
+        Type::Object => matches!(v, Value::Map(_)),
+        Type::Null => matches!(v, Value::Null),
+        Type::Other(_) => true,
     }
 }
 
-fn names(list: &[J]) -> Vec<&str> {
-    list.iter().filter_map(J::as_str).collect()
-}
-
-/// Is the schema only `{"required": [...]}` (a mutual-exclusion branch)?
-fn required_only(s: &J) -> Option<Vec<&str>> {
-    let m = s.as_object()?;
-    let req = m.get("required")?.as_array()?;
-    if m.keys().all(|k| k == "required" || k == "type") {
-        Some(names(req))
-    } else {
-        None
-    }
-}
-
-fn quoted(list: &[&str]) -> String {
+fn quoted<S: AsRef<str>>(list: &[S]) -> String {
     list.iter()
-        .map(|s| format!("\"{s}\""))
+        .map(|s| format!("\"{}\"", s.as_ref()))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -489,108 +1293,7 @@ fn join_path(path: &mut String, key: &str) -> usize {
     len
 }
 
-/// The keywords of one schema object, gathered in one pass over its keys (instead of a
-/// hashed lookup per keyword the checks might use).
-#[derive(Default)]
-struct Kw<'s> {
-    reference: Option<&'s J>,
-    types: Option<&'s J>,
-    enumeration: Option<&'s J>,
-    constant: Option<&'s J>,
-    enum_case_insensitive: Option<&'s J>,
-    min_length: Option<&'s J>,
-    max_length: Option<&'s J>,
-    pattern: Option<&'s J>,
-    minimum: Option<&'s J>,
-    maximum: Option<&'s J>,
-    exclusive_minimum: Option<&'s J>,
-    exclusive_maximum: Option<&'s J>,
-    multiple_of: Option<&'s J>,
-    min_items: Option<&'s J>,
-    max_items: Option<&'s J>,
-    unique_items: Option<&'s J>,
-    unique_keys: Option<&'s J>,
-    prefix_items: Option<&'s J>,
-    items: Option<&'s J>,
-    properties: Option<&'s J>,
-    pattern_properties: Option<&'s J>,
-    additional_properties: Option<&'s J>,
-    required: Option<&'s J>,
-    min_properties: Option<&'s J>,
-    max_properties: Option<&'s J>,
-    dependencies: Option<&'s J>,
-    dependent_required: Option<&'s J>,
-    dependent_excluded: Option<&'s J>,
-    required_xor: Option<&'s J>,
-    required_or: Option<&'s J>,
-    all_of: Option<&'s J>,
-    any_of: Option<&'s J>,
-    one_of: Option<&'s J>,
-    not: Option<&'s J>,
-    when: Option<&'s J>,
-    then: Option<&'s J>,
-    otherwise: Option<&'s J>,
-}
-
-impl<'s> Kw<'s> {
-    fn of(s: &'s serde_json::Map<String, J>) -> Self {
-        let mut k = Kw::default();
-        for (name, v) in s {
-            let slot = match name.as_str() {
-                "$ref" => &mut k.reference,
-                "type" => &mut k.types,
-                "enum" => &mut k.enumeration,
-                "const" => &mut k.constant,
-                "enumCaseInsensitive" => &mut k.enum_case_insensitive,
-                "minLength" => &mut k.min_length,
-                "maxLength" => &mut k.max_length,
-                "pattern" => &mut k.pattern,
-                "minimum" => &mut k.minimum,
-                "maximum" => &mut k.maximum,
-                "exclusiveMinimum" => &mut k.exclusive_minimum,
-                "exclusiveMaximum" => &mut k.exclusive_maximum,
-                "multipleOf" => &mut k.multiple_of,
-                "minItems" => &mut k.min_items,
-                "maxItems" => &mut k.max_items,
-                "uniqueItems" => &mut k.unique_items,
-                "uniqueKeys" => &mut k.unique_keys,
-                "prefixItems" => &mut k.prefix_items,
-                "items" => &mut k.items,
-                "properties" => &mut k.properties,
-                "patternProperties" => &mut k.pattern_properties,
-                "additionalProperties" => &mut k.additional_properties,
-                "required" => &mut k.required,
-                "minProperties" => &mut k.min_properties,
-                "maxProperties" => &mut k.max_properties,
-                "dependencies" => &mut k.dependencies,
-                "dependentRequired" => &mut k.dependent_required,
-                "dependentExcluded" => &mut k.dependent_excluded,
-                "requiredXor" => &mut k.required_xor,
-                "requiredOr" => &mut k.required_or,
-                "allOf" => &mut k.all_of,
-                "anyOf" => &mut k.any_of,
-                "oneOf" => &mut k.one_of,
-                "not" => &mut k.not,
-                "if" => &mut k.when,
-                "then" => &mut k.then,
-                "else" => &mut k.otherwise,
-                _ => continue,
-            };
-            *slot = Some(v);
-        }
-        k
-    }
-
-    fn has_combinators(&self) -> bool {
-        self.all_of.is_some()
-            || self.any_of.is_some()
-            || self.one_of.is_some()
-            || self.not.is_some()
-            || self.when.is_some()
-    }
-}
-
-impl Cx {
+impl<'s> Cx<'s> {
     fn err(&mut self, path: &str, message: String) {
         self.errors.push(Error {
             path: path.to_string(),
@@ -599,79 +1302,78 @@ impl Cx {
         });
     }
 
-    /// Runs `schema` on `v` into a fresh error list.
-    fn trial(&mut self, schema: &'static J, v: &Value, path: &mut String) -> Vec<Error> {
+    /// Runs schema `id` on `v` into a fresh error list.
+    fn trial(&mut self, id: Id, v: &Value, path: &mut String) -> Vec<Error> {
         let saved = std::mem::take(&mut self.errors);
-        self.value(schema, v, path);
+        self.value(id, v, path);
         std::mem::replace(&mut self.errors, saved)
     }
 
     /// The top level: the properties map against the whole resource schema.
     fn object(
         &mut self,
-        schema: &'static J,
+        root: Id,
         props: &IndexMap<String, Value>,
         as_value: Option<&Value>,
         path: &mut String,
     ) {
-        let Some(s) = schema.as_object() else { return };
-        let c = compiled(s, self.root);
-        self.map_keywords(c, props, path);
+        let Node::Object(s) = self.schemas.node(root) else {
+            return;
+        };
+        self.map_keywords(s, props, path);
         // The combinators need the map as a value: copied only when there are any and
         // the caller does not have it as one.
-        if c.kw.has_combinators() {
+        if s.has_combinators() {
             match as_value {
-                Some(v) => self.combinators(&c.kw, v, path),
-                None => self.combinators(&c.kw, &Value::Map(props.clone()), path),
+                Some(v) => self.combinators(s, v, path),
+                None => self.combinators(s, &Value::Map(props.clone()), path),
             }
         }
     }
 
-    fn value(&mut self, schema: &'static J, v: &Value, path: &mut String) {
+    fn value(&mut self, id: Id, v: &Value, path: &mut String) {
         if is_intrinsic(v) {
             return;
         }
-        let s = match schema {
-            J::Bool(false) => {
+        let s = match self.schemas.node(id) {
+            Node::Never => {
                 self.err(path, "no value is allowed here".to_string());
                 return;
             }
-            J::Object(s) => s,
-            _ => return,
+            Node::Object(s) => s,
+            Node::Any => return,
         };
-        let c = compiled(s, self.root);
-        let k = &c.kw;
-        if let Some(target) = c.target {
+        if let Some(target) = s.target {
             self.value(target, v, path);
         }
-        if !c.types.is_empty() && !c.types.iter().any(|t| type_ok(t, v)) {
+        if !s.types.is_empty() && !s.types.iter().any(|t| type_ok(t, v)) {
+            let names: Vec<&str> = s.types.iter().map(Type::name).collect();
             self.errors.push(Error {
                 path: path.clone(),
-                message: format!("{} is not of type {}", show(v), c.types.join(", ")),
+                message: format!("{} is not of type {}", show(v), names.join(", ")),
                 type_mismatch: true,
             });
             return;
         }
-        if let Some(e) = k.enumeration.and_then(J::as_array) {
+        if let Some(e) = &s.enumeration {
             if let Some(x) = scalar_str(v) {
-                if !e.iter().any(|c| shows_as(c, &x)) {
-                    let allowed: Vec<String> = e.iter().map(show_json).collect();
-                    self.err(path, format!("{} is not one of {}", show(v), allowed.join(", ")));
+                if !e.iter().any(|c| *c == x) {
+                    self.err(path, format!("{} is not one of {}", show(v), e.join(", ")));
                 }
             }
         }
-        if let Some(c) = k.constant {
+        if let Some((c, shown)) = &s.constant {
             if let Some(x) = scalar_str(v) {
-                if !shows_as(c, &x) {
-                    self.err(path, format!("{} is not {c}", show(v)));
+                if *c != x {
+                    self.err(path, format!("{} is not {shown}", show(v)));
                 }
             }
         }
-        if let Some(e) = k.enum_case_insensitive.and_then(J::as_array) {
+        if let Some(e) = &s.enum_case_insensitive {
             if let Some(x) = scalar_str(v) {
                 let lower = x.to_lowercase();
-                if !e.iter().any(|c| show_json(c).to_lowercase() == lower) {
-                    let allowed: Vec<String> = e.iter().map(show_json).collect();
+                if !e.iter().any(|(_, c)| *c == lower) {
+                    let allowed: Vec<&str> = e.iter().map(|(shown, _)| shown.as_str()).collect();
                     self.err(
                         path,
                         format!("{} is not one of {} (any case)", show(v), allowed.join(", ")),
@@ -680,102 +1382,105 @@ impl Cx {
             }
         }
         match v {
-            Value::String(text) => self.string(c, text, v, path),
+            Value::String(text) => self.string(s, text, v, path),
             Value::Int(_) | Value::Float(_) => {}
-            Value::List(items) => self.list(k, items, path),
-            Value::Map(m) => self.map_keywords(c, m, path),
+            Value::List(items) => self.list(s, items, path),
+            Value::Map(m) => self.map_keywords(s, m, path),
             _ => {}
         }
         if let Some(n) = number(v) {
-            if !matches!(v, Value::String(_)) || k.types.is_some_and(|t| t.as_str() != Some("string")) {
-                self.numeric(k, n, v, path);
+            if !matches!(v, Value::String(_)) || s.numeric_strings {
+                self.numeric(s, n, v, path);
             }
         }
-        self.combinators(k, v, path);
+        self.combinators(s, v, path);
     }
 
-    fn string(&mut self, c: &Compiled, text: &str, v: &Value, path: &str) {
-        let s = &c.kw;
+    fn string(&mut self, s: &Schema, text: &str, v: &Value, path: &str) {
         let len = text.chars().count() as u64;
-        if let Some(min) = s.min_length.and_then(J::as_u64) {
+        if let Some(min) = s.min_length {
             if len < min {
                 self.err(path, format!("{} is shorter than {min} characters", show(v)));
             }
         }
-        if let Some(max) = s.max_length.and_then(J::as_u64) {
+        if let Some(max) = s.max_length {
             if len > max {
                 self.err(path, format!("{} is longer than {max} characters", show(v)));
             }
         }
-        if let Some((p, Some(re))) = &c.pattern {
-            if !re.is_match(text) {
+        if let Some(p) = s.pattern {
+            if self.schemas.pattern(p).is_some_and(|re| !re.is_match(text)) {
+                let p = self.schemas.pattern_text(p);
                 self.err(path, format!("{} does not match pattern {p}", show(v)));
             }
         }
     }
 
-    fn numeric(&mut self, s: &Kw<'static>, n: f64, v: &Value, path: &str) {
-        if let (Some(min), Some(shown)) = (s.minimum.and_then(J::as_f64), s.minimum) {
-            if n < min {
-                self.err(path, format!("{} is less than the minimum of {shown}", show(v)));
-            }
-        }
-        if let (Some(max), Some(shown)) = (s.maximum.and_then(J::as_f64), s.maximum) {
-            if n > max {
+    fn numeric(&mut self, s: &Schema, n: f64, v: &Value, path: &str) {
+        if let Some(min) = &s.minimum {
+            if n < min.value {
                 self.err(
                     path,
-                    format!("{} is greater than the maximum of {shown}", show(v)),
+                    format!("{} is less than the minimum of {}", show(v), min.shown),
                 );
             }
         }
-        if let (Some(min), Some(shown)) = (s.exclusive_minimum.and_then(J::as_f64), s.exclusive_minimum) {
-            if n <= min {
+        if let Some(max) = &s.maximum {
+            if n > max.value {
+                self.err(
+                    path,
+                    format!("{} is greater than the maximum of {}", show(v), max.shown),
+                );
+            }
+        }
+        if let Some(min) = &s.exclusive_minimum {
+            if n <= min.value {
                 self.err(
                     path,
                     format!(
                         "{} is less than or equal to the exclusive minimum of {}",
                         show(v),
-                        shown
+                        min.shown
                     ),
                 );
             }
         }
-        if let (Some(max), Some(shown)) = (s.exclusive_maximum.and_then(J::as_f64), s.exclusive_maximum) {
-            if n >= max {
+        if let Some(max) = &s.exclusive_maximum {
+            if n >= max.value {
                 self.err(
                     path,
                     format!(
                         "{} is greater than or equal to the exclusive maximum of {}",
                         show(v),
-                        shown
+                        max.shown
                     ),
                 );
             }
         }
-        if let (Some(m), Some(shown)) = (s.multiple_of.and_then(J::as_f64), s.multiple_of) {
-            if m > 0.0 {
-                let q = n / m;
+        if let Some(m) = &s.multiple_of {
+            if m.value > 0.0 {
+                let q = n / m.value;
                 if (q - q.round()).abs() > 1e-9 {
-                    self.err(path, format!("{} is not a multiple of {shown}", show(v)));
+                    self.err(path, format!("{} is not a multiple of {}", show(v), m.shown));
                 }
             }
         }
     }
 
-    fn list(&mut self, s: &Kw<'static>, items: &[Value], path: &mut String) {
+    fn list(&mut self, s: &Schema, items: &[Value], path: &mut String) {
         let n = items.len() as u64;
         let may_shrink = items.iter().any(is_if);
-        if let Some(min) = s.min_items.and_then(J::as_u64) {
+        if let Some(min) = s.min_items {
             if n < min && !may_shrink {
                 self.err(path, format!("has {n} items, fewer than the minimum of {min}"));
             }
         }
-        if let Some(max) = s.max_items.and_then(J::as_u64) {
+        if let Some(max) = s.max_items {
             if n > max {
                 self.err(path, format!("has {n} items, more than the maximum of {max}"));
             }
         }
-        if s.unique_items == Some(&J::Bool(true)) {
+        if s.unique_items {
             let mut seen = HashSet::new();
             for (i, item) in items.iter().enumerate() {
                 if item.is_literal() && !seen.insert(show_full(item)) {
@@ -787,14 +1492,13 @@ impl Cx {
                 }
             }
         }
-        if let Some(keys) = s.unique_keys.and_then(J::as_array) {
-            let keys = names(keys);
+        if let Some(keys) = &s.unique_keys {
             let mut seen = HashSet::new();
             for (i, item) in items.iter().enumerate() {
                 let Value::Map(m) = item else { continue };
                 let tuple: Option<Vec<String>> = keys
                     .iter()
-                    .map(|k| m.get(*k).filter(|x| x.is_literal()).map(show_full))
+                    .map(|k| m.get(&**k).filter(|x| x.is_literal()).map(show_full))
                     .collect();
                 if let Some(t) = tuple {
                     if !seen.insert(t.clone()) {
@@ -804,62 +1508,58 @@ impl Cx {
                 }
             }
         }
-        let prefix = s.prefix_items.and_then(J::as_array);
-        let items_schema = s.items;
         for (i, item) in items.iter().enumerate() {
             let len = path.len();
             let _ = write!(path, "[{i}]");
-            if let Some(p) = prefix.and_then(|p| p.get(i)) {
-                self.value(p, item, path);
+            if let Some(p) = s.prefix_items.as_ref().and_then(|p| p.get(i)) {
+                self.value(*p, item, path);
             }
-            match items_schema {
-                Some(J::Array(tuple)) => {
+            match &s.items {
+                Items::Tuple(tuple) => {
                     if let Some(t) = tuple.get(i) {
-                        self.value(t, item, path);
+                        self.value(*t, item, path);
                     }
                 }
-                Some(one) => self.value(one, item, path),
-                None => {}
+                Items::Each(one) => self.value(*one, item, path),
+                Items::None => {}
             }
             path.truncate(len);
         }
     }
 
-    fn map_keywords(&mut self, c: &Compiled, m: &IndexMap<String, Value>, path: &mut String) {
-        let s = &c.kw;
-        let additional = s.additional_properties;
+    fn map_keywords(&mut self, s: &Schema, m: &IndexMap<String, Value>, path: &mut String) {
         for (k, v) in m {
             let len = join_path(path, k);
             let mut known = false;
-            if let Some(p) = c.property(k) {
+            if let Some(p) = s.property(k) {
                 known = true;
                 self.value(p, v, path);
             }
-            for (re, ps) in &c.pattern_properties {
+            for &(re, ps) in &s.pattern_properties {
                 // An uncompilable pattern matches everything (no false alarms).
-                if re.as_ref().is_none_or(|re| re.is_match(k)) {
+                if self.schemas.pattern(re).is_none_or(|re| re.is_match(k)) {
                     known = true;
                     self.value(ps, v, path);
                 }
             }
             if !known {
-                match additional {
-                    Some(J::Bool(false)) => {
+                match s.additional_properties {
+                    Additional::Forbidden => {
                         let p = path.clone();
                         self.err(&p, format!("\"{k}\" is not a property of this type (additional properties are not allowed)"));
                     }
-                    Some(a @ J::Object(_)) => self.value(a, v, path),
-                    _ => {}
+                    Additional::Schema(a) => self.value(a, v, path),
+                    Additional::Allowed => {}
                 }
             }
             path.truncate(len);
         }
-        for r in &c.required {
-            if !m.contains_key(*r) {
+        for r in &s.required {
+            if !m.contains_key(&**r) {
                 self.err(path, format!("required property \"{r}\" is missing"));
             }
         }
-        if let Some(min) = s.min_properties.and_then(J::as_u64) {
+        if let Some(min) = s.min_properties {
             if (m.len() as u64) < min {
                 self.err(
                     path,
@@ -867,7 +1567,7 @@ impl Cx {
                 );
             }
         }
-        if let Some(max) = s.max_properties.and_then(J::as_u64) {
+        if let Some(max) = s.max_properties {
             if (m.len() as u64) > max {
                 self.err(
                     path,
@@ -875,41 +1575,33 @@ impl Cx {
                 );
             }
         }
-        for deps in [s.dependencies, s.dependent_required] {
-            if let Some(deps) = deps.and_then(J::as_object) {
-                for (k, d) in deps {
-                    if !m.contains_key(k) {
-                        continue;
-                    }
-                    match d {
-                        J::Array(needed) => {
-                            for n in names(needed) {
-                                if !m.contains_key(n) {
-                                    self.err(path, format!("\"{k}\" requires \"{n}\" to be set"));
-                                }
-                            }
+        for (k, d) in &s.dependencies {
+            if !m.contains_key(&**k) {
+                continue;
+            }
+            match d {
+                Dependency::Names(needed) => {
+                    for n in needed {
+                        if !m.contains_key(&**n) {
+                            self.err(path, format!("\"{k}\" requires \"{n}\" to be set"));
                         }
-                        J::Object(_) => self.value(d, &Value::Map(m.clone()), path),
-                        _ => {}
                     }
+                }
+                Dependency::Schema(d) => self.value(*d, &Value::Map(m.clone()), path),
+            }
+        }
+        for (k, d) in &s.dependent_excluded {
+            if !m.contains_key(&**k) {
+                continue;
+            }
+            for n in d {
+                if m.contains_key(&**n) {
+                    self.err(path, format!("\"{k}\" and \"{n}\" cannot be set together"));
                 }
             }
         }
-        if let Some(deps) = s.dependent_excluded.and_then(J::as_object) {
-            for (k, d) in deps {
-                if !m.contains_key(k) {
-                    continue;
-                }
-                for n in d.as_array().map(|a| names(a)).unwrap_or_default() {
-                    if m.contains_key(n) {
-                        self.err(path, format!("\"{k}\" and \"{n}\" cannot be set together"));
-                    }
-                }
-            }
-        }
-        if let Some(x) = s.required_xor.and_then(J::as_array) {
-            let list = names(x);
-            let set: Vec<&str> = list.iter().copied().filter(|k| m.contains_key(*k)).collect();
+        if let Some(list) = &s.required_xor {
+            let set: Vec<&str> = list.iter().map(|k| &**k).filter(|k| m.contains_key(*k)).collect();
             if set.len() != 1 {
                 let found = if set.is_empty() {
                     "none".to_string()
@@ -918,62 +1610,69 @@ impl Cx {
                 };
                 self.err(
                     path,
-                    format!("exactly one of {} must be set, found {found}", quoted(&list)),
+                    format!("exactly one of {} must be set, found {found}", quoted(list)),
                 );
             }
         }
-        if let Some(x) = s.required_or.and_then(J::as_array) {
-            let list = names(x);
-            if !list.iter().any(|k| m.contains_key(*k)) {
-                self.err(path, format!("at least one of {} must be set", quoted(&list)));
+        if let Some(list) = &s.required_or {
+            if !list.iter().any(|k| m.contains_key(&**k)) {
+                self.err(path, format!("at least one of {} must be set", quoted(list)));
             }
         }
     }
 
-    fn combinators(&mut self, s: &Kw<'static>, v: &Value, path: &mut String) {
-        if let Some(all) = s.all_of.and_then(J::as_array) {
-            for b in all {
-                self.value(b, v, path);
-            }
+    /// The names each branch requires, when every branch is only `{"required": [...]}`.
+    fn required_only(&self, branches: &[Id]) -> Option<Vec<&'s str>> {
+        let schemas = self.schemas;
+        let mut all = Vec::new();
+        for &b in branches {
+            let Node::Object(s) = schemas.node(b) else {
+                return None;
+            };
+            all.extend(s.required_only.as_ref()?.iter().map(|n| &**n));
         }
-        if let Some(any) = s.any_of.and_then(J::as_array) {
+        Some(all)
+    }
+
+    fn combinators(&mut self, s: &Schema, v: &Value, path: &mut String) {
+        for &b in &s.all_of {
+            self.value(b, v, path);
+        }
+        if let Some(any) = &s.any_of {
             let mut failures = Vec::new();
             let mut ok = false;
-            for b in any {
+            for &b in any {
                 let errs = self.trial(b, v, path);
                 if errs.is_empty() {
                     ok = true;
                     break;
                 }
-                failures.push((b, errs));
+                failures.push(errs);
             }
             if !ok {
-                let req: Option<Vec<Vec<&str>>> = any.iter().map(required_only).collect();
-                match req {
-                    Some(r) => {
-                        let all: Vec<&str> = r.concat();
+                match self.required_only(any) {
+                    Some(all) => {
                         self.err(path, format!("at least one of {} must be set", quoted(&all)));
                     }
                     None => self.best_failure(failures, v, path),
                 }
             }
         }
-        if let Some(one) = s.one_of.and_then(J::as_array) {
+        if let Some(one) = &s.one_of {
             let mut failures = Vec::new();
             let mut valid = 0;
-            for b in one {
+            for &b in one {
                 let errs = self.trial(b, v, path);
                 if errs.is_empty() {
                     valid += 1;
                 } else {
-                    failures.push((b, errs));
+                    failures.push(errs);
                 }
             }
-            let req: Option<Vec<Vec<&str>>> = one.iter().map(required_only).collect();
+            let req = self.required_only(one);
             if valid == 0 {
                 match req {
-                    Some(r) => {
-                        let all: Vec<&str> = r.concat();
+                    Some(all) => {
                         self.err(
                             path,
                             format!("exactly one of {} must be set, found none", quoted(&all)),
@@ -983,8 +1682,7 @@ impl Cx {
                 }
             } else if valid > 1 {
                 match (req, v) {
-                    (Some(r), Value::Map(m)) => {
-                        let all: Vec<&str> = r.concat();
+                    (Some(all), Value::Map(m)) => {
                         let set: Vec<&str> = all.iter().copied().filter(|k| m.contains_key(*k)).collect();
                         self.err(
                             path,
@@ -1000,7 +1698,7 @@ impl Cx {
         }
         if let Some(not) = s.not {
             if self.trial(not, v, path).is_empty() {
-                match required_only(not) {
+                match self.required_only(&[not]) {
                     Some(r) => self.err(path, format!("{} must not be set here", quoted(&r))),
                     None => self.err(path, format!("{} is not allowed here", show(v))),
                 }
@@ -1017,13 +1715,13 @@ impl Cx {
 
     /// Reports a failed `anyOf`/`oneOf` through the branch the value most likely meant:
     /// one whose type matched, with the fewest errors.
-    fn best_failure(&mut self, failures: Vec<(&'static J, Vec<Error>)>, v: &Value, path: &str) {
+    fn best_failure(&mut self, failures: Vec<Vec<Error>>, v: &Value, path: &str) {
         let best = failures
             .into_iter()
-            .filter(|(_, errs)| !errs.iter().any(|e| e.type_mismatch && e.path == path))
-            .min_by_key(|(_, errs)| errs.len());
+            .filter(|errs| !errs.iter().any(|e| e.type_mismatch && e.path == path))
+            .min_by_key(|errs| errs.len());
         match best {
-            Some((_, errs)) => self.errors.extend(errs),
+            Some(errs) => self.errors.extend(errs),
             None => self.errors.push(Error {
                 path: path.to_string(),
                 message: format!("{} is not valid under any of the allowed schemas", show(v)),
@@ -1083,6 +1781,136 @@ mod tests {
                 assert_eq!(class.is_match(t), re.is_match(t), "{p} on {t:?}");
             }
         }
+    }
+
+    /// The errors of `props` against a schema given as JSON text, as `path: message`.
+    fn errors_in(schemas: &mut Schemas, schema: &str, props: serde_json::Value) -> Vec<String> {
+        let root = Compiler::compile(schemas, schema).unwrap_or_else(|| panic!("{schema} compiles"));
+        let Value::Map(props) = Value::from_json(&props) else {
+            panic!("properties must be an object")
+        };
+        schemas
+            .check(root, &props, None)
+            .into_iter()
+            .map(|e| format!("{}: {}", e.path, e.message))
+            .collect()
+    }
+
+    fn errors(schema: &str, props: serde_json::Value) -> Vec<String> {
+        errors_in(&mut Schemas::default(), schema, props)
+    }
+
+    #[test]
+    fn a_recursive_definition_checks_every_level() {
+        let node = r##"{"type":"object","additionalProperties":false,"properties":{"Name":{"type":"string","maxLength":3},"Child":{"$ref":"#/definitions/Node"}}}"##;
+        // The `$ref`s are read before their target and after it.
+        for schema in [
+            format!(
+                r##"{{"properties":{{"Root":{{"$ref":"#/definitions/Node"}}}},"definitions":{{"Node":{node}}}}}"##
+            ),
+            format!(
+                r##"{{"definitions":{{"Node":{node}}},"properties":{{"Root":{{"$ref":"#/definitions/Node"}}}}}}"##
+            ),
+        ] {
+            let props = serde_json::json!({"Root": {"Name": "abc", "Child": {"Child": {"Name": "abcd", "Other": 1}}}});
+            assert_eq!(
+                errors(&schema, props),
+                [
+                    "Properties.Root.Child.Child.Name: \"abcd\" is longer than 3 characters",
+                    "Properties.Root.Child.Child.Other: \"Other\" is not a property of this type (additional properties are not allowed)",
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn refs_reach_any_schema_of_the_document() {
+        let schema = r##"{
+            "definitions": {
+                "a/b~c": {"type": "integer"},
+                "Outer": {"properties": {"Inner": {"enum": ["x", "y"]}}},
+                "List": {"allOf": [{"minLength": 2}, {"maxLength": 4}]}
+            },
+            "x-extra": {"Deep": [{"maximum": 9}]},
+            "properties": {
+                "Arn": {"pattern": "^arn:"},
+                "SameAsArn": {"$ref": "#/properties/Arn"},
+                "Escaped": {"$ref": "#/definitions/a~1b~0c"},
+                "Nested": {"$ref": "#/definitions/Outer/properties/Inner"},
+                "InList": {"$ref": "#/definitions/List/allOf/1"},
+                "InOther": {"$ref": "#/x-extra/Deep/0"},
+                "Missing": {"$ref": "#/definitions/Nope", "type": "string"},
+                "Outside": {"$ref": "other.json#/definitions/X"},
+                "Whole": {"$ref": "#"}
+            },
+            "required": ["Arn"]
+        }"##;
+        let props = serde_json::json!({
+            "Arn": "arn:aws:x",
+            "SameAsArn": "nope",
+            "Escaped": "one",
+            "Nested": "z",
+            "InList": "abcde",
+            "InOther": 10,
+            "Missing": [],
+            "Outside": 1,
+            "Whole": {"Escaped": 2}
+        });
+        assert_eq!(
+            errors(schema, props),
+            [
+                "Properties.SameAsArn: \"nope\" does not match pattern ^arn:",
+                "Properties.Escaped: \"one\" is not of type integer",
+                "Properties.Nested: \"z\" is not one of x, y",
+                "Properties.InList: \"abcde\" is longer than 4 characters",
+                "Properties.InOther: 10 is greater than the maximum of 9",
+                "Properties.Missing: [] is not of type string",
+                "Properties.Whole: required property \"Arn\" is missing",
+            ]
+        );
+    }
+
+    #[test]
+    fn patterns_are_kept_once_and_compiled_when_first_matched() {
+        let mut schemas = Schemas::default();
+        let a = r#"{"properties":{"A":{"pattern":"^[a-z]+$"},"B":{"pattern":"^x(y|z)$"}}}"#;
+        let b = r#"{"properties":{"C":{"pattern":"^[a-z]+$"}}}"#;
+        assert!(errors_in(&mut schemas, a, serde_json::json!({})).is_empty());
+        assert!(errors_in(&mut schemas, b, serde_json::json!({})).is_empty());
+        assert_eq!(schemas.patterns.len(), 2);
+        assert!(schemas.patterns.iter().all(|p| p.compiled.get().is_none()));
+        assert_eq!(
+            errors_in(&mut schemas, b, serde_json::json!({"C": "ABC"})),
+            ["Properties.C: \"ABC\" does not match pattern ^[a-z]+$"]
+        );
+        assert!(matches!(
+            schemas.patterns[0].compiled.get(),
+            Some(Some(Pattern::Class { .. }))
+        ));
+        assert!(schemas.patterns[1].compiled.get().is_none());
+    }
+
+    #[test]
+    fn text_that_is_not_a_schema_is_refused() {
+        assert!(Compiler::compile(&mut Schemas::default(), r#"{"properties":"#).is_none());
+        assert!(Compiler::compile(&mut Schemas::default(), r#"{} {}"#).is_none());
+    }
+
+    #[cfg(feature = "sqs")]
+    #[test]
+    fn each_type_is_compiled_once_per_validator() {
+        let validator = SchemaValidator::new();
+        let mut props = IndexMap::new();
+        props.insert("DelaySeconds".to_string(), Value::Int(1000));
+        let first = validator.check("AWS::SQS::Queue", &props);
+        let nodes = validator.schemas.borrow().nodes.len();
+        assert!(nodes > 0);
+        assert_eq!(validator.check("AWS::SQS::Queue", &props), first);
+        assert_eq!(validator.schemas.borrow().nodes.len(), nodes);
+        assert!(validator.check("Custom::Thing", &props).is_empty());
+        assert_eq!(validator.schemas.borrow().types.len(), 2);
+        // Another validator compiles its own.
+        assert!(SchemaValidator::new().schemas.borrow().nodes.is_empty());
     }
 
     #[test]

@@ -21,6 +21,11 @@ pub trait Resource: Any + fmt::Debug {
     fn resource_type(&self) -> &str;
     /// The `Properties` of the resource, before reference resolution.
     fn properties(&self) -> IndexMap<String, Value>;
+    /// One property by name, before reference resolution (generated resources convert
+    /// only that field).
+    fn property(&self, name: &str) -> Option<Value> {
+        self.properties().shift_remove(name)
+    }
     /// For downcasting to the concrete struct.
     fn as_any(&self) -> &dyn Any;
     /// For downcasting to the concrete struct, mutably.
@@ -138,6 +143,9 @@ impl Resource for CfnResource {
     fn properties(&self) -> IndexMap<String, Value> {
         self.properties.clone()
     }
+    fn property(&self, name: &str) -> Option<Value> {
+        self.properties.get(name).cloned()
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -243,6 +251,22 @@ impl ResourceEntry {
             apply_override(&mut props, &o.path, o.value.clone());
         }
         props
+    }
+}
+
+impl ResourceEntry {
+    /// One top-level property after overrides (only that property is computed).
+    pub fn final_property(&self, name: &str) -> Option<Value> {
+        let mut one = IndexMap::with_capacity(1);
+        if let Some(v) = self.resource.property(name) {
+            one.insert(name.to_string(), v);
+        }
+        for o in &self.overrides {
+            if split_override_path(&o.path).first().map(String::as_str) == Some(name) {
+                apply_override(&mut one, &o.path, o.value.clone());
+            }
+        }
+        one.shift_remove(name)
     }
 }
 

@@ -407,6 +407,12 @@ impl App {
         Some(self.try_node(id).ok()?.resource_entry()?.final_properties())
     }
 
+    /// One top-level property of a resource after overrides (only that property is
+    /// computed): what a rule or aspect that reads a few properties asks for.
+    pub fn final_property(&self, id: NodeId, name: &str) -> Option<Value> {
+        self.try_node(id).ok()?.resource_entry()?.final_property(name)
+    }
+
     /// A node, or an error for a handle this app did not create.
     pub fn try_node(&self, id: NodeId) -> Result<&Node> {
         if id.app() != self.id {

@@ -65,6 +65,46 @@ impl From<crate::id::ParameterRef> for Target {
     }
 }
 
+impl Default for Value {
+    /// `Null`.
+    fn default() -> Value {
+        Value::Null
+    }
+}
+
+/// A value serializes as the JSON CloudFormation reads, once synthesis has resolved its
+/// intrinsics (maps keep their order). An unresolved intrinsic (a reference to a node) has
+/// no JSON form: serializing one is an error.
+impl serde::Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeMap, SerializeSeq};
+        match self {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(i) => s.serialize_i64(*i),
+            Value::Float(f) => s.serialize_f64(*f),
+            Value::String(v) => s.serialize_str(v),
+            Value::List(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Value::Map(m) => {
+                let mut map = s.serialize_map(Some(m.len()))?;
+                for (k, v) in m {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+            Value::Intrinsic(i) => Err(S::Error::custom(format!(
+                "an unresolved intrinsic ({i:?}) has no JSON form; synthesis resolves references first"
+            ))),
+        }
+    }
+}
+
 impl crate::id::ParameterRef {
     /// `Ref` to the parameter.
     pub fn value(self) -> Value {
@@ -280,6 +320,14 @@ impl Value {
             Value::Map(m) => m.values().all(Value::is_literal),
             _ => true,
         }
+    }
+
+    /// True for `null`, booleans, numbers and strings: nothing inside to resolve.
+    pub fn is_literal_scalar(&self) -> bool {
+        matches!(
+            self,
+            Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::String(_)
+        )
     }
 
     /// The string literal, if this value is one.

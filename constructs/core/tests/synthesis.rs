@@ -244,9 +244,7 @@ fn error_annotations_fail_and_strict_fails_on_warnings() {
     let t = app.add(s, "T", topic()).unwrap();
     app.annotate(t, Level::Warning, "consider a KMS key");
     assert!(app.synth().is_ok());
-    let err = app
-        .synth_with(&SynthOptions { strict: true })
-        .unwrap_err();
+    let err = app.synth_with(&SynthOptions { strict: true }).unwrap_err();
     assert!(
         err.to_string().contains("[warning] S/T: consider a KMS key"),
         "{err}"

@@ -34,7 +34,7 @@
 
 use std::time::Duration;
 
-use cairn_core::{make_unique_id, App, Error, NodeId, Res, Result, Value};
+use cairn_core::{make_unique_id, App, NodeId, Res, Result, Value};
 
 pub use cairn_cfn::applicationautoscaling::*;
 
@@ -185,13 +185,13 @@ impl ScalableTarget {
     ) -> Result<ScalableTarget> {
         let node = app.construct(scope, id)?;
         if props.max_capacity < props.min_capacity {
-            return Err(Error::InvalidProps {
-                path: app.path(node),
-                problem: format!(
+            return Err(app.invalid_props(
+                node,
+                format!(
                     "max_capacity {} is below min_capacity {}; raise max_capacity or lower min_capacity",
                     props.max_capacity, props.min_capacity
                 ),
-            });
+            ));
         }
         let mut t = CfnScalableTarget::new(
             i64::from(props.max_capacity),
@@ -232,13 +232,13 @@ impl ScalableTarget {
     ) -> Result<Res<CfnScalingPolicy>> {
         let node = app.construct(self.node, id)?;
         if !(props.target_value.is_finite() && props.target_value > 0.0) {
-            return Err(Error::InvalidProps {
-                path: app.path(node),
-                problem: format!(
+            return Err(app.invalid_props(
+                node,
+                format!(
                     "target_value {} must be a positive number (e.g. 60.0 for 60 % CPU)",
                     props.target_value
                 ),
-            });
+            ));
         }
         let name = props.policy_name.clone().unwrap_or_else(|| {
             make_unique_id(&app.path_from(app.root(), node))
@@ -265,3 +265,5 @@ impl From<ScalableTarget> for NodeId {
         t.node
     }
 }
+
+construct!(ScalableTarget);

@@ -31,7 +31,7 @@
 //! # }
 //! ```
 
-use cairn_core::{App, Level, NodeId, Pseudo, Res, Result, Value};
+use cairn_core::{format_arn, App, NodeId, Pseudo, Res, Result, Value};
 
 use crate::iam::{grant, Grantable};
 use crate::kms::Key;
@@ -98,7 +98,7 @@ pub struct WorkGroup {
 impl WorkGroup {
     /// Creates the workgroup as construct `id` under `scope`. A name Athena rejects, a
     /// scan limit under 10 MB, or `enforce_configuration: false` (clients could then
-    /// write unencrypted results) are error annotations naming the construct.
+    /// write unencrypted results) are an [`Error::InvalidProps`](cairn_core::Error::InvalidProps).
     pub fn new(
         app: &mut App,
         scope: impl Into<NodeId>,
@@ -113,29 +113,26 @@ impl WorkGroup {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
         {
-            app.annotate(
+            return Err(app.invalid_props(
                 node,
-                Level::Error,
                 format!(
                     "workgroup name {n:?} must be 1 to 128 characters of a-z, A-Z, 0-9, '.', '_' and '-'"
                 ),
-            );
+            ));
         }
         if let Some(c) = props.bytes_scanned_cutoff_per_query {
             if c < 10_000_000 {
-                app.annotate(
+                return Err(app.invalid_props(
                     node,
-                    Level::Error,
                     format!("bytes_scanned_cutoff_per_query {c} must be at least 10000000 (10 MB)"),
-                );
+                ));
             }
         }
         if !props.enforce_configuration {
-            app.annotate(
+            return Err(app.invalid_props(
                 node,
-                Level::Error,
                 "enforce_configuration is off: clients could write query results unencrypted or elsewhere; keep it on",
-            );
+            ));
         }
         let mut encryption = match props.key {
             Some(_) => work_group::EncryptionConfiguration::new(work_group::EncryptionOption::SseKms),
@@ -205,9 +202,9 @@ impl WorkGroup {
 
     /// `arn:...:athena:<region>:<account>:workgroup/<name>`.
     pub fn work_group_arn(&self) -> Value {
-        Value::sub_with(
-            "arn:${AWS::Partition}:athena:${AWS::Region}:${AWS::AccountId}:workgroup/${Name}",
-            [("Name", self.work_group_name())],
+        format_arn(
+            "athena",
+            Value::join("", [Value::from("workgroup/"), self.work_group_name()]),
         )
     }
 
@@ -271,3 +268,5 @@ impl From<WorkGroup> for NodeId {
         w.node
     }
 }
+
+construct!(WorkGroup);

@@ -35,8 +35,8 @@
 //!     ..StackSetProps::new("app", StackSetTemplate::body(template),
 //!         vec![DeploymentTarget::new(["ou-ab12-cdef3456"], ["eu-west-1"])])
 //! })?;
-//! let order = StackSetOrder::new(&mut app, stack, "Order", &[app_set, base],
-//!     StackSetOrderProps::new("/stacksets/order"))?;
+//! let order = StackSetOrder::new(&mut app, stack, "Order",
+//!     StackSetOrderProps::new("/stacksets/order", &[app_set, base]))?;
 //! assert_eq!(order.order(), ["base", "app"]);
 //! let asm = app.synth()?;
 //! let s = asm.stack("Org").unwrap();
@@ -67,7 +67,7 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use regex::Regex;
 
-use cairn_core::{App, Error, Level, NodeId, Pseudo, Res, Result, Val, Value};
+use cairn_core::{format_arn, App, Arn, Level, NodeId, Res, Result, Val, Value};
 
 use crate::iam::{grant, Grantable};
 use crate::ssm::{ParameterTier, StringParameter, StringParameterProps};
@@ -465,7 +465,7 @@ impl StackSetSpec {
 /// Invalid settings (a name CloudFormation refuses, a tag value with a comma or over 256
 /// characters, no targets or Regions, OU ids on a self-managed StackSet, auto-deployment
 /// on a self-managed one, parameter overrides of parameters the template does not
-/// declare) are error annotations naming the construct path.
+/// declare) are one [`Error::InvalidProps`](cairn_core::Error::InvalidProps) naming the construct path and every problem.
 ///
 /// ```
 /// use cairn_constructs::cloudformation::{DeploymentTarget, StackSet, StackSetProps, StackSetTemplate};
@@ -550,297 +550,41 @@ fn strings(items: &[String]) -> Val<Vec<Val<String>>> {
 
 impl StackSet {
     /// Creates the StackSet as construct `id` under `scope`. A template file that cannot
-    /// be read is an [`Error::InvalidProps`]; other problems are error annotations.
+    /// be read, or invalid settings, are an [`Error::InvalidProps`](cairn_core::Error::InvalidProps) (listing every problem).
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: StackSetProps) -> Result<StackSet> {
         let node = app.construct(scope, id)?;
         let path = app.path(node);
-        let mut problems: Vec<String> = Vec::new();
         let name = props.stack_set_name.clone();
+        let self_managed = matches!(props.permission_model, PermissionModel::SelfManaged { .. });
+        let mut build = StackSetBuild {
+            props: &props,
+            self_managed,
+            l1: CfnStackSet::new(
+                if self_managed {
+                    stack_set::PermissionModel::SelfManaged
+                } else {
+                    stack_set::PermissionModel::ServiceManaged
+                },
+                name.as_str(),
+            ),
+            problems: Vec::new(),
+        };
         if !stack_set_name_ok(&name) {
-            problems.push(format!(
+            build.problems.push(format!(
                 "StackSet name {name:?} is invalid: start with a letter, then letters, digits and '-', at most 128 characters"
             ));
         }
-        let self_managed = matches!(props.permission_model, PermissionModel::SelfManaged { .. });
-        let model = if self_managed {
-            stack_set::PermissionModel::SelfManaged
-        } else {
-            stack_set::PermissionModel::ServiceManaged
-        };
-        let mut l1 = CfnStackSet::new(model, name.as_str());
-        l1.description = props.description.as_deref().map(Into::into);
-
-        // The template.
-        let body = match &props.template {
-            StackSetTemplate::File(file) => {
-                Some(read_template(file).map_err(|problem| Error::InvalidProps {
-                    path: path.clone(),
-                    problem,
-                })?)
-            }
-            StackSetTemplate::Body(b) => Some(b.clone()),
-            StackSetTemplate::Url(url) => {
-                l1.template_url = Some(url.clone().into());
-                None
-            }
-        };
-        let mut declared = None;
-        if let Some(body) = body {
-            if body.len() > MAX_TEMPLATE_BODY_BYTES {
-                problems.push(format!(
-                    "the template is {} bytes, over TemplateBody's limit of {MAX_TEMPLATE_BODY_BYTES}; upload it to S3 and use StackSetTemplate::Url",
-                    body.len()
-                ));
-            }
-            declared = template_parameters(&body);
-            if declared.is_none() {
-                problems.push("the template is neither JSON nor YAML".into());
-            }
-            l1.template_body = Some(body.into());
-        }
-
-        // Parameters and overrides must name declared parameters.
-        if let Some(declared) = &declared {
-            let mut check = |key: &str, what: &str| {
-                if !declared.contains(key) {
-                    problems.push(format!(
-                        "{what} {key:?} is not a parameter of the template (it declares {:?})",
-                        declared.iter().collect::<Vec<_>>()
-                    ));
-                }
-            };
-            for k in props.parameters.keys() {
-                check(k, "parameter");
-            }
-            for t in &props.targets {
-                for k in t.parameter_overrides.keys() {
-                    check(k, "parameter override");
-                }
-            }
-        }
-        if !props.parameters.is_empty() {
-            l1.parameters = Some(parameters_l1(&props.parameters));
-        }
-
-        // Targets.
-        if props.targets.is_empty() {
-            problems.push("a StackSet needs at least one deployment target (DeploymentTarget::new)".into());
-        }
-        let ou = Regex::new(r"^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$").expect("a valid regex");
-        let account = Regex::new(r"^[0-9]{12}$").expect("a valid regex");
-        let region = Regex::new(r"^[a-z]{2}(-[a-z]+)+-[0-9]$").expect("a valid regex");
-        let mut groups = Vec::new();
-        let mut pairs = Vec::new();
-        let mut all_regions: Vec<String> = Vec::new();
-        for (i, t) in props.targets.iter().enumerate() {
-            if t.regions.is_empty() {
-                problems.push(format!("deployment target {i} has no Regions"));
-            }
-            for r in &t.regions {
-                if !region.is_match(r) {
-                    problems.push(format!("deployment target {i}: {r:?} is not a Region name"));
-                }
-                if !all_regions.contains(r) {
-                    all_regions.push(r.clone());
-                }
-            }
-            let mut dt = stack_set::DeploymentTargets::default();
-            if self_managed {
-                if !t.organizational_unit_ids.is_empty() {
-                    problems.push(format!(
-                        "deployment target {i}: a self-managed StackSet deploys to accounts, not OUs; use DeploymentTarget::accounts or the service-managed permission model"
-                    ));
-                }
-                if t.accounts.is_empty() {
-                    problems.push(format!("deployment target {i} has no accounts"));
-                }
-            } else {
-                if t.organizational_unit_ids.is_empty() {
-                    problems.push(format!(
-                        "deployment target {i} has no organizational units; a service-managed StackSet deploys to OUs (ou-...) or the root (r-...)"
-                    ));
-                }
-                if !t.accounts.is_empty() {
-                    problems.push(format!(
-                        "deployment target {i}: a service-managed StackSet deploys to OUs; list the accounts' OUs instead"
-                    ));
-                }
-            }
-            for o in &t.organizational_unit_ids {
-                if !ou.is_match(o) {
-                    problems.push(format!(
-                        "deployment target {i}: {o:?} is not an OU id (ou-xxxx-xxxxxxxx) or root id (r-xxxx)"
-                    ));
-                }
-            }
-            for a in &t.accounts {
-                if !account.is_match(a) {
-                    problems.push(format!(
-                        "deployment target {i}: {a:?} is not a 12-digit account id"
-                    ));
-                }
-            }
-            if !t.organizational_unit_ids.is_empty() {
-                dt.organizational_unit_ids = Some(strings(&t.organizational_unit_ids));
-            }
-            if !t.accounts.is_empty() {
-                dt.accounts = Some(strings(&t.accounts));
-            }
-            let mut group = stack_set::StackInstances::new(dt, strings(&t.regions));
-            if !t.parameter_overrides.is_empty() {
-                group.parameter_overrides = Some(parameters_l1(&t.parameter_overrides));
-            }
-            groups.push(Val::from(group));
-            for who in t.organizational_unit_ids.iter().chain(&t.accounts) {
-                for r in &t.regions {
-                    pairs.push((who.clone(), r.clone()));
-                }
-            }
-        }
-        if !groups.is_empty() {
-            l1.stack_instances_group = Some(groups.into());
-        }
-
-        // Permissions and rollout.
-        match &props.permission_model {
-            PermissionModel::ServiceManaged => {
-                l1.auto_deployment = Some(
-                    stack_set::AutoDeployment {
-                        enabled: Some(props.auto_deployment.into()),
-                        retain_stacks_on_account_removal: props
-                            .auto_deployment
-                            .then(|| props.retain_stacks_on_account_removal.into()),
-                        ..Default::default()
-                    }
-                    .into(),
-                );
-                if props.delegated_admin {
-                    l1.call_as = Some(stack_set::CallAs::DelegatedAdmin.into());
-                }
-            }
-            PermissionModel::SelfManaged {
-                administration_role_arn,
-                execution_role_name,
-            } => {
-                if props.auto_deployment {
-                    problems.push("auto-deployment needs the service-managed permission model; set auto_deployment: false".into());
-                }
-                if props.delegated_admin {
-                    problems.push("a delegated administrator can only call service-managed StackSets".into());
-                }
-                l1.administration_role_arn = administration_role_arn.clone().map(Into::into);
-                l1.execution_role_name = execution_role_name.as_deref().map(Into::into);
-            }
-        }
-        let op = &props.operation_preferences;
-        if !(1..=100).contains(&op.max_concurrent_percentage) {
-            problems.push(format!(
-                "max_concurrent_percentage must be 1 to 100, got {}",
-                op.max_concurrent_percentage
-            ));
-        }
-        if !(0..=100).contains(&op.failure_tolerance_percentage) {
-            problems.push(format!(
-                "failure_tolerance_percentage must be 0 to 100, got {}",
-                op.failure_tolerance_percentage
-            ));
-        }
-        l1.operation_preferences = Some(
-            stack_set::OperationPreferences {
-                max_concurrent_percentage: Some(op.max_concurrent_percentage.into()),
-                failure_tolerance_percentage: Some(op.failure_tolerance_percentage.into()),
-                region_concurrency_type: Some(
-                    match op.region_concurrency {
-                        RegionConcurrency::Parallel => stack_set::RegionConcurrencyType::Parallel,
-                        RegionConcurrency::Sequential => stack_set::RegionConcurrencyType::Sequential,
-                    }
-                    .into(),
-                ),
-                region_order: (!op.region_order.is_empty()).then(|| strings(&op.region_order)),
-                concurrency_mode: Some(
-                    if op.soft_failure_tolerance {
-                        stack_set::ConcurrencyMode::SoftFailureTolerance
-                    } else {
-                        stack_set::ConcurrencyMode::StrictFailureTolerance
-                    }
-                    .into(),
-                ),
-                ..Default::default()
-            }
-            .into(),
-        );
-        l1.managed_execution = Some(
-            stack_set::ManagedExecution {
-                active: Some(props.managed_execution.into()),
-            }
-            .into(),
-        );
-        if !props.capabilities.is_empty() {
-            l1.capabilities = Some(
-                props
-                    .capabilities
-                    .iter()
-                    .map(|c| Val::from(c.clone()))
-                    .collect::<Vec<_>>()
-                    .into(),
-            );
-        }
-
-        // Tags: the ordering tags, then the others.
-        let tags = props.tags.clone();
-        for n in tags.depends_on.iter().chain(&tags.anti_depends_on) {
-            if !stack_set_name_ok(n) {
-                problems.push(format!("tag names {n:?}, which is not a StackSet name"));
-            }
-        }
-        let mut tag_list: Vec<(String, String)> = Vec::new();
-        if let Some(v) = tags.depends_on_value() {
-            tag_list.push((TAG_DEPENDS_ON.into(), v));
-        }
-        if let Some(v) = tags.anti_depends_on_value() {
-            tag_list.push((TAG_ANTI_DEPENDS_ON.into(), v));
-        }
-        tag_list.push((TAG_MANDATORY.into(), tags.mandatory.to_string()));
-        tag_list.push((TAG_SELF_HEALING.into(), tags.self_healing.to_string()));
-        if let Some(v) = join_list(&all_regions) {
-            tag_list.push((TAG_REGION.into(), v));
-        }
-        for (k, v) in &props.extra_tags {
-            if [
-                TAG_DEPENDS_ON,
-                TAG_ANTI_DEPENDS_ON,
-                TAG_MANDATORY,
-                TAG_SELF_HEALING,
-                TAG_REGION,
-            ]
-            .contains(&k.as_str())
-            {
-                problems.push(format!(
-                    "extra tag {k:?} is an ordering tag; set it through StackSetProps::tags"
-                ));
-                continue;
-            }
-            tag_list.push((k.clone(), v.clone()));
-        }
-        if tag_list.len() > 50 {
-            problems.push(format!("{} tags, over the limit of 50", tag_list.len()));
-        }
-        for (k, v) in &tag_list {
-            if let Some(p) = tag_problem(k, v) {
-                problems.push(p);
-            }
-        }
-        l1.tags = Some(
-            tag_list
-                .iter()
-                .map(|(k, v)| stack_set::Tag::new(k.as_str(), v.as_str()).into())
-                .collect::<Vec<_>>()
-                .into(),
-        );
-
-        for p in problems {
-            app.annotate(node, Level::Error, p);
-        }
+        build.l1.description = props.description.as_deref().map(Into::into);
+        let declared = build
+            .template()
+            .map_err(|problem| app.invalid_props(node, problem))?;
+        build.parameters(declared.as_ref());
+        let (pairs, regions) = build.targets();
+        build.permissions();
+        build.operations();
+        build.tags(&regions);
+        let StackSetBuild { l1, problems, .. } = build;
+        crate::check_props(app, node, problems)?;
         let resource = app.add(node, "Resource", l1)?;
         Ok(StackSet {
             node,
@@ -848,7 +592,7 @@ impl StackSet {
             spec: StackSetSpec {
                 name,
                 path,
-                tags,
+                tags: props.tags.clone(),
                 targets: pairs,
             },
             self_managed,
@@ -888,18 +632,7 @@ impl StackSet {
     /// The StackSet's ARN: `arn:<partition>:cloudformation:<region>:<account>:stackset/<name>:*`
     /// (the id's suffix is only known after creation, so a wildcard stands for it).
     pub fn stack_set_arn(&self) -> Value {
-        Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(":cloudformation:"),
-                Value::pseudo(Pseudo::Region),
-                Value::from(":"),
-                Value::pseudo(Pseudo::AccountId),
-                Value::from(format!(":stackset/{}:*", self.spec.name)),
-            ],
-        )
+        format_arn("cloudformation", format!("stackset/{}:*", self.spec.name))
     }
 
     /// Grants reading the StackSet, its instances and operations.
@@ -947,27 +680,323 @@ impl StackSet {
         grantee: &impl Grantable,
         actions: impl IntoIterator<Item = S>,
     ) -> Result<()> {
-        let target = Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(":cloudformation:"),
-                Value::pseudo(Pseudo::Region),
-                Value::from(":"),
-                Value::pseudo(Pseudo::AccountId),
-                Value::from(format!(":stackset-target/{}:*", self.spec.name)),
-            ],
-        );
-        let types = Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(":cloudformation:*::type/resource/*"),
-            ],
-        );
+        let target = format_arn("cloudformation", format!("stackset-target/{}:*", self.spec.name));
+        let types = Arn::new("cloudformation", "type/resource/*")
+            .region("*")
+            .no_account()
+            .format();
         grant(app, grantee, actions, [self.stack_set_arn(), target, types])
+    }
+}
+
+/// The steps of [`StackSet::new`]: each fills its part of the L1 and notes the problems
+/// of its part of the props, all reported together.
+struct StackSetBuild<'p> {
+    props: &'p StackSetProps,
+    self_managed: bool,
+    l1: CfnStackSet,
+    problems: Vec<String>,
+}
+
+impl StackSetBuild<'_> {
+    /// The template body or URL; the parameters a body declares (`None` for a URL or a
+    /// body that does not parse). `Err`: a template file that cannot be read.
+    fn template(&mut self) -> std::result::Result<Option<BTreeSet<String>>, String> {
+        let body = match &self.props.template {
+            StackSetTemplate::File(file) => Some(read_template(file)?),
+            StackSetTemplate::Body(b) => Some(b.clone()),
+            StackSetTemplate::Url(url) => {
+                self.l1.template_url = Some(url.clone().into());
+                None
+            }
+        };
+        let Some(body) = body else {
+            return Ok(None);
+        };
+        if body.len() > MAX_TEMPLATE_BODY_BYTES {
+            self.problems.push(format!(
+                "the template is {} bytes, over TemplateBody's limit of {MAX_TEMPLATE_BODY_BYTES}; upload it to S3 and use StackSetTemplate::Url",
+                body.len()
+            ));
+        }
+        let declared = template_parameters(&body);
+        if declared.is_none() {
+            self.problems.push("the template is neither JSON nor YAML".into());
+        }
+        self.l1.template_body = Some(body.into());
+        Ok(declared)
+    }
+
+    /// Parameters and overrides, which must name parameters the template declares.
+    fn parameters(&mut self, declared: Option<&BTreeSet<String>>) {
+        let props = self.props;
+        if let Some(declared) = declared {
+            let mut check = |key: &str, what: &str| {
+                if !declared.contains(key) {
+                    self.problems.push(format!(
+                        "{what} {key:?} is not a parameter of the template (it declares {:?})",
+                        declared.iter().collect::<Vec<_>>()
+                    ));
+                }
+            };
+            for k in props.parameters.keys() {
+                check(k, "parameter");
+            }
+            for t in &props.targets {
+                for k in t.parameter_overrides.keys() {
+                    check(k, "parameter override");
+                }
+            }
+        }
+        if !props.parameters.is_empty() {
+            self.l1.parameters = Some(parameters_l1(&props.parameters));
+        }
+    }
+
+    /// The stack instance groups; returns the (OU or account, Region) pairs deployed to
+    /// and every Region, in order.
+    fn targets(&mut self) -> (Vec<(String, String)>, Vec<String>) {
+        let props = self.props;
+        if props.targets.is_empty() {
+            self.problems
+                .push("a StackSet needs at least one deployment target (DeploymentTarget::new)".into());
+        }
+        let mut groups = Vec::new();
+        let mut pairs = Vec::new();
+        let mut all_regions: Vec<String> = Vec::new();
+        for (i, t) in props.targets.iter().enumerate() {
+            for r in &t.regions {
+                if !all_regions.contains(r) {
+                    all_regions.push(r.clone());
+                }
+            }
+            self.check_target(i, t);
+            let mut dt = stack_set::DeploymentTargets::default();
+            if !t.organizational_unit_ids.is_empty() {
+                dt.organizational_unit_ids = Some(strings(&t.organizational_unit_ids));
+            }
+            if !t.accounts.is_empty() {
+                dt.accounts = Some(strings(&t.accounts));
+            }
+            let mut group = stack_set::StackInstances::new(dt, strings(&t.regions));
+            if !t.parameter_overrides.is_empty() {
+                group.parameter_overrides = Some(parameters_l1(&t.parameter_overrides));
+            }
+            groups.push(Val::from(group));
+            for who in t.organizational_unit_ids.iter().chain(&t.accounts) {
+                for r in &t.regions {
+                    pairs.push((who.clone(), r.clone()));
+                }
+            }
+        }
+        if !groups.is_empty() {
+            self.l1.stack_instances_group = Some(groups.into());
+        }
+        (pairs, all_regions)
+    }
+
+    /// The problems of deployment target `i`: Regions, and OUs or accounts as the
+    /// permission model needs.
+    fn check_target(&mut self, i: usize, t: &DeploymentTarget) {
+        let ou = Regex::new(r"^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$").expect("a valid regex");
+        let account = Regex::new(r"^[0-9]{12}$").expect("a valid regex");
+        let region = Regex::new(r"^[a-z]{2}(-[a-z]+)+-[0-9]$").expect("a valid regex");
+        let problems = &mut self.problems;
+        if t.regions.is_empty() {
+            problems.push(format!("deployment target {i} has no Regions"));
+        }
+        for r in &t.regions {
+            if !region.is_match(r) {
+                problems.push(format!("deployment target {i}: {r:?} is not a Region name"));
+            }
+        }
+        if self.self_managed {
+            if !t.organizational_unit_ids.is_empty() {
+                problems.push(format!(
+                    "deployment target {i}: a self-managed StackSet deploys to accounts, not OUs; use DeploymentTarget::accounts or the service-managed permission model"
+                ));
+            }
+            if t.accounts.is_empty() {
+                problems.push(format!("deployment target {i} has no accounts"));
+            }
+        } else {
+            if t.organizational_unit_ids.is_empty() {
+                problems.push(format!(
+                    "deployment target {i} has no organizational units; a service-managed StackSet deploys to OUs (ou-...) or the root (r-...)"
+                ));
+            }
+            if !t.accounts.is_empty() {
+                problems.push(format!(
+                    "deployment target {i}: a service-managed StackSet deploys to OUs; list the accounts' OUs instead"
+                ));
+            }
+        }
+        for o in &t.organizational_unit_ids {
+            if !ou.is_match(o) {
+                problems.push(format!(
+                    "deployment target {i}: {o:?} is not an OU id (ou-xxxx-xxxxxxxx) or root id (r-xxxx)"
+                ));
+            }
+        }
+        for a in &t.accounts {
+            if !account.is_match(a) {
+                problems.push(format!(
+                    "deployment target {i}: {a:?} is not a 12-digit account id"
+                ));
+            }
+        }
+    }
+
+    /// Auto-deployment and the caller (service-managed) or the administration and
+    /// execution roles (self-managed).
+    fn permissions(&mut self) {
+        let props = self.props;
+        match &props.permission_model {
+            PermissionModel::ServiceManaged => {
+                self.l1.auto_deployment = Some(
+                    stack_set::AutoDeployment {
+                        enabled: Some(props.auto_deployment.into()),
+                        retain_stacks_on_account_removal: props
+                            .auto_deployment
+                            .then(|| props.retain_stacks_on_account_removal.into()),
+                        ..Default::default()
+                    }
+                    .into(),
+                );
+                if props.delegated_admin {
+                    self.l1.call_as = Some(stack_set::CallAs::DelegatedAdmin.into());
+                }
+            }
+            PermissionModel::SelfManaged {
+                administration_role_arn,
+                execution_role_name,
+            } => {
+                if props.auto_deployment {
+                    self.problems.push("auto-deployment needs the service-managed permission model; set auto_deployment: false".into());
+                }
+                if props.delegated_admin {
+                    self.problems
+                        .push("a delegated administrator can only call service-managed StackSets".into());
+                }
+                self.l1.administration_role_arn = administration_role_arn.clone().map(Into::into);
+                self.l1.execution_role_name = execution_role_name.as_deref().map(Into::into);
+            }
+        }
+    }
+
+    /// The rollout: operation preferences, managed execution, capabilities.
+    fn operations(&mut self) {
+        let props = self.props;
+        let op = &props.operation_preferences;
+        if !(1..=100).contains(&op.max_concurrent_percentage) {
+            self.problems.push(format!(
+                "max_concurrent_percentage must be 1 to 100, got {}",
+                op.max_concurrent_percentage
+            ));
+        }
+        if !(0..=100).contains(&op.failure_tolerance_percentage) {
+            self.problems.push(format!(
+                "failure_tolerance_percentage must be 0 to 100, got {}",
+                op.failure_tolerance_percentage
+            ));
+        }
+        self.l1.operation_preferences = Some(
+            stack_set::OperationPreferences {
+                max_concurrent_percentage: Some(op.max_concurrent_percentage.into()),
+                failure_tolerance_percentage: Some(op.failure_tolerance_percentage.into()),
+                region_concurrency_type: Some(
+                    match op.region_concurrency {
+                        RegionConcurrency::Parallel => stack_set::RegionConcurrencyType::Parallel,
+                        RegionConcurrency::Sequential => stack_set::RegionConcurrencyType::Sequential,
+                    }
+                    .into(),
+                ),
+                region_order: (!op.region_order.is_empty()).then(|| strings(&op.region_order)),
+                concurrency_mode: Some(
+                    if op.soft_failure_tolerance {
+                        stack_set::ConcurrencyMode::SoftFailureTolerance
+                    } else {
+                        stack_set::ConcurrencyMode::StrictFailureTolerance
+                    }
+                    .into(),
+                ),
+                ..Default::default()
+            }
+            .into(),
+        );
+        self.l1.managed_execution = Some(
+            stack_set::ManagedExecution {
+                active: Some(props.managed_execution.into()),
+            }
+            .into(),
+        );
+        if !props.capabilities.is_empty() {
+            self.l1.capabilities = Some(
+                props
+                    .capabilities
+                    .iter()
+                    .map(|c| Val::from(c.clone()))
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
+        }
+    }
+
+    /// The tags: the ordering tags (with every Region of the targets), then the others.
+    fn tags(&mut self, regions: &[String]) {
+        let props = self.props;
+        let tags = &props.tags;
+        for n in tags.depends_on.iter().chain(&tags.anti_depends_on) {
+            if !stack_set_name_ok(n) {
+                self.problems
+                    .push(format!("tag names {n:?}, which is not a StackSet name"));
+            }
+        }
+        let mut tag_list: Vec<(String, String)> = Vec::new();
+        if let Some(v) = tags.depends_on_value() {
+            tag_list.push((TAG_DEPENDS_ON.into(), v));
+        }
+        if let Some(v) = tags.anti_depends_on_value() {
+            tag_list.push((TAG_ANTI_DEPENDS_ON.into(), v));
+        }
+        tag_list.push((TAG_MANDATORY.into(), tags.mandatory.to_string()));
+        tag_list.push((TAG_SELF_HEALING.into(), tags.self_healing.to_string()));
+        if let Some(v) = join_list(regions) {
+            tag_list.push((TAG_REGION.into(), v));
+        }
+        for (k, v) in &props.extra_tags {
+            if [
+                TAG_DEPENDS_ON,
+                TAG_ANTI_DEPENDS_ON,
+                TAG_MANDATORY,
+                TAG_SELF_HEALING,
+                TAG_REGION,
+            ]
+            .contains(&k.as_str())
+            {
+                self.problems.push(format!(
+                    "extra tag {k:?} is an ordering tag; set it through StackSetProps::tags"
+                ));
+                continue;
+            }
+            tag_list.push((k.clone(), v.clone()));
+        }
+        if tag_list.len() > 50 {
+            self.problems
+                .push(format!("{} tags, over the limit of 50", tag_list.len()));
+        }
+        for (k, v) in &tag_list {
+            if let Some(p) = tag_problem(k, v) {
+                self.problems.push(p);
+            }
+        }
+        self.l1.tags = Some(
+            tag_list
+                .iter()
+                .map(|(k, v)| stack_set::Tag::new(k.as_str(), v.as_str()).into())
+                .collect::<Vec<_>>()
+                .into(),
+        );
     }
 }
 
@@ -1348,6 +1377,8 @@ impl StackSetPlan {
 /// Settings of a [`StackSetOrder`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct StackSetOrderProps {
+    /// The StackSets to order.
+    pub stack_sets: Vec<StackSet>,
     /// The SSM parameter name, e.g. `/stacksets/order`.
     pub parameter_name: String,
     /// `Description` of the parameter.
@@ -1355,9 +1386,10 @@ pub struct StackSetOrderProps {
 }
 
 impl StackSetOrderProps {
-    /// The order in the parameter `name`.
-    pub fn new(name: &str) -> Self {
+    /// The order of `stack_sets` in the parameter `name`.
+    pub fn new(name: &str, stack_sets: &[StackSet]) -> Self {
         StackSetOrderProps {
+            stack_sets: stack_sets.to_vec(),
             parameter_name: name.into(),
             description: None,
         }
@@ -1368,9 +1400,8 @@ impl StackSetOrderProps {
 /// SSM `String` parameter (child `Parameter`; the Advanced tier when the JSON is over 4 KB,
 /// an error over 8 KB).
 ///
-/// Ordering problems ([`OrderError`]) are error annotations on this construct, so
-/// synthesis stops listing all of them; conflicts resolved by skipping a StackSet are
-/// warnings. Each StackSet's resource depends on the StackSets it `dependson` (`DependsOn`
+/// Ordering problems ([`OrderError`]) are one [`Error::InvalidProps`](cairn_core::Error::InvalidProps) listing all of
+/// them; conflicts resolved by skipping a StackSet are warnings. Each StackSet's resource depends on the StackSets it `dependson` (`DependsOn`
 /// in one stack, a stack dependency across stacks), so a first deployment creates them in
 /// order.
 ///
@@ -1393,8 +1424,8 @@ impl StackSetOrderProps {
 ///         ..StackSetProps::new(name, StackSetTemplate::body(body), target())
 ///     })?);
 /// }
-/// StackSetOrder::new(&mut app, stack, "Order", &sets, StackSetOrderProps::new("/order"))?;
-/// let err = app.synth().unwrap_err().to_string();
+/// let err = StackSetOrder::new(&mut app, stack, "Order", StackSetOrderProps::new("/order", &sets))
+///     .unwrap_err().to_string();
 /// assert!(err.contains("a ('Org/a') -> c ('Org/c') -> b ('Org/b') -> a ('Org/a')"), "{err}");
 /// # Ok(())
 /// # }
@@ -1403,67 +1434,56 @@ impl StackSetOrderProps {
 pub struct StackSetOrder {
     node: NodeId,
     parameter: StringParameter,
-    plan: Option<StackSetPlan>,
+    plan: StackSetPlan,
 }
 
 impl StackSetOrder {
-    /// Orders `stack_sets` and writes the order parameter as construct `id` under `scope`.
+    /// Orders `props.stack_sets` and writes the order parameter as construct `id` under
+    /// `scope`.
     pub fn new(
         app: &mut App,
         scope: impl Into<NodeId>,
         id: &str,
-        stack_sets: &[StackSet],
         props: StackSetOrderProps,
     ) -> Result<StackSetOrder> {
+        let stack_sets = &props.stack_sets;
         let node = app.construct(scope, id)?;
         let specs: Vec<StackSetSpec> = stack_sets.iter().map(|s| s.spec.clone()).collect();
-        let (plan, json) = match plan_order(&specs) {
-            Ok(plan) => {
-                for c in &plan.conflicts {
-                    app.annotate(node, Level::Warning, c.message(&specs));
-                }
-                let json = plan.to_json().to_string();
-                (Some(plan), json)
-            }
-            Err(errors) => {
-                for e in errors {
-                    app.annotate(node, Level::Error, e.to_string());
-                }
-                (None, "{}".to_string())
+        let plan = plan_order(&specs).map_err(|errors| {
+            crate::props_error(app, node, errors.iter().map(ToString::to_string).collect())
+        })?;
+        let json = plan.to_json().to_string();
+        let tier = match json.len() {
+            0..=4096 => ParameterTier::Standard,
+            4097..=8192 => ParameterTier::Advanced,
+            n => {
+                return Err(app.invalid_props(
+                    node,
+                    format!("the order JSON is {n} bytes, over the 8 KB limit of an SSM parameter; split the StackSets into several orders"),
+                ))
             }
         };
+        for c in &plan.conflicts {
+            app.annotate(node, Level::Warning, c.message(&specs));
+        }
         // First deployments create StackSets in order.
-        if plan.is_some() {
-            for s in stack_sets {
-                for dep in &s.spec.tags.depends_on {
-                    if let Some(d) = stack_sets.iter().find(|x| &x.spec.name == dep) {
-                        match (app.stack_of(s.node), app.stack_of(d.node)) {
-                            (Some(mine), Some(theirs)) if mine != theirs => {
-                                app.add_dependency(mine, theirs)?;
-                            }
-                            _ => {
-                                let opts = app.resource_options_mut(s.resource.node())?;
-                                if !opts.depends_on.contains(&d.resource.node()) {
-                                    opts.depends_on.push(d.resource.node());
-                                }
+        for s in stack_sets {
+            for dep in &s.spec.tags.depends_on {
+                if let Some(d) = stack_sets.iter().find(|x| &x.spec.name == dep) {
+                    match (app.stack_of(s.node), app.stack_of(d.node)) {
+                        (Some(mine), Some(theirs)) if mine != theirs => {
+                            app.add_dependency(mine, theirs)?;
+                        }
+                        _ => {
+                            let opts = app.resource_options_mut(s.resource.node())?;
+                            if !opts.depends_on.contains(&d.resource.node()) {
+                                opts.depends_on.push(d.resource.node());
                             }
                         }
                     }
                 }
             }
         }
-        let tier = match json.len() {
-            0..=4096 => ParameterTier::Standard,
-            4097..=8192 => ParameterTier::Advanced,
-            n => {
-                app.annotate(
-                    node,
-                    Level::Error,
-                    format!("the order JSON is {n} bytes, over the 8 KB limit of an SSM parameter; split the StackSets into several orders"),
-                );
-                ParameterTier::Advanced
-            }
-        };
         let parameter = StringParameter::new(
             app,
             node,
@@ -1497,14 +1517,14 @@ impl StackSetOrder {
         self.parameter
     }
 
-    /// The plan, unless ordering failed.
-    pub fn plan(&self) -> Option<&StackSetPlan> {
-        self.plan.as_ref()
+    /// The plan.
+    pub fn plan(&self) -> &StackSetPlan {
+        &self.plan
     }
 
-    /// The StackSet names in order (empty when ordering failed).
+    /// The StackSet names in order.
     pub fn order(&self) -> Vec<String> {
-        self.plan.as_ref().map(|p| p.order.clone()).unwrap_or_default()
+        self.plan.order.clone()
     }
 
     /// Grants reading the order parameter.
@@ -1512,3 +1532,6 @@ impl StackSetOrder {
         self.parameter.grant_read(app, grantee)
     }
 }
+
+construct!(StackSet, StackSetOrder);
+node_from!(StackSet, StackSetOrder);

@@ -35,7 +35,7 @@
 //! distribution and the distribution names the bucket, so across two stacks each would
 //! import from the other (a dependency cycle, which synthesis reports).
 
-use cairn_core::{App, Level, NodeId, Pseudo, Res, Result, Val, Value};
+use cairn_core::{App, Arn, NodeId, Res, Result, Val, Value};
 
 use crate::iam::{grant, Grantable, PolicyStatement, Principal};
 use crate::s3::{Bucket, BucketEncryption};
@@ -181,7 +181,8 @@ fn tail(s: &str, n: usize) -> String {
 
 impl Distribution {
     /// Creates the distribution as construct `id` under `scope`, with its origin access
-    /// control and the bucket policy statement. Invalid settings are error annotations.
+    /// control and the bucket policy statement. Invalid settings are one
+    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps) listing every problem.
     pub fn new(
         app: &mut App,
         scope: impl Into<NodeId>,
@@ -189,25 +190,76 @@ impl Distribution {
         props: DistributionProps,
     ) -> Result<Distribution> {
         let node = app.construct(scope, id)?;
-        let mut problems: Vec<String> = Vec::new();
+        let problems = Self::problems(app, node, &props);
+        crate::check_props(app, node, problems)?;
         let bucket = props.bucket;
-        if app.stack_of(bucket.node()) != app.stack_of(node) {
+        let oac = Self::add_origin_access_control(app, node)?;
+        let resource = app.add(node, "Resource", CfnDistribution::new(Self::config(&props, oac)))?;
+        let d = Distribution {
+            node,
+            resource,
+            origin_access_control: oac,
+            bucket,
+        };
+        d.allow_reads(app)?;
+        Ok(d)
+    }
+
+    /// What CloudFront or the bucket would refuse, all of it.
+    fn problems(app: &App, node: NodeId, props: &DistributionProps) -> Vec<String> {
+        let mut problems: Vec<String> = Vec::new();
+        if app.stack_of(props.bucket.node()) != app.stack_of(node) {
             problems.push(
                 "the bucket is in another stack: its policy and the distribution would reference each other across stacks (a cycle); create the distribution in the bucket's stack".into(),
             );
         }
+        if let Some(path) = &props.origin_path {
+            if !path.starts_with('/') || path.ends_with('/') {
+                problems.push(format!(
+                    "origin_path {path:?} must start with '/' and not end with '/', e.g. \"/site\""
+                ));
+            }
+        }
+        if props.comment.as_ref().is_some_and(|c| c.chars().count() > 128) {
+            problems.push("comment must be at most 128 characters".into());
+        }
+        if props.domain.as_ref().is_some_and(|d| d.domain_names.is_empty()) {
+            problems.push("a custom domain needs at least one domain name".into());
+        }
+        for c in &props.allowed_countries {
+            if c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
+                problems.push(format!(
+                    "allowed country {c:?} is not an ISO 3166-1 alpha-2 code (two capital letters)"
+                ));
+            }
+        }
+        if props.bucket.encryption() == BucketEncryption::KmsManaged {
+            problems.push(
+                "the bucket is encrypted with the AWS managed key alias/aws/s3, which CloudFront cannot use; give the bucket SSE-S3 or a customer managed kms::Key".into(),
+            );
+        }
+        problems
+    }
 
-        // Origin access control: named after the construct path (unique per account,
-        // at most 64 characters).
+    /// The origin access control (`OriginAccessControl`), named after the construct path
+    /// (unique per account, at most 64 characters).
+    fn add_origin_access_control(app: &mut App, node: NodeId) -> Result<Res<CfnOriginAccessControl>> {
         let oac_holder = app.construct(node, "OriginAccessControl")?;
         let unique = cairn_core::make_unique_id(&app.path_from(app.root(), oac_holder));
         let mut oac_config =
             origin_access_control::OriginAccessControlConfig::new(tail(&unique, 64), "s3", "always", "sigv4");
         oac_config.description = Some("Signs CloudFront's requests to the S3 origin (SigV4)".into());
-        let oac = app.add(oac_holder, "Resource", CfnOriginAccessControl::new(oac_config))?;
+        app.add(oac_holder, "Resource", CfnOriginAccessControl::new(oac_config))
+    }
 
+    /// The distribution: the bucket origin through `oac`, the default behavior, domain
+    /// and certificate, geo restriction, error responses.
+    fn config(
+        props: &DistributionProps,
+        oac: Res<CfnOriginAccessControl>,
+    ) -> distribution::DistributionConfig {
         let origin_id = "S3Origin";
-        let mut origin = distribution::Origin::new(bucket.regional_domain_name(), origin_id);
+        let mut origin = distribution::Origin::new(props.bucket.regional_domain_name(), origin_id);
         origin.origin_access_control_id = Some(oac.attr_id().into());
         // OAC needs an S3 origin config without an origin access identity.
         origin.s3_origin_config = Some(
@@ -217,14 +269,7 @@ impl Distribution {
             }
             .into(),
         );
-        if let Some(path) = &props.origin_path {
-            if !path.starts_with('/') || path.ends_with('/') {
-                problems.push(format!(
-                    "origin_path {path:?} must start with '/' and not end with '/', e.g. \"/site\""
-                ));
-            }
-            origin.origin_path = Some(path.as_str().into());
-        }
+        origin.origin_path = props.origin_path.as_deref().map(Into::into);
 
         let mut behavior = distribution::DefaultCacheBehavior::new(
             origin_id,
@@ -238,12 +283,7 @@ impl Distribution {
         let mut config = distribution::DistributionConfig::new(behavior, true);
         config.origins = Some(vec![Val::from(origin)].into());
         config.default_root_object = props.default_root_object.as_deref().map(Into::into);
-        if let Some(c) = &props.comment {
-            if c.chars().count() > 128 {
-                problems.push("comment must be at most 128 characters".into());
-            }
-            config.comment = Some(c.as_str().into());
-        }
+        config.comment = props.comment.as_deref().map(Into::into);
         config.price_class = Some(
             match props.price_class {
                 PriceClass::PriceClass100 => distribution::PriceClass::PriceClass100,
@@ -257,9 +297,6 @@ impl Distribution {
         config.web_acl_id = props.web_acl_id.clone().map(Into::into);
         match &props.domain {
             Some(d) => {
-                if d.domain_names.is_empty() {
-                    problems.push("a custom domain needs at least one domain name".into());
-                }
                 config.aliases = Some(
                     d.domain_names
                         .iter()
@@ -290,13 +327,6 @@ impl Distribution {
             }
         }
         if !props.allowed_countries.is_empty() {
-            for c in &props.allowed_countries {
-                if c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
-                    problems.push(format!(
-                        "allowed country {c:?} is not an ISO 3166-1 alpha-2 code (two capital letters)"
-                    ));
-                }
-            }
             let mut geo = distribution::GeoRestriction::new(distribution::RestrictionType::Whitelist);
             geo.locations = Some(
                 props
@@ -324,15 +354,13 @@ impl Distribution {
                     .into(),
             );
         }
-        let resource = app.add(node, "Resource", CfnDistribution::new(config))?;
+        config
+    }
 
-        let d = Distribution {
-            node,
-            resource,
-            origin_access_control: oac,
-            bucket,
-        };
-        // The bucket's policy: reads on behalf of this distribution only.
+    /// The bucket's policy: reads on behalf of this distribution only; and the bucket's
+    /// customer managed key lets CloudFront decrypt.
+    fn allow_reads(&self, app: &mut App) -> Result<()> {
+        let bucket = self.bucket;
         bucket.add_to_resource_policy(
             app,
             PolicyStatement::allow()
@@ -340,15 +368,13 @@ impl Distribution {
                 .principal(Principal::service("cloudfront.amazonaws.com"))
                 .actions(["s3:GetObject"])
                 .resource(bucket.arn_for_objects("*"))
-                .condition("StringEquals", "AWS:SourceArn", d.distribution_arn()),
+                .condition("StringEquals", "AWS:SourceArn", self.distribution_arn()),
         )?;
-        match bucket.encryption() {
-            BucketEncryption::S3Managed => {}
-            // The key cannot name the distribution: the distribution names the bucket,
-            // which names the key (a cycle). As the CDK does, the key lets CloudFront
-            // decrypt for the account's distributions; the bucket policy still admits
-            // only this one.
-            BucketEncryption::Kms(key) => key.add_to_resource_policy(
+        // The key cannot name the distribution: the distribution names the bucket, which
+        // names the key (a cycle). As the CDK does, the key lets CloudFront decrypt for
+        // the account's distributions; the bucket policy still admits only this one.
+        if let BucketEncryption::Kms(key) = bucket.encryption() {
+            key.add_to_resource_policy(
                 app,
                 PolicyStatement::allow()
                     .sid("AllowCloudFrontServicePrincipalDecrypt")
@@ -358,17 +384,11 @@ impl Distribution {
                     .condition(
                         "ArnLike",
                         "AWS:SourceArn",
-                        Value::sub("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*"),
+                        Arn::new("cloudfront", "distribution/*").no_region().format(),
                     ),
-            )?,
-            BucketEncryption::KmsManaged => problems.push(
-                "the bucket is encrypted with the AWS managed key alias/aws/s3, which CloudFront cannot use; give the bucket SSE-S3 or a customer managed kms::Key".into(),
-            ),
+            )?;
         }
-        for p in problems {
-            app.annotate(node, Level::Error, p);
-        }
-        Ok(d)
+        Ok(())
     }
 
     /// The construct node.
@@ -408,17 +428,12 @@ impl Distribution {
 
     /// `arn:<partition>:cloudfront::<account>:distribution/<id>`.
     pub fn distribution_arn(&self) -> Value {
-        Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(":cloudfront::"),
-                Value::pseudo(Pseudo::AccountId),
-                Value::from(":distribution/"),
-                self.distribution_id(),
-            ],
+        Arn::new(
+            "cloudfront",
+            Value::join("", [Value::from("distribution/"), self.distribution_id()]),
         )
+        .no_region()
+        .format()
     }
 
     /// Grants `cloudfront:CreateInvalidation` and `GetInvalidation` on this distribution.
@@ -437,3 +452,5 @@ impl From<Distribution> for NodeId {
         d.node
     }
 }
+
+construct!(Distribution);

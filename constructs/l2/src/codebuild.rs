@@ -28,7 +28,7 @@ use std::time::Duration;
 use indexmap::IndexMap;
 use serde_json::{json, Map, Value as Json};
 
-use cairn_core::{App, Error, NodeId, Res, Result, Value};
+use cairn_core::{format_arn, App, NodeId, Res, Result, Value};
 
 use crate::iam::{grant, Grantable, PolicyStatement, Principal, Role, RoleProps};
 use crate::kms::Key;
@@ -325,22 +325,18 @@ impl Project {
     /// Errors: an empty build spec, or a timeout outside 5 minutes to 36 hours.
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: ProjectProps) -> Result<Project> {
         let node = app.construct(scope, id)?;
-        let invalid = |app: &App, problem: String| Error::InvalidProps {
-            path: app.path(node),
-            problem,
-        };
         if props.build_spec.is_empty() {
-            return Err(invalid(
-                app,
-                "the build spec has no command; add some with BuildSpec::build([..])".into(),
+            return Err(app.invalid_props(
+                node,
+                "the build spec has no command; add some with BuildSpec::build([..])",
             ));
         }
         let timeout = match props.timeout {
             Some(t) => {
                 let minutes = t.as_secs() / 60;
                 if t.as_secs() % 60 != 0 || !(5..=2160).contains(&minutes) {
-                    return Err(invalid(
-                        app,
+                    return Err(app.invalid_props(
+                        node,
                         format!("timeout {t:?} must be whole minutes between 5 minutes and 36 hours"),
                     ));
                 }
@@ -390,28 +386,30 @@ impl Project {
         p.timeout_in_minutes = timeout.map(Into::into);
         p.encryption_key = Some(match props.encryption_key {
             Some(k) => k.key_arn().into(),
-            None => {
-                Value::sub("arn:${AWS::Partition}:kms:${AWS::Region}:${AWS::AccountId}:alias/aws/s3").into()
-            }
+            None => format_arn("kms", "alias/aws/s3").into(),
         });
         let resource = app.add(node, "Resource", p)?;
         let project = Project { node, resource, role };
         // Logs and reports of this project only (the CDK's statements).
         let name = resource.ref_();
-        let log_group = Value::join(
-            "",
-            [
-                Value::sub(
-                    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/codebuild/",
+        let log_group = |suffix: &str| {
+            format_arn(
+                "logs",
+                Value::join(
+                    "",
+                    [
+                        Value::from("log-group:/aws/codebuild/"),
+                        name.clone(),
+                        Value::from(suffix),
+                    ],
                 ),
-                name.clone(),
-            ],
-        );
+            )
+        };
         role.add_to_policy(
             app,
             PolicyStatement::allow()
                 .actions(["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"])
-                .resources([log_group.clone(), Value::join("", [log_group, Value::from(":*")])]),
+                .resources([log_group(""), log_group(":*")]),
         )?;
         role.add_to_policy(
             app,
@@ -423,15 +421,9 @@ impl Project {
                     "codebuild:BatchPutTestCases",
                     "codebuild:BatchPutCodeCoverages",
                 ])
-                .resource(Value::join(
-                    "",
-                    [
-                        Value::sub(
-                            "arn:${AWS::Partition}:codebuild:${AWS::Region}:${AWS::AccountId}:report-group/",
-                        ),
-                        name,
-                        Value::from("-*"),
-                    ],
+                .resource(format_arn(
+                    "codebuild",
+                    Value::join("", [Value::from("report-group/"), name, Value::from("-*")]),
                 )),
         )?;
         if let Some(key) = props.encryption_key {
@@ -493,3 +485,5 @@ impl From<Project> for NodeId {
         p.node
     }
 }
+
+construct!(Project);

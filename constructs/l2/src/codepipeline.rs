@@ -51,8 +51,8 @@ use indexmap::IndexMap;
 use serde_json::json;
 
 use cairn_core::{
-    make_unique_id, App, Environment, Error, Level, NodeId, PropertyError, Pseudo, Res, Result, Stack,
-    StackProps, Val, Validator, Value,
+    format_arn, make_unique_id, App, Arn, Environment, Level, NodeId, PropertyError, Pseudo, Res, Result,
+    Stack, StackProps, Val, Validator, Value,
 };
 
 use crate::codebuild::Project;
@@ -521,10 +521,9 @@ impl Pipeline {
     /// Creates the pipeline as construct `id` under `scope` (inside a stack).
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: PipelineProps) -> Result<Pipeline> {
         let node = app.construct(scope, id)?;
-        let stack = app.stack_of(node).ok_or_else(|| Error::InvalidProps {
-            path: app.path(node),
-            problem: "a pipeline must be inside a stack".into(),
-        })?;
+        let stack = app
+            .stack_of(node)
+            .ok_or_else(|| app.invalid_props(node, "a pipeline must be inside a stack"))?;
         app.add_validator_once(PipelineStructure);
         let (bucket, key) = match props.artifact_bucket {
             Some(b) => (b, b.encryption_key()),
@@ -628,13 +627,7 @@ impl Pipeline {
 
     /// The pipeline's ARN (`arn:<partition>:codepipeline:<region>:<account>:<name>`).
     pub fn pipeline_arn(&self) -> Value {
-        Value::join(
-            "",
-            [
-                Value::sub("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:"),
-                self.pipeline_name(),
-            ],
-        )
+        format_arn("codepipeline", self.pipeline_name())
     }
 
     /// Grants starting executions of this pipeline (`codepipeline:StartPipelineExecution`).
@@ -657,12 +650,10 @@ impl Pipeline {
     /// last).
     pub fn insert_stage(&self, app: &mut App, index: usize, name: &str) -> Result<()> {
         if !valid_name(name) {
-            return Err(Error::InvalidProps {
-                path: app.path(self.node),
-                problem: format!(
-                    "the stage name {name:?} must be 1 to 100 letters, digits, '.', '_', '-' or '@'"
-                ),
-            });
+            return Err(app.invalid_props(
+                self.node,
+                format!("the stage name {name:?} must be 1 to 100 letters, digits, '.', '_', '-' or '@'"),
+            ));
         }
         app.construct(self.node, name)?;
         self.with_stages(app, |stages| {
@@ -710,21 +701,20 @@ impl Pipeline {
     /// region an artifact bucket and key in the support stack
     /// `<PipelineStack>-support-<region>`.
     pub fn add_action(&self, app: &mut App, stage: &str, action: Action) -> Result<()> {
-        let stage_node = app
-            .node(self.node)
-            .child(stage)
-            .ok_or_else(|| Error::InvalidProps {
-                path: app.path(self.node),
-                problem: format!("no stage {stage:?}; add it first with add_stage"),
-            })?;
+        let stage_node = app.node(self.node).child(stage).ok_or_else(|| {
+            app.invalid_props(
+                self.node,
+                format!("no stage {stage:?}; add it first with add_stage"),
+            )
+        })?;
         if !valid_name(&action.name) {
-            return Err(Error::InvalidProps {
-                path: app.path(stage_node),
-                problem: format!(
+            return Err(app.invalid_props(
+                stage_node,
+                format!(
                     "the action name {:?} must be 1 to 100 letters, digits, '.', '_', '-' or '@'",
                     action.name
                 ),
-            });
+            ));
         }
         let action_node = app.construct(stage_node, &action.name)?;
         let env = self.env(app);
@@ -739,11 +729,10 @@ impl Pipeline {
             _ => false,
         };
         if (cross_account || cross_region) && (env.account.is_none() || env.region.is_none()) {
-            app.annotate(
+            return Err(app.invalid_props(
                 action_node,
-                Level::Error,
                 "an action in another account or region needs the pipeline's stack to have a concrete environment (account and region)",
-            );
+            ));
         }
         let writes = !action.kind.outputs().is_empty();
         // The role the pipeline assumes for this action.
@@ -811,10 +800,10 @@ impl Pipeline {
             }
         });
         if !found {
-            return Err(Error::InvalidProps {
-                path: app.path(self.node),
-                problem: format!("no stage {stage:?}; add it first with add_stage"),
-            });
+            return Err(app.invalid_props(
+                self.node,
+                format!("no stage {stage:?}; add it first with add_stage"),
+            ));
         }
         Ok(())
     }
@@ -1015,18 +1004,7 @@ impl Pipeline {
                 .clone()
                 .map(Value::from)
                 .unwrap_or(Value::pseudo(Pseudo::AccountId));
-            Value::join(
-                "",
-                [
-                    Value::from("arn:"),
-                    Value::pseudo(Pseudo::Partition),
-                    Value::from(format!(":{service}:")),
-                    region,
-                    Value::from(":"),
-                    account,
-                    Value::from(format!(":{rest}")),
-                ],
-            )
+            Arn::new(service, rest).region(region).account(account).format()
         };
         let stmt = match &action.kind {
             ActionKind::CodeCommitSource { repository_name, .. } => Some(
@@ -1221,14 +1199,10 @@ impl Pipeline {
                 ..RoleProps::new(Principal::account(pipeline_account.as_str()))
             },
         )?;
-        let arn = Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(format!(":iam::{account}:role/{name}")),
-            ],
-        );
+        let arn = Arn::new("iam", format!("role/{name}"))
+            .no_region()
+            .account(account)
+            .format();
         Ok((role, arn))
     }
 
@@ -1282,23 +1256,12 @@ impl Pipeline {
         }
         // The pipeline role and every role of this pipeline's account may use the store
         // through the alias (key policy: the account administers it).
-        let bucket_arn = Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(format!(":s3:::{bucket_name}")),
-            ],
-        );
+        let bucket_arn = Arn::new("s3", bucket_name.as_str())
+            .no_region()
+            .no_account()
+            .format();
         let objects = Value::join("", [bucket_arn.clone(), Value::from("/*")]);
-        let key_arn_pattern = Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(format!(":kms:{region}:{account}:key/*")),
-            ],
-        );
+        let key_arn_pattern = Arn::new("kms", "key/*").region(region).account(account).format();
         self.role.add_to_policy(
             app,
             PolicyStatement::allow()
@@ -1312,14 +1275,10 @@ impl Pipeline {
                 .resource(key_arn_pattern)
                 .condition("ForAnyValue:StringEquals", "kms:ResourceAliases", alias.as_str()),
         )?;
-        let alias_arn = Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(format!(":kms:{region}:{account}:{alias}")),
-            ],
-        );
+        let alias_arn = Arn::new("kms", alias.as_str())
+            .region(region)
+            .account(account)
+            .format();
         let home = env.region.clone().unwrap_or_default();
         let key = self.key;
         let bucket = self.bucket;
@@ -1493,3 +1452,5 @@ impl From<Pipeline> for NodeId {
         p.node
     }
 }
+
+construct!(Pipeline);

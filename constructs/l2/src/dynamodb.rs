@@ -28,7 +28,7 @@
 use cairn_core::{App, Error, NodeId, RemovalPolicy, Res, Result, Val, Value};
 
 use crate::iam::{grant, Grantable};
-use crate::kms::{apply_removal_policy, Key};
+use crate::kms::Key;
 
 pub use cairn_cfn::dynamodb::*;
 
@@ -368,7 +368,7 @@ impl Table {
         }
         t.attribute_definitions = Some(Val::Lit(Vec::new()));
         let resource = app.add(node, "Resource", t)?;
-        apply_removal_policy(app, resource.node(), props.removal_policy)?;
+        app.apply_removal_policy(resource, props.removal_policy)?;
         let table = Table {
             node,
             resource,
@@ -563,10 +563,10 @@ impl Table {
     /// an [`Error::InvalidProps`].
     pub fn grant_stream_read(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
         let Some(stream) = self.table_stream_arn() else {
-            return Err(Error::InvalidProps {
-                path: app.path(self.node),
-                problem: "the table has no stream; set TableProps.stream to read it".into(),
-            });
+            return Err(app.invalid_props(
+                self.node,
+                "the table has no stream; set TableProps.stream to read it",
+            ));
         };
         grant(app, grantee, ["dynamodb:ListStreams"], [Value::from("*")])?;
         grant(app, grantee, STREAM_READ_ACTIONS.iter().copied(), [stream])?;
@@ -582,3 +582,5 @@ impl From<Table> for NodeId {
         t.node
     }
 }
+
+construct!(Table);

@@ -7,7 +7,7 @@
 //! };
 //! use cairn_core::App;
 //!
-//! # fn main() -> Result<(), cairn_constructs::ec2::Error> {
+//! # fn main() -> cairn_core::Result<()> {
 //! let mut app = App::new();
 //! let stack = app.stack("Net")?;
 //! // 10.0.0.0/16 over two AZs: public /18s and private-with-egress /18s, one NAT gateway per AZ.
@@ -34,7 +34,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use cairn_core::{make_unique_id, App, NodeId, Parameter, Pseudo, RemovalPolicy, Res, Val, Value};
+use cairn_core::{
+    format_arn, make_unique_id, App, NodeId, Parameter, Pseudo, RemovalPolicy, Res, Result, Val, Value,
+};
 
 use cairn_cfn::logs::CfnLogGroup;
 
@@ -42,82 +44,6 @@ use crate::iam::{CfnInstanceProfile, Grantable, PolicyStatement, Principal, Role
 use crate::kms::{push_statement, Key, KeyProps};
 
 pub use cairn_cfn::ec2::*;
-
-/// What can go wrong building EC2 constructs. Each error names the construct path.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// An error of the construct tree (duplicate id, wrong scope ...).
-    #[error(transparent)]
-    Core(#[from] cairn_core::Error),
-
-    /// A CIDR block is not `a.b.c.d/n`, or its mask is outside what is allowed.
-    #[error("'{path}': invalid CIDR {cidr:?}: {reason}")]
-    InvalidCidr {
-        /// The construct.
-        path: String,
-        /// The rejected text.
-        cidr: String,
-        /// What is wrong and what is accepted.
-        reason: String,
-    },
-
-    /// The subnet configuration cannot be laid out (space exhausted, bad masks, names).
-    #[error("'{path}': {problem}")]
-    Subnets {
-        /// The VPC.
-        path: String,
-        /// What is wrong and how to fix it.
-        problem: String,
-    },
-
-    /// The user data file could not be read.
-    #[error("'{path}': cannot read the user data file {}: {source}; check the path (relative paths are resolved from the current directory)", file.display())]
-    UserDataFile {
-        /// The instance.
-        path: String,
-        /// The file.
-        file: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-
-    /// The user data is over EC2's limit.
-    #[error("'{path}': user data is {bytes} bytes, over EC2's limit of 16384 bytes; download a script from S3 in a short user data instead")]
-    UserDataTooLarge {
-        /// The instance.
-        path: String,
-        /// The size.
-        bytes: usize,
-    },
-
-    /// A selection found no subnets.
-    #[error("'{path}': the VPC has no {subnet_type} subnets; add a subnet group of that type or select another type")]
-    NoSubnets {
-        /// The construct that needed subnets.
-        path: String,
-        /// The requested type.
-        subnet_type: SubnetType,
-    },
-}
-
-impl From<Error> for cairn_core::Error {
-    fn from(e: Error) -> Self {
-        match e {
-            Error::Core(c) => c,
-            Error::InvalidCidr { ref path, .. }
-            | Error::Subnets { ref path, .. }
-            | Error::UserDataFile { ref path, .. }
-            | Error::UserDataTooLarge { ref path, .. }
-            | Error::NoSubnets { ref path, .. } => cairn_core::Error::InvalidScope {
-                path: path.clone(),
-                problem: e.to_string(),
-            },
-        }
-    }
-}
-
-/// `Result` with this module's [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 // ---------------------------------------------------------------------------------------
 // CIDR arithmetic (the CDK's NetworkBuilder)
@@ -456,48 +382,45 @@ fn tag_list<T>(
     ))
 }
 
-fn set_policies(app: &mut App, node: impl Into<NodeId>, policy: RemovalPolicy) -> Result<()> {
-    let o = app.resource_options_mut(node)?;
-    o.deletion_policy = Some(policy);
-    o.update_replace_policy = Some(policy);
-    Ok(())
+/// NAT gateways with the index of their AZ.
+type NatGateways = Vec<(usize, Res<CfnNatGateway>)>;
+
+/// A checked VPC layout: the block, the AZs, the NAT gateway count and every subnet's
+/// CIDR (allocated as aws-cdk-lib's `IpAddresses.cidr(..).allocateSubnetsCidr` does).
+struct VpcLayout {
+    cidr: Cidr,
+    azs: Vec<Value>,
+    nat_count: usize,
+    /// (group index, AZ index, block) in the CDK's order: group by group, AZ by AZ.
+    blocks: Vec<(usize, usize, Cidr)>,
 }
 
-impl Vpc {
-    /// Creates the VPC as construct `id` under `scope`.
-    pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: VpcProps) -> Result<Vpc> {
-        let node = app.construct(scope, id)?;
-        let path = app.path(node);
-        let cidr = Cidr::parse(&props.cidr).map_err(|reason| Error::InvalidCidr {
-            path: path.clone(),
-            cidr: props.cidr.clone(),
-            reason,
-        })?;
+impl VpcLayout {
+    /// Checks the props and allocates the subnet blocks.
+    fn plan(app: &App, node: NodeId, props: &VpcProps) -> Result<VpcLayout> {
+        let invalid = |problem: String| app.invalid_props(node, problem);
+        let cidr = Cidr::parse(&props.cidr)
+            .map_err(|reason| invalid(format!("invalid CIDR {:?}: {reason}", props.cidr)))?;
         if !(16..=28).contains(&cidr.mask) {
-            return Err(Error::InvalidCidr {
-                path,
-                cidr: props.cidr,
-                reason: "a VPC block must be between /16 and /28".into(),
-            });
+            return Err(invalid(format!(
+                "invalid CIDR {:?}: a VPC block must be between /16 and /28",
+                props.cidr
+            )));
         }
-        let subnet_problem = |problem: String| Error::Subnets {
-            path: path.clone(),
-            problem,
-        };
         if props.subnet_configuration.is_empty() {
-            return Err(subnet_problem(
+            return Err(invalid(
                 "no subnet groups configured; add at least one SubnetConfiguration".into(),
             ));
         }
         for (i, c) in props.subnet_configuration.iter().enumerate() {
             if c.name.is_empty() || c.name.contains('/') {
-                return Err(subnet_problem(format!(
+                return Err(invalid(format!(
                     "subnet group name {:?} is empty or contains '/'",
                     c.name
                 )));
             }
             if props.subnet_configuration[..i].iter().any(|o| o.name == c.name) {
-                return Err(subnet_problem(format!(
+                return Err(invalid(format!(
                     "two subnet groups are named {:?}; give each group its own name",
                     c.name
                 )));
@@ -515,7 +438,7 @@ impl Vpc {
                 .collect(),
         };
         if azs.is_empty() {
-            return Err(subnet_problem("availability_zones is empty".into()));
+            return Err(invalid("availability_zones is empty".into()));
         }
         let nat_count = if has(SubnetType::PrivateWithEgress) {
             props.nat_gateways.unwrap_or(azs.len())
@@ -523,17 +446,22 @@ impl Vpc {
             props.nat_gateways.unwrap_or(0)
         };
         if has(SubnetType::PrivateWithEgress) && nat_count == 0 {
-            return Err(subnet_problem(
+            return Err(invalid(
                 "private-with-egress subnets need at least one NAT gateway; set nat_gateways to 1 or more, or use PrivateIsolated subnets".into(),
             ));
         }
         if nat_count > 0 && !has(SubnetType::Public) {
-            return Err(subnet_problem(
+            return Err(invalid(
                 "NAT gateways live in public subnets, and none are configured; add a public subnet group or set nat_gateways to 0 with isolated subnets".into(),
             ));
         }
-
-        // Allocation, as aws-cdk-lib's `IpAddresses.cidr(..).allocateSubnetsCidr`.
+        // The first public group has one subnet per AZ, each holding at most one.
+        if nat_count > azs.len() {
+            return Err(invalid(format!(
+                "{nat_count} NAT gateways requested but there are only {} public subnets to hold them; lower nat_gateways or use more AZs",
+                azs.len()
+            )));
+        }
         let requested: Vec<(usize, usize)> = (0..props.subnet_configuration.len())
             .flat_map(|g| (0..azs.len()).map(move |a| (g, a)))
             .collect();
@@ -541,36 +469,53 @@ impl Vpc {
         let mut cidrs: Vec<Option<Cidr>> = vec![None; requested.len()];
         for (i, (g, _)) in requested.iter().enumerate() {
             if let Some(mask) = props.subnet_configuration[*g].cidr_mask {
-                cidrs[i] = Some(builder.add_subnet(mask).map_err(subnet_problem)?);
+                cidrs[i] = Some(builder.add_subnet(mask).map_err(invalid)?);
             }
         }
         let unmasked = cidrs.iter().filter(|c| c.is_none()).count();
         if unmasked > 0 {
-            let mask = builder.mask_for_remaining(unmasked).map_err(subnet_problem)?;
+            let mask = builder.mask_for_remaining(unmasked).map_err(invalid)?;
             for c in cidrs.iter_mut().filter(|c| c.is_none()) {
-                *c = Some(builder.add_subnet(mask).map_err(subnet_problem)?);
+                *c = Some(builder.add_subnet(mask).map_err(invalid)?);
             }
         }
+        let blocks = requested
+            .into_iter()
+            .zip(cidrs)
+            .filter_map(|((g, a), c)| c.map(|c| (g, a, c)))
+            .collect();
+        Ok(VpcLayout {
+            cidr,
+            azs,
+            nat_count,
+            blocks,
+        })
+    }
 
-        let mut vpc_l1 = CfnVPC {
-            cidr_block: Some(cidr.to_string().into()),
-            enable_dns_hostnames: Some(props.enable_dns_hostnames.into()),
-            enable_dns_support: Some(props.enable_dns_support.into()),
-            instance_tenancy: Some(vpc::InstanceTenancy::Default.into()),
-            ..Default::default()
-        };
-        vpc_l1.tags = tag_list(&[("Name", Value::from(path.as_str()))], vpc::Tag::new);
-        let resource = app.add(node, "Resource", vpc_l1)?;
+    /// Whether a subnet group of the type is configured.
+    fn has(&self, props: &VpcProps, subnet_type: SubnetType) -> bool {
+        props
+            .subnet_configuration
+            .iter()
+            .any(|c| c.subnet_type == subnet_type)
+    }
 
+    /// The subnets (`<Group>Subnet<n>`), each with its route table and association.
+    fn subnets(
+        &self,
+        app: &mut App,
+        node: NodeId,
+        vpc: Res<CfnVPC>,
+        props: &VpcProps,
+    ) -> Result<Vec<Subnet>> {
         let mut subnets = Vec::new();
-        for (i, (g, a)) in requested.iter().enumerate() {
-            let conf = &props.subnet_configuration[*g];
-            let Some(block) = cidrs[i] else { continue };
+        for &(g, a, block) in &self.blocks {
+            let conf = &props.subnet_configuration[g];
             let sid = format!("{}Subnet{}", conf.name, a + 1);
             let snode = app.construct(node, &sid)?;
             let spath = app.path(snode);
-            let mut s = CfnSubnet::new(resource.ref_());
-            s.availability_zone = Some(azs[*a].clone().into());
+            let mut s = CfnSubnet::new(vpc.ref_());
+            s.availability_zone = Some(self.azs[a].clone().into());
             s.cidr_block = Some(block.to_string().into());
             s.map_public_ip_on_launch = Some((conf.subnet_type == SubnetType::Public).into());
             s.tags = tag_list(
@@ -582,7 +527,7 @@ impl Vpc {
                 subnet::Tag::new,
             );
             let s = app.add(snode, "Subnet", s)?;
-            let mut rt = CfnRouteTable::new(resource.ref_());
+            let mut rt = CfnRouteTable::new(vpc.ref_());
             rt.tags = tag_list(&[("Name", Value::from(spath.as_str()))], route_table::Tag::new);
             let rt = app.add(snode, "RouteTable", rt)?;
             app.add(
@@ -596,67 +541,115 @@ impl Vpc {
                 route_table: rt,
                 group: conf.name.clone(),
                 subnet_type: conf.subnet_type,
-                az_index: *a,
-                availability_zone: azs[*a].clone(),
+                az_index: a,
+                availability_zone: self.azs[a].clone(),
                 cidr: block.to_string(),
             });
         }
+        Ok(subnets)
+    }
+}
 
-        let mut internet_gateway = None;
-        let mut nat_gateways: Vec<(usize, Res<CfnNatGateway>)> = Vec::new();
-        if has(SubnetType::Public) {
-            let igw = CfnInternetGateway {
-                tags: tag_list(
-                    &[("Name", Value::from(path.as_str()))],
-                    internet_gateway::Tag::new,
-                ),
-            };
-            let igw = app.add(node, "IGW", igw)?;
-            let mut att = CfnVPCGatewayAttachment::new(resource.ref_());
-            att.internet_gateway_id = Some(igw.ref_().into());
-            let att = app.add(node, "VPCGW", att)?;
-            internet_gateway = Some(igw);
+impl Vpc {
+    /// Creates the VPC as construct `id` under `scope`.
+    pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: VpcProps) -> Result<Vpc> {
+        let node = app.construct(scope, id)?;
+        let layout = VpcLayout::plan(app, node, &props)?;
+        let path = app.path(node);
+        let mut vpc_l1 = CfnVPC {
+            cidr_block: Some(layout.cidr.to_string().into()),
+            enable_dns_hostnames: Some(props.enable_dns_hostnames.into()),
+            enable_dns_support: Some(props.enable_dns_support.into()),
+            instance_tenancy: Some(vpc::InstanceTenancy::Default.into()),
+            ..Default::default()
+        };
+        vpc_l1.tags = tag_list(&[("Name", Value::from(path.as_str()))], vpc::Tag::new);
+        let resource = app.add(node, "Resource", vpc_l1)?;
+        let subnets = layout.subnets(app, node, resource, &props)?;
+        let (internet_gateway, nat_gateways) = if layout.has(&props, SubnetType::Public) {
+            let (igw, nats) = Self::internet_access(app, node, resource, &subnets, layout.nat_count)?;
+            (Some(igw), nats)
+        } else {
+            (None, Vec::new())
+        };
+        Self::private_routes(app, &subnets, &nat_gateways)?;
+        let vpc = Vpc {
+            node,
+            resource,
+            cidr: layout.cidr.to_string(),
+            subnets,
+            azs: layout.azs,
+            internet_gateway,
+            nat_gateways: nat_gateways.into_iter().map(|(_, n)| n).collect(),
+        };
+        if let Some(options) = props.flow_logs {
+            vpc.add_flow_log(app, "FlowLogs", options)?;
+        }
+        Ok(vpc)
+    }
 
-            let publics: Vec<Subnet> = subnets
-                .iter()
-                .filter(|s| s.subnet_type == SubnetType::Public)
-                .cloned()
-                .collect();
-            let first_group = publics.first().map(|s| s.group.clone());
-            for s in &publics {
-                let mut route = CfnRoute::new(s.route_table.ref_());
-                route.destination_cidr_block = Some("0.0.0.0/0".into());
-                route.gateway_id = Some(igw.ref_().into());
-                let route = app.add(s.node, "DefaultRoute", route)?;
-                app.resource_options_mut(route)?.depends_on.push(att.node());
-                // NAT gateways go in the first public group, one per AZ, up to the count.
-                if Some(&s.group) == first_group.as_ref() && nat_gateways.len() < nat_count {
-                    let mut eip = CfnEIP {
-                        domain: Some("vpc".into()),
-                        ..Default::default()
-                    };
-                    let spath = app.path(s.node);
-                    eip.tags = tag_list(&[("Name", Value::from(spath.as_str()))], eip::Tag::new);
-                    let eip = app.add(s.node, "EIP", eip)?;
-                    let mut nat = CfnNatGateway {
-                        allocation_id: Some(eip.attr_allocation_id().into()),
-                        subnet_id: Some(s.subnet_id().into()),
-                        ..Default::default()
-                    };
-                    nat.tags = tag_list(&[("Name", Value::from(spath.as_str()))], nat_gateway::Tag::new);
-                    let nat = app.add(s.node, "NATGateway", nat)?;
-                    let o = app.resource_options_mut(nat)?;
-                    o.depends_on.push(route.node());
-                    nat_gateways.push((s.az_index, nat));
-                }
-            }
-            if nat_gateways.len() < nat_count {
-                return Err(subnet_problem(format!(
-                    "{nat_count} NAT gateways requested but there are only {} public subnets to hold them; lower nat_gateways or use more AZs",
-                    nat_gateways.len()
-                )));
+    /// The internet gateway (`IGW`, attached as `VPCGW`), the public subnets' default
+    /// routes to it, and `nat_count` NAT gateways in the first public group, one per AZ;
+    /// returns the gateway and the NAT gateways with their AZ index.
+    fn internet_access(
+        app: &mut App,
+        node: NodeId,
+        vpc: Res<CfnVPC>,
+        subnets: &[Subnet],
+        nat_count: usize,
+    ) -> Result<(Res<CfnInternetGateway>, NatGateways)> {
+        let path = app.path(node);
+        let igw = CfnInternetGateway {
+            tags: tag_list(
+                &[("Name", Value::from(path.as_str()))],
+                internet_gateway::Tag::new,
+            ),
+        };
+        let igw = app.add(node, "IGW", igw)?;
+        let mut att = CfnVPCGatewayAttachment::new(vpc.ref_());
+        att.internet_gateway_id = Some(igw.ref_().into());
+        let att = app.add(node, "VPCGW", att)?;
+        let mut nat_gateways = Vec::new();
+        let publics: Vec<&Subnet> = subnets
+            .iter()
+            .filter(|s| s.subnet_type == SubnetType::Public)
+            .collect();
+        let first_group = publics.first().map(|s| s.group.clone());
+        for s in publics {
+            let mut route = CfnRoute::new(s.route_table.ref_());
+            route.destination_cidr_block = Some("0.0.0.0/0".into());
+            route.gateway_id = Some(igw.ref_().into());
+            let route = app.add(s.node, "DefaultRoute", route)?;
+            app.resource_options_mut(route)?.depends_on.push(att.node());
+            if Some(&s.group) == first_group.as_ref() && nat_gateways.len() < nat_count {
+                let mut eip = CfnEIP {
+                    domain: Some("vpc".into()),
+                    ..Default::default()
+                };
+                let spath = app.path(s.node);
+                eip.tags = tag_list(&[("Name", Value::from(spath.as_str()))], eip::Tag::new);
+                let eip = app.add(s.node, "EIP", eip)?;
+                let mut nat = CfnNatGateway {
+                    allocation_id: Some(eip.attr_allocation_id().into()),
+                    subnet_id: Some(s.subnet_id().into()),
+                    ..Default::default()
+                };
+                nat.tags = tag_list(&[("Name", Value::from(spath.as_str()))], nat_gateway::Tag::new);
+                let nat = app.add(s.node, "NATGateway", nat)?;
+                app.resource_options_mut(nat)?.depends_on.push(route.node());
+                nat_gateways.push((s.az_index, nat));
             }
         }
+        Ok((igw, nat_gateways))
+    }
+
+    /// The private-with-egress subnets' default routes, to the NAT gateway of their AZ
+    /// (or the first one).
+    fn private_routes(
+        app: &mut App,
+        subnets: &[Subnet],
+        nat_gateways: &[(usize, Res<CfnNatGateway>)],
+    ) -> Result<()> {
         for s in subnets
             .iter()
             .filter(|s| s.subnet_type == SubnetType::PrivateWithEgress)
@@ -673,20 +666,7 @@ impl Vpc {
                 app.add(s.node, "DefaultRoute", route)?;
             }
         }
-
-        let vpc = Vpc {
-            node,
-            resource,
-            cidr: cidr.to_string(),
-            subnets,
-            azs,
-            internet_gateway,
-            nat_gateways: nat_gateways.into_iter().map(|(_, n)| n).collect(),
-        };
-        if let Some(options) = props.flow_logs {
-            vpc.add_flow_log(app, "FlowLogs", options)?;
-        }
-        Ok(vpc)
+        Ok(())
     }
 
     /// The construct node.
@@ -737,7 +717,8 @@ impl Vpc {
             .collect()
     }
 
-    /// The subnets of a type, or [`Error::NoSubnets`] naming `user` when there are none.
+    /// The subnets of a type, or an [`Error::InvalidProps`](cairn_core::Error::InvalidProps)
+    /// naming `user` when there are none.
     pub fn require_subnets(&self, app: &App, user: NodeId, subnet_type: SubnetType) -> Result<Vec<&Subnet>> {
         let found: Vec<&Subnet> = self
             .subnets
@@ -745,10 +726,12 @@ impl Vpc {
             .filter(|s| s.subnet_type == subnet_type)
             .collect();
         if found.is_empty() {
-            return Err(Error::NoSubnets {
-                path: app.path(user),
-                subnet_type,
-            });
+            return Err(app.invalid_props(
+                user,
+                format!(
+                    "the VPC has no {subnet_type} subnets; add a subnet group of that type or select another type"
+                ),
+            ));
         }
         Ok(found)
     }
@@ -796,7 +779,7 @@ impl Vpc {
                     .condition(
                         "ArnLike",
                         "kms:EncryptionContext:aws:logs:arn",
-                        Value::sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*"),
+                        format_arn("logs", "*"),
                     )
                     .to_value();
                 if let Some(m) = logs_use.as_map_mut() {
@@ -823,7 +806,7 @@ impl Vpc {
             ..Default::default()
         };
         let group = app.add(group_node, "Resource", group)?;
-        set_policies(app, group, options.removal_policy)?;
+        app.apply_removal_policy(group, options.removal_policy)?;
 
         let role = Role::new(
             app,
@@ -839,14 +822,9 @@ impl Vpc {
                     ),
                     (
                         "ArnLike".to_string(),
-                        [(
-                            "aws:SourceArn".to_string(),
-                            Value::sub(
-                                "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:vpc-flow-log/*",
-                            ),
-                        )]
-                        .into_iter()
-                        .collect(),
+                        [("aws:SourceArn".to_string(), format_arn("ec2", "vpc-flow-log/*"))]
+                            .into_iter()
+                            .collect(),
                     ),
                 ]
                 .into_iter()
@@ -1418,17 +1396,24 @@ impl UserData {
                 }
                 s
             }
-            UserData::File(file) => std::fs::read_to_string(file).map_err(|source| Error::UserDataFile {
-                path: app.path(node),
-                file: file.clone(),
-                source,
+            UserData::File(file) => std::fs::read_to_string(file).map_err(|e| {
+                app.invalid_props(
+                    node,
+                    format!(
+                        "cannot read the user data file {}: {e}; check the path (relative paths are resolved from the current directory)",
+                        file.display()
+                    ),
+                )
             })?,
         };
         if text.len() > 16384 {
-            return Err(Error::UserDataTooLarge {
-                path: app.path(node),
-                bytes: text.len(),
-            });
+            return Err(app.invalid_props(
+                node,
+                format!(
+                    "user data is {} bytes, over EC2's limit of 16384 bytes; download a script from S3 in a short user data instead",
+                    text.len()
+                ),
+            ));
         }
         Ok(text)
     }
@@ -1510,13 +1495,15 @@ impl Instance {
                 .iter()
                 .find(|s| s.az_index == az)
                 .copied()
-                .ok_or_else(|| Error::Subnets {
-                    path: app.path(node),
-                    problem: format!(
-                        "no {} subnet in AZ index {az}; the VPC has {} AZs",
-                        props.subnet_type,
-                        props.vpc.azs.len()
-                    ),
+                .ok_or_else(|| {
+                    app.invalid_props(
+                        node,
+                        format!(
+                            "no {} subnet in AZ index {az}; the VPC has {} AZs",
+                            props.subnet_type,
+                            props.vpc.azs.len()
+                        ),
+                    )
                 })?,
             None => subnets[0],
         }
@@ -1594,10 +1581,9 @@ impl Instance {
         }
         i.tags = tag_list(&[("Name", Value::from(path.as_str()))], instance::Tag::new);
         let resource = app.add(node, "Resource", i)?;
-        // Policies the role has now exist before the instance boots.
-        let mut deps = vec![role.resource().node()];
-        deps.extend(role.default_policy(app));
-        app.resource_options_mut(resource)?.depends_on.extend(deps);
+        // The role and its policies exist before the instance boots: a dependency on the
+        // role construct, expanded at synthesis, so a grant added later is waited for too.
+        app.resource_options_mut(resource)?.depends_on.push(role.node());
         Ok(Instance {
             node,
             resource,
@@ -1906,7 +1892,7 @@ impl Vpc {
     ///
     /// ```
     /// use cairn_constructs::ec2::{GatewayVpcEndpointAwsService, GatewayVpcEndpointOptions, Vpc, VpcProps};
-    /// # fn main() -> Result<(), cairn_constructs::ec2::Error> {
+    /// # fn main() -> cairn_core::Result<()> {
     /// let mut app = cairn_core::App::new();
     /// let stack = app.stack("Net")?;
     /// let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
@@ -1934,13 +1920,13 @@ impl Vpc {
             .map(|s| s.route_table.ref_().into())
             .collect();
         if tables.is_empty() {
-            return Err(Error::Subnets {
-                path: app.path(node),
-                problem: format!(
+            return Err(app.invalid_props(
+                node,
+                format!(
                     "no subnets of types {:?} to route to the endpoint; choose types the VPC has",
                     options.subnet_types
                 ),
-            });
+            ));
         }
         let mut e = CfnVPCEndpoint::new(self.vpc_id());
         e.service_name = Some(options.service.service_name().into());
@@ -1960,7 +1946,7 @@ impl Vpc {
     ///
     /// ```
     /// use cairn_constructs::ec2::{InterfaceVpcEndpointAwsService, InterfaceVpcEndpointOptions, Vpc, VpcProps};
-    /// # fn main() -> Result<(), cairn_constructs::ec2::Error> {
+    /// # fn main() -> cairn_core::Result<()> {
     /// let mut app = cairn_core::App::new();
     /// let stack = app.stack("Net")?;
     /// let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
@@ -2010,10 +1996,10 @@ impl Vpc {
                 })
                 .unwrap_or(false);
             if !dns {
-                return Err(Error::Subnets {
-                    path: app.path(node),
-                    problem: "private DNS needs the VPC's enable_dns_hostnames and enable_dns_support; turn them on or set private_dns_enabled: false".into(),
-                });
+                return Err(app.invalid_props(
+                    node,
+                    "private DNS needs the VPC's enable_dns_hostnames and enable_dns_support; turn them on or set private_dns_enabled: false",
+                ));
             }
         }
         let groups = if options.security_groups.is_empty() {
@@ -2060,6 +2046,17 @@ impl Vpc {
         })
     }
 }
+
+construct!(
+    Subnet,
+    Vpc,
+    FlowLog,
+    SecurityGroup,
+    Instance,
+    GatewayVpcEndpoint,
+    InterfaceVpcEndpoint
+);
+node_from!(Subnet, FlowLog);
 
 #[cfg(test)]
 mod tests {

@@ -24,10 +24,10 @@
 //! # }
 //! ```
 
-use cairn_core::{App, Level, NodeId, RemovalPolicy, Res, Result, Value};
+use cairn_core::{App, NodeId, RemovalPolicy, Res, Result, Value};
 
 use crate::iam::{grant, Grantable};
-use crate::kms::{apply_removal_policy, Key};
+use crate::kms::Key;
 
 pub use cairn_cfn::ecr::*;
 
@@ -37,7 +37,7 @@ pub const PULL_ACTIONS: &[&str] = &[
     "ecr:GetDownloadUrlForLayer",
     "ecr:BatchGetImage",
 ];
-/// The actions of [`Repository::grant_push`] on the repository (the CDK's list).
+/// The actions of [`Repository::grant_pull_push`] on the repository (the CDK's list).
 pub const PUSH_ACTIONS: &[&str] = &[
     "ecr:CompleteLayerUpload",
     "ecr:UploadLayerPart",
@@ -257,7 +257,7 @@ fn lifecycle_policy_text(rules: &[LifecycleRule]) -> std::result::Result<String,
 
 impl Repository {
     /// Creates the repository as construct `id` under `scope`. A bad lifecycle rule is an
-    /// error annotation (synthesis fails naming the path).
+    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps).
     pub fn new(
         app: &mut App,
         scope: impl Into<NodeId>,
@@ -302,21 +302,18 @@ impl Repository {
             r.empty_on_delete = Some(true.into());
         }
         if !props.lifecycle_rules.is_empty() {
-            match lifecycle_policy_text(&props.lifecycle_rules) {
-                Ok(text) => {
-                    r.lifecycle_policy = Some(
-                        repository::LifecyclePolicy {
-                            lifecycle_policy_text: Some(text.into()),
-                            registry_id: None,
-                        }
-                        .into(),
-                    )
+            let text =
+                lifecycle_policy_text(&props.lifecycle_rules).map_err(|e| app.invalid_props(node, e))?;
+            r.lifecycle_policy = Some(
+                repository::LifecyclePolicy {
+                    lifecycle_policy_text: Some(text.into()),
+                    registry_id: None,
                 }
-                Err(e) => app.annotate(node, Level::Error, e),
-            }
+                .into(),
+            );
         }
         let resource = app.add(node, "Resource", r)?;
-        apply_removal_policy(app, resource.node(), props.removal_policy)?;
+        app.apply_removal_policy(resource, props.removal_policy)?;
         Ok(Repository {
             node,
             resource,
@@ -400,6 +397,8 @@ impl From<Repository> for NodeId {
     }
 }
 
+construct!(Repository);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,10 +441,10 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_rule_fails_synthesis_naming_the_path() {
+    fn a_bad_rule_is_refused_naming_the_path() {
         let mut app = App::new();
         let stack = app.stack("S").expect("stack");
-        Repository::new(
+        let err = Repository::new(
             &mut app,
             stack,
             "Images",
@@ -454,8 +453,8 @@ mod tests {
                 ..RepositoryProps::default()
             },
         )
-        .expect("construct");
-        let err = app.synth().expect_err("refused").to_string();
+        .expect_err("refused")
+        .to_string();
         assert!(err.contains("S/Images"), "{err}");
         assert!(err.contains("max_image_count"), "{err}");
     }

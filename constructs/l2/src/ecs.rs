@@ -50,7 +50,7 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use cairn_core::{App, Error, NodeId, Pseudo, Res, Result, Val, Value};
+use cairn_core::{App, Arn, NodeId, Pseudo, Res, Result, Val, Value};
 
 use crate::applicationautoscaling::{
     scalable_target, PredefinedMetric, ScalableTarget, ScalableTargetProps, TargetTrackingProps,
@@ -72,13 +72,6 @@ pub const FARGATE: &str = "FARGATE";
 pub const FARGATE_SPOT: &str = "FARGATE_SPOT";
 /// The longest stop timeout Fargate accepts (seconds between SIGTERM and SIGKILL).
 pub const MAX_FARGATE_STOP_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn invalid(app: &App, node: NodeId, problem: impl Into<String>) -> Error {
-    Error::InvalidProps {
-        path: app.path(node),
-        problem: problem.into(),
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Capacity provider strategies
@@ -282,11 +275,7 @@ impl Cluster {
         };
         if let Some(problem) = check_strategy(&props.default_capacity_provider_strategy, &capacity_providers)
         {
-            return Err(invalid(
-                app,
-                node,
-                format!("default_capacity_provider_strategy: {problem}"),
-            ));
+            return Err(app.invalid_props(node, format!("default_capacity_provider_strategy: {problem}")));
         }
         let cluster = CfnCluster {
             cluster_name: props.cluster_name.clone().map(Into::into),
@@ -744,9 +733,7 @@ impl FargateTaskDefinition {
     ) -> Result<FargateTaskDefinition> {
         let node = app.construct(scope, id)?;
         if !fargate_memory_ok(props.cpu, props.memory_mib) {
-            return Err(invalid(
-                app,
-                node,
+            return Err(app.invalid_props(node,
                 format!(
                     "Fargate does not offer cpu {} with {} MiB; valid pairs are 256 with 512/1024/2048, 512 with 1024-4096, 1024 with 2048-8192, 2048 with 4096-16384, 4096 with 8192-30720 (steps of 1024), 8192 with 16384-61440 (steps of 4096), 16384 with 32768-122880 (steps of 8192)",
                     props.cpu, props.memory_mib
@@ -755,8 +742,7 @@ impl FargateTaskDefinition {
         }
         if let Some(g) = props.ephemeral_storage_gib {
             if !(21..=200).contains(&g) {
-                return Err(invalid(
-                    app,
+                return Err(app.invalid_props(
                     node,
                     format!(
                         "ephemeral_storage_gib {g} is outside 21-200 (leave it None for Fargate's 20 GiB)"
@@ -928,53 +914,7 @@ impl FargateTaskDefinition {
         name: &str,
         options: ContainerDefinitionOptions,
     ) -> Result<ContainerDefinition> {
-        let err =
-            |app: &App, problem: String| invalid(app, self.node, format!("container {name:?}: {problem}"));
-        if name.is_empty()
-            || name.len() > 255
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Err(err(
-                app,
-                "a container name is 1-255 letters, digits, hyphens and underscores".into(),
-            ));
-        }
-        if self.containers(app).iter().any(|c| c.name == name) {
-            return Err(err(
-                app,
-                "the task definition already has a container of this name".into(),
-            ));
-        }
-        if let Some(t) = options.stop_timeout {
-            if t > MAX_FARGATE_STOP_TIMEOUT || t.subsec_nanos() != 0 {
-                return Err(err(
-                    app,
-                    format!("stop_timeout {t:?} must be whole seconds, at most 120 s on Fargate"),
-                ));
-            }
-        }
-        if let Some(p) = options.writable_paths.iter().find(|p| !p.starts_with('/')) {
-            return Err(err(
-                app,
-                format!("writable path {p:?} must be absolute (e.g. /tmp)"),
-            ));
-        }
-        if options.cpu.is_some_and(|c| c > self.cpu) {
-            return Err(err(app, format!("cpu is above the task's {}", self.cpu)));
-        }
-        for m in [options.memory_limit_mib, options.memory_reservation_mib]
-            .into_iter()
-            .flatten()
-        {
-            if m > self.memory_mib {
-                return Err(err(
-                    app,
-                    format!("memory {m} MiB is above the task's {} MiB", self.memory_mib),
-                ));
-            }
-        }
+        self.check_container(app, name, &options)?;
         let image: Value = match &options.image {
             ContainerImage::Registry(n) => Value::from(n.as_str()),
             ContainerImage::Ecr { repository, tag } => {
@@ -1054,7 +994,89 @@ impl FargateTaskDefinition {
                 .into(),
             );
         }
-        let mut log_group = None;
+        let log_group = self.aws_logs(app, name, &options, &mut c)?;
+        let (volumes, mounts) = writable_volumes(name, &options.writable_paths);
+        if !mounts.is_empty() {
+            c.mount_points = Some(Val::Lit(mounts));
+        }
+        let mut list = self.container_list(app);
+        list.push(Val::Lit(c));
+        if let Some(t) = app
+            .node_mut(self.resource.node())
+            .resource_mut::<CfnTaskDefinition>()
+        {
+            t.container_definitions = Some(Val::Lit(list));
+            if !volumes.is_empty() {
+                let mut all = match t.volumes.take() {
+                    Some(Val::Lit(l)) => l,
+                    _ => Vec::new(),
+                };
+                all.extend(volumes);
+                t.volumes = Some(Val::Lit(all));
+            }
+        }
+        Ok(ContainerDefinition {
+            name: name.to_string(),
+            container_port: options.port_mappings.first().map(|p| p.container_port),
+            log_group,
+        })
+    }
+
+    /// Refuses a container that cannot join this task definition: its name, stop
+    /// timeout, writable paths, CPU or memory.
+    fn check_container(&self, app: &App, name: &str, options: &ContainerDefinitionOptions) -> Result<()> {
+        let err = |problem: String| app.invalid_props(self.node, format!("container {name:?}: {problem}"));
+        if name.is_empty()
+            || name.len() > 255
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(err(
+                "a container name is 1-255 letters, digits, hyphens and underscores".into(),
+            ));
+        }
+        if self.containers(app).iter().any(|c| c.name == name) {
+            return Err(err(
+                "the task definition already has a container of this name".into()
+            ));
+        }
+        if let Some(t) = options.stop_timeout {
+            if t > MAX_FARGATE_STOP_TIMEOUT || t.subsec_nanos() != 0 {
+                return Err(err(format!(
+                    "stop_timeout {t:?} must be whole seconds, at most 120 s on Fargate"
+                )));
+            }
+        }
+        if let Some(p) = options.writable_paths.iter().find(|p| !p.starts_with('/')) {
+            return Err(err(format!("writable path {p:?} must be absolute (e.g. /tmp)")));
+        }
+        if options.cpu.is_some_and(|c| c > self.cpu) {
+            return Err(err(format!("cpu is above the task's {}", self.cpu)));
+        }
+        for m in [options.memory_limit_mib, options.memory_reservation_mib]
+            .into_iter()
+            .flatten()
+        {
+            if m > self.memory_mib {
+                return Err(err(format!(
+                    "memory {m} MiB is above the task's {} MiB",
+                    self.memory_mib
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The `awslogs` log configuration of a container (its `<name>LogGroup` unless
+    /// given), the execution role allowed to write to it; the log group.
+    fn aws_logs(
+        &self,
+        app: &mut App,
+        name: &str,
+        options: &ContainerDefinitionOptions,
+        c: &mut task_definition::ContainerDefinition,
+    ) -> Result<Option<LogGroup>> {
         if let Some(LogDriver::AwsLogs {
             stream_prefix,
             log_group: group,
@@ -1085,48 +1107,36 @@ impl FargateTaskDefinition {
                 }
                 .into(),
             );
-            log_group = Some(group);
+            return Ok(Some(group));
         }
-        // One task volume per writable path: `<container>-<path with - for />`.
-        let mut volumes = Vec::new();
-        let mut mounts = Vec::new();
-        for path in &options.writable_paths {
-            let volume = format!("{name}{}", path.trim_end_matches('/').replace('/', "-"));
-            volumes.push(Val::Lit(task_definition::Volume {
-                name: Some(volume.as_str().into()),
-                ..Default::default()
-            }));
-            mounts.push(Val::Lit(task_definition::MountPoint {
-                container_path: Some(path.as_str().into()),
-                read_only: Some(false.into()),
-                source_volume: Some(volume.into()),
-            }));
-        }
-        if !mounts.is_empty() {
-            c.mount_points = Some(Val::Lit(mounts));
-        }
-        let mut list = self.container_list(app);
-        list.push(Val::Lit(c));
-        if let Some(t) = app
-            .node_mut(self.resource.node())
-            .resource_mut::<CfnTaskDefinition>()
-        {
-            t.container_definitions = Some(Val::Lit(list));
-            if !volumes.is_empty() {
-                let mut all = match t.volumes.take() {
-                    Some(Val::Lit(l)) => l,
-                    _ => Vec::new(),
-                };
-                all.extend(volumes);
-                t.volumes = Some(Val::Lit(all));
-            }
-        }
-        Ok(ContainerDefinition {
-            name: name.to_string(),
-            container_port: options.port_mappings.first().map(|p| p.container_port),
-            log_group,
-        })
+        Ok(None)
     }
+}
+
+/// One task volume per writable path (`<container>-<path with - for />`) and the
+/// container's mount points on them.
+fn writable_volumes(
+    name: &str,
+    paths: &[String],
+) -> (
+    Vec<Val<task_definition::Volume>>,
+    Vec<Val<task_definition::MountPoint>>,
+) {
+    let mut volumes = Vec::new();
+    let mut mounts = Vec::new();
+    for path in paths {
+        let volume = format!("{name}{}", path.trim_end_matches('/').replace('/', "-"));
+        volumes.push(Val::Lit(task_definition::Volume {
+            name: Some(volume.as_str().into()),
+            ..Default::default()
+        }));
+        mounts.push(Val::Lit(task_definition::MountPoint {
+            container_path: Some(path.as_str().into()),
+            read_only: Some(false.into()),
+            source_volume: Some(volume.into()),
+        }));
+    }
+    (volumes, mounts)
 }
 
 impl Grantable for FargateTaskDefinition {
@@ -1249,9 +1259,7 @@ impl FargateService {
     ) -> Result<FargateService> {
         let node = app.construct(scope, id)?;
         if props.task_definition.containers(app).is_empty() {
-            return Err(invalid(
-                app,
-                node,
+            return Err(app.invalid_props(node,
                 "the task definition has no container; add one with FargateTaskDefinition::add_container before creating the service",
             ));
         }
@@ -1259,16 +1267,10 @@ impl FargateService {
             &props.capacity_provider_strategies,
             props.cluster.capacity_providers(),
         ) {
-            return Err(invalid(
-                app,
-                node,
-                format!("capacity_provider_strategies: {problem}"),
-            ));
+            return Err(app.invalid_props(node, format!("capacity_provider_strategies: {problem}")));
         }
         if props.max_healthy_percent < 100 || props.min_healthy_percent > props.max_healthy_percent {
-            return Err(invalid(
-                app,
-                node,
+            return Err(app.invalid_props(node,
                 format!(
                     "min_healthy_percent {} / max_healthy_percent {}: the maximum must be at least 100 and at least the minimum",
                     props.min_healthy_percent, props.max_healthy_percent
@@ -1278,8 +1280,7 @@ impl FargateService {
         let subnets: Vec<Val<String>> = props
             .cluster
             .vpc()
-            .require_subnets(app, node, props.subnet_type)
-            .map_err(cairn_core::Error::from)?
+            .require_subnets(app, node, props.subnet_type)?
             .iter()
             .map(|s| Val::from(s.subnet_id()))
             .collect();
@@ -1289,8 +1290,7 @@ impl FargateService {
                 node,
                 "SecurityGroup",
                 SecurityGroupProps::new(props.cluster.vpc(), &format!("{}/SecurityGroup", app.path(node))),
-            )
-            .map_err(cairn_core::Error::from)?]
+            )?]
         } else {
             props.security_groups.clone()
         };
@@ -1354,14 +1354,10 @@ impl FargateService {
         if !props.capacity_provider_strategies.is_empty() {
             deps.extend(props.cluster.capacity_provider_associations());
         }
-        // Tasks start with their roles' policies in place.
-        for role in [
-            props.task_definition.task_role(),
-            props.task_definition.execution_role(),
-        ] {
-            deps.extend(role.default_policy(app));
-            deps.push(role.resource().node());
-        }
+        // Tasks start with their roles' policies in place: dependencies on the role
+        // constructs, expanded at synthesis, so grants added later are waited for too.
+        deps.push(props.task_definition.task_role().node());
+        deps.push(props.task_definition.execution_role().node());
         if props.enable_execute_command {
             // What the SSM agent in the task needs for ECS Exec (the CDK's list).
             props.task_definition.add_to_task_role_policy(
@@ -1375,7 +1371,6 @@ impl FargateService {
                     ])
                     .resource("*"),
             )?;
-            deps.extend(props.task_definition.task_role().default_policy(app));
         }
         app.resource_options_mut(resource)?.depends_on.extend(deps);
         Ok(FargateService {
@@ -1437,9 +1432,7 @@ impl FargateService {
         target_group: &ApplicationTargetGroup,
     ) -> Result<()> {
         let Some(container) = self.task_definition.default_container(app) else {
-            return Err(invalid(
-                app,
-                self.node,
+            return Err(app.invalid_props(self.node,
                 "no essential container of the task definition has a port mapping; add PortMapping::tcp(port) to the container the load balancer should reach",
             ));
         };
@@ -1452,9 +1445,7 @@ impl FargateService {
             .map(|t| t.as_str() == "ip")
             .unwrap_or(false);
         if !ip {
-            return Err(invalid(
-                app,
-                self.node,
+            return Err(app.invalid_props(self.node,
                 format!(
                     "target group {} must have target type ip for Fargate tasks (awsvpc); set TargetType::Ip in its props",
                     app.path(target_group.node())
@@ -1462,9 +1453,7 @@ impl FargateService {
             ));
         }
         for sg in &self.security_groups {
-            load_balancer
-                .allow_to(app, sg, Port::tcp(port))
-                .map_err(cairn_core::Error::from)?;
+            load_balancer.allow_to(app, sg, Port::tcp(port))?;
         }
         let entry = service::LoadBalancer {
             container_name: Some(container.name.as_str().into()),
@@ -1505,18 +1494,12 @@ impl FargateService {
                 self.service_name(),
             ],
         );
-        let role = Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(":iam::"),
-                Value::pseudo(Pseudo::AccountId),
-                Value::from(
-                    ":role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService",
-                ),
-            ],
-        );
+        let role = Arn::new(
+            "iam",
+            "role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService",
+        )
+        .no_region()
+        .format();
         let target = ScalableTarget::new(
             app,
             holder,
@@ -1643,8 +1626,7 @@ impl ScalableTaskCount {
     ) -> Result<Res<cairn_cfn::applicationautoscaling::CfnScalingPolicy>> {
         let p = props.target_utilization_percent;
         if !(p > 0.0 && p <= 100.0) {
-            return Err(invalid(
-                app,
+            return Err(app.invalid_props(
                 self.node,
                 format!("{id}: target_utilization_percent {p} must be above 0 and at most 100"),
             ));
@@ -1695,11 +1677,7 @@ impl ScalableTaskCount {
         props: RequestCountScalingProps,
     ) -> Result<Res<cairn_cfn::applicationautoscaling::CfnScalingPolicy>> {
         if props.requests_per_target == 0 {
-            return Err(invalid(
-                app,
-                self.node,
-                format!("{id}: requests_per_target must be at least 1"),
-            ));
+            return Err(app.invalid_props(self.node, format!("{id}: requests_per_target must be at least 1")));
         }
         let label = Value::join(
             "/",
@@ -1724,6 +1702,9 @@ impl ScalableTaskCount {
         )
     }
 }
+
+construct!(Cluster, FargateTaskDefinition, FargateService, ScalableTaskCount);
+node_from!(ScalableTaskCount);
 
 #[cfg(test)]
 mod tests {

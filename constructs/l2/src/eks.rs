@@ -16,9 +16,10 @@
 //!     min_size: 1,
 //!     desired_size: Some(2),
 //!     max_size: 4,
-//!     ..NodegroupProps::default()
+//!     ..NodegroupProps::new(&cluster)
 //! })?;
-//! let agent = cluster.add_service_account(&mut app, "Agent", ServiceAccountProps::new("jenkins", "jenkins-agent"))?;
+//! let agent = cluster.add_service_account(&mut app, "Agent",
+//!     ServiceAccountProps::new(&cluster, "jenkins", "jenkins-agent"))?;
 //! let asm = app.synth()?;
 //! let s = asm.stack("S").unwrap();
 //! let c = &s.template["Resources"][s.resources_of_type("AWS::EKS::Cluster")[0]]["Properties"];
@@ -34,7 +35,7 @@ use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::rc::Rc;
 
-use cairn_core::{App, Level, NodeId, Pseudo, Res, Result, Value};
+use cairn_core::{App, Arn, Level, NodeId, Res, Result, Val, Value};
 use indexmap::IndexMap;
 
 use crate::ec2::{Cidr, Peer, Port, SecurityGroup, SecurityGroupProps, SubnetType, Vpc};
@@ -366,9 +367,112 @@ fn string_list(values: impl IntoIterator<Item = Value>) -> cairn_core::Val<Vec<c
 impl Cluster {
     /// Creates the cluster as construct `id` under `scope`. An ill-formed version, an
     /// impossible endpoint access, fewer than two subnets or an invalid service CIDR are
-    /// error annotations naming the cluster (synthesis fails).
+    /// one [`Error::InvalidProps`](cairn_core::Error::InvalidProps) naming the cluster and every problem.
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: ClusterProps) -> Result<Cluster> {
         let node = app.construct(scope, id)?;
+        Self::check(app, node, &props)?;
+
+        let role = match props.role {
+            Some(r) => r,
+            None => Role::new(
+                app,
+                node,
+                "Role",
+                RoleProps {
+                    managed_policies: aws_managed(CLUSTER_ROLE_POLICIES),
+                    ..RoleProps::new(Principal::service("eks.amazonaws.com"))
+                },
+            )?,
+        };
+        let security_group = match props.security_group {
+            Some(sg) => sg,
+            None => SecurityGroup::new(
+                app,
+                node,
+                "ControlPlaneSecurityGroup",
+                SecurityGroupProps {
+                    vpc_id: props.vpc_id.clone(),
+                    description: "EKS Control Plane Security Group".into(),
+                    allow_all_outbound: true,
+                    group_name: None,
+                },
+            )?,
+        };
+        let secrets_key = Self::create_secrets_key(app, node, &props)?;
+
+        let vpc_config = Self::vpc_config(&props, &security_group);
+
+        let mut c = CfnCluster::new(vpc_config, role.arn());
+        c.name = props.cluster_name.clone().map(Into::into);
+        c.version = Some(props.version.as_str().into());
+        c.access_config = Some(
+            cluster::AccessConfig {
+                authentication_mode: Some(props.authentication_mode.clone().into()),
+                bootstrap_cluster_creator_admin_permissions: Some(
+                    props.bootstrap_cluster_creator_admin_permissions.into(),
+                ),
+            }
+            .into(),
+        );
+        if let Some(key) = &secrets_key {
+            c.encryption_config = Some(
+                vec![cluster::EncryptionConfig {
+                    provider: Some(
+                        cluster::Provider {
+                            key_arn: Some(key.key_arn().into()),
+                        }
+                        .into(),
+                    ),
+                    resources: Some(vec!["secrets".into()].into()),
+                }
+                .into()]
+                .into(),
+            );
+        }
+        c.logging = Self::logging(&props);
+        if let Some(cidr) = &props.service_ipv4_cidr {
+            c.kubernetes_network_config = Some(
+                cluster::KubernetesNetworkConfig {
+                    service_ipv4_cidr: Some(cidr.as_str().into()),
+                    ..cluster::KubernetesNetworkConfig::default()
+                }
+                .into(),
+            );
+        }
+        if props.deletion_protection {
+            c.deletion_protection = Some(true.into());
+        }
+        let resource = app.add(node, "Resource", c)?;
+
+        if let Some(key) = &secrets_key {
+            role.add_to_policy(
+                app,
+                PolicyStatement::allow()
+                    .actions(SECRETS_KEY_ACTIONS.iter().copied())
+                    .resource(key.key_arn()),
+            )?;
+        }
+        // The cluster is created only once its role's policies are in place (the key's,
+        // grants added later): a dependency on the role construct, expanded at synthesis.
+        app.resource_options_mut(resource.node())?
+            .depends_on
+            .push(role.node());
+
+        Ok(Cluster {
+            node,
+            resource,
+            role,
+            security_group,
+            secrets_key,
+            node_subnets: props.default_node_subnet_ids,
+            version: props.version,
+            oidc: Rc::new(OnceCell::new()),
+        })
+    }
+
+    /// The problems of the props (one error), and warnings for logging off and an open
+    /// public endpoint.
+    fn check(app: &mut App, node: NodeId, props: &ClusterProps) -> Result<()> {
         let mut problems = Vec::new();
         if !props.version.is_well_formed() {
             problems.push(format!(
@@ -414,38 +518,12 @@ impl Cluster {
                 "the public API endpoint accepts requests from any address; restrict it with EndpointAccess::PUBLIC_AND_PRIVATE.only_from(cidrs) or make it private (EndpointAccess::PRIVATE)",
             );
         }
-        for p in problems {
-            app.annotate(node, Level::Error, p);
-        }
+        crate::check_props(app, node, problems)
+    }
 
-        let role = match props.role {
-            Some(r) => r,
-            None => Role::new(
-                app,
-                node,
-                "Role",
-                RoleProps {
-                    managed_policies: aws_managed(CLUSTER_ROLE_POLICIES),
-                    ..RoleProps::new(Principal::service("eks.amazonaws.com"))
-                },
-            )?,
-        };
-        let security_group = match props.security_group {
-            Some(sg) => sg,
-            None => SecurityGroup::new(
-                app,
-                node,
-                "ControlPlaneSecurityGroup",
-                SecurityGroupProps {
-                    vpc_id: props.vpc_id.clone(),
-                    description: "EKS Control Plane Security Group".into(),
-                    allow_all_outbound: true,
-                    group_name: None,
-                },
-            )
-            .map_err(cairn_core::Error::from)?,
-        };
-        let secrets_key = match props.secrets_encryption {
+    /// The key of the secrets' envelope encryption (`SecretsKey` when created).
+    fn create_secrets_key(app: &mut App, node: NodeId, props: &ClusterProps) -> Result<Option<Key>> {
+        Ok(match props.secrets_encryption {
             SecretsEncryption::CreateKey => Some(Key::new(
                 app,
                 node,
@@ -460,8 +538,11 @@ impl Cluster {
             )?),
             SecretsEncryption::Key(k) => Some(k),
             SecretsEncryption::Disabled => None,
-        };
+        })
+    }
 
+    /// Subnets, endpoint access and the control plane security group.
+    fn vpc_config(props: &ClusterProps, security_group: &SecurityGroup) -> cluster::ResourcesVpcConfig {
         let mut vpc_config = cluster::ResourcesVpcConfig::new(string_list(props.subnet_ids.clone()));
         vpc_config.endpoint_public_access = Some(props.endpoint_access.public.into());
         vpc_config.endpoint_private_access = Some(props.endpoint_access.private.into());
@@ -475,100 +556,41 @@ impl Cluster {
             ));
         }
         vpc_config.security_group_ids = Some(string_list([security_group.security_group_id()]));
+        vpc_config
+    }
 
-        let mut c = CfnCluster::new(vpc_config, role.arn());
-        c.name = props.cluster_name.clone().map(Into::into);
-        c.version = Some(props.version.as_str().into());
-        c.access_config = Some(
-            cluster::AccessConfig {
-                authentication_mode: Some(props.authentication_mode.clone().into()),
-                bootstrap_cluster_creator_admin_permissions: Some(
-                    props.bootstrap_cluster_creator_admin_permissions.into(),
+    /// The control-plane log types, each once.
+    fn logging(props: &ClusterProps) -> Option<Val<cluster::Logging>> {
+        if props.logging.is_empty() {
+            return None;
+        }
+        let mut seen = Vec::new();
+        for t in &props.logging {
+            if !seen.contains(t) {
+                seen.push(*t);
+            }
+        }
+        Some(
+            cluster::Logging {
+                cluster_logging: Some(
+                    cluster::ClusterLogging {
+                        enabled_types: Some(
+                            seen.iter()
+                                .map(|t| {
+                                    cluster::LoggingTypeConfig {
+                                        type_: Some(t.to_l1().into()),
+                                    }
+                                    .into()
+                                })
+                                .collect::<Vec<_>>()
+                                .into(),
+                        ),
+                    }
+                    .into(),
                 ),
             }
             .into(),
-        );
-        if let Some(key) = &secrets_key {
-            c.encryption_config = Some(
-                vec![cluster::EncryptionConfig {
-                    provider: Some(
-                        cluster::Provider {
-                            key_arn: Some(key.key_arn().into()),
-                        }
-                        .into(),
-                    ),
-                    resources: Some(vec!["secrets".into()].into()),
-                }
-                .into()]
-                .into(),
-            );
-        }
-        if !props.logging.is_empty() {
-            let mut seen = Vec::new();
-            for t in &props.logging {
-                if !seen.contains(t) {
-                    seen.push(*t);
-                }
-            }
-            c.logging = Some(
-                cluster::Logging {
-                    cluster_logging: Some(
-                        cluster::ClusterLogging {
-                            enabled_types: Some(
-                                seen.iter()
-                                    .map(|t| {
-                                        cluster::LoggingTypeConfig {
-                                            type_: Some(t.to_l1().into()),
-                                        }
-                                        .into()
-                                    })
-                                    .collect::<Vec<_>>()
-                                    .into(),
-                            ),
-                        }
-                        .into(),
-                    ),
-                }
-                .into(),
-            );
-        }
-        if let Some(cidr) = &props.service_ipv4_cidr {
-            c.kubernetes_network_config = Some(
-                cluster::KubernetesNetworkConfig {
-                    service_ipv4_cidr: Some(cidr.as_str().into()),
-                    ..cluster::KubernetesNetworkConfig::default()
-                }
-                .into(),
-            );
-        }
-        if props.deletion_protection {
-            c.deletion_protection = Some(true.into());
-        }
-        let resource = app.add(node, "Resource", c)?;
-
-        if let Some(key) = &secrets_key {
-            role.add_to_policy(
-                app,
-                PolicyStatement::allow()
-                    .actions(SECRETS_KEY_ACTIONS.iter().copied())
-                    .resource(key.key_arn()),
-            )?;
-            // The cluster is created only once its role may use the key.
-            if let Some(policy) = role.default_policy(app) {
-                app.resource_options_mut(resource.node())?.depends_on.push(policy);
-            }
-        }
-
-        Ok(Cluster {
-            node,
-            resource,
-            role,
-            security_group,
-            secrets_key,
-            node_subnets: props.default_node_subnet_ids,
-            version: props.version,
-            oidc: Rc::new(OnceCell::new()),
-        })
+        )
     }
 
     /// The construct node.
@@ -636,7 +658,6 @@ impl Cluster {
     pub fn allow_endpoint_from(&self, app: &mut App, peer: Peer, description: &str) -> Result<()> {
         self.security_group
             .add_ingress_rule(app, peer, Port::tcp(443), description)
-            .map_err(Into::into)
     }
 
     /// The cluster's IAM OpenID Connect provider (`<Cluster>/OpenIdConnectProvider`, for
@@ -655,20 +676,39 @@ impl Cluster {
         Ok(p)
     }
 
-    /// Adds a managed node group (`<Cluster>/<id>`).
+    /// Adds a managed node group (`<Cluster>/<id>`): [`Nodegroup::new`] with the cluster
+    /// as scope. `props` are for this cluster ([`NodegroupProps::new`]).
     pub fn add_nodegroup(&self, app: &mut App, id: &str, props: NodegroupProps) -> Result<Nodegroup> {
-        Nodegroup::new(app, self, id, props)
+        self.check_owner(app, &props.cluster, id)?;
+        Nodegroup::new(app, self.node, id, props)
+    }
+
+    /// Refuses props made for another cluster in an `add_*` method of this one.
+    fn check_owner(&self, app: &App, owner: &Cluster, id: &str) -> Result<()> {
+        if owner.node == self.node {
+            return Ok(());
+        }
+        Err(app.invalid_props(
+            self.node,
+            format!(
+                "the props of {id:?} are for the cluster {}; build them from this cluster",
+                app.path(owner.node)
+            ),
+        ))
     }
 
     /// Adds an IAM role for a Kubernetes service account (`<Cluster>/<id>`), assumable
     /// only by that service account's tokens through the cluster's OIDC provider.
+    /// [`ServiceAccount::new`] with the cluster as scope; `props` are for this cluster
+    /// ([`ServiceAccountProps::new`]).
     pub fn add_service_account(
         &self,
         app: &mut App,
         id: &str,
         props: ServiceAccountProps,
     ) -> Result<ServiceAccount> {
-        ServiceAccount::new(app, self, id, props)
+        self.check_owner(app, &props.cluster, id)?;
+        ServiceAccount::new(app, self.node, id, props)
     }
 
     /// Gives an IAM principal access to the cluster through an EKS access entry
@@ -685,18 +725,17 @@ impl Cluster {
         for p in &policies {
             if let AccessScope::Namespaces(ns) = &p.scope {
                 if ns.is_empty() {
-                    app.annotate(
+                    return Err(app.invalid_props(
                         holder,
-                        Level::Error,
                         format!(
                             "the access policy {} is scoped to namespaces but names none",
                             p.name
                         ),
-                    );
+                    ));
                 }
                 for n in ns {
                     if let Err(e) = check_dns_label(n) {
-                        app.annotate(holder, Level::Error, format!("namespace {n:?}: {e}"));
+                        return Err(app.invalid_props(holder, format!("namespace {n:?}: {e}")));
                     }
                 }
             }
@@ -775,14 +814,10 @@ impl AccessPolicy {
 
     /// The policy's ARN.
     pub fn arn(&self) -> Value {
-        Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(format!(":eks::aws:cluster-access-policy/{}", self.name)),
-            ],
-        )
+        Arn::new("eks", format!("cluster-access-policy/{}", self.name))
+            .no_region()
+            .account("aws")
+            .format()
     }
 
     fn to_l1(&self) -> access_entry::AccessPolicy {
@@ -832,16 +867,23 @@ pub struct Taint {
 /// Settings of a [`Nodegroup`].
 ///
 /// ```
-/// use cairn_constructs::eks::{CapacityType, NodegroupProps};
+/// use cairn_constructs::ec2::{Vpc, VpcProps};
+/// use cairn_constructs::eks::{CapacityType, Cluster, ClusterProps, KubernetesVersion, NodegroupProps};
+/// # let mut app = cairn_core::App::new();
+/// # let stack = app.stack("S").unwrap();
+/// # let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default()).unwrap();
+/// # let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc, KubernetesVersion::V1_33)).unwrap();
 /// let props = NodegroupProps {
 ///     capacity_type: CapacityType::Spot,
 ///     instance_types: vec!["m5.large".into(), "m5a.large".into()],
-///     ..NodegroupProps::default()
+///     ..NodegroupProps::new(&cluster)
 /// };
 /// assert_eq!(props.min_size, 1);
 /// ```
 #[derive(Debug, Clone)]
 pub struct NodegroupProps {
+    /// The cluster the nodes join.
+    pub cluster: Cluster,
     /// A physical name; generated when `None`.
     pub nodegroup_name: Option<Value>,
     /// Instance types (default: `t3.medium`). Spot groups should list several.
@@ -874,9 +916,11 @@ pub struct NodegroupProps {
     pub tags: IndexMap<String, String>,
 }
 
-impl Default for NodegroupProps {
-    fn default() -> Self {
+impl NodegroupProps {
+    /// A node group of `cluster`, every other setting default.
+    pub fn new(cluster: &Cluster) -> Self {
         NodegroupProps {
+            cluster: cluster.clone(),
             nodegroup_name: None,
             instance_types: vec!["t3.medium".into()],
             capacity_type: CapacityType::OnDemand,
@@ -922,7 +966,7 @@ fn is_arm64(instance_type: &str) -> bool {
 /// let stack = app.stack("S")?;
 /// let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
 /// let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc, KubernetesVersion::V1_33))?;
-/// let nodes = cluster.add_nodegroup(&mut app, "Nodes", NodegroupProps { max_size: 5, ..NodegroupProps::default() })?;
+/// let nodes = cluster.add_nodegroup(&mut app, "Nodes", NodegroupProps { max_size: 5, ..NodegroupProps::new(&cluster) })?;
 /// nodes.role().add_to_policy(&mut app, PolicyStatement::allow()
 ///     .actions(["sts:AssumeRole"])
 ///     .resource("arn:aws:iam::111111111111:role/Deployer"))?;
@@ -947,11 +991,18 @@ impl PartialEq for Nodegroup {
 }
 
 impl Nodegroup {
-    /// Creates the node group as construct `id` under the cluster. Sizes out of order, no
-    /// instance type, or instance types of different CPU architectures are error
-    /// annotations naming the node group.
-    pub fn new(app: &mut App, cluster: &Cluster, id: &str, props: NodegroupProps) -> Result<Nodegroup> {
-        let node = app.construct(cluster.node, id)?;
+    /// Creates the node group of `props.cluster` as construct `id` under `scope` (usually
+    /// the cluster: [`Cluster::add_nodegroup`]). Sizes out of order, no instance type, or
+    /// instance types of different CPU architectures are one
+    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps) naming the node group.
+    pub fn new(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        props: NodegroupProps,
+    ) -> Result<Nodegroup> {
+        let node = app.construct(scope, id)?;
+        let cluster = &props.cluster;
         let desired = props
             .desired_size
             .unwrap_or_else(|| props.min_size.max(1).min(props.max_size));
@@ -991,9 +1042,7 @@ impl Nodegroup {
         if let Some(0) = props.max_unavailable {
             problems.push("max_unavailable must be at least 1".into());
         }
-        for p in problems {
-            app.annotate(node, Level::Error, p);
-        }
+        crate::check_props(app, node, problems)?;
 
         let role = match props.node_role {
             Some(r) => r,
@@ -1087,10 +1136,11 @@ impl Nodegroup {
             );
         }
         let resource = app.add(node, "Resource", ng)?;
-        // Nodes join only once the role may pull images and run the CNI.
-        if let Some(policy) = role.default_policy(app) {
-            app.resource_options_mut(resource.node())?.depends_on.push(policy);
-        }
+        // Nodes join only once the role may pull images and run the CNI (and use what it
+        // is granted later): a dependency on the role construct, expanded at synthesis.
+        app.resource_options_mut(resource.node())?
+            .depends_on
+            .push(role.node());
         Ok(Nodegroup { node, resource, role })
     }
 
@@ -1156,12 +1206,19 @@ fn check_dns_subdomain(s: &str) -> std::result::Result<(), String> {
 /// Settings of a [`ServiceAccount`].
 ///
 /// ```
-/// use cairn_constructs::eks::ServiceAccountProps;
-/// let props = ServiceAccountProps::new("jenkins", "jenkins-agent");
+/// use cairn_constructs::ec2::{Vpc, VpcProps};
+/// use cairn_constructs::eks::{Cluster, ClusterProps, KubernetesVersion, ServiceAccountProps};
+/// # let mut app = cairn_core::App::new();
+/// # let stack = app.stack("S").unwrap();
+/// # let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default()).unwrap();
+/// # let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc, KubernetesVersion::V1_33)).unwrap();
+/// let props = ServiceAccountProps::new(&cluster, "jenkins", "jenkins-agent");
 /// assert_eq!(props.namespace, "jenkins");
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceAccountProps {
+    /// The cluster whose OIDC provider the role trusts.
+    pub cluster: Cluster,
     /// The Kubernetes namespace.
     pub namespace: String,
     /// The service account's name.
@@ -1173,9 +1230,10 @@ pub struct ServiceAccountProps {
 }
 
 impl ServiceAccountProps {
-    /// The service account `name` in `namespace`.
-    pub fn new(namespace: &str, name: &str) -> Self {
+    /// The service account `name` in `namespace` of `cluster`.
+    pub fn new(cluster: &Cluster, namespace: &str, name: &str) -> Self {
         ServiceAccountProps {
+            cluster: cluster.clone(),
             namespace: namespace.to_string(),
             name: name.to_string(),
             role_name: None,
@@ -1203,7 +1261,7 @@ impl ServiceAccountProps {
 /// let stack = app.stack("S")?;
 /// let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
 /// let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc, KubernetesVersion::V1_33))?;
-/// let sa = cluster.add_service_account(&mut app, "Manager", ServiceAccountProps::new("jenkins", "jenkins-manager"))?;
+/// let sa = cluster.add_service_account(&mut app, "Manager", ServiceAccountProps::new(&cluster, "jenkins", "jenkins-manager"))?;
 /// let asm = app.synth()?;
 /// let s = asm.stack("S").unwrap();
 /// let role = &s.template["Resources"][s.resources_of_type("AWS::IAM::Role").last().unwrap()];
@@ -1228,29 +1286,26 @@ impl PartialEq for ServiceAccount {
 }
 
 impl ServiceAccount {
-    /// Creates the role as `<Cluster>/<id>/Role` (creating the cluster's OIDC provider if
-    /// needed). A namespace or name that Kubernetes would refuse is an error annotation.
+    /// Creates the role as `<id>/Role` under `scope` (usually the cluster:
+    /// [`Cluster::add_service_account`]), creating the cluster's OIDC provider if needed.
+    /// A namespace or name that Kubernetes would refuse is an
+    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps).
     pub fn new(
         app: &mut App,
-        cluster: &Cluster,
+        scope: impl Into<NodeId>,
         id: &str,
         props: ServiceAccountProps,
     ) -> Result<ServiceAccount> {
-        let node = app.construct(cluster.node, id)?;
+        let node = app.construct(scope, id)?;
+        let cluster = &props.cluster;
+        let mut problems = Vec::new();
         if let Err(e) = check_dns_label(&props.namespace) {
-            app.annotate(
-                node,
-                Level::Error,
-                format!("the namespace {:?} {e}", props.namespace),
-            );
+            problems.push(format!("the namespace {:?} {e}", props.namespace));
         }
         if let Err(e) = check_dns_subdomain(&props.name) {
-            app.annotate(
-                node,
-                Level::Error,
-                format!("the service account name {:?} {e}", props.name),
-            );
+            problems.push(format!("the service account name {:?} {e}", props.name));
         }
+        crate::check_props(app, node, problems)?;
         let provider = cluster.open_id_connect_provider(app)?;
         let principal = OpenIdConnectPrincipal::new(&provider)
             .string_equals(
@@ -1340,6 +1395,9 @@ impl From<&ServiceAccount> for NodeId {
         s.node
     }
 }
+
+construct!(Cluster, Nodegroup, ServiceAccount);
+node_from!(ServiceAccount);
 
 #[cfg(test)]
 mod tests {

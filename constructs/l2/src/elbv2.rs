@@ -14,7 +14,7 @@
 //! };
 //! use cairn_core::App;
 //!
-//! # fn main() -> Result<(), cairn_constructs::elbv2::Error> {
+//! # fn main() -> cairn_core::Result<()> {
 //! let mut app = App::new();
 //! let stack = app.stack("Web")?;
 //! let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
@@ -36,47 +36,13 @@
 //! # }
 //! ```
 
-use cairn_core::{App, NodeId, Pseudo, Res, Val, Value};
+use cairn_core::{App, NodeId, Pseudo, Res, Result, Val, Value};
 
 use crate::ec2::{Instance, Peer, Port, SecurityGroup, SecurityGroupProps, SubnetType, Vpc};
 use crate::iam::{PolicyStatement, Principal};
 use crate::s3::{Bucket, BucketEncryption, BucketProps};
 
 pub use cairn_cfn::elasticloadbalancingv2::*;
-
-/// What can go wrong building load balancer constructs. Each error names the construct path.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// An error of the construct tree (duplicate id, wrong scope ...).
-    #[error(transparent)]
-    Core(#[from] cairn_core::Error),
-
-    /// An EC2 construct error (security groups, subnet selection).
-    #[error(transparent)]
-    Ec2(#[from] crate::ec2::Error),
-
-    /// The settings contradict each other or what ELB accepts.
-    #[error("'{path}': {problem}")]
-    Invalid {
-        /// The construct.
-        path: String,
-        /// What is wrong and how to fix it.
-        problem: String,
-    },
-}
-
-impl From<Error> for cairn_core::Error {
-    fn from(e: Error) -> Self {
-        match e {
-            Error::Core(c) => c,
-            Error::Ec2(e) => e.into(),
-            Error::Invalid { path, problem } => cairn_core::Error::InvalidScope { path, problem },
-        }
-    }
-}
-
-/// `Result` with this module's [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The accounts of Elastic Load Balancing that write access logs in the Regions opened
 /// before August 2022; newer Regions use the `logdelivery.elasticloadbalancing.amazonaws.com`
@@ -219,13 +185,13 @@ impl ApplicationLoadBalancer {
             .map(|s| s.subnet_id())
             .collect();
         if subnets.len() < 2 {
-            return Err(Error::Invalid {
-                path,
-                problem: format!(
+            return Err(app.invalid_props(
+                node,
+                format!(
                     "an application load balancer needs subnets in at least two AZs, the VPC has {} {subnet_type} subnet(s)",
                     subnets.len()
                 ),
-            });
+            ));
         }
         let security_group = match props.security_group {
             Some(sg) => sg,
@@ -263,62 +229,10 @@ impl ApplicationLoadBalancer {
         if let Some(t) = props.idle_timeout_seconds {
             attributes.push(attr("idle_timeout.timeout_seconds", &t.to_string()));
         }
-        let mut access_logs_bucket = None;
-        if let Some(logs) = props.access_logs {
-            let bucket = match logs.bucket {
-                Some(b) => b,
-                None => Bucket::new(app, node, "AccessLogsBucket", BucketProps::default())?,
-            };
-            if bucket.encryption() != BucketEncryption::S3Managed {
-                return Err(Error::Invalid {
-                    path,
-                    problem: "ALB access logs support only SSE-S3 buckets; give the bucket BucketEncryption::S3Managed".into(),
-                });
-            }
-            let prefix = logs.prefix.unwrap_or("").trim_matches('/').to_string();
-            let object_path = if prefix.is_empty() {
-                "AWSLogs/".to_string()
-            } else {
-                format!("{prefix}/AWSLogs/")
-            };
-            let objects = Value::join(
-                "",
-                [
-                    bucket.arn(),
-                    Value::from(format!("/{object_path}")),
-                    Value::pseudo(Pseudo::AccountId),
-                    Value::from("/*"),
-                ],
-            );
-            let region = app
-                .stack_of(node)
-                .and_then(|s| app.environment_of(s).region)
-                .ok_or_else(|| Error::Invalid {
-                    path: path.clone(),
-                    problem: "access logs need the stack's region (the bucket policy names the Region's Elastic Load Balancing account); give the stack an environment with a region".into(),
-                })?;
-            let principal = match ELB_LOG_ACCOUNTS.iter().find(|(r, _)| *r == region) {
-                Some((_, account)) => Principal::account(*account),
-                None => Principal::service("logdelivery.elasticloadbalancing.amazonaws.com"),
-            };
-            bucket.add_to_resource_policy(
-                app,
-                PolicyStatement::allow()
-                    .sid("ElbAccessLogDelivery")
-                    .principal(principal)
-                    .actions(["s3:PutObject"])
-                    .resource(objects),
-            )?;
-            attributes.push(attr("access_logs.s3.enabled", "true"));
-            attributes.push(Val::Lit(load_balancer::LoadBalancerAttribute {
-                key: Some("access_logs.s3.bucket".into()),
-                value: Some(bucket.bucket_name().into()),
-            }));
-            if !prefix.is_empty() {
-                attributes.push(attr("access_logs.s3.prefix", &prefix));
-            }
-            access_logs_bucket = Some(bucket);
-        }
+        let access_logs_bucket = match props.access_logs {
+            Some(logs) => Some(Self::access_logs(app, node, logs, &mut attributes)?),
+            None => None,
+        };
         let lb = CfnLoadBalancer {
             type_: Some(load_balancer::Type::Application.into()),
             scheme: Some(
@@ -352,6 +266,70 @@ impl ApplicationLoadBalancer {
             security_group,
             access_logs_bucket,
         })
+    }
+
+    /// Access logs to `logs.bucket` (or a new `AccessLogsBucket`): the bucket policy lets
+    /// the Region's Elastic Load Balancing account write, and the attributes turn them
+    /// on; returns the bucket.
+    fn access_logs(
+        app: &mut App,
+        node: NodeId,
+        logs: AccessLogs,
+        attributes: &mut Vec<Val<load_balancer::LoadBalancerAttribute>>,
+    ) -> Result<Bucket> {
+        let bucket = match logs.bucket {
+            Some(b) => b,
+            None => Bucket::new(app, node, "AccessLogsBucket", BucketProps::default())?,
+        };
+        if bucket.encryption() != BucketEncryption::S3Managed {
+            return Err(app.invalid_props(
+                node,
+                "ALB access logs support only SSE-S3 buckets; give the bucket BucketEncryption::S3Managed",
+            ));
+        }
+        let prefix = logs.prefix.unwrap_or("").trim_matches('/').to_string();
+        let object_path = if prefix.is_empty() {
+            "AWSLogs/".to_string()
+        } else {
+            format!("{prefix}/AWSLogs/")
+        };
+        let objects = Value::join(
+            "",
+            [
+                bucket.arn(),
+                Value::from(format!("/{object_path}")),
+                Value::pseudo(Pseudo::AccountId),
+                Value::from("/*"),
+            ],
+        );
+        let region = app
+            .stack_of(node)
+            .and_then(|s| app.environment_of(s).region)
+            .ok_or_else(|| app.invalid_props(
+                node,
+                "access logs need the stack's region (the bucket policy names the Region's Elastic Load Balancing account); give the stack an environment with a region",
+            ))?;
+        let principal = match ELB_LOG_ACCOUNTS.iter().find(|(r, _)| *r == region) {
+            Some((_, account)) => Principal::account(*account),
+            None => Principal::service("logdelivery.elasticloadbalancing.amazonaws.com"),
+        };
+        bucket.add_to_resource_policy(
+            app,
+            PolicyStatement::allow()
+                .sid("ElbAccessLogDelivery")
+                .principal(principal)
+                .actions(["s3:PutObject"])
+                .resource(objects),
+        )?;
+        attributes.push(attr("access_logs.s3.enabled", "true"));
+        attributes.push(Val::Lit(load_balancer::LoadBalancerAttribute {
+            key: Some("access_logs.s3.bucket".into()),
+            value: Some(bucket.bucket_name().into()),
+        }));
+        if !prefix.is_empty() {
+            attributes.push(attr("access_logs.s3.prefix", &prefix));
+        }
+        Ok(bucket)
     }
 
     /// The construct node.
@@ -418,18 +396,14 @@ impl ApplicationLoadBalancer {
     /// default) its port is opened to the world on the load balancer's security group.
     pub fn add_listener(&self, app: &mut App, id: &str, props: ListenerProps) -> Result<ApplicationListener> {
         let node = app.construct(self.node, id)?;
-        let path = app.path(node);
         if props.protocol == ApplicationProtocol::Https && props.certificates.is_empty() {
-            return Err(Error::Invalid {
-                path,
-                problem: "an HTTPS listener needs at least one certificate ARN".into(),
-            });
+            return Err(app.invalid_props(node, "an HTTPS listener needs at least one certificate ARN"));
         }
         if props.protocol == ApplicationProtocol::Http && !props.certificates.is_empty() {
-            return Err(Error::Invalid {
-                path,
-                problem: "certificates are only used by HTTPS listeners; use ListenerProps::https".into(),
-            });
+            return Err(app.invalid_props(
+                node,
+                "certificates are only used by HTTPS listeners; use ListenerProps::https",
+            ));
         }
         let mut l = CfnListener::new(
             Val::Lit(vec![Val::Lit(props.default_action.to_listener_action())]),
@@ -487,7 +461,6 @@ impl ApplicationLoadBalancer {
     pub fn allow_to(&self, app: &mut App, targets: &SecurityGroup, port: Port) -> Result<()> {
         self.security_group
             .allow_to(app, targets, port, "Load balancer to target")
-            .map_err(Into::into)
     }
 }
 
@@ -850,11 +823,7 @@ impl ApplicationListener {
         conditions: Vec<ListenerCondition>,
         action: ListenerAction,
     ) -> Result<Res<CfnListenerRule>> {
-        let path = app.path(self.node);
-        let problem = |problem: String| Error::Invalid {
-            path: path.clone(),
-            problem,
-        };
+        let problem = |problem: String| app.invalid_props(self.node, problem);
         if priority == 0 || priority > 50000 {
             return Err(problem(format!("rule priority {priority} is outside 1..=50000")));
         }
@@ -879,7 +848,7 @@ impl ApplicationListener {
             i64::from(priority),
         );
         rule.listener_arn = Some(self.listener_arn().into());
-        Ok(app.add(self.node, &id, rule)?)
+        app.add(self.node, &id, rule)
     }
 }
 
@@ -1009,13 +978,13 @@ impl ApplicationTargetGroup {
             .iter()
             .find(|t| t.target_type() != props.target_type)
         {
-            return Err(Error::Invalid {
-                path: app.path(node),
-                problem: format!(
+            return Err(app.invalid_props(
+                node,
+                format!(
                     "target {t:?} does not match the group's target type {:?}",
                     props.target_type
                 ),
-            });
+            ));
         }
         let hc = &props.health_check;
         let lambda = props.target_type == TargetType::Lambda;
@@ -1101,3 +1070,14 @@ impl ApplicationTargetGroup {
         self.resource.ref_()
     }
 }
+
+construct!(
+    ApplicationLoadBalancer,
+    ApplicationListener,
+    ApplicationTargetGroup
+);
+node_from!(
+    ApplicationLoadBalancer,
+    ApplicationListener,
+    ApplicationTargetGroup
+);

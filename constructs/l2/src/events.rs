@@ -1,6 +1,7 @@
-//! EventBridge: rules on a schedule or an event pattern, and their targets (Lambda
-//! functions, Step Functions state machines, SNS topics, ECS tasks on Fargate), with the
-//! permissions each target needs.
+//! EventBridge: rules on a schedule or an event pattern, and the [`RuleTarget`] trait
+//! that what they invoke implements (Lambda functions in [`crate::lambda`]; state
+//! machines, SNS topics and ECS tasks in [`crate::events_targets`]; your own), each
+//! creating the permissions it needs when it is bound to its rule.
 //!
 //! ```
 //! use cairn_constructs::events::{CronOptions, Rule, RuleProps, RuleTarget, Schedule, TargetInput};
@@ -14,8 +15,8 @@
 //!     Runtime::Python3_13, "index.handler", Code::inline("def handler(e, c):\n    return e\n")))?;
 //! let nightly = Rule::new(&mut app, stack, "Nightly", RuleProps::schedule(
 //!     Schedule::cron(CronOptions { minute: Some("0".into()), hour: Some("3".into()), ..Default::default() })))?;
-//! nightly.add_target(&mut app, RuleTarget::lambda(worker)
-//!     .input(TargetInput::json(serde_json::json!({ "job": "compact" }))))?;
+//! nightly.add_target(&mut app, worker.with_input(
+//!     TargetInput::json(serde_json::json!({ "job": "compact" }))))?;
 //!
 //! let asm = app.synth()?;
 //! let jobs = asm.stack("Jobs").unwrap();
@@ -31,12 +32,9 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use cairn_core::{App, Error, NodeId, Res, Result, Val, Value};
+use cairn_core::{App, Construct, NodeId, Res, Result, Val, Value};
 
-use crate::ec2::{SecurityGroup, SecurityGroupProps, SubnetType};
-use crate::ecs::{check_strategy, CapacityProviderStrategy, Cluster, FargateTaskDefinition};
-use crate::iam::{PolicyStatement, Principal, Role, RoleProps};
-use crate::lambda::Function;
+use crate::iam::{Principal, Role, RoleProps};
 
 pub use cairn_cfn::events::*;
 
@@ -309,163 +307,128 @@ impl TargetInput {
     }
 }
 
-/// What a rule invokes.
+/// What a rule puts in its `Targets` for one target, as the target's
+/// [`RuleTarget::bind`] returns it. The rule sets the target's `Id`.
 #[derive(Debug, Clone, PartialEq)]
-pub enum TargetKind {
-    /// A Lambda function; the rule gets a resource-based permission to invoke it
-    /// (`events.amazonaws.com`, scoped to the rule's ARN).
-    Lambda(Function),
-    /// A Step Functions state machine by ARN; the rule gets a role per such target
-    /// (`<Rule>/Target<n>Role`, assumed by `events.amazonaws.com`) allowed
-    /// `states:StartExecution` on it.
-    StateMachine(Value),
-    /// An SNS topic by ARN. The topic's policy must allow `events.amazonaws.com` to
-    /// `sns:Publish` (scoped to the rule's ARN): that is the topic owner's job, as the
-    /// policy belongs to the topic; an unencrypted or AWS-managed-key topic needs nothing
-    /// else, a topic encrypted with a customer key also needs the key to allow EventBridge.
-    SnsTopic(Value),
-    /// Runs a Fargate task (`ecs:RunTask`); the rule gets a role per such target
-    /// (`<Rule>/Target<n>Role`, assumed by `events.amazonaws.com`) allowed `ecs:RunTask`
-    /// on the task definition in that cluster only, and `iam:PassRole` on the task's task
-    /// and execution roles only (passed to `ecs-tasks.amazonaws.com` only). To override a
-    /// container's command or environment, give the target a JSON input of
-    /// `{"containerOverrides": [...]}`.
-    EcsTask(Box<EcsTask>),
-}
-
-/// A Fargate task an [`EcsTask`] target runs.
-///
-/// ```
-/// use cairn_constructs::ec2::{Vpc, VpcProps};
-/// use cairn_constructs::ecs::{
-///     CapacityProviderStrategy, Cluster, ClusterProps, ContainerDefinitionOptions, ContainerImage,
-///     FargateTaskDefinition, FargateTaskDefinitionProps, LogDriver,
-/// };
-/// use cairn_constructs::events::{EcsTask, Rule, RuleProps, RuleTarget, Schedule};
-/// use cairn_core::App;
-///
-/// # fn main() -> cairn_core::Result<()> {
-/// let mut app = App::new();
-/// let stack = app.stack("S")?;
-/// let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
-/// let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc))?;
-/// let task = FargateTaskDefinition::new(&mut app, stack, "Scan", FargateTaskDefinitionProps::default())?;
-/// task.add_container(&mut app, "scanner", ContainerDefinitionOptions {
-///     logging: Some(LogDriver::aws_logs("scan")),
-///     ..ContainerDefinitionOptions::new(ContainerImage::from_registry("aquasec/trivy:0.58.1"))
-/// })?;
-/// let nightly = Rule::new(&mut app, stack, "Nightly", RuleProps::schedule(Schedule::days(1)))?;
-/// nightly.add_target(&mut app, RuleTarget::ecs_task(EcsTask {
-///     capacity_provider_strategies: vec![CapacityProviderStrategy::fargate_spot(1)],
-///     ..EcsTask::new(&cluster, &task)
-/// }))?;
-/// let asm = app.synth()?;
-/// let s = asm.stack("S").unwrap();
-/// let rule = &s.template["Resources"][s.resources_of_type("AWS::Events::Rule")[0]]["Properties"];
-/// assert_eq!(rule["Targets"][0]["EcsParameters"]["CapacityProviderStrategy"][0]["CapacityProvider"], "FARGATE_SPOT");
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Debug, Clone)]
-pub struct EcsTask {
-    /// The cluster the task runs in.
-    pub cluster: Cluster,
-    /// The task definition.
-    pub task_definition: FargateTaskDefinition,
-    /// Tasks to start per event (1 to 10; default 1).
-    pub task_count: u32,
-    /// The capacity provider strategy; when empty the task uses launch type `FARGATE`.
-    pub capacity_provider_strategies: Vec<CapacityProviderStrategy>,
-    /// The subnets of the cluster's VPC the task runs in (default: private with egress).
-    pub subnet_type: SubnetType,
-    /// Give the task a public IP (default false).
-    pub assign_public_ip: bool,
-    /// The security groups; when empty one allowing all outbound and no inbound traffic
-    /// is created under the task definition (`<Task>/SecurityGroup`, shared by its rules).
-    pub security_groups: Vec<SecurityGroup>,
-    /// The Fargate platform version (`LATEST` when `None`).
-    pub platform_version: Option<String>,
-}
-
-impl EcsTask {
-    /// One task of `task_definition` in `cluster`.
-    pub fn new(cluster: &Cluster, task_definition: &FargateTaskDefinition) -> Self {
-        EcsTask {
-            cluster: cluster.clone(),
-            task_definition: *task_definition,
-            task_count: 1,
-            capacity_provider_strategies: Vec::new(),
-            subnet_type: SubnetType::PrivateWithEgress,
-            assign_public_ip: false,
-            security_groups: Vec::new(),
-            platform_version: None,
-        }
-    }
-}
-
-impl PartialEq for EcsTask {
-    fn eq(&self, other: &Self) -> bool {
-        self.cluster == other.cluster
-            && self.task_definition == other.task_definition
-            && self.task_count == other.task_count
-            && self.capacity_provider_strategies == other.capacity_provider_strategies
-            && self.subnet_type == other.subnet_type
-            && self.assign_public_ip == other.assign_public_ip
-            && self
-                .security_groups
-                .iter()
-                .map(SecurityGroup::node)
-                .eq(other.security_groups.iter().map(SecurityGroup::node))
-            && self.platform_version == other.platform_version
-    }
-}
-
-/// A target with its input.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RuleTarget {
-    /// What is invoked.
-    pub kind: TargetKind,
-    /// What it receives; the whole event when `None`.
+#[non_exhaustive]
+pub struct TargetConfig {
+    /// The target's ARN (`Arn`).
+    pub arn: Value,
+    /// The role EventBridge assumes to invoke the target (`RoleArn`); targets that take a
+    /// resource policy instead (Lambda functions, SNS topics) have none.
+    pub role_arn: Option<Value>,
+    /// What the target receives; the whole event when `None`.
     pub input: Option<TargetInput>,
+    /// `EcsParameters`, for a target that runs ECS tasks.
+    pub ecs_parameters: Option<rule::EcsParameters>,
 }
 
-impl RuleTarget {
-    /// A Lambda function target.
-    pub fn lambda(function: Function) -> Self {
-        RuleTarget {
-            kind: TargetKind::Lambda(function),
+impl TargetConfig {
+    /// A target by ARN, receiving the whole event, with no role.
+    pub fn new(arn: impl Into<Value>) -> Self {
+        TargetConfig {
+            arn: arn.into(),
+            role_arn: None,
             input: None,
+            ecs_parameters: None,
         }
     }
 
-    /// A state machine target, by ARN.
-    pub fn state_machine(arn: impl Into<Value>) -> Self {
-        RuleTarget {
-            kind: TargetKind::StateMachine(arn.into()),
-            input: None,
-        }
-    }
-
-    /// An SNS topic target, by ARN (see [`TargetKind::SnsTopic`] for the topic policy).
-    pub fn sns_topic(arn: impl Into<Value>) -> Self {
-        RuleTarget {
-            kind: TargetKind::SnsTopic(arn.into()),
-            input: None,
-        }
-    }
-
-    /// A Fargate task target (see [`TargetKind::EcsTask`]).
-    pub fn ecs_task(task: EcsTask) -> Self {
-        RuleTarget {
-            kind: TargetKind::EcsTask(Box::new(task)),
-            input: None,
-        }
+    /// Sets the role EventBridge assumes to invoke the target.
+    pub fn role_arn(mut self, role_arn: impl Into<Value>) -> Self {
+        self.role_arn = Some(role_arn.into());
+        self
     }
 
     /// Sets what the target receives.
     pub fn input(mut self, input: TargetInput) -> Self {
         self.input = Some(input);
         self
+    }
+
+    /// Sets the `EcsParameters`.
+    pub fn ecs_parameters(mut self, parameters: rule::EcsParameters) -> Self {
+        self.ecs_parameters = Some(parameters);
+        self
+    }
+}
+
+/// Something a [`Rule`] can invoke (the CDK's `IRuleTarget`): bound to the rule when it is
+/// added with [`Rule::add_target`], it creates what it needs to be invoked (a role for
+/// EventBridge, a resource-based permission) and says what goes into the rule's `Targets`.
+///
+/// A Lambda function is a target ([`crate::lambda::Function`]); state machines, SNS topics
+/// and ECS tasks are in [`crate::events_targets`]. A target of your own:
+///
+/// ```
+/// use cairn_constructs::events::{Rule, RuleProps, RuleTarget, Schedule, TargetConfig};
+/// use cairn_constructs::iam::PolicyStatement;
+/// use cairn_core::{App, Result, Value};
+///
+/// /// Puts the event on a Kinesis stream.
+/// struct KinesisStream { arn: Value }
+///
+/// impl RuleTarget for KinesisStream {
+///     fn bind(&self, app: &mut App, rule: &Rule, id: &str) -> Result<TargetConfig> {
+///         let role = rule.target_role(app, id)?;
+///         role.add_to_policy(app, PolicyStatement::allow()
+///             .actions(["kinesis:PutRecord", "kinesis:PutRecords"])
+///             .resource(self.arn.clone()))?;
+///         Ok(TargetConfig::new(self.arn.clone()).role_arn(role.arn()))
+///     }
+/// }
+///
+/// # fn main() -> Result<()> {
+/// let mut app = App::new();
+/// let stack = app.stack("S")?;
+/// let rule = Rule::new(&mut app, stack, "Tick", RuleProps::schedule(Schedule::minutes(5)))?;
+/// rule.add_target(&mut app, KinesisStream { arn: "arn:aws:kinesis:eu-west-1:123456789012:stream/s".into() })?;
+/// let asm = app.synth()?;
+/// let s = asm.stack("S").unwrap();
+/// let props = &s.template["Resources"][s.resources_of_type("AWS::Events::Rule")[0]]["Properties"];
+/// assert!(props["Targets"][0]["RoleArn"]["Fn::GetAtt"][0].as_str().unwrap().starts_with("TickTarget0Role"));
+/// # Ok(())
+/// # }
+/// ```
+pub trait RuleTarget {
+    /// Binds the target to `rule` as its target `id` (`Target0`, `Target1` ... in the
+    /// order they are added): creates what the target needs (under the rule, children
+    /// named after `id`, e.g. [`Rule::target_role`]) and returns what the rule lists.
+    fn bind(&self, app: &mut App, rule: &Rule, id: &str) -> Result<TargetConfig>;
+
+    /// This target, receiving `input` instead of the whole event.
+    fn with_input(self, input: TargetInput) -> WithInput<Self>
+    where
+        Self: Sized,
+    {
+        WithInput { target: self, input }
+    }
+}
+
+impl<T: RuleTarget + ?Sized> RuleTarget for &T {
+    fn bind(&self, app: &mut App, rule: &Rule, id: &str) -> Result<TargetConfig> {
+        (**self).bind(app, rule, id)
+    }
+}
+
+impl<T: RuleTarget + ?Sized> RuleTarget for Box<T> {
+    fn bind(&self, app: &mut App, rule: &Rule, id: &str) -> Result<TargetConfig> {
+        (**self).bind(app, rule, id)
+    }
+}
+
+/// A target with the input it receives (see [`RuleTarget::with_input`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WithInput<T> {
+    target: T,
+    input: TargetInput,
+}
+
+impl<T: RuleTarget> RuleTarget for WithInput<T> {
+    fn bind(&self, app: &mut App, rule: &Rule, id: &str) -> Result<TargetConfig> {
+        let mut config = self.target.bind(app, rule, id)?;
+        config.input = Some(self.input.clone());
+        Ok(config)
     }
 }
 
@@ -482,27 +445,22 @@ impl Rule {
     /// Errors: neither a schedule nor a pattern, an invalid schedule, an empty pattern.
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: RuleProps) -> Result<Rule> {
         let node = app.construct(scope, id)?;
-        let invalid = |app: &App, problem: String| Error::InvalidProps {
-            path: app.path(node),
-            problem,
-        };
         if props.schedule.is_none() && props.event_pattern.is_none() {
-            return Err(invalid(
-                app,
-                "a rule needs a schedule or an event pattern (RuleProps::schedule or RuleProps::pattern)"
-                    .into(),
+            return Err(app.invalid_props(
+                node,
+                "a rule needs a schedule or an event pattern (RuleProps::schedule or RuleProps::pattern)",
             ));
         }
         let mut rule = CfnRule::default();
         if let Some(s) = &props.schedule {
-            let expr = s.expression().map_err(|p| invalid(app, p))?;
+            let expr = s.expression().map_err(|p| app.invalid_props(node, p))?;
             rule.schedule_expression = Some(expr.into());
         }
         if let Some(p) = &props.event_pattern {
             if p.is_empty() {
-                return Err(invalid(
-                    app,
-                    "the event pattern matches on nothing; set source, detail_type or detail".into(),
+                return Err(app.invalid_props(
+                    node,
+                    "the event pattern matches on nothing; set source, detail_type or detail",
                 ));
             }
             rule.event_pattern = Some(Value::from_json(&p.to_json()));
@@ -539,69 +497,15 @@ impl Rule {
         self.resource.ref_()
     }
 
-    /// Adds a target (ids `Target0`, `Target1` ... in order) with the permissions it
-    /// needs (see [`TargetKind`]).
-    pub fn add_target(&self, app: &mut App, target: RuleTarget) -> Result<()> {
-        let index = self.targets(app).len();
-        let mut t = rule::Target::new(target_arn(&target.kind), format!("Target{index}"));
-        match &target.kind {
-            TargetKind::Lambda(f) => {
-                let rule_id = cairn_core::make_unique_id(&app.path_from(app.root(), self.node));
-                let id = format!("AllowEventRule{rule_id}");
-                if app.node(f.node()).child(&id).is_none() {
-                    f.add_permission(
-                        app,
-                        &id,
-                        Principal::service("events.amazonaws.com"),
-                        Some(self.arn()),
-                    )?;
-                }
-            }
-            TargetKind::StateMachine(arn) => {
-                let role = Role::new(
-                    app,
-                    self.node,
-                    &format!("Target{index}Role"),
-                    RoleProps::new(Principal::service("events.amazonaws.com")),
-                )?;
-                role.add_to_policy(
-                    app,
-                    PolicyStatement::allow()
-                        .actions(["states:StartExecution"])
-                        .resource(arn.clone()),
-                )?;
-                t.role_arn = Some(role.arn().into());
-            }
-            TargetKind::SnsTopic(_) => {}
-            TargetKind::EcsTask(task) => {
-                t.ecs_parameters = Some(self.ecs_parameters(app, task)?.into());
-                let role = Role::new(
-                    app,
-                    self.node,
-                    &format!("Target{index}Role"),
-                    RoleProps::new(Principal::service("events.amazonaws.com")),
-                )?;
-                role.add_to_policy(
-                    app,
-                    PolicyStatement::allow()
-                        .actions(["ecs:RunTask"])
-                        .resource(task.task_definition.task_definition_arn())
-                        .condition("ArnEquals", "ecs:cluster", task.cluster.cluster_arn()),
-                )?;
-                role.add_to_policy(
-                    app,
-                    PolicyStatement::allow()
-                        .actions(["iam:PassRole"])
-                        .resources([
-                            task.task_definition.execution_role().arn(),
-                            task.task_definition.task_role().arn(),
-                        ])
-                        .condition("StringEquals", "iam:PassedToService", "ecs-tasks.amazonaws.com"),
-                )?;
-                t.role_arn = Some(role.arn().into());
-            }
-        }
-        match target.input {
+    /// Adds a target as `Target0`, `Target1` ... in order: the target is bound to the
+    /// rule (see [`RuleTarget`]), which creates what it needs to be invoked.
+    pub fn add_target(&self, app: &mut App, target: impl RuleTarget) -> Result<()> {
+        let id = format!("Target{}", self.targets(app).len());
+        let config = target.bind(app, self, &id)?;
+        let mut t = rule::Target::new(config.arn, id);
+        t.role_arn = config.role_arn.map(Into::into);
+        t.ecs_parameters = config.ecs_parameters.map(Into::into);
+        match config.input {
             None => {}
             Some(TargetInput::Json(v)) => t.input = Some(v.to_string().into()),
             Some(TargetInput::Path(p)) => t.input_path = Some(p.into()),
@@ -623,109 +527,17 @@ impl Rule {
         Ok(())
     }
 
-    /// The `EcsParameters` of an ECS task target (validated; the security group created
-    /// when none is given).
-    fn ecs_parameters(&self, app: &mut App, task: &EcsTask) -> Result<rule::EcsParameters> {
-        let invalid = |app: &App, problem: String| Error::InvalidProps {
-            path: app.path(self.node),
-            problem,
-        };
-        if !(1..=10).contains(&task.task_count) {
-            return Err(invalid(
-                app,
-                format!("ECS task target: task_count {} must be 1 to 10", task.task_count),
-            ));
-        }
-        if task.task_definition.containers(app).is_empty() {
-            return Err(invalid(
-                app,
-                format!(
-                    "ECS task target: the task definition {} has no container; add one before targeting it",
-                    app.path(task.task_definition.node())
-                ),
-            ));
-        }
-        if let Some(p) = check_strategy(
-            &task.capacity_provider_strategies,
-            task.cluster.capacity_providers(),
-        ) {
-            return Err(invalid(app, format!("ECS task target: {p}")));
-        }
-        let subnets: Vec<Val<String>> = task
-            .cluster
-            .vpc()
-            .require_subnets(app, self.node, task.subnet_type)
-            .map_err(Error::from)?
-            .iter()
-            .map(|s| Val::from(s.subnet_id()))
-            .collect();
-        let groups: Vec<Val<String>> = if task.security_groups.is_empty() {
-            let td = task.task_definition.node();
-            let existing = app
-                .node(td)
-                .child("SecurityGroup")
-                .and_then(|g| app.node(g).child("Resource"));
-            let id = match existing {
-                Some(r) => Value::get_att(r, "GroupId"),
-                None => {
-                    let description = format!("{}/SecurityGroup", app.path(td));
-                    SecurityGroup::new(
-                        app,
-                        td,
-                        "SecurityGroup",
-                        SecurityGroupProps::new(task.cluster.vpc(), &description),
-                    )
-                    .map_err(Error::from)?
-                    .security_group_id()
-                }
-            };
-            vec![Val::from(id)]
-        } else {
-            task.security_groups
-                .iter()
-                .map(|g| Val::from(g.security_group_id()))
-                .collect()
-        };
-        let mut p = rule::EcsParameters::new(task.task_definition.task_definition_arn());
-        p.task_count = Some(i64::from(task.task_count).into());
-        p.platform_version = Some(task.platform_version.as_deref().unwrap_or("LATEST").into());
-        p.network_configuration = Some(
-            rule::NetworkConfiguration {
-                aws_vpc_configuration: Some(
-                    rule::AwsVpcConfiguration {
-                        assign_public_ip: Some(
-                            if task.assign_public_ip {
-                                rule::AssignPublicIp::Enabled
-                            } else {
-                                rule::AssignPublicIp::Disabled
-                            }
-                            .into(),
-                        ),
-                        security_groups: Some(Val::Lit(groups)),
-                        ..rule::AwsVpcConfiguration::new(Val::Lit(subnets))
-                    }
-                    .into(),
-                ),
-            }
-            .into(),
-        );
-        if task.capacity_provider_strategies.is_empty() {
-            p.launch_type = Some(rule::LaunchType::Fargate.into());
-        } else {
-            p.capacity_provider_strategy = Some(Val::Lit(
-                task.capacity_provider_strategies
-                    .iter()
-                    .map(|s| {
-                        Val::Lit(rule::CapacityProviderStrategyItem {
-                            base: s.base.map(|b| i64::from(b).into()),
-                            weight: Some(i64::from(s.weight).into()),
-                            ..rule::CapacityProviderStrategyItem::new(s.capacity_provider.as_str())
-                        })
-                    })
-                    .collect(),
-            ));
-        }
-        Ok(p)
+    /// A role for the target `id` (child `<id>Role` of the rule) that only
+    /// `events.amazonaws.com` may assume, for targets EventBridge invokes through a role
+    /// (Step Functions, ECS tasks, Kinesis ...): add what the target needs to its policy
+    /// and return its ARN as [`TargetConfig::role_arn`].
+    pub fn target_role(&self, app: &mut App, id: &str) -> Result<Role> {
+        Role::new(
+            app,
+            self.node,
+            &format!("{id}Role"),
+            RoleProps::new(Principal::service("events.amazonaws.com")),
+        )
     }
 
     fn targets(&self, app: &App) -> Vec<Val<rule::Target>> {
@@ -740,11 +552,9 @@ impl Rule {
     }
 }
 
-fn target_arn(kind: &TargetKind) -> Value {
-    match kind {
-        TargetKind::Lambda(f) => f.function_arn(),
-        TargetKind::StateMachine(arn) | TargetKind::SnsTopic(arn) => arn.clone(),
-        TargetKind::EcsTask(task) => task.cluster.cluster_arn(),
+impl Construct for Rule {
+    fn node(&self) -> NodeId {
+        self.node
     }
 }
 

@@ -44,7 +44,7 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 
 use cairn_core::{
-    make_unique_id, App, AssetSource, FileAsset, Level, NodeId, Pseudo, Res, Result, Val, Value,
+    format_arn, make_unique_id, App, Arn, AssetSource, FileAsset, NodeId, Pseudo, Res, Result, Val, Value,
 };
 
 use crate::ec2::{Peer, Port, SecurityGroup, SecurityGroupProps, Subnet, Vpc};
@@ -65,11 +65,11 @@ pub const START_JOB_ACTIONS: &[&str] = &["glue:StartJobRun", "glue:GetJobRun", "
 /// The actions of [`Crawler::grant_start`].
 pub const START_CRAWLER_ACTIONS: &[&str] = &["glue:StartCrawler", "glue:GetCrawler"];
 
-/// `arn:<partition>:glue:<region>:<account>:<kind>/<name><rest>` as one `Fn::Sub`.
+/// `arn:<partition>:glue:<region>:<account>:<kind>/<name><rest>`.
 fn glue_arn(kind: &str, name: Value, rest: &str) -> Value {
-    Value::sub_with(
-        &format!("arn:${{AWS::Partition}}:glue:${{AWS::Region}}:${{AWS::AccountId}}:{kind}/${{Name}}{rest}"),
-        [("Name", name)],
+    format_arn(
+        "glue",
+        Value::join("", [Value::from(format!("{kind}/")), name, Value::from(rest)]),
     )
 }
 
@@ -98,10 +98,6 @@ node_eq!(
     Job,
     Crawler
 );
-
-fn invalid(app: &mut App, node: NodeId, problem: impl Into<String>) {
-    app.annotate(node, Level::Error, problem.into());
-}
 
 // ------------------------------------------------------------------ database ----
 
@@ -142,8 +138,8 @@ pub struct Database {
 
 impl Database {
     /// Creates the database as construct `id` under `scope`. A name Glue would reject
-    /// (empty, uppercase, other characters than `[a-z0-9_]`, over 255) is an error
-    /// annotation naming the construct.
+    /// (empty, uppercase, other characters than `[a-z0-9_]`, over 255) is an
+    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps).
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: DatabaseProps) -> Result<Database> {
         let node = app.construct(scope, id)?;
         let name = &props.database_name;
@@ -153,11 +149,10 @@ impl Database {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         {
-            invalid(
-                app,
+            return Err(app.invalid_props(
                 node,
                 format!("database_name {name:?} must be 1 to 255 characters of a-z, 0-9 and _ (Athena and Lake Formation need lowercase names)"),
-            );
+            ));
         }
         let input = database::DatabaseInput {
             name: Some(name.as_str().into()),
@@ -195,7 +190,7 @@ impl Database {
 
     /// The ARN of the account's Data Catalog the database is in.
     pub fn catalog_arn(&self) -> Value {
-        Value::sub("arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:catalog")
+        format_arn("glue", "catalog")
     }
 
     /// The ARN of the tables of the database matching `pattern` (e.g. `*`).
@@ -329,9 +324,7 @@ impl SecurityConfiguration {
             .condition(
                 "ArnLike",
                 "kms:EncryptionContext:aws:logs:arn",
-                Value::sub(
-                    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws-glue/*",
-                ),
+                format_arn("logs", "log-group:/aws-glue/*"),
             )
             .to_value();
         if let Some(m) = statement.as_map_mut() {
@@ -388,9 +381,7 @@ impl SecurityConfiguration {
             app,
             grantee,
             ["logs:AssociateKmsKey"],
-            [Value::sub(
-                "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws-glue/*",
-            )],
+            [format_arn("logs", "log-group:/aws-glue/*")],
         )
     }
 }
@@ -408,12 +399,13 @@ impl From<SecurityConfiguration> for NodeId {
 /// `key`. One per account and region: create it in one stack only.
 ///
 /// ```
-/// use cairn_constructs::glue::DataCatalogEncryption;
+/// use cairn_constructs::glue::{DataCatalogEncryption, DataCatalogEncryptionProps};
 /// use cairn_constructs::kms::{Key, KeyProps};
 /// # let mut app = cairn_core::App::new();
 /// # let stack = app.stack("S").unwrap();
 /// let key = Key::new(&mut app, stack, "Key", KeyProps::default()).unwrap();
-/// let enc = DataCatalogEncryption::new(&mut app, stack, "CatalogEncryption", key).unwrap();
+/// let enc = DataCatalogEncryption::new(&mut app, stack, "CatalogEncryption",
+///     DataCatalogEncryptionProps::new(key)).unwrap();
 /// # let _ = enc;
 /// ```
 #[derive(Debug, Clone, Copy)]
@@ -423,10 +415,30 @@ pub struct DataCatalogEncryption {
     key: Key,
 }
 
+/// Settings of a [`DataCatalogEncryption`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DataCatalogEncryptionProps {
+    /// The key of the catalog's metadata and connection passwords.
+    pub key: Key,
+}
+
+impl DataCatalogEncryptionProps {
+    /// Encryption with `key`.
+    pub fn new(key: Key) -> Self {
+        DataCatalogEncryptionProps { key }
+    }
+}
+
 impl DataCatalogEncryption {
     /// Creates the settings as construct `id` under `scope`.
-    pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, key: Key) -> Result<DataCatalogEncryption> {
+    pub fn new(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        props: DataCatalogEncryptionProps,
+    ) -> Result<DataCatalogEncryption> {
         let node = app.construct(scope, id)?;
+        let key = props.key;
         let settings = data_catalog_encryption_settings::DataCatalogEncryptionSettings {
             encryption_at_rest: Some(
                 data_catalog_encryption_settings::EncryptionAtRest {
@@ -514,15 +526,13 @@ impl Connection {
             node,
             "SecurityGroup",
             SecurityGroupProps::new(vpc, "Glue workers of a network connection"),
-        )
-        .map_err(cairn_core::Error::from)?;
+        )?;
         sg.add_ingress_rule(
             app,
             Peer::security_group(&sg),
             Port::all_tcp(),
             "Glue workers talk to each other",
-        )
-        .map_err(cairn_core::Error::from)?;
+        )?;
         let name = unique_name(app, node);
         let input = connection::ConnectionInput {
             name: Some(name.as_str().into()),
@@ -674,47 +684,38 @@ pub struct Job {
 
 impl Job {
     /// Creates the job as construct `id` under `scope` (`<id>/Resource`, `<id>/ServiceRole`
-    /// unless a role is given). Out-of-range workers, timeout or retries are error
-    /// annotations naming the construct; a missing script file is an error.
+    /// unless a role is given). Out-of-range workers, timeout or retries, or a missing
+    /// script file, are an [`Error::InvalidProps`](cairn_core::Error::InvalidProps).
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: JobProps) -> Result<Job> {
         let node = app.construct(scope, id)?;
+        let mut problems = Vec::new();
         if props.number_of_workers < 2 {
-            invalid(
-                app,
-                node,
-                format!(
-                    "number_of_workers {} must be at least 2 for a Spark job",
-                    props.number_of_workers
-                ),
-            );
+            problems.push(format!(
+                "number_of_workers {} must be at least 2 for a Spark job",
+                props.number_of_workers
+            ));
         }
         if !(1..=10_080).contains(&props.timeout_minutes) {
-            invalid(
-                app,
-                node,
-                format!(
-                    "timeout_minutes {} must be 1 to 10080 (7 days)",
-                    props.timeout_minutes
-                ),
-            );
+            problems.push(format!(
+                "timeout_minutes {} must be 1 to 10080 (7 days)",
+                props.timeout_minutes
+            ));
         }
         if !(0..=10).contains(&props.max_retries) {
-            invalid(
-                app,
-                node,
-                format!("max_retries {} must be 0 to 10", props.max_retries),
-            );
+            problems.push(format!("max_retries {} must be 0 to 10", props.max_retries));
         }
         if props.max_concurrent_runs < 1 {
-            invalid(
-                app,
-                node,
-                format!(
-                    "max_concurrent_runs {} must be at least 1",
-                    props.max_concurrent_runs
-                ),
-            );
+            problems.push(format!(
+                "max_concurrent_runs {} must be at least 1",
+                props.max_concurrent_runs
+            ));
         }
+        for k in props.default_arguments.keys() {
+            if !k.starts_with("--") {
+                problems.push(format!("default argument {k:?} must start with --"));
+            }
+        }
+        crate::check_props(app, node, problems)?;
         let role = match props.role {
             Some(r) => r,
             None => Role::new(
@@ -735,17 +736,13 @@ impl Job {
                         source: AssetSource::File(path.clone()),
                     },
                 )?;
-                let object_arn = Value::join(
-                    "",
-                    [
-                        Value::from("arn:"),
-                        Value::pseudo(Pseudo::Partition),
-                        Value::from(":s3:::"),
-                        loc.bucket.clone(),
-                        Value::from("/"),
-                        loc.key.clone(),
-                    ],
-                );
+                let object_arn = Arn::new(
+                    "s3",
+                    Value::join("", [loc.bucket.clone(), Value::from("/"), loc.key.clone()]),
+                )
+                .no_region()
+                .no_account()
+                .format();
                 grant(app, &role, ["s3:GetObject"], [object_arn])?;
                 Value::join("", [Value::from("s3://"), loc.bucket, Value::from("/"), loc.key])
             }
@@ -786,9 +783,6 @@ impl Job {
             args.insert("--enable-metrics".into(), "true".into());
         }
         for (k, v) in &props.default_arguments {
-            if !k.starts_with("--") {
-                invalid(app, node, format!("default argument {k:?} must start with --"));
-            }
             args.insert(k.clone(), v.clone());
         }
         let mut j = CfnJob::new(command, role.arn());
@@ -863,7 +857,7 @@ impl Job {
     }
 
     /// A Step Functions task that starts a run of this job and waits for it to finish
-    /// (`arn:aws:states:::glue:startJobRun.sync`); the state machine's role gets
+    /// (`arn:<partition>:states:::glue:startJobRun.sync`); the state machine's role gets
     /// `glue:StartJobRun`, `GetJobRun`, `GetJobRuns` and `BatchStopJobRun` on this job.
     /// `arguments` become the run's `Arguments` (`Params::path` entries are read from the state's input).
     ///
@@ -969,12 +963,12 @@ pub struct Crawler {
 }
 
 impl Crawler {
-    /// Creates the crawler as construct `id` under `scope`. No target is an error
-    /// annotation.
+    /// Creates the crawler as construct `id` under `scope`. No target is an
+    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps).
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: CrawlerProps) -> Result<Crawler> {
         let node = app.construct(scope, id)?;
         if props.s3_targets.is_empty() {
-            invalid(app, node, "a crawler needs at least one S3 target (s3_targets)");
+            return Err(app.invalid_props(node, "a crawler needs at least one S3 target (s3_targets)"));
         }
         let role = match props.role {
             Some(r) => r,
@@ -1100,3 +1094,13 @@ impl From<Crawler> for NodeId {
         c.node
     }
 }
+
+construct!(
+    Database,
+    SecurityConfiguration,
+    DataCatalogEncryption,
+    Connection,
+    Job,
+    Crawler
+);
+node_from!(DataCatalogEncryption, Connection);

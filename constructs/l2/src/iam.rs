@@ -23,7 +23,7 @@
 
 use indexmap::IndexMap;
 
-use cairn_core::{App, NodeId, Pseudo, Res, Result, Value};
+use cairn_core::{App, Arn, NodeId, Res, Result, Value};
 
 pub use cairn_cfn::iam::*;
 
@@ -72,16 +72,7 @@ impl Principal {
             Principal::Service(s) => ("Service", Value::from(s.as_str())),
             Principal::Account(a) => (
                 "AWS",
-                Value::join(
-                    "",
-                    [
-                        Value::from("arn:"),
-                        Value::pseudo(Pseudo::Partition),
-                        Value::from(":iam::"),
-                        a.clone(),
-                        Value::from(":root"),
-                    ],
-                ),
+                Arn::new("iam", "root").no_region().account(a.clone()).format(),
             ),
             Principal::Arn(a) => ("AWS", a.clone()),
             Principal::Federated(f) => ("Federated", f.clone()),
@@ -383,11 +374,10 @@ impl Role {
             None => PolicyDocument::new(statements).to_value(),
             Some(web) => {
                 if web.conditions.is_empty() {
-                    app.annotate(
+                    return Err(app.invalid_props(
                         node,
-                        cairn_core::Level::Error,
                         "the web identity trust has no claim condition, so every identity of the provider could assume the role; add string_equals(\"sub\", ...) (and \"aud\")",
-                    );
+                    ));
                 }
                 web.trust_document(statements)
             }
@@ -422,14 +412,10 @@ impl Role {
 
     /// The ARN of an AWS managed policy, e.g. `service-role/AWSLambdaBasicExecutionRole`.
     pub fn aws_managed_policy(name: &str) -> Value {
-        Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(format!(":iam::aws:policy/{name}")),
-            ],
-        )
+        Arn::new("iam", format!("policy/{name}"))
+            .no_region()
+            .account("aws")
+            .format()
     }
 
     /// The construct node.
@@ -576,7 +562,8 @@ impl PartialEq for OpenIdConnectProvider {
 
 impl OpenIdConnectProvider {
     /// Creates the provider as construct `id` under `scope`. A literal URL that is not
-    /// `https://`, or a thumbprint that is not 40 hex digits, is an error annotation.
+    /// `https://`, or a thumbprint that is not 40 hex digits, is an
+    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps) (listing every problem).
     pub fn new(
         app: &mut App,
         scope: impl Into<NodeId>,
@@ -606,9 +593,7 @@ impl OpenIdConnectProvider {
         if props.client_ids.iter().any(String::is_empty) {
             problems.push("client ids must not be empty".into());
         }
-        for p in problems {
-            app.annotate(node, cairn_core::Level::Error, p);
-        }
+        crate::check_props(app, node, problems)?;
         let mut p = CfnOIDCProvider {
             url: Some(props.url.clone().into()),
             ..CfnOIDCProvider::default()
@@ -875,3 +860,6 @@ impl From<Role> for NodeId {
         r.node
     }
 }
+
+construct!(Role, OpenIdConnectProvider);
+node_from!(OpenIdConnectProvider);

@@ -40,17 +40,9 @@ pub const ENCRYPT_DECRYPT_ACTIONS: &[&str] = &[
     "kms:GenerateDataKey*",
 ];
 
-/// `arn:${AWS::Partition}:iam::${AWS::AccountId}:root`: the stack's account.
+/// `arn:<partition>:iam::<account>:root`: the stack's account.
 pub(crate) fn account_root() -> Value {
-    Value::sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
-}
-
-/// Sets `DeletionPolicy` and `UpdateReplacePolicy` of a resource node.
-pub(crate) fn apply_removal_policy(app: &mut App, node: NodeId, policy: RemovalPolicy) -> Result<()> {
-    let o = app.resource_options_mut(node)?;
-    o.deletion_policy = Some(policy);
-    o.update_replace_policy = Some(policy);
-    Ok(())
+    cairn_core::Arn::new("iam", "root").no_region().format()
 }
 
 /// Appends a statement to the `Statement` list of a policy document value (once).
@@ -147,7 +139,7 @@ impl Key {
         key.description = props.description.as_deref().map(Into::into);
         key.pending_window_in_days = props.pending_window_in_days.map(Into::into);
         let resource = app.add(node, "Resource", key)?;
-        apply_removal_policy(app, resource.node(), props.removal_policy)?;
+        app.apply_removal_policy(resource, props.removal_policy)?;
         let key = Key { node, resource };
         if let Some(alias) = &props.alias {
             key.add_alias(app, alias)?;
@@ -234,3 +226,5 @@ impl From<Key> for NodeId {
         k.node
     }
 }
+
+construct!(Key);

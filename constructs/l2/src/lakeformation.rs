@@ -6,7 +6,7 @@
 //! use cairn_constructs::glue::{Database, DatabaseProps};
 //! use cairn_constructs::iam::{Principal, Role, RoleProps};
 //! use cairn_constructs::lakeformation::{
-//!     DataLakeSettings, DataLakeSettingsProps, LfResource, Permission, Permissions,
+//!     DataLakeSettings, DataLakeSettingsProps, LfResource, Permission, Permissions, PermissionsProps,
 //! };
 //! use cairn_core::{App, Value};
 //!
@@ -17,8 +17,8 @@
 //! let analyst = Role::new(&mut app, stack, "Analyst", RoleProps::new(Principal::account("123456789012")))?;
 //! let settings = DataLakeSettings::new(&mut app, stack, "Settings", DataLakeSettingsProps::new(
 //!     vec![Value::from("arn:aws:iam::123456789012:role/lake-admin")]))?;
-//! let grant = Permissions::new(&mut app, stack, "AnalystSelect", analyst.arn(),
-//!     LfResource::all_tables(&db), [Permission::Select, Permission::Describe])?;
+//! let grant = Permissions::new(&mut app, stack, "AnalystSelect", PermissionsProps::new(analyst.arn(),
+//!     LfResource::all_tables(&db), [Permission::Select, Permission::Describe]))?;
 //! grant.depends_on_settings(&mut app, &settings)?;
 //! let asm = app.synth()?;
 //! let s = asm.stack("Lake").unwrap();
@@ -30,7 +30,7 @@
 //! # }
 //! ```
 
-use cairn_core::{App, Level, NodeId, Pseudo, Res, Result, Val, Value};
+use cairn_core::{App, NodeId, Pseudo, Res, Result, Val, Value};
 
 use crate::glue::Database;
 use crate::iam::{grant, Grantable};
@@ -229,8 +229,8 @@ pub struct DataLakeSettings {
 }
 
 impl DataLakeSettings {
-    /// Creates the settings as construct `id` under `scope`. No administrator is an error
-    /// annotation (nobody could grant permissions).
+    /// Creates the settings as construct `id` under `scope`. No administrator is an
+    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps) (nobody could grant permissions).
     pub fn new(
         app: &mut App,
         scope: impl Into<NodeId>,
@@ -239,11 +239,10 @@ impl DataLakeSettings {
     ) -> Result<DataLakeSettings> {
         let node = app.construct(scope, id)?;
         if props.admins.is_empty() {
-            app.annotate(
+            return Err(app.invalid_props(
                 node,
-                Level::Error,
                 "a data lake needs at least one administrator (admins): without one nobody can grant Lake Formation permissions",
-            );
+            ));
         }
         let mut s = CfnDataLakeSettings {
             admins: Some(
@@ -297,19 +296,37 @@ pub struct DataLakeLocation {
     resource: Res<CfnResourceProperty>,
 }
 
+/// Settings of a [`DataLakeLocation`].
+#[derive(Debug, Clone)]
+pub struct DataLakeLocationProps {
+    /// The bucket to register.
+    pub bucket: Bucket,
+    /// A role Lake Formation uses instead of its service-linked role.
+    pub role_arn: Option<Value>,
+}
+
+impl DataLakeLocationProps {
+    /// `bucket`, through Lake Formation's service-linked role.
+    pub fn new(bucket: &Bucket) -> Self {
+        DataLakeLocationProps {
+            bucket: *bucket,
+            role_arn: None,
+        }
+    }
+}
+
 impl DataLakeLocation {
-    /// Registers `bucket` as construct `id` under `scope`; with `role_arn` Lake Formation
-    /// uses that role instead of its service-linked role.
+    /// Registers `props.bucket` as construct `id` under `scope`; with `role_arn` Lake
+    /// Formation uses that role instead of its service-linked role.
     pub fn new(
         app: &mut App,
         scope: impl Into<NodeId>,
         id: &str,
-        bucket: &Bucket,
-        role_arn: Option<Value>,
+        props: DataLakeLocationProps,
     ) -> Result<DataLakeLocation> {
         let node = app.construct(scope, id)?;
-        let mut r = CfnResourceProperty::new(bucket.arn(), role_arn.is_none());
-        r.role_arn = role_arn.map(Into::into);
+        let mut r = CfnResourceProperty::new(props.bucket.arn(), props.role_arn.is_none());
+        r.role_arn = props.role_arn.map(Into::into);
         let resource = app.add(node, "Resource", r)?;
         Ok(DataLakeLocation { node, resource })
     }
@@ -335,20 +352,49 @@ pub struct Permissions {
     resource: Res<CfnPermissions>,
 }
 
+/// Settings of a [`Permissions`] grant.
+#[derive(Debug, Clone)]
+pub struct PermissionsProps {
+    /// Who is granted: an IAM role or user ARN.
+    pub principal_arn: Value,
+    /// On what.
+    pub resource: LfResource,
+    /// What (duplicates are dropped).
+    pub permissions: Vec<Permission>,
+}
+
+impl PermissionsProps {
+    /// `permissions` on `resource` to `principal_arn`.
+    pub fn new(
+        principal_arn: impl Into<Value>,
+        resource: LfResource,
+        permissions: impl IntoIterator<Item = Permission>,
+    ) -> Self {
+        PermissionsProps {
+            principal_arn: principal_arn.into(),
+            resource,
+            permissions: permissions.into_iter().collect(),
+        }
+    }
+}
+
 impl Permissions {
-    /// Grants `permissions` on `resource` to `principal_arn` (an IAM role or user ARN),
-    /// as construct `id` under `scope`. No permission, or one that does not apply to the
-    /// resource (`SELECT` on a database ...), is an error annotation naming the construct
-    /// and the permissions that do apply.
+    /// Grants `props.permissions` on `props.resource` to `props.principal_arn`, as
+    /// construct `id` under `scope`. No permission, or one that does not apply to the
+    /// resource (`SELECT` on a database ...), is an [`Error::InvalidProps`](cairn_core::Error::InvalidProps)
+    /// naming the permissions that do apply.
     pub fn new(
         app: &mut App,
         scope: impl Into<NodeId>,
         id: &str,
-        principal_arn: Value,
-        resource: LfResource,
-        permissions: impl IntoIterator<Item = Permission>,
+        props: PermissionsProps,
     ) -> Result<Permissions> {
         let node = app.construct(scope, id)?;
+        let PermissionsProps {
+            principal_arn,
+            resource,
+            permissions,
+        } = props;
         let mut perms: Vec<Permission> = Vec::new();
         for p in permissions {
             if !perms.contains(&p) {
@@ -356,11 +402,7 @@ impl Permissions {
             }
         }
         if perms.is_empty() {
-            app.annotate(
-                node,
-                Level::Error,
-                "a Lake Formation grant needs at least one permission",
-            );
+            return Err(app.invalid_props(node, "a Lake Formation grant needs at least one permission"));
         }
         let allowed = resource.allowed();
         let wrong: Vec<&str> = perms
@@ -370,16 +412,15 @@ impl Permissions {
             .collect();
         if !wrong.is_empty() {
             let ok: Vec<&str> = allowed.iter().map(|p| p.as_str()).collect();
-            app.annotate(
+            return Err(app.invalid_props(
                 node,
-                Level::Error,
                 format!(
                     "{} cannot be granted on {}; use {}",
                     wrong.join(", "),
                     resource.kind(),
                     ok.join(", ")
                 ),
-            );
+            ));
         }
         let mut p = CfnPermissions::new(
             permissions::DataLakePrincipal {
@@ -434,3 +475,6 @@ impl Permissions {
 pub fn grant_data_access(app: &mut App, grantee: &impl Grantable) -> Result<()> {
     grant(app, grantee, ["lakeformation:GetDataAccess"], [Value::from("*")])
 }
+
+construct!(DataLakeSettings, DataLakeLocation, Permissions);
+node_from!(DataLakeSettings, DataLakeLocation, Permissions);

@@ -4,7 +4,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use cairn_constructs::lambda::{Code, EventSource, Function, FunctionProps, Runtime};
+//! use cairn_constructs::lambda::{Code, Function, FunctionProps, Runtime};
 //! use cairn_constructs::events::Schedule;
 //! use cairn_core::{App, Value};
 //!
@@ -18,7 +18,7 @@
 //!         Code::inline("def handler(event, context):\n    return {'ok': True}\n"))
 //! })?;
 //! f.add_environment(&mut app, "STAGE", Value::from("prod"))?;
-//! f.add_event_source(&mut app, EventSource::Schedule(Schedule::minutes(5)))?;
+//! f.add_event_source(&mut app, Schedule::minutes(5))?;
 //!
 //! let asm = app.synth()?;
 //! let t = &asm.stack("Api").unwrap().template["Resources"];
@@ -36,9 +36,9 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use cairn_core::{App, AssetSource, Error, FileAsset, NodeId, Pseudo, Res, Result, Val, Value};
+use cairn_core::{App, Arn, AssetSource, Construct, FileAsset, NodeId, Pseudo, Res, Result, Val, Value};
 
-use crate::events::{Rule, RuleProps, RuleTarget, Schedule};
+use crate::events::{Rule, RuleProps, RuleTarget, Schedule, TargetConfig};
 use crate::iam::{self, Grantable, Principal, Role, RoleProps};
 use crate::logs::{LogGroup, LogGroupProps, RetentionDays};
 use crate::{dynamodb, s3, sns, sqs};
@@ -237,100 +237,65 @@ impl StartingPosition {
     }
 }
 
-/// What invokes a function (see [`Function::add_event_source`]).
+/// What invokes a function (the CDK's `IEventSource`): bound to the function when it is
+/// added with [`Function::add_event_source`], it creates what connects the two (a rule,
+/// a subscription, an event source mapping, the invoke permission, grants to the
+/// function's role).
 ///
-/// The L2 variants take the `sns`, `s3`, `dynamodb` and `sqs` constructs; the `*Arn`
-/// variants take ARNs as [`Value`]s for resources defined elsewhere.
-#[derive(Debug, Clone, PartialEq)]
-pub enum EventSource {
-    /// An EventBridge rule on a schedule (child `ScheduleEvent`), with the invoke
-    /// permission for `events.amazonaws.com` scoped to the rule's ARN.
-    Schedule(Schedule),
-    /// An SNS topic: a `lambda` subscription (child `SnsEvent`, in the function's scope)
-    /// and the invoke permission for `sns.amazonaws.com` scoped to the topic's ARN.
-    Sns(sns::Topic),
-    /// [`EventSource::Sns`] for a topic by ARN.
-    SnsArn(Value),
-    /// S3 object notifications: one `LambdaConfigurations` entry per event in the
-    /// bucket's `NotificationConfiguration`, and the invoke permission for
-    /// `s3.amazonaws.com` (child `S3Event`) scoped to this account and, when the bucket
-    /// has a literal name, to its ARN (a reference to the bucket would be a cycle: the
-    /// bucket `DependsOn` the permission, which S3 checks when the configuration is set).
-    S3 {
-        /// The bucket.
-        bucket: s3::Bucket,
-        /// The events, e.g. `EventType::ObjectCreated`.
-        events: Vec<s3::EventType>,
-        /// Key prefix/suffix filter.
-        filter: s3::NotificationKeyFilter,
-    },
-    /// A DynamoDB table's stream: an event source mapping (child `DynamoDbEvent`) and
-    /// [`dynamodb::Table::grant_stream_read`] for the role (`dynamodb:ListStreams` on `*`,
-    /// which is the only resource that action takes; `DescribeStream`, `GetRecords`,
-    /// `GetShardIterator` on the stream; decrypt on a customer managed key). A table
-    /// without a stream is an error.
-    DynamoDb {
-        /// The table (with `stream` set).
-        table: dynamodb::Table,
-        /// Where to start.
-        starting_position: StartingPosition,
-        /// Records per batch (Lambda's default: 100).
-        batch_size: Option<u32>,
-    },
-    /// [`EventSource::DynamoDb`] for a stream by ARN (the same statements).
-    DynamoDbStreamArn {
-        /// The stream's ARN.
-        stream_arn: Value,
-        /// Where to start.
-        starting_position: StartingPosition,
-        /// Records per batch (Lambda's default: 100).
-        batch_size: Option<u32>,
-    },
-    /// An SQS queue: an event source mapping (child `SqsEvent`) and
-    /// [`sqs::Queue::grant_consume_messages`] for the role (`sqs:ReceiveMessage`,
-    /// `ChangeMessageVisibility`, `GetQueueUrl`, `DeleteMessage`, `GetQueueAttributes`;
-    /// decrypt on a customer managed key).
-    Sqs {
-        /// The queue.
-        queue: sqs::Queue,
-        /// Messages per batch (Lambda's default: 10).
-        batch_size: Option<u32>,
-    },
-    /// [`EventSource::Sqs`] for a queue by ARN (a queue encrypted with a customer managed
-    /// key also needs `kms:Decrypt` on it: grant it with [`iam::grant`]).
-    SqsArn {
-        /// The queue's ARN.
-        queue_arn: Value,
-        /// Messages per batch (Lambda's default: 10).
-        batch_size: Option<u32>,
-    },
+/// The sources here: an [`events::Schedule`](crate::events::Schedule) (a rule, child
+/// `ScheduleEvent`), [`SnsEventSource`], [`S3EventSource`], [`DynamoDbEventSource`] and
+/// [`SqsEventSource`]. Children are named after the kind (`ScheduleEvent`, `SnsEvent`,
+/// `S3Event`, `DynamoDbEvent`, `SqsEvent`), numbered from the second on (`SqsEvent2` ...:
+/// [`Function::child_id`]). A source of your own:
+///
+/// ```
+/// use cairn_constructs::lambda::{CfnEventSourceMapping, Code, EventSource, Function, FunctionProps, Runtime};
+/// use cairn_core::{App, Result, Value};
+///
+/// /// Reads a Kinesis stream.
+/// struct KinesisEventSource { stream_arn: Value }
+///
+/// impl EventSource for KinesisEventSource {
+///     fn bind(&self, app: &mut App, function: &Function) -> Result<()> {
+///         cairn_constructs::iam::grant(app, function,
+///             ["kinesis:DescribeStream", "kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:ListShards"],
+///             [self.stream_arn.clone()])?;
+///         let mut m = CfnEventSourceMapping::new(function.function_name());
+///         m.event_source_arn = Some(self.stream_arn.clone().into());
+///         m.starting_position = Some("LATEST".into());
+///         let id = function.child_id(app, "KinesisEvent");
+///         function.add_event_source_mapping(app, &id, m)?;
+///         Ok(())
+///     }
+/// }
+///
+/// # fn main() -> Result<()> {
+/// let mut app = App::new();
+/// let stack = app.stack("S")?;
+/// let f = Function::new(&mut app, stack, "F", FunctionProps::new(
+///     Runtime::Python3_13, "index.handler", Code::inline("def handler(e, c):\n    return e\n")))?;
+/// f.add_event_source(&mut app, KinesisEventSource {
+///     stream_arn: "arn:aws:kinesis:eu-west-1:123456789012:stream/clicks".into(),
+/// })?;
+/// let asm = app.synth()?;
+/// assert_eq!(asm.stack("S").unwrap().resources_of_type("AWS::Lambda::EventSourceMapping").len(), 1);
+/// # Ok(())
+/// # }
+/// ```
+pub trait EventSource {
+    /// Connects the source to `function`.
+    fn bind(&self, app: &mut App, function: &Function) -> Result<()>;
 }
 
-impl EventSource {
-    /// Object-created notifications of a bucket, unfiltered.
-    pub fn s3_object_created(bucket: s3::Bucket) -> Self {
-        EventSource::S3 {
-            bucket,
-            events: vec![s3::EventType::ObjectCreated],
-            filter: s3::NotificationKeyFilter::default(),
-        }
+impl<T: EventSource + ?Sized> EventSource for &T {
+    fn bind(&self, app: &mut App, function: &Function) -> Result<()> {
+        (**self).bind(app, function)
     }
+}
 
-    /// A table's stream from the latest record, default batch size.
-    pub fn dynamodb(table: dynamodb::Table) -> Self {
-        EventSource::DynamoDb {
-            table,
-            starting_position: StartingPosition::Latest,
-            batch_size: None,
-        }
-    }
-
-    /// A queue with the default batch size.
-    pub fn sqs(queue: sqs::Queue) -> Self {
-        EventSource::Sqs {
-            queue,
-            batch_size: None,
-        }
+impl<T: EventSource + ?Sized> EventSource for Box<T> {
+    fn bind(&self, app: &mut App, function: &Function) -> Result<()> {
+        (**self).bind(app, function)
     }
 }
 
@@ -357,35 +322,28 @@ impl Function {
     /// does not take it), or an asset path that does not exist.
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: FunctionProps) -> Result<Function> {
         let node = app.construct(scope, id)?;
-        let invalid = |app: &App, problem: String| Error::InvalidProps {
-            path: app.path(node),
-            problem,
-        };
         if let Some(t) = props.timeout {
             if t.subsec_nanos() != 0 || t.as_secs() == 0 || t.as_secs() > 900 {
-                return Err(invalid(
-                    app,
+                return Err(app.invalid_props(
+                    node,
                     format!("timeout {t:?} must be whole seconds between 1 s and 900 s (15 minutes)"),
                 ));
             }
         }
         if let Some(m) = props.memory_size {
             if !(128..=10_240).contains(&m) {
-                return Err(invalid(
-                    app,
-                    format!("memory_size {m} MB must be between 128 and 10240"),
-                ));
+                return Err(
+                    app.invalid_props(node, format!("memory_size {m} MB must be between 128 and 10240"))
+                );
             }
         }
         if props.handler.is_empty() {
-            return Err(invalid(app, "the handler is empty; e.g. index.handler".into()));
+            return Err(app.invalid_props(node, "the handler is empty; e.g. index.handler"));
         }
         let code = match &props.code {
             Code::Inline(src) => {
                 if !props.runtime.supports_inline() {
-                    return Err(invalid(
-                        app,
-                        format!(
+                    return Err(app.invalid_props(node, format!(
                             "inline code works only for Python and Node.js runtimes, not {}; use Code::from_asset",
                             props.runtime.as_str()
                         ),
@@ -564,14 +522,14 @@ impl Function {
     /// Sets an environment variable (replacing one of the same name).
     pub fn add_environment(&self, app: &mut App, key: &str, value: impl Into<Value>) -> Result<()> {
         let value = value.into();
-        let path = app.path(self.node);
+        let problem = app.invalid_props(
+            self.node,
+            "the function's resource is not an AWS::Lambda::Function",
+        );
         let f = app
             .node_mut(self.resource.node())
             .resource_mut::<CfnFunction>()
-            .ok_or_else(|| Error::InvalidProps {
-                path,
-                problem: "the function's resource is not an AWS::Lambda::Function".into(),
-            })?;
+            .ok_or(problem)?;
         let mut vars = match f.environment.take() {
             Some(Val::Lit(env)) => match env.variables {
                 Some(Val::Lit(v)) => v,
@@ -589,175 +547,30 @@ impl Function {
         Ok(())
     }
 
-    /// Connects an event source (see [`EventSource`] for what each creates). Children
-    /// are named after the kind (`ScheduleEvent`, `SnsEvent`, `S3Event`,
-    /// `DynamoDbEvent`, `SqsEvent`), numbered from the second on (`SqsEvent2` ...).
-    pub fn add_event_source(&self, app: &mut App, source: EventSource) -> Result<()> {
-        match source {
-            EventSource::Schedule(schedule) => {
-                let id = self.free_id(app, "ScheduleEvent");
-                let rule = Rule::new(app, self.node, &id, RuleProps::schedule(schedule))?;
-                rule.add_target(app, RuleTarget::lambda(*self))?;
-            }
-            EventSource::Sns(topic) => {
-                let id = self.free_id(app, "SnsEvent");
-                topic.subscribe(
-                    app,
-                    self.node,
-                    &id,
-                    "lambda",
-                    self.function_arn(),
-                    sns::SubscriptionProps::default(),
-                )?;
-                let holder = app.node(self.node).child(&id).unwrap_or(self.node);
-                self.permission_in(
-                    app,
-                    holder,
-                    "Permission",
-                    Principal::service("sns.amazonaws.com"),
-                    Some(topic.topic_arn()),
-                )?;
-            }
-            EventSource::SnsArn(topic_arn) => {
-                let id = self.free_id(app, "SnsEvent");
-                let holder = app.construct(self.node, &id)?;
-                let mut sub = cairn_cfn::sns::CfnSubscription::new("lambda", topic_arn.clone());
-                sub.endpoint = Some(self.function_arn().into());
-                app.add(holder, "Resource", sub)?;
-                self.permission_in(
-                    app,
-                    holder,
-                    "Permission",
-                    Principal::service("sns.amazonaws.com"),
-                    Some(topic_arn),
-                )?;
-            }
-            EventSource::S3 {
-                bucket,
-                events,
-                filter,
-            } => self.add_s3_source(app, bucket, events, filter)?,
-            EventSource::DynamoDb {
-                table,
-                starting_position,
-                batch_size,
-            } => {
-                let Some(stream_arn) = table.table_stream_arn() else {
-                    return Err(Error::InvalidProps {
-                        path: app.path(table.node()),
-                        problem: format!(
-                            "the table has no stream, so '{}' cannot read it; set TableProps.stream",
-                            app.path(self.node)
-                        ),
-                    });
-                };
-                table.grant_stream_read(app, self)?;
-                self.add_stream_mapping(app, stream_arn, starting_position, batch_size)?;
-            }
-            EventSource::DynamoDbStreamArn {
-                stream_arn,
-                starting_position,
-                batch_size,
-            } => {
-                iam::grant(app, self, ["dynamodb:ListStreams"], [Value::from("*")])?;
-                iam::grant(
-                    app,
-                    self,
-                    dynamodb::STREAM_READ_ACTIONS.iter().copied(),
-                    [stream_arn.clone()],
-                )?;
-                self.add_stream_mapping(app, stream_arn, starting_position, batch_size)?;
-            }
-            EventSource::Sqs { queue, batch_size } => {
-                queue.grant_consume_messages(app, self)?;
-                self.add_queue_mapping(app, queue.queue_arn(), batch_size)?;
-            }
-            EventSource::SqsArn {
-                queue_arn,
-                batch_size,
-            } => {
-                iam::grant(
-                    app,
-                    self,
-                    sqs::CONSUME_ACTIONS.iter().copied(),
-                    [queue_arn.clone()],
-                )?;
-                self.add_queue_mapping(app, queue_arn, batch_size)?;
-            }
-        }
-        Ok(())
+    /// Connects an event source (see [`EventSource`]).
+    pub fn add_event_source(&self, app: &mut App, source: impl EventSource) -> Result<()> {
+        source.bind(app, self)
     }
 
-    fn add_stream_mapping(
+    /// Adds an event source mapping (child `id`) that waits for the role's policies
+    /// (Lambda checks the role's permissions when the mapping is created), for an
+    /// [`EventSource`] that polls.
+    pub fn add_event_source_mapping(
         &self,
         app: &mut App,
-        stream_arn: Value,
-        starting_position: StartingPosition,
-        batch_size: Option<u32>,
-    ) -> Result<()> {
-        let id = self.free_id(app, "DynamoDbEvent");
-        let mut m = CfnEventSourceMapping::new(self.function_name());
-        m.event_source_arn = Some(stream_arn.into());
-        m.starting_position = Some(starting_position.as_str().into());
-        m.batch_size = batch_size.map(Into::into);
-        self.add_mapping(app, &id, m)
-    }
-
-    fn add_queue_mapping(&self, app: &mut App, queue_arn: Value, batch_size: Option<u32>) -> Result<()> {
-        let id = self.free_id(app, "SqsEvent");
-        let mut m = CfnEventSourceMapping::new(self.function_name());
-        m.event_source_arn = Some(queue_arn.into());
-        m.batch_size = batch_size.map(Into::into);
-        self.add_mapping(app, &id, m)
-    }
-
-    fn add_mapping(&self, app: &mut App, id: &str, m: CfnEventSourceMapping) -> Result<()> {
-        let mapping = app.add(self.node, id, m)?;
-        // Lambda checks the role's permissions when the mapping is created.
+        id: &str,
+        mapping: CfnEventSourceMapping,
+    ) -> Result<Res<CfnEventSourceMapping>> {
+        let mapping = app.add(self.node, id, mapping)?;
         app.resource_options_mut(mapping)?
             .depends_on
             .push(self.role.node());
-        Ok(())
+        Ok(mapping)
     }
 
-    fn add_s3_source(
-        &self,
-        app: &mut App,
-        bucket: s3::Bucket,
-        events: Vec<s3::EventType>,
-        filter: s3::NotificationKeyFilter,
-    ) -> Result<()> {
-        if events.is_empty() {
-            return Err(Error::InvalidProps {
-                path: app.path(self.node),
-                problem: "S3 notifications need at least one event, e.g. s3::EventType::ObjectCreated".into(),
-            });
-        }
-        let literal_name = app
-            .node(bucket.resource().node())
-            .resource::<s3::CfnBucket>()
-            .and_then(|b| b.bucket_name.as_ref())
-            .and_then(|n| cairn_core::ToValue::to_value(n).as_str().map(str::to_string));
-        let id = self.free_id(app, "S3Event");
-        let source_arn = literal_name.map(|name| Value::sub(&format!("arn:${{AWS::Partition}}:s3:::{name}")));
-        let mut p = CfnPermission::new("lambda:InvokeFunction", self.function_arn(), "s3.amazonaws.com");
-        p.source_account = Some(Value::pseudo(Pseudo::AccountId).into());
-        p.source_arn = source_arn.map(Into::into);
-        let permission = app.add(self.node, &id, p)?;
-        for event in events {
-            bucket.add_event_notification(
-                app,
-                event,
-                s3::NotificationDestination::Lambda(self.function_arn()),
-                filter.clone(),
-                &[permission.node()],
-            )?;
-        }
-        Ok(())
-    }
-
-    /// `base`, or `base2`, `base3` ... the first id not yet used under the function.
-    fn free_id(&self, app: &App, base: &str) -> String {
+    /// `base`, or `base2`, `base3` ... the first id not yet used under the function: the
+    /// ids of what an [`EventSource`] adds.
+    pub fn child_id(&self, app: &App, base: &str) -> String {
         let node = app.node(self.node);
         if node.child(base).is_none() {
             return base.to_string();
@@ -778,5 +591,319 @@ impl Grantable for Function {
 impl From<Function> for NodeId {
     fn from(f: Function) -> NodeId {
         f.node
+    }
+}
+
+impl Construct for Function {
+    fn node(&self) -> NodeId {
+        self.node
+    }
+}
+
+/// A function is a rule target: the rule gets a resource-based permission to invoke it
+/// (`events.amazonaws.com`, scoped to the rule's ARN; child `AllowEventRule<rule>` of the
+/// function, one per rule).
+impl RuleTarget for Function {
+    fn bind(&self, app: &mut App, rule: &Rule, _id: &str) -> Result<TargetConfig> {
+        let rule_id = cairn_core::make_unique_id(&app.path_from(app.root(), rule.node()));
+        let id = format!("AllowEventRule{rule_id}");
+        if app.node(self.node).child(&id).is_none() {
+            self.add_permission(
+                app,
+                &id,
+                Principal::service("events.amazonaws.com"),
+                Some(rule.arn()),
+            )?;
+        }
+        Ok(TargetConfig::new(self.function_arn()))
+    }
+}
+
+/// A schedule invokes the function through an EventBridge rule (child `ScheduleEvent`),
+/// with the invoke permission for `events.amazonaws.com` scoped to the rule's ARN.
+impl EventSource for Schedule {
+    fn bind(&self, app: &mut App, function: &Function) -> Result<()> {
+        let id = function.child_id(app, "ScheduleEvent");
+        let rule = Rule::new(app, function.node, &id, RuleProps::schedule(self.clone()))?;
+        rule.add_target(app, function)
+    }
+}
+
+/// An SNS topic: a `lambda` subscription (child `SnsEvent` of the function) and the invoke
+/// permission for `sns.amazonaws.com` scoped to the topic's ARN (`SnsEvent/Permission`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnsEventSource {
+    topic: SnsTopicRef,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum SnsTopicRef {
+    Topic(sns::Topic),
+    Arn(Value),
+}
+
+impl SnsEventSource {
+    /// A topic of this app.
+    pub fn new(topic: sns::Topic) -> Self {
+        SnsEventSource {
+            topic: SnsTopicRef::Topic(topic),
+        }
+    }
+
+    /// A topic by ARN.
+    pub fn from_arn(topic_arn: impl Into<Value>) -> Self {
+        SnsEventSource {
+            topic: SnsTopicRef::Arn(topic_arn.into()),
+        }
+    }
+}
+
+impl EventSource for SnsEventSource {
+    fn bind(&self, app: &mut App, function: &Function) -> Result<()> {
+        let id = function.child_id(app, "SnsEvent");
+        let (holder, topic_arn) = match &self.topic {
+            SnsTopicRef::Topic(topic) => {
+                topic.subscribe(
+                    app,
+                    function.node,
+                    &id,
+                    "lambda",
+                    function.function_arn(),
+                    sns::SubscriptionProps::default(),
+                )?;
+                let holder = app.node(function.node).child(&id).unwrap_or(function.node);
+                (holder, topic.topic_arn())
+            }
+            SnsTopicRef::Arn(topic_arn) => {
+                let holder = app.construct(function.node, &id)?;
+                let mut sub = cairn_cfn::sns::CfnSubscription::new("lambda", topic_arn.clone());
+                sub.endpoint = Some(function.function_arn().into());
+                app.add(holder, "Resource", sub)?;
+                (holder, topic_arn.clone())
+            }
+        };
+        function.permission_in(
+            app,
+            holder,
+            "Permission",
+            Principal::service("sns.amazonaws.com"),
+            Some(topic_arn),
+        )?;
+        Ok(())
+    }
+}
+
+/// S3 object notifications: one `LambdaConfigurations` entry per event in the bucket's
+/// `NotificationConfiguration`, and the invoke permission for `s3.amazonaws.com` (child
+/// `S3Event` of the function) scoped to this account and, when the bucket has a literal
+/// name, to its ARN (a reference to the bucket would be a cycle: the bucket `DependsOn`
+/// the permission, which S3 checks when the configuration is set).
+#[derive(Debug, Clone, PartialEq)]
+pub struct S3EventSource {
+    /// The bucket.
+    pub bucket: s3::Bucket,
+    /// The events, e.g. `EventType::ObjectCreated`; at least one.
+    pub events: Vec<s3::EventType>,
+    /// Key prefix/suffix filter.
+    pub filter: s3::NotificationKeyFilter,
+}
+
+impl S3EventSource {
+    /// Object-created notifications of a bucket, unfiltered.
+    pub fn object_created(bucket: s3::Bucket) -> Self {
+        S3EventSource {
+            bucket,
+            events: vec![s3::EventType::ObjectCreated],
+            filter: s3::NotificationKeyFilter::default(),
+        }
+    }
+}
+
+impl EventSource for S3EventSource {
+    fn bind(&self, app: &mut App, function: &Function) -> Result<()> {
+        if self.events.is_empty() {
+            return Err(app.invalid_props(
+                function.node,
+                "S3 notifications need at least one event, e.g. s3::EventType::ObjectCreated",
+            ));
+        }
+        let literal_name = app
+            .node(self.bucket.resource().node())
+            .resource::<s3::CfnBucket>()
+            .and_then(|b| b.bucket_name.as_ref())
+            .and_then(|n| cairn_core::ToValue::to_value(n).as_str().map(str::to_string));
+        let id = function.child_id(app, "S3Event");
+        let source_arn = literal_name.map(|name| Arn::new("s3", name).no_region().no_account().format());
+        let mut p = CfnPermission::new(
+            "lambda:InvokeFunction",
+            function.function_arn(),
+            "s3.amazonaws.com",
+        );
+        p.source_account = Some(Value::pseudo(Pseudo::AccountId).into());
+        p.source_arn = source_arn.map(Into::into);
+        let permission = app.add(function.node, &id, p)?;
+        for event in &self.events {
+            self.bucket.add_event_notification(
+                app,
+                event.clone(),
+                s3::NotificationDestination::Lambda(function.function_arn()),
+                self.filter.clone(),
+                &[permission.node()],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A DynamoDB table's stream: an event source mapping (child `DynamoDbEvent`) and, for the
+/// role, [`dynamodb::Table::grant_stream_read`] (`dynamodb:ListStreams` on `*`, which is
+/// the only resource that action takes; `DescribeStream`, `GetRecords`,
+/// `GetShardIterator` on the stream; decrypt on a customer managed key), or the same
+/// statements for a stream by ARN. A table without a stream is an error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DynamoDbEventSource {
+    stream: DynamoDbStream,
+    starting_position: StartingPosition,
+    batch_size: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum DynamoDbStream {
+    Table(dynamodb::Table),
+    Arn(Value),
+}
+
+impl DynamoDbEventSource {
+    /// The stream of a table of this app (with `stream` set), from the latest record.
+    pub fn new(table: dynamodb::Table) -> Self {
+        DynamoDbEventSource {
+            stream: DynamoDbStream::Table(table),
+            starting_position: StartingPosition::Latest,
+            batch_size: None,
+        }
+    }
+
+    /// A stream by ARN, from the latest record.
+    pub fn from_stream_arn(stream_arn: impl Into<Value>) -> Self {
+        DynamoDbEventSource {
+            stream: DynamoDbStream::Arn(stream_arn.into()),
+            starting_position: StartingPosition::Latest,
+            batch_size: None,
+        }
+    }
+
+    /// Where to start reading.
+    pub fn starting_position(mut self, position: StartingPosition) -> Self {
+        self.starting_position = position;
+        self
+    }
+
+    /// Records per batch (Lambda's default: 100).
+    pub fn batch_size(mut self, batch_size: u32) -> Self {
+        self.batch_size = Some(batch_size);
+        self
+    }
+}
+
+impl EventSource for DynamoDbEventSource {
+    fn bind(&self, app: &mut App, function: &Function) -> Result<()> {
+        let stream_arn = match &self.stream {
+            DynamoDbStream::Table(table) => {
+                let Some(stream_arn) = table.table_stream_arn() else {
+                    let problem = format!(
+                        "the table has no stream, so '{}' cannot read it; set TableProps.stream",
+                        app.path(function.node)
+                    );
+                    return Err(app.invalid_props(table.node(), problem));
+                };
+                table.grant_stream_read(app, function)?;
+                stream_arn
+            }
+            DynamoDbStream::Arn(stream_arn) => {
+                iam::grant(app, function, ["dynamodb:ListStreams"], [Value::from("*")])?;
+                iam::grant(
+                    app,
+                    function,
+                    dynamodb::STREAM_READ_ACTIONS.iter().copied(),
+                    [stream_arn.clone()],
+                )?;
+                stream_arn.clone()
+            }
+        };
+        let id = function.child_id(app, "DynamoDbEvent");
+        let mut m = CfnEventSourceMapping::new(function.function_name());
+        m.event_source_arn = Some(stream_arn.into());
+        m.starting_position = Some(self.starting_position.as_str().into());
+        m.batch_size = self.batch_size.map(Into::into);
+        function.add_event_source_mapping(app, &id, m)?;
+        Ok(())
+    }
+}
+
+/// An SQS queue: an event source mapping (child `SqsEvent`) and, for the role,
+/// [`sqs::Queue::grant_consume_messages`] (`sqs:ReceiveMessage`,
+/// `ChangeMessageVisibility`, `GetQueueUrl`, `DeleteMessage`, `GetQueueAttributes`;
+/// decrypt on a customer managed key), or the same actions for a queue by ARN (a queue
+/// encrypted with a customer managed key also needs `kms:Decrypt` on it: grant it with
+/// [`iam::grant`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqsEventSource {
+    queue: SqsQueueRef,
+    batch_size: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum SqsQueueRef {
+    Queue(sqs::Queue),
+    Arn(Value),
+}
+
+impl SqsEventSource {
+    /// A queue of this app.
+    pub fn new(queue: sqs::Queue) -> Self {
+        SqsEventSource {
+            queue: SqsQueueRef::Queue(queue),
+            batch_size: None,
+        }
+    }
+
+    /// A queue by ARN.
+    pub fn from_arn(queue_arn: impl Into<Value>) -> Self {
+        SqsEventSource {
+            queue: SqsQueueRef::Arn(queue_arn.into()),
+            batch_size: None,
+        }
+    }
+
+    /// Messages per batch (Lambda's default: 10).
+    pub fn batch_size(mut self, batch_size: u32) -> Self {
+        self.batch_size = Some(batch_size);
+        self
+    }
+}
+
+impl EventSource for SqsEventSource {
+    fn bind(&self, app: &mut App, function: &Function) -> Result<()> {
+        let queue_arn = match &self.queue {
+            SqsQueueRef::Queue(queue) => {
+                queue.grant_consume_messages(app, function)?;
+                queue.queue_arn()
+            }
+            SqsQueueRef::Arn(queue_arn) => {
+                iam::grant(
+                    app,
+                    function,
+                    sqs::CONSUME_ACTIONS.iter().copied(),
+                    [queue_arn.clone()],
+                )?;
+                queue_arn.clone()
+            }
+        };
+        let id = function.child_id(app, "SqsEvent");
+        let mut m = CfnEventSourceMapping::new(function.function_name());
+        m.event_source_arn = Some(queue_arn.into());
+        m.batch_size = self.batch_size.map(Into::into);
+        function.add_event_source_mapping(app, &id, m)?;
+        Ok(())
     }
 }

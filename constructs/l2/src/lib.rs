@@ -12,6 +12,29 @@
 
 #![warn(missing_docs)]
 
+/// [`cairn_core::Construct`] for handles with a `node` field (every L2 handle: the
+/// convention's `fn node(&self) -> NodeId`).
+macro_rules! construct {
+    ($($t:ident),* $(,)?) => {$(
+        impl cairn_core::Construct for $t {
+            fn node(&self) -> cairn_core::NodeId {
+                self.node
+            }
+        }
+    )*};
+}
+
+/// `From<Handle> for NodeId`, so a handle is a scope and a dependency target.
+macro_rules! node_from {
+    ($($t:ident),* $(,)?) => {$(
+        impl From<$t> for cairn_core::NodeId {
+            fn from(handle: $t) -> cairn_core::NodeId {
+                handle.node
+            }
+        }
+    )*};
+}
+
 pub mod applicationautoscaling;
 pub mod assertions;
 pub mod athena;
@@ -26,6 +49,7 @@ pub mod ecs;
 pub mod eks;
 pub mod elbv2;
 pub mod events;
+pub mod events_targets;
 pub mod glue;
 pub mod iam;
 pub mod kms;
@@ -40,3 +64,26 @@ pub mod sns;
 pub mod sqs;
 pub mod ssm;
 pub mod stepfunctions;
+
+use cairn_core::{App, NodeId, Result};
+
+/// Fails with one [`cairn_core::Error::InvalidProps`] at `node` naming every problem
+/// found in a construct's props ([`props_error`]); `Ok` when there is none.
+pub(crate) fn check_props(app: &App, node: NodeId, problems: Vec<String>) -> Result<()> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(props_error(app, node, problems))
+    }
+}
+
+/// One [`cairn_core::Error::InvalidProps`] at `node` for the problems of a construct's
+/// props: the problem, or each on its own line when there are several.
+pub(crate) fn props_error(app: &App, node: NodeId, mut problems: Vec<String>) -> cairn_core::Error {
+    if problems.len() == 1 {
+        app.invalid_props(node, problems.pop().unwrap_or_default())
+    } else {
+        let n = problems.len();
+        app.invalid_props(node, format!("{n} problems:\n- {}", problems.join("\n- ")))
+    }
+}

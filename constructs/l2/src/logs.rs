@@ -23,10 +23,10 @@
 //! # }
 //! ```
 
-use cairn_core::{App, Error, NodeId, NodeKind, RemovalPolicy, Res, Result, Value};
+use cairn_core::{format_arn, App, Error, NodeId, NodeKind, RemovalPolicy, Res, Result, Value};
 
 use crate::iam::{grant, Grantable};
-use crate::kms::{apply_removal_policy, Key};
+use crate::kms::Key;
 
 pub use cairn_cfn::logs::*;
 
@@ -64,13 +64,13 @@ pub fn stack_log_group_key(app: &mut App, scope: impl Into<NodeId>) -> Result<Va
         if matches!(app.node(existing).kind(), NodeKind::Resource(_)) {
             return Ok(Value::get_att(existing, "Arn"));
         }
-        return Err(Error::InvalidProps {
-            path: app.path(existing),
-            problem: format!(
+        return Err(app.invalid_props(
+            existing,
+            format!(
                 "the id {LOG_GROUP_KEY_ID} under the stack is reserved for the log group key, but a {} uses it",
                 app.node(existing).kind().describe()
             ),
-        });
+        ));
     }
     let root = crate::kms::account_root();
     let policy = Value::map([
@@ -110,10 +110,7 @@ pub fn stack_log_group_key(app: &mut App, scope: impl Into<NodeId>) -> Result<Va
                         "Condition",
                         Value::map([(
                             "ArnLike",
-                            Value::map([(
-                                "kms:EncryptionContext:aws:logs:arn",
-                                Value::sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:*"),
-                            )]),
+                            Value::map([("kms:EncryptionContext:aws:logs:arn", format_arn("logs", "*"))]),
                         )]),
                     ),
                 ]),
@@ -125,7 +122,7 @@ pub fn stack_log_group_key(app: &mut App, scope: impl Into<NodeId>) -> Result<Va
         policy,
     };
     let key = app.add(stack, LOG_GROUP_KEY_ID, key.into_l1())?;
-    apply_removal_policy(app, key.node(), RemovalPolicy::Retain)?;
+    app.apply_removal_policy(key, RemovalPolicy::Retain)?;
     Ok(key.attr_arn())
 }
 
@@ -312,7 +309,7 @@ impl LogGroup {
             ..Default::default()
         };
         let resource = app.add(node, "Resource", group)?;
-        apply_removal_policy(app, resource.node(), props.removal_policy)?;
+        app.apply_removal_policy(resource, props.removal_policy)?;
         Ok(LogGroup { node, resource })
     }
 
@@ -362,3 +359,5 @@ impl From<LogGroup> for NodeId {
         g.node
     }
 }
+
+construct!(LogGroup);

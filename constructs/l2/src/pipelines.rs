@@ -55,7 +55,7 @@
 
 use indexmap::IndexMap;
 
-use cairn_core::{App, Environment, Error, Level, NodeId, NodeKind, Pseudo, Result, Stack, Stage, Value};
+use cairn_core::{format_arn, App, Arn, Environment, NodeId, NodeKind, Pseudo, Result, Stack, Stage, Value};
 
 use crate::codebuild::{BuildSpec, ComputeType, Project, ProjectProps};
 use crate::codepipeline::{self, Action, ActionKind, Artifact, ArtifactPath, SourceTrigger};
@@ -78,17 +78,24 @@ pub const CHANGE_SET: &str = "PipelineChange";
 
 fn env_role_arn(prefix: &str, env: &Environment) -> Value {
     match (&env.account, &env.region) {
-        (Some(a), Some(r)) => Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(format!(":iam::{a}:role/{prefix}-{a}-{r}")),
-            ],
-        ),
-        _ => Value::sub(&format!(
-            "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{prefix}-${{AWS::AccountId}}-${{AWS::Region}}"
-        )),
+        (Some(a), Some(r)) => Arn::new("iam", format!("role/{prefix}-{a}-{r}"))
+            .no_region()
+            .account(a.as_str())
+            .format(),
+        _ => Arn::new(
+            "iam",
+            Value::join(
+                "",
+                [
+                    Value::from(format!("role/{prefix}-")),
+                    Value::pseudo(Pseudo::AccountId),
+                    Value::from("-"),
+                    Value::pseudo(Pseudo::Region),
+                ],
+            ),
+        )
+        .no_region()
+        .format(),
     }
 }
 
@@ -475,12 +482,15 @@ fn stage_stacks(app: &App, stage: Stage) -> Vec<(Stack, usize)> {
 }
 
 impl Pipeline {
-    /// Creates the pipeline as construct `id` in `stack`: the stages `Source`, `Build`
+    /// Creates the pipeline as construct `id` under `scope` (inside a stack): the stages `Source`, `Build`
     /// (the synth project `Build/Synth`) and, with self-mutation, `UpdatePipeline`
     /// (this stack's file assets published at run order 1, support stacks deployed at 2
     /// and 3, then this stack's change set created at 4 and executed at 5).
-    pub fn new(app: &mut App, stack: Stack, id: &str, props: PipelineProps) -> Result<Pipeline> {
-        let node = app.construct(stack, id)?;
+    pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: PipelineProps) -> Result<Pipeline> {
+        let node = app.construct(scope, id)?;
+        let Some(stack) = app.stack_of(node) else {
+            return Err(app.invalid_props(node, "a pipeline must be inside a stack"));
+        };
         let pipeline = codepipeline::Pipeline::new(
             app,
             node,
@@ -841,15 +851,7 @@ impl Pipeline {
                 .into_iter()
                 .collect();
                 let p = project(app, name, spec, env)?;
-                let arn = |rest: Value| {
-                    Value::join(
-                        "",
-                        [
-                            Value::sub("arn:${AWS::Partition}:fis:${AWS::Region}:${AWS::AccountId}:"),
-                            rest,
-                        ],
-                    )
-                };
+                let arn = |rest: Value| format_arn("fis", rest);
                 p.add_to_role_policy(
                     app,
                     PolicyStatement::allow()
@@ -917,30 +919,25 @@ impl Wave {
         let wave_node = app
             .node(p.pipeline.node())
             .child(&self.name)
-            .ok_or_else(|| Error::InvalidProps {
-                path: app.path(p.node),
-                problem: format!("no wave {:?}", self.name),
-            })?;
+            .ok_or_else(|| app.invalid_props(p.node, format!("no wave {:?}", self.name)))?;
         if app.node(wave_node).child("PostSteps").is_some() {
-            app.annotate(
+            return Err(app.invalid_props(
                 wave_node,
-                Level::Error,
                 format!(
                     "a stage was added to the wave {:?} after its post steps; add post steps last",
                     self.name
                 ),
-            );
+            ));
         }
         let stage_name = app.node(stage.node()).id().to_string();
         let stacks = stage_stacks(app, stage);
         if stacks.is_empty() {
-            app.annotate(
+            return Err(app.invalid_props(
                 wave_node,
-                Level::Error,
                 format!(
                     "the stage {stage_name:?} has no stack; add its stacks before adding it to the pipeline"
                 ),
-            );
+            ));
         }
         for step in &options.pre {
             let a = p.step_action(app, &format!("{}-{stage_name}", self.name), step, STAGE_PRE)?;
@@ -1039,10 +1036,7 @@ impl Wave {
         let wave_node = app
             .node(p.pipeline.node())
             .child(&self.name)
-            .ok_or_else(|| Error::InvalidProps {
-                path: app.path(p.node),
-                problem: format!("no wave {:?}", self.name),
-            })?;
+            .ok_or_else(|| app.invalid_props(p.node, format!("no wave {:?}", self.name)))?;
         if app.node(wave_node).child("PostSteps").is_none() {
             app.construct(wave_node, "PostSteps")?;
         }
@@ -1078,3 +1072,6 @@ fn max_run_order(app: &App, pipeline: &codepipeline::Pipeline, stage: &str) -> u
         .max()
         .unwrap_or(1)
 }
+
+construct!(Pipeline);
+node_from!(Pipeline);

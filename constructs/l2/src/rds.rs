@@ -6,7 +6,7 @@
 //! use cairn_constructs::rds::{DatabaseCluster, DatabaseClusterProps};
 //! use cairn_core::App;
 //!
-//! # fn main() -> Result<(), cairn_constructs::rds::Error> {
+//! # fn main() -> cairn_core::Result<()> {
 //! let mut app = App::new();
 //! let stack = app.stack("Data")?;
 //! let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
@@ -22,46 +22,12 @@
 //! # }
 //! ```
 
-use cairn_core::{App, NodeId, RemovalPolicy, Res, Val, Value};
+use cairn_core::{App, NodeId, RemovalPolicy, Res, Result, Val, Value};
 
 use crate::ec2::{Peer, Port, SecurityGroup, SecurityGroupProps, SubnetType, Vpc};
 use crate::secretsmanager::{Secret, SecretProps, SecretStringGenerator};
 
 pub use cairn_cfn::rds::*;
-
-/// What can go wrong building RDS constructs. Each error names the construct path.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// An error of the construct tree (duplicate id, wrong scope ...).
-    #[error(transparent)]
-    Core(#[from] cairn_core::Error),
-
-    /// An EC2 construct error (security groups, subnet selection).
-    #[error(transparent)]
-    Ec2(#[from] crate::ec2::Error),
-
-    /// The settings contradict each other or what RDS accepts.
-    #[error("'{path}': {problem}")]
-    Invalid {
-        /// The construct.
-        path: String,
-        /// What is wrong and how to fix it.
-        problem: String,
-    },
-}
-
-impl From<Error> for cairn_core::Error {
-    fn from(e: Error) -> Self {
-        match e {
-            Error::Core(c) => c,
-            Error::Ec2(e) => e.into(),
-            Error::Invalid { path, problem } => cairn_core::Error::InvalidScope { path, problem },
-        }
-    }
-}
-
-/// `Result` with this module's [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The master user's credentials.
 #[derive(Debug, Clone, PartialEq)]
@@ -201,15 +167,11 @@ pub struct DatabaseCluster {
     port: u16,
 }
 
-fn set_policies(app: &mut App, node: impl Into<NodeId>, policy: RemovalPolicy) -> Result<()> {
-    let o = app.resource_options_mut(node)?;
-    o.deletion_policy = Some(policy);
-    o.update_replace_policy = Some(policy);
-    Ok(())
-}
-
 impl DatabaseCluster {
-    /// Creates the cluster as construct `id` under `scope`.
+    /// Creates the cluster as construct `id` under `scope`: the subnet group `Subnets`,
+    /// a `SecurityGroup` unless given, the `ClusterParameterGroup` the log exports need,
+    /// the credentials' `Secret`, the cluster `Resource` and its `Writer` and `Reader<n>`
+    /// instances.
     pub fn new(
         app: &mut App,
         scope: impl Into<NodeId>,
@@ -217,11 +179,75 @@ impl DatabaseCluster {
         props: DatabaseClusterProps,
     ) -> Result<DatabaseCluster> {
         let node = app.construct(scope, id)?;
+        let (subnets, family) = Self::check(app, node, &props)?;
         let path = app.path(node);
-        let invalid = |problem: String| Error::Invalid {
-            path: path.clone(),
-            problem,
+        let group_node = app.construct(node, "Subnets")?;
+        let group = app.add(
+            group_node,
+            "Default",
+            CfnDBSubnetGroup::new(format!("Subnets for {path} database"), Val::Lit(subnets)),
+        )?;
+        let mut groups = props.security_groups.clone();
+        if groups.is_empty() {
+            groups.push(SecurityGroup::new(
+                app,
+                node,
+                "SecurityGroup",
+                SecurityGroupProps::new(&props.vpc, "RDS security group"),
+            )?);
+        }
+        let parameter_group = Self::parameter_group(app, node, &props, &family)?;
+        let mut cluster = CfnDBCluster {
+            engine: Some("aurora-mysql".into()),
+            engine_version: Some(props.engine_version.as_str().into()),
+            db_subnet_group_name: Some(group.ref_().into()),
+            vpc_security_group_ids: Some(Val::Lit(
+                groups.iter().map(|g| Val::from(g.security_group_id())).collect(),
+            )),
+            port: Some(i64::from(props.port).into()),
+            storage_encrypted: Some(true.into()),
+            kms_key_id: props.storage_kms_key.clone().map(Into::into),
+            deletion_protection: Some(props.deletion_protection.into()),
+            backup_retention_period: Some(props.backup_retention_days.into()),
+            copy_tags_to_snapshot: Some(true.into()),
+            database_name: props.default_database_name.as_deref().map(Into::into),
+            db_cluster_parameter_group_name: parameter_group.map(|p| p.ref_().into()),
+            enable_iam_database_authentication: props.iam_authentication.then(|| true.into()),
+            ..Default::default()
         };
+        if !props.log_exports.is_empty() {
+            cluster.enable_cloudwatch_logs_exports = Some(Val::Lit(
+                props.log_exports.iter().map(|e| Val::from(e.as_str())).collect(),
+            ));
+        }
+        let secret = Self::credentials(app, node, &props, &mut cluster)?;
+        let resource = app.add(node, "Resource", cluster)?;
+        app.apply_removal_policy(resource, props.removal_policy)?;
+        if let (Some(s), Credentials::GeneratedSecret { .. }) = (secret, &props.credentials) {
+            app.add(
+                s.node(),
+                "Attachment",
+                cairn_cfn::secretsmanager::CfnSecretTargetAttachment::new(
+                    s.secret_arn(),
+                    resource.ref_(),
+                    "AWS::RDS::DBCluster",
+                ),
+            )?;
+        }
+        Self::instances(app, node, &props, resource, group)?;
+        Ok(DatabaseCluster {
+            node,
+            resource,
+            security_group: groups[0],
+            secret,
+            port: props.port,
+        })
+    }
+
+    /// Checks the placement and the engine version: the subnets of the subnet group and
+    /// the parameter group family.
+    fn check(app: &App, node: NodeId, props: &DatabaseClusterProps) -> Result<(Vec<Val<String>>, String)> {
+        let invalid = |problem: String| app.invalid_props(node, problem);
         let subnet_type = props.subnet_type.unwrap_or(
             if props
                 .vpc
@@ -258,24 +284,17 @@ impl DatabaseCluster {
                 props.engine_version
             ))
         })?;
+        Ok((subnets, family))
+    }
 
-        let group_node = app.construct(node, "Subnets")?;
-        let group = app.add(
-            group_node,
-            "Default",
-            CfnDBSubnetGroup::new(format!("Subnets for {path} database"), Val::Lit(subnets)),
-        )?;
-        let mut groups = props.security_groups.clone();
-        if groups.is_empty() {
-            groups.push(SecurityGroup::new(
-                app,
-                node,
-                "SecurityGroup",
-                SecurityGroupProps::new(&props.vpc, "RDS security group"),
-            )?);
-        }
-
-        // Parameters the log exports need to produce anything.
+    /// The cluster parameter group: the parameters the log exports need to produce
+    /// anything, then the given ones; none when both are empty.
+    fn parameter_group(
+        app: &mut App,
+        node: NodeId,
+        props: &DatabaseClusterProps,
+        family: &str,
+    ) -> Result<Option<Res<CfnDBClusterParameterGroup>>> {
         let mut parameters: Vec<(String, String)> = Vec::new();
         for e in &props.log_exports {
             let needed: &[(&str, &str)] = match e {
@@ -297,57 +316,42 @@ impl DatabaseCluster {
             parameters.retain(|(pk, _)| pk != k);
             parameters.push((k.clone(), v.clone()));
         }
-        let parameter_group = if parameters.is_empty() {
-            None
-        } else {
-            let pg = app.add(
-                node,
-                "ClusterParameterGroup",
-                CfnDBClusterParameterGroup::new(
-                    format!("Cluster parameter group for {family}"),
-                    family.as_str(),
-                    Value::map(
-                        parameters
-                            .iter()
-                            .map(|(k, v)| (k.as_str(), Value::from(v.as_str()))),
-                    ),
-                ),
-            )?;
-            Some(pg)
-        };
-
-        let mut cluster = CfnDBCluster {
-            engine: Some("aurora-mysql".into()),
-            engine_version: Some(props.engine_version.as_str().into()),
-            db_subnet_group_name: Some(group.ref_().into()),
-            vpc_security_group_ids: Some(Val::Lit(
-                groups.iter().map(|g| Val::from(g.security_group_id())).collect(),
-            )),
-            port: Some(i64::from(props.port).into()),
-            storage_encrypted: Some(true.into()),
-            kms_key_id: props.storage_kms_key.clone().map(Into::into),
-            deletion_protection: Some(props.deletion_protection.into()),
-            backup_retention_period: Some(props.backup_retention_days.into()),
-            copy_tags_to_snapshot: Some(true.into()),
-            database_name: props.default_database_name.as_deref().map(Into::into),
-            db_cluster_parameter_group_name: parameter_group.map(|p| p.ref_().into()),
-            enable_iam_database_authentication: props.iam_authentication.then(|| true.into()),
-            ..Default::default()
-        };
-        if !props.log_exports.is_empty() {
-            cluster.enable_cloudwatch_logs_exports = Some(Val::Lit(
-                props.log_exports.iter().map(|e| Val::from(e.as_str())).collect(),
-            ));
+        if parameters.is_empty() {
+            return Ok(None);
         }
-        let mut secret = None;
-        match &props.credentials {
+        let pg = app.add(
+            node,
+            "ClusterParameterGroup",
+            CfnDBClusterParameterGroup::new(
+                format!("Cluster parameter group for {family}"),
+                family,
+                Value::map(
+                    parameters
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), Value::from(v.as_str()))),
+                ),
+            ),
+        )?;
+        Ok(Some(pg))
+    }
+
+    /// The master user: a generated secret (`Secret`), a given one, or one RDS manages;
+    /// returns the secret the cluster reads.
+    fn credentials(
+        app: &mut App,
+        node: NodeId,
+        props: &DatabaseClusterProps,
+        cluster: &mut CfnDBCluster,
+    ) -> Result<Option<Secret>> {
+        Ok(match &props.credentials {
             Credentials::GeneratedSecret { username } => {
+                let description = format!("Generated by cairn for {}", app.path(node));
                 let s = Secret::new(
                     app,
                     node,
                     "Secret",
                     SecretProps {
-                        description: Some(format!("Generated by cairn for {path}")),
+                        description: Some(description),
                         generate_secret_string: Some(SecretStringGenerator {
                             secret_string_template: Some(
                                 serde_json::json!({ "username": username }).to_string(),
@@ -366,12 +370,12 @@ impl DatabaseCluster {
                 )?;
                 cluster.master_username = Some(s.secret_value_from_json("username").into());
                 cluster.master_user_password = Some(s.secret_value_from_json("password").into());
-                secret = Some(s);
+                Some(s)
             }
             Credentials::FromSecret(s) => {
                 cluster.master_username = Some(s.secret_value_from_json("username").into());
                 cluster.master_user_password = Some(s.secret_value_from_json("password").into());
-                secret = Some(*s);
+                Some(*s)
             }
             Credentials::Managed { username, kms_key } => {
                 cluster.master_username = Some(username.as_str().into());
@@ -385,24 +389,20 @@ impl DatabaseCluster {
                         .into(),
                     );
                 }
+                None
             }
-        }
-        let resource = app.add(node, "Resource", cluster)?;
-        set_policies(app, resource, props.removal_policy)?;
-        if let (Some(s), Credentials::GeneratedSecret { .. }) = (secret, &props.credentials) {
-            let att = app.add(
-                s.node(),
-                "Attachment",
-                cairn_cfn::secretsmanager::CfnSecretTargetAttachment::new(
-                    s.secret_arn(),
-                    resource.ref_(),
-                    "AWS::RDS::DBCluster",
-                ),
-            )?;
-            let _ = att;
-        }
+        })
+    }
 
-        // Instances go with the cluster: its snapshot holds the data.
+    /// The `Writer` and `Reader<n>` instances; they go with the cluster (its snapshot
+    /// holds the data), and readers come after the writer, so it is the first instance.
+    fn instances(
+        app: &mut App,
+        node: NodeId,
+        props: &DatabaseClusterProps,
+        cluster: Res<CfnDBCluster>,
+        group: Res<CfnDBSubnetGroup>,
+    ) -> Result<()> {
         let instance_policy = if props.removal_policy == RemovalPolicy::Retain {
             RemovalPolicy::Retain
         } else {
@@ -414,7 +414,7 @@ impl DatabaseCluster {
         for (i, name) in names.iter().enumerate() {
             let inst = CfnDBInstance {
                 engine: Some("aurora-mysql".into()),
-                db_cluster_identifier: Some(resource.ref_().into()),
+                db_cluster_identifier: Some(cluster.ref_().into()),
                 db_instance_class: Some(props.instance_class.as_str().into()),
                 db_subnet_group_name: Some(group.ref_().into()),
                 publicly_accessible: Some(false.into()),
@@ -423,21 +423,13 @@ impl DatabaseCluster {
                 ..Default::default()
             };
             let inst = app.add(node, name, inst)?;
-            set_policies(app, inst, instance_policy)?;
+            app.apply_removal_policy(inst, instance_policy)?;
             if i > 0 {
-                // Readers after the writer, so the writer is the first instance.
                 let writer = app.node(node).child("Writer");
                 app.resource_options_mut(inst)?.depends_on.extend(writer);
             }
         }
-
-        Ok(DatabaseCluster {
-            node,
-            resource,
-            security_group: groups[0],
-            secret,
-            port: props.port,
-        })
+        Ok(())
     }
 
     /// The construct node.
@@ -484,14 +476,12 @@ impl DatabaseCluster {
     pub fn allow_from(&self, app: &mut App, other: &SecurityGroup) -> Result<()> {
         self.security_group
             .allow_from(app, other, Port::tcp(self.port), "Database clients")
-            .map_err(Into::into)
     }
 
     /// Lets a CIDR block connect on the cluster's port.
     pub fn allow_from_cidr(&self, app: &mut App, cidr: &str) -> Result<()> {
         self.security_group
             .add_ingress_rule(app, Peer::ipv4(cidr), Port::tcp(self.port), "Database clients")
-            .map_err(Into::into)
     }
 }
 
@@ -500,3 +490,5 @@ impl From<DatabaseCluster> for NodeId {
         c.node
     }
 }
+
+construct!(DatabaseCluster);

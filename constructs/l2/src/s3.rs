@@ -22,10 +22,10 @@
 //! # }
 //! ```
 
-use cairn_core::{App, Level, NodeId, Pseudo, RemovalPolicy, Res, Result, Val, Value};
+use cairn_core::{App, Arn, Level, NodeId, Pseudo, RemovalPolicy, Res, Result, Val, Value};
 
 use crate::iam::{grant, Grantable, PolicyDocument, PolicyStatement, Principal};
-use crate::kms::{apply_removal_policy, push_statement, Key};
+use crate::kms::{push_statement, Key};
 use crate::sns::Topic;
 use crate::sqs::{Queue, QueueEncryption};
 
@@ -391,7 +391,7 @@ impl Bucket {
             );
         }
         let resource = app.add(node, "Resource", b)?;
-        apply_removal_policy(app, resource.node(), props.removal_policy)?;
+        app.apply_removal_policy(resource, props.removal_policy)?;
         let this = Bucket {
             node,
             resource,
@@ -414,11 +414,10 @@ impl Bucket {
                 target.encryption,
                 BucketEncryption::Kms(_) | BucketEncryption::KmsManaged
             ) {
-                app.annotate(
+                return Err(app.invalid_props(
                     node,
-                    Level::Error,
                     "the server access logs bucket uses SSE-KMS, which S3 server access logging does not support; give it BucketEncryption::S3Managed",
-                );
+                ));
             }
             let prefix = props.server_access_logs_prefix.clone().unwrap_or_default();
             target.add_to_resource_policy(
@@ -632,7 +631,7 @@ impl Bucket {
             (true, Some(name)) => statement.condition(
                 "ArnLike",
                 "aws:SourceArn",
-                Value::sub(&format!("arn:${{AWS::Partition}}:s3:::{name}")),
+                Arn::new("s3", name).no_region().no_account().format(),
             ),
             _ => statement.condition(
                 "StringEquals",
@@ -730,3 +729,5 @@ impl From<Bucket> for NodeId {
         b.node
     }
 }
+
+construct!(Bucket);

@@ -32,7 +32,7 @@
 use cairn_core::{App, Error, NodeId, RemovalPolicy, Res, Result, Value};
 
 use crate::iam::{grant, Grantable, PolicyStatement};
-use crate::kms::{apply_removal_policy, Key};
+use crate::kms::Key;
 
 pub use cairn_cfn::secretsmanager::*;
 
@@ -213,7 +213,7 @@ impl Secret {
         }
         let node = app.construct(scope, id)?;
         let resource = app.add(node, "Resource", s)?;
-        apply_removal_policy(app, resource.node(), props.removal_policy)?;
+        app.apply_removal_policy(resource, props.removal_policy)?;
         Ok(Secret {
             node,
             resource,
@@ -309,3 +309,5 @@ impl From<Secret> for NodeId {
         s.node
     }
 }
+
+construct!(Secret);

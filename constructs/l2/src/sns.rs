@@ -155,21 +155,18 @@ impl Topic {
             t.fifo_topic = Some(true.into());
             if let Some(n) = props.topic_name.as_ref().and_then(Value::as_str) {
                 if !n.ends_with(".fifo") {
-                    app.annotate(
-                        node,
-                        Level::Error,
-                        format!("the FIFO topic name {n:?} must end with \".fifo\""),
+                    return Err(
+                        app.invalid_props(node, format!("the FIFO topic name {n:?} must end with \".fifo\""))
                     );
                 }
             }
         }
         if props.content_based_deduplication {
             if !props.fifo {
-                app.annotate(
+                return Err(app.invalid_props(
                     node,
-                    Level::Error,
                     "content_based_deduplication needs a FIFO topic (fifo: true)",
-                );
+                ));
             }
             t.content_based_deduplication = Some(true.into());
         }
@@ -342,11 +339,10 @@ impl Topic {
         s.filter_policy = props.filter_policy.clone();
         if props.raw_message_delivery {
             if !matches!(protocol, "sqs" | "http" | "https" | "firehose") {
-                app.annotate(
+                return Err(app.invalid_props(
                     holder,
-                    Level::Error,
                     format!("raw message delivery is only for sqs, http(s) and firehose subscriptions, not {protocol}"),
-                );
+                ));
             }
             s.raw_message_delivery = Some(true.into());
         }
@@ -378,3 +374,5 @@ impl From<Topic> for NodeId {
         t.node
     }
 }
+
+construct!(Topic);

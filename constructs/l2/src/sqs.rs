@@ -27,10 +27,10 @@
 
 use std::time::Duration;
 
-use cairn_core::{App, Level, NodeId, RemovalPolicy, Res, Result, Value};
+use cairn_core::{App, NodeId, RemovalPolicy, Res, Result, Value};
 
 use crate::iam::{grant, Grantable, PolicyDocument, PolicyStatement};
-use crate::kms::{apply_removal_policy, push_statement, Key};
+use crate::kms::{push_statement, Key};
 
 pub use cairn_cfn::sqs::*;
 
@@ -171,7 +171,7 @@ fn secs(d: Duration) -> i64 {
 
 impl Queue {
     /// Creates the queue as construct `id` under `scope`. Out-of-range durations and a
-    /// FIFO name without `.fifo` are error annotations (synthesis fails naming the path).
+    /// FIFO name without `.fifo` are one [`Error::InvalidProps`](cairn_core::Error::InvalidProps) listing every problem.
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: QueueProps) -> Result<Queue> {
         let node = app.construct(scope, id)?;
         let mut q = CfnQueue::default();
@@ -236,11 +236,9 @@ impl Queue {
                 ("maxReceiveCount", Value::from(dlq.max_receive_count)),
             ]));
         }
-        for p in problems {
-            app.annotate(node, Level::Error, p);
-        }
+        crate::check_props(app, node, problems)?;
         let resource = app.add(node, "Resource", q)?;
-        apply_removal_policy(app, resource.node(), props.removal_policy)?;
+        app.apply_removal_policy(resource, props.removal_policy)?;
         Ok(Queue {
             node,
             resource,
@@ -359,3 +357,5 @@ impl From<Queue> for NodeId {
         q.node
     }
 }
+
+construct!(Queue);

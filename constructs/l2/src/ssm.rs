@@ -40,7 +40,7 @@
 
 use std::path::{Path, PathBuf};
 
-use cairn_core::{App, Error, Level, NodeId, Pseudo, Res, Result, Value};
+use cairn_core::{format_arn, App, Error, Level, NodeId, Res, Result, Value};
 
 use crate::iam::{grant, Grantable};
 
@@ -218,19 +218,7 @@ impl StringParameter {
         } else {
             "parameter"
         };
-        Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(":ssm:"),
-                Value::pseudo(Pseudo::Region),
-                Value::from(":"),
-                Value::pseudo(Pseudo::AccountId),
-                Value::from(format!(":{sep}")),
-                self.parameter_name(),
-            ],
-        )
+        format_arn("ssm", Value::join("", [Value::from(sep), self.parameter_name()]))
     }
 
     /// Grants reading the parameter (`ssm:DescribeParameters`, `GetParameters`,
@@ -259,55 +247,6 @@ impl From<StringParameter> for NodeId {
     fn from(p: StringParameter) -> NodeId {
         p.node
     }
-}
-
-/// Why a [`Document`] could not be made. Each names the construct path and the file.
-#[derive(Debug, thiserror::Error)]
-pub enum DocumentError {
-    /// The file (or an included one) could not be read.
-    #[error("'{path}': cannot read the SSM document file {}: {source}", file.display())]
-    Read {
-        /// The construct path.
-        path: String,
-        /// The file.
-        file: PathBuf,
-        /// The I/O error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The file is not valid YAML or JSON.
-    #[error("'{path}': {} is not a valid {format} document: {message}", file.display())]
-    Parse {
-        /// The construct path.
-        path: String,
-        /// The file.
-        file: PathBuf,
-        /// `YAML` or `JSON`.
-        format: &'static str,
-        /// The parser's message (with line and column).
-        message: String,
-    },
-    /// Includes form a cycle.
-    #[error("'{path}': include cycle: {}", chain.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" -> "))]
-    IncludeCycle {
-        /// The construct path.
-        path: String,
-        /// The files of the cycle, the repeated one last.
-        chain: Vec<PathBuf>,
-    },
-    /// The content has the wrong shape (not a map, a bad include, duplicate step names ...).
-    #[error("'{path}': {}: {problem}", file.display())]
-    Invalid {
-        /// The construct path.
-        path: String,
-        /// The file.
-        file: PathBuf,
-        /// What is wrong.
-        problem: String,
-    },
-    /// The construct could not be added to the tree.
-    #[error(transparent)]
-    Construct(#[from] Error),
 }
 
 /// Settings of a [`Document`].
@@ -377,45 +316,36 @@ impl PartialEq for Document {
     }
 }
 
-struct Loader<'a> {
-    path: &'a str,
+/// Reads a document and its includes; a problem is the message of the construct's
+/// [`Error::InvalidProps`].
+struct Loader;
+
+type Loaded<T> = std::result::Result<T, String>;
+
+fn unreadable(file: &Path, e: std::io::Error) -> String {
+    format!("cannot read the SSM document file {}: {e}", file.display())
 }
 
-impl Loader<'_> {
-    fn read(&self, file: &Path) -> std::result::Result<serde_json::Value, DocumentError> {
-        let text = std::fs::read_to_string(file).map_err(|source| DocumentError::Read {
-            path: self.path.to_string(),
-            file: file.to_path_buf(),
-            source,
-        })?;
+impl Loader {
+    fn read(&self, file: &Path) -> Loaded<serde_json::Value> {
+        let text = std::fs::read_to_string(file).map_err(|e| unreadable(file, e))?;
         let is_json = file.extension().and_then(|e| e.to_str()) == Some("json");
         let parsed = if is_json {
             serde_json::from_str::<serde_json::Value>(&text).map_err(|e| ("JSON", e.to_string()))
         } else {
             serde_saphyr::from_str::<serde_json::Value>(&text).map_err(|e| ("YAML", e.to_string()))
         };
-        parsed.map_err(|(format, message)| DocumentError::Parse {
-            path: self.path.to_string(),
-            file: file.to_path_buf(),
-            format,
-            message,
+        parsed.map_err(|(format, message)| {
+            format!("{} is not a valid {format} document: {message}", file.display())
         })
     }
 
-    fn invalid(&self, file: &Path, problem: String) -> DocumentError {
-        DocumentError::Invalid {
-            path: self.path.to_string(),
-            file: file.to_path_buf(),
-            problem,
-        }
+    fn invalid(&self, file: &Path, problem: String) -> String {
+        format!("{}: {problem}", file.display())
     }
 
     /// The include target of a step, when the step is `{"include": "..."}`.
-    fn include_of<'v>(
-        &self,
-        file: &Path,
-        step: &'v serde_json::Value,
-    ) -> std::result::Result<Option<&'v str>, DocumentError> {
+    fn include_of<'v>(&self, file: &Path, step: &'v serde_json::Value) -> Loaded<Option<&'v str>> {
         let Some(m) = step.as_object() else {
             return Ok(None);
         };
@@ -438,7 +368,7 @@ impl Loader<'_> {
         file: &Path,
         steps: &[serde_json::Value],
         chain: &mut Vec<PathBuf>,
-    ) -> std::result::Result<Vec<serde_json::Value>, DocumentError> {
+    ) -> Loaded<Vec<serde_json::Value>> {
         let mut out = Vec::new();
         for step in steps {
             let Some(target) = self.include_of(file, step)? else {
@@ -447,18 +377,14 @@ impl Loader<'_> {
             };
             let base = file.parent().unwrap_or_else(|| Path::new("."));
             let included = base.join(target);
-            let canonical = included.canonicalize().map_err(|source| DocumentError::Read {
-                path: self.path.to_string(),
-                file: included.clone(),
-                source,
-            })?;
+            let canonical = included.canonicalize().map_err(|e| unreadable(&included, e))?;
             if let Some(pos) = chain.iter().position(|c| *c == canonical) {
-                let mut cycle = chain[pos..].to_vec();
-                cycle.push(canonical);
-                return Err(DocumentError::IncludeCycle {
-                    path: self.path.to_string(),
-                    chain: cycle,
-                });
+                let cycle: Vec<String> = chain[pos..]
+                    .iter()
+                    .chain([&canonical])
+                    .map(|p| p.display().to_string())
+                    .collect();
+                return Err(format!("include cycle: {}", cycle.join(" -> ")));
             }
             let content = self.read(&included)?;
             let fragment_steps = match &content {
@@ -489,13 +415,9 @@ impl Loader<'_> {
         Ok(out)
     }
 
-    fn load(&self, file: &Path) -> std::result::Result<serde_json::Value, DocumentError> {
+    fn load(&self, file: &Path) -> Loaded<serde_json::Value> {
         let mut content = self.read(file)?;
-        let canonical = file.canonicalize().map_err(|source| DocumentError::Read {
-            path: self.path.to_string(),
-            file: file.to_path_buf(),
-            source,
-        })?;
+        let canonical = file.canonicalize().map_err(|e| unreadable(file, e))?;
         let Some(doc) = content.as_object_mut() else {
             return Err(self.invalid(
                 file,
@@ -526,16 +448,15 @@ impl Loader<'_> {
 
 impl Document {
     /// Reads `props.file`, expands its includes, and creates the document as construct
-    /// `id` under `scope`. Nothing is added to the tree when the file is wrong.
-    pub fn new(
-        app: &mut App,
-        scope: impl Into<NodeId>,
-        id: &str,
-        props: DocumentProps,
-    ) -> std::result::Result<Document, DocumentError> {
+    /// `id` under `scope`. A file that cannot be read, parsed or expanded (an include
+    /// cycle, a bad include, duplicate step names) is an [`Error::InvalidProps`] naming the
+    /// file; nothing is added to the tree then.
+    pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: DocumentProps) -> Result<Document> {
         let scope = scope.into();
-        let path = child_path(app, scope, id);
-        let content = Loader { path: &path }.load(&props.file)?;
+        let content = Loader.load(&props.file).map_err(|problem| Error::InvalidProps {
+            path: child_path(app, scope, id),
+            problem,
+        })?;
         let node = app.construct(scope, id)?;
         let mut d = CfnDocument::new(Value::from_json(&content));
         d.document_type = Some(props.document_type.clone().into());
@@ -566,18 +487,9 @@ impl Document {
     /// `arn:<partition>:ssm:<region>:<account>:document/<name>`, e.g. for granting
     /// `ssm:SendCommand`.
     pub fn document_arn(&self) -> Value {
-        Value::join(
-            "",
-            [
-                Value::from("arn:"),
-                Value::pseudo(Pseudo::Partition),
-                Value::from(":ssm:"),
-                Value::pseudo(Pseudo::Region),
-                Value::from(":"),
-                Value::pseudo(Pseudo::AccountId),
-                Value::from(":document/"),
-                self.document_name(),
-            ],
+        format_arn(
+            "ssm",
+            Value::join("", [Value::from("document/"), self.document_name()]),
         )
     }
 
@@ -601,10 +513,7 @@ impl Document {
             .iter()
             .find(|a| a.len() != 12 || !a.chars().all(|c| c.is_ascii_digit()))
         {
-            return Err(Error::InvalidProps {
-                path: app.path(self.node),
-                problem: format!("{bad:?} is not an AWS account id (12 digits)"),
-            });
+            return Err(app.invalid_props(self.node, format!("{bad:?} is not an AWS account id (12 digits)")));
         }
         let node = app.node_mut(self.node);
         let mut list = match node.metadata_mut().shift_remove(SHARE_ACCOUNTS_METADATA) {
@@ -641,3 +550,5 @@ impl From<Document> for NodeId {
         d.node
     }
 }
+
+construct!(StringParameter, Document);

@@ -68,7 +68,7 @@ fn a_kms_workgroup_enforces_encrypted_results_and_grants_queries() {
     );
     assert_eq!(
         st[0]["Resource"],
-        json!({ "Fn::Sub": ["arn:${AWS::Partition}:athena:${AWS::Region}:${AWS::AccountId}:workgroup/${Name}", { "Name": { "Ref": id } }] })
+        json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":athena:", { "Ref": "AWS::Region" }, ":", { "Ref": "AWS::AccountId" }, ":workgroup/", { "Ref": id }]] })
     );
     // Objects only under the results prefix; the key once.
     assert_eq!(
@@ -101,27 +101,39 @@ fn without_a_key_results_are_sse_s3_and_bad_props_are_errors() {
         json!({ "EncryptionOption": "SSE_S3" })
     );
 
+    // Each invalid setting is refused on its own, naming the path once.
     let mut app = App::new();
     let stack = app.stack("S").unwrap();
     let results = Bucket::new(&mut app, stack, "Results", BucketProps::default()).unwrap();
-    WorkGroup::new(
-        &mut app,
-        stack,
-        "Bad",
-        WorkGroupProps {
-            enforce_configuration: false,
-            bytes_scanned_cutoff_per_query: Some(1_000),
-            ..WorkGroupProps::new("bad name!", &results)
-        },
-    )
-    .unwrap();
-    let err = app.synth().unwrap_err().to_string();
-    for needle in [
-        "S/Bad",
-        "workgroup name \"bad name!\"",
-        "bytes_scanned_cutoff_per_query 1000 must be at least 10000000",
-        "enforce_configuration is off",
-    ] {
+    let base = WorkGroupProps::new("good", &results);
+    for (i, (props, needle)) in [
+        (
+            WorkGroupProps::new("bad name!", &results),
+            "workgroup name \"bad name!\"",
+        ),
+        (
+            WorkGroupProps {
+                bytes_scanned_cutoff_per_query: Some(1_000),
+                ..base.clone()
+            },
+            "bytes_scanned_cutoff_per_query 1000 must be at least 10000000",
+        ),
+        (
+            WorkGroupProps {
+                enforce_configuration: false,
+                ..base.clone()
+            },
+            "enforce_configuration is off",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = format!("Bad{i}");
+        let err = WorkGroup::new(&mut app, stack, &id, props)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with(&format!("'S/{id}': ")), "{err}");
         assert!(err.contains(needle), "{needle} in {err}");
     }
 }

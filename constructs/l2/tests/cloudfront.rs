@@ -6,7 +6,7 @@ use common::{kms_bucket, logical, of_type, synth_clean};
 use cairn_constructs::cloudfront::{CustomDomain, Distribution, DistributionProps, CACHING_OPTIMIZED};
 use cairn_constructs::kms::{Key, KeyProps};
 use cairn_constructs::s3::{Bucket, BucketEncryption, BucketProps};
-use cairn_core::{App, Level};
+use cairn_core::App;
 use serde_json::{json, Value as Json};
 
 fn distribution_arn(t: &Json) -> Json {
@@ -113,7 +113,7 @@ fn a_customer_managed_key_lets_only_the_distribution_decrypt() {
     // key -> distribution -> bucket -> key); the bucket policy names this one.
     assert_eq!(
         cf["Condition"],
-        json!({ "ArnLike": { "AWS:SourceArn": { "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*" } } })
+        json!({ "ArnLike": { "AWS:SourceArn": { "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":cloudfront::", { "Ref": "AWS::AccountId" }, ":distribution/*"]] } } })
     );
     let bucket_policy =
         &of_type(&t, "AWS::S3::BucketPolicy")[0].1["Properties"]["PolicyDocument"]["Statement"];
@@ -141,9 +141,20 @@ fn settings_cloudfront_cannot_serve_are_errors() {
         },
     )
     .unwrap();
-    Distribution::new(&mut app, a, "Cdn", DistributionProps::new(managed)).unwrap();
+    let err = Distribution::new(&mut app, a, "Cdn", DistributionProps::new(managed))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("'A/Cdn': ") && err.contains("alias/aws/s3"),
+        "{err}"
+    );
+    assert!(
+        app.find("A/Cdn/OriginAccessControl").is_none(),
+        "refused props add nothing"
+    );
     let elsewhere = Bucket::new(&mut app, a, "Elsewhere", BucketProps::default()).unwrap();
-    Distribution::new(
+    // Every problem of the props in one error.
+    let err = Distribution::new(
         &mut app,
         b,
         "Cdn",
@@ -153,32 +164,14 @@ fn settings_cloudfront_cannot_serve_are_errors() {
             ..DistributionProps::new(elsewhere)
         },
     )
-    .unwrap();
-    let errors: Vec<String> = app
-        .diagnostics()
-        .into_iter()
-        .filter(|d| d.level == Level::Error)
-        .map(|d| format!("{}: {}", d.path, d.message))
-        .collect();
-    assert!(
-        errors
-            .iter()
-            .any(|e| e.starts_with("A/Cdn") && e.contains("alias/aws/s3")),
-        "{errors:#?}"
-    );
-    assert!(
-        errors
-            .iter()
-            .any(|e| e.starts_with("B/Cdn") && e.contains("in another stack")),
-        "{errors:#?}"
-    );
-    assert!(
-        errors.iter().any(|e| e.contains("origin_path \"site/\"")),
-        "{errors:#?}"
-    );
-    assert!(
-        errors.iter().any(|e| e.contains("\"usa\" is not an ISO 3166-1")),
-        "{errors:#?}"
-    );
-    assert!(app.synth().is_err());
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("'B/Cdn': 3 problems:"), "{err}");
+    for needle in [
+        "in another stack",
+        "origin_path \"site/\"",
+        "\"usa\" is not an ISO 3166-1",
+    ] {
+        assert!(err.contains(needle), "{needle} in {err}");
+    }
 }

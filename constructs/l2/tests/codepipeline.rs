@@ -208,8 +208,8 @@ fn cross_account_action_gets_a_role_in_a_support_stack() {
     let role = &support.template["Resources"][roles[0]];
     let name = role["Properties"]["RoleName"].as_str().unwrap().to_string();
     assert_eq!(
-        role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"]["Fn::Join"][1][3],
-        "111111111111"
+        role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["AWS"]["Fn::Join"][1][2],
+        ":iam::111111111111:root"
     );
     let ci = &asm.stack("Ci").unwrap().template;
     let text = ci.to_string();

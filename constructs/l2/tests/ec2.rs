@@ -7,11 +7,11 @@ use common::{logical, logical_of, of_type, synth_clean};
 use cairn_aspects::rules::NoPublicIngress;
 use cairn_aspects::{Mode, RuleSet};
 use cairn_constructs::ec2::{
-    Error, FlowLogOptions, Instance, InstanceProps, MachineImage, Peer, Port, SecurityGroup,
-    SecurityGroupProps, SubnetConfiguration, SubnetType, UserData, Vpc, VpcProps,
+    FlowLogOptions, Instance, InstanceProps, MachineImage, Peer, Port, SecurityGroup, SecurityGroupProps,
+    SubnetConfiguration, SubnetType, UserData, Vpc, VpcProps,
 };
 use cairn_constructs::iam::grant;
-use cairn_core::{App, Value};
+use cairn_core::{App, Error, Value};
 use serde_json::json;
 
 #[test]
@@ -163,8 +163,13 @@ fn bad_layouts_are_errors_naming_the_vpc() {
         },
     )
     .unwrap_err();
-    assert!(matches!(err, Error::InvalidCidr { .. }), "{err}");
+    assert!(matches!(err, Error::InvalidProps { .. }), "{err}");
     assert!(err.to_string().starts_with("'Net/A': invalid CIDR"), "{err}");
+    assert_eq!(
+        err.to_string().matches("Net/A").count(),
+        1,
+        "the path once: {err}"
+    );
 
     let err = Vpc::new(
         &mut app,
@@ -206,10 +211,31 @@ fn bad_layouts_are_errors_naming_the_vpc() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("PrivateIsolated"), "{err}");
+    assert!(err.to_string().starts_with("'Net/D': "), "{err}");
+    assert_eq!(
+        err.to_string().matches("Net/D").count(),
+        1,
+        "the path once: {err}"
+    );
 
-    // Converts into the core error for `cairn::Result` apps.
-    let core: cairn_core::Error = err.into();
-    assert!(core.to_string().contains("'Net/D'"), "{core}");
+    // More NAT gateways than public subnets is refused before anything is added.
+    let err = Vpc::new(
+        &mut app,
+        s,
+        "E",
+        VpcProps {
+            max_azs: 2,
+            nat_gateways: Some(3),
+            ..VpcProps::default()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("3 NAT gateways requested but there are only 2 public subnets"),
+        "{err}"
+    );
+    assert!(app.find("Net/E/PublicSubnet1").is_none());
 }
 
 #[test]
@@ -478,7 +504,17 @@ fn instances_have_a_profile_encrypted_root_volume_and_imdsv2() {
         r[&policy]["Properties"]["PolicyDocument"]["Statement"][0]["Action"],
         "s3:GetObject"
     );
-    assert_eq!(r[&inst]["DependsOn"], json!([role]));
+    // The grant came after the instance was created: the instance still waits for it
+    // (the dependency is on the role construct, expanded at synthesis).
+    let mut waits = vec![role.clone(), policy.clone()];
+    waits.sort();
+    assert_eq!(r[&inst]["DependsOn"], json!(waits));
+    let other_role = logical(&t, "OtherInstanceRole");
+    assert_eq!(
+        r[other_id]["DependsOn"],
+        json!([other_role]),
+        "no grant, no policy"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -498,7 +534,8 @@ fn a_missing_user_data_file_is_an_error_naming_file_and_construct() {
     )
     .unwrap_err();
     let msg = err.to_string();
-    assert!(matches!(err, Error::UserDataFile { .. }), "{msg}");
+    assert!(matches!(err, Error::InvalidProps { .. }), "{msg}");
+    assert_eq!(msg.matches("Compute/Host").count(), 1, "the path once: {msg}");
     assert!(
         msg.contains("'Compute/Host'") && msg.contains("/nonexistent/cairn/boot.sh"),
         "{msg}"

@@ -22,7 +22,8 @@ use cairn_constructs::elbv2::{
     ApplicationLoadBalancer, ApplicationLoadBalancerProps, ApplicationTargetGroup,
     ApplicationTargetGroupProps, ListenerAction, ListenerProps, TargetType,
 };
-use cairn_constructs::events::{EcsTask, Rule, RuleProps, RuleTarget, Schedule};
+use cairn_constructs::events::{Rule, RuleProps, Schedule};
+use cairn_constructs::events_targets::EcsTask;
 
 const IMAGE: &str = "public.ecr.aws/nginx/nginx:1.27";
 
@@ -498,16 +499,16 @@ fn a_scheduled_rule_runs_a_fargate_task_with_a_least_privilege_role() {
     nightly
         .add_target(
             &mut app,
-            RuleTarget::ecs_task(EcsTask {
+            EcsTask {
                 task_count: 2,
                 capacity_provider_strategies: vec![CapacityProviderStrategy::fargate_spot(1)],
                 ..EcsTask::new(&cluster, &task)
-            }),
+            },
         )
         .unwrap();
     let hourly = Rule::new(&mut app, s, "Hourly", RuleProps::schedule(Schedule::hours(1))).unwrap();
     hourly
-        .add_target(&mut app, RuleTarget::ecs_task(EcsTask::new(&cluster, &task)))
+        .add_target(&mut app, EcsTask::new(&cluster, &task))
         .unwrap();
     let t = synth_clean(app, "S", &[], "ecs-events");
 
@@ -577,22 +578,21 @@ fn bad_ecs_task_targets_are_refused() {
     let rule = Rule::new(&mut app, s, "R", RuleProps::schedule(Schedule::hours(1))).unwrap();
     let none = error_of(rule.add_target(
         &mut app,
-        RuleTarget::ecs_task(EcsTask {
+        EcsTask {
             task_count: 0,
             ..EcsTask::new(&cluster, &task)
-        }),
+        },
     ));
     assert!(none.contains("S/R") && none.contains("task_count 0"), "{none}");
     let spot = error_of(rule.add_target(
         &mut app,
-        RuleTarget::ecs_task(EcsTask {
+        EcsTask {
             capacity_provider_strategies: vec![CapacityProviderStrategy::fargate_spot(1)],
             ..EcsTask::new(&cluster, &task)
-        }),
+        },
     ));
     assert!(spot.contains("not associated"), "{spot}");
-    let no_container =
-        error_of(rule.add_target(&mut app, RuleTarget::ecs_task(EcsTask::new(&cluster, &empty))));
+    let no_container = error_of(rule.add_target(&mut app, EcsTask::new(&cluster, &empty)));
     assert!(no_container.contains("S/Empty"), "{no_container}");
 }
 
@@ -662,4 +662,34 @@ fn secrets_are_read_by_the_execution_role_and_exec_gets_its_channels() {
     );
     let svc = &t["Resources"][&logical_of(&t, "Service", "AWS::ECS::Service")];
     assert_eq!(svc["Properties"]["EnableExecuteCommand"], true);
+}
+
+#[test]
+fn a_grant_to_the_task_role_after_the_service_is_created_is_waited_for() {
+    use cairn_constructs::iam::PolicyStatement;
+    let (mut app, s, vpc) = base();
+    let cluster = Cluster::new(&mut app, s, "Cluster", ClusterProps::new(&vpc)).unwrap();
+    let task = task_with_container(&mut app, s, "Task");
+    FargateService::new(&mut app, s, "Service", FargateServiceProps::new(&cluster, &task)).unwrap();
+    task.task_role()
+        .add_to_policy(
+            &mut app,
+            PolicyStatement::allow()
+                .actions(["s3:GetObject"])
+                .resource("arn:aws:s3:::config/*"),
+        )
+        .unwrap();
+    let t = synth_clean(app, "S", &[], "ecs-late-grant");
+    let svc = resource(&t, &logical_of(&t, "Service", "AWS::ECS::Service")).clone();
+    let waits = svc["DependsOn"].as_array().unwrap();
+    for id in [
+        logical(&t, "TaskTaskRoleDefaultPolicy"),
+        logical(&t, "TaskTaskRole"),
+        logical(&t, "TaskExecutionRole"),
+    ] {
+        assert!(
+            waits.contains(&json!(id)),
+            "the service waits for {id}: {waits:?}"
+        );
+    }
 }

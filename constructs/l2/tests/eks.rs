@@ -31,11 +31,11 @@ fn synth(mut app: App) -> Json {
         .clone()
 }
 
-/// The messages of a refused synthesis.
-fn refused(mut app: App) -> String {
-    match app.synth() {
-        Ok(_) => panic!("synthesis should be refused"),
-        Err(e @ Error::Validation { .. }) => e.to_string(),
+/// The message of refused props.
+fn refused<T: std::fmt::Debug>(result: cairn_core::Result<T>) -> String {
+    match result {
+        Ok(v) => panic!("the props should be refused: {v:?}"),
+        Err(e @ Error::InvalidProps { .. }) => e.to_string(),
         Err(e) => panic!("unexpected error {e}"),
     }
 }
@@ -192,7 +192,10 @@ fn disabled_secrets_encryption_is_reported_by_the_recommended_rules() {
         },
     )
     .unwrap();
-    let message = refused(app);
+    let message = match app.synth() {
+        Err(e @ Error::Validation { .. }) => e.to_string(),
+        other => panic!("synthesis should be refused by the rule: {other:?}"),
+    };
     assert!(
         message.contains("Kubernetes secrets are not encrypted"),
         "{message}"
@@ -225,7 +228,7 @@ fn impossible_endpoint_access_and_versions_are_errors_naming_the_cluster() {
         ),
     ] {
         let (mut app, stack, vpc) = app_with_vpc();
-        Cluster::new(
+        let message = refused(Cluster::new(
             &mut app,
             stack,
             "Cluster",
@@ -233,10 +236,8 @@ fn impossible_endpoint_access_and_versions_are_errors_naming_the_cluster() {
                 endpoint_access: access,
                 ..ClusterProps::new(&vpc, version)
             },
-        )
-        .unwrap();
-        let message = refused(app);
-        assert!(message.contains("S/Cluster"), "{message}");
+        ));
+        assert!(message.starts_with("'S/Cluster': "), "{message}");
         assert!(message.contains(expected), "{expected}: {message}");
     }
 }
@@ -292,7 +293,7 @@ fn node_groups_scale_and_get_the_worker_cni_and_ecr_policies() {
                     value: Some("ci".into()),
                     effect: TaintEffect::NoExecute,
                 }],
-                ..NodegroupProps::default()
+                ..NodegroupProps::new(&cluster)
             },
         )
         .unwrap();
@@ -362,7 +363,7 @@ fn node_group_defaults_and_a_given_role() {
             "Nodes",
             NodegroupProps {
                 node_role: Some(role),
-                ..NodegroupProps::default()
+                ..NodegroupProps::new(&cluster)
             },
         )
         .unwrap();
@@ -388,38 +389,40 @@ fn node_group_defaults_and_a_given_role() {
 
 #[test]
 fn bad_node_group_settings_are_errors_naming_the_node_group() {
-    for (props, expected) in [
+    type Props = fn(&Cluster) -> NodegroupProps;
+    let cases: [(Props, &str); 4] = [
         (
-            NodegroupProps {
+            |c| NodegroupProps {
                 min_size: 3,
                 max_size: 2,
-                ..NodegroupProps::default()
+                ..NodegroupProps::new(c)
             },
             "min_size (3) must not exceed max_size (2)",
         ),
         (
-            NodegroupProps {
+            |c| NodegroupProps {
                 desired_size: Some(5),
                 max_size: 4,
-                ..NodegroupProps::default()
+                ..NodegroupProps::new(c)
             },
             "desired_size (5) must be between",
         ),
         (
-            NodegroupProps {
+            |c| NodegroupProps {
                 instance_types: vec![],
-                ..NodegroupProps::default()
+                ..NodegroupProps::new(c)
             },
             "at least one instance type",
         ),
         (
-            NodegroupProps {
+            |c| NodegroupProps {
                 instance_types: vec!["m6g.large".into(), "m5.large".into()],
-                ..NodegroupProps::default()
+                ..NodegroupProps::new(c)
             },
             "mix arm64 and x86_64",
         ),
-    ] {
+    ];
+    for (props, expected) in cases {
         let (mut app, stack, vpc) = app_with_vpc();
         let cluster = Cluster::new(
             &mut app,
@@ -428,9 +431,8 @@ fn bad_node_group_settings_are_errors_naming_the_node_group() {
             ClusterProps::new(&vpc, KubernetesVersion::V1_33),
         )
         .unwrap();
-        cluster.add_nodegroup(&mut app, "Nodes", props).unwrap();
-        let message = refused(app);
-        assert!(message.contains("S/Cluster/Nodes"), "{message}");
+        let message = refused(cluster.add_nodegroup(&mut app, "Nodes", props(&cluster)));
+        assert!(message.starts_with("'S/Cluster/Nodes': "), "{message}");
         assert!(message.contains(expected), "{expected}: {message}");
     }
 }
@@ -449,14 +451,14 @@ fn service_account_roles_trust_only_that_service_account_of_the_cluster() {
         .add_service_account(
             &mut app,
             "Manager",
-            ServiceAccountProps::new("jenkins", "jenkins-manager"),
+            ServiceAccountProps::new(&cluster, "jenkins", "jenkins-manager"),
         )
         .unwrap();
     let agent = cluster
         .add_service_account(
             &mut app,
             "Agent",
-            ServiceAccountProps::new("jenkins", "jenkins-agent"),
+            ServiceAccountProps::new(&cluster, "jenkins", "jenkins-agent"),
         )
         .unwrap();
     assert_eq!(manager.annotation().0, "eks.amazonaws.com/role-arn");
@@ -514,11 +516,12 @@ fn invalid_service_account_names_are_errors() {
         ClusterProps::new(&vpc, KubernetesVersion::V1_33),
     )
     .unwrap();
-    cluster
-        .add_service_account(&mut app, "Bad", ServiceAccountProps::new("Jenkins", "agent_1"))
-        .unwrap();
-    let message = refused(app);
-    assert!(message.contains("S/Cluster/Bad"), "{message}");
+    let message = refused(cluster.add_service_account(
+        &mut app,
+        "Bad",
+        ServiceAccountProps::new(&cluster, "Jenkins", "agent_1"),
+    ));
+    assert!(message.starts_with("'S/Cluster/Bad': 2 problems:"), "{message}");
     assert!(message.contains("the namespace \"Jenkins\""), "{message}");
     assert!(
         message.contains("the service account name \"agent_1\""),
@@ -615,8 +618,49 @@ fn a_web_identity_without_conditions_is_an_error() {
     let mut app = App::new();
     let stack = app.stack("S").unwrap();
     let principal = OpenIdConnectPrincipal::from_issuer("arn:aws:iam::123456789012:oidc-provider/x", "x");
-    Role::new(&mut app, stack, "Open", RoleProps::web_identity(principal)).unwrap();
-    let message = refused(app);
-    assert!(message.contains("S/Open"), "{message}");
+    let message = refused(Role::new(
+        &mut app,
+        stack,
+        "Open",
+        RoleProps::web_identity(principal),
+    ));
+    assert!(message.starts_with("'S/Open': "), "{message}");
     assert!(message.contains("no claim condition"), "{message}");
+}
+
+#[test]
+fn grants_to_the_cluster_and_node_roles_after_creation_are_waited_for() {
+    use cairn_constructs::iam::PolicyStatement;
+    let (mut app, stack, vpc) = app_with_vpc();
+    let cluster = Cluster::new(
+        &mut app,
+        stack,
+        "Cluster",
+        ClusterProps::new(&vpc, KubernetesVersion::V1_33),
+    )
+    .unwrap();
+    let nodes = cluster
+        .add_nodegroup(&mut app, "Agents", NodegroupProps::new(&cluster))
+        .unwrap();
+    let read = || {
+        PolicyStatement::allow()
+            .actions(["s3:GetObject"])
+            .resource("arn:aws:s3:::config/*")
+    };
+    cluster.role().add_to_policy(&mut app, read()).unwrap();
+    nodes.role().add_to_policy(&mut app, read()).unwrap();
+    let t = synth_clean(app, "S", &[], "eks-late-grants");
+    let r = &t["Resources"];
+    assert!(
+        r[logical(&t, "Cluster")]["DependsOn"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(logical(&t, "ClusterRoleDefaultPolicy"))),
+        "the cluster waits for its role's policy"
+    );
+    assert_eq!(
+        r[logical(&t, "ClusterAgents")]["DependsOn"],
+        json!([logical(&t, "ClusterAgentsNodeRoleDefaultPolicy")]),
+        "the node group waits for its role's policy (the role itself it references)"
+    );
 }

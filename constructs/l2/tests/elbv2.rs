@@ -143,7 +143,7 @@ fn alb_with_access_logs_listeners_rules_and_targets() {
     assert_eq!(elb["Action"], "s3:PutObject");
     assert_eq!(
         elb["Principal"]["AWS"],
-        json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":iam::", "156460612806", ":root"]] })
+        json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":iam::156460612806:root"]] })
     );
     assert_eq!(
         elb["Resource"],

@@ -7,8 +7,10 @@ use common::{cfn_lint, checked_app, of_type, synth};
 use std::time::Duration;
 
 use cairn_constructs::events::{
-    CronOptions, EventPattern, Rule, RuleProps, RuleTarget, Schedule, TargetInput,
+    CronOptions, EventPattern, Rule, RuleProps, RuleTarget, Schedule, TargetConfig, TargetInput,
 };
+use cairn_constructs::events_targets::{SfnStateMachine, SnsTopic};
+use cairn_constructs::iam::PolicyStatement;
 use cairn_constructs::lambda::{Code, Function, FunctionProps, Runtime};
 use cairn_core::{App, Error, Stack, TemplateFormat, Value};
 use serde_json::{json, Value as Json};
@@ -132,7 +134,7 @@ fn pattern_rules_render_the_pattern_state_and_names() {
     .unwrap();
     rule.add_target(
         &mut app,
-        RuleTarget::sns_topic(Value::from("arn:aws:sns:us-east-1:123456789012:t")),
+        SnsTopic::new(Value::from("arn:aws:sns:us-east-1:123456789012:t")),
     )
     .unwrap();
     let asm = synth(&mut app, &findings);
@@ -165,12 +167,9 @@ fn a_lambda_target_gets_a_permission_scoped_to_the_rule() {
         RuleProps::schedule(Schedule::minutes(10)),
     )
     .unwrap();
-    rule.add_target(&mut app, RuleTarget::lambda(f)).unwrap();
-    rule.add_target(
-        &mut app,
-        RuleTarget::lambda(f).input(TargetInput::path("$.detail")),
-    )
-    .unwrap();
+    rule.add_target(&mut app, f).unwrap();
+    rule.add_target(&mut app, f.with_input(TargetInput::path("$.detail")))
+        .unwrap();
     let asm = synth(&mut app, &findings);
     let t = asm.stack("S").unwrap().template.json().clone();
     let fid = asm.stack("S").unwrap().resources_of_type("AWS::Lambda::Function")[0].to_string();
@@ -213,7 +212,7 @@ fn a_state_machine_target_gets_a_role_allowed_to_start_executions() {
     let sm = "arn:aws:states:us-east-1:123456789012:stateMachine:fulfil";
     rule.add_target(
         &mut app,
-        RuleTarget::state_machine(Value::from(sm)).input(TargetInput::transformer(
+        SfnStateMachine::new(Value::from(sm)).with_input(TargetInput::transformer(
             [("order", "$.detail.id"), ("at", "$.time")],
             "{\"order\": <order>, \"received\": <at>}",
         )),
@@ -221,8 +220,8 @@ fn a_state_machine_target_gets_a_role_allowed_to_start_executions() {
     .unwrap();
     rule.add_target(
         &mut app,
-        RuleTarget::sns_topic(Value::from("arn:aws:sns:us-east-1:123456789012:audit"))
-            .input(TargetInput::json(json!({ "kind": "order" }))),
+        SnsTopic::new(Value::from("arn:aws:sns:us-east-1:123456789012:audit"))
+            .with_input(TargetInput::json(json!({ "kind": "order" }))),
     )
     .unwrap();
     let asm = synth(&mut app, &findings);
@@ -297,4 +296,74 @@ fn invalid_rules_are_errors_naming_the_rule() {
             "{msg}"
         );
     }
+}
+
+/// A target written outside the crate: an SQS queue, reached through a role the rule
+/// creates for it, with its input; bound like the built-in ones.
+struct QueueTarget {
+    arn: Value,
+}
+
+impl RuleTarget for QueueTarget {
+    fn bind(&self, app: &mut App, rule: &Rule, id: &str) -> cairn_core::Result<TargetConfig> {
+        let role = rule.target_role(app, id)?;
+        role.add_to_policy(
+            app,
+            PolicyStatement::allow()
+                .actions(["sqs:SendMessage"])
+                .resource(self.arn.clone()),
+        )?;
+        Ok(TargetConfig::new(self.arn.clone()).role_arn(role.arn()))
+    }
+}
+
+#[test]
+fn a_user_defined_target_is_bound_like_the_built_in_ones() {
+    let (mut app, stack, findings) = checked_app();
+    let f = function(&mut app, stack, "F");
+    let rule = Rule::new(&mut app, stack, "Tick", RuleProps::schedule(Schedule::hours(1))).unwrap();
+    let queue = "arn:aws:sqs:us-east-1:123456789012:jobs";
+    let targets: Vec<Box<dyn RuleTarget>> = vec![
+        Box::new(f),
+        Box::new(
+            QueueTarget {
+                arn: Value::from(queue),
+            }
+            .with_input(TargetInput::json(json!({ "job": "tick" }))),
+        ),
+    ];
+    for target in targets {
+        rule.add_target(&mut app, target).unwrap();
+    }
+    assert!(
+        app.find("S/Tick/Target1Role").is_some(),
+        "the role is named after the target id"
+    );
+    let asm = synth(&mut app, &findings);
+    let t = asm.stack("S").unwrap().template.clone();
+    let (role_id, _) = of_type(&t, "AWS::IAM::Role")
+        .into_iter()
+        .find(|(id, _)| id.starts_with("TickTarget1Role"))
+        .unwrap();
+    let fid = asm.stack("S").unwrap().resources_of_type("AWS::Lambda::Function")[0].to_string();
+    assert_eq!(
+        rule_props(&app, &t, rule)["Targets"],
+        json!([
+            { "Arn": { "Fn::GetAtt": [fid, "Arn"] }, "Id": "Target0" },
+            {
+                "Arn": queue,
+                "Id": "Target1",
+                "Input": "{\"job\":\"tick\"}",
+                "RoleArn": { "Fn::GetAtt": [role_id, "Arn"] }
+            }
+        ])
+    );
+    let (_, policy) = of_type(&t, "AWS::IAM::Policy")
+        .into_iter()
+        .find(|(id, _)| id.starts_with("TickTarget1Role"))
+        .unwrap();
+    assert_eq!(
+        policy["Properties"]["PolicyDocument"]["Statement"],
+        json!([{ "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue }])
+    );
 }

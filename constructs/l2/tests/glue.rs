@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use cairn_constructs::ec2::{SubnetConfiguration, Vpc, VpcProps};
 use cairn_constructs::glue::{
-    Connection, Crawler, CrawlerProps, DataCatalogEncryption, Database, DatabaseProps, Job, JobProps,
-    JobScript, S3Target, SecurityConfiguration, SecurityConfigurationProps,
+    Connection, Crawler, CrawlerProps, DataCatalogEncryption, DataCatalogEncryptionProps, Database,
+    DatabaseProps, Job, JobProps, JobScript, S3Target, SecurityConfiguration, SecurityConfigurationProps,
 };
 use cairn_constructs::kms::{Key, KeyProps};
 use cairn_constructs::s3::{Bucket, BucketProps};
@@ -61,7 +61,13 @@ fn a_job_under_a_security_configuration_passes_the_rules_and_cfn_lint() {
     let data = kms_bucket(&mut app, stack, "Data", key);
     let sc = SecurityConfiguration::new(&mut app, stack, "Security", SecurityConfigurationProps::new(key))
         .unwrap();
-    DataCatalogEncryption::new(&mut app, stack, "CatalogEncryption", key).unwrap();
+    DataCatalogEncryption::new(
+        &mut app,
+        stack,
+        "CatalogEncryption",
+        DataCatalogEncryptionProps::new(key),
+    )
+    .unwrap();
     let job = Job::new(
         &mut app,
         stack,
@@ -131,11 +137,9 @@ fn a_job_under_a_security_configuration_passes_the_rules_and_cfn_lint() {
         logs["Principal"]["Service"],
         json!({ "Fn::Sub": "logs.${AWS::Region}.amazonaws.com" })
     );
-    assert!(
-        logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]["Fn::Sub"]
-            .as_str()
-            .unwrap()
-            .ends_with(":log-group:/aws-glue/*")
+    assert_eq!(
+        logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"],
+        json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":logs:", { "Ref": "AWS::Region" }, ":", { "Ref": "AWS::AccountId" }, ":log-group:/aws-glue/*"]] })
     );
 
     // The role: the Glue managed policy, the script object, the key, the log association, the data.
@@ -154,7 +158,7 @@ fn a_job_under_a_security_configuration_passes_the_rules_and_cfn_lint() {
     assert!(has(
         &st,
         "logs:AssociateKmsKey",
-        &json!({ "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws-glue/*" })
+        &json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":logs:", { "Ref": "AWS::Region" }, ":", { "Ref": "AWS::AccountId" }, ":log-group:/aws-glue/*"]] })
     ));
     let data_id = logical_of(&t, "Data", "AWS::S3::Bucket");
     assert!(has(
@@ -170,7 +174,7 @@ fn invalid_job_and_database_props_are_errors_naming_the_construct() {
     let mut app = App::new();
     let stack = app.stack("S").unwrap();
     let code = Bucket::new(&mut app, stack, "Code", BucketProps::default()).unwrap();
-    Job::new(
+    let err = Job::new(
         &mut app,
         stack,
         "Tiny",
@@ -181,19 +185,23 @@ fn invalid_job_and_database_props_are_errors_naming_the_construct() {
             ..JobProps::new(JobScript::s3(&code, "job.py"))
         },
     )
-    .unwrap();
-    Database::new(&mut app, stack, "Db", DatabaseProps::new("Sales-Data")).unwrap();
-    let err = app.synth().unwrap_err().to_string();
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("'S/Tiny': 3 problems:"), "{err}");
     for needle in [
-        "S/Tiny",
         "number_of_workers 1 must be at least 2",
         "timeout_minutes 0 must be 1 to 10080",
         "max_retries 11 must be 0 to 10",
-        "S/Db",
-        "database_name \"Sales-Data\"",
     ] {
         assert!(err.contains(needle), "{needle} in {err}");
     }
+    let err = Database::new(&mut app, stack, "Db", DatabaseProps::new("Sales-Data"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("'S/Db': ") && err.contains("database_name \"Sales-Data\""),
+        "{err}"
+    );
     // A script file that does not exist is an error too.
     let mut app = App::new();
     let stack = app.stack("S").unwrap();
@@ -294,8 +302,9 @@ fn crawlers_read_only_their_targets() {
     let mut app = App::new();
     let stack = app.stack("S").unwrap();
     let db = Database::new(&mut app, stack, "Db", DatabaseProps::new("sales")).unwrap();
-    Crawler::new(&mut app, stack, "Empty", CrawlerProps::new(db, vec![])).unwrap();
-    let err = app.synth().unwrap_err().to_string();
+    let err = Crawler::new(&mut app, stack, "Empty", CrawlerProps::new(db, vec![]))
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("S/Empty") && err.contains("at least one S3 target"),
         "{err}"
@@ -330,7 +339,12 @@ fn start_job_run_task_waits_for_the_job_and_grants_the_sync_actions() {
     )
     .unwrap();
     let state = &asl["States"]["Run"];
-    assert_eq!(state["Resource"], "arn:aws:states:::glue:startJobRun.sync");
+    // The integration's ARN is in the stack's partition, through a substitution.
+    assert_eq!(state["Resource"], "${GlueStartJobRunSync}");
+    assert_eq!(
+        t["Resources"][&sm]["Properties"]["DefinitionSubstitutions"]["GlueStartJobRunSync"],
+        json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":states:::glue:startJobRun.sync"]] })
+    );
     assert_eq!(state["Parameters"]["Arguments"], json!({ "--input.$": "$.key" }));
     let job_id = logical_of(&t, "Job", "AWS::Glue::Job");
     let placeholder = state["Parameters"]["JobName"]
@@ -354,7 +368,7 @@ fn start_job_run_task_waits_for_the_job_and_grants_the_sync_actions() {
         if acts.iter().any(|a| a.starts_with("glue:")) {
             assert_eq!(
                 stmt["Resource"],
-                json!({ "Fn::Sub": ["arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:job/${Name}", { "Name": { "Ref": job_id } }] }),
+                json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":glue:", { "Ref": "AWS::Region" }, ":", { "Ref": "AWS::AccountId" }, ":job/", { "Ref": job_id }]] }),
                 "{stmt}"
             );
             glue_actions.extend(acts);

@@ -51,7 +51,7 @@ fn defaults_rotation_retain_and_account_admin() {
                 "EnableKeyRotation": true,
                 "KeyPolicy": { "Version": "2012-10-17", "Statement": [
                     { "Effect": "Allow", "Action": "kms:*", "Resource": "*",
-                      "Principal": { "AWS": { "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root" } } },
+                      "Principal": { "AWS": { "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":iam::", { "Ref": "AWS::AccountId" }, ":root"]] } } },
                     { "Principal": { "Service": "events.amazonaws.com" } }
                 ] }
             }

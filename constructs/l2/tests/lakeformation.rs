@@ -6,8 +6,8 @@ use common::{logical_of, of_type, synth_clean};
 use cairn_constructs::glue::{Database, DatabaseProps};
 use cairn_constructs::iam::{Principal, Role, RoleProps};
 use cairn_constructs::lakeformation::{
-    grant_data_access, DataLakeLocation, DataLakeSettings, DataLakeSettingsProps, LfResource, Permission,
-    Permissions,
+    grant_data_access, DataLakeLocation, DataLakeLocationProps, DataLakeSettings, DataLakeSettingsProps,
+    LfResource, Permission, Permissions, PermissionsProps,
 };
 use cairn_constructs::s3::{Bucket, BucketProps};
 use cairn_core::{App, Value};
@@ -33,7 +33,8 @@ fn grants_name_the_principal_the_resource_and_wait_for_the_settings() {
         DataLakeSettingsProps::new(vec![Value::from("arn:aws:iam::123456789012:role/admin")]),
     )
     .unwrap();
-    let location = DataLakeLocation::new(&mut app, stack, "Location", &zone, None).unwrap();
+    let location =
+        DataLakeLocation::new(&mut app, stack, "Location", DataLakeLocationProps::new(&zone)).unwrap();
     let grants = [
         ("DbGrant", LfResource::database(&db), vec![Permission::Describe]),
         (
@@ -48,7 +49,13 @@ fn grants_name_the_principal_the_resource_and_wait_for_the_settings() {
         ),
     ];
     for (id, resource, perms) in grants {
-        let p = Permissions::new(&mut app, stack, id, analyst.arn(), resource, perms).unwrap();
+        let p = Permissions::new(
+            &mut app,
+            stack,
+            id,
+            PermissionsProps::new(analyst.arn(), resource, perms),
+        )
+        .unwrap();
         p.depends_on_settings(&mut app, &settings).unwrap();
         p.depends_on(&mut app, location.resource().node()).unwrap();
     }
@@ -120,35 +127,47 @@ fn permissions_that_do_not_apply_and_missing_admins_are_errors() {
     let mut app = App::new();
     let stack = app.stack("S").unwrap();
     let db = Database::new(&mut app, stack, "Db", DatabaseProps::new("sales")).unwrap();
-    Permissions::new(
+    let wrong = Permissions::new(
         &mut app,
         stack,
         "Wrong",
-        Value::from("arn:aws:iam::123456789012:role/x"),
-        LfResource::database(&db),
-        [Permission::Select, Permission::Describe],
-    )
-    .unwrap();
-    Permissions::new(
+        PermissionsProps::new(
+            Value::from("arn:aws:iam::123456789012:role/x"),
+            LfResource::database(&db),
+            [Permission::Select, Permission::Describe],
+        ),
+    );
+    let none = Permissions::new(
         &mut app,
         stack,
         "None",
-        Value::from("arn:aws:iam::123456789012:role/x"),
-        LfResource::database(&db),
-        [],
-    )
-    .unwrap();
-    DataLakeSettings::new(&mut app, stack, "Settings", DataLakeSettingsProps::new(vec![])).unwrap();
-    let err = app.synth().unwrap_err().to_string();
-    for needle in [
-        "S/Wrong",
-        "SELECT cannot be granted on a database; use ALL, ALTER, DROP, DESCRIBE, CREATE_TABLE",
-        "S/None",
-        "at least one permission",
-        "S/Settings",
-        "at least one administrator",
+        PermissionsProps::new(
+            Value::from("arn:aws:iam::123456789012:role/x"),
+            LfResource::database(&db),
+            [],
+        ),
+    );
+    let settings = DataLakeSettings::new(&mut app, stack, "Settings", DataLakeSettingsProps::new(vec![]));
+    for (err, needles) in [
+        (
+            wrong.unwrap_err().to_string(),
+            [
+                "'S/Wrong': ",
+                "SELECT cannot be granted on a database; use ALL, ALTER, DROP, DESCRIBE, CREATE_TABLE",
+            ],
+        ),
+        (
+            none.unwrap_err().to_string(),
+            ["'S/None': ", "at least one permission"],
+        ),
+        (
+            settings.unwrap_err().to_string(),
+            ["'S/Settings': ", "at least one administrator"],
+        ),
     ] {
-        assert!(err.contains(needle), "{needle} in {err}");
+        for needle in needles {
+            assert!(err.contains(needle), "{needle} in {err}");
+        }
     }
 }
 

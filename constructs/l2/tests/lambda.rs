@@ -12,7 +12,8 @@ use cairn_constructs::dynamodb::{Attribute, StreamViewType, Table, TableProps};
 use cairn_constructs::events::Schedule;
 use cairn_constructs::iam::{Principal, Role, RoleProps};
 use cairn_constructs::lambda::{
-    Architecture, Code, EventSource, Function, FunctionProps, Runtime, StartingPosition,
+    Architecture, Code, DynamoDbEventSource, EventSource, Function, FunctionProps, Runtime, S3EventSource,
+    SnsEventSource, SqsEventSource, StartingPosition,
 };
 use cairn_constructs::logs::RetentionDays;
 use cairn_constructs::s3::{Bucket, BucketProps, EventType, NotificationKeyFilter};
@@ -440,12 +441,11 @@ fn schedule_and_sns_sources() {
     let (mut app, stack, findings) = checked_app();
     let f = Function::new(&mut app, stack, "F", inline()).unwrap();
     let topic = Topic::new(&mut app, stack, "Topic", TopicProps::default()).unwrap();
-    f.add_event_source(&mut app, EventSource::Schedule(Schedule::hours(1)))
-        .unwrap();
-    f.add_event_source(&mut app, EventSource::Sns(topic)).unwrap();
+    f.add_event_source(&mut app, Schedule::hours(1)).unwrap();
+    f.add_event_source(&mut app, SnsEventSource::new(topic)).unwrap();
     f.add_event_source(
         &mut app,
-        EventSource::SnsArn(Value::from("arn:aws:sns:us-east-1:123456789012:elsewhere")),
+        SnsEventSource::from_arn(Value::from("arn:aws:sns:us-east-1:123456789012:elsewhere")),
     )
     .unwrap();
     let asm = synth(&mut app, &findings);
@@ -502,7 +502,7 @@ fn s3_notifications_configure_the_bucket_after_the_permission() {
     let bucket = Bucket::new(&mut app, stack, "Uploads", BucketProps::default()).unwrap();
     f.add_event_source(
         &mut app,
-        EventSource::S3 {
+        S3EventSource {
             bucket,
             events: vec![EventType::ObjectCreated, EventType::ObjectRemoved],
             filter: NotificationKeyFilter {
@@ -522,12 +522,12 @@ fn s3_notifications_configure_the_bucket_after_the_permission() {
         },
     )
     .unwrap();
-    f.add_event_source(&mut app, EventSource::s3_object_created(named))
+    f.add_event_source(&mut app, S3EventSource::object_created(named))
         .unwrap();
     let err = f
         .add_event_source(
             &mut app,
-            EventSource::S3 {
+            S3EventSource {
                 bucket,
                 events: vec![],
                 filter: NotificationKeyFilter::default(),
@@ -582,7 +582,7 @@ fn s3_notifications_configure_the_bucket_after_the_permission() {
         .unwrap();
     assert_eq!(
         p["SourceArn"],
-        json!({ "Fn::Sub": "arn:${AWS::Partition}:s3:::acme-named-uploads" })
+        json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":s3:::acme-named-uploads"]] })
     );
 }
 
@@ -602,16 +602,14 @@ fn dynamodb_stream_source_grants_exactly_the_stream_actions() {
     .unwrap();
     f.add_event_source(
         &mut app,
-        EventSource::DynamoDb {
-            table,
-            starting_position: StartingPosition::TrimHorizon,
-            batch_size: Some(50),
-        },
+        DynamoDbEventSource::new(table)
+            .starting_position(StartingPosition::TrimHorizon)
+            .batch_size(50),
     )
     .unwrap();
     let no_stream = Table::new(&mut app, stack, "Plain", TableProps::new(Attribute::string("pk"))).unwrap();
     let err = f
-        .add_event_source(&mut app, EventSource::dynamodb(no_stream))
+        .add_event_source(&mut app, DynamoDbEventSource::new(no_stream))
         .unwrap_err();
     assert!(err.to_string().contains("has no stream"), "{err}");
 
@@ -654,29 +652,18 @@ fn sqs_sources_by_construct_and_by_arn() {
     let (mut app, stack, findings) = checked_app();
     let f = Function::new(&mut app, stack, "F", inline()).unwrap();
     let queue = Queue::new(&mut app, stack, "Jobs", QueueProps::default()).unwrap();
+    f.add_event_source(&mut app, SqsEventSource::new(queue).batch_size(5))
+        .unwrap();
     f.add_event_source(
         &mut app,
-        EventSource::Sqs {
-            queue,
-            batch_size: Some(5),
-        },
+        SqsEventSource::from_arn(Value::from("arn:aws:sqs:us-east-1:123456789012:other")),
     )
     .unwrap();
     f.add_event_source(
         &mut app,
-        EventSource::SqsArn {
-            queue_arn: Value::from("arn:aws:sqs:us-east-1:123456789012:other"),
-            batch_size: None,
-        },
-    )
-    .unwrap();
-    f.add_event_source(
-        &mut app,
-        EventSource::DynamoDbStreamArn {
-            stream_arn: Value::from("arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2024"),
-            starting_position: StartingPosition::Latest,
-            batch_size: None,
-        },
+        DynamoDbEventSource::from_stream_arn(Value::from(
+            "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2024",
+        )),
     )
     .unwrap();
     let asm = synth(&mut app, &findings);
@@ -744,13 +731,14 @@ fn a_full_app_passes_cfn_lint() {
         },
     )
     .unwrap();
-    for source in [
-        EventSource::Schedule(Schedule::days(1)),
-        EventSource::Sns(topic),
-        EventSource::s3_object_created(bucket),
-        EventSource::dynamodb(table),
-        EventSource::sqs(queue),
-    ] {
+    let sources: [Box<dyn EventSource>; 5] = [
+        Box::new(Schedule::days(1)),
+        Box::new(SnsEventSource::new(topic)),
+        Box::new(S3EventSource::object_created(bucket)),
+        Box::new(DynamoDbEventSource::new(table)),
+        Box::new(SqsEventSource::new(queue)),
+    ];
+    for source in sources {
         f.add_event_source(&mut app, source).unwrap();
     }
     let asm = synth(&mut app, &findings);
@@ -758,4 +746,67 @@ fn a_full_app_passes_cfn_lint() {
     asm.write(&out, TemplateFormat::Json).unwrap();
     cfn_lint(&[out.join("S.template.json")]);
     fs::remove_dir_all(&base).ok();
+}
+
+/// An event source written outside the crate: a Kinesis stream read through an event
+/// source mapping that waits for the grant the source makes.
+struct KinesisSource {
+    stream_arn: Value,
+}
+
+impl EventSource for KinesisSource {
+    fn bind(&self, app: &mut App, function: &Function) -> cairn_core::Result<()> {
+        cairn_constructs::iam::grant(
+            app,
+            function,
+            ["kinesis:GetRecords", "kinesis:GetShardIterator"],
+            [self.stream_arn.clone()],
+        )?;
+        let mut m = cairn_constructs::lambda::CfnEventSourceMapping::new(function.function_name());
+        m.event_source_arn = Some(self.stream_arn.clone().into());
+        m.starting_position = Some("LATEST".into());
+        let id = function.child_id(app, "KinesisEvent");
+        function.add_event_source_mapping(app, &id, m)?;
+        Ok(())
+    }
+}
+
+#[test]
+fn a_user_defined_event_source_is_bound_like_the_built_in_ones() {
+    let (mut app, stack, findings) = checked_app();
+    let f = Function::new(&mut app, stack, "F", inline()).unwrap();
+    let first = "arn:aws:kinesis:us-east-1:123456789012:stream/clicks";
+    let second = "arn:aws:kinesis:us-east-1:123456789012:stream/views";
+    for arn in [first, second] {
+        f.add_event_source(
+            &mut app,
+            KinesisSource {
+                stream_arn: Value::from(arn),
+            },
+        )
+        .unwrap();
+    }
+    assert!(app.find("S/F/KinesisEvent").is_some() && app.find("S/F/KinesisEvent2").is_some());
+    let asm = synth(&mut app, &findings);
+    let t = template(&asm);
+    let (pid, policy) = one(&t, "AWS::IAM::Policy");
+    assert_eq!(
+        policy["Properties"]["PolicyDocument"]["Statement"],
+        json!([first, second]
+            .iter()
+            .map(|arn| json!({
+                "Effect": "Allow",
+                "Action": ["kinesis:GetRecords", "kinesis:GetShardIterator"],
+                "Resource": arn
+            }))
+            .collect::<Vec<_>>())
+    );
+    let mappings = of_type(&t, "AWS::Lambda::EventSourceMapping");
+    assert_eq!(mappings.len(), 2);
+    for (_, m) in mappings {
+        assert!(
+            m["DependsOn"].as_array().unwrap().contains(&json!(pid)),
+            "each mapping waits for the role's policy: {m}"
+        );
+    }
 }

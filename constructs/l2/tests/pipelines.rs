@@ -205,10 +205,10 @@ fn stage_without_stacks_and_late_stages_are_errors() {
     )
     .unwrap();
     let wave = pipeline.add_wave(&mut app, "W").unwrap();
-    wave.add_stage(&mut app, empty).unwrap();
-    wave.add_post(&mut app, Step::approval("Ok")).unwrap();
-    wave.add_stage(&mut app, full).unwrap();
-    let err = app.synth().unwrap_err().to_string();
+    let err = wave.add_stage(&mut app, empty).unwrap_err().to_string();
     assert!(err.contains("the stage \"Empty\" has no stack"), "{err}");
+    wave.add_post(&mut app, Step::approval("Ok")).unwrap();
+    let err = wave.add_stage(&mut app, full).unwrap_err().to_string();
     assert!(err.contains("after its post steps"), "{err}");
+    assert_eq!(err.matches("Pipeline/W").count(), 1, "the path once: {err}");
 }

@@ -32,14 +32,12 @@ impl CfnAnalyzer {
     }
 }
 impl CfnAnalyzer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AnalyzerConfiguration", &self.analyzer_configuration);
-        put(&mut m, "AnalyzerName", &self.analyzer_name);
-        put(&mut m, "ArchiveRules", &self.archive_rules);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AnalyzerConfiguration", &self.analyzer_configuration);
+        put(m, "AnalyzerName", &self.analyzer_name);
+        put(m, "ArchiveRules", &self.archive_rules);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnAnalyzer, CfnAnalyzerAttributes, "AWS::AccessAnalyzer::Analyzer");
@@ -303,12 +301,10 @@ impl CfnArchiveRule {
     }
 }
 impl CfnArchiveRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AnalyzerName", &self.analyzer_name);
-        req(&mut m, "Filter", &self.filter);
-        req(&mut m, "RuleName", &self.rule_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AnalyzerName", &self.analyzer_name);
+        req(m, "Filter", &self.filter);
+        req(m, "RuleName", &self.rule_name);
     }
 }
 resource!(CfnArchiveRule, CfnArchiveRuleAttributes, "AWS::AccessAnalyzer::ArchiveRule");

@@ -23,11 +23,9 @@ impl CfnApplication {
     }
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "IdentitySource", &self.identity_source);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "IdentitySource", &self.identity_source);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::AccountAccess::Application");
@@ -165,11 +163,9 @@ impl CfnEntitlement {
     }
 }
 impl CfnEntitlement {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationArn", &self.application_arn);
-        req(&mut m, "Entitlement", &self.entitlement);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationArn", &self.application_arn);
+        req(m, "Entitlement", &self.entitlement);
     }
 }
 resource!(CfnEntitlement, CfnEntitlementAttributes, "AWS::AccountAccess::Entitlement");

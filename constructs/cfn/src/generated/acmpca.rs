@@ -43,16 +43,14 @@ impl CfnCertificate {
     }
 }
 impl CfnCertificate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApiPassthrough", &self.api_passthrough);
-        req(&mut m, "CertificateAuthorityArn", &self.certificate_authority_arn);
-        req(&mut m, "CertificateSigningRequest", &self.certificate_signing_request);
-        req(&mut m, "SigningAlgorithm", &self.signing_algorithm);
-        put(&mut m, "TemplateArn", &self.template_arn);
-        req(&mut m, "Validity", &self.validity);
-        put(&mut m, "ValidityNotBefore", &self.validity_not_before);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApiPassthrough", &self.api_passthrough);
+        req(m, "CertificateAuthorityArn", &self.certificate_authority_arn);
+        req(m, "CertificateSigningRequest", &self.certificate_signing_request);
+        req(m, "SigningAlgorithm", &self.signing_algorithm);
+        put(m, "TemplateArn", &self.template_arn);
+        req(m, "Validity", &self.validity);
+        put(m, "ValidityNotBefore", &self.validity_not_before);
     }
 }
 resource!(CfnCertificate, CfnCertificateAttributes, "AWS::ACMPCA::Certificate");
@@ -549,18 +547,16 @@ impl CfnCertificateAuthority {
     }
 }
 impl CfnCertificateAuthority {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CsrExtensions", &self.csr_extensions);
-        req(&mut m, "KeyAlgorithm", &self.key_algorithm);
-        put(&mut m, "KeyStorageSecurityStandard", &self.key_storage_security_standard);
-        put(&mut m, "RevocationConfiguration", &self.revocation_configuration);
-        req(&mut m, "SigningAlgorithm", &self.signing_algorithm);
-        req(&mut m, "Subject", &self.subject);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        put(&mut m, "UsageMode", &self.usage_mode);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CsrExtensions", &self.csr_extensions);
+        req(m, "KeyAlgorithm", &self.key_algorithm);
+        put(m, "KeyStorageSecurityStandard", &self.key_storage_security_standard);
+        put(m, "RevocationConfiguration", &self.revocation_configuration);
+        req(m, "SigningAlgorithm", &self.signing_algorithm);
+        req(m, "Subject", &self.subject);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
+        put(m, "UsageMode", &self.usage_mode);
     }
 }
 resource!(CfnCertificateAuthority, CfnCertificateAuthorityAttributes, "AWS::ACMPCA::CertificateAuthority");
@@ -1133,13 +1129,11 @@ impl CfnCertificateAuthorityActivation {
     }
 }
 impl CfnCertificateAuthorityActivation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Certificate", &self.certificate);
-        req(&mut m, "CertificateAuthorityArn", &self.certificate_authority_arn);
-        put(&mut m, "CertificateChain", &self.certificate_chain);
-        put(&mut m, "Status", &self.status);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Certificate", &self.certificate);
+        req(m, "CertificateAuthorityArn", &self.certificate_authority_arn);
+        put(m, "CertificateChain", &self.certificate_chain);
+        put(m, "Status", &self.status);
     }
 }
 resource!(CfnCertificateAuthorityActivation, CfnCertificateAuthorityActivationAttributes, "AWS::ACMPCA::CertificateAuthorityActivation");
@@ -1183,13 +1177,11 @@ impl CfnPermission {
     }
 }
 impl CfnPermission {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Actions", &self.actions);
-        req(&mut m, "CertificateAuthorityArn", &self.certificate_authority_arn);
-        req(&mut m, "Principal", &self.principal);
-        put(&mut m, "SourceAccount", &self.source_account);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Actions", &self.actions);
+        req(m, "CertificateAuthorityArn", &self.certificate_authority_arn);
+        req(m, "Principal", &self.principal);
+        put(m, "SourceAccount", &self.source_account);
     }
 }
 resource!(CfnPermission, CfnPermissionAttributes, "AWS::ACMPCA::Permission");

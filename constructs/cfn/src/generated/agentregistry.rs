@@ -47,19 +47,17 @@ impl CfnRegistry {
     }
 }
 impl CfnRegistry {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApprovalConfiguration", &self.approval_configuration);
-        put(&mut m, "AuthorizerType", &self.authorizer_type);
-        put(&mut m, "AutoDetectionEnabled", &self.auto_detection_enabled);
-        put(&mut m, "AutoDetectionScope", &self.auto_detection_scope);
-        put(&mut m, "CustomMetadataSchemaConfiguration", &self.custom_metadata_schema_configuration);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DiscoveryConfiguration", &self.discovery_configuration);
-        put(&mut m, "EncryptionConfiguration", &self.encryption_configuration);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApprovalConfiguration", &self.approval_configuration);
+        put(m, "AuthorizerType", &self.authorizer_type);
+        put(m, "AutoDetectionEnabled", &self.auto_detection_enabled);
+        put(m, "AutoDetectionScope", &self.auto_detection_scope);
+        put(m, "CustomMetadataSchemaConfiguration", &self.custom_metadata_schema_configuration);
+        put(m, "Description", &self.description);
+        put(m, "DiscoveryConfiguration", &self.discovery_configuration);
+        put(m, "EncryptionConfiguration", &self.encryption_configuration);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRegistry, CfnRegistryAttributes, "AWS::AgentRegistry::Registry");
@@ -548,18 +546,16 @@ impl CfnRegistryRecord {
     }
 }
 impl CfnRegistryRecord {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CustomMetadata", &self.custom_metadata);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Descriptors", &self.descriptors);
-        put(&mut m, "DisplayName", &self.display_name);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RecordType", &self.record_type);
-        put(&mut m, "RecordVersion", &self.record_version);
-        put(&mut m, "RegistryId", &self.registry_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CustomMetadata", &self.custom_metadata);
+        put(m, "Description", &self.description);
+        req(m, "Descriptors", &self.descriptors);
+        put(m, "DisplayName", &self.display_name);
+        req(m, "Name", &self.name);
+        req(m, "RecordType", &self.record_type);
+        put(m, "RecordVersion", &self.record_version);
+        put(m, "RegistryId", &self.registry_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRegistryRecord, CfnRegistryRecordAttributes, "AWS::AgentRegistry::RegistryRecord");

@@ -47,19 +47,17 @@ impl CfnInvestigationGroup {
     }
 }
 impl CfnInvestigationGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ChatbotNotificationChannels", &self.chatbot_notification_channels);
-        put(&mut m, "CrossAccountConfigurations", &self.cross_account_configurations);
-        put(&mut m, "EncryptionConfig", &self.encryption_config);
-        put(&mut m, "InvestigationGroupPolicy", &self.investigation_group_policy);
-        put(&mut m, "IsCloudTrailEventHistoryEnabled", &self.is_cloud_trail_event_history_enabled);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RetentionInDays", &self.retention_in_days);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "TagKeyBoundaries", &self.tag_key_boundaries);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ChatbotNotificationChannels", &self.chatbot_notification_channels);
+        put(m, "CrossAccountConfigurations", &self.cross_account_configurations);
+        put(m, "EncryptionConfig", &self.encryption_config);
+        put(m, "InvestigationGroupPolicy", &self.investigation_group_policy);
+        put(m, "IsCloudTrailEventHistoryEnabled", &self.is_cloud_trail_event_history_enabled);
+        req(m, "Name", &self.name);
+        put(m, "RetentionInDays", &self.retention_in_days);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "TagKeyBoundaries", &self.tag_key_boundaries);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnInvestigationGroup, CfnInvestigationGroupAttributes, "AWS::AIOps::InvestigationGroup");

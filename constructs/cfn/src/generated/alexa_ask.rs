@@ -26,12 +26,10 @@ impl CfnSkill {
     }
 }
 impl CfnSkill {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AuthenticationConfiguration", &self.authentication_configuration);
-        req(&mut m, "SkillPackage", &self.skill_package);
-        req(&mut m, "VendorId", &self.vendor_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AuthenticationConfiguration", &self.authentication_configuration);
+        req(m, "SkillPackage", &self.skill_package);
+        req(m, "VendorId", &self.vendor_id);
     }
 }
 resource!(CfnSkill, CfnSkillAttributes, "Alexa::ASK::Skill");

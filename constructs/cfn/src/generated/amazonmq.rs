@@ -89,31 +89,29 @@ impl CfnBroker {
     }
 }
 impl CfnBroker {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AuthenticationStrategy", &self.authentication_strategy);
-        put(&mut m, "AutoMinorVersionUpgrade", &self.auto_minor_version_upgrade);
-        req(&mut m, "BrokerName", &self.broker_name);
-        put(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "DataReplicationMode", &self.data_replication_mode);
-        put(&mut m, "DataReplicationPrimaryBrokerArn", &self.data_replication_primary_broker_arn);
-        req(&mut m, "DeploymentMode", &self.deployment_mode);
-        put(&mut m, "EncryptionOptions", &self.encryption_options);
-        req(&mut m, "EngineType", &self.engine_type);
-        put(&mut m, "EngineVersion", &self.engine_version);
-        req(&mut m, "HostInstanceType", &self.host_instance_type);
-        put(&mut m, "LdapServerMetadata", &self.ldap_server_metadata);
-        put(&mut m, "Logs", &self.logs);
-        put(&mut m, "MaintenanceWindowStartTime", &self.maintenance_window_start_time);
-        req(&mut m, "PubliclyAccessible", &self.publicly_accessible);
-        put(&mut m, "ResourceShareArns", &self.resource_share_arns);
-        put(&mut m, "SecurityGroups", &self.security_groups);
-        put(&mut m, "StorageSize", &self.storage_size);
-        put(&mut m, "StorageType", &self.storage_type);
-        put(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Users", &self.users);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AuthenticationStrategy", &self.authentication_strategy);
+        put(m, "AutoMinorVersionUpgrade", &self.auto_minor_version_upgrade);
+        req(m, "BrokerName", &self.broker_name);
+        put(m, "Configuration", &self.configuration);
+        put(m, "DataReplicationMode", &self.data_replication_mode);
+        put(m, "DataReplicationPrimaryBrokerArn", &self.data_replication_primary_broker_arn);
+        req(m, "DeploymentMode", &self.deployment_mode);
+        put(m, "EncryptionOptions", &self.encryption_options);
+        req(m, "EngineType", &self.engine_type);
+        put(m, "EngineVersion", &self.engine_version);
+        req(m, "HostInstanceType", &self.host_instance_type);
+        put(m, "LdapServerMetadata", &self.ldap_server_metadata);
+        put(m, "Logs", &self.logs);
+        put(m, "MaintenanceWindowStartTime", &self.maintenance_window_start_time);
+        req(m, "PubliclyAccessible", &self.publicly_accessible);
+        put(m, "ResourceShareArns", &self.resource_share_arns);
+        put(m, "SecurityGroups", &self.security_groups);
+        put(m, "StorageSize", &self.storage_size);
+        put(m, "StorageType", &self.storage_type);
+        put(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
+        put(m, "Users", &self.users);
     }
 }
 resource!(CfnBroker, CfnBrokerAttributes, "AWS::AmazonMQ::Broker");
@@ -443,16 +441,14 @@ impl CfnConfiguration {
     }
 }
 impl CfnConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AuthenticationStrategy", &self.authentication_strategy);
-        put(&mut m, "Data", &self.data);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "EngineType", &self.engine_type);
-        put(&mut m, "EngineVersion", &self.engine_version);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AuthenticationStrategy", &self.authentication_strategy);
+        put(m, "Data", &self.data);
+        put(m, "Description", &self.description);
+        req(m, "EngineType", &self.engine_type);
+        put(m, "EngineVersion", &self.engine_version);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConfiguration, CfnConfigurationAttributes, "AWS::AmazonMQ::Configuration");
@@ -528,11 +524,9 @@ impl CfnConfigurationAssociation {
     }
 }
 impl CfnConfigurationAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Broker", &self.broker);
-        req(&mut m, "Configuration", &self.configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Broker", &self.broker);
+        req(m, "Configuration", &self.configuration);
     }
 }
 resource!(CfnConfigurationAssociation, CfnConfigurationAssociationAttributes, "AWS::AmazonMQ::ConfigurationAssociation");

@@ -71,27 +71,25 @@ impl CfnApp {
     }
 }
 impl CfnApp {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessToken", &self.access_token);
-        put(&mut m, "AutoBranchCreationConfig", &self.auto_branch_creation_config);
-        put(&mut m, "BasicAuthConfig", &self.basic_auth_config);
-        put(&mut m, "BuildSpec", &self.build_spec);
-        put(&mut m, "CacheConfig", &self.cache_config);
-        put(&mut m, "ComputeRoleArn", &self.compute_role_arn);
-        put(&mut m, "CustomHeaders", &self.custom_headers);
-        put(&mut m, "CustomRules", &self.custom_rules);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EnableBranchAutoDeletion", &self.enable_branch_auto_deletion);
-        put(&mut m, "EnvironmentVariables", &self.environment_variables);
-        put(&mut m, "IAMServiceRole", &self.iam_service_role);
-        put(&mut m, "JobConfig", &self.job_config);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "OauthToken", &self.oauth_token);
-        put(&mut m, "Platform", &self.platform);
-        put(&mut m, "Repository", &self.repository);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessToken", &self.access_token);
+        put(m, "AutoBranchCreationConfig", &self.auto_branch_creation_config);
+        put(m, "BasicAuthConfig", &self.basic_auth_config);
+        put(m, "BuildSpec", &self.build_spec);
+        put(m, "CacheConfig", &self.cache_config);
+        put(m, "ComputeRoleArn", &self.compute_role_arn);
+        put(m, "CustomHeaders", &self.custom_headers);
+        put(m, "CustomRules", &self.custom_rules);
+        put(m, "Description", &self.description);
+        put(m, "EnableBranchAutoDeletion", &self.enable_branch_auto_deletion);
+        put(m, "EnvironmentVariables", &self.environment_variables);
+        put(m, "IAMServiceRole", &self.iam_service_role);
+        put(m, "JobConfig", &self.job_config);
+        req(m, "Name", &self.name);
+        put(m, "OauthToken", &self.oauth_token);
+        put(m, "Platform", &self.platform);
+        put(m, "Repository", &self.repository);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApp, CfnAppAttributes, "AWS::Amplify::App");
@@ -472,25 +470,23 @@ impl CfnBranch {
     }
 }
 impl CfnBranch {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AppId", &self.app_id);
-        put(&mut m, "Backend", &self.backend);
-        put(&mut m, "BasicAuthConfig", &self.basic_auth_config);
-        req(&mut m, "BranchName", &self.branch_name);
-        put(&mut m, "BuildSpec", &self.build_spec);
-        put(&mut m, "ComputeRoleArn", &self.compute_role_arn);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EnableAutoBuild", &self.enable_auto_build);
-        put(&mut m, "EnablePerformanceMode", &self.enable_performance_mode);
-        put(&mut m, "EnablePullRequestPreview", &self.enable_pull_request_preview);
-        put(&mut m, "EnableSkewProtection", &self.enable_skew_protection);
-        put(&mut m, "EnvironmentVariables", &self.environment_variables);
-        put(&mut m, "Framework", &self.framework);
-        put(&mut m, "PullRequestEnvironmentName", &self.pull_request_environment_name);
-        put(&mut m, "Stage", &self.stage);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AppId", &self.app_id);
+        put(m, "Backend", &self.backend);
+        put(m, "BasicAuthConfig", &self.basic_auth_config);
+        req(m, "BranchName", &self.branch_name);
+        put(m, "BuildSpec", &self.build_spec);
+        put(m, "ComputeRoleArn", &self.compute_role_arn);
+        put(m, "Description", &self.description);
+        put(m, "EnableAutoBuild", &self.enable_auto_build);
+        put(m, "EnablePerformanceMode", &self.enable_performance_mode);
+        put(m, "EnablePullRequestPreview", &self.enable_pull_request_preview);
+        put(m, "EnableSkewProtection", &self.enable_skew_protection);
+        put(m, "EnvironmentVariables", &self.environment_variables);
+        put(m, "Framework", &self.framework);
+        put(m, "PullRequestEnvironmentName", &self.pull_request_environment_name);
+        put(m, "Stage", &self.stage);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnBranch, CfnBranchAttributes, "AWS::Amplify::Branch");
@@ -673,16 +669,14 @@ impl CfnDomain {
     }
 }
 impl CfnDomain {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AppId", &self.app_id);
-        put(&mut m, "AutoSubDomainCreationPatterns", &self.auto_sub_domain_creation_patterns);
-        put(&mut m, "AutoSubDomainIAMRole", &self.auto_sub_domain_iam_role);
-        put(&mut m, "CertificateSettings", &self.certificate_settings);
-        req(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "EnableAutoSubDomain", &self.enable_auto_sub_domain);
-        req(&mut m, "SubDomainSettings", &self.sub_domain_settings);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AppId", &self.app_id);
+        put(m, "AutoSubDomainCreationPatterns", &self.auto_sub_domain_creation_patterns);
+        put(m, "AutoSubDomainIAMRole", &self.auto_sub_domain_iam_role);
+        put(m, "CertificateSettings", &self.certificate_settings);
+        req(m, "DomainName", &self.domain_name);
+        put(m, "EnableAutoSubDomain", &self.enable_auto_sub_domain);
+        req(m, "SubDomainSettings", &self.sub_domain_settings);
     }
 }
 resource!(CfnDomain, CfnDomainAttributes, "AWS::Amplify::Domain");
@@ -814,13 +808,11 @@ impl CfnWebhook {
     }
 }
 impl CfnWebhook {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AppId", &self.app_id);
-        req(&mut m, "BranchName", &self.branch_name);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AppId", &self.app_id);
+        req(m, "BranchName", &self.branch_name);
+        put(m, "Description", &self.description);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnWebhook, CfnWebhookAttributes, "AWS::Amplify::Webhook");

@@ -38,23 +38,21 @@ pub struct CfnComponent {
     pub variants: Option<Val<Vec<Val<component::ComponentVariant>>>>,
 }
 impl CfnComponent {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AppId", &self.app_id);
-        put(&mut m, "BindingProperties", &self.binding_properties);
-        put(&mut m, "Children", &self.children);
-        put(&mut m, "CollectionProperties", &self.collection_properties);
-        put(&mut m, "ComponentType", &self.component_type);
-        put(&mut m, "EnvironmentName", &self.environment_name);
-        put(&mut m, "Events", &self.events);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Overrides", &self.overrides);
-        put(&mut m, "Properties", &self.properties);
-        put(&mut m, "SchemaVersion", &self.schema_version);
-        put(&mut m, "SourceId", &self.source_id);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Variants", &self.variants);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AppId", &self.app_id);
+        put(m, "BindingProperties", &self.binding_properties);
+        put(m, "Children", &self.children);
+        put(m, "CollectionProperties", &self.collection_properties);
+        put(m, "ComponentType", &self.component_type);
+        put(m, "EnvironmentName", &self.environment_name);
+        put(m, "Events", &self.events);
+        put(m, "Name", &self.name);
+        put(m, "Overrides", &self.overrides);
+        put(m, "Properties", &self.properties);
+        put(m, "SchemaVersion", &self.schema_version);
+        put(m, "SourceId", &self.source_id);
+        put(m, "Tags", &self.tags);
+        put(m, "Variants", &self.variants);
     }
 }
 resource!(CfnComponent, CfnComponentAttributes, "AWS::AmplifyUIBuilder::Component");
@@ -567,21 +565,19 @@ pub struct CfnForm {
     pub tags: Option<Val<IndexMap<String, Val<String>>>>,
 }
 impl CfnForm {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AppId", &self.app_id);
-        put(&mut m, "Cta", &self.cta);
-        put(&mut m, "DataType", &self.data_type);
-        put(&mut m, "EnvironmentName", &self.environment_name);
-        put(&mut m, "Fields", &self.fields);
-        put(&mut m, "FormActionType", &self.form_action_type);
-        put(&mut m, "LabelDecorator", &self.label_decorator);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "SchemaVersion", &self.schema_version);
-        put(&mut m, "SectionalElements", &self.sectional_elements);
-        put(&mut m, "Style", &self.style);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AppId", &self.app_id);
+        put(m, "Cta", &self.cta);
+        put(m, "DataType", &self.data_type);
+        put(m, "EnvironmentName", &self.environment_name);
+        put(m, "Fields", &self.fields);
+        put(m, "FormActionType", &self.form_action_type);
+        put(m, "LabelDecorator", &self.label_decorator);
+        put(m, "Name", &self.name);
+        put(m, "SchemaVersion", &self.schema_version);
+        put(m, "SectionalElements", &self.sectional_elements);
+        put(m, "Style", &self.style);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnForm, CfnFormAttributes, "AWS::AmplifyUIBuilder::Form");
@@ -1308,15 +1304,13 @@ pub struct CfnTheme {
     pub values: Option<Val<Vec<Val<theme::ThemeValues>>>>,
 }
 impl CfnTheme {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AppId", &self.app_id);
-        put(&mut m, "EnvironmentName", &self.environment_name);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Overrides", &self.overrides);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Values", &self.values);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AppId", &self.app_id);
+        put(m, "EnvironmentName", &self.environment_name);
+        put(m, "Name", &self.name);
+        put(m, "Overrides", &self.overrides);
+        put(m, "Tags", &self.tags);
+        put(m, "Values", &self.values);
     }
 }
 resource!(CfnTheme, CfnThemeAttributes, "AWS::AmplifyUIBuilder::Theme");

@@ -38,16 +38,14 @@ impl CfnDeployment {
     }
 }
 impl CfnDeployment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConfigName", &self.config_name);
-        req(&mut m, "Dimension", &self.dimension);
-        put(&mut m, "PipelineId", &self.pipeline_id);
-        req(&mut m, "S3Bucket", &self.s3_bucket);
-        req(&mut m, "S3Key", &self.s3_key);
-        req(&mut m, "Stage", &self.stage);
-        put(&mut m, "TargetRegionOverride", &self.target_region_override);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConfigName", &self.config_name);
+        req(m, "Dimension", &self.dimension);
+        put(m, "PipelineId", &self.pipeline_id);
+        req(m, "S3Bucket", &self.s3_bucket);
+        req(m, "S3Key", &self.s3_key);
+        req(m, "Stage", &self.stage);
+        put(m, "TargetRegionOverride", &self.target_region_override);
     }
 }
 resource!(CfnDeployment, CfnDeploymentAttributes, "AMZN::SDC::Deployment");

@@ -13,10 +13,8 @@ pub struct CfnAccount {
     pub cloud_watch_role_arn: Option<Val<String>>,
 }
 impl CfnAccount {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CloudWatchRoleArn", &self.cloud_watch_role_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CloudWatchRoleArn", &self.cloud_watch_role_arn);
     }
 }
 resource!(CfnAccount, CfnAccountAttributes, "AWS::ApiGateway::Account");
@@ -58,17 +56,15 @@ pub struct CfnApiKey {
     pub value: Option<Val<String>>,
 }
 impl CfnApiKey {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CustomerId", &self.customer_id);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Enabled", &self.enabled);
-        put(&mut m, "GenerateDistinctId", &self.generate_distinct_id);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "StageKeys", &self.stage_keys);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Value", &self.value);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CustomerId", &self.customer_id);
+        put(m, "Description", &self.description);
+        put(m, "Enabled", &self.enabled);
+        put(m, "GenerateDistinctId", &self.generate_distinct_id);
+        put(m, "Name", &self.name);
+        put(m, "StageKeys", &self.stage_keys);
+        put(m, "Tags", &self.tags);
+        put(m, "Value", &self.value);
     }
 }
 resource!(CfnApiKey, CfnApiKeyAttributes, "AWS::ApiGateway::ApiKey");
@@ -182,19 +178,17 @@ impl CfnAuthorizer {
     }
 }
 impl CfnAuthorizer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AuthType", &self.auth_type);
-        put(&mut m, "AuthorizerCredentials", &self.authorizer_credentials);
-        put(&mut m, "AuthorizerResultTtlInSeconds", &self.authorizer_result_ttl_in_seconds);
-        put(&mut m, "AuthorizerUri", &self.authorizer_uri);
-        put(&mut m, "IdentitySource", &self.identity_source);
-        put(&mut m, "IdentityValidationExpression", &self.identity_validation_expression);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ProviderARNs", &self.provider_ar_ns);
-        req(&mut m, "RestApiId", &self.rest_api_id);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AuthType", &self.auth_type);
+        put(m, "AuthorizerCredentials", &self.authorizer_credentials);
+        put(m, "AuthorizerResultTtlInSeconds", &self.authorizer_result_ttl_in_seconds);
+        put(m, "AuthorizerUri", &self.authorizer_uri);
+        put(m, "IdentitySource", &self.identity_source);
+        put(m, "IdentityValidationExpression", &self.identity_validation_expression);
+        req(m, "Name", &self.name);
+        put(m, "ProviderARNs", &self.provider_ar_ns);
+        req(m, "RestApiId", &self.rest_api_id);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnAuthorizer, CfnAuthorizerAttributes, "AWS::ApiGateway::Authorizer");
@@ -238,13 +232,11 @@ impl CfnBasePathMapping {
     }
 }
 impl CfnBasePathMapping {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BasePath", &self.base_path);
-        req(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "RestApiId", &self.rest_api_id);
-        put(&mut m, "Stage", &self.stage);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BasePath", &self.base_path);
+        req(m, "DomainName", &self.domain_name);
+        put(m, "RestApiId", &self.rest_api_id);
+        put(m, "Stage", &self.stage);
     }
 }
 resource!(CfnBasePathMapping, CfnBasePathMappingAttributes, "AWS::ApiGateway::BasePathMapping");
@@ -284,13 +276,11 @@ impl CfnBasePathMappingV2 {
     }
 }
 impl CfnBasePathMappingV2 {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BasePath", &self.base_path);
-        req(&mut m, "DomainNameArn", &self.domain_name_arn);
-        req(&mut m, "RestApiId", &self.rest_api_id);
-        put(&mut m, "Stage", &self.stage);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BasePath", &self.base_path);
+        req(m, "DomainNameArn", &self.domain_name_arn);
+        req(m, "RestApiId", &self.rest_api_id);
+        put(m, "Stage", &self.stage);
     }
 }
 resource!(CfnBasePathMappingV2, CfnBasePathMappingV2Attributes, "AWS::ApiGateway::BasePathMappingV2");
@@ -319,11 +309,9 @@ pub struct CfnClientCertificate {
     pub tags: Option<Val<Vec<Val<client_certificate::Tag>>>>,
 }
 impl CfnClientCertificate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnClientCertificate, CfnClientCertificateAttributes, "AWS::ApiGateway::ClientCertificate");
@@ -403,14 +391,12 @@ impl CfnDeployment {
     }
 }
 impl CfnDeployment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeploymentCanarySettings", &self.deployment_canary_settings);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "RestApiId", &self.rest_api_id);
-        put(&mut m, "StageDescription", &self.stage_description);
-        put(&mut m, "StageName", &self.stage_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeploymentCanarySettings", &self.deployment_canary_settings);
+        put(m, "Description", &self.description);
+        req(m, "RestApiId", &self.rest_api_id);
+        put(m, "StageDescription", &self.stage_description);
+        put(m, "StageName", &self.stage_name);
     }
 }
 resource!(CfnDeployment, CfnDeploymentAttributes, "AWS::ApiGateway::Deployment");
@@ -664,12 +650,10 @@ impl CfnDocumentationPart {
     }
 }
 impl CfnDocumentationPart {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Location", &self.location);
-        req(&mut m, "Properties", &self.properties);
-        req(&mut m, "RestApiId", &self.rest_api_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Location", &self.location);
+        req(m, "Properties", &self.properties);
+        req(m, "RestApiId", &self.rest_api_id);
     }
 }
 resource!(CfnDocumentationPart, CfnDocumentationPartAttributes, "AWS::ApiGateway::DocumentationPart");
@@ -794,12 +778,10 @@ impl CfnDocumentationVersion {
     }
 }
 impl CfnDocumentationVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DocumentationVersion", &self.documentation_version);
-        req(&mut m, "RestApiId", &self.rest_api_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "DocumentationVersion", &self.documentation_version);
+        req(m, "RestApiId", &self.rest_api_id);
     }
 }
 resource!(CfnDocumentationVersion, CfnDocumentationVersionAttributes, "AWS::ApiGateway::DocumentationVersion");
@@ -842,19 +824,17 @@ pub struct CfnDomainName {
     pub tags: Option<Val<Vec<Val<domain_name::Tag>>>>,
 }
 impl CfnDomainName {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CertificateArn", &self.certificate_arn);
-        put(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "EndpointAccessMode", &self.endpoint_access_mode);
-        put(&mut m, "EndpointConfiguration", &self.endpoint_configuration);
-        put(&mut m, "MutualTlsAuthentication", &self.mutual_tls_authentication);
-        put(&mut m, "OwnershipVerificationCertificateArn", &self.ownership_verification_certificate_arn);
-        put(&mut m, "RegionalCertificateArn", &self.regional_certificate_arn);
-        put(&mut m, "RoutingMode", &self.routing_mode);
-        put(&mut m, "SecurityPolicy", &self.security_policy);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CertificateArn", &self.certificate_arn);
+        put(m, "DomainName", &self.domain_name);
+        put(m, "EndpointAccessMode", &self.endpoint_access_mode);
+        put(m, "EndpointConfiguration", &self.endpoint_configuration);
+        put(m, "MutualTlsAuthentication", &self.mutual_tls_authentication);
+        put(m, "OwnershipVerificationCertificateArn", &self.ownership_verification_certificate_arn);
+        put(m, "RegionalCertificateArn", &self.regional_certificate_arn);
+        put(m, "RoutingMode", &self.routing_mode);
+        put(m, "SecurityPolicy", &self.security_policy);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDomainName, CfnDomainNameAttributes, "AWS::ApiGateway::DomainName");
@@ -999,13 +979,11 @@ impl CfnDomainNameAccessAssociation {
     }
 }
 impl CfnDomainNameAccessAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AccessAssociationSource", &self.access_association_source);
-        req(&mut m, "AccessAssociationSourceType", &self.access_association_source_type);
-        req(&mut m, "DomainNameArn", &self.domain_name_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AccessAssociationSource", &self.access_association_source);
+        req(m, "AccessAssociationSourceType", &self.access_association_source_type);
+        req(m, "DomainNameArn", &self.domain_name_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDomainNameAccessAssociation, CfnDomainNameAccessAssociationAttributes, "AWS::ApiGateway::DomainNameAccessAssociation");
@@ -1094,17 +1072,15 @@ pub struct CfnDomainNameV2 {
     pub tags: Option<Val<Vec<Val<domain_name_v2::Tag>>>>,
 }
 impl CfnDomainNameV2 {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CertificateArn", &self.certificate_arn);
-        put(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "EndpointAccessMode", &self.endpoint_access_mode);
-        put(&mut m, "EndpointConfiguration", &self.endpoint_configuration);
-        put(&mut m, "Policy", &self.policy);
-        put(&mut m, "RoutingMode", &self.routing_mode);
-        put(&mut m, "SecurityPolicy", &self.security_policy);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CertificateArn", &self.certificate_arn);
+        put(m, "DomainName", &self.domain_name);
+        put(m, "EndpointAccessMode", &self.endpoint_access_mode);
+        put(m, "EndpointConfiguration", &self.endpoint_configuration);
+        put(m, "Policy", &self.policy);
+        put(m, "RoutingMode", &self.routing_mode);
+        put(m, "SecurityPolicy", &self.security_policy);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDomainNameV2, CfnDomainNameV2Attributes, "AWS::ApiGateway::DomainNameV2");
@@ -1217,14 +1193,12 @@ impl CfnGatewayResponse {
     }
 }
 impl CfnGatewayResponse {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ResponseParameters", &self.response_parameters);
-        put(&mut m, "ResponseTemplates", &self.response_templates);
-        req(&mut m, "ResponseType", &self.response_type);
-        req(&mut m, "RestApiId", &self.rest_api_id);
-        put(&mut m, "StatusCode", &self.status_code);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ResponseParameters", &self.response_parameters);
+        put(m, "ResponseTemplates", &self.response_templates);
+        req(m, "ResponseType", &self.response_type);
+        req(m, "RestApiId", &self.rest_api_id);
+        put(m, "StatusCode", &self.status_code);
     }
 }
 resource!(CfnGatewayResponse, CfnGatewayResponseAttributes, "AWS::ApiGateway::GatewayResponse");
@@ -1296,22 +1270,20 @@ impl CfnMethod {
     }
 }
 impl CfnMethod {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApiKeyRequired", &self.api_key_required);
-        put(&mut m, "AuthorizationScopes", &self.authorization_scopes);
-        put(&mut m, "AuthorizationType", &self.authorization_type);
-        put(&mut m, "AuthorizerId", &self.authorizer_id);
-        req(&mut m, "HttpMethod", &self.http_method);
-        put(&mut m, "Integration", &self.integration);
-        put(&mut m, "MethodResponses", &self.method_responses);
-        put(&mut m, "OperationName", &self.operation_name);
-        put(&mut m, "RequestModels", &self.request_models);
-        put(&mut m, "RequestParameters", &self.request_parameters);
-        put(&mut m, "RequestValidatorId", &self.request_validator_id);
-        req(&mut m, "ResourceId", &self.resource_id);
-        req(&mut m, "RestApiId", &self.rest_api_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApiKeyRequired", &self.api_key_required);
+        put(m, "AuthorizationScopes", &self.authorization_scopes);
+        put(m, "AuthorizationType", &self.authorization_type);
+        put(m, "AuthorizerId", &self.authorizer_id);
+        req(m, "HttpMethod", &self.http_method);
+        put(m, "Integration", &self.integration);
+        put(m, "MethodResponses", &self.method_responses);
+        put(m, "OperationName", &self.operation_name);
+        put(m, "RequestModels", &self.request_models);
+        put(m, "RequestParameters", &self.request_parameters);
+        put(m, "RequestValidatorId", &self.request_validator_id);
+        req(m, "ResourceId", &self.resource_id);
+        req(m, "RestApiId", &self.rest_api_id);
     }
 }
 resource!(CfnMethod, CfnMethodAttributes, "AWS::ApiGateway::Method");
@@ -1630,14 +1602,12 @@ impl CfnModel {
     }
 }
 impl CfnModel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ContentType", &self.content_type);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "RestApiId", &self.rest_api_id);
-        put(&mut m, "Schema", &self.schema);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ContentType", &self.content_type);
+        put(m, "Description", &self.description);
+        put(m, "Name", &self.name);
+        req(m, "RestApiId", &self.rest_api_id);
+        put(m, "Schema", &self.schema);
     }
 }
 resource!(CfnModel, CfnModelAttributes, "AWS::ApiGateway::Model");
@@ -1677,13 +1647,11 @@ impl CfnRequestValidator {
     }
 }
 impl CfnRequestValidator {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "RestApiId", &self.rest_api_id);
-        put(&mut m, "ValidateRequestBody", &self.validate_request_body);
-        put(&mut m, "ValidateRequestParameters", &self.validate_request_parameters);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Name", &self.name);
+        req(m, "RestApiId", &self.rest_api_id);
+        put(m, "ValidateRequestBody", &self.validate_request_body);
+        put(m, "ValidateRequestParameters", &self.validate_request_parameters);
     }
 }
 resource!(CfnRequestValidator, CfnRequestValidatorAttributes, "AWS::ApiGateway::RequestValidator");
@@ -1724,12 +1692,10 @@ impl CfnResourceProperty {
     }
 }
 impl CfnResourceProperty {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ParentId", &self.parent_id);
-        req(&mut m, "PathPart", &self.path_part);
-        req(&mut m, "RestApiId", &self.rest_api_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ParentId", &self.parent_id);
+        req(m, "PathPart", &self.path_part);
+        req(m, "RestApiId", &self.rest_api_id);
     }
 }
 resource!(CfnResourceProperty, CfnResourcePropertyAttributes, "AWS::ApiGateway::Resource");
@@ -1796,27 +1762,25 @@ pub struct CfnRestApi {
     pub version: Option<Val<String>>,
 }
 impl CfnRestApi {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApiKeySourceType", &self.api_key_source_type);
-        put(&mut m, "BinaryMediaTypes", &self.binary_media_types);
-        put(&mut m, "Body", &self.body);
-        put(&mut m, "BodyS3Location", &self.body_s3_location);
-        put(&mut m, "CloneFrom", &self.clone_from);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisableExecuteApiEndpoint", &self.disable_execute_api_endpoint);
-        put(&mut m, "EndpointAccessMode", &self.endpoint_access_mode);
-        put(&mut m, "EndpointConfiguration", &self.endpoint_configuration);
-        put(&mut m, "FailOnWarnings", &self.fail_on_warnings);
-        put(&mut m, "MinimumCompressionSize", &self.minimum_compression_size);
-        put(&mut m, "Mode", &self.mode);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "Policy", &self.policy);
-        put(&mut m, "SecurityPolicy", &self.security_policy);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Version", &self.version);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApiKeySourceType", &self.api_key_source_type);
+        put(m, "BinaryMediaTypes", &self.binary_media_types);
+        put(m, "Body", &self.body);
+        put(m, "BodyS3Location", &self.body_s3_location);
+        put(m, "CloneFrom", &self.clone_from);
+        put(m, "Description", &self.description);
+        put(m, "DisableExecuteApiEndpoint", &self.disable_execute_api_endpoint);
+        put(m, "EndpointAccessMode", &self.endpoint_access_mode);
+        put(m, "EndpointConfiguration", &self.endpoint_configuration);
+        put(m, "FailOnWarnings", &self.fail_on_warnings);
+        put(m, "MinimumCompressionSize", &self.minimum_compression_size);
+        put(m, "Mode", &self.mode);
+        put(m, "Name", &self.name);
+        put(m, "Parameters", &self.parameters);
+        put(m, "Policy", &self.policy);
+        put(m, "SecurityPolicy", &self.security_policy);
+        put(m, "Tags", &self.tags);
+        put(m, "Version", &self.version);
     }
 }
 resource!(CfnRestApi, CfnRestApiAttributes, "AWS::ApiGateway::RestApi");
@@ -1976,23 +1940,21 @@ impl CfnStage {
     }
 }
 impl CfnStage {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessLogSetting", &self.access_log_setting);
-        put(&mut m, "CacheClusterEnabled", &self.cache_cluster_enabled);
-        put(&mut m, "CacheClusterSize", &self.cache_cluster_size);
-        put(&mut m, "CanarySetting", &self.canary_setting);
-        put(&mut m, "ClientCertificateId", &self.client_certificate_id);
-        put(&mut m, "DeploymentId", &self.deployment_id);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DocumentationVersion", &self.documentation_version);
-        put(&mut m, "MethodSettings", &self.method_settings);
-        req(&mut m, "RestApiId", &self.rest_api_id);
-        put(&mut m, "StageName", &self.stage_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TracingEnabled", &self.tracing_enabled);
-        put(&mut m, "Variables", &self.variables);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessLogSetting", &self.access_log_setting);
+        put(m, "CacheClusterEnabled", &self.cache_cluster_enabled);
+        put(m, "CacheClusterSize", &self.cache_cluster_size);
+        put(m, "CanarySetting", &self.canary_setting);
+        put(m, "ClientCertificateId", &self.client_certificate_id);
+        put(m, "DeploymentId", &self.deployment_id);
+        put(m, "Description", &self.description);
+        put(m, "DocumentationVersion", &self.documentation_version);
+        put(m, "MethodSettings", &self.method_settings);
+        req(m, "RestApiId", &self.rest_api_id);
+        put(m, "StageName", &self.stage_name);
+        put(m, "Tags", &self.tags);
+        put(m, "TracingEnabled", &self.tracing_enabled);
+        put(m, "Variables", &self.variables);
     }
 }
 resource!(CfnStage, CfnStageAttributes, "AWS::ApiGateway::Stage");
@@ -2146,15 +2108,13 @@ pub struct CfnUsagePlan {
     pub usage_plan_name: Option<Val<String>>,
 }
 impl CfnUsagePlan {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApiStages", &self.api_stages);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Quota", &self.quota);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Throttle", &self.throttle);
-        put(&mut m, "UsagePlanName", &self.usage_plan_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApiStages", &self.api_stages);
+        put(m, "Description", &self.description);
+        put(m, "Quota", &self.quota);
+        put(m, "Tags", &self.tags);
+        put(m, "Throttle", &self.throttle);
+        put(m, "UsagePlanName", &self.usage_plan_name);
     }
 }
 resource!(CfnUsagePlan, CfnUsagePlanAttributes, "AWS::ApiGateway::UsagePlan");
@@ -2290,12 +2250,10 @@ impl CfnUsagePlanKey {
     }
 }
 impl CfnUsagePlanKey {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "KeyId", &self.key_id);
-        req(&mut m, "KeyType", &self.key_type);
-        req(&mut m, "UsagePlanId", &self.usage_plan_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "KeyId", &self.key_id);
+        req(m, "KeyType", &self.key_type);
+        req(m, "UsagePlanId", &self.usage_plan_id);
     }
 }
 resource!(CfnUsagePlanKey, CfnUsagePlanKeyAttributes, "AWS::ApiGateway::UsagePlanKey");
@@ -2361,13 +2319,11 @@ impl CfnVpcLink {
     }
 }
 impl CfnVpcLink {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TargetArns", &self.target_arns);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        req(m, "TargetArns", &self.target_arns);
     }
 }
 resource!(CfnVpcLink, CfnVpcLinkAttributes, "AWS::ApiGateway::VpcLink");

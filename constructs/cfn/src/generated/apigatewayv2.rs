@@ -47,27 +47,25 @@ pub struct CfnApi {
     pub version: Option<Val<String>>,
 }
 impl CfnApi {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApiKeySelectionExpression", &self.api_key_selection_expression);
-        put(&mut m, "BasePath", &self.base_path);
-        put(&mut m, "Body", &self.body);
-        put(&mut m, "BodyS3Location", &self.body_s3_location);
-        put(&mut m, "CorsConfiguration", &self.cors_configuration);
-        put(&mut m, "CredentialsArn", &self.credentials_arn);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisableExecuteApiEndpoint", &self.disable_execute_api_endpoint);
-        put(&mut m, "DisableSchemaValidation", &self.disable_schema_validation);
-        put(&mut m, "FailOnWarnings", &self.fail_on_warnings);
-        put(&mut m, "IpAddressType", &self.ip_address_type);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "ProtocolType", &self.protocol_type);
-        put(&mut m, "RouteKey", &self.route_key);
-        put(&mut m, "RouteSelectionExpression", &self.route_selection_expression);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Target", &self.target);
-        put(&mut m, "Version", &self.version);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApiKeySelectionExpression", &self.api_key_selection_expression);
+        put(m, "BasePath", &self.base_path);
+        put(m, "Body", &self.body);
+        put(m, "BodyS3Location", &self.body_s3_location);
+        put(m, "CorsConfiguration", &self.cors_configuration);
+        put(m, "CredentialsArn", &self.credentials_arn);
+        put(m, "Description", &self.description);
+        put(m, "DisableExecuteApiEndpoint", &self.disable_execute_api_endpoint);
+        put(m, "DisableSchemaValidation", &self.disable_schema_validation);
+        put(m, "FailOnWarnings", &self.fail_on_warnings);
+        put(m, "IpAddressType", &self.ip_address_type);
+        put(m, "Name", &self.name);
+        put(m, "ProtocolType", &self.protocol_type);
+        put(m, "RouteKey", &self.route_key);
+        put(m, "RouteSelectionExpression", &self.route_selection_expression);
+        put(m, "Tags", &self.tags);
+        put(m, "Target", &self.target);
+        put(m, "Version", &self.version);
     }
 }
 resource!(CfnApi, CfnApiAttributes, "AWS::ApiGatewayV2::Api");
@@ -179,13 +177,11 @@ impl CfnApiGatewayManagedOverrides {
     }
 }
 impl CfnApiGatewayManagedOverrides {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApiId", &self.api_id);
-        put(&mut m, "Integration", &self.integration);
-        put(&mut m, "Route", &self.route);
-        put(&mut m, "Stage", &self.stage);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApiId", &self.api_id);
+        put(m, "Integration", &self.integration);
+        put(m, "Route", &self.route);
+        put(m, "Stage", &self.stage);
     }
 }
 resource!(CfnApiGatewayManagedOverrides, CfnApiGatewayManagedOverridesAttributes, "AWS::ApiGatewayV2::ApiGatewayManagedOverrides");
@@ -348,13 +344,11 @@ impl CfnApiMapping {
     }
 }
 impl CfnApiMapping {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApiId", &self.api_id);
-        put(&mut m, "ApiMappingKey", &self.api_mapping_key);
-        req(&mut m, "DomainName", &self.domain_name);
-        req(&mut m, "Stage", &self.stage);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApiId", &self.api_id);
+        put(m, "ApiMappingKey", &self.api_mapping_key);
+        req(m, "DomainName", &self.domain_name);
+        req(m, "Stage", &self.stage);
     }
 }
 resource!(CfnApiMapping, CfnApiMappingAttributes, "AWS::ApiGatewayV2::ApiMapping");
@@ -421,20 +415,18 @@ impl CfnAuthorizer {
     }
 }
 impl CfnAuthorizer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApiId", &self.api_id);
-        put(&mut m, "AuthorizerCredentialsArn", &self.authorizer_credentials_arn);
-        put(&mut m, "AuthorizerPayloadFormatVersion", &self.authorizer_payload_format_version);
-        put(&mut m, "AuthorizerResultTtlInSeconds", &self.authorizer_result_ttl_in_seconds);
-        req(&mut m, "AuthorizerType", &self.authorizer_type);
-        put(&mut m, "AuthorizerUri", &self.authorizer_uri);
-        put(&mut m, "EnableSimpleResponses", &self.enable_simple_responses);
-        put(&mut m, "IdentitySource", &self.identity_source);
-        put(&mut m, "IdentityValidationExpression", &self.identity_validation_expression);
-        put(&mut m, "JwtConfiguration", &self.jwt_configuration);
-        req(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApiId", &self.api_id);
+        put(m, "AuthorizerCredentialsArn", &self.authorizer_credentials_arn);
+        put(m, "AuthorizerPayloadFormatVersion", &self.authorizer_payload_format_version);
+        put(m, "AuthorizerResultTtlInSeconds", &self.authorizer_result_ttl_in_seconds);
+        req(m, "AuthorizerType", &self.authorizer_type);
+        put(m, "AuthorizerUri", &self.authorizer_uri);
+        put(m, "EnableSimpleResponses", &self.enable_simple_responses);
+        put(m, "IdentitySource", &self.identity_source);
+        put(m, "IdentityValidationExpression", &self.identity_validation_expression);
+        put(m, "JwtConfiguration", &self.jwt_configuration);
+        req(m, "Name", &self.name);
     }
 }
 resource!(CfnAuthorizer, CfnAuthorizerAttributes, "AWS::ApiGatewayV2::Authorizer");
@@ -498,12 +490,10 @@ impl CfnDeployment {
     }
 }
 impl CfnDeployment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApiId", &self.api_id);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "StageName", &self.stage_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApiId", &self.api_id);
+        put(m, "Description", &self.description);
+        put(m, "StageName", &self.stage_name);
     }
 }
 resource!(CfnDeployment, CfnDeploymentAttributes, "AWS::ApiGatewayV2::Deployment");
@@ -551,14 +541,12 @@ impl CfnDomainName {
     }
 }
 impl CfnDomainName {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "DomainNameConfigurations", &self.domain_name_configurations);
-        put(&mut m, "MutualTlsAuthentication", &self.mutual_tls_authentication);
-        put(&mut m, "RoutingMode", &self.routing_mode);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DomainName", &self.domain_name);
+        put(m, "DomainNameConfigurations", &self.domain_name_configurations);
+        put(m, "MutualTlsAuthentication", &self.mutual_tls_authentication);
+        put(m, "RoutingMode", &self.routing_mode);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDomainName, CfnDomainNameAttributes, "AWS::ApiGatewayV2::DomainName");
@@ -731,27 +719,25 @@ impl CfnIntegration {
     }
 }
 impl CfnIntegration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApiId", &self.api_id);
-        put(&mut m, "ConnectionId", &self.connection_id);
-        put(&mut m, "ConnectionType", &self.connection_type);
-        put(&mut m, "ContentHandlingStrategy", &self.content_handling_strategy);
-        put(&mut m, "CredentialsArn", &self.credentials_arn);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "IntegrationMethod", &self.integration_method);
-        put(&mut m, "IntegrationSubtype", &self.integration_subtype);
-        req(&mut m, "IntegrationType", &self.integration_type);
-        put(&mut m, "IntegrationUri", &self.integration_uri);
-        put(&mut m, "PassthroughBehavior", &self.passthrough_behavior);
-        put(&mut m, "PayloadFormatVersion", &self.payload_format_version);
-        put(&mut m, "RequestParameters", &self.request_parameters);
-        put(&mut m, "RequestTemplates", &self.request_templates);
-        put(&mut m, "ResponseParameters", &self.response_parameters);
-        put(&mut m, "TemplateSelectionExpression", &self.template_selection_expression);
-        put(&mut m, "TimeoutInMillis", &self.timeout_in_millis);
-        put(&mut m, "TlsConfig", &self.tls_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApiId", &self.api_id);
+        put(m, "ConnectionId", &self.connection_id);
+        put(m, "ConnectionType", &self.connection_type);
+        put(m, "ContentHandlingStrategy", &self.content_handling_strategy);
+        put(m, "CredentialsArn", &self.credentials_arn);
+        put(m, "Description", &self.description);
+        put(m, "IntegrationMethod", &self.integration_method);
+        put(m, "IntegrationSubtype", &self.integration_subtype);
+        req(m, "IntegrationType", &self.integration_type);
+        put(m, "IntegrationUri", &self.integration_uri);
+        put(m, "PassthroughBehavior", &self.passthrough_behavior);
+        put(m, "PayloadFormatVersion", &self.payload_format_version);
+        put(m, "RequestParameters", &self.request_parameters);
+        put(m, "RequestTemplates", &self.request_templates);
+        put(m, "ResponseParameters", &self.response_parameters);
+        put(m, "TemplateSelectionExpression", &self.template_selection_expression);
+        put(m, "TimeoutInMillis", &self.timeout_in_millis);
+        put(m, "TlsConfig", &self.tls_config);
     }
 }
 resource!(CfnIntegration, CfnIntegrationAttributes, "AWS::ApiGatewayV2::Integration");
@@ -862,16 +848,14 @@ impl CfnIntegrationResponse {
     }
 }
 impl CfnIntegrationResponse {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApiId", &self.api_id);
-        put(&mut m, "ContentHandlingStrategy", &self.content_handling_strategy);
-        req(&mut m, "IntegrationId", &self.integration_id);
-        req(&mut m, "IntegrationResponseKey", &self.integration_response_key);
-        put(&mut m, "ResponseParameters", &self.response_parameters);
-        put(&mut m, "ResponseTemplates", &self.response_templates);
-        put(&mut m, "TemplateSelectionExpression", &self.template_selection_expression);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApiId", &self.api_id);
+        put(m, "ContentHandlingStrategy", &self.content_handling_strategy);
+        req(m, "IntegrationId", &self.integration_id);
+        req(m, "IntegrationResponseKey", &self.integration_response_key);
+        put(m, "ResponseParameters", &self.response_parameters);
+        put(m, "ResponseTemplates", &self.response_templates);
+        put(m, "TemplateSelectionExpression", &self.template_selection_expression);
     }
 }
 resource!(CfnIntegrationResponse, CfnIntegrationResponseAttributes, "AWS::ApiGatewayV2::IntegrationResponse");
@@ -918,14 +902,12 @@ impl CfnModel {
     }
 }
 impl CfnModel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApiId", &self.api_id);
-        put(&mut m, "ContentType", &self.content_type);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Schema", &self.schema);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApiId", &self.api_id);
+        put(m, "ContentType", &self.content_type);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "Schema", &self.schema);
     }
 }
 resource!(CfnModel, CfnModelAttributes, "AWS::ApiGatewayV2::Model");
@@ -966,12 +948,10 @@ impl CfnPortalProduct {
     }
 }
 impl CfnPortalProduct {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "DisplayName", &self.display_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPortalProduct, CfnPortalProductAttributes, "AWS::ApiGatewayV2::PortalProduct");
@@ -1079,21 +1059,19 @@ impl CfnRoute {
     }
 }
 impl CfnRoute {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApiId", &self.api_id);
-        put(&mut m, "ApiKeyRequired", &self.api_key_required);
-        put(&mut m, "AuthorizationScopes", &self.authorization_scopes);
-        put(&mut m, "AuthorizationType", &self.authorization_type);
-        put(&mut m, "AuthorizerId", &self.authorizer_id);
-        put(&mut m, "ModelSelectionExpression", &self.model_selection_expression);
-        put(&mut m, "OperationName", &self.operation_name);
-        put(&mut m, "RequestModels", &self.request_models);
-        put(&mut m, "RequestParameters", &self.request_parameters);
-        req(&mut m, "RouteKey", &self.route_key);
-        put(&mut m, "RouteResponseSelectionExpression", &self.route_response_selection_expression);
-        put(&mut m, "Target", &self.target);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApiId", &self.api_id);
+        put(m, "ApiKeyRequired", &self.api_key_required);
+        put(m, "AuthorizationScopes", &self.authorization_scopes);
+        put(m, "AuthorizationType", &self.authorization_type);
+        put(m, "AuthorizerId", &self.authorizer_id);
+        put(m, "ModelSelectionExpression", &self.model_selection_expression);
+        put(m, "OperationName", &self.operation_name);
+        put(m, "RequestModels", &self.request_models);
+        put(m, "RequestParameters", &self.request_parameters);
+        req(m, "RouteKey", &self.route_key);
+        put(m, "RouteResponseSelectionExpression", &self.route_response_selection_expression);
+        put(m, "Target", &self.target);
     }
 }
 resource!(CfnRoute, CfnRouteAttributes, "AWS::ApiGatewayV2::Route");
@@ -1143,15 +1121,13 @@ impl CfnRouteResponse {
     }
 }
 impl CfnRouteResponse {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApiId", &self.api_id);
-        put(&mut m, "ModelSelectionExpression", &self.model_selection_expression);
-        put(&mut m, "ResponseModels", &self.response_models);
-        put(&mut m, "ResponseParameters", &self.response_parameters);
-        req(&mut m, "RouteId", &self.route_id);
-        req(&mut m, "RouteResponseKey", &self.route_response_key);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApiId", &self.api_id);
+        put(m, "ModelSelectionExpression", &self.model_selection_expression);
+        put(m, "ResponseModels", &self.response_models);
+        put(m, "ResponseParameters", &self.response_parameters);
+        req(m, "RouteId", &self.route_id);
+        req(m, "RouteResponseKey", &self.route_response_key);
     }
 }
 resource!(CfnRouteResponse, CfnRouteResponseAttributes, "AWS::ApiGatewayV2::RouteResponse");
@@ -1223,13 +1199,11 @@ impl CfnRoutingRule {
     }
 }
 impl CfnRoutingRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Actions", &self.actions);
-        req(&mut m, "Conditions", &self.conditions);
-        req(&mut m, "DomainNameArn", &self.domain_name_arn);
-        req(&mut m, "Priority", &self.priority);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Actions", &self.actions);
+        req(m, "Conditions", &self.conditions);
+        req(m, "DomainNameArn", &self.domain_name_arn);
+        req(m, "Priority", &self.priority);
     }
 }
 resource!(CfnRoutingRule, CfnRoutingRuleAttributes, "AWS::ApiGatewayV2::RoutingRule");
@@ -1453,20 +1427,18 @@ impl CfnStage {
     }
 }
 impl CfnStage {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessLogSettings", &self.access_log_settings);
-        req(&mut m, "ApiId", &self.api_id);
-        put(&mut m, "AutoDeploy", &self.auto_deploy);
-        put(&mut m, "ClientCertificateId", &self.client_certificate_id);
-        put(&mut m, "DefaultRouteSettings", &self.default_route_settings);
-        put(&mut m, "DeploymentId", &self.deployment_id);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "RouteSettings", &self.route_settings);
-        req(&mut m, "StageName", &self.stage_name);
-        put(&mut m, "StageVariables", &self.stage_variables);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessLogSettings", &self.access_log_settings);
+        req(m, "ApiId", &self.api_id);
+        put(m, "AutoDeploy", &self.auto_deploy);
+        put(m, "ClientCertificateId", &self.client_certificate_id);
+        put(m, "DefaultRouteSettings", &self.default_route_settings);
+        put(m, "DeploymentId", &self.deployment_id);
+        put(m, "Description", &self.description);
+        put(m, "RouteSettings", &self.route_settings);
+        req(m, "StageName", &self.stage_name);
+        put(m, "StageVariables", &self.stage_variables);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnStage, CfnStageAttributes, "AWS::ApiGatewayV2::Stage");
@@ -1553,13 +1525,11 @@ impl CfnVpcLink {
     }
 }
 impl CfnVpcLink {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        req(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        req(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnVpcLink, CfnVpcLinkAttributes, "AWS::ApiGatewayV2::VpcLink");

@@ -26,12 +26,10 @@ impl CfnApplication {
     }
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::AppConfig::Application");
@@ -125,19 +123,17 @@ impl CfnConfigurationProfile {
     }
 }
 impl CfnConfigurationProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationId", &self.application_id);
-        put(&mut m, "DeletionProtectionCheck", &self.deletion_protection_check);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "KmsKeyIdentifier", &self.kms_key_identifier);
-        req(&mut m, "LocationUri", &self.location_uri);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RetrievalRoleArn", &self.retrieval_role_arn);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Type", &self.type_);
-        put(&mut m, "Validators", &self.validators);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationId", &self.application_id);
+        put(m, "DeletionProtectionCheck", &self.deletion_protection_check);
+        put(m, "Description", &self.description);
+        put(m, "KmsKeyIdentifier", &self.kms_key_identifier);
+        req(m, "LocationUri", &self.location_uri);
+        req(m, "Name", &self.name);
+        put(m, "RetrievalRoleArn", &self.retrieval_role_arn);
+        put(m, "Tags", &self.tags);
+        put(m, "Type", &self.type_);
+        put(m, "Validators", &self.validators);
     }
 }
 resource!(CfnConfigurationProfile, CfnConfigurationProfileAttributes, "AWS::AppConfig::ConfigurationProfile");
@@ -287,18 +283,16 @@ impl CfnDeployment {
     }
 }
 impl CfnDeployment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationId", &self.application_id);
-        req(&mut m, "ConfigurationProfileId", &self.configuration_profile_id);
-        req(&mut m, "ConfigurationVersion", &self.configuration_version);
-        req(&mut m, "DeploymentStrategyId", &self.deployment_strategy_id);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DynamicExtensionParameters", &self.dynamic_extension_parameters);
-        req(&mut m, "EnvironmentId", &self.environment_id);
-        put(&mut m, "KmsKeyIdentifier", &self.kms_key_identifier);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationId", &self.application_id);
+        req(m, "ConfigurationProfileId", &self.configuration_profile_id);
+        req(m, "ConfigurationVersion", &self.configuration_version);
+        req(m, "DeploymentStrategyId", &self.deployment_strategy_id);
+        put(m, "Description", &self.description);
+        put(m, "DynamicExtensionParameters", &self.dynamic_extension_parameters);
+        req(m, "EnvironmentId", &self.environment_id);
+        put(m, "KmsKeyIdentifier", &self.kms_key_identifier);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDeployment, CfnDeploymentAttributes, "AWS::AppConfig::Deployment");
@@ -413,17 +407,15 @@ impl CfnDeploymentStrategy {
     }
 }
 impl CfnDeploymentStrategy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DeploymentDurationInMinutes", &self.deployment_duration_in_minutes);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "FinalBakeTimeInMinutes", &self.final_bake_time_in_minutes);
-        req(&mut m, "GrowthFactor", &self.growth_factor);
-        put(&mut m, "GrowthType", &self.growth_type);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ReplicateTo", &self.replicate_to);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DeploymentDurationInMinutes", &self.deployment_duration_in_minutes);
+        put(m, "Description", &self.description);
+        put(m, "FinalBakeTimeInMinutes", &self.final_bake_time_in_minutes);
+        req(m, "GrowthFactor", &self.growth_factor);
+        put(m, "GrowthType", &self.growth_type);
+        req(m, "Name", &self.name);
+        req(m, "ReplicateTo", &self.replicate_to);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDeploymentStrategy, CfnDeploymentStrategyAttributes, "AWS::AppConfig::DeploymentStrategy");
@@ -550,15 +542,13 @@ impl CfnEnvironment {
     }
 }
 impl CfnEnvironment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationId", &self.application_id);
-        put(&mut m, "DeletionProtectionCheck", &self.deletion_protection_check);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Monitors", &self.monitors);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationId", &self.application_id);
+        put(m, "DeletionProtectionCheck", &self.deletion_protection_check);
+        put(m, "Description", &self.description);
+        put(m, "Monitors", &self.monitors);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEnvironment, CfnEnvironmentAttributes, "AWS::AppConfig::Environment");
@@ -710,21 +700,19 @@ impl CfnExperimentDefinition {
     }
 }
 impl CfnExperimentDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationIdentifier", &self.application_identifier);
-        put(&mut m, "AudienceDescription", &self.audience_description);
-        req(&mut m, "AudienceRule", &self.audience_rule);
-        req(&mut m, "ConfigurationProfileIdentifier", &self.configuration_profile_identifier);
-        req(&mut m, "Control", &self.control);
-        req(&mut m, "EnvironmentIdentifier", &self.environment_identifier);
-        req(&mut m, "FlagKey", &self.flag_key);
-        put(&mut m, "Hypothesis", &self.hypothesis);
-        put(&mut m, "LaunchCriteria", &self.launch_criteria);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Treatments", &self.treatments);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationIdentifier", &self.application_identifier);
+        put(m, "AudienceDescription", &self.audience_description);
+        req(m, "AudienceRule", &self.audience_rule);
+        req(m, "ConfigurationProfileIdentifier", &self.configuration_profile_identifier);
+        req(m, "Control", &self.control);
+        req(m, "EnvironmentIdentifier", &self.environment_identifier);
+        req(m, "FlagKey", &self.flag_key);
+        put(m, "Hypothesis", &self.hypothesis);
+        put(m, "LaunchCriteria", &self.launch_criteria);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        req(m, "Treatments", &self.treatments);
     }
 }
 resource!(CfnExperimentDefinition, CfnExperimentDefinitionAttributes, "AWS::AppConfig::ExperimentDefinition");
@@ -892,15 +880,13 @@ impl CfnExperimentRun {
     }
 }
 impl CfnExperimentRun {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationIdentifier", &self.application_identifier);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "ExperimentDefinitionIdentifier", &self.experiment_definition_identifier);
-        req(&mut m, "ExposurePercentage", &self.exposure_percentage);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TreatmentOverrides", &self.treatment_overrides);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationIdentifier", &self.application_identifier);
+        put(m, "Description", &self.description);
+        req(m, "ExperimentDefinitionIdentifier", &self.experiment_definition_identifier);
+        req(m, "ExposurePercentage", &self.exposure_percentage);
+        put(m, "Tags", &self.tags);
+        put(m, "TreatmentOverrides", &self.treatment_overrides);
     }
 }
 resource!(CfnExperimentRun, CfnExperimentRunAttributes, "AWS::AppConfig::ExperimentRun");
@@ -1016,15 +1002,13 @@ impl CfnExtension {
     }
 }
 impl CfnExtension {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Actions", &self.actions);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "LatestVersionNumber", &self.latest_version_number);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Actions", &self.actions);
+        put(m, "Description", &self.description);
+        put(m, "LatestVersionNumber", &self.latest_version_number);
+        req(m, "Name", &self.name);
+        put(m, "Parameters", &self.parameters);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnExtension, CfnExtensionAttributes, "AWS::AppConfig::Extension");
@@ -1167,14 +1151,12 @@ pub struct CfnExtensionAssociation {
     pub tags: Option<Val<Vec<Val<extension_association::Tag>>>>,
 }
 impl CfnExtensionAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ExtensionIdentifier", &self.extension_identifier);
-        put(&mut m, "ExtensionVersionNumber", &self.extension_version_number);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "ResourceIdentifier", &self.resource_identifier);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ExtensionIdentifier", &self.extension_identifier);
+        put(m, "ExtensionVersionNumber", &self.extension_version_number);
+        put(m, "Parameters", &self.parameters);
+        put(m, "ResourceIdentifier", &self.resource_identifier);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnExtensionAssociation, CfnExtensionAssociationAttributes, "AWS::AppConfig::ExtensionAssociation");
@@ -1271,16 +1253,14 @@ impl CfnHostedConfigurationVersion {
     }
 }
 impl CfnHostedConfigurationVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationId", &self.application_id);
-        req(&mut m, "ConfigurationProfileId", &self.configuration_profile_id);
-        req(&mut m, "Content", &self.content);
-        req(&mut m, "ContentType", &self.content_type);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "LatestVersionNumber", &self.latest_version_number);
-        put(&mut m, "VersionLabel", &self.version_label);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationId", &self.application_id);
+        req(m, "ConfigurationProfileId", &self.configuration_profile_id);
+        req(m, "Content", &self.content);
+        req(m, "ContentType", &self.content_type);
+        put(m, "Description", &self.description);
+        put(m, "LatestVersionNumber", &self.latest_version_number);
+        put(m, "VersionLabel", &self.version_label);
     }
 }
 resource!(CfnHostedConfigurationVersion, CfnHostedConfigurationVersionAttributes, "AWS::AppConfig::HostedConfigurationVersion");

@@ -35,15 +35,13 @@ impl CfnAppAuthorization {
     }
 }
 impl CfnAppAuthorization {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "App", &self.app);
-        req(&mut m, "AppBundleIdentifier", &self.app_bundle_identifier);
-        req(&mut m, "AuthType", &self.auth_type);
-        put(&mut m, "Credential", &self.credential);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Tenant", &self.tenant);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "App", &self.app);
+        req(m, "AppBundleIdentifier", &self.app_bundle_identifier);
+        req(m, "AuthType", &self.auth_type);
+        put(m, "Credential", &self.credential);
+        put(m, "Tags", &self.tags);
+        req(m, "Tenant", &self.tenant);
     }
 }
 resource!(CfnAppAuthorization, CfnAppAuthorizationAttributes, "AWS::AppFabric::AppAuthorization");
@@ -266,14 +264,12 @@ impl CfnIngestionDestination {
     }
 }
 impl CfnIngestionDestination {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AppBundleArn", &self.app_bundle_arn);
-        req(&mut m, "DestinationConfiguration", &self.destination_configuration);
-        req(&mut m, "IngestionArn", &self.ingestion_arn);
-        req(&mut m, "ProcessingConfiguration", &self.processing_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AppBundleArn", &self.app_bundle_arn);
+        req(m, "DestinationConfiguration", &self.destination_configuration);
+        req(m, "IngestionArn", &self.ingestion_arn);
+        req(m, "ProcessingConfiguration", &self.processing_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIngestionDestination, CfnIngestionDestinationAttributes, "AWS::AppFabric::IngestionDestination");

@@ -29,13 +29,11 @@ impl CfnConnector {
     }
 }
 impl CfnConnector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ConnectorLabel", &self.connector_label);
-        req(&mut m, "ConnectorProvisioningConfig", &self.connector_provisioning_config);
-        req(&mut m, "ConnectorProvisioningType", &self.connector_provisioning_type);
-        put(&mut m, "Description", &self.description);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ConnectorLabel", &self.connector_label);
+        req(m, "ConnectorProvisioningConfig", &self.connector_provisioning_config);
+        req(m, "ConnectorProvisioningType", &self.connector_provisioning_type);
+        put(m, "Description", &self.description);
     }
 }
 resource!(CfnConnector, CfnConnectorAttributes, "AWS::AppFlow::Connector");
@@ -129,15 +127,13 @@ impl CfnConnectorProfile {
     }
 }
 impl CfnConnectorProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConnectionMode", &self.connection_mode);
-        put(&mut m, "ConnectorLabel", &self.connector_label);
-        put(&mut m, "ConnectorProfileConfig", &self.connector_profile_config);
-        req(&mut m, "ConnectorProfileName", &self.connector_profile_name);
-        req(&mut m, "ConnectorType", &self.connector_type);
-        put(&mut m, "KMSArn", &self.kms_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConnectionMode", &self.connection_mode);
+        put(m, "ConnectorLabel", &self.connector_label);
+        put(m, "ConnectorProfileConfig", &self.connector_profile_config);
+        req(m, "ConnectorProfileName", &self.connector_profile_name);
+        req(m, "ConnectorType", &self.connector_type);
+        put(m, "KMSArn", &self.kms_arn);
     }
 }
 resource!(CfnConnectorProfile, CfnConnectorProfileAttributes, "AWS::AppFlow::ConnectorProfile");
@@ -1544,19 +1540,17 @@ impl CfnFlow {
     }
 }
 impl CfnFlow {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DestinationFlowConfigList", &self.destination_flow_config_list);
-        req(&mut m, "FlowName", &self.flow_name);
-        put(&mut m, "FlowStatus", &self.flow_status);
-        put(&mut m, "KMSArn", &self.kms_arn);
-        put(&mut m, "MetadataCatalogConfig", &self.metadata_catalog_config);
-        req(&mut m, "SourceFlowConfig", &self.source_flow_config);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Tasks", &self.tasks);
-        req(&mut m, "TriggerConfig", &self.trigger_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "DestinationFlowConfigList", &self.destination_flow_config_list);
+        req(m, "FlowName", &self.flow_name);
+        put(m, "FlowStatus", &self.flow_status);
+        put(m, "KMSArn", &self.kms_arn);
+        put(m, "MetadataCatalogConfig", &self.metadata_catalog_config);
+        req(m, "SourceFlowConfig", &self.source_flow_config);
+        put(m, "Tags", &self.tags);
+        req(m, "Tasks", &self.tasks);
+        req(m, "TriggerConfig", &self.trigger_config);
     }
 }
 resource!(CfnFlow, CfnFlowAttributes, "AWS::AppFlow::Flow");

@@ -50,20 +50,18 @@ impl CfnApplication {
     }
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApplicationConfig", &self.application_config);
-        req(&mut m, "ApplicationSourceConfig", &self.application_source_config);
-        put(&mut m, "ApplicationType", &self.application_type);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "IframeConfig", &self.iframe_config);
-        put(&mut m, "InitializationTimeout", &self.initialization_timeout);
-        put(&mut m, "IsService", &self.is_service);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Namespace", &self.namespace);
-        put(&mut m, "Permissions", &self.permissions);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApplicationConfig", &self.application_config);
+        req(m, "ApplicationSourceConfig", &self.application_source_config);
+        put(m, "ApplicationType", &self.application_type);
+        put(m, "Description", &self.description);
+        put(m, "IframeConfig", &self.iframe_config);
+        put(m, "InitializationTimeout", &self.initialization_timeout);
+        put(m, "IsService", &self.is_service);
+        req(m, "Name", &self.name);
+        req(m, "Namespace", &self.namespace);
+        put(m, "Permissions", &self.permissions);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::AppIntegrations::Application");
@@ -301,17 +299,15 @@ impl CfnDataIntegration {
     }
 }
 impl CfnDataIntegration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "FileConfiguration", &self.file_configuration);
-        req(&mut m, "KmsKey", &self.kms_key);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ObjectConfiguration", &self.object_configuration);
-        put(&mut m, "ScheduleConfig", &self.schedule_config);
-        req(&mut m, "SourceURI", &self.source_uri);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "FileConfiguration", &self.file_configuration);
+        req(m, "KmsKey", &self.kms_key);
+        req(m, "Name", &self.name);
+        put(m, "ObjectConfiguration", &self.object_configuration);
+        put(m, "ScheduleConfig", &self.schedule_config);
+        req(m, "SourceURI", &self.source_uri);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDataIntegration, CfnDataIntegrationAttributes, "AWS::AppIntegrations::DataIntegration");
@@ -452,14 +448,12 @@ impl CfnEventIntegration {
     }
 }
 impl CfnEventIntegration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "EventBridgeBus", &self.event_bridge_bus);
-        req(&mut m, "EventFilter", &self.event_filter);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "EventBridgeBus", &self.event_bridge_bus);
+        req(m, "EventFilter", &self.event_filter);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEventIntegration, CfnEventIntegrationAttributes, "AWS::AppIntegrations::EventIntegration");

@@ -95,18 +95,16 @@ impl CfnScalableTarget {
     }
 }
 impl CfnScalableTarget {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "MaxCapacity", &self.max_capacity);
-        req(&mut m, "MinCapacity", &self.min_capacity);
-        req(&mut m, "ResourceId", &self.resource_id);
-        put(&mut m, "RoleARN", &self.role_arn);
-        req(&mut m, "ScalableDimension", &self.scalable_dimension);
-        put(&mut m, "ScheduledActions", &self.scheduled_actions);
-        req(&mut m, "ServiceNamespace", &self.service_namespace);
-        put(&mut m, "SuspendedState", &self.suspended_state);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "MaxCapacity", &self.max_capacity);
+        req(m, "MinCapacity", &self.min_capacity);
+        req(m, "ResourceId", &self.resource_id);
+        put(m, "RoleARN", &self.role_arn);
+        req(m, "ScalableDimension", &self.scalable_dimension);
+        put(m, "ScheduledActions", &self.scheduled_actions);
+        req(m, "ServiceNamespace", &self.service_namespace);
+        put(m, "SuspendedState", &self.suspended_state);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnScalableTarget, CfnScalableTargetAttributes, "AWS::ApplicationAutoScaling::ScalableTarget");
@@ -515,18 +513,16 @@ impl CfnScalingPolicy {
     }
 }
 impl CfnScalingPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PolicyName", &self.policy_name);
-        req(&mut m, "PolicyType", &self.policy_type);
-        put(&mut m, "PredictiveScalingPolicyConfiguration", &self.predictive_scaling_policy_configuration);
-        put(&mut m, "ResourceId", &self.resource_id);
-        put(&mut m, "ScalableDimension", &self.scalable_dimension);
-        put(&mut m, "ScalingTargetId", &self.scaling_target_id);
-        put(&mut m, "ServiceNamespace", &self.service_namespace);
-        put(&mut m, "StepScalingPolicyConfiguration", &self.step_scaling_policy_configuration);
-        put(&mut m, "TargetTrackingScalingPolicyConfiguration", &self.target_tracking_scaling_policy_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PolicyName", &self.policy_name);
+        req(m, "PolicyType", &self.policy_type);
+        put(m, "PredictiveScalingPolicyConfiguration", &self.predictive_scaling_policy_configuration);
+        put(m, "ResourceId", &self.resource_id);
+        put(m, "ScalableDimension", &self.scalable_dimension);
+        put(m, "ScalingTargetId", &self.scaling_target_id);
+        put(m, "ServiceNamespace", &self.service_namespace);
+        put(m, "StepScalingPolicyConfiguration", &self.step_scaling_policy_configuration);
+        put(m, "TargetTrackingScalingPolicyConfiguration", &self.target_tracking_scaling_policy_configuration);
     }
 }
 resource!(CfnScalingPolicy, CfnScalingPolicyAttributes, "AWS::ApplicationAutoScaling::ScalingPolicy");

@@ -53,21 +53,19 @@ impl CfnApplication {
     }
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AttachMissingPermission", &self.attach_missing_permission);
-        put(&mut m, "AutoConfigurationEnabled", &self.auto_configuration_enabled);
-        put(&mut m, "CWEMonitorEnabled", &self.cwe_monitor_enabled);
-        put(&mut m, "ComponentMonitoringSettings", &self.component_monitoring_settings);
-        put(&mut m, "CustomComponents", &self.custom_components);
-        put(&mut m, "GroupingType", &self.grouping_type);
-        put(&mut m, "LogPatternSets", &self.log_pattern_sets);
-        put(&mut m, "OpsCenterEnabled", &self.ops_center_enabled);
-        put(&mut m, "OpsItemSNSTopicArn", &self.ops_item_sns_topic_arn);
-        req(&mut m, "ResourceGroupName", &self.resource_group_name);
-        put(&mut m, "SNSNotificationArn", &self.sns_notification_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AttachMissingPermission", &self.attach_missing_permission);
+        put(m, "AutoConfigurationEnabled", &self.auto_configuration_enabled);
+        put(m, "CWEMonitorEnabled", &self.cwe_monitor_enabled);
+        put(m, "ComponentMonitoringSettings", &self.component_monitoring_settings);
+        put(m, "CustomComponents", &self.custom_components);
+        put(m, "GroupingType", &self.grouping_type);
+        put(m, "LogPatternSets", &self.log_pattern_sets);
+        put(m, "OpsCenterEnabled", &self.ops_center_enabled);
+        put(m, "OpsItemSNSTopicArn", &self.ops_item_sns_topic_arn);
+        req(m, "ResourceGroupName", &self.resource_group_name);
+        put(m, "SNSNotificationArn", &self.sns_notification_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::ApplicationInsights::Application");

@@ -10,9 +10,7 @@ use crate::support::*;
 pub struct CfnDiscovery {
 }
 impl CfnDiscovery {
-    fn props(&self) -> IndexMap<String, Value> {
-        IndexMap::new()
-    }
+    fn props_into(&self, _m: &mut dyn Sink) {}
 }
 resource!(CfnDiscovery, CfnDiscoveryAttributes, "AWS::ApplicationSignals::Discovery");
 /// Attributes of [`CfnDiscovery`]: `Ref` and `Fn::GetAtt`, resolved at synthesis.
@@ -46,10 +44,8 @@ impl CfnGroupingConfiguration {
     }
 }
 impl CfnGroupingConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "GroupingAttributeDefinitions", &self.grouping_attribute_definitions);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "GroupingAttributeDefinitions", &self.grouping_attribute_definitions);
     }
 }
 resource!(CfnGroupingConfiguration, CfnGroupingConfigurationAttributes, "AWS::ApplicationSignals::GroupingConfiguration");
@@ -149,19 +145,17 @@ impl CfnInstrumentationConfig {
     }
 }
 impl CfnInstrumentationConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AttributeFilters", &self.attribute_filters);
-        req(&mut m, "CaptureConfiguration", &self.capture_configuration);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Environment", &self.environment);
-        put(&mut m, "ExpiresAt", &self.expires_at);
-        req(&mut m, "InstrumentationType", &self.instrumentation_type);
-        req(&mut m, "Location", &self.location);
-        req(&mut m, "Service", &self.service);
-        req(&mut m, "SignalType", &self.signal_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AttributeFilters", &self.attribute_filters);
+        req(m, "CaptureConfiguration", &self.capture_configuration);
+        put(m, "Description", &self.description);
+        req(m, "Environment", &self.environment);
+        put(m, "ExpiresAt", &self.expires_at);
+        req(m, "InstrumentationType", &self.instrumentation_type);
+        req(m, "Location", &self.location);
+        req(m, "Service", &self.service);
+        req(m, "SignalType", &self.signal_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnInstrumentationConfig, CfnInstrumentationConfigAttributes, "AWS::ApplicationSignals::InstrumentationConfig");
@@ -485,17 +479,15 @@ impl CfnServiceLevelObjective {
     }
 }
 impl CfnServiceLevelObjective {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BurnRateConfigurations", &self.burn_rate_configurations);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ExclusionWindows", &self.exclusion_windows);
-        put(&mut m, "Goal", &self.goal);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RequestBasedSli", &self.request_based_sli);
-        put(&mut m, "Sli", &self.sli);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BurnRateConfigurations", &self.burn_rate_configurations);
+        put(m, "Description", &self.description);
+        put(m, "ExclusionWindows", &self.exclusion_windows);
+        put(m, "Goal", &self.goal);
+        req(m, "Name", &self.name);
+        put(m, "RequestBasedSli", &self.request_based_sli);
+        put(m, "Sli", &self.sli);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnServiceLevelObjective, CfnServiceLevelObjectiveAttributes, "AWS::ApplicationSignals::ServiceLevelObjective");

@@ -35,15 +35,13 @@ impl CfnGatewayRoute {
     }
 }
 impl CfnGatewayRoute {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "GatewayRouteName", &self.gateway_route_name);
-        req(&mut m, "MeshName", &self.mesh_name);
-        put(&mut m, "MeshOwner", &self.mesh_owner);
-        req(&mut m, "Spec", &self.spec);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VirtualGatewayName", &self.virtual_gateway_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "GatewayRouteName", &self.gateway_route_name);
+        req(m, "MeshName", &self.mesh_name);
+        put(m, "MeshOwner", &self.mesh_owner);
+        req(m, "Spec", &self.spec);
+        put(m, "Tags", &self.tags);
+        req(m, "VirtualGatewayName", &self.virtual_gateway_name);
     }
 }
 resource!(CfnGatewayRoute, CfnGatewayRouteAttributes, "AWS::AppMesh::GatewayRoute");
@@ -637,12 +635,10 @@ pub struct CfnMesh {
     pub tags: Option<Val<Vec<Val<mesh::Tag>>>>,
 }
 impl CfnMesh {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "MeshName", &self.mesh_name);
-        put(&mut m, "Spec", &self.spec);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "MeshName", &self.mesh_name);
+        put(m, "Spec", &self.spec);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMesh, CfnMeshAttributes, "AWS::AppMesh::Mesh");
@@ -791,15 +787,13 @@ impl CfnRoute {
     }
 }
 impl CfnRoute {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "MeshName", &self.mesh_name);
-        put(&mut m, "MeshOwner", &self.mesh_owner);
-        put(&mut m, "RouteName", &self.route_name);
-        req(&mut m, "Spec", &self.spec);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VirtualRouterName", &self.virtual_router_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "MeshName", &self.mesh_name);
+        put(m, "MeshOwner", &self.mesh_owner);
+        put(m, "RouteName", &self.route_name);
+        req(m, "Spec", &self.spec);
+        put(m, "Tags", &self.tags);
+        req(m, "VirtualRouterName", &self.virtual_router_name);
     }
 }
 resource!(CfnRoute, CfnRouteAttributes, "AWS::AppMesh::Route");
@@ -1518,14 +1512,12 @@ impl CfnVirtualGateway {
     }
 }
 impl CfnVirtualGateway {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "MeshName", &self.mesh_name);
-        put(&mut m, "MeshOwner", &self.mesh_owner);
-        req(&mut m, "Spec", &self.spec);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VirtualGatewayName", &self.virtual_gateway_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "MeshName", &self.mesh_name);
+        put(m, "MeshOwner", &self.mesh_owner);
+        req(m, "Spec", &self.spec);
+        put(m, "Tags", &self.tags);
+        put(m, "VirtualGatewayName", &self.virtual_gateway_name);
     }
 }
 resource!(CfnVirtualGateway, CfnVirtualGatewayAttributes, "AWS::AppMesh::VirtualGateway");
@@ -2327,14 +2319,12 @@ impl CfnVirtualNode {
     }
 }
 impl CfnVirtualNode {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "MeshName", &self.mesh_name);
-        put(&mut m, "MeshOwner", &self.mesh_owner);
-        req(&mut m, "Spec", &self.spec);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VirtualNodeName", &self.virtual_node_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "MeshName", &self.mesh_name);
+        put(m, "MeshOwner", &self.mesh_owner);
+        req(m, "Spec", &self.spec);
+        put(m, "Tags", &self.tags);
+        put(m, "VirtualNodeName", &self.virtual_node_name);
     }
 }
 resource!(CfnVirtualNode, CfnVirtualNodeAttributes, "AWS::AppMesh::VirtualNode");
@@ -3443,14 +3433,12 @@ impl CfnVirtualRouter {
     }
 }
 impl CfnVirtualRouter {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "MeshName", &self.mesh_name);
-        put(&mut m, "MeshOwner", &self.mesh_owner);
-        req(&mut m, "Spec", &self.spec);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VirtualRouterName", &self.virtual_router_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "MeshName", &self.mesh_name);
+        put(m, "MeshOwner", &self.mesh_owner);
+        req(m, "Spec", &self.spec);
+        put(m, "Tags", &self.tags);
+        put(m, "VirtualRouterName", &self.virtual_router_name);
     }
 }
 resource!(CfnVirtualRouter, CfnVirtualRouterAttributes, "AWS::AppMesh::VirtualRouter");
@@ -3609,14 +3597,12 @@ impl CfnVirtualService {
     }
 }
 impl CfnVirtualService {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "MeshName", &self.mesh_name);
-        put(&mut m, "MeshOwner", &self.mesh_owner);
-        req(&mut m, "Spec", &self.spec);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VirtualServiceName", &self.virtual_service_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "MeshName", &self.mesh_name);
+        put(m, "MeshOwner", &self.mesh_owner);
+        req(m, "Spec", &self.spec);
+        put(m, "Tags", &self.tags);
+        req(m, "VirtualServiceName", &self.virtual_service_name);
     }
 }
 resource!(CfnVirtualService, CfnVirtualServiceAttributes, "AWS::AppMesh::VirtualService");

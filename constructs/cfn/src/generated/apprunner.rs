@@ -20,14 +20,12 @@ pub struct CfnAutoScalingConfiguration {
     pub tags: Option<Val<Vec<Val<auto_scaling_configuration::Tag>>>>,
 }
 impl CfnAutoScalingConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutoScalingConfigurationName", &self.auto_scaling_configuration_name);
-        put(&mut m, "MaxConcurrency", &self.max_concurrency);
-        put(&mut m, "MaxSize", &self.max_size);
-        put(&mut m, "MinSize", &self.min_size);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutoScalingConfigurationName", &self.auto_scaling_configuration_name);
+        put(m, "MaxConcurrency", &self.max_concurrency);
+        put(m, "MaxSize", &self.max_size);
+        put(m, "MinSize", &self.min_size);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAutoScalingConfiguration, CfnAutoScalingConfigurationAttributes, "AWS::AppRunner::AutoScalingConfiguration");
@@ -87,12 +85,10 @@ pub struct CfnObservabilityConfiguration {
     pub trace_configuration: Option<Val<observability_configuration::TraceConfiguration>>,
 }
 impl CfnObservabilityConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ObservabilityConfigurationName", &self.observability_configuration_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TraceConfiguration", &self.trace_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ObservabilityConfigurationName", &self.observability_configuration_name);
+        put(m, "Tags", &self.tags);
+        put(m, "TraceConfiguration", &self.trace_configuration);
     }
 }
 resource!(CfnObservabilityConfiguration, CfnObservabilityConfigurationAttributes, "AWS::AppRunner::ObservabilityConfiguration");
@@ -222,18 +218,16 @@ impl CfnService {
     }
 }
 impl CfnService {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutoScalingConfigurationArn", &self.auto_scaling_configuration_arn);
-        put(&mut m, "EncryptionConfiguration", &self.encryption_configuration);
-        put(&mut m, "HealthCheckConfiguration", &self.health_check_configuration);
-        put(&mut m, "InstanceConfiguration", &self.instance_configuration);
-        put(&mut m, "NetworkConfiguration", &self.network_configuration);
-        put(&mut m, "ObservabilityConfiguration", &self.observability_configuration);
-        put(&mut m, "ServiceName", &self.service_name);
-        req(&mut m, "SourceConfiguration", &self.source_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutoScalingConfigurationArn", &self.auto_scaling_configuration_arn);
+        put(m, "EncryptionConfiguration", &self.encryption_configuration);
+        put(m, "HealthCheckConfiguration", &self.health_check_configuration);
+        put(m, "InstanceConfiguration", &self.instance_configuration);
+        put(m, "NetworkConfiguration", &self.network_configuration);
+        put(m, "ObservabilityConfiguration", &self.observability_configuration);
+        put(m, "ServiceName", &self.service_name);
+        req(m, "SourceConfiguration", &self.source_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnService, CfnServiceAttributes, "AWS::AppRunner::Service");
@@ -920,13 +914,11 @@ impl CfnVpcConnector {
     }
 }
 impl CfnVpcConnector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "SecurityGroups", &self.security_groups);
-        req(&mut m, "Subnets", &self.subnets);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcConnectorName", &self.vpc_connector_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "SecurityGroups", &self.security_groups);
+        req(m, "Subnets", &self.subnets);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcConnectorName", &self.vpc_connector_name);
     }
 }
 resource!(CfnVpcConnector, CfnVpcConnectorAttributes, "AWS::AppRunner::VpcConnector");
@@ -995,13 +987,11 @@ impl CfnVpcIngressConnection {
     }
 }
 impl CfnVpcIngressConnection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "IngressVpcConfiguration", &self.ingress_vpc_configuration);
-        req(&mut m, "ServiceArn", &self.service_arn);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcIngressConnectionName", &self.vpc_ingress_connection_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "IngressVpcConfiguration", &self.ingress_vpc_configuration);
+        req(m, "ServiceArn", &self.service_arn);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcIngressConnectionName", &self.vpc_ingress_connection_name);
     }
 }
 resource!(CfnVpcIngressConnection, CfnVpcIngressConnectionAttributes, "AWS::AppRunner::VpcIngressConnection");

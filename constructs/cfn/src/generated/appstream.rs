@@ -41,17 +41,15 @@ impl CfnAppBlock {
     }
 }
 impl CfnAppBlock {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisplayName", &self.display_name);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PackagingType", &self.packaging_type);
-        put(&mut m, "PostSetupScriptDetails", &self.post_setup_script_details);
-        put(&mut m, "SetupScriptDetails", &self.setup_script_details);
-        req(&mut m, "SourceS3Location", &self.source_s3_location);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "DisplayName", &self.display_name);
+        req(m, "Name", &self.name);
+        put(m, "PackagingType", &self.packaging_type);
+        put(m, "PostSetupScriptDetails", &self.post_setup_script_details);
+        put(m, "SetupScriptDetails", &self.setup_script_details);
+        req(m, "SourceS3Location", &self.source_s3_location);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAppBlock, CfnAppBlockAttributes, "AWS::AppStream::AppBlock");
@@ -260,21 +258,19 @@ impl CfnAppBlockBuilder {
     }
 }
 impl CfnAppBlockBuilder {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessEndpoints", &self.access_endpoints);
-        put(&mut m, "AppBlockArns", &self.app_block_arns);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisableIMDSV1", &self.disable_imdsv1);
-        put(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "EnableDefaultInternetAccess", &self.enable_default_internet_access);
-        put(&mut m, "IamRoleArn", &self.iam_role_arn);
-        req(&mut m, "InstanceType", &self.instance_type);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Platform", &self.platform);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcConfig", &self.vpc_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessEndpoints", &self.access_endpoints);
+        put(m, "AppBlockArns", &self.app_block_arns);
+        put(m, "Description", &self.description);
+        put(m, "DisableIMDSV1", &self.disable_imdsv1);
+        put(m, "DisplayName", &self.display_name);
+        put(m, "EnableDefaultInternetAccess", &self.enable_default_internet_access);
+        put(m, "IamRoleArn", &self.iam_role_arn);
+        req(m, "InstanceType", &self.instance_type);
+        req(m, "Name", &self.name);
+        req(m, "Platform", &self.platform);
+        put(m, "Tags", &self.tags);
+        req(m, "VpcConfig", &self.vpc_config);
     }
 }
 resource!(CfnAppBlockBuilder, CfnAppBlockBuilderAttributes, "AWS::AppStream::AppBlockBuilder");
@@ -455,21 +451,19 @@ impl CfnApplication {
     }
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AppBlockArn", &self.app_block_arn);
-        put(&mut m, "AttributesToDelete", &self.attributes_to_delete);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisplayName", &self.display_name);
-        req(&mut m, "IconS3Location", &self.icon_s3_location);
-        req(&mut m, "InstanceFamilies", &self.instance_families);
-        put(&mut m, "LaunchParameters", &self.launch_parameters);
-        req(&mut m, "LaunchPath", &self.launch_path);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Platforms", &self.platforms);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WorkingDirectory", &self.working_directory);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AppBlockArn", &self.app_block_arn);
+        put(m, "AttributesToDelete", &self.attributes_to_delete);
+        put(m, "Description", &self.description);
+        put(m, "DisplayName", &self.display_name);
+        req(m, "IconS3Location", &self.icon_s3_location);
+        req(m, "InstanceFamilies", &self.instance_families);
+        put(m, "LaunchParameters", &self.launch_parameters);
+        req(m, "LaunchPath", &self.launch_path);
+        req(m, "Name", &self.name);
+        req(m, "Platforms", &self.platforms);
+        put(m, "Tags", &self.tags);
+        put(m, "WorkingDirectory", &self.working_directory);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::AppStream::Application");
@@ -638,12 +632,10 @@ impl CfnApplicationEntitlementAssociation {
     }
 }
 impl CfnApplicationEntitlementAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationIdentifier", &self.application_identifier);
-        req(&mut m, "EntitlementName", &self.entitlement_name);
-        req(&mut m, "StackName", &self.stack_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationIdentifier", &self.application_identifier);
+        req(m, "EntitlementName", &self.entitlement_name);
+        req(m, "StackName", &self.stack_name);
     }
 }
 resource!(CfnApplicationEntitlementAssociation, CfnApplicationEntitlementAssociationAttributes, "AWS::AppStream::ApplicationEntitlementAssociation");
@@ -677,11 +669,9 @@ impl CfnApplicationFleetAssociation {
     }
 }
 impl CfnApplicationFleetAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationArn", &self.application_arn);
-        req(&mut m, "FleetName", &self.fleet_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationArn", &self.application_arn);
+        req(m, "FleetName", &self.fleet_name);
     }
 }
 resource!(CfnApplicationFleetAssociation, CfnApplicationFleetAssociationAttributes, "AWS::AppStream::ApplicationFleetAssociation");
@@ -721,13 +711,11 @@ impl CfnDirectoryConfig {
     }
 }
 impl CfnDirectoryConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CertificateBasedAuthProperties", &self.certificate_based_auth_properties);
-        req(&mut m, "DirectoryName", &self.directory_name);
-        req(&mut m, "OrganizationalUnitDistinguishedNames", &self.organizational_unit_distinguished_names);
-        req(&mut m, "ServiceAccountCredentials", &self.service_account_credentials);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CertificateBasedAuthProperties", &self.certificate_based_auth_properties);
+        req(m, "DirectoryName", &self.directory_name);
+        req(m, "OrganizationalUnitDistinguishedNames", &self.organizational_unit_distinguished_names);
+        req(m, "ServiceAccountCredentials", &self.service_account_credentials);
     }
 }
 resource!(CfnDirectoryConfig, CfnDirectoryConfigAttributes, "AWS::AppStream::DirectoryConfig");
@@ -841,14 +829,12 @@ impl CfnEntitlement {
     }
 }
 impl CfnEntitlement {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AppVisibility", &self.app_visibility);
-        req(&mut m, "Attributes", &self.attributes);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "StackName", &self.stack_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AppVisibility", &self.app_visibility);
+        req(m, "Attributes", &self.attributes);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "StackName", &self.stack_name);
     }
 }
 resource!(CfnEntitlement, CfnEntitlementAttributes, "AWS::AppStream::Entitlement");
@@ -1010,34 +996,32 @@ impl CfnFleet {
     }
 }
 impl CfnFleet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AttributesToDelete", &self.attributes_to_delete);
-        put(&mut m, "ComputeCapacity", &self.compute_capacity);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisableIMDSV1", &self.disable_imdsv1);
-        put(&mut m, "DisconnectTimeoutInSeconds", &self.disconnect_timeout_in_seconds);
-        put(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "DomainJoinInfo", &self.domain_join_info);
-        put(&mut m, "EnableDefaultInternetAccess", &self.enable_default_internet_access);
-        put(&mut m, "FleetType", &self.fleet_type);
-        put(&mut m, "IamRoleArn", &self.iam_role_arn);
-        put(&mut m, "IdleDisconnectTimeoutInSeconds", &self.idle_disconnect_timeout_in_seconds);
-        put(&mut m, "ImageArn", &self.image_arn);
-        put(&mut m, "ImageName", &self.image_name);
-        req(&mut m, "InstanceType", &self.instance_type);
-        put(&mut m, "MaxConcurrentSessions", &self.max_concurrent_sessions);
-        put(&mut m, "MaxSessionsPerInstance", &self.max_sessions_per_instance);
-        put(&mut m, "MaxUserDurationInSeconds", &self.max_user_duration_in_seconds);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Platform", &self.platform);
-        put(&mut m, "RootVolumeConfig", &self.root_volume_config);
-        put(&mut m, "SessionScriptS3Location", &self.session_script_s3_location);
-        put(&mut m, "StreamView", &self.stream_view);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UsbDeviceFilterStrings", &self.usb_device_filter_strings);
-        put(&mut m, "VpcConfig", &self.vpc_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AttributesToDelete", &self.attributes_to_delete);
+        put(m, "ComputeCapacity", &self.compute_capacity);
+        put(m, "Description", &self.description);
+        put(m, "DisableIMDSV1", &self.disable_imdsv1);
+        put(m, "DisconnectTimeoutInSeconds", &self.disconnect_timeout_in_seconds);
+        put(m, "DisplayName", &self.display_name);
+        put(m, "DomainJoinInfo", &self.domain_join_info);
+        put(m, "EnableDefaultInternetAccess", &self.enable_default_internet_access);
+        put(m, "FleetType", &self.fleet_type);
+        put(m, "IamRoleArn", &self.iam_role_arn);
+        put(m, "IdleDisconnectTimeoutInSeconds", &self.idle_disconnect_timeout_in_seconds);
+        put(m, "ImageArn", &self.image_arn);
+        put(m, "ImageName", &self.image_name);
+        req(m, "InstanceType", &self.instance_type);
+        put(m, "MaxConcurrentSessions", &self.max_concurrent_sessions);
+        put(m, "MaxSessionsPerInstance", &self.max_sessions_per_instance);
+        put(m, "MaxUserDurationInSeconds", &self.max_user_duration_in_seconds);
+        req(m, "Name", &self.name);
+        put(m, "Platform", &self.platform);
+        put(m, "RootVolumeConfig", &self.root_volume_config);
+        put(m, "SessionScriptS3Location", &self.session_script_s3_location);
+        put(m, "StreamView", &self.stream_view);
+        put(m, "Tags", &self.tags);
+        put(m, "UsbDeviceFilterStrings", &self.usb_device_filter_strings);
+        put(m, "VpcConfig", &self.vpc_config);
     }
 }
 resource!(CfnFleet, CfnFleetAttributes, "AWS::AppStream::Fleet");
@@ -1340,26 +1324,24 @@ impl CfnImageBuilder {
     }
 }
 impl CfnImageBuilder {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessEndpoints", &self.access_endpoints);
-        put(&mut m, "AppstreamAgentVersion", &self.appstream_agent_version);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisableIMDSV1", &self.disable_imdsv1);
-        put(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "DomainJoinInfo", &self.domain_join_info);
-        put(&mut m, "EnableDefaultInternetAccess", &self.enable_default_internet_access);
-        put(&mut m, "IamRoleArn", &self.iam_role_arn);
-        put(&mut m, "ImageArn", &self.image_arn);
-        put(&mut m, "ImageName", &self.image_name);
-        req(&mut m, "InstanceType", &self.instance_type);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RootVolumeConfig", &self.root_volume_config);
-        put(&mut m, "SoftwaresToInstall", &self.softwares_to_install);
-        put(&mut m, "SoftwaresToUninstall", &self.softwares_to_uninstall);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcConfig", &self.vpc_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessEndpoints", &self.access_endpoints);
+        put(m, "AppstreamAgentVersion", &self.appstream_agent_version);
+        put(m, "Description", &self.description);
+        put(m, "DisableIMDSV1", &self.disable_imdsv1);
+        put(m, "DisplayName", &self.display_name);
+        put(m, "DomainJoinInfo", &self.domain_join_info);
+        put(m, "EnableDefaultInternetAccess", &self.enable_default_internet_access);
+        put(m, "IamRoleArn", &self.iam_role_arn);
+        put(m, "ImageArn", &self.image_arn);
+        put(m, "ImageName", &self.image_name);
+        req(m, "InstanceType", &self.instance_type);
+        req(m, "Name", &self.name);
+        put(m, "RootVolumeConfig", &self.root_volume_config);
+        put(m, "SoftwaresToInstall", &self.softwares_to_install);
+        put(m, "SoftwaresToUninstall", &self.softwares_to_uninstall);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcConfig", &self.vpc_config);
     }
 }
 resource!(CfnImageBuilder, CfnImageBuilderAttributes, "AWS::AppStream::ImageBuilder");
@@ -1538,25 +1520,23 @@ pub struct CfnStack {
     pub user_settings: Option<Val<Vec<Val<stack::UserSetting>>>>,
 }
 impl CfnStack {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessEndpoints", &self.access_endpoints);
-        put(&mut m, "AgentAccessConfig", &self.agent_access_config);
-        put(&mut m, "ApplicationSettings", &self.application_settings);
-        put(&mut m, "AttributesToDelete", &self.attributes_to_delete);
-        put(&mut m, "ContentRedirection", &self.content_redirection);
-        put(&mut m, "DeleteStorageConnectors", &self.delete_storage_connectors);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "EmbedHostDomains", &self.embed_host_domains);
-        put(&mut m, "FeedbackURL", &self.feedback_url);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "RedirectURL", &self.redirect_url);
-        put(&mut m, "StorageConnectors", &self.storage_connectors);
-        put(&mut m, "StreamingExperienceSettings", &self.streaming_experience_settings);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UserSettings", &self.user_settings);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessEndpoints", &self.access_endpoints);
+        put(m, "AgentAccessConfig", &self.agent_access_config);
+        put(m, "ApplicationSettings", &self.application_settings);
+        put(m, "AttributesToDelete", &self.attributes_to_delete);
+        put(m, "ContentRedirection", &self.content_redirection);
+        put(m, "DeleteStorageConnectors", &self.delete_storage_connectors);
+        put(m, "Description", &self.description);
+        put(m, "DisplayName", &self.display_name);
+        put(m, "EmbedHostDomains", &self.embed_host_domains);
+        put(m, "FeedbackURL", &self.feedback_url);
+        put(m, "Name", &self.name);
+        put(m, "RedirectURL", &self.redirect_url);
+        put(m, "StorageConnectors", &self.storage_connectors);
+        put(m, "StreamingExperienceSettings", &self.streaming_experience_settings);
+        put(m, "Tags", &self.tags);
+        put(m, "UserSettings", &self.user_settings);
     }
 }
 resource!(CfnStack, CfnStackAttributes, "AWS::AppStream::Stack");
@@ -2088,11 +2068,9 @@ impl CfnStackFleetAssociation {
     }
 }
 impl CfnStackFleetAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "FleetName", &self.fleet_name);
-        req(&mut m, "StackName", &self.stack_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "FleetName", &self.fleet_name);
+        req(m, "StackName", &self.stack_name);
     }
 }
 resource!(CfnStackFleetAssociation, CfnStackFleetAssociationAttributes, "AWS::AppStream::StackFleetAssociation");
@@ -2132,13 +2110,11 @@ impl CfnStackUserAssociation {
     }
 }
 impl CfnStackUserAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AuthenticationType", &self.authentication_type);
-        put(&mut m, "SendEmailNotification", &self.send_email_notification);
-        req(&mut m, "StackName", &self.stack_name);
-        req(&mut m, "UserName", &self.user_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AuthenticationType", &self.authentication_type);
+        put(m, "SendEmailNotification", &self.send_email_notification);
+        req(m, "StackName", &self.stack_name);
+        req(m, "UserName", &self.user_name);
     }
 }
 resource!(CfnStackUserAssociation, CfnStackUserAssociationAttributes, "AWS::AppStream::StackUserAssociation");
@@ -2181,14 +2157,12 @@ impl CfnUser {
     }
 }
 impl CfnUser {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AuthenticationType", &self.authentication_type);
-        put(&mut m, "FirstName", &self.first_name);
-        put(&mut m, "LastName", &self.last_name);
-        put(&mut m, "MessageAction", &self.message_action);
-        req(&mut m, "UserName", &self.user_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AuthenticationType", &self.authentication_type);
+        put(m, "FirstName", &self.first_name);
+        put(m, "LastName", &self.last_name);
+        put(m, "MessageAction", &self.message_action);
+        req(m, "UserName", &self.user_name);
     }
 }
 resource!(CfnUser, CfnUserAttributes, "AWS::AppStream::User");

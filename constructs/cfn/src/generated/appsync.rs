@@ -29,13 +29,11 @@ impl CfnApi {
     }
 }
 impl CfnApi {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "EventConfig", &self.event_config);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "OwnerContact", &self.owner_contact);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "EventConfig", &self.event_config);
+        req(m, "Name", &self.name);
+        put(m, "OwnerContact", &self.owner_contact);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApi, CfnApiAttributes, "AWS::AppSync::Api");
@@ -416,16 +414,14 @@ impl CfnApiCache {
     }
 }
 impl CfnApiCache {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApiCachingBehavior", &self.api_caching_behavior);
-        req(&mut m, "ApiId", &self.api_id);
-        put(&mut m, "AtRestEncryptionEnabled", &self.at_rest_encryption_enabled);
-        put(&mut m, "HealthMetricsConfig", &self.health_metrics_config);
-        put(&mut m, "TransitEncryptionEnabled", &self.transit_encryption_enabled);
-        req(&mut m, "Ttl", &self.ttl);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApiCachingBehavior", &self.api_caching_behavior);
+        req(m, "ApiId", &self.api_id);
+        put(m, "AtRestEncryptionEnabled", &self.at_rest_encryption_enabled);
+        put(m, "HealthMetricsConfig", &self.health_metrics_config);
+        put(m, "TransitEncryptionEnabled", &self.transit_encryption_enabled);
+        req(m, "Ttl", &self.ttl);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnApiCache, CfnApiCacheAttributes, "AWS::AppSync::ApiCache");
@@ -575,12 +571,10 @@ impl CfnApiKey {
     }
 }
 impl CfnApiKey {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApiId", &self.api_id);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Expires", &self.expires);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApiId", &self.api_id);
+        put(m, "Description", &self.description);
+        put(m, "Expires", &self.expires);
     }
 }
 resource!(CfnApiKey, CfnApiKeyAttributes, "AWS::AppSync::ApiKey");
@@ -644,17 +638,15 @@ impl CfnChannelNamespace {
     }
 }
 impl CfnChannelNamespace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApiId", &self.api_id);
-        put(&mut m, "CodeHandlers", &self.code_handlers);
-        put(&mut m, "CodeS3Location", &self.code_s3_location);
-        put(&mut m, "HandlerConfigs", &self.handler_configs);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PublishAuthModes", &self.publish_auth_modes);
-        put(&mut m, "SubscribeAuthModes", &self.subscribe_auth_modes);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApiId", &self.api_id);
+        put(m, "CodeHandlers", &self.code_handlers);
+        put(m, "CodeS3Location", &self.code_s3_location);
+        put(m, "HandlerConfigs", &self.handler_configs);
+        req(m, "Name", &self.name);
+        put(m, "PublishAuthModes", &self.publish_auth_modes);
+        put(m, "SubscribeAuthModes", &self.subscribe_auth_modes);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnChannelNamespace, CfnChannelNamespaceAttributes, "AWS::AppSync::ChannelNamespace");
@@ -939,22 +931,20 @@ impl CfnDataSource {
     }
 }
 impl CfnDataSource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApiId", &self.api_id);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DynamoDBConfig", &self.dynamo_db_config);
-        put(&mut m, "ElasticsearchConfig", &self.elasticsearch_config);
-        put(&mut m, "EventBridgeConfig", &self.event_bridge_config);
-        put(&mut m, "HttpConfig", &self.http_config);
-        put(&mut m, "LambdaConfig", &self.lambda_config);
-        put(&mut m, "MetricsConfig", &self.metrics_config);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "OpenSearchServiceConfig", &self.open_search_service_config);
-        put(&mut m, "RelationalDatabaseConfig", &self.relational_database_config);
-        put(&mut m, "ServiceRoleArn", &self.service_role_arn);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApiId", &self.api_id);
+        put(m, "Description", &self.description);
+        put(m, "DynamoDBConfig", &self.dynamo_db_config);
+        put(m, "ElasticsearchConfig", &self.elasticsearch_config);
+        put(m, "EventBridgeConfig", &self.event_bridge_config);
+        put(m, "HttpConfig", &self.http_config);
+        put(m, "LambdaConfig", &self.lambda_config);
+        put(m, "MetricsConfig", &self.metrics_config);
+        req(m, "Name", &self.name);
+        put(m, "OpenSearchServiceConfig", &self.open_search_service_config);
+        put(m, "RelationalDatabaseConfig", &self.relational_database_config);
+        put(m, "ServiceRoleArn", &self.service_role_arn);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnDataSource, CfnDataSourceAttributes, "AWS::AppSync::DataSource");
@@ -1398,13 +1388,11 @@ impl CfnDomainName {
     }
 }
 impl CfnDomainName {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CertificateArn", &self.certificate_arn);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CertificateArn", &self.certificate_arn);
+        put(m, "Description", &self.description);
+        req(m, "DomainName", &self.domain_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDomainName, CfnDomainNameAttributes, "AWS::AppSync::DomainName");
@@ -1482,11 +1470,9 @@ impl CfnDomainNameApiAssociation {
     }
 }
 impl CfnDomainNameApiAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApiId", &self.api_id);
-        req(&mut m, "DomainName", &self.domain_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApiId", &self.api_id);
+        req(m, "DomainName", &self.domain_name);
     }
 }
 resource!(CfnDomainNameApiAssociation, CfnDomainNameApiAssociationAttributes, "AWS::AppSync::DomainNameApiAssociation");
@@ -1560,23 +1546,21 @@ impl CfnFunctionConfiguration {
     }
 }
 impl CfnFunctionConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApiId", &self.api_id);
-        put(&mut m, "Code", &self.code);
-        put(&mut m, "CodeS3Location", &self.code_s3_location);
-        req(&mut m, "DataSourceName", &self.data_source_name);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "FunctionVersion", &self.function_version);
-        put(&mut m, "MaxBatchSize", &self.max_batch_size);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RequestMappingTemplate", &self.request_mapping_template);
-        put(&mut m, "RequestMappingTemplateS3Location", &self.request_mapping_template_s3_location);
-        put(&mut m, "ResponseMappingTemplate", &self.response_mapping_template);
-        put(&mut m, "ResponseMappingTemplateS3Location", &self.response_mapping_template_s3_location);
-        put(&mut m, "Runtime", &self.runtime);
-        put(&mut m, "SyncConfig", &self.sync_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApiId", &self.api_id);
+        put(m, "Code", &self.code);
+        put(m, "CodeS3Location", &self.code_s3_location);
+        req(m, "DataSourceName", &self.data_source_name);
+        put(m, "Description", &self.description);
+        put(m, "FunctionVersion", &self.function_version);
+        put(m, "MaxBatchSize", &self.max_batch_size);
+        req(m, "Name", &self.name);
+        put(m, "RequestMappingTemplate", &self.request_mapping_template);
+        put(m, "RequestMappingTemplateS3Location", &self.request_mapping_template_s3_location);
+        put(m, "ResponseMappingTemplate", &self.response_mapping_template);
+        put(m, "ResponseMappingTemplateS3Location", &self.response_mapping_template_s3_location);
+        put(m, "Runtime", &self.runtime);
+        put(m, "SyncConfig", &self.sync_config);
     }
 }
 resource!(CfnFunctionConfiguration, CfnFunctionConfigurationAttributes, "AWS::AppSync::FunctionConfiguration");
@@ -1812,27 +1796,25 @@ impl CfnGraphQLApi {
     }
 }
 impl CfnGraphQLApi {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalAuthenticationProviders", &self.additional_authentication_providers);
-        put(&mut m, "ApiType", &self.api_type);
-        req(&mut m, "AuthenticationType", &self.authentication_type);
-        put(&mut m, "EnhancedMetricsConfig", &self.enhanced_metrics_config);
-        put(&mut m, "EnvironmentVariables", &self.environment_variables);
-        put(&mut m, "IntrospectionConfig", &self.introspection_config);
-        put(&mut m, "LambdaAuthorizerConfig", &self.lambda_authorizer_config);
-        put(&mut m, "LogConfig", &self.log_config);
-        put(&mut m, "MergedApiExecutionRoleArn", &self.merged_api_execution_role_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "OpenIDConnectConfig", &self.open_id_connect_config);
-        put(&mut m, "OwnerContact", &self.owner_contact);
-        put(&mut m, "QueryDepthLimit", &self.query_depth_limit);
-        put(&mut m, "ResolverCountLimit", &self.resolver_count_limit);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UserPoolConfig", &self.user_pool_config);
-        put(&mut m, "Visibility", &self.visibility);
-        put(&mut m, "XrayEnabled", &self.xray_enabled);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalAuthenticationProviders", &self.additional_authentication_providers);
+        put(m, "ApiType", &self.api_type);
+        req(m, "AuthenticationType", &self.authentication_type);
+        put(m, "EnhancedMetricsConfig", &self.enhanced_metrics_config);
+        put(m, "EnvironmentVariables", &self.environment_variables);
+        put(m, "IntrospectionConfig", &self.introspection_config);
+        put(m, "LambdaAuthorizerConfig", &self.lambda_authorizer_config);
+        put(m, "LogConfig", &self.log_config);
+        put(m, "MergedApiExecutionRoleArn", &self.merged_api_execution_role_arn);
+        req(m, "Name", &self.name);
+        put(m, "OpenIDConnectConfig", &self.open_id_connect_config);
+        put(m, "OwnerContact", &self.owner_contact);
+        put(m, "QueryDepthLimit", &self.query_depth_limit);
+        put(m, "ResolverCountLimit", &self.resolver_count_limit);
+        put(m, "Tags", &self.tags);
+        put(m, "UserPoolConfig", &self.user_pool_config);
+        put(m, "Visibility", &self.visibility);
+        put(m, "XrayEnabled", &self.xray_enabled);
     }
 }
 resource!(CfnGraphQLApi, CfnGraphQLApiAttributes, "AWS::AppSync::GraphQLApi");
@@ -2314,12 +2296,10 @@ impl CfnGraphQLSchema {
     }
 }
 impl CfnGraphQLSchema {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApiId", &self.api_id);
-        put(&mut m, "Definition", &self.definition);
-        put(&mut m, "DefinitionS3Location", &self.definition_s3_location);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApiId", &self.api_id);
+        put(m, "Definition", &self.definition);
+        put(m, "DefinitionS3Location", &self.definition_s3_location);
     }
 }
 resource!(CfnGraphQLSchema, CfnGraphQLSchemaAttributes, "AWS::AppSync::GraphQLSchema");
@@ -2407,26 +2387,24 @@ impl CfnResolver {
     }
 }
 impl CfnResolver {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApiId", &self.api_id);
-        put(&mut m, "CachingConfig", &self.caching_config);
-        put(&mut m, "Code", &self.code);
-        put(&mut m, "CodeS3Location", &self.code_s3_location);
-        put(&mut m, "DataSourceName", &self.data_source_name);
-        req(&mut m, "FieldName", &self.field_name);
-        put(&mut m, "Kind", &self.kind);
-        put(&mut m, "MaxBatchSize", &self.max_batch_size);
-        put(&mut m, "MetricsConfig", &self.metrics_config);
-        put(&mut m, "PipelineConfig", &self.pipeline_config);
-        put(&mut m, "RequestMappingTemplate", &self.request_mapping_template);
-        put(&mut m, "RequestMappingTemplateS3Location", &self.request_mapping_template_s3_location);
-        put(&mut m, "ResponseMappingTemplate", &self.response_mapping_template);
-        put(&mut m, "ResponseMappingTemplateS3Location", &self.response_mapping_template_s3_location);
-        put(&mut m, "Runtime", &self.runtime);
-        put(&mut m, "SyncConfig", &self.sync_config);
-        req(&mut m, "TypeName", &self.type_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApiId", &self.api_id);
+        put(m, "CachingConfig", &self.caching_config);
+        put(m, "Code", &self.code);
+        put(m, "CodeS3Location", &self.code_s3_location);
+        put(m, "DataSourceName", &self.data_source_name);
+        req(m, "FieldName", &self.field_name);
+        put(m, "Kind", &self.kind);
+        put(m, "MaxBatchSize", &self.max_batch_size);
+        put(m, "MetricsConfig", &self.metrics_config);
+        put(m, "PipelineConfig", &self.pipeline_config);
+        put(m, "RequestMappingTemplate", &self.request_mapping_template);
+        put(m, "RequestMappingTemplateS3Location", &self.request_mapping_template_s3_location);
+        put(m, "ResponseMappingTemplate", &self.response_mapping_template);
+        put(m, "ResponseMappingTemplateS3Location", &self.response_mapping_template_s3_location);
+        put(m, "Runtime", &self.runtime);
+        put(m, "SyncConfig", &self.sync_config);
+        req(m, "TypeName", &self.type_name);
     }
 }
 resource!(CfnResolver, CfnResolverAttributes, "AWS::AppSync::Resolver");
@@ -2707,13 +2685,11 @@ pub struct CfnSourceApiAssociation {
     pub source_api_identifier: Option<Val<String>>,
 }
 impl CfnSourceApiAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "MergedApiIdentifier", &self.merged_api_identifier);
-        put(&mut m, "SourceApiAssociationConfig", &self.source_api_association_config);
-        put(&mut m, "SourceApiIdentifier", &self.source_api_identifier);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "MergedApiIdentifier", &self.merged_api_identifier);
+        put(m, "SourceApiAssociationConfig", &self.source_api_association_config);
+        put(m, "SourceApiIdentifier", &self.source_api_identifier);
     }
 }
 resource!(CfnSourceApiAssociation, CfnSourceApiAssociationAttributes, "AWS::AppSync::SourceApiAssociation");
@@ -2825,12 +2801,10 @@ impl CfnType {
     }
 }
 impl CfnType {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApiId", &self.api_id);
-        req(&mut m, "Definition", &self.definition);
-        req(&mut m, "Format", &self.format);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApiId", &self.api_id);
+        req(m, "Definition", &self.definition);
+        req(m, "Format", &self.format);
     }
 }
 resource!(CfnType, CfnTypeAttributes, "AWS::AppSync::Type");

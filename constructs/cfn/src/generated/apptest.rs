@@ -29,13 +29,11 @@ impl CfnTestCase {
     }
 }
 impl CfnTestCase {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Steps", &self.steps);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "Steps", &self.steps);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnTestCase, CfnTestCaseAttributes, "AWS::AppTest::TestCase");

@@ -38,16 +38,14 @@ impl CfnAnomalyDetector {
     }
 }
 impl CfnAnomalyDetector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Alias", &self.alias);
-        req(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "EvaluationIntervalInSeconds", &self.evaluation_interval_in_seconds);
-        put(&mut m, "Labels", &self.labels);
-        put(&mut m, "MissingDataAction", &self.missing_data_action);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Workspace", &self.workspace);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Alias", &self.alias);
+        req(m, "Configuration", &self.configuration);
+        put(m, "EvaluationIntervalInSeconds", &self.evaluation_interval_in_seconds);
+        put(m, "Labels", &self.labels);
+        put(m, "MissingDataAction", &self.missing_data_action);
+        put(m, "Tags", &self.tags);
+        req(m, "Workspace", &self.workspace);
     }
 }
 resource!(CfnAnomalyDetector, CfnAnomalyDetectorAttributes, "AWS::APS::AnomalyDetector");
@@ -239,11 +237,9 @@ impl CfnResourcePolicy {
     }
 }
 impl CfnResourcePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PolicyDocument", &self.policy_document);
-        req(&mut m, "WorkspaceArn", &self.workspace_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PolicyDocument", &self.policy_document);
+        req(m, "WorkspaceArn", &self.workspace_arn);
     }
 }
 resource!(CfnResourcePolicy, CfnResourcePolicyAttributes, "AWS::APS::ResourcePolicy");
@@ -283,13 +279,11 @@ impl CfnRuleGroupsNamespace {
     }
 }
 impl CfnRuleGroupsNamespace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Data", &self.data);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Workspace", &self.workspace);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Data", &self.data);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        req(m, "Workspace", &self.workspace);
     }
 }
 resource!(CfnRuleGroupsNamespace, CfnRuleGroupsNamespaceAttributes, "AWS::APS::RuleGroupsNamespace");
@@ -374,16 +368,14 @@ impl CfnScraper {
     }
 }
 impl CfnScraper {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Alias", &self.alias);
-        req(&mut m, "Destination", &self.destination);
-        put(&mut m, "RoleConfiguration", &self.role_configuration);
-        req(&mut m, "ScrapeConfiguration", &self.scrape_configuration);
-        put(&mut m, "ScraperLoggingConfiguration", &self.scraper_logging_configuration);
-        req(&mut m, "Source", &self.source);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Alias", &self.alias);
+        req(m, "Destination", &self.destination);
+        put(m, "RoleConfiguration", &self.role_configuration);
+        req(m, "ScrapeConfiguration", &self.scrape_configuration);
+        put(m, "ScraperLoggingConfiguration", &self.scraper_logging_configuration);
+        req(m, "Source", &self.source);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnScraper, CfnScraperAttributes, "AWS::APS::Scraper");
@@ -759,16 +751,14 @@ pub struct CfnWorkspace {
     pub workspace_configuration: Option<Val<workspace::WorkspaceConfiguration>>,
 }
 impl CfnWorkspace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AlertManagerDefinition", &self.alert_manager_definition);
-        put(&mut m, "Alias", &self.alias);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        put(&mut m, "LoggingConfiguration", &self.logging_configuration);
-        put(&mut m, "QueryLoggingConfiguration", &self.query_logging_configuration);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WorkspaceConfiguration", &self.workspace_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AlertManagerDefinition", &self.alert_manager_definition);
+        put(m, "Alias", &self.alias);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        put(m, "LoggingConfiguration", &self.logging_configuration);
+        put(m, "QueryLoggingConfiguration", &self.query_logging_configuration);
+        put(m, "Tags", &self.tags);
+        put(m, "WorkspaceConfiguration", &self.workspace_configuration);
     }
 }
 resource!(CfnWorkspace, CfnWorkspaceAttributes, "AWS::APS::Workspace");

@@ -56,22 +56,20 @@ impl CfnPlan {
     }
 }
 impl CfnPlan {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AssociatedAlarms", &self.associated_alarms);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "ExecutionRole", &self.execution_role);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PrimaryRegion", &self.primary_region);
-        req(&mut m, "RecoveryApproach", &self.recovery_approach);
-        put(&mut m, "RecoveryTimeObjectiveMinutes", &self.recovery_time_objective_minutes);
-        req(&mut m, "Regions", &self.regions);
-        put(&mut m, "ReportConfiguration", &self.report_configuration);
-        put(&mut m, "ServiceQuotaChecksEnabled", &self.service_quota_checks_enabled);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Triggers", &self.triggers);
-        req(&mut m, "Workflows", &self.workflows);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AssociatedAlarms", &self.associated_alarms);
+        put(m, "Description", &self.description);
+        req(m, "ExecutionRole", &self.execution_role);
+        req(m, "Name", &self.name);
+        put(m, "PrimaryRegion", &self.primary_region);
+        req(m, "RecoveryApproach", &self.recovery_approach);
+        put(m, "RecoveryTimeObjectiveMinutes", &self.recovery_time_objective_minutes);
+        req(m, "Regions", &self.regions);
+        put(m, "ReportConfiguration", &self.report_configuration);
+        put(m, "ServiceQuotaChecksEnabled", &self.service_quota_checks_enabled);
+        put(m, "Tags", &self.tags);
+        put(m, "Triggers", &self.triggers);
+        req(m, "Workflows", &self.workflows);
     }
 }
 resource!(CfnPlan, CfnPlanAttributes, "AWS::ARCRegionSwitch::Plan");

@@ -20,10 +20,8 @@ impl CfnAutoshiftObserverNotificationStatus {
     }
 }
 impl CfnAutoshiftObserverNotificationStatus {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Status", &self.status);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Status", &self.status);
     }
 }
 resource!(CfnAutoshiftObserverNotificationStatus, CfnAutoshiftObserverNotificationStatusAttributes, "AWS::ARCZonalShift::AutoshiftObserverNotificationStatus");
@@ -80,12 +78,10 @@ pub struct CfnZonalAutoshiftConfiguration {
     pub zonal_autoshift_status: Option<Val<zonal_autoshift_configuration::ZonalAutoshiftStatus>>,
 }
 impl CfnZonalAutoshiftConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "PracticeRunConfiguration", &self.practice_run_configuration);
-        put(&mut m, "ResourceIdentifier", &self.resource_identifier);
-        put(&mut m, "ZonalAutoshiftStatus", &self.zonal_autoshift_status);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "PracticeRunConfiguration", &self.practice_run_configuration);
+        put(m, "ResourceIdentifier", &self.resource_identifier);
+        put(m, "ZonalAutoshiftStatus", &self.zonal_autoshift_status);
     }
 }
 resource!(CfnZonalAutoshiftConfiguration, CfnZonalAutoshiftConfigurationAttributes, "AWS::ARCZonalShift::ZonalAutoshiftConfiguration");

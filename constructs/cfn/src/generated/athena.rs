@@ -29,13 +29,11 @@ impl CfnCapacityReservation {
     }
 }
 impl CfnCapacityReservation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CapacityAssignmentConfiguration", &self.capacity_assignment_configuration);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TargetDpus", &self.target_dpus);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CapacityAssignmentConfiguration", &self.capacity_assignment_configuration);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        req(m, "TargetDpus", &self.target_dpus);
     }
 }
 resource!(CfnCapacityReservation, CfnCapacityReservationAttributes, "AWS::Athena::CapacityReservation");
@@ -183,17 +181,15 @@ impl CfnDataCatalog {
     }
 }
 impl CfnDataCatalog {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ConnectionType", &self.connection_type);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Error", &self.error);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ConnectionType", &self.connection_type);
+        put(m, "Description", &self.description);
+        put(m, "Error", &self.error);
+        req(m, "Name", &self.name);
+        put(m, "Parameters", &self.parameters);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnDataCatalog, CfnDataCatalogAttributes, "AWS::Athena::DataCatalog");
@@ -335,14 +331,12 @@ impl CfnNamedQuery {
     }
 }
 impl CfnNamedQuery {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Database", &self.database);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "QueryString", &self.query_string);
-        put(&mut m, "WorkGroup", &self.work_group);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Database", &self.database);
+        put(m, "Description", &self.description);
+        put(m, "Name", &self.name);
+        req(m, "QueryString", &self.query_string);
+        put(m, "WorkGroup", &self.work_group);
     }
 }
 resource!(CfnNamedQuery, CfnNamedQueryAttributes, "AWS::Athena::NamedQuery");
@@ -386,13 +380,11 @@ impl CfnPreparedStatement {
     }
 }
 impl CfnPreparedStatement {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "QueryStatement", &self.query_statement);
-        req(&mut m, "StatementName", &self.statement_name);
-        req(&mut m, "WorkGroup", &self.work_group);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "QueryStatement", &self.query_statement);
+        req(m, "StatementName", &self.statement_name);
+        req(m, "WorkGroup", &self.work_group);
     }
 }
 resource!(CfnPreparedStatement, CfnPreparedStatementAttributes, "AWS::Athena::PreparedStatement");
@@ -443,16 +435,14 @@ impl CfnWorkGroup {
     }
 }
 impl CfnWorkGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RecursiveDeleteOption", &self.recursive_delete_option);
-        put(&mut m, "State", &self.state);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WorkGroupConfiguration", &self.work_group_configuration);
-        put(&mut m, "WorkGroupConfigurationUpdates", &self.work_group_configuration_updates);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "RecursiveDeleteOption", &self.recursive_delete_option);
+        put(m, "State", &self.state);
+        put(m, "Tags", &self.tags);
+        put(m, "WorkGroupConfiguration", &self.work_group_configuration);
+        put(m, "WorkGroupConfigurationUpdates", &self.work_group_configuration_updates);
     }
 }
 resource!(CfnWorkGroup, CfnWorkGroupAttributes, "AWS::Athena::WorkGroup");

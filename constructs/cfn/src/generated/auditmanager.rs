@@ -30,19 +30,17 @@ pub struct CfnAssessment {
     pub tags: Option<Val<Vec<Val<assessment::Tag>>>>,
 }
 impl CfnAssessment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AssessmentReportsDestination", &self.assessment_reports_destination);
-        put(&mut m, "AwsAccount", &self.aws_account);
-        put(&mut m, "Delegations", &self.delegations);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "FrameworkId", &self.framework_id);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Roles", &self.roles);
-        put(&mut m, "Scope", &self.scope);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AssessmentReportsDestination", &self.assessment_reports_destination);
+        put(m, "AwsAccount", &self.aws_account);
+        put(m, "Delegations", &self.delegations);
+        put(m, "Description", &self.description);
+        put(m, "FrameworkId", &self.framework_id);
+        put(m, "Name", &self.name);
+        put(m, "Roles", &self.roles);
+        put(m, "Scope", &self.scope);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAssessment, CfnAssessmentAttributes, "AWS::AuditManager::Assessment");
@@ -354,14 +352,12 @@ impl CfnAssessmentFramework {
     }
 }
 impl CfnAssessmentFramework {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ComplianceType", &self.compliance_type);
-        req(&mut m, "ControlSets", &self.control_sets);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ComplianceType", &self.compliance_type);
+        req(m, "ControlSets", &self.control_sets);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAssessmentFramework, CfnAssessmentFrameworkAttributes, "AWS::AuditManager::AssessmentFramework");
@@ -522,16 +518,14 @@ impl CfnControl {
     }
 }
 impl CfnControl {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ActionPlanInstructions", &self.action_plan_instructions);
-        put(&mut m, "ActionPlanTitle", &self.action_plan_title);
-        req(&mut m, "ControlMappingSources", &self.control_mapping_sources);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TestingInformation", &self.testing_information);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ActionPlanInstructions", &self.action_plan_instructions);
+        put(m, "ActionPlanTitle", &self.action_plan_title);
+        req(m, "ControlMappingSources", &self.control_mapping_sources);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "TestingInformation", &self.testing_information);
     }
 }
 resource!(CfnControl, CfnControlAttributes, "AWS::AuditManager::Control");

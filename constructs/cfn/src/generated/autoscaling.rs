@@ -159,47 +159,45 @@ impl CfnAutoScalingGroup {
     }
 }
 impl CfnAutoScalingGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutoScalingGroupName", &self.auto_scaling_group_name);
-        put(&mut m, "AvailabilityZoneDistribution", &self.availability_zone_distribution);
-        put(&mut m, "AvailabilityZoneIds", &self.availability_zone_ids);
-        put(&mut m, "AvailabilityZoneImpairmentPolicy", &self.availability_zone_impairment_policy);
-        put(&mut m, "AvailabilityZones", &self.availability_zones);
-        put(&mut m, "CapacityRebalance", &self.capacity_rebalance);
-        put(&mut m, "CapacityReservationSpecification", &self.capacity_reservation_specification);
-        put(&mut m, "Context", &self.context);
-        put(&mut m, "Cooldown", &self.cooldown);
-        put(&mut m, "DefaultInstanceWarmup", &self.default_instance_warmup);
-        put(&mut m, "DeletionProtection", &self.deletion_protection);
-        put(&mut m, "DesiredCapacity", &self.desired_capacity);
-        put(&mut m, "DesiredCapacityType", &self.desired_capacity_type);
-        put(&mut m, "HealthCheckGracePeriod", &self.health_check_grace_period);
-        put(&mut m, "HealthCheckType", &self.health_check_type);
-        put(&mut m, "InstanceId", &self.instance_id);
-        put(&mut m, "InstanceLifecyclePolicy", &self.instance_lifecycle_policy);
-        put(&mut m, "InstanceMaintenancePolicy", &self.instance_maintenance_policy);
-        put(&mut m, "LaunchConfigurationName", &self.launch_configuration_name);
-        put(&mut m, "LaunchTemplate", &self.launch_template);
-        put(&mut m, "LifecycleHookSpecificationList", &self.lifecycle_hook_specification_list);
-        put(&mut m, "LoadBalancerNames", &self.load_balancer_names);
-        put(&mut m, "MaxInstanceLifetime", &self.max_instance_lifetime);
-        req(&mut m, "MaxSize", &self.max_size);
-        put(&mut m, "MetricsCollection", &self.metrics_collection);
-        req(&mut m, "MinSize", &self.min_size);
-        put(&mut m, "MixedInstancesPolicy", &self.mixed_instances_policy);
-        put(&mut m, "NewInstancesProtectedFromScaleIn", &self.new_instances_protected_from_scale_in);
-        put(&mut m, "NotificationConfiguration", &self.notification_configuration);
-        put(&mut m, "NotificationConfigurations", &self.notification_configurations);
-        put(&mut m, "PlacementGroup", &self.placement_group);
-        put(&mut m, "ServiceLinkedRoleARN", &self.service_linked_role_arn);
-        put(&mut m, "SkipZonalShiftValidation", &self.skip_zonal_shift_validation);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetGroupARNs", &self.target_group_ar_ns);
-        put(&mut m, "TerminationPolicies", &self.termination_policies);
-        put(&mut m, "TrafficSources", &self.traffic_sources);
-        put(&mut m, "VPCZoneIdentifier", &self.vpc_zone_identifier);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutoScalingGroupName", &self.auto_scaling_group_name);
+        put(m, "AvailabilityZoneDistribution", &self.availability_zone_distribution);
+        put(m, "AvailabilityZoneIds", &self.availability_zone_ids);
+        put(m, "AvailabilityZoneImpairmentPolicy", &self.availability_zone_impairment_policy);
+        put(m, "AvailabilityZones", &self.availability_zones);
+        put(m, "CapacityRebalance", &self.capacity_rebalance);
+        put(m, "CapacityReservationSpecification", &self.capacity_reservation_specification);
+        put(m, "Context", &self.context);
+        put(m, "Cooldown", &self.cooldown);
+        put(m, "DefaultInstanceWarmup", &self.default_instance_warmup);
+        put(m, "DeletionProtection", &self.deletion_protection);
+        put(m, "DesiredCapacity", &self.desired_capacity);
+        put(m, "DesiredCapacityType", &self.desired_capacity_type);
+        put(m, "HealthCheckGracePeriod", &self.health_check_grace_period);
+        put(m, "HealthCheckType", &self.health_check_type);
+        put(m, "InstanceId", &self.instance_id);
+        put(m, "InstanceLifecyclePolicy", &self.instance_lifecycle_policy);
+        put(m, "InstanceMaintenancePolicy", &self.instance_maintenance_policy);
+        put(m, "LaunchConfigurationName", &self.launch_configuration_name);
+        put(m, "LaunchTemplate", &self.launch_template);
+        put(m, "LifecycleHookSpecificationList", &self.lifecycle_hook_specification_list);
+        put(m, "LoadBalancerNames", &self.load_balancer_names);
+        put(m, "MaxInstanceLifetime", &self.max_instance_lifetime);
+        req(m, "MaxSize", &self.max_size);
+        put(m, "MetricsCollection", &self.metrics_collection);
+        req(m, "MinSize", &self.min_size);
+        put(m, "MixedInstancesPolicy", &self.mixed_instances_policy);
+        put(m, "NewInstancesProtectedFromScaleIn", &self.new_instances_protected_from_scale_in);
+        put(m, "NotificationConfiguration", &self.notification_configuration);
+        put(m, "NotificationConfigurations", &self.notification_configurations);
+        put(m, "PlacementGroup", &self.placement_group);
+        put(m, "ServiceLinkedRoleARN", &self.service_linked_role_arn);
+        put(m, "SkipZonalShiftValidation", &self.skip_zonal_shift_validation);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetGroupARNs", &self.target_group_ar_ns);
+        put(m, "TerminationPolicies", &self.termination_policies);
+        put(m, "TrafficSources", &self.traffic_sources);
+        put(m, "VPCZoneIdentifier", &self.vpc_zone_identifier);
     }
 }
 resource!(CfnAutoScalingGroup, CfnAutoScalingGroupAttributes, "AWS::AutoScaling::AutoScalingGroup");
@@ -1707,28 +1705,26 @@ impl CfnLaunchConfiguration {
     }
 }
 impl CfnLaunchConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AssociatePublicIpAddress", &self.associate_public_ip_address);
-        put(&mut m, "BlockDeviceMappings", &self.block_device_mappings);
-        put(&mut m, "ClassicLinkVPCId", &self.classic_link_vpc_id);
-        put(&mut m, "ClassicLinkVPCSecurityGroups", &self.classic_link_vpc_security_groups);
-        put(&mut m, "EbsOptimized", &self.ebs_optimized);
-        put(&mut m, "IamInstanceProfile", &self.iam_instance_profile);
-        req(&mut m, "ImageId", &self.image_id);
-        put(&mut m, "InstanceId", &self.instance_id);
-        put(&mut m, "InstanceMonitoring", &self.instance_monitoring);
-        req(&mut m, "InstanceType", &self.instance_type);
-        put(&mut m, "KernelId", &self.kernel_id);
-        put(&mut m, "KeyName", &self.key_name);
-        put(&mut m, "LaunchConfigurationName", &self.launch_configuration_name);
-        put(&mut m, "MetadataOptions", &self.metadata_options);
-        put(&mut m, "PlacementTenancy", &self.placement_tenancy);
-        put(&mut m, "RamDiskId", &self.ram_disk_id);
-        put(&mut m, "SecurityGroups", &self.security_groups);
-        put(&mut m, "SpotPrice", &self.spot_price);
-        put(&mut m, "UserData", &self.user_data);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AssociatePublicIpAddress", &self.associate_public_ip_address);
+        put(m, "BlockDeviceMappings", &self.block_device_mappings);
+        put(m, "ClassicLinkVPCId", &self.classic_link_vpc_id);
+        put(m, "ClassicLinkVPCSecurityGroups", &self.classic_link_vpc_security_groups);
+        put(m, "EbsOptimized", &self.ebs_optimized);
+        put(m, "IamInstanceProfile", &self.iam_instance_profile);
+        req(m, "ImageId", &self.image_id);
+        put(m, "InstanceId", &self.instance_id);
+        put(m, "InstanceMonitoring", &self.instance_monitoring);
+        req(m, "InstanceType", &self.instance_type);
+        put(m, "KernelId", &self.kernel_id);
+        put(m, "KeyName", &self.key_name);
+        put(m, "LaunchConfigurationName", &self.launch_configuration_name);
+        put(m, "MetadataOptions", &self.metadata_options);
+        put(m, "PlacementTenancy", &self.placement_tenancy);
+        put(m, "RamDiskId", &self.ram_disk_id);
+        put(m, "SecurityGroups", &self.security_groups);
+        put(m, "SpotPrice", &self.spot_price);
+        put(m, "UserData", &self.user_data);
     }
 }
 resource!(CfnLaunchConfiguration, CfnLaunchConfigurationAttributes, "AWS::AutoScaling::LaunchConfiguration");
@@ -1918,17 +1914,15 @@ impl CfnLifecycleHook {
     }
 }
 impl CfnLifecycleHook {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AutoScalingGroupName", &self.auto_scaling_group_name);
-        put(&mut m, "DefaultResult", &self.default_result);
-        put(&mut m, "HeartbeatTimeout", &self.heartbeat_timeout);
-        put(&mut m, "LifecycleHookName", &self.lifecycle_hook_name);
-        req(&mut m, "LifecycleTransition", &self.lifecycle_transition);
-        put(&mut m, "NotificationMetadata", &self.notification_metadata);
-        put(&mut m, "NotificationTargetARN", &self.notification_target_arn);
-        put(&mut m, "RoleARN", &self.role_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AutoScalingGroupName", &self.auto_scaling_group_name);
+        put(m, "DefaultResult", &self.default_result);
+        put(m, "HeartbeatTimeout", &self.heartbeat_timeout);
+        put(m, "LifecycleHookName", &self.lifecycle_hook_name);
+        req(m, "LifecycleTransition", &self.lifecycle_transition);
+        put(m, "NotificationMetadata", &self.notification_metadata);
+        put(m, "NotificationTargetARN", &self.notification_target_arn);
+        put(m, "RoleARN", &self.role_arn);
     }
 }
 resource!(CfnLifecycleHook, CfnLifecycleHookAttributes, "AWS::AutoScaling::LifecycleHook");
@@ -2035,20 +2029,18 @@ impl CfnScalingPolicy {
     }
 }
 impl CfnScalingPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdjustmentType", &self.adjustment_type);
-        req(&mut m, "AutoScalingGroupName", &self.auto_scaling_group_name);
-        put(&mut m, "Cooldown", &self.cooldown);
-        put(&mut m, "EstimatedInstanceWarmup", &self.estimated_instance_warmup);
-        put(&mut m, "MetricAggregationType", &self.metric_aggregation_type);
-        put(&mut m, "MinAdjustmentMagnitude", &self.min_adjustment_magnitude);
-        put(&mut m, "PolicyType", &self.policy_type);
-        put(&mut m, "PredictiveScalingConfiguration", &self.predictive_scaling_configuration);
-        put(&mut m, "ScalingAdjustment", &self.scaling_adjustment);
-        put(&mut m, "StepAdjustments", &self.step_adjustments);
-        put(&mut m, "TargetTrackingConfiguration", &self.target_tracking_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdjustmentType", &self.adjustment_type);
+        req(m, "AutoScalingGroupName", &self.auto_scaling_group_name);
+        put(m, "Cooldown", &self.cooldown);
+        put(m, "EstimatedInstanceWarmup", &self.estimated_instance_warmup);
+        put(m, "MetricAggregationType", &self.metric_aggregation_type);
+        put(m, "MinAdjustmentMagnitude", &self.min_adjustment_magnitude);
+        put(m, "PolicyType", &self.policy_type);
+        put(m, "PredictiveScalingConfiguration", &self.predictive_scaling_configuration);
+        put(m, "ScalingAdjustment", &self.scaling_adjustment);
+        put(m, "StepAdjustments", &self.step_adjustments);
+        put(m, "TargetTrackingConfiguration", &self.target_tracking_configuration);
     }
 }
 resource!(CfnScalingPolicy, CfnScalingPolicyAttributes, "AWS::AutoScaling::ScalingPolicy");
@@ -2890,17 +2882,15 @@ impl CfnScheduledAction {
     }
 }
 impl CfnScheduledAction {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AutoScalingGroupName", &self.auto_scaling_group_name);
-        put(&mut m, "DesiredCapacity", &self.desired_capacity);
-        put(&mut m, "EndTime", &self.end_time);
-        put(&mut m, "MaxSize", &self.max_size);
-        put(&mut m, "MinSize", &self.min_size);
-        put(&mut m, "Recurrence", &self.recurrence);
-        put(&mut m, "StartTime", &self.start_time);
-        put(&mut m, "TimeZone", &self.time_zone);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AutoScalingGroupName", &self.auto_scaling_group_name);
+        put(m, "DesiredCapacity", &self.desired_capacity);
+        put(m, "EndTime", &self.end_time);
+        put(m, "MaxSize", &self.max_size);
+        put(m, "MinSize", &self.min_size);
+        put(m, "Recurrence", &self.recurrence);
+        put(m, "StartTime", &self.start_time);
+        put(m, "TimeZone", &self.time_zone);
     }
 }
 resource!(CfnScheduledAction, CfnScheduledActionAttributes, "AWS::AutoScaling::ScheduledAction");
@@ -2947,14 +2937,12 @@ impl CfnWarmPool {
     }
 }
 impl CfnWarmPool {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AutoScalingGroupName", &self.auto_scaling_group_name);
-        put(&mut m, "InstanceReusePolicy", &self.instance_reuse_policy);
-        put(&mut m, "MaxGroupPreparedCapacity", &self.max_group_prepared_capacity);
-        put(&mut m, "MinSize", &self.min_size);
-        put(&mut m, "PoolState", &self.pool_state);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AutoScalingGroupName", &self.auto_scaling_group_name);
+        put(m, "InstanceReusePolicy", &self.instance_reuse_policy);
+        put(m, "MaxGroupPreparedCapacity", &self.max_group_prepared_capacity);
+        put(m, "MinSize", &self.min_size);
+        put(m, "PoolState", &self.pool_state);
     }
 }
 resource!(CfnWarmPool, CfnWarmPoolAttributes, "AWS::AutoScaling::WarmPool");

@@ -23,11 +23,9 @@ impl CfnScalingPlan {
     }
 }
 impl CfnScalingPlan {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationSource", &self.application_source);
-        req(&mut m, "ScalingInstructions", &self.scaling_instructions);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationSource", &self.application_source);
+        req(m, "ScalingInstructions", &self.scaling_instructions);
     }
 }
 resource!(CfnScalingPlan, CfnScalingPlanAttributes, "AWS::AutoScalingPlans::ScalingPlan");

@@ -26,12 +26,10 @@ impl CfnWorkspace {
     }
 }
 impl CfnWorkspace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DataResidency", &self.data_residency);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DataResidency", &self.data_residency);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnWorkspace, CfnWorkspaceAttributes, "AWS::AWSExternalAnthropic::Workspace");

@@ -32,14 +32,12 @@ impl CfnCapability {
     }
 }
 impl CfnCapability {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "InstructionsDocuments", &self.instructions_documents);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Configuration", &self.configuration);
+        put(m, "InstructionsDocuments", &self.instructions_documents);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnCapability, CfnCapabilityAttributes, "AWS::B2BI::Capability");
@@ -1363,16 +1361,14 @@ impl CfnPartnership {
     }
 }
 impl CfnPartnership {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Capabilities", &self.capabilities);
-        put(&mut m, "CapabilityOptions", &self.capability_options);
-        req(&mut m, "Email", &self.email);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Phone", &self.phone);
-        req(&mut m, "ProfileId", &self.profile_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Capabilities", &self.capabilities);
+        put(m, "CapabilityOptions", &self.capability_options);
+        req(m, "Email", &self.email);
+        req(m, "Name", &self.name);
+        put(m, "Phone", &self.phone);
+        req(m, "ProfileId", &self.profile_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPartnership, CfnPartnershipAttributes, "AWS::B2BI::Partnership");
@@ -1836,15 +1832,13 @@ impl CfnProfile {
     }
 }
 impl CfnProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "BusinessName", &self.business_name);
-        put(&mut m, "Email", &self.email);
-        req(&mut m, "Logging", &self.logging);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Phone", &self.phone);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "BusinessName", &self.business_name);
+        put(m, "Email", &self.email);
+        req(m, "Logging", &self.logging);
+        req(m, "Name", &self.name);
+        req(m, "Phone", &self.phone);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnProfile, CfnProfileAttributes, "AWS::B2BI::Profile");
@@ -1980,20 +1974,18 @@ impl CfnTransformer {
     }
 }
 impl CfnTransformer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "EdiType", &self.edi_type);
-        put(&mut m, "FileFormat", &self.file_format);
-        put(&mut m, "InputConversion", &self.input_conversion);
-        put(&mut m, "Mapping", &self.mapping);
-        put(&mut m, "MappingTemplate", &self.mapping_template);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "OutputConversion", &self.output_conversion);
-        put(&mut m, "SampleDocument", &self.sample_document);
-        put(&mut m, "SampleDocuments", &self.sample_documents);
-        req(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "EdiType", &self.edi_type);
+        put(m, "FileFormat", &self.file_format);
+        put(m, "InputConversion", &self.input_conversion);
+        put(m, "Mapping", &self.mapping);
+        put(m, "MappingTemplate", &self.mapping_template);
+        req(m, "Name", &self.name);
+        put(m, "OutputConversion", &self.output_conversion);
+        put(m, "SampleDocument", &self.sample_document);
+        put(m, "SampleDocuments", &self.sample_documents);
+        req(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnTransformer, CfnTransformerAttributes, "AWS::B2BI::Transformer");

@@ -23,11 +23,9 @@ impl CfnBackupPlan {
     }
 }
 impl CfnBackupPlan {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "BackupPlan", &self.backup_plan);
-        put(&mut m, "BackupPlanTags", &self.backup_plan_tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "BackupPlan", &self.backup_plan);
+        put(m, "BackupPlanTags", &self.backup_plan_tags);
     }
 }
 resource!(CfnBackupPlan, CfnBackupPlanAttributes, "AWS::Backup::BackupPlan");
@@ -343,11 +341,9 @@ impl CfnBackupSelection {
     }
 }
 impl CfnBackupSelection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "BackupPlanId", &self.backup_plan_id);
-        req(&mut m, "BackupSelection", &self.backup_selection);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "BackupPlanId", &self.backup_plan_id);
+        req(m, "BackupSelection", &self.backup_selection);
     }
 }
 resource!(CfnBackupSelection, CfnBackupSelectionAttributes, "AWS::Backup::BackupSelection");
@@ -517,15 +513,13 @@ impl CfnBackupVault {
     }
 }
 impl CfnBackupVault {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessPolicy", &self.access_policy);
-        req(&mut m, "BackupVaultName", &self.backup_vault_name);
-        put(&mut m, "BackupVaultTags", &self.backup_vault_tags);
-        put(&mut m, "EncryptionKeyArn", &self.encryption_key_arn);
-        put(&mut m, "LockConfiguration", &self.lock_configuration);
-        put(&mut m, "Notifications", &self.notifications);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessPolicy", &self.access_policy);
+        req(m, "BackupVaultName", &self.backup_vault_name);
+        put(m, "BackupVaultTags", &self.backup_vault_tags);
+        put(m, "EncryptionKeyArn", &self.encryption_key_arn);
+        put(m, "LockConfiguration", &self.lock_configuration);
+        put(m, "Notifications", &self.notifications);
     }
 }
 resource!(CfnBackupVault, CfnBackupVaultAttributes, "AWS::Backup::BackupVault");
@@ -629,13 +623,11 @@ impl CfnFramework {
     }
 }
 impl CfnFramework {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "FrameworkControls", &self.framework_controls);
-        put(&mut m, "FrameworkDescription", &self.framework_description);
-        put(&mut m, "FrameworkName", &self.framework_name);
-        put(&mut m, "FrameworkTags", &self.framework_tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "FrameworkControls", &self.framework_controls);
+        put(m, "FrameworkDescription", &self.framework_description);
+        put(m, "FrameworkName", &self.framework_name);
+        put(m, "FrameworkTags", &self.framework_tags);
     }
 }
 resource!(CfnFramework, CfnFrameworkAttributes, "AWS::Backup::Framework");
@@ -798,13 +790,11 @@ impl CfnLegalHold {
     }
 }
 impl CfnLegalHold {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Description", &self.description);
-        req(&mut m, "RecoveryPointSelection", &self.recovery_point_selection);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Title", &self.title);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Description", &self.description);
+        req(m, "RecoveryPointSelection", &self.recovery_point_selection);
+        put(m, "Tags", &self.tags);
+        req(m, "Title", &self.title);
     }
 }
 resource!(CfnLegalHold, CfnLegalHoldAttributes, "AWS::Backup::LegalHold");
@@ -948,17 +938,15 @@ impl CfnLogicallyAirGappedBackupVault {
     }
 }
 impl CfnLogicallyAirGappedBackupVault {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessPolicy", &self.access_policy);
-        req(&mut m, "BackupVaultName", &self.backup_vault_name);
-        put(&mut m, "BackupVaultTags", &self.backup_vault_tags);
-        put(&mut m, "EncryptionKeyArn", &self.encryption_key_arn);
-        req(&mut m, "MaxRetentionDays", &self.max_retention_days);
-        req(&mut m, "MinRetentionDays", &self.min_retention_days);
-        put(&mut m, "MpaApprovalTeamArn", &self.mpa_approval_team_arn);
-        put(&mut m, "Notifications", &self.notifications);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessPolicy", &self.access_policy);
+        req(m, "BackupVaultName", &self.backup_vault_name);
+        put(m, "BackupVaultTags", &self.backup_vault_tags);
+        put(m, "EncryptionKeyArn", &self.encryption_key_arn);
+        req(m, "MaxRetentionDays", &self.max_retention_days);
+        req(m, "MinRetentionDays", &self.min_retention_days);
+        put(m, "MpaApprovalTeamArn", &self.mpa_approval_team_arn);
+        put(m, "Notifications", &self.notifications);
     }
 }
 resource!(CfnLogicallyAirGappedBackupVault, CfnLogicallyAirGappedBackupVaultAttributes, "AWS::Backup::LogicallyAirGappedBackupVault");
@@ -1043,14 +1031,12 @@ impl CfnReportPlan {
     }
 }
 impl CfnReportPlan {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ReportDeliveryChannel", &self.report_delivery_channel);
-        put(&mut m, "ReportPlanDescription", &self.report_plan_description);
-        put(&mut m, "ReportPlanName", &self.report_plan_name);
-        put(&mut m, "ReportPlanTags", &self.report_plan_tags);
-        req(&mut m, "ReportSetting", &self.report_setting);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ReportDeliveryChannel", &self.report_delivery_channel);
+        put(m, "ReportPlanDescription", &self.report_plan_description);
+        put(m, "ReportPlanName", &self.report_plan_name);
+        put(m, "ReportPlanTags", &self.report_plan_tags);
+        req(m, "ReportSetting", &self.report_setting);
     }
 }
 resource!(CfnReportPlan, CfnReportPlanAttributes, "AWS::Backup::ReportPlan");
@@ -1191,15 +1177,13 @@ impl CfnRestoreTestingPlan {
     }
 }
 impl CfnRestoreTestingPlan {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "RecoveryPointSelection", &self.recovery_point_selection);
-        req(&mut m, "RestoreTestingPlanName", &self.restore_testing_plan_name);
-        req(&mut m, "ScheduleExpression", &self.schedule_expression);
-        put(&mut m, "ScheduleExpressionTimezone", &self.schedule_expression_timezone);
-        put(&mut m, "StartWindowHours", &self.start_window_hours);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "RecoveryPointSelection", &self.recovery_point_selection);
+        req(m, "RestoreTestingPlanName", &self.restore_testing_plan_name);
+        req(m, "ScheduleExpression", &self.schedule_expression);
+        put(m, "ScheduleExpressionTimezone", &self.schedule_expression_timezone);
+        put(m, "StartWindowHours", &self.start_window_hours);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRestoreTestingPlan, CfnRestoreTestingPlanAttributes, "AWS::Backup::RestoreTestingPlan");
@@ -1365,17 +1349,15 @@ impl CfnRestoreTestingSelection {
     }
 }
 impl CfnRestoreTestingSelection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "IamRoleArn", &self.iam_role_arn);
-        put(&mut m, "ProtectedResourceArns", &self.protected_resource_arns);
-        put(&mut m, "ProtectedResourceConditions", &self.protected_resource_conditions);
-        req(&mut m, "ProtectedResourceType", &self.protected_resource_type);
-        put(&mut m, "RestoreMetadataOverrides", &self.restore_metadata_overrides);
-        req(&mut m, "RestoreTestingPlanName", &self.restore_testing_plan_name);
-        req(&mut m, "RestoreTestingSelectionName", &self.restore_testing_selection_name);
-        put(&mut m, "ValidationWindowHours", &self.validation_window_hours);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "IamRoleArn", &self.iam_role_arn);
+        put(m, "ProtectedResourceArns", &self.protected_resource_arns);
+        put(m, "ProtectedResourceConditions", &self.protected_resource_conditions);
+        req(m, "ProtectedResourceType", &self.protected_resource_type);
+        put(m, "RestoreMetadataOverrides", &self.restore_metadata_overrides);
+        req(m, "RestoreTestingPlanName", &self.restore_testing_plan_name);
+        req(m, "RestoreTestingSelectionName", &self.restore_testing_selection_name);
+        put(m, "ValidationWindowHours", &self.validation_window_hours);
     }
 }
 resource!(CfnRestoreTestingSelection, CfnRestoreTestingSelectionAttributes, "AWS::Backup::RestoreTestingSelection");
@@ -1462,13 +1444,11 @@ impl CfnTieringConfiguration {
     }
 }
 impl CfnTieringConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "BackupVaultName", &self.backup_vault_name);
-        req(&mut m, "ResourceSelection", &self.resource_selection);
-        req(&mut m, "TieringConfigurationName", &self.tiering_configuration_name);
-        put(&mut m, "TieringConfigurationTags", &self.tiering_configuration_tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "BackupVaultName", &self.backup_vault_name);
+        req(m, "ResourceSelection", &self.resource_selection);
+        req(m, "TieringConfigurationName", &self.tiering_configuration_name);
+        put(m, "TieringConfigurationTags", &self.tiering_configuration_tags);
     }
 }
 resource!(CfnTieringConfiguration, CfnTieringConfigurationAttributes, "AWS::Backup::TieringConfiguration");

@@ -24,16 +24,14 @@ pub struct CfnHypervisor {
     pub username: Option<Val<String>>,
 }
 impl CfnHypervisor {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Host", &self.host);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        put(&mut m, "LogGroupArn", &self.log_group_arn);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Password", &self.password);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Username", &self.username);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Host", &self.host);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        put(m, "LogGroupArn", &self.log_group_arn);
+        put(m, "Name", &self.name);
+        put(m, "Password", &self.password);
+        put(m, "Tags", &self.tags);
+        put(m, "Username", &self.username);
     }
 }
 resource!(CfnHypervisor, CfnHypervisorAttributes, "AWS::BackupGateway::Hypervisor");

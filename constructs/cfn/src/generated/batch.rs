@@ -53,21 +53,19 @@ impl CfnComputeEnvironment {
     }
 }
 impl CfnComputeEnvironment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ComputeEnvironmentName", &self.compute_environment_name);
-        put(&mut m, "ComputeResources", &self.compute_resources);
-        put(&mut m, "Context", &self.context);
-        put(&mut m, "EcsSettings", &self.ecs_settings);
-        put(&mut m, "EksConfiguration", &self.eks_configuration);
-        put(&mut m, "ReplaceComputeEnvironment", &self.replace_compute_environment);
-        put(&mut m, "ServiceRole", &self.service_role);
-        put(&mut m, "State", &self.state);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        put(&mut m, "UnmanagedvCpus", &self.unmanagedv_cpus);
-        put(&mut m, "UpdatePolicy", &self.update_policy);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ComputeEnvironmentName", &self.compute_environment_name);
+        put(m, "ComputeResources", &self.compute_resources);
+        put(m, "Context", &self.context);
+        put(m, "EcsSettings", &self.ecs_settings);
+        put(m, "EksConfiguration", &self.eks_configuration);
+        put(m, "ReplaceComputeEnvironment", &self.replace_compute_environment);
+        put(m, "ServiceRole", &self.service_role);
+        put(m, "State", &self.state);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
+        put(m, "UnmanagedvCpus", &self.unmanagedv_cpus);
+        put(m, "UpdatePolicy", &self.update_policy);
     }
 }
 resource!(CfnComputeEnvironment, CfnComputeEnvironmentAttributes, "AWS::Batch::ComputeEnvironment");
@@ -637,13 +635,11 @@ impl CfnConsumableResource {
     }
 }
 impl CfnConsumableResource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ConsumableResourceName", &self.consumable_resource_name);
-        req(&mut m, "ResourceType", &self.resource_type);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TotalQuantity", &self.total_quantity);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ConsumableResourceName", &self.consumable_resource_name);
+        req(m, "ResourceType", &self.resource_type);
+        put(m, "Tags", &self.tags);
+        req(m, "TotalQuantity", &self.total_quantity);
     }
 }
 resource!(CfnConsumableResource, CfnConsumableResourceAttributes, "AWS::Batch::ConsumableResource");
@@ -757,24 +753,22 @@ impl CfnJobDefinition {
     }
 }
 impl CfnJobDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ConsumableResourceProperties", &self.consumable_resource_properties);
-        put(&mut m, "ContainerProperties", &self.container_properties);
-        put(&mut m, "EcsProperties", &self.ecs_properties);
-        put(&mut m, "EksProperties", &self.eks_properties);
-        put(&mut m, "JobDefinitionName", &self.job_definition_name);
-        put(&mut m, "NodeProperties", &self.node_properties);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "PlatformCapabilities", &self.platform_capabilities);
-        put(&mut m, "PropagateTags", &self.propagate_tags);
-        put(&mut m, "ResourceRetentionPolicy", &self.resource_retention_policy);
-        put(&mut m, "RetryStrategy", &self.retry_strategy);
-        put(&mut m, "SchedulingPriority", &self.scheduling_priority);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Timeout", &self.timeout);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ConsumableResourceProperties", &self.consumable_resource_properties);
+        put(m, "ContainerProperties", &self.container_properties);
+        put(m, "EcsProperties", &self.ecs_properties);
+        put(m, "EksProperties", &self.eks_properties);
+        put(m, "JobDefinitionName", &self.job_definition_name);
+        put(m, "NodeProperties", &self.node_properties);
+        put(m, "Parameters", &self.parameters);
+        put(m, "PlatformCapabilities", &self.platform_capabilities);
+        put(m, "PropagateTags", &self.propagate_tags);
+        put(m, "ResourceRetentionPolicy", &self.resource_retention_policy);
+        put(m, "RetryStrategy", &self.retry_strategy);
+        put(m, "SchedulingPriority", &self.scheduling_priority);
+        put(m, "Tags", &self.tags);
+        put(m, "Timeout", &self.timeout);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnJobDefinition, CfnJobDefinitionAttributes, "AWS::Batch::JobDefinition");
@@ -2311,18 +2305,16 @@ impl CfnJobQueue {
     }
 }
 impl CfnJobQueue {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ComputeEnvironmentOrder", &self.compute_environment_order);
-        put(&mut m, "JobQueueName", &self.job_queue_name);
-        put(&mut m, "JobQueueType", &self.job_queue_type);
-        put(&mut m, "JobStateTimeLimitActions", &self.job_state_time_limit_actions);
-        req(&mut m, "Priority", &self.priority);
-        put(&mut m, "SchedulingPolicyArn", &self.scheduling_policy_arn);
-        put(&mut m, "ServiceEnvironmentOrder", &self.service_environment_order);
-        put(&mut m, "State", &self.state);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ComputeEnvironmentOrder", &self.compute_environment_order);
+        put(m, "JobQueueName", &self.job_queue_name);
+        put(m, "JobQueueType", &self.job_queue_type);
+        put(m, "JobStateTimeLimitActions", &self.job_state_time_limit_actions);
+        req(m, "Priority", &self.priority);
+        put(m, "SchedulingPolicyArn", &self.scheduling_policy_arn);
+        put(m, "ServiceEnvironmentOrder", &self.service_environment_order);
+        put(m, "State", &self.state);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnJobQueue, CfnJobQueueAttributes, "AWS::Batch::JobQueue");
@@ -2504,16 +2496,14 @@ impl CfnQuotaShare {
     }
 }
 impl CfnQuotaShare {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CapacityLimits", &self.capacity_limits);
-        req(&mut m, "JobQueue", &self.job_queue);
-        req(&mut m, "PreemptionConfiguration", &self.preemption_configuration);
-        req(&mut m, "QuotaShareName", &self.quota_share_name);
-        req(&mut m, "ResourceSharingConfiguration", &self.resource_sharing_configuration);
-        put(&mut m, "State", &self.state);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CapacityLimits", &self.capacity_limits);
+        req(m, "JobQueue", &self.job_queue);
+        req(m, "PreemptionConfiguration", &self.preemption_configuration);
+        req(m, "QuotaShareName", &self.quota_share_name);
+        req(m, "ResourceSharingConfiguration", &self.resource_sharing_configuration);
+        put(m, "State", &self.state);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnQuotaShare, CfnQuotaShareAttributes, "AWS::Batch::QuotaShare");
@@ -2645,13 +2635,11 @@ pub struct CfnSchedulingPolicy {
     pub tags: Option<Val<IndexMap<String, Val<String>>>>,
 }
 impl CfnSchedulingPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "FairsharePolicy", &self.fairshare_policy);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "QuotaSharePolicy", &self.quota_share_policy);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "FairsharePolicy", &self.fairshare_policy);
+        put(m, "Name", &self.name);
+        put(m, "QuotaSharePolicy", &self.quota_share_policy);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSchedulingPolicy, CfnSchedulingPolicyAttributes, "AWS::Batch::SchedulingPolicy");
@@ -2757,14 +2745,12 @@ impl CfnServiceEnvironment {
     }
 }
 impl CfnServiceEnvironment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CapacityLimits", &self.capacity_limits);
-        put(&mut m, "ServiceEnvironmentName", &self.service_environment_name);
-        req(&mut m, "ServiceEnvironmentType", &self.service_environment_type);
-        put(&mut m, "State", &self.state);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CapacityLimits", &self.capacity_limits);
+        put(m, "ServiceEnvironmentName", &self.service_environment_name);
+        req(m, "ServiceEnvironmentType", &self.service_environment_type);
+        put(m, "State", &self.state);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnServiceEnvironment, CfnServiceEnvironmentAttributes, "AWS::Batch::ServiceEnvironment");

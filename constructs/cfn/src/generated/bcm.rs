@@ -29,13 +29,11 @@ impl CfnDashboard {
     }
 }
 impl CfnDashboard {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Widgets", &self.widgets);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        req(m, "Widgets", &self.widgets);
     }
 }
 resource!(CfnDashboard, CfnDashboardAttributes, "AWS::BCM::Dashboard");
@@ -940,17 +938,15 @@ impl CfnScheduledReport {
     }
 }
 impl CfnScheduledReport {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DashboardArn", &self.dashboard_arn);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ScheduleConfig", &self.schedule_config);
-        req(&mut m, "ScheduledReportExecutionRoleArn", &self.scheduled_report_execution_role_arn);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WidgetDateRangeOverride", &self.widget_date_range_override);
-        put(&mut m, "WidgetIds", &self.widget_ids);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DashboardArn", &self.dashboard_arn);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "ScheduleConfig", &self.schedule_config);
+        req(m, "ScheduledReportExecutionRoleArn", &self.scheduled_report_execution_role_arn);
+        put(m, "Tags", &self.tags);
+        put(m, "WidgetDateRangeOverride", &self.widget_date_range_override);
+        put(m, "WidgetIds", &self.widget_ids);
     }
 }
 resource!(CfnScheduledReport, CfnScheduledReportAttributes, "AWS::BCM::ScheduledReport");

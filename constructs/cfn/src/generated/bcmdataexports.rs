@@ -23,11 +23,9 @@ impl CfnExport {
     }
 }
 impl CfnExport {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Export", &self.export);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Export", &self.export);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnExport, CfnExportAttributes, "AWS::BCMDataExports::Export");

@@ -29,13 +29,11 @@ impl CfnBillEstimate {
     }
 }
 impl CfnBillEstimate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BillScenarioId", &self.bill_scenario_id);
-        put(&mut m, "ExpiresAt", &self.expires_at);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BillScenarioId", &self.bill_scenario_id);
+        put(m, "ExpiresAt", &self.expires_at);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnBillEstimate, CfnBillEstimateAttributes, "AWS::BcmPricingCalculator::BillEstimate");
@@ -128,14 +126,12 @@ pub struct CfnBillScenario {
     pub tags: Option<Val<Vec<Val<bill_scenario::Tag>>>>,
 }
 impl CfnBillScenario {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CostCategoryGroupSharingPreferenceArn", &self.cost_category_group_sharing_preference_arn);
-        put(&mut m, "ExpiresAt", &self.expires_at);
-        put(&mut m, "GroupSharingPreference", &self.group_sharing_preference);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CostCategoryGroupSharingPreferenceArn", &self.cost_category_group_sharing_preference_arn);
+        put(m, "ExpiresAt", &self.expires_at);
+        put(m, "GroupSharingPreference", &self.group_sharing_preference);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnBillScenario, CfnBillScenarioAttributes, "AWS::BcmPricingCalculator::BillScenario");
@@ -253,13 +249,11 @@ impl CfnWorkloadEstimate {
     }
 }
 impl CfnWorkloadEstimate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ExpiresAt", &self.expires_at);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RateType", &self.rate_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ExpiresAt", &self.expires_at);
+        req(m, "Name", &self.name);
+        put(m, "RateType", &self.rate_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnWorkloadEstimate, CfnWorkloadEstimateAttributes, "AWS::BcmPricingCalculator::WorkloadEstimate");

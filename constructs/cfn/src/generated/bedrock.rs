@@ -77,29 +77,27 @@ impl CfnAgent {
     }
 }
 impl CfnAgent {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ActionGroups", &self.action_groups);
-        put(&mut m, "AgentCollaboration", &self.agent_collaboration);
-        put(&mut m, "AgentCollaborators", &self.agent_collaborators);
-        req(&mut m, "AgentName", &self.agent_name);
-        put(&mut m, "AgentResourceRoleArn", &self.agent_resource_role_arn);
-        put(&mut m, "AutoPrepare", &self.auto_prepare);
-        put(&mut m, "CustomOrchestration", &self.custom_orchestration);
-        put(&mut m, "CustomerEncryptionKeyArn", &self.customer_encryption_key_arn);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "FoundationModel", &self.foundation_model);
-        put(&mut m, "GuardrailConfiguration", &self.guardrail_configuration);
-        put(&mut m, "IdleSessionTTLInSeconds", &self.idle_session_ttl_in_seconds);
-        put(&mut m, "Instruction", &self.instruction);
-        put(&mut m, "KnowledgeBases", &self.knowledge_bases);
-        put(&mut m, "MemoryConfiguration", &self.memory_configuration);
-        put(&mut m, "OrchestrationType", &self.orchestration_type);
-        put(&mut m, "PromptOverrideConfiguration", &self.prompt_override_configuration);
-        put(&mut m, "SkipResourceInUseCheckOnDelete", &self.skip_resource_in_use_check_on_delete);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TestAliasTags", &self.test_alias_tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ActionGroups", &self.action_groups);
+        put(m, "AgentCollaboration", &self.agent_collaboration);
+        put(m, "AgentCollaborators", &self.agent_collaborators);
+        req(m, "AgentName", &self.agent_name);
+        put(m, "AgentResourceRoleArn", &self.agent_resource_role_arn);
+        put(m, "AutoPrepare", &self.auto_prepare);
+        put(m, "CustomOrchestration", &self.custom_orchestration);
+        put(m, "CustomerEncryptionKeyArn", &self.customer_encryption_key_arn);
+        put(m, "Description", &self.description);
+        put(m, "FoundationModel", &self.foundation_model);
+        put(m, "GuardrailConfiguration", &self.guardrail_configuration);
+        put(m, "IdleSessionTTLInSeconds", &self.idle_session_ttl_in_seconds);
+        put(m, "Instruction", &self.instruction);
+        put(m, "KnowledgeBases", &self.knowledge_bases);
+        put(m, "MemoryConfiguration", &self.memory_configuration);
+        put(m, "OrchestrationType", &self.orchestration_type);
+        put(m, "PromptOverrideConfiguration", &self.prompt_override_configuration);
+        put(m, "SkipResourceInUseCheckOnDelete", &self.skip_resource_in_use_check_on_delete);
+        put(m, "Tags", &self.tags);
+        put(m, "TestAliasTags", &self.test_alias_tags);
     }
 }
 resource!(CfnAgent, CfnAgentAttributes, "AWS::Bedrock::Agent");
@@ -996,14 +994,12 @@ impl CfnAgentAlias {
     }
 }
 impl CfnAgentAlias {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AgentAliasName", &self.agent_alias_name);
-        req(&mut m, "AgentId", &self.agent_id);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "RoutingConfiguration", &self.routing_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AgentAliasName", &self.agent_alias_name);
+        req(m, "AgentId", &self.agent_id);
+        put(m, "Description", &self.description);
+        put(m, "RoutingConfiguration", &self.routing_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAgentAlias, CfnAgentAliasAttributes, "AWS::Bedrock::AgentAlias");
@@ -1095,13 +1091,11 @@ impl CfnApplicationInferenceProfile {
     }
 }
 impl CfnApplicationInferenceProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "InferenceProfileName", &self.inference_profile_name);
-        put(&mut m, "ModelSource", &self.model_source);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "InferenceProfileName", &self.inference_profile_name);
+        put(m, "ModelSource", &self.model_source);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApplicationInferenceProfile, CfnApplicationInferenceProfileAttributes, "AWS::Bedrock::ApplicationInferenceProfile");
@@ -1234,15 +1228,13 @@ impl CfnAutomatedReasoningPolicy {
     }
 }
 impl CfnAutomatedReasoningPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ForceDelete", &self.force_delete);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PolicyDefinition", &self.policy_definition);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "ForceDelete", &self.force_delete);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        req(m, "Name", &self.name);
+        put(m, "PolicyDefinition", &self.policy_definition);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAutomatedReasoningPolicy, CfnAutomatedReasoningPolicyAttributes, "AWS::Bedrock::AutomatedReasoningPolicy");
@@ -1478,12 +1470,10 @@ impl CfnAutomatedReasoningPolicyVersion {
     }
 }
 impl CfnAutomatedReasoningPolicyVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "LastUpdatedDefinitionHash", &self.last_updated_definition_hash);
-        req(&mut m, "PolicyArn", &self.policy_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "LastUpdatedDefinitionHash", &self.last_updated_definition_hash);
+        req(m, "PolicyArn", &self.policy_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAutomatedReasoningPolicyVersion, CfnAutomatedReasoningPolicyVersionAttributes, "AWS::Bedrock::AutomatedReasoningPolicyVersion");
@@ -1589,15 +1579,13 @@ impl CfnBlueprint {
     }
 }
 impl CfnBlueprint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "BlueprintName", &self.blueprint_name);
-        put(&mut m, "KmsEncryptionContext", &self.kms_encryption_context);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        req(&mut m, "Schema", &self.schema);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "BlueprintName", &self.blueprint_name);
+        put(m, "KmsEncryptionContext", &self.kms_encryption_context);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        req(m, "Schema", &self.schema);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnBlueprint, CfnBlueprintAttributes, "AWS::Bedrock::Blueprint");
@@ -1712,13 +1700,11 @@ impl CfnDataAutomationLibrary {
     }
 }
 impl CfnDataAutomationLibrary {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "EncryptionConfiguration", &self.encryption_configuration);
-        put(&mut m, "LibraryDescription", &self.library_description);
-        req(&mut m, "LibraryName", &self.library_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "EncryptionConfiguration", &self.encryption_configuration);
+        put(m, "LibraryDescription", &self.library_description);
+        req(m, "LibraryName", &self.library_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDataAutomationLibrary, CfnDataAutomationLibraryAttributes, "AWS::Bedrock::DataAutomationLibrary");
@@ -1849,18 +1835,16 @@ impl CfnDataAutomationProject {
     }
 }
 impl CfnDataAutomationProject {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CustomOutputConfiguration", &self.custom_output_configuration);
-        put(&mut m, "KmsEncryptionContext", &self.kms_encryption_context);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "OverrideConfiguration", &self.override_configuration);
-        put(&mut m, "ProjectDescription", &self.project_description);
-        req(&mut m, "ProjectName", &self.project_name);
-        put(&mut m, "ProjectType", &self.project_type);
-        put(&mut m, "StandardOutputConfiguration", &self.standard_output_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CustomOutputConfiguration", &self.custom_output_configuration);
+        put(m, "KmsEncryptionContext", &self.kms_encryption_context);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "OverrideConfiguration", &self.override_configuration);
+        put(m, "ProjectDescription", &self.project_description);
+        req(m, "ProjectName", &self.project_name);
+        put(m, "ProjectType", &self.project_type);
+        put(m, "StandardOutputConfiguration", &self.standard_output_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDataAutomationProject, CfnDataAutomationProjectAttributes, "AWS::Bedrock::DataAutomationProject");
@@ -3348,16 +3332,14 @@ impl CfnDataSource {
     }
 }
 impl CfnDataSource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DataDeletionPolicy", &self.data_deletion_policy);
-        req(&mut m, "DataSourceConfiguration", &self.data_source_configuration);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "KnowledgeBaseId", &self.knowledge_base_id);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ServerSideEncryptionConfiguration", &self.server_side_encryption_configuration);
-        put(&mut m, "VectorIngestionConfiguration", &self.vector_ingestion_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DataDeletionPolicy", &self.data_deletion_policy);
+        req(m, "DataSourceConfiguration", &self.data_source_configuration);
+        put(m, "Description", &self.description);
+        req(m, "KnowledgeBaseId", &self.knowledge_base_id);
+        req(m, "Name", &self.name);
+        put(m, "ServerSideEncryptionConfiguration", &self.server_side_encryption_configuration);
+        put(m, "VectorIngestionConfiguration", &self.vector_ingestion_configuration);
     }
 }
 resource!(CfnDataSource, CfnDataSourceAttributes, "AWS::Bedrock::DataSource");
@@ -5122,13 +5104,11 @@ impl CfnEnforcedGuardrailConfiguration {
     }
 }
 impl CfnEnforcedGuardrailConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "GuardrailIdentifier", &self.guardrail_identifier);
-        req(&mut m, "GuardrailVersion", &self.guardrail_version);
-        put(&mut m, "ModelEnforcement", &self.model_enforcement);
-        put(&mut m, "SelectiveContentGuarding", &self.selective_content_guarding);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "GuardrailIdentifier", &self.guardrail_identifier);
+        req(m, "GuardrailVersion", &self.guardrail_version);
+        put(m, "ModelEnforcement", &self.model_enforcement);
+        put(m, "SelectiveContentGuarding", &self.selective_content_guarding);
     }
 }
 resource!(CfnEnforcedGuardrailConfiguration, CfnEnforcedGuardrailConfigurationAttributes, "AWS::Bedrock::EnforcedGuardrailConfiguration");
@@ -5311,19 +5291,17 @@ impl CfnFlow {
     }
 }
 impl CfnFlow {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CustomerEncryptionKeyArn", &self.customer_encryption_key_arn);
-        put(&mut m, "Definition", &self.definition);
-        put(&mut m, "DefinitionS3Location", &self.definition_s3_location);
-        put(&mut m, "DefinitionString", &self.definition_string);
-        put(&mut m, "DefinitionSubstitutions", &self.definition_substitutions);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TestAliasTags", &self.test_alias_tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CustomerEncryptionKeyArn", &self.customer_encryption_key_arn);
+        put(m, "Definition", &self.definition);
+        put(m, "DefinitionS3Location", &self.definition_s3_location);
+        put(m, "DefinitionString", &self.definition_string);
+        put(m, "DefinitionSubstitutions", &self.definition_substitutions);
+        put(m, "Description", &self.description);
+        req(m, "ExecutionRoleArn", &self.execution_role_arn);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "TestAliasTags", &self.test_alias_tags);
     }
 }
 resource!(CfnFlow, CfnFlowAttributes, "AWS::Bedrock::Flow");
@@ -7161,15 +7139,13 @@ impl CfnFlowAlias {
     }
 }
 impl CfnFlowAlias {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ConcurrencyConfiguration", &self.concurrency_configuration);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "FlowArn", &self.flow_arn);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RoutingConfiguration", &self.routing_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ConcurrencyConfiguration", &self.concurrency_configuration);
+        put(m, "Description", &self.description);
+        req(m, "FlowArn", &self.flow_arn);
+        req(m, "Name", &self.name);
+        req(m, "RoutingConfiguration", &self.routing_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFlowAlias, CfnFlowAliasAttributes, "AWS::Bedrock::FlowAlias");
@@ -7290,11 +7266,9 @@ impl CfnFlowVersion {
     }
 }
 impl CfnFlowVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "FlowArn", &self.flow_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "FlowArn", &self.flow_arn);
     }
 }
 resource!(CfnFlowVersion, CfnFlowVersionAttributes, "AWS::Bedrock::FlowVersion");
@@ -7393,22 +7367,20 @@ impl CfnGuardrail {
     }
 }
 impl CfnGuardrail {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutomatedReasoningPolicyConfig", &self.automated_reasoning_policy_config);
-        req(&mut m, "BlockedInputMessaging", &self.blocked_input_messaging);
-        req(&mut m, "BlockedOutputsMessaging", &self.blocked_outputs_messaging);
-        put(&mut m, "ContentPolicyConfig", &self.content_policy_config);
-        put(&mut m, "ContextualGroundingPolicyConfig", &self.contextual_grounding_policy_config);
-        put(&mut m, "CrossRegionConfig", &self.cross_region_config);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "SensitiveInformationPolicyConfig", &self.sensitive_information_policy_config);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TopicPolicyConfig", &self.topic_policy_config);
-        put(&mut m, "WordPolicyConfig", &self.word_policy_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutomatedReasoningPolicyConfig", &self.automated_reasoning_policy_config);
+        req(m, "BlockedInputMessaging", &self.blocked_input_messaging);
+        req(m, "BlockedOutputsMessaging", &self.blocked_outputs_messaging);
+        put(m, "ContentPolicyConfig", &self.content_policy_config);
+        put(m, "ContextualGroundingPolicyConfig", &self.contextual_grounding_policy_config);
+        put(m, "CrossRegionConfig", &self.cross_region_config);
+        put(m, "Description", &self.description);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        req(m, "Name", &self.name);
+        put(m, "SensitiveInformationPolicyConfig", &self.sensitive_information_policy_config);
+        put(m, "Tags", &self.tags);
+        put(m, "TopicPolicyConfig", &self.topic_policy_config);
+        put(m, "WordPolicyConfig", &self.word_policy_config);
     }
 }
 resource!(CfnGuardrail, CfnGuardrailAttributes, "AWS::Bedrock::Guardrail");
@@ -8436,11 +8408,9 @@ impl CfnGuardrailVersion {
     }
 }
 impl CfnGuardrailVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "GuardrailIdentifier", &self.guardrail_identifier);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "GuardrailIdentifier", &self.guardrail_identifier);
     }
 }
 resource!(CfnGuardrailVersion, CfnGuardrailVersionAttributes, "AWS::Bedrock::GuardrailVersion");
@@ -8498,15 +8468,13 @@ impl CfnIntelligentPromptRouter {
     }
 }
 impl CfnIntelligentPromptRouter {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "FallbackModel", &self.fallback_model);
-        req(&mut m, "Models", &self.models);
-        req(&mut m, "PromptRouterName", &self.prompt_router_name);
-        req(&mut m, "RoutingCriteria", &self.routing_criteria);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "FallbackModel", &self.fallback_model);
+        req(m, "Models", &self.models);
+        req(m, "PromptRouterName", &self.prompt_router_name);
+        req(m, "RoutingCriteria", &self.routing_criteria);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIntelligentPromptRouter, CfnIntelligentPromptRouterAttributes, "AWS::Bedrock::IntelligentPromptRouter");
@@ -8652,15 +8620,13 @@ impl CfnKnowledgeBase {
     }
 }
 impl CfnKnowledgeBase {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "KnowledgeBaseConfiguration", &self.knowledge_base_configuration);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "StorageConfiguration", &self.storage_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "KnowledgeBaseConfiguration", &self.knowledge_base_configuration);
+        req(m, "Name", &self.name);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "StorageConfiguration", &self.storage_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnKnowledgeBase, CfnKnowledgeBaseAttributes, "AWS::Bedrock::KnowledgeBase");
@@ -10229,11 +10195,9 @@ impl CfnKnowledgeBasePolicy {
     }
 }
 impl CfnKnowledgeBasePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "KnowledgeBaseId", &self.knowledge_base_id);
-        req(&mut m, "PolicyDocument", &self.policy_document);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "KnowledgeBaseId", &self.knowledge_base_id);
+        req(m, "PolicyDocument", &self.policy_document);
     }
 }
 resource!(CfnKnowledgeBasePolicy, CfnKnowledgeBasePolicyAttributes, "AWS::Bedrock::KnowledgeBasePolicy");
@@ -10283,15 +10247,13 @@ impl CfnPrompt {
     }
 }
 impl CfnPrompt {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CustomerEncryptionKeyArn", &self.customer_encryption_key_arn);
-        put(&mut m, "DefaultVariant", &self.default_variant);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Variants", &self.variants);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CustomerEncryptionKeyArn", &self.customer_encryption_key_arn);
+        put(m, "DefaultVariant", &self.default_variant);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "Variants", &self.variants);
     }
 }
 resource!(CfnPrompt, CfnPromptAttributes, "AWS::Bedrock::Prompt");
@@ -11096,12 +11058,10 @@ impl CfnPromptVersion {
     }
 }
 impl CfnPromptVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "PromptArn", &self.prompt_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "PromptArn", &self.prompt_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPromptVersion, CfnPromptVersionAttributes, "AWS::Bedrock::PromptVersion");
@@ -11171,11 +11131,9 @@ impl CfnResourcePolicy {
     }
 }
 impl CfnResourcePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PolicyDocument", &self.policy_document);
-        req(&mut m, "ResourceArn", &self.resource_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PolicyDocument", &self.policy_document);
+        req(m, "ResourceArn", &self.resource_arn);
     }
 }
 resource!(CfnResourcePolicy, CfnResourcePolicyAttributes, "AWS::Bedrock::ResourcePolicy");
@@ -11218,14 +11176,12 @@ impl CfnRetrievalInstruction {
     }
 }
 impl CfnRetrievalInstruction {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CustomerEncryptionKeyArn", &self.customer_encryption_key_arn);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Instruction", &self.instruction);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CustomerEncryptionKeyArn", &self.customer_encryption_key_arn);
+        put(m, "Description", &self.description);
+        req(m, "Instruction", &self.instruction);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRetrievalInstruction, CfnRetrievalInstructionAttributes, "AWS::Bedrock::RetrievalInstruction");
@@ -11333,12 +11289,10 @@ pub struct CfnSession {
     pub tags: Option<Val<Vec<Val<session::Tag>>>>,
 }
 impl CfnSession {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "EncryptionKeyArn", &self.encryption_key_arn);
-        put(&mut m, "SessionMetadata", &self.session_metadata);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "EncryptionKeyArn", &self.encryption_key_arn);
+        put(m, "SessionMetadata", &self.session_metadata);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSession, CfnSessionAttributes, "AWS::Bedrock::Session");

@@ -32,14 +32,12 @@ impl CfnApiKeyCredentialProvider {
     }
 }
 impl CfnApiKeyCredentialProvider {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApiKey", &self.api_key);
-        put(&mut m, "ApiKeySecretConfig", &self.api_key_secret_config);
-        put(&mut m, "ApiKeySecretSource", &self.api_key_secret_source);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApiKey", &self.api_key);
+        put(m, "ApiKeySecretConfig", &self.api_key_secret_config);
+        put(m, "ApiKeySecretSource", &self.api_key_secret_source);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApiKeyCredentialProvider, CfnApiKeyCredentialProviderAttributes, "AWS::BedrockAgentCore::ApiKeyCredentialProvider");
@@ -193,18 +191,16 @@ impl CfnBrowserCustom {
     }
 }
 impl CfnBrowserCustom {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BrowserSigning", &self.browser_signing);
-        put(&mut m, "Certificates", &self.certificates);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EnterprisePolicies", &self.enterprise_policies);
-        put(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "NetworkConfiguration", &self.network_configuration);
-        put(&mut m, "RecordingConfig", &self.recording_config);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BrowserSigning", &self.browser_signing);
+        put(m, "Certificates", &self.certificates);
+        put(m, "Description", &self.description);
+        put(m, "EnterprisePolicies", &self.enterprise_policies);
+        put(m, "ExecutionRoleArn", &self.execution_role_arn);
+        req(m, "Name", &self.name);
+        req(m, "NetworkConfiguration", &self.network_configuration);
+        put(m, "RecordingConfig", &self.recording_config);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnBrowserCustom, CfnBrowserCustomAttributes, "AWS::BedrockAgentCore::BrowserCustom");
@@ -506,12 +502,10 @@ impl CfnBrowserProfile {
     }
 }
 impl CfnBrowserProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnBrowserProfile, CfnBrowserProfileAttributes, "AWS::BedrockAgentCore::BrowserProfile");
@@ -586,14 +580,12 @@ impl CfnCapacityProvider {
     }
 }
 impl CfnCapacityProvider {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ComputeConfiguration", &self.compute_configuration);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "PermissionsConfiguration", &self.permissions_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ComputeConfiguration", &self.compute_configuration);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "PermissionsConfiguration", &self.permissions_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCapacityProvider, CfnCapacityProviderAttributes, "AWS::BedrockAgentCore::CapacityProvider");
@@ -1263,15 +1255,13 @@ impl CfnCodeInterpreterCustom {
     }
 }
 impl CfnCodeInterpreterCustom {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Certificates", &self.certificates);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "NetworkConfiguration", &self.network_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Certificates", &self.certificates);
+        put(m, "Description", &self.description);
+        put(m, "ExecutionRoleArn", &self.execution_role_arn);
+        req(m, "Name", &self.name);
+        req(m, "NetworkConfiguration", &self.network_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCodeInterpreterCustom, CfnCodeInterpreterCustomAttributes, "AWS::BedrockAgentCore::CodeInterpreterCustom");
@@ -1479,17 +1469,15 @@ impl CfnConfigurationBundle {
     }
 }
 impl CfnConfigurationBundle {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BranchName", &self.branch_name);
-        req(&mut m, "BundleName", &self.bundle_name);
-        put(&mut m, "CommitMessage", &self.commit_message);
-        req(&mut m, "Components", &self.components);
-        put(&mut m, "CreatedBy", &self.created_by);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BranchName", &self.branch_name);
+        req(m, "BundleName", &self.bundle_name);
+        put(m, "CommitMessage", &self.commit_message);
+        req(m, "Components", &self.components);
+        put(m, "CreatedBy", &self.created_by);
+        put(m, "Description", &self.description);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConfigurationBundle, CfnConfigurationBundleAttributes, "AWS::BedrockAgentCore::ConfigurationBundle");
@@ -1643,15 +1631,13 @@ impl CfnConsentPortal {
     }
 }
 impl CfnConsentPortal {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        req(&mut m, "IdpConfig", &self.idp_config);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Sources", &self.sources);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "ExecutionRoleArn", &self.execution_role_arn);
+        req(m, "IdpConfig", &self.idp_config);
+        req(m, "Name", &self.name);
+        req(m, "Sources", &self.sources);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConsentPortal, CfnConsentPortalAttributes, "AWS::BedrockAgentCore::ConsentPortal");
@@ -1825,15 +1811,13 @@ impl CfnDataset {
     }
 }
 impl CfnDataset {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DatasetName", &self.dataset_name);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        req(&mut m, "SchemaType", &self.schema_type);
-        put(&mut m, "Source", &self.source);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DatasetName", &self.dataset_name);
+        put(m, "Description", &self.description);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        req(m, "SchemaType", &self.schema_type);
+        put(m, "Source", &self.source);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDataset, CfnDatasetAttributes, "AWS::BedrockAgentCore::Dataset");
@@ -2027,15 +2011,13 @@ impl CfnEvaluator {
     }
 }
 impl CfnEvaluator {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "EvaluatorConfig", &self.evaluator_config);
-        req(&mut m, "EvaluatorName", &self.evaluator_name);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        req(&mut m, "Level", &self.level);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "EvaluatorConfig", &self.evaluator_config);
+        req(m, "EvaluatorName", &self.evaluator_name);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        req(m, "Level", &self.level);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEvaluator, CfnEvaluatorAttributes, "AWS::BedrockAgentCore::Evaluator");
@@ -2583,22 +2565,20 @@ impl CfnGateway {
     }
 }
 impl CfnGateway {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AuthorizerConfiguration", &self.authorizer_configuration);
-        req(&mut m, "AuthorizerType", &self.authorizer_type);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ExceptionLevel", &self.exception_level);
-        put(&mut m, "InterceptorConfigurations", &self.interceptor_configurations);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PolicyEngineConfiguration", &self.policy_engine_configuration);
-        put(&mut m, "ProtocolConfiguration", &self.protocol_configuration);
-        put(&mut m, "ProtocolType", &self.protocol_type);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WafConfiguration", &self.waf_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AuthorizerConfiguration", &self.authorizer_configuration);
+        req(m, "AuthorizerType", &self.authorizer_type);
+        put(m, "Description", &self.description);
+        put(m, "ExceptionLevel", &self.exception_level);
+        put(m, "InterceptorConfigurations", &self.interceptor_configurations);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        req(m, "Name", &self.name);
+        put(m, "PolicyEngineConfiguration", &self.policy_engine_configuration);
+        put(m, "ProtocolConfiguration", &self.protocol_configuration);
+        put(m, "ProtocolType", &self.protocol_type);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
+        put(m, "WafConfiguration", &self.waf_configuration);
     }
 }
 resource!(CfnGateway, CfnGatewayAttributes, "AWS::BedrockAgentCore::Gateway");
@@ -3447,14 +3427,12 @@ impl CfnGatewayRateLimit {
     }
 }
 impl CfnGatewayRateLimit {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DimensionKeys", &self.dimension_keys);
-        req(&mut m, "Entries", &self.entries);
-        put(&mut m, "GatewayIdentifier", &self.gateway_identifier);
-        put(&mut m, "RateLimitId", &self.rate_limit_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "DimensionKeys", &self.dimension_keys);
+        req(m, "Entries", &self.entries);
+        put(m, "GatewayIdentifier", &self.gateway_identifier);
+        put(m, "RateLimitId", &self.rate_limit_id);
     }
 }
 resource!(CfnGatewayRateLimit, CfnGatewayRateLimitAttributes, "AWS::BedrockAgentCore::GatewayRateLimit");
@@ -3598,14 +3576,12 @@ impl CfnGatewayRule {
     }
 }
 impl CfnGatewayRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Actions", &self.actions);
-        put(&mut m, "Conditions", &self.conditions);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "GatewayIdentifier", &self.gateway_identifier);
-        req(&mut m, "Priority", &self.priority);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Actions", &self.actions);
+        put(m, "Conditions", &self.conditions);
+        put(m, "Description", &self.description);
+        put(m, "GatewayIdentifier", &self.gateway_identifier);
+        req(m, "Priority", &self.priority);
     }
 }
 resource!(CfnGatewayRule, CfnGatewayRuleAttributes, "AWS::BedrockAgentCore::GatewayRule");
@@ -4165,16 +4141,14 @@ impl CfnGatewayTarget {
     }
 }
 impl CfnGatewayTarget {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CredentialProviderConfigurations", &self.credential_provider_configurations);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "GatewayIdentifier", &self.gateway_identifier);
-        put(&mut m, "MetadataConfiguration", &self.metadata_configuration);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "PrivateEndpoint", &self.private_endpoint);
-        req(&mut m, "TargetConfiguration", &self.target_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CredentialProviderConfigurations", &self.credential_provider_configurations);
+        put(m, "Description", &self.description);
+        put(m, "GatewayIdentifier", &self.gateway_identifier);
+        put(m, "MetadataConfiguration", &self.metadata_configuration);
+        put(m, "Name", &self.name);
+        put(m, "PrivateEndpoint", &self.private_endpoint);
+        req(m, "TargetConfiguration", &self.target_configuration);
     }
 }
 resource!(CfnGatewayTarget, CfnGatewayTargetAttributes, "AWS::BedrockAgentCore::GatewayTarget");
@@ -5969,27 +5943,25 @@ impl CfnHarness {
     }
 }
 impl CfnHarness {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllowedTools", &self.allowed_tools);
-        put(&mut m, "AuthorizerConfiguration", &self.authorizer_configuration);
-        put(&mut m, "Environment", &self.environment);
-        put(&mut m, "EnvironmentArtifact", &self.environment_artifact);
-        put(&mut m, "EnvironmentVariables", &self.environment_variables);
-        req(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        req(&mut m, "HarnessName", &self.harness_name);
-        put(&mut m, "Hooks", &self.hooks);
-        put(&mut m, "MaxIterations", &self.max_iterations);
-        put(&mut m, "MaxTokens", &self.max_tokens);
-        put(&mut m, "Memory", &self.memory);
-        req(&mut m, "Model", &self.model);
-        put(&mut m, "Skills", &self.skills);
-        put(&mut m, "SystemPrompt", &self.system_prompt);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TimeoutSeconds", &self.timeout_seconds);
-        put(&mut m, "Tools", &self.tools);
-        put(&mut m, "Truncation", &self.truncation);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllowedTools", &self.allowed_tools);
+        put(m, "AuthorizerConfiguration", &self.authorizer_configuration);
+        put(m, "Environment", &self.environment);
+        put(m, "EnvironmentArtifact", &self.environment_artifact);
+        put(m, "EnvironmentVariables", &self.environment_variables);
+        req(m, "ExecutionRoleArn", &self.execution_role_arn);
+        req(m, "HarnessName", &self.harness_name);
+        put(m, "Hooks", &self.hooks);
+        put(m, "MaxIterations", &self.max_iterations);
+        put(m, "MaxTokens", &self.max_tokens);
+        put(m, "Memory", &self.memory);
+        req(m, "Model", &self.model);
+        put(m, "Skills", &self.skills);
+        put(m, "SystemPrompt", &self.system_prompt);
+        put(m, "Tags", &self.tags);
+        put(m, "TimeoutSeconds", &self.timeout_seconds);
+        put(m, "Tools", &self.tools);
+        put(m, "Truncation", &self.truncation);
     }
 }
 resource!(CfnHarness, CfnHarnessAttributes, "AWS::BedrockAgentCore::Harness");
@@ -7842,14 +7814,12 @@ impl CfnHarnessEndpoint {
     }
 }
 impl CfnHarnessEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "EndpointName", &self.endpoint_name);
-        req(&mut m, "HarnessId", &self.harness_id);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetVersion", &self.target_version);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "EndpointName", &self.endpoint_name);
+        req(m, "HarnessId", &self.harness_id);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetVersion", &self.target_version);
     }
 }
 resource!(CfnHarnessEndpoint, CfnHarnessEndpointAttributes, "AWS::BedrockAgentCore::HarnessEndpoint");
@@ -7961,19 +7931,17 @@ impl CfnMemory {
     }
 }
 impl CfnMemory {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EncryptionKeyArn", &self.encryption_key_arn);
-        req(&mut m, "EventExpiryDuration", &self.event_expiry_duration);
-        put(&mut m, "IndexedKeys", &self.indexed_keys);
-        put(&mut m, "MemoryExecutionRoleArn", &self.memory_execution_role_arn);
-        put(&mut m, "MemoryStrategies", &self.memory_strategies);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "NamespaceKeys", &self.namespace_keys);
-        put(&mut m, "StreamDeliveryResources", &self.stream_delivery_resources);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "EncryptionKeyArn", &self.encryption_key_arn);
+        req(m, "EventExpiryDuration", &self.event_expiry_duration);
+        put(m, "IndexedKeys", &self.indexed_keys);
+        put(m, "MemoryExecutionRoleArn", &self.memory_execution_role_arn);
+        put(m, "MemoryStrategies", &self.memory_strategies);
+        req(m, "Name", &self.name);
+        put(m, "NamespaceKeys", &self.namespace_keys);
+        put(m, "StreamDeliveryResources", &self.stream_delivery_resources);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMemory, CfnMemoryAttributes, "AWS::BedrockAgentCore::Memory");
@@ -9308,13 +9276,11 @@ impl CfnOAuth2CredentialProvider {
     }
 }
 impl CfnOAuth2CredentialProvider {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CredentialProviderVendor", &self.credential_provider_vendor);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Oauth2ProviderConfigInput", &self.oauth2_provider_config_input);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CredentialProviderVendor", &self.credential_provider_vendor);
+        req(m, "Name", &self.name);
+        put(m, "Oauth2ProviderConfigInput", &self.oauth2_provider_config_input);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnOAuth2CredentialProvider, CfnOAuth2CredentialProviderAttributes, "AWS::BedrockAgentCore::OAuth2CredentialProvider");
@@ -10392,20 +10358,18 @@ impl CfnOnlineEvaluationConfig {
     }
 }
 impl CfnOnlineEvaluationConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ClusteringConfig", &self.clustering_config);
-        req(&mut m, "DataSourceConfig", &self.data_source_config);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "EvaluationExecutionRoleArn", &self.evaluation_execution_role_arn);
-        put(&mut m, "Evaluators", &self.evaluators);
-        put(&mut m, "ExecutionStatus", &self.execution_status);
-        put(&mut m, "Insights", &self.insights);
-        req(&mut m, "OnlineEvaluationConfigName", &self.online_evaluation_config_name);
-        put(&mut m, "OutputConfig", &self.output_config);
-        req(&mut m, "Rule", &self.rule);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ClusteringConfig", &self.clustering_config);
+        req(m, "DataSourceConfig", &self.data_source_config);
+        put(m, "Description", &self.description);
+        req(m, "EvaluationExecutionRoleArn", &self.evaluation_execution_role_arn);
+        put(m, "Evaluators", &self.evaluators);
+        put(m, "ExecutionStatus", &self.execution_status);
+        put(m, "Insights", &self.insights);
+        req(m, "OnlineEvaluationConfigName", &self.online_evaluation_config_name);
+        put(m, "OutputConfig", &self.output_config);
+        req(m, "Rule", &self.rule);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnOnlineEvaluationConfig, CfnOnlineEvaluationConfigAttributes, "AWS::BedrockAgentCore::OnlineEvaluationConfig");
@@ -10906,15 +10870,13 @@ impl CfnPaymentConnector {
     }
 }
 impl CfnPaymentConnector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConnectorName", &self.connector_name);
-        req(&mut m, "ConnectorType", &self.connector_type);
-        put(&mut m, "CredentialProviderConfigurations", &self.credential_provider_configurations);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "PaymentManagerId", &self.payment_manager_id);
-        put(&mut m, "ProvisionMode", &self.provision_mode);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConnectorName", &self.connector_name);
+        req(m, "ConnectorType", &self.connector_type);
+        put(m, "CredentialProviderConfigurations", &self.credential_provider_configurations);
+        put(m, "Description", &self.description);
+        req(m, "PaymentManagerId", &self.payment_manager_id);
+        put(m, "ProvisionMode", &self.provision_mode);
     }
 }
 resource!(CfnPaymentConnector, CfnPaymentConnectorAttributes, "AWS::BedrockAgentCore::PaymentConnector");
@@ -11063,13 +11025,11 @@ impl CfnPaymentCredentialProvider {
     }
 }
 impl CfnPaymentCredentialProvider {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CredentialProviderVendor", &self.credential_provider_vendor);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ProviderConfigurationInput", &self.provider_configuration_input);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CredentialProviderVendor", &self.credential_provider_vendor);
+        req(m, "Name", &self.name);
+        put(m, "ProviderConfigurationInput", &self.provider_configuration_input);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPaymentCredentialProvider, CfnPaymentCredentialProviderAttributes, "AWS::BedrockAgentCore::PaymentCredentialProvider");
@@ -11350,15 +11310,13 @@ impl CfnPaymentManager {
     }
 }
 impl CfnPaymentManager {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AuthorizerConfiguration", &self.authorizer_configuration);
-        req(&mut m, "AuthorizerType", &self.authorizer_type);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AuthorizerConfiguration", &self.authorizer_configuration);
+        req(m, "AuthorizerType", &self.authorizer_type);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPaymentManager, CfnPaymentManagerAttributes, "AWS::BedrockAgentCore::PaymentManager");
@@ -11657,15 +11615,13 @@ impl CfnPolicy {
     }
 }
 impl CfnPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Definition", &self.definition);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EnforcementMode", &self.enforcement_mode);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "PolicyEngineId", &self.policy_engine_id);
-        put(&mut m, "ValidationMode", &self.validation_mode);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Definition", &self.definition);
+        put(m, "Description", &self.description);
+        put(m, "EnforcementMode", &self.enforcement_mode);
+        req(m, "Name", &self.name);
+        req(m, "PolicyEngineId", &self.policy_engine_id);
+        put(m, "ValidationMode", &self.validation_mode);
     }
 }
 resource!(CfnPolicy, CfnPolicyAttributes, "AWS::BedrockAgentCore::Policy");
@@ -11842,13 +11798,11 @@ impl CfnPolicyEngine {
     }
 }
 impl CfnPolicyEngine {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EncryptionKeyArn", &self.encryption_key_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "EncryptionKeyArn", &self.encryption_key_arn);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPolicyEngine, CfnPolicyEngineAttributes, "AWS::BedrockAgentCore::PolicyEngine");
@@ -11936,11 +11890,9 @@ impl CfnResourcePolicy {
     }
 }
 impl CfnResourcePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Policy", &self.policy);
-        req(&mut m, "ResourceArn", &self.resource_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Policy", &self.policy);
+        req(m, "ResourceArn", &self.resource_arn);
     }
 }
 resource!(CfnResourcePolicy, CfnResourcePolicyAttributes, "AWS::BedrockAgentCore::ResourcePolicy");
@@ -12010,23 +11962,21 @@ impl CfnRuntime {
     }
 }
 impl CfnRuntime {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AgentRuntimeArtifact", &self.agent_runtime_artifact);
-        req(&mut m, "AgentRuntimeName", &self.agent_runtime_name);
-        put(&mut m, "AuthorizerConfiguration", &self.authorizer_configuration);
-        put(&mut m, "CapacityProviderConfiguration", &self.capacity_provider_configuration);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EnvironmentVariables", &self.environment_variables);
-        put(&mut m, "FilesystemConfigurations", &self.filesystem_configurations);
-        put(&mut m, "LifecycleConfiguration", &self.lifecycle_configuration);
-        put(&mut m, "NetworkConfiguration", &self.network_configuration);
-        put(&mut m, "PlatformVersion", &self.platform_version);
-        put(&mut m, "ProtocolConfiguration", &self.protocol_configuration);
-        put(&mut m, "RequestHeaderConfiguration", &self.request_header_configuration);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AgentRuntimeArtifact", &self.agent_runtime_artifact);
+        req(m, "AgentRuntimeName", &self.agent_runtime_name);
+        put(m, "AuthorizerConfiguration", &self.authorizer_configuration);
+        put(m, "CapacityProviderConfiguration", &self.capacity_provider_configuration);
+        put(m, "Description", &self.description);
+        put(m, "EnvironmentVariables", &self.environment_variables);
+        put(m, "FilesystemConfigurations", &self.filesystem_configurations);
+        put(m, "LifecycleConfiguration", &self.lifecycle_configuration);
+        put(m, "NetworkConfiguration", &self.network_configuration);
+        put(m, "PlatformVersion", &self.platform_version);
+        put(m, "ProtocolConfiguration", &self.protocol_configuration);
+        put(m, "RequestHeaderConfiguration", &self.request_header_configuration);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRuntime, CfnRuntimeAttributes, "AWS::BedrockAgentCore::Runtime");
@@ -12814,14 +12764,12 @@ impl CfnRuntimeEndpoint {
     }
 }
 impl CfnRuntimeEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AgentRuntimeId", &self.agent_runtime_id);
-        put(&mut m, "AgentRuntimeVersion", &self.agent_runtime_version);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AgentRuntimeId", &self.agent_runtime_id);
+        put(m, "AgentRuntimeVersion", &self.agent_runtime_version);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRuntimeEndpoint, CfnRuntimeEndpointAttributes, "AWS::BedrockAgentCore::RuntimeEndpoint");
@@ -12894,12 +12842,10 @@ impl CfnWorkloadIdentity {
     }
 }
 impl CfnWorkloadIdentity {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllowedResourceOauth2ReturnUrls", &self.allowed_resource_oauth2_return_urls);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllowedResourceOauth2ReturnUrls", &self.allowed_resource_oauth2_return_urls);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnWorkloadIdentity, CfnWorkloadIdentityAttributes, "AWS::BedrockAgentCore::WorkloadIdentity");

@@ -32,14 +32,12 @@ impl CfnBillingView {
     }
 }
 impl CfnBillingView {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DataFilterExpression", &self.data_filter_expression);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "SourceViews", &self.source_views);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DataFilterExpression", &self.data_filter_expression);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "SourceViews", &self.source_views);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnBillingView, CfnBillingViewAttributes, "AWS::Billing::BillingView");

@@ -35,15 +35,13 @@ impl CfnBillingGroup {
     }
 }
 impl CfnBillingGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AccountGrouping", &self.account_grouping);
-        req(&mut m, "ComputationPreference", &self.computation_preference);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PrimaryAccountId", &self.primary_account_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AccountGrouping", &self.account_grouping);
+        req(m, "ComputationPreference", &self.computation_preference);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "PrimaryAccountId", &self.primary_account_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnBillingGroup, CfnBillingGroupAttributes, "AWS::BillingConductor::BillingGroup");
@@ -194,18 +192,16 @@ impl CfnCustomLineItem {
     }
 }
 impl CfnCustomLineItem {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccountId", &self.account_id);
-        req(&mut m, "BillingGroupArn", &self.billing_group_arn);
-        put(&mut m, "BillingPeriodRange", &self.billing_period_range);
-        put(&mut m, "ComputationRule", &self.computation_rule);
-        put(&mut m, "CustomLineItemChargeDetails", &self.custom_line_item_charge_details);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PresentationDetails", &self.presentation_details);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccountId", &self.account_id);
+        req(m, "BillingGroupArn", &self.billing_group_arn);
+        put(m, "BillingPeriodRange", &self.billing_period_range);
+        put(m, "ComputationRule", &self.computation_rule);
+        put(m, "CustomLineItemChargeDetails", &self.custom_line_item_charge_details);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "PresentationDetails", &self.presentation_details);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCustomLineItem, CfnCustomLineItemAttributes, "AWS::BillingConductor::CustomLineItem");
@@ -556,13 +552,11 @@ impl CfnPricingPlan {
     }
 }
 impl CfnPricingPlan {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PricingRuleArns", &self.pricing_rule_arns);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "PricingRuleArns", &self.pricing_rule_arns);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPricingPlan, CfnPricingPlanAttributes, "AWS::BillingConductor::PricingPlan");
@@ -669,20 +663,18 @@ impl CfnPricingRule {
     }
 }
 impl CfnPricingRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BillingEntity", &self.billing_entity);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ModifierPercentage", &self.modifier_percentage);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Operation", &self.operation);
-        req(&mut m, "Scope", &self.scope);
-        put(&mut m, "Service", &self.service);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Tiering", &self.tiering);
-        req(&mut m, "Type", &self.type_);
-        put(&mut m, "UsageType", &self.usage_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BillingEntity", &self.billing_entity);
+        put(m, "Description", &self.description);
+        put(m, "ModifierPercentage", &self.modifier_percentage);
+        req(m, "Name", &self.name);
+        put(m, "Operation", &self.operation);
+        req(m, "Scope", &self.scope);
+        put(m, "Service", &self.service);
+        put(m, "Tags", &self.tags);
+        put(m, "Tiering", &self.tiering);
+        req(m, "Type", &self.type_);
+        put(m, "UsageType", &self.usage_type);
     }
 }
 resource!(CfnPricingRule, CfnPricingRuleAttributes, "AWS::BillingConductor::PricingRule");

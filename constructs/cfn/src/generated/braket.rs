@@ -29,13 +29,11 @@ impl CfnSpendingLimit {
     }
 }
 impl CfnSpendingLimit {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DeviceArn", &self.device_arn);
-        req(&mut m, "SpendingLimit", &self.spending_limit);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TimePeriod", &self.time_period);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DeviceArn", &self.device_arn);
+        req(m, "SpendingLimit", &self.spending_limit);
+        put(m, "Tags", &self.tags);
+        put(m, "TimePeriod", &self.time_period);
     }
 }
 resource!(CfnSpendingLimit, CfnSpendingLimitAttributes, "AWS::Braket::SpendingLimit");

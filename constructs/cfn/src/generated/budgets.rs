@@ -26,12 +26,10 @@ impl CfnBudget {
     }
 }
 impl CfnBudget {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Budget", &self.budget);
-        put(&mut m, "NotificationsWithSubscribers", &self.notifications_with_subscribers);
-        put(&mut m, "ResourceTags", &self.resource_tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Budget", &self.budget);
+        put(m, "NotificationsWithSubscribers", &self.notifications_with_subscribers);
+        put(m, "ResourceTags", &self.resource_tags);
     }
 }
 resource!(CfnBudget, CfnBudgetAttributes, "AWS::Budgets::Budget");
@@ -496,18 +494,16 @@ impl CfnBudgetsAction {
     }
 }
 impl CfnBudgetsAction {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ActionThreshold", &self.action_threshold);
-        req(&mut m, "ActionType", &self.action_type);
-        put(&mut m, "ApprovalModel", &self.approval_model);
-        req(&mut m, "BudgetName", &self.budget_name);
-        req(&mut m, "Definition", &self.definition);
-        req(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        req(&mut m, "NotificationType", &self.notification_type);
-        put(&mut m, "ResourceTags", &self.resource_tags);
-        req(&mut m, "Subscribers", &self.subscribers);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ActionThreshold", &self.action_threshold);
+        req(m, "ActionType", &self.action_type);
+        put(m, "ApprovalModel", &self.approval_model);
+        req(m, "BudgetName", &self.budget_name);
+        req(m, "Definition", &self.definition);
+        req(m, "ExecutionRoleArn", &self.execution_role_arn);
+        req(m, "NotificationType", &self.notification_type);
+        put(m, "ResourceTags", &self.resource_tags);
+        req(m, "Subscribers", &self.subscribers);
     }
 }
 resource!(CfnBudgetsAction, CfnBudgetsActionAttributes, "AWS::Budgets::BudgetsAction");

@@ -32,14 +32,12 @@ impl CfnCase {
     }
 }
 impl CfnCase {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CustomerId", &self.customer_id);
-        req(&mut m, "DomainId", &self.domain_id);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TemplateId", &self.template_id);
-        req(&mut m, "Title", &self.title);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CustomerId", &self.customer_id);
+        req(m, "DomainId", &self.domain_id);
+        put(m, "Tags", &self.tags);
+        req(m, "TemplateId", &self.template_id);
+        req(m, "Title", &self.title);
     }
 }
 resource!(CfnCase, CfnCaseAttributes, "AWS::Cases::Case");
@@ -122,14 +120,12 @@ impl CfnCaseRule {
     }
 }
 impl CfnCaseRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DomainId", &self.domain_id);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Rule", &self.rule);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "DomainId", &self.domain_id);
+        req(m, "Name", &self.name);
+        req(m, "Rule", &self.rule);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCaseRule, CfnCaseRuleAttributes, "AWS::Cases::CaseRule");
@@ -495,11 +491,9 @@ impl CfnDomain {
     }
 }
 impl CfnDomain {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDomain, CfnDomainAttributes, "AWS::Cases::Domain");
@@ -591,15 +585,13 @@ impl CfnField {
     }
 }
 impl CfnField {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Attributes", &self.attributes);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DomainId", &self.domain_id);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Attributes", &self.attributes);
+        put(m, "Description", &self.description);
+        put(m, "DomainId", &self.domain_id);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnField, CfnFieldAttributes, "AWS::Cases::Field");
@@ -765,13 +757,11 @@ impl CfnLayout {
     }
 }
 impl CfnLayout {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Content", &self.content);
-        put(&mut m, "DomainId", &self.domain_id);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Content", &self.content);
+        put(m, "DomainId", &self.domain_id);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLayout, CfnLayoutAttributes, "AWS::Cases::Layout");
@@ -991,14 +981,12 @@ impl CfnRelatedItem {
     }
 }
 impl CfnRelatedItem {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CaseId", &self.case_id);
-        req(&mut m, "Content", &self.content);
-        req(&mut m, "DomainId", &self.domain_id);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CaseId", &self.case_id);
+        req(m, "Content", &self.content);
+        req(m, "DomainId", &self.domain_id);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnRelatedItem, CfnRelatedItemAttributes, "AWS::Cases::RelatedItem");
@@ -1185,17 +1173,15 @@ impl CfnTemplate {
     }
 }
 impl CfnTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DomainId", &self.domain_id);
-        put(&mut m, "LayoutConfiguration", &self.layout_configuration);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RequiredFields", &self.required_fields);
-        put(&mut m, "Rules", &self.rules);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "DomainId", &self.domain_id);
+        put(m, "LayoutConfiguration", &self.layout_configuration);
+        req(m, "Name", &self.name);
+        put(m, "RequiredFields", &self.required_fields);
+        put(m, "Rules", &self.rules);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnTemplate, CfnTemplateAttributes, "AWS::Cases::Template");

@@ -18,13 +18,11 @@ pub struct CfnKeyspace {
     pub tags: Option<Val<Vec<Val<keyspace::Tag>>>>,
 }
 impl CfnKeyspace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ClientSideTimestampsEnabled", &self.client_side_timestamps_enabled);
-        put(&mut m, "KeyspaceName", &self.keyspace_name);
-        put(&mut m, "ReplicationSpecification", &self.replication_specification);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ClientSideTimestampsEnabled", &self.client_side_timestamps_enabled);
+        put(m, "KeyspaceName", &self.keyspace_name);
+        put(m, "ReplicationSpecification", &self.replication_specification);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnKeyspace, CfnKeyspaceAttributes, "AWS::Cassandra::Keyspace");
@@ -165,24 +163,22 @@ impl CfnTable {
     }
 }
 impl CfnTable {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutoScalingSpecifications", &self.auto_scaling_specifications);
-        put(&mut m, "BillingMode", &self.billing_mode);
-        put(&mut m, "CdcSpecification", &self.cdc_specification);
-        put(&mut m, "ClientSideTimestampsEnabled", &self.client_side_timestamps_enabled);
-        put(&mut m, "ClusteringKeyColumns", &self.clustering_key_columns);
-        put(&mut m, "DefaultTimeToLive", &self.default_time_to_live);
-        put(&mut m, "EncryptionSpecification", &self.encryption_specification);
-        req(&mut m, "KeyspaceName", &self.keyspace_name);
-        req(&mut m, "PartitionKeyColumns", &self.partition_key_columns);
-        put(&mut m, "PointInTimeRecoveryEnabled", &self.point_in_time_recovery_enabled);
-        put(&mut m, "RegularColumns", &self.regular_columns);
-        put(&mut m, "ReplicaSpecifications", &self.replica_specifications);
-        put(&mut m, "TableName", &self.table_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WarmThroughput", &self.warm_throughput);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutoScalingSpecifications", &self.auto_scaling_specifications);
+        put(m, "BillingMode", &self.billing_mode);
+        put(m, "CdcSpecification", &self.cdc_specification);
+        put(m, "ClientSideTimestampsEnabled", &self.client_side_timestamps_enabled);
+        put(m, "ClusteringKeyColumns", &self.clustering_key_columns);
+        put(m, "DefaultTimeToLive", &self.default_time_to_live);
+        put(m, "EncryptionSpecification", &self.encryption_specification);
+        req(m, "KeyspaceName", &self.keyspace_name);
+        req(m, "PartitionKeyColumns", &self.partition_key_columns);
+        put(m, "PointInTimeRecoveryEnabled", &self.point_in_time_recovery_enabled);
+        put(m, "RegularColumns", &self.regular_columns);
+        put(m, "ReplicaSpecifications", &self.replica_specifications);
+        put(m, "TableName", &self.table_name);
+        put(m, "Tags", &self.tags);
+        put(m, "WarmThroughput", &self.warm_throughput);
     }
 }
 resource!(CfnTable, CfnTableAttributes, "AWS::Cassandra::Table");
@@ -675,12 +671,10 @@ impl CfnType {
     }
 }
 impl CfnType {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Fields", &self.fields);
-        req(&mut m, "KeyspaceName", &self.keyspace_name);
-        req(&mut m, "TypeName", &self.type_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Fields", &self.fields);
+        req(m, "KeyspaceName", &self.keyspace_name);
+        req(m, "TypeName", &self.type_name);
     }
 }
 resource!(CfnType, CfnTypeAttributes, "AWS::Cassandra::Type");

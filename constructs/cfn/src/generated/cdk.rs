@@ -14,11 +14,9 @@ pub struct CfnMetadata {
     pub modules: Option<Val<String>>,
 }
 impl CfnMetadata {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Analytics", &self.analytics);
-        put(&mut m, "Modules", &self.modules);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Analytics", &self.analytics);
+        put(m, "Modules", &self.modules);
     }
 }
 resource!(CfnMetadata, CfnMetadataAttributes, "AWS::CDK::Metadata");

@@ -32,14 +32,12 @@ impl CfnAnomalyMonitor {
     }
 }
 impl CfnAnomalyMonitor {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "MonitorDimension", &self.monitor_dimension);
-        req(&mut m, "MonitorName", &self.monitor_name);
-        put(&mut m, "MonitorSpecification", &self.monitor_specification);
-        req(&mut m, "MonitorType", &self.monitor_type);
-        put(&mut m, "ResourceTags", &self.resource_tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "MonitorDimension", &self.monitor_dimension);
+        req(m, "MonitorName", &self.monitor_name);
+        put(m, "MonitorSpecification", &self.monitor_specification);
+        req(m, "MonitorType", &self.monitor_type);
+        put(m, "ResourceTags", &self.resource_tags);
     }
 }
 resource!(CfnAnomalyMonitor, CfnAnomalyMonitorAttributes, "AWS::CE::AnomalyMonitor");
@@ -188,16 +186,14 @@ impl CfnAnomalySubscription {
     }
 }
 impl CfnAnomalySubscription {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Frequency", &self.frequency);
-        req(&mut m, "MonitorArnList", &self.monitor_arn_list);
-        put(&mut m, "ResourceTags", &self.resource_tags);
-        req(&mut m, "Subscribers", &self.subscribers);
-        req(&mut m, "SubscriptionName", &self.subscription_name);
-        put(&mut m, "Threshold", &self.threshold);
-        put(&mut m, "ThresholdExpression", &self.threshold_expression);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Frequency", &self.frequency);
+        req(m, "MonitorArnList", &self.monitor_arn_list);
+        put(m, "ResourceTags", &self.resource_tags);
+        req(m, "Subscribers", &self.subscribers);
+        req(m, "SubscriptionName", &self.subscription_name);
+        put(m, "Threshold", &self.threshold);
+        put(m, "ThresholdExpression", &self.threshold_expression);
     }
 }
 resource!(CfnAnomalySubscription, CfnAnomalySubscriptionAttributes, "AWS::CE::AnomalySubscription");
@@ -379,15 +375,13 @@ impl CfnCostCategory {
     }
 }
 impl CfnCostCategory {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DefaultValue", &self.default_value);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RuleVersion", &self.rule_version);
-        req(&mut m, "Rules", &self.rules);
-        put(&mut m, "SplitChargeRules", &self.split_charge_rules);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DefaultValue", &self.default_value);
+        req(m, "Name", &self.name);
+        req(m, "RuleVersion", &self.rule_version);
+        req(m, "Rules", &self.rules);
+        put(m, "SplitChargeRules", &self.split_charge_rules);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCostCategory, CfnCostCategoryAttributes, "AWS::CE::CostCategory");

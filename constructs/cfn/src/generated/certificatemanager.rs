@@ -20,10 +20,8 @@ impl CfnAccount {
     }
 }
 impl CfnAccount {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ExpiryEventsConfiguration", &self.expiry_events_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ExpiryEventsConfiguration", &self.expiry_events_configuration);
     }
 }
 resource!(CfnAccount, CfnAccountAttributes, "AWS::CertificateManager::Account");
@@ -85,13 +83,11 @@ impl CfnAcmeDomainValidation {
     }
 }
 impl CfnAcmeDomainValidation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AcmeEndpointArn", &self.acme_endpoint_arn);
-        req(&mut m, "DomainName", &self.domain_name);
-        req(&mut m, "PrevalidationOptions", &self.prevalidation_options);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AcmeEndpointArn", &self.acme_endpoint_arn);
+        req(m, "DomainName", &self.domain_name);
+        req(m, "PrevalidationOptions", &self.prevalidation_options);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAcmeDomainValidation, CfnAcmeDomainValidationAttributes, "AWS::CertificateManager::AcmeDomainValidation");
@@ -233,14 +229,12 @@ impl CfnAcmeEndpoint {
     }
 }
 impl CfnAcmeEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AuthorizationBehavior", &self.authorization_behavior);
-        req(&mut m, "CertificateAuthority", &self.certificate_authority);
-        put(&mut m, "CertificateTags", &self.certificate_tags);
-        put(&mut m, "Contact", &self.contact);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AuthorizationBehavior", &self.authorization_behavior);
+        req(m, "CertificateAuthority", &self.certificate_authority);
+        put(m, "CertificateTags", &self.certificate_tags);
+        put(m, "Contact", &self.contact);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAcmeEndpoint, CfnAcmeEndpointAttributes, "AWS::CertificateManager::AcmeEndpoint");
@@ -425,13 +419,11 @@ impl CfnAcmeExternalAccountBinding {
     }
 }
 impl CfnAcmeExternalAccountBinding {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AcmeEndpointArn", &self.acme_endpoint_arn);
-        put(&mut m, "Expiration", &self.expiration);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AcmeEndpointArn", &self.acme_endpoint_arn);
+        put(m, "Expiration", &self.expiration);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAcmeExternalAccountBinding, CfnAcmeExternalAccountBindingAttributes, "AWS::CertificateManager::AcmeExternalAccountBinding");
@@ -575,19 +567,17 @@ impl CfnCertificate {
     }
 }
 impl CfnCertificate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CertificateAuthorityArn", &self.certificate_authority_arn);
-        put(&mut m, "CertificateExport", &self.certificate_export);
-        put(&mut m, "CertificateTransparencyLoggingPreference", &self.certificate_transparency_logging_preference);
-        req(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "DomainValidationOptions", &self.domain_validation_options);
-        put(&mut m, "Id", &self.id);
-        put(&mut m, "KeyAlgorithm", &self.key_algorithm);
-        put(&mut m, "SubjectAlternativeNames", &self.subject_alternative_names);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "ValidationMethod", &self.validation_method);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CertificateAuthorityArn", &self.certificate_authority_arn);
+        put(m, "CertificateExport", &self.certificate_export);
+        put(m, "CertificateTransparencyLoggingPreference", &self.certificate_transparency_logging_preference);
+        req(m, "DomainName", &self.domain_name);
+        put(m, "DomainValidationOptions", &self.domain_validation_options);
+        put(m, "Id", &self.id);
+        put(m, "KeyAlgorithm", &self.key_algorithm);
+        put(m, "SubjectAlternativeNames", &self.subject_alternative_names);
+        put(m, "Tags", &self.tags);
+        put(m, "ValidationMethod", &self.validation_method);
     }
 }
 resource!(CfnCertificate, CfnCertificateAttributes, "AWS::CertificateManager::Certificate");

@@ -32,14 +32,12 @@ impl CfnCustomAction {
     }
 }
 impl CfnCustomAction {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ActionName", &self.action_name);
-        put(&mut m, "AliasName", &self.alias_name);
-        put(&mut m, "Attachments", &self.attachments);
-        req(&mut m, "Definition", &self.definition);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ActionName", &self.action_name);
+        put(m, "AliasName", &self.alias_name);
+        put(m, "Attachments", &self.attachments);
+        req(m, "Definition", &self.definition);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCustomAction, CfnCustomActionAttributes, "AWS::Chatbot::CustomAction");
@@ -233,21 +231,19 @@ impl CfnMicrosoftTeamsChannelConfiguration {
     }
 }
 impl CfnMicrosoftTeamsChannelConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConfigurationName", &self.configuration_name);
-        put(&mut m, "CustomizationResourceArns", &self.customization_resource_arns);
-        put(&mut m, "GuardrailPolicies", &self.guardrail_policies);
-        req(&mut m, "IamRoleArn", &self.iam_role_arn);
-        put(&mut m, "LoggingLevel", &self.logging_level);
-        put(&mut m, "SnsTopicArns", &self.sns_topic_arns);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TeamId", &self.team_id);
-        req(&mut m, "TeamsChannelId", &self.teams_channel_id);
-        put(&mut m, "TeamsChannelName", &self.teams_channel_name);
-        req(&mut m, "TeamsTenantId", &self.teams_tenant_id);
-        put(&mut m, "UserRoleRequired", &self.user_role_required);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConfigurationName", &self.configuration_name);
+        put(m, "CustomizationResourceArns", &self.customization_resource_arns);
+        put(m, "GuardrailPolicies", &self.guardrail_policies);
+        req(m, "IamRoleArn", &self.iam_role_arn);
+        put(m, "LoggingLevel", &self.logging_level);
+        put(m, "SnsTopicArns", &self.sns_topic_arns);
+        put(m, "Tags", &self.tags);
+        req(m, "TeamId", &self.team_id);
+        req(m, "TeamsChannelId", &self.teams_channel_id);
+        put(m, "TeamsChannelName", &self.teams_channel_name);
+        req(m, "TeamsTenantId", &self.teams_tenant_id);
+        put(m, "UserRoleRequired", &self.user_role_required);
     }
 }
 resource!(CfnMicrosoftTeamsChannelConfiguration, CfnMicrosoftTeamsChannelConfigurationAttributes, "AWS::Chatbot::MicrosoftTeamsChannelConfiguration");
@@ -339,19 +335,17 @@ impl CfnSlackChannelConfiguration {
     }
 }
 impl CfnSlackChannelConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConfigurationName", &self.configuration_name);
-        put(&mut m, "CustomizationResourceArns", &self.customization_resource_arns);
-        put(&mut m, "GuardrailPolicies", &self.guardrail_policies);
-        req(&mut m, "IamRoleArn", &self.iam_role_arn);
-        put(&mut m, "LoggingLevel", &self.logging_level);
-        req(&mut m, "SlackChannelId", &self.slack_channel_id);
-        req(&mut m, "SlackWorkspaceId", &self.slack_workspace_id);
-        put(&mut m, "SnsTopicArns", &self.sns_topic_arns);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UserRoleRequired", &self.user_role_required);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConfigurationName", &self.configuration_name);
+        put(m, "CustomizationResourceArns", &self.customization_resource_arns);
+        put(m, "GuardrailPolicies", &self.guardrail_policies);
+        req(m, "IamRoleArn", &self.iam_role_arn);
+        put(m, "LoggingLevel", &self.logging_level);
+        req(m, "SlackChannelId", &self.slack_channel_id);
+        req(m, "SlackWorkspaceId", &self.slack_workspace_id);
+        put(m, "SnsTopicArns", &self.sns_topic_arns);
+        put(m, "Tags", &self.tags);
+        put(m, "UserRoleRequired", &self.user_role_required);
     }
 }
 resource!(CfnSlackChannelConfiguration, CfnSlackChannelConfigurationAttributes, "AWS::Chatbot::SlackChannelConfiguration");

@@ -26,12 +26,10 @@ impl CfnAppInstance {
     }
 }
 impl CfnAppInstance {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Metadata", &self.metadata);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Metadata", &self.metadata);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAppInstance, CfnAppInstanceAttributes, "AWS::Chime::AppInstance");
@@ -118,14 +116,12 @@ impl CfnAppInstanceBot {
     }
 }
 impl CfnAppInstanceBot {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AppInstanceArn", &self.app_instance_arn);
-        req(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "Metadata", &self.metadata);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AppInstanceArn", &self.app_instance_arn);
+        req(m, "Configuration", &self.configuration);
+        put(m, "Metadata", &self.metadata);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAppInstanceBot, CfnAppInstanceBotAttributes, "AWS::Chime::AppInstanceBot");
@@ -373,15 +369,13 @@ impl CfnAppInstanceUser {
     }
 }
 impl CfnAppInstanceUser {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AppInstanceArn", &self.app_instance_arn);
-        req(&mut m, "AppInstanceUserId", &self.app_instance_user_id);
-        put(&mut m, "ExpirationSettings", &self.expiration_settings);
-        put(&mut m, "Metadata", &self.metadata);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AppInstanceArn", &self.app_instance_arn);
+        req(m, "AppInstanceUserId", &self.app_instance_user_id);
+        put(m, "ExpirationSettings", &self.expiration_settings);
+        put(m, "Metadata", &self.metadata);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAppInstanceUser, CfnAppInstanceUserAttributes, "AWS::Chime::AppInstanceUser");
@@ -523,21 +517,19 @@ impl CfnChannel {
     }
 }
 impl CfnChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AppInstanceArn", &self.app_instance_arn);
-        put(&mut m, "ChannelId", &self.channel_id);
-        req(&mut m, "ChimeBearer", &self.chime_bearer);
-        put(&mut m, "ElasticChannelConfiguration", &self.elastic_channel_configuration);
-        put(&mut m, "ExpirationSettings", &self.expiration_settings);
-        put(&mut m, "MemberArns", &self.member_arns);
-        put(&mut m, "Metadata", &self.metadata);
-        put(&mut m, "Mode", &self.mode);
-        put(&mut m, "ModeratorArns", &self.moderator_arns);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Privacy", &self.privacy);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AppInstanceArn", &self.app_instance_arn);
+        put(m, "ChannelId", &self.channel_id);
+        req(m, "ChimeBearer", &self.chime_bearer);
+        put(m, "ElasticChannelConfiguration", &self.elastic_channel_configuration);
+        put(m, "ExpirationSettings", &self.expiration_settings);
+        put(m, "MemberArns", &self.member_arns);
+        put(m, "Metadata", &self.metadata);
+        put(m, "Mode", &self.mode);
+        put(m, "ModeratorArns", &self.moderator_arns);
+        req(m, "Name", &self.name);
+        put(m, "Privacy", &self.privacy);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnChannel, CfnChannelAttributes, "AWS::Chime::Channel");
@@ -754,13 +746,11 @@ impl CfnChannelFlow {
     }
 }
 impl CfnChannelFlow {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AppInstanceArn", &self.app_instance_arn);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Processors", &self.processors);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AppInstanceArn", &self.app_instance_arn);
+        req(m, "Name", &self.name);
+        req(m, "Processors", &self.processors);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnChannelFlow, CfnChannelFlowAttributes, "AWS::Chime::ChannelFlow");
@@ -980,14 +970,12 @@ impl CfnMediaInsightsPipelineConfiguration {
     }
 }
 impl CfnMediaInsightsPipelineConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Elements", &self.elements);
-        req(&mut m, "MediaInsightsPipelineConfigurationName", &self.media_insights_pipeline_configuration_name);
-        put(&mut m, "RealTimeAlertConfiguration", &self.real_time_alert_configuration);
-        req(&mut m, "ResourceAccessRoleArn", &self.resource_access_role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Elements", &self.elements);
+        req(m, "MediaInsightsPipelineConfigurationName", &self.media_insights_pipeline_configuration_name);
+        put(m, "RealTimeAlertConfiguration", &self.real_time_alert_configuration);
+        req(m, "ResourceAccessRoleArn", &self.resource_access_role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMediaInsightsPipelineConfiguration, CfnMediaInsightsPipelineConfigurationAttributes, "AWS::Chime::MediaInsightsPipelineConfiguration");
@@ -1720,12 +1708,10 @@ impl CfnMediaPipelineKinesisVideoStreamPool {
     }
 }
 impl CfnMediaPipelineKinesisVideoStreamPool {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PoolName", &self.pool_name);
-        req(&mut m, "StreamConfiguration", &self.stream_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PoolName", &self.pool_name);
+        req(m, "StreamConfiguration", &self.stream_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMediaPipelineKinesisVideoStreamPool, CfnMediaPipelineKinesisVideoStreamPoolAttributes, "AWS::Chime::MediaPipelineKinesisVideoStreamPool");
@@ -1841,13 +1827,11 @@ impl CfnSipMediaApplication {
     }
 }
 impl CfnSipMediaApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AwsRegion", &self.aws_region);
-        req(&mut m, "Endpoints", &self.endpoints);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AwsRegion", &self.aws_region);
+        req(m, "Endpoints", &self.endpoints);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSipMediaApplication, CfnSipMediaApplicationAttributes, "AWS::Chime::SipMediaApplication");
@@ -1958,14 +1942,12 @@ impl CfnVoiceConnector {
     }
 }
 impl CfnVoiceConnector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AwsRegion", &self.aws_region);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "NetworkType", &self.network_type);
-        req(&mut m, "RequireEncryption", &self.require_encryption);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AwsRegion", &self.aws_region);
+        req(m, "Name", &self.name);
+        put(m, "NetworkType", &self.network_type);
+        req(m, "RequireEncryption", &self.require_encryption);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnVoiceConnector, CfnVoiceConnectorAttributes, "AWS::Chime::VoiceConnector");

@@ -50,20 +50,18 @@ impl CfnAnalysisTemplate {
     }
 }
 impl CfnAnalysisTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AnalysisParameters", &self.analysis_parameters);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ErrorMessageConfiguration", &self.error_message_configuration);
-        req(&mut m, "Format", &self.format);
-        req(&mut m, "MembershipIdentifier", &self.membership_identifier);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Schema", &self.schema);
-        req(&mut m, "Source", &self.source);
-        put(&mut m, "SourceMetadata", &self.source_metadata);
-        put(&mut m, "SyntheticDataParameters", &self.synthetic_data_parameters);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AnalysisParameters", &self.analysis_parameters);
+        put(m, "Description", &self.description);
+        put(m, "ErrorMessageConfiguration", &self.error_message_configuration);
+        req(m, "Format", &self.format);
+        req(m, "MembershipIdentifier", &self.membership_identifier);
+        req(m, "Name", &self.name);
+        put(m, "Schema", &self.schema);
+        req(m, "Source", &self.source);
+        put(m, "SourceMetadata", &self.source_metadata);
+        put(m, "SyntheticDataParameters", &self.synthetic_data_parameters);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAnalysisTemplate, CfnAnalysisTemplateAttributes, "AWS::CleanRooms::AnalysisTemplate");
@@ -707,24 +705,22 @@ impl CfnCollaboration {
     }
 }
 impl CfnCollaboration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllowedResultRegions", &self.allowed_result_regions);
-        put(&mut m, "AnalyticsEngine", &self.analytics_engine);
-        put(&mut m, "AutoApprovedChangeTypes", &self.auto_approved_change_types);
-        req(&mut m, "CreatorDisplayName", &self.creator_display_name);
-        put(&mut m, "CreatorMLMemberAbilities", &self.creator_ml_member_abilities);
-        put(&mut m, "CreatorMemberAbilities", &self.creator_member_abilities);
-        put(&mut m, "CreatorPaymentConfiguration", &self.creator_payment_configuration);
-        put(&mut m, "DataEncryptionMetadata", &self.data_encryption_metadata);
-        req(&mut m, "Description", &self.description);
-        put(&mut m, "IsMetricsEnabled", &self.is_metrics_enabled);
-        put(&mut m, "JobLogStatus", &self.job_log_status);
-        put(&mut m, "Members", &self.members);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "QueryLogStatus", &self.query_log_status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllowedResultRegions", &self.allowed_result_regions);
+        put(m, "AnalyticsEngine", &self.analytics_engine);
+        put(m, "AutoApprovedChangeTypes", &self.auto_approved_change_types);
+        req(m, "CreatorDisplayName", &self.creator_display_name);
+        put(m, "CreatorMLMemberAbilities", &self.creator_ml_member_abilities);
+        put(m, "CreatorMemberAbilities", &self.creator_member_abilities);
+        put(m, "CreatorPaymentConfiguration", &self.creator_payment_configuration);
+        put(m, "DataEncryptionMetadata", &self.data_encryption_metadata);
+        req(m, "Description", &self.description);
+        put(m, "IsMetricsEnabled", &self.is_metrics_enabled);
+        put(m, "JobLogStatus", &self.job_log_status);
+        put(m, "Members", &self.members);
+        req(m, "Name", &self.name);
+        req(m, "QueryLogStatus", &self.query_log_status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCollaboration, CfnCollaborationAttributes, "AWS::CleanRooms::Collaboration");
@@ -1314,17 +1310,15 @@ impl CfnConfiguredTable {
     }
 }
 impl CfnConfiguredTable {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AllowedColumns", &self.allowed_columns);
-        req(&mut m, "AnalysisMethod", &self.analysis_method);
-        put(&mut m, "AnalysisRules", &self.analysis_rules);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "SelectedAnalysisMethods", &self.selected_analysis_methods);
-        req(&mut m, "TableReference", &self.table_reference);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AllowedColumns", &self.allowed_columns);
+        req(m, "AnalysisMethod", &self.analysis_method);
+        put(m, "AnalysisRules", &self.analysis_rules);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "SelectedAnalysisMethods", &self.selected_analysis_methods);
+        req(m, "TableReference", &self.table_reference);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConfiguredTable, CfnConfiguredTableAttributes, "AWS::CleanRooms::ConfiguredTable");
@@ -2490,16 +2484,14 @@ impl CfnConfiguredTableAssociation {
     }
 }
 impl CfnConfiguredTableAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ConfiguredTableAssociationAnalysisRules", &self.configured_table_association_analysis_rules);
-        req(&mut m, "ConfiguredTableIdentifier", &self.configured_table_identifier);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "MembershipIdentifier", &self.membership_identifier);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ConfiguredTableAssociationAnalysisRules", &self.configured_table_association_analysis_rules);
+        req(m, "ConfiguredTableIdentifier", &self.configured_table_identifier);
+        put(m, "Description", &self.description);
+        req(m, "MembershipIdentifier", &self.membership_identifier);
+        req(m, "Name", &self.name);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConfiguredTableAssociation, CfnConfiguredTableAssociationAttributes, "AWS::CleanRooms::ConfiguredTableAssociation");
@@ -2772,15 +2764,13 @@ impl CfnIdMappingTable {
     }
 }
 impl CfnIdMappingTable {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "InputReferenceConfig", &self.input_reference_config);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        req(&mut m, "MembershipIdentifier", &self.membership_identifier);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "InputReferenceConfig", &self.input_reference_config);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        req(m, "MembershipIdentifier", &self.membership_identifier);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIdMappingTable, CfnIdMappingTableAttributes, "AWS::CleanRooms::IdMappingTable");
@@ -2906,15 +2896,13 @@ impl CfnIdNamespaceAssociation {
     }
 }
 impl CfnIdNamespaceAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "IdMappingConfig", &self.id_mapping_config);
-        req(&mut m, "InputReferenceConfig", &self.input_reference_config);
-        req(&mut m, "MembershipIdentifier", &self.membership_identifier);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "IdMappingConfig", &self.id_mapping_config);
+        req(m, "InputReferenceConfig", &self.input_reference_config);
+        req(m, "MembershipIdentifier", &self.membership_identifier);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIdNamespaceAssociation, CfnIdNamespaceAssociationAttributes, "AWS::CleanRooms::IdNamespaceAssociation");
@@ -3065,16 +3053,14 @@ impl CfnIntermediateTable {
     }
 }
 impl CfnIntermediateTable {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AnalysisRules", &self.analysis_rules);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        req(&mut m, "MembershipIdentifier", &self.membership_identifier);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "PopulationAnalysisConfiguration", &self.population_analysis_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AnalysisRules", &self.analysis_rules);
+        put(m, "Description", &self.description);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        req(m, "MembershipIdentifier", &self.membership_identifier);
+        req(m, "Name", &self.name);
+        req(m, "PopulationAnalysisConfiguration", &self.population_analysis_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIntermediateTable, CfnIntermediateTableAttributes, "AWS::CleanRooms::IntermediateTable");
@@ -3546,17 +3532,15 @@ impl CfnMembership {
     }
 }
 impl CfnMembership {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CollaborationIdentifier", &self.collaboration_identifier);
-        put(&mut m, "DefaultJobResultConfiguration", &self.default_job_result_configuration);
-        put(&mut m, "DefaultResultConfiguration", &self.default_result_configuration);
-        put(&mut m, "IsMetricsEnabled", &self.is_metrics_enabled);
-        put(&mut m, "JobLogStatus", &self.job_log_status);
-        put(&mut m, "PaymentConfiguration", &self.payment_configuration);
-        req(&mut m, "QueryLogStatus", &self.query_log_status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CollaborationIdentifier", &self.collaboration_identifier);
+        put(m, "DefaultJobResultConfiguration", &self.default_job_result_configuration);
+        put(m, "DefaultResultConfiguration", &self.default_result_configuration);
+        put(m, "IsMetricsEnabled", &self.is_metrics_enabled);
+        put(m, "JobLogStatus", &self.job_log_status);
+        put(m, "PaymentConfiguration", &self.payment_configuration);
+        req(m, "QueryLogStatus", &self.query_log_status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMembership, CfnMembershipAttributes, "AWS::CleanRooms::Membership");
@@ -4024,14 +4008,12 @@ impl CfnPrivacyBudgetTemplate {
     }
 }
 impl CfnPrivacyBudgetTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AutoRefresh", &self.auto_refresh);
-        req(&mut m, "MembershipIdentifier", &self.membership_identifier);
-        req(&mut m, "Parameters", &self.parameters);
-        req(&mut m, "PrivacyBudgetType", &self.privacy_budget_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AutoRefresh", &self.auto_refresh);
+        req(m, "MembershipIdentifier", &self.membership_identifier);
+        req(m, "Parameters", &self.parameters);
+        req(m, "PrivacyBudgetType", &self.privacy_budget_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPrivacyBudgetTemplate, CfnPrivacyBudgetTemplateAttributes, "AWS::CleanRooms::PrivacyBudgetTemplate");

@@ -38,16 +38,14 @@ impl CfnConfiguredModelAlgorithm {
     }
 }
 impl CfnConfiguredModelAlgorithm {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "InferenceContainerConfig", &self.inference_container_config);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TrainingContainerConfig", &self.training_container_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "InferenceContainerConfig", &self.inference_container_config);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        req(m, "Name", &self.name);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
+        put(m, "TrainingContainerConfig", &self.training_container_config);
     }
 }
 resource!(CfnConfiguredModelAlgorithm, CfnConfiguredModelAlgorithmAttributes, "AWS::CleanRoomsML::ConfiguredModelAlgorithm");
@@ -209,15 +207,13 @@ impl CfnConfiguredModelAlgorithmAssociation {
     }
 }
 impl CfnConfiguredModelAlgorithmAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConfiguredModelAlgorithmArn", &self.configured_model_algorithm_arn);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "MembershipIdentifier", &self.membership_identifier);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PrivacyConfiguration", &self.privacy_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConfiguredModelAlgorithmArn", &self.configured_model_algorithm_arn);
+        put(m, "Description", &self.description);
+        req(m, "MembershipIdentifier", &self.membership_identifier);
+        req(m, "Name", &self.name);
+        put(m, "PrivacyConfiguration", &self.privacy_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConfiguredModelAlgorithmAssociation, CfnConfiguredModelAlgorithmAssociationAttributes, "AWS::CleanRoomsML::ConfiguredModelAlgorithmAssociation");
@@ -732,14 +728,12 @@ impl CfnTrainingDataset {
     }
 }
 impl CfnTrainingDataset {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TrainingData", &self.training_data);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
+        req(m, "TrainingData", &self.training_data);
     }
 }
 resource!(CfnTrainingDataset, CfnTrainingDatasetAttributes, "AWS::CleanRoomsML::TrainingDataset");

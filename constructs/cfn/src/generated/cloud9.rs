@@ -30,19 +30,17 @@ pub struct CfnEnvironmentEC2 {
     pub tags: Option<Val<Vec<Val<environment_ec2::Tag>>>>,
 }
 impl CfnEnvironmentEC2 {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutomaticStopTimeMinutes", &self.automatic_stop_time_minutes);
-        put(&mut m, "ConnectionType", &self.connection_type);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ImageId", &self.image_id);
-        put(&mut m, "InstanceType", &self.instance_type);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "OwnerArn", &self.owner_arn);
-        put(&mut m, "Repositories", &self.repositories);
-        put(&mut m, "SubnetId", &self.subnet_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutomaticStopTimeMinutes", &self.automatic_stop_time_minutes);
+        put(m, "ConnectionType", &self.connection_type);
+        put(m, "Description", &self.description);
+        put(m, "ImageId", &self.image_id);
+        put(m, "InstanceType", &self.instance_type);
+        put(m, "Name", &self.name);
+        put(m, "OwnerArn", &self.owner_arn);
+        put(m, "Repositories", &self.repositories);
+        put(m, "SubnetId", &self.subnet_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEnvironmentEC2, CfnEnvironmentEC2Attributes, "AWS::Cloud9::EnvironmentEC2");

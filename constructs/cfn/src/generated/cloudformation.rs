@@ -62,24 +62,22 @@ impl CfnChangeSet {
     }
 }
 impl CfnChangeSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Capabilities", &self.capabilities);
-        req(&mut m, "ChangeSetName", &self.change_set_name);
-        put(&mut m, "ChangeSetType", &self.change_set_type);
-        put(&mut m, "DeploymentMode", &self.deployment_mode);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ImportExistingResources", &self.import_existing_resources);
-        put(&mut m, "IncludeNestedStacks", &self.include_nested_stacks);
-        put(&mut m, "NotificationARNs", &self.notification_ar_ns);
-        put(&mut m, "OnStackFailure", &self.on_stack_failure);
-        put(&mut m, "RoleARN", &self.role_arn);
-        req(&mut m, "StackName", &self.stack_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TemplateBody", &self.template_body);
-        put(&mut m, "TemplateURL", &self.template_url);
-        put(&mut m, "UsePreviousTemplate", &self.use_previous_template);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Capabilities", &self.capabilities);
+        req(m, "ChangeSetName", &self.change_set_name);
+        put(m, "ChangeSetType", &self.change_set_type);
+        put(m, "DeploymentMode", &self.deployment_mode);
+        put(m, "Description", &self.description);
+        put(m, "ImportExistingResources", &self.import_existing_resources);
+        put(m, "IncludeNestedStacks", &self.include_nested_stacks);
+        put(m, "NotificationARNs", &self.notification_ar_ns);
+        put(m, "OnStackFailure", &self.on_stack_failure);
+        put(m, "RoleARN", &self.role_arn);
+        req(m, "StackName", &self.stack_name);
+        put(m, "Tags", &self.tags);
+        put(m, "TemplateBody", &self.template_body);
+        put(m, "TemplateURL", &self.template_url);
+        put(m, "UsePreviousTemplate", &self.use_previous_template);
     }
 }
 resource!(CfnChangeSet, CfnChangeSetAttributes, "AWS::CloudFormation::ChangeSet");
@@ -245,11 +243,9 @@ impl CfnCustomResource {
     }
 }
 impl CfnCustomResource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ServiceTimeout", &self.service_timeout);
-        req(&mut m, "ServiceToken", &self.service_token);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ServiceTimeout", &self.service_timeout);
+        req(m, "ServiceToken", &self.service_token);
     }
 }
 resource!(CfnCustomResource, CfnCustomResourceAttributes, "AWS::CloudFormation::CustomResource");
@@ -287,11 +283,9 @@ impl CfnGeneratedTemplate {
     }
 }
 impl CfnGeneratedTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "GeneratedTemplateName", &self.generated_template_name);
-        put(&mut m, "TemplateConfiguration", &self.template_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "GeneratedTemplateName", &self.generated_template_name);
+        put(m, "TemplateConfiguration", &self.template_configuration);
     }
 }
 resource!(CfnGeneratedTemplate, CfnGeneratedTemplateAttributes, "AWS::CloudFormation::GeneratedTemplate");
@@ -438,19 +432,17 @@ impl CfnGuardHook {
     }
 }
 impl CfnGuardHook {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Alias", &self.alias);
-        req(&mut m, "ExecutionRole", &self.execution_role);
-        req(&mut m, "FailureMode", &self.failure_mode);
-        req(&mut m, "HookStatus", &self.hook_status);
-        put(&mut m, "LogBucket", &self.log_bucket);
-        put(&mut m, "Options", &self.options);
-        req(&mut m, "RuleLocation", &self.rule_location);
-        put(&mut m, "StackFilters", &self.stack_filters);
-        put(&mut m, "TargetFilters", &self.target_filters);
-        req(&mut m, "TargetOperations", &self.target_operations);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Alias", &self.alias);
+        req(m, "ExecutionRole", &self.execution_role);
+        req(m, "FailureMode", &self.failure_mode);
+        req(m, "HookStatus", &self.hook_status);
+        put(m, "LogBucket", &self.log_bucket);
+        put(m, "Options", &self.options);
+        req(m, "RuleLocation", &self.rule_location);
+        put(m, "StackFilters", &self.stack_filters);
+        put(m, "TargetFilters", &self.target_filters);
+        req(m, "TargetOperations", &self.target_operations);
     }
 }
 resource!(CfnGuardHook, CfnGuardHookAttributes, "AWS::CloudFormation::GuardHook");
@@ -683,12 +675,10 @@ pub struct CfnHookDefaultVersion {
     pub version_id: Option<Val<String>>,
 }
 impl CfnHookDefaultVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "TypeName", &self.type_name);
-        put(&mut m, "TypeVersionArn", &self.type_version_arn);
-        put(&mut m, "VersionId", &self.version_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "TypeName", &self.type_name);
+        put(m, "TypeVersionArn", &self.type_version_arn);
+        put(m, "VersionId", &self.version_id);
     }
 }
 resource!(CfnHookDefaultVersion, CfnHookDefaultVersionAttributes, "AWS::CloudFormation::HookDefaultVersion");
@@ -723,13 +713,11 @@ pub struct CfnHookTypeConfig {
     pub type_name: Option<Val<String>>,
 }
 impl CfnHookTypeConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "ConfigurationAlias", &self.configuration_alias);
-        put(&mut m, "TypeArn", &self.type_arn);
-        put(&mut m, "TypeName", &self.type_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Configuration", &self.configuration);
+        put(m, "ConfigurationAlias", &self.configuration_alias);
+        put(m, "TypeArn", &self.type_arn);
+        put(m, "TypeName", &self.type_name);
     }
 }
 resource!(CfnHookTypeConfig, CfnHookTypeConfigAttributes, "AWS::CloudFormation::HookTypeConfig");
@@ -799,13 +787,11 @@ impl CfnHookVersion {
     }
 }
 impl CfnHookVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        put(&mut m, "LoggingConfig", &self.logging_config);
-        req(&mut m, "SchemaHandlerPackage", &self.schema_handler_package);
-        req(&mut m, "TypeName", &self.type_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ExecutionRoleArn", &self.execution_role_arn);
+        put(m, "LoggingConfig", &self.logging_config);
+        req(m, "SchemaHandlerPackage", &self.schema_handler_package);
+        req(m, "TypeName", &self.type_name);
     }
 }
 resource!(CfnHookVersion, CfnHookVersionAttributes, "AWS::CloudFormation::HookVersion");
@@ -910,19 +896,17 @@ impl CfnLambdaHook {
     }
 }
 impl CfnLambdaHook {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Alias", &self.alias);
-        put(&mut m, "AutoUpdate", &self.auto_update);
-        req(&mut m, "ExecutionRole", &self.execution_role);
-        req(&mut m, "FailureMode", &self.failure_mode);
-        req(&mut m, "HookStatus", &self.hook_status);
-        req(&mut m, "LambdaFunction", &self.lambda_function);
-        put(&mut m, "LoggingConfig", &self.logging_config);
-        put(&mut m, "StackFilters", &self.stack_filters);
-        put(&mut m, "TargetFilters", &self.target_filters);
-        req(&mut m, "TargetOperations", &self.target_operations);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Alias", &self.alias);
+        put(m, "AutoUpdate", &self.auto_update);
+        req(m, "ExecutionRole", &self.execution_role);
+        req(m, "FailureMode", &self.failure_mode);
+        req(m, "HookStatus", &self.hook_status);
+        req(m, "LambdaFunction", &self.lambda_function);
+        put(m, "LoggingConfig", &self.logging_config);
+        put(m, "StackFilters", &self.stack_filters);
+        put(m, "TargetFilters", &self.target_filters);
+        req(m, "TargetOperations", &self.target_operations);
     }
 }
 resource!(CfnLambdaHook, CfnLambdaHookAttributes, "AWS::CloudFormation::LambdaHook");
@@ -1155,14 +1139,12 @@ impl CfnMacro {
     }
 }
 impl CfnMacro {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "FunctionName", &self.function_name);
-        put(&mut m, "LogGroupName", &self.log_group_name);
-        put(&mut m, "LogRoleARN", &self.log_role_arn);
-        req(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "FunctionName", &self.function_name);
+        put(m, "LogGroupName", &self.log_group_name);
+        put(m, "LogRoleARN", &self.log_role_arn);
+        req(m, "Name", &self.name);
     }
 }
 resource!(CfnMacro, CfnMacroAttributes, "AWS::CloudFormation::Macro");
@@ -1193,12 +1175,10 @@ pub struct CfnModuleDefaultVersion {
     pub version_id: Option<Val<String>>,
 }
 impl CfnModuleDefaultVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Arn", &self.arn);
-        put(&mut m, "ModuleName", &self.module_name);
-        put(&mut m, "VersionId", &self.version_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Arn", &self.arn);
+        put(m, "ModuleName", &self.module_name);
+        put(m, "VersionId", &self.version_id);
     }
 }
 resource!(CfnModuleDefaultVersion, CfnModuleDefaultVersionAttributes, "AWS::CloudFormation::ModuleDefaultVersion");
@@ -1234,11 +1214,9 @@ impl CfnModuleVersion {
     }
 }
 impl CfnModuleVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ModuleName", &self.module_name);
-        req(&mut m, "ModulePackage", &self.module_package);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ModuleName", &self.module_name);
+        req(m, "ModulePackage", &self.module_package);
     }
 }
 resource!(CfnModuleVersion, CfnModuleVersionAttributes, "AWS::CloudFormation::ModuleVersion");
@@ -1307,14 +1285,12 @@ pub struct CfnPublicTypeVersion {
     pub type_name: Option<Val<String>>,
 }
 impl CfnPublicTypeVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Arn", &self.arn);
-        put(&mut m, "LogDeliveryBucket", &self.log_delivery_bucket);
-        put(&mut m, "PublicVersionNumber", &self.public_version_number);
-        put(&mut m, "Type", &self.type_);
-        put(&mut m, "TypeName", &self.type_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Arn", &self.arn);
+        put(m, "LogDeliveryBucket", &self.log_delivery_bucket);
+        put(m, "PublicVersionNumber", &self.public_version_number);
+        put(m, "Type", &self.type_);
+        put(m, "TypeName", &self.type_name);
     }
 }
 resource!(CfnPublicTypeVersion, CfnPublicTypeVersionAttributes, "AWS::CloudFormation::PublicTypeVersion");
@@ -1388,11 +1364,9 @@ impl CfnPublisher {
     }
 }
 impl CfnPublisher {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AcceptTermsAndConditions", &self.accept_terms_and_conditions);
-        put(&mut m, "ConnectionArn", &self.connection_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AcceptTermsAndConditions", &self.accept_terms_and_conditions);
+        put(m, "ConnectionArn", &self.connection_arn);
     }
 }
 resource!(CfnPublisher, CfnPublisherAttributes, "AWS::CloudFormation::Publisher");
@@ -1437,12 +1411,10 @@ pub struct CfnResourceDefaultVersion {
     pub version_id: Option<Val<String>>,
 }
 impl CfnResourceDefaultVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "TypeName", &self.type_name);
-        put(&mut m, "TypeVersionArn", &self.type_version_arn);
-        put(&mut m, "VersionId", &self.version_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "TypeName", &self.type_name);
+        put(m, "TypeVersionArn", &self.type_version_arn);
+        put(m, "VersionId", &self.version_id);
     }
 }
 resource!(CfnResourceDefaultVersion, CfnResourceDefaultVersionAttributes, "AWS::CloudFormation::ResourceDefaultVersion");
@@ -1490,13 +1462,11 @@ impl CfnResourceVersion {
     }
 }
 impl CfnResourceVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        put(&mut m, "LoggingConfig", &self.logging_config);
-        req(&mut m, "SchemaHandlerPackage", &self.schema_handler_package);
-        req(&mut m, "TypeName", &self.type_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ExecutionRoleArn", &self.execution_role_arn);
+        put(m, "LoggingConfig", &self.logging_config);
+        req(m, "SchemaHandlerPackage", &self.schema_handler_package);
+        req(m, "TypeName", &self.type_name);
     }
 }
 resource!(CfnResourceVersion, CfnResourceVersionAttributes, "AWS::CloudFormation::ResourceVersion");
@@ -1590,14 +1560,12 @@ impl CfnStack {
     }
 }
 impl CfnStack {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "NotificationARNs", &self.notification_ar_ns);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TemplateURL", &self.template_url);
-        put(&mut m, "TimeoutInMinutes", &self.timeout_in_minutes);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "NotificationARNs", &self.notification_ar_ns);
+        put(m, "Parameters", &self.parameters);
+        put(m, "Tags", &self.tags);
+        req(m, "TemplateURL", &self.template_url);
+        put(m, "TimeoutInMinutes", &self.timeout_in_minutes);
     }
 }
 resource!(CfnStack, CfnStackAttributes, "AWS::CloudFormation::Stack");
@@ -1704,24 +1672,22 @@ impl CfnStackSet {
     }
 }
 impl CfnStackSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdministrationRoleARN", &self.administration_role_arn);
-        put(&mut m, "AutoDeployment", &self.auto_deployment);
-        put(&mut m, "CallAs", &self.call_as);
-        put(&mut m, "Capabilities", &self.capabilities);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ExecutionRoleName", &self.execution_role_name);
-        put(&mut m, "ManagedExecution", &self.managed_execution);
-        put(&mut m, "OperationPreferences", &self.operation_preferences);
-        put(&mut m, "Parameters", &self.parameters);
-        req(&mut m, "PermissionModel", &self.permission_model);
-        put(&mut m, "StackInstancesGroup", &self.stack_instances_group);
-        req(&mut m, "StackSetName", &self.stack_set_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TemplateBody", &self.template_body);
-        put(&mut m, "TemplateURL", &self.template_url);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdministrationRoleARN", &self.administration_role_arn);
+        put(m, "AutoDeployment", &self.auto_deployment);
+        put(m, "CallAs", &self.call_as);
+        put(m, "Capabilities", &self.capabilities);
+        put(m, "Description", &self.description);
+        put(m, "ExecutionRoleName", &self.execution_role_name);
+        put(m, "ManagedExecution", &self.managed_execution);
+        put(m, "OperationPreferences", &self.operation_preferences);
+        put(m, "Parameters", &self.parameters);
+        req(m, "PermissionModel", &self.permission_model);
+        put(m, "StackInstancesGroup", &self.stack_instances_group);
+        req(m, "StackSetName", &self.stack_set_name);
+        put(m, "Tags", &self.tags);
+        put(m, "TemplateBody", &self.template_body);
+        put(m, "TemplateURL", &self.template_url);
     }
 }
 resource!(CfnStackSet, CfnStackSetAttributes, "AWS::CloudFormation::StackSet");
@@ -2086,19 +2052,17 @@ pub struct CfnTypeActivation {
     pub version_bump: Option<Val<type_activation::VersionBump>>,
 }
 impl CfnTypeActivation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutoUpdate", &self.auto_update);
-        put(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        put(&mut m, "LoggingConfig", &self.logging_config);
-        put(&mut m, "MajorVersion", &self.major_version);
-        put(&mut m, "PublicTypeArn", &self.public_type_arn);
-        put(&mut m, "PublisherId", &self.publisher_id);
-        put(&mut m, "Type", &self.type_);
-        put(&mut m, "TypeName", &self.type_name);
-        put(&mut m, "TypeNameAlias", &self.type_name_alias);
-        put(&mut m, "VersionBump", &self.version_bump);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutoUpdate", &self.auto_update);
+        put(m, "ExecutionRoleArn", &self.execution_role_arn);
+        put(m, "LoggingConfig", &self.logging_config);
+        put(m, "MajorVersion", &self.major_version);
+        put(m, "PublicTypeArn", &self.public_type_arn);
+        put(m, "PublisherId", &self.publisher_id);
+        put(m, "Type", &self.type_);
+        put(m, "TypeName", &self.type_name);
+        put(m, "TypeNameAlias", &self.type_name_alias);
+        put(m, "VersionBump", &self.version_bump);
     }
 }
 resource!(CfnTypeActivation, CfnTypeActivationAttributes, "AWS::CloudFormation::TypeActivation");
@@ -2195,12 +2159,10 @@ pub struct CfnWaitCondition {
     pub timeout: Option<Val<String>>,
 }
 impl CfnWaitCondition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Count", &self.count);
-        put(&mut m, "Handle", &self.handle);
-        put(&mut m, "Timeout", &self.timeout);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Count", &self.count);
+        put(m, "Handle", &self.handle);
+        put(m, "Timeout", &self.timeout);
     }
 }
 resource!(CfnWaitCondition, CfnWaitConditionAttributes, "AWS::CloudFormation::WaitCondition");
@@ -2229,9 +2191,7 @@ impl CfnWaitConditionAttributes {
 pub struct CfnWaitConditionHandle {
 }
 impl CfnWaitConditionHandle {
-    fn props(&self) -> IndexMap<String, Value> {
-        IndexMap::new()
-    }
+    fn props_into(&self, _m: &mut dyn Sink) {}
 }
 resource!(CfnWaitConditionHandle, CfnWaitConditionHandleAttributes, "AWS::CloudFormation::WaitConditionHandle");
 /// Attributes of [`CfnWaitConditionHandle`]: `Ref` and `Fn::GetAtt`, resolved at synthesis.

@@ -32,14 +32,12 @@ impl CfnAnycastIpList {
     }
 }
 impl CfnAnycastIpList {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "IpAddressType", &self.ip_address_type);
-        req(&mut m, "IpCount", &self.ip_count);
-        put(&mut m, "IpamCidrConfigs", &self.ipam_cidr_configs);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "IpAddressType", &self.ip_address_type);
+        req(m, "IpCount", &self.ip_count);
+        put(m, "IpamCidrConfigs", &self.ipam_cidr_configs);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAnycastIpList, CfnAnycastIpListAttributes, "AWS::CloudFront::AnycastIpList");
@@ -190,10 +188,8 @@ impl CfnCachePolicy {
     }
 }
 impl CfnCachePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CachePolicyConfig", &self.cache_policy_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CachePolicyConfig", &self.cache_policy_config);
     }
 }
 resource!(CfnCachePolicy, CfnCachePolicyAttributes, "AWS::CloudFront::CachePolicy");
@@ -439,10 +435,8 @@ impl CfnCloudFrontOriginAccessIdentity {
     }
 }
 impl CfnCloudFrontOriginAccessIdentity {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CloudFrontOriginAccessIdentityConfig", &self.cloud_front_origin_access_identity_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CloudFrontOriginAccessIdentityConfig", &self.cloud_front_origin_access_identity_config);
     }
 }
 resource!(CfnCloudFrontOriginAccessIdentity, CfnCloudFrontOriginAccessIdentityAttributes, "AWS::CloudFront::CloudFrontOriginAccessIdentity");
@@ -521,14 +515,12 @@ impl CfnConnectionFunction {
     }
 }
 impl CfnConnectionFunction {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutoPublish", &self.auto_publish);
-        req(&mut m, "ConnectionFunctionCode", &self.connection_function_code);
-        req(&mut m, "ConnectionFunctionConfig", &self.connection_function_config);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutoPublish", &self.auto_publish);
+        req(m, "ConnectionFunctionCode", &self.connection_function_code);
+        req(m, "ConnectionFunctionConfig", &self.connection_function_config);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConnectionFunction, CfnConnectionFunctionAttributes, "AWS::CloudFront::ConnectionFunction");
@@ -707,14 +699,12 @@ impl CfnConnectionGroup {
     }
 }
 impl CfnConnectionGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AnycastIpListId", &self.anycast_ip_list_id);
-        put(&mut m, "Enabled", &self.enabled);
-        put(&mut m, "Ipv6Enabled", &self.ipv6_enabled);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AnycastIpListId", &self.anycast_ip_list_id);
+        put(m, "Enabled", &self.enabled);
+        put(m, "Ipv6Enabled", &self.ipv6_enabled);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConnectionGroup, CfnConnectionGroupAttributes, "AWS::CloudFront::ConnectionGroup");
@@ -813,10 +803,8 @@ impl CfnContinuousDeploymentPolicy {
     }
 }
 impl CfnContinuousDeploymentPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ContinuousDeploymentPolicyConfig", &self.continuous_deployment_policy_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ContinuousDeploymentPolicyConfig", &self.continuous_deployment_policy_config);
     }
 }
 resource!(CfnContinuousDeploymentPolicy, CfnContinuousDeploymentPolicyAttributes, "AWS::CloudFront::ContinuousDeploymentPolicy");
@@ -1101,11 +1089,9 @@ impl CfnDistribution {
     }
 }
 impl CfnDistribution {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DistributionConfig", &self.distribution_config);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DistributionConfig", &self.distribution_config);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDistribution, CfnDistributionAttributes, "AWS::CloudFront::Distribution");
@@ -3775,18 +3761,16 @@ impl CfnDistributionTenant {
     }
 }
 impl CfnDistributionTenant {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ConnectionGroupId", &self.connection_group_id);
-        put(&mut m, "Customizations", &self.customizations);
-        req(&mut m, "DistributionId", &self.distribution_id);
-        req(&mut m, "Domains", &self.domains);
-        put(&mut m, "Enabled", &self.enabled);
-        put(&mut m, "ManagedCertificateRequest", &self.managed_certificate_request);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ConnectionGroupId", &self.connection_group_id);
+        put(m, "Customizations", &self.customizations);
+        req(m, "DistributionId", &self.distribution_id);
+        req(m, "Domains", &self.domains);
+        put(m, "Enabled", &self.enabled);
+        put(m, "ManagedCertificateRequest", &self.managed_certificate_request);
+        req(m, "Name", &self.name);
+        put(m, "Parameters", &self.parameters);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDistributionTenant, CfnDistributionTenantAttributes, "AWS::CloudFront::DistributionTenant");
@@ -4102,13 +4086,11 @@ impl CfnFieldLevelEncryptionConfig {
     }
 }
 impl CfnFieldLevelEncryptionConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CallerReference", &self.caller_reference);
-        put(&mut m, "Comment", &self.comment);
-        req(&mut m, "ContentTypeProfileConfig", &self.content_type_profile_config);
-        req(&mut m, "QueryArgProfileConfig", &self.query_arg_profile_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CallerReference", &self.caller_reference);
+        put(m, "Comment", &self.comment);
+        req(m, "ContentTypeProfileConfig", &self.content_type_profile_config);
+        req(m, "QueryArgProfileConfig", &self.query_arg_profile_config);
     }
 }
 resource!(CfnFieldLevelEncryptionConfig, CfnFieldLevelEncryptionConfigAttributes, "AWS::CloudFront::FieldLevelEncryptionConfig");
@@ -4289,10 +4271,8 @@ impl CfnFieldLevelEncryptionProfile {
     }
 }
 impl CfnFieldLevelEncryptionProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "FieldLevelEncryptionProfileConfig", &self.field_level_encryption_profile_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "FieldLevelEncryptionProfileConfig", &self.field_level_encryption_profile_config);
     }
 }
 resource!(CfnFieldLevelEncryptionProfile, CfnFieldLevelEncryptionProfileAttributes, "AWS::CloudFront::FieldLevelEncryptionProfile");
@@ -4426,15 +4406,13 @@ impl CfnFunction {
     }
 }
 impl CfnFunction {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutoPublish", &self.auto_publish);
-        req(&mut m, "FunctionCode", &self.function_code);
-        req(&mut m, "FunctionConfig", &self.function_config);
-        put(&mut m, "FunctionMetadata", &self.function_metadata);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutoPublish", &self.auto_publish);
+        req(m, "FunctionCode", &self.function_code);
+        req(m, "FunctionConfig", &self.function_config);
+        put(m, "FunctionMetadata", &self.function_metadata);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFunction, CfnFunctionAttributes, "AWS::CloudFront::Function");
@@ -4605,10 +4583,8 @@ impl CfnKeyGroup {
     }
 }
 impl CfnKeyGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "KeyGroupConfig", &self.key_group_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "KeyGroupConfig", &self.key_group_config);
     }
 }
 resource!(CfnKeyGroup, CfnKeyGroupAttributes, "AWS::CloudFront::KeyGroup");
@@ -4693,13 +4669,11 @@ impl CfnKeyValueStore {
     }
 }
 impl CfnKeyValueStore {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Comment", &self.comment);
-        put(&mut m, "ImportSource", &self.import_source);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Comment", &self.comment);
+        put(m, "ImportSource", &self.import_source);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnKeyValueStore, CfnKeyValueStoreAttributes, "AWS::CloudFront::KeyValueStore");
@@ -4825,11 +4799,9 @@ impl CfnMonitoringSubscription {
     }
 }
 impl CfnMonitoringSubscription {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DistributionId", &self.distribution_id);
-        req(&mut m, "MonitoringSubscription", &self.monitoring_subscription);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DistributionId", &self.distribution_id);
+        req(m, "MonitoringSubscription", &self.monitoring_subscription);
     }
 }
 resource!(CfnMonitoringSubscription, CfnMonitoringSubscriptionAttributes, "AWS::CloudFront::MonitoringSubscription");
@@ -4927,10 +4899,8 @@ impl CfnOriginAccessControl {
     }
 }
 impl CfnOriginAccessControl {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "OriginAccessControlConfig", &self.origin_access_control_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "OriginAccessControlConfig", &self.origin_access_control_config);
     }
 }
 resource!(CfnOriginAccessControl, CfnOriginAccessControlAttributes, "AWS::CloudFront::OriginAccessControl");
@@ -5021,10 +4991,8 @@ impl CfnOriginRequestPolicy {
     }
 }
 impl CfnOriginRequestPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "OriginRequestPolicyConfig", &self.origin_request_policy_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "OriginRequestPolicyConfig", &self.origin_request_policy_config);
     }
 }
 resource!(CfnOriginRequestPolicy, CfnOriginRequestPolicyAttributes, "AWS::CloudFront::OriginRequestPolicy");
@@ -5211,10 +5179,8 @@ impl CfnPublicKey {
     }
 }
 impl CfnPublicKey {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PublicKeyConfig", &self.public_key_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PublicKeyConfig", &self.public_key_config);
     }
 }
 resource!(CfnPublicKey, CfnPublicKeyAttributes, "AWS::CloudFront::PublicKey");
@@ -5304,13 +5270,11 @@ impl CfnRealtimeLogConfig {
     }
 }
 impl CfnRealtimeLogConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "EndPoints", &self.end_points);
-        req(&mut m, "Fields", &self.fields);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "SamplingRate", &self.sampling_rate);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "EndPoints", &self.end_points);
+        req(m, "Fields", &self.fields);
+        req(m, "Name", &self.name);
+        req(m, "SamplingRate", &self.sampling_rate);
     }
 }
 resource!(CfnRealtimeLogConfig, CfnRealtimeLogConfigAttributes, "AWS::CloudFront::RealtimeLogConfig");
@@ -5409,10 +5373,8 @@ impl CfnResponseHeadersPolicy {
     }
 }
 impl CfnResponseHeadersPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ResponseHeadersPolicyConfig", &self.response_headers_policy_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ResponseHeadersPolicyConfig", &self.response_headers_policy_config);
     }
 }
 resource!(CfnResponseHeadersPolicy, CfnResponseHeadersPolicyAttributes, "AWS::CloudFront::ResponseHeadersPolicy");
@@ -6075,11 +6037,9 @@ impl CfnStreamingDistribution {
     }
 }
 impl CfnStreamingDistribution {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "StreamingDistributionConfig", &self.streaming_distribution_config);
-        req(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "StreamingDistributionConfig", &self.streaming_distribution_config);
+        req(m, "Tags", &self.tags);
     }
 }
 resource!(CfnStreamingDistribution, CfnStreamingDistributionAttributes, "AWS::CloudFront::StreamingDistribution");
@@ -6285,13 +6245,11 @@ impl CfnTrustStore {
     }
 }
 impl CfnTrustStore {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CaCertificatesBundleSource", &self.ca_certificates_bundle_source);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UseClientCertificateOCSPEndpoint", &self.use_client_certificate_ocsp_endpoint);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CaCertificatesBundleSource", &self.ca_certificates_bundle_source);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "UseClientCertificateOCSPEndpoint", &self.use_client_certificate_ocsp_endpoint);
     }
 }
 resource!(CfnTrustStore, CfnTrustStoreAttributes, "AWS::CloudFront::TrustStore");
@@ -6443,11 +6401,9 @@ impl CfnVpcOrigin {
     }
 }
 impl CfnVpcOrigin {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcOriginEndpointConfig", &self.vpc_origin_endpoint_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Tags", &self.tags);
+        req(m, "VpcOriginEndpointConfig", &self.vpc_origin_endpoint_config);
     }
 }
 resource!(CfnVpcOrigin, CfnVpcOriginAttributes, "AWS::CloudFront::VpcOrigin");

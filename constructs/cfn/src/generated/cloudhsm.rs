@@ -35,15 +35,13 @@ impl CfnCluster {
     }
 }
 impl CfnCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BackupRetentionPolicy", &self.backup_retention_policy);
-        req(&mut m, "HsmType", &self.hsm_type);
-        put(&mut m, "Mode", &self.mode);
-        put(&mut m, "NetworkType", &self.network_type);
-        put(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BackupRetentionPolicy", &self.backup_retention_policy);
+        req(m, "HsmType", &self.hsm_type);
+        put(m, "Mode", &self.mode);
+        put(m, "NetworkType", &self.network_type);
+        put(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCluster, CfnClusterAttributes, "AWS::CloudHSM::Cluster");

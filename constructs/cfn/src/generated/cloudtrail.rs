@@ -18,13 +18,11 @@ pub struct CfnChannel {
     pub tags: Option<Val<Vec<Val<channel::Tag>>>>,
 }
 impl CfnChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Destinations", &self.destinations);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Source", &self.source);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Destinations", &self.destinations);
+        put(m, "Name", &self.name);
+        put(m, "Source", &self.source);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnChannel, CfnChannelAttributes, "AWS::CloudTrail::Channel");
@@ -137,14 +135,12 @@ pub struct CfnDashboard {
     pub widgets: Option<Val<Vec<Val<dashboard::Widget>>>>,
 }
 impl CfnDashboard {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "RefreshSchedule", &self.refresh_schedule);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TerminationProtectionEnabled", &self.termination_protection_enabled);
-        put(&mut m, "Widgets", &self.widgets);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Name", &self.name);
+        put(m, "RefreshSchedule", &self.refresh_schedule);
+        put(m, "Tags", &self.tags);
+        put(m, "TerminationProtectionEnabled", &self.termination_protection_enabled);
+        put(m, "Widgets", &self.widgets);
     }
 }
 resource!(CfnDashboard, CfnDashboardAttributes, "AWS::CloudTrail::Dashboard");
@@ -371,25 +367,23 @@ pub struct CfnEventDataStore {
     pub termination_protection_enabled: Option<Val<bool>>,
 }
 impl CfnEventDataStore {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdvancedEventSelectors", &self.advanced_event_selectors);
-        put(&mut m, "BillingMode", &self.billing_mode);
-        put(&mut m, "ContextKeySelectors", &self.context_key_selectors);
-        put(&mut m, "FederationEnabled", &self.federation_enabled);
-        put(&mut m, "FederationRoleArn", &self.federation_role_arn);
-        put(&mut m, "IngestionEnabled", &self.ingestion_enabled);
-        put(&mut m, "InsightSelectors", &self.insight_selectors);
-        put(&mut m, "InsightsDestination", &self.insights_destination);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "MaxEventSize", &self.max_event_size);
-        put(&mut m, "MultiRegionEnabled", &self.multi_region_enabled);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "OrganizationEnabled", &self.organization_enabled);
-        put(&mut m, "RetentionPeriod", &self.retention_period);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TerminationProtectionEnabled", &self.termination_protection_enabled);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdvancedEventSelectors", &self.advanced_event_selectors);
+        put(m, "BillingMode", &self.billing_mode);
+        put(m, "ContextKeySelectors", &self.context_key_selectors);
+        put(m, "FederationEnabled", &self.federation_enabled);
+        put(m, "FederationRoleArn", &self.federation_role_arn);
+        put(m, "IngestionEnabled", &self.ingestion_enabled);
+        put(m, "InsightSelectors", &self.insight_selectors);
+        put(m, "InsightsDestination", &self.insights_destination);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "MaxEventSize", &self.max_event_size);
+        put(m, "MultiRegionEnabled", &self.multi_region_enabled);
+        put(m, "Name", &self.name);
+        put(m, "OrganizationEnabled", &self.organization_enabled);
+        put(m, "RetentionPeriod", &self.retention_period);
+        put(m, "Tags", &self.tags);
+        put(m, "TerminationProtectionEnabled", &self.termination_protection_enabled);
     }
 }
 resource!(CfnEventDataStore, CfnEventDataStoreAttributes, "AWS::CloudTrail::EventDataStore");
@@ -675,11 +669,9 @@ impl CfnResourcePolicy {
     }
 }
 impl CfnResourcePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ResourceArn", &self.resource_arn);
-        req(&mut m, "ResourcePolicy", &self.resource_policy);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ResourceArn", &self.resource_arn);
+        req(m, "ResourcePolicy", &self.resource_policy);
     }
 }
 resource!(CfnResourcePolicy, CfnResourcePolicyAttributes, "AWS::CloudTrail::ResourcePolicy");
@@ -758,26 +750,24 @@ impl CfnTrail {
     }
 }
 impl CfnTrail {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdvancedEventSelectors", &self.advanced_event_selectors);
-        put(&mut m, "AggregationConfigurations", &self.aggregation_configurations);
-        put(&mut m, "CloudWatchLogsLogGroupArn", &self.cloud_watch_logs_log_group_arn);
-        put(&mut m, "CloudWatchLogsRoleArn", &self.cloud_watch_logs_role_arn);
-        put(&mut m, "EnableLogFileValidation", &self.enable_log_file_validation);
-        put(&mut m, "EventSelectors", &self.event_selectors);
-        put(&mut m, "IncludeGlobalServiceEvents", &self.include_global_service_events);
-        put(&mut m, "InsightSelectors", &self.insight_selectors);
-        req(&mut m, "IsLogging", &self.is_logging);
-        put(&mut m, "IsMultiRegionTrail", &self.is_multi_region_trail);
-        put(&mut m, "IsOrganizationTrail", &self.is_organization_trail);
-        put(&mut m, "KMSKeyId", &self.kms_key_id);
-        req(&mut m, "S3BucketName", &self.s3_bucket_name);
-        put(&mut m, "S3KeyPrefix", &self.s3_key_prefix);
-        put(&mut m, "SnsTopicName", &self.sns_topic_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TrailName", &self.trail_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdvancedEventSelectors", &self.advanced_event_selectors);
+        put(m, "AggregationConfigurations", &self.aggregation_configurations);
+        put(m, "CloudWatchLogsLogGroupArn", &self.cloud_watch_logs_log_group_arn);
+        put(m, "CloudWatchLogsRoleArn", &self.cloud_watch_logs_role_arn);
+        put(m, "EnableLogFileValidation", &self.enable_log_file_validation);
+        put(m, "EventSelectors", &self.event_selectors);
+        put(m, "IncludeGlobalServiceEvents", &self.include_global_service_events);
+        put(m, "InsightSelectors", &self.insight_selectors);
+        req(m, "IsLogging", &self.is_logging);
+        put(m, "IsMultiRegionTrail", &self.is_multi_region_trail);
+        put(m, "IsOrganizationTrail", &self.is_organization_trail);
+        put(m, "KMSKeyId", &self.kms_key_id);
+        req(m, "S3BucketName", &self.s3_bucket_name);
+        put(m, "S3KeyPrefix", &self.s3_key_prefix);
+        put(m, "SnsTopicName", &self.sns_topic_name);
+        put(m, "Tags", &self.tags);
+        put(m, "TrailName", &self.trail_name);
     }
 }
 resource!(CfnTrail, CfnTrailAttributes, "AWS::CloudTrail::Trail");

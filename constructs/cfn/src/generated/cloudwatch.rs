@@ -81,36 +81,34 @@ pub struct CfnAlarm {
     pub warm_up_configuration: Option<Val<alarm::WarmUpConfiguration>>,
 }
 impl CfnAlarm {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ActionConfiguration", &self.action_configuration);
-        put(&mut m, "ActionsEnabled", &self.actions_enabled);
-        put(&mut m, "AlarmActions", &self.alarm_actions);
-        put(&mut m, "AlarmDescription", &self.alarm_description);
-        put(&mut m, "AlarmName", &self.alarm_name);
-        put(&mut m, "ComparisonOperator", &self.comparison_operator);
-        put(&mut m, "DatapointsToAlarm", &self.datapoints_to_alarm);
-        put(&mut m, "Dimensions", &self.dimensions);
-        put(&mut m, "EvaluateLowSampleCountPercentile", &self.evaluate_low_sample_count_percentile);
-        put(&mut m, "EvaluationCriteria", &self.evaluation_criteria);
-        put(&mut m, "EvaluationInterval", &self.evaluation_interval);
-        put(&mut m, "EvaluationPeriods", &self.evaluation_periods);
-        put(&mut m, "EvaluationWindow", &self.evaluation_window);
-        put(&mut m, "ExtendedStatistic", &self.extended_statistic);
-        put(&mut m, "InsufficientDataActions", &self.insufficient_data_actions);
-        put(&mut m, "MetricName", &self.metric_name);
-        put(&mut m, "Metrics", &self.metrics);
-        put(&mut m, "Namespace", &self.namespace);
-        put(&mut m, "OKActions", &self.ok_actions);
-        put(&mut m, "Period", &self.period);
-        put(&mut m, "Statistic", &self.statistic);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Threshold", &self.threshold);
-        put(&mut m, "ThresholdMetricId", &self.threshold_metric_id);
-        put(&mut m, "TreatMissingData", &self.treat_missing_data);
-        put(&mut m, "Unit", &self.unit);
-        put(&mut m, "WarmUpConfiguration", &self.warm_up_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ActionConfiguration", &self.action_configuration);
+        put(m, "ActionsEnabled", &self.actions_enabled);
+        put(m, "AlarmActions", &self.alarm_actions);
+        put(m, "AlarmDescription", &self.alarm_description);
+        put(m, "AlarmName", &self.alarm_name);
+        put(m, "ComparisonOperator", &self.comparison_operator);
+        put(m, "DatapointsToAlarm", &self.datapoints_to_alarm);
+        put(m, "Dimensions", &self.dimensions);
+        put(m, "EvaluateLowSampleCountPercentile", &self.evaluate_low_sample_count_percentile);
+        put(m, "EvaluationCriteria", &self.evaluation_criteria);
+        put(m, "EvaluationInterval", &self.evaluation_interval);
+        put(m, "EvaluationPeriods", &self.evaluation_periods);
+        put(m, "EvaluationWindow", &self.evaluation_window);
+        put(m, "ExtendedStatistic", &self.extended_statistic);
+        put(m, "InsufficientDataActions", &self.insufficient_data_actions);
+        put(m, "MetricName", &self.metric_name);
+        put(m, "Metrics", &self.metrics);
+        put(m, "Namespace", &self.namespace);
+        put(m, "OKActions", &self.ok_actions);
+        put(m, "Period", &self.period);
+        put(m, "Statistic", &self.statistic);
+        put(m, "Tags", &self.tags);
+        put(m, "Threshold", &self.threshold);
+        put(m, "ThresholdMetricId", &self.threshold_metric_id);
+        put(m, "TreatMissingData", &self.treat_missing_data);
+        put(m, "Unit", &self.unit);
+        put(m, "WarmUpConfiguration", &self.warm_up_configuration);
     }
 }
 resource!(CfnAlarm, CfnAlarmAttributes, "AWS::CloudWatch::Alarm");
@@ -675,16 +673,14 @@ impl CfnAlarmMuteRule {
     }
 }
 impl CfnAlarmMuteRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ExpireDate", &self.expire_date);
-        put(&mut m, "MuteTargets", &self.mute_targets);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "Rule", &self.rule);
-        put(&mut m, "StartDate", &self.start_date);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "ExpireDate", &self.expire_date);
+        put(m, "MuteTargets", &self.mute_targets);
+        put(m, "Name", &self.name);
+        req(m, "Rule", &self.rule);
+        put(m, "StartDate", &self.start_date);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAlarmMuteRule, CfnAlarmMuteRuleAttributes, "AWS::CloudWatch::AlarmMuteRule");
@@ -843,17 +839,15 @@ pub struct CfnAnomalyDetector {
     pub stat: Option<Val<String>>,
 }
 impl CfnAnomalyDetector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "Dimensions", &self.dimensions);
-        put(&mut m, "MetricCharacteristics", &self.metric_characteristics);
-        put(&mut m, "MetricMathAnomalyDetector", &self.metric_math_anomaly_detector);
-        put(&mut m, "MetricName", &self.metric_name);
-        put(&mut m, "Namespace", &self.namespace);
-        put(&mut m, "SingleMetricAnomalyDetector", &self.single_metric_anomaly_detector);
-        put(&mut m, "Stat", &self.stat);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Configuration", &self.configuration);
+        put(m, "Dimensions", &self.dimensions);
+        put(m, "MetricCharacteristics", &self.metric_characteristics);
+        put(m, "MetricMathAnomalyDetector", &self.metric_math_anomaly_detector);
+        put(m, "MetricName", &self.metric_name);
+        put(m, "Namespace", &self.namespace);
+        put(m, "SingleMetricAnomalyDetector", &self.single_metric_anomaly_detector);
+        put(m, "Stat", &self.stat);
     }
 }
 resource!(CfnAnomalyDetector, CfnAnomalyDetectorAttributes, "AWS::CloudWatch::AnomalyDetector");
@@ -1158,21 +1152,19 @@ impl CfnCompositeAlarm {
     }
 }
 impl CfnCompositeAlarm {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ActionConfiguration", &self.action_configuration);
-        put(&mut m, "ActionsEnabled", &self.actions_enabled);
-        put(&mut m, "ActionsSuppressor", &self.actions_suppressor);
-        put(&mut m, "ActionsSuppressorExtensionPeriod", &self.actions_suppressor_extension_period);
-        put(&mut m, "ActionsSuppressorWaitPeriod", &self.actions_suppressor_wait_period);
-        put(&mut m, "AlarmActions", &self.alarm_actions);
-        put(&mut m, "AlarmDescription", &self.alarm_description);
-        put(&mut m, "AlarmName", &self.alarm_name);
-        req(&mut m, "AlarmRule", &self.alarm_rule);
-        put(&mut m, "InsufficientDataActions", &self.insufficient_data_actions);
-        put(&mut m, "OKActions", &self.ok_actions);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ActionConfiguration", &self.action_configuration);
+        put(m, "ActionsEnabled", &self.actions_enabled);
+        put(m, "ActionsSuppressor", &self.actions_suppressor);
+        put(m, "ActionsSuppressorExtensionPeriod", &self.actions_suppressor_extension_period);
+        put(m, "ActionsSuppressorWaitPeriod", &self.actions_suppressor_wait_period);
+        put(m, "AlarmActions", &self.alarm_actions);
+        put(m, "AlarmDescription", &self.alarm_description);
+        put(m, "AlarmName", &self.alarm_name);
+        req(m, "AlarmRule", &self.alarm_rule);
+        put(m, "InsufficientDataActions", &self.insufficient_data_actions);
+        put(m, "OKActions", &self.ok_actions);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCompositeAlarm, CfnCompositeAlarmAttributes, "AWS::CloudWatch::CompositeAlarm");
@@ -1293,12 +1285,10 @@ impl CfnDashboard {
     }
 }
 impl CfnDashboard {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DashboardBody", &self.dashboard_body);
-        put(&mut m, "DashboardName", &self.dashboard_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DashboardBody", &self.dashboard_body);
+        put(m, "DashboardName", &self.dashboard_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDashboard, CfnDashboardAttributes, "AWS::CloudWatch::Dashboard");
@@ -1373,14 +1363,12 @@ impl CfnInsightRule {
     }
 }
 impl CfnInsightRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApplyOnTransformedLogs", &self.apply_on_transformed_logs);
-        req(&mut m, "RuleBody", &self.rule_body);
-        req(&mut m, "RuleName", &self.rule_name);
-        req(&mut m, "RuleState", &self.rule_state);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApplyOnTransformedLogs", &self.apply_on_transformed_logs);
+        req(m, "RuleBody", &self.rule_body);
+        req(m, "RuleName", &self.rule_name);
+        req(m, "RuleState", &self.rule_state);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnInsightRule, CfnInsightRuleAttributes, "AWS::CloudWatch::InsightRule");
@@ -1481,15 +1469,13 @@ impl CfnIntegration {
     }
 }
 impl CfnIntegration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Credential", &self.credential);
-        put(&mut m, "IntegrationAttributes", &self.integration_attributes);
-        req(&mut m, "IntegrationType", &self.integration_type);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Credential", &self.credential);
+        put(m, "IntegrationAttributes", &self.integration_attributes);
+        req(m, "IntegrationType", &self.integration_type);
+        req(m, "Name", &self.name);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIntegration, CfnIntegrationAttributes, "AWS::CloudWatch::Integration");
@@ -1688,26 +1674,24 @@ impl CfnLogAlarm {
     }
 }
 impl CfnLogAlarm {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ActionConfiguration", &self.action_configuration);
-        put(&mut m, "ActionLogLineCount", &self.action_log_line_count);
-        put(&mut m, "ActionLogLineRoleArn", &self.action_log_line_role_arn);
-        put(&mut m, "ActionsEnabled", &self.actions_enabled);
-        put(&mut m, "AlarmActions", &self.alarm_actions);
-        put(&mut m, "AlarmDescription", &self.alarm_description);
-        put(&mut m, "AlarmName", &self.alarm_name);
-        req(&mut m, "ComparisonOperator", &self.comparison_operator);
-        put(&mut m, "InsufficientDataActions", &self.insufficient_data_actions);
-        put(&mut m, "OKActions", &self.ok_actions);
-        req(&mut m, "QueryResultsToAlarm", &self.query_results_to_alarm);
-        req(&mut m, "QueryResultsToEvaluate", &self.query_results_to_evaluate);
-        req(&mut m, "ScheduledQueryConfiguration", &self.scheduled_query_configuration);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Threshold", &self.threshold);
-        put(&mut m, "TreatMissingData", &self.treat_missing_data);
-        put(&mut m, "WarmUpConfiguration", &self.warm_up_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ActionConfiguration", &self.action_configuration);
+        put(m, "ActionLogLineCount", &self.action_log_line_count);
+        put(m, "ActionLogLineRoleArn", &self.action_log_line_role_arn);
+        put(m, "ActionsEnabled", &self.actions_enabled);
+        put(m, "AlarmActions", &self.alarm_actions);
+        put(m, "AlarmDescription", &self.alarm_description);
+        put(m, "AlarmName", &self.alarm_name);
+        req(m, "ComparisonOperator", &self.comparison_operator);
+        put(m, "InsufficientDataActions", &self.insufficient_data_actions);
+        put(m, "OKActions", &self.ok_actions);
+        req(m, "QueryResultsToAlarm", &self.query_results_to_alarm);
+        req(m, "QueryResultsToEvaluate", &self.query_results_to_evaluate);
+        req(m, "ScheduledQueryConfiguration", &self.scheduled_query_configuration);
+        put(m, "Tags", &self.tags);
+        req(m, "Threshold", &self.threshold);
+        put(m, "TreatMissingData", &self.treat_missing_data);
+        put(m, "WarmUpConfiguration", &self.warm_up_configuration);
     }
 }
 resource!(CfnLogAlarm, CfnLogAlarmAttributes, "AWS::CloudWatch::LogAlarm");
@@ -1961,18 +1945,16 @@ pub struct CfnMetricStream {
     pub tags: Option<Val<Vec<Val<metric_stream::Tag>>>>,
 }
 impl CfnMetricStream {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ExcludeFilters", &self.exclude_filters);
-        put(&mut m, "FirehoseArn", &self.firehose_arn);
-        put(&mut m, "IncludeFilters", &self.include_filters);
-        put(&mut m, "IncludeLinkedAccountsMetrics", &self.include_linked_accounts_metrics);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "OutputFormat", &self.output_format);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "StatisticsConfigurations", &self.statistics_configurations);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ExcludeFilters", &self.exclude_filters);
+        put(m, "FirehoseArn", &self.firehose_arn);
+        put(m, "IncludeFilters", &self.include_filters);
+        put(m, "IncludeLinkedAccountsMetrics", &self.include_linked_accounts_metrics);
+        put(m, "Name", &self.name);
+        put(m, "OutputFormat", &self.output_format);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "StatisticsConfigurations", &self.statistics_configurations);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMetricStream, CfnMetricStreamAttributes, "AWS::CloudWatch::MetricStream");
@@ -2153,11 +2135,9 @@ pub struct CfnOTelEnrichment {
     pub include_filters: Option<Val<Vec<Val<o_tel_enrichment::OTelEnrichmentMetricSelector>>>>,
 }
 impl CfnOTelEnrichment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ExcludeFilters", &self.exclude_filters);
-        put(&mut m, "IncludeFilters", &self.include_filters);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ExcludeFilters", &self.exclude_filters);
+        put(m, "IncludeFilters", &self.include_filters);
     }
 }
 resource!(CfnOTelEnrichment, CfnOTelEnrichmentAttributes, "AWS::CloudWatch::OTelEnrichment");
@@ -2231,11 +2211,9 @@ impl CfnResourceMetricsConfiguration {
     }
 }
 impl CfnResourceMetricsConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "MetricSelections", &self.metric_selections);
-        req(&mut m, "ResourceArn", &self.resource_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "MetricSelections", &self.metric_selections);
+        req(m, "ResourceArn", &self.resource_arn);
     }
 }
 resource!(CfnResourceMetricsConfiguration, CfnResourceMetricsConfigurationAttributes, "AWS::CloudWatch::ResourceMetricsConfiguration");
@@ -2311,13 +2289,11 @@ impl CfnView {
     }
 }
 impl CfnView {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Definition", &self.definition);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Definition", &self.definition);
+        put(m, "Description", &self.description);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnView, CfnViewAttributes, "AWS::CloudWatch::View");

@@ -26,12 +26,10 @@ impl CfnDomain {
     }
 }
 impl CfnDomain {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "PermissionsPolicyDocument", &self.permissions_policy_document);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DomainName", &self.domain_name);
+        put(m, "PermissionsPolicyDocument", &self.permissions_policy_document);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDomain, CfnDomainAttributes, "AWS::CodeArtifact::Domain");
@@ -128,16 +126,14 @@ impl CfnPackageGroup {
     }
 }
 impl CfnPackageGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ContactInfo", &self.contact_info);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "DomainOwner", &self.domain_owner);
-        put(&mut m, "OriginConfiguration", &self.origin_configuration);
-        req(&mut m, "Pattern", &self.pattern);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ContactInfo", &self.contact_info);
+        put(m, "Description", &self.description);
+        req(m, "DomainName", &self.domain_name);
+        put(m, "DomainOwner", &self.domain_owner);
+        put(m, "OriginConfiguration", &self.origin_configuration);
+        req(m, "Pattern", &self.pattern);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPackageGroup, CfnPackageGroupAttributes, "AWS::CodeArtifact::PackageGroup");
@@ -317,16 +313,14 @@ impl CfnRepository {
     }
 }
 impl CfnRepository {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "ExternalConnections", &self.external_connections);
-        put(&mut m, "PermissionsPolicyDocument", &self.permissions_policy_document);
-        req(&mut m, "RepositoryName", &self.repository_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Upstreams", &self.upstreams);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "DomainName", &self.domain_name);
+        put(m, "ExternalConnections", &self.external_connections);
+        put(m, "PermissionsPolicyDocument", &self.permissions_policy_document);
+        req(m, "RepositoryName", &self.repository_name);
+        put(m, "Tags", &self.tags);
+        put(m, "Upstreams", &self.upstreams);
     }
 }
 resource!(CfnRepository, CfnRepositoryAttributes, "AWS::CodeArtifact::Repository");

@@ -34,21 +34,19 @@ pub struct CfnFleet {
     pub tags: Option<Val<Vec<Val<fleet::Tag>>>>,
 }
 impl CfnFleet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BaseCapacity", &self.base_capacity);
-        put(&mut m, "ComputeConfiguration", &self.compute_configuration);
-        put(&mut m, "ComputeType", &self.compute_type);
-        put(&mut m, "EnvironmentType", &self.environment_type);
-        put(&mut m, "FleetProxyConfiguration", &self.fleet_proxy_configuration);
-        put(&mut m, "FleetServiceRole", &self.fleet_service_role);
-        put(&mut m, "FleetVpcConfig", &self.fleet_vpc_config);
-        put(&mut m, "ImageId", &self.image_id);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "OverflowBehavior", &self.overflow_behavior);
-        put(&mut m, "ScalingConfiguration", &self.scaling_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BaseCapacity", &self.base_capacity);
+        put(m, "ComputeConfiguration", &self.compute_configuration);
+        put(m, "ComputeType", &self.compute_type);
+        put(m, "EnvironmentType", &self.environment_type);
+        put(m, "FleetProxyConfiguration", &self.fleet_proxy_configuration);
+        put(m, "FleetServiceRole", &self.fleet_service_role);
+        put(m, "FleetVpcConfig", &self.fleet_vpc_config);
+        put(m, "ImageId", &self.image_id);
+        put(m, "Name", &self.name);
+        put(m, "OverflowBehavior", &self.overflow_behavior);
+        put(m, "ScalingConfiguration", &self.scaling_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFleet, CfnFleetAttributes, "AWS::CodeBuild::Fleet");
@@ -524,34 +522,32 @@ impl CfnProject {
     }
 }
 impl CfnProject {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Artifacts", &self.artifacts);
-        put(&mut m, "AutoRetryLimit", &self.auto_retry_limit);
-        put(&mut m, "BadgeEnabled", &self.badge_enabled);
-        put(&mut m, "BuildBatchConfig", &self.build_batch_config);
-        put(&mut m, "Cache", &self.cache);
-        put(&mut m, "ConcurrentBuildLimit", &self.concurrent_build_limit);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EncryptionKey", &self.encryption_key);
-        req(&mut m, "Environment", &self.environment);
-        put(&mut m, "FileSystemLocations", &self.file_system_locations);
-        put(&mut m, "LogsConfig", &self.logs_config);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "QueuedTimeoutInMinutes", &self.queued_timeout_in_minutes);
-        put(&mut m, "ResourceAccessRole", &self.resource_access_role);
-        put(&mut m, "SecondaryArtifacts", &self.secondary_artifacts);
-        put(&mut m, "SecondarySourceVersions", &self.secondary_source_versions);
-        put(&mut m, "SecondarySources", &self.secondary_sources);
-        req(&mut m, "ServiceRole", &self.service_role);
-        req(&mut m, "Source", &self.source);
-        put(&mut m, "SourceVersion", &self.source_version);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TimeoutInMinutes", &self.timeout_in_minutes);
-        put(&mut m, "Triggers", &self.triggers);
-        put(&mut m, "Visibility", &self.visibility);
-        put(&mut m, "VpcConfig", &self.vpc_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Artifacts", &self.artifacts);
+        put(m, "AutoRetryLimit", &self.auto_retry_limit);
+        put(m, "BadgeEnabled", &self.badge_enabled);
+        put(m, "BuildBatchConfig", &self.build_batch_config);
+        put(m, "Cache", &self.cache);
+        put(m, "ConcurrentBuildLimit", &self.concurrent_build_limit);
+        put(m, "Description", &self.description);
+        put(m, "EncryptionKey", &self.encryption_key);
+        req(m, "Environment", &self.environment);
+        put(m, "FileSystemLocations", &self.file_system_locations);
+        put(m, "LogsConfig", &self.logs_config);
+        put(m, "Name", &self.name);
+        put(m, "QueuedTimeoutInMinutes", &self.queued_timeout_in_minutes);
+        put(m, "ResourceAccessRole", &self.resource_access_role);
+        put(m, "SecondaryArtifacts", &self.secondary_artifacts);
+        put(m, "SecondarySourceVersions", &self.secondary_source_versions);
+        put(m, "SecondarySources", &self.secondary_sources);
+        req(m, "ServiceRole", &self.service_role);
+        req(m, "Source", &self.source);
+        put(m, "SourceVersion", &self.source_version);
+        put(m, "Tags", &self.tags);
+        put(m, "TimeoutInMinutes", &self.timeout_in_minutes);
+        put(m, "Triggers", &self.triggers);
+        put(m, "Visibility", &self.visibility);
+        put(m, "VpcConfig", &self.vpc_config);
     }
 }
 resource!(CfnProject, CfnProjectAttributes, "AWS::CodeBuild::Project");
@@ -1287,14 +1283,12 @@ impl CfnReportGroup {
     }
 }
 impl CfnReportGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeleteReports", &self.delete_reports);
-        req(&mut m, "ExportConfig", &self.export_config);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeleteReports", &self.delete_reports);
+        req(m, "ExportConfig", &self.export_config);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnReportGroup, CfnReportGroupAttributes, "AWS::CodeBuild::ReportGroup");
@@ -1499,13 +1493,11 @@ impl CfnSourceCredential {
     }
 }
 impl CfnSourceCredential {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AuthType", &self.auth_type);
-        req(&mut m, "ServerType", &self.server_type);
-        req(&mut m, "Token", &self.token);
-        put(&mut m, "Username", &self.username);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AuthType", &self.auth_type);
+        req(m, "ServerType", &self.server_type);
+        req(m, "Token", &self.token);
+        put(m, "Username", &self.username);
     }
 }
 resource!(CfnSourceCredential, CfnSourceCredentialAttributes, "AWS::CodeBuild::SourceCredential");

@@ -35,15 +35,13 @@ impl CfnRepository {
     }
 }
 impl CfnRepository {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Code", &self.code);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "RepositoryDescription", &self.repository_description);
-        req(&mut m, "RepositoryName", &self.repository_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Triggers", &self.triggers);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Code", &self.code);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "RepositoryDescription", &self.repository_description);
+        req(m, "RepositoryName", &self.repository_name);
+        put(m, "Tags", &self.tags);
+        put(m, "Triggers", &self.triggers);
     }
 }
 resource!(CfnRepository, CfnRepositoryAttributes, "AWS::CodeCommit::Repository");

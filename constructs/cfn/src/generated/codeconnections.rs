@@ -29,13 +29,11 @@ impl CfnConnection {
     }
 }
 impl CfnConnection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConnectionName", &self.connection_name);
-        put(&mut m, "HostArn", &self.host_arn);
-        put(&mut m, "ProviderType", &self.provider_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConnectionName", &self.connection_name);
+        put(m, "HostArn", &self.host_arn);
+        put(m, "ProviderType", &self.provider_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConnection, CfnConnectionAttributes, "AWS::CodeConnections::Connection");
@@ -155,14 +153,12 @@ impl CfnHost {
     }
 }
 impl CfnHost {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ProviderEndpoint", &self.provider_endpoint);
-        req(&mut m, "ProviderType", &self.provider_type);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcConfiguration", &self.vpc_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        req(m, "ProviderEndpoint", &self.provider_endpoint);
+        req(m, "ProviderType", &self.provider_type);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcConfiguration", &self.vpc_configuration);
     }
 }
 resource!(CfnHost, CfnHostAttributes, "AWS::CodeConnections::Host");

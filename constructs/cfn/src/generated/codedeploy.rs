@@ -16,12 +16,10 @@ pub struct CfnApplication {
     pub tags: Option<Val<Vec<Val<application::Tag>>>>,
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApplicationName", &self.application_name);
-        put(&mut m, "ComputePlatform", &self.compute_platform);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApplicationName", &self.application_name);
+        put(m, "ComputePlatform", &self.compute_platform);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::CodeDeploy::Application");
@@ -106,14 +104,12 @@ pub struct CfnDeploymentConfig {
     pub zonal_config: Option<Val<deployment_config::ZonalConfig>>,
 }
 impl CfnDeploymentConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ComputePlatform", &self.compute_platform);
-        put(&mut m, "DeploymentConfigName", &self.deployment_config_name);
-        put(&mut m, "MinimumHealthyHosts", &self.minimum_healthy_hosts);
-        put(&mut m, "TrafficRoutingConfig", &self.traffic_routing_config);
-        put(&mut m, "ZonalConfig", &self.zonal_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ComputePlatform", &self.compute_platform);
+        put(m, "DeploymentConfigName", &self.deployment_config_name);
+        put(m, "MinimumHealthyHosts", &self.minimum_healthy_hosts);
+        put(m, "TrafficRoutingConfig", &self.traffic_routing_config);
+        put(m, "ZonalConfig", &self.zonal_config);
     }
 }
 resource!(CfnDeploymentConfig, CfnDeploymentConfigAttributes, "AWS::CodeDeploy::DeploymentConfig");
@@ -428,29 +424,27 @@ impl CfnDeploymentGroup {
     }
 }
 impl CfnDeploymentGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AlarmConfiguration", &self.alarm_configuration);
-        req(&mut m, "ApplicationName", &self.application_name);
-        put(&mut m, "AutoRollbackConfiguration", &self.auto_rollback_configuration);
-        put(&mut m, "AutoScalingGroups", &self.auto_scaling_groups);
-        put(&mut m, "BlueGreenDeploymentConfiguration", &self.blue_green_deployment_configuration);
-        put(&mut m, "Deployment", &self.deployment);
-        put(&mut m, "DeploymentConfigName", &self.deployment_config_name);
-        put(&mut m, "DeploymentGroupName", &self.deployment_group_name);
-        put(&mut m, "DeploymentStyle", &self.deployment_style);
-        put(&mut m, "ECSServices", &self.ecs_services);
-        put(&mut m, "Ec2TagFilters", &self.ec2_tag_filters);
-        put(&mut m, "Ec2TagSet", &self.ec2_tag_set);
-        put(&mut m, "LoadBalancerInfo", &self.load_balancer_info);
-        put(&mut m, "OnPremisesInstanceTagFilters", &self.on_premises_instance_tag_filters);
-        put(&mut m, "OnPremisesTagSet", &self.on_premises_tag_set);
-        put(&mut m, "OutdatedInstancesStrategy", &self.outdated_instances_strategy);
-        req(&mut m, "ServiceRoleArn", &self.service_role_arn);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TerminationHookEnabled", &self.termination_hook_enabled);
-        put(&mut m, "TriggerConfigurations", &self.trigger_configurations);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AlarmConfiguration", &self.alarm_configuration);
+        req(m, "ApplicationName", &self.application_name);
+        put(m, "AutoRollbackConfiguration", &self.auto_rollback_configuration);
+        put(m, "AutoScalingGroups", &self.auto_scaling_groups);
+        put(m, "BlueGreenDeploymentConfiguration", &self.blue_green_deployment_configuration);
+        put(m, "Deployment", &self.deployment);
+        put(m, "DeploymentConfigName", &self.deployment_config_name);
+        put(m, "DeploymentGroupName", &self.deployment_group_name);
+        put(m, "DeploymentStyle", &self.deployment_style);
+        put(m, "ECSServices", &self.ecs_services);
+        put(m, "Ec2TagFilters", &self.ec2_tag_filters);
+        put(m, "Ec2TagSet", &self.ec2_tag_set);
+        put(m, "LoadBalancerInfo", &self.load_balancer_info);
+        put(m, "OnPremisesInstanceTagFilters", &self.on_premises_instance_tag_filters);
+        put(m, "OnPremisesTagSet", &self.on_premises_tag_set);
+        put(m, "OutdatedInstancesStrategy", &self.outdated_instances_strategy);
+        req(m, "ServiceRoleArn", &self.service_role_arn);
+        put(m, "Tags", &self.tags);
+        put(m, "TerminationHookEnabled", &self.termination_hook_enabled);
+        put(m, "TriggerConfigurations", &self.trigger_configurations);
     }
 }
 resource!(CfnDeploymentGroup, CfnDeploymentGroupAttributes, "AWS::CodeDeploy::DeploymentGroup");

@@ -32,14 +32,12 @@ impl CfnProfilingGroup {
     }
 }
 impl CfnProfilingGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AgentPermissions", &self.agent_permissions);
-        put(&mut m, "AnomalyDetectionNotificationConfiguration", &self.anomaly_detection_notification_configuration);
-        put(&mut m, "ComputePlatform", &self.compute_platform);
-        req(&mut m, "ProfilingGroupName", &self.profiling_group_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AgentPermissions", &self.agent_permissions);
+        put(m, "AnomalyDetectionNotificationConfiguration", &self.anomaly_detection_notification_configuration);
+        put(m, "ComputePlatform", &self.compute_platform);
+        req(m, "ProfilingGroupName", &self.profiling_group_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnProfilingGroup, CfnProfilingGroupAttributes, "AWS::CodeGuruProfiler::ProfilingGroup");

@@ -35,15 +35,13 @@ impl CfnRepositoryAssociation {
     }
 }
 impl CfnRepositoryAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BucketName", &self.bucket_name);
-        put(&mut m, "ConnectionArn", &self.connection_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Owner", &self.owner);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BucketName", &self.bucket_name);
+        put(m, "ConnectionArn", &self.connection_arn);
+        req(m, "Name", &self.name);
+        put(m, "Owner", &self.owner);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnRepositoryAssociation, CfnRepositoryAssociationAttributes, "AWS::CodeGuruReviewer::RepositoryAssociation");

@@ -41,17 +41,15 @@ impl CfnCustomActionType {
     }
 }
 impl CfnCustomActionType {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Category", &self.category);
-        put(&mut m, "ConfigurationProperties", &self.configuration_properties);
-        req(&mut m, "InputArtifactDetails", &self.input_artifact_details);
-        req(&mut m, "OutputArtifactDetails", &self.output_artifact_details);
-        req(&mut m, "Provider", &self.provider);
-        put(&mut m, "Settings", &self.settings);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Version", &self.version);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Category", &self.category);
+        put(m, "ConfigurationProperties", &self.configuration_properties);
+        req(m, "InputArtifactDetails", &self.input_artifact_details);
+        req(m, "OutputArtifactDetails", &self.output_artifact_details);
+        req(m, "Provider", &self.provider);
+        put(m, "Settings", &self.settings);
+        put(m, "Tags", &self.tags);
+        req(m, "Version", &self.version);
     }
 }
 resource!(CfnCustomActionType, CfnCustomActionTypeAttributes, "AWS::CodePipeline::CustomActionType");
@@ -310,21 +308,19 @@ impl CfnPipeline {
     }
 }
 impl CfnPipeline {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ArtifactStore", &self.artifact_store);
-        put(&mut m, "ArtifactStores", &self.artifact_stores);
-        put(&mut m, "DisableInboundStageTransitions", &self.disable_inbound_stage_transitions);
-        put(&mut m, "ExecutionMode", &self.execution_mode);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "PipelineType", &self.pipeline_type);
-        put(&mut m, "RestartExecutionOnUpdate", &self.restart_execution_on_update);
-        req(&mut m, "RoleArn", &self.role_arn);
-        req(&mut m, "Stages", &self.stages);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Triggers", &self.triggers);
-        put(&mut m, "Variables", &self.variables);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ArtifactStore", &self.artifact_store);
+        put(m, "ArtifactStores", &self.artifact_stores);
+        put(m, "DisableInboundStageTransitions", &self.disable_inbound_stage_transitions);
+        put(m, "ExecutionMode", &self.execution_mode);
+        put(m, "Name", &self.name);
+        put(m, "PipelineType", &self.pipeline_type);
+        put(m, "RestartExecutionOnUpdate", &self.restart_execution_on_update);
+        req(m, "RoleArn", &self.role_arn);
+        req(m, "Stages", &self.stages);
+        put(m, "Tags", &self.tags);
+        put(m, "Triggers", &self.triggers);
+        put(m, "Variables", &self.variables);
     }
 }
 resource!(CfnPipeline, CfnPipelineAttributes, "AWS::CodePipeline::Pipeline");
@@ -1336,18 +1332,16 @@ impl CfnWebhook {
     }
 }
 impl CfnWebhook {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Authentication", &self.authentication);
-        req(&mut m, "AuthenticationConfiguration", &self.authentication_configuration);
-        req(&mut m, "Filters", &self.filters);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "RegisterWithThirdParty", &self.register_with_third_party);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TargetAction", &self.target_action);
-        req(&mut m, "TargetPipeline", &self.target_pipeline);
-        put(&mut m, "TargetPipelineVersion", &self.target_pipeline_version);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Authentication", &self.authentication);
+        req(m, "AuthenticationConfiguration", &self.authentication_configuration);
+        req(m, "Filters", &self.filters);
+        put(m, "Name", &self.name);
+        put(m, "RegisterWithThirdParty", &self.register_with_third_party);
+        put(m, "Tags", &self.tags);
+        req(m, "TargetAction", &self.target_action);
+        req(m, "TargetPipeline", &self.target_pipeline);
+        put(m, "TargetPipelineVersion", &self.target_pipeline_version);
     }
 }
 resource!(CfnWebhook, CfnWebhookAttributes, "AWS::CodePipeline::Webhook");

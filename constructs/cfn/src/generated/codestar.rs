@@ -41,17 +41,15 @@ impl CfnGitHubRepository {
     }
 }
 impl CfnGitHubRepository {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Code", &self.code);
-        put(&mut m, "ConnectionArn", &self.connection_arn);
-        put(&mut m, "EnableIssues", &self.enable_issues);
-        put(&mut m, "IsPrivate", &self.is_private);
-        put(&mut m, "RepositoryAccessToken", &self.repository_access_token);
-        put(&mut m, "RepositoryDescription", &self.repository_description);
-        req(&mut m, "RepositoryName", &self.repository_name);
-        req(&mut m, "RepositoryOwner", &self.repository_owner);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Code", &self.code);
+        put(m, "ConnectionArn", &self.connection_arn);
+        put(m, "EnableIssues", &self.enable_issues);
+        put(m, "IsPrivate", &self.is_private);
+        put(m, "RepositoryAccessToken", &self.repository_access_token);
+        put(m, "RepositoryDescription", &self.repository_description);
+        req(m, "RepositoryName", &self.repository_name);
+        req(m, "RepositoryOwner", &self.repository_owner);
     }
 }
 resource!(CfnGitHubRepository, CfnGitHubRepositoryAttributes, "AWS::CodeStar::GitHubRepository");

@@ -29,13 +29,11 @@ impl CfnConnection {
     }
 }
 impl CfnConnection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConnectionName", &self.connection_name);
-        put(&mut m, "HostArn", &self.host_arn);
-        put(&mut m, "ProviderType", &self.provider_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConnectionName", &self.connection_name);
+        put(m, "HostArn", &self.host_arn);
+        put(m, "ProviderType", &self.provider_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConnection, CfnConnectionAttributes, "AWS::CodeStarConnections::Connection");
@@ -152,14 +150,12 @@ impl CfnRepositoryLink {
     }
 }
 impl CfnRepositoryLink {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConnectionArn", &self.connection_arn);
-        put(&mut m, "EncryptionKeyArn", &self.encryption_key_arn);
-        req(&mut m, "OwnerId", &self.owner_id);
-        req(&mut m, "RepositoryName", &self.repository_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConnectionArn", &self.connection_arn);
+        put(m, "EncryptionKeyArn", &self.encryption_key_arn);
+        req(m, "OwnerId", &self.owner_id);
+        req(m, "RepositoryName", &self.repository_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRepositoryLink, CfnRepositoryLinkAttributes, "AWS::CodeStarConnections::RepositoryLink");
@@ -255,17 +251,15 @@ impl CfnSyncConfiguration {
     }
 }
 impl CfnSyncConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Branch", &self.branch);
-        req(&mut m, "ConfigFile", &self.config_file);
-        put(&mut m, "PublishDeploymentStatus", &self.publish_deployment_status);
-        req(&mut m, "RepositoryLinkId", &self.repository_link_id);
-        req(&mut m, "ResourceName", &self.resource_name);
-        req(&mut m, "RoleArn", &self.role_arn);
-        req(&mut m, "SyncType", &self.sync_type);
-        put(&mut m, "TriggerResourceUpdateOn", &self.trigger_resource_update_on);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Branch", &self.branch);
+        req(m, "ConfigFile", &self.config_file);
+        put(m, "PublishDeploymentStatus", &self.publish_deployment_status);
+        req(m, "RepositoryLinkId", &self.repository_link_id);
+        req(m, "ResourceName", &self.resource_name);
+        req(m, "RoleArn", &self.role_arn);
+        req(m, "SyncType", &self.sync_type);
+        put(m, "TriggerResourceUpdateOn", &self.trigger_resource_update_on);
     }
 }
 resource!(CfnSyncConfiguration, CfnSyncConfigurationAttributes, "AWS::CodeStarConnections::SyncConfiguration");

@@ -47,19 +47,17 @@ impl CfnNotificationRule {
     }
 }
 impl CfnNotificationRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CreatedBy", &self.created_by);
-        req(&mut m, "DetailType", &self.detail_type);
-        put(&mut m, "EventTypeId", &self.event_type_id);
-        req(&mut m, "EventTypeIds", &self.event_type_ids);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Resource", &self.resource);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetAddress", &self.target_address);
-        req(&mut m, "Targets", &self.targets);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CreatedBy", &self.created_by);
+        req(m, "DetailType", &self.detail_type);
+        put(m, "EventTypeId", &self.event_type_id);
+        req(m, "EventTypeIds", &self.event_type_ids);
+        req(m, "Name", &self.name);
+        req(m, "Resource", &self.resource);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetAddress", &self.target_address);
+        req(m, "Targets", &self.targets);
     }
 }
 resource!(CfnNotificationRule, CfnNotificationRuleAttributes, "AWS::CodeStarNotifications::NotificationRule");

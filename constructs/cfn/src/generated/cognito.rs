@@ -53,21 +53,19 @@ impl CfnIdentityPool {
     }
 }
 impl CfnIdentityPool {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllowClassicFlow", &self.allow_classic_flow);
-        req(&mut m, "AllowUnauthenticatedIdentities", &self.allow_unauthenticated_identities);
-        put(&mut m, "CognitoEvents", &self.cognito_events);
-        put(&mut m, "CognitoIdentityProviders", &self.cognito_identity_providers);
-        put(&mut m, "CognitoStreams", &self.cognito_streams);
-        put(&mut m, "DeveloperProviderName", &self.developer_provider_name);
-        put(&mut m, "IdentityPoolName", &self.identity_pool_name);
-        put(&mut m, "IdentityPoolTags", &self.identity_pool_tags);
-        put(&mut m, "OpenIdConnectProviderARNs", &self.open_id_connect_provider_ar_ns);
-        put(&mut m, "PushSync", &self.push_sync);
-        put(&mut m, "SamlProviderARNs", &self.saml_provider_ar_ns);
-        put(&mut m, "SupportedLoginProviders", &self.supported_login_providers);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllowClassicFlow", &self.allow_classic_flow);
+        req(m, "AllowUnauthenticatedIdentities", &self.allow_unauthenticated_identities);
+        put(m, "CognitoEvents", &self.cognito_events);
+        put(m, "CognitoIdentityProviders", &self.cognito_identity_providers);
+        put(m, "CognitoStreams", &self.cognito_streams);
+        put(m, "DeveloperProviderName", &self.developer_provider_name);
+        put(m, "IdentityPoolName", &self.identity_pool_name);
+        put(m, "IdentityPoolTags", &self.identity_pool_tags);
+        put(m, "OpenIdConnectProviderARNs", &self.open_id_connect_provider_ar_ns);
+        put(m, "PushSync", &self.push_sync);
+        put(m, "SamlProviderARNs", &self.saml_provider_ar_ns);
+        put(m, "SupportedLoginProviders", &self.supported_login_providers);
     }
 }
 resource!(CfnIdentityPool, CfnIdentityPoolAttributes, "AWS::Cognito::IdentityPool");
@@ -214,13 +212,11 @@ impl CfnIdentityPoolPrincipalTag {
     }
 }
 impl CfnIdentityPoolPrincipalTag {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "IdentityPoolId", &self.identity_pool_id);
-        req(&mut m, "IdentityProviderName", &self.identity_provider_name);
-        put(&mut m, "PrincipalTags", &self.principal_tags);
-        put(&mut m, "UseDefaults", &self.use_defaults);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "IdentityPoolId", &self.identity_pool_id);
+        req(m, "IdentityProviderName", &self.identity_provider_name);
+        put(m, "PrincipalTags", &self.principal_tags);
+        put(m, "UseDefaults", &self.use_defaults);
     }
 }
 resource!(CfnIdentityPoolPrincipalTag, CfnIdentityPoolPrincipalTagAttributes, "AWS::Cognito::IdentityPoolPrincipalTag");
@@ -257,12 +253,10 @@ impl CfnIdentityPoolRoleAttachment {
     }
 }
 impl CfnIdentityPoolRoleAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "IdentityPoolId", &self.identity_pool_id);
-        put(&mut m, "RoleMappings", &self.role_mappings);
-        put(&mut m, "Roles", &self.roles);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "IdentityPoolId", &self.identity_pool_id);
+        put(m, "RoleMappings", &self.role_mappings);
+        put(m, "Roles", &self.roles);
     }
 }
 resource!(CfnIdentityPoolRoleAttachment, CfnIdentityPoolRoleAttachmentAttributes, "AWS::Cognito::IdentityPoolRoleAttachment");
@@ -394,11 +388,9 @@ impl CfnLogDeliveryConfiguration {
     }
 }
 impl CfnLogDeliveryConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "LogConfigurations", &self.log_configurations);
-        req(&mut m, "UserPoolId", &self.user_pool_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "LogConfigurations", &self.log_configurations);
+        req(m, "UserPoolId", &self.user_pool_id);
     }
 }
 resource!(CfnLogDeliveryConfiguration, CfnLogDeliveryConfigurationAttributes, "AWS::Cognito::LogDeliveryConfiguration");
@@ -520,15 +512,13 @@ impl CfnManagedLoginBranding {
     }
 }
 impl CfnManagedLoginBranding {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Assets", &self.assets);
-        put(&mut m, "ClientId", &self.client_id);
-        put(&mut m, "ReturnMergedResources", &self.return_merged_resources);
-        put(&mut m, "Settings", &self.settings);
-        put(&mut m, "UseCognitoProvidedValues", &self.use_cognito_provided_values);
-        req(&mut m, "UserPoolId", &self.user_pool_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Assets", &self.assets);
+        put(m, "ClientId", &self.client_id);
+        put(m, "ReturnMergedResources", &self.return_merged_resources);
+        put(m, "Settings", &self.settings);
+        put(m, "UseCognitoProvidedValues", &self.use_cognito_provided_values);
+        req(m, "UserPoolId", &self.user_pool_id);
     }
 }
 resource!(CfnManagedLoginBranding, CfnManagedLoginBrandingAttributes, "AWS::Cognito::ManagedLoginBranding");
@@ -734,15 +724,13 @@ impl CfnTerms {
     }
 }
 impl CfnTerms {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ClientId", &self.client_id);
-        req(&mut m, "Enforcement", &self.enforcement);
-        req(&mut m, "Links", &self.links);
-        req(&mut m, "TermsName", &self.terms_name);
-        req(&mut m, "TermsSource", &self.terms_source);
-        req(&mut m, "UserPoolId", &self.user_pool_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ClientId", &self.client_id);
+        req(m, "Enforcement", &self.enforcement);
+        req(m, "Links", &self.links);
+        req(m, "TermsName", &self.terms_name);
+        req(m, "TermsSource", &self.terms_source);
+        req(m, "UserPoolId", &self.user_pool_id);
     }
 }
 resource!(CfnTerms, CfnTermsAttributes, "AWS::Cognito::Terms");
@@ -871,41 +859,39 @@ pub struct CfnUserPool {
     pub web_authn_user_verification: Option<Val<String>>,
 }
 impl CfnUserPool {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccountRecoverySetting", &self.account_recovery_setting);
-        put(&mut m, "AdminCreateUserConfig", &self.admin_create_user_config);
-        put(&mut m, "AliasAttributes", &self.alias_attributes);
-        put(&mut m, "AutoVerifiedAttributes", &self.auto_verified_attributes);
-        put(&mut m, "DeletionProtection", &self.deletion_protection);
-        put(&mut m, "DeviceConfiguration", &self.device_configuration);
-        put(&mut m, "EmailAuthenticationMessage", &self.email_authentication_message);
-        put(&mut m, "EmailAuthenticationSubject", &self.email_authentication_subject);
-        put(&mut m, "EmailConfiguration", &self.email_configuration);
-        put(&mut m, "EmailVerificationMessage", &self.email_verification_message);
-        put(&mut m, "EmailVerificationSubject", &self.email_verification_subject);
-        put(&mut m, "EnabledMfas", &self.enabled_mfas);
-        put(&mut m, "IssuerConfiguration", &self.issuer_configuration);
-        put(&mut m, "KeyConfiguration", &self.key_configuration);
-        put(&mut m, "LambdaConfig", &self.lambda_config);
-        put(&mut m, "MfaConfiguration", &self.mfa_configuration);
-        put(&mut m, "Policies", &self.policies);
-        put(&mut m, "Schema", &self.schema);
-        put(&mut m, "SmsAuthenticationMessage", &self.sms_authentication_message);
-        put(&mut m, "SmsConfiguration", &self.sms_configuration);
-        put(&mut m, "SmsVerificationMessage", &self.sms_verification_message);
-        put(&mut m, "UserAttributeUpdateSettings", &self.user_attribute_update_settings);
-        put(&mut m, "UserPoolAddOns", &self.user_pool_add_ons);
-        put(&mut m, "UserPoolName", &self.user_pool_name);
-        put(&mut m, "UserPoolTags", &self.user_pool_tags);
-        put(&mut m, "UserPoolTier", &self.user_pool_tier);
-        put(&mut m, "UsernameAttributes", &self.username_attributes);
-        put(&mut m, "UsernameConfiguration", &self.username_configuration);
-        put(&mut m, "VerificationMessageTemplate", &self.verification_message_template);
-        put(&mut m, "WebAuthnFactorConfiguration", &self.web_authn_factor_configuration);
-        put(&mut m, "WebAuthnRelyingPartyID", &self.web_authn_relying_party_id);
-        put(&mut m, "WebAuthnUserVerification", &self.web_authn_user_verification);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccountRecoverySetting", &self.account_recovery_setting);
+        put(m, "AdminCreateUserConfig", &self.admin_create_user_config);
+        put(m, "AliasAttributes", &self.alias_attributes);
+        put(m, "AutoVerifiedAttributes", &self.auto_verified_attributes);
+        put(m, "DeletionProtection", &self.deletion_protection);
+        put(m, "DeviceConfiguration", &self.device_configuration);
+        put(m, "EmailAuthenticationMessage", &self.email_authentication_message);
+        put(m, "EmailAuthenticationSubject", &self.email_authentication_subject);
+        put(m, "EmailConfiguration", &self.email_configuration);
+        put(m, "EmailVerificationMessage", &self.email_verification_message);
+        put(m, "EmailVerificationSubject", &self.email_verification_subject);
+        put(m, "EnabledMfas", &self.enabled_mfas);
+        put(m, "IssuerConfiguration", &self.issuer_configuration);
+        put(m, "KeyConfiguration", &self.key_configuration);
+        put(m, "LambdaConfig", &self.lambda_config);
+        put(m, "MfaConfiguration", &self.mfa_configuration);
+        put(m, "Policies", &self.policies);
+        put(m, "Schema", &self.schema);
+        put(m, "SmsAuthenticationMessage", &self.sms_authentication_message);
+        put(m, "SmsConfiguration", &self.sms_configuration);
+        put(m, "SmsVerificationMessage", &self.sms_verification_message);
+        put(m, "UserAttributeUpdateSettings", &self.user_attribute_update_settings);
+        put(m, "UserPoolAddOns", &self.user_pool_add_ons);
+        put(m, "UserPoolName", &self.user_pool_name);
+        put(m, "UserPoolTags", &self.user_pool_tags);
+        put(m, "UserPoolTier", &self.user_pool_tier);
+        put(m, "UsernameAttributes", &self.username_attributes);
+        put(m, "UsernameConfiguration", &self.username_configuration);
+        put(m, "VerificationMessageTemplate", &self.verification_message_template);
+        put(m, "WebAuthnFactorConfiguration", &self.web_authn_factor_configuration);
+        put(m, "WebAuthnRelyingPartyID", &self.web_authn_relying_party_id);
+        put(m, "WebAuthnUserVerification", &self.web_authn_user_verification);
     }
 }
 resource!(CfnUserPool, CfnUserPoolAttributes, "AWS::Cognito::UserPool");
@@ -2014,32 +2000,30 @@ impl CfnUserPoolClient {
     }
 }
 impl CfnUserPoolClient {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessTokenValidity", &self.access_token_validity);
-        put(&mut m, "AllowedOAuthFlows", &self.allowed_o_auth_flows);
-        put(&mut m, "AllowedOAuthFlowsUserPoolClient", &self.allowed_o_auth_flows_user_pool_client);
-        put(&mut m, "AllowedOAuthScopes", &self.allowed_o_auth_scopes);
-        put(&mut m, "AnalyticsConfiguration", &self.analytics_configuration);
-        put(&mut m, "AuthSessionValidity", &self.auth_session_validity);
-        put(&mut m, "CallbackURLs", &self.callback_ur_ls);
-        put(&mut m, "ClientName", &self.client_name);
-        put(&mut m, "DefaultRedirectURI", &self.default_redirect_uri);
-        put(&mut m, "EnablePropagateAdditionalUserContextData", &self.enable_propagate_additional_user_context_data);
-        put(&mut m, "EnableTokenRevocation", &self.enable_token_revocation);
-        put(&mut m, "ExplicitAuthFlows", &self.explicit_auth_flows);
-        put(&mut m, "GenerateSecret", &self.generate_secret);
-        put(&mut m, "IdTokenValidity", &self.id_token_validity);
-        put(&mut m, "LogoutURLs", &self.logout_ur_ls);
-        put(&mut m, "PreventUserExistenceErrors", &self.prevent_user_existence_errors);
-        put(&mut m, "ReadAttributes", &self.read_attributes);
-        put(&mut m, "RefreshTokenRotation", &self.refresh_token_rotation);
-        put(&mut m, "RefreshTokenValidity", &self.refresh_token_validity);
-        put(&mut m, "SupportedIdentityProviders", &self.supported_identity_providers);
-        put(&mut m, "TokenValidityUnits", &self.token_validity_units);
-        req(&mut m, "UserPoolId", &self.user_pool_id);
-        put(&mut m, "WriteAttributes", &self.write_attributes);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessTokenValidity", &self.access_token_validity);
+        put(m, "AllowedOAuthFlows", &self.allowed_o_auth_flows);
+        put(m, "AllowedOAuthFlowsUserPoolClient", &self.allowed_o_auth_flows_user_pool_client);
+        put(m, "AllowedOAuthScopes", &self.allowed_o_auth_scopes);
+        put(m, "AnalyticsConfiguration", &self.analytics_configuration);
+        put(m, "AuthSessionValidity", &self.auth_session_validity);
+        put(m, "CallbackURLs", &self.callback_ur_ls);
+        put(m, "ClientName", &self.client_name);
+        put(m, "DefaultRedirectURI", &self.default_redirect_uri);
+        put(m, "EnablePropagateAdditionalUserContextData", &self.enable_propagate_additional_user_context_data);
+        put(m, "EnableTokenRevocation", &self.enable_token_revocation);
+        put(m, "ExplicitAuthFlows", &self.explicit_auth_flows);
+        put(m, "GenerateSecret", &self.generate_secret);
+        put(m, "IdTokenValidity", &self.id_token_validity);
+        put(m, "LogoutURLs", &self.logout_ur_ls);
+        put(m, "PreventUserExistenceErrors", &self.prevent_user_existence_errors);
+        put(m, "ReadAttributes", &self.read_attributes);
+        put(m, "RefreshTokenRotation", &self.refresh_token_rotation);
+        put(m, "RefreshTokenValidity", &self.refresh_token_validity);
+        put(m, "SupportedIdentityProviders", &self.supported_identity_providers);
+        put(m, "TokenValidityUnits", &self.token_validity_units);
+        req(m, "UserPoolId", &self.user_pool_id);
+        put(m, "WriteAttributes", &self.write_attributes);
     }
 }
 resource!(CfnUserPoolClient, CfnUserPoolClientAttributes, "AWS::Cognito::UserPoolClient");
@@ -2350,14 +2334,12 @@ impl CfnUserPoolDomain {
     }
 }
 impl CfnUserPoolDomain {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CustomDomainConfig", &self.custom_domain_config);
-        req(&mut m, "Domain", &self.domain);
-        put(&mut m, "ManagedLoginVersion", &self.managed_login_version);
-        put(&mut m, "Routing", &self.routing);
-        req(&mut m, "UserPoolId", &self.user_pool_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CustomDomainConfig", &self.custom_domain_config);
+        req(m, "Domain", &self.domain);
+        put(m, "ManagedLoginVersion", &self.managed_login_version);
+        put(m, "Routing", &self.routing);
+        req(m, "UserPoolId", &self.user_pool_id);
     }
 }
 resource!(CfnUserPoolDomain, CfnUserPoolDomainAttributes, "AWS::Cognito::UserPoolDomain");
@@ -2489,14 +2471,12 @@ impl CfnUserPoolGroup {
     }
 }
 impl CfnUserPoolGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "GroupName", &self.group_name);
-        put(&mut m, "Precedence", &self.precedence);
-        put(&mut m, "RoleArn", &self.role_arn);
-        req(&mut m, "UserPoolId", &self.user_pool_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "GroupName", &self.group_name);
+        put(m, "Precedence", &self.precedence);
+        put(m, "RoleArn", &self.role_arn);
+        req(m, "UserPoolId", &self.user_pool_id);
     }
 }
 resource!(CfnUserPoolGroup, CfnUserPoolGroupAttributes, "AWS::Cognito::UserPoolGroup");
@@ -2542,15 +2522,13 @@ impl CfnUserPoolIdentityProvider {
     }
 }
 impl CfnUserPoolIdentityProvider {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AttributeMapping", &self.attribute_mapping);
-        put(&mut m, "IdpIdentifiers", &self.idp_identifiers);
-        req(&mut m, "ProviderDetails", &self.provider_details);
-        req(&mut m, "ProviderName", &self.provider_name);
-        req(&mut m, "ProviderType", &self.provider_type);
-        req(&mut m, "UserPoolId", &self.user_pool_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AttributeMapping", &self.attribute_mapping);
+        put(m, "IdpIdentifiers", &self.idp_identifiers);
+        req(m, "ProviderDetails", &self.provider_details);
+        req(m, "ProviderName", &self.provider_name);
+        req(m, "ProviderType", &self.provider_type);
+        req(m, "UserPoolId", &self.user_pool_id);
     }
 }
 resource!(CfnUserPoolIdentityProvider, CfnUserPoolIdentityProviderAttributes, "AWS::Cognito::UserPoolIdentityProvider");
@@ -2633,15 +2611,13 @@ impl CfnUserPoolRegionalConfigurationAttachment {
     }
 }
 impl CfnUserPoolRegionalConfigurationAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "EmailConfiguration", &self.email_configuration);
-        put(&mut m, "LambdaConfig", &self.lambda_config);
-        put(&mut m, "SmsConfiguration", &self.sms_configuration);
-        put(&mut m, "Status", &self.status);
-        req(&mut m, "UserPoolId", &self.user_pool_id);
-        put(&mut m, "UserPoolTags", &self.user_pool_tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "EmailConfiguration", &self.email_configuration);
+        put(m, "LambdaConfig", &self.lambda_config);
+        put(m, "SmsConfiguration", &self.sms_configuration);
+        put(m, "Status", &self.status);
+        req(m, "UserPoolId", &self.user_pool_id);
+        put(m, "UserPoolTags", &self.user_pool_tags);
     }
 }
 resource!(CfnUserPoolRegionalConfigurationAttachment, CfnUserPoolRegionalConfigurationAttachmentAttributes, "AWS::Cognito::UserPoolRegionalConfigurationAttachment");
@@ -2901,12 +2877,10 @@ impl CfnUserPoolReplica {
     }
 }
 impl CfnUserPoolReplica {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "RegionName", &self.region_name);
-        req(&mut m, "UserPoolId", &self.user_pool_id);
-        put(&mut m, "UserPoolTagsAtCreate", &self.user_pool_tags_at_create);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "RegionName", &self.region_name);
+        req(m, "UserPoolId", &self.user_pool_id);
+        put(m, "UserPoolTagsAtCreate", &self.user_pool_tags_at_create);
     }
 }
 resource!(CfnUserPoolReplica, CfnUserPoolReplicaAttributes, "AWS::Cognito::UserPoolReplica");
@@ -2946,13 +2920,11 @@ impl CfnUserPoolResourceServer {
     }
 }
 impl CfnUserPoolResourceServer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Identifier", &self.identifier);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Scopes", &self.scopes);
-        req(&mut m, "UserPoolId", &self.user_pool_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Identifier", &self.identifier);
+        req(m, "Name", &self.name);
+        put(m, "Scopes", &self.scopes);
+        req(m, "UserPoolId", &self.user_pool_id);
     }
 }
 resource!(CfnUserPoolResourceServer, CfnUserPoolResourceServerAttributes, "AWS::Cognito::UserPoolResourceServer");
@@ -3025,14 +2997,12 @@ impl CfnUserPoolRiskConfigurationAttachment {
     }
 }
 impl CfnUserPoolRiskConfigurationAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccountTakeoverRiskConfiguration", &self.account_takeover_risk_configuration);
-        req(&mut m, "ClientId", &self.client_id);
-        put(&mut m, "CompromisedCredentialsRiskConfiguration", &self.compromised_credentials_risk_configuration);
-        put(&mut m, "RiskExceptionConfiguration", &self.risk_exception_configuration);
-        req(&mut m, "UserPoolId", &self.user_pool_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccountTakeoverRiskConfiguration", &self.account_takeover_risk_configuration);
+        req(m, "ClientId", &self.client_id);
+        put(m, "CompromisedCredentialsRiskConfiguration", &self.compromised_credentials_risk_configuration);
+        put(m, "RiskExceptionConfiguration", &self.risk_exception_configuration);
+        req(m, "UserPoolId", &self.user_pool_id);
     }
 }
 resource!(CfnUserPoolRiskConfigurationAttachment, CfnUserPoolRiskConfigurationAttachmentAttributes, "AWS::Cognito::UserPoolRiskConfigurationAttachment");
@@ -3282,12 +3252,10 @@ impl CfnUserPoolUICustomizationAttachment {
     }
 }
 impl CfnUserPoolUICustomizationAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CSS", &self.css);
-        req(&mut m, "ClientId", &self.client_id);
-        req(&mut m, "UserPoolId", &self.user_pool_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CSS", &self.css);
+        req(m, "ClientId", &self.client_id);
+        req(m, "UserPoolId", &self.user_pool_id);
     }
 }
 resource!(CfnUserPoolUICustomizationAttachment, CfnUserPoolUICustomizationAttachmentAttributes, "AWS::Cognito::UserPoolUICustomizationAttachment");
@@ -3339,17 +3307,15 @@ impl CfnUserPoolUser {
     }
 }
 impl CfnUserPoolUser {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ClientMetadata", &self.client_metadata);
-        put(&mut m, "DesiredDeliveryMediums", &self.desired_delivery_mediums);
-        put(&mut m, "ForceAliasCreation", &self.force_alias_creation);
-        put(&mut m, "MessageAction", &self.message_action);
-        put(&mut m, "UserAttributes", &self.user_attributes);
-        req(&mut m, "UserPoolId", &self.user_pool_id);
-        put(&mut m, "Username", &self.username);
-        put(&mut m, "ValidationData", &self.validation_data);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ClientMetadata", &self.client_metadata);
+        put(m, "DesiredDeliveryMediums", &self.desired_delivery_mediums);
+        put(m, "ForceAliasCreation", &self.force_alias_creation);
+        put(m, "MessageAction", &self.message_action);
+        put(m, "UserAttributes", &self.user_attributes);
+        req(m, "UserPoolId", &self.user_pool_id);
+        put(m, "Username", &self.username);
+        put(m, "ValidationData", &self.validation_data);
     }
 }
 resource!(CfnUserPoolUser, CfnUserPoolUserAttributes, "AWS::Cognito::UserPoolUser");
@@ -3407,12 +3373,10 @@ impl CfnUserPoolUserToGroupAttachment {
     }
 }
 impl CfnUserPoolUserToGroupAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "GroupName", &self.group_name);
-        req(&mut m, "UserPoolId", &self.user_pool_id);
-        req(&mut m, "Username", &self.username);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "GroupName", &self.group_name);
+        req(m, "UserPoolId", &self.user_pool_id);
+        req(m, "Username", &self.username);
     }
 }
 resource!(CfnUserPoolUserToGroupAttachment, CfnUserPoolUserToGroupAttachmentAttributes, "AWS::Cognito::UserPoolUserToGroupAttachment");

@@ -53,21 +53,19 @@ impl CfnDocumentClassifier {
     }
 }
 impl CfnDocumentClassifier {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DataAccessRoleArn", &self.data_access_role_arn);
-        req(&mut m, "DocumentClassifierName", &self.document_classifier_name);
-        req(&mut m, "InputDataConfig", &self.input_data_config);
-        req(&mut m, "LanguageCode", &self.language_code);
-        put(&mut m, "Mode", &self.mode);
-        put(&mut m, "ModelKmsKeyId", &self.model_kms_key_id);
-        put(&mut m, "ModelPolicy", &self.model_policy);
-        put(&mut m, "OutputDataConfig", &self.output_data_config);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VersionName", &self.version_name);
-        put(&mut m, "VolumeKmsKeyId", &self.volume_kms_key_id);
-        put(&mut m, "VpcConfig", &self.vpc_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DataAccessRoleArn", &self.data_access_role_arn);
+        req(m, "DocumentClassifierName", &self.document_classifier_name);
+        req(m, "InputDataConfig", &self.input_data_config);
+        req(m, "LanguageCode", &self.language_code);
+        put(m, "Mode", &self.mode);
+        put(m, "ModelKmsKeyId", &self.model_kms_key_id);
+        put(m, "ModelPolicy", &self.model_policy);
+        put(m, "OutputDataConfig", &self.output_data_config);
+        put(m, "Tags", &self.tags);
+        put(m, "VersionName", &self.version_name);
+        put(m, "VolumeKmsKeyId", &self.volume_kms_key_id);
+        put(m, "VpcConfig", &self.vpc_config);
     }
 }
 resource!(CfnDocumentClassifier, CfnDocumentClassifierAttributes, "AWS::Comprehend::DocumentClassifier");
@@ -485,13 +483,11 @@ impl CfnDocumentClassifierEndpoint {
     }
 }
 impl CfnDocumentClassifierEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DesiredInferenceUnits", &self.desired_inference_units);
-        req(&mut m, "EndpointName", &self.endpoint_name);
-        req(&mut m, "ModelArn", &self.model_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DesiredInferenceUnits", &self.desired_inference_units);
+        req(m, "EndpointName", &self.endpoint_name);
+        req(m, "ModelArn", &self.model_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDocumentClassifierEndpoint, CfnDocumentClassifierEndpointAttributes, "AWS::Comprehend::DocumentClassifierEndpoint");
@@ -595,19 +591,17 @@ impl CfnEntityRecognizer {
     }
 }
 impl CfnEntityRecognizer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DataAccessRoleArn", &self.data_access_role_arn);
-        req(&mut m, "InputDataConfig", &self.input_data_config);
-        req(&mut m, "LanguageCode", &self.language_code);
-        put(&mut m, "ModelKmsKeyId", &self.model_kms_key_id);
-        put(&mut m, "ModelPolicy", &self.model_policy);
-        req(&mut m, "RecognizerName", &self.recognizer_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VersionName", &self.version_name);
-        put(&mut m, "VolumeKmsKeyId", &self.volume_kms_key_id);
-        put(&mut m, "VpcConfig", &self.vpc_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DataAccessRoleArn", &self.data_access_role_arn);
+        req(m, "InputDataConfig", &self.input_data_config);
+        req(m, "LanguageCode", &self.language_code);
+        put(m, "ModelKmsKeyId", &self.model_kms_key_id);
+        put(m, "ModelPolicy", &self.model_policy);
+        req(m, "RecognizerName", &self.recognizer_name);
+        put(m, "Tags", &self.tags);
+        put(m, "VersionName", &self.version_name);
+        put(m, "VolumeKmsKeyId", &self.volume_kms_key_id);
+        put(m, "VpcConfig", &self.vpc_config);
     }
 }
 resource!(CfnEntityRecognizer, CfnEntityRecognizerAttributes, "AWS::Comprehend::EntityRecognizer");
@@ -1048,15 +1042,13 @@ impl CfnEntityRecognizerEndpoint {
     }
 }
 impl CfnEntityRecognizerEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DataAccessRoleArn", &self.data_access_role_arn);
-        req(&mut m, "DesiredInferenceUnits", &self.desired_inference_units);
-        req(&mut m, "EndpointName", &self.endpoint_name);
-        put(&mut m, "FlywheelArn", &self.flywheel_arn);
-        put(&mut m, "ModelArn", &self.model_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DataAccessRoleArn", &self.data_access_role_arn);
+        req(m, "DesiredInferenceUnits", &self.desired_inference_units);
+        req(m, "EndpointName", &self.endpoint_name);
+        put(m, "FlywheelArn", &self.flywheel_arn);
+        put(m, "ModelArn", &self.model_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEntityRecognizerEndpoint, CfnEntityRecognizerEndpointAttributes, "AWS::Comprehend::EntityRecognizerEndpoint");
@@ -1158,17 +1150,15 @@ impl CfnFlywheel {
     }
 }
 impl CfnFlywheel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ActiveModelArn", &self.active_model_arn);
-        req(&mut m, "DataAccessRoleArn", &self.data_access_role_arn);
-        req(&mut m, "DataLakeS3Uri", &self.data_lake_s3_uri);
-        put(&mut m, "DataSecurityConfig", &self.data_security_config);
-        req(&mut m, "FlywheelName", &self.flywheel_name);
-        put(&mut m, "ModelType", &self.model_type);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TaskConfig", &self.task_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ActiveModelArn", &self.active_model_arn);
+        req(m, "DataAccessRoleArn", &self.data_access_role_arn);
+        req(m, "DataLakeS3Uri", &self.data_lake_s3_uri);
+        put(m, "DataSecurityConfig", &self.data_security_config);
+        req(m, "FlywheelName", &self.flywheel_name);
+        put(m, "ModelType", &self.model_type);
+        put(m, "Tags", &self.tags);
+        put(m, "TaskConfig", &self.task_config);
     }
 }
 resource!(CfnFlywheel, CfnFlywheelAttributes, "AWS::Comprehend::Flywheel");

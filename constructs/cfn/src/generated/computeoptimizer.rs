@@ -47,19 +47,17 @@ impl CfnAutomationRule {
     }
 }
 impl CfnAutomationRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Criteria", &self.criteria);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "OrganizationConfiguration", &self.organization_configuration);
-        put(&mut m, "Priority", &self.priority);
-        req(&mut m, "RecommendedActionTypes", &self.recommended_action_types);
-        req(&mut m, "RuleType", &self.rule_type);
-        req(&mut m, "Schedule", &self.schedule);
-        req(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Criteria", &self.criteria);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "OrganizationConfiguration", &self.organization_configuration);
+        put(m, "Priority", &self.priority);
+        req(m, "RecommendedActionTypes", &self.recommended_action_types);
+        req(m, "RuleType", &self.rule_type);
+        req(m, "Schedule", &self.schedule);
+        req(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAutomationRule, CfnAutomationRuleAttributes, "AWS::ComputeOptimizer::AutomationRule");

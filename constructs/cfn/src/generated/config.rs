@@ -26,12 +26,10 @@ impl CfnAggregationAuthorization {
     }
 }
 impl CfnAggregationAuthorization {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AuthorizedAccountId", &self.authorized_account_id);
-        req(&mut m, "AuthorizedAwsRegion", &self.authorized_aws_region);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AuthorizedAccountId", &self.authorized_account_id);
+        req(m, "AuthorizedAwsRegion", &self.authorized_aws_region);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAggregationAuthorization, CfnAggregationAuthorizationAttributes, "AWS::Config::AggregationAuthorization");
@@ -131,17 +129,15 @@ impl CfnConfigRule {
     }
 }
 impl CfnConfigRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Compliance", &self.compliance);
-        put(&mut m, "ConfigRuleName", &self.config_rule_name);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EvaluationModes", &self.evaluation_modes);
-        put(&mut m, "InputParameters", &self.input_parameters);
-        put(&mut m, "MaximumExecutionFrequency", &self.maximum_execution_frequency);
-        put(&mut m, "Scope", &self.scope);
-        req(&mut m, "Source", &self.source);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Compliance", &self.compliance);
+        put(m, "ConfigRuleName", &self.config_rule_name);
+        put(m, "Description", &self.description);
+        put(m, "EvaluationModes", &self.evaluation_modes);
+        put(m, "InputParameters", &self.input_parameters);
+        put(m, "MaximumExecutionFrequency", &self.maximum_execution_frequency);
+        put(m, "Scope", &self.scope);
+        req(m, "Source", &self.source);
     }
 }
 resource!(CfnConfigRule, CfnConfigRuleAttributes, "AWS::Config::ConfigRule");
@@ -344,13 +340,11 @@ pub struct CfnConfigurationAggregator {
     pub tags: Option<Val<Vec<Val<configuration_aggregator::Tag>>>>,
 }
 impl CfnConfigurationAggregator {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccountAggregationSources", &self.account_aggregation_sources);
-        put(&mut m, "ConfigurationAggregatorName", &self.configuration_aggregator_name);
-        put(&mut m, "OrganizationAggregationSource", &self.organization_aggregation_source);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccountAggregationSources", &self.account_aggregation_sources);
+        put(m, "ConfigurationAggregatorName", &self.configuration_aggregator_name);
+        put(m, "OrganizationAggregationSource", &self.organization_aggregation_source);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConfigurationAggregator, CfnConfigurationAggregatorAttributes, "AWS::Config::ConfigurationAggregator");
@@ -489,14 +483,12 @@ impl CfnConfigurationRecorder {
     }
 }
 impl CfnConfigurationRecorder {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "RecordingGroup", &self.recording_group);
-        put(&mut m, "RecordingMode", &self.recording_mode);
-        req(&mut m, "RoleARN", &self.role_arn);
-        put(&mut m, "StartedOnCreate", &self.started_on_create);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Name", &self.name);
+        put(m, "RecordingGroup", &self.recording_group);
+        put(m, "RecordingMode", &self.recording_mode);
+        req(m, "RoleARN", &self.role_arn);
+        put(m, "StartedOnCreate", &self.started_on_create);
     }
 }
 resource!(CfnConfigurationRecorder, CfnConfigurationRecorderAttributes, "AWS::Config::ConfigurationRecorder");
@@ -692,17 +684,15 @@ impl CfnConformancePack {
     }
 }
 impl CfnConformancePack {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ConformancePackInputParameters", &self.conformance_pack_input_parameters);
-        req(&mut m, "ConformancePackName", &self.conformance_pack_name);
-        put(&mut m, "DeliveryS3Bucket", &self.delivery_s3_bucket);
-        put(&mut m, "DeliveryS3KeyPrefix", &self.delivery_s3_key_prefix);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TemplateBody", &self.template_body);
-        put(&mut m, "TemplateS3Uri", &self.template_s3_uri);
-        put(&mut m, "TemplateSSMDocumentDetails", &self.template_ssm_document_details);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ConformancePackInputParameters", &self.conformance_pack_input_parameters);
+        req(m, "ConformancePackName", &self.conformance_pack_name);
+        put(m, "DeliveryS3Bucket", &self.delivery_s3_bucket);
+        put(m, "DeliveryS3KeyPrefix", &self.delivery_s3_key_prefix);
+        put(m, "Tags", &self.tags);
+        put(m, "TemplateBody", &self.template_body);
+        put(m, "TemplateS3Uri", &self.template_s3_uri);
+        put(m, "TemplateSSMDocumentDetails", &self.template_ssm_document_details);
     }
 }
 resource!(CfnConformancePack, CfnConformancePackAttributes, "AWS::Config::ConformancePack");
@@ -817,11 +807,9 @@ impl CfnConnector {
     }
 }
 impl CfnConnector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConnectorConfiguration", &self.connector_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConnectorConfiguration", &self.connector_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConnector, CfnConnectorAttributes, "AWS::Config::Connector");
@@ -955,15 +943,13 @@ impl CfnDeliveryChannel {
     }
 }
 impl CfnDeliveryChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ConfigSnapshotDeliveryProperties", &self.config_snapshot_delivery_properties);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "S3BucketName", &self.s3_bucket_name);
-        put(&mut m, "S3KeyPrefix", &self.s3_key_prefix);
-        put(&mut m, "S3KmsKeyArn", &self.s3_kms_key_arn);
-        put(&mut m, "SnsTopicARN", &self.sns_topic_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ConfigSnapshotDeliveryProperties", &self.config_snapshot_delivery_properties);
+        put(m, "Name", &self.name);
+        req(m, "S3BucketName", &self.s3_bucket_name);
+        put(m, "S3KeyPrefix", &self.s3_key_prefix);
+        put(m, "S3KmsKeyArn", &self.s3_kms_key_arn);
+        put(m, "SnsTopicARN", &self.sns_topic_arn);
     }
 }
 resource!(CfnDeliveryChannel, CfnDeliveryChannelAttributes, "AWS::Config::DeliveryChannel");
@@ -1054,14 +1040,12 @@ impl CfnOrganizationConfigRule {
     }
 }
 impl CfnOrganizationConfigRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ExcludedAccounts", &self.excluded_accounts);
-        req(&mut m, "OrganizationConfigRuleName", &self.organization_config_rule_name);
-        put(&mut m, "OrganizationCustomPolicyRuleMetadata", &self.organization_custom_policy_rule_metadata);
-        put(&mut m, "OrganizationCustomRuleMetadata", &self.organization_custom_rule_metadata);
-        put(&mut m, "OrganizationManagedRuleMetadata", &self.organization_managed_rule_metadata);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ExcludedAccounts", &self.excluded_accounts);
+        req(m, "OrganizationConfigRuleName", &self.organization_config_rule_name);
+        put(m, "OrganizationCustomPolicyRuleMetadata", &self.organization_custom_policy_rule_metadata);
+        put(m, "OrganizationCustomRuleMetadata", &self.organization_custom_rule_metadata);
+        put(m, "OrganizationManagedRuleMetadata", &self.organization_managed_rule_metadata);
     }
 }
 resource!(CfnOrganizationConfigRule, CfnOrganizationConfigRuleAttributes, "AWS::Config::OrganizationConfigRule");
@@ -1358,17 +1342,15 @@ impl CfnOrganizationConformancePack {
     }
 }
 impl CfnOrganizationConformancePack {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ConformancePackInputParameters", &self.conformance_pack_input_parameters);
-        put(&mut m, "DeliveryS3Bucket", &self.delivery_s3_bucket);
-        put(&mut m, "DeliveryS3KeyPrefix", &self.delivery_s3_key_prefix);
-        put(&mut m, "ExcludedAccounts", &self.excluded_accounts);
-        req(&mut m, "OrganizationConformancePackName", &self.organization_conformance_pack_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TemplateBody", &self.template_body);
-        put(&mut m, "TemplateS3Uri", &self.template_s3_uri);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ConformancePackInputParameters", &self.conformance_pack_input_parameters);
+        put(m, "DeliveryS3Bucket", &self.delivery_s3_bucket);
+        put(m, "DeliveryS3KeyPrefix", &self.delivery_s3_key_prefix);
+        put(m, "ExcludedAccounts", &self.excluded_accounts);
+        req(m, "OrganizationConformancePackName", &self.organization_conformance_pack_name);
+        put(m, "Tags", &self.tags);
+        put(m, "TemplateBody", &self.template_body);
+        put(m, "TemplateS3Uri", &self.template_s3_uri);
     }
 }
 resource!(CfnOrganizationConformancePack, CfnOrganizationConformancePackAttributes, "AWS::Config::OrganizationConformancePack");
@@ -1490,19 +1472,17 @@ impl CfnRemediationConfiguration {
     }
 }
 impl CfnRemediationConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Automatic", &self.automatic);
-        req(&mut m, "ConfigRuleName", &self.config_rule_name);
-        put(&mut m, "ExecutionControls", &self.execution_controls);
-        put(&mut m, "MaximumAutomaticAttempts", &self.maximum_automatic_attempts);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "ResourceType", &self.resource_type);
-        put(&mut m, "RetryAttemptSeconds", &self.retry_attempt_seconds);
-        req(&mut m, "TargetId", &self.target_id);
-        req(&mut m, "TargetType", &self.target_type);
-        put(&mut m, "TargetVersion", &self.target_version);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Automatic", &self.automatic);
+        req(m, "ConfigRuleName", &self.config_rule_name);
+        put(m, "ExecutionControls", &self.execution_controls);
+        put(m, "MaximumAutomaticAttempts", &self.maximum_automatic_attempts);
+        put(m, "Parameters", &self.parameters);
+        put(m, "ResourceType", &self.resource_type);
+        put(m, "RetryAttemptSeconds", &self.retry_attempt_seconds);
+        req(m, "TargetId", &self.target_id);
+        req(m, "TargetType", &self.target_type);
+        put(m, "TargetVersion", &self.target_version);
     }
 }
 resource!(CfnRemediationConfiguration, CfnRemediationConfigurationAttributes, "AWS::Config::RemediationConfiguration");
@@ -1577,13 +1557,11 @@ impl CfnStoredQuery {
     }
 }
 impl CfnStoredQuery {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "QueryDescription", &self.query_description);
-        req(&mut m, "QueryExpression", &self.query_expression);
-        req(&mut m, "QueryName", &self.query_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "QueryDescription", &self.query_description);
+        req(m, "QueryExpression", &self.query_expression);
+        req(m, "QueryName", &self.query_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnStoredQuery, CfnStoredQueryAttributes, "AWS::Config::StoredQuery");

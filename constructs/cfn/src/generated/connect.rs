@@ -41,17 +41,15 @@ impl CfnAgentStatus {
     }
 }
 impl CfnAgentStatus {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisplayOrder", &self.display_order);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ResetOrderNumber", &self.reset_order_number);
-        req(&mut m, "State", &self.state);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "DisplayOrder", &self.display_order);
+        req(m, "InstanceArn", &self.instance_arn);
+        req(m, "Name", &self.name);
+        put(m, "ResetOrderNumber", &self.reset_order_number);
+        req(m, "State", &self.state);
+        put(m, "Tags", &self.tags);
+        put(m, "Type", &self.type_);
     }
 }
 resource!(CfnAgentStatus, CfnAgentStatusAttributes, "AWS::Connect::AgentStatus");
@@ -174,11 +172,9 @@ impl CfnApprovedOrigin {
     }
 }
 impl CfnApprovedOrigin {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "InstanceId", &self.instance_id);
-        req(&mut m, "Origin", &self.origin);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "InstanceId", &self.instance_id);
+        req(m, "Origin", &self.origin);
     }
 }
 resource!(CfnApprovedOrigin, CfnApprovedOriginAttributes, "AWS::Connect::ApprovedOrigin");
@@ -227,16 +223,14 @@ impl CfnContactFlow {
     }
 }
 impl CfnContactFlow {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Content", &self.content);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "State", &self.state);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Content", &self.content);
+        put(m, "Description", &self.description);
+        req(m, "InstanceArn", &self.instance_arn);
+        req(m, "Name", &self.name);
+        put(m, "State", &self.state);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnContactFlow, CfnContactFlowAttributes, "AWS::Connect::ContactFlow");
@@ -390,17 +384,15 @@ impl CfnContactFlowModule {
     }
 }
 impl CfnContactFlowModule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Content", &self.content);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ExternalInvocationConfiguration", &self.external_invocation_configuration);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Settings", &self.settings);
-        put(&mut m, "State", &self.state);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Content", &self.content);
+        put(m, "Description", &self.description);
+        put(m, "ExternalInvocationConfiguration", &self.external_invocation_configuration);
+        req(m, "InstanceArn", &self.instance_arn);
+        req(m, "Name", &self.name);
+        put(m, "Settings", &self.settings);
+        put(m, "State", &self.state);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnContactFlowModule, CfnContactFlowModuleAttributes, "AWS::Connect::ContactFlowModule");
@@ -494,13 +486,11 @@ impl CfnContactFlowModuleAlias {
     }
 }
 impl CfnContactFlowModuleAlias {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ContactFlowModuleId", &self.contact_flow_module_id);
-        req(&mut m, "ContactFlowModuleVersion", &self.contact_flow_module_version);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ContactFlowModuleId", &self.contact_flow_module_id);
+        req(m, "ContactFlowModuleVersion", &self.contact_flow_module_version);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
     }
 }
 resource!(CfnContactFlowModuleAlias, CfnContactFlowModuleAliasAttributes, "AWS::Connect::ContactFlowModuleAlias");
@@ -542,11 +532,9 @@ impl CfnContactFlowModuleVersion {
     }
 }
 impl CfnContactFlowModuleVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ContactFlowModuleId", &self.contact_flow_module_id);
-        put(&mut m, "Description", &self.description);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ContactFlowModuleId", &self.contact_flow_module_id);
+        put(m, "Description", &self.description);
     }
 }
 resource!(CfnContactFlowModuleVersion, CfnContactFlowModuleVersionAttributes, "AWS::Connect::ContactFlowModuleVersion");
@@ -592,11 +580,9 @@ impl CfnContactFlowVersion {
     }
 }
 impl CfnContactFlowVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ContactFlowId", &self.contact_flow_id);
-        put(&mut m, "Description", &self.description);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ContactFlowId", &self.contact_flow_id);
+        put(m, "Description", &self.description);
     }
 }
 resource!(CfnContactFlowVersion, CfnContactFlowVersionAttributes, "AWS::Connect::ContactFlowVersion");
@@ -645,12 +631,10 @@ impl CfnDataLakeAssociation {
     }
 }
 impl CfnDataLakeAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DataSetId", &self.data_set_id);
-        req(&mut m, "InstanceId", &self.instance_id);
-        put(&mut m, "TargetAccountId", &self.target_account_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DataSetId", &self.data_set_id);
+        req(m, "InstanceId", &self.instance_id);
+        put(m, "TargetAccountId", &self.target_account_id);
     }
 }
 resource!(CfnDataLakeAssociation, CfnDataLakeAssociationAttributes, "AWS::Connect::DataLakeAssociation");
@@ -707,16 +691,14 @@ impl CfnDataTable {
     }
 }
 impl CfnDataTable {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TimeZone", &self.time_zone);
-        req(&mut m, "ValueLockLevel", &self.value_lock_level);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "InstanceArn", &self.instance_arn);
+        req(m, "Name", &self.name);
+        req(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
+        req(m, "TimeZone", &self.time_zone);
+        req(m, "ValueLockLevel", &self.value_lock_level);
     }
 }
 resource!(CfnDataTable, CfnDataTableAttributes, "AWS::Connect::DataTable");
@@ -865,16 +847,14 @@ impl CfnDataTableAttribute {
     }
 }
 impl CfnDataTableAttribute {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DataTableArn", &self.data_table_arn);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Primary", &self.primary);
-        put(&mut m, "Validation", &self.validation);
-        req(&mut m, "ValueType", &self.value_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DataTableArn", &self.data_table_arn);
+        put(m, "Description", &self.description);
+        req(m, "InstanceArn", &self.instance_arn);
+        req(m, "Name", &self.name);
+        put(m, "Primary", &self.primary);
+        put(m, "Validation", &self.validation);
+        req(m, "ValueType", &self.value_type);
     }
 }
 resource!(CfnDataTableAttribute, CfnDataTableAttributeAttributes, "AWS::Connect::DataTableAttribute");
@@ -1019,12 +999,10 @@ impl CfnDataTableRecord {
     }
 }
 impl CfnDataTableRecord {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DataTableArn", &self.data_table_arn);
-        req(&mut m, "DataTableRecord", &self.data_table_record);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DataTableArn", &self.data_table_arn);
+        req(m, "DataTableRecord", &self.data_table_record);
+        req(m, "InstanceArn", &self.instance_arn);
     }
 }
 resource!(CfnDataTableRecord, CfnDataTableRecordAttributes, "AWS::Connect::DataTableRecord");
@@ -1121,15 +1099,13 @@ impl CfnEmailAddress {
     }
 }
 impl CfnEmailAddress {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AliasConfigurations", &self.alias_configurations);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisplayName", &self.display_name);
-        req(&mut m, "EmailAddress", &self.email_address);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AliasConfigurations", &self.alias_configurations);
+        put(m, "Description", &self.description);
+        put(m, "DisplayName", &self.display_name);
+        req(m, "EmailAddress", &self.email_address);
+        req(m, "InstanceArn", &self.instance_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEmailAddress, CfnEmailAddressAttributes, "AWS::Connect::EmailAddress");
@@ -1257,21 +1233,19 @@ impl CfnEvaluationForm {
     }
 }
 impl CfnEvaluationForm {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AIVersion", &self.ai_version);
-        put(&mut m, "AutoEvaluationConfiguration", &self.auto_evaluation_configuration);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        req(&mut m, "Items", &self.items);
-        put(&mut m, "LanguageConfiguration", &self.language_configuration);
-        put(&mut m, "ReviewConfiguration", &self.review_configuration);
-        put(&mut m, "ScoringStrategy", &self.scoring_strategy);
-        req(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetConfiguration", &self.target_configuration);
-        req(&mut m, "Title", &self.title);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AIVersion", &self.ai_version);
+        put(m, "AutoEvaluationConfiguration", &self.auto_evaluation_configuration);
+        put(m, "Description", &self.description);
+        req(m, "InstanceArn", &self.instance_arn);
+        req(m, "Items", &self.items);
+        put(m, "LanguageConfiguration", &self.language_configuration);
+        put(m, "ReviewConfiguration", &self.review_configuration);
+        put(m, "ScoringStrategy", &self.scoring_strategy);
+        req(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetConfiguration", &self.target_configuration);
+        req(m, "Title", &self.title);
     }
 }
 resource!(CfnEvaluationForm, CfnEvaluationFormAttributes, "AWS::Connect::EvaluationForm");
@@ -3015,18 +2989,16 @@ impl CfnHoursOfOperation {
     }
 }
 impl CfnHoursOfOperation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ChildHoursOfOperations", &self.child_hours_of_operations);
-        req(&mut m, "Config", &self.config);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "HoursOfOperationOverrides", &self.hours_of_operation_overrides);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ParentHoursOfOperations", &self.parent_hours_of_operations);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TimeZone", &self.time_zone);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ChildHoursOfOperations", &self.child_hours_of_operations);
+        req(m, "Config", &self.config);
+        put(m, "Description", &self.description);
+        put(m, "HoursOfOperationOverrides", &self.hours_of_operation_overrides);
+        req(m, "InstanceArn", &self.instance_arn);
+        req(m, "Name", &self.name);
+        put(m, "ParentHoursOfOperations", &self.parent_hours_of_operations);
+        put(m, "Tags", &self.tags);
+        req(m, "TimeZone", &self.time_zone);
     }
 }
 resource!(CfnHoursOfOperation, CfnHoursOfOperationAttributes, "AWS::Connect::HoursOfOperation");
@@ -3441,14 +3413,12 @@ impl CfnInstance {
     }
 }
 impl CfnInstance {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Attributes", &self.attributes);
-        put(&mut m, "DirectoryId", &self.directory_id);
-        req(&mut m, "IdentityManagementType", &self.identity_management_type);
-        put(&mut m, "InstanceAlias", &self.instance_alias);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Attributes", &self.attributes);
+        put(m, "DirectoryId", &self.directory_id);
+        req(m, "IdentityManagementType", &self.identity_management_type);
+        put(m, "InstanceAlias", &self.instance_alias);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnInstance, CfnInstanceAttributes, "AWS::Connect::Instance");
@@ -3647,16 +3617,14 @@ impl CfnInstanceStorageConfig {
     }
 }
 impl CfnInstanceStorageConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        put(&mut m, "KinesisFirehoseConfig", &self.kinesis_firehose_config);
-        put(&mut m, "KinesisStreamConfig", &self.kinesis_stream_config);
-        put(&mut m, "KinesisVideoStreamConfig", &self.kinesis_video_stream_config);
-        req(&mut m, "ResourceType", &self.resource_type);
-        put(&mut m, "S3Config", &self.s3_config);
-        req(&mut m, "StorageType", &self.storage_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "InstanceArn", &self.instance_arn);
+        put(m, "KinesisFirehoseConfig", &self.kinesis_firehose_config);
+        put(m, "KinesisStreamConfig", &self.kinesis_stream_config);
+        put(m, "KinesisVideoStreamConfig", &self.kinesis_video_stream_config);
+        req(m, "ResourceType", &self.resource_type);
+        put(m, "S3Config", &self.s3_config);
+        req(m, "StorageType", &self.storage_type);
     }
 }
 resource!(CfnInstanceStorageConfig, CfnInstanceStorageConfigAttributes, "AWS::Connect::InstanceStorageConfig");
@@ -3942,16 +3910,14 @@ impl CfnIntegrationAssociation {
     }
 }
 impl CfnIntegrationAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "InstanceId", &self.instance_id);
-        req(&mut m, "IntegrationArn", &self.integration_arn);
-        req(&mut m, "IntegrationType", &self.integration_type);
-        put(&mut m, "SourceApplicationName", &self.source_application_name);
-        put(&mut m, "SourceApplicationUrl", &self.source_application_url);
-        put(&mut m, "SourceType", &self.source_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "InstanceId", &self.instance_id);
+        req(m, "IntegrationArn", &self.integration_arn);
+        req(m, "IntegrationType", &self.integration_type);
+        put(m, "SourceApplicationName", &self.source_application_name);
+        put(m, "SourceApplicationUrl", &self.source_application_url);
+        put(m, "SourceType", &self.source_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIntegrationAssociation, CfnIntegrationAssociationAttributes, "AWS::Connect::IntegrationAssociation");
@@ -4114,17 +4080,15 @@ impl CfnMetric {
     }
 }
 impl CfnMetric {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        req(&mut m, "MetricCalculation", &self.metric_calculation);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PositiveTrendIndicator", &self.positive_trend_indicator);
-        req(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Unit", &self.unit);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "InstanceArn", &self.instance_arn);
+        req(m, "MetricCalculation", &self.metric_calculation);
+        req(m, "Name", &self.name);
+        put(m, "PositiveTrendIndicator", &self.positive_trend_indicator);
+        req(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
+        req(m, "Unit", &self.unit);
     }
 }
 resource!(CfnMetric, CfnMetricAttributes, "AWS::Connect::Metric");
@@ -4587,15 +4551,13 @@ impl CfnNotification {
     }
 }
 impl CfnNotification {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Content", &self.content);
-        put(&mut m, "ExpiresAt", &self.expires_at);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        put(&mut m, "Priority", &self.priority);
-        put(&mut m, "Recipients", &self.recipients);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Content", &self.content);
+        put(m, "ExpiresAt", &self.expires_at);
+        req(m, "InstanceArn", &self.instance_arn);
+        put(m, "Priority", &self.priority);
+        put(m, "Recipients", &self.recipients);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnNotification, CfnNotificationAttributes, "AWS::Connect::Notification");
@@ -4755,16 +4717,14 @@ impl CfnPhoneNumber {
     }
 }
 impl CfnPhoneNumber {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CountryCode", &self.country_code);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Prefix", &self.prefix);
-        put(&mut m, "SourcePhoneNumberArn", &self.source_phone_number_arn);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TargetArn", &self.target_arn);
-        put(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CountryCode", &self.country_code);
+        put(m, "Description", &self.description);
+        put(m, "Prefix", &self.prefix);
+        put(m, "SourcePhoneNumberArn", &self.source_phone_number_arn);
+        put(m, "Tags", &self.tags);
+        req(m, "TargetArn", &self.target_arn);
+        put(m, "Type", &self.type_);
     }
 }
 resource!(CfnPhoneNumber, CfnPhoneNumberAttributes, "AWS::Connect::PhoneNumber");
@@ -4847,14 +4807,12 @@ impl CfnPredefinedAttribute {
     }
 }
 impl CfnPredefinedAttribute {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AttributeConfiguration", &self.attribute_configuration);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Purposes", &self.purposes);
-        put(&mut m, "Values", &self.values);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AttributeConfiguration", &self.attribute_configuration);
+        req(m, "InstanceArn", &self.instance_arn);
+        req(m, "Name", &self.name);
+        put(m, "Purposes", &self.purposes);
+        put(m, "Values", &self.values);
     }
 }
 resource!(CfnPredefinedAttribute, CfnPredefinedAttributeAttributes, "AWS::Connect::PredefinedAttribute");
@@ -4940,14 +4898,12 @@ impl CfnPrompt {
     }
 }
 impl CfnPrompt {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "S3Uri", &self.s3_uri);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "InstanceArn", &self.instance_arn);
+        req(m, "Name", &self.name);
+        put(m, "S3Uri", &self.s3_uri);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPrompt, CfnPromptAttributes, "AWS::Connect::Prompt");
@@ -5044,20 +5000,18 @@ impl CfnQueue {
     }
 }
 impl CfnQueue {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalEmailAddresses", &self.additional_email_addresses);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "HoursOfOperationArn", &self.hours_of_operation_arn);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        put(&mut m, "MaxContacts", &self.max_contacts);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "OutboundCallerConfig", &self.outbound_caller_config);
-        put(&mut m, "OutboundEmailConfig", &self.outbound_email_config);
-        put(&mut m, "QuickConnectArns", &self.quick_connect_arns);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalEmailAddresses", &self.additional_email_addresses);
+        put(m, "Description", &self.description);
+        req(m, "HoursOfOperationArn", &self.hours_of_operation_arn);
+        req(m, "InstanceArn", &self.instance_arn);
+        put(m, "MaxContacts", &self.max_contacts);
+        req(m, "Name", &self.name);
+        put(m, "OutboundCallerConfig", &self.outbound_caller_config);
+        put(m, "OutboundEmailConfig", &self.outbound_email_config);
+        put(m, "QuickConnectArns", &self.quick_connect_arns);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnQueue, CfnQueueAttributes, "AWS::Connect::Queue");
@@ -5231,14 +5185,12 @@ impl CfnQuickConnect {
     }
 }
 impl CfnQuickConnect {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "QuickConnectConfig", &self.quick_connect_config);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "InstanceArn", &self.instance_arn);
+        req(m, "Name", &self.name);
+        req(m, "QuickConnectConfig", &self.quick_connect_config);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnQuickConnect, CfnQuickConnectAttributes, "AWS::Connect::QuickConnect");
@@ -5504,18 +5456,16 @@ impl CfnRoutingProfile {
     }
 }
 impl CfnRoutingProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AgentAvailabilityTimer", &self.agent_availability_timer);
-        req(&mut m, "DefaultOutboundQueueArn", &self.default_outbound_queue_arn);
-        req(&mut m, "Description", &self.description);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        put(&mut m, "ManualAssignmentQueueConfigs", &self.manual_assignment_queue_configs);
-        req(&mut m, "MediaConcurrencies", &self.media_concurrencies);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "QueueConfigs", &self.queue_configs);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AgentAvailabilityTimer", &self.agent_availability_timer);
+        req(m, "DefaultOutboundQueueArn", &self.default_outbound_queue_arn);
+        req(m, "Description", &self.description);
+        req(m, "InstanceArn", &self.instance_arn);
+        put(m, "ManualAssignmentQueueConfigs", &self.manual_assignment_queue_configs);
+        req(m, "MediaConcurrencies", &self.media_concurrencies);
+        req(m, "Name", &self.name);
+        put(m, "QueueConfigs", &self.queue_configs);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRoutingProfile, CfnRoutingProfileAttributes, "AWS::Connect::RoutingProfile");
@@ -5810,16 +5760,14 @@ impl CfnRule {
     }
 }
 impl CfnRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Actions", &self.actions);
-        req(&mut m, "Function", &self.function);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "PublishStatus", &self.publish_status);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TriggerEventSource", &self.trigger_event_source);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Actions", &self.actions);
+        req(m, "Function", &self.function);
+        req(m, "InstanceArn", &self.instance_arn);
+        req(m, "Name", &self.name);
+        req(m, "PublishStatus", &self.publish_status);
+        put(m, "Tags", &self.tags);
+        req(m, "TriggerEventSource", &self.trigger_event_source);
     }
 }
 resource!(CfnRule, CfnRuleAttributes, "AWS::Connect::Rule");
@@ -6622,11 +6570,9 @@ impl CfnSecurityKey {
     }
 }
 impl CfnSecurityKey {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "InstanceId", &self.instance_id);
-        req(&mut m, "Key", &self.key);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "InstanceId", &self.instance_id);
+        req(m, "Key", &self.key);
     }
 }
 resource!(CfnSecurityKey, CfnSecurityKeyAttributes, "AWS::Connect::SecurityKey");
@@ -6694,21 +6640,19 @@ impl CfnSecurityProfile {
     }
 }
 impl CfnSecurityProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllowedAccessControlHierarchyGroupId", &self.allowed_access_control_hierarchy_group_id);
-        put(&mut m, "AllowedAccessControlTags", &self.allowed_access_control_tags);
-        put(&mut m, "AllowedFlowModules", &self.allowed_flow_modules);
-        put(&mut m, "Applications", &self.applications);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "GranularAccessControlConfiguration", &self.granular_access_control_configuration);
-        put(&mut m, "HierarchyRestrictedResources", &self.hierarchy_restricted_resources);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        put(&mut m, "Permissions", &self.permissions);
-        req(&mut m, "SecurityProfileName", &self.security_profile_name);
-        put(&mut m, "TagRestrictedResources", &self.tag_restricted_resources);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllowedAccessControlHierarchyGroupId", &self.allowed_access_control_hierarchy_group_id);
+        put(m, "AllowedAccessControlTags", &self.allowed_access_control_tags);
+        put(m, "AllowedFlowModules", &self.allowed_flow_modules);
+        put(m, "Applications", &self.applications);
+        put(m, "Description", &self.description);
+        put(m, "GranularAccessControlConfiguration", &self.granular_access_control_configuration);
+        put(m, "HierarchyRestrictedResources", &self.hierarchy_restricted_resources);
+        req(m, "InstanceArn", &self.instance_arn);
+        put(m, "Permissions", &self.permissions);
+        req(m, "SecurityProfileName", &self.security_profile_name);
+        put(m, "TagRestrictedResources", &self.tag_restricted_resources);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSecurityProfile, CfnSecurityProfileAttributes, "AWS::Connect::SecurityProfile");
@@ -6979,20 +6923,18 @@ impl CfnTaskTemplate {
     }
 }
 impl CfnTaskTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ClientToken", &self.client_token);
-        put(&mut m, "Constraints", &self.constraints);
-        put(&mut m, "ContactFlowArn", &self.contact_flow_arn);
-        put(&mut m, "Defaults", &self.defaults);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Fields", &self.fields);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "SelfAssignContactFlowArn", &self.self_assign_contact_flow_arn);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ClientToken", &self.client_token);
+        put(m, "Constraints", &self.constraints);
+        put(m, "ContactFlowArn", &self.contact_flow_arn);
+        put(m, "Defaults", &self.defaults);
+        put(m, "Description", &self.description);
+        put(m, "Fields", &self.fields);
+        req(m, "InstanceArn", &self.instance_arn);
+        put(m, "Name", &self.name);
+        put(m, "SelfAssignContactFlowArn", &self.self_assign_contact_flow_arn);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnTaskTemplate, CfnTaskTemplateAttributes, "AWS::Connect::TaskTemplate");
@@ -7338,17 +7280,15 @@ impl CfnTestCase {
     }
 }
 impl CfnTestCase {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Content", &self.content);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EntryPoint", &self.entry_point);
-        put(&mut m, "InitializationData", &self.initialization_data);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Content", &self.content);
+        put(m, "Description", &self.description);
+        put(m, "EntryPoint", &self.entry_point);
+        put(m, "InitializationData", &self.initialization_data);
+        req(m, "InstanceArn", &self.instance_arn);
+        req(m, "Name", &self.name);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnTestCase, CfnTestCaseAttributes, "AWS::Connect::TestCase");
@@ -7530,13 +7470,11 @@ impl CfnTrafficDistributionGroup {
     }
 }
 impl CfnTrafficDistributionGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "InstanceArn", &self.instance_arn);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnTrafficDistributionGroup, CfnTrafficDistributionGroupAttributes, "AWS::Connect::TrafficDistributionGroup");
@@ -7620,13 +7558,11 @@ impl CfnUseCase {
     }
 }
 impl CfnUseCase {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "InstanceId", &self.instance_id);
-        req(&mut m, "IntegrationAssociationId", &self.integration_association_id);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "UseCaseType", &self.use_case_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "InstanceId", &self.instance_id);
+        req(m, "IntegrationAssociationId", &self.integration_association_id);
+        put(m, "Tags", &self.tags);
+        req(m, "UseCaseType", &self.use_case_type);
     }
 }
 resource!(CfnUseCase, CfnUseCaseAttributes, "AWS::Connect::UseCase");
@@ -7761,25 +7697,23 @@ impl CfnUser {
     }
 }
 impl CfnUser {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AfterContactWorkConfigs", &self.after_contact_work_configs);
-        put(&mut m, "AutoAcceptConfigs", &self.auto_accept_configs);
-        put(&mut m, "DirectoryUserId", &self.directory_user_id);
-        put(&mut m, "HierarchyGroupArn", &self.hierarchy_group_arn);
-        put(&mut m, "IdentityInfo", &self.identity_info);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        put(&mut m, "Password", &self.password);
-        put(&mut m, "PersistentConnectionConfigs", &self.persistent_connection_configs);
-        put(&mut m, "PhoneConfig", &self.phone_config);
-        put(&mut m, "PhoneNumberConfigs", &self.phone_number_configs);
-        req(&mut m, "RoutingProfileArn", &self.routing_profile_arn);
-        req(&mut m, "SecurityProfileArns", &self.security_profile_arns);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UserProficiencies", &self.user_proficiencies);
-        req(&mut m, "Username", &self.username);
-        put(&mut m, "VoiceEnhancementConfigs", &self.voice_enhancement_configs);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AfterContactWorkConfigs", &self.after_contact_work_configs);
+        put(m, "AutoAcceptConfigs", &self.auto_accept_configs);
+        put(m, "DirectoryUserId", &self.directory_user_id);
+        put(m, "HierarchyGroupArn", &self.hierarchy_group_arn);
+        put(m, "IdentityInfo", &self.identity_info);
+        req(m, "InstanceArn", &self.instance_arn);
+        put(m, "Password", &self.password);
+        put(m, "PersistentConnectionConfigs", &self.persistent_connection_configs);
+        put(m, "PhoneConfig", &self.phone_config);
+        put(m, "PhoneNumberConfigs", &self.phone_number_configs);
+        req(m, "RoutingProfileArn", &self.routing_profile_arn);
+        req(m, "SecurityProfileArns", &self.security_profile_arns);
+        put(m, "Tags", &self.tags);
+        put(m, "UserProficiencies", &self.user_proficiencies);
+        req(m, "Username", &self.username);
+        put(m, "VoiceEnhancementConfigs", &self.voice_enhancement_configs);
     }
 }
 resource!(CfnUser, CfnUserAttributes, "AWS::Connect::User");
@@ -8210,13 +8144,11 @@ impl CfnUserHierarchyGroup {
     }
 }
 impl CfnUserHierarchyGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ParentGroupArn", &self.parent_group_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "InstanceArn", &self.instance_arn);
+        req(m, "Name", &self.name);
+        put(m, "ParentGroupArn", &self.parent_group_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnUserHierarchyGroup, CfnUserHierarchyGroupAttributes, "AWS::Connect::UserHierarchyGroup");
@@ -8286,11 +8218,9 @@ impl CfnUserHierarchyStructure {
     }
 }
 impl CfnUserHierarchyStructure {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        put(&mut m, "UserHierarchyStructure", &self.user_hierarchy_structure);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "InstanceArn", &self.instance_arn);
+        put(m, "UserHierarchyStructure", &self.user_hierarchy_structure);
     }
 }
 resource!(CfnUserHierarchyStructure, CfnUserHierarchyStructureAttributes, "AWS::Connect::UserHierarchyStructure");
@@ -8530,15 +8460,13 @@ impl CfnView {
     }
 }
 impl CfnView {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Actions", &self.actions);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Template", &self.template);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Actions", &self.actions);
+        put(m, "Description", &self.description);
+        req(m, "InstanceArn", &self.instance_arn);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        req(m, "Template", &self.template);
     }
 }
 resource!(CfnView, CfnViewAttributes, "AWS::Connect::View");
@@ -8619,12 +8547,10 @@ impl CfnViewVersion {
     }
 }
 impl CfnViewVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "VersionDescription", &self.version_description);
-        req(&mut m, "ViewArn", &self.view_arn);
-        put(&mut m, "ViewContentSha256", &self.view_content_sha256);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "VersionDescription", &self.version_description);
+        req(m, "ViewArn", &self.view_arn);
+        put(m, "ViewContentSha256", &self.view_content_sha256);
     }
 }
 resource!(CfnViewVersion, CfnViewVersionAttributes, "AWS::Connect::ViewVersion");
@@ -8675,14 +8601,12 @@ impl CfnVocabulary {
     }
 }
 impl CfnVocabulary {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Content", &self.content);
-        req(&mut m, "InstanceId", &self.instance_id);
-        req(&mut m, "LanguageCode", &self.language_code);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VocabularyName", &self.vocabulary_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Content", &self.content);
+        req(m, "InstanceId", &self.instance_id);
+        req(m, "LanguageCode", &self.language_code);
+        put(m, "Tags", &self.tags);
+        req(m, "VocabularyName", &self.vocabulary_name);
     }
 }
 resource!(CfnVocabulary, CfnVocabularyAttributes, "AWS::Connect::Vocabulary");
@@ -8900,19 +8824,17 @@ impl CfnWorkspace {
     }
 }
 impl CfnWorkspace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Associations", &self.associations);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        put(&mut m, "Media", &self.media);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Pages", &self.pages);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Theme", &self.theme);
-        put(&mut m, "Title", &self.title);
-        put(&mut m, "Visibility", &self.visibility);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Associations", &self.associations);
+        put(m, "Description", &self.description);
+        req(m, "InstanceArn", &self.instance_arn);
+        put(m, "Media", &self.media);
+        req(m, "Name", &self.name);
+        put(m, "Pages", &self.pages);
+        put(m, "Tags", &self.tags);
+        put(m, "Theme", &self.theme);
+        put(m, "Title", &self.title);
+        put(m, "Visibility", &self.visibility);
     }
 }
 resource!(CfnWorkspace, CfnWorkspaceAttributes, "AWS::Connect::Workspace");

@@ -32,14 +32,12 @@ impl CfnCampaign {
     }
 }
 impl CfnCampaign {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConnectInstanceArn", &self.connect_instance_arn);
-        req(&mut m, "DialerConfig", &self.dialer_config);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "OutboundCallConfig", &self.outbound_call_config);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConnectInstanceArn", &self.connect_instance_arn);
+        req(m, "DialerConfig", &self.dialer_config);
+        req(m, "Name", &self.name);
+        req(m, "OutboundCallConfig", &self.outbound_call_config);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCampaign, CfnCampaignAttributes, "AWS::ConnectCampaigns::Campaign");

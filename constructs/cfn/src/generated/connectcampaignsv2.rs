@@ -50,20 +50,18 @@ impl CfnCampaign {
     }
 }
 impl CfnCampaign {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ChannelSubtypeConfig", &self.channel_subtype_config);
-        put(&mut m, "CommunicationLimitsOverride", &self.communication_limits_override);
-        put(&mut m, "CommunicationTimeConfig", &self.communication_time_config);
-        put(&mut m, "ConnectCampaignFlowArn", &self.connect_campaign_flow_arn);
-        req(&mut m, "ConnectInstanceId", &self.connect_instance_id);
-        put(&mut m, "EntryLimitsConfig", &self.entry_limits_config);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Schedule", &self.schedule);
-        put(&mut m, "Source", &self.source);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ChannelSubtypeConfig", &self.channel_subtype_config);
+        put(m, "CommunicationLimitsOverride", &self.communication_limits_override);
+        put(m, "CommunicationTimeConfig", &self.communication_time_config);
+        put(m, "ConnectCampaignFlowArn", &self.connect_campaign_flow_arn);
+        req(m, "ConnectInstanceId", &self.connect_instance_id);
+        put(m, "EntryLimitsConfig", &self.entry_limits_config);
+        req(m, "Name", &self.name);
+        put(m, "Schedule", &self.schedule);
+        put(m, "Source", &self.source);
+        put(m, "Tags", &self.tags);
+        put(m, "Type", &self.type_);
     }
 }
 resource!(CfnCampaign, CfnCampaignAttributes, "AWS::ConnectCampaignsV2::Campaign");

@@ -32,14 +32,12 @@ impl CfnEnabledBaseline {
     }
 }
 impl CfnEnabledBaseline {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "BaselineIdentifier", &self.baseline_identifier);
-        req(&mut m, "BaselineVersion", &self.baseline_version);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TargetIdentifier", &self.target_identifier);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "BaselineIdentifier", &self.baseline_identifier);
+        req(m, "BaselineVersion", &self.baseline_version);
+        put(m, "Parameters", &self.parameters);
+        put(m, "Tags", &self.tags);
+        req(m, "TargetIdentifier", &self.target_identifier);
     }
 }
 resource!(CfnEnabledBaseline, CfnEnabledBaselineAttributes, "AWS::ControlTower::EnabledBaseline");
@@ -121,13 +119,11 @@ impl CfnEnabledControl {
     }
 }
 impl CfnEnabledControl {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ControlIdentifier", &self.control_identifier);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TargetIdentifier", &self.target_identifier);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ControlIdentifier", &self.control_identifier);
+        put(m, "Parameters", &self.parameters);
+        put(m, "Tags", &self.tags);
+        req(m, "TargetIdentifier", &self.target_identifier);
     }
 }
 resource!(CfnEnabledControl, CfnEnabledControlAttributes, "AWS::ControlTower::EnabledControl");
@@ -225,13 +221,11 @@ impl CfnLandingZone {
     }
 }
 impl CfnLandingZone {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Manifest", &self.manifest);
-        put(&mut m, "RemediationTypes", &self.remediation_types);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Version", &self.version);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Manifest", &self.manifest);
+        put(m, "RemediationTypes", &self.remediation_types);
+        put(m, "Tags", &self.tags);
+        req(m, "Version", &self.version);
     }
 }
 resource!(CfnLandingZone, CfnLandingZoneAttributes, "AWS::ControlTower::LandingZone");

@@ -56,22 +56,20 @@ impl CfnReportDefinition {
     }
 }
 impl CfnReportDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalArtifacts", &self.additional_artifacts);
-        put(&mut m, "AdditionalSchemaElements", &self.additional_schema_elements);
-        put(&mut m, "BillingViewArn", &self.billing_view_arn);
-        req(&mut m, "Compression", &self.compression);
-        req(&mut m, "Format", &self.format);
-        req(&mut m, "RefreshClosedReports", &self.refresh_closed_reports);
-        req(&mut m, "ReportName", &self.report_name);
-        req(&mut m, "ReportVersioning", &self.report_versioning);
-        req(&mut m, "S3Bucket", &self.s3_bucket);
-        req(&mut m, "S3Prefix", &self.s3_prefix);
-        req(&mut m, "S3Region", &self.s3_region);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TimeUnit", &self.time_unit);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalArtifacts", &self.additional_artifacts);
+        put(m, "AdditionalSchemaElements", &self.additional_schema_elements);
+        put(m, "BillingViewArn", &self.billing_view_arn);
+        req(m, "Compression", &self.compression);
+        req(m, "Format", &self.format);
+        req(m, "RefreshClosedReports", &self.refresh_closed_reports);
+        req(m, "ReportName", &self.report_name);
+        req(m, "ReportVersioning", &self.report_versioning);
+        req(m, "S3Bucket", &self.s3_bucket);
+        req(m, "S3Prefix", &self.s3_prefix);
+        req(m, "S3Region", &self.s3_region);
+        put(m, "Tags", &self.tags);
+        req(m, "TimeUnit", &self.time_unit);
     }
 }
 resource!(CfnReportDefinition, CfnReportDefinitionAttributes, "AWS::CUR::ReportDefinition");

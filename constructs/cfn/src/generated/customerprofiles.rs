@@ -44,18 +44,16 @@ impl CfnCalculatedAttributeDefinition {
     }
 }
 impl CfnCalculatedAttributeDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AttributeDetails", &self.attribute_details);
-        req(&mut m, "CalculatedAttributeName", &self.calculated_attribute_name);
-        put(&mut m, "Conditions", &self.conditions);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisplayName", &self.display_name);
-        req(&mut m, "DomainName", &self.domain_name);
-        req(&mut m, "Statistic", &self.statistic);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UseHistoricalData", &self.use_historical_data);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AttributeDetails", &self.attribute_details);
+        req(m, "CalculatedAttributeName", &self.calculated_attribute_name);
+        put(m, "Conditions", &self.conditions);
+        put(m, "Description", &self.description);
+        put(m, "DisplayName", &self.display_name);
+        req(m, "DomainName", &self.domain_name);
+        req(m, "Statistic", &self.statistic);
+        put(m, "Tags", &self.tags);
+        put(m, "UseHistoricalData", &self.use_historical_data);
     }
 }
 resource!(CfnCalculatedAttributeDefinition, CfnCalculatedAttributeDefinitionAttributes, "AWS::CustomerProfiles::CalculatedAttributeDefinition");
@@ -409,17 +407,15 @@ impl CfnDomain {
     }
 }
 impl CfnDomain {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DataStore", &self.data_store);
-        put(&mut m, "DeadLetterQueueUrl", &self.dead_letter_queue_url);
-        put(&mut m, "DefaultEncryptionKey", &self.default_encryption_key);
-        req(&mut m, "DefaultExpirationDays", &self.default_expiration_days);
-        req(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "Matching", &self.matching);
-        put(&mut m, "RuleBasedMatching", &self.rule_based_matching);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DataStore", &self.data_store);
+        put(m, "DeadLetterQueueUrl", &self.dead_letter_queue_url);
+        put(m, "DefaultEncryptionKey", &self.default_encryption_key);
+        req(m, "DefaultExpirationDays", &self.default_expiration_days);
+        req(m, "DomainName", &self.domain_name);
+        put(m, "Matching", &self.matching);
+        put(m, "RuleBasedMatching", &self.rule_based_matching);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDomain, CfnDomainAttributes, "AWS::CustomerProfiles::Domain");
@@ -963,15 +959,13 @@ impl CfnDomainObjectType {
     }
 }
 impl CfnDomainObjectType {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "EncryptionKey", &self.encryption_key);
-        req(&mut m, "Fields", &self.fields);
-        req(&mut m, "ObjectTypeName", &self.object_type_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "DomainName", &self.domain_name);
+        put(m, "EncryptionKey", &self.encryption_key);
+        req(m, "Fields", &self.fields);
+        req(m, "ObjectTypeName", &self.object_type_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDomainObjectType, CfnDomainObjectTypeAttributes, "AWS::CustomerProfiles::DomainObjectType");
@@ -1129,13 +1123,11 @@ impl CfnEventStream {
     }
 }
 impl CfnEventStream {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DomainName", &self.domain_name);
-        req(&mut m, "EventStreamName", &self.event_stream_name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Uri", &self.uri);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DomainName", &self.domain_name);
+        req(m, "EventStreamName", &self.event_stream_name);
+        put(m, "Tags", &self.tags);
+        req(m, "Uri", &self.uri);
     }
 }
 resource!(CfnEventStream, CfnEventStreamAttributes, "AWS::CustomerProfiles::EventStream");
@@ -1235,17 +1227,15 @@ impl CfnEventTrigger {
     }
 }
 impl CfnEventTrigger {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DomainName", &self.domain_name);
-        req(&mut m, "EventTriggerConditions", &self.event_trigger_conditions);
-        put(&mut m, "EventTriggerLimits", &self.event_trigger_limits);
-        req(&mut m, "EventTriggerName", &self.event_trigger_name);
-        req(&mut m, "ObjectTypeName", &self.object_type_name);
-        put(&mut m, "SegmentFilter", &self.segment_filter);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "DomainName", &self.domain_name);
+        req(m, "EventTriggerConditions", &self.event_trigger_conditions);
+        put(m, "EventTriggerLimits", &self.event_trigger_limits);
+        req(m, "EventTriggerName", &self.event_trigger_name);
+        req(m, "ObjectTypeName", &self.object_type_name);
+        put(m, "SegmentFilter", &self.segment_filter);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEventTrigger, CfnEventTriggerAttributes, "AWS::CustomerProfiles::EventTrigger");
@@ -1594,17 +1584,15 @@ impl CfnIntegration {
     }
 }
 impl CfnIntegration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "EventTriggerNames", &self.event_trigger_names);
-        put(&mut m, "FlowDefinition", &self.flow_definition);
-        put(&mut m, "ObjectTypeName", &self.object_type_name);
-        put(&mut m, "ObjectTypeNames", &self.object_type_names);
-        put(&mut m, "Scope", &self.scope);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Uri", &self.uri);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DomainName", &self.domain_name);
+        put(m, "EventTriggerNames", &self.event_trigger_names);
+        put(m, "FlowDefinition", &self.flow_definition);
+        put(m, "ObjectTypeName", &self.object_type_name);
+        put(m, "ObjectTypeNames", &self.object_type_names);
+        put(m, "Scope", &self.scope);
+        put(m, "Tags", &self.tags);
+        put(m, "Uri", &self.uri);
     }
 }
 resource!(CfnIntegration, CfnIntegrationAttributes, "AWS::CustomerProfiles::Integration");
@@ -2689,22 +2677,20 @@ impl CfnObjectType {
     }
 }
 impl CfnObjectType {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllowProfileCreation", &self.allow_profile_creation);
-        req(&mut m, "Description", &self.description);
-        req(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "EncryptionKey", &self.encryption_key);
-        put(&mut m, "ExpirationDays", &self.expiration_days);
-        put(&mut m, "Fields", &self.fields);
-        put(&mut m, "Keys", &self.keys);
-        put(&mut m, "MaxProfileObjectCount", &self.max_profile_object_count);
-        req(&mut m, "ObjectTypeName", &self.object_type_name);
-        put(&mut m, "SourceLastUpdatedTimestampFormat", &self.source_last_updated_timestamp_format);
-        put(&mut m, "SourcePriority", &self.source_priority);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TemplateId", &self.template_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllowProfileCreation", &self.allow_profile_creation);
+        req(m, "Description", &self.description);
+        req(m, "DomainName", &self.domain_name);
+        put(m, "EncryptionKey", &self.encryption_key);
+        put(m, "ExpirationDays", &self.expiration_days);
+        put(m, "Fields", &self.fields);
+        put(m, "Keys", &self.keys);
+        put(m, "MaxProfileObjectCount", &self.max_profile_object_count);
+        req(m, "ObjectTypeName", &self.object_type_name);
+        put(m, "SourceLastUpdatedTimestampFormat", &self.source_last_updated_timestamp_format);
+        put(m, "SourcePriority", &self.source_priority);
+        put(m, "Tags", &self.tags);
+        put(m, "TemplateId", &self.template_id);
     }
 }
 resource!(CfnObjectType, CfnObjectTypeAttributes, "AWS::CustomerProfiles::ObjectType");
@@ -2972,15 +2958,13 @@ impl CfnRecommender {
     }
 }
 impl CfnRecommender {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "RecommenderConfig", &self.recommender_config);
-        req(&mut m, "RecommenderName", &self.recommender_name);
-        req(&mut m, "RecommenderRecipeName", &self.recommender_recipe_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "DomainName", &self.domain_name);
+        put(m, "RecommenderConfig", &self.recommender_config);
+        req(m, "RecommenderName", &self.recommender_name);
+        req(m, "RecommenderRecipeName", &self.recommender_recipe_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRecommender, CfnRecommenderAttributes, "AWS::CustomerProfiles::Recommender");
@@ -3185,15 +3169,13 @@ impl CfnRecommenderFilter {
     }
 }
 impl CfnRecommenderFilter {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DomainName", &self.domain_name);
-        req(&mut m, "RecommenderFilterExpression", &self.recommender_filter_expression);
-        req(&mut m, "RecommenderFilterName", &self.recommender_filter_name);
-        put(&mut m, "RecommenderSchemaName", &self.recommender_schema_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "DomainName", &self.domain_name);
+        req(m, "RecommenderFilterExpression", &self.recommender_filter_expression);
+        req(m, "RecommenderFilterName", &self.recommender_filter_name);
+        put(m, "RecommenderSchemaName", &self.recommender_schema_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRecommenderFilter, CfnRecommenderFilterAttributes, "AWS::CustomerProfiles::RecommenderFilter");
@@ -3275,13 +3257,11 @@ impl CfnRecommenderSchema {
     }
 }
 impl CfnRecommenderSchema {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DomainName", &self.domain_name);
-        req(&mut m, "Fields", &self.fields);
-        req(&mut m, "RecommenderSchemaName", &self.recommender_schema_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DomainName", &self.domain_name);
+        req(m, "Fields", &self.fields);
+        req(m, "RecommenderSchemaName", &self.recommender_schema_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRecommenderSchema, CfnRecommenderSchemaAttributes, "AWS::CustomerProfiles::RecommenderSchema");
@@ -3447,17 +3427,15 @@ impl CfnSegmentDefinition {
     }
 }
 impl CfnSegmentDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DisplayName", &self.display_name);
-        req(&mut m, "DomainName", &self.domain_name);
-        req(&mut m, "SegmentDefinitionName", &self.segment_definition_name);
-        put(&mut m, "SegmentGroups", &self.segment_groups);
-        put(&mut m, "SegmentSort", &self.segment_sort);
-        put(&mut m, "SegmentSqlQuery", &self.segment_sql_query);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "DisplayName", &self.display_name);
+        req(m, "DomainName", &self.domain_name);
+        req(m, "SegmentDefinitionName", &self.segment_definition_name);
+        put(m, "SegmentGroups", &self.segment_groups);
+        put(m, "SegmentSort", &self.segment_sort);
+        put(m, "SegmentSqlQuery", &self.segment_sql_query);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSegmentDefinition, CfnSegmentDefinitionAttributes, "AWS::CustomerProfiles::SegmentDefinition");

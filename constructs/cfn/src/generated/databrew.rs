@@ -38,16 +38,14 @@ impl CfnDataset {
     }
 }
 impl CfnDataset {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Format", &self.format);
-        put(&mut m, "FormatOptions", &self.format_options);
-        req(&mut m, "Input", &self.input);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PathOptions", &self.path_options);
-        put(&mut m, "Source", &self.source);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Format", &self.format);
+        put(m, "FormatOptions", &self.format_options);
+        req(m, "Input", &self.input);
+        req(m, "Name", &self.name);
+        put(m, "PathOptions", &self.path_options);
+        put(m, "Source", &self.source);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDataset, CfnDatasetAttributes, "AWS::DataBrew::Dataset");
@@ -691,29 +689,27 @@ impl CfnJob {
     }
 }
 impl CfnJob {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DataCatalogOutputs", &self.data_catalog_outputs);
-        put(&mut m, "DatabaseOutputs", &self.database_outputs);
-        put(&mut m, "DatasetName", &self.dataset_name);
-        put(&mut m, "EncryptionKeyArn", &self.encryption_key_arn);
-        put(&mut m, "EncryptionMode", &self.encryption_mode);
-        put(&mut m, "JobSample", &self.job_sample);
-        put(&mut m, "LogSubscription", &self.log_subscription);
-        put(&mut m, "MaxCapacity", &self.max_capacity);
-        put(&mut m, "MaxRetries", &self.max_retries);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "OutputLocation", &self.output_location);
-        put(&mut m, "Outputs", &self.outputs);
-        put(&mut m, "ProfileConfiguration", &self.profile_configuration);
-        put(&mut m, "ProjectName", &self.project_name);
-        put(&mut m, "Recipe", &self.recipe);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Timeout", &self.timeout);
-        req(&mut m, "Type", &self.type_);
-        put(&mut m, "ValidationConfigurations", &self.validation_configurations);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DataCatalogOutputs", &self.data_catalog_outputs);
+        put(m, "DatabaseOutputs", &self.database_outputs);
+        put(m, "DatasetName", &self.dataset_name);
+        put(m, "EncryptionKeyArn", &self.encryption_key_arn);
+        put(m, "EncryptionMode", &self.encryption_mode);
+        put(m, "JobSample", &self.job_sample);
+        put(m, "LogSubscription", &self.log_subscription);
+        put(m, "MaxCapacity", &self.max_capacity);
+        put(m, "MaxRetries", &self.max_retries);
+        req(m, "Name", &self.name);
+        put(m, "OutputLocation", &self.output_location);
+        put(m, "Outputs", &self.outputs);
+        put(m, "ProfileConfiguration", &self.profile_configuration);
+        put(m, "ProjectName", &self.project_name);
+        put(m, "Recipe", &self.recipe);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
+        put(m, "Timeout", &self.timeout);
+        req(m, "Type", &self.type_);
+        put(m, "ValidationConfigurations", &self.validation_configurations);
     }
 }
 resource!(CfnJob, CfnJobAttributes, "AWS::DataBrew::Job");
@@ -1484,15 +1480,13 @@ impl CfnProject {
     }
 }
 impl CfnProject {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DatasetName", &self.dataset_name);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RecipeName", &self.recipe_name);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Sample", &self.sample);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DatasetName", &self.dataset_name);
+        req(m, "Name", &self.name);
+        req(m, "RecipeName", &self.recipe_name);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Sample", &self.sample);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnProject, CfnProjectAttributes, "AWS::DataBrew::Project");
@@ -1614,13 +1608,11 @@ impl CfnRecipe {
     }
 }
 impl CfnRecipe {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Steps", &self.steps);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "Steps", &self.steps);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRecipe, CfnRecipeAttributes, "AWS::DataBrew::Recipe");
@@ -2180,14 +2172,12 @@ impl CfnRuleset {
     }
 }
 impl CfnRuleset {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Rules", &self.rules);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TargetArn", &self.target_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "Rules", &self.rules);
+        put(m, "Tags", &self.tags);
+        req(m, "TargetArn", &self.target_arn);
     }
 }
 resource!(CfnRuleset, CfnRulesetAttributes, "AWS::DataBrew::Ruleset");
@@ -2428,13 +2418,11 @@ impl CfnSchedule {
     }
 }
 impl CfnSchedule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CronExpression", &self.cron_expression);
-        put(&mut m, "JobNames", &self.job_names);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CronExpression", &self.cron_expression);
+        put(m, "JobNames", &self.job_names);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSchedule, CfnScheduleAttributes, "AWS::DataBrew::Schedule");

@@ -29,13 +29,11 @@ impl CfnDataSet {
     }
 }
 impl CfnDataSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AssetType", &self.asset_type);
-        req(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AssetType", &self.asset_type);
+        req(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDataSet, CfnDataSetAttributes, "AWS::DataExchange::DataSet");
@@ -152,12 +150,10 @@ impl CfnEventAction {
     }
 }
 impl CfnEventAction {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Action", &self.action);
-        req(&mut m, "Event", &self.event);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Action", &self.action);
+        req(m, "Event", &self.event);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEventAction, CfnEventActionAttributes, "AWS::DataExchange::EventAction");

@@ -38,16 +38,14 @@ impl CfnPipeline {
     }
 }
 impl CfnPipeline {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Activate", &self.activate);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ParameterObjects", &self.parameter_objects);
-        put(&mut m, "ParameterValues", &self.parameter_values);
-        put(&mut m, "PipelineObjects", &self.pipeline_objects);
-        put(&mut m, "PipelineTags", &self.pipeline_tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Activate", &self.activate);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "ParameterObjects", &self.parameter_objects);
+        put(m, "ParameterValues", &self.parameter_values);
+        put(m, "PipelineObjects", &self.pipeline_objects);
+        put(m, "PipelineTags", &self.pipeline_tags);
     }
 }
 resource!(CfnPipeline, CfnPipelineAttributes, "AWS::DataPipeline::Pipeline");

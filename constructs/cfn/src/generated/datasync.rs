@@ -22,15 +22,13 @@ pub struct CfnAgent {
     pub vpc_endpoint_id: Option<Val<String>>,
 }
 impl CfnAgent {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ActivationKey", &self.activation_key);
-        put(&mut m, "AgentName", &self.agent_name);
-        put(&mut m, "SecurityGroupArns", &self.security_group_arns);
-        put(&mut m, "SubnetArns", &self.subnet_arns);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcEndpointId", &self.vpc_endpoint_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ActivationKey", &self.activation_key);
+        put(m, "AgentName", &self.agent_name);
+        put(m, "SecurityGroupArns", &self.security_group_arns);
+        put(m, "SubnetArns", &self.subnet_arns);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcEndpointId", &self.vpc_endpoint_id);
     }
 }
 resource!(CfnAgent, CfnAgentAttributes, "AWS::DataSync::Agent");
@@ -131,20 +129,18 @@ impl CfnLocationAzureBlob {
     }
 }
 impl CfnLocationAzureBlob {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AgentArns", &self.agent_arns);
-        put(&mut m, "AzureAccessTier", &self.azure_access_tier);
-        req(&mut m, "AzureBlobAuthenticationType", &self.azure_blob_authentication_type);
-        put(&mut m, "AzureBlobContainerUrl", &self.azure_blob_container_url);
-        put(&mut m, "AzureBlobSasConfiguration", &self.azure_blob_sas_configuration);
-        put(&mut m, "AzureBlobType", &self.azure_blob_type);
-        put(&mut m, "CmkSecretConfig", &self.cmk_secret_config);
-        put(&mut m, "CustomSecretConfig", &self.custom_secret_config);
-        put(&mut m, "FederatedIdentity", &self.federated_identity);
-        put(&mut m, "Subdirectory", &self.subdirectory);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AgentArns", &self.agent_arns);
+        put(m, "AzureAccessTier", &self.azure_access_tier);
+        req(m, "AzureBlobAuthenticationType", &self.azure_blob_authentication_type);
+        put(m, "AzureBlobContainerUrl", &self.azure_blob_container_url);
+        put(m, "AzureBlobSasConfiguration", &self.azure_blob_sas_configuration);
+        put(m, "AzureBlobType", &self.azure_blob_type);
+        put(m, "CmkSecretConfig", &self.cmk_secret_config);
+        put(m, "CustomSecretConfig", &self.custom_secret_config);
+        put(m, "FederatedIdentity", &self.federated_identity);
+        put(m, "Subdirectory", &self.subdirectory);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLocationAzureBlob, CfnLocationAzureBlobAttributes, "AWS::DataSync::LocationAzureBlob");
@@ -425,16 +421,14 @@ impl CfnLocationEFS {
     }
 }
 impl CfnLocationEFS {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessPointArn", &self.access_point_arn);
-        req(&mut m, "Ec2Config", &self.ec2_config);
-        put(&mut m, "EfsFilesystemArn", &self.efs_filesystem_arn);
-        put(&mut m, "FileSystemAccessRoleArn", &self.file_system_access_role_arn);
-        put(&mut m, "InTransitEncryption", &self.in_transit_encryption);
-        put(&mut m, "Subdirectory", &self.subdirectory);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessPointArn", &self.access_point_arn);
+        req(m, "Ec2Config", &self.ec2_config);
+        put(m, "EfsFilesystemArn", &self.efs_filesystem_arn);
+        put(m, "FileSystemAccessRoleArn", &self.file_system_access_role_arn);
+        put(m, "InTransitEncryption", &self.in_transit_encryption);
+        put(m, "Subdirectory", &self.subdirectory);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLocationEFS, CfnLocationEFSAttributes, "AWS::DataSync::LocationEFS");
@@ -563,13 +557,11 @@ impl CfnLocationFSxLustre {
     }
 }
 impl CfnLocationFSxLustre {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "FsxFilesystemArn", &self.fsx_filesystem_arn);
-        req(&mut m, "SecurityGroupArns", &self.security_group_arns);
-        put(&mut m, "Subdirectory", &self.subdirectory);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "FsxFilesystemArn", &self.fsx_filesystem_arn);
+        req(m, "SecurityGroupArns", &self.security_group_arns);
+        put(m, "Subdirectory", &self.subdirectory);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLocationFSxLustre, CfnLocationFSxLustreAttributes, "AWS::DataSync::LocationFSxLustre");
@@ -652,14 +644,12 @@ impl CfnLocationFSxONTAP {
     }
 }
 impl CfnLocationFSxONTAP {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Protocol", &self.protocol);
-        req(&mut m, "SecurityGroupArns", &self.security_group_arns);
-        req(&mut m, "StorageVirtualMachineArn", &self.storage_virtual_machine_arn);
-        put(&mut m, "Subdirectory", &self.subdirectory);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Protocol", &self.protocol);
+        req(m, "SecurityGroupArns", &self.security_group_arns);
+        req(m, "StorageVirtualMachineArn", &self.storage_virtual_machine_arn);
+        put(m, "Subdirectory", &self.subdirectory);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLocationFSxONTAP, CfnLocationFSxONTAPAttributes, "AWS::DataSync::LocationFSxONTAP");
@@ -999,14 +989,12 @@ impl CfnLocationFSxOpenZFS {
     }
 }
 impl CfnLocationFSxOpenZFS {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "FsxFilesystemArn", &self.fsx_filesystem_arn);
-        req(&mut m, "Protocol", &self.protocol);
-        req(&mut m, "SecurityGroupArns", &self.security_group_arns);
-        put(&mut m, "Subdirectory", &self.subdirectory);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "FsxFilesystemArn", &self.fsx_filesystem_arn);
+        req(m, "Protocol", &self.protocol);
+        req(m, "SecurityGroupArns", &self.security_group_arns);
+        put(m, "Subdirectory", &self.subdirectory);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLocationFSxOpenZFS, CfnLocationFSxOpenZFSAttributes, "AWS::DataSync::LocationFSxOpenZFS");
@@ -1187,18 +1175,16 @@ impl CfnLocationFSxWindows {
     }
 }
 impl CfnLocationFSxWindows {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CmkSecretConfig", &self.cmk_secret_config);
-        put(&mut m, "CustomSecretConfig", &self.custom_secret_config);
-        put(&mut m, "Domain", &self.domain);
-        put(&mut m, "FsxFilesystemArn", &self.fsx_filesystem_arn);
-        put(&mut m, "Password", &self.password);
-        req(&mut m, "SecurityGroupArns", &self.security_group_arns);
-        put(&mut m, "Subdirectory", &self.subdirectory);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "User", &self.user);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CmkSecretConfig", &self.cmk_secret_config);
+        put(m, "CustomSecretConfig", &self.custom_secret_config);
+        put(m, "Domain", &self.domain);
+        put(m, "FsxFilesystemArn", &self.fsx_filesystem_arn);
+        put(m, "Password", &self.password);
+        req(m, "SecurityGroupArns", &self.security_group_arns);
+        put(m, "Subdirectory", &self.subdirectory);
+        put(m, "Tags", &self.tags);
+        req(m, "User", &self.user);
     }
 }
 resource!(CfnLocationFSxWindows, CfnLocationFSxWindowsAttributes, "AWS::DataSync::LocationFSxWindows");
@@ -1366,24 +1352,22 @@ impl CfnLocationHDFS {
     }
 }
 impl CfnLocationHDFS {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AgentArns", &self.agent_arns);
-        req(&mut m, "AuthenticationType", &self.authentication_type);
-        put(&mut m, "BlockSize", &self.block_size);
-        put(&mut m, "CmkSecretConfig", &self.cmk_secret_config);
-        put(&mut m, "CustomSecretConfig", &self.custom_secret_config);
-        put(&mut m, "KerberosKeytab", &self.kerberos_keytab);
-        put(&mut m, "KerberosKrb5Conf", &self.kerberos_krb5_conf);
-        put(&mut m, "KerberosPrincipal", &self.kerberos_principal);
-        put(&mut m, "KmsKeyProviderUri", &self.kms_key_provider_uri);
-        req(&mut m, "NameNodes", &self.name_nodes);
-        put(&mut m, "QopConfiguration", &self.qop_configuration);
-        put(&mut m, "ReplicationFactor", &self.replication_factor);
-        put(&mut m, "SimpleUser", &self.simple_user);
-        put(&mut m, "Subdirectory", &self.subdirectory);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AgentArns", &self.agent_arns);
+        req(m, "AuthenticationType", &self.authentication_type);
+        put(m, "BlockSize", &self.block_size);
+        put(m, "CmkSecretConfig", &self.cmk_secret_config);
+        put(m, "CustomSecretConfig", &self.custom_secret_config);
+        put(m, "KerberosKeytab", &self.kerberos_keytab);
+        put(m, "KerberosKrb5Conf", &self.kerberos_krb5_conf);
+        put(m, "KerberosPrincipal", &self.kerberos_principal);
+        put(m, "KmsKeyProviderUri", &self.kms_key_provider_uri);
+        req(m, "NameNodes", &self.name_nodes);
+        put(m, "QopConfiguration", &self.qop_configuration);
+        put(m, "ReplicationFactor", &self.replication_factor);
+        put(m, "SimpleUser", &self.simple_user);
+        put(m, "Subdirectory", &self.subdirectory);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLocationHDFS, CfnLocationHDFSAttributes, "AWS::DataSync::LocationHDFS");
@@ -1643,14 +1627,12 @@ impl CfnLocationNFS {
     }
 }
 impl CfnLocationNFS {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "MountOptions", &self.mount_options);
-        req(&mut m, "OnPremConfig", &self.on_prem_config);
-        put(&mut m, "ServerHostname", &self.server_hostname);
-        put(&mut m, "Subdirectory", &self.subdirectory);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "MountOptions", &self.mount_options);
+        req(m, "OnPremConfig", &self.on_prem_config);
+        put(m, "ServerHostname", &self.server_hostname);
+        put(m, "Subdirectory", &self.subdirectory);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLocationNFS, CfnLocationNFSAttributes, "AWS::DataSync::LocationNFS");
@@ -1807,22 +1789,20 @@ pub struct CfnLocationObjectStorage {
     pub tags: Option<Val<Vec<Val<location_object_storage::Tag>>>>,
 }
 impl CfnLocationObjectStorage {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessKey", &self.access_key);
-        put(&mut m, "AgentArns", &self.agent_arns);
-        put(&mut m, "BucketName", &self.bucket_name);
-        put(&mut m, "CmkSecretConfig", &self.cmk_secret_config);
-        put(&mut m, "CustomSecretConfig", &self.custom_secret_config);
-        put(&mut m, "FederatedIdentity", &self.federated_identity);
-        put(&mut m, "SecretKey", &self.secret_key);
-        put(&mut m, "ServerCertificate", &self.server_certificate);
-        put(&mut m, "ServerHostname", &self.server_hostname);
-        put(&mut m, "ServerPort", &self.server_port);
-        put(&mut m, "ServerProtocol", &self.server_protocol);
-        put(&mut m, "Subdirectory", &self.subdirectory);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessKey", &self.access_key);
+        put(m, "AgentArns", &self.agent_arns);
+        put(m, "BucketName", &self.bucket_name);
+        put(m, "CmkSecretConfig", &self.cmk_secret_config);
+        put(m, "CustomSecretConfig", &self.custom_secret_config);
+        put(m, "FederatedIdentity", &self.federated_identity);
+        put(m, "SecretKey", &self.secret_key);
+        put(m, "ServerCertificate", &self.server_certificate);
+        put(m, "ServerHostname", &self.server_hostname);
+        put(m, "ServerPort", &self.server_port);
+        put(m, "ServerProtocol", &self.server_protocol);
+        put(m, "Subdirectory", &self.subdirectory);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLocationObjectStorage, CfnLocationObjectStorageAttributes, "AWS::DataSync::LocationObjectStorage");
@@ -2052,14 +2032,12 @@ impl CfnLocationS3 {
     }
 }
 impl CfnLocationS3 {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "S3BucketArn", &self.s3_bucket_arn);
-        req(&mut m, "S3Config", &self.s3_config);
-        put(&mut m, "S3StorageClass", &self.s3_storage_class);
-        put(&mut m, "Subdirectory", &self.subdirectory);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "S3BucketArn", &self.s3_bucket_arn);
+        req(m, "S3Config", &self.s3_config);
+        put(m, "S3StorageClass", &self.s3_storage_class);
+        put(m, "Subdirectory", &self.subdirectory);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLocationS3, CfnLocationS3Attributes, "AWS::DataSync::LocationS3");
@@ -2232,24 +2210,22 @@ impl CfnLocationSMB {
     }
 }
 impl CfnLocationSMB {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AgentArns", &self.agent_arns);
-        put(&mut m, "AuthenticationType", &self.authentication_type);
-        put(&mut m, "CmkSecretConfig", &self.cmk_secret_config);
-        put(&mut m, "CustomSecretConfig", &self.custom_secret_config);
-        put(&mut m, "DnsIpAddresses", &self.dns_ip_addresses);
-        put(&mut m, "Domain", &self.domain);
-        put(&mut m, "KerberosKeytab", &self.kerberos_keytab);
-        put(&mut m, "KerberosKrb5Conf", &self.kerberos_krb5_conf);
-        put(&mut m, "KerberosPrincipal", &self.kerberos_principal);
-        put(&mut m, "MountOptions", &self.mount_options);
-        put(&mut m, "Password", &self.password);
-        put(&mut m, "ServerHostname", &self.server_hostname);
-        put(&mut m, "Subdirectory", &self.subdirectory);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "User", &self.user);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AgentArns", &self.agent_arns);
+        put(m, "AuthenticationType", &self.authentication_type);
+        put(m, "CmkSecretConfig", &self.cmk_secret_config);
+        put(m, "CustomSecretConfig", &self.custom_secret_config);
+        put(m, "DnsIpAddresses", &self.dns_ip_addresses);
+        put(m, "Domain", &self.domain);
+        put(m, "KerberosKeytab", &self.kerberos_keytab);
+        put(m, "KerberosKrb5Conf", &self.kerberos_krb5_conf);
+        put(m, "KerberosPrincipal", &self.kerberos_principal);
+        put(m, "MountOptions", &self.mount_options);
+        put(m, "Password", &self.password);
+        put(m, "ServerHostname", &self.server_hostname);
+        put(m, "Subdirectory", &self.subdirectory);
+        put(m, "Tags", &self.tags);
+        put(m, "User", &self.user);
     }
 }
 resource!(CfnLocationSMB, CfnLocationSMBAttributes, "AWS::DataSync::LocationSMB");
@@ -2475,21 +2451,19 @@ impl CfnTask {
     }
 }
 impl CfnTask {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CloudWatchLogGroupArn", &self.cloud_watch_log_group_arn);
-        req(&mut m, "DestinationLocationArn", &self.destination_location_arn);
-        put(&mut m, "Excludes", &self.excludes);
-        put(&mut m, "Includes", &self.includes);
-        put(&mut m, "ManifestConfig", &self.manifest_config);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Options", &self.options);
-        put(&mut m, "Schedule", &self.schedule);
-        req(&mut m, "SourceLocationArn", &self.source_location_arn);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TaskMode", &self.task_mode);
-        put(&mut m, "TaskReportConfig", &self.task_report_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CloudWatchLogGroupArn", &self.cloud_watch_log_group_arn);
+        req(m, "DestinationLocationArn", &self.destination_location_arn);
+        put(m, "Excludes", &self.excludes);
+        put(m, "Includes", &self.includes);
+        put(m, "ManifestConfig", &self.manifest_config);
+        put(m, "Name", &self.name);
+        put(m, "Options", &self.options);
+        put(m, "Schedule", &self.schedule);
+        req(m, "SourceLocationArn", &self.source_location_arn);
+        put(m, "Tags", &self.tags);
+        put(m, "TaskMode", &self.task_mode);
+        put(m, "TaskReportConfig", &self.task_report_config);
     }
 }
 resource!(CfnTask, CfnTaskAttributes, "AWS::DataSync::Task");

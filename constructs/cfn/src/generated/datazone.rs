@@ -47,19 +47,17 @@ impl CfnConnection {
     }
 }
 impl CfnConnection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AwsLocation", &self.aws_location);
-        put(&mut m, "Configurations", &self.configurations);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DomainIdentifier", &self.domain_identifier);
-        put(&mut m, "EnableTrustedIdentityPropagation", &self.enable_trusted_identity_propagation);
-        put(&mut m, "EnvironmentIdentifier", &self.environment_identifier);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ProjectIdentifier", &self.project_identifier);
-        put(&mut m, "Props", &self.props);
-        put(&mut m, "Scope", &self.scope);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AwsLocation", &self.aws_location);
+        put(m, "Configurations", &self.configurations);
+        put(m, "Description", &self.description);
+        req(m, "DomainIdentifier", &self.domain_identifier);
+        put(m, "EnableTrustedIdentityPropagation", &self.enable_trusted_identity_propagation);
+        put(m, "EnvironmentIdentifier", &self.environment_identifier);
+        req(m, "Name", &self.name);
+        put(m, "ProjectIdentifier", &self.project_identifier);
+        put(m, "Props", &self.props);
+        put(m, "Scope", &self.scope);
     }
 }
 resource!(CfnConnection, CfnConnectionAttributes, "AWS::DataZone::Connection");
@@ -1232,22 +1230,20 @@ impl CfnDataSource {
     }
 }
 impl CfnDataSource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AssetFormsInput", &self.asset_forms_input);
-        put(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "ConnectionIdentifier", &self.connection_identifier);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DomainIdentifier", &self.domain_identifier);
-        put(&mut m, "EnableSetting", &self.enable_setting);
-        put(&mut m, "EnvironmentIdentifier", &self.environment_identifier);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ProjectIdentifier", &self.project_identifier);
-        put(&mut m, "PublishOnImport", &self.publish_on_import);
-        put(&mut m, "Recommendation", &self.recommendation);
-        put(&mut m, "Schedule", &self.schedule);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AssetFormsInput", &self.asset_forms_input);
+        put(m, "Configuration", &self.configuration);
+        put(m, "ConnectionIdentifier", &self.connection_identifier);
+        put(m, "Description", &self.description);
+        req(m, "DomainIdentifier", &self.domain_identifier);
+        put(m, "EnableSetting", &self.enable_setting);
+        put(m, "EnvironmentIdentifier", &self.environment_identifier);
+        req(m, "Name", &self.name);
+        req(m, "ProjectIdentifier", &self.project_identifier);
+        put(m, "PublishOnImport", &self.publish_on_import);
+        put(m, "Recommendation", &self.recommendation);
+        put(m, "Schedule", &self.schedule);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnDataSource, CfnDataSourceAttributes, "AWS::DataZone::DataSource");
@@ -1983,17 +1979,15 @@ impl CfnDomain {
     }
 }
 impl CfnDomain {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DomainExecutionRole", &self.domain_execution_role);
-        put(&mut m, "DomainVersion", &self.domain_version);
-        put(&mut m, "KmsKeyIdentifier", &self.kms_key_identifier);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ServiceRole", &self.service_role);
-        put(&mut m, "SingleSignOn", &self.single_sign_on);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "DomainExecutionRole", &self.domain_execution_role);
+        put(m, "DomainVersion", &self.domain_version);
+        put(m, "KmsKeyIdentifier", &self.kms_key_identifier);
+        req(m, "Name", &self.name);
+        put(m, "ServiceRole", &self.service_role);
+        put(m, "SingleSignOn", &self.single_sign_on);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDomain, CfnDomainAttributes, "AWS::DataZone::Domain");
@@ -2182,13 +2176,11 @@ impl CfnDomainUnit {
     }
 }
 impl CfnDomainUnit {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DomainIdentifier", &self.domain_identifier);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ParentDomainUnitIdentifier", &self.parent_domain_unit_identifier);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "DomainIdentifier", &self.domain_identifier);
+        req(m, "Name", &self.name);
+        req(m, "ParentDomainUnitIdentifier", &self.parent_domain_unit_identifier);
     }
 }
 resource!(CfnDomainUnit, CfnDomainUnitAttributes, "AWS::DataZone::DomainUnit");
@@ -2279,22 +2271,20 @@ impl CfnEnvironment {
     }
 }
 impl CfnEnvironment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeploymentOrder", &self.deployment_order);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DomainIdentifier", &self.domain_identifier);
-        put(&mut m, "EnvironmentAccountIdentifier", &self.environment_account_identifier);
-        put(&mut m, "EnvironmentAccountRegion", &self.environment_account_region);
-        put(&mut m, "EnvironmentBlueprintIdentifier", &self.environment_blueprint_identifier);
-        put(&mut m, "EnvironmentConfigurationId", &self.environment_configuration_id);
-        put(&mut m, "EnvironmentProfileIdentifier", &self.environment_profile_identifier);
-        put(&mut m, "EnvironmentRoleArn", &self.environment_role_arn);
-        put(&mut m, "GlossaryTerms", &self.glossary_terms);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ProjectIdentifier", &self.project_identifier);
-        put(&mut m, "UserParameters", &self.user_parameters);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeploymentOrder", &self.deployment_order);
+        put(m, "Description", &self.description);
+        req(m, "DomainIdentifier", &self.domain_identifier);
+        put(m, "EnvironmentAccountIdentifier", &self.environment_account_identifier);
+        put(m, "EnvironmentAccountRegion", &self.environment_account_region);
+        put(m, "EnvironmentBlueprintIdentifier", &self.environment_blueprint_identifier);
+        put(m, "EnvironmentConfigurationId", &self.environment_configuration_id);
+        put(m, "EnvironmentProfileIdentifier", &self.environment_profile_identifier);
+        put(m, "EnvironmentRoleArn", &self.environment_role_arn);
+        put(m, "GlossaryTerms", &self.glossary_terms);
+        req(m, "Name", &self.name);
+        req(m, "ProjectIdentifier", &self.project_identifier);
+        put(m, "UserParameters", &self.user_parameters);
     }
 }
 resource!(CfnEnvironment, CfnEnvironmentAttributes, "AWS::DataZone::Environment");
@@ -2411,15 +2401,13 @@ impl CfnEnvironmentActions {
     }
 }
 impl CfnEnvironmentActions {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DomainIdentifier", &self.domain_identifier);
-        put(&mut m, "EnvironmentIdentifier", &self.environment_identifier);
-        put(&mut m, "Identifier", &self.identifier);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Parameters", &self.parameters);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "DomainIdentifier", &self.domain_identifier);
+        put(m, "EnvironmentIdentifier", &self.environment_identifier);
+        put(m, "Identifier", &self.identifier);
+        req(m, "Name", &self.name);
+        put(m, "Parameters", &self.parameters);
     }
 }
 resource!(CfnEnvironmentActions, CfnEnvironmentActionsAttributes, "AWS::DataZone::EnvironmentActions");
@@ -2506,18 +2494,16 @@ impl CfnEnvironmentBlueprintConfiguration {
     }
 }
 impl CfnEnvironmentBlueprintConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DomainIdentifier", &self.domain_identifier);
-        req(&mut m, "EnabledRegions", &self.enabled_regions);
-        req(&mut m, "EnvironmentBlueprintIdentifier", &self.environment_blueprint_identifier);
-        put(&mut m, "EnvironmentRolePermissionBoundary", &self.environment_role_permission_boundary);
-        put(&mut m, "GlobalParameters", &self.global_parameters);
-        put(&mut m, "ManageAccessRoleArn", &self.manage_access_role_arn);
-        put(&mut m, "ProvisioningConfigurations", &self.provisioning_configurations);
-        put(&mut m, "ProvisioningRoleArn", &self.provisioning_role_arn);
-        put(&mut m, "RegionalParameters", &self.regional_parameters);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DomainIdentifier", &self.domain_identifier);
+        req(m, "EnabledRegions", &self.enabled_regions);
+        req(m, "EnvironmentBlueprintIdentifier", &self.environment_blueprint_identifier);
+        put(m, "EnvironmentRolePermissionBoundary", &self.environment_role_permission_boundary);
+        put(m, "GlobalParameters", &self.global_parameters);
+        put(m, "ManageAccessRoleArn", &self.manage_access_role_arn);
+        put(m, "ProvisioningConfigurations", &self.provisioning_configurations);
+        put(m, "ProvisioningRoleArn", &self.provisioning_role_arn);
+        put(m, "RegionalParameters", &self.regional_parameters);
     }
 }
 resource!(CfnEnvironmentBlueprintConfiguration, CfnEnvironmentBlueprintConfigurationAttributes, "AWS::DataZone::EnvironmentBlueprintConfiguration");
@@ -2645,17 +2631,15 @@ impl CfnEnvironmentProfile {
     }
 }
 impl CfnEnvironmentProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AwsAccountId", &self.aws_account_id);
-        req(&mut m, "AwsAccountRegion", &self.aws_account_region);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DomainIdentifier", &self.domain_identifier);
-        req(&mut m, "EnvironmentBlueprintIdentifier", &self.environment_blueprint_identifier);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ProjectIdentifier", &self.project_identifier);
-        put(&mut m, "UserParameters", &self.user_parameters);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AwsAccountId", &self.aws_account_id);
+        req(m, "AwsAccountRegion", &self.aws_account_region);
+        put(m, "Description", &self.description);
+        req(m, "DomainIdentifier", &self.domain_identifier);
+        req(m, "EnvironmentBlueprintIdentifier", &self.environment_blueprint_identifier);
+        req(m, "Name", &self.name);
+        req(m, "ProjectIdentifier", &self.project_identifier);
+        put(m, "UserParameters", &self.user_parameters);
     }
 }
 resource!(CfnEnvironmentProfile, CfnEnvironmentProfileAttributes, "AWS::DataZone::EnvironmentProfile");
@@ -2752,15 +2736,13 @@ impl CfnFormType {
     }
 }
 impl CfnFormType {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DomainIdentifier", &self.domain_identifier);
-        req(&mut m, "Model", &self.model);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "OwningProjectIdentifier", &self.owning_project_identifier);
-        put(&mut m, "Status", &self.status);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "DomainIdentifier", &self.domain_identifier);
+        req(m, "Model", &self.model);
+        req(m, "Name", &self.name);
+        req(m, "OwningProjectIdentifier", &self.owning_project_identifier);
+        put(m, "Status", &self.status);
     }
 }
 resource!(CfnFormType, CfnFormTypeAttributes, "AWS::DataZone::FormType");
@@ -2868,14 +2850,12 @@ impl CfnGroupProfile {
     }
 }
 impl CfnGroupProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DomainIdentifier", &self.domain_identifier);
-        put(&mut m, "GroupIdentifier", &self.group_identifier);
-        put(&mut m, "GroupType", &self.group_type);
-        put(&mut m, "RolePrincipalArn", &self.role_principal_arn);
-        put(&mut m, "Status", &self.status);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DomainIdentifier", &self.domain_identifier);
+        put(m, "GroupIdentifier", &self.group_identifier);
+        put(m, "GroupType", &self.group_type);
+        put(m, "RolePrincipalArn", &self.role_principal_arn);
+        put(m, "Status", &self.status);
     }
 }
 resource!(CfnGroupProfile, CfnGroupProfileAttributes, "AWS::DataZone::GroupProfile");
@@ -2977,13 +2957,11 @@ impl CfnOwner {
     }
 }
 impl CfnOwner {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DomainIdentifier", &self.domain_identifier);
-        req(&mut m, "EntityIdentifier", &self.entity_identifier);
-        req(&mut m, "EntityType", &self.entity_type);
-        req(&mut m, "Owner", &self.owner);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DomainIdentifier", &self.domain_identifier);
+        req(m, "EntityIdentifier", &self.entity_identifier);
+        req(m, "EntityType", &self.entity_type);
+        req(m, "Owner", &self.owner);
     }
 }
 resource!(CfnOwner, CfnOwnerAttributes, "AWS::DataZone::Owner");
@@ -3059,15 +3037,13 @@ impl CfnPolicyGrant {
     }
 }
 impl CfnPolicyGrant {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Detail", &self.detail);
-        req(&mut m, "DomainIdentifier", &self.domain_identifier);
-        req(&mut m, "EntityIdentifier", &self.entity_identifier);
-        req(&mut m, "EntityType", &self.entity_type);
-        req(&mut m, "PolicyType", &self.policy_type);
-        req(&mut m, "Principal", &self.principal);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Detail", &self.detail);
+        req(m, "DomainIdentifier", &self.domain_identifier);
+        req(m, "EntityIdentifier", &self.entity_identifier);
+        req(m, "EntityType", &self.entity_type);
+        req(m, "PolicyType", &self.policy_type);
+        req(m, "Principal", &self.principal);
     }
 }
 resource!(CfnPolicyGrant, CfnPolicyGrantAttributes, "AWS::DataZone::PolicyGrant");
@@ -3939,21 +3915,19 @@ impl CfnProject {
     }
 }
 impl CfnProject {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DomainIdentifier", &self.domain_identifier);
-        put(&mut m, "DomainUnitId", &self.domain_unit_id);
-        put(&mut m, "GlossaryTerms", &self.glossary_terms);
-        put(&mut m, "MembershipAssignments", &self.membership_assignments);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ProjectCategory", &self.project_category);
-        put(&mut m, "ProjectExecutionRole", &self.project_execution_role);
-        put(&mut m, "ProjectProfileId", &self.project_profile_id);
-        put(&mut m, "ProjectProfileVersion", &self.project_profile_version);
-        put(&mut m, "ResourceTags", &self.resource_tags);
-        put(&mut m, "UserParameters", &self.user_parameters);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "DomainIdentifier", &self.domain_identifier);
+        put(m, "DomainUnitId", &self.domain_unit_id);
+        put(m, "GlossaryTerms", &self.glossary_terms);
+        put(m, "MembershipAssignments", &self.membership_assignments);
+        req(m, "Name", &self.name);
+        put(m, "ProjectCategory", &self.project_category);
+        put(m, "ProjectExecutionRole", &self.project_execution_role);
+        put(m, "ProjectProfileId", &self.project_profile_id);
+        put(m, "ProjectProfileVersion", &self.project_profile_version);
+        put(m, "ResourceTags", &self.resource_tags);
+        put(m, "UserParameters", &self.user_parameters);
     }
 }
 resource!(CfnProject, CfnProjectAttributes, "AWS::DataZone::Project");
@@ -4131,13 +4105,11 @@ impl CfnProjectMembership {
     }
 }
 impl CfnProjectMembership {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Designation", &self.designation);
-        req(&mut m, "DomainIdentifier", &self.domain_identifier);
-        req(&mut m, "Member", &self.member);
-        req(&mut m, "ProjectIdentifier", &self.project_identifier);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Designation", &self.designation);
+        req(m, "DomainIdentifier", &self.domain_identifier);
+        req(m, "Member", &self.member);
+        req(m, "ProjectIdentifier", &self.project_identifier);
     }
 }
 resource!(CfnProjectMembership, CfnProjectMembershipAttributes, "AWS::DataZone::ProjectMembership");
@@ -4251,19 +4223,17 @@ impl CfnProjectProfile {
     }
 }
 impl CfnProjectProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllowCustomProjectResourceTags", &self.allow_custom_project_resource_tags);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DomainIdentifier", &self.domain_identifier);
-        put(&mut m, "DomainUnitIdentifier", &self.domain_unit_identifier);
-        put(&mut m, "EnvironmentConfigurations", &self.environment_configurations);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ProjectResourceTags", &self.project_resource_tags);
-        put(&mut m, "ProjectResourceTagsDescription", &self.project_resource_tags_description);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "UseDefaultConfigurations", &self.use_default_configurations);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllowCustomProjectResourceTags", &self.allow_custom_project_resource_tags);
+        put(m, "Description", &self.description);
+        put(m, "DomainIdentifier", &self.domain_identifier);
+        put(m, "DomainUnitIdentifier", &self.domain_unit_identifier);
+        put(m, "EnvironmentConfigurations", &self.environment_configurations);
+        req(m, "Name", &self.name);
+        put(m, "ProjectResourceTags", &self.project_resource_tags);
+        put(m, "ProjectResourceTagsDescription", &self.project_resource_tags_description);
+        put(m, "Status", &self.status);
+        put(m, "UseDefaultConfigurations", &self.use_default_configurations);
     }
 }
 resource!(CfnProjectProfile, CfnProjectProfileAttributes, "AWS::DataZone::ProjectProfile");
@@ -4560,18 +4530,16 @@ impl CfnSubscriptionTarget {
     }
 }
 impl CfnSubscriptionTarget {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicableAssetTypes", &self.applicable_asset_types);
-        req(&mut m, "AuthorizedPrincipals", &self.authorized_principals);
-        req(&mut m, "DomainIdentifier", &self.domain_identifier);
-        req(&mut m, "EnvironmentIdentifier", &self.environment_identifier);
-        put(&mut m, "ManageAccessRole", &self.manage_access_role);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Provider", &self.provider);
-        req(&mut m, "SubscriptionTargetConfig", &self.subscription_target_config);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicableAssetTypes", &self.applicable_asset_types);
+        req(m, "AuthorizedPrincipals", &self.authorized_principals);
+        req(m, "DomainIdentifier", &self.domain_identifier);
+        req(m, "EnvironmentIdentifier", &self.environment_identifier);
+        put(m, "ManageAccessRole", &self.manage_access_role);
+        req(m, "Name", &self.name);
+        put(m, "Provider", &self.provider);
+        req(m, "SubscriptionTargetConfig", &self.subscription_target_config);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnSubscriptionTarget, CfnSubscriptionTargetAttributes, "AWS::DataZone::SubscriptionTarget");
@@ -4678,14 +4646,12 @@ impl CfnUserProfile {
     }
 }
 impl CfnUserProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DomainIdentifier", &self.domain_identifier);
-        put(&mut m, "SessionName", &self.session_name);
-        put(&mut m, "Status", &self.status);
-        req(&mut m, "UserIdentifier", &self.user_identifier);
-        put(&mut m, "UserType", &self.user_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DomainIdentifier", &self.domain_identifier);
+        put(m, "SessionName", &self.session_name);
+        put(m, "Status", &self.status);
+        req(m, "UserIdentifier", &self.user_identifier);
+        put(m, "UserType", &self.user_type);
     }
 }
 resource!(CfnUserProfile, CfnUserProfileAttributes, "AWS::DataZone::UserProfile");

@@ -62,24 +62,22 @@ impl CfnCluster {
     }
 }
 impl CfnCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AvailabilityZones", &self.availability_zones);
-        put(&mut m, "ClusterEndpointEncryptionType", &self.cluster_endpoint_encryption_type);
-        put(&mut m, "ClusterName", &self.cluster_name);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "IAMRoleARN", &self.iam_role_arn);
-        put(&mut m, "NetworkType", &self.network_type);
-        req(&mut m, "NodeType", &self.node_type);
-        put(&mut m, "NotificationTopicARN", &self.notification_topic_arn);
-        put(&mut m, "ParameterGroupName", &self.parameter_group_name);
-        put(&mut m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
-        req(&mut m, "ReplicationFactor", &self.replication_factor);
-        put(&mut m, "SSESpecification", &self.sse_specification);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        put(&mut m, "SubnetGroupName", &self.subnet_group_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AvailabilityZones", &self.availability_zones);
+        put(m, "ClusterEndpointEncryptionType", &self.cluster_endpoint_encryption_type);
+        put(m, "ClusterName", &self.cluster_name);
+        put(m, "Description", &self.description);
+        req(m, "IAMRoleARN", &self.iam_role_arn);
+        put(m, "NetworkType", &self.network_type);
+        req(m, "NodeType", &self.node_type);
+        put(m, "NotificationTopicARN", &self.notification_topic_arn);
+        put(m, "ParameterGroupName", &self.parameter_group_name);
+        put(m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
+        req(m, "ReplicationFactor", &self.replication_factor);
+        put(m, "SSESpecification", &self.sse_specification);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        put(m, "SubnetGroupName", &self.subnet_group_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCluster, CfnClusterAttributes, "AWS::DAX::Cluster");
@@ -140,12 +138,10 @@ pub struct CfnParameterGroup {
     pub parameter_name_values: Option<Value>,
 }
 impl CfnParameterGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ParameterGroupName", &self.parameter_group_name);
-        put(&mut m, "ParameterNameValues", &self.parameter_name_values);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "ParameterGroupName", &self.parameter_group_name);
+        put(m, "ParameterNameValues", &self.parameter_name_values);
     }
 }
 resource!(CfnParameterGroup, CfnParameterGroupAttributes, "AWS::DAX::ParameterGroup");
@@ -182,12 +178,10 @@ impl CfnSubnetGroup {
     }
 }
 impl CfnSubnetGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "SubnetGroupName", &self.subnet_group_name);
-        req(&mut m, "SubnetIds", &self.subnet_ids);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "SubnetGroupName", &self.subnet_group_name);
+        req(m, "SubnetIds", &self.subnet_ids);
     }
 }
 resource!(CfnSubnetGroup, CfnSubnetGroupAttributes, "AWS::DAX::SubnetGroup");

@@ -41,17 +41,15 @@ impl CfnBudget {
     }
 }
 impl CfnBudget {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Actions", &self.actions);
-        req(&mut m, "ApproximateDollarLimit", &self.approximate_dollar_limit);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DisplayName", &self.display_name);
-        req(&mut m, "FarmId", &self.farm_id);
-        req(&mut m, "Schedule", &self.schedule);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "UsageTrackingResource", &self.usage_tracking_resource);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Actions", &self.actions);
+        req(m, "ApproximateDollarLimit", &self.approximate_dollar_limit);
+        put(m, "Description", &self.description);
+        req(m, "DisplayName", &self.display_name);
+        req(m, "FarmId", &self.farm_id);
+        req(m, "Schedule", &self.schedule);
+        put(m, "Tags", &self.tags);
+        req(m, "UsageTrackingResource", &self.usage_tracking_resource);
     }
 }
 resource!(CfnBudget, CfnBudgetAttributes, "AWS::Deadline::Budget");
@@ -267,14 +265,12 @@ impl CfnFarm {
     }
 }
 impl CfnFarm {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CostScaleFactor", &self.cost_scale_factor);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CostScaleFactor", &self.cost_scale_factor);
+        put(m, "Description", &self.description);
+        req(m, "DisplayName", &self.display_name);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFarm, CfnFarmAttributes, "AWS::Deadline::Farm");
@@ -369,18 +365,16 @@ impl CfnFleet {
     }
 }
 impl CfnFleet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DisplayName", &self.display_name);
-        req(&mut m, "FarmId", &self.farm_id);
-        put(&mut m, "HostConfiguration", &self.host_configuration);
-        req(&mut m, "MaxWorkerCount", &self.max_worker_count);
-        put(&mut m, "MinWorkerCount", &self.min_worker_count);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Configuration", &self.configuration);
+        put(m, "Description", &self.description);
+        req(m, "DisplayName", &self.display_name);
+        req(m, "FarmId", &self.farm_id);
+        put(m, "HostConfiguration", &self.host_configuration);
+        req(m, "MaxWorkerCount", &self.max_worker_count);
+        put(m, "MinWorkerCount", &self.min_worker_count);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFleet, CfnFleetAttributes, "AWS::Deadline::Fleet");
@@ -1308,13 +1302,11 @@ impl CfnLicenseEndpoint {
     }
 }
 impl CfnLicenseEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        req(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "SecurityGroupIds", &self.security_group_ids);
+        req(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnLicenseEndpoint, CfnLicenseEndpointAttributes, "AWS::Deadline::LicenseEndpoint");
@@ -1409,14 +1401,12 @@ impl CfnLimit {
     }
 }
 impl CfnLimit {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AmountRequirementName", &self.amount_requirement_name);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DisplayName", &self.display_name);
-        req(&mut m, "FarmId", &self.farm_id);
-        req(&mut m, "MaxCount", &self.max_count);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AmountRequirementName", &self.amount_requirement_name);
+        put(m, "Description", &self.description);
+        req(m, "DisplayName", &self.display_name);
+        req(m, "FarmId", &self.farm_id);
+        req(m, "MaxCount", &self.max_count);
     }
 }
 resource!(CfnLimit, CfnLimitAttributes, "AWS::Deadline::Limit");
@@ -1449,11 +1439,9 @@ pub struct CfnMeteredProduct {
     pub product_id: Option<Val<String>>,
 }
 impl CfnMeteredProduct {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "LicenseEndpointId", &self.license_endpoint_id);
-        put(&mut m, "ProductId", &self.product_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "LicenseEndpointId", &self.license_endpoint_id);
+        put(m, "ProductId", &self.product_id);
     }
 }
 resource!(CfnMeteredProduct, CfnMeteredProductAttributes, "AWS::Deadline::MeteredProduct");
@@ -1515,15 +1503,13 @@ impl CfnMonitor {
     }
 }
 impl CfnMonitor {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DisplayName", &self.display_name);
-        req(&mut m, "IdentityCenterInstanceArn", &self.identity_center_instance_arn);
-        put(&mut m, "IdentityCenterRegion", &self.identity_center_region);
-        req(&mut m, "RoleArn", &self.role_arn);
-        req(&mut m, "Subdomain", &self.subdomain);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DisplayName", &self.display_name);
+        req(m, "IdentityCenterInstanceArn", &self.identity_center_instance_arn);
+        put(m, "IdentityCenterRegion", &self.identity_center_region);
+        req(m, "RoleArn", &self.role_arn);
+        req(m, "Subdomain", &self.subdomain);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMonitor, CfnMonitorAttributes, "AWS::Deadline::Monitor");
@@ -1632,20 +1618,18 @@ impl CfnQueue {
     }
 }
 impl CfnQueue {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllowedStorageProfileIds", &self.allowed_storage_profile_ids);
-        put(&mut m, "DefaultBudgetAction", &self.default_budget_action);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DisplayName", &self.display_name);
-        req(&mut m, "FarmId", &self.farm_id);
-        put(&mut m, "JobAttachmentSettings", &self.job_attachment_settings);
-        put(&mut m, "JobRunAsUser", &self.job_run_as_user);
-        put(&mut m, "RequiredFileSystemLocationNames", &self.required_file_system_location_names);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "SchedulingConfiguration", &self.scheduling_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllowedStorageProfileIds", &self.allowed_storage_profile_ids);
+        put(m, "DefaultBudgetAction", &self.default_budget_action);
+        put(m, "Description", &self.description);
+        req(m, "DisplayName", &self.display_name);
+        req(m, "FarmId", &self.farm_id);
+        put(m, "JobAttachmentSettings", &self.job_attachment_settings);
+        put(m, "JobRunAsUser", &self.job_run_as_user);
+        put(m, "RequiredFileSystemLocationNames", &self.required_file_system_location_names);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "SchedulingConfiguration", &self.scheduling_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnQueue, CfnQueueAttributes, "AWS::Deadline::Queue");
@@ -1881,14 +1865,12 @@ impl CfnQueueEnvironment {
     }
 }
 impl CfnQueueEnvironment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "FarmId", &self.farm_id);
-        req(&mut m, "Priority", &self.priority);
-        req(&mut m, "QueueId", &self.queue_id);
-        req(&mut m, "Template", &self.template);
-        req(&mut m, "TemplateType", &self.template_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "FarmId", &self.farm_id);
+        req(m, "Priority", &self.priority);
+        req(m, "QueueId", &self.queue_id);
+        req(m, "Template", &self.template);
+        req(m, "TemplateType", &self.template_type);
     }
 }
 resource!(CfnQueueEnvironment, CfnQueueEnvironmentAttributes, "AWS::Deadline::QueueEnvironment");
@@ -1958,12 +1940,10 @@ impl CfnQueueFleetAssociation {
     }
 }
 impl CfnQueueFleetAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "FarmId", &self.farm_id);
-        req(&mut m, "FleetId", &self.fleet_id);
-        req(&mut m, "QueueId", &self.queue_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "FarmId", &self.farm_id);
+        req(m, "FleetId", &self.fleet_id);
+        req(m, "QueueId", &self.queue_id);
     }
 }
 resource!(CfnQueueFleetAssociation, CfnQueueFleetAssociationAttributes, "AWS::Deadline::QueueFleetAssociation");
@@ -2000,12 +1980,10 @@ impl CfnQueueLimitAssociation {
     }
 }
 impl CfnQueueLimitAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "FarmId", &self.farm_id);
-        req(&mut m, "LimitId", &self.limit_id);
-        req(&mut m, "QueueId", &self.queue_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "FarmId", &self.farm_id);
+        req(m, "LimitId", &self.limit_id);
+        req(m, "QueueId", &self.queue_id);
     }
 }
 resource!(CfnQueueLimitAssociation, CfnQueueLimitAssociationAttributes, "AWS::Deadline::QueueLimitAssociation");
@@ -2045,13 +2023,11 @@ impl CfnStorageProfile {
     }
 }
 impl CfnStorageProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DisplayName", &self.display_name);
-        req(&mut m, "FarmId", &self.farm_id);
-        put(&mut m, "FileSystemLocations", &self.file_system_locations);
-        req(&mut m, "OsFamily", &self.os_family);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DisplayName", &self.display_name);
+        req(m, "FarmId", &self.farm_id);
+        put(m, "FileSystemLocations", &self.file_system_locations);
+        req(m, "OsFamily", &self.os_family);
     }
 }
 resource!(CfnStorageProfile, CfnStorageProfileAttributes, "AWS::Deadline::StorageProfile");
@@ -2174,13 +2150,11 @@ impl CfnWorker {
     }
 }
 impl CfnWorker {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "FarmId", &self.farm_id);
-        req(&mut m, "FleetId", &self.fleet_id);
-        put(&mut m, "HostProperties", &self.host_properties);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "FarmId", &self.farm_id);
+        req(m, "FleetId", &self.fleet_id);
+        put(m, "HostProperties", &self.host_properties);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnWorker, CfnWorkerAttributes, "AWS::Deadline::Worker");

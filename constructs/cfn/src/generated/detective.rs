@@ -14,11 +14,9 @@ pub struct CfnGraph {
     pub tags: Option<Val<Vec<Val<graph::Tag>>>>,
 }
 impl CfnGraph {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutoEnableMembers", &self.auto_enable_members);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutoEnableMembers", &self.auto_enable_members);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnGraph, CfnGraphAttributes, "AWS::Detective::Graph");
@@ -88,14 +86,12 @@ impl CfnMemberInvitation {
     }
 }
 impl CfnMemberInvitation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DisableEmailNotification", &self.disable_email_notification);
-        req(&mut m, "GraphArn", &self.graph_arn);
-        req(&mut m, "MemberEmailAddress", &self.member_email_address);
-        req(&mut m, "MemberId", &self.member_id);
-        put(&mut m, "Message", &self.message);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DisableEmailNotification", &self.disable_email_notification);
+        req(m, "GraphArn", &self.graph_arn);
+        req(m, "MemberEmailAddress", &self.member_email_address);
+        req(m, "MemberId", &self.member_id);
+        put(m, "Message", &self.message);
     }
 }
 resource!(CfnMemberInvitation, CfnMemberInvitationAttributes, "AWS::Detective::MemberInvitation");
@@ -126,10 +122,8 @@ impl CfnOrganizationAdmin {
     }
 }
 impl CfnOrganizationAdmin {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AccountId", &self.account_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AccountId", &self.account_id);
     }
 }
 resource!(CfnOrganizationAdmin, CfnOrganizationAdminAttributes, "AWS::Detective::OrganizationAdmin");

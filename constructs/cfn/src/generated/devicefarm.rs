@@ -35,15 +35,13 @@ impl CfnDevicePool {
     }
 }
 impl CfnDevicePool {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "MaxDevices", &self.max_devices);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ProjectArn", &self.project_arn);
-        req(&mut m, "Rules", &self.rules);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "MaxDevices", &self.max_devices);
+        req(m, "Name", &self.name);
+        req(m, "ProjectArn", &self.project_arn);
+        req(m, "Rules", &self.rules);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDevicePool, CfnDevicePoolAttributes, "AWS::DeviceFarm::DevicePool");
@@ -238,15 +236,13 @@ impl CfnInstanceProfile {
     }
 }
 impl CfnInstanceProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ExcludeAppPackagesFromCleanup", &self.exclude_app_packages_from_cleanup);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PackageCleanup", &self.package_cleanup);
-        put(&mut m, "RebootAfterUse", &self.reboot_after_use);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "ExcludeAppPackagesFromCleanup", &self.exclude_app_packages_from_cleanup);
+        req(m, "Name", &self.name);
+        put(m, "PackageCleanup", &self.package_cleanup);
+        put(m, "RebootAfterUse", &self.reboot_after_use);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnInstanceProfile, CfnInstanceProfileAttributes, "AWS::DeviceFarm::InstanceProfile");
@@ -344,21 +340,19 @@ impl CfnNetworkProfile {
     }
 }
 impl CfnNetworkProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DownlinkBandwidthBits", &self.downlink_bandwidth_bits);
-        put(&mut m, "DownlinkDelayMs", &self.downlink_delay_ms);
-        put(&mut m, "DownlinkJitterMs", &self.downlink_jitter_ms);
-        put(&mut m, "DownlinkLossPercent", &self.downlink_loss_percent);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ProjectArn", &self.project_arn);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UplinkBandwidthBits", &self.uplink_bandwidth_bits);
-        put(&mut m, "UplinkDelayMs", &self.uplink_delay_ms);
-        put(&mut m, "UplinkJitterMs", &self.uplink_jitter_ms);
-        put(&mut m, "UplinkLossPercent", &self.uplink_loss_percent);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "DownlinkBandwidthBits", &self.downlink_bandwidth_bits);
+        put(m, "DownlinkDelayMs", &self.downlink_delay_ms);
+        put(m, "DownlinkJitterMs", &self.downlink_jitter_ms);
+        put(m, "DownlinkLossPercent", &self.downlink_loss_percent);
+        req(m, "Name", &self.name);
+        req(m, "ProjectArn", &self.project_arn);
+        put(m, "Tags", &self.tags);
+        put(m, "UplinkBandwidthBits", &self.uplink_bandwidth_bits);
+        put(m, "UplinkDelayMs", &self.uplink_delay_ms);
+        put(m, "UplinkJitterMs", &self.uplink_jitter_ms);
+        put(m, "UplinkLossPercent", &self.uplink_loss_percent);
     }
 }
 resource!(CfnNetworkProfile, CfnNetworkProfileAttributes, "AWS::DeviceFarm::NetworkProfile");
@@ -438,15 +432,13 @@ impl CfnProject {
     }
 }
 impl CfnProject {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DefaultJobTimeoutMinutes", &self.default_job_timeout_minutes);
-        put(&mut m, "EnvironmentVariables", &self.environment_variables);
-        put(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcConfig", &self.vpc_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DefaultJobTimeoutMinutes", &self.default_job_timeout_minutes);
+        put(m, "EnvironmentVariables", &self.environment_variables);
+        put(m, "ExecutionRoleArn", &self.execution_role_arn);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcConfig", &self.vpc_config);
     }
 }
 resource!(CfnProject, CfnProjectAttributes, "AWS::DeviceFarm::Project");
@@ -578,13 +570,11 @@ impl CfnTestGridProject {
     }
 }
 impl CfnTestGridProject {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcConfig", &self.vpc_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcConfig", &self.vpc_config);
     }
 }
 resource!(CfnTestGridProject, CfnTestGridProjectAttributes, "AWS::DeviceFarm::TestGridProject");
@@ -690,13 +680,11 @@ impl CfnUpload {
     }
 }
 impl CfnUpload {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ContentType", &self.content_type);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ProjectArn", &self.project_arn);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ContentType", &self.content_type);
+        req(m, "Name", &self.name);
+        req(m, "ProjectArn", &self.project_arn);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnUpload, CfnUploadAttributes, "AWS::DeviceFarm::Upload");
@@ -870,14 +858,12 @@ impl CfnVPCEConfiguration {
     }
 }
 impl CfnVPCEConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ServiceDnsName", &self.service_dns_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpceConfigurationDescription", &self.vpce_configuration_description);
-        req(&mut m, "VpceConfigurationName", &self.vpce_configuration_name);
-        req(&mut m, "VpceServiceName", &self.vpce_service_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ServiceDnsName", &self.service_dns_name);
+        put(m, "Tags", &self.tags);
+        put(m, "VpceConfigurationDescription", &self.vpce_configuration_description);
+        req(m, "VpceConfigurationName", &self.vpce_configuration_name);
+        req(m, "VpceServiceName", &self.vpce_service_name);
     }
 }
 resource!(CfnVPCEConfiguration, CfnVPCEConfigurationAttributes, "AWS::DeviceFarm::VPCEConfiguration");

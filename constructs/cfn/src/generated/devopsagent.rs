@@ -38,16 +38,14 @@ impl CfnAgentSpace {
     }
 }
 impl CfnAgentSpace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        put(&mut m, "Locale", &self.locale);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "OperatorApp", &self.operator_app);
-        put(&mut m, "Preferences", &self.preferences);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        put(m, "Locale", &self.locale);
+        req(m, "Name", &self.name);
+        put(m, "OperatorApp", &self.operator_app);
+        put(m, "Preferences", &self.preferences);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAgentSpace, CfnAgentSpaceAttributes, "AWS::DevOpsAgent::AgentSpace");
@@ -347,14 +345,12 @@ impl CfnAsset {
     }
 }
 impl CfnAsset {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AgentSpaceId", &self.agent_space_id);
-        req(&mut m, "AssetType", &self.asset_type);
-        put(&mut m, "Files", &self.files);
-        put(&mut m, "Metadata", &self.metadata);
-        put(&mut m, "Zip", &self.zip);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AgentSpaceId", &self.agent_space_id);
+        req(m, "AssetType", &self.asset_type);
+        put(m, "Files", &self.files);
+        put(m, "Metadata", &self.metadata);
+        put(m, "Zip", &self.zip);
     }
 }
 resource!(CfnAsset, CfnAssetAttributes, "AWS::DevOpsAgent::Asset");
@@ -454,13 +450,11 @@ impl CfnAssociation {
     }
 }
 impl CfnAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AgentSpaceId", &self.agent_space_id);
-        req(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "LinkedAssociationIds", &self.linked_association_ids);
-        req(&mut m, "ServiceId", &self.service_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AgentSpaceId", &self.agent_space_id);
+        req(m, "Configuration", &self.configuration);
+        put(m, "LinkedAssociationIds", &self.linked_association_ids);
+        req(m, "ServiceId", &self.service_id);
     }
 }
 resource!(CfnAssociation, CfnAssociationAttributes, "AWS::DevOpsAgent::Association");
@@ -512,13 +506,11 @@ impl CfnPrivateConnection {
     }
 }
 impl CfnPrivateConnection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Certificate", &self.certificate);
-        req(&mut m, "ConnectionConfiguration", &self.connection_configuration);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Certificate", &self.certificate);
+        req(m, "ConnectionConfiguration", &self.connection_configuration);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPrivateConnection, CfnPrivateConnectionAttributes, "AWS::DevOpsAgent::PrivateConnection");
@@ -614,17 +606,15 @@ impl CfnService {
     }
 }
 impl CfnService {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ExchangeUrlPrivateConnectionName", &self.exchange_url_private_connection_name);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "PrivateConnectionName", &self.private_connection_name);
-        put(&mut m, "ServiceDetails", &self.service_details);
-        req(&mut m, "ServiceType", &self.service_type);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetUrlPrivateConnectionName", &self.target_url_private_connection_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ExchangeUrlPrivateConnectionName", &self.exchange_url_private_connection_name);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        put(m, "Name", &self.name);
+        put(m, "PrivateConnectionName", &self.private_connection_name);
+        put(m, "ServiceDetails", &self.service_details);
+        req(m, "ServiceType", &self.service_type);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetUrlPrivateConnectionName", &self.target_url_private_connection_name);
     }
 }
 resource!(CfnService, CfnServiceAttributes, "AWS::DevOpsAgent::Service");
@@ -763,14 +753,12 @@ impl CfnTrigger {
     }
 }
 impl CfnTrigger {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Action", &self.action);
-        req(&mut m, "AgentSpaceId", &self.agent_space_id);
-        req(&mut m, "Condition", &self.condition);
-        put(&mut m, "Status", &self.status);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Action", &self.action);
+        req(m, "AgentSpaceId", &self.agent_space_id);
+        req(m, "Condition", &self.condition);
+        put(m, "Status", &self.status);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnTrigger, CfnTriggerAttributes, "AWS::DevOpsAgent::Trigger");

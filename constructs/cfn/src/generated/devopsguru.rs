@@ -10,9 +10,7 @@ use crate::support::*;
 pub struct CfnLogAnomalyDetectionIntegration {
 }
 impl CfnLogAnomalyDetectionIntegration {
-    fn props(&self) -> IndexMap<String, Value> {
-        IndexMap::new()
-    }
+    fn props_into(&self, _m: &mut dyn Sink) {}
 }
 resource!(CfnLogAnomalyDetectionIntegration, CfnLogAnomalyDetectionIntegrationAttributes, "AWS::DevOpsGuru::LogAnomalyDetectionIntegration");
 /// Attributes of [`CfnLogAnomalyDetectionIntegration`]: `Ref` and `Fn::GetAtt`, resolved at synthesis.
@@ -46,10 +44,8 @@ impl CfnNotificationChannel {
     }
 }
 impl CfnNotificationChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Config", &self.config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Config", &self.config);
     }
 }
 resource!(CfnNotificationChannel, CfnNotificationChannelAttributes, "AWS::DevOpsGuru::NotificationChannel");
@@ -196,10 +192,8 @@ impl CfnResourceCollection {
     }
 }
 impl CfnResourceCollection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ResourceCollectionFilter", &self.resource_collection_filter);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ResourceCollectionFilter", &self.resource_collection_filter);
     }
 }
 resource!(CfnResourceCollection, CfnResourceCollectionAttributes, "AWS::DevOpsGuru::ResourceCollection");

@@ -38,16 +38,14 @@ impl CfnConnection {
     }
 }
 impl CfnConnection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Bandwidth", &self.bandwidth);
-        req(&mut m, "ConnectionName", &self.connection_name);
-        put(&mut m, "LagId", &self.lag_id);
-        req(&mut m, "Location", &self.location);
-        put(&mut m, "ProviderName", &self.provider_name);
-        put(&mut m, "RequestMACSec", &self.request_mac_sec);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Bandwidth", &self.bandwidth);
+        req(m, "ConnectionName", &self.connection_name);
+        put(m, "LagId", &self.lag_id);
+        req(m, "Location", &self.location);
+        put(m, "ProviderName", &self.provider_name);
+        put(m, "RequestMACSec", &self.request_mac_sec);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConnection, CfnConnectionAttributes, "AWS::DirectConnect::Connection");
@@ -128,12 +126,10 @@ impl CfnDirectConnectGateway {
     }
 }
 impl CfnDirectConnectGateway {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AmazonSideAsn", &self.amazon_side_asn);
-        req(&mut m, "DirectConnectGatewayName", &self.direct_connect_gateway_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AmazonSideAsn", &self.amazon_side_asn);
+        req(m, "DirectConnectGatewayName", &self.direct_connect_gateway_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDirectConnectGateway, CfnDirectConnectGatewayAttributes, "AWS::DirectConnect::DirectConnectGateway");
@@ -213,13 +209,11 @@ impl CfnDirectConnectGatewayAssociation {
     }
 }
 impl CfnDirectConnectGatewayAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AcceptDirectConnectGatewayAssociationProposalRoleArn", &self.accept_direct_connect_gateway_association_proposal_role_arn);
-        put(&mut m, "AllowedPrefixesToDirectConnectGateway", &self.allowed_prefixes_to_direct_connect_gateway);
-        req(&mut m, "AssociatedGatewayId", &self.associated_gateway_id);
-        req(&mut m, "DirectConnectGatewayId", &self.direct_connect_gateway_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AcceptDirectConnectGatewayAssociationProposalRoleArn", &self.accept_direct_connect_gateway_association_proposal_role_arn);
+        put(m, "AllowedPrefixesToDirectConnectGateway", &self.allowed_prefixes_to_direct_connect_gateway);
+        req(m, "AssociatedGatewayId", &self.associated_gateway_id);
+        req(m, "DirectConnectGatewayId", &self.direct_connect_gateway_id);
     }
 }
 resource!(CfnDirectConnectGatewayAssociation, CfnDirectConnectGatewayAssociationAttributes, "AWS::DirectConnect::DirectConnectGatewayAssociation");
@@ -272,16 +266,14 @@ impl CfnLag {
     }
 }
 impl CfnLag {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConnectionsBandwidth", &self.connections_bandwidth);
-        req(&mut m, "LagName", &self.lag_name);
-        req(&mut m, "Location", &self.location);
-        put(&mut m, "MinimumLinks", &self.minimum_links);
-        put(&mut m, "ProviderName", &self.provider_name);
-        put(&mut m, "RequestMACSec", &self.request_mac_sec);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConnectionsBandwidth", &self.connections_bandwidth);
+        req(m, "LagName", &self.lag_name);
+        req(m, "Location", &self.location);
+        put(m, "MinimumLinks", &self.minimum_links);
+        put(m, "ProviderName", &self.provider_name);
+        put(m, "RequestMACSec", &self.request_mac_sec);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLag, CfnLagAttributes, "AWS::DirectConnect::Lag");
@@ -386,20 +378,18 @@ impl CfnPrivateVirtualInterface {
     }
 }
 impl CfnPrivateVirtualInterface {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllocatePrivateVirtualInterfaceRoleArn", &self.allocate_private_virtual_interface_role_arn);
-        req(&mut m, "BgpPeers", &self.bgp_peers);
-        req(&mut m, "ConnectionId", &self.connection_id);
-        put(&mut m, "DirectConnectGatewayId", &self.direct_connect_gateway_id);
-        put(&mut m, "EnableSiteLink", &self.enable_site_link);
-        put(&mut m, "Mtu", &self.mtu);
-        put(&mut m, "RateLimit", &self.rate_limit);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VirtualGatewayId", &self.virtual_gateway_id);
-        req(&mut m, "VirtualInterfaceName", &self.virtual_interface_name);
-        req(&mut m, "Vlan", &self.vlan);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllocatePrivateVirtualInterfaceRoleArn", &self.allocate_private_virtual_interface_role_arn);
+        req(m, "BgpPeers", &self.bgp_peers);
+        req(m, "ConnectionId", &self.connection_id);
+        put(m, "DirectConnectGatewayId", &self.direct_connect_gateway_id);
+        put(m, "EnableSiteLink", &self.enable_site_link);
+        put(m, "Mtu", &self.mtu);
+        put(m, "RateLimit", &self.rate_limit);
+        put(m, "Tags", &self.tags);
+        put(m, "VirtualGatewayId", &self.virtual_gateway_id);
+        req(m, "VirtualInterfaceName", &self.virtual_interface_name);
+        req(m, "Vlan", &self.vlan);
     }
 }
 resource!(CfnPrivateVirtualInterface, CfnPrivateVirtualInterfaceAttributes, "AWS::DirectConnect::PrivateVirtualInterface");
@@ -535,17 +525,15 @@ impl CfnPublicVirtualInterface {
     }
 }
 impl CfnPublicVirtualInterface {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllocatePublicVirtualInterfaceRoleArn", &self.allocate_public_virtual_interface_role_arn);
-        req(&mut m, "BgpPeers", &self.bgp_peers);
-        req(&mut m, "ConnectionId", &self.connection_id);
-        put(&mut m, "RateLimit", &self.rate_limit);
-        put(&mut m, "RouteFilterPrefixes", &self.route_filter_prefixes);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VirtualInterfaceName", &self.virtual_interface_name);
-        req(&mut m, "Vlan", &self.vlan);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllocatePublicVirtualInterfaceRoleArn", &self.allocate_public_virtual_interface_role_arn);
+        req(m, "BgpPeers", &self.bgp_peers);
+        req(m, "ConnectionId", &self.connection_id);
+        put(m, "RateLimit", &self.rate_limit);
+        put(m, "RouteFilterPrefixes", &self.route_filter_prefixes);
+        put(m, "Tags", &self.tags);
+        req(m, "VirtualInterfaceName", &self.virtual_interface_name);
+        req(m, "Vlan", &self.vlan);
     }
 }
 resource!(CfnPublicVirtualInterface, CfnPublicVirtualInterfaceAttributes, "AWS::DirectConnect::PublicVirtualInterface");
@@ -687,19 +675,17 @@ impl CfnTransitVirtualInterface {
     }
 }
 impl CfnTransitVirtualInterface {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllocateTransitVirtualInterfaceRoleArn", &self.allocate_transit_virtual_interface_role_arn);
-        req(&mut m, "BgpPeers", &self.bgp_peers);
-        req(&mut m, "ConnectionId", &self.connection_id);
-        req(&mut m, "DirectConnectGatewayId", &self.direct_connect_gateway_id);
-        put(&mut m, "EnableSiteLink", &self.enable_site_link);
-        put(&mut m, "Mtu", &self.mtu);
-        put(&mut m, "RateLimit", &self.rate_limit);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VirtualInterfaceName", &self.virtual_interface_name);
-        req(&mut m, "Vlan", &self.vlan);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllocateTransitVirtualInterfaceRoleArn", &self.allocate_transit_virtual_interface_role_arn);
+        req(m, "BgpPeers", &self.bgp_peers);
+        req(m, "ConnectionId", &self.connection_id);
+        req(m, "DirectConnectGatewayId", &self.direct_connect_gateway_id);
+        put(m, "EnableSiteLink", &self.enable_site_link);
+        put(m, "Mtu", &self.mtu);
+        put(m, "RateLimit", &self.rate_limit);
+        put(m, "Tags", &self.tags);
+        req(m, "VirtualInterfaceName", &self.virtual_interface_name);
+        req(m, "Vlan", &self.vlan);
     }
 }
 resource!(CfnTransitVirtualInterface, CfnTransitVirtualInterfaceAttributes, "AWS::DirectConnect::TransitVirtualInterface");

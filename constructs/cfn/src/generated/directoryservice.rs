@@ -38,16 +38,14 @@ impl CfnMicrosoftAD {
     }
 }
 impl CfnMicrosoftAD {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CreateAlias", &self.create_alias);
-        put(&mut m, "Edition", &self.edition);
-        put(&mut m, "EnableSso", &self.enable_sso);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Password", &self.password);
-        put(&mut m, "ShortName", &self.short_name);
-        req(&mut m, "VpcSettings", &self.vpc_settings);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CreateAlias", &self.create_alias);
+        put(m, "Edition", &self.edition);
+        put(m, "EnableSso", &self.enable_sso);
+        req(m, "Name", &self.name);
+        put(m, "Password", &self.password);
+        put(m, "ShortName", &self.short_name);
+        req(m, "VpcSettings", &self.vpc_settings);
     }
 }
 resource!(CfnMicrosoftAD, CfnMicrosoftADAttributes, "AWS::DirectoryService::MicrosoftAD");
@@ -167,18 +165,16 @@ impl CfnSimpleAD {
     }
 }
 impl CfnSimpleAD {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CreateAlias", &self.create_alias);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EnableSso", &self.enable_sso);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Password", &self.password);
-        put(&mut m, "ShortName", &self.short_name);
-        req(&mut m, "Size", &self.size);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcSettings", &self.vpc_settings);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CreateAlias", &self.create_alias);
+        put(m, "Description", &self.description);
+        put(m, "EnableSso", &self.enable_sso);
+        req(m, "Name", &self.name);
+        put(m, "Password", &self.password);
+        put(m, "ShortName", &self.short_name);
+        req(m, "Size", &self.size);
+        put(m, "Tags", &self.tags);
+        req(m, "VpcSettings", &self.vpc_settings);
     }
 }
 resource!(CfnSimpleAD, CfnSimpleADAttributes, "AWS::DirectoryService::SimpleAD");

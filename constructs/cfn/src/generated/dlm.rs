@@ -34,21 +34,19 @@ pub struct CfnLifecyclePolicy {
     pub tags: Option<Val<Vec<Val<lifecycle_policy::Tag>>>>,
 }
 impl CfnLifecyclePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CopyTags", &self.copy_tags);
-        put(&mut m, "CreateInterval", &self.create_interval);
-        put(&mut m, "CrossRegionCopyTargets", &self.cross_region_copy_targets);
-        put(&mut m, "DefaultPolicy", &self.default_policy);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Exclusions", &self.exclusions);
-        put(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        put(&mut m, "ExtendDeletion", &self.extend_deletion);
-        put(&mut m, "PolicyDetails", &self.policy_details);
-        put(&mut m, "RetainInterval", &self.retain_interval);
-        put(&mut m, "State", &self.state);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CopyTags", &self.copy_tags);
+        put(m, "CreateInterval", &self.create_interval);
+        put(m, "CrossRegionCopyTargets", &self.cross_region_copy_targets);
+        put(m, "DefaultPolicy", &self.default_policy);
+        put(m, "Description", &self.description);
+        put(m, "Exclusions", &self.exclusions);
+        put(m, "ExecutionRoleArn", &self.execution_role_arn);
+        put(m, "ExtendDeletion", &self.extend_deletion);
+        put(m, "PolicyDetails", &self.policy_details);
+        put(m, "RetainInterval", &self.retain_interval);
+        put(m, "State", &self.state);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLifecyclePolicy, CfnLifecyclePolicyAttributes, "AWS::DLM::LifecyclePolicy");

@@ -16,12 +16,10 @@ pub struct CfnCertificate {
     pub certificate_wallet: Option<Val<String>>,
 }
 impl CfnCertificate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CertificateIdentifier", &self.certificate_identifier);
-        put(&mut m, "CertificatePem", &self.certificate_pem);
-        put(&mut m, "CertificateWallet", &self.certificate_wallet);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CertificateIdentifier", &self.certificate_identifier);
+        put(m, "CertificatePem", &self.certificate_pem);
+        put(m, "CertificateWallet", &self.certificate_wallet);
     }
 }
 resource!(CfnCertificate, CfnCertificateAttributes, "AWS::DMS::Certificate");
@@ -79,17 +77,15 @@ impl CfnDataMigration {
     }
 }
 impl CfnDataMigration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DataMigrationIdentifier", &self.data_migration_identifier);
-        put(&mut m, "DataMigrationName", &self.data_migration_name);
-        put(&mut m, "DataMigrationSettings", &self.data_migration_settings);
-        req(&mut m, "DataMigrationType", &self.data_migration_type);
-        req(&mut m, "MigrationProjectIdentifier", &self.migration_project_identifier);
-        req(&mut m, "ServiceAccessRoleArn", &self.service_access_role_arn);
-        put(&mut m, "SourceDataSettings", &self.source_data_settings);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DataMigrationIdentifier", &self.data_migration_identifier);
+        put(m, "DataMigrationName", &self.data_migration_name);
+        put(m, "DataMigrationSettings", &self.data_migration_settings);
+        req(m, "DataMigrationType", &self.data_migration_type);
+        req(m, "MigrationProjectIdentifier", &self.migration_project_identifier);
+        req(m, "ServiceAccessRoleArn", &self.service_access_role_arn);
+        put(m, "SourceDataSettings", &self.source_data_settings);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDataMigration, CfnDataMigrationAttributes, "AWS::DMS::DataMigration");
@@ -250,17 +246,15 @@ impl CfnDataProvider {
     }
 }
 impl CfnDataProvider {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DataProviderIdentifier", &self.data_provider_identifier);
-        put(&mut m, "DataProviderName", &self.data_provider_name);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Engine", &self.engine);
-        put(&mut m, "ExactSettings", &self.exact_settings);
-        put(&mut m, "Settings", &self.settings);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Virtual", &self.virtual_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DataProviderIdentifier", &self.data_provider_identifier);
+        put(m, "DataProviderName", &self.data_provider_name);
+        put(m, "Description", &self.description);
+        req(m, "Engine", &self.engine);
+        put(m, "ExactSettings", &self.exact_settings);
+        put(m, "Settings", &self.settings);
+        put(m, "Tags", &self.tags);
+        put(m, "Virtual", &self.virtual_);
     }
 }
 resource!(CfnDataProvider, CfnDataProviderAttributes, "AWS::DMS::DataProvider");
@@ -1114,40 +1108,38 @@ impl CfnEndpoint {
     }
 }
 impl CfnEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CertificateArn", &self.certificate_arn);
-        put(&mut m, "DatabaseName", &self.database_name);
-        put(&mut m, "DocDbSettings", &self.doc_db_settings);
-        put(&mut m, "DynamoDbSettings", &self.dynamo_db_settings);
-        put(&mut m, "ElasticsearchSettings", &self.elasticsearch_settings);
-        put(&mut m, "EndpointIdentifier", &self.endpoint_identifier);
-        req(&mut m, "EndpointType", &self.endpoint_type);
-        req(&mut m, "EngineName", &self.engine_name);
-        put(&mut m, "ExtraConnectionAttributes", &self.extra_connection_attributes);
-        put(&mut m, "GcpMySQLSettings", &self.gcp_my_sql_settings);
-        put(&mut m, "IbmDb2Settings", &self.ibm_db2_settings);
-        put(&mut m, "KafkaSettings", &self.kafka_settings);
-        put(&mut m, "KinesisSettings", &self.kinesis_settings);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "MicrosoftSqlServerSettings", &self.microsoft_sql_server_settings);
-        put(&mut m, "MongoDbSettings", &self.mongo_db_settings);
-        put(&mut m, "MySqlSettings", &self.my_sql_settings);
-        put(&mut m, "NeptuneSettings", &self.neptune_settings);
-        put(&mut m, "OracleSettings", &self.oracle_settings);
-        put(&mut m, "Password", &self.password);
-        put(&mut m, "Port", &self.port);
-        put(&mut m, "PostgreSqlSettings", &self.postgre_sql_settings);
-        put(&mut m, "RedisSettings", &self.redis_settings);
-        put(&mut m, "RedshiftSettings", &self.redshift_settings);
-        put(&mut m, "ResourceIdentifier", &self.resource_identifier);
-        put(&mut m, "S3Settings", &self.s3_settings);
-        put(&mut m, "ServerName", &self.server_name);
-        put(&mut m, "SslMode", &self.ssl_mode);
-        put(&mut m, "SybaseSettings", &self.sybase_settings);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Username", &self.username);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CertificateArn", &self.certificate_arn);
+        put(m, "DatabaseName", &self.database_name);
+        put(m, "DocDbSettings", &self.doc_db_settings);
+        put(m, "DynamoDbSettings", &self.dynamo_db_settings);
+        put(m, "ElasticsearchSettings", &self.elasticsearch_settings);
+        put(m, "EndpointIdentifier", &self.endpoint_identifier);
+        req(m, "EndpointType", &self.endpoint_type);
+        req(m, "EngineName", &self.engine_name);
+        put(m, "ExtraConnectionAttributes", &self.extra_connection_attributes);
+        put(m, "GcpMySQLSettings", &self.gcp_my_sql_settings);
+        put(m, "IbmDb2Settings", &self.ibm_db2_settings);
+        put(m, "KafkaSettings", &self.kafka_settings);
+        put(m, "KinesisSettings", &self.kinesis_settings);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "MicrosoftSqlServerSettings", &self.microsoft_sql_server_settings);
+        put(m, "MongoDbSettings", &self.mongo_db_settings);
+        put(m, "MySqlSettings", &self.my_sql_settings);
+        put(m, "NeptuneSettings", &self.neptune_settings);
+        put(m, "OracleSettings", &self.oracle_settings);
+        put(m, "Password", &self.password);
+        put(m, "Port", &self.port);
+        put(m, "PostgreSqlSettings", &self.postgre_sql_settings);
+        put(m, "RedisSettings", &self.redis_settings);
+        put(m, "RedshiftSettings", &self.redshift_settings);
+        put(m, "ResourceIdentifier", &self.resource_identifier);
+        put(m, "S3Settings", &self.s3_settings);
+        put(m, "ServerName", &self.server_name);
+        put(m, "SslMode", &self.ssl_mode);
+        put(m, "SybaseSettings", &self.sybase_settings);
+        put(m, "Tags", &self.tags);
+        put(m, "Username", &self.username);
     }
 }
 resource!(CfnEndpoint, CfnEndpointAttributes, "AWS::DMS::Endpoint");
@@ -2160,16 +2152,14 @@ impl CfnEventSubscription {
     }
 }
 impl CfnEventSubscription {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Enabled", &self.enabled);
-        put(&mut m, "EventCategories", &self.event_categories);
-        req(&mut m, "SnsTopicArn", &self.sns_topic_arn);
-        put(&mut m, "SourceIds", &self.source_ids);
-        put(&mut m, "SourceType", &self.source_type);
-        put(&mut m, "SubscriptionName", &self.subscription_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Enabled", &self.enabled);
+        put(m, "EventCategories", &self.event_categories);
+        req(m, "SnsTopicArn", &self.sns_topic_arn);
+        put(m, "SourceIds", &self.source_ids);
+        put(m, "SourceType", &self.source_type);
+        put(m, "SubscriptionName", &self.subscription_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEventSubscription, CfnEventSubscriptionAttributes, "AWS::DMS::EventSubscription");
@@ -2242,19 +2232,17 @@ pub struct CfnInstanceProfile {
     pub vpc_security_groups: Option<Val<Vec<Val<String>>>>,
 }
 impl CfnInstanceProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AvailabilityZone", &self.availability_zone);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "InstanceProfileIdentifier", &self.instance_profile_identifier);
-        put(&mut m, "InstanceProfileName", &self.instance_profile_name);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        put(&mut m, "NetworkType", &self.network_type);
-        put(&mut m, "PubliclyAccessible", &self.publicly_accessible);
-        put(&mut m, "SubnetGroupIdentifier", &self.subnet_group_identifier);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcSecurityGroups", &self.vpc_security_groups);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AvailabilityZone", &self.availability_zone);
+        put(m, "Description", &self.description);
+        put(m, "InstanceProfileIdentifier", &self.instance_profile_identifier);
+        put(m, "InstanceProfileName", &self.instance_profile_name);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        put(m, "NetworkType", &self.network_type);
+        put(m, "PubliclyAccessible", &self.publicly_accessible);
+        put(m, "SubnetGroupIdentifier", &self.subnet_group_identifier);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcSecurityGroups", &self.vpc_security_groups);
     }
 }
 resource!(CfnInstanceProfile, CfnInstanceProfileAttributes, "AWS::DMS::InstanceProfile");
@@ -2356,18 +2344,16 @@ pub struct CfnMigrationProject {
     pub transformation_rules: Option<Val<String>>,
 }
 impl CfnMigrationProject {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "InstanceProfileIdentifier", &self.instance_profile_identifier);
-        put(&mut m, "MigrationProjectIdentifier", &self.migration_project_identifier);
-        put(&mut m, "MigrationProjectName", &self.migration_project_name);
-        put(&mut m, "SchemaConversionApplicationAttributes", &self.schema_conversion_application_attributes);
-        put(&mut m, "SourceDataProviderDescriptors", &self.source_data_provider_descriptors);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetDataProviderDescriptors", &self.target_data_provider_descriptors);
-        put(&mut m, "TransformationRules", &self.transformation_rules);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "InstanceProfileIdentifier", &self.instance_profile_identifier);
+        put(m, "MigrationProjectIdentifier", &self.migration_project_identifier);
+        put(m, "MigrationProjectName", &self.migration_project_name);
+        put(m, "SchemaConversionApplicationAttributes", &self.schema_conversion_application_attributes);
+        put(m, "SourceDataProviderDescriptors", &self.source_data_provider_descriptors);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetDataProviderDescriptors", &self.target_data_provider_descriptors);
+        put(m, "TransformationRules", &self.transformation_rules);
     }
 }
 resource!(CfnMigrationProject, CfnMigrationProjectAttributes, "AWS::DMS::MigrationProject");
@@ -2518,19 +2504,17 @@ impl CfnReplicationConfig {
     }
 }
 impl CfnReplicationConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ComputeConfig", &self.compute_config);
-        req(&mut m, "ReplicationConfigIdentifier", &self.replication_config_identifier);
-        put(&mut m, "ReplicationSettings", &self.replication_settings);
-        req(&mut m, "ReplicationType", &self.replication_type);
-        put(&mut m, "ResourceIdentifier", &self.resource_identifier);
-        req(&mut m, "SourceEndpointArn", &self.source_endpoint_arn);
-        put(&mut m, "SupplementalSettings", &self.supplemental_settings);
-        req(&mut m, "TableMappings", &self.table_mappings);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TargetEndpointArn", &self.target_endpoint_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ComputeConfig", &self.compute_config);
+        req(m, "ReplicationConfigIdentifier", &self.replication_config_identifier);
+        put(m, "ReplicationSettings", &self.replication_settings);
+        req(m, "ReplicationType", &self.replication_type);
+        put(m, "ResourceIdentifier", &self.resource_identifier);
+        req(m, "SourceEndpointArn", &self.source_endpoint_arn);
+        put(m, "SupplementalSettings", &self.supplemental_settings);
+        req(m, "TableMappings", &self.table_mappings);
+        put(m, "Tags", &self.tags);
+        req(m, "TargetEndpointArn", &self.target_endpoint_arn);
     }
 }
 resource!(CfnReplicationConfig, CfnReplicationConfigAttributes, "AWS::DMS::ReplicationConfig");
@@ -2726,26 +2710,24 @@ impl CfnReplicationInstance {
     }
 }
 impl CfnReplicationInstance {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllocatedStorage", &self.allocated_storage);
-        put(&mut m, "AllowMajorVersionUpgrade", &self.allow_major_version_upgrade);
-        put(&mut m, "AutoMinorVersionUpgrade", &self.auto_minor_version_upgrade);
-        put(&mut m, "AvailabilityZone", &self.availability_zone);
-        put(&mut m, "DnsNameServers", &self.dns_name_servers);
-        put(&mut m, "EngineVersion", &self.engine_version);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "MultiAZ", &self.multi_az);
-        put(&mut m, "NetworkType", &self.network_type);
-        put(&mut m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
-        put(&mut m, "PubliclyAccessible", &self.publicly_accessible);
-        req(&mut m, "ReplicationInstanceClass", &self.replication_instance_class);
-        put(&mut m, "ReplicationInstanceIdentifier", &self.replication_instance_identifier);
-        put(&mut m, "ReplicationSubnetGroupIdentifier", &self.replication_subnet_group_identifier);
-        put(&mut m, "ResourceIdentifier", &self.resource_identifier);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllocatedStorage", &self.allocated_storage);
+        put(m, "AllowMajorVersionUpgrade", &self.allow_major_version_upgrade);
+        put(m, "AutoMinorVersionUpgrade", &self.auto_minor_version_upgrade);
+        put(m, "AvailabilityZone", &self.availability_zone);
+        put(m, "DnsNameServers", &self.dns_name_servers);
+        put(m, "EngineVersion", &self.engine_version);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "MultiAZ", &self.multi_az);
+        put(m, "NetworkType", &self.network_type);
+        put(m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
+        put(m, "PubliclyAccessible", &self.publicly_accessible);
+        req(m, "ReplicationInstanceClass", &self.replication_instance_class);
+        put(m, "ReplicationInstanceIdentifier", &self.replication_instance_identifier);
+        put(m, "ReplicationSubnetGroupIdentifier", &self.replication_subnet_group_identifier);
+        put(m, "ResourceIdentifier", &self.resource_identifier);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
     }
 }
 resource!(CfnReplicationInstance, CfnReplicationInstanceAttributes, "AWS::DMS::ReplicationInstance");
@@ -2827,13 +2809,11 @@ impl CfnReplicationSubnetGroup {
     }
 }
 impl CfnReplicationSubnetGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ReplicationSubnetGroupDescription", &self.replication_subnet_group_description);
-        put(&mut m, "ReplicationSubnetGroupIdentifier", &self.replication_subnet_group_identifier);
-        req(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ReplicationSubnetGroupDescription", &self.replication_subnet_group_description);
+        put(m, "ReplicationSubnetGroupIdentifier", &self.replication_subnet_group_identifier);
+        req(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnReplicationSubnetGroup, CfnReplicationSubnetGroupAttributes, "AWS::DMS::ReplicationSubnetGroup");
@@ -2930,22 +2910,20 @@ impl CfnReplicationTask {
     }
 }
 impl CfnReplicationTask {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CdcStartPosition", &self.cdc_start_position);
-        put(&mut m, "CdcStartTime", &self.cdc_start_time);
-        put(&mut m, "CdcStopPosition", &self.cdc_stop_position);
-        req(&mut m, "MigrationType", &self.migration_type);
-        req(&mut m, "ReplicationInstanceArn", &self.replication_instance_arn);
-        put(&mut m, "ReplicationTaskIdentifier", &self.replication_task_identifier);
-        put(&mut m, "ReplicationTaskSettings", &self.replication_task_settings);
-        put(&mut m, "ResourceIdentifier", &self.resource_identifier);
-        req(&mut m, "SourceEndpointArn", &self.source_endpoint_arn);
-        req(&mut m, "TableMappings", &self.table_mappings);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TargetEndpointArn", &self.target_endpoint_arn);
-        put(&mut m, "TaskData", &self.task_data);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CdcStartPosition", &self.cdc_start_position);
+        put(m, "CdcStartTime", &self.cdc_start_time);
+        put(m, "CdcStopPosition", &self.cdc_stop_position);
+        req(m, "MigrationType", &self.migration_type);
+        req(m, "ReplicationInstanceArn", &self.replication_instance_arn);
+        put(m, "ReplicationTaskIdentifier", &self.replication_task_identifier);
+        put(m, "ReplicationTaskSettings", &self.replication_task_settings);
+        put(m, "ResourceIdentifier", &self.resource_identifier);
+        req(m, "SourceEndpointArn", &self.source_endpoint_arn);
+        req(m, "TableMappings", &self.table_mappings);
+        put(m, "Tags", &self.tags);
+        req(m, "TargetEndpointArn", &self.target_endpoint_arn);
+        put(m, "TaskData", &self.task_data);
     }
 }
 resource!(CfnReplicationTask, CfnReplicationTaskAttributes, "AWS::DMS::ReplicationTask");

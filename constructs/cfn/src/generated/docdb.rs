@@ -70,39 +70,37 @@ pub struct CfnDBCluster {
     pub vpc_security_group_ids: Option<Val<Vec<Val<String>>>>,
 }
 impl CfnDBCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AvailabilityZones", &self.availability_zones);
-        put(&mut m, "BackupRetentionPeriod", &self.backup_retention_period);
-        put(&mut m, "CopyTagsToSnapshot", &self.copy_tags_to_snapshot);
-        put(&mut m, "DBClusterIdentifier", &self.db_cluster_identifier);
-        put(&mut m, "DBClusterParameterGroupName", &self.db_cluster_parameter_group_name);
-        put(&mut m, "DBSubnetGroupName", &self.db_subnet_group_name);
-        put(&mut m, "DeletionProtection", &self.deletion_protection);
-        put(&mut m, "EnableCloudwatchLogsExports", &self.enable_cloudwatch_logs_exports);
-        put(&mut m, "EngineVersion", &self.engine_version);
-        put(&mut m, "GlobalClusterIdentifier", &self.global_cluster_identifier);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "ManageMasterUserPassword", &self.manage_master_user_password);
-        put(&mut m, "MasterUserPassword", &self.master_user_password);
-        put(&mut m, "MasterUserSecretKmsKeyId", &self.master_user_secret_kms_key_id);
-        put(&mut m, "MasterUsername", &self.master_username);
-        put(&mut m, "NetworkType", &self.network_type);
-        put(&mut m, "Port", &self.port);
-        put(&mut m, "PreferredBackupWindow", &self.preferred_backup_window);
-        put(&mut m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
-        put(&mut m, "RestoreToTime", &self.restore_to_time);
-        put(&mut m, "RestoreType", &self.restore_type);
-        put(&mut m, "RotateMasterUserPassword", &self.rotate_master_user_password);
-        put(&mut m, "ServerlessV2ScalingConfiguration", &self.serverless_v2_scaling_configuration);
-        put(&mut m, "SnapshotIdentifier", &self.snapshot_identifier);
-        put(&mut m, "SourceDBClusterIdentifier", &self.source_db_cluster_identifier);
-        put(&mut m, "StorageEncrypted", &self.storage_encrypted);
-        put(&mut m, "StorageType", &self.storage_type);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UseLatestRestorableTime", &self.use_latest_restorable_time);
-        put(&mut m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AvailabilityZones", &self.availability_zones);
+        put(m, "BackupRetentionPeriod", &self.backup_retention_period);
+        put(m, "CopyTagsToSnapshot", &self.copy_tags_to_snapshot);
+        put(m, "DBClusterIdentifier", &self.db_cluster_identifier);
+        put(m, "DBClusterParameterGroupName", &self.db_cluster_parameter_group_name);
+        put(m, "DBSubnetGroupName", &self.db_subnet_group_name);
+        put(m, "DeletionProtection", &self.deletion_protection);
+        put(m, "EnableCloudwatchLogsExports", &self.enable_cloudwatch_logs_exports);
+        put(m, "EngineVersion", &self.engine_version);
+        put(m, "GlobalClusterIdentifier", &self.global_cluster_identifier);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "ManageMasterUserPassword", &self.manage_master_user_password);
+        put(m, "MasterUserPassword", &self.master_user_password);
+        put(m, "MasterUserSecretKmsKeyId", &self.master_user_secret_kms_key_id);
+        put(m, "MasterUsername", &self.master_username);
+        put(m, "NetworkType", &self.network_type);
+        put(m, "Port", &self.port);
+        put(m, "PreferredBackupWindow", &self.preferred_backup_window);
+        put(m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
+        put(m, "RestoreToTime", &self.restore_to_time);
+        put(m, "RestoreType", &self.restore_type);
+        put(m, "RotateMasterUserPassword", &self.rotate_master_user_password);
+        put(m, "ServerlessV2ScalingConfiguration", &self.serverless_v2_scaling_configuration);
+        put(m, "SnapshotIdentifier", &self.snapshot_identifier);
+        put(m, "SourceDBClusterIdentifier", &self.source_db_cluster_identifier);
+        put(m, "StorageEncrypted", &self.storage_encrypted);
+        put(m, "StorageType", &self.storage_type);
+        put(m, "Tags", &self.tags);
+        put(m, "UseLatestRestorableTime", &self.use_latest_restorable_time);
+        put(m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
     }
 }
 resource!(CfnDBCluster, CfnDBClusterAttributes, "AWS::DocDB::DBCluster");
@@ -253,14 +251,12 @@ impl CfnDBClusterParameterGroup {
     }
 }
 impl CfnDBClusterParameterGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Description", &self.description);
-        req(&mut m, "Family", &self.family);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Description", &self.description);
+        req(m, "Family", &self.family);
+        put(m, "Name", &self.name);
+        req(m, "Parameters", &self.parameters);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDBClusterParameterGroup, CfnDBClusterParameterGroupAttributes, "AWS::DocDB::DBClusterParameterGroup");
@@ -350,19 +346,17 @@ impl CfnDBInstance {
     }
 }
 impl CfnDBInstance {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutoMinorVersionUpgrade", &self.auto_minor_version_upgrade);
-        put(&mut m, "AvailabilityZone", &self.availability_zone);
-        put(&mut m, "CACertificateIdentifier", &self.ca_certificate_identifier);
-        put(&mut m, "CertificateRotationRestart", &self.certificate_rotation_restart);
-        req(&mut m, "DBClusterIdentifier", &self.db_cluster_identifier);
-        req(&mut m, "DBInstanceClass", &self.db_instance_class);
-        put(&mut m, "DBInstanceIdentifier", &self.db_instance_identifier);
-        put(&mut m, "EnablePerformanceInsights", &self.enable_performance_insights);
-        put(&mut m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutoMinorVersionUpgrade", &self.auto_minor_version_upgrade);
+        put(m, "AvailabilityZone", &self.availability_zone);
+        put(m, "CACertificateIdentifier", &self.ca_certificate_identifier);
+        put(m, "CertificateRotationRestart", &self.certificate_rotation_restart);
+        req(m, "DBClusterIdentifier", &self.db_cluster_identifier);
+        req(m, "DBInstanceClass", &self.db_instance_class);
+        put(m, "DBInstanceIdentifier", &self.db_instance_identifier);
+        put(m, "EnablePerformanceInsights", &self.enable_performance_insights);
+        put(m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDBInstance, CfnDBInstanceAttributes, "AWS::DocDB::DBInstance");
@@ -444,13 +438,11 @@ impl CfnDBSubnetGroup {
     }
 }
 impl CfnDBSubnetGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DBSubnetGroupDescription", &self.db_subnet_group_description);
-        put(&mut m, "DBSubnetGroupName", &self.db_subnet_group_name);
-        req(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DBSubnetGroupDescription", &self.db_subnet_group_description);
+        put(m, "DBSubnetGroupName", &self.db_subnet_group_name);
+        req(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDBSubnetGroup, CfnDBSubnetGroupAttributes, "AWS::DocDB::DBSubnetGroup");
@@ -526,15 +518,13 @@ impl CfnEventSubscription {
     }
 }
 impl CfnEventSubscription {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Enabled", &self.enabled);
-        put(&mut m, "EventCategories", &self.event_categories);
-        req(&mut m, "SnsTopicArn", &self.sns_topic_arn);
-        put(&mut m, "SourceIds", &self.source_ids);
-        put(&mut m, "SourceType", &self.source_type);
-        put(&mut m, "SubscriptionName", &self.subscription_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Enabled", &self.enabled);
+        put(m, "EventCategories", &self.event_categories);
+        req(m, "SnsTopicArn", &self.sns_topic_arn);
+        put(m, "SourceIds", &self.source_ids);
+        put(m, "SourceType", &self.source_type);
+        put(m, "SubscriptionName", &self.subscription_name);
     }
 }
 resource!(CfnEventSubscription, CfnEventSubscriptionAttributes, "AWS::DocDB::EventSubscription");
@@ -617,16 +607,14 @@ impl CfnGlobalCluster {
     }
 }
 impl CfnGlobalCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeletionProtection", &self.deletion_protection);
-        put(&mut m, "Engine", &self.engine);
-        put(&mut m, "EngineVersion", &self.engine_version);
-        req(&mut m, "GlobalClusterIdentifier", &self.global_cluster_identifier);
-        put(&mut m, "SourceDBClusterIdentifier", &self.source_db_cluster_identifier);
-        put(&mut m, "StorageEncrypted", &self.storage_encrypted);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeletionProtection", &self.deletion_protection);
+        put(m, "Engine", &self.engine);
+        put(m, "EngineVersion", &self.engine_version);
+        req(m, "GlobalClusterIdentifier", &self.global_cluster_identifier);
+        put(m, "SourceDBClusterIdentifier", &self.source_db_cluster_identifier);
+        put(m, "StorageEncrypted", &self.storage_encrypted);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnGlobalCluster, CfnGlobalClusterAttributes, "AWS::DocDB::GlobalCluster");

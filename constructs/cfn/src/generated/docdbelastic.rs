@@ -59,23 +59,21 @@ impl CfnCluster {
     }
 }
 impl CfnCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AdminUserName", &self.admin_user_name);
-        put(&mut m, "AdminUserPassword", &self.admin_user_password);
-        req(&mut m, "AuthType", &self.auth_type);
-        put(&mut m, "BackupRetentionPeriod", &self.backup_retention_period);
-        req(&mut m, "ClusterName", &self.cluster_name);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "PreferredBackupWindow", &self.preferred_backup_window);
-        put(&mut m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
-        req(&mut m, "ShardCapacity", &self.shard_capacity);
-        req(&mut m, "ShardCount", &self.shard_count);
-        put(&mut m, "ShardInstanceCount", &self.shard_instance_count);
-        put(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AdminUserName", &self.admin_user_name);
+        put(m, "AdminUserPassword", &self.admin_user_password);
+        req(m, "AuthType", &self.auth_type);
+        put(m, "BackupRetentionPeriod", &self.backup_retention_period);
+        req(m, "ClusterName", &self.cluster_name);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "PreferredBackupWindow", &self.preferred_backup_window);
+        put(m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
+        req(m, "ShardCapacity", &self.shard_capacity);
+        req(m, "ShardCount", &self.shard_count);
+        put(m, "ShardInstanceCount", &self.shard_instance_count);
+        put(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
     }
 }
 resource!(CfnCluster, CfnClusterAttributes, "AWS::DocDBElastic::Cluster");
@@ -150,12 +148,10 @@ impl CfnClusterSnapshot {
     }
 }
 impl CfnClusterSnapshot {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ClusterArn", &self.cluster_arn);
-        req(&mut m, "SnapshotName", &self.snapshot_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ClusterArn", &self.cluster_arn);
+        req(m, "SnapshotName", &self.snapshot_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnClusterSnapshot, CfnClusterSnapshotAttributes, "AWS::DocDBElastic::ClusterSnapshot");

@@ -28,18 +28,16 @@ pub struct CfnLaunchConfigurationTemplate {
     pub target_instance_type_right_sizing_method: Option<Val<launch_configuration_template::TargetInstanceTypeRightSizingMethod>>,
 }
 impl CfnLaunchConfigurationTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CopyPrivateIp", &self.copy_private_ip);
-        put(&mut m, "CopyTags", &self.copy_tags);
-        put(&mut m, "ExportBucketArn", &self.export_bucket_arn);
-        put(&mut m, "LaunchDisposition", &self.launch_disposition);
-        put(&mut m, "LaunchIntoSourceInstance", &self.launch_into_source_instance);
-        put(&mut m, "Licensing", &self.licensing);
-        put(&mut m, "PostLaunchEnabled", &self.post_launch_enabled);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetInstanceTypeRightSizingMethod", &self.target_instance_type_right_sizing_method);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CopyPrivateIp", &self.copy_private_ip);
+        put(m, "CopyTags", &self.copy_tags);
+        put(m, "ExportBucketArn", &self.export_bucket_arn);
+        put(m, "LaunchDisposition", &self.launch_disposition);
+        put(m, "LaunchIntoSourceInstance", &self.launch_into_source_instance);
+        put(m, "Licensing", &self.licensing);
+        put(m, "PostLaunchEnabled", &self.post_launch_enabled);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetInstanceTypeRightSizingMethod", &self.target_instance_type_right_sizing_method);
     }
 }
 resource!(CfnLaunchConfigurationTemplate, CfnLaunchConfigurationTemplateAttributes, "AWS::DRS::LaunchConfigurationTemplate");
@@ -177,12 +175,10 @@ impl CfnRecoveryPlan {
     }
 }
 impl CfnRecoveryPlan {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRecoveryPlan, CfnRecoveryPlanAttributes, "AWS::DRS::RecoveryPlan");
@@ -308,25 +304,23 @@ impl CfnReplicationConfigurationTemplate {
     }
 }
 impl CfnReplicationConfigurationTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AssociateDefaultSecurityGroup", &self.associate_default_security_group);
-        put(&mut m, "AutoReplicateNewDisks", &self.auto_replicate_new_disks);
-        req(&mut m, "BandwidthThrottling", &self.bandwidth_throttling);
-        put(&mut m, "CreatePublicIP", &self.create_public_ip);
-        put(&mut m, "DataPlaneRouting", &self.data_plane_routing);
-        put(&mut m, "DefaultLargeStagingDiskType", &self.default_large_staging_disk_type);
-        req(&mut m, "EbsEncryption", &self.ebs_encryption);
-        put(&mut m, "EbsEncryptionKeyArn", &self.ebs_encryption_key_arn);
-        put(&mut m, "InternetProtocol", &self.internet_protocol);
-        req(&mut m, "PitPolicy", &self.pit_policy);
-        put(&mut m, "ReplicationServerInstanceType", &self.replication_server_instance_type);
-        req(&mut m, "ReplicationServersSecurityGroupsIDs", &self.replication_servers_security_groups_i_ds);
-        req(&mut m, "StagingAreaSubnetId", &self.staging_area_subnet_id);
-        req(&mut m, "StagingAreaTags", &self.staging_area_tags);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UseDedicatedReplicationServer", &self.use_dedicated_replication_server);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AssociateDefaultSecurityGroup", &self.associate_default_security_group);
+        put(m, "AutoReplicateNewDisks", &self.auto_replicate_new_disks);
+        req(m, "BandwidthThrottling", &self.bandwidth_throttling);
+        put(m, "CreatePublicIP", &self.create_public_ip);
+        put(m, "DataPlaneRouting", &self.data_plane_routing);
+        put(m, "DefaultLargeStagingDiskType", &self.default_large_staging_disk_type);
+        req(m, "EbsEncryption", &self.ebs_encryption);
+        put(m, "EbsEncryptionKeyArn", &self.ebs_encryption_key_arn);
+        put(m, "InternetProtocol", &self.internet_protocol);
+        req(m, "PitPolicy", &self.pit_policy);
+        put(m, "ReplicationServerInstanceType", &self.replication_server_instance_type);
+        req(m, "ReplicationServersSecurityGroupsIDs", &self.replication_servers_security_groups_i_ds);
+        req(m, "StagingAreaSubnetId", &self.staging_area_subnet_id);
+        req(m, "StagingAreaTags", &self.staging_area_tags);
+        put(m, "Tags", &self.tags);
+        put(m, "UseDedicatedReplicationServer", &self.use_dedicated_replication_server);
     }
 }
 resource!(CfnReplicationConfigurationTemplate, CfnReplicationConfigurationTemplateAttributes, "AWS::DRS::ReplicationConfigurationTemplate");
@@ -559,13 +553,11 @@ impl CfnSourceNetwork {
     }
 }
 impl CfnSourceNetwork {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "OriginAccountID", &self.origin_account_id);
-        req(&mut m, "OriginRegion", &self.origin_region);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcID", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "OriginAccountID", &self.origin_account_id);
+        req(m, "OriginRegion", &self.origin_region);
+        put(m, "Tags", &self.tags);
+        req(m, "VpcID", &self.vpc_id);
     }
 }
 resource!(CfnSourceNetwork, CfnSourceNetworkAttributes, "AWS::DRS::SourceNetwork");

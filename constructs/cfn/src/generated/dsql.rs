@@ -20,14 +20,12 @@ pub struct CfnCluster {
     pub tags: Option<Val<Vec<Val<cluster::Tag>>>>,
 }
 impl CfnCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeletionProtectionEnabled", &self.deletion_protection_enabled);
-        put(&mut m, "KmsEncryptionKey", &self.kms_encryption_key);
-        put(&mut m, "MultiRegionProperties", &self.multi_region_properties);
-        put(&mut m, "PolicyDocument", &self.policy_document);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeletionProtectionEnabled", &self.deletion_protection_enabled);
+        put(m, "KmsEncryptionKey", &self.kms_encryption_key);
+        put(m, "MultiRegionProperties", &self.multi_region_properties);
+        put(m, "PolicyDocument", &self.policy_document);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCluster, CfnClusterAttributes, "AWS::DSQL::Cluster");

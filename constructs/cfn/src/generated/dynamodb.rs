@@ -23,11 +23,9 @@ impl CfnBackup {
     }
 }
 impl CfnBackup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "BackupName", &self.backup_name);
-        req(&mut m, "TableName", &self.table_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "BackupName", &self.backup_name);
+        req(m, "TableName", &self.table_name);
     }
 }
 resource!(CfnBackup, CfnBackupAttributes, "AWS::DynamoDB::Backup");
@@ -139,29 +137,27 @@ impl CfnGlobalTable {
     }
 }
 impl CfnGlobalTable {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AttributeDefinitions", &self.attribute_definitions);
-        put(&mut m, "BillingMode", &self.billing_mode);
-        put(&mut m, "GlobalSecondaryIndexes", &self.global_secondary_indexes);
-        put(&mut m, "GlobalTableSourceArn", &self.global_table_source_arn);
-        put(&mut m, "GlobalTableWitnesses", &self.global_table_witnesses);
-        put(&mut m, "KeySchema", &self.key_schema);
-        put(&mut m, "LocalSecondaryIndexes", &self.local_secondary_indexes);
-        put(&mut m, "MultiRegionConsistency", &self.multi_region_consistency);
-        put(&mut m, "ReadOnDemandThroughputSettings", &self.read_on_demand_throughput_settings);
-        put(&mut m, "ReadProvisionedThroughputSettings", &self.read_provisioned_throughput_settings);
-        req(&mut m, "Replicas", &self.replicas);
-        put(&mut m, "SSESpecification", &self.sse_specification);
-        put(&mut m, "StreamSpecification", &self.stream_specification);
-        put(&mut m, "TableName", &self.table_name);
-        put(&mut m, "TableType", &self.table_type);
-        put(&mut m, "TimeToLiveSpecification", &self.time_to_live_specification);
-        put(&mut m, "VectorIndexes", &self.vector_indexes);
-        put(&mut m, "WarmThroughput", &self.warm_throughput);
-        put(&mut m, "WriteOnDemandThroughputSettings", &self.write_on_demand_throughput_settings);
-        put(&mut m, "WriteProvisionedThroughputSettings", &self.write_provisioned_throughput_settings);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AttributeDefinitions", &self.attribute_definitions);
+        put(m, "BillingMode", &self.billing_mode);
+        put(m, "GlobalSecondaryIndexes", &self.global_secondary_indexes);
+        put(m, "GlobalTableSourceArn", &self.global_table_source_arn);
+        put(m, "GlobalTableWitnesses", &self.global_table_witnesses);
+        put(m, "KeySchema", &self.key_schema);
+        put(m, "LocalSecondaryIndexes", &self.local_secondary_indexes);
+        put(m, "MultiRegionConsistency", &self.multi_region_consistency);
+        put(m, "ReadOnDemandThroughputSettings", &self.read_on_demand_throughput_settings);
+        put(m, "ReadProvisionedThroughputSettings", &self.read_provisioned_throughput_settings);
+        req(m, "Replicas", &self.replicas);
+        put(m, "SSESpecification", &self.sse_specification);
+        put(m, "StreamSpecification", &self.stream_specification);
+        put(m, "TableName", &self.table_name);
+        put(m, "TableType", &self.table_type);
+        put(m, "TimeToLiveSpecification", &self.time_to_live_specification);
+        put(m, "VectorIndexes", &self.vector_indexes);
+        put(m, "WarmThroughput", &self.warm_throughput);
+        put(m, "WriteOnDemandThroughputSettings", &self.write_on_demand_throughput_settings);
+        put(m, "WriteProvisionedThroughputSettings", &self.write_provisioned_throughput_settings);
     }
 }
 resource!(CfnGlobalTable, CfnGlobalTableAttributes, "AWS::DynamoDB::GlobalTable");
@@ -1330,30 +1326,28 @@ impl CfnTable {
     }
 }
 impl CfnTable {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AttributeDefinitions", &self.attribute_definitions);
-        put(&mut m, "BillingMode", &self.billing_mode);
-        put(&mut m, "ContributorInsightsSpecification", &self.contributor_insights_specification);
-        put(&mut m, "DeletionProtectionEnabled", &self.deletion_protection_enabled);
-        put(&mut m, "GlobalSecondaryIndexes", &self.global_secondary_indexes);
-        put(&mut m, "ImportSourceSpecification", &self.import_source_specification);
-        req(&mut m, "KeySchema", &self.key_schema);
-        put(&mut m, "KinesisStreamSpecification", &self.kinesis_stream_specification);
-        put(&mut m, "LocalSecondaryIndexes", &self.local_secondary_indexes);
-        put(&mut m, "OnDemandThroughput", &self.on_demand_throughput);
-        put(&mut m, "PointInTimeRecoverySpecification", &self.point_in_time_recovery_specification);
-        put(&mut m, "ProvisionedThroughput", &self.provisioned_throughput);
-        put(&mut m, "ResourcePolicy", &self.resource_policy);
-        put(&mut m, "SSESpecification", &self.sse_specification);
-        put(&mut m, "StreamSpecification", &self.stream_specification);
-        put(&mut m, "TableClass", &self.table_class);
-        put(&mut m, "TableName", &self.table_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TimeToLiveSpecification", &self.time_to_live_specification);
-        put(&mut m, "VectorIndexes", &self.vector_indexes);
-        put(&mut m, "WarmThroughput", &self.warm_throughput);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AttributeDefinitions", &self.attribute_definitions);
+        put(m, "BillingMode", &self.billing_mode);
+        put(m, "ContributorInsightsSpecification", &self.contributor_insights_specification);
+        put(m, "DeletionProtectionEnabled", &self.deletion_protection_enabled);
+        put(m, "GlobalSecondaryIndexes", &self.global_secondary_indexes);
+        put(m, "ImportSourceSpecification", &self.import_source_specification);
+        req(m, "KeySchema", &self.key_schema);
+        put(m, "KinesisStreamSpecification", &self.kinesis_stream_specification);
+        put(m, "LocalSecondaryIndexes", &self.local_secondary_indexes);
+        put(m, "OnDemandThroughput", &self.on_demand_throughput);
+        put(m, "PointInTimeRecoverySpecification", &self.point_in_time_recovery_specification);
+        put(m, "ProvisionedThroughput", &self.provisioned_throughput);
+        put(m, "ResourcePolicy", &self.resource_policy);
+        put(m, "SSESpecification", &self.sse_specification);
+        put(m, "StreamSpecification", &self.stream_specification);
+        put(m, "TableClass", &self.table_class);
+        put(m, "TableName", &self.table_name);
+        put(m, "Tags", &self.tags);
+        put(m, "TimeToLiveSpecification", &self.time_to_live_specification);
+        put(m, "VectorIndexes", &self.vector_indexes);
+        put(m, "WarmThroughput", &self.warm_throughput);
     }
 }
 resource!(CfnTable, CfnTableAttributes, "AWS::DynamoDB::Table");

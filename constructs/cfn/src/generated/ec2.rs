@@ -62,24 +62,22 @@ impl CfnApplicationStatusCheck {
     }
 }
 impl CfnApplicationStatusCheck {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Aggregation", &self.aggregation);
-        put(&mut m, "DeviceIndex", &self.device_index);
-        put(&mut m, "FailureThreshold", &self.failure_threshold);
-        put(&mut m, "HealthCheckPaths", &self.health_check_paths);
-        put(&mut m, "InitializationGracePeriodSeconds", &self.initialization_grace_period_seconds);
-        put(&mut m, "Interval", &self.interval);
-        put(&mut m, "IpScope", &self.ip_scope);
-        put(&mut m, "IpVersion", &self.ip_version);
-        put(&mut m, "Path", &self.path);
-        req(&mut m, "Port", &self.port);
-        req(&mut m, "Protocol", &self.protocol);
-        put(&mut m, "StatusCodeMatcher", &self.status_code_matcher);
-        put(&mut m, "SuccessThreshold", &self.success_threshold);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Timeout", &self.timeout);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Aggregation", &self.aggregation);
+        put(m, "DeviceIndex", &self.device_index);
+        put(m, "FailureThreshold", &self.failure_threshold);
+        put(m, "HealthCheckPaths", &self.health_check_paths);
+        put(m, "InitializationGracePeriodSeconds", &self.initialization_grace_period_seconds);
+        put(m, "Interval", &self.interval);
+        put(m, "IpScope", &self.ip_scope);
+        put(m, "IpVersion", &self.ip_version);
+        put(m, "Path", &self.path);
+        req(m, "Port", &self.port);
+        req(m, "Protocol", &self.protocol);
+        put(m, "StatusCodeMatcher", &self.status_code_matcher);
+        put(m, "SuccessThreshold", &self.success_threshold);
+        put(m, "Tags", &self.tags);
+        put(m, "Timeout", &self.timeout);
     }
 }
 resource!(CfnApplicationStatusCheck, CfnApplicationStatusCheckAttributes, "AWS::EC2::ApplicationStatusCheck");
@@ -296,14 +294,12 @@ impl CfnCapacityManagerDataExport {
     }
 }
 impl CfnCapacityManagerDataExport {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "OutputFormat", &self.output_format);
-        req(&mut m, "S3BucketName", &self.s3_bucket_name);
-        put(&mut m, "S3BucketPrefix", &self.s3_bucket_prefix);
-        req(&mut m, "Schedule", &self.schedule);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "OutputFormat", &self.output_format);
+        req(m, "S3BucketName", &self.s3_bucket_name);
+        put(m, "S3BucketPrefix", &self.s3_bucket_prefix);
+        req(m, "Schedule", &self.schedule);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCapacityManagerDataExport, CfnCapacityManagerDataExportAttributes, "AWS::EC2::CapacityManagerDataExport");
@@ -451,24 +447,22 @@ impl CfnCapacityReservation {
     }
 }
 impl CfnCapacityReservation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AvailabilityZone", &self.availability_zone);
-        put(&mut m, "AvailabilityZoneId", &self.availability_zone_id);
-        put(&mut m, "EbsOptimized", &self.ebs_optimized);
-        put(&mut m, "EndDate", &self.end_date);
-        put(&mut m, "EndDateType", &self.end_date_type);
-        put(&mut m, "EphemeralStorage", &self.ephemeral_storage);
-        req(&mut m, "InstanceCount", &self.instance_count);
-        put(&mut m, "InstanceMatchCriteria", &self.instance_match_criteria);
-        req(&mut m, "InstancePlatform", &self.instance_platform);
-        req(&mut m, "InstanceType", &self.instance_type);
-        put(&mut m, "OutPostArn", &self.out_post_arn);
-        put(&mut m, "PlacementGroupArn", &self.placement_group_arn);
-        put(&mut m, "TagSpecifications", &self.tag_specifications);
-        put(&mut m, "Tenancy", &self.tenancy);
-        put(&mut m, "UnusedReservationBillingOwnerId", &self.unused_reservation_billing_owner_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AvailabilityZone", &self.availability_zone);
+        put(m, "AvailabilityZoneId", &self.availability_zone_id);
+        put(m, "EbsOptimized", &self.ebs_optimized);
+        put(m, "EndDate", &self.end_date);
+        put(m, "EndDateType", &self.end_date_type);
+        put(m, "EphemeralStorage", &self.ephemeral_storage);
+        req(m, "InstanceCount", &self.instance_count);
+        put(m, "InstanceMatchCriteria", &self.instance_match_criteria);
+        req(m, "InstancePlatform", &self.instance_platform);
+        req(m, "InstanceType", &self.instance_type);
+        put(m, "OutPostArn", &self.out_post_arn);
+        put(m, "PlacementGroupArn", &self.placement_group_arn);
+        put(m, "TagSpecifications", &self.tag_specifications);
+        put(m, "Tenancy", &self.tenancy);
+        put(m, "UnusedReservationBillingOwnerId", &self.unused_reservation_billing_owner_id);
     }
 }
 resource!(CfnCapacityReservation, CfnCapacityReservationAttributes, "AWS::EC2::CapacityReservation");
@@ -1089,18 +1083,16 @@ pub struct CfnCapacityReservationFleet {
     pub total_target_capacity: Option<Val<i64>>,
 }
 impl CfnCapacityReservationFleet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllocationStrategy", &self.allocation_strategy);
-        put(&mut m, "EndDate", &self.end_date);
-        put(&mut m, "InstanceMatchCriteria", &self.instance_match_criteria);
-        put(&mut m, "InstanceTypeSpecifications", &self.instance_type_specifications);
-        put(&mut m, "NoRemoveEndDate", &self.no_remove_end_date);
-        put(&mut m, "RemoveEndDate", &self.remove_end_date);
-        put(&mut m, "TagSpecifications", &self.tag_specifications);
-        put(&mut m, "Tenancy", &self.tenancy);
-        put(&mut m, "TotalTargetCapacity", &self.total_target_capacity);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllocationStrategy", &self.allocation_strategy);
+        put(m, "EndDate", &self.end_date);
+        put(m, "InstanceMatchCriteria", &self.instance_match_criteria);
+        put(m, "InstanceTypeSpecifications", &self.instance_type_specifications);
+        put(m, "NoRemoveEndDate", &self.no_remove_end_date);
+        put(m, "RemoveEndDate", &self.remove_end_date);
+        put(m, "TagSpecifications", &self.tag_specifications);
+        put(m, "Tenancy", &self.tenancy);
+        put(m, "TotalTargetCapacity", &self.total_target_capacity);
     }
 }
 resource!(CfnCapacityReservationFleet, CfnCapacityReservationFleetAttributes, "AWS::EC2::CapacityReservationFleet");
@@ -1673,11 +1665,9 @@ impl CfnCarrierGateway {
     }
 }
 impl CfnCarrierGateway {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Tags", &self.tags);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnCarrierGateway, CfnCarrierGatewayAttributes, "AWS::EC2::CarrierGateway");
@@ -1753,14 +1743,12 @@ impl CfnClientVpnAuthorizationRule {
     }
 }
 impl CfnClientVpnAuthorizationRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessGroupId", &self.access_group_id);
-        put(&mut m, "AuthorizeAllGroups", &self.authorize_all_groups);
-        req(&mut m, "ClientVpnEndpointId", &self.client_vpn_endpoint_id);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "TargetNetworkCidr", &self.target_network_cidr);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessGroupId", &self.access_group_id);
+        put(m, "AuthorizeAllGroups", &self.authorize_all_groups);
+        req(m, "ClientVpnEndpointId", &self.client_vpn_endpoint_id);
+        put(m, "Description", &self.description);
+        req(m, "TargetNetworkCidr", &self.target_network_cidr);
     }
 }
 resource!(CfnClientVpnAuthorizationRule, CfnClientVpnAuthorizationRuleAttributes, "AWS::EC2::ClientVpnAuthorizationRule");
@@ -1861,32 +1849,30 @@ impl CfnClientVpnEndpoint {
     }
 }
 impl CfnClientVpnEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AuthenticationOptions", &self.authentication_options);
-        put(&mut m, "AuthorizationPolicy", &self.authorization_policy);
-        put(&mut m, "ClientCidrBlock", &self.client_cidr_block);
-        put(&mut m, "ClientConnectOptions", &self.client_connect_options);
-        put(&mut m, "ClientLoginBannerOptions", &self.client_login_banner_options);
-        put(&mut m, "ClientRouteEnforcementOptions", &self.client_route_enforcement_options);
-        req(&mut m, "ConnectionLogOptions", &self.connection_log_options);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DevicePostureOptions", &self.device_posture_options);
-        put(&mut m, "DisconnectOnSessionTimeout", &self.disconnect_on_session_timeout);
-        put(&mut m, "DnsServers", &self.dns_servers);
-        put(&mut m, "EndpointIpAddressType", &self.endpoint_ip_address_type);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        put(&mut m, "SelfServicePortal", &self.self_service_portal);
-        req(&mut m, "ServerCertificateArn", &self.server_certificate_arn);
-        put(&mut m, "SessionTimeoutHours", &self.session_timeout_hours);
-        put(&mut m, "SplitTunnel", &self.split_tunnel);
-        put(&mut m, "TagSpecifications", &self.tag_specifications);
-        put(&mut m, "TrafficIpAddressType", &self.traffic_ip_address_type);
-        put(&mut m, "TransitGatewayConfiguration", &self.transit_gateway_configuration);
-        put(&mut m, "TransportProtocol", &self.transport_protocol);
-        put(&mut m, "VpcId", &self.vpc_id);
-        put(&mut m, "VpnPort", &self.vpn_port);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AuthenticationOptions", &self.authentication_options);
+        put(m, "AuthorizationPolicy", &self.authorization_policy);
+        put(m, "ClientCidrBlock", &self.client_cidr_block);
+        put(m, "ClientConnectOptions", &self.client_connect_options);
+        put(m, "ClientLoginBannerOptions", &self.client_login_banner_options);
+        put(m, "ClientRouteEnforcementOptions", &self.client_route_enforcement_options);
+        req(m, "ConnectionLogOptions", &self.connection_log_options);
+        put(m, "Description", &self.description);
+        put(m, "DevicePostureOptions", &self.device_posture_options);
+        put(m, "DisconnectOnSessionTimeout", &self.disconnect_on_session_timeout);
+        put(m, "DnsServers", &self.dns_servers);
+        put(m, "EndpointIpAddressType", &self.endpoint_ip_address_type);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        put(m, "SelfServicePortal", &self.self_service_portal);
+        req(m, "ServerCertificateArn", &self.server_certificate_arn);
+        put(m, "SessionTimeoutHours", &self.session_timeout_hours);
+        put(m, "SplitTunnel", &self.split_tunnel);
+        put(m, "TagSpecifications", &self.tag_specifications);
+        put(m, "TrafficIpAddressType", &self.traffic_ip_address_type);
+        put(m, "TransitGatewayConfiguration", &self.transit_gateway_configuration);
+        put(m, "TransportProtocol", &self.transport_protocol);
+        put(m, "VpcId", &self.vpc_id);
+        put(m, "VpnPort", &self.vpn_port);
     }
 }
 resource!(CfnClientVpnEndpoint, CfnClientVpnEndpointAttributes, "AWS::EC2::ClientVpnEndpoint");
@@ -2306,13 +2292,11 @@ impl CfnClientVpnRoute {
     }
 }
 impl CfnClientVpnRoute {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ClientVpnEndpointId", &self.client_vpn_endpoint_id);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DestinationCidrBlock", &self.destination_cidr_block);
-        put(&mut m, "TargetVpcSubnetId", &self.target_vpc_subnet_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ClientVpnEndpointId", &self.client_vpn_endpoint_id);
+        put(m, "Description", &self.description);
+        req(m, "DestinationCidrBlock", &self.destination_cidr_block);
+        put(m, "TargetVpcSubnetId", &self.target_vpc_subnet_id);
     }
 }
 resource!(CfnClientVpnRoute, CfnClientVpnRouteAttributes, "AWS::EC2::ClientVpnRoute");
@@ -2356,13 +2340,11 @@ impl CfnClientVpnTargetNetworkAssociation {
     }
 }
 impl CfnClientVpnTargetNetworkAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AvailabilityZone", &self.availability_zone);
-        put(&mut m, "AvailabilityZoneId", &self.availability_zone_id);
-        req(&mut m, "ClientVpnEndpointId", &self.client_vpn_endpoint_id);
-        put(&mut m, "SubnetId", &self.subnet_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AvailabilityZone", &self.availability_zone);
+        put(m, "AvailabilityZoneId", &self.availability_zone_id);
+        req(m, "ClientVpnEndpointId", &self.client_vpn_endpoint_id);
+        put(m, "SubnetId", &self.subnet_id);
     }
 }
 resource!(CfnClientVpnTargetNetworkAssociation, CfnClientVpnTargetNetworkAssociationAttributes, "AWS::EC2::ClientVpnTargetNetworkAssociation");
@@ -2418,16 +2400,14 @@ impl CfnCustomerGateway {
     }
 }
 impl CfnCustomerGateway {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BgpAsn", &self.bgp_asn);
-        put(&mut m, "BgpAsnExtended", &self.bgp_asn_extended);
-        put(&mut m, "CertificateArn", &self.certificate_arn);
-        put(&mut m, "DeviceName", &self.device_name);
-        req(&mut m, "IpAddress", &self.ip_address);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BgpAsn", &self.bgp_asn);
+        put(m, "BgpAsnExtended", &self.bgp_asn_extended);
+        put(m, "CertificateArn", &self.certificate_arn);
+        put(m, "DeviceName", &self.device_name);
+        req(m, "IpAddress", &self.ip_address);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnCustomerGateway, CfnCustomerGatewayAttributes, "AWS::EC2::CustomerGateway");
@@ -2498,16 +2478,14 @@ pub struct CfnDHCPOptions {
     pub tags: Option<Val<Vec<Val<dhcp_options::Tag>>>>,
 }
 impl CfnDHCPOptions {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "DomainNameServers", &self.domain_name_servers);
-        put(&mut m, "Ipv6AddressPreferredLeaseTime", &self.ipv6_address_preferred_lease_time);
-        put(&mut m, "NetbiosNameServers", &self.netbios_name_servers);
-        put(&mut m, "NetbiosNodeType", &self.netbios_node_type);
-        put(&mut m, "NtpServers", &self.ntp_servers);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DomainName", &self.domain_name);
+        put(m, "DomainNameServers", &self.domain_name_servers);
+        put(m, "Ipv6AddressPreferredLeaseTime", &self.ipv6_address_preferred_lease_time);
+        put(m, "NetbiosNameServers", &self.netbios_name_servers);
+        put(m, "NetbiosNodeType", &self.netbios_node_type);
+        put(m, "NtpServers", &self.ntp_servers);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDHCPOptions, CfnDHCPOptionsAttributes, "AWS::EC2::DHCPOptions");
@@ -2608,22 +2586,20 @@ impl CfnEC2Fleet {
     }
 }
 impl CfnEC2Fleet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Context", &self.context);
-        put(&mut m, "ExcessCapacityTerminationPolicy", &self.excess_capacity_termination_policy);
-        req(&mut m, "LaunchTemplateConfigs", &self.launch_template_configs);
-        put(&mut m, "OnDemandOptions", &self.on_demand_options);
-        put(&mut m, "ReplaceUnhealthyInstances", &self.replace_unhealthy_instances);
-        put(&mut m, "ReservedCapacityOptions", &self.reserved_capacity_options);
-        put(&mut m, "SpotOptions", &self.spot_options);
-        put(&mut m, "TagSpecifications", &self.tag_specifications);
-        req(&mut m, "TargetCapacitySpecification", &self.target_capacity_specification);
-        put(&mut m, "TerminateInstancesWithExpiration", &self.terminate_instances_with_expiration);
-        put(&mut m, "Type", &self.type_);
-        put(&mut m, "ValidFrom", &self.valid_from);
-        put(&mut m, "ValidUntil", &self.valid_until);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Context", &self.context);
+        put(m, "ExcessCapacityTerminationPolicy", &self.excess_capacity_termination_policy);
+        req(m, "LaunchTemplateConfigs", &self.launch_template_configs);
+        put(m, "OnDemandOptions", &self.on_demand_options);
+        put(m, "ReplaceUnhealthyInstances", &self.replace_unhealthy_instances);
+        put(m, "ReservedCapacityOptions", &self.reserved_capacity_options);
+        put(m, "SpotOptions", &self.spot_options);
+        put(m, "TagSpecifications", &self.tag_specifications);
+        req(m, "TargetCapacitySpecification", &self.target_capacity_specification);
+        put(m, "TerminateInstancesWithExpiration", &self.terminate_instances_with_expiration);
+        put(m, "Type", &self.type_);
+        put(m, "ValidFrom", &self.valid_from);
+        put(m, "ValidUntil", &self.valid_until);
     }
 }
 resource!(CfnEC2Fleet, CfnEC2FleetAttributes, "AWS::EC2::EC2Fleet");
@@ -4365,17 +4341,15 @@ pub struct CfnEIP {
     pub transfer_address: Option<Val<String>>,
 }
 impl CfnEIP {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Address", &self.address);
-        put(&mut m, "Domain", &self.domain);
-        put(&mut m, "InstanceId", &self.instance_id);
-        put(&mut m, "IpamPoolId", &self.ipam_pool_id);
-        put(&mut m, "NetworkBorderGroup", &self.network_border_group);
-        put(&mut m, "PublicIpv4Pool", &self.public_ipv4_pool);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TransferAddress", &self.transfer_address);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Address", &self.address);
+        put(m, "Domain", &self.domain);
+        put(m, "InstanceId", &self.instance_id);
+        put(m, "IpamPoolId", &self.ipam_pool_id);
+        put(m, "NetworkBorderGroup", &self.network_border_group);
+        put(m, "PublicIpv4Pool", &self.public_ipv4_pool);
+        put(m, "Tags", &self.tags);
+        put(m, "TransferAddress", &self.transfer_address);
     }
 }
 resource!(CfnEIP, CfnEIPAttributes, "AWS::EC2::EIP");
@@ -4448,14 +4422,12 @@ pub struct CfnEIPAssociation {
     pub private_ip_address: Option<Val<String>>,
 }
 impl CfnEIPAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllocationId", &self.allocation_id);
-        put(&mut m, "EIP", &self.eip);
-        put(&mut m, "InstanceId", &self.instance_id);
-        put(&mut m, "NetworkInterfaceId", &self.network_interface_id);
-        put(&mut m, "PrivateIpAddress", &self.private_ip_address);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllocationId", &self.allocation_id);
+        put(m, "EIP", &self.eip);
+        put(m, "InstanceId", &self.instance_id);
+        put(m, "NetworkInterfaceId", &self.network_interface_id);
+        put(m, "PrivateIpAddress", &self.private_ip_address);
     }
 }
 resource!(CfnEIPAssociation, CfnEIPAssociationAttributes, "AWS::EC2::EIPAssociation");
@@ -4493,11 +4465,9 @@ impl CfnEgressOnlyInternetGateway {
     }
 }
 impl CfnEgressOnlyInternetGateway {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Tags", &self.tags);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnEgressOnlyInternetGateway, CfnEgressOnlyInternetGatewayAttributes, "AWS::EC2::EgressOnlyInternetGateway");
@@ -4565,11 +4535,9 @@ impl CfnEnclaveCertificateIamRoleAssociation {
     }
 }
 impl CfnEnclaveCertificateIamRoleAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CertificateArn", &self.certificate_arn);
-        req(&mut m, "RoleArn", &self.role_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CertificateArn", &self.certificate_arn);
+        req(m, "RoleArn", &self.role_arn);
     }
 }
 resource!(CfnEnclaveCertificateIamRoleAssociation, CfnEnclaveCertificateIamRoleAssociationAttributes, "AWS::EC2::EnclaveCertificateIamRoleAssociation");
@@ -4648,22 +4616,20 @@ impl CfnFlowLog {
     }
 }
 impl CfnFlowLog {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeliverCrossAccountRole", &self.deliver_cross_account_role);
-        put(&mut m, "DeliverLogsPermissionArn", &self.deliver_logs_permission_arn);
-        put(&mut m, "DestinationOptions", &self.destination_options);
-        put(&mut m, "LogDestination", &self.log_destination);
-        put(&mut m, "LogDestinationType", &self.log_destination_type);
-        put(&mut m, "LogFormat", &self.log_format);
-        put(&mut m, "LogGroupName", &self.log_group_name);
-        put(&mut m, "MaxAggregationInterval", &self.max_aggregation_interval);
-        req(&mut m, "ResourceId", &self.resource_id);
-        req(&mut m, "ResourceType", &self.resource_type);
-        put(&mut m, "TagFieldSpecifications", &self.tag_field_specifications);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TrafficType", &self.traffic_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeliverCrossAccountRole", &self.deliver_cross_account_role);
+        put(m, "DeliverLogsPermissionArn", &self.deliver_logs_permission_arn);
+        put(m, "DestinationOptions", &self.destination_options);
+        put(m, "LogDestination", &self.log_destination);
+        put(m, "LogDestinationType", &self.log_destination_type);
+        put(m, "LogFormat", &self.log_format);
+        put(m, "LogGroupName", &self.log_group_name);
+        put(m, "MaxAggregationInterval", &self.max_aggregation_interval);
+        req(m, "ResourceId", &self.resource_id);
+        req(m, "ResourceType", &self.resource_type);
+        put(m, "TagFieldSpecifications", &self.tag_field_specifications);
+        put(m, "Tags", &self.tags);
+        put(m, "TrafficType", &self.traffic_type);
     }
 }
 resource!(CfnFlowLog, CfnFlowLogAttributes, "AWS::EC2::FlowLog");
@@ -4910,14 +4876,12 @@ pub struct CfnFpgaImage {
     pub tags: Option<Val<Vec<Val<fpga_image::Tag>>>>,
 }
 impl CfnFpgaImage {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "InputStorageLocation", &self.input_storage_location);
-        put(&mut m, "LogsStorageLocation", &self.logs_storage_location);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "InputStorageLocation", &self.input_storage_location);
+        put(m, "LogsStorageLocation", &self.logs_storage_location);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFpgaImage, CfnFpgaImageAttributes, "AWS::EC2::FpgaImage");
@@ -5038,11 +5002,9 @@ impl CfnGatewayRouteTableAssociation {
     }
 }
 impl CfnGatewayRouteTableAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "GatewayId", &self.gateway_id);
-        req(&mut m, "RouteTableId", &self.route_table_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "GatewayId", &self.gateway_id);
+        req(m, "RouteTableId", &self.route_table_id);
     }
 }
 resource!(CfnGatewayRouteTableAssociation, CfnGatewayRouteTableAssociationAttributes, "AWS::EC2::GatewayRouteTableAssociation");
@@ -5101,18 +5063,16 @@ impl CfnHost {
     }
 }
 impl CfnHost {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AssetId", &self.asset_id);
-        put(&mut m, "AutoPlacement", &self.auto_placement);
-        req(&mut m, "AvailabilityZone", &self.availability_zone);
-        put(&mut m, "HostMaintenance", &self.host_maintenance);
-        put(&mut m, "HostRecovery", &self.host_recovery);
-        put(&mut m, "InstanceFamily", &self.instance_family);
-        put(&mut m, "InstanceType", &self.instance_type);
-        put(&mut m, "OutpostArn", &self.outpost_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AssetId", &self.asset_id);
+        put(m, "AutoPlacement", &self.auto_placement);
+        req(m, "AvailabilityZone", &self.availability_zone);
+        put(m, "HostMaintenance", &self.host_maintenance);
+        put(m, "HostRecovery", &self.host_recovery);
+        put(m, "InstanceFamily", &self.instance_family);
+        put(m, "InstanceType", &self.instance_type);
+        put(m, "OutpostArn", &self.outpost_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnHost, CfnHostAttributes, "AWS::EC2::Host");
@@ -5244,16 +5204,14 @@ pub struct CfnIPAM {
     pub tier: Option<Val<ipam::Tier>>,
 }
 impl CfnIPAM {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DefaultResourceDiscoveryOrganizationalUnitExclusions", &self.default_resource_discovery_organizational_unit_exclusions);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EnablePrivateGua", &self.enable_private_gua);
-        put(&mut m, "MeteredAccount", &self.metered_account);
-        put(&mut m, "OperatingRegions", &self.operating_regions);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Tier", &self.tier);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DefaultResourceDiscoveryOrganizationalUnitExclusions", &self.default_resource_discovery_organizational_unit_exclusions);
+        put(m, "Description", &self.description);
+        put(m, "EnablePrivateGua", &self.enable_private_gua);
+        put(m, "MeteredAccount", &self.metered_account);
+        put(m, "OperatingRegions", &self.operating_regions);
+        put(m, "Tags", &self.tags);
+        put(m, "Tier", &self.tier);
     }
 }
 resource!(CfnIPAM, CfnIPAMAttributes, "AWS::EC2::IPAM");
@@ -5447,13 +5405,11 @@ impl CfnIPAMAllocation {
     }
 }
 impl CfnIPAMAllocation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Cidr", &self.cidr);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "IpamPoolId", &self.ipam_pool_id);
-        put(&mut m, "NetmaskLength", &self.netmask_length);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Cidr", &self.cidr);
+        put(m, "Description", &self.description);
+        req(m, "IpamPoolId", &self.ipam_pool_id);
+        put(m, "NetmaskLength", &self.netmask_length);
     }
 }
 resource!(CfnIPAMAllocation, CfnIPAMAllocationAttributes, "AWS::EC2::IPAMAllocation");
@@ -5533,25 +5489,23 @@ impl CfnIPAMPool {
     }
 }
 impl CfnIPAMPool {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AddressFamily", &self.address_family);
-        put(&mut m, "AllocationDefaultNetmaskLength", &self.allocation_default_netmask_length);
-        put(&mut m, "AllocationMaxNetmaskLength", &self.allocation_max_netmask_length);
-        put(&mut m, "AllocationMinNetmaskLength", &self.allocation_min_netmask_length);
-        put(&mut m, "AllocationResourceTags", &self.allocation_resource_tags);
-        put(&mut m, "AutoImport", &self.auto_import);
-        put(&mut m, "AwsService", &self.aws_service);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "IpamScopeId", &self.ipam_scope_id);
-        put(&mut m, "Locale", &self.locale);
-        put(&mut m, "ProvisionedCidrs", &self.provisioned_cidrs);
-        put(&mut m, "PublicIpSource", &self.public_ip_source);
-        put(&mut m, "PubliclyAdvertisable", &self.publicly_advertisable);
-        put(&mut m, "SourceIpamPoolId", &self.source_ipam_pool_id);
-        put(&mut m, "SourceResource", &self.source_resource);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AddressFamily", &self.address_family);
+        put(m, "AllocationDefaultNetmaskLength", &self.allocation_default_netmask_length);
+        put(m, "AllocationMaxNetmaskLength", &self.allocation_max_netmask_length);
+        put(m, "AllocationMinNetmaskLength", &self.allocation_min_netmask_length);
+        put(m, "AllocationResourceTags", &self.allocation_resource_tags);
+        put(m, "AutoImport", &self.auto_import);
+        put(m, "AwsService", &self.aws_service);
+        put(m, "Description", &self.description);
+        req(m, "IpamScopeId", &self.ipam_scope_id);
+        put(m, "Locale", &self.locale);
+        put(m, "ProvisionedCidrs", &self.provisioned_cidrs);
+        put(m, "PublicIpSource", &self.public_ip_source);
+        put(m, "PubliclyAdvertisable", &self.publicly_advertisable);
+        put(m, "SourceIpamPoolId", &self.source_ipam_pool_id);
+        put(m, "SourceResource", &self.source_resource);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIPAMPool, CfnIPAMPoolAttributes, "AWS::EC2::IPAMPool");
@@ -5712,12 +5666,10 @@ impl CfnIPAMPoolCidr {
     }
 }
 impl CfnIPAMPoolCidr {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Cidr", &self.cidr);
-        req(&mut m, "IpamPoolId", &self.ipam_pool_id);
-        put(&mut m, "NetmaskLength", &self.netmask_length);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Cidr", &self.cidr);
+        req(m, "IpamPoolId", &self.ipam_pool_id);
+        put(m, "NetmaskLength", &self.netmask_length);
     }
 }
 resource!(CfnIPAMPoolCidr, CfnIPAMPoolCidrAttributes, "AWS::EC2::IPAMPoolCidr");
@@ -5768,14 +5720,12 @@ impl CfnIPAMPrefixListResolver {
     }
 }
 impl CfnIPAMPrefixListResolver {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AddressFamily", &self.address_family);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "IpamId", &self.ipam_id);
-        put(&mut m, "Rules", &self.rules);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AddressFamily", &self.address_family);
+        put(m, "Description", &self.description);
+        put(m, "IpamId", &self.ipam_id);
+        put(m, "Rules", &self.rules);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIPAMPrefixListResolver, CfnIPAMPrefixListResolverAttributes, "AWS::EC2::IPAMPrefixListResolver");
@@ -6035,15 +5985,13 @@ impl CfnIPAMPrefixListResolverTarget {
     }
 }
 impl CfnIPAMPrefixListResolverTarget {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DesiredVersion", &self.desired_version);
-        req(&mut m, "IpamPrefixListResolverId", &self.ipam_prefix_list_resolver_id);
-        req(&mut m, "PrefixListId", &self.prefix_list_id);
-        req(&mut m, "PrefixListRegion", &self.prefix_list_region);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TrackLatestVersion", &self.track_latest_version);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DesiredVersion", &self.desired_version);
+        req(m, "IpamPrefixListResolverId", &self.ipam_prefix_list_resolver_id);
+        req(m, "PrefixListId", &self.prefix_list_id);
+        req(m, "PrefixListRegion", &self.prefix_list_region);
+        put(m, "Tags", &self.tags);
+        req(m, "TrackLatestVersion", &self.track_latest_version);
     }
 }
 resource!(CfnIPAMPrefixListResolverTarget, CfnIPAMPrefixListResolverTargetAttributes, "AWS::EC2::IPAMPrefixListResolverTarget");
@@ -6112,13 +6060,11 @@ pub struct CfnIPAMResourceDiscovery {
     pub tags: Option<Val<Vec<Val<ipam_resource_discovery::Tag>>>>,
 }
 impl CfnIPAMResourceDiscovery {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "OperatingRegions", &self.operating_regions);
-        put(&mut m, "OrganizationalUnitExclusions", &self.organizational_unit_exclusions);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "OperatingRegions", &self.operating_regions);
+        put(m, "OrganizationalUnitExclusions", &self.organizational_unit_exclusions);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIPAMResourceDiscovery, CfnIPAMResourceDiscoveryAttributes, "AWS::EC2::IPAMResourceDiscovery");
@@ -6259,12 +6205,10 @@ impl CfnIPAMResourceDiscoveryAssociation {
     }
 }
 impl CfnIPAMResourceDiscoveryAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "IpamId", &self.ipam_id);
-        req(&mut m, "IpamResourceDiscoveryId", &self.ipam_resource_discovery_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "IpamId", &self.ipam_id);
+        req(m, "IpamResourceDiscoveryId", &self.ipam_resource_discovery_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIPAMResourceDiscoveryAssociation, CfnIPAMResourceDiscoveryAssociationAttributes, "AWS::EC2::IPAMResourceDiscoveryAssociation");
@@ -6368,13 +6312,11 @@ impl CfnIPAMScope {
     }
 }
 impl CfnIPAMScope {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ExternalAuthorityConfiguration", &self.external_authority_configuration);
-        req(&mut m, "IpamId", &self.ipam_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "ExternalAuthorityConfiguration", &self.external_authority_configuration);
+        req(m, "IpamId", &self.ipam_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIPAMScope, CfnIPAMScopeAttributes, "AWS::EC2::IPAMScope");
@@ -6499,10 +6441,8 @@ pub struct CfnIPv4Pool {
     pub tags: Option<Val<Vec<Val<i_pv4_pool::Tag>>>>,
 }
 impl CfnIPv4Pool {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIPv4Pool, CfnIPv4PoolAttributes, "AWS::EC2::IPv4Pool");
@@ -6659,50 +6599,48 @@ pub struct CfnInstance {
     pub volumes: Option<Val<Vec<Val<instance::Volume>>>>,
 }
 impl CfnInstance {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalInfo", &self.additional_info);
-        put(&mut m, "Affinity", &self.affinity);
-        put(&mut m, "AvailabilityZone", &self.availability_zone);
-        put(&mut m, "BlockDeviceMappings", &self.block_device_mappings);
-        put(&mut m, "CpuOptions", &self.cpu_options);
-        put(&mut m, "CreditSpecification", &self.credit_specification);
-        put(&mut m, "DisableApiTermination", &self.disable_api_termination);
-        put(&mut m, "EbsOptimized", &self.ebs_optimized);
-        put(&mut m, "ElasticGpuSpecifications", &self.elastic_gpu_specifications);
-        put(&mut m, "ElasticInferenceAccelerators", &self.elastic_inference_accelerators);
-        put(&mut m, "EnclaveOptions", &self.enclave_options);
-        put(&mut m, "HibernationOptions", &self.hibernation_options);
-        put(&mut m, "HostId", &self.host_id);
-        put(&mut m, "HostResourceGroupArn", &self.host_resource_group_arn);
-        put(&mut m, "IamInstanceProfile", &self.iam_instance_profile);
-        put(&mut m, "ImageId", &self.image_id);
-        put(&mut m, "InstanceInitiatedShutdownBehavior", &self.instance_initiated_shutdown_behavior);
-        put(&mut m, "InstanceType", &self.instance_type);
-        put(&mut m, "Ipv6AddressCount", &self.ipv6_address_count);
-        put(&mut m, "Ipv6Addresses", &self.ipv6_addresses);
-        put(&mut m, "KernelId", &self.kernel_id);
-        put(&mut m, "KeyName", &self.key_name);
-        put(&mut m, "LaunchTemplate", &self.launch_template);
-        put(&mut m, "LicenseSpecifications", &self.license_specifications);
-        put(&mut m, "MetadataOptions", &self.metadata_options);
-        put(&mut m, "Monitoring", &self.monitoring);
-        put(&mut m, "NetworkInterfaces", &self.network_interfaces);
-        put(&mut m, "PlacementGroupName", &self.placement_group_name);
-        put(&mut m, "PrivateDnsNameOptions", &self.private_dns_name_options);
-        put(&mut m, "PrivateIpAddress", &self.private_ip_address);
-        put(&mut m, "PropagateTagsToVolumeOnCreation", &self.propagate_tags_to_volume_on_creation);
-        put(&mut m, "RamdiskId", &self.ramdisk_id);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        put(&mut m, "SecurityGroups", &self.security_groups);
-        put(&mut m, "SourceDestCheck", &self.source_dest_check);
-        put(&mut m, "SsmAssociations", &self.ssm_associations);
-        put(&mut m, "SubnetId", &self.subnet_id);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Tenancy", &self.tenancy);
-        put(&mut m, "UserData", &self.user_data);
-        put(&mut m, "Volumes", &self.volumes);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalInfo", &self.additional_info);
+        put(m, "Affinity", &self.affinity);
+        put(m, "AvailabilityZone", &self.availability_zone);
+        put(m, "BlockDeviceMappings", &self.block_device_mappings);
+        put(m, "CpuOptions", &self.cpu_options);
+        put(m, "CreditSpecification", &self.credit_specification);
+        put(m, "DisableApiTermination", &self.disable_api_termination);
+        put(m, "EbsOptimized", &self.ebs_optimized);
+        put(m, "ElasticGpuSpecifications", &self.elastic_gpu_specifications);
+        put(m, "ElasticInferenceAccelerators", &self.elastic_inference_accelerators);
+        put(m, "EnclaveOptions", &self.enclave_options);
+        put(m, "HibernationOptions", &self.hibernation_options);
+        put(m, "HostId", &self.host_id);
+        put(m, "HostResourceGroupArn", &self.host_resource_group_arn);
+        put(m, "IamInstanceProfile", &self.iam_instance_profile);
+        put(m, "ImageId", &self.image_id);
+        put(m, "InstanceInitiatedShutdownBehavior", &self.instance_initiated_shutdown_behavior);
+        put(m, "InstanceType", &self.instance_type);
+        put(m, "Ipv6AddressCount", &self.ipv6_address_count);
+        put(m, "Ipv6Addresses", &self.ipv6_addresses);
+        put(m, "KernelId", &self.kernel_id);
+        put(m, "KeyName", &self.key_name);
+        put(m, "LaunchTemplate", &self.launch_template);
+        put(m, "LicenseSpecifications", &self.license_specifications);
+        put(m, "MetadataOptions", &self.metadata_options);
+        put(m, "Monitoring", &self.monitoring);
+        put(m, "NetworkInterfaces", &self.network_interfaces);
+        put(m, "PlacementGroupName", &self.placement_group_name);
+        put(m, "PrivateDnsNameOptions", &self.private_dns_name_options);
+        put(m, "PrivateIpAddress", &self.private_ip_address);
+        put(m, "PropagateTagsToVolumeOnCreation", &self.propagate_tags_to_volume_on_creation);
+        put(m, "RamdiskId", &self.ramdisk_id);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        put(m, "SecurityGroups", &self.security_groups);
+        put(m, "SourceDestCheck", &self.source_dest_check);
+        put(m, "SsmAssociations", &self.ssm_associations);
+        put(m, "SubnetId", &self.subnet_id);
+        put(m, "Tags", &self.tags);
+        put(m, "Tenancy", &self.tenancy);
+        put(m, "UserData", &self.user_data);
+        put(m, "Volumes", &self.volumes);
     }
 }
 resource!(CfnInstance, CfnInstanceAttributes, "AWS::EC2::Instance");
@@ -7482,14 +7420,12 @@ impl CfnInstanceConnectEndpoint {
     }
 }
 impl CfnInstanceConnectEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ClientToken", &self.client_token);
-        put(&mut m, "PreserveClientIp", &self.preserve_client_ip);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        req(&mut m, "SubnetId", &self.subnet_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ClientToken", &self.client_token);
+        put(m, "PreserveClientIp", &self.preserve_client_ip);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        req(m, "SubnetId", &self.subnet_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnInstanceConnectEndpoint, CfnInstanceConnectEndpointAttributes, "AWS::EC2::InstanceConnectEndpoint");
@@ -7594,13 +7530,11 @@ pub struct CfnInstanceEventWindow {
     pub time_ranges: Option<Val<Vec<Val<instance_event_window::TimeRange>>>>,
 }
 impl CfnInstanceEventWindow {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CronExpression", &self.cron_expression);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TimeRanges", &self.time_ranges);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CronExpression", &self.cron_expression);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "TimeRanges", &self.time_ranges);
     }
 }
 resource!(CfnInstanceEventWindow, CfnInstanceEventWindowAttributes, "AWS::EC2::InstanceEventWindow");
@@ -7764,10 +7698,8 @@ pub struct CfnInternetGateway {
     pub tags: Option<Val<Vec<Val<internet_gateway::Tag>>>>,
 }
 impl CfnInternetGateway {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnInternetGateway, CfnInternetGatewayAttributes, "AWS::EC2::InternetGateway");
@@ -7837,11 +7769,9 @@ impl CfnIpPoolRouteTableAssociation {
     }
 }
 impl CfnIpPoolRouteTableAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PublicIpv4Pool", &self.public_ipv4_pool);
-        req(&mut m, "RouteTableId", &self.route_table_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PublicIpv4Pool", &self.public_ipv4_pool);
+        req(m, "RouteTableId", &self.route_table_id);
     }
 }
 resource!(CfnIpPoolRouteTableAssociation, CfnIpPoolRouteTableAssociationAttributes, "AWS::EC2::IpPoolRouteTableAssociation");
@@ -7879,11 +7809,9 @@ impl CfnIpamExternalResourceVerificationToken {
     }
 }
 impl CfnIpamExternalResourceVerificationToken {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "IpamId", &self.ipam_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "IpamId", &self.ipam_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIpamExternalResourceVerificationToken, CfnIpamExternalResourceVerificationTokenAttributes, "AWS::EC2::IpamExternalResourceVerificationToken");
@@ -7992,14 +7920,12 @@ impl CfnIpamInternetRegistryAssociation {
     }
 }
 impl CfnIpamInternetRegistryAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "IpamId", &self.ipam_id);
-        req(&mut m, "OrganizationHandle", &self.organization_handle);
-        req(&mut m, "Rir", &self.rir);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "IpamId", &self.ipam_id);
+        req(m, "OrganizationHandle", &self.organization_handle);
+        req(m, "Rir", &self.rir);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIpamInternetRegistryAssociation, CfnIpamInternetRegistryAssociationAttributes, "AWS::EC2::IpamInternetRegistryAssociation");
@@ -8133,14 +8059,12 @@ impl CfnKeyPair {
     }
 }
 impl CfnKeyPair {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "KeyFormat", &self.key_format);
-        req(&mut m, "KeyName", &self.key_name);
-        put(&mut m, "KeyType", &self.key_type);
-        put(&mut m, "PublicKeyMaterial", &self.public_key_material);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "KeyFormat", &self.key_format);
+        req(m, "KeyName", &self.key_name);
+        put(m, "KeyType", &self.key_type);
+        put(m, "PublicKeyMaterial", &self.public_key_material);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnKeyPair, CfnKeyPairAttributes, "AWS::EC2::KeyPair");
@@ -8272,13 +8196,11 @@ impl CfnLaunchTemplate {
     }
 }
 impl CfnLaunchTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "LaunchTemplateData", &self.launch_template_data);
-        put(&mut m, "LaunchTemplateName", &self.launch_template_name);
-        put(&mut m, "TagSpecifications", &self.tag_specifications);
-        put(&mut m, "VersionDescription", &self.version_description);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "LaunchTemplateData", &self.launch_template_data);
+        put(m, "LaunchTemplateName", &self.launch_template_name);
+        put(m, "TagSpecifications", &self.tag_specifications);
+        put(m, "VersionDescription", &self.version_description);
     }
 }
 resource!(CfnLaunchTemplate, CfnLaunchTemplateAttributes, "AWS::EC2::LaunchTemplate");
@@ -10641,13 +10563,11 @@ pub struct CfnLocalGatewayRoute {
     pub network_interface_id: Option<Val<String>>,
 }
 impl CfnLocalGatewayRoute {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DestinationCidrBlock", &self.destination_cidr_block);
-        put(&mut m, "LocalGatewayRouteTableId", &self.local_gateway_route_table_id);
-        put(&mut m, "LocalGatewayVirtualInterfaceGroupId", &self.local_gateway_virtual_interface_group_id);
-        put(&mut m, "NetworkInterfaceId", &self.network_interface_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DestinationCidrBlock", &self.destination_cidr_block);
+        put(m, "LocalGatewayRouteTableId", &self.local_gateway_route_table_id);
+        put(m, "LocalGatewayVirtualInterfaceGroupId", &self.local_gateway_virtual_interface_group_id);
+        put(m, "NetworkInterfaceId", &self.network_interface_id);
     }
 }
 resource!(CfnLocalGatewayRoute, CfnLocalGatewayRouteAttributes, "AWS::EC2::LocalGatewayRoute");
@@ -10692,12 +10612,10 @@ impl CfnLocalGatewayRouteTable {
     }
 }
 impl CfnLocalGatewayRouteTable {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "LocalGatewayId", &self.local_gateway_id);
-        put(&mut m, "Mode", &self.mode);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "LocalGatewayId", &self.local_gateway_id);
+        put(m, "Mode", &self.mode);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLocalGatewayRouteTable, CfnLocalGatewayRouteTableAttributes, "AWS::EC2::LocalGatewayRouteTable");
@@ -10796,12 +10714,10 @@ impl CfnLocalGatewayRouteTableVPCAssociation {
     }
 }
 impl CfnLocalGatewayRouteTableVPCAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "LocalGatewayRouteTableId", &self.local_gateway_route_table_id);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "LocalGatewayRouteTableId", &self.local_gateway_route_table_id);
+        put(m, "Tags", &self.tags);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnLocalGatewayRouteTableVPCAssociation, CfnLocalGatewayRouteTableVPCAssociationAttributes, "AWS::EC2::LocalGatewayRouteTableVPCAssociation");
@@ -10871,12 +10787,10 @@ impl CfnLocalGatewayRouteTableVirtualInterfaceGroupAssociation {
     }
 }
 impl CfnLocalGatewayRouteTableVirtualInterfaceGroupAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "LocalGatewayRouteTableId", &self.local_gateway_route_table_id);
-        req(&mut m, "LocalGatewayVirtualInterfaceGroupId", &self.local_gateway_virtual_interface_group_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "LocalGatewayRouteTableId", &self.local_gateway_route_table_id);
+        req(m, "LocalGatewayVirtualInterfaceGroupId", &self.local_gateway_virtual_interface_group_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLocalGatewayRouteTableVirtualInterfaceGroupAssociation, CfnLocalGatewayRouteTableVirtualInterfaceGroupAssociationAttributes, "AWS::EC2::LocalGatewayRouteTableVirtualInterfaceGroupAssociation");
@@ -10969,17 +10883,15 @@ impl CfnLocalGatewayVirtualInterface {
     }
 }
 impl CfnLocalGatewayVirtualInterface {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "LocalAddress", &self.local_address);
-        req(&mut m, "LocalGatewayVirtualInterfaceGroupId", &self.local_gateway_virtual_interface_group_id);
-        req(&mut m, "OutpostLagId", &self.outpost_lag_id);
-        req(&mut m, "PeerAddress", &self.peer_address);
-        put(&mut m, "PeerBgpAsn", &self.peer_bgp_asn);
-        put(&mut m, "PeerBgpAsnExtended", &self.peer_bgp_asn_extended);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Vlan", &self.vlan);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "LocalAddress", &self.local_address);
+        req(m, "LocalGatewayVirtualInterfaceGroupId", &self.local_gateway_virtual_interface_group_id);
+        req(m, "OutpostLagId", &self.outpost_lag_id);
+        req(m, "PeerAddress", &self.peer_address);
+        put(m, "PeerBgpAsn", &self.peer_bgp_asn);
+        put(m, "PeerBgpAsnExtended", &self.peer_bgp_asn_extended);
+        put(m, "Tags", &self.tags);
+        req(m, "Vlan", &self.vlan);
     }
 }
 resource!(CfnLocalGatewayVirtualInterface, CfnLocalGatewayVirtualInterfaceAttributes, "AWS::EC2::LocalGatewayVirtualInterface");
@@ -11062,13 +10974,11 @@ impl CfnLocalGatewayVirtualInterfaceGroup {
     }
 }
 impl CfnLocalGatewayVirtualInterfaceGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "LocalBgpAsn", &self.local_bgp_asn);
-        put(&mut m, "LocalBgpAsnExtended", &self.local_bgp_asn_extended);
-        req(&mut m, "LocalGatewayId", &self.local_gateway_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "LocalBgpAsn", &self.local_bgp_asn);
+        put(m, "LocalBgpAsnExtended", &self.local_bgp_asn_extended);
+        req(m, "LocalGatewayId", &self.local_gateway_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLocalGatewayVirtualInterfaceGroup, CfnLocalGatewayVirtualInterfaceGroupAttributes, "AWS::EC2::LocalGatewayVirtualInterfaceGroup");
@@ -11165,21 +11075,19 @@ pub struct CfnNatGateway {
     pub vpc_id: Option<Val<String>>,
 }
 impl CfnNatGateway {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllocationId", &self.allocation_id);
-        put(&mut m, "AvailabilityMode", &self.availability_mode);
-        put(&mut m, "AvailabilityZoneAddresses", &self.availability_zone_addresses);
-        put(&mut m, "ConnectivityType", &self.connectivity_type);
-        put(&mut m, "MaxDrainDurationSeconds", &self.max_drain_duration_seconds);
-        put(&mut m, "PrivateIpAddress", &self.private_ip_address);
-        put(&mut m, "SecondaryAllocationIds", &self.secondary_allocation_ids);
-        put(&mut m, "SecondaryPrivateIpAddressCount", &self.secondary_private_ip_address_count);
-        put(&mut m, "SecondaryPrivateIpAddresses", &self.secondary_private_ip_addresses);
-        put(&mut m, "SubnetId", &self.subnet_id);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllocationId", &self.allocation_id);
+        put(m, "AvailabilityMode", &self.availability_mode);
+        put(m, "AvailabilityZoneAddresses", &self.availability_zone_addresses);
+        put(m, "ConnectivityType", &self.connectivity_type);
+        put(m, "MaxDrainDurationSeconds", &self.max_drain_duration_seconds);
+        put(m, "PrivateIpAddress", &self.private_ip_address);
+        put(m, "SecondaryAllocationIds", &self.secondary_allocation_ids);
+        put(m, "SecondaryPrivateIpAddressCount", &self.secondary_private_ip_address_count);
+        put(m, "SecondaryPrivateIpAddresses", &self.secondary_private_ip_addresses);
+        put(m, "SubnetId", &self.subnet_id);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnNatGateway, CfnNatGatewayAttributes, "AWS::EC2::NatGateway");
@@ -11346,11 +11254,9 @@ impl CfnNetworkAcl {
     }
 }
 impl CfnNetworkAcl {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Tags", &self.tags);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnNetworkAcl, CfnNetworkAclAttributes, "AWS::EC2::NetworkAcl");
@@ -11441,18 +11347,16 @@ impl CfnNetworkAclEntry {
     }
 }
 impl CfnNetworkAclEntry {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CidrBlock", &self.cidr_block);
-        put(&mut m, "Egress", &self.egress);
-        put(&mut m, "Icmp", &self.icmp);
-        put(&mut m, "Ipv6CidrBlock", &self.ipv6_cidr_block);
-        req(&mut m, "NetworkAclId", &self.network_acl_id);
-        put(&mut m, "PortRange", &self.port_range);
-        req(&mut m, "Protocol", &self.protocol);
-        req(&mut m, "RuleAction", &self.rule_action);
-        req(&mut m, "RuleNumber", &self.rule_number);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CidrBlock", &self.cidr_block);
+        put(m, "Egress", &self.egress);
+        put(m, "Icmp", &self.icmp);
+        put(m, "Ipv6CidrBlock", &self.ipv6_cidr_block);
+        req(m, "NetworkAclId", &self.network_acl_id);
+        put(m, "PortRange", &self.port_range);
+        req(m, "Protocol", &self.protocol);
+        req(m, "RuleAction", &self.rule_action);
+        req(m, "RuleNumber", &self.rule_number);
     }
 }
 resource!(CfnNetworkAclEntry, CfnNetworkAclEntryAttributes, "AWS::EC2::NetworkAclEntry");
@@ -11521,12 +11425,10 @@ pub struct CfnNetworkInsightsAccessScope {
     pub tags: Option<Val<Vec<Val<network_insights_access_scope::Tag>>>>,
 }
 impl CfnNetworkInsightsAccessScope {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ExcludePaths", &self.exclude_paths);
-        put(&mut m, "MatchPaths", &self.match_paths);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ExcludePaths", &self.exclude_paths);
+        put(m, "MatchPaths", &self.match_paths);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnNetworkInsightsAccessScope, CfnNetworkInsightsAccessScopeAttributes, "AWS::EC2::NetworkInsightsAccessScope");
@@ -11727,11 +11629,9 @@ impl CfnNetworkInsightsAccessScopeAnalysis {
     }
 }
 impl CfnNetworkInsightsAccessScopeAnalysis {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "NetworkInsightsAccessScopeId", &self.network_insights_access_scope_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "NetworkInsightsAccessScopeId", &self.network_insights_access_scope_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnNetworkInsightsAccessScopeAnalysis, CfnNetworkInsightsAccessScopeAnalysisAttributes, "AWS::EC2::NetworkInsightsAccessScopeAnalysis");
@@ -11836,14 +11736,12 @@ impl CfnNetworkInsightsAnalysis {
     }
 }
 impl CfnNetworkInsightsAnalysis {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalAccounts", &self.additional_accounts);
-        put(&mut m, "FilterInArns", &self.filter_in_arns);
-        put(&mut m, "FilterOutArns", &self.filter_out_arns);
-        req(&mut m, "NetworkInsightsPathId", &self.network_insights_path_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalAccounts", &self.additional_accounts);
+        put(m, "FilterInArns", &self.filter_in_arns);
+        put(m, "FilterOutArns", &self.filter_out_arns);
+        req(m, "NetworkInsightsPathId", &self.network_insights_path_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnNetworkInsightsAnalysis, CfnNetworkInsightsAnalysisAttributes, "AWS::EC2::NetworkInsightsAnalysis");
@@ -11972,18 +11870,16 @@ impl CfnNetworkInsightsPath {
     }
 }
 impl CfnNetworkInsightsPath {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Destination", &self.destination);
-        put(&mut m, "DestinationIp", &self.destination_ip);
-        put(&mut m, "DestinationPort", &self.destination_port);
-        put(&mut m, "FilterAtDestination", &self.filter_at_destination);
-        put(&mut m, "FilterAtSource", &self.filter_at_source);
-        req(&mut m, "Protocol", &self.protocol);
-        req(&mut m, "Source", &self.source);
-        put(&mut m, "SourceIp", &self.source_ip);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Destination", &self.destination);
+        put(m, "DestinationIp", &self.destination_ip);
+        put(m, "DestinationPort", &self.destination_port);
+        put(m, "FilterAtDestination", &self.filter_at_destination);
+        put(m, "FilterAtSource", &self.filter_at_source);
+        req(m, "Protocol", &self.protocol);
+        req(m, "Source", &self.source);
+        put(m, "SourceIp", &self.source_ip);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnNetworkInsightsPath, CfnNetworkInsightsPathAttributes, "AWS::EC2::NetworkInsightsPath");
@@ -12176,27 +12072,25 @@ impl CfnNetworkInterface {
     }
 }
 impl CfnNetworkInterface {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ConnectionTrackingSpecification", &self.connection_tracking_specification);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EnablePrimaryIpv6", &self.enable_primary_ipv6);
-        put(&mut m, "GroupSet", &self.group_set);
-        put(&mut m, "InterfaceType", &self.interface_type);
-        put(&mut m, "Ipv4PrefixCount", &self.ipv4_prefix_count);
-        put(&mut m, "Ipv4Prefixes", &self.ipv4_prefixes);
-        put(&mut m, "Ipv6AddressCount", &self.ipv6_address_count);
-        put(&mut m, "Ipv6Addresses", &self.ipv6_addresses);
-        put(&mut m, "Ipv6PrefixCount", &self.ipv6_prefix_count);
-        put(&mut m, "Ipv6Prefixes", &self.ipv6_prefixes);
-        put(&mut m, "PrivateIpAddress", &self.private_ip_address);
-        put(&mut m, "PrivateIpAddresses", &self.private_ip_addresses);
-        put(&mut m, "PublicIpDnsHostnameTypeSpecification", &self.public_ip_dns_hostname_type_specification);
-        put(&mut m, "SecondaryPrivateIpAddressCount", &self.secondary_private_ip_address_count);
-        put(&mut m, "SourceDestCheck", &self.source_dest_check);
-        req(&mut m, "SubnetId", &self.subnet_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ConnectionTrackingSpecification", &self.connection_tracking_specification);
+        put(m, "Description", &self.description);
+        put(m, "EnablePrimaryIpv6", &self.enable_primary_ipv6);
+        put(m, "GroupSet", &self.group_set);
+        put(m, "InterfaceType", &self.interface_type);
+        put(m, "Ipv4PrefixCount", &self.ipv4_prefix_count);
+        put(m, "Ipv4Prefixes", &self.ipv4_prefixes);
+        put(m, "Ipv6AddressCount", &self.ipv6_address_count);
+        put(m, "Ipv6Addresses", &self.ipv6_addresses);
+        put(m, "Ipv6PrefixCount", &self.ipv6_prefix_count);
+        put(m, "Ipv6Prefixes", &self.ipv6_prefixes);
+        put(m, "PrivateIpAddress", &self.private_ip_address);
+        put(m, "PrivateIpAddresses", &self.private_ip_addresses);
+        put(m, "PublicIpDnsHostnameTypeSpecification", &self.public_ip_dns_hostname_type_specification);
+        put(m, "SecondaryPrivateIpAddressCount", &self.secondary_private_ip_address_count);
+        put(m, "SourceDestCheck", &self.source_dest_check);
+        req(m, "SubnetId", &self.subnet_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnNetworkInterface, CfnNetworkInterfaceAttributes, "AWS::EC2::NetworkInterface");
@@ -12432,15 +12326,13 @@ impl CfnNetworkInterfaceAttachment {
     }
 }
 impl CfnNetworkInterfaceAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeleteOnTermination", &self.delete_on_termination);
-        req(&mut m, "DeviceIndex", &self.device_index);
-        put(&mut m, "EnaQueueCount", &self.ena_queue_count);
-        put(&mut m, "EnaSrdSpecification", &self.ena_srd_specification);
-        req(&mut m, "InstanceId", &self.instance_id);
-        req(&mut m, "NetworkInterfaceId", &self.network_interface_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeleteOnTermination", &self.delete_on_termination);
+        req(m, "DeviceIndex", &self.device_index);
+        put(m, "EnaQueueCount", &self.ena_queue_count);
+        put(m, "EnaSrdSpecification", &self.ena_srd_specification);
+        req(m, "InstanceId", &self.instance_id);
+        req(m, "NetworkInterfaceId", &self.network_interface_id);
     }
 }
 resource!(CfnNetworkInterfaceAttachment, CfnNetworkInterfaceAttachmentAttributes, "AWS::EC2::NetworkInterfaceAttachment");
@@ -12519,12 +12411,10 @@ impl CfnNetworkInterfacePermission {
     }
 }
 impl CfnNetworkInterfacePermission {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AwsAccountId", &self.aws_account_id);
-        req(&mut m, "NetworkInterfaceId", &self.network_interface_id);
-        req(&mut m, "Permission", &self.permission);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AwsAccountId", &self.aws_account_id);
+        req(m, "NetworkInterfaceId", &self.network_interface_id);
+        req(m, "Permission", &self.permission);
     }
 }
 resource!(CfnNetworkInterfacePermission, CfnNetworkInterfacePermissionAttributes, "AWS::EC2::NetworkInterfacePermission");
@@ -12568,13 +12458,11 @@ impl CfnNetworkPerformanceMetricSubscription {
     }
 }
 impl CfnNetworkPerformanceMetricSubscription {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Destination", &self.destination);
-        req(&mut m, "Metric", &self.metric);
-        req(&mut m, "Source", &self.source);
-        req(&mut m, "Statistic", &self.statistic);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Destination", &self.destination);
+        req(m, "Metric", &self.metric);
+        req(m, "Source", &self.source);
+        req(m, "Statistic", &self.statistic);
     }
 }
 resource!(CfnNetworkPerformanceMetricSubscription, CfnNetworkPerformanceMetricSubscriptionAttributes, "AWS::EC2::NetworkPerformanceMetricSubscription");
@@ -12605,14 +12493,12 @@ pub struct CfnPlacementGroup {
     pub tags: Option<Val<Vec<Val<placement_group::Tag>>>>,
 }
 impl CfnPlacementGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ParentGroupId", &self.parent_group_id);
-        put(&mut m, "PartitionCount", &self.partition_count);
-        put(&mut m, "SpreadLevel", &self.spread_level);
-        put(&mut m, "Strategy", &self.strategy);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ParentGroupId", &self.parent_group_id);
+        put(m, "PartitionCount", &self.partition_count);
+        put(m, "SpreadLevel", &self.spread_level);
+        put(m, "Strategy", &self.strategy);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPlacementGroup, CfnPlacementGroupAttributes, "AWS::EC2::PlacementGroup");
@@ -12743,14 +12629,12 @@ impl CfnPrefixList {
     }
 }
 impl CfnPrefixList {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AddressFamily", &self.address_family);
-        put(&mut m, "Entries", &self.entries);
-        put(&mut m, "MaxEntries", &self.max_entries);
-        req(&mut m, "PrefixListName", &self.prefix_list_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AddressFamily", &self.address_family);
+        put(m, "Entries", &self.entries);
+        put(m, "MaxEntries", &self.max_entries);
+        req(m, "PrefixListName", &self.prefix_list_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPrefixList, CfnPrefixListAttributes, "AWS::EC2::PrefixList");
@@ -12922,25 +12806,23 @@ impl CfnRoute {
     }
 }
 impl CfnRoute {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CarrierGatewayId", &self.carrier_gateway_id);
-        put(&mut m, "CoreNetworkArn", &self.core_network_arn);
-        put(&mut m, "DestinationCidrBlock", &self.destination_cidr_block);
-        put(&mut m, "DestinationIpv6CidrBlock", &self.destination_ipv6_cidr_block);
-        put(&mut m, "DestinationPrefixListId", &self.destination_prefix_list_id);
-        put(&mut m, "EgressOnlyInternetGatewayId", &self.egress_only_internet_gateway_id);
-        put(&mut m, "GatewayId", &self.gateway_id);
-        put(&mut m, "InstanceId", &self.instance_id);
-        put(&mut m, "LocalGatewayId", &self.local_gateway_id);
-        put(&mut m, "NatGatewayId", &self.nat_gateway_id);
-        put(&mut m, "NetworkInterfaceId", &self.network_interface_id);
-        put(&mut m, "OdbNetworkArn", &self.odb_network_arn);
-        req(&mut m, "RouteTableId", &self.route_table_id);
-        put(&mut m, "TransitGatewayId", &self.transit_gateway_id);
-        put(&mut m, "VpcEndpointId", &self.vpc_endpoint_id);
-        put(&mut m, "VpcPeeringConnectionId", &self.vpc_peering_connection_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CarrierGatewayId", &self.carrier_gateway_id);
+        put(m, "CoreNetworkArn", &self.core_network_arn);
+        put(m, "DestinationCidrBlock", &self.destination_cidr_block);
+        put(m, "DestinationIpv6CidrBlock", &self.destination_ipv6_cidr_block);
+        put(m, "DestinationPrefixListId", &self.destination_prefix_list_id);
+        put(m, "EgressOnlyInternetGatewayId", &self.egress_only_internet_gateway_id);
+        put(m, "GatewayId", &self.gateway_id);
+        put(m, "InstanceId", &self.instance_id);
+        put(m, "LocalGatewayId", &self.local_gateway_id);
+        put(m, "NatGatewayId", &self.nat_gateway_id);
+        put(m, "NetworkInterfaceId", &self.network_interface_id);
+        put(m, "OdbNetworkArn", &self.odb_network_arn);
+        req(m, "RouteTableId", &self.route_table_id);
+        put(m, "TransitGatewayId", &self.transit_gateway_id);
+        put(m, "VpcEndpointId", &self.vpc_endpoint_id);
+        put(m, "VpcPeeringConnectionId", &self.vpc_peering_connection_id);
     }
 }
 resource!(CfnRoute, CfnRouteAttributes, "AWS::EC2::Route");
@@ -12987,14 +12869,12 @@ impl CfnRouteServer {
     }
 }
 impl CfnRouteServer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AmazonSideAsn", &self.amazon_side_asn);
-        put(&mut m, "PersistRoutes", &self.persist_routes);
-        put(&mut m, "PersistRoutesDuration", &self.persist_routes_duration);
-        put(&mut m, "SnsNotificationsEnabled", &self.sns_notifications_enabled);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AmazonSideAsn", &self.amazon_side_asn);
+        put(m, "PersistRoutes", &self.persist_routes);
+        put(m, "PersistRoutesDuration", &self.persist_routes_duration);
+        put(m, "SnsNotificationsEnabled", &self.sns_notifications_enabled);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRouteServer, CfnRouteServerAttributes, "AWS::EC2::RouteServer");
@@ -13089,11 +12969,9 @@ impl CfnRouteServerAssociation {
     }
 }
 impl CfnRouteServerAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "RouteServerId", &self.route_server_id);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "RouteServerId", &self.route_server_id);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnRouteServerAssociation, CfnRouteServerAssociationAttributes, "AWS::EC2::RouteServerAssociation");
@@ -13130,12 +13008,10 @@ impl CfnRouteServerEndpoint {
     }
 }
 impl CfnRouteServerEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "RouteServerId", &self.route_server_id);
-        req(&mut m, "SubnetId", &self.subnet_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "RouteServerId", &self.route_server_id);
+        req(m, "SubnetId", &self.subnet_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRouteServerEndpoint, CfnRouteServerEndpointAttributes, "AWS::EC2::RouteServerEndpoint");
@@ -13227,13 +13103,11 @@ impl CfnRouteServerPeer {
     }
 }
 impl CfnRouteServerPeer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "BgpOptions", &self.bgp_options);
-        req(&mut m, "PeerAddress", &self.peer_address);
-        req(&mut m, "RouteServerEndpointId", &self.route_server_endpoint_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "BgpOptions", &self.bgp_options);
+        req(m, "PeerAddress", &self.peer_address);
+        req(m, "RouteServerEndpointId", &self.route_server_endpoint_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRouteServerPeer, CfnRouteServerPeerAttributes, "AWS::EC2::RouteServerPeer");
@@ -13367,11 +13241,9 @@ impl CfnRouteServerPropagation {
     }
 }
 impl CfnRouteServerPropagation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "RouteServerId", &self.route_server_id);
-        req(&mut m, "RouteTableId", &self.route_table_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "RouteServerId", &self.route_server_id);
+        req(m, "RouteTableId", &self.route_table_id);
     }
 }
 resource!(CfnRouteServerPropagation, CfnRouteServerPropagationAttributes, "AWS::EC2::RouteServerPropagation");
@@ -13406,11 +13278,9 @@ impl CfnRouteTable {
     }
 }
 impl CfnRouteTable {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Tags", &self.tags);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnRouteTable, CfnRouteTableAttributes, "AWS::EC2::RouteTable");
@@ -13483,12 +13353,10 @@ impl CfnSecondaryNetwork {
     }
 }
 impl CfnSecondaryNetwork {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Ipv4CidrBlock", &self.ipv4_cidr_block);
-        req(&mut m, "NetworkType", &self.network_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Ipv4CidrBlock", &self.ipv4_cidr_block);
+        req(m, "NetworkType", &self.network_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSecondaryNetwork, CfnSecondaryNetworkAttributes, "AWS::EC2::SecondaryNetwork");
@@ -13598,15 +13466,13 @@ impl CfnSecurityGroup {
     }
 }
 impl CfnSecurityGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "GroupDescription", &self.group_description);
-        put(&mut m, "GroupName", &self.group_name);
-        put(&mut m, "SecurityGroupEgress", &self.security_group_egress);
-        put(&mut m, "SecurityGroupIngress", &self.security_group_ingress);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "GroupDescription", &self.group_description);
+        put(m, "GroupName", &self.group_name);
+        put(m, "SecurityGroupEgress", &self.security_group_egress);
+        put(m, "SecurityGroupIngress", &self.security_group_ingress);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnSecurityGroup, CfnSecurityGroupAttributes, "AWS::EC2::SecurityGroup");
@@ -13819,18 +13685,16 @@ impl CfnSecurityGroupEgress {
     }
 }
 impl CfnSecurityGroupEgress {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CidrIp", &self.cidr_ip);
-        put(&mut m, "CidrIpv6", &self.cidr_ipv6);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DestinationPrefixListId", &self.destination_prefix_list_id);
-        put(&mut m, "DestinationSecurityGroupId", &self.destination_security_group_id);
-        put(&mut m, "FromPort", &self.from_port);
-        req(&mut m, "GroupId", &self.group_id);
-        req(&mut m, "IpProtocol", &self.ip_protocol);
-        put(&mut m, "ToPort", &self.to_port);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CidrIp", &self.cidr_ip);
+        put(m, "CidrIpv6", &self.cidr_ipv6);
+        put(m, "Description", &self.description);
+        put(m, "DestinationPrefixListId", &self.destination_prefix_list_id);
+        put(m, "DestinationSecurityGroupId", &self.destination_security_group_id);
+        put(m, "FromPort", &self.from_port);
+        req(m, "GroupId", &self.group_id);
+        req(m, "IpProtocol", &self.ip_protocol);
+        put(m, "ToPort", &self.to_port);
     }
 }
 resource!(CfnSecurityGroupEgress, CfnSecurityGroupEgressAttributes, "AWS::EC2::SecurityGroupEgress");
@@ -13910,21 +13774,19 @@ impl CfnSecurityGroupIngress {
     }
 }
 impl CfnSecurityGroupIngress {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CidrIp", &self.cidr_ip);
-        put(&mut m, "CidrIpv6", &self.cidr_ipv6);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "FromPort", &self.from_port);
-        put(&mut m, "GroupId", &self.group_id);
-        put(&mut m, "GroupName", &self.group_name);
-        req(&mut m, "IpProtocol", &self.ip_protocol);
-        put(&mut m, "SourcePrefixListId", &self.source_prefix_list_id);
-        put(&mut m, "SourceSecurityGroupId", &self.source_security_group_id);
-        put(&mut m, "SourceSecurityGroupName", &self.source_security_group_name);
-        put(&mut m, "SourceSecurityGroupOwnerId", &self.source_security_group_owner_id);
-        put(&mut m, "ToPort", &self.to_port);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CidrIp", &self.cidr_ip);
+        put(m, "CidrIpv6", &self.cidr_ipv6);
+        put(m, "Description", &self.description);
+        put(m, "FromPort", &self.from_port);
+        put(m, "GroupId", &self.group_id);
+        put(m, "GroupName", &self.group_name);
+        req(m, "IpProtocol", &self.ip_protocol);
+        put(m, "SourcePrefixListId", &self.source_prefix_list_id);
+        put(m, "SourceSecurityGroupId", &self.source_security_group_id);
+        put(m, "SourceSecurityGroupName", &self.source_security_group_name);
+        put(m, "SourceSecurityGroupOwnerId", &self.source_security_group_owner_id);
+        put(m, "ToPort", &self.to_port);
     }
 }
 resource!(CfnSecurityGroupIngress, CfnSecurityGroupIngressAttributes, "AWS::EC2::SecurityGroupIngress");
@@ -13962,11 +13824,9 @@ impl CfnSecurityGroupVpcAssociation {
     }
 }
 impl CfnSecurityGroupVpcAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "GroupId", &self.group_id);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "GroupId", &self.group_id);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnSecurityGroupVpcAssociation, CfnSecurityGroupVpcAssociationAttributes, "AWS::EC2::SecurityGroupVpcAssociation");
@@ -14009,10 +13869,8 @@ impl CfnSnapshotBlockPublicAccess {
     }
 }
 impl CfnSnapshotBlockPublicAccess {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "State", &self.state);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "State", &self.state);
     }
 }
 resource!(CfnSnapshotBlockPublicAccess, CfnSnapshotBlockPublicAccessAttributes, "AWS::EC2::SnapshotBlockPublicAccess");
@@ -14075,11 +13933,9 @@ impl CfnSpotFleet {
     }
 }
 impl CfnSpotFleet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "SpotFleetRequestConfigData", &self.spot_fleet_request_config_data);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "SpotFleetRequestConfigData", &self.spot_fleet_request_config_data);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSpotFleet, CfnSpotFleetAttributes, "AWS::EC2::SpotFleet");
@@ -15691,11 +15547,9 @@ impl CfnSqlHaStandbyDetectedInstance {
     }
 }
 impl CfnSqlHaStandbyDetectedInstance {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "InstanceId", &self.instance_id);
-        put(&mut m, "SqlServerCredentials", &self.sql_server_credentials);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "InstanceId", &self.instance_id);
+        put(m, "SqlServerCredentials", &self.sql_server_credentials);
     }
 }
 resource!(CfnSqlHaStandbyDetectedInstance, CfnSqlHaStandbyDetectedInstanceAttributes, "AWS::EC2::SqlHaStandbyDetectedInstance");
@@ -15799,26 +15653,24 @@ impl CfnSubnet {
     }
 }
 impl CfnSubnet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AssignIpv6AddressOnCreation", &self.assign_ipv6_address_on_creation);
-        put(&mut m, "AvailabilityZone", &self.availability_zone);
-        put(&mut m, "AvailabilityZoneId", &self.availability_zone_id);
-        put(&mut m, "CidrBlock", &self.cidr_block);
-        put(&mut m, "EnableDns64", &self.enable_dns64);
-        put(&mut m, "EnableLniAtDeviceIndex", &self.enable_lni_at_device_index);
-        put(&mut m, "Ipv4IpamPoolId", &self.ipv4_ipam_pool_id);
-        put(&mut m, "Ipv4NetmaskLength", &self.ipv4_netmask_length);
-        put(&mut m, "Ipv6CidrBlock", &self.ipv6_cidr_block);
-        put(&mut m, "Ipv6IpamPoolId", &self.ipv6_ipam_pool_id);
-        put(&mut m, "Ipv6Native", &self.ipv6_native);
-        put(&mut m, "Ipv6NetmaskLength", &self.ipv6_netmask_length);
-        put(&mut m, "MapPublicIpOnLaunch", &self.map_public_ip_on_launch);
-        put(&mut m, "OutpostArn", &self.outpost_arn);
-        put(&mut m, "PrivateDnsNameOptionsOnLaunch", &self.private_dns_name_options_on_launch);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AssignIpv6AddressOnCreation", &self.assign_ipv6_address_on_creation);
+        put(m, "AvailabilityZone", &self.availability_zone);
+        put(m, "AvailabilityZoneId", &self.availability_zone_id);
+        put(m, "CidrBlock", &self.cidr_block);
+        put(m, "EnableDns64", &self.enable_dns64);
+        put(m, "EnableLniAtDeviceIndex", &self.enable_lni_at_device_index);
+        put(m, "Ipv4IpamPoolId", &self.ipv4_ipam_pool_id);
+        put(m, "Ipv4NetmaskLength", &self.ipv4_netmask_length);
+        put(m, "Ipv6CidrBlock", &self.ipv6_cidr_block);
+        put(m, "Ipv6IpamPoolId", &self.ipv6_ipam_pool_id);
+        put(m, "Ipv6Native", &self.ipv6_native);
+        put(m, "Ipv6NetmaskLength", &self.ipv6_netmask_length);
+        put(m, "MapPublicIpOnLaunch", &self.map_public_ip_on_launch);
+        put(m, "OutpostArn", &self.outpost_arn);
+        put(m, "PrivateDnsNameOptionsOnLaunch", &self.private_dns_name_options_on_launch);
+        put(m, "Tags", &self.tags);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnSubnet, CfnSubnetAttributes, "AWS::EC2::Subnet");
@@ -15930,13 +15782,11 @@ impl CfnSubnetCidrBlock {
     }
 }
 impl CfnSubnetCidrBlock {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Ipv6CidrBlock", &self.ipv6_cidr_block);
-        put(&mut m, "Ipv6IpamPoolId", &self.ipv6_ipam_pool_id);
-        put(&mut m, "Ipv6NetmaskLength", &self.ipv6_netmask_length);
-        req(&mut m, "SubnetId", &self.subnet_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Ipv6CidrBlock", &self.ipv6_cidr_block);
+        put(m, "Ipv6IpamPoolId", &self.ipv6_ipam_pool_id);
+        put(m, "Ipv6NetmaskLength", &self.ipv6_netmask_length);
+        req(m, "SubnetId", &self.subnet_id);
     }
 }
 resource!(CfnSubnetCidrBlock, CfnSubnetCidrBlockAttributes, "AWS::EC2::SubnetCidrBlock");
@@ -15991,14 +15841,12 @@ impl CfnSubnetCidrReservation {
     }
 }
 impl CfnSubnetCidrReservation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Cidr", &self.cidr);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "ReservationType", &self.reservation_type);
-        req(&mut m, "SubnetId", &self.subnet_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Cidr", &self.cidr);
+        put(m, "Description", &self.description);
+        req(m, "ReservationType", &self.reservation_type);
+        req(m, "SubnetId", &self.subnet_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSubnetCidrReservation, CfnSubnetCidrReservationAttributes, "AWS::EC2::SubnetCidrReservation");
@@ -16095,11 +15943,9 @@ impl CfnSubnetNetworkAclAssociation {
     }
 }
 impl CfnSubnetNetworkAclAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "NetworkAclId", &self.network_acl_id);
-        req(&mut m, "SubnetId", &self.subnet_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "NetworkAclId", &self.network_acl_id);
+        req(m, "SubnetId", &self.subnet_id);
     }
 }
 resource!(CfnSubnetNetworkAclAssociation, CfnSubnetNetworkAclAssociationAttributes, "AWS::EC2::SubnetNetworkAclAssociation");
@@ -16138,11 +15984,9 @@ impl CfnSubnetRouteTableAssociation {
     }
 }
 impl CfnSubnetRouteTableAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "RouteTableId", &self.route_table_id);
-        req(&mut m, "SubnetId", &self.subnet_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "RouteTableId", &self.route_table_id);
+        req(m, "SubnetId", &self.subnet_id);
     }
 }
 resource!(CfnSubnetRouteTableAssociation, CfnSubnetRouteTableAssociationAttributes, "AWS::EC2::SubnetRouteTableAssociation");
@@ -16173,12 +16017,10 @@ pub struct CfnTrafficMirrorFilter {
     pub tags: Option<Val<Vec<Val<traffic_mirror_filter::Tag>>>>,
 }
 impl CfnTrafficMirrorFilter {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "NetworkServices", &self.network_services);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "NetworkServices", &self.network_services);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnTrafficMirrorFilter, CfnTrafficMirrorFilterAttributes, "AWS::EC2::TrafficMirrorFilter");
@@ -16291,20 +16133,18 @@ impl CfnTrafficMirrorFilterRule {
     }
 }
 impl CfnTrafficMirrorFilterRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DestinationCidrBlock", &self.destination_cidr_block);
-        put(&mut m, "DestinationPortRange", &self.destination_port_range);
-        put(&mut m, "Protocol", &self.protocol);
-        req(&mut m, "RuleAction", &self.rule_action);
-        req(&mut m, "RuleNumber", &self.rule_number);
-        req(&mut m, "SourceCidrBlock", &self.source_cidr_block);
-        put(&mut m, "SourcePortRange", &self.source_port_range);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TrafficDirection", &self.traffic_direction);
-        req(&mut m, "TrafficMirrorFilterId", &self.traffic_mirror_filter_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "DestinationCidrBlock", &self.destination_cidr_block);
+        put(m, "DestinationPortRange", &self.destination_port_range);
+        put(m, "Protocol", &self.protocol);
+        req(m, "RuleAction", &self.rule_action);
+        req(m, "RuleNumber", &self.rule_number);
+        req(m, "SourceCidrBlock", &self.source_cidr_block);
+        put(m, "SourcePortRange", &self.source_port_range);
+        put(m, "Tags", &self.tags);
+        req(m, "TrafficDirection", &self.traffic_direction);
+        req(m, "TrafficMirrorFilterId", &self.traffic_mirror_filter_id);
     }
 }
 resource!(CfnTrafficMirrorFilterRule, CfnTrafficMirrorFilterRuleAttributes, "AWS::EC2::TrafficMirrorFilterRule");
@@ -16419,18 +16259,16 @@ impl CfnTrafficMirrorSession {
     }
 }
 impl CfnTrafficMirrorSession {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "NetworkInterfaceId", &self.network_interface_id);
-        put(&mut m, "OwnerId", &self.owner_id);
-        put(&mut m, "PacketLength", &self.packet_length);
-        req(&mut m, "SessionNumber", &self.session_number);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TrafficMirrorFilterId", &self.traffic_mirror_filter_id);
-        req(&mut m, "TrafficMirrorTargetId", &self.traffic_mirror_target_id);
-        put(&mut m, "VirtualNetworkId", &self.virtual_network_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "NetworkInterfaceId", &self.network_interface_id);
+        put(m, "OwnerId", &self.owner_id);
+        put(m, "PacketLength", &self.packet_length);
+        req(m, "SessionNumber", &self.session_number);
+        put(m, "Tags", &self.tags);
+        req(m, "TrafficMirrorFilterId", &self.traffic_mirror_filter_id);
+        req(m, "TrafficMirrorTargetId", &self.traffic_mirror_target_id);
+        put(m, "VirtualNetworkId", &self.virtual_network_id);
     }
 }
 resource!(CfnTrafficMirrorSession, CfnTrafficMirrorSessionAttributes, "AWS::EC2::TrafficMirrorSession");
@@ -16497,14 +16335,12 @@ pub struct CfnTrafficMirrorTarget {
     pub tags: Option<Val<Vec<Val<traffic_mirror_target::Tag>>>>,
 }
 impl CfnTrafficMirrorTarget {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "GatewayLoadBalancerEndpointId", &self.gateway_load_balancer_endpoint_id);
-        put(&mut m, "NetworkInterfaceId", &self.network_interface_id);
-        put(&mut m, "NetworkLoadBalancerArn", &self.network_load_balancer_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "GatewayLoadBalancerEndpointId", &self.gateway_load_balancer_endpoint_id);
+        put(m, "NetworkInterfaceId", &self.network_interface_id);
+        put(m, "NetworkLoadBalancerArn", &self.network_load_balancer_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnTrafficMirrorTarget, CfnTrafficMirrorTargetAttributes, "AWS::EC2::TrafficMirrorTarget");
@@ -16587,23 +16423,21 @@ pub struct CfnTransitGateway {
     pub vpn_ecmp_support: Option<Val<String>>,
 }
 impl CfnTransitGateway {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AmazonSideAsn", &self.amazon_side_asn);
-        put(&mut m, "AssociationDefaultRouteTableId", &self.association_default_route_table_id);
-        put(&mut m, "AutoAcceptSharedAttachments", &self.auto_accept_shared_attachments);
-        put(&mut m, "DefaultRouteTableAssociation", &self.default_route_table_association);
-        put(&mut m, "DefaultRouteTablePropagation", &self.default_route_table_propagation);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DnsSupport", &self.dns_support);
-        put(&mut m, "EncryptionSupport", &self.encryption_support);
-        put(&mut m, "MulticastSupport", &self.multicast_support);
-        put(&mut m, "PropagationDefaultRouteTableId", &self.propagation_default_route_table_id);
-        put(&mut m, "SecurityGroupReferencingSupport", &self.security_group_referencing_support);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TransitGatewayCidrBlocks", &self.transit_gateway_cidr_blocks);
-        put(&mut m, "VpnEcmpSupport", &self.vpn_ecmp_support);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AmazonSideAsn", &self.amazon_side_asn);
+        put(m, "AssociationDefaultRouteTableId", &self.association_default_route_table_id);
+        put(m, "AutoAcceptSharedAttachments", &self.auto_accept_shared_attachments);
+        put(m, "DefaultRouteTableAssociation", &self.default_route_table_association);
+        put(m, "DefaultRouteTablePropagation", &self.default_route_table_propagation);
+        put(m, "Description", &self.description);
+        put(m, "DnsSupport", &self.dns_support);
+        put(m, "EncryptionSupport", &self.encryption_support);
+        put(m, "MulticastSupport", &self.multicast_support);
+        put(m, "PropagationDefaultRouteTableId", &self.propagation_default_route_table_id);
+        put(m, "SecurityGroupReferencingSupport", &self.security_group_referencing_support);
+        put(m, "Tags", &self.tags);
+        put(m, "TransitGatewayCidrBlocks", &self.transit_gateway_cidr_blocks);
+        put(m, "VpnEcmpSupport", &self.vpn_ecmp_support);
     }
 }
 resource!(CfnTransitGateway, CfnTransitGatewayAttributes, "AWS::EC2::TransitGateway");
@@ -16709,14 +16543,12 @@ impl CfnTransitGatewayAttachment {
     }
 }
 impl CfnTransitGatewayAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Options", &self.options);
-        req(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TransitGatewayId", &self.transit_gateway_id);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Options", &self.options);
+        req(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
+        req(m, "TransitGatewayId", &self.transit_gateway_id);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnTransitGatewayAttachment, CfnTransitGatewayAttachmentAttributes, "AWS::EC2::TransitGatewayAttachment");
@@ -16894,12 +16726,10 @@ impl CfnTransitGatewayConnect {
     }
 }
 impl CfnTransitGatewayConnect {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Options", &self.options);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TransportTransitGatewayAttachmentId", &self.transport_transit_gateway_attachment_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Options", &self.options);
+        put(m, "Tags", &self.tags);
+        req(m, "TransportTransitGatewayAttachmentId", &self.transport_transit_gateway_attachment_id);
     }
 }
 resource!(CfnTransitGatewayConnect, CfnTransitGatewayConnectAttributes, "AWS::EC2::TransitGatewayConnect");
@@ -17005,12 +16835,10 @@ impl CfnTransitGatewayConnectPeer {
     }
 }
 impl CfnTransitGatewayConnectPeer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConnectPeerConfiguration", &self.connect_peer_configuration);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TransitGatewayAttachmentId", &self.transit_gateway_attachment_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConnectPeerConfiguration", &self.connect_peer_configuration);
+        put(m, "Tags", &self.tags);
+        req(m, "TransitGatewayAttachmentId", &self.transit_gateway_attachment_id);
     }
 }
 resource!(CfnTransitGatewayConnectPeer, CfnTransitGatewayConnectPeerAttributes, "AWS::EC2::TransitGatewayConnectPeer");
@@ -17152,12 +16980,10 @@ impl CfnTransitGatewayMeteringPolicy {
     }
 }
 impl CfnTransitGatewayMeteringPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "MiddleboxAttachmentIds", &self.middlebox_attachment_ids);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TransitGatewayId", &self.transit_gateway_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "MiddleboxAttachmentIds", &self.middlebox_attachment_ids);
+        put(m, "Tags", &self.tags);
+        req(m, "TransitGatewayId", &self.transit_gateway_id);
     }
 }
 resource!(CfnTransitGatewayMeteringPolicy, CfnTransitGatewayMeteringPolicyAttributes, "AWS::EC2::TransitGatewayMeteringPolicy");
@@ -17263,21 +17089,19 @@ impl CfnTransitGatewayMeteringPolicyEntry {
     }
 }
 impl CfnTransitGatewayMeteringPolicyEntry {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DestinationCidrBlock", &self.destination_cidr_block);
-        put(&mut m, "DestinationPortRange", &self.destination_port_range);
-        put(&mut m, "DestinationTransitGatewayAttachmentId", &self.destination_transit_gateway_attachment_id);
-        put(&mut m, "DestinationTransitGatewayAttachmentType", &self.destination_transit_gateway_attachment_type);
-        req(&mut m, "MeteredAccount", &self.metered_account);
-        req(&mut m, "PolicyRuleNumber", &self.policy_rule_number);
-        put(&mut m, "Protocol", &self.protocol);
-        put(&mut m, "SourceCidrBlock", &self.source_cidr_block);
-        put(&mut m, "SourcePortRange", &self.source_port_range);
-        put(&mut m, "SourceTransitGatewayAttachmentId", &self.source_transit_gateway_attachment_id);
-        put(&mut m, "SourceTransitGatewayAttachmentType", &self.source_transit_gateway_attachment_type);
-        req(&mut m, "TransitGatewayMeteringPolicyId", &self.transit_gateway_metering_policy_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DestinationCidrBlock", &self.destination_cidr_block);
+        put(m, "DestinationPortRange", &self.destination_port_range);
+        put(m, "DestinationTransitGatewayAttachmentId", &self.destination_transit_gateway_attachment_id);
+        put(m, "DestinationTransitGatewayAttachmentType", &self.destination_transit_gateway_attachment_type);
+        req(m, "MeteredAccount", &self.metered_account);
+        req(m, "PolicyRuleNumber", &self.policy_rule_number);
+        put(m, "Protocol", &self.protocol);
+        put(m, "SourceCidrBlock", &self.source_cidr_block);
+        put(m, "SourcePortRange", &self.source_port_range);
+        put(m, "SourceTransitGatewayAttachmentId", &self.source_transit_gateway_attachment_id);
+        put(m, "SourceTransitGatewayAttachmentType", &self.source_transit_gateway_attachment_type);
+        req(m, "TransitGatewayMeteringPolicyId", &self.transit_gateway_metering_policy_id);
     }
 }
 resource!(CfnTransitGatewayMeteringPolicyEntry, CfnTransitGatewayMeteringPolicyEntryAttributes, "AWS::EC2::TransitGatewayMeteringPolicyEntry");
@@ -17386,12 +17210,10 @@ impl CfnTransitGatewayMulticastDomain {
     }
 }
 impl CfnTransitGatewayMulticastDomain {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Options", &self.options);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TransitGatewayId", &self.transit_gateway_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Options", &self.options);
+        put(m, "Tags", &self.tags);
+        req(m, "TransitGatewayId", &self.transit_gateway_id);
     }
 }
 resource!(CfnTransitGatewayMulticastDomain, CfnTransitGatewayMulticastDomainAttributes, "AWS::EC2::TransitGatewayMulticastDomain");
@@ -17548,12 +17370,10 @@ impl CfnTransitGatewayMulticastDomainAssociation {
     }
 }
 impl CfnTransitGatewayMulticastDomainAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "SubnetId", &self.subnet_id);
-        req(&mut m, "TransitGatewayAttachmentId", &self.transit_gateway_attachment_id);
-        req(&mut m, "TransitGatewayMulticastDomainId", &self.transit_gateway_multicast_domain_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "SubnetId", &self.subnet_id);
+        req(m, "TransitGatewayAttachmentId", &self.transit_gateway_attachment_id);
+        req(m, "TransitGatewayMulticastDomainId", &self.transit_gateway_multicast_domain_id);
     }
 }
 resource!(CfnTransitGatewayMulticastDomainAssociation, CfnTransitGatewayMulticastDomainAssociationAttributes, "AWS::EC2::TransitGatewayMulticastDomainAssociation");
@@ -17602,12 +17422,10 @@ impl CfnTransitGatewayMulticastGroupMember {
     }
 }
 impl CfnTransitGatewayMulticastGroupMember {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "GroupIpAddress", &self.group_ip_address);
-        req(&mut m, "NetworkInterfaceId", &self.network_interface_id);
-        req(&mut m, "TransitGatewayMulticastDomainId", &self.transit_gateway_multicast_domain_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "GroupIpAddress", &self.group_ip_address);
+        req(m, "NetworkInterfaceId", &self.network_interface_id);
+        req(m, "TransitGatewayMulticastDomainId", &self.transit_gateway_multicast_domain_id);
     }
 }
 resource!(CfnTransitGatewayMulticastGroupMember, CfnTransitGatewayMulticastGroupMemberAttributes, "AWS::EC2::TransitGatewayMulticastGroupMember");
@@ -17672,12 +17490,10 @@ impl CfnTransitGatewayMulticastGroupSource {
     }
 }
 impl CfnTransitGatewayMulticastGroupSource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "GroupIpAddress", &self.group_ip_address);
-        req(&mut m, "NetworkInterfaceId", &self.network_interface_id);
-        req(&mut m, "TransitGatewayMulticastDomainId", &self.transit_gateway_multicast_domain_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "GroupIpAddress", &self.group_ip_address);
+        req(m, "NetworkInterfaceId", &self.network_interface_id);
+        req(m, "TransitGatewayMulticastDomainId", &self.transit_gateway_multicast_domain_id);
     }
 }
 resource!(CfnTransitGatewayMulticastGroupSource, CfnTransitGatewayMulticastGroupSourceAttributes, "AWS::EC2::TransitGatewayMulticastGroupSource");
@@ -17748,14 +17564,12 @@ impl CfnTransitGatewayPeeringAttachment {
     }
 }
 impl CfnTransitGatewayPeeringAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PeerAccountId", &self.peer_account_id);
-        req(&mut m, "PeerRegion", &self.peer_region);
-        req(&mut m, "PeerTransitGatewayId", &self.peer_transit_gateway_id);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TransitGatewayId", &self.transit_gateway_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PeerAccountId", &self.peer_account_id);
+        req(m, "PeerRegion", &self.peer_region);
+        req(m, "PeerTransitGatewayId", &self.peer_transit_gateway_id);
+        put(m, "Tags", &self.tags);
+        req(m, "TransitGatewayId", &self.transit_gateway_id);
     }
 }
 resource!(CfnTransitGatewayPeeringAttachment, CfnTransitGatewayPeeringAttachmentAttributes, "AWS::EC2::TransitGatewayPeeringAttachment");
@@ -17826,11 +17640,9 @@ impl CfnTransitGatewayPolicyTable {
     }
 }
 impl CfnTransitGatewayPolicyTable {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TransitGatewayId", &self.transit_gateway_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Tags", &self.tags);
+        req(m, "TransitGatewayId", &self.transit_gateway_id);
     }
 }
 resource!(CfnTransitGatewayPolicyTable, CfnTransitGatewayPolicyTableAttributes, "AWS::EC2::TransitGatewayPolicyTable");
@@ -17906,11 +17718,9 @@ impl CfnTransitGatewayPolicyTableAssociation {
     }
 }
 impl CfnTransitGatewayPolicyTableAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "TransitGatewayAttachmentId", &self.transit_gateway_attachment_id);
-        req(&mut m, "TransitGatewayPolicyTableId", &self.transit_gateway_policy_table_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "TransitGatewayAttachmentId", &self.transit_gateway_attachment_id);
+        req(m, "TransitGatewayPolicyTableId", &self.transit_gateway_policy_table_id);
     }
 }
 resource!(CfnTransitGatewayPolicyTableAssociation, CfnTransitGatewayPolicyTableAssociationAttributes, "AWS::EC2::TransitGatewayPolicyTableAssociation");
@@ -17954,13 +17764,11 @@ impl CfnTransitGatewayPolicyTableEntry {
     }
 }
 impl CfnTransitGatewayPolicyTableEntry {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PolicyRule", &self.policy_rule);
-        req(&mut m, "PolicyRuleNumber", &self.policy_rule_number);
-        req(&mut m, "TargetRouteTableId", &self.target_route_table_id);
-        req(&mut m, "TransitGatewayPolicyTableId", &self.transit_gateway_policy_table_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PolicyRule", &self.policy_rule);
+        req(m, "PolicyRuleNumber", &self.policy_rule_number);
+        req(m, "TargetRouteTableId", &self.target_route_table_id);
+        req(m, "TransitGatewayPolicyTableId", &self.transit_gateway_policy_table_id);
     }
 }
 resource!(CfnTransitGatewayPolicyTableEntry, CfnTransitGatewayPolicyTableEntryAttributes, "AWS::EC2::TransitGatewayPolicyTableEntry");
@@ -18034,13 +17842,11 @@ impl CfnTransitGatewayRoute {
     }
 }
 impl CfnTransitGatewayRoute {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Blackhole", &self.blackhole);
-        req(&mut m, "DestinationCidrBlock", &self.destination_cidr_block);
-        put(&mut m, "TransitGatewayAttachmentId", &self.transit_gateway_attachment_id);
-        req(&mut m, "TransitGatewayRouteTableId", &self.transit_gateway_route_table_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Blackhole", &self.blackhole);
+        req(m, "DestinationCidrBlock", &self.destination_cidr_block);
+        put(m, "TransitGatewayAttachmentId", &self.transit_gateway_attachment_id);
+        req(m, "TransitGatewayRouteTableId", &self.transit_gateway_route_table_id);
     }
 }
 resource!(CfnTransitGatewayRoute, CfnTransitGatewayRouteAttributes, "AWS::EC2::TransitGatewayRoute");
@@ -18074,11 +17880,9 @@ impl CfnTransitGatewayRouteTable {
     }
 }
 impl CfnTransitGatewayRouteTable {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TransitGatewayId", &self.transit_gateway_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Tags", &self.tags);
+        req(m, "TransitGatewayId", &self.transit_gateway_id);
     }
 }
 resource!(CfnTransitGatewayRouteTable, CfnTransitGatewayRouteTableAttributes, "AWS::EC2::TransitGatewayRouteTable");
@@ -18146,11 +17950,9 @@ impl CfnTransitGatewayRouteTableAssociation {
     }
 }
 impl CfnTransitGatewayRouteTableAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "TransitGatewayAttachmentId", &self.transit_gateway_attachment_id);
-        req(&mut m, "TransitGatewayRouteTableId", &self.transit_gateway_route_table_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "TransitGatewayAttachmentId", &self.transit_gateway_attachment_id);
+        req(m, "TransitGatewayRouteTableId", &self.transit_gateway_route_table_id);
     }
 }
 resource!(CfnTransitGatewayRouteTableAssociation, CfnTransitGatewayRouteTableAssociationAttributes, "AWS::EC2::TransitGatewayRouteTableAssociation");
@@ -18184,11 +17986,9 @@ impl CfnTransitGatewayRouteTablePropagation {
     }
 }
 impl CfnTransitGatewayRouteTablePropagation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "TransitGatewayAttachmentId", &self.transit_gateway_attachment_id);
-        req(&mut m, "TransitGatewayRouteTableId", &self.transit_gateway_route_table_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "TransitGatewayAttachmentId", &self.transit_gateway_attachment_id);
+        req(m, "TransitGatewayRouteTableId", &self.transit_gateway_route_table_id);
     }
 }
 resource!(CfnTransitGatewayRouteTablePropagation, CfnTransitGatewayRouteTablePropagationAttributes, "AWS::EC2::TransitGatewayRouteTablePropagation");
@@ -18237,16 +18037,14 @@ impl CfnTransitGatewayVpcAttachment {
     }
 }
 impl CfnTransitGatewayVpcAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AddSubnetIds", &self.add_subnet_ids);
-        put(&mut m, "Options", &self.options);
-        put(&mut m, "RemoveSubnetIds", &self.remove_subnet_ids);
-        req(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TransitGatewayId", &self.transit_gateway_id);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AddSubnetIds", &self.add_subnet_ids);
+        put(m, "Options", &self.options);
+        put(m, "RemoveSubnetIds", &self.remove_subnet_ids);
+        req(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
+        req(m, "TransitGatewayId", &self.transit_gateway_id);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnTransitGatewayVpcAttachment, CfnTransitGatewayVpcAttachmentAttributes, "AWS::EC2::TransitGatewayVpcAttachment");
@@ -18434,17 +18232,15 @@ pub struct CfnVPC {
     pub vpc_encryption_control: Option<Val<vpc::VpcEncryptionControl>>,
 }
 impl CfnVPC {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CidrBlock", &self.cidr_block);
-        put(&mut m, "EnableDnsHostnames", &self.enable_dns_hostnames);
-        put(&mut m, "EnableDnsSupport", &self.enable_dns_support);
-        put(&mut m, "InstanceTenancy", &self.instance_tenancy);
-        put(&mut m, "Ipv4IpamPoolId", &self.ipv4_ipam_pool_id);
-        put(&mut m, "Ipv4NetmaskLength", &self.ipv4_netmask_length);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcEncryptionControl", &self.vpc_encryption_control);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CidrBlock", &self.cidr_block);
+        put(m, "EnableDnsHostnames", &self.enable_dns_hostnames);
+        put(m, "EnableDnsSupport", &self.enable_dns_support);
+        put(m, "InstanceTenancy", &self.instance_tenancy);
+        put(m, "Ipv4IpamPoolId", &self.ipv4_ipam_pool_id);
+        put(m, "Ipv4NetmaskLength", &self.ipv4_netmask_length);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcEncryptionControl", &self.vpc_encryption_control);
     }
 }
 resource!(CfnVPC, CfnVPCAttributes, "AWS::EC2::VPC");
@@ -18992,13 +18788,11 @@ impl CfnVPCBlockPublicAccessExclusion {
     }
 }
 impl CfnVPCBlockPublicAccessExclusion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "InternetGatewayExclusionMode", &self.internet_gateway_exclusion_mode);
-        put(&mut m, "SubnetId", &self.subnet_id);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "InternetGatewayExclusionMode", &self.internet_gateway_exclusion_mode);
+        put(m, "SubnetId", &self.subnet_id);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnVPCBlockPublicAccessExclusion, CfnVPCBlockPublicAccessExclusionAttributes, "AWS::EC2::VPCBlockPublicAccessExclusion");
@@ -19086,10 +18880,8 @@ impl CfnVPCBlockPublicAccessOptions {
     }
 }
 impl CfnVPCBlockPublicAccessOptions {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "InternetGatewayBlockMode", &self.internet_gateway_block_mode);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "InternetGatewayBlockMode", &self.internet_gateway_block_mode);
     }
 }
 resource!(CfnVPCBlockPublicAccessOptions, CfnVPCBlockPublicAccessOptionsAttributes, "AWS::EC2::VPCBlockPublicAccessOptions");
@@ -19180,19 +18972,17 @@ impl CfnVPCCidrBlock {
     }
 }
 impl CfnVPCCidrBlock {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AmazonProvidedIpv6CidrBlock", &self.amazon_provided_ipv6_cidr_block);
-        put(&mut m, "CidrBlock", &self.cidr_block);
-        put(&mut m, "Ipv4IpamPoolId", &self.ipv4_ipam_pool_id);
-        put(&mut m, "Ipv4NetmaskLength", &self.ipv4_netmask_length);
-        put(&mut m, "Ipv6CidrBlock", &self.ipv6_cidr_block);
-        put(&mut m, "Ipv6CidrBlockNetworkBorderGroup", &self.ipv6_cidr_block_network_border_group);
-        put(&mut m, "Ipv6IpamPoolId", &self.ipv6_ipam_pool_id);
-        put(&mut m, "Ipv6NetmaskLength", &self.ipv6_netmask_length);
-        put(&mut m, "Ipv6Pool", &self.ipv6_pool);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AmazonProvidedIpv6CidrBlock", &self.amazon_provided_ipv6_cidr_block);
+        put(m, "CidrBlock", &self.cidr_block);
+        put(m, "Ipv4IpamPoolId", &self.ipv4_ipam_pool_id);
+        put(m, "Ipv4NetmaskLength", &self.ipv4_netmask_length);
+        put(m, "Ipv6CidrBlock", &self.ipv6_cidr_block);
+        put(m, "Ipv6CidrBlockNetworkBorderGroup", &self.ipv6_cidr_block_network_border_group);
+        put(m, "Ipv6IpamPoolId", &self.ipv6_ipam_pool_id);
+        put(m, "Ipv6NetmaskLength", &self.ipv6_netmask_length);
+        put(m, "Ipv6Pool", &self.ipv6_pool);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnVPCCidrBlock, CfnVPCCidrBlockAttributes, "AWS::EC2::VPCCidrBlock");
@@ -19238,11 +19028,9 @@ impl CfnVPCDHCPOptionsAssociation {
     }
 }
 impl CfnVPCDHCPOptionsAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DhcpOptionsId", &self.dhcp_options_id);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DhcpOptionsId", &self.dhcp_options_id);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnVPCDHCPOptionsAssociation, CfnVPCDHCPOptionsAssociationAttributes, "AWS::EC2::VPCDHCPOptionsAssociation");
@@ -19285,20 +19073,18 @@ pub struct CfnVPCEncryptionControl {
     pub vpc_peering_exclusion_input: Option<Val<vpc_encryption_control::VpcPeeringExclusionInput>>,
 }
 impl CfnVPCEncryptionControl {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "EgressOnlyInternetGatewayExclusionInput", &self.egress_only_internet_gateway_exclusion_input);
-        put(&mut m, "ElasticFileSystemExclusionInput", &self.elastic_file_system_exclusion_input);
-        put(&mut m, "InternetGatewayExclusionInput", &self.internet_gateway_exclusion_input);
-        put(&mut m, "LambdaExclusionInput", &self.lambda_exclusion_input);
-        put(&mut m, "Mode", &self.mode);
-        put(&mut m, "NatGatewayExclusionInput", &self.nat_gateway_exclusion_input);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VirtualPrivateGatewayExclusionInput", &self.virtual_private_gateway_exclusion_input);
-        put(&mut m, "VpcId", &self.vpc_id);
-        put(&mut m, "VpcLatticeExclusionInput", &self.vpc_lattice_exclusion_input);
-        put(&mut m, "VpcPeeringExclusionInput", &self.vpc_peering_exclusion_input);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "EgressOnlyInternetGatewayExclusionInput", &self.egress_only_internet_gateway_exclusion_input);
+        put(m, "ElasticFileSystemExclusionInput", &self.elastic_file_system_exclusion_input);
+        put(m, "InternetGatewayExclusionInput", &self.internet_gateway_exclusion_input);
+        put(m, "LambdaExclusionInput", &self.lambda_exclusion_input);
+        put(m, "Mode", &self.mode);
+        put(m, "NatGatewayExclusionInput", &self.nat_gateway_exclusion_input);
+        put(m, "Tags", &self.tags);
+        put(m, "VirtualPrivateGatewayExclusionInput", &self.virtual_private_gateway_exclusion_input);
+        put(m, "VpcId", &self.vpc_id);
+        put(m, "VpcLatticeExclusionInput", &self.vpc_lattice_exclusion_input);
+        put(m, "VpcPeeringExclusionInput", &self.vpc_peering_exclusion_input);
     }
 }
 resource!(CfnVPCEncryptionControl, CfnVPCEncryptionControlAttributes, "AWS::EC2::VPCEncryptionControl");
@@ -19710,23 +19496,21 @@ impl CfnVPCEndpoint {
     }
 }
 impl CfnVPCEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DnsOptions", &self.dns_options);
-        put(&mut m, "IpAddressType", &self.ip_address_type);
-        put(&mut m, "PolicyDocument", &self.policy_document);
-        put(&mut m, "PrivateDnsEnabled", &self.private_dns_enabled);
-        put(&mut m, "ResourceConfigurationArn", &self.resource_configuration_arn);
-        put(&mut m, "RouteTableIds", &self.route_table_ids);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        put(&mut m, "ServiceName", &self.service_name);
-        put(&mut m, "ServiceNetworkArn", &self.service_network_arn);
-        put(&mut m, "ServiceRegion", &self.service_region);
-        put(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcEndpointType", &self.vpc_endpoint_type);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DnsOptions", &self.dns_options);
+        put(m, "IpAddressType", &self.ip_address_type);
+        put(m, "PolicyDocument", &self.policy_document);
+        put(m, "PrivateDnsEnabled", &self.private_dns_enabled);
+        put(m, "ResourceConfigurationArn", &self.resource_configuration_arn);
+        put(m, "RouteTableIds", &self.route_table_ids);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        put(m, "ServiceName", &self.service_name);
+        put(m, "ServiceNetworkArn", &self.service_network_arn);
+        put(m, "ServiceRegion", &self.service_region);
+        put(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcEndpointType", &self.vpc_endpoint_type);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnVPCEndpoint, CfnVPCEndpointAttributes, "AWS::EC2::VPCEndpoint");
@@ -19983,13 +19767,11 @@ impl CfnVPCEndpointConnectionNotification {
     }
 }
 impl CfnVPCEndpointConnectionNotification {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConnectionEvents", &self.connection_events);
-        req(&mut m, "ConnectionNotificationArn", &self.connection_notification_arn);
-        put(&mut m, "ServiceId", &self.service_id);
-        put(&mut m, "VPCEndpointId", &self.vpc_endpoint_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConnectionEvents", &self.connection_events);
+        req(m, "ConnectionNotificationArn", &self.connection_notification_arn);
+        put(m, "ServiceId", &self.service_id);
+        put(m, "VPCEndpointId", &self.vpc_endpoint_id);
     }
 }
 resource!(CfnVPCEndpointConnectionNotification, CfnVPCEndpointConnectionNotificationAttributes, "AWS::EC2::VPCEndpointConnectionNotification");
@@ -20034,19 +19816,17 @@ pub struct CfnVPCEndpointService {
     pub tags: Option<Val<Vec<Val<vpc_endpoint_service::Tag>>>>,
 }
 impl CfnVPCEndpointService {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AcceptanceRequired", &self.acceptance_required);
-        put(&mut m, "ContributorInsightsEnabled", &self.contributor_insights_enabled);
-        put(&mut m, "GatewayLoadBalancerArns", &self.gateway_load_balancer_arns);
-        put(&mut m, "NetworkLoadBalancerArns", &self.network_load_balancer_arns);
-        put(&mut m, "PayerResponsibility", &self.payer_responsibility);
-        put(&mut m, "PrivateDnsName", &self.private_dns_name);
-        put(&mut m, "PrivateDnsNameConfiguration", &self.private_dns_name_configuration);
-        put(&mut m, "SupportedIpAddressTypes", &self.supported_ip_address_types);
-        put(&mut m, "SupportedRegions", &self.supported_regions);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AcceptanceRequired", &self.acceptance_required);
+        put(m, "ContributorInsightsEnabled", &self.contributor_insights_enabled);
+        put(m, "GatewayLoadBalancerArns", &self.gateway_load_balancer_arns);
+        put(m, "NetworkLoadBalancerArns", &self.network_load_balancer_arns);
+        put(m, "PayerResponsibility", &self.payer_responsibility);
+        put(m, "PrivateDnsName", &self.private_dns_name);
+        put(m, "PrivateDnsNameConfiguration", &self.private_dns_name_configuration);
+        put(m, "SupportedIpAddressTypes", &self.supported_ip_address_types);
+        put(m, "SupportedRegions", &self.supported_regions);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnVPCEndpointService, CfnVPCEndpointServiceAttributes, "AWS::EC2::VPCEndpointService");
@@ -20174,11 +19954,9 @@ impl CfnVPCEndpointServicePermissions {
     }
 }
 impl CfnVPCEndpointServicePermissions {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllowedPrincipals", &self.allowed_principals);
-        req(&mut m, "ServiceId", &self.service_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllowedPrincipals", &self.allowed_principals);
+        req(m, "ServiceId", &self.service_id);
     }
 }
 resource!(CfnVPCEndpointServicePermissions, CfnVPCEndpointServicePermissionsAttributes, "AWS::EC2::VPCEndpointServicePermissions");
@@ -20215,12 +19993,10 @@ impl CfnVPCGatewayAttachment {
     }
 }
 impl CfnVPCGatewayAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "InternetGatewayId", &self.internet_gateway_id);
-        req(&mut m, "VpcId", &self.vpc_id);
-        put(&mut m, "VpnGatewayId", &self.vpn_gateway_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "InternetGatewayId", &self.internet_gateway_id);
+        req(m, "VpcId", &self.vpc_id);
+        put(m, "VpnGatewayId", &self.vpn_gateway_id);
     }
 }
 resource!(CfnVPCGatewayAttachment, CfnVPCGatewayAttachmentAttributes, "AWS::EC2::VPCGatewayAttachment");
@@ -20273,16 +20049,14 @@ impl CfnVPCPeeringConnection {
     }
 }
 impl CfnVPCPeeringConnection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AssumeRoleRegion", &self.assume_role_region);
-        put(&mut m, "PeerOwnerId", &self.peer_owner_id);
-        put(&mut m, "PeerRegion", &self.peer_region);
-        put(&mut m, "PeerRoleArn", &self.peer_role_arn);
-        req(&mut m, "PeerVpcId", &self.peer_vpc_id);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AssumeRoleRegion", &self.assume_role_region);
+        put(m, "PeerOwnerId", &self.peer_owner_id);
+        put(m, "PeerRegion", &self.peer_region);
+        put(m, "PeerRoleArn", &self.peer_role_arn);
+        req(m, "PeerVpcId", &self.peer_vpc_id);
+        put(m, "Tags", &self.tags);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnVPCPeeringConnection, CfnVPCPeeringConnectionAttributes, "AWS::EC2::VPCPeeringConnection");
@@ -20355,12 +20129,10 @@ impl CfnVPNConcentrator {
     }
 }
 impl CfnVPNConcentrator {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TransitGatewayId", &self.transit_gateway_id);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Tags", &self.tags);
+        put(m, "TransitGatewayId", &self.transit_gateway_id);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnVPNConcentrator, CfnVPNConcentratorAttributes, "AWS::EC2::VPNConcentrator");
@@ -20499,27 +20271,25 @@ impl CfnVPNConnection {
     }
 }
 impl CfnVPNConnection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CustomerGatewayId", &self.customer_gateway_id);
-        put(&mut m, "EnableAcceleration", &self.enable_acceleration);
-        put(&mut m, "LocalIpv4NetworkCidr", &self.local_ipv4_network_cidr);
-        put(&mut m, "LocalIpv6NetworkCidr", &self.local_ipv6_network_cidr);
-        put(&mut m, "OutsideIpAddressType", &self.outside_ip_address_type);
-        put(&mut m, "PreSharedKeyStorage", &self.pre_shared_key_storage);
-        put(&mut m, "RemoteIpv4NetworkCidr", &self.remote_ipv4_network_cidr);
-        put(&mut m, "RemoteIpv6NetworkCidr", &self.remote_ipv6_network_cidr);
-        put(&mut m, "StaticRoutesOnly", &self.static_routes_only);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TransitGatewayId", &self.transit_gateway_id);
-        put(&mut m, "TransportTransitGatewayAttachmentId", &self.transport_transit_gateway_attachment_id);
-        put(&mut m, "TunnelBandwidth", &self.tunnel_bandwidth);
-        put(&mut m, "TunnelInsideIpVersion", &self.tunnel_inside_ip_version);
-        req(&mut m, "Type", &self.type_);
-        put(&mut m, "VpnConcentratorId", &self.vpn_concentrator_id);
-        put(&mut m, "VpnGatewayId", &self.vpn_gateway_id);
-        put(&mut m, "VpnTunnelOptionsSpecifications", &self.vpn_tunnel_options_specifications);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CustomerGatewayId", &self.customer_gateway_id);
+        put(m, "EnableAcceleration", &self.enable_acceleration);
+        put(m, "LocalIpv4NetworkCidr", &self.local_ipv4_network_cidr);
+        put(m, "LocalIpv6NetworkCidr", &self.local_ipv6_network_cidr);
+        put(m, "OutsideIpAddressType", &self.outside_ip_address_type);
+        put(m, "PreSharedKeyStorage", &self.pre_shared_key_storage);
+        put(m, "RemoteIpv4NetworkCidr", &self.remote_ipv4_network_cidr);
+        put(m, "RemoteIpv6NetworkCidr", &self.remote_ipv6_network_cidr);
+        put(m, "StaticRoutesOnly", &self.static_routes_only);
+        put(m, "Tags", &self.tags);
+        put(m, "TransitGatewayId", &self.transit_gateway_id);
+        put(m, "TransportTransitGatewayAttachmentId", &self.transport_transit_gateway_attachment_id);
+        put(m, "TunnelBandwidth", &self.tunnel_bandwidth);
+        put(m, "TunnelInsideIpVersion", &self.tunnel_inside_ip_version);
+        req(m, "Type", &self.type_);
+        put(m, "VpnConcentratorId", &self.vpn_concentrator_id);
+        put(m, "VpnGatewayId", &self.vpn_gateway_id);
+        put(m, "VpnTunnelOptionsSpecifications", &self.vpn_tunnel_options_specifications);
     }
 }
 resource!(CfnVPNConnection, CfnVPNConnectionAttributes, "AWS::EC2::VPNConnection");
@@ -21069,11 +20839,9 @@ impl CfnVPNConnectionRoute {
     }
 }
 impl CfnVPNConnectionRoute {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DestinationCidrBlock", &self.destination_cidr_block);
-        req(&mut m, "VpnConnectionId", &self.vpn_connection_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DestinationCidrBlock", &self.destination_cidr_block);
+        req(m, "VpnConnectionId", &self.vpn_connection_id);
     }
 }
 resource!(CfnVPNConnectionRoute, CfnVPNConnectionRouteAttributes, "AWS::EC2::VPNConnectionRoute");
@@ -21111,12 +20879,10 @@ impl CfnVPNGateway {
     }
 }
 impl CfnVPNGateway {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AmazonSideAsn", &self.amazon_side_asn);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AmazonSideAsn", &self.amazon_side_asn);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnVPNGateway, CfnVPNGatewayAttributes, "AWS::EC2::VPNGateway");
@@ -21186,11 +20952,9 @@ impl CfnVPNGatewayRoutePropagation {
     }
 }
 impl CfnVPNGatewayRoutePropagation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "RouteTableIds", &self.route_table_ids);
-        req(&mut m, "VpnGatewayId", &self.vpn_gateway_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "RouteTableIds", &self.route_table_ids);
+        req(m, "VpnGatewayId", &self.vpn_gateway_id);
     }
 }
 resource!(CfnVPNGatewayRoutePropagation, CfnVPNGatewayRoutePropagationAttributes, "AWS::EC2::VPNGatewayRoutePropagation");
@@ -21270,25 +21034,23 @@ impl CfnVerifiedAccessEndpoint {
     }
 }
 impl CfnVerifiedAccessEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApplicationDomain", &self.application_domain);
-        req(&mut m, "AttachmentType", &self.attachment_type);
-        put(&mut m, "CidrOptions", &self.cidr_options);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DomainCertificateArn", &self.domain_certificate_arn);
-        put(&mut m, "EndpointDomainPrefix", &self.endpoint_domain_prefix);
-        req(&mut m, "EndpointType", &self.endpoint_type);
-        put(&mut m, "LoadBalancerOptions", &self.load_balancer_options);
-        put(&mut m, "NetworkInterfaceOptions", &self.network_interface_options);
-        put(&mut m, "PolicyDocument", &self.policy_document);
-        put(&mut m, "PolicyEnabled", &self.policy_enabled);
-        put(&mut m, "RdsOptions", &self.rds_options);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        put(&mut m, "SseSpecification", &self.sse_specification);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VerifiedAccessGroupId", &self.verified_access_group_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApplicationDomain", &self.application_domain);
+        req(m, "AttachmentType", &self.attachment_type);
+        put(m, "CidrOptions", &self.cidr_options);
+        put(m, "Description", &self.description);
+        put(m, "DomainCertificateArn", &self.domain_certificate_arn);
+        put(m, "EndpointDomainPrefix", &self.endpoint_domain_prefix);
+        req(m, "EndpointType", &self.endpoint_type);
+        put(m, "LoadBalancerOptions", &self.load_balancer_options);
+        put(m, "NetworkInterfaceOptions", &self.network_interface_options);
+        put(m, "PolicyDocument", &self.policy_document);
+        put(m, "PolicyEnabled", &self.policy_enabled);
+        put(m, "RdsOptions", &self.rds_options);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        put(m, "SseSpecification", &self.sse_specification);
+        put(m, "Tags", &self.tags);
+        req(m, "VerifiedAccessGroupId", &self.verified_access_group_id);
     }
 }
 resource!(CfnVerifiedAccessEndpoint, CfnVerifiedAccessEndpointAttributes, "AWS::EC2::VerifiedAccessEndpoint");
@@ -21613,15 +21375,13 @@ impl CfnVerifiedAccessGroup {
     }
 }
 impl CfnVerifiedAccessGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "PolicyDocument", &self.policy_document);
-        put(&mut m, "PolicyEnabled", &self.policy_enabled);
-        put(&mut m, "SseSpecification", &self.sse_specification);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VerifiedAccessInstanceId", &self.verified_access_instance_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "PolicyDocument", &self.policy_document);
+        put(m, "PolicyEnabled", &self.policy_enabled);
+        put(m, "SseSpecification", &self.sse_specification);
+        put(m, "Tags", &self.tags);
+        req(m, "VerifiedAccessInstanceId", &self.verified_access_instance_id);
     }
 }
 resource!(CfnVerifiedAccessGroup, CfnVerifiedAccessGroupAttributes, "AWS::EC2::VerifiedAccessGroup");
@@ -21727,16 +21487,14 @@ pub struct CfnVerifiedAccessInstance {
     pub verified_access_trust_providers: Option<Val<Vec<Val<verified_access_instance::VerifiedAccessTrustProvider>>>>,
 }
 impl CfnVerifiedAccessInstance {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CidrEndpointsCustomSubDomain", &self.cidr_endpoints_custom_sub_domain);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "FipsEnabled", &self.fips_enabled);
-        put(&mut m, "LoggingConfigurations", &self.logging_configurations);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VerifiedAccessTrustProviderIds", &self.verified_access_trust_provider_ids);
-        put(&mut m, "VerifiedAccessTrustProviders", &self.verified_access_trust_providers);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CidrEndpointsCustomSubDomain", &self.cidr_endpoints_custom_sub_domain);
+        put(m, "Description", &self.description);
+        put(m, "FipsEnabled", &self.fips_enabled);
+        put(m, "LoggingConfigurations", &self.logging_configurations);
+        put(m, "Tags", &self.tags);
+        put(m, "VerifiedAccessTrustProviderIds", &self.verified_access_trust_provider_ids);
+        put(m, "VerifiedAccessTrustProviders", &self.verified_access_trust_providers);
     }
 }
 resource!(CfnVerifiedAccessInstance, CfnVerifiedAccessInstanceAttributes, "AWS::EC2::VerifiedAccessInstance");
@@ -21955,19 +21713,17 @@ impl CfnVerifiedAccessTrustProvider {
     }
 }
 impl CfnVerifiedAccessTrustProvider {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DeviceOptions", &self.device_options);
-        put(&mut m, "DeviceTrustProviderType", &self.device_trust_provider_type);
-        put(&mut m, "NativeApplicationOidcOptions", &self.native_application_oidc_options);
-        put(&mut m, "OidcOptions", &self.oidc_options);
-        req(&mut m, "PolicyReferenceName", &self.policy_reference_name);
-        put(&mut m, "SseSpecification", &self.sse_specification);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TrustProviderType", &self.trust_provider_type);
-        put(&mut m, "UserTrustProviderType", &self.user_trust_provider_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "DeviceOptions", &self.device_options);
+        put(m, "DeviceTrustProviderType", &self.device_trust_provider_type);
+        put(m, "NativeApplicationOidcOptions", &self.native_application_oidc_options);
+        put(m, "OidcOptions", &self.oidc_options);
+        req(m, "PolicyReferenceName", &self.policy_reference_name);
+        put(m, "SseSpecification", &self.sse_specification);
+        put(m, "Tags", &self.tags);
+        req(m, "TrustProviderType", &self.trust_provider_type);
+        put(m, "UserTrustProviderType", &self.user_trust_provider_type);
     }
 }
 resource!(CfnVerifiedAccessTrustProvider, CfnVerifiedAccessTrustProviderAttributes, "AWS::EC2::VerifiedAccessTrustProvider");
@@ -22295,24 +22051,22 @@ pub struct CfnVolume {
     pub volume_type: Option<Val<String>>,
 }
 impl CfnVolume {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutoEnableIO", &self.auto_enable_io);
-        put(&mut m, "AvailabilityZone", &self.availability_zone);
-        put(&mut m, "AvailabilityZoneId", &self.availability_zone_id);
-        put(&mut m, "Encrypted", &self.encrypted);
-        put(&mut m, "Iops", &self.iops);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "MultiAttachEnabled", &self.multi_attach_enabled);
-        put(&mut m, "OutpostArn", &self.outpost_arn);
-        put(&mut m, "Size", &self.size);
-        put(&mut m, "SnapshotId", &self.snapshot_id);
-        put(&mut m, "SourceVolumeId", &self.source_volume_id);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Throughput", &self.throughput);
-        put(&mut m, "VolumeInitializationRate", &self.volume_initialization_rate);
-        put(&mut m, "VolumeType", &self.volume_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutoEnableIO", &self.auto_enable_io);
+        put(m, "AvailabilityZone", &self.availability_zone);
+        put(m, "AvailabilityZoneId", &self.availability_zone_id);
+        put(m, "Encrypted", &self.encrypted);
+        put(m, "Iops", &self.iops);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "MultiAttachEnabled", &self.multi_attach_enabled);
+        put(m, "OutpostArn", &self.outpost_arn);
+        put(m, "Size", &self.size);
+        put(m, "SnapshotId", &self.snapshot_id);
+        put(m, "SourceVolumeId", &self.source_volume_id);
+        put(m, "Tags", &self.tags);
+        put(m, "Throughput", &self.throughput);
+        put(m, "VolumeInitializationRate", &self.volume_initialization_rate);
+        put(m, "VolumeType", &self.volume_type);
     }
 }
 resource!(CfnVolume, CfnVolumeAttributes, "AWS::EC2::Volume");
@@ -22391,13 +22145,11 @@ impl CfnVolumeAttachment {
     }
 }
 impl CfnVolumeAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Device", &self.device);
-        put(&mut m, "EbsCardIndex", &self.ebs_card_index);
-        req(&mut m, "InstanceId", &self.instance_id);
-        req(&mut m, "VolumeId", &self.volume_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Device", &self.device);
+        put(m, "EbsCardIndex", &self.ebs_card_index);
+        req(m, "InstanceId", &self.instance_id);
+        req(m, "VolumeId", &self.volume_id);
     }
 }
 resource!(CfnVolumeAttachment, CfnVolumeAttachmentAttributes, "AWS::EC2::VolumeAttachment");

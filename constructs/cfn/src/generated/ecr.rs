@@ -19,13 +19,11 @@ pub struct CfnPublicRepository {
     pub tags: Option<Val<Vec<Val<public_repository::Tag>>>>,
 }
 impl CfnPublicRepository {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "RepositoryCatalogData", &self.repository_catalog_data);
-        put(&mut m, "RepositoryName", &self.repository_name);
-        put(&mut m, "RepositoryPolicyText", &self.repository_policy_text);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "RepositoryCatalogData", &self.repository_catalog_data);
+        put(m, "RepositoryName", &self.repository_name);
+        put(m, "RepositoryPolicyText", &self.repository_policy_text);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPublicRepository, CfnPublicRepositoryAttributes, "AWS::ECR::PublicRepository");
@@ -120,15 +118,13 @@ pub struct CfnPullThroughCacheRule {
     pub upstream_repository_prefix: Option<Val<String>>,
 }
 impl CfnPullThroughCacheRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CredentialArn", &self.credential_arn);
-        put(&mut m, "CustomRoleArn", &self.custom_role_arn);
-        put(&mut m, "EcrRepositoryPrefix", &self.ecr_repository_prefix);
-        put(&mut m, "UpstreamRegistry", &self.upstream_registry);
-        put(&mut m, "UpstreamRegistryUrl", &self.upstream_registry_url);
-        put(&mut m, "UpstreamRepositoryPrefix", &self.upstream_repository_prefix);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CredentialArn", &self.credential_arn);
+        put(m, "CustomRoleArn", &self.custom_role_arn);
+        put(m, "EcrRepositoryPrefix", &self.ecr_repository_prefix);
+        put(m, "UpstreamRegistry", &self.upstream_registry);
+        put(m, "UpstreamRegistryUrl", &self.upstream_registry_url);
+        put(m, "UpstreamRepositoryPrefix", &self.upstream_repository_prefix);
     }
 }
 resource!(CfnPullThroughCacheRule, CfnPullThroughCacheRuleAttributes, "AWS::ECR::PullThroughCacheRule");
@@ -205,10 +201,8 @@ impl CfnPullTimeUpdateExclusion {
     }
 }
 impl CfnPullTimeUpdateExclusion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PrincipalArn", &self.principal_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PrincipalArn", &self.principal_arn);
     }
 }
 resource!(CfnPullTimeUpdateExclusion, CfnPullTimeUpdateExclusionAttributes, "AWS::ECR::PullTimeUpdateExclusion");
@@ -240,10 +234,8 @@ impl CfnRegistryPolicy {
     }
 }
 impl CfnRegistryPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PolicyText", &self.policy_text);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PolicyText", &self.policy_text);
     }
 }
 resource!(CfnRegistryPolicy, CfnRegistryPolicyAttributes, "AWS::ECR::RegistryPolicy");
@@ -281,11 +273,9 @@ impl CfnRegistryScanningConfiguration {
     }
 }
 impl CfnRegistryScanningConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Rules", &self.rules);
-        req(&mut m, "ScanType", &self.scan_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Rules", &self.rules);
+        req(m, "ScanType", &self.scan_type);
     }
 }
 resource!(CfnRegistryScanningConfiguration, CfnRegistryScanningConfigurationAttributes, "AWS::ECR::RegistryScanningConfiguration");
@@ -441,10 +431,8 @@ impl CfnReplicationConfiguration {
     }
 }
 impl CfnReplicationConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ReplicationConfiguration", &self.replication_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ReplicationConfiguration", &self.replication_configuration);
     }
 }
 resource!(CfnReplicationConfiguration, CfnReplicationConfigurationAttributes, "AWS::ECR::ReplicationConfiguration");
@@ -620,18 +608,16 @@ pub struct CfnRepository {
     pub tags: Option<Val<Vec<Val<repository::Tag>>>>,
 }
 impl CfnRepository {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "EmptyOnDelete", &self.empty_on_delete);
-        put(&mut m, "EncryptionConfiguration", &self.encryption_configuration);
-        put(&mut m, "ImageScanningConfiguration", &self.image_scanning_configuration);
-        put(&mut m, "ImageTagMutability", &self.image_tag_mutability);
-        put(&mut m, "ImageTagMutabilityExclusionFilters", &self.image_tag_mutability_exclusion_filters);
-        put(&mut m, "LifecyclePolicy", &self.lifecycle_policy);
-        put(&mut m, "RepositoryName", &self.repository_name);
-        put(&mut m, "RepositoryPolicyText", &self.repository_policy_text);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "EmptyOnDelete", &self.empty_on_delete);
+        put(m, "EncryptionConfiguration", &self.encryption_configuration);
+        put(m, "ImageScanningConfiguration", &self.image_scanning_configuration);
+        put(m, "ImageTagMutability", &self.image_tag_mutability);
+        put(m, "ImageTagMutabilityExclusionFilters", &self.image_tag_mutability_exclusion_filters);
+        put(m, "LifecyclePolicy", &self.lifecycle_policy);
+        put(m, "RepositoryName", &self.repository_name);
+        put(m, "RepositoryPolicyText", &self.repository_policy_text);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRepository, CfnRepositoryAttributes, "AWS::ECR::Repository");
@@ -895,19 +881,17 @@ impl CfnRepositoryCreationTemplate {
     }
 }
 impl CfnRepositoryCreationTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AppliedFor", &self.applied_for);
-        put(&mut m, "CustomRoleArn", &self.custom_role_arn);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EncryptionConfiguration", &self.encryption_configuration);
-        put(&mut m, "ImageTagMutability", &self.image_tag_mutability);
-        put(&mut m, "ImageTagMutabilityExclusionFilters", &self.image_tag_mutability_exclusion_filters);
-        put(&mut m, "LifecyclePolicy", &self.lifecycle_policy);
-        req(&mut m, "Prefix", &self.prefix);
-        put(&mut m, "RepositoryPolicy", &self.repository_policy);
-        put(&mut m, "ResourceTags", &self.resource_tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AppliedFor", &self.applied_for);
+        put(m, "CustomRoleArn", &self.custom_role_arn);
+        put(m, "Description", &self.description);
+        put(m, "EncryptionConfiguration", &self.encryption_configuration);
+        put(m, "ImageTagMutability", &self.image_tag_mutability);
+        put(m, "ImageTagMutabilityExclusionFilters", &self.image_tag_mutability_exclusion_filters);
+        put(m, "LifecyclePolicy", &self.lifecycle_policy);
+        req(m, "Prefix", &self.prefix);
+        put(m, "RepositoryPolicy", &self.repository_policy);
+        put(m, "ResourceTags", &self.resource_tags);
     }
 }
 resource!(CfnRepositoryCreationTemplate, CfnRepositoryCreationTemplateAttributes, "AWS::ECR::RepositoryCreationTemplate");
@@ -1133,10 +1117,8 @@ impl CfnSigningConfiguration {
     }
 }
 impl CfnSigningConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Rules", &self.rules);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Rules", &self.rules);
     }
 }
 resource!(CfnSigningConfiguration, CfnSigningConfigurationAttributes, "AWS::ECR::SigningConfiguration");

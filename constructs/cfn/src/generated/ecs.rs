@@ -20,14 +20,12 @@ pub struct CfnCapacityProvider {
     pub tags: Option<Val<Vec<Val<capacity_provider::Tag>>>>,
 }
 impl CfnCapacityProvider {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutoScalingGroupProvider", &self.auto_scaling_group_provider);
-        put(&mut m, "ClusterName", &self.cluster_name);
-        put(&mut m, "ManagedInstancesProvider", &self.managed_instances_provider);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutoScalingGroupProvider", &self.auto_scaling_group_provider);
+        put(m, "ClusterName", &self.cluster_name);
+        put(m, "ManagedInstancesProvider", &self.managed_instances_provider);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCapacityProvider, CfnCapacityProviderAttributes, "AWS::ECS::CapacityProvider");
@@ -1085,16 +1083,14 @@ pub struct CfnCluster {
     pub tags: Option<Val<Vec<Val<cluster::Tag>>>>,
 }
 impl CfnCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CapacityProviders", &self.capacity_providers);
-        put(&mut m, "ClusterName", &self.cluster_name);
-        put(&mut m, "ClusterSettings", &self.cluster_settings);
-        put(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "DefaultCapacityProviderStrategy", &self.default_capacity_provider_strategy);
-        put(&mut m, "ServiceConnectDefaults", &self.service_connect_defaults);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CapacityProviders", &self.capacity_providers);
+        put(m, "ClusterName", &self.cluster_name);
+        put(m, "ClusterSettings", &self.cluster_settings);
+        put(m, "Configuration", &self.configuration);
+        put(m, "DefaultCapacityProviderStrategy", &self.default_capacity_provider_strategy);
+        put(m, "ServiceConnectDefaults", &self.service_connect_defaults);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCluster, CfnClusterAttributes, "AWS::ECS::Cluster");
@@ -1377,12 +1373,10 @@ impl CfnClusterCapacityProviderAssociations {
     }
 }
 impl CfnClusterCapacityProviderAssociations {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CapacityProviders", &self.capacity_providers);
-        req(&mut m, "Cluster", &self.cluster);
-        req(&mut m, "DefaultCapacityProviderStrategy", &self.default_capacity_provider_strategy);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CapacityProviders", &self.capacity_providers);
+        req(m, "Cluster", &self.cluster);
+        req(m, "DefaultCapacityProviderStrategy", &self.default_capacity_provider_strategy);
     }
 }
 resource!(CfnClusterCapacityProviderAssociations, CfnClusterCapacityProviderAssociationsAttributes, "AWS::ECS::ClusterCapacityProviderAssociations");
@@ -1457,19 +1451,17 @@ pub struct CfnDaemon {
     pub tags: Option<Val<Vec<Val<daemon::Tag>>>>,
 }
 impl CfnDaemon {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CapacityProviderArns", &self.capacity_provider_arns);
-        put(&mut m, "ClusterArn", &self.cluster_arn);
-        put(&mut m, "Critical", &self.critical);
-        put(&mut m, "DaemonName", &self.daemon_name);
-        put(&mut m, "DaemonTaskDefinitionArn", &self.daemon_task_definition_arn);
-        put(&mut m, "DeploymentConfiguration", &self.deployment_configuration);
-        put(&mut m, "EnableECSManagedTags", &self.enable_ecs_managed_tags);
-        put(&mut m, "EnableExecuteCommand", &self.enable_execute_command);
-        put(&mut m, "PropagateTags", &self.propagate_tags);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CapacityProviderArns", &self.capacity_provider_arns);
+        put(m, "ClusterArn", &self.cluster_arn);
+        put(m, "Critical", &self.critical);
+        put(m, "DaemonName", &self.daemon_name);
+        put(m, "DaemonTaskDefinitionArn", &self.daemon_task_definition_arn);
+        put(m, "DeploymentConfiguration", &self.deployment_configuration);
+        put(m, "EnableECSManagedTags", &self.enable_ecs_managed_tags);
+        put(m, "EnableExecuteCommand", &self.enable_execute_command);
+        put(m, "PropagateTags", &self.propagate_tags);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDaemon, CfnDaemonAttributes, "AWS::ECS::Daemon");
@@ -1634,19 +1626,17 @@ pub struct CfnDaemonTaskDefinition {
     pub volumes: Option<Val<Vec<Val<daemon_task_definition::Volume>>>>,
 }
 impl CfnDaemonTaskDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ContainerDefinitions", &self.container_definitions);
-        put(&mut m, "Cpu", &self.cpu);
-        put(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        put(&mut m, "Family", &self.family);
-        put(&mut m, "IpcMode", &self.ipc_mode);
-        put(&mut m, "Memory", &self.memory);
-        put(&mut m, "PidMode", &self.pid_mode);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TaskRoleArn", &self.task_role_arn);
-        put(&mut m, "Volumes", &self.volumes);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ContainerDefinitions", &self.container_definitions);
+        put(m, "Cpu", &self.cpu);
+        put(m, "ExecutionRoleArn", &self.execution_role_arn);
+        put(m, "Family", &self.family);
+        put(m, "IpcMode", &self.ipc_mode);
+        put(m, "Memory", &self.memory);
+        put(m, "PidMode", &self.pid_mode);
+        put(m, "Tags", &self.tags);
+        put(m, "TaskRoleArn", &self.task_role_arn);
+        put(m, "Volumes", &self.volumes);
     }
 }
 resource!(CfnDaemonTaskDefinition, CfnDaemonTaskDefinitionAttributes, "AWS::ECS::DaemonTaskDefinition");
@@ -2630,22 +2620,20 @@ impl CfnExpressGatewayService {
     }
 }
 impl CfnExpressGatewayService {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Cluster", &self.cluster);
-        put(&mut m, "Cpu", &self.cpu);
-        put(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        put(&mut m, "HealthCheckPath", &self.health_check_path);
-        req(&mut m, "InfrastructureRoleArn", &self.infrastructure_role_arn);
-        put(&mut m, "Memory", &self.memory);
-        put(&mut m, "NetworkConfiguration", &self.network_configuration);
-        put(&mut m, "PrimaryContainer", &self.primary_container);
-        put(&mut m, "ScalingTarget", &self.scaling_target);
-        put(&mut m, "ServiceName", &self.service_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TaskDefinitionArn", &self.task_definition_arn);
-        put(&mut m, "TaskRoleArn", &self.task_role_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Cluster", &self.cluster);
+        put(m, "Cpu", &self.cpu);
+        put(m, "ExecutionRoleArn", &self.execution_role_arn);
+        put(m, "HealthCheckPath", &self.health_check_path);
+        req(m, "InfrastructureRoleArn", &self.infrastructure_role_arn);
+        put(m, "Memory", &self.memory);
+        put(m, "NetworkConfiguration", &self.network_configuration);
+        put(m, "PrimaryContainer", &self.primary_container);
+        put(m, "ScalingTarget", &self.scaling_target);
+        put(m, "ServiceName", &self.service_name);
+        put(m, "Tags", &self.tags);
+        put(m, "TaskDefinitionArn", &self.task_definition_arn);
+        put(m, "TaskRoleArn", &self.task_role_arn);
     }
 }
 resource!(CfnExpressGatewayService, CfnExpressGatewayServiceAttributes, "AWS::ECS::ExpressGatewayService");
@@ -3011,15 +2999,13 @@ impl CfnGateway {
     }
 }
 impl CfnGateway {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "DeletionProtection", &self.deletion_protection);
-        req(&mut m, "GatewayName", &self.gateway_name);
-        req(&mut m, "InfrastructureRoleArn", &self.infrastructure_role_arn);
-        put(&mut m, "PropagateTags", &self.propagate_tags);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Configuration", &self.configuration);
+        put(m, "DeletionProtection", &self.deletion_protection);
+        req(m, "GatewayName", &self.gateway_name);
+        req(m, "InfrastructureRoleArn", &self.infrastructure_role_arn);
+        put(m, "PropagateTags", &self.propagate_tags);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnGateway, CfnGatewayAttributes, "AWS::ECS::Gateway");
@@ -3411,11 +3397,9 @@ impl CfnGatewayClusterAssociations {
     }
 }
 impl CfnGatewayClusterAssociations {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Cluster", &self.cluster);
-        req(&mut m, "Gateway", &self.gateway);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Cluster", &self.cluster);
+        req(m, "Gateway", &self.gateway);
     }
 }
 resource!(CfnGatewayClusterAssociations, CfnGatewayClusterAssociationsAttributes, "AWS::ECS::GatewayClusterAssociations");
@@ -3464,12 +3448,10 @@ impl CfnPrimaryTaskSet {
     }
 }
 impl CfnPrimaryTaskSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Cluster", &self.cluster);
-        req(&mut m, "Service", &self.service);
-        req(&mut m, "TaskSetId", &self.task_set_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Cluster", &self.cluster);
+        req(m, "Service", &self.service);
+        req(m, "TaskSetId", &self.task_set_id);
     }
 }
 resource!(CfnPrimaryTaskSet, CfnPrimaryTaskSetAttributes, "AWS::ECS::PrimaryTaskSet");
@@ -3608,37 +3590,35 @@ pub struct CfnService {
     pub vpc_lattice_configurations: Option<Val<Vec<Val<service::VpcLatticeConfiguration>>>>,
 }
 impl CfnService {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AvailabilityZoneRebalancing", &self.availability_zone_rebalancing);
-        put(&mut m, "CapacityProviderStrategy", &self.capacity_provider_strategy);
-        put(&mut m, "Cluster", &self.cluster);
-        put(&mut m, "DeploymentConfiguration", &self.deployment_configuration);
-        put(&mut m, "DeploymentController", &self.deployment_controller);
-        put(&mut m, "DesiredCount", &self.desired_count);
-        put(&mut m, "EnableECSManagedTags", &self.enable_ecs_managed_tags);
-        put(&mut m, "EnableExecuteCommand", &self.enable_execute_command);
-        put(&mut m, "ForceNewDeployment", &self.force_new_deployment);
-        put(&mut m, "GatewayConnectors", &self.gateway_connectors);
-        put(&mut m, "HealthCheckGracePeriodSeconds", &self.health_check_grace_period_seconds);
-        put(&mut m, "LaunchType", &self.launch_type);
-        put(&mut m, "LoadBalancers", &self.load_balancers);
-        put(&mut m, "Monitoring", &self.monitoring);
-        put(&mut m, "NetworkConfiguration", &self.network_configuration);
-        put(&mut m, "PlacementConstraints", &self.placement_constraints);
-        put(&mut m, "PlacementStrategies", &self.placement_strategies);
-        put(&mut m, "PlatformVersion", &self.platform_version);
-        put(&mut m, "PropagateTags", &self.propagate_tags);
-        put(&mut m, "Role", &self.role);
-        put(&mut m, "SchedulingStrategy", &self.scheduling_strategy);
-        put(&mut m, "ServiceConnectConfiguration", &self.service_connect_configuration);
-        put(&mut m, "ServiceName", &self.service_name);
-        put(&mut m, "ServiceRegistries", &self.service_registries);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TaskDefinition", &self.task_definition);
-        put(&mut m, "VolumeConfigurations", &self.volume_configurations);
-        put(&mut m, "VpcLatticeConfigurations", &self.vpc_lattice_configurations);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AvailabilityZoneRebalancing", &self.availability_zone_rebalancing);
+        put(m, "CapacityProviderStrategy", &self.capacity_provider_strategy);
+        put(m, "Cluster", &self.cluster);
+        put(m, "DeploymentConfiguration", &self.deployment_configuration);
+        put(m, "DeploymentController", &self.deployment_controller);
+        put(m, "DesiredCount", &self.desired_count);
+        put(m, "EnableECSManagedTags", &self.enable_ecs_managed_tags);
+        put(m, "EnableExecuteCommand", &self.enable_execute_command);
+        put(m, "ForceNewDeployment", &self.force_new_deployment);
+        put(m, "GatewayConnectors", &self.gateway_connectors);
+        put(m, "HealthCheckGracePeriodSeconds", &self.health_check_grace_period_seconds);
+        put(m, "LaunchType", &self.launch_type);
+        put(m, "LoadBalancers", &self.load_balancers);
+        put(m, "Monitoring", &self.monitoring);
+        put(m, "NetworkConfiguration", &self.network_configuration);
+        put(m, "PlacementConstraints", &self.placement_constraints);
+        put(m, "PlacementStrategies", &self.placement_strategies);
+        put(m, "PlatformVersion", &self.platform_version);
+        put(m, "PropagateTags", &self.propagate_tags);
+        put(m, "Role", &self.role);
+        put(m, "SchedulingStrategy", &self.scheduling_strategy);
+        put(m, "ServiceConnectConfiguration", &self.service_connect_configuration);
+        put(m, "ServiceName", &self.service_name);
+        put(m, "ServiceRegistries", &self.service_registries);
+        put(m, "Tags", &self.tags);
+        put(m, "TaskDefinition", &self.task_definition);
+        put(m, "VolumeConfigurations", &self.volume_configurations);
+        put(m, "VpcLatticeConfigurations", &self.vpc_lattice_configurations);
     }
 }
 resource!(CfnService, CfnServiceAttributes, "AWS::ECS::Service");
@@ -5782,27 +5762,25 @@ pub struct CfnTaskDefinition {
     pub volumes: Option<Val<Vec<Val<task_definition::Volume>>>>,
 }
 impl CfnTaskDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ContainerDefinitions", &self.container_definitions);
-        put(&mut m, "Cpu", &self.cpu);
-        put(&mut m, "EnableFaultInjection", &self.enable_fault_injection);
-        put(&mut m, "EphemeralStorage", &self.ephemeral_storage);
-        put(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        put(&mut m, "Family", &self.family);
-        put(&mut m, "InferenceAccelerators", &self.inference_accelerators);
-        put(&mut m, "IpcMode", &self.ipc_mode);
-        put(&mut m, "Memory", &self.memory);
-        put(&mut m, "NetworkMode", &self.network_mode);
-        put(&mut m, "PidMode", &self.pid_mode);
-        put(&mut m, "PlacementConstraints", &self.placement_constraints);
-        put(&mut m, "ProxyConfiguration", &self.proxy_configuration);
-        put(&mut m, "RequiresCompatibilities", &self.requires_compatibilities);
-        put(&mut m, "RuntimePlatform", &self.runtime_platform);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TaskRoleArn", &self.task_role_arn);
-        put(&mut m, "Volumes", &self.volumes);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ContainerDefinitions", &self.container_definitions);
+        put(m, "Cpu", &self.cpu);
+        put(m, "EnableFaultInjection", &self.enable_fault_injection);
+        put(m, "EphemeralStorage", &self.ephemeral_storage);
+        put(m, "ExecutionRoleArn", &self.execution_role_arn);
+        put(m, "Family", &self.family);
+        put(m, "InferenceAccelerators", &self.inference_accelerators);
+        put(m, "IpcMode", &self.ipc_mode);
+        put(m, "Memory", &self.memory);
+        put(m, "NetworkMode", &self.network_mode);
+        put(m, "PidMode", &self.pid_mode);
+        put(m, "PlacementConstraints", &self.placement_constraints);
+        put(m, "ProxyConfiguration", &self.proxy_configuration);
+        put(m, "RequiresCompatibilities", &self.requires_compatibilities);
+        put(m, "RuntimePlatform", &self.runtime_platform);
+        put(m, "Tags", &self.tags);
+        put(m, "TaskRoleArn", &self.task_role_arn);
+        put(m, "Volumes", &self.volumes);
     }
 }
 resource!(CfnTaskDefinition, CfnTaskDefinitionAttributes, "AWS::ECS::TaskDefinition");
@@ -7735,21 +7713,19 @@ impl CfnTaskSet {
     }
 }
 impl CfnTaskSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CapacityProviderStrategy", &self.capacity_provider_strategy);
-        req(&mut m, "Cluster", &self.cluster);
-        put(&mut m, "ExternalId", &self.external_id);
-        put(&mut m, "LaunchType", &self.launch_type);
-        put(&mut m, "LoadBalancers", &self.load_balancers);
-        put(&mut m, "NetworkConfiguration", &self.network_configuration);
-        put(&mut m, "PlatformVersion", &self.platform_version);
-        put(&mut m, "Scale", &self.scale);
-        req(&mut m, "Service", &self.service);
-        put(&mut m, "ServiceRegistries", &self.service_registries);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TaskDefinition", &self.task_definition);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CapacityProviderStrategy", &self.capacity_provider_strategy);
+        req(m, "Cluster", &self.cluster);
+        put(m, "ExternalId", &self.external_id);
+        put(m, "LaunchType", &self.launch_type);
+        put(m, "LoadBalancers", &self.load_balancers);
+        put(m, "NetworkConfiguration", &self.network_configuration);
+        put(m, "PlatformVersion", &self.platform_version);
+        put(m, "Scale", &self.scale);
+        req(m, "Service", &self.service);
+        put(m, "ServiceRegistries", &self.service_registries);
+        put(m, "Tags", &self.tags);
+        req(m, "TaskDefinition", &self.task_definition);
     }
 }
 resource!(CfnTaskSet, CfnTaskSetAttributes, "AWS::ECS::TaskSet");

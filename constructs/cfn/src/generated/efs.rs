@@ -34,14 +34,12 @@ impl CfnAccessPoint {
     }
 }
 impl CfnAccessPoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessPointTags", &self.access_point_tags);
-        put(&mut m, "ClientToken", &self.client_token);
-        req(&mut m, "FileSystemId", &self.file_system_id);
-        put(&mut m, "PosixUser", &self.posix_user);
-        put(&mut m, "RootDirectory", &self.root_directory);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessPointTags", &self.access_point_tags);
+        put(m, "ClientToken", &self.client_token);
+        req(m, "FileSystemId", &self.file_system_id);
+        put(m, "PosixUser", &self.posix_user);
+        put(m, "RootDirectory", &self.root_directory);
     }
 }
 resource!(CfnAccessPoint, CfnAccessPointAttributes, "AWS::EFS::AccessPoint");
@@ -220,22 +218,20 @@ pub struct CfnFileSystem {
     pub throughput_mode: Option<Val<file_system::ThroughputMode>>,
 }
 impl CfnFileSystem {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AvailabilityZoneName", &self.availability_zone_name);
-        put(&mut m, "BackupPolicy", &self.backup_policy);
-        put(&mut m, "BypassPolicyLockoutSafetyCheck", &self.bypass_policy_lockout_safety_check);
-        put(&mut m, "Encrypted", &self.encrypted);
-        put(&mut m, "FileSystemPolicy", &self.file_system_policy);
-        put(&mut m, "FileSystemProtection", &self.file_system_protection);
-        put(&mut m, "FileSystemTags", &self.file_system_tags);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "LifecyclePolicies", &self.lifecycle_policies);
-        put(&mut m, "PerformanceMode", &self.performance_mode);
-        put(&mut m, "ProvisionedThroughputInMibps", &self.provisioned_throughput_in_mibps);
-        put(&mut m, "ReplicationConfiguration", &self.replication_configuration);
-        put(&mut m, "ThroughputMode", &self.throughput_mode);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AvailabilityZoneName", &self.availability_zone_name);
+        put(m, "BackupPolicy", &self.backup_policy);
+        put(m, "BypassPolicyLockoutSafetyCheck", &self.bypass_policy_lockout_safety_check);
+        put(m, "Encrypted", &self.encrypted);
+        put(m, "FileSystemPolicy", &self.file_system_policy);
+        put(m, "FileSystemProtection", &self.file_system_protection);
+        put(m, "FileSystemTags", &self.file_system_tags);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "LifecyclePolicies", &self.lifecycle_policies);
+        put(m, "PerformanceMode", &self.performance_mode);
+        put(m, "ProvisionedThroughputInMibps", &self.provisioned_throughput_in_mibps);
+        put(m, "ReplicationConfiguration", &self.replication_configuration);
+        put(m, "ThroughputMode", &self.throughput_mode);
     }
 }
 resource!(CfnFileSystem, CfnFileSystemAttributes, "AWS::EFS::FileSystem");
@@ -645,15 +641,13 @@ impl CfnMountTarget {
     }
 }
 impl CfnMountTarget {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "FileSystemId", &self.file_system_id);
-        put(&mut m, "IpAddress", &self.ip_address);
-        put(&mut m, "IpAddressType", &self.ip_address_type);
-        put(&mut m, "Ipv6Address", &self.ipv6_address);
-        req(&mut m, "SecurityGroups", &self.security_groups);
-        req(&mut m, "SubnetId", &self.subnet_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "FileSystemId", &self.file_system_id);
+        put(m, "IpAddress", &self.ip_address);
+        put(m, "IpAddressType", &self.ip_address_type);
+        put(m, "Ipv6Address", &self.ipv6_address);
+        req(m, "SecurityGroups", &self.security_groups);
+        req(m, "SubnetId", &self.subnet_id);
     }
 }
 resource!(CfnMountTarget, CfnMountTargetAttributes, "AWS::EFS::MountTarget");

@@ -38,16 +38,14 @@ impl CfnAccessEntry {
     }
 }
 impl CfnAccessEntry {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessPolicies", &self.access_policies);
-        req(&mut m, "ClusterName", &self.cluster_name);
-        put(&mut m, "KubernetesGroups", &self.kubernetes_groups);
-        req(&mut m, "PrincipalArn", &self.principal_arn);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Type", &self.type_);
-        put(&mut m, "Username", &self.username);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessPolicies", &self.access_policies);
+        req(m, "ClusterName", &self.cluster_name);
+        put(m, "KubernetesGroups", &self.kubernetes_groups);
+        req(m, "PrincipalArn", &self.principal_arn);
+        put(m, "Tags", &self.tags);
+        put(m, "Type", &self.type_);
+        put(m, "Username", &self.username);
     }
 }
 resource!(CfnAccessEntry, CfnAccessEntryAttributes, "AWS::EKS::AccessEntry");
@@ -218,19 +216,17 @@ impl CfnAddon {
     }
 }
 impl CfnAddon {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AddonName", &self.addon_name);
-        put(&mut m, "AddonVersion", &self.addon_version);
-        req(&mut m, "ClusterName", &self.cluster_name);
-        put(&mut m, "ConfigurationValues", &self.configuration_values);
-        put(&mut m, "NamespaceConfig", &self.namespace_config);
-        put(&mut m, "PodIdentityAssociations", &self.pod_identity_associations);
-        put(&mut m, "PreserveOnDelete", &self.preserve_on_delete);
-        put(&mut m, "ResolveConflicts", &self.resolve_conflicts);
-        put(&mut m, "ServiceAccountRoleArn", &self.service_account_role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AddonName", &self.addon_name);
+        put(m, "AddonVersion", &self.addon_version);
+        req(m, "ClusterName", &self.cluster_name);
+        put(m, "ConfigurationValues", &self.configuration_values);
+        put(m, "NamespaceConfig", &self.namespace_config);
+        put(m, "PodIdentityAssociations", &self.pod_identity_associations);
+        put(m, "PreserveOnDelete", &self.preserve_on_delete);
+        put(m, "ResolveConflicts", &self.resolve_conflicts);
+        put(m, "ServiceAccountRoleArn", &self.service_account_role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAddon, CfnAddonAttributes, "AWS::EKS::Addon");
@@ -389,16 +385,14 @@ impl CfnCapability {
     }
 }
 impl CfnCapability {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CapabilityName", &self.capability_name);
-        req(&mut m, "ClusterName", &self.cluster_name);
-        put(&mut m, "Configuration", &self.configuration);
-        req(&mut m, "DeletePropagationPolicy", &self.delete_propagation_policy);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CapabilityName", &self.capability_name);
+        req(m, "ClusterName", &self.cluster_name);
+        put(m, "Configuration", &self.configuration);
+        req(m, "DeletePropagationPolicy", &self.delete_propagation_policy);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnCapability, CfnCapabilityAttributes, "AWS::EKS::Capability");
@@ -762,10 +756,8 @@ impl CfnCertificateAuthority {
     }
 }
 impl CfnCertificateAuthority {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ClusterName", &self.cluster_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ClusterName", &self.cluster_name);
     }
 }
 resource!(CfnCertificateAuthority, CfnCertificateAuthorityAttributes, "AWS::EKS::CertificateAuthority");
@@ -928,34 +920,32 @@ impl CfnCluster {
     }
 }
 impl CfnCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessConfig", &self.access_config);
-        put(&mut m, "ActiveCertificateAuthorityId", &self.active_certificate_authority_id);
-        put(&mut m, "BootstrapSelfManagedAddons", &self.bootstrap_self_managed_addons);
-        put(&mut m, "CertificateAuthority", &self.certificate_authority);
-        put(&mut m, "ComputeConfig", &self.compute_config);
-        put(&mut m, "ControlPlaneScalingConfig", &self.control_plane_scaling_config);
-        put(&mut m, "DeletionProtection", &self.deletion_protection);
-        put(&mut m, "EncryptionConfig", &self.encryption_config);
-        put(&mut m, "Force", &self.force);
-        put(&mut m, "KubeApiServerConfig", &self.kube_api_server_config);
-        put(&mut m, "KubeControllerManagerConfig", &self.kube_controller_manager_config);
-        put(&mut m, "KubeSchedulerConfig", &self.kube_scheduler_config);
-        put(&mut m, "KubernetesNetworkConfig", &self.kubernetes_network_config);
-        put(&mut m, "Logging", &self.logging);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "OutpostConfig", &self.outpost_config);
-        put(&mut m, "RemoteNetworkConfig", &self.remote_network_config);
-        req(&mut m, "ResourcesVpcConfig", &self.resources_vpc_config);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "RollbackConfig", &self.rollback_config);
-        put(&mut m, "StorageConfig", &self.storage_config);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UpgradePolicy", &self.upgrade_policy);
-        put(&mut m, "Version", &self.version);
-        put(&mut m, "ZonalShiftConfig", &self.zonal_shift_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessConfig", &self.access_config);
+        put(m, "ActiveCertificateAuthorityId", &self.active_certificate_authority_id);
+        put(m, "BootstrapSelfManagedAddons", &self.bootstrap_self_managed_addons);
+        put(m, "CertificateAuthority", &self.certificate_authority);
+        put(m, "ComputeConfig", &self.compute_config);
+        put(m, "ControlPlaneScalingConfig", &self.control_plane_scaling_config);
+        put(m, "DeletionProtection", &self.deletion_protection);
+        put(m, "EncryptionConfig", &self.encryption_config);
+        put(m, "Force", &self.force);
+        put(m, "KubeApiServerConfig", &self.kube_api_server_config);
+        put(m, "KubeControllerManagerConfig", &self.kube_controller_manager_config);
+        put(m, "KubeSchedulerConfig", &self.kube_scheduler_config);
+        put(m, "KubernetesNetworkConfig", &self.kubernetes_network_config);
+        put(m, "Logging", &self.logging);
+        put(m, "Name", &self.name);
+        put(m, "OutpostConfig", &self.outpost_config);
+        put(m, "RemoteNetworkConfig", &self.remote_network_config);
+        req(m, "ResourcesVpcConfig", &self.resources_vpc_config);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "RollbackConfig", &self.rollback_config);
+        put(m, "StorageConfig", &self.storage_config);
+        put(m, "Tags", &self.tags);
+        put(m, "UpgradePolicy", &self.upgrade_policy);
+        put(m, "Version", &self.version);
+        put(m, "ZonalShiftConfig", &self.zonal_shift_config);
     }
 }
 resource!(CfnCluster, CfnClusterAttributes, "AWS::EKS::Cluster");
@@ -1914,15 +1904,13 @@ impl CfnFargateProfile {
     }
 }
 impl CfnFargateProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ClusterName", &self.cluster_name);
-        put(&mut m, "FargateProfileName", &self.fargate_profile_name);
-        req(&mut m, "PodExecutionRoleArn", &self.pod_execution_role_arn);
-        req(&mut m, "Selectors", &self.selectors);
-        put(&mut m, "Subnets", &self.subnets);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ClusterName", &self.cluster_name);
+        put(m, "FargateProfileName", &self.fargate_profile_name);
+        req(m, "PodExecutionRoleArn", &self.pod_execution_role_arn);
+        req(m, "Selectors", &self.selectors);
+        put(m, "Subnets", &self.subnets);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFargateProfile, CfnFargateProfileAttributes, "AWS::EKS::FargateProfile");
@@ -2055,14 +2043,12 @@ impl CfnIdentityProviderConfig {
     }
 }
 impl CfnIdentityProviderConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ClusterName", &self.cluster_name);
-        put(&mut m, "IdentityProviderConfigName", &self.identity_provider_config_name);
-        put(&mut m, "Oidc", &self.oidc);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ClusterName", &self.cluster_name);
+        put(m, "IdentityProviderConfigName", &self.identity_provider_config_name);
+        put(m, "Oidc", &self.oidc);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnIdentityProviderConfig, CfnIdentityProviderConfigAttributes, "AWS::EKS::IdentityProviderConfig");
@@ -2280,29 +2266,27 @@ impl CfnNodegroup {
     }
 }
 impl CfnNodegroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AmiType", &self.ami_type);
-        put(&mut m, "CapacityType", &self.capacity_type);
-        req(&mut m, "ClusterName", &self.cluster_name);
-        put(&mut m, "DiskSize", &self.disk_size);
-        put(&mut m, "ForceUpdateEnabled", &self.force_update_enabled);
-        put(&mut m, "InstanceTypes", &self.instance_types);
-        put(&mut m, "Labels", &self.labels);
-        put(&mut m, "LaunchTemplate", &self.launch_template);
-        put(&mut m, "NodeRepairConfig", &self.node_repair_config);
-        req(&mut m, "NodeRole", &self.node_role);
-        put(&mut m, "NodegroupName", &self.nodegroup_name);
-        put(&mut m, "ReleaseVersion", &self.release_version);
-        put(&mut m, "RemoteAccess", &self.remote_access);
-        put(&mut m, "ScalingConfig", &self.scaling_config);
-        req(&mut m, "Subnets", &self.subnets);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Taints", &self.taints);
-        put(&mut m, "UpdateConfig", &self.update_config);
-        put(&mut m, "Version", &self.version);
-        put(&mut m, "WarmPoolConfig", &self.warm_pool_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AmiType", &self.ami_type);
+        put(m, "CapacityType", &self.capacity_type);
+        req(m, "ClusterName", &self.cluster_name);
+        put(m, "DiskSize", &self.disk_size);
+        put(m, "ForceUpdateEnabled", &self.force_update_enabled);
+        put(m, "InstanceTypes", &self.instance_types);
+        put(m, "Labels", &self.labels);
+        put(m, "LaunchTemplate", &self.launch_template);
+        put(m, "NodeRepairConfig", &self.node_repair_config);
+        req(m, "NodeRole", &self.node_role);
+        put(m, "NodegroupName", &self.nodegroup_name);
+        put(m, "ReleaseVersion", &self.release_version);
+        put(m, "RemoteAccess", &self.remote_access);
+        put(m, "ScalingConfig", &self.scaling_config);
+        req(m, "Subnets", &self.subnets);
+        put(m, "Tags", &self.tags);
+        put(m, "Taints", &self.taints);
+        put(m, "UpdateConfig", &self.update_config);
+        put(m, "Version", &self.version);
+        put(m, "WarmPoolConfig", &self.warm_pool_config);
     }
 }
 resource!(CfnNodegroup, CfnNodegroupAttributes, "AWS::EKS::Nodegroup");
@@ -2770,17 +2754,15 @@ impl CfnPodIdentityAssociation {
     }
 }
 impl CfnPodIdentityAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ClusterName", &self.cluster_name);
-        put(&mut m, "DisableSessionTags", &self.disable_session_tags);
-        req(&mut m, "Namespace", &self.namespace);
-        put(&mut m, "Policy", &self.policy);
-        req(&mut m, "RoleArn", &self.role_arn);
-        req(&mut m, "ServiceAccount", &self.service_account);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetRoleArn", &self.target_role_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ClusterName", &self.cluster_name);
+        put(m, "DisableSessionTags", &self.disable_session_tags);
+        req(m, "Namespace", &self.namespace);
+        put(m, "Policy", &self.policy);
+        req(m, "RoleArn", &self.role_arn);
+        req(m, "ServiceAccount", &self.service_account);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetRoleArn", &self.target_role_arn);
     }
 }
 resource!(CfnPodIdentityAssociation, CfnPodIdentityAssociationAttributes, "AWS::EKS::PodIdentityAssociation");

@@ -94,34 +94,32 @@ impl CfnCacheCluster {
     }
 }
 impl CfnCacheCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AZMode", &self.az_mode);
-        put(&mut m, "AutoMinorVersionUpgrade", &self.auto_minor_version_upgrade);
-        req(&mut m, "CacheNodeType", &self.cache_node_type);
-        put(&mut m, "CacheParameterGroupName", &self.cache_parameter_group_name);
-        put(&mut m, "CacheSecurityGroupNames", &self.cache_security_group_names);
-        put(&mut m, "CacheSubnetGroupName", &self.cache_subnet_group_name);
-        put(&mut m, "ClusterName", &self.cluster_name);
-        req(&mut m, "Engine", &self.engine);
-        put(&mut m, "EngineVersion", &self.engine_version);
-        put(&mut m, "IpDiscovery", &self.ip_discovery);
-        put(&mut m, "LogDeliveryConfigurations", &self.log_delivery_configurations);
-        put(&mut m, "NetworkType", &self.network_type);
-        put(&mut m, "NotificationTopicArn", &self.notification_topic_arn);
-        req(&mut m, "NumCacheNodes", &self.num_cache_nodes);
-        put(&mut m, "Port", &self.port);
-        put(&mut m, "PreferredAvailabilityZone", &self.preferred_availability_zone);
-        put(&mut m, "PreferredAvailabilityZones", &self.preferred_availability_zones);
-        put(&mut m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
-        put(&mut m, "SnapshotArns", &self.snapshot_arns);
-        put(&mut m, "SnapshotName", &self.snapshot_name);
-        put(&mut m, "SnapshotRetentionLimit", &self.snapshot_retention_limit);
-        put(&mut m, "SnapshotWindow", &self.snapshot_window);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TransitEncryptionEnabled", &self.transit_encryption_enabled);
-        put(&mut m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AZMode", &self.az_mode);
+        put(m, "AutoMinorVersionUpgrade", &self.auto_minor_version_upgrade);
+        req(m, "CacheNodeType", &self.cache_node_type);
+        put(m, "CacheParameterGroupName", &self.cache_parameter_group_name);
+        put(m, "CacheSecurityGroupNames", &self.cache_security_group_names);
+        put(m, "CacheSubnetGroupName", &self.cache_subnet_group_name);
+        put(m, "ClusterName", &self.cluster_name);
+        req(m, "Engine", &self.engine);
+        put(m, "EngineVersion", &self.engine_version);
+        put(m, "IpDiscovery", &self.ip_discovery);
+        put(m, "LogDeliveryConfigurations", &self.log_delivery_configurations);
+        put(m, "NetworkType", &self.network_type);
+        put(m, "NotificationTopicArn", &self.notification_topic_arn);
+        req(m, "NumCacheNodes", &self.num_cache_nodes);
+        put(m, "Port", &self.port);
+        put(m, "PreferredAvailabilityZone", &self.preferred_availability_zone);
+        put(m, "PreferredAvailabilityZones", &self.preferred_availability_zones);
+        put(m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
+        put(m, "SnapshotArns", &self.snapshot_arns);
+        put(m, "SnapshotName", &self.snapshot_name);
+        put(m, "SnapshotRetentionLimit", &self.snapshot_retention_limit);
+        put(m, "SnapshotWindow", &self.snapshot_window);
+        put(m, "Tags", &self.tags);
+        put(m, "TransitEncryptionEnabled", &self.transit_encryption_enabled);
+        put(m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
     }
 }
 resource!(CfnCacheCluster, CfnCacheClusterAttributes, "AWS::ElastiCache::CacheCluster");
@@ -331,20 +329,18 @@ impl CfnGlobalReplicationGroup {
     }
 }
 impl CfnGlobalReplicationGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutomaticFailoverEnabled", &self.automatic_failover_enabled);
-        put(&mut m, "CacheNodeType", &self.cache_node_type);
-        put(&mut m, "CacheParameterGroupName", &self.cache_parameter_group_name);
-        put(&mut m, "Engine", &self.engine);
-        put(&mut m, "EngineVersion", &self.engine_version);
-        put(&mut m, "GlobalNodeGroupCount", &self.global_node_group_count);
-        put(&mut m, "GlobalReplicationGroupDescription", &self.global_replication_group_description);
-        put(&mut m, "GlobalReplicationGroupIdSuffix", &self.global_replication_group_id_suffix);
-        req(&mut m, "Members", &self.members);
-        put(&mut m, "RegionalConfigurations", &self.regional_configurations);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutomaticFailoverEnabled", &self.automatic_failover_enabled);
+        put(m, "CacheNodeType", &self.cache_node_type);
+        put(m, "CacheParameterGroupName", &self.cache_parameter_group_name);
+        put(m, "Engine", &self.engine);
+        put(m, "EngineVersion", &self.engine_version);
+        put(m, "GlobalNodeGroupCount", &self.global_node_group_count);
+        put(m, "GlobalReplicationGroupDescription", &self.global_replication_group_description);
+        put(m, "GlobalReplicationGroupIdSuffix", &self.global_replication_group_id_suffix);
+        req(m, "Members", &self.members);
+        put(m, "RegionalConfigurations", &self.regional_configurations);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnGlobalReplicationGroup, CfnGlobalReplicationGroupAttributes, "AWS::ElastiCache::GlobalReplicationGroup");
@@ -506,13 +502,11 @@ impl CfnParameterGroup {
     }
 }
 impl CfnParameterGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CacheParameterGroupFamily", &self.cache_parameter_group_family);
-        req(&mut m, "Description", &self.description);
-        put(&mut m, "Properties", &self.properties);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CacheParameterGroupFamily", &self.cache_parameter_group_family);
+        req(m, "Description", &self.description);
+        put(m, "Properties", &self.properties);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnParameterGroup, CfnParameterGroupAttributes, "AWS::ElastiCache::ParameterGroup");
@@ -698,49 +692,47 @@ impl CfnReplicationGroup {
     }
 }
 impl CfnReplicationGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AtRestEncryptionEnabled", &self.at_rest_encryption_enabled);
-        put(&mut m, "AuthToken", &self.auth_token);
-        put(&mut m, "AutoMinorVersionUpgrade", &self.auto_minor_version_upgrade);
-        put(&mut m, "AutomaticFailoverEnabled", &self.automatic_failover_enabled);
-        put(&mut m, "CacheNodeType", &self.cache_node_type);
-        put(&mut m, "CacheParameterGroupName", &self.cache_parameter_group_name);
-        put(&mut m, "CacheSecurityGroupNames", &self.cache_security_group_names);
-        put(&mut m, "CacheSubnetGroupName", &self.cache_subnet_group_name);
-        put(&mut m, "ClusterMode", &self.cluster_mode);
-        put(&mut m, "DataTieringEnabled", &self.data_tiering_enabled);
-        put(&mut m, "Durability", &self.durability);
-        put(&mut m, "Engine", &self.engine);
-        put(&mut m, "EngineVersion", &self.engine_version);
-        put(&mut m, "GlobalReplicationGroupId", &self.global_replication_group_id);
-        put(&mut m, "IpDiscovery", &self.ip_discovery);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "LogDeliveryConfigurations", &self.log_delivery_configurations);
-        put(&mut m, "MultiAZEnabled", &self.multi_az_enabled);
-        put(&mut m, "NetworkType", &self.network_type);
-        put(&mut m, "NodeGroupConfiguration", &self.node_group_configuration);
-        put(&mut m, "NotificationTopicArn", &self.notification_topic_arn);
-        put(&mut m, "NumCacheClusters", &self.num_cache_clusters);
-        put(&mut m, "NumNodeGroups", &self.num_node_groups);
-        put(&mut m, "Port", &self.port);
-        put(&mut m, "PreferredCacheClusterAZs", &self.preferred_cache_cluster_a_zs);
-        put(&mut m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
-        put(&mut m, "PrimaryClusterId", &self.primary_cluster_id);
-        put(&mut m, "ReplicasPerNodeGroup", &self.replicas_per_node_group);
-        req(&mut m, "ReplicationGroupDescription", &self.replication_group_description);
-        put(&mut m, "ReplicationGroupId", &self.replication_group_id);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        put(&mut m, "SnapshotArns", &self.snapshot_arns);
-        put(&mut m, "SnapshotName", &self.snapshot_name);
-        put(&mut m, "SnapshotRetentionLimit", &self.snapshot_retention_limit);
-        put(&mut m, "SnapshotWindow", &self.snapshot_window);
-        put(&mut m, "SnapshottingClusterId", &self.snapshotting_cluster_id);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TransitEncryptionEnabled", &self.transit_encryption_enabled);
-        put(&mut m, "TransitEncryptionMode", &self.transit_encryption_mode);
-        put(&mut m, "UserGroupIds", &self.user_group_ids);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AtRestEncryptionEnabled", &self.at_rest_encryption_enabled);
+        put(m, "AuthToken", &self.auth_token);
+        put(m, "AutoMinorVersionUpgrade", &self.auto_minor_version_upgrade);
+        put(m, "AutomaticFailoverEnabled", &self.automatic_failover_enabled);
+        put(m, "CacheNodeType", &self.cache_node_type);
+        put(m, "CacheParameterGroupName", &self.cache_parameter_group_name);
+        put(m, "CacheSecurityGroupNames", &self.cache_security_group_names);
+        put(m, "CacheSubnetGroupName", &self.cache_subnet_group_name);
+        put(m, "ClusterMode", &self.cluster_mode);
+        put(m, "DataTieringEnabled", &self.data_tiering_enabled);
+        put(m, "Durability", &self.durability);
+        put(m, "Engine", &self.engine);
+        put(m, "EngineVersion", &self.engine_version);
+        put(m, "GlobalReplicationGroupId", &self.global_replication_group_id);
+        put(m, "IpDiscovery", &self.ip_discovery);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "LogDeliveryConfigurations", &self.log_delivery_configurations);
+        put(m, "MultiAZEnabled", &self.multi_az_enabled);
+        put(m, "NetworkType", &self.network_type);
+        put(m, "NodeGroupConfiguration", &self.node_group_configuration);
+        put(m, "NotificationTopicArn", &self.notification_topic_arn);
+        put(m, "NumCacheClusters", &self.num_cache_clusters);
+        put(m, "NumNodeGroups", &self.num_node_groups);
+        put(m, "Port", &self.port);
+        put(m, "PreferredCacheClusterAZs", &self.preferred_cache_cluster_a_zs);
+        put(m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
+        put(m, "PrimaryClusterId", &self.primary_cluster_id);
+        put(m, "ReplicasPerNodeGroup", &self.replicas_per_node_group);
+        req(m, "ReplicationGroupDescription", &self.replication_group_description);
+        put(m, "ReplicationGroupId", &self.replication_group_id);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        put(m, "SnapshotArns", &self.snapshot_arns);
+        put(m, "SnapshotName", &self.snapshot_name);
+        put(m, "SnapshotRetentionLimit", &self.snapshot_retention_limit);
+        put(m, "SnapshotWindow", &self.snapshot_window);
+        put(m, "SnapshottingClusterId", &self.snapshotting_cluster_id);
+        put(m, "Tags", &self.tags);
+        put(m, "TransitEncryptionEnabled", &self.transit_encryption_enabled);
+        put(m, "TransitEncryptionMode", &self.transit_encryption_mode);
+        put(m, "UserGroupIds", &self.user_group_ids);
     }
 }
 resource!(CfnReplicationGroup, CfnReplicationGroupAttributes, "AWS::ElastiCache::ReplicationGroup");
@@ -991,11 +983,9 @@ impl CfnSecurityGroup {
     }
 }
 impl CfnSecurityGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Description", &self.description);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Description", &self.description);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSecurityGroup, CfnSecurityGroupAttributes, "AWS::ElastiCache::SecurityGroup");
@@ -1066,12 +1056,10 @@ impl CfnSecurityGroupIngress {
     }
 }
 impl CfnSecurityGroupIngress {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CacheSecurityGroupName", &self.cache_security_group_name);
-        req(&mut m, "EC2SecurityGroupName", &self.ec2_security_group_name);
-        put(&mut m, "EC2SecurityGroupOwnerId", &self.ec2_security_group_owner_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CacheSecurityGroupName", &self.cache_security_group_name);
+        req(m, "EC2SecurityGroupName", &self.ec2_security_group_name);
+        put(m, "EC2SecurityGroupOwnerId", &self.ec2_security_group_owner_id);
     }
 }
 resource!(CfnSecurityGroupIngress, CfnSecurityGroupIngressAttributes, "AWS::ElastiCache::SecurityGroupIngress");
@@ -1157,27 +1145,25 @@ impl CfnServerlessCache {
     }
 }
 impl CfnServerlessCache {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CacheUsageLimits", &self.cache_usage_limits);
-        put(&mut m, "ConnectionType", &self.connection_type);
-        put(&mut m, "DailySnapshotTime", &self.daily_snapshot_time);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Endpoint", &self.endpoint);
-        req(&mut m, "Engine", &self.engine);
-        put(&mut m, "FinalSnapshotName", &self.final_snapshot_name);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "MajorEngineVersion", &self.major_engine_version);
-        put(&mut m, "NetworkType", &self.network_type);
-        put(&mut m, "ReaderEndpoint", &self.reader_endpoint);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        req(&mut m, "ServerlessCacheName", &self.serverless_cache_name);
-        put(&mut m, "SnapshotArnsToRestore", &self.snapshot_arns_to_restore);
-        put(&mut m, "SnapshotRetentionLimit", &self.snapshot_retention_limit);
-        put(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UserGroupId", &self.user_group_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CacheUsageLimits", &self.cache_usage_limits);
+        put(m, "ConnectionType", &self.connection_type);
+        put(m, "DailySnapshotTime", &self.daily_snapshot_time);
+        put(m, "Description", &self.description);
+        put(m, "Endpoint", &self.endpoint);
+        req(m, "Engine", &self.engine);
+        put(m, "FinalSnapshotName", &self.final_snapshot_name);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "MajorEngineVersion", &self.major_engine_version);
+        put(m, "NetworkType", &self.network_type);
+        put(m, "ReaderEndpoint", &self.reader_endpoint);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        req(m, "ServerlessCacheName", &self.serverless_cache_name);
+        put(m, "SnapshotArnsToRestore", &self.snapshot_arns_to_restore);
+        put(m, "SnapshotRetentionLimit", &self.snapshot_retention_limit);
+        put(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
+        put(m, "UserGroupId", &self.user_group_id);
     }
 }
 resource!(CfnServerlessCache, CfnServerlessCacheAttributes, "AWS::ElastiCache::ServerlessCache");
@@ -1370,13 +1356,11 @@ impl CfnServerlessCacheSnapshot {
     }
 }
 impl CfnServerlessCacheSnapshot {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        req(&mut m, "ServerlessCacheName", &self.serverless_cache_name);
-        req(&mut m, "ServerlessCacheSnapshotName", &self.serverless_cache_snapshot_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "KmsKeyId", &self.kms_key_id);
+        req(m, "ServerlessCacheName", &self.serverless_cache_name);
+        req(m, "ServerlessCacheSnapshotName", &self.serverless_cache_snapshot_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnServerlessCacheSnapshot, CfnServerlessCacheSnapshotAttributes, "AWS::ElastiCache::ServerlessCacheSnapshot");
@@ -1473,14 +1457,12 @@ impl CfnSnapshot {
     }
 }
 impl CfnSnapshot {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CacheClusterId", &self.cache_cluster_id);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "ReplicationGroupId", &self.replication_group_id);
-        req(&mut m, "SnapshotName", &self.snapshot_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CacheClusterId", &self.cache_cluster_id);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "ReplicationGroupId", &self.replication_group_id);
+        req(m, "SnapshotName", &self.snapshot_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSnapshot, CfnSnapshotAttributes, "AWS::ElastiCache::Snapshot");
@@ -1642,13 +1624,11 @@ impl CfnSubnetGroup {
     }
 }
 impl CfnSubnetGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CacheSubnetGroupName", &self.cache_subnet_group_name);
-        req(&mut m, "Description", &self.description);
-        req(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CacheSubnetGroupName", &self.cache_subnet_group_name);
+        req(m, "Description", &self.description);
+        req(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSubnetGroup, CfnSubnetGroupAttributes, "AWS::ElastiCache::SubnetGroup");
@@ -1732,17 +1712,15 @@ impl CfnUser {
     }
 }
 impl CfnUser {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessString", &self.access_string);
-        put(&mut m, "AuthenticationMode", &self.authentication_mode);
-        req(&mut m, "Engine", &self.engine);
-        put(&mut m, "NoPasswordRequired", &self.no_password_required);
-        put(&mut m, "Passwords", &self.passwords);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "UserId", &self.user_id);
-        req(&mut m, "UserName", &self.user_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessString", &self.access_string);
+        put(m, "AuthenticationMode", &self.authentication_mode);
+        req(m, "Engine", &self.engine);
+        put(m, "NoPasswordRequired", &self.no_password_required);
+        put(m, "Passwords", &self.passwords);
+        put(m, "Tags", &self.tags);
+        req(m, "UserId", &self.user_id);
+        req(m, "UserName", &self.user_name);
     }
 }
 resource!(CfnUser, CfnUserAttributes, "AWS::ElastiCache::User");
@@ -1869,13 +1847,11 @@ impl CfnUserGroup {
     }
 }
 impl CfnUserGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Engine", &self.engine);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "UserGroupId", &self.user_group_id);
-        req(&mut m, "UserIds", &self.user_ids);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Engine", &self.engine);
+        put(m, "Tags", &self.tags);
+        req(m, "UserGroupId", &self.user_group_id);
+        req(m, "UserIds", &self.user_ids);
     }
 }
 resource!(CfnUserGroup, CfnUserGroupAttributes, "AWS::ElastiCache::UserGroup");

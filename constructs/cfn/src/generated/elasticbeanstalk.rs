@@ -16,12 +16,10 @@ pub struct CfnApplication {
     pub resource_lifecycle_config: Option<Val<application::ApplicationResourceLifecycleConfig>>,
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApplicationName", &self.application_name);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ResourceLifecycleConfig", &self.resource_lifecycle_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApplicationName", &self.application_name);
+        put(m, "Description", &self.description);
+        put(m, "ResourceLifecycleConfig", &self.resource_lifecycle_config);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::ElasticBeanstalk::Application");
@@ -145,15 +143,13 @@ impl CfnApplicationVersion {
     }
 }
 impl CfnApplicationVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationName", &self.application_name);
-        put(&mut m, "BuildConfiguration", &self.build_configuration);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ImageConfiguration", &self.image_configuration);
-        put(&mut m, "Process", &self.process);
-        put(&mut m, "SourceBundle", &self.source_bundle);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationName", &self.application_name);
+        put(m, "BuildConfiguration", &self.build_configuration);
+        put(m, "Description", &self.description);
+        put(m, "ImageConfiguration", &self.image_configuration);
+        put(m, "Process", &self.process);
+        put(m, "SourceBundle", &self.source_bundle);
     }
 }
 resource!(CfnApplicationVersion, CfnApplicationVersionAttributes, "AWS::ElasticBeanstalk::ApplicationVersion");
@@ -427,16 +423,14 @@ impl CfnConfigurationTemplate {
     }
 }
 impl CfnConfigurationTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationName", &self.application_name);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EnvironmentId", &self.environment_id);
-        put(&mut m, "OptionSettings", &self.option_settings);
-        put(&mut m, "PlatformArn", &self.platform_arn);
-        put(&mut m, "SolutionStackName", &self.solution_stack_name);
-        put(&mut m, "SourceConfiguration", &self.source_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationName", &self.application_name);
+        put(m, "Description", &self.description);
+        put(m, "EnvironmentId", &self.environment_id);
+        put(m, "OptionSettings", &self.option_settings);
+        put(m, "PlatformArn", &self.platform_arn);
+        put(m, "SolutionStackName", &self.solution_stack_name);
+        put(m, "SourceConfiguration", &self.source_configuration);
     }
 }
 resource!(CfnConfigurationTemplate, CfnConfigurationTemplateAttributes, "AWS::ElasticBeanstalk::ConfigurationTemplate");
@@ -568,21 +562,19 @@ impl CfnEnvironment {
     }
 }
 impl CfnEnvironment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationName", &self.application_name);
-        put(&mut m, "CNAMEPrefix", &self.cname_prefix);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EnvironmentName", &self.environment_name);
-        put(&mut m, "OperationsRole", &self.operations_role);
-        put(&mut m, "OptionSettings", &self.option_settings);
-        put(&mut m, "PlatformArn", &self.platform_arn);
-        put(&mut m, "SolutionStackName", &self.solution_stack_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TemplateName", &self.template_name);
-        put(&mut m, "Tier", &self.tier);
-        put(&mut m, "VersionLabel", &self.version_label);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationName", &self.application_name);
+        put(m, "CNAMEPrefix", &self.cname_prefix);
+        put(m, "Description", &self.description);
+        put(m, "EnvironmentName", &self.environment_name);
+        put(m, "OperationsRole", &self.operations_role);
+        put(m, "OptionSettings", &self.option_settings);
+        put(m, "PlatformArn", &self.platform_arn);
+        put(m, "SolutionStackName", &self.solution_stack_name);
+        put(m, "Tags", &self.tags);
+        put(m, "TemplateName", &self.template_name);
+        put(m, "Tier", &self.tier);
+        put(m, "VersionLabel", &self.version_label);
     }
 }
 resource!(CfnEnvironment, CfnEnvironmentAttributes, "AWS::ElasticBeanstalk::Environment");

@@ -65,25 +65,23 @@ impl CfnLoadBalancer {
     }
 }
 impl CfnLoadBalancer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessLoggingPolicy", &self.access_logging_policy);
-        put(&mut m, "AppCookieStickinessPolicy", &self.app_cookie_stickiness_policy);
-        put(&mut m, "AvailabilityZones", &self.availability_zones);
-        put(&mut m, "ConnectionDrainingPolicy", &self.connection_draining_policy);
-        put(&mut m, "ConnectionSettings", &self.connection_settings);
-        put(&mut m, "CrossZone", &self.cross_zone);
-        put(&mut m, "HealthCheck", &self.health_check);
-        put(&mut m, "Instances", &self.instances);
-        put(&mut m, "LBCookieStickinessPolicy", &self.lb_cookie_stickiness_policy);
-        req(&mut m, "Listeners", &self.listeners);
-        put(&mut m, "LoadBalancerName", &self.load_balancer_name);
-        put(&mut m, "Policies", &self.policies);
-        put(&mut m, "Scheme", &self.scheme);
-        put(&mut m, "SecurityGroups", &self.security_groups);
-        put(&mut m, "Subnets", &self.subnets);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessLoggingPolicy", &self.access_logging_policy);
+        put(m, "AppCookieStickinessPolicy", &self.app_cookie_stickiness_policy);
+        put(m, "AvailabilityZones", &self.availability_zones);
+        put(m, "ConnectionDrainingPolicy", &self.connection_draining_policy);
+        put(m, "ConnectionSettings", &self.connection_settings);
+        put(m, "CrossZone", &self.cross_zone);
+        put(m, "HealthCheck", &self.health_check);
+        put(m, "Instances", &self.instances);
+        put(m, "LBCookieStickinessPolicy", &self.lb_cookie_stickiness_policy);
+        req(m, "Listeners", &self.listeners);
+        put(m, "LoadBalancerName", &self.load_balancer_name);
+        put(m, "Policies", &self.policies);
+        put(m, "Scheme", &self.scheme);
+        put(m, "SecurityGroups", &self.security_groups);
+        put(m, "Subnets", &self.subnets);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLoadBalancer, CfnLoadBalancerAttributes, "AWS::ElasticLoadBalancing::LoadBalancer");

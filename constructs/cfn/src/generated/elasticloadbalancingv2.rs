@@ -51,19 +51,17 @@ impl CfnListener {
     }
 }
 impl CfnListener {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AlpnPolicy", &self.alpn_policy);
-        put(&mut m, "Certificates", &self.certificates);
-        req(&mut m, "DefaultActions", &self.default_actions);
-        put(&mut m, "ListenerAttributes", &self.listener_attributes);
-        req(&mut m, "LoadBalancerArn", &self.load_balancer_arn);
-        put(&mut m, "MutualAuthentication", &self.mutual_authentication);
-        put(&mut m, "Port", &self.port);
-        put(&mut m, "Protocol", &self.protocol);
-        put(&mut m, "SslPolicy", &self.ssl_policy);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AlpnPolicy", &self.alpn_policy);
+        put(m, "Certificates", &self.certificates);
+        req(m, "DefaultActions", &self.default_actions);
+        put(m, "ListenerAttributes", &self.listener_attributes);
+        req(m, "LoadBalancerArn", &self.load_balancer_arn);
+        put(m, "MutualAuthentication", &self.mutual_authentication);
+        put(m, "Port", &self.port);
+        put(m, "Protocol", &self.protocol);
+        put(m, "SslPolicy", &self.ssl_policy);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnListener, CfnListenerAttributes, "AWS::ElasticLoadBalancingV2::Listener");
@@ -778,11 +776,9 @@ impl CfnListenerCertificate {
     }
 }
 impl CfnListenerCertificate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Certificates", &self.certificates);
-        req(&mut m, "ListenerArn", &self.listener_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Certificates", &self.certificates);
+        req(m, "ListenerArn", &self.listener_arn);
     }
 }
 resource!(CfnListenerCertificate, CfnListenerCertificateAttributes, "AWS::ElasticLoadBalancingV2::ListenerCertificate");
@@ -854,15 +850,13 @@ impl CfnListenerRule {
     }
 }
 impl CfnListenerRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Actions", &self.actions);
-        req(&mut m, "Conditions", &self.conditions);
-        put(&mut m, "ListenerArn", &self.listener_arn);
-        req(&mut m, "Priority", &self.priority);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Transforms", &self.transforms);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Actions", &self.actions);
+        req(m, "Conditions", &self.conditions);
+        put(m, "ListenerArn", &self.listener_arn);
+        req(m, "Priority", &self.priority);
+        put(m, "Tags", &self.tags);
+        put(m, "Transforms", &self.transforms);
     }
 }
 resource!(CfnListenerRule, CfnListenerRuleAttributes, "AWS::ElasticLoadBalancingV2::ListenerRule");
@@ -1786,23 +1780,21 @@ pub struct CfnLoadBalancer {
     pub type_: Option<Val<load_balancer::Type>>,
 }
 impl CfnLoadBalancer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "EnableCapacityReservationProvisionStabilize", &self.enable_capacity_reservation_provision_stabilize);
-        put(&mut m, "EnablePrefixForIpv6SourceNat", &self.enable_prefix_for_ipv6_source_nat);
-        put(&mut m, "EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic", &self.enforce_security_group_inbound_rules_on_private_link_traffic);
-        put(&mut m, "IpAddressType", &self.ip_address_type);
-        put(&mut m, "Ipv4IpamPoolId", &self.ipv4_ipam_pool_id);
-        put(&mut m, "LoadBalancerAttributes", &self.load_balancer_attributes);
-        put(&mut m, "MinimumLoadBalancerCapacity", &self.minimum_load_balancer_capacity);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Scheme", &self.scheme);
-        put(&mut m, "SecurityGroups", &self.security_groups);
-        put(&mut m, "SubnetMappings", &self.subnet_mappings);
-        put(&mut m, "Subnets", &self.subnets);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "EnableCapacityReservationProvisionStabilize", &self.enable_capacity_reservation_provision_stabilize);
+        put(m, "EnablePrefixForIpv6SourceNat", &self.enable_prefix_for_ipv6_source_nat);
+        put(m, "EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic", &self.enforce_security_group_inbound_rules_on_private_link_traffic);
+        put(m, "IpAddressType", &self.ip_address_type);
+        put(m, "Ipv4IpamPoolId", &self.ipv4_ipam_pool_id);
+        put(m, "LoadBalancerAttributes", &self.load_balancer_attributes);
+        put(m, "MinimumLoadBalancerCapacity", &self.minimum_load_balancer_capacity);
+        put(m, "Name", &self.name);
+        put(m, "Scheme", &self.scheme);
+        put(m, "SecurityGroups", &self.security_groups);
+        put(m, "SubnetMappings", &self.subnet_mappings);
+        put(m, "Subnets", &self.subnets);
+        put(m, "Tags", &self.tags);
+        put(m, "Type", &self.type_);
     }
 }
 resource!(CfnLoadBalancer, CfnLoadBalancerAttributes, "AWS::ElasticLoadBalancingV2::LoadBalancer");
@@ -2130,29 +2122,27 @@ pub struct CfnTargetGroup {
     pub vpc_id: Option<Val<String>>,
 }
 impl CfnTargetGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "HealthCheckEnabled", &self.health_check_enabled);
-        put(&mut m, "HealthCheckIntervalSeconds", &self.health_check_interval_seconds);
-        put(&mut m, "HealthCheckPath", &self.health_check_path);
-        put(&mut m, "HealthCheckPort", &self.health_check_port);
-        put(&mut m, "HealthCheckProtocol", &self.health_check_protocol);
-        put(&mut m, "HealthCheckTimeoutSeconds", &self.health_check_timeout_seconds);
-        put(&mut m, "HealthyThresholdCount", &self.healthy_threshold_count);
-        put(&mut m, "IpAddressType", &self.ip_address_type);
-        put(&mut m, "Matcher", &self.matcher);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Port", &self.port);
-        put(&mut m, "Protocol", &self.protocol);
-        put(&mut m, "ProtocolVersion", &self.protocol_version);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetControlPort", &self.target_control_port);
-        put(&mut m, "TargetGroupAttributes", &self.target_group_attributes);
-        put(&mut m, "TargetType", &self.target_type);
-        put(&mut m, "Targets", &self.targets);
-        put(&mut m, "UnhealthyThresholdCount", &self.unhealthy_threshold_count);
-        put(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "HealthCheckEnabled", &self.health_check_enabled);
+        put(m, "HealthCheckIntervalSeconds", &self.health_check_interval_seconds);
+        put(m, "HealthCheckPath", &self.health_check_path);
+        put(m, "HealthCheckPort", &self.health_check_port);
+        put(m, "HealthCheckProtocol", &self.health_check_protocol);
+        put(m, "HealthCheckTimeoutSeconds", &self.health_check_timeout_seconds);
+        put(m, "HealthyThresholdCount", &self.healthy_threshold_count);
+        put(m, "IpAddressType", &self.ip_address_type);
+        put(m, "Matcher", &self.matcher);
+        put(m, "Name", &self.name);
+        put(m, "Port", &self.port);
+        put(m, "Protocol", &self.protocol);
+        put(m, "ProtocolVersion", &self.protocol_version);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetControlPort", &self.target_control_port);
+        put(m, "TargetGroupAttributes", &self.target_group_attributes);
+        put(m, "TargetType", &self.target_type);
+        put(m, "Targets", &self.targets);
+        put(m, "UnhealthyThresholdCount", &self.unhealthy_threshold_count);
+        put(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnTargetGroup, CfnTargetGroupAttributes, "AWS::ElasticLoadBalancingV2::TargetGroup");
@@ -2429,14 +2419,12 @@ pub struct CfnTrustStore {
     pub tags: Option<Val<Vec<Val<trust_store::Tag>>>>,
 }
 impl CfnTrustStore {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CaCertificatesBundleS3Bucket", &self.ca_certificates_bundle_s3_bucket);
-        put(&mut m, "CaCertificatesBundleS3Key", &self.ca_certificates_bundle_s3_key);
-        put(&mut m, "CaCertificatesBundleS3ObjectVersion", &self.ca_certificates_bundle_s3_object_version);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CaCertificatesBundleS3Bucket", &self.ca_certificates_bundle_s3_bucket);
+        put(m, "CaCertificatesBundleS3Key", &self.ca_certificates_bundle_s3_key);
+        put(m, "CaCertificatesBundleS3ObjectVersion", &self.ca_certificates_bundle_s3_object_version);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnTrustStore, CfnTrustStoreAttributes, "AWS::ElasticLoadBalancingV2::TrustStore");
@@ -2503,11 +2491,9 @@ pub struct CfnTrustStoreRevocation {
     pub trust_store_arn: Option<Val<String>>,
 }
 impl CfnTrustStoreRevocation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "RevocationContents", &self.revocation_contents);
-        put(&mut m, "TrustStoreArn", &self.trust_store_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "RevocationContents", &self.revocation_contents);
+        put(m, "TrustStoreArn", &self.trust_store_arn);
     }
 }
 resource!(CfnTrustStoreRevocation, CfnTrustStoreRevocationAttributes, "AWS::ElasticLoadBalancingV2::TrustStoreRevocation");

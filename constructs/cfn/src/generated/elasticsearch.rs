@@ -40,24 +40,22 @@ pub struct CfnDomain {
     pub vpc_options: Option<Val<domain::VPCOptions>>,
 }
 impl CfnDomain {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessPolicies", &self.access_policies);
-        put(&mut m, "AdvancedOptions", &self.advanced_options);
-        put(&mut m, "AdvancedSecurityOptions", &self.advanced_security_options);
-        put(&mut m, "CognitoOptions", &self.cognito_options);
-        put(&mut m, "DomainEndpointOptions", &self.domain_endpoint_options);
-        put(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "EBSOptions", &self.ebs_options);
-        put(&mut m, "ElasticsearchClusterConfig", &self.elasticsearch_cluster_config);
-        put(&mut m, "ElasticsearchVersion", &self.elasticsearch_version);
-        put(&mut m, "EncryptionAtRestOptions", &self.encryption_at_rest_options);
-        put(&mut m, "LogPublishingOptions", &self.log_publishing_options);
-        put(&mut m, "NodeToNodeEncryptionOptions", &self.node_to_node_encryption_options);
-        put(&mut m, "SnapshotOptions", &self.snapshot_options);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VPCOptions", &self.vpc_options);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessPolicies", &self.access_policies);
+        put(m, "AdvancedOptions", &self.advanced_options);
+        put(m, "AdvancedSecurityOptions", &self.advanced_security_options);
+        put(m, "CognitoOptions", &self.cognito_options);
+        put(m, "DomainEndpointOptions", &self.domain_endpoint_options);
+        put(m, "DomainName", &self.domain_name);
+        put(m, "EBSOptions", &self.ebs_options);
+        put(m, "ElasticsearchClusterConfig", &self.elasticsearch_cluster_config);
+        put(m, "ElasticsearchVersion", &self.elasticsearch_version);
+        put(m, "EncryptionAtRestOptions", &self.encryption_at_rest_options);
+        put(m, "LogPublishingOptions", &self.log_publishing_options);
+        put(m, "NodeToNodeEncryptionOptions", &self.node_to_node_encryption_options);
+        put(m, "SnapshotOptions", &self.snapshot_options);
+        put(m, "Tags", &self.tags);
+        put(m, "VPCOptions", &self.vpc_options);
     }
 }
 resource!(CfnDomain, CfnDomainAttributes, "AWS::Elasticsearch::Domain");

@@ -29,13 +29,11 @@ impl CfnDictionary {
     }
 }
 impl CfnDictionary {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Entries", &self.entries);
-        req(&mut m, "Language", &self.language);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Entries", &self.entries);
+        req(m, "Language", &self.language);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDictionary, CfnDictionaryAttributes, "AWS::ElementalInference::Dictionary");
@@ -120,13 +118,11 @@ impl CfnFeed {
     }
 }
 impl CfnFeed {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessRoleArn", &self.access_role_arn);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Outputs", &self.outputs);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessRoleArn", &self.access_role_arn);
+        req(m, "Name", &self.name);
+        req(m, "Outputs", &self.outputs);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFeed, CfnFeedAttributes, "AWS::ElementalInference::Feed");

@@ -98,36 +98,34 @@ impl CfnCluster {
     }
 }
 impl CfnCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalInfo", &self.additional_info);
-        put(&mut m, "Applications", &self.applications);
-        put(&mut m, "AutoScalingRole", &self.auto_scaling_role);
-        put(&mut m, "AutoTerminationPolicy", &self.auto_termination_policy);
-        put(&mut m, "BootstrapActions", &self.bootstrap_actions);
-        put(&mut m, "Configurations", &self.configurations);
-        put(&mut m, "CustomAmiId", &self.custom_ami_id);
-        put(&mut m, "EbsRootVolumeIops", &self.ebs_root_volume_iops);
-        put(&mut m, "EbsRootVolumeSize", &self.ebs_root_volume_size);
-        put(&mut m, "EbsRootVolumeThroughput", &self.ebs_root_volume_throughput);
-        req(&mut m, "Instances", &self.instances);
-        req(&mut m, "JobFlowRole", &self.job_flow_role);
-        put(&mut m, "KerberosAttributes", &self.kerberos_attributes);
-        put(&mut m, "LogEncryptionKmsKeyId", &self.log_encryption_kms_key_id);
-        put(&mut m, "LogUri", &self.log_uri);
-        put(&mut m, "ManagedScalingPolicy", &self.managed_scaling_policy);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "OSReleaseLabel", &self.os_release_label);
-        put(&mut m, "PlacementGroupConfigs", &self.placement_group_configs);
-        put(&mut m, "ReleaseLabel", &self.release_label);
-        put(&mut m, "ScaleDownBehavior", &self.scale_down_behavior);
-        put(&mut m, "SecurityConfiguration", &self.security_configuration);
-        req(&mut m, "ServiceRole", &self.service_role);
-        put(&mut m, "StepConcurrencyLevel", &self.step_concurrency_level);
-        put(&mut m, "Steps", &self.steps);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VisibleToAllUsers", &self.visible_to_all_users);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalInfo", &self.additional_info);
+        put(m, "Applications", &self.applications);
+        put(m, "AutoScalingRole", &self.auto_scaling_role);
+        put(m, "AutoTerminationPolicy", &self.auto_termination_policy);
+        put(m, "BootstrapActions", &self.bootstrap_actions);
+        put(m, "Configurations", &self.configurations);
+        put(m, "CustomAmiId", &self.custom_ami_id);
+        put(m, "EbsRootVolumeIops", &self.ebs_root_volume_iops);
+        put(m, "EbsRootVolumeSize", &self.ebs_root_volume_size);
+        put(m, "EbsRootVolumeThroughput", &self.ebs_root_volume_throughput);
+        req(m, "Instances", &self.instances);
+        req(m, "JobFlowRole", &self.job_flow_role);
+        put(m, "KerberosAttributes", &self.kerberos_attributes);
+        put(m, "LogEncryptionKmsKeyId", &self.log_encryption_kms_key_id);
+        put(m, "LogUri", &self.log_uri);
+        put(m, "ManagedScalingPolicy", &self.managed_scaling_policy);
+        req(m, "Name", &self.name);
+        put(m, "OSReleaseLabel", &self.os_release_label);
+        put(m, "PlacementGroupConfigs", &self.placement_group_configs);
+        put(m, "ReleaseLabel", &self.release_label);
+        put(m, "ScaleDownBehavior", &self.scale_down_behavior);
+        put(m, "SecurityConfiguration", &self.security_configuration);
+        req(m, "ServiceRole", &self.service_role);
+        put(m, "StepConcurrencyLevel", &self.step_concurrency_level);
+        put(m, "Steps", &self.steps);
+        put(m, "Tags", &self.tags);
+        put(m, "VisibleToAllUsers", &self.visible_to_all_users);
     }
 }
 resource!(CfnCluster, CfnClusterAttributes, "AWS::EMR::Cluster");
@@ -1224,17 +1222,15 @@ impl CfnInstanceFleetConfig {
     }
 }
 impl CfnInstanceFleetConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ClusterId", &self.cluster_id);
-        req(&mut m, "InstanceFleetType", &self.instance_fleet_type);
-        put(&mut m, "InstanceTypeConfigs", &self.instance_type_configs);
-        put(&mut m, "LaunchSpecifications", &self.launch_specifications);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "ResizeSpecifications", &self.resize_specifications);
-        put(&mut m, "TargetOnDemandCapacity", &self.target_on_demand_capacity);
-        put(&mut m, "TargetSpotCapacity", &self.target_spot_capacity);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ClusterId", &self.cluster_id);
+        req(m, "InstanceFleetType", &self.instance_fleet_type);
+        put(m, "InstanceTypeConfigs", &self.instance_type_configs);
+        put(m, "LaunchSpecifications", &self.launch_specifications);
+        put(m, "Name", &self.name);
+        put(m, "ResizeSpecifications", &self.resize_specifications);
+        put(m, "TargetOnDemandCapacity", &self.target_on_demand_capacity);
+        put(m, "TargetSpotCapacity", &self.target_spot_capacity);
     }
 }
 resource!(CfnInstanceFleetConfig, CfnInstanceFleetConfigAttributes, "AWS::EMR::InstanceFleetConfig");
@@ -1617,20 +1613,18 @@ impl CfnInstanceGroupConfig {
     }
 }
 impl CfnInstanceGroupConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutoScalingPolicy", &self.auto_scaling_policy);
-        put(&mut m, "BidPrice", &self.bid_price);
-        put(&mut m, "Configurations", &self.configurations);
-        put(&mut m, "CustomAmiId", &self.custom_ami_id);
-        put(&mut m, "EbsConfiguration", &self.ebs_configuration);
-        req(&mut m, "InstanceCount", &self.instance_count);
-        req(&mut m, "InstanceRole", &self.instance_role);
-        req(&mut m, "InstanceType", &self.instance_type);
-        req(&mut m, "JobFlowId", &self.job_flow_id);
-        put(&mut m, "Market", &self.market);
-        put(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutoScalingPolicy", &self.auto_scaling_policy);
+        put(m, "BidPrice", &self.bid_price);
+        put(m, "Configurations", &self.configurations);
+        put(m, "CustomAmiId", &self.custom_ami_id);
+        put(m, "EbsConfiguration", &self.ebs_configuration);
+        req(m, "InstanceCount", &self.instance_count);
+        req(m, "InstanceRole", &self.instance_role);
+        req(m, "InstanceType", &self.instance_type);
+        req(m, "JobFlowId", &self.job_flow_id);
+        put(m, "Market", &self.market);
+        put(m, "Name", &self.name);
     }
 }
 resource!(CfnInstanceGroupConfig, CfnInstanceGroupConfigAttributes, "AWS::EMR::InstanceGroupConfig");
@@ -2013,11 +2007,9 @@ impl CfnSecurityConfiguration {
     }
 }
 impl CfnSecurityConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "SecurityConfiguration", &self.security_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Name", &self.name);
+        req(m, "SecurityConfiguration", &self.security_configuration);
     }
 }
 resource!(CfnSecurityConfiguration, CfnSecurityConfigurationAttributes, "AWS::EMR::SecurityConfiguration");
@@ -2063,15 +2055,13 @@ impl CfnStep {
     }
 }
 impl CfnStep {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ActionOnFailure", &self.action_on_failure);
-        put(&mut m, "EncryptionKeyArn", &self.encryption_key_arn);
-        req(&mut m, "HadoopJarStep", &self.hadoop_jar_step);
-        req(&mut m, "JobFlowId", &self.job_flow_id);
-        put(&mut m, "LogUri", &self.log_uri);
-        req(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ActionOnFailure", &self.action_on_failure);
+        put(m, "EncryptionKeyArn", &self.encryption_key_arn);
+        req(m, "HadoopJarStep", &self.hadoop_jar_step);
+        req(m, "JobFlowId", &self.job_flow_id);
+        put(m, "LogUri", &self.log_uri);
+        req(m, "Name", &self.name);
     }
 }
 resource!(CfnStep, CfnStepAttributes, "AWS::EMR::Step");
@@ -2209,26 +2199,24 @@ impl CfnStudio {
     }
 }
 impl CfnStudio {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AuthMode", &self.auth_mode);
-        req(&mut m, "DefaultS3Location", &self.default_s3_location);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EncryptionKeyArn", &self.encryption_key_arn);
-        req(&mut m, "EngineSecurityGroupId", &self.engine_security_group_id);
-        put(&mut m, "IdcInstanceArn", &self.idc_instance_arn);
-        put(&mut m, "IdcUserAssignment", &self.idc_user_assignment);
-        put(&mut m, "IdpAuthUrl", &self.idp_auth_url);
-        put(&mut m, "IdpRelayStateParameterName", &self.idp_relay_state_parameter_name);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ServiceRole", &self.service_role);
-        req(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TrustedIdentityPropagationEnabled", &self.trusted_identity_propagation_enabled);
-        put(&mut m, "UserRole", &self.user_role);
-        req(&mut m, "VpcId", &self.vpc_id);
-        req(&mut m, "WorkspaceSecurityGroupId", &self.workspace_security_group_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AuthMode", &self.auth_mode);
+        req(m, "DefaultS3Location", &self.default_s3_location);
+        put(m, "Description", &self.description);
+        put(m, "EncryptionKeyArn", &self.encryption_key_arn);
+        req(m, "EngineSecurityGroupId", &self.engine_security_group_id);
+        put(m, "IdcInstanceArn", &self.idc_instance_arn);
+        put(m, "IdcUserAssignment", &self.idc_user_assignment);
+        put(m, "IdpAuthUrl", &self.idp_auth_url);
+        put(m, "IdpRelayStateParameterName", &self.idp_relay_state_parameter_name);
+        req(m, "Name", &self.name);
+        req(m, "ServiceRole", &self.service_role);
+        req(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
+        put(m, "TrustedIdentityPropagationEnabled", &self.trusted_identity_propagation_enabled);
+        put(m, "UserRole", &self.user_role);
+        req(m, "VpcId", &self.vpc_id);
+        req(m, "WorkspaceSecurityGroupId", &self.workspace_security_group_id);
     }
 }
 resource!(CfnStudio, CfnStudioAttributes, "AWS::EMR::Studio");
@@ -2354,13 +2342,11 @@ impl CfnStudioSessionMapping {
     }
 }
 impl CfnStudioSessionMapping {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "IdentityName", &self.identity_name);
-        req(&mut m, "IdentityType", &self.identity_type);
-        req(&mut m, "SessionPolicyArn", &self.session_policy_arn);
-        req(&mut m, "StudioId", &self.studio_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "IdentityName", &self.identity_name);
+        req(m, "IdentityType", &self.identity_type);
+        req(m, "SessionPolicyArn", &self.session_policy_arn);
+        req(m, "StudioId", &self.studio_id);
     }
 }
 resource!(CfnStudioSessionMapping, CfnStudioSessionMappingAttributes, "AWS::EMR::StudioSessionMapping");
@@ -2410,11 +2396,9 @@ pub struct CfnWALWorkspace {
     pub wal_workspace_name: Option<Val<String>>,
 }
 impl CfnWALWorkspace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WALWorkspaceName", &self.wal_workspace_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Tags", &self.tags);
+        put(m, "WALWorkspaceName", &self.wal_workspace_name);
     }
 }
 resource!(CfnWALWorkspace, CfnWALWorkspaceAttributes, "AWS::EMR::WALWorkspace");

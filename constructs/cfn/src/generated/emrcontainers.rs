@@ -41,17 +41,15 @@ impl CfnEndpoint {
     }
 }
 impl CfnEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ConfigurationOverrides", &self.configuration_overrides);
-        req(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "ReleaseLabel", &self.release_label);
-        put(&mut m, "SessionIdleTimeoutInMinutes", &self.session_idle_timeout_in_minutes);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        req(&mut m, "VirtualClusterId", &self.virtual_cluster_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ConfigurationOverrides", &self.configuration_overrides);
+        req(m, "ExecutionRoleArn", &self.execution_role_arn);
+        put(m, "Name", &self.name);
+        req(m, "ReleaseLabel", &self.release_label);
+        put(m, "SessionIdleTimeoutInMinutes", &self.session_idle_timeout_in_minutes);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
+        req(m, "VirtualClusterId", &self.virtual_cluster_id);
     }
 }
 resource!(CfnEndpoint, CfnEndpointAttributes, "AWS::EMRContainers::Endpoint");
@@ -323,12 +321,10 @@ impl CfnJobTemplate {
     }
 }
 impl CfnJobTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "JobTemplateData", &self.job_template_data);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "JobTemplateData", &self.job_template_data);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnJobTemplate, CfnJobTemplateAttributes, "AWS::EMRContainers::JobTemplate");
@@ -678,13 +674,11 @@ impl CfnSecurityConfiguration {
     }
 }
 impl CfnSecurityConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ContainerProvider", &self.container_provider);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "SecurityConfigurationData", &self.security_configuration_data);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ContainerProvider", &self.container_provider);
+        put(m, "Name", &self.name);
+        req(m, "SecurityConfigurationData", &self.security_configuration_data);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSecurityConfiguration, CfnSecurityConfigurationAttributes, "AWS::EMRContainers::SecurityConfiguration");
@@ -1162,14 +1156,12 @@ impl CfnVirtualCluster {
     }
 }
 impl CfnVirtualCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ContainerProvider", &self.container_provider);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "SecurityConfigurationId", &self.security_configuration_id);
-        put(&mut m, "SessionEnabled", &self.session_enabled);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ContainerProvider", &self.container_provider);
+        req(m, "Name", &self.name);
+        put(m, "SecurityConfigurationId", &self.security_configuration_id);
+        put(m, "SessionEnabled", &self.session_enabled);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnVirtualCluster, CfnVirtualClusterAttributes, "AWS::EMRContainers::VirtualCluster");

@@ -68,26 +68,24 @@ impl CfnApplication {
     }
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Architecture", &self.architecture);
-        put(&mut m, "AutoStartConfiguration", &self.auto_start_configuration);
-        put(&mut m, "AutoStopConfiguration", &self.auto_stop_configuration);
-        put(&mut m, "IdentityCenterConfiguration", &self.identity_center_configuration);
-        put(&mut m, "ImageConfiguration", &self.image_configuration);
-        put(&mut m, "InitialCapacity", &self.initial_capacity);
-        put(&mut m, "InteractiveConfiguration", &self.interactive_configuration);
-        put(&mut m, "MaximumCapacity", &self.maximum_capacity);
-        put(&mut m, "MonitoringConfiguration", &self.monitoring_configuration);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "NetworkConfiguration", &self.network_configuration);
-        req(&mut m, "ReleaseLabel", &self.release_label);
-        put(&mut m, "RuntimeConfiguration", &self.runtime_configuration);
-        put(&mut m, "SchedulerConfiguration", &self.scheduler_configuration);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        put(&mut m, "WorkerTypeSpecifications", &self.worker_type_specifications);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Architecture", &self.architecture);
+        put(m, "AutoStartConfiguration", &self.auto_start_configuration);
+        put(m, "AutoStopConfiguration", &self.auto_stop_configuration);
+        put(m, "IdentityCenterConfiguration", &self.identity_center_configuration);
+        put(m, "ImageConfiguration", &self.image_configuration);
+        put(m, "InitialCapacity", &self.initial_capacity);
+        put(m, "InteractiveConfiguration", &self.interactive_configuration);
+        put(m, "MaximumCapacity", &self.maximum_capacity);
+        put(m, "MonitoringConfiguration", &self.monitoring_configuration);
+        put(m, "Name", &self.name);
+        put(m, "NetworkConfiguration", &self.network_configuration);
+        req(m, "ReleaseLabel", &self.release_label);
+        put(m, "RuntimeConfiguration", &self.runtime_configuration);
+        put(m, "SchedulerConfiguration", &self.scheduler_configuration);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
+        put(m, "WorkerTypeSpecifications", &self.worker_type_specifications);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::EMRServerless::Application");

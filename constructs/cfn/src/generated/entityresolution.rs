@@ -41,17 +41,15 @@ impl CfnIdMappingWorkflow {
     }
 }
 impl CfnIdMappingWorkflow {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "IdMappingIncrementalRunConfig", &self.id_mapping_incremental_run_config);
-        req(&mut m, "IdMappingTechniques", &self.id_mapping_techniques);
-        req(&mut m, "InputSourceConfig", &self.input_source_config);
-        put(&mut m, "OutputSourceConfig", &self.output_source_config);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "WorkflowName", &self.workflow_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "IdMappingIncrementalRunConfig", &self.id_mapping_incremental_run_config);
+        req(m, "IdMappingTechniques", &self.id_mapping_techniques);
+        req(m, "InputSourceConfig", &self.input_source_config);
+        put(m, "OutputSourceConfig", &self.output_source_config);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
+        req(m, "WorkflowName", &self.workflow_name);
     }
 }
 resource!(CfnIdMappingWorkflow, CfnIdMappingWorkflowAttributes, "AWS::EntityResolution::IdMappingWorkflow");
@@ -480,16 +478,14 @@ impl CfnIdNamespace {
     }
 }
 impl CfnIdNamespace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "IdMappingWorkflowProperties", &self.id_mapping_workflow_properties);
-        req(&mut m, "IdNamespaceName", &self.id_namespace_name);
-        put(&mut m, "InputSourceConfig", &self.input_source_config);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "IdMappingWorkflowProperties", &self.id_mapping_workflow_properties);
+        req(m, "IdNamespaceName", &self.id_namespace_name);
+        put(m, "InputSourceConfig", &self.input_source_config);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnIdNamespace, CfnIdNamespaceAttributes, "AWS::EntityResolution::IdNamespace");
@@ -821,17 +817,15 @@ impl CfnMatchingWorkflow {
     }
 }
 impl CfnMatchingWorkflow {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "IncrementalRunConfig", &self.incremental_run_config);
-        req(&mut m, "InputSourceConfig", &self.input_source_config);
-        req(&mut m, "OutputSourceConfig", &self.output_source_config);
-        req(&mut m, "ResolutionTechniques", &self.resolution_techniques);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "WorkflowName", &self.workflow_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "IncrementalRunConfig", &self.incremental_run_config);
+        req(m, "InputSourceConfig", &self.input_source_config);
+        req(m, "OutputSourceConfig", &self.output_source_config);
+        req(m, "ResolutionTechniques", &self.resolution_techniques);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
+        req(m, "WorkflowName", &self.workflow_name);
     }
 }
 resource!(CfnMatchingWorkflow, CfnMatchingWorkflowAttributes, "AWS::EntityResolution::MatchingWorkflow");
@@ -1342,15 +1336,13 @@ impl CfnPolicyStatement {
     }
 }
 impl CfnPolicyStatement {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Action", &self.action);
-        req(&mut m, "Arn", &self.arn);
-        put(&mut m, "Condition", &self.condition);
-        put(&mut m, "Effect", &self.effect);
-        put(&mut m, "Principal", &self.principal);
-        req(&mut m, "StatementId", &self.statement_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Action", &self.action);
+        req(m, "Arn", &self.arn);
+        put(m, "Condition", &self.condition);
+        put(m, "Effect", &self.effect);
+        put(m, "Principal", &self.principal);
+        req(m, "StatementId", &self.statement_id);
     }
 }
 resource!(CfnPolicyStatement, CfnPolicyStatementAttributes, "AWS::EntityResolution::PolicyStatement");
@@ -1415,13 +1407,11 @@ impl CfnSchemaMapping {
     }
 }
 impl CfnSchemaMapping {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "MappedInputFields", &self.mapped_input_fields);
-        req(&mut m, "SchemaName", &self.schema_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "MappedInputFields", &self.mapped_input_fields);
+        req(m, "SchemaName", &self.schema_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSchemaMapping, CfnSchemaMappingAttributes, "AWS::EntityResolution::SchemaMapping");

@@ -35,15 +35,13 @@ impl CfnApiDestination {
     }
 }
 impl CfnApiDestination {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConnectionArn", &self.connection_arn);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "HttpMethod", &self.http_method);
-        req(&mut m, "InvocationEndpoint", &self.invocation_endpoint);
-        put(&mut m, "InvocationRateLimitPerSecond", &self.invocation_rate_limit_per_second);
-        put(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConnectionArn", &self.connection_arn);
+        put(m, "Description", &self.description);
+        req(m, "HttpMethod", &self.http_method);
+        req(m, "InvocationEndpoint", &self.invocation_endpoint);
+        put(m, "InvocationRateLimitPerSecond", &self.invocation_rate_limit_per_second);
+        put(m, "Name", &self.name);
     }
 }
 resource!(CfnApiDestination, CfnApiDestinationAttributes, "AWS::Events::ApiDestination");
@@ -137,15 +135,13 @@ impl CfnArchive {
     }
 }
 impl CfnArchive {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ArchiveName", &self.archive_name);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EventPattern", &self.event_pattern);
-        put(&mut m, "KmsKeyIdentifier", &self.kms_key_identifier);
-        put(&mut m, "RetentionDays", &self.retention_days);
-        req(&mut m, "SourceArn", &self.source_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ArchiveName", &self.archive_name);
+        put(m, "Description", &self.description);
+        put(m, "EventPattern", &self.event_pattern);
+        put(m, "KmsKeyIdentifier", &self.kms_key_identifier);
+        put(m, "RetentionDays", &self.retention_days);
+        req(m, "SourceArn", &self.source_arn);
     }
 }
 resource!(CfnArchive, CfnArchiveAttributes, "AWS::Events::Archive");
@@ -182,15 +178,13 @@ pub struct CfnConnection {
     pub name: Option<Val<String>>,
 }
 impl CfnConnection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AuthParameters", &self.auth_parameters);
-        put(&mut m, "AuthorizationType", &self.authorization_type);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "InvocationConnectivityParameters", &self.invocation_connectivity_parameters);
-        put(&mut m, "KmsKeyIdentifier", &self.kms_key_identifier);
-        put(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AuthParameters", &self.auth_parameters);
+        put(m, "AuthorizationType", &self.authorization_type);
+        put(m, "Description", &self.description);
+        put(m, "InvocationConnectivityParameters", &self.invocation_connectivity_parameters);
+        put(m, "KmsKeyIdentifier", &self.kms_key_identifier);
+        put(m, "Name", &self.name);
     }
 }
 resource!(CfnConnection, CfnConnectionAttributes, "AWS::Events::Connection");
@@ -566,15 +560,13 @@ impl CfnEndpoint {
     }
 }
 impl CfnEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "EventBuses", &self.event_buses);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "ReplicationConfig", &self.replication_config);
-        put(&mut m, "RoleArn", &self.role_arn);
-        req(&mut m, "RoutingConfig", &self.routing_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "EventBuses", &self.event_buses);
+        put(m, "Name", &self.name);
+        put(m, "ReplicationConfig", &self.replication_config);
+        put(m, "RoleArn", &self.role_arn);
+        req(m, "RoutingConfig", &self.routing_config);
     }
 }
 resource!(CfnEndpoint, CfnEndpointAttributes, "AWS::Events::Endpoint");
@@ -807,17 +799,15 @@ impl CfnEventBus {
     }
 }
 impl CfnEventBus {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeadLetterConfig", &self.dead_letter_config);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EventSourceName", &self.event_source_name);
-        put(&mut m, "KmsKeyIdentifier", &self.kms_key_identifier);
-        put(&mut m, "LogConfig", &self.log_config);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Policy", &self.policy);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeadLetterConfig", &self.dead_letter_config);
+        put(m, "Description", &self.description);
+        put(m, "EventSourceName", &self.event_source_name);
+        put(m, "KmsKeyIdentifier", &self.kms_key_identifier);
+        put(m, "LogConfig", &self.log_config);
+        req(m, "Name", &self.name);
+        put(m, "Policy", &self.policy);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEventBus, CfnEventBusAttributes, "AWS::Events::EventBus");
@@ -980,15 +970,13 @@ impl CfnEventBusPolicy {
     }
 }
 impl CfnEventBusPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Action", &self.action);
-        put(&mut m, "Condition", &self.condition);
-        put(&mut m, "EventBusName", &self.event_bus_name);
-        put(&mut m, "Principal", &self.principal);
-        put(&mut m, "Statement", &self.statement);
-        req(&mut m, "StatementId", &self.statement_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Action", &self.action);
+        put(m, "Condition", &self.condition);
+        put(m, "EventBusName", &self.event_bus_name);
+        put(m, "Principal", &self.principal);
+        put(m, "Statement", &self.statement);
+        req(m, "StatementId", &self.statement_id);
     }
 }
 resource!(CfnEventBusPolicy, CfnEventBusPolicyAttributes, "AWS::Events::EventBusPolicy");
@@ -1090,18 +1078,16 @@ pub struct CfnRule {
     pub targets: Option<Val<Vec<Val<rule::Target>>>>,
 }
 impl CfnRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EventBusName", &self.event_bus_name);
-        put(&mut m, "EventPattern", &self.event_pattern);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "ScheduleExpression", &self.schedule_expression);
-        put(&mut m, "State", &self.state);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Targets", &self.targets);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "EventBusName", &self.event_bus_name);
+        put(m, "EventPattern", &self.event_pattern);
+        put(m, "Name", &self.name);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "ScheduleExpression", &self.schedule_expression);
+        put(m, "State", &self.state);
+        put(m, "Tags", &self.tags);
+        put(m, "Targets", &self.targets);
     }
 }
 resource!(CfnRule, CfnRuleAttributes, "AWS::Events::Rule");

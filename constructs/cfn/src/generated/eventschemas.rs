@@ -29,13 +29,11 @@ impl CfnDiscoverer {
     }
 }
 impl CfnDiscoverer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CrossAccount", &self.cross_account);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "SourceArn", &self.source_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CrossAccount", &self.cross_account);
+        put(m, "Description", &self.description);
+        req(m, "SourceArn", &self.source_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDiscoverer, CfnDiscovererAttributes, "AWS::EventSchemas::Discoverer");
@@ -104,12 +102,10 @@ pub struct CfnRegistry {
     pub tags: Option<Val<Vec<Val<registry::TagsEntry>>>>,
 }
 impl CfnRegistry {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "RegistryName", &self.registry_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "RegistryName", &self.registry_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRegistry, CfnRegistryAttributes, "AWS::EventSchemas::Registry");
@@ -180,12 +176,10 @@ impl CfnRegistryPolicy {
     }
 }
 impl CfnRegistryPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Policy", &self.policy);
-        req(&mut m, "RegistryName", &self.registry_name);
-        put(&mut m, "RevisionId", &self.revision_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Policy", &self.policy);
+        req(m, "RegistryName", &self.registry_name);
+        put(m, "RevisionId", &self.revision_id);
     }
 }
 resource!(CfnRegistryPolicy, CfnRegistryPolicyAttributes, "AWS::EventSchemas::RegistryPolicy");
@@ -235,15 +229,13 @@ impl CfnSchema {
     }
 }
 impl CfnSchema {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Content", &self.content);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "RegistryName", &self.registry_name);
-        put(&mut m, "SchemaName", &self.schema_name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Content", &self.content);
+        put(m, "Description", &self.description);
+        req(m, "RegistryName", &self.registry_name);
+        put(m, "SchemaName", &self.schema_name);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnSchema, CfnSchemaAttributes, "AWS::EventSchemas::Schema");

@@ -32,14 +32,12 @@ impl CfnEventBus {
     }
 }
 impl CfnEventBus {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EncryptionConfiguration", &self.encryption_configuration);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "StorageConfiguration", &self.storage_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "EncryptionConfiguration", &self.encryption_configuration);
+        req(m, "Name", &self.name);
+        put(m, "StorageConfiguration", &self.storage_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEventBus, CfnEventBusAttributes, "AWS::EventsV2::EventBus");
@@ -162,14 +160,12 @@ impl CfnEventSource {
     }
 }
 impl CfnEventSource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "EventBusArn", &self.event_bus_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Configuration", &self.configuration);
+        put(m, "Description", &self.description);
+        req(m, "EventBusArn", &self.event_bus_arn);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEventSource, CfnEventSourceAttributes, "AWS::EventsV2::EventSource");
@@ -358,11 +354,9 @@ impl CfnResourcePolicy {
     }
 }
 impl CfnResourcePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "EventBusArn", &self.event_bus_arn);
-        req(&mut m, "PolicyDocument", &self.policy_document);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "EventBusArn", &self.event_bus_arn);
+        req(m, "PolicyDocument", &self.policy_document);
     }
 }
 resource!(CfnResourcePolicy, CfnResourcePolicyAttributes, "AWS::EventsV2::ResourcePolicy");
@@ -442,25 +436,23 @@ impl CfnSubscriber {
     }
 }
 impl CfnSubscriber {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BatchConfiguration", &self.batch_configuration);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "EventBusArn", &self.event_bus_arn);
-        put(&mut m, "FilterConfiguration", &self.filter_configuration);
-        req(&mut m, "InvokeConfiguration", &self.invoke_configuration);
-        put(&mut m, "LogConfiguration", &self.log_configuration);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "OnFailureConfiguration", &self.on_failure_configuration);
-        put(&mut m, "PointInTimeConfiguration", &self.point_in_time_configuration);
-        put(&mut m, "ResumePosition", &self.resume_position);
-        put(&mut m, "RetryPolicy", &self.retry_policy);
-        put(&mut m, "StartingPosition", &self.starting_position);
-        put(&mut m, "State", &self.state);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Transformer", &self.transformer);
-        put(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BatchConfiguration", &self.batch_configuration);
+        put(m, "Description", &self.description);
+        req(m, "EventBusArn", &self.event_bus_arn);
+        put(m, "FilterConfiguration", &self.filter_configuration);
+        req(m, "InvokeConfiguration", &self.invoke_configuration);
+        put(m, "LogConfiguration", &self.log_configuration);
+        req(m, "Name", &self.name);
+        put(m, "OnFailureConfiguration", &self.on_failure_configuration);
+        put(m, "PointInTimeConfiguration", &self.point_in_time_configuration);
+        put(m, "ResumePosition", &self.resume_position);
+        put(m, "RetryPolicy", &self.retry_policy);
+        put(m, "StartingPosition", &self.starting_position);
+        put(m, "State", &self.state);
+        put(m, "Tags", &self.tags);
+        put(m, "Transformer", &self.transformer);
+        put(m, "Type", &self.type_);
     }
 }
 resource!(CfnSubscriber, CfnSubscriberAttributes, "AWS::EventsV2::Subscriber");

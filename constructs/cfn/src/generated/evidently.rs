@@ -53,21 +53,19 @@ impl CfnExperiment {
     }
 }
 impl CfnExperiment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "MetricGoals", &self.metric_goals);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "OnlineAbConfig", &self.online_ab_config);
-        req(&mut m, "Project", &self.project);
-        put(&mut m, "RandomizationSalt", &self.randomization_salt);
-        put(&mut m, "RemoveSegment", &self.remove_segment);
-        put(&mut m, "RunningStatus", &self.running_status);
-        put(&mut m, "SamplingRate", &self.sampling_rate);
-        put(&mut m, "Segment", &self.segment);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Treatments", &self.treatments);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "MetricGoals", &self.metric_goals);
+        req(m, "Name", &self.name);
+        req(m, "OnlineAbConfig", &self.online_ab_config);
+        req(m, "Project", &self.project);
+        put(m, "RandomizationSalt", &self.randomization_salt);
+        put(m, "RemoveSegment", &self.remove_segment);
+        put(m, "RunningStatus", &self.running_status);
+        put(m, "SamplingRate", &self.sampling_rate);
+        put(m, "Segment", &self.segment);
+        put(m, "Tags", &self.tags);
+        req(m, "Treatments", &self.treatments);
     }
 }
 resource!(CfnExperiment, CfnExperimentAttributes, "AWS::Evidently::Experiment");
@@ -318,17 +316,15 @@ impl CfnFeature {
     }
 }
 impl CfnFeature {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DefaultVariation", &self.default_variation);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EntityOverrides", &self.entity_overrides);
-        put(&mut m, "EvaluationStrategy", &self.evaluation_strategy);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Project", &self.project);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Variations", &self.variations);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DefaultVariation", &self.default_variation);
+        put(m, "Description", &self.description);
+        put(m, "EntityOverrides", &self.entity_overrides);
+        put(m, "EvaluationStrategy", &self.evaluation_strategy);
+        req(m, "Name", &self.name);
+        req(m, "Project", &self.project);
+        put(m, "Tags", &self.tags);
+        req(m, "Variations", &self.variations);
     }
 }
 resource!(CfnFeature, CfnFeatureAttributes, "AWS::Evidently::Feature");
@@ -483,18 +479,16 @@ impl CfnLaunch {
     }
 }
 impl CfnLaunch {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ExecutionStatus", &self.execution_status);
-        req(&mut m, "Groups", &self.groups);
-        put(&mut m, "MetricMonitors", &self.metric_monitors);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Project", &self.project);
-        put(&mut m, "RandomizationSalt", &self.randomization_salt);
-        req(&mut m, "ScheduledSplitsConfig", &self.scheduled_splits_config);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "ExecutionStatus", &self.execution_status);
+        req(m, "Groups", &self.groups);
+        put(m, "MetricMonitors", &self.metric_monitors);
+        req(m, "Name", &self.name);
+        req(m, "Project", &self.project);
+        put(m, "RandomizationSalt", &self.randomization_salt);
+        req(m, "ScheduledSplitsConfig", &self.scheduled_splits_config);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLaunch, CfnLaunchAttributes, "AWS::Evidently::Launch");
@@ -761,14 +755,12 @@ impl CfnProject {
     }
 }
 impl CfnProject {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AppConfigResource", &self.app_config_resource);
-        put(&mut m, "DataDelivery", &self.data_delivery);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AppConfigResource", &self.app_config_resource);
+        put(m, "DataDelivery", &self.data_delivery);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnProject, CfnProjectAttributes, "AWS::Evidently::Project");
@@ -915,13 +907,11 @@ impl CfnSegment {
     }
 }
 impl CfnSegment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Pattern", &self.pattern);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Pattern", &self.pattern);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSegment, CfnSegmentAttributes, "AWS::Evidently::Segment");

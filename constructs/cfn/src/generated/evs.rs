@@ -59,23 +59,21 @@ impl CfnEnvironment {
     }
 }
 impl CfnEnvironment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ConnectivityInfo", &self.connectivity_info);
-        put(&mut m, "EnvironmentName", &self.environment_name);
-        put(&mut m, "Hosts", &self.hosts);
-        put(&mut m, "InitialVlans", &self.initial_vlans);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "LicenseInfo", &self.license_info);
-        put(&mut m, "ServiceAccessSecurityGroups", &self.service_access_security_groups);
-        req(&mut m, "ServiceAccessSubnetId", &self.service_access_subnet_id);
-        put(&mut m, "SiteId", &self.site_id);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TermsAccepted", &self.terms_accepted);
-        put(&mut m, "VcfHostnames", &self.vcf_hostnames);
-        req(&mut m, "VcfVersion", &self.vcf_version);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ConnectivityInfo", &self.connectivity_info);
+        put(m, "EnvironmentName", &self.environment_name);
+        put(m, "Hosts", &self.hosts);
+        put(m, "InitialVlans", &self.initial_vlans);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "LicenseInfo", &self.license_info);
+        put(m, "ServiceAccessSecurityGroups", &self.service_access_security_groups);
+        req(m, "ServiceAccessSubnetId", &self.service_access_subnet_id);
+        put(m, "SiteId", &self.site_id);
+        put(m, "Tags", &self.tags);
+        req(m, "TermsAccepted", &self.terms_accepted);
+        put(m, "VcfHostnames", &self.vcf_hostnames);
+        req(m, "VcfVersion", &self.vcf_version);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnEnvironment, CfnEnvironmentAttributes, "AWS::EVS::Environment");

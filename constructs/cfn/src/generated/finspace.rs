@@ -43,17 +43,15 @@ impl CfnEnvironment {
     }
 }
 impl CfnEnvironment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DataBundles", &self.data_bundles);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "FederationMode", &self.federation_mode);
-        put(&mut m, "FederationParameters", &self.federation_parameters);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "SuperuserParameters", &self.superuser_parameters);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DataBundles", &self.data_bundles);
+        put(m, "Description", &self.description);
+        put(m, "FederationMode", &self.federation_mode);
+        put(m, "FederationParameters", &self.federation_parameters);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        req(m, "Name", &self.name);
+        put(m, "SuperuserParameters", &self.superuser_parameters);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEnvironment, CfnEnvironmentAttributes, "AWS::FinSpace::Environment");

@@ -44,18 +44,16 @@ impl CfnExperimentTemplate {
     }
 }
 impl CfnExperimentTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Actions", &self.actions);
-        req(&mut m, "Description", &self.description);
-        put(&mut m, "ExperimentOptions", &self.experiment_options);
-        put(&mut m, "ExperimentReportConfiguration", &self.experiment_report_configuration);
-        put(&mut m, "LogConfiguration", &self.log_configuration);
-        req(&mut m, "RoleArn", &self.role_arn);
-        req(&mut m, "StopConditions", &self.stop_conditions);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Targets", &self.targets);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Actions", &self.actions);
+        req(m, "Description", &self.description);
+        put(m, "ExperimentOptions", &self.experiment_options);
+        put(m, "ExperimentReportConfiguration", &self.experiment_report_configuration);
+        put(m, "LogConfiguration", &self.log_configuration);
+        req(m, "RoleArn", &self.role_arn);
+        req(m, "StopConditions", &self.stop_conditions);
+        put(m, "Tags", &self.tags);
+        req(m, "Targets", &self.targets);
     }
 }
 resource!(CfnExperimentTemplate, CfnExperimentTemplateAttributes, "AWS::FIS::ExperimentTemplate");
@@ -496,13 +494,11 @@ impl CfnTargetAccountConfiguration {
     }
 }
 impl CfnTargetAccountConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AccountId", &self.account_id);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "ExperimentTemplateId", &self.experiment_template_id);
-        req(&mut m, "RoleArn", &self.role_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AccountId", &self.account_id);
+        put(m, "Description", &self.description);
+        req(m, "ExperimentTemplateId", &self.experiment_template_id);
+        req(m, "RoleArn", &self.role_arn);
     }
 }
 resource!(CfnTargetAccountConfiguration, CfnTargetAccountConfigurationAttributes, "AWS::FIS::TargetAccountConfiguration");

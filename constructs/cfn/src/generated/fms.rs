@@ -26,12 +26,10 @@ impl CfnApplicationsList {
     }
 }
 impl CfnApplicationsList {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AppsList", &self.apps_list);
-        req(&mut m, "ListName", &self.list_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AppsList", &self.apps_list);
+        req(m, "ListName", &self.list_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApplicationsList, CfnApplicationsListAttributes, "AWS::FMS::ApplicationsList");
@@ -145,11 +143,9 @@ impl CfnNotificationChannel {
     }
 }
 impl CfnNotificationChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "SnsRoleName", &self.sns_role_name);
-        req(&mut m, "SnsTopicArn", &self.sns_topic_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "SnsRoleName", &self.sns_role_name);
+        req(m, "SnsTopicArn", &self.sns_topic_arn);
     }
 }
 resource!(CfnNotificationChannel, CfnNotificationChannelAttributes, "AWS::FMS::NotificationChannel");
@@ -222,24 +218,22 @@ impl CfnPolicy {
     }
 }
 impl CfnPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeleteAllPolicyResources", &self.delete_all_policy_resources);
-        put(&mut m, "ExcludeMap", &self.exclude_map);
-        req(&mut m, "ExcludeResourceTags", &self.exclude_resource_tags);
-        put(&mut m, "IncludeMap", &self.include_map);
-        put(&mut m, "PolicyDescription", &self.policy_description);
-        req(&mut m, "PolicyName", &self.policy_name);
-        req(&mut m, "RemediationEnabled", &self.remediation_enabled);
-        put(&mut m, "ResourceSetIds", &self.resource_set_ids);
-        put(&mut m, "ResourceTagLogicalOperator", &self.resource_tag_logical_operator);
-        put(&mut m, "ResourceTags", &self.resource_tags);
-        put(&mut m, "ResourceType", &self.resource_type);
-        put(&mut m, "ResourceTypeList", &self.resource_type_list);
-        put(&mut m, "ResourcesCleanUp", &self.resources_clean_up);
-        req(&mut m, "SecurityServicePolicyData", &self.security_service_policy_data);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeleteAllPolicyResources", &self.delete_all_policy_resources);
+        put(m, "ExcludeMap", &self.exclude_map);
+        req(m, "ExcludeResourceTags", &self.exclude_resource_tags);
+        put(m, "IncludeMap", &self.include_map);
+        put(m, "PolicyDescription", &self.policy_description);
+        req(m, "PolicyName", &self.policy_name);
+        req(m, "RemediationEnabled", &self.remediation_enabled);
+        put(m, "ResourceSetIds", &self.resource_set_ids);
+        put(m, "ResourceTagLogicalOperator", &self.resource_tag_logical_operator);
+        put(m, "ResourceTags", &self.resource_tags);
+        put(m, "ResourceType", &self.resource_type);
+        put(m, "ResourceTypeList", &self.resource_type_list);
+        put(m, "ResourcesCleanUp", &self.resources_clean_up);
+        req(m, "SecurityServicePolicyData", &self.security_service_policy_data);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPolicy, CfnPolicyAttributes, "AWS::FMS::Policy");
@@ -736,12 +730,10 @@ impl CfnProtocolsList {
     }
 }
 impl CfnProtocolsList {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ListName", &self.list_name);
-        req(&mut m, "ProtocolsList", &self.protocols_list);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ListName", &self.list_name);
+        req(m, "ProtocolsList", &self.protocols_list);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnProtocolsList, CfnProtocolsListAttributes, "AWS::FMS::ProtocolsList");
@@ -832,14 +824,12 @@ impl CfnResourceSet {
     }
 }
 impl CfnResourceSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ResourceTypeList", &self.resource_type_list);
-        put(&mut m, "Resources", &self.resources);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "ResourceTypeList", &self.resource_type_list);
+        put(m, "Resources", &self.resources);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnResourceSet, CfnResourceSetAttributes, "AWS::FMS::ResourceSet");

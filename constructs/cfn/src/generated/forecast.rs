@@ -38,16 +38,14 @@ impl CfnDataset {
     }
 }
 impl CfnDataset {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DataFrequency", &self.data_frequency);
-        req(&mut m, "DatasetName", &self.dataset_name);
-        req(&mut m, "DatasetType", &self.dataset_type);
-        req(&mut m, "Domain", &self.domain);
-        put(&mut m, "EncryptionConfig", &self.encryption_config);
-        req(&mut m, "Schema", &self.schema);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DataFrequency", &self.data_frequency);
+        req(m, "DatasetName", &self.dataset_name);
+        req(m, "DatasetType", &self.dataset_type);
+        req(m, "Domain", &self.domain);
+        put(m, "EncryptionConfig", &self.encryption_config);
+        req(m, "Schema", &self.schema);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDataset, CfnDatasetAttributes, "AWS::Forecast::Dataset");
@@ -259,13 +257,11 @@ impl CfnDatasetGroup {
     }
 }
 impl CfnDatasetGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DatasetArns", &self.dataset_arns);
-        req(&mut m, "DatasetGroupName", &self.dataset_group_name);
-        req(&mut m, "Domain", &self.domain);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DatasetArns", &self.dataset_arns);
+        req(m, "DatasetGroupName", &self.dataset_group_name);
+        req(m, "Domain", &self.domain);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDatasetGroup, CfnDatasetGroupAttributes, "AWS::Forecast::DatasetGroup");

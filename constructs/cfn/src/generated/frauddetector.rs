@@ -41,17 +41,15 @@ impl CfnDetector {
     }
 }
 impl CfnDetector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AssociatedModels", &self.associated_models);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DetectorId", &self.detector_id);
-        put(&mut m, "DetectorVersionStatus", &self.detector_version_status);
-        req(&mut m, "EventType", &self.event_type);
-        put(&mut m, "RuleExecutionMode", &self.rule_execution_mode);
-        req(&mut m, "Rules", &self.rules);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AssociatedModels", &self.associated_models);
+        put(m, "Description", &self.description);
+        req(m, "DetectorId", &self.detector_id);
+        put(m, "DetectorVersionStatus", &self.detector_version_status);
+        req(m, "EventType", &self.event_type);
+        put(m, "RuleExecutionMode", &self.rule_execution_mode);
+        req(m, "Rules", &self.rules);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDetector, CfnDetectorAttributes, "AWS::FraudDetector::Detector");
@@ -606,12 +604,10 @@ impl CfnEntityType {
     }
 }
 impl CfnEntityType {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEntityType, CfnEntityTypeAttributes, "AWS::FraudDetector::EntityType");
@@ -699,15 +695,13 @@ impl CfnEventType {
     }
 }
 impl CfnEventType {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "EntityTypes", &self.entity_types);
-        req(&mut m, "EventVariables", &self.event_variables);
-        req(&mut m, "Labels", &self.labels);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "EntityTypes", &self.entity_types);
+        req(m, "EventVariables", &self.event_variables);
+        req(m, "Labels", &self.labels);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEventType, CfnEventTypeAttributes, "AWS::FraudDetector::EventType");
@@ -1053,12 +1047,10 @@ impl CfnLabel {
     }
 }
 impl CfnLabel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLabel, CfnLabelAttributes, "AWS::FraudDetector::Label");
@@ -1143,14 +1135,12 @@ impl CfnList {
     }
 }
 impl CfnList {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Elements", &self.elements);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VariableType", &self.variable_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "Elements", &self.elements);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "VariableType", &self.variable_type);
     }
 }
 resource!(CfnList, CfnListAttributes, "AWS::FraudDetector::List");
@@ -1231,12 +1221,10 @@ impl CfnOutcome {
     }
 }
 impl CfnOutcome {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnOutcome, CfnOutcomeAttributes, "AWS::FraudDetector::Outcome");
@@ -1327,16 +1315,14 @@ impl CfnVariable {
     }
 }
 impl CfnVariable {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DataSource", &self.data_source);
-        req(&mut m, "DataType", &self.data_type);
-        req(&mut m, "DefaultValue", &self.default_value);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VariableType", &self.variable_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DataSource", &self.data_source);
+        req(m, "DataType", &self.data_type);
+        req(m, "DefaultValue", &self.default_value);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "VariableType", &self.variable_type);
     }
 }
 resource!(CfnVariable, CfnVariableAttributes, "AWS::FraudDetector::Variable");

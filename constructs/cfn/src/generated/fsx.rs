@@ -23,11 +23,9 @@ impl CfnBackup {
     }
 }
 impl CfnBackup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "FileSystemId", &self.file_system_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "FileSystemId", &self.file_system_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnBackup, CfnBackupAttributes, "AWS::FSx::Backup");
@@ -126,16 +124,14 @@ impl CfnDataRepositoryAssociation {
     }
 }
 impl CfnDataRepositoryAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BatchImportMetaDataOnCreate", &self.batch_import_meta_data_on_create);
-        req(&mut m, "DataRepositoryPath", &self.data_repository_path);
-        req(&mut m, "FileSystemId", &self.file_system_id);
-        req(&mut m, "FileSystemPath", &self.file_system_path);
-        put(&mut m, "ImportedFileChunkSize", &self.imported_file_chunk_size);
-        put(&mut m, "S3", &self.s3);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BatchImportMetaDataOnCreate", &self.batch_import_meta_data_on_create);
+        req(m, "DataRepositoryPath", &self.data_repository_path);
+        req(m, "FileSystemId", &self.file_system_id);
+        req(m, "FileSystemPath", &self.file_system_path);
+        put(m, "ImportedFileChunkSize", &self.imported_file_chunk_size);
+        put(m, "S3", &self.s3);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDataRepositoryAssociation, CfnDataRepositoryAssociationAttributes, "AWS::FSx::DataRepositoryAssociation");
@@ -324,19 +320,17 @@ impl CfnFileCache {
     }
 }
 impl CfnFileCache {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CopyTagsToDataRepositoryAssociations", &self.copy_tags_to_data_repository_associations);
-        put(&mut m, "DataRepositoryAssociations", &self.data_repository_associations);
-        req(&mut m, "FileCacheType", &self.file_cache_type);
-        req(&mut m, "FileCacheTypeVersion", &self.file_cache_type_version);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "LustreConfiguration", &self.lustre_configuration);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        req(&mut m, "StorageCapacity", &self.storage_capacity);
-        req(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CopyTagsToDataRepositoryAssociations", &self.copy_tags_to_data_repository_associations);
+        put(m, "DataRepositoryAssociations", &self.data_repository_associations);
+        req(m, "FileCacheType", &self.file_cache_type);
+        req(m, "FileCacheTypeVersion", &self.file_cache_type_version);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "LustreConfiguration", &self.lustre_configuration);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        req(m, "StorageCapacity", &self.storage_capacity);
+        req(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFileCache, CfnFileCacheAttributes, "AWS::FSx::FileCache");
@@ -659,23 +653,21 @@ impl CfnFileSystem {
     }
 }
 impl CfnFileSystem {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BackupId", &self.backup_id);
-        req(&mut m, "FileSystemType", &self.file_system_type);
-        put(&mut m, "FileSystemTypeVersion", &self.file_system_type_version);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "LustreConfiguration", &self.lustre_configuration);
-        put(&mut m, "NetworkType", &self.network_type);
-        put(&mut m, "OntapConfiguration", &self.ontap_configuration);
-        put(&mut m, "OpenZFSConfiguration", &self.open_zfs_configuration);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        put(&mut m, "StorageCapacity", &self.storage_capacity);
-        put(&mut m, "StorageType", &self.storage_type);
-        req(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WindowsConfiguration", &self.windows_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BackupId", &self.backup_id);
+        req(m, "FileSystemType", &self.file_system_type);
+        put(m, "FileSystemTypeVersion", &self.file_system_type_version);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "LustreConfiguration", &self.lustre_configuration);
+        put(m, "NetworkType", &self.network_type);
+        put(m, "OntapConfiguration", &self.ontap_configuration);
+        put(m, "OpenZFSConfiguration", &self.open_zfs_configuration);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        put(m, "StorageCapacity", &self.storage_capacity);
+        put(m, "StorageType", &self.storage_type);
+        req(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
+        put(m, "WindowsConfiguration", &self.windows_configuration);
     }
 }
 resource!(CfnFileSystem, CfnFileSystemAttributes, "AWS::FSx::FileSystem");
@@ -1310,14 +1302,12 @@ impl CfnS3AccessPointAttachment {
     }
 }
 impl CfnS3AccessPointAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "OntapConfiguration", &self.ontap_configuration);
-        put(&mut m, "OpenZFSConfiguration", &self.open_zfs_configuration);
-        put(&mut m, "S3AccessPoint", &self.s3_access_point);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        put(m, "OntapConfiguration", &self.ontap_configuration);
+        put(m, "OpenZFSConfiguration", &self.open_zfs_configuration);
+        put(m, "S3AccessPoint", &self.s3_access_point);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnS3AccessPointAttachment, CfnS3AccessPointAttachmentAttributes, "AWS::FSx::S3AccessPointAttachment");
@@ -1679,12 +1669,10 @@ impl CfnSnapshot {
     }
 }
 impl CfnSnapshot {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VolumeId", &self.volume_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        req(m, "VolumeId", &self.volume_id);
     }
 }
 resource!(CfnSnapshot, CfnSnapshotAttributes, "AWS::FSx::Snapshot");
@@ -1768,15 +1756,13 @@ impl CfnStorageVirtualMachine {
     }
 }
 impl CfnStorageVirtualMachine {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ActiveDirectoryConfiguration", &self.active_directory_configuration);
-        req(&mut m, "FileSystemId", &self.file_system_id);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RootVolumeSecurityStyle", &self.root_volume_security_style);
-        put(&mut m, "SvmAdminPassword", &self.svm_admin_password);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ActiveDirectoryConfiguration", &self.active_directory_configuration);
+        req(m, "FileSystemId", &self.file_system_id);
+        req(m, "Name", &self.name);
+        put(m, "RootVolumeSecurityStyle", &self.root_volume_security_style);
+        put(m, "SvmAdminPassword", &self.svm_admin_password);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnStorageVirtualMachine, CfnStorageVirtualMachineAttributes, "AWS::FSx::StorageVirtualMachine");
@@ -1939,15 +1925,13 @@ impl CfnVolume {
     }
 }
 impl CfnVolume {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BackupId", &self.backup_id);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "OntapConfiguration", &self.ontap_configuration);
-        put(&mut m, "OpenZFSConfiguration", &self.open_zfs_configuration);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VolumeType", &self.volume_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BackupId", &self.backup_id);
+        req(m, "Name", &self.name);
+        put(m, "OntapConfiguration", &self.ontap_configuration);
+        put(m, "OpenZFSConfiguration", &self.open_zfs_configuration);
+        put(m, "Tags", &self.tags);
+        put(m, "VolumeType", &self.volume_type);
     }
 }
 resource!(CfnVolume, CfnVolumeAttributes, "AWS::FSx::Volume");

@@ -29,13 +29,11 @@ impl CfnAlias {
     }
 }
 impl CfnAlias {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RoutingStrategy", &self.routing_strategy);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "RoutingStrategy", &self.routing_strategy);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAlias, CfnAliasAttributes, "AWS::GameLift::Alias");
@@ -159,15 +157,13 @@ pub struct CfnBuild {
     pub version: Option<Val<String>>,
 }
 impl CfnBuild {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "OperatingSystem", &self.operating_system);
-        put(&mut m, "ServerSdkVersion", &self.server_sdk_version);
-        put(&mut m, "StorageLocation", &self.storage_location);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Version", &self.version);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Name", &self.name);
+        put(m, "OperatingSystem", &self.operating_system);
+        put(m, "ServerSdkVersion", &self.server_sdk_version);
+        put(m, "StorageLocation", &self.storage_location);
+        put(m, "Tags", &self.tags);
+        put(m, "Version", &self.version);
     }
 }
 resource!(CfnBuild, CfnBuildAttributes, "AWS::GameLift::Build");
@@ -356,27 +352,25 @@ impl CfnContainerFleet {
     }
 }
 impl CfnContainerFleet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BillingType", &self.billing_type);
-        put(&mut m, "DeploymentConfiguration", &self.deployment_configuration);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "FleetRoleArn", &self.fleet_role_arn);
-        put(&mut m, "GameServerContainerGroupDefinitionName", &self.game_server_container_group_definition_name);
-        put(&mut m, "GameServerContainerGroupsPerInstance", &self.game_server_container_groups_per_instance);
-        put(&mut m, "GameSessionCreationLimitPolicy", &self.game_session_creation_limit_policy);
-        put(&mut m, "InstanceConnectionPortRange", &self.instance_connection_port_range);
-        put(&mut m, "InstanceInboundPermissions", &self.instance_inbound_permissions);
-        put(&mut m, "InstanceType", &self.instance_type);
-        put(&mut m, "Locations", &self.locations);
-        put(&mut m, "LogConfiguration", &self.log_configuration);
-        put(&mut m, "MetricGroups", &self.metric_groups);
-        put(&mut m, "NewGameSessionProtectionPolicy", &self.new_game_session_protection_policy);
-        put(&mut m, "PerInstanceContainerGroupDefinitionName", &self.per_instance_container_group_definition_name);
-        put(&mut m, "PlayerGatewayMode", &self.player_gateway_mode);
-        put(&mut m, "ScalingPolicies", &self.scaling_policies);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BillingType", &self.billing_type);
+        put(m, "DeploymentConfiguration", &self.deployment_configuration);
+        put(m, "Description", &self.description);
+        req(m, "FleetRoleArn", &self.fleet_role_arn);
+        put(m, "GameServerContainerGroupDefinitionName", &self.game_server_container_group_definition_name);
+        put(m, "GameServerContainerGroupsPerInstance", &self.game_server_container_groups_per_instance);
+        put(m, "GameSessionCreationLimitPolicy", &self.game_session_creation_limit_policy);
+        put(m, "InstanceConnectionPortRange", &self.instance_connection_port_range);
+        put(m, "InstanceInboundPermissions", &self.instance_inbound_permissions);
+        put(m, "InstanceType", &self.instance_type);
+        put(m, "Locations", &self.locations);
+        put(m, "LogConfiguration", &self.log_configuration);
+        put(m, "MetricGroups", &self.metric_groups);
+        put(m, "NewGameSessionProtectionPolicy", &self.new_game_session_protection_policy);
+        put(m, "PerInstanceContainerGroupDefinitionName", &self.per_instance_container_group_definition_name);
+        put(m, "PlayerGatewayMode", &self.player_gateway_mode);
+        put(m, "ScalingPolicies", &self.scaling_policies);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnContainerFleet, CfnContainerFleetAttributes, "AWS::GameLift::ContainerFleet");
@@ -1146,19 +1140,17 @@ impl CfnContainerGroupDefinition {
     }
 }
 impl CfnContainerGroupDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ContainerGroupType", &self.container_group_type);
-        put(&mut m, "GameServerContainerDefinition", &self.game_server_container_definition);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "OperatingSystem", &self.operating_system);
-        put(&mut m, "SourceVersionNumber", &self.source_version_number);
-        put(&mut m, "SupportContainerDefinitions", &self.support_container_definitions);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TotalMemoryLimitMebibytes", &self.total_memory_limit_mebibytes);
-        put(&mut m, "TotalVcpuLimit", &self.total_vcpu_limit);
-        put(&mut m, "VersionDescription", &self.version_description);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ContainerGroupType", &self.container_group_type);
+        put(m, "GameServerContainerDefinition", &self.game_server_container_definition);
+        req(m, "Name", &self.name);
+        req(m, "OperatingSystem", &self.operating_system);
+        put(m, "SourceVersionNumber", &self.source_version_number);
+        put(m, "SupportContainerDefinitions", &self.support_container_definitions);
+        put(m, "Tags", &self.tags);
+        req(m, "TotalMemoryLimitMebibytes", &self.total_memory_limit_mebibytes);
+        put(m, "TotalVcpuLimit", &self.total_vcpu_limit);
+        put(m, "VersionDescription", &self.version_description);
     }
 }
 resource!(CfnContainerGroupDefinition, CfnContainerGroupDefinitionAttributes, "AWS::GameLift::ContainerGroupDefinition");
@@ -1906,39 +1898,37 @@ impl CfnFleet {
     }
 }
 impl CfnFleet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AnywhereConfiguration", &self.anywhere_configuration);
-        put(&mut m, "ApplyCapacity", &self.apply_capacity);
-        put(&mut m, "BuildId", &self.build_id);
-        put(&mut m, "CertificateConfiguration", &self.certificate_configuration);
-        put(&mut m, "ComputeType", &self.compute_type);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DesiredEC2Instances", &self.desired_ec2_instances);
-        put(&mut m, "EC2InboundPermissions", &self.ec2_inbound_permissions);
-        put(&mut m, "EC2InstanceType", &self.ec2_instance_type);
-        put(&mut m, "FleetType", &self.fleet_type);
-        put(&mut m, "InstanceRoleARN", &self.instance_role_arn);
-        put(&mut m, "InstanceRoleCredentialsProvider", &self.instance_role_credentials_provider);
-        put(&mut m, "Locations", &self.locations);
-        put(&mut m, "LogPaths", &self.log_paths);
-        put(&mut m, "MaxSize", &self.max_size);
-        put(&mut m, "MetricGroups", &self.metric_groups);
-        put(&mut m, "MinSize", &self.min_size);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "NewGameSessionProtectionPolicy", &self.new_game_session_protection_policy);
-        put(&mut m, "PeerVpcAwsAccountId", &self.peer_vpc_aws_account_id);
-        put(&mut m, "PeerVpcId", &self.peer_vpc_id);
-        put(&mut m, "PlayerGatewayConfiguration", &self.player_gateway_configuration);
-        put(&mut m, "PlayerGatewayMode", &self.player_gateway_mode);
-        put(&mut m, "ResourceCreationLimitPolicy", &self.resource_creation_limit_policy);
-        put(&mut m, "RuntimeConfiguration", &self.runtime_configuration);
-        put(&mut m, "ScalingPolicies", &self.scaling_policies);
-        put(&mut m, "ScriptId", &self.script_id);
-        put(&mut m, "ServerLaunchParameters", &self.server_launch_parameters);
-        put(&mut m, "ServerLaunchPath", &self.server_launch_path);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AnywhereConfiguration", &self.anywhere_configuration);
+        put(m, "ApplyCapacity", &self.apply_capacity);
+        put(m, "BuildId", &self.build_id);
+        put(m, "CertificateConfiguration", &self.certificate_configuration);
+        put(m, "ComputeType", &self.compute_type);
+        put(m, "Description", &self.description);
+        put(m, "DesiredEC2Instances", &self.desired_ec2_instances);
+        put(m, "EC2InboundPermissions", &self.ec2_inbound_permissions);
+        put(m, "EC2InstanceType", &self.ec2_instance_type);
+        put(m, "FleetType", &self.fleet_type);
+        put(m, "InstanceRoleARN", &self.instance_role_arn);
+        put(m, "InstanceRoleCredentialsProvider", &self.instance_role_credentials_provider);
+        put(m, "Locations", &self.locations);
+        put(m, "LogPaths", &self.log_paths);
+        put(m, "MaxSize", &self.max_size);
+        put(m, "MetricGroups", &self.metric_groups);
+        put(m, "MinSize", &self.min_size);
+        req(m, "Name", &self.name);
+        put(m, "NewGameSessionProtectionPolicy", &self.new_game_session_protection_policy);
+        put(m, "PeerVpcAwsAccountId", &self.peer_vpc_aws_account_id);
+        put(m, "PeerVpcId", &self.peer_vpc_id);
+        put(m, "PlayerGatewayConfiguration", &self.player_gateway_configuration);
+        put(m, "PlayerGatewayMode", &self.player_gateway_mode);
+        put(m, "ResourceCreationLimitPolicy", &self.resource_creation_limit_policy);
+        put(m, "RuntimeConfiguration", &self.runtime_configuration);
+        put(m, "ScalingPolicies", &self.scaling_policies);
+        put(m, "ScriptId", &self.script_id);
+        put(m, "ServerLaunchParameters", &self.server_launch_parameters);
+        put(m, "ServerLaunchPath", &self.server_launch_path);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFleet, CfnFleetAttributes, "AWS::GameLift::Fleet");
@@ -2827,21 +2817,19 @@ impl CfnGameServerGroup {
     }
 }
 impl CfnGameServerGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutoScalingPolicy", &self.auto_scaling_policy);
-        put(&mut m, "BalancingStrategy", &self.balancing_strategy);
-        put(&mut m, "DeleteOption", &self.delete_option);
-        req(&mut m, "GameServerGroupName", &self.game_server_group_name);
-        put(&mut m, "GameServerProtectionPolicy", &self.game_server_protection_policy);
-        req(&mut m, "InstanceDefinitions", &self.instance_definitions);
-        put(&mut m, "LaunchTemplate", &self.launch_template);
-        put(&mut m, "MaxSize", &self.max_size);
-        put(&mut m, "MinSize", &self.min_size);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcSubnets", &self.vpc_subnets);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutoScalingPolicy", &self.auto_scaling_policy);
+        put(m, "BalancingStrategy", &self.balancing_strategy);
+        put(m, "DeleteOption", &self.delete_option);
+        req(m, "GameServerGroupName", &self.game_server_group_name);
+        put(m, "GameServerProtectionPolicy", &self.game_server_protection_policy);
+        req(m, "InstanceDefinitions", &self.instance_definitions);
+        put(m, "LaunchTemplate", &self.launch_template);
+        put(m, "MaxSize", &self.max_size);
+        put(m, "MinSize", &self.min_size);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcSubnets", &self.vpc_subnets);
     }
 }
 resource!(CfnGameServerGroup, CfnGameServerGroupAttributes, "AWS::GameLift::GameServerGroup");
@@ -3096,18 +3084,16 @@ impl CfnGameSessionQueue {
     }
 }
 impl CfnGameSessionQueue {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CustomEventData", &self.custom_event_data);
-        put(&mut m, "Destinations", &self.destinations);
-        put(&mut m, "FilterConfiguration", &self.filter_configuration);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "NotificationTarget", &self.notification_target);
-        put(&mut m, "PlayerLatencyPolicies", &self.player_latency_policies);
-        put(&mut m, "PriorityConfiguration", &self.priority_configuration);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TimeoutInSeconds", &self.timeout_in_seconds);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CustomEventData", &self.custom_event_data);
+        put(m, "Destinations", &self.destinations);
+        put(m, "FilterConfiguration", &self.filter_configuration);
+        req(m, "Name", &self.name);
+        put(m, "NotificationTarget", &self.notification_target);
+        put(m, "PlayerLatencyPolicies", &self.player_latency_policies);
+        put(m, "PriorityConfiguration", &self.priority_configuration);
+        put(m, "Tags", &self.tags);
+        put(m, "TimeoutInSeconds", &self.timeout_in_seconds);
     }
 }
 resource!(CfnGameSessionQueue, CfnGameSessionQueueAttributes, "AWS::GameLift::GameSessionQueue");
@@ -3270,11 +3256,9 @@ impl CfnLocation {
     }
 }
 impl CfnLocation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "LocationName", &self.location_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "LocationName", &self.location_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLocation, CfnLocationAttributes, "AWS::GameLift::Location");
@@ -3389,26 +3373,24 @@ impl CfnMatchmakingConfiguration {
     }
 }
 impl CfnMatchmakingConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AcceptanceRequired", &self.acceptance_required);
-        put(&mut m, "AcceptanceTimeoutSeconds", &self.acceptance_timeout_seconds);
-        put(&mut m, "AdditionalPlayerCount", &self.additional_player_count);
-        put(&mut m, "BackfillMode", &self.backfill_mode);
-        put(&mut m, "CreationTime", &self.creation_time);
-        put(&mut m, "CustomEventData", &self.custom_event_data);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "FlexMatchMode", &self.flex_match_mode);
-        put(&mut m, "GameProperties", &self.game_properties);
-        put(&mut m, "GameSessionData", &self.game_session_data);
-        put(&mut m, "GameSessionQueueArns", &self.game_session_queue_arns);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "NotificationTarget", &self.notification_target);
-        req(&mut m, "RequestTimeoutSeconds", &self.request_timeout_seconds);
-        put(&mut m, "RuleSetArn", &self.rule_set_arn);
-        req(&mut m, "RuleSetName", &self.rule_set_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AcceptanceRequired", &self.acceptance_required);
+        put(m, "AcceptanceTimeoutSeconds", &self.acceptance_timeout_seconds);
+        put(m, "AdditionalPlayerCount", &self.additional_player_count);
+        put(m, "BackfillMode", &self.backfill_mode);
+        put(m, "CreationTime", &self.creation_time);
+        put(m, "CustomEventData", &self.custom_event_data);
+        put(m, "Description", &self.description);
+        put(m, "FlexMatchMode", &self.flex_match_mode);
+        put(m, "GameProperties", &self.game_properties);
+        put(m, "GameSessionData", &self.game_session_data);
+        put(m, "GameSessionQueueArns", &self.game_session_queue_arns);
+        req(m, "Name", &self.name);
+        put(m, "NotificationTarget", &self.notification_target);
+        req(m, "RequestTimeoutSeconds", &self.request_timeout_seconds);
+        put(m, "RuleSetArn", &self.rule_set_arn);
+        req(m, "RuleSetName", &self.rule_set_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMatchmakingConfiguration, CfnMatchmakingConfigurationAttributes, "AWS::GameLift::MatchmakingConfiguration");
@@ -3551,12 +3533,10 @@ impl CfnMatchmakingRuleSet {
     }
 }
 impl CfnMatchmakingRuleSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RuleSetBody", &self.rule_set_body);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        req(m, "RuleSetBody", &self.rule_set_body);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMatchmakingRuleSet, CfnMatchmakingRuleSetAttributes, "AWS::GameLift::MatchmakingRuleSet");
@@ -3639,14 +3619,12 @@ impl CfnScript {
     }
 }
 impl CfnScript {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "NodeJsVersion", &self.node_js_version);
-        req(&mut m, "StorageLocation", &self.storage_location);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Version", &self.version);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Name", &self.name);
+        put(m, "NodeJsVersion", &self.node_js_version);
+        req(m, "StorageLocation", &self.storage_location);
+        put(m, "Tags", &self.tags);
+        put(m, "Version", &self.version);
     }
 }
 resource!(CfnScript, CfnScriptAttributes, "AWS::GameLift::Script");

@@ -38,16 +38,14 @@ impl CfnApplication {
     }
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApplicationLogOutputUri", &self.application_log_output_uri);
-        put(&mut m, "ApplicationLogPaths", &self.application_log_paths);
-        req(&mut m, "ApplicationSourceUri", &self.application_source_uri);
-        req(&mut m, "Description", &self.description);
-        req(&mut m, "ExecutablePath", &self.executable_path);
-        req(&mut m, "RuntimeEnvironment", &self.runtime_environment);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApplicationLogOutputUri", &self.application_log_output_uri);
+        put(m, "ApplicationLogPaths", &self.application_log_paths);
+        req(m, "ApplicationSourceUri", &self.application_source_uri);
+        req(m, "Description", &self.description);
+        req(m, "ExecutablePath", &self.executable_path);
+        req(m, "RuntimeEnvironment", &self.runtime_environment);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::GameLiftStreams::Application");
@@ -128,14 +126,12 @@ impl CfnStreamGroup {
     }
 }
 impl CfnStreamGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DefaultApplication", &self.default_application);
-        req(&mut m, "Description", &self.description);
-        req(&mut m, "LocationConfigurations", &self.location_configurations);
-        req(&mut m, "StreamClass", &self.stream_class);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DefaultApplication", &self.default_application);
+        req(m, "Description", &self.description);
+        req(m, "LocationConfigurations", &self.location_configurations);
+        req(m, "StreamClass", &self.stream_class);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnStreamGroup, CfnStreamGroupAttributes, "AWS::GameLiftStreams::StreamGroup");

@@ -56,22 +56,20 @@ impl CfnJobDefinition {
     }
 }
 impl CfnJobDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ContainerProperties", &self.container_properties);
-        put(&mut m, "EcsProperties", &self.ecs_properties);
-        put(&mut m, "EksProperties", &self.eks_properties);
-        put(&mut m, "JobDefinitionName", &self.job_definition_name);
-        put(&mut m, "NodeProperties", &self.node_properties);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "PlatformCapabilities", &self.platform_capabilities);
-        put(&mut m, "PropagateTags", &self.propagate_tags);
-        put(&mut m, "RetryStrategy", &self.retry_strategy);
-        put(&mut m, "SchedulingPriority", &self.scheduling_priority);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Timeout", &self.timeout);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ContainerProperties", &self.container_properties);
+        put(m, "EcsProperties", &self.ecs_properties);
+        put(m, "EksProperties", &self.eks_properties);
+        put(m, "JobDefinitionName", &self.job_definition_name);
+        put(m, "NodeProperties", &self.node_properties);
+        put(m, "Parameters", &self.parameters);
+        put(m, "PlatformCapabilities", &self.platform_capabilities);
+        put(m, "PropagateTags", &self.propagate_tags);
+        put(m, "RetryStrategy", &self.retry_strategy);
+        put(m, "SchedulingPriority", &self.scheduling_priority);
+        put(m, "Tags", &self.tags);
+        put(m, "Timeout", &self.timeout);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnJobDefinition, CfnJobDefinitionAttributes, "AWS::GammaDilithium::JobDefinition");

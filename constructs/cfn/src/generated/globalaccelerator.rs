@@ -41,17 +41,15 @@ impl CfnAccelerator {
     }
 }
 impl CfnAccelerator {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Enabled", &self.enabled);
-        put(&mut m, "FlowLogsEnabled", &self.flow_logs_enabled);
-        put(&mut m, "FlowLogsS3Bucket", &self.flow_logs_s3_bucket);
-        put(&mut m, "FlowLogsS3Prefix", &self.flow_logs_s3_prefix);
-        put(&mut m, "IpAddressType", &self.ip_address_type);
-        put(&mut m, "IpAddresses", &self.ip_addresses);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Enabled", &self.enabled);
+        put(m, "FlowLogsEnabled", &self.flow_logs_enabled);
+        put(m, "FlowLogsS3Bucket", &self.flow_logs_s3_bucket);
+        put(m, "FlowLogsS3Prefix", &self.flow_logs_s3_prefix);
+        put(m, "IpAddressType", &self.ip_address_type);
+        put(m, "IpAddresses", &self.ip_addresses);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAccelerator, CfnAcceleratorAttributes, "AWS::GlobalAccelerator::Accelerator");
@@ -164,13 +162,11 @@ impl CfnCrossAccountAttachment {
     }
 }
 impl CfnCrossAccountAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Principals", &self.principals);
-        put(&mut m, "Resources", &self.resources);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        put(m, "Principals", &self.principals);
+        put(m, "Resources", &self.resources);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCrossAccountAttachment, CfnCrossAccountAttachmentAttributes, "AWS::GlobalAccelerator::CrossAccountAttachment");
@@ -286,19 +282,17 @@ impl CfnEndpointGroup {
     }
 }
 impl CfnEndpointGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "EndpointConfigurations", &self.endpoint_configurations);
-        req(&mut m, "EndpointGroupRegion", &self.endpoint_group_region);
-        put(&mut m, "HealthCheckIntervalSeconds", &self.health_check_interval_seconds);
-        put(&mut m, "HealthCheckPath", &self.health_check_path);
-        put(&mut m, "HealthCheckPort", &self.health_check_port);
-        put(&mut m, "HealthCheckProtocol", &self.health_check_protocol);
-        req(&mut m, "ListenerArn", &self.listener_arn);
-        put(&mut m, "PortOverrides", &self.port_overrides);
-        put(&mut m, "ThresholdCount", &self.threshold_count);
-        put(&mut m, "TrafficDialPercentage", &self.traffic_dial_percentage);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "EndpointConfigurations", &self.endpoint_configurations);
+        req(m, "EndpointGroupRegion", &self.endpoint_group_region);
+        put(m, "HealthCheckIntervalSeconds", &self.health_check_interval_seconds);
+        put(m, "HealthCheckPath", &self.health_check_path);
+        put(m, "HealthCheckPort", &self.health_check_port);
+        put(m, "HealthCheckProtocol", &self.health_check_protocol);
+        req(m, "ListenerArn", &self.listener_arn);
+        put(m, "PortOverrides", &self.port_overrides);
+        put(m, "ThresholdCount", &self.threshold_count);
+        put(m, "TrafficDialPercentage", &self.traffic_dial_percentage);
     }
 }
 resource!(CfnEndpointGroup, CfnEndpointGroupAttributes, "AWS::GlobalAccelerator::EndpointGroup");
@@ -434,13 +428,11 @@ impl CfnListener {
     }
 }
 impl CfnListener {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AcceleratorArn", &self.accelerator_arn);
-        put(&mut m, "ClientAffinity", &self.client_affinity);
-        req(&mut m, "PortRanges", &self.port_ranges);
-        req(&mut m, "Protocol", &self.protocol);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AcceleratorArn", &self.accelerator_arn);
+        put(m, "ClientAffinity", &self.client_affinity);
+        req(m, "PortRanges", &self.port_ranges);
+        req(m, "Protocol", &self.protocol);
     }
 }
 resource!(CfnListener, CfnListenerAttributes, "AWS::GlobalAccelerator::Listener");

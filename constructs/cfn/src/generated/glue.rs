@@ -29,13 +29,11 @@ impl CfnBlueprint {
     }
 }
 impl CfnBlueprint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "BlueprintLocation", &self.blueprint_location);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "BlueprintLocation", &self.blueprint_location);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnBlueprint, CfnBlueprintAttributes, "AWS::Glue::Blueprint");
@@ -148,20 +146,18 @@ impl CfnCatalog {
     }
 }
 impl CfnCatalog {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllowFullTableExternalDataAccess", &self.allow_full_table_external_data_access);
-        put(&mut m, "CatalogProperties", &self.catalog_properties);
-        put(&mut m, "CreateDatabaseDefaultPermissions", &self.create_database_default_permissions);
-        put(&mut m, "CreateTableDefaultPermissions", &self.create_table_default_permissions);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "FederatedCatalog", &self.federated_catalog);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "OverwriteChildResourcePermissionsWithDefault", &self.overwrite_child_resource_permissions_with_default);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetRedshiftCatalog", &self.target_redshift_catalog);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllowFullTableExternalDataAccess", &self.allow_full_table_external_data_access);
+        put(m, "CatalogProperties", &self.catalog_properties);
+        put(m, "CreateDatabaseDefaultPermissions", &self.create_database_default_permissions);
+        put(m, "CreateTableDefaultPermissions", &self.create_table_default_permissions);
+        put(m, "Description", &self.description);
+        put(m, "FederatedCatalog", &self.federated_catalog);
+        req(m, "Name", &self.name);
+        put(m, "OverwriteChildResourcePermissionsWithDefault", &self.overwrite_child_resource_permissions_with_default);
+        put(m, "Parameters", &self.parameters);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetRedshiftCatalog", &self.target_redshift_catalog);
     }
 }
 resource!(CfnCatalog, CfnCatalogAttributes, "AWS::Glue::Catalog");
@@ -470,13 +466,11 @@ pub struct CfnClassifier {
     pub xml_classifier: Option<Val<classifier::XMLClassifier>>,
 }
 impl CfnClassifier {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CsvClassifier", &self.csv_classifier);
-        put(&mut m, "GrokClassifier", &self.grok_classifier);
-        put(&mut m, "JsonClassifier", &self.json_classifier);
-        put(&mut m, "XMLClassifier", &self.xml_classifier);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CsvClassifier", &self.csv_classifier);
+        put(m, "GrokClassifier", &self.grok_classifier);
+        put(m, "JsonClassifier", &self.json_classifier);
+        put(m, "XMLClassifier", &self.xml_classifier);
     }
 }
 resource!(CfnClassifier, CfnClassifierAttributes, "AWS::Glue::Classifier");
@@ -673,12 +667,10 @@ impl CfnConnection {
     }
 }
 impl CfnConnection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CatalogId", &self.catalog_id);
-        req(&mut m, "ConnectionInput", &self.connection_input);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CatalogId", &self.catalog_id);
+        req(m, "ConnectionInput", &self.connection_input);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConnection, CfnConnectionAttributes, "AWS::Glue::Connection");
@@ -1345,16 +1337,14 @@ impl CfnConnectionType {
     }
 }
 impl CfnConnectionType {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ConnectionProperties", &self.connection_properties);
-        req(&mut m, "ConnectionType", &self.connection_type);
-        put(&mut m, "ConnectorAuthenticationConfiguration", &self.connector_authentication_configuration);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "IntegrationType", &self.integration_type);
-        req(&mut m, "RestConfiguration", &self.rest_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ConnectionProperties", &self.connection_properties);
+        req(m, "ConnectionType", &self.connection_type);
+        put(m, "ConnectorAuthenticationConfiguration", &self.connector_authentication_configuration);
+        put(m, "Description", &self.description);
+        put(m, "IntegrationType", &self.integration_type);
+        req(m, "RestConfiguration", &self.rest_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConnectionType, CfnConnectionTypeAttributes, "AWS::Glue::ConnectionType");
@@ -2475,23 +2465,21 @@ impl CfnCrawler {
     }
 }
 impl CfnCrawler {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Classifiers", &self.classifiers);
-        put(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "CrawlerSecurityConfiguration", &self.crawler_security_configuration);
-        put(&mut m, "DatabaseName", &self.database_name);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "LakeFormationConfiguration", &self.lake_formation_configuration);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "RecrawlPolicy", &self.recrawl_policy);
-        req(&mut m, "Role", &self.role);
-        put(&mut m, "Schedule", &self.schedule);
-        put(&mut m, "SchemaChangePolicy", &self.schema_change_policy);
-        put(&mut m, "TablePrefix", &self.table_prefix);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Targets", &self.targets);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Classifiers", &self.classifiers);
+        put(m, "Configuration", &self.configuration);
+        put(m, "CrawlerSecurityConfiguration", &self.crawler_security_configuration);
+        put(m, "DatabaseName", &self.database_name);
+        put(m, "Description", &self.description);
+        put(m, "LakeFormationConfiguration", &self.lake_formation_configuration);
+        put(m, "Name", &self.name);
+        put(m, "RecrawlPolicy", &self.recrawl_policy);
+        req(m, "Role", &self.role);
+        put(m, "Schedule", &self.schedule);
+        put(m, "SchemaChangePolicy", &self.schema_change_policy);
+        put(m, "TablePrefix", &self.table_prefix);
+        put(m, "Tags", &self.tags);
+        req(m, "Targets", &self.targets);
     }
 }
 resource!(CfnCrawler, CfnCrawlerAttributes, "AWS::Glue::Crawler");
@@ -2925,13 +2913,11 @@ pub struct CfnCustomEntityType {
     pub tags: Option<Value>,
 }
 impl CfnCustomEntityType {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ContextWords", &self.context_words);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "RegexString", &self.regex_string);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ContextWords", &self.context_words);
+        put(m, "Name", &self.name);
+        put(m, "RegexString", &self.regex_string);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCustomEntityType, CfnCustomEntityTypeAttributes, "AWS::Glue::CustomEntityType");
@@ -2965,11 +2951,9 @@ impl CfnDataCatalogEncryptionSettings {
     }
 }
 impl CfnDataCatalogEncryptionSettings {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CatalogId", &self.catalog_id);
-        req(&mut m, "DataCatalogEncryptionSettings", &self.data_catalog_encryption_settings);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CatalogId", &self.catalog_id);
+        req(m, "DataCatalogEncryptionSettings", &self.data_catalog_encryption_settings);
     }
 }
 resource!(CfnDataCatalogEncryptionSettings, CfnDataCatalogEncryptionSettingsAttributes, "AWS::Glue::DataCatalogEncryptionSettings");
@@ -3103,15 +3087,13 @@ impl CfnDataQualityRuleset {
     }
 }
 impl CfnDataQualityRuleset {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ClientToken", &self.client_token);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Ruleset", &self.ruleset);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetTable", &self.target_table);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ClientToken", &self.client_token);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Ruleset", &self.ruleset);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetTable", &self.target_table);
     }
 }
 resource!(CfnDataQualityRuleset, CfnDataQualityRulesetAttributes, "AWS::Glue::DataQualityRuleset");
@@ -3180,12 +3162,10 @@ impl CfnDatabase {
     }
 }
 impl CfnDatabase {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CatalogId", &self.catalog_id);
-        req(&mut m, "DatabaseInput", &self.database_input);
-        put(&mut m, "DatabaseName", &self.database_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CatalogId", &self.catalog_id);
+        req(m, "DatabaseInput", &self.database_input);
+        put(m, "DatabaseName", &self.database_name);
     }
 }
 resource!(CfnDatabase, CfnDatabaseAttributes, "AWS::Glue::Database");
@@ -3414,24 +3394,22 @@ impl CfnDevEndpoint {
     }
 }
 impl CfnDevEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Arguments", &self.arguments);
-        put(&mut m, "EndpointName", &self.endpoint_name);
-        put(&mut m, "ExtraJarsS3Path", &self.extra_jars_s3_path);
-        put(&mut m, "ExtraPythonLibsS3Path", &self.extra_python_libs_s3_path);
-        put(&mut m, "GlueVersion", &self.glue_version);
-        put(&mut m, "NumberOfNodes", &self.number_of_nodes);
-        put(&mut m, "NumberOfWorkers", &self.number_of_workers);
-        put(&mut m, "PublicKey", &self.public_key);
-        put(&mut m, "PublicKeys", &self.public_keys);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "SecurityConfiguration", &self.security_configuration);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        put(&mut m, "SubnetId", &self.subnet_id);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WorkerType", &self.worker_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Arguments", &self.arguments);
+        put(m, "EndpointName", &self.endpoint_name);
+        put(m, "ExtraJarsS3Path", &self.extra_jars_s3_path);
+        put(m, "ExtraPythonLibsS3Path", &self.extra_python_libs_s3_path);
+        put(m, "GlueVersion", &self.glue_version);
+        put(m, "NumberOfNodes", &self.number_of_nodes);
+        put(m, "NumberOfWorkers", &self.number_of_workers);
+        put(m, "PublicKey", &self.public_key);
+        put(m, "PublicKeys", &self.public_keys);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "SecurityConfiguration", &self.security_configuration);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        put(m, "SubnetId", &self.subnet_id);
+        put(m, "Tags", &self.tags);
+        put(m, "WorkerType", &self.worker_type);
     }
 }
 resource!(CfnDevEndpoint, CfnDevEndpointAttributes, "AWS::Glue::DevEndpoint");
@@ -3472,12 +3450,10 @@ impl CfnIdentityCenterConfiguration {
     }
 }
 impl CfnIdentityCenterConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        put(&mut m, "Scopes", &self.scopes);
-        put(&mut m, "UserBackgroundSessionsEnabled", &self.user_background_sessions_enabled);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "InstanceArn", &self.instance_arn);
+        put(m, "Scopes", &self.scopes);
+        put(m, "UserBackgroundSessionsEnabled", &self.user_background_sessions_enabled);
     }
 }
 resource!(CfnIdentityCenterConfiguration, CfnIdentityCenterConfigurationAttributes, "AWS::Glue::IdentityCenterConfiguration");
@@ -3540,18 +3516,16 @@ impl CfnIntegration {
     }
 }
 impl CfnIntegration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalEncryptionContext", &self.additional_encryption_context);
-        put(&mut m, "DataFilter", &self.data_filter);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "IntegrationConfig", &self.integration_config);
-        req(&mut m, "IntegrationName", &self.integration_name);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        req(&mut m, "SourceArn", &self.source_arn);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TargetArn", &self.target_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalEncryptionContext", &self.additional_encryption_context);
+        put(m, "DataFilter", &self.data_filter);
+        put(m, "Description", &self.description);
+        put(m, "IntegrationConfig", &self.integration_config);
+        req(m, "IntegrationName", &self.integration_name);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        req(m, "SourceArn", &self.source_arn);
+        put(m, "Tags", &self.tags);
+        req(m, "TargetArn", &self.target_arn);
     }
 }
 resource!(CfnIntegration, CfnIntegrationAttributes, "AWS::Glue::Integration");
@@ -3657,13 +3631,11 @@ impl CfnIntegrationResourceProperty {
     }
 }
 impl CfnIntegrationResourceProperty {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ResourceArn", &self.resource_arn);
-        put(&mut m, "SourceProcessingProperties", &self.source_processing_properties);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetProcessingProperties", &self.target_processing_properties);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ResourceArn", &self.resource_arn);
+        put(m, "SourceProcessingProperties", &self.source_processing_properties);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetProcessingProperties", &self.target_processing_properties);
     }
 }
 resource!(CfnIntegrationResourceProperty, CfnIntegrationResourcePropertyAttributes, "AWS::Glue::IntegrationResourceProperty");
@@ -3852,32 +3824,30 @@ impl CfnJob {
     }
 }
 impl CfnJob {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllocatedCapacity", &self.allocated_capacity);
-        req(&mut m, "Command", &self.command);
-        put(&mut m, "Connections", &self.connections);
-        put(&mut m, "DefaultArguments", &self.default_arguments);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ExecutionClass", &self.execution_class);
-        put(&mut m, "ExecutionProperty", &self.execution_property);
-        put(&mut m, "GlueVersion", &self.glue_version);
-        put(&mut m, "JobMode", &self.job_mode);
-        put(&mut m, "JobRunQueuingEnabled", &self.job_run_queuing_enabled);
-        put(&mut m, "LogUri", &self.log_uri);
-        put(&mut m, "MaintenanceWindow", &self.maintenance_window);
-        put(&mut m, "MaxCapacity", &self.max_capacity);
-        put(&mut m, "MaxRetries", &self.max_retries);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "NonOverridableArguments", &self.non_overridable_arguments);
-        put(&mut m, "NotificationProperty", &self.notification_property);
-        put(&mut m, "NumberOfWorkers", &self.number_of_workers);
-        req(&mut m, "Role", &self.role);
-        put(&mut m, "SecurityConfiguration", &self.security_configuration);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Timeout", &self.timeout);
-        put(&mut m, "WorkerType", &self.worker_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllocatedCapacity", &self.allocated_capacity);
+        req(m, "Command", &self.command);
+        put(m, "Connections", &self.connections);
+        put(m, "DefaultArguments", &self.default_arguments);
+        put(m, "Description", &self.description);
+        put(m, "ExecutionClass", &self.execution_class);
+        put(m, "ExecutionProperty", &self.execution_property);
+        put(m, "GlueVersion", &self.glue_version);
+        put(m, "JobMode", &self.job_mode);
+        put(m, "JobRunQueuingEnabled", &self.job_run_queuing_enabled);
+        put(m, "LogUri", &self.log_uri);
+        put(m, "MaintenanceWindow", &self.maintenance_window);
+        put(m, "MaxCapacity", &self.max_capacity);
+        put(m, "MaxRetries", &self.max_retries);
+        put(m, "Name", &self.name);
+        put(m, "NonOverridableArguments", &self.non_overridable_arguments);
+        put(m, "NotificationProperty", &self.notification_property);
+        put(m, "NumberOfWorkers", &self.number_of_workers);
+        req(m, "Role", &self.role);
+        put(m, "SecurityConfiguration", &self.security_configuration);
+        put(m, "Tags", &self.tags);
+        put(m, "Timeout", &self.timeout);
+        put(m, "WorkerType", &self.worker_type);
     }
 }
 resource!(CfnJob, CfnJobAttributes, "AWS::Glue::Job");
@@ -4112,22 +4082,20 @@ impl CfnMLTransform {
     }
 }
 impl CfnMLTransform {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "GlueVersion", &self.glue_version);
-        req(&mut m, "InputRecordTables", &self.input_record_tables);
-        put(&mut m, "MaxCapacity", &self.max_capacity);
-        put(&mut m, "MaxRetries", &self.max_retries);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "NumberOfWorkers", &self.number_of_workers);
-        req(&mut m, "Role", &self.role);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Timeout", &self.timeout);
-        put(&mut m, "TransformEncryption", &self.transform_encryption);
-        req(&mut m, "TransformParameters", &self.transform_parameters);
-        put(&mut m, "WorkerType", &self.worker_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "GlueVersion", &self.glue_version);
+        req(m, "InputRecordTables", &self.input_record_tables);
+        put(m, "MaxCapacity", &self.max_capacity);
+        put(m, "MaxRetries", &self.max_retries);
+        put(m, "Name", &self.name);
+        put(m, "NumberOfWorkers", &self.number_of_workers);
+        req(m, "Role", &self.role);
+        put(m, "Tags", &self.tags);
+        put(m, "Timeout", &self.timeout);
+        put(m, "TransformEncryption", &self.transform_encryption);
+        req(m, "TransformParameters", &self.transform_parameters);
+        put(m, "WorkerType", &self.worker_type);
     }
 }
 resource!(CfnMLTransform, CfnMLTransformAttributes, "AWS::Glue::MLTransform");
@@ -4395,13 +4363,11 @@ impl CfnPartition {
     }
 }
 impl CfnPartition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CatalogId", &self.catalog_id);
-        req(&mut m, "DatabaseName", &self.database_name);
-        req(&mut m, "PartitionInput", &self.partition_input);
-        req(&mut m, "TableName", &self.table_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CatalogId", &self.catalog_id);
+        req(m, "DatabaseName", &self.database_name);
+        req(m, "PartitionInput", &self.partition_input);
+        req(m, "TableName", &self.table_name);
     }
 }
 resource!(CfnPartition, CfnPartitionAttributes, "AWS::Glue::Partition");
@@ -4678,12 +4644,10 @@ impl CfnRegistry {
     }
 }
 impl CfnRegistry {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRegistry, CfnRegistryAttributes, "AWS::Glue::Registry");
@@ -4769,17 +4733,15 @@ impl CfnSchema {
     }
 }
 impl CfnSchema {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CheckpointVersion", &self.checkpoint_version);
-        req(&mut m, "Compatibility", &self.compatibility);
-        req(&mut m, "DataFormat", &self.data_format);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Registry", &self.registry);
-        put(&mut m, "SchemaDefinition", &self.schema_definition);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CheckpointVersion", &self.checkpoint_version);
+        req(m, "Compatibility", &self.compatibility);
+        req(m, "DataFormat", &self.data_format);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Registry", &self.registry);
+        put(m, "SchemaDefinition", &self.schema_definition);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSchema, CfnSchemaAttributes, "AWS::Glue::Schema");
@@ -4952,11 +4914,9 @@ impl CfnSchemaVersion {
     }
 }
 impl CfnSchemaVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Schema", &self.schema);
-        req(&mut m, "SchemaDefinition", &self.schema_definition);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Schema", &self.schema);
+        req(m, "SchemaDefinition", &self.schema_definition);
     }
 }
 resource!(CfnSchemaVersion, CfnSchemaVersionAttributes, "AWS::Glue::SchemaVersion");
@@ -5023,12 +4983,10 @@ impl CfnSchemaVersionMetadata {
     }
 }
 impl CfnSchemaVersionMetadata {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Key", &self.key);
-        req(&mut m, "SchemaVersionId", &self.schema_version_id);
-        req(&mut m, "Value", &self.value);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Key", &self.key);
+        req(m, "SchemaVersionId", &self.schema_version_id);
+        req(m, "Value", &self.value);
     }
 }
 resource!(CfnSchemaVersionMetadata, CfnSchemaVersionMetadataAttributes, "AWS::Glue::SchemaVersionMetadata");
@@ -5062,11 +5020,9 @@ impl CfnSecurityConfiguration {
     }
 }
 impl CfnSecurityConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "EncryptionConfiguration", &self.encryption_configuration);
-        req(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "EncryptionConfiguration", &self.encryption_configuration);
+        req(m, "Name", &self.name);
     }
 }
 resource!(CfnSecurityConfiguration, CfnSecurityConfigurationAttributes, "AWS::Glue::SecurityConfiguration");
@@ -5264,24 +5220,22 @@ impl CfnSession {
     }
 }
 impl CfnSession {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Command", &self.command);
-        put(&mut m, "Connections", &self.connections);
-        put(&mut m, "DefaultArguments", &self.default_arguments);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "GlueVersion", &self.glue_version);
-        req(&mut m, "Id", &self.id);
-        put(&mut m, "IdleTimeout", &self.idle_timeout);
-        put(&mut m, "MaxCapacity", &self.max_capacity);
-        put(&mut m, "NumberOfWorkers", &self.number_of_workers);
-        put(&mut m, "RequestOrigin", &self.request_origin);
-        req(&mut m, "Role", &self.role);
-        put(&mut m, "SecurityConfiguration", &self.security_configuration);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Timeout", &self.timeout);
-        put(&mut m, "WorkerType", &self.worker_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Command", &self.command);
+        put(m, "Connections", &self.connections);
+        put(m, "DefaultArguments", &self.default_arguments);
+        put(m, "Description", &self.description);
+        put(m, "GlueVersion", &self.glue_version);
+        req(m, "Id", &self.id);
+        put(m, "IdleTimeout", &self.idle_timeout);
+        put(m, "MaxCapacity", &self.max_capacity);
+        put(m, "NumberOfWorkers", &self.number_of_workers);
+        put(m, "RequestOrigin", &self.request_origin);
+        req(m, "Role", &self.role);
+        put(m, "SecurityConfiguration", &self.security_configuration);
+        put(m, "Tags", &self.tags);
+        put(m, "Timeout", &self.timeout);
+        put(m, "WorkerType", &self.worker_type);
     }
 }
 resource!(CfnSession, CfnSessionAttributes, "AWS::Glue::Session");
@@ -5443,14 +5397,12 @@ impl CfnTable {
     }
 }
 impl CfnTable {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CatalogId", &self.catalog_id);
-        req(&mut m, "DatabaseName", &self.database_name);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "OpenTableFormatInput", &self.open_table_format_input);
-        put(&mut m, "TableInput", &self.table_input);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CatalogId", &self.catalog_id);
+        req(m, "DatabaseName", &self.database_name);
+        put(m, "Name", &self.name);
+        put(m, "OpenTableFormatInput", &self.open_table_format_input);
+        put(m, "TableInput", &self.table_input);
     }
 }
 resource!(CfnTable, CfnTableAttributes, "AWS::Glue::Table");
@@ -6169,14 +6121,12 @@ impl CfnTableOptimizer {
     }
 }
 impl CfnTableOptimizer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CatalogId", &self.catalog_id);
-        req(&mut m, "DatabaseName", &self.database_name);
-        req(&mut m, "TableName", &self.table_name);
-        req(&mut m, "TableOptimizerConfiguration", &self.table_optimizer_configuration);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CatalogId", &self.catalog_id);
+        req(m, "DatabaseName", &self.database_name);
+        req(m, "TableName", &self.table_name);
+        req(m, "TableOptimizerConfiguration", &self.table_optimizer_configuration);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnTableOptimizer, CfnTableOptimizerAttributes, "AWS::Glue::TableOptimizer");
@@ -6441,19 +6391,17 @@ impl CfnTrigger {
     }
 }
 impl CfnTrigger {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Actions", &self.actions);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EventBatchingCondition", &self.event_batching_condition);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Predicate", &self.predicate);
-        put(&mut m, "Schedule", &self.schedule);
-        put(&mut m, "StartOnCreation", &self.start_on_creation);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        put(&mut m, "WorkflowName", &self.workflow_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Actions", &self.actions);
+        put(m, "Description", &self.description);
+        put(m, "EventBatchingCondition", &self.event_batching_condition);
+        put(m, "Name", &self.name);
+        put(m, "Predicate", &self.predicate);
+        put(m, "Schedule", &self.schedule);
+        put(m, "StartOnCreation", &self.start_on_creation);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
+        put(m, "WorkflowName", &self.workflow_name);
     }
 }
 resource!(CfnTrigger, CfnTriggerAttributes, "AWS::Glue::Trigger");
@@ -6745,13 +6693,11 @@ impl CfnUsageProfile {
     }
 }
 impl CfnUsageProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Configuration", &self.configuration);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnUsageProfile, CfnUsageProfileAttributes, "AWS::Glue::UsageProfile");
@@ -6874,16 +6820,14 @@ impl CfnUserDefinedFunction {
     }
 }
 impl CfnUserDefinedFunction {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ClassName", &self.class_name);
-        req(&mut m, "DatabaseName", &self.database_name);
-        req(&mut m, "FunctionName", &self.function_name);
-        put(&mut m, "FunctionType", &self.function_type);
-        put(&mut m, "OwnerName", &self.owner_name);
-        put(&mut m, "OwnerType", &self.owner_type);
-        put(&mut m, "ResourceUris", &self.resource_uris);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ClassName", &self.class_name);
+        req(m, "DatabaseName", &self.database_name);
+        req(m, "FunctionName", &self.function_name);
+        put(m, "FunctionType", &self.function_type);
+        put(m, "OwnerName", &self.owner_name);
+        put(m, "OwnerType", &self.owner_type);
+        put(m, "ResourceUris", &self.resource_uris);
     }
 }
 resource!(CfnUserDefinedFunction, CfnUserDefinedFunctionAttributes, "AWS::Glue::UserDefinedFunction");
@@ -7013,14 +6957,12 @@ pub struct CfnWorkflow {
     pub tags: Option<Value>,
 }
 impl CfnWorkflow {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DefaultRunProperties", &self.default_run_properties);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "MaxConcurrentRuns", &self.max_concurrent_runs);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DefaultRunProperties", &self.default_run_properties);
+        put(m, "Description", &self.description);
+        put(m, "MaxConcurrentRuns", &self.max_concurrent_runs);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnWorkflow, CfnWorkflowAttributes, "AWS::Glue::Workflow");

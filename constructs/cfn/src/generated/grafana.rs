@@ -71,27 +71,25 @@ impl CfnWorkspace {
     }
 }
 impl CfnWorkspace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AccountAccessType", &self.account_access_type);
-        req(&mut m, "AuthenticationProviders", &self.authentication_providers);
-        put(&mut m, "ClientToken", &self.client_token);
-        put(&mut m, "DataSources", &self.data_sources);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "GrafanaVersion", &self.grafana_version);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "NetworkAccessControl", &self.network_access_control);
-        put(&mut m, "NotificationDestinations", &self.notification_destinations);
-        put(&mut m, "OrganizationRoleName", &self.organization_role_name);
-        put(&mut m, "OrganizationalUnits", &self.organizational_units);
-        req(&mut m, "PermissionType", &self.permission_type);
-        put(&mut m, "PluginAdminEnabled", &self.plugin_admin_enabled);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "SamlConfiguration", &self.saml_configuration);
-        put(&mut m, "StackSetName", &self.stack_set_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcConfiguration", &self.vpc_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AccountAccessType", &self.account_access_type);
+        req(m, "AuthenticationProviders", &self.authentication_providers);
+        put(m, "ClientToken", &self.client_token);
+        put(m, "DataSources", &self.data_sources);
+        put(m, "Description", &self.description);
+        put(m, "GrafanaVersion", &self.grafana_version);
+        put(m, "Name", &self.name);
+        put(m, "NetworkAccessControl", &self.network_access_control);
+        put(m, "NotificationDestinations", &self.notification_destinations);
+        put(m, "OrganizationRoleName", &self.organization_role_name);
+        put(m, "OrganizationalUnits", &self.organizational_units);
+        req(m, "PermissionType", &self.permission_type);
+        put(m, "PluginAdminEnabled", &self.plugin_admin_enabled);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "SamlConfiguration", &self.saml_configuration);
+        put(m, "StackSetName", &self.stack_set_name);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcConfiguration", &self.vpc_configuration);
     }
 }
 resource!(CfnWorkspace, CfnWorkspaceAttributes, "AWS::Grafana::Workspace");

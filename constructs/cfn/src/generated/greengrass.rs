@@ -26,12 +26,10 @@ impl CfnConnectorDefinition {
     }
 }
 impl CfnConnectorDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "InitialVersion", &self.initial_version);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "InitialVersion", &self.initial_version);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConnectorDefinition, CfnConnectorDefinitionAttributes, "AWS::Greengrass::ConnectorDefinition");
@@ -133,11 +131,9 @@ impl CfnConnectorDefinitionVersion {
     }
 }
 impl CfnConnectorDefinitionVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConnectorDefinitionId", &self.connector_definition_id);
-        req(&mut m, "Connectors", &self.connectors);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConnectorDefinitionId", &self.connector_definition_id);
+        req(m, "Connectors", &self.connectors);
     }
 }
 resource!(CfnConnectorDefinitionVersion, CfnConnectorDefinitionVersionAttributes, "AWS::Greengrass::ConnectorDefinitionVersion");
@@ -212,12 +208,10 @@ impl CfnCoreDefinition {
     }
 }
 impl CfnCoreDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "InitialVersion", &self.initial_version);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "InitialVersion", &self.initial_version);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCoreDefinition, CfnCoreDefinitionAttributes, "AWS::Greengrass::CoreDefinition");
@@ -323,11 +317,9 @@ impl CfnCoreDefinitionVersion {
     }
 }
 impl CfnCoreDefinitionVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CoreDefinitionId", &self.core_definition_id);
-        req(&mut m, "Cores", &self.cores);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CoreDefinitionId", &self.core_definition_id);
+        req(m, "Cores", &self.cores);
     }
 }
 resource!(CfnCoreDefinitionVersion, CfnCoreDefinitionVersionAttributes, "AWS::Greengrass::CoreDefinitionVersion");
@@ -406,12 +398,10 @@ impl CfnDeviceDefinition {
     }
 }
 impl CfnDeviceDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "InitialVersion", &self.initial_version);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "InitialVersion", &self.initial_version);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDeviceDefinition, CfnDeviceDefinitionAttributes, "AWS::Greengrass::DeviceDefinition");
@@ -517,11 +507,9 @@ impl CfnDeviceDefinitionVersion {
     }
 }
 impl CfnDeviceDefinitionVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DeviceDefinitionId", &self.device_definition_id);
-        req(&mut m, "Devices", &self.devices);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DeviceDefinitionId", &self.device_definition_id);
+        req(m, "Devices", &self.devices);
     }
 }
 resource!(CfnDeviceDefinitionVersion, CfnDeviceDefinitionVersionAttributes, "AWS::Greengrass::DeviceDefinitionVersion");
@@ -600,12 +588,10 @@ impl CfnFunctionDefinition {
     }
 }
 impl CfnFunctionDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "InitialVersion", &self.initial_version);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "InitialVersion", &self.initial_version);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFunctionDefinition, CfnFunctionDefinitionAttributes, "AWS::Greengrass::FunctionDefinition");
@@ -851,12 +837,10 @@ impl CfnFunctionDefinitionVersion {
     }
 }
 impl CfnFunctionDefinitionVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DefaultConfig", &self.default_config);
-        req(&mut m, "FunctionDefinitionId", &self.function_definition_id);
-        req(&mut m, "Functions", &self.functions);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DefaultConfig", &self.default_config);
+        req(m, "FunctionDefinitionId", &self.function_definition_id);
+        req(m, "Functions", &self.functions);
     }
 }
 resource!(CfnFunctionDefinitionVersion, CfnFunctionDefinitionVersionAttributes, "AWS::Greengrass::FunctionDefinitionVersion");
@@ -1071,13 +1055,11 @@ impl CfnGroup {
     }
 }
 impl CfnGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "InitialVersion", &self.initial_version);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "InitialVersion", &self.initial_version);
+        req(m, "Name", &self.name);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnGroup, CfnGroupAttributes, "AWS::Greengrass::Group");
@@ -1181,17 +1163,15 @@ impl CfnGroupVersion {
     }
 }
 impl CfnGroupVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ConnectorDefinitionVersionArn", &self.connector_definition_version_arn);
-        put(&mut m, "CoreDefinitionVersionArn", &self.core_definition_version_arn);
-        put(&mut m, "DeviceDefinitionVersionArn", &self.device_definition_version_arn);
-        put(&mut m, "FunctionDefinitionVersionArn", &self.function_definition_version_arn);
-        req(&mut m, "GroupId", &self.group_id);
-        put(&mut m, "LoggerDefinitionVersionArn", &self.logger_definition_version_arn);
-        put(&mut m, "ResourceDefinitionVersionArn", &self.resource_definition_version_arn);
-        put(&mut m, "SubscriptionDefinitionVersionArn", &self.subscription_definition_version_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ConnectorDefinitionVersionArn", &self.connector_definition_version_arn);
+        put(m, "CoreDefinitionVersionArn", &self.core_definition_version_arn);
+        put(m, "DeviceDefinitionVersionArn", &self.device_definition_version_arn);
+        put(m, "FunctionDefinitionVersionArn", &self.function_definition_version_arn);
+        req(m, "GroupId", &self.group_id);
+        put(m, "LoggerDefinitionVersionArn", &self.logger_definition_version_arn);
+        put(m, "ResourceDefinitionVersionArn", &self.resource_definition_version_arn);
+        put(m, "SubscriptionDefinitionVersionArn", &self.subscription_definition_version_arn);
     }
 }
 resource!(CfnGroupVersion, CfnGroupVersionAttributes, "AWS::Greengrass::GroupVersion");
@@ -1232,12 +1212,10 @@ impl CfnLoggerDefinition {
     }
 }
 impl CfnLoggerDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "InitialVersion", &self.initial_version);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "InitialVersion", &self.initial_version);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLoggerDefinition, CfnLoggerDefinitionAttributes, "AWS::Greengrass::LoggerDefinition");
@@ -1347,11 +1325,9 @@ impl CfnLoggerDefinitionVersion {
     }
 }
 impl CfnLoggerDefinitionVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "LoggerDefinitionId", &self.logger_definition_id);
-        req(&mut m, "Loggers", &self.loggers);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "LoggerDefinitionId", &self.logger_definition_id);
+        req(m, "Loggers", &self.loggers);
     }
 }
 resource!(CfnLoggerDefinitionVersion, CfnLoggerDefinitionVersionAttributes, "AWS::Greengrass::LoggerDefinitionVersion");
@@ -1434,12 +1410,10 @@ impl CfnResourceDefinition {
     }
 }
 impl CfnResourceDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "InitialVersion", &self.initial_version);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "InitialVersion", &self.initial_version);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnResourceDefinition, CfnResourceDefinitionAttributes, "AWS::Greengrass::ResourceDefinition");
@@ -1761,11 +1735,9 @@ impl CfnResourceDefinitionVersion {
     }
 }
 impl CfnResourceDefinitionVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ResourceDefinitionId", &self.resource_definition_id);
-        req(&mut m, "Resources", &self.resources);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ResourceDefinitionId", &self.resource_definition_id);
+        req(m, "Resources", &self.resources);
     }
 }
 resource!(CfnResourceDefinitionVersion, CfnResourceDefinitionVersionAttributes, "AWS::Greengrass::ResourceDefinitionVersion");
@@ -2060,12 +2032,10 @@ impl CfnSubscriptionDefinition {
     }
 }
 impl CfnSubscriptionDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "InitialVersion", &self.initial_version);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "InitialVersion", &self.initial_version);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSubscriptionDefinition, CfnSubscriptionDefinitionAttributes, "AWS::Greengrass::SubscriptionDefinition");
@@ -2171,11 +2141,9 @@ impl CfnSubscriptionDefinitionVersion {
     }
 }
 impl CfnSubscriptionDefinitionVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "SubscriptionDefinitionId", &self.subscription_definition_id);
-        req(&mut m, "Subscriptions", &self.subscriptions);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "SubscriptionDefinitionId", &self.subscription_definition_id);
+        req(m, "Subscriptions", &self.subscriptions);
     }
 }
 resource!(CfnSubscriptionDefinitionVersion, CfnSubscriptionDefinitionVersionAttributes, "AWS::Greengrass::SubscriptionDefinitionVersion");

@@ -16,12 +16,10 @@ pub struct CfnComponentVersion {
     pub tags: Option<Val<IndexMap<String, Val<String>>>>,
 }
 impl CfnComponentVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "InlineRecipe", &self.inline_recipe);
-        put(&mut m, "LambdaFunction", &self.lambda_function);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "InlineRecipe", &self.inline_recipe);
+        put(m, "LambdaFunction", &self.lambda_function);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnComponentVersion, CfnComponentVersionAttributes, "AWS::GreengrassV2::ComponentVersion");
@@ -398,16 +396,14 @@ impl CfnDeployment {
     }
 }
 impl CfnDeployment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Components", &self.components);
-        put(&mut m, "DeploymentName", &self.deployment_name);
-        put(&mut m, "DeploymentPolicies", &self.deployment_policies);
-        put(&mut m, "IotJobConfiguration", &self.iot_job_configuration);
-        put(&mut m, "ParentTargetArn", &self.parent_target_arn);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TargetArn", &self.target_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Components", &self.components);
+        put(m, "DeploymentName", &self.deployment_name);
+        put(m, "DeploymentPolicies", &self.deployment_policies);
+        put(m, "IotJobConfiguration", &self.iot_job_configuration);
+        put(m, "ParentTargetArn", &self.parent_target_arn);
+        put(m, "Tags", &self.tags);
+        req(m, "TargetArn", &self.target_arn);
     }
 }
 resource!(CfnDeployment, CfnDeploymentAttributes, "AWS::GreengrassV2::Deployment");

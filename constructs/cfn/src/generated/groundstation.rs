@@ -26,12 +26,10 @@ impl CfnConfig {
     }
 }
 impl CfnConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConfigData", &self.config_data);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConfigData", &self.config_data);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConfig, CfnConfigAttributes, "AWS::GroundStation::Config");
@@ -575,13 +573,11 @@ impl CfnDataflowEndpointGroup {
     }
 }
 impl CfnDataflowEndpointGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ContactPostPassDurationSeconds", &self.contact_post_pass_duration_seconds);
-        put(&mut m, "ContactPrePassDurationSeconds", &self.contact_pre_pass_duration_seconds);
-        req(&mut m, "EndpointDetails", &self.endpoint_details);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ContactPostPassDurationSeconds", &self.contact_post_pass_duration_seconds);
+        put(m, "ContactPrePassDurationSeconds", &self.contact_pre_pass_duration_seconds);
+        req(m, "EndpointDetails", &self.endpoint_details);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDataflowEndpointGroup, CfnDataflowEndpointGroupAttributes, "AWS::GroundStation::DataflowEndpointGroup");
@@ -877,13 +873,11 @@ pub struct CfnDataflowEndpointGroupV2 {
     pub tags: Option<Val<Vec<Val<dataflow_endpoint_group_v2::Tag>>>>,
 }
 impl CfnDataflowEndpointGroupV2 {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ContactPostPassDurationSeconds", &self.contact_post_pass_duration_seconds);
-        put(&mut m, "ContactPrePassDurationSeconds", &self.contact_pre_pass_duration_seconds);
-        put(&mut m, "Endpoints", &self.endpoints);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ContactPostPassDurationSeconds", &self.contact_post_pass_duration_seconds);
+        put(m, "ContactPrePassDurationSeconds", &self.contact_pre_pass_duration_seconds);
+        put(m, "Endpoints", &self.endpoints);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDataflowEndpointGroupV2, CfnDataflowEndpointGroupV2Attributes, "AWS::GroundStation::DataflowEndpointGroupV2");
@@ -1282,19 +1276,17 @@ impl CfnMissionProfile {
     }
 }
 impl CfnMissionProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ContactPostPassDurationSeconds", &self.contact_post_pass_duration_seconds);
-        put(&mut m, "ContactPrePassDurationSeconds", &self.contact_pre_pass_duration_seconds);
-        req(&mut m, "DataflowEdges", &self.dataflow_edges);
-        req(&mut m, "MinimumViableContactDurationSeconds", &self.minimum_viable_contact_duration_seconds);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "StreamsKmsKey", &self.streams_kms_key);
-        put(&mut m, "StreamsKmsRole", &self.streams_kms_role);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TelemetrySinkConfigArn", &self.telemetry_sink_config_arn);
-        req(&mut m, "TrackingConfigArn", &self.tracking_config_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ContactPostPassDurationSeconds", &self.contact_post_pass_duration_seconds);
+        put(m, "ContactPrePassDurationSeconds", &self.contact_pre_pass_duration_seconds);
+        req(m, "DataflowEdges", &self.dataflow_edges);
+        req(m, "MinimumViableContactDurationSeconds", &self.minimum_viable_contact_duration_seconds);
+        req(m, "Name", &self.name);
+        put(m, "StreamsKmsKey", &self.streams_kms_key);
+        put(m, "StreamsKmsRole", &self.streams_kms_role);
+        put(m, "Tags", &self.tags);
+        put(m, "TelemetrySinkConfigArn", &self.telemetry_sink_config_arn);
+        req(m, "TrackingConfigArn", &self.tracking_config_arn);
     }
 }
 resource!(CfnMissionProfile, CfnMissionProfileAttributes, "AWS::GroundStation::MissionProfile");

@@ -26,12 +26,10 @@ impl CfnCustomDetectionRuleAssociation {
     }
 }
 impl CfnCustomDetectionRuleAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Mode", &self.mode);
-        req(&mut m, "RuleId", &self.rule_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Mode", &self.mode);
+        req(m, "RuleId", &self.rule_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCustomDetectionRuleAssociation, CfnCustomDetectionRuleAssociationAttributes, "AWS::GuardDuty::CustomDetectionRuleAssociation");
@@ -145,14 +143,12 @@ impl CfnDetector {
     }
 }
 impl CfnDetector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DataSources", &self.data_sources);
-        req(&mut m, "Enable", &self.enable);
-        put(&mut m, "Features", &self.features);
-        put(&mut m, "FindingPublishingFrequency", &self.finding_publishing_frequency);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DataSources", &self.data_sources);
+        req(m, "Enable", &self.enable);
+        put(m, "Features", &self.features);
+        put(m, "FindingPublishingFrequency", &self.finding_publishing_frequency);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDetector, CfnDetectorAttributes, "AWS::GuardDuty::Detector");
@@ -531,16 +527,14 @@ impl CfnFilter {
     }
 }
 impl CfnFilter {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Action", &self.action);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DetectorId", &self.detector_id);
-        req(&mut m, "FindingCriteria", &self.finding_criteria);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Rank", &self.rank);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Action", &self.action);
+        put(m, "Description", &self.description);
+        req(m, "DetectorId", &self.detector_id);
+        req(m, "FindingCriteria", &self.finding_criteria);
+        req(m, "Name", &self.name);
+        put(m, "Rank", &self.rank);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFilter, CfnFilterAttributes, "AWS::GuardDuty::Filter");
@@ -707,16 +701,14 @@ impl CfnIPSet {
     }
 }
 impl CfnIPSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Activate", &self.activate);
-        put(&mut m, "DetectorId", &self.detector_id);
-        put(&mut m, "ExpectedBucketOwner", &self.expected_bucket_owner);
-        req(&mut m, "Format", &self.format);
-        req(&mut m, "Location", &self.location);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Activate", &self.activate);
+        put(m, "DetectorId", &self.detector_id);
+        put(m, "ExpectedBucketOwner", &self.expected_bucket_owner);
+        req(m, "Format", &self.format);
+        req(m, "Location", &self.location);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIPSet, CfnIPSetAttributes, "AWS::GuardDuty::IPSet");
@@ -823,13 +815,11 @@ impl CfnMalwareProtectionPlan {
     }
 }
 impl CfnMalwareProtectionPlan {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Actions", &self.actions);
-        req(&mut m, "ProtectedResource", &self.protected_resource);
-        req(&mut m, "Role", &self.role);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Actions", &self.actions);
+        req(m, "ProtectedResource", &self.protected_resource);
+        req(m, "Role", &self.role);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMalwareProtectionPlan, CfnMalwareProtectionPlanAttributes, "AWS::GuardDuty::MalwareProtectionPlan");
@@ -1004,12 +994,10 @@ impl CfnMaster {
     }
 }
 impl CfnMaster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DetectorId", &self.detector_id);
-        put(&mut m, "InvitationId", &self.invitation_id);
-        req(&mut m, "MasterId", &self.master_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DetectorId", &self.detector_id);
+        put(m, "InvitationId", &self.invitation_id);
+        req(m, "MasterId", &self.master_id);
     }
 }
 resource!(CfnMaster, CfnMasterAttributes, "AWS::GuardDuty::Master");
@@ -1055,15 +1043,13 @@ impl CfnMember {
     }
 }
 impl CfnMember {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DetectorId", &self.detector_id);
-        put(&mut m, "DisableEmailNotification", &self.disable_email_notification);
-        req(&mut m, "Email", &self.email);
-        put(&mut m, "MemberId", &self.member_id);
-        put(&mut m, "Message", &self.message);
-        put(&mut m, "Status", &self.status);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DetectorId", &self.detector_id);
+        put(m, "DisableEmailNotification", &self.disable_email_notification);
+        req(m, "Email", &self.email);
+        put(m, "MemberId", &self.member_id);
+        put(m, "Message", &self.message);
+        put(m, "Status", &self.status);
     }
 }
 resource!(CfnMember, CfnMemberAttributes, "AWS::GuardDuty::Member");
@@ -1140,13 +1126,11 @@ impl CfnPublishingDestination {
     }
 }
 impl CfnPublishingDestination {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DestinationProperties", &self.destination_properties);
-        req(&mut m, "DestinationType", &self.destination_type);
-        req(&mut m, "DetectorId", &self.detector_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DestinationProperties", &self.destination_properties);
+        req(m, "DestinationType", &self.destination_type);
+        req(m, "DetectorId", &self.detector_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPublishingDestination, CfnPublishingDestinationAttributes, "AWS::GuardDuty::PublishingDestination");
@@ -1272,16 +1256,14 @@ impl CfnThreatEntitySet {
     }
 }
 impl CfnThreatEntitySet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Activate", &self.activate);
-        put(&mut m, "DetectorId", &self.detector_id);
-        put(&mut m, "ExpectedBucketOwner", &self.expected_bucket_owner);
-        req(&mut m, "Format", &self.format);
-        req(&mut m, "Location", &self.location);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Activate", &self.activate);
+        put(m, "DetectorId", &self.detector_id);
+        put(m, "ExpectedBucketOwner", &self.expected_bucket_owner);
+        req(m, "Format", &self.format);
+        req(m, "Location", &self.location);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnThreatEntitySet, CfnThreatEntitySetAttributes, "AWS::GuardDuty::ThreatEntitySet");
@@ -1413,16 +1395,14 @@ impl CfnThreatIntelSet {
     }
 }
 impl CfnThreatIntelSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Activate", &self.activate);
-        put(&mut m, "DetectorId", &self.detector_id);
-        put(&mut m, "ExpectedBucketOwner", &self.expected_bucket_owner);
-        req(&mut m, "Format", &self.format);
-        req(&mut m, "Location", &self.location);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Activate", &self.activate);
+        put(m, "DetectorId", &self.detector_id);
+        put(m, "ExpectedBucketOwner", &self.expected_bucket_owner);
+        req(m, "Format", &self.format);
+        req(m, "Location", &self.location);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnThreatIntelSet, CfnThreatIntelSetAttributes, "AWS::GuardDuty::ThreatIntelSet");
@@ -1538,16 +1518,14 @@ impl CfnTrustedEntitySet {
     }
 }
 impl CfnTrustedEntitySet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Activate", &self.activate);
-        put(&mut m, "DetectorId", &self.detector_id);
-        put(&mut m, "ExpectedBucketOwner", &self.expected_bucket_owner);
-        req(&mut m, "Format", &self.format);
-        req(&mut m, "Location", &self.location);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Activate", &self.activate);
+        put(m, "DetectorId", &self.detector_id);
+        put(m, "ExpectedBucketOwner", &self.expected_bucket_owner);
+        req(m, "Format", &self.format);
+        req(m, "Location", &self.location);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnTrustedEntitySet, CfnTrustedEntitySetAttributes, "AWS::GuardDuty::TrustedEntitySet");

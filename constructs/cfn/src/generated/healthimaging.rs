@@ -16,12 +16,10 @@ pub struct CfnDatastore {
     pub tags: Option<Val<IndexMap<String, Val<String>>>>,
 }
 impl CfnDatastore {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DatastoreName", &self.datastore_name);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DatastoreName", &self.datastore_name);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDatastore, CfnDatastoreAttributes, "AWS::HealthImaging::Datastore");

@@ -35,15 +35,13 @@ impl CfnDataTransformationProfile {
     }
 }
 impl CfnDataTransformationProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "ProfileDescription", &self.profile_description);
-        req(&mut m, "ProfileName", &self.profile_name);
-        put(&mut m, "Source", &self.source);
-        req(&mut m, "SourceFormat", &self.source_format);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "ProfileDescription", &self.profile_description);
+        req(m, "ProfileName", &self.profile_name);
+        put(m, "Source", &self.source);
+        req(m, "SourceFormat", &self.source_format);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDataTransformationProfile, CfnDataTransformationProfileAttributes, "AWS::HealthLake::DataTransformationProfile");
@@ -261,18 +259,16 @@ impl CfnFHIRDatastore {
     }
 }
 impl CfnFHIRDatastore {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AnalyticsConfiguration", &self.analytics_configuration);
-        put(&mut m, "DatastoreName", &self.datastore_name);
-        req(&mut m, "DatastoreTypeVersion", &self.datastore_type_version);
-        put(&mut m, "IdentityProviderConfiguration", &self.identity_provider_configuration);
-        put(&mut m, "NlpConfiguration", &self.nlp_configuration);
-        put(&mut m, "PreloadDataConfig", &self.preload_data_config);
-        put(&mut m, "ProfileConfiguration", &self.profile_configuration);
-        put(&mut m, "SseConfiguration", &self.sse_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AnalyticsConfiguration", &self.analytics_configuration);
+        put(m, "DatastoreName", &self.datastore_name);
+        req(m, "DatastoreTypeVersion", &self.datastore_type_version);
+        put(m, "IdentityProviderConfiguration", &self.identity_provider_configuration);
+        put(m, "NlpConfiguration", &self.nlp_configuration);
+        put(m, "PreloadDataConfig", &self.preload_data_config);
+        put(m, "ProfileConfiguration", &self.profile_configuration);
+        put(m, "SseConfiguration", &self.sse_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFHIRDatastore, CfnFHIRDatastoreAttributes, "AWS::HealthLake::FHIRDatastore");

@@ -26,12 +26,10 @@ impl CfnAccessKey {
     }
 }
 impl CfnAccessKey {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Serial", &self.serial);
-        put(&mut m, "Status", &self.status);
-        req(&mut m, "UserName", &self.user_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Serial", &self.serial);
+        put(m, "Status", &self.status);
+        req(m, "UserName", &self.user_name);
     }
 }
 resource!(CfnAccessKey, CfnAccessKeyAttributes, "AWS::IAM::AccessKey");
@@ -78,13 +76,11 @@ pub struct CfnGroup {
     pub policies: Option<Val<Vec<Val<group::Policy>>>>,
 }
 impl CfnGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "GroupName", &self.group_name);
-        put(&mut m, "ManagedPolicyArns", &self.managed_policy_arns);
-        put(&mut m, "Path", &self.path);
-        put(&mut m, "Policies", &self.policies);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "GroupName", &self.group_name);
+        put(m, "ManagedPolicyArns", &self.managed_policy_arns);
+        put(m, "Path", &self.path);
+        put(m, "Policies", &self.policies);
     }
 }
 resource!(CfnGroup, CfnGroupAttributes, "AWS::IAM::Group");
@@ -163,12 +159,10 @@ impl CfnGroupPolicy {
     }
 }
 impl CfnGroupPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "GroupName", &self.group_name);
-        put(&mut m, "PolicyDocument", &self.policy_document);
-        req(&mut m, "PolicyName", &self.policy_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "GroupName", &self.group_name);
+        put(m, "PolicyDocument", &self.policy_document);
+        req(m, "PolicyName", &self.policy_name);
     }
 }
 resource!(CfnGroupPolicy, CfnGroupPolicyAttributes, "AWS::IAM::GroupPolicy");
@@ -209,12 +203,10 @@ impl CfnInstanceProfile {
     }
 }
 impl CfnInstanceProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "InstanceProfileName", &self.instance_profile_name);
-        put(&mut m, "Path", &self.path);
-        req(&mut m, "Roles", &self.roles);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "InstanceProfileName", &self.instance_profile_name);
+        put(m, "Path", &self.path);
+        req(m, "Roles", &self.roles);
     }
 }
 resource!(CfnInstanceProfile, CfnInstanceProfileAttributes, "AWS::IAM::InstanceProfile");
@@ -283,16 +275,14 @@ impl CfnManagedPolicy {
     }
 }
 impl CfnManagedPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Groups", &self.groups);
-        put(&mut m, "ManagedPolicyName", &self.managed_policy_name);
-        put(&mut m, "Path", &self.path);
-        req(&mut m, "PolicyDocument", &self.policy_document);
-        put(&mut m, "Roles", &self.roles);
-        put(&mut m, "Users", &self.users);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "Groups", &self.groups);
+        put(m, "ManagedPolicyName", &self.managed_policy_name);
+        put(m, "Path", &self.path);
+        req(m, "PolicyDocument", &self.policy_document);
+        put(m, "Roles", &self.roles);
+        put(m, "Users", &self.users);
     }
 }
 resource!(CfnManagedPolicy, CfnManagedPolicyAttributes, "AWS::IAM::ManagedPolicy");
@@ -353,13 +343,11 @@ pub struct CfnOIDCProvider {
     pub url: Option<Val<String>>,
 }
 impl CfnOIDCProvider {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ClientIdList", &self.client_id_list);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "ThumbprintList", &self.thumbprint_list);
-        put(&mut m, "Url", &self.url);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ClientIdList", &self.client_id_list);
+        put(m, "Tags", &self.tags);
+        put(m, "ThumbprintList", &self.thumbprint_list);
+        put(m, "Url", &self.url);
     }
 }
 resource!(CfnOIDCProvider, CfnOIDCProviderAttributes, "AWS::IAM::OIDCProvider");
@@ -456,14 +444,12 @@ impl CfnPolicy {
     }
 }
 impl CfnPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Groups", &self.groups);
-        req(&mut m, "PolicyDocument", &self.policy_document);
-        req(&mut m, "PolicyName", &self.policy_name);
-        put(&mut m, "Roles", &self.roles);
-        put(&mut m, "Users", &self.users);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Groups", &self.groups);
+        req(m, "PolicyDocument", &self.policy_document);
+        req(m, "PolicyName", &self.policy_name);
+        put(m, "Roles", &self.roles);
+        put(m, "Users", &self.users);
     }
 }
 resource!(CfnPolicy, CfnPolicyAttributes, "AWS::IAM::Policy");
@@ -536,18 +522,16 @@ impl CfnRole {
     }
 }
 impl CfnRole {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AssumeRolePolicyDocument", &self.assume_role_policy_document);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ManagedPolicyArns", &self.managed_policy_arns);
-        put(&mut m, "MaxSessionDuration", &self.max_session_duration);
-        put(&mut m, "Path", &self.path);
-        put(&mut m, "PermissionsBoundary", &self.permissions_boundary);
-        put(&mut m, "Policies", &self.policies);
-        put(&mut m, "RoleName", &self.role_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AssumeRolePolicyDocument", &self.assume_role_policy_document);
+        put(m, "Description", &self.description);
+        put(m, "ManagedPolicyArns", &self.managed_policy_arns);
+        put(m, "MaxSessionDuration", &self.max_session_duration);
+        put(m, "Path", &self.path);
+        put(m, "PermissionsBoundary", &self.permissions_boundary);
+        put(m, "Policies", &self.policies);
+        put(m, "RoleName", &self.role_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRole, CfnRoleAttributes, "AWS::IAM::Role");
@@ -659,12 +643,10 @@ impl CfnRolePolicy {
     }
 }
 impl CfnRolePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "PolicyDocument", &self.policy_document);
-        req(&mut m, "PolicyName", &self.policy_name);
-        req(&mut m, "RoleName", &self.role_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "PolicyDocument", &self.policy_document);
+        req(m, "PolicyName", &self.policy_name);
+        req(m, "RoleName", &self.role_name);
     }
 }
 resource!(CfnRolePolicy, CfnRolePolicyAttributes, "AWS::IAM::RolePolicy");
@@ -699,16 +681,14 @@ pub struct CfnSAMLProvider {
     pub tags: Option<Val<Vec<Val<saml_provider::Tag>>>>,
 }
 impl CfnSAMLProvider {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AddPrivateKey", &self.add_private_key);
-        put(&mut m, "AssertionEncryptionMode", &self.assertion_encryption_mode);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "PrivateKeyList", &self.private_key_list);
-        put(&mut m, "RemovePrivateKey", &self.remove_private_key);
-        put(&mut m, "SamlMetadataDocument", &self.saml_metadata_document);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AddPrivateKey", &self.add_private_key);
+        put(m, "AssertionEncryptionMode", &self.assertion_encryption_mode);
+        put(m, "Name", &self.name);
+        put(m, "PrivateKeyList", &self.private_key_list);
+        put(m, "RemovePrivateKey", &self.remove_private_key);
+        put(m, "SamlMetadataDocument", &self.saml_metadata_document);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSAMLProvider, CfnSAMLProviderAttributes, "AWS::IAM::SAMLProvider");
@@ -830,15 +810,13 @@ pub struct CfnServerCertificate {
     pub tags: Option<Val<Vec<Val<server_certificate::Tag>>>>,
 }
 impl CfnServerCertificate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CertificateBody", &self.certificate_body);
-        put(&mut m, "CertificateChain", &self.certificate_chain);
-        put(&mut m, "Path", &self.path);
-        put(&mut m, "PrivateKey", &self.private_key);
-        put(&mut m, "ServerCertificateName", &self.server_certificate_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CertificateBody", &self.certificate_body);
+        put(m, "CertificateChain", &self.certificate_chain);
+        put(m, "Path", &self.path);
+        put(m, "PrivateKey", &self.private_key);
+        put(m, "ServerCertificateName", &self.server_certificate_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnServerCertificate, CfnServerCertificateAttributes, "AWS::IAM::ServerCertificate");
@@ -901,12 +879,10 @@ pub struct CfnServiceLinkedRole {
     pub description: Option<Val<String>>,
 }
 impl CfnServiceLinkedRole {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AWSServiceName", &self.aws_service_name);
-        put(&mut m, "CustomSuffix", &self.custom_suffix);
-        put(&mut m, "Description", &self.description);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AWSServiceName", &self.aws_service_name);
+        put(m, "CustomSuffix", &self.custom_suffix);
+        put(m, "Description", &self.description);
     }
 }
 resource!(CfnServiceLinkedRole, CfnServiceLinkedRoleAttributes, "AWS::IAM::ServiceLinkedRole");
@@ -962,17 +938,15 @@ pub struct CfnUser {
     pub user_name: Option<Val<String>>,
 }
 impl CfnUser {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Groups", &self.groups);
-        put(&mut m, "LoginProfile", &self.login_profile);
-        put(&mut m, "ManagedPolicyArns", &self.managed_policy_arns);
-        put(&mut m, "Path", &self.path);
-        put(&mut m, "PermissionsBoundary", &self.permissions_boundary);
-        put(&mut m, "Policies", &self.policies);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UserName", &self.user_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Groups", &self.groups);
+        put(m, "LoginProfile", &self.login_profile);
+        put(m, "ManagedPolicyArns", &self.managed_policy_arns);
+        put(m, "Path", &self.path);
+        put(m, "PermissionsBoundary", &self.permissions_boundary);
+        put(m, "Policies", &self.policies);
+        put(m, "Tags", &self.tags);
+        put(m, "UserName", &self.user_name);
     }
 }
 resource!(CfnUser, CfnUserAttributes, "AWS::IAM::User");
@@ -1107,12 +1081,10 @@ impl CfnUserPolicy {
     }
 }
 impl CfnUserPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "PolicyDocument", &self.policy_document);
-        req(&mut m, "PolicyName", &self.policy_name);
-        req(&mut m, "UserName", &self.user_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "PolicyDocument", &self.policy_document);
+        req(m, "PolicyName", &self.policy_name);
+        req(m, "UserName", &self.user_name);
     }
 }
 resource!(CfnUserPolicy, CfnUserPolicyAttributes, "AWS::IAM::UserPolicy");
@@ -1146,11 +1118,9 @@ impl CfnUserToGroupAddition {
     }
 }
 impl CfnUserToGroupAddition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "GroupName", &self.group_name);
-        req(&mut m, "Users", &self.users);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "GroupName", &self.group_name);
+        req(m, "Users", &self.users);
     }
 }
 resource!(CfnUserToGroupAddition, CfnUserToGroupAdditionAttributes, "AWS::IAM::UserToGroupAddition");
@@ -1194,13 +1164,11 @@ impl CfnVirtualMFADevice {
     }
 }
 impl CfnVirtualMFADevice {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Path", &self.path);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Users", &self.users);
-        put(&mut m, "VirtualMfaDeviceName", &self.virtual_mfa_device_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Path", &self.path);
+        put(m, "Tags", &self.tags);
+        req(m, "Users", &self.users);
+        put(m, "VirtualMfaDeviceName", &self.virtual_mfa_device_name);
     }
 }
 resource!(CfnVirtualMFADevice, CfnVirtualMFADeviceAttributes, "AWS::IAM::VirtualMFADevice");

@@ -26,12 +26,10 @@ impl CfnGroup {
     }
 }
 impl CfnGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DisplayName", &self.display_name);
-        req(&mut m, "IdentityStoreId", &self.identity_store_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "DisplayName", &self.display_name);
+        req(m, "IdentityStoreId", &self.identity_store_id);
     }
 }
 resource!(CfnGroup, CfnGroupAttributes, "AWS::IdentityStore::Group");
@@ -72,12 +70,10 @@ impl CfnGroupMembership {
     }
 }
 impl CfnGroupMembership {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "GroupId", &self.group_id);
-        req(&mut m, "IdentityStoreId", &self.identity_store_id);
-        req(&mut m, "MemberId", &self.member_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "GroupId", &self.group_id);
+        req(m, "IdentityStoreId", &self.identity_store_id);
+        req(m, "MemberId", &self.member_id);
     }
 }
 resource!(CfnGroupMembership, CfnGroupMembershipAttributes, "AWS::IdentityStore::GroupMembership");
@@ -191,27 +187,25 @@ impl CfnUser {
     }
 }
 impl CfnUser {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Addresses", &self.addresses);
-        put(&mut m, "Birthdate", &self.birthdate);
-        put(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "Emails", &self.emails);
-        req(&mut m, "IdentityStoreId", &self.identity_store_id);
-        put(&mut m, "Locale", &self.locale);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "NickName", &self.nick_name);
-        put(&mut m, "PhoneNumbers", &self.phone_numbers);
-        put(&mut m, "Photos", &self.photos);
-        put(&mut m, "PreferredLanguage", &self.preferred_language);
-        put(&mut m, "ProfileUrl", &self.profile_url);
-        put(&mut m, "Roles", &self.roles);
-        put(&mut m, "Timezone", &self.timezone);
-        put(&mut m, "Title", &self.title);
-        put(&mut m, "UserName", &self.user_name);
-        put(&mut m, "UserType", &self.user_type);
-        put(&mut m, "Website", &self.website);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Addresses", &self.addresses);
+        put(m, "Birthdate", &self.birthdate);
+        put(m, "DisplayName", &self.display_name);
+        put(m, "Emails", &self.emails);
+        req(m, "IdentityStoreId", &self.identity_store_id);
+        put(m, "Locale", &self.locale);
+        put(m, "Name", &self.name);
+        put(m, "NickName", &self.nick_name);
+        put(m, "PhoneNumbers", &self.phone_numbers);
+        put(m, "Photos", &self.photos);
+        put(m, "PreferredLanguage", &self.preferred_language);
+        put(m, "ProfileUrl", &self.profile_url);
+        put(m, "Roles", &self.roles);
+        put(m, "Timezone", &self.timezone);
+        put(m, "Title", &self.title);
+        put(m, "UserName", &self.user_name);
+        put(m, "UserType", &self.user_type);
+        put(m, "Website", &self.website);
     }
 }
 resource!(CfnUser, CfnUserAttributes, "AWS::IdentityStore::User");

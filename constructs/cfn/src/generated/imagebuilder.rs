@@ -47,19 +47,17 @@ impl CfnComponent {
     }
 }
 impl CfnComponent {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ChangeDescription", &self.change_description);
-        put(&mut m, "Data", &self.data);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Platform", &self.platform);
-        put(&mut m, "SupportedOsVersions", &self.supported_os_versions);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Uri", &self.uri);
-        req(&mut m, "Version", &self.version);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ChangeDescription", &self.change_description);
+        put(m, "Data", &self.data);
+        put(m, "Description", &self.description);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        req(m, "Name", &self.name);
+        req(m, "Platform", &self.platform);
+        put(m, "SupportedOsVersions", &self.supported_os_versions);
+        put(m, "Tags", &self.tags);
+        put(m, "Uri", &self.uri);
+        req(m, "Version", &self.version);
     }
 }
 resource!(CfnComponent, CfnComponentAttributes, "AWS::ImageBuilder::Component");
@@ -170,24 +168,22 @@ pub struct CfnContainerRecipe {
     pub working_directory: Option<Val<String>>,
 }
 impl CfnContainerRecipe {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Components", &self.components);
-        put(&mut m, "ContainerType", &self.container_type);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DockerfileTemplateData", &self.dockerfile_template_data);
-        put(&mut m, "DockerfileTemplateUri", &self.dockerfile_template_uri);
-        put(&mut m, "ImageOsVersionOverride", &self.image_os_version_override);
-        put(&mut m, "InstanceConfiguration", &self.instance_configuration);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "ParentImage", &self.parent_image);
-        put(&mut m, "PlatformOverride", &self.platform_override);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetRepository", &self.target_repository);
-        put(&mut m, "Version", &self.version);
-        put(&mut m, "WorkingDirectory", &self.working_directory);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Components", &self.components);
+        put(m, "ContainerType", &self.container_type);
+        put(m, "Description", &self.description);
+        put(m, "DockerfileTemplateData", &self.dockerfile_template_data);
+        put(m, "DockerfileTemplateUri", &self.dockerfile_template_uri);
+        put(m, "ImageOsVersionOverride", &self.image_os_version_override);
+        put(m, "InstanceConfiguration", &self.instance_configuration);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "Name", &self.name);
+        put(m, "ParentImage", &self.parent_image);
+        put(m, "PlatformOverride", &self.platform_override);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetRepository", &self.target_repository);
+        put(m, "Version", &self.version);
+        put(m, "WorkingDirectory", &self.working_directory);
     }
 }
 resource!(CfnContainerRecipe, CfnContainerRecipeAttributes, "AWS::ImageBuilder::ContainerRecipe");
@@ -501,13 +497,11 @@ impl CfnDistributionConfiguration {
     }
 }
 impl CfnDistributionConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Distributions", &self.distributions);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Distributions", &self.distributions);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDistributionConfiguration, CfnDistributionConfigurationAttributes, "AWS::ImageBuilder::DistributionConfiguration");
@@ -866,22 +860,20 @@ pub struct CfnImage {
     pub workflows: Option<Val<Vec<Val<image::WorkflowConfiguration>>>>,
 }
 impl CfnImage {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ContainerRecipeArn", &self.container_recipe_arn);
-        put(&mut m, "DeletionSettings", &self.deletion_settings);
-        put(&mut m, "DistributionConfigurationArn", &self.distribution_configuration_arn);
-        put(&mut m, "EnhancedImageMetadataEnabled", &self.enhanced_image_metadata_enabled);
-        put(&mut m, "ExecutionRole", &self.execution_role);
-        put(&mut m, "ImagePipelineExecutionSettings", &self.image_pipeline_execution_settings);
-        put(&mut m, "ImageRecipeArn", &self.image_recipe_arn);
-        put(&mut m, "ImageScanningConfiguration", &self.image_scanning_configuration);
-        put(&mut m, "ImageTestsConfiguration", &self.image_tests_configuration);
-        put(&mut m, "InfrastructureConfigurationArn", &self.infrastructure_configuration_arn);
-        put(&mut m, "LoggingConfiguration", &self.logging_configuration);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Workflows", &self.workflows);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ContainerRecipeArn", &self.container_recipe_arn);
+        put(m, "DeletionSettings", &self.deletion_settings);
+        put(m, "DistributionConfigurationArn", &self.distribution_configuration_arn);
+        put(m, "EnhancedImageMetadataEnabled", &self.enhanced_image_metadata_enabled);
+        put(m, "ExecutionRole", &self.execution_role);
+        put(m, "ImagePipelineExecutionSettings", &self.image_pipeline_execution_settings);
+        put(m, "ImageRecipeArn", &self.image_recipe_arn);
+        put(m, "ImageScanningConfiguration", &self.image_scanning_configuration);
+        put(m, "ImageTestsConfiguration", &self.image_tests_configuration);
+        put(m, "InfrastructureConfigurationArn", &self.infrastructure_configuration_arn);
+        put(m, "LoggingConfiguration", &self.logging_configuration);
+        put(m, "Tags", &self.tags);
+        put(m, "Workflows", &self.workflows);
     }
 }
 resource!(CfnImage, CfnImageAttributes, "AWS::ImageBuilder::Image");
@@ -1155,25 +1147,23 @@ pub struct CfnImagePipeline {
     pub workflows: Option<Val<Vec<Val<image_pipeline::WorkflowConfiguration>>>>,
 }
 impl CfnImagePipeline {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ContainerRecipeArn", &self.container_recipe_arn);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DistributionConfigurationArn", &self.distribution_configuration_arn);
-        put(&mut m, "EnhancedImageMetadataEnabled", &self.enhanced_image_metadata_enabled);
-        put(&mut m, "ExecutionRole", &self.execution_role);
-        put(&mut m, "ImageRecipeArn", &self.image_recipe_arn);
-        put(&mut m, "ImageScanningConfiguration", &self.image_scanning_configuration);
-        put(&mut m, "ImageTags", &self.image_tags);
-        put(&mut m, "ImageTestsConfiguration", &self.image_tests_configuration);
-        put(&mut m, "InfrastructureConfigurationArn", &self.infrastructure_configuration_arn);
-        put(&mut m, "LoggingConfiguration", &self.logging_configuration);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Schedule", &self.schedule);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Workflows", &self.workflows);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ContainerRecipeArn", &self.container_recipe_arn);
+        put(m, "Description", &self.description);
+        put(m, "DistributionConfigurationArn", &self.distribution_configuration_arn);
+        put(m, "EnhancedImageMetadataEnabled", &self.enhanced_image_metadata_enabled);
+        put(m, "ExecutionRole", &self.execution_role);
+        put(m, "ImageRecipeArn", &self.image_recipe_arn);
+        put(m, "ImageScanningConfiguration", &self.image_scanning_configuration);
+        put(m, "ImageTags", &self.image_tags);
+        put(m, "ImageTestsConfiguration", &self.image_tests_configuration);
+        put(m, "InfrastructureConfigurationArn", &self.infrastructure_configuration_arn);
+        put(m, "LoggingConfiguration", &self.logging_configuration);
+        put(m, "Name", &self.name);
+        put(m, "Schedule", &self.schedule);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
+        put(m, "Workflows", &self.workflows);
     }
 }
 resource!(CfnImagePipeline, CfnImagePipelineAttributes, "AWS::ImageBuilder::ImagePipeline");
@@ -1478,20 +1468,18 @@ impl CfnImageRecipe {
     }
 }
 impl CfnImageRecipe {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalInstanceConfiguration", &self.additional_instance_configuration);
-        put(&mut m, "AmiTags", &self.ami_tags);
-        put(&mut m, "AmiWatermarks", &self.ami_watermarks);
-        put(&mut m, "BlockDeviceMappings", &self.block_device_mappings);
-        put(&mut m, "Components", &self.components);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ParentImage", &self.parent_image);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Version", &self.version);
-        put(&mut m, "WorkingDirectory", &self.working_directory);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalInstanceConfiguration", &self.additional_instance_configuration);
+        put(m, "AmiTags", &self.ami_tags);
+        put(m, "AmiWatermarks", &self.ami_watermarks);
+        put(m, "BlockDeviceMappings", &self.block_device_mappings);
+        put(m, "Components", &self.components);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "ParentImage", &self.parent_image);
+        put(m, "Tags", &self.tags);
+        req(m, "Version", &self.version);
+        put(m, "WorkingDirectory", &self.working_directory);
     }
 }
 resource!(CfnImageRecipe, CfnImageRecipeAttributes, "AWS::ImageBuilder::ImageRecipe");
@@ -1781,25 +1769,23 @@ impl CfnInfrastructureConfiguration {
     }
 }
 impl CfnInfrastructureConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "InstanceMetadataOptions", &self.instance_metadata_options);
-        req(&mut m, "InstanceProfileName", &self.instance_profile_name);
-        put(&mut m, "InstanceTypes", &self.instance_types);
-        put(&mut m, "KeyPair", &self.key_pair);
-        put(&mut m, "Logging", &self.logging);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ParentInstance", &self.parent_instance);
-        put(&mut m, "Placement", &self.placement);
-        put(&mut m, "ResourceTags", &self.resource_tags);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        put(&mut m, "SnsTopicArn", &self.sns_topic_arn);
-        put(&mut m, "SubnetId", &self.subnet_id);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TerminateInstanceOnCompletion", &self.terminate_instance_on_completion);
-        put(&mut m, "TerminateInstanceOnFailure", &self.terminate_instance_on_failure);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "InstanceMetadataOptions", &self.instance_metadata_options);
+        req(m, "InstanceProfileName", &self.instance_profile_name);
+        put(m, "InstanceTypes", &self.instance_types);
+        put(m, "KeyPair", &self.key_pair);
+        put(m, "Logging", &self.logging);
+        req(m, "Name", &self.name);
+        put(m, "ParentInstance", &self.parent_instance);
+        put(m, "Placement", &self.placement);
+        put(m, "ResourceTags", &self.resource_tags);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        put(m, "SnsTopicArn", &self.sns_topic_arn);
+        put(m, "SubnetId", &self.subnet_id);
+        put(m, "Tags", &self.tags);
+        put(m, "TerminateInstanceOnCompletion", &self.terminate_instance_on_completion);
+        put(m, "TerminateInstanceOnFailure", &self.terminate_instance_on_failure);
     }
 }
 resource!(CfnInfrastructureConfiguration, CfnInfrastructureConfigurationAttributes, "AWS::ImageBuilder::InfrastructureConfiguration");
@@ -2035,17 +2021,15 @@ impl CfnLifecyclePolicy {
     }
 }
 impl CfnLifecyclePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "ExecutionRole", &self.execution_role);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "PolicyDetails", &self.policy_details);
-        req(&mut m, "ResourceSelection", &self.resource_selection);
-        req(&mut m, "ResourceType", &self.resource_type);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "ExecutionRole", &self.execution_role);
+        req(m, "Name", &self.name);
+        req(m, "PolicyDetails", &self.policy_details);
+        req(m, "ResourceSelection", &self.resource_selection);
+        req(m, "ResourceType", &self.resource_type);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLifecyclePolicy, CfnLifecyclePolicyAttributes, "AWS::ImageBuilder::LifecyclePolicy");
@@ -2462,18 +2446,16 @@ impl CfnWorkflow {
     }
 }
 impl CfnWorkflow {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ChangeDescription", &self.change_description);
-        put(&mut m, "Data", &self.data);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        put(&mut m, "Uri", &self.uri);
-        req(&mut m, "Version", &self.version);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ChangeDescription", &self.change_description);
+        put(m, "Data", &self.data);
+        put(m, "Description", &self.description);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
+        put(m, "Uri", &self.uri);
+        req(m, "Version", &self.version);
     }
 }
 resource!(CfnWorkflow, CfnWorkflowAttributes, "AWS::ImageBuilder::Workflow");

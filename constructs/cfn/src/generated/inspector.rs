@@ -14,11 +14,9 @@ pub struct CfnAssessmentTarget {
     pub resource_group_arn: Option<Val<String>>,
 }
 impl CfnAssessmentTarget {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AssessmentTargetName", &self.assessment_target_name);
-        put(&mut m, "ResourceGroupArn", &self.resource_group_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AssessmentTargetName", &self.assessment_target_name);
+        put(m, "ResourceGroupArn", &self.resource_group_arn);
     }
 }
 resource!(CfnAssessmentTarget, CfnAssessmentTargetAttributes, "AWS::Inspector::AssessmentTarget");
@@ -65,14 +63,12 @@ impl CfnAssessmentTemplate {
     }
 }
 impl CfnAssessmentTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AssessmentTargetArn", &self.assessment_target_arn);
-        put(&mut m, "AssessmentTemplateName", &self.assessment_template_name);
-        req(&mut m, "DurationInSeconds", &self.duration_in_seconds);
-        req(&mut m, "RulesPackageArns", &self.rules_package_arns);
-        put(&mut m, "UserAttributesForFindings", &self.user_attributes_for_findings);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AssessmentTargetArn", &self.assessment_target_arn);
+        put(m, "AssessmentTemplateName", &self.assessment_template_name);
+        req(m, "DurationInSeconds", &self.duration_in_seconds);
+        req(m, "RulesPackageArns", &self.rules_package_arns);
+        put(m, "UserAttributesForFindings", &self.user_attributes_for_findings);
     }
 }
 resource!(CfnAssessmentTemplate, CfnAssessmentTemplateAttributes, "AWS::Inspector::AssessmentTemplate");
@@ -137,10 +133,8 @@ impl CfnResourceGroup {
     }
 }
 impl CfnResourceGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ResourceGroupTags", &self.resource_group_tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ResourceGroupTags", &self.resource_group_tags);
     }
 }
 resource!(CfnResourceGroup, CfnResourceGroupAttributes, "AWS::Inspector::ResourceGroup");

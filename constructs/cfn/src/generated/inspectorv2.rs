@@ -32,14 +32,12 @@ impl CfnCisScanConfiguration {
     }
 }
 impl CfnCisScanConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ScanName", &self.scan_name);
-        req(&mut m, "Schedule", &self.schedule);
-        req(&mut m, "SecurityLevel", &self.security_level);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Targets", &self.targets);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ScanName", &self.scan_name);
+        req(m, "Schedule", &self.schedule);
+        req(m, "SecurityLevel", &self.security_level);
+        put(m, "Tags", &self.tags);
+        req(m, "Targets", &self.targets);
     }
 }
 resource!(CfnCisScanConfiguration, CfnCisScanConfigurationAttributes, "AWS::InspectorV2::CisScanConfiguration");
@@ -286,14 +284,12 @@ pub struct CfnCodeSecurityIntegration {
     pub update_integration_details: Option<Val<code_security_integration::UpdateDetails>>,
 }
 impl CfnCodeSecurityIntegration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CreateIntegrationDetails", &self.create_integration_details);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Type", &self.type_);
-        put(&mut m, "UpdateIntegrationDetails", &self.update_integration_details);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CreateIntegrationDetails", &self.create_integration_details);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "Type", &self.type_);
+        put(m, "UpdateIntegrationDetails", &self.update_integration_details);
     }
 }
 resource!(CfnCodeSecurityIntegration, CfnCodeSecurityIntegrationAttributes, "AWS::InspectorV2::CodeSecurityIntegration");
@@ -486,14 +482,12 @@ pub struct CfnCodeSecurityScanConfiguration {
     pub tags: Option<Val<IndexMap<String, Val<String>>>>,
 }
 impl CfnCodeSecurityScanConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "Level", &self.level);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "ScopeSettings", &self.scope_settings);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Configuration", &self.configuration);
+        put(m, "Level", &self.level);
+        put(m, "Name", &self.name);
+        put(m, "ScopeSettings", &self.scope_settings);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCodeSecurityScanConfiguration, CfnCodeSecurityScanConfigurationAttributes, "AWS::InspectorV2::CodeSecurityScanConfiguration");
@@ -735,14 +729,12 @@ impl CfnConnector {
     }
 }
 impl CfnConnector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Provider", &self.provider);
-        req(&mut m, "ProviderConfiguration", &self.provider_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "Provider", &self.provider);
+        req(m, "ProviderConfiguration", &self.provider_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConnector, CfnConnectorAttributes, "AWS::InspectorV2::Connector");
@@ -1043,14 +1035,12 @@ impl CfnFilter {
     }
 }
 impl CfnFilter {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "FilterAction", &self.filter_action);
-        req(&mut m, "FilterCriteria", &self.filter_criteria);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "FilterAction", &self.filter_action);
+        req(m, "FilterCriteria", &self.filter_criteria);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFilter, CfnFilterAttributes, "AWS::InspectorV2::Filter");

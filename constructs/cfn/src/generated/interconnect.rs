@@ -43,17 +43,15 @@ impl CfnConnection {
     }
 }
 impl CfnConnection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ActivationKey", &self.activation_key);
-        req(&mut m, "AttachPoint", &self.attach_point);
-        put(&mut m, "Bandwidth", &self.bandwidth);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EnvironmentId", &self.environment_id);
-        put(&mut m, "RemoteAccount", &self.remote_account);
-        put(&mut m, "RemoteOwnerAccount", &self.remote_owner_account);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ActivationKey", &self.activation_key);
+        req(m, "AttachPoint", &self.attach_point);
+        put(m, "Bandwidth", &self.bandwidth);
+        put(m, "Description", &self.description);
+        put(m, "EnvironmentId", &self.environment_id);
+        put(m, "RemoteAccount", &self.remote_account);
+        put(m, "RemoteOwnerAccount", &self.remote_owner_account);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConnection, CfnConnectionAttributes, "AWS::Interconnect::Connection");

@@ -53,21 +53,19 @@ impl CfnMonitor {
     }
 }
 impl CfnMonitor {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "HealthEventsConfig", &self.health_events_config);
-        put(&mut m, "IncludeLinkedAccounts", &self.include_linked_accounts);
-        put(&mut m, "InternetMeasurementsLogDelivery", &self.internet_measurements_log_delivery);
-        put(&mut m, "LinkedAccountId", &self.linked_account_id);
-        put(&mut m, "MaxCityNetworksToMonitor", &self.max_city_networks_to_monitor);
-        req(&mut m, "MonitorName", &self.monitor_name);
-        put(&mut m, "Resources", &self.resources);
-        put(&mut m, "ResourcesToAdd", &self.resources_to_add);
-        put(&mut m, "ResourcesToRemove", &self.resources_to_remove);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TrafficPercentageToMonitor", &self.traffic_percentage_to_monitor);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "HealthEventsConfig", &self.health_events_config);
+        put(m, "IncludeLinkedAccounts", &self.include_linked_accounts);
+        put(m, "InternetMeasurementsLogDelivery", &self.internet_measurements_log_delivery);
+        put(m, "LinkedAccountId", &self.linked_account_id);
+        put(m, "MaxCityNetworksToMonitor", &self.max_city_networks_to_monitor);
+        req(m, "MonitorName", &self.monitor_name);
+        put(m, "Resources", &self.resources);
+        put(m, "ResourcesToAdd", &self.resources_to_add);
+        put(m, "ResourcesToRemove", &self.resources_to_remove);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
+        put(m, "TrafficPercentageToMonitor", &self.traffic_percentage_to_monitor);
     }
 }
 resource!(CfnMonitor, CfnMonitorAttributes, "AWS::InternetMonitor::Monitor");

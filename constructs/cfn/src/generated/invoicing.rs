@@ -35,15 +35,13 @@ impl CfnInvoiceUnit {
     }
 }
 impl CfnInvoiceUnit {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "InvoiceReceiver", &self.invoice_receiver);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ResourceTags", &self.resource_tags);
-        req(&mut m, "Rule", &self.rule);
-        put(&mut m, "TaxInheritanceDisabled", &self.tax_inheritance_disabled);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "InvoiceReceiver", &self.invoice_receiver);
+        req(m, "Name", &self.name);
+        put(m, "ResourceTags", &self.resource_tags);
+        req(m, "Rule", &self.rule);
+        put(m, "TaxInheritanceDisabled", &self.tax_inheritance_disabled);
     }
 }
 resource!(CfnInvoiceUnit, CfnInvoiceUnitAttributes, "AWS::Invoicing::InvoiceUnit");
@@ -173,23 +171,21 @@ impl CfnProcurementPortalPreference {
     }
 }
 impl CfnProcurementPortalPreference {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "BuyerDomain", &self.buyer_domain);
-        req(&mut m, "BuyerIdentifier", &self.buyer_identifier);
-        req(&mut m, "Contacts", &self.contacts);
-        req(&mut m, "EinvoiceDeliveryEnabled", &self.einvoice_delivery_enabled);
-        put(&mut m, "EinvoiceDeliveryPreference", &self.einvoice_delivery_preference);
-        put(&mut m, "ProcurementPortalInstanceEndpoint", &self.procurement_portal_instance_endpoint);
-        req(&mut m, "ProcurementPortalName", &self.procurement_portal_name);
-        put(&mut m, "ProcurementPortalSharedSecret", &self.procurement_portal_shared_secret);
-        req(&mut m, "PurchaseOrderRetrievalEnabled", &self.purchase_order_retrieval_enabled);
-        put(&mut m, "Selector", &self.selector);
-        req(&mut m, "SupplierDomain", &self.supplier_domain);
-        req(&mut m, "SupplierIdentifier", &self.supplier_identifier);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TestEnvPreference", &self.test_env_preference);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "BuyerDomain", &self.buyer_domain);
+        req(m, "BuyerIdentifier", &self.buyer_identifier);
+        req(m, "Contacts", &self.contacts);
+        req(m, "EinvoiceDeliveryEnabled", &self.einvoice_delivery_enabled);
+        put(m, "EinvoiceDeliveryPreference", &self.einvoice_delivery_preference);
+        put(m, "ProcurementPortalInstanceEndpoint", &self.procurement_portal_instance_endpoint);
+        req(m, "ProcurementPortalName", &self.procurement_portal_name);
+        put(m, "ProcurementPortalSharedSecret", &self.procurement_portal_shared_secret);
+        req(m, "PurchaseOrderRetrievalEnabled", &self.purchase_order_retrieval_enabled);
+        put(m, "Selector", &self.selector);
+        req(m, "SupplierDomain", &self.supplier_domain);
+        req(m, "SupplierIdentifier", &self.supplier_identifier);
+        put(m, "Tags", &self.tags);
+        put(m, "TestEnvPreference", &self.test_env_preference);
     }
 }
 resource!(CfnProcurementPortalPreference, CfnProcurementPortalPreferenceAttributes, "AWS::Invoicing::ProcurementPortalPreference");

@@ -29,13 +29,11 @@ impl CfnAccountAuditConfiguration {
     }
 }
 impl CfnAccountAuditConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AccountId", &self.account_id);
-        req(&mut m, "AuditCheckConfigurations", &self.audit_check_configurations);
-        put(&mut m, "AuditNotificationTargetConfigurations", &self.audit_notification_target_configurations);
-        req(&mut m, "RoleArn", &self.role_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AccountId", &self.account_id);
+        req(m, "AuditCheckConfigurations", &self.audit_check_configurations);
+        put(m, "AuditNotificationTargetConfigurations", &self.audit_notification_target_configurations);
+        req(m, "RoleArn", &self.role_arn);
     }
 }
 resource!(CfnAccountAuditConfiguration, CfnAccountAuditConfigurationAttributes, "AWS::IoT::AccountAuditConfiguration");
@@ -277,17 +275,15 @@ impl CfnAuthorizer {
     }
 }
 impl CfnAuthorizer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AuthorizerFunctionArn", &self.authorizer_function_arn);
-        put(&mut m, "AuthorizerName", &self.authorizer_name);
-        put(&mut m, "EnableCachingForHttp", &self.enable_caching_for_http);
-        put(&mut m, "SigningDisabled", &self.signing_disabled);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TokenKeyName", &self.token_key_name);
-        put(&mut m, "TokenSigningPublicKeys", &self.token_signing_public_keys);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AuthorizerFunctionArn", &self.authorizer_function_arn);
+        put(m, "AuthorizerName", &self.authorizer_name);
+        put(m, "EnableCachingForHttp", &self.enable_caching_for_http);
+        put(m, "SigningDisabled", &self.signing_disabled);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
+        put(m, "TokenKeyName", &self.token_key_name);
+        put(m, "TokenSigningPublicKeys", &self.token_signing_public_keys);
     }
 }
 resource!(CfnAuthorizer, CfnAuthorizerAttributes, "AWS::IoT::Authorizer");
@@ -369,12 +365,10 @@ pub struct CfnBillingGroup {
     pub tags: Option<Val<Vec<Val<billing_group::Tag>>>>,
 }
 impl CfnBillingGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BillingGroupName", &self.billing_group_name);
-        put(&mut m, "BillingGroupProperties", &self.billing_group_properties);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BillingGroupName", &self.billing_group_name);
+        put(m, "BillingGroupProperties", &self.billing_group_properties);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnBillingGroup, CfnBillingGroupAttributes, "AWS::IoT::BillingGroup");
@@ -480,17 +474,15 @@ impl CfnCACertificate {
     }
 }
 impl CfnCACertificate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutoRegistrationStatus", &self.auto_registration_status);
-        req(&mut m, "CACertificatePem", &self.ca_certificate_pem);
-        put(&mut m, "CertificateMode", &self.certificate_mode);
-        put(&mut m, "RegistrationConfig", &self.registration_config);
-        put(&mut m, "RemoveAutoRegistration", &self.remove_auto_registration);
-        req(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VerificationCertificatePem", &self.verification_certificate_pem);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutoRegistrationStatus", &self.auto_registration_status);
+        req(m, "CACertificatePem", &self.ca_certificate_pem);
+        put(m, "CertificateMode", &self.certificate_mode);
+        put(m, "RegistrationConfig", &self.registration_config);
+        put(m, "RemoveAutoRegistration", &self.remove_auto_registration);
+        req(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
+        put(m, "VerificationCertificatePem", &self.verification_certificate_pem);
     }
 }
 resource!(CfnCACertificate, CfnCACertificateAttributes, "AWS::IoT::CACertificate");
@@ -656,14 +648,12 @@ impl CfnCertificate {
     }
 }
 impl CfnCertificate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CACertificatePem", &self.ca_certificate_pem);
-        put(&mut m, "CertificateMode", &self.certificate_mode);
-        put(&mut m, "CertificatePem", &self.certificate_pem);
-        put(&mut m, "CertificateSigningRequest", &self.certificate_signing_request);
-        req(&mut m, "Status", &self.status);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CACertificatePem", &self.ca_certificate_pem);
+        put(m, "CertificateMode", &self.certificate_mode);
+        put(m, "CertificatePem", &self.certificate_pem);
+        put(m, "CertificateSigningRequest", &self.certificate_signing_request);
+        req(m, "Status", &self.status);
     }
 }
 resource!(CfnCertificate, CfnCertificateAttributes, "AWS::IoT::Certificate");
@@ -766,13 +756,11 @@ impl CfnCertificateProvider {
     }
 }
 impl CfnCertificateProvider {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AccountDefaultForOperations", &self.account_default_for_operations);
-        put(&mut m, "CertificateProviderName", &self.certificate_provider_name);
-        req(&mut m, "LambdaFunctionArn", &self.lambda_function_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AccountDefaultForOperations", &self.account_default_for_operations);
+        put(m, "CertificateProviderName", &self.certificate_provider_name);
+        req(m, "LambdaFunctionArn", &self.lambda_function_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCertificateProvider, CfnCertificateProviderAttributes, "AWS::IoT::CertificateProvider");
@@ -896,23 +884,21 @@ impl CfnCommand {
     }
 }
 impl CfnCommand {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CommandId", &self.command_id);
-        put(&mut m, "CreatedAt", &self.created_at);
-        put(&mut m, "Deprecated", &self.deprecated);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "LastUpdatedAt", &self.last_updated_at);
-        put(&mut m, "MandatoryParameters", &self.mandatory_parameters);
-        put(&mut m, "Namespace", &self.namespace);
-        put(&mut m, "Payload", &self.payload);
-        put(&mut m, "PayloadTemplate", &self.payload_template);
-        put(&mut m, "PendingDeletion", &self.pending_deletion);
-        put(&mut m, "Preprocessor", &self.preprocessor);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CommandId", &self.command_id);
+        put(m, "CreatedAt", &self.created_at);
+        put(m, "Deprecated", &self.deprecated);
+        put(m, "Description", &self.description);
+        put(m, "DisplayName", &self.display_name);
+        put(m, "LastUpdatedAt", &self.last_updated_at);
+        put(m, "MandatoryParameters", &self.mandatory_parameters);
+        put(m, "Namespace", &self.namespace);
+        put(m, "Payload", &self.payload);
+        put(m, "PayloadTemplate", &self.payload_template);
+        put(m, "PendingDeletion", &self.pending_deletion);
+        put(m, "Preprocessor", &self.preprocessor);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCommand, CfnCommandAttributes, "AWS::IoT::Command");
@@ -1316,13 +1302,11 @@ impl CfnCustomMetric {
     }
 }
 impl CfnCustomMetric {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "MetricName", &self.metric_name);
-        req(&mut m, "MetricType", &self.metric_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DisplayName", &self.display_name);
+        put(m, "MetricName", &self.metric_name);
+        req(m, "MetricType", &self.metric_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCustomMetric, CfnCustomMetricAttributes, "AWS::IoT::CustomMetric");
@@ -1425,13 +1409,11 @@ impl CfnDimension {
     }
 }
 impl CfnDimension {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "StringValues", &self.string_values);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Name", &self.name);
+        req(m, "StringValues", &self.string_values);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnDimension, CfnDimensionAttributes, "AWS::IoT::Dimension");
@@ -1532,22 +1514,20 @@ pub struct CfnDomainConfiguration {
     pub validation_certificate_arn: Option<Val<String>>,
 }
 impl CfnDomainConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApplicationProtocol", &self.application_protocol);
-        put(&mut m, "AuthenticationType", &self.authentication_type);
-        put(&mut m, "AuthorizerConfig", &self.authorizer_config);
-        put(&mut m, "ClientCertificateConfig", &self.client_certificate_config);
-        put(&mut m, "DomainConfigurationName", &self.domain_configuration_name);
-        put(&mut m, "DomainConfigurationStatus", &self.domain_configuration_status);
-        put(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "ServerCertificateArns", &self.server_certificate_arns);
-        put(&mut m, "ServerCertificateConfig", &self.server_certificate_config);
-        put(&mut m, "ServiceType", &self.service_type);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TlsConfig", &self.tls_config);
-        put(&mut m, "ValidationCertificateArn", &self.validation_certificate_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApplicationProtocol", &self.application_protocol);
+        put(m, "AuthenticationType", &self.authentication_type);
+        put(m, "AuthorizerConfig", &self.authorizer_config);
+        put(m, "ClientCertificateConfig", &self.client_certificate_config);
+        put(m, "DomainConfigurationName", &self.domain_configuration_name);
+        put(m, "DomainConfigurationStatus", &self.domain_configuration_status);
+        put(m, "DomainName", &self.domain_name);
+        put(m, "ServerCertificateArns", &self.server_certificate_arns);
+        put(m, "ServerCertificateConfig", &self.server_certificate_config);
+        put(m, "ServiceType", &self.service_type);
+        put(m, "Tags", &self.tags);
+        put(m, "TlsConfig", &self.tls_config);
+        put(m, "ValidationCertificateArn", &self.validation_certificate_arn);
     }
 }
 resource!(CfnDomainConfiguration, CfnDomainConfigurationAttributes, "AWS::IoT::DomainConfiguration");
@@ -1793,12 +1773,10 @@ impl CfnEncryptionConfiguration {
     }
 }
 impl CfnEncryptionConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "EncryptionType", &self.encryption_type);
-        put(&mut m, "KmsAccessRoleArn", &self.kms_access_role_arn);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "EncryptionType", &self.encryption_type);
+        put(m, "KmsAccessRoleArn", &self.kms_access_role_arn);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
     }
 }
 resource!(CfnEncryptionConfiguration, CfnEncryptionConfigurationAttributes, "AWS::IoT::EncryptionConfiguration");
@@ -1893,19 +1871,17 @@ impl CfnFleetMetric {
     }
 }
 impl CfnFleetMetric {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AggregationField", &self.aggregation_field);
-        put(&mut m, "AggregationType", &self.aggregation_type);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "IndexName", &self.index_name);
-        req(&mut m, "MetricName", &self.metric_name);
-        put(&mut m, "Period", &self.period);
-        put(&mut m, "QueryString", &self.query_string);
-        put(&mut m, "QueryVersion", &self.query_version);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Unit", &self.unit);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AggregationField", &self.aggregation_field);
+        put(m, "AggregationType", &self.aggregation_type);
+        put(m, "Description", &self.description);
+        put(m, "IndexName", &self.index_name);
+        req(m, "MetricName", &self.metric_name);
+        put(m, "Period", &self.period);
+        put(m, "QueryString", &self.query_string);
+        put(m, "QueryVersion", &self.query_version);
+        put(m, "Tags", &self.tags);
+        put(m, "Unit", &self.unit);
     }
 }
 resource!(CfnFleetMetric, CfnFleetMetricAttributes, "AWS::IoT::FleetMetric");
@@ -2177,25 +2153,23 @@ impl CfnJob {
     }
 }
 impl CfnJob {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AbortConfig", &self.abort_config);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DestinationPackageVersions", &self.destination_package_versions);
-        put(&mut m, "Document", &self.document);
-        put(&mut m, "DocumentParameters", &self.document_parameters);
-        put(&mut m, "DocumentSource", &self.document_source);
-        put(&mut m, "JobExecutionsRetryConfig", &self.job_executions_retry_config);
-        put(&mut m, "JobExecutionsRolloutConfig", &self.job_executions_rollout_config);
-        req(&mut m, "JobId", &self.job_id);
-        put(&mut m, "JobTemplateArn", &self.job_template_arn);
-        put(&mut m, "PresignedUrlConfig", &self.presigned_url_config);
-        put(&mut m, "SchedulingConfig", &self.scheduling_config);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetSelection", &self.target_selection);
-        req(&mut m, "Targets", &self.targets);
-        put(&mut m, "TimeoutConfig", &self.timeout_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AbortConfig", &self.abort_config);
+        put(m, "Description", &self.description);
+        put(m, "DestinationPackageVersions", &self.destination_package_versions);
+        put(m, "Document", &self.document);
+        put(m, "DocumentParameters", &self.document_parameters);
+        put(m, "DocumentSource", &self.document_source);
+        put(m, "JobExecutionsRetryConfig", &self.job_executions_retry_config);
+        put(m, "JobExecutionsRolloutConfig", &self.job_executions_rollout_config);
+        req(m, "JobId", &self.job_id);
+        put(m, "JobTemplateArn", &self.job_template_arn);
+        put(m, "PresignedUrlConfig", &self.presigned_url_config);
+        put(m, "SchedulingConfig", &self.scheduling_config);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetSelection", &self.target_selection);
+        req(m, "Targets", &self.targets);
+        put(m, "TimeoutConfig", &self.timeout_config);
     }
 }
 resource!(CfnJob, CfnJobAttributes, "AWS::IoT::Job");
@@ -2686,22 +2660,20 @@ impl CfnJobTemplate {
     }
 }
 impl CfnJobTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AbortConfig", &self.abort_config);
-        req(&mut m, "Description", &self.description);
-        put(&mut m, "DestinationPackageVersions", &self.destination_package_versions);
-        put(&mut m, "Document", &self.document);
-        put(&mut m, "DocumentSource", &self.document_source);
-        put(&mut m, "JobArn", &self.job_arn);
-        put(&mut m, "JobExecutionsRetryConfig", &self.job_executions_retry_config);
-        put(&mut m, "JobExecutionsRolloutConfig", &self.job_executions_rollout_config);
-        req(&mut m, "JobTemplateId", &self.job_template_id);
-        put(&mut m, "MaintenanceWindows", &self.maintenance_windows);
-        put(&mut m, "PresignedUrlConfig", &self.presigned_url_config);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TimeoutConfig", &self.timeout_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AbortConfig", &self.abort_config);
+        req(m, "Description", &self.description);
+        put(m, "DestinationPackageVersions", &self.destination_package_versions);
+        put(m, "Document", &self.document);
+        put(m, "DocumentSource", &self.document_source);
+        put(m, "JobArn", &self.job_arn);
+        put(m, "JobExecutionsRetryConfig", &self.job_executions_retry_config);
+        put(m, "JobExecutionsRolloutConfig", &self.job_executions_rollout_config);
+        req(m, "JobTemplateId", &self.job_template_id);
+        put(m, "MaintenanceWindows", &self.maintenance_windows);
+        put(m, "PresignedUrlConfig", &self.presigned_url_config);
+        put(m, "Tags", &self.tags);
+        put(m, "TimeoutConfig", &self.timeout_config);
     }
 }
 resource!(CfnJobTemplate, CfnJobTemplateAttributes, "AWS::IoT::JobTemplate");
@@ -3070,13 +3042,11 @@ impl CfnLogging {
     }
 }
 impl CfnLogging {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AccountId", &self.account_id);
-        req(&mut m, "DefaultLogLevel", &self.default_log_level);
-        put(&mut m, "EventConfigurations", &self.event_configurations);
-        req(&mut m, "RoleArn", &self.role_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AccountId", &self.account_id);
+        req(m, "DefaultLogLevel", &self.default_log_level);
+        put(m, "EventConfigurations", &self.event_configurations);
+        req(m, "RoleArn", &self.role_arn);
     }
 }
 resource!(CfnLogging, CfnLoggingAttributes, "AWS::IoT::Logging");
@@ -3212,13 +3182,11 @@ impl CfnMitigationAction {
     }
 }
 impl CfnMitigationAction {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ActionName", &self.action_name);
-        req(&mut m, "ActionParams", &self.action_params);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ActionName", &self.action_name);
+        req(m, "ActionParams", &self.action_params);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMitigationAction, CfnMitigationActionAttributes, "AWS::IoT::MitigationAction");
@@ -3550,12 +3518,10 @@ impl CfnPolicy {
     }
 }
 impl CfnPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PolicyDocument", &self.policy_document);
-        put(&mut m, "PolicyName", &self.policy_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PolicyDocument", &self.policy_document);
+        put(m, "PolicyName", &self.policy_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPolicy, CfnPolicyAttributes, "AWS::IoT::Policy");
@@ -3627,11 +3593,9 @@ impl CfnPolicyPrincipalAttachment {
     }
 }
 impl CfnPolicyPrincipalAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PolicyName", &self.policy_name);
-        req(&mut m, "Principal", &self.principal);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PolicyName", &self.policy_name);
+        req(m, "Principal", &self.principal);
     }
 }
 resource!(CfnPolicyPrincipalAttachment, CfnPolicyPrincipalAttachmentAttributes, "AWS::IoT::PolicyPrincipalAttachment");
@@ -3683,17 +3647,15 @@ impl CfnProvisioningTemplate {
     }
 }
 impl CfnProvisioningTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Enabled", &self.enabled);
-        put(&mut m, "PreProvisioningHook", &self.pre_provisioning_hook);
-        req(&mut m, "ProvisioningRoleArn", &self.provisioning_role_arn);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TemplateBody", &self.template_body);
-        put(&mut m, "TemplateName", &self.template_name);
-        put(&mut m, "TemplateType", &self.template_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "Enabled", &self.enabled);
+        put(m, "PreProvisioningHook", &self.pre_provisioning_hook);
+        req(m, "ProvisioningRoleArn", &self.provisioning_role_arn);
+        put(m, "Tags", &self.tags);
+        req(m, "TemplateBody", &self.template_body);
+        put(m, "TemplateName", &self.template_name);
+        put(m, "TemplateType", &self.template_type);
     }
 }
 resource!(CfnProvisioningTemplate, CfnProvisioningTemplateAttributes, "AWS::IoT::ProvisioningTemplate");
@@ -3802,12 +3764,10 @@ impl CfnResourceSpecificLogging {
     }
 }
 impl CfnResourceSpecificLogging {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "LogLevel", &self.log_level);
-        req(&mut m, "TargetName", &self.target_name);
-        req(&mut m, "TargetType", &self.target_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "LogLevel", &self.log_level);
+        req(m, "TargetName", &self.target_name);
+        req(m, "TargetType", &self.target_type);
     }
 }
 resource!(CfnResourceSpecificLogging, CfnResourceSpecificLoggingAttributes, "AWS::IoT::ResourceSpecificLogging");
@@ -3915,13 +3875,11 @@ impl CfnRoleAlias {
     }
 }
 impl CfnRoleAlias {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CredentialDurationSeconds", &self.credential_duration_seconds);
-        put(&mut m, "RoleAlias", &self.role_alias);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CredentialDurationSeconds", &self.credential_duration_seconds);
+        put(m, "RoleAlias", &self.role_alias);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRoleAlias, CfnRoleAliasAttributes, "AWS::IoT::RoleAlias");
@@ -4003,15 +3961,13 @@ impl CfnScheduledAudit {
     }
 }
 impl CfnScheduledAudit {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DayOfMonth", &self.day_of_month);
-        put(&mut m, "DayOfWeek", &self.day_of_week);
-        req(&mut m, "Frequency", &self.frequency);
-        put(&mut m, "ScheduledAuditName", &self.scheduled_audit_name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TargetCheckNames", &self.target_check_names);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DayOfMonth", &self.day_of_month);
+        put(m, "DayOfWeek", &self.day_of_week);
+        req(m, "Frequency", &self.frequency);
+        put(m, "ScheduledAuditName", &self.scheduled_audit_name);
+        put(m, "Tags", &self.tags);
+        req(m, "TargetCheckNames", &self.target_check_names);
     }
 }
 resource!(CfnScheduledAudit, CfnScheduledAuditAttributes, "AWS::IoT::ScheduledAudit");
@@ -4150,17 +4106,15 @@ pub struct CfnSecurityProfile {
     pub target_arns: Option<Val<Vec<Val<String>>>>,
 }
 impl CfnSecurityProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalMetricsToRetainV2", &self.additional_metrics_to_retain_v2);
-        put(&mut m, "AlertTargets", &self.alert_targets);
-        put(&mut m, "Behaviors", &self.behaviors);
-        put(&mut m, "MetricsExportConfig", &self.metrics_export_config);
-        put(&mut m, "SecurityProfileDescription", &self.security_profile_description);
-        put(&mut m, "SecurityProfileName", &self.security_profile_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetArns", &self.target_arns);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalMetricsToRetainV2", &self.additional_metrics_to_retain_v2);
+        put(m, "AlertTargets", &self.alert_targets);
+        put(m, "Behaviors", &self.behaviors);
+        put(m, "MetricsExportConfig", &self.metrics_export_config);
+        put(m, "SecurityProfileDescription", &self.security_profile_description);
+        put(m, "SecurityProfileName", &self.security_profile_name);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetArns", &self.target_arns);
     }
 }
 resource!(CfnSecurityProfile, CfnSecurityProfileAttributes, "AWS::IoT::SecurityProfile");
@@ -4619,12 +4573,10 @@ pub struct CfnSoftwarePackage {
     pub tags: Option<Val<Vec<Val<software_package::Tag>>>>,
 }
 impl CfnSoftwarePackage {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "PackageName", &self.package_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "PackageName", &self.package_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSoftwarePackage, CfnSoftwarePackageAttributes, "AWS::IoT::SoftwarePackage");
@@ -4712,17 +4664,15 @@ impl CfnSoftwarePackageVersion {
     }
 }
 impl CfnSoftwarePackageVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Artifact", &self.artifact);
-        put(&mut m, "Attributes", &self.attributes);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "PackageName", &self.package_name);
-        put(&mut m, "Recipe", &self.recipe);
-        put(&mut m, "Sbom", &self.sbom);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VersionName", &self.version_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Artifact", &self.artifact);
+        put(m, "Attributes", &self.attributes);
+        put(m, "Description", &self.description);
+        req(m, "PackageName", &self.package_name);
+        put(m, "Recipe", &self.recipe);
+        put(m, "Sbom", &self.sbom);
+        put(m, "Tags", &self.tags);
+        put(m, "VersionName", &self.version_name);
     }
 }
 resource!(CfnSoftwarePackageVersion, CfnSoftwarePackageVersionAttributes, "AWS::IoT::SoftwarePackageVersion");
@@ -4893,14 +4843,12 @@ impl CfnStream {
     }
 }
 impl CfnStream {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Files", &self.files);
-        req(&mut m, "RoleArn", &self.role_arn);
-        req(&mut m, "StreamId", &self.stream_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Files", &self.files);
+        req(m, "RoleArn", &self.role_arn);
+        req(m, "StreamId", &self.stream_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnStream, CfnStreamAttributes, "AWS::IoT::Stream");
@@ -5014,11 +4962,9 @@ pub struct CfnThing {
     pub thing_name: Option<Val<String>>,
 }
 impl CfnThing {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AttributePayload", &self.attribute_payload);
-        put(&mut m, "ThingName", &self.thing_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AttributePayload", &self.attribute_payload);
+        put(m, "ThingName", &self.thing_name);
     }
 }
 resource!(CfnThing, CfnThingAttributes, "AWS::IoT::Thing");
@@ -5075,14 +5021,12 @@ pub struct CfnThingGroup {
     pub thing_group_properties: Option<Val<thing_group::ThingGroupProperties>>,
 }
 impl CfnThingGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ParentGroupName", &self.parent_group_name);
-        put(&mut m, "QueryString", &self.query_string);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "ThingGroupName", &self.thing_group_name);
-        put(&mut m, "ThingGroupProperties", &self.thing_group_properties);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ParentGroupName", &self.parent_group_name);
+        put(m, "QueryString", &self.query_string);
+        put(m, "Tags", &self.tags);
+        put(m, "ThingGroupName", &self.thing_group_name);
+        put(m, "ThingGroupProperties", &self.thing_group_properties);
     }
 }
 resource!(CfnThingGroup, CfnThingGroupAttributes, "AWS::IoT::ThingGroup");
@@ -5190,12 +5134,10 @@ impl CfnThingPrincipalAttachment {
     }
 }
 impl CfnThingPrincipalAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Principal", &self.principal);
-        req(&mut m, "ThingName", &self.thing_name);
-        put(&mut m, "ThingPrincipalType", &self.thing_principal_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Principal", &self.principal);
+        req(m, "ThingName", &self.thing_name);
+        put(m, "ThingPrincipalType", &self.thing_principal_type);
     }
 }
 resource!(CfnThingPrincipalAttachment, CfnThingPrincipalAttachmentAttributes, "AWS::IoT::ThingPrincipalAttachment");
@@ -5224,13 +5166,11 @@ pub struct CfnThingType {
     pub thing_type_properties: Option<Val<thing_type::ThingTypeProperties>>,
 }
 impl CfnThingType {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeprecateThingType", &self.deprecate_thing_type);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "ThingTypeName", &self.thing_type_name);
-        put(&mut m, "ThingTypeProperties", &self.thing_type_properties);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeprecateThingType", &self.deprecate_thing_type);
+        put(m, "Tags", &self.tags);
+        put(m, "ThingTypeName", &self.thing_type_name);
+        put(m, "ThingTypeProperties", &self.thing_type_properties);
     }
 }
 resource!(CfnThingType, CfnThingTypeAttributes, "AWS::IoT::ThingType");
@@ -5392,12 +5332,10 @@ impl CfnTopicRule {
     }
 }
 impl CfnTopicRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "RuleName", &self.rule_name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TopicRulePayload", &self.topic_rule_payload);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "RuleName", &self.rule_name);
+        put(m, "Tags", &self.tags);
+        req(m, "TopicRulePayload", &self.topic_rule_payload);
     }
 }
 resource!(CfnTopicRule, CfnTopicRuleAttributes, "AWS::IoT::TopicRule");
@@ -6918,13 +6856,11 @@ pub struct CfnTopicRuleDestination {
     pub vpc_properties: Option<Val<topic_rule_destination::VpcDestinationProperties>>,
 }
 impl CfnTopicRuleDestination {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "HttpUrlProperties", &self.http_url_properties);
-        put(&mut m, "InfluxDBProperties", &self.influx_db_properties);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "VpcProperties", &self.vpc_properties);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "HttpUrlProperties", &self.http_url_properties);
+        put(m, "InfluxDBProperties", &self.influx_db_properties);
+        put(m, "Status", &self.status);
+        put(m, "VpcProperties", &self.vpc_properties);
     }
 }
 resource!(CfnTopicRuleDestination, CfnTopicRuleDestinationAttributes, "AWS::IoT::TopicRuleDestination");

@@ -18,13 +18,11 @@ pub struct CfnChannel {
     pub tags: Option<Val<Vec<Val<channel::Tag>>>>,
 }
 impl CfnChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ChannelName", &self.channel_name);
-        put(&mut m, "ChannelStorage", &self.channel_storage);
-        put(&mut m, "RetentionPeriod", &self.retention_period);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ChannelName", &self.channel_name);
+        put(m, "ChannelStorage", &self.channel_storage);
+        put(m, "RetentionPeriod", &self.retention_period);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnChannel, CfnChannelAttributes, "AWS::IoTAnalytics::Channel");
@@ -174,17 +172,15 @@ impl CfnDataset {
     }
 }
 impl CfnDataset {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Actions", &self.actions);
-        put(&mut m, "ContentDeliveryRules", &self.content_delivery_rules);
-        put(&mut m, "DatasetName", &self.dataset_name);
-        put(&mut m, "LateDataRules", &self.late_data_rules);
-        put(&mut m, "RetentionPeriod", &self.retention_period);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Triggers", &self.triggers);
-        put(&mut m, "VersioningConfiguration", &self.versioning_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Actions", &self.actions);
+        put(m, "ContentDeliveryRules", &self.content_delivery_rules);
+        put(m, "DatasetName", &self.dataset_name);
+        put(m, "LateDataRules", &self.late_data_rules);
+        put(m, "RetentionPeriod", &self.retention_period);
+        put(m, "Tags", &self.tags);
+        put(m, "Triggers", &self.triggers);
+        put(m, "VersioningConfiguration", &self.versioning_configuration);
     }
 }
 resource!(CfnDataset, CfnDatasetAttributes, "AWS::IoTAnalytics::Dataset");
@@ -796,15 +792,13 @@ pub struct CfnDatastore {
     pub tags: Option<Val<Vec<Val<datastore::Tag>>>>,
 }
 impl CfnDatastore {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DatastoreName", &self.datastore_name);
-        put(&mut m, "DatastorePartitions", &self.datastore_partitions);
-        put(&mut m, "DatastoreStorage", &self.datastore_storage);
-        put(&mut m, "FileFormatConfiguration", &self.file_format_configuration);
-        put(&mut m, "RetentionPeriod", &self.retention_period);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DatastoreName", &self.datastore_name);
+        put(m, "DatastorePartitions", &self.datastore_partitions);
+        put(m, "DatastoreStorage", &self.datastore_storage);
+        put(m, "FileFormatConfiguration", &self.file_format_configuration);
+        put(m, "RetentionPeriod", &self.retention_period);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDatastore, CfnDatastoreAttributes, "AWS::IoTAnalytics::Datastore");
@@ -1132,12 +1126,10 @@ impl CfnPipeline {
     }
 }
 impl CfnPipeline {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PipelineActivities", &self.pipeline_activities);
-        put(&mut m, "PipelineName", &self.pipeline_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PipelineActivities", &self.pipeline_activities);
+        put(m, "PipelineName", &self.pipeline_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPipeline, CfnPipelineAttributes, "AWS::IoTAnalytics::Pipeline");

@@ -23,11 +23,9 @@ impl CfnSuiteDefinition {
     }
 }
 impl CfnSuiteDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "SuiteDefinitionConfiguration", &self.suite_definition_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "SuiteDefinitionConfiguration", &self.suite_definition_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSuiteDefinition, CfnSuiteDefinitionAttributes, "AWS::IoTCoreDeviceAdvisor::SuiteDefinition");

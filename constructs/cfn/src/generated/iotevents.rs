@@ -44,18 +44,16 @@ impl CfnAlarmModel {
     }
 }
 impl CfnAlarmModel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AlarmCapabilities", &self.alarm_capabilities);
-        put(&mut m, "AlarmEventActions", &self.alarm_event_actions);
-        put(&mut m, "AlarmModelDescription", &self.alarm_model_description);
-        put(&mut m, "AlarmModelName", &self.alarm_model_name);
-        req(&mut m, "AlarmRule", &self.alarm_rule);
-        put(&mut m, "Key", &self.key);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Severity", &self.severity);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AlarmCapabilities", &self.alarm_capabilities);
+        put(m, "AlarmEventActions", &self.alarm_event_actions);
+        put(m, "AlarmModelDescription", &self.alarm_model_description);
+        put(m, "AlarmModelName", &self.alarm_model_name);
+        req(m, "AlarmRule", &self.alarm_rule);
+        put(m, "Key", &self.key);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Severity", &self.severity);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAlarmModel, CfnAlarmModelAttributes, "AWS::IoTEvents::AlarmModel");
@@ -672,16 +670,14 @@ impl CfnDetectorModel {
     }
 }
 impl CfnDetectorModel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DetectorModelDefinition", &self.detector_model_definition);
-        put(&mut m, "DetectorModelDescription", &self.detector_model_description);
-        put(&mut m, "DetectorModelName", &self.detector_model_name);
-        put(&mut m, "EvaluationMethod", &self.evaluation_method);
-        put(&mut m, "Key", &self.key);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DetectorModelDefinition", &self.detector_model_definition);
+        put(m, "DetectorModelDescription", &self.detector_model_description);
+        put(m, "DetectorModelName", &self.detector_model_name);
+        put(m, "EvaluationMethod", &self.evaluation_method);
+        put(m, "Key", &self.key);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDetectorModel, CfnDetectorModelAttributes, "AWS::IoTEvents::DetectorModel");
@@ -1613,13 +1609,11 @@ impl CfnInput {
     }
 }
 impl CfnInput {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "InputDefinition", &self.input_definition);
-        put(&mut m, "InputDescription", &self.input_description);
-        put(&mut m, "InputName", &self.input_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "InputDefinition", &self.input_definition);
+        put(m, "InputDescription", &self.input_description);
+        put(m, "InputName", &self.input_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnInput, CfnInputAttributes, "AWS::IoTEvents::Input");

@@ -74,28 +74,26 @@ impl CfnCampaign {
     }
 }
 impl CfnCampaign {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Action", &self.action);
-        req(&mut m, "CollectionScheme", &self.collection_scheme);
-        put(&mut m, "Compression", &self.compression);
-        put(&mut m, "DataDestinationConfigs", &self.data_destination_configs);
-        put(&mut m, "DataExtraDimensions", &self.data_extra_dimensions);
-        put(&mut m, "DataPartitions", &self.data_partitions);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DiagnosticsMode", &self.diagnostics_mode);
-        put(&mut m, "ExpiryTime", &self.expiry_time);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PostTriggerCollectionDuration", &self.post_trigger_collection_duration);
-        put(&mut m, "Priority", &self.priority);
-        req(&mut m, "SignalCatalogArn", &self.signal_catalog_arn);
-        put(&mut m, "SignalsToCollect", &self.signals_to_collect);
-        put(&mut m, "SignalsToFetch", &self.signals_to_fetch);
-        put(&mut m, "SpoolingMode", &self.spooling_mode);
-        put(&mut m, "StartTime", &self.start_time);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TargetArn", &self.target_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Action", &self.action);
+        req(m, "CollectionScheme", &self.collection_scheme);
+        put(m, "Compression", &self.compression);
+        put(m, "DataDestinationConfigs", &self.data_destination_configs);
+        put(m, "DataExtraDimensions", &self.data_extra_dimensions);
+        put(m, "DataPartitions", &self.data_partitions);
+        put(m, "Description", &self.description);
+        put(m, "DiagnosticsMode", &self.diagnostics_mode);
+        put(m, "ExpiryTime", &self.expiry_time);
+        req(m, "Name", &self.name);
+        put(m, "PostTriggerCollectionDuration", &self.post_trigger_collection_duration);
+        put(m, "Priority", &self.priority);
+        req(m, "SignalCatalogArn", &self.signal_catalog_arn);
+        put(m, "SignalsToCollect", &self.signals_to_collect);
+        put(m, "SignalsToFetch", &self.signals_to_fetch);
+        put(m, "SpoolingMode", &self.spooling_mode);
+        put(m, "StartTime", &self.start_time);
+        put(m, "Tags", &self.tags);
+        req(m, "TargetArn", &self.target_arn);
     }
 }
 resource!(CfnCampaign, CfnCampaignAttributes, "AWS::IoTFleetWise::Campaign");
@@ -944,17 +942,15 @@ impl CfnDecoderManifest {
     }
 }
 impl CfnDecoderManifest {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DefaultForUnmappedSignals", &self.default_for_unmapped_signals);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "ModelManifestArn", &self.model_manifest_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "NetworkInterfaces", &self.network_interfaces);
-        put(&mut m, "SignalDecoders", &self.signal_decoders);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DefaultForUnmappedSignals", &self.default_for_unmapped_signals);
+        put(m, "Description", &self.description);
+        req(m, "ModelManifestArn", &self.model_manifest_arn);
+        req(m, "Name", &self.name);
+        put(m, "NetworkInterfaces", &self.network_interfaces);
+        put(m, "SignalDecoders", &self.signal_decoders);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDecoderManifest, CfnDecoderManifestAttributes, "AWS::IoTFleetWise::DecoderManifest");
@@ -1632,13 +1628,11 @@ impl CfnFleet {
     }
 }
 impl CfnFleet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Id", &self.id);
-        req(&mut m, "SignalCatalogArn", &self.signal_catalog_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Id", &self.id);
+        req(m, "SignalCatalogArn", &self.signal_catalog_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFleet, CfnFleetAttributes, "AWS::IoTFleetWise::Fleet");
@@ -1726,15 +1720,13 @@ impl CfnModelManifest {
     }
 }
 impl CfnModelManifest {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Nodes", &self.nodes);
-        req(&mut m, "SignalCatalogArn", &self.signal_catalog_arn);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Nodes", &self.nodes);
+        req(m, "SignalCatalogArn", &self.signal_catalog_arn);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnModelManifest, CfnModelManifestAttributes, "AWS::IoTFleetWise::ModelManifest");
@@ -1828,14 +1820,12 @@ pub struct CfnSignalCatalog {
     pub tags: Option<Val<Vec<Val<signal_catalog::Tag>>>>,
 }
 impl CfnSignalCatalog {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "NodeCounts", &self.node_counts);
-        put(&mut m, "Nodes", &self.nodes);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "Name", &self.name);
+        put(m, "NodeCounts", &self.node_counts);
+        put(m, "Nodes", &self.nodes);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSignalCatalog, CfnSignalCatalogAttributes, "AWS::IoTFleetWise::SignalCatalog");
@@ -2300,16 +2290,14 @@ impl CfnStateTemplate {
     }
 }
 impl CfnStateTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DataExtraDimensions", &self.data_extra_dimensions);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "MetadataExtraDimensions", &self.metadata_extra_dimensions);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "SignalCatalogArn", &self.signal_catalog_arn);
-        req(&mut m, "StateTemplateProperties", &self.state_template_properties);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DataExtraDimensions", &self.data_extra_dimensions);
+        put(m, "Description", &self.description);
+        put(m, "MetadataExtraDimensions", &self.metadata_extra_dimensions);
+        req(m, "Name", &self.name);
+        req(m, "SignalCatalogArn", &self.signal_catalog_arn);
+        req(m, "StateTemplateProperties", &self.state_template_properties);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnStateTemplate, CfnStateTemplateAttributes, "AWS::IoTFleetWise::StateTemplate");
@@ -2404,16 +2392,14 @@ impl CfnVehicle {
     }
 }
 impl CfnVehicle {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AssociationBehavior", &self.association_behavior);
-        put(&mut m, "Attributes", &self.attributes);
-        req(&mut m, "DecoderManifestArn", &self.decoder_manifest_arn);
-        req(&mut m, "ModelManifestArn", &self.model_manifest_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "StateTemplates", &self.state_templates);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AssociationBehavior", &self.association_behavior);
+        put(m, "Attributes", &self.attributes);
+        req(m, "DecoderManifestArn", &self.decoder_manifest_arn);
+        req(m, "ModelManifestArn", &self.model_manifest_arn);
+        req(m, "Name", &self.name);
+        put(m, "StateTemplates", &self.state_templates);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnVehicle, CfnVehicleAttributes, "AWS::IoTFleetWise::Vehicle");

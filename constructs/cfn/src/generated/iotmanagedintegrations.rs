@@ -32,14 +32,12 @@ impl CfnAccountAssociation {
     }
 }
 impl CfnAccountAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConnectorDestinationId", &self.connector_destination_id);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "GeneralAuthorization", &self.general_authorization);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConnectorDestinationId", &self.connector_destination_id);
+        put(m, "Description", &self.description);
+        put(m, "GeneralAuthorization", &self.general_authorization);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAccountAssociation, CfnAccountAssociationAttributes, "AWS::IoTManagedIntegrations::AccountAssociation");
@@ -139,13 +137,11 @@ impl CfnCloudConnector {
     }
 }
 impl CfnCloudConnector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "EndpointConfig", &self.endpoint_config);
-        put(&mut m, "EndpointType", &self.endpoint_type);
-        req(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "EndpointConfig", &self.endpoint_config);
+        put(m, "EndpointType", &self.endpoint_type);
+        req(m, "Name", &self.name);
     }
 }
 resource!(CfnCloudConnector, CfnCloudConnectorAttributes, "AWS::IoTManagedIntegrations::CloudConnector");
@@ -244,11 +240,9 @@ pub struct CfnCredentialLocker {
     pub tags: Option<Val<IndexMap<String, Val<String>>>>,
 }
 impl CfnCredentialLocker {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCredentialLocker, CfnCredentialLockerAttributes, "AWS::IoTManagedIntegrations::CredentialLocker");
@@ -334,23 +328,21 @@ impl CfnManagedThing {
     }
 }
 impl CfnManagedThing {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AuthenticationMaterial", &self.authentication_material);
-        put(&mut m, "AuthenticationMaterialType", &self.authentication_material_type);
-        put(&mut m, "Brand", &self.brand);
-        put(&mut m, "CapabilityReport", &self.capability_report);
-        put(&mut m, "Classification", &self.classification);
-        put(&mut m, "CredentialLockerId", &self.credential_locker_id);
-        put(&mut m, "MetaData", &self.meta_data);
-        put(&mut m, "Model", &self.model);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Owner", &self.owner);
-        req(&mut m, "Role", &self.role);
-        put(&mut m, "SerialNumber", &self.serial_number);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WiFiSimpleSetupConfiguration", &self.wi_fi_simple_setup_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AuthenticationMaterial", &self.authentication_material);
+        put(m, "AuthenticationMaterialType", &self.authentication_material_type);
+        put(m, "Brand", &self.brand);
+        put(m, "CapabilityReport", &self.capability_report);
+        put(m, "Classification", &self.classification);
+        put(m, "CredentialLockerId", &self.credential_locker_id);
+        put(m, "MetaData", &self.meta_data);
+        put(m, "Model", &self.model);
+        put(m, "Name", &self.name);
+        put(m, "Owner", &self.owner);
+        req(m, "Role", &self.role);
+        put(m, "SerialNumber", &self.serial_number);
+        put(m, "Tags", &self.tags);
+        put(m, "WiFiSimpleSetupConfiguration", &self.wi_fi_simple_setup_configuration);
     }
 }
 resource!(CfnManagedThing, CfnManagedThingAttributes, "AWS::IoTManagedIntegrations::ManagedThing");
@@ -640,14 +632,12 @@ impl CfnProvisioningProfile {
     }
 }
 impl CfnProvisioningProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CaCertificate", &self.ca_certificate);
-        put(&mut m, "ClaimCertificate", &self.claim_certificate);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "ProvisioningType", &self.provisioning_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CaCertificate", &self.ca_certificate);
+        put(m, "ClaimCertificate", &self.claim_certificate);
+        put(m, "Name", &self.name);
+        req(m, "ProvisioningType", &self.provisioning_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnProvisioningProfile, CfnProvisioningProfileAttributes, "AWS::IoTManagedIntegrations::ProvisioningProfile");

@@ -18,13 +18,11 @@ pub struct CfnTunnel {
     pub timeout_config: Option<Val<tunnel::TimeoutConfig>>,
 }
 impl CfnTunnel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DestinationConfig", &self.destination_config);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TimeoutConfig", &self.timeout_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "DestinationConfig", &self.destination_config);
+        put(m, "Tags", &self.tags);
+        put(m, "TimeoutConfig", &self.timeout_config);
     }
 }
 resource!(CfnTunnel, CfnTunnelAttributes, "AWS::IoTSecureTunneling::Tunnel");

@@ -26,12 +26,10 @@ impl CfnAccessPolicy {
     }
 }
 impl CfnAccessPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AccessPolicyIdentity", &self.access_policy_identity);
-        req(&mut m, "AccessPolicyPermission", &self.access_policy_permission);
-        req(&mut m, "AccessPolicyResource", &self.access_policy_resource);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AccessPolicyIdentity", &self.access_policy_identity);
+        req(m, "AccessPolicyPermission", &self.access_policy_permission);
+        req(m, "AccessPolicyResource", &self.access_policy_resource);
     }
 }
 resource!(CfnAccessPolicy, CfnAccessPolicyAttributes, "AWS::IoTSiteWise::AccessPolicy");
@@ -228,14 +226,12 @@ impl CfnApplication {
     }
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "IdcInstanceArn", &self.idc_instance_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "WorkspaceName", &self.workspace_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "IdcInstanceArn", &self.idc_instance_arn);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        req(m, "WorkspaceName", &self.workspace_name);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::IoTSiteWise::Application");
@@ -344,16 +340,14 @@ impl CfnAsset {
     }
 }
 impl CfnAsset {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AssetDescription", &self.asset_description);
-        put(&mut m, "AssetExternalId", &self.asset_external_id);
-        put(&mut m, "AssetHierarchies", &self.asset_hierarchies);
-        req(&mut m, "AssetModelId", &self.asset_model_id);
-        req(&mut m, "AssetName", &self.asset_name);
-        put(&mut m, "AssetProperties", &self.asset_properties);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AssetDescription", &self.asset_description);
+        put(m, "AssetExternalId", &self.asset_external_id);
+        put(m, "AssetHierarchies", &self.asset_hierarchies);
+        req(m, "AssetModelId", &self.asset_model_id);
+        req(m, "AssetName", &self.asset_name);
+        put(m, "AssetProperties", &self.asset_properties);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAsset, CfnAssetAttributes, "AWS::IoTSiteWise::Asset");
@@ -534,18 +528,16 @@ impl CfnAssetModel {
     }
 }
 impl CfnAssetModel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AssetModelCompositeModels", &self.asset_model_composite_models);
-        put(&mut m, "AssetModelDescription", &self.asset_model_description);
-        put(&mut m, "AssetModelExternalId", &self.asset_model_external_id);
-        put(&mut m, "AssetModelHierarchies", &self.asset_model_hierarchies);
-        req(&mut m, "AssetModelName", &self.asset_model_name);
-        put(&mut m, "AssetModelProperties", &self.asset_model_properties);
-        put(&mut m, "AssetModelType", &self.asset_model_type);
-        put(&mut m, "EnforcedAssetModelInterfaceRelationships", &self.enforced_asset_model_interface_relationships);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AssetModelCompositeModels", &self.asset_model_composite_models);
+        put(m, "AssetModelDescription", &self.asset_model_description);
+        put(m, "AssetModelExternalId", &self.asset_model_external_id);
+        put(m, "AssetModelHierarchies", &self.asset_model_hierarchies);
+        req(m, "AssetModelName", &self.asset_model_name);
+        put(m, "AssetModelProperties", &self.asset_model_properties);
+        put(m, "AssetModelType", &self.asset_model_type);
+        put(m, "EnforcedAssetModelInterfaceRelationships", &self.enforced_asset_model_interface_relationships);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAssetModel, CfnAssetModelAttributes, "AWS::IoTSiteWise::AssetModel");
@@ -1156,14 +1148,12 @@ impl CfnComputationModel {
     }
 }
 impl CfnComputationModel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ComputationModelConfiguration", &self.computation_model_configuration);
-        req(&mut m, "ComputationModelDataBinding", &self.computation_model_data_binding);
-        put(&mut m, "ComputationModelDescription", &self.computation_model_description);
-        req(&mut m, "ComputationModelName", &self.computation_model_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ComputationModelConfiguration", &self.computation_model_configuration);
+        req(m, "ComputationModelDataBinding", &self.computation_model_data_binding);
+        put(m, "ComputationModelDescription", &self.computation_model_description);
+        req(m, "ComputationModelName", &self.computation_model_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnComputationModel, CfnComputationModelAttributes, "AWS::IoTSiteWise::ComputationModel");
@@ -1356,14 +1346,12 @@ impl CfnDashboard {
     }
 }
 impl CfnDashboard {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DashboardDefinition", &self.dashboard_definition);
-        req(&mut m, "DashboardDescription", &self.dashboard_description);
-        req(&mut m, "DashboardName", &self.dashboard_name);
-        put(&mut m, "ProjectId", &self.project_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DashboardDefinition", &self.dashboard_definition);
+        req(m, "DashboardDescription", &self.dashboard_description);
+        req(m, "DashboardName", &self.dashboard_name);
+        put(m, "ProjectId", &self.project_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDashboard, CfnDashboardAttributes, "AWS::IoTSiteWise::Dashboard");
@@ -1452,16 +1440,14 @@ impl CfnDataset {
     }
 }
 impl CfnDataset {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DatasetConfig", &self.dataset_config);
-        put(&mut m, "DatasetDescription", &self.dataset_description);
-        req(&mut m, "DatasetName", &self.dataset_name);
-        put(&mut m, "DatasetSource", &self.dataset_source);
-        put(&mut m, "DatasetType", &self.dataset_type);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WorkspaceName", &self.workspace_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DatasetConfig", &self.dataset_config);
+        put(m, "DatasetDescription", &self.dataset_description);
+        req(m, "DatasetName", &self.dataset_name);
+        put(m, "DatasetSource", &self.dataset_source);
+        put(m, "DatasetType", &self.dataset_type);
+        put(m, "Tags", &self.tags);
+        put(m, "WorkspaceName", &self.workspace_name);
     }
 }
 resource!(CfnDataset, CfnDatasetAttributes, "AWS::IoTSiteWise::Dataset");
@@ -1718,14 +1704,12 @@ impl CfnGateway {
     }
 }
 impl CfnGateway {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "GatewayCapabilitySummaries", &self.gateway_capability_summaries);
-        req(&mut m, "GatewayName", &self.gateway_name);
-        req(&mut m, "GatewayPlatform", &self.gateway_platform);
-        put(&mut m, "GatewayVersion", &self.gateway_version);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "GatewayCapabilitySummaries", &self.gateway_capability_summaries);
+        req(m, "GatewayName", &self.gateway_name);
+        req(m, "GatewayPlatform", &self.gateway_platform);
+        put(m, "GatewayVersion", &self.gateway_version);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnGateway, CfnGatewayAttributes, "AWS::IoTSiteWise::Gateway");
@@ -1930,15 +1914,13 @@ impl CfnPipeline {
     }
 }
 impl CfnPipeline {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Computations", &self.computations);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EnvironmentVariables", &self.environment_variables);
-        req(&mut m, "PipelineName", &self.pipeline_name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "WorkspaceName", &self.workspace_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Computations", &self.computations);
+        put(m, "Description", &self.description);
+        put(m, "EnvironmentVariables", &self.environment_variables);
+        req(m, "PipelineName", &self.pipeline_name);
+        put(m, "Tags", &self.tags);
+        req(m, "WorkspaceName", &self.workspace_name);
     }
 }
 resource!(CfnPipeline, CfnPipelineAttributes, "AWS::IoTSiteWise::Pipeline");
@@ -2072,19 +2054,17 @@ impl CfnPortal {
     }
 }
 impl CfnPortal {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Alarms", &self.alarms);
-        put(&mut m, "NotificationSenderEmail", &self.notification_sender_email);
-        put(&mut m, "PortalAuthMode", &self.portal_auth_mode);
-        req(&mut m, "PortalContactEmail", &self.portal_contact_email);
-        put(&mut m, "PortalDescription", &self.portal_description);
-        req(&mut m, "PortalName", &self.portal_name);
-        put(&mut m, "PortalType", &self.portal_type);
-        put(&mut m, "PortalTypeConfiguration", &self.portal_type_configuration);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Alarms", &self.alarms);
+        put(m, "NotificationSenderEmail", &self.notification_sender_email);
+        put(m, "PortalAuthMode", &self.portal_auth_mode);
+        req(m, "PortalContactEmail", &self.portal_contact_email);
+        put(m, "PortalDescription", &self.portal_description);
+        req(m, "PortalName", &self.portal_name);
+        put(m, "PortalType", &self.portal_type);
+        put(m, "PortalTypeConfiguration", &self.portal_type_configuration);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPortal, CfnPortalAttributes, "AWS::IoTSiteWise::Portal");
@@ -2258,14 +2238,12 @@ impl CfnProject {
     }
 }
 impl CfnProject {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AssetIds", &self.asset_ids);
-        req(&mut m, "PortalId", &self.portal_id);
-        put(&mut m, "ProjectDescription", &self.project_description);
-        req(&mut m, "ProjectName", &self.project_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AssetIds", &self.asset_ids);
+        req(m, "PortalId", &self.portal_id);
+        put(m, "ProjectDescription", &self.project_description);
+        req(m, "ProjectName", &self.project_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnProject, CfnProjectAttributes, "AWS::IoTSiteWise::Project");
@@ -2348,14 +2326,12 @@ impl CfnTask {
     }
 }
 impl CfnTask {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TaskConfiguration", &self.task_configuration);
-        req(&mut m, "TaskName", &self.task_name);
-        req(&mut m, "WorkspaceName", &self.workspace_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "Tags", &self.tags);
+        req(m, "TaskConfiguration", &self.task_configuration);
+        req(m, "TaskName", &self.task_name);
+        req(m, "WorkspaceName", &self.workspace_name);
     }
 }
 resource!(CfnTask, CfnTaskAttributes, "AWS::IoTSiteWise::Task");
@@ -2757,14 +2733,12 @@ impl CfnWorkspace {
     }
 }
 impl CfnWorkspace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "EncryptionConfiguration", &self.encryption_configuration);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WorkspaceDescription", &self.workspace_description);
-        req(&mut m, "WorkspaceName", &self.workspace_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "EncryptionConfiguration", &self.encryption_configuration);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "Tags", &self.tags);
+        put(m, "WorkspaceDescription", &self.workspace_description);
+        req(m, "WorkspaceName", &self.workspace_name);
     }
 }
 resource!(CfnWorkspace, CfnWorkspaceAttributes, "AWS::IoTSiteWise::Workspace");

@@ -23,11 +23,9 @@ impl CfnFlowTemplate {
     }
 }
 impl CfnFlowTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CompatibleNamespaceVersion", &self.compatible_namespace_version);
-        req(&mut m, "Definition", &self.definition);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CompatibleNamespaceVersion", &self.compatible_namespace_version);
+        req(m, "Definition", &self.definition);
     }
 }
 resource!(CfnFlowTemplate, CfnFlowTemplateAttributes, "AWS::IoTThingsGraph::FlowTemplate");

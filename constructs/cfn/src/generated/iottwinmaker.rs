@@ -47,19 +47,17 @@ impl CfnComponentType {
     }
 }
 impl CfnComponentType {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ComponentTypeId", &self.component_type_id);
-        put(&mut m, "CompositeComponentTypes", &self.composite_component_types);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ExtendsFrom", &self.extends_from);
-        put(&mut m, "Functions", &self.functions);
-        put(&mut m, "IsSingleton", &self.is_singleton);
-        put(&mut m, "PropertyDefinitions", &self.property_definitions);
-        put(&mut m, "PropertyGroups", &self.property_groups);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "WorkspaceId", &self.workspace_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ComponentTypeId", &self.component_type_id);
+        put(m, "CompositeComponentTypes", &self.composite_component_types);
+        put(m, "Description", &self.description);
+        put(m, "ExtendsFrom", &self.extends_from);
+        put(m, "Functions", &self.functions);
+        put(m, "IsSingleton", &self.is_singleton);
+        put(m, "PropertyDefinitions", &self.property_definitions);
+        put(m, "PropertyGroups", &self.property_groups);
+        put(m, "Tags", &self.tags);
+        req(m, "WorkspaceId", &self.workspace_id);
     }
 }
 resource!(CfnComponentType, CfnComponentTypeAttributes, "AWS::IoTTwinMaker::ComponentType");
@@ -465,17 +463,15 @@ impl CfnEntity {
     }
 }
 impl CfnEntity {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Components", &self.components);
-        put(&mut m, "CompositeComponents", &self.composite_components);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EntityId", &self.entity_id);
-        req(&mut m, "EntityName", &self.entity_name);
-        put(&mut m, "ParentEntityId", &self.parent_entity_id);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "WorkspaceId", &self.workspace_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Components", &self.components);
+        put(m, "CompositeComponents", &self.composite_components);
+        put(m, "Description", &self.description);
+        put(m, "EntityId", &self.entity_id);
+        req(m, "EntityName", &self.entity_name);
+        put(m, "ParentEntityId", &self.parent_entity_id);
+        put(m, "Tags", &self.tags);
+        req(m, "WorkspaceId", &self.workspace_id);
     }
 }
 resource!(CfnEntity, CfnEntityAttributes, "AWS::IoTTwinMaker::Entity");
@@ -901,16 +897,14 @@ impl CfnScene {
     }
 }
 impl CfnScene {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Capabilities", &self.capabilities);
-        req(&mut m, "ContentLocation", &self.content_location);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "SceneId", &self.scene_id);
-        put(&mut m, "SceneMetadata", &self.scene_metadata);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "WorkspaceId", &self.workspace_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Capabilities", &self.capabilities);
+        req(m, "ContentLocation", &self.content_location);
+        put(m, "Description", &self.description);
+        req(m, "SceneId", &self.scene_id);
+        put(m, "SceneMetadata", &self.scene_metadata);
+        put(m, "Tags", &self.tags);
+        req(m, "WorkspaceId", &self.workspace_id);
     }
 }
 resource!(CfnScene, CfnSceneAttributes, "AWS::IoTTwinMaker::Scene");
@@ -966,13 +960,11 @@ impl CfnSyncJob {
     }
 }
 impl CfnSyncJob {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "SyncRole", &self.sync_role);
-        req(&mut m, "SyncSource", &self.sync_source);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "WorkspaceId", &self.workspace_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "SyncRole", &self.sync_role);
+        req(m, "SyncSource", &self.sync_source);
+        put(m, "Tags", &self.tags);
+        req(m, "WorkspaceId", &self.workspace_id);
     }
 }
 resource!(CfnSyncJob, CfnSyncJobAttributes, "AWS::IoTTwinMaker::SyncJob");
@@ -1031,14 +1023,12 @@ impl CfnWorkspace {
     }
 }
 impl CfnWorkspace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Role", &self.role);
-        req(&mut m, "S3Location", &self.s3_location);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "WorkspaceId", &self.workspace_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Role", &self.role);
+        req(m, "S3Location", &self.s3_location);
+        put(m, "Tags", &self.tags);
+        req(m, "WorkspaceId", &self.workspace_id);
     }
 }
 resource!(CfnWorkspace, CfnWorkspaceAttributes, "AWS::IoTTwinMaker::Workspace");

@@ -35,15 +35,13 @@ impl CfnDestination {
     }
 }
 impl CfnDestination {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Expression", &self.expression);
-        req(&mut m, "ExpressionType", &self.expression_type);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Expression", &self.expression);
+        req(m, "ExpressionType", &self.expression_type);
+        req(m, "Name", &self.name);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDestination, CfnDestinationAttributes, "AWS::IoTWireless::Destination");
@@ -119,12 +117,10 @@ pub struct CfnDeviceProfile {
     pub tags: Option<Val<Vec<Val<device_profile::Tag>>>>,
 }
 impl CfnDeviceProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "LoRaWAN", &self.lo_ra_wan);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "LoRaWAN", &self.lo_ra_wan);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDeviceProfile, CfnDeviceProfileAttributes, "AWS::IoTWireless::DeviceProfile");
@@ -279,19 +275,17 @@ impl CfnFuotaTask {
     }
 }
 impl CfnFuotaTask {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AssociateMulticastGroup", &self.associate_multicast_group);
-        put(&mut m, "AssociateWirelessDevice", &self.associate_wireless_device);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisassociateMulticastGroup", &self.disassociate_multicast_group);
-        put(&mut m, "DisassociateWirelessDevice", &self.disassociate_wireless_device);
-        req(&mut m, "FirmwareUpdateImage", &self.firmware_update_image);
-        req(&mut m, "FirmwareUpdateRole", &self.firmware_update_role);
-        req(&mut m, "LoRaWAN", &self.lo_ra_wan);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AssociateMulticastGroup", &self.associate_multicast_group);
+        put(m, "AssociateWirelessDevice", &self.associate_wireless_device);
+        put(m, "Description", &self.description);
+        put(m, "DisassociateMulticastGroup", &self.disassociate_multicast_group);
+        put(m, "DisassociateWirelessDevice", &self.disassociate_wireless_device);
+        req(m, "FirmwareUpdateImage", &self.firmware_update_image);
+        req(m, "FirmwareUpdateRole", &self.firmware_update_role);
+        req(m, "LoRaWAN", &self.lo_ra_wan);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFuotaTask, CfnFuotaTaskAttributes, "AWS::IoTWireless::FuotaTask");
@@ -454,15 +448,13 @@ impl CfnMulticastGroup {
     }
 }
 impl CfnMulticastGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AssociateWirelessDevice", &self.associate_wireless_device);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisassociateWirelessDevice", &self.disassociate_wireless_device);
-        req(&mut m, "LoRaWAN", &self.lo_ra_wan);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AssociateWirelessDevice", &self.associate_wireless_device);
+        put(m, "Description", &self.description);
+        put(m, "DisassociateWirelessDevice", &self.disassociate_wireless_device);
+        req(m, "LoRaWAN", &self.lo_ra_wan);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMulticastGroup, CfnMulticastGroupAttributes, "AWS::IoTWireless::MulticastGroup");
@@ -658,15 +650,13 @@ impl CfnNetworkAnalyzerConfiguration {
     }
 }
 impl CfnNetworkAnalyzerConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TraceContent", &self.trace_content);
-        put(&mut m, "WirelessDevices", &self.wireless_devices);
-        put(&mut m, "WirelessGateways", &self.wireless_gateways);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "TraceContent", &self.trace_content);
+        put(m, "WirelessDevices", &self.wireless_devices);
+        put(m, "WirelessGateways", &self.wireless_gateways);
     }
 }
 resource!(CfnNetworkAnalyzerConfiguration, CfnNetworkAnalyzerConfigurationAttributes, "AWS::IoTWireless::NetworkAnalyzerConfiguration");
@@ -799,16 +789,14 @@ pub struct CfnPartnerAccount {
     pub tags: Option<Val<Vec<Val<partner_account::Tag>>>>,
 }
 impl CfnPartnerAccount {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccountLinked", &self.account_linked);
-        put(&mut m, "PartnerAccountId", &self.partner_account_id);
-        put(&mut m, "PartnerType", &self.partner_type);
-        put(&mut m, "Sidewalk", &self.sidewalk);
-        put(&mut m, "SidewalkResponse", &self.sidewalk_response);
-        put(&mut m, "SidewalkUpdate", &self.sidewalk_update);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccountLinked", &self.account_linked);
+        put(m, "PartnerAccountId", &self.partner_account_id);
+        put(m, "PartnerType", &self.partner_type);
+        put(m, "Sidewalk", &self.sidewalk);
+        put(m, "SidewalkResponse", &self.sidewalk_response);
+        put(m, "SidewalkUpdate", &self.sidewalk_update);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPartnerAccount, CfnPartnerAccountAttributes, "AWS::IoTWireless::PartnerAccount");
@@ -938,12 +926,10 @@ pub struct CfnServiceProfile {
     pub tags: Option<Val<Vec<Val<service_profile::Tag>>>>,
 }
 impl CfnServiceProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "LoRaWAN", &self.lo_ra_wan);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "LoRaWAN", &self.lo_ra_wan);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnServiceProfile, CfnServiceProfileAttributes, "AWS::IoTWireless::ServiceProfile");
@@ -1150,15 +1136,13 @@ impl CfnTaskDefinition {
     }
 }
 impl CfnTaskDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AutoCreateTasks", &self.auto_create_tasks);
-        put(&mut m, "LoRaWANUpdateGatewayTaskEntry", &self.lo_ra_wan_update_gateway_task_entry);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TaskDefinitionType", &self.task_definition_type);
-        put(&mut m, "Update", &self.update);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AutoCreateTasks", &self.auto_create_tasks);
+        put(m, "LoRaWANUpdateGatewayTaskEntry", &self.lo_ra_wan_update_gateway_task_entry);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "TaskDefinitionType", &self.task_definition_type);
+        put(m, "Update", &self.update);
     }
 }
 resource!(CfnTaskDefinition, CfnTaskDefinitionAttributes, "AWS::IoTWireless::TaskDefinition");
@@ -1340,18 +1324,16 @@ impl CfnWirelessDevice {
     }
 }
 impl CfnWirelessDevice {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DestinationName", &self.destination_name);
-        put(&mut m, "LastUplinkReceivedAt", &self.last_uplink_received_at);
-        put(&mut m, "LoRaWAN", &self.lo_ra_wan);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Positioning", &self.positioning);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "ThingArn", &self.thing_arn);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "DestinationName", &self.destination_name);
+        put(m, "LastUplinkReceivedAt", &self.last_uplink_received_at);
+        put(m, "LoRaWAN", &self.lo_ra_wan);
+        put(m, "Name", &self.name);
+        put(m, "Positioning", &self.positioning);
+        put(m, "Tags", &self.tags);
+        put(m, "ThingArn", &self.thing_arn);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnWirelessDevice, CfnWirelessDeviceAttributes, "AWS::IoTWireless::WirelessDevice");
@@ -1729,12 +1711,10 @@ impl CfnWirelessDeviceImportTask {
     }
 }
 impl CfnWirelessDeviceImportTask {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DestinationName", &self.destination_name);
-        req(&mut m, "Sidewalk", &self.sidewalk);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DestinationName", &self.destination_name);
+        req(m, "Sidewalk", &self.sidewalk);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnWirelessDeviceImportTask, CfnWirelessDeviceImportTaskAttributes, "AWS::IoTWireless::WirelessDeviceImportTask");
@@ -1878,16 +1858,14 @@ impl CfnWirelessGateway {
     }
 }
 impl CfnWirelessGateway {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "LastUplinkReceivedAt", &self.last_uplink_received_at);
-        req(&mut m, "LoRaWAN", &self.lo_ra_wan);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "ThingArn", &self.thing_arn);
-        put(&mut m, "ThingName", &self.thing_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "LastUplinkReceivedAt", &self.last_uplink_received_at);
+        req(m, "LoRaWAN", &self.lo_ra_wan);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "ThingArn", &self.thing_arn);
+        put(m, "ThingName", &self.thing_name);
     }
 }
 resource!(CfnWirelessGateway, CfnWirelessGatewayAttributes, "AWS::IoTWireless::WirelessGateway");

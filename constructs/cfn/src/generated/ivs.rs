@@ -29,13 +29,11 @@ impl CfnAdConfiguration {
     }
 }
 impl CfnAdConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "MediaTailorPlaybackConfigurations", &self.media_tailor_playback_configurations);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "PostRollConfiguration", &self.post_roll_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "MediaTailorPlaybackConfigurations", &self.media_tailor_playback_configurations);
+        put(m, "Name", &self.name);
+        put(m, "PostRollConfiguration", &self.post_roll_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAdConfiguration, CfnAdConfigurationAttributes, "AWS::IVS::AdConfiguration");
@@ -156,19 +154,17 @@ pub struct CfnChannel {
     pub type_: Option<Val<channel::Type>>,
 }
 impl CfnChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Authorized", &self.authorized);
-        put(&mut m, "ContainerFormat", &self.container_format);
-        put(&mut m, "InsecureIngest", &self.insecure_ingest);
-        put(&mut m, "LatencyMode", &self.latency_mode);
-        put(&mut m, "MultitrackInputConfiguration", &self.multitrack_input_configuration);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Preset", &self.preset);
-        put(&mut m, "RecordingConfigurationArn", &self.recording_configuration_arn);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Authorized", &self.authorized);
+        put(m, "ContainerFormat", &self.container_format);
+        put(m, "InsecureIngest", &self.insecure_ingest);
+        put(m, "LatencyMode", &self.latency_mode);
+        put(m, "MultitrackInputConfiguration", &self.multitrack_input_configuration);
+        put(m, "Name", &self.name);
+        put(m, "Preset", &self.preset);
+        put(m, "RecordingConfigurationArn", &self.recording_configuration_arn);
+        put(m, "Tags", &self.tags);
+        put(m, "Type", &self.type_);
     }
 }
 resource!(CfnChannel, CfnChannelAttributes, "AWS::IVS::Channel");
@@ -395,12 +391,10 @@ pub struct CfnEncoderConfiguration {
     pub video: Option<Val<encoder_configuration::Video>>,
 }
 impl CfnEncoderConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Video", &self.video);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "Video", &self.video);
     }
 }
 resource!(CfnEncoderConfiguration, CfnEncoderConfigurationAttributes, "AWS::IVS::EncoderConfiguration");
@@ -492,15 +486,13 @@ pub struct CfnIngestConfiguration {
     pub user_id: Option<Val<String>>,
 }
 impl CfnIngestConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "IngestProtocol", &self.ingest_protocol);
-        put(&mut m, "InsecureIngest", &self.insecure_ingest);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "StageArn", &self.stage_arn);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UserId", &self.user_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "IngestProtocol", &self.ingest_protocol);
+        put(m, "InsecureIngest", &self.insecure_ingest);
+        put(m, "Name", &self.name);
+        put(m, "StageArn", &self.stage_arn);
+        put(m, "Tags", &self.tags);
+        put(m, "UserId", &self.user_id);
     }
 }
 resource!(CfnIngestConfiguration, CfnIngestConfigurationAttributes, "AWS::IVS::IngestConfiguration");
@@ -594,12 +586,10 @@ pub struct CfnPlaybackKeyPair {
     pub tags: Option<Val<Vec<Val<playback_key_pair::Tag>>>>,
 }
 impl CfnPlaybackKeyPair {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "PublicKeyMaterial", &self.public_key_material);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Name", &self.name);
+        put(m, "PublicKeyMaterial", &self.public_key_material);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPlaybackKeyPair, CfnPlaybackKeyPairAttributes, "AWS::IVS::PlaybackKeyPair");
@@ -668,14 +658,12 @@ pub struct CfnPlaybackRestrictionPolicy {
     pub tags: Option<Val<Vec<Val<playback_restriction_policy::Tag>>>>,
 }
 impl CfnPlaybackRestrictionPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllowedCountries", &self.allowed_countries);
-        put(&mut m, "AllowedOrigins", &self.allowed_origins);
-        put(&mut m, "EnableStrictOriginEnforcement", &self.enable_strict_origin_enforcement);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllowedCountries", &self.allowed_countries);
+        put(m, "AllowedOrigins", &self.allowed_origins);
+        put(m, "EnableStrictOriginEnforcement", &self.enable_strict_origin_enforcement);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPlaybackRestrictionPolicy, CfnPlaybackRestrictionPolicyAttributes, "AWS::IVS::PlaybackRestrictionPolicy");
@@ -738,12 +726,10 @@ pub struct CfnPublicKey {
     pub tags: Option<Val<Vec<Val<public_key::Tag>>>>,
 }
 impl CfnPublicKey {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "PublicKeyMaterial", &self.public_key_material);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Name", &self.name);
+        put(m, "PublicKeyMaterial", &self.public_key_material);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPublicKey, CfnPublicKeyAttributes, "AWS::IVS::PublicKey");
@@ -827,15 +813,13 @@ impl CfnRecordingConfiguration {
     }
 }
 impl CfnRecordingConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DestinationConfiguration", &self.destination_configuration);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "RecordingReconnectWindowSeconds", &self.recording_reconnect_window_seconds);
-        put(&mut m, "RenditionConfiguration", &self.rendition_configuration);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "ThumbnailConfiguration", &self.thumbnail_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DestinationConfiguration", &self.destination_configuration);
+        put(m, "Name", &self.name);
+        put(m, "RecordingReconnectWindowSeconds", &self.recording_reconnect_window_seconds);
+        put(m, "RenditionConfiguration", &self.rendition_configuration);
+        put(m, "Tags", &self.tags);
+        put(m, "ThumbnailConfiguration", &self.thumbnail_configuration);
     }
 }
 resource!(CfnRecordingConfiguration, CfnRecordingConfigurationAttributes, "AWS::IVS::RecordingConfiguration");
@@ -1104,12 +1088,10 @@ pub struct CfnStage {
     pub tags: Option<Val<Vec<Val<stage::Tag>>>>,
 }
 impl CfnStage {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutoParticipantRecordingConfiguration", &self.auto_participant_recording_configuration);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutoParticipantRecordingConfiguration", &self.auto_participant_recording_configuration);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnStage, CfnStageAttributes, "AWS::IVS::Stage");
@@ -1355,12 +1337,10 @@ impl CfnStorageConfiguration {
     }
 }
 impl CfnStorageConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "S3", &self.s3);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Name", &self.name);
+        req(m, "S3", &self.s3);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnStorageConfiguration, CfnStorageConfigurationAttributes, "AWS::IVS::StorageConfiguration");
@@ -1452,11 +1432,9 @@ impl CfnStreamKey {
     }
 }
 impl CfnStreamKey {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ChannelArn", &self.channel_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ChannelArn", &self.channel_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnStreamKey, CfnStreamKeyAttributes, "AWS::IVS::StreamKey");

@@ -26,12 +26,10 @@ impl CfnLoggingConfiguration {
     }
 }
 impl CfnLoggingConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DestinationConfiguration", &self.destination_configuration);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DestinationConfiguration", &self.destination_configuration);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLoggingConfiguration, CfnLoggingConfigurationAttributes, "AWS::IVSChat::LoggingConfiguration");
@@ -202,15 +200,13 @@ pub struct CfnRoom {
     pub tags: Option<Val<Vec<Val<room::Tag>>>>,
 }
 impl CfnRoom {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "LoggingConfigurationIdentifiers", &self.logging_configuration_identifiers);
-        put(&mut m, "MaximumMessageLength", &self.maximum_message_length);
-        put(&mut m, "MaximumMessageRatePerSecond", &self.maximum_message_rate_per_second);
-        put(&mut m, "MessageReviewHandler", &self.message_review_handler);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "LoggingConfigurationIdentifiers", &self.logging_configuration_identifiers);
+        put(m, "MaximumMessageLength", &self.maximum_message_length);
+        put(m, "MaximumMessageRatePerSecond", &self.maximum_message_rate_per_second);
+        put(m, "MessageReviewHandler", &self.message_review_handler);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRoom, CfnRoomAttributes, "AWS::IVSChat::Room");

@@ -59,23 +59,21 @@ impl CfnConnector {
     }
 }
 impl CfnConnector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Capacity", &self.capacity);
-        req(&mut m, "ConnectorConfiguration", &self.connector_configuration);
-        put(&mut m, "ConnectorDescription", &self.connector_description);
-        req(&mut m, "ConnectorName", &self.connector_name);
-        req(&mut m, "KafkaCluster", &self.kafka_cluster);
-        req(&mut m, "KafkaClusterClientAuthentication", &self.kafka_cluster_client_authentication);
-        req(&mut m, "KafkaClusterEncryptionInTransit", &self.kafka_cluster_encryption_in_transit);
-        req(&mut m, "KafkaConnectVersion", &self.kafka_connect_version);
-        put(&mut m, "LogDelivery", &self.log_delivery);
-        put(&mut m, "NetworkType", &self.network_type);
-        req(&mut m, "Plugins", &self.plugins);
-        req(&mut m, "ServiceExecutionRoleArn", &self.service_execution_role_arn);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WorkerConfiguration", &self.worker_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Capacity", &self.capacity);
+        req(m, "ConnectorConfiguration", &self.connector_configuration);
+        put(m, "ConnectorDescription", &self.connector_description);
+        req(m, "ConnectorName", &self.connector_name);
+        req(m, "KafkaCluster", &self.kafka_cluster);
+        req(m, "KafkaClusterClientAuthentication", &self.kafka_cluster_client_authentication);
+        req(m, "KafkaClusterEncryptionInTransit", &self.kafka_cluster_encryption_in_transit);
+        req(m, "KafkaConnectVersion", &self.kafka_connect_version);
+        put(m, "LogDelivery", &self.log_delivery);
+        put(m, "NetworkType", &self.network_type);
+        req(m, "Plugins", &self.plugins);
+        req(m, "ServiceExecutionRoleArn", &self.service_execution_role_arn);
+        put(m, "Tags", &self.tags);
+        put(m, "WorkerConfiguration", &self.worker_configuration);
     }
 }
 resource!(CfnConnector, CfnConnectorAttributes, "AWS::KafkaConnect::Connector");
@@ -696,14 +694,12 @@ impl CfnCustomPlugin {
     }
 }
 impl CfnCustomPlugin {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ContentType", &self.content_type);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Location", &self.location);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ContentType", &self.content_type);
+        put(m, "Description", &self.description);
+        req(m, "Location", &self.location);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCustomPlugin, CfnCustomPluginAttributes, "AWS::KafkaConnect::CustomPlugin");
@@ -864,13 +860,11 @@ impl CfnWorkerConfiguration {
     }
 }
 impl CfnWorkerConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "PropertiesFileContent", &self.properties_file_content);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "PropertiesFileContent", &self.properties_file_content);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnWorkerConfiguration, CfnWorkerConfigurationAttributes, "AWS::KafkaConnect::WorkerConfiguration");

@@ -47,19 +47,17 @@ impl CfnDataSource {
     }
 }
 impl CfnDataSource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CustomDocumentEnrichmentConfiguration", &self.custom_document_enrichment_configuration);
-        put(&mut m, "DataSourceConfiguration", &self.data_source_configuration);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "IndexId", &self.index_id);
-        put(&mut m, "LanguageCode", &self.language_code);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Schedule", &self.schedule);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CustomDocumentEnrichmentConfiguration", &self.custom_document_enrichment_configuration);
+        put(m, "DataSourceConfiguration", &self.data_source_configuration);
+        put(m, "Description", &self.description);
+        req(m, "IndexId", &self.index_id);
+        put(m, "LanguageCode", &self.language_code);
+        req(m, "Name", &self.name);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "Schedule", &self.schedule);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnDataSource, CfnDataSourceAttributes, "AWS::Kendra::DataSource");
@@ -2242,17 +2240,15 @@ impl CfnFaq {
     }
 }
 impl CfnFaq {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "FileFormat", &self.file_format);
-        req(&mut m, "IndexId", &self.index_id);
-        put(&mut m, "LanguageCode", &self.language_code);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RoleArn", &self.role_arn);
-        req(&mut m, "S3Path", &self.s3_path);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "FileFormat", &self.file_format);
+        req(m, "IndexId", &self.index_id);
+        put(m, "LanguageCode", &self.language_code);
+        req(m, "Name", &self.name);
+        req(m, "RoleArn", &self.role_arn);
+        req(m, "S3Path", &self.s3_path);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFaq, CfnFaqAttributes, "AWS::Kendra::Faq");
@@ -2391,16 +2387,14 @@ impl CfnFeaturedResultsSet {
     }
 }
 impl CfnFeaturedResultsSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "FeaturedDocuments", &self.featured_documents);
-        req(&mut m, "FeaturedResultsSetName", &self.featured_results_set_name);
-        req(&mut m, "IndexId", &self.index_id);
-        put(&mut m, "QueryTexts", &self.query_texts);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "FeaturedDocuments", &self.featured_documents);
+        req(m, "FeaturedResultsSetName", &self.featured_results_set_name);
+        req(m, "IndexId", &self.index_id);
+        put(m, "QueryTexts", &self.query_texts);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFeaturedResultsSet, CfnFeaturedResultsSetAttributes, "AWS::Kendra::FeaturedResultsSet");
@@ -2535,19 +2529,17 @@ impl CfnIndex {
     }
 }
 impl CfnIndex {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CapacityUnits", &self.capacity_units);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DocumentMetadataConfigurations", &self.document_metadata_configurations);
-        req(&mut m, "Edition", &self.edition);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "ServerSideEncryptionConfiguration", &self.server_side_encryption_configuration);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UserContextPolicy", &self.user_context_policy);
-        put(&mut m, "UserTokenConfigurations", &self.user_token_configurations);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CapacityUnits", &self.capacity_units);
+        put(m, "Description", &self.description);
+        put(m, "DocumentMetadataConfigurations", &self.document_metadata_configurations);
+        req(m, "Edition", &self.edition);
+        req(m, "Name", &self.name);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "ServerSideEncryptionConfiguration", &self.server_side_encryption_configuration);
+        put(m, "Tags", &self.tags);
+        put(m, "UserContextPolicy", &self.user_context_policy);
+        put(m, "UserTokenConfigurations", &self.user_token_configurations);
     }
 }
 resource!(CfnIndex, CfnIndexAttributes, "AWS::Kendra::Index");
@@ -2976,15 +2968,13 @@ impl CfnQuerySuggestionsBlockList {
     }
 }
 impl CfnQuerySuggestionsBlockList {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "IndexId", &self.index_id);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RoleArn", &self.role_arn);
-        req(&mut m, "SourceS3Path", &self.source_s3_path);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "IndexId", &self.index_id);
+        req(m, "Name", &self.name);
+        req(m, "RoleArn", &self.role_arn);
+        req(m, "SourceS3Path", &self.source_s3_path);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnQuerySuggestionsBlockList, CfnQuerySuggestionsBlockListAttributes, "AWS::Kendra::QuerySuggestionsBlockList");
@@ -3098,15 +3088,13 @@ impl CfnThesaurus {
     }
 }
 impl CfnThesaurus {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "IndexId", &self.index_id);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RoleArn", &self.role_arn);
-        req(&mut m, "SourceS3Path", &self.source_s3_path);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "IndexId", &self.index_id);
+        req(m, "Name", &self.name);
+        req(m, "RoleArn", &self.role_arn);
+        req(m, "SourceS3Path", &self.source_s3_path);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnThesaurus, CfnThesaurusAttributes, "AWS::Kendra::Thesaurus");

@@ -29,13 +29,11 @@ impl CfnExecutionPlan {
     }
 }
 impl CfnExecutionPlan {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CapacityUnits", &self.capacity_units);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CapacityUnits", &self.capacity_units);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnExecutionPlan, CfnExecutionPlanAttributes, "AWS::KendraRanking::ExecutionPlan");

@@ -41,17 +41,15 @@ impl CfnChannel {
     }
 }
 impl CfnChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ChannelName", &self.channel_name);
-        put(&mut m, "EncryptionConfiguration", &self.encryption_configuration);
-        put(&mut m, "LoggingConfiguration", &self.logging_configuration);
-        put(&mut m, "S3DestinationConfiguration", &self.s3_destination_configuration);
-        put(&mut m, "S3TablesDestinationConfiguration", &self.s3_tables_destination_configuration);
-        req(&mut m, "ServiceExecutionRoleARN", &self.service_execution_role_arn);
-        req(&mut m, "StreamConfigurationList", &self.stream_configuration_list);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ChannelName", &self.channel_name);
+        put(m, "EncryptionConfiguration", &self.encryption_configuration);
+        put(m, "LoggingConfiguration", &self.logging_configuration);
+        put(m, "S3DestinationConfiguration", &self.s3_destination_configuration);
+        put(m, "S3TablesDestinationConfiguration", &self.s3_tables_destination_configuration);
+        req(m, "ServiceExecutionRoleARN", &self.service_execution_role_arn);
+        req(m, "StreamConfigurationList", &self.stream_configuration_list);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnChannel, CfnChannelAttributes, "AWS::Kinesis::Channel");
@@ -636,11 +634,9 @@ impl CfnResourcePolicy {
     }
 }
 impl CfnResourcePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ResourceArn", &self.resource_arn);
-        req(&mut m, "ResourcePolicy", &self.resource_policy);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ResourceArn", &self.resource_arn);
+        req(m, "ResourcePolicy", &self.resource_policy);
     }
 }
 resource!(CfnResourcePolicy, CfnResourcePolicyAttributes, "AWS::Kinesis::ResourcePolicy");
@@ -681,19 +677,17 @@ pub struct CfnStream {
     pub warm_throughput_mi_bps: Option<Val<i64>>,
 }
 impl CfnStream {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DesiredShardLevelMetrics", &self.desired_shard_level_metrics);
-        put(&mut m, "MaxRecordSizeInKiB", &self.max_record_size_in_ki_b);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "RecordDistributionStrategy", &self.record_distribution_strategy);
-        put(&mut m, "RetentionPeriodHours", &self.retention_period_hours);
-        put(&mut m, "ShardCount", &self.shard_count);
-        put(&mut m, "StreamEncryption", &self.stream_encryption);
-        put(&mut m, "StreamModeDetails", &self.stream_mode_details);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WarmThroughputMiBps", &self.warm_throughput_mi_bps);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DesiredShardLevelMetrics", &self.desired_shard_level_metrics);
+        put(m, "MaxRecordSizeInKiB", &self.max_record_size_in_ki_b);
+        put(m, "Name", &self.name);
+        put(m, "RecordDistributionStrategy", &self.record_distribution_strategy);
+        put(m, "RetentionPeriodHours", &self.retention_period_hours);
+        put(m, "ShardCount", &self.shard_count);
+        put(m, "StreamEncryption", &self.stream_encryption);
+        put(m, "StreamModeDetails", &self.stream_mode_details);
+        put(m, "Tags", &self.tags);
+        put(m, "WarmThroughputMiBps", &self.warm_throughput_mi_bps);
     }
 }
 resource!(CfnStream, CfnStreamAttributes, "AWS::Kinesis::Stream");
@@ -921,12 +915,10 @@ impl CfnStreamConsumer {
     }
 }
 impl CfnStreamConsumer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConsumerName", &self.consumer_name);
-        req(&mut m, "StreamARN", &self.stream_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConsumerName", &self.consumer_name);
+        req(m, "StreamARN", &self.stream_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnStreamConsumer, CfnStreamConsumerAttributes, "AWS::Kinesis::StreamConsumer");

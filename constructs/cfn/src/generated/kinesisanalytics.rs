@@ -29,13 +29,11 @@ impl CfnApplication {
     }
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApplicationCode", &self.application_code);
-        put(&mut m, "ApplicationDescription", &self.application_description);
-        put(&mut m, "ApplicationName", &self.application_name);
-        req(&mut m, "Inputs", &self.inputs);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApplicationCode", &self.application_code);
+        put(m, "ApplicationDescription", &self.application_description);
+        put(m, "ApplicationName", &self.application_name);
+        req(m, "Inputs", &self.inputs);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::KinesisAnalytics::Application");
@@ -376,11 +374,9 @@ impl CfnApplicationOutput {
     }
 }
 impl CfnApplicationOutput {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationName", &self.application_name);
-        req(&mut m, "Output", &self.output);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationName", &self.application_name);
+        req(m, "Output", &self.output);
     }
 }
 resource!(CfnApplicationOutput, CfnApplicationOutputAttributes, "AWS::KinesisAnalytics::ApplicationOutput");
@@ -552,11 +548,9 @@ impl CfnApplicationReferenceDataSource {
     }
 }
 impl CfnApplicationReferenceDataSource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationName", &self.application_name);
-        req(&mut m, "ReferenceDataSource", &self.reference_data_source);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationName", &self.application_name);
+        req(m, "ReferenceDataSource", &self.reference_data_source);
     }
 }
 resource!(CfnApplicationReferenceDataSource, CfnApplicationReferenceDataSourceAttributes, "AWS::KinesisAnalytics::ApplicationReferenceDataSource");

@@ -44,18 +44,16 @@ impl CfnApplication {
     }
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApplicationConfiguration", &self.application_configuration);
-        put(&mut m, "ApplicationDescription", &self.application_description);
-        put(&mut m, "ApplicationMaintenanceConfiguration", &self.application_maintenance_configuration);
-        put(&mut m, "ApplicationMode", &self.application_mode);
-        put(&mut m, "ApplicationName", &self.application_name);
-        put(&mut m, "RunConfiguration", &self.run_configuration);
-        req(&mut m, "RuntimeEnvironment", &self.runtime_environment);
-        req(&mut m, "ServiceExecutionRole", &self.service_execution_role);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApplicationConfiguration", &self.application_configuration);
+        put(m, "ApplicationDescription", &self.application_description);
+        put(m, "ApplicationMaintenanceConfiguration", &self.application_maintenance_configuration);
+        put(m, "ApplicationMode", &self.application_mode);
+        put(m, "ApplicationName", &self.application_name);
+        put(m, "RunConfiguration", &self.run_configuration);
+        req(m, "RuntimeEnvironment", &self.runtime_environment);
+        req(m, "ServiceExecutionRole", &self.service_execution_role);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::KinesisAnalyticsV2::Application");
@@ -1414,11 +1412,9 @@ impl CfnApplicationCloudWatchLoggingOption {
     }
 }
 impl CfnApplicationCloudWatchLoggingOption {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationName", &self.application_name);
-        req(&mut m, "CloudWatchLoggingOption", &self.cloud_watch_logging_option);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationName", &self.application_name);
+        req(m, "CloudWatchLoggingOption", &self.cloud_watch_logging_option);
     }
 }
 resource!(CfnApplicationCloudWatchLoggingOption, CfnApplicationCloudWatchLoggingOptionAttributes, "AWS::KinesisAnalyticsV2::ApplicationCloudWatchLoggingOption");
@@ -1482,11 +1478,9 @@ impl CfnApplicationOutput {
     }
 }
 impl CfnApplicationOutput {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationName", &self.application_name);
-        req(&mut m, "Output", &self.output);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationName", &self.application_name);
+        req(m, "Output", &self.output);
     }
 }
 resource!(CfnApplicationOutput, CfnApplicationOutputAttributes, "AWS::KinesisAnalyticsV2::ApplicationOutput");
@@ -1646,11 +1640,9 @@ impl CfnApplicationReferenceDataSource {
     }
 }
 impl CfnApplicationReferenceDataSource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationName", &self.application_name);
-        req(&mut m, "ReferenceDataSource", &self.reference_data_source);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationName", &self.application_name);
+        req(m, "ReferenceDataSource", &self.reference_data_source);
     }
 }
 resource!(CfnApplicationReferenceDataSource, CfnApplicationReferenceDataSourceAttributes, "AWS::KinesisAnalyticsV2::ApplicationReferenceDataSource");

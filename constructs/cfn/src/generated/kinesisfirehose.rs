@@ -46,27 +46,25 @@ pub struct CfnDeliveryStream {
     pub tags: Option<Val<Vec<Val<delivery_stream::Tag>>>>,
 }
 impl CfnDeliveryStream {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AmazonOpenSearchServerlessDestinationConfiguration", &self.amazon_open_search_serverless_destination_configuration);
-        put(&mut m, "AmazonopensearchserviceDestinationConfiguration", &self.amazonopensearchservice_destination_configuration);
-        put(&mut m, "DatabaseSourceConfiguration", &self.database_source_configuration);
-        put(&mut m, "DeliveryStreamEncryptionConfigurationInput", &self.delivery_stream_encryption_configuration_input);
-        put(&mut m, "DeliveryStreamName", &self.delivery_stream_name);
-        put(&mut m, "DeliveryStreamType", &self.delivery_stream_type);
-        put(&mut m, "DirectPutSourceConfiguration", &self.direct_put_source_configuration);
-        put(&mut m, "ElasticsearchDestinationConfiguration", &self.elasticsearch_destination_configuration);
-        put(&mut m, "ExtendedS3DestinationConfiguration", &self.extended_s3_destination_configuration);
-        put(&mut m, "HttpEndpointDestinationConfiguration", &self.http_endpoint_destination_configuration);
-        put(&mut m, "IcebergDestinationConfiguration", &self.iceberg_destination_configuration);
-        put(&mut m, "KinesisStreamSourceConfiguration", &self.kinesis_stream_source_configuration);
-        put(&mut m, "MSKSourceConfiguration", &self.msk_source_configuration);
-        put(&mut m, "RedshiftDestinationConfiguration", &self.redshift_destination_configuration);
-        put(&mut m, "S3DestinationConfiguration", &self.s3_destination_configuration);
-        put(&mut m, "SnowflakeDestinationConfiguration", &self.snowflake_destination_configuration);
-        put(&mut m, "SplunkDestinationConfiguration", &self.splunk_destination_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AmazonOpenSearchServerlessDestinationConfiguration", &self.amazon_open_search_serverless_destination_configuration);
+        put(m, "AmazonopensearchserviceDestinationConfiguration", &self.amazonopensearchservice_destination_configuration);
+        put(m, "DatabaseSourceConfiguration", &self.database_source_configuration);
+        put(m, "DeliveryStreamEncryptionConfigurationInput", &self.delivery_stream_encryption_configuration_input);
+        put(m, "DeliveryStreamName", &self.delivery_stream_name);
+        put(m, "DeliveryStreamType", &self.delivery_stream_type);
+        put(m, "DirectPutSourceConfiguration", &self.direct_put_source_configuration);
+        put(m, "ElasticsearchDestinationConfiguration", &self.elasticsearch_destination_configuration);
+        put(m, "ExtendedS3DestinationConfiguration", &self.extended_s3_destination_configuration);
+        put(m, "HttpEndpointDestinationConfiguration", &self.http_endpoint_destination_configuration);
+        put(m, "IcebergDestinationConfiguration", &self.iceberg_destination_configuration);
+        put(m, "KinesisStreamSourceConfiguration", &self.kinesis_stream_source_configuration);
+        put(m, "MSKSourceConfiguration", &self.msk_source_configuration);
+        put(m, "RedshiftDestinationConfiguration", &self.redshift_destination_configuration);
+        put(m, "S3DestinationConfiguration", &self.s3_destination_configuration);
+        put(m, "SnowflakeDestinationConfiguration", &self.snowflake_destination_configuration);
+        put(m, "SplunkDestinationConfiguration", &self.splunk_destination_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDeliveryStream, CfnDeliveryStreamAttributes, "AWS::KinesisFirehose::DeliveryStream");

@@ -18,13 +18,11 @@ pub struct CfnSignalingChannel {
     pub type_: Option<Val<signaling_channel::Type>>,
 }
 impl CfnSignalingChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "MessageTtlSeconds", &self.message_ttl_seconds);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "MessageTtlSeconds", &self.message_ttl_seconds);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "Type", &self.type_);
     }
 }
 resource!(CfnSignalingChannel, CfnSignalingChannelAttributes, "AWS::KinesisVideo::SignalingChannel");
@@ -113,16 +111,14 @@ pub struct CfnStream {
     pub tags: Option<Val<Vec<Val<stream::Tag>>>>,
 }
 impl CfnStream {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DataRetentionInHours", &self.data_retention_in_hours);
-        put(&mut m, "DeviceName", &self.device_name);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "MediaType", &self.media_type);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "StreamStorageConfiguration", &self.stream_storage_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DataRetentionInHours", &self.data_retention_in_hours);
+        put(m, "DeviceName", &self.device_name);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "MediaType", &self.media_type);
+        put(m, "Name", &self.name);
+        put(m, "StreamStorageConfiguration", &self.stream_storage_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnStream, CfnStreamAttributes, "AWS::KinesisVideo::Stream");

@@ -43,11 +43,9 @@ impl CfnAlias {
     }
 }
 impl CfnAlias {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AliasName", &self.alias_name);
-        req(&mut m, "TargetKeyId", &self.target_key_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AliasName", &self.alias_name);
+        req(m, "TargetKeyId", &self.target_key_id);
     }
 }
 resource!(CfnAlias, CfnAliasAttributes, "AWS::KMS::Alias");
@@ -185,21 +183,19 @@ pub struct CfnKey {
     pub tags: Option<Val<Vec<Val<key::Tag>>>>,
 }
 impl CfnKey {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BypassPolicyLockoutSafetyCheck", &self.bypass_policy_lockout_safety_check);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EnableKeyRotation", &self.enable_key_rotation);
-        put(&mut m, "Enabled", &self.enabled);
-        put(&mut m, "KeyPolicy", &self.key_policy);
-        put(&mut m, "KeySpec", &self.key_spec);
-        put(&mut m, "KeyUsage", &self.key_usage);
-        put(&mut m, "MultiRegion", &self.multi_region);
-        put(&mut m, "Origin", &self.origin);
-        put(&mut m, "PendingWindowInDays", &self.pending_window_in_days);
-        put(&mut m, "RotationPeriodInDays", &self.rotation_period_in_days);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BypassPolicyLockoutSafetyCheck", &self.bypass_policy_lockout_safety_check);
+        put(m, "Description", &self.description);
+        put(m, "EnableKeyRotation", &self.enable_key_rotation);
+        put(m, "Enabled", &self.enabled);
+        put(m, "KeyPolicy", &self.key_policy);
+        put(m, "KeySpec", &self.key_spec);
+        put(m, "KeyUsage", &self.key_usage);
+        put(m, "MultiRegion", &self.multi_region);
+        put(m, "Origin", &self.origin);
+        put(m, "PendingWindowInDays", &self.pending_window_in_days);
+        put(m, "RotationPeriodInDays", &self.rotation_period_in_days);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnKey, CfnKeyAttributes, "AWS::KMS::Key");
@@ -451,15 +447,13 @@ impl CfnReplicaKey {
     }
 }
 impl CfnReplicaKey {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Enabled", &self.enabled);
-        req(&mut m, "KeyPolicy", &self.key_policy);
-        put(&mut m, "PendingWindowInDays", &self.pending_window_in_days);
-        req(&mut m, "PrimaryKeyArn", &self.primary_key_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "Enabled", &self.enabled);
+        req(m, "KeyPolicy", &self.key_policy);
+        put(m, "PendingWindowInDays", &self.pending_window_in_days);
+        req(m, "PrimaryKeyArn", &self.primary_key_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnReplicaKey, CfnReplicaKeyAttributes, "AWS::KMS::ReplicaKey");

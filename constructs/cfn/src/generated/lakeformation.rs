@@ -38,16 +38,14 @@ impl CfnDataCellsFilter {
     }
 }
 impl CfnDataCellsFilter {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ColumnNames", &self.column_names);
-        put(&mut m, "ColumnWildcard", &self.column_wildcard);
-        req(&mut m, "DatabaseName", &self.database_name);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RowFilter", &self.row_filter);
-        req(&mut m, "TableCatalogId", &self.table_catalog_id);
-        req(&mut m, "TableName", &self.table_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ColumnNames", &self.column_names);
+        put(m, "ColumnWildcard", &self.column_wildcard);
+        req(m, "DatabaseName", &self.database_name);
+        req(m, "Name", &self.name);
+        put(m, "RowFilter", &self.row_filter);
+        req(m, "TableCatalogId", &self.table_catalog_id);
+        req(m, "TableName", &self.table_name);
     }
 }
 resource!(CfnDataCellsFilter, CfnDataCellsFilterAttributes, "AWS::LakeFormation::DataCellsFilter");
@@ -129,20 +127,18 @@ pub struct CfnDataLakeSettings {
     pub trusted_resource_owners: Option<Val<Vec<Val<String>>>>,
 }
 impl CfnDataLakeSettings {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Admins", &self.admins);
-        put(&mut m, "AllowExternalDataFiltering", &self.allow_external_data_filtering);
-        put(&mut m, "AllowFullTableExternalDataAccess", &self.allow_full_table_external_data_access);
-        put(&mut m, "AuthorizedSessionTagValueList", &self.authorized_session_tag_value_list);
-        put(&mut m, "CreateDatabaseDefaultPermissions", &self.create_database_default_permissions);
-        put(&mut m, "CreateTableDefaultPermissions", &self.create_table_default_permissions);
-        put(&mut m, "ExternalDataFilteringAllowList", &self.external_data_filtering_allow_list);
-        put(&mut m, "MutationType", &self.mutation_type);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "ReadOnlyAdmins", &self.read_only_admins);
-        put(&mut m, "TrustedResourceOwners", &self.trusted_resource_owners);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Admins", &self.admins);
+        put(m, "AllowExternalDataFiltering", &self.allow_external_data_filtering);
+        put(m, "AllowFullTableExternalDataAccess", &self.allow_full_table_external_data_access);
+        put(m, "AuthorizedSessionTagValueList", &self.authorized_session_tag_value_list);
+        put(m, "CreateDatabaseDefaultPermissions", &self.create_database_default_permissions);
+        put(m, "CreateTableDefaultPermissions", &self.create_table_default_permissions);
+        put(m, "ExternalDataFilteringAllowList", &self.external_data_filtering_allow_list);
+        put(m, "MutationType", &self.mutation_type);
+        put(m, "Parameters", &self.parameters);
+        put(m, "ReadOnlyAdmins", &self.read_only_admins);
+        put(m, "TrustedResourceOwners", &self.trusted_resource_owners);
     }
 }
 resource!(CfnDataLakeSettings, CfnDataLakeSettingsAttributes, "AWS::LakeFormation::DataLakeSettings");
@@ -238,13 +234,11 @@ impl CfnPermissions {
     }
 }
 impl CfnPermissions {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DataLakePrincipal", &self.data_lake_principal);
-        put(&mut m, "Permissions", &self.permissions);
-        put(&mut m, "PermissionsWithGrantOption", &self.permissions_with_grant_option);
-        req(&mut m, "Resource", &self.resource);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DataLakePrincipal", &self.data_lake_principal);
+        put(m, "Permissions", &self.permissions);
+        put(m, "PermissionsWithGrantOption", &self.permissions_with_grant_option);
+        req(m, "Resource", &self.resource);
     }
 }
 resource!(CfnPermissions, CfnPermissionsAttributes, "AWS::LakeFormation::Permissions");
@@ -429,14 +423,12 @@ impl CfnPrincipalPermissions {
     }
 }
 impl CfnPrincipalPermissions {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Catalog", &self.catalog);
-        req(&mut m, "Permissions", &self.permissions);
-        req(&mut m, "PermissionsWithGrantOption", &self.permissions_with_grant_option);
-        req(&mut m, "Principal", &self.principal);
-        req(&mut m, "Resource", &self.resource);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Catalog", &self.catalog);
+        req(m, "Permissions", &self.permissions);
+        req(m, "PermissionsWithGrantOption", &self.permissions_with_grant_option);
+        req(m, "Principal", &self.principal);
+        req(m, "Resource", &self.resource);
     }
 }
 resource!(CfnPrincipalPermissions, CfnPrincipalPermissionsAttributes, "AWS::LakeFormation::PrincipalPermissions");
@@ -889,14 +881,12 @@ impl CfnResourceProperty {
     }
 }
 impl CfnResourceProperty {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "HybridAccessEnabled", &self.hybrid_access_enabled);
-        req(&mut m, "ResourceArn", &self.resource_arn);
-        put(&mut m, "RoleArn", &self.role_arn);
-        req(&mut m, "UseServiceLinkedRole", &self.use_service_linked_role);
-        put(&mut m, "WithFederation", &self.with_federation);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "HybridAccessEnabled", &self.hybrid_access_enabled);
+        req(m, "ResourceArn", &self.resource_arn);
+        put(m, "RoleArn", &self.role_arn);
+        req(m, "UseServiceLinkedRole", &self.use_service_linked_role);
+        put(m, "WithFederation", &self.with_federation);
     }
 }
 resource!(CfnResourceProperty, CfnResourcePropertyAttributes, "AWS::LakeFormation::Resource");
@@ -937,12 +927,10 @@ impl CfnTag {
     }
 }
 impl CfnTag {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CatalogId", &self.catalog_id);
-        req(&mut m, "TagKey", &self.tag_key);
-        req(&mut m, "TagValues", &self.tag_values);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CatalogId", &self.catalog_id);
+        req(m, "TagKey", &self.tag_key);
+        req(m, "TagValues", &self.tag_values);
     }
 }
 resource!(CfnTag, CfnTagAttributes, "AWS::LakeFormation::Tag");
@@ -976,11 +964,9 @@ impl CfnTagAssociation {
     }
 }
 impl CfnTagAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "LFTags", &self.lf_tags);
-        req(&mut m, "Resource", &self.resource);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "LFTags", &self.lf_tags);
+        req(m, "Resource", &self.resource);
     }
 }
 resource!(CfnTagAssociation, CfnTagAssociationAttributes, "AWS::LakeFormation::TagAssociation");

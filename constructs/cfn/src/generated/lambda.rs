@@ -35,15 +35,13 @@ impl CfnAlias {
     }
 }
 impl CfnAlias {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "FunctionName", &self.function_name);
-        req(&mut m, "FunctionVersion", &self.function_version);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ProvisionedConcurrencyConfig", &self.provisioned_concurrency_config);
-        put(&mut m, "RoutingConfig", &self.routing_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "FunctionName", &self.function_name);
+        req(m, "FunctionVersion", &self.function_version);
+        req(m, "Name", &self.name);
+        put(m, "ProvisionedConcurrencyConfig", &self.provisioned_concurrency_config);
+        put(m, "RoutingConfig", &self.routing_config);
     }
 }
 resource!(CfnAlias, CfnAliasAttributes, "AWS::Lambda::Alias");
@@ -174,18 +172,16 @@ impl CfnCapacityProvider {
     }
 }
 impl CfnCapacityProvider {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CapacityProviderName", &self.capacity_provider_name);
-        put(&mut m, "CapacityProviderScalingConfig", &self.capacity_provider_scaling_config);
-        put(&mut m, "InstanceRequirements", &self.instance_requirements);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        req(&mut m, "PermissionsConfig", &self.permissions_config);
-        put(&mut m, "PropagateTags", &self.propagate_tags);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TelemetryConfig", &self.telemetry_config);
-        req(&mut m, "VpcConfig", &self.vpc_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CapacityProviderName", &self.capacity_provider_name);
+        put(m, "CapacityProviderScalingConfig", &self.capacity_provider_scaling_config);
+        put(m, "InstanceRequirements", &self.instance_requirements);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        req(m, "PermissionsConfig", &self.permissions_config);
+        put(m, "PropagateTags", &self.propagate_tags);
+        put(m, "Tags", &self.tags);
+        put(m, "TelemetryConfig", &self.telemetry_config);
+        req(m, "VpcConfig", &self.vpc_config);
     }
 }
 resource!(CfnCapacityProvider, CfnCapacityProviderAttributes, "AWS::Lambda::CapacityProvider");
@@ -551,13 +547,11 @@ impl CfnCodeSigningConfig {
     }
 }
 impl CfnCodeSigningConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AllowedPublishers", &self.allowed_publishers);
-        put(&mut m, "CodeSigningPolicies", &self.code_signing_policies);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AllowedPublishers", &self.allowed_publishers);
+        put(m, "CodeSigningPolicies", &self.code_signing_policies);
+        put(m, "Description", &self.description);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCodeSigningConfig, CfnCodeSigningConfigAttributes, "AWS::Lambda::CodeSigningConfig");
@@ -707,14 +701,12 @@ impl CfnEventInvokeConfig {
     }
 }
 impl CfnEventInvokeConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DestinationConfig", &self.destination_config);
-        req(&mut m, "FunctionName", &self.function_name);
-        put(&mut m, "MaximumEventAgeInSeconds", &self.maximum_event_age_in_seconds);
-        put(&mut m, "MaximumRetryAttempts", &self.maximum_retry_attempts);
-        req(&mut m, "Qualifier", &self.qualifier);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DestinationConfig", &self.destination_config);
+        req(m, "FunctionName", &self.function_name);
+        put(m, "MaximumEventAgeInSeconds", &self.maximum_event_age_in_seconds);
+        put(m, "MaximumRetryAttempts", &self.maximum_retry_attempts);
+        req(m, "Qualifier", &self.qualifier);
     }
 }
 resource!(CfnEventInvokeConfig, CfnEventInvokeConfigAttributes, "AWS::Lambda::EventInvokeConfig");
@@ -936,37 +928,35 @@ impl CfnEventSourceMapping {
     }
 }
 impl CfnEventSourceMapping {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AmazonManagedKafkaEventSourceConfig", &self.amazon_managed_kafka_event_source_config);
-        put(&mut m, "BatchSize", &self.batch_size);
-        put(&mut m, "BisectBatchOnFunctionError", &self.bisect_batch_on_function_error);
-        put(&mut m, "DestinationConfig", &self.destination_config);
-        put(&mut m, "DocumentDBEventSourceConfig", &self.document_db_event_source_config);
-        put(&mut m, "Enabled", &self.enabled);
-        put(&mut m, "EventSourceArn", &self.event_source_arn);
-        put(&mut m, "FilterCriteria", &self.filter_criteria);
-        req(&mut m, "FunctionName", &self.function_name);
-        put(&mut m, "FunctionResponseTypes", &self.function_response_types);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        put(&mut m, "LoggingConfig", &self.logging_config);
-        put(&mut m, "MaximumBatchingWindowInSeconds", &self.maximum_batching_window_in_seconds);
-        put(&mut m, "MaximumRecordAgeInSeconds", &self.maximum_record_age_in_seconds);
-        put(&mut m, "MaximumRetryAttempts", &self.maximum_retry_attempts);
-        put(&mut m, "MetricsConfig", &self.metrics_config);
-        put(&mut m, "ParallelizationFactor", &self.parallelization_factor);
-        put(&mut m, "ProvisionedPollerConfig", &self.provisioned_poller_config);
-        put(&mut m, "Queues", &self.queues);
-        put(&mut m, "ScalingConfig", &self.scaling_config);
-        put(&mut m, "SelfManagedEventSource", &self.self_managed_event_source);
-        put(&mut m, "SelfManagedKafkaEventSourceConfig", &self.self_managed_kafka_event_source_config);
-        put(&mut m, "SourceAccessConfigurations", &self.source_access_configurations);
-        put(&mut m, "StartingPosition", &self.starting_position);
-        put(&mut m, "StartingPositionTimestamp", &self.starting_position_timestamp);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Topics", &self.topics);
-        put(&mut m, "TumblingWindowInSeconds", &self.tumbling_window_in_seconds);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AmazonManagedKafkaEventSourceConfig", &self.amazon_managed_kafka_event_source_config);
+        put(m, "BatchSize", &self.batch_size);
+        put(m, "BisectBatchOnFunctionError", &self.bisect_batch_on_function_error);
+        put(m, "DestinationConfig", &self.destination_config);
+        put(m, "DocumentDBEventSourceConfig", &self.document_db_event_source_config);
+        put(m, "Enabled", &self.enabled);
+        put(m, "EventSourceArn", &self.event_source_arn);
+        put(m, "FilterCriteria", &self.filter_criteria);
+        req(m, "FunctionName", &self.function_name);
+        put(m, "FunctionResponseTypes", &self.function_response_types);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        put(m, "LoggingConfig", &self.logging_config);
+        put(m, "MaximumBatchingWindowInSeconds", &self.maximum_batching_window_in_seconds);
+        put(m, "MaximumRecordAgeInSeconds", &self.maximum_record_age_in_seconds);
+        put(m, "MaximumRetryAttempts", &self.maximum_retry_attempts);
+        put(m, "MetricsConfig", &self.metrics_config);
+        put(m, "ParallelizationFactor", &self.parallelization_factor);
+        put(m, "ProvisionedPollerConfig", &self.provisioned_poller_config);
+        put(m, "Queues", &self.queues);
+        put(m, "ScalingConfig", &self.scaling_config);
+        put(m, "SelfManagedEventSource", &self.self_managed_event_source);
+        put(m, "SelfManagedKafkaEventSourceConfig", &self.self_managed_kafka_event_source_config);
+        put(m, "SourceAccessConfigurations", &self.source_access_configurations);
+        put(m, "StartingPosition", &self.starting_position);
+        put(m, "StartingPositionTimestamp", &self.starting_position_timestamp);
+        put(m, "Tags", &self.tags);
+        put(m, "Topics", &self.topics);
+        put(m, "TumblingWindowInSeconds", &self.tumbling_window_in_seconds);
     }
 }
 resource!(CfnEventSourceMapping, CfnEventSourceMappingAttributes, "AWS::Lambda::EventSourceMapping");
@@ -1728,40 +1718,38 @@ impl CfnFunction {
     }
 }
 impl CfnFunction {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Architectures", &self.architectures);
-        put(&mut m, "CapacityProviderConfig", &self.capacity_provider_config);
-        req(&mut m, "Code", &self.code);
-        put(&mut m, "CodeSigningConfigArn", &self.code_signing_config_arn);
-        put(&mut m, "DeadLetterConfig", &self.dead_letter_config);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DurableConfig", &self.durable_config);
-        put(&mut m, "Environment", &self.environment);
-        put(&mut m, "EphemeralStorage", &self.ephemeral_storage);
-        put(&mut m, "FileSystemConfigs", &self.file_system_configs);
-        put(&mut m, "FunctionName", &self.function_name);
-        put(&mut m, "FunctionScalingConfig", &self.function_scaling_config);
-        put(&mut m, "Handler", &self.handler);
-        put(&mut m, "ImageConfig", &self.image_config);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        put(&mut m, "Layers", &self.layers);
-        put(&mut m, "LoggingConfig", &self.logging_config);
-        put(&mut m, "MemorySize", &self.memory_size);
-        put(&mut m, "PackageType", &self.package_type);
-        put(&mut m, "PublishToLatestPublished", &self.publish_to_latest_published);
-        put(&mut m, "RecursiveLoop", &self.recursive_loop);
-        put(&mut m, "ReservedConcurrentExecutions", &self.reserved_concurrent_executions);
-        req(&mut m, "Role", &self.role);
-        put(&mut m, "Runtime", &self.runtime);
-        put(&mut m, "RuntimeManagementConfig", &self.runtime_management_config);
-        put(&mut m, "SnapStart", &self.snap_start);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TenancyConfig", &self.tenancy_config);
-        put(&mut m, "Timeout", &self.timeout);
-        put(&mut m, "TracingConfig", &self.tracing_config);
-        put(&mut m, "VpcConfig", &self.vpc_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Architectures", &self.architectures);
+        put(m, "CapacityProviderConfig", &self.capacity_provider_config);
+        req(m, "Code", &self.code);
+        put(m, "CodeSigningConfigArn", &self.code_signing_config_arn);
+        put(m, "DeadLetterConfig", &self.dead_letter_config);
+        put(m, "Description", &self.description);
+        put(m, "DurableConfig", &self.durable_config);
+        put(m, "Environment", &self.environment);
+        put(m, "EphemeralStorage", &self.ephemeral_storage);
+        put(m, "FileSystemConfigs", &self.file_system_configs);
+        put(m, "FunctionName", &self.function_name);
+        put(m, "FunctionScalingConfig", &self.function_scaling_config);
+        put(m, "Handler", &self.handler);
+        put(m, "ImageConfig", &self.image_config);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        put(m, "Layers", &self.layers);
+        put(m, "LoggingConfig", &self.logging_config);
+        put(m, "MemorySize", &self.memory_size);
+        put(m, "PackageType", &self.package_type);
+        put(m, "PublishToLatestPublished", &self.publish_to_latest_published);
+        put(m, "RecursiveLoop", &self.recursive_loop);
+        put(m, "ReservedConcurrentExecutions", &self.reserved_concurrent_executions);
+        req(m, "Role", &self.role);
+        put(m, "Runtime", &self.runtime);
+        put(m, "RuntimeManagementConfig", &self.runtime_management_config);
+        put(m, "SnapStart", &self.snap_start);
+        put(m, "Tags", &self.tags);
+        put(m, "TenancyConfig", &self.tenancy_config);
+        put(m, "Timeout", &self.timeout);
+        put(m, "TracingConfig", &self.tracing_config);
+        put(m, "VpcConfig", &self.vpc_config);
     }
 }
 resource!(CfnFunction, CfnFunctionAttributes, "AWS::Lambda::Function");
@@ -2731,15 +2719,13 @@ impl CfnLayerVersion {
     }
 }
 impl CfnLayerVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CompatibleArchitectures", &self.compatible_architectures);
-        put(&mut m, "CompatibleRuntimes", &self.compatible_runtimes);
-        req(&mut m, "Content", &self.content);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "LayerName", &self.layer_name);
-        put(&mut m, "LicenseInfo", &self.license_info);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CompatibleArchitectures", &self.compatible_architectures);
+        put(m, "CompatibleRuntimes", &self.compatible_runtimes);
+        req(m, "Content", &self.content);
+        put(m, "Description", &self.description);
+        put(m, "LayerName", &self.layer_name);
+        put(m, "LicenseInfo", &self.license_info);
     }
 }
 resource!(CfnLayerVersion, CfnLayerVersionAttributes, "AWS::Lambda::LayerVersion");
@@ -3031,13 +3017,11 @@ impl CfnLayerVersionPermission {
     }
 }
 impl CfnLayerVersionPermission {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Action", &self.action);
-        req(&mut m, "LayerVersionArn", &self.layer_version_arn);
-        put(&mut m, "OrganizationId", &self.organization_id);
-        req(&mut m, "Principal", &self.principal);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Action", &self.action);
+        req(m, "LayerVersionArn", &self.layer_version_arn);
+        put(m, "OrganizationId", &self.organization_id);
+        req(m, "Principal", &self.principal);
     }
 }
 resource!(CfnLayerVersionPermission, CfnLayerVersionPermissionAttributes, "AWS::Lambda::LayerVersionPermission");
@@ -3111,23 +3095,21 @@ impl CfnMicrovmImage {
     }
 }
 impl CfnMicrovmImage {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AdditionalOsCapabilities", &self.additional_os_capabilities);
-        req(&mut m, "BaseImageArn", &self.base_image_arn);
-        req(&mut m, "BaseImageVersion", &self.base_image_version);
-        req(&mut m, "BuildRoleArn", &self.build_role_arn);
-        req(&mut m, "CodeArtifact", &self.code_artifact);
-        req(&mut m, "CpuConfigurations", &self.cpu_configurations);
-        req(&mut m, "Description", &self.description);
-        req(&mut m, "EgressNetworkConnectors", &self.egress_network_connectors);
-        req(&mut m, "EnvironmentVariables", &self.environment_variables);
-        req(&mut m, "Hooks", &self.hooks);
-        req(&mut m, "Logging", &self.logging);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Resources", &self.resources);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AdditionalOsCapabilities", &self.additional_os_capabilities);
+        req(m, "BaseImageArn", &self.base_image_arn);
+        req(m, "BaseImageVersion", &self.base_image_version);
+        req(m, "BuildRoleArn", &self.build_role_arn);
+        req(m, "CodeArtifact", &self.code_artifact);
+        req(m, "CpuConfigurations", &self.cpu_configurations);
+        req(m, "Description", &self.description);
+        req(m, "EgressNetworkConnectors", &self.egress_network_connectors);
+        req(m, "EnvironmentVariables", &self.environment_variables);
+        req(m, "Hooks", &self.hooks);
+        req(m, "Logging", &self.logging);
+        req(m, "Name", &self.name);
+        req(m, "Resources", &self.resources);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMicrovmImage, CfnMicrovmImageAttributes, "AWS::Lambda::MicrovmImage");
@@ -3482,13 +3464,11 @@ impl CfnNetworkConnector {
     }
 }
 impl CfnNetworkConnector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "OperatorRole", &self.operator_role);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Configuration", &self.configuration);
+        put(m, "Name", &self.name);
+        put(m, "OperatorRole", &self.operator_role);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnNetworkConnector, CfnNetworkConnectorAttributes, "AWS::Lambda::NetworkConnector");
@@ -3703,18 +3683,16 @@ impl CfnPermission {
     }
 }
 impl CfnPermission {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Action", &self.action);
-        put(&mut m, "EventSourceToken", &self.event_source_token);
-        req(&mut m, "FunctionName", &self.function_name);
-        put(&mut m, "FunctionUrlAuthType", &self.function_url_auth_type);
-        put(&mut m, "InvokedViaFunctionUrl", &self.invoked_via_function_url);
-        req(&mut m, "Principal", &self.principal);
-        put(&mut m, "PrincipalOrgID", &self.principal_org_id);
-        put(&mut m, "SourceAccount", &self.source_account);
-        put(&mut m, "SourceArn", &self.source_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Action", &self.action);
+        put(m, "EventSourceToken", &self.event_source_token);
+        req(m, "FunctionName", &self.function_name);
+        put(m, "FunctionUrlAuthType", &self.function_url_auth_type);
+        put(m, "InvokedViaFunctionUrl", &self.invoked_via_function_url);
+        req(m, "Principal", &self.principal);
+        put(m, "PrincipalOrgID", &self.principal_org_id);
+        put(m, "SourceAccount", &self.source_account);
+        put(m, "SourceArn", &self.source_arn);
     }
 }
 resource!(CfnPermission, CfnPermissionAttributes, "AWS::Lambda::Permission");
@@ -3790,11 +3768,9 @@ impl CfnResourcePolicy {
     }
 }
 impl CfnResourcePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PolicyDocument", &self.policy_document);
-        req(&mut m, "ResourceArn", &self.resource_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PolicyDocument", &self.policy_document);
+        req(m, "ResourceArn", &self.resource_arn);
     }
 }
 resource!(CfnResourcePolicy, CfnResourcePolicyAttributes, "AWS::Lambda::ResourcePolicy");
@@ -3837,14 +3813,12 @@ impl CfnUrl {
     }
 }
 impl CfnUrl {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AuthType", &self.auth_type);
-        put(&mut m, "Cors", &self.cors);
-        put(&mut m, "InvokeMode", &self.invoke_mode);
-        put(&mut m, "Qualifier", &self.qualifier);
-        req(&mut m, "TargetFunctionArn", &self.target_function_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AuthType", &self.auth_type);
+        put(m, "Cors", &self.cors);
+        put(m, "InvokeMode", &self.invoke_mode);
+        put(m, "Qualifier", &self.qualifier);
+        req(m, "TargetFunctionArn", &self.target_function_arn);
     }
 }
 resource!(CfnUrl, CfnUrlAttributes, "AWS::Lambda::Url");
@@ -4009,15 +3983,13 @@ impl CfnVersion {
     }
 }
 impl CfnVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CodeSha256", &self.code_sha256);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "FunctionName", &self.function_name);
-        put(&mut m, "FunctionScalingConfig", &self.function_scaling_config);
-        put(&mut m, "ProvisionedConcurrencyConfig", &self.provisioned_concurrency_config);
-        put(&mut m, "RuntimePolicy", &self.runtime_policy);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CodeSha256", &self.code_sha256);
+        put(m, "Description", &self.description);
+        req(m, "FunctionName", &self.function_name);
+        put(m, "FunctionScalingConfig", &self.function_scaling_config);
+        put(m, "ProvisionedConcurrencyConfig", &self.provisioned_concurrency_config);
+        put(m, "RuntimePolicy", &self.runtime_policy);
     }
 }
 resource!(CfnVersion, CfnVersionAttributes, "AWS::Lambda::Version");
@@ -4134,11 +4106,9 @@ impl CfnWebFunction {
     }
 }
 impl CfnWebFunction {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "FunctionName", &self.function_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "FunctionName", &self.function_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnWebFunction, CfnWebFunctionAttributes, "AWS::Lambda::WebFunction");
@@ -4245,18 +4215,16 @@ impl CfnWebFunctionEndpoint {
     }
 }
 impl CfnWebFunctionEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AuthType", &self.auth_type);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "EndpointName", &self.endpoint_name);
-        req(&mut m, "EndpointType", &self.endpoint_type);
-        req(&mut m, "FunctionName", &self.function_name);
-        put(&mut m, "Regions", &self.regions);
-        put(&mut m, "RevisionWeights", &self.revision_weights);
-        put(&mut m, "ScalingConfig", &self.scaling_config);
-        put(&mut m, "ThrottleConfig", &self.throttle_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AuthType", &self.auth_type);
+        put(m, "Description", &self.description);
+        req(m, "EndpointName", &self.endpoint_name);
+        req(m, "EndpointType", &self.endpoint_type);
+        req(m, "FunctionName", &self.function_name);
+        put(m, "Regions", &self.regions);
+        put(m, "RevisionWeights", &self.revision_weights);
+        put(m, "ScalingConfig", &self.scaling_config);
+        put(m, "ThrottleConfig", &self.throttle_config);
     }
 }
 resource!(CfnWebFunctionEndpoint, CfnWebFunctionEndpointAttributes, "AWS::Lambda::WebFunctionEndpoint");
@@ -4448,14 +4416,12 @@ impl CfnWebFunctionRevision {
     }
 }
 impl CfnWebFunctionRevision {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "BuildConfig", &self.build_config);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "FunctionName", &self.function_name);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        req(&mut m, "ServiceConfig", &self.service_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "BuildConfig", &self.build_config);
+        put(m, "Description", &self.description);
+        req(m, "FunctionName", &self.function_name);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        req(m, "ServiceConfig", &self.service_config);
     }
 }
 resource!(CfnWebFunctionRevision, CfnWebFunctionRevisionAttributes, "AWS::Lambda::WebFunctionRevision");

@@ -32,14 +32,12 @@ impl CfnDeployment {
     }
 }
 impl CfnDeployment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DeploymentPatternName", &self.deployment_pattern_name);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Specifications", &self.specifications);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "WorkloadName", &self.workload_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DeploymentPatternName", &self.deployment_pattern_name);
+        req(m, "Name", &self.name);
+        put(m, "Specifications", &self.specifications);
+        put(m, "Tags", &self.tags);
+        req(m, "WorkloadName", &self.workload_name);
     }
 }
 resource!(CfnDeployment, CfnDeploymentAttributes, "AWS::LaunchWizard::Deployment");

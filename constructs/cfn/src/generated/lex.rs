@@ -62,24 +62,22 @@ impl CfnBot {
     }
 }
 impl CfnBot {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutoBuildBotLocales", &self.auto_build_bot_locales);
-        put(&mut m, "BotFileS3Location", &self.bot_file_s3_location);
-        put(&mut m, "BotLocales", &self.bot_locales);
-        put(&mut m, "BotMembers", &self.bot_members);
-        put(&mut m, "BotTags", &self.bot_tags);
-        put(&mut m, "BotType", &self.bot_type);
-        req(&mut m, "DataPrivacy", &self.data_privacy);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ErrorLogSettings", &self.error_log_settings);
-        req(&mut m, "IdleSessionTTLInSeconds", &self.idle_session_ttl_in_seconds);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Replication", &self.replication);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "TestBotAliasSettings", &self.test_bot_alias_settings);
-        put(&mut m, "TestBotAliasTags", &self.test_bot_alias_tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutoBuildBotLocales", &self.auto_build_bot_locales);
+        put(m, "BotFileS3Location", &self.bot_file_s3_location);
+        put(m, "BotLocales", &self.bot_locales);
+        put(m, "BotMembers", &self.bot_members);
+        put(m, "BotTags", &self.bot_tags);
+        put(m, "BotType", &self.bot_type);
+        req(m, "DataPrivacy", &self.data_privacy);
+        put(m, "Description", &self.description);
+        put(m, "ErrorLogSettings", &self.error_log_settings);
+        req(m, "IdleSessionTTLInSeconds", &self.idle_session_ttl_in_seconds);
+        req(m, "Name", &self.name);
+        put(m, "Replication", &self.replication);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "TestBotAliasSettings", &self.test_bot_alias_settings);
+        put(m, "TestBotAliasTags", &self.test_bot_alias_tags);
     }
 }
 resource!(CfnBot, CfnBotAttributes, "AWS::Lex::Bot");
@@ -3575,17 +3573,15 @@ impl CfnBotAlias {
     }
 }
 impl CfnBotAlias {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BotAliasLocaleSettings", &self.bot_alias_locale_settings);
-        req(&mut m, "BotAliasName", &self.bot_alias_name);
-        put(&mut m, "BotAliasTags", &self.bot_alias_tags);
-        req(&mut m, "BotId", &self.bot_id);
-        put(&mut m, "BotVersion", &self.bot_version);
-        put(&mut m, "ConversationLogSettings", &self.conversation_log_settings);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "SentimentAnalysisSettings", &self.sentiment_analysis_settings);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BotAliasLocaleSettings", &self.bot_alias_locale_settings);
+        req(m, "BotAliasName", &self.bot_alias_name);
+        put(m, "BotAliasTags", &self.bot_alias_tags);
+        req(m, "BotId", &self.bot_id);
+        put(m, "BotVersion", &self.bot_version);
+        put(m, "ConversationLogSettings", &self.conversation_log_settings);
+        put(m, "Description", &self.description);
+        put(m, "SentimentAnalysisSettings", &self.sentiment_analysis_settings);
     }
 }
 resource!(CfnBotAlias, CfnBotAliasAttributes, "AWS::Lex::BotAlias");
@@ -3977,12 +3973,10 @@ impl CfnBotVersion {
     }
 }
 impl CfnBotVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "BotId", &self.bot_id);
-        req(&mut m, "BotVersionLocaleSpecification", &self.bot_version_locale_specification);
-        put(&mut m, "Description", &self.description);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "BotId", &self.bot_id);
+        req(m, "BotVersionLocaleSpecification", &self.bot_version_locale_specification);
+        put(m, "Description", &self.description);
     }
 }
 resource!(CfnBotVersion, CfnBotVersionAttributes, "AWS::Lex::BotVersion");
@@ -4074,11 +4068,9 @@ impl CfnResourcePolicy {
     }
 }
 impl CfnResourcePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Policy", &self.policy);
-        req(&mut m, "ResourceArn", &self.resource_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Policy", &self.policy);
+        req(m, "ResourceArn", &self.resource_arn);
     }
 }
 resource!(CfnResourcePolicy, CfnResourcePolicyAttributes, "AWS::Lex::ResourcePolicy");

@@ -24,16 +24,14 @@ pub struct CfnGrant {
     pub tags: Option<Val<Vec<Val<grant::Tag>>>>,
 }
 impl CfnGrant {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllowedOperations", &self.allowed_operations);
-        put(&mut m, "GrantName", &self.grant_name);
-        put(&mut m, "HomeRegion", &self.home_region);
-        put(&mut m, "LicenseArn", &self.license_arn);
-        put(&mut m, "Principals", &self.principals);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllowedOperations", &self.allowed_operations);
+        put(m, "GrantName", &self.grant_name);
+        put(m, "HomeRegion", &self.home_region);
+        put(m, "LicenseArn", &self.license_arn);
+        put(m, "Principals", &self.principals);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnGrant, CfnGrantAttributes, "AWS::LicenseManager::Grant");
@@ -215,21 +213,19 @@ impl CfnLicense {
     }
 }
 impl CfnLicense {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Beneficiary", &self.beneficiary);
-        req(&mut m, "ConsumptionConfiguration", &self.consumption_configuration);
-        req(&mut m, "Entitlements", &self.entitlements);
-        req(&mut m, "HomeRegion", &self.home_region);
-        req(&mut m, "Issuer", &self.issuer);
-        put(&mut m, "LicenseMetadata", &self.license_metadata);
-        req(&mut m, "LicenseName", &self.license_name);
-        req(&mut m, "ProductName", &self.product_name);
-        req(&mut m, "ProductSKU", &self.product_sku);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Validity", &self.validity);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Beneficiary", &self.beneficiary);
+        req(m, "ConsumptionConfiguration", &self.consumption_configuration);
+        req(m, "Entitlements", &self.entitlements);
+        req(m, "HomeRegion", &self.home_region);
+        req(m, "Issuer", &self.issuer);
+        put(m, "LicenseMetadata", &self.license_metadata);
+        req(m, "LicenseName", &self.license_name);
+        req(m, "ProductName", &self.product_name);
+        req(m, "ProductSKU", &self.product_sku);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
+        req(m, "Validity", &self.validity);
     }
 }
 resource!(CfnLicense, CfnLicenseAttributes, "AWS::LicenseManager::License");
@@ -623,15 +619,13 @@ impl CfnLicenseAssetGroup {
     }
 }
 impl CfnLicenseAssetGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AssociatedLicenseAssetRulesetARNs", &self.associated_license_asset_ruleset_ar_ns);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "LicenseAssetGroupConfigurations", &self.license_asset_group_configurations);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Properties", &self.properties);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AssociatedLicenseAssetRulesetARNs", &self.associated_license_asset_ruleset_ar_ns);
+        put(m, "Description", &self.description);
+        req(m, "LicenseAssetGroupConfigurations", &self.license_asset_group_configurations);
+        req(m, "Name", &self.name);
+        put(m, "Properties", &self.properties);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLicenseAssetGroup, CfnLicenseAssetGroupAttributes, "AWS::LicenseManager::LicenseAssetGroup");
@@ -736,13 +730,11 @@ impl CfnLicenseAssetRuleSet {
     }
 }
 impl CfnLicenseAssetRuleSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Rules", &self.rules);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "Rules", &self.rules);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLicenseAssetRuleSet, CfnLicenseAssetRuleSetAttributes, "AWS::LicenseManager::LicenseAssetRuleSet");
@@ -1010,19 +1002,17 @@ impl CfnLicenseConfiguration {
     }
 }
 impl CfnLicenseConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisassociateWhenNotFound", &self.disassociate_when_not_found);
-        put(&mut m, "LicenseCount", &self.license_count);
-        put(&mut m, "LicenseCountHardLimit", &self.license_count_hard_limit);
-        req(&mut m, "LicenseCountingType", &self.license_counting_type);
-        put(&mut m, "LicenseExpiry", &self.license_expiry);
-        put(&mut m, "LicenseRules", &self.license_rules);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ProductInformationList", &self.product_information_list);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "DisassociateWhenNotFound", &self.disassociate_when_not_found);
+        put(m, "LicenseCount", &self.license_count);
+        put(m, "LicenseCountHardLimit", &self.license_count_hard_limit);
+        req(m, "LicenseCountingType", &self.license_counting_type);
+        put(m, "LicenseExpiry", &self.license_expiry);
+        put(m, "LicenseRules", &self.license_rules);
+        req(m, "Name", &self.name);
+        put(m, "ProductInformationList", &self.product_information_list);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLicenseConfiguration, CfnLicenseConfigurationAttributes, "AWS::LicenseManager::LicenseConfiguration");
@@ -1201,15 +1191,13 @@ impl CfnReportGenerator {
     }
 }
 impl CfnReportGenerator {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "ReportContext", &self.report_context);
-        req(&mut m, "ReportFrequency", &self.report_frequency);
-        req(&mut m, "ReportGeneratorName", &self.report_generator_name);
-        req(&mut m, "ReportType", &self.report_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "ReportContext", &self.report_context);
+        req(m, "ReportFrequency", &self.report_frequency);
+        req(m, "ReportGeneratorName", &self.report_generator_name);
+        req(m, "ReportType", &self.report_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnReportGenerator, CfnReportGeneratorAttributes, "AWS::LicenseManager::ReportGenerator");

@@ -26,12 +26,10 @@ impl CfnSubscriptionProvider {
     }
 }
 impl CfnSubscriptionProvider {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "SecretArn", &self.secret_arn);
-        req(&mut m, "SubscriptionProviderSource", &self.subscription_provider_source);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "SecretArn", &self.secret_arn);
+        req(m, "SubscriptionProviderSource", &self.subscription_provider_source);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSubscriptionProvider, CfnSubscriptionProviderAttributes, "AWS::LicenseManagerLinuxSubscriptions::SubscriptionProvider");

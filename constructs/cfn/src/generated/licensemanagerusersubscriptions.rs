@@ -26,12 +26,10 @@ impl CfnLicenseServerEndpoint {
     }
 }
 impl CfnLicenseServerEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "IdentityProviderArn", &self.identity_provider_arn);
-        put(&mut m, "LicenseServerSettings", &self.license_server_settings);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "IdentityProviderArn", &self.identity_provider_arn);
+        put(m, "LicenseServerSettings", &self.license_server_settings);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLicenseServerEndpoint, CfnLicenseServerEndpointAttributes, "AWS::LicenseManagerUserSubscriptions::LicenseServerEndpoint");

@@ -50,20 +50,18 @@ impl CfnAlarm {
     }
 }
 impl CfnAlarm {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AlarmName", &self.alarm_name);
-        req(&mut m, "ComparisonOperator", &self.comparison_operator);
-        put(&mut m, "ContactProtocols", &self.contact_protocols);
-        put(&mut m, "DatapointsToAlarm", &self.datapoints_to_alarm);
-        req(&mut m, "EvaluationPeriods", &self.evaluation_periods);
-        req(&mut m, "MetricName", &self.metric_name);
-        req(&mut m, "MonitoredResourceName", &self.monitored_resource_name);
-        put(&mut m, "NotificationEnabled", &self.notification_enabled);
-        put(&mut m, "NotificationTriggers", &self.notification_triggers);
-        req(&mut m, "Threshold", &self.threshold);
-        put(&mut m, "TreatMissingData", &self.treat_missing_data);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AlarmName", &self.alarm_name);
+        req(m, "ComparisonOperator", &self.comparison_operator);
+        put(m, "ContactProtocols", &self.contact_protocols);
+        put(m, "DatapointsToAlarm", &self.datapoints_to_alarm);
+        req(m, "EvaluationPeriods", &self.evaluation_periods);
+        req(m, "MetricName", &self.metric_name);
+        req(m, "MonitoredResourceName", &self.monitored_resource_name);
+        put(m, "NotificationEnabled", &self.notification_enabled);
+        put(m, "NotificationTriggers", &self.notification_triggers);
+        req(m, "Threshold", &self.threshold);
+        put(m, "TreatMissingData", &self.treat_missing_data);
     }
 }
 resource!(CfnAlarm, CfnAlarmAttributes, "AWS::Lightsail::Alarm");
@@ -319,16 +317,14 @@ impl CfnBucket {
     }
 }
 impl CfnBucket {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessRules", &self.access_rules);
-        req(&mut m, "BucketName", &self.bucket_name);
-        req(&mut m, "BundleId", &self.bundle_id);
-        put(&mut m, "ObjectVersioning", &self.object_versioning);
-        put(&mut m, "ReadOnlyAccessAccounts", &self.read_only_access_accounts);
-        put(&mut m, "ResourcesReceivingAccess", &self.resources_receiving_access);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessRules", &self.access_rules);
+        req(m, "BucketName", &self.bucket_name);
+        req(m, "BundleId", &self.bundle_id);
+        put(m, "ObjectVersioning", &self.object_versioning);
+        put(m, "ReadOnlyAccessAccounts", &self.read_only_access_accounts);
+        put(m, "ResourcesReceivingAccess", &self.resources_receiving_access);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnBucket, CfnBucketAttributes, "AWS::Lightsail::Bucket");
@@ -431,13 +427,11 @@ impl CfnCertificate {
     }
 }
 impl CfnCertificate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CertificateName", &self.certificate_name);
-        req(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "SubjectAlternativeNames", &self.subject_alternative_names);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CertificateName", &self.certificate_name);
+        req(m, "DomainName", &self.domain_name);
+        put(m, "SubjectAlternativeNames", &self.subject_alternative_names);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCertificate, CfnCertificateAttributes, "AWS::Lightsail::Certificate");
@@ -511,11 +505,9 @@ impl CfnContactMethod {
     }
 }
 impl CfnContactMethod {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ContactEndpoint", &self.contact_endpoint);
-        req(&mut m, "Protocol", &self.protocol);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ContactEndpoint", &self.contact_endpoint);
+        req(m, "Protocol", &self.protocol);
     }
 }
 resource!(CfnContactMethod, CfnContactMethodAttributes, "AWS::Lightsail::ContactMethod");
@@ -616,17 +608,15 @@ impl CfnContainer {
     }
 }
 impl CfnContainer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ContainerServiceDeployment", &self.container_service_deployment);
-        put(&mut m, "IsDisabled", &self.is_disabled);
-        req(&mut m, "Power", &self.power);
-        put(&mut m, "PrivateRegistryAccess", &self.private_registry_access);
-        put(&mut m, "PublicDomainNames", &self.public_domain_names);
-        req(&mut m, "Scale", &self.scale);
-        req(&mut m, "ServiceName", &self.service_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ContainerServiceDeployment", &self.container_service_deployment);
+        put(m, "IsDisabled", &self.is_disabled);
+        req(m, "Power", &self.power);
+        put(m, "PrivateRegistryAccess", &self.private_registry_access);
+        put(m, "PublicDomainNames", &self.public_domain_names);
+        req(m, "Scale", &self.scale);
+        req(m, "ServiceName", &self.service_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnContainer, CfnContainerAttributes, "AWS::Lightsail::Container");
@@ -966,24 +956,22 @@ impl CfnDatabase {
     }
 }
 impl CfnDatabase {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AvailabilityZone", &self.availability_zone);
-        put(&mut m, "BackupRetention", &self.backup_retention);
-        put(&mut m, "CaCertificateIdentifier", &self.ca_certificate_identifier);
-        req(&mut m, "MasterDatabaseName", &self.master_database_name);
-        put(&mut m, "MasterUserPassword", &self.master_user_password);
-        req(&mut m, "MasterUsername", &self.master_username);
-        put(&mut m, "PreferredBackupWindow", &self.preferred_backup_window);
-        put(&mut m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
-        put(&mut m, "PubliclyAccessible", &self.publicly_accessible);
-        req(&mut m, "RelationalDatabaseBlueprintId", &self.relational_database_blueprint_id);
-        req(&mut m, "RelationalDatabaseBundleId", &self.relational_database_bundle_id);
-        req(&mut m, "RelationalDatabaseName", &self.relational_database_name);
-        put(&mut m, "RelationalDatabaseParameters", &self.relational_database_parameters);
-        put(&mut m, "RotateMasterUserPassword", &self.rotate_master_user_password);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AvailabilityZone", &self.availability_zone);
+        put(m, "BackupRetention", &self.backup_retention);
+        put(m, "CaCertificateIdentifier", &self.ca_certificate_identifier);
+        req(m, "MasterDatabaseName", &self.master_database_name);
+        put(m, "MasterUserPassword", &self.master_user_password);
+        req(m, "MasterUsername", &self.master_username);
+        put(m, "PreferredBackupWindow", &self.preferred_backup_window);
+        put(m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
+        put(m, "PubliclyAccessible", &self.publicly_accessible);
+        req(m, "RelationalDatabaseBlueprintId", &self.relational_database_blueprint_id);
+        req(m, "RelationalDatabaseBundleId", &self.relational_database_bundle_id);
+        req(m, "RelationalDatabaseName", &self.relational_database_name);
+        put(m, "RelationalDatabaseParameters", &self.relational_database_parameters);
+        put(m, "RotateMasterUserPassword", &self.rotate_master_user_password);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDatabase, CfnDatabaseAttributes, "AWS::Lightsail::Database");
@@ -1093,12 +1081,10 @@ impl CfnDatabaseSnapshot {
     }
 }
 impl CfnDatabaseSnapshot {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "RelationalDatabaseName", &self.relational_database_name);
-        req(&mut m, "RelationalDatabaseSnapshotName", &self.relational_database_snapshot_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "RelationalDatabaseName", &self.relational_database_name);
+        req(m, "RelationalDatabaseSnapshotName", &self.relational_database_snapshot_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDatabaseSnapshot, CfnDatabaseSnapshotAttributes, "AWS::Lightsail::DatabaseSnapshot");
@@ -1232,15 +1218,13 @@ impl CfnDisk {
     }
 }
 impl CfnDisk {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AddOns", &self.add_ons);
-        put(&mut m, "AvailabilityZone", &self.availability_zone);
-        req(&mut m, "DiskName", &self.disk_name);
-        put(&mut m, "Location", &self.location);
-        req(&mut m, "SizeInGb", &self.size_in_gb);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AddOns", &self.add_ons);
+        put(m, "AvailabilityZone", &self.availability_zone);
+        req(m, "DiskName", &self.disk_name);
+        put(m, "Location", &self.location);
+        req(m, "SizeInGb", &self.size_in_gb);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDisk, CfnDiskAttributes, "AWS::Lightsail::Disk");
@@ -1477,12 +1461,10 @@ impl CfnDiskSnapshot {
     }
 }
 impl CfnDiskSnapshot {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DiskName", &self.disk_name);
-        req(&mut m, "DiskSnapshotName", &self.disk_snapshot_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DiskName", &self.disk_name);
+        req(m, "DiskSnapshotName", &self.disk_snapshot_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDiskSnapshot, CfnDiskSnapshotAttributes, "AWS::Lightsail::DiskSnapshot");
@@ -1612,19 +1594,17 @@ impl CfnDistribution {
     }
 }
 impl CfnDistribution {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "BundleId", &self.bundle_id);
-        put(&mut m, "CacheBehaviorSettings", &self.cache_behavior_settings);
-        put(&mut m, "CacheBehaviors", &self.cache_behaviors);
-        put(&mut m, "CertificateName", &self.certificate_name);
-        req(&mut m, "DefaultCacheBehavior", &self.default_cache_behavior);
-        req(&mut m, "DistributionName", &self.distribution_name);
-        put(&mut m, "IpAddressType", &self.ip_address_type);
-        put(&mut m, "IsEnabled", &self.is_enabled);
-        req(&mut m, "Origin", &self.origin);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "BundleId", &self.bundle_id);
+        put(m, "CacheBehaviorSettings", &self.cache_behavior_settings);
+        put(m, "CacheBehaviors", &self.cache_behaviors);
+        put(m, "CertificateName", &self.certificate_name);
+        req(m, "DefaultCacheBehavior", &self.default_cache_behavior);
+        req(m, "DistributionName", &self.distribution_name);
+        put(m, "IpAddressType", &self.ip_address_type);
+        put(m, "IsEnabled", &self.is_enabled);
+        req(m, "Origin", &self.origin);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDistribution, CfnDistributionAttributes, "AWS::Lightsail::Distribution");
@@ -2021,12 +2001,10 @@ impl CfnDomain {
     }
 }
 impl CfnDomain {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DomainEntries", &self.domain_entries);
-        req(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DomainEntries", &self.domain_entries);
+        req(m, "DomainName", &self.domain_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDomain, CfnDomainAttributes, "AWS::Lightsail::Domain");
@@ -2221,21 +2199,19 @@ impl CfnInstance {
     }
 }
 impl CfnInstance {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AddOns", &self.add_ons);
-        put(&mut m, "AvailabilityZone", &self.availability_zone);
-        req(&mut m, "BlueprintId", &self.blueprint_id);
-        req(&mut m, "BundleId", &self.bundle_id);
-        put(&mut m, "Hardware", &self.hardware);
-        req(&mut m, "InstanceName", &self.instance_name);
-        put(&mut m, "KeyPairName", &self.key_pair_name);
-        put(&mut m, "Location", &self.location);
-        put(&mut m, "Networking", &self.networking);
-        put(&mut m, "State", &self.state);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UserData", &self.user_data);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AddOns", &self.add_ons);
+        put(m, "AvailabilityZone", &self.availability_zone);
+        req(m, "BlueprintId", &self.blueprint_id);
+        req(m, "BundleId", &self.bundle_id);
+        put(m, "Hardware", &self.hardware);
+        req(m, "InstanceName", &self.instance_name);
+        put(m, "KeyPairName", &self.key_pair_name);
+        put(m, "Location", &self.location);
+        put(m, "Networking", &self.networking);
+        put(m, "State", &self.state);
+        put(m, "Tags", &self.tags);
+        put(m, "UserData", &self.user_data);
     }
 }
 resource!(CfnInstance, CfnInstanceAttributes, "AWS::Lightsail::Instance");
@@ -2668,12 +2644,10 @@ impl CfnInstanceSnapshot {
     }
 }
 impl CfnInstanceSnapshot {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "InstanceName", &self.instance_name);
-        req(&mut m, "InstanceSnapshotName", &self.instance_snapshot_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "InstanceName", &self.instance_name);
+        req(m, "InstanceSnapshotName", &self.instance_snapshot_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnInstanceSnapshot, CfnInstanceSnapshotAttributes, "AWS::Lightsail::InstanceSnapshot");
@@ -2775,11 +2749,9 @@ impl CfnKeyPair {
     }
 }
 impl CfnKeyPair {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "KeyPairName", &self.key_pair_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "KeyPairName", &self.key_pair_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnKeyPair, CfnKeyPairAttributes, "AWS::Lightsail::KeyPair");
@@ -2890,18 +2862,16 @@ impl CfnLoadBalancer {
     }
 }
 impl CfnLoadBalancer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AttachedInstances", &self.attached_instances);
-        put(&mut m, "HealthCheckPath", &self.health_check_path);
-        req(&mut m, "InstancePort", &self.instance_port);
-        put(&mut m, "IpAddressType", &self.ip_address_type);
-        req(&mut m, "LoadBalancerName", &self.load_balancer_name);
-        put(&mut m, "SessionStickinessEnabled", &self.session_stickiness_enabled);
-        put(&mut m, "SessionStickinessLBCookieDurationSeconds", &self.session_stickiness_lb_cookie_duration_seconds);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TlsPolicyName", &self.tls_policy_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AttachedInstances", &self.attached_instances);
+        put(m, "HealthCheckPath", &self.health_check_path);
+        req(m, "InstancePort", &self.instance_port);
+        put(m, "IpAddressType", &self.ip_address_type);
+        req(m, "LoadBalancerName", &self.load_balancer_name);
+        put(m, "SessionStickinessEnabled", &self.session_stickiness_enabled);
+        put(m, "SessionStickinessLBCookieDurationSeconds", &self.session_stickiness_lb_cookie_duration_seconds);
+        put(m, "Tags", &self.tags);
+        put(m, "TlsPolicyName", &self.tls_policy_name);
     }
 }
 resource!(CfnLoadBalancer, CfnLoadBalancerAttributes, "AWS::Lightsail::LoadBalancer");
@@ -3007,15 +2977,13 @@ impl CfnLoadBalancerTlsCertificate {
     }
 }
 impl CfnLoadBalancerTlsCertificate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CertificateAlternativeNames", &self.certificate_alternative_names);
-        req(&mut m, "CertificateDomainName", &self.certificate_domain_name);
-        req(&mut m, "CertificateName", &self.certificate_name);
-        put(&mut m, "HttpsRedirectionEnabled", &self.https_redirection_enabled);
-        put(&mut m, "IsAttached", &self.is_attached);
-        req(&mut m, "LoadBalancerName", &self.load_balancer_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CertificateAlternativeNames", &self.certificate_alternative_names);
+        req(m, "CertificateDomainName", &self.certificate_domain_name);
+        req(m, "CertificateName", &self.certificate_name);
+        put(m, "HttpsRedirectionEnabled", &self.https_redirection_enabled);
+        put(m, "IsAttached", &self.is_attached);
+        req(m, "LoadBalancerName", &self.load_balancer_name);
     }
 }
 resource!(CfnLoadBalancerTlsCertificate, CfnLoadBalancerTlsCertificateAttributes, "AWS::Lightsail::LoadBalancerTlsCertificate");
@@ -3057,11 +3025,9 @@ impl CfnStaticIp {
     }
 }
 impl CfnStaticIp {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AttachedTo", &self.attached_to);
-        req(&mut m, "StaticIpName", &self.static_ip_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AttachedTo", &self.attached_to);
+        req(m, "StaticIpName", &self.static_ip_name);
     }
 }
 resource!(CfnStaticIp, CfnStaticIpAttributes, "AWS::Lightsail::StaticIp");

@@ -41,17 +41,15 @@ impl CfnAPIKey {
     }
 }
 impl CfnAPIKey {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ExpireTime", &self.expire_time);
-        put(&mut m, "ForceDelete", &self.force_delete);
-        put(&mut m, "ForceUpdate", &self.force_update);
-        req(&mut m, "KeyName", &self.key_name);
-        put(&mut m, "NoExpiry", &self.no_expiry);
-        req(&mut m, "Restrictions", &self.restrictions);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "ExpireTime", &self.expire_time);
+        put(m, "ForceDelete", &self.force_delete);
+        put(m, "ForceUpdate", &self.force_update);
+        req(m, "KeyName", &self.key_name);
+        put(m, "NoExpiry", &self.no_expiry);
+        req(m, "Restrictions", &self.restrictions);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAPIKey, CfnAPIKeyAttributes, "AWS::Location::APIKey");
@@ -233,15 +231,13 @@ impl CfnGeofenceCollection {
     }
 }
 impl CfnGeofenceCollection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CollectionName", &self.collection_name);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "PricingPlan", &self.pricing_plan);
-        put(&mut m, "PricingPlanDataSource", &self.pricing_plan_data_source);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CollectionName", &self.collection_name);
+        put(m, "Description", &self.description);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "PricingPlan", &self.pricing_plan);
+        put(m, "PricingPlanDataSource", &self.pricing_plan_data_source);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnGeofenceCollection, CfnGeofenceCollectionAttributes, "AWS::Location::GeofenceCollection");
@@ -350,14 +346,12 @@ impl CfnMap {
     }
 }
 impl CfnMap {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "MapName", &self.map_name);
-        put(&mut m, "PricingPlan", &self.pricing_plan);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Configuration", &self.configuration);
+        put(m, "Description", &self.description);
+        req(m, "MapName", &self.map_name);
+        put(m, "PricingPlan", &self.pricing_plan);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMap, CfnMapAttributes, "AWS::Location::Map");
@@ -499,15 +493,13 @@ impl CfnPlaceIndex {
     }
 }
 impl CfnPlaceIndex {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DataSource", &self.data_source);
-        put(&mut m, "DataSourceConfiguration", &self.data_source_configuration);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "IndexName", &self.index_name);
-        put(&mut m, "PricingPlan", &self.pricing_plan);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DataSource", &self.data_source);
+        put(m, "DataSourceConfiguration", &self.data_source_configuration);
+        put(m, "Description", &self.description);
+        req(m, "IndexName", &self.index_name);
+        put(m, "PricingPlan", &self.pricing_plan);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPlaceIndex, CfnPlaceIndexAttributes, "AWS::Location::PlaceIndex");
@@ -651,14 +643,12 @@ impl CfnRouteCalculator {
     }
 }
 impl CfnRouteCalculator {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CalculatorName", &self.calculator_name);
-        req(&mut m, "DataSource", &self.data_source);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "PricingPlan", &self.pricing_plan);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CalculatorName", &self.calculator_name);
+        req(m, "DataSource", &self.data_source);
+        put(m, "Description", &self.description);
+        put(m, "PricingPlan", &self.pricing_plan);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRouteCalculator, CfnRouteCalculatorAttributes, "AWS::Location::RouteCalculator");
@@ -781,18 +771,16 @@ impl CfnTracker {
     }
 }
 impl CfnTracker {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EventBridgeEnabled", &self.event_bridge_enabled);
-        put(&mut m, "KmsKeyEnableGeospatialQueries", &self.kms_key_enable_geospatial_queries);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "PositionFiltering", &self.position_filtering);
-        put(&mut m, "PricingPlan", &self.pricing_plan);
-        put(&mut m, "PricingPlanDataSource", &self.pricing_plan_data_source);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TrackerName", &self.tracker_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "EventBridgeEnabled", &self.event_bridge_enabled);
+        put(m, "KmsKeyEnableGeospatialQueries", &self.kms_key_enable_geospatial_queries);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "PositionFiltering", &self.position_filtering);
+        put(m, "PricingPlan", &self.pricing_plan);
+        put(m, "PricingPlanDataSource", &self.pricing_plan_data_source);
+        put(m, "Tags", &self.tags);
+        req(m, "TrackerName", &self.tracker_name);
     }
 }
 resource!(CfnTracker, CfnTrackerAttributes, "AWS::Location::Tracker");
@@ -916,11 +904,9 @@ impl CfnTrackerConsumer {
     }
 }
 impl CfnTrackerConsumer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConsumerArn", &self.consumer_arn);
-        req(&mut m, "TrackerName", &self.tracker_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConsumerArn", &self.consumer_arn);
+        req(m, "TrackerName", &self.tracker_name);
     }
 }
 resource!(CfnTrackerConsumer, CfnTrackerConsumerAttributes, "AWS::Location::TrackerConsumer");

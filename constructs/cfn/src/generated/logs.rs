@@ -38,14 +38,12 @@ impl CfnAccountPolicy {
     }
 }
 impl CfnAccountPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PolicyDocument", &self.policy_document);
-        req(&mut m, "PolicyName", &self.policy_name);
-        req(&mut m, "PolicyType", &self.policy_type);
-        put(&mut m, "Scope", &self.scope);
-        put(&mut m, "SelectionCriteria", &self.selection_criteria);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PolicyDocument", &self.policy_document);
+        req(m, "PolicyName", &self.policy_name);
+        req(m, "PolicyType", &self.policy_type);
+        put(m, "Scope", &self.scope);
+        put(m, "SelectionCriteria", &self.selection_criteria);
     }
 }
 resource!(CfnAccountPolicy, CfnAccountPolicyAttributes, "AWS::Logs::AccountPolicy");
@@ -154,16 +152,14 @@ impl CfnDelivery {
     }
 }
 impl CfnDelivery {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DeliveryDestinationArn", &self.delivery_destination_arn);
-        req(&mut m, "DeliverySourceName", &self.delivery_source_name);
-        put(&mut m, "FieldDelimiter", &self.field_delimiter);
-        put(&mut m, "RecordFields", &self.record_fields);
-        put(&mut m, "S3EnableHiveCompatiblePath", &self.s3_enable_hive_compatible_path);
-        put(&mut m, "S3SuffixPath", &self.s3_suffix_path);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DeliveryDestinationArn", &self.delivery_destination_arn);
+        req(m, "DeliverySourceName", &self.delivery_source_name);
+        put(m, "FieldDelimiter", &self.field_delimiter);
+        put(m, "RecordFields", &self.record_fields);
+        put(m, "S3EnableHiveCompatiblePath", &self.s3_enable_hive_compatible_path);
+        put(m, "S3SuffixPath", &self.s3_suffix_path);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDelivery, CfnDeliveryAttributes, "AWS::Logs::Delivery");
@@ -259,15 +255,13 @@ impl CfnDeliveryDestination {
     }
 }
 impl CfnDeliveryDestination {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeliveryDestinationPolicy", &self.delivery_destination_policy);
-        put(&mut m, "DeliveryDestinationType", &self.delivery_destination_type);
-        put(&mut m, "DestinationResourceArn", &self.destination_resource_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "OutputFormat", &self.output_format);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeliveryDestinationPolicy", &self.delivery_destination_policy);
+        put(m, "DeliveryDestinationType", &self.delivery_destination_type);
+        put(m, "DestinationResourceArn", &self.destination_resource_arn);
+        req(m, "Name", &self.name);
+        put(m, "OutputFormat", &self.output_format);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDeliveryDestination, CfnDeliveryDestinationAttributes, "AWS::Logs::DeliveryDestination");
@@ -365,14 +359,12 @@ impl CfnDeliverySource {
     }
 }
 impl CfnDeliverySource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeliverySourceConfiguration", &self.delivery_source_configuration);
-        put(&mut m, "LogType", &self.log_type);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ResourceArn", &self.resource_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeliverySourceConfiguration", &self.delivery_source_configuration);
+        put(m, "LogType", &self.log_type);
+        req(m, "Name", &self.name);
+        put(m, "ResourceArn", &self.resource_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDeliverySource, CfnDeliverySourceAttributes, "AWS::Logs::DeliverySource");
@@ -467,14 +459,12 @@ impl CfnDestination {
     }
 }
 impl CfnDestination {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DestinationName", &self.destination_name);
-        put(&mut m, "DestinationPolicy", &self.destination_policy);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TargetArn", &self.target_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DestinationName", &self.destination_name);
+        put(m, "DestinationPolicy", &self.destination_policy);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
+        req(m, "TargetArn", &self.target_arn);
     }
 }
 resource!(CfnDestination, CfnDestinationAttributes, "AWS::Logs::Destination");
@@ -547,12 +537,10 @@ impl CfnIntegration {
     }
 }
 impl CfnIntegration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "IntegrationName", &self.integration_name);
-        req(&mut m, "IntegrationType", &self.integration_type);
-        req(&mut m, "ResourceConfig", &self.resource_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "IntegrationName", &self.integration_name);
+        req(m, "IntegrationType", &self.integration_type);
+        req(m, "ResourceConfig", &self.resource_config);
     }
 }
 resource!(CfnIntegration, CfnIntegrationAttributes, "AWS::Logs::Integration");
@@ -665,16 +653,14 @@ pub struct CfnLogAnomalyDetector {
     pub log_group_arn_list: Option<Val<Vec<Val<String>>>>,
 }
 impl CfnLogAnomalyDetector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccountId", &self.account_id);
-        put(&mut m, "AnomalyVisibilityTime", &self.anomaly_visibility_time);
-        put(&mut m, "DetectorName", &self.detector_name);
-        put(&mut m, "EvaluationFrequency", &self.evaluation_frequency);
-        put(&mut m, "FilterPattern", &self.filter_pattern);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "LogGroupArnList", &self.log_group_arn_list);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccountId", &self.account_id);
+        put(m, "AnomalyVisibilityTime", &self.anomaly_visibility_time);
+        put(m, "DetectorName", &self.detector_name);
+        put(m, "EvaluationFrequency", &self.evaluation_frequency);
+        put(m, "FilterPattern", &self.filter_pattern);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "LogGroupArnList", &self.log_group_arn_list);
     }
 }
 resource!(CfnLogAnomalyDetector, CfnLogAnomalyDetectorAttributes, "AWS::Logs::LogAnomalyDetector");
@@ -780,19 +766,17 @@ pub struct CfnLogGroup {
     pub tags: Option<Val<Vec<Val<log_group::Tag>>>>,
 }
 impl CfnLogGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BearerTokenAuthenticationEnabled", &self.bearer_token_authentication_enabled);
-        put(&mut m, "DataProtectionPolicy", &self.data_protection_policy);
-        put(&mut m, "DeletionProtectionEnabled", &self.deletion_protection_enabled);
-        put(&mut m, "FieldIndexPolicies", &self.field_index_policies);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "LogGroupClass", &self.log_group_class);
-        put(&mut m, "LogGroupName", &self.log_group_name);
-        put(&mut m, "ResourcePolicyDocument", &self.resource_policy_document);
-        put(&mut m, "RetentionInDays", &self.retention_in_days);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BearerTokenAuthenticationEnabled", &self.bearer_token_authentication_enabled);
+        put(m, "DataProtectionPolicy", &self.data_protection_policy);
+        put(m, "DeletionProtectionEnabled", &self.deletion_protection_enabled);
+        put(m, "FieldIndexPolicies", &self.field_index_policies);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "LogGroupClass", &self.log_group_class);
+        put(m, "LogGroupName", &self.log_group_name);
+        put(m, "ResourcePolicyDocument", &self.resource_policy_document);
+        put(m, "RetentionInDays", &self.retention_in_days);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLogGroup, CfnLogGroupAttributes, "AWS::Logs::LogGroup");
@@ -890,11 +874,9 @@ impl CfnLogStream {
     }
 }
 impl CfnLogStream {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "LogGroupName", &self.log_group_name);
-        put(&mut m, "LogStreamName", &self.log_stream_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "LogGroupName", &self.log_group_name);
+        put(m, "LogStreamName", &self.log_stream_name);
     }
 }
 resource!(CfnLogStream, CfnLogStreamAttributes, "AWS::Logs::LogStream");
@@ -945,16 +927,14 @@ impl CfnMetricFilter {
     }
 }
 impl CfnMetricFilter {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApplyOnTransformedLogs", &self.apply_on_transformed_logs);
-        put(&mut m, "EmitSystemFieldDimensions", &self.emit_system_field_dimensions);
-        put(&mut m, "FieldSelectionCriteria", &self.field_selection_criteria);
-        put(&mut m, "FilterName", &self.filter_name);
-        req(&mut m, "FilterPattern", &self.filter_pattern);
-        req(&mut m, "LogGroupName", &self.log_group_name);
-        req(&mut m, "MetricTransformations", &self.metric_transformations);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApplyOnTransformedLogs", &self.apply_on_transformed_logs);
+        put(m, "EmitSystemFieldDimensions", &self.emit_system_field_dimensions);
+        put(m, "FieldSelectionCriteria", &self.field_selection_criteria);
+        put(m, "FilterName", &self.filter_name);
+        req(m, "FilterPattern", &self.filter_pattern);
+        req(m, "LogGroupName", &self.log_group_name);
+        req(m, "MetricTransformations", &self.metric_transformations);
     }
 }
 resource!(CfnMetricFilter, CfnMetricFilterAttributes, "AWS::Logs::MetricFilter");
@@ -1178,14 +1158,12 @@ impl CfnQueryDefinition {
     }
 }
 impl CfnQueryDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "LogGroupNames", &self.log_group_names);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "QueryLanguage", &self.query_language);
-        req(&mut m, "QueryString", &self.query_string);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "LogGroupNames", &self.log_group_names);
+        req(m, "Name", &self.name);
+        put(m, "Parameters", &self.parameters);
+        put(m, "QueryLanguage", &self.query_language);
+        req(m, "QueryString", &self.query_string);
     }
 }
 resource!(CfnQueryDefinition, CfnQueryDefinitionAttributes, "AWS::Logs::QueryDefinition");
@@ -1283,11 +1261,9 @@ impl CfnResourcePolicy {
     }
 }
 impl CfnResourcePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PolicyDocument", &self.policy_document);
-        req(&mut m, "PolicyName", &self.policy_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PolicyDocument", &self.policy_document);
+        req(m, "PolicyName", &self.policy_name);
     }
 }
 resource!(CfnResourcePolicy, CfnResourcePolicyAttributes, "AWS::Logs::ResourcePolicy");
@@ -1357,23 +1333,21 @@ impl CfnScheduledQuery {
     }
 }
 impl CfnScheduledQuery {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DestinationConfiguration", &self.destination_configuration);
-        req(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        put(&mut m, "LogGroupIdentifiers", &self.log_group_identifiers);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "QueryLanguage", &self.query_language);
-        req(&mut m, "QueryString", &self.query_string);
-        put(&mut m, "ScheduleEndTime", &self.schedule_end_time);
-        req(&mut m, "ScheduleExpression", &self.schedule_expression);
-        put(&mut m, "ScheduleStartTime", &self.schedule_start_time);
-        put(&mut m, "StartTimeOffset", &self.start_time_offset);
-        put(&mut m, "State", &self.state);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Timezone", &self.timezone);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "DestinationConfiguration", &self.destination_configuration);
+        req(m, "ExecutionRoleArn", &self.execution_role_arn);
+        put(m, "LogGroupIdentifiers", &self.log_group_identifiers);
+        req(m, "Name", &self.name);
+        req(m, "QueryLanguage", &self.query_language);
+        req(m, "QueryString", &self.query_string);
+        put(m, "ScheduleEndTime", &self.schedule_end_time);
+        req(m, "ScheduleExpression", &self.schedule_expression);
+        put(m, "ScheduleStartTime", &self.schedule_start_time);
+        put(m, "StartTimeOffset", &self.start_time_offset);
+        put(m, "State", &self.state);
+        put(m, "Tags", &self.tags);
+        put(m, "Timezone", &self.timezone);
     }
 }
 resource!(CfnScheduledQuery, CfnScheduledQueryAttributes, "AWS::Logs::ScheduledQuery");
@@ -1539,10 +1513,8 @@ impl CfnStorageTierPolicy {
     }
 }
 impl CfnStorageTierPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "StorageTier", &self.storage_tier);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "StorageTier", &self.storage_tier);
     }
 }
 resource!(CfnStorageTierPolicy, CfnStorageTierPolicyAttributes, "AWS::Logs::StorageTierPolicy");
@@ -1634,18 +1606,16 @@ impl CfnSubscriptionFilter {
     }
 }
 impl CfnSubscriptionFilter {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApplyOnTransformedLogs", &self.apply_on_transformed_logs);
-        req(&mut m, "DestinationArn", &self.destination_arn);
-        put(&mut m, "Distribution", &self.distribution);
-        put(&mut m, "EmitSystemFields", &self.emit_system_fields);
-        put(&mut m, "FieldSelectionCriteria", &self.field_selection_criteria);
-        put(&mut m, "FilterName", &self.filter_name);
-        req(&mut m, "FilterPattern", &self.filter_pattern);
-        req(&mut m, "LogGroupName", &self.log_group_name);
-        put(&mut m, "RoleArn", &self.role_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApplyOnTransformedLogs", &self.apply_on_transformed_logs);
+        req(m, "DestinationArn", &self.destination_arn);
+        put(m, "Distribution", &self.distribution);
+        put(m, "EmitSystemFields", &self.emit_system_fields);
+        put(m, "FieldSelectionCriteria", &self.field_selection_criteria);
+        put(m, "FilterName", &self.filter_name);
+        req(m, "FilterPattern", &self.filter_pattern);
+        req(m, "LogGroupName", &self.log_group_name);
+        put(m, "RoleArn", &self.role_arn);
     }
 }
 resource!(CfnSubscriptionFilter, CfnSubscriptionFilterAttributes, "AWS::Logs::SubscriptionFilter");
@@ -1704,11 +1674,9 @@ impl CfnTransformer {
     }
 }
 impl CfnTransformer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "LogGroupIdentifier", &self.log_group_identifier);
-        req(&mut m, "TransformerConfig", &self.transformer_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "LogGroupIdentifier", &self.log_group_identifier);
+        req(m, "TransformerConfig", &self.transformer_config);
     }
 }
 resource!(CfnTransformer, CfnTransformerAttributes, "AWS::Logs::Transformer");

@@ -44,18 +44,16 @@ impl CfnInferenceScheduler {
     }
 }
 impl CfnInferenceScheduler {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DataDelayOffsetInMinutes", &self.data_delay_offset_in_minutes);
-        req(&mut m, "DataInputConfiguration", &self.data_input_configuration);
-        req(&mut m, "DataOutputConfiguration", &self.data_output_configuration);
-        req(&mut m, "DataUploadFrequency", &self.data_upload_frequency);
-        put(&mut m, "InferenceSchedulerName", &self.inference_scheduler_name);
-        req(&mut m, "ModelName", &self.model_name);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "ServerSideKmsKeyId", &self.server_side_kms_key_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DataDelayOffsetInMinutes", &self.data_delay_offset_in_minutes);
+        req(m, "DataInputConfiguration", &self.data_input_configuration);
+        req(m, "DataOutputConfiguration", &self.data_output_configuration);
+        req(m, "DataUploadFrequency", &self.data_upload_frequency);
+        put(m, "InferenceSchedulerName", &self.inference_scheduler_name);
+        req(m, "ModelName", &self.model_name);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "ServerSideKmsKeyId", &self.server_side_kms_key_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnInferenceScheduler, CfnInferenceSchedulerAttributes, "AWS::LookoutEquipment::InferenceScheduler");

@@ -20,10 +20,8 @@ impl CfnProject {
     }
 }
 impl CfnProject {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ProjectName", &self.project_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ProjectName", &self.project_name);
     }
 }
 resource!(CfnProject, CfnProjectAttributes, "AWS::LookoutVision::Project");

@@ -38,16 +38,14 @@ impl CfnApplication {
     }
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Definition", &self.definition);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "EngineType", &self.engine_type);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Definition", &self.definition);
+        put(m, "Description", &self.description);
+        req(m, "EngineType", &self.engine_type);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        req(m, "Name", &self.name);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::M2::Application");
@@ -161,12 +159,10 @@ impl CfnDeployment {
     }
 }
 impl CfnDeployment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationId", &self.application_id);
-        req(&mut m, "ApplicationVersion", &self.application_version);
-        req(&mut m, "EnvironmentId", &self.environment_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationId", &self.application_id);
+        req(m, "ApplicationVersion", &self.application_version);
+        req(m, "EnvironmentId", &self.environment_id);
     }
 }
 resource!(CfnDeployment, CfnDeploymentAttributes, "AWS::M2::Deployment");
@@ -244,23 +240,21 @@ impl CfnEnvironment {
     }
 }
 impl CfnEnvironment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "EngineType", &self.engine_type);
-        put(&mut m, "EngineVersion", &self.engine_version);
-        put(&mut m, "HighAvailabilityConfig", &self.high_availability_config);
-        req(&mut m, "InstanceType", &self.instance_type);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "NetworkType", &self.network_type);
-        put(&mut m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
-        put(&mut m, "PubliclyAccessible", &self.publicly_accessible);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        put(&mut m, "StorageConfigurations", &self.storage_configurations);
-        put(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "EngineType", &self.engine_type);
+        put(m, "EngineVersion", &self.engine_version);
+        put(m, "HighAvailabilityConfig", &self.high_availability_config);
+        req(m, "InstanceType", &self.instance_type);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        req(m, "Name", &self.name);
+        put(m, "NetworkType", &self.network_type);
+        put(m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
+        put(m, "PubliclyAccessible", &self.publicly_accessible);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        put(m, "StorageConfigurations", &self.storage_configurations);
+        put(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEnvironment, CfnEnvironmentAttributes, "AWS::M2::Environment");

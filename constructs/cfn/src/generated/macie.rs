@@ -29,13 +29,11 @@ impl CfnAllowList {
     }
 }
 impl CfnAllowList {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Criteria", &self.criteria);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Criteria", &self.criteria);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAllowList, CfnAllowListAttributes, "AWS::Macie::AllowList");
@@ -128,16 +126,14 @@ impl CfnCustomDataIdentifier {
     }
 }
 impl CfnCustomDataIdentifier {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "IgnoreWords", &self.ignore_words);
-        put(&mut m, "Keywords", &self.keywords);
-        put(&mut m, "MaximumMatchDistance", &self.maximum_match_distance);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Regex", &self.regex);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "IgnoreWords", &self.ignore_words);
+        put(m, "Keywords", &self.keywords);
+        put(m, "MaximumMatchDistance", &self.maximum_match_distance);
+        req(m, "Name", &self.name);
+        req(m, "Regex", &self.regex);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCustomDataIdentifier, CfnCustomDataIdentifierAttributes, "AWS::Macie::CustomDataIdentifier");
@@ -223,15 +219,13 @@ impl CfnFindingsFilter {
     }
 }
 impl CfnFindingsFilter {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Action", &self.action);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "FindingCriteria", &self.finding_criteria);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Position", &self.position);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Action", &self.action);
+        put(m, "Description", &self.description);
+        req(m, "FindingCriteria", &self.finding_criteria);
+        req(m, "Name", &self.name);
+        put(m, "Position", &self.position);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFindingsFilter, CfnFindingsFilterAttributes, "AWS::Macie::FindingsFilter");
@@ -372,12 +366,10 @@ impl CfnMember {
     }
 }
 impl CfnMember {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AccountId", &self.account_id);
-        put(&mut m, "Email", &self.email);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AccountId", &self.account_id);
+        put(m, "Email", &self.email);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMember, CfnMemberAttributes, "AWS::Macie::Member");
@@ -450,11 +442,9 @@ pub struct CfnSession {
     pub status: Option<Val<session::Status>>,
 }
 impl CfnSession {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "FindingPublishingFrequency", &self.finding_publishing_frequency);
-        put(&mut m, "Status", &self.status);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "FindingPublishingFrequency", &self.finding_publishing_frequency);
+        put(m, "Status", &self.status);
     }
 }
 resource!(CfnSession, CfnSessionAttributes, "AWS::Macie::Session");

@@ -26,12 +26,10 @@ impl CfnAccessor {
     }
 }
 impl CfnAccessor {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AccessorType", &self.accessor_type);
-        put(&mut m, "NetworkType", &self.network_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AccessorType", &self.accessor_type);
+        put(m, "NetworkType", &self.network_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAccessor, CfnAccessorAttributes, "AWS::ManagedBlockchain::Accessor");
@@ -171,13 +169,11 @@ impl CfnMember {
     }
 }
 impl CfnMember {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "InvitationId", &self.invitation_id);
-        req(&mut m, "MemberConfiguration", &self.member_configuration);
-        put(&mut m, "NetworkConfiguration", &self.network_configuration);
-        put(&mut m, "NetworkId", &self.network_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "InvitationId", &self.invitation_id);
+        req(m, "MemberConfiguration", &self.member_configuration);
+        put(m, "NetworkConfiguration", &self.network_configuration);
+        put(m, "NetworkId", &self.network_id);
     }
 }
 resource!(CfnMember, CfnMemberAttributes, "AWS::ManagedBlockchain::Member");
@@ -404,12 +400,10 @@ impl CfnNode {
     }
 }
 impl CfnNode {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "MemberId", &self.member_id);
-        req(&mut m, "NetworkId", &self.network_id);
-        req(&mut m, "NodeConfiguration", &self.node_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "MemberId", &self.member_id);
+        req(m, "NetworkId", &self.network_id);
+        req(m, "NodeConfiguration", &self.node_configuration);
     }
 }
 resource!(CfnNode, CfnNodeAttributes, "AWS::ManagedBlockchain::Node");

@@ -38,16 +38,14 @@ impl CfnBridge {
     }
 }
 impl CfnBridge {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "EgressGatewayBridge", &self.egress_gateway_bridge);
-        put(&mut m, "IngressGatewayBridge", &self.ingress_gateway_bridge);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Outputs", &self.outputs);
-        req(&mut m, "PlacementArn", &self.placement_arn);
-        put(&mut m, "SourceFailoverConfig", &self.source_failover_config);
-        req(&mut m, "Sources", &self.sources);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "EgressGatewayBridge", &self.egress_gateway_bridge);
+        put(m, "IngressGatewayBridge", &self.ingress_gateway_bridge);
+        req(m, "Name", &self.name);
+        put(m, "Outputs", &self.outputs);
+        req(m, "PlacementArn", &self.placement_arn);
+        put(m, "SourceFailoverConfig", &self.source_failover_config);
+        req(m, "Sources", &self.sources);
     }
 }
 resource!(CfnBridge, CfnBridgeAttributes, "AWS::MediaConnect::Bridge");
@@ -442,12 +440,10 @@ impl CfnBridgeOutput {
     }
 }
 impl CfnBridgeOutput {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "BridgeArn", &self.bridge_arn);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "NetworkOutput", &self.network_output);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "BridgeArn", &self.bridge_arn);
+        req(m, "Name", &self.name);
+        req(m, "NetworkOutput", &self.network_output);
     }
 }
 resource!(CfnBridgeOutput, CfnBridgeOutputAttributes, "AWS::MediaConnect::BridgeOutput");
@@ -555,13 +551,11 @@ impl CfnBridgeSource {
     }
 }
 impl CfnBridgeSource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "BridgeArn", &self.bridge_arn);
-        put(&mut m, "FlowSource", &self.flow_source);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "NetworkSource", &self.network_source);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "BridgeArn", &self.bridge_arn);
+        put(m, "FlowSource", &self.flow_source);
+        req(m, "Name", &self.name);
+        put(m, "NetworkSource", &self.network_source);
     }
 }
 resource!(CfnBridgeSource, CfnBridgeSourceAttributes, "AWS::MediaConnect::BridgeSource");
@@ -753,21 +747,19 @@ impl CfnFlow {
     }
 }
 impl CfnFlow {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AvailabilityZone", &self.availability_zone);
-        put(&mut m, "EncodingConfig", &self.encoding_config);
-        put(&mut m, "FlowSize", &self.flow_size);
-        put(&mut m, "Maintenance", &self.maintenance);
-        put(&mut m, "MediaStreams", &self.media_streams);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "NdiConfig", &self.ndi_config);
-        req(&mut m, "Source", &self.source);
-        put(&mut m, "SourceFailoverConfig", &self.source_failover_config);
-        put(&mut m, "SourceMonitoringConfig", &self.source_monitoring_config);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcInterfaces", &self.vpc_interfaces);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AvailabilityZone", &self.availability_zone);
+        put(m, "EncodingConfig", &self.encoding_config);
+        put(m, "FlowSize", &self.flow_size);
+        put(m, "Maintenance", &self.maintenance);
+        put(m, "MediaStreams", &self.media_streams);
+        req(m, "Name", &self.name);
+        put(m, "NdiConfig", &self.ndi_config);
+        req(m, "Source", &self.source);
+        put(m, "SourceFailoverConfig", &self.source_failover_config);
+        put(m, "SourceMonitoringConfig", &self.source_monitoring_config);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcInterfaces", &self.vpc_interfaces);
     }
 }
 resource!(CfnFlow, CfnFlowAttributes, "AWS::MediaConnect::Flow");
@@ -2249,17 +2241,15 @@ impl CfnFlowEntitlement {
     }
 }
 impl CfnFlowEntitlement {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DataTransferSubscriberFeePercent", &self.data_transfer_subscriber_fee_percent);
-        req(&mut m, "Description", &self.description);
-        put(&mut m, "Encryption", &self.encryption);
-        put(&mut m, "EntitlementStatus", &self.entitlement_status);
-        req(&mut m, "FlowArn", &self.flow_arn);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Subscribers", &self.subscribers);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DataTransferSubscriberFeePercent", &self.data_transfer_subscriber_fee_percent);
+        req(m, "Description", &self.description);
+        put(m, "Encryption", &self.encryption);
+        put(m, "EntitlementStatus", &self.entitlement_status);
+        req(m, "FlowArn", &self.flow_arn);
+        req(m, "Name", &self.name);
+        req(m, "Subscribers", &self.subscribers);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFlowEntitlement, CfnFlowEntitlementAttributes, "AWS::MediaConnect::FlowEntitlement");
@@ -2480,18 +2470,16 @@ impl CfnFlowMediaStream {
     }
 }
 impl CfnFlowMediaStream {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Attributes", &self.attributes);
-        put(&mut m, "ClockRate", &self.clock_rate);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "FlowArn", &self.flow_arn);
-        req(&mut m, "MediaStreamId", &self.media_stream_id);
-        req(&mut m, "MediaStreamName", &self.media_stream_name);
-        req(&mut m, "MediaStreamType", &self.media_stream_type);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VideoFormat", &self.video_format);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Attributes", &self.attributes);
+        put(m, "ClockRate", &self.clock_rate);
+        put(m, "Description", &self.description);
+        req(m, "FlowArn", &self.flow_arn);
+        req(m, "MediaStreamId", &self.media_stream_id);
+        req(m, "MediaStreamName", &self.media_stream_name);
+        req(m, "MediaStreamType", &self.media_stream_type);
+        put(m, "Tags", &self.tags);
+        put(m, "VideoFormat", &self.video_format);
     }
 }
 resource!(CfnFlowMediaStream, CfnFlowMediaStreamAttributes, "AWS::MediaConnect::FlowMediaStream");
@@ -2831,32 +2819,30 @@ impl CfnFlowOutput {
     }
 }
 impl CfnFlowOutput {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CidrAllowList", &self.cidr_allow_list);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Destination", &self.destination);
-        put(&mut m, "Encryption", &self.encryption);
-        req(&mut m, "FlowArn", &self.flow_arn);
-        put(&mut m, "MaxLatency", &self.max_latency);
-        put(&mut m, "MediaStreamOutputConfigurations", &self.media_stream_output_configurations);
-        put(&mut m, "MinLatency", &self.min_latency);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "NdiAudioReferenceLevel", &self.ndi_audio_reference_level);
-        put(&mut m, "NdiOutputTimecodeSource", &self.ndi_output_timecode_source);
-        put(&mut m, "NdiProgramName", &self.ndi_program_name);
-        put(&mut m, "NdiSpeedHqQuality", &self.ndi_speed_hq_quality);
-        put(&mut m, "OutputStatus", &self.output_status);
-        put(&mut m, "Port", &self.port);
-        put(&mut m, "Protocol", &self.protocol);
-        put(&mut m, "RemoteId", &self.remote_id);
-        put(&mut m, "RouterIntegrationState", &self.router_integration_state);
-        put(&mut m, "RouterIntegrationTransitEncryption", &self.router_integration_transit_encryption);
-        put(&mut m, "SmoothingLatency", &self.smoothing_latency);
-        put(&mut m, "StreamId", &self.stream_id);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcInterfaceAttachment", &self.vpc_interface_attachment);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CidrAllowList", &self.cidr_allow_list);
+        put(m, "Description", &self.description);
+        put(m, "Destination", &self.destination);
+        put(m, "Encryption", &self.encryption);
+        req(m, "FlowArn", &self.flow_arn);
+        put(m, "MaxLatency", &self.max_latency);
+        put(m, "MediaStreamOutputConfigurations", &self.media_stream_output_configurations);
+        put(m, "MinLatency", &self.min_latency);
+        put(m, "Name", &self.name);
+        put(m, "NdiAudioReferenceLevel", &self.ndi_audio_reference_level);
+        put(m, "NdiOutputTimecodeSource", &self.ndi_output_timecode_source);
+        put(m, "NdiProgramName", &self.ndi_program_name);
+        put(m, "NdiSpeedHqQuality", &self.ndi_speed_hq_quality);
+        put(m, "OutputStatus", &self.output_status);
+        put(m, "Port", &self.port);
+        put(m, "Protocol", &self.protocol);
+        put(m, "RemoteId", &self.remote_id);
+        put(m, "RouterIntegrationState", &self.router_integration_state);
+        put(m, "RouterIntegrationTransitEncryption", &self.router_integration_transit_encryption);
+        put(m, "SmoothingLatency", &self.smoothing_latency);
+        put(m, "StreamId", &self.stream_id);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcInterfaceAttachment", &self.vpc_interface_attachment);
     }
 }
 resource!(CfnFlowOutput, CfnFlowOutputAttributes, "AWS::MediaConnect::FlowOutput");
@@ -3475,28 +3461,26 @@ impl CfnFlowSource {
     }
 }
 impl CfnFlowSource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Decryption", &self.decryption);
-        req(&mut m, "Description", &self.description);
-        put(&mut m, "EntitlementArn", &self.entitlement_arn);
-        req(&mut m, "FlowArn", &self.flow_arn);
-        put(&mut m, "GatewayBridgeSource", &self.gateway_bridge_source);
-        put(&mut m, "IngestPort", &self.ingest_port);
-        put(&mut m, "MaxBitrate", &self.max_bitrate);
-        put(&mut m, "MaxLatency", &self.max_latency);
-        put(&mut m, "MinLatency", &self.min_latency);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Protocol", &self.protocol);
-        put(&mut m, "SenderControlPort", &self.sender_control_port);
-        put(&mut m, "SenderIpAddress", &self.sender_ip_address);
-        put(&mut m, "SourceListenerAddress", &self.source_listener_address);
-        put(&mut m, "SourceListenerPort", &self.source_listener_port);
-        put(&mut m, "StreamId", &self.stream_id);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcInterfaceName", &self.vpc_interface_name);
-        put(&mut m, "WhitelistCidr", &self.whitelist_cidr);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Decryption", &self.decryption);
+        req(m, "Description", &self.description);
+        put(m, "EntitlementArn", &self.entitlement_arn);
+        req(m, "FlowArn", &self.flow_arn);
+        put(m, "GatewayBridgeSource", &self.gateway_bridge_source);
+        put(m, "IngestPort", &self.ingest_port);
+        put(m, "MaxBitrate", &self.max_bitrate);
+        put(m, "MaxLatency", &self.max_latency);
+        put(m, "MinLatency", &self.min_latency);
+        req(m, "Name", &self.name);
+        put(m, "Protocol", &self.protocol);
+        put(m, "SenderControlPort", &self.sender_control_port);
+        put(m, "SenderIpAddress", &self.sender_ip_address);
+        put(m, "SourceListenerAddress", &self.source_listener_address);
+        put(m, "SourceListenerPort", &self.source_listener_port);
+        put(m, "StreamId", &self.stream_id);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcInterfaceName", &self.vpc_interface_name);
+        put(m, "WhitelistCidr", &self.whitelist_cidr);
     }
 }
 resource!(CfnFlowSource, CfnFlowSourceAttributes, "AWS::MediaConnect::FlowSource");
@@ -3775,15 +3759,13 @@ impl CfnFlowVpcInterface {
     }
 }
 impl CfnFlowVpcInterface {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "FlowArn", &self.flow_arn);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RoleArn", &self.role_arn);
-        req(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        req(&mut m, "SubnetId", &self.subnet_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "FlowArn", &self.flow_arn);
+        req(m, "Name", &self.name);
+        req(m, "RoleArn", &self.role_arn);
+        req(m, "SecurityGroupIds", &self.security_group_ids);
+        req(m, "SubnetId", &self.subnet_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFlowVpcInterface, CfnFlowVpcInterfaceAttributes, "AWS::MediaConnect::FlowVpcInterface");
@@ -3854,12 +3836,10 @@ impl CfnGateway {
     }
 }
 impl CfnGateway {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "EgressCidrBlocks", &self.egress_cidr_blocks);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Networks", &self.networks);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "EgressCidrBlocks", &self.egress_cidr_blocks);
+        req(m, "Name", &self.name);
+        req(m, "Networks", &self.networks);
     }
 }
 resource!(CfnGateway, CfnGatewayAttributes, "AWS::MediaConnect::Gateway");
@@ -3960,20 +3940,18 @@ impl CfnRouterInput {
     }
 }
 impl CfnRouterInput {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AvailabilityZone", &self.availability_zone);
-        req(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "ContentQualityAnalysisConfiguration", &self.content_quality_analysis_configuration);
-        put(&mut m, "MaintenanceConfiguration", &self.maintenance_configuration);
-        req(&mut m, "MaximumBitrate", &self.maximum_bitrate);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RegionName", &self.region_name);
-        req(&mut m, "RoutingScope", &self.routing_scope);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Tier", &self.tier);
-        put(&mut m, "TransitEncryption", &self.transit_encryption);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AvailabilityZone", &self.availability_zone);
+        req(m, "Configuration", &self.configuration);
+        put(m, "ContentQualityAnalysisConfiguration", &self.content_quality_analysis_configuration);
+        put(m, "MaintenanceConfiguration", &self.maintenance_configuration);
+        req(m, "MaximumBitrate", &self.maximum_bitrate);
+        req(m, "Name", &self.name);
+        put(m, "RegionName", &self.region_name);
+        req(m, "RoutingScope", &self.routing_scope);
+        put(m, "Tags", &self.tags);
+        req(m, "Tier", &self.tier);
+        put(m, "TransitEncryption", &self.transit_encryption);
     }
 }
 resource!(CfnRouterInput, CfnRouterInputAttributes, "AWS::MediaConnect::RouterInput");
@@ -5432,13 +5410,11 @@ impl CfnRouterNetworkInterface {
     }
 }
 impl CfnRouterNetworkInterface {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Configuration", &self.configuration);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RegionName", &self.region_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Configuration", &self.configuration);
+        req(m, "Name", &self.name);
+        put(m, "RegionName", &self.region_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRouterNetworkInterface, CfnRouterNetworkInterfaceAttributes, "AWS::MediaConnect::RouterNetworkInterface");
@@ -5678,19 +5654,17 @@ impl CfnRouterOutput {
     }
 }
 impl CfnRouterOutput {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AvailabilityZone", &self.availability_zone);
-        req(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "FabricConfiguration", &self.fabric_configuration);
-        put(&mut m, "MaintenanceConfiguration", &self.maintenance_configuration);
-        req(&mut m, "MaximumBitrate", &self.maximum_bitrate);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RegionName", &self.region_name);
-        req(&mut m, "RoutingScope", &self.routing_scope);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Tier", &self.tier);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AvailabilityZone", &self.availability_zone);
+        req(m, "Configuration", &self.configuration);
+        put(m, "FabricConfiguration", &self.fabric_configuration);
+        put(m, "MaintenanceConfiguration", &self.maintenance_configuration);
+        req(m, "MaximumBitrate", &self.maximum_bitrate);
+        req(m, "Name", &self.name);
+        put(m, "RegionName", &self.region_name);
+        req(m, "RoutingScope", &self.routing_scope);
+        put(m, "Tags", &self.tags);
+        req(m, "Tier", &self.tier);
     }
 }
 resource!(CfnRouterOutput, CfnRouterOutputAttributes, "AWS::MediaConnect::RouterOutput");

@@ -20,10 +20,8 @@ impl CfnCertificateAssociation {
     }
 }
 impl CfnCertificateAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Arn", &self.arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Arn", &self.arn);
     }
 }
 resource!(CfnCertificateAssociation, CfnCertificateAssociationAttributes, "AWS::MediaConvert::CertificateAssociation");
@@ -81,19 +79,17 @@ impl CfnJobTemplate {
     }
 }
 impl CfnJobTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccelerationSettings", &self.acceleration_settings);
-        put(&mut m, "Category", &self.category);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "HopDestinations", &self.hop_destinations);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Priority", &self.priority);
-        put(&mut m, "Queue", &self.queue);
-        req(&mut m, "SettingsJson", &self.settings_json);
-        put(&mut m, "StatusUpdateInterval", &self.status_update_interval);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccelerationSettings", &self.acceleration_settings);
+        put(m, "Category", &self.category);
+        put(m, "Description", &self.description);
+        put(m, "HopDestinations", &self.hop_destinations);
+        put(m, "Name", &self.name);
+        put(m, "Priority", &self.priority);
+        put(m, "Queue", &self.queue);
+        req(m, "SettingsJson", &self.settings_json);
+        put(m, "StatusUpdateInterval", &self.status_update_interval);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnJobTemplate, CfnJobTemplateAttributes, "AWS::MediaConvert::JobTemplate");
@@ -270,14 +266,12 @@ impl CfnPreset {
     }
 }
 impl CfnPreset {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Category", &self.category);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "SettingsJson", &self.settings_json);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Category", &self.category);
+        put(m, "Description", &self.description);
+        put(m, "Name", &self.name);
+        req(m, "SettingsJson", &self.settings_json);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPreset, CfnPresetAttributes, "AWS::MediaConvert::Preset");
@@ -316,16 +310,14 @@ pub struct CfnQueue {
     pub tags: Option<Value>,
 }
 impl CfnQueue {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ConcurrentJobs", &self.concurrent_jobs);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "MaximumConcurrentFeeds", &self.maximum_concurrent_feeds);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "PricingPlan", &self.pricing_plan);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ConcurrentJobs", &self.concurrent_jobs);
+        put(m, "Description", &self.description);
+        put(m, "MaximumConcurrentFeeds", &self.maximum_concurrent_feeds);
+        put(m, "Name", &self.name);
+        put(m, "PricingPlan", &self.pricing_plan);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnQueue, CfnQueueAttributes, "AWS::MediaConvert::Queue");

@@ -46,27 +46,25 @@ pub struct CfnChannel {
     pub vpc: Option<Val<channel::VpcOutputSettings>>,
 }
 impl CfnChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AnywhereSettings", &self.anywhere_settings);
-        put(&mut m, "CdiInputSpecification", &self.cdi_input_specification);
-        put(&mut m, "ChannelClass", &self.channel_class);
-        put(&mut m, "ChannelEngineVersion", &self.channel_engine_version);
-        put(&mut m, "ChannelSecurityGroups", &self.channel_security_groups);
-        put(&mut m, "Destinations", &self.destinations);
-        put(&mut m, "DryRun", &self.dry_run);
-        put(&mut m, "EncoderSettings", &self.encoder_settings);
-        put(&mut m, "InferenceSettings", &self.inference_settings);
-        put(&mut m, "InputAttachments", &self.input_attachments);
-        put(&mut m, "InputSpecification", &self.input_specification);
-        put(&mut m, "LinkedChannelSettings", &self.linked_channel_settings);
-        put(&mut m, "LogLevel", &self.log_level);
-        put(&mut m, "Maintenance", &self.maintenance);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Vpc", &self.vpc);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AnywhereSettings", &self.anywhere_settings);
+        put(m, "CdiInputSpecification", &self.cdi_input_specification);
+        put(m, "ChannelClass", &self.channel_class);
+        put(m, "ChannelEngineVersion", &self.channel_engine_version);
+        put(m, "ChannelSecurityGroups", &self.channel_security_groups);
+        put(m, "Destinations", &self.destinations);
+        put(m, "DryRun", &self.dry_run);
+        put(m, "EncoderSettings", &self.encoder_settings);
+        put(m, "InferenceSettings", &self.inference_settings);
+        put(m, "InputAttachments", &self.input_attachments);
+        put(m, "InputSpecification", &self.input_specification);
+        put(m, "LinkedChannelSettings", &self.linked_channel_settings);
+        put(m, "LogLevel", &self.log_level);
+        put(m, "Maintenance", &self.maintenance);
+        put(m, "Name", &self.name);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
+        put(m, "Vpc", &self.vpc);
     }
 }
 resource!(CfnChannel, CfnChannelAttributes, "AWS::MediaLive::Channel");
@@ -4585,13 +4583,11 @@ pub struct CfnChannelPlacementGroup {
     pub tags: Option<Val<Vec<Val<channel_placement_group::Tags>>>>,
 }
 impl CfnChannelPlacementGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ClusterId", &self.cluster_id);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Nodes", &self.nodes);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ClusterId", &self.cluster_id);
+        put(m, "Name", &self.name);
+        put(m, "Nodes", &self.nodes);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnChannelPlacementGroup, CfnChannelPlacementGroupAttributes, "AWS::MediaLive::ChannelPlacementGroup");
@@ -4697,22 +4693,20 @@ impl CfnCloudWatchAlarmTemplate {
     }
 }
 impl CfnCloudWatchAlarmTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ComparisonOperator", &self.comparison_operator);
-        put(&mut m, "DatapointsToAlarm", &self.datapoints_to_alarm);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "EvaluationPeriods", &self.evaluation_periods);
-        put(&mut m, "GroupIdentifier", &self.group_identifier);
-        req(&mut m, "MetricName", &self.metric_name);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Period", &self.period);
-        req(&mut m, "Statistic", &self.statistic);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TargetResourceType", &self.target_resource_type);
-        req(&mut m, "Threshold", &self.threshold);
-        req(&mut m, "TreatMissingData", &self.treat_missing_data);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ComparisonOperator", &self.comparison_operator);
+        put(m, "DatapointsToAlarm", &self.datapoints_to_alarm);
+        put(m, "Description", &self.description);
+        req(m, "EvaluationPeriods", &self.evaluation_periods);
+        put(m, "GroupIdentifier", &self.group_identifier);
+        req(m, "MetricName", &self.metric_name);
+        req(m, "Name", &self.name);
+        req(m, "Period", &self.period);
+        req(m, "Statistic", &self.statistic);
+        put(m, "Tags", &self.tags);
+        req(m, "TargetResourceType", &self.target_resource_type);
+        req(m, "Threshold", &self.threshold);
+        req(m, "TreatMissingData", &self.treat_missing_data);
     }
 }
 resource!(CfnCloudWatchAlarmTemplate, CfnCloudWatchAlarmTemplateAttributes, "AWS::MediaLive::CloudWatchAlarmTemplate");
@@ -4903,12 +4897,10 @@ impl CfnCloudWatchAlarmTemplateGroup {
     }
 }
 impl CfnCloudWatchAlarmTemplateGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCloudWatchAlarmTemplateGroup, CfnCloudWatchAlarmTemplateGroupAttributes, "AWS::MediaLive::CloudWatchAlarmTemplateGroup");
@@ -4959,14 +4951,12 @@ pub struct CfnCluster {
     pub tags: Option<Val<Vec<Val<cluster::Tags>>>>,
 }
 impl CfnCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ClusterType", &self.cluster_type);
-        put(&mut m, "InstanceRoleArn", &self.instance_role_arn);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "NetworkSettings", &self.network_settings);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ClusterType", &self.cluster_type);
+        put(m, "InstanceRoleArn", &self.instance_role_arn);
+        put(m, "Name", &self.name);
+        put(m, "NetworkSettings", &self.network_settings);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCluster, CfnClusterAttributes, "AWS::MediaLive::Cluster");
@@ -5116,15 +5106,13 @@ impl CfnEventBridgeRuleTemplate {
     }
 }
 impl CfnEventBridgeRuleTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EventTargets", &self.event_targets);
-        req(&mut m, "EventType", &self.event_type);
-        put(&mut m, "GroupIdentifier", &self.group_identifier);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "EventTargets", &self.event_targets);
+        req(m, "EventType", &self.event_type);
+        put(m, "GroupIdentifier", &self.group_identifier);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEventBridgeRuleTemplate, CfnEventBridgeRuleTemplateAttributes, "AWS::MediaLive::EventBridgeRuleTemplate");
@@ -5267,12 +5255,10 @@ impl CfnEventBridgeRuleTemplateGroup {
     }
 }
 impl CfnEventBridgeRuleTemplateGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEventBridgeRuleTemplateGroup, CfnEventBridgeRuleTemplateGroupAttributes, "AWS::MediaLive::EventBridgeRuleTemplateGroup");
@@ -5349,25 +5335,23 @@ pub struct CfnInput {
     pub vpc: Option<Val<input::InputVpcRequest>>,
 }
 impl CfnInput {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Destinations", &self.destinations);
-        put(&mut m, "InputDevices", &self.input_devices);
-        put(&mut m, "InputNetworkLocation", &self.input_network_location);
-        put(&mut m, "InputSecurityGroups", &self.input_security_groups);
-        put(&mut m, "MediaConnectFlows", &self.media_connect_flows);
-        put(&mut m, "MulticastSettings", &self.multicast_settings);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "RouterSettings", &self.router_settings);
-        put(&mut m, "SdiSources", &self.sdi_sources);
-        put(&mut m, "Smpte2110ReceiverGroupSettings", &self.smpte2110_receiver_group_settings);
-        put(&mut m, "Sources", &self.sources);
-        put(&mut m, "SrtSettings", &self.srt_settings);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Type", &self.type_);
-        put(&mut m, "Vpc", &self.vpc);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Destinations", &self.destinations);
+        put(m, "InputDevices", &self.input_devices);
+        put(m, "InputNetworkLocation", &self.input_network_location);
+        put(m, "InputSecurityGroups", &self.input_security_groups);
+        put(m, "MediaConnectFlows", &self.media_connect_flows);
+        put(m, "MulticastSettings", &self.multicast_settings);
+        put(m, "Name", &self.name);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "RouterSettings", &self.router_settings);
+        put(m, "SdiSources", &self.sdi_sources);
+        put(m, "Smpte2110ReceiverGroupSettings", &self.smpte2110_receiver_group_settings);
+        put(m, "Sources", &self.sources);
+        put(m, "SrtSettings", &self.srt_settings);
+        put(m, "Tags", &self.tags);
+        put(m, "Type", &self.type_);
+        put(m, "Vpc", &self.vpc);
     }
 }
 resource!(CfnInput, CfnInputAttributes, "AWS::MediaLive::Input");
@@ -6000,11 +5984,9 @@ pub struct CfnInputSecurityGroup {
     pub whitelist_rules: Option<Val<Vec<Val<input_security_group::InputWhitelistRule>>>>,
 }
 impl CfnInputSecurityGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WhitelistRules", &self.whitelist_rules);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Tags", &self.tags);
+        put(m, "WhitelistRules", &self.whitelist_rules);
     }
 }
 resource!(CfnInputSecurityGroup, CfnInputSecurityGroupAttributes, "AWS::MediaLive::InputSecurityGroup");
@@ -6079,14 +6061,12 @@ impl CfnMultiplex {
     }
 }
 impl CfnMultiplex {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AvailabilityZones", &self.availability_zones);
-        put(&mut m, "Destinations", &self.destinations);
-        req(&mut m, "MultiplexSettings", &self.multiplex_settings);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AvailabilityZones", &self.availability_zones);
+        put(m, "Destinations", &self.destinations);
+        req(m, "MultiplexSettings", &self.multiplex_settings);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMultiplex, CfnMultiplexAttributes, "AWS::MediaLive::Multiplex");
@@ -6228,15 +6208,13 @@ pub struct CfnMultiplexprogram {
     pub program_name: Option<Val<String>>,
 }
 impl CfnMultiplexprogram {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "MultiplexId", &self.multiplex_id);
-        put(&mut m, "MultiplexProgramSettings", &self.multiplex_program_settings);
-        put(&mut m, "PacketIdentifiersMap", &self.packet_identifiers_map);
-        put(&mut m, "PipelineDetails", &self.pipeline_details);
-        put(&mut m, "PreferredChannelPipeline", &self.preferred_channel_pipeline);
-        put(&mut m, "ProgramName", &self.program_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "MultiplexId", &self.multiplex_id);
+        put(m, "MultiplexProgramSettings", &self.multiplex_program_settings);
+        put(m, "PacketIdentifiersMap", &self.packet_identifiers_map);
+        put(m, "PipelineDetails", &self.pipeline_details);
+        put(m, "PreferredChannelPipeline", &self.preferred_channel_pipeline);
+        put(m, "ProgramName", &self.program_name);
     }
 }
 resource!(CfnMultiplexprogram, CfnMultiplexprogramAttributes, "AWS::MediaLive::Multiplexprogram");
@@ -6447,13 +6425,11 @@ impl CfnNetwork {
     }
 }
 impl CfnNetwork {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "IpPools", &self.ip_pools);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Routes", &self.routes);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "IpPools", &self.ip_pools);
+        req(m, "Name", &self.name);
+        put(m, "Routes", &self.routes);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnNetwork, CfnNetworkAttributes, "AWS::MediaLive::Network");
@@ -6571,15 +6547,13 @@ impl CfnNode {
     }
 }
 impl CfnNode {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ClusterId", &self.cluster_id);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "NodeInterfaceMappings", &self.node_interface_mappings);
-        put(&mut m, "Role", &self.role);
-        put(&mut m, "SdiSourceMappings", &self.sdi_source_mappings);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ClusterId", &self.cluster_id);
+        put(m, "Name", &self.name);
+        put(m, "NodeInterfaceMappings", &self.node_interface_mappings);
+        put(m, "Role", &self.role);
+        put(m, "SdiSourceMappings", &self.sdi_source_mappings);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnNode, CfnNodeAttributes, "AWS::MediaLive::Node");
@@ -6761,13 +6735,11 @@ impl CfnSdiSource {
     }
 }
 impl CfnSdiSource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Mode", &self.mode);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Mode", &self.mode);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnSdiSource, CfnSdiSourceAttributes, "AWS::MediaLive::SdiSource");
@@ -6897,16 +6869,14 @@ impl CfnSignalMap {
     }
 }
 impl CfnSignalMap {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CloudWatchAlarmTemplateGroupIdentifiers", &self.cloud_watch_alarm_template_group_identifiers);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DiscoveryEntryPointArn", &self.discovery_entry_point_arn);
-        put(&mut m, "EventBridgeRuleTemplateGroupIdentifiers", &self.event_bridge_rule_template_group_identifiers);
-        put(&mut m, "ForceRediscovery", &self.force_rediscovery);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CloudWatchAlarmTemplateGroupIdentifiers", &self.cloud_watch_alarm_template_group_identifiers);
+        put(m, "Description", &self.description);
+        req(m, "DiscoveryEntryPointArn", &self.discovery_entry_point_arn);
+        put(m, "EventBridgeRuleTemplateGroupIdentifiers", &self.event_bridge_rule_template_group_identifiers);
+        put(m, "ForceRediscovery", &self.force_rediscovery);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSignalMap, CfnSignalMapAttributes, "AWS::MediaLive::SignalMap");

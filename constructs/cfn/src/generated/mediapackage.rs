@@ -38,16 +38,14 @@ impl CfnAsset {
     }
 }
 impl CfnAsset {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "EgressEndpoints", &self.egress_endpoints);
-        req(&mut m, "Id", &self.id);
-        req(&mut m, "PackagingGroupId", &self.packaging_group_id);
-        put(&mut m, "ResourceId", &self.resource_id);
-        req(&mut m, "SourceArn", &self.source_arn);
-        req(&mut m, "SourceRoleArn", &self.source_role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "EgressEndpoints", &self.egress_endpoints);
+        req(m, "Id", &self.id);
+        req(m, "PackagingGroupId", &self.packaging_group_id);
+        put(m, "ResourceId", &self.resource_id);
+        req(m, "SourceArn", &self.source_arn);
+        req(m, "SourceRoleArn", &self.source_role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAsset, CfnAssetAttributes, "AWS::MediaPackage::Asset");
@@ -159,15 +157,13 @@ impl CfnChannel {
     }
 }
 impl CfnChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EgressAccessLogs", &self.egress_access_logs);
-        put(&mut m, "HlsIngest", &self.hls_ingest);
-        req(&mut m, "Id", &self.id);
-        put(&mut m, "IngressAccessLogs", &self.ingress_access_logs);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "EgressAccessLogs", &self.egress_access_logs);
+        put(m, "HlsIngest", &self.hls_ingest);
+        req(m, "Id", &self.id);
+        put(m, "IngressAccessLogs", &self.ingress_access_logs);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnChannel, CfnChannelAttributes, "AWS::MediaPackage::Channel");
@@ -326,23 +322,21 @@ impl CfnOriginEndpoint {
     }
 }
 impl CfnOriginEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Authorization", &self.authorization);
-        req(&mut m, "ChannelId", &self.channel_id);
-        put(&mut m, "CmafPackage", &self.cmaf_package);
-        put(&mut m, "DashPackage", &self.dash_package);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "HlsPackage", &self.hls_package);
-        req(&mut m, "Id", &self.id);
-        put(&mut m, "ManifestName", &self.manifest_name);
-        put(&mut m, "MssPackage", &self.mss_package);
-        put(&mut m, "Origination", &self.origination);
-        put(&mut m, "StartoverWindowSeconds", &self.startover_window_seconds);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TimeDelaySeconds", &self.time_delay_seconds);
-        put(&mut m, "Whitelist", &self.whitelist);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Authorization", &self.authorization);
+        req(m, "ChannelId", &self.channel_id);
+        put(m, "CmafPackage", &self.cmaf_package);
+        put(m, "DashPackage", &self.dash_package);
+        put(m, "Description", &self.description);
+        put(m, "HlsPackage", &self.hls_package);
+        req(m, "Id", &self.id);
+        put(m, "ManifestName", &self.manifest_name);
+        put(m, "MssPackage", &self.mss_package);
+        put(m, "Origination", &self.origination);
+        put(m, "StartoverWindowSeconds", &self.startover_window_seconds);
+        put(m, "Tags", &self.tags);
+        put(m, "TimeDelaySeconds", &self.time_delay_seconds);
+        put(m, "Whitelist", &self.whitelist);
     }
 }
 resource!(CfnOriginEndpoint, CfnOriginEndpointAttributes, "AWS::MediaPackage::OriginEndpoint");
@@ -1305,16 +1299,14 @@ impl CfnPackagingConfiguration {
     }
 }
 impl CfnPackagingConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CmafPackage", &self.cmaf_package);
-        put(&mut m, "DashPackage", &self.dash_package);
-        put(&mut m, "HlsPackage", &self.hls_package);
-        req(&mut m, "Id", &self.id);
-        put(&mut m, "MssPackage", &self.mss_package);
-        req(&mut m, "PackagingGroupId", &self.packaging_group_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CmafPackage", &self.cmaf_package);
+        put(m, "DashPackage", &self.dash_package);
+        put(m, "HlsPackage", &self.hls_package);
+        req(m, "Id", &self.id);
+        put(m, "MssPackage", &self.mss_package);
+        req(m, "PackagingGroupId", &self.packaging_group_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPackagingConfiguration, CfnPackagingConfigurationAttributes, "AWS::MediaPackage::PackagingConfiguration");
@@ -2068,13 +2060,11 @@ impl CfnPackagingGroup {
     }
 }
 impl CfnPackagingGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Authorization", &self.authorization);
-        put(&mut m, "EgressAccessLogs", &self.egress_access_logs);
-        req(&mut m, "Id", &self.id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Authorization", &self.authorization);
+        put(m, "EgressAccessLogs", &self.egress_access_logs);
+        req(m, "Id", &self.id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPackagingGroup, CfnPackagingGroupAttributes, "AWS::MediaPackage::PackagingGroup");

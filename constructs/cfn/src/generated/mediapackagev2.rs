@@ -44,18 +44,16 @@ impl CfnChannel {
     }
 }
 impl CfnChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ChannelGroupName", &self.channel_group_name);
-        req(&mut m, "ChannelName", &self.channel_name);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "InputSwitchConfiguration", &self.input_switch_configuration);
-        put(&mut m, "InputType", &self.input_type);
-        put(&mut m, "MultiviewConfiguration", &self.multiview_configuration);
-        put(&mut m, "OutputHeaderConfiguration", &self.output_header_configuration);
-        put(&mut m, "OutputLockingMode", &self.output_locking_mode);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ChannelGroupName", &self.channel_group_name);
+        req(m, "ChannelName", &self.channel_name);
+        put(m, "Description", &self.description);
+        put(m, "InputSwitchConfiguration", &self.input_switch_configuration);
+        put(m, "InputType", &self.input_type);
+        put(m, "MultiviewConfiguration", &self.multiview_configuration);
+        put(m, "OutputHeaderConfiguration", &self.output_header_configuration);
+        put(m, "OutputLockingMode", &self.output_locking_mode);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnChannel, CfnChannelAttributes, "AWS::MediaPackageV2::Channel");
@@ -278,12 +276,10 @@ impl CfnChannelGroup {
     }
 }
 impl CfnChannelGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ChannelGroupName", &self.channel_group_name);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ChannelGroupName", &self.channel_group_name);
+        put(m, "Description", &self.description);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnChannelGroup, CfnChannelGroupAttributes, "AWS::MediaPackageV2::ChannelGroup");
@@ -357,12 +353,10 @@ impl CfnChannelPolicy {
     }
 }
 impl CfnChannelPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ChannelGroupName", &self.channel_group_name);
-        req(&mut m, "ChannelName", &self.channel_name);
-        req(&mut m, "Policy", &self.policy);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ChannelGroupName", &self.channel_group_name);
+        req(m, "ChannelName", &self.channel_name);
+        req(m, "Policy", &self.policy);
     }
 }
 resource!(CfnChannelPolicy, CfnChannelPolicyAttributes, "AWS::MediaPackageV2::ChannelPolicy");
@@ -435,24 +429,22 @@ impl CfnOriginEndpoint {
     }
 }
 impl CfnOriginEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ChannelGroupName", &self.channel_group_name);
-        req(&mut m, "ChannelName", &self.channel_name);
-        req(&mut m, "ContainerType", &self.container_type);
-        put(&mut m, "DashManifests", &self.dash_manifests);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ForceEndpointErrorConfiguration", &self.force_endpoint_error_configuration);
-        put(&mut m, "HlsManifests", &self.hls_manifests);
-        put(&mut m, "LowLatencyHlsManifests", &self.low_latency_hls_manifests);
-        put(&mut m, "MssManifests", &self.mss_manifests);
-        req(&mut m, "OriginEndpointName", &self.origin_endpoint_name);
-        put(&mut m, "Segment", &self.segment);
-        put(&mut m, "StartoverWindowSeconds", &self.startover_window_seconds);
-        put(&mut m, "StreamNameOutputMode", &self.stream_name_output_mode);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UriSeparator", &self.uri_separator);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ChannelGroupName", &self.channel_group_name);
+        req(m, "ChannelName", &self.channel_name);
+        req(m, "ContainerType", &self.container_type);
+        put(m, "DashManifests", &self.dash_manifests);
+        put(m, "Description", &self.description);
+        put(m, "ForceEndpointErrorConfiguration", &self.force_endpoint_error_configuration);
+        put(m, "HlsManifests", &self.hls_manifests);
+        put(m, "LowLatencyHlsManifests", &self.low_latency_hls_manifests);
+        put(m, "MssManifests", &self.mss_manifests);
+        req(m, "OriginEndpointName", &self.origin_endpoint_name);
+        put(m, "Segment", &self.segment);
+        put(m, "StartoverWindowSeconds", &self.startover_window_seconds);
+        put(m, "StreamNameOutputMode", &self.stream_name_output_mode);
+        put(m, "Tags", &self.tags);
+        put(m, "UriSeparator", &self.uri_separator);
     }
 }
 resource!(CfnOriginEndpoint, CfnOriginEndpointAttributes, "AWS::MediaPackageV2::OriginEndpoint");
@@ -2202,14 +2194,12 @@ impl CfnOriginEndpointPolicy {
     }
 }
 impl CfnOriginEndpointPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CdnAuthConfiguration", &self.cdn_auth_configuration);
-        req(&mut m, "ChannelGroupName", &self.channel_group_name);
-        req(&mut m, "ChannelName", &self.channel_name);
-        req(&mut m, "OriginEndpointName", &self.origin_endpoint_name);
-        req(&mut m, "Policy", &self.policy);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CdnAuthConfiguration", &self.cdn_auth_configuration);
+        req(m, "ChannelGroupName", &self.channel_group_name);
+        req(m, "ChannelName", &self.channel_name);
+        req(m, "OriginEndpointName", &self.origin_endpoint_name);
+        req(m, "Policy", &self.policy);
     }
 }
 resource!(CfnOriginEndpointPolicy, CfnOriginEndpointPolicyAttributes, "AWS::MediaPackageV2::OriginEndpointPolicy");

@@ -38,16 +38,14 @@ impl CfnContainer {
     }
 }
 impl CfnContainer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessLoggingEnabled", &self.access_logging_enabled);
-        req(&mut m, "ContainerName", &self.container_name);
-        put(&mut m, "CorsPolicy", &self.cors_policy);
-        put(&mut m, "LifecyclePolicy", &self.lifecycle_policy);
-        put(&mut m, "MetricPolicy", &self.metric_policy);
-        put(&mut m, "Policy", &self.policy);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessLoggingEnabled", &self.access_logging_enabled);
+        req(m, "ContainerName", &self.container_name);
+        put(m, "CorsPolicy", &self.cors_policy);
+        put(m, "LifecyclePolicy", &self.lifecycle_policy);
+        put(m, "MetricPolicy", &self.metric_policy);
+        put(m, "Policy", &self.policy);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnContainer, CfnContainerAttributes, "AWS::MediaStore::Container");

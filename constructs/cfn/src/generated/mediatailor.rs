@@ -44,18 +44,16 @@ impl CfnChannel {
     }
 }
 impl CfnChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Audiences", &self.audiences);
-        req(&mut m, "ChannelName", &self.channel_name);
-        put(&mut m, "FillerSlate", &self.filler_slate);
-        put(&mut m, "LogConfiguration", &self.log_configuration);
-        req(&mut m, "Outputs", &self.outputs);
-        req(&mut m, "PlaybackMode", &self.playback_mode);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Tier", &self.tier);
-        put(&mut m, "TimeShiftConfiguration", &self.time_shift_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Audiences", &self.audiences);
+        req(m, "ChannelName", &self.channel_name);
+        put(m, "FillerSlate", &self.filler_slate);
+        put(m, "LogConfiguration", &self.log_configuration);
+        req(m, "Outputs", &self.outputs);
+        req(m, "PlaybackMode", &self.playback_mode);
+        put(m, "Tags", &self.tags);
+        put(m, "Tier", &self.tier);
+        put(m, "TimeShiftConfiguration", &self.time_shift_configuration);
     }
 }
 resource!(CfnChannel, CfnChannelAttributes, "AWS::MediaTailor::Channel");
@@ -343,11 +341,9 @@ impl CfnChannelPolicy {
     }
 }
 impl CfnChannelPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ChannelName", &self.channel_name);
-        req(&mut m, "Policy", &self.policy);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ChannelName", &self.channel_name);
+        req(m, "Policy", &self.policy);
     }
 }
 resource!(CfnChannelPolicy, CfnChannelPolicyAttributes, "AWS::MediaTailor::ChannelPolicy");
@@ -405,19 +401,17 @@ impl CfnFunction {
     }
 }
 impl CfnFunction {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AwsServiceRequestConfiguration", &self.aws_service_request_configuration);
-        put(&mut m, "ConcurrentExecutorConfiguration", &self.concurrent_executor_configuration);
-        put(&mut m, "CustomOutputConfiguration", &self.custom_output_configuration);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "FunctionId", &self.function_id);
-        req(&mut m, "FunctionType", &self.function_type);
-        put(&mut m, "HttpRequestConfiguration", &self.http_request_configuration);
-        put(&mut m, "SequentialExecutorConfiguration", &self.sequential_executor_configuration);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VastRequestConfiguration", &self.vast_request_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AwsServiceRequestConfiguration", &self.aws_service_request_configuration);
+        put(m, "ConcurrentExecutorConfiguration", &self.concurrent_executor_configuration);
+        put(m, "CustomOutputConfiguration", &self.custom_output_configuration);
+        put(m, "Description", &self.description);
+        req(m, "FunctionId", &self.function_id);
+        req(m, "FunctionType", &self.function_type);
+        put(m, "HttpRequestConfiguration", &self.http_request_configuration);
+        put(m, "SequentialExecutorConfiguration", &self.sequential_executor_configuration);
+        put(m, "Tags", &self.tags);
+        put(m, "VastRequestConfiguration", &self.vast_request_configuration);
     }
 }
 resource!(CfnFunction, CfnFunctionAttributes, "AWS::MediaTailor::Function");
@@ -841,13 +835,11 @@ impl CfnLiveSource {
     }
 }
 impl CfnLiveSource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "HttpPackageConfigurations", &self.http_package_configurations);
-        req(&mut m, "LiveSourceName", &self.live_source_name);
-        req(&mut m, "SourceLocationName", &self.source_location_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "HttpPackageConfigurations", &self.http_package_configurations);
+        req(m, "LiveSourceName", &self.live_source_name);
+        req(m, "SourceLocationName", &self.source_location_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLiveSource, CfnLiveSourceAttributes, "AWS::MediaTailor::LiveSource");
@@ -1031,32 +1023,30 @@ impl CfnPlaybackConfiguration {
     }
 }
 impl CfnPlaybackConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdConditioningConfiguration", &self.ad_conditioning_configuration);
-        put(&mut m, "AdDecisionServerConfiguration", &self.ad_decision_server_configuration);
-        req(&mut m, "AdDecisionServerUrl", &self.ad_decision_server_url);
-        put(&mut m, "AdsPersonalizationConcurrency", &self.ads_personalization_concurrency);
-        put(&mut m, "AdsPersonalizationTimeouts", &self.ads_personalization_timeouts);
-        put(&mut m, "AvailSuppression", &self.avail_suppression);
-        put(&mut m, "BeaconingConfiguration", &self.beaconing_configuration);
-        put(&mut m, "Bumper", &self.bumper);
-        put(&mut m, "CdnConfiguration", &self.cdn_configuration);
-        put(&mut m, "ConfigurationAliases", &self.configuration_aliases);
-        put(&mut m, "DashConfiguration", &self.dash_configuration);
-        put(&mut m, "FunctionMapping", &self.function_mapping);
-        put(&mut m, "HlsConfiguration", &self.hls_configuration);
-        put(&mut m, "InsertionMode", &self.insertion_mode);
-        put(&mut m, "LivePreRollConfiguration", &self.live_pre_roll_configuration);
-        put(&mut m, "LogConfiguration", &self.log_configuration);
-        put(&mut m, "ManifestProcessingRules", &self.manifest_processing_rules);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PersonalizationThresholdSeconds", &self.personalization_threshold_seconds);
-        put(&mut m, "SlateAdUrl", &self.slate_ad_url);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TranscodeProfileName", &self.transcode_profile_name);
-        req(&mut m, "VideoContentSourceUrl", &self.video_content_source_url);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdConditioningConfiguration", &self.ad_conditioning_configuration);
+        put(m, "AdDecisionServerConfiguration", &self.ad_decision_server_configuration);
+        req(m, "AdDecisionServerUrl", &self.ad_decision_server_url);
+        put(m, "AdsPersonalizationConcurrency", &self.ads_personalization_concurrency);
+        put(m, "AdsPersonalizationTimeouts", &self.ads_personalization_timeouts);
+        put(m, "AvailSuppression", &self.avail_suppression);
+        put(m, "BeaconingConfiguration", &self.beaconing_configuration);
+        put(m, "Bumper", &self.bumper);
+        put(m, "CdnConfiguration", &self.cdn_configuration);
+        put(m, "ConfigurationAliases", &self.configuration_aliases);
+        put(m, "DashConfiguration", &self.dash_configuration);
+        put(m, "FunctionMapping", &self.function_mapping);
+        put(m, "HlsConfiguration", &self.hls_configuration);
+        put(m, "InsertionMode", &self.insertion_mode);
+        put(m, "LivePreRollConfiguration", &self.live_pre_roll_configuration);
+        put(m, "LogConfiguration", &self.log_configuration);
+        put(m, "ManifestProcessingRules", &self.manifest_processing_rules);
+        req(m, "Name", &self.name);
+        put(m, "PersonalizationThresholdSeconds", &self.personalization_threshold_seconds);
+        put(m, "SlateAdUrl", &self.slate_ad_url);
+        put(m, "Tags", &self.tags);
+        put(m, "TranscodeProfileName", &self.transcode_profile_name);
+        req(m, "VideoContentSourceUrl", &self.video_content_source_url);
     }
 }
 resource!(CfnPlaybackConfiguration, CfnPlaybackConfigurationAttributes, "AWS::MediaTailor::PlaybackConfiguration");
@@ -1826,17 +1816,15 @@ impl CfnPrefetchSchedule {
     }
 }
 impl CfnPrefetchSchedule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Consumption", &self.consumption);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "PlaybackConfigurationName", &self.playback_configuration_name);
-        put(&mut m, "RecurringPrefetchConfiguration", &self.recurring_prefetch_configuration);
-        put(&mut m, "Retrieval", &self.retrieval);
-        put(&mut m, "ScheduleType", &self.schedule_type);
-        put(&mut m, "StreamId", &self.stream_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Consumption", &self.consumption);
+        req(m, "Name", &self.name);
+        req(m, "PlaybackConfigurationName", &self.playback_configuration_name);
+        put(m, "RecurringPrefetchConfiguration", &self.recurring_prefetch_configuration);
+        put(m, "Retrieval", &self.retrieval);
+        put(m, "ScheduleType", &self.schedule_type);
+        put(m, "StreamId", &self.stream_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPrefetchSchedule, CfnPrefetchScheduleAttributes, "AWS::MediaTailor::PrefetchSchedule");
@@ -2188,17 +2176,15 @@ impl CfnProgram {
     }
 }
 impl CfnProgram {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdBreaks", &self.ad_breaks);
-        put(&mut m, "AudienceMedia", &self.audience_media);
-        req(&mut m, "ChannelName", &self.channel_name);
-        put(&mut m, "LiveSourceName", &self.live_source_name);
-        req(&mut m, "ProgramName", &self.program_name);
-        put(&mut m, "ScheduleConfiguration", &self.schedule_configuration);
-        req(&mut m, "SourceLocationName", &self.source_location_name);
-        put(&mut m, "VodSourceName", &self.vod_source_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdBreaks", &self.ad_breaks);
+        put(m, "AudienceMedia", &self.audience_media);
+        req(m, "ChannelName", &self.channel_name);
+        put(m, "LiveSourceName", &self.live_source_name);
+        req(m, "ProgramName", &self.program_name);
+        put(m, "ScheduleConfiguration", &self.schedule_configuration);
+        req(m, "SourceLocationName", &self.source_location_name);
+        put(m, "VodSourceName", &self.vod_source_name);
     }
 }
 resource!(CfnProgram, CfnProgramAttributes, "AWS::MediaTailor::Program");
@@ -2619,15 +2605,13 @@ impl CfnSourceLocation {
     }
 }
 impl CfnSourceLocation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessConfiguration", &self.access_configuration);
-        put(&mut m, "DefaultSegmentDeliveryConfiguration", &self.default_segment_delivery_configuration);
-        req(&mut m, "HttpConfiguration", &self.http_configuration);
-        put(&mut m, "SegmentDeliveryConfigurations", &self.segment_delivery_configurations);
-        req(&mut m, "SourceLocationName", &self.source_location_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessConfiguration", &self.access_configuration);
+        put(m, "DefaultSegmentDeliveryConfiguration", &self.default_segment_delivery_configuration);
+        req(m, "HttpConfiguration", &self.http_configuration);
+        put(m, "SegmentDeliveryConfigurations", &self.segment_delivery_configurations);
+        req(m, "SourceLocationName", &self.source_location_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSourceLocation, CfnSourceLocationAttributes, "AWS::MediaTailor::SourceLocation");
@@ -2825,13 +2809,11 @@ impl CfnVodSource {
     }
 }
 impl CfnVodSource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "HttpPackageConfigurations", &self.http_package_configurations);
-        req(&mut m, "SourceLocationName", &self.source_location_name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VodSourceName", &self.vod_source_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "HttpPackageConfigurations", &self.http_package_configurations);
+        req(m, "SourceLocationName", &self.source_location_name);
+        put(m, "Tags", &self.tags);
+        req(m, "VodSourceName", &self.vod_source_name);
     }
 }
 resource!(CfnVodSource, CfnVodSourceAttributes, "AWS::MediaTailor::VodSource");

@@ -26,12 +26,10 @@ impl CfnACL {
     }
 }
 impl CfnACL {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ACLName", &self.acl_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UserNames", &self.user_names);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ACLName", &self.acl_name);
+        put(m, "Tags", &self.tags);
+        put(m, "UserNames", &self.user_names);
     }
 }
 resource!(CfnACL, CfnACLAttributes, "AWS::MemoryDB::ACL");
@@ -190,38 +188,36 @@ impl CfnCluster {
     }
 }
 impl CfnCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ACLName", &self.acl_name);
-        put(&mut m, "AutoMinorVersionUpgrade", &self.auto_minor_version_upgrade);
-        put(&mut m, "ClusterEndpoint", &self.cluster_endpoint);
-        req(&mut m, "ClusterName", &self.cluster_name);
-        put(&mut m, "DataTiering", &self.data_tiering);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Engine", &self.engine);
-        put(&mut m, "EngineVersion", &self.engine_version);
-        put(&mut m, "FinalSnapshotName", &self.final_snapshot_name);
-        put(&mut m, "IpDiscovery", &self.ip_discovery);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "MaintenanceWindow", &self.maintenance_window);
-        put(&mut m, "MultiRegionClusterName", &self.multi_region_cluster_name);
-        put(&mut m, "NetworkType", &self.network_type);
-        req(&mut m, "NodeType", &self.node_type);
-        put(&mut m, "NumReplicasPerShard", &self.num_replicas_per_shard);
-        put(&mut m, "NumShards", &self.num_shards);
-        put(&mut m, "ParameterGroupName", &self.parameter_group_name);
-        put(&mut m, "Port", &self.port);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        put(&mut m, "SnapshotArns", &self.snapshot_arns);
-        put(&mut m, "SnapshotName", &self.snapshot_name);
-        put(&mut m, "SnapshotRetentionLimit", &self.snapshot_retention_limit);
-        put(&mut m, "SnapshotWindow", &self.snapshot_window);
-        put(&mut m, "SnsTopicArn", &self.sns_topic_arn);
-        put(&mut m, "SnsTopicStatus", &self.sns_topic_status);
-        put(&mut m, "SubnetGroupName", &self.subnet_group_name);
-        put(&mut m, "TLSEnabled", &self.tls_enabled);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ACLName", &self.acl_name);
+        put(m, "AutoMinorVersionUpgrade", &self.auto_minor_version_upgrade);
+        put(m, "ClusterEndpoint", &self.cluster_endpoint);
+        req(m, "ClusterName", &self.cluster_name);
+        put(m, "DataTiering", &self.data_tiering);
+        put(m, "Description", &self.description);
+        put(m, "Engine", &self.engine);
+        put(m, "EngineVersion", &self.engine_version);
+        put(m, "FinalSnapshotName", &self.final_snapshot_name);
+        put(m, "IpDiscovery", &self.ip_discovery);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "MaintenanceWindow", &self.maintenance_window);
+        put(m, "MultiRegionClusterName", &self.multi_region_cluster_name);
+        put(m, "NetworkType", &self.network_type);
+        req(m, "NodeType", &self.node_type);
+        put(m, "NumReplicasPerShard", &self.num_replicas_per_shard);
+        put(m, "NumShards", &self.num_shards);
+        put(m, "ParameterGroupName", &self.parameter_group_name);
+        put(m, "Port", &self.port);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        put(m, "SnapshotArns", &self.snapshot_arns);
+        put(m, "SnapshotName", &self.snapshot_name);
+        put(m, "SnapshotRetentionLimit", &self.snapshot_retention_limit);
+        put(m, "SnapshotWindow", &self.snapshot_window);
+        put(m, "SnsTopicArn", &self.sns_topic_arn);
+        put(m, "SnsTopicStatus", &self.sns_topic_status);
+        put(m, "SubnetGroupName", &self.subnet_group_name);
+        put(m, "TLSEnabled", &self.tls_enabled);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCluster, CfnClusterAttributes, "AWS::MemoryDB::Cluster");
@@ -416,19 +412,17 @@ impl CfnMultiRegionCluster {
     }
 }
 impl CfnMultiRegionCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Engine", &self.engine);
-        put(&mut m, "EngineVersion", &self.engine_version);
-        put(&mut m, "MultiRegionClusterNameSuffix", &self.multi_region_cluster_name_suffix);
-        put(&mut m, "MultiRegionParameterGroupName", &self.multi_region_parameter_group_name);
-        req(&mut m, "NodeType", &self.node_type);
-        put(&mut m, "NumShards", &self.num_shards);
-        put(&mut m, "TLSEnabled", &self.tls_enabled);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UpdateStrategy", &self.update_strategy);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "Engine", &self.engine);
+        put(m, "EngineVersion", &self.engine_version);
+        put(m, "MultiRegionClusterNameSuffix", &self.multi_region_cluster_name_suffix);
+        put(m, "MultiRegionParameterGroupName", &self.multi_region_parameter_group_name);
+        req(m, "NodeType", &self.node_type);
+        put(m, "NumShards", &self.num_shards);
+        put(m, "TLSEnabled", &self.tls_enabled);
+        put(m, "Tags", &self.tags);
+        put(m, "UpdateStrategy", &self.update_strategy);
     }
 }
 resource!(CfnMultiRegionCluster, CfnMultiRegionClusterAttributes, "AWS::MemoryDB::MultiRegionCluster");
@@ -536,14 +530,12 @@ impl CfnParameterGroup {
     }
 }
 impl CfnParameterGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Family", &self.family);
-        req(&mut m, "ParameterGroupName", &self.parameter_group_name);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Family", &self.family);
+        req(m, "ParameterGroupName", &self.parameter_group_name);
+        put(m, "Parameters", &self.parameters);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnParameterGroup, CfnParameterGroupAttributes, "AWS::MemoryDB::ParameterGroup");
@@ -619,13 +611,11 @@ impl CfnSnapshot {
     }
 }
 impl CfnSnapshot {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ClusterName", &self.cluster_name);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        req(&mut m, "SnapshotName", &self.snapshot_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ClusterName", &self.cluster_name);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        req(m, "SnapshotName", &self.snapshot_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSnapshot, CfnSnapshotAttributes, "AWS::MemoryDB::Snapshot");
@@ -715,13 +705,11 @@ impl CfnSubnetGroup {
     }
 }
 impl CfnSubnetGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "SubnetGroupName", &self.subnet_group_name);
-        req(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "SubnetGroupName", &self.subnet_group_name);
+        req(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSubnetGroup, CfnSubnetGroupAttributes, "AWS::MemoryDB::SubnetGroup");
@@ -801,13 +789,11 @@ impl CfnUser {
     }
 }
 impl CfnUser {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessString", &self.access_string);
-        put(&mut m, "AuthenticationMode", &self.authentication_mode);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "UserName", &self.user_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessString", &self.access_string);
+        put(m, "AuthenticationMode", &self.authentication_mode);
+        put(m, "Tags", &self.tags);
+        req(m, "UserName", &self.user_name);
     }
 }
 resource!(CfnUser, CfnUserAttributes, "AWS::MemoryDB::User");

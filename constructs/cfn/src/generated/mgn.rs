@@ -29,13 +29,11 @@ impl CfnConnector {
     }
 }
 impl CfnConnector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "SsmCommandConfig", &self.ssm_command_config);
-        req(&mut m, "SsmInstanceID", &self.ssm_instance_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        put(m, "SsmCommandConfig", &self.ssm_command_config);
+        req(m, "SsmInstanceID", &self.ssm_instance_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConnector, CfnConnectorAttributes, "AWS::MGN::Connector");
@@ -164,25 +162,23 @@ pub struct CfnLaunchConfigurationTemplate {
     pub target_instance_type_right_sizing_method: Option<Val<launch_configuration_template::TargetInstanceTypeRightSizingMethod>>,
 }
 impl CfnLaunchConfigurationTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AssociatePublicIpAddress", &self.associate_public_ip_address);
-        put(&mut m, "BootMode", &self.boot_mode);
-        put(&mut m, "CopyPrivateIp", &self.copy_private_ip);
-        put(&mut m, "CopyTags", &self.copy_tags);
-        put(&mut m, "EnableMapAutoTagging", &self.enable_map_auto_tagging);
-        put(&mut m, "EnableParametersEncryption", &self.enable_parameters_encryption);
-        put(&mut m, "LargeVolumeConf", &self.large_volume_conf);
-        put(&mut m, "LaunchDisposition", &self.launch_disposition);
-        put(&mut m, "Licensing", &self.licensing);
-        put(&mut m, "MapAutoTaggingMpeID", &self.map_auto_tagging_mpe_id);
-        put(&mut m, "ParametersEncryptionKey", &self.parameters_encryption_key);
-        put(&mut m, "PostLaunchActions", &self.post_launch_actions);
-        put(&mut m, "SmallVolumeConf", &self.small_volume_conf);
-        put(&mut m, "SmallVolumeMaxSize", &self.small_volume_max_size);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetInstanceTypeRightSizingMethod", &self.target_instance_type_right_sizing_method);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AssociatePublicIpAddress", &self.associate_public_ip_address);
+        put(m, "BootMode", &self.boot_mode);
+        put(m, "CopyPrivateIp", &self.copy_private_ip);
+        put(m, "CopyTags", &self.copy_tags);
+        put(m, "EnableMapAutoTagging", &self.enable_map_auto_tagging);
+        put(m, "EnableParametersEncryption", &self.enable_parameters_encryption);
+        put(m, "LargeVolumeConf", &self.large_volume_conf);
+        put(m, "LaunchDisposition", &self.launch_disposition);
+        put(m, "Licensing", &self.licensing);
+        put(m, "MapAutoTaggingMpeID", &self.map_auto_tagging_mpe_id);
+        put(m, "ParametersEncryptionKey", &self.parameters_encryption_key);
+        put(m, "PostLaunchActions", &self.post_launch_actions);
+        put(m, "SmallVolumeConf", &self.small_volume_conf);
+        put(m, "SmallVolumeMaxSize", &self.small_volume_max_size);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetInstanceTypeRightSizingMethod", &self.target_instance_type_right_sizing_method);
     }
 }
 resource!(CfnLaunchConfigurationTemplate, CfnLaunchConfigurationTemplateAttributes, "AWS::MGN::LaunchConfigurationTemplate");
@@ -587,17 +583,15 @@ impl CfnNetworkMigrationDefinition {
     }
 }
 impl CfnNetworkMigrationDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ScopeTags", &self.scope_tags);
-        req(&mut m, "SourceConfigurations", &self.source_configurations);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetDeployment", &self.target_deployment);
-        req(&mut m, "TargetNetwork", &self.target_network);
-        req(&mut m, "TargetS3Configuration", &self.target_s3_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "ScopeTags", &self.scope_tags);
+        req(m, "SourceConfigurations", &self.source_configurations);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetDeployment", &self.target_deployment);
+        req(m, "TargetNetwork", &self.target_network);
+        req(m, "TargetS3Configuration", &self.target_s3_configuration);
     }
 }
 resource!(CfnNetworkMigrationDefinition, CfnNetworkMigrationDefinitionAttributes, "AWS::MGN::NetworkMigrationDefinition");

@@ -35,15 +35,13 @@ impl CfnApprovalTeam {
     }
 }
 impl CfnApprovalTeam {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApprovalStrategy", &self.approval_strategy);
-        req(&mut m, "Approvers", &self.approvers);
-        req(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Policies", &self.policies);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApprovalStrategy", &self.approval_strategy);
+        req(m, "Approvers", &self.approvers);
+        req(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "Policies", &self.policies);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApprovalTeam, CfnApprovalTeamAttributes, "AWS::MPA::ApprovalTeam");
@@ -247,11 +245,9 @@ impl CfnIdentitySource {
     }
 }
 impl CfnIdentitySource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "IdentitySourceParameters", &self.identity_source_parameters);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "IdentitySourceParameters", &self.identity_source_parameters);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIdentitySource, CfnIdentitySourceAttributes, "AWS::MPA::IdentitySource");

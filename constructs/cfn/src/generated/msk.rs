@@ -23,11 +23,9 @@ impl CfnBatchScramSecret {
     }
 }
 impl CfnBatchScramSecret {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ClusterArn", &self.cluster_arn);
-        put(&mut m, "SecretArnList", &self.secret_arn_list);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ClusterArn", &self.cluster_arn);
+        put(m, "SecretArnList", &self.secret_arn_list);
     }
 }
 resource!(CfnBatchScramSecret, CfnBatchScramSecretAttributes, "AWS::MSK::BatchScramSecret");
@@ -79,17 +77,15 @@ impl CfnChannel {
     }
 }
 impl CfnChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ChannelName", &self.channel_name);
-        put(&mut m, "ClusterArn", &self.cluster_arn);
-        put(&mut m, "EncryptionConfiguration", &self.encryption_configuration);
-        put(&mut m, "IcebergDestinationConfiguration", &self.iceberg_destination_configuration);
-        put(&mut m, "LoggingInfo", &self.logging_info);
-        put(&mut m, "S3DestinationConfiguration", &self.s3_destination_configuration);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TopicConfigurationList", &self.topic_configuration_list);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ChannelName", &self.channel_name);
+        put(m, "ClusterArn", &self.cluster_arn);
+        put(m, "EncryptionConfiguration", &self.encryption_configuration);
+        put(m, "IcebergDestinationConfiguration", &self.iceberg_destination_configuration);
+        put(m, "LoggingInfo", &self.logging_info);
+        put(m, "S3DestinationConfiguration", &self.s3_destination_configuration);
+        put(m, "Tags", &self.tags);
+        req(m, "TopicConfigurationList", &self.topic_configuration_list);
     }
 }
 resource!(CfnChannel, CfnChannelAttributes, "AWS::MSK::Channel");
@@ -814,23 +810,21 @@ impl CfnCluster {
     }
 }
 impl CfnCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "BrokerNodeGroupInfo", &self.broker_node_group_info);
-        put(&mut m, "ClientAuthentication", &self.client_authentication);
-        req(&mut m, "ClusterName", &self.cluster_name);
-        put(&mut m, "ConfigurationInfo", &self.configuration_info);
-        put(&mut m, "EncryptionInfo", &self.encryption_info);
-        put(&mut m, "EnhancedMonitoring", &self.enhanced_monitoring);
-        req(&mut m, "KafkaVersion", &self.kafka_version);
-        put(&mut m, "LoggingInfo", &self.logging_info);
-        req(&mut m, "NumberOfBrokerNodes", &self.number_of_broker_nodes);
-        put(&mut m, "OpenMonitoring", &self.open_monitoring);
-        put(&mut m, "Rebalancing", &self.rebalancing);
-        put(&mut m, "StorageMode", &self.storage_mode);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "ZookeeperAccess", &self.zookeeper_access);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "BrokerNodeGroupInfo", &self.broker_node_group_info);
+        put(m, "ClientAuthentication", &self.client_authentication);
+        req(m, "ClusterName", &self.cluster_name);
+        put(m, "ConfigurationInfo", &self.configuration_info);
+        put(m, "EncryptionInfo", &self.encryption_info);
+        put(m, "EnhancedMonitoring", &self.enhanced_monitoring);
+        req(m, "KafkaVersion", &self.kafka_version);
+        put(m, "LoggingInfo", &self.logging_info);
+        req(m, "NumberOfBrokerNodes", &self.number_of_broker_nodes);
+        put(m, "OpenMonitoring", &self.open_monitoring);
+        put(m, "Rebalancing", &self.rebalancing);
+        put(m, "StorageMode", &self.storage_mode);
+        put(m, "Tags", &self.tags);
+        put(m, "ZookeeperAccess", &self.zookeeper_access);
     }
 }
 resource!(CfnCluster, CfnClusterAttributes, "AWS::MSK::Cluster");
@@ -1706,11 +1700,9 @@ impl CfnClusterPolicy {
     }
 }
 impl CfnClusterPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ClusterArn", &self.cluster_arn);
-        req(&mut m, "Policy", &self.policy);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ClusterArn", &self.cluster_arn);
+        req(m, "Policy", &self.policy);
     }
 }
 resource!(CfnClusterPolicy, CfnClusterPolicyAttributes, "AWS::MSK::ClusterPolicy");
@@ -1757,14 +1749,12 @@ impl CfnConfiguration {
     }
 }
 impl CfnConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "KafkaVersionsList", &self.kafka_versions_list);
-        put(&mut m, "LatestRevision", &self.latest_revision);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ServerProperties", &self.server_properties);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "KafkaVersionsList", &self.kafka_versions_list);
+        put(m, "LatestRevision", &self.latest_revision);
+        req(m, "Name", &self.name);
+        req(m, "ServerProperties", &self.server_properties);
     }
 }
 resource!(CfnConfiguration, CfnConfigurationAttributes, "AWS::MSK::Configuration");
@@ -1853,16 +1843,14 @@ impl CfnReplicator {
     }
 }
 impl CfnReplicator {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "KafkaClusters", &self.kafka_clusters);
-        put(&mut m, "LogDelivery", &self.log_delivery);
-        req(&mut m, "ReplicationInfoList", &self.replication_info_list);
-        req(&mut m, "ReplicatorName", &self.replicator_name);
-        req(&mut m, "ServiceExecutionRoleArn", &self.service_execution_role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "KafkaClusters", &self.kafka_clusters);
+        put(m, "LogDelivery", &self.log_delivery);
+        req(m, "ReplicationInfoList", &self.replication_info_list);
+        req(m, "ReplicatorName", &self.replicator_name);
+        req(m, "ServiceExecutionRoleArn", &self.service_execution_role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnReplicator, CfnReplicatorAttributes, "AWS::MSK::Replicator");
@@ -2755,13 +2743,11 @@ impl CfnServerlessCluster {
     }
 }
 impl CfnServerlessCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ClientAuthentication", &self.client_authentication);
-        req(&mut m, "ClusterName", &self.cluster_name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcConfigs", &self.vpc_configs);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ClientAuthentication", &self.client_authentication);
+        req(m, "ClusterName", &self.cluster_name);
+        put(m, "Tags", &self.tags);
+        req(m, "VpcConfigs", &self.vpc_configs);
     }
 }
 resource!(CfnServerlessCluster, CfnServerlessClusterAttributes, "AWS::MSK::ServerlessCluster");
@@ -2904,14 +2890,12 @@ impl CfnTopic {
     }
 }
 impl CfnTopic {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ClusterArn", &self.cluster_arn);
-        put(&mut m, "Configs", &self.configs);
-        req(&mut m, "PartitionCount", &self.partition_count);
-        req(&mut m, "ReplicationFactor", &self.replication_factor);
-        req(&mut m, "TopicName", &self.topic_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ClusterArn", &self.cluster_arn);
+        put(m, "Configs", &self.configs);
+        req(m, "PartitionCount", &self.partition_count);
+        req(m, "ReplicationFactor", &self.replication_factor);
+        req(m, "TopicName", &self.topic_name);
     }
 }
 resource!(CfnTopic, CfnTopicAttributes, "AWS::MSK::Topic");
@@ -2961,15 +2945,13 @@ impl CfnVpcConnection {
     }
 }
 impl CfnVpcConnection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Authentication", &self.authentication);
-        req(&mut m, "ClientSubnets", &self.client_subnets);
-        req(&mut m, "SecurityGroups", &self.security_groups);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TargetClusterArn", &self.target_cluster_arn);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Authentication", &self.authentication);
+        req(m, "ClientSubnets", &self.client_subnets);
+        req(m, "SecurityGroups", &self.security_groups);
+        put(m, "Tags", &self.tags);
+        req(m, "TargetClusterArn", &self.target_cluster_arn);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnVpcConnection, CfnVpcConnectionAttributes, "AWS::MSK::VpcConnection");

@@ -95,35 +95,33 @@ impl CfnEnvironment {
     }
 }
 impl CfnEnvironment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AirflowConfigurationOptions", &self.airflow_configuration_options);
-        put(&mut m, "AirflowVersion", &self.airflow_version);
-        put(&mut m, "DagS3Path", &self.dag_s3_path);
-        put(&mut m, "EndpointManagement", &self.endpoint_management);
-        put(&mut m, "EnvironmentClass", &self.environment_class);
-        put(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        put(&mut m, "KmsKey", &self.kms_key);
-        put(&mut m, "LoggingConfiguration", &self.logging_configuration);
-        put(&mut m, "MaxWebservers", &self.max_webservers);
-        put(&mut m, "MaxWorkers", &self.max_workers);
-        put(&mut m, "MinWebservers", &self.min_webservers);
-        put(&mut m, "MinWorkers", &self.min_workers);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "NetworkConfiguration", &self.network_configuration);
-        put(&mut m, "PluginsS3ObjectVersion", &self.plugins_s3_object_version);
-        put(&mut m, "PluginsS3Path", &self.plugins_s3_path);
-        put(&mut m, "RequirementsS3ObjectVersion", &self.requirements_s3_object_version);
-        put(&mut m, "RequirementsS3Path", &self.requirements_s3_path);
-        put(&mut m, "Schedulers", &self.schedulers);
-        put(&mut m, "SourceBucketArn", &self.source_bucket_arn);
-        put(&mut m, "StartupScriptS3ObjectVersion", &self.startup_script_s3_object_version);
-        put(&mut m, "StartupScriptS3Path", &self.startup_script_s3_path);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WebserverAccessMode", &self.webserver_access_mode);
-        put(&mut m, "WeeklyMaintenanceWindowStart", &self.weekly_maintenance_window_start);
-        put(&mut m, "WorkerReplacementStrategy", &self.worker_replacement_strategy);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AirflowConfigurationOptions", &self.airflow_configuration_options);
+        put(m, "AirflowVersion", &self.airflow_version);
+        put(m, "DagS3Path", &self.dag_s3_path);
+        put(m, "EndpointManagement", &self.endpoint_management);
+        put(m, "EnvironmentClass", &self.environment_class);
+        put(m, "ExecutionRoleArn", &self.execution_role_arn);
+        put(m, "KmsKey", &self.kms_key);
+        put(m, "LoggingConfiguration", &self.logging_configuration);
+        put(m, "MaxWebservers", &self.max_webservers);
+        put(m, "MaxWorkers", &self.max_workers);
+        put(m, "MinWebservers", &self.min_webservers);
+        put(m, "MinWorkers", &self.min_workers);
+        req(m, "Name", &self.name);
+        put(m, "NetworkConfiguration", &self.network_configuration);
+        put(m, "PluginsS3ObjectVersion", &self.plugins_s3_object_version);
+        put(m, "PluginsS3Path", &self.plugins_s3_path);
+        put(m, "RequirementsS3ObjectVersion", &self.requirements_s3_object_version);
+        put(m, "RequirementsS3Path", &self.requirements_s3_path);
+        put(m, "Schedulers", &self.schedulers);
+        put(m, "SourceBucketArn", &self.source_bucket_arn);
+        put(m, "StartupScriptS3ObjectVersion", &self.startup_script_s3_object_version);
+        put(m, "StartupScriptS3Path", &self.startup_script_s3_path);
+        put(m, "Tags", &self.tags);
+        put(m, "WebserverAccessMode", &self.webserver_access_mode);
+        put(m, "WeeklyMaintenanceWindowStart", &self.weekly_maintenance_window_start);
+        put(m, "WorkerReplacementStrategy", &self.worker_replacement_strategy);
     }
 }
 resource!(CfnEnvironment, CfnEnvironmentAttributes, "AWS::MWAA::Environment");

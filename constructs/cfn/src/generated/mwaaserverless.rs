@@ -47,19 +47,17 @@ impl CfnWorkflow {
     }
 }
 impl CfnWorkflow {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Code", &self.code);
-        req(&mut m, "DefinitionS3Location", &self.definition_s3_location);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EncryptionConfiguration", &self.encryption_configuration);
-        put(&mut m, "LoggingConfiguration", &self.logging_configuration);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "NetworkConfiguration", &self.network_configuration);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TriggerMode", &self.trigger_mode);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Code", &self.code);
+        req(m, "DefinitionS3Location", &self.definition_s3_location);
+        put(m, "Description", &self.description);
+        put(m, "EncryptionConfiguration", &self.encryption_configuration);
+        put(m, "LoggingConfiguration", &self.logging_configuration);
+        put(m, "Name", &self.name);
+        put(m, "NetworkConfiguration", &self.network_configuration);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
+        put(m, "TriggerMode", &self.trigger_mode);
     }
 }
 resource!(CfnWorkflow, CfnWorkflowAttributes, "AWS::MWAAServerless::Workflow");

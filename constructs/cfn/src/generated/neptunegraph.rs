@@ -60,18 +60,16 @@ impl CfnGraph {
     }
 }
 impl CfnGraph {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeletionProtection", &self.deletion_protection);
-        put(&mut m, "GraphName", &self.graph_name);
-        put(&mut m, "ImportTask", &self.import_task);
-        put(&mut m, "KmsKeyIdentifier", &self.kms_key_identifier);
-        req(&mut m, "ProvisionedMemory", &self.provisioned_memory);
-        put(&mut m, "PublicConnectivity", &self.public_connectivity);
-        put(&mut m, "ReplicaCount", &self.replica_count);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VectorSearchConfiguration", &self.vector_search_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeletionProtection", &self.deletion_protection);
+        put(m, "GraphName", &self.graph_name);
+        put(m, "ImportTask", &self.import_task);
+        put(m, "KmsKeyIdentifier", &self.kms_key_identifier);
+        req(m, "ProvisionedMemory", &self.provisioned_memory);
+        put(m, "PublicConnectivity", &self.public_connectivity);
+        put(m, "ReplicaCount", &self.replica_count);
+        put(m, "Tags", &self.tags);
+        put(m, "VectorSearchConfiguration", &self.vector_search_configuration);
     }
 }
 resource!(CfnGraph, CfnGraphAttributes, "AWS::NeptuneGraph::Graph");
@@ -347,12 +345,10 @@ impl CfnGraphSnapshot {
     }
 }
 impl CfnGraphSnapshot {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "GraphIdentifier", &self.graph_identifier);
-        req(&mut m, "SnapshotName", &self.snapshot_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "GraphIdentifier", &self.graph_identifier);
+        req(m, "SnapshotName", &self.snapshot_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnGraphSnapshot, CfnGraphSnapshotAttributes, "AWS::NeptuneGraph::GraphSnapshot");
@@ -444,13 +440,11 @@ impl CfnPrivateGraphEndpoint {
     }
 }
 impl CfnPrivateGraphEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "GraphIdentifier", &self.graph_identifier);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        put(&mut m, "SubnetIds", &self.subnet_ids);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "GraphIdentifier", &self.graph_identifier);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        put(m, "SubnetIds", &self.subnet_ids);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnPrivateGraphEndpoint, CfnPrivateGraphEndpointAttributes, "AWS::NeptuneGraph::PrivateGraphEndpoint");

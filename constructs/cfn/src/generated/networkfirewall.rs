@@ -32,14 +32,12 @@ impl CfnContainerAssociation {
     }
 }
 impl CfnContainerAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ContainerAssociationName", &self.container_association_name);
-        req(&mut m, "ContainerMonitoringConfigurations", &self.container_monitoring_configurations);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ContainerAssociationName", &self.container_association_name);
+        req(m, "ContainerMonitoringConfigurations", &self.container_monitoring_configurations);
+        put(m, "Description", &self.description);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnContainerAssociation, CfnContainerAssociationAttributes, "AWS::NetworkFirewall::ContainerAssociation");
@@ -239,26 +237,24 @@ impl CfnFirewall {
     }
 }
 impl CfnFirewall {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AvailabilityZoneChangeProtection", &self.availability_zone_change_protection);
-        put(&mut m, "AvailabilityZoneMappings", &self.availability_zone_mappings);
-        put(&mut m, "DeleteProtection", &self.delete_protection);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EnabledAnalysisTypes", &self.enabled_analysis_types);
-        req(&mut m, "FirewallName", &self.firewall_name);
-        req(&mut m, "FirewallPolicyArn", &self.firewall_policy_arn);
-        put(&mut m, "FirewallPolicyChangeProtection", &self.firewall_policy_change_protection);
-        put(&mut m, "NatGatewayMappings", &self.nat_gateway_mappings);
-        put(&mut m, "NoSourcePreservation", &self.no_source_preservation);
-        put(&mut m, "ProxySettings", &self.proxy_settings);
-        put(&mut m, "SubnetChangeProtection", &self.subnet_change_protection);
-        put(&mut m, "SubnetMappings", &self.subnet_mappings);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TransitGatewayId", &self.transit_gateway_id);
-        put(&mut m, "VpcEndpoint", &self.vpc_endpoint);
-        put(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AvailabilityZoneChangeProtection", &self.availability_zone_change_protection);
+        put(m, "AvailabilityZoneMappings", &self.availability_zone_mappings);
+        put(m, "DeleteProtection", &self.delete_protection);
+        put(m, "Description", &self.description);
+        put(m, "EnabledAnalysisTypes", &self.enabled_analysis_types);
+        req(m, "FirewallName", &self.firewall_name);
+        req(m, "FirewallPolicyArn", &self.firewall_policy_arn);
+        put(m, "FirewallPolicyChangeProtection", &self.firewall_policy_change_protection);
+        put(m, "NatGatewayMappings", &self.nat_gateway_mappings);
+        put(m, "NoSourcePreservation", &self.no_source_preservation);
+        put(m, "ProxySettings", &self.proxy_settings);
+        put(m, "SubnetChangeProtection", &self.subnet_change_protection);
+        put(m, "SubnetMappings", &self.subnet_mappings);
+        put(m, "Tags", &self.tags);
+        put(m, "TransitGatewayId", &self.transit_gateway_id);
+        put(m, "VpcEndpoint", &self.vpc_endpoint);
+        put(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnFirewall, CfnFirewallAttributes, "AWS::NetworkFirewall::Firewall");
@@ -540,13 +536,11 @@ impl CfnFirewallPolicy {
     }
 }
 impl CfnFirewallPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "FirewallPolicy", &self.firewall_policy);
-        req(&mut m, "FirewallPolicyName", &self.firewall_policy_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "FirewallPolicy", &self.firewall_policy);
+        req(m, "FirewallPolicyName", &self.firewall_policy_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFirewallPolicy, CfnFirewallPolicyAttributes, "AWS::NetworkFirewall::FirewallPolicy");
@@ -965,13 +959,11 @@ impl CfnLoggingConfiguration {
     }
 }
 impl CfnLoggingConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "EnableMonitoringDashboard", &self.enable_monitoring_dashboard);
-        req(&mut m, "FirewallArn", &self.firewall_arn);
-        put(&mut m, "FirewallName", &self.firewall_name);
-        req(&mut m, "LoggingConfiguration", &self.logging_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "EnableMonitoringDashboard", &self.enable_monitoring_dashboard);
+        req(m, "FirewallArn", &self.firewall_arn);
+        put(m, "FirewallName", &self.firewall_name);
+        req(m, "LoggingConfiguration", &self.logging_configuration);
     }
 }
 resource!(CfnLoggingConfiguration, CfnLoggingConfigurationAttributes, "AWS::NetworkFirewall::LoggingConfiguration");
@@ -1124,16 +1116,14 @@ impl CfnRuleGroup {
     }
 }
 impl CfnRuleGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Capacity", &self.capacity);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "RuleGroup", &self.rule_group);
-        req(&mut m, "RuleGroupName", &self.rule_group_name);
-        put(&mut m, "SummaryConfiguration", &self.summary_configuration);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Capacity", &self.capacity);
+        put(m, "Description", &self.description);
+        put(m, "RuleGroup", &self.rule_group);
+        req(m, "RuleGroupName", &self.rule_group_name);
+        put(m, "SummaryConfiguration", &self.summary_configuration);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnRuleGroup, CfnRuleGroupAttributes, "AWS::NetworkFirewall::RuleGroup");
@@ -2035,13 +2025,11 @@ impl CfnTLSInspectionConfiguration {
     }
 }
 impl CfnTLSInspectionConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "TLSInspectionConfiguration", &self.tls_inspection_configuration);
-        req(&mut m, "TLSInspectionConfigurationName", &self.tls_inspection_configuration_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "TLSInspectionConfiguration", &self.tls_inspection_configuration);
+        req(m, "TLSInspectionConfigurationName", &self.tls_inspection_configuration_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnTLSInspectionConfiguration, CfnTLSInspectionConfigurationAttributes, "AWS::NetworkFirewall::TLSInspectionConfiguration");
@@ -2312,14 +2300,12 @@ impl CfnVpcEndpointAssociation {
     }
 }
 impl CfnVpcEndpointAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "FirewallArn", &self.firewall_arn);
-        req(&mut m, "SubnetMapping", &self.subnet_mapping);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "FirewallArn", &self.firewall_arn);
+        req(m, "SubnetMapping", &self.subnet_mapping);
+        put(m, "Tags", &self.tags);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnVpcEndpointAssociation, CfnVpcEndpointAssociationAttributes, "AWS::NetworkFirewall::VpcEndpointAssociation");

@@ -32,14 +32,12 @@ impl CfnMonitor {
     }
 }
 impl CfnMonitor {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "LocalResources", &self.local_resources);
-        req(&mut m, "MonitorName", &self.monitor_name);
-        put(&mut m, "RemoteResources", &self.remote_resources);
-        put(&mut m, "ScopeArn", &self.scope_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "LocalResources", &self.local_resources);
+        req(m, "MonitorName", &self.monitor_name);
+        put(m, "RemoteResources", &self.remote_resources);
+        put(m, "ScopeArn", &self.scope_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMonitor, CfnMonitorAttributes, "AWS::NetworkFlowMonitor::Monitor");
@@ -235,11 +233,9 @@ impl CfnScope {
     }
 }
 impl CfnScope {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Targets", &self.targets);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Tags", &self.tags);
+        req(m, "Targets", &self.targets);
     }
 }
 resource!(CfnScope, CfnScopeAttributes, "AWS::NetworkFlowMonitor::Scope");

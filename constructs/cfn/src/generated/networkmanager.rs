@@ -38,16 +38,14 @@ impl CfnConnectAttachment {
     }
 }
 impl CfnConnectAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CoreNetworkId", &self.core_network_id);
-        req(&mut m, "EdgeLocation", &self.edge_location);
-        put(&mut m, "NetworkFunctionGroupName", &self.network_function_group_name);
-        req(&mut m, "Options", &self.options);
-        put(&mut m, "RoutingPolicyLabel", &self.routing_policy_label);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TransportAttachmentId", &self.transport_attachment_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CoreNetworkId", &self.core_network_id);
+        req(m, "EdgeLocation", &self.edge_location);
+        put(m, "NetworkFunctionGroupName", &self.network_function_group_name);
+        req(m, "Options", &self.options);
+        put(m, "RoutingPolicyLabel", &self.routing_policy_label);
+        put(m, "Tags", &self.tags);
+        req(m, "TransportAttachmentId", &self.transport_attachment_id);
     }
 }
 resource!(CfnConnectAttachment, CfnConnectAttachmentAttributes, "AWS::NetworkManager::ConnectAttachment");
@@ -217,16 +215,14 @@ impl CfnConnectPeer {
     }
 }
 impl CfnConnectPeer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BgpOptions", &self.bgp_options);
-        req(&mut m, "ConnectAttachmentId", &self.connect_attachment_id);
-        put(&mut m, "CoreNetworkAddress", &self.core_network_address);
-        put(&mut m, "InsideCidrBlocks", &self.inside_cidr_blocks);
-        req(&mut m, "PeerAddress", &self.peer_address);
-        put(&mut m, "SubnetArn", &self.subnet_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BgpOptions", &self.bgp_options);
+        req(m, "ConnectAttachmentId", &self.connect_attachment_id);
+        put(m, "CoreNetworkAddress", &self.core_network_address);
+        put(m, "InsideCidrBlocks", &self.inside_cidr_blocks);
+        req(m, "PeerAddress", &self.peer_address);
+        put(m, "SubnetArn", &self.subnet_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConnectPeer, CfnConnectPeerAttributes, "AWS::NetworkManager::ConnectPeer");
@@ -351,16 +347,14 @@ impl CfnConnection {
     }
 }
 impl CfnConnection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConnectedDeviceId", &self.connected_device_id);
-        put(&mut m, "ConnectedLinkId", &self.connected_link_id);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DeviceId", &self.device_id);
-        req(&mut m, "GlobalNetworkId", &self.global_network_id);
-        put(&mut m, "LinkId", &self.link_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConnectedDeviceId", &self.connected_device_id);
+        put(m, "ConnectedLinkId", &self.connected_link_id);
+        put(m, "Description", &self.description);
+        req(m, "DeviceId", &self.device_id);
+        req(m, "GlobalNetworkId", &self.global_network_id);
+        put(m, "LinkId", &self.link_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConnection, CfnConnectionAttributes, "AWS::NetworkManager::Connection");
@@ -448,13 +442,11 @@ impl CfnCoreNetwork {
     }
 }
 impl CfnCoreNetwork {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "GlobalNetworkId", &self.global_network_id);
-        put(&mut m, "PolicyDocument", &self.policy_document);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "GlobalNetworkId", &self.global_network_id);
+        put(m, "PolicyDocument", &self.policy_document);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCoreNetwork, CfnCoreNetworkAttributes, "AWS::NetworkManager::CoreNetwork");
@@ -555,12 +547,10 @@ impl CfnCoreNetworkPrefixListAssociation {
     }
 }
 impl CfnCoreNetworkPrefixListAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CoreNetworkId", &self.core_network_id);
-        req(&mut m, "PrefixListAlias", &self.prefix_list_alias);
-        req(&mut m, "PrefixListArn", &self.prefix_list_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CoreNetworkId", &self.core_network_id);
+        req(m, "PrefixListAlias", &self.prefix_list_alias);
+        req(m, "PrefixListArn", &self.prefix_list_arn);
     }
 }
 resource!(CfnCoreNetworkPrefixListAssociation, CfnCoreNetworkPrefixListAssociationAttributes, "AWS::NetworkManager::CoreNetworkPrefixListAssociation");
@@ -600,13 +590,11 @@ impl CfnCustomerGatewayAssociation {
     }
 }
 impl CfnCustomerGatewayAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CustomerGatewayArn", &self.customer_gateway_arn);
-        req(&mut m, "DeviceId", &self.device_id);
-        req(&mut m, "GlobalNetworkId", &self.global_network_id);
-        put(&mut m, "LinkId", &self.link_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CustomerGatewayArn", &self.customer_gateway_arn);
+        req(m, "DeviceId", &self.device_id);
+        req(m, "GlobalNetworkId", &self.global_network_id);
+        put(m, "LinkId", &self.link_id);
     }
 }
 resource!(CfnCustomerGatewayAssociation, CfnCustomerGatewayAssociationAttributes, "AWS::NetworkManager::CustomerGatewayAssociation");
@@ -664,19 +652,17 @@ impl CfnDevice {
     }
 }
 impl CfnDevice {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AWSLocation", &self.aws_location);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "GlobalNetworkId", &self.global_network_id);
-        put(&mut m, "Location", &self.location);
-        put(&mut m, "Model", &self.model);
-        put(&mut m, "SerialNumber", &self.serial_number);
-        put(&mut m, "SiteId", &self.site_id);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Type", &self.type_);
-        put(&mut m, "Vendor", &self.vendor);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AWSLocation", &self.aws_location);
+        put(m, "Description", &self.description);
+        req(m, "GlobalNetworkId", &self.global_network_id);
+        put(m, "Location", &self.location);
+        put(m, "Model", &self.model);
+        put(m, "SerialNumber", &self.serial_number);
+        put(m, "SiteId", &self.site_id);
+        put(m, "Tags", &self.tags);
+        put(m, "Type", &self.type_);
+        put(m, "Vendor", &self.vendor);
     }
 }
 resource!(CfnDevice, CfnDeviceAttributes, "AWS::NetworkManager::Device");
@@ -808,14 +794,12 @@ impl CfnDirectConnectGatewayAttachment {
     }
 }
 impl CfnDirectConnectGatewayAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CoreNetworkId", &self.core_network_id);
-        req(&mut m, "DirectConnectGatewayArn", &self.direct_connect_gateway_arn);
-        req(&mut m, "EdgeLocations", &self.edge_locations);
-        put(&mut m, "RoutingPolicyLabel", &self.routing_policy_label);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CoreNetworkId", &self.core_network_id);
+        req(m, "DirectConnectGatewayArn", &self.direct_connect_gateway_arn);
+        req(m, "EdgeLocations", &self.edge_locations);
+        put(m, "RoutingPolicyLabel", &self.routing_policy_label);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDirectConnectGatewayAttachment, CfnDirectConnectGatewayAttachmentAttributes, "AWS::NetworkManager::DirectConnectGatewayAttachment");
@@ -932,13 +916,11 @@ pub struct CfnGlobalNetwork {
     pub tags: Option<Val<Vec<Val<global_network::Tag>>>>,
 }
 impl CfnGlobalNetwork {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CreatedAt", &self.created_at);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "State", &self.state);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CreatedAt", &self.created_at);
+        put(m, "Description", &self.description);
+        put(m, "State", &self.state);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnGlobalNetwork, CfnGlobalNetworkAttributes, "AWS::NetworkManager::GlobalNetwork");
@@ -1027,16 +1009,14 @@ impl CfnLink {
     }
 }
 impl CfnLink {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Bandwidth", &self.bandwidth);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "GlobalNetworkId", &self.global_network_id);
-        put(&mut m, "Provider", &self.provider);
-        req(&mut m, "SiteId", &self.site_id);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Bandwidth", &self.bandwidth);
+        put(m, "Description", &self.description);
+        req(m, "GlobalNetworkId", &self.global_network_id);
+        put(m, "Provider", &self.provider);
+        req(m, "SiteId", &self.site_id);
+        put(m, "Tags", &self.tags);
+        put(m, "Type", &self.type_);
     }
 }
 resource!(CfnLink, CfnLinkAttributes, "AWS::NetworkManager::Link");
@@ -1140,12 +1120,10 @@ impl CfnLinkAssociation {
     }
 }
 impl CfnLinkAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DeviceId", &self.device_id);
-        req(&mut m, "GlobalNetworkId", &self.global_network_id);
-        req(&mut m, "LinkId", &self.link_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DeviceId", &self.device_id);
+        req(m, "GlobalNetworkId", &self.global_network_id);
+        req(m, "LinkId", &self.link_id);
     }
 }
 resource!(CfnLinkAssociation, CfnLinkAssociationAttributes, "AWS::NetworkManager::LinkAssociation");
@@ -1185,13 +1163,11 @@ impl CfnSite {
     }
 }
 impl CfnSite {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "GlobalNetworkId", &self.global_network_id);
-        put(&mut m, "Location", &self.location);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "GlobalNetworkId", &self.global_network_id);
+        put(m, "Location", &self.location);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSite, CfnSiteAttributes, "AWS::NetworkManager::Site");
@@ -1304,14 +1280,12 @@ impl CfnSiteToSiteVpnAttachment {
     }
 }
 impl CfnSiteToSiteVpnAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CoreNetworkId", &self.core_network_id);
-        put(&mut m, "NetworkFunctionGroupName", &self.network_function_group_name);
-        put(&mut m, "RoutingPolicyLabel", &self.routing_policy_label);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpnConnectionArn", &self.vpn_connection_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CoreNetworkId", &self.core_network_id);
+        put(m, "NetworkFunctionGroupName", &self.network_function_group_name);
+        put(m, "RoutingPolicyLabel", &self.routing_policy_label);
+        put(m, "Tags", &self.tags);
+        req(m, "VpnConnectionArn", &self.vpn_connection_arn);
     }
 }
 resource!(CfnSiteToSiteVpnAttachment, CfnSiteToSiteVpnAttachmentAttributes, "AWS::NetworkManager::SiteToSiteVpnAttachment");
@@ -1436,12 +1410,10 @@ impl CfnTransitGatewayPeering {
     }
 }
 impl CfnTransitGatewayPeering {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CoreNetworkId", &self.core_network_id);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TransitGatewayArn", &self.transit_gateway_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CoreNetworkId", &self.core_network_id);
+        put(m, "Tags", &self.tags);
+        req(m, "TransitGatewayArn", &self.transit_gateway_arn);
     }
 }
 resource!(CfnTransitGatewayPeering, CfnTransitGatewayPeeringAttributes, "AWS::NetworkManager::TransitGatewayPeering");
@@ -1547,11 +1519,9 @@ impl CfnTransitGatewayRegistration {
     }
 }
 impl CfnTransitGatewayRegistration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "GlobalNetworkId", &self.global_network_id);
-        req(&mut m, "TransitGatewayArn", &self.transit_gateway_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "GlobalNetworkId", &self.global_network_id);
+        req(m, "TransitGatewayArn", &self.transit_gateway_arn);
     }
 }
 resource!(CfnTransitGatewayRegistration, CfnTransitGatewayRegistrationAttributes, "AWS::NetworkManager::TransitGatewayRegistration");
@@ -1594,14 +1564,12 @@ impl CfnTransitGatewayRouteTableAttachment {
     }
 }
 impl CfnTransitGatewayRouteTableAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "NetworkFunctionGroupName", &self.network_function_group_name);
-        req(&mut m, "PeeringId", &self.peering_id);
-        put(&mut m, "RoutingPolicyLabel", &self.routing_policy_label);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TransitGatewayRouteTableArn", &self.transit_gateway_route_table_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "NetworkFunctionGroupName", &self.network_function_group_name);
+        req(m, "PeeringId", &self.peering_id);
+        put(m, "RoutingPolicyLabel", &self.routing_policy_label);
+        put(m, "Tags", &self.tags);
+        req(m, "TransitGatewayRouteTableArn", &self.transit_gateway_route_table_arn);
     }
 }
 resource!(CfnTransitGatewayRouteTableAttachment, CfnTransitGatewayRouteTableAttachmentAttributes, "AWS::NetworkManager::TransitGatewayRouteTableAttachment");
@@ -1739,15 +1707,13 @@ impl CfnVpcAttachment {
     }
 }
 impl CfnVpcAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CoreNetworkId", &self.core_network_id);
-        put(&mut m, "Options", &self.options);
-        put(&mut m, "RoutingPolicyLabel", &self.routing_policy_label);
-        req(&mut m, "SubnetArns", &self.subnet_arns);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcArn", &self.vpc_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CoreNetworkId", &self.core_network_id);
+        put(m, "Options", &self.options);
+        put(m, "RoutingPolicyLabel", &self.routing_policy_label);
+        req(m, "SubnetArns", &self.subnet_arns);
+        put(m, "Tags", &self.tags);
+        req(m, "VpcArn", &self.vpc_arn);
     }
 }
 resource!(CfnVpcAttachment, CfnVpcAttachmentAttributes, "AWS::NetworkManager::VpcAttachment");

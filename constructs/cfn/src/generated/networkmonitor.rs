@@ -26,12 +26,10 @@ impl CfnMonitor {
     }
 }
 impl CfnMonitor {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AggregationPeriod", &self.aggregation_period);
-        req(&mut m, "MonitorName", &self.monitor_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AggregationPeriod", &self.aggregation_period);
+        req(m, "MonitorName", &self.monitor_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMonitor, CfnMonitorAttributes, "AWS::NetworkMonitor::Monitor");

@@ -35,15 +35,13 @@ impl CfnDeployment {
     }
 }
 impl CfnDeployment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AssociatedPolicyList", &self.associated_policy_list);
-        put(&mut m, "AssociatedScopeList", &self.associated_scope_list);
-        put(&mut m, "DeploymentConfiguration", &self.deployment_configuration);
-        put(&mut m, "DeploymentDescription", &self.deployment_description);
-        req(&mut m, "DeploymentName", &self.deployment_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AssociatedPolicyList", &self.associated_policy_list);
+        put(m, "AssociatedScopeList", &self.associated_scope_list);
+        put(m, "DeploymentConfiguration", &self.deployment_configuration);
+        put(m, "DeploymentDescription", &self.deployment_description);
+        req(m, "DeploymentName", &self.deployment_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDeployment, CfnDeploymentAttributes, "AWS::NetworkSecurityManager::Deployment");
@@ -212,16 +210,14 @@ impl CfnPolicy {
     }
 }
 impl CfnPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AssociatedTemplateAndRuleList", &self.associated_template_and_rule_list);
-        req(&mut m, "FirewallType", &self.firewall_type);
-        req(&mut m, "PolicyConfiguration", &self.policy_configuration);
-        put(&mut m, "PolicyDescription", &self.policy_description);
-        req(&mut m, "PolicyName", &self.policy_name);
-        req(&mut m, "Priority", &self.priority);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AssociatedTemplateAndRuleList", &self.associated_template_and_rule_list);
+        req(m, "FirewallType", &self.firewall_type);
+        req(m, "PolicyConfiguration", &self.policy_configuration);
+        put(m, "PolicyDescription", &self.policy_description);
+        req(m, "PolicyName", &self.policy_name);
+        req(m, "Priority", &self.priority);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPolicy, CfnPolicyAttributes, "AWS::NetworkSecurityManager::Policy");
@@ -451,15 +447,13 @@ impl CfnRule {
     }
 }
 impl CfnRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "FirewallType", &self.firewall_type);
-        put(&mut m, "RuleDescription", &self.rule_description);
-        req(&mut m, "RuleName", &self.rule_name);
-        put(&mut m, "RuleType", &self.rule_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Configuration", &self.configuration);
+        put(m, "FirewallType", &self.firewall_type);
+        put(m, "RuleDescription", &self.rule_description);
+        req(m, "RuleName", &self.rule_name);
+        put(m, "RuleType", &self.rule_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRule, CfnRuleAttributes, "AWS::NetworkSecurityManager::Rule");
@@ -590,13 +584,11 @@ impl CfnScope {
     }
 }
 impl CfnScope {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ScopeConfiguration", &self.scope_configuration);
-        put(&mut m, "ScopeDescription", &self.scope_description);
-        req(&mut m, "ScopeName", &self.scope_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ScopeConfiguration", &self.scope_configuration);
+        put(m, "ScopeDescription", &self.scope_description);
+        req(m, "ScopeName", &self.scope_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnScope, CfnScopeAttributes, "AWS::NetworkSecurityManager::Scope");
@@ -691,14 +683,12 @@ impl CfnTemplate {
     }
 }
 impl CfnTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AssociatedRuleList", &self.associated_rule_list);
-        put(&mut m, "FirewallType", &self.firewall_type);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TemplateDescription", &self.template_description);
-        req(&mut m, "TemplateName", &self.template_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AssociatedRuleList", &self.associated_rule_list);
+        put(m, "FirewallType", &self.firewall_type);
+        put(m, "Tags", &self.tags);
+        put(m, "TemplateDescription", &self.template_description);
+        req(m, "TemplateName", &self.template_name);
     }
 }
 resource!(CfnTemplate, CfnTemplateAttributes, "AWS::NetworkSecurityManager::Template");

@@ -35,15 +35,13 @@ impl CfnStudio {
     }
 }
 impl CfnStudio {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AdminRoleArn", &self.admin_role_arn);
-        req(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "StudioEncryptionConfiguration", &self.studio_encryption_configuration);
-        req(&mut m, "StudioName", &self.studio_name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "UserRoleArn", &self.user_role_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AdminRoleArn", &self.admin_role_arn);
+        req(m, "DisplayName", &self.display_name);
+        put(m, "StudioEncryptionConfiguration", &self.studio_encryption_configuration);
+        req(m, "StudioName", &self.studio_name);
+        put(m, "Tags", &self.tags);
+        req(m, "UserRoleArn", &self.user_role_arn);
     }
 }
 resource!(CfnStudio, CfnStudioAttributes, "AWS::NimbleStudio::Studio");

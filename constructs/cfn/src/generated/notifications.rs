@@ -25,11 +25,9 @@ impl CfnChannelAssociation {
     }
 }
 impl CfnChannelAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Arn", &self.arn);
-        req(&mut m, "NotificationConfigurationArn", &self.notification_configuration_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Arn", &self.arn);
+        req(m, "NotificationConfigurationArn", &self.notification_configuration_arn);
     }
 }
 resource!(CfnChannelAssociation, CfnChannelAssociationAttributes, "AWS::Notifications::ChannelAssociation");
@@ -72,14 +70,12 @@ impl CfnEventRule {
     }
 }
 impl CfnEventRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "EventPattern", &self.event_pattern);
-        req(&mut m, "EventType", &self.event_type);
-        req(&mut m, "NotificationConfigurationArn", &self.notification_configuration_arn);
-        req(&mut m, "Regions", &self.regions);
-        req(&mut m, "Source", &self.source);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "EventPattern", &self.event_pattern);
+        req(m, "EventType", &self.event_type);
+        req(m, "NotificationConfigurationArn", &self.notification_configuration_arn);
+        req(m, "Regions", &self.regions);
+        req(m, "Source", &self.source);
     }
 }
 resource!(CfnEventRule, CfnEventRuleAttributes, "AWS::Notifications::EventRule");
@@ -132,12 +128,10 @@ impl CfnManagedNotificationAccountContactAssociation {
     }
 }
 impl CfnManagedNotificationAccountContactAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ContactIdentifier", &self.contact_identifier);
-        put(&mut m, "IsSensitiveEventsSubscribed", &self.is_sensitive_events_subscribed);
-        req(&mut m, "ManagedNotificationConfigurationArn", &self.managed_notification_configuration_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ContactIdentifier", &self.contact_identifier);
+        put(m, "IsSensitiveEventsSubscribed", &self.is_sensitive_events_subscribed);
+        req(m, "ManagedNotificationConfigurationArn", &self.managed_notification_configuration_arn);
     }
 }
 resource!(CfnManagedNotificationAccountContactAssociation, CfnManagedNotificationAccountContactAssociationAttributes, "AWS::Notifications::ManagedNotificationAccountContactAssociation");
@@ -207,12 +201,10 @@ impl CfnManagedNotificationAdditionalChannelAssociation {
     }
 }
 impl CfnManagedNotificationAdditionalChannelAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ChannelArn", &self.channel_arn);
-        put(&mut m, "IsSensitiveEventsSubscribed", &self.is_sensitive_events_subscribed);
-        req(&mut m, "ManagedNotificationConfigurationArn", &self.managed_notification_configuration_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ChannelArn", &self.channel_arn);
+        put(m, "IsSensitiveEventsSubscribed", &self.is_sensitive_events_subscribed);
+        req(m, "ManagedNotificationConfigurationArn", &self.managed_notification_configuration_arn);
     }
 }
 resource!(CfnManagedNotificationAdditionalChannelAssociation, CfnManagedNotificationAdditionalChannelAssociationAttributes, "AWS::Notifications::ManagedNotificationAdditionalChannelAssociation");
@@ -252,13 +244,11 @@ impl CfnNotificationConfiguration {
     }
 }
 impl CfnNotificationConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AggregationDuration", &self.aggregation_duration);
-        req(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AggregationDuration", &self.aggregation_duration);
+        req(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnNotificationConfiguration, CfnNotificationConfigurationAttributes, "AWS::Notifications::NotificationConfiguration");
@@ -355,10 +345,8 @@ impl CfnNotificationHub {
     }
 }
 impl CfnNotificationHub {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Region", &self.region);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Region", &self.region);
     }
 }
 resource!(CfnNotificationHub, CfnNotificationHubAttributes, "AWS::Notifications::NotificationHub");
@@ -401,11 +389,9 @@ impl CfnOrganizationalUnitAssociation {
     }
 }
 impl CfnOrganizationalUnitAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "NotificationConfigurationArn", &self.notification_configuration_arn);
-        req(&mut m, "OrganizationalUnitId", &self.organizational_unit_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "NotificationConfigurationArn", &self.notification_configuration_arn);
+        req(m, "OrganizationalUnitId", &self.organizational_unit_id);
     }
 }
 resource!(CfnOrganizationalUnitAssociation, CfnOrganizationalUnitAssociationAttributes, "AWS::Notifications::OrganizationalUnitAssociation");

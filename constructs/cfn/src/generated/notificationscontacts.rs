@@ -26,12 +26,10 @@ impl CfnEmailContact {
     }
 }
 impl CfnEmailContact {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "EmailAddress", &self.email_address);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "EmailAddress", &self.email_address);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEmailContact, CfnEmailContactAttributes, "AWS::NotificationsContacts::EmailContact");

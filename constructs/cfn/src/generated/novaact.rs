@@ -26,12 +26,10 @@ impl CfnWorkflowDefinition {
     }
 }
 impl CfnWorkflowDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ExportConfig", &self.export_config);
-        req(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "ExportConfig", &self.export_config);
+        req(m, "Name", &self.name);
     }
 }
 resource!(CfnWorkflowDefinition, CfnWorkflowDefinitionAttributes, "AWS::NovaAct::WorkflowDefinition");

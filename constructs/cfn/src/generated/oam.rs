@@ -32,14 +32,12 @@ impl CfnLink {
     }
 }
 impl CfnLink {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "LabelTemplate", &self.label_template);
-        put(&mut m, "LinkConfiguration", &self.link_configuration);
-        req(&mut m, "ResourceTypes", &self.resource_types);
-        req(&mut m, "SinkIdentifier", &self.sink_identifier);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "LabelTemplate", &self.label_template);
+        put(m, "LinkConfiguration", &self.link_configuration);
+        req(m, "ResourceTypes", &self.resource_types);
+        req(m, "SinkIdentifier", &self.sink_identifier);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLink, CfnLinkAttributes, "AWS::Oam::Link");
@@ -163,12 +161,10 @@ impl CfnSink {
     }
 }
 impl CfnSink {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Policy", &self.policy);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        put(m, "Policy", &self.policy);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSink, CfnSinkAttributes, "AWS::Oam::Sink");

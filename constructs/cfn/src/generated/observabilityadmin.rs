@@ -23,11 +23,9 @@ impl CfnDatasetIntegration {
     }
 }
 impl CfnDatasetIntegration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDatasetIntegration, CfnDatasetIntegrationAttributes, "AWS::ObservabilityAdmin::DatasetIntegration");
@@ -108,12 +106,10 @@ impl CfnOrganizationCentralizationRule {
     }
 }
 impl CfnOrganizationCentralizationRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Rule", &self.rule);
-        req(&mut m, "RuleName", &self.rule_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Rule", &self.rule);
+        req(m, "RuleName", &self.rule_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnOrganizationCentralizationRule, CfnOrganizationCentralizationRuleAttributes, "AWS::ObservabilityAdmin::OrganizationCentralizationRule");
@@ -599,12 +595,10 @@ impl CfnOrganizationTelemetryRule {
     }
 }
 impl CfnOrganizationTelemetryRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Rule", &self.rule);
-        req(&mut m, "RuleName", &self.rule_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Rule", &self.rule);
+        req(m, "RuleName", &self.rule_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnOrganizationTelemetryRule, CfnOrganizationTelemetryRuleAttributes, "AWS::ObservabilityAdmin::OrganizationTelemetryRule");
@@ -1406,13 +1400,11 @@ impl CfnS3TableIntegration {
     }
 }
 impl CfnS3TableIntegration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Encryption", &self.encryption);
-        put(&mut m, "LogSources", &self.log_sources);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Encryption", &self.encryption);
+        put(m, "LogSources", &self.log_sources);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnS3TableIntegration, CfnS3TableIntegrationAttributes, "AWS::ObservabilityAdmin::S3TableIntegration");
@@ -1560,10 +1552,8 @@ impl CfnTelemetryEnrichment {
     }
 }
 impl CfnTelemetryEnrichment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Scope", &self.scope);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Scope", &self.scope);
     }
 }
 resource!(CfnTelemetryEnrichment, CfnTelemetryEnrichmentAttributes, "AWS::ObservabilityAdmin::TelemetryEnrichment");
@@ -1626,12 +1616,10 @@ impl CfnTelemetryPipelines {
     }
 }
 impl CfnTelemetryPipelines {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Configuration", &self.configuration);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnTelemetryPipelines, CfnTelemetryPipelinesAttributes, "AWS::ObservabilityAdmin::TelemetryPipelines");
@@ -1742,12 +1730,10 @@ impl CfnTelemetryRule {
     }
 }
 impl CfnTelemetryRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Rule", &self.rule);
-        req(&mut m, "RuleName", &self.rule_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Rule", &self.rule);
+        req(m, "RuleName", &self.rule_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnTelemetryRule, CfnTelemetryRuleAttributes, "AWS::ObservabilityAdmin::TelemetryRule");

@@ -44,26 +44,24 @@ pub struct CfnCloudAutonomousVmCluster {
     pub total_container_databases: Option<Val<i64>>,
 }
 impl CfnCloudAutonomousVmCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutonomousDataStorageSizeInTBs", &self.autonomous_data_storage_size_in_t_bs);
-        put(&mut m, "CloudExadataInfrastructureId", &self.cloud_exadata_infrastructure_id);
-        put(&mut m, "CpuCoreCountPerNode", &self.cpu_core_count_per_node);
-        put(&mut m, "DbServers", &self.db_servers);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "IamRoles", &self.iam_roles);
-        put(&mut m, "IsMtlsEnabledVmCluster", &self.is_mtls_enabled_vm_cluster);
-        put(&mut m, "LicenseModel", &self.license_model);
-        put(&mut m, "MaintenanceWindow", &self.maintenance_window);
-        put(&mut m, "MemoryPerOracleComputeUnitInGBs", &self.memory_per_oracle_compute_unit_in_g_bs);
-        put(&mut m, "OdbNetworkId", &self.odb_network_id);
-        put(&mut m, "ScanListenerPortNonTls", &self.scan_listener_port_non_tls);
-        put(&mut m, "ScanListenerPortTls", &self.scan_listener_port_tls);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TimeZone", &self.time_zone);
-        put(&mut m, "TotalContainerDatabases", &self.total_container_databases);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutonomousDataStorageSizeInTBs", &self.autonomous_data_storage_size_in_t_bs);
+        put(m, "CloudExadataInfrastructureId", &self.cloud_exadata_infrastructure_id);
+        put(m, "CpuCoreCountPerNode", &self.cpu_core_count_per_node);
+        put(m, "DbServers", &self.db_servers);
+        put(m, "Description", &self.description);
+        put(m, "DisplayName", &self.display_name);
+        put(m, "IamRoles", &self.iam_roles);
+        put(m, "IsMtlsEnabledVmCluster", &self.is_mtls_enabled_vm_cluster);
+        put(m, "LicenseModel", &self.license_model);
+        put(m, "MaintenanceWindow", &self.maintenance_window);
+        put(m, "MemoryPerOracleComputeUnitInGBs", &self.memory_per_oracle_compute_unit_in_g_bs);
+        put(m, "OdbNetworkId", &self.odb_network_id);
+        put(m, "ScanListenerPortNonTls", &self.scan_listener_port_non_tls);
+        put(m, "ScanListenerPortTls", &self.scan_listener_port_tls);
+        put(m, "Tags", &self.tags);
+        put(m, "TimeZone", &self.time_zone);
+        put(m, "TotalContainerDatabases", &self.total_container_databases);
     }
 }
 resource!(CfnCloudAutonomousVmCluster, CfnCloudAutonomousVmClusterAttributes, "AWS::ODB::CloudAutonomousVmCluster");
@@ -432,20 +430,18 @@ pub struct CfnCloudExadataInfrastructure {
     pub tags: Option<Val<Vec<Val<cloud_exadata_infrastructure::Tag>>>>,
 }
 impl CfnCloudExadataInfrastructure {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AvailabilityZone", &self.availability_zone);
-        put(&mut m, "AvailabilityZoneId", &self.availability_zone_id);
-        put(&mut m, "ComputeCount", &self.compute_count);
-        put(&mut m, "CustomerContactsToSendToOCI", &self.customer_contacts_to_send_to_oci);
-        put(&mut m, "DatabaseServerType", &self.database_server_type);
-        put(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "MaintenanceWindow", &self.maintenance_window);
-        put(&mut m, "Shape", &self.shape);
-        put(&mut m, "StorageCount", &self.storage_count);
-        put(&mut m, "StorageServerType", &self.storage_server_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AvailabilityZone", &self.availability_zone);
+        put(m, "AvailabilityZoneId", &self.availability_zone_id);
+        put(m, "ComputeCount", &self.compute_count);
+        put(m, "CustomerContactsToSendToOCI", &self.customer_contacts_to_send_to_oci);
+        put(m, "DatabaseServerType", &self.database_server_type);
+        put(m, "DisplayName", &self.display_name);
+        put(m, "MaintenanceWindow", &self.maintenance_window);
+        put(m, "Shape", &self.shape);
+        put(m, "StorageCount", &self.storage_count);
+        put(m, "StorageServerType", &self.storage_server_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCloudExadataInfrastructure, CfnCloudExadataInfrastructureAttributes, "AWS::ODB::CloudExadataInfrastructure");
@@ -811,31 +807,29 @@ pub struct CfnCloudVmCluster {
     pub time_zone: Option<Val<String>>,
 }
 impl CfnCloudVmCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CloudExadataInfrastructureId", &self.cloud_exadata_infrastructure_id);
-        put(&mut m, "ClusterName", &self.cluster_name);
-        put(&mut m, "CpuCoreCount", &self.cpu_core_count);
-        put(&mut m, "DataCollectionOptions", &self.data_collection_options);
-        put(&mut m, "DataStorageSizeInTBs", &self.data_storage_size_in_t_bs);
-        put(&mut m, "DbNodeStorageSizeInGBs", &self.db_node_storage_size_in_g_bs);
-        put(&mut m, "DbNodes", &self.db_nodes);
-        put(&mut m, "DbServers", &self.db_servers);
-        put(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "GiVersion", &self.gi_version);
-        put(&mut m, "Hostname", &self.hostname);
-        put(&mut m, "IamRoles", &self.iam_roles);
-        put(&mut m, "IsLocalBackupEnabled", &self.is_local_backup_enabled);
-        put(&mut m, "IsSparseDiskgroupEnabled", &self.is_sparse_diskgroup_enabled);
-        put(&mut m, "LicenseModel", &self.license_model);
-        put(&mut m, "MemorySizeInGBs", &self.memory_size_in_g_bs);
-        put(&mut m, "OdbNetworkId", &self.odb_network_id);
-        put(&mut m, "ScanListenerPortTcp", &self.scan_listener_port_tcp);
-        put(&mut m, "SshPublicKeys", &self.ssh_public_keys);
-        put(&mut m, "SystemVersion", &self.system_version);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TimeZone", &self.time_zone);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CloudExadataInfrastructureId", &self.cloud_exadata_infrastructure_id);
+        put(m, "ClusterName", &self.cluster_name);
+        put(m, "CpuCoreCount", &self.cpu_core_count);
+        put(m, "DataCollectionOptions", &self.data_collection_options);
+        put(m, "DataStorageSizeInTBs", &self.data_storage_size_in_t_bs);
+        put(m, "DbNodeStorageSizeInGBs", &self.db_node_storage_size_in_g_bs);
+        put(m, "DbNodes", &self.db_nodes);
+        put(m, "DbServers", &self.db_servers);
+        put(m, "DisplayName", &self.display_name);
+        put(m, "GiVersion", &self.gi_version);
+        put(m, "Hostname", &self.hostname);
+        put(m, "IamRoles", &self.iam_roles);
+        put(m, "IsLocalBackupEnabled", &self.is_local_backup_enabled);
+        put(m, "IsSparseDiskgroupEnabled", &self.is_sparse_diskgroup_enabled);
+        put(m, "LicenseModel", &self.license_model);
+        put(m, "MemorySizeInGBs", &self.memory_size_in_g_bs);
+        put(m, "OdbNetworkId", &self.odb_network_id);
+        put(m, "ScanListenerPortTcp", &self.scan_listener_port_tcp);
+        put(m, "SshPublicKeys", &self.ssh_public_keys);
+        put(m, "SystemVersion", &self.system_version);
+        put(m, "Tags", &self.tags);
+        put(m, "TimeZone", &self.time_zone);
     }
 }
 resource!(CfnCloudVmCluster, CfnCloudVmClusterAttributes, "AWS::ODB::CloudVmCluster");
@@ -1131,26 +1125,24 @@ pub struct CfnOdbNetwork {
     pub zero_etl_access: Option<Val<odb_network::ZeroEtlAccess>>,
 }
 impl CfnOdbNetwork {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AvailabilityZone", &self.availability_zone);
-        put(&mut m, "AvailabilityZoneId", &self.availability_zone_id);
-        put(&mut m, "BackupSubnetCidr", &self.backup_subnet_cidr);
-        put(&mut m, "ClientSubnetCidr", &self.client_subnet_cidr);
-        put(&mut m, "CrossRegionS3RestoreSources", &self.cross_region_s3_restore_sources);
-        put(&mut m, "CustomDomainName", &self.custom_domain_name);
-        put(&mut m, "DefaultDnsPrefix", &self.default_dns_prefix);
-        put(&mut m, "DeleteAssociatedResources", &self.delete_associated_resources);
-        put(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "KmsAccess", &self.kms_access);
-        put(&mut m, "KmsPolicyDocument", &self.kms_policy_document);
-        put(&mut m, "S3Access", &self.s3_access);
-        put(&mut m, "S3PolicyDocument", &self.s3_policy_document);
-        put(&mut m, "StsAccess", &self.sts_access);
-        put(&mut m, "StsPolicyDocument", &self.sts_policy_document);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "ZeroEtlAccess", &self.zero_etl_access);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AvailabilityZone", &self.availability_zone);
+        put(m, "AvailabilityZoneId", &self.availability_zone_id);
+        put(m, "BackupSubnetCidr", &self.backup_subnet_cidr);
+        put(m, "ClientSubnetCidr", &self.client_subnet_cidr);
+        put(m, "CrossRegionS3RestoreSources", &self.cross_region_s3_restore_sources);
+        put(m, "CustomDomainName", &self.custom_domain_name);
+        put(m, "DefaultDnsPrefix", &self.default_dns_prefix);
+        put(m, "DeleteAssociatedResources", &self.delete_associated_resources);
+        put(m, "DisplayName", &self.display_name);
+        put(m, "KmsAccess", &self.kms_access);
+        put(m, "KmsPolicyDocument", &self.kms_policy_document);
+        put(m, "S3Access", &self.s3_access);
+        put(m, "S3PolicyDocument", &self.s3_policy_document);
+        put(m, "StsAccess", &self.sts_access);
+        put(m, "StsPolicyDocument", &self.sts_policy_document);
+        put(m, "Tags", &self.tags);
+        put(m, "ZeroEtlAccess", &self.zero_etl_access);
     }
 }
 resource!(CfnOdbNetwork, CfnOdbNetworkAttributes, "AWS::ODB::OdbNetwork");
@@ -1327,15 +1319,13 @@ pub struct CfnOdbPeeringConnection {
     pub tags: Option<Val<Vec<Val<odb_peering_connection::Tag>>>>,
 }
 impl CfnOdbPeeringConnection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalPeerNetworkCidrs", &self.additional_peer_network_cidrs);
-        put(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "OdbNetworkId", &self.odb_network_id);
-        put(&mut m, "PeerNetworkId", &self.peer_network_id);
-        put(&mut m, "PeerNetworkRouteTableIds", &self.peer_network_route_table_ids);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalPeerNetworkCidrs", &self.additional_peer_network_cidrs);
+        put(m, "DisplayName", &self.display_name);
+        put(m, "OdbNetworkId", &self.odb_network_id);
+        put(m, "PeerNetworkId", &self.peer_network_id);
+        put(m, "PeerNetworkRouteTableIds", &self.peer_network_route_table_ids);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnOdbPeeringConnection, CfnOdbPeeringConnectionAttributes, "AWS::ODB::OdbPeeringConnection");

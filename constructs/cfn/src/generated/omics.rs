@@ -38,16 +38,14 @@ impl CfnAnnotationStore {
     }
 }
 impl CfnAnnotationStore {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Reference", &self.reference);
-        put(&mut m, "SseConfig", &self.sse_config);
-        req(&mut m, "StoreFormat", &self.store_format);
-        put(&mut m, "StoreOptions", &self.store_options);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Reference", &self.reference);
+        put(m, "SseConfig", &self.sse_config);
+        req(m, "StoreFormat", &self.store_format);
+        put(m, "StoreOptions", &self.store_options);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAnnotationStore, CfnAnnotationStoreAttributes, "AWS::Omics::AnnotationStore");
@@ -320,13 +318,11 @@ impl CfnConfiguration {
     }
 }
 impl CfnConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RunConfigurations", &self.run_configurations);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "RunConfigurations", &self.run_configurations);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConfiguration, CfnConfigurationAttributes, "AWS::Omics::Configuration");
@@ -417,13 +413,11 @@ impl CfnReferenceStore {
     }
 }
 impl CfnReferenceStore {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "SseConfig", &self.sse_config);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "SseConfig", &self.sse_config);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnReferenceStore, CfnReferenceStoreAttributes, "AWS::Omics::ReferenceStore");
@@ -518,15 +512,13 @@ pub struct CfnRunCache {
     pub tags: Option<Val<Vec<Val<run_cache::Tag>>>>,
 }
 impl CfnRunCache {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CacheBehavior", &self.cache_behavior);
-        put(&mut m, "CacheBucketOwnerId", &self.cache_bucket_owner_id);
-        put(&mut m, "CacheS3Location", &self.cache_s3_location);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CacheBehavior", &self.cache_behavior);
+        put(m, "CacheBucketOwnerId", &self.cache_bucket_owner_id);
+        put(m, "CacheS3Location", &self.cache_s3_location);
+        put(m, "Description", &self.description);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRunCache, CfnRunCacheAttributes, "AWS::Omics::RunCache");
@@ -626,15 +618,13 @@ pub struct CfnRunGroup {
     pub tags: Option<Val<IndexMap<String, Val<String>>>>,
 }
 impl CfnRunGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "MaxCpus", &self.max_cpus);
-        put(&mut m, "MaxDuration", &self.max_duration);
-        put(&mut m, "MaxGpus", &self.max_gpus);
-        put(&mut m, "MaxRuns", &self.max_runs);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "MaxCpus", &self.max_cpus);
+        put(m, "MaxDuration", &self.max_duration);
+        put(m, "MaxGpus", &self.max_gpus);
+        put(m, "MaxRuns", &self.max_runs);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRunGroup, CfnRunGroupAttributes, "AWS::Omics::RunGroup");
@@ -701,18 +691,16 @@ impl CfnSequenceStore {
     }
 }
 impl CfnSequenceStore {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessLogLocation", &self.access_log_location);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ETagAlgorithmFamily", &self.e_tag_algorithm_family);
-        put(&mut m, "FallbackLocation", &self.fallback_location);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PropagatedSetLevelTags", &self.propagated_set_level_tags);
-        put(&mut m, "S3AccessPolicy", &self.s3_access_policy);
-        put(&mut m, "SseConfig", &self.sse_config);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessLogLocation", &self.access_log_location);
+        put(m, "Description", &self.description);
+        put(m, "ETagAlgorithmFamily", &self.e_tag_algorithm_family);
+        put(m, "FallbackLocation", &self.fallback_location);
+        req(m, "Name", &self.name);
+        put(m, "PropagatedSetLevelTags", &self.propagated_set_level_tags);
+        put(m, "S3AccessPolicy", &self.s3_access_policy);
+        put(m, "SseConfig", &self.sse_config);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSequenceStore, CfnSequenceStoreAttributes, "AWS::Omics::SequenceStore");
@@ -861,14 +849,12 @@ impl CfnVariantStore {
     }
 }
 impl CfnVariantStore {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Reference", &self.reference);
-        put(&mut m, "SseConfig", &self.sse_config);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "Reference", &self.reference);
+        put(m, "SseConfig", &self.sse_config);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnVariantStore, CfnVariantStoreAttributes, "AWS::Omics::VariantStore");
@@ -1023,27 +1009,25 @@ pub struct CfnWorkflow {
     pub readme_uri: Option<Val<String>>,
 }
 impl CfnWorkflow {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Accelerators", &self.accelerators);
-        put(&mut m, "ContainerRegistryMap", &self.container_registry_map);
-        put(&mut m, "ContainerRegistryMapUri", &self.container_registry_map_uri);
-        put(&mut m, "DefinitionRepository", &self.definition_repository);
-        put(&mut m, "DefinitionUri", &self.definition_uri);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Engine", &self.engine);
-        put(&mut m, "Main", &self.main);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "ParameterTemplate", &self.parameter_template);
-        put(&mut m, "ParameterTemplatePath", &self.parameter_template_path);
-        put(&mut m, "StorageCapacity", &self.storage_capacity);
-        put(&mut m, "StorageType", &self.storage_type);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WorkflowBucketOwnerId", &self.workflow_bucket_owner_id);
-        put(&mut m, "readmeMarkdown", &self.readme_markdown);
-        put(&mut m, "readmePath", &self.readme_path);
-        put(&mut m, "readmeUri", &self.readme_uri);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Accelerators", &self.accelerators);
+        put(m, "ContainerRegistryMap", &self.container_registry_map);
+        put(m, "ContainerRegistryMapUri", &self.container_registry_map_uri);
+        put(m, "DefinitionRepository", &self.definition_repository);
+        put(m, "DefinitionUri", &self.definition_uri);
+        put(m, "Description", &self.description);
+        put(m, "Engine", &self.engine);
+        put(m, "Main", &self.main);
+        put(m, "Name", &self.name);
+        put(m, "ParameterTemplate", &self.parameter_template);
+        put(m, "ParameterTemplatePath", &self.parameter_template_path);
+        put(m, "StorageCapacity", &self.storage_capacity);
+        put(m, "StorageType", &self.storage_type);
+        put(m, "Tags", &self.tags);
+        put(m, "WorkflowBucketOwnerId", &self.workflow_bucket_owner_id);
+        put(m, "readmeMarkdown", &self.readme_markdown);
+        put(m, "readmePath", &self.readme_path);
+        put(m, "readmeUri", &self.readme_uri);
     }
 }
 resource!(CfnWorkflow, CfnWorkflowAttributes, "AWS::Omics::Workflow");
@@ -1357,28 +1341,26 @@ impl CfnWorkflowVersion {
     }
 }
 impl CfnWorkflowVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Accelerators", &self.accelerators);
-        put(&mut m, "ContainerRegistryMap", &self.container_registry_map);
-        put(&mut m, "ContainerRegistryMapUri", &self.container_registry_map_uri);
-        put(&mut m, "DefinitionRepository", &self.definition_repository);
-        put(&mut m, "DefinitionUri", &self.definition_uri);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Engine", &self.engine);
-        put(&mut m, "Main", &self.main);
-        put(&mut m, "ParameterTemplate", &self.parameter_template);
-        put(&mut m, "ParameterTemplatePath", &self.parameter_template_path);
-        put(&mut m, "StorageCapacity", &self.storage_capacity);
-        put(&mut m, "StorageType", &self.storage_type);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VersionName", &self.version_name);
-        put(&mut m, "WorkflowBucketOwnerId", &self.workflow_bucket_owner_id);
-        req(&mut m, "WorkflowId", &self.workflow_id);
-        put(&mut m, "readmeMarkdown", &self.readme_markdown);
-        put(&mut m, "readmePath", &self.readme_path);
-        put(&mut m, "readmeUri", &self.readme_uri);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Accelerators", &self.accelerators);
+        put(m, "ContainerRegistryMap", &self.container_registry_map);
+        put(m, "ContainerRegistryMapUri", &self.container_registry_map_uri);
+        put(m, "DefinitionRepository", &self.definition_repository);
+        put(m, "DefinitionUri", &self.definition_uri);
+        put(m, "Description", &self.description);
+        put(m, "Engine", &self.engine);
+        put(m, "Main", &self.main);
+        put(m, "ParameterTemplate", &self.parameter_template);
+        put(m, "ParameterTemplatePath", &self.parameter_template_path);
+        put(m, "StorageCapacity", &self.storage_capacity);
+        put(m, "StorageType", &self.storage_type);
+        put(m, "Tags", &self.tags);
+        req(m, "VersionName", &self.version_name);
+        put(m, "WorkflowBucketOwnerId", &self.workflow_bucket_owner_id);
+        req(m, "WorkflowId", &self.workflow_id);
+        put(m, "readmeMarkdown", &self.readme_markdown);
+        put(m, "readmePath", &self.readme_path);
+        put(m, "readmeUri", &self.readme_uri);
     }
 }
 resource!(CfnWorkflowVersion, CfnWorkflowVersionAttributes, "AWS::Omics::WorkflowVersion");

@@ -29,13 +29,11 @@ impl CfnDataSource {
     }
 }
 impl CfnDataSource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DataSourceType", &self.data_source_type);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DomainName", &self.domain_name);
-        req(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DataSourceType", &self.data_source_type);
+        put(m, "Description", &self.description);
+        req(m, "DomainName", &self.domain_name);
+        req(m, "Name", &self.name);
     }
 }
 resource!(CfnDataSource, CfnDataSourceAttributes, "AWS::OpenSearch::DataSource");

@@ -29,13 +29,11 @@ impl CfnAccessPolicy {
     }
 }
 impl CfnAccessPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Policy", &self.policy);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "Policy", &self.policy);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnAccessPolicy, CfnAccessPolicyAttributes, "AWS::OpenSearchServerless::AccessPolicy");
@@ -118,18 +116,16 @@ impl CfnCollection {
     }
 }
 impl CfnCollection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CollectionGroupName", &self.collection_group_name);
-        put(&mut m, "DeletionProtection", &self.deletion_protection);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EncryptionConfig", &self.encryption_config);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "StandbyReplicas", &self.standby_replicas);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Type", &self.type_);
-        put(&mut m, "VectorOptions", &self.vector_options);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CollectionGroupName", &self.collection_group_name);
+        put(m, "DeletionProtection", &self.deletion_protection);
+        put(m, "Description", &self.description);
+        put(m, "EncryptionConfig", &self.encryption_config);
+        req(m, "Name", &self.name);
+        put(m, "StandbyReplicas", &self.standby_replicas);
+        put(m, "Tags", &self.tags);
+        put(m, "Type", &self.type_);
+        put(m, "VectorOptions", &self.vector_options);
     }
 }
 resource!(CfnCollection, CfnCollectionAttributes, "AWS::OpenSearchServerless::Collection");
@@ -356,15 +352,13 @@ impl CfnCollectionGroup {
     }
 }
 impl CfnCollectionGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CapacityLimits", &self.capacity_limits);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Generation", &self.generation);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "StandbyReplicas", &self.standby_replicas);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CapacityLimits", &self.capacity_limits);
+        put(m, "Description", &self.description);
+        put(m, "Generation", &self.generation);
+        req(m, "Name", &self.name);
+        req(m, "StandbyReplicas", &self.standby_replicas);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCollectionGroup, CfnCollectionGroupAttributes, "AWS::OpenSearchServerless::CollectionGroup");
@@ -506,12 +500,10 @@ impl CfnCollectionIndex {
     }
 }
 impl CfnCollectionIndex {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Id", &self.id);
-        req(&mut m, "IndexName", &self.index_name);
-        put(&mut m, "IndexSchema", &self.index_schema);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Id", &self.id);
+        req(m, "IndexName", &self.index_name);
+        put(m, "IndexSchema", &self.index_schema);
     }
 }
 resource!(CfnCollectionIndex, CfnCollectionIndexAttributes, "AWS::OpenSearchServerless::CollectionIndex");
@@ -551,13 +543,11 @@ impl CfnIndex {
     }
 }
 impl CfnIndex {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CollectionEndpoint", &self.collection_endpoint);
-        req(&mut m, "IndexName", &self.index_name);
-        put(&mut m, "Mappings", &self.mappings);
-        put(&mut m, "Settings", &self.settings);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CollectionEndpoint", &self.collection_endpoint);
+        req(m, "IndexName", &self.index_name);
+        put(m, "Mappings", &self.mappings);
+        put(m, "Settings", &self.settings);
     }
 }
 resource!(CfnIndex, CfnIndexAttributes, "AWS::OpenSearchServerless::Index");
@@ -961,13 +951,11 @@ impl CfnLifecyclePolicy {
     }
 }
 impl CfnLifecyclePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Policy", &self.policy);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "Policy", &self.policy);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnLifecyclePolicy, CfnLifecyclePolicyAttributes, "AWS::OpenSearchServerless::LifecyclePolicy");
@@ -1022,15 +1010,13 @@ pub struct CfnSecurityConfig {
     pub type_: Option<Val<security_config::SecurityConfigType>>,
 }
 impl CfnSecurityConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "IamFederationOptions", &self.iam_federation_options);
-        put(&mut m, "IamIdentityCenterOptions", &self.iam_identity_center_options);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "SamlOptions", &self.saml_options);
-        put(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "IamFederationOptions", &self.iam_federation_options);
+        put(m, "IamIdentityCenterOptions", &self.iam_identity_center_options);
+        put(m, "Name", &self.name);
+        put(m, "SamlOptions", &self.saml_options);
+        put(m, "Type", &self.type_);
     }
 }
 resource!(CfnSecurityConfig, CfnSecurityConfigAttributes, "AWS::OpenSearchServerless::SecurityConfig");
@@ -1217,13 +1203,11 @@ impl CfnSecurityPolicy {
     }
 }
 impl CfnSecurityPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Policy", &self.policy);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "Policy", &self.policy);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnSecurityPolicy, CfnSecurityPolicyAttributes, "AWS::OpenSearchServerless::SecurityPolicy");
@@ -1288,13 +1272,11 @@ impl CfnVpcEndpoint {
     }
 }
 impl CfnVpcEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        req(&mut m, "SubnetIds", &self.subnet_ids);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        req(m, "SubnetIds", &self.subnet_ids);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnVpcEndpoint, CfnVpcEndpointAttributes, "AWS::OpenSearchServerless::VpcEndpoint");

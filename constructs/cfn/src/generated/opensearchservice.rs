@@ -38,16 +38,14 @@ impl CfnApplication {
     }
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AppConfigs", &self.app_configs);
-        put(&mut m, "DataSources", &self.data_sources);
-        put(&mut m, "Endpoint", &self.endpoint);
-        put(&mut m, "IamIdentityCenterOptions", &self.iam_identity_center_options);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AppConfigs", &self.app_configs);
+        put(m, "DataSources", &self.data_sources);
+        put(m, "Endpoint", &self.endpoint);
+        put(m, "IamIdentityCenterOptions", &self.iam_identity_center_options);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::OpenSearchService::Application");
@@ -255,34 +253,32 @@ pub struct CfnDomain {
     pub vpc_options: Option<Val<domain::VPCOptions>>,
 }
 impl CfnDomain {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AIMLOptions", &self.aiml_options);
-        put(&mut m, "AccessPolicies", &self.access_policies);
-        put(&mut m, "AdvancedOptions", &self.advanced_options);
-        put(&mut m, "AdvancedSecurityOptions", &self.advanced_security_options);
-        put(&mut m, "AutomatedSnapshotPauseOptions", &self.automated_snapshot_pause_options);
-        put(&mut m, "ClusterConfig", &self.cluster_config);
-        put(&mut m, "CognitoOptions", &self.cognito_options);
-        put(&mut m, "DeploymentStrategyOptions", &self.deployment_strategy_options);
-        put(&mut m, "DomainEndpointOptions", &self.domain_endpoint_options);
-        put(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "EBSOptions", &self.ebs_options);
-        put(&mut m, "EncryptionAtRestOptions", &self.encryption_at_rest_options);
-        put(&mut m, "EngineMode", &self.engine_mode);
-        put(&mut m, "EngineVersion", &self.engine_version);
-        put(&mut m, "IPAddressType", &self.ip_address_type);
-        put(&mut m, "IdentityCenterOptions", &self.identity_center_options);
-        put(&mut m, "LogPublishingOptions", &self.log_publishing_options);
-        put(&mut m, "NodeToNodeEncryptionOptions", &self.node_to_node_encryption_options);
-        put(&mut m, "OffPeakWindowOptions", &self.off_peak_window_options);
-        put(&mut m, "SkipShardMigrationWait", &self.skip_shard_migration_wait);
-        put(&mut m, "SnapshotOptions", &self.snapshot_options);
-        put(&mut m, "SoftwareUpdateOptions", &self.software_update_options);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UseCase", &self.use_case);
-        put(&mut m, "VPCOptions", &self.vpc_options);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AIMLOptions", &self.aiml_options);
+        put(m, "AccessPolicies", &self.access_policies);
+        put(m, "AdvancedOptions", &self.advanced_options);
+        put(m, "AdvancedSecurityOptions", &self.advanced_security_options);
+        put(m, "AutomatedSnapshotPauseOptions", &self.automated_snapshot_pause_options);
+        put(m, "ClusterConfig", &self.cluster_config);
+        put(m, "CognitoOptions", &self.cognito_options);
+        put(m, "DeploymentStrategyOptions", &self.deployment_strategy_options);
+        put(m, "DomainEndpointOptions", &self.domain_endpoint_options);
+        put(m, "DomainName", &self.domain_name);
+        put(m, "EBSOptions", &self.ebs_options);
+        put(m, "EncryptionAtRestOptions", &self.encryption_at_rest_options);
+        put(m, "EngineMode", &self.engine_mode);
+        put(m, "EngineVersion", &self.engine_version);
+        put(m, "IPAddressType", &self.ip_address_type);
+        put(m, "IdentityCenterOptions", &self.identity_center_options);
+        put(m, "LogPublishingOptions", &self.log_publishing_options);
+        put(m, "NodeToNodeEncryptionOptions", &self.node_to_node_encryption_options);
+        put(m, "OffPeakWindowOptions", &self.off_peak_window_options);
+        put(m, "SkipShardMigrationWait", &self.skip_shard_migration_wait);
+        put(m, "SnapshotOptions", &self.snapshot_options);
+        put(m, "SoftwareUpdateOptions", &self.software_update_options);
+        put(m, "Tags", &self.tags);
+        put(m, "UseCase", &self.use_case);
+        put(m, "VPCOptions", &self.vpc_options);
     }
 }
 resource!(CfnDomain, CfnDomainAttributes, "AWS::OpenSearchService::Domain");

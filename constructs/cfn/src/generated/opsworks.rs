@@ -53,21 +53,19 @@ impl CfnApp {
     }
 }
 impl CfnApp {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AppSource", &self.app_source);
-        put(&mut m, "Attributes", &self.attributes);
-        put(&mut m, "DataSources", &self.data_sources);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Domains", &self.domains);
-        put(&mut m, "EnableSsl", &self.enable_ssl);
-        put(&mut m, "Environment", &self.environment);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Shortname", &self.shortname);
-        put(&mut m, "SslConfiguration", &self.ssl_configuration);
-        req(&mut m, "StackId", &self.stack_id);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AppSource", &self.app_source);
+        put(m, "Attributes", &self.attributes);
+        put(m, "DataSources", &self.data_sources);
+        put(m, "Description", &self.description);
+        put(m, "Domains", &self.domains);
+        put(m, "EnableSsl", &self.enable_ssl);
+        put(m, "Environment", &self.environment);
+        req(m, "Name", &self.name);
+        put(m, "Shortname", &self.shortname);
+        put(m, "SslConfiguration", &self.ssl_configuration);
+        req(m, "StackId", &self.stack_id);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnApp, CfnAppAttributes, "AWS::OpsWorks::App");
@@ -208,11 +206,9 @@ impl CfnElasticLoadBalancerAttachment {
     }
 }
 impl CfnElasticLoadBalancerAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ElasticLoadBalancerName", &self.elastic_load_balancer_name);
-        req(&mut m, "LayerId", &self.layer_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ElasticLoadBalancerName", &self.elastic_load_balancer_name);
+        req(m, "LayerId", &self.layer_id);
     }
 }
 resource!(CfnElasticLoadBalancerAttachment, CfnElasticLoadBalancerAttachmentAttributes, "AWS::OpsWorks::ElasticLoadBalancerAttachment");
@@ -307,30 +303,28 @@ impl CfnInstance {
     }
 }
 impl CfnInstance {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AgentVersion", &self.agent_version);
-        put(&mut m, "AmiId", &self.ami_id);
-        put(&mut m, "Architecture", &self.architecture);
-        put(&mut m, "AutoScalingType", &self.auto_scaling_type);
-        put(&mut m, "AvailabilityZone", &self.availability_zone);
-        put(&mut m, "BlockDeviceMappings", &self.block_device_mappings);
-        put(&mut m, "EbsOptimized", &self.ebs_optimized);
-        put(&mut m, "ElasticIps", &self.elastic_ips);
-        put(&mut m, "Hostname", &self.hostname);
-        put(&mut m, "InstallUpdatesOnBoot", &self.install_updates_on_boot);
-        req(&mut m, "InstanceType", &self.instance_type);
-        req(&mut m, "LayerIds", &self.layer_ids);
-        put(&mut m, "Os", &self.os);
-        put(&mut m, "RootDeviceType", &self.root_device_type);
-        put(&mut m, "SshKeyName", &self.ssh_key_name);
-        req(&mut m, "StackId", &self.stack_id);
-        put(&mut m, "SubnetId", &self.subnet_id);
-        put(&mut m, "Tenancy", &self.tenancy);
-        put(&mut m, "TimeBasedAutoScaling", &self.time_based_auto_scaling);
-        put(&mut m, "VirtualizationType", &self.virtualization_type);
-        put(&mut m, "Volumes", &self.volumes);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AgentVersion", &self.agent_version);
+        put(m, "AmiId", &self.ami_id);
+        put(m, "Architecture", &self.architecture);
+        put(m, "AutoScalingType", &self.auto_scaling_type);
+        put(m, "AvailabilityZone", &self.availability_zone);
+        put(m, "BlockDeviceMappings", &self.block_device_mappings);
+        put(m, "EbsOptimized", &self.ebs_optimized);
+        put(m, "ElasticIps", &self.elastic_ips);
+        put(m, "Hostname", &self.hostname);
+        put(m, "InstallUpdatesOnBoot", &self.install_updates_on_boot);
+        req(m, "InstanceType", &self.instance_type);
+        req(m, "LayerIds", &self.layer_ids);
+        put(m, "Os", &self.os);
+        put(m, "RootDeviceType", &self.root_device_type);
+        put(m, "SshKeyName", &self.ssh_key_name);
+        req(m, "StackId", &self.stack_id);
+        put(m, "SubnetId", &self.subnet_id);
+        put(m, "Tenancy", &self.tenancy);
+        put(m, "TimeBasedAutoScaling", &self.time_based_auto_scaling);
+        put(m, "VirtualizationType", &self.virtualization_type);
+        put(m, "Volumes", &self.volumes);
     }
 }
 resource!(CfnInstance, CfnInstanceAttributes, "AWS::OpsWorks::Instance");
@@ -520,28 +514,26 @@ impl CfnLayer {
     }
 }
 impl CfnLayer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Attributes", &self.attributes);
-        req(&mut m, "AutoAssignElasticIps", &self.auto_assign_elastic_ips);
-        req(&mut m, "AutoAssignPublicIps", &self.auto_assign_public_ips);
-        put(&mut m, "CustomInstanceProfileArn", &self.custom_instance_profile_arn);
-        put(&mut m, "CustomJson", &self.custom_json);
-        put(&mut m, "CustomRecipes", &self.custom_recipes);
-        put(&mut m, "CustomSecurityGroupIds", &self.custom_security_group_ids);
-        req(&mut m, "EnableAutoHealing", &self.enable_auto_healing);
-        put(&mut m, "InstallUpdatesOnBoot", &self.install_updates_on_boot);
-        put(&mut m, "LifecycleEventConfiguration", &self.lifecycle_event_configuration);
-        put(&mut m, "LoadBasedAutoScaling", &self.load_based_auto_scaling);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Packages", &self.packages);
-        req(&mut m, "Shortname", &self.shortname);
-        req(&mut m, "StackId", &self.stack_id);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        put(&mut m, "UseEbsOptimizedInstances", &self.use_ebs_optimized_instances);
-        put(&mut m, "VolumeConfigurations", &self.volume_configurations);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Attributes", &self.attributes);
+        req(m, "AutoAssignElasticIps", &self.auto_assign_elastic_ips);
+        req(m, "AutoAssignPublicIps", &self.auto_assign_public_ips);
+        put(m, "CustomInstanceProfileArn", &self.custom_instance_profile_arn);
+        put(m, "CustomJson", &self.custom_json);
+        put(m, "CustomRecipes", &self.custom_recipes);
+        put(m, "CustomSecurityGroupIds", &self.custom_security_group_ids);
+        req(m, "EnableAutoHealing", &self.enable_auto_healing);
+        put(m, "InstallUpdatesOnBoot", &self.install_updates_on_boot);
+        put(m, "LifecycleEventConfiguration", &self.lifecycle_event_configuration);
+        put(m, "LoadBasedAutoScaling", &self.load_based_auto_scaling);
+        req(m, "Name", &self.name);
+        put(m, "Packages", &self.packages);
+        req(m, "Shortname", &self.shortname);
+        req(m, "StackId", &self.stack_id);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
+        put(m, "UseEbsOptimizedInstances", &self.use_ebs_optimized_instances);
+        put(m, "VolumeConfigurations", &self.volume_configurations);
     }
 }
 resource!(CfnLayer, CfnLayerAttributes, "AWS::OpsWorks::Layer");
@@ -816,34 +808,32 @@ impl CfnStack {
     }
 }
 impl CfnStack {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AgentVersion", &self.agent_version);
-        put(&mut m, "Attributes", &self.attributes);
-        put(&mut m, "ChefConfiguration", &self.chef_configuration);
-        put(&mut m, "CloneAppIds", &self.clone_app_ids);
-        put(&mut m, "ClonePermissions", &self.clone_permissions);
-        put(&mut m, "ConfigurationManager", &self.configuration_manager);
-        put(&mut m, "CustomCookbooksSource", &self.custom_cookbooks_source);
-        put(&mut m, "CustomJson", &self.custom_json);
-        put(&mut m, "DefaultAvailabilityZone", &self.default_availability_zone);
-        req(&mut m, "DefaultInstanceProfileArn", &self.default_instance_profile_arn);
-        put(&mut m, "DefaultOs", &self.default_os);
-        put(&mut m, "DefaultRootDeviceType", &self.default_root_device_type);
-        put(&mut m, "DefaultSshKeyName", &self.default_ssh_key_name);
-        put(&mut m, "DefaultSubnetId", &self.default_subnet_id);
-        put(&mut m, "EcsClusterArn", &self.ecs_cluster_arn);
-        put(&mut m, "ElasticIps", &self.elastic_ips);
-        put(&mut m, "HostnameTheme", &self.hostname_theme);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RdsDbInstances", &self.rds_db_instances);
-        req(&mut m, "ServiceRoleArn", &self.service_role_arn);
-        put(&mut m, "SourceStackId", &self.source_stack_id);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UseCustomCookbooks", &self.use_custom_cookbooks);
-        put(&mut m, "UseOpsworksSecurityGroups", &self.use_opsworks_security_groups);
-        put(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AgentVersion", &self.agent_version);
+        put(m, "Attributes", &self.attributes);
+        put(m, "ChefConfiguration", &self.chef_configuration);
+        put(m, "CloneAppIds", &self.clone_app_ids);
+        put(m, "ClonePermissions", &self.clone_permissions);
+        put(m, "ConfigurationManager", &self.configuration_manager);
+        put(m, "CustomCookbooksSource", &self.custom_cookbooks_source);
+        put(m, "CustomJson", &self.custom_json);
+        put(m, "DefaultAvailabilityZone", &self.default_availability_zone);
+        req(m, "DefaultInstanceProfileArn", &self.default_instance_profile_arn);
+        put(m, "DefaultOs", &self.default_os);
+        put(m, "DefaultRootDeviceType", &self.default_root_device_type);
+        put(m, "DefaultSshKeyName", &self.default_ssh_key_name);
+        put(m, "DefaultSubnetId", &self.default_subnet_id);
+        put(m, "EcsClusterArn", &self.ecs_cluster_arn);
+        put(m, "ElasticIps", &self.elastic_ips);
+        put(m, "HostnameTheme", &self.hostname_theme);
+        req(m, "Name", &self.name);
+        put(m, "RdsDbInstances", &self.rds_db_instances);
+        req(m, "ServiceRoleArn", &self.service_role_arn);
+        put(m, "SourceStackId", &self.source_stack_id);
+        put(m, "Tags", &self.tags);
+        put(m, "UseCustomCookbooks", &self.use_custom_cookbooks);
+        put(m, "UseOpsworksSecurityGroups", &self.use_opsworks_security_groups);
+        put(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnStack, CfnStackAttributes, "AWS::OpsWorks::Stack");
@@ -1036,13 +1026,11 @@ impl CfnUserProfile {
     }
 }
 impl CfnUserProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllowSelfManagement", &self.allow_self_management);
-        req(&mut m, "IamUserArn", &self.iam_user_arn);
-        put(&mut m, "SshPublicKey", &self.ssh_public_key);
-        put(&mut m, "SshUsername", &self.ssh_username);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllowSelfManagement", &self.allow_self_management);
+        req(m, "IamUserArn", &self.iam_user_arn);
+        put(m, "SshPublicKey", &self.ssh_public_key);
+        put(m, "SshUsername", &self.ssh_username);
     }
 }
 resource!(CfnUserProfile, CfnUserProfileAttributes, "AWS::OpsWorks::UserProfile");
@@ -1086,13 +1074,11 @@ impl CfnVolume {
     }
 }
 impl CfnVolume {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Ec2VolumeId", &self.ec2_volume_id);
-        put(&mut m, "MountPoint", &self.mount_point);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "StackId", &self.stack_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Ec2VolumeId", &self.ec2_volume_id);
+        put(m, "MountPoint", &self.mount_point);
+        put(m, "Name", &self.name);
+        req(m, "StackId", &self.stack_id);
     }
 }
 resource!(CfnVolume, CfnVolumeAttributes, "AWS::OpsWorks::Volume");

@@ -32,14 +32,12 @@ impl CfnAccount {
     }
 }
 impl CfnAccount {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AccountName", &self.account_name);
-        req(&mut m, "Email", &self.email);
-        put(&mut m, "ParentIds", &self.parent_ids);
-        put(&mut m, "RoleName", &self.role_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AccountName", &self.account_name);
+        req(m, "Email", &self.email);
+        put(m, "ParentIds", &self.parent_ids);
+        put(m, "RoleName", &self.role_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAccount, CfnAccountAttributes, "AWS::Organizations::Account");
@@ -122,10 +120,8 @@ pub struct CfnOrganization {
     pub feature_set: Option<Val<organization::FeatureSet>>,
 }
 impl CfnOrganization {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "FeatureSet", &self.feature_set);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "FeatureSet", &self.feature_set);
     }
 }
 resource!(CfnOrganization, CfnOrganizationAttributes, "AWS::Organizations::Organization");
@@ -211,12 +207,10 @@ impl CfnOrganizationalUnit {
     }
 }
 impl CfnOrganizationalUnit {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ParentId", &self.parent_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        req(m, "ParentId", &self.parent_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnOrganizationalUnit, CfnOrganizationalUnitAttributes, "AWS::Organizations::OrganizationalUnit");
@@ -306,15 +300,13 @@ impl CfnPolicy {
     }
 }
 impl CfnPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Content", &self.content);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetIds", &self.target_ids);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Content", &self.content);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetIds", &self.target_ids);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnPolicy, CfnPolicyAttributes, "AWS::Organizations::Policy");
@@ -449,11 +441,9 @@ impl CfnResourcePolicy {
     }
 }
 impl CfnResourcePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Content", &self.content);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Content", &self.content);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnResourcePolicy, CfnResourcePolicyAttributes, "AWS::Organizations::ResourcePolicy");

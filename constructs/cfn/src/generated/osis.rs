@@ -50,20 +50,18 @@ impl CfnPipeline {
     }
 }
 impl CfnPipeline {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BufferOptions", &self.buffer_options);
-        put(&mut m, "EncryptionAtRestOptions", &self.encryption_at_rest_options);
-        put(&mut m, "LogPublishingOptions", &self.log_publishing_options);
-        req(&mut m, "MaxUnits", &self.max_units);
-        req(&mut m, "MinUnits", &self.min_units);
-        req(&mut m, "PipelineConfigurationBody", &self.pipeline_configuration_body);
-        req(&mut m, "PipelineName", &self.pipeline_name);
-        put(&mut m, "PipelineRoleArn", &self.pipeline_role_arn);
-        put(&mut m, "ResourcePolicy", &self.resource_policy);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcOptions", &self.vpc_options);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BufferOptions", &self.buffer_options);
+        put(m, "EncryptionAtRestOptions", &self.encryption_at_rest_options);
+        put(m, "LogPublishingOptions", &self.log_publishing_options);
+        req(m, "MaxUnits", &self.max_units);
+        req(m, "MinUnits", &self.min_units);
+        req(m, "PipelineConfigurationBody", &self.pipeline_configuration_body);
+        req(m, "PipelineName", &self.pipeline_name);
+        put(m, "PipelineRoleArn", &self.pipeline_role_arn);
+        put(m, "ResourcePolicy", &self.resource_policy);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcOptions", &self.vpc_options);
     }
 }
 resource!(CfnPipeline, CfnPipelineAttributes, "AWS::OSIS::Pipeline");

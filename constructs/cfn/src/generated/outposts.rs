@@ -38,16 +38,14 @@ impl CfnOutpost {
     }
 }
 impl CfnOutpost {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AvailabilityZone", &self.availability_zone);
-        put(&mut m, "AvailabilityZoneId", &self.availability_zone_id);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "SiteId", &self.site_id);
-        put(&mut m, "SupportedHardwareType", &self.supported_hardware_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AvailabilityZone", &self.availability_zone);
+        put(m, "AvailabilityZoneId", &self.availability_zone_id);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "SiteId", &self.site_id);
+        put(m, "SupportedHardwareType", &self.supported_hardware_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnOutpost, CfnOutpostAttributes, "AWS::Outposts::Outpost");
@@ -167,16 +165,14 @@ impl CfnSite {
     }
 }
 impl CfnSite {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Notes", &self.notes);
-        put(&mut m, "OperatingAddress", &self.operating_address);
-        put(&mut m, "RackPhysicalProperties", &self.rack_physical_properties);
-        put(&mut m, "ShippingAddress", &self.shipping_address);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Notes", &self.notes);
+        put(m, "OperatingAddress", &self.operating_address);
+        put(m, "RackPhysicalProperties", &self.rack_physical_properties);
+        put(m, "ShippingAddress", &self.shipping_address);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSite, CfnSiteAttributes, "AWS::Outposts::Site");

@@ -41,17 +41,15 @@ impl CfnApplicationInstance {
     }
 }
 impl CfnApplicationInstance {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApplicationInstanceIdToReplace", &self.application_instance_id_to_replace);
-        req(&mut m, "DefaultRuntimeContextDevice", &self.default_runtime_context_device);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ManifestOverridesPayload", &self.manifest_overrides_payload);
-        req(&mut m, "ManifestPayload", &self.manifest_payload);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "RuntimeRoleArn", &self.runtime_role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApplicationInstanceIdToReplace", &self.application_instance_id_to_replace);
+        req(m, "DefaultRuntimeContextDevice", &self.default_runtime_context_device);
+        put(m, "Description", &self.description);
+        put(m, "ManifestOverridesPayload", &self.manifest_overrides_payload);
+        req(m, "ManifestPayload", &self.manifest_payload);
+        put(m, "Name", &self.name);
+        put(m, "RuntimeRoleArn", &self.runtime_role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApplicationInstance, CfnApplicationInstanceAttributes, "AWS::Panorama::ApplicationInstance");
@@ -182,12 +180,10 @@ impl CfnPackage {
     }
 }
 impl CfnPackage {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PackageName", &self.package_name);
-        put(&mut m, "StorageLocation", &self.storage_location);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PackageName", &self.package_name);
+        put(m, "StorageLocation", &self.storage_location);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPackage, CfnPackageAttributes, "AWS::Panorama::Package");
@@ -323,15 +319,13 @@ impl CfnPackageVersion {
     }
 }
 impl CfnPackageVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "MarkLatest", &self.mark_latest);
-        put(&mut m, "OwnerAccount", &self.owner_account);
-        req(&mut m, "PackageId", &self.package_id);
-        req(&mut m, "PackageVersion", &self.package_version);
-        req(&mut m, "PatchVersion", &self.patch_version);
-        put(&mut m, "UpdatedLatestPatchVersion", &self.updated_latest_patch_version);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "MarkLatest", &self.mark_latest);
+        put(m, "OwnerAccount", &self.owner_account);
+        req(m, "PackageId", &self.package_id);
+        req(m, "PackageVersion", &self.package_version);
+        req(m, "PatchVersion", &self.patch_version);
+        put(m, "UpdatedLatestPatchVersion", &self.updated_latest_patch_version);
     }
 }
 resource!(CfnPackageVersion, CfnPackageVersionAttributes, "AWS::Panorama::PackageVersion");

@@ -23,11 +23,9 @@ impl CfnAlias {
     }
 }
 impl CfnAlias {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AliasName", &self.alias_name);
-        put(&mut m, "KeyArn", &self.key_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AliasName", &self.alias_name);
+        put(m, "KeyArn", &self.key_arn);
     }
 }
 resource!(CfnAlias, CfnAliasAttributes, "AWS::PaymentCryptography::Alias");
@@ -79,17 +77,15 @@ impl CfnKey {
     }
 }
 impl CfnKey {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeriveKeyUsage", &self.derive_key_usage);
-        put(&mut m, "Enabled", &self.enabled);
-        req(&mut m, "Exportable", &self.exportable);
-        req(&mut m, "KeyAttributes", &self.key_attributes);
-        put(&mut m, "KeyCheckValueAlgorithm", &self.key_check_value_algorithm);
-        put(&mut m, "Policy", &self.policy);
-        put(&mut m, "ReplicationRegions", &self.replication_regions);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeriveKeyUsage", &self.derive_key_usage);
+        put(m, "Enabled", &self.enabled);
+        req(m, "Exportable", &self.exportable);
+        req(m, "KeyAttributes", &self.key_attributes);
+        put(m, "KeyCheckValueAlgorithm", &self.key_check_value_algorithm);
+        put(m, "Policy", &self.policy);
+        put(m, "ReplicationRegions", &self.replication_regions);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnKey, CfnKeyAttributes, "AWS::PaymentCryptography::Key");

@@ -29,13 +29,11 @@ impl CfnConnector {
     }
 }
 impl CfnConnector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CertificateAuthorityArn", &self.certificate_authority_arn);
-        req(&mut m, "DirectoryId", &self.directory_id);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcInformation", &self.vpc_information);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CertificateAuthorityArn", &self.certificate_authority_arn);
+        req(m, "DirectoryId", &self.directory_id);
+        put(m, "Tags", &self.tags);
+        req(m, "VpcInformation", &self.vpc_information);
     }
 }
 resource!(CfnConnector, CfnConnectorAttributes, "AWS::PCAConnectorAD::Connector");
@@ -124,11 +122,9 @@ impl CfnDirectoryRegistration {
     }
 }
 impl CfnDirectoryRegistration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DirectoryId", &self.directory_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DirectoryId", &self.directory_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDirectoryRegistration, CfnDirectoryRegistrationAttributes, "AWS::PCAConnectorAD::DirectoryRegistration");
@@ -166,11 +162,9 @@ impl CfnServicePrincipalName {
     }
 }
 impl CfnServicePrincipalName {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConnectorArn", &self.connector_arn);
-        req(&mut m, "DirectoryRegistrationArn", &self.directory_registration_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConnectorArn", &self.connector_arn);
+        req(m, "DirectoryRegistrationArn", &self.directory_registration_arn);
     }
 }
 resource!(CfnServicePrincipalName, CfnServicePrincipalNameAttributes, "AWS::PCAConnectorAD::ServicePrincipalName");
@@ -213,14 +207,12 @@ impl CfnTemplate {
     }
 }
 impl CfnTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConnectorArn", &self.connector_arn);
-        req(&mut m, "Definition", &self.definition);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ReenrollAllCertificateHolders", &self.reenroll_all_certificate_holders);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConnectorArn", &self.connector_arn);
+        req(m, "Definition", &self.definition);
+        req(m, "Name", &self.name);
+        put(m, "ReenrollAllCertificateHolders", &self.reenroll_all_certificate_holders);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnTemplate, CfnTemplateAttributes, "AWS::PCAConnectorAD::Template");
@@ -1695,13 +1687,11 @@ impl CfnTemplateGroupAccessControlEntry {
     }
 }
 impl CfnTemplateGroupAccessControlEntry {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AccessRights", &self.access_rights);
-        req(&mut m, "GroupDisplayName", &self.group_display_name);
-        req(&mut m, "GroupSecurityIdentifier", &self.group_security_identifier);
-        req(&mut m, "TemplateArn", &self.template_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AccessRights", &self.access_rights);
+        req(m, "GroupDisplayName", &self.group_display_name);
+        req(m, "GroupSecurityIdentifier", &self.group_security_identifier);
+        req(m, "TemplateArn", &self.template_arn);
     }
 }
 resource!(CfnTemplateGroupAccessControlEntry, CfnTemplateGroupAccessControlEntryAttributes, "AWS::PCAConnectorAD::TemplateGroupAccessControlEntry");

@@ -23,11 +23,9 @@ impl CfnChallenge {
     }
 }
 impl CfnChallenge {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConnectorArn", &self.connector_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConnectorArn", &self.connector_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnChallenge, CfnChallengeAttributes, "AWS::PCAConnectorSCEP::Challenge");
@@ -71,13 +69,11 @@ impl CfnConnector {
     }
 }
 impl CfnConnector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CertificateAuthorityArn", &self.certificate_authority_arn);
-        put(&mut m, "MobileDeviceManagement", &self.mobile_device_management);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcEndpointId", &self.vpc_endpoint_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CertificateAuthorityArn", &self.certificate_authority_arn);
+        put(m, "MobileDeviceManagement", &self.mobile_device_management);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcEndpointId", &self.vpc_endpoint_id);
     }
 }
 resource!(CfnConnector, CfnConnectorAttributes, "AWS::PCAConnectorSCEP::Connector");

@@ -35,15 +35,13 @@ impl CfnCluster {
     }
 }
 impl CfnCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "Networking", &self.networking);
-        req(&mut m, "Scheduler", &self.scheduler);
-        req(&mut m, "Size", &self.size);
-        put(&mut m, "SlurmConfiguration", &self.slurm_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Name", &self.name);
+        req(m, "Networking", &self.networking);
+        req(m, "Scheduler", &self.scheduler);
+        req(m, "Size", &self.size);
+        put(m, "SlurmConfiguration", &self.slurm_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCluster, CfnClusterAttributes, "AWS::PCS::Cluster");
@@ -507,22 +505,20 @@ impl CfnComputeNodeGroup {
     }
 }
 impl CfnComputeNodeGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AmiId", &self.ami_id);
-        req(&mut m, "ClusterId", &self.cluster_id);
-        put(&mut m, "CustomLaunchTemplate", &self.custom_launch_template);
-        req(&mut m, "IamInstanceProfileArn", &self.iam_instance_profile_arn);
-        req(&mut m, "InstanceConfigs", &self.instance_configs);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "NodeLifecycleActions", &self.node_lifecycle_actions);
-        put(&mut m, "PurchaseOption", &self.purchase_option);
-        req(&mut m, "ScalingConfiguration", &self.scaling_configuration);
-        put(&mut m, "SlurmConfiguration", &self.slurm_configuration);
-        put(&mut m, "SpotOptions", &self.spot_options);
-        req(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AmiId", &self.ami_id);
+        req(m, "ClusterId", &self.cluster_id);
+        put(m, "CustomLaunchTemplate", &self.custom_launch_template);
+        req(m, "IamInstanceProfileArn", &self.iam_instance_profile_arn);
+        req(m, "InstanceConfigs", &self.instance_configs);
+        put(m, "Name", &self.name);
+        put(m, "NodeLifecycleActions", &self.node_lifecycle_actions);
+        put(m, "PurchaseOption", &self.purchase_option);
+        req(m, "ScalingConfiguration", &self.scaling_configuration);
+        put(m, "SlurmConfiguration", &self.slurm_configuration);
+        put(m, "SpotOptions", &self.spot_options);
+        req(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnComputeNodeGroup, CfnComputeNodeGroupAttributes, "AWS::PCS::ComputeNodeGroup");
@@ -942,14 +938,12 @@ impl CfnQueue {
     }
 }
 impl CfnQueue {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ClusterId", &self.cluster_id);
-        put(&mut m, "ComputeNodeGroupConfigurations", &self.compute_node_group_configurations);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "SlurmConfiguration", &self.slurm_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ClusterId", &self.cluster_id);
+        put(m, "ComputeNodeGroupConfigurations", &self.compute_node_group_configurations);
+        put(m, "Name", &self.name);
+        put(m, "SlurmConfiguration", &self.slurm_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnQueue, CfnQueueAttributes, "AWS::PCS::Queue");

@@ -32,14 +32,12 @@ impl CfnCampaign {
     }
 }
 impl CfnCampaign {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CampaignConfig", &self.campaign_config);
-        put(&mut m, "MinProvisionedTPS", &self.min_provisioned_tps);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "SolutionVersionArn", &self.solution_version_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CampaignConfig", &self.campaign_config);
+        put(m, "MinProvisionedTPS", &self.min_provisioned_tps);
+        req(m, "Name", &self.name);
+        req(m, "SolutionVersionArn", &self.solution_version_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCampaign, CfnCampaignAttributes, "AWS::Personalize::Campaign");
@@ -158,15 +156,13 @@ impl CfnDataset {
     }
 }
 impl CfnDataset {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DatasetGroupArn", &self.dataset_group_arn);
-        put(&mut m, "DatasetImportJob", &self.dataset_import_job);
-        req(&mut m, "DatasetType", &self.dataset_type);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "SchemaArn", &self.schema_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DatasetGroupArn", &self.dataset_group_arn);
+        put(m, "DatasetImportJob", &self.dataset_import_job);
+        req(m, "DatasetType", &self.dataset_type);
+        req(m, "Name", &self.name);
+        req(m, "SchemaArn", &self.schema_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDataset, CfnDatasetAttributes, "AWS::Personalize::Dataset");
@@ -309,14 +305,12 @@ impl CfnDatasetGroup {
     }
 }
 impl CfnDatasetGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Domain", &self.domain);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Domain", &self.domain);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        req(m, "Name", &self.name);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDatasetGroup, CfnDatasetGroupAttributes, "AWS::Personalize::DatasetGroup");
@@ -408,12 +402,10 @@ impl CfnEventTracker {
     }
 }
 impl CfnEventTracker {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DatasetGroupArn", &self.dataset_group_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DatasetGroupArn", &self.dataset_group_arn);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEventTracker, CfnEventTrackerAttributes, "AWS::Personalize::EventTracker");
@@ -493,13 +485,11 @@ impl CfnFilter {
     }
 }
 impl CfnFilter {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DatasetGroupArn", &self.dataset_group_arn);
-        req(&mut m, "FilterExpression", &self.filter_expression);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DatasetGroupArn", &self.dataset_group_arn);
+        req(m, "FilterExpression", &self.filter_expression);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFilter, CfnFilterAttributes, "AWS::Personalize::Filter");
@@ -587,13 +577,11 @@ impl CfnMetricAttribution {
     }
 }
 impl CfnMetricAttribution {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DatasetGroupArn", &self.dataset_group_arn);
-        req(&mut m, "Metrics", &self.metrics);
-        req(&mut m, "MetricsOutputConfig", &self.metrics_output_config);
-        req(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DatasetGroupArn", &self.dataset_group_arn);
+        req(m, "Metrics", &self.metrics);
+        req(m, "MetricsOutputConfig", &self.metrics_output_config);
+        req(m, "Name", &self.name);
     }
 }
 resource!(CfnMetricAttribution, CfnMetricAttributionAttributes, "AWS::Personalize::MetricAttribution");
@@ -733,13 +721,11 @@ impl CfnSchema {
     }
 }
 impl CfnSchema {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Domain", &self.domain);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Schema", &self.schema);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Domain", &self.domain);
+        req(m, "Name", &self.name);
+        req(m, "Schema", &self.schema);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSchema, CfnSchemaAttributes, "AWS::Personalize::Schema");
@@ -846,17 +832,15 @@ impl CfnSolution {
     }
 }
 impl CfnSolution {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DatasetGroupArn", &self.dataset_group_arn);
-        put(&mut m, "EventType", &self.event_type);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PerformAutoML", &self.perform_auto_ml);
-        put(&mut m, "PerformHPO", &self.perform_hpo);
-        put(&mut m, "RecipeArn", &self.recipe_arn);
-        put(&mut m, "SolutionConfig", &self.solution_config);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DatasetGroupArn", &self.dataset_group_arn);
+        put(m, "EventType", &self.event_type);
+        req(m, "Name", &self.name);
+        put(m, "PerformAutoML", &self.perform_auto_ml);
+        put(m, "PerformHPO", &self.perform_hpo);
+        put(m, "RecipeArn", &self.recipe_arn);
+        put(m, "SolutionConfig", &self.solution_config);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSolution, CfnSolutionAttributes, "AWS::Personalize::Solution");

@@ -32,14 +32,12 @@ impl CfnPerfReports {
     }
 }
 impl CfnPerfReports {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "EndTime", &self.end_time);
-        req(&mut m, "Identifier", &self.identifier);
-        req(&mut m, "ServiceType", &self.service_type);
-        req(&mut m, "StartTime", &self.start_time);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "EndTime", &self.end_time);
+        req(m, "Identifier", &self.identifier);
+        req(m, "ServiceType", &self.service_type);
+        req(m, "StartTime", &self.start_time);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPerfReports, CfnPerfReportsAttributes, "AWS::PI::PerfReports");

@@ -29,13 +29,11 @@ impl CfnADMChannel {
     }
 }
 impl CfnADMChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationId", &self.application_id);
-        req(&mut m, "ClientId", &self.client_id);
-        req(&mut m, "ClientSecret", &self.client_secret);
-        put(&mut m, "Enabled", &self.enabled);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationId", &self.application_id);
+        req(m, "ClientId", &self.client_id);
+        req(m, "ClientSecret", &self.client_secret);
+        put(m, "Enabled", &self.enabled);
     }
 }
 resource!(CfnADMChannel, CfnADMChannelAttributes, "AWS::Pinpoint::ADMChannel");
@@ -94,18 +92,16 @@ impl CfnAPNSChannel {
     }
 }
 impl CfnAPNSChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationId", &self.application_id);
-        put(&mut m, "BundleId", &self.bundle_id);
-        put(&mut m, "Certificate", &self.certificate);
-        put(&mut m, "DefaultAuthenticationMethod", &self.default_authentication_method);
-        put(&mut m, "Enabled", &self.enabled);
-        put(&mut m, "PrivateKey", &self.private_key);
-        put(&mut m, "TeamId", &self.team_id);
-        put(&mut m, "TokenKey", &self.token_key);
-        put(&mut m, "TokenKeyId", &self.token_key_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationId", &self.application_id);
+        put(m, "BundleId", &self.bundle_id);
+        put(m, "Certificate", &self.certificate);
+        put(m, "DefaultAuthenticationMethod", &self.default_authentication_method);
+        put(m, "Enabled", &self.enabled);
+        put(m, "PrivateKey", &self.private_key);
+        put(m, "TeamId", &self.team_id);
+        put(m, "TokenKey", &self.token_key);
+        put(m, "TokenKeyId", &self.token_key_id);
     }
 }
 resource!(CfnAPNSChannel, CfnAPNSChannelAttributes, "AWS::Pinpoint::APNSChannel");
@@ -164,18 +160,16 @@ impl CfnAPNSSandboxChannel {
     }
 }
 impl CfnAPNSSandboxChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationId", &self.application_id);
-        put(&mut m, "BundleId", &self.bundle_id);
-        put(&mut m, "Certificate", &self.certificate);
-        put(&mut m, "DefaultAuthenticationMethod", &self.default_authentication_method);
-        put(&mut m, "Enabled", &self.enabled);
-        put(&mut m, "PrivateKey", &self.private_key);
-        put(&mut m, "TeamId", &self.team_id);
-        put(&mut m, "TokenKey", &self.token_key);
-        put(&mut m, "TokenKeyId", &self.token_key_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationId", &self.application_id);
+        put(m, "BundleId", &self.bundle_id);
+        put(m, "Certificate", &self.certificate);
+        put(m, "DefaultAuthenticationMethod", &self.default_authentication_method);
+        put(m, "Enabled", &self.enabled);
+        put(m, "PrivateKey", &self.private_key);
+        put(m, "TeamId", &self.team_id);
+        put(m, "TokenKey", &self.token_key);
+        put(m, "TokenKeyId", &self.token_key_id);
     }
 }
 resource!(CfnAPNSSandboxChannel, CfnAPNSSandboxChannelAttributes, "AWS::Pinpoint::APNSSandboxChannel");
@@ -234,18 +228,16 @@ impl CfnAPNSVoipChannel {
     }
 }
 impl CfnAPNSVoipChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationId", &self.application_id);
-        put(&mut m, "BundleId", &self.bundle_id);
-        put(&mut m, "Certificate", &self.certificate);
-        put(&mut m, "DefaultAuthenticationMethod", &self.default_authentication_method);
-        put(&mut m, "Enabled", &self.enabled);
-        put(&mut m, "PrivateKey", &self.private_key);
-        put(&mut m, "TeamId", &self.team_id);
-        put(&mut m, "TokenKey", &self.token_key);
-        put(&mut m, "TokenKeyId", &self.token_key_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationId", &self.application_id);
+        put(m, "BundleId", &self.bundle_id);
+        put(m, "Certificate", &self.certificate);
+        put(m, "DefaultAuthenticationMethod", &self.default_authentication_method);
+        put(m, "Enabled", &self.enabled);
+        put(m, "PrivateKey", &self.private_key);
+        put(m, "TeamId", &self.team_id);
+        put(m, "TokenKey", &self.token_key);
+        put(m, "TokenKeyId", &self.token_key_id);
     }
 }
 resource!(CfnAPNSVoipChannel, CfnAPNSVoipChannelAttributes, "AWS::Pinpoint::APNSVoipChannel");
@@ -304,18 +296,16 @@ impl CfnAPNSVoipSandboxChannel {
     }
 }
 impl CfnAPNSVoipSandboxChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationId", &self.application_id);
-        put(&mut m, "BundleId", &self.bundle_id);
-        put(&mut m, "Certificate", &self.certificate);
-        put(&mut m, "DefaultAuthenticationMethod", &self.default_authentication_method);
-        put(&mut m, "Enabled", &self.enabled);
-        put(&mut m, "PrivateKey", &self.private_key);
-        put(&mut m, "TeamId", &self.team_id);
-        put(&mut m, "TokenKey", &self.token_key);
-        put(&mut m, "TokenKeyId", &self.token_key_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationId", &self.application_id);
+        put(m, "BundleId", &self.bundle_id);
+        put(m, "Certificate", &self.certificate);
+        put(m, "DefaultAuthenticationMethod", &self.default_authentication_method);
+        put(m, "Enabled", &self.enabled);
+        put(m, "PrivateKey", &self.private_key);
+        put(m, "TeamId", &self.team_id);
+        put(m, "TokenKey", &self.token_key);
+        put(m, "TokenKeyId", &self.token_key_id);
     }
 }
 resource!(CfnAPNSVoipSandboxChannel, CfnAPNSVoipSandboxChannelAttributes, "AWS::Pinpoint::APNSVoipSandboxChannel");
@@ -353,11 +343,9 @@ impl CfnApp {
     }
 }
 impl CfnApp {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApp, CfnAppAttributes, "AWS::Pinpoint::App");
@@ -408,14 +396,12 @@ impl CfnApplicationSettings {
     }
 }
 impl CfnApplicationSettings {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationId", &self.application_id);
-        put(&mut m, "CampaignHook", &self.campaign_hook);
-        put(&mut m, "CloudWatchMetricsEnabled", &self.cloud_watch_metrics_enabled);
-        put(&mut m, "Limits", &self.limits);
-        put(&mut m, "QuietTime", &self.quiet_time);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationId", &self.application_id);
+        put(m, "CampaignHook", &self.campaign_hook);
+        put(m, "CloudWatchMetricsEnabled", &self.cloud_watch_metrics_enabled);
+        put(m, "Limits", &self.limits);
+        put(m, "QuietTime", &self.quiet_time);
     }
 }
 resource!(CfnApplicationSettings, CfnApplicationSettingsAttributes, "AWS::Pinpoint::ApplicationSettings");
@@ -532,13 +518,11 @@ impl CfnBaiduChannel {
     }
 }
 impl CfnBaiduChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApiKey", &self.api_key);
-        req(&mut m, "ApplicationId", &self.application_id);
-        put(&mut m, "Enabled", &self.enabled);
-        req(&mut m, "SecretKey", &self.secret_key);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApiKey", &self.api_key);
+        req(m, "ApplicationId", &self.application_id);
+        put(m, "Enabled", &self.enabled);
+        req(m, "SecretKey", &self.secret_key);
     }
 }
 resource!(CfnBaiduChannel, CfnBaiduChannelAttributes, "AWS::Pinpoint::BaiduChannel");
@@ -624,27 +608,25 @@ impl CfnCampaign {
     }
 }
 impl CfnCampaign {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalTreatments", &self.additional_treatments);
-        req(&mut m, "ApplicationId", &self.application_id);
-        put(&mut m, "CampaignHook", &self.campaign_hook);
-        put(&mut m, "CustomDeliveryConfiguration", &self.custom_delivery_configuration);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "HoldoutPercent", &self.holdout_percent);
-        put(&mut m, "IsPaused", &self.is_paused);
-        put(&mut m, "Limits", &self.limits);
-        put(&mut m, "MessageConfiguration", &self.message_configuration);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Priority", &self.priority);
-        req(&mut m, "Schedule", &self.schedule);
-        req(&mut m, "SegmentId", &self.segment_id);
-        put(&mut m, "SegmentVersion", &self.segment_version);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TemplateConfiguration", &self.template_configuration);
-        put(&mut m, "TreatmentDescription", &self.treatment_description);
-        put(&mut m, "TreatmentName", &self.treatment_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalTreatments", &self.additional_treatments);
+        req(m, "ApplicationId", &self.application_id);
+        put(m, "CampaignHook", &self.campaign_hook);
+        put(m, "CustomDeliveryConfiguration", &self.custom_delivery_configuration);
+        put(m, "Description", &self.description);
+        put(m, "HoldoutPercent", &self.holdout_percent);
+        put(m, "IsPaused", &self.is_paused);
+        put(m, "Limits", &self.limits);
+        put(m, "MessageConfiguration", &self.message_configuration);
+        req(m, "Name", &self.name);
+        put(m, "Priority", &self.priority);
+        req(m, "Schedule", &self.schedule);
+        req(m, "SegmentId", &self.segment_id);
+        put(m, "SegmentVersion", &self.segment_version);
+        put(m, "Tags", &self.tags);
+        put(m, "TemplateConfiguration", &self.template_configuration);
+        put(m, "TreatmentDescription", &self.treatment_description);
+        put(m, "TreatmentName", &self.treatment_name);
     }
 }
 resource!(CfnCampaign, CfnCampaignAttributes, "AWS::Pinpoint::Campaign");
@@ -1261,16 +1243,14 @@ impl CfnEmailChannel {
     }
 }
 impl CfnEmailChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationId", &self.application_id);
-        put(&mut m, "ConfigurationSet", &self.configuration_set);
-        put(&mut m, "Enabled", &self.enabled);
-        req(&mut m, "FromAddress", &self.from_address);
-        req(&mut m, "Identity", &self.identity);
-        put(&mut m, "OrchestrationSendingRoleArn", &self.orchestration_sending_role_arn);
-        put(&mut m, "RoleArn", &self.role_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationId", &self.application_id);
+        put(m, "ConfigurationSet", &self.configuration_set);
+        put(m, "Enabled", &self.enabled);
+        req(m, "FromAddress", &self.from_address);
+        req(m, "Identity", &self.identity);
+        put(m, "OrchestrationSendingRoleArn", &self.orchestration_sending_role_arn);
+        put(m, "RoleArn", &self.role_arn);
     }
 }
 resource!(CfnEmailChannel, CfnEmailChannelAttributes, "AWS::Pinpoint::EmailChannel");
@@ -1323,16 +1303,14 @@ impl CfnEmailTemplate {
     }
 }
 impl CfnEmailTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DefaultSubstitutions", &self.default_substitutions);
-        put(&mut m, "HtmlPart", &self.html_part);
-        req(&mut m, "Subject", &self.subject);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TemplateDescription", &self.template_description);
-        req(&mut m, "TemplateName", &self.template_name);
-        put(&mut m, "TextPart", &self.text_part);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DefaultSubstitutions", &self.default_substitutions);
+        put(m, "HtmlPart", &self.html_part);
+        req(m, "Subject", &self.subject);
+        put(m, "Tags", &self.tags);
+        put(m, "TemplateDescription", &self.template_description);
+        req(m, "TemplateName", &self.template_name);
+        put(m, "TextPart", &self.text_part);
     }
 }
 resource!(CfnEmailTemplate, CfnEmailTemplateAttributes, "AWS::Pinpoint::EmailTemplate");
@@ -1377,12 +1355,10 @@ impl CfnEventStream {
     }
 }
 impl CfnEventStream {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationId", &self.application_id);
-        req(&mut m, "DestinationStreamArn", &self.destination_stream_arn);
-        req(&mut m, "RoleArn", &self.role_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationId", &self.application_id);
+        req(m, "DestinationStreamArn", &self.destination_stream_arn);
+        req(m, "RoleArn", &self.role_arn);
     }
 }
 resource!(CfnEventStream, CfnEventStreamAttributes, "AWS::Pinpoint::EventStream");
@@ -1429,14 +1405,12 @@ impl CfnGCMChannel {
     }
 }
 impl CfnGCMChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApiKey", &self.api_key);
-        req(&mut m, "ApplicationId", &self.application_id);
-        put(&mut m, "DefaultAuthenticationMethod", &self.default_authentication_method);
-        put(&mut m, "Enabled", &self.enabled);
-        put(&mut m, "ServiceJson", &self.service_json);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApiKey", &self.api_key);
+        req(m, "ApplicationId", &self.application_id);
+        put(m, "DefaultAuthenticationMethod", &self.default_authentication_method);
+        put(m, "Enabled", &self.enabled);
+        put(m, "ServiceJson", &self.service_json);
     }
 }
 resource!(CfnGCMChannel, CfnGCMChannelAttributes, "AWS::Pinpoint::GCMChannel");
@@ -1486,15 +1460,13 @@ impl CfnInAppTemplate {
     }
 }
 impl CfnInAppTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Content", &self.content);
-        put(&mut m, "CustomConfig", &self.custom_config);
-        put(&mut m, "Layout", &self.layout);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TemplateDescription", &self.template_description);
-        req(&mut m, "TemplateName", &self.template_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Content", &self.content);
+        put(m, "CustomConfig", &self.custom_config);
+        put(m, "Layout", &self.layout);
+        put(m, "Tags", &self.tags);
+        put(m, "TemplateDescription", &self.template_description);
+        req(m, "TemplateName", &self.template_name);
     }
 }
 resource!(CfnInAppTemplate, CfnInAppTemplateAttributes, "AWS::Pinpoint::InAppTemplate");
@@ -1776,18 +1748,16 @@ impl CfnPushTemplate {
     }
 }
 impl CfnPushTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ADM", &self.adm);
-        put(&mut m, "APNS", &self.apns);
-        put(&mut m, "Baidu", &self.baidu);
-        put(&mut m, "Default", &self.default);
-        put(&mut m, "DefaultSubstitutions", &self.default_substitutions);
-        put(&mut m, "GCM", &self.gcm);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TemplateDescription", &self.template_description);
-        req(&mut m, "TemplateName", &self.template_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ADM", &self.adm);
+        put(m, "APNS", &self.apns);
+        put(m, "Baidu", &self.baidu);
+        put(m, "Default", &self.default);
+        put(m, "DefaultSubstitutions", &self.default_substitutions);
+        put(m, "GCM", &self.gcm);
+        put(m, "Tags", &self.tags);
+        put(m, "TemplateDescription", &self.template_description);
+        req(m, "TemplateName", &self.template_name);
     }
 }
 resource!(CfnPushTemplate, CfnPushTemplateAttributes, "AWS::Pinpoint::PushTemplate");
@@ -1929,13 +1899,11 @@ impl CfnSMSChannel {
     }
 }
 impl CfnSMSChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationId", &self.application_id);
-        put(&mut m, "Enabled", &self.enabled);
-        put(&mut m, "SenderId", &self.sender_id);
-        put(&mut m, "ShortCode", &self.short_code);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationId", &self.application_id);
+        put(m, "Enabled", &self.enabled);
+        put(m, "SenderId", &self.sender_id);
+        put(m, "ShortCode", &self.short_code);
     }
 }
 resource!(CfnSMSChannel, CfnSMSChannelAttributes, "AWS::Pinpoint::SMSChannel");
@@ -1982,14 +1950,12 @@ impl CfnSegment {
     }
 }
 impl CfnSegment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationId", &self.application_id);
-        put(&mut m, "Dimensions", &self.dimensions);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "SegmentGroups", &self.segment_groups);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationId", &self.application_id);
+        put(m, "Dimensions", &self.dimensions);
+        req(m, "Name", &self.name);
+        put(m, "SegmentGroups", &self.segment_groups);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSegment, CfnSegmentAttributes, "AWS::Pinpoint::Segment");
@@ -2294,14 +2260,12 @@ impl CfnSmsTemplate {
     }
 }
 impl CfnSmsTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Body", &self.body);
-        put(&mut m, "DefaultSubstitutions", &self.default_substitutions);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TemplateDescription", &self.template_description);
-        req(&mut m, "TemplateName", &self.template_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Body", &self.body);
+        put(m, "DefaultSubstitutions", &self.default_substitutions);
+        put(m, "Tags", &self.tags);
+        put(m, "TemplateDescription", &self.template_description);
+        req(m, "TemplateName", &self.template_name);
     }
 }
 resource!(CfnSmsTemplate, CfnSmsTemplateAttributes, "AWS::Pinpoint::SmsTemplate");
@@ -2343,11 +2307,9 @@ impl CfnVoiceChannel {
     }
 }
 impl CfnVoiceChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationId", &self.application_id);
-        put(&mut m, "Enabled", &self.enabled);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationId", &self.application_id);
+        put(m, "Enabled", &self.enabled);
     }
 }
 resource!(CfnVoiceChannel, CfnVoiceChannelAttributes, "AWS::Pinpoint::VoiceChannel");

@@ -35,15 +35,13 @@ impl CfnConfigurationSet {
     }
 }
 impl CfnConfigurationSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeliveryOptions", &self.delivery_options);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ReputationOptions", &self.reputation_options);
-        put(&mut m, "SendingOptions", &self.sending_options);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TrackingOptions", &self.tracking_options);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeliveryOptions", &self.delivery_options);
+        req(m, "Name", &self.name);
+        put(m, "ReputationOptions", &self.reputation_options);
+        put(m, "SendingOptions", &self.sending_options);
+        put(m, "Tags", &self.tags);
+        put(m, "TrackingOptions", &self.tracking_options);
     }
 }
 resource!(CfnConfigurationSet, CfnConfigurationSetAttributes, "AWS::PinpointEmail::ConfigurationSet");
@@ -161,12 +159,10 @@ impl CfnConfigurationSetEventDestination {
     }
 }
 impl CfnConfigurationSetEventDestination {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConfigurationSetName", &self.configuration_set_name);
-        put(&mut m, "EventDestination", &self.event_destination);
-        req(&mut m, "EventDestinationName", &self.event_destination_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConfigurationSetName", &self.configuration_set_name);
+        put(m, "EventDestination", &self.event_destination);
+        req(m, "EventDestinationName", &self.event_destination_name);
     }
 }
 resource!(CfnConfigurationSetEventDestination, CfnConfigurationSetEventDestinationAttributes, "AWS::PinpointEmail::ConfigurationSetEventDestination");
@@ -347,11 +343,9 @@ pub struct CfnDedicatedIpPool {
     pub tags: Option<Val<Vec<Val<dedicated_ip_pool::Tags>>>>,
 }
 impl CfnDedicatedIpPool {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "PoolName", &self.pool_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "PoolName", &self.pool_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDedicatedIpPool, CfnDedicatedIpPoolAttributes, "AWS::PinpointEmail::DedicatedIpPool");
@@ -419,14 +413,12 @@ impl CfnIdentity {
     }
 }
 impl CfnIdentity {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DkimSigningEnabled", &self.dkim_signing_enabled);
-        put(&mut m, "FeedbackForwardingEnabled", &self.feedback_forwarding_enabled);
-        put(&mut m, "MailFromAttributes", &self.mail_from_attributes);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DkimSigningEnabled", &self.dkim_signing_enabled);
+        put(m, "FeedbackForwardingEnabled", &self.feedback_forwarding_enabled);
+        put(m, "MailFromAttributes", &self.mail_from_attributes);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIdentity, CfnIdentityAttributes, "AWS::PinpointEmail::Identity");

@@ -56,22 +56,20 @@ impl CfnPipe {
     }
 }
 impl CfnPipe {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DesiredState", &self.desired_state);
-        put(&mut m, "Enrichment", &self.enrichment);
-        put(&mut m, "EnrichmentParameters", &self.enrichment_parameters);
-        put(&mut m, "KmsKeyIdentifier", &self.kms_key_identifier);
-        put(&mut m, "LogConfiguration", &self.log_configuration);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "RoleArn", &self.role_arn);
-        req(&mut m, "Source", &self.source);
-        put(&mut m, "SourceParameters", &self.source_parameters);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Target", &self.target);
-        put(&mut m, "TargetParameters", &self.target_parameters);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "DesiredState", &self.desired_state);
+        put(m, "Enrichment", &self.enrichment);
+        put(m, "EnrichmentParameters", &self.enrichment_parameters);
+        put(m, "KmsKeyIdentifier", &self.kms_key_identifier);
+        put(m, "LogConfiguration", &self.log_configuration);
+        put(m, "Name", &self.name);
+        req(m, "RoleArn", &self.role_arn);
+        req(m, "Source", &self.source);
+        put(m, "SourceParameters", &self.source_parameters);
+        put(m, "Tags", &self.tags);
+        req(m, "Target", &self.target);
+        put(m, "TargetParameters", &self.target_parameters);
     }
 }
 resource!(CfnPipe, CfnPipeAttributes, "AWS::Pipes::Pipe");

@@ -23,11 +23,9 @@ impl CfnLexicon {
     }
 }
 impl CfnLexicon {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Content", &self.content);
-        req(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Content", &self.content);
+        req(m, "Name", &self.name);
     }
 }
 resource!(CfnLexicon, CfnLexiconAttributes, "AWS::Polly::Lexicon");

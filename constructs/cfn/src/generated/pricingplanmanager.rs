@@ -29,13 +29,11 @@ impl CfnSubscription {
     }
 }
 impl CfnSubscription {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PlanFamily", &self.plan_family);
-        req(&mut m, "PlanTier", &self.plan_tier);
-        req(&mut m, "ResourceArns", &self.resource_arns);
-        put(&mut m, "UsageLevel", &self.usage_level);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PlanFamily", &self.plan_family);
+        req(m, "PlanTier", &self.plan_tier);
+        req(m, "ResourceArns", &self.resource_arns);
+        put(m, "UsageLevel", &self.usage_level);
     }
 }
 resource!(CfnSubscription, CfnSubscriptionAttributes, "AWS::PricingPlanManager::Subscription");

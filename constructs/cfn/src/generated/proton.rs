@@ -26,16 +26,14 @@ pub struct CfnEnvironmentAccountConnection {
     pub tags: Option<Val<Vec<Val<environment_account_connection::Tag>>>>,
 }
 impl CfnEnvironmentAccountConnection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CodebuildRoleArn", &self.codebuild_role_arn);
-        put(&mut m, "ComponentRoleArn", &self.component_role_arn);
-        put(&mut m, "EnvironmentAccountId", &self.environment_account_id);
-        put(&mut m, "EnvironmentName", &self.environment_name);
-        put(&mut m, "ManagementAccountId", &self.management_account_id);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CodebuildRoleArn", &self.codebuild_role_arn);
+        put(m, "ComponentRoleArn", &self.component_role_arn);
+        put(m, "EnvironmentAccountId", &self.environment_account_id);
+        put(m, "EnvironmentName", &self.environment_name);
+        put(m, "ManagementAccountId", &self.management_account_id);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEnvironmentAccountConnection, CfnEnvironmentAccountConnectionAttributes, "AWS::Proton::EnvironmentAccountConnection");
@@ -114,15 +112,13 @@ pub struct CfnEnvironmentTemplate {
     pub tags: Option<Val<Vec<Val<environment_template::Tag>>>>,
 }
 impl CfnEnvironmentTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "EncryptionKey", &self.encryption_key);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Provisioning", &self.provisioning);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "DisplayName", &self.display_name);
+        put(m, "EncryptionKey", &self.encryption_key);
+        put(m, "Name", &self.name);
+        put(m, "Provisioning", &self.provisioning);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEnvironmentTemplate, CfnEnvironmentTemplateAttributes, "AWS::Proton::EnvironmentTemplate");
@@ -211,15 +207,13 @@ pub struct CfnServiceTemplate {
     pub tags: Option<Val<Vec<Val<service_template::Tag>>>>,
 }
 impl CfnServiceTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "EncryptionKey", &self.encryption_key);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "PipelineProvisioning", &self.pipeline_provisioning);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "DisplayName", &self.display_name);
+        put(m, "EncryptionKey", &self.encryption_key);
+        put(m, "Name", &self.name);
+        put(m, "PipelineProvisioning", &self.pipeline_provisioning);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnServiceTemplate, CfnServiceTemplateAttributes, "AWS::Proton::ServiceTemplate");

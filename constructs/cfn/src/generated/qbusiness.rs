@@ -59,23 +59,21 @@ impl CfnApplication {
     }
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AttachmentsConfiguration", &self.attachments_configuration);
-        put(&mut m, "AutoSubscriptionConfiguration", &self.auto_subscription_configuration);
-        put(&mut m, "ClientIdsForOIDC", &self.client_ids_for_oidc);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "EncryptionConfiguration", &self.encryption_configuration);
-        put(&mut m, "IamIdentityProviderArn", &self.iam_identity_provider_arn);
-        put(&mut m, "IdentityCenterInstanceArn", &self.identity_center_instance_arn);
-        put(&mut m, "IdentityType", &self.identity_type);
-        put(&mut m, "PersonalizationConfiguration", &self.personalization_configuration);
-        put(&mut m, "QAppsConfiguration", &self.q_apps_configuration);
-        put(&mut m, "QuickSightConfiguration", &self.quick_sight_configuration);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AttachmentsConfiguration", &self.attachments_configuration);
+        put(m, "AutoSubscriptionConfiguration", &self.auto_subscription_configuration);
+        put(m, "ClientIdsForOIDC", &self.client_ids_for_oidc);
+        put(m, "Description", &self.description);
+        req(m, "DisplayName", &self.display_name);
+        put(m, "EncryptionConfiguration", &self.encryption_configuration);
+        put(m, "IamIdentityProviderArn", &self.iam_identity_provider_arn);
+        put(m, "IdentityCenterInstanceArn", &self.identity_center_instance_arn);
+        put(m, "IdentityType", &self.identity_type);
+        put(m, "PersonalizationConfiguration", &self.personalization_configuration);
+        put(m, "QAppsConfiguration", &self.q_apps_configuration);
+        put(m, "QuickSightConfiguration", &self.quick_sight_configuration);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::QBusiness::Application");
@@ -438,15 +436,13 @@ impl CfnDataAccessor {
     }
 }
 impl CfnDataAccessor {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ActionConfigurations", &self.action_configurations);
-        req(&mut m, "ApplicationId", &self.application_id);
-        put(&mut m, "AuthenticationDetail", &self.authentication_detail);
-        req(&mut m, "DisplayName", &self.display_name);
-        req(&mut m, "Principal", &self.principal);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ActionConfigurations", &self.action_configurations);
+        req(m, "ApplicationId", &self.application_id);
+        put(m, "AuthenticationDetail", &self.authentication_detail);
+        req(m, "DisplayName", &self.display_name);
+        req(m, "Principal", &self.principal);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDataAccessor, CfnDataAccessorAttributes, "AWS::QBusiness::DataAccessor");
@@ -855,20 +851,18 @@ impl CfnDataSource {
     }
 }
 impl CfnDataSource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationId", &self.application_id);
-        req(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "DocumentEnrichmentConfiguration", &self.document_enrichment_configuration);
-        req(&mut m, "IndexId", &self.index_id);
-        put(&mut m, "MediaExtractionConfiguration", &self.media_extraction_configuration);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "SyncSchedule", &self.sync_schedule);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcConfiguration", &self.vpc_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationId", &self.application_id);
+        req(m, "Configuration", &self.configuration);
+        put(m, "Description", &self.description);
+        req(m, "DisplayName", &self.display_name);
+        put(m, "DocumentEnrichmentConfiguration", &self.document_enrichment_configuration);
+        req(m, "IndexId", &self.index_id);
+        put(m, "MediaExtractionConfiguration", &self.media_extraction_configuration);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "SyncSchedule", &self.sync_schedule);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcConfiguration", &self.vpc_configuration);
     }
 }
 resource!(CfnDataSource, CfnDataSourceAttributes, "AWS::QBusiness::DataSource");
@@ -1441,16 +1435,14 @@ impl CfnIndex {
     }
 }
 impl CfnIndex {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationId", &self.application_id);
-        put(&mut m, "CapacityConfiguration", &self.capacity_configuration);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "DocumentAttributeConfigurations", &self.document_attribute_configurations);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationId", &self.application_id);
+        put(m, "CapacityConfiguration", &self.capacity_configuration);
+        put(m, "Description", &self.description);
+        req(m, "DisplayName", &self.display_name);
+        put(m, "DocumentAttributeConfigurations", &self.document_attribute_configurations);
+        put(m, "Tags", &self.tags);
+        put(m, "Type", &self.type_);
     }
 }
 resource!(CfnIndex, CfnIndexAttributes, "AWS::QBusiness::Index");
@@ -1650,14 +1642,12 @@ impl CfnPermission {
     }
 }
 impl CfnPermission {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Actions", &self.actions);
-        req(&mut m, "ApplicationId", &self.application_id);
-        put(&mut m, "Conditions", &self.conditions);
-        req(&mut m, "Principal", &self.principal);
-        req(&mut m, "StatementId", &self.statement_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Actions", &self.actions);
+        req(m, "ApplicationId", &self.application_id);
+        put(m, "Conditions", &self.conditions);
+        req(m, "Principal", &self.principal);
+        req(m, "StatementId", &self.statement_id);
     }
 }
 resource!(CfnPermission, CfnPermissionAttributes, "AWS::QBusiness::Permission");
@@ -1761,17 +1751,15 @@ impl CfnPlugin {
     }
 }
 impl CfnPlugin {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApplicationId", &self.application_id);
-        req(&mut m, "AuthConfiguration", &self.auth_configuration);
-        put(&mut m, "CustomPluginConfiguration", &self.custom_plugin_configuration);
-        req(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "ServerUrl", &self.server_url);
-        put(&mut m, "State", &self.state);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApplicationId", &self.application_id);
+        req(m, "AuthConfiguration", &self.auth_configuration);
+        put(m, "CustomPluginConfiguration", &self.custom_plugin_configuration);
+        req(m, "DisplayName", &self.display_name);
+        put(m, "ServerUrl", &self.server_url);
+        put(m, "State", &self.state);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnPlugin, CfnPluginAttributes, "AWS::QBusiness::Plugin");
@@ -2198,15 +2186,13 @@ impl CfnRetriever {
     }
 }
 impl CfnRetriever {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationId", &self.application_id);
-        req(&mut m, "Configuration", &self.configuration);
-        req(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationId", &self.application_id);
+        req(m, "Configuration", &self.configuration);
+        req(m, "DisplayName", &self.display_name);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnRetriever, CfnRetrieverAttributes, "AWS::QBusiness::Retriever");
@@ -2426,20 +2412,18 @@ impl CfnWebExperience {
     }
 }
 impl CfnWebExperience {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationId", &self.application_id);
-        put(&mut m, "BrowserExtensionConfiguration", &self.browser_extension_configuration);
-        put(&mut m, "CustomizationConfiguration", &self.customization_configuration);
-        put(&mut m, "IdentityProviderConfiguration", &self.identity_provider_configuration);
-        put(&mut m, "Origins", &self.origins);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "SamplePromptsControlMode", &self.sample_prompts_control_mode);
-        put(&mut m, "Subtitle", &self.subtitle);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Title", &self.title);
-        put(&mut m, "WelcomeMessage", &self.welcome_message);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationId", &self.application_id);
+        put(m, "BrowserExtensionConfiguration", &self.browser_extension_configuration);
+        put(m, "CustomizationConfiguration", &self.customization_configuration);
+        put(m, "IdentityProviderConfiguration", &self.identity_provider_configuration);
+        put(m, "Origins", &self.origins);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "SamplePromptsControlMode", &self.sample_prompts_control_mode);
+        put(m, "Subtitle", &self.subtitle);
+        put(m, "Tags", &self.tags);
+        put(m, "Title", &self.title);
+        put(m, "WelcomeMessage", &self.welcome_message);
     }
 }
 resource!(CfnWebExperience, CfnWebExperienceAttributes, "AWS::QBusiness::WebExperience");

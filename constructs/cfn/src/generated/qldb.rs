@@ -32,14 +32,12 @@ impl CfnLedger {
     }
 }
 impl CfnLedger {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeletionProtection", &self.deletion_protection);
-        put(&mut m, "KmsKey", &self.kms_key);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "PermissionsMode", &self.permissions_mode);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeletionProtection", &self.deletion_protection);
+        put(m, "KmsKey", &self.kms_key);
+        put(m, "Name", &self.name);
+        req(m, "PermissionsMode", &self.permissions_mode);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLedger, CfnLedgerAttributes, "AWS::QLDB::Ledger");
@@ -122,16 +120,14 @@ impl CfnStream {
     }
 }
 impl CfnStream {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ExclusiveEndTime", &self.exclusive_end_time);
-        req(&mut m, "InclusiveStartTime", &self.inclusive_start_time);
-        req(&mut m, "KinesisConfiguration", &self.kinesis_configuration);
-        req(&mut m, "LedgerName", &self.ledger_name);
-        req(&mut m, "RoleArn", &self.role_arn);
-        req(&mut m, "StreamName", &self.stream_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ExclusiveEndTime", &self.exclusive_end_time);
+        req(m, "InclusiveStartTime", &self.inclusive_start_time);
+        req(m, "KinesisConfiguration", &self.kinesis_configuration);
+        req(m, "LedgerName", &self.ledger_name);
+        req(m, "RoleArn", &self.role_arn);
+        req(m, "StreamName", &self.stream_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnStream, CfnStreamAttributes, "AWS::QLDB::Stream");

@@ -44,18 +44,16 @@ impl CfnActionConnector {
     }
 }
 impl CfnActionConnector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ActionConnectorId", &self.action_connector_id);
-        req(&mut m, "AuthenticationConfig", &self.authentication_config);
-        req(&mut m, "AwsAccountId", &self.aws_account_id);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Permissions", &self.permissions);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        put(&mut m, "VpcConnectionArn", &self.vpc_connection_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ActionConnectorId", &self.action_connector_id);
+        req(m, "AuthenticationConfig", &self.authentication_config);
+        req(m, "AwsAccountId", &self.aws_account_id);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Permissions", &self.permissions);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
+        put(m, "VpcConnectionArn", &self.vpc_connection_arn);
     }
 }
 resource!(CfnActionConnector, CfnActionConnectorAttributes, "AWS::QuickSight::ActionConnector");
@@ -813,21 +811,19 @@ impl CfnAgent {
     }
 }
 impl CfnAgent {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ActionConnectors", &self.action_connectors);
-        req(&mut m, "AgentId", &self.agent_id);
-        put(&mut m, "AgentLifecycle", &self.agent_lifecycle);
-        req(&mut m, "AwsAccountId", &self.aws_account_id);
-        put(&mut m, "CustomPromptInput", &self.custom_prompt_input);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "IconId", &self.icon_id);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Spaces", &self.spaces);
-        put(&mut m, "StarterPrompts", &self.starter_prompts);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WelcomeMessage", &self.welcome_message);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ActionConnectors", &self.action_connectors);
+        req(m, "AgentId", &self.agent_id);
+        put(m, "AgentLifecycle", &self.agent_lifecycle);
+        req(m, "AwsAccountId", &self.aws_account_id);
+        put(m, "CustomPromptInput", &self.custom_prompt_input);
+        put(m, "Description", &self.description);
+        put(m, "IconId", &self.icon_id);
+        req(m, "Name", &self.name);
+        put(m, "Spaces", &self.spaces);
+        put(m, "StarterPrompts", &self.starter_prompts);
+        put(m, "Tags", &self.tags);
+        put(m, "WelcomeMessage", &self.welcome_message);
     }
 }
 resource!(CfnAgent, CfnAgentAttributes, "AWS::QuickSight::Agent");
@@ -1057,23 +1053,21 @@ impl CfnAnalysis {
     }
 }
 impl CfnAnalysis {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AnalysisId", &self.analysis_id);
-        req(&mut m, "AwsAccountId", &self.aws_account_id);
-        put(&mut m, "Definition", &self.definition);
-        put(&mut m, "Errors", &self.errors);
-        put(&mut m, "FolderArns", &self.folder_arns);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "Permissions", &self.permissions);
-        put(&mut m, "Sheets", &self.sheets);
-        put(&mut m, "SourceEntity", &self.source_entity);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "ThemeArn", &self.theme_arn);
-        put(&mut m, "ValidationStrategy", &self.validation_strategy);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AnalysisId", &self.analysis_id);
+        req(m, "AwsAccountId", &self.aws_account_id);
+        put(m, "Definition", &self.definition);
+        put(m, "Errors", &self.errors);
+        put(m, "FolderArns", &self.folder_arns);
+        req(m, "Name", &self.name);
+        put(m, "Parameters", &self.parameters);
+        put(m, "Permissions", &self.permissions);
+        put(m, "Sheets", &self.sheets);
+        put(m, "SourceEntity", &self.source_entity);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
+        put(m, "ThemeArn", &self.theme_arn);
+        put(m, "ValidationStrategy", &self.validation_strategy);
     }
 }
 resource!(CfnAnalysis, CfnAnalysisAttributes, "AWS::QuickSight::Analysis");
@@ -18853,16 +18847,14 @@ impl CfnApprovalPolicy {
     }
 }
 impl CfnApprovalPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Actions", &self.actions);
-        req(&mut m, "ApplicableTo", &self.applicable_to);
-        req(&mut m, "ApprovalGroups", &self.approval_groups);
-        req(&mut m, "AssetTypes", &self.asset_types);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "PolicyId", &self.policy_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Actions", &self.actions);
+        req(m, "ApplicableTo", &self.applicable_to);
+        req(m, "ApprovalGroups", &self.approval_groups);
+        req(m, "AssetTypes", &self.asset_types);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "PolicyId", &self.policy_id);
     }
 }
 resource!(CfnApprovalPolicy, CfnApprovalPolicyAttributes, "AWS::QuickSight::ApprovalPolicy");
@@ -19010,14 +19002,12 @@ impl CfnAssignment {
     }
 }
 impl CfnAssignment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AssignmentName", &self.assignment_name);
-        req(&mut m, "AssignmentStatus", &self.assignment_status);
-        put(&mut m, "Identities", &self.identities);
-        req(&mut m, "Namespace", &self.namespace);
-        put(&mut m, "PolicyArn", &self.policy_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AssignmentName", &self.assignment_name);
+        req(m, "AssignmentStatus", &self.assignment_status);
+        put(m, "Identities", &self.identities);
+        req(m, "Namespace", &self.namespace);
+        put(m, "PolicyArn", &self.policy_arn);
     }
 }
 resource!(CfnAssignment, CfnAssignmentAttributes, "AWS::QuickSight::Assignment");
@@ -19090,12 +19080,10 @@ impl CfnBrand {
     }
 }
 impl CfnBrand {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BrandDefinition", &self.brand_definition);
-        req(&mut m, "BrandId", &self.brand_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BrandDefinition", &self.brand_definition);
+        req(m, "BrandId", &self.brand_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnBrand, CfnBrandAttributes, "AWS::QuickSight::Brand");
@@ -19326,13 +19314,11 @@ impl CfnCustomPermissions {
     }
 }
 impl CfnCustomPermissions {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AwsAccountId", &self.aws_account_id);
-        put(&mut m, "Capabilities", &self.capabilities);
-        req(&mut m, "CustomPermissionsName", &self.custom_permissions_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AwsAccountId", &self.aws_account_id);
+        put(m, "Capabilities", &self.capabilities);
+        req(m, "CustomPermissionsName", &self.custom_permissions_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCustomPermissions, CfnCustomPermissionsAttributes, "AWS::QuickSight::CustomPermissions");
@@ -20113,12 +20099,10 @@ impl CfnCustomization {
     }
 }
 impl CfnCustomization {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DefaultTheme", &self.default_theme);
-        req(&mut m, "Namespace", &self.namespace);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DefaultTheme", &self.default_theme);
+        req(m, "Namespace", &self.namespace);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCustomization, CfnCustomizationAttributes, "AWS::QuickSight::Customization");
@@ -20208,17 +20192,15 @@ impl CfnDLPSetting {
     }
 }
 impl CfnDLPSetting {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AwsAccountId", &self.aws_account_id);
-        req(&mut m, "DlpSettingId", &self.dlp_setting_id);
-        req(&mut m, "Enabled", &self.enabled);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ProviderConfig", &self.provider_config);
-        req(&mut m, "ProviderOutageAction", &self.provider_outage_action);
-        req(&mut m, "ProviderType", &self.provider_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AwsAccountId", &self.aws_account_id);
+        req(m, "DlpSettingId", &self.dlp_setting_id);
+        req(m, "Enabled", &self.enabled);
+        req(m, "Name", &self.name);
+        req(m, "ProviderConfig", &self.provider_config);
+        req(m, "ProviderOutageAction", &self.provider_outage_action);
+        req(m, "ProviderType", &self.provider_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDLPSetting, CfnDLPSettingAttributes, "AWS::QuickSight::DLPSetting");
@@ -20486,24 +20468,22 @@ impl CfnDashboard {
     }
 }
 impl CfnDashboard {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AwsAccountId", &self.aws_account_id);
-        req(&mut m, "DashboardId", &self.dashboard_id);
-        put(&mut m, "DashboardPublishOptions", &self.dashboard_publish_options);
-        put(&mut m, "Definition", &self.definition);
-        put(&mut m, "FolderArns", &self.folder_arns);
-        put(&mut m, "LinkEntities", &self.link_entities);
-        put(&mut m, "LinkSharingConfiguration", &self.link_sharing_configuration);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "Permissions", &self.permissions);
-        put(&mut m, "SourceEntity", &self.source_entity);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "ThemeArn", &self.theme_arn);
-        put(&mut m, "ValidationStrategy", &self.validation_strategy);
-        put(&mut m, "VersionDescription", &self.version_description);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AwsAccountId", &self.aws_account_id);
+        req(m, "DashboardId", &self.dashboard_id);
+        put(m, "DashboardPublishOptions", &self.dashboard_publish_options);
+        put(m, "Definition", &self.definition);
+        put(m, "FolderArns", &self.folder_arns);
+        put(m, "LinkEntities", &self.link_entities);
+        put(m, "LinkSharingConfiguration", &self.link_sharing_configuration);
+        req(m, "Name", &self.name);
+        put(m, "Parameters", &self.parameters);
+        put(m, "Permissions", &self.permissions);
+        put(m, "SourceEntity", &self.source_entity);
+        put(m, "Tags", &self.tags);
+        put(m, "ThemeArn", &self.theme_arn);
+        put(m, "ValidationStrategy", &self.validation_strategy);
+        put(m, "VersionDescription", &self.version_description);
     }
 }
 resource!(CfnDashboard, CfnDashboardAttributes, "AWS::QuickSight::Dashboard");
@@ -38485,31 +38465,29 @@ pub struct CfnDataSet {
     pub use_as: Option<Val<data_set::DataSetUseAs>>,
 }
 impl CfnDataSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AwsAccountId", &self.aws_account_id);
-        put(&mut m, "ColumnGroups", &self.column_groups);
-        put(&mut m, "ColumnLevelPermissionRules", &self.column_level_permission_rules);
-        put(&mut m, "DataPrepConfiguration", &self.data_prep_configuration);
-        put(&mut m, "DataSetId", &self.data_set_id);
-        put(&mut m, "DataSetRefreshProperties", &self.data_set_refresh_properties);
-        put(&mut m, "DataSetUsageConfiguration", &self.data_set_usage_configuration);
-        put(&mut m, "DatasetParameters", &self.dataset_parameters);
-        put(&mut m, "FieldFolders", &self.field_folders);
-        put(&mut m, "FolderArns", &self.folder_arns);
-        put(&mut m, "ImportMode", &self.import_mode);
-        put(&mut m, "IngestionWaitPolicy", &self.ingestion_wait_policy);
-        put(&mut m, "LogicalTableMap", &self.logical_table_map);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "PerformanceConfiguration", &self.performance_configuration);
-        put(&mut m, "Permissions", &self.permissions);
-        put(&mut m, "PhysicalTableMap", &self.physical_table_map);
-        put(&mut m, "RowLevelPermissionDataSet", &self.row_level_permission_data_set);
-        put(&mut m, "RowLevelPermissionTagConfiguration", &self.row_level_permission_tag_configuration);
-        put(&mut m, "SemanticModelConfiguration", &self.semantic_model_configuration);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UseAs", &self.use_as);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AwsAccountId", &self.aws_account_id);
+        put(m, "ColumnGroups", &self.column_groups);
+        put(m, "ColumnLevelPermissionRules", &self.column_level_permission_rules);
+        put(m, "DataPrepConfiguration", &self.data_prep_configuration);
+        put(m, "DataSetId", &self.data_set_id);
+        put(m, "DataSetRefreshProperties", &self.data_set_refresh_properties);
+        put(m, "DataSetUsageConfiguration", &self.data_set_usage_configuration);
+        put(m, "DatasetParameters", &self.dataset_parameters);
+        put(m, "FieldFolders", &self.field_folders);
+        put(m, "FolderArns", &self.folder_arns);
+        put(m, "ImportMode", &self.import_mode);
+        put(m, "IngestionWaitPolicy", &self.ingestion_wait_policy);
+        put(m, "LogicalTableMap", &self.logical_table_map);
+        put(m, "Name", &self.name);
+        put(m, "PerformanceConfiguration", &self.performance_configuration);
+        put(m, "Permissions", &self.permissions);
+        put(m, "PhysicalTableMap", &self.physical_table_map);
+        put(m, "RowLevelPermissionDataSet", &self.row_level_permission_data_set);
+        put(m, "RowLevelPermissionTagConfiguration", &self.row_level_permission_tag_configuration);
+        put(m, "SemanticModelConfiguration", &self.semantic_model_configuration);
+        put(m, "Tags", &self.tags);
+        put(m, "UseAs", &self.use_as);
     }
 }
 resource!(CfnDataSet, CfnDataSetAttributes, "AWS::QuickSight::DataSet");
@@ -42084,22 +42062,20 @@ impl CfnDataSource {
     }
 }
 impl CfnDataSource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AlternateDataSourceParameters", &self.alternate_data_source_parameters);
-        put(&mut m, "AwsAccountId", &self.aws_account_id);
-        put(&mut m, "Credentials", &self.credentials);
-        put(&mut m, "DataSourceId", &self.data_source_id);
-        put(&mut m, "DataSourceParameters", &self.data_source_parameters);
-        put(&mut m, "ErrorInfo", &self.error_info);
-        put(&mut m, "FolderArns", &self.folder_arns);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Permissions", &self.permissions);
-        put(&mut m, "SslProperties", &self.ssl_properties);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        put(&mut m, "VpcConnectionProperties", &self.vpc_connection_properties);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AlternateDataSourceParameters", &self.alternate_data_source_parameters);
+        put(m, "AwsAccountId", &self.aws_account_id);
+        put(m, "Credentials", &self.credentials);
+        put(m, "DataSourceId", &self.data_source_id);
+        put(m, "DataSourceParameters", &self.data_source_parameters);
+        put(m, "ErrorInfo", &self.error_info);
+        put(m, "FolderArns", &self.folder_arns);
+        req(m, "Name", &self.name);
+        put(m, "Permissions", &self.permissions);
+        put(m, "SslProperties", &self.ssl_properties);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
+        put(m, "VpcConnectionProperties", &self.vpc_connection_properties);
     }
 }
 resource!(CfnDataSource, CfnDataSourceAttributes, "AWS::QuickSight::DataSource");
@@ -43559,14 +43535,12 @@ impl CfnFlow {
     }
 }
 impl CfnFlow {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AwsAccountId", &self.aws_account_id);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "FlowDefinition", &self.flow_definition);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Permissions", &self.permissions);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AwsAccountId", &self.aws_account_id);
+        put(m, "Description", &self.description);
+        req(m, "FlowDefinition", &self.flow_definition);
+        req(m, "Name", &self.name);
+        put(m, "Permissions", &self.permissions);
     }
 }
 resource!(CfnFlow, CfnFlowAttributes, "AWS::QuickSight::Flow");
@@ -43657,17 +43631,15 @@ pub struct CfnFolder {
     pub tags: Option<Val<Vec<Val<folder::Tag>>>>,
 }
 impl CfnFolder {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AwsAccountId", &self.aws_account_id);
-        put(&mut m, "FolderId", &self.folder_id);
-        put(&mut m, "FolderType", &self.folder_type);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "ParentFolderArn", &self.parent_folder_arn);
-        put(&mut m, "Permissions", &self.permissions);
-        put(&mut m, "SharingModel", &self.sharing_model);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AwsAccountId", &self.aws_account_id);
+        put(m, "FolderId", &self.folder_id);
+        put(m, "FolderType", &self.folder_type);
+        put(m, "Name", &self.name);
+        put(m, "ParentFolderArn", &self.parent_folder_arn);
+        put(m, "Permissions", &self.permissions);
+        put(m, "SharingModel", &self.sharing_model);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFolder, CfnFolderAttributes, "AWS::QuickSight::Folder");
@@ -43833,12 +43805,10 @@ impl CfnGroup {
     }
 }
 impl CfnGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "GroupName", &self.group_name);
-        req(&mut m, "Namespace", &self.namespace);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "GroupName", &self.group_name);
+        req(m, "Namespace", &self.namespace);
     }
 }
 resource!(CfnGroup, CfnGroupAttributes, "AWS::QuickSight::Group");
@@ -43910,21 +43880,19 @@ impl CfnKnowledgeBase {
     }
 }
 impl CfnKnowledgeBase {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessControlConfiguration", &self.access_control_configuration);
-        req(&mut m, "AwsAccountId", &self.aws_account_id);
-        req(&mut m, "DataSourceArn", &self.data_source_arn);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "IsEmailNotificationOptedForIngestionFailures", &self.is_email_notification_opted_for_ingestion_failures);
-        req(&mut m, "KnowledgeBaseConfiguration", &self.knowledge_base_configuration);
-        req(&mut m, "KnowledgeBaseId", &self.knowledge_base_id);
-        put(&mut m, "MediaExtractionConfiguration", &self.media_extraction_configuration);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Permissions", &self.permissions);
-        put(&mut m, "PrimaryOwnerArn", &self.primary_owner_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessControlConfiguration", &self.access_control_configuration);
+        req(m, "AwsAccountId", &self.aws_account_id);
+        req(m, "DataSourceArn", &self.data_source_arn);
+        put(m, "Description", &self.description);
+        put(m, "IsEmailNotificationOptedForIngestionFailures", &self.is_email_notification_opted_for_ingestion_failures);
+        req(m, "KnowledgeBaseConfiguration", &self.knowledge_base_configuration);
+        req(m, "KnowledgeBaseId", &self.knowledge_base_id);
+        put(m, "MediaExtractionConfiguration", &self.media_extraction_configuration);
+        req(m, "Name", &self.name);
+        put(m, "Permissions", &self.permissions);
+        put(m, "PrimaryOwnerArn", &self.primary_owner_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnKnowledgeBase, CfnKnowledgeBaseAttributes, "AWS::QuickSight::KnowledgeBase");
@@ -44291,13 +44259,11 @@ impl CfnLimitsProfile {
     }
 }
 impl CfnLimitsProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AccountId", &self.account_id);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "ProfileName", &self.profile_name);
-        req(&mut m, "ResourceLimits", &self.resource_limits);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AccountId", &self.account_id);
+        put(m, "Description", &self.description);
+        req(m, "ProfileName", &self.profile_name);
+        req(m, "ResourceLimits", &self.resource_limits);
     }
 }
 resource!(CfnLimitsProfile, CfnLimitsProfileAttributes, "AWS::QuickSight::LimitsProfile");
@@ -44431,20 +44397,18 @@ impl CfnOAuthClientApplication {
     }
 }
 impl CfnOAuthClientApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ClientId", &self.client_id);
-        put(&mut m, "ClientSecret", &self.client_secret);
-        put(&mut m, "DataSourceType", &self.data_source_type);
-        put(&mut m, "IdentityProviderVpcConnectionProperties", &self.identity_provider_vpc_connection_properties);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "OAuthAuthorizationEndpointUrl", &self.o_auth_authorization_endpoint_url);
-        req(&mut m, "OAuthClientApplicationId", &self.o_auth_client_application_id);
-        req(&mut m, "OAuthClientAuthenticationType", &self.o_auth_client_authentication_type);
-        put(&mut m, "OAuthScopes", &self.o_auth_scopes);
-        req(&mut m, "OAuthTokenEndpointUrl", &self.o_auth_token_endpoint_url);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ClientId", &self.client_id);
+        put(m, "ClientSecret", &self.client_secret);
+        put(m, "DataSourceType", &self.data_source_type);
+        put(m, "IdentityProviderVpcConnectionProperties", &self.identity_provider_vpc_connection_properties);
+        req(m, "Name", &self.name);
+        put(m, "OAuthAuthorizationEndpointUrl", &self.o_auth_authorization_endpoint_url);
+        req(m, "OAuthClientApplicationId", &self.o_auth_client_application_id);
+        req(m, "OAuthClientAuthenticationType", &self.o_auth_client_authentication_type);
+        put(m, "OAuthScopes", &self.o_auth_scopes);
+        req(m, "OAuthTokenEndpointUrl", &self.o_auth_token_endpoint_url);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnOAuthClientApplication, CfnOAuthClientApplicationAttributes, "AWS::QuickSight::OAuthClientApplication");
@@ -44682,12 +44646,10 @@ pub struct CfnRefreshSchedule {
     pub schedule: Option<Val<refresh_schedule::RefreshScheduleMap>>,
 }
 impl CfnRefreshSchedule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AwsAccountId", &self.aws_account_id);
-        put(&mut m, "DataSetId", &self.data_set_id);
-        put(&mut m, "Schedule", &self.schedule);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AwsAccountId", &self.aws_account_id);
+        put(m, "DataSetId", &self.data_set_id);
+        put(m, "Schedule", &self.schedule);
     }
 }
 resource!(CfnRefreshSchedule, CfnRefreshScheduleAttributes, "AWS::QuickSight::RefreshSchedule");
@@ -44897,16 +44859,14 @@ impl CfnSpace {
     }
 }
 impl CfnSpace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AwsAccountId", &self.aws_account_id);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Permissions", &self.permissions);
-        put(&mut m, "Resources", &self.resources);
-        req(&mut m, "SpaceId", &self.space_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AwsAccountId", &self.aws_account_id);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Permissions", &self.permissions);
+        put(m, "Resources", &self.resources);
+        req(m, "SpaceId", &self.space_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSpace, CfnSpaceAttributes, "AWS::QuickSight::Space");
@@ -45095,18 +45055,16 @@ impl CfnTemplate {
     }
 }
 impl CfnTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AwsAccountId", &self.aws_account_id);
-        put(&mut m, "Definition", &self.definition);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Permissions", &self.permissions);
-        put(&mut m, "SourceEntity", &self.source_entity);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TemplateId", &self.template_id);
-        put(&mut m, "ValidationStrategy", &self.validation_strategy);
-        put(&mut m, "VersionDescription", &self.version_description);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AwsAccountId", &self.aws_account_id);
+        put(m, "Definition", &self.definition);
+        put(m, "Name", &self.name);
+        put(m, "Permissions", &self.permissions);
+        put(m, "SourceEntity", &self.source_entity);
+        put(m, "Tags", &self.tags);
+        req(m, "TemplateId", &self.template_id);
+        put(m, "ValidationStrategy", &self.validation_strategy);
+        put(m, "VersionDescription", &self.version_description);
     }
 }
 resource!(CfnTemplate, CfnTemplateAttributes, "AWS::QuickSight::Template");
@@ -62699,17 +62657,15 @@ impl CfnTheme {
     }
 }
 impl CfnTheme {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AwsAccountId", &self.aws_account_id);
-        req(&mut m, "BaseThemeId", &self.base_theme_id);
-        req(&mut m, "Configuration", &self.configuration);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Permissions", &self.permissions);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "ThemeId", &self.theme_id);
-        put(&mut m, "VersionDescription", &self.version_description);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AwsAccountId", &self.aws_account_id);
+        req(m, "BaseThemeId", &self.base_theme_id);
+        req(m, "Configuration", &self.configuration);
+        req(m, "Name", &self.name);
+        put(m, "Permissions", &self.permissions);
+        put(m, "Tags", &self.tags);
+        req(m, "ThemeId", &self.theme_id);
+        put(m, "VersionDescription", &self.version_description);
     }
 }
 resource!(CfnTheme, CfnThemeAttributes, "AWS::QuickSight::Theme");
@@ -63363,19 +63319,17 @@ pub struct CfnTopic {
     pub user_experience_version: Option<Val<topic::TopicUserExperienceVersion>>,
 }
 impl CfnTopic {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AwsAccountId", &self.aws_account_id);
-        put(&mut m, "ConfigOptions", &self.config_options);
-        put(&mut m, "CustomInstructions", &self.custom_instructions);
-        put(&mut m, "DataSets", &self.data_sets);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "FolderArns", &self.folder_arns);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TopicId", &self.topic_id);
-        put(&mut m, "UserExperienceVersion", &self.user_experience_version);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AwsAccountId", &self.aws_account_id);
+        put(m, "ConfigOptions", &self.config_options);
+        put(m, "CustomInstructions", &self.custom_instructions);
+        put(m, "DataSets", &self.data_sets);
+        put(m, "Description", &self.description);
+        put(m, "FolderArns", &self.folder_arns);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "TopicId", &self.topic_id);
+        put(m, "UserExperienceVersion", &self.user_experience_version);
     }
 }
 resource!(CfnTopic, CfnTopicAttributes, "AWS::QuickSight::Topic");
@@ -64852,19 +64806,17 @@ pub struct CfnTopicV2 {
     pub topic_id: Option<Val<String>>,
 }
 impl CfnTopicV2 {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AwsAccountId", &self.aws_account_id);
-        put(&mut m, "CustomInstructions", &self.custom_instructions);
-        put(&mut m, "DataSetRelations", &self.data_set_relations);
-        put(&mut m, "DataSets", &self.data_sets);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "FolderArns", &self.folder_arns);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Permissions", &self.permissions);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TopicId", &self.topic_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AwsAccountId", &self.aws_account_id);
+        put(m, "CustomInstructions", &self.custom_instructions);
+        put(m, "DataSetRelations", &self.data_set_relations);
+        put(m, "DataSets", &self.data_sets);
+        put(m, "Description", &self.description);
+        put(m, "FolderArns", &self.folder_arns);
+        put(m, "Name", &self.name);
+        put(m, "Permissions", &self.permissions);
+        put(m, "Tags", &self.tags);
+        put(m, "TopicId", &self.topic_id);
     }
 }
 resource!(CfnTopicV2, CfnTopicV2Attributes, "AWS::QuickSight::TopicV2");
@@ -65070,18 +65022,16 @@ pub struct CfnVPCConnection {
     pub vpc_connection_id: Option<Val<String>>,
 }
 impl CfnVPCConnection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AvailabilityStatus", &self.availability_status);
-        put(&mut m, "AwsAccountId", &self.aws_account_id);
-        put(&mut m, "DnsResolvers", &self.dns_resolvers);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        put(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VPCConnectionId", &self.vpc_connection_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AvailabilityStatus", &self.availability_status);
+        put(m, "AwsAccountId", &self.aws_account_id);
+        put(m, "DnsResolvers", &self.dns_resolvers);
+        put(m, "Name", &self.name);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        put(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
+        put(m, "VPCConnectionId", &self.vpc_connection_id);
     }
 }
 resource!(CfnVPCConnection, CfnVPCConnectionAttributes, "AWS::QuickSight::VPCConnection");

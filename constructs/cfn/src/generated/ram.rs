@@ -29,13 +29,11 @@ impl CfnPermission {
     }
 }
 impl CfnPermission {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "PolicyTemplate", &self.policy_template);
-        req(&mut m, "ResourceType", &self.resource_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        req(m, "PolicyTemplate", &self.policy_template);
+        req(m, "ResourceType", &self.resource_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPermission, CfnPermissionAttributes, "AWS::RAM::Permission");
@@ -118,12 +116,10 @@ impl CfnPermissionAssociation {
     }
 }
 impl CfnPermissionAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PermissionArn", &self.permission_arn);
-        put(&mut m, "Replace", &self.replace);
-        req(&mut m, "ResourceShareArn", &self.resource_share_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PermissionArn", &self.permission_arn);
+        put(m, "Replace", &self.replace);
+        req(m, "ResourceShareArn", &self.resource_share_arn);
     }
 }
 resource!(CfnPermissionAssociation, CfnPermissionAssociationAttributes, "AWS::RAM::PermissionAssociation");
@@ -191,11 +187,9 @@ impl CfnPrincipalAssociation {
     }
 }
 impl CfnPrincipalAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Principal", &self.principal);
-        req(&mut m, "ResourceShareArn", &self.resource_share_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Principal", &self.principal);
+        req(m, "ResourceShareArn", &self.resource_share_arn);
     }
 }
 resource!(CfnPrincipalAssociation, CfnPrincipalAssociationAttributes, "AWS::RAM::PrincipalAssociation");
@@ -249,11 +243,9 @@ impl CfnResourceAssociation {
     }
 }
 impl CfnResourceAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ResourceArn", &self.resource_arn);
-        req(&mut m, "ResourceShareArn", &self.resource_share_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ResourceArn", &self.resource_arn);
+        req(m, "ResourceShareArn", &self.resource_share_arn);
     }
 }
 resource!(CfnResourceAssociation, CfnResourceAssociationAttributes, "AWS::RAM::ResourceAssociation");
@@ -335,17 +327,15 @@ impl CfnResourceShare {
     }
 }
 impl CfnResourceShare {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllowExternalPrincipals", &self.allow_external_principals);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PermissionArns", &self.permission_arns);
-        put(&mut m, "Principals", &self.principals);
-        put(&mut m, "ResourceArns", &self.resource_arns);
-        put(&mut m, "ResourceShareConfiguration", &self.resource_share_configuration);
-        put(&mut m, "Sources", &self.sources);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllowExternalPrincipals", &self.allow_external_principals);
+        req(m, "Name", &self.name);
+        put(m, "PermissionArns", &self.permission_arns);
+        put(m, "Principals", &self.principals);
+        put(m, "ResourceArns", &self.resource_arns);
+        put(m, "ResourceShareConfiguration", &self.resource_share_configuration);
+        put(m, "Sources", &self.sources);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnResourceShare, CfnResourceShareAttributes, "AWS::RAM::ResourceShare");
@@ -454,11 +444,9 @@ impl CfnSourceAssociation {
     }
 }
 impl CfnSourceAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ResourceShareArn", &self.resource_share_arn);
-        req(&mut m, "SourceId", &self.source_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ResourceShareArn", &self.resource_share_arn);
+        req(m, "SourceId", &self.source_id);
     }
 }
 resource!(CfnSourceAssociation, CfnSourceAssociationAttributes, "AWS::RAM::SourceAssociation");

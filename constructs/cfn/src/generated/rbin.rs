@@ -41,17 +41,15 @@ impl CfnRule {
     }
 }
 impl CfnRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "ExcludeResourceTags", &self.exclude_resource_tags);
-        put(&mut m, "LockConfiguration", &self.lock_configuration);
-        put(&mut m, "ResourceTags", &self.resource_tags);
-        req(&mut m, "ResourceType", &self.resource_type);
-        req(&mut m, "RetentionPeriod", &self.retention_period);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "ExcludeResourceTags", &self.exclude_resource_tags);
+        put(m, "LockConfiguration", &self.lock_configuration);
+        put(m, "ResourceTags", &self.resource_tags);
+        req(m, "ResourceType", &self.resource_type);
+        req(m, "RetentionPeriod", &self.retention_period);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRule, CfnRuleAttributes, "AWS::Rbin::Rule");

@@ -26,12 +26,10 @@ impl CfnClusterSnapshot {
     }
 }
 impl CfnClusterSnapshot {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DBClusterIdentifier", &self.db_cluster_identifier);
-        req(&mut m, "DBClusterSnapshotIdentifier", &self.db_cluster_snapshot_identifier);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DBClusterIdentifier", &self.db_cluster_identifier);
+        req(m, "DBClusterSnapshotIdentifier", &self.db_cluster_snapshot_identifier);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnClusterSnapshot, CfnClusterSnapshotAttributes, "AWS::RDS::ClusterSnapshot");
@@ -213,22 +211,20 @@ impl CfnCustomDBEngineVersion {
     }
 }
 impl CfnCustomDBEngineVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DatabaseInstallationFiles", &self.database_installation_files);
-        put(&mut m, "DatabaseInstallationFilesS3BucketName", &self.database_installation_files_s3_bucket_name);
-        put(&mut m, "DatabaseInstallationFilesS3Prefix", &self.database_installation_files_s3_prefix);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Engine", &self.engine);
-        req(&mut m, "EngineVersion", &self.engine_version);
-        put(&mut m, "ImageId", &self.image_id);
-        put(&mut m, "KMSKeyId", &self.kms_key_id);
-        put(&mut m, "Manifest", &self.manifest);
-        put(&mut m, "SourceCustomDbEngineVersionIdentifier", &self.source_custom_db_engine_version_identifier);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UseAwsProvidedLatestImage", &self.use_aws_provided_latest_image);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DatabaseInstallationFiles", &self.database_installation_files);
+        put(m, "DatabaseInstallationFilesS3BucketName", &self.database_installation_files_s3_bucket_name);
+        put(m, "DatabaseInstallationFilesS3Prefix", &self.database_installation_files_s3_prefix);
+        put(m, "Description", &self.description);
+        req(m, "Engine", &self.engine);
+        req(m, "EngineVersion", &self.engine_version);
+        put(m, "ImageId", &self.image_id);
+        put(m, "KMSKeyId", &self.kms_key_id);
+        put(m, "Manifest", &self.manifest);
+        put(m, "SourceCustomDbEngineVersionIdentifier", &self.source_custom_db_engine_version_identifier);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
+        put(m, "UseAwsProvidedLatestImage", &self.use_aws_provided_latest_image);
     }
 }
 resource!(CfnCustomDBEngineVersion, CfnCustomDBEngineVersionAttributes, "AWS::RDS::CustomDBEngineVersion");
@@ -697,70 +693,68 @@ pub struct CfnDBCluster {
     pub vpc_security_group_ids: Option<Val<Vec<Val<String>>>>,
 }
 impl CfnDBCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllocatedStorage", &self.allocated_storage);
-        put(&mut m, "AssociatedRoles", &self.associated_roles);
-        put(&mut m, "AutoMinorVersionUpgrade", &self.auto_minor_version_upgrade);
-        put(&mut m, "AvailabilityZones", &self.availability_zones);
-        put(&mut m, "BacktrackWindow", &self.backtrack_window);
-        put(&mut m, "BackupRetentionPeriod", &self.backup_retention_period);
-        put(&mut m, "ClusterScalabilityType", &self.cluster_scalability_type);
-        put(&mut m, "CopyTagsToSnapshot", &self.copy_tags_to_snapshot);
-        put(&mut m, "DBClusterIdentifier", &self.db_cluster_identifier);
-        put(&mut m, "DBClusterInstanceClass", &self.db_cluster_instance_class);
-        put(&mut m, "DBClusterParameterGroupName", &self.db_cluster_parameter_group_name);
-        put(&mut m, "DBInstanceParameterGroupName", &self.db_instance_parameter_group_name);
-        put(&mut m, "DBSubnetGroupName", &self.db_subnet_group_name);
-        put(&mut m, "DBSystemId", &self.db_system_id);
-        put(&mut m, "DatabaseInsightsMode", &self.database_insights_mode);
-        put(&mut m, "DatabaseName", &self.database_name);
-        put(&mut m, "DeleteAutomatedBackups", &self.delete_automated_backups);
-        put(&mut m, "DeletionProtection", &self.deletion_protection);
-        put(&mut m, "Domain", &self.domain);
-        put(&mut m, "DomainIAMRoleName", &self.domain_iam_role_name);
-        put(&mut m, "EnableCloudwatchLogsExports", &self.enable_cloudwatch_logs_exports);
-        put(&mut m, "EnableGlobalWriteForwarding", &self.enable_global_write_forwarding);
-        put(&mut m, "EnableHttpEndpoint", &self.enable_http_endpoint);
-        put(&mut m, "EnableIAMDatabaseAuthentication", &self.enable_iam_database_authentication);
-        put(&mut m, "EnableLocalWriteForwarding", &self.enable_local_write_forwarding);
-        put(&mut m, "Engine", &self.engine);
-        put(&mut m, "EngineLifecycleSupport", &self.engine_lifecycle_support);
-        put(&mut m, "EngineMode", &self.engine_mode);
-        put(&mut m, "EngineVersion", &self.engine_version);
-        put(&mut m, "GlobalClusterIdentifier", &self.global_cluster_identifier);
-        put(&mut m, "Iops", &self.iops);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "ManageMasterUserPassword", &self.manage_master_user_password);
-        put(&mut m, "MasterUserAuthenticationType", &self.master_user_authentication_type);
-        put(&mut m, "MasterUserPassword", &self.master_user_password);
-        put(&mut m, "MasterUserSecret", &self.master_user_secret);
-        put(&mut m, "MasterUsername", &self.master_username);
-        put(&mut m, "MonitoringInterval", &self.monitoring_interval);
-        put(&mut m, "MonitoringRoleArn", &self.monitoring_role_arn);
-        put(&mut m, "NetworkType", &self.network_type);
-        put(&mut m, "PerformanceInsightsEnabled", &self.performance_insights_enabled);
-        put(&mut m, "PerformanceInsightsKmsKeyId", &self.performance_insights_kms_key_id);
-        put(&mut m, "PerformanceInsightsRetentionPeriod", &self.performance_insights_retention_period);
-        put(&mut m, "Port", &self.port);
-        put(&mut m, "PreferredBackupWindow", &self.preferred_backup_window);
-        put(&mut m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
-        put(&mut m, "PubliclyAccessible", &self.publicly_accessible);
-        put(&mut m, "ReplicationSourceIdentifier", &self.replication_source_identifier);
-        put(&mut m, "RestoreToTime", &self.restore_to_time);
-        put(&mut m, "RestoreType", &self.restore_type);
-        put(&mut m, "ScalingConfiguration", &self.scaling_configuration);
-        put(&mut m, "ServerlessV2ScalingConfiguration", &self.serverless_v2_scaling_configuration);
-        put(&mut m, "SnapshotIdentifier", &self.snapshot_identifier);
-        put(&mut m, "SourceDBClusterIdentifier", &self.source_db_cluster_identifier);
-        put(&mut m, "SourceDbClusterResourceId", &self.source_db_cluster_resource_id);
-        put(&mut m, "SourceRegion", &self.source_region);
-        put(&mut m, "StorageEncrypted", &self.storage_encrypted);
-        put(&mut m, "StorageType", &self.storage_type);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UseLatestRestorableTime", &self.use_latest_restorable_time);
-        put(&mut m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllocatedStorage", &self.allocated_storage);
+        put(m, "AssociatedRoles", &self.associated_roles);
+        put(m, "AutoMinorVersionUpgrade", &self.auto_minor_version_upgrade);
+        put(m, "AvailabilityZones", &self.availability_zones);
+        put(m, "BacktrackWindow", &self.backtrack_window);
+        put(m, "BackupRetentionPeriod", &self.backup_retention_period);
+        put(m, "ClusterScalabilityType", &self.cluster_scalability_type);
+        put(m, "CopyTagsToSnapshot", &self.copy_tags_to_snapshot);
+        put(m, "DBClusterIdentifier", &self.db_cluster_identifier);
+        put(m, "DBClusterInstanceClass", &self.db_cluster_instance_class);
+        put(m, "DBClusterParameterGroupName", &self.db_cluster_parameter_group_name);
+        put(m, "DBInstanceParameterGroupName", &self.db_instance_parameter_group_name);
+        put(m, "DBSubnetGroupName", &self.db_subnet_group_name);
+        put(m, "DBSystemId", &self.db_system_id);
+        put(m, "DatabaseInsightsMode", &self.database_insights_mode);
+        put(m, "DatabaseName", &self.database_name);
+        put(m, "DeleteAutomatedBackups", &self.delete_automated_backups);
+        put(m, "DeletionProtection", &self.deletion_protection);
+        put(m, "Domain", &self.domain);
+        put(m, "DomainIAMRoleName", &self.domain_iam_role_name);
+        put(m, "EnableCloudwatchLogsExports", &self.enable_cloudwatch_logs_exports);
+        put(m, "EnableGlobalWriteForwarding", &self.enable_global_write_forwarding);
+        put(m, "EnableHttpEndpoint", &self.enable_http_endpoint);
+        put(m, "EnableIAMDatabaseAuthentication", &self.enable_iam_database_authentication);
+        put(m, "EnableLocalWriteForwarding", &self.enable_local_write_forwarding);
+        put(m, "Engine", &self.engine);
+        put(m, "EngineLifecycleSupport", &self.engine_lifecycle_support);
+        put(m, "EngineMode", &self.engine_mode);
+        put(m, "EngineVersion", &self.engine_version);
+        put(m, "GlobalClusterIdentifier", &self.global_cluster_identifier);
+        put(m, "Iops", &self.iops);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "ManageMasterUserPassword", &self.manage_master_user_password);
+        put(m, "MasterUserAuthenticationType", &self.master_user_authentication_type);
+        put(m, "MasterUserPassword", &self.master_user_password);
+        put(m, "MasterUserSecret", &self.master_user_secret);
+        put(m, "MasterUsername", &self.master_username);
+        put(m, "MonitoringInterval", &self.monitoring_interval);
+        put(m, "MonitoringRoleArn", &self.monitoring_role_arn);
+        put(m, "NetworkType", &self.network_type);
+        put(m, "PerformanceInsightsEnabled", &self.performance_insights_enabled);
+        put(m, "PerformanceInsightsKmsKeyId", &self.performance_insights_kms_key_id);
+        put(m, "PerformanceInsightsRetentionPeriod", &self.performance_insights_retention_period);
+        put(m, "Port", &self.port);
+        put(m, "PreferredBackupWindow", &self.preferred_backup_window);
+        put(m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
+        put(m, "PubliclyAccessible", &self.publicly_accessible);
+        put(m, "ReplicationSourceIdentifier", &self.replication_source_identifier);
+        put(m, "RestoreToTime", &self.restore_to_time);
+        put(m, "RestoreType", &self.restore_type);
+        put(m, "ScalingConfiguration", &self.scaling_configuration);
+        put(m, "ServerlessV2ScalingConfiguration", &self.serverless_v2_scaling_configuration);
+        put(m, "SnapshotIdentifier", &self.snapshot_identifier);
+        put(m, "SourceDBClusterIdentifier", &self.source_db_cluster_identifier);
+        put(m, "SourceDbClusterResourceId", &self.source_db_cluster_resource_id);
+        put(m, "SourceRegion", &self.source_region);
+        put(m, "StorageEncrypted", &self.storage_encrypted);
+        put(m, "StorageType", &self.storage_type);
+        put(m, "Tags", &self.tags);
+        put(m, "UseLatestRestorableTime", &self.use_latest_restorable_time);
+        put(m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
     }
 }
 resource!(CfnDBCluster, CfnDBClusterAttributes, "AWS::RDS::DBCluster");
@@ -1077,15 +1071,13 @@ impl CfnDBClusterEndpoint {
     }
 }
 impl CfnDBClusterEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CustomEndpointType", &self.custom_endpoint_type);
-        req(&mut m, "DBClusterEndpointIdentifier", &self.db_cluster_endpoint_identifier);
-        req(&mut m, "DBClusterIdentifier", &self.db_cluster_identifier);
-        put(&mut m, "ExcludedMembers", &self.excluded_members);
-        put(&mut m, "StaticMembers", &self.static_members);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CustomEndpointType", &self.custom_endpoint_type);
+        req(m, "DBClusterEndpointIdentifier", &self.db_cluster_endpoint_identifier);
+        req(m, "DBClusterIdentifier", &self.db_cluster_identifier);
+        put(m, "ExcludedMembers", &self.excluded_members);
+        put(m, "StaticMembers", &self.static_members);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDBClusterEndpoint, CfnDBClusterEndpointAttributes, "AWS::RDS::DBClusterEndpoint");
@@ -1227,14 +1219,12 @@ impl CfnDBClusterParameterGroup {
     }
 }
 impl CfnDBClusterParameterGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DBClusterParameterGroupName", &self.db_cluster_parameter_group_name);
-        req(&mut m, "Description", &self.description);
-        req(&mut m, "Family", &self.family);
-        req(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DBClusterParameterGroupName", &self.db_cluster_parameter_group_name);
+        req(m, "Description", &self.description);
+        req(m, "Family", &self.family);
+        req(m, "Parameters", &self.parameters);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDBClusterParameterGroup, CfnDBClusterParameterGroupAttributes, "AWS::RDS::DBClusterParameterGroup");
@@ -1943,92 +1933,90 @@ pub struct CfnDBInstance {
     pub vpc_security_groups: Option<Val<Vec<Val<String>>>>,
 }
 impl CfnDBInstance {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalStorageVolumes", &self.additional_storage_volumes);
-        put(&mut m, "AllocatedStorage", &self.allocated_storage);
-        put(&mut m, "AllowMajorVersionUpgrade", &self.allow_major_version_upgrade);
-        put(&mut m, "ApplyImmediately", &self.apply_immediately);
-        put(&mut m, "AssociatedRoles", &self.associated_roles);
-        put(&mut m, "AutoMinorVersionUpgrade", &self.auto_minor_version_upgrade);
-        put(&mut m, "AutomaticBackupReplicationKmsKeyId", &self.automatic_backup_replication_kms_key_id);
-        put(&mut m, "AutomaticBackupReplicationRegion", &self.automatic_backup_replication_region);
-        put(&mut m, "AutomaticBackupReplicationRetentionPeriod", &self.automatic_backup_replication_retention_period);
-        put(&mut m, "AvailabilityZone", &self.availability_zone);
-        put(&mut m, "BackupRetentionPeriod", &self.backup_retention_period);
-        put(&mut m, "BackupTarget", &self.backup_target);
-        put(&mut m, "CACertificateIdentifier", &self.ca_certificate_identifier);
-        put(&mut m, "CertificateRotationRestart", &self.certificate_rotation_restart);
-        put(&mut m, "CharacterSetName", &self.character_set_name);
-        put(&mut m, "CopyTagsToSnapshot", &self.copy_tags_to_snapshot);
-        put(&mut m, "CustomIAMInstanceProfile", &self.custom_iam_instance_profile);
-        put(&mut m, "DBClusterIdentifier", &self.db_cluster_identifier);
-        put(&mut m, "DBClusterSnapshotIdentifier", &self.db_cluster_snapshot_identifier);
-        put(&mut m, "DBInstanceClass", &self.db_instance_class);
-        put(&mut m, "DBInstanceIdentifier", &self.db_instance_identifier);
-        put(&mut m, "DBName", &self.db_name);
-        put(&mut m, "DBParameterGroupName", &self.db_parameter_group_name);
-        put(&mut m, "DBSecurityGroups", &self.db_security_groups);
-        put(&mut m, "DBSnapshotIdentifier", &self.db_snapshot_identifier);
-        put(&mut m, "DBSubnetGroupName", &self.db_subnet_group_name);
-        put(&mut m, "DBSystemId", &self.db_system_id);
-        put(&mut m, "DatabaseInsightsMode", &self.database_insights_mode);
-        put(&mut m, "DedicatedLogVolume", &self.dedicated_log_volume);
-        put(&mut m, "DeleteAutomatedBackups", &self.delete_automated_backups);
-        put(&mut m, "DeletionProtection", &self.deletion_protection);
-        put(&mut m, "Domain", &self.domain);
-        put(&mut m, "DomainAuthSecretArn", &self.domain_auth_secret_arn);
-        put(&mut m, "DomainDnsIps", &self.domain_dns_ips);
-        put(&mut m, "DomainFqdn", &self.domain_fqdn);
-        put(&mut m, "DomainIAMRoleName", &self.domain_iam_role_name);
-        put(&mut m, "DomainOu", &self.domain_ou);
-        put(&mut m, "EnableCloudwatchLogsExports", &self.enable_cloudwatch_logs_exports);
-        put(&mut m, "EnableIAMDatabaseAuthentication", &self.enable_iam_database_authentication);
-        put(&mut m, "EnablePerformanceInsights", &self.enable_performance_insights);
-        put(&mut m, "Engine", &self.engine);
-        put(&mut m, "EngineLifecycleSupport", &self.engine_lifecycle_support);
-        put(&mut m, "EngineVersion", &self.engine_version);
-        put(&mut m, "Iops", &self.iops);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "LicenseModel", &self.license_model);
-        put(&mut m, "ManageMasterUserPassword", &self.manage_master_user_password);
-        put(&mut m, "MasterUserAuthenticationType", &self.master_user_authentication_type);
-        put(&mut m, "MasterUserPassword", &self.master_user_password);
-        put(&mut m, "MasterUserSecret", &self.master_user_secret);
-        put(&mut m, "MasterUsername", &self.master_username);
-        put(&mut m, "MaxAllocatedStorage", &self.max_allocated_storage);
-        put(&mut m, "MonitoringInterval", &self.monitoring_interval);
-        put(&mut m, "MonitoringRoleArn", &self.monitoring_role_arn);
-        put(&mut m, "MultiAZ", &self.multi_az);
-        put(&mut m, "NcharCharacterSetName", &self.nchar_character_set_name);
-        put(&mut m, "NetworkType", &self.network_type);
-        put(&mut m, "OptionGroupName", &self.option_group_name);
-        put(&mut m, "PerformanceInsightsKMSKeyId", &self.performance_insights_kms_key_id);
-        put(&mut m, "PerformanceInsightsRetentionPeriod", &self.performance_insights_retention_period);
-        put(&mut m, "Port", &self.port);
-        put(&mut m, "PreferredBackupWindow", &self.preferred_backup_window);
-        put(&mut m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
-        put(&mut m, "ProcessorFeatures", &self.processor_features);
-        put(&mut m, "PromotionTier", &self.promotion_tier);
-        put(&mut m, "PubliclyAccessible", &self.publicly_accessible);
-        put(&mut m, "ReplicaMode", &self.replica_mode);
-        put(&mut m, "RestoreTime", &self.restore_time);
-        put(&mut m, "SourceDBClusterIdentifier", &self.source_db_cluster_identifier);
-        put(&mut m, "SourceDBInstanceAutomatedBackupsArn", &self.source_db_instance_automated_backups_arn);
-        put(&mut m, "SourceDBInstanceIdentifier", &self.source_db_instance_identifier);
-        put(&mut m, "SourceDbiResourceId", &self.source_dbi_resource_id);
-        put(&mut m, "SourceRegion", &self.source_region);
-        put(&mut m, "StorageEncrypted", &self.storage_encrypted);
-        put(&mut m, "StorageThroughput", &self.storage_throughput);
-        put(&mut m, "StorageType", &self.storage_type);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TdeCredentialArn", &self.tde_credential_arn);
-        put(&mut m, "TdeCredentialPassword", &self.tde_credential_password);
-        put(&mut m, "Timezone", &self.timezone);
-        put(&mut m, "UseDefaultProcessorFeatures", &self.use_default_processor_features);
-        put(&mut m, "UseLatestRestorableTime", &self.use_latest_restorable_time);
-        put(&mut m, "VPCSecurityGroups", &self.vpc_security_groups);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalStorageVolumes", &self.additional_storage_volumes);
+        put(m, "AllocatedStorage", &self.allocated_storage);
+        put(m, "AllowMajorVersionUpgrade", &self.allow_major_version_upgrade);
+        put(m, "ApplyImmediately", &self.apply_immediately);
+        put(m, "AssociatedRoles", &self.associated_roles);
+        put(m, "AutoMinorVersionUpgrade", &self.auto_minor_version_upgrade);
+        put(m, "AutomaticBackupReplicationKmsKeyId", &self.automatic_backup_replication_kms_key_id);
+        put(m, "AutomaticBackupReplicationRegion", &self.automatic_backup_replication_region);
+        put(m, "AutomaticBackupReplicationRetentionPeriod", &self.automatic_backup_replication_retention_period);
+        put(m, "AvailabilityZone", &self.availability_zone);
+        put(m, "BackupRetentionPeriod", &self.backup_retention_period);
+        put(m, "BackupTarget", &self.backup_target);
+        put(m, "CACertificateIdentifier", &self.ca_certificate_identifier);
+        put(m, "CertificateRotationRestart", &self.certificate_rotation_restart);
+        put(m, "CharacterSetName", &self.character_set_name);
+        put(m, "CopyTagsToSnapshot", &self.copy_tags_to_snapshot);
+        put(m, "CustomIAMInstanceProfile", &self.custom_iam_instance_profile);
+        put(m, "DBClusterIdentifier", &self.db_cluster_identifier);
+        put(m, "DBClusterSnapshotIdentifier", &self.db_cluster_snapshot_identifier);
+        put(m, "DBInstanceClass", &self.db_instance_class);
+        put(m, "DBInstanceIdentifier", &self.db_instance_identifier);
+        put(m, "DBName", &self.db_name);
+        put(m, "DBParameterGroupName", &self.db_parameter_group_name);
+        put(m, "DBSecurityGroups", &self.db_security_groups);
+        put(m, "DBSnapshotIdentifier", &self.db_snapshot_identifier);
+        put(m, "DBSubnetGroupName", &self.db_subnet_group_name);
+        put(m, "DBSystemId", &self.db_system_id);
+        put(m, "DatabaseInsightsMode", &self.database_insights_mode);
+        put(m, "DedicatedLogVolume", &self.dedicated_log_volume);
+        put(m, "DeleteAutomatedBackups", &self.delete_automated_backups);
+        put(m, "DeletionProtection", &self.deletion_protection);
+        put(m, "Domain", &self.domain);
+        put(m, "DomainAuthSecretArn", &self.domain_auth_secret_arn);
+        put(m, "DomainDnsIps", &self.domain_dns_ips);
+        put(m, "DomainFqdn", &self.domain_fqdn);
+        put(m, "DomainIAMRoleName", &self.domain_iam_role_name);
+        put(m, "DomainOu", &self.domain_ou);
+        put(m, "EnableCloudwatchLogsExports", &self.enable_cloudwatch_logs_exports);
+        put(m, "EnableIAMDatabaseAuthentication", &self.enable_iam_database_authentication);
+        put(m, "EnablePerformanceInsights", &self.enable_performance_insights);
+        put(m, "Engine", &self.engine);
+        put(m, "EngineLifecycleSupport", &self.engine_lifecycle_support);
+        put(m, "EngineVersion", &self.engine_version);
+        put(m, "Iops", &self.iops);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "LicenseModel", &self.license_model);
+        put(m, "ManageMasterUserPassword", &self.manage_master_user_password);
+        put(m, "MasterUserAuthenticationType", &self.master_user_authentication_type);
+        put(m, "MasterUserPassword", &self.master_user_password);
+        put(m, "MasterUserSecret", &self.master_user_secret);
+        put(m, "MasterUsername", &self.master_username);
+        put(m, "MaxAllocatedStorage", &self.max_allocated_storage);
+        put(m, "MonitoringInterval", &self.monitoring_interval);
+        put(m, "MonitoringRoleArn", &self.monitoring_role_arn);
+        put(m, "MultiAZ", &self.multi_az);
+        put(m, "NcharCharacterSetName", &self.nchar_character_set_name);
+        put(m, "NetworkType", &self.network_type);
+        put(m, "OptionGroupName", &self.option_group_name);
+        put(m, "PerformanceInsightsKMSKeyId", &self.performance_insights_kms_key_id);
+        put(m, "PerformanceInsightsRetentionPeriod", &self.performance_insights_retention_period);
+        put(m, "Port", &self.port);
+        put(m, "PreferredBackupWindow", &self.preferred_backup_window);
+        put(m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
+        put(m, "ProcessorFeatures", &self.processor_features);
+        put(m, "PromotionTier", &self.promotion_tier);
+        put(m, "PubliclyAccessible", &self.publicly_accessible);
+        put(m, "ReplicaMode", &self.replica_mode);
+        put(m, "RestoreTime", &self.restore_time);
+        put(m, "SourceDBClusterIdentifier", &self.source_db_cluster_identifier);
+        put(m, "SourceDBInstanceAutomatedBackupsArn", &self.source_db_instance_automated_backups_arn);
+        put(m, "SourceDBInstanceIdentifier", &self.source_db_instance_identifier);
+        put(m, "SourceDbiResourceId", &self.source_dbi_resource_id);
+        put(m, "SourceRegion", &self.source_region);
+        put(m, "StorageEncrypted", &self.storage_encrypted);
+        put(m, "StorageThroughput", &self.storage_throughput);
+        put(m, "StorageType", &self.storage_type);
+        put(m, "Tags", &self.tags);
+        put(m, "TdeCredentialArn", &self.tde_credential_arn);
+        put(m, "TdeCredentialPassword", &self.tde_credential_password);
+        put(m, "Timezone", &self.timezone);
+        put(m, "UseDefaultProcessorFeatures", &self.use_default_processor_features);
+        put(m, "UseLatestRestorableTime", &self.use_latest_restorable_time);
+        put(m, "VPCSecurityGroups", &self.vpc_security_groups);
     }
 }
 resource!(CfnDBInstance, CfnDBInstanceAttributes, "AWS::RDS::DBInstance");
@@ -2430,14 +2418,12 @@ impl CfnDBParameterGroup {
     }
 }
 impl CfnDBParameterGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DBParameterGroupName", &self.db_parameter_group_name);
-        req(&mut m, "Description", &self.description);
-        req(&mut m, "Family", &self.family);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DBParameterGroupName", &self.db_parameter_group_name);
+        req(m, "Description", &self.description);
+        req(m, "Family", &self.family);
+        put(m, "Parameters", &self.parameters);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDBParameterGroup, CfnDBParameterGroupAttributes, "AWS::RDS::DBParameterGroup");
@@ -2541,22 +2527,20 @@ impl CfnDBProxy {
     }
 }
 impl CfnDBProxy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Auth", &self.auth);
-        req(&mut m, "DBProxyName", &self.db_proxy_name);
-        put(&mut m, "DebugLogging", &self.debug_logging);
-        put(&mut m, "DefaultAuthScheme", &self.default_auth_scheme);
-        put(&mut m, "EndpointNetworkType", &self.endpoint_network_type);
-        req(&mut m, "EngineFamily", &self.engine_family);
-        put(&mut m, "IdleClientTimeout", &self.idle_client_timeout);
-        put(&mut m, "RequireTLS", &self.require_tls);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetConnectionNetworkType", &self.target_connection_network_type);
-        put(&mut m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
-        req(&mut m, "VpcSubnetIds", &self.vpc_subnet_ids);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Auth", &self.auth);
+        req(m, "DBProxyName", &self.db_proxy_name);
+        put(m, "DebugLogging", &self.debug_logging);
+        put(m, "DefaultAuthScheme", &self.default_auth_scheme);
+        put(m, "EndpointNetworkType", &self.endpoint_network_type);
+        req(m, "EngineFamily", &self.engine_family);
+        put(m, "IdleClientTimeout", &self.idle_client_timeout);
+        put(m, "RequireTLS", &self.require_tls);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetConnectionNetworkType", &self.target_connection_network_type);
+        put(m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
+        req(m, "VpcSubnetIds", &self.vpc_subnet_ids);
     }
 }
 resource!(CfnDBProxy, CfnDBProxyAttributes, "AWS::RDS::DBProxy");
@@ -2826,16 +2810,14 @@ impl CfnDBProxyEndpoint {
     }
 }
 impl CfnDBProxyEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DBProxyEndpointName", &self.db_proxy_endpoint_name);
-        req(&mut m, "DBProxyName", &self.db_proxy_name);
-        put(&mut m, "EndpointNetworkType", &self.endpoint_network_type);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetRole", &self.target_role);
-        put(&mut m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
-        req(&mut m, "VpcSubnetIds", &self.vpc_subnet_ids);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DBProxyEndpointName", &self.db_proxy_endpoint_name);
+        req(m, "DBProxyName", &self.db_proxy_name);
+        put(m, "EndpointNetworkType", &self.endpoint_network_type);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetRole", &self.target_role);
+        put(m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
+        req(m, "VpcSubnetIds", &self.vpc_subnet_ids);
     }
 }
 resource!(CfnDBProxyEndpoint, CfnDBProxyEndpointAttributes, "AWS::RDS::DBProxyEndpoint");
@@ -2963,15 +2945,13 @@ impl CfnDBProxyTargetGroup {
     }
 }
 impl CfnDBProxyTargetGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ConnectionPoolConfigurationInfo", &self.connection_pool_configuration_info);
-        put(&mut m, "DBClusterIdentifiers", &self.db_cluster_identifiers);
-        put(&mut m, "DBInstanceIdentifiers", &self.db_instance_identifiers);
-        req(&mut m, "DBProxyName", &self.db_proxy_name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TargetGroupName", &self.target_group_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ConnectionPoolConfigurationInfo", &self.connection_pool_configuration_info);
+        put(m, "DBClusterIdentifiers", &self.db_cluster_identifiers);
+        put(m, "DBInstanceIdentifiers", &self.db_instance_identifiers);
+        req(m, "DBProxyName", &self.db_proxy_name);
+        put(m, "Tags", &self.tags);
+        req(m, "TargetGroupName", &self.target_group_name);
     }
 }
 resource!(CfnDBProxyTargetGroup, CfnDBProxyTargetGroupAttributes, "AWS::RDS::DBProxyTargetGroup");
@@ -3091,13 +3071,11 @@ impl CfnDBSecurityGroup {
     }
 }
 impl CfnDBSecurityGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DBSecurityGroupIngress", &self.db_security_group_ingress);
-        put(&mut m, "EC2VpcId", &self.ec2_vpc_id);
-        req(&mut m, "GroupDescription", &self.group_description);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DBSecurityGroupIngress", &self.db_security_group_ingress);
+        put(m, "EC2VpcId", &self.ec2_vpc_id);
+        req(m, "GroupDescription", &self.group_description);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDBSecurityGroup, CfnDBSecurityGroupAttributes, "AWS::RDS::DBSecurityGroup");
@@ -3197,14 +3175,12 @@ impl CfnDBSecurityGroupIngress {
     }
 }
 impl CfnDBSecurityGroupIngress {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CIDRIP", &self.cidrip);
-        req(&mut m, "DBSecurityGroupName", &self.db_security_group_name);
-        put(&mut m, "EC2SecurityGroupId", &self.ec2_security_group_id);
-        put(&mut m, "EC2SecurityGroupName", &self.ec2_security_group_name);
-        put(&mut m, "EC2SecurityGroupOwnerId", &self.ec2_security_group_owner_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CIDRIP", &self.cidrip);
+        req(m, "DBSecurityGroupName", &self.db_security_group_name);
+        put(m, "EC2SecurityGroupId", &self.ec2_security_group_id);
+        put(m, "EC2SecurityGroupName", &self.ec2_security_group_name);
+        put(m, "EC2SecurityGroupOwnerId", &self.ec2_security_group_owner_id);
     }
 }
 resource!(CfnDBSecurityGroupIngress, CfnDBSecurityGroupIngressAttributes, "AWS::RDS::DBSecurityGroupIngress");
@@ -3271,16 +3247,14 @@ impl CfnDBShardGroup {
     }
 }
 impl CfnDBShardGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ComputeRedundancy", &self.compute_redundancy);
-        req(&mut m, "DBClusterIdentifier", &self.db_cluster_identifier);
-        put(&mut m, "DBShardGroupIdentifier", &self.db_shard_group_identifier);
-        req(&mut m, "MaxACU", &self.max_acu);
-        put(&mut m, "MinACU", &self.min_acu);
-        put(&mut m, "PubliclyAccessible", &self.publicly_accessible);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ComputeRedundancy", &self.compute_redundancy);
+        req(m, "DBClusterIdentifier", &self.db_cluster_identifier);
+        put(m, "DBShardGroupIdentifier", &self.db_shard_group_identifier);
+        req(m, "MaxACU", &self.max_acu);
+        put(m, "MinACU", &self.min_acu);
+        put(m, "PubliclyAccessible", &self.publicly_accessible);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDBShardGroup, CfnDBShardGroupAttributes, "AWS::RDS::DBShardGroup");
@@ -3358,12 +3332,10 @@ impl CfnDBSnapshot {
     }
 }
 impl CfnDBSnapshot {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DBInstanceIdentifier", &self.db_instance_identifier);
-        req(&mut m, "DBSnapshotIdentifier", &self.db_snapshot_identifier);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DBInstanceIdentifier", &self.db_instance_identifier);
+        req(m, "DBSnapshotIdentifier", &self.db_snapshot_identifier);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDBSnapshot, CfnDBSnapshotAttributes, "AWS::RDS::DBSnapshot");
@@ -3528,13 +3500,11 @@ impl CfnDBSubnetGroup {
     }
 }
 impl CfnDBSubnetGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DBSubnetGroupDescription", &self.db_subnet_group_description);
-        put(&mut m, "DBSubnetGroupName", &self.db_subnet_group_name);
-        req(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DBSubnetGroupDescription", &self.db_subnet_group_description);
+        put(m, "DBSubnetGroupName", &self.db_subnet_group_name);
+        req(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDBSubnetGroup, CfnDBSubnetGroupAttributes, "AWS::RDS::DBSubnetGroup");
@@ -3635,21 +3605,19 @@ impl CfnDeployment {
     }
 }
 impl CfnDeployment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "BlueGreenDeploymentName", &self.blue_green_deployment_name);
-        req(&mut m, "Source", &self.source);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetAllocatedStorage", &self.target_allocated_storage);
-        put(&mut m, "TargetDBClusterParameterGroupName", &self.target_db_cluster_parameter_group_name);
-        put(&mut m, "TargetDBInstanceClass", &self.target_db_instance_class);
-        put(&mut m, "TargetDBParameterGroupName", &self.target_db_parameter_group_name);
-        put(&mut m, "TargetEngineVersion", &self.target_engine_version);
-        put(&mut m, "TargetIops", &self.target_iops);
-        put(&mut m, "TargetStorageThroughput", &self.target_storage_throughput);
-        put(&mut m, "TargetStorageType", &self.target_storage_type);
-        put(&mut m, "UpgradeTargetStorageConfig", &self.upgrade_target_storage_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "BlueGreenDeploymentName", &self.blue_green_deployment_name);
+        req(m, "Source", &self.source);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetAllocatedStorage", &self.target_allocated_storage);
+        put(m, "TargetDBClusterParameterGroupName", &self.target_db_cluster_parameter_group_name);
+        put(m, "TargetDBInstanceClass", &self.target_db_instance_class);
+        put(m, "TargetDBParameterGroupName", &self.target_db_parameter_group_name);
+        put(m, "TargetEngineVersion", &self.target_engine_version);
+        put(m, "TargetIops", &self.target_iops);
+        put(m, "TargetStorageThroughput", &self.target_storage_throughput);
+        put(m, "TargetStorageType", &self.target_storage_type);
+        put(m, "UpgradeTargetStorageConfig", &self.upgrade_target_storage_config);
     }
 }
 resource!(CfnDeployment, CfnDeploymentAttributes, "AWS::RDS::Deployment");
@@ -3768,16 +3736,14 @@ impl CfnEventSubscription {
     }
 }
 impl CfnEventSubscription {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Enabled", &self.enabled);
-        put(&mut m, "EventCategories", &self.event_categories);
-        req(&mut m, "SnsTopicArn", &self.sns_topic_arn);
-        put(&mut m, "SourceIds", &self.source_ids);
-        put(&mut m, "SourceType", &self.source_type);
-        put(&mut m, "SubscriptionName", &self.subscription_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Enabled", &self.enabled);
+        put(m, "EventCategories", &self.event_categories);
+        req(m, "SnsTopicArn", &self.sns_topic_arn);
+        put(m, "SourceIds", &self.source_ids);
+        put(m, "SourceType", &self.source_type);
+        put(m, "SubscriptionName", &self.subscription_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEventSubscription, CfnEventSubscriptionAttributes, "AWS::RDS::EventSubscription");
@@ -3849,17 +3815,15 @@ pub struct CfnGlobalCluster {
     pub tags: Option<Val<Vec<Val<global_cluster::Tag>>>>,
 }
 impl CfnGlobalCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeletionProtection", &self.deletion_protection);
-        put(&mut m, "Engine", &self.engine);
-        put(&mut m, "EngineLifecycleSupport", &self.engine_lifecycle_support);
-        put(&mut m, "EngineVersion", &self.engine_version);
-        put(&mut m, "GlobalClusterIdentifier", &self.global_cluster_identifier);
-        put(&mut m, "SourceDBClusterIdentifier", &self.source_db_cluster_identifier);
-        put(&mut m, "StorageEncrypted", &self.storage_encrypted);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeletionProtection", &self.deletion_protection);
+        put(m, "Engine", &self.engine);
+        put(m, "EngineLifecycleSupport", &self.engine_lifecycle_support);
+        put(m, "EngineVersion", &self.engine_version);
+        put(m, "GlobalClusterIdentifier", &self.global_cluster_identifier);
+        put(m, "SourceDBClusterIdentifier", &self.source_db_cluster_identifier);
+        put(m, "StorageEncrypted", &self.storage_encrypted);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnGlobalCluster, CfnGlobalClusterAttributes, "AWS::RDS::GlobalCluster");
@@ -3973,17 +3937,15 @@ impl CfnIntegration {
     }
 }
 impl CfnIntegration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalEncryptionContext", &self.additional_encryption_context);
-        put(&mut m, "DataFilter", &self.data_filter);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "IntegrationName", &self.integration_name);
-        put(&mut m, "KMSKeyId", &self.kms_key_id);
-        req(&mut m, "SourceArn", &self.source_arn);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TargetArn", &self.target_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalEncryptionContext", &self.additional_encryption_context);
+        put(m, "DataFilter", &self.data_filter);
+        put(m, "Description", &self.description);
+        put(m, "IntegrationName", &self.integration_name);
+        put(m, "KMSKeyId", &self.kms_key_id);
+        req(m, "SourceArn", &self.source_arn);
+        put(m, "Tags", &self.tags);
+        req(m, "TargetArn", &self.target_arn);
     }
 }
 resource!(CfnIntegration, CfnIntegrationAttributes, "AWS::RDS::Integration");
@@ -4090,15 +4052,13 @@ impl CfnOptionGroup {
     }
 }
 impl CfnOptionGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "EngineName", &self.engine_name);
-        req(&mut m, "MajorEngineVersion", &self.major_engine_version);
-        put(&mut m, "OptionConfigurations", &self.option_configurations);
-        req(&mut m, "OptionGroupDescription", &self.option_group_description);
-        put(&mut m, "OptionGroupName", &self.option_group_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "EngineName", &self.engine_name);
+        req(m, "MajorEngineVersion", &self.major_engine_version);
+        put(m, "OptionConfigurations", &self.option_configurations);
+        req(m, "OptionGroupDescription", &self.option_group_description);
+        put(m, "OptionGroupName", &self.option_group_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnOptionGroup, CfnOptionGroupAttributes, "AWS::RDS::OptionGroup");

@@ -187,61 +187,59 @@ impl CfnCluster {
     }
 }
 impl CfnCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllowVersionUpgrade", &self.allow_version_upgrade);
-        put(&mut m, "AquaConfigurationStatus", &self.aqua_configuration_status);
-        put(&mut m, "AutomatedSnapshotRetentionPeriod", &self.automated_snapshot_retention_period);
-        put(&mut m, "AvailabilityZone", &self.availability_zone);
-        put(&mut m, "AvailabilityZoneRelocation", &self.availability_zone_relocation);
-        put(&mut m, "AvailabilityZoneRelocationStatus", &self.availability_zone_relocation_status);
-        put(&mut m, "Classic", &self.classic);
-        put(&mut m, "ClusterIdentifier", &self.cluster_identifier);
-        put(&mut m, "ClusterParameterGroupName", &self.cluster_parameter_group_name);
-        put(&mut m, "ClusterSecurityGroups", &self.cluster_security_groups);
-        put(&mut m, "ClusterSubnetGroupName", &self.cluster_subnet_group_name);
-        req(&mut m, "ClusterType", &self.cluster_type);
-        put(&mut m, "ClusterVersion", &self.cluster_version);
-        req(&mut m, "DBName", &self.db_name);
-        put(&mut m, "DeferMaintenance", &self.defer_maintenance);
-        put(&mut m, "DeferMaintenanceDuration", &self.defer_maintenance_duration);
-        put(&mut m, "DeferMaintenanceEndTime", &self.defer_maintenance_end_time);
-        put(&mut m, "DeferMaintenanceStartTime", &self.defer_maintenance_start_time);
-        put(&mut m, "DestinationRegion", &self.destination_region);
-        put(&mut m, "ElasticIp", &self.elastic_ip);
-        put(&mut m, "Encrypted", &self.encrypted);
-        put(&mut m, "Endpoint", &self.endpoint);
-        put(&mut m, "EnhancedVpcRouting", &self.enhanced_vpc_routing);
-        put(&mut m, "HsmClientCertificateIdentifier", &self.hsm_client_certificate_identifier);
-        put(&mut m, "HsmConfigurationIdentifier", &self.hsm_configuration_identifier);
-        put(&mut m, "IamRoles", &self.iam_roles);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "LoggingProperties", &self.logging_properties);
-        put(&mut m, "MaintenanceTrackName", &self.maintenance_track_name);
-        put(&mut m, "ManageMasterPassword", &self.manage_master_password);
-        put(&mut m, "ManualSnapshotRetentionPeriod", &self.manual_snapshot_retention_period);
-        put(&mut m, "MasterPasswordSecretKmsKeyId", &self.master_password_secret_kms_key_id);
-        put(&mut m, "MasterUserPassword", &self.master_user_password);
-        req(&mut m, "MasterUsername", &self.master_username);
-        put(&mut m, "MultiAZ", &self.multi_az);
-        put(&mut m, "NamespaceResourcePolicy", &self.namespace_resource_policy);
-        req(&mut m, "NodeType", &self.node_type);
-        put(&mut m, "NumberOfNodes", &self.number_of_nodes);
-        put(&mut m, "OwnerAccount", &self.owner_account);
-        put(&mut m, "Port", &self.port);
-        put(&mut m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
-        put(&mut m, "PubliclyAccessible", &self.publicly_accessible);
-        put(&mut m, "ResourceAction", &self.resource_action);
-        put(&mut m, "RevisionTarget", &self.revision_target);
-        put(&mut m, "RotateEncryptionKey", &self.rotate_encryption_key);
-        put(&mut m, "SnapshotClusterIdentifier", &self.snapshot_cluster_identifier);
-        put(&mut m, "SnapshotCopyGrantName", &self.snapshot_copy_grant_name);
-        put(&mut m, "SnapshotCopyManual", &self.snapshot_copy_manual);
-        put(&mut m, "SnapshotCopyRetentionPeriod", &self.snapshot_copy_retention_period);
-        put(&mut m, "SnapshotIdentifier", &self.snapshot_identifier);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllowVersionUpgrade", &self.allow_version_upgrade);
+        put(m, "AquaConfigurationStatus", &self.aqua_configuration_status);
+        put(m, "AutomatedSnapshotRetentionPeriod", &self.automated_snapshot_retention_period);
+        put(m, "AvailabilityZone", &self.availability_zone);
+        put(m, "AvailabilityZoneRelocation", &self.availability_zone_relocation);
+        put(m, "AvailabilityZoneRelocationStatus", &self.availability_zone_relocation_status);
+        put(m, "Classic", &self.classic);
+        put(m, "ClusterIdentifier", &self.cluster_identifier);
+        put(m, "ClusterParameterGroupName", &self.cluster_parameter_group_name);
+        put(m, "ClusterSecurityGroups", &self.cluster_security_groups);
+        put(m, "ClusterSubnetGroupName", &self.cluster_subnet_group_name);
+        req(m, "ClusterType", &self.cluster_type);
+        put(m, "ClusterVersion", &self.cluster_version);
+        req(m, "DBName", &self.db_name);
+        put(m, "DeferMaintenance", &self.defer_maintenance);
+        put(m, "DeferMaintenanceDuration", &self.defer_maintenance_duration);
+        put(m, "DeferMaintenanceEndTime", &self.defer_maintenance_end_time);
+        put(m, "DeferMaintenanceStartTime", &self.defer_maintenance_start_time);
+        put(m, "DestinationRegion", &self.destination_region);
+        put(m, "ElasticIp", &self.elastic_ip);
+        put(m, "Encrypted", &self.encrypted);
+        put(m, "Endpoint", &self.endpoint);
+        put(m, "EnhancedVpcRouting", &self.enhanced_vpc_routing);
+        put(m, "HsmClientCertificateIdentifier", &self.hsm_client_certificate_identifier);
+        put(m, "HsmConfigurationIdentifier", &self.hsm_configuration_identifier);
+        put(m, "IamRoles", &self.iam_roles);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "LoggingProperties", &self.logging_properties);
+        put(m, "MaintenanceTrackName", &self.maintenance_track_name);
+        put(m, "ManageMasterPassword", &self.manage_master_password);
+        put(m, "ManualSnapshotRetentionPeriod", &self.manual_snapshot_retention_period);
+        put(m, "MasterPasswordSecretKmsKeyId", &self.master_password_secret_kms_key_id);
+        put(m, "MasterUserPassword", &self.master_user_password);
+        req(m, "MasterUsername", &self.master_username);
+        put(m, "MultiAZ", &self.multi_az);
+        put(m, "NamespaceResourcePolicy", &self.namespace_resource_policy);
+        req(m, "NodeType", &self.node_type);
+        put(m, "NumberOfNodes", &self.number_of_nodes);
+        put(m, "OwnerAccount", &self.owner_account);
+        put(m, "Port", &self.port);
+        put(m, "PreferredMaintenanceWindow", &self.preferred_maintenance_window);
+        put(m, "PubliclyAccessible", &self.publicly_accessible);
+        put(m, "ResourceAction", &self.resource_action);
+        put(m, "RevisionTarget", &self.revision_target);
+        put(m, "RotateEncryptionKey", &self.rotate_encryption_key);
+        put(m, "SnapshotClusterIdentifier", &self.snapshot_cluster_identifier);
+        put(m, "SnapshotCopyGrantName", &self.snapshot_copy_grant_name);
+        put(m, "SnapshotCopyManual", &self.snapshot_copy_manual);
+        put(m, "SnapshotCopyRetentionPeriod", &self.snapshot_copy_retention_period);
+        put(m, "SnapshotIdentifier", &self.snapshot_identifier);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
     }
 }
 resource!(CfnCluster, CfnClusterAttributes, "AWS::Redshift::Cluster");
@@ -404,14 +402,12 @@ impl CfnClusterParameterGroup {
     }
 }
 impl CfnClusterParameterGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Description", &self.description);
-        req(&mut m, "ParameterGroupFamily", &self.parameter_group_family);
-        put(&mut m, "ParameterGroupName", &self.parameter_group_name);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Description", &self.description);
+        req(m, "ParameterGroupFamily", &self.parameter_group_family);
+        put(m, "ParameterGroupName", &self.parameter_group_name);
+        put(m, "Parameters", &self.parameters);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnClusterParameterGroup, CfnClusterParameterGroupAttributes, "AWS::Redshift::ClusterParameterGroup");
@@ -503,11 +499,9 @@ impl CfnClusterSecurityGroup {
     }
 }
 impl CfnClusterSecurityGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Description", &self.description);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Description", &self.description);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnClusterSecurityGroup, CfnClusterSecurityGroupAttributes, "AWS::Redshift::ClusterSecurityGroup");
@@ -581,13 +575,11 @@ impl CfnClusterSecurityGroupIngress {
     }
 }
 impl CfnClusterSecurityGroupIngress {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CIDRIP", &self.cidrip);
-        req(&mut m, "ClusterSecurityGroupName", &self.cluster_security_group_name);
-        put(&mut m, "EC2SecurityGroupName", &self.ec2_security_group_name);
-        put(&mut m, "EC2SecurityGroupOwnerId", &self.ec2_security_group_owner_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CIDRIP", &self.cidrip);
+        req(m, "ClusterSecurityGroupName", &self.cluster_security_group_name);
+        put(m, "EC2SecurityGroupName", &self.ec2_security_group_name);
+        put(m, "EC2SecurityGroupOwnerId", &self.ec2_security_group_owner_id);
     }
 }
 resource!(CfnClusterSecurityGroupIngress, CfnClusterSecurityGroupIngressAttributes, "AWS::Redshift::ClusterSecurityGroupIngress");
@@ -628,12 +620,10 @@ impl CfnClusterSubnetGroup {
     }
 }
 impl CfnClusterSubnetGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Description", &self.description);
-        req(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Description", &self.description);
+        req(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnClusterSubnetGroup, CfnClusterSubnetGroupAttributes, "AWS::Redshift::ClusterSubnetGroup");
@@ -712,14 +702,12 @@ impl CfnEndpointAccess {
     }
 }
 impl CfnEndpointAccess {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ClusterIdentifier", &self.cluster_identifier);
-        req(&mut m, "EndpointName", &self.endpoint_name);
-        put(&mut m, "ResourceOwner", &self.resource_owner);
-        req(&mut m, "SubnetGroupName", &self.subnet_group_name);
-        req(&mut m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ClusterIdentifier", &self.cluster_identifier);
+        req(m, "EndpointName", &self.endpoint_name);
+        put(m, "ResourceOwner", &self.resource_owner);
+        req(m, "SubnetGroupName", &self.subnet_group_name);
+        req(m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
     }
 }
 resource!(CfnEndpointAccess, CfnEndpointAccessAttributes, "AWS::Redshift::EndpointAccess");
@@ -791,13 +779,11 @@ impl CfnEndpointAuthorization {
     }
 }
 impl CfnEndpointAuthorization {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Account", &self.account);
-        req(&mut m, "ClusterIdentifier", &self.cluster_identifier);
-        put(&mut m, "Force", &self.force);
-        put(&mut m, "VpcIds", &self.vpc_ids);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Account", &self.account);
+        req(m, "ClusterIdentifier", &self.cluster_identifier);
+        put(m, "Force", &self.force);
+        put(m, "VpcIds", &self.vpc_ids);
     }
 }
 resource!(CfnEndpointAuthorization, CfnEndpointAuthorizationAttributes, "AWS::Redshift::EndpointAuthorization");
@@ -881,17 +867,15 @@ impl CfnEventSubscription {
     }
 }
 impl CfnEventSubscription {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Enabled", &self.enabled);
-        put(&mut m, "EventCategories", &self.event_categories);
-        put(&mut m, "Severity", &self.severity);
-        put(&mut m, "SnsTopicArn", &self.sns_topic_arn);
-        put(&mut m, "SourceIds", &self.source_ids);
-        put(&mut m, "SourceType", &self.source_type);
-        req(&mut m, "SubscriptionName", &self.subscription_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Enabled", &self.enabled);
+        put(m, "EventCategories", &self.event_categories);
+        put(m, "Severity", &self.severity);
+        put(m, "SnsTopicArn", &self.sns_topic_arn);
+        put(m, "SourceIds", &self.source_ids);
+        put(m, "SourceType", &self.source_type);
+        req(m, "SubscriptionName", &self.subscription_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEventSubscription, CfnEventSubscriptionAttributes, "AWS::Redshift::EventSubscription");
@@ -1074,15 +1058,13 @@ impl CfnIntegration {
     }
 }
 impl CfnIntegration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalEncryptionContext", &self.additional_encryption_context);
-        put(&mut m, "IntegrationName", &self.integration_name);
-        put(&mut m, "KMSKeyId", &self.kms_key_id);
-        req(&mut m, "SourceArn", &self.source_arn);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TargetArn", &self.target_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalEncryptionContext", &self.additional_encryption_context);
+        put(m, "IntegrationName", &self.integration_name);
+        put(m, "KMSKeyId", &self.kms_key_id);
+        req(m, "SourceArn", &self.source_arn);
+        put(m, "Tags", &self.tags);
+        req(m, "TargetArn", &self.target_arn);
     }
 }
 resource!(CfnIntegration, CfnIntegrationAttributes, "AWS::Redshift::Integration");
@@ -1162,13 +1144,11 @@ impl CfnQEV2IdcApplication {
     }
 }
 impl CfnQEV2IdcApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "IdcDisplayName", &self.idc_display_name);
-        req(&mut m, "IdcInstanceArn", &self.idc_instance_arn);
-        req(&mut m, "Qev2IdcApplicationName", &self.qev2_idc_application_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "IdcDisplayName", &self.idc_display_name);
+        req(m, "IdcInstanceArn", &self.idc_instance_arn);
+        req(m, "Qev2IdcApplicationName", &self.qev2_idc_application_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnQEV2IdcApplication, CfnQEV2IdcApplicationAttributes, "AWS::Redshift::QEV2IdcApplication");
@@ -1270,19 +1250,17 @@ impl CfnRedshiftIdcApplication {
     }
 }
 impl CfnRedshiftIdcApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApplicationType", &self.application_type);
-        put(&mut m, "AuthorizedTokenIssuerList", &self.authorized_token_issuer_list);
-        req(&mut m, "IamRoleArn", &self.iam_role_arn);
-        req(&mut m, "IdcDisplayName", &self.idc_display_name);
-        req(&mut m, "IdcInstanceArn", &self.idc_instance_arn);
-        put(&mut m, "IdentityNamespace", &self.identity_namespace);
-        req(&mut m, "RedshiftIdcApplicationName", &self.redshift_idc_application_name);
-        put(&mut m, "ServiceIntegrations", &self.service_integrations);
-        put(&mut m, "SsoTagKeys", &self.sso_tag_keys);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApplicationType", &self.application_type);
+        put(m, "AuthorizedTokenIssuerList", &self.authorized_token_issuer_list);
+        req(m, "IamRoleArn", &self.iam_role_arn);
+        req(m, "IdcDisplayName", &self.idc_display_name);
+        req(m, "IdcInstanceArn", &self.idc_instance_arn);
+        put(m, "IdentityNamespace", &self.identity_namespace);
+        req(m, "RedshiftIdcApplicationName", &self.redshift_idc_application_name);
+        put(m, "ServiceIntegrations", &self.service_integrations);
+        put(m, "SsoTagKeys", &self.sso_tag_keys);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRedshiftIdcApplication, CfnRedshiftIdcApplicationAttributes, "AWS::Redshift::RedshiftIdcApplication");
@@ -1579,17 +1557,15 @@ impl CfnScheduledAction {
     }
 }
 impl CfnScheduledAction {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Enable", &self.enable);
-        put(&mut m, "EndTime", &self.end_time);
-        put(&mut m, "IamRole", &self.iam_role);
-        put(&mut m, "Schedule", &self.schedule);
-        put(&mut m, "ScheduledActionDescription", &self.scheduled_action_description);
-        req(&mut m, "ScheduledActionName", &self.scheduled_action_name);
-        put(&mut m, "StartTime", &self.start_time);
-        put(&mut m, "TargetAction", &self.target_action);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Enable", &self.enable);
+        put(m, "EndTime", &self.end_time);
+        put(m, "IamRole", &self.iam_role);
+        put(m, "Schedule", &self.schedule);
+        put(m, "ScheduledActionDescription", &self.scheduled_action_description);
+        req(m, "ScheduledActionName", &self.scheduled_action_name);
+        put(m, "StartTime", &self.start_time);
+        put(m, "TargetAction", &self.target_action);
     }
 }
 resource!(CfnScheduledAction, CfnScheduledActionAttributes, "AWS::Redshift::ScheduledAction");
@@ -1637,13 +1613,11 @@ impl CfnSnapshot {
     }
 }
 impl CfnSnapshot {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ClusterIdentifier", &self.cluster_identifier);
-        put(&mut m, "ManualSnapshotRetentionPeriod", &self.manual_snapshot_retention_period);
-        req(&mut m, "SnapshotIdentifier", &self.snapshot_identifier);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ClusterIdentifier", &self.cluster_identifier);
+        put(m, "ManualSnapshotRetentionPeriod", &self.manual_snapshot_retention_period);
+        req(m, "SnapshotIdentifier", &self.snapshot_identifier);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSnapshot, CfnSnapshotAttributes, "AWS::Redshift::Snapshot");
@@ -1792,12 +1766,10 @@ impl CfnSnapshotCopyGrant {
     }
 }
 impl CfnSnapshotCopyGrant {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        req(&mut m, "SnapshotCopyGrantName", &self.snapshot_copy_grant_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "KmsKeyId", &self.kms_key_id);
+        req(m, "SnapshotCopyGrantName", &self.snapshot_copy_grant_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSnapshotCopyGrant, CfnSnapshotCopyGrantAttributes, "AWS::Redshift::SnapshotCopyGrant");
@@ -1871,13 +1843,11 @@ impl CfnSnapshotSchedule {
     }
 }
 impl CfnSnapshotSchedule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ScheduleDefinitions", &self.schedule_definitions);
-        put(&mut m, "ScheduleDescription", &self.schedule_description);
-        req(&mut m, "ScheduleIdentifier", &self.schedule_identifier);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ScheduleDefinitions", &self.schedule_definitions);
+        put(m, "ScheduleDescription", &self.schedule_description);
+        req(m, "ScheduleIdentifier", &self.schedule_identifier);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSnapshotSchedule, CfnSnapshotScheduleAttributes, "AWS::Redshift::SnapshotSchedule");
@@ -1964,16 +1934,14 @@ impl CfnUsageLimit {
     }
 }
 impl CfnUsageLimit {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Amount", &self.amount);
-        put(&mut m, "BreachAction", &self.breach_action);
-        req(&mut m, "ClusterIdentifier", &self.cluster_identifier);
-        req(&mut m, "FeatureType", &self.feature_type);
-        req(&mut m, "LimitType", &self.limit_type);
-        put(&mut m, "Period", &self.period);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Amount", &self.amount);
+        put(m, "BreachAction", &self.breach_action);
+        req(m, "ClusterIdentifier", &self.cluster_identifier);
+        req(m, "FeatureType", &self.feature_type);
+        req(m, "LimitType", &self.limit_type);
+        put(m, "Period", &self.period);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnUsageLimit, CfnUsageLimitAttributes, "AWS::Redshift::UsageLimit");

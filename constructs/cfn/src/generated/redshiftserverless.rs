@@ -65,25 +65,23 @@ impl CfnNamespace {
     }
 }
 impl CfnNamespace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdminPasswordSecretKmsKeyId", &self.admin_password_secret_kms_key_id);
-        put(&mut m, "AdminUserPassword", &self.admin_user_password);
-        put(&mut m, "AdminUsername", &self.admin_username);
-        put(&mut m, "DbName", &self.db_name);
-        put(&mut m, "DefaultIamRoleArn", &self.default_iam_role_arn);
-        put(&mut m, "FinalSnapshotName", &self.final_snapshot_name);
-        put(&mut m, "FinalSnapshotRetentionPeriod", &self.final_snapshot_retention_period);
-        put(&mut m, "IamRoles", &self.iam_roles);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "LogExports", &self.log_exports);
-        put(&mut m, "ManageAdminPassword", &self.manage_admin_password);
-        req(&mut m, "NamespaceName", &self.namespace_name);
-        put(&mut m, "NamespaceResourcePolicy", &self.namespace_resource_policy);
-        put(&mut m, "RedshiftIdcApplicationArn", &self.redshift_idc_application_arn);
-        put(&mut m, "SnapshotCopyConfigurations", &self.snapshot_copy_configurations);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdminPasswordSecretKmsKeyId", &self.admin_password_secret_kms_key_id);
+        put(m, "AdminUserPassword", &self.admin_user_password);
+        put(m, "AdminUsername", &self.admin_username);
+        put(m, "DbName", &self.db_name);
+        put(m, "DefaultIamRoleArn", &self.default_iam_role_arn);
+        put(m, "FinalSnapshotName", &self.final_snapshot_name);
+        put(m, "FinalSnapshotRetentionPeriod", &self.final_snapshot_retention_period);
+        put(m, "IamRoles", &self.iam_roles);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "LogExports", &self.log_exports);
+        put(m, "ManageAdminPassword", &self.manage_admin_password);
+        req(m, "NamespaceName", &self.namespace_name);
+        put(m, "NamespaceResourcePolicy", &self.namespace_resource_policy);
+        put(m, "RedshiftIdcApplicationArn", &self.redshift_idc_application_arn);
+        put(m, "SnapshotCopyConfigurations", &self.snapshot_copy_configurations);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnNamespace, CfnNamespaceAttributes, "AWS::RedshiftServerless::Namespace");
@@ -255,13 +253,11 @@ impl CfnSnapshot {
     }
 }
 impl CfnSnapshot {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "NamespaceName", &self.namespace_name);
-        put(&mut m, "RetentionPeriod", &self.retention_period);
-        req(&mut m, "SnapshotName", &self.snapshot_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "NamespaceName", &self.namespace_name);
+        put(m, "RetentionPeriod", &self.retention_period);
+        req(m, "SnapshotName", &self.snapshot_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSnapshot, CfnSnapshotAttributes, "AWS::RedshiftServerless::Snapshot");
@@ -421,27 +417,25 @@ impl CfnWorkgroup {
     }
 }
 impl CfnWorkgroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BaseCapacity", &self.base_capacity);
-        put(&mut m, "ConfigParameters", &self.config_parameters);
-        put(&mut m, "EnhancedVpcRouting", &self.enhanced_vpc_routing);
-        put(&mut m, "MaxCapacity", &self.max_capacity);
-        put(&mut m, "NamespaceName", &self.namespace_name);
-        put(&mut m, "Port", &self.port);
-        put(&mut m, "PricePerformanceTarget", &self.price_performance_target);
-        put(&mut m, "PubliclyAccessible", &self.publicly_accessible);
-        put(&mut m, "RecoveryPointId", &self.recovery_point_id);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        put(&mut m, "SnapshotArn", &self.snapshot_arn);
-        put(&mut m, "SnapshotName", &self.snapshot_name);
-        put(&mut m, "SnapshotOwnerAccount", &self.snapshot_owner_account);
-        put(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TrackName", &self.track_name);
-        put(&mut m, "Workgroup", &self.workgroup);
-        req(&mut m, "WorkgroupName", &self.workgroup_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BaseCapacity", &self.base_capacity);
+        put(m, "ConfigParameters", &self.config_parameters);
+        put(m, "EnhancedVpcRouting", &self.enhanced_vpc_routing);
+        put(m, "MaxCapacity", &self.max_capacity);
+        put(m, "NamespaceName", &self.namespace_name);
+        put(m, "Port", &self.port);
+        put(m, "PricePerformanceTarget", &self.price_performance_target);
+        put(m, "PubliclyAccessible", &self.publicly_accessible);
+        put(m, "RecoveryPointId", &self.recovery_point_id);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        put(m, "SnapshotArn", &self.snapshot_arn);
+        put(m, "SnapshotName", &self.snapshot_name);
+        put(m, "SnapshotOwnerAccount", &self.snapshot_owner_account);
+        put(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
+        put(m, "TrackName", &self.track_name);
+        put(m, "Workgroup", &self.workgroup);
+        req(m, "WorkgroupName", &self.workgroup_name);
     }
 }
 resource!(CfnWorkgroup, CfnWorkgroupAttributes, "AWS::RedshiftServerless::Workgroup");

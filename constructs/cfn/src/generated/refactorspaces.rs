@@ -35,15 +35,13 @@ impl CfnApplication {
     }
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApiGatewayProxy", &self.api_gateway_proxy);
-        req(&mut m, "EnvironmentIdentifier", &self.environment_identifier);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ProxyType", &self.proxy_type);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApiGatewayProxy", &self.api_gateway_proxy);
+        req(m, "EnvironmentIdentifier", &self.environment_identifier);
+        req(m, "Name", &self.name);
+        req(m, "ProxyType", &self.proxy_type);
+        put(m, "Tags", &self.tags);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::RefactorSpaces::Application");
@@ -192,13 +190,11 @@ pub struct CfnEnvironment {
     pub tags: Option<Val<Vec<Val<environment::Tag>>>>,
 }
 impl CfnEnvironment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "NetworkFabricType", &self.network_fabric_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "Name", &self.name);
+        put(m, "NetworkFabricType", &self.network_fabric_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEnvironment, CfnEnvironmentAttributes, "AWS::RefactorSpaces::Environment");
@@ -312,16 +308,14 @@ impl CfnRoute {
     }
 }
 impl CfnRoute {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationIdentifier", &self.application_identifier);
-        put(&mut m, "DefaultRoute", &self.default_route);
-        req(&mut m, "EnvironmentIdentifier", &self.environment_identifier);
-        req(&mut m, "RouteType", &self.route_type);
-        req(&mut m, "ServiceIdentifier", &self.service_identifier);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UriPathRoute", &self.uri_path_route);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationIdentifier", &self.application_identifier);
+        put(m, "DefaultRoute", &self.default_route);
+        req(m, "EnvironmentIdentifier", &self.environment_identifier);
+        req(m, "RouteType", &self.route_type);
+        req(m, "ServiceIdentifier", &self.service_identifier);
+        put(m, "Tags", &self.tags);
+        put(m, "UriPathRoute", &self.uri_path_route);
     }
 }
 resource!(CfnRoute, CfnRouteAttributes, "AWS::RefactorSpaces::Route");
@@ -558,18 +552,16 @@ impl CfnService {
     }
 }
 impl CfnService {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationIdentifier", &self.application_identifier);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "EndpointType", &self.endpoint_type);
-        req(&mut m, "EnvironmentIdentifier", &self.environment_identifier);
-        put(&mut m, "LambdaEndpoint", &self.lambda_endpoint);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UrlEndpoint", &self.url_endpoint);
-        put(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationIdentifier", &self.application_identifier);
+        put(m, "Description", &self.description);
+        req(m, "EndpointType", &self.endpoint_type);
+        req(m, "EnvironmentIdentifier", &self.environment_identifier);
+        put(m, "LambdaEndpoint", &self.lambda_endpoint);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "UrlEndpoint", &self.url_endpoint);
+        put(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnService, CfnServiceAttributes, "AWS::RefactorSpaces::Service");

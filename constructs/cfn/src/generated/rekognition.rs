@@ -23,11 +23,9 @@ impl CfnCollection {
     }
 }
 impl CfnCollection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CollectionId", &self.collection_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CollectionId", &self.collection_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCollection, CfnCollectionAttributes, "AWS::Rekognition::Collection");
@@ -100,12 +98,10 @@ impl CfnDataset {
     }
 }
 impl CfnDataset {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DatasetType", &self.dataset_type);
-        put(&mut m, "ProjectArn", &self.project_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DatasetType", &self.dataset_type);
+        put(m, "ProjectArn", &self.project_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDataset, CfnDatasetAttributes, "AWS::Rekognition::Dataset");
@@ -196,11 +192,9 @@ impl CfnProject {
     }
 }
 impl CfnProject {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ProjectName", &self.project_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ProjectName", &self.project_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnProject, CfnProjectAttributes, "AWS::Rekognition::Project");
@@ -303,22 +297,20 @@ impl CfnStreamProcessor {
     }
 }
 impl CfnStreamProcessor {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BoundingBoxRegionsOfInterest", &self.bounding_box_regions_of_interest);
-        put(&mut m, "ConnectedHomeSettings", &self.connected_home_settings);
-        put(&mut m, "DataSharingPreference", &self.data_sharing_preference);
-        put(&mut m, "FaceSearchSettings", &self.face_search_settings);
-        put(&mut m, "KinesisDataStream", &self.kinesis_data_stream);
-        req(&mut m, "KinesisVideoStream", &self.kinesis_video_stream);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "NotificationChannel", &self.notification_channel);
-        put(&mut m, "PolygonRegionsOfInterest", &self.polygon_regions_of_interest);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "S3Destination", &self.s3_destination);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BoundingBoxRegionsOfInterest", &self.bounding_box_regions_of_interest);
+        put(m, "ConnectedHomeSettings", &self.connected_home_settings);
+        put(m, "DataSharingPreference", &self.data_sharing_preference);
+        put(m, "FaceSearchSettings", &self.face_search_settings);
+        put(m, "KinesisDataStream", &self.kinesis_data_stream);
+        req(m, "KinesisVideoStream", &self.kinesis_video_stream);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "Name", &self.name);
+        put(m, "NotificationChannel", &self.notification_channel);
+        put(m, "PolygonRegionsOfInterest", &self.polygon_regions_of_interest);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "S3Destination", &self.s3_destination);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnStreamProcessor, CfnStreamProcessorAttributes, "AWS::Rekognition::StreamProcessor");

@@ -44,18 +44,16 @@ impl CfnApp {
     }
 }
 impl CfnApp {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AppAssessmentSchedule", &self.app_assessment_schedule);
-        req(&mut m, "AppTemplateBody", &self.app_template_body);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EventSubscriptions", &self.event_subscriptions);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PermissionModel", &self.permission_model);
-        put(&mut m, "ResiliencyPolicyArn", &self.resiliency_policy_arn);
-        req(&mut m, "ResourceMappings", &self.resource_mappings);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AppAssessmentSchedule", &self.app_assessment_schedule);
+        req(m, "AppTemplateBody", &self.app_template_body);
+        put(m, "Description", &self.description);
+        put(m, "EventSubscriptions", &self.event_subscriptions);
+        req(m, "Name", &self.name);
+        put(m, "PermissionModel", &self.permission_model);
+        put(m, "ResiliencyPolicyArn", &self.resiliency_policy_arn);
+        req(m, "ResourceMappings", &self.resource_mappings);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApp, CfnAppAttributes, "AWS::ResilienceHub::App");
@@ -318,15 +316,13 @@ impl CfnResiliencyPolicy {
     }
 }
 impl CfnResiliencyPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DataLocationConstraint", &self.data_location_constraint);
-        req(&mut m, "Policy", &self.policy);
-        put(&mut m, "PolicyDescription", &self.policy_description);
-        req(&mut m, "PolicyName", &self.policy_name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Tier", &self.tier);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DataLocationConstraint", &self.data_location_constraint);
+        req(m, "Policy", &self.policy);
+        put(m, "PolicyDescription", &self.policy_description);
+        req(m, "PolicyName", &self.policy_name);
+        put(m, "Tags", &self.tags);
+        req(m, "Tier", &self.tier);
     }
 }
 resource!(CfnResiliencyPolicy, CfnResiliencyPolicyAttributes, "AWS::ResilienceHub::ResiliencyPolicy");

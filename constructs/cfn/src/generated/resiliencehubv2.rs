@@ -44,18 +44,16 @@ impl CfnPolicy {
     }
 }
 impl CfnPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AvailabilitySlo", &self.availability_slo);
-        put(&mut m, "DataRecovery", &self.data_recovery);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "MultiAz", &self.multi_az);
-        put(&mut m, "MultiRegion", &self.multi_region);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "SharingEnabled", &self.sharing_enabled);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AvailabilitySlo", &self.availability_slo);
+        put(m, "DataRecovery", &self.data_recovery);
+        put(m, "Description", &self.description);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "MultiAz", &self.multi_az);
+        put(m, "MultiRegion", &self.multi_region);
+        req(m, "Name", &self.name);
+        put(m, "SharingEnabled", &self.sharing_enabled);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPolicy, CfnPolicyAttributes, "AWS::ResilienceHubV2::Policy");
@@ -266,22 +264,20 @@ impl CfnService {
     }
 }
 impl CfnService {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Assertions", &self.assertions);
-        put(&mut m, "AssociatedSystems", &self.associated_systems);
-        put(&mut m, "DependencyDiscovery", &self.dependency_discovery);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DevOpsAgentConfiguration", &self.dev_ops_agent_configuration);
-        put(&mut m, "InputSources", &self.input_sources);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PermissionModel", &self.permission_model);
-        put(&mut m, "PolicyArn", &self.policy_arn);
-        req(&mut m, "Regions", &self.regions);
-        put(&mut m, "ReportConfiguration", &self.report_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Assertions", &self.assertions);
+        put(m, "AssociatedSystems", &self.associated_systems);
+        put(m, "DependencyDiscovery", &self.dependency_discovery);
+        put(m, "Description", &self.description);
+        put(m, "DevOpsAgentConfiguration", &self.dev_ops_agent_configuration);
+        put(m, "InputSources", &self.input_sources);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        req(m, "Name", &self.name);
+        put(m, "PermissionModel", &self.permission_model);
+        put(m, "PolicyArn", &self.policy_arn);
+        req(m, "Regions", &self.regions);
+        put(m, "ReportConfiguration", &self.report_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnService, CfnServiceAttributes, "AWS::ResilienceHubV2::Service");
@@ -771,13 +767,11 @@ impl CfnServiceFunction {
     }
 }
 impl CfnServiceFunction {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Criticality", &self.criticality);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ServiceArn", &self.service_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Criticality", &self.criticality);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "ServiceArn", &self.service_arn);
     }
 }
 resource!(CfnServiceFunction, CfnServiceFunctionAttributes, "AWS::ResilienceHubV2::ServiceFunction");
@@ -865,14 +859,12 @@ impl CfnSystem {
     }
 }
 impl CfnSystem {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "SharingEnabled", &self.sharing_enabled);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        req(m, "Name", &self.name);
+        put(m, "SharingEnabled", &self.sharing_enabled);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSystem, CfnSystemAttributes, "AWS::ResilienceHubV2::System");
@@ -958,13 +950,11 @@ impl CfnUserJourney {
     }
 }
 impl CfnUserJourney {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PolicyArn", &self.policy_arn);
-        req(&mut m, "SystemIdentifier", &self.system_identifier);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "PolicyArn", &self.policy_arn);
+        req(m, "SystemIdentifier", &self.system_identifier);
     }
 }
 resource!(CfnUserJourney, CfnUserJourneyAttributes, "AWS::ResilienceHubV2::UserJourney");

@@ -20,10 +20,8 @@ impl CfnDefaultViewAssociation {
     }
 }
 impl CfnDefaultViewAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ViewArn", &self.view_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ViewArn", &self.view_arn);
     }
 }
 resource!(CfnDefaultViewAssociation, CfnDefaultViewAssociationAttributes, "AWS::ResourceExplorer2::DefaultViewAssociation");
@@ -61,11 +59,9 @@ impl CfnIndex {
     }
 }
 impl CfnIndex {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnIndex, CfnIndexAttributes, "AWS::ResourceExplorer2::Index");
@@ -141,14 +137,12 @@ impl CfnView {
     }
 }
 impl CfnView {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Filters", &self.filters);
-        put(&mut m, "IncludedProperties", &self.included_properties);
-        put(&mut m, "Scope", &self.scope);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "ViewName", &self.view_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Filters", &self.filters);
+        put(m, "IncludedProperties", &self.included_properties);
+        put(m, "Scope", &self.scope);
+        put(m, "Tags", &self.tags);
+        req(m, "ViewName", &self.view_name);
     }
 }
 resource!(CfnView, CfnViewAttributes, "AWS::ResourceExplorer2::View");

@@ -35,15 +35,13 @@ impl CfnGroup {
     }
 }
 impl CfnGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ResourceQuery", &self.resource_query);
-        put(&mut m, "Resources", &self.resources);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Configuration", &self.configuration);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "ResourceQuery", &self.resource_query);
+        put(m, "Resources", &self.resources);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnGroup, CfnGroupAttributes, "AWS::ResourceGroups::Group");
@@ -217,13 +215,11 @@ impl CfnTagSyncTask {
     }
 }
 impl CfnTagSyncTask {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Group", &self.group);
-        req(&mut m, "RoleArn", &self.role_arn);
-        req(&mut m, "TagKey", &self.tag_key);
-        req(&mut m, "TagValue", &self.tag_value);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Group", &self.group);
+        req(m, "RoleArn", &self.role_arn);
+        req(m, "TagKey", &self.tag_key);
+        req(m, "TagValue", &self.tag_value);
     }
 }
 resource!(CfnTagSyncTask, CfnTagSyncTaskAttributes, "AWS::ResourceGroups::TagSyncTask");

@@ -14,11 +14,9 @@ pub struct CfnFleet {
     pub tags: Option<Val<IndexMap<String, Val<String>>>>,
 }
 impl CfnFleet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFleet, CfnFleetAttributes, "AWS::RoboMaker::Fleet");
@@ -65,14 +63,12 @@ impl CfnRobot {
     }
 }
 impl CfnRobot {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Architecture", &self.architecture);
-        put(&mut m, "Fleet", &self.fleet);
-        req(&mut m, "GreengrassGroupId", &self.greengrass_group_id);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Architecture", &self.architecture);
+        put(m, "Fleet", &self.fleet);
+        req(m, "GreengrassGroupId", &self.greengrass_group_id);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRobot, CfnRobotAttributes, "AWS::RoboMaker::Robot");
@@ -150,15 +146,13 @@ impl CfnRobotApplication {
     }
 }
 impl CfnRobotApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CurrentRevisionId", &self.current_revision_id);
-        put(&mut m, "Environment", &self.environment);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "RobotSoftwareSuite", &self.robot_software_suite);
-        put(&mut m, "Sources", &self.sources);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CurrentRevisionId", &self.current_revision_id);
+        put(m, "Environment", &self.environment);
+        put(m, "Name", &self.name);
+        req(m, "RobotSoftwareSuite", &self.robot_software_suite);
+        put(m, "Sources", &self.sources);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRobotApplication, CfnRobotApplicationAttributes, "AWS::RoboMaker::RobotApplication");
@@ -330,11 +324,9 @@ impl CfnRobotApplicationVersion {
     }
 }
 impl CfnRobotApplicationVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Application", &self.application);
-        put(&mut m, "CurrentRevisionId", &self.current_revision_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Application", &self.application);
+        put(m, "CurrentRevisionId", &self.current_revision_id);
     }
 }
 resource!(CfnRobotApplicationVersion, CfnRobotApplicationVersionAttributes, "AWS::RoboMaker::RobotApplicationVersion");
@@ -394,17 +386,15 @@ impl CfnSimulationApplication {
     }
 }
 impl CfnSimulationApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CurrentRevisionId", &self.current_revision_id);
-        put(&mut m, "Environment", &self.environment);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "RenderingEngine", &self.rendering_engine);
-        req(&mut m, "RobotSoftwareSuite", &self.robot_software_suite);
-        req(&mut m, "SimulationSoftwareSuite", &self.simulation_software_suite);
-        put(&mut m, "Sources", &self.sources);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CurrentRevisionId", &self.current_revision_id);
+        put(m, "Environment", &self.environment);
+        put(m, "Name", &self.name);
+        put(m, "RenderingEngine", &self.rendering_engine);
+        req(m, "RobotSoftwareSuite", &self.robot_software_suite);
+        req(m, "SimulationSoftwareSuite", &self.simulation_software_suite);
+        put(m, "Sources", &self.sources);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSimulationApplication, CfnSimulationApplicationAttributes, "AWS::RoboMaker::SimulationApplication");
@@ -715,11 +705,9 @@ impl CfnSimulationApplicationVersion {
     }
 }
 impl CfnSimulationApplicationVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Application", &self.application);
-        put(&mut m, "CurrentRevisionId", &self.current_revision_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Application", &self.application);
+        put(m, "CurrentRevisionId", &self.current_revision_id);
     }
 }
 resource!(CfnSimulationApplicationVersion, CfnSimulationApplicationVersionAttributes, "AWS::RoboMaker::SimulationApplicationVersion");

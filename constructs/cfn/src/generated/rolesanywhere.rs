@@ -32,14 +32,12 @@ impl CfnCRL {
     }
 }
 impl CfnCRL {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CrlData", &self.crl_data);
-        put(&mut m, "Enabled", &self.enabled);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TrustAnchorArn", &self.trust_anchor_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CrlData", &self.crl_data);
+        put(m, "Enabled", &self.enabled);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "TrustAnchorArn", &self.trust_anchor_arn);
     }
 }
 resource!(CfnCRL, CfnCRLAttributes, "AWS::RolesAnywhere::CRL");
@@ -131,19 +129,17 @@ impl CfnProfile {
     }
 }
 impl CfnProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AcceptRoleSessionName", &self.accept_role_session_name);
-        put(&mut m, "AttributeMappings", &self.attribute_mappings);
-        put(&mut m, "DurationSeconds", &self.duration_seconds);
-        put(&mut m, "Enabled", &self.enabled);
-        put(&mut m, "ManagedPolicyArns", &self.managed_policy_arns);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RequireInstanceProperties", &self.require_instance_properties);
-        req(&mut m, "RoleArns", &self.role_arns);
-        put(&mut m, "SessionPolicy", &self.session_policy);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AcceptRoleSessionName", &self.accept_role_session_name);
+        put(m, "AttributeMappings", &self.attribute_mappings);
+        put(m, "DurationSeconds", &self.duration_seconds);
+        put(m, "Enabled", &self.enabled);
+        put(m, "ManagedPolicyArns", &self.managed_policy_arns);
+        req(m, "Name", &self.name);
+        put(m, "RequireInstanceProperties", &self.require_instance_properties);
+        req(m, "RoleArns", &self.role_arns);
+        put(m, "SessionPolicy", &self.session_policy);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnProfile, CfnProfileAttributes, "AWS::RolesAnywhere::Profile");
@@ -296,14 +292,12 @@ impl CfnTrustAnchor {
     }
 }
 impl CfnTrustAnchor {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Enabled", &self.enabled);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "NotificationSettings", &self.notification_settings);
-        req(&mut m, "Source", &self.source);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Enabled", &self.enabled);
+        req(m, "Name", &self.name);
+        put(m, "NotificationSettings", &self.notification_settings);
+        req(m, "Source", &self.source);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnTrustAnchor, CfnTrustAnchorAttributes, "AWS::RolesAnywhere::TrustAnchor");

@@ -23,11 +23,9 @@ impl CfnCidrCollection {
     }
 }
 impl CfnCidrCollection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Locations", &self.locations);
-        req(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Locations", &self.locations);
+        req(m, "Name", &self.name);
     }
 }
 resource!(CfnCidrCollection, CfnCidrCollectionAttributes, "AWS::Route53::CidrCollection");
@@ -96,10 +94,8 @@ impl CfnDNSSEC {
     }
 }
 impl CfnDNSSEC {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "HostedZoneId", &self.hosted_zone_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "HostedZoneId", &self.hosted_zone_id);
     }
 }
 resource!(CfnDNSSEC, CfnDNSSECAttributes, "AWS::Route53::DNSSEC");
@@ -120,9 +116,7 @@ impl CfnDNSSECAttributes {
 pub struct CfnDelegationSet {
 }
 impl CfnDelegationSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        IndexMap::new()
-    }
+    fn props_into(&self, _m: &mut dyn Sink) {}
 }
 resource!(CfnDelegationSet, CfnDelegationSetAttributes, "AWS::Route53::DelegationSet");
 /// Attributes of [`CfnDelegationSet`]: `Ref` and `Fn::GetAtt`, resolved at synthesis.
@@ -171,11 +165,9 @@ impl CfnHealthCheck {
     }
 }
 impl CfnHealthCheck {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "HealthCheckConfig", &self.health_check_config);
-        put(&mut m, "HealthCheckTags", &self.health_check_tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "HealthCheckConfig", &self.health_check_config);
+        put(m, "HealthCheckTags", &self.health_check_tags);
     }
 }
 resource!(CfnHealthCheck, CfnHealthCheckAttributes, "AWS::Route53::HealthCheck");
@@ -641,16 +633,14 @@ pub struct CfnHostedZone {
     pub vp_cs: Option<Val<Vec<Val<hosted_zone::VPC>>>>,
 }
 impl CfnHostedZone {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DelegationSetId", &self.delegation_set_id);
-        put(&mut m, "HostedZoneConfig", &self.hosted_zone_config);
-        put(&mut m, "HostedZoneFeatures", &self.hosted_zone_features);
-        put(&mut m, "HostedZoneTags", &self.hosted_zone_tags);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "QueryLoggingConfig", &self.query_logging_config);
-        put(&mut m, "VPCs", &self.vp_cs);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DelegationSetId", &self.delegation_set_id);
+        put(m, "HostedZoneConfig", &self.hosted_zone_config);
+        put(m, "HostedZoneFeatures", &self.hosted_zone_features);
+        put(m, "HostedZoneTags", &self.hosted_zone_tags);
+        put(m, "Name", &self.name);
+        put(m, "QueryLoggingConfig", &self.query_logging_config);
+        put(m, "VPCs", &self.vp_cs);
     }
 }
 resource!(CfnHostedZone, CfnHostedZoneAttributes, "AWS::Route53::HostedZone");
@@ -823,13 +813,11 @@ impl CfnKeySigningKey {
     }
 }
 impl CfnKeySigningKey {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "HostedZoneId", &self.hosted_zone_id);
-        req(&mut m, "KeyManagementServiceArn", &self.key_management_service_arn);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Status", &self.status);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "HostedZoneId", &self.hosted_zone_id);
+        req(m, "KeyManagementServiceArn", &self.key_management_service_arn);
+        req(m, "Name", &self.name);
+        req(m, "Status", &self.status);
     }
 }
 resource!(CfnKeySigningKey, CfnKeySigningKeyAttributes, "AWS::Route53::KeySigningKey");
@@ -888,11 +876,9 @@ impl CfnQueryLoggingConfig {
     }
 }
 impl CfnQueryLoggingConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CloudWatchLogsLogGroupArn", &self.cloud_watch_logs_log_group_arn);
-        req(&mut m, "HostedZoneId", &self.hosted_zone_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CloudWatchLogsLogGroupArn", &self.cloud_watch_logs_log_group_arn);
+        req(m, "HostedZoneId", &self.hosted_zone_id);
     }
 }
 resource!(CfnQueryLoggingConfig, CfnQueryLoggingConfigAttributes, "AWS::Route53::QueryLoggingConfig");
@@ -979,26 +965,24 @@ impl CfnRecordSet {
     }
 }
 impl CfnRecordSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AliasTarget", &self.alias_target);
-        put(&mut m, "CidrRoutingConfig", &self.cidr_routing_config);
-        put(&mut m, "Comment", &self.comment);
-        put(&mut m, "Failover", &self.failover);
-        put(&mut m, "GeoLocation", &self.geo_location);
-        put(&mut m, "GeoProximityLocation", &self.geo_proximity_location);
-        put(&mut m, "HealthCheckId", &self.health_check_id);
-        put(&mut m, "HostedZoneId", &self.hosted_zone_id);
-        put(&mut m, "HostedZoneName", &self.hosted_zone_name);
-        put(&mut m, "MultiValueAnswer", &self.multi_value_answer);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Region", &self.region);
-        put(&mut m, "ResourceRecords", &self.resource_records);
-        put(&mut m, "SetIdentifier", &self.set_identifier);
-        put(&mut m, "TTL", &self.ttl);
-        req(&mut m, "Type", &self.type_);
-        put(&mut m, "Weight", &self.weight);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AliasTarget", &self.alias_target);
+        put(m, "CidrRoutingConfig", &self.cidr_routing_config);
+        put(m, "Comment", &self.comment);
+        put(m, "Failover", &self.failover);
+        put(m, "GeoLocation", &self.geo_location);
+        put(m, "GeoProximityLocation", &self.geo_proximity_location);
+        put(m, "HealthCheckId", &self.health_check_id);
+        put(m, "HostedZoneId", &self.hosted_zone_id);
+        put(m, "HostedZoneName", &self.hosted_zone_name);
+        put(m, "MultiValueAnswer", &self.multi_value_answer);
+        req(m, "Name", &self.name);
+        put(m, "Region", &self.region);
+        put(m, "ResourceRecords", &self.resource_records);
+        put(m, "SetIdentifier", &self.set_identifier);
+        put(m, "TTL", &self.ttl);
+        req(m, "Type", &self.type_);
+        put(m, "Weight", &self.weight);
     }
 }
 resource!(CfnRecordSet, CfnRecordSetAttributes, "AWS::Route53::RecordSet");
@@ -1177,13 +1161,11 @@ pub struct CfnRecordSetGroup {
     pub record_sets: Option<Val<Vec<Val<record_set_group::RecordSet>>>>,
 }
 impl CfnRecordSetGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Comment", &self.comment);
-        put(&mut m, "HostedZoneId", &self.hosted_zone_id);
-        put(&mut m, "HostedZoneName", &self.hosted_zone_name);
-        put(&mut m, "RecordSets", &self.record_sets);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Comment", &self.comment);
+        put(m, "HostedZoneId", &self.hosted_zone_id);
+        put(m, "HostedZoneName", &self.hosted_zone_name);
+        put(m, "RecordSets", &self.record_sets);
     }
 }
 resource!(CfnRecordSetGroup, CfnRecordSetGroupAttributes, "AWS::Route53::RecordSetGroup");
@@ -1435,12 +1417,10 @@ impl CfnTrafficPolicy {
     }
 }
 impl CfnTrafficPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Comment", &self.comment);
-        req(&mut m, "Document", &self.document);
-        req(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Comment", &self.comment);
+        req(m, "Document", &self.document);
+        req(m, "Name", &self.name);
     }
 }
 resource!(CfnTrafficPolicy, CfnTrafficPolicyAttributes, "AWS::Route53::TrafficPolicy");
@@ -1499,14 +1479,12 @@ impl CfnTrafficPolicyInstance {
     }
 }
 impl CfnTrafficPolicyInstance {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "HostedZoneId", &self.hosted_zone_id);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "TTL", &self.ttl);
-        req(&mut m, "TrafficPolicyId", &self.traffic_policy_id);
-        req(&mut m, "TrafficPolicyVersion", &self.traffic_policy_version);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "HostedZoneId", &self.hosted_zone_id);
+        req(m, "Name", &self.name);
+        req(m, "TTL", &self.ttl);
+        req(m, "TrafficPolicyId", &self.traffic_policy_id);
+        req(m, "TrafficPolicyVersion", &self.traffic_policy_version);
     }
 }
 resource!(CfnTrafficPolicyInstance, CfnTrafficPolicyInstanceAttributes, "AWS::Route53::TrafficPolicyInstance");

@@ -38,16 +38,14 @@ impl CfnAccessSource {
     }
 }
 impl CfnAccessSource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Cidr", &self.cidr);
-        put(&mut m, "ClientToken", &self.client_token);
-        req(&mut m, "DnsViewId", &self.dns_view_id);
-        put(&mut m, "IpAddressType", &self.ip_address_type);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "Protocol", &self.protocol);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Cidr", &self.cidr);
+        put(m, "ClientToken", &self.client_token);
+        req(m, "DnsViewId", &self.dns_view_id);
+        put(m, "IpAddressType", &self.ip_address_type);
+        put(m, "Name", &self.name);
+        req(m, "Protocol", &self.protocol);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAccessSource, CfnAccessSourceAttributes, "AWS::Route53GlobalResolver::AccessSource");
@@ -185,14 +183,12 @@ impl CfnAccessToken {
     }
 }
 impl CfnAccessToken {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ClientToken", &self.client_token);
-        req(&mut m, "DnsViewId", &self.dns_view_id);
-        put(&mut m, "ExpiresAt", &self.expires_at);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ClientToken", &self.client_token);
+        req(m, "DnsViewId", &self.dns_view_id);
+        put(m, "ExpiresAt", &self.expires_at);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAccessToken, CfnAccessTokenAttributes, "AWS::Route53GlobalResolver::AccessToken");
@@ -302,17 +298,15 @@ impl CfnDnsView {
     }
 }
 impl CfnDnsView {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ClientToken", &self.client_token);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DnssecValidation", &self.dnssec_validation);
-        put(&mut m, "EdnsClientSubnet", &self.edns_client_subnet);
-        put(&mut m, "FirewallRulesFailOpen", &self.firewall_rules_fail_open);
-        req(&mut m, "GlobalResolverId", &self.global_resolver_id);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ClientToken", &self.client_token);
+        put(m, "Description", &self.description);
+        put(m, "DnssecValidation", &self.dnssec_validation);
+        put(m, "EdnsClientSubnet", &self.edns_client_subnet);
+        put(m, "FirewallRulesFailOpen", &self.firewall_rules_fail_open);
+        req(m, "GlobalResolverId", &self.global_resolver_id);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDnsView, CfnDnsViewAttributes, "AWS::Route53GlobalResolver::DnsView");
@@ -474,16 +468,14 @@ impl CfnFirewallDomainList {
     }
 }
 impl CfnFirewallDomainList {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ClientToken", &self.client_token);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DomainFileUrl", &self.domain_file_url);
-        put(&mut m, "Domains", &self.domains);
-        req(&mut m, "GlobalResolverId", &self.global_resolver_id);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ClientToken", &self.client_token);
+        put(m, "Description", &self.description);
+        put(m, "DomainFileUrl", &self.domain_file_url);
+        put(m, "Domains", &self.domains);
+        req(m, "GlobalResolverId", &self.global_resolver_id);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFirewallDomainList, CfnFirewallDomainListAttributes, "AWS::Route53GlobalResolver::FirewallDomainList");
@@ -611,23 +603,21 @@ impl CfnFirewallRule {
     }
 }
 impl CfnFirewallRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Action", &self.action);
-        put(&mut m, "BlockOverrideDnsType", &self.block_override_dns_type);
-        put(&mut m, "BlockOverrideDomain", &self.block_override_domain);
-        put(&mut m, "BlockOverrideTtl", &self.block_override_ttl);
-        put(&mut m, "BlockResponse", &self.block_response);
-        put(&mut m, "ClientToken", &self.client_token);
-        put(&mut m, "ConfidenceThreshold", &self.confidence_threshold);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DnsAdvancedProtection", &self.dns_advanced_protection);
-        req(&mut m, "DnsViewId", &self.dns_view_id);
-        put(&mut m, "FirewallDomainListId", &self.firewall_domain_list_id);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Priority", &self.priority);
-        put(&mut m, "QType", &self.q_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Action", &self.action);
+        put(m, "BlockOverrideDnsType", &self.block_override_dns_type);
+        put(m, "BlockOverrideDomain", &self.block_override_domain);
+        put(m, "BlockOverrideTtl", &self.block_override_ttl);
+        put(m, "BlockResponse", &self.block_response);
+        put(m, "ClientToken", &self.client_token);
+        put(m, "ConfidenceThreshold", &self.confidence_threshold);
+        put(m, "Description", &self.description);
+        put(m, "DnsAdvancedProtection", &self.dns_advanced_protection);
+        req(m, "DnsViewId", &self.dns_view_id);
+        put(m, "FirewallDomainListId", &self.firewall_domain_list_id);
+        req(m, "Name", &self.name);
+        put(m, "Priority", &self.priority);
+        put(m, "QType", &self.q_type);
     }
 }
 resource!(CfnFirewallRule, CfnFirewallRuleAttributes, "AWS::Route53GlobalResolver::FirewallRule");
@@ -814,16 +804,14 @@ impl CfnGlobalResolver {
     }
 }
 impl CfnGlobalResolver {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ClientToken", &self.client_token);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "IpAddressType", &self.ip_address_type);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ObservabilityRegion", &self.observability_region);
-        req(&mut m, "Regions", &self.regions);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ClientToken", &self.client_token);
+        put(m, "Description", &self.description);
+        put(m, "IpAddressType", &self.ip_address_type);
+        req(m, "Name", &self.name);
+        put(m, "ObservabilityRegion", &self.observability_region);
+        req(m, "Regions", &self.regions);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnGlobalResolver, CfnGlobalResolverAttributes, "AWS::Route53GlobalResolver::GlobalResolver");
@@ -943,12 +931,10 @@ impl CfnHostedZoneAssociation {
     }
 }
 impl CfnHostedZoneAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "HostedZoneId", &self.hosted_zone_id);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ResourceArn", &self.resource_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "HostedZoneId", &self.hosted_zone_id);
+        req(m, "Name", &self.name);
+        req(m, "ResourceArn", &self.resource_arn);
     }
 }
 resource!(CfnHostedZoneAssociation, CfnHostedZoneAssociationAttributes, "AWS::Route53GlobalResolver::HostedZoneAssociation");

@@ -23,11 +23,9 @@ impl CfnProfile {
     }
 }
 impl CfnProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnProfile, CfnProfileAttributes, "AWS::Route53Profiles::Profile");
@@ -116,14 +114,12 @@ impl CfnProfileAssociation {
     }
 }
 impl CfnProfileAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Arn", &self.arn);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ProfileId", &self.profile_id);
-        req(&mut m, "ResourceId", &self.resource_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Arn", &self.arn);
+        req(m, "Name", &self.name);
+        req(m, "ProfileId", &self.profile_id);
+        req(m, "ResourceId", &self.resource_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnProfileAssociation, CfnProfileAssociationAttributes, "AWS::Route53Profiles::ProfileAssociation");
@@ -197,13 +193,11 @@ impl CfnProfileResourceAssociation {
     }
 }
 impl CfnProfileResourceAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ProfileId", &self.profile_id);
-        req(&mut m, "ResourceArn", &self.resource_arn);
-        put(&mut m, "ResourceProperties", &self.resource_properties);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        req(m, "ProfileId", &self.profile_id);
+        req(m, "ResourceArn", &self.resource_arn);
+        put(m, "ResourceProperties", &self.resource_properties);
     }
 }
 resource!(CfnProfileResourceAssociation, CfnProfileResourceAssociationAttributes, "AWS::Route53Profiles::ProfileResourceAssociation");

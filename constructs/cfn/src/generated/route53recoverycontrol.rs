@@ -26,12 +26,10 @@ impl CfnCluster {
     }
 }
 impl CfnCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "NetworkType", &self.network_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        put(m, "NetworkType", &self.network_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCluster, CfnClusterAttributes, "AWS::Route53RecoveryControl::Cluster");
@@ -131,12 +129,10 @@ impl CfnControlPanel {
     }
 }
 impl CfnControlPanel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ClusterArn", &self.cluster_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ClusterArn", &self.cluster_arn);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnControlPanel, CfnControlPanelAttributes, "AWS::Route53RecoveryControl::ControlPanel");
@@ -219,12 +215,10 @@ impl CfnRoutingControl {
     }
 }
 impl CfnRoutingControl {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ClusterArn", &self.cluster_arn);
-        put(&mut m, "ControlPanelArn", &self.control_panel_arn);
-        req(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ClusterArn", &self.cluster_arn);
+        put(m, "ControlPanelArn", &self.control_panel_arn);
+        req(m, "Name", &self.name);
     }
 }
 resource!(CfnRoutingControl, CfnRoutingControlAttributes, "AWS::Route53RecoveryControl::RoutingControl");
@@ -265,15 +259,13 @@ pub struct CfnSafetyRule {
     pub tags: Option<Val<Vec<Val<safety_rule::Tag>>>>,
 }
 impl CfnSafetyRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AssertionRule", &self.assertion_rule);
-        put(&mut m, "ControlPanelArn", &self.control_panel_arn);
-        put(&mut m, "GatingRule", &self.gating_rule);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "RuleConfig", &self.rule_config);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AssertionRule", &self.assertion_rule);
+        put(m, "ControlPanelArn", &self.control_panel_arn);
+        put(m, "GatingRule", &self.gating_rule);
+        put(m, "Name", &self.name);
+        put(m, "RuleConfig", &self.rule_config);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSafetyRule, CfnSafetyRuleAttributes, "AWS::Route53RecoveryControl::SafetyRule");

@@ -16,12 +16,10 @@ pub struct CfnCell {
     pub tags: Option<Val<Vec<Val<cell::Tag>>>>,
 }
 impl CfnCell {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CellName", &self.cell_name);
-        put(&mut m, "Cells", &self.cells);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CellName", &self.cell_name);
+        put(m, "Cells", &self.cells);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCell, CfnCellAttributes, "AWS::Route53RecoveryReadiness::Cell");
@@ -86,12 +84,10 @@ pub struct CfnReadinessCheck {
     pub tags: Option<Val<Vec<Val<readiness_check::Tag>>>>,
 }
 impl CfnReadinessCheck {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ReadinessCheckName", &self.readiness_check_name);
-        put(&mut m, "ResourceSetName", &self.resource_set_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ReadinessCheckName", &self.readiness_check_name);
+        put(m, "ResourceSetName", &self.resource_set_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnReadinessCheck, CfnReadinessCheckAttributes, "AWS::Route53RecoveryReadiness::ReadinessCheck");
@@ -152,12 +148,10 @@ pub struct CfnRecoveryGroup {
     pub tags: Option<Val<Vec<Val<recovery_group::Tag>>>>,
 }
 impl CfnRecoveryGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Cells", &self.cells);
-        put(&mut m, "RecoveryGroupName", &self.recovery_group_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Cells", &self.cells);
+        put(m, "RecoveryGroupName", &self.recovery_group_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRecoveryGroup, CfnRecoveryGroupAttributes, "AWS::Route53RecoveryReadiness::RecoveryGroup");
@@ -233,13 +227,11 @@ impl CfnResourceSet {
     }
 }
 impl CfnResourceSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ResourceSetName", &self.resource_set_name);
-        req(&mut m, "ResourceSetType", &self.resource_set_type);
-        req(&mut m, "Resources", &self.resources);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ResourceSetName", &self.resource_set_name);
+        req(m, "ResourceSetType", &self.resource_set_type);
+        req(m, "Resources", &self.resources);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnResourceSet, CfnResourceSetAttributes, "AWS::Route53RecoveryReadiness::ResourceSet");

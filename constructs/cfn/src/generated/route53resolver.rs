@@ -18,13 +18,11 @@ pub struct CfnFirewallDomainList {
     pub tags: Option<Val<Vec<Val<firewall_domain_list::Tag>>>>,
 }
 impl CfnFirewallDomainList {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DomainFileUrl", &self.domain_file_url);
-        put(&mut m, "Domains", &self.domains);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DomainFileUrl", &self.domain_file_url);
+        put(m, "Domains", &self.domains);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFirewallDomainList, CfnFirewallDomainListAttributes, "AWS::Route53Resolver::FirewallDomainList");
@@ -119,12 +117,10 @@ pub struct CfnFirewallRuleGroup {
     pub tags: Option<Val<Vec<Val<firewall_rule_group::Tag>>>>,
 }
 impl CfnFirewallRuleGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "FirewallRules", &self.firewall_rules);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "FirewallRules", &self.firewall_rules);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFirewallRuleGroup, CfnFirewallRuleGroupAttributes, "AWS::Route53Resolver::FirewallRuleGroup");
@@ -571,15 +567,13 @@ impl CfnFirewallRuleGroupAssociation {
     }
 }
 impl CfnFirewallRuleGroupAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "FirewallRuleGroupId", &self.firewall_rule_group_id);
-        put(&mut m, "MutationProtection", &self.mutation_protection);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "Priority", &self.priority);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "FirewallRuleGroupId", &self.firewall_rule_group_id);
+        put(m, "MutationProtection", &self.mutation_protection);
+        put(m, "Name", &self.name);
+        req(m, "Priority", &self.priority);
+        put(m, "Tags", &self.tags);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnFirewallRuleGroupAssociation, CfnFirewallRuleGroupAssociationAttributes, "AWS::Route53Resolver::FirewallRuleGroupAssociation");
@@ -707,14 +701,12 @@ impl CfnOutpostResolver {
     }
 }
 impl CfnOutpostResolver {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "InstanceCount", &self.instance_count);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "OutpostArn", &self.outpost_arn);
-        req(&mut m, "PreferredInstanceType", &self.preferred_instance_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "InstanceCount", &self.instance_count);
+        req(m, "Name", &self.name);
+        req(m, "OutpostArn", &self.outpost_arn);
+        req(m, "PreferredInstanceType", &self.preferred_instance_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnOutpostResolver, CfnOutpostResolverAttributes, "AWS::Route53Resolver::OutpostResolver");
@@ -808,11 +800,9 @@ impl CfnResolverConfig {
     }
 }
 impl CfnResolverConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AutodefinedReverseFlag", &self.autodefined_reverse_flag);
-        req(&mut m, "ResourceId", &self.resource_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AutodefinedReverseFlag", &self.autodefined_reverse_flag);
+        req(m, "ResourceId", &self.resource_id);
     }
 }
 resource!(CfnResolverConfig, CfnResolverConfigAttributes, "AWS::Route53Resolver::ResolverConfig");
@@ -869,10 +859,8 @@ pub struct CfnResolverDNSSECConfig {
     pub resource_id: Option<Val<String>>,
 }
 impl CfnResolverDNSSECConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ResourceId", &self.resource_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ResourceId", &self.resource_id);
     }
 }
 resource!(CfnResolverDNSSECConfig, CfnResolverDNSSECConfigAttributes, "AWS::Route53Resolver::ResolverDNSSECConfig");
@@ -954,22 +942,20 @@ impl CfnResolverEndpoint {
     }
 }
 impl CfnResolverEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Direction", &self.direction);
-        put(&mut m, "Dns64Enabled", &self.dns64_enabled);
-        req(&mut m, "IpAddresses", &self.ip_addresses);
-        put(&mut m, "Ipv6InternetAccessEnabled", &self.ipv6_internet_access_enabled);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "OutpostArn", &self.outpost_arn);
-        put(&mut m, "PreferredInstanceType", &self.preferred_instance_type);
-        put(&mut m, "Protocols", &self.protocols);
-        put(&mut m, "ResolverEndpointType", &self.resolver_endpoint_type);
-        put(&mut m, "RniEnhancedMetricsEnabled", &self.rni_enhanced_metrics_enabled);
-        req(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetNameServerMetricsEnabled", &self.target_name_server_metrics_enabled);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Direction", &self.direction);
+        put(m, "Dns64Enabled", &self.dns64_enabled);
+        req(m, "IpAddresses", &self.ip_addresses);
+        put(m, "Ipv6InternetAccessEnabled", &self.ipv6_internet_access_enabled);
+        put(m, "Name", &self.name);
+        put(m, "OutpostArn", &self.outpost_arn);
+        put(m, "PreferredInstanceType", &self.preferred_instance_type);
+        put(m, "Protocols", &self.protocols);
+        put(m, "ResolverEndpointType", &self.resolver_endpoint_type);
+        put(m, "RniEnhancedMetricsEnabled", &self.rni_enhanced_metrics_enabled);
+        req(m, "SecurityGroupIds", &self.security_group_ids);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetNameServerMetricsEnabled", &self.target_name_server_metrics_enabled);
     }
 }
 resource!(CfnResolverEndpoint, CfnResolverEndpointAttributes, "AWS::Route53Resolver::ResolverEndpoint");
@@ -1072,12 +1058,10 @@ pub struct CfnResolverQueryLoggingConfig {
     pub tags: Option<Val<Vec<Val<resolver_query_logging_config::Tag>>>>,
 }
 impl CfnResolverQueryLoggingConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DestinationArn", &self.destination_arn);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DestinationArn", &self.destination_arn);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnResolverQueryLoggingConfig, CfnResolverQueryLoggingConfigAttributes, "AWS::Route53Resolver::ResolverQueryLoggingConfig");
@@ -1166,11 +1150,9 @@ pub struct CfnResolverQueryLoggingConfigAssociation {
     pub resource_id: Option<Val<String>>,
 }
 impl CfnResolverQueryLoggingConfigAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ResolverQueryLogConfigId", &self.resolver_query_log_config_id);
-        put(&mut m, "ResourceId", &self.resource_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ResolverQueryLogConfigId", &self.resolver_query_log_config_id);
+        put(m, "ResourceId", &self.resource_id);
     }
 }
 resource!(CfnResolverQueryLoggingConfigAssociation, CfnResolverQueryLoggingConfigAssociationAttributes, "AWS::Route53Resolver::ResolverQueryLoggingConfigAssociation");
@@ -1239,16 +1221,14 @@ impl CfnResolverRule {
     }
 }
 impl CfnResolverRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DelegationRecord", &self.delegation_record);
-        put(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "ResolverEndpointId", &self.resolver_endpoint_id);
-        req(&mut m, "RuleType", &self.rule_type);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetIps", &self.target_ips);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DelegationRecord", &self.delegation_record);
+        put(m, "DomainName", &self.domain_name);
+        put(m, "Name", &self.name);
+        put(m, "ResolverEndpointId", &self.resolver_endpoint_id);
+        req(m, "RuleType", &self.rule_type);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetIps", &self.target_ips);
     }
 }
 resource!(CfnResolverRule, CfnResolverRuleAttributes, "AWS::Route53Resolver::ResolverRule");
@@ -1350,12 +1330,10 @@ impl CfnResolverRuleAssociation {
     }
 }
 impl CfnResolverRuleAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "ResolverRuleId", &self.resolver_rule_id);
-        req(&mut m, "VPCId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Name", &self.name);
+        req(m, "ResolverRuleId", &self.resolver_rule_id);
+        req(m, "VPCId", &self.vpc_id);
     }
 }
 resource!(CfnResolverRuleAssociation, CfnResolverRuleAssociationAttributes, "AWS::Route53Resolver::ResolverRuleAssociation");

@@ -29,13 +29,11 @@ impl CfnInboundExternalLink {
     }
 }
 impl CfnInboundExternalLink {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "GatewayId", &self.gateway_id);
-        put(&mut m, "LinkAttributes", &self.link_attributes);
-        req(&mut m, "LinkLogSettings", &self.link_log_settings);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "GatewayId", &self.gateway_id);
+        put(m, "LinkAttributes", &self.link_attributes);
+        req(m, "LinkLogSettings", &self.link_log_settings);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnInboundExternalLink, CfnInboundExternalLinkAttributes, "AWS::RTBFabric::InboundExternalLink");
@@ -306,16 +304,14 @@ impl CfnLink {
     }
 }
 impl CfnLink {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "GatewayId", &self.gateway_id);
-        put(&mut m, "HttpResponderAllowed", &self.http_responder_allowed);
-        put(&mut m, "LinkAttributes", &self.link_attributes);
-        req(&mut m, "LinkLogSettings", &self.link_log_settings);
-        put(&mut m, "ModuleConfigurationList", &self.module_configuration_list);
-        req(&mut m, "PeerGatewayId", &self.peer_gateway_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "GatewayId", &self.gateway_id);
+        put(m, "HttpResponderAllowed", &self.http_responder_allowed);
+        put(m, "LinkAttributes", &self.link_attributes);
+        req(m, "LinkLogSettings", &self.link_log_settings);
+        put(m, "ModuleConfigurationList", &self.module_configuration_list);
+        req(m, "PeerGatewayId", &self.peer_gateway_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLink, CfnLinkAttributes, "AWS::RTBFabric::Link");
@@ -614,14 +610,12 @@ impl CfnLinkRoutingRule {
     }
 }
 impl CfnLinkRoutingRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Conditions", &self.conditions);
-        req(&mut m, "GatewayId", &self.gateway_id);
-        req(&mut m, "LinkId", &self.link_id);
-        req(&mut m, "Priority", &self.priority);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Conditions", &self.conditions);
+        req(m, "GatewayId", &self.gateway_id);
+        req(m, "LinkId", &self.link_id);
+        req(m, "Priority", &self.priority);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLinkRoutingRule, CfnLinkRoutingRuleAttributes, "AWS::RTBFabric::LinkRoutingRule");
@@ -773,14 +767,12 @@ impl CfnOutboundExternalLink {
     }
 }
 impl CfnOutboundExternalLink {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "GatewayId", &self.gateway_id);
-        put(&mut m, "LinkAttributes", &self.link_attributes);
-        req(&mut m, "LinkLogSettings", &self.link_log_settings);
-        req(&mut m, "PublicEndpoint", &self.public_endpoint);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "GatewayId", &self.gateway_id);
+        put(m, "LinkAttributes", &self.link_attributes);
+        req(m, "LinkLogSettings", &self.link_log_settings);
+        req(m, "PublicEndpoint", &self.public_endpoint);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnOutboundExternalLink, CfnOutboundExternalLinkAttributes, "AWS::RTBFabric::OutboundExternalLink");
@@ -1041,14 +1033,12 @@ impl CfnRequesterGateway {
     }
 }
 impl CfnRequesterGateway {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        req(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "SecurityGroupIds", &self.security_group_ids);
+        req(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnRequesterGateway, CfnRequesterGatewayAttributes, "AWS::RTBFabric::RequesterGateway");
@@ -1179,22 +1169,20 @@ impl CfnResponderGateway {
     }
 }
 impl CfnResponderGateway {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AcmCertificateArn", &self.acm_certificate_arn);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "GatewayType", &self.gateway_type);
-        put(&mut m, "ListenerConfig", &self.listener_config);
-        put(&mut m, "ManagedEndpointConfiguration", &self.managed_endpoint_configuration);
-        req(&mut m, "Port", &self.port);
-        req(&mut m, "Protocol", &self.protocol);
-        req(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        req(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TrustStoreConfiguration", &self.trust_store_configuration);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AcmCertificateArn", &self.acm_certificate_arn);
+        put(m, "Description", &self.description);
+        put(m, "DomainName", &self.domain_name);
+        put(m, "GatewayType", &self.gateway_type);
+        put(m, "ListenerConfig", &self.listener_config);
+        put(m, "ManagedEndpointConfiguration", &self.managed_endpoint_configuration);
+        req(m, "Port", &self.port);
+        req(m, "Protocol", &self.protocol);
+        req(m, "SecurityGroupIds", &self.security_group_ids);
+        req(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
+        put(m, "TrustStoreConfiguration", &self.trust_store_configuration);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnResponderGateway, CfnResponderGatewayAttributes, "AWS::RTBFabric::ResponderGateway");

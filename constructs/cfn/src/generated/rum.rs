@@ -47,19 +47,17 @@ impl CfnAppMonitor {
     }
 }
 impl CfnAppMonitor {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AppMonitorConfiguration", &self.app_monitor_configuration);
-        put(&mut m, "CustomEvents", &self.custom_events);
-        put(&mut m, "CwLogEnabled", &self.cw_log_enabled);
-        put(&mut m, "DeobfuscationConfiguration", &self.deobfuscation_configuration);
-        put(&mut m, "Domain", &self.domain);
-        put(&mut m, "DomainList", &self.domain_list);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Platform", &self.platform);
-        put(&mut m, "ResourcePolicy", &self.resource_policy);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AppMonitorConfiguration", &self.app_monitor_configuration);
+        put(m, "CustomEvents", &self.custom_events);
+        put(m, "CwLogEnabled", &self.cw_log_enabled);
+        put(m, "DeobfuscationConfiguration", &self.deobfuscation_configuration);
+        put(m, "Domain", &self.domain);
+        put(m, "DomainList", &self.domain_list);
+        req(m, "Name", &self.name);
+        put(m, "Platform", &self.platform);
+        put(m, "ResourcePolicy", &self.resource_policy);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAppMonitor, CfnAppMonitorAttributes, "AWS::RUM::AppMonitor");

@@ -38,16 +38,14 @@ impl CfnAccessGrant {
     }
 }
 impl CfnAccessGrant {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessGrantsLocationConfiguration", &self.access_grants_location_configuration);
-        req(&mut m, "AccessGrantsLocationId", &self.access_grants_location_id);
-        put(&mut m, "ApplicationArn", &self.application_arn);
-        req(&mut m, "Grantee", &self.grantee);
-        req(&mut m, "Permission", &self.permission);
-        put(&mut m, "S3PrefixType", &self.s3_prefix_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessGrantsLocationConfiguration", &self.access_grants_location_configuration);
+        req(m, "AccessGrantsLocationId", &self.access_grants_location_id);
+        put(m, "ApplicationArn", &self.application_arn);
+        req(m, "Grantee", &self.grantee);
+        req(m, "Permission", &self.permission);
+        put(m, "S3PrefixType", &self.s3_prefix_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAccessGrant, CfnAccessGrantAttributes, "AWS::S3::AccessGrant");
@@ -228,11 +226,9 @@ pub struct CfnAccessGrantsInstance {
     pub tags: Option<Val<Vec<Val<access_grants_instance::Tag>>>>,
 }
 impl CfnAccessGrantsInstance {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "IdentityCenterArn", &self.identity_center_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "IdentityCenterArn", &self.identity_center_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAccessGrantsInstance, CfnAccessGrantsInstanceAttributes, "AWS::S3::AccessGrantsInstance");
@@ -307,12 +303,10 @@ impl CfnAccessGrantsLocation {
     }
 }
 impl CfnAccessGrantsLocation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "IamRoleArn", &self.iam_role_arn);
-        req(&mut m, "LocationScope", &self.location_scope);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "IamRoleArn", &self.iam_role_arn);
+        req(m, "LocationScope", &self.location_scope);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAccessGrantsLocation, CfnAccessGrantsLocationAttributes, "AWS::S3::AccessGrantsLocation");
@@ -399,16 +393,14 @@ impl CfnAccessPoint {
     }
 }
 impl CfnAccessPoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Bucket", &self.bucket);
-        put(&mut m, "BucketAccountId", &self.bucket_account_id);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Policy", &self.policy);
-        put(&mut m, "PublicAccessBlockConfiguration", &self.public_access_block_configuration);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcConfiguration", &self.vpc_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Bucket", &self.bucket);
+        put(m, "BucketAccountId", &self.bucket_account_id);
+        put(m, "Name", &self.name);
+        put(m, "Policy", &self.policy);
+        put(m, "PublicAccessBlockConfiguration", &self.public_access_block_configuration);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcConfiguration", &self.vpc_configuration);
     }
 }
 resource!(CfnAccessPoint, CfnAccessPointAttributes, "AWS::S3::AccessPoint");
@@ -579,34 +571,32 @@ pub struct CfnBucket {
     pub website_configuration: Option<Val<bucket::WebsiteConfiguration>>,
 }
 impl CfnBucket {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AbacStatus", &self.abac_status);
-        put(&mut m, "AccelerateConfiguration", &self.accelerate_configuration);
-        put(&mut m, "AccessControl", &self.access_control);
-        put(&mut m, "AnalyticsConfigurations", &self.analytics_configurations);
-        put(&mut m, "BucketEncryption", &self.bucket_encryption);
-        put(&mut m, "BucketName", &self.bucket_name);
-        put(&mut m, "BucketNamePrefix", &self.bucket_name_prefix);
-        put(&mut m, "BucketNamespace", &self.bucket_namespace);
-        put(&mut m, "CorsConfiguration", &self.cors_configuration);
-        put(&mut m, "IntelligentTieringConfigurations", &self.intelligent_tiering_configurations);
-        put(&mut m, "InventoryConfigurations", &self.inventory_configurations);
-        put(&mut m, "LifecycleConfiguration", &self.lifecycle_configuration);
-        put(&mut m, "LoggingConfiguration", &self.logging_configuration);
-        put(&mut m, "MetadataConfiguration", &self.metadata_configuration);
-        put(&mut m, "MetadataTableConfiguration", &self.metadata_table_configuration);
-        put(&mut m, "MetricsConfigurations", &self.metrics_configurations);
-        put(&mut m, "NotificationConfiguration", &self.notification_configuration);
-        put(&mut m, "ObjectLockConfiguration", &self.object_lock_configuration);
-        put(&mut m, "ObjectLockEnabled", &self.object_lock_enabled);
-        put(&mut m, "OwnershipControls", &self.ownership_controls);
-        put(&mut m, "PublicAccessBlockConfiguration", &self.public_access_block_configuration);
-        put(&mut m, "ReplicationConfiguration", &self.replication_configuration);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VersioningConfiguration", &self.versioning_configuration);
-        put(&mut m, "WebsiteConfiguration", &self.website_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AbacStatus", &self.abac_status);
+        put(m, "AccelerateConfiguration", &self.accelerate_configuration);
+        put(m, "AccessControl", &self.access_control);
+        put(m, "AnalyticsConfigurations", &self.analytics_configurations);
+        put(m, "BucketEncryption", &self.bucket_encryption);
+        put(m, "BucketName", &self.bucket_name);
+        put(m, "BucketNamePrefix", &self.bucket_name_prefix);
+        put(m, "BucketNamespace", &self.bucket_namespace);
+        put(m, "CorsConfiguration", &self.cors_configuration);
+        put(m, "IntelligentTieringConfigurations", &self.intelligent_tiering_configurations);
+        put(m, "InventoryConfigurations", &self.inventory_configurations);
+        put(m, "LifecycleConfiguration", &self.lifecycle_configuration);
+        put(m, "LoggingConfiguration", &self.logging_configuration);
+        put(m, "MetadataConfiguration", &self.metadata_configuration);
+        put(m, "MetadataTableConfiguration", &self.metadata_table_configuration);
+        put(m, "MetricsConfigurations", &self.metrics_configurations);
+        put(m, "NotificationConfiguration", &self.notification_configuration);
+        put(m, "ObjectLockConfiguration", &self.object_lock_configuration);
+        put(m, "ObjectLockEnabled", &self.object_lock_enabled);
+        put(m, "OwnershipControls", &self.ownership_controls);
+        put(m, "PublicAccessBlockConfiguration", &self.public_access_block_configuration);
+        put(m, "ReplicationConfiguration", &self.replication_configuration);
+        put(m, "Tags", &self.tags);
+        put(m, "VersioningConfiguration", &self.versioning_configuration);
+        put(m, "WebsiteConfiguration", &self.website_configuration);
     }
 }
 resource!(CfnBucket, CfnBucketAttributes, "AWS::S3::Bucket");
@@ -3447,11 +3437,9 @@ impl CfnBucketPolicy {
     }
 }
 impl CfnBucketPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Bucket", &self.bucket);
-        req(&mut m, "PolicyDocument", &self.policy_document);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Bucket", &self.bucket);
+        req(m, "PolicyDocument", &self.policy_document);
     }
 }
 resource!(CfnBucketPolicy, CfnBucketPolicyAttributes, "AWS::S3::BucketPolicy");
@@ -3488,12 +3476,10 @@ impl CfnMultiRegionAccessPoint {
     }
 }
 impl CfnMultiRegionAccessPoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "PublicAccessBlockConfiguration", &self.public_access_block_configuration);
-        req(&mut m, "Regions", &self.regions);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Name", &self.name);
+        put(m, "PublicAccessBlockConfiguration", &self.public_access_block_configuration);
+        req(m, "Regions", &self.regions);
     }
 }
 resource!(CfnMultiRegionAccessPoint, CfnMultiRegionAccessPointAttributes, "AWS::S3::MultiRegionAccessPoint");
@@ -3593,11 +3579,9 @@ impl CfnMultiRegionAccessPointPolicy {
     }
 }
 impl CfnMultiRegionAccessPointPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "MrapName", &self.mrap_name);
-        req(&mut m, "Policy", &self.policy);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "MrapName", &self.mrap_name);
+        req(m, "Policy", &self.policy);
     }
 }
 resource!(CfnMultiRegionAccessPointPolicy, CfnMultiRegionAccessPointPolicyAttributes, "AWS::S3::MultiRegionAccessPointPolicy");
@@ -3639,11 +3623,9 @@ impl CfnStorageLens {
     }
 }
 impl CfnStorageLens {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "StorageLensConfiguration", &self.storage_lens_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "StorageLensConfiguration", &self.storage_lens_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnStorageLens, CfnStorageLensAttributes, "AWS::S3::StorageLens");
@@ -4250,12 +4232,10 @@ impl CfnStorageLensGroup {
     }
 }
 impl CfnStorageLensGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Filter", &self.filter);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Filter", &self.filter);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnStorageLensGroup, CfnStorageLensGroupAttributes, "AWS::S3::StorageLensGroup");

@@ -41,17 +41,15 @@ impl CfnAccessPoint {
     }
 }
 impl CfnAccessPoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Bucket", &self.bucket);
-        put(&mut m, "BucketAccountId", &self.bucket_account_id);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Policy", &self.policy);
-        put(&mut m, "PublicAccessBlockConfiguration", &self.public_access_block_configuration);
-        put(&mut m, "Scope", &self.scope);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcConfiguration", &self.vpc_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Bucket", &self.bucket);
+        put(m, "BucketAccountId", &self.bucket_account_id);
+        put(m, "Name", &self.name);
+        put(m, "Policy", &self.policy);
+        put(m, "PublicAccessBlockConfiguration", &self.public_access_block_configuration);
+        put(m, "Scope", &self.scope);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcConfiguration", &self.vpc_configuration);
     }
 }
 resource!(CfnAccessPoint, CfnAccessPointAttributes, "AWS::S3Express::AccessPoint");
@@ -223,11 +221,9 @@ impl CfnBucketPolicy {
     }
 }
 impl CfnBucketPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Bucket", &self.bucket);
-        req(&mut m, "PolicyDocument", &self.policy_document);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Bucket", &self.bucket);
+        req(m, "PolicyDocument", &self.policy_document);
     }
 }
 resource!(CfnBucketPolicy, CfnBucketPolicyAttributes, "AWS::S3Express::BucketPolicy");
@@ -279,17 +275,15 @@ impl CfnDirectoryBucket {
     }
 }
 impl CfnDirectoryBucket {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BucketEncryption", &self.bucket_encryption);
-        put(&mut m, "BucketName", &self.bucket_name);
-        req(&mut m, "DataRedundancy", &self.data_redundancy);
-        put(&mut m, "InventoryConfigurations", &self.inventory_configurations);
-        put(&mut m, "LifecycleConfiguration", &self.lifecycle_configuration);
-        req(&mut m, "LocationName", &self.location_name);
-        put(&mut m, "MetricsConfigurations", &self.metrics_configurations);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BucketEncryption", &self.bucket_encryption);
+        put(m, "BucketName", &self.bucket_name);
+        req(m, "DataRedundancy", &self.data_redundancy);
+        put(m, "InventoryConfigurations", &self.inventory_configurations);
+        put(m, "LifecycleConfiguration", &self.lifecycle_configuration);
+        req(m, "LocationName", &self.location_name);
+        put(m, "MetricsConfigurations", &self.metrics_configurations);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDirectoryBucket, CfnDirectoryBucketAttributes, "AWS::S3Express::DirectoryBucket");

@@ -32,14 +32,12 @@ impl CfnAccessPoint {
     }
 }
 impl CfnAccessPoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ClientToken", &self.client_token);
-        req(&mut m, "FileSystemId", &self.file_system_id);
-        put(&mut m, "PosixUser", &self.posix_user);
-        put(&mut m, "RootDirectory", &self.root_directory);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ClientToken", &self.client_token);
+        req(m, "FileSystemId", &self.file_system_id);
+        put(m, "PosixUser", &self.posix_user);
+        put(m, "RootDirectory", &self.root_directory);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAccessPoint, CfnAccessPointAttributes, "AWS::S3Files::AccessPoint");
@@ -205,17 +203,15 @@ impl CfnFileSystem {
     }
 }
 impl CfnFileSystem {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AcceptBucketWarning", &self.accept_bucket_warning);
-        req(&mut m, "Bucket", &self.bucket);
-        put(&mut m, "ClientToken", &self.client_token);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "Prefix", &self.prefix);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "SynchronizationConfiguration", &self.synchronization_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AcceptBucketWarning", &self.accept_bucket_warning);
+        req(m, "Bucket", &self.bucket);
+        put(m, "ClientToken", &self.client_token);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "Prefix", &self.prefix);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "SynchronizationConfiguration", &self.synchronization_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnFileSystem, CfnFileSystemAttributes, "AWS::S3Files::FileSystem");
@@ -414,11 +410,9 @@ impl CfnFileSystemPolicy {
     }
 }
 impl CfnFileSystemPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "FileSystemId", &self.file_system_id);
-        req(&mut m, "Policy", &self.policy);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "FileSystemId", &self.file_system_id);
+        req(m, "Policy", &self.policy);
     }
 }
 resource!(CfnFileSystemPolicy, CfnFileSystemPolicyAttributes, "AWS::S3Files::FileSystemPolicy");
@@ -464,15 +458,13 @@ impl CfnMountTarget {
     }
 }
 impl CfnMountTarget {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "FileSystemId", &self.file_system_id);
-        put(&mut m, "IpAddressType", &self.ip_address_type);
-        put(&mut m, "Ipv4Address", &self.ipv4_address);
-        put(&mut m, "Ipv6Address", &self.ipv6_address);
-        put(&mut m, "SecurityGroups", &self.security_groups);
-        req(&mut m, "SubnetId", &self.subnet_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "FileSystemId", &self.file_system_id);
+        put(m, "IpAddressType", &self.ip_address_type);
+        put(m, "Ipv4Address", &self.ipv4_address);
+        put(m, "Ipv6Address", &self.ipv6_address);
+        put(m, "SecurityGroups", &self.security_groups);
+        req(m, "SubnetId", &self.subnet_id);
     }
 }
 resource!(CfnMountTarget, CfnMountTargetAttributes, "AWS::S3Files::MountTarget");

@@ -23,11 +23,9 @@ impl CfnAccessPoint {
     }
 }
 impl CfnAccessPoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "ObjectLambdaConfiguration", &self.object_lambda_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Name", &self.name);
+        req(m, "ObjectLambdaConfiguration", &self.object_lambda_configuration);
     }
 }
 resource!(CfnAccessPoint, CfnAccessPointAttributes, "AWS::S3ObjectLambda::AccessPoint");
@@ -161,11 +159,9 @@ impl CfnAccessPointPolicy {
     }
 }
 impl CfnAccessPointPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ObjectLambdaAccessPoint", &self.object_lambda_access_point);
-        req(&mut m, "PolicyDocument", &self.policy_document);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ObjectLambdaAccessPoint", &self.object_lambda_access_point);
+        req(m, "PolicyDocument", &self.policy_document);
     }
 }
 resource!(CfnAccessPointPolicy, CfnAccessPointPolicyAttributes, "AWS::S3ObjectLambda::AccessPointPolicy");

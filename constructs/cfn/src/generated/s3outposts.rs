@@ -29,13 +29,11 @@ impl CfnAccessPoint {
     }
 }
 impl CfnAccessPoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Bucket", &self.bucket);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Policy", &self.policy);
-        req(&mut m, "VpcConfiguration", &self.vpc_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Bucket", &self.bucket);
+        req(m, "Name", &self.name);
+        put(m, "Policy", &self.policy);
+        req(m, "VpcConfiguration", &self.vpc_configuration);
     }
 }
 resource!(CfnAccessPoint, CfnAccessPointAttributes, "AWS::S3Outposts::AccessPoint");
@@ -97,13 +95,11 @@ impl CfnBucket {
     }
 }
 impl CfnBucket {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "BucketName", &self.bucket_name);
-        put(&mut m, "LifecycleConfiguration", &self.lifecycle_configuration);
-        req(&mut m, "OutpostId", &self.outpost_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "BucketName", &self.bucket_name);
+        put(m, "LifecycleConfiguration", &self.lifecycle_configuration);
+        req(m, "OutpostId", &self.outpost_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnBucket, CfnBucketAttributes, "AWS::S3Outposts::Bucket");
@@ -343,11 +339,9 @@ impl CfnBucketPolicy {
     }
 }
 impl CfnBucketPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Bucket", &self.bucket);
-        req(&mut m, "PolicyDocument", &self.policy_document);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Bucket", &self.bucket);
+        req(m, "PolicyDocument", &self.policy_document);
     }
 }
 resource!(CfnBucketPolicy, CfnBucketPolicyAttributes, "AWS::S3Outposts::BucketPolicy");
@@ -393,15 +387,13 @@ impl CfnEndpoint {
     }
 }
 impl CfnEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessType", &self.access_type);
-        put(&mut m, "CustomerOwnedIpv4Pool", &self.customer_owned_ipv4_pool);
-        put(&mut m, "FailedReason", &self.failed_reason);
-        req(&mut m, "OutpostId", &self.outpost_id);
-        req(&mut m, "SecurityGroupId", &self.security_group_id);
-        req(&mut m, "SubnetId", &self.subnet_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessType", &self.access_type);
+        put(m, "CustomerOwnedIpv4Pool", &self.customer_owned_ipv4_pool);
+        put(m, "FailedReason", &self.failed_reason);
+        req(m, "OutpostId", &self.outpost_id);
+        req(m, "SecurityGroupId", &self.security_group_id);
+        req(m, "SubnetId", &self.subnet_id);
     }
 }
 resource!(CfnEndpoint, CfnEndpointAttributes, "AWS::S3Outposts::Endpoint");

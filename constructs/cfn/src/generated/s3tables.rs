@@ -23,11 +23,9 @@ impl CfnNamespace {
     }
 }
 impl CfnNamespace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Namespace", &self.namespace);
-        req(&mut m, "TableBucketARN", &self.table_bucket_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Namespace", &self.namespace);
+        req(m, "TableBucketARN", &self.table_bucket_arn);
     }
 }
 resource!(CfnNamespace, CfnNamespaceAttributes, "AWS::S3Tables::Namespace");
@@ -85,19 +83,17 @@ impl CfnTable {
     }
 }
 impl CfnTable {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Compaction", &self.compaction);
-        put(&mut m, "IcebergMetadata", &self.iceberg_metadata);
-        req(&mut m, "Namespace", &self.namespace);
-        req(&mut m, "OpenTableFormat", &self.open_table_format);
-        put(&mut m, "SnapshotManagement", &self.snapshot_management);
-        put(&mut m, "StorageClassConfiguration", &self.storage_class_configuration);
-        req(&mut m, "TableBucketARN", &self.table_bucket_arn);
-        req(&mut m, "TableName", &self.table_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WithoutMetadata", &self.without_metadata);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Compaction", &self.compaction);
+        put(m, "IcebergMetadata", &self.iceberg_metadata);
+        req(m, "Namespace", &self.namespace);
+        req(m, "OpenTableFormat", &self.open_table_format);
+        put(m, "SnapshotManagement", &self.snapshot_management);
+        put(m, "StorageClassConfiguration", &self.storage_class_configuration);
+        req(m, "TableBucketARN", &self.table_bucket_arn);
+        req(m, "TableName", &self.table_name);
+        put(m, "Tags", &self.tags);
+        put(m, "WithoutMetadata", &self.without_metadata);
     }
 }
 resource!(CfnTable, CfnTableAttributes, "AWS::S3Tables::Table");
@@ -675,16 +671,14 @@ impl CfnTableBucket {
     }
 }
 impl CfnTableBucket {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "EncryptionConfiguration", &self.encryption_configuration);
-        put(&mut m, "MetricsConfiguration", &self.metrics_configuration);
-        put(&mut m, "ReplicationConfiguration", &self.replication_configuration);
-        put(&mut m, "StorageClassConfiguration", &self.storage_class_configuration);
-        req(&mut m, "TableBucketName", &self.table_bucket_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UnreferencedFileRemoval", &self.unreferenced_file_removal);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "EncryptionConfiguration", &self.encryption_configuration);
+        put(m, "MetricsConfiguration", &self.metrics_configuration);
+        put(m, "ReplicationConfiguration", &self.replication_configuration);
+        put(m, "StorageClassConfiguration", &self.storage_class_configuration);
+        req(m, "TableBucketName", &self.table_bucket_name);
+        put(m, "Tags", &self.tags);
+        put(m, "UnreferencedFileRemoval", &self.unreferenced_file_removal);
     }
 }
 resource!(CfnTableBucket, CfnTableBucketAttributes, "AWS::S3Tables::TableBucket");
@@ -964,11 +958,9 @@ impl CfnTableBucketPolicy {
     }
 }
 impl CfnTableBucketPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ResourcePolicy", &self.resource_policy);
-        req(&mut m, "TableBucketARN", &self.table_bucket_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ResourcePolicy", &self.resource_policy);
+        req(m, "TableBucketARN", &self.table_bucket_arn);
     }
 }
 resource!(CfnTableBucketPolicy, CfnTableBucketPolicyAttributes, "AWS::S3Tables::TableBucketPolicy");
@@ -1002,11 +994,9 @@ impl CfnTablePolicy {
     }
 }
 impl CfnTablePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ResourcePolicy", &self.resource_policy);
-        req(&mut m, "TableARN", &self.table_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ResourcePolicy", &self.resource_policy);
+        req(m, "TableARN", &self.table_arn);
     }
 }
 resource!(CfnTablePolicy, CfnTablePolicyAttributes, "AWS::S3Tables::TablePolicy");

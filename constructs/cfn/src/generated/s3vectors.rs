@@ -44,18 +44,16 @@ impl CfnIndex {
     }
 }
 impl CfnIndex {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DataType", &self.data_type);
-        req(&mut m, "Dimension", &self.dimension);
-        req(&mut m, "DistanceMetric", &self.distance_metric);
-        put(&mut m, "EncryptionConfiguration", &self.encryption_configuration);
-        put(&mut m, "IndexName", &self.index_name);
-        put(&mut m, "MetadataConfiguration", &self.metadata_configuration);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VectorBucketArn", &self.vector_bucket_arn);
-        put(&mut m, "VectorBucketName", &self.vector_bucket_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DataType", &self.data_type);
+        req(m, "Dimension", &self.dimension);
+        req(m, "DistanceMetric", &self.distance_metric);
+        put(m, "EncryptionConfiguration", &self.encryption_configuration);
+        put(m, "IndexName", &self.index_name);
+        put(m, "MetadataConfiguration", &self.metadata_configuration);
+        put(m, "Tags", &self.tags);
+        put(m, "VectorBucketArn", &self.vector_bucket_arn);
+        put(m, "VectorBucketName", &self.vector_bucket_name);
     }
 }
 resource!(CfnIndex, CfnIndexAttributes, "AWS::S3Vectors::Index");
@@ -215,12 +213,10 @@ pub struct CfnVectorBucket {
     pub vector_bucket_name: Option<Val<String>>,
 }
 impl CfnVectorBucket {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "EncryptionConfiguration", &self.encryption_configuration);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VectorBucketName", &self.vector_bucket_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "EncryptionConfiguration", &self.encryption_configuration);
+        put(m, "Tags", &self.tags);
+        put(m, "VectorBucketName", &self.vector_bucket_name);
     }
 }
 resource!(CfnVectorBucket, CfnVectorBucketAttributes, "AWS::S3Vectors::VectorBucket");
@@ -335,12 +331,10 @@ impl CfnVectorBucketPolicy {
     }
 }
 impl CfnVectorBucketPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Policy", &self.policy);
-        put(&mut m, "VectorBucketArn", &self.vector_bucket_arn);
-        put(&mut m, "VectorBucketName", &self.vector_bucket_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Policy", &self.policy);
+        put(m, "VectorBucketArn", &self.vector_bucket_arn);
+        put(m, "VectorBucketName", &self.vector_bucket_name);
     }
 }
 resource!(CfnVectorBucketPolicy, CfnVectorBucketPolicyAttributes, "AWS::S3Vectors::VectorBucketPolicy");

@@ -29,13 +29,11 @@ impl CfnAIWorkloadConfig {
     }
 }
 impl CfnAIWorkloadConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AIWorkloadConfigName", &self.ai_workload_config_name);
-        put(&mut m, "AIWorkloadConfigs", &self.ai_workload_configs);
-        put(&mut m, "DatasetConfig", &self.dataset_config);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AIWorkloadConfigName", &self.ai_workload_config_name);
+        put(m, "AIWorkloadConfigs", &self.ai_workload_configs);
+        put(m, "DatasetConfig", &self.dataset_config);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAIWorkloadConfig, CfnAIWorkloadConfigAttributes, "AWS::SageMaker::AIWorkloadConfig");
@@ -267,17 +265,15 @@ impl CfnAction {
     }
 }
 impl CfnAction {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ActionName", &self.action_name);
-        req(&mut m, "ActionType", &self.action_type);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "MetadataProperties", &self.metadata_properties);
-        put(&mut m, "Properties", &self.properties);
-        req(&mut m, "Source", &self.source);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ActionName", &self.action_name);
+        req(m, "ActionType", &self.action_type);
+        put(m, "Description", &self.description);
+        put(m, "MetadataProperties", &self.metadata_properties);
+        put(m, "Properties", &self.properties);
+        req(m, "Source", &self.source);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAction, CfnActionAttributes, "AWS::SageMaker::Action");
@@ -451,15 +447,13 @@ impl CfnAlgorithm {
     }
 }
 impl CfnAlgorithm {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AlgorithmDescription", &self.algorithm_description);
-        req(&mut m, "AlgorithmName", &self.algorithm_name);
-        put(&mut m, "CertifyForMarketplace", &self.certify_for_marketplace);
-        put(&mut m, "InferenceSpecification", &self.inference_specification);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TrainingSpecification", &self.training_specification);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AlgorithmDescription", &self.algorithm_description);
+        req(m, "AlgorithmName", &self.algorithm_name);
+        put(m, "CertifyForMarketplace", &self.certify_for_marketplace);
+        put(m, "InferenceSpecification", &self.inference_specification);
+        put(m, "Tags", &self.tags);
+        req(m, "TrainingSpecification", &self.training_specification);
     }
 }
 resource!(CfnAlgorithm, CfnAlgorithmAttributes, "AWS::SageMaker::Algorithm");
@@ -2936,16 +2930,14 @@ impl CfnApp {
     }
 }
 impl CfnApp {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AppName", &self.app_name);
-        req(&mut m, "AppType", &self.app_type);
-        req(&mut m, "DomainId", &self.domain_id);
-        put(&mut m, "RecoveryMode", &self.recovery_mode);
-        put(&mut m, "ResourceSpec", &self.resource_spec);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "UserProfileName", &self.user_profile_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AppName", &self.app_name);
+        req(m, "AppType", &self.app_type);
+        req(m, "DomainId", &self.domain_id);
+        put(m, "RecoveryMode", &self.recovery_mode);
+        put(m, "ResourceSpec", &self.resource_spec);
+        put(m, "Tags", &self.tags);
+        req(m, "UserProfileName", &self.user_profile_name);
     }
 }
 resource!(CfnApp, CfnAppAttributes, "AWS::SageMaker::App");
@@ -3583,14 +3575,12 @@ impl CfnAppImageConfig {
     }
 }
 impl CfnAppImageConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AppImageConfigName", &self.app_image_config_name);
-        put(&mut m, "CodeEditorAppImageConfig", &self.code_editor_app_image_config);
-        put(&mut m, "JupyterLabAppImageConfig", &self.jupyter_lab_app_image_config);
-        put(&mut m, "KernelGatewayImageConfig", &self.kernel_gateway_image_config);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AppImageConfigName", &self.app_image_config_name);
+        put(m, "CodeEditorAppImageConfig", &self.code_editor_app_image_config);
+        put(m, "JupyterLabAppImageConfig", &self.jupyter_lab_app_image_config);
+        put(m, "KernelGatewayImageConfig", &self.kernel_gateway_image_config);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAppImageConfig, CfnAppImageConfigAttributes, "AWS::SageMaker::AppImageConfig");
@@ -3826,15 +3816,13 @@ impl CfnArtifact {
     }
 }
 impl CfnArtifact {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ArtifactName", &self.artifact_name);
-        req(&mut m, "ArtifactType", &self.artifact_type);
-        put(&mut m, "MetadataProperties", &self.metadata_properties);
-        put(&mut m, "Properties", &self.properties);
-        req(&mut m, "Source", &self.source);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ArtifactName", &self.artifact_name);
+        req(m, "ArtifactType", &self.artifact_type);
+        put(m, "MetadataProperties", &self.metadata_properties);
+        put(m, "Properties", &self.properties);
+        req(m, "Source", &self.source);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnArtifact, CfnArtifactAttributes, "AWS::SageMaker::Artifact");
@@ -4023,21 +4011,19 @@ pub struct CfnCluster {
     pub vpc_config: Option<Val<cluster::VpcConfig>>,
 }
 impl CfnCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutoScaling", &self.auto_scaling);
-        put(&mut m, "ClusterName", &self.cluster_name);
-        put(&mut m, "ClusterRole", &self.cluster_role);
-        put(&mut m, "InstanceGroups", &self.instance_groups);
-        put(&mut m, "NodeProvisioningMode", &self.node_provisioning_mode);
-        put(&mut m, "NodeRecovery", &self.node_recovery);
-        put(&mut m, "Orchestrator", &self.orchestrator);
-        put(&mut m, "RestrictedInstanceGroups", &self.restricted_instance_groups);
-        put(&mut m, "RestrictedInstanceGroupsConfig", &self.restricted_instance_groups_config);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TieredStorageConfig", &self.tiered_storage_config);
-        put(&mut m, "VpcConfig", &self.vpc_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutoScaling", &self.auto_scaling);
+        put(m, "ClusterName", &self.cluster_name);
+        put(m, "ClusterRole", &self.cluster_role);
+        put(m, "InstanceGroups", &self.instance_groups);
+        put(m, "NodeProvisioningMode", &self.node_provisioning_mode);
+        put(m, "NodeRecovery", &self.node_recovery);
+        put(m, "Orchestrator", &self.orchestrator);
+        put(m, "RestrictedInstanceGroups", &self.restricted_instance_groups);
+        put(m, "RestrictedInstanceGroupsConfig", &self.restricted_instance_groups_config);
+        put(m, "Tags", &self.tags);
+        put(m, "TieredStorageConfig", &self.tiered_storage_config);
+        put(m, "VpcConfig", &self.vpc_config);
     }
 }
 resource!(CfnCluster, CfnClusterAttributes, "AWS::SageMaker::Cluster");
@@ -5032,14 +5018,12 @@ impl CfnClusterSchedulerConfig {
     }
 }
 impl CfnClusterSchedulerConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ClusterArn", &self.cluster_arn);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "SchedulerConfig", &self.scheduler_config);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ClusterArn", &self.cluster_arn);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "SchedulerConfig", &self.scheduler_config);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnClusterSchedulerConfig, CfnClusterSchedulerConfigAttributes, "AWS::SageMaker::ClusterSchedulerConfig");
@@ -5218,12 +5202,10 @@ impl CfnCodeRepository {
     }
 }
 impl CfnCodeRepository {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CodeRepositoryName", &self.code_repository_name);
-        req(&mut m, "GitConfig", &self.git_config);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CodeRepositoryName", &self.code_repository_name);
+        req(m, "GitConfig", &self.git_config);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCodeRepository, CfnCodeRepositoryAttributes, "AWS::SageMaker::CodeRepository");
@@ -5336,16 +5318,14 @@ impl CfnComputeQuota {
     }
 }
 impl CfnComputeQuota {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ActivationState", &self.activation_state);
-        req(&mut m, "ClusterArn", &self.cluster_arn);
-        req(&mut m, "ComputeQuotaConfig", &self.compute_quota_config);
-        req(&mut m, "ComputeQuotaTarget", &self.compute_quota_target);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ActivationState", &self.activation_state);
+        req(m, "ClusterArn", &self.cluster_arn);
+        req(m, "ComputeQuotaConfig", &self.compute_quota_config);
+        req(m, "ComputeQuotaTarget", &self.compute_quota_target);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnComputeQuota, CfnComputeQuotaAttributes, "AWS::SageMaker::ComputeQuota");
@@ -6406,15 +6386,13 @@ impl CfnContext {
     }
 }
 impl CfnContext {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ContextName", &self.context_name);
-        req(&mut m, "ContextType", &self.context_type);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Properties", &self.properties);
-        req(&mut m, "Source", &self.source);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ContextName", &self.context_name);
+        req(m, "ContextType", &self.context_type);
+        put(m, "Description", &self.description);
+        put(m, "Properties", &self.properties);
+        req(m, "Source", &self.source);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnContext, CfnContextAttributes, "AWS::SageMaker::Context");
@@ -6547,20 +6525,18 @@ impl CfnDataQualityJobDefinition {
     }
 }
 impl CfnDataQualityJobDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DataQualityAppSpecification", &self.data_quality_app_specification);
-        put(&mut m, "DataQualityBaselineConfig", &self.data_quality_baseline_config);
-        req(&mut m, "DataQualityJobInput", &self.data_quality_job_input);
-        req(&mut m, "DataQualityJobOutputConfig", &self.data_quality_job_output_config);
-        put(&mut m, "EndpointName", &self.endpoint_name);
-        put(&mut m, "JobDefinitionName", &self.job_definition_name);
-        req(&mut m, "JobResources", &self.job_resources);
-        put(&mut m, "NetworkConfig", &self.network_config);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "StoppingCondition", &self.stopping_condition);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DataQualityAppSpecification", &self.data_quality_app_specification);
+        put(m, "DataQualityBaselineConfig", &self.data_quality_baseline_config);
+        req(m, "DataQualityJobInput", &self.data_quality_job_input);
+        req(m, "DataQualityJobOutputConfig", &self.data_quality_job_output_config);
+        put(m, "EndpointName", &self.endpoint_name);
+        put(m, "JobDefinitionName", &self.job_definition_name);
+        req(m, "JobResources", &self.job_resources);
+        put(m, "NetworkConfig", &self.network_config);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "StoppingCondition", &self.stopping_condition);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDataQualityJobDefinition, CfnDataQualityJobDefinitionAttributes, "AWS::SageMaker::DataQualityJobDefinition");
@@ -7173,12 +7149,10 @@ impl CfnDevice {
     }
 }
 impl CfnDevice {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Device", &self.device);
-        req(&mut m, "DeviceFleetName", &self.device_fleet_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Device", &self.device);
+        req(m, "DeviceFleetName", &self.device_fleet_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDevice, CfnDeviceAttributes, "AWS::SageMaker::Device");
@@ -7283,14 +7257,12 @@ impl CfnDeviceFleet {
     }
 }
 impl CfnDeviceFleet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DeviceFleetName", &self.device_fleet_name);
-        req(&mut m, "OutputConfig", &self.output_config);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "DeviceFleetName", &self.device_fleet_name);
+        req(m, "OutputConfig", &self.output_config);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDeviceFleet, CfnDeviceFleetAttributes, "AWS::SageMaker::DeviceFleet");
@@ -7415,22 +7387,20 @@ impl CfnDomain {
     }
 }
 impl CfnDomain {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AppNetworkAccessType", &self.app_network_access_type);
-        put(&mut m, "AppSecurityGroupManagement", &self.app_security_group_management);
-        req(&mut m, "AuthMode", &self.auth_mode);
-        put(&mut m, "DefaultSpaceSettings", &self.default_space_settings);
-        req(&mut m, "DefaultUserSettings", &self.default_user_settings);
-        req(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "DomainSettings", &self.domain_settings);
-        put(&mut m, "HomeEfsFileSystemCreation", &self.home_efs_file_system_creation);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "TagPropagation", &self.tag_propagation);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AppNetworkAccessType", &self.app_network_access_type);
+        put(m, "AppSecurityGroupManagement", &self.app_security_group_management);
+        req(m, "AuthMode", &self.auth_mode);
+        put(m, "DefaultSpaceSettings", &self.default_space_settings);
+        req(m, "DefaultUserSettings", &self.default_user_settings);
+        req(m, "DomainName", &self.domain_name);
+        put(m, "DomainSettings", &self.domain_settings);
+        put(m, "HomeEfsFileSystemCreation", &self.home_efs_file_system_creation);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "SubnetIds", &self.subnet_ids);
+        put(m, "TagPropagation", &self.tag_propagation);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnDomain, CfnDomainAttributes, "AWS::SageMaker::Domain");
@@ -9256,16 +9226,14 @@ impl CfnEndpoint {
     }
 }
 impl CfnEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeploymentConfig", &self.deployment_config);
-        req(&mut m, "EndpointConfigName", &self.endpoint_config_name);
-        put(&mut m, "EndpointName", &self.endpoint_name);
-        put(&mut m, "ExcludeRetainedVariantProperties", &self.exclude_retained_variant_properties);
-        put(&mut m, "RetainAllVariantProperties", &self.retain_all_variant_properties);
-        put(&mut m, "RetainDeploymentConfig", &self.retain_deployment_config);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeploymentConfig", &self.deployment_config);
+        req(m, "EndpointConfigName", &self.endpoint_config_name);
+        put(m, "EndpointName", &self.endpoint_name);
+        put(m, "ExcludeRetainedVariantProperties", &self.exclude_retained_variant_properties);
+        put(m, "RetainAllVariantProperties", &self.retain_all_variant_properties);
+        put(m, "RetainDeploymentConfig", &self.retain_deployment_config);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEndpoint, CfnEndpointAttributes, "AWS::SageMaker::Endpoint");
@@ -9610,21 +9578,19 @@ impl CfnEndpointConfig {
     }
 }
 impl CfnEndpointConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AsyncInferenceConfig", &self.async_inference_config);
-        put(&mut m, "DataCaptureConfig", &self.data_capture_config);
-        put(&mut m, "EnableNetworkIsolation", &self.enable_network_isolation);
-        put(&mut m, "EndpointConfigName", &self.endpoint_config_name);
-        put(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        put(&mut m, "ExplainerConfig", &self.explainer_config);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "MetricsConfig", &self.metrics_config);
-        req(&mut m, "ProductionVariants", &self.production_variants);
-        put(&mut m, "ShadowProductionVariants", &self.shadow_production_variants);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcConfig", &self.vpc_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AsyncInferenceConfig", &self.async_inference_config);
+        put(m, "DataCaptureConfig", &self.data_capture_config);
+        put(m, "EnableNetworkIsolation", &self.enable_network_isolation);
+        put(m, "EndpointConfigName", &self.endpoint_config_name);
+        put(m, "ExecutionRoleArn", &self.execution_role_arn);
+        put(m, "ExplainerConfig", &self.explainer_config);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "MetricsConfig", &self.metrics_config);
+        req(m, "ProductionVariants", &self.production_variants);
+        put(m, "ShadowProductionVariants", &self.shadow_production_variants);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcConfig", &self.vpc_config);
     }
 }
 resource!(CfnEndpointConfig, CfnEndpointConfigAttributes, "AWS::SageMaker::EndpointConfig");
@@ -11393,13 +11359,11 @@ impl CfnExperiment {
     }
 }
 impl CfnExperiment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisplayName", &self.display_name);
-        req(&mut m, "ExperimentName", &self.experiment_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "DisplayName", &self.display_name);
+        req(m, "ExperimentName", &self.experiment_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnExperiment, CfnExperimentAttributes, "AWS::SageMaker::Experiment");
@@ -11490,16 +11454,14 @@ impl CfnExperimentTrialComponent {
     }
 }
 impl CfnExperimentTrialComponent {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "EndTime", &self.end_time);
-        put(&mut m, "MetadataProperties", &self.metadata_properties);
-        put(&mut m, "StartTime", &self.start_time);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TrialComponentName", &self.trial_component_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DisplayName", &self.display_name);
+        put(m, "EndTime", &self.end_time);
+        put(m, "MetadataProperties", &self.metadata_properties);
+        put(m, "StartTime", &self.start_time);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
+        req(m, "TrialComponentName", &self.trial_component_name);
     }
 }
 resource!(CfnExperimentTrialComponent, CfnExperimentTrialComponentAttributes, "AWS::SageMaker::ExperimentTrialComponent");
@@ -11647,19 +11609,17 @@ impl CfnFeatureGroup {
     }
 }
 impl CfnFeatureGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "EventTimeFeatureName", &self.event_time_feature_name);
-        req(&mut m, "FeatureDefinitions", &self.feature_definitions);
-        req(&mut m, "FeatureGroupName", &self.feature_group_name);
-        put(&mut m, "OfflineStoreConfig", &self.offline_store_config);
-        put(&mut m, "OnlineStoreConfig", &self.online_store_config);
-        req(&mut m, "RecordIdentifierFeatureName", &self.record_identifier_feature_name);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "ThroughputConfig", &self.throughput_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "EventTimeFeatureName", &self.event_time_feature_name);
+        req(m, "FeatureDefinitions", &self.feature_definitions);
+        req(m, "FeatureGroupName", &self.feature_group_name);
+        put(m, "OfflineStoreConfig", &self.offline_store_config);
+        put(m, "OnlineStoreConfig", &self.online_store_config);
+        req(m, "RecordIdentifierFeatureName", &self.record_identifier_feature_name);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
+        put(m, "ThroughputConfig", &self.throughput_config);
     }
 }
 resource!(CfnFeatureGroup, CfnFeatureGroupAttributes, "AWS::SageMaker::FeatureGroup");
@@ -12064,15 +12024,13 @@ impl CfnHub {
     }
 }
 impl CfnHub {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "HubDescription", &self.hub_description);
-        put(&mut m, "HubDisplayName", &self.hub_display_name);
-        req(&mut m, "HubName", &self.hub_name);
-        put(&mut m, "HubSearchKeywords", &self.hub_search_keywords);
-        put(&mut m, "S3StorageConfig", &self.s3_storage_config);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "HubDescription", &self.hub_description);
+        put(m, "HubDisplayName", &self.hub_display_name);
+        req(m, "HubName", &self.hub_name);
+        put(m, "HubSearchKeywords", &self.hub_search_keywords);
+        put(m, "S3StorageConfig", &self.s3_storage_config);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnHub, CfnHubAttributes, "AWS::SageMaker::Hub");
@@ -12169,12 +12127,10 @@ impl CfnHumanTaskUi {
     }
 }
 impl CfnHumanTaskUi {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "HumanTaskUiName", &self.human_task_ui_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UiTemplate", &self.ui_template);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "HumanTaskUiName", &self.human_task_ui_name);
+        put(m, "Tags", &self.tags);
+        put(m, "UiTemplate", &self.ui_template);
     }
 }
 resource!(CfnHumanTaskUi, CfnHumanTaskUiAttributes, "AWS::SageMaker::HumanTaskUi");
@@ -12279,14 +12235,12 @@ impl CfnImage {
     }
 }
 impl CfnImage {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ImageDescription", &self.image_description);
-        put(&mut m, "ImageDisplayName", &self.image_display_name);
-        req(&mut m, "ImageName", &self.image_name);
-        req(&mut m, "ImageRoleArn", &self.image_role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ImageDescription", &self.image_description);
+        put(m, "ImageDisplayName", &self.image_display_name);
+        req(m, "ImageName", &self.image_name);
+        req(m, "ImageRoleArn", &self.image_role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnImage, CfnImageAttributes, "AWS::SageMaker::Image");
@@ -12383,20 +12337,18 @@ impl CfnImageVersion {
     }
 }
 impl CfnImageVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Alias", &self.alias);
-        put(&mut m, "Aliases", &self.aliases);
-        req(&mut m, "BaseImage", &self.base_image);
-        put(&mut m, "Horovod", &self.horovod);
-        req(&mut m, "ImageName", &self.image_name);
-        put(&mut m, "JobType", &self.job_type);
-        put(&mut m, "MLFramework", &self.ml_framework);
-        put(&mut m, "Processor", &self.processor);
-        put(&mut m, "ProgrammingLang", &self.programming_lang);
-        put(&mut m, "ReleaseNotes", &self.release_notes);
-        put(&mut m, "VendorGuidance", &self.vendor_guidance);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Alias", &self.alias);
+        put(m, "Aliases", &self.aliases);
+        req(m, "BaseImage", &self.base_image);
+        put(m, "Horovod", &self.horovod);
+        req(m, "ImageName", &self.image_name);
+        put(m, "JobType", &self.job_type);
+        put(m, "MLFramework", &self.ml_framework);
+        put(m, "Processor", &self.processor);
+        put(m, "ProgrammingLang", &self.programming_lang);
+        put(m, "ReleaseNotes", &self.release_notes);
+        put(m, "VendorGuidance", &self.vendor_guidance);
     }
 }
 resource!(CfnImageVersion, CfnImageVersionAttributes, "AWS::SageMaker::ImageVersion");
@@ -12543,18 +12495,16 @@ impl CfnInferenceComponent {
     }
 }
 impl CfnInferenceComponent {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeploymentConfig", &self.deployment_config);
-        put(&mut m, "EndpointArn", &self.endpoint_arn);
-        req(&mut m, "EndpointName", &self.endpoint_name);
-        put(&mut m, "InferenceComponentName", &self.inference_component_name);
-        put(&mut m, "RuntimeConfig", &self.runtime_config);
-        put(&mut m, "Specification", &self.specification);
-        put(&mut m, "Specifications", &self.specifications);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VariantName", &self.variant_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeploymentConfig", &self.deployment_config);
+        put(m, "EndpointArn", &self.endpoint_arn);
+        req(m, "EndpointName", &self.endpoint_name);
+        put(m, "InferenceComponentName", &self.inference_component_name);
+        put(m, "RuntimeConfig", &self.runtime_config);
+        put(m, "Specification", &self.specification);
+        put(m, "Specifications", &self.specifications);
+        put(m, "Tags", &self.tags);
+        put(m, "VariantName", &self.variant_name);
     }
 }
 resource!(CfnInferenceComponent, CfnInferenceComponentAttributes, "AWS::SageMaker::InferenceComponent");
@@ -13254,22 +13204,20 @@ impl CfnInferenceExperiment {
     }
 }
 impl CfnInferenceExperiment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DataStorageConfig", &self.data_storage_config);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DesiredState", &self.desired_state);
-        req(&mut m, "EndpointName", &self.endpoint_name);
-        put(&mut m, "KmsKey", &self.kms_key);
-        req(&mut m, "ModelVariants", &self.model_variants);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Schedule", &self.schedule);
-        put(&mut m, "ShadowModeConfig", &self.shadow_mode_config);
-        put(&mut m, "StatusReason", &self.status_reason);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DataStorageConfig", &self.data_storage_config);
+        put(m, "Description", &self.description);
+        put(m, "DesiredState", &self.desired_state);
+        req(m, "EndpointName", &self.endpoint_name);
+        put(m, "KmsKey", &self.kms_key);
+        req(m, "ModelVariants", &self.model_variants);
+        req(m, "Name", &self.name);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Schedule", &self.schedule);
+        put(m, "ShadowModeConfig", &self.shadow_mode_config);
+        put(m, "StatusReason", &self.status_reason);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnInferenceExperiment, CfnInferenceExperimentAttributes, "AWS::SageMaker::InferenceExperiment");
@@ -13641,15 +13589,13 @@ impl CfnMlflowApp {
     }
 }
 impl CfnMlflowApp {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ArtifactStoreUri", &self.artifact_store_uri);
-        put(&mut m, "ModelRegistrationMode", &self.model_registration_mode);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WeeklyMaintenanceWindowStart", &self.weekly_maintenance_window_start);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ArtifactStoreUri", &self.artifact_store_uri);
+        put(m, "ModelRegistrationMode", &self.model_registration_mode);
+        req(m, "Name", &self.name);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
+        put(m, "WeeklyMaintenanceWindowStart", &self.weekly_maintenance_window_start);
     }
 }
 resource!(CfnMlflowApp, CfnMlflowAppAttributes, "AWS::SageMaker::MlflowApp");
@@ -13776,17 +13722,15 @@ impl CfnMlflowTrackingServer {
     }
 }
 impl CfnMlflowTrackingServer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ArtifactStoreUri", &self.artifact_store_uri);
-        put(&mut m, "AutomaticModelRegistration", &self.automatic_model_registration);
-        put(&mut m, "MlflowVersion", &self.mlflow_version);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TrackingServerName", &self.tracking_server_name);
-        put(&mut m, "TrackingServerSize", &self.tracking_server_size);
-        put(&mut m, "WeeklyMaintenanceWindowStart", &self.weekly_maintenance_window_start);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ArtifactStoreUri", &self.artifact_store_uri);
+        put(m, "AutomaticModelRegistration", &self.automatic_model_registration);
+        put(m, "MlflowVersion", &self.mlflow_version);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
+        req(m, "TrackingServerName", &self.tracking_server_name);
+        put(m, "TrackingServerSize", &self.tracking_server_size);
+        put(m, "WeeklyMaintenanceWindowStart", &self.weekly_maintenance_window_start);
     }
 }
 resource!(CfnMlflowTrackingServer, CfnMlflowTrackingServerAttributes, "AWS::SageMaker::MlflowTrackingServer");
@@ -13883,17 +13827,15 @@ pub struct CfnModel {
     pub vpc_config: Option<Val<model::VpcConfig>>,
 }
 impl CfnModel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Containers", &self.containers);
-        put(&mut m, "EnableNetworkIsolation", &self.enable_network_isolation);
-        put(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        put(&mut m, "InferenceExecutionConfig", &self.inference_execution_config);
-        put(&mut m, "ModelName", &self.model_name);
-        put(&mut m, "PrimaryContainer", &self.primary_container);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcConfig", &self.vpc_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Containers", &self.containers);
+        put(m, "EnableNetworkIsolation", &self.enable_network_isolation);
+        put(m, "ExecutionRoleArn", &self.execution_role_arn);
+        put(m, "InferenceExecutionConfig", &self.inference_execution_config);
+        put(m, "ModelName", &self.model_name);
+        put(m, "PrimaryContainer", &self.primary_container);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcConfig", &self.vpc_config);
     }
 }
 resource!(CfnModel, CfnModelAttributes, "AWS::SageMaker::Model");
@@ -14393,20 +14335,18 @@ impl CfnModelBiasJobDefinition {
     }
 }
 impl CfnModelBiasJobDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "EndpointName", &self.endpoint_name);
-        put(&mut m, "JobDefinitionName", &self.job_definition_name);
-        req(&mut m, "JobResources", &self.job_resources);
-        req(&mut m, "ModelBiasAppSpecification", &self.model_bias_app_specification);
-        put(&mut m, "ModelBiasBaselineConfig", &self.model_bias_baseline_config);
-        req(&mut m, "ModelBiasJobInput", &self.model_bias_job_input);
-        req(&mut m, "ModelBiasJobOutputConfig", &self.model_bias_job_output_config);
-        put(&mut m, "NetworkConfig", &self.network_config);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "StoppingCondition", &self.stopping_condition);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "EndpointName", &self.endpoint_name);
+        put(m, "JobDefinitionName", &self.job_definition_name);
+        req(m, "JobResources", &self.job_resources);
+        req(m, "ModelBiasAppSpecification", &self.model_bias_app_specification);
+        put(m, "ModelBiasBaselineConfig", &self.model_bias_baseline_config);
+        req(m, "ModelBiasJobInput", &self.model_bias_job_input);
+        req(m, "ModelBiasJobOutputConfig", &self.model_bias_job_output_config);
+        put(m, "NetworkConfig", &self.network_config);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "StoppingCondition", &self.stopping_condition);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnModelBiasJobDefinition, CfnModelBiasJobDefinitionAttributes, "AWS::SageMaker::ModelBiasJobDefinition");
@@ -15077,16 +15017,14 @@ impl CfnModelCard {
     }
 }
 impl CfnModelCard {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Content", &self.content);
-        put(&mut m, "CreatedBy", &self.created_by);
-        put(&mut m, "LastModifiedBy", &self.last_modified_by);
-        req(&mut m, "ModelCardName", &self.model_card_name);
-        req(&mut m, "ModelCardStatus", &self.model_card_status);
-        put(&mut m, "SecurityConfig", &self.security_config);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Content", &self.content);
+        put(m, "CreatedBy", &self.created_by);
+        put(m, "LastModifiedBy", &self.last_modified_by);
+        req(m, "ModelCardName", &self.model_card_name);
+        req(m, "ModelCardStatus", &self.model_card_status);
+        put(m, "SecurityConfig", &self.security_config);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnModelCard, CfnModelCardAttributes, "AWS::SageMaker::ModelCard");
@@ -16184,20 +16122,18 @@ impl CfnModelExplainabilityJobDefinition {
     }
 }
 impl CfnModelExplainabilityJobDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "EndpointName", &self.endpoint_name);
-        put(&mut m, "JobDefinitionName", &self.job_definition_name);
-        req(&mut m, "JobResources", &self.job_resources);
-        req(&mut m, "ModelExplainabilityAppSpecification", &self.model_explainability_app_specification);
-        put(&mut m, "ModelExplainabilityBaselineConfig", &self.model_explainability_baseline_config);
-        req(&mut m, "ModelExplainabilityJobInput", &self.model_explainability_job_input);
-        req(&mut m, "ModelExplainabilityJobOutputConfig", &self.model_explainability_job_output_config);
-        put(&mut m, "NetworkConfig", &self.network_config);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "StoppingCondition", &self.stopping_condition);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "EndpointName", &self.endpoint_name);
+        put(m, "JobDefinitionName", &self.job_definition_name);
+        req(m, "JobResources", &self.job_resources);
+        req(m, "ModelExplainabilityAppSpecification", &self.model_explainability_app_specification);
+        put(m, "ModelExplainabilityBaselineConfig", &self.model_explainability_baseline_config);
+        req(m, "ModelExplainabilityJobInput", &self.model_explainability_job_input);
+        req(m, "ModelExplainabilityJobOutputConfig", &self.model_explainability_job_output_config);
+        put(m, "NetworkConfig", &self.network_config);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "StoppingCondition", &self.stopping_condition);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnModelExplainabilityJobDefinition, CfnModelExplainabilityJobDefinitionAttributes, "AWS::SageMaker::ModelExplainabilityJobDefinition");
@@ -16831,35 +16767,33 @@ pub struct CfnModelPackage {
     pub validation_specification: Option<Val<model_package::ValidationSpecification>>,
 }
 impl CfnModelPackage {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalInferenceSpecifications", &self.additional_inference_specifications);
-        put(&mut m, "AdditionalInferenceSpecificationsToAdd", &self.additional_inference_specifications_to_add);
-        put(&mut m, "ApprovalDescription", &self.approval_description);
-        put(&mut m, "CertifyForMarketplace", &self.certify_for_marketplace);
-        put(&mut m, "ClientToken", &self.client_token);
-        put(&mut m, "CustomerMetadataProperties", &self.customer_metadata_properties);
-        put(&mut m, "Domain", &self.domain);
-        put(&mut m, "DriftCheckBaselines", &self.drift_check_baselines);
-        put(&mut m, "InferenceSpecification", &self.inference_specification);
-        put(&mut m, "MetadataProperties", &self.metadata_properties);
-        put(&mut m, "ModelApprovalStatus", &self.model_approval_status);
-        put(&mut m, "ModelCard", &self.model_card);
-        put(&mut m, "ModelMetrics", &self.model_metrics);
-        put(&mut m, "ModelPackageDescription", &self.model_package_description);
-        put(&mut m, "ModelPackageGroupName", &self.model_package_group_name);
-        put(&mut m, "ModelPackageName", &self.model_package_name);
-        put(&mut m, "ModelPackageStatusDetails", &self.model_package_status_details);
-        put(&mut m, "ModelPackageVersion", &self.model_package_version);
-        put(&mut m, "SamplePayloadUrl", &self.sample_payload_url);
-        put(&mut m, "SecurityConfig", &self.security_config);
-        put(&mut m, "SkipModelValidation", &self.skip_model_validation);
-        put(&mut m, "SourceAlgorithmSpecification", &self.source_algorithm_specification);
-        put(&mut m, "SourceUri", &self.source_uri);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Task", &self.task);
-        put(&mut m, "ValidationSpecification", &self.validation_specification);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalInferenceSpecifications", &self.additional_inference_specifications);
+        put(m, "AdditionalInferenceSpecificationsToAdd", &self.additional_inference_specifications_to_add);
+        put(m, "ApprovalDescription", &self.approval_description);
+        put(m, "CertifyForMarketplace", &self.certify_for_marketplace);
+        put(m, "ClientToken", &self.client_token);
+        put(m, "CustomerMetadataProperties", &self.customer_metadata_properties);
+        put(m, "Domain", &self.domain);
+        put(m, "DriftCheckBaselines", &self.drift_check_baselines);
+        put(m, "InferenceSpecification", &self.inference_specification);
+        put(m, "MetadataProperties", &self.metadata_properties);
+        put(m, "ModelApprovalStatus", &self.model_approval_status);
+        put(m, "ModelCard", &self.model_card);
+        put(m, "ModelMetrics", &self.model_metrics);
+        put(m, "ModelPackageDescription", &self.model_package_description);
+        put(m, "ModelPackageGroupName", &self.model_package_group_name);
+        put(m, "ModelPackageName", &self.model_package_name);
+        put(m, "ModelPackageStatusDetails", &self.model_package_status_details);
+        put(m, "ModelPackageVersion", &self.model_package_version);
+        put(m, "SamplePayloadUrl", &self.sample_payload_url);
+        put(m, "SecurityConfig", &self.security_config);
+        put(m, "SkipModelValidation", &self.skip_model_validation);
+        put(m, "SourceAlgorithmSpecification", &self.source_algorithm_specification);
+        put(m, "SourceUri", &self.source_uri);
+        put(m, "Tags", &self.tags);
+        put(m, "Task", &self.task);
+        put(m, "ValidationSpecification", &self.validation_specification);
     }
 }
 resource!(CfnModelPackage, CfnModelPackageAttributes, "AWS::SageMaker::ModelPackage");
@@ -18133,13 +18067,11 @@ impl CfnModelPackageGroup {
     }
 }
 impl CfnModelPackageGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ModelPackageGroupDescription", &self.model_package_group_description);
-        req(&mut m, "ModelPackageGroupName", &self.model_package_group_name);
-        put(&mut m, "ModelPackageGroupPolicy", &self.model_package_group_policy);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ModelPackageGroupDescription", &self.model_package_group_description);
+        req(m, "ModelPackageGroupName", &self.model_package_group_name);
+        put(m, "ModelPackageGroupPolicy", &self.model_package_group_policy);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnModelPackageGroup, CfnModelPackageGroupAttributes, "AWS::SageMaker::ModelPackageGroup");
@@ -18244,20 +18176,18 @@ impl CfnModelQualityJobDefinition {
     }
 }
 impl CfnModelQualityJobDefinition {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "EndpointName", &self.endpoint_name);
-        put(&mut m, "JobDefinitionName", &self.job_definition_name);
-        req(&mut m, "JobResources", &self.job_resources);
-        req(&mut m, "ModelQualityAppSpecification", &self.model_quality_app_specification);
-        put(&mut m, "ModelQualityBaselineConfig", &self.model_quality_baseline_config);
-        req(&mut m, "ModelQualityJobInput", &self.model_quality_job_input);
-        req(&mut m, "ModelQualityJobOutputConfig", &self.model_quality_job_output_config);
-        put(&mut m, "NetworkConfig", &self.network_config);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "StoppingCondition", &self.stopping_condition);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "EndpointName", &self.endpoint_name);
+        put(m, "JobDefinitionName", &self.job_definition_name);
+        req(m, "JobResources", &self.job_resources);
+        req(m, "ModelQualityAppSpecification", &self.model_quality_app_specification);
+        put(m, "ModelQualityBaselineConfig", &self.model_quality_baseline_config);
+        req(m, "ModelQualityJobInput", &self.model_quality_job_input);
+        req(m, "ModelQualityJobOutputConfig", &self.model_quality_job_output_config);
+        put(m, "NetworkConfig", &self.network_config);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "StoppingCondition", &self.stopping_condition);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnModelQualityJobDefinition, CfnModelQualityJobDefinitionAttributes, "AWS::SageMaker::ModelQualityJobDefinition");
@@ -18960,16 +18890,14 @@ impl CfnMonitoringSchedule {
     }
 }
 impl CfnMonitoringSchedule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "EndpointName", &self.endpoint_name);
-        put(&mut m, "FailureReason", &self.failure_reason);
-        put(&mut m, "LastMonitoringExecutionSummary", &self.last_monitoring_execution_summary);
-        req(&mut m, "MonitoringScheduleConfig", &self.monitoring_schedule_config);
-        req(&mut m, "MonitoringScheduleName", &self.monitoring_schedule_name);
-        put(&mut m, "MonitoringScheduleStatus", &self.monitoring_schedule_status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "EndpointName", &self.endpoint_name);
+        put(m, "FailureReason", &self.failure_reason);
+        put(m, "LastMonitoringExecutionSummary", &self.last_monitoring_execution_summary);
+        req(m, "MonitoringScheduleConfig", &self.monitoring_schedule_config);
+        req(m, "MonitoringScheduleName", &self.monitoring_schedule_name);
+        put(m, "MonitoringScheduleStatus", &self.monitoring_schedule_status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMonitoringSchedule, CfnMonitoringScheduleAttributes, "AWS::SageMaker::MonitoringSchedule");
@@ -19875,25 +19803,23 @@ impl CfnNotebookInstance {
     }
 }
 impl CfnNotebookInstance {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AcceleratorTypes", &self.accelerator_types);
-        put(&mut m, "AdditionalCodeRepositories", &self.additional_code_repositories);
-        put(&mut m, "DefaultCodeRepository", &self.default_code_repository);
-        put(&mut m, "DirectInternetAccess", &self.direct_internet_access);
-        put(&mut m, "InstanceMetadataServiceConfiguration", &self.instance_metadata_service_configuration);
-        req(&mut m, "InstanceType", &self.instance_type);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "LifecycleConfigName", &self.lifecycle_config_name);
-        put(&mut m, "NotebookInstanceName", &self.notebook_instance_name);
-        put(&mut m, "PlatformIdentifier", &self.platform_identifier);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "RootAccess", &self.root_access);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        put(&mut m, "SubnetId", &self.subnet_id);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VolumeSizeInGB", &self.volume_size_in_gb);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AcceleratorTypes", &self.accelerator_types);
+        put(m, "AdditionalCodeRepositories", &self.additional_code_repositories);
+        put(m, "DefaultCodeRepository", &self.default_code_repository);
+        put(m, "DirectInternetAccess", &self.direct_internet_access);
+        put(m, "InstanceMetadataServiceConfiguration", &self.instance_metadata_service_configuration);
+        req(m, "InstanceType", &self.instance_type);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "LifecycleConfigName", &self.lifecycle_config_name);
+        put(m, "NotebookInstanceName", &self.notebook_instance_name);
+        put(m, "PlatformIdentifier", &self.platform_identifier);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "RootAccess", &self.root_access);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        put(m, "SubnetId", &self.subnet_id);
+        put(m, "Tags", &self.tags);
+        put(m, "VolumeSizeInGB", &self.volume_size_in_gb);
     }
 }
 resource!(CfnNotebookInstance, CfnNotebookInstanceAttributes, "AWS::SageMaker::NotebookInstance");
@@ -20639,13 +20565,11 @@ pub struct CfnNotebookInstanceLifecycleConfig {
     pub tags: Option<Val<Vec<Val<notebook_instance_lifecycle_config::Tag>>>>,
 }
 impl CfnNotebookInstanceLifecycleConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "NotebookInstanceLifecycleConfigName", &self.notebook_instance_lifecycle_config_name);
-        put(&mut m, "OnCreate", &self.on_create);
-        put(&mut m, "OnStart", &self.on_start);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "NotebookInstanceLifecycleConfigName", &self.notebook_instance_lifecycle_config_name);
+        put(m, "OnCreate", &self.on_create);
+        put(m, "OnStart", &self.on_start);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnNotebookInstanceLifecycleConfig, CfnNotebookInstanceLifecycleConfigAttributes, "AWS::SageMaker::NotebookInstanceLifecycleConfig");
@@ -20764,22 +20688,20 @@ impl CfnPartnerApp {
     }
 }
 impl CfnPartnerApp {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AppVersion", &self.app_version);
-        put(&mut m, "ApplicationConfig", &self.application_config);
-        req(&mut m, "AuthType", &self.auth_type);
-        put(&mut m, "ClientToken", &self.client_token);
-        put(&mut m, "EnableAutoMinorVersionUpgrade", &self.enable_auto_minor_version_upgrade);
-        put(&mut m, "EnableIamSessionBasedIdentity", &self.enable_iam_session_based_identity);
-        req(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "MaintenanceConfig", &self.maintenance_config);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Tier", &self.tier);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AppVersion", &self.app_version);
+        put(m, "ApplicationConfig", &self.application_config);
+        req(m, "AuthType", &self.auth_type);
+        put(m, "ClientToken", &self.client_token);
+        put(m, "EnableAutoMinorVersionUpgrade", &self.enable_auto_minor_version_upgrade);
+        put(m, "EnableIamSessionBasedIdentity", &self.enable_iam_session_based_identity);
+        req(m, "ExecutionRoleArn", &self.execution_role_arn);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "MaintenanceConfig", &self.maintenance_config);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        req(m, "Tier", &self.tier);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnPartnerApp, CfnPartnerAppAttributes, "AWS::SageMaker::PartnerApp");
@@ -20958,16 +20880,14 @@ impl CfnPipeline {
     }
 }
 impl CfnPipeline {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ParallelismConfiguration", &self.parallelism_configuration);
-        req(&mut m, "PipelineDefinition", &self.pipeline_definition);
-        put(&mut m, "PipelineDescription", &self.pipeline_description);
-        put(&mut m, "PipelineDisplayName", &self.pipeline_display_name);
-        req(&mut m, "PipelineName", &self.pipeline_name);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ParallelismConfiguration", &self.parallelism_configuration);
+        req(m, "PipelineDefinition", &self.pipeline_definition);
+        put(m, "PipelineDescription", &self.pipeline_description);
+        put(m, "PipelineDisplayName", &self.pipeline_display_name);
+        req(m, "PipelineName", &self.pipeline_name);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPipeline, CfnPipelineAttributes, "AWS::SageMaker::Pipeline");
@@ -21080,20 +21000,18 @@ impl CfnProcessingJob {
     }
 }
 impl CfnProcessingJob {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AppSpecification", &self.app_specification);
-        put(&mut m, "Environment", &self.environment);
-        put(&mut m, "ExperimentConfig", &self.experiment_config);
-        put(&mut m, "NetworkConfig", &self.network_config);
-        put(&mut m, "ProcessingInputs", &self.processing_inputs);
-        put(&mut m, "ProcessingJobName", &self.processing_job_name);
-        put(&mut m, "ProcessingOutputConfig", &self.processing_output_config);
-        req(&mut m, "ProcessingResources", &self.processing_resources);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "StoppingCondition", &self.stopping_condition);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AppSpecification", &self.app_specification);
+        put(m, "Environment", &self.environment);
+        put(m, "ExperimentConfig", &self.experiment_config);
+        put(m, "NetworkConfig", &self.network_config);
+        put(m, "ProcessingInputs", &self.processing_inputs);
+        put(m, "ProcessingJobName", &self.processing_job_name);
+        put(m, "ProcessingOutputConfig", &self.processing_output_config);
+        req(m, "ProcessingResources", &self.processing_resources);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "StoppingCondition", &self.stopping_condition);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnProcessingJob, CfnProcessingJobAttributes, "AWS::SageMaker::ProcessingJob");
@@ -22353,15 +22271,13 @@ impl CfnProject {
     }
 }
 impl CfnProject {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ProjectDescription", &self.project_description);
-        req(&mut m, "ProjectName", &self.project_name);
-        put(&mut m, "ServiceCatalogProvisionedProductDetails", &self.service_catalog_provisioned_product_details);
-        put(&mut m, "ServiceCatalogProvisioningDetails", &self.service_catalog_provisioning_details);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TemplateProviderDetails", &self.template_provider_details);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ProjectDescription", &self.project_description);
+        req(m, "ProjectName", &self.project_name);
+        put(m, "ServiceCatalogProvisionedProductDetails", &self.service_catalog_provisioned_product_details);
+        put(m, "ServiceCatalogProvisioningDetails", &self.service_catalog_provisioning_details);
+        put(m, "Tags", &self.tags);
+        put(m, "TemplateProviderDetails", &self.template_provider_details);
     }
 }
 resource!(CfnProject, CfnProjectAttributes, "AWS::SageMaker::Project");
@@ -22615,16 +22531,14 @@ impl CfnSpace {
     }
 }
 impl CfnSpace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DomainId", &self.domain_id);
-        put(&mut m, "OwnershipSettings", &self.ownership_settings);
-        put(&mut m, "SpaceDisplayName", &self.space_display_name);
-        req(&mut m, "SpaceName", &self.space_name);
-        put(&mut m, "SpaceSettings", &self.space_settings);
-        put(&mut m, "SpaceSharingSettings", &self.space_sharing_settings);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DomainId", &self.domain_id);
+        put(m, "OwnershipSettings", &self.ownership_settings);
+        put(m, "SpaceDisplayName", &self.space_display_name);
+        req(m, "SpaceName", &self.space_name);
+        put(m, "SpaceSettings", &self.space_settings);
+        put(m, "SpaceSharingSettings", &self.space_sharing_settings);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSpace, CfnSpaceAttributes, "AWS::SageMaker::Space");
@@ -23358,13 +23272,11 @@ impl CfnStudioLifecycleConfig {
     }
 }
 impl CfnStudioLifecycleConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "StudioLifecycleConfigAppType", &self.studio_lifecycle_config_app_type);
-        req(&mut m, "StudioLifecycleConfigContent", &self.studio_lifecycle_config_content);
-        req(&mut m, "StudioLifecycleConfigName", &self.studio_lifecycle_config_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "StudioLifecycleConfigAppType", &self.studio_lifecycle_config_app_type);
+        req(m, "StudioLifecycleConfigContent", &self.studio_lifecycle_config_content);
+        req(m, "StudioLifecycleConfigName", &self.studio_lifecycle_config_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnStudioLifecycleConfig, CfnStudioLifecycleConfigAttributes, "AWS::SageMaker::StudioLifecycleConfig");
@@ -23477,17 +23389,15 @@ impl CfnTrialComponent {
     }
 }
 impl CfnTrialComponent {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "InputArtifacts", &self.input_artifacts);
-        put(&mut m, "MetadataProperties", &self.metadata_properties);
-        put(&mut m, "OutputArtifacts", &self.output_artifacts);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TrialComponentName", &self.trial_component_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DisplayName", &self.display_name);
+        put(m, "InputArtifacts", &self.input_artifacts);
+        put(m, "MetadataProperties", &self.metadata_properties);
+        put(m, "OutputArtifacts", &self.output_artifacts);
+        put(m, "Parameters", &self.parameters);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
+        req(m, "TrialComponentName", &self.trial_component_name);
     }
 }
 resource!(CfnTrialComponent, CfnTrialComponentAttributes, "AWS::SageMaker::TrialComponent");
@@ -23700,15 +23610,13 @@ impl CfnUserProfile {
     }
 }
 impl CfnUserProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DomainId", &self.domain_id);
-        put(&mut m, "SingleSignOnUserIdentifier", &self.single_sign_on_user_identifier);
-        put(&mut m, "SingleSignOnUserValue", &self.single_sign_on_user_value);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "UserProfileName", &self.user_profile_name);
-        put(&mut m, "UserSettings", &self.user_settings);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DomainId", &self.domain_id);
+        put(m, "SingleSignOnUserIdentifier", &self.single_sign_on_user_identifier);
+        put(m, "SingleSignOnUserValue", &self.single_sign_on_user_value);
+        put(m, "Tags", &self.tags);
+        req(m, "UserProfileName", &self.user_profile_name);
+        put(m, "UserSettings", &self.user_settings);
     }
 }
 resource!(CfnUserProfile, CfnUserProfileAttributes, "AWS::SageMaker::UserProfile");
@@ -25070,16 +24978,14 @@ impl CfnWorkforce {
     }
 }
 impl CfnWorkforce {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CognitoConfig", &self.cognito_config);
-        put(&mut m, "IpAddressType", &self.ip_address_type);
-        put(&mut m, "OidcConfig", &self.oidc_config);
-        put(&mut m, "SourceIpConfig", &self.source_ip_config);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "WorkforceName", &self.workforce_name);
-        put(&mut m, "WorkforceVpcConfig", &self.workforce_vpc_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CognitoConfig", &self.cognito_config);
+        put(m, "IpAddressType", &self.ip_address_type);
+        put(m, "OidcConfig", &self.oidc_config);
+        put(m, "SourceIpConfig", &self.source_ip_config);
+        put(m, "Tags", &self.tags);
+        req(m, "WorkforceName", &self.workforce_name);
+        put(m, "WorkforceVpcConfig", &self.workforce_vpc_config);
     }
 }
 resource!(CfnWorkforce, CfnWorkforceAttributes, "AWS::SageMaker::Workforce");
@@ -25318,15 +25224,13 @@ impl CfnWorkteam {
     }
 }
 impl CfnWorkteam {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Description", &self.description);
-        req(&mut m, "MemberDefinitions", &self.member_definitions);
-        put(&mut m, "NotificationConfiguration", &self.notification_configuration);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WorkforceName", &self.workforce_name);
-        put(&mut m, "WorkteamName", &self.workteam_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Description", &self.description);
+        req(m, "MemberDefinitions", &self.member_definitions);
+        put(m, "NotificationConfiguration", &self.notification_configuration);
+        put(m, "Tags", &self.tags);
+        put(m, "WorkforceName", &self.workforce_name);
+        put(m, "WorkteamName", &self.workteam_name);
     }
 }
 resource!(CfnWorkteam, CfnWorkteamAttributes, "AWS::SageMaker::Workteam");

@@ -50,20 +50,18 @@ impl CfnSchedule {
     }
 }
 impl CfnSchedule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EndDate", &self.end_date);
-        req(&mut m, "FlexibleTimeWindow", &self.flexible_time_window);
-        put(&mut m, "GroupName", &self.group_name);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "ScheduleExpression", &self.schedule_expression);
-        put(&mut m, "ScheduleExpressionTimezone", &self.schedule_expression_timezone);
-        put(&mut m, "StartDate", &self.start_date);
-        put(&mut m, "State", &self.state);
-        req(&mut m, "Target", &self.target);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "EndDate", &self.end_date);
+        req(m, "FlexibleTimeWindow", &self.flexible_time_window);
+        put(m, "GroupName", &self.group_name);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        put(m, "Name", &self.name);
+        req(m, "ScheduleExpression", &self.schedule_expression);
+        put(m, "ScheduleExpressionTimezone", &self.schedule_expression_timezone);
+        put(m, "StartDate", &self.start_date);
+        put(m, "State", &self.state);
+        req(m, "Target", &self.target);
     }
 }
 resource!(CfnSchedule, CfnScheduleAttributes, "AWS::Scheduler::Schedule");
@@ -675,11 +673,9 @@ pub struct CfnScheduleGroup {
     pub tags: Option<Val<Vec<Val<schedule_group::Tag>>>>,
 }
 impl CfnScheduleGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnScheduleGroup, CfnScheduleGroupAttributes, "AWS::Scheduler::ScheduleGroup");

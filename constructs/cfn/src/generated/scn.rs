@@ -35,15 +35,13 @@ impl CfnDataIntegrationFlow {
     }
 }
 impl CfnDataIntegrationFlow {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "InstanceId", &self.instance_id);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Sources", &self.sources);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Target", &self.target);
-        req(&mut m, "Transformation", &self.transformation);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "InstanceId", &self.instance_id);
+        req(m, "Name", &self.name);
+        req(m, "Sources", &self.sources);
+        put(m, "Tags", &self.tags);
+        req(m, "Target", &self.target);
+        req(m, "Transformation", &self.transformation);
     }
 }
 resource!(CfnDataIntegrationFlow, CfnDataIntegrationFlowAttributes, "AWS::SCN::DataIntegrationFlow");
@@ -602,16 +600,14 @@ impl CfnDataset {
     }
 }
 impl CfnDataset {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "InstanceId", &self.instance_id);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Namespace", &self.namespace);
-        put(&mut m, "PartitionSpec", &self.partition_spec);
-        put(&mut m, "Schema", &self.schema);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "InstanceId", &self.instance_id);
+        req(m, "Name", &self.name);
+        req(m, "Namespace", &self.namespace);
+        put(m, "PartitionSpec", &self.partition_spec);
+        put(m, "Schema", &self.schema);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDataset, CfnDatasetAttributes, "AWS::SCN::Dataset");
@@ -902,13 +898,11 @@ pub struct CfnInstance {
     pub web_app_dns_domain: Option<Val<String>>,
 }
 impl CfnInstance {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "InstanceDescription", &self.instance_description);
-        put(&mut m, "InstanceName", &self.instance_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WebAppDnsDomain", &self.web_app_dns_domain);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "InstanceDescription", &self.instance_description);
+        put(m, "InstanceName", &self.instance_name);
+        put(m, "Tags", &self.tags);
+        put(m, "WebAppDnsDomain", &self.web_app_dns_domain);
     }
 }
 resource!(CfnInstance, CfnInstanceAttributes, "AWS::SCN::Instance");
@@ -1008,13 +1002,11 @@ impl CfnNamespace {
     }
 }
 impl CfnNamespace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "InstanceId", &self.instance_id);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "InstanceId", &self.instance_id);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnNamespace, CfnNamespaceAttributes, "AWS::SCN::Namespace");

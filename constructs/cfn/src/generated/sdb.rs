@@ -12,10 +12,8 @@ pub struct CfnDomain {
     pub description: Option<Val<String>>,
 }
 impl CfnDomain {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
     }
 }
 resource!(CfnDomain, CfnDomainAttributes, "AWS::SDB::Domain");

@@ -26,12 +26,10 @@ impl CfnResourcePolicy {
     }
 }
 impl CfnResourcePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BlockPublicPolicy", &self.block_public_policy);
-        req(&mut m, "ResourcePolicy", &self.resource_policy);
-        req(&mut m, "SecretId", &self.secret_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BlockPublicPolicy", &self.block_public_policy);
+        req(m, "ResourcePolicy", &self.resource_policy);
+        req(m, "SecretId", &self.secret_id);
     }
 }
 resource!(CfnResourcePolicy, CfnResourcePolicyAttributes, "AWS::SecretsManager::ResourcePolicy");
@@ -84,16 +82,14 @@ impl CfnRotationSchedule {
     }
 }
 impl CfnRotationSchedule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ExternalSecretRotationMetadata", &self.external_secret_rotation_metadata);
-        put(&mut m, "ExternalSecretRotationRoleArn", &self.external_secret_rotation_role_arn);
-        put(&mut m, "HostedRotationLambda", &self.hosted_rotation_lambda);
-        put(&mut m, "RotateImmediatelyOnUpdate", &self.rotate_immediately_on_update);
-        put(&mut m, "RotationLambdaARN", &self.rotation_lambda_arn);
-        put(&mut m, "RotationRules", &self.rotation_rules);
-        req(&mut m, "SecretId", &self.secret_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ExternalSecretRotationMetadata", &self.external_secret_rotation_metadata);
+        put(m, "ExternalSecretRotationRoleArn", &self.external_secret_rotation_role_arn);
+        put(m, "HostedRotationLambda", &self.hosted_rotation_lambda);
+        put(m, "RotateImmediatelyOnUpdate", &self.rotate_immediately_on_update);
+        put(m, "RotationLambdaARN", &self.rotation_lambda_arn);
+        put(m, "RotationRules", &self.rotation_rules);
+        req(m, "SecretId", &self.secret_id);
     }
 }
 resource!(CfnRotationSchedule, CfnRotationScheduleAttributes, "AWS::SecretsManager::RotationSchedule");
@@ -271,17 +267,15 @@ pub struct CfnSecret {
     pub type_: Option<Val<String>>,
 }
 impl CfnSecret {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "GenerateSecretString", &self.generate_secret_string);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "ReplicaRegions", &self.replica_regions);
-        put(&mut m, "SecretString", &self.secret_string);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "GenerateSecretString", &self.generate_secret_string);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "Name", &self.name);
+        put(m, "ReplicaRegions", &self.replica_regions);
+        put(m, "SecretString", &self.secret_string);
+        put(m, "Tags", &self.tags);
+        put(m, "Type", &self.type_);
     }
 }
 resource!(CfnSecret, CfnSecretAttributes, "AWS::SecretsManager::Secret");
@@ -426,12 +420,10 @@ impl CfnSecretTargetAttachment {
     }
 }
 impl CfnSecretTargetAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "SecretId", &self.secret_id);
-        req(&mut m, "TargetId", &self.target_id);
-        req(&mut m, "TargetType", &self.target_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "SecretId", &self.secret_id);
+        req(m, "TargetId", &self.target_id);
+        req(m, "TargetType", &self.target_type);
     }
 }
 resource!(CfnSecretTargetAttachment, CfnSecretTargetAttachmentAttributes, "AWS::SecretsManager::SecretTargetAttachment");

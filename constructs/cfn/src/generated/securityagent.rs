@@ -41,17 +41,15 @@ impl CfnAgentSpace {
     }
 }
 impl CfnAgentSpace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AwsResources", &self.aws_resources);
-        put(&mut m, "CodeReviewSettings", &self.code_review_settings);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "IntegratedResources", &self.integrated_resources);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetDomainIds", &self.target_domain_ids);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AwsResources", &self.aws_resources);
+        put(m, "CodeReviewSettings", &self.code_review_settings);
+        put(m, "Description", &self.description);
+        put(m, "IntegratedResources", &self.integrated_resources);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetDomainIds", &self.target_domain_ids);
     }
 }
 resource!(CfnAgentSpace, CfnAgentSpaceAttributes, "AWS::SecurityAgent::AgentSpace");
@@ -482,13 +480,11 @@ pub struct CfnApplication {
     pub tags: Option<Val<Vec<Val<application::Tag>>>>,
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DefaultKmsKeyId", &self.default_kms_key_id);
-        put(&mut m, "IdCConfiguration", &self.id_c_configuration);
-        put(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DefaultKmsKeyId", &self.default_kms_key_id);
+        put(m, "IdCConfiguration", &self.id_c_configuration);
+        put(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::SecurityAgent::Application");
@@ -593,13 +589,11 @@ impl CfnArtifact {
     }
 }
 impl CfnArtifact {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AgentSpaceId", &self.agent_space_id);
-        put(&mut m, "ArtifactContent", &self.artifact_content);
-        req(&mut m, "ArtifactType", &self.artifact_type);
-        req(&mut m, "FileName", &self.file_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AgentSpaceId", &self.agent_space_id);
+        put(m, "ArtifactContent", &self.artifact_content);
+        req(m, "ArtifactType", &self.artifact_type);
+        req(m, "FileName", &self.file_name);
     }
 }
 resource!(CfnArtifact, CfnArtifactAttributes, "AWS::SecurityAgent::Artifact");
@@ -703,15 +697,13 @@ impl CfnIntegration {
     }
 }
 impl CfnIntegration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "PrivateConnectionName", &self.private_connection_name);
-        req(&mut m, "Provider", &self.provider);
-        put(&mut m, "ProviderInput", &self.provider_input);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DisplayName", &self.display_name);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "PrivateConnectionName", &self.private_connection_name);
+        req(m, "Provider", &self.provider);
+        put(m, "ProviderInput", &self.provider_input);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIntegration, CfnIntegrationAttributes, "AWS::SecurityAgent::Integration");
@@ -1045,20 +1037,18 @@ impl CfnPentest {
     }
 }
 impl CfnPentest {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AgentSpaceId", &self.agent_space_id);
-        req(&mut m, "Assets", &self.assets);
-        put(&mut m, "CleanUpStrategy", &self.clean_up_strategy);
-        put(&mut m, "CodeRemediationStrategy", &self.code_remediation_strategy);
-        put(&mut m, "DisableManagedSkills", &self.disable_managed_skills);
-        put(&mut m, "ExcludeRiskTypes", &self.exclude_risk_types);
-        put(&mut m, "LogConfig", &self.log_config);
-        put(&mut m, "NetworkTrafficConfig", &self.network_traffic_config);
-        req(&mut m, "ServiceRole", &self.service_role);
-        put(&mut m, "Title", &self.title);
-        put(&mut m, "VpcConfig", &self.vpc_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AgentSpaceId", &self.agent_space_id);
+        req(m, "Assets", &self.assets);
+        put(m, "CleanUpStrategy", &self.clean_up_strategy);
+        put(m, "CodeRemediationStrategy", &self.code_remediation_strategy);
+        put(m, "DisableManagedSkills", &self.disable_managed_skills);
+        put(m, "ExcludeRiskTypes", &self.exclude_risk_types);
+        put(m, "LogConfig", &self.log_config);
+        put(m, "NetworkTrafficConfig", &self.network_traffic_config);
+        req(m, "ServiceRole", &self.service_role);
+        put(m, "Title", &self.title);
+        put(m, "VpcConfig", &self.vpc_config);
     }
 }
 resource!(CfnPentest, CfnPentestAttributes, "AWS::SecurityAgent::Pentest");
@@ -1659,15 +1649,13 @@ impl CfnSecurityRequirementPack {
     }
 }
 impl CfnSecurityRequirementPack {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "SecurityRequirements", &self.security_requirements);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        req(m, "Name", &self.name);
+        put(m, "SecurityRequirements", &self.security_requirements);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSecurityRequirementPack, CfnSecurityRequirementPackAttributes, "AWS::SecurityAgent::SecurityRequirementPack");
@@ -1799,12 +1787,10 @@ impl CfnTargetDomain {
     }
 }
 impl CfnTargetDomain {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TargetDomainName", &self.target_domain_name);
-        req(&mut m, "VerificationMethod", &self.verification_method);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Tags", &self.tags);
+        req(m, "TargetDomainName", &self.target_domain_name);
+        req(m, "VerificationMethod", &self.verification_method);
     }
 }
 resource!(CfnTargetDomain, CfnTargetDomainAttributes, "AWS::SecurityAgent::TargetDomain");

@@ -26,12 +26,10 @@ impl CfnActionTarget {
     }
 }
 impl CfnActionTarget {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Description", &self.description);
-        req(&mut m, "Id", &self.id);
-        req(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Description", &self.description);
+        req(m, "Id", &self.id);
+        req(m, "Name", &self.name);
     }
 }
 resource!(CfnActionTarget, CfnActionTargetAttributes, "AWS::SecurityHub::ActionTarget");
@@ -72,12 +70,10 @@ impl CfnAggregatorV2 {
     }
 }
 impl CfnAggregatorV2 {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "LinkedRegions", &self.linked_regions);
-        req(&mut m, "RegionLinkingMode", &self.region_linking_mode);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "LinkedRegions", &self.linked_regions);
+        req(m, "RegionLinkingMode", &self.region_linking_mode);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAggregatorV2, CfnAggregatorV2Attributes, "AWS::SecurityHub::AggregatorV2");
@@ -159,17 +155,15 @@ impl CfnAutomationRule {
     }
 }
 impl CfnAutomationRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Actions", &self.actions);
-        req(&mut m, "Criteria", &self.criteria);
-        req(&mut m, "Description", &self.description);
-        put(&mut m, "IsTerminal", &self.is_terminal);
-        req(&mut m, "RuleName", &self.rule_name);
-        req(&mut m, "RuleOrder", &self.rule_order);
-        put(&mut m, "RuleStatus", &self.rule_status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Actions", &self.actions);
+        req(m, "Criteria", &self.criteria);
+        req(m, "Description", &self.description);
+        put(m, "IsTerminal", &self.is_terminal);
+        req(m, "RuleName", &self.rule_name);
+        req(m, "RuleOrder", &self.rule_order);
+        put(m, "RuleStatus", &self.rule_status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAutomationRule, CfnAutomationRuleAttributes, "AWS::SecurityHub::AutomationRule");
@@ -983,16 +977,14 @@ impl CfnAutomationRuleV2 {
     }
 }
 impl CfnAutomationRuleV2 {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Actions", &self.actions);
-        req(&mut m, "Criteria", &self.criteria);
-        req(&mut m, "Description", &self.description);
-        req(&mut m, "RuleName", &self.rule_name);
-        req(&mut m, "RuleOrder", &self.rule_order);
-        put(&mut m, "RuleStatus", &self.rule_status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Actions", &self.actions);
+        req(m, "Criteria", &self.criteria);
+        req(m, "Description", &self.description);
+        req(m, "RuleName", &self.rule_name);
+        req(m, "RuleOrder", &self.rule_order);
+        put(m, "RuleStatus", &self.rule_status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAutomationRuleV2, CfnAutomationRuleV2Attributes, "AWS::SecurityHub::AutomationRuleV2");
@@ -1826,13 +1818,11 @@ impl CfnConfigurationPolicy {
     }
 }
 impl CfnConfigurationPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConfigurationPolicy", &self.configuration_policy);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConfigurationPolicy", &self.configuration_policy);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConfigurationPolicy, CfnConfigurationPolicyAttributes, "AWS::SecurityHub::ConfigurationPolicy");
@@ -2061,13 +2051,11 @@ impl CfnConnector {
     }
 }
 impl CfnConnector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Provider", &self.provider);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "Provider", &self.provider);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConnector, CfnConnectorAttributes, "AWS::SecurityHub::Connector");
@@ -2257,14 +2245,12 @@ impl CfnConnectorV2 {
     }
 }
 impl CfnConnectorV2 {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Provider", &self.provider);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        req(m, "Name", &self.name);
+        req(m, "Provider", &self.provider);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConnectorV2, CfnConnectorV2Attributes, "AWS::SecurityHub::ConnectorV2");
@@ -2338,10 +2324,8 @@ impl CfnDelegatedAdmin {
     }
 }
 impl CfnDelegatedAdmin {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AdminAccountId", &self.admin_account_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AdminAccountId", &self.admin_account_id);
     }
 }
 resource!(CfnDelegatedAdmin, CfnDelegatedAdminAttributes, "AWS::SecurityHub::DelegatedAdmin");
@@ -2391,11 +2375,9 @@ impl CfnFindingAggregator {
     }
 }
 impl CfnFindingAggregator {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "RegionLinkingMode", &self.region_linking_mode);
-        put(&mut m, "Regions", &self.regions);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "RegionLinkingMode", &self.region_linking_mode);
+        put(m, "Regions", &self.regions);
     }
 }
 resource!(CfnFindingAggregator, CfnFindingAggregatorAttributes, "AWS::SecurityHub::FindingAggregator");
@@ -2465,13 +2447,11 @@ pub struct CfnHub {
     pub tags: Option<Val<IndexMap<String, Val<String>>>>,
 }
 impl CfnHub {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutoEnableControls", &self.auto_enable_controls);
-        put(&mut m, "ControlFindingGenerator", &self.control_finding_generator);
-        put(&mut m, "EnableDefaultStandards", &self.enable_default_standards);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutoEnableControls", &self.auto_enable_controls);
+        put(m, "ControlFindingGenerator", &self.control_finding_generator);
+        put(m, "EnableDefaultStandards", &self.enable_default_standards);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnHub, CfnHubAttributes, "AWS::SecurityHub::Hub");
@@ -2504,11 +2484,9 @@ pub struct CfnHubV2 {
     pub tags: Option<Val<IndexMap<String, Val<String>>>>,
 }
 impl CfnHubV2 {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "NetworkScanning", &self.network_scanning);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "NetworkScanning", &self.network_scanning);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnHubV2, CfnHubV2Attributes, "AWS::SecurityHub::HubV2");
@@ -2602,12 +2580,10 @@ impl CfnInsight {
     }
 }
 impl CfnInsight {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Filters", &self.filters);
-        req(&mut m, "GroupByAttribute", &self.group_by_attribute);
-        req(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Filters", &self.filters);
+        req(m, "GroupByAttribute", &self.group_by_attribute);
+        req(m, "Name", &self.name);
     }
 }
 resource!(CfnInsight, CfnInsightAttributes, "AWS::SecurityHub::Insight");
@@ -3255,12 +3231,10 @@ impl CfnOrganizationConfiguration {
     }
 }
 impl CfnOrganizationConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AutoEnable", &self.auto_enable);
-        put(&mut m, "AutoEnableStandards", &self.auto_enable_standards);
-        put(&mut m, "ConfigurationType", &self.configuration_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AutoEnable", &self.auto_enable);
+        put(m, "AutoEnableStandards", &self.auto_enable_standards);
+        put(m, "ConfigurationType", &self.configuration_type);
     }
 }
 resource!(CfnOrganizationConfiguration, CfnOrganizationConfigurationAttributes, "AWS::SecurityHub::OrganizationConfiguration");
@@ -3359,12 +3333,10 @@ impl CfnPolicyAssociation {
     }
 }
 impl CfnPolicyAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConfigurationPolicyId", &self.configuration_policy_id);
-        req(&mut m, "TargetId", &self.target_id);
-        req(&mut m, "TargetType", &self.target_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConfigurationPolicyId", &self.configuration_policy_id);
+        req(m, "TargetId", &self.target_id);
+        req(m, "TargetType", &self.target_type);
     }
 }
 resource!(CfnPolicyAssociation, CfnPolicyAssociationAttributes, "AWS::SecurityHub::PolicyAssociation");
@@ -3443,10 +3415,8 @@ impl CfnProductSubscription {
     }
 }
 impl CfnProductSubscription {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ProductArn", &self.product_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ProductArn", &self.product_arn);
     }
 }
 resource!(CfnProductSubscription, CfnProductSubscriptionAttributes, "AWS::SecurityHub::ProductSubscription");
@@ -3490,13 +3460,11 @@ impl CfnSecurityControl {
     }
 }
 impl CfnSecurityControl {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "LastUpdateReason", &self.last_update_reason);
-        req(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "SecurityControlArn", &self.security_control_arn);
-        put(&mut m, "SecurityControlId", &self.security_control_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "LastUpdateReason", &self.last_update_reason);
+        req(m, "Parameters", &self.parameters);
+        put(m, "SecurityControlArn", &self.security_control_arn);
+        put(m, "SecurityControlId", &self.security_control_id);
     }
 }
 resource!(CfnSecurityControl, CfnSecurityControlAttributes, "AWS::SecurityHub::SecurityControl");
@@ -3619,11 +3587,9 @@ impl CfnStandard {
     }
 }
 impl CfnStandard {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DisabledStandardsControls", &self.disabled_standards_controls);
-        req(&mut m, "StandardsArn", &self.standards_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DisabledStandardsControls", &self.disabled_standards_controls);
+        req(m, "StandardsArn", &self.standards_arn);
     }
 }
 resource!(CfnStandard, CfnStandardAttributes, "AWS::SecurityHub::Standard");

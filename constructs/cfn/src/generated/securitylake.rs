@@ -29,13 +29,11 @@ impl CfnAwsLogSource {
     }
 }
 impl CfnAwsLogSource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Accounts", &self.accounts);
-        req(&mut m, "DataLakeArn", &self.data_lake_arn);
-        req(&mut m, "SourceName", &self.source_name);
-        req(&mut m, "SourceVersion", &self.source_version);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Accounts", &self.accounts);
+        req(m, "DataLakeArn", &self.data_lake_arn);
+        req(m, "SourceName", &self.source_name);
+        req(m, "SourceVersion", &self.source_version);
     }
 }
 resource!(CfnAwsLogSource, CfnAwsLogSourceAttributes, "AWS::SecurityLake::AwsLogSource");
@@ -66,14 +64,12 @@ pub struct CfnDataLake {
     pub tags: Option<Val<Vec<Val<data_lake::Tag>>>>,
 }
 impl CfnDataLake {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "EncryptionConfiguration", &self.encryption_configuration);
-        put(&mut m, "LifecycleConfiguration", &self.lifecycle_configuration);
-        put(&mut m, "MetaStoreManagerRoleArn", &self.meta_store_manager_role_arn);
-        put(&mut m, "ReplicationConfiguration", &self.replication_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "EncryptionConfiguration", &self.encryption_configuration);
+        put(m, "LifecycleConfiguration", &self.lifecycle_configuration);
+        put(m, "MetaStoreManagerRoleArn", &self.meta_store_manager_role_arn);
+        put(m, "ReplicationConfiguration", &self.replication_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDataLake, CfnDataLakeAttributes, "AWS::SecurityLake::DataLake");
@@ -249,16 +245,14 @@ impl CfnSubscriber {
     }
 }
 impl CfnSubscriber {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AccessTypes", &self.access_types);
-        req(&mut m, "DataLakeArn", &self.data_lake_arn);
-        req(&mut m, "Sources", &self.sources);
-        put(&mut m, "SubscriberDescription", &self.subscriber_description);
-        req(&mut m, "SubscriberIdentity", &self.subscriber_identity);
-        req(&mut m, "SubscriberName", &self.subscriber_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AccessTypes", &self.access_types);
+        req(m, "DataLakeArn", &self.data_lake_arn);
+        req(m, "Sources", &self.sources);
+        put(m, "SubscriberDescription", &self.subscriber_description);
+        req(m, "SubscriberIdentity", &self.subscriber_identity);
+        req(m, "SubscriberName", &self.subscriber_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSubscriber, CfnSubscriberAttributes, "AWS::SecurityLake::Subscriber");
@@ -442,11 +436,9 @@ impl CfnSubscriberNotification {
     }
 }
 impl CfnSubscriberNotification {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "NotificationConfiguration", &self.notification_configuration);
-        req(&mut m, "SubscriberArn", &self.subscriber_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "NotificationConfiguration", &self.notification_configuration);
+        req(m, "SubscriberArn", &self.subscriber_arn);
     }
 }
 resource!(CfnSubscriberNotification, CfnSubscriberNotificationAttributes, "AWS::SecurityLake::SubscriberNotification");

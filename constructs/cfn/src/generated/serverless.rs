@@ -111,41 +111,39 @@ impl CfnApi {
     }
 }
 impl CfnApi {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessLogSetting", &self.access_log_setting);
-        put(&mut m, "AlwaysDeploy", &self.always_deploy);
-        put(&mut m, "ApiKeySourceType", &self.api_key_source_type);
-        put(&mut m, "Auth", &self.auth);
-        put(&mut m, "BinaryMediaTypes", &self.binary_media_types);
-        put(&mut m, "CacheClusterEnabled", &self.cache_cluster_enabled);
-        put(&mut m, "CacheClusterSize", &self.cache_cluster_size);
-        put(&mut m, "CanarySetting", &self.canary_setting);
-        put(&mut m, "Cors", &self.cors);
-        put(&mut m, "DefinitionBody", &self.definition_body);
-        put(&mut m, "DefinitionUri", &self.definition_uri);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisableExecuteApiEndpoint", &self.disable_execute_api_endpoint);
-        put(&mut m, "Domain", &self.domain);
-        put(&mut m, "EndpointAccessMode", &self.endpoint_access_mode);
-        put(&mut m, "EndpointConfiguration", &self.endpoint_configuration);
-        put(&mut m, "FailOnWarnings", &self.fail_on_warnings);
-        put(&mut m, "GatewayResponses", &self.gateway_responses);
-        put(&mut m, "MergeDefinitions", &self.merge_definitions);
-        put(&mut m, "MethodSettings", &self.method_settings);
-        put(&mut m, "MinimumCompressionSize", &self.minimum_compression_size);
-        put(&mut m, "Mode", &self.mode);
-        put(&mut m, "Models", &self.models);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "OpenApiVersion", &self.open_api_version);
-        put(&mut m, "Policy", &self.policy);
-        put(&mut m, "PropagateTags", &self.propagate_tags);
-        put(&mut m, "SecurityPolicy", &self.security_policy);
-        req(&mut m, "StageName", &self.stage_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TracingEnabled", &self.tracing_enabled);
-        put(&mut m, "Variables", &self.variables);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessLogSetting", &self.access_log_setting);
+        put(m, "AlwaysDeploy", &self.always_deploy);
+        put(m, "ApiKeySourceType", &self.api_key_source_type);
+        put(m, "Auth", &self.auth);
+        put(m, "BinaryMediaTypes", &self.binary_media_types);
+        put(m, "CacheClusterEnabled", &self.cache_cluster_enabled);
+        put(m, "CacheClusterSize", &self.cache_cluster_size);
+        put(m, "CanarySetting", &self.canary_setting);
+        put(m, "Cors", &self.cors);
+        put(m, "DefinitionBody", &self.definition_body);
+        put(m, "DefinitionUri", &self.definition_uri);
+        put(m, "Description", &self.description);
+        put(m, "DisableExecuteApiEndpoint", &self.disable_execute_api_endpoint);
+        put(m, "Domain", &self.domain);
+        put(m, "EndpointAccessMode", &self.endpoint_access_mode);
+        put(m, "EndpointConfiguration", &self.endpoint_configuration);
+        put(m, "FailOnWarnings", &self.fail_on_warnings);
+        put(m, "GatewayResponses", &self.gateway_responses);
+        put(m, "MergeDefinitions", &self.merge_definitions);
+        put(m, "MethodSettings", &self.method_settings);
+        put(m, "MinimumCompressionSize", &self.minimum_compression_size);
+        put(m, "Mode", &self.mode);
+        put(m, "Models", &self.models);
+        put(m, "Name", &self.name);
+        put(m, "OpenApiVersion", &self.open_api_version);
+        put(m, "Policy", &self.policy);
+        put(m, "PropagateTags", &self.propagate_tags);
+        put(m, "SecurityPolicy", &self.security_policy);
+        req(m, "StageName", &self.stage_name);
+        put(m, "Tags", &self.tags);
+        put(m, "TracingEnabled", &self.tracing_enabled);
+        put(m, "Variables", &self.variables);
     }
 }
 resource!(CfnApi, CfnApiAttributes, "AWS::Serverless::Api");
@@ -984,14 +982,12 @@ impl CfnApplication {
     }
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Location", &self.location);
-        put(&mut m, "NotificationARNs", &self.notification_ar_ns);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TimeoutInMinutes", &self.timeout_in_minutes);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Location", &self.location);
+        put(m, "NotificationARNs", &self.notification_ar_ns);
+        put(m, "Parameters", &self.parameters);
+        put(m, "Tags", &self.tags);
+        put(m, "TimeoutInMinutes", &self.timeout_in_minutes);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::Serverless::Application");
@@ -1081,19 +1077,17 @@ impl CfnCapacityProvider {
     }
 }
 impl CfnCapacityProvider {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CapacityProviderName", &self.capacity_provider_name);
-        put(&mut m, "InstanceRequirements", &self.instance_requirements);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        put(&mut m, "LoggingConfig", &self.logging_config);
-        put(&mut m, "ManagedResourceTags", &self.managed_resource_tags);
-        put(&mut m, "OperatorRole", &self.operator_role);
-        put(&mut m, "PropagateTags", &self.propagate_tags);
-        put(&mut m, "ScalingConfig", &self.scaling_config);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcConfig", &self.vpc_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CapacityProviderName", &self.capacity_provider_name);
+        put(m, "InstanceRequirements", &self.instance_requirements);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        put(m, "LoggingConfig", &self.logging_config);
+        put(m, "ManagedResourceTags", &self.managed_resource_tags);
+        put(m, "OperatorRole", &self.operator_role);
+        put(m, "PropagateTags", &self.propagate_tags);
+        put(m, "ScalingConfig", &self.scaling_config);
+        put(m, "Tags", &self.tags);
+        req(m, "VpcConfig", &self.vpc_config);
     }
 }
 resource!(CfnCapacityProvider, CfnCapacityProviderAttributes, "AWS::Serverless::CapacityProvider");
@@ -1226,12 +1220,10 @@ impl CfnConnector {
     }
 }
 impl CfnConnector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Destination", &self.destination);
-        req(&mut m, "Permissions", &self.permissions);
-        req(&mut m, "Source", &self.source);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Destination", &self.destination);
+        req(m, "Permissions", &self.permissions);
+        req(m, "Source", &self.source);
     }
 }
 resource!(CfnConnector, CfnConnectorAttributes, "AWS::Serverless::Connector");
@@ -1416,58 +1408,56 @@ pub struct CfnFunction {
     pub vpc_config: Option<Val<function::VpcConfig>>,
 }
 impl CfnFunction {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Architectures", &self.architectures);
-        put(&mut m, "AssumeRolePolicyDocument", &self.assume_role_policy_document);
-        put(&mut m, "AutoPublishAlias", &self.auto_publish_alias);
-        put(&mut m, "AutoPublishAliasAllProperties", &self.auto_publish_alias_all_properties);
-        put(&mut m, "AutoPublishCodeSha256", &self.auto_publish_code_sha256);
-        put(&mut m, "CapacityProviderConfig", &self.capacity_provider_config);
-        put(&mut m, "CodeSigningConfigArn", &self.code_signing_config_arn);
-        put(&mut m, "CodeUri", &self.code_uri);
-        put(&mut m, "DeadLetterQueue", &self.dead_letter_queue);
-        put(&mut m, "DeploymentPreference", &self.deployment_preference);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DurableConfig", &self.durable_config);
-        put(&mut m, "Environment", &self.environment);
-        put(&mut m, "EphemeralStorage", &self.ephemeral_storage);
-        put(&mut m, "EventInvokeConfig", &self.event_invoke_config);
-        put(&mut m, "Events", &self.events);
-        put(&mut m, "FileSystemConfigs", &self.file_system_configs);
-        put(&mut m, "FunctionName", &self.function_name);
-        put(&mut m, "FunctionScalingConfig", &self.function_scaling_config);
-        put(&mut m, "FunctionUrlConfig", &self.function_url_config);
-        put(&mut m, "Handler", &self.handler);
-        put(&mut m, "ImageConfig", &self.image_config);
-        put(&mut m, "ImageUri", &self.image_uri);
-        put(&mut m, "InlineCode", &self.inline_code);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        put(&mut m, "Layers", &self.layers);
-        put(&mut m, "LoggingConfig", &self.logging_config);
-        put(&mut m, "MemorySize", &self.memory_size);
-        put(&mut m, "PackageType", &self.package_type);
-        put(&mut m, "PermissionsBoundary", &self.permissions_boundary);
-        put(&mut m, "Policies", &self.policies);
-        put(&mut m, "PropagateTags", &self.propagate_tags);
-        put(&mut m, "ProvisionedConcurrencyConfig", &self.provisioned_concurrency_config);
-        put(&mut m, "PublishToLatestPublished", &self.publish_to_latest_published);
-        put(&mut m, "RecursiveLoop", &self.recursive_loop);
-        put(&mut m, "ReservedConcurrentExecutions", &self.reserved_concurrent_executions);
-        put(&mut m, "Role", &self.role);
-        put(&mut m, "RolePath", &self.role_path);
-        put(&mut m, "Runtime", &self.runtime);
-        put(&mut m, "RuntimeManagementConfig", &self.runtime_management_config);
-        put(&mut m, "SnapStart", &self.snap_start);
-        put(&mut m, "SourceKMSKeyArn", &self.source_kms_key_arn);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TenancyConfig", &self.tenancy_config);
-        put(&mut m, "Timeout", &self.timeout);
-        put(&mut m, "Tracing", &self.tracing);
-        put(&mut m, "VersionDeletionPolicy", &self.version_deletion_policy);
-        put(&mut m, "VersionDescription", &self.version_description);
-        put(&mut m, "VpcConfig", &self.vpc_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Architectures", &self.architectures);
+        put(m, "AssumeRolePolicyDocument", &self.assume_role_policy_document);
+        put(m, "AutoPublishAlias", &self.auto_publish_alias);
+        put(m, "AutoPublishAliasAllProperties", &self.auto_publish_alias_all_properties);
+        put(m, "AutoPublishCodeSha256", &self.auto_publish_code_sha256);
+        put(m, "CapacityProviderConfig", &self.capacity_provider_config);
+        put(m, "CodeSigningConfigArn", &self.code_signing_config_arn);
+        put(m, "CodeUri", &self.code_uri);
+        put(m, "DeadLetterQueue", &self.dead_letter_queue);
+        put(m, "DeploymentPreference", &self.deployment_preference);
+        put(m, "Description", &self.description);
+        put(m, "DurableConfig", &self.durable_config);
+        put(m, "Environment", &self.environment);
+        put(m, "EphemeralStorage", &self.ephemeral_storage);
+        put(m, "EventInvokeConfig", &self.event_invoke_config);
+        put(m, "Events", &self.events);
+        put(m, "FileSystemConfigs", &self.file_system_configs);
+        put(m, "FunctionName", &self.function_name);
+        put(m, "FunctionScalingConfig", &self.function_scaling_config);
+        put(m, "FunctionUrlConfig", &self.function_url_config);
+        put(m, "Handler", &self.handler);
+        put(m, "ImageConfig", &self.image_config);
+        put(m, "ImageUri", &self.image_uri);
+        put(m, "InlineCode", &self.inline_code);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        put(m, "Layers", &self.layers);
+        put(m, "LoggingConfig", &self.logging_config);
+        put(m, "MemorySize", &self.memory_size);
+        put(m, "PackageType", &self.package_type);
+        put(m, "PermissionsBoundary", &self.permissions_boundary);
+        put(m, "Policies", &self.policies);
+        put(m, "PropagateTags", &self.propagate_tags);
+        put(m, "ProvisionedConcurrencyConfig", &self.provisioned_concurrency_config);
+        put(m, "PublishToLatestPublished", &self.publish_to_latest_published);
+        put(m, "RecursiveLoop", &self.recursive_loop);
+        put(m, "ReservedConcurrentExecutions", &self.reserved_concurrent_executions);
+        put(m, "Role", &self.role);
+        put(m, "RolePath", &self.role_path);
+        put(m, "Runtime", &self.runtime);
+        put(m, "RuntimeManagementConfig", &self.runtime_management_config);
+        put(m, "SnapStart", &self.snap_start);
+        put(m, "SourceKMSKeyArn", &self.source_kms_key_arn);
+        put(m, "Tags", &self.tags);
+        put(m, "TenancyConfig", &self.tenancy_config);
+        put(m, "Timeout", &self.timeout);
+        put(m, "Tracing", &self.tracing);
+        put(m, "VersionDeletionPolicy", &self.version_deletion_policy);
+        put(m, "VersionDescription", &self.version_description);
+        put(m, "VpcConfig", &self.vpc_config);
     }
 }
 resource!(CfnFunction, CfnFunctionAttributes, "AWS::Serverless::Function");
@@ -5124,27 +5114,25 @@ impl CfnGraphQLApi {
     }
 }
 impl CfnGraphQLApi {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApiKeys", &self.api_keys);
-        req(&mut m, "Auth", &self.auth);
-        put(&mut m, "Cache", &self.cache);
-        put(&mut m, "DataSources", &self.data_sources);
-        put(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "Functions", &self.functions);
-        put(&mut m, "IntrospectionConfig", &self.introspection_config);
-        put(&mut m, "Logging", &self.logging);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "OwnerContact", &self.owner_contact);
-        put(&mut m, "QueryDepthLimit", &self.query_depth_limit);
-        put(&mut m, "ResolverCountLimit", &self.resolver_count_limit);
-        put(&mut m, "Resolvers", &self.resolvers);
-        put(&mut m, "SchemaInline", &self.schema_inline);
-        put(&mut m, "SchemaUri", &self.schema_uri);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Visibility", &self.visibility);
-        put(&mut m, "XrayEnabled", &self.xray_enabled);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApiKeys", &self.api_keys);
+        req(m, "Auth", &self.auth);
+        put(m, "Cache", &self.cache);
+        put(m, "DataSources", &self.data_sources);
+        put(m, "DomainName", &self.domain_name);
+        put(m, "Functions", &self.functions);
+        put(m, "IntrospectionConfig", &self.introspection_config);
+        put(m, "Logging", &self.logging);
+        put(m, "Name", &self.name);
+        put(m, "OwnerContact", &self.owner_contact);
+        put(m, "QueryDepthLimit", &self.query_depth_limit);
+        put(m, "ResolverCountLimit", &self.resolver_count_limit);
+        put(m, "Resolvers", &self.resolvers);
+        put(m, "SchemaInline", &self.schema_inline);
+        put(m, "SchemaUri", &self.schema_uri);
+        put(m, "Tags", &self.tags);
+        put(m, "Visibility", &self.visibility);
+        put(m, "XrayEnabled", &self.xray_enabled);
     }
 }
 resource!(CfnGraphQLApi, CfnGraphQLApiAttributes, "AWS::Serverless::GraphQLApi");
@@ -5833,25 +5821,23 @@ pub struct CfnHttpApi {
     pub tags: Option<Value>,
 }
 impl CfnHttpApi {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessLogSettings", &self.access_log_settings);
-        put(&mut m, "Auth", &self.auth);
-        put(&mut m, "CorsConfiguration", &self.cors_configuration);
-        put(&mut m, "DefaultRouteSettings", &self.default_route_settings);
-        put(&mut m, "DefinitionBody", &self.definition_body);
-        put(&mut m, "DefinitionUri", &self.definition_uri);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisableExecuteApiEndpoint", &self.disable_execute_api_endpoint);
-        put(&mut m, "Domain", &self.domain);
-        put(&mut m, "FailOnWarnings", &self.fail_on_warnings);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "PropagateTags", &self.propagate_tags);
-        put(&mut m, "RouteSettings", &self.route_settings);
-        put(&mut m, "StageName", &self.stage_name);
-        put(&mut m, "StageVariables", &self.stage_variables);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessLogSettings", &self.access_log_settings);
+        put(m, "Auth", &self.auth);
+        put(m, "CorsConfiguration", &self.cors_configuration);
+        put(m, "DefaultRouteSettings", &self.default_route_settings);
+        put(m, "DefinitionBody", &self.definition_body);
+        put(m, "DefinitionUri", &self.definition_uri);
+        put(m, "Description", &self.description);
+        put(m, "DisableExecuteApiEndpoint", &self.disable_execute_api_endpoint);
+        put(m, "Domain", &self.domain);
+        put(m, "FailOnWarnings", &self.fail_on_warnings);
+        put(m, "Name", &self.name);
+        put(m, "PropagateTags", &self.propagate_tags);
+        put(m, "RouteSettings", &self.route_settings);
+        put(m, "StageName", &self.stage_name);
+        put(m, "StageVariables", &self.stage_variables);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnHttpApi, CfnHttpApiAttributes, "AWS::Serverless::HttpApi");
@@ -6210,17 +6196,15 @@ impl CfnLayerVersion {
     }
 }
 impl CfnLayerVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CompatibleArchitectures", &self.compatible_architectures);
-        put(&mut m, "CompatibleRuntimes", &self.compatible_runtimes);
-        req(&mut m, "ContentUri", &self.content_uri);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "LayerName", &self.layer_name);
-        put(&mut m, "LicenseInfo", &self.license_info);
-        put(&mut m, "PublishLambdaVersion", &self.publish_lambda_version);
-        put(&mut m, "RetentionPolicy", &self.retention_policy);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CompatibleArchitectures", &self.compatible_architectures);
+        put(m, "CompatibleRuntimes", &self.compatible_runtimes);
+        req(m, "ContentUri", &self.content_uri);
+        put(m, "Description", &self.description);
+        put(m, "LayerName", &self.layer_name);
+        put(m, "LicenseInfo", &self.license_info);
+        put(m, "PublishLambdaVersion", &self.publish_lambda_version);
+        put(m, "RetentionPolicy", &self.retention_policy);
     }
 }
 resource!(CfnLayerVersion, CfnLayerVersionAttributes, "AWS::Serverless::LayerVersion");
@@ -6333,24 +6317,22 @@ impl CfnMicrovmImage {
     }
 }
 impl CfnMicrovmImage {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalOsCapabilities", &self.additional_os_capabilities);
-        req(&mut m, "BaseImageArn", &self.base_image_arn);
-        req(&mut m, "BaseImageVersion", &self.base_image_version);
-        put(&mut m, "BuildRoleArn", &self.build_role_arn);
-        req(&mut m, "CodeUri", &self.code_uri);
-        put(&mut m, "CpuConfigurations", &self.cpu_configurations);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EgressNetworkConnectors", &self.egress_network_connectors);
-        put(&mut m, "EnvironmentVariables", &self.environment_variables);
-        put(&mut m, "Hooks", &self.hooks);
-        put(&mut m, "Logging", &self.logging);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PropagateTags", &self.propagate_tags);
-        put(&mut m, "Resources", &self.resources);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalOsCapabilities", &self.additional_os_capabilities);
+        req(m, "BaseImageArn", &self.base_image_arn);
+        req(m, "BaseImageVersion", &self.base_image_version);
+        put(m, "BuildRoleArn", &self.build_role_arn);
+        req(m, "CodeUri", &self.code_uri);
+        put(m, "CpuConfigurations", &self.cpu_configurations);
+        put(m, "Description", &self.description);
+        put(m, "EgressNetworkConnectors", &self.egress_network_connectors);
+        put(m, "EnvironmentVariables", &self.environment_variables);
+        put(m, "Hooks", &self.hooks);
+        put(m, "Logging", &self.logging);
+        req(m, "Name", &self.name);
+        put(m, "PropagateTags", &self.propagate_tags);
+        put(m, "Resources", &self.resources);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMicrovmImage, CfnMicrovmImageAttributes, "AWS::Serverless::MicrovmImage");
@@ -6716,15 +6698,13 @@ impl CfnNetworkConnector {
     }
 }
 impl CfnNetworkConnector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ComputeTypes", &self.compute_types);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "OperatorRole", &self.operator_role);
-        put(&mut m, "PropagateTags", &self.propagate_tags);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcConfig", &self.vpc_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ComputeTypes", &self.compute_types);
+        put(m, "Name", &self.name);
+        put(m, "OperatorRole", &self.operator_role);
+        put(m, "PropagateTags", &self.propagate_tags);
+        put(m, "Tags", &self.tags);
+        req(m, "VpcConfig", &self.vpc_config);
     }
 }
 resource!(CfnNetworkConnector, CfnNetworkConnectorAttributes, "AWS::Serverless::NetworkConnector");
@@ -6831,15 +6811,13 @@ pub struct CfnSimpleTable {
     pub tags: Option<Value>,
 }
 impl CfnSimpleTable {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "PointInTimeRecoverySpecification", &self.point_in_time_recovery_specification);
-        put(&mut m, "PrimaryKey", &self.primary_key);
-        put(&mut m, "ProvisionedThroughput", &self.provisioned_throughput);
-        put(&mut m, "SSESpecification", &self.sse_specification);
-        put(&mut m, "TableName", &self.table_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "PointInTimeRecoverySpecification", &self.point_in_time_recovery_specification);
+        put(m, "PrimaryKey", &self.primary_key);
+        put(m, "ProvisionedThroughput", &self.provisioned_throughput);
+        put(m, "SSESpecification", &self.sse_specification);
+        put(m, "TableName", &self.table_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSimpleTable, CfnSimpleTableAttributes, "AWS::Serverless::SimpleTable");
@@ -7004,25 +6982,23 @@ pub struct CfnStateMachine {
     pub use_alias_as_event_target: Option<Val<bool>>,
 }
 impl CfnStateMachine {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AutoPublishAlias", &self.auto_publish_alias);
-        put(&mut m, "Definition", &self.definition);
-        put(&mut m, "DefinitionSubstitutions", &self.definition_substitutions);
-        put(&mut m, "DefinitionUri", &self.definition_uri);
-        put(&mut m, "DeploymentPreference", &self.deployment_preference);
-        put(&mut m, "Events", &self.events);
-        put(&mut m, "Logging", &self.logging);
-        put(&mut m, "PermissionsBoundary", &self.permissions_boundary);
-        put(&mut m, "Policies", &self.policies);
-        put(&mut m, "PropagateTags", &self.propagate_tags);
-        put(&mut m, "Role", &self.role);
-        put(&mut m, "RolePath", &self.role_path);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Tracing", &self.tracing);
-        put(&mut m, "Type", &self.type_);
-        put(&mut m, "UseAliasAsEventTarget", &self.use_alias_as_event_target);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AutoPublishAlias", &self.auto_publish_alias);
+        put(m, "Definition", &self.definition);
+        put(m, "DefinitionSubstitutions", &self.definition_substitutions);
+        put(m, "DefinitionUri", &self.definition_uri);
+        put(m, "DeploymentPreference", &self.deployment_preference);
+        put(m, "Events", &self.events);
+        put(m, "Logging", &self.logging);
+        put(m, "PermissionsBoundary", &self.permissions_boundary);
+        put(m, "Policies", &self.policies);
+        put(m, "PropagateTags", &self.propagate_tags);
+        put(m, "Role", &self.role);
+        put(m, "RolePath", &self.role_path);
+        put(m, "Tags", &self.tags);
+        put(m, "Tracing", &self.tracing);
+        put(m, "Type", &self.type_);
+        put(m, "UseAliasAsEventTarget", &self.use_alias_as_event_target);
     }
 }
 resource!(CfnStateMachine, CfnStateMachineAttributes, "AWS::Serverless::StateMachine");
@@ -7930,32 +7906,30 @@ impl CfnWebFunction {
     }
 }
 impl CfnWebFunction {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AuthType", &self.auth_type);
-        put(&mut m, "AutoDeploymentMode", &self.auto_deployment_mode);
-        put(&mut m, "CodeUri", &self.code_uri);
-        put(&mut m, "EgressNetworkConnectorArn", &self.egress_network_connector_arn);
-        put(&mut m, "EndpointDescription", &self.endpoint_description);
-        put(&mut m, "EndpointName", &self.endpoint_name);
-        put(&mut m, "EndpointType", &self.endpoint_type);
-        put(&mut m, "EntryPoint", &self.entry_point);
-        put(&mut m, "EnvironmentVariables", &self.environment_variables);
-        put(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        put(&mut m, "FunctionName", &self.function_name);
-        put(&mut m, "InlineCode", &self.inline_code);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        put(&mut m, "LoggingConfig", &self.logging_config);
-        put(&mut m, "MaxConcurrencyPerEnvironment", &self.max_concurrency_per_environment);
-        put(&mut m, "ReplicaRegions", &self.replica_regions);
-        put(&mut m, "RevisionDescription", &self.revision_description);
-        put(&mut m, "RevisionWeights", &self.revision_weights);
-        req(&mut m, "Runtime", &self.runtime);
-        put(&mut m, "ScalingConfig", &self.scaling_config);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "ThrottleConfig", &self.throttle_config);
-        put(&mut m, "Timeout", &self.timeout);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AuthType", &self.auth_type);
+        put(m, "AutoDeploymentMode", &self.auto_deployment_mode);
+        put(m, "CodeUri", &self.code_uri);
+        put(m, "EgressNetworkConnectorArn", &self.egress_network_connector_arn);
+        put(m, "EndpointDescription", &self.endpoint_description);
+        put(m, "EndpointName", &self.endpoint_name);
+        put(m, "EndpointType", &self.endpoint_type);
+        put(m, "EntryPoint", &self.entry_point);
+        put(m, "EnvironmentVariables", &self.environment_variables);
+        put(m, "ExecutionRoleArn", &self.execution_role_arn);
+        put(m, "FunctionName", &self.function_name);
+        put(m, "InlineCode", &self.inline_code);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        put(m, "LoggingConfig", &self.logging_config);
+        put(m, "MaxConcurrencyPerEnvironment", &self.max_concurrency_per_environment);
+        put(m, "ReplicaRegions", &self.replica_regions);
+        put(m, "RevisionDescription", &self.revision_description);
+        put(m, "RevisionWeights", &self.revision_weights);
+        req(m, "Runtime", &self.runtime);
+        put(m, "ScalingConfig", &self.scaling_config);
+        put(m, "Tags", &self.tags);
+        put(m, "ThrottleConfig", &self.throttle_config);
+        put(m, "Timeout", &self.timeout);
     }
 }
 resource!(CfnWebFunction, CfnWebFunctionAttributes, "AWS::Serverless::WebFunction");
@@ -8033,26 +8007,24 @@ impl CfnWebSocketApi {
     }
 }
 impl CfnWebSocketApi {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessLogSettings", &self.access_log_settings);
-        put(&mut m, "ApiKeySelectionExpression", &self.api_key_selection_expression);
-        put(&mut m, "Auth", &self.auth);
-        put(&mut m, "DefaultRouteSettings", &self.default_route_settings);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisableExecuteApiEndpoint", &self.disable_execute_api_endpoint);
-        put(&mut m, "DisableSchemaValidation", &self.disable_schema_validation);
-        put(&mut m, "Domain", &self.domain);
-        put(&mut m, "IpAddressType", &self.ip_address_type);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "PropagateTags", &self.propagate_tags);
-        req(&mut m, "RouteSelectionExpression", &self.route_selection_expression);
-        put(&mut m, "RouteSettings", &self.route_settings);
-        req(&mut m, "Routes", &self.routes);
-        put(&mut m, "StageName", &self.stage_name);
-        put(&mut m, "StageVariables", &self.stage_variables);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessLogSettings", &self.access_log_settings);
+        put(m, "ApiKeySelectionExpression", &self.api_key_selection_expression);
+        put(m, "Auth", &self.auth);
+        put(m, "DefaultRouteSettings", &self.default_route_settings);
+        put(m, "Description", &self.description);
+        put(m, "DisableExecuteApiEndpoint", &self.disable_execute_api_endpoint);
+        put(m, "DisableSchemaValidation", &self.disable_schema_validation);
+        put(m, "Domain", &self.domain);
+        put(m, "IpAddressType", &self.ip_address_type);
+        put(m, "Name", &self.name);
+        put(m, "PropagateTags", &self.propagate_tags);
+        req(m, "RouteSelectionExpression", &self.route_selection_expression);
+        put(m, "RouteSettings", &self.route_settings);
+        req(m, "Routes", &self.routes);
+        put(m, "StageName", &self.stage_name);
+        put(m, "StageVariables", &self.stage_variables);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnWebSocketApi, CfnWebSocketApiAttributes, "AWS::Serverless::WebSocketApi");

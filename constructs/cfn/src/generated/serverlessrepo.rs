@@ -50,20 +50,18 @@ impl CfnApplication {
     }
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Author", &self.author);
-        req(&mut m, "Description", &self.description);
-        put(&mut m, "HomePageUrl", &self.home_page_url);
-        put(&mut m, "Labels", &self.labels);
-        put(&mut m, "LicenseBody", &self.license_body);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ReadmeBody", &self.readme_body);
-        put(&mut m, "SemanticVersion", &self.semantic_version);
-        put(&mut m, "SourceCodeUrl", &self.source_code_url);
-        put(&mut m, "SpdxLicenseId", &self.spdx_license_id);
-        put(&mut m, "TemplateBody", &self.template_body);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Author", &self.author);
+        req(m, "Description", &self.description);
+        put(m, "HomePageUrl", &self.home_page_url);
+        put(m, "Labels", &self.labels);
+        put(m, "LicenseBody", &self.license_body);
+        req(m, "Name", &self.name);
+        put(m, "ReadmeBody", &self.readme_body);
+        put(m, "SemanticVersion", &self.semantic_version);
+        put(m, "SourceCodeUrl", &self.source_code_url);
+        put(m, "SpdxLicenseId", &self.spdx_license_id);
+        put(m, "TemplateBody", &self.template_body);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::ServerlessRepo::Application");

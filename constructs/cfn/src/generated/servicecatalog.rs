@@ -23,11 +23,9 @@ impl CfnAcceptedPortfolioShare {
     }
 }
 impl CfnAcceptedPortfolioShare {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AcceptLanguage", &self.accept_language);
-        req(&mut m, "PortfolioId", &self.portfolio_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AcceptLanguage", &self.accept_language);
+        req(m, "PortfolioId", &self.portfolio_id);
     }
 }
 resource!(CfnAcceptedPortfolioShare, CfnAcceptedPortfolioShareAttributes, "AWS::ServiceCatalog::AcceptedPortfolioShare");
@@ -94,22 +92,20 @@ impl CfnCloudFormationProduct {
     }
 }
 impl CfnCloudFormationProduct {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AcceptLanguage", &self.accept_language);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Distributor", &self.distributor);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Owner", &self.owner);
-        put(&mut m, "ProductType", &self.product_type);
-        put(&mut m, "ProvisioningArtifactParameters", &self.provisioning_artifact_parameters);
-        put(&mut m, "ReplaceProvisioningArtifacts", &self.replace_provisioning_artifacts);
-        put(&mut m, "SourceConnection", &self.source_connection);
-        put(&mut m, "SupportDescription", &self.support_description);
-        put(&mut m, "SupportEmail", &self.support_email);
-        put(&mut m, "SupportUrl", &self.support_url);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AcceptLanguage", &self.accept_language);
+        put(m, "Description", &self.description);
+        put(m, "Distributor", &self.distributor);
+        req(m, "Name", &self.name);
+        req(m, "Owner", &self.owner);
+        put(m, "ProductType", &self.product_type);
+        put(m, "ProvisioningArtifactParameters", &self.provisioning_artifact_parameters);
+        put(m, "ReplaceProvisioningArtifacts", &self.replace_provisioning_artifacts);
+        put(m, "SourceConnection", &self.source_connection);
+        put(m, "SupportDescription", &self.support_description);
+        put(m, "SupportEmail", &self.support_email);
+        put(m, "SupportUrl", &self.support_url);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCloudFormationProduct, CfnCloudFormationProductAttributes, "AWS::ServiceCatalog::CloudFormationProduct");
@@ -396,21 +392,19 @@ pub struct CfnCloudFormationProvisionedProduct {
     pub tags: Option<Val<Vec<Val<cloud_formation_provisioned_product::Tag>>>>,
 }
 impl CfnCloudFormationProvisionedProduct {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AcceptLanguage", &self.accept_language);
-        put(&mut m, "NotificationArns", &self.notification_arns);
-        put(&mut m, "PathId", &self.path_id);
-        put(&mut m, "PathName", &self.path_name);
-        put(&mut m, "ProductId", &self.product_id);
-        put(&mut m, "ProductName", &self.product_name);
-        put(&mut m, "ProvisionedProductName", &self.provisioned_product_name);
-        put(&mut m, "ProvisioningArtifactId", &self.provisioning_artifact_id);
-        put(&mut m, "ProvisioningArtifactName", &self.provisioning_artifact_name);
-        put(&mut m, "ProvisioningParameters", &self.provisioning_parameters);
-        put(&mut m, "ProvisioningPreferences", &self.provisioning_preferences);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AcceptLanguage", &self.accept_language);
+        put(m, "NotificationArns", &self.notification_arns);
+        put(m, "PathId", &self.path_id);
+        put(m, "PathName", &self.path_name);
+        put(m, "ProductId", &self.product_id);
+        put(m, "ProductName", &self.product_name);
+        put(m, "ProvisionedProductName", &self.provisioned_product_name);
+        put(m, "ProvisioningArtifactId", &self.provisioning_artifact_id);
+        put(m, "ProvisioningArtifactName", &self.provisioning_artifact_name);
+        put(m, "ProvisioningParameters", &self.provisioning_parameters);
+        put(m, "ProvisioningPreferences", &self.provisioning_preferences);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCloudFormationProvisionedProduct, CfnCloudFormationProvisionedProductAttributes, "AWS::ServiceCatalog::CloudFormationProvisionedProduct");
@@ -605,14 +599,12 @@ impl CfnLaunchNotificationConstraint {
     }
 }
 impl CfnLaunchNotificationConstraint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AcceptLanguage", &self.accept_language);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "NotificationArns", &self.notification_arns);
-        req(&mut m, "PortfolioId", &self.portfolio_id);
-        req(&mut m, "ProductId", &self.product_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AcceptLanguage", &self.accept_language);
+        put(m, "Description", &self.description);
+        req(m, "NotificationArns", &self.notification_arns);
+        req(m, "PortfolioId", &self.portfolio_id);
+        req(m, "ProductId", &self.product_id);
     }
 }
 resource!(CfnLaunchNotificationConstraint, CfnLaunchNotificationConstraintAttributes, "AWS::ServiceCatalog::LaunchNotificationConstraint");
@@ -662,15 +654,13 @@ impl CfnLaunchRoleConstraint {
     }
 }
 impl CfnLaunchRoleConstraint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AcceptLanguage", &self.accept_language);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "LocalRoleName", &self.local_role_name);
-        req(&mut m, "PortfolioId", &self.portfolio_id);
-        req(&mut m, "ProductId", &self.product_id);
-        put(&mut m, "RoleArn", &self.role_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AcceptLanguage", &self.accept_language);
+        put(m, "Description", &self.description);
+        put(m, "LocalRoleName", &self.local_role_name);
+        req(m, "PortfolioId", &self.portfolio_id);
+        req(m, "ProductId", &self.product_id);
+        put(m, "RoleArn", &self.role_arn);
     }
 }
 resource!(CfnLaunchRoleConstraint, CfnLaunchRoleConstraintAttributes, "AWS::ServiceCatalog::LaunchRoleConstraint");
@@ -717,14 +707,12 @@ impl CfnLaunchTemplateConstraint {
     }
 }
 impl CfnLaunchTemplateConstraint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AcceptLanguage", &self.accept_language);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "PortfolioId", &self.portfolio_id);
-        req(&mut m, "ProductId", &self.product_id);
-        req(&mut m, "Rules", &self.rules);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AcceptLanguage", &self.accept_language);
+        put(m, "Description", &self.description);
+        req(m, "PortfolioId", &self.portfolio_id);
+        req(m, "ProductId", &self.product_id);
+        req(m, "Rules", &self.rules);
     }
 }
 resource!(CfnLaunchTemplateConstraint, CfnLaunchTemplateConstraintAttributes, "AWS::ServiceCatalog::LaunchTemplateConstraint");
@@ -771,14 +759,12 @@ impl CfnPortfolio {
     }
 }
 impl CfnPortfolio {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AcceptLanguage", &self.accept_language);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DisplayName", &self.display_name);
-        req(&mut m, "ProviderName", &self.provider_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AcceptLanguage", &self.accept_language);
+        put(m, "Description", &self.description);
+        req(m, "DisplayName", &self.display_name);
+        req(m, "ProviderName", &self.provider_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPortfolio, CfnPortfolioAttributes, "AWS::ServiceCatalog::Portfolio");
@@ -856,13 +842,11 @@ impl CfnPortfolioPrincipalAssociation {
     }
 }
 impl CfnPortfolioPrincipalAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AcceptLanguage", &self.accept_language);
-        put(&mut m, "PortfolioId", &self.portfolio_id);
-        put(&mut m, "PrincipalARN", &self.principal_arn);
-        req(&mut m, "PrincipalType", &self.principal_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AcceptLanguage", &self.accept_language);
+        put(m, "PortfolioId", &self.portfolio_id);
+        put(m, "PrincipalARN", &self.principal_arn);
+        req(m, "PrincipalType", &self.principal_type);
     }
 }
 resource!(CfnPortfolioPrincipalAssociation, CfnPortfolioPrincipalAssociationAttributes, "AWS::ServiceCatalog::PortfolioPrincipalAssociation");
@@ -891,13 +875,11 @@ pub struct CfnPortfolioProductAssociation {
     pub source_portfolio_id: Option<Val<String>>,
 }
 impl CfnPortfolioProductAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AcceptLanguage", &self.accept_language);
-        put(&mut m, "PortfolioId", &self.portfolio_id);
-        put(&mut m, "ProductId", &self.product_id);
-        put(&mut m, "SourcePortfolioId", &self.source_portfolio_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AcceptLanguage", &self.accept_language);
+        put(m, "PortfolioId", &self.portfolio_id);
+        put(m, "ProductId", &self.product_id);
+        put(m, "SourcePortfolioId", &self.source_portfolio_id);
     }
 }
 resource!(CfnPortfolioProductAssociation, CfnPortfolioProductAssociationAttributes, "AWS::ServiceCatalog::PortfolioProductAssociation");
@@ -937,13 +919,11 @@ impl CfnPortfolioShare {
     }
 }
 impl CfnPortfolioShare {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AcceptLanguage", &self.accept_language);
-        req(&mut m, "AccountId", &self.account_id);
-        req(&mut m, "PortfolioId", &self.portfolio_id);
-        put(&mut m, "ShareTagOptions", &self.share_tag_options);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AcceptLanguage", &self.accept_language);
+        req(m, "AccountId", &self.account_id);
+        req(m, "PortfolioId", &self.portfolio_id);
+        put(m, "ShareTagOptions", &self.share_tag_options);
     }
 }
 resource!(CfnPortfolioShare, CfnPortfolioShareAttributes, "AWS::ServiceCatalog::PortfolioShare");
@@ -986,14 +966,12 @@ impl CfnResourceUpdateConstraint {
     }
 }
 impl CfnResourceUpdateConstraint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AcceptLanguage", &self.accept_language);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "PortfolioId", &self.portfolio_id);
-        req(&mut m, "ProductId", &self.product_id);
-        req(&mut m, "TagUpdateOnProvisionedProduct", &self.tag_update_on_provisioned_product);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AcceptLanguage", &self.accept_language);
+        put(m, "Description", &self.description);
+        req(m, "PortfolioId", &self.portfolio_id);
+        req(m, "ProductId", &self.product_id);
+        req(m, "TagUpdateOnProvisionedProduct", &self.tag_update_on_provisioned_product);
     }
 }
 resource!(CfnResourceUpdateConstraint, CfnResourceUpdateConstraintAttributes, "AWS::ServiceCatalog::ResourceUpdateConstraint");
@@ -1040,14 +1018,12 @@ impl CfnServiceAction {
     }
 }
 impl CfnServiceAction {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AcceptLanguage", &self.accept_language);
-        req(&mut m, "Definition", &self.definition);
-        req(&mut m, "DefinitionType", &self.definition_type);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AcceptLanguage", &self.accept_language);
+        req(m, "Definition", &self.definition);
+        req(m, "DefinitionType", &self.definition_type);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
     }
 }
 resource!(CfnServiceAction, CfnServiceActionAttributes, "AWS::ServiceCatalog::ServiceAction");
@@ -1160,12 +1136,10 @@ impl CfnServiceActionAssociation {
     }
 }
 impl CfnServiceActionAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ProductId", &self.product_id);
-        req(&mut m, "ProvisioningArtifactId", &self.provisioning_artifact_id);
-        req(&mut m, "ServiceActionId", &self.service_action_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ProductId", &self.product_id);
+        req(m, "ProvisioningArtifactId", &self.provisioning_artifact_id);
+        req(m, "ServiceActionId", &self.service_action_id);
     }
 }
 resource!(CfnServiceActionAssociation, CfnServiceActionAssociationAttributes, "AWS::ServiceCatalog::ServiceActionAssociation");
@@ -1220,18 +1194,16 @@ impl CfnStackSetConstraint {
     }
 }
 impl CfnStackSetConstraint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AcceptLanguage", &self.accept_language);
-        req(&mut m, "AccountList", &self.account_list);
-        req(&mut m, "AdminRole", &self.admin_role);
-        req(&mut m, "Description", &self.description);
-        req(&mut m, "ExecutionRole", &self.execution_role);
-        req(&mut m, "PortfolioId", &self.portfolio_id);
-        req(&mut m, "ProductId", &self.product_id);
-        req(&mut m, "RegionList", &self.region_list);
-        req(&mut m, "StackInstanceControl", &self.stack_instance_control);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AcceptLanguage", &self.accept_language);
+        req(m, "AccountList", &self.account_list);
+        req(m, "AdminRole", &self.admin_role);
+        req(m, "Description", &self.description);
+        req(m, "ExecutionRole", &self.execution_role);
+        req(m, "PortfolioId", &self.portfolio_id);
+        req(m, "ProductId", &self.product_id);
+        req(m, "RegionList", &self.region_list);
+        req(m, "StackInstanceControl", &self.stack_instance_control);
     }
 }
 resource!(CfnStackSetConstraint, CfnStackSetConstraintAttributes, "AWS::ServiceCatalog::StackSetConstraint");
@@ -1272,12 +1244,10 @@ impl CfnTagOption {
     }
 }
 impl CfnTagOption {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Active", &self.active);
-        req(&mut m, "Key", &self.key);
-        req(&mut m, "Value", &self.value);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Active", &self.active);
+        req(m, "Key", &self.key);
+        req(m, "Value", &self.value);
     }
 }
 resource!(CfnTagOption, CfnTagOptionAttributes, "AWS::ServiceCatalog::TagOption");
@@ -1306,11 +1276,9 @@ pub struct CfnTagOptionAssociation {
     pub tag_option_id: Option<Val<String>>,
 }
 impl CfnTagOptionAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ResourceId", &self.resource_id);
-        put(&mut m, "TagOptionId", &self.tag_option_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ResourceId", &self.resource_id);
+        put(m, "TagOptionId", &self.tag_option_id);
     }
 }
 resource!(CfnTagOptionAssociation, CfnTagOptionAssociationAttributes, "AWS::ServiceCatalog::TagOptionAssociation");

@@ -26,12 +26,10 @@ impl CfnApplication {
     }
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::ServiceCatalogAppRegistry::Application");
@@ -91,13 +89,11 @@ impl CfnAttributeGroup {
     }
 }
 impl CfnAttributeGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Attributes", &self.attributes);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Attributes", &self.attributes);
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAttributeGroup, CfnAttributeGroupAttributes, "AWS::ServiceCatalogAppRegistry::AttributeGroup");
@@ -139,11 +135,9 @@ impl CfnAttributeGroupAssociation {
     }
 }
 impl CfnAttributeGroupAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Application", &self.application);
-        req(&mut m, "AttributeGroup", &self.attribute_group);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Application", &self.application);
+        req(m, "AttributeGroup", &self.attribute_group);
     }
 }
 resource!(CfnAttributeGroupAssociation, CfnAttributeGroupAssociationAttributes, "AWS::ServiceCatalogAppRegistry::AttributeGroupAssociation");
@@ -188,12 +182,10 @@ impl CfnResourceAssociation {
     }
 }
 impl CfnResourceAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Application", &self.application);
-        req(&mut m, "Resource", &self.resource);
-        req(&mut m, "ResourceType", &self.resource_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Application", &self.application);
+        req(m, "Resource", &self.resource);
+        req(m, "ResourceType", &self.resource_type);
     }
 }
 resource!(CfnResourceAssociation, CfnResourceAssociationAttributes, "AWS::ServiceCatalogAppRegistry::ResourceAssociation");

@@ -26,12 +26,10 @@ impl CfnHttpNamespace {
     }
 }
 impl CfnHttpNamespace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnHttpNamespace, CfnHttpNamespaceAttributes, "AWS::ServiceDiscovery::HttpNamespace");
@@ -106,12 +104,10 @@ impl CfnInstance {
     }
 }
 impl CfnInstance {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "InstanceAttributes", &self.instance_attributes);
-        put(&mut m, "InstanceId", &self.instance_id);
-        req(&mut m, "ServiceId", &self.service_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "InstanceAttributes", &self.instance_attributes);
+        put(m, "InstanceId", &self.instance_id);
+        req(m, "ServiceId", &self.service_id);
     }
 }
 resource!(CfnInstance, CfnInstanceAttributes, "AWS::ServiceDiscovery::Instance");
@@ -154,14 +150,12 @@ impl CfnPrivateDnsNamespace {
     }
 }
 impl CfnPrivateDnsNamespace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Properties", &self.properties);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Vpc", &self.vpc);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Properties", &self.properties);
+        put(m, "Tags", &self.tags);
+        put(m, "Vpc", &self.vpc);
     }
 }
 resource!(CfnPrivateDnsNamespace, CfnPrivateDnsNamespaceAttributes, "AWS::ServiceDiscovery::PrivateDnsNamespace");
@@ -285,13 +279,11 @@ impl CfnPublicDnsNamespace {
     }
 }
 impl CfnPublicDnsNamespace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Properties", &self.properties);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "Properties", &self.properties);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPublicDnsNamespace, CfnPublicDnsNamespaceAttributes, "AWS::ServiceDiscovery::PublicDnsNamespace");
@@ -414,18 +406,16 @@ pub struct CfnService {
     pub type_: Option<Val<service::ServiceType>>,
 }
 impl CfnService {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DnsConfig", &self.dns_config);
-        put(&mut m, "HealthCheckConfig", &self.health_check_config);
-        put(&mut m, "HealthCheckCustomConfig", &self.health_check_custom_config);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "NamespaceId", &self.namespace_id);
-        put(&mut m, "ServiceAttributes", &self.service_attributes);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "DnsConfig", &self.dns_config);
+        put(m, "HealthCheckConfig", &self.health_check_config);
+        put(m, "HealthCheckCustomConfig", &self.health_check_custom_config);
+        put(m, "Name", &self.name);
+        put(m, "NamespaceId", &self.namespace_id);
+        put(m, "ServiceAttributes", &self.service_attributes);
+        put(m, "Tags", &self.tags);
+        put(m, "Type", &self.type_);
     }
 }
 resource!(CfnService, CfnServiceAttributes, "AWS::ServiceDiscovery::Service");

@@ -28,18 +28,16 @@ pub struct CfnConfigurationSet {
     pub vdm_options: Option<Val<configuration_set::VdmOptions>>,
 }
 impl CfnConfigurationSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ArchivingOptions", &self.archiving_options);
-        put(&mut m, "DeliveryOptions", &self.delivery_options);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "ReputationOptions", &self.reputation_options);
-        put(&mut m, "SendingOptions", &self.sending_options);
-        put(&mut m, "SuppressionOptions", &self.suppression_options);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TrackingOptions", &self.tracking_options);
-        put(&mut m, "VdmOptions", &self.vdm_options);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ArchivingOptions", &self.archiving_options);
+        put(m, "DeliveryOptions", &self.delivery_options);
+        put(m, "Name", &self.name);
+        put(m, "ReputationOptions", &self.reputation_options);
+        put(m, "SendingOptions", &self.sending_options);
+        put(m, "SuppressionOptions", &self.suppression_options);
+        put(m, "Tags", &self.tags);
+        put(m, "TrackingOptions", &self.tracking_options);
+        put(m, "VdmOptions", &self.vdm_options);
     }
 }
 resource!(CfnConfigurationSet, CfnConfigurationSetAttributes, "AWS::SES::ConfigurationSet");
@@ -348,11 +346,9 @@ impl CfnConfigurationSetEventDestination {
     }
 }
 impl CfnConfigurationSetEventDestination {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConfigurationSetName", &self.configuration_set_name);
-        req(&mut m, "EventDestination", &self.event_destination);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConfigurationSetName", &self.configuration_set_name);
+        req(m, "EventDestination", &self.event_destination);
     }
 }
 resource!(CfnConfigurationSetEventDestination, CfnConfigurationSetEventDestinationAttributes, "AWS::SES::ConfigurationSetEventDestination");
@@ -592,13 +588,11 @@ pub struct CfnContactList {
     pub topics: Option<Val<Vec<Val<contact_list::Topic>>>>,
 }
 impl CfnContactList {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ContactListName", &self.contact_list_name);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Topics", &self.topics);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ContactListName", &self.contact_list_name);
+        put(m, "Description", &self.description);
+        put(m, "Tags", &self.tags);
+        put(m, "Topics", &self.topics);
     }
 }
 resource!(CfnContactList, CfnContactListAttributes, "AWS::SES::ContactList");
@@ -711,16 +705,14 @@ impl CfnCustomVerificationEmailTemplate {
     }
 }
 impl CfnCustomVerificationEmailTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "FailureRedirectionURL", &self.failure_redirection_url);
-        req(&mut m, "FromEmailAddress", &self.from_email_address);
-        req(&mut m, "SuccessRedirectionURL", &self.success_redirection_url);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TemplateContent", &self.template_content);
-        req(&mut m, "TemplateName", &self.template_name);
-        req(&mut m, "TemplateSubject", &self.template_subject);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "FailureRedirectionURL", &self.failure_redirection_url);
+        req(m, "FromEmailAddress", &self.from_email_address);
+        req(m, "SuccessRedirectionURL", &self.success_redirection_url);
+        put(m, "Tags", &self.tags);
+        req(m, "TemplateContent", &self.template_content);
+        req(m, "TemplateName", &self.template_name);
+        req(m, "TemplateSubject", &self.template_subject);
     }
 }
 resource!(CfnCustomVerificationEmailTemplate, CfnCustomVerificationEmailTemplateAttributes, "AWS::SES::CustomVerificationEmailTemplate");
@@ -779,12 +771,10 @@ pub struct CfnDedicatedIpPool {
     pub tags: Option<Val<Vec<Val<dedicated_ip_pool::Tag>>>>,
 }
 impl CfnDedicatedIpPool {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "PoolName", &self.pool_name);
-        put(&mut m, "ScalingMode", &self.scaling_mode);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "PoolName", &self.pool_name);
+        put(m, "ScalingMode", &self.scaling_mode);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDedicatedIpPool, CfnDedicatedIpPoolAttributes, "AWS::SES::DedicatedIpPool");
@@ -863,16 +853,14 @@ impl CfnEmailIdentity {
     }
 }
 impl CfnEmailIdentity {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ConfigurationSetAttributes", &self.configuration_set_attributes);
-        put(&mut m, "DkimAttributes", &self.dkim_attributes);
-        put(&mut m, "DkimSigningAttributes", &self.dkim_signing_attributes);
-        req(&mut m, "EmailIdentity", &self.email_identity);
-        put(&mut m, "FeedbackAttributes", &self.feedback_attributes);
-        put(&mut m, "MailFromAttributes", &self.mail_from_attributes);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ConfigurationSetAttributes", &self.configuration_set_attributes);
+        put(m, "DkimAttributes", &self.dkim_attributes);
+        put(m, "DkimSigningAttributes", &self.dkim_signing_attributes);
+        req(m, "EmailIdentity", &self.email_identity);
+        put(m, "FeedbackAttributes", &self.feedback_attributes);
+        put(m, "MailFromAttributes", &self.mail_from_attributes);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEmailIdentity, CfnEmailIdentityAttributes, "AWS::SES::EmailIdentity");
@@ -1052,12 +1040,10 @@ impl CfnEmailIdentityCertificate {
     }
 }
 impl CfnEmailIdentityCertificate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CertificateArn", &self.certificate_arn);
-        req(&mut m, "EmailIdentity", &self.email_identity);
-        req(&mut m, "FromAddress", &self.from_address);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CertificateArn", &self.certificate_arn);
+        req(m, "EmailIdentity", &self.email_identity);
+        req(m, "FromAddress", &self.from_address);
     }
 }
 resource!(CfnEmailIdentityCertificate, CfnEmailIdentityCertificateAttributes, "AWS::SES::EmailIdentityCertificate");
@@ -1091,11 +1077,9 @@ impl CfnMailManagerAddonInstance {
     }
 }
 impl CfnMailManagerAddonInstance {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AddonSubscriptionId", &self.addon_subscription_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AddonSubscriptionId", &self.addon_subscription_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMailManagerAddonInstance, CfnMailManagerAddonInstanceAttributes, "AWS::SES::MailManagerAddonInstance");
@@ -1171,11 +1155,9 @@ impl CfnMailManagerAddonSubscription {
     }
 }
 impl CfnMailManagerAddonSubscription {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AddonName", &self.addon_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AddonName", &self.addon_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMailManagerAddonSubscription, CfnMailManagerAddonSubscriptionAttributes, "AWS::SES::MailManagerAddonSubscription");
@@ -1238,11 +1220,9 @@ pub struct CfnMailManagerAddressList {
     pub tags: Option<Val<Vec<Val<mail_manager_address_list::Tag>>>>,
 }
 impl CfnMailManagerAddressList {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AddressListName", &self.address_list_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AddressListName", &self.address_list_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMailManagerAddressList, CfnMailManagerAddressListAttributes, "AWS::SES::MailManagerAddressList");
@@ -1309,13 +1289,11 @@ pub struct CfnMailManagerArchive {
     pub tags: Option<Val<Vec<Val<mail_manager_archive::Tag>>>>,
 }
 impl CfnMailManagerArchive {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ArchiveName", &self.archive_name);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        put(&mut m, "Retention", &self.retention);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ArchiveName", &self.archive_name);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        put(m, "Retention", &self.retention);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMailManagerArchive, CfnMailManagerArchiveAttributes, "AWS::SES::MailManagerArchive");
@@ -1497,18 +1475,16 @@ impl CfnMailManagerIngressPoint {
     }
 }
 impl CfnMailManagerIngressPoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "IngressPointConfiguration", &self.ingress_point_configuration);
-        put(&mut m, "IngressPointName", &self.ingress_point_name);
-        put(&mut m, "NetworkConfiguration", &self.network_configuration);
-        req(&mut m, "RuleSetId", &self.rule_set_id);
-        put(&mut m, "StatusToUpdate", &self.status_to_update);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TlsPolicy", &self.tls_policy);
-        req(&mut m, "TrafficPolicyId", &self.traffic_policy_id);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "IngressPointConfiguration", &self.ingress_point_configuration);
+        put(m, "IngressPointName", &self.ingress_point_name);
+        put(m, "NetworkConfiguration", &self.network_configuration);
+        req(m, "RuleSetId", &self.rule_set_id);
+        put(m, "StatusToUpdate", &self.status_to_update);
+        put(m, "Tags", &self.tags);
+        put(m, "TlsPolicy", &self.tls_policy);
+        req(m, "TrafficPolicyId", &self.traffic_policy_id);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnMailManagerIngressPoint, CfnMailManagerIngressPointAttributes, "AWS::SES::MailManagerIngressPoint");
@@ -1893,14 +1869,12 @@ impl CfnMailManagerRelay {
     }
 }
 impl CfnMailManagerRelay {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Authentication", &self.authentication);
-        put(&mut m, "RelayName", &self.relay_name);
-        req(&mut m, "ServerName", &self.server_name);
-        req(&mut m, "ServerPort", &self.server_port);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Authentication", &self.authentication);
+        put(m, "RelayName", &self.relay_name);
+        req(m, "ServerName", &self.server_name);
+        req(m, "ServerPort", &self.server_port);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMailManagerRelay, CfnMailManagerRelayAttributes, "AWS::SES::MailManagerRelay");
@@ -2019,12 +1993,10 @@ impl CfnMailManagerRuleSet {
     }
 }
 impl CfnMailManagerRuleSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "RuleSetName", &self.rule_set_name);
-        req(&mut m, "Rules", &self.rules);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "RuleSetName", &self.rule_set_name);
+        req(m, "Rules", &self.rules);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMailManagerRuleSet, CfnMailManagerRuleSetAttributes, "AWS::SES::MailManagerRuleSet");
@@ -3842,14 +3814,12 @@ impl CfnMailManagerTrafficPolicy {
     }
 }
 impl CfnMailManagerTrafficPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DefaultAction", &self.default_action);
-        put(&mut m, "MaxMessageSizeBytes", &self.max_message_size_bytes);
-        req(&mut m, "PolicyStatements", &self.policy_statements);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TrafficPolicyName", &self.traffic_policy_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DefaultAction", &self.default_action);
+        put(m, "MaxMessageSizeBytes", &self.max_message_size_bytes);
+        req(m, "PolicyStatements", &self.policy_statements);
+        put(m, "Tags", &self.tags);
+        put(m, "TrafficPolicyName", &self.traffic_policy_name);
     }
 }
 resource!(CfnMailManagerTrafficPolicy, CfnMailManagerTrafficPolicyAttributes, "AWS::SES::MailManagerTrafficPolicy");
@@ -4637,12 +4607,10 @@ impl CfnMultiRegionEndpoint {
     }
 }
 impl CfnMultiRegionEndpoint {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Details", &self.details);
-        req(&mut m, "EndpointName", &self.endpoint_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Details", &self.details);
+        req(m, "EndpointName", &self.endpoint_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMultiRegionEndpoint, CfnMultiRegionEndpointAttributes, "AWS::SES::MultiRegionEndpoint");
@@ -4751,10 +4719,8 @@ impl CfnReceiptFilter {
     }
 }
 impl CfnReceiptFilter {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Filter", &self.filter);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Filter", &self.filter);
     }
 }
 resource!(CfnReceiptFilter, CfnReceiptFilterAttributes, "AWS::SES::ReceiptFilter");
@@ -4876,12 +4842,10 @@ impl CfnReceiptRule {
     }
 }
 impl CfnReceiptRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "After", &self.after);
-        req(&mut m, "Rule", &self.rule);
-        req(&mut m, "RuleSetName", &self.rule_set_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "After", &self.after);
+        req(m, "Rule", &self.rule);
+        req(m, "RuleSetName", &self.rule_set_name);
     }
 }
 resource!(CfnReceiptRule, CfnReceiptRuleAttributes, "AWS::SES::ReceiptRule");
@@ -5304,10 +5268,8 @@ pub struct CfnReceiptRuleSet {
     pub rule_set_name: Option<Val<String>>,
 }
 impl CfnReceiptRuleSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "RuleSetName", &self.rule_set_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "RuleSetName", &self.rule_set_name);
     }
 }
 resource!(CfnReceiptRuleSet, CfnReceiptRuleSetAttributes, "AWS::SES::ReceiptRuleSet");
@@ -5332,11 +5294,9 @@ pub struct CfnTemplate {
     pub template: Option<Val<template::Template>>,
 }
 impl CfnTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Template", &self.template);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Tags", &self.tags);
+        put(m, "Template", &self.template);
     }
 }
 resource!(CfnTemplate, CfnTemplateAttributes, "AWS::SES::Template");
@@ -5449,14 +5409,12 @@ impl CfnTenant {
     }
 }
 impl CfnTenant {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ReputationEntity", &self.reputation_entity);
-        put(&mut m, "ResourceAssociations", &self.resource_associations);
-        put(&mut m, "SuppressionAttributes", &self.suppression_attributes);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TenantName", &self.tenant_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ReputationEntity", &self.reputation_entity);
+        put(m, "ResourceAssociations", &self.resource_associations);
+        put(m, "SuppressionAttributes", &self.suppression_attributes);
+        put(m, "Tags", &self.tags);
+        req(m, "TenantName", &self.tenant_name);
     }
 }
 resource!(CfnTenant, CfnTenantAttributes, "AWS::SES::Tenant");
@@ -5659,11 +5617,9 @@ pub struct CfnVdmAttributes {
     pub guardian_attributes: Option<Val<vdm_attributes::GuardianAttributes>>,
 }
 impl CfnVdmAttributes {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DashboardAttributes", &self.dashboard_attributes);
-        put(&mut m, "GuardianAttributes", &self.guardian_attributes);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DashboardAttributes", &self.dashboard_attributes);
+        put(m, "GuardianAttributes", &self.guardian_attributes);
     }
 }
 resource!(CfnVdmAttributes, CfnVdmAttributesAttributes, "AWS::SES::VdmAttributes");

@@ -23,11 +23,9 @@ impl CfnDRTAccess {
     }
 }
 impl CfnDRTAccess {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "LogBucketList", &self.log_bucket_list);
-        req(&mut m, "RoleArn", &self.role_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "LogBucketList", &self.log_bucket_list);
+        req(m, "RoleArn", &self.role_arn);
     }
 }
 resource!(CfnDRTAccess, CfnDRTAccessAttributes, "AWS::Shield::DRTAccess");
@@ -67,11 +65,9 @@ impl CfnProactiveEngagement {
     }
 }
 impl CfnProactiveEngagement {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "EmergencyContactList", &self.emergency_contact_list);
-        req(&mut m, "ProactiveEngagementStatus", &self.proactive_engagement_status);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "EmergencyContactList", &self.emergency_contact_list);
+        req(m, "ProactiveEngagementStatus", &self.proactive_engagement_status);
     }
 }
 resource!(CfnProactiveEngagement, CfnProactiveEngagementAttributes, "AWS::Shield::ProactiveEngagement");
@@ -176,14 +172,12 @@ impl CfnProtection {
     }
 }
 impl CfnProtection {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApplicationLayerAutomaticResponseConfiguration", &self.application_layer_automatic_response_configuration);
-        put(&mut m, "HealthCheckArns", &self.health_check_arns);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ResourceArn", &self.resource_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApplicationLayerAutomaticResponseConfiguration", &self.application_layer_automatic_response_configuration);
+        put(m, "HealthCheckArns", &self.health_check_arns);
+        req(m, "Name", &self.name);
+        req(m, "ResourceArn", &self.resource_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnProtection, CfnProtectionAttributes, "AWS::Shield::Protection");
@@ -321,15 +315,13 @@ impl CfnProtectionGroup {
     }
 }
 impl CfnProtectionGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Aggregation", &self.aggregation);
-        put(&mut m, "Members", &self.members);
-        req(&mut m, "Pattern", &self.pattern);
-        req(&mut m, "ProtectionGroupId", &self.protection_group_id);
-        put(&mut m, "ResourceType", &self.resource_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Aggregation", &self.aggregation);
+        put(m, "Members", &self.members);
+        req(m, "Pattern", &self.pattern);
+        req(m, "ProtectionGroupId", &self.protection_group_id);
+        put(m, "ResourceType", &self.resource_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnProtectionGroup, CfnProtectionGroupAttributes, "AWS::Shield::ProtectionGroup");

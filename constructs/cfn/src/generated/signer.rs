@@ -32,14 +32,12 @@ impl CfnProfilePermission {
     }
 }
 impl CfnProfilePermission {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Action", &self.action);
-        req(&mut m, "Principal", &self.principal);
-        req(&mut m, "ProfileName", &self.profile_name);
-        put(&mut m, "ProfileVersion", &self.profile_version);
-        req(&mut m, "StatementId", &self.statement_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Action", &self.action);
+        req(m, "Principal", &self.principal);
+        req(m, "ProfileName", &self.profile_name);
+        put(m, "ProfileVersion", &self.profile_version);
+        req(m, "StatementId", &self.statement_id);
     }
 }
 resource!(CfnProfilePermission, CfnProfilePermissionAttributes, "AWS::Signer::ProfilePermission");
@@ -76,12 +74,10 @@ impl CfnSigningProfile {
     }
 }
 impl CfnSigningProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PlatformId", &self.platform_id);
-        put(&mut m, "SignatureValidityPeriod", &self.signature_validity_period);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PlatformId", &self.platform_id);
+        put(m, "SignatureValidityPeriod", &self.signature_validity_period);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSigningProfile, CfnSigningProfileAttributes, "AWS::Signer::SigningProfile");

@@ -32,14 +32,12 @@ impl CfnSimulation {
     }
 }
 impl CfnSimulation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "MaximumDuration", &self.maximum_duration);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "SchemaS3Location", &self.schema_s3_location);
-        put(&mut m, "SnapshotS3Location", &self.snapshot_s3_location);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "MaximumDuration", &self.maximum_duration);
+        req(m, "Name", &self.name);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "SchemaS3Location", &self.schema_s3_location);
+        put(m, "SnapshotS3Location", &self.snapshot_s3_location);
     }
 }
 resource!(CfnSimulation, CfnSimulationAttributes, "AWS::SimSpaceWeaver::Simulation");

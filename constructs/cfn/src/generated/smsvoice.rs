@@ -22,15 +22,13 @@ pub struct CfnConfigurationSet {
     pub tags: Option<Val<Vec<Val<configuration_set::Tag>>>>,
 }
 impl CfnConfigurationSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ConfigurationSetName", &self.configuration_set_name);
-        put(&mut m, "DefaultSenderId", &self.default_sender_id);
-        put(&mut m, "EventDestinations", &self.event_destinations);
-        put(&mut m, "MessageFeedbackEnabled", &self.message_feedback_enabled);
-        put(&mut m, "ProtectConfigurationId", &self.protect_configuration_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ConfigurationSetName", &self.configuration_set_name);
+        put(m, "DefaultSenderId", &self.default_sender_id);
+        put(m, "EventDestinations", &self.event_destinations);
+        put(m, "MessageFeedbackEnabled", &self.message_feedback_enabled);
+        put(m, "ProtectConfigurationId", &self.protect_configuration_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConfigurationSet, CfnConfigurationSetAttributes, "AWS::SMSVOICE::ConfigurationSet");
@@ -236,17 +234,15 @@ impl CfnNotifyConfiguration {
     }
 }
 impl CfnNotifyConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DefaultTemplateId", &self.default_template_id);
-        put(&mut m, "DeletionProtectionEnabled", &self.deletion_protection_enabled);
-        req(&mut m, "DisplayName", &self.display_name);
-        req(&mut m, "EnabledChannels", &self.enabled_channels);
-        put(&mut m, "EnabledCountries", &self.enabled_countries);
-        put(&mut m, "PoolId", &self.pool_id);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "UseCase", &self.use_case);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DefaultTemplateId", &self.default_template_id);
+        put(m, "DeletionProtectionEnabled", &self.deletion_protection_enabled);
+        req(m, "DisplayName", &self.display_name);
+        req(m, "EnabledChannels", &self.enabled_channels);
+        put(m, "EnabledCountries", &self.enabled_countries);
+        put(m, "PoolId", &self.pool_id);
+        put(m, "Tags", &self.tags);
+        req(m, "UseCase", &self.use_case);
     }
 }
 resource!(CfnNotifyConfiguration, CfnNotifyConfigurationAttributes, "AWS::SMSVOICE::NotifyConfiguration");
@@ -370,11 +366,9 @@ pub struct CfnOptOutList {
     pub tags: Option<Val<Vec<Val<opt_out_list::Tag>>>>,
 }
 impl CfnOptOutList {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "OptOutListName", &self.opt_out_list_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "OptOutListName", &self.opt_out_list_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnOptOutList, CfnOptOutListAttributes, "AWS::SMSVOICE::OptOutList");
@@ -468,19 +462,17 @@ impl CfnPhoneNumber {
     }
 }
 impl CfnPhoneNumber {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeletionProtectionEnabled", &self.deletion_protection_enabled);
-        req(&mut m, "IsoCountryCode", &self.iso_country_code);
-        req(&mut m, "MandatoryKeywords", &self.mandatory_keywords);
-        req(&mut m, "NumberCapabilities", &self.number_capabilities);
-        req(&mut m, "NumberType", &self.number_type);
-        put(&mut m, "OptOutListName", &self.opt_out_list_name);
-        put(&mut m, "OptionalKeywords", &self.optional_keywords);
-        put(&mut m, "SelfManagedOptOutsEnabled", &self.self_managed_opt_outs_enabled);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TwoWay", &self.two_way);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeletionProtectionEnabled", &self.deletion_protection_enabled);
+        req(m, "IsoCountryCode", &self.iso_country_code);
+        req(m, "MandatoryKeywords", &self.mandatory_keywords);
+        req(m, "NumberCapabilities", &self.number_capabilities);
+        req(m, "NumberType", &self.number_type);
+        put(m, "OptOutListName", &self.opt_out_list_name);
+        put(m, "OptionalKeywords", &self.optional_keywords);
+        put(m, "SelfManagedOptOutsEnabled", &self.self_managed_opt_outs_enabled);
+        put(m, "Tags", &self.tags);
+        put(m, "TwoWay", &self.two_way);
     }
 }
 resource!(CfnPhoneNumber, CfnPhoneNumberAttributes, "AWS::SMSVOICE::PhoneNumber");
@@ -766,18 +758,16 @@ impl CfnPool {
     }
 }
 impl CfnPool {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeletionProtectionEnabled", &self.deletion_protection_enabled);
-        req(&mut m, "MandatoryKeywords", &self.mandatory_keywords);
-        put(&mut m, "OptOutListName", &self.opt_out_list_name);
-        put(&mut m, "OptionalKeywords", &self.optional_keywords);
-        req(&mut m, "OriginationIdentities", &self.origination_identities);
-        put(&mut m, "SelfManagedOptOutsEnabled", &self.self_managed_opt_outs_enabled);
-        put(&mut m, "SharedRoutesEnabled", &self.shared_routes_enabled);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TwoWay", &self.two_way);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeletionProtectionEnabled", &self.deletion_protection_enabled);
+        req(m, "MandatoryKeywords", &self.mandatory_keywords);
+        put(m, "OptOutListName", &self.opt_out_list_name);
+        put(m, "OptionalKeywords", &self.optional_keywords);
+        req(m, "OriginationIdentities", &self.origination_identities);
+        put(m, "SelfManagedOptOutsEnabled", &self.self_managed_opt_outs_enabled);
+        put(m, "SharedRoutesEnabled", &self.shared_routes_enabled);
+        put(m, "Tags", &self.tags);
+        put(m, "TwoWay", &self.two_way);
     }
 }
 resource!(CfnPool, CfnPoolAttributes, "AWS::SMSVOICE::Pool");
@@ -980,12 +970,10 @@ pub struct CfnProtectConfiguration {
     pub tags: Option<Val<Vec<Val<protect_configuration::Tag>>>>,
 }
 impl CfnProtectConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CountryRuleSet", &self.country_rule_set);
-        put(&mut m, "DeletionProtectionEnabled", &self.deletion_protection_enabled);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CountryRuleSet", &self.country_rule_set);
+        put(m, "DeletionProtectionEnabled", &self.deletion_protection_enabled);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnProtectConfiguration, CfnProtectConfigurationAttributes, "AWS::SMSVOICE::ProtectConfiguration");
@@ -1141,20 +1129,18 @@ pub struct CfnRcsAgent {
     pub two_way_rcs_events_enabled: Option<Val<Vec<Val<String>>>>,
 }
 impl CfnRcsAgent {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeletionProtectionEnabled", &self.deletion_protection_enabled);
-        put(&mut m, "OptOutListName", &self.opt_out_list_name);
-        put(&mut m, "SelfManagedOptOutsEnabled", &self.self_managed_opt_outs_enabled);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TwoWayChannelArn", &self.two_way_channel_arn);
-        put(&mut m, "TwoWayChannelRole", &self.two_way_channel_role);
-        put(&mut m, "TwoWayEnabled", &self.two_way_enabled);
-        put(&mut m, "TwoWayMediaS3BucketName", &self.two_way_media_s3_bucket_name);
-        put(&mut m, "TwoWayMediaS3KeyPrefix", &self.two_way_media_s3_key_prefix);
-        put(&mut m, "TwoWayMediaS3Role", &self.two_way_media_s3_role);
-        put(&mut m, "TwoWayRcsEventsEnabled", &self.two_way_rcs_events_enabled);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeletionProtectionEnabled", &self.deletion_protection_enabled);
+        put(m, "OptOutListName", &self.opt_out_list_name);
+        put(m, "SelfManagedOptOutsEnabled", &self.self_managed_opt_outs_enabled);
+        put(m, "Tags", &self.tags);
+        put(m, "TwoWayChannelArn", &self.two_way_channel_arn);
+        put(m, "TwoWayChannelRole", &self.two_way_channel_role);
+        put(m, "TwoWayEnabled", &self.two_way_enabled);
+        put(m, "TwoWayMediaS3BucketName", &self.two_way_media_s3_bucket_name);
+        put(m, "TwoWayMediaS3KeyPrefix", &self.two_way_media_s3_key_prefix);
+        put(m, "TwoWayMediaS3Role", &self.two_way_media_s3_role);
+        put(m, "TwoWayRcsEventsEnabled", &self.two_way_rcs_events_enabled);
     }
 }
 resource!(CfnRcsAgent, CfnRcsAgentAttributes, "AWS::SMSVOICE::RcsAgent");
@@ -1244,11 +1230,9 @@ impl CfnRegistration {
     }
 }
 impl CfnRegistration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "RegistrationType", &self.registration_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "RegistrationType", &self.registration_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRegistration, CfnRegistrationAttributes, "AWS::SMSVOICE::Registration");
@@ -1325,12 +1309,10 @@ pub struct CfnRegistrationAttachment {
     pub tags: Option<Val<Vec<Val<registration_attachment::Tag>>>>,
 }
 impl CfnRegistrationAttachment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AttachmentBody", &self.attachment_body);
-        put(&mut m, "AttachmentUrl", &self.attachment_url);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AttachmentBody", &self.attachment_body);
+        put(m, "AttachmentUrl", &self.attachment_url);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRegistrationAttachment, CfnRegistrationAttachmentAttributes, "AWS::SMSVOICE::RegistrationAttachment");
@@ -1414,11 +1396,9 @@ impl CfnResourcePolicy {
     }
 }
 impl CfnResourcePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PolicyDocument", &self.policy_document);
-        req(&mut m, "ResourceArn", &self.resource_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PolicyDocument", &self.policy_document);
+        req(m, "ResourceArn", &self.resource_arn);
     }
 }
 resource!(CfnResourcePolicy, CfnResourcePolicyAttributes, "AWS::SMSVOICE::ResourcePolicy");
@@ -1458,13 +1438,11 @@ impl CfnSenderId {
     }
 }
 impl CfnSenderId {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeletionProtectionEnabled", &self.deletion_protection_enabled);
-        req(&mut m, "IsoCountryCode", &self.iso_country_code);
-        req(&mut m, "SenderId", &self.sender_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeletionProtectionEnabled", &self.deletion_protection_enabled);
+        req(m, "IsoCountryCode", &self.iso_country_code);
+        req(m, "SenderId", &self.sender_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSenderId, CfnSenderIdAttributes, "AWS::SMSVOICE::SenderId");
@@ -1534,11 +1512,9 @@ impl CfnVerifiedDestinationNumber {
     }
 }
 impl CfnVerifiedDestinationNumber {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DestinationPhoneNumber", &self.destination_phone_number);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DestinationPhoneNumber", &self.destination_phone_number);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnVerifiedDestinationNumber, CfnVerifiedDestinationNumberAttributes, "AWS::SMSVOICE::VerifiedDestinationNumber");

@@ -50,20 +50,18 @@ impl CfnSubscription {
     }
 }
 impl CfnSubscription {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeliveryPolicy", &self.delivery_policy);
-        put(&mut m, "Endpoint", &self.endpoint);
-        put(&mut m, "FilterPolicy", &self.filter_policy);
-        put(&mut m, "FilterPolicyScope", &self.filter_policy_scope);
-        req(&mut m, "Protocol", &self.protocol);
-        put(&mut m, "RawMessageDelivery", &self.raw_message_delivery);
-        put(&mut m, "RedrivePolicy", &self.redrive_policy);
-        put(&mut m, "Region", &self.region);
-        put(&mut m, "ReplayPolicy", &self.replay_policy);
-        put(&mut m, "SubscriptionRoleArn", &self.subscription_role_arn);
-        req(&mut m, "TopicArn", &self.topic_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeliveryPolicy", &self.delivery_policy);
+        put(m, "Endpoint", &self.endpoint);
+        put(m, "FilterPolicy", &self.filter_policy);
+        put(m, "FilterPolicyScope", &self.filter_policy_scope);
+        req(m, "Protocol", &self.protocol);
+        put(m, "RawMessageDelivery", &self.raw_message_delivery);
+        put(m, "RedrivePolicy", &self.redrive_policy);
+        put(m, "Region", &self.region);
+        put(m, "ReplayPolicy", &self.replay_policy);
+        put(m, "SubscriptionRoleArn", &self.subscription_role_arn);
+        req(m, "TopicArn", &self.topic_arn);
     }
 }
 resource!(CfnSubscription, CfnSubscriptionAttributes, "AWS::SNS::Subscription");
@@ -130,23 +128,21 @@ pub struct CfnTopic {
     pub tracing_config: Option<Val<String>>,
 }
 impl CfnTopic {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ArchivePolicy", &self.archive_policy);
-        put(&mut m, "ContentBasedDeduplication", &self.content_based_deduplication);
-        put(&mut m, "DataProtectionPolicy", &self.data_protection_policy);
-        put(&mut m, "DeliveryStatusLogging", &self.delivery_status_logging);
-        put(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "FifoThroughputScope", &self.fifo_throughput_scope);
-        put(&mut m, "FifoTopic", &self.fifo_topic);
-        put(&mut m, "KmsMasterKeyId", &self.kms_master_key_id);
-        put(&mut m, "MaximumMessageSize", &self.maximum_message_size);
-        put(&mut m, "SignatureVersion", &self.signature_version);
-        put(&mut m, "Subscription", &self.subscription);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TopicName", &self.topic_name);
-        put(&mut m, "TracingConfig", &self.tracing_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ArchivePolicy", &self.archive_policy);
+        put(m, "ContentBasedDeduplication", &self.content_based_deduplication);
+        put(m, "DataProtectionPolicy", &self.data_protection_policy);
+        put(m, "DeliveryStatusLogging", &self.delivery_status_logging);
+        put(m, "DisplayName", &self.display_name);
+        put(m, "FifoThroughputScope", &self.fifo_throughput_scope);
+        put(m, "FifoTopic", &self.fifo_topic);
+        put(m, "KmsMasterKeyId", &self.kms_master_key_id);
+        put(m, "MaximumMessageSize", &self.maximum_message_size);
+        put(m, "SignatureVersion", &self.signature_version);
+        put(m, "Subscription", &self.subscription);
+        put(m, "Tags", &self.tags);
+        put(m, "TopicName", &self.topic_name);
+        put(m, "TracingConfig", &self.tracing_config);
     }
 }
 resource!(CfnTopic, CfnTopicAttributes, "AWS::SNS::Topic");
@@ -313,11 +309,9 @@ impl CfnTopicInlinePolicy {
     }
 }
 impl CfnTopicInlinePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PolicyDocument", &self.policy_document);
-        req(&mut m, "TopicArn", &self.topic_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PolicyDocument", &self.policy_document);
+        req(m, "TopicArn", &self.topic_arn);
     }
 }
 resource!(CfnTopicInlinePolicy, CfnTopicInlinePolicyAttributes, "AWS::SNS::TopicInlinePolicy");
@@ -351,11 +345,9 @@ impl CfnTopicPolicy {
     }
 }
 impl CfnTopicPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PolicyDocument", &self.policy_document);
-        req(&mut m, "Topics", &self.topics);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PolicyDocument", &self.policy_document);
+        req(m, "Topics", &self.topics);
     }
 }
 resource!(CfnTopicPolicy, CfnTopicPolicyAttributes, "AWS::SNS::TopicPolicy");

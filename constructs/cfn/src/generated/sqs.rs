@@ -76,25 +76,23 @@ pub struct CfnQueue {
     pub visibility_timeout: Option<Val<i64>>,
 }
 impl CfnQueue {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ContentBasedDeduplication", &self.content_based_deduplication);
-        put(&mut m, "DeduplicationScope", &self.deduplication_scope);
-        put(&mut m, "DelaySeconds", &self.delay_seconds);
-        put(&mut m, "FifoQueue", &self.fifo_queue);
-        put(&mut m, "FifoThroughputLimit", &self.fifo_throughput_limit);
-        put(&mut m, "KmsDataKeyReusePeriodSeconds", &self.kms_data_key_reuse_period_seconds);
-        put(&mut m, "KmsMasterKeyId", &self.kms_master_key_id);
-        put(&mut m, "MaximumMessageSize", &self.maximum_message_size);
-        put(&mut m, "MessageRetentionPeriod", &self.message_retention_period);
-        put(&mut m, "QueueName", &self.queue_name);
-        put(&mut m, "ReceiveMessageWaitTimeSeconds", &self.receive_message_wait_time_seconds);
-        put(&mut m, "RedriveAllowPolicy", &self.redrive_allow_policy);
-        put(&mut m, "RedrivePolicy", &self.redrive_policy);
-        put(&mut m, "SqsManagedSseEnabled", &self.sqs_managed_sse_enabled);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VisibilityTimeout", &self.visibility_timeout);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ContentBasedDeduplication", &self.content_based_deduplication);
+        put(m, "DeduplicationScope", &self.deduplication_scope);
+        put(m, "DelaySeconds", &self.delay_seconds);
+        put(m, "FifoQueue", &self.fifo_queue);
+        put(m, "FifoThroughputLimit", &self.fifo_throughput_limit);
+        put(m, "KmsDataKeyReusePeriodSeconds", &self.kms_data_key_reuse_period_seconds);
+        put(m, "KmsMasterKeyId", &self.kms_master_key_id);
+        put(m, "MaximumMessageSize", &self.maximum_message_size);
+        put(m, "MessageRetentionPeriod", &self.message_retention_period);
+        put(m, "QueueName", &self.queue_name);
+        put(m, "ReceiveMessageWaitTimeSeconds", &self.receive_message_wait_time_seconds);
+        put(m, "RedriveAllowPolicy", &self.redrive_allow_policy);
+        put(m, "RedrivePolicy", &self.redrive_policy);
+        put(m, "SqsManagedSseEnabled", &self.sqs_managed_sse_enabled);
+        put(m, "Tags", &self.tags);
+        put(m, "VisibilityTimeout", &self.visibility_timeout);
     }
 }
 resource!(CfnQueue, CfnQueueAttributes, "AWS::SQS::Queue");
@@ -166,11 +164,9 @@ impl CfnQueueInlinePolicy {
     }
 }
 impl CfnQueueInlinePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PolicyDocument", &self.policy_document);
-        req(&mut m, "Queue", &self.queue);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PolicyDocument", &self.policy_document);
+        req(m, "Queue", &self.queue);
     }
 }
 resource!(CfnQueueInlinePolicy, CfnQueueInlinePolicyAttributes, "AWS::SQS::QueueInlinePolicy");
@@ -204,11 +200,9 @@ impl CfnQueuePolicy {
     }
 }
 impl CfnQueuePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PolicyDocument", &self.policy_document);
-        req(&mut m, "Queues", &self.queues);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PolicyDocument", &self.policy_document);
+        req(m, "Queues", &self.queues);
     }
 }
 resource!(CfnQueuePolicy, CfnQueuePolicyAttributes, "AWS::SQS::QueuePolicy");

@@ -74,28 +74,26 @@ impl CfnAssociation {
     }
 }
 impl CfnAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApplyOnlyAtCronInterval", &self.apply_only_at_cron_interval);
-        put(&mut m, "AssociationDispatchAssumeRole", &self.association_dispatch_assume_role);
-        put(&mut m, "AssociationName", &self.association_name);
-        put(&mut m, "AutomationTargetParameterName", &self.automation_target_parameter_name);
-        put(&mut m, "CalendarNames", &self.calendar_names);
-        put(&mut m, "ComplianceSeverity", &self.compliance_severity);
-        put(&mut m, "DocumentVersion", &self.document_version);
-        put(&mut m, "InstanceId", &self.instance_id);
-        put(&mut m, "MaxConcurrency", &self.max_concurrency);
-        put(&mut m, "MaxErrors", &self.max_errors);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "OutputLocation", &self.output_location);
-        put(&mut m, "Parameters", &self.parameters);
-        put(&mut m, "ScheduleExpression", &self.schedule_expression);
-        put(&mut m, "ScheduleOffset", &self.schedule_offset);
-        put(&mut m, "SyncCompliance", &self.sync_compliance);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Targets", &self.targets);
-        put(&mut m, "WaitForSuccessTimeoutSeconds", &self.wait_for_success_timeout_seconds);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApplyOnlyAtCronInterval", &self.apply_only_at_cron_interval);
+        put(m, "AssociationDispatchAssumeRole", &self.association_dispatch_assume_role);
+        put(m, "AssociationName", &self.association_name);
+        put(m, "AutomationTargetParameterName", &self.automation_target_parameter_name);
+        put(m, "CalendarNames", &self.calendar_names);
+        put(m, "ComplianceSeverity", &self.compliance_severity);
+        put(m, "DocumentVersion", &self.document_version);
+        put(m, "InstanceId", &self.instance_id);
+        put(m, "MaxConcurrency", &self.max_concurrency);
+        put(m, "MaxErrors", &self.max_errors);
+        req(m, "Name", &self.name);
+        put(m, "OutputLocation", &self.output_location);
+        put(m, "Parameters", &self.parameters);
+        put(m, "ScheduleExpression", &self.schedule_expression);
+        put(m, "ScheduleOffset", &self.schedule_offset);
+        put(m, "SyncCompliance", &self.sync_compliance);
+        put(m, "Tags", &self.tags);
+        put(m, "Targets", &self.targets);
+        put(m, "WaitForSuccessTimeoutSeconds", &self.wait_for_success_timeout_seconds);
     }
 }
 resource!(CfnAssociation, CfnAssociationAttributes, "AWS::SSM::Association");
@@ -288,15 +286,13 @@ impl CfnCloudConnector {
     }
 }
 impl CfnCloudConnector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConfigConnectorArn", &self.config_connector_arn);
-        req(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DisplayName", &self.display_name);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConfigConnectorArn", &self.config_connector_arn);
+        req(m, "Configuration", &self.configuration);
+        put(m, "Description", &self.description);
+        req(m, "DisplayName", &self.display_name);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCloudConnector, CfnCloudConnectorAttributes, "AWS::SSM::CloudConnector");
@@ -516,19 +512,17 @@ impl CfnDocument {
     }
 }
 impl CfnDocument {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Attachments", &self.attachments);
-        req(&mut m, "Content", &self.content);
-        put(&mut m, "DocumentFormat", &self.document_format);
-        put(&mut m, "DocumentType", &self.document_type);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Requires", &self.requires);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetType", &self.target_type);
-        put(&mut m, "UpdateMethod", &self.update_method);
-        put(&mut m, "VersionName", &self.version_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Attachments", &self.attachments);
+        req(m, "Content", &self.content);
+        put(m, "DocumentFormat", &self.document_format);
+        put(m, "DocumentType", &self.document_type);
+        put(m, "Name", &self.name);
+        put(m, "Requires", &self.requires);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetType", &self.target_type);
+        put(m, "UpdateMethod", &self.update_method);
+        put(m, "VersionName", &self.version_name);
     }
 }
 resource!(CfnDocument, CfnDocumentAttributes, "AWS::SSM::Document");
@@ -776,20 +770,18 @@ impl CfnMaintenanceWindow {
     }
 }
 impl CfnMaintenanceWindow {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AllowUnassociatedTargets", &self.allow_unassociated_targets);
-        req(&mut m, "Cutoff", &self.cutoff);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Duration", &self.duration);
-        put(&mut m, "EndDate", &self.end_date);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Schedule", &self.schedule);
-        put(&mut m, "ScheduleOffset", &self.schedule_offset);
-        put(&mut m, "ScheduleTimezone", &self.schedule_timezone);
-        put(&mut m, "StartDate", &self.start_date);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AllowUnassociatedTargets", &self.allow_unassociated_targets);
+        req(m, "Cutoff", &self.cutoff);
+        put(m, "Description", &self.description);
+        req(m, "Duration", &self.duration);
+        put(m, "EndDate", &self.end_date);
+        req(m, "Name", &self.name);
+        req(m, "Schedule", &self.schedule);
+        put(m, "ScheduleOffset", &self.schedule_offset);
+        put(m, "ScheduleTimezone", &self.schedule_timezone);
+        put(m, "StartDate", &self.start_date);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMaintenanceWindow, CfnMaintenanceWindowAttributes, "AWS::SSM::MaintenanceWindow");
@@ -869,15 +861,13 @@ impl CfnMaintenanceWindowTarget {
     }
 }
 impl CfnMaintenanceWindowTarget {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "OwnerInformation", &self.owner_information);
-        req(&mut m, "ResourceType", &self.resource_type);
-        req(&mut m, "Targets", &self.targets);
-        req(&mut m, "WindowId", &self.window_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "Name", &self.name);
+        put(m, "OwnerInformation", &self.owner_information);
+        req(m, "ResourceType", &self.resource_type);
+        req(m, "Targets", &self.targets);
+        req(m, "WindowId", &self.window_id);
     }
 }
 resource!(CfnMaintenanceWindowTarget, CfnMaintenanceWindowTargetAttributes, "AWS::SSM::MaintenanceWindowTarget");
@@ -1002,23 +992,21 @@ impl CfnMaintenanceWindowTask {
     }
 }
 impl CfnMaintenanceWindowTask {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CutoffBehavior", &self.cutoff_behavior);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "LoggingInfo", &self.logging_info);
-        put(&mut m, "MaxConcurrency", &self.max_concurrency);
-        put(&mut m, "MaxErrors", &self.max_errors);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "Priority", &self.priority);
-        put(&mut m, "ServiceRoleArn", &self.service_role_arn);
-        put(&mut m, "Targets", &self.targets);
-        req(&mut m, "TaskArn", &self.task_arn);
-        put(&mut m, "TaskInvocationParameters", &self.task_invocation_parameters);
-        put(&mut m, "TaskParameters", &self.task_parameters);
-        req(&mut m, "TaskType", &self.task_type);
-        req(&mut m, "WindowId", &self.window_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CutoffBehavior", &self.cutoff_behavior);
+        put(m, "Description", &self.description);
+        put(m, "LoggingInfo", &self.logging_info);
+        put(m, "MaxConcurrency", &self.max_concurrency);
+        put(m, "MaxErrors", &self.max_errors);
+        put(m, "Name", &self.name);
+        req(m, "Priority", &self.priority);
+        put(m, "ServiceRoleArn", &self.service_role_arn);
+        put(m, "Targets", &self.targets);
+        req(m, "TaskArn", &self.task_arn);
+        put(m, "TaskInvocationParameters", &self.task_invocation_parameters);
+        put(m, "TaskParameters", &self.task_parameters);
+        req(m, "TaskType", &self.task_type);
+        req(m, "WindowId", &self.window_id);
     }
 }
 resource!(CfnMaintenanceWindowTask, CfnMaintenanceWindowTaskAttributes, "AWS::SSM::MaintenanceWindowTask");
@@ -1347,16 +1335,14 @@ impl CfnOpsItem {
     }
 }
 impl CfnOpsItem {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Category", &self.category);
-        req(&mut m, "Description", &self.description);
-        put(&mut m, "Priority", &self.priority);
-        put(&mut m, "Severity", &self.severity);
-        req(&mut m, "Source", &self.source);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Title", &self.title);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Category", &self.category);
+        req(m, "Description", &self.description);
+        put(m, "Priority", &self.priority);
+        put(m, "Severity", &self.severity);
+        req(m, "Source", &self.source);
+        put(m, "Tags", &self.tags);
+        req(m, "Title", &self.title);
     }
 }
 resource!(CfnOpsItem, CfnOpsItemAttributes, "AWS::SSM::OpsItem");
@@ -1485,18 +1471,16 @@ impl CfnParameter {
     }
 }
 impl CfnParameter {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllowedPattern", &self.allowed_pattern);
-        put(&mut m, "DataType", &self.data_type);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Policies", &self.policies);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Tier", &self.tier);
-        req(&mut m, "Type", &self.type_);
-        req(&mut m, "Value", &self.value);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllowedPattern", &self.allowed_pattern);
+        put(m, "DataType", &self.data_type);
+        put(m, "Description", &self.description);
+        put(m, "Name", &self.name);
+        put(m, "Policies", &self.policies);
+        put(m, "Tags", &self.tags);
+        put(m, "Tier", &self.tier);
+        req(m, "Type", &self.type_);
+        req(m, "Value", &self.value);
     }
 }
 resource!(CfnParameter, CfnParameterAttributes, "AWS::SSM::Parameter");
@@ -1644,24 +1628,22 @@ impl CfnPatchBaseline {
     }
 }
 impl CfnPatchBaseline {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApprovalRules", &self.approval_rules);
-        put(&mut m, "ApprovedPatches", &self.approved_patches);
-        put(&mut m, "ApprovedPatchesComplianceLevel", &self.approved_patches_compliance_level);
-        put(&mut m, "ApprovedPatchesEnableNonSecurity", &self.approved_patches_enable_non_security);
-        put(&mut m, "AvailableSecurityUpdatesComplianceStatus", &self.available_security_updates_compliance_status);
-        put(&mut m, "DefaultBaseline", &self.default_baseline);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "GlobalFilters", &self.global_filters);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "OperatingSystem", &self.operating_system);
-        put(&mut m, "PatchGroups", &self.patch_groups);
-        put(&mut m, "RejectedPatches", &self.rejected_patches);
-        put(&mut m, "RejectedPatchesAction", &self.rejected_patches_action);
-        put(&mut m, "Sources", &self.sources);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApprovalRules", &self.approval_rules);
+        put(m, "ApprovedPatches", &self.approved_patches);
+        put(m, "ApprovedPatchesComplianceLevel", &self.approved_patches_compliance_level);
+        put(m, "ApprovedPatchesEnableNonSecurity", &self.approved_patches_enable_non_security);
+        put(m, "AvailableSecurityUpdatesComplianceStatus", &self.available_security_updates_compliance_status);
+        put(m, "DefaultBaseline", &self.default_baseline);
+        put(m, "Description", &self.description);
+        put(m, "GlobalFilters", &self.global_filters);
+        req(m, "Name", &self.name);
+        put(m, "OperatingSystem", &self.operating_system);
+        put(m, "PatchGroups", &self.patch_groups);
+        put(m, "RejectedPatches", &self.rejected_patches);
+        put(m, "RejectedPatchesAction", &self.rejected_patches_action);
+        put(m, "Sources", &self.sources);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPatchBaseline, CfnPatchBaselineAttributes, "AWS::SSM::PatchBaseline");
@@ -2093,18 +2075,16 @@ impl CfnResourceDataSync {
     }
 }
 impl CfnResourceDataSync {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BucketName", &self.bucket_name);
-        put(&mut m, "BucketPrefix", &self.bucket_prefix);
-        put(&mut m, "BucketRegion", &self.bucket_region);
-        put(&mut m, "KMSKeyArn", &self.kms_key_arn);
-        put(&mut m, "S3Destination", &self.s3_destination);
-        put(&mut m, "SyncFormat", &self.sync_format);
-        req(&mut m, "SyncName", &self.sync_name);
-        put(&mut m, "SyncSource", &self.sync_source);
-        put(&mut m, "SyncType", &self.sync_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BucketName", &self.bucket_name);
+        put(m, "BucketPrefix", &self.bucket_prefix);
+        put(m, "BucketRegion", &self.bucket_region);
+        put(m, "KMSKeyArn", &self.kms_key_arn);
+        put(m, "S3Destination", &self.s3_destination);
+        put(m, "SyncFormat", &self.sync_format);
+        req(m, "SyncName", &self.sync_name);
+        put(m, "SyncSource", &self.sync_source);
+        put(m, "SyncType", &self.sync_type);
     }
 }
 resource!(CfnResourceDataSync, CfnResourceDataSyncAttributes, "AWS::SSM::ResourceDataSync");
@@ -2258,11 +2238,9 @@ impl CfnResourcePolicy {
     }
 }
 impl CfnResourcePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Policy", &self.policy);
-        req(&mut m, "ResourceArn", &self.resource_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Policy", &self.policy);
+        req(m, "ResourceArn", &self.resource_arn);
     }
 }
 resource!(CfnResourcePolicy, CfnResourcePolicyAttributes, "AWS::SSM::ResourcePolicy");
@@ -2304,11 +2282,9 @@ impl CfnServiceSetting {
     }
 }
 impl CfnServiceSetting {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "SettingId", &self.setting_id);
-        req(&mut m, "SettingValue", &self.setting_value);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "SettingId", &self.setting_id);
+        req(m, "SettingValue", &self.setting_value);
     }
 }
 resource!(CfnServiceSetting, CfnServiceSettingAttributes, "AWS::SSM::ServiceSetting");

@@ -32,14 +32,12 @@ impl CfnContact {
     }
 }
 impl CfnContact {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Alias", &self.alias);
-        req(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "Plan", &self.plan);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Alias", &self.alias);
+        req(m, "DisplayName", &self.display_name);
+        put(m, "Plan", &self.plan);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnContact, CfnContactAttributes, "AWS::SSMContacts::Contact");
@@ -227,14 +225,12 @@ pub struct CfnContactChannel {
     pub defer_activation: Option<Val<bool>>,
 }
 impl CfnContactChannel {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ChannelAddress", &self.channel_address);
-        put(&mut m, "ChannelName", &self.channel_name);
-        put(&mut m, "ChannelType", &self.channel_type);
-        put(&mut m, "ContactId", &self.contact_id);
-        put(&mut m, "DeferActivation", &self.defer_activation);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ChannelAddress", &self.channel_address);
+        put(m, "ChannelName", &self.channel_name);
+        put(m, "ChannelType", &self.channel_type);
+        put(m, "ContactId", &self.contact_id);
+        put(m, "DeferActivation", &self.defer_activation);
     }
 }
 resource!(CfnContactChannel, CfnContactChannelAttributes, "AWS::SSMContacts::ContactChannel");
@@ -293,12 +289,10 @@ pub struct CfnPlan {
     pub stages: Option<Val<Vec<Val<plan::Stage>>>>,
 }
 impl CfnPlan {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ContactId", &self.contact_id);
-        put(&mut m, "RotationIds", &self.rotation_ids);
-        put(&mut m, "Stages", &self.stages);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ContactId", &self.contact_id);
+        put(m, "RotationIds", &self.rotation_ids);
+        put(m, "Stages", &self.stages);
     }
 }
 resource!(CfnPlan, CfnPlanAttributes, "AWS::SSMContacts::Plan");
@@ -455,15 +449,13 @@ impl CfnRotation {
     }
 }
 impl CfnRotation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ContactIds", &self.contact_ids);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Recurrence", &self.recurrence);
-        req(&mut m, "StartTime", &self.start_time);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TimeZoneId", &self.time_zone_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ContactIds", &self.contact_ids);
+        req(m, "Name", &self.name);
+        req(m, "Recurrence", &self.recurrence);
+        req(m, "StartTime", &self.start_time);
+        put(m, "Tags", &self.tags);
+        req(m, "TimeZoneId", &self.time_zone_id);
     }
 }
 resource!(CfnRotation, CfnRotationAttributes, "AWS::SSMContacts::Rotation");

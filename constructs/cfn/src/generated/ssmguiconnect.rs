@@ -12,10 +12,8 @@ pub struct CfnPreferences {
     pub connection_recording_preferences: Option<Val<preferences::ConnectionRecordingPreferences>>,
 }
 impl CfnPreferences {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ConnectionRecordingPreferences", &self.connection_recording_preferences);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ConnectionRecordingPreferences", &self.connection_recording_preferences);
     }
 }
 resource!(CfnPreferences, CfnPreferencesAttributes, "AWS::SSMGuiConnect::Preferences");

@@ -26,12 +26,10 @@ impl CfnReplicationSet {
     }
 }
 impl CfnReplicationSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeletionProtected", &self.deletion_protected);
-        req(&mut m, "Regions", &self.regions);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeletionProtected", &self.deletion_protected);
+        req(m, "Regions", &self.regions);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnReplicationSet, CfnReplicationSetAttributes, "AWS::SSMIncidents::ReplicationSet");
@@ -162,17 +160,15 @@ impl CfnResponsePlan {
     }
 }
 impl CfnResponsePlan {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Actions", &self.actions);
-        put(&mut m, "ChatChannel", &self.chat_channel);
-        put(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "Engagements", &self.engagements);
-        req(&mut m, "IncidentTemplate", &self.incident_template);
-        put(&mut m, "Integrations", &self.integrations);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Actions", &self.actions);
+        put(m, "ChatChannel", &self.chat_channel);
+        put(m, "DisplayName", &self.display_name);
+        put(m, "Engagements", &self.engagements);
+        req(m, "IncidentTemplate", &self.incident_template);
+        put(m, "Integrations", &self.integrations);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnResponsePlan, CfnResponsePlanAttributes, "AWS::SSMIncidents::ResponsePlan");

@@ -29,13 +29,11 @@ impl CfnConfigurationManager {
     }
 }
 impl CfnConfigurationManager {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConfigurationDefinitions", &self.configuration_definitions);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConfigurationDefinitions", &self.configuration_definitions);
+        put(m, "Description", &self.description);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConfigurationManager, CfnConfigurationManagerAttributes, "AWS::SSMQuickSetup::ConfigurationManager");
@@ -137,13 +135,11 @@ impl CfnLifecycleAutomation {
     }
 }
 impl CfnLifecycleAutomation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AutomationDocument", &self.automation_document);
-        req(&mut m, "AutomationParameters", &self.automation_parameters);
-        req(&mut m, "ResourceKey", &self.resource_key);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AutomationDocument", &self.automation_document);
+        req(m, "AutomationParameters", &self.automation_parameters);
+        req(m, "ResourceKey", &self.resource_key);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLifecycleAutomation, CfnLifecycleAutomationAttributes, "AWS::SSMQuickSetup::LifecycleAutomation");

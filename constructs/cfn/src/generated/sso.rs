@@ -38,16 +38,14 @@ impl CfnApplication {
     }
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationProviderArn", &self.application_provider_arn);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PortalOptions", &self.portal_options);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationProviderArn", &self.application_provider_arn);
+        put(m, "Description", &self.description);
+        req(m, "InstanceArn", &self.instance_arn);
+        req(m, "Name", &self.name);
+        put(m, "PortalOptions", &self.portal_options);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::SSO::Application");
@@ -234,12 +232,10 @@ impl CfnApplicationAssignment {
     }
 }
 impl CfnApplicationAssignment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationArn", &self.application_arn);
-        req(&mut m, "PrincipalId", &self.principal_id);
-        req(&mut m, "PrincipalType", &self.principal_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationArn", &self.application_arn);
+        req(m, "PrincipalId", &self.principal_id);
+        req(m, "PrincipalType", &self.principal_type);
     }
 }
 resource!(CfnApplicationAssignment, CfnApplicationAssignmentAttributes, "AWS::SSO::ApplicationAssignment");
@@ -310,15 +306,13 @@ impl CfnAssignment {
     }
 }
 impl CfnAssignment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        req(&mut m, "PermissionSetArn", &self.permission_set_arn);
-        req(&mut m, "PrincipalId", &self.principal_id);
-        req(&mut m, "PrincipalType", &self.principal_type);
-        req(&mut m, "TargetId", &self.target_id);
-        req(&mut m, "TargetType", &self.target_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "InstanceArn", &self.instance_arn);
+        req(m, "PermissionSetArn", &self.permission_set_arn);
+        req(m, "PrincipalId", &self.principal_id);
+        req(m, "PrincipalType", &self.principal_type);
+        req(m, "TargetId", &self.target_id);
+        req(m, "TargetType", &self.target_type);
     }
 }
 resource!(CfnAssignment, CfnAssignmentAttributes, "AWS::SSO::Assignment");
@@ -386,11 +380,9 @@ pub struct CfnInstance {
     pub tags: Option<Val<Vec<Val<instance::Tag>>>>,
 }
 impl CfnInstance {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnInstance, CfnInstanceAttributes, "AWS::SSO::Instance");
@@ -477,12 +469,10 @@ impl CfnInstanceAccessControlAttributeConfiguration {
     }
 }
 impl CfnInstanceAccessControlAttributeConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessControlAttributes", &self.access_control_attributes);
-        put(&mut m, "InstanceAccessControlAttributeConfiguration", &self.instance_access_control_attribute_configuration);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessControlAttributes", &self.access_control_attributes);
+        put(m, "InstanceAccessControlAttributeConfiguration", &self.instance_access_control_attribute_configuration);
+        req(m, "InstanceArn", &self.instance_arn);
     }
 }
 resource!(CfnInstanceAccessControlAttributeConfiguration, CfnInstanceAccessControlAttributeConfigurationAttributes, "AWS::SSO::InstanceAccessControlAttributeConfiguration");
@@ -614,19 +604,17 @@ impl CfnPermissionSet {
     }
 }
 impl CfnPermissionSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "CustomerManagedPolicyReferences", &self.customer_managed_policy_references);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "InlinePolicy", &self.inline_policy);
-        req(&mut m, "InstanceArn", &self.instance_arn);
-        put(&mut m, "ManagedPolicies", &self.managed_policies);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PermissionsBoundary", &self.permissions_boundary);
-        put(&mut m, "RelayStateType", &self.relay_state_type);
-        put(&mut m, "SessionDuration", &self.session_duration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "CustomerManagedPolicyReferences", &self.customer_managed_policy_references);
+        put(m, "Description", &self.description);
+        put(m, "InlinePolicy", &self.inline_policy);
+        req(m, "InstanceArn", &self.instance_arn);
+        put(m, "ManagedPolicies", &self.managed_policies);
+        req(m, "Name", &self.name);
+        put(m, "PermissionsBoundary", &self.permissions_boundary);
+        put(m, "RelayStateType", &self.relay_state_type);
+        put(m, "SessionDuration", &self.session_duration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnPermissionSet, CfnPermissionSetAttributes, "AWS::SSO::PermissionSet");

@@ -26,12 +26,10 @@ impl CfnActivity {
     }
 }
 impl CfnActivity {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "EncryptionConfiguration", &self.encryption_configuration);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "EncryptionConfiguration", &self.encryption_configuration);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnActivity, CfnActivityAttributes, "AWS::StepFunctions::Activity");
@@ -177,20 +175,18 @@ impl CfnStateMachine {
     }
 }
 impl CfnStateMachine {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Definition", &self.definition);
-        put(&mut m, "DefinitionS3Location", &self.definition_s3_location);
-        put(&mut m, "DefinitionString", &self.definition_string);
-        put(&mut m, "DefinitionSubstitutions", &self.definition_substitutions);
-        put(&mut m, "EncryptionConfiguration", &self.encryption_configuration);
-        put(&mut m, "LoggingConfiguration", &self.logging_configuration);
-        req(&mut m, "RoleArn", &self.role_arn);
-        put(&mut m, "StateMachineName", &self.state_machine_name);
-        put(&mut m, "StateMachineType", &self.state_machine_type);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TracingConfiguration", &self.tracing_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Definition", &self.definition);
+        put(m, "DefinitionS3Location", &self.definition_s3_location);
+        put(m, "DefinitionString", &self.definition_string);
+        put(m, "DefinitionSubstitutions", &self.definition_substitutions);
+        put(m, "EncryptionConfiguration", &self.encryption_configuration);
+        put(m, "LoggingConfiguration", &self.logging_configuration);
+        req(m, "RoleArn", &self.role_arn);
+        put(m, "StateMachineName", &self.state_machine_name);
+        put(m, "StateMachineType", &self.state_machine_type);
+        put(m, "Tags", &self.tags);
+        put(m, "TracingConfiguration", &self.tracing_configuration);
     }
 }
 resource!(CfnStateMachine, CfnStateMachineAttributes, "AWS::StepFunctions::StateMachine");
@@ -454,14 +450,12 @@ pub struct CfnStateMachineAlias {
     pub state_machine_arn: Option<Val<String>>,
 }
 impl CfnStateMachineAlias {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeploymentPreference", &self.deployment_preference);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "RoutingConfiguration", &self.routing_configuration);
-        put(&mut m, "StateMachineArn", &self.state_machine_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeploymentPreference", &self.deployment_preference);
+        put(m, "Description", &self.description);
+        put(m, "Name", &self.name);
+        put(m, "RoutingConfiguration", &self.routing_configuration);
+        put(m, "StateMachineArn", &self.state_machine_arn);
     }
 }
 resource!(CfnStateMachineAlias, CfnStateMachineAliasAttributes, "AWS::StepFunctions::StateMachineAlias");
@@ -596,12 +590,10 @@ impl CfnStateMachineVersion {
     }
 }
 impl CfnStateMachineVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "StateMachineArn", &self.state_machine_arn);
-        put(&mut m, "StateMachineRevisionId", &self.state_machine_revision_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "StateMachineArn", &self.state_machine_arn);
+        put(m, "StateMachineRevisionId", &self.state_machine_revision_id);
     }
 }
 resource!(CfnStateMachineVersion, CfnStateMachineVersionAttributes, "AWS::StepFunctions::StateMachineVersion");

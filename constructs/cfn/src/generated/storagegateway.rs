@@ -80,30 +80,28 @@ impl CfnNFSFileShare {
     }
 }
 impl CfnNFSFileShare {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AuditDestinationARN", &self.audit_destination_arn);
-        put(&mut m, "BucketRegion", &self.bucket_region);
-        put(&mut m, "CacheAttributes", &self.cache_attributes);
-        put(&mut m, "ClientList", &self.client_list);
-        put(&mut m, "DefaultStorageClass", &self.default_storage_class);
-        put(&mut m, "EncryptionType", &self.encryption_type);
-        put(&mut m, "FileShareName", &self.file_share_name);
-        req(&mut m, "GatewayARN", &self.gateway_arn);
-        put(&mut m, "GuessMIMETypeEnabled", &self.guess_mime_type_enabled);
-        put(&mut m, "KMSEncrypted", &self.kms_encrypted);
-        put(&mut m, "KMSKey", &self.kms_key);
-        req(&mut m, "LocationARN", &self.location_arn);
-        put(&mut m, "NFSFileShareDefaults", &self.nfs_file_share_defaults);
-        put(&mut m, "NotificationPolicy", &self.notification_policy);
-        put(&mut m, "ObjectACL", &self.object_acl);
-        put(&mut m, "ReadOnly", &self.read_only);
-        put(&mut m, "RequesterPays", &self.requester_pays);
-        req(&mut m, "Role", &self.role);
-        put(&mut m, "Squash", &self.squash);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VPCEndpointDNSName", &self.vpc_endpoint_dns_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AuditDestinationARN", &self.audit_destination_arn);
+        put(m, "BucketRegion", &self.bucket_region);
+        put(m, "CacheAttributes", &self.cache_attributes);
+        put(m, "ClientList", &self.client_list);
+        put(m, "DefaultStorageClass", &self.default_storage_class);
+        put(m, "EncryptionType", &self.encryption_type);
+        put(m, "FileShareName", &self.file_share_name);
+        req(m, "GatewayARN", &self.gateway_arn);
+        put(m, "GuessMIMETypeEnabled", &self.guess_mime_type_enabled);
+        put(m, "KMSEncrypted", &self.kms_encrypted);
+        put(m, "KMSKey", &self.kms_key);
+        req(m, "LocationARN", &self.location_arn);
+        put(m, "NFSFileShareDefaults", &self.nfs_file_share_defaults);
+        put(m, "NotificationPolicy", &self.notification_policy);
+        put(m, "ObjectACL", &self.object_acl);
+        put(m, "ReadOnly", &self.read_only);
+        put(m, "RequesterPays", &self.requester_pays);
+        req(m, "Role", &self.role);
+        put(m, "Squash", &self.squash);
+        put(m, "Tags", &self.tags);
+        put(m, "VPCEndpointDNSName", &self.vpc_endpoint_dns_name);
     }
 }
 resource!(CfnNFSFileShare, CfnNFSFileShareAttributes, "AWS::StorageGateway::NFSFileShare");
@@ -358,35 +356,33 @@ impl CfnSMBFileShare {
     }
 }
 impl CfnSMBFileShare {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessBasedEnumeration", &self.access_based_enumeration);
-        put(&mut m, "AdminUserList", &self.admin_user_list);
-        put(&mut m, "AuditDestinationARN", &self.audit_destination_arn);
-        put(&mut m, "Authentication", &self.authentication);
-        put(&mut m, "BucketRegion", &self.bucket_region);
-        put(&mut m, "CacheAttributes", &self.cache_attributes);
-        put(&mut m, "CaseSensitivity", &self.case_sensitivity);
-        put(&mut m, "DefaultStorageClass", &self.default_storage_class);
-        put(&mut m, "EncryptionType", &self.encryption_type);
-        put(&mut m, "FileShareName", &self.file_share_name);
-        req(&mut m, "GatewayARN", &self.gateway_arn);
-        put(&mut m, "GuessMIMETypeEnabled", &self.guess_mime_type_enabled);
-        put(&mut m, "InvalidUserList", &self.invalid_user_list);
-        put(&mut m, "KMSEncrypted", &self.kms_encrypted);
-        put(&mut m, "KMSKey", &self.kms_key);
-        req(&mut m, "LocationARN", &self.location_arn);
-        put(&mut m, "NotificationPolicy", &self.notification_policy);
-        put(&mut m, "ObjectACL", &self.object_acl);
-        put(&mut m, "OplocksEnabled", &self.oplocks_enabled);
-        put(&mut m, "ReadOnly", &self.read_only);
-        put(&mut m, "RequesterPays", &self.requester_pays);
-        req(&mut m, "Role", &self.role);
-        put(&mut m, "SMBACLEnabled", &self.smbacl_enabled);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VPCEndpointDNSName", &self.vpc_endpoint_dns_name);
-        put(&mut m, "ValidUserList", &self.valid_user_list);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessBasedEnumeration", &self.access_based_enumeration);
+        put(m, "AdminUserList", &self.admin_user_list);
+        put(m, "AuditDestinationARN", &self.audit_destination_arn);
+        put(m, "Authentication", &self.authentication);
+        put(m, "BucketRegion", &self.bucket_region);
+        put(m, "CacheAttributes", &self.cache_attributes);
+        put(m, "CaseSensitivity", &self.case_sensitivity);
+        put(m, "DefaultStorageClass", &self.default_storage_class);
+        put(m, "EncryptionType", &self.encryption_type);
+        put(m, "FileShareName", &self.file_share_name);
+        req(m, "GatewayARN", &self.gateway_arn);
+        put(m, "GuessMIMETypeEnabled", &self.guess_mime_type_enabled);
+        put(m, "InvalidUserList", &self.invalid_user_list);
+        put(m, "KMSEncrypted", &self.kms_encrypted);
+        put(m, "KMSKey", &self.kms_key);
+        req(m, "LocationARN", &self.location_arn);
+        put(m, "NotificationPolicy", &self.notification_policy);
+        put(m, "ObjectACL", &self.object_acl);
+        put(m, "OplocksEnabled", &self.oplocks_enabled);
+        put(m, "ReadOnly", &self.read_only);
+        put(m, "RequesterPays", &self.requester_pays);
+        req(m, "Role", &self.role);
+        put(m, "SMBACLEnabled", &self.smbacl_enabled);
+        put(m, "Tags", &self.tags);
+        put(m, "VPCEndpointDNSName", &self.vpc_endpoint_dns_name);
+        put(m, "ValidUserList", &self.valid_user_list);
     }
 }
 resource!(CfnSMBFileShare, CfnSMBFileShareAttributes, "AWS::StorageGateway::SMBFileShare");
@@ -583,17 +579,15 @@ impl CfnTape {
     }
 }
 impl CfnTape {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "GatewayARN", &self.gateway_arn);
-        put(&mut m, "KMSEncrypted", &self.kms_encrypted);
-        put(&mut m, "KMSKey", &self.kms_key);
-        put(&mut m, "PoolId", &self.pool_id);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TapeBarcode", &self.tape_barcode);
-        req(&mut m, "TapeSizeInBytes", &self.tape_size_in_bytes);
-        put(&mut m, "Worm", &self.worm);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "GatewayARN", &self.gateway_arn);
+        put(m, "KMSEncrypted", &self.kms_encrypted);
+        put(m, "KMSKey", &self.kms_key);
+        put(m, "PoolId", &self.pool_id);
+        put(m, "Tags", &self.tags);
+        put(m, "TapeBarcode", &self.tape_barcode);
+        req(m, "TapeSizeInBytes", &self.tape_size_in_bytes);
+        put(m, "Worm", &self.worm);
     }
 }
 resource!(CfnTape, CfnTapeAttributes, "AWS::StorageGateway::Tape");
@@ -684,14 +678,12 @@ impl CfnTapePool {
     }
 }
 impl CfnTapePool {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "PoolName", &self.pool_name);
-        put(&mut m, "RetentionLockTimeInDays", &self.retention_lock_time_in_days);
-        put(&mut m, "RetentionLockType", &self.retention_lock_type);
-        req(&mut m, "StorageClass", &self.storage_class);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "PoolName", &self.pool_name);
+        put(m, "RetentionLockTimeInDays", &self.retention_lock_time_in_days);
+        put(m, "RetentionLockType", &self.retention_lock_type);
+        req(m, "StorageClass", &self.storage_class);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnTapePool, CfnTapePoolAttributes, "AWS::StorageGateway::TapePool");
@@ -829,18 +821,16 @@ impl CfnVolume {
     }
 }
 impl CfnVolume {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "GatewayARN", &self.gateway_arn);
-        put(&mut m, "KMSEncrypted", &self.kms_encrypted);
-        put(&mut m, "KMSKey", &self.kms_key);
-        req(&mut m, "NetworkInterfaceId", &self.network_interface_id);
-        put(&mut m, "SnapshotId", &self.snapshot_id);
-        put(&mut m, "SourceVolumeARN", &self.source_volume_arn);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TargetName", &self.target_name);
-        req(&mut m, "VolumeSizeInBytes", &self.volume_size_in_bytes);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "GatewayARN", &self.gateway_arn);
+        put(m, "KMSEncrypted", &self.kms_encrypted);
+        put(m, "KMSKey", &self.kms_key);
+        req(m, "NetworkInterfaceId", &self.network_interface_id);
+        put(m, "SnapshotId", &self.snapshot_id);
+        put(m, "SourceVolumeARN", &self.source_volume_arn);
+        put(m, "Tags", &self.tags);
+        req(m, "TargetName", &self.target_name);
+        req(m, "VolumeSizeInBytes", &self.volume_size_in_bytes);
     }
 }
 resource!(CfnVolume, CfnVolumeAttributes, "AWS::StorageGateway::Volume");

@@ -20,10 +20,8 @@ impl CfnAccountAlias {
     }
 }
 impl CfnAccountAlias {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AccountAlias", &self.account_alias);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AccountAlias", &self.account_alias);
     }
 }
 resource!(CfnAccountAlias, CfnAccountAliasAttributes, "AWS::SupportApp::AccountAlias");
@@ -79,17 +77,15 @@ impl CfnSlackChannelConfiguration {
     }
 }
 impl CfnSlackChannelConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ChannelId", &self.channel_id);
-        put(&mut m, "ChannelName", &self.channel_name);
-        req(&mut m, "ChannelRoleArn", &self.channel_role_arn);
-        put(&mut m, "NotifyOnAddCorrespondenceToCase", &self.notify_on_add_correspondence_to_case);
-        req(&mut m, "NotifyOnCaseSeverity", &self.notify_on_case_severity);
-        put(&mut m, "NotifyOnCreateOrReopenCase", &self.notify_on_create_or_reopen_case);
-        put(&mut m, "NotifyOnResolveCase", &self.notify_on_resolve_case);
-        req(&mut m, "TeamId", &self.team_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ChannelId", &self.channel_id);
+        put(m, "ChannelName", &self.channel_name);
+        req(m, "ChannelRoleArn", &self.channel_role_arn);
+        put(m, "NotifyOnAddCorrespondenceToCase", &self.notify_on_add_correspondence_to_case);
+        req(m, "NotifyOnCaseSeverity", &self.notify_on_case_severity);
+        put(m, "NotifyOnCreateOrReopenCase", &self.notify_on_create_or_reopen_case);
+        put(m, "NotifyOnResolveCase", &self.notify_on_resolve_case);
+        req(m, "TeamId", &self.team_id);
     }
 }
 resource!(CfnSlackChannelConfiguration, CfnSlackChannelConfigurationAttributes, "AWS::SupportApp::SlackChannelConfiguration");
@@ -151,11 +147,9 @@ impl CfnSlackWorkspaceConfiguration {
     }
 }
 impl CfnSlackWorkspaceConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "TeamId", &self.team_id);
-        put(&mut m, "VersionId", &self.version_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "TeamId", &self.team_id);
+        put(m, "VersionId", &self.version_id);
     }
 }
 resource!(CfnSlackWorkspaceConfiguration, CfnSlackWorkspaceConfigurationAttributes, "AWS::SupportApp::SlackWorkspaceConfiguration");

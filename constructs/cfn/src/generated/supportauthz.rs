@@ -35,15 +35,13 @@ impl CfnSupportPermit {
     }
 }
 impl CfnSupportPermit {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Permit", &self.permit);
-        req(&mut m, "SigningKeyInfo", &self.signing_key_info);
-        put(&mut m, "SupportCaseDisplayId", &self.support_case_display_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "Permit", &self.permit);
+        req(m, "SigningKeyInfo", &self.signing_key_info);
+        put(m, "SupportCaseDisplayId", &self.support_case_display_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSupportPermit, CfnSupportPermitAttributes, "AWS::SupportAuthZ::SupportPermit");

@@ -87,31 +87,29 @@ impl CfnCanary {
     }
 }
 impl CfnCanary {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ArtifactConfig", &self.artifact_config);
-        req(&mut m, "ArtifactS3Location", &self.artifact_s3_location);
-        put(&mut m, "BrowserConfigs", &self.browser_configs);
-        req(&mut m, "Code", &self.code);
-        put(&mut m, "DeleteLambdaResourcesOnCanaryDeletion", &self.delete_lambda_resources_on_canary_deletion);
-        put(&mut m, "DryRunAndUpdate", &self.dry_run_and_update);
-        req(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        put(&mut m, "FailureRetentionPeriod", &self.failure_retention_period);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ProvisionedResourceCleanup", &self.provisioned_resource_cleanup);
-        put(&mut m, "Replicas", &self.replicas);
-        put(&mut m, "ResourcesToReplicateTags", &self.resources_to_replicate_tags);
-        put(&mut m, "RunConfig", &self.run_config);
-        req(&mut m, "RuntimeVersion", &self.runtime_version);
-        req(&mut m, "Schedule", &self.schedule);
-        put(&mut m, "StartCanaryAfterCreation", &self.start_canary_after_creation);
-        put(&mut m, "SuccessRetentionPeriod", &self.success_retention_period);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VPCConfig", &self.vpc_config);
-        put(&mut m, "VisualReference", &self.visual_reference);
-        put(&mut m, "VisualReferences", &self.visual_references);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ArtifactConfig", &self.artifact_config);
+        req(m, "ArtifactS3Location", &self.artifact_s3_location);
+        put(m, "BrowserConfigs", &self.browser_configs);
+        req(m, "Code", &self.code);
+        put(m, "DeleteLambdaResourcesOnCanaryDeletion", &self.delete_lambda_resources_on_canary_deletion);
+        put(m, "DryRunAndUpdate", &self.dry_run_and_update);
+        req(m, "ExecutionRoleArn", &self.execution_role_arn);
+        put(m, "FailureRetentionPeriod", &self.failure_retention_period);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        req(m, "Name", &self.name);
+        put(m, "ProvisionedResourceCleanup", &self.provisioned_resource_cleanup);
+        put(m, "Replicas", &self.replicas);
+        put(m, "ResourcesToReplicateTags", &self.resources_to_replicate_tags);
+        put(m, "RunConfig", &self.run_config);
+        req(m, "RuntimeVersion", &self.runtime_version);
+        req(m, "Schedule", &self.schedule);
+        put(m, "StartCanaryAfterCreation", &self.start_canary_after_creation);
+        put(m, "SuccessRetentionPeriod", &self.success_retention_period);
+        put(m, "Tags", &self.tags);
+        put(m, "VPCConfig", &self.vpc_config);
+        put(m, "VisualReference", &self.visual_reference);
+        put(m, "VisualReferences", &self.visual_references);
     }
 }
 resource!(CfnCanary, CfnCanaryAttributes, "AWS::Synthetics::Canary");
@@ -641,12 +639,10 @@ impl CfnGroup {
     }
 }
 impl CfnGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ResourceArns", &self.resource_arns);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        put(m, "ResourceArns", &self.resource_arns);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnGroup, CfnGroupAttributes, "AWS::Synthetics::Group");

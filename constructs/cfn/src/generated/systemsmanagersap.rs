@@ -44,18 +44,16 @@ impl CfnApplication {
     }
 }
 impl CfnApplication {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApplicationId", &self.application_id);
-        req(&mut m, "ApplicationType", &self.application_type);
-        put(&mut m, "ComponentsInfo", &self.components_info);
-        put(&mut m, "Credentials", &self.credentials);
-        put(&mut m, "DatabaseArn", &self.database_arn);
-        put(&mut m, "Instances", &self.instances);
-        put(&mut m, "SapInstanceNumber", &self.sap_instance_number);
-        put(&mut m, "Sid", &self.sid);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApplicationId", &self.application_id);
+        req(m, "ApplicationType", &self.application_type);
+        put(m, "ComponentsInfo", &self.components_info);
+        put(m, "Credentials", &self.credentials);
+        put(m, "DatabaseArn", &self.database_arn);
+        put(m, "Instances", &self.instances);
+        put(m, "SapInstanceNumber", &self.sap_instance_number);
+        put(m, "Sid", &self.sid);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnApplication, CfnApplicationAttributes, "AWS::SystemsManagerSAP::Application");

@@ -32,14 +32,12 @@ impl CfnAdapter {
     }
 }
 impl CfnAdapter {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AdapterName", &self.adapter_name);
-        put(&mut m, "AutoUpdate", &self.auto_update);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "FeatureTypes", &self.feature_types);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AdapterName", &self.adapter_name);
+        put(m, "AutoUpdate", &self.auto_update);
+        put(m, "Description", &self.description);
+        req(m, "FeatureTypes", &self.feature_types);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAdapter, CfnAdapterAttributes, "AWS::Textract::Adapter");

@@ -16,12 +16,10 @@ pub struct CfnDatabase {
     pub tags: Option<Val<Vec<Val<database::Tag>>>>,
 }
 impl CfnDatabase {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DatabaseName", &self.database_name);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DatabaseName", &self.database_name);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDatabase, CfnDatabaseAttributes, "AWS::Timestream::Database");
@@ -88,13 +86,11 @@ impl CfnInfluxDBBackup {
     }
 }
 impl CfnInfluxDBBackup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DbResourceId", &self.db_resource_id);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RetentionDays", &self.retention_days);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DbResourceId", &self.db_resource_id);
+        req(m, "Name", &self.name);
+        put(m, "RetentionDays", &self.retention_days);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnInfluxDBBackup, CfnInfluxDBBackupAttributes, "AWS::Timestream::InfluxDBBackup");
@@ -277,28 +273,26 @@ pub struct CfnInfluxDBCluster {
     pub vpc_subnet_ids: Option<Val<Vec<Val<String>>>>,
 }
 impl CfnInfluxDBCluster {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllocatedStorage", &self.allocated_storage);
-        put(&mut m, "Bucket", &self.bucket);
-        put(&mut m, "DbInstanceType", &self.db_instance_type);
-        put(&mut m, "DbParameterGroupIdentifier", &self.db_parameter_group_identifier);
-        put(&mut m, "DbStorageType", &self.db_storage_type);
-        put(&mut m, "DeploymentType", &self.deployment_type);
-        put(&mut m, "FailoverMode", &self.failover_mode);
-        put(&mut m, "LogDeliveryConfiguration", &self.log_delivery_configuration);
-        put(&mut m, "MaintenanceSchedule", &self.maintenance_schedule);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "NetworkType", &self.network_type);
-        put(&mut m, "Organization", &self.organization);
-        put(&mut m, "Password", &self.password);
-        put(&mut m, "Port", &self.port);
-        put(&mut m, "PubliclyAccessible", &self.publicly_accessible);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Username", &self.username);
-        put(&mut m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
-        put(&mut m, "VpcSubnetIds", &self.vpc_subnet_ids);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllocatedStorage", &self.allocated_storage);
+        put(m, "Bucket", &self.bucket);
+        put(m, "DbInstanceType", &self.db_instance_type);
+        put(m, "DbParameterGroupIdentifier", &self.db_parameter_group_identifier);
+        put(m, "DbStorageType", &self.db_storage_type);
+        put(m, "DeploymentType", &self.deployment_type);
+        put(m, "FailoverMode", &self.failover_mode);
+        put(m, "LogDeliveryConfiguration", &self.log_delivery_configuration);
+        put(m, "MaintenanceSchedule", &self.maintenance_schedule);
+        put(m, "Name", &self.name);
+        put(m, "NetworkType", &self.network_type);
+        put(m, "Organization", &self.organization);
+        put(m, "Password", &self.password);
+        put(m, "Port", &self.port);
+        put(m, "PubliclyAccessible", &self.publicly_accessible);
+        put(m, "Tags", &self.tags);
+        put(m, "Username", &self.username);
+        put(m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
+        put(m, "VpcSubnetIds", &self.vpc_subnet_ids);
     }
 }
 resource!(CfnInfluxDBCluster, CfnInfluxDBClusterAttributes, "AWS::Timestream::InfluxDBCluster");
@@ -621,27 +615,25 @@ pub struct CfnInfluxDBInstance {
     pub vpc_subnet_ids: Option<Val<Vec<Val<String>>>>,
 }
 impl CfnInfluxDBInstance {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllocatedStorage", &self.allocated_storage);
-        put(&mut m, "Bucket", &self.bucket);
-        put(&mut m, "DbInstanceType", &self.db_instance_type);
-        put(&mut m, "DbParameterGroupIdentifier", &self.db_parameter_group_identifier);
-        put(&mut m, "DbStorageType", &self.db_storage_type);
-        put(&mut m, "DeploymentType", &self.deployment_type);
-        put(&mut m, "LogDeliveryConfiguration", &self.log_delivery_configuration);
-        put(&mut m, "MaintenanceSchedule", &self.maintenance_schedule);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "NetworkType", &self.network_type);
-        put(&mut m, "Organization", &self.organization);
-        put(&mut m, "Password", &self.password);
-        put(&mut m, "Port", &self.port);
-        put(&mut m, "PubliclyAccessible", &self.publicly_accessible);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Username", &self.username);
-        put(&mut m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
-        put(&mut m, "VpcSubnetIds", &self.vpc_subnet_ids);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllocatedStorage", &self.allocated_storage);
+        put(m, "Bucket", &self.bucket);
+        put(m, "DbInstanceType", &self.db_instance_type);
+        put(m, "DbParameterGroupIdentifier", &self.db_parameter_group_identifier);
+        put(m, "DbStorageType", &self.db_storage_type);
+        put(m, "DeploymentType", &self.deployment_type);
+        put(m, "LogDeliveryConfiguration", &self.log_delivery_configuration);
+        put(m, "MaintenanceSchedule", &self.maintenance_schedule);
+        put(m, "Name", &self.name);
+        put(m, "NetworkType", &self.network_type);
+        put(m, "Organization", &self.organization);
+        put(m, "Password", &self.password);
+        put(m, "Port", &self.port);
+        put(m, "PubliclyAccessible", &self.publicly_accessible);
+        put(m, "Tags", &self.tags);
+        put(m, "Username", &self.username);
+        put(m, "VpcSecurityGroupIds", &self.vpc_security_group_ids);
+        put(m, "VpcSubnetIds", &self.vpc_subnet_ids);
     }
 }
 resource!(CfnInfluxDBInstance, CfnInfluxDBInstanceAttributes, "AWS::Timestream::InfluxDBInstance");
@@ -947,19 +939,17 @@ impl CfnScheduledQuery {
     }
 }
 impl CfnScheduledQuery {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ClientToken", &self.client_token);
-        req(&mut m, "ErrorReportConfiguration", &self.error_report_configuration);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        req(&mut m, "NotificationConfiguration", &self.notification_configuration);
-        req(&mut m, "QueryString", &self.query_string);
-        req(&mut m, "ScheduleConfiguration", &self.schedule_configuration);
-        req(&mut m, "ScheduledQueryExecutionRoleArn", &self.scheduled_query_execution_role_arn);
-        put(&mut m, "ScheduledQueryName", &self.scheduled_query_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TargetConfiguration", &self.target_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ClientToken", &self.client_token);
+        req(m, "ErrorReportConfiguration", &self.error_report_configuration);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        req(m, "NotificationConfiguration", &self.notification_configuration);
+        req(m, "QueryString", &self.query_string);
+        req(m, "ScheduleConfiguration", &self.schedule_configuration);
+        req(m, "ScheduledQueryExecutionRoleArn", &self.scheduled_query_execution_role_arn);
+        put(m, "ScheduledQueryName", &self.scheduled_query_name);
+        put(m, "Tags", &self.tags);
+        put(m, "TargetConfiguration", &self.target_configuration);
     }
 }
 resource!(CfnScheduledQuery, CfnScheduledQueryAttributes, "AWS::Timestream::ScheduledQuery");
@@ -1500,15 +1490,13 @@ impl CfnTable {
     }
 }
 impl CfnTable {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DatabaseName", &self.database_name);
-        put(&mut m, "MagneticStoreWriteProperties", &self.magnetic_store_write_properties);
-        put(&mut m, "RetentionProperties", &self.retention_properties);
-        put(&mut m, "Schema", &self.schema);
-        put(&mut m, "TableName", &self.table_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DatabaseName", &self.database_name);
+        put(m, "MagneticStoreWriteProperties", &self.magnetic_store_write_properties);
+        put(m, "RetentionProperties", &self.retention_properties);
+        put(m, "Schema", &self.schema);
+        put(m, "TableName", &self.table_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnTable, CfnTableAttributes, "AWS::Timestream::Table");

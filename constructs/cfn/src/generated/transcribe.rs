@@ -29,13 +29,11 @@ impl CfnCallAnalyticsCategory {
     }
 }
 impl CfnCallAnalyticsCategory {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CategoryName", &self.category_name);
-        put(&mut m, "InputType", &self.input_type);
-        req(&mut m, "Rules", &self.rules);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CategoryName", &self.category_name);
+        put(m, "InputType", &self.input_type);
+        req(m, "Rules", &self.rules);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnCallAnalyticsCategory, CfnCallAnalyticsCategoryAttributes, "AWS::Transcribe::CallAnalyticsCategory");
@@ -402,13 +400,11 @@ impl CfnMedicalVocabulary {
     }
 }
 impl CfnMedicalVocabulary {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "LanguageCode", &self.language_code);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VocabularyFileUri", &self.vocabulary_file_uri);
-        req(&mut m, "VocabularyName", &self.vocabulary_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "LanguageCode", &self.language_code);
+        put(m, "Tags", &self.tags);
+        put(m, "VocabularyFileUri", &self.vocabulary_file_uri);
+        req(m, "VocabularyName", &self.vocabulary_name);
     }
 }
 resource!(CfnMedicalVocabulary, CfnMedicalVocabularyAttributes, "AWS::Transcribe::MedicalVocabulary");
@@ -620,15 +616,13 @@ impl CfnVocabulary {
     }
 }
 impl CfnVocabulary {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DataAccessRoleArn", &self.data_access_role_arn);
-        req(&mut m, "LanguageCode", &self.language_code);
-        put(&mut m, "Phrases", &self.phrases);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VocabularyFileUri", &self.vocabulary_file_uri);
-        req(&mut m, "VocabularyName", &self.vocabulary_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DataAccessRoleArn", &self.data_access_role_arn);
+        req(m, "LanguageCode", &self.language_code);
+        put(m, "Phrases", &self.phrases);
+        put(m, "Tags", &self.tags);
+        put(m, "VocabularyFileUri", &self.vocabulary_file_uri);
+        req(m, "VocabularyName", &self.vocabulary_name);
     }
 }
 resource!(CfnVocabulary, CfnVocabularyAttributes, "AWS::Transcribe::Vocabulary");
@@ -1082,15 +1076,13 @@ impl CfnVocabularyFilter {
     }
 }
 impl CfnVocabularyFilter {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DataAccessRoleArn", &self.data_access_role_arn);
-        req(&mut m, "LanguageCode", &self.language_code);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VocabularyFilterFileUri", &self.vocabulary_filter_file_uri);
-        req(&mut m, "VocabularyFilterName", &self.vocabulary_filter_name);
-        put(&mut m, "Words", &self.words);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DataAccessRoleArn", &self.data_access_role_arn);
+        req(m, "LanguageCode", &self.language_code);
+        put(m, "Tags", &self.tags);
+        put(m, "VocabularyFilterFileUri", &self.vocabulary_filter_file_uri);
+        req(m, "VocabularyFilterName", &self.vocabulary_filter_name);
+        put(m, "Words", &self.words);
     }
 }
 resource!(CfnVocabularyFilter, CfnVocabularyFilterAttributes, "AWS::Transcribe::VocabularyFilter");

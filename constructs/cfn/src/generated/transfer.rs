@@ -50,20 +50,18 @@ impl CfnAgreement {
     }
 }
 impl CfnAgreement {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AccessRole", &self.access_role);
-        put(&mut m, "BaseDirectory", &self.base_directory);
-        put(&mut m, "CustomDirectories", &self.custom_directories);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EnforceMessageSigning", &self.enforce_message_signing);
-        req(&mut m, "LocalProfileId", &self.local_profile_id);
-        req(&mut m, "PartnerProfileId", &self.partner_profile_id);
-        put(&mut m, "PreserveFilename", &self.preserve_filename);
-        req(&mut m, "ServerId", &self.server_id);
-        put(&mut m, "Status", &self.status);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AccessRole", &self.access_role);
+        put(m, "BaseDirectory", &self.base_directory);
+        put(m, "CustomDirectories", &self.custom_directories);
+        put(m, "Description", &self.description);
+        put(m, "EnforceMessageSigning", &self.enforce_message_signing);
+        req(m, "LocalProfileId", &self.local_profile_id);
+        req(m, "PartnerProfileId", &self.partner_profile_id);
+        put(m, "PreserveFilename", &self.preserve_filename);
+        req(m, "ServerId", &self.server_id);
+        put(m, "Status", &self.status);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAgreement, CfnAgreementAttributes, "AWS::Transfer::Agreement");
@@ -256,17 +254,15 @@ impl CfnCertificate {
     }
 }
 impl CfnCertificate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ActiveDate", &self.active_date);
-        req(&mut m, "Certificate", &self.certificate);
-        put(&mut m, "CertificateChain", &self.certificate_chain);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "InactiveDate", &self.inactive_date);
-        put(&mut m, "PrivateKey", &self.private_key);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Usage", &self.usage);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ActiveDate", &self.active_date);
+        req(m, "Certificate", &self.certificate);
+        put(m, "CertificateChain", &self.certificate_chain);
+        put(m, "Description", &self.description);
+        put(m, "InactiveDate", &self.inactive_date);
+        put(m, "PrivateKey", &self.private_key);
+        put(m, "Tags", &self.tags);
+        req(m, "Usage", &self.usage);
     }
 }
 resource!(CfnCertificate, CfnCertificateAttributes, "AWS::Transfer::Certificate");
@@ -408,19 +404,17 @@ impl CfnConnector {
     }
 }
 impl CfnConnector {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AccessRole", &self.access_role);
-        put(&mut m, "As2Config", &self.as2_config);
-        put(&mut m, "EgressConfig", &self.egress_config);
-        put(&mut m, "EgressType", &self.egress_type);
-        put(&mut m, "IpAddressType", &self.ip_address_type);
-        put(&mut m, "LoggingRole", &self.logging_role);
-        put(&mut m, "SecurityPolicyName", &self.security_policy_name);
-        put(&mut m, "SftpConfig", &self.sftp_config);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Url", &self.url);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AccessRole", &self.access_role);
+        put(m, "As2Config", &self.as2_config);
+        put(m, "EgressConfig", &self.egress_config);
+        put(m, "EgressType", &self.egress_type);
+        put(m, "IpAddressType", &self.ip_address_type);
+        put(m, "LoggingRole", &self.logging_role);
+        put(m, "SecurityPolicyName", &self.security_policy_name);
+        put(m, "SftpConfig", &self.sftp_config);
+        put(m, "Tags", &self.tags);
+        put(m, "Url", &self.url);
     }
 }
 resource!(CfnConnector, CfnConnectorAttributes, "AWS::Transfer::Connector");
@@ -860,15 +854,13 @@ impl CfnHostKey {
     }
 }
 impl CfnHostKey {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "HostKeyBody", &self.host_key_body);
-        put(&mut m, "KmsKey", &self.kms_key);
-        req(&mut m, "ServerId", &self.server_id);
-        put(&mut m, "StorageType", &self.storage_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "HostKeyBody", &self.host_key_body);
+        put(m, "KmsKey", &self.kms_key);
+        req(m, "ServerId", &self.server_id);
+        put(m, "StorageType", &self.storage_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnHostKey, CfnHostKeyAttributes, "AWS::Transfer::HostKey");
@@ -983,13 +975,11 @@ impl CfnProfile {
     }
 }
 impl CfnProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "As2Id", &self.as2_id);
-        put(&mut m, "CertificateIds", &self.certificate_ids);
-        req(&mut m, "ProfileType", &self.profile_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "As2Id", &self.as2_id);
+        put(m, "CertificateIds", &self.certificate_ids);
+        req(m, "ProfileType", &self.profile_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnProfile, CfnProfileAttributes, "AWS::Transfer::Profile");
@@ -1107,27 +1097,25 @@ pub struct CfnServer {
     pub workflow_details: Option<Val<server::WorkflowDetails>>,
 }
 impl CfnServer {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Certificate", &self.certificate);
-        put(&mut m, "CreateWithHostKey", &self.create_with_host_key);
-        put(&mut m, "Domain", &self.domain);
-        put(&mut m, "EndpointDetails", &self.endpoint_details);
-        put(&mut m, "EndpointType", &self.endpoint_type);
-        put(&mut m, "IdentityProviderDetails", &self.identity_provider_details);
-        put(&mut m, "IdentityProviderType", &self.identity_provider_type);
-        put(&mut m, "IpAddressType", &self.ip_address_type);
-        put(&mut m, "LoggingRole", &self.logging_role);
-        put(&mut m, "PostAuthenticationLoginBanner", &self.post_authentication_login_banner);
-        put(&mut m, "PreAuthenticationLoginBanner", &self.pre_authentication_login_banner);
-        put(&mut m, "ProtocolDetails", &self.protocol_details);
-        put(&mut m, "Protocols", &self.protocols);
-        put(&mut m, "S3StorageOptions", &self.s3_storage_options);
-        put(&mut m, "SecurityPolicyName", &self.security_policy_name);
-        put(&mut m, "StructuredLogDestinations", &self.structured_log_destinations);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WorkflowDetails", &self.workflow_details);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Certificate", &self.certificate);
+        put(m, "CreateWithHostKey", &self.create_with_host_key);
+        put(m, "Domain", &self.domain);
+        put(m, "EndpointDetails", &self.endpoint_details);
+        put(m, "EndpointType", &self.endpoint_type);
+        put(m, "IdentityProviderDetails", &self.identity_provider_details);
+        put(m, "IdentityProviderType", &self.identity_provider_type);
+        put(m, "IpAddressType", &self.ip_address_type);
+        put(m, "LoggingRole", &self.logging_role);
+        put(m, "PostAuthenticationLoginBanner", &self.post_authentication_login_banner);
+        put(m, "PreAuthenticationLoginBanner", &self.pre_authentication_login_banner);
+        put(m, "ProtocolDetails", &self.protocol_details);
+        put(m, "Protocols", &self.protocols);
+        put(m, "S3StorageOptions", &self.s3_storage_options);
+        put(m, "SecurityPolicyName", &self.security_policy_name);
+        put(m, "StructuredLogDestinations", &self.structured_log_destinations);
+        put(m, "Tags", &self.tags);
+        put(m, "WorkflowDetails", &self.workflow_details);
     }
 }
 resource!(CfnServer, CfnServerAttributes, "AWS::Transfer::Server");
@@ -1632,19 +1620,17 @@ impl CfnUser {
     }
 }
 impl CfnUser {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "HomeDirectory", &self.home_directory);
-        put(&mut m, "HomeDirectoryMappings", &self.home_directory_mappings);
-        put(&mut m, "HomeDirectoryType", &self.home_directory_type);
-        put(&mut m, "Policy", &self.policy);
-        put(&mut m, "PosixProfile", &self.posix_profile);
-        req(&mut m, "Role", &self.role);
-        req(&mut m, "ServerId", &self.server_id);
-        put(&mut m, "SshPublicKeys", &self.ssh_public_keys);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "UserName", &self.user_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "HomeDirectory", &self.home_directory);
+        put(m, "HomeDirectoryMappings", &self.home_directory_mappings);
+        put(m, "HomeDirectoryType", &self.home_directory_type);
+        put(m, "Policy", &self.policy);
+        put(m, "PosixProfile", &self.posix_profile);
+        req(m, "Role", &self.role);
+        req(m, "ServerId", &self.server_id);
+        put(m, "SshPublicKeys", &self.ssh_public_keys);
+        put(m, "Tags", &self.tags);
+        req(m, "UserName", &self.user_name);
     }
 }
 resource!(CfnUser, CfnUserAttributes, "AWS::Transfer::User");
@@ -1829,16 +1815,14 @@ impl CfnWebApp {
     }
 }
 impl CfnWebApp {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccessEndpoint", &self.access_endpoint);
-        put(&mut m, "EndpointDetails", &self.endpoint_details);
-        req(&mut m, "IdentityProviderDetails", &self.identity_provider_details);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WebAppCustomization", &self.web_app_customization);
-        put(&mut m, "WebAppEndpointPolicy", &self.web_app_endpoint_policy);
-        put(&mut m, "WebAppUnits", &self.web_app_units);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccessEndpoint", &self.access_endpoint);
+        put(m, "EndpointDetails", &self.endpoint_details);
+        req(m, "IdentityProviderDetails", &self.identity_provider_details);
+        put(m, "Tags", &self.tags);
+        put(m, "WebAppCustomization", &self.web_app_customization);
+        put(m, "WebAppEndpointPolicy", &self.web_app_endpoint_policy);
+        put(m, "WebAppUnits", &self.web_app_units);
     }
 }
 resource!(CfnWebApp, CfnWebAppAttributes, "AWS::Transfer::WebApp");
@@ -2073,13 +2057,11 @@ impl CfnWorkflow {
     }
 }
 impl CfnWorkflow {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "OnExceptionSteps", &self.on_exception_steps);
-        req(&mut m, "Steps", &self.steps);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "OnExceptionSteps", &self.on_exception_steps);
+        req(m, "Steps", &self.steps);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnWorkflow, CfnWorkflowAttributes, "AWS::Transfer::Workflow");

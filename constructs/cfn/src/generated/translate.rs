@@ -32,14 +32,12 @@ impl CfnParallelData {
     }
 }
 impl CfnParallelData {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EncryptionKey", &self.encryption_key);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ParallelDataConfig", &self.parallel_data_config);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "EncryptionKey", &self.encryption_key);
+        req(m, "Name", &self.name);
+        req(m, "ParallelDataConfig", &self.parallel_data_config);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnParallelData, CfnParallelDataAttributes, "AWS::Translate::ParallelData");
@@ -249,15 +247,13 @@ impl CfnTerminology {
     }
 }
 impl CfnTerminology {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EncryptionKey", &self.encryption_key);
-        put(&mut m, "MergeStrategy", &self.merge_strategy);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TerminologyData", &self.terminology_data);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "EncryptionKey", &self.encryption_key);
+        put(m, "MergeStrategy", &self.merge_strategy);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "TerminologyData", &self.terminology_data);
     }
 }
 resource!(CfnTerminology, CfnTerminologyAttributes, "AWS::Translate::Terminology");

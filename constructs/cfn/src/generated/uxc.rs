@@ -16,12 +16,10 @@ pub struct CfnAccountCustomization {
     pub visible_services: Option<Val<Vec<Val<String>>>>,
 }
 impl CfnAccountCustomization {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccountColor", &self.account_color);
-        put(&mut m, "VisibleRegions", &self.visible_regions);
-        put(&mut m, "VisibleServices", &self.visible_services);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccountColor", &self.account_color);
+        put(m, "VisibleRegions", &self.visible_regions);
+        put(m, "VisibleServices", &self.visible_services);
     }
 }
 resource!(CfnAccountCustomization, CfnAccountCustomizationAttributes, "AWS::UXC::AccountCustomization");

@@ -26,12 +26,10 @@ impl CfnIdentitySource {
     }
 }
 impl CfnIdentitySource {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Configuration", &self.configuration);
-        req(&mut m, "PolicyStoreId", &self.policy_store_id);
-        put(&mut m, "PrincipalEntityType", &self.principal_entity_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Configuration", &self.configuration);
+        req(m, "PolicyStoreId", &self.policy_store_id);
+        put(m, "PrincipalEntityType", &self.principal_entity_type);
     }
 }
 resource!(CfnIdentitySource, CfnIdentitySourceAttributes, "AWS::VerifiedPermissions::IdentitySource");
@@ -314,12 +312,10 @@ impl CfnPolicy {
     }
 }
 impl CfnPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Definition", &self.definition);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "PolicyStoreId", &self.policy_store_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Definition", &self.definition);
+        put(m, "Name", &self.name);
+        req(m, "PolicyStoreId", &self.policy_store_id);
     }
 }
 resource!(CfnPolicy, CfnPolicyAttributes, "AWS::VerifiedPermissions::Policy");
@@ -503,15 +499,13 @@ impl CfnPolicyStore {
     }
 }
 impl CfnPolicyStore {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DeletionProtection", &self.deletion_protection);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "EncryptionSettings", &self.encryption_settings);
-        put(&mut m, "Schema", &self.schema);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "ValidationSettings", &self.validation_settings);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DeletionProtection", &self.deletion_protection);
+        put(m, "Description", &self.description);
+        put(m, "EncryptionSettings", &self.encryption_settings);
+        put(m, "Schema", &self.schema);
+        put(m, "Tags", &self.tags);
+        req(m, "ValidationSettings", &self.validation_settings);
     }
 }
 resource!(CfnPolicyStore, CfnPolicyStoreAttributes, "AWS::VerifiedPermissions::PolicyStore");
@@ -687,11 +681,9 @@ impl CfnPolicyStoreAlias {
     }
 }
 impl CfnPolicyStoreAlias {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AliasName", &self.alias_name);
-        req(&mut m, "PolicyStoreId", &self.policy_store_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AliasName", &self.alias_name);
+        req(m, "PolicyStoreId", &self.policy_store_id);
     }
 }
 resource!(CfnPolicyStoreAlias, CfnPolicyStoreAliasAttributes, "AWS::VerifiedPermissions::PolicyStoreAlias");
@@ -731,13 +723,11 @@ impl CfnPolicyTemplate {
     }
 }
 impl CfnPolicyTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "PolicyStoreId", &self.policy_store_id);
-        req(&mut m, "Statement", &self.statement);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "Name", &self.name);
+        req(m, "PolicyStoreId", &self.policy_store_id);
+        req(m, "Statement", &self.statement);
     }
 }
 resource!(CfnPolicyTemplate, CfnPolicyTemplateAttributes, "AWS::VerifiedPermissions::PolicyTemplate");

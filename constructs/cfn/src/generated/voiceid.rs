@@ -29,13 +29,11 @@ impl CfnDomain {
     }
 }
 impl CfnDomain {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "ServerSideEncryptionConfiguration", &self.server_side_encryption_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        req(m, "ServerSideEncryptionConfiguration", &self.server_side_encryption_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDomain, CfnDomainAttributes, "AWS::VoiceID::Domain");

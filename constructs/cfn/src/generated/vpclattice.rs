@@ -29,13 +29,11 @@ impl CfnAccessLogSubscription {
     }
 }
 impl CfnAccessLogSubscription {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DestinationArn", &self.destination_arn);
-        put(&mut m, "ResourceIdentifier", &self.resource_identifier);
-        put(&mut m, "ServiceNetworkLogType", &self.service_network_log_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DestinationArn", &self.destination_arn);
+        put(m, "ResourceIdentifier", &self.resource_identifier);
+        put(m, "ServiceNetworkLogType", &self.service_network_log_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAccessLogSubscription, CfnAccessLogSubscriptionAttributes, "AWS::VpcLattice::AccessLogSubscription");
@@ -136,11 +134,9 @@ impl CfnAuthPolicy {
     }
 }
 impl CfnAuthPolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Policy", &self.policy);
-        req(&mut m, "ResourceIdentifier", &self.resource_identifier);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Policy", &self.policy);
+        req(m, "ResourceIdentifier", &self.resource_identifier);
     }
 }
 resource!(CfnAuthPolicy, CfnAuthPolicyAttributes, "AWS::VpcLattice::AuthPolicy");
@@ -178,11 +174,9 @@ impl CfnDomainVerification {
     }
 }
 impl CfnDomainVerification {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DomainName", &self.domain_name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DomainName", &self.domain_name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDomainVerification, CfnDomainVerificationAttributes, "AWS::VpcLattice::DomainVerification");
@@ -274,15 +268,13 @@ impl CfnListener {
     }
 }
 impl CfnListener {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DefaultAction", &self.default_action);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Port", &self.port);
-        req(&mut m, "Protocol", &self.protocol);
-        put(&mut m, "ServiceIdentifier", &self.service_identifier);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DefaultAction", &self.default_action);
+        put(m, "Name", &self.name);
+        put(m, "Port", &self.port);
+        req(m, "Protocol", &self.protocol);
+        put(m, "ServiceIdentifier", &self.service_identifier);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnListener, CfnListenerAttributes, "AWS::VpcLattice::Listener");
@@ -506,22 +498,20 @@ impl CfnResourceConfiguration {
     }
 }
 impl CfnResourceConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AllowAssociationToSharableServiceNetwork", &self.allow_association_to_sharable_service_network);
-        put(&mut m, "CustomDomainName", &self.custom_domain_name);
-        put(&mut m, "DomainVerificationId", &self.domain_verification_id);
-        put(&mut m, "GroupDomain", &self.group_domain);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "PortRanges", &self.port_ranges);
-        put(&mut m, "ProtocolType", &self.protocol_type);
-        put(&mut m, "ResourceConfigurationAuthType", &self.resource_configuration_auth_type);
-        put(&mut m, "ResourceConfigurationDefinition", &self.resource_configuration_definition);
-        put(&mut m, "ResourceConfigurationGroupId", &self.resource_configuration_group_id);
-        req(&mut m, "ResourceConfigurationType", &self.resource_configuration_type);
-        put(&mut m, "ResourceGatewayId", &self.resource_gateway_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AllowAssociationToSharableServiceNetwork", &self.allow_association_to_sharable_service_network);
+        put(m, "CustomDomainName", &self.custom_domain_name);
+        put(m, "DomainVerificationId", &self.domain_verification_id);
+        put(m, "GroupDomain", &self.group_domain);
+        req(m, "Name", &self.name);
+        put(m, "PortRanges", &self.port_ranges);
+        put(m, "ProtocolType", &self.protocol_type);
+        put(m, "ResourceConfigurationAuthType", &self.resource_configuration_auth_type);
+        put(m, "ResourceConfigurationDefinition", &self.resource_configuration_definition);
+        put(m, "ResourceConfigurationGroupId", &self.resource_configuration_group_id);
+        req(m, "ResourceConfigurationType", &self.resource_configuration_type);
+        put(m, "ResourceGatewayId", &self.resource_gateway_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnResourceConfiguration, CfnResourceConfigurationAttributes, "AWS::VpcLattice::ResourceConfiguration");
@@ -680,17 +670,15 @@ impl CfnResourceGateway {
     }
 }
 impl CfnResourceGateway {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "IpAddressType", &self.ip_address_type);
-        put(&mut m, "Ipv4AddressesPerEni", &self.ipv4_addresses_per_eni);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ResourceConfigDnsResolution", &self.resource_config_dns_resolution);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        req(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcIdentifier", &self.vpc_identifier);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "IpAddressType", &self.ip_address_type);
+        put(m, "Ipv4AddressesPerEni", &self.ipv4_addresses_per_eni);
+        req(m, "Name", &self.name);
+        put(m, "ResourceConfigDnsResolution", &self.resource_config_dns_resolution);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        req(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
+        req(m, "VpcIdentifier", &self.vpc_identifier);
     }
 }
 resource!(CfnResourceGateway, CfnResourceGatewayAttributes, "AWS::VpcLattice::ResourceGateway");
@@ -807,11 +795,9 @@ impl CfnResourcePolicy {
     }
 }
 impl CfnResourcePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Policy", &self.policy);
-        req(&mut m, "ResourceArn", &self.resource_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Policy", &self.policy);
+        req(m, "ResourceArn", &self.resource_arn);
     }
 }
 resource!(CfnResourcePolicy, CfnResourcePolicyAttributes, "AWS::VpcLattice::ResourcePolicy");
@@ -860,16 +846,14 @@ impl CfnRule {
     }
 }
 impl CfnRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Action", &self.action);
-        put(&mut m, "ListenerIdentifier", &self.listener_identifier);
-        req(&mut m, "Match", &self.match_);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "Priority", &self.priority);
-        put(&mut m, "ServiceIdentifier", &self.service_identifier);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Action", &self.action);
+        put(m, "ListenerIdentifier", &self.listener_identifier);
+        req(m, "Match", &self.match_);
+        put(m, "Name", &self.name);
+        req(m, "Priority", &self.priority);
+        put(m, "ServiceIdentifier", &self.service_identifier);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRule, CfnRuleAttributes, "AWS::VpcLattice::Rule");
@@ -1203,16 +1187,14 @@ pub struct CfnService {
     pub tags: Option<Val<Vec<Val<service::Tag>>>>,
 }
 impl CfnService {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AuthType", &self.auth_type);
-        put(&mut m, "CertificateArn", &self.certificate_arn);
-        put(&mut m, "CustomDomainName", &self.custom_domain_name);
-        put(&mut m, "DnsEntry", &self.dns_entry);
-        put(&mut m, "IdleTimeoutSeconds", &self.idle_timeout_seconds);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AuthType", &self.auth_type);
+        put(m, "CertificateArn", &self.certificate_arn);
+        put(m, "CustomDomainName", &self.custom_domain_name);
+        put(m, "DnsEntry", &self.dns_entry);
+        put(m, "IdleTimeoutSeconds", &self.idle_timeout_seconds);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnService, CfnServiceAttributes, "AWS::VpcLattice::Service");
@@ -1337,13 +1319,11 @@ pub struct CfnServiceNetwork {
     pub tags: Option<Val<Vec<Val<service_network::Tag>>>>,
 }
 impl CfnServiceNetwork {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AuthType", &self.auth_type);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "SharingConfig", &self.sharing_config);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AuthType", &self.auth_type);
+        put(m, "Name", &self.name);
+        put(m, "SharingConfig", &self.sharing_config);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnServiceNetwork, CfnServiceNetworkAttributes, "AWS::VpcLattice::ServiceNetwork");
@@ -1461,13 +1441,11 @@ pub struct CfnServiceNetworkResourceAssociation {
     pub tags: Option<Val<Vec<Val<service_network_resource_association::Tag>>>>,
 }
 impl CfnServiceNetworkResourceAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "PrivateDnsEnabled", &self.private_dns_enabled);
-        put(&mut m, "ResourceConfigurationId", &self.resource_configuration_id);
-        put(&mut m, "ServiceNetworkId", &self.service_network_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "PrivateDnsEnabled", &self.private_dns_enabled);
+        put(m, "ResourceConfigurationId", &self.resource_configuration_id);
+        put(m, "ServiceNetworkId", &self.service_network_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnServiceNetworkResourceAssociation, CfnServiceNetworkResourceAssociationAttributes, "AWS::VpcLattice::ServiceNetworkResourceAssociation");
@@ -1536,13 +1514,11 @@ pub struct CfnServiceNetworkServiceAssociation {
     pub tags: Option<Val<Vec<Val<service_network_service_association::Tag>>>>,
 }
 impl CfnServiceNetworkServiceAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DnsEntry", &self.dns_entry);
-        put(&mut m, "ServiceIdentifier", &self.service_identifier);
-        put(&mut m, "ServiceNetworkIdentifier", &self.service_network_identifier);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DnsEntry", &self.dns_entry);
+        put(m, "ServiceIdentifier", &self.service_identifier);
+        put(m, "ServiceNetworkIdentifier", &self.service_network_identifier);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnServiceNetworkServiceAssociation, CfnServiceNetworkServiceAssociationAttributes, "AWS::VpcLattice::ServiceNetworkServiceAssociation");
@@ -1670,15 +1646,13 @@ pub struct CfnServiceNetworkVpcAssociation {
     pub vpc_identifier: Option<Val<String>>,
 }
 impl CfnServiceNetworkVpcAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DnsOptions", &self.dns_options);
-        put(&mut m, "PrivateDnsEnabled", &self.private_dns_enabled);
-        put(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        put(&mut m, "ServiceNetworkIdentifier", &self.service_network_identifier);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VpcIdentifier", &self.vpc_identifier);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DnsOptions", &self.dns_options);
+        put(m, "PrivateDnsEnabled", &self.private_dns_enabled);
+        put(m, "SecurityGroupIds", &self.security_group_ids);
+        put(m, "ServiceNetworkIdentifier", &self.service_network_identifier);
+        put(m, "Tags", &self.tags);
+        put(m, "VpcIdentifier", &self.vpc_identifier);
     }
 }
 resource!(CfnServiceNetworkVpcAssociation, CfnServiceNetworkVpcAssociationAttributes, "AWS::VpcLattice::ServiceNetworkVpcAssociation");
@@ -1827,14 +1801,12 @@ impl CfnTargetGroup {
     }
 }
 impl CfnTargetGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Config", &self.config);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Targets", &self.targets);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Config", &self.config);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        put(m, "Targets", &self.targets);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnTargetGroup, CfnTargetGroupAttributes, "AWS::VpcLattice::TargetGroup");

@@ -23,11 +23,9 @@ impl CfnByteMatchSet {
     }
 }
 impl CfnByteMatchSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ByteMatchTuples", &self.byte_match_tuples);
-        req(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ByteMatchTuples", &self.byte_match_tuples);
+        req(m, "Name", &self.name);
     }
 }
 resource!(CfnByteMatchSet, CfnByteMatchSetAttributes, "AWS::WAF::ByteMatchSet");
@@ -133,11 +131,9 @@ impl CfnIPSet {
     }
 }
 impl CfnIPSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "IPSetDescriptors", &self.ip_set_descriptors);
-        req(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "IPSetDescriptors", &self.ip_set_descriptors);
+        req(m, "Name", &self.name);
     }
 }
 resource!(CfnIPSet, CfnIPSetAttributes, "AWS::WAF::IPSet");
@@ -208,12 +204,10 @@ impl CfnRule {
     }
 }
 impl CfnRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "MetricName", &self.metric_name);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Predicates", &self.predicates);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "MetricName", &self.metric_name);
+        req(m, "Name", &self.name);
+        put(m, "Predicates", &self.predicates);
     }
 }
 resource!(CfnRule, CfnRuleAttributes, "AWS::WAF::Rule");
@@ -285,11 +279,9 @@ impl CfnSizeConstraintSet {
     }
 }
 impl CfnSizeConstraintSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "SizeConstraints", &self.size_constraints);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        req(m, "SizeConstraints", &self.size_constraints);
     }
 }
 resource!(CfnSizeConstraintSet, CfnSizeConstraintSetAttributes, "AWS::WAF::SizeConstraintSet");
@@ -391,11 +383,9 @@ impl CfnSqlInjectionMatchSet {
     }
 }
 impl CfnSqlInjectionMatchSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "SqlInjectionMatchTuples", &self.sql_injection_match_tuples);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        put(m, "SqlInjectionMatchTuples", &self.sql_injection_match_tuples);
     }
 }
 resource!(CfnSqlInjectionMatchSet, CfnSqlInjectionMatchSetAttributes, "AWS::WAF::SqlInjectionMatchSet");
@@ -495,13 +485,11 @@ impl CfnWebACL {
     }
 }
 impl CfnWebACL {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DefaultAction", &self.default_action);
-        req(&mut m, "MetricName", &self.metric_name);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Rules", &self.rules);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DefaultAction", &self.default_action);
+        req(m, "MetricName", &self.metric_name);
+        req(m, "Name", &self.name);
+        put(m, "Rules", &self.rules);
     }
 }
 resource!(CfnWebACL, CfnWebACLAttributes, "AWS::WAF::WebACL");
@@ -595,11 +583,9 @@ impl CfnXssMatchSet {
     }
 }
 impl CfnXssMatchSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "XssMatchTuples", &self.xss_match_tuples);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        req(m, "XssMatchTuples", &self.xss_match_tuples);
     }
 }
 resource!(CfnXssMatchSet, CfnXssMatchSetAttributes, "AWS::WAF::XssMatchSet");

@@ -23,11 +23,9 @@ impl CfnByteMatchSet {
     }
 }
 impl CfnByteMatchSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ByteMatchTuples", &self.byte_match_tuples);
-        req(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ByteMatchTuples", &self.byte_match_tuples);
+        req(m, "Name", &self.name);
     }
 }
 resource!(CfnByteMatchSet, CfnByteMatchSetAttributes, "AWS::WAFRegional::ByteMatchSet");
@@ -133,11 +131,9 @@ impl CfnGeoMatchSet {
     }
 }
 impl CfnGeoMatchSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "GeoMatchConstraints", &self.geo_match_constraints);
-        req(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "GeoMatchConstraints", &self.geo_match_constraints);
+        req(m, "Name", &self.name);
     }
 }
 resource!(CfnGeoMatchSet, CfnGeoMatchSetAttributes, "AWS::WAFRegional::GeoMatchSet");
@@ -205,11 +201,9 @@ impl CfnIPSet {
     }
 }
 impl CfnIPSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "IPSetDescriptors", &self.ip_set_descriptors);
-        req(&mut m, "Name", &self.name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "IPSetDescriptors", &self.ip_set_descriptors);
+        req(m, "Name", &self.name);
     }
 }
 resource!(CfnIPSet, CfnIPSetAttributes, "AWS::WAFRegional::IPSet");
@@ -286,14 +280,12 @@ impl CfnRateBasedRule {
     }
 }
 impl CfnRateBasedRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "MatchPredicates", &self.match_predicates);
-        req(&mut m, "MetricName", &self.metric_name);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RateKey", &self.rate_key);
-        req(&mut m, "RateLimit", &self.rate_limit);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "MatchPredicates", &self.match_predicates);
+        req(m, "MetricName", &self.metric_name);
+        req(m, "Name", &self.name);
+        req(m, "RateKey", &self.rate_key);
+        req(m, "RateLimit", &self.rate_limit);
     }
 }
 resource!(CfnRateBasedRule, CfnRateBasedRuleAttributes, "AWS::WAFRegional::RateBasedRule");
@@ -365,11 +357,9 @@ impl CfnRegexPatternSet {
     }
 }
 impl CfnRegexPatternSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "RegexPatternStrings", &self.regex_pattern_strings);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        req(m, "RegexPatternStrings", &self.regex_pattern_strings);
     }
 }
 resource!(CfnRegexPatternSet, CfnRegexPatternSetAttributes, "AWS::WAFRegional::RegexPatternSet");
@@ -410,12 +400,10 @@ impl CfnRule {
     }
 }
 impl CfnRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "MetricName", &self.metric_name);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Predicates", &self.predicates);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "MetricName", &self.metric_name);
+        req(m, "Name", &self.name);
+        put(m, "Predicates", &self.predicates);
     }
 }
 resource!(CfnRule, CfnRuleAttributes, "AWS::WAFRegional::Rule");
@@ -487,11 +475,9 @@ impl CfnSizeConstraintSet {
     }
 }
 impl CfnSizeConstraintSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "SizeConstraints", &self.size_constraints);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        put(m, "SizeConstraints", &self.size_constraints);
     }
 }
 resource!(CfnSizeConstraintSet, CfnSizeConstraintSetAttributes, "AWS::WAFRegional::SizeConstraintSet");
@@ -593,11 +579,9 @@ impl CfnSqlInjectionMatchSet {
     }
 }
 impl CfnSqlInjectionMatchSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "SqlInjectionMatchTuples", &self.sql_injection_match_tuples);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        put(m, "SqlInjectionMatchTuples", &self.sql_injection_match_tuples);
     }
 }
 resource!(CfnSqlInjectionMatchSet, CfnSqlInjectionMatchSetAttributes, "AWS::WAFRegional::SqlInjectionMatchSet");
@@ -697,13 +681,11 @@ impl CfnWebACL {
     }
 }
 impl CfnWebACL {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "DefaultAction", &self.default_action);
-        req(&mut m, "MetricName", &self.metric_name);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Rules", &self.rules);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "DefaultAction", &self.default_action);
+        req(m, "MetricName", &self.metric_name);
+        req(m, "Name", &self.name);
+        put(m, "Rules", &self.rules);
     }
 }
 resource!(CfnWebACL, CfnWebACLAttributes, "AWS::WAFRegional::WebACL");
@@ -797,11 +779,9 @@ impl CfnWebACLAssociation {
     }
 }
 impl CfnWebACLAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ResourceArn", &self.resource_arn);
-        req(&mut m, "WebACLId", &self.web_acl_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ResourceArn", &self.resource_arn);
+        req(m, "WebACLId", &self.web_acl_id);
     }
 }
 resource!(CfnWebACLAssociation, CfnWebACLAssociationAttributes, "AWS::WAFRegional::WebACLAssociation");
@@ -839,11 +819,9 @@ impl CfnXssMatchSet {
     }
 }
 impl CfnXssMatchSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "XssMatchTuples", &self.xss_match_tuples);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Name", &self.name);
+        put(m, "XssMatchTuples", &self.xss_match_tuples);
     }
 }
 resource!(CfnXssMatchSet, CfnXssMatchSetAttributes, "AWS::WAFRegional::XssMatchSet");

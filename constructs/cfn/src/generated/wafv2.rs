@@ -35,15 +35,13 @@ impl CfnIPSet {
     }
 }
 impl CfnIPSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Addresses", &self.addresses);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "IPAddressVersion", &self.ip_address_version);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "Scope", &self.scope);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Addresses", &self.addresses);
+        put(m, "Description", &self.description);
+        req(m, "IPAddressVersion", &self.ip_address_version);
+        put(m, "Name", &self.name);
+        req(m, "Scope", &self.scope);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIPSet, CfnIPSetAttributes, "AWS::WAFv2::IPSet");
@@ -154,13 +152,11 @@ impl CfnLoggingConfiguration {
     }
 }
 impl CfnLoggingConfiguration {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "LogDestinationConfigs", &self.log_destination_configs);
-        put(&mut m, "LoggingFilter", &self.logging_filter);
-        put(&mut m, "RedactedFields", &self.redacted_fields);
-        req(&mut m, "ResourceArn", &self.resource_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "LogDestinationConfigs", &self.log_destination_configs);
+        put(m, "LoggingFilter", &self.logging_filter);
+        put(m, "RedactedFields", &self.redacted_fields);
+        req(m, "ResourceArn", &self.resource_arn);
     }
 }
 resource!(CfnLoggingConfiguration, CfnLoggingConfigurationAttributes, "AWS::WAFv2::LoggingConfiguration");
@@ -474,14 +470,12 @@ impl CfnRegexPatternSet {
     }
 }
 impl CfnRegexPatternSet {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Name", &self.name);
-        req(&mut m, "RegularExpressionList", &self.regular_expression_list);
-        req(&mut m, "Scope", &self.scope);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        put(m, "Name", &self.name);
+        req(m, "RegularExpressionList", &self.regular_expression_list);
+        req(m, "Scope", &self.scope);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnRegexPatternSet, CfnRegexPatternSetAttributes, "AWS::WAFv2::RegexPatternSet");
@@ -592,20 +586,18 @@ impl CfnRuleGroup {
     }
 }
 impl CfnRuleGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AvailableLabels", &self.available_labels);
-        req(&mut m, "Capacity", &self.capacity);
-        put(&mut m, "ConsumedLabels", &self.consumed_labels);
-        put(&mut m, "CustomResponseBodies", &self.custom_response_bodies);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "MonetizationConfig", &self.monetization_config);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Rules", &self.rules);
-        req(&mut m, "Scope", &self.scope);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VisibilityConfig", &self.visibility_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AvailableLabels", &self.available_labels);
+        req(m, "Capacity", &self.capacity);
+        put(m, "ConsumedLabels", &self.consumed_labels);
+        put(m, "CustomResponseBodies", &self.custom_response_bodies);
+        put(m, "Description", &self.description);
+        put(m, "MonetizationConfig", &self.monetization_config);
+        put(m, "Name", &self.name);
+        put(m, "Rules", &self.rules);
+        req(m, "Scope", &self.scope);
+        put(m, "Tags", &self.tags);
+        req(m, "VisibilityConfig", &self.visibility_config);
     }
 }
 resource!(CfnRuleGroup, CfnRuleGroupAttributes, "AWS::WAFv2::RuleGroup");
@@ -3713,25 +3705,23 @@ impl CfnWebACL {
     }
 }
 impl CfnWebACL {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApplicationConfig", &self.application_config);
-        put(&mut m, "AssociationConfig", &self.association_config);
-        put(&mut m, "CaptchaConfig", &self.captcha_config);
-        put(&mut m, "ChallengeConfig", &self.challenge_config);
-        put(&mut m, "CustomResponseBodies", &self.custom_response_bodies);
-        put(&mut m, "DataProtectionConfig", &self.data_protection_config);
-        req(&mut m, "DefaultAction", &self.default_action);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "MonetizationConfig", &self.monetization_config);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "OnSourceDDoSProtectionConfig", &self.on_source_d_do_s_protection_config);
-        put(&mut m, "Rules", &self.rules);
-        req(&mut m, "Scope", &self.scope);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TokenDomains", &self.token_domains);
-        req(&mut m, "VisibilityConfig", &self.visibility_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApplicationConfig", &self.application_config);
+        put(m, "AssociationConfig", &self.association_config);
+        put(m, "CaptchaConfig", &self.captcha_config);
+        put(m, "ChallengeConfig", &self.challenge_config);
+        put(m, "CustomResponseBodies", &self.custom_response_bodies);
+        put(m, "DataProtectionConfig", &self.data_protection_config);
+        req(m, "DefaultAction", &self.default_action);
+        put(m, "Description", &self.description);
+        put(m, "MonetizationConfig", &self.monetization_config);
+        put(m, "Name", &self.name);
+        put(m, "OnSourceDDoSProtectionConfig", &self.on_source_d_do_s_protection_config);
+        put(m, "Rules", &self.rules);
+        req(m, "Scope", &self.scope);
+        put(m, "Tags", &self.tags);
+        put(m, "TokenDomains", &self.token_domains);
+        req(m, "VisibilityConfig", &self.visibility_config);
     }
 }
 resource!(CfnWebACL, CfnWebACLAttributes, "AWS::WAFv2::WebACL");
@@ -7833,11 +7823,9 @@ impl CfnWebACLAssociation {
     }
 }
 impl CfnWebACLAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ResourceArn", &self.resource_arn);
-        req(&mut m, "WebACLArn", &self.web_acl_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ResourceArn", &self.resource_arn);
+        req(m, "WebACLArn", &self.web_acl_arn);
     }
 }
 resource!(CfnWebACLAssociation, CfnWebACLAssociationAttributes, "AWS::WAFv2::WebACLAssociation");

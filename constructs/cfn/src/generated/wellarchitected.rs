@@ -29,13 +29,11 @@ impl CfnAgentContext {
     }
 }
 impl CfnAgentContext {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Content", &self.content);
-        req(&mut m, "ContextType", &self.context_type);
-        req(&mut m, "ProfileArn", &self.profile_arn);
-        req(&mut m, "Title", &self.title);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Content", &self.content);
+        req(m, "ContextType", &self.context_type);
+        req(m, "ProfileArn", &self.profile_arn);
+        req(m, "Title", &self.title);
     }
 }
 resource!(CfnAgentContext, CfnAgentContextAttributes, "AWS::WellArchitected::AgentContext");
@@ -129,13 +127,11 @@ impl CfnAgentGoal {
     }
 }
 impl CfnAgentGoal {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Pillars", &self.pillars);
-        req(&mut m, "ProfileArn", &self.profile_arn);
-        req(&mut m, "Title", &self.title);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Pillars", &self.pillars);
+        req(m, "ProfileArn", &self.profile_arn);
+        req(m, "Title", &self.title);
     }
 }
 resource!(CfnAgentGoal, CfnAgentGoalAttributes, "AWS::WellArchitected::AgentGoal");
@@ -248,18 +244,16 @@ impl CfnAgentProfile {
     }
 }
 impl CfnAgentProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AggregationConfiguration", &self.aggregation_configuration);
-        put(&mut m, "BusinessOverview", &self.business_overview);
-        put(&mut m, "DeletionProtection", &self.deletion_protection);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisplayName", &self.display_name);
-        req(&mut m, "ExecutionRoleArn", &self.execution_role_arn);
-        req(&mut m, "Name", &self.name);
-        req(&mut m, "Pillars", &self.pillars);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AggregationConfiguration", &self.aggregation_configuration);
+        put(m, "BusinessOverview", &self.business_overview);
+        put(m, "DeletionProtection", &self.deletion_protection);
+        put(m, "Description", &self.description);
+        put(m, "DisplayName", &self.display_name);
+        req(m, "ExecutionRoleArn", &self.execution_role_arn);
+        req(m, "Name", &self.name);
+        req(m, "Pillars", &self.pillars);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAgentProfile, CfnAgentProfileAttributes, "AWS::WellArchitected::AgentProfile");
@@ -397,12 +391,10 @@ pub struct CfnLens {
     pub tags: Option<Val<Vec<Val<lens::TagsItem>>>>,
 }
 impl CfnLens {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "JSONString", &self.json_string);
-        put(&mut m, "LensVersion", &self.lens_version);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "JSONString", &self.json_string);
+        put(m, "LensVersion", &self.lens_version);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnLens, CfnLensAttributes, "AWS::WellArchitected::Lens");
@@ -492,13 +484,11 @@ impl CfnProfile {
     }
 }
 impl CfnProfile {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ProfileDescription", &self.profile_description);
-        req(&mut m, "ProfileName", &self.profile_name);
-        req(&mut m, "ProfileQuestions", &self.profile_questions);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ProfileDescription", &self.profile_description);
+        req(m, "ProfileName", &self.profile_name);
+        req(m, "ProfileQuestions", &self.profile_questions);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnProfile, CfnProfileAttributes, "AWS::WellArchitected::Profile");
@@ -612,14 +602,12 @@ impl CfnReviewTemplate {
     }
 }
 impl CfnReviewTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Description", &self.description);
-        req(&mut m, "Lenses", &self.lenses);
-        put(&mut m, "Notes", &self.notes);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TemplateName", &self.template_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Description", &self.description);
+        req(m, "Lenses", &self.lenses);
+        put(m, "Notes", &self.notes);
+        put(m, "Tags", &self.tags);
+        req(m, "TemplateName", &self.template_name);
     }
 }
 resource!(CfnReviewTemplate, CfnReviewTemplateAttributes, "AWS::WellArchitected::ReviewTemplate");
@@ -735,23 +723,21 @@ impl CfnWorkload {
     }
 }
 impl CfnWorkload {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AccountIds", &self.account_ids);
-        put(&mut m, "ArchitecturalDesign", &self.architectural_design);
-        put(&mut m, "AwsRegions", &self.aws_regions);
-        req(&mut m, "Description", &self.description);
-        put(&mut m, "DiscoveryConfig", &self.discovery_config);
-        req(&mut m, "Environment", &self.environment);
-        put(&mut m, "Industry", &self.industry);
-        put(&mut m, "IndustryType", &self.industry_type);
-        req(&mut m, "Lenses", &self.lenses);
-        put(&mut m, "NonAwsRegions", &self.non_aws_regions);
-        put(&mut m, "Notes", &self.notes);
-        put(&mut m, "ReviewOwner", &self.review_owner);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "WorkloadName", &self.workload_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AccountIds", &self.account_ids);
+        put(m, "ArchitecturalDesign", &self.architectural_design);
+        put(m, "AwsRegions", &self.aws_regions);
+        req(m, "Description", &self.description);
+        put(m, "DiscoveryConfig", &self.discovery_config);
+        req(m, "Environment", &self.environment);
+        put(m, "Industry", &self.industry);
+        put(m, "IndustryType", &self.industry_type);
+        req(m, "Lenses", &self.lenses);
+        put(m, "NonAwsRegions", &self.non_aws_regions);
+        put(m, "Notes", &self.notes);
+        put(m, "ReviewOwner", &self.review_owner);
+        put(m, "Tags", &self.tags);
+        req(m, "WorkloadName", &self.workload_name);
     }
 }
 resource!(CfnWorkload, CfnWorkloadAttributes, "AWS::WellArchitected::Workload");

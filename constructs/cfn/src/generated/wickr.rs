@@ -23,11 +23,9 @@ impl CfnNetwork {
     }
 }
 impl CfnNetwork {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AccessLevel", &self.access_level);
-        req(&mut m, "NetworkName", &self.network_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AccessLevel", &self.access_level);
+        req(m, "NetworkName", &self.network_name);
     }
 }
 resource!(CfnNetwork, CfnNetworkAttributes, "AWS::Wickr::Network");

@@ -35,15 +35,13 @@ impl CfnAIAgent {
     }
 }
 impl CfnAIAgent {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AssistantId", &self.assistant_id);
-        req(&mut m, "Configuration", &self.configuration);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AssistantId", &self.assistant_id);
+        req(m, "Configuration", &self.configuration);
+        put(m, "Description", &self.description);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnAIAgent, CfnAIAgentAttributes, "AWS::Wisdom::AIAgent");
@@ -1055,12 +1053,10 @@ impl CfnAIAgentVersion {
     }
 }
 impl CfnAIAgentVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AIAgentId", &self.ai_agent_id);
-        req(&mut m, "AssistantId", &self.assistant_id);
-        put(&mut m, "ModifiedTimeSeconds", &self.modified_time_seconds);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AIAgentId", &self.ai_agent_id);
+        req(m, "AssistantId", &self.assistant_id);
+        put(m, "ModifiedTimeSeconds", &self.modified_time_seconds);
     }
 }
 resource!(CfnAIAgentVersion, CfnAIAgentVersionAttributes, "AWS::Wisdom::AIAgentVersion");
@@ -1137,20 +1133,18 @@ impl CfnAIGuardrail {
     }
 }
 impl CfnAIGuardrail {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AssistantId", &self.assistant_id);
-        req(&mut m, "BlockedInputMessaging", &self.blocked_input_messaging);
-        req(&mut m, "BlockedOutputsMessaging", &self.blocked_outputs_messaging);
-        put(&mut m, "ContentPolicyConfig", &self.content_policy_config);
-        put(&mut m, "ContextualGroundingPolicyConfig", &self.contextual_grounding_policy_config);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "SensitiveInformationPolicyConfig", &self.sensitive_information_policy_config);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TopicPolicyConfig", &self.topic_policy_config);
-        put(&mut m, "WordPolicyConfig", &self.word_policy_config);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AssistantId", &self.assistant_id);
+        req(m, "BlockedInputMessaging", &self.blocked_input_messaging);
+        req(m, "BlockedOutputsMessaging", &self.blocked_outputs_messaging);
+        put(m, "ContentPolicyConfig", &self.content_policy_config);
+        put(m, "ContextualGroundingPolicyConfig", &self.contextual_grounding_policy_config);
+        put(m, "Description", &self.description);
+        put(m, "Name", &self.name);
+        put(m, "SensitiveInformationPolicyConfig", &self.sensitive_information_policy_config);
+        put(m, "Tags", &self.tags);
+        put(m, "TopicPolicyConfig", &self.topic_policy_config);
+        put(m, "WordPolicyConfig", &self.word_policy_config);
     }
 }
 resource!(CfnAIGuardrail, CfnAIGuardrailAttributes, "AWS::Wisdom::AIGuardrail");
@@ -1771,12 +1765,10 @@ impl CfnAIGuardrailVersion {
     }
 }
 impl CfnAIGuardrailVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AIGuardrailId", &self.ai_guardrail_id);
-        req(&mut m, "AssistantId", &self.assistant_id);
-        put(&mut m, "ModifiedTimeSeconds", &self.modified_time_seconds);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AIGuardrailId", &self.ai_guardrail_id);
+        req(m, "AssistantId", &self.assistant_id);
+        put(m, "ModifiedTimeSeconds", &self.modified_time_seconds);
     }
 }
 resource!(CfnAIGuardrailVersion, CfnAIGuardrailVersionAttributes, "AWS::Wisdom::AIGuardrailVersion");
@@ -1847,18 +1839,16 @@ impl CfnAIPrompt {
     }
 }
 impl CfnAIPrompt {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ApiFormat", &self.api_format);
-        put(&mut m, "AssistantId", &self.assistant_id);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "ModelId", &self.model_id);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "TemplateConfiguration", &self.template_configuration);
-        req(&mut m, "TemplateType", &self.template_type);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ApiFormat", &self.api_format);
+        put(m, "AssistantId", &self.assistant_id);
+        put(m, "Description", &self.description);
+        req(m, "ModelId", &self.model_id);
+        put(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
+        req(m, "TemplateConfiguration", &self.template_configuration);
+        req(m, "TemplateType", &self.template_type);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnAIPrompt, CfnAIPromptAttributes, "AWS::Wisdom::AIPrompt");
@@ -2011,12 +2001,10 @@ impl CfnAIPromptVersion {
     }
 }
 impl CfnAIPromptVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AIPromptId", &self.ai_prompt_id);
-        req(&mut m, "AssistantId", &self.assistant_id);
-        put(&mut m, "ModifiedTimeSeconds", &self.modified_time_seconds);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AIPromptId", &self.ai_prompt_id);
+        req(m, "AssistantId", &self.assistant_id);
+        put(m, "ModifiedTimeSeconds", &self.modified_time_seconds);
     }
 }
 resource!(CfnAIPromptVersion, CfnAIPromptVersionAttributes, "AWS::Wisdom::AIPromptVersion");
@@ -2075,14 +2063,12 @@ impl CfnAssistant {
     }
 }
 impl CfnAssistant {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ServerSideEncryptionConfiguration", &self.server_side_encryption_configuration);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "Type", &self.type_);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "Name", &self.name);
+        put(m, "ServerSideEncryptionConfiguration", &self.server_side_encryption_configuration);
+        put(m, "Tags", &self.tags);
+        req(m, "Type", &self.type_);
     }
 }
 resource!(CfnAssistant, CfnAssistantAttributes, "AWS::Wisdom::Assistant");
@@ -2192,13 +2178,11 @@ impl CfnAssistantAssociation {
     }
 }
 impl CfnAssistantAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AssistantId", &self.assistant_id);
-        req(&mut m, "Association", &self.association);
-        req(&mut m, "AssociationType", &self.association_type);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AssistantId", &self.assistant_id);
+        req(m, "Association", &self.association);
+        req(m, "AssociationType", &self.association_type);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnAssistantAssociation, CfnAssistantAssociationAttributes, "AWS::Wisdom::AssistantAssociation");
@@ -2380,16 +2364,14 @@ impl CfnContent {
     }
 }
 impl CfnContent {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "KnowledgeBaseId", &self.knowledge_base_id);
-        put(&mut m, "Metadata", &self.metadata);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "OverrideLinkOutUri", &self.override_link_out_uri);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Title", &self.title);
-        put(&mut m, "UploadId", &self.upload_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "KnowledgeBaseId", &self.knowledge_base_id);
+        put(m, "Metadata", &self.metadata);
+        req(m, "Name", &self.name);
+        put(m, "OverrideLinkOutUri", &self.override_link_out_uri);
+        put(m, "Tags", &self.tags);
+        put(m, "Title", &self.title);
+        put(m, "UploadId", &self.upload_id);
     }
 }
 resource!(CfnContent, CfnContentAttributes, "AWS::Wisdom::Content");
@@ -2490,14 +2472,12 @@ impl CfnContentAssociation {
     }
 }
 impl CfnContentAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Association", &self.association);
-        req(&mut m, "AssociationType", &self.association_type);
-        req(&mut m, "ContentId", &self.content_id);
-        req(&mut m, "KnowledgeBaseId", &self.knowledge_base_id);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Association", &self.association);
+        req(m, "AssociationType", &self.association_type);
+        req(m, "ContentId", &self.content_id);
+        req(m, "KnowledgeBaseId", &self.knowledge_base_id);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnContentAssociation, CfnContentAssociationAttributes, "AWS::Wisdom::ContentAssociation");
@@ -2649,17 +2629,15 @@ impl CfnKnowledgeBase {
     }
 }
 impl CfnKnowledgeBase {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "KnowledgeBaseType", &self.knowledge_base_type);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "RenderingConfiguration", &self.rendering_configuration);
-        put(&mut m, "ServerSideEncryptionConfiguration", &self.server_side_encryption_configuration);
-        put(&mut m, "SourceConfiguration", &self.source_configuration);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "VectorIngestionConfiguration", &self.vector_ingestion_configuration);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Description", &self.description);
+        req(m, "KnowledgeBaseType", &self.knowledge_base_type);
+        req(m, "Name", &self.name);
+        put(m, "RenderingConfiguration", &self.rendering_configuration);
+        put(m, "ServerSideEncryptionConfiguration", &self.server_side_encryption_configuration);
+        put(m, "SourceConfiguration", &self.source_configuration);
+        put(m, "Tags", &self.tags);
+        put(m, "VectorIngestionConfiguration", &self.vector_ingestion_configuration);
     }
 }
 resource!(CfnKnowledgeBase, CfnKnowledgeBaseAttributes, "AWS::Wisdom::KnowledgeBase");
@@ -3280,19 +3258,17 @@ impl CfnMessageTemplate {
     }
 }
 impl CfnMessageTemplate {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ChannelSubtype", &self.channel_subtype);
-        req(&mut m, "Content", &self.content);
-        put(&mut m, "DefaultAttributes", &self.default_attributes);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "GroupingConfiguration", &self.grouping_configuration);
-        req(&mut m, "KnowledgeBaseArn", &self.knowledge_base_arn);
-        put(&mut m, "Language", &self.language);
-        put(&mut m, "MessageTemplateAttachments", &self.message_template_attachments);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ChannelSubtype", &self.channel_subtype);
+        req(m, "Content", &self.content);
+        put(m, "DefaultAttributes", &self.default_attributes);
+        put(m, "Description", &self.description);
+        put(m, "GroupingConfiguration", &self.grouping_configuration);
+        req(m, "KnowledgeBaseArn", &self.knowledge_base_arn);
+        put(m, "Language", &self.language);
+        put(m, "MessageTemplateAttachments", &self.message_template_attachments);
+        req(m, "Name", &self.name);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnMessageTemplate, CfnMessageTemplateAttributes, "AWS::Wisdom::MessageTemplate");
@@ -3863,11 +3839,9 @@ impl CfnMessageTemplateVersion {
     }
 }
 impl CfnMessageTemplateVersion {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "MessageTemplateArn", &self.message_template_arn);
-        put(&mut m, "MessageTemplateContentSha256", &self.message_template_content_sha256);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "MessageTemplateArn", &self.message_template_arn);
+        put(m, "MessageTemplateContentSha256", &self.message_template_content_sha256);
     }
 }
 resource!(CfnMessageTemplateVersion, CfnMessageTemplateVersionAttributes, "AWS::Wisdom::MessageTemplateVersion");
@@ -3938,20 +3912,18 @@ impl CfnQuickResponse {
     }
 }
 impl CfnQuickResponse {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "Channels", &self.channels);
-        req(&mut m, "Content", &self.content);
-        put(&mut m, "ContentType", &self.content_type);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "GroupingConfiguration", &self.grouping_configuration);
-        put(&mut m, "IsActive", &self.is_active);
-        req(&mut m, "KnowledgeBaseArn", &self.knowledge_base_arn);
-        put(&mut m, "Language", &self.language);
-        req(&mut m, "Name", &self.name);
-        put(&mut m, "ShortcutKey", &self.shortcut_key);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "Channels", &self.channels);
+        req(m, "Content", &self.content);
+        put(m, "ContentType", &self.content_type);
+        put(m, "Description", &self.description);
+        put(m, "GroupingConfiguration", &self.grouping_configuration);
+        put(m, "IsActive", &self.is_active);
+        req(m, "KnowledgeBaseArn", &self.knowledge_base_arn);
+        put(m, "Language", &self.language);
+        req(m, "Name", &self.name);
+        put(m, "ShortcutKey", &self.shortcut_key);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnQuickResponse, CfnQuickResponseAttributes, "AWS::Wisdom::QuickResponse");

@@ -23,11 +23,9 @@ impl CfnConnectionAlias {
     }
 }
 impl CfnConnectionAlias {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "ConnectionString", &self.connection_string);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "ConnectionString", &self.connection_string);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnConnectionAlias, CfnConnectionAliasAttributes, "AWS::WorkSpaces::ConnectionAlias");
@@ -128,28 +126,26 @@ pub struct CfnDirectory {
     pub workspace_type: Option<Val<directory::WorkspaceType>>,
 }
 impl CfnDirectory {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ActiveDirectoryConfig", &self.active_directory_config);
-        put(&mut m, "CertificateBasedAuthProperties", &self.certificate_based_auth_properties);
-        put(&mut m, "EnableSelfService", &self.enable_self_service);
-        put(&mut m, "EndpointEncryptionMode", &self.endpoint_encryption_mode);
-        put(&mut m, "IdcInstanceArn", &self.idc_instance_arn);
-        put(&mut m, "IpGroupIds", &self.ip_group_ids);
-        put(&mut m, "MicrosoftEntraConfig", &self.microsoft_entra_config);
-        put(&mut m, "SamlProperties", &self.saml_properties);
-        put(&mut m, "SelfservicePermissions", &self.selfservice_permissions);
-        put(&mut m, "StreamingProperties", &self.streaming_properties);
-        put(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "Tenancy", &self.tenancy);
-        put(&mut m, "UserIdentityType", &self.user_identity_type);
-        put(&mut m, "WorkspaceAccessProperties", &self.workspace_access_properties);
-        put(&mut m, "WorkspaceCreationProperties", &self.workspace_creation_properties);
-        put(&mut m, "WorkspaceDirectoryDescription", &self.workspace_directory_description);
-        put(&mut m, "WorkspaceDirectoryName", &self.workspace_directory_name);
-        put(&mut m, "WorkspaceType", &self.workspace_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ActiveDirectoryConfig", &self.active_directory_config);
+        put(m, "CertificateBasedAuthProperties", &self.certificate_based_auth_properties);
+        put(m, "EnableSelfService", &self.enable_self_service);
+        put(m, "EndpointEncryptionMode", &self.endpoint_encryption_mode);
+        put(m, "IdcInstanceArn", &self.idc_instance_arn);
+        put(m, "IpGroupIds", &self.ip_group_ids);
+        put(m, "MicrosoftEntraConfig", &self.microsoft_entra_config);
+        put(m, "SamlProperties", &self.saml_properties);
+        put(m, "SelfservicePermissions", &self.selfservice_permissions);
+        put(m, "StreamingProperties", &self.streaming_properties);
+        put(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
+        put(m, "Tenancy", &self.tenancy);
+        put(m, "UserIdentityType", &self.user_identity_type);
+        put(m, "WorkspaceAccessProperties", &self.workspace_access_properties);
+        put(m, "WorkspaceCreationProperties", &self.workspace_creation_properties);
+        put(m, "WorkspaceDirectoryDescription", &self.workspace_directory_description);
+        put(m, "WorkspaceDirectoryName", &self.workspace_directory_name);
+        put(m, "WorkspaceType", &self.workspace_type);
     }
 }
 resource!(CfnDirectory, CfnDirectoryAttributes, "AWS::WorkSpaces::Directory");
@@ -1245,17 +1241,15 @@ impl CfnWorkspace {
     }
 }
 impl CfnWorkspace {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "BundleId", &self.bundle_id);
-        req(&mut m, "DirectoryId", &self.directory_id);
-        put(&mut m, "RootVolumeEncryptionEnabled", &self.root_volume_encryption_enabled);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "UserName", &self.user_name);
-        put(&mut m, "UserVolumeEncryptionEnabled", &self.user_volume_encryption_enabled);
-        put(&mut m, "VolumeEncryptionKey", &self.volume_encryption_key);
-        put(&mut m, "WorkspaceProperties", &self.workspace_properties);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "BundleId", &self.bundle_id);
+        req(m, "DirectoryId", &self.directory_id);
+        put(m, "RootVolumeEncryptionEnabled", &self.root_volume_encryption_enabled);
+        put(m, "Tags", &self.tags);
+        req(m, "UserName", &self.user_name);
+        put(m, "UserVolumeEncryptionEnabled", &self.user_volume_encryption_enabled);
+        put(m, "VolumeEncryptionKey", &self.volume_encryption_key);
+        put(m, "WorkspaceProperties", &self.workspace_properties);
     }
 }
 resource!(CfnWorkspace, CfnWorkspaceAttributes, "AWS::WorkSpaces::Workspace");
@@ -1359,13 +1353,11 @@ impl CfnWorkspaceIpGroup {
     }
 }
 impl CfnWorkspaceIpGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "GroupDesc", &self.group_desc);
-        req(&mut m, "GroupName", &self.group_name);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "UserRules", &self.user_rules);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "GroupDesc", &self.group_desc);
+        req(m, "GroupName", &self.group_name);
+        put(m, "Tags", &self.tags);
+        put(m, "UserRules", &self.user_rules);
     }
 }
 resource!(CfnWorkspaceIpGroup, CfnWorkspaceIpGroupAttributes, "AWS::WorkSpaces::WorkspaceIpGroup");
@@ -1488,18 +1480,16 @@ impl CfnWorkspacesPool {
     }
 }
 impl CfnWorkspacesPool {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ApplicationSettings", &self.application_settings);
-        req(&mut m, "BundleId", &self.bundle_id);
-        req(&mut m, "Capacity", &self.capacity);
-        put(&mut m, "Description", &self.description);
-        req(&mut m, "DirectoryId", &self.directory_id);
-        req(&mut m, "PoolName", &self.pool_name);
-        put(&mut m, "RunningMode", &self.running_mode);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TimeoutSettings", &self.timeout_settings);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ApplicationSettings", &self.application_settings);
+        req(m, "BundleId", &self.bundle_id);
+        req(m, "Capacity", &self.capacity);
+        put(m, "Description", &self.description);
+        req(m, "DirectoryId", &self.directory_id);
+        req(m, "PoolName", &self.pool_name);
+        put(m, "RunningMode", &self.running_mode);
+        put(m, "Tags", &self.tags);
+        put(m, "TimeoutSettings", &self.timeout_settings);
     }
 }
 resource!(CfnWorkspacesPool, CfnWorkspacesPoolAttributes, "AWS::WorkSpaces::WorkspacesPool");

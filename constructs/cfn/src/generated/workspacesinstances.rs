@@ -44,18 +44,16 @@ impl CfnVolume {
     }
 }
 impl CfnVolume {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "AvailabilityZone", &self.availability_zone);
-        put(&mut m, "Encrypted", &self.encrypted);
-        put(&mut m, "Iops", &self.iops);
-        put(&mut m, "KmsKeyId", &self.kms_key_id);
-        put(&mut m, "SizeInGB", &self.size_in_gb);
-        put(&mut m, "SnapshotId", &self.snapshot_id);
-        put(&mut m, "TagSpecifications", &self.tag_specifications);
-        put(&mut m, "Throughput", &self.throughput);
-        put(&mut m, "VolumeType", &self.volume_type);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "AvailabilityZone", &self.availability_zone);
+        put(m, "Encrypted", &self.encrypted);
+        put(m, "Iops", &self.iops);
+        put(m, "KmsKeyId", &self.kms_key_id);
+        put(m, "SizeInGB", &self.size_in_gb);
+        put(m, "SnapshotId", &self.snapshot_id);
+        put(m, "TagSpecifications", &self.tag_specifications);
+        put(m, "Throughput", &self.throughput);
+        put(m, "VolumeType", &self.volume_type);
     }
 }
 resource!(CfnVolume, CfnVolumeAttributes, "AWS::WorkspacesInstances::Volume");
@@ -209,13 +207,11 @@ impl CfnVolumeAssociation {
     }
 }
 impl CfnVolumeAssociation {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "Device", &self.device);
-        put(&mut m, "DisassociateMode", &self.disassociate_mode);
-        req(&mut m, "VolumeId", &self.volume_id);
-        req(&mut m, "WorkspaceInstanceId", &self.workspace_instance_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "Device", &self.device);
+        put(m, "DisassociateMode", &self.disassociate_mode);
+        req(m, "VolumeId", &self.volume_id);
+        req(m, "WorkspaceInstanceId", &self.workspace_instance_id);
     }
 }
 resource!(CfnVolumeAssociation, CfnVolumeAssociationAttributes, "AWS::WorkspacesInstances::VolumeAssociation");
@@ -265,11 +261,9 @@ pub struct CfnWorkspaceInstance {
     pub tags: Option<Val<Vec<Val<workspace_instance::Tag>>>>,
 }
 impl CfnWorkspaceInstance {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "ManagedInstance", &self.managed_instance);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "ManagedInstance", &self.managed_instance);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnWorkspaceInstance, CfnWorkspaceInstanceAttributes, "AWS::WorkspacesInstances::WorkspaceInstance");

@@ -47,19 +47,17 @@ impl CfnEnvironment {
     }
 }
 impl CfnEnvironment {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "DesiredSoftwareSetId", &self.desired_software_set_id);
-        req(&mut m, "DesktopArn", &self.desktop_arn);
-        put(&mut m, "DesktopEndpoint", &self.desktop_endpoint);
-        put(&mut m, "DeviceCreationTags", &self.device_creation_tags);
-        put(&mut m, "KmsKeyArn", &self.kms_key_arn);
-        put(&mut m, "MaintenanceWindow", &self.maintenance_window);
-        put(&mut m, "Name", &self.name);
-        put(&mut m, "SoftwareSetUpdateMode", &self.software_set_update_mode);
-        put(&mut m, "SoftwareSetUpdateSchedule", &self.software_set_update_schedule);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "DesiredSoftwareSetId", &self.desired_software_set_id);
+        req(m, "DesktopArn", &self.desktop_arn);
+        put(m, "DesktopEndpoint", &self.desktop_endpoint);
+        put(m, "DeviceCreationTags", &self.device_creation_tags);
+        put(m, "KmsKeyArn", &self.kms_key_arn);
+        put(m, "MaintenanceWindow", &self.maintenance_window);
+        put(m, "Name", &self.name);
+        put(m, "SoftwareSetUpdateMode", &self.software_set_update_mode);
+        put(m, "SoftwareSetUpdateSchedule", &self.software_set_update_schedule);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnEnvironment, CfnEnvironmentAttributes, "AWS::WorkSpacesThinClient::Environment");

@@ -20,14 +20,12 @@ pub struct CfnBrowserSettings {
     pub web_content_filtering_policy: Option<Val<browser_settings::WebContentFilteringPolicy>>,
 }
 impl CfnBrowserSettings {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalEncryptionContext", &self.additional_encryption_context);
-        put(&mut m, "BrowserPolicy", &self.browser_policy);
-        put(&mut m, "CustomerManagedKey", &self.customer_managed_key);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "WebContentFilteringPolicy", &self.web_content_filtering_policy);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalEncryptionContext", &self.additional_encryption_context);
+        put(m, "BrowserPolicy", &self.browser_policy);
+        put(m, "CustomerManagedKey", &self.customer_managed_key);
+        put(m, "Tags", &self.tags);
+        put(m, "WebContentFilteringPolicy", &self.web_content_filtering_policy);
     }
 }
 resource!(CfnBrowserSettings, CfnBrowserSettingsAttributes, "AWS::WorkSpacesWeb::BrowserSettings");
@@ -214,15 +212,13 @@ pub struct CfnDataProtectionSettings {
     pub tags: Option<Val<Vec<Val<data_protection_settings::Tag>>>>,
 }
 impl CfnDataProtectionSettings {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalEncryptionContext", &self.additional_encryption_context);
-        put(&mut m, "CustomerManagedKey", &self.customer_managed_key);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "InlineRedactionConfiguration", &self.inline_redaction_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalEncryptionContext", &self.additional_encryption_context);
+        put(m, "CustomerManagedKey", &self.customer_managed_key);
+        put(m, "Description", &self.description);
+        put(m, "DisplayName", &self.display_name);
+        put(m, "InlineRedactionConfiguration", &self.inline_redaction_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnDataProtectionSettings, CfnDataProtectionSettingsAttributes, "AWS::WorkSpacesWeb::DataProtectionSettings");
@@ -461,14 +457,12 @@ impl CfnIdentityProvider {
     }
 }
 impl CfnIdentityProvider {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "IdentityProviderDetails", &self.identity_provider_details);
-        req(&mut m, "IdentityProviderName", &self.identity_provider_name);
-        req(&mut m, "IdentityProviderType", &self.identity_provider_type);
-        put(&mut m, "PortalArn", &self.portal_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "IdentityProviderDetails", &self.identity_provider_details);
+        req(m, "IdentityProviderName", &self.identity_provider_name);
+        req(m, "IdentityProviderType", &self.identity_provider_type);
+        put(m, "PortalArn", &self.portal_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIdentityProvider, CfnIdentityProviderAttributes, "AWS::WorkSpacesWeb::IdentityProvider");
@@ -581,15 +575,13 @@ impl CfnIpAccessSettings {
     }
 }
 impl CfnIpAccessSettings {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalEncryptionContext", &self.additional_encryption_context);
-        put(&mut m, "CustomerManagedKey", &self.customer_managed_key);
-        put(&mut m, "Description", &self.description);
-        put(&mut m, "DisplayName", &self.display_name);
-        req(&mut m, "IpRules", &self.ip_rules);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalEncryptionContext", &self.additional_encryption_context);
+        put(m, "CustomerManagedKey", &self.customer_managed_key);
+        put(m, "Description", &self.description);
+        put(m, "DisplayName", &self.display_name);
+        req(m, "IpRules", &self.ip_rules);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnIpAccessSettings, CfnIpAccessSettingsAttributes, "AWS::WorkSpacesWeb::IpAccessSettings");
@@ -697,13 +689,11 @@ impl CfnNetworkSettings {
     }
 }
 impl CfnNetworkSettings {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "SecurityGroupIds", &self.security_group_ids);
-        req(&mut m, "SubnetIds", &self.subnet_ids);
-        put(&mut m, "Tags", &self.tags);
-        req(&mut m, "VpcId", &self.vpc_id);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "SecurityGroupIds", &self.security_group_ids);
+        req(m, "SubnetIds", &self.subnet_ids);
+        put(m, "Tags", &self.tags);
+        req(m, "VpcId", &self.vpc_id);
     }
 }
 resource!(CfnNetworkSettings, CfnNetworkSettingsAttributes, "AWS::WorkSpacesWeb::NetworkSettings");
@@ -794,25 +784,23 @@ pub struct CfnPortal {
     pub user_settings_arn: Option<Val<String>>,
 }
 impl CfnPortal {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalEncryptionContext", &self.additional_encryption_context);
-        put(&mut m, "AuthenticationType", &self.authentication_type);
-        put(&mut m, "BrowserSettingsArn", &self.browser_settings_arn);
-        put(&mut m, "CustomerManagedKey", &self.customer_managed_key);
-        put(&mut m, "DataProtectionSettingsArn", &self.data_protection_settings_arn);
-        put(&mut m, "DisplayName", &self.display_name);
-        put(&mut m, "InstanceType", &self.instance_type);
-        put(&mut m, "IpAccessSettingsArn", &self.ip_access_settings_arn);
-        put(&mut m, "MaxConcurrentSessions", &self.max_concurrent_sessions);
-        put(&mut m, "NetworkSettingsArn", &self.network_settings_arn);
-        put(&mut m, "PortalCustomDomain", &self.portal_custom_domain);
-        put(&mut m, "SessionLoggerArn", &self.session_logger_arn);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "TrustStoreArn", &self.trust_store_arn);
-        put(&mut m, "UserAccessLoggingSettingsArn", &self.user_access_logging_settings_arn);
-        put(&mut m, "UserSettingsArn", &self.user_settings_arn);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalEncryptionContext", &self.additional_encryption_context);
+        put(m, "AuthenticationType", &self.authentication_type);
+        put(m, "BrowserSettingsArn", &self.browser_settings_arn);
+        put(m, "CustomerManagedKey", &self.customer_managed_key);
+        put(m, "DataProtectionSettingsArn", &self.data_protection_settings_arn);
+        put(m, "DisplayName", &self.display_name);
+        put(m, "InstanceType", &self.instance_type);
+        put(m, "IpAccessSettingsArn", &self.ip_access_settings_arn);
+        put(m, "MaxConcurrentSessions", &self.max_concurrent_sessions);
+        put(m, "NetworkSettingsArn", &self.network_settings_arn);
+        put(m, "PortalCustomDomain", &self.portal_custom_domain);
+        put(m, "SessionLoggerArn", &self.session_logger_arn);
+        put(m, "Tags", &self.tags);
+        put(m, "TrustStoreArn", &self.trust_store_arn);
+        put(m, "UserAccessLoggingSettingsArn", &self.user_access_logging_settings_arn);
+        put(m, "UserSettingsArn", &self.user_settings_arn);
     }
 }
 resource!(CfnPortal, CfnPortalAttributes, "AWS::WorkSpacesWeb::Portal");
@@ -965,15 +953,13 @@ impl CfnSessionLogger {
     }
 }
 impl CfnSessionLogger {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalEncryptionContext", &self.additional_encryption_context);
-        put(&mut m, "CustomerManagedKey", &self.customer_managed_key);
-        put(&mut m, "DisplayName", &self.display_name);
-        req(&mut m, "EventFilter", &self.event_filter);
-        req(&mut m, "LogConfiguration", &self.log_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalEncryptionContext", &self.additional_encryption_context);
+        put(m, "CustomerManagedKey", &self.customer_managed_key);
+        put(m, "DisplayName", &self.display_name);
+        req(m, "EventFilter", &self.event_filter);
+        req(m, "LogConfiguration", &self.log_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSessionLogger, CfnSessionLoggerAttributes, "AWS::WorkSpacesWeb::SessionLogger");
@@ -1253,11 +1239,9 @@ impl CfnTrustStore {
     }
 }
 impl CfnTrustStore {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "CertificateList", &self.certificate_list);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "CertificateList", &self.certificate_list);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnTrustStore, CfnTrustStoreAttributes, "AWS::WorkSpacesWeb::TrustStore");
@@ -1329,11 +1313,9 @@ impl CfnUserAccessLoggingSettings {
     }
 }
 impl CfnUserAccessLoggingSettings {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        req(&mut m, "KinesisStreamArn", &self.kinesis_stream_arn);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        req(m, "KinesisStreamArn", &self.kinesis_stream_arn);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnUserAccessLoggingSettings, CfnUserAccessLoggingSettingsAttributes, "AWS::WorkSpacesWeb::UserAccessLoggingSettings");
@@ -1444,24 +1426,22 @@ impl CfnUserSettings {
     }
 }
 impl CfnUserSettings {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "AdditionalEncryptionContext", &self.additional_encryption_context);
-        put(&mut m, "BrandingConfiguration", &self.branding_configuration);
-        put(&mut m, "CookieSynchronizationConfiguration", &self.cookie_synchronization_configuration);
-        req(&mut m, "CopyAllowed", &self.copy_allowed);
-        put(&mut m, "CustomerManagedKey", &self.customer_managed_key);
-        put(&mut m, "DeepLinkAllowed", &self.deep_link_allowed);
-        put(&mut m, "DisconnectTimeoutInMinutes", &self.disconnect_timeout_in_minutes);
-        req(&mut m, "DownloadAllowed", &self.download_allowed);
-        put(&mut m, "IdleDisconnectTimeoutInMinutes", &self.idle_disconnect_timeout_in_minutes);
-        req(&mut m, "PasteAllowed", &self.paste_allowed);
-        req(&mut m, "PrintAllowed", &self.print_allowed);
-        put(&mut m, "Tags", &self.tags);
-        put(&mut m, "ToolbarConfiguration", &self.toolbar_configuration);
-        req(&mut m, "UploadAllowed", &self.upload_allowed);
-        put(&mut m, "WebAuthnAllowed", &self.web_authn_allowed);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "AdditionalEncryptionContext", &self.additional_encryption_context);
+        put(m, "BrandingConfiguration", &self.branding_configuration);
+        put(m, "CookieSynchronizationConfiguration", &self.cookie_synchronization_configuration);
+        req(m, "CopyAllowed", &self.copy_allowed);
+        put(m, "CustomerManagedKey", &self.customer_managed_key);
+        put(m, "DeepLinkAllowed", &self.deep_link_allowed);
+        put(m, "DisconnectTimeoutInMinutes", &self.disconnect_timeout_in_minutes);
+        req(m, "DownloadAllowed", &self.download_allowed);
+        put(m, "IdleDisconnectTimeoutInMinutes", &self.idle_disconnect_timeout_in_minutes);
+        req(m, "PasteAllowed", &self.paste_allowed);
+        req(m, "PrintAllowed", &self.print_allowed);
+        put(m, "Tags", &self.tags);
+        put(m, "ToolbarConfiguration", &self.toolbar_configuration);
+        req(m, "UploadAllowed", &self.upload_allowed);
+        put(m, "WebAuthnAllowed", &self.web_authn_allowed);
     }
 }
 resource!(CfnUserSettings, CfnUserSettingsAttributes, "AWS::WorkSpacesWeb::UserSettings");

@@ -29,13 +29,11 @@ impl CfnGroup {
     }
 }
 impl CfnGroup {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "FilterExpression", &self.filter_expression);
-        req(&mut m, "GroupName", &self.group_name);
-        put(&mut m, "InsightsConfiguration", &self.insights_configuration);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "FilterExpression", &self.filter_expression);
+        req(m, "GroupName", &self.group_name);
+        put(m, "InsightsConfiguration", &self.insights_configuration);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnGroup, CfnGroupAttributes, "AWS::XRay::Group");
@@ -123,12 +121,10 @@ impl CfnResourcePolicy {
     }
 }
 impl CfnResourcePolicy {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "BypassPolicyLockoutCheck", &self.bypass_policy_lockout_check);
-        req(&mut m, "PolicyDocument", &self.policy_document);
-        req(&mut m, "PolicyName", &self.policy_name);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "BypassPolicyLockoutCheck", &self.bypass_policy_lockout_check);
+        req(m, "PolicyDocument", &self.policy_document);
+        req(m, "PolicyName", &self.policy_name);
     }
 }
 resource!(CfnResourcePolicy, CfnResourcePolicyAttributes, "AWS::XRay::ResourcePolicy");
@@ -159,14 +155,12 @@ pub struct CfnSamplingRule {
     pub tags: Option<Val<Vec<Val<sampling_rule::Tag>>>>,
 }
 impl CfnSamplingRule {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "RuleName", &self.rule_name);
-        put(&mut m, "SamplingRule", &self.sampling_rule);
-        put(&mut m, "SamplingRuleRecord", &self.sampling_rule_record);
-        put(&mut m, "SamplingRuleUpdate", &self.sampling_rule_update);
-        put(&mut m, "Tags", &self.tags);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "RuleName", &self.rule_name);
+        put(m, "SamplingRule", &self.sampling_rule);
+        put(m, "SamplingRuleRecord", &self.sampling_rule_record);
+        put(m, "SamplingRuleUpdate", &self.sampling_rule_update);
+        put(m, "Tags", &self.tags);
     }
 }
 resource!(CfnSamplingRule, CfnSamplingRuleAttributes, "AWS::XRay::SamplingRule");
@@ -393,10 +387,8 @@ pub struct CfnTransactionSearchConfig {
     pub indexing_percentage: Option<Val<f64>>,
 }
 impl CfnTransactionSearchConfig {
-    fn props(&self) -> IndexMap<String, Value> {
-        let mut m = IndexMap::new();
-        put(&mut m, "IndexingPercentage", &self.indexing_percentage);
-        m
+    fn props_into(&self, m: &mut dyn Sink) {
+        put(m, "IndexingPercentage", &self.indexing_percentage);
     }
 }
 resource!(CfnTransactionSearchConfig, CfnTransactionSearchConfigAttributes, "AWS::XRay::TransactionSearchConfig");

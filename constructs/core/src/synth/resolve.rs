@@ -1,10 +1,10 @@
-//! The resolve step: one stack's template as one JSON value tree. References become
-//! logical IDs (`Ref`, `Fn::GetAtt`), or `Fn::ImportValue` of the export the validate
-//! step recorded when they cross stacks; `Null` map entries are left out; each resource's
-//! properties are moved into the tree, not copied.
+//! The resolve step: one stack's template as one value tree (a [`Value`] with no
+//! intrinsic left: each is replaced by its CloudFormation JSON form, which [`Value`]
+//! serializes). References become logical IDs (`Ref`, `Fn::GetAtt`), or `Fn::ImportValue`
+//! of the export the validate step recorded when they cross stacks; `Null` map entries are
+//! left out; each resource's properties are resolved in place and moved into the tree.
 
 use indexmap::IndexMap;
-use serde_json::{json, Map, Value as Json};
 
 use crate::error::{Error, Result};
 use crate::id::{NodeId, Stack};
@@ -14,6 +14,8 @@ use crate::tree::{App, NodeKind};
 use crate::value::{Intrinsic, Target, Value};
 
 use super::check::{export_of, local_reference, Links};
+
+type Map = IndexMap<String, Value>;
 use super::plan::Plan;
 
 /// Resolves the template of one stack.
@@ -33,23 +35,27 @@ pub(super) struct Counts {
     pub(super) mappings: usize,
 }
 
-fn object1(key: &str, value: Json) -> Json {
+fn object1(key: &str, value: Value) -> Value {
     let mut m = Map::with_capacity(1);
     m.insert(key.to_string(), value);
-    Json::Object(m)
+    Value::Map(m)
 }
 
-fn number(v: f64) -> Json {
+fn string(s: impl Into<String>) -> Value {
+    Value::String(s.into())
+}
+
+fn number(v: f64) -> Value {
     if v.fract() == 0.0 && v.abs() < 1e15 {
-        json!(v as i64)
+        Value::Int(v as i64)
     } else {
-        json!(v)
+        Value::Float(v)
     }
 }
 
 impl Resolver<'_> {
     /// The stack's template and its section counts.
-    pub(super) fn template(&self) -> Result<(Json, Counts)> {
+    pub(super) fn template(&self) -> Result<(Value, Counts)> {
         let app = self.app;
         let stack_node = self.plan.stacks[self.stack].node;
         let mut parameters = Map::new();
@@ -77,9 +83,9 @@ impl Resolver<'_> {
                 NodeKind::Mapping(m) => {
                     let mut out = Map::new();
                     for (k, inner) in m {
-                        out.insert(k.clone(), Json::Object(self.resolve_map(inner.clone())?));
+                        out.insert(k.clone(), Value::Map(self.resolve_map(inner.clone())?));
                     }
-                    mappings.insert(lid, Json::Object(out));
+                    mappings.insert(lid, Value::Map(out));
                 }
                 NodeKind::Output(o) => {
                     outputs.insert(lid, self.output(o)?);
@@ -91,7 +97,11 @@ impl Resolver<'_> {
             }
         }
         for (lid, (value, name)) in &self.links.exports[self.stack] {
-            outputs.insert(lid.clone(), json!({ "Value": value, "Export": { "Name": name } }));
+            let export = Value::map([
+                ("Value", Value::from_json(value)),
+                ("Export", Value::map([("Name", string(name.as_str()))])),
+            ]);
+            outputs.insert(lid.clone(), export);
         }
         let counts = Counts {
             resources: resources.len(),
@@ -102,20 +112,23 @@ impl Resolver<'_> {
         let props = app.stack_props(Stack::from_node(stack_node));
         let mut t = Map::new();
         if let Some(d) = &props.description {
-            t.insert("Description".into(), Json::String(d.clone()));
+            t.insert("Description".into(), string(d.as_str()));
         }
         match props.transforms.as_slice() {
             [] => {}
             [one] => {
-                t.insert("Transform".into(), Json::String(one.clone()));
+                t.insert("Transform".into(), string(one.as_str()));
             }
             many => {
-                t.insert("Transform".into(), json!(many));
+                t.insert(
+                    "Transform".into(),
+                    Value::List(many.iter().map(|m| string(m.as_str())).collect()),
+                );
             }
         }
         if !props.metadata.is_empty() {
             let metadata = self.resolve_map(props.metadata.clone())?;
-            t.insert("Metadata".into(), Json::Object(metadata));
+            t.insert("Metadata".into(), Value::Map(metadata));
         }
         for (name, section) in [
             ("Parameters", parameters),
@@ -126,27 +139,24 @@ impl Resolver<'_> {
             ("Rules", rules),
         ] {
             if !section.is_empty() {
-                t.insert(name.into(), Json::Object(section));
+                t.insert(name.into(), Value::Map(section));
             }
         }
-        Ok((Json::Object(t), counts))
+        Ok((Value::Map(t), counts))
     }
 
     /// `{ "Type", "Properties", "DependsOn", "Condition", policies, "Metadata" }`.
-    fn resource(&self, n: NodeId, entry: &ResourceEntry) -> Result<Json> {
+    fn resource(&self, n: NodeId, entry: &ResourceEntry) -> Result<Value> {
         let app = self.app;
         let mut r = Map::new();
-        r.insert(
-            "Type".into(),
-            Json::String(entry.resource.resource_type().to_string()),
-        );
+        r.insert("Type".into(), string(entry.resource.resource_type()));
         let props = entry.final_properties();
         // What the properties reference is ordered by CloudFormation already: a
         // `DependsOn` on it would be redundant (cfn-lint W3005).
         let mut referenced = Vec::new();
         props.values().for_each(|v| v.referenced_nodes(&mut referenced));
         if props.values().any(|v| !matches!(v, Value::Null)) {
-            r.insert("Properties".into(), Json::Object(self.resolve_map(props)?));
+            r.insert("Properties".into(), Value::Map(self.resolve_map(props)?));
         }
         let o = &entry.options;
         let mut depends_on = Vec::new();
@@ -156,7 +166,10 @@ impl Resolver<'_> {
         if !depends_on.is_empty() {
             depends_on.sort();
             depends_on.dedup();
-            r.insert("DependsOn".into(), json!(depends_on));
+            r.insert(
+                "DependsOn".into(),
+                Value::List(depends_on.into_iter().map(Value::String).collect()),
+            );
         }
         if let Some(c) = o.condition {
             r.insert("Condition".into(), self.local_name(&Target::Node(c.node()))?);
@@ -174,13 +187,13 @@ impl Resolver<'_> {
             ("DeletionPolicy", o.deletion_policy),
         ] {
             if let Some(p) = value {
-                r.insert(name.into(), Json::String(p.as_str().to_string()));
+                r.insert(name.into(), string(p.as_str()));
             }
         }
         let mut metadata = self.resolve_map(o.metadata.clone())?;
-        metadata.insert("aws:cdk:path".into(), Json::String(app.path(n)));
-        r.insert("Metadata".into(), Json::Object(metadata));
-        Ok(Json::Object(r))
+        metadata.insert("aws:cdk:path".into(), Value::String(app.path(n)));
+        r.insert("Metadata".into(), Value::Map(metadata));
+        Ok(Value::Map(r))
     }
 
     /// Expands a `DependsOn` target (a resource or a construct) to the logical IDs of the
@@ -207,9 +220,9 @@ impl Resolver<'_> {
         Ok(())
     }
 
-    fn parameter(&self, p: &Parameter) -> Result<Json> {
+    fn parameter(&self, p: &Parameter) -> Result<Value> {
         let mut m = Map::new();
-        m.insert("Type".into(), Json::String(p.parameter_type.type_name()));
+        m.insert("Type".into(), Value::String(p.parameter_type.type_name()));
         if let Some(d) = &p.default {
             m.insert("Default".into(), self.resolve(d.clone())?);
         }
@@ -219,87 +232,84 @@ impl Resolver<'_> {
                 .iter()
                 .map(|v| self.resolve(v.clone()))
                 .collect::<Result<_>>()?;
-            m.insert("AllowedValues".into(), Json::Array(values));
+            m.insert("AllowedValues".into(), Value::List(values));
         }
         if let Some(v) = &p.allowed_pattern {
-            m.insert("AllowedPattern".into(), json!(v));
+            m.insert("AllowedPattern".into(), string(v.as_str()));
         }
         if let Some(v) = &p.constraint_description {
-            m.insert("ConstraintDescription".into(), json!(v));
+            m.insert("ConstraintDescription".into(), string(v.as_str()));
         }
         if let Some(v) = &p.description {
-            m.insert("Description".into(), json!(v));
+            m.insert("Description".into(), string(v.as_str()));
         }
         if let Some(v) = p.max_length {
-            m.insert("MaxLength".into(), json!(v));
+            m.insert("MaxLength".into(), Value::Int(v));
         }
         if let Some(v) = p.max_value {
             m.insert("MaxValue".into(), number(v));
         }
         if let Some(v) = p.min_length {
-            m.insert("MinLength".into(), json!(v));
+            m.insert("MinLength".into(), Value::Int(v));
         }
         if let Some(v) = p.min_value {
             m.insert("MinValue".into(), number(v));
         }
         if p.no_echo {
-            m.insert("NoEcho".into(), json!(true));
+            m.insert("NoEcho".into(), Value::Bool(true));
         }
-        Ok(Json::Object(m))
+        Ok(Value::Map(m))
     }
 
-    fn output(&self, o: &Output) -> Result<Json> {
+    fn output(&self, o: &Output) -> Result<Value> {
         let mut m = Map::new();
         if let Some(d) = &o.description {
-            m.insert("Description".into(), json!(d));
+            m.insert("Description".into(), string(d.as_str()));
         }
         m.insert("Value".into(), self.resolve(o.value.clone())?);
         if let Some(e) = &o.export_name {
-            m.insert("Export".into(), json!({ "Name": self.resolve(e.clone())? }));
+            m.insert("Export".into(), object1("Name", self.resolve(e.clone())?));
         }
         if let Some(c) = o.condition {
             m.insert("Condition".into(), self.local_name(&Target::Node(c.node()))?);
         }
-        Ok(Json::Object(m))
+        Ok(Value::Map(m))
     }
 
-    /// Resolves a value, moving its strings into the JSON.
-    fn resolve(&self, v: Value) -> Result<Json> {
+    /// Resolves a value in place: literals stay where they are, intrinsics are replaced.
+    fn resolve(&self, v: Value) -> Result<Value> {
         Ok(match v {
-            Value::Null => Json::Null,
-            Value::Bool(b) => Json::Bool(b),
-            Value::Int(i) => Json::from(i),
-            Value::Float(f) => serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number),
-            Value::String(s) => Json::String(s),
-            Value::List(items) => Json::Array(
-                items
-                    .into_iter()
-                    .map(|i| self.resolve(i))
-                    .collect::<Result<_>>()?,
-            ),
-            Value::Map(m) => Json::Object(self.resolve_map(m)?),
+            Value::List(mut items) => {
+                for item in &mut items {
+                    *item = self.resolve(std::mem::take(item))?;
+                }
+                Value::List(items)
+            }
+            Value::Map(m) => Value::Map(self.resolve_map(m)?),
             Value::Intrinsic(i) => self.intrinsic(*i)?,
+            literal => literal,
         })
     }
 
-    fn resolve_map(&self, m: IndexMap<String, Value>) -> Result<Map<String, Json>> {
-        let mut out = Map::with_capacity(m.len());
-        for (k, v) in m {
-            if !matches!(v, Value::Null) {
-                out.insert(k, self.resolve(v)?);
+    /// Resolves a map in place, leaving out its `Null` entries.
+    fn resolve_map(&self, mut m: Map) -> Result<Map> {
+        if m.values().any(|v| matches!(v, Value::Null)) {
+            m.retain(|_, v| !matches!(v, Value::Null));
+        }
+        for v in m.values_mut() {
+            if !v.is_literal_scalar() {
+                *v = self.resolve(std::mem::take(v))?;
             }
         }
-        Ok(out)
+        Ok(m)
     }
 
-    fn resolve_all(&self, vs: Vec<Value>) -> Result<Json> {
-        Ok(Json::Array(
-            vs.into_iter().map(|v| self.resolve(v)).collect::<Result<_>>()?,
-        ))
+    fn resolve_all(&self, vs: Vec<Value>) -> Result<Value> {
+        self.resolve(Value::List(vs))
     }
 
     /// `Ref`/`Fn::GetAtt` of a node: local, or the import of the producer's export.
-    fn reference(&self, target: NodeId, attribute: Option<&str>) -> Result<Json> {
+    fn reference(&self, target: NodeId, attribute: Option<&str>) -> Result<Value> {
         let app = self.app;
         app.try_node(target)?;
         let (Some(s), Some(lid)) = (self.plan.owner(target), self.plan.logical_id(target)) else {
@@ -307,65 +317,57 @@ impl Resolver<'_> {
         };
         let local = local_reference(lid, attribute);
         if s == self.stack {
-            return Ok(local);
+            return Ok(Value::from_json(&local));
         }
         let (_, export_name) = export_of(&self.plan.stacks[s].stack_name, &local);
-        Ok(object1("Fn::ImportValue", Json::String(export_name)))
+        Ok(object1("Fn::ImportValue", Value::String(export_name)))
     }
 
     /// A condition or mapping of this stack by logical ID.
-    fn local_name(&self, target: &Target) -> Result<Json> {
+    fn local_name(&self, target: &Target) -> Result<Value> {
         match target {
-            Target::LogicalId(l) => Ok(Json::String(l.clone())),
+            Target::LogicalId(l) => Ok(string(l.as_str())),
             Target::Node(n) => {
                 self.app.try_node(*n)?;
-                Ok(Json::String(self.plan.lid(*n).to_string()))
+                Ok(string(self.plan.lid(*n)))
             }
         }
     }
 
-    fn intrinsic(&self, i: Intrinsic) -> Result<Json> {
-        let string = Json::String;
+    fn intrinsic(&self, i: Intrinsic) -> Result<Value> {
+        let args = Value::List;
         let (name, args) = match i {
             Intrinsic::Ref(Target::Node(t)) => return self.reference(t, None),
             Intrinsic::Ref(Target::LogicalId(l)) => ("Ref", string(l)),
-            Intrinsic::Pseudo(p) => ("Ref", string(p.name().to_string())),
+            Intrinsic::Pseudo(p) => ("Ref", string(p.name())),
             Intrinsic::GetAtt(Target::Node(t), a) => return self.reference(t, Some(&a)),
-            Intrinsic::GetAtt(Target::LogicalId(l), a) => {
-                ("Fn::GetAtt", Json::Array(vec![string(l), string(a)]))
-            }
+            Intrinsic::GetAtt(Target::LogicalId(l), a) => ("Fn::GetAtt", args(vec![string(l), string(a)])),
             Intrinsic::Sub(s, vars) if vars.is_empty() => ("Fn::Sub", string(s)),
             Intrinsic::Sub(s, vars) => (
                 "Fn::Sub",
-                Json::Array(vec![string(s), Json::Object(self.resolve_map(vars)?)]),
+                args(vec![string(s), Value::Map(self.resolve_map(vars)?)]),
             ),
-            Intrinsic::Join(d, list) => ("Fn::Join", Json::Array(vec![string(d), self.resolve(list)?])),
-            Intrinsic::Select(i, list) => (
-                "Fn::Select",
-                Json::Array(vec![self.resolve(i)?, self.resolve(list)?]),
-            ),
-            Intrinsic::Split(d, s) => ("Fn::Split", Json::Array(vec![string(d), self.resolve(s)?])),
+            Intrinsic::Join(d, items) => ("Fn::Join", args(vec![string(d), self.resolve(items)?])),
+            Intrinsic::Select(i, items) => ("Fn::Select", args(vec![self.resolve(i)?, self.resolve(items)?])),
+            Intrinsic::Split(d, s) => ("Fn::Split", args(vec![string(d), self.resolve(s)?])),
             Intrinsic::If(c, a, b) => (
                 "Fn::If",
-                Json::Array(vec![self.local_name(&c)?, self.resolve(a)?, self.resolve(b)?]),
+                args(vec![self.local_name(&c)?, self.resolve(a)?, self.resolve(b)?]),
             ),
-            Intrinsic::Equals(a, b) => (
-                "Fn::Equals",
-                Json::Array(vec![self.resolve(a)?, self.resolve(b)?]),
-            ),
+            Intrinsic::Equals(a, b) => ("Fn::Equals", args(vec![self.resolve(a)?, self.resolve(b)?])),
             Intrinsic::And(vs) => ("Fn::And", self.resolve_all(vs)?),
             Intrinsic::Or(vs) => ("Fn::Or", self.resolve_all(vs)?),
-            Intrinsic::Not(v) => ("Fn::Not", Json::Array(vec![self.resolve(v)?])),
+            Intrinsic::Not(v) => ("Fn::Not", args(vec![self.resolve(v)?])),
             Intrinsic::Condition(c) => ("Condition", self.local_name(&c)?),
             Intrinsic::ImportValue(v) => ("Fn::ImportValue", self.resolve(v)?),
             Intrinsic::FindInMap(m, a, b) => (
                 "Fn::FindInMap",
-                Json::Array(vec![self.local_name(&m)?, self.resolve(a)?, self.resolve(b)?]),
+                args(vec![self.local_name(&m)?, self.resolve(a)?, self.resolve(b)?]),
             ),
             Intrinsic::Base64(v) => ("Fn::Base64", self.resolve(v)?),
             Intrinsic::Cidr(a, b, c) => (
                 "Fn::Cidr",
-                Json::Array(vec![self.resolve(a)?, self.resolve(b)?, self.resolve(c)?]),
+                args(vec![self.resolve(a)?, self.resolve(b)?, self.resolve(c)?]),
             ),
             Intrinsic::GetAzs(v) => ("Fn::GetAZs", self.resolve(v)?),
         };
