@@ -87,7 +87,10 @@ fn each_wave_deploys_its_stacks_in_its_account_and_region_in_order() {
             if a["Configuration"]["ActionMode"] == "CHANGE_SET_REPLACE" {
                 let exec = a["Configuration"]["RoleArn"].to_string();
                 assert!(
-                    exec.contains(&format!("cdk-hnb659fds-cfn-exec-role-{}-{}", env.account, env.region)),
+                    exec.contains(&format!(
+                        "cdk-hnb659fds-cfn-exec-role-{}-{}",
+                        env.account, env.region
+                    )),
                     "{}: {exec}",
                     env.name
                 );

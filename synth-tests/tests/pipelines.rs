@@ -234,12 +234,8 @@ fn deploy_actions_assume_the_target_accounts_bootstrap_roles() {
             assume.iter().all(|s| s["Resource"].is_object()),
             "no wildcard: {assume:?}"
         );
-        assert!(
-            assume
-                .iter()
-                .any(|s| text(&s["Resource"])
-                    .contains(&format!("cdk-hnb659fds-deploy-role-{}-{}", d.account, d.region)))
-        );
+        assert!(assume.iter().any(|s| text(&s["Resource"])
+            .contains(&format!("cdk-hnb659fds-deploy-role-{}-{}", d.account, d.region))));
         // The target's deploy role may read the KMS-encrypted artifacts: bucket and key
         // policy statements name it.
         let (_, bucket_policy) = only(t, "AWS::S3::BucketPolicy");

@@ -112,7 +112,10 @@ impl BootstrapNames {
 
     /// The file assets bucket: `cdk-<qualifier>-assets-${AWS::AccountId}-${AWS::Region}`.
     pub fn asset_bucket(&self) -> String {
-        format!("cdk-{}-assets-${{AWS::AccountId}}-${{AWS::Region}}", self.qualifier)
+        format!(
+            "cdk-{}-assets-${{AWS::AccountId}}-${{AWS::Region}}",
+            self.qualifier
+        )
     }
 
     /// The container assets repository:

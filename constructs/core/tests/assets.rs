@@ -460,7 +460,10 @@ fn a_bootstrap_qualifier_names_the_bucket_roles_and_version_parameter() {
             },
         )
         .unwrap_err();
-    assert!(matches!(e, Error::InvalidProps { ref path, .. } if path == "Api"), "{e}");
+    assert!(
+        matches!(e, Error::InvalidProps { ref path, .. } if path == "Api"),
+        "{e}"
+    );
     assert!(e.to_string().contains("1 to 10 letters"), "{e}");
     fs::remove_dir_all(&base).ok();
 }

@@ -639,7 +639,10 @@ async fn deploys_through_the_bootstrap_roles_the_manifest_names() {
     // Each role assumed once, with the placeholders of the stack's environment replaced.
     assert_eq!(
         w.calls_of("AssumeRole"),
-        [bootstrap_role("hnb659fds", "deploy"), bootstrap_role("hnb659fds", "file-publishing")]
+        [
+            bootstrap_role("hnb659fds", "deploy"),
+            bootstrap_role("hnb659fds", "file-publishing")
+        ]
     );
     let as_role = |operation: &str| -> Vec<String> {
         w.calls_as
@@ -651,10 +654,19 @@ async fn deploys_through_the_bootstrap_roles_the_manifest_names() {
     // The version check, the change set and its execution go through the deploy role ...
     assert_eq!(as_role("GetParameter"), [bootstrap_role("hnb659fds", "deploy")]);
     assert_eq!(w.calls_of("GetParameter"), ["/cdk-bootstrap/hnb659fds/version"]);
-    assert_eq!(as_role("CreateChangeSet"), [bootstrap_role("hnb659fds", "deploy")]);
-    assert_eq!(as_role("ExecuteChangeSet"), [bootstrap_role("hnb659fds", "deploy")]);
+    assert_eq!(
+        as_role("CreateChangeSet"),
+        [bootstrap_role("hnb659fds", "deploy")]
+    );
+    assert_eq!(
+        as_role("ExecuteChangeSet"),
+        [bootstrap_role("hnb659fds", "deploy")]
+    );
     // ... the asset is published through the file-publishing role ...
-    assert_eq!(as_role("PutObject"), [bootstrap_role("hnb659fds", "file-publishing")]);
+    assert_eq!(
+        as_role("PutObject"),
+        [bootstrap_role("hnb659fds", "file-publishing")]
+    );
     // ... and CloudFormation deploys with the execution role.
     assert_eq!(
         w.stack("Hello").unwrap().role_arn.as_deref(),
@@ -665,7 +677,9 @@ async fn deploys_through_the_bootstrap_roles_the_manifest_names() {
 #[tokio::test]
 async fn an_unassumable_role_falls_back_to_the_credentials_of_the_same_account() {
     let h = Harness::new();
-    h.world().unassumable.insert(bootstrap_role("hnb659fds", "deploy"));
+    h.world()
+        .unassumable
+        .insert(bootstrap_role("hnb659fds", "deploy"));
     let d = deploy_one(&h, &synthesized("Hello", "hnb659fds", queue(30)), &args())
         .await
         .unwrap();
