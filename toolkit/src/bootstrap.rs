@@ -231,7 +231,10 @@ fn storage() -> serde_json::Map<String, Json> {
             "Properties": {
                 "Type": "String",
                 "Name": {"Fn::Sub": "/cdk-bootstrap/${Qualifier}/version"},
-                "Value": BOOTSTRAP_VERSION.to_string()
+                "Value": BOOTSTRAP_VERSION.to_string(),
+                // cairn's addition: the variant is recorded with the version (and used,
+                // which CloudFormation validators ask of every parameter).
+                "Description": {"Fn::Sub": "The version of the bootstrap resources (${BootstrapVariant})"}
             }
         }
     });
@@ -497,6 +500,24 @@ mod tests {
                 &json!({"Action": "iam:PassRole", "Resource": {"Fn::Sub": "${CloudFormationExecutionRole.Arn}"}, "Effect": "Allow"})
             ]
         );
+    }
+
+    /// CloudFormation validators (cfn-lint, and moto's ValidateTemplate, which fails on
+    /// its findings) ask that every parameter be used.
+    #[test]
+    fn every_parameter_is_used() {
+        let t = template();
+        let mut rest = t.clone();
+        if let Some(m) = rest.as_object_mut() {
+            m.remove("Parameters");
+        }
+        let text = rest.to_string();
+        for name in t["Parameters"].as_object().unwrap().keys() {
+            assert!(
+                text.contains(&format!("{{\"Ref\":\"{name}\"}}")) || text.contains(&format!("${{{name}}}")),
+                "parameter {name} is not used"
+            );
+        }
     }
 
     /// The shape of a template: parameters with their defaults, resources with their types
