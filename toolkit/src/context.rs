@@ -19,12 +19,15 @@ type Upload = Arc<OnceCell<()>>;
 /// The once-cell of the clients of one role in one region.
 type RoleEnv<C> = Arc<OnceCell<Arc<Env<C>>>>;
 
+/// The clients of assumed roles, by `(region, role ARN)`.
+type RoleEnvs<C> = Mutex<HashMap<(String, String), RoleEnv<C>>>;
+
 /// One command run.
 pub(crate) struct Ctx<P: Clouds> {
     clouds: P,
     envs: tokio::sync::Mutex<HashMap<String, Arc<Env<P::Cloud>>>>,
     /// The clients of assumed roles, by `(region, role ARN)`.
-    roles: Mutex<HashMap<(String, String), RoleEnv<P::Cloud>>>,
+    roles: RoleEnvs<P::Cloud>,
     /// Where the run writes.
     pub report: Reporter,
     /// Whether Ctrl-C interrupts the wait for a stack operation (the CLI; not the tests).
