@@ -288,7 +288,7 @@ fn code_from_a_directory_is_an_asset_in_the_written_assembly() {
     assert_eq!(
         function["Properties"]["Code"],
         json!({
-            "S3Bucket": { "Fn::Sub": "cairn-assets-${AWS::AccountId}-${AWS::Region}" },
+            "S3Bucket": { "Fn::Sub": "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}" },
             "S3Key": format!("{hash}.zip")
         })
     );

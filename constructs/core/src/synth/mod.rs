@@ -253,6 +253,7 @@ fn artifact(
         termination_protection: props.termination_protection,
         assembly_dir: app.assembly_directory(stack),
         assets: app.assets_of(stack).into_iter().cloned().collect(),
+        bootstrap: app.bootstrap_names(stack),
     }
 }
 
