@@ -249,37 +249,23 @@ where
             return ExitCode::from(2);
         }
     };
+    // The toolkit's commands synthesize first, into the output directory they then work on.
     #[cfg(feature = "toolkit")]
-    let (command, toolkit) = match command {
-        Command::Diff { output, args } => {
-            let output = env.output(output);
-            (
-                synth_to(&output),
-                Some((output, cairn_toolkit::Command::Diff(args))),
-            )
+    let (command, toolkit) = {
+        let deferred = match command {
+            Command::Diff { output, args } => Ok((output, cairn_toolkit::Command::Diff(args))),
+            Command::Deploy { output, args } => Ok((output, cairn_toolkit::Command::Deploy(args))),
+            Command::Destroy { output, args } => Ok((output, cairn_toolkit::Command::Destroy(args))),
+            Command::Bootstrap { output, args } => Ok((output, cairn_toolkit::Command::Bootstrap(args))),
+            other => Err(other),
+        };
+        match deferred {
+            Ok((output, toolkit_command)) => {
+                let output = env.output(output);
+                (synth_to(&output), Some((output, toolkit_command)))
+            }
+            Err(other) => (other, None),
         }
-        Command::Deploy { output, args } => {
-            let output = env.output(output);
-            (
-                synth_to(&output),
-                Some((output, cairn_toolkit::Command::Deploy(args))),
-            )
-        }
-        Command::Destroy { output, args } => {
-            let output = env.output(output);
-            (
-                synth_to(&output),
-                Some((output, cairn_toolkit::Command::Destroy(args))),
-            )
-        }
-        Command::Bootstrap { output, args } => {
-            let output = env.output(output);
-            (
-                synth_to(&output),
-                Some((output, cairn_toolkit::Command::Bootstrap(args))),
-            )
-        }
-        other => (other, None),
     };
     #[cfg(not(feature = "toolkit"))]
     let command = match command {
