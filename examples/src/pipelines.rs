@@ -214,6 +214,7 @@ fn toolchain(app: &mut App) -> Result<()> {
                 PolicyStatement::allow().actions(["dynamodb:Scan"]).resource(table.table_arn()),
                 PolicyStatement::allow().actions(["codebuild:StartBuild"]).resource(deployer.project_arn()),
             ],
+            role_name: None,
         },
     )?;
     Ok(())
@@ -366,6 +367,7 @@ fn stage_pipeline(app: &mut App, d: &Deployment) -> Result<()> {
         statements: vec![PolicyStatement::allow()
             .actions(["sts:AssumeRole"])
             .resource(deploy_role_arn(&Environment::new(&d.account, &d.region)))],
+        role_name: None,
     };
     let mut post = vec![check];
     if d.kind == "pool" {

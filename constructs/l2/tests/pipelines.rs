@@ -212,3 +212,70 @@ fn stage_without_stacks_and_late_stages_are_errors() {
     assert!(err.contains("after its post steps"), "{err}");
     assert_eq!(err.matches("Pipeline/W").count(), 1, "the path once: {err}");
 }
+
+/// A shell step's project role can have a physical name (so a role in another account can
+/// trust exactly that step); it carries the step's statements, and the other steps keep
+/// their generated role names.
+#[test]
+fn a_shell_step_can_name_its_project_role() {
+    let mut app = App::new();
+    let stack = toolchain(&mut app);
+    let a = app_stage(&mut app, "Test", "222222222222");
+    let pipeline = Pipeline::new(
+        &mut app,
+        stack,
+        "Pipeline",
+        PipelineProps::new(Source::codecommit("repo", "main"), "app"),
+    )
+    .unwrap();
+    let wave = pipeline.add_wave(&mut app, "Test").unwrap();
+    wave.add_stage(&mut app, a).unwrap();
+    let assume = cairn_constructs::iam::PolicyStatement::allow()
+        .actions(["sts:AssumeRole"])
+        .resource("arn:aws:iam::222222222222:role/smoke");
+    wave.add_post(
+        &mut app,
+        Step::Shell {
+            name: "Smoke".into(),
+            commands: vec!["./smoke.sh".into()],
+            env: Default::default(),
+            statements: vec![assume],
+            role_name: Some("app-smoke-test".into()),
+        },
+    )
+    .unwrap();
+    wave.add_post(&mut app, Step::shell("Other", ["true"])).unwrap();
+    let asm = app.synth().unwrap();
+    let t = &asm.stack("Toolchain").unwrap().template;
+    let project_role = |action: &str| {
+        let (_, p) = of_type(t, "AWS::CodeBuild::Project")
+            .into_iter()
+            .find(|(id, _)| id.contains(action))
+            .unwrap_or_else(|| panic!("no project for {action}"));
+        p["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let smoke = project_role("Smoke");
+    let role = &t["Resources"][&smoke];
+    assert_eq!(role["Type"], "AWS::IAM::Role");
+    assert_eq!(role["Properties"]["RoleName"], "app-smoke-test");
+    assert_eq!(
+        role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"],
+        "codebuild.amazonaws.com"
+    );
+    let policies: Vec<String> = of_type(t, "AWS::IAM::Policy")
+        .into_iter()
+        .filter(|(_, p)| p["Properties"]["Roles"][0]["Ref"] == smoke.as_str())
+        .map(|(_, p)| p["Properties"]["PolicyDocument"].to_string())
+        .collect();
+    assert!(
+        policies
+            .iter()
+            .any(|p| p.contains("arn:aws:iam::222222222222:role/smoke")),
+        "{policies:?}"
+    );
+    let other = project_role("Other");
+    assert!(t["Resources"][&other]["Properties"].get("RoleName").is_none());
+}
