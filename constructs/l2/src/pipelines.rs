@@ -232,6 +232,10 @@ pub struct SynthStep {
     pub output_dir: String,
     /// The compute size (default medium: Rust builds are heavy).
     pub compute_type: ComputeType,
+    /// Environment variables of the synth project (none by default): what the app reads
+    /// to decide what it synthesizes, e.g. the deployment a pipeline of a dynamic app is
+    /// for, so that the pipeline's own stack is in the assembly it updates itself from.
+    pub env: IndexMap<String, Value>,
 }
 
 impl SynthStep {
@@ -250,6 +254,7 @@ impl SynthStep {
             ],
             output_dir: "cdk.out".into(),
             compute_type: ComputeType::Medium,
+            env: IndexMap::new(),
         }
     }
 }
@@ -541,6 +546,7 @@ impl Pipeline {
             ProjectProps {
                 description: Some("Builds the cairn app and synthesizes its cloud assembly".into()),
                 compute_type: props.synth.compute_type,
+                environment_variables: props.synth.env.clone(),
                 encryption_key: pipeline.artifact_key(),
                 ..ProjectProps::new(spec)
             },

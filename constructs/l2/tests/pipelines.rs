@@ -279,3 +279,41 @@ fn a_shell_step_can_name_its_project_role() {
     let other = project_role("Other");
     assert!(t["Resources"][&other]["Properties"].get("RoleName").is_none());
 }
+
+/// The synth project gets the synth step's environment variables (an app that reads
+/// them synthesizes the same assembly in the pipeline as where it was deployed from).
+#[test]
+fn the_synth_step_passes_its_environment_to_the_synth_project() {
+    let mut app = App::new();
+    let stack = toolchain(&mut app);
+    let a = app_stage(&mut app, "Dev", "111111111111");
+    let mut props = PipelineProps::new(Source::codecommit("repo", "main"), "app");
+    props.synth.env.insert("TENANT_ID".into(), "tenant-c".into());
+    props.synth.env.insert("TENANT_TYPE".into(), "silo".into());
+    let pipeline = Pipeline::new(&mut app, stack, "Pipeline", props).unwrap();
+    pipeline
+        .add_wave(&mut app, "Dev")
+        .unwrap()
+        .add_stage(&mut app, a)
+        .unwrap();
+    let asm = app.synth().unwrap();
+    let t = &asm.stack("Toolchain").unwrap().template;
+    let synth_id = t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, r)| {
+            r["Type"] == "AWS::CodeBuild::Project"
+                && r["Properties"]["Description"] == "Builds the cairn app and synthesizes its cloud assembly"
+        })
+        .map(|(id, _)| id.clone())
+        .expect("the synth project");
+    let vars = &t["Resources"][&synth_id]["Properties"]["Environment"]["EnvironmentVariables"];
+    assert_eq!(
+        vars,
+        &serde_json::json!([
+            { "Name": "TENANT_ID", "Type": "PLAINTEXT", "Value": "tenant-c" },
+            { "Name": "TENANT_TYPE", "Type": "PLAINTEXT", "Value": "silo" }
+        ])
+    );
+}
