@@ -1,8 +1,10 @@
 //! `stackset-healing`: self-healing StackSets at organisation scale, after the OTTO
 //! solution. StackSets carry ordering tags (`dependson`, `antidependson`, `mandatory`,
 //! `selfhealing`, `region`); cairn orders them at synthesis and writes the order into SSM;
-//! a daily Step Functions workflow deploys the mandatory StackSets where instances are
-//! missing, detects drift on the self-healing ones, deletes and redeploys every drifted
+//! a daily Step Functions workflow first deletes the instances of accounts that left the
+//! organisation or are suspended (one StackSet at a time, polling each deletion, until
+//! none is left), deploys the mandatory StackSets to every account of their OUs that has
+//! no instance (checked per account and Region, not per OU), detects drift on the self-healing ones, deletes and redeploys every drifted
 //! instance (keeping its parameter overrides), publishes a dashboard behind CloudFront
 //! and notifies Microsoft Teams.
 //!
@@ -296,6 +298,15 @@ struct Functions {
     teams: Function,
 }
 
+/// Read calls of AWS Organizations. They name the organisation's root, OUs and accounts
+/// by ARNs that hold the organisation id, unknown at synthesis; `ListAccounts` has no
+/// resource-level permissions at all: `*`.
+fn organizations_read(actions: &[&str]) -> PolicyStatement {
+    PolicyStatement::allow()
+        .actions(actions.iter().copied())
+        .resource(Value::from("*"))
+}
+
 /// `s3:GetObject`/`s3:PutObject` on the run state (`runs/*`).
 fn state_read_write(bucket: &Bucket) -> PolicyStatement {
     PolicyStatement::allow()
@@ -368,13 +379,33 @@ fn functions(
             .resource(state.arn_for_objects("runs/*")),
     )?;
     role.add_to_policy(app, PolicyStatement::allow().actions(list).resources(on(&all)))?;
+    // ... reads the run state back on the calls after the first, lists the organisation's
+    // accounts and deletes the instances of those that left it or are suspended.
+    role.add_to_policy(
+        app,
+        PolicyStatement::allow()
+            .actions(["s3:GetObject"])
+            .resource(state.arn_for_objects("runs/*")),
+    )?;
+    role.add_to_policy(app, organizations_read(&["organizations:ListAccounts"]))?;
+    for s in &all {
+        s.grant_instance_actions(app, &role, ["cloudformation:DeleteStackInstances"])?;
+    }
 
-    // MandatoryStackSetDeployment: creates instances of the mandatory StackSets only.
+    // MandatoryStackSetDeployment: creates instances of the mandatory StackSets only, in
+    // the accounts of their OUs that have none.
     let role = f.mandatory.role();
     role.add_to_policy(app, state_read_write(state))?;
     role.add_to_policy(
         app,
         PolicyStatement::allow().actions(list).resources(on(&mandatory)),
+    )?;
+    role.add_to_policy(
+        app,
+        organizations_read(&[
+            "organizations:ListAccountsForParent",
+            "organizations:ListChildren",
+        ]),
     )?;
     for s in &mandatory {
         s.grant_create_instances(app, &role)?;
@@ -553,12 +584,37 @@ fn definition(f: &Functions) -> std::result::Result<Definition, DefinitionError>
     def.chain(notify_failure).next(failed)?;
     let catch = || Catch::all(notify_failure).result_path("$.error");
 
+    // Instances of accounts that left the organisation or are suspended: deleted, one
+    // StackSet at a time, until none is left.
+    let cleanup_fields = ["stateKey", "done", "stackSetName", "operationId"];
     let init = def.add(
         step(
             "InitCleanup",
             &f.init,
             Params::new().path("executionId", "$$.Execution.Name"),
-            &["stateKey"],
+            &cleanup_fields,
+            "$.run",
+        )
+        .catch(catch()),
+    )?;
+    let init_done = def.add(Choice::new("InitCleanupDone?"))?;
+    let (wait_cleanup, cleanup_done) = await_operation(
+        &mut def,
+        f,
+        &catch,
+        ["WaitForCleanup", "CleanupStatus", "CleanupComplete?"],
+        30,
+        "$.run.stackSetName",
+        "$.run.operationId",
+    )?;
+    let continue_cleanup = def.add(
+        step(
+            "ContinueCleanup",
+            &f.init,
+            Params::new()
+                .path("executionId", "$$.Execution.Name")
+                .path("stateKey", "$.run.stateKey"),
+            &cleanup_fields,
             "$.run",
         )
         .catch(catch()),
@@ -692,7 +748,12 @@ fn definition(f: &Functions) -> std::result::Result<Definition, DefinitionError>
     )?;
     let done = def.add(Succeed::new("HealingDone"))?;
 
-    def.chain(init).next(deploy)?.next(deploy_started)?;
+    def.chain(init).next(init_done)?;
+    def.when(init_done, Condition::boolean_equals("$.run.done", true), deploy)?;
+    def.otherwise(init_done, wait_cleanup)?;
+    def.otherwise(cleanup_done, continue_cleanup)?;
+    def.chain(continue_cleanup).next(init_done)?;
+    def.chain(deploy).next(deploy_started)?;
     def.when(
         deploy_started,
         Condition::boolean_equals("$.deploy.done", true),

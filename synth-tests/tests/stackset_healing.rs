@@ -124,6 +124,7 @@ fn every_until_complete_loop_waits_polls_and_chooses() {
     assert_eq!(
         waits.iter().map(|s| s.as_str()).collect::<BTreeSet<_>>(),
         BTreeSet::from([
+            "WaitForCleanup",
             "WaitForDeployment",
             "WaitForDriftDetection",
             "WaitForDeletion",
@@ -202,7 +203,7 @@ fn stack_set_calls_retry_with_backoff_and_failures_are_notified() {
     let def = definition(&template_json(&asm, STACKS[1]));
     let states = def["States"].as_object().unwrap();
     let tasks: Vec<(&String, &Json)> = states.iter().filter(|(_, s)| s["Type"] == "Task").collect();
-    assert_eq!(tasks.len(), 13);
+    assert_eq!(tasks.len(), 15);
     for (name, task) in tasks {
         if name.starts_with("Notify") {
             continue;
@@ -379,7 +380,13 @@ fn each_function_may_do_only_its_step_on_only_its_stack_sets() {
     for (f, statements) in &fns {
         for s in statements {
             assert_eq!(s["Effect"], "Allow");
-            assert_ne!(s["Resource"], "*", "{f}: {s}");
+            // `*` only for the Organizations reads (no ARN without the organisation id).
+            if s["Resource"] == "*" {
+                assert!(
+                    actions(s).iter().all(|a| a.starts_with("organizations:List")),
+                    "{f}: {s}"
+                );
+            }
             for a in actions(s) {
                 assert!(!a.ends_with(":*") && a != "*", "{f}: {a}");
                 if a.starts_with("cloudformation:") {
@@ -411,7 +418,30 @@ fn each_function_may_do_only_its_step_on_only_its_stack_sets() {
     );
     assert_eq!(
         who("cloudformation:DeleteStackInstances"),
-        BTreeMap::from([("StackSetCleanup".to_string(), healing.clone())])
+        BTreeMap::from([
+            ("StackSetCleanup".to_string(), healing.clone()),
+            ("StackSetInitCleanup".to_string(), all.clone()),
+        ])
+    );
+    // The organisation's accounts: listed by the cleanup (who left, who is suspended)
+    // and walked OU by OU by the mandatory deployment.
+    let organizations = |f: &str| -> BTreeSet<String> {
+        fns[f]
+            .iter()
+            .flat_map(actions)
+            .filter(|a| a.starts_with("organizations:"))
+            .collect()
+    };
+    assert_eq!(
+        organizations("StackSetInitCleanup"),
+        BTreeSet::from(["organizations:ListAccounts".to_string()])
+    );
+    assert_eq!(
+        organizations("MandatoryStackSetDeployment"),
+        BTreeSet::from([
+            "organizations:ListAccountsForParent".to_string(),
+            "organizations:ListChildren".to_string()
+        ])
     );
     assert_eq!(
         who("cloudformation:DescribeStackSetOperation"),
@@ -514,5 +544,44 @@ fn the_functions_heal_a_drifted_instance_with_the_synthesized_order() {
     let _ = std::fs::remove_file(&file);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
-    assert!(log.contains("Ran 2 tests"), "{log}");
+    assert!(log.contains("Ran 5 tests"), "{log}");
+}
+
+/// InitCleanup loops until clean: a deletion it started is polled to completion, then
+/// the cleanup is called again with the run's state, and only `done` goes on to the
+/// mandatory deployments.
+#[test]
+fn the_init_cleanup_loops_until_no_stale_instance_is_left() {
+    let asm = app();
+    let def = definition(&template_json(&asm, STACKS[1]));
+    let states = &def["States"];
+    assert_eq!(states["InitCleanup"]["Next"], "InitCleanupDone?");
+    assert_eq!(
+        states["InitCleanup"]["ResultSelector"],
+        json!({
+            "stateKey.$": "$.Payload.stateKey",
+            "done.$": "$.Payload.done",
+            "stackSetName.$": "$.Payload.stackSetName",
+            "operationId.$": "$.Payload.operationId"
+        })
+    );
+    assert_eq!(
+        states["InitCleanupDone?"],
+        json!({
+            "Type": "Choice",
+            "Choices": [{ "Variable": "$.run.done", "BooleanEquals": true, "Next": "DeployMandatoryStackSet" }],
+            "Default": "WaitForCleanup"
+        })
+    );
+    assert_eq!(
+        states["CleanupStatus"]["Parameters"]["Payload"]["operationId.$"],
+        "$.run.operationId"
+    );
+    assert_eq!(states["CleanupComplete?"]["Default"], "ContinueCleanup");
+    assert_eq!(
+        states["ContinueCleanup"]["Parameters"]["Payload"],
+        json!({ "executionId.$": "$$.Execution.Name", "stateKey.$": "$.run.stateKey" })
+    );
+    assert_eq!(states["ContinueCleanup"]["Next"], "InitCleanupDone?");
+    assert_eq!(states["ContinueCleanup"]["ResultPath"], "$.run");
 }

@@ -12,6 +12,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 cloudformation = boto3.client("cloudformation")
+organizations = boto3.client("organizations")
 s3 = boto3.client("s3")
 ssm = boto3.client("ssm")
 
@@ -109,3 +110,29 @@ def list_instances(name, filters=None):
     for page in paginator.paginate(**kwargs):
         out.extend(page.get("Summaries", []))
     return out
+
+
+def organization_accounts():
+    """Every account of the organisation: id -> status (ACTIVE, SUSPENDED,
+    PENDING_CLOSURE). An account that is not listed has left the organisation."""
+    out = {}
+    for page in organizations.get_paginator("list_accounts").paginate():
+        for a in page.get("Accounts", []):
+            out[a["Id"]] = a.get("Status", "ACTIVE")
+    return out
+
+
+def accounts_under(ou):
+    """The ACTIVE accounts of an OU and of the OUs under it (where a service-managed
+    StackSet deploys when it targets the OU)."""
+    accounts = set()
+    parents = [ou]
+    while parents:
+        parent = parents.pop()
+        for page in organizations.get_paginator("list_accounts_for_parent").paginate(ParentId=parent):
+            accounts.update(a["Id"] for a in page.get("Accounts", []) if a.get("Status", "ACTIVE") == "ACTIVE")
+        for page in organizations.get_paginator("list_children").paginate(
+            ParentId=parent, ChildType="ORGANIZATIONAL_UNIT"
+        ):
+            parents.extend(c["Id"] for c in page.get("Children", []))
+    return accounts
