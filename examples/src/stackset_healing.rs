@@ -25,7 +25,10 @@
 //!   retried with backoff on `OperationInProgressException` and `LimitExceededException`,
 //!   failures caught and notified); the daily schedule; the dashboard bucket, private,
 //!   readable only by the CloudFront distribution (origin access control, bucket policy
-//!   on `AWS:SourceArn`).
+//!   on `AWS:SourceArn`), which serves only viewers from [`DASHBOARD_ALLOWED_CIDRS`] (a
+//!   CloudFront Function on every viewer request, [`DASHBOARD_GUARD`]; everyone else gets
+//!   403) and shows no account id (the last four digits only; the run state in the state
+//!   bucket keeps them for the operators).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -34,7 +37,7 @@ use cairn::cloudformation::{
     stack_set::Capability, DeploymentTarget, StackSet, StackSetOrder, StackSetOrderProps, StackSetProps,
     StackSetTags, StackSetTemplate,
 };
-use cairn::cloudfront::{Distribution, DistributionProps};
+use cairn::cloudfront::{function, CfnFunction, Distribution, DistributionProps};
 use cairn::events::{CronOptions, Rule, RuleProps, RuleTarget, Schedule, TargetInput};
 use cairn::events_targets::SfnStateMachine;
 use cairn::iam::PolicyStatement;
@@ -158,6 +161,14 @@ pub const HANDLERS: [(&str, &str); 8] = [
     ("StatusPrepareHTML", "status_html.handler"),
     ("TeamsNotification", "teams_notification.handler"),
 ];
+
+/// The networks (IPv4 CIDRs) the dashboard is served to: the organisation's offices and
+/// VPN (documentation ranges here; replace them with yours).
+pub const DASHBOARD_ALLOWED_CIDRS: [&str; 2] = ["198.51.100.0/24", "203.0.113.0/24"];
+
+/// The dashboard's viewer-request CloudFront Function (JavaScript), relative to
+/// [`assets_dir`]; `__ALLOWED_CIDRS__` in it becomes [`DASHBOARD_ALLOWED_CIDRS`].
+pub const DASHBOARD_GUARD: &str = "dashboard/allow-list.js";
 
 /// The functions' package, relative to [`assets_dir`].
 pub const LAMBDA_CODE: &str = "lambda";
@@ -828,12 +839,34 @@ fn workflow_stack(app: &mut App, sets: &[StackSet], order: &StackSetOrder) -> Re
         },
     )?;
     let dashboard = Bucket::new(app, stack, "DashboardBucket", BucketProps::default())?;
+    // Only the allowed networks see the dashboard (IPv4: the allow-list is IPv4).
+    let guard_file = assets_dir().join(DASHBOARD_GUARD);
+    let guard_code = std::fs::read_to_string(&guard_file).map_err(|e| {
+        invalid(format!(
+            "cannot read the dashboard's CloudFront Function {}: {e}",
+            guard_file.display()
+        ))
+    })?;
+    let allowed = serde_json::to_string(&DASHBOARD_ALLOWED_CIDRS)
+        .map_err(|e| invalid(format!("the allowed networks are not JSON: {e}")))?;
+    let mut guard = CfnFunction::new(
+        guard_code.replace("__ALLOWED_CIDRS__", &allowed),
+        function::FunctionConfig::new(
+            "stackset-healing: serves the dashboard to the allowed networks only",
+            function::Runtime::CloudfrontJs20,
+        ),
+        Value::sub("${AWS::StackName}-dashboard-allow-list"),
+    );
+    guard.auto_publish = Some(true.into());
+    let guard = app.add(stack, "DashboardGuard", guard)?;
     let cdn = Distribution::new(
         app,
         stack,
         "Dashboard",
         DistributionProps {
             comment: Some("stackset-healing status dashboard".into()),
+            viewer_request_function: Some(guard.attr_function_arn()),
+            ipv6: false,
             ..DistributionProps::new(dashboard)
         },
     )?;

@@ -544,7 +544,7 @@ fn the_functions_heal_a_drifted_instance_with_the_synthesized_order() {
     let _ = std::fs::remove_file(&file);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
-    assert!(log.contains("Ran 5 tests"), "{log}");
+    assert!(log.contains("Ran 6 tests"), "{log}");
 }
 
 /// InitCleanup loops until clean: a deletion it started is polled to completion, then
@@ -584,4 +584,62 @@ fn the_init_cleanup_loops_until_no_stale_instance_is_left() {
     );
     assert_eq!(states["ContinueCleanup"]["Next"], "InitCleanupDone?");
     assert_eq!(states["ContinueCleanup"]["ResultPath"], "$.run");
+}
+
+/// The dashboard is not public: a CloudFront Function on every viewer request of the
+/// distribution serves only the allowed networks. Its synthesized code, run with node,
+/// passes a request from an allowed network through and answers 403 to anyone else.
+/// (That the dashboard's objects name no account is test_workflow.py's
+/// test_the_dashboard_names_no_account.)
+#[test]
+fn the_dashboard_is_served_to_the_allowed_networks_only() {
+    use std::process::Command;
+    let asm = app();
+    let t = template_json(&asm, STACKS[1]);
+    let distribution = with_prefix(&t, "AWS::CloudFront::Distribution", "Dashboard");
+    let (guard_id, guard) = of_type(&t, "AWS::CloudFront::Function")
+        .into_iter()
+        .next()
+        .expect("the dashboard's CloudFront Function");
+    assert_eq!(guard["Properties"]["AutoPublish"], true);
+    assert_eq!(
+        guard["Properties"]["FunctionConfig"]["Runtime"],
+        "cloudfront-js-2.0"
+    );
+    let config = &t["Resources"][&distribution]["Properties"]["DistributionConfig"];
+    assert_eq!(
+        config["DefaultCacheBehavior"]["FunctionAssociations"],
+        json!([{ "EventType": "viewer-request", "FunctionARN": { "Fn::GetAtt": [guard_id, "FunctionARN"] } }])
+    );
+    // The allow-list is IPv4: no IPv6 viewers.
+    assert_eq!(config["IPV6Enabled"], false);
+    let code = guard["Properties"]["FunctionCode"].as_str().unwrap();
+    assert!(!code.contains("__ALLOWED_CIDRS__"));
+    for cidr in stackset_healing::DASHBOARD_ALLOWED_CIDRS {
+        assert!(code.contains(cidr), "{cidr}");
+    }
+
+    let node = std::env::var("CAIRN_NODE").unwrap_or_else(|_| "node".to_string());
+    if Command::new(&node).arg("--version").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "node is needed");
+        eprintln!("note: node not found, the CloudFront Function is not run");
+        return;
+    }
+    let script = format!(
+        "{code}\nvar out = {{}};\n['198.51.100.7', '203.0.113.250', '192.0.2.1', '198.51.101.7', '2001:db8::1', 'x'].forEach(function (ip) {{\n  var r = handler({{ viewer: {{ ip: ip }}, request: {{ uri: '/status.json' }} }});\n  out[ip] = r.statusCode || r.uri;\n}});\nconsole.log(JSON.stringify(out));\n"
+    );
+    let out = Command::new(&node).arg("-e").arg(&script).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let results: Json = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        results,
+        json!({
+            "198.51.100.7": "/status.json",
+            "203.0.113.250": "/status.json",
+            "192.0.2.1": 403,
+            "198.51.101.7": 403,
+            "2001:db8::1": 403,
+            "x": 403
+        })
+    );
 }

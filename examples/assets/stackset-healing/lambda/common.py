@@ -7,6 +7,7 @@ reads ``runs/<execution>/state.json`` from the state bucket, works, and writes i
 
 import json
 import os
+import re
 
 import boto3
 from botocore.exceptions import ClientError
@@ -136,3 +137,19 @@ def accounts_under(ou):
         ):
             parents.extend(c["Id"] for c in page.get("Children", []))
     return accounts
+
+
+def mask_account(account):
+    """An account id as the dashboard shows it: its last four digits only (the dashboard
+    is served through CloudFront; the full ids stay in the run state)."""
+    account = str(account or "")
+    return "*" * max(len(account) - 4, 0) + account[-4:]
+
+
+_ACCOUNT_ID = re.compile(r"(?<![0-9])[0-9]{8}([0-9]{4})(?![0-9])")
+
+
+def mask_accounts_in(text):
+    """`text` with every 12-digit number (an account id, e.g. in an operation's status
+    reason) masked like `mask_account`."""
+    return _ACCOUNT_ID.sub(lambda m: "********" + m.group(1), text)

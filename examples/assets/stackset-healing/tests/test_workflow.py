@@ -284,7 +284,9 @@ class WorkflowTest(unittest.TestCase):
         self.assertEqual(summary["failedOperations"], 0)
         page = self.s3.objects[("dashboard", "index.html")].decode()
         self.assertIn(self.drifted_set, page)
-        self.assertIn("333333333333", page)
+        # The dashboard names no account: the last four digits only.
+        self.assertIn("********3333", page)
+        self.assertNotIn("333333333333", page)
 
     def cleanup_loop(self):
         """InitCleanup, its deletion polled, InitCleanup again ... until done (the state
@@ -368,6 +370,32 @@ class WorkflowTest(unittest.TestCase):
             accounts = {i["Account"] for i in self.cfn.instances[name] if i["Region"] == t["region"]}
             self.assertTrue({"222222222222", "666666666666"} <= accounts or t["target"] != ou, t)
         self.assertEqual(mandatory_deployment.missing_instances(self.order, name), [])
+
+    def test_the_dashboard_names_no_account(self):
+        ou, region = self.first_target["target"], self.first_target["region"]
+        name = self.order["order"][0]
+        common.organizations = FakeOrganizations({ou: ["222222222222"]})
+        self.cfn.instances = {name: [
+            {"Account": "555555555555", "Region": region, "OrganizationalUnitId": ou,
+             "StackInstanceStatus": {"DetailedStatus": "INOPERABLE"}}]}
+        key, _ = self.cleanup_loop()
+        state = common.load_json(key)
+        state["operations"].append({"stackSetName": name, "operationId": "op-x", "action": "CREATE",
+                                    "status": "FAILED", "reason": "Account 666666666666 should have a role"})
+        state["healed"].append({"stackSetName": name, "account": "777777777777", "region": region})
+        common.save_json(key, state)
+        status_html.handler({"stateKey": key}, None)
+        for obj in ("status.json", "index.html"):
+            text = self.s3.objects[("dashboard", obj)].decode()
+            for account in ("555555555555", "666666666666", "777777777777"):
+                self.assertNotIn(account, text, obj)
+                if obj == "status.json" or account != "666666666666":
+                    self.assertIn("********" + account[-4:], text, obj)
+        report = json.loads(self.s3.objects[("dashboard", "status.json")])
+        self.assertEqual(report["removed"][0]["reason"], "left the organisation")
+        self.assertEqual(report["inoperable"][0]["account"], "********5555")
+        # The run state keeps the ids for the operators.
+        self.assertEqual(common.load_json(key)["removed"][0]["account"], "555555555555")
 
     def test_concurrency_errors_are_raised_by_name_for_the_retry(self):
         self.cfn.busy = 1
