@@ -1,12 +1,15 @@
 //! `stackset-healing`: self-healing StackSets at organisation scale, after the OTTO
 //! solution. StackSets carry ordering tags (`dependson`, `antidependson`, `mandatory`,
-//! `selfhealing`, `region`); cairn orders them at synthesis and writes the order into SSM;
-//! a daily Step Functions workflow first deletes the instances of accounts that left the
+//! `selfhealing`, `region`); cairn orders them at synthesis and writes the order into SSM,
+//! and the `StackSetOrderRefresh` function writes it again from the StackSets' current
+//! tags whenever a StackSet operation succeeds (tags are part of a StackSet: changing them
+//! outside the app is an update operation), so the workflow follows tag changes; a daily
+//! Step Functions workflow first deletes the instances of accounts that left the
 //! organisation or are suspended (one StackSet at a time, polling each deletion, until
 //! none is left), deploys the mandatory StackSets to every account of their OUs that has
-//! no instance (checked per account and Region, not per OU), detects drift on the self-healing ones, deletes and redeploys every drifted
-//! instance (keeping its parameter overrides), publishes a dashboard behind CloudFront
-//! and notifies Microsoft Teams.
+//! no instance (checked per account and Region, not per OU), detects drift on the
+//! self-healing ones, deletes and redeploys every drifted instance (keeping its parameter
+//! overrides), publishes a dashboard behind CloudFront and notifies Microsoft Teams.
 //!
 //! Two stacks in the organisation's management (or StackSets delegated administrator)
 //! account, in [`REGION`]:
@@ -38,7 +41,7 @@ use cairn::cloudformation::{
     StackSetTags, StackSetTemplate,
 };
 use cairn::cloudfront::{function, CfnFunction, Distribution, DistributionProps};
-use cairn::events::{CronOptions, Rule, RuleProps, RuleTarget, Schedule, TargetInput};
+use cairn::events::{CronOptions, EventPattern, Rule, RuleProps, RuleTarget, Schedule, TargetInput};
 use cairn::events_targets::SfnStateMachine;
 use cairn::iam::PolicyStatement;
 use cairn::lambda::{Code, Function, FunctionProps, Runtime};
@@ -169,6 +172,13 @@ pub const DASHBOARD_ALLOWED_CIDRS: [&str; 2] = ["198.51.100.0/24", "203.0.113.0/
 /// The dashboard's viewer-request CloudFront Function (JavaScript), relative to
 /// [`assets_dir`]; `__ALLOWED_CIDRS__` in it becomes [`DASHBOARD_ALLOWED_CIDRS`].
 pub const DASHBOARD_GUARD: &str = "dashboard/allow-list.js";
+
+/// The function that writes the order parameter again from the StackSets' current tags
+/// (module.function, relative to [`LAMBDA_CODE`]), run by the rule [`ORDER_REFRESH_RULE`].
+pub const ORDER_REFRESH_HANDLER: (&str, &str) = ("StackSetOrderRefresh", "order_refresh.handler");
+
+/// The rule that runs [`ORDER_REFRESH_HANDLER`] when a StackSet operation succeeds.
+pub const ORDER_REFRESH_RULE: &str = "OrderRefreshOnSuccess";
 
 /// The functions' package, relative to [`assets_dir`].
 pub const LAMBDA_CODE: &str = "lambda";
@@ -811,6 +821,70 @@ fn definition(f: &Functions) -> std::result::Result<Definition, DefinitionError>
     Ok(def)
 }
 
+/// The order, recomputed when a StackSet operation succeeds: the function lists the
+/// account's StackSets, reads their tags and auto-deployment targets, and overwrites the
+/// order parameter (cairn's algorithm, the same JSON).
+fn order_refresh(app: &mut App, stack: Stack, order: &StackSetOrder) -> Result<Function> {
+    let (id, handler) = ORDER_REFRESH_HANDLER;
+    let refresh = Function::new(
+        app,
+        stack,
+        id,
+        FunctionProps {
+            description: Some(
+                "stackset-healing: writes the StackSet order again from the StackSets' current tags".into(),
+            ),
+            timeout: Some(Duration::from_secs(120)),
+            memory_size: Some(256),
+            environment: [("ORDER_PARAMETER".to_string(), Value::from(ORDER_PARAMETER))]
+                .into_iter()
+                .collect(),
+            ..FunctionProps::new(
+                Runtime::Python3_12,
+                handler,
+                Code::from_asset(assets_dir().join(LAMBDA_CODE)),
+            )
+        },
+    )?;
+    let role = refresh.role();
+    // ListStackSets has no resource-level permissions; the others are read on every
+    // StackSet of the account (tags may be added to any of them).
+    role.add_to_policy(
+        app,
+        PolicyStatement::allow()
+            .actions(["cloudformation:ListStackSets"])
+            .resource(Value::from("*")),
+    )?;
+    role.add_to_policy(
+        app,
+        PolicyStatement::allow()
+            .actions([
+                "cloudformation:DescribeStackSet",
+                "cloudformation:ListStackSetAutoDeploymentTargets",
+            ])
+            .resource(Value::sub(
+                "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stackset/*",
+            )),
+    )?;
+    order.parameter().grant_write(app, &role)?;
+    let rule = Rule::new(
+        app,
+        stack,
+        ORDER_REFRESH_RULE,
+        RuleProps {
+            description: Some("Writes the StackSet order again when a StackSet operation succeeds".into()),
+            ..RuleProps::pattern(EventPattern {
+                source: vec!["aws.cloudformation".into()],
+                detail_type: vec!["CloudFormation StackSet Operation Status Change".into()],
+                detail: Some(serde_json::json!({ "status": ["SUCCEEDED"] })),
+                ..EventPattern::default()
+            })
+        },
+    )?;
+    rule.add_target(app, refresh)?;
+    Ok(refresh)
+}
+
 fn workflow_stack(app: &mut App, sets: &[StackSet], order: &StackSetOrder) -> Result<StateMachine> {
     let stack = stack(
         app,
@@ -871,6 +945,7 @@ fn workflow_stack(app: &mut App, sets: &[StackSet], order: &StackSetOrder) -> Re
         },
     )?;
     let f = functions(app, stack, sets, order, &state, &dashboard, cdn.url())?;
+    order_refresh(app, stack, order)?;
     let definition = definition(&f).map_err(|e| invalid(e.to_string()))?;
     let machine = StateMachine::new(
         app,

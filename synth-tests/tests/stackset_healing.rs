@@ -487,7 +487,11 @@ fn each_function_may_do_only_its_step_on_only_its_stack_sets() {
 fn the_workflow_runs_daily() {
     let asm = app();
     let t = template_json(&asm, STACKS[1]);
-    let rules = of_type(&t, "AWS::Events::Rule");
+    // One scheduled rule (the other rule is the order refresh's, on events).
+    let rules: Vec<(&str, &Json)> = of_type(&t, "AWS::Events::Rule")
+        .into_iter()
+        .filter(|(_, r)| r["Properties"].get("ScheduleExpression").is_some())
+        .collect();
     assert_eq!(rules.len(), 1);
     let rule = &rules[0].1["Properties"];
     assert_eq!(rule["ScheduleExpression"], "cron(0 5 * * ? *)");
@@ -533,18 +537,42 @@ fn the_functions_heal_a_drifted_instance_with_the_synthesized_order() {
         .to_string();
     let file = std::env::temp_dir().join(format!("stackset-healing-order-{}.json", std::process::id()));
     std::fs::write(&file, value).unwrap();
+    // The StackSets as CloudFormation describes them: name, tags, auto-deployment targets.
+    let sets: Vec<Json> = of_type(&t, "AWS::CloudFormation::StackSet")
+        .into_iter()
+        .map(|(_, r)| {
+            let p = &r["Properties"];
+            json!({
+                "name": p["StackSetName"],
+                "tags": p["Tags"],
+                "groups": p["StackInstancesGroup"].as_array().unwrap().iter().map(|g| json!({
+                    "ous": g["DeploymentTargets"]["OrganizationalUnitIds"],
+                    "regions": g["Regions"],
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let sets_file = std::env::temp_dir().join(format!("stackset-healing-sets-{}.json", std::process::id()));
+    std::fs::write(&sets_file, serde_json::to_string(&sets).unwrap()).unwrap();
     let out = Command::new(&python)
         .args(["-m", "unittest", "discover", "-s", "tests", "-v"])
         .current_dir(stackset_healing::assets_dir())
         // No __pycache__ in the function code directory (it is the Lambda asset).
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("ORDER_JSON_FILE", &file)
+        .env("STACK_SETS_FILE", &sets_file)
         .output()
         .expect("python3 runs");
     let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_file(&sets_file);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
-    assert!(log.contains("Ran 6 tests"), "{log}");
+    assert!(log.contains("Ran 10 tests"), "{log}");
+    // The order written at run time from the StackSets' tags is the synthesized one.
+    assert!(
+        log.contains("test_the_refreshed_order_is_the_synthesized_one") && log.contains("... ok"),
+        "{log}"
+    );
 }
 
 /// InitCleanup loops until clean: a deletion it started is polled to completion, then
@@ -642,4 +670,58 @@ fn the_dashboard_is_served_to_the_allowed_networks_only() {
             "x": 403
         })
     );
+}
+
+/// The order follows tag changes made outside the app: a rule on every succeeded StackSet
+/// operation runs StackSetOrderRefresh, which may list and describe the StackSets and
+/// write the order parameter (and nothing else). What it writes is checked by
+/// test_order_refresh.py against the synthesized order.
+#[test]
+fn the_order_is_written_again_when_a_stack_set_operation_succeeds() {
+    let asm = app();
+    let t = template_json(&asm, STACKS[1]);
+    let (id, handler) = stackset_healing::ORDER_REFRESH_HANDLER;
+    let function = with_prefix(&t, "AWS::Lambda::Function", id);
+    let props = &t["Resources"][&function]["Properties"];
+    assert_eq!(props["Handler"], handler);
+    assert_eq!(
+        props["Environment"]["Variables"]["ORDER_PARAMETER"],
+        stackset_healing::ORDER_PARAMETER
+    );
+    let rule = with_prefix(&t, "AWS::Events::Rule", stackset_healing::ORDER_REFRESH_RULE);
+    let rule = &t["Resources"][&rule]["Properties"];
+    assert_eq!(
+        rule["EventPattern"],
+        json!({
+            "source": ["aws.cloudformation"],
+            "detail-type": ["CloudFormation StackSet Operation Status Change"],
+            "detail": { "status": ["SUCCEEDED"] }
+        })
+    );
+    assert_eq!(
+        rule["Targets"][0]["Arn"],
+        json!({ "Fn::GetAtt": [function, "Arn"] })
+    );
+    let role = target(&props["Role"]);
+    let statements = role_statements(&t, &role);
+    let granted: BTreeSet<String> = statements.iter().flat_map(actions).collect();
+    assert_eq!(
+        granted,
+        BTreeSet::from([
+            "cloudformation:ListStackSets".to_string(),
+            "cloudformation:DescribeStackSet".to_string(),
+            "cloudformation:ListStackSetAutoDeploymentTargets".to_string(),
+            "ssm:PutParameter".to_string(),
+        ])
+    );
+    let put = statements
+        .iter()
+        .find(|s| actions(s).contains(&"ssm:PutParameter".to_string()))
+        .unwrap();
+    assert!(put["Resource"].to_string().contains("Fn::ImportValue"), "{put}");
+    for s in &statements {
+        if s["Resource"] == "*" {
+            assert_eq!(actions(s), ["cloudformation:ListStackSets"]);
+        }
+    }
 }
