@@ -33,12 +33,20 @@
 //! source, the app's build and synth, the pipeline's own update and the asset publishing,
 //! one wave per environment in order: `Dev`, then `Test` (followed by a smoke test of the
 //! deployed ETL), then `Prod` behind a manual approval.
+//!
+//! The smoke test runs in the tooling account but looks into the Test account: the Test
+//! stage's `DataLake` stack has a role ([`SMOKE_TEST_ROLE`]) that only the smoke test's
+//! project role ([`SMOKE_TEST_PROJECT_ROLE`] in the tooling account) may assume, allowed
+//! to list and describe the ETL state machine and read the Glue jobs; the step's script
+//! assumes it, checks it is in the Test account, and fails unless the state machine is
+//! `ACTIVE` and both jobs exist.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cairn::aspects::RuleSet;
 use cairn::athena::{WorkGroup, WorkGroupProps};
+use cairn::cfn::IndexMap;
 use cairn::dynamodb::{Attribute, Table, TableEncryption, TableProps, KEY_WRITE_ACTIONS};
 use cairn::ec2::{
     FlowLogOptions, GatewayVpcEndpointAwsService, GatewayVpcEndpointOptions, InterfaceVpcEndpointAwsService,
@@ -144,6 +152,61 @@ pub fn environments() -> Vec<EnvConfig> {
         env("Test", "222222222222", "us-east-2", "10.20.0.0/16", 2),
         env("Prod", "333333333333", "us-west-2", "10.30.0.0/16", 10),
     ]
+}
+
+/// The stage the pipeline smoke-tests after deploying it.
+pub const SMOKE_TESTED_STAGE: &str = "Test";
+
+/// The name of the role in the smoke-tested account that the smoke test assumes.
+pub const SMOKE_TEST_ROLE: &str = "data-lake-smoke-test";
+
+/// The name of the smoke test's CodeBuild project role in the tooling account: the only
+/// principal [`SMOKE_TEST_ROLE`] trusts.
+pub const SMOKE_TEST_PROJECT_ROLE: &str = "data-lake-smoke-test-project";
+
+/// The role the smoke test assumes in the smoke-tested account: trusted by the tooling
+/// account for its smoke-test project role only (an `aws:PrincipalArn` condition, so the
+/// trust does not need that role to exist first), allowed to find and describe the ETL
+/// state machine and to read the Glue jobs.
+fn smoke_test_role(app: &mut App, stack: Stack, machine: &StateMachine) -> Result<Role> {
+    let mut conditions = IndexMap::new();
+    conditions.insert(
+        "ArnEquals".to_string(),
+        [(
+            "aws:PrincipalArn".to_string(),
+            Value::sub(&format!(
+                "arn:${{AWS::Partition}}:iam::{TOOLING_ACCOUNT}:role/{SMOKE_TEST_PROJECT_ROLE}"
+            )),
+        )]
+        .into_iter()
+        .collect(),
+    );
+    let role = Role::new(
+        app,
+        stack,
+        "SmokeTestRole",
+        RoleProps {
+            description: Some("The delivery pipeline's smoke test: reads the deployed ETL".into()),
+            role_name: Some(Value::from(SMOKE_TEST_ROLE)),
+            assume_conditions: conditions,
+            max_session_duration: Some(3600),
+            ..RoleProps::new(Principal::account(TOOLING_ACCOUNT))
+        },
+    )?;
+    // ListStateMachines and GetJobs have no resource-level permissions.
+    role.add_to_policy(
+        app,
+        iam::PolicyStatement::allow()
+            .actions(["states:ListStateMachines", "glue:GetJobs"])
+            .resource(Value::from("*")),
+    )?;
+    role.add_to_policy(
+        app,
+        iam::PolicyStatement::allow()
+            .actions(["states:DescribeStateMachine"])
+            .resource(machine.state_machine_arn()),
+    )?;
+    Ok(role)
 }
 
 /// What the DataLake stack hands to the Analytics stack.
@@ -689,6 +752,9 @@ fn data_lake_stack(app: &mut App, stage: Stage, cfg: &EnvConfig, vpc: &Vpc) -> R
     )?;
     // The status updates and notifications go through the lake's key.
     key.grant(app, &machine, KEY_WRITE_ACTIONS.iter().copied())?;
+    if cfg.name == SMOKE_TESTED_STAGE {
+        smoke_test_role(app, stack, &machine)?;
+    }
 
     // The trigger: object created in the raw zone -> record the file, start the flow.
     let trigger = Function::new(
@@ -873,24 +939,46 @@ pub fn add_delivery_pipeline(app: &mut App, stages: &[(EnvConfig, Stage)]) -> Re
             wave.add_pre(app, Step::approval("PromoteToProd"))?;
         }
         wave.add_stage(app, *stage)?;
-        if cfg.name == "Test" {
-            // The deployed ETL answers: its state machine and jobs exist in the account.
-            wave.add_post(
-                app,
-                Step::shell(
-                    "SmokeTest",
-                    [
-                        format!(
-                            "aws stepfunctions list-state-machines --region {} --query \"stateMachines[?contains(name, 'Etl')].name\" --output text | grep .",
-                            cfg.region
-                        ),
-                        format!("aws glue get-jobs --region {} --query 'Jobs[].Name' --output text | grep .", cfg.region),
-                    ],
-                ),
-            )?;
+        if cfg.name == SMOKE_TESTED_STAGE {
+            wave.add_post(app, smoke_test_step(cfg))?;
         }
     }
     Ok(pipeline)
+}
+
+/// The smoke test of the stage `cfg` (run in the tooling account by a project whose role
+/// is [`SMOKE_TEST_PROJECT_ROLE`]): assumes [`SMOKE_TEST_ROLE`] in the stage's account,
+/// checks the credentials are that account's, then fails unless the ETL state machine
+/// is `ACTIVE` and both Glue jobs exist.
+pub fn smoke_test_step(cfg: &EnvConfig) -> Step {
+    let role_arn = Value::sub(&format!(
+        "arn:${{AWS::Partition}}:iam::{}:role/{SMOKE_TEST_ROLE}",
+        cfg.account
+    ));
+    let commands = [
+        "set -eu",
+        "CREDS=$(aws sts assume-role --role-arn \"$SMOKE_TEST_ROLE_ARN\" --role-session-name data-lake-smoke-test --query Credentials --output text)",
+        "export AWS_ACCESS_KEY_ID=$(echo \"$CREDS\" | cut -f1) AWS_SECRET_ACCESS_KEY=$(echo \"$CREDS\" | cut -f3) AWS_SESSION_TOKEN=$(echo \"$CREDS\" | cut -f4)",
+        "ACCOUNT=$(aws sts get-caller-identity --query Account --output text); echo \"smoke test in $ACCOUNT\"; [ \"$ACCOUNT\" = \"$TARGET_ACCOUNT\" ]",
+        "MACHINE=$(aws stepfunctions list-state-machines --region \"$TARGET_REGION\" --query \"stateMachines[?contains(name, 'EtlStateMachine')].stateMachineArn | [0]\" --output text); echo \"state machine $MACHINE\"; [ -n \"$MACHINE\" ] && [ \"$MACHINE\" != None ]",
+        "STATUS=$(aws stepfunctions describe-state-machine --region \"$TARGET_REGION\" --state-machine-arn \"$MACHINE\" --query status --output text); echo \"status $STATUS\"; [ \"$STATUS\" = ACTIVE ]",
+        "JOBS=$(aws glue get-jobs --region \"$TARGET_REGION\" --query 'Jobs[].Name' --output text); echo \"jobs $JOBS\"; for JOB in RawToConformed ConformedToPurposeBuilt; do echo \"$JOBS\" | tr '\\t' '\\n' | grep -q \"$JOB\"; done",
+    ];
+    Step::Shell {
+        name: "SmokeTest".into(),
+        commands: commands.iter().map(|c| c.to_string()).collect(),
+        env: [
+            ("SMOKE_TEST_ROLE_ARN".to_string(), role_arn.clone()),
+            ("TARGET_ACCOUNT".to_string(), Value::from(cfg.account.as_str())),
+            ("TARGET_REGION".to_string(), Value::from(cfg.region.as_str())),
+        ]
+        .into_iter()
+        .collect(),
+        statements: vec![iam::PolicyStatement::allow()
+            .actions(["sts:AssumeRole"])
+            .resource(role_arn)],
+        role_name: Some(SMOKE_TEST_PROJECT_ROLE.into()),
+    }
 }
 
 /// Builds the `data-lake` app: one stage per environment, the pipeline that delivers

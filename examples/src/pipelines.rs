@@ -2,14 +2,20 @@
 //! the AWS DevOps blog "Parallel and dynamic SaaS deployments with AWS CDK Pipelines").
 //!
 //! - `saas-toolchain` (the toolchain account): the toolchain [`Pipeline`] (CodeCommit
-//!   `saas-app`, synth, self-mutation) whose last wave starts a deployment build for every
-//!   row of the deployments table; the **deployments table** (`id`, `account`, `region`,
+//!   `saas-app`, synth, self-mutation) whose last wave, `UpdateDeployments`, releases the
+//!   change to every deployment: it reads the deployments table and starts each row's
+//!   stage pipeline (`StartPipelineExecution`), [`RELEASE_WAVE_SIZE`] at a time (one at a
+//!   time by default; pools first, then silos, by id), and waits for each wave's
+//!   executions to succeed before starting the next; a failed, stopped or superseded
+//!   execution stops the release; the **deployments table** (`id`, `account`, `region`,
 //!   `type` = `silo` | `pool`) whose stream triggers the `DeploymentSync` Lambda function,
 //!   which starts the `PipelineDeployment` CodeBuild project for each new or changed row;
 //!   that project synthesizes this app for the row (`TENANT_*` variables) and deploys the
 //!   row's stage pipeline stack with the bootstrap deploy role.
 //! - `saas-pipeline-<id>` (toolchain account): one stage pipeline per deployment, its
-//!   source trigger `NONE` (the toolchain starts it); a wave deploying the deployment's
+//!   source trigger `NONE` (the toolchain starts it); its synth step has the deployment's
+//!   `TENANT_*` variables, so the assembly it updates itself from (SelfMutate) has its
+//!   own stack even when the row is not one of the built-in deployments; a wave deploying the deployment's
 //!   application stage (`<id>`: the tenant stack in the deployment's account and region),
 //!   with an integration test after it; the pool pipeline also runs an FIS experiment
 //!   (latency injected into the pool's functions) after the test.
@@ -30,7 +36,9 @@ use cairn_constructs::codepipeline::SourceTrigger;
 use cairn_constructs::dynamodb::{Attribute, StreamViewType, Table, TableProps};
 use cairn_constructs::iam::{PolicyStatement, Principal, Role, RoleProps};
 use cairn_constructs::lambda::{Code, DynamoDbEventSource, Function, FunctionProps, Runtime};
-use cairn_constructs::pipelines::{deploy_role_arn, Pipeline, PipelineProps, Source, StageOptions, Step};
+use cairn_constructs::pipelines::{
+    deploy_role_arn, Pipeline, PipelineProps, Source, StageOptions, Step, SynthStep,
+};
 
 /// The toolchain account and region (pipelines, table, deployment builds).
 pub const TOOLCHAIN: (&str, &str) = ("111111111111", "eu-west-1");
@@ -40,6 +48,13 @@ pub const TOOLCHAIN_STACK: &str = "saas-toolchain";
 pub const REPOSITORY: &str = "saas-app";
 /// The cargo binary of this app.
 pub const BIN: &str = "pipelines";
+/// How many stage pipelines the toolchain's release starts at once (waiting for all of
+/// them to succeed before the next wave); 1 is the seed's one-at-a-time strategy.
+pub const RELEASE_WAVE_SIZE: u32 = 1;
+/// Seconds between two looks at a stage pipeline execution during a release.
+pub const RELEASE_POLL_SECONDS: u32 = 30;
+/// The variables that name one extra deployment ([`build`]).
+pub const TENANT_VARIABLES: [&str; 4] = ["TENANT_ID", "TENANT_ACCOUNT", "TENANT_REGION", "TENANT_TYPE"];
 
 /// A deployment: one row of the deployments table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +82,21 @@ impl Deployment {
     /// The stage pipeline's stack.
     pub fn pipeline_stack(&self) -> String {
         format!("saas-pipeline-{}", self.id)
+    }
+
+    /// The stage pipeline's name (`saas-<id>`).
+    pub fn pipeline_name(&self) -> String {
+        format!("saas-{}", self.id)
+    }
+
+    /// The `TENANT_*` variables naming this deployment, in [`TENANT_VARIABLES`] order.
+    pub fn tenant_variables(&self) -> [(&'static str, &str); 4] {
+        [
+            (TENANT_VARIABLES[0], self.id.as_str()),
+            (TENANT_VARIABLES[1], self.account.as_str()),
+            (TENANT_VARIABLES[2], self.region.as_str()),
+            (TENANT_VARIABLES[3], self.kind.as_str()),
+        ]
     }
 }
 
@@ -197,26 +227,59 @@ fn toolchain(app: &mut App) -> Result<()> {
         },
     )?;
     let update = pipeline.add_wave(app, "UpdateDeployments")?;
-    update.add_pre(
-        app,
-        Step::Shell {
-            name: "StartDeploymentBuilds".into(),
-            commands: vec![
-                "aws dynamodb scan --table-name \"$TABLE_NAME\" --output json | jq -c '.Items[]' | while read -r row; do aws codebuild start-build --project-name \"$PROJECT_NAME\" --environment-variables-override \"name=TENANT_ID,value=$(echo \"$row\" | jq -r .id.S)\" \"name=TENANT_ACCOUNT,value=$(echo \"$row\" | jq -r .account.S)\" \"name=TENANT_REGION,value=$(echo \"$row\" | jq -r .region.S)\" \"name=TENANT_TYPE,value=$(echo \"$row\" | jq -r .type.S)\"; done".into(),
-            ],
-            env: [
-                ("TABLE_NAME".to_string(), table.table_name()),
-                ("PROJECT_NAME".to_string(), deployer.project_name()),
-            ]
-            .into_iter()
-            .collect(),
-            statements: vec![
-                PolicyStatement::allow().actions(["dynamodb:Scan"]).resource(table.table_arn()),
-                PolicyStatement::allow().actions(["codebuild:StartBuild"]).resource(deployer.project_arn()),
-            ],
-        },
-    )?;
+    update.add_pre(app, release_step(&table))?;
     Ok(())
+}
+
+/// The release step's shell commands (bash; `TABLE_NAME`, `WAVE_SIZE` and
+/// `POLL_SECONDS` in the environment).
+pub fn release_commands() -> Vec<String> {
+    vec![
+        "set -eu".into(),
+        "ROWS=$(aws dynamodb scan --table-name \"$TABLE_NAME\" --query 'Items[].[type.S, id.S]' --output text | LC_ALL=C sort)".into(),
+        "echo \"release to: $(echo \"$ROWS\" | cut -f2 | tr '\\n' ' ')\"".into(),
+        "wait_wave() { for PE in $WAVE; do P=${PE%%=*}; E=${PE#*=}; while true; do S=$(aws codepipeline get-pipeline-execution --pipeline-name \"$P\" --pipeline-execution-id \"$E\" --query pipelineExecution.status --output text); echo \"$P $E: $S\"; case \"$S\" in Succeeded) break;; InProgress|Stopping) sleep \"$POLL_SECONDS\";; *) echo \"release stopped: $P execution $E is $S\" >&2; exit 1;; esac; done; done; WAVE=''; N=0; }".into(),
+        "WAVE=''; N=0; for ID in $(echo \"$ROWS\" | cut -f2); do E=$(aws codepipeline start-pipeline-execution --name \"saas-$ID\" --query pipelineExecutionId --output text); echo \"started saas-$ID: $E\"; WAVE=\"$WAVE saas-$ID=$E\"; N=$((N+1)); if [ \"$N\" -ge \"$WAVE_SIZE\" ]; then wait_wave; fi; done; wait_wave".into(),
+    ]
+}
+
+/// The toolchain's release control (the `UpdateDeployments` wave): every row's stage
+/// pipeline is started with `StartPipelineExecution`, [`RELEASE_WAVE_SIZE`] at a time
+/// (pools first, then silos, each by id), and each wave's executions are polled with
+/// `GetPipelineExecution` until they have succeeded; a failed, stopped or superseded
+/// execution ends the step with an error and the later deployments are not started.
+fn release_step(table: &Table) -> Step {
+    let pipelines = Value::sub("arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:saas-*");
+    Step::Shell {
+        name: "ReleaseToDeployments".into(),
+        commands: release_commands(),
+        env: [
+            ("TABLE_NAME".to_string(), table.table_name()),
+            (
+                "WAVE_SIZE".to_string(),
+                Value::from(RELEASE_WAVE_SIZE.to_string()),
+            ),
+            (
+                "POLL_SECONDS".to_string(),
+                Value::from(RELEASE_POLL_SECONDS.to_string()),
+            ),
+        ]
+        .into_iter()
+        .collect(),
+        statements: vec![
+            PolicyStatement::allow()
+                .actions(["dynamodb:Scan"])
+                .resource(table.table_arn()),
+            // Stage pipelines are named saas-<id>.
+            PolicyStatement::allow()
+                .actions([
+                    "codepipeline:StartPipelineExecution",
+                    "codepipeline:GetPipelineExecution",
+                ])
+                .resource(pipelines),
+        ],
+        role_name: None,
+    }
 }
 
 /// The tenant application stage of a deployment: a table and an API function.
@@ -337,13 +400,23 @@ fn stage_pipeline(app: &mut App, d: &Deployment) -> Result<()> {
             ..StackProps::default()
         },
     )?;
+    // The pipeline synthesizes the app for its own deployment: without the row's TENANT_*
+    // variables a deployment that is not built in would be missing from the assembly,
+    // and SelfMutate would find no stack to update itself from.
+    let mut synth = SynthStep::cargo_bin(BIN);
+    synth.env = d
+        .tenant_variables()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), Value::from(v)))
+        .collect();
     let pipeline = Pipeline::new(
         app,
         stack,
         "Pipeline",
         PipelineProps {
-            pipeline_name: Some(format!("saas-{}", d.id)),
+            pipeline_name: Some(d.pipeline_name()),
             trigger: SourceTrigger::None,
+            synth,
             ..PipelineProps::new(Source::codecommit(REPOSITORY, "main"), BIN)
         },
     )?;
@@ -366,6 +439,7 @@ fn stage_pipeline(app: &mut App, d: &Deployment) -> Result<()> {
         statements: vec![PolicyStatement::allow()
             .actions(["sts:AssumeRole"])
             .resource(deploy_role_arn(&Environment::new(&d.account, &d.region)))],
+        role_name: None,
     };
     let mut post = vec![check];
     if d.kind == "pool" {
@@ -404,13 +478,15 @@ pub fn build_default() -> Result<App> {
 /// The app with the built-in deployments and the one named by `TENANT_ID`,
 /// `TENANT_ACCOUNT`, `TENANT_REGION`, `TENANT_TYPE` (when set and new).
 pub fn build() -> Result<App> {
+    build_with_variables(|name| std::env::var(name).ok())
+}
+
+/// The app with the built-in deployments and the one named by the `TENANT_*` variables
+/// `lookup` returns (when all four are set and the id is new), as [`build`] reads them
+/// from the environment.
+pub fn build_with_variables(lookup: impl Fn(&str) -> Option<String>) -> Result<App> {
     let mut deployments = default_deployments();
-    if let (Ok(id), Ok(account), Ok(region), Ok(kind)) = (
-        std::env::var("TENANT_ID"),
-        std::env::var("TENANT_ACCOUNT"),
-        std::env::var("TENANT_REGION"),
-        std::env::var("TENANT_TYPE"),
-    ) {
+    if let [Some(id), Some(account), Some(region), Some(kind)] = TENANT_VARIABLES.map(&lookup) {
         if !deployments.iter().any(|d| d.id == id) {
             deployments.push(Deployment::new(&id, &account, &region, &kind));
         }

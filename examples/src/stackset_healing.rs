@@ -1,10 +1,15 @@
 //! `stackset-healing`: self-healing StackSets at organisation scale, after the OTTO
 //! solution. StackSets carry ordering tags (`dependson`, `antidependson`, `mandatory`,
-//! `selfhealing`, `region`); cairn orders them at synthesis and writes the order into SSM;
-//! a daily Step Functions workflow deploys the mandatory StackSets where instances are
-//! missing, detects drift on the self-healing ones, deletes and redeploys every drifted
-//! instance (keeping its parameter overrides), publishes a dashboard behind CloudFront
-//! and notifies Microsoft Teams.
+//! `selfhealing`, `region`); cairn orders them at synthesis and writes the order into SSM,
+//! and the `StackSetOrderRefresh` function writes it again from the StackSets' current
+//! tags whenever a StackSet operation succeeds (tags are part of a StackSet: changing them
+//! outside the app is an update operation), so the workflow follows tag changes; a daily
+//! Step Functions workflow first deletes the instances of accounts that left the
+//! organisation or are suspended (one StackSet at a time, polling each deletion, until
+//! none is left), deploys the mandatory StackSets to every account of their OUs that has
+//! no instance (checked per account and Region, not per OU), detects drift on the
+//! self-healing ones, deletes and redeploys every drifted instance (keeping its parameter
+//! overrides), publishes a dashboard behind CloudFront and notifies Microsoft Teams.
 //!
 //! Two stacks in the organisation's management (or StackSets delegated administrator)
 //! account, in [`REGION`]:
@@ -23,7 +28,10 @@
 //!   retried with backoff on `OperationInProgressException` and `LimitExceededException`,
 //!   failures caught and notified); the daily schedule; the dashboard bucket, private,
 //!   readable only by the CloudFront distribution (origin access control, bucket policy
-//!   on `AWS:SourceArn`).
+//!   on `AWS:SourceArn`), which serves only viewers from [`DASHBOARD_ALLOWED_CIDRS`] (a
+//!   CloudFront Function on every viewer request, [`DASHBOARD_GUARD`]; everyone else gets
+//!   403) and shows no account id (the last four digits only; the run state in the state
+//!   bucket keeps them for the operators).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -32,8 +40,8 @@ use cairn::cloudformation::{
     stack_set::Capability, DeploymentTarget, StackSet, StackSetOrder, StackSetOrderProps, StackSetProps,
     StackSetTags, StackSetTemplate,
 };
-use cairn::cloudfront::{Distribution, DistributionProps};
-use cairn::events::{CronOptions, Rule, RuleProps, RuleTarget, Schedule, TargetInput};
+use cairn::cloudfront::{function, CfnFunction, Distribution, DistributionProps};
+use cairn::events::{CronOptions, EventPattern, Rule, RuleProps, RuleTarget, Schedule, TargetInput};
 use cairn::events_targets::SfnStateMachine;
 use cairn::iam::PolicyStatement;
 use cairn::lambda::{Code, Function, FunctionProps, Runtime};
@@ -156,6 +164,21 @@ pub const HANDLERS: [(&str, &str); 8] = [
     ("StatusPrepareHTML", "status_html.handler"),
     ("TeamsNotification", "teams_notification.handler"),
 ];
+
+/// The networks (IPv4 CIDRs) the dashboard is served to: the organisation's offices and
+/// VPN (documentation ranges here; replace them with yours).
+pub const DASHBOARD_ALLOWED_CIDRS: [&str; 2] = ["198.51.100.0/24", "203.0.113.0/24"];
+
+/// The dashboard's viewer-request CloudFront Function (JavaScript), relative to
+/// [`assets_dir`]; `__ALLOWED_CIDRS__` in it becomes [`DASHBOARD_ALLOWED_CIDRS`].
+pub const DASHBOARD_GUARD: &str = "dashboard/allow-list.js";
+
+/// The function that writes the order parameter again from the StackSets' current tags
+/// (module.function, relative to [`LAMBDA_CODE`]), run by the rule [`ORDER_REFRESH_RULE`].
+pub const ORDER_REFRESH_HANDLER: (&str, &str) = ("StackSetOrderRefresh", "order_refresh.handler");
+
+/// The rule that runs [`ORDER_REFRESH_HANDLER`] when a StackSet operation succeeds.
+pub const ORDER_REFRESH_RULE: &str = "OrderRefreshOnSuccess";
 
 /// The functions' package, relative to [`assets_dir`].
 pub const LAMBDA_CODE: &str = "lambda";
@@ -296,6 +319,15 @@ struct Functions {
     teams: Function,
 }
 
+/// Read calls of AWS Organizations. They name the organisation's root, OUs and accounts
+/// by ARNs that hold the organisation id, unknown at synthesis; `ListAccounts` has no
+/// resource-level permissions at all: `*`.
+fn organizations_read(actions: &[&str]) -> PolicyStatement {
+    PolicyStatement::allow()
+        .actions(actions.iter().copied())
+        .resource(Value::from("*"))
+}
+
 /// `s3:GetObject`/`s3:PutObject` on the run state (`runs/*`).
 fn state_read_write(bucket: &Bucket) -> PolicyStatement {
     PolicyStatement::allow()
@@ -368,13 +400,33 @@ fn functions(
             .resource(state.arn_for_objects("runs/*")),
     )?;
     role.add_to_policy(app, PolicyStatement::allow().actions(list).resources(on(&all)))?;
+    // ... reads the run state back on the calls after the first, lists the organisation's
+    // accounts and deletes the instances of those that left it or are suspended.
+    role.add_to_policy(
+        app,
+        PolicyStatement::allow()
+            .actions(["s3:GetObject"])
+            .resource(state.arn_for_objects("runs/*")),
+    )?;
+    role.add_to_policy(app, organizations_read(&["organizations:ListAccounts"]))?;
+    for s in &all {
+        s.grant_instance_actions(app, &role, ["cloudformation:DeleteStackInstances"])?;
+    }
 
-    // MandatoryStackSetDeployment: creates instances of the mandatory StackSets only.
+    // MandatoryStackSetDeployment: creates instances of the mandatory StackSets only, in
+    // the accounts of their OUs that have none.
     let role = f.mandatory.role();
     role.add_to_policy(app, state_read_write(state))?;
     role.add_to_policy(
         app,
         PolicyStatement::allow().actions(list).resources(on(&mandatory)),
+    )?;
+    role.add_to_policy(
+        app,
+        organizations_read(&[
+            "organizations:ListAccountsForParent",
+            "organizations:ListChildren",
+        ]),
     )?;
     for s in &mandatory {
         s.grant_create_instances(app, &role)?;
@@ -553,12 +605,37 @@ fn definition(f: &Functions) -> std::result::Result<Definition, DefinitionError>
     def.chain(notify_failure).next(failed)?;
     let catch = || Catch::all(notify_failure).result_path("$.error");
 
+    // Instances of accounts that left the organisation or are suspended: deleted, one
+    // StackSet at a time, until none is left.
+    let cleanup_fields = ["stateKey", "done", "stackSetName", "operationId"];
     let init = def.add(
         step(
             "InitCleanup",
             &f.init,
             Params::new().path("executionId", "$$.Execution.Name"),
-            &["stateKey"],
+            &cleanup_fields,
+            "$.run",
+        )
+        .catch(catch()),
+    )?;
+    let init_done = def.add(Choice::new("InitCleanupDone?"))?;
+    let (wait_cleanup, cleanup_done) = await_operation(
+        &mut def,
+        f,
+        &catch,
+        ["WaitForCleanup", "CleanupStatus", "CleanupComplete?"],
+        30,
+        "$.run.stackSetName",
+        "$.run.operationId",
+    )?;
+    let continue_cleanup = def.add(
+        step(
+            "ContinueCleanup",
+            &f.init,
+            Params::new()
+                .path("executionId", "$$.Execution.Name")
+                .path("stateKey", "$.run.stateKey"),
+            &cleanup_fields,
             "$.run",
         )
         .catch(catch()),
@@ -692,7 +769,12 @@ fn definition(f: &Functions) -> std::result::Result<Definition, DefinitionError>
     )?;
     let done = def.add(Succeed::new("HealingDone"))?;
 
-    def.chain(init).next(deploy)?.next(deploy_started)?;
+    def.chain(init).next(init_done)?;
+    def.when(init_done, Condition::boolean_equals("$.run.done", true), deploy)?;
+    def.otherwise(init_done, wait_cleanup)?;
+    def.otherwise(cleanup_done, continue_cleanup)?;
+    def.chain(continue_cleanup).next(init_done)?;
+    def.chain(deploy).next(deploy_started)?;
     def.when(
         deploy_started,
         Condition::boolean_equals("$.deploy.done", true),
@@ -739,6 +821,70 @@ fn definition(f: &Functions) -> std::result::Result<Definition, DefinitionError>
     Ok(def)
 }
 
+/// The order, recomputed when a StackSet operation succeeds: the function lists the
+/// account's StackSets, reads their tags and auto-deployment targets, and overwrites the
+/// order parameter (cairn's algorithm, the same JSON).
+fn order_refresh(app: &mut App, stack: Stack, order: &StackSetOrder) -> Result<Function> {
+    let (id, handler) = ORDER_REFRESH_HANDLER;
+    let refresh = Function::new(
+        app,
+        stack,
+        id,
+        FunctionProps {
+            description: Some(
+                "stackset-healing: writes the StackSet order again from the StackSets' current tags".into(),
+            ),
+            timeout: Some(Duration::from_secs(120)),
+            memory_size: Some(256),
+            environment: [("ORDER_PARAMETER".to_string(), Value::from(ORDER_PARAMETER))]
+                .into_iter()
+                .collect(),
+            ..FunctionProps::new(
+                Runtime::Python3_12,
+                handler,
+                Code::from_asset(assets_dir().join(LAMBDA_CODE)),
+            )
+        },
+    )?;
+    let role = refresh.role();
+    // ListStackSets has no resource-level permissions; the others are read on every
+    // StackSet of the account (tags may be added to any of them).
+    role.add_to_policy(
+        app,
+        PolicyStatement::allow()
+            .actions(["cloudformation:ListStackSets"])
+            .resource(Value::from("*")),
+    )?;
+    role.add_to_policy(
+        app,
+        PolicyStatement::allow()
+            .actions([
+                "cloudformation:DescribeStackSet",
+                "cloudformation:ListStackSetAutoDeploymentTargets",
+            ])
+            .resource(Value::sub(
+                "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stackset/*",
+            )),
+    )?;
+    order.parameter().grant_write(app, &role)?;
+    let rule = Rule::new(
+        app,
+        stack,
+        ORDER_REFRESH_RULE,
+        RuleProps {
+            description: Some("Writes the StackSet order again when a StackSet operation succeeds".into()),
+            ..RuleProps::pattern(EventPattern {
+                source: vec!["aws.cloudformation".into()],
+                detail_type: vec!["CloudFormation StackSet Operation Status Change".into()],
+                detail: Some(serde_json::json!({ "status": ["SUCCEEDED"] })),
+                ..EventPattern::default()
+            })
+        },
+    )?;
+    rule.add_target(app, refresh)?;
+    Ok(refresh)
+}
+
 fn workflow_stack(app: &mut App, sets: &[StackSet], order: &StackSetOrder) -> Result<StateMachine> {
     let stack = stack(
         app,
@@ -767,16 +913,39 @@ fn workflow_stack(app: &mut App, sets: &[StackSet], order: &StackSetOrder) -> Re
         },
     )?;
     let dashboard = Bucket::new(app, stack, "DashboardBucket", BucketProps::default())?;
+    // Only the allowed networks see the dashboard (IPv4: the allow-list is IPv4).
+    let guard_file = assets_dir().join(DASHBOARD_GUARD);
+    let guard_code = std::fs::read_to_string(&guard_file).map_err(|e| {
+        invalid(format!(
+            "cannot read the dashboard's CloudFront Function {}: {e}",
+            guard_file.display()
+        ))
+    })?;
+    let allowed = serde_json::to_string(&DASHBOARD_ALLOWED_CIDRS)
+        .map_err(|e| invalid(format!("the allowed networks are not JSON: {e}")))?;
+    let mut guard = CfnFunction::new(
+        guard_code.replace("__ALLOWED_CIDRS__", &allowed),
+        function::FunctionConfig::new(
+            "stackset-healing: serves the dashboard to the allowed networks only",
+            function::Runtime::CloudfrontJs20,
+        ),
+        Value::sub("${AWS::StackName}-dashboard-allow-list"),
+    );
+    guard.auto_publish = Some(true.into());
+    let guard = app.add(stack, "DashboardGuard", guard)?;
     let cdn = Distribution::new(
         app,
         stack,
         "Dashboard",
         DistributionProps {
             comment: Some("stackset-healing status dashboard".into()),
+            viewer_request_function: Some(guard.attr_function_arn()),
+            ipv6: false,
             ..DistributionProps::new(dashboard)
         },
     )?;
     let f = functions(app, stack, sets, order, &state, &dashboard, cdn.url())?;
+    order_refresh(app, stack, order)?;
     let definition = definition(&f).map_err(|e| invalid(e.to_string()))?;
     let machine = StateMachine::new(
         app,

@@ -25,10 +25,14 @@
 //!   just its operation on just the job net's resources (`ec2:StopInstances` on the two
 //!   instances' ARNs ...); `*` only for the describe calls that have no resource-level
 //!   permissions.
-//! - `WebJobnetStop`: maintenance page on; for each web server (two at a time, skipping
-//!   one already stopped) stop httpd through Run Command and poll the command, stop the
-//!   instance and poll it; back up the database and stop it, polling until it is stopped
-//!   (a database already stopped is left alone).
+//! - `WebJobnetStop`: maintenance page on; for each web server (two at a time) stop httpd
+//!   through Run Command and poll the command, stop the instance and poll it, then back it
+//!   up (an AMI, through AWS Backup) and poll `DescribeBackupJob` until the job has
+//!   completed (a web server already stopped is only backed up); back up the database the
+//!   same way and stop it once its backup has completed, polling until it is stopped (a
+//!   database already stopped is left alone). A backup job that fails, is aborted or
+//!   expires ends the run in a named `Fail` state (`WebServerBackupFailed`,
+//!   `DatabaseBackupFailed`).
 //! - `WebJobnetStart`: the reverse: start the database and poll it; for each web server
 //!   (two at a time) start it, poll it, start httpd and poll the command; wait until
 //!   every target is healthy; maintenance page off.
@@ -36,7 +40,11 @@
 //! Both state machines log every event (`ALL`) to an encrypted log group, fail with a
 //! named error when a step does, and time out after two hours (the polling loops are
 //! bounded by that). An EventBridge rule per state machine sends its `SUCCEEDED`,
-//! `FAILED`, `TIMED_OUT` and `ABORTED` executions to the notifier.
+//! `FAILED`, `TIMED_OUT` and `ABORTED` executions to the notifier, and a scheduled rule
+//! per state machine starts it ([`Schedules`]: weekday nights and mornings in Japan by
+//! default, set with the context keys [`STOP_SCHEDULE_CONTEXT`] and
+//! [`START_SCHEDULE_CONTEXT`], e.g. `--context web-jobnet:stopSchedule='cron(0 12 ? * * *)'`).
+//! Every stack carries the tags [`TAGS`], which CloudFormation puts on every resource.
 //!
 //! The listener is plain HTTP on port 80 because the example has no certificate; with one,
 //! use `ListenerProps::https` on 443 and redirect 80 to it (the allow-list below follows
@@ -57,7 +65,8 @@ use cairn::elbv2::{
     AccessLogs, ApplicationListener, ApplicationLoadBalancer, ApplicationLoadBalancerProps,
     ApplicationTargetGroup, ApplicationTargetGroupProps, HealthCheck, ListenerAction, ListenerProps, Target,
 };
-use cairn::events::{rule, CfnRule};
+use cairn::events::{rule, CfnRule, Rule, RuleProps, Schedule};
+use cairn::events_targets::SfnStateMachine;
 use cairn::iam::{PolicyStatement, Principal, Role, RoleProps};
 use cairn::kms::{Key, KeyProps};
 use cairn::lambda::{CfnPermission, Code, Function, FunctionProps, Runtime};
@@ -69,7 +78,7 @@ use cairn::stepfunctions::{
     Catch, Choice, Condition, Definition, DefinitionError, Fail, LogLevel, LogOptions, Map, Params, Pass,
     Retry, StateId, StateMachine, StateMachineProps, StateRef, Succeed, Task, Wait,
 };
-use cairn::{App, CfnResource, Environment, Error, Output, Result, Stack, StackProps, Value};
+use cairn::{App, CfnResource, Context, Environment, Error, Output, Result, Stack, StackProps, Value};
 
 /// The Region every stack deploys to (the ALB's access log bucket policy names the
 /// Region's Elastic Load Balancing account).
@@ -110,6 +119,61 @@ pub const HTTPD_LOG_GROUPS: [(&str, &str); 2] = [
 /// How many web servers the job net stops and starts at the same time.
 pub const MAX_CONCURRENCY: u32 = 2;
 
+/// The tags of every stack (CloudFormation applies them to every resource that takes tags).
+pub const TAGS: [(&str, &str); 2] = [("System", "web-jobnet"), ("ManagedBy", "cairn")];
+
+/// The context key of the stop net's schedule expression.
+pub const STOP_SCHEDULE_CONTEXT: &str = "web-jobnet:stopSchedule";
+
+/// The context key of the start net's schedule expression.
+pub const START_SCHEDULE_CONTEXT: &str = "web-jobnet:startSchedule";
+
+/// When the job nets run: EventBridge schedule expressions (`cron(...)` in UTC, or
+/// `rate(...)`), one scheduled rule per state machine starting it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedules {
+    /// The stop net's; by default 22:00 in Japan (13:00 UTC), Monday to Friday.
+    pub stop: String,
+    /// The start net's; by default 08:00 in Japan (23:00 UTC the day before), Monday to
+    /// Friday.
+    pub start: String,
+}
+
+impl Default for Schedules {
+    fn default() -> Self {
+        Schedules {
+            stop: "cron(0 13 ? * MON-FRI *)".into(),
+            start: "cron(0 23 ? * SUN-THU *)".into(),
+        }
+    }
+}
+
+impl Schedules {
+    /// The defaults, overridden by the context keys [`STOP_SCHEDULE_CONTEXT`] and
+    /// [`START_SCHEDULE_CONTEXT`] when set (strings).
+    pub fn from_context(context: &Context) -> Result<Schedules> {
+        let mut schedules = Schedules::default();
+        for (key, slot) in [
+            (STOP_SCHEDULE_CONTEXT, &mut schedules.stop),
+            (START_SCHEDULE_CONTEXT, &mut schedules.start),
+        ] {
+            match context.get(key) {
+                None => {}
+                Some(serde_json::Value::String(v)) => *slot = v.clone(),
+                Some(other) => {
+                    return Err(Error::InvalidProps {
+                        path: "<app>".into(),
+                        problem: format!(
+                            "the context value {key} is {other}, not a schedule expression string such as \"cron(0 13 ? * MON-FRI *)\""
+                        ),
+                    })
+                }
+            }
+        }
+        Ok(schedules)
+    }
+}
+
 /// The statuses of the executions that are notified.
 pub const NOTIFIED_STATUSES: [&str; 4] = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"];
 
@@ -146,6 +210,7 @@ struct Functions {
     maintenance_off: Function,
     target_health: Function,
     start_backup: Function,
+    describe_backup: Function,
     notify: Function,
 }
 
@@ -160,6 +225,7 @@ fn stack(app: &mut App, id: &str, description: &str) -> Result<Stack> {
                 region: Some(REGION.into()),
             }),
             description: Some(description.into()),
+            tags: TAGS.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             ..StackProps::default()
         },
     )
@@ -358,7 +424,7 @@ fn web_stack(app: &mut App) -> Result<WebTier> {
         stack,
         "BackupRole",
         RoleProps {
-            description: Some("AWS Backup: backs up the web-jobnet database".into()),
+            description: Some("AWS Backup: backs up the web-jobnet web servers (AMIs) and database".into()),
             managed_policies: vec![Role::aws_managed_policy(
                 "service-role/AWSBackupServiceRolePolicyForBackup",
             )],
@@ -602,8 +668,9 @@ fn functions_stack(app: &mut App, web: &WebTier) -> Result<Functions> {
         app,
         "StartBackupJob",
         "backup_job.start",
-        "back up the Aurora cluster (AWS Backup)",
+        "back up a web server (an AMI) or the Aurora cluster (AWS Backup)",
         vec![
+            ("INSTANCE_IDS", instance_ids.clone()),
             ("VAULT_NAME", web.backup_vault.ref_()),
             ("RESOURCE_ARN", cluster_arn),
             ("BACKUP_ROLE_ARN", web.backup_role.arn()),
@@ -625,6 +692,17 @@ fn functions_stack(app: &mut App, web: &WebTier) -> Result<Functions> {
             "backup.amazonaws.com",
         ),
     )?;
+    let describe_backup = function(
+        app,
+        "DescribeBackupJob",
+        "backup_job.describe",
+        "state of a backup job (AWS Backup)",
+        Vec::new(),
+    )?;
+    // DescribeBackupJob has no resource-level permissions.
+    describe_backup
+        .role()
+        .add_to_policy(app, allow(&["backup:DescribeBackupJob"], vec![Value::from("*")]))?;
 
     let webhook = Secret::new(
         app,
@@ -660,6 +738,7 @@ fn functions_stack(app: &mut App, web: &WebTier) -> Result<Functions> {
         maintenance_off,
         target_health,
         start_backup,
+        describe_backup,
         notify,
     })
 }
@@ -704,6 +783,71 @@ fn busy_database() -> Retry {
         .interval_seconds(60)
         .max_attempts(30)
         .backoff_rate(1.0)
+}
+
+/// The AWS Backup job states after which a job will not complete.
+pub const BACKUP_FAILED_STATES: [&str; 4] = ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"];
+
+/// Starts an AWS Backup job (of the item's web server when `payload` names an
+/// `instanceId`, else of the database cluster) and polls `DescribeBackupJob` until it has
+/// completed (`start -> wait -> describe -> choice`), then goes on to `success`, or to
+/// `failure` when the job failed, was aborted or expired; returns the start task. An
+/// error of either call goes to `caught` when given (else to the enclosing Map's catcher).
+fn backup_and_wait(
+    def: &mut Definition,
+    scope: cairn::stepfunctions::Scope,
+    f: &Functions,
+    (label, payload): (&str, Params),
+    (success, failure): (StateId, StateId),
+    caught: Option<StateId>,
+) -> Result<StateRef<Task>, DefinitionError> {
+    let catch = |task: Task| match caught {
+        Some(to) => task.catch(Catch::all(to).result_path("$.error")),
+        None => task,
+    };
+    let start = def.add_in(
+        scope,
+        catch(
+            call(
+                &format!("Backup{label}"),
+                &f.start_backup,
+                payload.path("executionName", "$$.Execution.Name"),
+                status_of("backupJobId"),
+                "$.backup",
+            )
+            .comment("Starts an AWS Backup job into the job net's vault"),
+        ),
+    )?;
+    let wait = def.add_in(scope, Wait::seconds(&format!("WaitFor{label}Backup"), 60))?;
+    let describe = def.add_in(
+        scope,
+        catch(call(
+            &format!("Describe{label}Backup"),
+            &f.describe_backup,
+            Params::new().path("backupJobId", "$.backup.backupJobId"),
+            status_of("backupJobId").path("state", "$.Payload.state"),
+            "$.backup",
+        )),
+    )?;
+    let done = def.add_in(scope, Choice::new(&format!("{label}BackupDone?")))?;
+    def.chain(start).next(wait)?.next(describe)?.next(done)?;
+    def.when(
+        done,
+        Condition::string_equals("$.backup.state", "COMPLETED"),
+        success,
+    )?;
+    def.when(
+        done,
+        Condition::or(
+            BACKUP_FAILED_STATES
+                .iter()
+                .map(|s| Condition::string_equals("$.backup.state", s)),
+        ),
+        failure,
+    )?;
+    // CREATED, PENDING, RUNNING, ABORTING: not final yet.
+    def.otherwise(done, wait)?;
+    Ok(start)
 }
 
 /// The `Targets` pass state: the web servers' ids for the Map.
@@ -774,7 +918,7 @@ fn httpd_script(
 /// The stop flow.
 fn stop_flow(web_servers: &[Value], f: &Functions) -> Result<Definition, DefinitionError> {
     let mut def = Definition::new();
-    def.set_comment("web-jobnet stop: maintenance page on, httpd and web servers off (two at a time), database backed up and stopped");
+    def.set_comment("web-jobnet stop: maintenance page on, httpd and web servers off and backed up (two at a time), database backed up and stopped");
     let failed = def.add(Fail::new("StopFailed").error("WebJobnet.StopFailed").cause(
         "A step of the stop job net failed; see the execution's events. The maintenance page stays on.",
     ))?;
@@ -839,6 +983,21 @@ fn stop_flow(web_servers: &[Value], f: &Functions) -> Result<Definition, Definit
     )?;
     let instance_stopped = def.add_in(it, Choice::new("InstanceStopped?"))?;
     let web_server_stopped = def.add_in(it, Succeed::new("WebServerStopped"))?;
+    let web_server_backup_failed = def.add_in(
+        it,
+        Fail::new("WebServerBackupFailed")
+            .error("WebJobnet.WebServerBackupFailed")
+            .cause("the AWS Backup job of the stopped web server failed, was aborted or expired"),
+    )?;
+    // Once stopped, the web server is backed up (an AMI, through AWS Backup).
+    let backup_web_server = backup_and_wait(
+        &mut def,
+        it,
+        f,
+        ("WebServer", instance_payload()),
+        (web_server_stopped.into(), web_server_backup_failed.into()),
+        None,
+    )?;
     let instance_failed = def.add_in(
         it,
         Fail::new("InstanceStopFailed")
@@ -852,7 +1011,7 @@ fn stop_flow(web_servers: &[Value], f: &Functions) -> Result<Definition, Definit
     def.when(
         instance_stopped,
         Condition::string_equals("$.instance.state", "stopped"),
-        web_server_stopped,
+        backup_web_server,
     )?;
     def.when(
         instance_stopped,
@@ -860,7 +1019,8 @@ fn stop_flow(web_servers: &[Value], f: &Functions) -> Result<Definition, Definit
         wait_instance,
     )?;
     def.otherwise(instance_stopped, instance_failed)?;
-    // An instance already stopped (a rerun after a failure) is skipped.
+    // An instance already stopped (a rerun after a failure) is not stopped again, but
+    // backed up: its backup may be the step that failed.
     let check_instance = def.add_in(
         it,
         call(
@@ -886,7 +1046,7 @@ fn stop_flow(web_servers: &[Value], f: &Functions) -> Result<Definition, Definit
     def.when(
         instance_state,
         Condition::string_equals("$.instance.state", "stopped"),
-        web_server_stopped,
+        backup_web_server,
     )?;
     def.otherwise(instance_state, instance_failed)?;
     def.start_at(check_instance)?;
@@ -902,16 +1062,8 @@ fn stop_flow(web_servers: &[Value], f: &Functions) -> Result<Definition, Definit
         .catch(catch()),
     )?;
     let db_state = def.add(Choice::new("DatabaseState?"))?;
-    let backup = def.add(
-        call(
-            "BackupDatabase",
-            &f.start_backup,
-            Params::new().path("executionName", "$$.Execution.Name"),
-            status_of("backupJobId"),
-            "$.backup",
-        )
-        .catch(catch()),
-    )?;
+    // The database is stopped once its backup job has completed (a cluster cannot stop
+    // while it is being backed up).
     let stop_db = def.add(
         call(
             "StopDatabase",
@@ -920,8 +1072,21 @@ fn stop_flow(web_servers: &[Value], f: &Functions) -> Result<Definition, Definit
             status_of("status"),
             "$.database",
         )
-        .retry(busy_database())
         .catch(catch()),
+    )?;
+    let database_backup_failed = def.add(
+        Fail::new("DatabaseBackupFailed")
+            .error("WebJobnet.DatabaseBackupFailed")
+            .cause("the AWS Backup job of the database cluster failed, was aborted or expired; the database was not stopped"),
+    )?;
+    let top = def.top();
+    let backup = backup_and_wait(
+        &mut def,
+        top,
+        f,
+        ("Database", Params::new()),
+        (stop_db.into(), database_backup_failed.into()),
+        Some(failed.into()),
     )?;
     let wait_db = def.add(Wait::seconds("WaitForDatabaseStop", 60))?;
     let describe_stopping_db = def.add(
@@ -957,8 +1122,7 @@ fn stop_flow(web_servers: &[Value], f: &Functions) -> Result<Definition, Definit
         stopped,
     )?;
     def.otherwise(db_state, failed)?;
-    def.chain(backup)
-        .next(stop_db)?
+    def.chain(stop_db)
         .next(wait_db)?
         .next(describe_stopping_db)?
         .next(db_stopped)?;
@@ -1187,6 +1351,7 @@ fn flow_stack(
     description: &str,
     definition: Result<Definition, DefinitionError>,
     notifier: &Function,
+    schedule: &str,
 ) -> Result<StateMachine> {
     let stack = stack(app, id, description)?;
     let path = app.path(stack.node());
@@ -1244,6 +1409,18 @@ fn flow_stack(
     );
     permission.source_arn = Some(rule.attr_arn().into());
     app.add(stack, "NotifierInvokePermission", permission)?;
+    // The job net runs on its schedule: the rule starts the state machine through a role
+    // allowed states:StartExecution on it alone.
+    let scheduled = Rule::new(
+        app,
+        stack,
+        "Schedule",
+        RuleProps {
+            description: Some(format!("Starts the job net on its schedule ({schedule})")),
+            ..RuleProps::schedule(Schedule::Expression(schedule.to_string()))
+        },
+    )?;
+    scheduled.add_target(app, SfnStateMachine::new(machine.state_machine_arn()))?;
     app.output(
         stack,
         "StateMachineArn",
@@ -1253,8 +1430,13 @@ fn flow_stack(
     Ok(machine)
 }
 
-/// Builds the `web-jobnet` app.
+/// Builds the `web-jobnet` app, its schedules from the context ([`Schedules::from_context`]).
 pub fn build() -> Result<App> {
+    build_with(&Schedules::from_context(&Context::from_env()?)?)
+}
+
+/// Builds the `web-jobnet` app with these schedules.
+pub fn build_with(schedules: &Schedules) -> Result<App> {
     let mut app = App::new();
     app.add_validator_once(cairn::cfn::SchemaValidator::new());
     let web = web_stack(&mut app)?;
@@ -1266,6 +1448,7 @@ pub fn build() -> Result<App> {
         "web-jobnet: the stop job net (Step Functions)",
         stop_flow(&ids, &functions),
         &functions.notify,
+        &schedules.stop,
     )?;
     flow_stack(
         &mut app,
@@ -1273,6 +1456,7 @@ pub fn build() -> Result<App> {
         "web-jobnet: the start job net (Step Functions)",
         start_flow(&ids, &functions),
         &functions.notify,
+        &schedules.start,
     )?;
 
     // The recommended rules over the whole app, the ALB's listener ports allow-listed.

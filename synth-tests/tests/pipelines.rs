@@ -438,3 +438,195 @@ fn pool_pipeline_runs_the_chaos_experiment_after_the_test() {
         .expect("start experiment grant");
     assert!(start["Resource"].to_string().contains(template_id.as_str()));
 }
+
+/// The CodeBuild project behind a pipeline action (`stage`/`action`) and its role's
+/// statements.
+fn action_project<'a>(t: &'a Json, stage_name: &str, action: &str) -> (&'a Json, Vec<Json>) {
+    let a = stage(t, stage_name)
+        .iter()
+        .find(|a| a["Name"] == action)
+        .unwrap_or_else(|| panic!("no action {action} in {stage_name}"));
+    let project_id = a["Configuration"]["ProjectName"]["Ref"].as_str().unwrap();
+    let project = &t["Resources"][project_id];
+    let role_id = project["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+        .as_str()
+        .unwrap();
+    (project, role_statements(t, role_id))
+}
+
+/// The commands of the release step, run by bash against a fake `aws` over three rows;
+/// `status` answers GetPipelineExecution for a pipeline (`InProgress` first, then its
+/// final status). Returns whether the script succeeded and the calls it made.
+fn run_release(wave_size: &str, final_status: &[(&str, &str)]) -> (bool, Vec<String>) {
+    let asm = app();
+    let t = template(&asm, TOOLCHAIN_STACK);
+    let (project, _) = action_project(t, "UpdateDeployments", "ReleaseToDeployments");
+    let spec = project["Properties"]["Source"]["BuildSpec"].as_str().unwrap();
+    let commands = pipelines::release_commands();
+    for c in &commands {
+        assert!(
+            spec.contains(&format!("- {c}\n"))
+                || spec.contains(&format!("- {}\n", serde_json::to_string(c).unwrap())),
+            "{c} not in {spec}"
+        );
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "saas-release-{}-{wave_size}-{}",
+        std::process::id(),
+        final_status.len()
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let statuses: String = final_status
+        .iter()
+        .map(|(p, s)| format!("{p}) echo {s};; "))
+        .collect();
+    let fake = format!(
+        r#"#!/bin/bash
+echo "$*" >> "$FAKE_DIR/calls.log"
+case "$1 $2" in
+  "dynamodb scan") printf 'silo\ttenant-b\npool\tpool\nsilo\ttenant-a\n';;
+  "codepipeline start-pipeline-execution") echo "exec-$4";;
+  "codepipeline get-pipeline-execution")
+    if [ ! -e "$FAKE_DIR/seen-$4" ]; then touch "$FAKE_DIR/seen-$4"; echo InProgress; exit 0; fi
+    case "$4" in {statuses} *) echo Succeeded;; esac;;
+  *) echo "unexpected: $*" >&2; exit 2;;
+esac
+"#
+    );
+    let aws = dir.join("aws");
+    std::fs::write(&aws, fake).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&aws, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(commands.join("\n"))
+        .env(
+            "PATH",
+            format!("{}:{}", dir.display(), std::env::var("PATH").unwrap()),
+        )
+        .env("FAKE_DIR", &dir)
+        .env("TABLE_NAME", "deployments")
+        .env("WAVE_SIZE", wave_size)
+        .env("POLL_SECONDS", "0")
+        .output()
+        .unwrap();
+    let calls = std::fs::read_to_string(dir.join("calls.log")).unwrap_or_default();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let calls: Vec<String> = calls
+        .lines()
+        .map(|c| {
+            let w: Vec<&str> = c.split_whitespace().collect();
+            match (w[1], w.get(3)) {
+                ("start-pipeline-execution", Some(p)) => format!("start {p}"),
+                ("get-pipeline-execution", Some(p)) => format!("get {p}"),
+                (op, _) => op.to_string(),
+            }
+        })
+        .collect();
+    (out.status.success(), calls)
+}
+
+/// The toolchain releases a change to every deployment: its UpdateDeployments wave starts
+/// each row's stage pipeline (StartPipelineExecution on the saas-* pipelines only), one at
+/// a time (pools first), waiting for each execution to succeed before the next, and stops
+/// at a failed one.
+#[test]
+fn the_toolchain_releases_to_every_stage_pipeline_one_at_a_time() {
+    let asm = app();
+    let t = template(&asm, TOOLCHAIN_STACK);
+    let (project, statements) = action_project(t, "UpdateDeployments", "ReleaseToDeployments");
+    let start = statements
+        .iter()
+        .find(|s| actions_of(s).contains(&"codepipeline:StartPipelineExecution".to_string()))
+        .expect("the release may start pipelines");
+    assert!(actions_of(start).contains(&"codepipeline:GetPipelineExecution".to_string()));
+    assert_eq!(
+        start["Resource"],
+        json!({ "Fn::Sub": "arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:saas-*" })
+    );
+    let vars = project["Properties"]["Environment"]["EnvironmentVariables"].to_string();
+    assert!(
+        vars.contains(r#""Name":"WAVE_SIZE","Type":"PLAINTEXT","Value":"1""#),
+        "{vars}"
+    );
+    for d in default_deployments() {
+        assert!(format!("saas-{}", d.id) == d.pipeline_name());
+    }
+
+    let (ok, calls) = run_release("1", &[]);
+    assert!(ok, "{calls:?}");
+    assert_eq!(
+        calls,
+        [
+            "scan",
+            "start saas-pool",
+            "get saas-pool",
+            "get saas-pool",
+            "start saas-tenant-a",
+            "get saas-tenant-a",
+            "get saas-tenant-a",
+            "start saas-tenant-b",
+            "get saas-tenant-b",
+            "get saas-tenant-b"
+        ]
+    );
+    // A failed execution stops the release: tenant-b is not started.
+    let (ok, calls) = run_release("1", &[("saas-tenant-a", "Failed")]);
+    assert!(!ok, "{calls:?}");
+    assert!(!calls.contains(&"start saas-tenant-b".to_string()), "{calls:?}");
+    // In waves of two: pool and tenant-a start together, tenant-b after both succeeded.
+    let (ok, calls) = run_release("2", &[]);
+    assert!(ok, "{calls:?}");
+    assert_eq!(&calls[1..3], ["start saas-pool", "start saas-tenant-a"]);
+    let b = calls.iter().position(|c| c == "start saas-tenant-b").unwrap();
+    assert_eq!(calls[b - 1], "get saas-tenant-a");
+}
+
+/// A deployment inserted into the table (not built in) gets a pipeline whose synth step
+/// has its TENANT_* variables; synthesizing the app with those variables (what that
+/// Synth step does) yields the pipeline's own stack, unchanged, for SelfMutate.
+#[test]
+fn a_new_deployments_pipeline_synthesizes_its_own_stack() {
+    let row = pipelines::Deployment {
+        id: "tenant-c".into(),
+        account: "444444444444".into(),
+        region: "eu-central-1".into(),
+        kind: "silo".into(),
+    };
+    let mut deployments = default_deployments();
+    deployments.push(row.clone());
+    let mut app = pipelines::build_for(&deployments).unwrap();
+    let asm = app.synth().unwrap();
+    for d in &deployments {
+        let t = template(&asm, &d.pipeline_stack());
+        let (project, _) = action_project(t, "Build", "Synth");
+        let vars: Vec<(String, String)> = project["Properties"]["Environment"]["EnvironmentVariables"]
+            .as_array()
+            .unwrap_or(&Vec::new())
+            .iter()
+            .map(|v| {
+                (
+                    v["Name"].as_str().unwrap().to_string(),
+                    v["Value"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let expected: Vec<(String, String)> = d
+            .tenant_variables()
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(vars, expected, "{}", d.id);
+        // What the pipeline's Synth step produces from those variables.
+        let mut in_pipeline = pipelines::build_with_variables(|name| {
+            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+        .unwrap();
+        let synthesized = in_pipeline.synth().unwrap();
+        let own = synthesized
+            .stack(&d.pipeline_stack())
+            .unwrap_or_else(|| panic!("{}: the Synth output has no {}", d.id, d.pipeline_stack()));
+        assert_eq!(&own.template, t, "{}", d.id);
+    }
+}

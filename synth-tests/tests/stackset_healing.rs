@@ -124,6 +124,7 @@ fn every_until_complete_loop_waits_polls_and_chooses() {
     assert_eq!(
         waits.iter().map(|s| s.as_str()).collect::<BTreeSet<_>>(),
         BTreeSet::from([
+            "WaitForCleanup",
             "WaitForDeployment",
             "WaitForDriftDetection",
             "WaitForDeletion",
@@ -202,7 +203,7 @@ fn stack_set_calls_retry_with_backoff_and_failures_are_notified() {
     let def = definition(&template_json(&asm, STACKS[1]));
     let states = def["States"].as_object().unwrap();
     let tasks: Vec<(&String, &Json)> = states.iter().filter(|(_, s)| s["Type"] == "Task").collect();
-    assert_eq!(tasks.len(), 13);
+    assert_eq!(tasks.len(), 15);
     for (name, task) in tasks {
         if name.starts_with("Notify") {
             continue;
@@ -379,7 +380,13 @@ fn each_function_may_do_only_its_step_on_only_its_stack_sets() {
     for (f, statements) in &fns {
         for s in statements {
             assert_eq!(s["Effect"], "Allow");
-            assert_ne!(s["Resource"], "*", "{f}: {s}");
+            // `*` only for the Organizations reads (no ARN without the organisation id).
+            if s["Resource"] == "*" {
+                assert!(
+                    actions(s).iter().all(|a| a.starts_with("organizations:List")),
+                    "{f}: {s}"
+                );
+            }
             for a in actions(s) {
                 assert!(!a.ends_with(":*") && a != "*", "{f}: {a}");
                 if a.starts_with("cloudformation:") {
@@ -411,7 +418,30 @@ fn each_function_may_do_only_its_step_on_only_its_stack_sets() {
     );
     assert_eq!(
         who("cloudformation:DeleteStackInstances"),
-        BTreeMap::from([("StackSetCleanup".to_string(), healing.clone())])
+        BTreeMap::from([
+            ("StackSetCleanup".to_string(), healing.clone()),
+            ("StackSetInitCleanup".to_string(), all.clone()),
+        ])
+    );
+    // The organisation's accounts: listed by the cleanup (who left, who is suspended)
+    // and walked OU by OU by the mandatory deployment.
+    let organizations = |f: &str| -> BTreeSet<String> {
+        fns[f]
+            .iter()
+            .flat_map(actions)
+            .filter(|a| a.starts_with("organizations:"))
+            .collect()
+    };
+    assert_eq!(
+        organizations("StackSetInitCleanup"),
+        BTreeSet::from(["organizations:ListAccounts".to_string()])
+    );
+    assert_eq!(
+        organizations("MandatoryStackSetDeployment"),
+        BTreeSet::from([
+            "organizations:ListAccountsForParent".to_string(),
+            "organizations:ListChildren".to_string()
+        ])
     );
     assert_eq!(
         who("cloudformation:DescribeStackSetOperation"),
@@ -457,7 +487,11 @@ fn each_function_may_do_only_its_step_on_only_its_stack_sets() {
 fn the_workflow_runs_daily() {
     let asm = app();
     let t = template_json(&asm, STACKS[1]);
-    let rules = of_type(&t, "AWS::Events::Rule");
+    // One scheduled rule (the other rule is the order refresh's, on events).
+    let rules: Vec<(&str, &Json)> = of_type(&t, "AWS::Events::Rule")
+        .into_iter()
+        .filter(|(_, r)| r["Properties"].get("ScheduleExpression").is_some())
+        .collect();
     assert_eq!(rules.len(), 1);
     let rule = &rules[0].1["Properties"];
     assert_eq!(rule["ScheduleExpression"], "cron(0 5 * * ? *)");
@@ -503,16 +537,191 @@ fn the_functions_heal_a_drifted_instance_with_the_synthesized_order() {
         .to_string();
     let file = std::env::temp_dir().join(format!("stackset-healing-order-{}.json", std::process::id()));
     std::fs::write(&file, value).unwrap();
+    // The StackSets as CloudFormation describes them: name, tags, auto-deployment targets.
+    let sets: Vec<Json> = of_type(&t, "AWS::CloudFormation::StackSet")
+        .into_iter()
+        .map(|(_, r)| {
+            let p = &r["Properties"];
+            json!({
+                "name": p["StackSetName"],
+                "tags": p["Tags"],
+                "groups": p["StackInstancesGroup"].as_array().unwrap().iter().map(|g| json!({
+                    "ous": g["DeploymentTargets"]["OrganizationalUnitIds"],
+                    "regions": g["Regions"],
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let sets_file = std::env::temp_dir().join(format!("stackset-healing-sets-{}.json", std::process::id()));
+    std::fs::write(&sets_file, serde_json::to_string(&sets).unwrap()).unwrap();
     let out = Command::new(&python)
         .args(["-m", "unittest", "discover", "-s", "tests", "-v"])
         .current_dir(stackset_healing::assets_dir())
         // No __pycache__ in the function code directory (it is the Lambda asset).
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env("ORDER_JSON_FILE", &file)
+        .env("STACK_SETS_FILE", &sets_file)
         .output()
         .expect("python3 runs");
     let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_file(&sets_file);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
-    assert!(log.contains("Ran 2 tests"), "{log}");
+    assert!(log.contains("Ran 10 tests"), "{log}");
+    // The order written at run time from the StackSets' tags is the synthesized one.
+    assert!(
+        log.contains("test_the_refreshed_order_is_the_synthesized_one") && log.contains("... ok"),
+        "{log}"
+    );
+}
+
+/// InitCleanup loops until clean: a deletion it started is polled to completion, then
+/// the cleanup is called again with the run's state, and only `done` goes on to the
+/// mandatory deployments.
+#[test]
+fn the_init_cleanup_loops_until_no_stale_instance_is_left() {
+    let asm = app();
+    let def = definition(&template_json(&asm, STACKS[1]));
+    let states = &def["States"];
+    assert_eq!(states["InitCleanup"]["Next"], "InitCleanupDone?");
+    assert_eq!(
+        states["InitCleanup"]["ResultSelector"],
+        json!({
+            "stateKey.$": "$.Payload.stateKey",
+            "done.$": "$.Payload.done",
+            "stackSetName.$": "$.Payload.stackSetName",
+            "operationId.$": "$.Payload.operationId"
+        })
+    );
+    assert_eq!(
+        states["InitCleanupDone?"],
+        json!({
+            "Type": "Choice",
+            "Choices": [{ "Variable": "$.run.done", "BooleanEquals": true, "Next": "DeployMandatoryStackSet" }],
+            "Default": "WaitForCleanup"
+        })
+    );
+    assert_eq!(
+        states["CleanupStatus"]["Parameters"]["Payload"]["operationId.$"],
+        "$.run.operationId"
+    );
+    assert_eq!(states["CleanupComplete?"]["Default"], "ContinueCleanup");
+    assert_eq!(
+        states["ContinueCleanup"]["Parameters"]["Payload"],
+        json!({ "executionId.$": "$$.Execution.Name", "stateKey.$": "$.run.stateKey" })
+    );
+    assert_eq!(states["ContinueCleanup"]["Next"], "InitCleanupDone?");
+    assert_eq!(states["ContinueCleanup"]["ResultPath"], "$.run");
+}
+
+/// The dashboard is not public: a CloudFront Function on every viewer request of the
+/// distribution serves only the allowed networks. Its synthesized code, run with node,
+/// passes a request from an allowed network through and answers 403 to anyone else.
+/// (That the dashboard's objects name no account is test_workflow.py's
+/// test_the_dashboard_names_no_account.)
+#[test]
+fn the_dashboard_is_served_to_the_allowed_networks_only() {
+    use std::process::Command;
+    let asm = app();
+    let t = template_json(&asm, STACKS[1]);
+    let distribution = with_prefix(&t, "AWS::CloudFront::Distribution", "Dashboard");
+    let (guard_id, guard) = of_type(&t, "AWS::CloudFront::Function")
+        .into_iter()
+        .next()
+        .expect("the dashboard's CloudFront Function");
+    assert_eq!(guard["Properties"]["AutoPublish"], true);
+    assert_eq!(
+        guard["Properties"]["FunctionConfig"]["Runtime"],
+        "cloudfront-js-2.0"
+    );
+    let config = &t["Resources"][&distribution]["Properties"]["DistributionConfig"];
+    assert_eq!(
+        config["DefaultCacheBehavior"]["FunctionAssociations"],
+        json!([{ "EventType": "viewer-request", "FunctionARN": { "Fn::GetAtt": [guard_id, "FunctionARN"] } }])
+    );
+    // The allow-list is IPv4: no IPv6 viewers.
+    assert_eq!(config["IPV6Enabled"], false);
+    let code = guard["Properties"]["FunctionCode"].as_str().unwrap();
+    assert!(!code.contains("__ALLOWED_CIDRS__"));
+    for cidr in stackset_healing::DASHBOARD_ALLOWED_CIDRS {
+        assert!(code.contains(cidr), "{cidr}");
+    }
+
+    let node = std::env::var("CAIRN_NODE").unwrap_or_else(|_| "node".to_string());
+    if Command::new(&node).arg("--version").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "node is needed");
+        eprintln!("note: node not found, the CloudFront Function is not run");
+        return;
+    }
+    let script = format!(
+        "{code}\nvar out = {{}};\n['198.51.100.7', '203.0.113.250', '192.0.2.1', '198.51.101.7', '2001:db8::1', 'x'].forEach(function (ip) {{\n  var r = handler({{ viewer: {{ ip: ip }}, request: {{ uri: '/status.json' }} }});\n  out[ip] = r.statusCode || r.uri;\n}});\nconsole.log(JSON.stringify(out));\n"
+    );
+    let out = Command::new(&node).arg("-e").arg(&script).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let results: Json = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        results,
+        json!({
+            "198.51.100.7": "/status.json",
+            "203.0.113.250": "/status.json",
+            "192.0.2.1": 403,
+            "198.51.101.7": 403,
+            "2001:db8::1": 403,
+            "x": 403
+        })
+    );
+}
+
+/// The order follows tag changes made outside the app: a rule on every succeeded StackSet
+/// operation runs StackSetOrderRefresh, which may list and describe the StackSets and
+/// write the order parameter (and nothing else). What it writes is checked by
+/// test_order_refresh.py against the synthesized order.
+#[test]
+fn the_order_is_written_again_when_a_stack_set_operation_succeeds() {
+    let asm = app();
+    let t = template_json(&asm, STACKS[1]);
+    let (id, handler) = stackset_healing::ORDER_REFRESH_HANDLER;
+    let function = with_prefix(&t, "AWS::Lambda::Function", id);
+    let props = &t["Resources"][&function]["Properties"];
+    assert_eq!(props["Handler"], handler);
+    assert_eq!(
+        props["Environment"]["Variables"]["ORDER_PARAMETER"],
+        stackset_healing::ORDER_PARAMETER
+    );
+    let rule = with_prefix(&t, "AWS::Events::Rule", stackset_healing::ORDER_REFRESH_RULE);
+    let rule = &t["Resources"][&rule]["Properties"];
+    assert_eq!(
+        rule["EventPattern"],
+        json!({
+            "source": ["aws.cloudformation"],
+            "detail-type": ["CloudFormation StackSet Operation Status Change"],
+            "detail": { "status": ["SUCCEEDED"] }
+        })
+    );
+    assert_eq!(
+        rule["Targets"][0]["Arn"],
+        json!({ "Fn::GetAtt": [function, "Arn"] })
+    );
+    let role = target(&props["Role"]);
+    let statements = role_statements(&t, &role);
+    let granted: BTreeSet<String> = statements.iter().flat_map(actions).collect();
+    assert_eq!(
+        granted,
+        BTreeSet::from([
+            "cloudformation:ListStackSets".to_string(),
+            "cloudformation:DescribeStackSet".to_string(),
+            "cloudformation:ListStackSetAutoDeploymentTargets".to_string(),
+            "ssm:PutParameter".to_string(),
+        ])
+    );
+    let put = statements
+        .iter()
+        .find(|s| actions(s).contains(&"ssm:PutParameter".to_string()))
+        .unwrap();
+    assert!(put["Resource"].to_string().contains("Fn::ImportValue"), "{put}");
+    for s in &statements {
+        if s["Resource"] == "*" {
+            assert_eq!(actions(s), ["cloudformation:ListStackSets"]);
+        }
+    }
 }

@@ -8,7 +8,10 @@ use cairn::assertions::Match;
 use cairn::CloudAssembly;
 use examples::web_jobnet::{self, STACKS};
 use serde_json::{json, Value as Json};
-use synth_tests::{actions, definition, only, snapshot, stack_names, synth, template, with_prefix};
+use synth_tests::{
+    actions, definition, one_with_prefix, only, role_statements, snapshot, stack_names, synth, target,
+    template, with_prefix,
+};
 
 fn app() -> CloudAssembly {
     synth(web_jobnet::build)
@@ -262,22 +265,19 @@ fn the_flows_poll_and_fail_by_name() {
     assert_eq!(stop["States"]["Targets"]["Next"], "MaintenanceOn");
     assert_eq!(stop["States"]["MaintenanceOn"]["Next"], "StopWebServers");
     assert_eq!(stop["States"]["StopWebServers"]["Next"], "DescribeDatabase");
-    assert_eq!(stop["States"]["BackupDatabase"]["Next"], "StopDatabase");
+    assert_eq!(stop["States"]["BackupDatabase"]["Next"], "WaitForDatabaseBackup");
     let inner = &stop["States"]["StopWebServers"]["ItemProcessor"]["States"];
     assert_eq!(
         inner["InstanceState?"]["Choices"],
         json!([
             { "Variable": "$.instance.state", "StringEquals": "running", "Next": "StopHttpd" },
             { "Variable": "$.instance.state", "StringEquals": "stopping", "Next": "WaitForInstanceStop" },
-            { "Variable": "$.instance.state", "StringEquals": "stopped", "Next": "WebServerStopped" }
+            { "Variable": "$.instance.state", "StringEquals": "stopped", "Next": "BackupWebServer" }
         ])
     );
     assert_eq!(inner["StopHttpd"]["Next"], "WaitForStopHttpd");
     assert_eq!(inner["HttpdStopDone?"]["Default"], "HttpdStopFailed");
-    assert_eq!(
-        inner["InstanceStopped?"]["Choices"][0]["Next"],
-        "WebServerStopped"
-    );
+    assert_eq!(inner["InstanceStopped?"]["Choices"][0]["Next"], "BackupWebServer");
     assert_eq!(
         inner["InstanceStopped?"]["Choices"][1]["Next"],
         "WaitForInstanceStop"
@@ -348,7 +348,7 @@ fn finished_executions_are_sent_to_the_notifier() {
     for stack in ["WebJobnetStop", "WebJobnetStart"] {
         let t = template(&asm, stack);
         let machine = only(&t, "AWS::StepFunctions::StateMachine");
-        let rule = only(&t, "AWS::Events::Rule");
+        let rule = with_prefix(&t, "AWS::Events::Rule", "NotifyOnFinish");
         let r = &t.to_json()["Resources"][&rule]["Properties"];
         assert_eq!(
             r["EventPattern"],
@@ -422,5 +422,221 @@ fn the_web_servers_get_their_scripts_and_agent_configuration() {
     for (_, name) in web_jobnet::HTTPD_LOG_GROUPS {
         assert!(files.iter().any(|f| f["log_group_name"] == name), "{name}");
         t.assert_has_resource_properties("AWS::Logs::LogGroup", json!({ "LogGroupName": name }));
+    }
+}
+
+/// The `Choice` of a backup loop: `COMPLETED` goes on to `success`, a job that failed,
+/// was aborted or expired to the named `Fail` state `failure`, anything else (CREATED,
+/// PENDING, RUNNING, ABORTING) back to `wait`.
+fn assert_backup_loop(states: &Json, label: &str, success: &str, failure: &str) {
+    let start = format!("Backup{label}");
+    let wait = format!("WaitFor{label}Backup");
+    let describe = format!("Describe{label}Backup");
+    let done = format!("{label}BackupDone?");
+    assert_eq!(states[&start]["Type"], "Task", "{start}");
+    assert_eq!(
+        states[&start]["Parameters"]["Payload"]["executionName.$"],
+        "$$.Execution.Name"
+    );
+    assert_eq!(states[&start]["ResultPath"], "$.backup");
+    assert_eq!(states[&start]["Next"], wait.as_str());
+    assert_eq!(states[&wait]["Type"], "Wait");
+    assert_eq!(states[&wait]["Next"], describe.as_str());
+    assert_eq!(
+        states[&describe]["Parameters"]["Payload"],
+        json!({ "backupJobId.$": "$.backup.backupJobId" })
+    );
+    assert_eq!(states[&describe]["Next"], done.as_str());
+    let failed: Vec<Json> = ["FAILED", "ABORTED", "EXPIRED", "PARTIAL"]
+        .iter()
+        .map(|s| json!({ "Variable": "$.backup.state", "StringEquals": s }))
+        .collect();
+    assert_eq!(
+        states[&done],
+        json!({
+            "Type": "Choice",
+            "Choices": [
+                { "Variable": "$.backup.state", "StringEquals": "COMPLETED", "Next": success },
+                { "Or": failed, "Next": failure }
+            ],
+            "Default": wait
+        }),
+        "{done}"
+    );
+    assert_eq!(states[failure]["Type"], "Fail", "{failure}");
+    assert_eq!(
+        states[failure]["Error"],
+        format!("WebJobnet.{failure}").as_str(),
+        "{failure}"
+    );
+}
+
+/// Each web server is backed up (an AMI, through AWS Backup) once it has stopped, and
+/// the flow waits for the job to complete before the web server counts as stopped.
+#[test]
+fn the_stop_flow_backs_up_each_stopped_web_server_and_waits_for_the_job() {
+    let asm = app();
+    let stop = definition(&template(&asm, "WebJobnetStop"));
+    let inner = &stop["States"]["StopWebServers"]["ItemProcessor"]["States"];
+    assert_eq!(
+        inner["InstanceStopped?"]["Choices"][0],
+        json!({ "Variable": "$.instance.state", "StringEquals": "stopped", "Next": "BackupWebServer" })
+    );
+    assert_backup_loop(inner, "WebServer", "WebServerStopped", "WebServerBackupFailed");
+    // The job is of the item's instance.
+    assert_eq!(
+        inner["BackupWebServer"]["Parameters"]["Payload"]["instanceId.$"],
+        "$.instanceId"
+    );
+    // Nothing else reaches WebServerStopped: every stopped web server is backed up.
+    let to_stopped: Vec<&String> = inner
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, st)| st.to_string().contains("\"WebServerStopped\""))
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(to_stopped, ["WebServerBackupDone?"]);
+}
+
+/// The database is stopped only once its backup job has completed, not right after
+/// starting it with a retry on InvalidDBClusterStateFault.
+#[test]
+fn the_stop_flow_stops_the_database_once_its_backup_has_completed() {
+    let asm = app();
+    let stop = definition(&template(&asm, "WebJobnetStop"));
+    let states = &stop["States"];
+    assert_eq!(states["DatabaseState?"]["Choices"][0]["Next"], "BackupDatabase");
+    assert_backup_loop(states, "Database", "StopDatabase", "DatabaseBackupFailed");
+    // The job is of the cluster (no instance in the payload).
+    assert!(states["BackupDatabase"]["Parameters"]["Payload"]
+        .get("instanceId.$")
+        .is_none());
+    // Errors of the backup calls end in the flow's failure.
+    for s in ["BackupDatabase", "DescribeDatabaseBackup"] {
+        assert_eq!(states[s]["Catch"][0]["Next"], "StopFailed", "{s}");
+    }
+    assert!(
+        states["StopDatabase"]
+            .get("Retry")
+            .is_none_or(|r| !r.to_string().contains("InvalidDBClusterStateFault")),
+        "StopDatabase waits for the backup instead of retrying: {}",
+        states["StopDatabase"]
+    );
+    let to_stop: Vec<&String> = states
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, st)| st.to_string().contains("\"StopDatabase\""))
+        .map(|(name, _)| name)
+        .collect();
+    assert_eq!(to_stop, ["DatabaseBackupDone?"]);
+}
+
+/// The backup functions: StartBackupJob (into the vault, passing the backup role to AWS
+/// Backup only) knows the web servers; DescribeBackupJob may only describe jobs.
+#[test]
+fn the_backup_functions_start_and_describe_jobs() {
+    let asm = app();
+    let t = template(&asm, "WebJobnetFunctions");
+    let (_, start) = one_with_prefix(&t, "AWS::Lambda::Function", "StartBackupJob");
+    assert_eq!(start["Properties"]["Handler"], "backup_job.start");
+    let env = &start["Properties"]["Environment"]["Variables"];
+    for key in ["INSTANCE_IDS", "VAULT_NAME", "RESOURCE_ARN", "BACKUP_ROLE_ARN"] {
+        assert!(!env[key].is_null(), "{key}");
+    }
+    let (_, describe) = one_with_prefix(&t, "AWS::Lambda::Function", "DescribeBackupJob");
+    assert_eq!(describe["Properties"]["Handler"], "backup_job.describe");
+    let role = target(&describe["Properties"]["Role"]);
+    let statements = role_statements(&t, &role);
+    assert_eq!(statements.len(), 1, "{statements:?}");
+    assert_eq!(actions(&statements[0]), ["backup:DescribeBackupJob"]);
+}
+
+/// The handler's own tests (`assets/web-jobnet/tests`: start a job of a web server or
+/// the cluster, one per execution and resource, describe its state; boto3 replaced by an
+/// in-memory AWS Backup). Runs with `CAIRN_PYTHON`, else `python3`.
+#[test]
+fn the_backup_handler_passes_its_unit_tests() {
+    let python = std::env::var("CAIRN_PYTHON")
+        .ok()
+        .filter(|p| std::path::Path::new(p).exists())
+        .unwrap_or_else(|| "python3".to_string());
+    let out = std::process::Command::new(&python)
+        .args(["-m", "unittest", "discover", "-s", "tests", "-v"])
+        .current_dir(web_jobnet::assets_dir())
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("python3 runs (the handlers' tests need it)");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("Ran 5 tests"), "{log}");
+}
+
+/// Each job net runs on its schedule: a scheduled rule in its stack starts its state
+/// machine through a role that may start that machine only; the expressions come from
+/// the context.
+#[test]
+fn the_job_nets_run_on_their_schedules() {
+    fn check(asm: &CloudAssembly, expected: &web_jobnet::Schedules) {
+        for (stack, expression) in [
+            ("WebJobnetStop", &expected.stop),
+            ("WebJobnetStart", &expected.start),
+        ] {
+            let t = template(asm, stack);
+            let machine = only(&t, "AWS::StepFunctions::StateMachine");
+            let (_, rule) = one_with_prefix(&t, "AWS::Events::Rule", "Schedule");
+            let p = &rule["Properties"];
+            assert_eq!(p["ScheduleExpression"], expression.as_str(), "{stack}");
+            assert_eq!(p["State"], "ENABLED", "{stack}");
+            let targets = p["Targets"].as_array().unwrap();
+            assert_eq!(targets.len(), 1, "{stack}");
+            assert_eq!(targets[0]["Arn"], json!({ "Ref": machine }), "{stack}");
+            let role = target(&targets[0]["RoleArn"]);
+            let statements = role_statements(&t, &role);
+            assert_eq!(statements.len(), 1, "{stack}: {statements:?}");
+            assert_eq!(actions(&statements[0]), ["states:StartExecution"]);
+            assert_eq!(statements[0]["Resource"], json!({ "Ref": machine }));
+            let trust = &t.to_json()["Resources"][&role]["Properties"]["AssumeRolePolicyDocument"];
+            assert_eq!(
+                trust["Statement"][0]["Principal"]["Service"],
+                "events.amazonaws.com"
+            );
+        }
+    }
+    check(&app(), &web_jobnet::Schedules::default());
+    let custom = web_jobnet::Schedules {
+        stop: "cron(30 11 ? * * *)".into(),
+        start: "rate(1 day)".into(),
+    };
+    check(
+        &web_jobnet::build_with(&custom).unwrap().synth().unwrap(),
+        &custom,
+    );
+    let context = cairn::Context::from_json(
+        r#"{"web-jobnet:stopSchedule": "cron(30 11 ? * * *)", "web-jobnet:startSchedule": "rate(1 day)"}"#,
+    )
+    .unwrap();
+    assert_eq!(web_jobnet::Schedules::from_context(&context).unwrap(), custom);
+    let wrong = cairn::Context::from_json(r#"{"web-jobnet:stopSchedule": 13}"#).unwrap();
+    let err = web_jobnet::Schedules::from_context(&wrong)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("web-jobnet:stopSchedule"), "{err}");
+}
+
+/// Every stack carries the job net's tags (CloudFormation puts them on every resource).
+#[test]
+fn every_stack_carries_the_tags() {
+    let asm = app();
+    for s in asm.stacks() {
+        for (k, v) in web_jobnet::TAGS {
+            assert_eq!(
+                s.tags.get(k).map(String::as_str),
+                Some(v),
+                "{}: {k}",
+                s.display_name
+            );
+        }
     }
 }

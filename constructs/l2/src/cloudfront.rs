@@ -111,6 +111,10 @@ pub struct DistributionProps {
     pub response_headers_policy_id: Option<String>,
     /// Serve over IPv6 too (default on).
     pub ipv6: bool,
+    /// The ARN of a CloudFront Function (`AWS::CloudFront::Function`'s `FunctionARN`) run
+    /// on every viewer request of the default behavior, e.g. one that refuses viewers
+    /// outside an allow-list or without credentials; none by default.
+    pub viewer_request_function: Option<Value>,
 }
 
 impl DistributionProps {
@@ -129,6 +133,7 @@ impl DistributionProps {
             cache_policy_id: CACHING_OPTIMIZED.into(),
             response_headers_policy_id: Some(SECURITY_HEADERS_POLICY.into()),
             ipv6: true,
+            viewer_request_function: None,
         }
     }
 }
@@ -279,6 +284,15 @@ impl Distribution {
         behavior.response_headers_policy_id = props.response_headers_policy_id.as_deref().map(Into::into);
         behavior.compress = Some(true.into());
         behavior.allowed_methods = Some(vec![Val::from("GET"), Val::from("HEAD")].into());
+        if let Some(arn) = &props.viewer_request_function {
+            behavior.function_associations = Some(
+                vec![Val::from(distribution::FunctionAssociation {
+                    event_type: Some("viewer-request".into()),
+                    function_arn: Some(arn.clone().into()),
+                })]
+                .into(),
+            );
+        }
 
         let mut config = distribution::DistributionConfig::new(behavior, true);
         config.origins = Some(vec![Val::from(origin)].into());

@@ -59,7 +59,7 @@ use cairn_core::{format_arn, App, Arn, Environment, NodeId, NodeKind, Pseudo, Re
 
 use crate::codebuild::{BuildSpec, ComputeType, Project, ProjectProps};
 use crate::codepipeline::{self, Action, ActionKind, Artifact, ArtifactPath, SourceTrigger};
-use crate::iam::PolicyStatement;
+use crate::iam::{PolicyStatement, Principal, Role, RoleProps};
 use crate::s3::Bucket;
 
 /// The name prefix of the bootstrap role deploy actions assume in a target environment
@@ -232,6 +232,10 @@ pub struct SynthStep {
     pub output_dir: String,
     /// The compute size (default medium: Rust builds are heavy).
     pub compute_type: ComputeType,
+    /// Environment variables of the synth project (none by default): what the app reads
+    /// to decide what it synthesizes, e.g. the deployment a pipeline of a dynamic app is
+    /// for, so that the pipeline's own stack is in the assembly it updates itself from.
+    pub env: IndexMap<String, Value>,
 }
 
 impl SynthStep {
@@ -250,6 +254,7 @@ impl SynthStep {
             ],
             output_dir: "cdk.out".into(),
             compute_type: ComputeType::Medium,
+            env: IndexMap::new(),
         }
     }
 }
@@ -268,6 +273,11 @@ pub enum Step {
         env: IndexMap<String, Value>,
         /// Extra permissions of the project role (none by default).
         statements: Vec<PolicyStatement>,
+        /// A physical name of the project role (generated when `None`): give one when a
+        /// role in another account must trust exactly this step, e.g. a smoke test's role
+        /// in the environment it tests (trusting the pipeline's account with an
+        /// `aws:PrincipalArn` condition on this name). Role names are account-wide.
+        role_name: Option<String>,
     },
     /// A manual approval.
     ManualApproval {
@@ -296,6 +306,7 @@ impl Step {
             commands: commands.into_iter().map(Into::into).collect(),
             env: IndexMap::new(),
             statements: Vec::new(),
+            role_name: None,
         }
     }
 
@@ -535,6 +546,7 @@ impl Pipeline {
             ProjectProps {
                 description: Some("Builds the cairn app and synthesizes its cloud assembly".into()),
                 compute_type: props.synth.compute_type,
+                environment_variables: props.synth.env.clone(),
                 encryption_key: pipeline.artifact_key(),
                 ..ProjectProps::new(spec)
             },
@@ -786,23 +798,41 @@ impl Pipeline {
     /// The CodeBuild project of a shell or FIS step (`<scope>/<step>`).
     fn step_action(&self, app: &mut App, scope_id: &str, step: &Step, run_order: u32) -> Result<Action> {
         let key = self.pipeline.artifact_key();
-        let project =
-            |app: &mut App, id: &str, spec: BuildSpec, env: IndexMap<String, Value>| -> Result<Project> {
-                let holder = match app.node(self.node).child(scope_id) {
-                    Some(h) => h,
-                    None => app.construct(self.node, scope_id)?,
-                };
-                Project::new(
+        let project = |app: &mut App,
+                       id: &str,
+                       spec: BuildSpec,
+                       env: IndexMap<String, Value>,
+                       role_name: Option<&str>|
+         -> Result<Project> {
+            let holder = match app.node(self.node).child(scope_id) {
+                Some(h) => h,
+                None => app.construct(self.node, scope_id)?,
+            };
+            // A named role is created beside the project (`<step>Role`) and given to it.
+            let role = match role_name {
+                Some(name) => Some(Role::new(
                     app,
                     holder,
-                    id,
-                    ProjectProps {
-                        encryption_key: key,
-                        environment_variables: env,
-                        ..ProjectProps::new(spec)
+                    &format!("{id}Role"),
+                    RoleProps {
+                        role_name: Some(Value::from(name)),
+                        ..RoleProps::new(Principal::service("codebuild.amazonaws.com"))
                     },
-                )
+                )?),
+                None => None,
             };
+            Project::new(
+                app,
+                holder,
+                id,
+                ProjectProps {
+                    encryption_key: key,
+                    environment_variables: env,
+                    role,
+                    ..ProjectProps::new(spec)
+                },
+            )
+        };
         let synth = Artifact::new(SYNTH_ARTIFACT);
         let action = match step {
             Step::ManualApproval { name, comment } => Action::new(
@@ -818,8 +848,15 @@ impl Pipeline {
                 commands,
                 env,
                 statements,
+                role_name,
             } => {
-                let p = project(app, name, BuildSpec::new().build(commands.clone()), env.clone())?;
+                let p = project(
+                    app,
+                    name,
+                    BuildSpec::new().build(commands.clone()),
+                    env.clone(),
+                    role_name.as_deref(),
+                )?;
                 for s in statements {
                     p.add_to_role_policy(app, s.clone())?;
                 }
@@ -850,7 +887,7 @@ impl Pipeline {
                 )]
                 .into_iter()
                 .collect();
-                let p = project(app, name, spec, env)?;
+                let p = project(app, name, spec, env, None)?;
                 let arn = |rest: Value| format_arn("fis", rest);
                 p.add_to_role_policy(
                     app,

@@ -175,3 +175,35 @@ fn settings_cloudfront_cannot_serve_are_errors() {
         assert!(err.contains(needle), "{needle} in {err}");
     }
 }
+
+/// A viewer-request function runs on the default behavior; without one there is no
+/// function association.
+#[test]
+fn a_viewer_request_function_guards_the_default_behavior() {
+    let mut app = App::new();
+    let stack = app.stack("S").unwrap();
+    let bucket = Bucket::new(&mut app, stack, "Site", BucketProps::default()).unwrap();
+    let arn = cairn_core::Value::from("arn:aws:cloudfront::111111111111:function/allow-list");
+    Distribution::new(
+        &mut app,
+        stack,
+        "Cdn",
+        DistributionProps {
+            viewer_request_function: Some(arn),
+            ..DistributionProps::new(bucket)
+        },
+    )
+    .unwrap();
+    let other = Bucket::new(&mut app, stack, "Other", BucketProps::default()).unwrap();
+    Distribution::new(&mut app, stack, "Open", DistributionProps::new(other)).unwrap();
+    let asm = app.synth().unwrap();
+    let t: &Json = &asm.stack("S").unwrap().template;
+    let behavior = |id: &str| {
+        t["Resources"][logical(t, id)]["Properties"]["DistributionConfig"]["DefaultCacheBehavior"].clone()
+    };
+    assert_eq!(
+        behavior("Cdn")["FunctionAssociations"],
+        json!([{ "EventType": "viewer-request", "FunctionARN": "arn:aws:cloudfront::111111111111:function/allow-list" }])
+    );
+    assert!(behavior("Open").get("FunctionAssociations").is_none());
+}

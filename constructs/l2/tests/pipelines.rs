@@ -212,3 +212,108 @@ fn stage_without_stacks_and_late_stages_are_errors() {
     assert!(err.contains("after its post steps"), "{err}");
     assert_eq!(err.matches("Pipeline/W").count(), 1, "the path once: {err}");
 }
+
+/// A shell step's project role can have a physical name (so a role in another account can
+/// trust exactly that step); it carries the step's statements, and the other steps keep
+/// their generated role names.
+#[test]
+fn a_shell_step_can_name_its_project_role() {
+    let mut app = App::new();
+    let stack = toolchain(&mut app);
+    let a = app_stage(&mut app, "Test", "222222222222");
+    let pipeline = Pipeline::new(
+        &mut app,
+        stack,
+        "Pipeline",
+        PipelineProps::new(Source::codecommit("repo", "main"), "app"),
+    )
+    .unwrap();
+    let wave = pipeline.add_wave(&mut app, "Test").unwrap();
+    wave.add_stage(&mut app, a).unwrap();
+    let assume = cairn_constructs::iam::PolicyStatement::allow()
+        .actions(["sts:AssumeRole"])
+        .resource("arn:aws:iam::222222222222:role/smoke");
+    wave.add_post(
+        &mut app,
+        Step::Shell {
+            name: "Smoke".into(),
+            commands: vec!["./smoke.sh".into()],
+            env: Default::default(),
+            statements: vec![assume],
+            role_name: Some("app-smoke-test".into()),
+        },
+    )
+    .unwrap();
+    wave.add_post(&mut app, Step::shell("Other", ["true"])).unwrap();
+    let asm = app.synth().unwrap();
+    let t = &asm.stack("Toolchain").unwrap().template;
+    let project_role = |action: &str| {
+        let (_, p) = of_type(t, "AWS::CodeBuild::Project")
+            .into_iter()
+            .find(|(id, _)| id.contains(action))
+            .unwrap_or_else(|| panic!("no project for {action}"));
+        p["Properties"]["ServiceRole"]["Fn::GetAtt"][0]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let smoke = project_role("Smoke");
+    let role = &t["Resources"][&smoke];
+    assert_eq!(role["Type"], "AWS::IAM::Role");
+    assert_eq!(role["Properties"]["RoleName"], "app-smoke-test");
+    assert_eq!(
+        role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"],
+        "codebuild.amazonaws.com"
+    );
+    let policies: Vec<String> = of_type(t, "AWS::IAM::Policy")
+        .into_iter()
+        .filter(|(_, p)| p["Properties"]["Roles"][0]["Ref"] == smoke.as_str())
+        .map(|(_, p)| p["Properties"]["PolicyDocument"].to_string())
+        .collect();
+    assert!(
+        policies
+            .iter()
+            .any(|p| p.contains("arn:aws:iam::222222222222:role/smoke")),
+        "{policies:?}"
+    );
+    let other = project_role("Other");
+    assert!(t["Resources"][&other]["Properties"].get("RoleName").is_none());
+}
+
+/// The synth project gets the synth step's environment variables (an app that reads
+/// them synthesizes the same assembly in the pipeline as where it was deployed from).
+#[test]
+fn the_synth_step_passes_its_environment_to_the_synth_project() {
+    let mut app = App::new();
+    let stack = toolchain(&mut app);
+    let a = app_stage(&mut app, "Dev", "111111111111");
+    let mut props = PipelineProps::new(Source::codecommit("repo", "main"), "app");
+    props.synth.env.insert("TENANT_ID".into(), "tenant-c".into());
+    props.synth.env.insert("TENANT_TYPE".into(), "silo".into());
+    let pipeline = Pipeline::new(&mut app, stack, "Pipeline", props).unwrap();
+    pipeline
+        .add_wave(&mut app, "Dev")
+        .unwrap()
+        .add_stage(&mut app, a)
+        .unwrap();
+    let asm = app.synth().unwrap();
+    let t = &asm.stack("Toolchain").unwrap().template;
+    let synth_id = t["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, r)| {
+            r["Type"] == "AWS::CodeBuild::Project"
+                && r["Properties"]["Description"] == "Builds the cairn app and synthesizes its cloud assembly"
+        })
+        .map(|(id, _)| id.clone())
+        .expect("the synth project");
+    let vars = &t["Resources"][&synth_id]["Properties"]["Environment"]["EnvironmentVariables"];
+    assert_eq!(
+        vars,
+        &serde_json::json!([
+            { "Name": "TENANT_ID", "Type": "PLAINTEXT", "Value": "tenant-c" },
+            { "Name": "TENANT_TYPE", "Type": "PLAINTEXT", "Value": "silo" }
+        ])
+    );
+}

@@ -7,11 +7,13 @@ reads ``runs/<execution>/state.json`` from the state bucket, works, and writes i
 
 import json
 import os
+import re
 
 import boto3
 from botocore.exceptions import ClientError
 
 cloudformation = boto3.client("cloudformation")
+organizations = boto3.client("organizations")
 s3 = boto3.client("s3")
 ssm = boto3.client("ssm")
 
@@ -109,3 +111,45 @@ def list_instances(name, filters=None):
     for page in paginator.paginate(**kwargs):
         out.extend(page.get("Summaries", []))
     return out
+
+
+def organization_accounts():
+    """Every account of the organisation: id -> status (ACTIVE, SUSPENDED,
+    PENDING_CLOSURE). An account that is not listed has left the organisation."""
+    out = {}
+    for page in organizations.get_paginator("list_accounts").paginate():
+        for a in page.get("Accounts", []):
+            out[a["Id"]] = a.get("Status", "ACTIVE")
+    return out
+
+
+def accounts_under(ou):
+    """The ACTIVE accounts of an OU and of the OUs under it (where a service-managed
+    StackSet deploys when it targets the OU)."""
+    accounts = set()
+    parents = [ou]
+    while parents:
+        parent = parents.pop()
+        for page in organizations.get_paginator("list_accounts_for_parent").paginate(ParentId=parent):
+            accounts.update(a["Id"] for a in page.get("Accounts", []) if a.get("Status", "ACTIVE") == "ACTIVE")
+        for page in organizations.get_paginator("list_children").paginate(
+            ParentId=parent, ChildType="ORGANIZATIONAL_UNIT"
+        ):
+            parents.extend(c["Id"] for c in page.get("Children", []))
+    return accounts
+
+
+def mask_account(account):
+    """An account id as the dashboard shows it: its last four digits only (the dashboard
+    is served through CloudFront; the full ids stay in the run state)."""
+    account = str(account or "")
+    return "*" * max(len(account) - 4, 0) + account[-4:]
+
+
+_ACCOUNT_ID = re.compile(r"(?<![0-9])[0-9]{8}([0-9]{4})(?![0-9])")
+
+
+def mask_accounts_in(text):
+    """`text` with every 12-digit number (an account id, e.g. in an operation's status
+    reason) masked like `mask_account`."""
+    return _ACCOUNT_ID.sub(lambda m: "********" + m.group(1), text)

@@ -1,5 +1,9 @@
 """StatusPrepareHTML: renders the dashboard (``index.html`` and ``status.json``) into the
-dashboard bucket, which CloudFront serves."""
+dashboard bucket, which CloudFront serves (to the allowed networks only).
+
+Neither object names an account: an instance is shown by its StackSet, Region and the
+last four digits of its account id (``common.mask_account``). The run state in the state
+bucket keeps the full ids for the operators."""
 
 import html
 import json
@@ -50,35 +54,53 @@ def render(state, rows):
         f"<li>{html.escape(h['stackSetName'])}: {html.escape(h['account'])} {html.escape(h['region'])}</li>"
         for h in state["healed"]
     )
+    removed = "".join(
+        f"<li>{html.escape(r['stackSetName'])}: {html.escape(r['account'])} {html.escape(r['region'])}"
+        f" ({html.escape(r['reason'])})</li>"
+        for r in state.get("removed", [])
+    )
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>StackSet health</title></head><body>"
         f"<h1>StackSet health</h1><p>Run {html.escape(state['executionId'])}</p>"
         "<table><tr><th>StackSet</th><th>Mandatory</th><th>Self-healing</th><th>Instances</th>"
         f"<th>Status</th><th>Drift</th></tr>{body}</table>"
-        f"<h2>Healed instances</h2><ul>{healed or '<li>none</li>'}</ul></body></html>"
+        f"<h2>Healed instances</h2><ul>{healed or '<li>none</li>'}</ul>"
+        f"<h2>Removed instances</h2><ul>{removed or '<li>none</li>'}</ul></body></html>"
     )
+
+
+def masked(records):
+    """Records of instances with their account ids masked."""
+    return [dict(r, account=common.mask_account(r.get("account"))) for r in records]
 
 
 def handler(event, _context):
     state = common.load_json(event["stateKey"])
     rows = _rows(state)
+    public = dict(
+        state,
+        healed=masked(state["healed"]),
+        removed=masked(state.get("removed", [])),
+        inoperable=masked(state["inoperable"]),
+    )
     report = {
         "executionId": state["executionId"],
         "stackSets": rows,
         "operations": state["operations"],
-        "healed": state["healed"],
-        "inoperable": state["inoperable"],
+        "healed": public["healed"],
+        "removed": public["removed"],
+        "inoperable": public["inoperable"],
     }
     common.s3.put_object(
         Bucket=DASHBOARD_BUCKET,
         Key="status.json",
-        Body=json.dumps(report, sort_keys=True).encode(),
+        Body=common.mask_accounts_in(json.dumps(report, sort_keys=True)).encode(),
         ContentType="application/json",
     )
     common.s3.put_object(
         Bucket=DASHBOARD_BUCKET,
         Key="index.html",
-        Body=render(state, rows).encode(),
+        Body=common.mask_accounts_in(render(public, rows)).encode(),
         ContentType="text/html; charset=utf-8",
     )
     return {

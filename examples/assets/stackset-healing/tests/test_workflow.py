@@ -82,6 +82,36 @@ class FakeSsm:
         return {"Parameter": {"Value": json.dumps(self.order)}}
 
 
+class FakeOrganizations:
+    """Accounts per OU (no nested OUs unless `children` says so) and their status; an
+    account in no OU and not in `others` has left the organisation."""
+
+    def __init__(self, ous, status=None, children=None):
+        self.ous = ous
+        self.status = status or {}
+        self.children = children or {}
+
+    def _accounts(self):
+        ids = {a for accounts in self.ous.values() for a in accounts}
+        return [{"Id": a, "Status": self.status.get(a, "ACTIVE")} for a in sorted(ids)]
+
+    def get_paginator(self, name):
+        if name == "list_accounts":
+            return Pages(lambda: [{"Accounts": self._accounts()}])
+        if name == "list_accounts_for_parent":
+            return Pages(lambda ParentId: [{"Accounts": [
+                {"Id": a, "Status": self.status.get(a, "ACTIVE")} for a in self.ous.get(ParentId, [])]}])
+        assert name == "list_children"
+        return Pages(lambda ParentId, ChildType: [{"Children": [
+            {"Id": c, "Type": ChildType} for c in self.children.get(ParentId, [])]}])
+
+
+def organization_for(order, members=("222222222222", "333333333333")):
+    """Every OU of the order has the same member accounts."""
+    ous = {t["target"] for s in order["stackSets"] for t in s["targets"]}
+    return FakeOrganizations({ou: list(members) for ou in ous})
+
+
 class FakeCloudFormation:
     """Instances per StackSet; every operation completes at once."""
 
@@ -90,6 +120,7 @@ class FakeCloudFormation:
         self.calls = []
         self.operations = {}
         self.busy = 0
+        self.failing_deletes = set()
 
     def _op(self, name, action):
         op = f"op-{len(self.operations) + 1}"
@@ -117,9 +148,9 @@ class FakeCloudFormation:
             raise ClientError({"Error": {"Code": "OperationInProgressException", "Message": "busy"}},
                               "CreateStackInstances")
         self.calls.append(("create", StackSetName, DeploymentTargets, Regions, ParameterOverrides))
-        for ou in DeploymentTargets.get("OrganizationalUnitIds", []):
+        ou = DeploymentTargets.get("OrganizationalUnitIds", [None])[0]
+        for account in DeploymentTargets.get("Accounts", ["222222222222"]):
             for r in Regions:
-                account = DeploymentTargets.get("Accounts", ["222222222222"])[0]
                 self.instances.setdefault(StackSetName, []).append(
                     {"Account": account, "Region": r, "OrganizationalUnitId": ou, "DriftStatus": "IN_SYNC",
                      "StackInstanceStatus": {"DetailedStatus": "SUCCEEDED"}})
@@ -137,6 +168,10 @@ class FakeCloudFormation:
 
     def delete_stack_instances(self, StackSetName, DeploymentTargets, Regions, RetainStacks, OperationPreferences):
         self.calls.append(("delete", StackSetName, DeploymentTargets, Regions, RetainStacks))
+        if StackSetName in self.failing_deletes:
+            op = self._op(StackSetName, "DELETE")
+            self.operations[op["OperationId"]]["Status"] = "FAILED"
+            return op
         self.instances[StackSetName] = [
             i for i in self.instances.get(StackSetName, [])
             if not (i["Account"] in DeploymentTargets["Accounts"] and i["Region"] in Regions)]
@@ -173,6 +208,7 @@ class WorkflowTest(unittest.TestCase):
         common.cloudformation = self.cfn
         common.s3 = self.s3
         common.ssm = FakeSsm(self.order)
+        common.organizations = organization_for(self.order)
 
     def run_operation(self, key, result):
         """Wait/poll loop of the state machine: until the operation is not running."""
@@ -198,7 +234,11 @@ class WorkflowTest(unittest.TestCase):
             self.assertEqual(self.run_operation(key, result)["status"], "SUCCEEDED")
         mandatory = [s["name"] for s in self.order["stackSets"] if s["mandatory"]]
         self.assertNotIn(self.drifted_set, mandatory)
-        self.assertEqual(deployed, [n for n in self.order["order"] if n in mandatory])
+        # One operation per StackSet and Region with missing instances, in the order.
+        in_order = [n for i, n in enumerate(deployed) if i == 0 or deployed[i - 1] != n]
+        self.assertEqual(in_order, [n for n in self.order["order"] if n in mandatory])
+        for name in mandatory:
+            self.assertEqual(mandatory_deployment.missing_instances(self.order, name), [], name)
         creates = [c for c in self.cfn.calls if c[0] == "create"]
         self.assertEqual(creates[0][1], self.first["name"])
         self.assertIn(self.first_target["target"], creates[0][2]["OrganizationalUnitIds"])
@@ -244,7 +284,118 @@ class WorkflowTest(unittest.TestCase):
         self.assertEqual(summary["failedOperations"], 0)
         page = self.s3.objects[("dashboard", "index.html")].decode()
         self.assertIn(self.drifted_set, page)
-        self.assertIn("333333333333", page)
+        # The dashboard names no account: the last four digits only.
+        self.assertIn("********3333", page)
+        self.assertNotIn("333333333333", page)
+
+    def cleanup_loop(self):
+        """InitCleanup, its deletion polled, InitCleanup again ... until done (the state
+        machine's loop); returns the state key and the number of calls."""
+        result = init_cleanup.handler({"executionId": "exec-2"}, None)
+        calls = 1
+        while not result["done"]:
+            self.run_operation(result["stateKey"], result)
+            result = init_cleanup.handler({"executionId": "exec-2", "stateKey": result["stateKey"]}, None)
+            calls += 1
+            self.assertLess(calls, 20, "the cleanup loop ends")
+        return result["stateKey"], calls
+
+    def test_init_cleanup_deletes_instances_of_accounts_that_left_or_are_suspended(self):
+        names = self.order["order"]
+        ou, region = self.first_target["target"], self.first_target["region"]
+
+        def instance(account):
+            return {"Account": account, "Region": region, "OrganizationalUnitId": ou, "DriftStatus": "IN_SYNC",
+                    "StackInstanceStatus": {"DetailedStatus": "SUCCEEDED"}}
+
+        # 555555555555 left the organisation; 444444444444 is suspended.
+        common.organizations = FakeOrganizations(
+            {ou: ["222222222222", "444444444444"]}, status={"444444444444": "SUSPENDED"})
+        self.cfn.instances = {
+            names[0]: [instance("222222222222"), instance("444444444444"), instance("555555555555")],
+            names[-1]: [instance("555555555555")],
+        }
+        key, calls = self.cleanup_loop()
+        deletes = [c for c in self.cfn.calls if c[0] == "delete"]
+        self.assertEqual([d[1] for d in deletes], [names[0], names[-1]])
+        self.assertEqual(deletes[0][2], {"Accounts": ["444444444444", "555555555555"],
+                                         "OrganizationalUnitIds": [ou], "AccountFilterType": "INTERSECTION"})
+        self.assertEqual(deletes[0][3], [region])
+        self.assertTrue(deletes[0][4], "the stacks are retained: their accounts cannot be reached")
+        self.assertEqual(calls, 3)
+        # Clean: only the active account's instance is left.
+        self.assertEqual([i["Account"] for i in self.cfn.instances[names[0]]], ["222222222222"])
+        self.assertEqual(self.cfn.instances[names[-1]], [])
+        state = common.load_json(key)
+        self.assertEqual(
+            sorted((r["stackSetName"], r["account"], r["reason"]) for r in state["removed"]),
+            sorted([(names[0], "444444444444", "suspended"), (names[0], "555555555555", "left the organisation"),
+                    (names[-1], "555555555555", "left the organisation")]))
+        self.assertEqual([o["status"] for o in state["operations"]], ["SUCCEEDED", "SUCCEEDED"])
+
+    def test_a_failed_cleanup_is_not_retried_forever(self):
+        name = self.order["order"][0]
+        region = self.first_target["region"]
+        self.cfn.instances = {name: [{"Account": "555555555555", "Region": region,
+                                      "OrganizationalUnitId": self.first_target["target"],
+                                      "StackInstanceStatus": {"DetailedStatus": "SUCCEEDED"}}]}
+        self.cfn.failing_deletes.add(name)
+        key, calls = self.cleanup_loop()
+        self.assertEqual(calls, 2)
+        self.assertEqual(common.load_json(key)["operations"][0]["status"], "FAILED")
+
+    def test_mandatory_is_checked_per_account(self):
+        name = self.first["name"]
+        ou, region = self.first_target["target"], self.first_target["region"]
+        # Two accounts in the OU, one of them in a nested OU; only one has the instance.
+        common.organizations = FakeOrganizations(
+            {ou: ["222222222222"], "ou-nested": ["666666666666"]}, children={ou: ["ou-nested"]})
+        self.cfn.instances = {name: [{"Account": "222222222222", "Region": region, "OrganizationalUnitId": ou,
+                                      "StackInstanceStatus": {"DetailedStatus": "SUCCEEDED"}}]}
+        key = init_cleanup.handler({"executionId": "exec-3"}, None)["stateKey"]
+        result = mandatory_deployment.handler({"stateKey": key}, None)
+        self.assertFalse(result["done"])
+        self.assertEqual(result["stackSetName"], name)
+        create = [c for c in self.cfn.calls if c[0] == "create"][0]
+        self.assertEqual(create[2], {"OrganizationalUnitIds": [ou], "Accounts": ["666666666666"],
+                                     "AccountFilterType": "INTERSECTION"})
+        self.assertEqual(create[3], [region])
+        self.run_operation(key, result)
+        # Every account of every target now has the first StackSet.
+        while not result["done"]:
+            result = mandatory_deployment.handler({"stateKey": key}, None)
+            if not result["done"]:
+                self.run_operation(key, result)
+        for t in self.first["targets"]:
+            accounts = {i["Account"] for i in self.cfn.instances[name] if i["Region"] == t["region"]}
+            self.assertTrue({"222222222222", "666666666666"} <= accounts or t["target"] != ou, t)
+        self.assertEqual(mandatory_deployment.missing_instances(self.order, name), [])
+
+    def test_the_dashboard_names_no_account(self):
+        ou, region = self.first_target["target"], self.first_target["region"]
+        name = self.order["order"][0]
+        common.organizations = FakeOrganizations({ou: ["222222222222"]})
+        self.cfn.instances = {name: [
+            {"Account": "555555555555", "Region": region, "OrganizationalUnitId": ou,
+             "StackInstanceStatus": {"DetailedStatus": "INOPERABLE"}}]}
+        key, _ = self.cleanup_loop()
+        state = common.load_json(key)
+        state["operations"].append({"stackSetName": name, "operationId": "op-x", "action": "CREATE",
+                                    "status": "FAILED", "reason": "Account 666666666666 should have a role"})
+        state["healed"].append({"stackSetName": name, "account": "777777777777", "region": region})
+        common.save_json(key, state)
+        status_html.handler({"stateKey": key}, None)
+        for obj in ("status.json", "index.html"):
+            text = self.s3.objects[("dashboard", obj)].decode()
+            for account in ("555555555555", "666666666666", "777777777777"):
+                self.assertNotIn(account, text, obj)
+                if obj == "status.json" or account != "666666666666":
+                    self.assertIn("********" + account[-4:], text, obj)
+        report = json.loads(self.s3.objects[("dashboard", "status.json")])
+        self.assertEqual(report["removed"][0]["reason"], "left the organisation")
+        self.assertEqual(report["inoperable"][0]["account"], "********5555")
+        # The run state keeps the ids for the operators.
+        self.assertEqual(common.load_json(key)["removed"][0]["account"], "555555555555")
 
     def test_concurrency_errors_are_raised_by_name_for_the_retry(self):
         self.cfn.busy = 1
