@@ -898,6 +898,7 @@ pub fn add_delivery_pipeline(app: &mut App, stages: &[(EnvConfig, Stage)]) -> Re
 pub fn build() -> Result<App> {
     let mut app = App::new();
     app.add_validator_once(cairn::cfn::SchemaValidator::new());
+    app.add_validator_once(cairn::cfn::policy::PolicyValidator::new());
     let mut stages = Vec::new();
     for cfg in environments() {
         let stage = add_data_lake_stage(&mut app, &cfg)?;

@@ -1,5 +1,8 @@
 //! IAM rules: no full admin statements, no anonymous resource policies.
 
+use std::rc::Rc;
+
+use cairn_cfn::policy::{FindingKind, PolicyChecker, Severity, POLICY_RESOURCE_TYPES};
 use cairn_core::Value;
 
 use crate::rule::{Context, Rule, RuleInfo, Violation};
@@ -136,5 +139,85 @@ impl Rule for IamNoWildcardPrincipal {
             }
         }
         out
+    }
+}
+
+/// The findings of one kind of the offline IAM policy check
+/// ([`cairn_cfn::policy::PolicyChecker`]) on every policy document of a resource: the
+/// warnings and security warnings, which [`RuleSet::recommended`](crate::RuleSet::recommended)
+/// reports in [`Mode::Warn`](crate::Mode::Warn) so they can be suppressed with a reason.
+/// (The errors stop synthesis through [`cairn_cfn::policy::PolicyValidator`]; the wildcard
+/// principal is [`IamNoWildcardPrincipal`]'s.)
+///
+/// ```
+/// use cairn_aspects::rules::IamPolicyCheck;
+/// use cairn_aspects::Rule;
+///
+/// let rules = IamPolicyCheck::all();
+/// assert!(rules.iter().any(|r| r.info().id == "CAIRN-IAM-CONDITION-KEY"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct IamPolicyCheck {
+    kind: FindingKind,
+    checker: Rc<PolicyChecker>,
+}
+
+impl IamPolicyCheck {
+    /// One rule per reported kind, sharing one checker (the IAM reference is read once).
+    pub fn all() -> Vec<IamPolicyCheck> {
+        let checker = Rc::new(PolicyChecker::new());
+        [
+            FindingKind::PassRoleToAnyService,
+            FindingKind::ConditionKeyNotApplicable,
+            FindingKind::ResourceTypeMismatch,
+            FindingKind::NotWithAllow,
+        ]
+        .into_iter()
+        .map(|kind| IamPolicyCheck {
+            kind,
+            checker: checker.clone(),
+        })
+        .collect()
+    }
+}
+
+impl Rule for IamPolicyCheck {
+    fn info(&self) -> RuleInfo {
+        let (id, description) = match self.kind {
+            FindingKind::PassRoleToAnyService => (
+                "CAIRN-IAM-PASSROLE",
+                "iam:PassRole on every role (\"*\") is limited by an iam:PassedToService condition",
+            ),
+            FindingKind::ConditionKeyNotApplicable => (
+                "CAIRN-IAM-CONDITION-KEY",
+                "Every service condition key applies to at least one of its statement's actions",
+            ),
+            FindingKind::ResourceTypeMismatch => (
+                "CAIRN-IAM-RESOURCE-TYPE",
+                "Every resource ARN is of a type one of its statement's actions takes",
+            ),
+            _ => (
+                "CAIRN-IAM-NOT-ACTION",
+                "Allow statements list their actions and resources (no NotAction or NotResource)",
+            ),
+        };
+        RuleInfo::new(id, description, POLICY_RESOURCE_TYPES)
+    }
+
+    fn check(&self, cx: &Context) -> Vec<Violation> {
+        let props = cx.properties();
+        self.checker
+            .check_resource(cx.resource_type, &props)
+            .into_iter()
+            .filter(|f| f.kind == self.kind)
+            .map(|f| {
+                let grade = match f.severity {
+                    Severity::Error => "ERROR",
+                    Severity::SecurityWarning => "SECURITY_WARNING",
+                    Severity::Warning => "WARNING",
+                };
+                Violation::new(format!("{grade} {}: {}", f.path, f.message))
+            })
+            .collect()
     }
 }
