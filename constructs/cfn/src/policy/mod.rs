@@ -270,25 +270,10 @@ fn push_document(out: &mut Vec<(String, Value, PolicyKind)>, path: String, doc: 
         Value::Map(_) => out.push((path, doc.clone(), kind)),
         Value::String(text) => {
             if let Ok(json) = serde_json::from_str::<serde_json::Value>(text) {
-                out.push((path, from_json(&json), kind));
+                out.push((path, Value::from_json(&json), kind));
             }
         }
         _ => {}
-    }
-}
-
-fn from_json(j: &serde_json::Value) -> Value {
-    use serde_json::Value as J;
-    match j {
-        J::Null => Value::Null,
-        J::Bool(b) => Value::Bool(*b),
-        J::Number(n) => n
-            .as_i64()
-            .map(Value::Int)
-            .unwrap_or_else(|| Value::Float(n.as_f64().unwrap_or_default())),
-        J::String(s) => Value::String(s.clone()),
-        J::Array(a) => Value::List(a.iter().map(from_json).collect()),
-        J::Object(o) => Value::Map(o.iter().map(|(k, v)| (k.clone(), from_json(v))).collect()),
     }
 }
 
