@@ -31,6 +31,9 @@ pub const IAM_VERSION_PATH: &str = "codegen/iam/VERSION";
 /// The generated table, relative to the workspace root.
 pub const IAM_TABLE_PATH: &str = "constructs/cfn/src/policy/reference.txt";
 
+/// An action: access level, resource type -> required, condition key indexes.
+type ActionEntry = (char, BTreeMap<String, bool>, Vec<usize>);
+
 #[derive(Default)]
 struct Service {
     name: String,
@@ -39,7 +42,7 @@ struct Service {
     /// name -> (arn, key indexes)
     resources: BTreeMap<String, (String, Vec<usize>)>,
     /// name -> (level, resource type -> required, key indexes)
-    actions: BTreeMap<String, (char, BTreeMap<String, bool>, Vec<usize>)>,
+    actions: BTreeMap<String, ActionEntry>,
 }
 
 impl Service {
@@ -164,7 +167,7 @@ pub fn generate_iam(json_gz: &[u8], version: &str) -> Result<String, String> {
     let join = |v: &[usize]| v.iter().map(usize::to_string).collect::<Vec<_>>().join(" ");
     for (prefix, s) in &services {
         out.push_str(&format!("S\t{prefix}\t{}\n", s.name));
-        out.push_str("K");
+        out.push('K');
         for k in &s.keys {
             out.push('\t');
             out.push_str(k);
