@@ -207,9 +207,8 @@ impl Rule for IamPolicyCheck {
     fn check(&self, cx: &Context) -> Vec<Violation> {
         let props = cx.properties();
         self.checker
-            .check_resource(cx.resource_type, &props)
+            .check_resource_where(cx.resource_type, &props, &|k| k == self.kind)
             .into_iter()
-            .filter(|f| f.kind == self.kind)
             .map(|f| {
                 let grade = match f.severity {
                     Severity::Error => "ERROR",

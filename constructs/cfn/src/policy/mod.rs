@@ -591,9 +591,21 @@ impl PolicyChecker {
         resource_type: &str,
         properties: &IndexMap<String, Value>,
     ) -> Vec<PolicyFinding> {
+        self.check_resource_where(resource_type, properties, &|_| true)
+    }
+
+    /// The findings of the kinds `wanted` accepts on one resource's policy documents; the
+    /// checks no wanted kind needs are not run (the `CAIRN-IAM-*` rules ask for one kind
+    /// each, the validator for the errors).
+    pub fn check_resource_where(
+        &self,
+        resource_type: &str,
+        properties: &IndexMap<String, Value>,
+        wanted: &dyn Fn(FindingKind) -> bool,
+    ) -> Vec<PolicyFinding> {
         let mut out = Vec::new();
         for (path, doc, kind) in policy_documents(resource_type, properties) {
-            for mut f in self.check_document(&doc, kind) {
+            for mut f in self.check_document_where(&doc, kind, wanted) {
                 f.path = format!("{path}.{}", f.path);
                 out.push(f);
             }
@@ -603,6 +615,16 @@ impl PolicyChecker {
 
     /// Every finding on one policy document.
     pub fn check_document(&self, doc: &Value, kind: PolicyKind) -> Vec<PolicyFinding> {
+        self.check_document_where(doc, kind, &|_| true)
+    }
+
+    /// The findings of the kinds `wanted` accepts on one policy document.
+    pub fn check_document_where(
+        &self,
+        doc: &Value,
+        kind: PolicyKind,
+        wanted: &dyn Fn(FindingKind) -> bool,
+    ) -> Vec<PolicyFinding> {
         let mut out = Vec::new();
         let Some(map) = doc.as_map() else {
             return out;
@@ -643,9 +665,10 @@ impl PolicyChecker {
         };
         for (i, s) in statements.into_iter().enumerate() {
             if let Some(m) = s.as_map() {
-                self.statement(i, m, kind, &mut out);
+                self.statement(i, m, kind, wanted, &mut out);
             }
         }
+        out.retain(|f| wanted(f.kind));
         out
     }
 
@@ -654,6 +677,7 @@ impl PolicyChecker {
         index: usize,
         s: &IndexMap<String, Value>,
         kind: PolicyKind,
+        wanted: &dyn Fn(FindingKind) -> bool,
         out: &mut Vec<PolicyFinding>,
     ) {
         let label = match s.get("Sid").and_then(Value::as_str) {
@@ -781,7 +805,29 @@ impl PolicyChecker {
         let Some(action) = action.or(not_action) else {
             return;
         };
-        let actions = self.actions(action, &mut push);
+        let resolve = [
+            FindingKind::UnknownService,
+            FindingKind::UnknownAction,
+            FindingKind::WildcardMatchesNothing,
+            FindingKind::Malformed,
+            FindingKind::ConditionKeyNotApplicable,
+            FindingKind::ResourceTypeMismatch,
+        ]
+        .into_iter()
+        .any(wanted);
+        let actions = if resolve {
+            self.actions(action, &mut push)
+        } else {
+            Actions {
+                matched: Vec::new(),
+                open: true,
+                written: as_list(action)
+                    .into_iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+            }
+        };
         if not_action.is_some() {
             return;
         }
@@ -821,7 +867,7 @@ impl PolicyChecker {
             return;
         }
         // Condition keys that apply to none of the actions.
-        if let Some(c) = condition {
+        if let Some(c) = condition.filter(|_| wanted(FindingKind::ConditionKeyNotApplicable)) {
             let mut reported = BTreeSet::new();
             for keys in c.values().filter_map(Value::as_map) {
                 for key in keys.keys() {
@@ -848,7 +894,7 @@ impl PolicyChecker {
             }
         }
         // Resource ARNs of a type none of the actions take.
-        if any_resource {
+        if any_resource || !wanted(FindingKind::ResourceTypeMismatch) {
             return;
         }
         let mut formats: Vec<(&str, Vec<Tok>)> = Vec::new();
@@ -1001,9 +1047,8 @@ impl Validator for PolicyValidator {
             return Vec::new();
         }
         self.checker
-            .check_resource(resource_type, properties)
+            .check_resource_where(resource_type, properties, &|k| k.severity() == Severity::Error)
             .into_iter()
-            .filter(|f| f.severity == Severity::Error)
             .map(|f| PropertyError {
                 path: format!("Properties.{}", f.path),
                 message: f.message,
