@@ -594,9 +594,14 @@ fn report_batch_item_failures(app: &mut App, function: Function) -> Result<()> {
     let path = app.path(function.node());
     let missing = || Error::InvalidProps {
         path: path.clone(),
-        problem: "the function has no SQS event source mapping (child SqsEvent)".into(),
+        problem: "the function has no SQS event source mapping (child SqsEventSource:<queue>)".into(),
     };
-    let node = app.node(function.node()).child("SqsEvent").ok_or_else(missing)?;
+    let node = app
+        .node(function.node())
+        .children()
+        .find(|c| app.node(*c).id().starts_with("SqsEventSource:"))
+        .and_then(|c| app.node(c).child("Resource"))
+        .ok_or_else(missing)?;
     let mapping = app
         .node_mut(node)
         .resource_mut::<CfnEventSourceMapping>()

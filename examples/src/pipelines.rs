@@ -129,7 +129,7 @@ fn toolchain(app: &mut App) -> Result<()> {
         ])
         .build([
             ". \"$HOME/.cargo/env\"",
-            "cd app && cargo build --release --locked --bin pipelines",
+            "cd app && cargo build --release --locked --features toolkit --bin pipelines",
             "CREDS=$(aws sts assume-role --role-arn \"$DEPLOY_ROLE_ARN\" --role-session-name saas-deployment --query Credentials --output text)",
             "export AWS_ACCESS_KEY_ID=$(echo \"$CREDS\" | cut -f1) AWS_SECRET_ACCESS_KEY=$(echo \"$CREDS\" | cut -f3) AWS_SESSION_TOKEN=$(echo \"$CREDS\" | cut -f4)",
             "cd app && ./target/release/pipelines deploy --require-approval never \"saas-pipeline-$TENANT_ID\"",

@@ -1,11 +1,16 @@
 //! `stack-manager`: the AEM Stack Manager, cloud-native (the design of Shine Solutions'
 //! aem-stack-manager-cloud), with the ordered offline tasks in Step Functions.
 //!
-//! Operators (or CI jobs) publish a JSON message `{task, stack_prefix, component,
-//! details}` to an SNS topic; a Lambda function runs the task's SSM Command document on
-//! the AEM instances tagged with the stack prefix and component, and records the task in
-//! DynamoDB under the SNS message id. A second function answers "what became of my
-//! task?". The two ordered, stateful tasks (`offline-snapshot-full-set` and
+//! Operators (or CI jobs) publish the messages of `aem-stack-manager-messenger` to an SNS
+//! topic: `{"externalId", "task", "stack_prefix", "details": {"component": [...],
+//! "comment", "parameters": {...}}}`. A Lambda function runs the task's SSM Command
+//! document on the AEM instances tagged with the stack prefix and one of the components,
+//! with the parameters the document declares (the others, such as the messenger's
+//! `executionTimeout`, are recorded as ignored), and records the task in DynamoDB under
+//! the SNS message id, with the caller's `externalId`. Run Command's status-change events
+//! (EventBridge) bring the command's final status into the task (`Success` or `Failed`,
+//! what the messenger polls for). A second function answers "what became of my task?",
+//! by message id or by the caller's `externalId`. The two ordered, stateful tasks (`offline-snapshot-full-set` and
 //! `offline-compaction-snapshot-full-set`: stop the authors, snapshot, start them again)
 //! are state machines instead of the original Lambda + DynamoDB choreography.
 //!
@@ -19,7 +24,8 @@
 //! - `AemStackManager` (parameter `StackManagerVersion`): the topics
 //!   `AemStackManager<version>` and `AemOfflineBackup<version>`, both subscribed by the
 //!   stack-manager function; the task table (key `message_id`, TTL `ttl`, point-in-time
-//!   recovery, KMS); the task-status query function `AemTaskQuery<version>`; the two
+//!   recovery, KMS, indexes by `externalId` and `command_id`); the command-status
+//!   function and its EventBridge rule; the task-status query function `AemTaskQuery<version>`; the two
 //!   offline state machines and a notifications topic their failure paths publish to; and
 //!   the scheduled snapshot purge. The document names and ARNs cross stacks as exports.
 //!
@@ -34,8 +40,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use cairn::dynamodb::{Attribute, Table, TableProps};
-use cairn::events::{CronOptions, Schedule};
+use cairn::dynamodb::{Attribute, GlobalSecondaryIndexProps, Table, TableProps};
+use cairn::events::{CronOptions, EventPattern, Rule, RuleProps, Schedule};
 use cairn::iam::PolicyStatement;
 use cairn::lambda::{CfnFunction, Code, Function, FunctionProps, Runtime, SnsEventSource};
 use cairn::sns::{Subscriber, SubscriptionProps, Topic, TopicProps};
@@ -58,6 +64,7 @@ pub const VERSION_PARAMETER: &str = "StackManagerVersion";
 /// construct id of its document, and the document file under `documents/`.
 pub const COMMAND_TASKS: &[(&str, &str, &str)] = &[
     ("promote-author", "PromoteAuthor", "promote-author.yaml"),
+    ("deploy-artifact", "DeployArtifact", "deploy-artifact.yaml"),
     ("deploy-artifacts", "DeployArtifacts", "deploy-artifacts.yaml"),
     ("export-package", "ExportPackage", "export-package.yaml"),
     ("import-package", "ImportPackage", "import-package.yaml"),
@@ -69,6 +76,7 @@ pub const COMMAND_TASKS: &[(&str, &str, &str)] = &[
     ),
     ("manage-service", "ManageService", "manage-service.yaml"),
     ("enable-crxde", "EnableCrxde", "enable-crxde.yaml"),
+    ("disable-crxde", "DisableCrxde", "disable-crxde.yaml"),
     ("run-adhoc-puppet", "RunAdhocPuppet", "run-adhoc-puppet.yaml"),
     ("live-snapshot", "LiveSnapshot", "live-snapshot.yaml"),
     (
@@ -90,6 +98,19 @@ pub const STATE_MACHINE_TASKS: &[(&str, &str)] = &[
         "OfflineCompactionSnapshotFullSet",
     ),
 ];
+
+/// The parameter naming the bucket of exported packages (the `backupBucket` of the
+/// export-package and import-package documents when a message passes none).
+pub const PACKAGE_BUCKET_PARAMETER: &str = "PackageBucketName";
+
+/// The index of the task table by the caller's identifier (the messenger's `externalId`).
+pub const EXTERNAL_ID_INDEX: &str = "externalId";
+/// The index of the task table by Run Command command id.
+pub const COMMAND_ID_INDEX: &str = "command_id";
+/// The Run Command statuses that still change: the command-status rule forwards every
+/// other (final) status (Success, Failed, Cancelled, TimedOut, DeliveryTimedOut,
+/// Undeliverable, Incomplete, AccessDenied ...).
+pub const RUNNING_COMMAND_STATUSES: &[&str] = &["Pending", "InProgress", "Delayed", "Cancelling"];
 
 /// The default schedule of the snapshot purge: daily at 03:00 UTC.
 pub fn default_purge_schedule() -> Schedule {
@@ -115,6 +136,10 @@ pub struct StackManagerProps {
     pub share_documents_with: Vec<String>,
     /// An email address subscribed to the failure notifications of the offline tasks.
     pub notification_email: Option<String>,
+    /// The directory of the SSM Command documents (default: [`documents_dir`]). Each
+    /// document is read as a typed Command document (`cairn::ssm::CommandDocument`): a
+    /// malformed one fails the build, naming the file, the step and the line.
+    pub documents_dir: PathBuf,
 }
 
 impl Default for StackManagerProps {
@@ -125,6 +150,7 @@ impl Default for StackManagerProps {
             snapshot_retention_days: 30,
             share_documents_with: Vec::new(),
             notification_email: None,
+            documents_dir: documents_dir(),
         }
     }
 }
@@ -162,6 +188,9 @@ pub fn build_with(props: StackManagerProps) -> Result<App> {
 struct Documents {
     /// (task, document) of every command task, in [`COMMAND_TASKS`] order.
     tasks: Vec<(&'static str, Document)>,
+    /// `{"<task>": {"<parameter>": <required>, ...}, ...}`: what each task's document
+    /// declares, read from the typed documents (the function's `TASK_PARAMETERS`).
+    parameters: String,
     /// The compaction-only document of the state machines.
     offline_compaction: Document,
 }
@@ -176,24 +205,30 @@ fn assets() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets/stack-manager")
 }
 
-fn document(app: &mut App, stack: Stack, id: &str, file: &str) -> Result<Document> {
+/// The SSM Command documents of the example: `assets/stack-manager/documents`.
+pub fn documents_dir() -> PathBuf {
+    assets().join("documents")
+}
+
+/// The document of `file` (under `dir`): its errors name the construct, the file, the
+/// step and the line.
+fn document(app: &mut App, stack: Stack, id: &str, dir: &std::path::Path, file: &str) -> Result<Document> {
     let props = DocumentProps {
         target_type: Some("/AWS::EC2::Instance".into()),
-        ..DocumentProps::new(assets().join("documents").join(file))
+        ..DocumentProps::new(dir.join(file))
     };
-    Document::new(app, stack, id, props).map_err(|e| Error::InvalidProps {
-        path: format!("{COMMANDS_STACK}/{id}"),
-        problem: e.to_string(),
-    })
+    Document::new(app, stack, id, props)
 }
 
 fn documents(app: &mut App, stack: Stack, props: &StackManagerProps) -> Result<Documents> {
+    let dir = &props.documents_dir;
     let mut tasks = Vec::new();
     for (task, id, file) in COMMAND_TASKS {
-        tasks.push((*task, document(app, stack, id, file)?));
+        tasks.push((*task, document(app, stack, id, dir, file)?));
     }
     let (id, file) = OFFLINE_COMPACTION_DOCUMENT;
-    let offline_compaction = document(app, stack, id, file)?;
+    let offline_compaction = document(app, stack, id, dir, file)?;
+    let parameters = task_parameters(dir)?;
     let mapping: Vec<(&str, Value)> = tasks
         .iter()
         .map(|(task, doc)| (*task, doc.document_name()))
@@ -217,8 +252,29 @@ fn documents(app: &mut App, stack: Stack, props: &StackManagerProps) -> Result<D
     }
     Ok(Documents {
         tasks,
+        parameters,
         offline_compaction,
     })
+}
+
+/// The parameters each task's document declares, and whether a caller must pass them
+/// (no default), as JSON: `{"deploy-artifacts": {"descriptorFile": true}, ...}`.
+pub fn task_parameters(dir: &std::path::Path) -> Result<String> {
+    let mut tasks = serde_json::Map::new();
+    for (task, id, file) in COMMAND_TASKS {
+        let doc =
+            cairn::ssm::CommandDocument::from_file(dir.join(file)).map_err(|e| Error::InvalidProps {
+                path: format!("{COMMANDS_STACK}/{id}"),
+                problem: e.to_string(),
+            })?;
+        let declared: serde_json::Map<String, serde_json::Value> = doc
+            .parameters
+            .iter()
+            .map(|(name, p)| (name.clone(), serde_json::Value::Bool(p.is_required())))
+            .collect();
+        tasks.insert((*task).to_string(), serde_json::Value::Object(declared));
+    }
+    Ok(serde_json::Value::Object(tasks).to_string())
 }
 
 /// `{"<key>":"<value>",...}` as a value: a JSON object of strings whose values may be
@@ -279,6 +335,17 @@ fn manager_stack(
             .description("How many days the snapshot purge keeps offline and live snapshots")
             .range(1.0, 3650.0),
     )?;
+    let package_bucket = app.parameter(
+        stack,
+        PACKAGE_BUCKET_PARAMETER,
+        Parameter::string()
+            .default_value("")
+            .description(
+                "Bucket the export-package and import-package tasks use when a message names none (the messenger's messages do not); empty: the message must pass backupBucket",
+            )
+            .allowed_pattern("^$|^[a-z0-9.-]{3,63}$")
+            .constraint_description("empty, or a bucket name"),
+    )?;
     let managed_prefixes = prefixes.value();
 
     // Topics, named after the version.
@@ -326,6 +393,10 @@ fn manager_stack(
         "TaskTable",
         TableProps {
             time_to_live_attribute: Some("ttl".into()),
+            global_secondary_indexes: vec![
+                GlobalSecondaryIndexProps::new(EXTERNAL_ID_INDEX, Attribute::string("externalId")),
+                GlobalSecondaryIndexProps::new(COMMAND_ID_INDEX, Attribute::string("command_id")),
+            ],
             ..TableProps::new(Attribute::string("message_id"))
         },
     )?;
@@ -376,6 +447,14 @@ fn manager_stack(
             environment: [
                 ("TABLE_NAME".to_string(), table.table_name()),
                 ("TASK_DOCUMENTS".to_string(), json_object(&task_documents)),
+                (
+                    "TASK_PARAMETERS".to_string(),
+                    Value::from(documents.parameters.as_str()),
+                ),
+                (
+                    "PARAMETER_DEFAULTS".to_string(),
+                    json_object(&[("backupBucket", package_bucket.value())]),
+                ),
                 ("STATE_MACHINES".to_string(), json_object(&machine_mapping)),
                 ("TASK_TTL_DAYS".to_string(), Value::from("7")),
             ]
@@ -421,17 +500,24 @@ fn manager_stack(
             .resources(machines.iter().map(|(_, m)| m.state_machine_arn())),
     )?;
 
+    command_status(app, stack, table, &code)?;
+
     // The task-status query function.
     let query = Function::new(
         app,
         stack,
         "TaskQueryFunction",
         FunctionProps {
-            description: Some("AEM Stack Manager: the state of a task, by SNS message id".into()),
+            description: Some(
+                "AEM Stack Manager: the state of a task, by SNS message id or the caller's externalId".into(),
+            ),
             timeout: Some(Duration::from_secs(15)),
-            environment: [("TABLE_NAME".to_string(), table.table_name())]
-                .into_iter()
-                .collect(),
+            environment: [
+                ("TABLE_NAME".to_string(), table.table_name()),
+                ("EXTERNAL_ID_INDEX".to_string(), Value::from(EXTERNAL_ID_INDEX)),
+            ]
+            .into_iter()
+            .collect(),
             ..FunctionProps::new(
                 Runtime::Python3_12,
                 "task_query.handler",
@@ -452,6 +538,13 @@ fn manager_stack(
             .sid("ReadTasks")
             .actions(["dynamodb:GetItem"])
             .resource(table.table_arn()),
+    )?;
+    query.role().add_to_policy(
+        app,
+        PolicyStatement::allow()
+            .sid("FindTasksByExternalId")
+            .actions(["dynamodb:Query"])
+            .resource(index_arn(table, EXTERNAL_ID_INDEX)),
     )?;
     query.role().add_to_policy(
         app,
@@ -541,7 +634,7 @@ fn manager_stack(
         (
             "TaskQueryFunctionName",
             query.function_name(),
-            "Invoke with {\"message_id\": ...} for the state of a task",
+            "Invoke with {\"externalId\": ...} or {\"message_id\": ...} for the state of a task",
         ),
         ("TaskTableName", table.table_name(), "The task table"),
     ];
@@ -560,6 +653,70 @@ fn manager_stack(
             Output::new(machine.state_machine_arn()).description("State machine of the ordered offline task"),
         )?;
     }
+    Ok(())
+}
+
+/// The ARN of an index of the table.
+fn index_arn(table: Table, index: &str) -> Value {
+    Value::join("", [table.table_arn(), Value::from(format!("/index/{index}"))])
+}
+
+/// Run Command's final statuses into the task table: an EventBridge rule on the
+/// status-change events of commands, and a function (the stack-manager code, handler
+/// `command_status_handler`) that finds the task by command id and sets its state.
+fn command_status(app: &mut App, stack: Stack, table: Table, code: &std::path::Path) -> Result<()> {
+    let function = Function::new(
+        app,
+        stack,
+        "CommandStatusFunction",
+        FunctionProps {
+            description: Some(
+                "AEM Stack Manager: records the final status of a task's Run Command command".into(),
+            ),
+            timeout: Some(Duration::from_secs(30)),
+            environment: [
+                ("TABLE_NAME".to_string(), table.table_name()),
+                ("COMMAND_ID_INDEX".to_string(), Value::from(COMMAND_ID_INDEX)),
+            ]
+            .into_iter()
+            .collect(),
+            ..FunctionProps::new(
+                Runtime::Python3_12,
+                "stack_manager.command_status_handler",
+                Code::from_asset(code.join("stack_manager")),
+            )
+        },
+    )?;
+    let role = function.role();
+    role.add_to_policy(
+        app,
+        PolicyStatement::allow()
+            .sid("FindTasksByCommand")
+            .actions(["dynamodb:Query"])
+            .resource(index_arn(table, COMMAND_ID_INDEX)),
+    )?;
+    role.add_to_policy(
+        app,
+        PolicyStatement::allow()
+            .sid("RecordCommandStatus")
+            .actions(["dynamodb:UpdateItem"])
+            .resource(table.table_arn()),
+    )?;
+    let rule = Rule::new(
+        app,
+        stack,
+        "CommandStatusRule",
+        RuleProps {
+            description: Some("AEM Stack Manager: final statuses of Run Command commands".into()),
+            ..RuleProps::pattern(EventPattern {
+                source: vec!["aws.ssm".into()],
+                detail_type: vec!["EC2 Command Status-change Notification".into()],
+                detail: Some(serde_json::json!({ "status": [{ "anything-but": RUNNING_COMMAND_STATUSES }] })),
+                ..EventPattern::default()
+            })
+        },
+    )?;
+    rule.add_target(app, function)?;
     Ok(())
 }
 

@@ -81,13 +81,16 @@ fn each_wave_deploys_its_stacks_in_its_account_and_region_in_order() {
         assert!(orders.windows(2).all(|w| w[0] < w[1]), "{}: {orders:?}", env.name);
         for a in &deploys {
             let role = a["RoleArn"].to_string();
-            let want = format!("cairn-deploy-role-{}-{}", env.account, env.region);
+            let want = format!("cdk-hnb659fds-deploy-role-{}-{}", env.account, env.region);
             assert!(role.contains(&want), "{}: {role}", env.name);
             // The change set is created with the environment's execution role.
             if a["Configuration"]["ActionMode"] == "CHANGE_SET_REPLACE" {
                 let exec = a["Configuration"]["RoleArn"].to_string();
                 assert!(
-                    exec.contains(&format!("cairn-cfn-exec-role-{}-{}", env.account, env.region)),
+                    exec.contains(&format!(
+                        "cdk-hnb659fds-cfn-exec-role-{}-{}",
+                        env.account, env.region
+                    )),
                     "{}: {exec}",
                     env.name
                 );

@@ -206,14 +206,14 @@ fn deploy_actions_assume_the_target_accounts_bootstrap_roles() {
         {
             assert!(
                 text(&a["RoleArn"]).contains(&format!(
-                    ":iam::{}:role/cairn-deploy-role-{}-{}",
+                    ":iam::{}:role/cdk-hnb659fds-deploy-role-{}-{}",
                     d.account, d.account, d.region
                 )),
                 "{a}"
             );
             if a["Configuration"]["ActionMode"] == "CHANGE_SET_REPLACE" {
                 assert!(text(&a["Configuration"]["RoleArn"])
-                    .contains(&format!("cairn-cfn-exec-role-{}-{}", d.account, d.region)));
+                    .contains(&format!("cdk-hnb659fds-cfn-exec-role-{}-{}", d.account, d.region)));
             }
             if d.region != pipelines::TOOLCHAIN.1 {
                 assert_eq!(a["Region"], d.region.as_str());
@@ -234,23 +234,19 @@ fn deploy_actions_assume_the_target_accounts_bootstrap_roles() {
             assume.iter().all(|s| s["Resource"].is_object()),
             "no wildcard: {assume:?}"
         );
-        assert!(
-            assume
-                .iter()
-                .any(|s| text(&s["Resource"])
-                    .contains(&format!("cairn-deploy-role-{}-{}", d.account, d.region)))
-        );
+        assert!(assume.iter().any(|s| text(&s["Resource"])
+            .contains(&format!("cdk-hnb659fds-deploy-role-{}-{}", d.account, d.region))));
         // The target's deploy role may read the KMS-encrypted artifacts: bucket and key
         // policy statements name it.
         let (_, bucket_policy) = only(t, "AWS::S3::BucketPolicy");
         assert!(text(&bucket_policy["Properties"]["PolicyDocument"])
-            .contains(&format!("cairn-deploy-role-{}-{}", d.account, d.region)));
+            .contains(&format!("cdk-hnb659fds-deploy-role-{}-{}", d.account, d.region)));
         let key = of_type(t, "AWS::KMS::Key")
             .into_iter()
             .find(|(id, _)| id.starts_with("PipelineArtifactsBucketEncryptionKey"))
             .expect("artifact key");
         let key_policy = text(&key.1["Properties"]["KeyPolicy"]);
-        assert!(key_policy.contains(&format!("cairn-deploy-role-{}-{}", d.account, d.region)));
+        assert!(key_policy.contains(&format!("cdk-hnb659fds-deploy-role-{}-{}", d.account, d.region)));
     }
 }
 
@@ -382,7 +378,7 @@ fn deployments_stream_starts_the_deployment_build() {
     assert!(statements.iter().any(|s| actions_of(s) == ["sts:AssumeRole"]
         && s["Resource"]
             .to_string()
-            .contains("cairn-deploy-role-111111111111-eu-west-1")));
+            .contains("cdk-hnb659fds-deploy-role-111111111111-eu-west-1")));
     assert!(statements.iter().any(|s| actions_of(s) == ["codecommit:GitPull"]));
 }
 

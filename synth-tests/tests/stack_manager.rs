@@ -566,3 +566,203 @@ fn stack_manager_is_byte_identical_across_synths() {
         assert_eq!(x.template_json(), y.template_json());
     }
 }
+
+/// A copy of the documents directory with the fragment `generate-task-facts.yaml` as it
+/// was before its fix (`fixtures/stack-manager/generate-task-facts.unquoted.yaml`: two
+/// unquoted lines containing ": ", which YAML reads as maps).
+fn documents_with_unquoted_fragment() -> std::path::PathBuf {
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                copy(&e.path(), &to.join(e.file_name()));
+            } else {
+                std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("stack-manager-documents-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    copy(&examples::stack_manager::documents_dir(), &dir);
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/stack-manager/generate-task-facts.unquoted.yaml");
+    std::fs::copy(fixture, dir.join("fragments/generate-task-facts.yaml")).unwrap();
+    dir
+}
+
+#[test]
+fn a_run_command_line_read_as_a_map_fails_synthesis_naming_file_step_and_line() {
+    let dir = documents_with_unquoted_fragment();
+    let Err(e) = build_with(StackManagerProps {
+        documents_dir: dir.clone(),
+        ..StackManagerProps::default()
+    }) else {
+        panic!("the unquoted fragment must fail the build");
+    };
+    let text = e.to_string();
+    assert!(matches!(e, cairn::Error::InvalidProps { .. }), "{text}");
+    assert!(text.starts_with("'AemSsmCommands/PromoteAuthor': "), "{text}");
+    assert_eq!(text.matches("AemSsmCommands/PromoteAuthor").count(), 1, "{text}");
+    assert!(
+        text.contains("fragments/generate-task-facts.yaml:12: step \"generateTaskFacts\""),
+        "{text}"
+    );
+    assert!(text.contains("runCommand[4] is a map, not a string"), "{text}");
+
+    // Every document of the example includes the fragment: every one is refused.
+    let files: Vec<&str> = COMMAND_TASKS
+        .iter()
+        .map(|(_, _, file)| *file)
+        .chain([examples::stack_manager::OFFLINE_COMPACTION_DOCUMENT.1])
+        .collect();
+    assert_eq!(files.len(), COMMAND_TASKS.len() + 1);
+    for file in files {
+        let mut app = cairn::App::new();
+        let stack = app.stack("S").unwrap();
+        let props = cairn::ssm::DocumentProps::new(dir.join(file));
+        let e = cairn::ssm::Document::new(&mut app, stack, "Doc", props).unwrap_err();
+        assert!(
+            e.to_string().contains("generate-task-facts.yaml:12:"),
+            "{file}: {e}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // The fixed fragment holds only strings, and the example builds.
+    assert!(build().is_ok());
+}
+
+/// The tasks `aem-stack-manager-messenger` sends that this stack manager runs (its
+/// `templates/sns/*.json`; the others, such as enable-saml or list-packages, are not
+/// tasks of the cloud stack manager).
+const MESSENGER_TASKS: &[&str] = &[
+    "deploy-artifact",
+    "deploy-artifacts",
+    "disable-crxde",
+    "enable-crxde",
+    "export-package",
+    "flush-dispatcher-cache",
+    "import-package",
+    "live-snapshot",
+    "offline-compaction-snapshot-full-set",
+    "offline-snapshot-full-set",
+    "promote-author",
+    "run-adhoc-puppet",
+];
+
+/// The literal environment variable `name` of the function at construct `path`.
+fn environment(t: &Template, path: &str, name: &str) -> Value {
+    let function = logical_id(t, "AWS::Lambda::Function", path);
+    t.to_json()["Resources"][&function]["Properties"]["Environment"]["Variables"][name].clone()
+}
+
+#[test]
+fn every_task_the_messenger_sends_has_a_document_or_a_state_machine() {
+    let t = template(MANAGER_STACK);
+    let parameters: Value = serde_json::from_str(
+        environment(&t, "StackManagerFunction", "TASK_PARAMETERS")
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    for task in MESSENGER_TASKS {
+        let is_command = COMMAND_TASKS.iter().any(|(t, _, _)| t == task);
+        let is_machine = STATE_MACHINE_TASKS.iter().any(|(t, _)| t == task);
+        assert!(is_command ^ is_machine, "{task}");
+        // The function knows the parameters of every command task's document.
+        assert_eq!(parameters[task].is_object(), is_command, "{task}");
+    }
+    assert_eq!(parameters["deploy-artifacts"], json!({ "descriptorFile": true }));
+    assert_eq!(parameters["disable-crxde"], json!({}));
+    // The messenger's export-package and import-package name no bucket: the stack's does.
+    assert_eq!(parameters["export-package"]["backupBucket"], json!(true));
+    assert_eq!(
+        environment(&t, "StackManagerFunction", "PARAMETER_DEFAULTS"),
+        json!({ "Fn::Join": ["", ["{\"backupBucket\":\"", { "Ref": "PackageBucketName" }, "\"}"]] })
+    );
+    t.assert_has_parameter("PackageBucketName", json!({ "Type": "String", "Default": "" }));
+    assert_eq!(parameters["deploy-artifact"]["force"], json!(false));
+}
+
+#[test]
+fn command_statuses_reach_the_task_table_and_callers_find_tasks_by_external_id() {
+    let t = template(MANAGER_STACK);
+    let table = logical_id(&t, "AWS::DynamoDB::Table", "TaskTable");
+    t.assert_has_resource_properties(
+        "AWS::DynamoDB::Table",
+        json!({ "GlobalSecondaryIndexes": [
+            { "IndexName": "externalId", "KeySchema": [{ "AttributeName": "externalId", "KeyType": "HASH" }] },
+            { "IndexName": "command_id", "KeySchema": [{ "AttributeName": "command_id", "KeyType": "HASH" }] },
+        ] }),
+    );
+    let index = |name: &str| json!({ "Fn::Join": ["", [{ "Fn::GetAtt": [table, "Arn"] }, format!("/index/{name}")]] });
+
+    // Run Command's final statuses go to the command-status function.
+    let function = logical_id(&t, "AWS::Lambda::Function", "CommandStatusFunction");
+    t.assert_has_resource_properties(
+        "AWS::Lambda::Function",
+        json!({ "Handler": "stack_manager.command_status_handler" }),
+    );
+    t.assert_has_resource_properties(
+        "AWS::Events::Rule",
+        json!({
+            "EventPattern": {
+                "source": ["aws.ssm"],
+                "detail-type": ["EC2 Command Status-change Notification"],
+                "detail": { "status": [{ "anything-but": ["Pending", "InProgress", "Delayed", "Cancelling"] }] },
+            },
+            "Targets": [{ "Arn": { "Fn::GetAtt": [function, "Arn"] } }],
+        }),
+    );
+    let statements = role_statements(&t, "CommandStatusFunction/ServiceRole");
+    let query = statements_with(&statements, "dynamodb:Query");
+    assert_eq!(resources(&query[0]), [index("command_id")]);
+    let update = statements_with(&statements, "dynamodb:UpdateItem");
+    assert_eq!(resources(&update[0]), [json!({ "Fn::GetAtt": [table, "Arn"] })]);
+    assert!(statements_with(&statements, "dynamodb:PutItem").is_empty());
+    assert!(statements_with(&statements, "ssm:SendCommand").is_empty());
+
+    // The query function looks tasks up by the caller's externalId, through its index only.
+    let statements = role_statements(&t, "TaskQueryFunction/ServiceRole");
+    let query = statements_with(&statements, "dynamodb:Query");
+    assert_eq!(query.len(), 1);
+    assert_eq!(resources(&query[0]), [index("externalId")]);
+    assert_eq!(
+        environment(&t, "TaskQueryFunction", "EXTERNAL_ID_INDEX"),
+        json!("externalId")
+    );
+}
+
+/// The handlers' own tests (`assets/stack-manager/tests/test_handlers.py`: the messenger's
+/// messages, Run Command status events and the query by `externalId`, boto3 replaced by
+/// in-memory fakes), with the document parameters this synthesis gives the function.
+/// Runs with `CAIRN_PYTHON` (the test command's virtualenv), else `python3`.
+#[test]
+fn the_handlers_run_the_messengers_messages_to_a_final_state() {
+    use std::process::Command;
+    let t = template(MANAGER_STACK);
+    let parameters = environment(&t, "StackManagerFunction", "TASK_PARAMETERS");
+    let file = std::env::temp_dir().join(format!(
+        "stack-manager-task-parameters-{}.json",
+        std::process::id()
+    ));
+    std::fs::write(&file, parameters.as_str().unwrap()).unwrap();
+    let python = std::env::var("CAIRN_PYTHON")
+        .ok()
+        .filter(|p| std::path::Path::new(p).exists())
+        .unwrap_or_else(|| "python3".to_string());
+    let assets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/assets/stack-manager");
+    let out = Command::new(&python)
+        .args(["-m", "unittest", "discover", "-s", "tests", "-v"])
+        .current_dir(&assets)
+        // No __pycache__ in the function code directories (they are Lambda assets).
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("TASK_PARAMETERS_FILE", &file)
+        .output()
+        .expect("python3 runs (the handlers' tests need it)");
+    let _ = std::fs::remove_file(&file);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("Ran 9 tests"), "{log}");
+}

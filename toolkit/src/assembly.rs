@@ -37,6 +37,73 @@ pub struct Stack {
     pub termination_protection: bool,
     /// Asset manifests (`*.assets.json`) the stack depends on.
     pub asset_manifests: Vec<PathBuf>,
+    /// The bootstrap roles and version the manifest names (empty for an assembly written
+    /// without them).
+    pub synthesizer: Synthesizer,
+}
+
+/// What a stack's manifest entry says about the bootstrap stack it deploys through, the
+/// fields of the CDK's `DefaultStackSynthesizer` (placeholders such as `${AWS::AccountId}`
+/// still in them).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Synthesizer {
+    /// `assumeRoleArn`: the role deployments go through (the deploy role).
+    pub assume_role_arn: Option<String>,
+    /// `cloudFormationExecutionRoleArn`: the role CloudFormation deploys with.
+    pub execution_role_arn: Option<String>,
+    /// `lookupRole.arn`: the role reads go through.
+    pub lookup_role_arn: Option<String>,
+    /// `requiresBootstrapStackVersion`.
+    pub required_version: Option<u32>,
+    /// `bootstrapStackVersionSsmParameter`.
+    pub version_parameter: Option<String>,
+}
+
+impl Synthesizer {
+    fn from_properties(props: &Json) -> Synthesizer {
+        let text = |p: &str| props.pointer(p).and_then(Json::as_str).map(String::from);
+        Synthesizer {
+            assume_role_arn: text("/assumeRoleArn"),
+            execution_role_arn: text("/cloudFormationExecutionRoleArn"),
+            lookup_role_arn: text("/lookupRole/arn"),
+            required_version: props
+                .get("requiresBootstrapStackVersion")
+                .and_then(Json::as_u64)
+                .and_then(|v| u32::try_from(v).ok()),
+            version_parameter: text("/bootstrapStackVersionSsmParameter"),
+        }
+    }
+
+    /// The bootstrap qualifier: from the version parameter (`/cdk-bootstrap/<qualifier>/version`),
+    /// else the default one.
+    pub fn qualifier(&self) -> String {
+        self.version_parameter
+            .as_deref()
+            .and_then(|p| p.strip_prefix("/cdk-bootstrap/"))
+            .and_then(|p| p.strip_suffix("/version"))
+            .filter(|q| cairn_core::BootstrapNames::is_valid_qualifier(q))
+            .unwrap_or(cairn_core::DEFAULT_QUALIFIER)
+            .to_string()
+    }
+
+    /// The names of the bootstrap stack (its qualifier's).
+    pub fn names(&self) -> cairn_core::BootstrapNames {
+        cairn_core::BootstrapNames::new(self.qualifier())
+    }
+
+    /// The version parameter to check: the manifest's, else the qualifier's.
+    pub fn version_parameter(&self) -> String {
+        self.version_parameter
+            .clone()
+            .unwrap_or_else(|| self.names().version_parameter())
+    }
+
+    /// The bootstrap version deploying needs: the manifest's, else what cairn's own
+    /// manifests require.
+    pub fn required_version(&self) -> u32 {
+        self.required_version
+            .unwrap_or(cairn_core::REQUIRED_BOOTSTRAP_VERSION)
+    }
 }
 
 impl Stack {
@@ -310,6 +377,7 @@ fn load_dir(root: &Path, dir: &Path, stacks: &mut Vec<Stack>, depth: usize) -> R
                         .and_then(Json::as_bool)
                         .unwrap_or(false),
                     asset_manifests,
+                    synthesizer: Synthesizer::from_properties(&props),
                 });
             }
             Some("cdk:cloud-assembly") => {
@@ -445,7 +513,10 @@ mod tests {
                   "properties":{"templateFile":"B.template.json","stackName":"b-name","terminationProtection":true,"tags":{"team":"x"}},
                   "dependencies":["A","B.assets"],"displayName":"B"},
             "B.assets": {"type":"cdk:asset-manifest","properties":{"file":"B.assets.json"}},
-            "A": {"type":"aws:cloudformation:stack","environment":"aws://1/us-east-1","properties":{"templateFile":"A.template.json"}},
+            "A": {"type":"aws:cloudformation:stack","environment":"aws://1/us-east-1","properties":{"templateFile":"A.template.json",
+                  "assumeRoleArn":"arn:${AWS::Partition}:iam::1:role/cdk-abc-deploy-role-1-us-east-1",
+                  "cloudFormationExecutionRoleArn":"arn:${AWS::Partition}:iam::1:role/cdk-abc-cfn-exec-role-1-us-east-1",
+                  "requiresBootstrapStackVersion":9,"bootstrapStackVersionSsmParameter":"/cdk-bootstrap/abc/version"}},
             "assembly-Prod": {"type":"cdk:cloud-assembly","properties":{"directoryName":"assembly-Prod"}}
         }}"#,
         );
@@ -473,6 +544,18 @@ mod tests {
         let names: Vec<&str> = asm.stacks.iter().map(|s| s.display_name.as_str()).collect();
         assert_eq!(names, ["B", "A", "Prod/C"]);
         let b = &asm.stacks[0];
+        assert_eq!(b.synthesizer, Synthesizer::default(), "no synthesizer fields");
+        assert_eq!(
+            b.synthesizer.version_parameter(),
+            "/cdk-bootstrap/hnb659fds/version"
+        );
+        assert_eq!(b.synthesizer.required_version(), 6);
+        assert_eq!(
+            asm.stacks[1].synthesizer.assume_role_arn.as_deref(),
+            Some("arn:${AWS::Partition}:iam::1:role/cdk-abc-deploy-role-1-us-east-1")
+        );
+        assert_eq!(asm.stacks[1].synthesizer.qualifier(), "abc");
+        assert_eq!(asm.stacks[1].synthesizer.required_version(), 9);
         assert_eq!(b.stack_name, "b-name");
         assert_eq!(b.dependencies, ["A"]);
         assert_eq!(b.asset_manifests, [dir.join("B.assets.json")]);

@@ -15,6 +15,7 @@ use aws_sdk_cloudformation::types::{
     Capability, ChangeSetStatus as CfnChangeSetStatus, ChangeSetType, Parameter as CfnParameter,
     Replacement as CfnReplacement, Tag, TemplateStage,
 };
+use aws_sdk_sts::config::{ProvideCredentials, SharedCredentialsProvider};
 use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
 use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_runtime_api::client::retries::classifiers::{
@@ -89,6 +90,29 @@ impl Clouds for AwsClouds {
             .region(Region::new(region.to_string()))
             .build();
         AwsCloud::new(&conf, region)
+    }
+
+    async fn assume(&self, region: &str, role_arn: &str) -> CloudResult<AwsCloud> {
+        let conf = self
+            .base
+            .to_builder()
+            .region(Region::new(region.to_string()))
+            .build();
+        let provider = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+            .session_name("cairn")
+            .configure(&conf)
+            .build()
+            .await;
+        // Asked once now, so a role that cannot be assumed is known before any call.
+        provider
+            .provide_credentials()
+            .await
+            .map_err(|e| CloudError::Other(chain(&e)))?;
+        let conf = conf
+            .to_builder()
+            .credentials_provider(SharedCredentialsProvider::new(provider))
+            .build();
+        Ok(AwsCloud::new(&conf, region))
     }
 }
 
@@ -469,22 +493,6 @@ impl CloudFormation for AwsCloud {
             .collect())
     }
 
-    async fn physical_id(&self, stack: &str, logical_id: &str) -> CloudResult<String> {
-        let out = self
-            .cfn
-            .describe_stack_resource()
-            .stack_name(stack)
-            .logical_resource_id(logical_id)
-            .send()
-            .await
-            .map_err(|e| self.cfn_err(e))?;
-        Ok(out
-            .stack_resource_detail()
-            .and_then(|d| d.physical_resource_id())
-            .unwrap_or_default()
-            .to_string())
-    }
-
     async fn validate_template(&self, template: &Template) -> CloudResult<()> {
         let req = self.cfn.validate_template();
         with_template!(req, template)
@@ -513,6 +521,7 @@ impl CloudFormation for AwsCloud {
             .set_tags(Some(sdk_tags(&request.tags)))
             .set_notification_arns(Some(request.notification_arns.clone()))
             .set_capabilities(Some(CAPABILITIES.to_vec()))
+            .set_role_arn(request.role_arn.clone())
             .description("cairn deploy");
         let out = with_template!(req, &request.template)
             .send()
@@ -586,6 +595,7 @@ impl CloudFormation for AwsCloud {
             .set_tags(Some(sdk_tags(&request.tags)))
             .set_notification_arns(Some(request.notification_arns.clone()))
             .set_capabilities(Some(CAPABILITIES.to_vec()))
+            .set_role_arn(request.role_arn.clone())
             .disable_rollback(request.disable_rollback)
             .enable_termination_protection(request.termination_protection);
         let out = with_template!(req, &request.template)
@@ -604,6 +614,7 @@ impl CloudFormation for AwsCloud {
             .set_tags(Some(sdk_tags(&request.tags)))
             .set_notification_arns(Some(request.notification_arns.clone()))
             .set_capabilities(Some(CAPABILITIES.to_vec()))
+            .set_role_arn(request.role_arn.clone())
             .disable_rollback(request.disable_rollback);
         with_template!(req, &request.template)
             .send()
@@ -612,10 +623,11 @@ impl CloudFormation for AwsCloud {
             .map_err(|e| self.cfn_err(e))
     }
 
-    async fn delete_stack(&self, stack: &str) -> CloudResult<()> {
+    async fn delete_stack(&self, stack: &str, role_arn: Option<&str>) -> CloudResult<()> {
         self.cfn
             .delete_stack()
             .stack_name(stack)
+            .set_role_arn(role_arn.map(String::from))
             .send()
             .await
             .map(|_| ())

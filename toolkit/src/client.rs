@@ -166,6 +166,9 @@ pub(crate) struct StackRequest {
     pub disable_rollback: bool,
     /// Termination protection (create only).
     pub termination_protection: bool,
+    /// The role CloudFormation deploys with (`RoleARN`: the bootstrap stack's execution
+    /// role), when the stack names one.
+    pub role_arn: Option<String>,
 }
 
 /// Whether a change set creates or updates its stack.
@@ -230,8 +233,6 @@ pub(crate) trait CloudFormation: Send + Sync {
     /// `DescribeStackResources`: `(logical ID, physical ID)` of every resource.
     fn stack_resources(&self, stack: &str)
         -> impl Future<Output = CloudResult<Vec<(String, String)>>> + Send;
-    /// `DescribeStackResource`: the physical ID of one resource.
-    fn physical_id(&self, stack: &str, logical_id: &str) -> impl Future<Output = CloudResult<String>> + Send;
     /// `ValidateTemplate`.
     fn validate_template(&self, template: &Template) -> impl Future<Output = CloudResult<()>> + Send;
     /// `CreateChangeSet` (with the IAM and auto-expand capabilities).
@@ -255,8 +256,12 @@ pub(crate) trait CloudFormation: Send + Sync {
     fn create_stack(&self, request: &StackRequest) -> impl Future<Output = CloudResult<String>> + Send;
     /// `UpdateStack` (with the IAM and auto-expand capabilities).
     fn update_stack(&self, request: &StackRequest) -> impl Future<Output = CloudResult<()>> + Send;
-    /// `DeleteStack`.
-    fn delete_stack(&self, stack: &str) -> impl Future<Output = CloudResult<()>> + Send;
+    /// `DeleteStack`, with the execution role (`RoleARN`) when the stack names one.
+    fn delete_stack(
+        &self,
+        stack: &str,
+        role_arn: Option<&str>,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
     /// `ContinueUpdateRollback`.
     fn continue_update_rollback(&self, stack: &str) -> impl Future<Output = CloudResult<()>> + Send;
     /// `UpdateTerminationProtection`.
@@ -302,6 +307,10 @@ pub(crate) trait Clouds: Send + Sync + 'static {
     fn default_region(&self) -> Option<String>;
     /// The clients for `region`.
     fn connect(&self, region: &str) -> impl Future<Output = Self::Cloud> + Send;
+    /// The clients for `region` with the credentials of `role_arn` (STS `AssumeRole` with
+    /// the configured credentials, refreshed as they expire); an error when the role cannot
+    /// be assumed.
+    fn assume(&self, region: &str, role_arn: &str) -> impl Future<Output = CloudResult<Self::Cloud>> + Send;
 }
 
 #[cfg(test)]

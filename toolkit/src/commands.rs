@@ -83,9 +83,21 @@ impl Prepared {
             }
             Command::Bootstrap(args) if args.show_template => Prepared::ShowTemplate,
             Command::Bootstrap(args) => {
-                for a in &args.trust {
-                    if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
-                        return Err(Error::Usage(format!("--trust {a}: an account is 12 digits")));
+                for (flag, accounts) in [
+                    ("--trust", &args.trust),
+                    ("--trust-for-lookup", &args.trust_for_lookup),
+                ] {
+                    for a in accounts {
+                        if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+                            return Err(Error::Usage(format!("{flag} {a}: an account is 12 digits")));
+                        }
+                    }
+                }
+                if let Some(q) = &args.qualifier {
+                    if !cairn_core::BootstrapNames::is_valid_qualifier(q) {
+                        return Err(Error::Usage(format!(
+                            "--qualifier {q}: a qualifier is 1 to 10 letters, digits, '-' or '_'"
+                        )));
                     }
                 }
                 // Environments: given, else the assembly's, else the configured one.
@@ -206,10 +218,14 @@ async fn diff<P: Clouds>(ctx: &Ctx<P>, stacks: &[Stack], args: &DiffArgs) -> Res
     Ok(())
 }
 
-/// The deployed template of the stack (`Null` when it does not exist).
+/// The deployed template of the stack (`Null` when it does not exist), read through the
+/// lookup role when the manifest names one.
 async fn deployed_or_null<P: Clouds>(ctx: &Ctx<P>, s: &Stack) -> Result<Json> {
     let who = s.display_name.as_str();
-    let env = ctx.env(s.region.as_deref(), who).await?;
+    let base = ctx.env(s.region.as_deref(), who).await?;
+    let env = ctx
+        .env_as(&base, s, s.synthesizer.lookup_role_arn.as_deref())
+        .await?;
     match describe(&env.cloud, &s.stack_name, who).await? {
         Some(d) if d.status != "REVIEW_IN_PROGRESS" => deployed_template(&env.cloud, &d.id, who).await,
         _ => Ok(Json::Null),
@@ -290,7 +306,15 @@ async fn destroy<P: Clouds>(ctx: &Ctx<P>, order: &[Stack], args: &DestroyArgs) -
 
 async fn destroy_stack<P: Clouds>(ctx: &Ctx<P>, stack: &Stack) -> Result<Json> {
     let who = stack.display_name.as_str();
-    let env = ctx.env(stack.region.as_deref(), who).await?;
+    let base = ctx.env(stack.region.as_deref(), who).await?;
+    // Through the deploy role; CloudFormation deletes with the execution role.
+    let env = ctx
+        .env_as(&base, stack, stack.synthesizer.assume_role_arn.as_deref())
+        .await?;
+    let execution_role = match &stack.synthesizer.execution_role_arn {
+        Some(r) => Some(base.resolve(stack, r).await?),
+        None => None,
+    };
     let Some(d) = describe(&env.cloud, &stack.stack_name, who).await? else {
         ctx.report.progress(&format!(
             "{who}: the stack {} does not exist; nothing to destroy",
@@ -340,7 +364,7 @@ async fn destroy_stack<P: Clouds>(ctx: &Ctx<P>, stack: &Stack) -> Result<Json> {
         .get("Resources")
         .and_then(Json::as_object)
         .map_or(0, |r| r.len());
-    delete_and_wait(ctx, &env, &d.id, who, total).await?;
+    delete_and_wait(ctx, &env, &d.id, execution_role.as_deref(), who, total).await?;
     ctx.report
         .progress(&ctx.report.style.green(&format!("✅ {who}: destroyed")));
     for r in &retained {
@@ -364,10 +388,14 @@ async fn run_bootstrap<P: Clouds>(
 ) -> Result<()> {
     let template = bootstrap::template();
     let body = serde_json::to_string_pretty(&template).unwrap_or_default();
+    let name = match args.toolkit_stack_name.as_str() {
+        "" => bootstrap::TOOLKIT_STACK,
+        n => n,
+    };
     let stack = Stack {
-        artifact_id: bootstrap::TOOLKIT_STACK.into(),
-        stack_name: bootstrap::TOOLKIT_STACK.into(),
-        display_name: bootstrap::TOOLKIT_STACK.into(),
+        artifact_id: name.into(),
+        stack_name: name.into(),
+        display_name: name.into(),
         account: None,
         region: None,
         dependencies: vec![],
@@ -377,22 +405,35 @@ async fn run_bootstrap<P: Clouds>(
         tags: vec![],
         termination_protection: args.termination_protection,
         asset_manifests: vec![],
+        synthesizer: crate::assembly::Synthesizer::default(),
     };
     let mut parameters = Vec::new();
     for (key, values) in [
         (bootstrap::TRUSTED_ACCOUNTS, &args.trust),
+        (bootstrap::TRUSTED_ACCOUNTS_FOR_LOOKUP, &args.trust_for_lookup),
         (bootstrap::EXECUTION_POLICIES, &args.execution_policies),
     ] {
         if !values.is_empty() {
             parameters.push((None, key.to_string(), values.join(",")));
         }
     }
+    for (key, value) in [
+        (bootstrap::QUALIFIER, &args.qualifier),
+        (bootstrap::KMS_KEY_ID, &args.kms_key_id),
+    ] {
+        if let Some(v) = value {
+            parameters.push((None, key.to_string(), v.clone()));
+        }
+    }
+    // A stack of another variant (the CDK's own template) is replaced on request only; the
+    // variant is always this template's.
+    parameters.push((None, bootstrap::VARIANT.into(), bootstrap::CAIRN_VARIANT.into()));
     let opts = bootstrap_options(parameters);
     let mut report = Vec::new();
     let mut seen = HashSet::new();
     for (account, region) in environments {
-        let env = ctx.env(region.as_deref(), bootstrap::TOOLKIT_STACK).await?;
-        let actual = env.account(bootstrap::TOOLKIT_STACK).await?;
+        let env = ctx.env(region.as_deref(), name).await?;
+        let (actual, current) = tokio::try_join!(env.account(name), describe(&env.cloud, name, name))?;
         if let Some(a) = &account {
             if a != &actual {
                 return Err(Error::Usage(format!(
@@ -404,19 +445,56 @@ async fn run_bootstrap<P: Clouds>(
         if !seen.insert(env.region().to_string()) {
             continue;
         }
+        let environment = format!("aws://{actual}/{}", env.region());
+        let previous = |key: &str| current.as_ref().and_then(|c| c.parameters.get(key)).cloned();
+        if let Some(variant) = previous(bootstrap::VARIANT).filter(|v| v != bootstrap::CAIRN_VARIANT) {
+            if !args.force {
+                return Err(Error::StackState {
+                    stack: name.into(),
+                    message: format!(
+                        "{environment} is bootstrapped with another template (variant {variant:?}); cairn deploys into it as it is (it is compatible), so there is nothing to do; pass --force to replace it with cairn's"
+                    ),
+                });
+            }
+        }
+        if let Some(v) = current
+            .as_ref()
+            .and_then(|c| c.outputs.get("BootstrapVersion"))
+            .and_then(|v| v.parse::<u32>().ok())
+            .filter(|v| *v > bootstrap::BOOTSTRAP_VERSION)
+        {
+            return Err(Error::StackState {
+                stack: name.into(),
+                message: format!(
+                    "{environment} is bootstrapped with version {v}, newer than this template's {}; not downgrading it",
+                    bootstrap::BOOTSTRAP_VERSION
+                ),
+            });
+        }
+        let policies_before = previous(bootstrap::EXECUTION_POLICIES).is_some_and(|p| !p.trim().is_empty());
+        if !args.trust.is_empty() && args.execution_policies.is_empty() && !policies_before {
+            return Err(Error::Usage(
+                "--trust needs --cloudformation-execution-policies: the managed policies CloudFormation deploys with for the trusted accounts (e.g. arn:aws:iam::aws:policy/AdministratorAccess)".into(),
+            ));
+        }
+        let qualifier = args
+            .qualifier
+            .clone()
+            .or_else(|| previous(bootstrap::QUALIFIER))
+            .unwrap_or_else(|| cairn_core::DEFAULT_QUALIFIER.into());
+        let names = cairn_core::BootstrapNames::new(qualifier.clone());
         let mut s = stack.clone();
         s.region = Some(env.region().to_string());
-        let environment = format!("aws://{actual}/{}", env.region());
         ctx.report
             .progress(&ctx.report.style.bold(&format!("Bootstrapping {environment}")));
         let d = deploy_stack(ctx, &s, &[], &opts).await?;
-        let bucket = bootstrap::bucket_name(&actual, env.region());
+        let bucket = bootstrap::bucket_name(&names, &actual, env.region());
         ctx.report.text(&format!(
-            "Environment {environment} bootstrapped (stack {}, bucket {bucket}).\n",
-            bootstrap::TOOLKIT_STACK
+            "Environment {environment} bootstrapped (stack {name}, qualifier {qualifier}, bucket {bucket}).\n"
         ));
         report.push(
-            json!({"environment": environment, "stackId": d.stack_id, "result": d.result, "bucket": bucket}),
+            json!({"environment": environment, "stackId": d.stack_id, "result": d.result,
+                           "qualifier": qualifier, "bucket": bucket}),
         );
     }
     if ctx.report.json {
@@ -607,6 +685,7 @@ mod tests {
                 Path::new("no-assembly-here"),
                 Command::Bootstrap(BootstrapArgs {
                     trust: vec!["444444444444".into()],
+                    execution_policies: vec!["arn:aws:iam::aws:policy/PowerUserAccess".into()],
                     ..BootstrapArgs::default()
                 }),
             )
@@ -628,10 +707,141 @@ mod tests {
             );
         }
         assert!(h.out.text().contains(
-            "Environment aws://123456789012/us-east-1 bootstrapped (stack CairnToolkit, bucket cairn-assets-123456789012-us-east-1)."
+            "Environment aws://123456789012/us-east-1 bootstrapped (stack CDKToolkit, qualifier hnb659fds, bucket cdk-hnb659fds-assets-123456789012-us-east-1)."
         ));
         let again = h.again();
         run(&again).await.unwrap();
-        assert!(again.err.text().contains("CairnToolkit: no changes"));
+        assert!(again.err.text().contains("CDKToolkit: no changes"));
+    }
+
+    fn bootstrap_with(h: &Harness, args: BootstrapArgs) -> impl std::future::Future<Output = Result<()>> {
+        let prepared = Prepared::new(Path::new("no-assembly-here"), Command::Bootstrap(args));
+        let ctx = h.ctx.clone();
+        async move { prepared?.run(ctx).await }
+    }
+
+    #[tokio::test]
+    async fn bootstrap_with_a_qualifier_names_its_bucket_and_passes_the_parameter() {
+        let h = Harness::new();
+        h.world().stacks.clear();
+        bootstrap_with(
+            &h,
+            BootstrapArgs {
+                qualifier: Some("team1".into()),
+                ..BootstrapArgs::default()
+            },
+        )
+        .await
+        .unwrap();
+        {
+            let w = h.world();
+            let s = w.stack(bootstrap::TOOLKIT_STACK).unwrap();
+            assert_eq!(
+                s.parameters.get(bootstrap::QUALIFIER).map(String::as_str),
+                Some("team1")
+            );
+            assert_eq!(
+                s.parameters.get(bootstrap::VARIANT).map(String::as_str),
+                Some(bootstrap::CAIRN_VARIANT)
+            );
+        }
+        assert!(h
+            .out
+            .text()
+            .contains("(stack CDKToolkit, qualifier team1, bucket cdk-team1-assets-123456789012-us-east-1)"));
+        // A re-run without --qualifier keeps the stack's.
+        let again = h.again();
+        bootstrap_with(&again, BootstrapArgs::default()).await.unwrap();
+        assert!(
+            again.out.text().contains("qualifier team1"),
+            "{}",
+            again.out.text()
+        );
+
+        let e = bootstrap_with(
+            &h,
+            BootstrapArgs {
+                qualifier: Some("no/slashes".into()),
+                ..BootstrapArgs::default()
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("--qualifier no/slashes: a qualifier is 1 to 10 letters"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn bootstrap_leaves_the_cdks_own_stack_and_newer_versions_alone() {
+        // `cdk bootstrap`'s template (its variant) is there: compatible, kept unless --force.
+        let h = Harness::new();
+        h.world()
+            .stacks
+            .last_mut()
+            .unwrap()
+            .parameters
+            .insert(bootstrap::VARIANT.into(), bootstrap::CDK_VARIANT.into());
+        let e = bootstrap_with(&h, BootstrapArgs::default())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("is bootstrapped with another template (variant \"AWS CDK: Default Resources\")"),
+            "{e}"
+        );
+        assert!(e.contains("pass --force to replace it"), "{e}");
+        assert!(h.world().calls_of("CreateChangeSet").is_empty());
+        bootstrap_with(
+            &h,
+            BootstrapArgs {
+                force: true,
+                ..BootstrapArgs::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(h.world().calls_of("CreateChangeSet"), [bootstrap::TOOLKIT_STACK]);
+
+        // A newer bootstrap version is not downgraded.
+        let h = Harness::new();
+        {
+            let mut w = h.world();
+            w.stacks.clear();
+            w.put_stack(
+                bootstrap::TOOLKIT_STACK,
+                &json!({"Outputs": {"BootstrapVersion": {"Value": "99"}}}),
+                "UPDATE_COMPLETE",
+            );
+        }
+        let e = bootstrap_with(&h, BootstrapArgs::default())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("is bootstrapped with version 99, newer than this template's 33; not downgrading it"),
+            "{e}"
+        );
+
+        // --trust needs the execution policies (the trusted accounts deploy with them).
+        let h = Harness::new();
+        h.world().stacks.clear();
+        let e = bootstrap_with(
+            &h,
+            BootstrapArgs {
+                trust: vec!["444444444444".into()],
+                ..BootstrapArgs::default()
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(e, Error::Usage(_)), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("--trust needs --cloudformation-execution-policies"),
+            "{e}"
+        );
     }
 }

@@ -1,6 +1,7 @@
-//! The state of one command run: the clients of each region (made once, on first use), what
-//! is learnt once per region (the account, the staging bucket after the bootstrap check), the
-//! objects uploaded so far, and the [`Reporter`] everything is written to.
+//! The state of one command run: the clients of each region (made once, on first use) and of
+//! each bootstrap role assumed there, what is learnt once per region (the account, the
+//! bootstrap versions read), the objects uploaded so far, and the [`Reporter`] everything is
+//! written to.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
 use crate::assembly::Stack;
-use crate::bootstrap;
 use crate::client::{Cloud, Clouds};
 use crate::error::{Error, Result};
 use crate::reporter::Reporter;
@@ -16,10 +16,18 @@ use crate::reporter::Reporter;
 /// The once-cell of one object's upload.
 type Upload = Arc<OnceCell<()>>;
 
+/// The once-cell of the clients of one role in one region.
+type RoleEnv<C> = Arc<OnceCell<Arc<Env<C>>>>;
+
+/// The clients of assumed roles, by `(region, role ARN)`.
+type RoleEnvs<C> = Mutex<HashMap<(String, String), RoleEnv<C>>>;
+
 /// One command run.
 pub(crate) struct Ctx<P: Clouds> {
     clouds: P,
     envs: tokio::sync::Mutex<HashMap<String, Arc<Env<P::Cloud>>>>,
+    /// The clients of assumed roles, by `(region, role ARN)`.
+    roles: RoleEnvs<P::Cloud>,
     /// Where the run writes.
     pub report: Reporter,
     /// Whether Ctrl-C interrupts the wait for a stack operation (the CLI; not the tests).
@@ -29,19 +37,28 @@ pub(crate) struct Ctx<P: Clouds> {
     published: Mutex<HashMap<(String, String), Upload>>,
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
 impl<P: Clouds> Ctx<P> {
     /// A run over `clouds`, writing to `report`.
     pub(crate) fn new(clouds: P, report: Reporter, ctrl_c: bool) -> Self {
         Ctx {
             clouds,
             envs: tokio::sync::Mutex::new(HashMap::new()),
+            roles: Mutex::new(HashMap::new()),
             report,
             ctrl_c,
             published: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The environment of `region` (the configured region when `None`).
+    /// The environment of `region` (the configured region when `None`), with the
+    /// configured credentials.
     pub(crate) async fn env(&self, region: Option<&str>, who: &str) -> Result<Arc<Env<P::Cloud>>> {
         let Some(region) = region.map(String::from).or_else(|| self.clouds.default_region()) else {
             return Err(Error::Usage(format!(
@@ -57,24 +74,80 @@ impl<P: Clouds> Ctx<P> {
         Ok(env)
     }
 
+    /// The environment of `stack`'s region as the bootstrap role `role` (an ARN from the
+    /// manifest, placeholders and all): the role assumed once per run; `None`, the
+    /// configured credentials. When the role cannot be assumed but the credentials are for
+    /// the stack's account, they are used instead, with a warning (as the CDK CLI does).
+    pub(crate) async fn env_as(
+        &self,
+        base: &Arc<Env<P::Cloud>>,
+        stack: &Stack,
+        role: Option<&str>,
+    ) -> Result<Arc<Env<P::Cloud>>> {
+        let who = stack.display_name.as_str();
+        let Some(role) = role else {
+            return Ok(base.clone());
+        };
+        let role = base.resolve(stack, role).await?;
+        let key = (base.region().to_string(), role.clone());
+        let cell = lock(&self.roles).entry(key).or_default().clone();
+        cell.get_or_try_init(|| async {
+            match self.clouds.assume(base.region(), &role).await {
+                Ok(cloud) => {
+                    let env = Env::new(cloud);
+                    // The account is the role's: no GetCallerIdentity needed for it.
+                    if let Some(account) = account_of_arn(&role) {
+                        let _ = env.account.set(account.to_string());
+                    }
+                    Ok(Arc::new(env))
+                }
+                Err(e) => {
+                    let mine = base.account(who).await?;
+                    match account_of_arn(&role) {
+                        Some(account) if account != mine => Err(Error::Aws {
+                            stack: who.to_string(),
+                            operation: "AssumeRole",
+                            message: format!(
+                                "cannot assume {role} ({}), and the credentials are for account {mine}, not {account}: bootstrap that account with --trust {mine}, or use credentials of {account}",
+                                e.message()
+                            ),
+                        }),
+                        _ => {
+                            self.report.progress(&self.report.style.yellow(&format!(
+                                "{who}: could not assume {role} ({}); using the current credentials (account {mine})",
+                                e.message()
+                            )));
+                            Ok(base.clone())
+                        }
+                    }
+                }
+            }
+        })
+        .await
+        .cloned()
+    }
+
     /// The once-cell of an object: the first caller uploads, the others wait for it.
     pub(crate) fn published(&self, bucket: &str, key: &str) -> Upload {
-        let mut map = match self.published.lock() {
-            Ok(m) => m,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        map.entry((bucket.to_string(), key.to_string()))
+        lock(&self.published)
+            .entry((bucket.to_string(), key.to_string()))
             .or_default()
             .clone()
     }
 }
 
-/// The clients of one region and what is learnt about it once.
+/// The account of an ARN (`arn:aws:iam::123456789012:role/x` -> `123456789012`).
+pub(crate) fn account_of_arn(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|a| !a.is_empty())
+}
+
+/// The clients of one region (one set of credentials) and what is learnt about it once.
 pub(crate) struct Env<C> {
     /// The clients.
     pub cloud: C,
     account: OnceCell<String>,
-    staging_bucket: OnceCell<String>,
+    /// Bootstrap versions read, by SSM parameter name (`None`: the parameter does not exist).
+    versions: Mutex<HashMap<String, Arc<OnceCell<Option<String>>>>>,
 }
 
 impl<C: Cloud> Env<C> {
@@ -82,7 +155,7 @@ impl<C: Cloud> Env<C> {
         Env {
             cloud,
             account: OnceCell::new(),
-            staging_bucket: OnceCell::new(),
+            versions: Mutex::new(HashMap::new()),
         }
     }
 
@@ -104,22 +177,34 @@ impl<C: Cloud> Env<C> {
             .cloned()
     }
 
-    /// The staging bucket of the toolkit stack, after checking the bootstrap version
-    /// (once per region; a failed check is asked again by the next stack).
-    pub(crate) async fn staging_bucket(&self, stack: &Stack) -> Result<String> {
-        self.staging_bucket
-            .get_or_try_init(|| self.check_bootstrap(stack))
-            .await
-            .cloned()
+    /// `text` with the placeholders of `stack`'s environment replaced: `${AWS::AccountId}`
+    /// (the stack's account, else the credentials'), `${AWS::Region}`, `${AWS::Partition}`.
+    pub(crate) async fn resolve(&self, stack: &Stack, text: &str) -> Result<String> {
+        let account = match (&stack.account, text.contains("${AWS::AccountId}")) {
+            (_, false) => String::new(),
+            (Some(a), true) => a.clone(),
+            (None, true) => self.account(&stack.display_name).await?,
+        };
+        Ok(crate::deploy::assets::substitute(text, &account, self.region()))
     }
 
-    async fn check_bootstrap(&self, stack: &Stack) -> Result<String> {
+    /// Checks that the environment is bootstrapped for `stack`: its version parameter
+    /// (`/cdk-bootstrap/<qualifier>/version`) exists and holds at least the version the
+    /// stack requires. The parameter is read once per run.
+    pub(crate) async fn check_bootstrap(&self, stack: &Stack) -> Result<()> {
         let who = stack.display_name.as_str();
-        let (version, bucket) = tokio::join!(
-            self.cloud.parameter(bootstrap::VERSION_PARAMETER),
-            self.cloud
-                .physical_id(bootstrap::TOOLKIT_STACK, bootstrap::BUCKET_LOGICAL_ID),
-        );
+        let parameter = stack.synthesizer.version_parameter();
+        let required = stack.synthesizer.required_version();
+        let cell = lock(&self.versions).entry(parameter.clone()).or_default().clone();
+        let version = cell
+            .get_or_try_init(|| async {
+                self.cloud
+                    .parameter(&parameter)
+                    .await
+                    .map_err(|e| e.at(who, "GetParameter"))
+            })
+            .await?
+            .clone();
         let environment = format!(
             "aws://{}/{}",
             stack.account.as_deref().unwrap_or("unknown-account"),
@@ -128,30 +213,17 @@ impl<C: Cloud> Env<C> {
         let not = |detail: String| Error::NotBootstrapped {
             stack: who.to_string(),
             environment: environment.clone(),
+            qualifier: stack.synthesizer.qualifier(),
             detail,
         };
-        let version = version.map_err(|e| e.at(who, "GetParameter"))?.ok_or_else(|| {
-            not(format!(
-                "the SSM parameter {} does not exist",
-                bootstrap::VERSION_PARAMETER
-            ))
-        })?;
+        let Some(version) = version else {
+            return Err(not(format!("the SSM parameter {parameter} does not exist")));
+        };
         match version.trim().parse::<u32>() {
-            Ok(v) if v >= bootstrap::BOOTSTRAP_VERSION => {}
-            _ => {
-                return Err(not(format!(
-                    "the bootstrap version is {version:?}, this toolkit needs {} or later",
-                    bootstrap::BOOTSTRAP_VERSION
-                )))
-            }
-        }
-        match bucket {
-            Ok(b) => Ok(b),
-            Err(e) if e.is_not_found() => Err(not(format!(
-                "the stack {} does not exist",
-                bootstrap::TOOLKIT_STACK
+            Ok(v) if v >= required => Ok(()),
+            _ => Err(not(format!(
+                "the bootstrap version in {parameter} is {version:?}; the stack needs {required} or later"
             ))),
-            Err(e) => Err(e.at(who, "DescribeStackResource")),
         }
     }
 }

@@ -6,11 +6,27 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The assembly directory is missing or malformed.
-    #[error("cannot read the cloud assembly {path}: {message} (synthesize it first, e.g. `cargo run --bin <app> -- synth --output {path}`)")]
+    #[error("cannot read the cloud assembly {path}: {message} (synthesize it first: `cairn synth` in the directory of the app's cdk.json, or `cargo run --bin <app> -- synth --output {path}`)")]
     Assembly {
         /// The file or directory.
         path: PathBuf,
         /// What is wrong.
+        message: String,
+    },
+    /// The project file (`cdk.json`) cannot be used.
+    #[error("cannot use {path}: {message}")]
+    Project {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// The app command failed, or wrote no assembly.
+    #[error("the app `{command}` did not synthesize: {message}")]
+    App {
+        /// The command.
+        command: String,
+        /// What happened.
         message: String,
     },
     /// A stack selector matched nothing.
@@ -50,12 +66,14 @@ pub enum Error {
         hint: String,
     },
     /// The environment has no (or an outdated) bootstrap stack.
-    #[error("{stack}: the environment {environment} is not bootstrapped: {detail}; run `cairn bootstrap {environment}` first")]
+    #[error("{stack}: the environment {environment} is not bootstrapped: {detail}; run `cairn bootstrap {environment}{}` (or `cdk bootstrap`) first", if qualifier == cairn_core::DEFAULT_QUALIFIER { String::new() } else { format!(" --qualifier {qualifier}") })]
     NotBootstrapped {
         /// The stack being deployed.
         stack: String,
         /// `aws://ACCOUNT/REGION`.
         environment: String,
+        /// The bootstrap qualifier the stack needs.
+        qualifier: String,
         /// What is missing.
         detail: String,
     },

@@ -194,20 +194,51 @@ impl ResourceFacts for BuiltinFacts {
     }
 }
 
+/// Properties whose change replaces the resource according to the CloudFormation
+/// resource reference ("Update requires: Replacement") although the registry schema does
+/// not list them in `createOnlyProperties`. [`SchemaFacts`] adds them to the schema's list.
+///
+/// - `AWS::EC2::Instance` `BlockDeviceMappings`: replaces the instance (only a change of
+///   `DeleteOnTermination` alone updates in place; the table errs on the side of warning).
+/// - `AWS::RDS::DBCluster` `Engine`, `MasterUsername`, `AvailabilityZones`.
+pub const DOCUMENTED_REPLACING: &[(&str, &[&str])] = &[
+    ("AWS::EC2::Instance", &["BlockDeviceMappings"]),
+    (
+        "AWS::RDS::DBCluster",
+        &["Engine", "MasterUsername", "AvailabilityZones"],
+    ),
+];
+
+/// The [`DOCUMENTED_REPLACING`] properties of `type_name`.
+pub fn documented_replacing(type_name: &str) -> &'static [&'static str] {
+    DOCUMENTED_REPLACING
+        .iter()
+        .find(|(t, _)| *t == type_name)
+        .map_or(&[], |(_, props)| props)
+}
+
 /// Create-only properties from the registry schemas (every service compiled into
-/// `cairn-cfn`), with [`BuiltinFacts`] for the rest.
+/// `cairn-cfn`) and the [`DOCUMENTED_REPLACING`] ones they miss, with [`BuiltinFacts`]
+/// for the rest.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SchemaFacts;
 
 impl ResourceFacts for SchemaFacts {
     fn create_only(&self, type_name: &str) -> Option<Vec<String>> {
         match cairn_cfn::schema::facts(type_name) {
-            Some(f) => Some(
-                f.create_only
+            Some(f) => {
+                let mut props: Vec<String> = f
+                    .create_only
                     .iter()
                     .map(|p| p.strip_prefix("/properties/").unwrap_or(p).to_string())
-                    .collect(),
-            ),
+                    .collect();
+                for p in documented_replacing(type_name) {
+                    if !props.iter().any(|have| have == p) {
+                        props.push(p.to_string());
+                    }
+                }
+                Some(props)
+            }
             None => BuiltinFacts.create_only(type_name),
         }
     }
@@ -260,6 +291,24 @@ mod tests {
             Some(true)
         );
         assert!(f.create_only("AWS::Nope::Thing").is_none());
+    }
+
+    #[test]
+    fn schema_facts_add_the_documented_replacing_properties() {
+        let f = SchemaFacts;
+        let instance = f.create_only("AWS::EC2::Instance").unwrap();
+        assert!(instance.iter().any(|p| p == "ImageId"), "{instance:?}");
+        assert!(is_create_only(
+            &instance,
+            &[
+                "BlockDeviceMappings".to_string(),
+                "0".to_string(),
+                "Ebs".to_string()
+            ]
+        ));
+        let cluster = f.create_only("AWS::RDS::DBCluster").unwrap();
+        assert!(cluster.iter().any(|p| p == "Engine"), "{cluster:?}");
+        assert_eq!(cluster.iter().filter(|p| *p == "StorageEncrypted").count(), 1);
     }
 
     #[test]

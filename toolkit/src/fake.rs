@@ -38,6 +38,8 @@ pub(crate) struct FakeStack {
     pub physical: BTreeMap<String, String>,
     /// Oldest first.
     pub events: Vec<StackEvent>,
+    /// The execution role of the last create, update or change set (`RoleARN`).
+    pub role_arn: Option<String>,
     pending: Option<Pending>,
 }
 
@@ -77,6 +79,10 @@ pub(crate) struct World {
     pub objects: BTreeMap<(String, String), Vec<u8>>,
     /// `Operation target` of every call, in order.
     pub calls: Vec<String>,
+    /// `(Operation target, role)` of every call made with an assumed role's credentials.
+    pub calls_as: Vec<(String, String)>,
+    /// Roles that cannot be assumed (`AccessDenied`).
+    pub unassumable: std::collections::BTreeSet<String>,
     /// Every call fails as if the endpoint refused the connection.
     pub unreachable: Option<String>,
     /// The next execution for the stack (by name) fails on `(logical id, reason)`.
@@ -158,16 +164,20 @@ impl World {
         id
     }
 
-    /// The environment as `cairn bootstrap` leaves it.
+    /// The environment as `cairn bootstrap` (or `cdk bootstrap`) leaves it, default
+    /// qualifier.
     pub(crate) fn bootstrap(&mut self, region: &str) {
-        let bucket = bootstrap::bucket_name(&self.account.clone(), region);
+        let names = cairn_core::BootstrapNames::default();
+        let bucket = bootstrap::bucket_name(&names, &self.account.clone(), region);
         let template = bootstrap::template();
         let id = self.put_stack(bootstrap::TOOLKIT_STACK, &template, "CREATE_COMPLETE");
         if let Some(s) = self.stack_mut(&id) {
             s.physical.insert(bootstrap::BUCKET_LOGICAL_ID.into(), bucket);
+            s.parameters
+                .insert("Qualifier".into(), cairn_core::DEFAULT_QUALIFIER.into());
         }
         self.parameters.insert(
-            bootstrap::VERSION_PARAMETER.into(),
+            names.version_parameter(),
             bootstrap::BOOTSTRAP_VERSION.to_string(),
         );
     }
@@ -427,6 +437,8 @@ impl World {
 #[derive(Clone)]
 pub(crate) struct FakeCloud {
     region: String,
+    /// The role whose credentials the calls use (`None`: the configured ones).
+    role: Option<String>,
     world: Arc<Mutex<World>>,
 }
 
@@ -443,6 +455,9 @@ impl FakeCloud {
         let latency = {
             let mut w = self.world();
             w.calls.push(format!("{operation} {target}"));
+            if let Some(role) = &self.role {
+                w.calls_as.push((format!("{operation} {target}"), role.clone()));
+            }
             if let Some(endpoint) = &w.unreachable {
                 return Err(CloudError::Unreachable {
                     endpoint: endpoint.clone(),
@@ -495,16 +510,6 @@ impl CloudFormation for FakeCloud {
                 (k.clone(), p)
             })
             .collect())
-    }
-
-    async fn physical_id(&self, stack: &str, logical_id: &str) -> CloudResult<String> {
-        self.call("DescribeStackResource", stack).await?;
-        let w = self.world();
-        let s = w.stack(stack).ok_or_else(|| World::not_found(stack))?;
-        Ok(s.physical
-            .get(logical_id)
-            .cloned()
-            .unwrap_or_else(|| format!("phys-{logical_id}")))
     }
 
     async fn validate_template(&self, template: &Template) -> CloudResult<()> {
@@ -586,6 +591,9 @@ impl CloudFormation for FakeCloud {
                 id
             }
         };
+        if let Some(s) = w.stack_mut(&stack_id) {
+            s.role_arn = request.role_arn.clone();
+        }
         let n = w.id();
         let status = match w.fail_change_set.remove(&request.stack) {
             Some(reason) => ChangeSetStatus::Failed(reason),
@@ -678,6 +686,7 @@ impl CloudFormation for FakeCloud {
         if let Some(s) = w.stack_mut(&id) {
             s.template = String::new();
             s.termination_protection = request.termination_protection;
+            s.role_arn = request.role_arn.clone();
         }
         w.start(
             &id,
@@ -707,6 +716,9 @@ impl CloudFormation for FakeCloud {
                 message: "No updates are to be performed.".into(),
             });
         }
+        if let Some(st) = w.stack_mut(&s.id) {
+            st.role_arn = request.role_arn.clone();
+        }
         w.start(
             &s.id,
             template,
@@ -717,13 +729,14 @@ impl CloudFormation for FakeCloud {
         Ok(())
     }
 
-    async fn delete_stack(&self, stack: &str) -> CloudResult<()> {
+    async fn delete_stack(&self, stack: &str, role_arn: Option<&str>) -> CloudResult<()> {
         self.call("DeleteStack", stack).await?;
         let mut w = self.world();
         let n = w.id();
         let Some(s) = w.stack_mut(stack) else {
             return Ok(());
         };
+        s.role_arn = role_arn.map(String::from);
         s.status = "DELETE_IN_PROGRESS".into();
         s.pending = Some(Pending {
             status: "DELETE_COMPLETE".into(),
@@ -821,8 +834,28 @@ impl Clouds for FakeClouds {
     async fn connect(&self, region: &str) -> FakeCloud {
         FakeCloud {
             region: region.to_string(),
+            role: None,
             world: self.world.clone(),
         }
+    }
+
+    async fn assume(&self, region: &str, role_arn: &str) -> CloudResult<FakeCloud> {
+        let cloud = FakeCloud {
+            region: region.to_string(),
+            role: None,
+            world: self.world.clone(),
+        };
+        cloud.call("AssumeRole", role_arn).await?;
+        if cloud.world().unassumable.contains(role_arn) {
+            return Err(CloudError::Service {
+                code: Some("AccessDenied".into()),
+                message: format!("not authorized to perform sts:AssumeRole on {role_arn}"),
+            });
+        }
+        Ok(FakeCloud {
+            role: Some(role_arn.to_string()),
+            ..cloud
+        })
     }
 }
 

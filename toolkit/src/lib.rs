@@ -1,16 +1,18 @@
-//! cairn's toolkit: `list`, `diff`, `deploy`, `destroy` and `bootstrap` a synthesized
-//! cloud assembly through the CloudFormation API, as the AWS CDK CLI does.
+//! cairn's toolkit, the `cairn` CLI: `synth`, `list`, `diff`, `deploy`, `destroy` and
+//! `bootstrap` a cloud assembly through the CloudFormation API, as the AWS CDK CLI does.
 //!
-//! It works on an assembly directory (`cdk.out`), so CI can synthesize without
-//! credentials and deploy the artifact later:
+//! In a directory with a `cdk.json`, `cairn` runs its `"app"` command with `CDK_OUTDIR`
+//! set and the context in `CDK_CONTEXT_JSON` ([`app`]), then works on the assembly the app
+//! wrote; `--app DIR` works on an assembly directory as it is, so CI can synthesize
+//! without credentials and deploy the artifact later:
 //!
 //! ```text
+//! cairn deploy --all                          # runs cdk.json's app, then deploys
 //! cairn --app cdk.out deploy --all --require-approval never
 //! ```
 //!
-//! Every cairn app binary gets the same subcommands (the `cairn` crate's `toolkit`
-//! feature): they synthesize to `--output` first, then call [`execute`] with a
-//! [`Command`].
+//! An app built with the `cairn` crate's `toolkit` feature gets the same subcommands: they
+//! synthesize to `--output` first, then call [`execute`] with a [`Command`].
 //!
 //! Credentials, profile and region come from the standard AWS chain; the endpoint can be
 //! overridden with `AWS_ENDPOINT_URL` or `--endpoint-url` (a local CloudFormation
@@ -18,6 +20,7 @@
 
 #![warn(missing_docs)]
 
+pub mod app;
 pub mod assembly;
 mod aws;
 pub mod bootstrap;
@@ -174,20 +177,48 @@ pub struct BootstrapArgs {
     /// Print the bootstrap template and exit.
     #[arg(long)]
     pub show_template: bool,
-    /// Turn on termination protection for the toolkit stack.
+    /// Turn on termination protection for the bootstrap stack.
     #[arg(long)]
     pub termination_protection: bool,
-    /// An account (e.g. a pipeline's) allowed to deploy here through the deploy role
-    /// (repeatable).
+    /// The qualifier: names the bucket, roles and version parameter (default: the stack's
+    /// previous value, else hnb659fds, the CDK's).
+    #[arg(long)]
+    pub qualifier: Option<String>,
+    /// The bootstrap stack's name.
+    #[arg(long, default_value = bootstrap::TOOLKIT_STACK)]
+    pub toolkit_stack_name: String,
+    /// An account (e.g. a pipeline's) allowed to publish assets and deploy here through the
+    /// bootstrap roles (repeatable; needs --cloudformation-execution-policies).
     #[arg(long = "trust", value_name = "ACCOUNT")]
     pub trust: Vec<String>,
-    /// A managed policy ARN for the CloudFormation execution role (repeatable; default:
-    /// AdministratorAccess).
+    /// An account allowed to look up values here through the lookup role (repeatable).
+    #[arg(long = "trust-for-lookup", value_name = "ACCOUNT")]
+    pub trust_for_lookup: Vec<String>,
+    /// A managed policy ARN for the CloudFormation execution role (repeatable; default,
+    /// without --trust: AdministratorAccess).
     #[arg(long = "cloudformation-execution-policies", value_name = "ARN")]
     pub execution_policies: Vec<String>,
+    /// The KMS key of the assets bucket: a key id or ARN, or AWS_MANAGED_KEY (default: a
+    /// new key).
+    #[arg(long = "bootstrap-kms-key-id", value_name = "KEY")]
+    pub kms_key_id: Option<String>,
+    /// Replace a bootstrap stack of another variant (e.g. `cdk bootstrap`'s own template).
+    #[arg(long)]
+    pub force: bool,
     /// AWS options.
     #[command(flatten)]
     pub aws: AwsOptions,
+}
+
+/// `synth [STACK...]`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SynthArgs {
+    /// Stacks (artifact id, stack name or path; `*` wildcards). When one stack is chosen
+    /// (or the app has one), its template is printed as YAML.
+    pub stacks: Vec<String>,
+    /// Print nothing on standard output.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `list`.
@@ -210,7 +241,8 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Delete deployed stacks.
     Destroy(DestroyArgs),
-    /// Deploy the toolkit stack (CairnToolkit) into an environment.
+    /// Deploy the bootstrap stack (CDKToolkit, compatible with `cdk bootstrap`'s) into
+    /// environments.
     Bootstrap(BootstrapArgs),
 }
 
@@ -226,6 +258,36 @@ pub fn execute(assembly_dir: &Path, command: Command) -> Result<()> {
             source,
         })?;
     runtime.block_on(commands::run(assembly_dir, command))
+}
+
+/// Reports what was synthesized into `assembly_dir` (no AWS call): the template of the one
+/// chosen stack as YAML, as `cdk synth` prints it, else where the stacks are.
+pub fn synth(assembly_dir: &Path, args: &SynthArgs) -> Result<()> {
+    let asm = assembly::Assembly::load(assembly_dir)?;
+    let chosen = asm.select(&args.stacks, false)?;
+    if args.quiet {
+        return Ok(());
+    }
+    if let [one] = chosen.as_slice() {
+        let yaml = serde_saphyr::to_string(&one.template).map_err(|e| {
+            Error::Usage(format!(
+                "{}: the template cannot be shown as YAML: {e}",
+                one.display_name
+            ))
+        })?;
+        print!("{yaml}");
+        return Ok(());
+    }
+    eprintln!(
+        "Successfully synthesized to {}\nStacks: {}",
+        assembly_dir.display(),
+        chosen
+            .iter()
+            .map(|s| s.display_name.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    Ok(())
 }
 
 /// Lists the stacks of the assembly in `assembly_dir` (no AWS call).

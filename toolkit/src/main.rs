@@ -1,10 +1,12 @@
-//! `cairn`: the toolkit on an already-synthesized cloud assembly.
+//! `cairn`: the CLI of cairn apps, as `cdk` is the AWS CDK's.
 //!
 //! ```text
-//! cairn --app cdk.out list
-//! cairn --app cdk.out diff
-//! cairn --app cdk.out deploy --all --require-approval never
-//! cairn --app cdk.out destroy --all --force
+//! cairn synth                       # runs cdk.json's "app" with CDK_OUTDIR=cdk.out
+//! cairn diff
+//! cairn deploy --all
+//! cairn destroy --all --force
+//! cairn --app cdk.out deploy --all  # an assembly directory, as it is
+//! cairn --app "target/debug/hello" list
 //! cairn bootstrap aws://123456789012/us-east-1
 //! ```
 //!
@@ -13,20 +15,29 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cairn_toolkit::{Command, ListArgs};
+use cairn_toolkit::app::AppSource;
+use cairn_toolkit::{Command, ListArgs, SynthArgs};
 use clap::{Parser, Subcommand};
 
-/// The cairn toolkit.
+/// The cairn CLI.
 #[derive(Debug, Parser)]
 #[command(
     name = "cairn",
     version,
-    about = "Diff, deploy, destroy and bootstrap a synthesized cairn (or AWS CDK) cloud assembly"
+    about = "Synthesize, diff, deploy, destroy and bootstrap cairn (or AWS CDK) apps"
 )]
 struct Cli {
-    /// The cloud assembly directory.
-    #[arg(long, short, global = true, default_value = "cdk.out", value_name = "DIR")]
-    app: PathBuf,
+    /// The app: an assembly directory, or a command that synthesizes one into $CDK_OUTDIR
+    /// (default: cdk.json's "app" in this directory, else the assembly directory cdk.out).
+    #[arg(long, short, global = true, value_name = "DIR|CMD")]
+    app: Option<String>,
+    /// The assembly directory an app command writes (default: cdk.json's "output", else
+    /// cdk.out).
+    #[arg(long, short, global = true, value_name = "DIR")]
+    output: Option<PathBuf>,
+    /// Context for the app, passed in CDK_CONTEXT_JSON over cdk.json's (repeatable).
+    #[arg(long = "context", short = 'c', global = true, value_name = "KEY=VALUE")]
+    context: Vec<String>,
     #[command(subcommand)]
     command: Top,
 }
@@ -34,20 +45,42 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 #[allow(clippy::large_enum_variant)] // parsed once
 enum Top {
-    /// List the stacks of the assembly.
+    /// Run the app and report what it synthesized (one stack: its template as YAML).
+    Synth(SynthArgs),
+    /// List the stacks of the app.
     #[command(alias = "ls")]
     List(ListArgs),
     #[command(flatten)]
     Toolkit(Command),
 }
 
+fn run(cli: Cli) -> cairn_toolkit::Result<()> {
+    let cwd = std::env::current_dir().map_err(|source| cairn_toolkit::Error::Io {
+        path: PathBuf::from("."),
+        source,
+    })?;
+    let source = AppSource::resolve(cli.app.as_deref(), cli.output.as_deref(), &cli.context, &cwd)?;
+    match cli.command {
+        Top::Synth(args) => cairn_toolkit::synth(&source.synthesize()?, &args),
+        Top::List(args) => cairn_toolkit::list(&source.synthesize()?, &args),
+        Top::Toolkit(command) => {
+            // Bootstrapping named environments (or printing the template) needs no app.
+            let needs_app = match &command {
+                Command::Bootstrap(b) => !b.show_template && b.environments.is_empty(),
+                _ => true,
+            };
+            let dir = if needs_app {
+                source.synthesize()?
+            } else {
+                source.assembly_dir().to_path_buf()
+            };
+            cairn_toolkit::execute(&dir, command)
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
-        Top::List(args) => cairn_toolkit::list(&cli.app, &args),
-        Top::Toolkit(command) => cairn_toolkit::execute(&cli.app, command),
-    };
-    match result {
+    match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(cairn_toolkit::Error::Usage(m)) => {
             eprintln!("error: {m}");
@@ -57,5 +90,22 @@ fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(1)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+        let cli = Cli::try_parse_from(["cairn", "deploy", "--all", "-c", "stage=prod", "-o", "out"]).unwrap();
+        assert_eq!(cli.context, ["stage=prod"]);
+        assert_eq!(cli.output, Some(PathBuf::from("out")));
+        let cli = Cli::try_parse_from(["cairn", "--app", "cdk.out", "synth", "Hello"]).unwrap();
+        assert_eq!(cli.app.as_deref(), Some("cdk.out"));
+        assert!(matches!(cli.command, Top::Synth(SynthArgs { ref stacks, .. }) if stacks == &["Hello"]));
     }
 }

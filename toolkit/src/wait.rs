@@ -166,18 +166,20 @@ pub(crate) fn failure_reasons(renderer: &EventRenderer, stack_reason: Option<&st
     s
 }
 
-/// Deletes the stack and waits until it is gone.
+/// Deletes the stack (with the execution role `role_arn`, when given) and waits until it is
+/// gone.
 pub(crate) async fn delete_and_wait<P: Clouds>(
     ctx: &Ctx<P>,
     env: &Env<P::Cloud>,
     stack_id: &str,
+    role_arn: Option<&str>,
     who: &str,
     total: usize,
 ) -> Result<()> {
     let mut renderer = EventRenderer::new(who, total, ctx.report.style);
     skip_old_events(&env.cloud, stack_id, &mut renderer).await;
     env.cloud
-        .delete_stack(stack_id)
+        .delete_stack(stack_id, role_arn)
         .await
         .map_err(|e| e.at(who, "DeleteStack"))?;
     let end = follow(ctx, env, stack_id, who, &mut renderer, "deletion").await?;

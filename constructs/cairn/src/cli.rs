@@ -1,10 +1,20 @@
-//! The command line every cairn app binary gets: `synth` and `list`, and with the
-//! default-on `toolkit` feature `diff`, `deploy`, `destroy` and `bootstrap` (they
-//! synthesize to `--output` first, then run `cairn_toolkit` on that assembly).
+//! The command line every cairn app binary gets: `synth` and `list`.
+//!
+//! An app synthesizes; the `cairn` CLI (the `cairn-toolkit` crate, `cargo install --path
+//! toolkit`) deploys. In a directory with a `cdk.json` whose `"app"` runs the app binary,
+//! `cairn synth|diff|deploy|destroy` run the app with `CDK_OUTDIR` set (and the context in
+//! `CDK_CONTEXT_JSON`), as the AWS CDK CLI runs a CDK app, then work on that assembly. Run
+//! without a subcommand and with `CDK_OUTDIR` set, an app synthesizes into that directory,
+//! so the AWS CDK CLI (`cdk synth`, `cdk deploy` with the same `cdk.json`) runs it too.
+//!
+//! An app links no AWS SDK: `diff`, `deploy`, `destroy` and `bootstrap` say how to run them
+//! through `cairn`. Built with the `toolkit` feature of this crate, the app has them itself
+//! (they synthesize to `--output` first, then run `cairn_toolkit` on that assembly).
 //!
 //! Exit codes: 0 on success, 1 when the app is refused (an error annotation, a failed
 //! check, a duplicate id ...), 2 for a usage error.
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,21 +23,31 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::{App, Error, Level, SynthOptions, TemplateFormat};
 
+/// The environment variable naming the directory the app synthesizes into, set by the
+/// `cairn` and `cdk` CLIs when they run the app.
+pub const OUTDIR_ENV: &str = "CDK_OUTDIR";
+/// The environment variable holding the context (a JSON object), set by the `cairn` and
+/// `cdk` CLIs when they run the app.
+pub const CONTEXT_ENV: &str = "CDK_CONTEXT_JSON";
+
 /// The app command line.
 #[derive(Debug, Parser)]
-#[command(about = "A cairn app: synthesize its CloudFormation templates", version)]
+#[command(
+    about = "A cairn app: synthesize its CloudFormation templates (deploy them with the `cairn` CLI)",
+    version
+)]
 pub struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Synthesize the stacks into a cloud assembly directory.
     Synth {
-        /// The assembly directory.
-        #[arg(long, short, default_value = "cdk.out")]
-        output: PathBuf,
+        /// The assembly directory (default: `CDK_OUTDIR` when set, else `cdk.out`).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
         /// Template file format.
         #[arg(long, value_enum, default_value_t = Format::Json)]
         format: Format,
@@ -50,39 +70,97 @@ enum Command {
     /// Synthesize, then compare the stacks with the deployed ones.
     #[cfg(feature = "toolkit")]
     Diff {
-        /// The assembly directory synthesized to.
-        #[arg(long, short, default_value = "cdk.out")]
-        output: PathBuf,
+        /// The assembly directory synthesized to (default: `CDK_OUTDIR`, else `cdk.out`).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
         #[command(flatten)]
         args: cairn_toolkit::DiffArgs,
     },
     /// Synthesize, then deploy stacks (change set, approval, events, outputs).
     #[cfg(feature = "toolkit")]
     Deploy {
-        /// The assembly directory synthesized to.
-        #[arg(long, short, default_value = "cdk.out")]
-        output: PathBuf,
+        /// The assembly directory synthesized to (default: `CDK_OUTDIR`, else `cdk.out`).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
         #[command(flatten)]
         args: cairn_toolkit::DeployArgs,
     },
     /// Synthesize, then delete deployed stacks.
     #[cfg(feature = "toolkit")]
     Destroy {
-        /// The assembly directory synthesized to.
-        #[arg(long, short, default_value = "cdk.out")]
-        output: PathBuf,
+        /// The assembly directory synthesized to (default: `CDK_OUTDIR`, else `cdk.out`).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
         #[command(flatten)]
         args: cairn_toolkit::DestroyArgs,
     },
-    /// Synthesize, then deploy the toolkit stack (CairnToolkit) into the app's environments.
+    /// Synthesize, then bootstrap the app's environments.
     #[cfg(feature = "toolkit")]
     Bootstrap {
-        /// The assembly directory synthesized to.
-        #[arg(long, short, default_value = "cdk.out")]
-        output: PathBuf,
+        /// The assembly directory synthesized to (default: `CDK_OUTDIR`, else `cdk.out`).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
         #[command(flatten)]
         args: cairn_toolkit::BootstrapArgs,
     },
+    /// Run by the `cairn` CLI: `cairn diff`.
+    #[cfg(not(feature = "toolkit"))]
+    Diff(Elsewhere),
+    /// Run by the `cairn` CLI: `cairn deploy`.
+    #[cfg(not(feature = "toolkit"))]
+    Deploy(Elsewhere),
+    /// Run by the `cairn` CLI: `cairn destroy`.
+    #[cfg(not(feature = "toolkit"))]
+    Destroy(Elsewhere),
+    /// Run by the `cairn` CLI: `cairn bootstrap`.
+    #[cfg(not(feature = "toolkit"))]
+    Bootstrap(Elsewhere),
+}
+
+/// The arguments of a toolkit subcommand in an app built without the toolkit: taken as
+/// they are, to say where the command runs instead.
+#[cfg(not(feature = "toolkit"))]
+#[derive(Debug, clap::Args)]
+struct Elsewhere {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    args: Vec<String>,
+}
+
+/// What the app says for `name` (diff, deploy ...) when it is built without the toolkit.
+#[cfg(not(feature = "toolkit"))]
+fn elsewhere(name: &str) -> String {
+    format!(
+        "`{name}` is a command of the cairn CLI, not of the app (apps link no AWS SDK): \
+         install it once with `cargo install --path toolkit` (from the cairn repository), then \
+         run `cairn {name}` in the directory of the app's cdk.json (`{{\"app\": \"cargo run -q --bin <app> --\"}}`), \
+         or `cairn --app <assembly directory or app command> {name}`; \
+         or build the app with the `toolkit` feature of the `cairn` crate to have `{name}` here"
+    )
+}
+
+/// What the `cairn` and `cdk` CLIs tell an app they run through its environment, besides
+/// the context (read by [`crate::Context::from_env`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CliEnv {
+    /// `CDK_OUTDIR`: the assembly directory to synthesize into.
+    pub outdir: Option<PathBuf>,
+}
+
+impl CliEnv {
+    /// Read from the process's environment.
+    pub fn from_process() -> Self {
+        CliEnv {
+            outdir: std::env::var_os(OUTDIR_ENV)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+        }
+    }
+
+    fn output(&self, given: Option<PathBuf>) -> PathBuf {
+        given
+            .or_else(|| self.outdir.clone())
+            .unwrap_or_else(|| PathBuf::from("cdk.out"))
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -94,35 +172,57 @@ enum Format {
 /// Runs an app from its command line.
 pub trait AppExt {
     /// Parses `std::env::args`, runs the subcommand, and returns the process exit code.
+    /// `CDK_OUTDIR` and `CDK_CONTEXT_JSON` are read from the environment.
     fn run(self) -> ExitCode;
 
-    /// Runs the subcommand given as arguments (the first one is the program name).
+    /// Runs the subcommand given as arguments (the first one is the program name), with
+    /// `CDK_OUTDIR` and `CDK_CONTEXT_JSON` read from the environment.
     fn run_with_args<I, S>(self, args: I) -> ExitCode
     where
         I: IntoIterator<Item = S>,
-        S: Into<std::ffi::OsString> + Clone;
+        S: Into<OsString> + Clone;
+
+    /// Runs the subcommand given as arguments in the environment `env` (what the `cairn`
+    /// or `cdk` CLI sets), not the process's.
+    fn run_with<I, S>(self, args: I, env: &CliEnv) -> ExitCode
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString> + Clone;
 }
 
 impl AppExt for App {
     fn run(self) -> ExitCode {
-        run_cli(self, std::env::args_os())
+        run_cli(self, std::env::args_os(), &CliEnv::from_process())
     }
 
     fn run_with_args<I, S>(self, args: I) -> ExitCode
     where
         I: IntoIterator<Item = S>,
-        S: Into<std::ffi::OsString> + Clone,
+        S: Into<OsString> + Clone,
     {
-        run_cli(self, args)
+        run_cli(self, args, &CliEnv::from_process())
+    }
+
+    fn run_with<I, S>(self, args: I, env: &CliEnv) -> ExitCode
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString> + Clone,
+    {
+        run_cli(self, args, env)
     }
 }
 
-fn run_cli<I, S>(app: App, args: I) -> ExitCode
+fn run_cli<I, S>(app: App, args: I, env: &CliEnv) -> ExitCode
 where
     I: IntoIterator<Item = S>,
-    S: Into<std::ffi::OsString> + Clone,
+    S: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let program = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .map_or_else(|| "app".to_string(), |n| n.to_string_lossy().into_owned());
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -133,29 +233,49 @@ where
             };
         }
     };
+    let command = match cli.command {
+        Some(c) => c,
+        // Run by the cairn or cdk CLI: synthesize everything into CDK_OUTDIR.
+        None if env.outdir.is_some() => Command::Synth {
+            output: None,
+            format: Format::Json,
+            strict: false,
+            quiet: false,
+            stacks: Vec::new(),
+        },
+        None => {
+            let mut help = <Cli as clap::CommandFactory>::command().bin_name(program);
+            let _ = help.print_help();
+            return ExitCode::from(2);
+        }
+    };
+    // The toolkit's commands synthesize first, into the output directory they then work on.
     #[cfg(feature = "toolkit")]
-    let (command, toolkit) = match cli.command {
-        Command::Diff { output, args } => (
-            synth_to(&output),
-            Some((output, cairn_toolkit::Command::Diff(args))),
-        ),
-        Command::Deploy { output, args } => (
-            synth_to(&output),
-            Some((output, cairn_toolkit::Command::Deploy(args))),
-        ),
-        Command::Destroy { output, args } => (
-            synth_to(&output),
-            Some((output, cairn_toolkit::Command::Destroy(args))),
-        ),
-        Command::Bootstrap { output, args } => (
-            synth_to(&output),
-            Some((output, cairn_toolkit::Command::Bootstrap(args))),
-        ),
-        other => (other, None),
+    let (command, toolkit) = {
+        let deferred = match command {
+            Command::Diff { output, args } => Ok((output, cairn_toolkit::Command::Diff(args))),
+            Command::Deploy { output, args } => Ok((output, cairn_toolkit::Command::Deploy(args))),
+            Command::Destroy { output, args } => Ok((output, cairn_toolkit::Command::Destroy(args))),
+            Command::Bootstrap { output, args } => Ok((output, cairn_toolkit::Command::Bootstrap(args))),
+            other => Err(other),
+        };
+        match deferred {
+            Ok((output, toolkit_command)) => {
+                let output = env.output(output);
+                (synth_to(&output), Some((output, toolkit_command)))
+            }
+            Err(other) => (other, None),
+        }
     };
     #[cfg(not(feature = "toolkit"))]
-    let command = cli.command;
-    match execute(app, command) {
+    let command = match command {
+        Command::Diff(_) => return usage(&elsewhere("diff")),
+        Command::Deploy(_) => return usage(&elsewhere("deploy")),
+        Command::Destroy(_) => return usage(&elsewhere("destroy")),
+        Command::Bootstrap(_) => return usage(&elsewhere("bootstrap")),
+        other => other,
+    };
+    match execute(app, command, env) {
         #[cfg(feature = "toolkit")]
         Ok(()) if toolkit.is_some() => {
             let Some((output, command)) = toolkit else {
@@ -181,11 +301,17 @@ where
     }
 }
 
+#[cfg(not(feature = "toolkit"))]
+fn usage(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
 /// The toolkit subcommands synthesize every stack (JSON templates) before they run.
 #[cfg(feature = "toolkit")]
 fn synth_to(output: &std::path::Path) -> Command {
     Command::Synth {
-        output: output.to_path_buf(),
+        output: Some(output.to_path_buf()),
         format: Format::Json,
         strict: false,
         quiet: false,
@@ -226,7 +352,7 @@ fn write_reports(dir: &std::path::Path, reports: &[crate::Report], quiet: bool) 
     Ok(())
 }
 
-fn execute(mut app: App, command: Command) -> Result<(), Error> {
+fn execute(mut app: App, command: Command, env: &CliEnv) -> Result<(), Error> {
     // Every property is checked against its CloudFormation schema before anything is written.
     app.add_validator_once(cairn_cfn::SchemaValidator::new());
     app.add_validator_once(cairn_cfn::policy::PolicyValidator::new());
@@ -238,6 +364,7 @@ fn execute(mut app: App, command: Command) -> Result<(), Error> {
             quiet,
             stacks,
         } => {
+            let output = env.output(output);
             let result = app.synth_with(&SynthOptions { strict });
             let reports = app.reports(result.as_ref().ok());
             let assembly = match result {
@@ -292,6 +419,8 @@ fn execute(mut app: App, command: Command) -> Result<(), Error> {
         | Command::Deploy { .. }
         | Command::Destroy { .. }
         | Command::Bootstrap { .. } => Ok(()),
+        #[cfg(not(feature = "toolkit"))]
+        Command::Diff(_) | Command::Deploy(_) | Command::Destroy(_) | Command::Bootstrap(_) => Ok(()),
         Command::List { long } => {
             let assembly = app.synth()?;
             let mut out = std::io::stdout().lock();

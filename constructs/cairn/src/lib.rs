@@ -5,7 +5,10 @@
 //! cloud assembly (`cdk.out`) that the AWS CDK CLI and cairn's toolkit can deploy.
 //!
 //! This crate is the one users depend on: it re-exports the core ([`cairn_core`]) and
-//! adds the app command line ([`main`], [`AppExt::run`]).
+//! adds the app command line ([`main`], [`AppExt::run`]: `synth` and `list`) and the
+//! [`Context`] the CLIs pass. Deploying is the `cairn` CLI's (`cairn-toolkit`), which runs
+//! the app from a `cdk.json` as the AWS CDK CLI does; apps link no AWS SDK unless built with
+//! this crate's `toolkit` feature.
 //!
 //! ```no_run
 //! use cairn::{App, CfnResource, Output};
@@ -19,7 +22,8 @@
 //! }
 //!
 //! fn main() -> std::process::ExitCode {
-//!     // `synth [--output DIR] [--format json|yaml] [STACK...]`, `list`
+//!     // `synth [--output DIR] [--format json|yaml] [STACK...]`, `list`; with CDK_OUTDIR
+//!     // set and no subcommand (as `cairn` and `cdk` run it), `synth` into CDK_OUTDIR
 //!     cairn::main(build)
 //! }
 //! ```
@@ -27,6 +31,7 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod context;
 
 /// The compliance layer: rules, rule sets, tags, suppressions.
 pub use cairn_aspects as aspects;
@@ -37,4 +42,5 @@ pub use cairn_cfn as cfn;
 /// each also re-exporting its service's L1 types.
 pub use cairn_constructs::*;
 pub use cairn_core::*;
-pub use cli::{main, AppExt};
+pub use cli::{main, AppExt, CliEnv};
+pub use context::Context;

@@ -86,3 +86,45 @@ fn schema_errors_refuse_the_app_with_the_property_path() {
     assert_eq!(code, ExitCode::from(1));
     assert!(!dir.join("manifest.json").exists());
 }
+
+#[test]
+fn run_without_a_subcommand_synthesizes_into_cdk_outdir() {
+    let dir = out_dir("outdir");
+    let env = cairn::CliEnv {
+        outdir: Some(dir.clone()),
+    };
+    assert_eq!(app().run_with(["app"], &env), ExitCode::SUCCESS);
+    assert!(dir.join("Cli.template.json").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // `synth` without --output writes there too; --output wins over it.
+    assert_eq!(app().run_with(["app", "synth", "-q"], &env), ExitCode::SUCCESS);
+    assert!(dir.join("manifest.json").exists());
+    let other = out_dir("outdir-flag");
+    assert_eq!(
+        app().run_with(["app", "synth", "-q", "-o", other.to_str().unwrap()], &env),
+        ExitCode::SUCCESS
+    );
+    assert!(other.join("manifest.json").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+    std::fs::remove_dir_all(&other).unwrap();
+
+    // Neither a subcommand nor CDK_OUTDIR: the help, as a usage error.
+    assert_eq!(
+        app().run_with(["app"], &cairn::CliEnv::default()),
+        ExitCode::from(2)
+    );
+}
+
+#[cfg(not(feature = "toolkit"))]
+#[test]
+fn toolkit_commands_are_the_cairn_clis_without_the_toolkit_feature() {
+    let env = cairn::CliEnv::default();
+    for command in ["diff", "deploy", "destroy", "bootstrap"] {
+        assert_eq!(
+            app().run_with(["app", command, "--all", "--require-approval", "never"], &env),
+            ExitCode::from(2),
+            "{command}"
+        );
+    }
+}

@@ -10,7 +10,9 @@ use serde::Serialize;
 use serde_json::{json, Map, Value as Json};
 
 use crate::annotations::Diagnostic;
-use crate::asset::{FileAssetArtifact, ASSET_BUCKET};
+use crate::asset::{
+    BootstrapNames, FileAssetArtifact, REQUIRED_BOOTSTRAP_VERSION, REQUIRED_LOOKUP_BOOTSTRAP_VERSION,
+};
 use crate::error::{Error, Result};
 use crate::template::Environment;
 
@@ -131,6 +133,10 @@ pub struct StackArtifact {
     pub assembly_dir: Option<String>,
     /// File assets to upload before deploying, one per content hash, in the order added.
     pub assets: Vec<FileAssetArtifact>,
+    /// The bootstrap stack it deploys through (its qualifier's bucket, roles and version
+    /// parameter), written into the manifest as the CDK's `DefaultStackSynthesizer` writes
+    /// them, so `cairn deploy` and `cdk deploy` both honour them.
+    pub bootstrap: BootstrapNames,
 }
 
 impl StackArtifact {
@@ -177,7 +183,8 @@ impl StackArtifact {
 
     /// The asset manifest (the CDK's format, which the toolkit's deploy reads): each
     /// file asset by hash, its `source` next to the manifest (`packaging: file`: zips are
-    /// made at synthesis) and one destination, the bootstrap bucket.
+    /// made at synthesis) and one destination, the bootstrap bucket, published through the
+    /// bootstrap stack's file-publishing role.
     pub fn asset_manifest(&self) -> Json {
         let destination_id = format!(
             "{}-{}",
@@ -190,8 +197,12 @@ impl StackArtifact {
             if let Some(region) = &self.environment.region {
                 dest.insert("region".into(), json!(region));
             }
-            dest.insert("bucketName".into(), json!(ASSET_BUCKET));
+            dest.insert("bucketName".into(), json!(a.bucket_name));
             dest.insert("objectKey".into(), json!(a.object_key));
+            dest.insert(
+                "assumeRoleArn".into(),
+                json!(self.bootstrap.file_publishing_role_arn()),
+            );
             files.insert(
                 a.hash.clone(),
                 json!({
@@ -212,6 +223,25 @@ impl StackArtifact {
         }
     }
 
+    /// `requiresBootstrapStackVersion` and `bootstrapStackVersionSsmParameter`.
+    fn version_requirement(&self, version: u32) -> Map<String, Json> {
+        let mut m = Map::new();
+        m.insert("requiresBootstrapStackVersion".into(), json!(version));
+        m.insert(
+            "bootstrapStackVersionSsmParameter".into(),
+            json!(self.bootstrap.version_parameter()),
+        );
+        m
+    }
+
+    /// The stack's `cdk:asset-manifest` artifact.
+    fn asset_manifest_artifact(&self) -> Json {
+        let mut properties = Map::new();
+        properties.insert("file".into(), json!(self.asset_manifest_file()));
+        properties.extend(self.version_requirement(REQUIRED_BOOTSTRAP_VERSION));
+        json!({"type": "cdk:asset-manifest", "properties": properties})
+    }
+
     /// The manifest entry without `metadata`, which goes before `displayName`.
     fn manifest_entry_json(&self, format: TemplateFormat) -> Map<String, Json> {
         let mut properties = Map::new();
@@ -225,6 +255,19 @@ impl StackArtifact {
         if self.stack_name != self.artifact_id {
             properties.insert("stackName".into(), json!(self.stack_name));
         }
+        // What the CDK's DefaultStackSynthesizer writes: the roles the deployment goes
+        // through and the bootstrap version it needs.
+        let b = &self.bootstrap;
+        properties.insert("assumeRoleArn".into(), json!(b.deploy_role_arn()));
+        properties.insert(
+            "cloudFormationExecutionRoleArn".into(),
+            json!(b.cfn_exec_role_arn()),
+        );
+        properties.extend(self.version_requirement(REQUIRED_BOOTSTRAP_VERSION));
+        let mut lookup = Map::new();
+        lookup.insert("arn".into(), json!(b.lookup_role_arn()));
+        lookup.extend(self.version_requirement(REQUIRED_LOOKUP_BOOTSTRAP_VERSION));
+        properties.insert("lookupRole".into(), Json::Object(lookup));
         properties.insert("validateOnSynth".into(), json!(false));
         let mut entry = Map::new();
         entry.insert("type".into(), json!("aws:cloudformation:stack"));
@@ -392,10 +435,7 @@ impl CloudAssembly {
                     fs::write(&file, crate::render::json(&s.asset_manifest())?).map_err(io(&file))?;
                     artifacts.insert(
                         s.asset_manifest_id(),
-                        ManifestArtifact::Json(json!({
-                            "type": "cdk:asset-manifest",
-                            "properties": { "file": s.asset_manifest_file() }
-                        })),
+                        ManifestArtifact::Json(s.asset_manifest_artifact()),
                     );
                 }
                 let file = group_dir.join(s.template_file(format));

@@ -45,8 +45,127 @@ use crate::error::{Error, Result};
 use crate::id::NodeId;
 use crate::value::Value;
 
-/// The bucket every asset is uploaded to: the bootstrap stack's staging bucket.
-pub const ASSET_BUCKET: &str = "cairn-assets-${AWS::AccountId}-${AWS::Region}";
+/// The bucket assets are uploaded to by default: the staging bucket of a bootstrap stack
+/// with the default qualifier (`cdk bootstrap`'s, and `cairn bootstrap`'s).
+pub const ASSET_BUCKET: &str = "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}";
+
+/// The bootstrap qualifier of `cdk bootstrap` and `cairn bootstrap` by default.
+pub const DEFAULT_QUALIFIER: &str = "hnb659fds";
+
+/// The bootstrap stack version a stack's deployment requires (what the CDK's
+/// `DefaultStackSynthesizer` requires: the deploy, execution and publishing roles).
+pub const REQUIRED_BOOTSTRAP_VERSION: u32 = 6;
+
+/// The bootstrap stack version the lookup role requires.
+pub const REQUIRED_LOOKUP_BOOTSTRAP_VERSION: u32 = 8;
+
+/// The names a bootstrap stack gives its resources, as the CDK's `DefaultStackSynthesizer`
+/// writes them into the assembly: the assets bucket, the roles and the version parameter
+/// of the bootstrap stack with this qualifier. `${AWS::AccountId}`, `${AWS::Region}` and
+/// `${AWS::Partition}` are placeholders the deploying CLI replaces with the stack's
+/// environment.
+///
+/// ```
+/// use cairn_core::BootstrapNames;
+///
+/// let names = BootstrapNames::default();
+/// assert_eq!(names.asset_bucket(), "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}");
+/// assert_eq!(
+///     names.deploy_role_arn(),
+///     "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-hnb659fds-deploy-role-${AWS::AccountId}-${AWS::Region}"
+/// );
+/// assert_eq!(BootstrapNames::new("myapp").version_parameter(), "/cdk-bootstrap/myapp/version");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BootstrapNames {
+    qualifier: String,
+}
+
+impl Default for BootstrapNames {
+    fn default() -> Self {
+        BootstrapNames::new(DEFAULT_QUALIFIER)
+    }
+}
+
+impl BootstrapNames {
+    /// The names of the bootstrap stack with `qualifier`.
+    pub fn new(qualifier: impl Into<String>) -> Self {
+        BootstrapNames {
+            qualifier: qualifier.into(),
+        }
+    }
+
+    /// Whether `qualifier` is one a bootstrap stack accepts: 1 to 10 ASCII letters, digits,
+    /// `-` or `_` (`cdk-<qualifier>-image-publishing-role-<account>-<region>` must stay
+    /// within IAM's 64 characters).
+    pub fn is_valid_qualifier(qualifier: &str) -> bool {
+        (1..=10).contains(&qualifier.len())
+            && qualifier
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+
+    /// The qualifier.
+    pub fn qualifier(&self) -> &str {
+        &self.qualifier
+    }
+
+    /// The file assets bucket: `cdk-<qualifier>-assets-${AWS::AccountId}-${AWS::Region}`.
+    pub fn asset_bucket(&self) -> String {
+        format!(
+            "cdk-{}-assets-${{AWS::AccountId}}-${{AWS::Region}}",
+            self.qualifier
+        )
+    }
+
+    /// The container assets repository:
+    /// `cdk-<qualifier>-container-assets-${AWS::AccountId}-${AWS::Region}`.
+    pub fn container_assets_repository(&self) -> String {
+        format!(
+            "cdk-{}-container-assets-${{AWS::AccountId}}-${{AWS::Region}}",
+            self.qualifier
+        )
+    }
+
+    /// The ARN of the bootstrap role `cdk-<qualifier>-<role>-role-${AWS::AccountId}-${AWS::Region}`
+    /// (`role`: `deploy`, `cfn-exec`, `file-publishing`, `image-publishing`, `lookup`).
+    pub fn role_arn(&self, role: &str) -> String {
+        format!(
+            "arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/cdk-{}-{role}-role-${{AWS::AccountId}}-${{AWS::Region}}",
+            self.qualifier
+        )
+    }
+
+    /// The role deployments assume (`assumeRoleArn`).
+    pub fn deploy_role_arn(&self) -> String {
+        self.role_arn("deploy")
+    }
+
+    /// The role CloudFormation deploys with (`cloudFormationExecutionRoleArn`).
+    pub fn cfn_exec_role_arn(&self) -> String {
+        self.role_arn("cfn-exec")
+    }
+
+    /// The role file assets are published with.
+    pub fn file_publishing_role_arn(&self) -> String {
+        self.role_arn("file-publishing")
+    }
+
+    /// The role container image assets are published with.
+    pub fn image_publishing_role_arn(&self) -> String {
+        self.role_arn("image-publishing")
+    }
+
+    /// The role lookups read the environment with.
+    pub fn lookup_role_arn(&self) -> String {
+        self.role_arn("lookup")
+    }
+
+    /// The SSM parameter holding the bootstrap version: `/cdk-bootstrap/<qualifier>/version`.
+    pub fn version_parameter(&self) -> String {
+        format!("/cdk-bootstrap/{}/version", self.qualifier)
+    }
+}
 
 /// How deep a directory asset may nest (a guard against symbolic link loops).
 const MAX_DEPTH: usize = 64;
@@ -87,7 +206,8 @@ impl FileAsset {
 /// a Lambda function's `Code.S3Bucket`/`Code.S3Key`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AssetLocation {
-    /// `Fn::Sub cairn-assets-${AWS::AccountId}-${AWS::Region}`: the bootstrap bucket.
+    /// `Fn::Sub cdk-<qualifier>-assets-${AWS::AccountId}-${AWS::Region}`: the bootstrap
+    /// bucket of the stack's qualifier (by default `hnb659fds`, the CDK's).
     pub bucket: Value,
     /// The object key: `<hash>.zip` for directories, `<hash>.<ext>` for files.
     pub key: Value,
@@ -121,6 +241,9 @@ pub struct FileAssetArtifact {
     pub file_name: String,
     /// The object key in the bucket: `<hash>.zip` or `<hash>.<ext>`.
     pub object_key: String,
+    /// The bucket, with `${AWS::AccountId}`/`${AWS::Region}` placeholders: the assets
+    /// bucket of the stack's bootstrap qualifier when the asset was added.
+    pub bucket_name: String,
     /// The source path the asset was made from (for messages; not written).
     pub source_path: PathBuf,
     /// The content to upload.
@@ -165,6 +288,7 @@ pub(crate) fn package(construct: &str, asset: &FileAsset) -> Result<FileAssetArt
     Ok(FileAssetArtifact {
         file_name: format!("asset.{object_key}"),
         object_key,
+        bucket_name: ASSET_BUCKET.to_string(),
         hash,
         source_path: path,
         bytes: AssetBytes(bytes.into()),

@@ -64,13 +64,23 @@ pub enum Error {
         second: String,
     },
 
-    /// A logical ID override is not a valid CloudFormation logical ID.
-    #[error("'{path}': logical ID {logical_id:?} is invalid; use 1 to 255 ASCII letters and digits")]
+    /// A logical ID (an override, or one computed from ids without a letter or digit) is not
+    /// a valid CloudFormation logical ID.
+    #[error("'{path}': logical ID {logical_id:?} is invalid: CloudFormation takes 1 to 255 ASCII letters and digits; give the construct an id with letters or digits, or override its logical ID with a valid one")]
     InvalidLogicalId {
         /// The node's path.
         path: String,
         /// The rejected logical ID.
         logical_id: String,
+    },
+
+    /// A stack's name (given, or derived from its path) is not one CloudFormation accepts.
+    #[error("stack '{path}': the stack name {name:?} is invalid: CloudFormation takes 1 to 128 letters, digits and hyphens, starting with a letter; give the stack such an id or set StackProps::stack_name")]
+    InvalidStackName {
+        /// The stack's path.
+        path: String,
+        /// The rejected name.
+        name: String,
     },
 
     /// A value references a node in a stack of another account or region.

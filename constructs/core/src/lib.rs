@@ -58,7 +58,10 @@ pub use annotations::{Annotation, Diagnostic, Level};
 pub use arn::{format_arn, Arn, ArnScope, Partition};
 pub use aspect::{Annotations, Aspects, PRIORITY_DEFAULT, PRIORITY_MUTATING, PRIORITY_READONLY};
 pub use assembly::{CloudAssembly, StackArtifact, Template, TemplateFormat};
-pub use asset::{AssetBytes, AssetLocation, AssetSource, FileAsset, FileAssetArtifact, ASSET_BUCKET};
+pub use asset::{
+    AssetBytes, AssetLocation, AssetSource, BootstrapNames, FileAsset, FileAssetArtifact, ASSET_BUCKET,
+    DEFAULT_QUALIFIER, REQUIRED_BOOTSTRAP_VERSION, REQUIRED_LOOKUP_BOOTSTRAP_VERSION,
+};
 pub use error::{Error, Result};
 pub use id::{AppId, ConditionRef, Construct, MappingRef, NodeId, OutputRef, ParameterRef, Stack, Stage};
 pub use logical_id::make_unique_id;

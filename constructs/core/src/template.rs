@@ -247,4 +247,9 @@ pub struct StackProps {
     pub tags: IndexMap<String, String>,
     /// Whether termination protection is enabled.
     pub termination_protection: bool,
+    /// The qualifier of the bootstrap stack the stack deploys through (`cdk bootstrap
+    /// --qualifier`, `cairn bootstrap --qualifier`): it names the assets bucket and the
+    /// roles the manifest points at; by default the CDK's `hnb659fds`
+    /// ([`crate::DEFAULT_QUALIFIER`]). Up to 10 letters, digits, `-` and `_`.
+    pub bootstrap_qualifier: Option<String>,
 }

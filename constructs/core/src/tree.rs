@@ -622,6 +622,22 @@ impl App {
                         .into(),
             });
         }
+        if let Some(q) = props
+            .bootstrap_qualifier
+            .as_deref()
+            .filter(|q| !crate::BootstrapNames::is_valid_qualifier(q))
+        {
+            let path = match self.path(scope) {
+                p if p.is_empty() => id.to_string(),
+                p => format!("{p}/{id}"),
+            };
+            return Err(Error::InvalidProps {
+                path,
+                problem: format!(
+                    "bootstrap_qualifier {q:?} is not a bootstrap qualifier; use 1 to 10 letters, digits, '-' or '_' (the qualifier the environment was bootstrapped with)"
+                ),
+            });
+        }
         self.add_node(
             scope,
             id,
@@ -746,6 +762,15 @@ impl App {
         }
     }
 
+    /// The names of the bootstrap stack `stack` deploys through (its
+    /// [`StackProps::bootstrap_qualifier`], else the default qualifier).
+    pub fn bootstrap_names(&self, stack: Stack) -> crate::BootstrapNames {
+        match &self.stack_props(stack).bootstrap_qualifier {
+            Some(q) => crate::BootstrapNames::new(q.clone()),
+            None => crate::BootstrapNames::default(),
+        }
+    }
+
     /// The stack settings, mutably.
     pub fn stack_props_mut(&mut self, stack: Stack) -> &mut StackProps {
         match &mut self.nodes[stack.node().index()].kind {
@@ -819,9 +844,10 @@ impl App {
                 problem: "an asset must be added inside a stack; pass the stack or a construct in it".into(),
             });
         };
-        let artifact = crate::asset::package(&self.path(scope), &asset)?;
+        let mut artifact = crate::asset::package(&self.path(scope), &asset)?;
+        artifact.bucket_name = self.bootstrap_names(stack).asset_bucket();
         let location = AssetLocation {
-            bucket: Value::sub(crate::asset::ASSET_BUCKET),
+            bucket: Value::sub(&artifact.bucket_name),
             key: Value::from(artifact.object_key.clone()),
             hash: artifact.hash.clone(),
         };

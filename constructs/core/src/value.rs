@@ -82,6 +82,9 @@ impl serde::Serialize for Value {
             Value::Null => s.serialize_unit(),
             Value::Bool(b) => s.serialize_bool(*b),
             Value::Int(i) => s.serialize_i64(*i),
+            Value::Float(f) if !f.is_finite() => Err(S::Error::custom(format!(
+                "a number is {f}: CloudFormation numbers are finite; check what computed it"
+            ))),
             Value::Float(f) => s.serialize_f64(*f),
             Value::String(v) => s.serialize_str(v),
             Value::List(items) => {

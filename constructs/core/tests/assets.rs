@@ -89,7 +89,7 @@ fn a_directory_asset_is_zipped_hashed_and_written_with_a_cdk_asset_manifest() {
     assert_eq!(loc.key, Value::from(format!("{}.zip", loc.hash)));
     assert_eq!(
         loc.bucket,
-        Value::sub("cairn-assets-${AWS::AccountId}-${AWS::Region}")
+        Value::sub("cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}")
     );
 
     let asm = app.synth().unwrap();
@@ -100,7 +100,7 @@ fn a_directory_asset_is_zipped_hashed_and_written_with_a_cdk_asset_manifest() {
     assert_eq!(
         *code,
         json!({
-            "S3Bucket": { "Fn::Sub": "cairn-assets-${AWS::AccountId}-${AWS::Region}" },
+            "S3Bucket": { "Fn::Sub": "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}" },
             "S3Key": format!("{}.zip", loc.hash)
         })
     );
@@ -119,7 +119,11 @@ fn a_directory_asset_is_zipped_hashed_and_written_with_a_cdk_asset_manifest() {
     let manifest = read_json(&out.join("manifest.json"));
     assert_eq!(
         manifest["artifacts"]["Api.assets"],
-        json!({ "type": "cdk:asset-manifest", "properties": { "file": "Api.assets.json" } })
+        json!({ "type": "cdk:asset-manifest", "properties": {
+            "file": "Api.assets.json",
+            "requiresBootstrapStackVersion": 6,
+            "bootstrapStackVersionSsmParameter": "/cdk-bootstrap/hnb659fds/version"
+        } })
     );
     assert_eq!(
         manifest["artifacts"]["Api"]["dependencies"],
@@ -139,8 +143,9 @@ fn a_directory_asset_is_zipped_hashed_and_written_with_a_cdk_asset_manifest() {
                     "source": { "path": format!("asset.{}.zip", loc.hash), "packaging": "file" },
                     "destinations": {
                         "current_account-current_region": {
-                            "bucketName": "cairn-assets-${AWS::AccountId}-${AWS::Region}",
-                            "objectKey": format!("{}.zip", loc.hash)
+                            "bucketName": "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}",
+                            "objectKey": format!("{}.zip", loc.hash),
+                            "assumeRoleArn": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-hnb659fds-file-publishing-role-${AWS::AccountId}-${AWS::Region}"
                         }
                     }
                 }
@@ -360,5 +365,105 @@ fn stage_stacks_write_assets_into_their_nested_assembly_and_filters_apply() {
         3,
         "manifest.json, cdk.out, Other.template.json"
     );
+    fs::remove_dir_all(&base).ok();
+}
+
+#[test]
+fn the_manifest_carries_the_default_synthesizers_roles_and_version() {
+    let base = scratch("synthesizer");
+    let src = base.join("src");
+    source_tree(&src, &["index.py"]);
+    let (mut app, _) = app_with_asset(&src);
+    let out = base.join("cdk.out");
+    app.synth().unwrap().write(&out, TemplateFormat::Json).unwrap();
+    let manifest = read_json(&out.join("manifest.json"));
+    let props = &manifest["artifacts"]["Api"]["properties"];
+    let role = |name: &str| {
+        format!("arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/cdk-hnb659fds-{name}-role-${{AWS::AccountId}}-${{AWS::Region}}")
+    };
+    assert_eq!(props["assumeRoleArn"], json!(role("deploy")));
+    assert_eq!(props["cloudFormationExecutionRoleArn"], json!(role("cfn-exec")));
+    assert_eq!(props["requiresBootstrapStackVersion"], json!(6));
+    assert_eq!(
+        props["bootstrapStackVersionSsmParameter"],
+        json!("/cdk-bootstrap/hnb659fds/version")
+    );
+    assert_eq!(
+        props["lookupRole"],
+        json!({"arn": role("lookup"), "requiresBootstrapStackVersion": 8,
+               "bootstrapStackVersionSsmParameter": "/cdk-bootstrap/hnb659fds/version"})
+    );
+    fs::remove_dir_all(&base).ok();
+}
+
+#[test]
+fn a_bootstrap_qualifier_names_the_bucket_roles_and_version_parameter() {
+    let base = scratch("qualifier");
+    let src = base.join("src");
+    source_tree(&src, &["index.py"]);
+    let mut app = App::new();
+    let stack = app
+        .stack_with(
+            app.root(),
+            "Api",
+            StackProps {
+                bootstrap_qualifier: Some("myapp-1".into()),
+                ..StackProps::default()
+            },
+        )
+        .unwrap();
+    let loc = app.add_file_asset(stack, FileAsset::directory(&src)).unwrap();
+    assert_eq!(
+        loc.bucket,
+        Value::sub("cdk-myapp-1-assets-${AWS::AccountId}-${AWS::Region}")
+    );
+    app.add(
+        stack,
+        "Fn",
+        CfnResource::new("AWS::Lambda::Function").with(
+            "Code",
+            Value::map([("S3Bucket", loc.bucket.clone()), ("S3Key", loc.key.clone())]),
+        ),
+    )
+    .unwrap();
+    let out = base.join("cdk.out");
+    app.synth().unwrap().write(&out, TemplateFormat::Json).unwrap();
+    let manifest = read_json(&out.join("manifest.json"));
+    let props = &manifest["artifacts"]["Api"]["properties"];
+    assert!(props["assumeRoleArn"]
+        .as_str()
+        .unwrap()
+        .contains("role/cdk-myapp-1-deploy-role-"));
+    assert_eq!(
+        props["bootstrapStackVersionSsmParameter"],
+        json!("/cdk-bootstrap/myapp-1/version")
+    );
+    let assets = read_json(&out.join("Api.assets.json"));
+    let dest = &assets["files"][&loc.hash]["destinations"]["current_account-current_region"];
+    assert_eq!(
+        dest["bucketName"],
+        json!("cdk-myapp-1-assets-${AWS::AccountId}-${AWS::Region}")
+    );
+    assert!(dest["assumeRoleArn"]
+        .as_str()
+        .unwrap()
+        .contains("role/cdk-myapp-1-file-publishing-role-"));
+
+    let mut bad = App::new();
+    let e = bad
+        .stack_with(
+            bad.root(),
+            "Api",
+            StackProps {
+                bootstrap_qualifier: Some("far-too-long-a-name".into()),
+                ..StackProps::default()
+            },
+        )
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::InvalidProps { ref path, .. } if path == "Api"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("1 to 10 letters"), "{e}");
     fs::remove_dir_all(&base).ok();
 }

@@ -43,6 +43,11 @@ use cairn_cfn::logs::CfnLogGroup;
 use crate::iam::{CfnInstanceProfile, Grantable, PolicyStatement, Principal, Role, RoleProps};
 use crate::kms::{push_statement, Key, KeyProps};
 
+mod instances;
+pub use instances::*;
+mod vpc_endpoints;
+pub use vpc_endpoints::*;
+
 pub use cairn_cfn::ec2::*;
 
 // ---------------------------------------------------------------------------------------
@@ -1000,9 +1005,10 @@ impl Port {
         Port::Tcp(port, port)
     }
 
-    /// A TCP port range.
+    /// A TCP port range, `from` to `to` inclusive. A reversed range (`from > to`) is
+    /// refused when a rule uses it, never swapped.
     pub fn tcp_range(from: u16, to: u16) -> Self {
-        Port::Tcp(from.min(to), from.max(to))
+        Port::Tcp(from, to)
     }
 
     /// Every TCP port.
@@ -1018,6 +1024,17 @@ impl Port {
     /// Every protocol and port.
     pub fn all_traffic() -> Self {
         Port::AllTraffic
+    }
+
+    /// Refuses a reversed range for a rule of the construct `node`.
+    fn check(self, app: &App, node: NodeId) -> Result<()> {
+        match self {
+            Port::Tcp(f, t) | Port::Udp(f, t) if f > t => Err(app.invalid_props(
+                node,
+                format!("port range {f}-{t} is reversed (from > to); write the lower port first: {t}-{f}"),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// `(IpProtocol, FromPort, ToPort)`.
@@ -1050,7 +1067,8 @@ impl fmt::Display for Port {
 pub struct SecurityGroupProps {
     /// The VPC id.
     pub vpc_id: Value,
-    /// `GroupDescription`
+    /// `GroupDescription` (create-only: changing it replaces the group). Empty means the
+    /// group's construct path, aws-cdk-lib's default ([`SecurityGroupProps::for_vpc`]).
     pub description: String,
     /// Allow every outbound connection (the default); when false, only the egress rules
     /// added with [`SecurityGroup::add_egress_rule`] are allowed.
@@ -1060,6 +1078,12 @@ pub struct SecurityGroupProps {
 }
 
 impl SecurityGroupProps {
+    /// A group in a VPC, allowing all outbound traffic, described by its construct path
+    /// (aws-cdk-lib's default description: a port keeps its groups).
+    pub fn for_vpc(vpc: &Vpc) -> Self {
+        Self::new(vpc, "")
+    }
+
     /// A group in a VPC, allowing all outbound traffic.
     pub fn new(vpc: &Vpc, description: &str) -> Self {
         SecurityGroupProps {
@@ -1100,7 +1124,12 @@ impl SecurityGroup {
         props: SecurityGroupProps,
     ) -> Result<SecurityGroup> {
         let node = app.construct(scope, id)?;
-        let mut sg = CfnSecurityGroup::new(props.description.as_str());
+        let description = if props.description.is_empty() {
+            app.path(node)
+        } else {
+            props.description.clone()
+        };
+        let mut sg = CfnSecurityGroup::new(description.as_str());
         sg.vpc_id = Some(props.vpc_id.into());
         sg.group_name = props.group_name.map(Into::into);
         sg.security_group_egress = Some(Val::Lit(vec![if props.allow_all_outbound {
@@ -1146,6 +1175,7 @@ impl SecurityGroup {
     /// resource under this group (`from <peer>:<port>`), as in the CDK. Adding the same
     /// rule twice adds it once.
     pub fn add_ingress_rule(&self, app: &mut App, peer: Peer, port: Port, description: &str) -> Result<()> {
+        port.check(app, self.node)?;
         let (proto, from, to) = port.parts();
         let description = if description.is_empty() {
             format!("from {}:{port}", peer.unique_id(app))
@@ -1198,6 +1228,7 @@ impl SecurityGroup {
     /// outbound traffic. A security group peer becomes an `AWS::EC2::SecurityGroupEgress`
     /// resource (`to <peer>:<port>`).
     pub fn add_egress_rule(&self, app: &mut App, peer: Peer, port: Port, description: &str) -> Result<()> {
+        port.check(app, self.node)?;
         if self.allow_all_outbound {
             return Ok(());
         }
@@ -1273,777 +1304,6 @@ impl SecurityGroup {
         description: &str,
     ) -> Result<()> {
         other.allow_from(app, self, port, description)
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// Instances
-// ---------------------------------------------------------------------------------------
-
-/// Where an instance's AMI comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ImageSource {
-    /// A template parameter of type `AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>`
-    /// whose default is the SSM parameter name (resolved at each deploy).
-    SsmParameter(String),
-    /// A `{{resolve:ssm:NAME}}` dynamic reference.
-    ResolveSsm(String),
-    /// A literal AMI id.
-    Literal(String),
-}
-
-/// An AMI and its root device name (the block device the encrypted root volume maps to).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MachineImage {
-    /// Where the AMI id comes from.
-    pub source: ImageSource,
-    /// The root device name of the AMI: `/dev/xvda` for Amazon Linux, `/dev/sda1` for
-    /// Ubuntu and Windows. A wrong name adds a second volume instead of configuring the root.
-    pub root_device_name: String,
-}
-
-impl MachineImage {
-    /// The AMI named by an SSM parameter, through a template parameter (the CDK's
-    /// `MachineImage.fromSsmParameter`).
-    pub fn from_ssm_parameter(name: &str) -> Self {
-        MachineImage {
-            source: ImageSource::SsmParameter(name.to_string()),
-            root_device_name: "/dev/xvda".into(),
-        }
-    }
-
-    /// The AMI named by an SSM parameter, through `{{resolve:ssm:NAME}}`.
-    pub fn resolve_ssm_parameter(name: &str) -> Self {
-        MachineImage {
-            source: ImageSource::ResolveSsm(name.to_string()),
-            root_device_name: "/dev/xvda".into(),
-        }
-    }
-
-    /// A literal AMI id (`ami-...`).
-    pub fn literal(image_id: &str) -> Self {
-        MachineImage {
-            source: ImageSource::Literal(image_id.to_string()),
-            root_device_name: "/dev/xvda".into(),
-        }
-    }
-
-    /// The latest Amazon Linux 2023 (x86_64), from its public SSM parameter.
-    pub fn latest_amazon_linux_2023() -> Self {
-        Self::from_ssm_parameter("/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64")
-    }
-
-    /// Sets the root device name.
-    pub fn with_root_device_name(mut self, name: &str) -> Self {
-        self.root_device_name = name.to_string();
-        self
-    }
-
-    fn image_id(&self, app: &mut App, node: NodeId) -> Result<Value> {
-        Ok(match &self.source {
-            ImageSource::Literal(id) => Value::from(id.as_str()),
-            ImageSource::ResolveSsm(name) => Value::from(format!("{{{{resolve:ssm:{name}}}}}")),
-            ImageSource::SsmParameter(name) => {
-                let stack = app.stack_of(node).map(|s| s.node()).unwrap_or(node);
-                let pid = format!("SsmParameterValue{}", make_unique_id(&[name.as_str()]));
-                let pid: String = pid
-                    .chars()
-                    .filter(char::is_ascii_alphanumeric)
-                    .take(200)
-                    .collect();
-                match app.node(stack).child(&pid) {
-                    Some(existing) => Value::reference(existing),
-                    None => app
-                        .parameter(
-                            stack,
-                            &pid,
-                            Parameter::ssm_value("AWS::EC2::Image::Id").default_value(name.as_str()),
-                        )?
-                        .value(),
-                }
-            }
-        })
-    }
-}
-
-/// User data of an instance.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UserData {
-    /// Shell commands, run by `#!/bin/bash` in order.
-    Commands(Vec<String>),
-    /// A file read when the instance is created, used verbatim.
-    File(PathBuf),
-}
-
-impl UserData {
-    /// A bash script of these lines.
-    pub fn commands<S: Into<String>>(lines: impl IntoIterator<Item = S>) -> Self {
-        UserData::Commands(lines.into_iter().map(Into::into).collect())
-    }
-
-    /// The contents of a file (read at construction; a missing file is an error naming it).
-    pub fn from_file(path: impl AsRef<Path>) -> Self {
-        UserData::File(path.as_ref().to_path_buf())
-    }
-
-    fn render(&self, app: &App, node: NodeId) -> Result<String> {
-        let text = match self {
-            UserData::Commands(lines) => {
-                let mut s = String::from("#!/bin/bash\n");
-                for l in lines {
-                    s.push_str(l);
-                    s.push('\n');
-                }
-                s
-            }
-            UserData::File(file) => std::fs::read_to_string(file).map_err(|e| {
-                app.invalid_props(
-                    node,
-                    format!(
-                        "cannot read the user data file {}: {e}; check the path (relative paths are resolved from the current directory)",
-                        file.display()
-                    ),
-                )
-            })?,
-        };
-        if text.len() > 16384 {
-            return Err(app.invalid_props(
-                node,
-                format!(
-                    "user data is {} bytes, over EC2's limit of 16384 bytes; download a script from S3 in a short user data instead",
-                    text.len()
-                ),
-            ));
-        }
-        Ok(text)
-    }
-}
-
-/// Settings of an [`Instance`].
-#[derive(Debug, Clone)]
-pub struct InstanceProps {
-    /// The VPC.
-    pub vpc: Vpc,
-    /// The instance type, e.g. `t3.micro`.
-    pub instance_type: String,
-    /// The AMI.
-    pub machine_image: MachineImage,
-    /// The subnet type to launch in (the first subnet of that type, or of `availability_zone`).
-    pub subnet_type: SubnetType,
-    /// Pick the subnet in this AZ index of the VPC.
-    pub availability_zone: Option<usize>,
-    /// Security groups; one allowing all outbound traffic and no inbound is created when empty.
-    pub security_groups: Vec<SecurityGroup>,
-    /// The instance role; one assumed by `ec2.amazonaws.com` is created when `None`.
-    pub role: Option<Role>,
-    /// Attach `AmazonSSMManagedInstanceCore` (Session Manager access) to the role.
-    pub ssm_managed: bool,
-    /// User data.
-    pub user_data: Option<UserData>,
-    /// Size of the encrypted gp3 root volume in GiB; the AMI's size when `None`.
-    pub root_volume_size: Option<i64>,
-    /// KMS key for the root volume; the account's default EBS key when `None`.
-    pub root_volume_kms_key: Option<Value>,
-    /// Require IMDSv2 session tokens (default true).
-    pub require_imdsv2: bool,
-    /// An EC2 key pair name.
-    pub key_name: Option<String>,
-    /// Detailed (1-minute) CloudWatch monitoring.
-    pub detailed_monitoring: bool,
-}
-
-impl InstanceProps {
-    /// An instance in the first private-with-egress subnet, with the secure defaults.
-    pub fn new(vpc: &Vpc, instance_type: &str, machine_image: MachineImage) -> Self {
-        InstanceProps {
-            vpc: vpc.clone(),
-            instance_type: instance_type.to_string(),
-            machine_image,
-            subnet_type: SubnetType::PrivateWithEgress,
-            availability_zone: None,
-            security_groups: Vec::new(),
-            role: None,
-            ssm_managed: false,
-            user_data: None,
-            root_volume_size: None,
-            root_volume_kms_key: None,
-            require_imdsv2: true,
-            key_name: None,
-            detailed_monitoring: false,
-        }
-    }
-}
-
-/// An EC2 instance (`AWS::EC2::Instance`) with its role and instance profile, an encrypted
-/// root volume and IMDSv2 required by default.
-#[derive(Debug, Clone, Copy)]
-pub struct Instance {
-    node: NodeId,
-    resource: Res<CfnInstance>,
-    role: Role,
-    profile: Res<CfnInstanceProfile>,
-    security_group: SecurityGroup,
-}
-
-impl Instance {
-    /// Creates the instance as construct `id` under `scope`.
-    pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: InstanceProps) -> Result<Instance> {
-        let node = app.construct(scope, id)?;
-        let subnets = props.vpc.require_subnets(app, node, props.subnet_type)?;
-        let subnet = match props.availability_zone {
-            Some(az) => subnets
-                .iter()
-                .find(|s| s.az_index == az)
-                .copied()
-                .ok_or_else(|| {
-                    app.invalid_props(
-                        node,
-                        format!(
-                            "no {} subnet in AZ index {az}; the VPC has {} AZs",
-                            props.subnet_type,
-                            props.vpc.azs.len()
-                        ),
-                    )
-                })?,
-            None => subnets[0],
-        }
-        .clone();
-        let user_data = match &props.user_data {
-            Some(u) => Some(u.render(app, node)?),
-            None => None,
-        };
-        let mut groups = props.security_groups.clone();
-        if groups.is_empty() {
-            let path = app.path(node);
-            groups.push(SecurityGroup::new(
-                app,
-                node,
-                "InstanceSecurityGroup",
-                SecurityGroupProps::new(&props.vpc, &path),
-            )?);
-        }
-        let role = match props.role {
-            Some(r) => r,
-            None => Role::new(
-                app,
-                node,
-                "InstanceRole",
-                RoleProps::new(Principal::service("ec2.amazonaws.com")),
-            )?,
-        };
-        if props.ssm_managed {
-            role.add_managed_policy(app, Role::aws_managed_policy("AmazonSSMManagedInstanceCore"))?;
-        }
-        let profile = app.add(
-            node,
-            "InstanceProfile",
-            CfnInstanceProfile::new(vec![Val::from(role.name())]),
-        )?;
-        let image_id = props.machine_image.image_id(app, node)?;
-
-        let mut ebs = instance::Ebs {
-            encrypted: Some(true.into()),
-            volume_type: Some(instance::VolumeType::Gp3.into()),
-            delete_on_termination: Some(true.into()),
-            ..Default::default()
-        };
-        ebs.volume_size = props.root_volume_size.map(Into::into);
-        ebs.kms_key_id = props.root_volume_kms_key.clone().map(Into::into);
-        let root = instance::BlockDeviceMapping {
-            ebs: Some(ebs.into()),
-            ..instance::BlockDeviceMapping::new(props.machine_image.root_device_name.as_str())
-        };
-        let path = app.path(node);
-        let mut i = CfnInstance {
-            instance_type: Some(props.instance_type.as_str().into()),
-            image_id: Some(image_id.into()),
-            subnet_id: Some(subnet.subnet_id().into()),
-            availability_zone: Some(subnet.availability_zone.clone().into()),
-            security_group_ids: Some(Val::Lit(
-                groups.iter().map(|g| Val::from(g.security_group_id())).collect(),
-            )),
-            iam_instance_profile: Some(profile.ref_().into()),
-            block_device_mappings: Some(Val::Lit(vec![root.into()])),
-            key_name: props.key_name.as_deref().map(Into::into),
-            monitoring: props.detailed_monitoring.then_some(true.into()),
-            user_data: user_data.map(|u| Value::base64(Value::from(u)).into()),
-            ..Default::default()
-        };
-        if props.require_imdsv2 {
-            i.metadata_options = Some(
-                instance::MetadataOptions {
-                    http_tokens: Some(instance::HttpTokens::Required.into()),
-                    http_endpoint: Some(instance::HttpEndpoint::Enabled.into()),
-                    ..Default::default()
-                }
-                .into(),
-            );
-        }
-        i.tags = tag_list(&[("Name", Value::from(path.as_str()))], instance::Tag::new);
-        let resource = app.add(node, "Resource", i)?;
-        // The role and its policies exist before the instance boots: a dependency on the
-        // role construct, expanded at synthesis, so a grant added later is waited for too.
-        app.resource_options_mut(resource)?.depends_on.push(role.node());
-        Ok(Instance {
-            node,
-            resource,
-            role,
-            profile,
-            security_group: groups[0],
-        })
-    }
-
-    /// The construct node.
-    pub fn node(&self) -> NodeId {
-        self.node
-    }
-
-    /// The `AWS::EC2::Instance`.
-    pub fn resource(&self) -> Res<CfnInstance> {
-        self.resource
-    }
-
-    /// The instance id (`Ref`).
-    pub fn instance_id(&self) -> Value {
-        self.resource.ref_()
-    }
-
-    /// The private IP address.
-    pub fn private_ip(&self) -> Value {
-        self.resource.get_att("PrivateIp")
-    }
-
-    /// The role.
-    pub fn role(&self) -> Role {
-        self.role
-    }
-
-    /// The instance profile.
-    pub fn instance_profile(&self) -> Res<CfnInstanceProfile> {
-        self.profile
-    }
-
-    /// The first security group (the created one when none was given).
-    pub fn security_group(&self) -> SecurityGroup {
-        self.security_group
-    }
-}
-
-impl Grantable for Instance {
-    fn grant_role(&self) -> Role {
-        self.role
-    }
-}
-
-impl From<Instance> for NodeId {
-    fn from(i: Instance) -> NodeId {
-        i.node
-    }
-}
-
-impl From<Vpc> for NodeId {
-    fn from(v: Vpc) -> NodeId {
-        v.node
-    }
-}
-
-impl From<SecurityGroup> for NodeId {
-    fn from(s: SecurityGroup) -> NodeId {
-        s.node
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// VPC endpoints
-// ---------------------------------------------------------------------------------------
-
-/// AWS services reachable through a gateway endpoint (route table entries, no charge).
-///
-/// ```
-/// use cairn_constructs::ec2::GatewayVpcEndpointAwsService;
-/// assert_eq!(GatewayVpcEndpointAwsService::S3.short_name(), "s3");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GatewayVpcEndpointAwsService {
-    /// Amazon S3.
-    S3,
-    /// Amazon DynamoDB.
-    DynamoDb,
-}
-
-impl GatewayVpcEndpointAwsService {
-    /// The service's short name (`s3`, `dynamodb`).
-    pub fn short_name(self) -> &'static str {
-        match self {
-            GatewayVpcEndpointAwsService::S3 => "s3",
-            GatewayVpcEndpointAwsService::DynamoDb => "dynamodb",
-        }
-    }
-
-    /// `com.amazonaws.<region>.<name>`, for the stack's region.
-    pub fn service_name(self) -> Value {
-        Value::sub(&format!("com.amazonaws.${{AWS::Region}}.{}", self.short_name()))
-    }
-}
-
-/// AWS services reachable through an interface endpoint (PrivateLink network interfaces
-/// in the VPC's subnets).
-///
-/// ```
-/// use cairn_constructs::ec2::InterfaceVpcEndpointAwsService;
-/// assert_eq!(InterfaceVpcEndpointAwsService::SecretsManager.short_name(), "secretsmanager");
-/// assert_eq!(InterfaceVpcEndpointAwsService::Other("glue".into()).short_name(), "glue");
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum InterfaceVpcEndpointAwsService {
-    /// AWS Glue (`glue`).
-    Glue,
-    /// AWS KMS (`kms`).
-    Kms,
-    /// AWS Secrets Manager (`secretsmanager`).
-    SecretsManager,
-    /// CloudWatch Logs (`logs`).
-    CloudWatchLogs,
-    /// CloudWatch metrics (`monitoring`).
-    CloudWatchMonitoring,
-    /// AWS STS (`sts`).
-    Sts,
-    /// Systems Manager (`ssm`).
-    Ssm,
-    /// Step Functions (`states`).
-    StepFunctions,
-    /// Amazon SNS (`sns`).
-    Sns,
-    /// Amazon SQS (`sqs`).
-    Sqs,
-    /// AWS Lambda (`lambda`).
-    Lambda,
-    /// Amazon Athena (`athena`).
-    Athena,
-    /// Amazon ECR API (`ecr.api`).
-    EcrApi,
-    /// Amazon ECR image pulls (`ecr.dkr`).
-    EcrDocker,
-    /// Amazon S3 as an interface endpoint (`s3`; needs `private_dns_enabled: false`
-    /// unless a gateway endpoint exists too).
-    S3,
-    /// Any other service by the part of its name after `com.amazonaws.<region>.`, e.g.
-    /// `events`.
-    Other(String),
-}
-
-impl InterfaceVpcEndpointAwsService {
-    /// The service's short name.
-    pub fn short_name(&self) -> &str {
-        match self {
-            InterfaceVpcEndpointAwsService::Glue => "glue",
-            InterfaceVpcEndpointAwsService::Kms => "kms",
-            InterfaceVpcEndpointAwsService::SecretsManager => "secretsmanager",
-            InterfaceVpcEndpointAwsService::CloudWatchLogs => "logs",
-            InterfaceVpcEndpointAwsService::CloudWatchMonitoring => "monitoring",
-            InterfaceVpcEndpointAwsService::Sts => "sts",
-            InterfaceVpcEndpointAwsService::Ssm => "ssm",
-            InterfaceVpcEndpointAwsService::StepFunctions => "states",
-            InterfaceVpcEndpointAwsService::Sns => "sns",
-            InterfaceVpcEndpointAwsService::Sqs => "sqs",
-            InterfaceVpcEndpointAwsService::Lambda => "lambda",
-            InterfaceVpcEndpointAwsService::Athena => "athena",
-            InterfaceVpcEndpointAwsService::EcrApi => "ecr.api",
-            InterfaceVpcEndpointAwsService::EcrDocker => "ecr.dkr",
-            InterfaceVpcEndpointAwsService::S3 => "s3",
-            InterfaceVpcEndpointAwsService::Other(name) => name,
-        }
-    }
-
-    /// `com.amazonaws.<region>.<name>`, for the stack's region.
-    pub fn service_name(&self) -> Value {
-        Value::sub(&format!("com.amazonaws.${{AWS::Region}}.{}", self.short_name()))
-    }
-}
-
-/// Options of [`Vpc::add_gateway_endpoint`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct GatewayVpcEndpointOptions {
-    /// The service.
-    pub service: GatewayVpcEndpointAwsService,
-    /// The subnet types whose route tables get the route; every subnet when empty (the
-    /// CDK's default).
-    pub subnet_types: Vec<SubnetType>,
-    /// An endpoint policy; the service's default (full access) when `None`.
-    pub policy: Option<crate::iam::PolicyDocument>,
-}
-
-impl GatewayVpcEndpointOptions {
-    /// A gateway endpoint of `service` for every subnet.
-    pub fn new(service: GatewayVpcEndpointAwsService) -> Self {
-        GatewayVpcEndpointOptions {
-            service,
-            subnet_types: Vec::new(),
-            policy: None,
-        }
-    }
-}
-
-/// Options of [`Vpc::add_interface_endpoint`].
-#[derive(Debug, Clone)]
-pub struct InterfaceVpcEndpointOptions {
-    /// The service.
-    pub service: InterfaceVpcEndpointAwsService,
-    /// Resolve the service's public DNS name to the endpoint (default: on; the VPC needs
-    /// DNS support and DNS hostnames).
-    pub private_dns_enabled: bool,
-    /// The subnet type the network interfaces go in, one subnet per AZ; by default
-    /// private with egress, else isolated, else public.
-    pub subnet_type: Option<SubnetType>,
-    /// The port the service listens on (default 443).
-    pub port: u16,
-    /// Security groups; when empty one is created (child `SecurityGroup`) allowing
-    /// `port` from the VPC's CIDR and no outbound traffic (an endpoint only answers).
-    pub security_groups: Vec<SecurityGroup>,
-    /// An endpoint policy; the service's default (full access) when `None`.
-    pub policy: Option<crate::iam::PolicyDocument>,
-}
-
-impl InterfaceVpcEndpointOptions {
-    /// An interface endpoint of `service` with the defaults above.
-    pub fn new(service: InterfaceVpcEndpointAwsService) -> Self {
-        InterfaceVpcEndpointOptions {
-            service,
-            private_dns_enabled: true,
-            subnet_type: None,
-            port: 443,
-            security_groups: Vec::new(),
-            policy: None,
-        }
-    }
-}
-
-/// A gateway VPC endpoint (`AWS::EC2::VPCEndpoint`, type `Gateway`).
-#[derive(Debug, Clone, Copy)]
-pub struct GatewayVpcEndpoint {
-    node: NodeId,
-    resource: Res<CfnVPCEndpoint>,
-}
-
-impl GatewayVpcEndpoint {
-    /// The construct node.
-    pub fn node(&self) -> NodeId {
-        self.node
-    }
-
-    /// The L1 resource.
-    pub fn resource(&self) -> Res<CfnVPCEndpoint> {
-        self.resource
-    }
-
-    /// The endpoint id (`Ref`), e.g. for an `aws:sourceVpce` condition.
-    pub fn vpc_endpoint_id(&self) -> Value {
-        self.resource.ref_()
-    }
-}
-
-/// An interface VPC endpoint (`AWS::EC2::VPCEndpoint`, type `Interface`) and its
-/// security groups.
-#[derive(Debug, Clone)]
-pub struct InterfaceVpcEndpoint {
-    node: NodeId,
-    resource: Res<CfnVPCEndpoint>,
-    security_groups: Vec<SecurityGroup>,
-}
-
-impl InterfaceVpcEndpoint {
-    /// The construct node.
-    pub fn node(&self) -> NodeId {
-        self.node
-    }
-
-    /// The L1 resource.
-    pub fn resource(&self) -> Res<CfnVPCEndpoint> {
-        self.resource
-    }
-
-    /// The endpoint id (`Ref`).
-    pub fn vpc_endpoint_id(&self) -> Value {
-        self.resource.ref_()
-    }
-
-    /// The endpoint's security groups.
-    pub fn security_groups(&self) -> &[SecurityGroup] {
-        &self.security_groups
-    }
-}
-
-impl From<GatewayVpcEndpoint> for NodeId {
-    fn from(e: GatewayVpcEndpoint) -> NodeId {
-        e.node
-    }
-}
-
-impl From<InterfaceVpcEndpoint> for NodeId {
-    fn from(e: InterfaceVpcEndpoint) -> NodeId {
-        e.node
-    }
-}
-
-impl Vpc {
-    /// Adds a gateway endpoint (S3 or DynamoDB) as construct `id` under the VPC: a route
-    /// to the service's prefix list in the route table of every subnet (or of the subnets
-    /// of `subnet_types`).
-    ///
-    /// ```
-    /// use cairn_constructs::ec2::{GatewayVpcEndpointAwsService, GatewayVpcEndpointOptions, Vpc, VpcProps};
-    /// # fn main() -> cairn_core::Result<()> {
-    /// let mut app = cairn_core::App::new();
-    /// let stack = app.stack("Net")?;
-    /// let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
-    /// vpc.add_gateway_endpoint(&mut app, "S3Endpoint",
-    ///     GatewayVpcEndpointOptions::new(GatewayVpcEndpointAwsService::S3))?;
-    /// let t = app.synth()?.stack("Net").unwrap().template.json().clone();
-    /// let e = t["Resources"].as_object().unwrap().values()
-    ///     .find(|r| r["Type"] == "AWS::EC2::VPCEndpoint").unwrap();
-    /// assert_eq!(e["Properties"]["VpcEndpointType"], "Gateway");
-    /// assert_eq!(e["Properties"]["RouteTableIds"].as_array().unwrap().len(), 4);
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn add_gateway_endpoint(
-        &self,
-        app: &mut App,
-        id: &str,
-        options: GatewayVpcEndpointOptions,
-    ) -> Result<GatewayVpcEndpoint> {
-        let node = app.construct(self.node, id)?;
-        let tables: Vec<Val<String>> = self
-            .subnets
-            .iter()
-            .filter(|s| options.subnet_types.is_empty() || options.subnet_types.contains(&s.subnet_type))
-            .map(|s| s.route_table.ref_().into())
-            .collect();
-        if tables.is_empty() {
-            return Err(app.invalid_props(
-                node,
-                format!(
-                    "no subnets of types {:?} to route to the endpoint; choose types the VPC has",
-                    options.subnet_types
-                ),
-            ));
-        }
-        let mut e = CfnVPCEndpoint::new(self.vpc_id());
-        e.service_name = Some(options.service.service_name().into());
-        e.vpc_endpoint_type = Some(vpc_endpoint::VpcEndpointType::Gateway.into());
-        e.route_table_ids = Some(tables.into());
-        e.policy_document = options.policy.as_ref().map(|p| p.to_value());
-        let resource = app.add(node, "Resource", e)?;
-        Ok(GatewayVpcEndpoint { node, resource })
-    }
-
-    /// Adds an interface endpoint as construct `id` under the VPC: network interfaces in
-    /// one subnet per AZ, private DNS on, and (unless groups are given) a security group
-    /// allowing HTTPS from the VPC's CIDR.
-    ///
-    /// Errors: the VPC has no subnets of the type; private DNS without the VPC's DNS
-    /// hostnames and support.
-    ///
-    /// ```
-    /// use cairn_constructs::ec2::{InterfaceVpcEndpointAwsService, InterfaceVpcEndpointOptions, Vpc, VpcProps};
-    /// # fn main() -> cairn_core::Result<()> {
-    /// let mut app = cairn_core::App::new();
-    /// let stack = app.stack("Net")?;
-    /// let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
-    /// let kms = vpc.add_interface_endpoint(&mut app, "KmsEndpoint",
-    ///     InterfaceVpcEndpointOptions::new(InterfaceVpcEndpointAwsService::Kms))?;
-    /// assert_eq!(kms.security_groups().len(), 1);
-    /// let t = app.synth()?.stack("Net").unwrap().template.json().clone();
-    /// let id = t["Resources"].as_object().unwrap().iter()
-    ///     .find(|(_, r)| r["Type"] == "AWS::EC2::VPCEndpoint").unwrap().0.clone();
-    /// assert_eq!(t["Resources"][&id]["Properties"]["PrivateDnsEnabled"], true);
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn add_interface_endpoint(
-        &self,
-        app: &mut App,
-        id: &str,
-        options: InterfaceVpcEndpointOptions,
-    ) -> Result<InterfaceVpcEndpoint> {
-        let node = app.construct(self.node, id)?;
-        let subnet_type = match options.subnet_type {
-            Some(t) => t,
-            None => [
-                SubnetType::PrivateWithEgress,
-                SubnetType::PrivateIsolated,
-                SubnetType::Public,
-            ]
-            .into_iter()
-            .find(|t| self.subnets.iter().any(|s| s.subnet_type == *t))
-            .unwrap_or(SubnetType::PrivateWithEgress),
-        };
-        let candidates = self.require_subnets(app, node, subnet_type)?;
-        // One subnet per AZ: the first group of the type.
-        let group = candidates[0].group.clone();
-        let subnets: Vec<Val<String>> = candidates
-            .iter()
-            .filter(|s| s.group == group)
-            .map(|s| s.subnet_id().into())
-            .collect();
-        if options.private_dns_enabled {
-            let dns = app
-                .node(self.resource.node())
-                .resource::<CfnVPC>()
-                .map(|v| {
-                    let on = |f: &Option<Val<bool>>| matches!(f, Some(Val::Lit(true)));
-                    on(&v.enable_dns_hostnames) && on(&v.enable_dns_support)
-                })
-                .unwrap_or(false);
-            if !dns {
-                return Err(app.invalid_props(
-                    node,
-                    "private DNS needs the VPC's enable_dns_hostnames and enable_dns_support; turn them on or set private_dns_enabled: false",
-                ));
-            }
-        }
-        let groups = if options.security_groups.is_empty() {
-            let sg = SecurityGroup::new(
-                app,
-                node,
-                "SecurityGroup",
-                SecurityGroupProps {
-                    allow_all_outbound: false,
-                    ..SecurityGroupProps::new(
-                        self,
-                        &format!("VPC endpoint of {}", options.service.short_name()),
-                    )
-                },
-            )?;
-            sg.add_ingress_rule(
-                app,
-                Peer::ipv4(&self.cidr),
-                Port::tcp(options.port),
-                &format!("from {}:{}", self.cidr, options.port),
-            )?;
-            vec![sg]
-        } else {
-            options.security_groups.clone()
-        };
-        let mut e = CfnVPCEndpoint::new(self.vpc_id());
-        e.service_name = Some(options.service.service_name().into());
-        e.vpc_endpoint_type = Some(vpc_endpoint::VpcEndpointType::Interface.into());
-        e.private_dns_enabled = Some(options.private_dns_enabled.into());
-        e.subnet_ids = Some(subnets.into());
-        e.security_group_ids = Some(
-            groups
-                .iter()
-                .map(|g| g.security_group_id().into())
-                .collect::<Vec<_>>()
-                .into(),
-        );
-        e.policy_document = options.policy.as_ref().map(|p| p.to_value());
-        let resource = app.add(node, "Resource", e)?;
-        Ok(InterfaceVpcEndpoint {
-            node,
-            resource,
-            security_groups: groups,
-        })
     }
 }
 

@@ -814,6 +814,30 @@ impl ApplicationListener {
         self.resource.ref_()
     }
 
+    /// Adds a target group as construct `<id>Group` under the listener and makes it the
+    /// listener's default action (forward), replacing the one given in its props: aws-cdk-lib's
+    /// `listener.addTargets(id, ..)` without conditions, with its construct ids (so a ported
+    /// `AlbHttpWebGroup...` keeps its logical ID).
+    pub fn add_targets(
+        &self,
+        app: &mut App,
+        id: &str,
+        props: ApplicationTargetGroupProps,
+    ) -> Result<ApplicationTargetGroup> {
+        let group = ApplicationTargetGroup::new(app, self.node, &format!("{id}Group"), props)?;
+        let action = ListenerAction::forward(&group).to_listener_action();
+        match app.node_mut(self.resource.node()).resource_mut::<CfnListener>() {
+            Some(l) => l.default_actions = Val::Lit(vec![Val::Lit(action)]),
+            None => {
+                return Err(app.invalid_props(
+                    self.node,
+                    "the listener's resource is not an AWS::ElasticLoadBalancingV2::Listener; add targets to a listener made by add_listener",
+                ))
+            }
+        }
+        Ok(group)
+    }
+
     /// Adds a rule (construct `Rule<priority>` under the listener): when all `conditions`
     /// match, `action` runs. Priorities are unique per listener, 1 to 50000.
     pub fn add_rule(
@@ -866,8 +890,11 @@ pub enum TargetType {
 /// A target of a target group.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Target {
-    /// An instance id.
+    /// An instance id (on the group's port).
     Instance(Value),
+    /// An instance id on its own port (aws-cdk-lib's `new InstanceTarget(instance, port)`
+    /// writes the port).
+    InstanceOnPort(Value, u16),
     /// An IP address (and optional port).
     Ip(String, Option<u16>),
     /// A Lambda function ARN (the function must allow `elasticloadbalancing.amazonaws.com`
@@ -881,9 +908,14 @@ impl Target {
         Target::Instance(instance.instance_id())
     }
 
+    /// An instance of this app on `port`.
+    pub fn instance_on_port(instance: &Instance, port: u16) -> Self {
+        Target::InstanceOnPort(instance.instance_id(), port)
+    }
+
     fn target_type(&self) -> TargetType {
         match self {
-            Target::Instance(_) => TargetType::Instance,
+            Target::Instance(_) | Target::InstanceOnPort(..) => TargetType::Instance,
             Target::Ip(..) => TargetType::Ip,
             Target::Lambda(_) => TargetType::Lambda,
         }
@@ -1045,6 +1077,10 @@ impl ApplicationTargetGroup {
                             Target::Ip(ip, port) => target_group::TargetDescription {
                                 port: port.map(|p| i64::from(p).into()),
                                 ..target_group::TargetDescription::new(ip.as_str())
+                            },
+                            Target::InstanceOnPort(id, port) => target_group::TargetDescription {
+                                port: Some(i64::from(*port).into()),
+                                ..target_group::TargetDescription::new(id.clone())
                             },
                         })
                     })

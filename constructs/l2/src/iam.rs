@@ -464,8 +464,18 @@ impl Role {
             Some(p) => p,
             None => {
                 let holder = app.construct(self.node, "DefaultPolicy")?;
-                let name = cairn_core::make_unique_id(&app.path_from(app.root(), holder));
-                let mut policy = CfnPolicy::new(PolicyDocument::default().to_value(), truncate(&name, 128));
+                // aws-cdk-lib's generated name: the policy's logical ID (from its stack,
+                // `Resource` included), its last 128 characters. A different name would
+                // rename the inline policy of a ported role (removed, then put again).
+                let stack = app.stack_of(holder).map_or(app.root(), |s| s.node());
+                let mut path = app.path_from(stack, holder);
+                path.push("Resource");
+                let name = cairn_core::make_unique_id(&path);
+                let name: String = name
+                    .chars()
+                    .skip(name.chars().count().saturating_sub(128))
+                    .collect();
+                let mut policy = CfnPolicy::new(PolicyDocument::default().to_value(), name);
                 policy.roles = Some(vec![self.name().into()].into());
                 let p = app.add(holder, "Resource", policy)?;
                 // The role's users wait for the policy.
@@ -843,10 +853,6 @@ fn sub_json(v: &Value, vars: &mut IndexMap<String, Value>, out: &mut String) {
             }
         },
     }
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    s.chars().take(n).collect()
 }
 
 impl Grantable for Role {

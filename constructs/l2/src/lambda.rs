@@ -245,8 +245,10 @@ impl StartingPosition {
 /// The sources here: an [`events::Schedule`](crate::events::Schedule) (a rule, child
 /// `ScheduleEvent`), [`SnsEventSource`], [`S3EventSource`], [`DynamoDbEventSource`] and
 /// [`SqsEventSource`]. Children are named after the kind (`ScheduleEvent`, `SnsEvent`,
-/// `S3Event`, `DynamoDbEvent`, `SqsEvent`), numbered from the second on (`SqsEvent2` ...:
-/// [`Function::child_id`]). A source of your own:
+/// `S3Event`), numbered from the second on (`SnsEvent2` ...: [`Function::child_id`]); the
+/// mappings of a queue or table of this app have aws-cdk-lib's ids
+/// (`SqsEventSource:<queue's unique id>`, `DynamoDBEventSource:<table's unique id>`), by
+/// ARN `SqsEvent`, `DynamoDbEvent`. A source of your own:
 ///
 /// ```
 /// use cairn_constructs::lambda::{CfnEventSourceMapping, Code, EventSource, Function, FunctionProps, Runtime};
@@ -552,8 +554,9 @@ impl Function {
         source.bind(app, self)
     }
 
-    /// Adds an event source mapping (child `id`) that waits for the role's policies
-    /// (Lambda checks the role's permissions when the mapping is created), for an
+    /// Adds an event source mapping (construct `id` under the function, the L1 its
+    /// `Resource`, as aws-cdk-lib's `EventSourceMapping`) that waits for the role's
+    /// policies (Lambda checks the role's permissions when the mapping is created), for an
     /// [`EventSource`] that polls.
     pub fn add_event_source_mapping(
         &self,
@@ -561,7 +564,8 @@ impl Function {
         id: &str,
         mapping: CfnEventSourceMapping,
     ) -> Result<Res<CfnEventSourceMapping>> {
-        let mapping = app.add(self.node, id, mapping)?;
+        let node = app.construct(self.node, id)?;
+        let mapping = app.add(node, "Resource", mapping)?;
         app.resource_options_mut(mapping)?
             .depends_on
             .push(self.role.node());
@@ -580,6 +584,14 @@ impl Function {
             .find(|id| node.child(id).is_none())
             .unwrap_or_else(|| base.to_string())
     }
+}
+
+/// aws-cdk-lib's id of an event source mapping for a source of this app:
+/// `<Kind>:<the source's unique id>` (`SqsEventSource:EventsJobs3E087BA4`), so a ported
+/// mapping keeps its logical ID; numbered like [`Function::child_id`] when taken.
+fn source_id(app: &App, function: &Function, kind: &str, source: NodeId) -> String {
+    let unique = cairn_core::make_unique_id(&app.path_from(app.root(), source));
+    function.child_id(app, &format!("{kind}:{unique}"))
 }
 
 impl Grantable for Function {
@@ -830,7 +842,10 @@ impl EventSource for DynamoDbEventSource {
                 stream_arn.clone()
             }
         };
-        let id = function.child_id(app, "DynamoDbEvent");
+        let id = match &self.stream {
+            DynamoDbStream::Table(t) => source_id(app, function, "DynamoDBEventSource", t.node()),
+            DynamoDbStream::Arn(_) => function.child_id(app, "DynamoDbEvent"),
+        };
         let mut m = CfnEventSourceMapping::new(function.function_name());
         m.event_source_arn = Some(stream_arn.into());
         m.starting_position = Some(self.starting_position.as_str().into());
@@ -899,7 +914,10 @@ impl EventSource for SqsEventSource {
                 queue_arn.clone()
             }
         };
-        let id = function.child_id(app, "SqsEvent");
+        let id = match &self.queue {
+            SqsQueueRef::Queue(q) => source_id(app, function, "SqsEventSource", q.node()),
+            SqsQueueRef::Arn(_) => function.child_id(app, "SqsEvent"),
+        };
         let mut m = CfnEventSourceMapping::new(function.function_name());
         m.event_source_arn = Some(queue_arn.into());
         m.batch_size = self.batch_size.map(Into::into);

@@ -10,9 +10,11 @@
 //! waves.
 //!
 //! Deploy actions assume the target environment's bootstrap roles, as CDK Pipelines
-//! does: the action role [`deploy_role_arn`] (`cairn-deploy-role-<account>-<region>`)
+//! does: the action role [`deploy_role_arn`] (`cdk-hnb659fds-deploy-role-<account>-<region>`)
 //! and, passed to CloudFormation, [`cfn_exec_role_arn`]
-//! (`cairn-cfn-exec-role-<account>-<region>`), which must trust the pipeline's account.
+//! (`cdk-hnb659fds-cfn-exec-role-<account>-<region>`), which must trust the pipeline's account;
+//! assets are published as [`file_publishing_role_arn`]. These are the roles of `cdk bootstrap
+//! --trust <pipeline account>` (and `cairn bootstrap`) with the default qualifier.
 //!
 //! Adding a wave of existing stages:
 //!
@@ -60,10 +62,13 @@ use crate::codepipeline::{self, Action, ActionKind, Artifact, ArtifactPath, Sour
 use crate::iam::PolicyStatement;
 use crate::s3::Bucket;
 
-/// The name prefix of the bootstrap role deploy actions assume in a target environment.
-pub const DEPLOY_ROLE: &str = "cairn-deploy-role";
+/// The name prefix of the bootstrap role deploy actions assume in a target environment
+/// (`cdk bootstrap`'s and `cairn bootstrap`'s, default qualifier).
+pub const DEPLOY_ROLE: &str = "cdk-hnb659fds-deploy-role";
 /// The name prefix of the bootstrap role CloudFormation deploys with.
-pub const CFN_EXEC_ROLE: &str = "cairn-cfn-exec-role";
+pub const CFN_EXEC_ROLE: &str = "cdk-hnb659fds-cfn-exec-role";
+/// The name prefix of the bootstrap role file assets are published with.
+pub const FILE_PUBLISHING_ROLE: &str = "cdk-hnb659fds-file-publishing-role";
 /// The source artifact.
 pub const SOURCE_ARTIFACT: &str = "Source";
 /// The cloud assembly artifact.
@@ -100,7 +105,7 @@ fn env_role_arn(prefix: &str, env: &Environment) -> Value {
 /// use cairn_constructs::pipelines::deploy_role_arn;
 /// use cairn_core::Environment;
 /// let arn = deploy_role_arn(&Environment::new("123456789012", "eu-west-1"));
-/// assert!(format!("{arn:?}").contains("cairn-deploy-role-123456789012-eu-west-1"));
+/// assert!(format!("{arn:?}").contains("cdk-hnb659fds-deploy-role-123456789012-eu-west-1"));
 /// ```
 pub fn deploy_role_arn(env: &Environment) -> Value {
     env_role_arn(DEPLOY_ROLE, env)
@@ -112,10 +117,23 @@ pub fn deploy_role_arn(env: &Environment) -> Value {
 /// use cairn_constructs::pipelines::cfn_exec_role_arn;
 /// use cairn_core::Environment;
 /// let arn = cfn_exec_role_arn(&Environment::new("123456789012", "eu-west-1"));
-/// assert!(format!("{arn:?}").contains("cairn-cfn-exec-role-123456789012-eu-west-1"));
+/// assert!(format!("{arn:?}").contains("cdk-hnb659fds-cfn-exec-role-123456789012-eu-west-1"));
 /// ```
 pub fn cfn_exec_role_arn(env: &Environment) -> Value {
     env_role_arn(CFN_EXEC_ROLE, env)
+}
+
+/// The bootstrap file-publishing role of an environment (it may write the assets bucket;
+/// the deploy role may only read it).
+///
+/// ```
+/// use cairn_constructs::pipelines::file_publishing_role_arn;
+/// use cairn_core::Environment;
+/// let arn = file_publishing_role_arn(&Environment::new("123456789012", "eu-west-1"));
+/// assert!(format!("{arn:?}").contains("cdk-hnb659fds-file-publishing-role-123456789012-eu-west-1"));
+/// ```
+pub fn file_publishing_role_arn(env: &Environment) -> Value {
+    env_role_arn(FILE_PUBLISHING_ROLE, env)
 }
 
 /// Where the app's source code comes from.
@@ -643,7 +661,7 @@ impl Pipeline {
 
     /// A CodeBuild action of the asset publisher uploading the file assets listed in
     /// `manifests` (asset manifest paths in the assembly) to `env`'s bootstrap bucket,
-    /// as `env`'s deploy role (which the publisher may assume).
+    /// as `env`'s file-publishing role (which the publisher may assume).
     #[allow(clippy::too_many_arguments)]
     fn publish_action(
         &self,
@@ -655,7 +673,7 @@ impl Pipeline {
         run_order: Option<u32>,
         publisher: Project,
     ) -> Result<()> {
-        let role = deploy_role_arn(env);
+        let role = file_publishing_role_arn(env);
         let vars: IndexMap<String, Value> = [
             ("ASSET_MANIFESTS".to_string(), Value::from(manifests.join(" "))),
             (
@@ -746,7 +764,7 @@ impl Pipeline {
 
     /// The asset publishing project (`AssetPublisher`): it uploads the
     /// file assets of one assembly directory to the bootstrap bucket of the target
-    /// environment, assuming that environment's deploy role.
+    /// environment, assuming that environment's file-publishing role.
     fn publisher(app: &mut App, node: NodeId, key: Option<crate::kms::Key>) -> Result<Project> {
         let script = [
             "set -eu",

@@ -96,8 +96,14 @@ pub struct DatabaseClusterProps {
     /// The port (default 3306).
     pub port: u16,
     /// KMS key ARN for storage encryption; the AWS managed `aws/rds` key when `None`.
-    /// Storage is always encrypted.
     pub storage_kms_key: Option<Value>,
+    /// Encrypt the storage (default true). `StorageEncrypted` is create-only: a cluster
+    /// ported from the CDK without `storageEncrypted` is unencrypted, and keeping it so
+    /// (`false`) avoids its replacement. `false` with a `storage_kms_key` is refused.
+    pub storage_encrypted: bool,
+    /// The instances' construct ids, the writer first: `Instance1`, `Instance2` ... (as
+    /// aws-cdk-lib names them) when empty. Given, it must name `readers + 1` instances.
+    pub instance_ids: Vec<String>,
     /// Deletion protection (default true).
     pub deletion_protection: bool,
     /// Days of automated backups (default 7).
@@ -129,6 +135,8 @@ impl DatabaseClusterProps {
             default_database_name: None,
             port: 3306,
             storage_kms_key: None,
+            storage_encrypted: true,
+            instance_ids: Vec::new(),
             deletion_protection: true,
             backup_retention_days: 7,
             log_exports: vec![
@@ -170,8 +178,8 @@ pub struct DatabaseCluster {
 impl DatabaseCluster {
     /// Creates the cluster as construct `id` under `scope`: the subnet group `Subnets`,
     /// a `SecurityGroup` unless given, the `ClusterParameterGroup` the log exports need,
-    /// the credentials' `Secret`, the cluster `Resource` and its `Writer` and `Reader<n>`
-    /// instances.
+    /// the credentials' `Secret`, the cluster `Resource` and its `Instance1` (writer),
+    /// `Instance2` ... instances, and the secret's `Attachment`.
     pub fn new(
         app: &mut App,
         scope: impl Into<NodeId>,
@@ -180,12 +188,11 @@ impl DatabaseCluster {
     ) -> Result<DatabaseCluster> {
         let node = app.construct(scope, id)?;
         let (subnets, family) = Self::check(app, node, &props)?;
-        let path = app.path(node);
         let group_node = app.construct(node, "Subnets")?;
         let group = app.add(
             group_node,
             "Default",
-            CfnDBSubnetGroup::new(format!("Subnets for {path} database"), Val::Lit(subnets)),
+            CfnDBSubnetGroup::new(format!("Subnets for {id} database"), Val::Lit(subnets)),
         )?;
         let mut groups = props.security_groups.clone();
         if groups.is_empty() {
@@ -205,7 +212,9 @@ impl DatabaseCluster {
                 groups.iter().map(|g| Val::from(g.security_group_id())).collect(),
             )),
             port: Some(i64::from(props.port).into()),
-            storage_encrypted: Some(true.into()),
+            // Left out when false, as aws-cdk-lib does (an unencrypted cluster's template
+            // has no `StorageEncrypted`).
+            storage_encrypted: props.storage_encrypted.then(|| true.into()),
             kms_key_id: props.storage_kms_key.clone().map(Into::into),
             deletion_protection: Some(props.deletion_protection.into()),
             backup_retention_period: Some(props.backup_retention_days.into()),
@@ -223,10 +232,13 @@ impl DatabaseCluster {
         let secret = Self::credentials(app, node, &props, &mut cluster)?;
         let resource = app.add(node, "Resource", cluster)?;
         app.apply_removal_policy(resource, props.removal_policy)?;
-        if let (Some(s), Credentials::GeneratedSecret { .. }) = (secret, &props.credentials) {
+        // The secret gains the cluster's host and port, as aws-cdk-lib attaches it.
+        // Its construct is `<Secret>/Attachment` with the L1 as `Resource`, as in the CDK.
+        if let Some(s) = secret {
+            let attachment = app.construct(s.node(), "Attachment")?;
             app.add(
-                s.node(),
-                "Attachment",
+                attachment,
+                "Resource",
                 cairn_cfn::secretsmanager::CfnSecretTargetAttachment::new(
                     s.secret_arn(),
                     resource.ref_(),
@@ -234,7 +246,7 @@ impl DatabaseCluster {
                 ),
             )?;
         }
-        Self::instances(app, node, &props, resource, group)?;
+        Self::instances(app, node, &props, resource)?;
         Ok(DatabaseCluster {
             node,
             resource,
@@ -276,6 +288,20 @@ impl DatabaseCluster {
             return Err(invalid(format!(
                 "a DB subnet group needs subnets in at least two AZs; the VPC has {} {subnet_type} subnet(s)",
                 subnets.len()
+            )));
+        }
+        if !props.storage_encrypted && props.storage_kms_key.is_some() {
+            return Err(invalid(
+                "storage_kms_key is set but storage_encrypted is false; drop the key or encrypt the storage"
+                    .into(),
+            ));
+        }
+        if !props.instance_ids.is_empty() && props.instance_ids.len() != props.readers as usize + 1 {
+            return Err(invalid(format!(
+                "instance_ids names {} instance(s) but the cluster has {} (the writer and {} reader(s)); name each or leave it empty",
+                props.instance_ids.len(),
+                props.readers + 1,
+                props.readers
             )));
         }
         let family = family(&props.engine_version).ok_or_else(|| {
@@ -394,38 +420,43 @@ impl DatabaseCluster {
         })
     }
 
-    /// The `Writer` and `Reader<n>` instances; they go with the cluster (its snapshot
-    /// holds the data), and readers come after the writer, so it is the first instance.
+    /// The instances (`Instance1` the writer, `Instance2` ... the readers, unless named);
+    /// they go with the cluster (its snapshot holds the data), and readers come after the
+    /// writer, so it is the first instance. They take the cluster's subnet group (as in
+    /// aws-cdk-lib, which does not repeat it: `DBSubnetGroupName` is create-only).
     fn instances(
         app: &mut App,
         node: NodeId,
         props: &DatabaseClusterProps,
         cluster: Res<CfnDBCluster>,
-        group: Res<CfnDBSubnetGroup>,
     ) -> Result<()> {
         let instance_policy = if props.removal_policy == RemovalPolicy::Retain {
             RemovalPolicy::Retain
         } else {
             RemovalPolicy::Delete
         };
-        let names: Vec<String> = std::iter::once("Writer".to_string())
-            .chain((1..=props.readers).map(|i| format!("Reader{i}")))
-            .collect();
+        let names: Vec<String> = if props.instance_ids.is_empty() {
+            (1..=props.readers + 1).map(|i| format!("Instance{i}")).collect()
+        } else {
+            props.instance_ids.clone()
+        };
         for (i, name) in names.iter().enumerate() {
             let inst = CfnDBInstance {
                 engine: Some("aurora-mysql".into()),
                 db_cluster_identifier: Some(cluster.ref_().into()),
                 db_instance_class: Some(props.instance_class.as_str().into()),
-                db_subnet_group_name: Some(group.ref_().into()),
                 publicly_accessible: Some(false.into()),
                 promotion_tier: Some(i64::from(i > 0).into()),
                 auto_minor_version_upgrade: Some(true.into()),
                 ..Default::default()
             };
-            let inst = app.add(node, name, inst)?;
+            // Each instance is a construct with its L1 as `Resource` (aws-cdk-lib's
+            // `ClusterInstance`), so the logical IDs are the CDK's.
+            let inst_node = app.construct(node, name)?;
+            let inst = app.add(inst_node, "Resource", inst)?;
             app.apply_removal_policy(inst, instance_policy)?;
             if i > 0 {
-                let writer = app.node(node).child("Writer");
+                let writer = app.node(node).child(&names[0]);
                 app.resource_options_mut(inst)?.depends_on.extend(writer);
             }
         }

@@ -492,7 +492,7 @@ fn instances_have_a_profile_encrypted_root_volume_and_imdsv2() {
     assert_eq!(r[other_id]["Properties"]["SubnetId"], json!({ "Ref": public2 }));
     assert_eq!(
         r[other_id]["Properties"]["UserData"],
-        json!({ "Fn::Base64": "#!/bin/bash\necho hello\n" })
+        json!({ "Fn::Base64": "#!/bin/bash\necho hello" })
     );
     // SSM managed policy, and the grant went to the instance role.
     let managed = r[&role]["Properties"]["ManagedPolicyArns"][0]["Fn::Join"][1][2]
@@ -566,4 +566,88 @@ fn a_missing_user_data_file_is_an_error_naming_file_and_construct() {
         err.to_string().contains("no private-with-egress subnets"),
         "{err}"
     );
+}
+
+#[test]
+fn a_port_of_cdk_instances_keeps_the_ami_root_volume_parameter_and_group_description() {
+    let mut app = App::new();
+    let s = app.stack("WebTier").unwrap();
+    let vpc = Vpc::new(&mut app, s, "Vpc", VpcProps::default()).unwrap();
+    let sg = SecurityGroup::new(&mut app, s, "WebSg", SecurityGroupProps::for_vpc(&vpc)).unwrap();
+    Instance::new(
+        &mut app,
+        s,
+        "Web1",
+        InstanceProps {
+            security_groups: vec![sg],
+            map_root_volume: false,
+            user_data: Some(UserData::commands(["yum install -y httpd"])),
+            ..InstanceProps::new(&vpc, "t3.micro", MachineImage::latest_amazon_linux_2())
+        },
+    )
+    .unwrap();
+    let err = Instance::new(
+        &mut app,
+        s,
+        "Web2",
+        InstanceProps {
+            map_root_volume: false,
+            root_volume_size: Some(20),
+            ..InstanceProps::new(&vpc, "t3.micro", MachineImage::latest_amazon_linux_2())
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("WebTier/Web2") && err.contains("map_root_volume"),
+        "{err}"
+    );
+    let asm = app.synth().unwrap();
+    let t = &asm.stack("WebTier").unwrap().template;
+    // aws-cdk-lib's ids and texts (MachineImage.latestAmazonLinux2(), UserData.forLinux()).
+    let param = "SsmParameterValueawsserviceamiamazonlinuxlatestamzn2amikernel510hvmx8664gp2C96584B6F00A464EAD1953AFF4B05118Parameter";
+    let p = &t["Resources"]["Web1EEBE43FB"]["Properties"];
+    assert_eq!(p["ImageId"], json!({ "Ref": param }));
+    assert!(p.get("BlockDeviceMappings").is_none());
+    assert_eq!(
+        p["UserData"],
+        json!({ "Fn::Base64": "#!/bin/bash\nyum install -y httpd" })
+    );
+    assert_eq!(
+        t["Resources"]["WebSg75AA54D5"]["Properties"]["GroupDescription"],
+        "WebTier/WebSg"
+    );
+}
+
+#[test]
+fn a_reversed_port_range_is_refused_not_swapped() {
+    let mut app = App::new();
+    let s = app.stack("S").unwrap();
+    let vpc = Vpc::new(&mut app, s, "Vpc", VpcProps::default()).unwrap();
+    let sg = SecurityGroup::new(&mut app, s, "Sg", SecurityGroupProps::for_vpc(&vpc)).unwrap();
+    let err = sg
+        .add_ingress_rule(
+            &mut app,
+            Peer::ipv4("10.0.0.0/8"),
+            Port::tcp_range(443, 80),
+            "web",
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("S/Sg") && err.contains("443-80 is reversed"),
+        "{err}"
+    );
+    let err = sg
+        .add_egress_rule(&mut app, Peer::ipv4("10.0.0.0/8"), Port::Udp(60, 50), "x")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("60-50 is reversed"), "{err}");
+    sg.add_ingress_rule(
+        &mut app,
+        Peer::ipv4("10.0.0.0/8"),
+        Port::tcp_range(80, 443),
+        "web",
+    )
+    .unwrap();
 }

@@ -296,3 +296,41 @@ fn invalid_listeners_and_rules_are_errors_naming_the_construct() {
     );
     let _ = Value::Null;
 }
+
+#[test]
+fn add_targets_names_the_group_under_the_listener_and_forwards_to_it() {
+    let mut app = App::new();
+    let s = app.stack("WebTier").unwrap();
+    let vpc = Vpc::new(&mut app, s, "Vpc", VpcProps::default()).unwrap();
+    let alb =
+        ApplicationLoadBalancer::new(&mut app, s, "Alb", ApplicationLoadBalancerProps::new(&vpc)).unwrap();
+    let listener = alb
+        .add_listener(
+            &mut app,
+            "Http",
+            ListenerProps::http(ListenerAction::fixed_response(404, "text/plain", "none")),
+        )
+        .unwrap();
+    let group = listener
+        .add_targets(
+            &mut app,
+            "Web",
+            ApplicationTargetGroupProps {
+                targets: vec![Target::InstanceOnPort(Value::from("i-0123456789abcdef0"), 8080)],
+                ..ApplicationTargetGroupProps::new(&vpc, 80)
+            },
+        )
+        .unwrap();
+    assert_eq!(app.path(group.node()), "WebTier/Alb/Http/WebGroup");
+    let asm = app.synth().unwrap();
+    let r = &asm.stack("WebTier").unwrap().template["Resources"];
+    // aws-cdk-lib's logical ID for `listener.addTargets('Web', ..)`.
+    assert_eq!(
+        r["AlbHttpWebGroupFB8A8200"]["Type"],
+        "AWS::ElasticLoadBalancingV2::TargetGroup"
+    );
+    assert_eq!(
+        r["AlbHttp7966E42E"]["Properties"]["DefaultActions"],
+        json!([{ "TargetGroupArn": { "Ref": "AlbHttpWebGroupFB8A8200" }, "Type": "forward" }])
+    );
+}

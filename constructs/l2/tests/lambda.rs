@@ -288,7 +288,7 @@ fn code_from_a_directory_is_an_asset_in_the_written_assembly() {
     assert_eq!(
         function["Properties"]["Code"],
         json!({
-            "S3Bucket": { "Fn::Sub": "cairn-assets-${AWS::AccountId}-${AWS::Region}" },
+            "S3Bucket": { "Fn::Sub": "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}" },
             "S3Key": format!("{hash}.zip")
         })
     );
@@ -698,7 +698,19 @@ fn sqs_sources_by_construct_and_by_arn() {
     );
     assert!(maps[1].1["Properties"].get("StartingPosition").is_none());
     assert_eq!(maps[2].1["Properties"]["StartingPosition"], "LATEST");
-    assert!(app.find("S/F/SqsEvent").is_some() && app.find("S/F/SqsEvent2").is_some());
+    // A queue of the app: aws-cdk-lib's id (`SqsEventSource:<queue's unique id>`, the L1 its
+    // `Resource`); by ARN: `SqsEvent`.
+    let by_queue = app
+        .node(f.node())
+        .children()
+        .map(|c| app.node(c).id().to_string())
+        .find(|id| id.starts_with("SqsEventSource:S"))
+        .unwrap();
+    assert!(
+        app.find(&format!("S/F/{by_queue}/Resource")).is_some(),
+        "{by_queue}"
+    );
+    assert!(app.find("S/F/SqsEvent/Resource").is_some());
 }
 
 #[test]

@@ -84,15 +84,17 @@ fn cluster_defaults_are_encrypted_protected_snapshotted_and_logged() {
         r[&attachment]["Properties"]["TargetId"],
         json!({ "Ref": cluster })
     );
-    // Writer and one reader in the cluster, deleted with it (the snapshot keeps the data).
-    let writer = logical(&t, "DbWriter");
-    let reader = logical(&t, "DbReader1");
+    // Writer and one reader in the cluster, named as aws-cdk-lib names them, deleted with
+    // it (the snapshot keeps the data), in the cluster's subnet group (not repeated).
+    let writer = logical(&t, "DbInstance1");
+    let reader = logical(&t, "DbInstance2");
     for i in [&writer, &reader] {
         assert_eq!(
             r[i]["Properties"]["DBClusterIdentifier"],
             json!({ "Ref": cluster })
         );
         assert_eq!(r[i]["Properties"]["PubliclyAccessible"], false);
+        assert!(r[i]["Properties"].get("DBSubnetGroupName").is_none());
         assert_eq!(r[i]["DeletionPolicy"], "Delete");
     }
     assert_eq!(r[&reader]["DependsOn"], json!([writer]));
@@ -182,4 +184,78 @@ fn bad_settings_are_errors_naming_the_cluster() {
         StackProps::default(),
         NoPublicIngress::default(),
     );
+}
+
+#[test]
+fn a_port_of_a_cdk_cluster_keeps_its_ids_attachment_and_unencrypted_storage() {
+    use cairn_constructs::secretsmanager::{Secret, SecretProps};
+    let mut app = App::new();
+    let (s, vpc) = network(&mut app);
+    let secret = Secret::new(&mut app, s, "DbSecret", SecretProps::default()).unwrap();
+    DatabaseCluster::new(
+        &mut app,
+        s,
+        "Db",
+        DatabaseClusterProps {
+            credentials: Credentials::FromSecret(secret),
+            storage_encrypted: false,
+            ..DatabaseClusterProps::new(&vpc)
+        },
+    )
+    .unwrap();
+    let asm = app.synth().unwrap();
+    let t = &asm.stack("Data").unwrap().template;
+    let r = &t["Resources"];
+    // aws-cdk-lib's logical IDs: `Db/Instance1/Resource`, `DbSecret/Attachment/Resource`.
+    assert_eq!(r["DbInstance1ECCAA7D9"]["Type"], "AWS::RDS::DBInstance");
+    assert_eq!(
+        r["DbInstance22B2E6D28"]["DependsOn"],
+        json!(["DbInstance1ECCAA7D9"])
+    );
+    let attachment = &r["DbSecretAttachment0609CE05"];
+    assert_eq!(
+        attachment["Properties"]["SecretId"],
+        json!({ "Ref": "DbSecret685A0FA5" })
+    );
+    assert_eq!(
+        attachment["Properties"]["TargetId"],
+        json!({ "Ref": "Db5D02A0A9" })
+    );
+    assert!(r["Db5D02A0A9"]["Properties"].get("StorageEncrypted").is_none());
+}
+
+#[test]
+fn instance_ids_are_chosen_and_counted() {
+    let mut app = App::new();
+    let (s, vpc) = network(&mut app);
+    DatabaseCluster::new(
+        &mut app,
+        s,
+        "Db",
+        DatabaseClusterProps {
+            instance_ids: vec!["Writer".into(), "Reader1".into()],
+            ..DatabaseClusterProps::new(&vpc)
+        },
+    )
+    .unwrap();
+    let err = DatabaseCluster::new(
+        &mut app,
+        s,
+        "Other",
+        DatabaseClusterProps {
+            instance_ids: vec!["Only".into()],
+            ..DatabaseClusterProps::new(&vpc)
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("Data/Other") && err.contains("instance_ids names 1"),
+        "{err}"
+    );
+    let asm = app.synth().unwrap();
+    let t = &asm.stack("Data").unwrap().template;
+    let ids: Vec<&String> = t["Resources"].as_object().unwrap().keys().collect();
+    assert!(ids.iter().any(|i| i.starts_with("DbWriter")), "{ids:?}");
+    assert!(ids.iter().any(|i| i.starts_with("DbReader1")), "{ids:?}");
 }

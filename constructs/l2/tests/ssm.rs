@@ -289,3 +289,161 @@ fn document_errors_name_the_file_and_the_construct() {
     // nothing was added
     assert!(app.find("S/Doc").is_none());
 }
+
+/// The error of `Document::new` for `file` of `dir` (of `document_type`).
+fn typed_error(
+    dir: &std::path::Path,
+    file: &str,
+    document_type: Option<cairn_constructs::ssm::document::DocumentType>,
+) -> String {
+    let mut app = App::new();
+    let stack = app.stack("S").unwrap();
+    let mut props = DocumentProps::new(dir.join(file));
+    if let Some(t) = document_type {
+        props.document_type = t;
+    }
+    let e = Document::new(&mut app, stack, "Doc", props).unwrap_err();
+    assert!(matches!(e, Error::InvalidProps { .. }), "{e}");
+    assert!(app.find("S/Doc").is_none(), "nothing added");
+    let text = e.to_string();
+    assert_eq!(text.matches("S/Doc").count(), 1, "the path once: {text}");
+    text
+}
+
+#[test]
+fn command_documents_are_typed_and_their_errors_name_file_step_and_line() {
+    let head = "schemaVersion: '2.2'\nparameters:\n  who: { type: String, default: world }\nmainSteps:\n";
+    let dir = files(
+        "typed",
+        &[
+            // line 5 of the fragment is the map: an unquoted ': ' inside the line
+            (
+                "fragments/facts.yaml",
+                "action: aws:runShellScript\nname: facts\ninputs:\n  runCommand:\n    - set -e\n    - TOKEN=$(curl -H 'X-ttl: 300')\n",
+            ),
+            ("unquoted.yaml", &format!("{head}  - include: fragments/facts.yaml\n")),
+            (
+                "list-fragment.yaml",
+                &format!("{head}  - include: fragments/list.yaml\n"),
+            ),
+            (
+                "fragments/list.yaml",
+                "- action: aws:runShellScript\n  name: ok\n  inputs: {runCommand: [ls]}\n- action: aws:runShellScript\n  name: bad\n  inputs:\n    runCommand:\n      - echo\n      - 42\n",
+            ),
+            (
+                "unknown-action.yaml",
+                &format!("{head}  - action: aws:runShelScript\n    name: typo\n    inputs: {{runCommand: [ls]}}\n"),
+            ),
+            (
+                "missing-input.yaml",
+                &format!("{head}  - action: aws:runShellScript\n    name: empty\n    inputs:\n      workingDirectory: /tmp\n"),
+            ),
+            (
+                "undeclared.yaml",
+                &format!("{head}  - action: aws:runShellScript\n    name: greet\n    inputs:\n      runCommand: ['echo {{{{ who }}}} {{{{ whom }}}}']\n"),
+            ),
+            (
+                "bad-default.yaml",
+                "schemaVersion: '2.2'\nparameters:\n  mode:\n    type: String\n    default: fast\n    allowedValues: [slow, safe]\nmainSteps:\n  - action: aws:runShellScript\n    name: run\n    inputs: {runCommand: [ls]}\n",
+            ),
+            (
+                "unknown-input.yaml",
+                &format!("{head}  - action: aws:runShellScript\n    name: run\n    inputs: {{runCommand: [ls], runCommands: [ls]}}\n"),
+            ),
+            ("old-schema.yaml", "schemaVersion: '1.2'\nruntimeConfig: {}\n"),
+            (
+                "ssm-reference.yaml",
+                &format!("{head}  - action: aws:runShellScript\n    name: run\n    inputs:\n      runCommand: 'echo {{{{ssm:/app/name}}}} {{{{ who }}}}'\n      timeoutSeconds: 60\n"),
+            ),
+        ],
+    );
+
+    let e = typed_error(&dir, "unquoted.yaml", None);
+    assert!(e.contains("fragments/facts.yaml:6: step \"facts\""), "{e}");
+    assert!(e.contains("runCommand[1] is a map, not a string"), "{e}");
+
+    let e = typed_error(&dir, "list-fragment.yaml", None);
+    assert!(e.contains("fragments/list.yaml:9: step \"bad\""), "{e}");
+    assert!(e.contains("runCommand[1] is a number"), "{e}");
+
+    let e = typed_error(&dir, "unknown-action.yaml", None);
+    assert!(e.contains("unknown-action.yaml:5: step \"typo\""), "{e}");
+    assert!(e.contains("unknown variant `aws:runShelScript`"), "{e}");
+
+    let e = typed_error(&dir, "missing-input.yaml", None);
+    assert!(e.contains("missing-input.yaml:5: step \"empty\""), "{e}");
+    assert!(e.contains("missing required input \"runCommand\""), "{e}");
+
+    let e = typed_error(&dir, "undeclared.yaml", None);
+    assert!(e.contains("undeclared.yaml:5: step \"greet\""), "{e}");
+    assert!(
+        e.contains("{{ whom }}, which is not a declared parameter (declared: who)"),
+        "{e}"
+    );
+    assert!(!e.contains("{{ who }},"), "{e}");
+
+    let e = typed_error(&dir, "bad-default.yaml", None);
+    assert!(e.contains("bad-default.yaml:4: parameter \"mode\""), "{e}");
+    assert!(e.contains("not one of the allowedValues"), "{e}");
+
+    let e = typed_error(&dir, "unknown-input.yaml", None);
+    assert!(e.contains("unknown field `runCommands`"), "{e}");
+
+    let e = typed_error(&dir, "old-schema.yaml", None);
+    assert!(e.contains("old-schema.yaml: "), "{e}");
+    assert!(e.contains("not a valid Command (schema 2.2) document"), "{e}");
+
+    // {{ssm:...}} is left to SSM; one string is one line; a number of seconds is fine.
+    let mut app = App::new();
+    let stack = app.stack("S").unwrap();
+    Document::new(
+        &mut app,
+        stack,
+        "Doc",
+        DocumentProps::new(dir.join("ssm-reference.yaml")),
+    )
+    .unwrap();
+}
+
+#[test]
+fn automation_documents_are_typed() {
+    use cairn_constructs::ssm::document::DocumentType;
+    let ok = "schemaVersion: '0.3'\nassumeRole: '{{ AutomationAssumeRole }}'\nparameters:\n  AutomationAssumeRole: { type: String, default: '' }\n  InstanceId: { type: 'AWS::EC2::Instance::Id' }\nmainSteps:\n  - name: stop\n    action: aws:changeInstanceState\n    inputs: { InstanceIds: ['{{ InstanceId }}'], DesiredState: stopped }\n  - name: describe\n    action: aws:executeAwsApi\n    inputs: { Service: ec2, Api: DescribeInstances, InstanceIds: ['{{ InstanceId }}'] }\n    outputs: [{ Name: State, Selector: '$.Reservations[0].Instances[0].State.Name', Type: String }]\n  - name: report\n    action: aws:sleep\n    inputs: { Duration: PT1S }\n    onFailure: step:stop\n    description: '{{ describe.State }}'\n";
+    let dir = files(
+        "automation",
+        &[
+            ("ok.yaml", ok),
+            (
+                "missing.yaml",
+                "schemaVersion: '0.3'\nmainSteps:\n  - name: call\n    action: aws:executeAwsApi\n    inputs: { Service: ec2 }\n",
+            ),
+            (
+                "next.yaml",
+                "schemaVersion: '0.3'\nmainSteps:\n  - name: wait\n    action: aws:sleep\n    inputs: { Duration: PT1S }\n    nextStep: nowhere\n",
+            ),
+            ("command.yaml", "schemaVersion: '2.2'\nmainSteps: []\n"),
+        ],
+    );
+    let mut app = App::new();
+    let stack = app.stack("S").unwrap();
+    Document::new(
+        &mut app,
+        stack,
+        "Ok",
+        DocumentProps {
+            document_type: DocumentType::Automation,
+            ..DocumentProps::new(dir.join("ok.yaml"))
+        },
+    )
+    .unwrap();
+
+    let e = typed_error(&dir, "missing.yaml", Some(DocumentType::Automation));
+    assert!(
+        e.contains("missing.yaml:3: step \"call\": inputs: missing required input Api"),
+        "{e}"
+    );
+    let e = typed_error(&dir, "next.yaml", Some(DocumentType::Automation));
+    assert!(e.contains("\"nowhere\" names no step"), "{e}");
+    let e = typed_error(&dir, "command.yaml", Some(DocumentType::Automation));
+    assert!(e.contains("schema \"0.3\""), "{e}");
+}

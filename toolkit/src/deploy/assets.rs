@@ -1,13 +1,16 @@
 //! Phase 2, the assets: the file assets of the stack's asset manifests (files and pre-built
-//! zips) published to the staging bucket, several at once and each object once per run (and
-//! not at all when it is already there); and the template, staged in the bucket when it is
-//! over CloudFormation's inline limit. Bucket names, keys and URLs follow the region's
-//! partition (`aws-cn` buckets are served from `amazonaws.com.cn` ...).
+//! zips) published to their destinations (the bootstrap stack's assets bucket, through its
+//! file-publishing role), several at once and each object once per run (and not at all when
+//! it is already there); and the template, staged in the assets bucket when it is over
+//! CloudFormation's inline limit. Bucket names, keys and URLs follow the region's partition
+//! (`aws-cn` buckets are served from `amazonaws.com.cn` ...).
 
 use std::path::{Path, PathBuf};
 
 use cairn_core::Partition;
 use serde_json::Value as Json;
+
+use std::sync::Arc;
 
 use crate::assembly::Stack;
 use crate::client::{Clouds, ObjectStore, Template};
@@ -28,6 +31,8 @@ pub(crate) struct Destination {
     pub bucket: String,
     /// The object key.
     pub key: String,
+    /// The role to publish with (`assumeRoleArn`), when the manifest names one.
+    pub assume_role_arn: Option<String>,
 }
 
 /// A file asset of an asset manifest.
@@ -105,6 +110,7 @@ pub(crate) fn file_assets(stack: &Stack) -> Result<Vec<FileAsset>> {
                 destinations.push(Destination {
                     bucket: bucket.to_string(),
                     key: key.to_string(),
+                    assume_role_arn: dest.get("assumeRoleArn").and_then(Json::as_str).map(String::from),
                 });
             }
             out.push(FileAsset {
@@ -181,46 +187,29 @@ async fn publish_object<P: Clouds>(
     Ok(result)
 }
 
-/// Publishes the stack's file assets (when there is a staging bucket: `deploy`, not
-/// `bootstrap`), at most eight at once. Returns how many objects were uploaded and how many
-/// were there already.
+/// Publishes the stack's file assets (`enabled`: `deploy`, not `bootstrap`), at most eight
+/// at once, each through its destination's role (from `base`, the configured credentials).
+/// Returns how many objects were uploaded and how many were there already.
 pub(crate) async fn publish<P: Clouds>(
     ctx: &Ctx<P>,
-    env: &Env<P::Cloud>,
+    base: &Arc<Env<P::Cloud>>,
     stack: &Stack,
     assets: &[FileAsset],
-    bucket: Option<&str>,
+    enabled: bool,
 ) -> Result<(usize, usize)> {
-    if bucket.is_none() || assets.iter().all(|a| a.destinations.is_empty()) {
+    if !enabled || assets.iter().all(|a| a.destinations.is_empty()) {
         return Ok((0, 0));
     }
     let who = stack.display_name.as_str();
-    let needs_account = assets
-        .iter()
-        .flat_map(|a| &a.destinations)
-        .any(|d| d.bucket.contains("${AWS::AccountId}") || d.key.contains("${AWS::AccountId}"));
-    let account = if needs_account {
-        env.account(who).await?
-    } else {
-        String::new()
-    };
-    let (account, region) = (account.as_str(), env.region());
-    let uploads: Vec<(&FileAsset, String, String)> = assets
-        .iter()
-        .flat_map(|a| {
-            a.destinations.iter().map(move |d| {
-                (
-                    a,
-                    substitute(&d.bucket, account, region),
-                    substitute(&d.key, account, region),
-                )
-            })
-        })
-        .collect();
-    let uploads: Vec<_> = uploads
-        .into_iter()
-        .map(|(asset, bucket, key)| publish_file(ctx, env, asset, bucket, key, who))
-        .collect();
+    let mut uploads = Vec::new();
+    for asset in assets {
+        for d in &asset.destinations {
+            let env = ctx.env_as(base, stack, d.assume_role_arn.as_deref()).await?;
+            let bucket = base.resolve(stack, &d.bucket).await?;
+            let key = base.resolve(stack, &d.key).await?;
+            uploads.push(async move { publish_file(ctx, &env, asset, bucket, key, who).await });
+        }
+    }
     let results = crate::join::bounded(uploads, UPLOADS_AT_ONCE).await;
     let (mut uploaded, mut present) = (0, 0);
     for r in results {
@@ -255,36 +244,42 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     })
 }
 
-/// Where CloudFormation reads the template from: inline, or staged in the bucket when over
-/// the inline limit.
+/// Where CloudFormation reads the template from: inline, or, when over the inline limit,
+/// staged in the assets bucket of the stack's bootstrap qualifier through its
+/// file-publishing role (`enabled`: there is a bootstrap stack to stage in).
 pub(crate) async fn stage_template<P: Clouds>(
     ctx: &Ctx<P>,
-    env: &Env<P::Cloud>,
+    base: &Arc<Env<P::Cloud>>,
     stack: &Stack,
-    bucket: Option<&str>,
+    enabled: bool,
 ) -> Result<Template> {
     let body = &stack.template_body;
     let who = stack.display_name.as_str();
     if body.len() <= MAX_INLINE_TEMPLATE {
         return Ok(Template::Body(body.clone()));
     }
-    let Some(bucket) = bucket else {
+    if !enabled {
         return Err(Error::InvalidTemplate {
             stack: who.into(),
             message: format!(
-                "the template is {} bytes, over the {MAX_INLINE_TEMPLATE}-byte inline limit, and there is no staging bucket",
+                "the template is {} bytes, over the {MAX_INLINE_TEMPLATE}-byte inline limit, and there is no bootstrap bucket to stage it in",
                 body.len()
             ),
         });
-    };
+    }
+    let names = stack.synthesizer.names();
+    let bucket = base.resolve(stack, &names.asset_bucket()).await?;
+    let role = names.file_publishing_role_arn();
+    let role = stack.synthesizer.assume_role_arn.as_ref().map(|_| role.as_str());
+    let env = ctx.env_as(base, stack, role).await?;
     let key = format!(
         "cairn/templates/{}-{:016x}.json",
         stack.stack_name,
         fnv1a(body.as_bytes())
     );
     let bytes = || Ok(body.clone().into_bytes());
-    publish_object(ctx, env, bucket, &key, bytes, who, "template").await?;
-    Ok(Template::Url(template_url(env.region(), bucket, &key)))
+    publish_object(ctx, &env, &bucket, &key, bytes, who, "template").await?;
+    Ok(Template::Url(template_url(env.region(), &bucket, &key)))
 }
 
 #[cfg(test)]

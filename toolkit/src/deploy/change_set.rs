@@ -105,13 +105,14 @@ pub(crate) fn unchanged(
 }
 
 /// The request of a create, an update or a change set of `stack` (`target`: its name, or
-/// its id for an update).
+/// its id for an update; `role_arn`: the execution role CloudFormation deploys with).
 pub(crate) fn request(
     stack: &Stack,
     target: &str,
     template: Template,
     inputs: &Inputs,
     opts: &DeployOptions,
+    role_arn: Option<String>,
 ) -> StackRequest {
     StackRequest {
         stack: target.to_string(),
@@ -121,6 +122,7 @@ pub(crate) fn request(
         notification_arns: opts.notification_arns.clone(),
         disable_rollback: opts.no_rollback,
         termination_protection: stack.termination_protection,
+        role_arn,
     }
 }
 

@@ -82,7 +82,10 @@ pub(crate) async fn deploy<P: Clouds>(
     report::summarize(ctx, results, outputs_file)
 }
 
-/// Deploys one stack, phase after phase.
+/// Deploys one stack, phase after phase. The CloudFormation calls go through the deploy
+/// role the manifest names (`assumeRoleArn`), CloudFormation deploys with its execution role
+/// (`cloudFormationExecutionRoleArn`), and file assets are published through their
+/// destinations' roles (the file-publishing role), as the CDK CLI does.
 pub(crate) async fn deploy_stack<P: Clouds>(
     ctx: &Ctx<P>,
     stack: &Stack,
@@ -90,28 +93,35 @@ pub(crate) async fn deploy_stack<P: Clouds>(
     opts: &DeployOptions,
 ) -> Result<Deployment> {
     let who = stack.display_name.as_str();
-    let env = ctx.env(stack.region.as_deref(), who).await?;
+    let base = ctx.env(stack.region.as_deref(), who).await?;
     ctx.report.progress(&ctx.report.style.bold(&format!(
         "{who}: deploying ({}, {})",
         stack.stack_name,
-        env.region()
+        base.region()
     )));
+    let env = ctx
+        .env_as(&base, stack, stack.synthesizer.assume_role_arn.as_deref())
+        .await?;
+    let execution_role = match &stack.synthesizer.execution_role_arn {
+        Some(r) => Some(base.resolve(stack, r).await?),
+        None => None,
+    };
 
     // Plan: the bootstrap check and the stack's state, at once.
-    let (bucket, current) = tokio::try_join!(
+    let ((), current) = tokio::try_join!(
         async {
             match opts.check_bootstrap {
-                true => env.staging_bucket(stack).await.map(Some),
-                false => Ok(None),
+                true => env.check_bootstrap(stack).await,
+                false => Ok(()),
             }
         },
-        plan::settle(ctx, &env, stack),
+        plan::settle(ctx, &env, stack, execution_role.as_deref()),
     )?;
     let current = current.as_ref();
 
     // Assets and the deployed template, at once; nothing more when nothing changed.
     let (_, deployed) = tokio::try_join!(
-        assets::publish(ctx, &env, stack, assets, bucket.as_deref()),
+        assets::publish(ctx, &base, stack, assets, opts.check_bootstrap),
         change_set::deployed(&env.cloud, stack, current),
     )?;
     let inputs = change_set::inputs(stack, opts, current);
@@ -121,7 +131,7 @@ pub(crate) async fn deploy_stack<P: Clouds>(
         return report::no_changes(ctx, &env, stack, current, id, diff).await;
     }
 
-    let template = assets::stage_template(ctx, &env, stack, bucket.as_deref()).await?;
+    let template = assets::stage_template(ctx, &base, stack, opts.check_bootstrap).await?;
     env.cloud
         .validate_template(&template)
         .await
@@ -138,7 +148,14 @@ pub(crate) async fn deploy_stack<P: Clouds>(
 
     let executed = match opts.method {
         DeployMethod::ChangeSet => {
-            let request = change_set::request(stack, &stack.stack_name, template, &inputs, opts);
+            let request = change_set::request(
+                stack,
+                &stack.stack_name,
+                template,
+                &inputs,
+                opts,
+                execution_role.clone(),
+            );
             let cs = match change_set::create(&env.cloud, stack, &request, current).await? {
                 Prepared::NoChanges { stack_id } => {
                     return report::no_changes(ctx, &env, stack, current, stack_id, diff).await
@@ -157,7 +174,8 @@ pub(crate) async fn deploy_stack<P: Clouds>(
             ctx.report.progress(diff.render(ctx.report.style).trim_end());
             approval::gate(ctx, stack, &diff, opts, !diff.is_empty(), "(direct)").await?;
             let target = current.map_or_else(|| stack.stack_name.clone(), |d| d.id.clone());
-            let request = change_set::request(stack, &target, template, &inputs, opts);
+            let request =
+                change_set::request(stack, &target, template, &inputs, opts, execution_role.clone());
             match execute::direct(ctx, &env, stack, &request, current, opts, total).await? {
                 Some(executed) => executed,
                 None => return report::no_changes(ctx, &env, stack, current, target, diff).await,

@@ -211,12 +211,13 @@ where
 }
 
 /// Gets the stack into a state a deployment can start from, and returns that state (`None`:
-/// it does not exist): a `ROLLBACK_COMPLETE` stack is deleted, an `UPDATE_ROLLBACK_FAILED`
-/// rollback continued, a busy stack waited for.
+/// it does not exist): a `ROLLBACK_COMPLETE` stack is deleted (with the execution role
+/// `role_arn`), an `UPDATE_ROLLBACK_FAILED` rollback continued, a busy stack waited for.
 pub(crate) async fn settle<P: Clouds>(
     ctx: &Ctx<P>,
     env: &Env<P::Cloud>,
     stack: &Stack,
+    role_arn: Option<&str>,
 ) -> Result<Option<StackState>> {
     let who = stack.display_name.as_str();
     let name = stack.stack_name.as_str();
@@ -229,7 +230,7 @@ pub(crate) async fn settle<P: Clouds>(
                 ctx.report.progress(&format!(
                     "{who}: the stack is in ROLLBACK_COMPLETE (its creation failed and rolled back); deleting it before creating it again"
                 ));
-                crate::wait::delete_and_wait(ctx, env, &d.id, who, 0).await?;
+                crate::wait::delete_and_wait(ctx, env, &d.id, role_arn, who, 0).await?;
                 return Ok(None);
             }
             StackPlan::ContinueRollbackThenUpdate => {

@@ -9,7 +9,7 @@ use serde_json::{json, Value as Json};
 use super::plan::{plan, DeployPlan};
 use super::report::Deployment;
 use super::{deploy, deploy_stack, DeployOptions};
-use crate::assembly::{Assembly, Stack};
+use crate::assembly::{Assembly, Stack, Synthesizer};
 use crate::diff::Replacement;
 use crate::error::Error;
 use crate::fake::{Answer, Harness, ACCOUNT};
@@ -29,6 +29,7 @@ fn stack(id: &str, template: Json, deps: &[&str]) -> Stack {
         tags: vec![],
         termination_protection: false,
         asset_manifests: vec![],
+        synthesizer: crate::assembly::Synthesizer::default(),
     }
 }
 
@@ -145,8 +146,9 @@ async fn an_unchanged_stack_costs_no_validation_and_no_change_set() {
         ] {
             assert!(w.calls_of(op).is_empty(), "{op}: {:?}", w.calls);
         }
-        // The bootstrap check, the state and the template: four reads.
-        assert_eq!(w.calls.len(), 4, "{:?}", w.calls);
+        // The bootstrap check (the version parameter), the state and the template: three
+        // reads.
+        assert_eq!(w.calls.len(), 3, "{:?}", w.calls);
     }
     assert!(h.err.text().contains("Hello: no changes"));
 }
@@ -387,7 +389,8 @@ impl AssetDir {
         std::fs::write(
             dir.join("shared.assets.json"),
             r#"{"version": "36.0.0", "files": {"abc": {"source": {"path": "asset.abc.zip", "packaging": "file"},
-              "destinations": {"current": {"bucketName": "cairn-assets-${AWS::AccountId}-${AWS::Region}", "objectKey": "abc.zip"}}}}}"#,
+              "destinations": {"current": {"bucketName": "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}", "objectKey": "abc.zip",
+                "assumeRoleArn": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/cdk-hnb659fds-file-publishing-role-${AWS::AccountId}-${AWS::Region}"}}}}}"#,
         )
         .unwrap();
         AssetDir(dir)
@@ -418,7 +421,7 @@ async fn assets_are_uploaded_once() {
     let plan = plan_of(vec![with_asset("A"), with_asset("B")], &concurrent);
     assert_eq!(plan.stacks[0].assets.len(), 1, "the plan read the manifest");
     deploy(&h.ctx, plan, None).await.unwrap();
-    let bucket = format!("cairn-assets-{ACCOUNT}-us-east-1");
+    let bucket = format!("cdk-hnb659fds-assets-{ACCOUNT}-us-east-1");
     {
         let w = h.world();
         assert_eq!(
@@ -486,7 +489,7 @@ async fn a_large_template_is_staged_at_the_partitions_s3_endpoint() {
     assert_eq!(urls.len(), 1);
     assert!(
         urls[0].starts_with(&format!(
-            "https://s3.cn-north-1.amazonaws.com.cn/cairn-assets-{ACCOUNT}-cn-north-1/cairn/templates/Big-"
+            "https://s3.cn-north-1.amazonaws.com.cn/cdk-hnb659fds-assets-{ACCOUNT}-cn-north-1/cairn/templates/Big-"
         )),
         "{urls:?}"
     );
@@ -601,4 +604,158 @@ async fn json_output_keeps_standard_output_for_the_document() {
     assert_eq!(doc["stacks"][0]["result"], "deployed");
     assert_eq!(doc["stacks"][0]["outputs"]["QueueName"], "jobs");
     assert!(h.err.text().contains("Hello.QueueName = jobs"));
+}
+
+/// `stack` with the fields the CDK's `DefaultStackSynthesizer` (and cairn's synthesis) writes,
+/// for `qualifier`.
+fn synthesized(id: &str, qualifier: &str, template: Json) -> Stack {
+    let names = cairn_core::BootstrapNames::new(qualifier);
+    Stack {
+        synthesizer: Synthesizer {
+            assume_role_arn: Some(names.deploy_role_arn()),
+            execution_role_arn: Some(names.cfn_exec_role_arn()),
+            lookup_role_arn: Some(names.lookup_role_arn()),
+            required_version: Some(cairn_core::REQUIRED_BOOTSTRAP_VERSION),
+            version_parameter: Some(names.version_parameter()),
+        },
+        ..stack(id, template, &[])
+    }
+}
+
+/// The ARN of a bootstrap role of the fake's account in us-east-1.
+fn bootstrap_role(qualifier: &str, name: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT}:role/cdk-{qualifier}-{name}-role-{ACCOUNT}-us-east-1")
+}
+
+#[tokio::test]
+async fn deploys_through_the_bootstrap_roles_the_manifest_names() {
+    let dir = AssetDir::new("assets-roles");
+    let h = Harness::new();
+    let mut s = synthesized("Hello", "hnb659fds", queue(30));
+    s.asset_manifests = vec![dir.0.join("shared.assets.json")];
+    let plan = plan_of(vec![s], &args());
+    deploy(&h.ctx, plan, None).await.unwrap();
+    let w = h.world();
+    // Each role assumed once, with the placeholders of the stack's environment replaced.
+    assert_eq!(
+        w.calls_of("AssumeRole"),
+        [
+            bootstrap_role("hnb659fds", "deploy"),
+            bootstrap_role("hnb659fds", "file-publishing")
+        ]
+    );
+    let as_role = |operation: &str| -> Vec<String> {
+        w.calls_as
+            .iter()
+            .filter(|(call, _)| call.starts_with(&format!("{operation} ")))
+            .map(|(_, r)| r.clone())
+            .collect()
+    };
+    // The version check, the change set and its execution go through the deploy role ...
+    assert_eq!(as_role("GetParameter"), [bootstrap_role("hnb659fds", "deploy")]);
+    assert_eq!(w.calls_of("GetParameter"), ["/cdk-bootstrap/hnb659fds/version"]);
+    assert_eq!(
+        as_role("CreateChangeSet"),
+        [bootstrap_role("hnb659fds", "deploy")]
+    );
+    assert_eq!(
+        as_role("ExecuteChangeSet"),
+        [bootstrap_role("hnb659fds", "deploy")]
+    );
+    // ... the asset is published through the file-publishing role ...
+    assert_eq!(
+        as_role("PutObject"),
+        [bootstrap_role("hnb659fds", "file-publishing")]
+    );
+    // ... and CloudFormation deploys with the execution role.
+    assert_eq!(
+        w.stack("Hello").unwrap().role_arn.as_deref(),
+        Some(bootstrap_role("hnb659fds", "cfn-exec").as_str())
+    );
+}
+
+#[tokio::test]
+async fn an_unassumable_role_falls_back_to_the_credentials_of_the_same_account() {
+    let h = Harness::new();
+    h.world()
+        .unassumable
+        .insert(bootstrap_role("hnb659fds", "deploy"));
+    let d = deploy_one(&h, &synthesized("Hello", "hnb659fds", queue(30)), &args())
+        .await
+        .unwrap();
+    assert_eq!(d.status, "CREATE_COMPLETE");
+    let w = h.world();
+    assert!(
+        w.calls_as.iter().all(|(c, _)| !c.starts_with("CreateChangeSet")),
+        "the change set is made with the configured credentials: {:?}",
+        w.calls_as
+    );
+    // The execution role is still passed to CloudFormation.
+    assert_eq!(
+        w.stack("Hello").unwrap().role_arn.as_deref(),
+        Some(bootstrap_role("hnb659fds", "cfn-exec").as_str())
+    );
+    let err = h.err.text();
+    assert!(
+        err.contains(&format!(
+            "Hello: could not assume {} (AccessDenied: not authorized to perform sts:AssumeRole",
+            bootstrap_role("hnb659fds", "deploy")
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("using the current credentials (account {ACCOUNT})")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn an_unassumable_role_of_another_account_is_an_error_that_names_trust() {
+    let h = Harness::new();
+    let other = "210987654321";
+    let mut s = synthesized("Hello", "hnb659fds", queue(30));
+    s.account = Some(other.into());
+    let deploy_role = format!("arn:aws:iam::{other}:role/cdk-hnb659fds-deploy-role-{other}-us-east-1");
+    h.world().unassumable.insert(deploy_role.clone());
+    let e = deploy_one(&h, &s, &args()).await.unwrap_err().to_string();
+    assert!(e.starts_with("Hello: AssumeRole failed: "), "{e}");
+    assert!(e.contains(&format!("cannot assume {deploy_role}")), "{e}");
+    assert!(
+        e.contains(&format!("bootstrap that account with --trust {ACCOUNT}")),
+        "{e}"
+    );
+    assert!(h.world().calls_of("CreateChangeSet").is_empty());
+}
+
+#[tokio::test]
+async fn the_bootstrap_version_is_read_from_the_qualifiers_parameter() {
+    // Bootstrapped with the default qualifier only: a stack of qualifier "other" is refused
+    // with the command that bootstraps it.
+    let h = Harness::new();
+    let e = deploy_one(&h, &synthesized("Hello", "other", queue(30)), &args())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("the SSM parameter /cdk-bootstrap/other/version does not exist"),
+        "{e}"
+    );
+    assert!(e.contains("--qualifier other` (or `cdk bootstrap`) first"), "{e}");
+
+    // A version older than the stack requires.
+    let h = Harness::new();
+    h.world()
+        .parameters
+        .insert("/cdk-bootstrap/hnb659fds/version".into(), "5".into());
+    let e = deploy_one(&h, &synthesized("Hello", "hnb659fds", queue(30)), &args())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(
+            "the bootstrap version in /cdk-bootstrap/hnb659fds/version is \"5\"; the stack needs 6 or later"
+        ),
+        "{e}"
+    );
+    assert!(h.world().calls_of("CreateChangeSet").is_empty());
 }

@@ -68,6 +68,7 @@ impl App {
         self.prepare()?;
         let app: &App = self;
         let (plan, collision) = Plan::new(app);
+        check_stack_names(app, &plan)?;
         let checked = check::check(app, &plan, collision, options)?;
         let mut diagnostics = checked.diagnostics;
         let mut bodies = Vec::with_capacity(plan.stacks.len());
@@ -94,6 +95,33 @@ impl App {
         let stages = stage_directories(app, &plan);
         Ok(CloudAssembly::new(artifacts, stages, diagnostics))
     }
+}
+
+/// Every stack's name is one CloudFormation accepts (`^[A-Za-z][A-Za-z0-9-]*$`, at most 128
+/// characters), and its id yields an artifact id.
+fn check_stack_names(app: &App, plan: &Plan) -> Result<()> {
+    for info in &plan.stacks {
+        let mut chars = info.stack_name.chars();
+        let valid = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && info.stack_name.len() <= 128;
+        if !valid {
+            return Err(Error::InvalidStackName {
+                path: app.path(info.node),
+                name: info.stack_name.clone(),
+            });
+        }
+        if info.artifact_id.is_empty() {
+            let node = app.node(info.node);
+            return Err(Error::InvalidId {
+                scope: node.parent().map(|p| app.path(p)).unwrap_or_default(),
+                id: node.id().to_string(),
+                reason:
+                    "a stack id needs an ASCII letter or digit, which name its artifact in the cloud assembly",
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A serialization error, named after its stack.
@@ -225,6 +253,7 @@ fn artifact(
         termination_protection: props.termination_protection,
         assembly_dir: app.assembly_directory(stack),
         assets: app.assets_of(stack).into_iter().cloned().collect(),
+        bootstrap: app.bootstrap_names(stack),
     }
 }
 

@@ -27,8 +27,8 @@ pub(super) struct Plan {
 }
 
 impl Plan {
-    /// The plan, and the first logical ID collision (reported after the validation
-    /// findings, so it is not an error yet).
+    /// The plan, and the first logical ID collision or empty computed logical ID (reported
+    /// after the validation findings, so it is not an error yet).
     pub(super) fn new(app: &App) -> (Plan, Option<Error>) {
         let order = app.descendants(app.root());
         let mut owner = vec![None; app.len()];
@@ -62,7 +62,12 @@ impl Plan {
                 Some(l) => l.to_string(),
                 None => crate::logical_id::make_unique_id(&app.path_from(stacks[s].node, n)),
             };
-            if let Some(first) = seen[s].insert(lid.clone(), n) {
+            if lid.is_empty() {
+                collision.get_or_insert_with(|| Error::InvalidLogicalId {
+                    path: app.path(n),
+                    logical_id: lid.clone(),
+                });
+            } else if let Some(first) = seen[s].insert(lid.clone(), n) {
                 collision.get_or_insert_with(|| Error::LogicalIdCollision {
                     stack: app.path(stacks[s].node),
                     logical_id: lid.clone(),

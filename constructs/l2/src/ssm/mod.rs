@@ -37,6 +37,20 @@
 //!     name: install
 //!     inputs: { runCommand: ["./install.sh"] }
 //! ```
+//!
+//! ## Typed content
+//!
+//! After its includes are expanded, a `Command` document is read as a
+//! [`CommandDocument`] (schema 2.2) and an `Automation` document as an
+//! [`AutomationDocument`] (schema 0.3): a non-string `runCommand` line (in YAML, a line
+//! with an unquoted `": "` is a map), an unknown action, a missing required input, a
+//! reference to an undeclared `{{ parameter }}` or a default outside its `allowedValues`
+//! is an [`Error::InvalidProps`] naming the construct, the file (the fragment, for an
+//! included step), the step and the line:
+//!
+//! ```text
+//! 'S/Install': fragments/generate.yaml:12: step "generate": inputs: runCommand[4] is a map, not a string: ...
+//! ```
 
 use std::path::{Path, PathBuf};
 
@@ -45,6 +59,14 @@ use cairn_core::{format_arn, App, Error, Level, NodeId, Res, Result, Value};
 use crate::iam::{grant, Grantable};
 
 pub use cairn_cfn::ssm::*;
+
+mod content;
+
+use content::{locate, Origin};
+pub use content::{
+    AutomationAction, AutomationDocument, AutomationStep, CommandAction, CommandDocument, CommandPlugin,
+    CommandStep, DocumentError, DocumentParameter, ParameterType, RunDocumentInputs, ScriptInputs,
+};
 
 /// The actions of [`StringParameter::grant_read`] (the CDK's list).
 pub const PARAMETER_READ_ACTIONS: &[&str] = &[
@@ -368,11 +390,15 @@ impl Loader {
         file: &Path,
         steps: &[serde_json::Value],
         chain: &mut Vec<PathBuf>,
-    ) -> Loaded<Vec<serde_json::Value>> {
+    ) -> Loaded<Vec<(serde_json::Value, Origin)>> {
         let mut out = Vec::new();
-        for step in steps {
+        for (index, step) in steps.iter().enumerate() {
             let Some(target) = self.include_of(file, step)? else {
-                out.push(step.clone());
+                let origin = Origin {
+                    file: file.to_path_buf(),
+                    index,
+                };
+                out.push((step.clone(), origin));
                 continue;
             };
             let base = file.parent().unwrap_or_else(|| Path::new("."));
@@ -415,8 +441,10 @@ impl Loader {
         Ok(out)
     }
 
-    fn load(&self, file: &Path) -> Loaded<serde_json::Value> {
+    /// The document with its includes expanded, and where each of its steps came from.
+    fn load(&self, file: &Path) -> Loaded<(serde_json::Value, Vec<Origin>)> {
         let mut content = self.read(file)?;
+        let mut origins = Vec::new();
         let canonical = file.canonicalize().map_err(|e| unreadable(file, e))?;
         let Some(doc) = content.as_object_mut() else {
             return Err(self.invalid(
@@ -428,7 +456,11 @@ impl Loader {
             let Some(steps) = steps.as_array() else {
                 return Err(self.invalid(file, "mainSteps must be a list".into()));
             };
-            let expanded = self.expand(file, steps, &mut vec![canonical])?;
+            let (expanded, found): (Vec<_>, Vec<_>) = self
+                .expand(file, steps, &mut vec![canonical])?
+                .into_iter()
+                .unzip();
+            origins = found;
             let mut seen = std::collections::HashSet::new();
             for s in &expanded {
                 if let Some(name) = s.get("name").and_then(|n| n.as_str()) {
@@ -442,21 +474,58 @@ impl Loader {
             }
             doc.insert("mainSteps".into(), serde_json::Value::Array(expanded));
         }
-        Ok(content)
+        Ok((content, origins))
+    }
+
+    /// Reads the content as the typed document of its type (Command: schema 2.2,
+    /// Automation: 0.3); other types are not checked.
+    fn check(
+        &self,
+        file: &Path,
+        content: &serde_json::Value,
+        origins: &[Origin],
+        document_type: &document::DocumentType,
+    ) -> Loaded<()> {
+        let checked = match document_type {
+            document::DocumentType::Command => CommandDocument::from_json(content).map(drop),
+            document::DocumentType::Automation => AutomationDocument::from_json(content).map(drop),
+            _ => Ok(()),
+        };
+        checked.map_err(|e| locate(e, file, origins).to_string())
+    }
+}
+
+impl CommandDocument {
+    /// Reads a Command document file (`.yaml`, `.yml` or `.json`), expands its includes
+    /// and reads it as typed content, as [`Document::new`] does; a problem names the file,
+    /// the step and the line. Use it to read what a document declares (its parameters,
+    /// its steps) at synthesis.
+    pub fn from_file(file: impl AsRef<Path>) -> std::result::Result<CommandDocument, DocumentError> {
+        let file = file.as_ref();
+        let (content, origins) = Loader.load(file).map_err(DocumentError::from_problem)?;
+        CommandDocument::from_json(&content).map_err(|e| locate(e, file, &origins))
     }
 }
 
 impl Document {
     /// Reads `props.file`, expands its includes, and creates the document as construct
     /// `id` under `scope`. A file that cannot be read, parsed or expanded (an include
-    /// cycle, a bad include, duplicate step names) is an [`Error::InvalidProps`] naming the
-    /// file; nothing is added to the tree then.
+    /// cycle, a bad include, duplicate step names), or whose content is not a valid typed
+    /// document of its type ([`CommandDocument`], [`AutomationDocument`]), is an
+    /// [`Error::InvalidProps`] naming the file, the step and the line; nothing is added
+    /// to the tree then.
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: DocumentProps) -> Result<Document> {
         let scope = scope.into();
-        let content = Loader.load(&props.file).map_err(|problem| Error::InvalidProps {
-            path: child_path(app, scope, id),
-            problem,
-        })?;
+        let content = Loader
+            .load(&props.file)
+            .and_then(|(content, origins)| {
+                Loader.check(&props.file, &content, &origins, &props.document_type)?;
+                Ok(content)
+            })
+            .map_err(|problem| Error::InvalidProps {
+                path: child_path(app, scope, id),
+                problem,
+            })?;
         let node = app.construct(scope, id)?;
         let mut d = CfnDocument::new(Value::from_json(&content));
         d.document_type = Some(props.document_type.clone().into());
