@@ -193,3 +193,71 @@ fn the_warnings_fail_a_strict_synthesis() {
     let r = app.synth_with(&cairn_core::SynthOptions { strict: true });
     assert!(matches!(r, Err(Error::Validation { .. })));
 }
+
+/// The four `CAIRN-IAM-*` rules share one check per resource: each resource's findings are
+/// its own (never the previous resource's), and rules registered in another order find
+/// the same.
+#[test]
+fn each_resource_is_checked_for_itself_whatever_the_rule_order() {
+    let build = |reversed: bool| {
+        let mut app = App::new();
+        let stack = app.stack("Keys").unwrap();
+        app.add(
+            stack,
+            "Policy",
+            resource(
+                "AWS::IAM::ManagedPolicy",
+                json!({ "PolicyDocument": { "Version": "2012-10-17", "Statement": [
+                    { "Effect": "Allow", "Action": "kms:DescribeKey", "Resource": "*",
+                      "Condition": { "ArnLike": { "kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:*" } } },
+                    { "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::reports" },
+                    { "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*" },
+                    { "Effect": "Allow", "NotAction": "iam:*", "Resource": "*" }
+                ]}}),
+            ),
+        )
+        .unwrap();
+        for id in ["Clean", "AlsoClean"] {
+            app.add(
+                stack,
+                id,
+                resource(
+                    "AWS::IAM::ManagedPolicy",
+                    json!({ "PolicyDocument": { "Version": "2012-10-17", "Statement": [
+                        { "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::reports/*" }
+                    ]}}),
+                ),
+            )
+            .unwrap();
+        }
+        let mut rules = cairn_aspects::rules::IamPolicyCheck::all();
+        if reversed {
+            rules.reverse();
+        }
+        let set = rules
+            .into_iter()
+            .fold(RuleSet::empty(), |set, r| set.rule(r, cairn_aspects::Mode::Warn));
+        let root = app.root();
+        let findings = set.apply(&mut app, root);
+        app.synth().unwrap();
+        let mut found: Vec<(String, String)> = findings
+            .borrow()
+            .iter()
+            .map(|f| (f.path.clone(), f.rule.clone()))
+            .collect();
+        found.sort();
+        found
+    };
+    let in_order = build(false);
+    assert_eq!(
+        in_order,
+        [
+            ("Keys/Policy", "CAIRN-IAM-CONDITION-KEY"),
+            ("Keys/Policy", "CAIRN-IAM-NOT-ACTION"),
+            ("Keys/Policy", "CAIRN-IAM-PASSROLE"),
+            ("Keys/Policy", "CAIRN-IAM-RESOURCE-TYPE"),
+        ]
+        .map(|(p, r)| (p.to_string(), r.to_string()))
+    );
+    assert_eq!(build(true), in_order);
+}

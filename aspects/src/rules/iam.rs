@@ -1,9 +1,10 @@
 //! IAM rules: no full admin statements, no anonymous resource policies.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
-use cairn_cfn::policy::{FindingKind, PolicyChecker, Severity, POLICY_RESOURCE_TYPES};
-use cairn_core::Value;
+use cairn_cfn::policy::{FindingKind, PolicyChecker, PolicyFinding, Severity, POLICY_RESOURCE_TYPES};
+use cairn_core::{NodeId, Value};
 
 use crate::rule::{Context, Rule, RuleInfo, Violation};
 
@@ -159,25 +160,62 @@ impl Rule for IamNoWildcardPrincipal {
 #[derive(Debug, Clone)]
 pub struct IamPolicyCheck {
     kind: FindingKind,
-    checker: Rc<PolicyChecker>,
+    /// This rule's place among the rules [`IamPolicyCheck::all`] made.
+    position: usize,
+    shared: Rc<Shared>,
 }
 
+/// What the rules of one [`IamPolicyCheck::all`] share: one checker (the IAM reference is
+/// read once, resolved actions are remembered), and the findings of the resource being
+/// visited, so a resource's policies are read and checked once for all four rules.
+#[derive(Debug, Default)]
+struct Shared {
+    checker: PolicyChecker,
+    /// The resource last checked, the position of the rule that checked it, and its
+    /// findings of every kind of the group.
+    last: RefCell<Option<(NodeId, usize, Rc<Vec<PolicyFinding>>)>>,
+}
+
+const KINDS: [FindingKind; 4] = [
+    FindingKind::PassRoleToAnyService,
+    FindingKind::ConditionKeyNotApplicable,
+    FindingKind::ResourceTypeMismatch,
+    FindingKind::NotWithAllow,
+];
+
 impl IamPolicyCheck {
-    /// One rule per reported kind, sharing one checker (the IAM reference is read once).
+    /// One rule per reported kind, sharing one checker and one check per resource.
     pub fn all() -> Vec<IamPolicyCheck> {
-        let checker = Rc::new(PolicyChecker::new());
-        [
-            FindingKind::PassRoleToAnyService,
-            FindingKind::ConditionKeyNotApplicable,
-            FindingKind::ResourceTypeMismatch,
-            FindingKind::NotWithAllow,
-        ]
-        .into_iter()
-        .map(|kind| IamPolicyCheck {
-            kind,
-            checker: checker.clone(),
-        })
-        .collect()
+        let shared = Rc::new(Shared::default());
+        KINDS
+            .into_iter()
+            .enumerate()
+            .map(|(position, kind)| IamPolicyCheck {
+                kind,
+                position,
+                shared: shared.clone(),
+            })
+            .collect()
+    }
+
+    /// The findings of every kind of the group on the visited resource. The rules of a
+    /// rule set run in order on each resource, so the findings a rule placed before this
+    /// one computed on the same resource are this visit's: they are reused. Otherwise
+    /// (a new visit, or rules registered in another order) the resource is checked again.
+    fn findings(&self, cx: &Context) -> Rc<Vec<PolicyFinding>> {
+        if let Some((node, by, findings)) = &*self.shared.last.borrow() {
+            if *node == cx.node && *by < self.position {
+                return findings.clone();
+            }
+        }
+        let props = cx.properties();
+        let findings = Rc::new(
+            self.shared
+                .checker
+                .check_resource_where(cx.resource_type, &props, &|k| KINDS.contains(&k)),
+        );
+        *self.shared.last.borrow_mut() = Some((cx.node, self.position, findings.clone()));
+        findings
     }
 }
 
@@ -205,10 +243,9 @@ impl Rule for IamPolicyCheck {
     }
 
     fn check(&self, cx: &Context) -> Vec<Violation> {
-        let props = cx.properties();
-        self.checker
-            .check_resource_where(cx.resource_type, &props, &|k| k == self.kind)
-            .into_iter()
+        self.findings(cx)
+            .iter()
+            .filter(|f| f.kind == self.kind)
             .map(|f| {
                 let grade = match f.severity {
                     Severity::Error => "ERROR",

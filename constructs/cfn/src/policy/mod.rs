@@ -37,14 +37,16 @@
 
 mod reference;
 
-use std::cell::OnceCell;
-use std::collections::BTreeSet;
+use std::borrow::Cow;
+use std::cell::{OnceCell, RefCell};
+use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
 
 use cairn_core::{Intrinsic, PropertyError, Validator, Value};
 use indexmap::IndexMap;
 
 pub use reference::AccessLevel;
-use reference::{Reference, Service};
+use reference::Reference;
 
 /// How serious a finding is, as IAM Access Analyzer grades them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -235,11 +237,12 @@ pub const POLICY_RESOURCE_TYPES: &[&str] = &[
 ];
 
 /// The policy documents among a resource's properties: (path under `Properties`, the
-/// document, its kind). A document written as JSON text is read from it.
-pub fn policy_documents(
+/// document, its kind). A document written as JSON text is read from it; a map is
+/// borrowed.
+pub fn policy_documents<'p>(
     resource_type: &str,
-    properties: &IndexMap<String, Value>,
-) -> Vec<(String, Value, PolicyKind)> {
+    properties: &'p IndexMap<String, Value>,
+) -> Vec<(String, Cow<'p, Value>, PolicyKind)> {
     let mut out = Vec::new();
     for (ty, path, kind) in POLICY_DOCUMENTS {
         if *ty != resource_type {
@@ -265,12 +268,17 @@ pub fn policy_documents(
     out
 }
 
-fn push_document(out: &mut Vec<(String, Value, PolicyKind)>, path: String, doc: &Value, kind: PolicyKind) {
+fn push_document<'p>(
+    out: &mut Vec<(String, Cow<'p, Value>, PolicyKind)>,
+    path: String,
+    doc: &'p Value,
+    kind: PolicyKind,
+) {
     match doc {
-        Value::Map(_) => out.push((path, doc.clone(), kind)),
+        Value::Map(_) => out.push((path, Cow::Borrowed(doc), kind)),
         Value::String(text) => {
             if let Ok(json) = serde_json::from_str::<serde_json::Value>(text) {
-                out.push((path, Value::from_json(&json), kind));
+                out.push((path, Cow::Owned(Value::from_json(&json)), kind));
             }
         }
         _ => {}
@@ -280,9 +288,23 @@ fn push_document(out: &mut Vec<(String, Value, PolicyKind)>, path: String, doc: 
 /// Checks policy documents against the IAM service reference embedded in this crate
 /// (parliament's copy of the Service Authorization Reference, see `codegen/iam/`). The
 /// reference is read on the first check and kept for the checker's life.
+///
+/// The checker remembers what it worked out for the lifetime of the checker (one app's
+/// synthesis): the services it read, each distinct action list it resolved, which resource
+/// patterns fit those actions and which condition keys apply to them. Apps repeat the same
+/// statements with different references, so most statements cost a few lookups.
 #[derive(Default)]
 pub struct PolicyChecker {
     reference: OnceCell<Reference>,
+    /// Resolved action lists, by the list's text.
+    resolved: RefCell<HashMap<ActionList, Rc<Resolved>>>,
+}
+
+/// A statement's action list as written: its strings, and whether some item was not one.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct ActionList {
+    written: Vec<String>,
+    other: bool,
 }
 
 impl std::fmt::Debug for PolicyChecker {
@@ -394,7 +416,7 @@ fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<
 
 /// One token of an ARN pattern: a literal byte, a part that matches any text within one
 /// ARN segment (no `/` or `:`), or any text at all.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 enum Tok {
     Lit(u8),
     Seg,
@@ -556,15 +578,25 @@ fn arn_service(p: &[Tok]) -> Option<String> {
     None
 }
 
-/// What a statement's actions resolve to.
-struct Actions<'r> {
-    /// Every action matched (service, action index).
-    matched: Vec<(&'r Service, usize)>,
+/// What an action list resolves to, worked out once per distinct list.
+struct Resolved {
+    /// Every action matched (service slot in the reference, action index).
+    matched: Vec<(usize, usize)>,
     /// Some action is `*`, a `*` service wildcard or not a literal: the statement's other
     /// checks cannot know the full set.
     open: bool,
-    /// The statement's literal action strings.
+    /// The list's literal action strings.
     written: Vec<String>,
+    /// The findings of resolving: unknown services and actions, empty wildcards.
+    findings: Vec<(FindingKind, String)>,
+    /// The ARN formats of the resource types the actions take, `None` when one of them
+    /// has no known format (then nothing can be said about resources); computed on first
+    /// use.
+    formats: OnceCell<Option<Vec<(&'static str, Vec<Tok>)>>>,
+    /// Whether a resource pattern fits one of `formats`.
+    fits: RefCell<HashMap<Vec<Tok>, bool>>,
+    /// Whether a condition key (lower case) applies to one of the actions.
+    applies: RefCell<HashMap<String, bool>>,
 }
 
 impl PolicyChecker {
@@ -805,29 +837,10 @@ impl PolicyChecker {
         let Some(action) = action.or(not_action) else {
             return;
         };
-        let resolve = [
-            FindingKind::UnknownService,
-            FindingKind::UnknownAction,
-            FindingKind::WildcardMatchesNothing,
-            FindingKind::Malformed,
-            FindingKind::ConditionKeyNotApplicable,
-            FindingKind::ResourceTypeMismatch,
-        ]
-        .into_iter()
-        .any(wanted);
-        let actions = if resolve {
-            self.actions(action, &mut push)
-        } else {
-            Actions {
-                matched: Vec::new(),
-                open: true,
-                written: as_list(action)
-                    .into_iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect(),
-            }
-        };
+        let actions = self.resolve(action);
+        for (k, message) in &actions.findings {
+            push(*k, message.clone());
+        }
         if not_action.is_some() {
             return;
         }
@@ -874,14 +887,12 @@ impl PolicyChecker {
                     let Some((prefix, _)) = key.split_once(':') else {
                         continue;
                     };
-                    if prefix.eq_ignore_ascii_case("aws") || self.reference().service(prefix).is_none() {
+                    if prefix.eq_ignore_ascii_case("aws") || self.reference().slot(prefix).is_none() {
                         continue;
                     }
-                    let applies = actions
-                        .matched
-                        .iter()
-                        .any(|(svc, a)| svc.key_applies(&svc.actions[*a], key));
-                    if !applies && reported.insert(key.to_ascii_lowercase()) {
+                    if !actions.key_applies(self.reference(), key)
+                        && reported.insert(key.to_ascii_lowercase())
+                    {
                         push(
                             FindingKind::ConditionKeyNotApplicable,
                             format!(
@@ -897,24 +908,15 @@ impl PolicyChecker {
         if any_resource || !wanted(FindingKind::ResourceTypeMismatch) {
             return;
         }
-        let mut formats: Vec<(&str, Vec<Tok>)> = Vec::new();
-        for (svc, a) in &actions.matched {
-            for (t, _) in &svc.actions[*a].types {
-                let rt = &svc.resources[*t as usize];
-                if rt.arn.is_empty() {
-                    return; // A type without a known format: nothing can be said.
-                }
-                if !formats.iter().any(|(f, _)| *f == rt.arn) {
-                    formats.push((rt.arn, format_pattern(rt.arn)));
-                }
-            }
-        }
+        let Some(formats) = actions.formats(self.reference()) else {
+            return; // A type without a known format: nothing can be said.
+        };
         for (n, r) in resources.iter().enumerate() {
             let Some(p) = arn_pattern(r) else { continue };
             if arn_service(&p).is_none() {
                 continue;
             }
-            if !formats.iter().any(|(_, f)| intersects(&p, f)) {
+            if !actions.fits(&p) {
                 let shown = match r {
                     Value::String(s) => s.clone(),
                     _ => p
@@ -944,46 +946,66 @@ impl PolicyChecker {
         }
     }
 
-    /// Resolves the statement's actions, reporting unknown services and actions and
-    /// wildcards that match nothing.
-    fn actions<'r>(&'r self, v: &Value, push: &mut impl FnMut(FindingKind, String)) -> Actions<'r> {
-        let reference = self.reference();
-        let mut out = Actions {
-            matched: Vec::new(),
-            open: false,
+    /// Resolves an action list, once per distinct list for the checker's life.
+    fn resolve(&self, v: &Value) -> Rc<Resolved> {
+        let mut key = ActionList {
             written: Vec::new(),
+            other: false,
         };
         for item in as_list(v) {
-            let Some(a) = item.as_str() else {
-                out.open = true;
-                continue;
-            };
-            out.written.push(a.to_string());
+            match item.as_str() {
+                Some(a) => key.written.push(a.to_string()),
+                None => key.other = true,
+            }
+        }
+        if let Some(r) = self.resolved.borrow().get(&key) {
+            return r.clone();
+        }
+        let r = Rc::new(self.resolve_list(&key));
+        self.resolved.borrow_mut().insert(key, r.clone());
+        r
+    }
+
+    /// Resolves the actions of a list, finding unknown services and actions and wildcards
+    /// that match nothing.
+    fn resolve_list(&self, list: &ActionList) -> Resolved {
+        let reference = self.reference();
+        let mut out = Resolved {
+            matched: Vec::new(),
+            open: list.other,
+            written: list.written.clone(),
+            findings: Vec::new(),
+            formats: OnceCell::new(),
+            fits: RefCell::default(),
+            applies: RefCell::default(),
+        };
+        for a in &list.written {
             if a == "*" {
                 out.open = true;
                 continue;
             }
             let Some((prefix, name)) = a.split_once(':') else {
-                push(
+                out.findings.push((
                     FindingKind::Malformed,
                     format!("action \"{a}\" is not of the form service:Action (e.g. sqs:ReceiveMessage)"),
-                );
+                ));
                 out.open = true;
                 continue;
             };
-            let Some(service) = reference.service(prefix) else {
-                let hint = closest(prefix, reference.services.values().map(|s| s.prefix))
+            let Some(slot) = reference.slot(prefix) else {
+                let hint = closest(prefix, reference.prefixes())
                     .map(|c| format!("; did you mean {c}?"))
                     .unwrap_or_else(|| {
                         "; check the service prefix in the Service Authorization Reference".into()
                     });
-                push(
+                out.findings.push((
                     FindingKind::UnknownService,
                     format!("unknown service prefix \"{prefix}\" in action {a}{hint}"),
-                );
+                ));
                 out.open = true;
                 continue;
             };
+            let service = reference.at(slot);
             if name.contains(['*', '?']) {
                 if name == "*" {
                     out.open = true;
@@ -992,22 +1014,22 @@ impl PolicyChecker {
                 let before = out.matched.len();
                 for (i, act) in service.actions.iter().enumerate() {
                     if glob(name.as_bytes(), act.name.as_bytes()) {
-                        out.matched.push((service, i));
+                        out.matched.push((slot, i));
                     }
                 }
                 if out.matched.len() == before {
-                    push(
+                    out.findings.push((
                         FindingKind::WildcardMatchesNothing,
                         format!(
                             "action {a} matches no {} action; correct the pattern",
                             service.prefix
                         ),
-                    );
+                    ));
                 }
                 continue;
             }
             match service.by_name.get(&name.to_ascii_lowercase()) {
-                Some(i) => out.matched.push((service, *i)),
+                Some(i) => out.matched.push((slot, *i)),
                 None => {
                     let hint = closest(name, service.actions.iter().map(|x| x.name))
                         .map(|c| format!("; did you mean {}:{c}?", service.prefix))
@@ -1017,11 +1039,63 @@ impl PolicyChecker {
                                 service.prefix
                             )
                         });
-                    push(FindingKind::UnknownAction, format!("unknown action {a}{hint}"));
+                    out.findings
+                        .push((FindingKind::UnknownAction, format!("unknown action {a}{hint}")));
                 }
             }
         }
         out
+    }
+}
+
+impl Resolved {
+    /// True when condition key `key` applies to one of the matched actions.
+    fn key_applies(&self, reference: &Reference, key: &str) -> bool {
+        let lower = key.to_ascii_lowercase();
+        if let Some(known) = self.applies.borrow().get(&lower) {
+            return *known;
+        }
+        let applies = self.matched.iter().any(|(slot, a)| {
+            let svc = reference.at(*slot);
+            svc.key_applies(&svc.actions[*a], key)
+        });
+        self.applies.borrow_mut().insert(lower, applies);
+        applies
+    }
+
+    /// The ARN formats of the resource types the matched actions take (each once), or
+    /// `None` when one of those types has no known format.
+    fn formats(&self, reference: &Reference) -> Option<&[(&'static str, Vec<Tok>)]> {
+        self.formats
+            .get_or_init(|| {
+                let mut formats: Vec<(&'static str, Vec<Tok>)> = Vec::new();
+                for (slot, a) in &self.matched {
+                    let svc = reference.at(*slot);
+                    for (t, _) in &svc.actions[*a].types {
+                        let rt = &svc.resources[*t as usize];
+                        if rt.arn.is_empty() {
+                            return None;
+                        }
+                        if !formats.iter().any(|(f, _)| *f == rt.arn) {
+                            formats.push((rt.arn, rt.pattern.clone()));
+                        }
+                    }
+                }
+                Some(formats)
+            })
+            .as_deref()
+    }
+
+    /// True when a resource pattern fits one of the formats (call after
+    /// [`Resolved::formats`] returned `Some`).
+    fn fits(&self, pattern: &[Tok]) -> bool {
+        if let Some(known) = self.fits.borrow().get(pattern) {
+            return *known;
+        }
+        let formats = self.formats.get().and_then(Option::as_deref).unwrap_or_default();
+        let fits = formats.iter().any(|(_, f)| intersects(pattern, f));
+        self.fits.borrow_mut().insert(pattern.to_vec(), fits);
+        fits
     }
 }
 
