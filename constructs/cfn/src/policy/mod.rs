@@ -712,31 +712,41 @@ impl PolicyChecker {
         wanted: &dyn Fn(FindingKind) -> bool,
         out: &mut Vec<PolicyFinding>,
     ) {
-        let label = match s.get("Sid").and_then(Value::as_str) {
-            Some(sid) if !sid.is_empty() => format!("statement \"{sid}\""),
-            _ => format!("statement #{index}"),
-        };
+        // One pass over the statement's elements (most statements have four or five).
+        let mut field: [Option<&Value>; STATEMENT_KEYS.len()] = [None; STATEMENT_KEYS.len()];
+        let mut unknown = Vec::new();
+        for (k, v) in s {
+            match STATEMENT_KEYS.iter().position(|known| known == k) {
+                Some(at) => field[at] = Some(v),
+                None => unknown.push(k),
+            }
+        }
+        let [sid, effect, principal, not_principal, action, not_action, resource, not_resource, condition] =
+            field;
+        let sid = sid.and_then(Value::as_str).filter(|sid| !sid.is_empty());
         let mut push = |k: FindingKind, message: String| {
+            // The label is written only for a finding.
+            let label = match sid {
+                Some(sid) => format!("statement \"{sid}\""),
+                None => format!("statement #{index}"),
+            };
             out.push(PolicyFinding {
                 kind: k,
                 severity: k.severity(),
                 path: format!("Statement[{index}]"),
-                statement: label.clone(),
                 message: format!("{label}: {message}"),
+                statement: label,
             })
         };
-        for k in s.keys() {
-            if !STATEMENT_KEYS.contains(&k.as_str()) {
-                push(
-                    FindingKind::Malformed,
-                    format!(
-                        "unknown statement element \"{k}\"; a statement has {}",
-                        STATEMENT_KEYS.join(", ")
-                    ),
-                );
-            }
+        for k in unknown {
+            push(
+                FindingKind::Malformed,
+                format!(
+                    "unknown statement element \"{k}\"; a statement has {}",
+                    STATEMENT_KEYS.join(", ")
+                ),
+            );
         }
-        let effect = s.get("Effect");
         let allow = match effect {
             Some(Value::String(e)) if e == "Allow" => true,
             Some(Value::String(e)) if e == "Deny" => false,
@@ -756,8 +766,6 @@ impl PolicyChecker {
             }
             Some(_) => return,
         };
-        let action = s.get("Action");
-        let not_action = s.get("NotAction");
         match (action, not_action) {
             (Some(_), Some(_)) => push(
                 FindingKind::Malformed,
@@ -769,17 +777,17 @@ impl PolicyChecker {
             ),
             _ => {}
         }
-        let principal = s.contains_key("Principal") || s.contains_key("NotPrincipal");
-        let resource = s.contains_key("Resource") || s.contains_key("NotResource");
+        let resources_written = resource.is_some() || not_resource.is_some();
+        let principal_written = principal.is_some() || not_principal.is_some();
         match kind {
             PolicyKind::Identity => {
-                if principal {
+                if principal_written {
                     push(
                         FindingKind::Malformed,
                         "has a Principal, which an identity policy cannot have (the principal is whoever the policy is attached to); remove it".into(),
                     );
                 }
-                if !resource {
+                if !resources_written {
                     push(
                         FindingKind::Malformed,
                         "has no Resource; name the resources (or \"*\") the actions apply to".into(),
@@ -787,7 +795,7 @@ impl PolicyChecker {
                 }
             }
             PolicyKind::Resource | PolicyKind::Trust => {
-                if !principal {
+                if !principal_written {
                     push(
                         FindingKind::Malformed,
                         "has no Principal, which a resource or trust policy needs; name who the statement applies to".into(),
@@ -795,18 +803,18 @@ impl PolicyChecker {
                 }
             }
         }
-        if kind == PolicyKind::Trust && resource {
+        if kind == PolicyKind::Trust && resources_written {
             push(
                 FindingKind::TrustPolicyResource,
                 "a trust policy statement has Resource or NotResource; remove it (the resource is the role itself)".into(),
             );
         }
         if allow {
-            for (k, what) in [
-                ("NotAction", "every action but these"),
-                ("NotResource", "every resource but these"),
+            for (k, what, written) in [
+                ("NotAction", "every action but these", not_action.is_some()),
+                ("NotResource", "every resource but these", not_resource.is_some()),
             ] {
-                if s.contains_key(k) {
+                if written {
                     push(
                         FindingKind::NotWithAllow,
                         format!("{k} with Allow allows {what}, including ones added to AWS later; list what is allowed with {}", &k[3..]),
@@ -815,7 +823,7 @@ impl PolicyChecker {
             }
         }
         // Conditions: operators.
-        let condition = s.get("Condition").and_then(Value::as_map);
+        let condition = condition.and_then(Value::as_map);
         if let Some(c) = condition {
             for op in c.keys() {
                 let base = op
@@ -844,7 +852,7 @@ impl PolicyChecker {
         if not_action.is_some() {
             return;
         }
-        let resources: Vec<&Value> = s.get("Resource").map(as_list).unwrap_or_default();
+        let resources: Vec<&Value> = resource.map(as_list).unwrap_or_default();
         let any_resource = resources.iter().any(|r| r.as_str() == Some("*"));
         // Security warnings.
         if allow {
@@ -864,7 +872,7 @@ impl PolicyChecker {
                 );
             }
             if kind != PolicyKind::Identity && condition.is_none() {
-                if let Some(p) = s.get("Principal") {
+                if let Some(p) = principal {
                     let star = |v: &Value| as_list(v).iter().any(|x| x.as_str() == Some("*"));
                     let wildcard = star(p) || p.as_map().and_then(|m| m.get("AWS")).is_some_and(star);
                     if wildcard {
