@@ -171,9 +171,18 @@ pub struct IamPolicyCheck {
 #[derive(Debug, Default)]
 struct Shared {
     checker: PolicyChecker,
-    /// The resource last checked, the position of the rule that checked it, and its
-    /// findings of every kind of the group.
-    last: RefCell<Option<(NodeId, usize, Rc<Vec<PolicyFinding>>)>>,
+    /// The resource last checked.
+    last: RefCell<Option<LastChecked>>,
+}
+
+/// A resource checked for the whole group.
+#[derive(Debug)]
+struct LastChecked {
+    node: NodeId,
+    /// The position of the rule that checked it.
+    by: usize,
+    /// Its findings of every kind of the group.
+    findings: Rc<Vec<PolicyFinding>>,
 }
 
 const KINDS: [FindingKind; 4] = [
@@ -203,9 +212,9 @@ impl IamPolicyCheck {
     /// one computed on the same resource are this visit's: they are reused. Otherwise
     /// (a new visit, or rules registered in another order) the resource is checked again.
     fn findings(&self, cx: &Context) -> Rc<Vec<PolicyFinding>> {
-        if let Some((node, by, findings)) = &*self.shared.last.borrow() {
-            if *node == cx.node && *by < self.position {
-                return findings.clone();
+        if let Some(last) = &*self.shared.last.borrow() {
+            if last.node == cx.node && last.by < self.position {
+                return last.findings.clone();
             }
         }
         let props = cx.properties();
@@ -214,7 +223,11 @@ impl IamPolicyCheck {
                 .checker
                 .check_resource_where(cx.resource_type, &props, &|k| KINDS.contains(&k)),
         );
-        *self.shared.last.borrow_mut() = Some((cx.node, self.position, findings.clone()));
+        *self.shared.last.borrow_mut() = Some(LastChecked {
+            node: cx.node,
+            by: self.position,
+            findings: findings.clone(),
+        });
         findings
     }
 }

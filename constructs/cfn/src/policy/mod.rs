@@ -112,6 +112,17 @@ pub enum PolicyKind {
     Trust,
 }
 
+impl PolicyKind {
+    /// The kind's name: `Identity`, `Resource` or `Trust`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyKind::Identity => "Identity",
+            PolicyKind::Resource => "Resource",
+            PolicyKind::Trust => "Trust",
+        }
+    }
+}
+
 /// One finding on one statement (or on the document).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyFinding {
