@@ -49,11 +49,15 @@ impl RuleSet {
     }
 
     /// Every built-in rule that needs no configuration, fixing what can be fixed and
-    /// reporting the rest as errors.
+    /// reporting the rest as errors; and the IAM policy check's warnings
+    /// ([`rules::recommended_warnings`](crate::rules::recommended_warnings)) as warnings.
     pub fn recommended() -> Self {
         let mut set = RuleSet::empty();
         for r in crate::rules::recommended() {
             set = set.rule_boxed(r, Mode::Fix);
+        }
+        for r in crate::rules::recommended_warnings() {
+            set = set.rule_boxed(r, Mode::Warn);
         }
         set
     }

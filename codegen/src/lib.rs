@@ -9,6 +9,7 @@
 pub mod bundle;
 pub mod docs;
 pub mod emit;
+pub mod iam;
 pub mod model;
 pub mod names;
 

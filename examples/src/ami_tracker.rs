@@ -80,6 +80,7 @@ pub fn assets_dir() -> PathBuf {
 pub fn build() -> Result<App> {
     let mut app = App::new();
     app.add_validator_once(cairn::cfn::SchemaValidator::new());
+    app.add_validator_once(cairn::cfn::policy::PolicyValidator::new());
 
     let tracker = tracker_stack(&mut app)?;
     let consumer = consumer_stack(&mut app)?;

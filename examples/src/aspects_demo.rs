@@ -229,6 +229,7 @@ fn blog_rules(base: RuleSet) -> RuleSet {
 pub fn build() -> Result<App> {
     let mut app = App::new();
     app.add_validator_once(cairn::cfn::SchemaValidator::new());
+    app.add_validator_once(cairn::cfn::policy::PolicyValidator::new());
     let stack = stack(
         &mut app,
         &Shape {
@@ -246,6 +247,7 @@ pub fn build() -> Result<App> {
 pub fn build_compliant() -> Result<App> {
     let mut app = App::new();
     app.add_validator_once(cairn::cfn::SchemaValidator::new());
+    app.add_validator_once(cairn::cfn::policy::PolicyValidator::new());
     let stack = stack(
         &mut app,
         &Shape {

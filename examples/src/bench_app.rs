@@ -25,6 +25,7 @@ pub fn groups_from_env() -> usize {
 pub fn build_with(groups: usize) -> Result<App> {
     let mut app = App::new();
     app.add_validator_once(cairn_cfn::SchemaValidator::new());
+    app.add_validator_once(cairn_cfn::policy::PolicyValidator::new());
     let stacks = groups.div_ceil(GROUPS_PER_STACK);
     for s in 0..stacks {
         let stack = app.stack(&format!("Bench{s}"))?;

@@ -986,6 +986,7 @@ pub fn smoke_test_step(cfg: &EnvConfig) -> Step {
 pub fn build() -> Result<App> {
     let mut app = App::new();
     app.add_validator_once(cairn::cfn::SchemaValidator::new());
+    app.add_validator_once(cairn::cfn::policy::PolicyValidator::new());
     let mut stages = Vec::new();
     for cfg in environments() {
         let stage = add_data_lake_stage(&mut app, &cfg)?;

@@ -118,6 +118,7 @@ fn repository(app: &mut App, scope: cairn::Stack, id: &str, name: &str) -> Resul
 pub fn build() -> Result<App> {
     let mut app = App::new();
     app.add_validator_once(cairn::cfn::SchemaValidator::new());
+    app.add_validator_once(cairn::cfn::policy::PolicyValidator::new());
     let root = app.root();
     let stack = app.stack_with(
         root,

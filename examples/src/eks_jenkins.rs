@@ -355,6 +355,7 @@ fn target_stack(app: &mut App, id: &str, account: &str) -> Result<Stack> {
 pub fn build() -> Result<App> {
     let mut app = App::new();
     app.add_validator_once(cairn::cfn::SchemaValidator::new());
+    app.add_validator_once(cairn::cfn::policy::PolicyValidator::new());
     shared_services_stack(&mut app)?;
     for (id, account) in STACKS[1..].iter().zip(TARGET_ACCOUNTS) {
         target_stack(&mut app, id, account)?;

@@ -20,6 +20,7 @@ use cairn_cfn::sqs::CfnQueue;
 pub fn build() -> Result<App> {
     let mut app = App::new();
     app.add_validator_once(cairn_cfn::SchemaValidator::new());
+    app.add_validator_once(cairn_cfn::policy::PolicyValidator::new());
 
     let producer = app.stack("HelloProducer")?;
     let encryption = bucket::ServerSideEncryptionRule {

@@ -455,6 +455,7 @@ fn stage_pipeline(app: &mut App, d: &Deployment) -> Result<()> {
 pub fn build_for(deployments: &[Deployment]) -> Result<App> {
     let mut app = App::new();
     app.add_validator_once(cairn::cfn::SchemaValidator::new());
+    app.add_validator_once(cairn::cfn::policy::PolicyValidator::new());
     toolchain(&mut app)?;
     for d in deployments {
         if d.kind != "silo" && d.kind != "pool" {

@@ -164,6 +164,7 @@ pub fn build() -> Result<App> {
 pub fn build_with(props: StackManagerProps) -> Result<App> {
     let mut app = App::new();
     app.add_validator_once(cairn::cfn::SchemaValidator::new());
+    app.add_validator_once(cairn::cfn::policy::PolicyValidator::new());
 
     let commands = app.stack(COMMANDS_STACK)?;
     app.stack_props_mut(commands).description =

@@ -998,6 +998,7 @@ fn workflow_stack(app: &mut App, sets: &[StackSet], order: &StackSetOrder) -> Re
 pub fn build() -> Result<App> {
     let mut app = App::new();
     app.add_validator_once(cairn::cfn::SchemaValidator::new());
+    app.add_validator_once(cairn::cfn::policy::PolicyValidator::new());
     let (sets, order) = org_stack(&mut app)?;
     workflow_stack(&mut app, &sets, &order)?;
     let root = app.root();

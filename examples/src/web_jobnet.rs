@@ -622,12 +622,11 @@ fn functions_stack(app: &mut App, web: &WebTier) -> Result<Functions> {
         "put the maintenance page on the listener",
         listener_env(),
     )?;
+    // CreateRule takes the listener only (the service reference lists no rule resource
+    // for it); the rules are DeleteRule's.
     maintenance_on.role().add_to_policy(
         app,
-        allow(
-            &["elasticloadbalancing:CreateRule"],
-            vec![listener_arn.clone(), listener_rules.clone()],
-        ),
+        allow(&["elasticloadbalancing:CreateRule"], vec![listener_arn.clone()]),
     )?;
     let maintenance_off = function(
         app,
@@ -1439,6 +1438,7 @@ pub fn build() -> Result<App> {
 pub fn build_with(schedules: &Schedules) -> Result<App> {
     let mut app = App::new();
     app.add_validator_once(cairn::cfn::SchemaValidator::new());
+    app.add_validator_once(cairn::cfn::policy::PolicyValidator::new());
     let web = web_stack(&mut app)?;
     let functions = functions_stack(&mut app, &web)?;
     let ids: Vec<Value> = web.web_servers.iter().map(Instance::instance_id).collect();

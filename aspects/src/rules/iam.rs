@@ -1,6 +1,10 @@
 //! IAM rules: no full admin statements, no anonymous resource policies.
 
-use cairn_core::Value;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use cairn_cfn::policy::{FindingKind, PolicyChecker, PolicyFinding, Severity, POLICY_RESOURCE_TYPES};
+use cairn_core::{NodeId, Value};
 
 use crate::rule::{Context, Rule, RuleInfo, Violation};
 
@@ -136,5 +140,133 @@ impl Rule for IamNoWildcardPrincipal {
             }
         }
         out
+    }
+}
+
+/// The findings of one kind of the offline IAM policy check
+/// ([`cairn_cfn::policy::PolicyChecker`]) on every policy document of a resource: the
+/// warnings and security warnings, which [`RuleSet::recommended`](crate::RuleSet::recommended)
+/// reports in [`Mode::Warn`](crate::Mode::Warn) so they can be suppressed with a reason.
+/// (The errors stop synthesis through [`cairn_cfn::policy::PolicyValidator`]; the wildcard
+/// principal is [`IamNoWildcardPrincipal`]'s.)
+///
+/// ```
+/// use cairn_aspects::rules::IamPolicyCheck;
+/// use cairn_aspects::Rule;
+///
+/// let rules = IamPolicyCheck::all();
+/// assert!(rules.iter().any(|r| r.info().id == "CAIRN-IAM-CONDITION-KEY"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct IamPolicyCheck {
+    kind: FindingKind,
+    /// This rule's place among the rules [`IamPolicyCheck::all`] made.
+    position: usize,
+    shared: Rc<Shared>,
+}
+
+/// What the rules of one [`IamPolicyCheck::all`] share: one checker (the IAM reference is
+/// read once, resolved actions are remembered), and the findings of the resource being
+/// visited, so a resource's policies are read and checked once for all four rules.
+#[derive(Debug, Default)]
+struct Shared {
+    checker: PolicyChecker,
+    /// The resource last checked.
+    last: RefCell<Option<LastChecked>>,
+}
+
+/// A resource checked for the whole group.
+#[derive(Debug)]
+struct LastChecked {
+    node: NodeId,
+    /// The position of the rule that checked it.
+    by: usize,
+    /// Its findings of every kind of the group.
+    findings: Rc<Vec<PolicyFinding>>,
+}
+
+const KINDS: [FindingKind; 4] = [
+    FindingKind::PassRoleToAnyService,
+    FindingKind::ConditionKeyNotApplicable,
+    FindingKind::ResourceTypeMismatch,
+    FindingKind::NotWithAllow,
+];
+
+impl IamPolicyCheck {
+    /// One rule per reported kind, sharing one checker and one check per resource.
+    pub fn all() -> Vec<IamPolicyCheck> {
+        let shared = Rc::new(Shared::default());
+        KINDS
+            .into_iter()
+            .enumerate()
+            .map(|(position, kind)| IamPolicyCheck {
+                kind,
+                position,
+                shared: shared.clone(),
+            })
+            .collect()
+    }
+
+    /// The findings of every kind of the group on the visited resource. The rules of a
+    /// rule set run in order on each resource, so the findings a rule placed before this
+    /// one computed on the same resource are this visit's: they are reused. Otherwise
+    /// (a new visit, or rules registered in another order) the resource is checked again.
+    fn findings(&self, cx: &Context) -> Rc<Vec<PolicyFinding>> {
+        if let Some(last) = &*self.shared.last.borrow() {
+            if last.node == cx.node && last.by < self.position {
+                return last.findings.clone();
+            }
+        }
+        let props = cx.properties();
+        let findings = Rc::new(
+            self.shared
+                .checker
+                .check_resource_where(cx.resource_type, &props, &|k| KINDS.contains(&k)),
+        );
+        *self.shared.last.borrow_mut() = Some(LastChecked {
+            node: cx.node,
+            by: self.position,
+            findings: findings.clone(),
+        });
+        findings
+    }
+}
+
+impl Rule for IamPolicyCheck {
+    fn info(&self) -> RuleInfo {
+        let (id, description) = match self.kind {
+            FindingKind::PassRoleToAnyService => (
+                "CAIRN-IAM-PASSROLE",
+                "iam:PassRole on every role (\"*\") is limited by an iam:PassedToService condition",
+            ),
+            FindingKind::ConditionKeyNotApplicable => (
+                "CAIRN-IAM-CONDITION-KEY",
+                "Every service condition key applies to at least one of its statement's actions",
+            ),
+            FindingKind::ResourceTypeMismatch => (
+                "CAIRN-IAM-RESOURCE-TYPE",
+                "Every resource ARN is of a type one of its statement's actions takes",
+            ),
+            _ => (
+                "CAIRN-IAM-NOT-ACTION",
+                "Allow statements list their actions and resources (no NotAction or NotResource)",
+            ),
+        };
+        RuleInfo::new(id, description, POLICY_RESOURCE_TYPES)
+    }
+
+    fn check(&self, cx: &Context) -> Vec<Violation> {
+        self.findings(cx)
+            .iter()
+            .filter(|f| f.kind == self.kind)
+            .map(|f| {
+                let grade = match f.severity {
+                    Severity::Error => "ERROR",
+                    Severity::SecurityWarning => "SECURITY_WARNING",
+                    Severity::Warning => "WARNING",
+                };
+                Violation::new(format!("{grade} {}: {}", f.path, f.message))
+            })
+            .collect()
     }
 }

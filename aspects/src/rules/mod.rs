@@ -46,9 +46,19 @@ pub fn recommended() -> Vec<Rc<dyn Rule>> {
     ]
 }
 
+/// The rules that need no configuration and report warnings (in [`Mode::Warn`](crate::Mode::Warn)
+/// in [`RuleSet::recommended`](crate::RuleSet::recommended)): the IAM policy check's.
+pub fn recommended_warnings() -> Vec<Rc<dyn Rule>> {
+    IamPolicyCheck::all()
+        .into_iter()
+        .map(|r| Rc::new(r) as Rc<dyn Rule>)
+        .collect()
+}
+
 /// Every built-in rule's info, configuration-needing ones included.
 pub fn catalogue() -> Vec<RuleInfo> {
     let mut all: Vec<RuleInfo> = recommended().iter().map(|r| r.info()).collect();
+    all.extend(recommended_warnings().iter().map(|r| r.info()));
     all.push(VpcCidrPrefix::default().info());
     all.push(ApprovedAmi::default().info());
     all.push(MandatoryTags::default().info());

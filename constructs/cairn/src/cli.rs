@@ -355,6 +355,7 @@ fn write_reports(dir: &std::path::Path, reports: &[crate::Report], quiet: bool) 
 fn execute(mut app: App, command: Command, env: &CliEnv) -> Result<(), Error> {
     // Every property is checked against its CloudFormation schema before anything is written.
     app.add_validator_once(cairn_cfn::SchemaValidator::new());
+    app.add_validator_once(cairn_cfn::policy::PolicyValidator::new());
     match command {
         Command::Synth {
             output,

@@ -43,6 +43,7 @@
 
 #[rustfmt::skip]
 mod generated;
+pub mod policy;
 pub mod schema;
 mod support;
 pub mod validate;

@@ -79,6 +79,18 @@ pub struct BuildSpec {
     pub artifacts_files: Vec<String>,
     /// `cache.paths`.
     pub cache_paths: Vec<String>,
+    /// `reports`: test reports by report group name (CodeBuild creates the group
+    /// `<project>-<name>`, which the project role may write).
+    pub reports: IndexMap<String, TestReport>,
+}
+
+/// One entry of a build spec's `reports`: the files a build writes and their format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestReport {
+    /// The report files (paths or globs, relative to the source directory).
+    pub files: Vec<String>,
+    /// Their format, e.g. `JUNITXML`, `CUCUMBERJSON`, `TESTNGXML`.
+    pub file_format: String,
 }
 
 impl BuildSpec {
@@ -131,6 +143,19 @@ impl BuildSpec {
     ) -> Self {
         self.artifacts_base_directory = Some(base_directory.into());
         self.artifacts_files = files.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds a test report: CodeBuild reads `files` (JUnit XML) after the build and shows
+    /// them as the report `name`.
+    pub fn junit_report<S: Into<String>>(mut self, name: &str, files: impl IntoIterator<Item = S>) -> Self {
+        self.reports.insert(
+            name.into(),
+            TestReport {
+                files: files.into_iter().map(Into::into).collect(),
+                file_format: "JUNITXML".into(),
+            },
+        );
         self
     }
 
@@ -193,6 +218,19 @@ impl BuildSpec {
         }
         if !self.cache_paths.is_empty() {
             root.insert("cache".into(), json!({ "paths": self.cache_paths }));
+        }
+        if !self.reports.is_empty() {
+            let reports: Map<String, Json> = self
+                .reports
+                .iter()
+                .map(|(name, r)| {
+                    (
+                        name.clone(),
+                        json!({ "files": r.files, "file-format": r.file_format }),
+                    )
+                })
+                .collect();
+            root.insert("reports".into(), Json::Object(reports));
         }
         Json::Object(root)
     }

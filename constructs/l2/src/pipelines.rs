@@ -6,8 +6,8 @@
 //! grouped in [`Wave`]s. Stages of one wave deploy in parallel (one CodePipeline stage,
 //! the same run orders, no artifact passed between them); each stack of a stage is a
 //! change set created, then executed, after the stacks it depends on. Pre and post
-//! [`Step`]s (shell tests, FIS experiments, manual approvals) run around stages and
-//! waves.
+//! [`Step`]s (shell tests, FIS experiments, manual approvals, IAM policy validation with
+//! Access Analyzer) run around stages and waves.
 //!
 //! Deploy actions assume the target environment's bootstrap roles, as CDK Pipelines
 //! does: the action role [`deploy_role_arn`] (`cdk-hnb659fds-deploy-role-<account>-<region>`)
@@ -296,7 +296,54 @@ pub enum Step {
         /// in the pipeline's stack).
         experiment_template_id: Value,
     },
+    /// Validates the IAM policies of the stage's templates with IAM Access Analyzer
+    /// before the stage deploys (a pre step of a stage, [`StageOptions::pre`]). Every
+    /// policy document of every template of the stage — identity, trust, resource and
+    /// key policies, where `cairn_cfn::policy` finds them — has its intrinsics replaced
+    /// by ARNs of the right shape and goes through `ValidatePolicy`; with a reference
+    /// policy, each identity policy also through `CheckNoNewAccess` against it. A finding
+    /// of a blocking type, or new access, fails the step, so the stage does not deploy.
+    /// Every policy is a test case of the JUnit report `<project>-policy-validation`.
+    /// (The seed's pattern: cfn-policy-validator in a CodeBuild project; the script is
+    /// cairn's, `pipelines/validate_policies.py`.)
+    PolicyValidation {
+        /// The action name.
+        name: String,
+        /// The finding types that fail the step (default: errors and security warnings).
+        blocking: Vec<FindingType>,
+        /// A policy document no identity policy may grant more than (`None`: no
+        /// `CheckNoNewAccess`).
+        reference_policy: Option<serde_json::Value>,
+    },
 }
+
+/// The type of an IAM Access Analyzer policy-validation finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingType {
+    /// `ERROR`: the policy does not work as written.
+    Error,
+    /// `SECURITY_WARNING`: the policy grants access a reviewer should look at.
+    SecurityWarning,
+    /// `WARNING`: the policy does not follow best practice.
+    Warning,
+    /// `SUGGESTION`: the policy can be simpler.
+    Suggestion,
+}
+
+impl FindingType {
+    /// The name Access Analyzer gives the type.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingType::Error => "ERROR",
+            FindingType::SecurityWarning => "SECURITY_WARNING",
+            FindingType::Warning => "WARNING",
+            FindingType::Suggestion => "SUGGESTION",
+        }
+    }
+}
+
+/// The policy-validation script a [`Step::PolicyValidation`] runs.
+const VALIDATE_POLICIES: &str = include_str!("pipelines/validate_policies.py");
 
 impl Step {
     /// A shell step.
@@ -318,6 +365,16 @@ impl Step {
         }
     }
 
+    /// A policy-validation step (blocking errors and security warnings, no reference
+    /// policy): add it to a stage's [`StageOptions::pre`].
+    pub fn policy_validation(name: &str) -> Self {
+        Step::PolicyValidation {
+            name: name.into(),
+            blocking: vec![FindingType::Error, FindingType::SecurityWarning],
+            reference_policy: None,
+        }
+    }
+
     /// An FIS experiment step.
     pub fn fis(name: &str, experiment_template_id: impl Into<Value>) -> Self {
         Step::FisExperiment {
@@ -330,7 +387,8 @@ impl Step {
         match self {
             Step::Shell { name, .. }
             | Step::ManualApproval { name, .. }
-            | Step::FisExperiment { name, .. } => name,
+            | Step::FisExperiment { name, .. }
+            | Step::PolicyValidation { name, .. } => name,
         }
     }
 }
@@ -795,8 +853,16 @@ impl Pipeline {
         )
     }
 
-    /// The CodeBuild project of a shell or FIS step (`<scope>/<step>`).
-    fn step_action(&self, app: &mut App, scope_id: &str, step: &Step, run_order: u32) -> Result<Action> {
+    /// The CodeBuild project of a shell, FIS or policy-validation step (`<scope>/<step>`);
+    /// `stage` is the stage's templates when the step runs before a stage.
+    fn step_action(
+        &self,
+        app: &mut App,
+        scope_id: &str,
+        step: &Step,
+        run_order: u32,
+        stage: Option<&[StackDeployment]>,
+    ) -> Result<Action> {
         let key = self.pipeline.artifact_key();
         let project = |app: &mut App,
                        id: &str,
@@ -922,6 +988,76 @@ impl Pipeline {
                     },
                 )
             }
+            Step::PolicyValidation {
+                name,
+                blocking,
+                reference_policy,
+            } => {
+                let Some(stacks) = stage else {
+                    return Err(app.invalid_props(
+                        self.node,
+                        format!(
+                            "the policy-validation step {name:?} validates a stage's templates before they deploy: add it to the stage's StageOptions::pre, not to a wave or after a stage"
+                        ),
+                    ));
+                };
+                if let Some(r) = reference_policy {
+                    if r.get("Statement").is_none() {
+                        return Err(app.invalid_props(
+                            self.node,
+                            format!(
+                                "the reference policy of the policy-validation step {name:?} is not a policy document (no Statement); give a document such as {{\"Version\": \"2012-10-17\", \"Statement\": [...]}}"
+                            ),
+                        ));
+                    }
+                }
+                let settings = serde_json::json!({
+                    "templates": stacks.iter().map(|s| serde_json::json!({
+                        "path": s.template_path,
+                        "stack": s.stack_name,
+                        "account": s.env.account.clone().unwrap_or_default(),
+                        "region": s.env.region.clone().unwrap_or_default(),
+                    })).collect::<Vec<_>>(),
+                    "locations": cairn_cfn::policy::POLICY_DOCUMENTS
+                        .iter()
+                        .map(|(ty, path, kind)| serde_json::json!([ty, path, kind.as_str()]))
+                        .collect::<Vec<_>>(),
+                    "blocking": blocking.iter().map(|b| b.as_str()).collect::<Vec<_>>(),
+                    "reference_policy": reference_policy,
+                    "report": "policy-validation.xml",
+                });
+                let spec = BuildSpec::new()
+                    .env("CAIRN_POLICY_VALIDATION", &settings.to_string())
+                    .env("CAIRN_POLICY_VALIDATOR", VALIDATE_POLICIES)
+                    .build(["python3 -c \"$CAIRN_POLICY_VALIDATOR\""])
+                    .junit_report("policy-validation", ["policy-validation.xml"]);
+                let p = project(app, name, spec, IndexMap::new())?;
+                let mut actions = vec!["access-analyzer:ValidatePolicy"];
+                if reference_policy.is_some() {
+                    actions.push("access-analyzer:CheckNoNewAccess");
+                }
+                // Validation is not scoped to a resource: these actions take none.
+                p.add_to_role_policy(app, PolicyStatement::allow().actions(actions).resource("*"))?;
+                if stacks.iter().any(|s| s.env.account.is_none()) {
+                    p.add_to_role_policy(
+                        app,
+                        PolicyStatement::allow()
+                            .actions(["sts:GetCallerIdentity"])
+                            .resource("*"),
+                    )?;
+                }
+                Action::new(
+                    name,
+                    ActionKind::CodeBuild {
+                        project: p,
+                        input: synth,
+                        extra_inputs: Vec::new(),
+                        outputs: Vec::new(),
+                        environment_variables: IndexMap::new(),
+                        test: true,
+                    },
+                )
+            }
         };
         Ok(action.run_order(run_order))
     }
@@ -976,8 +1112,26 @@ impl Wave {
                 ),
             ));
         }
+        let templates: Vec<StackDeployment> = stacks
+            .iter()
+            .map(|(stack, depth)| {
+                let (template_path, stack_name) = stack_files(app, *stack);
+                StackDeployment {
+                    stack_name,
+                    template_path,
+                    env: app.environment_of(*stack),
+                    depth: *depth,
+                }
+            })
+            .collect();
         for step in &options.pre {
-            let a = p.step_action(app, &format!("{}-{stage_name}", self.name), step, STAGE_PRE)?;
+            let a = p.step_action(
+                app,
+                &format!("{}-{stage_name}", self.name),
+                step,
+                STAGE_PRE,
+                Some(&templates),
+            )?;
             p.pipeline.add_action(
                 app,
                 &self.name,
@@ -1021,6 +1175,7 @@ impl Wave {
                 &format!("{}-{stage_name}", self.name),
                 step,
                 last + 1 + i as u32,
+                None,
             )?;
             p.pipeline.add_action(
                 app,
@@ -1063,7 +1218,7 @@ impl Wave {
     /// Adds a step before every stage of the wave (run order 1).
     pub fn add_pre(&self, app: &mut App, step: Step) -> Result<()> {
         let p = self.pipeline;
-        let a = p.step_action(app, &self.name, &step, WAVE_PRE)?;
+        let a = p.step_action(app, &self.name, &step, WAVE_PRE, None)?;
         p.pipeline.add_action(app, &self.name, a)
     }
 
@@ -1078,7 +1233,7 @@ impl Wave {
             app.construct(wave_node, "PostSteps")?;
         }
         let last = max_run_order(app, &p.pipeline, &self.name);
-        let a = p.step_action(app, &self.name, &step, last + 1)?;
+        let a = p.step_action(app, &self.name, &step, last + 1, None)?;
         p.pipeline.add_action(app, &self.name, a)
     }
 }
