@@ -1031,7 +1031,7 @@ impl Pipeline {
                     .env("CAIRN_POLICY_VALIDATOR", VALIDATE_POLICIES)
                     .build(["python3 -c \"$CAIRN_POLICY_VALIDATOR\""])
                     .junit_report("policy-validation", ["policy-validation.xml"]);
-                let p = project(app, name, spec, IndexMap::new())?;
+                let p = project(app, name, spec, IndexMap::new(), None)?;
                 let mut actions = vec!["access-analyzer:ValidatePolicy"];
                 if reference_policy.is_some() {
                     actions.push("access-analyzer:CheckNoNewAccess");
