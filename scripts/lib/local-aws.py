@@ -14,6 +14,8 @@ in this process, with the changes that make the systems *run* instead of only de
   fixed placeholders).
 - EventBridge rules with Lambda targets invoke the function (moto delivers only to SQS,
   logs, archives and buses and refuses other targets).
+- A `AWS::KMS::Key` with tags deploys (moto passes CloudFormation's Key/Value tags to KMS,
+  which reads TagKey/TagValue, and fails).
 - CloudFormation models moto lacks: `AWS::SNS::Subscription`, `AWS::ApiGatewayV2::Api`,
   `Integration`, `Route` and `Stage`, and placeholders (an ARN, nothing runs) for the
   `AWS::ImageBuilder::*` resources; `AWS::SSM::Document` without `DocumentFormat` is
@@ -122,6 +124,7 @@ def patch_moto(endpoint, work):
     patch_sns()
     patch_events()
     patch_ssm_document()
+    patch_kms_key_tags()
     add_models(endpoint)
 
 
@@ -327,6 +330,25 @@ def patch_ssm_document():
 
     Document.create_from_cloudformation_json = classmethod(create)
     CAIRN_PATCHED.append("ssm: a CloudFormation document without DocumentFormat is JSON")
+
+
+def patch_kms_key_tags():
+    from moto.kms.models import Key
+
+    original = Key.create_from_cloudformation_json.__func__
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        props = dict(cloudformation_json.get("Properties") or {})
+        # CloudFormation's tags are Key/Value; moto passes them to KMS, which wants
+        # TagKey/TagValue, and fails with a KeyError (the stack then "lacks" the key).
+        props["Tags"] = [
+            {"TagKey": t.get("Key", t.get("TagKey")), "TagValue": t.get("Value", t.get("TagValue"))}
+            for t in props.get("Tags") or []
+        ]
+        return original(cls, resource_name, {**cloudformation_json, "Properties": props}, account_id, region_name, **kwargs)
+
+    Key.create_from_cloudformation_json = classmethod(create)
+    CAIRN_PATCHED.append("kms: a CloudFormation key's tags reach KMS (moto fails on Key/Value tags)")
 
 
 def add_models(endpoint):

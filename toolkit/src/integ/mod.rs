@@ -260,8 +260,21 @@ impl IntegCase {
     where
         F: AsyncFnOnce(&mut IntegRun) -> Result<()>,
     {
+        let (case, target) = (self.name.clone(), self.target.to_string());
         // Boxed: the toolkit's futures are deep, and a test's future holds them.
-        let mut run = Box::pin(self.deploy()).await?;
+        let mut run = match Box::pin(self.deploy()).await {
+            Ok(run) => run,
+            Err(e) => {
+                let report = Report {
+                    case,
+                    target,
+                    entries: vec![Entry::Error(e.to_string())],
+                };
+                eprintln!("{report}");
+                report.append_to_summary_file();
+                return Err(e);
+            }
+        };
         let outcome = drive(&mut run).await;
         Box::pin(run.finish(outcome)).await
     }
@@ -662,26 +675,21 @@ impl IntegRun {
         }
     }
 
-    /// Asserts a condition the test computed itself (e.g. on an HTTP answer); records it.
-    pub fn check(&mut self, label: &str, passed: bool, detail: impl Into<String>) -> Result<()> {
-        let detail = detail.into();
+    /// As [`IntegRun::expect`], but a failure does not stop the test: it is recorded (the
+    /// run fails at the end) and the test goes on to its next, independent, assertion.
+    pub async fn verify(&mut self, label: &str, probe: Probe, expected: Expected) -> Option<Value> {
+        self.expect(label, probe, expected).await.ok()
+    }
+
+    /// Records a condition the test computed itself (e.g. on an HTTP answer) and returns
+    /// it; a false one fails the run at the end.
+    pub fn check(&mut self, label: &str, passed: bool, detail: impl Into<String>) -> bool {
         self.report.entries.push(Entry::Assertion {
             label: label.into(),
             passed,
-            detail: detail.clone(),
+            detail: detail.into(),
         });
-        if passed {
-            Ok(())
-        } else {
-            Err(IntegError::Assertion {
-                case: self.case.name.clone(),
-                label: label.into(),
-                probe: "the test's own check".into(),
-                expected: "true".into(),
-                actual: detail,
-                waited: Duration::ZERO,
-            })
-        }
+        passed
     }
 
     /// Reads a probe once.
