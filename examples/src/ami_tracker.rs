@@ -304,7 +304,9 @@ fn tracker_stack(app: &mut App) -> Result<Stack> {
         stack,
         "Tracker",
         FunctionProps {
-            description: Some("Writes each new Image Builder AMI to the SSM parameter and tags the parameter".into()),
+            description: Some(
+                "Writes each new Image Builder AMI to the SSM parameter and tags the parameter".into(),
+            ),
             timeout: Some(Duration::from_secs(30)),
             // The seed's SAM template: 256 MB.
             memory_size: Some(256),
@@ -579,7 +581,8 @@ fn events_stack(app: &mut App) -> Result<Stack> {
     app.output(
         stack,
         "ApiEndpoint",
-        Output::new(api.attr_api_endpoint()).description("POST / (SigV4-signed) with {\"MessageBody\": ...} stores the message"),
+        Output::new(api.attr_api_endpoint())
+            .description("POST / (SigV4-signed) with {\"MessageBody\": ...} stores the message"),
     )?;
     app.output(
         stack,

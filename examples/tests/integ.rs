@@ -99,7 +99,9 @@ async fn hello() {
 async fn ami_tracker() {
     use examples::ami_tracker::{EVENTS_STACK, LATEST_AMI_PARAMETER, TRACKER_STACK};
     require_target();
-    let assembly = examples::ami_tracker::build().and_then(|mut app| app.synth()).unwrap();
+    let assembly = examples::ami_tracker::build()
+        .and_then(|mut app| app.synth())
+        .unwrap();
     let case = IntegCase::from_assembly("ami-tracker", &assembly)
         .unwrap()
         .stacks([TRACKER_STACK, EVENTS_STACK]);
@@ -232,7 +234,9 @@ async fn stack_manager() {
                 .expect(
                     "the task is recorded in progress, with the command sent",
                     Probe::table_items(&table),
-                    Expected::like(json!([{"externalId": external_id, "state": "InProgress", "task": "disable-crxde"}])),
+                    Expected::like(
+                        json!([{"externalId": external_id, "state": "InProgress", "task": "disable-crxde"}]),
+                    ),
                 )
                 .await?;
             let command_id = items
@@ -241,7 +245,11 @@ async fn stack_manager() {
                 .and_then(|i| i["command_id"].as_str())
                 .map(str::to_string);
             let Some(command_id) = command_id else {
-                run.check("the task names its Run Command command", false, format!("items: {items}"));
+                run.check(
+                    "the task names its Run Command command",
+                    false,
+                    format!("items: {items}"),
+                );
                 return Ok(());
             };
             run.put_event(
@@ -253,14 +261,18 @@ async fn stack_manager() {
             run.expect(
                 "the command's final status ends the task",
                 Probe::table_items(&table),
-                Expected::like(json!([{"externalId": external_id, "state": "Success", "command_status": "Success"}])),
+                Expected::like(
+                    json!([{"externalId": external_id, "state": "Success", "command_status": "Success"}]),
+                ),
             )
             .await?;
             let answer = run.invoke(&query, &json!({"externalId": external_id})).await?;
             run.check(
                 "the query function returns the task by the caller's externalId",
-                Expected::like(json!({"externalId": external_id, "state": "Success", "task": "disable-crxde"}))
-                    .matches(&answer),
+                Expected::like(
+                    json!({"externalId": external_id, "state": "Success", "task": "disable-crxde"}),
+                )
+                .matches(&answer),
                 format!("answer: {answer}"),
             );
             Ok(())

@@ -153,7 +153,12 @@ fn the_tracker_may_put_only_the_latest_ami_parameter() {
     // The seed writes the parameter and tags it (not the AMI): both on that one parameter.
     let mut ssm_actions: Vec<String> = ssm
         .iter()
-        .inspect(|s| assert_eq!(s["Resource"], parameter_arn, "an SSM statement on another resource: {s}"))
+        .inspect(|s| {
+            assert_eq!(
+                s["Resource"], parameter_arn,
+                "an SSM statement on another resource: {s}"
+            )
+        })
         .flat_map(|s| actions(s))
         .map(|a| a.to_string())
         .collect();

@@ -25,7 +25,7 @@
 //!     .run(async |run: &mut cairn_toolkit::integ::IntegRun| {
 //!         let topic = run.output("HelloConsumer", "TopicArn")?;
 //!         run.publish(&topic, r#"{"hello": "world"}"#).await?;
-//!         let queue = run.output("HelloProducer", "QueueUrl")?;
+//!         let queue = run.physical_id("HelloProducer", "Queue").await?;
 //!         run.expect("the message reaches the queue", Probe::queue_depth(queue), Expected::like(json!({"visible": 1})))
 //!             .await?;
 //!         Ok(())
@@ -64,7 +64,7 @@ pub enum IntegError {
         action: &'static str,
         /// The toolkit's error.
         #[source]
-        source: crate::Error,
+        source: Box<crate::Error>,
     },
     /// The assembly could not be written or a file read.
     #[error("integ {case}: {path}: {message}")]
@@ -77,7 +77,9 @@ pub enum IntegError {
         message: String,
     },
     /// A stack output the test asked for does not exist.
-    #[error("integ {case}: stack {stack} has no output {key} (it has: {known}); add it with `app.output(...)`")]
+    #[error(
+        "integ {case}: stack {stack} has no output {key} (it has: {known}); add it with `app.output(...)`"
+    )]
     MissingOutput {
         /// The case.
         case: String,
@@ -99,18 +101,14 @@ pub enum IntegError {
         message: String,
     },
     /// An assertion did not hold within the case's timeout.
-    #[error("integ {case}: \"{label}\" did not hold within {waited:?}: {probe} should be {expected}, is {actual}")]
+    #[error("integ {case}: \"{label}\" did not hold within {waited:?}: {detail}")]
     Assertion {
         /// The case.
         case: String,
         /// The assertion's label.
         label: String,
-        /// What was read.
-        probe: String,
-        /// What was expected.
-        expected: String,
-        /// The last value read.
-        actual: String,
+        /// What was read, what was expected, and the last value read.
+        detail: String,
         /// How long it was polled.
         waited: Duration,
     },
@@ -304,7 +302,9 @@ impl IntegCase {
             Box::pin(crate::commands::run(&self.assembly_dir, Command::Bootstrap(args)))
                 .await
                 .map_err(|source| self.toolkit("bootstrap", source))?;
-            report.entries.push(Entry::Step("bootstrap the environment".into()));
+            report
+                .entries
+                .push(Entry::Step("bootstrap the environment".into()));
         }
         let outputs_file = self.assembly_dir.join("integ-outputs.json");
         let args = DeployArgs {
@@ -316,7 +316,11 @@ impl IntegCase {
             parameters: self.parameters.clone(),
             outputs_file: Some(outputs_file.clone()),
             // moto gives stacks made by executing a change set no outputs (toolkit/README.md).
-            method: if local { DeployMethod::Direct } else { DeployMethod::ChangeSet },
+            method: if local {
+                DeployMethod::Direct
+            } else {
+                DeployMethod::ChangeSet
+            },
             aws: aws.clone(),
             ..DeployArgs::default()
         };
@@ -355,7 +359,7 @@ impl IntegCase {
         IntegError::Toolkit {
             case: self.name.clone(),
             action,
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -612,9 +616,11 @@ impl IntegRun {
         loop {
             let v = self.read(&probe).await?;
             if v["status"] != "RUNNING" || Instant::now() >= deadline {
-                self.report
-                    .entries
-                    .push(Entry::Step(format!("wait for {} ({})", probe.describe(), v["status"])));
+                self.report.entries.push(Entry::Step(format!(
+                    "wait for {} ({})",
+                    probe.describe(),
+                    v["status"]
+                )));
                 return Ok(v);
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
@@ -658,9 +664,12 @@ impl IntegRun {
                     let error = IntegError::Assertion {
                         case: self.case.name.clone(),
                         label: label.into(),
-                        probe: probe.describe(),
-                        expected: expected.describe(),
-                        actual: truncate(&actual, 2000),
+                        detail: format!(
+                            "{} should be {}, is {}",
+                            probe.describe(),
+                            expected.describe(),
+                            truncate(&actual, 2000)
+                        ),
                         waited: started.elapsed(),
                     };
                     self.report.entries.push(Entry::Assertion {
@@ -702,7 +711,12 @@ impl IntegRun {
         match probe {
             Probe::Parameter { name } => {
                 let ssm = aws_sdk_ssm::Client::new(&self.config);
-                let p = ssm.get_parameter().name(name).send().await.map_err(|e| call(&e))?;
+                let p = ssm
+                    .get_parameter()
+                    .name(name)
+                    .send()
+                    .await
+                    .map_err(|e| call(&e))?;
                 let tags = ssm
                     .list_tags_for_resource()
                     .resource_type(ResourceTypeForTagging::Parameter)
@@ -822,7 +836,11 @@ impl IntegRun {
             force: true,
             aws: self.aws.clone(),
         };
-        Box::pin(crate::commands::run(&self.case.assembly_dir, Command::Destroy(args))).await
+        Box::pin(crate::commands::run(
+            &self.case.assembly_dir,
+            Command::Destroy(args),
+        ))
+        .await
     }
 
     /// Destroys the stacks and returns the report: an error when `outcome` is one, an
@@ -857,7 +875,9 @@ impl IntegRun {
                 .iter()
                 .find_map(|e| match e {
                     Entry::Assertion {
-                        passed: false, detail, ..
+                        passed: false,
+                        detail,
+                        ..
                     } => Some(detail.clone()),
                     Entry::Error(e) => Some(e.clone()),
                     _ => None,
@@ -908,7 +928,10 @@ pub struct Report {
 impl Report {
     /// How many steps ran.
     pub fn steps(&self) -> usize {
-        self.entries.iter().filter(|e| matches!(e, Entry::Step(_))).count()
+        self.entries
+            .iter()
+            .filter(|e| matches!(e, Entry::Step(_)))
+            .count()
     }
 
     /// How many assertions held, of how many.
@@ -968,7 +991,11 @@ impl Report {
             .open(&path)
             .and_then(|mut f| writeln!(f, "{line}"));
         if let Err(e) = written {
-            eprintln!("integ {}: cannot append to {}: {e}", self.case, Path::new(&path).display());
+            eprintln!(
+                "integ {}: cannot append to {}: {e}",
+                self.case,
+                Path::new(&path).display()
+            );
         }
     }
 }
@@ -979,7 +1006,11 @@ impl fmt::Display for Report {
         for e in &self.entries {
             match e {
                 Entry::Step(s) => writeln!(f, "  step   {s}")?,
-                Entry::Assertion { label, passed, detail } => {
+                Entry::Assertion {
+                    label,
+                    passed,
+                    detail,
+                } => {
                     let mark = if *passed { "ok    " } else { "FAILED" };
                     writeln!(f, "  {mark} {label}: {detail}")?;
                 }
@@ -1062,7 +1093,10 @@ mod tests {
             passed: true,
             detail: String::new(),
         };
-        assert!(!report(vec![Entry::Step("deploy".into())]).passed(), "no assertion: not a test");
+        assert!(
+            !report(vec![Entry::Step("deploy".into())]).passed(),
+            "no assertion: not a test"
+        );
         assert!(report(vec![Entry::Step("deploy".into()), ok("a")]).passed());
         assert!(!report(vec![ok("a"), Entry::Error("destroy failed".into())]).passed());
         let failed = Entry::Assertion {
@@ -1077,7 +1111,10 @@ mod tests {
             Entry::NotRunLocally("Run Command".into()),
         ]);
         assert!(!r.passed());
-        assert_eq!(r.summary(), "1 steps run, 1/2 assertions passed, 1 not run locally");
+        assert_eq!(
+            r.summary(),
+            "1 steps run, 1/2 assertions passed, 1 not run locally"
+        );
         let shown = r.to_string();
         assert!(shown.contains("  FAILED b: x"), "{shown}");
         assert!(shown.contains("  local  not run: Run Command"), "{shown}");

@@ -129,9 +129,9 @@ impl Expected {
 
 fn like(pattern: &Value, actual: &Value) -> bool {
     match (pattern, actual) {
-        (Value::Object(p), Value::Object(a)) => p
-            .iter()
-            .all(|(k, pv)| a.get(k).is_some_and(|av| like(pv, av))),
+        (Value::Object(p), Value::Object(a)) => {
+            p.iter().all(|(k, pv)| a.get(k).is_some_and(|av| like(pv, av)))
+        }
         (Value::Array(p), Value::Array(a)) => p.iter().all(|pv| a.iter().any(|av| like(pv, av))),
         _ => pattern == actual,
     }
@@ -196,6 +196,9 @@ mod tests {
             ("m".to_string(), A::M([("ok".to_string(), A::Bool(true))].into())),
         ]
         .into();
-        assert_eq!(item_json(&item), json!({"id": "x", "n": 42, "f": 1.5, "m": {"ok": true}}));
+        assert_eq!(
+            item_json(&item),
+            json!({"id": "x", "n": 42, "f": 1.5, "m": {"ok": true}})
+        );
     }
 }
