@@ -155,7 +155,8 @@ async fn ami_tracker() {
             )
             .await;
 
-            // The seed's client: POST / with the message in MessageBody.
+            // The seed's client: POST / with the message in MessageBody (signed: the route
+            // has IAM authorization; the local environment does not check it).
             let endpoint = run.output(EVENTS_STACK, "ApiEndpoint")?;
             let queue = run.output(EVENTS_STACK, "QueueUrl")?;
             let event = json!({"type": "integ", "id": unique()}).to_string();
@@ -163,7 +164,8 @@ async fn ami_tracker() {
                 .http(&HttpRequest::post_json(
                     format!("{}/", endpoint.trim_end_matches('/')),
                     &json!({"MessageBody": event}),
-                ))
+                )
+                .signed())
                 .await?;
             let message_id = answer
                 .json()

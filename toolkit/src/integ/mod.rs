@@ -280,6 +280,7 @@ impl IntegCase {
     /// Deploys the stacks (bootstrapping first when asked), and returns the run. Prefer
     /// [`IntegCase::run`], which always destroys; with this, call [`IntegRun::finish`].
     pub async fn deploy(self) -> Result<IntegRun> {
+        let started = Instant::now();
         let aws = AwsOptions {
             endpoint_url: match &self.target {
                 Target::Local { endpoint } => Some(endpoint.clone()),
@@ -333,7 +334,7 @@ impl IntegCase {
             aws,
             outputs: BTreeMap::new(),
             report,
-            started: Instant::now(),
+            started,
         };
         if let Err(source) = deployed {
             // Whatever was created goes again.
@@ -630,11 +631,13 @@ impl IntegRun {
     /// Sends an HTTP request (e.g. to an API's endpoint output).
     pub async fn http(&mut self, request: &HttpRequest) -> Result<HttpResponse> {
         let call = format!("{} {}", request.method, request.url);
-        let answer = http::send(request).await.map_err(|message| IntegError::Call {
-            case: self.case.name.clone(),
-            call: call.clone(),
-            message,
-        })?;
+        let answer = http::send(request, &self.config)
+            .await
+            .map_err(|message| IntegError::Call {
+                case: self.case.name.clone(),
+                call: call.clone(),
+                message,
+            })?;
         self.report
             .entries
             .push(Entry::Step(format!("{call} -> {}", answer.status)));
