@@ -9,10 +9,11 @@
 //!   key whose policy lets the Image Builder service-linked role use it, as the Image
 //!   Builder guide asks for encrypted topics), the SSM parameter [`LATEST_AMI_PARAMETER`]
 //!   (its initial value the latest Amazon Linux 2023 AMI, resolved at deploy), and a
-//!   Python 3.12 Lambda (`examples/assets/ami-tracker/lambda`) subscribed to the topic:
-//!   for each AVAILABLE image it writes the AMI id to the parameter and tags the AMI.
-//!   Its role may `ssm:PutParameter` on that one parameter's ARN and `ec2:CreateTags` on
-//!   `arn:${AWS::Partition}:ec2:${AWS::Region}::image/*`, besides writing its logs and
+//!   Python 3.12 Lambda with 256 MB, as the seed's (`examples/assets/ami-tracker/lambda`)
+//!   subscribed to the topic: for each AVAILABLE image it writes the AMI id to the
+//!   parameter and tags the parameter with the image (the seed checks with
+//!   `list-tags-for-resource --resource-type Parameter`). Its role may `ssm:PutParameter`
+//!   and `ssm:AddTagsToResource` on that one parameter's ARN, besides writing its logs and
 //!   sending failed notifications to its dead-letter queue.
 //! - [`CONSUMER_STACK`] (`AmiConsumer`): the template parameter `LatestAmiId` of type
 //!   `AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>` defaulting to the parameter's
@@ -21,9 +22,10 @@
 //!   existing subnet (the `VpcId` and `SubnetId` parameters). The AMI parameter is read by
 //!   name: the template imports nothing. The stack depends on the tracker in the manifest
 //!   only, so `deploy --all` creates the parameter first.
-//! - [`EVENTS_STACK`] (`AmiEventsApi`): a storage-first HTTP API. `POST /events` (IAM
-//!   authorization) is an `AWS_PROXY` integration of subtype `SQS-SendMessage` that puts
-//!   the request body on an encrypted queue (with a dead-letter queue) through a role that
+//! - [`EVENTS_STACK`] (`AmiEventsApi`): a storage-first HTTP API with the seed's contract.
+//!   `POST /` (IAM authorization) is an `AWS_PROXY` integration of subtype `SQS-SendMessage`
+//!   that puts the request body's `MessageBody` (`$request.body.MessageBody`) on an
+//!   encrypted queue (with a dead-letter queue) through a role that
 //!   may only `sqs:SendMessage` to that queue; the `$default` stage deploys automatically
 //!   and writes JSON access logs to an encrypted log group. A Python 3.12 Lambda
 //!   (`examples/assets/ami-tracker/events`) consumes the queue and reports invalid
@@ -303,8 +305,12 @@ fn tracker_stack(app: &mut App) -> Result<Stack> {
         stack,
         "Tracker",
         FunctionProps {
-            description: Some("Writes each new Image Builder AMI to the SSM parameter and tags it".into()),
+            description: Some(
+                "Writes each new Image Builder AMI to the SSM parameter and tags the parameter".into(),
+            ),
             timeout: Some(Duration::from_secs(30)),
+            // The seed's SAM template: 256 MB.
+            memory_size: Some(256),
             dead_letter_queue: Some(failures),
             ..FunctionProps::new(
                 Runtime::Python3_12,
@@ -315,11 +321,13 @@ fn tracker_stack(app: &mut App) -> Result<Stack> {
     )?;
     tracker.add_environment(app, "PARAMETER_NAME", latest.parameter_name())?;
     latest.grant_write(app, &tracker)?;
+    // The seed tags the parameter (verified with `aws ssm list-tags-for-resource
+    // --resource-type Parameter`), not the AMI.
     tracker.role().add_to_policy(
         app,
         PolicyStatement::allow()
-            .actions(["ec2:CreateTags"])
-            .resource(Value::sub("arn:${AWS::Partition}:ec2:${AWS::Region}::image/*")),
+            .actions(["ssm:AddTagsToResource"])
+            .resource(latest.parameter_arn()),
     )?;
     tracker.add_event_source(app, SnsEventSource::new(topic))?;
     depend_on_policy_only(app, tracker)?;
@@ -480,7 +488,7 @@ fn events_stack(app: &mut App) -> Result<Stack> {
         stack,
         "ApiSendRole",
         RoleProps {
-            description: Some("API Gateway puts POST /events bodies on the events queue".into()),
+            description: Some("API Gateway puts the MessageBody of POST / on the events queue".into()),
             ..RoleProps::new(Principal::service("apigateway.amazonaws.com"))
         },
     )?;
@@ -496,19 +504,20 @@ fn events_stack(app: &mut App) -> Result<Stack> {
         "HttpApi",
         CfnApi {
             name: Some(Value::sub("${AWS::StackName}-events").into()),
-            description: Some("Storage first: POST /events goes straight to SQS".into()),
+            description: Some("Storage first: POST / puts its MessageBody straight on SQS".into()),
             protocol_type: Some("HTTP".into()),
             ..CfnApi::default()
         },
     )?;
     let mut request = IndexMap::new();
     request.insert("QueueUrl".to_string(), Val::from(queue.queue_url()));
-    request.insert("MessageBody".to_string(), Val::from("$request.body"));
+    // The seed's contract: its clients POST {"MessageBody": "..."} to /.
+    request.insert("MessageBody".to_string(), Val::from("$request.body.MessageBody"));
     let integration = app.add(
         stack,
         "SendToQueue",
         CfnIntegration {
-            description: Some("SQS SendMessage with the request body".into()),
+            description: Some("SQS SendMessage with the request body's MessageBody".into()),
             integration_subtype: Some("SQS-SendMessage".into()),
             credentials_arn: Some(sender.arn().into()),
             payload_format_version: Some("1.0".into()),
@@ -522,7 +531,7 @@ fn events_stack(app: &mut App) -> Result<Stack> {
         CfnRoute {
             authorization_type: Some("AWS_IAM".into()),
             target: Some(Value::join("/", [Value::from("integrations"), integration.ref_()]).into()),
-            ..CfnRoute::new(api.ref_(), "POST /events")
+            ..CfnRoute::new(api.ref_(), "POST /")
         },
     )?;
 
@@ -557,7 +566,7 @@ fn events_stack(app: &mut App) -> Result<Stack> {
         stack,
         "Consumer",
         FunctionProps {
-            description: Some("Processes the events stored by POST /events".into()),
+            description: Some("Processes the events stored by POST /".into()),
             timeout: Some(Duration::from_secs(30)),
             ..FunctionProps::new(
                 Runtime::Python3_12,
@@ -573,7 +582,8 @@ fn events_stack(app: &mut App) -> Result<Stack> {
     app.output(
         stack,
         "ApiEndpoint",
-        Output::new(api.attr_api_endpoint()).description("POST /events (SigV4-signed) stores the body"),
+        Output::new(api.attr_api_endpoint())
+            .description("POST / (SigV4-signed) with {\"MessageBody\": ...} stores the message"),
     )?;
     app.output(
         stack,

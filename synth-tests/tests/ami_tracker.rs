@@ -150,21 +150,32 @@ fn the_tracker_may_put_only_the_latest_ami_parameter() {
         .iter()
         .filter(|s| actions(s).iter().any(|a| a.starts_with("ssm:")))
         .collect();
+    // The seed writes the parameter and tags it (not the AMI): both on that one parameter.
+    let mut ssm_actions: Vec<String> = ssm
+        .iter()
+        .inspect(|s| {
+            assert_eq!(
+                s["Resource"], parameter_arn,
+                "an SSM statement on another resource: {s}"
+            )
+        })
+        .flat_map(|s| actions(s))
+        .map(|a| a.to_string())
+        .collect();
+    ssm_actions.sort();
     assert_eq!(
-        ssm,
-        [&json!({ "Effect": "Allow", "Action": "ssm:PutParameter", "Resource": parameter_arn })],
+        ssm_actions,
+        ["ssm:AddTagsToResource", "ssm:PutParameter"],
         "the tracker's SSM permissions"
     );
-    let ec2: Vec<&Json> = statements
-        .iter()
-        .filter(|s| actions(s).iter().any(|a| a.starts_with("ec2:")))
-        .collect();
-    assert_eq!(
-        ec2,
-        [&json!({ "Effect": "Allow", "Action": "ec2:CreateTags",
-                  "Resource": { "Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}::image/*" } })],
-        "the tracker's EC2 permissions"
+    assert!(
+        statements
+            .iter()
+            .all(|s| actions(s).iter().all(|a| !a.starts_with("ec2:"))),
+        "the tracker needs no EC2 permission (it tags the parameter, not the AMI)"
     );
+    // The seed's memory size.
+    assert_eq!(function["Properties"]["MemorySize"], json!(256));
     // Nothing else but sending failed notifications to its own dead-letter queue.
     let (dlq, _) = only(&t, "AWS::SQS::Queue", json!({}));
     assert_eq!(
@@ -266,7 +277,8 @@ fn the_http_api_sends_to_the_queue_through_a_role_limited_to_it() {
     );
     assert_eq!(
         integration_json["Properties"]["RequestParameters"],
-        json!({ "QueueUrl": { "Ref": queue }, "MessageBody": "$request.body" })
+        json!({ "QueueUrl": { "Ref": queue }, "MessageBody": "$request.body.MessageBody" }),
+        "the seed's contract: the message is the body's MessageBody"
     );
     let role = target(&integration_json["Properties"]["CredentialsArn"]);
     assert_eq!(
@@ -289,7 +301,7 @@ fn the_http_api_sends_to_the_queue_through_a_role_limited_to_it() {
         "AWS::ApiGatewayV2::Route",
         json!({
             "ApiId": { "Ref": api },
-            "RouteKey": "POST /events",
+            "RouteKey": "POST /",
             "Target": { "Fn::Join": ["/", ["integrations", { "Ref": integration }]] },
         }),
     );

@@ -32,6 +32,8 @@ pub mod diff;
 pub mod error;
 pub mod events;
 pub mod facts;
+#[cfg(feature = "integ")]
+pub mod integ;
 mod join;
 mod reporter;
 pub mod style;

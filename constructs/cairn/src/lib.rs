@@ -44,3 +44,8 @@ pub use cairn_constructs::*;
 pub use cairn_core::*;
 pub use cli::{main, AppExt, CliEnv};
 pub use context::Context;
+
+/// Integration tests: deploy an app's stacks, drive them, assert on what the AWS APIs
+/// return, destroy them (the `integ` feature; see `cairn_toolkit::integ`).
+#[cfg(feature = "integ")]
+pub use cairn_toolkit::integ;

@@ -1,6 +1,7 @@
-"""Consumes the events that the HTTP API stores in the queue (POST /events).
+"""Consumes the events that the HTTP API stores in the queue (POST /).
 
-Each SQS message body is the request body as the client sent it. A valid event is a JSON
+Each SQS message body is the `MessageBody` of the request the client sent (the seed's
+contract: `POST /` with `{"MessageBody": "..."}`). A valid event is a JSON
 object with a string "type"; it is logged as one structured line (a real system would
 write it on, e.g. to a table). Invalid messages are reported as batch item failures, so
 only they are received again, and after the queue's maxReceiveCount they move to the

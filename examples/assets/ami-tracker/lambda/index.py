@@ -7,7 +7,8 @@ AVAILABLE image, the AMI distributed to this function's Region is
 
 - written to the SSM parameter named by PARAMETER_NAME (read by consumers through a
   template parameter of type AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>), and
-- tagged with the image and pipeline it came from.
+- the parameter is tagged with the image and pipeline the AMI came from, as the seed's
+  function does (checked with `aws ssm list-tags-for-resource --resource-type Parameter`).
 
 FAILED builds and messages that are not Image Builder images are logged and skipped, so
 one odd message never blocks the others.
@@ -24,19 +25,17 @@ LOG = logging.getLogger()
 LOG.setLevel(logging.INFO)
 
 AMI_ID = re.compile(r"^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
-# EC2 tag values are at most 256 characters.
+# SSM tag values are at most 256 characters.
 TAG_VALUE_MAX = 256
 
 _ssm = None
-_ec2 = None
 
 
-def _clients():
-    global _ssm, _ec2
+def _client():
+    global _ssm
     if _ssm is None:
         _ssm = boto3.client("ssm")
-        _ec2 = boto3.client("ec2")
-    return _ssm, _ec2
+    return _ssm
 
 
 def available_ami(message, region):
@@ -55,7 +54,7 @@ def available_ami(message, region):
 
 
 def image_tags(message, parameter_name):
-    """The tags put on a tracked AMI."""
+    """The tags put on the parameter for a tracked AMI."""
     tags = [
         ("cairn:image-arn", message.get("arn")),
         ("cairn:pipeline-arn", message.get("sourcePipelineArn")),
@@ -67,7 +66,7 @@ def image_tags(message, parameter_name):
 def handler(event, context):
     parameter_name = os.environ["PARAMETER_NAME"]
     region = os.environ["AWS_REGION"]
-    ssm, ec2 = _clients()
+    ssm = _client()
     tracked = []
     for record in event.get("Records", []):
         raw = (record.get("Sns") or {}).get("Message", "")
@@ -83,7 +82,7 @@ def handler(event, context):
         ssm.put_parameter(Name=parameter_name, Value=ami, Type="String", Overwrite=True)
         tags = image_tags(message, parameter_name)
         if tags:
-            ec2.create_tags(Resources=[ami], Tags=tags)
+            ssm.add_tags_to_resource(ResourceType="Parameter", ResourceId=parameter_name, Tags=tags)
         LOG.info("%s = %s (from %s)", parameter_name, ami, message.get("arn"))
         tracked.append(ami)
     return {"tracked": tracked}

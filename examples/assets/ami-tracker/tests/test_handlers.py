@@ -66,13 +66,16 @@ class TrackerTest(unittest.TestCase):
         self.calls = []
         self.tracker = load("lambda", self.calls)
 
-    def test_available_image_updates_the_parameter_and_tags_the_ami(self):
+    def test_available_image_updates_the_parameter_and_tags_the_parameter(self):
         result = self.tracker.handler(sns_event(image_message()), None)
         self.assertEqual(result, {"tracked": ["ami-0123456789abcdef0"]})
         self.assertEqual(self.calls[0], ("ssm", "put_parameter", {
             "Name": "/ec2-imagebuilder/latest", "Value": "ami-0123456789abcdef0", "Type": "String", "Overwrite": True}))
         service, op, args = self.calls[1]
-        self.assertEqual((service, op, args["Resources"]), ("ec2", "create_tags", ["ami-0123456789abcdef0"]))
+        self.assertEqual(
+            (service, op, args["ResourceType"], args["ResourceId"]),
+            ("ssm", "add_tags_to_resource", "Parameter", "/ec2-imagebuilder/latest"),
+        )
         tags = {t["Key"]: t["Value"] for t in args["Tags"]}
         self.assertEqual(tags["cairn:image-arn"], "arn:aws:imagebuilder:us-east-1:123456789012:image/tracked/1.0.0/3")
         self.assertEqual(tags["cairn:pipeline-arn"], "arn:aws:imagebuilder:us-east-1:123456789012:image-pipeline/tracked")

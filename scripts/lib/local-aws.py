@@ -1,0 +1,752 @@
+#!/usr/bin/env python3
+"""The local AWS environment the integration tests run the example systems in.
+
+Starts moto (pinned in scripts/tool-versions) in server mode on 127.0.0.1 and a free port,
+in this process, with the changes that make the systems *run* instead of only deploy:
+
+- Step Functions executes state machines (moto's interpreter, `execute_state_machine`).
+- Lambda runs the function's real handler: moto runs Lambda only in Docker, so its
+  invocation is redirected here to a subprocess that unpacks the function's code (the zip
+  moto keeps from the deploy's asset in S3), and calls the handler with the function's
+  environment variables, plus the endpoint and credentials, so boto3 in the handler talks
+  to this moto. Python runtimes only; the result (or the error) goes back to the caller.
+- SNS -> Lambda deliveries carry the real message id, topic and subject (moto sends
+  fixed placeholders).
+- EventBridge rules with Lambda targets invoke the function (moto delivers only to SQS,
+  logs, archives and buses and refuses other targets).
+- A `AWS::KMS::Key` with tags deploys (moto passes CloudFormation's Key/Value tags to KMS,
+  which reads TagKey/TagValue, and fails).
+- CloudFormation models moto lacks: `AWS::SNS::Subscription`, `AWS::ApiGatewayV2::Api`,
+  `Integration`, `Route` and `Stage`, and placeholders (an ARN, nothing runs) for the
+  `AWS::ImageBuilder::*` resources; `AWS::SSM::Document` without `DocumentFormat` is
+  JSON, as CloudFormation defaults it (moto passes None and refuses the document).
+- HTTP APIs are served: an API's endpoint is `http://127.0.0.1:PORT/_execute-api/ID`, and
+  a request there is routed by the API's route keys to its integration: `AWS_PROXY`
+  Lambda (payload 1.0 or 2.0) or `SQS-SendMessage` (request parameters mapped from
+  `$request.body.X`, `$request.body`, `$request.header.X`). Authorization is not
+  checked (moto has no IAM enforcement either).
+
+What the environment does not run is listed by `GET /_local-aws/gaps` (JSON), for the
+test output.
+
+Usage: local-aws.py [--port N] [--ready-file PATH]. Prints `local-aws ready http://127.0.0.1:PORT`
+on standard output when it serves, and runs until SIGTERM or SIGINT.
+"""
+
+import argparse
+import base64
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+import zipfile
+
+# What moto does not do even with the changes above (served at /_local-aws/gaps).
+GAPS = {
+    "lambda": "runs Python handlers in a subprocess (no other runtimes, no layers, no concurrency limits, "
+    "no asynchronous retries or on-failure destinations; an asynchronous invoke runs synchronously)",
+    "ssm:SendCommand": "Run Command records the command but runs nothing on instances and emits no "
+    "status-change events",
+    "imagebuilder": "Image Builder resources are placeholders: no pipeline runs, no image, no notification",
+    "apigatewayv2": "HTTP APIs route to Lambda and SQS-SendMessage integrations; no authorizers, IAM "
+    "authorization or throttling",
+    "events": "rules deliver to SQS, Lambda, logs and buses; no Step Functions, ECS or other targets; "
+    "scheduled rules never fire",
+    "s3-notifications": "S3 event notifications are delivered by moto to SQS, SNS and Lambda only",
+}
+
+CAIRN_PATCHED = []  # what this launcher changed in moto, for the log
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="port (0: a free one)")
+    parser.add_argument("--ready-file", help="write the endpoint URL here once serving")
+    args = parser.parse_args()
+    port = args.port or free_port()
+    # moto's Step Functions interpreter calls the other services at localhost:MOTO_PORT.
+    os.environ["MOTO_PORT"] = str(port)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    endpoint = f"http://127.0.0.1:{port}"
+
+    # moto's ValidateTemplate writes scratch files into the working directory.
+    work = tempfile.mkdtemp(prefix="local-aws-")
+    os.chdir(work)
+
+    patch_moto(endpoint, work)
+
+    from werkzeug.serving import make_server
+    from moto.moto_server.threaded_moto_server import MotoRequestHandler
+    from moto.server import DomainDispatcherApplication, create_backend_app
+
+    app = Gateway(DomainDispatcherApplication(create_backend_app), endpoint)
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+
+    def stop(*_):
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if args.ready_file:
+        with open(args.ready_file + ".tmp", "w") as f:
+            f.write(endpoint)
+        os.replace(args.ready_file + ".tmp", args.ready_file)
+    print(f"local-aws ready {endpoint}", flush=True)
+    for line in CAIRN_PATCHED:
+        print(f"local-aws: {line}", file=sys.stderr, flush=True)
+    server.serve_forever()
+
+
+# ---------------------------------------------------------------------------------------
+# moto, changed in this process
+
+
+def patch_moto(endpoint, work):
+    from moto.core.config import default_user_config
+
+    default_user_config["stepfunctions"]["execute_state_machine"] = True
+    CAIRN_PATCHED.append("stepfunctions: execute_state_machine on")
+    patch_lambda(endpoint, work)
+    patch_sns()
+    patch_events()
+    patch_ssm_document()
+    patch_kms_key_tags()
+    add_models(endpoint)
+
+
+def patch_lambda(endpoint, work):
+    from moto.awslambda.models import LambdaFunction
+
+    code_dirs = {}
+    lock = threading.Lock()
+
+    def unpacked(fn):
+        key = fn.code_sha_256 or fn.function_name
+        with lock:
+            if key not in code_dirs:
+                d = tempfile.mkdtemp(prefix="fn-", dir=work)
+                zipfile.ZipFile(io.BytesIO(fn.code_bytes)).extractall(d)
+                code_dirs[key] = d
+            return code_dirs[key]
+
+    def invoke_locally(self, event=None):
+        self.logs_backend.ensure_log_group(self.logs_group_name)
+        if event is None:
+            event = {}
+        if isinstance(event, (bytes, str)):
+            try:
+                event = json.loads(event or "{}")
+            except ValueError:
+                pass
+        runtime = self.run_time or ""
+        if not runtime.startswith("python"):
+            msg = f"local-aws runs Python handlers only; {self.function_name} is {runtime or 'an image'}"
+            self.save_logs(msg)
+            return json.dumps({"errorMessage": msg, "errorType": "Runtime.Unsupported"}), True, msg
+        if not getattr(self, "code_bytes", b""):
+            msg = f"{self.function_name} has no code package"
+            self.save_logs(msg)
+            return json.dumps({"errorMessage": msg, "errorType": "Runtime.NoCode"}), True, msg
+        task = unpacked(self)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "LAMBDA_TASK_ROOT": task,
+            "_HANDLER": self.handler,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime}",
+            "AWS_LAMBDA_FUNCTION_NAME": self.function_name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_size),
+            "AWS_LAMBDA_FUNCTION_VERSION": str(self.version),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.timeout),
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "CAIRN_FUNCTION_ARN": self.function_arn,
+        }
+        env.update({k: str(v) for k, v in (self.environment_vars or {}).items()})
+        # After the function's own variables: boto3 in the handler must talk to this moto.
+        env["AWS_ENDPOINT_URL"] = endpoint
+        env["PYTHONPATH"] = task
+        try:
+            done = subprocess.run(
+                [sys.executable, "-c", RUNNER],
+                input=json.dumps(event).encode(),
+                capture_output=True,
+                cwd=task,
+                env=env,
+                timeout=max(int(self.timeout or 3), 1) + 30,
+            )
+        except subprocess.TimeoutExpired:
+            msg = f"{self.function_name} timed out"
+            self.save_logs(msg)
+            return json.dumps({"errorMessage": msg, "errorType": "Sandbox.Timedout"}), True, msg
+        logs = done.stderr.decode("utf-8", "replace")
+        out = done.stdout.decode("utf-8", "replace").strip().splitlines()
+        result = out[-1] if out else json.dumps({"errorMessage": "no result", "errorType": "Runtime.ExitError"})
+        self.save_logs(logs + "\n" + result)
+        if os.environ.get("LOCAL_AWS_VERBOSE"):
+            print(f"local-aws: invoked {self.function_name}: {result[:300]}", file=sys.stderr, flush=True)
+        return result, done.returncode != 0, logs
+
+    LambdaFunction._invoke_lambda = invoke_locally
+    CAIRN_PATCHED.append("lambda: invocations run the function's Python handler in a subprocess")
+
+
+# The handler runner: the event on stdin, the result as the last line of stdout, logs on stderr.
+RUNNER = r"""
+import importlib, json, logging, os, sys, time, traceback, uuid
+real_stdout = sys.stdout
+sys.stdout = sys.stderr
+logging.basicConfig(stream=sys.stderr, level=logging.INFO)
+module_name, _, function_name = os.environ["_HANDLER"].rpartition(".")
+deadline = time.time() + float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT") or 3)
+
+class Context:
+    function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+    function_version = os.environ["AWS_LAMBDA_FUNCTION_VERSION"]
+    invoked_function_arn = os.environ["CAIRN_FUNCTION_ARN"]
+    memory_limit_in_mb = os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
+    aws_request_id = str(uuid.uuid4())
+    log_group_name = "/aws/lambda/" + function_name
+    log_stream_name = "local"
+    def get_remaining_time_in_millis(self):
+        return max(int((deadline - time.time()) * 1000), 0)
+
+try:
+    event = json.loads(sys.stdin.read() or "{}")
+    handler = getattr(importlib.import_module(module_name.replace("/", ".")), function_name)
+    result = handler(event, Context())
+    real_stdout.write("\n" + json.dumps(result, default=str) + "\n")
+except Exception as e:
+    traceback.print_exc()
+    real_stdout.write("\n" + json.dumps({"errorMessage": str(e), "errorType": type(e).__name__}) + "\n")
+    sys.exit(1)
+"""
+
+
+def patch_sns():
+    from moto.awslambda.utils import get_backend
+    from moto.sns.models import Subscription
+
+    original = Subscription.publish
+
+    def publish(self, message, message_id, subject=None, message_attributes=None, *args, **kwargs):
+        if self.protocol != "lambda":
+            return original(self, message, message_id, subject, message_attributes, *args, **kwargs)
+        arn = self.endpoint.split(":")
+        qualifier = arn[7] if len(arn) == 8 else None
+        event = {
+            "Records": [
+                {
+                    "EventVersion": "1.0",
+                    "EventSubscriptionArn": self.arn,
+                    "EventSource": "aws:sns",
+                    "Sns": {
+                        "Type": "Notification",
+                        "MessageId": message_id,
+                        "TopicArn": self.topic.arn,
+                        "Subject": subject,
+                        "Message": message,
+                        "Timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                        "SignatureVersion": "1",
+                        "MessageAttributes": {
+                            k: {"Type": v.get("DataType", v.get("Type")), "Value": v.get("StringValue", v.get("Value"))}
+                            for k, v in (message_attributes or {}).items()
+                        },
+                    },
+                }
+            ]
+        }
+        func = get_backend(self.account_id, arn[3])._lambdas.get_function_by_name_or_arn_with_qualifier(
+            arn[6], qualifier
+        )
+        func.invoke(json.dumps(event), {"x-amz-invocation-type": "Event"}, {})
+
+    Subscription.publish = publish
+    CAIRN_PATCHED.append("sns: Lambda deliveries carry the message id, topic and subject")
+
+
+def patch_events():
+    from moto.awslambda.utils import get_backend
+    from moto.events.models import Rule
+    from moto.utilities.arns import parse_arn
+
+    original = Rule.send_to_targets
+
+    def send_to_targets(self, original_event, transform_input=True):
+        if not self.event_pattern.matches_event(original_event):
+            return
+        others = []
+        for target in self.targets:
+            arn = parse_arn(target["Arn"])
+            if arn.service != "lambda":
+                others.append(target)
+                continue
+            event = original_event
+            if "Input" in target:
+                event = json.loads(target["Input"])
+            fn = get_backend(arn.account, arn.region).get_function(target["Arn"])
+            fn.invoke(json.dumps(event, default=str), {"x-amz-invocation-type": "Event"}, {})
+        if others:
+            kept = self.targets
+            self.targets = others
+            try:
+                original(self, original_event, transform_input)
+            finally:
+                self.targets = kept
+
+    Rule.send_to_targets = send_to_targets
+    CAIRN_PATCHED.append("events: rules invoke Lambda targets")
+
+
+def patch_ssm_document():
+    from moto.ssm.models import Document
+
+    original = Document.create_from_cloudformation_json.__func__
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        props = dict(cloudformation_json.get("Properties") or {})
+        # CloudFormation's default; moto passes None and refuses the document.
+        props.setdefault("DocumentFormat", "JSON")
+        if props["DocumentFormat"] == "JSON" and not isinstance(props.get("Content"), str):
+            props["Content"] = json.dumps(props.get("Content"))
+        return original(cls, resource_name, {**cloudformation_json, "Properties": props}, account_id, region_name, **kwargs)
+
+    Document.create_from_cloudformation_json = classmethod(create)
+    CAIRN_PATCHED.append("ssm: a CloudFormation document without DocumentFormat is JSON")
+
+
+def patch_kms_key_tags():
+    from moto.kms.models import Key
+
+    original = Key.create_from_cloudformation_json.__func__
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        props = dict(cloudformation_json.get("Properties") or {})
+        # CloudFormation's tags are Key/Value; moto passes them to KMS, which wants
+        # TagKey/TagValue, and fails with a KeyError (the stack then "lacks" the key).
+        props["Tags"] = [
+            {"TagKey": t.get("Key", t.get("TagKey")), "TagValue": t.get("Value", t.get("TagValue"))}
+            for t in props.get("Tags") or []
+        ]
+        return original(cls, resource_name, {**cloudformation_json, "Properties": props}, account_id, region_name, **kwargs)
+
+    Key.create_from_cloudformation_json = classmethod(create)
+    CAIRN_PATCHED.append("kms: a CloudFormation key's tags reach KMS (moto fails on Key/Value tags)")
+
+
+def add_models(endpoint):
+    """CloudFormation models moto lacks, as CloudFormationModel subclasses (moto finds its
+    models through __subclasses__, before the first stack is parsed)."""
+    from moto.apigatewayv2.models import apigatewayv2_backends
+    from moto.core.common_models import CloudFormationModel
+    from moto.sns.models import sns_backends
+
+    class SnsSubscription(CloudFormationModel):
+
+        __module__ = "moto.cairn_local.models"  # moto files models by their module
+
+        def __init__(self, sub):
+            self.sub = sub
+
+        @property
+        def physical_resource_id(self):
+            return self.sub.arn
+
+        @staticmethod
+        def cloudformation_type():
+            return "AWS::SNS::Subscription"
+
+        @staticmethod
+        def cloudformation_name_type():
+            return ""
+
+        @classmethod
+        def has_cfn_attr(cls, attr):
+            return attr in ["Arn"]
+
+        def get_cfn_attribute(self, attr):
+            return self.sub.arn
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+            p = cloudformation_json["Properties"]
+            backend = sns_backends[account_id][region_name]
+            sub = backend.subscribe(p["TopicArn"], p.get("Endpoint"), p["Protocol"])
+            for key in ("RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy"):
+                if key in p:
+                    value = p[key]
+                    if isinstance(value, (dict, list)):
+                        value = json.dumps(value)
+                    backend.set_subscription_attributes(sub.arn, key, str(value).lower() if isinstance(value, bool) else value)
+            return cls(sub)
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+            pass
+
+        def delete(self, account_id, region_name):
+            sns_backends[account_id][region_name].unsubscribe(self.sub.arn)
+
+    class HttpApi(CloudFormationModel):
+
+        __module__ = "moto.cairn_local.models"  # moto files models by their module
+
+        def __init__(self, api):
+            self.api = api
+
+        @property
+        def physical_resource_id(self):
+            return self.api.api_id
+
+        @staticmethod
+        def cloudformation_type():
+            return "AWS::ApiGatewayV2::Api"
+
+        @staticmethod
+        def cloudformation_name_type():
+            return "Name"
+
+        @classmethod
+        def has_cfn_attr(cls, attr):
+            return attr in ["ApiEndpoint", "ApiId"]
+
+        def get_cfn_attribute(self, attr):
+            return self.api.api_endpoint if attr == "ApiEndpoint" else self.api.api_id
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+            p = cloudformation_json["Properties"]
+            api = apigatewayv2_backends[account_id][region_name].create_api(
+                api_key_selection_expression=p.get("ApiKeySelectionExpression"),
+                cors_configuration=p.get("CorsConfiguration"),
+                description=p.get("Description"),
+                disable_schema_validation=p.get("DisableSchemaValidation"),
+                disable_execute_api_endpoint=p.get("DisableExecuteApiEndpoint"),
+                name=p.get("Name") or resource_name,
+                protocol_type=p.get("ProtocolType", "HTTP"),
+                route_selection_expression=p.get("RouteSelectionExpression"),
+                tags=p.get("Tags") or {},
+                version=p.get("Version"),
+            )
+            # Served by this launcher (Gateway below).
+            api.api_endpoint = f"{endpoint}/_execute-api/{api.api_id}"
+            return cls(api)
+
+        def delete(self, account_id, region_name):
+            apigatewayv2_backends[account_id][region_name].delete_api(self.api.api_id)
+
+    class HttpApiIntegration(CloudFormationModel):
+
+        __module__ = "moto.cairn_local.models"  # moto files models by their module
+
+        def __init__(self, integration):
+            self.integration = integration
+
+        @property
+        def physical_resource_id(self):
+            return self.integration.id
+
+        @staticmethod
+        def cloudformation_type():
+            return "AWS::ApiGatewayV2::Integration"
+
+        @staticmethod
+        def cloudformation_name_type():
+            return ""
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+            p = cloudformation_json["Properties"]
+            integration = apigatewayv2_backends[account_id][region_name].create_integration(
+                api_id=p["ApiId"],
+                connection_id=p.get("ConnectionId"),
+                connection_type=p.get("ConnectionType"),
+                content_handling_strategy=p.get("ContentHandlingStrategy"),
+                credentials_arn=p.get("CredentialsArn"),
+                description=p.get("Description"),
+                integration_method=p.get("IntegrationMethod"),
+                integration_subtype=p.get("IntegrationSubtype"),
+                integration_type=p.get("IntegrationType"),
+                integration_uri=p.get("IntegrationUri"),
+                passthrough_behavior=p.get("PassthroughBehavior"),
+                payload_format_version=p.get("PayloadFormatVersion"),
+                request_parameters=p.get("RequestParameters"),
+                request_templates=p.get("RequestTemplates"),
+                response_parameters=p.get("ResponseParameters"),
+                template_selection_expression=p.get("TemplateSelectionExpression"),
+                timeout_in_millis=p.get("TimeoutInMillis"),
+                tls_config=p.get("TlsConfig"),
+            )
+            return cls(integration)
+
+    class HttpApiRoute(CloudFormationModel):
+
+        __module__ = "moto.cairn_local.models"  # moto files models by their module
+
+        def __init__(self, route):
+            self.route = route
+
+        @property
+        def physical_resource_id(self):
+            return self.route.route_id
+
+        @staticmethod
+        def cloudformation_type():
+            return "AWS::ApiGatewayV2::Route"
+
+        @staticmethod
+        def cloudformation_name_type():
+            return ""
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+            p = cloudformation_json["Properties"]
+            route = apigatewayv2_backends[account_id][region_name].create_route(
+                api_id=p["ApiId"],
+                api_key_required=p.get("ApiKeyRequired", False),
+                authorization_scopes=p.get("AuthorizationScopes"),
+                authorization_type=p.get("AuthorizationType"),
+                authorizer_id=p.get("AuthorizerId"),
+                model_selection_expression=p.get("ModelSelectionExpression"),
+                operation_name=p.get("OperationName"),
+                request_models=p.get("RequestModels"),
+                request_parameters=p.get("RequestParameters"),
+                route_key=p["RouteKey"],
+                route_response_selection_expression=p.get("RouteResponseSelectionExpression"),
+                target=p.get("Target"),
+            )
+            return cls(route)
+
+    class HttpApiStage(CloudFormationModel):
+
+        __module__ = "moto.cairn_local.models"  # moto files models by their module
+
+        def __init__(self, stage):
+            self.stage = stage
+
+        @property
+        def physical_resource_id(self):
+            return self.stage.name
+
+        @staticmethod
+        def cloudformation_type():
+            return "AWS::ApiGatewayV2::Stage"
+
+        @staticmethod
+        def cloudformation_name_type():
+            return ""
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+            p = cloudformation_json["Properties"]
+            config = {
+                "stageName": p["StageName"],
+                "autoDeploy": p.get("AutoDeploy"),
+                "accessLogSettings": p.get("AccessLogSettings"),
+                "description": p.get("Description"),
+                "stageVariables": p.get("StageVariables") or {},
+            }
+            return cls(apigatewayv2_backends[account_id][region_name].create_stage(p["ApiId"], config))
+
+    def image_builder(kind, arn_kind):
+        class Placeholder(CloudFormationModel):
+            """Image Builder does not exist in moto: the resource is an ARN, nothing runs."""
+            __module__ = "moto.cairn_local.models"  # moto files models by their module
+
+
+            def __init__(self, arn):
+                self.arn = arn
+
+            @property
+            def physical_resource_id(self):
+                return self.arn
+
+            @staticmethod
+            def cloudformation_type():
+                return f"AWS::ImageBuilder::{kind}"
+
+            @staticmethod
+            def cloudformation_name_type():
+                return "Name"
+
+            @classmethod
+            def has_cfn_attr(cls, attr):
+                return attr in ["Arn", "Name"]
+
+            def get_cfn_attribute(self, attr):
+                return self.arn if attr == "Arn" else self.arn.rsplit("/", 2)[-2]
+
+            @classmethod
+            def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+                name = (cloudformation_json.get("Properties") or {}).get("Name") or resource_name
+                arn = f"arn:aws:imagebuilder:{region_name}:{account_id}:{arn_kind}/{name.lower()}"
+                if kind in ("ImageRecipe", "Component"):
+                    arn += "/" + str((cloudformation_json.get("Properties") or {}).get("Version", "1.0.0"))
+                return cls(arn)
+
+        Placeholder.__name__ = f"ImageBuilder{kind}Placeholder"
+        return Placeholder
+
+    placeholders = [
+        image_builder(kind, arn_kind)
+        for kind, arn_kind in [
+            ("ImageRecipe", "image-recipe"),
+            ("InfrastructureConfiguration", "infrastructure-configuration"),
+            ("DistributionConfiguration", "distribution-configuration"),
+            ("ImagePipeline", "image-pipeline"),
+            ("Component", "component"),
+        ]
+    ]
+    CAIRN_PATCHED.append(
+        "cloudformation: models for AWS::SNS::Subscription, AWS::ApiGatewayV2::{Api,Integration,Route,Stage}, "
+        "AWS::ImageBuilder::* (placeholders); SSM documents default to JSON"
+    )
+    # keep references so the classes live as long as the process (moto looks them up by
+    # CloudFormationModel.__subclasses__(), which holds weak references)
+    add_models.keep = [SnsSubscription, HttpApi, HttpApiIntegration, HttpApiRoute, HttpApiStage, *placeholders]
+
+
+# ---------------------------------------------------------------------------------------
+# The gateway in front of moto: HTTP APIs and the list of gaps.
+
+
+class Gateway:
+    def __init__(self, moto_app, endpoint):
+        self.moto_app = moto_app
+        self.endpoint = endpoint
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/_local-aws/gaps":
+            return respond(start_response, 200, json.dumps(GAPS))
+        if path.startswith("/_execute-api/"):
+            try:
+                return self.execute_api(environ, start_response)
+            except Exception as e:  # the error goes to the caller, as API Gateway's 500
+                return respond(start_response, 500, json.dumps({"message": f"Internal Server Error: {e}"}))
+        return self.moto_app(environ, start_response)
+
+    def execute_api(self, environ, start_response):
+        from moto.apigatewayv2.models import apigatewayv2_backends
+
+        _, _, api_id, *rest = environ["PATH_INFO"].split("/")
+        path = "/" + "/".join(rest)
+        method = environ["REQUEST_METHOD"]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length).decode("utf-8") if length else ""
+        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        api = None
+        for accounts in apigatewayv2_backends.values():
+            for backend in accounts.values():
+                if api_id in backend.apis:
+                    api = backend.apis[api_id]
+                    region, account = backend.region_name, backend.account_id
+        if api is None:
+            return respond(start_response, 404, json.dumps({"message": "Not Found"}))
+        route = None
+        for candidate in api.routes.values():
+            key = candidate.route_key
+            if key in (f"{method} {path}", f"ANY {path}"):
+                route = candidate
+                break
+            if key == "$default" and route is None:
+                route = candidate
+        if route is None or not (route.target or "").startswith("integrations/"):
+            return respond(start_response, 404, json.dumps({"message": "Not Found"}))
+        integration = api.integrations[route.target.split("/", 1)[1]]
+        request = {"method": method, "path": path, "body": body, "headers": headers,
+                   "query": environ.get("QUERY_STRING", "")}
+        if integration.integration_subtype == "SQS-SendMessage":
+            params = {k: mapped(v, request) for k, v in (integration.request_parameters or {}).items()}
+            from moto.sqs.models import sqs_backends
+
+            queue_name = params["QueueUrl"].rstrip("/").rsplit("/", 1)[1]
+            if params.get("MessageBody") in (None, ""):
+                return respond(start_response, 400, json.dumps({"message": "MessageBody is empty"}))
+            message = sqs_backends[account][region].send_message(queue_name, params["MessageBody"])
+            answer = {"SendMessageResponse": {"SendMessageResult": {"MessageId": message.id}}}
+            return respond(start_response, 200, json.dumps(answer))
+        if integration.integration_type == "AWS_PROXY" and ":lambda:" in (integration.integration_uri or ""):
+            from moto.awslambda.utils import get_backend
+
+            fn_arn = integration.integration_uri
+            if "/functions/" in fn_arn:
+                fn_arn = fn_arn.split("/functions/", 1)[1].split("/invocations")[0]
+            event = proxy_event(integration.payload_format_version, request, route.route_key, api_id)
+            fn = get_backend(account, region).get_function(fn_arn)
+            response_headers = {}
+            raw = fn.invoke(json.dumps(event), {}, response_headers)
+            result = json.loads(raw)
+            if "x-amz-function-error" in response_headers:
+                return respond(start_response, 500, json.dumps({"message": "Internal Server Error"}))
+            if isinstance(result, dict) and "statusCode" in result:
+                b = result.get("body", "")
+                if result.get("isBase64Encoded"):
+                    b = base64.b64decode(b).decode()
+                return respond(start_response, int(result["statusCode"]), b, result.get("headers"))
+            return respond(start_response, 200, json.dumps(result))
+        return respond(start_response, 501, json.dumps({"message": "integration not served locally"}))
+
+
+def mapped(expression, request):
+    """An HTTP API request parameter mapping: `$request.body.X`, `$request.body`,
+    `$request.header.X`, or a literal."""
+    if not isinstance(expression, str) or not expression.startswith("$request."):
+        return expression
+    if expression == "$request.body":
+        return request["body"]
+    if expression.startswith("$request.body."):
+        try:
+            value = json.loads(request["body"] or "null")
+        except ValueError:
+            return None
+        for part in expression[len("$request.body."):].split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        return value if isinstance(value, str) or value is None else json.dumps(value)
+    if expression.startswith("$request.header."):
+        return request["headers"].get(expression[len("$request.header."):].lower())
+    return None
+
+
+def proxy_event(version, request, route_key, api_id):
+    if version == "2.0":
+        return {"version": "2.0", "routeKey": route_key, "rawPath": request["path"],
+                "rawQueryString": request["query"], "headers": request["headers"], "body": request["body"],
+                "isBase64Encoded": False,
+                "requestContext": {"apiId": api_id, "http": {"method": request["method"], "path": request["path"]},
+                                   "requestId": str(uuid.uuid4())}}
+    return {"version": "1.0", "resource": request["path"], "path": request["path"],
+            "httpMethod": request["method"], "headers": request["headers"], "body": request["body"],
+            "isBase64Encoded": False, "requestContext": {"apiId": api_id, "requestId": str(uuid.uuid4())}}
+
+
+def respond(start_response, status, body, headers=None):
+    reasons = {200: "OK", 400: "Bad Request", 404: "Not Found", 500: "Internal Server Error", 501: "Not Implemented"}
+    h = [("Content-Type", "application/json")] + [(k, str(v)) for k, v in (headers or {}).items()]
+    data = body.encode() if isinstance(body, str) else body
+    h.append(("Content-Length", str(len(data))))
+    start_response(f"{status} {reasons.get(status, 'Status')}", h)
+    return [data]
+
+
+if __name__ == "__main__":
+    main()
