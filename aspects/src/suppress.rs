@@ -37,6 +37,9 @@ pub enum SuppressionError {
     },
 }
 
+/// The function types checkov's Lambda checks read.
+const LAMBDA: &[&str] = &["AWS::Lambda::Function", "AWS::Serverless::Function"];
+
 /// The checkov checks (CloudFormation framework) that cairn's recommended rules do not
 /// cover and that its examples answer, with the resource types each one reads. A
 /// suppression of one of these ids writes checkov's `skip` on every resource of those
@@ -48,13 +51,13 @@ pub const EXTERNAL_CHECKOV_CHECKS: &[(&str, &[&str])] = &[
     ("CKV_AWS_68", &["AWS::CloudFront::Distribution"]),
     ("CKV_AWS_86", &["AWS::CloudFront::Distribution"]),
     ("CKV_AWS_103", &["AWS::ElasticLoadBalancingV2::Listener"]),
-    ("CKV_AWS_115", &["AWS::Lambda::Function", "AWS::Serverless::Function"]),
-    ("CKV_AWS_116", &["AWS::Lambda::Function", "AWS::Serverless::Function"]),
-    ("CKV_AWS_117", &["AWS::Lambda::Function", "AWS::Serverless::Function"]),
+    ("CKV_AWS_115", LAMBDA),
+    ("CKV_AWS_116", LAMBDA),
+    ("CKV_AWS_117", LAMBDA),
     ("CKV_AWS_118", &["AWS::RDS::DBInstance"]),
     ("CKV_AWS_149", &["AWS::SecretsManager::Secret"]),
     ("CKV_AWS_162", &["AWS::RDS::DBCluster"]),
-    ("CKV_AWS_173", &["AWS::Lambda::Function", "AWS::Serverless::Function"]),
+    ("CKV_AWS_173", LAMBDA),
     ("CKV_AWS_174", &["AWS::CloudFront::Distribution"]),
 ];
 

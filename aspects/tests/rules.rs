@@ -762,12 +762,18 @@ fn external_checkov_checks_are_skipped_on_the_types_they_read_merged_with_hand_w
     ));
     // The nearest reason wins.
     Suppressions::of(&mut app, f)
-        .add("CKV_AWS_117", "calls only public AWS APIs; no VPC resources to reach")
+        .add(
+            "CKV_AWS_117",
+            "calls only public AWS APIs; no VPC resources to reach",
+        )
         .unwrap();
     Suppressions::of(&mut app, s)
         .add("CKV_AWS_117", "the stack-wide reason, shadowed on Fn")
         .unwrap()
-        .add("CKV_AWS_115", "bounded by its single trigger; no reservation needed")
+        .add(
+            "CKV_AWS_115",
+            "bounded by its single trigger; no reservation needed",
+        )
         .unwrap();
     let root = app.root();
     RuleSet::empty()
@@ -778,15 +784,29 @@ fn external_checkov_checks_are_skipped_on_the_types_they_read_merged_with_hand_w
     let (fn_id, topic_id) = {
         let ids: Vec<&String> = resources.as_object().unwrap().keys().collect();
         (
-            ids.iter().find(|k| k.starts_with("HandlersFn")).unwrap().to_string(),
-            ids.iter().find(|k| k.starts_with("HandlersTopic")).unwrap().to_string(),
+            ids.iter()
+                .find(|k| k.starts_with("HandlersFn"))
+                .unwrap()
+                .to_string(),
+            ids.iter()
+                .find(|k| k.starts_with("HandlersTopic"))
+                .unwrap()
+                .to_string(),
         )
     };
-    let skip = resources[&fn_id]["Metadata"]["checkov"]["skip"].as_array().unwrap();
+    let skip = resources[&fn_id]["Metadata"]["checkov"]["skip"]
+        .as_array()
+        .unwrap();
     let ids: Vec<&str> = skip.iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["CKV_AWS_45", "CKV_AWS_117", "CKV_AWS_115"]);
-    assert!(skip[1]["comment"].as_str().unwrap().starts_with("calls only public"));
+    assert!(skip[1]["comment"]
+        .as_str()
+        .unwrap()
+        .starts_with("calls only public"));
     // The topic is not a type either check reads: no metadata.
     let topic_md = &resources[&topic_id]["Metadata"];
-    assert!(topic_md.get("checkov").is_none() && topic_md.get("cairn").is_none(), "{topic_md}");
+    assert!(
+        topic_md.get("checkov").is_none() && topic_md.get("cairn").is_none(),
+        "{topic_md}"
+    );
 }

@@ -72,10 +72,17 @@ pub(crate) fn dead_letter_queue(
 /// Answers checkov's S3 access-logging check (CKV_AWS_18) for a CDK-style pipeline's own
 /// buckets: its artifact store and the replication buckets of its cross-region support
 /// stacks. Call it after the pipeline's waves are added (they make the support stacks).
-pub(crate) fn answer_pipeline_checks(app: &mut cairn::App, pipeline: &cairn::pipelines::Pipeline) -> cairn::Result<()> {
+pub(crate) fn answer_pipeline_checks(
+    app: &mut cairn::App,
+    pipeline: &cairn::pipelines::Pipeline,
+) -> cairn::Result<()> {
     const ARTIFACTS: &str = "The pipeline's artifact store: objects are written and read only by the pipeline's and its actions' roles through its KMS key, and each execution's inputs and outputs are recorded in the pipeline's execution history and in CloudTrail; server access logs would repeat that in another bucket";
     let codepipeline = pipeline.codepipeline();
-    answer_checks(app, codepipeline.artifact_bucket().node(), &[("CKV_AWS_18", ARTIFACTS)])?;
+    answer_checks(
+        app,
+        codepipeline.artifact_bucket().node(),
+        &[("CKV_AWS_18", ARTIFACTS)],
+    )?;
     for stack in codepipeline.support_stacks(app) {
         answer_checks(app, stack, &[("CKV_AWS_18", ARTIFACTS)])?;
     }

@@ -55,6 +55,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::lambda_reasons;
 use cairn::aspects::rules::NoPublicIngress;
 use cairn::aspects::{Mode, RuleSet};
 use cairn::ec2::{
@@ -78,7 +79,6 @@ use cairn::stepfunctions::{
     Catch, Choice, Condition, Definition, DefinitionError, Fail, LogLevel, LogOptions, Map, Params, Pass,
     Retry, StateId, StateMachine, StateMachineProps, StateRef, Succeed, Task, Wait,
 };
-use crate::lambda_reasons;
 use cairn::{App, CfnResource, Context, Environment, Error, Output, Result, Stack, StackProps, Value};
 
 /// The Region every stack deploys to (the ALB's access log bucket policy names the
@@ -759,7 +759,11 @@ fn functions_stack(app: &mut App, web: &WebTier) -> Result<Functions> {
     webhook.grant_read(app, &notify)?;
 
     // checkov's checks that this system answers rather than fixes.
-    crate::answer_checks(app, webhook.node(), &[("CKV_AWS_149", SECRET_WITH_AWS_MANAGED_KEY)])?;
+    crate::answer_checks(
+        app,
+        webhook.node(),
+        &[("CKV_AWS_149", SECRET_WITH_AWS_MANAGED_KEY)],
+    )?;
     crate::answer_checks(
         app,
         stack,
