@@ -298,7 +298,7 @@ pub fn build() -> Result<App> {
         results.node(),
         &[(
             "CKV_AWS_18",
-            "Written only by the scan task's role under the bucket's own KMS key: every write and read needs GenerateDataKey or Decrypt on that key, which CloudTrail records with the caller, so each access to a report is audited without server access logs",
+            "The scanner's reports: written only by the scan task's role and readable only by principals the bucket's own KMS key admits, so the key policy fixes who can read them; individual reads are audited with CloudTrail S3 data events where the account turns them on, and a second bucket of server access logs would add nothing",
         )],
     )?;
     let scan_logs = LogGroup::new(
