@@ -2,6 +2,11 @@
 //! written reason. Recorded in the report, and in each covered resource's `Metadata` in
 //! the forms cairn, checkov, cfn_nag and cfn-lint read, so one reasoned suppression is
 //! honoured by every scanner a team already runs.
+//!
+//! A suppression names either a cairn rule (its ids in the other scanners are written for
+//! it) or one of the checkov checks no cairn rule covers ([`EXTERNAL_CHECKOV_CHECKS`]):
+//! those are written as checkov's `skip` on the resources of the types the check reads, so
+//! a check cairn leaves to the user is answered in the template with the user's reason.
 
 use indexmap::IndexMap;
 
@@ -22,6 +27,46 @@ pub enum SuppressionError {
         /// The construct path.
         path: String,
     },
+    /// A checkov id that is neither covered by a cairn rule nor in [`EXTERNAL_CHECKOV_CHECKS`].
+    #[error("suppressing {rule} on '{path}': cairn does not know which resources checkov's {rule} reads; suppress the cairn rule that covers it, or add it to EXTERNAL_CHECKOV_CHECKS")]
+    UnknownCheck {
+        /// The checkov id.
+        rule: String,
+        /// The construct path.
+        path: String,
+    },
+}
+
+/// The function types checkov's Lambda checks read.
+const LAMBDA: &[&str] = &["AWS::Lambda::Function", "AWS::Serverless::Function"];
+
+/// The checkov checks (CloudFormation framework) that cairn's recommended rules do not
+/// cover and that its examples answer, with the resource types each one reads. A
+/// suppression of one of these ids writes checkov's `skip` on every resource of those
+/// types at or below the suppressed construct.
+pub const EXTERNAL_CHECKOV_CHECKS: &[(&str, &[&str])] = &[
+    ("CKV_AWS_2", &["AWS::ElasticLoadBalancingV2::Listener"]),
+    ("CKV_AWS_18", &["AWS::S3::Bucket"]),
+    ("CKV_AWS_33", &["AWS::KMS::Key"]),
+    ("CKV_AWS_68", &["AWS::CloudFront::Distribution"]),
+    ("CKV_AWS_86", &["AWS::CloudFront::Distribution"]),
+    ("CKV_AWS_103", &["AWS::ElasticLoadBalancingV2::Listener"]),
+    ("CKV_AWS_115", LAMBDA),
+    ("CKV_AWS_116", LAMBDA),
+    ("CKV_AWS_117", LAMBDA),
+    ("CKV_AWS_118", &["AWS::RDS::DBInstance"]),
+    ("CKV_AWS_149", &["AWS::SecretsManager::Secret"]),
+    ("CKV_AWS_162", &["AWS::RDS::DBCluster"]),
+    ("CKV_AWS_173", LAMBDA),
+    ("CKV_AWS_174", &["AWS::CloudFront::Distribution"]),
+];
+
+/// The resource types an external checkov check reads, if cairn knows the check.
+fn external_check_types(id: &str) -> Option<&'static [&'static str]> {
+    EXTERNAL_CHECKOV_CHECKS
+        .iter()
+        .find(|(c, _)| *c == id)
+        .map(|(_, types)| *types)
 }
 
 /// The suppressions of a construct: `Suppressions::of(&mut app, node).add(rule, reason)`.
@@ -39,10 +84,19 @@ impl<'a> Suppressions<'a> {
         }
     }
 
-    /// Suppresses `rule` (a cairn rule id) with a reason.
+    /// Suppresses `rule` with a reason: a cairn rule id, or a checkov id of
+    /// [`EXTERNAL_CHECKOV_CHECKS`] (a check no cairn rule covers). The metadata is written
+    /// by the recommended rule set's checker, so a [`RuleSet`](crate::RuleSet) must be
+    /// applied to a scope containing `node`.
     pub fn add(self, rule: &str, reason: &str) -> Result<Self, SuppressionError> {
         if reason.trim().len() < 10 {
             return Err(SuppressionError::MissingReason {
+                rule: rule.to_string(),
+                path: self.app.path(self.node),
+            });
+        }
+        if rule.starts_with("CKV") && external_check_types(rule).is_none() {
+            return Err(SuppressionError::UnknownCheck {
                 rule: rule.to_string(),
                 path: self.app.path(self.node),
             });
@@ -107,6 +161,23 @@ pub(crate) fn write_suppression_metadata(
     let mut cfn_nag = Vec::new();
     let mut cfn_lint = Vec::new();
     for (rule, reason) in &found {
+        if let Some(types) = external_check_types(rule) {
+            if types.contains(&resource_type)
+                && !checkov.iter().any(|e: &Value| {
+                    e.as_map().and_then(|m| m.get("id")).and_then(Value::as_str) == Some(rule.as_str())
+                })
+            {
+                cairn.push(Value::map([
+                    ("rule", Value::from(rule)),
+                    ("reason", Value::from(reason)),
+                ]));
+                checkov.push(Value::map([
+                    ("id", Value::from(rule)),
+                    ("comment", Value::from(reason)),
+                ]));
+            }
+            continue;
+        }
         let Some(info) = infos.iter().find(|i| i.id == rule) else {
             continue;
         };
@@ -146,7 +217,18 @@ pub(crate) fn write_suppression_metadata(
     let md: &mut IndexMap<String, Value> = &mut options.metadata;
     md.insert("cairn".into(), Value::map([("suppressions", Value::List(cairn))]));
     if !checkov.is_empty() {
-        md.insert("checkov".into(), Value::map([("skip", Value::List(checkov))]));
+        // Keep skips written by hand (`checkov: {skip: [...]}`) and add ours after them.
+        match md.get_mut("checkov").and_then(Value::as_map_mut) {
+            Some(existing) => match existing.get_mut("skip") {
+                Some(Value::List(list)) => list.extend(checkov),
+                _ => {
+                    existing.insert("skip".into(), Value::List(checkov));
+                }
+            },
+            None => {
+                md.insert("checkov".into(), Value::map([("skip", Value::List(checkov))]));
+            }
+        }
     }
     if !cfn_nag.is_empty() {
         md.insert(

@@ -734,3 +734,79 @@ fn reports_are_written_in_json_and_sarif_with_locations() {
     assert_eq!(json["findings"][0]["status"], "fixed");
     assert_eq!(json["findings"][1]["status"], "error");
 }
+
+#[test]
+fn external_checkov_checks_are_skipped_on_the_types_they_read_merged_with_hand_written_skips() {
+    let mut app = App::new();
+    let s = app.stack("S").unwrap();
+    let group = app.construct(s, "Handlers").unwrap();
+    let f = app
+        .add(group, "Fn", CfnResource::new("AWS::Lambda::Function"))
+        .unwrap();
+    app.add(group, "Topic", CfnResource::new("AWS::SNS::Topic"))
+        .unwrap();
+    app.resource_options_mut(f).unwrap().metadata.insert(
+        "checkov".into(),
+        Value::map([(
+            "skip",
+            Value::list([Value::map([
+                ("id", Value::from("CKV_AWS_45")),
+                ("comment", Value::from("written by hand")),
+            ])]),
+        )]),
+    );
+    // An unknown checkov id is refused: cairn could not say which resources it reads.
+    assert!(matches!(
+        Suppressions::of(&mut app, group).add("CKV_AWS_99999", "a reason long enough"),
+        Err(cairn_aspects::SuppressionError::UnknownCheck { .. })
+    ));
+    // The nearest reason wins.
+    Suppressions::of(&mut app, f)
+        .add(
+            "CKV_AWS_117",
+            "calls only public AWS APIs; no VPC resources to reach",
+        )
+        .unwrap();
+    Suppressions::of(&mut app, s)
+        .add("CKV_AWS_117", "the stack-wide reason, shadowed on Fn")
+        .unwrap()
+        .add(
+            "CKV_AWS_115",
+            "bounded by its single trigger; no reservation needed",
+        )
+        .unwrap();
+    let root = app.root();
+    RuleSet::empty()
+        .rule(SqsEncryption::default(), Mode::Error)
+        .apply(&mut app, root);
+    let asm = app.synth().unwrap();
+    let resources = &asm.stack("S").unwrap().template["Resources"];
+    let (fn_id, topic_id) = {
+        let ids: Vec<&String> = resources.as_object().unwrap().keys().collect();
+        (
+            ids.iter()
+                .find(|k| k.starts_with("HandlersFn"))
+                .unwrap()
+                .to_string(),
+            ids.iter()
+                .find(|k| k.starts_with("HandlersTopic"))
+                .unwrap()
+                .to_string(),
+        )
+    };
+    let skip = resources[&fn_id]["Metadata"]["checkov"]["skip"]
+        .as_array()
+        .unwrap();
+    let ids: Vec<&str> = skip.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["CKV_AWS_45", "CKV_AWS_117", "CKV_AWS_115"]);
+    assert!(skip[1]["comment"]
+        .as_str()
+        .unwrap()
+        .starts_with("calls only public"));
+    // The topic is not a type either check reads: no metadata.
+    let topic_md = &resources[&topic_id]["Metadata"];
+    assert!(
+        topic_md.get("checkov").is_none() && topic_md.get("cairn").is_none(),
+        "{topic_md}"
+    );
+}

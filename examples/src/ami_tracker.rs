@@ -332,6 +332,28 @@ fn tracker_stack(app: &mut App) -> Result<Stack> {
     tracker.add_event_source(app, SnsEventSource::new(topic))?;
     depend_on_policy_only(app, tracker)?;
 
+    // checkov's checks that this system answers rather than fixes.
+    crate::answer_checks(
+        app,
+        key.node(),
+        &[(
+            "CKV_AWS_33",
+            "The '*' principal is narrowed to one role by conditions: aws:PrincipalArn must be Image Builder's service-linked role (which may not exist when the key is created, and a key policy naming a missing principal is refused) and kms:ViaService must be SNS in this region",
+        )],
+    )?;
+    crate::answer_checks(
+        app,
+        tracker.node(),
+        &[
+            ("CKV_AWS_117", crate::lambda_reasons::OUTSIDE_VPC),
+            ("CKV_AWS_115", crate::lambda_reasons::NO_RESERVED_CONCURRENCY),
+            (
+                "CKV_AWS_173",
+                "The environment holds only the SSM parameter's name; Lambda encrypts it at rest with the AWS managed key, and a customer-managed key would add cost and a key policy without protecting anything confidential",
+            ),
+        ],
+    )?;
+
     app.output(
         stack,
         "TopicArn",
@@ -578,6 +600,21 @@ fn events_stack(app: &mut App) -> Result<Stack> {
     consumer.add_event_source(app, SqsEventSource::new(queue).batch_size(10))?;
     report_batch_item_failures(app, consumer)?;
     depend_on_policy_only(app, consumer)?;
+    crate::answer_checks(
+        app,
+        consumer.node(),
+        &[
+            (
+                "CKV_AWS_116",
+                "Invoked by an SQS event source mapping, which Lambda polls and invokes synchronously: a failed message returns to the queue, whose redrive policy moves it to the DeadLetters queue after five receives; a function's dead-letter queue is never used for queue invocations",
+            ),
+            ("CKV_AWS_117", crate::lambda_reasons::OUTSIDE_VPC),
+            (
+                "CKV_AWS_115",
+                "No reserved concurrency: the event source mapping already bounds the consumer (batches of 10 from one queue), and a reservation would only carve capacity out of the account's shared regional pool",
+            ),
+        ],
+    )?;
 
     app.output(
         stack,

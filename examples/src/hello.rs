@@ -52,6 +52,14 @@ pub fn build() -> Result<App> {
     let options = app.resource_options_mut(bucket)?;
     options.deletion_policy = Some(RemovalPolicy::Retain);
     options.update_replace_policy = Some(RemovalPolicy::Retain);
+    crate::answer_checks(
+        &mut app,
+        bucket.node(),
+        &[(
+            "CKV_AWS_18",
+            "The example's bucket holds no objects: it exists to be referenced across stacks; a bucket that holds data sets server access logging to a log bucket",
+        )],
+    )?;
 
     let queue = app.add(
         producer,

@@ -211,6 +211,19 @@ fn toolchain(app: &mut App) -> Result<()> {
     )?;
     sync.add_environment(app, "PROJECT_NAME", deployer.project_name())?;
     sync.add_event_source(app, DynamoDbEventSource::new(table))?;
+    crate::answer_checks(
+        app,
+        sync.node(),
+        &[
+            (
+                "CKV_AWS_116",
+                "Invoked by a DynamoDB stream event source mapping, which Lambda polls and invokes synchronously: a failed batch is retried from the stream, and a function's dead-letter queue is never used for stream invocations",
+            ),
+            ("CKV_AWS_117", crate::lambda_reasons::OUTSIDE_VPC),
+            ("CKV_AWS_115", crate::lambda_reasons::NO_RESERVED_CONCURRENCY),
+            ("CKV_AWS_173", crate::lambda_reasons::ENV_WITHOUT_CMK),
+        ],
+    )?;
     deployer.grant_start_build(app, &sync)?;
 
     // The toolchain pipeline: synth, self-mutation, then every deployment's pipeline is
@@ -228,6 +241,7 @@ fn toolchain(app: &mut App) -> Result<()> {
     )?;
     let update = pipeline.add_wave(app, "UpdateDeployments")?;
     update.add_pre(app, release_step(&table))?;
+    crate::answer_pipeline_checks(app, &pipeline)?;
     Ok(())
 }
 
@@ -325,6 +339,22 @@ fn tenant_stage(app: &mut App, d: &Deployment) -> Result<(Stage, Stack)> {
     api.add_environment(app, "TABLE_NAME", table.table_name())?;
     api.add_environment(app, "TENANT_ID", Value::from(d.id.as_str()))?;
     table.grant_read_write_data(app, &api)?;
+    crate::answer_checks(
+        app,
+        api.node(),
+        &[
+            (
+                "CKV_AWS_116",
+                "The tenant's API handler, called synchronously (RequestResponse): errors return to the caller, and a dead-letter queue only receives failed asynchronous invocations",
+            ),
+            ("CKV_AWS_117", crate::lambda_reasons::OUTSIDE_VPC),
+            (
+                "CKV_AWS_115",
+                "No reserved concurrency: the pooled and siloed tenant functions share the account's regional pool by design, and a per-function reservation would cap a tenant's burst and carve capacity out of the others",
+            ),
+            ("CKV_AWS_173", crate::lambda_reasons::ENV_WITHOUT_CMK),
+        ],
+    )?;
     Ok((stage, stack))
 }
 
@@ -448,6 +478,7 @@ fn stage_pipeline(app: &mut App, d: &Deployment) -> Result<()> {
     }
     let wave = pipeline.add_wave(app, "Deploy")?;
     wave.add_stage_with(app, stage, StageOptions { pre: vec![], post })?;
+    crate::answer_pipeline_checks(app, &pipeline)?;
     Ok(())
 }
 

@@ -367,6 +367,16 @@ fn functions(
             },
         )?);
     }
+    for function in &made {
+        crate::answer_checks(
+            app,
+            function.node(),
+            &[(
+                "CKV_AWS_116",
+                "Invoked synchronously by the workflow's state machine: a failure returns to the execution, which retries StackSet throttling and catches the rest; a dead-letter queue only receives failed asynchronous invocations",
+            )],
+        )?;
+    }
     let f = Functions {
         init: made[0],
         mandatory: made[1],
@@ -508,6 +518,14 @@ fn functions(
         },
     )?;
     webhook.grant_read(app, &f.teams)?;
+    crate::answer_checks(
+        app,
+        webhook.node(),
+        &[(
+            "CKV_AWS_149",
+            "Encrypted with the AWS managed key aws/secretsmanager: only the TeamsNotification function's role may read it, and the secret is never shared with another account, the case that needs a customer-managed key policy",
+        )],
+    )?;
     f.teams
         .add_environment(app, "WEBHOOK_SECRET_ARN", webhook.secret_arn())?;
     f.teams.add_environment(app, "DASHBOARD_URL", dashboard_url)?;
@@ -826,6 +844,8 @@ fn definition(f: &Functions) -> std::result::Result<Definition, DefinitionError>
 /// order parameter (cairn's algorithm, the same JSON).
 fn order_refresh(app: &mut App, stack: Stack, order: &StackSetOrder) -> Result<Function> {
     let (id, handler) = ORDER_REFRESH_HANDLER;
+    // Invoked asynchronously by the rule below: what Lambda gives up on is kept.
+    let failures = crate::dead_letter_queue(app, stack, "OrderRefreshFailures")?;
     let refresh = Function::new(
         app,
         stack,
@@ -836,6 +856,7 @@ fn order_refresh(app: &mut App, stack: Stack, order: &StackSetOrder) -> Result<F
             ),
             timeout: Some(Duration::from_secs(120)),
             memory_size: Some(256),
+            dead_letter_queue: Some(failures),
             environment: [("ORDER_PARAMETER".to_string(), Value::from(ORDER_PARAMETER))]
                 .into_iter()
                 .collect(),
@@ -945,6 +966,51 @@ fn workflow_stack(app: &mut App, sets: &[StackSet], order: &StackSetOrder) -> Re
         },
     )?;
     let f = functions(app, stack, sets, order, &state, &dashboard, cdn.url())?;
+
+    // checkov's checks that this system answers rather than fixes.
+    crate::answer_checks(
+        app,
+        cdn.node(),
+        &[
+            (
+                "CKV_AWS_68",
+                "The dashboard is two static objects with no input handling, served only to the allow-listed networks by the viewer-request CloudFront Function; a WAF web ACL would filter nothing that function does not already refuse",
+            ),
+            (
+                "CKV_AWS_86",
+                "The dashboard serves two static, read-only status objects to the allow-listed operator networks; CloudFront standard logs would need a log bucket with ACLs enabled to record reads of a page that changes nothing",
+            ),
+            (
+                "CKV_AWS_174",
+                "The distribution uses the default *.cloudfront.net certificate, with which CloudFront fixes the minimum protocol itself and ignores MinimumProtocolVersion; with a custom domain and an ACM certificate, set TLSv1.2_2021",
+            ),
+        ],
+    )?;
+    crate::answer_checks(
+        app,
+        state.node(),
+        &[(
+            "CKV_AWS_18",
+            "Holds only the workflow's intermediate run state, expiring after 30 days, written and read by the workflow's own function roles; object-level access is recorded by CloudTrail data events where the account enables them, so a second log bucket adds nothing",
+        )],
+    )?;
+    crate::answer_checks(
+        app,
+        dashboard.node(),
+        &[(
+            "CKV_AWS_18",
+            "Private origin of the dashboard: read only by CloudFront through origin access control and written only by the StatusPrepareHTML function; it holds no data beyond the published status page",
+        )],
+    )?;
+    crate::answer_checks(
+        app,
+        stack,
+        &[
+            ("CKV_AWS_117", crate::lambda_reasons::OUTSIDE_VPC),
+            ("CKV_AWS_115", crate::lambda_reasons::NO_RESERVED_CONCURRENCY),
+            ("CKV_AWS_173", crate::lambda_reasons::ENV_WITHOUT_CMK),
+        ],
+    )?;
     order_refresh(app, stack, order)?;
     let definition = definition(&f).map_err(|e| invalid(e.to_string()))?;
     let machine = StateMachine::new(

@@ -24,6 +24,13 @@ Subcommands:
       Intrinsics nested in a `Definition` object become PLACEHOLDER_ARN.
       `${name}` references to DefinitionSubstitutions are replaced the same way
       Step Functions would.
+
+  checkov-report JSON_FILE
+      Read checkov's JSON output (`-o json`, all checks, not --quiet) and print
+      `passed N, skipped M (answered)` or the unanswered findings, one per line:
+          CHECK_ID<TAB>RESOURCE<TAB>FILE<TAB>CHECK NAME
+      and every skip that carries no reason. Exits 1 if there is any failed check or
+      any skip without a reason, 2 if the file is not checkov's JSON.
 """
 
 from __future__ import annotations
@@ -275,11 +282,48 @@ def stack_names(assembly_dir: str) -> list[str]:
     return names
 
 
+def checkov_report(path: str) -> int:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        print(f"cannot read checkov's JSON output {path}: {e}")
+        return 2
+    reports = data if isinstance(data, list) else [data]
+    if not all(isinstance(r, dict) and "results" in r for r in reports):
+        print(f"{path} is not checkov's JSON report")
+        return 2
+    passed = skipped = 0
+    bad: list[str] = []
+    for r in reports:
+        results = r.get("results") or {}
+        passed += len(results.get("passed_checks") or [])
+        for c in results.get("failed_checks") or []:
+            bad.append(
+                f"{c.get('check_id')}\t{c.get('resource')}\t{os.path.basename(c.get('file_path') or '')}\t{c.get('check_name')}"
+            )
+        for c in results.get("skipped_checks") or []:
+            skipped += 1
+            comment = ((c.get("check_result") or {}).get("suppress_comment") or "").strip()
+            if not comment or comment == "No comment provided":
+                bad.append(
+                    f"{c.get('check_id')}\t{c.get('resource')}\t{os.path.basename(c.get('file_path') or '')}\tskipped without a reason"
+                )
+    if bad:
+        for line in bad:
+            print(line)
+        return 1
+    print(f"passed {passed}, skipped {skipped} (answered)")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if len(argv) >= 2 and argv[0] == "stacks":
         for name in stack_names(argv[1]):
             print(name)
         return 0
+    if len(argv) == 2 and argv[0] == "checkov-report":
+        return checkov_report(argv[1])
     if len(argv) >= 2 and argv[0] == "extract-asl":
         return extract_asl(argv[1], argv[2:])
     print(__doc__, file=sys.stderr)

@@ -313,12 +313,22 @@ fn the_trigger_is_least_privilege_and_fires_on_csv_in_the_raw_zone() {
         props["Environment"]["Variables"]["STATE_MACHINE_ARN"],
         json!({ "Ref": sm })
     );
+    // S3 invokes the trigger asynchronously: what Lambda gives up on goes to its queue.
+    let dlq = with_prefix(&t, "AWS::SQS::Queue", "EtlTriggerFailures");
+    assert_eq!(
+        props["DeadLetterConfig"]["TargetArn"],
+        json!({ "Fn::GetAtt": [dlq, "Arn"] })
+    );
     let st = statements(&t, &role);
     let got: Vec<(BTreeSet<String>, Json)> = st.iter().map(|s| (actions(s), s["Resource"].clone())).collect();
     let set = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
     assert_eq!(
         got,
         vec![
+            (
+                set(&["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]),
+                json!({ "Fn::GetAtt": [dlq, "Arn"] })
+            ),
             (
                 set(&["dynamodb:PutItem"]),
                 json!({ "Fn::GetAtt": [table, "Arn"] })

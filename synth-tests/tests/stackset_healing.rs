@@ -712,7 +712,16 @@ fn the_order_is_written_again_when_a_stack_set_operation_succeeds() {
             "cloudformation:DescribeStackSet".to_string(),
             "cloudformation:ListStackSetAutoDeploymentTargets".to_string(),
             "ssm:PutParameter".to_string(),
+            // The dead-letter queue of this asynchronously invoked function.
+            "sqs:SendMessage".to_string(),
+            "sqs:GetQueueAttributes".to_string(),
+            "sqs:GetQueueUrl".to_string(),
         ])
+    );
+    let dlq = with_prefix(&t, "AWS::SQS::Queue", "OrderRefreshFailures");
+    assert_eq!(
+        props["DeadLetterConfig"]["TargetArn"],
+        json!({ "Fn::GetAtt": [dlq, "Arn"] })
     );
     let put = statements
         .iter()
