@@ -899,7 +899,20 @@ impl Pipeline {
                 },
             )
         };
-        let synth = Artifact::new(SYNTH_ARTIFACT);
+        // A step's project runs as a test action over the cloud assembly.
+        let test_action = |name: &str, project: Project| {
+            Action::new(
+                name,
+                ActionKind::CodeBuild {
+                    project,
+                    input: Artifact::new(SYNTH_ARTIFACT),
+                    extra_inputs: Vec::new(),
+                    outputs: Vec::new(),
+                    environment_variables: IndexMap::new(),
+                    test: true,
+                },
+            )
+        };
         let action = match step {
             Step::ManualApproval { name, comment } => Action::new(
                 name,
@@ -926,17 +939,7 @@ impl Pipeline {
                 for s in statements {
                     p.add_to_role_policy(app, s.clone())?;
                 }
-                Action::new(
-                    name,
-                    ActionKind::CodeBuild {
-                        project: p,
-                        input: synth,
-                        extra_inputs: Vec::new(),
-                        outputs: Vec::new(),
-                        environment_variables: IndexMap::new(),
-                        test: true,
-                    },
-                )
+                test_action(name, p)
             }
             Step::FisExperiment {
                 name,
@@ -976,17 +979,7 @@ impl Pipeline {
                         .actions(["fis:GetExperiment"])
                         .resource(arn(Value::from("experiment/*"))),
                 )?;
-                Action::new(
-                    name,
-                    ActionKind::CodeBuild {
-                        project: p,
-                        input: synth,
-                        extra_inputs: Vec::new(),
-                        outputs: Vec::new(),
-                        environment_variables: IndexMap::new(),
-                        test: true,
-                    },
-                )
+                test_action(name, p)
             }
             Step::PolicyValidation {
                 name,
@@ -1046,17 +1039,7 @@ impl Pipeline {
                             .resource("*"),
                     )?;
                 }
-                Action::new(
-                    name,
-                    ActionKind::CodeBuild {
-                        project: p,
-                        input: synth,
-                        extra_inputs: Vec::new(),
-                        outputs: Vec::new(),
-                        environment_variables: IndexMap::new(),
-                        test: true,
-                    },
-                )
+                test_action(name, p)
             }
         };
         Ok(action.run_order(run_order))

@@ -2,23 +2,11 @@
 //! dependency order, steps, errors.
 
 mod common;
-use common::of_type;
+use common::{of_type, toolchain};
 
 use cairn_constructs::pipelines::{Pipeline, PipelineProps, Source, StageOptions, Step};
-use cairn_core::{App, Environment, Stack, StackProps, Stage};
+use cairn_core::{App, Environment, StackProps, Stage};
 use serde_json::Value as Json;
-
-fn toolchain(app: &mut App) -> Stack {
-    app.stack_with(
-        app.root(),
-        "Toolchain",
-        StackProps {
-            env: Some(Environment::new("111111111111", "eu-west-1")),
-            ..StackProps::default()
-        },
-    )
-    .unwrap()
-}
 
 /// A stage with a `Network` stack and an `App` stack that references it.
 fn app_stage(app: &mut App, name: &str, account: &str) -> Stage {

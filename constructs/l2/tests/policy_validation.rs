@@ -5,28 +5,16 @@
 //! locally), and the script's own tests (`tests/policy_validation/`) run against fakes.
 
 mod common;
-use common::of_type;
+use common::{of_type, toolchain};
 
 use std::path::Path;
 use std::process::Command;
 
 use cairn_constructs::iam::{Principal, Role, RoleProps};
-use cairn_constructs::pipelines::{FindingType, Pipeline, PipelineProps, Source, StageOptions, Step};
+use cairn_constructs::pipelines::{FindingType, Pipeline, PipelineProps, Source, StageOptions, Step, Wave};
 use cairn_constructs::s3::{Bucket, BucketProps};
-use cairn_core::{App, Environment, Error, Stack, StackProps, Stage, TemplateFormat};
+use cairn_core::{App, Environment, Error, StackProps, Stage, TemplateFormat};
 use serde_json::Value as Json;
-
-fn toolchain(app: &mut App) -> Stack {
-    app.stack_with(
-        app.root(),
-        "Toolchain",
-        StackProps {
-            env: Some(Environment::new("111111111111", "eu-west-1")),
-            ..StackProps::default()
-        },
-    )
-    .unwrap()
-}
 
 /// A stage whose stack has a bucket (with its TLS-only policy) and a role that reads it.
 fn stage(app: &mut App) -> Stage {
@@ -68,6 +56,22 @@ impl Drop for Scratch {
     }
 }
 
+/// An app with the toolchain's pipeline, its `Test` wave and the (not yet added) stage.
+fn pipeline_with_test_wave() -> (App, Stage, Wave) {
+    let mut app = App::new();
+    let tools = toolchain(&mut app);
+    let test = stage(&mut app);
+    let pipeline = Pipeline::new(
+        &mut app,
+        tools,
+        "Pipeline",
+        PipelineProps::new(Source::codecommit("repo", "main"), "app"),
+    )
+    .unwrap();
+    let wave = pipeline.add_wave(&mut app, "Test").unwrap();
+    (app, test, wave)
+}
+
 fn python() -> String {
     std::env::var("CAIRN_PYTHON")
         .ok()
@@ -87,17 +91,7 @@ fn build_spec(t: &Json, id: &str) -> Json {
 
 #[test]
 fn the_step_validates_every_policy_of_the_stage_before_it_deploys() {
-    let mut app = App::new();
-    let tools = toolchain(&mut app);
-    let test = stage(&mut app);
-    let pipeline = Pipeline::new(
-        &mut app,
-        tools,
-        "Pipeline",
-        PipelineProps::new(Source::codecommit("repo", "main"), "app"),
-    )
-    .unwrap();
-    let wave = pipeline.add_wave(&mut app, "Test").unwrap();
+    let (mut app, test, wave) = pipeline_with_test_wave();
     let deployment = wave
         .add_stage_with(
             &mut app,
@@ -229,17 +223,7 @@ print(json.dumps({"code": code, "types": sorted((r["policyType"], r.get("validat
 
 #[test]
 fn a_reference_policy_adds_check_no_new_access() {
-    let mut app = App::new();
-    let tools = toolchain(&mut app);
-    let test = stage(&mut app);
-    let pipeline = Pipeline::new(
-        &mut app,
-        tools,
-        "Pipeline",
-        PipelineProps::new(Source::codecommit("repo", "main"), "app"),
-    )
-    .unwrap();
-    let wave = pipeline.add_wave(&mut app, "Test").unwrap();
+    let (mut app, test, wave) = pipeline_with_test_wave();
     let reference = serde_json::json!({ "Version": "2012-10-17", "Statement": [
         { "Effect": "Allow", "Action": "s3:Get*", "Resource": "*" }
     ]});
@@ -278,17 +262,7 @@ fn a_reference_policy_adds_check_no_new_access() {
 
 #[test]
 fn outside_a_stage_pre_step_or_without_a_document_it_is_an_error() {
-    let mut app = App::new();
-    let tools = toolchain(&mut app);
-    let test = stage(&mut app);
-    let pipeline = Pipeline::new(
-        &mut app,
-        tools,
-        "Pipeline",
-        PipelineProps::new(Source::codecommit("repo", "main"), "app"),
-    )
-    .unwrap();
-    let wave = pipeline.add_wave(&mut app, "Test").unwrap();
+    let (mut app, test, wave) = pipeline_with_test_wave();
     let Err(Error::InvalidProps {
         path,
         problem: message,

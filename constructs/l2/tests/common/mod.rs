@@ -163,3 +163,16 @@ pub fn kms_bucket(app: &mut App, stack: Stack, id: &str, key: Key) -> Bucket {
     )
     .unwrap()
 }
+
+/// The pipeline's stack: `Toolchain` in 111111111111/eu-west-1.
+pub fn toolchain(app: &mut App) -> Stack {
+    app.stack_with(
+        app.root(),
+        "Toolchain",
+        cairn_core::StackProps {
+            env: Some(cairn_core::Environment::new("111111111111", "eu-west-1")),
+            ..cairn_core::StackProps::default()
+        },
+    )
+    .unwrap()
+}
