@@ -25,7 +25,8 @@ use cairn_core::Partition;
 
 use crate::client::{
     AccountInfo, ChangeSet, ChangeSetId, ChangeSetKind, ChangeSetStatus, Cloud, CloudError, CloudFormation,
-    CloudResult, Clouds, ObjectStore, Parameter, ResourceChange, StackRequest, StackState, Template,
+    CloudResult, Clouds, DetectionStatus, DriftDetection, ObjectInfo, ObjectStore, Parameter,
+    PropertyDifference, ResourceChange, ResourceDrift, StackRequest, StackState, StackSummary, Template,
 };
 use crate::diff::Replacement;
 use crate::events::StackEvent;
@@ -378,6 +379,31 @@ fn replacement(r: Option<&CfnReplacement>) -> Replacement {
     }
 }
 
+/// A token that makes a retried request idempotent (`ClientRequestToken`).
+fn request_token(what: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("cairn-{what}-{}-{nanos}", std::process::id())
+}
+
+fn sdk_resources_to_import(
+    resources: &[crate::client::ResourceToImport],
+) -> CloudResult<Vec<aws_sdk_cloudformation::types::ResourceToImport>> {
+    resources
+        .iter()
+        .map(|r| {
+            Ok(aws_sdk_cloudformation::types::ResourceToImport::builder()
+                .resource_type(&r.resource_type)
+                .logical_resource_id(&r.logical_id)
+                .set_resource_identifier(Some(
+                    r.identifier.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                ))
+                .build())
+        })
+        .collect()
+}
+
 /// Sets the template of a request builder (body or URL).
 macro_rules! with_template {
     ($req:expr, $template:expr) => {
@@ -516,7 +542,13 @@ impl CloudFormation for AwsCloud {
             .change_set_type(match kind {
                 ChangeSetKind::Create => ChangeSetType::Create,
                 ChangeSetKind::Update => ChangeSetType::Update,
+                ChangeSetKind::Import => ChangeSetType::Import,
             })
+            .set_resources_to_import(
+                (!request.resources_to_import.is_empty())
+                    .then(|| sdk_resources_to_import(&request.resources_to_import))
+                    .transpose()?,
+            )
             .set_parameters(Some(sdk_parameters(&request.parameters)))
             .set_tags(Some(sdk_tags(&request.tags)))
             .set_notification_arns(Some(request.notification_arns.clone()))
@@ -634,14 +666,142 @@ impl CloudFormation for AwsCloud {
             .map_err(|e| self.cfn_err(e))
     }
 
-    async fn continue_update_rollback(&self, stack: &str) -> CloudResult<()> {
+    async fn continue_update_rollback(
+        &self,
+        stack: &str,
+        role_arn: Option<&str>,
+        skip: &[String],
+    ) -> CloudResult<()> {
         self.cfn
             .continue_update_rollback()
             .stack_name(stack)
+            .set_role_arn(role_arn.map(String::from))
+            .set_resources_to_skip((!skip.is_empty()).then(|| skip.to_vec()))
+            .client_request_token(request_token("continue"))
             .send()
             .await
             .map(|_| ())
             .map_err(|e| self.cfn_err(e))
+    }
+
+    async fn rollback_stack(&self, stack: &str, role_arn: Option<&str>) -> CloudResult<()> {
+        self.cfn
+            .rollback_stack()
+            .stack_name(stack)
+            .set_role_arn(role_arn.map(String::from))
+            .retain_except_on_create(true)
+            .client_request_token(request_token("rollback"))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.cfn_err(e))
+    }
+
+    async fn detect_stack_drift(&self, stack: &str) -> CloudResult<String> {
+        let out = self
+            .cfn
+            .detect_stack_drift()
+            .stack_name(stack)
+            .send()
+            .await
+            .map_err(|e| self.cfn_err(e))?;
+        out.stack_drift_detection_id()
+            .map(String::from)
+            .ok_or_else(|| CloudError::Other("DetectStackDrift returned no detection id".into()))
+    }
+
+    async fn drift_detection_status(&self, detection_id: &str) -> CloudResult<DriftDetection> {
+        let out = self
+            .cfn
+            .describe_stack_drift_detection_status()
+            .stack_drift_detection_id(detection_id)
+            .send()
+            .await
+            .map_err(|e| self.cfn_err(e))?;
+        let status = match out.detection_status().map(|s| s.as_str()) {
+            Some("DETECTION_COMPLETE") => DetectionStatus::Complete,
+            Some("DETECTION_FAILED") => DetectionStatus::Failed(
+                out.detection_status_reason()
+                    .unwrap_or("no reason given")
+                    .to_string(),
+            ),
+            _ => DetectionStatus::InProgress,
+        };
+        Ok(DriftDetection {
+            status,
+            stack_drift_status: out.stack_drift_status().map(|s| s.as_str().to_string()),
+        })
+    }
+
+    async fn stack_resource_drifts(&self, stack: &str) -> CloudResult<Vec<ResourceDrift>> {
+        let mut drifts = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .cfn
+                .describe_stack_resource_drifts()
+                .stack_name(stack)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| self.cfn_err(e))?;
+            for d in out.stack_resource_drifts() {
+                drifts.push(ResourceDrift {
+                    logical_id: d.logical_resource_id().unwrap_or_default().to_string(),
+                    physical_id: d.physical_resource_id().unwrap_or_default().to_string(),
+                    resource_type: d.resource_type().unwrap_or_default().to_string(),
+                    status: d
+                        .stack_resource_drift_status()
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                    differences: d
+                        .property_differences()
+                        .iter()
+                        .map(|p| PropertyDifference {
+                            path: p.property_path().unwrap_or_default().to_string(),
+                            expected: p.expected_value().unwrap_or_default().to_string(),
+                            actual: p.actual_value().unwrap_or_default().to_string(),
+                            kind: p
+                                .difference_type()
+                                .map(|t| t.as_str().to_string())
+                                .unwrap_or_default(),
+                        })
+                        .collect(),
+                });
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(drifts),
+            }
+        }
+    }
+
+    async fn list_stacks(&self) -> CloudResult<Vec<StackSummary>> {
+        let mut stacks = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .cfn
+                .list_stacks()
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| self.cfn_err(e))?;
+            for s in out.stack_summaries() {
+                stacks.push(StackSummary {
+                    id: s.stack_id().unwrap_or_default().to_string(),
+                    name: s.stack_name().unwrap_or_default().to_string(),
+                    status: s
+                        .stack_status()
+                        .map(|x| x.as_str().to_string())
+                        .unwrap_or_default(),
+                });
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(stacks),
+            }
+        }
     }
 
     async fn update_termination_protection(&self, stack: &str, enabled: bool) -> CloudResult<()> {
@@ -678,6 +838,115 @@ impl ObjectStore for AwsCloud {
             .await
             .map(|_| ())
             .map_err(|e| self.error("s3", e))
+    }
+
+    async fn list_objects(&self, bucket: &str) -> CloudResult<Vec<ObjectInfo>> {
+        let mut objects = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .s3
+                .list_objects_v2()
+                .bucket(bucket)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(|e| self.error("s3", e))?;
+            for o in out.contents() {
+                objects.push(ObjectInfo {
+                    key: o.key().unwrap_or_default().to_string(),
+                    size: o.size().unwrap_or_default().try_into().unwrap_or_default(),
+                    last_modified: o.last_modified().map_or(0, |t| t.secs()),
+                });
+            }
+            match out.next_continuation_token() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(objects),
+            }
+        }
+    }
+
+    async fn object_tags(&self, bucket: &str, key: &str) -> CloudResult<Vec<(String, String)>> {
+        let out = self
+            .s3
+            .get_object_tagging()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| self.error("s3", e))?;
+        Ok(out
+            .tag_set()
+            .iter()
+            .map(|t| (t.key().to_string(), t.value().to_string()))
+            .collect())
+    }
+
+    async fn set_object_tags(&self, bucket: &str, key: &str, tags: &[(String, String)]) -> CloudResult<()> {
+        if tags.is_empty() {
+            return self
+                .s3
+                .delete_object_tagging()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.error("s3", e));
+        }
+        let tag_set = tags
+            .iter()
+            .map(|(k, v)| aws_sdk_s3::types::Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| CloudError::Other(e.to_string()))?;
+        let tagging = aws_sdk_s3::types::Tagging::builder()
+            .set_tag_set(Some(tag_set))
+            .build()
+            .map_err(|e| CloudError::Other(e.to_string()))?;
+        self.s3
+            .put_object_tagging()
+            .bucket(bucket)
+            .key(key)
+            .tagging(tagging)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error("s3", e))
+    }
+
+    async fn delete_objects(&self, bucket: &str, keys: &[String]) -> CloudResult<Vec<(String, String)>> {
+        let objects = keys
+            .iter()
+            .map(|k| aws_sdk_s3::types::ObjectIdentifier::builder().key(k).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| CloudError::Other(e.to_string()))?;
+        let delete = aws_sdk_s3::types::Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| CloudError::Other(e.to_string()))?;
+        let out = self
+            .s3
+            .delete_objects()
+            .bucket(bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(|e| self.error("s3", e))?;
+        Ok(out
+            .errors()
+            .iter()
+            .map(|e| {
+                (
+                    e.key().unwrap_or_default().to_string(),
+                    format!(
+                        "{}: {}",
+                        e.code().unwrap_or("Error"),
+                        e.message().unwrap_or("no message")
+                    ),
+                )
+            })
+            .collect())
     }
 }
 

@@ -169,6 +169,19 @@ pub(crate) struct StackRequest {
     /// The role CloudFormation deploys with (`RoleARN`: the bootstrap stack's execution
     /// role), when the stack names one.
     pub role_arn: Option<String>,
+    /// The existing resources an `IMPORT` change set adopts (empty otherwise).
+    pub resources_to_import: Vec<ResourceToImport>,
+}
+
+/// A resource an `IMPORT` change set adopts (`ResourcesToImport`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ResourceToImport {
+    /// Its logical ID in the template.
+    pub logical_id: String,
+    /// Its type.
+    pub resource_type: String,
+    /// The values of its type's identifier properties (`BucketName` ...).
+    pub identifier: BTreeMap<String, String>,
 }
 
 /// Whether a change set creates or updates its stack.
@@ -178,6 +191,8 @@ pub(crate) enum ChangeSetKind {
     Create,
     /// An existing stack.
     Update,
+    /// Existing resources adopted into the stack (a new stack, or an existing one).
+    Import,
 }
 
 /// The handle of a created change set.
@@ -262,14 +277,115 @@ pub(crate) trait CloudFormation: Send + Sync {
         stack: &str,
         role_arn: Option<&str>,
     ) -> impl Future<Output = CloudResult<()>> + Send;
-    /// `ContinueUpdateRollback`.
-    fn continue_update_rollback(&self, stack: &str) -> impl Future<Output = CloudResult<()>> + Send;
+    /// `ContinueUpdateRollback` with the execution role (`RoleARN`), skipping (orphaning)
+    /// the resources `skip` names.
+    fn continue_update_rollback(
+        &self,
+        stack: &str,
+        role_arn: Option<&str>,
+        skip: &[String],
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// `RollbackStack` of a stack left `CREATE_FAILED`/`UPDATE_FAILED` by a deployment
+    /// without rollback, with the execution role (`RoleARN`), keeping the resources it
+    /// created unless they were created by the failed operation (`RetainExceptOnCreate`).
+    fn rollback_stack(
+        &self,
+        stack: &str,
+        role_arn: Option<&str>,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// `DetectStackDrift`: the detection's id.
+    fn detect_stack_drift(&self, stack: &str) -> impl Future<Output = CloudResult<String>> + Send;
+    /// `DescribeStackDriftDetectionStatus`.
+    fn drift_detection_status(
+        &self,
+        detection_id: &str,
+    ) -> impl Future<Output = CloudResult<DriftDetection>> + Send;
+    /// `DescribeStackResourceDrifts` (every page): the drift of each checked resource.
+    fn stack_resource_drifts(
+        &self,
+        stack: &str,
+    ) -> impl Future<Output = CloudResult<Vec<ResourceDrift>>> + Send;
+    /// `ListStacks` (every page), deleted stacks included.
+    fn list_stacks(&self) -> impl Future<Output = CloudResult<Vec<StackSummary>>> + Send;
     /// `UpdateTerminationProtection`.
     fn update_termination_protection(
         &self,
         stack: &str,
         enabled: bool,
     ) -> impl Future<Output = CloudResult<()>> + Send;
+}
+
+/// Where a drift detection is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DetectionStatus {
+    /// Still running.
+    InProgress,
+    /// Done.
+    Complete,
+    /// Done, but some resources could not be checked; the reason says why.
+    Failed(String),
+}
+
+/// What `DescribeStackDriftDetectionStatus` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DriftDetection {
+    /// The detection's status.
+    pub status: DetectionStatus,
+    /// `DRIFTED`, `IN_SYNC`, `UNKNOWN`, `NOT_CHECKED` (once complete).
+    pub stack_drift_status: Option<String>,
+}
+
+/// One property that differs between the template and the resource.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct PropertyDifference {
+    /// The property's path (`/Properties/VisibilityTimeout`, `/Tags/0/Value` ...).
+    pub path: String,
+    /// The value the template expects (JSON text).
+    pub expected: String,
+    /// The resource's value (JSON text).
+    pub actual: String,
+    /// `ADD`, `REMOVE` or `NOT_EQUAL`.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// One resource's drift (`DescribeStackResourceDrifts`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ResourceDrift {
+    /// The logical ID.
+    pub logical_id: String,
+    /// The physical ID.
+    pub physical_id: String,
+    /// The type.
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    /// `IN_SYNC`, `MODIFIED`, `DELETED`, `NOT_CHECKED`, `UNKNOWN`.
+    pub status: String,
+    /// The properties that differ (`MODIFIED` only).
+    pub differences: Vec<PropertyDifference>,
+}
+
+/// A stack as `ListStacks` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StackSummary {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its status.
+    pub status: String,
+}
+
+/// An object as `ListObjectsV2` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ObjectInfo {
+    /// The key.
+    pub key: String,
+    /// The size in bytes.
+    pub size: u64,
+    /// When it was last written, in seconds since the Unix epoch.
+    pub last_modified: i64,
 }
 
 /// S3, for assets and large templates.
@@ -283,6 +399,28 @@ pub(crate) trait ObjectStore: Send + Sync {
         key: &str,
         body: Vec<u8>,
     ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// `ListObjectsV2` (every page).
+    fn list_objects(&self, bucket: &str) -> impl Future<Output = CloudResult<Vec<ObjectInfo>>> + Send;
+    /// `GetObjectTagging`: the object's tags.
+    fn object_tags(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = CloudResult<Vec<(String, String)>>> + Send;
+    /// `PutObjectTagging` (replaces the object's tags), or `DeleteObjectTagging` when
+    /// `tags` is empty.
+    fn set_object_tags(
+        &self,
+        bucket: &str,
+        key: &str,
+        tags: &[(String, String)],
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// `DeleteObjects` (up to 1,000 keys): the keys that could not be deleted, with why.
+    fn delete_objects(
+        &self,
+        bucket: &str,
+        keys: &[String],
+    ) -> impl Future<Output = CloudResult<Vec<(String, String)>>> + Send;
 }
 
 /// STS and SSM: who we are and what the environment records.

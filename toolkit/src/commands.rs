@@ -1,4 +1,5 @@
-//! The commands that talk to AWS: `diff`, `deploy`, `destroy` and `bootstrap`.
+//! The commands that talk to AWS: `diff`, `deploy`, `destroy` and `bootstrap`, and the
+//! day-2 commands of [`crate::ops`] (`rollback`, `drift`, `import`, `gc`).
 //!
 //! A command is first [`Prepared`]: the assembly read and checked, the arguments parsed, the
 //! stacks chosen and ordered, with no call, so an unreadable assembly or a bad argument is
@@ -23,7 +24,10 @@ use crate::error::{Error, Result};
 use crate::facts::SchemaFacts;
 use crate::reporter::Reporter;
 use crate::wait::{delete_and_wait, deployed_template, describe};
-use crate::{AwsOptions, BootstrapArgs, Command, DeployArgs, DestroyArgs, DiffArgs};
+use crate::{
+    AwsOptions, BootstrapArgs, Command, DeployArgs, DestroyArgs, DiffArgs, DriftArgs, GcArgs, ImportArgs,
+    RollbackArgs,
+};
 
 /// How many stacks `diff` and `destroy` read at once.
 const READS_AT_ONCE: usize = 8;
@@ -60,6 +64,34 @@ pub(crate) enum Prepared {
     },
     /// `bootstrap --show-template`: no AWS at all.
     ShowTemplate,
+    /// `rollback`.
+    Rollback {
+        /// The chosen stacks, in manifest order.
+        stacks: Vec<Stack>,
+        /// The arguments.
+        args: RollbackArgs,
+    },
+    /// `drift`.
+    Drift {
+        /// The chosen stacks, in manifest order.
+        stacks: Vec<Stack>,
+        /// The arguments.
+        args: DriftArgs,
+    },
+    /// `import`.
+    Import {
+        /// The stack and the mapping.
+        plan: Box<crate::ops::import::ImportPlan>,
+        /// The arguments.
+        args: ImportArgs,
+    },
+    /// `gc`.
+    Gc {
+        /// `(account, region)` of each environment (`None`: the configured one).
+        environments: Vec<(Option<String>, Option<String>)>,
+        /// The arguments.
+        args: GcArgs,
+    },
 }
 
 impl Prepared {
@@ -81,6 +113,26 @@ impl Prepared {
                 let order = destroy_order(&asm, &args)?;
                 Prepared::Destroy { order, args }
             }
+            Command::Rollback(args) => {
+                let asm = Assembly::load(dir)?;
+                let stacks = crate::ops::rollback::prepare(&asm, &args)?;
+                Prepared::Rollback { stacks, args }
+            }
+            Command::Drift(args) => {
+                let asm = Assembly::load(dir)?;
+                let stacks = asm.select(&args.stacks, false)?.into_iter().cloned().collect();
+                Prepared::Drift { stacks, args }
+            }
+            Command::Import(args) => {
+                let asm = Assembly::load(dir)?;
+                let plan = Box::new(crate::ops::import::prepare(&asm, &args)?);
+                Prepared::Import { plan, args }
+            }
+            Command::Gc(args) => {
+                crate::ops::gc::prepare(&args)?;
+                let environments = crate::ops::environments(dir, &args.environments);
+                Prepared::Gc { environments, args }
+            }
             Command::Bootstrap(args) if args.show_template => Prepared::ShowTemplate,
             Command::Bootstrap(args) => {
                 for (flag, accounts) in [
@@ -101,24 +153,7 @@ impl Prepared {
                     }
                 }
                 // Environments: given, else the assembly's, else the configured one.
-                let mut environments: Vec<(Option<String>, Option<String>)> = args
-                    .environments
-                    .iter()
-                    .map(|e| crate::assembly::parse_environment(e))
-                    .collect();
-                if environments.is_empty() {
-                    if let Ok(asm) = Assembly::load(dir) {
-                        for s in &asm.stacks {
-                            let e = (s.account.clone(), s.region.clone());
-                            if !environments.contains(&e) {
-                                environments.push(e);
-                            }
-                        }
-                    }
-                }
-                if environments.is_empty() {
-                    environments.push((None, None));
-                }
+                let environments = crate::ops::environments(dir, &args.environments);
                 Prepared::Bootstrap { environments, args }
             }
         })
@@ -130,6 +165,10 @@ impl Prepared {
             Prepared::Deploy { args, .. } => Some(&args.aws),
             Prepared::Destroy { args, .. } => Some(&args.aws),
             Prepared::Bootstrap { args, .. } => Some(&args.aws),
+            Prepared::Rollback { args, .. } => Some(&args.aws),
+            Prepared::Drift { args, .. } => Some(&args.aws),
+            Prepared::Import { args, .. } => Some(&args.aws),
+            Prepared::Gc { args, .. } => Some(&args.aws),
             Prepared::ShowTemplate => None,
         }
     }
@@ -147,6 +186,10 @@ impl Prepared {
                 ctx.report.text(&show_template());
                 Ok(())
             }
+            Prepared::Rollback { stacks, args } => crate::ops::rollback::run(&ctx, &stacks, &args).await,
+            Prepared::Drift { stacks, args } => crate::ops::drift::run(&ctx, &stacks, &args).await,
+            Prepared::Import { plan, args } => crate::ops::import::run(&ctx, &plan, &args).await,
+            Prepared::Gc { environments, args } => crate::ops::gc::run(&ctx, environments, &args).await,
         }
     }
 }
@@ -236,14 +279,7 @@ async fn deployed_or_null<P: Clouds>(ctx: &Ctx<P>, s: &Stack) -> Result<Json> {
 
 /// The stacks `destroy` deletes, dependents first.
 fn destroy_order(asm: &Assembly, args: &DestroyArgs) -> Result<Vec<Stack>> {
-    if args.stacks.is_empty() && !args.all && asm.stacks.len() > 1 {
-        return Err(Error::Usage(format!(
-            "the app has {} stacks; name the stacks to destroy (wildcards work) or pass --all",
-            asm.stacks.len()
-        )));
-    }
-    let patterns = if args.all { Vec::new() } else { args.stacks.clone() };
-    let mut chosen: Vec<&Stack> = asm.select(&patterns, false)?;
+    let mut chosen: Vec<&Stack> = crate::ops::named_or_all(asm, &args.stacks, args.all, "destroy")?;
     if !args.exclusively {
         // The stacks that depend on the chosen ones go first.
         let mut ids: HashSet<String> = chosen.iter().map(|s| s.artifact_id.clone()).collect();
@@ -306,15 +342,10 @@ async fn destroy<P: Clouds>(ctx: &Ctx<P>, order: &[Stack], args: &DestroyArgs) -
 
 async fn destroy_stack<P: Clouds>(ctx: &Ctx<P>, stack: &Stack) -> Result<Json> {
     let who = stack.display_name.as_str();
-    let base = ctx.env(stack.region.as_deref(), who).await?;
     // Through the deploy role; CloudFormation deletes with the execution role.
-    let env = ctx
-        .env_as(&base, stack, stack.synthesizer.assume_role_arn.as_deref())
-        .await?;
-    let execution_role = match &stack.synthesizer.execution_role_arn {
-        Some(r) => Some(base.resolve(stack, r).await?),
-        None => None,
-    };
+    let crate::ops::StackEnv {
+        env, execution_role, ..
+    } = crate::ops::stack_env(ctx, stack).await?;
     let Some(d) = describe(&env.cloud, &stack.stack_name, who).await? else {
         ctx.report.progress(&format!(
             "{who}: the stack {} does not exist; nothing to destroy",

@@ -192,9 +192,15 @@ impl<C: Cloud> Env<C> {
     /// (`/cdk-bootstrap/<qualifier>/version`) exists and holds at least the version the
     /// stack requires. The parameter is read once per run.
     pub(crate) async fn check_bootstrap(&self, stack: &Stack) -> Result<()> {
+        self.check_bootstrap_version(stack, stack.synthesizer.required_version())
+            .await
+    }
+
+    /// [`Env::check_bootstrap`] with the version required given (`rollback` needs the
+    /// version whose deploy role may roll back).
+    pub(crate) async fn check_bootstrap_version(&self, stack: &Stack, required: u32) -> Result<()> {
         let who = stack.display_name.as_str();
         let parameter = stack.synthesizer.version_parameter();
-        let required = stack.synthesizer.required_version();
         let cell = lock(&self.versions).entry(parameter.clone()).or_default().clone();
         let version = cell
             .get_or_try_init(|| async {

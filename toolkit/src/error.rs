@@ -163,6 +163,28 @@ pub enum Error {
         /// Their names.
         names: String,
     },
+    /// A command needs confirmation and there is no terminal to ask.
+    #[error("{action} needs confirmation but there is no terminal to ask; pass {flag}")]
+    NeedsConfirmation {
+        /// What would be done (`deleting 3 isolated assets from BUCKET`).
+        action: String,
+        /// The flag that confirms it.
+        flag: &'static str,
+    },
+    /// `rollback` found no stack it could roll back.
+    #[error("no stack could be rolled back: {0}")]
+    NothingToRollBack(String),
+    /// `import` found changes to existing resources in the template.
+    #[error("{stack}: an import cannot change or remove existing resources, and the template does: {resources}; deploy those changes first (or remove them from the app for the import), or pass --force to import the new resources and leave the rest for the next deploy")]
+    ImportNotAdditive {
+        /// The stack.
+        stack: String,
+        /// `Queue (AWS::SQS::Queue, modified)`, ...
+        resources: String,
+    },
+    /// `drift --fail` found drifted resources.
+    #[error("drift detected: {0}")]
+    Drifted(String),
     /// `diff --fail` found differences.
     #[error("differences found in {0}")]
     Differences(String),

@@ -13,7 +13,8 @@ use serde_json::Value as Json;
 use crate::bootstrap;
 use crate::client::{
     AccountInfo, ChangeSet, ChangeSetId, ChangeSetKind, ChangeSetStatus, Cloud, CloudError, CloudFormation,
-    CloudResult, Clouds, ObjectStore, Parameter, ResourceChange, StackRequest, StackState, Template,
+    CloudResult, Clouds, DetectionStatus, DriftDetection, ObjectInfo, ObjectStore, Parameter, ResourceChange,
+    ResourceDrift, ResourceToImport, StackRequest, StackState, StackSummary, Template,
 };
 use crate::context::Ctx;
 use crate::diff::Replacement;
@@ -67,6 +68,15 @@ struct FakeChangeSet {
     polls: u32,
     status: ChangeSetStatus,
     changes: Vec<ResourceChange>,
+    kind: ChangeSetKind,
+    import: Vec<ResourceToImport>,
+}
+
+/// The seconds since the Unix epoch, now.
+pub(crate) fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Everything the fake holds, and its knobs.
@@ -77,6 +87,26 @@ pub(crate) struct World {
     change_sets: Vec<FakeChangeSet>,
     pub parameters: BTreeMap<String, String>,
     pub objects: BTreeMap<(String, String), Vec<u8>>,
+    /// When each object was written (seconds since the epoch; default: long ago).
+    pub object_modified: BTreeMap<(String, String), i64>,
+    /// Each object's tags.
+    pub object_tags: BTreeMap<(String, String), Vec<(String, String)>>,
+    /// Objects `DeleteObjects` cannot delete (`AccessDenied`).
+    pub undeletable: std::collections::BTreeSet<(String, String)>,
+    /// Resources (by stack name) whose rollback fails, `(logical id, reason)`, until a
+    /// `ContinueUpdateRollback` skips them.
+    pub fail_rollback: BTreeMap<String, Vec<(String, String)>>,
+    /// The `ResourcesToSkip` of every `ContinueUpdateRollback`, by stack name.
+    pub rollback_skips: Vec<(String, Vec<String>)>,
+    /// The drift `DescribeStackResourceDrifts` reports, by stack name (default: every
+    /// resource of the template `IN_SYNC`).
+    pub drifts: BTreeMap<String, Vec<ResourceDrift>>,
+    /// Drift detections fail with this reason (`DETECTION_FAILED`).
+    pub drift_failure: Option<String>,
+    /// Running drift detections: id -> (stack name, polls left in progress).
+    detections: BTreeMap<String, (String, u32)>,
+    /// The `ResourcesToImport` of every `IMPORT` change set, by stack name.
+    pub imports: Vec<(String, Vec<ResourceToImport>)>,
     /// `Operation target` of every call, in order.
     pub calls: Vec<String>,
     /// `(Operation target, role)` of every call made with an assumed role's credentials.
@@ -396,6 +426,121 @@ impl World {
         self.in_flight = self.in_flight.saturating_sub(1);
     }
 
+    /// Starts a rollback of `target` (`RollbackStack` or `ContinueUpdateRollback`): it
+    /// fails again on the [`World::fail_rollback`] resources `skip` does not name.
+    fn start_rollback(
+        &mut self,
+        target: &str,
+        in_progress: &str,
+        failed: &str,
+        complete: &str,
+        skip: &[String],
+    ) {
+        let n = self.id();
+        let name = self.stack(target).map(|s| s.name.clone()).unwrap_or_default();
+        let failing: Vec<(String, String)> = self
+            .fail_rollback
+            .get(&name)
+            .into_iter()
+            .flatten()
+            .filter(|(l, _)| !skip.contains(l))
+            .cloned()
+            .collect();
+        let Some(s) = self.stack_mut(target) else { return };
+        let types = resources(&s.template);
+        s.status = in_progress.into();
+        s.events.push(StackEvent {
+            id: format!("e{n}"),
+            timestamp: event_time(n),
+            logical_id: s.name.clone(),
+            resource_type: "AWS::CloudFormation::Stack".into(),
+            status: in_progress.into(),
+            reason: Some("User Initiated".into()),
+        });
+        let mut events: Vec<(String, String, String, Option<String>)> = skip
+            .iter()
+            .map(|l| {
+                let ty = types.get(l).map(resource_type).unwrap_or_default();
+                (
+                    l.clone(),
+                    ty,
+                    "UPDATE_COMPLETE".into(),
+                    Some("Resource skipped".into()),
+                )
+            })
+            .collect();
+        for (logical, reason) in &failing {
+            let ty = types.get(logical).map(resource_type).unwrap_or_default();
+            events.push((logical.clone(), ty, "UPDATE_FAILED".into(), Some(reason.clone())));
+        }
+        s.pending = Some(Pending {
+            status: if failing.is_empty() { complete } else { failed }.into(),
+            reason: (!failing.is_empty()).then(|| "The following resource(s) failed to roll back".into()),
+            events,
+            apply: None,
+        });
+        self.in_flight += 1;
+    }
+
+    /// Starts the execution of an `IMPORT` change set: the resources are adopted (their
+    /// physical ids are their identifiers' values).
+    fn start_import(&mut self, target: &str, cs: FakeChangeSet) {
+        let n = self.id();
+        let Some(s) = self.stack_mut(target) else { return };
+        s.status = "IMPORT_IN_PROGRESS".into();
+        s.events.push(StackEvent {
+            id: format!("e{n}"),
+            timestamp: event_time(n),
+            logical_id: s.name.clone(),
+            resource_type: "AWS::CloudFormation::Stack".into(),
+            status: "IMPORT_IN_PROGRESS".into(),
+            reason: Some("User Initiated".into()),
+        });
+        let mut events = Vec::new();
+        for r in &cs.import {
+            let physical = r.identifier.values().next().cloned().unwrap_or_default();
+            s.physical.insert(r.logical_id.clone(), physical);
+            events.push((
+                r.logical_id.clone(),
+                r.resource_type.clone(),
+                "IMPORT_COMPLETE".into(),
+                None,
+            ));
+        }
+        s.pending = Some(Pending {
+            status: "IMPORT_COMPLETE".into(),
+            reason: None,
+            events,
+            apply: Some((cs.template, cs.parameters, cs.tags)),
+        });
+        self.in_flight += 1;
+    }
+
+    /// What CloudFormation refuses in an `IMPORT` change set from `old` to `new`: a
+    /// resource to import missing from the template or without a `DeletionPolicy`, or any
+    /// other resource change.
+    fn import_errors(old: &str, new: &str, import: &[ResourceToImport]) -> Option<String> {
+        let (old, new) = (resources(old), resources(new));
+        for r in import {
+            match new.get(&r.logical_id) {
+                None => return Some(format!("Resource {} to import is not in the template", r.logical_id)),
+                Some(d) if d.get("DeletionPolicy").is_none() => {
+                    return Some(format!(
+                        "The following resource(s) to import [{}] must have DeletionPolicy attribute specified in the template.",
+                        r.logical_id
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        let importing = |id: &str| import.iter().any(|r| r.logical_id == id);
+        let changed = new.iter().any(|(id, r)| !importing(id) && old.get(id) != Some(r))
+            || old.keys().any(|id| !new.contains_key(id));
+        changed.then(|| {
+            "There are no changes to import / other resources cannot be changed in an IMPORT operation".into()
+        })
+    }
+
     fn state(s: &FakeStack) -> StackState {
         let template: Json = serde_json::from_str(&s.template).unwrap_or(Json::Null);
         let physical = |id: &str| {
@@ -412,9 +557,16 @@ impl World {
             .map(|(k, o)| {
                 let v = match o.get("Value") {
                     Some(Json::String(v)) => v.clone(),
-                    Some(v) => match v.get("Ref").and_then(Json::as_str) {
-                        Some(r) => physical(r),
-                        None => format!("value-of-{k}"),
+                    Some(v) => match (
+                        v.get("Ref").and_then(Json::as_str),
+                        v.get("Fn::Sub").and_then(Json::as_str),
+                    ) {
+                        (Some(r), _) => physical(r),
+                        (None, Some(sub)) => match sub.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
+                            Some(r) if !r.contains('$') => physical(r),
+                            _ => format!("value-of-{k}"),
+                        },
+                        _ => format!("value-of-{k}"),
                     },
                     None => String::new(),
                 };
@@ -547,6 +699,17 @@ impl CloudFormation for FakeCloud {
         let existing = w.stack(&request.stack).cloned();
         match (kind, &existing) {
             (ChangeSetKind::Update, None) => return Err(World::not_found(&request.stack)),
+            (ChangeSetKind::Import, _) => {
+                let old = existing.as_ref().map(|s| s.template.clone()).unwrap_or_default();
+                if let Some(message) = World::import_errors(&old, &template, &request.resources_to_import) {
+                    return Err(CloudError::Service {
+                        code: Some("ValidationError".into()),
+                        message,
+                    });
+                }
+                w.imports
+                    .push((request.stack.clone(), request.resources_to_import.clone()));
+            }
             (ChangeSetKind::Create, Some(s)) if s.status != "REVIEW_IN_PROGRESS" => {
                 return Err(CloudError::Service {
                     code: Some("AlreadyExistsException".into()),
@@ -558,10 +721,22 @@ impl CloudFormation for FakeCloud {
         let parameters = w.resolve_parameters(existing.as_ref(), &request.parameters);
         let old_template = existing
             .as_ref()
-            .filter(|_| kind == ChangeSetKind::Update)
+            .filter(|_| kind != ChangeSetKind::Create)
             .map(|s| s.template.clone())
             .unwrap_or_default();
-        let changes = w.changes(&old_template, &template);
+        let changes = match kind {
+            ChangeSetKind::Import => request
+                .resources_to_import
+                .iter()
+                .map(|r| ResourceChange {
+                    action: "Import".into(),
+                    logical_id: r.logical_id.clone(),
+                    resource_type: r.resource_type.clone(),
+                    replacement: Replacement::Never,
+                })
+                .collect(),
+            _ => w.changes(&old_template, &template),
+        };
         let unchanged = kind == ChangeSetKind::Update
             && changes.is_empty()
             && existing
@@ -618,6 +793,8 @@ impl CloudFormation for FakeCloud {
             polls: 1,
             status,
             changes,
+            kind,
+            import: request.resources_to_import.clone(),
         });
         Ok(id)
     }
@@ -654,6 +831,10 @@ impl CloudFormation for FakeCloud {
         let cs = w.change_sets.remove(i);
         if cs.status != ChangeSetStatus::Ready {
             return Err(CloudError::service("the change set is not executable"));
+        }
+        if cs.kind == ChangeSetKind::Import {
+            w.start_import(&id.stack_id, cs);
+            return Ok(());
         }
         w.start(
             &id.stack_id,
@@ -756,21 +937,137 @@ impl CloudFormation for FakeCloud {
         Ok(())
     }
 
-    async fn continue_update_rollback(&self, stack: &str) -> CloudResult<()> {
+    async fn continue_update_rollback(
+        &self,
+        stack: &str,
+        role_arn: Option<&str>,
+        skip: &[String],
+    ) -> CloudResult<()> {
         self.call("ContinueUpdateRollback", stack).await?;
         let mut w = self.world();
         let Some(s) = w.stack_mut(stack) else {
             return Err(World::not_found(stack));
         };
-        s.status = "UPDATE_ROLLBACK_IN_PROGRESS".into();
-        s.pending = Some(Pending {
-            status: "UPDATE_ROLLBACK_COMPLETE".into(),
-            reason: None,
-            events: vec![],
-            apply: None,
-        });
-        w.in_flight += 1;
+        if s.status != "UPDATE_ROLLBACK_FAILED" {
+            return Err(CloudError::Service {
+                code: Some("ValidationError".into()),
+                message: format!(
+                    "Stack {} is in {} state and can not continue an update rollback",
+                    s.name, s.status
+                ),
+            });
+        }
+        s.role_arn = role_arn.map(String::from);
+        let name = s.name.clone();
+        w.rollback_skips.push((name, skip.to_vec()));
+        w.start_rollback(
+            stack,
+            "UPDATE_ROLLBACK_IN_PROGRESS",
+            "UPDATE_ROLLBACK_FAILED",
+            "UPDATE_ROLLBACK_COMPLETE",
+            skip,
+        );
         Ok(())
+    }
+
+    async fn rollback_stack(&self, stack: &str, role_arn: Option<&str>) -> CloudResult<()> {
+        self.call("RollbackStack", stack).await?;
+        let mut w = self.world();
+        let Some(s) = w.stack_mut(stack) else {
+            return Err(World::not_found(stack));
+        };
+        let (in_progress, failed, complete) = match s.status.as_str() {
+            "CREATE_FAILED" => ("ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED", "ROLLBACK_COMPLETE"),
+            "UPDATE_FAILED" => (
+                "UPDATE_ROLLBACK_IN_PROGRESS",
+                "UPDATE_ROLLBACK_FAILED",
+                "UPDATE_ROLLBACK_COMPLETE",
+            ),
+            other => {
+                return Err(CloudError::Service {
+                    code: Some("ValidationError".into()),
+                    message: format!("Stack {} is in {other} state and can not be rolled back", s.name),
+                })
+            }
+        };
+        s.role_arn = role_arn.map(String::from);
+        w.start_rollback(stack, in_progress, failed, complete, &[]);
+        Ok(())
+    }
+
+    async fn detect_stack_drift(&self, stack: &str) -> CloudResult<String> {
+        self.call("DetectStackDrift", stack).await?;
+        let mut w = self.world();
+        let name = w
+            .stack(stack)
+            .map(|s| s.name.clone())
+            .ok_or_else(|| World::not_found(stack))?;
+        let id = format!("drift-{}", w.id());
+        w.detections.insert(id.clone(), (name, 1));
+        Ok(id)
+    }
+
+    async fn drift_detection_status(&self, detection_id: &str) -> CloudResult<DriftDetection> {
+        self.call("DescribeStackDriftDetectionStatus", detection_id)
+            .await?;
+        let mut w = self.world();
+        let failure = w.drift_failure.clone();
+        let Some((name, polls)) = w.detections.get_mut(detection_id) else {
+            return Err(CloudError::service(format!("no drift detection {detection_id}")));
+        };
+        if *polls > 0 {
+            *polls -= 1;
+            return Ok(DriftDetection {
+                status: DetectionStatus::InProgress,
+                stack_drift_status: None,
+            });
+        }
+        let name = name.clone();
+        let drifted = w.drifts.get(&name).is_some_and(|d| {
+            d.iter()
+                .any(|r| matches!(r.status.as_str(), "MODIFIED" | "DELETED"))
+        });
+        Ok(DriftDetection {
+            status: failure.map_or(DetectionStatus::Complete, DetectionStatus::Failed),
+            stack_drift_status: Some(if drifted { "DRIFTED" } else { "IN_SYNC" }.into()),
+        })
+    }
+
+    async fn stack_resource_drifts(&self, stack: &str) -> CloudResult<Vec<ResourceDrift>> {
+        self.call("DescribeStackResourceDrifts", stack).await?;
+        let w = self.world();
+        let s = w.stack(stack).ok_or_else(|| World::not_found(stack))?;
+        if let Some(d) = w.drifts.get(&s.name) {
+            return Ok(d.clone());
+        }
+        Ok(resources(&s.template)
+            .iter()
+            .map(|(id, r)| ResourceDrift {
+                logical_id: id.clone(),
+                physical_id: s
+                    .physical
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("phys-{id}")),
+                resource_type: resource_type(r),
+                status: "IN_SYNC".into(),
+                differences: vec![],
+            })
+            .collect())
+    }
+
+    async fn list_stacks(&self) -> CloudResult<Vec<StackSummary>> {
+        self.call("ListStacks", "-").await?;
+        Ok(self
+            .world()
+            .stacks
+            .iter()
+            .map(|s| StackSummary {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                status: s.status.clone(),
+            })
+            .collect())
     }
 
     async fn update_termination_protection(&self, stack: &str, enabled: bool) -> CloudResult<()> {
@@ -793,10 +1090,73 @@ impl ObjectStore for FakeCloud {
 
     async fn put_object(&self, bucket: &str, key: &str, body: Vec<u8>) -> CloudResult<()> {
         self.call("PutObject", &format!("{bucket}/{key}")).await?;
-        self.world()
-            .objects
-            .insert((bucket.to_string(), key.to_string()), body);
+        let mut w = self.world();
+        let k = (bucket.to_string(), key.to_string());
+        w.objects.insert(k.clone(), body);
+        w.object_modified.insert(k, now_secs());
         Ok(())
+    }
+
+    async fn list_objects(&self, bucket: &str) -> CloudResult<Vec<ObjectInfo>> {
+        self.call("ListObjectsV2", bucket).await?;
+        let w = self.world();
+        Ok(w.objects
+            .iter()
+            .filter(|((b, _), _)| b == bucket)
+            .map(|(k, body)| ObjectInfo {
+                key: k.1.clone(),
+                size: body.len() as u64,
+                last_modified: w.object_modified.get(k).copied().unwrap_or(0),
+            })
+            .collect())
+    }
+
+    async fn object_tags(&self, bucket: &str, key: &str) -> CloudResult<Vec<(String, String)>> {
+        self.call("GetObjectTagging", &format!("{bucket}/{key}")).await?;
+        let w = self.world();
+        let k = (bucket.to_string(), key.to_string());
+        if !w.objects.contains_key(&k) {
+            return Err(CloudError::Service {
+                code: Some("NoSuchKey".into()),
+                message: "The specified key does not exist.".into(),
+            });
+        }
+        Ok(w.object_tags.get(&k).cloned().unwrap_or_default())
+    }
+
+    async fn set_object_tags(&self, bucket: &str, key: &str, tags: &[(String, String)]) -> CloudResult<()> {
+        let op = if tags.is_empty() {
+            "DeleteObjectTagging"
+        } else {
+            "PutObjectTagging"
+        };
+        self.call(op, &format!("{bucket}/{key}")).await?;
+        let mut w = self.world();
+        let k = (bucket.to_string(), key.to_string());
+        if tags.is_empty() {
+            w.object_tags.remove(&k);
+        } else {
+            w.object_tags.insert(k, tags.to_vec());
+        }
+        Ok(())
+    }
+
+    async fn delete_objects(&self, bucket: &str, keys: &[String]) -> CloudResult<Vec<(String, String)>> {
+        self.call("DeleteObjects", &format!("{bucket} {}", keys.join(",")))
+            .await?;
+        let mut w = self.world();
+        let mut errors = Vec::new();
+        for key in keys {
+            let k = (bucket.to_string(), key.clone());
+            if w.undeletable.contains(&k) {
+                errors.push((key.clone(), "AccessDenied: Access Denied".to_string()));
+                continue;
+            }
+            w.objects.remove(&k);
+            w.object_tags.remove(&k);
+            w.object_modified.remove(&k);
+        }
+        Ok(errors)
     }
 }
 
@@ -859,10 +1219,29 @@ impl Clouds for FakeClouds {
     }
 }
 
-/// Answers every question the same, and keeps the questions.
+/// Answers every question the same, and keeps the questions; text questions get the
+/// `inputs` in order (then empty lines).
+#[derive(Default)]
 pub(crate) struct Answer {
     pub yes: bool,
     pub asked: Mutex<Vec<String>>,
+    pub inputs: Mutex<std::collections::VecDeque<String>>,
+}
+
+impl Answer {
+    /// Says `yes` to every yes/no question and types `inputs` in turn.
+    pub(crate) fn new(yes: bool, inputs: &[&str]) -> Arc<Self> {
+        Arc::new(Answer {
+            yes,
+            asked: Mutex::new(vec![]),
+            inputs: Mutex::new(inputs.iter().map(|s| s.to_string()).collect()),
+        })
+    }
+
+    /// The questions asked so far.
+    pub(crate) fn questions(&self) -> Vec<String> {
+        self.asked.lock().map(|a| a.clone()).unwrap_or_default()
+    }
 }
 
 impl Ask for Answer {
@@ -871,6 +1250,17 @@ impl Ask for Answer {
             a.push(question.to_string());
         }
         self.yes
+    }
+
+    fn input(&self, question: &str) -> String {
+        if let Ok(mut a) = self.asked.lock() {
+            a.push(question.to_string());
+        }
+        self.inputs
+            .lock()
+            .ok()
+            .and_then(|mut i| i.pop_front())
+            .unwrap_or_default()
     }
 }
 

@@ -1,5 +1,6 @@
 //! cairn's toolkit, the `cairn` CLI: `synth`, `list`, `diff`, `deploy`, `destroy` and
-//! `bootstrap` a cloud assembly through the CloudFormation API, as the AWS CDK CLI does.
+//! `bootstrap` a cloud assembly through the CloudFormation API, as the AWS CDK CLI does,
+//! and its day-2 commands `rollback`, `drift`, `import` and `gc`.
 //!
 //! In a directory with a `cdk.json`, `cairn` runs its `"app"` command with `CDK_OUTDIR`
 //! set and the context in `CDK_CONTEXT_JSON` ([`app`]), then works on the assembly the app
@@ -35,6 +36,7 @@ pub mod facts;
 #[cfg(feature = "integ")]
 pub mod integ;
 mod join;
+mod ops;
 mod reporter;
 pub mod style;
 mod wait;
@@ -47,6 +49,10 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand, ValueEnum};
 
 pub use crate::error::{Error, Result};
+pub use crate::ops::drift::DriftArgs;
+pub use crate::ops::gc::{GcAction, GcArgs, GcType};
+pub use crate::ops::import::ImportArgs;
+pub use crate::ops::rollback::RollbackArgs;
 
 /// Options every command that talks to AWS takes.
 #[derive(Debug, Clone, Default, Args)]
@@ -246,6 +252,16 @@ pub enum Command {
     /// Deploy the bootstrap stack (CDKToolkit, compatible with `cdk bootstrap`'s) into
     /// environments.
     Bootstrap(BootstrapArgs),
+    /// Roll back stacks left failed by `deploy --no-rollback` (or continue a failed
+    /// rollback).
+    Rollback(RollbackArgs),
+    /// Detect drift: the resources of deployed stacks changed outside CloudFormation.
+    Drift(DriftArgs),
+    /// Adopt existing resources the template adds into a stack (an IMPORT change set).
+    Import(ImportArgs),
+    /// Garbage-collect the bootstrap bucket: tag, then delete, assets no deployed stack
+    /// references.
+    Gc(GcArgs),
 }
 
 /// Runs a toolkit command on the assembly in `assembly_dir`. Errors are returned after

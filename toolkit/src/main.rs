@@ -8,6 +8,10 @@
 //! cairn --app cdk.out deploy --all  # an assembly directory, as it is
 //! cairn --app "target/debug/hello" list
 //! cairn bootstrap aws://123456789012/us-east-1
+//! cairn rollback Hello              # a stack left failed by deploy --no-rollback
+//! cairn drift --fail
+//! cairn import Hello --resource-mapping mapping.json
+//! cairn gc aws://123456789012/us-east-1 --rollback-buffer-days 7
 //! ```
 //!
 //! Exit codes: 0 on success, 1 when a command fails, 2 for a usage error.
@@ -24,7 +28,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "cairn",
     version,
-    about = "Synthesize, diff, deploy, destroy and bootstrap cairn (or AWS CDK) apps"
+    about = "Synthesize, diff, deploy, destroy and bootstrap cairn (or AWS CDK) apps; roll back, detect drift, import resources and collect unused assets"
 )]
 struct Cli {
     /// The app: an assembly directory, or a command that synthesizes one into $CDK_OUTDIR
@@ -67,6 +71,7 @@ fn run(cli: Cli) -> cairn_toolkit::Result<()> {
             // Bootstrapping named environments (or printing the template) needs no app.
             let needs_app = match &command {
                 Command::Bootstrap(b) => !b.show_template && b.environments.is_empty(),
+                Command::Gc(g) => g.environments.is_empty(),
                 _ => true,
             };
             let dir = if needs_app {

@@ -14,6 +14,23 @@ use crate::style::Style;
 pub(crate) trait Ask: Send + Sync {
     /// The answer to `question`.
     fn ask(&self, question: &str) -> bool;
+
+    /// A line of text typed in answer to `question` (trimmed; empty when there is none).
+    fn input(&self, question: &str) -> String {
+        let _ = question;
+        String::new()
+    }
+}
+
+/// Writes `question` on standard error and reads one line from standard input, trimmed.
+fn read_answer(question: &str) -> String {
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{question} ");
+    let _ = err.flush();
+    drop(err);
+    let mut line = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut line);
+    line.trim().to_string()
 }
 
 /// Asks on standard error and reads the answer from standard input.
@@ -21,13 +38,16 @@ struct Stdin;
 
 impl Ask for Stdin {
     fn ask(&self, question: &str) -> bool {
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "{question} (y/n) ");
-        let _ = err.flush();
-        drop(err);
-        let mut line = String::new();
-        let _ = std::io::stdin().lock().read_line(&mut line);
-        matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+        matches!(
+            read_answer(&format!("{question} (y/n)"))
+                .to_ascii_lowercase()
+                .as_str(),
+            "y" | "yes"
+        )
+    }
+
+    fn input(&self, question: &str) -> String {
+        read_answer(question)
     }
 }
 
@@ -124,6 +144,16 @@ impl Reporter {
     /// Whether there is somebody to ask.
     pub(crate) fn can_ask(&self) -> bool {
         self.ask.is_some()
+    }
+
+    /// Asks for a line of text (one question at a time); `None` when nobody can answer.
+    pub(crate) async fn input(&self, question: &str) -> Option<String> {
+        let ask = self.ask.clone()?;
+        let _guard = self.prompt.lock().await;
+        let question = question.to_string();
+        tokio::task::spawn_blocking(move || ask.input(&question))
+            .await
+            .ok()
     }
 
     /// Asks `question` (one question at a time); `false` when nobody can answer.

@@ -123,6 +123,7 @@ pub(crate) fn request(
         disable_rollback: opts.no_rollback,
         termination_protection: stack.termination_protection,
         role_arn,
+        resources_to_import: Vec::new(),
     }
 }
 
@@ -163,12 +164,23 @@ pub(crate) async fn create<C: CloudFormation>(
     request: &StackRequest,
     current: Option<&StackState>,
 ) -> Result<Prepared> {
-    let who = stack.display_name.as_str();
     let kind = if creating(current) {
         ChangeSetKind::Create
     } else {
         ChangeSetKind::Update
     };
+    create_of_kind(cloud, stack, request, current, kind).await
+}
+
+/// [`create`] with the kind given (`IMPORT` for `cairn import`).
+pub(crate) async fn create_of_kind<C: CloudFormation>(
+    cloud: &C,
+    stack: &Stack,
+    request: &StackRequest,
+    current: Option<&StackState>,
+    kind: ChangeSetKind,
+) -> Result<Prepared> {
+    let who = stack.display_name.as_str();
     let name = change_set_name();
     let id = match cloud.create_change_set(request, &name, kind).await {
         Ok(id) => id,

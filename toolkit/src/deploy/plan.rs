@@ -240,7 +240,7 @@ pub(crate) async fn settle<P: Clouds>(
                 let mut r = EventRenderer::new(who, 0, ctx.report.style);
                 skip_old_events(&env.cloud, &d.id, &mut r).await;
                 env.cloud
-                    .continue_update_rollback(&d.id)
+                    .continue_update_rollback(&d.id, role_arn, &[])
                     .await
                     .map_err(|e| e.at(who, "ContinueUpdateRollback"))?;
                 let end = follow(ctx, env, &d.id, who, &mut r, "rollback").await?;

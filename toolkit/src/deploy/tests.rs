@@ -357,6 +357,7 @@ async fn broadening_security_asks_or_is_refused_without_a_terminal() {
     let no = Arc::new(Answer {
         yes: false,
         asked: Mutex::new(vec![]),
+        ..Answer::default()
     });
     let h = Harness::build(Some(no.clone()), false);
     let e = deploy_one(&h, &stack("Hello", role(), &[]), &broadening)
@@ -368,6 +369,7 @@ async fn broadening_security_asks_or_is_refused_without_a_terminal() {
     let yes = Arc::new(Answer {
         yes: true,
         asked: Mutex::new(vec![]),
+        ..Answer::default()
     });
     let h = Harness::build(Some(yes.clone()), false);
     let d = deploy_one(&h, &stack("Hello", role(), &[]), &broadening)
