@@ -258,11 +258,24 @@ async fn collect<P: Clouds>(
             detail: format!("the bootstrap stack {name} does not exist (or pass --bootstrap-stack-name)"),
         });
     };
-    let Some(bucket) = toolkit.outputs.get("BucketName").cloned() else {
-        return Err(Error::StackState {
-            stack: name.into(),
-            message: format!("the bootstrap stack in {environment} has no BucketName output; bootstrap it again (`cairn bootstrap`)"),
-        });
+    let bucket = match toolkit.outputs.get("BucketName") {
+        Some(b) => b.clone(),
+        // No outputs (some endpoints record none): the bucket resource's physical id.
+        None => env
+            .cloud
+            .stack_resources(&toolkit.id)
+            .await
+            .map_err(|e| e.at(name, "DescribeStackResources"))?
+            .into_iter()
+            .find(|(logical, _)| logical == bootstrap::BUCKET_LOGICAL_ID)
+            .map(|(_, physical)| physical)
+            .ok_or_else(|| Error::StackState {
+                stack: name.into(),
+                message: format!(
+                    "the bootstrap stack in {environment} has no BucketName output and no {} resource; bootstrap it again (`cairn bootstrap`)",
+                    bootstrap::BUCKET_LOGICAL_ID
+                ),
+            })?,
     };
     let qualifier = toolkit.parameters.get(bootstrap::QUALIFIER).cloned();
     let now = now();

@@ -301,3 +301,21 @@ async fn json_reports_the_plan_per_environment() {
     assert_eq!(e["plan"]["tooNew"], 1);
     assert_eq!(e["ecr"], "not collected");
 }
+
+#[tokio::test]
+async fn without_a_bucket_output_the_bucket_resource_is_used() {
+    // Some endpoints (moto) record no outputs for a stack created from a change set.
+    let h = Harness::new();
+    world(&h);
+    {
+        let mut w = h.world();
+        let toolkit = w.stacks.iter_mut().find(|s| s.name == "CDKToolkit").unwrap();
+        let mut t: Json = serde_json::from_str(&toolkit.template).unwrap();
+        t.as_object_mut().unwrap().remove("Outputs");
+        toolkit.template = t.to_string();
+    }
+    gc(&h, args(GcAction::DeleteTagged, 3)).await.unwrap();
+    let w = h.world();
+    assert_eq!(w.calls_of("DeleteObjects"), [format!("{BUCKET} ccc333.zip")]);
+    assert_eq!(w.calls_of("DescribeStackResources").len(), 1);
+}
