@@ -113,4 +113,66 @@ mod tests {
         assert_eq!(cli.app.as_deref(), Some("cdk.out"));
         assert!(matches!(cli.command, Top::Synth(SynthArgs { ref stacks, .. }) if stacks == &["Hello"]));
     }
+
+    #[test]
+    fn the_day_2_commands_parse_as_the_cdks() {
+        let parse = |args: &[&str]| match Cli::try_parse_from(args).map(|c| c.command) {
+            Ok(Top::Toolkit(c)) => c,
+            other => panic!("{args:?}: {other:?}"),
+        };
+        let c = parse(&[
+            "cairn",
+            "rollback",
+            "Hello",
+            "--orphan",
+            "A",
+            "--orphan",
+            "B",
+            "--no-validate-bootstrap-version",
+        ]);
+        assert!(
+            matches!(c, Command::Rollback(ref r) if r.orphan == ["A", "B"] && r.no_validate_bootstrap_version && !r.force)
+        );
+        assert!(
+            matches!(parse(&["cairn", "rollback", "-f", "--all"]), Command::Rollback(ref r) if r.force && r.all)
+        );
+        assert!(
+            matches!(parse(&["cairn", "drift", "--fail", "--json"]), Command::Drift(ref d) if d.fail && d.aws.json)
+        );
+        let c = parse(&["cairn", "import", "Hello", "-m", "m.json", "-r", "out.json", "-f"]);
+        assert!(
+            matches!(c, Command::Import(ref i) if i.stack.as_deref() == Some("Hello")
+            && i.resource_mapping.as_deref() == Some(std::path::Path::new("m.json")) && i.force
+            && i.record_resource_mapping.is_some())
+        );
+        assert!(Cli::try_parse_from([
+            "cairn",
+            "import",
+            "-m",
+            "m.json",
+            "--resource-mapping-inline",
+            "{}"
+        ])
+        .is_err());
+        let c = parse(&[
+            "cairn",
+            "gc",
+            "aws://1/us-east-1",
+            "--action",
+            "delete-tagged",
+            "--type",
+            "s3",
+            "--rollback-buffer-days",
+            "7",
+            "--no-confirm",
+        ]);
+        assert!(
+            matches!(c, Command::Gc(ref g) if g.action == cairn_toolkit::GcAction::DeleteTagged
+            && g.asset_type == cairn_toolkit::GcType::S3 && g.rollback_buffer_days == 7
+            && g.created_buffer_days == 1 && g.no_confirm && g.bootstrap_stack_name == "CDKToolkit")
+        );
+        assert!(
+            matches!(parse(&["cairn", "gc", "--no-confirm", "--confirm"]), Command::Gc(ref g) if !g.no_confirm)
+        );
+    }
 }

@@ -155,6 +155,11 @@ pub(crate) fn asset_hash(key: &str) -> &str {
     name.split('.').next().unwrap_or(name)
 }
 
+/// Whether the object was written less than `--created-buffer-days` ago (with 0, none is).
+fn too_new(o: &ObjectInfo, args: &GcArgs, now: i64) -> bool {
+    now - o.last_modified < i64::from(args.created_buffer_days) * DAY
+}
+
 /// Judges the objects (`now`: seconds since the epoch; `templates`: the texts of the
 /// templates in use; `tags`: each considered object's tags, by key).
 pub(crate) fn plan(
@@ -165,10 +170,9 @@ pub(crate) fn plan(
     now: i64,
 ) -> Plan {
     let mut plan = Plan::default();
-    let created_before = now - i64::from(args.created_buffer_days) * DAY;
     let isolated_before = now - i64::from(args.rollback_buffer_days) * DAY;
     for o in objects {
-        if o.last_modified >= created_before {
+        if too_new(o, args, now) {
             plan.too_new += 1;
             continue;
         }
@@ -285,11 +289,7 @@ async fn collect<P: Clouds>(
         .list_objects(&bucket)
         .await
         .map_err(|e| e.at(&bucket, "ListObjectsV2"))?;
-    let created_before = now - i64::from(args.created_buffer_days) * DAY;
-    let considered: Vec<&ObjectInfo> = objects
-        .iter()
-        .filter(|o| o.last_modified < created_before)
-        .collect();
+    let considered: Vec<&ObjectInfo> = objects.iter().filter(|o| !too_new(o, args, now)).collect();
     let read = crate::join::bounded(
         considered
             .iter()
@@ -611,6 +611,30 @@ mod tests {
         );
         assert_eq!(parse_time("yesterday"), None);
         assert_eq!(parse_time("2026-13-01T00:00:00Z"), None);
+    }
+
+    #[test]
+    fn with_no_created_buffer_an_object_written_this_second_is_judged() {
+        let now = 1_796_263_200;
+        let o = ObjectInfo {
+            key: "abc.zip".into(),
+            size: 1,
+            last_modified: now,
+        };
+        let tags = BTreeMap::from([("abc.zip".to_string(), vec![])]);
+        let args = GcArgs::default();
+        assert_eq!(
+            plan(std::slice::from_ref(&o), &tags, &[], &args, now)
+                .delete
+                .len(),
+            1
+        );
+        let one_day = GcArgs {
+            created_buffer_days: 1,
+            ..GcArgs::default()
+        };
+        let p = plan(&[o], &tags, &[], &one_day, now);
+        assert_eq!((p.delete.len(), p.too_new), (0, 1));
     }
 
     #[test]

@@ -326,13 +326,11 @@ pub(crate) async fn run<P: Clouds>(ctx: &Ctx<P>, plan: &ImportPlan, args: &Impor
     )?;
     let current = current.filter(|d| d.status != "REVIEW_IN_PROGRESS");
     if let Some(d) = &current {
-        if d.status.ends_with("_IN_PROGRESS")
-            || d.status.ends_with("_FAILED") && d.status != "UPDATE_ROLLBACK_FAILED"
-        {
+        if !d.status.ends_with("_COMPLETE") || d.status == "ROLLBACK_COMPLETE" {
             return Err(Error::StackState {
                 stack: who.into(),
                 message: format!(
-                    "the stack is in {}; an import needs a stack in a stable state: wait for the operation to finish, or roll it back (`cairn rollback`)",
+                    "the stack is in {}; an import needs a stack in a stable state: wait for an operation in progress to finish, roll a failed one back (`cairn rollback`), or, after a failed creation (ROLLBACK_COMPLETE), destroy the stack first",
                     d.status
                 ),
             });

@@ -84,8 +84,10 @@ pub(crate) async fn run<P: Clouds>(ctx: &Ctx<P>, stacks: &[Stack], args: &Rollba
                 report.push(json!({"stack": who, "stackName": s.stack_name, "result": "rolled-back", "status": status}));
             }
             Ok(Outcome::NotRollbackable(why)) => {
-                ctx.report
-                    .progress(&ctx.report.style.yellow(&format!("{who}: {why}")));
+                if stacks.len() > 1 {
+                    ctx.report
+                        .progress(&ctx.report.style.yellow(&format!("{who}: {why}")));
+                }
                 skipped.push(format!("{who} ({why})"));
                 report.push(json!({"stack": who, "stackName": s.stack_name, "result": "not-rollbackable", "reason": why}));
             }

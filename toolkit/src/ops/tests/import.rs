@@ -224,3 +224,27 @@ async fn a_stack_not_deployed_yet_is_created_by_the_import() {
     ids.sort();
     assert_eq!(ids, ["Bucket", "Queue"]);
 }
+
+#[tokio::test]
+async fn a_stack_in_an_unstable_state_is_refused_with_what_to_do() {
+    let app = App::new("import-unstable", &[("Hello", synthesized())]);
+    for status in ["UPDATE_FAILED", "UPDATE_IN_PROGRESS", "ROLLBACK_COMPLETE"] {
+        let h = Harness::new();
+        h.world().put_stack("Hello", &deployed(), status);
+        let e = run(
+            &h,
+            &app,
+            Command::Import(inline(json!({"Bucket": {"BucketName": "b"}}))),
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(e, Error::StackState { .. }), "{status}: {e:?}");
+        assert!(
+            e.to_string().starts_with(&format!(
+                "Hello: the stack is in {status}; an import needs a stack in a stable state"
+            )),
+            "{e}"
+        );
+        assert!(h.world().calls_of("CreateChangeSet").is_empty());
+    }
+}
