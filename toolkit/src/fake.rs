@@ -96,6 +96,8 @@ pub(crate) struct World {
     /// Resources (by stack name) whose rollback fails, `(logical id, reason)`, until a
     /// `ContinueUpdateRollback` skips them.
     pub fail_rollback: BTreeMap<String, Vec<(String, String)>>,
+    /// Stacks (by name) whose [`World::fail_rollback`] resources fail even when skipped.
+    pub stubborn_rollback: std::collections::BTreeSet<String>,
     /// The `ResourcesToSkip` of every `ContinueUpdateRollback`, by stack name.
     pub rollback_skips: Vec<(String, Vec<String>)>,
     /// The drift `DescribeStackResourceDrifts` reports, by stack name (default: every
@@ -438,12 +440,13 @@ impl World {
     ) {
         let n = self.id();
         let name = self.stack(target).map(|s| s.name.clone()).unwrap_or_default();
+        let stubborn = self.stubborn_rollback.contains(&name);
         let failing: Vec<(String, String)> = self
             .fail_rollback
             .get(&name)
             .into_iter()
             .flatten()
-            .filter(|(l, _)| !skip.contains(l))
+            .filter(|(l, _)| stubborn || !skip.contains(l))
             .cloned()
             .collect();
         let Some(s) = self.stack_mut(target) else { return };

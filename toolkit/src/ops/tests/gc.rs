@@ -319,3 +319,29 @@ async fn without_a_bucket_output_the_bucket_resource_is_used() {
     assert_eq!(w.calls_of("DeleteObjects"), [format!("{BUCKET} ccc333.zip")]);
     assert_eq!(w.calls_of("DescribeStackResources").len(), 1);
 }
+
+#[tokio::test]
+async fn another_bootstrap_stack_name_and_type_s3() {
+    let h = Harness::new();
+    world(&h);
+    h.world()
+        .stacks
+        .iter_mut()
+        .find(|s| s.name == "CDKToolkit")
+        .unwrap()
+        .name = "TeamToolkit".into();
+    let e = gc(&h, args(GcAction::Print, 3)).await.unwrap_err();
+    assert!(matches!(e, Error::NotBootstrapped { .. }), "{e:?}");
+    let named = GcArgs {
+        bootstrap_stack_name: "TeamToolkit".into(),
+        asset_type: GcType::S3,
+        ..args(GcAction::Print, 3)
+    };
+    let h2 = h.again();
+    gc(&h2, named).await.unwrap();
+    assert!(h2
+        .out
+        .text()
+        .contains(&format!("delete  s3://{BUCKET}/ccc333.zip")));
+    assert!(!h2.err.text().contains("ECR"), "--type s3 says nothing of ECR");
+}

@@ -163,9 +163,12 @@ async fn record_resource_mapping_writes_the_mapping_and_imports_nothing() {
     let h = Harness::new();
     h.world().put_stack("Hello", &deployed(), "UPDATE_COMPLETE");
     let file = app.0.join("recorded.json");
+    let given = app.0.join("given.json");
+    std::fs::write(&given, json!({"Table": {"TableName": "orders"}}).to_string()).unwrap();
     let args = ImportArgs {
+        resource_mapping: Some(given),
         record_resource_mapping: Some(file.clone()),
-        ..inline(json!({"Table": {"TableName": "orders"}}))
+        ..ImportArgs::default()
     };
     run(&h, &app, Command::Import(args)).await.unwrap();
     let written: Json = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();

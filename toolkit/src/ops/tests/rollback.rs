@@ -273,3 +273,29 @@ async fn the_bootstrap_version_must_allow_rollbacks_unless_the_check_is_off() {
         "UPDATE_ROLLBACK_COMPLETE"
     );
 }
+
+#[tokio::test]
+async fn force_gives_up_after_ten_rollbacks_that_make_no_progress() {
+    let app = App::new("rb-stubborn", &[("Hello", template())]);
+    let h = Harness::new();
+    h.world().put_stack("Hello", &template(), "UPDATE_FAILED");
+    h.world().fail_rollback.insert(
+        "Hello".into(),
+        vec![("Bucket".into(), "Bucket is not empty".into())],
+    );
+    h.world().stubborn_rollback.insert("Hello".into());
+    let args = RollbackArgs {
+        force: true,
+        ..RollbackArgs::default()
+    };
+    let e = run(&h, &app, rollback(args)).await.unwrap_err();
+    assert!(matches!(e, Error::StackState { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .starts_with("Hello: the rollback did not complete after 10 attempts"),
+        "{e}"
+    );
+    let w = h.world();
+    assert_eq!(w.calls_of("RollbackStack").len(), 1);
+    assert_eq!(w.calls_of("ContinueUpdateRollback").len(), 9);
+}
