@@ -43,6 +43,10 @@ use crate::iam::{self, Grantable, Principal, Role, RoleProps};
 use crate::logs::{LogGroup, LogGroupProps, RetentionDays};
 use crate::{dynamodb, s3, sns, sqs};
 
+mod existing;
+
+pub use existing::{FunctionAttributes, FunctionRef, ImportedFunction};
+
 pub use cairn_cfn::lambda::*;
 
 /// The language runtime of a function (the CloudFormation `Runtime` value).
@@ -476,15 +480,7 @@ impl Function {
     /// Lets `grantee` invoke the function (`lambda:InvokeFunction` on the function and
     /// its versions and aliases).
     pub fn grant_invoke(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        iam::grant(
-            app,
-            grantee,
-            ["lambda:InvokeFunction"],
-            [
-                self.function_arn(),
-                Value::join("", [self.function_arn(), Value::from(":*")]),
-            ],
-        )
+        FunctionRef::grant_invoke(self, app, grantee)
     }
 
     /// Adds a resource-based permission (`AWS::Lambda::Permission`, child `id`) letting
@@ -508,17 +504,7 @@ impl Function {
         principal: Principal,
         source_arn: Option<Value>,
     ) -> Result<Res<CfnPermission>> {
-        let (principal_value, service) = match &principal {
-            Principal::Service(s) => (Value::from(s.as_str()), true),
-            Principal::Account(a) | Principal::Arn(a) | Principal::Federated(a) => (a.clone(), false),
-            Principal::Any => (Value::from("*"), false),
-        };
-        let mut p = CfnPermission::new("lambda:InvokeFunction", self.function_arn(), principal_value);
-        if service && source_arn.is_none() {
-            p.source_account = Some(Value::pseudo(Pseudo::AccountId).into());
-        }
-        p.source_arn = source_arn.map(Into::into);
-        app.add(scope, id, p)
+        invoke_permission(app, scope, id, self.function_arn(), principal, source_arn)
     }
 
     /// Sets an environment variable (replacing one of the same name).
@@ -586,6 +572,30 @@ impl Function {
     }
 }
 
+/// An `AWS::Lambda::Permission` (construct `id` under `scope`) letting `principal` invoke
+/// `function_arn`, optionally only on behalf of `source_arn`; a service principal without
+/// a source ARN is scoped to the stack's account.
+fn invoke_permission(
+    app: &mut App,
+    scope: NodeId,
+    id: &str,
+    function_arn: Value,
+    principal: Principal,
+    source_arn: Option<Value>,
+) -> Result<Res<CfnPermission>> {
+    let (principal_value, service) = match &principal {
+        Principal::Service(s) => (Value::from(s.as_str()), true),
+        Principal::Account(a) | Principal::Arn(a) | Principal::Federated(a) => (a.clone(), false),
+        Principal::Any => (Value::from("*"), false),
+    };
+    let mut p = CfnPermission::new("lambda:InvokeFunction", function_arn, principal_value);
+    if service && source_arn.is_none() {
+        p.source_account = Some(Value::pseudo(Pseudo::AccountId).into());
+    }
+    p.source_arn = source_arn.map(Into::into);
+    app.add(scope, id, p)
+}
+
 /// aws-cdk-lib's id of an event source mapping for a source of this app:
 /// `<Kind>:<the source's unique id>` (`SqsEventSource:EventsJobs3E087BA4`), so a ported
 /// mapping keeps its logical ID; numbered like [`Function::child_id`] when taken.
@@ -594,11 +604,7 @@ fn source_id(app: &App, function: &Function, kind: &str, source: NodeId) -> Stri
     function.child_id(app, &format!("{kind}:{unique}"))
 }
 
-impl Grantable for Function {
-    fn grant_role(&self) -> Role {
-        self.role
-    }
-}
+grantable_by_role!(Function);
 
 impl From<Function> for NodeId {
     fn from(f: Function) -> NodeId {
@@ -617,18 +623,38 @@ impl Construct for Function {
 /// function, one per rule).
 impl RuleTarget for Function {
     fn bind(&self, app: &mut App, rule: &Rule, _id: &str) -> Result<TargetConfig> {
-        let rule_id = cairn_core::make_unique_id(&app.path_from(app.root(), rule.node()));
-        let id = format!("AllowEventRule{rule_id}");
-        if app.node(self.node).child(&id).is_none() {
-            self.add_permission(
-                app,
-                &id,
-                Principal::service("events.amazonaws.com"),
-                Some(rule.arn()),
-            )?;
-        }
-        Ok(TargetConfig::new(self.function_arn()))
+        bind_rule_target(self, app, rule, false)
     }
+}
+
+/// A function (of the app or imported) as the target of `rule`: the permission for
+/// `events.amazonaws.com` scoped to the rule's ARN, where the function's permissions may be
+/// changed. `with_rule`: child `AllowEventRule<function>` of the rule, as aws-cdk-lib places
+/// it (so a rule in another stack makes no cycle); else child `AllowEventRule<rule>` of the
+/// function.
+fn bind_rule_target(
+    function: &impl FunctionRef,
+    app: &mut App,
+    rule: &Rule,
+    with_rule: bool,
+) -> Result<TargetConfig> {
+    let (scope, named) = if with_rule {
+        (rule.node(), function.node())
+    } else {
+        (function.node(), rule.node())
+    };
+    let named_id = cairn_core::make_unique_id(&app.path_from(app.root(), named));
+    let id = format!("AllowEventRule{named_id}");
+    if app.node(scope).child(&id).is_none() {
+        function.add_permission_in(
+            app,
+            scope,
+            &id,
+            Principal::service("events.amazonaws.com"),
+            Some(rule.arn()),
+        )?;
+    }
+    Ok(TargetConfig::new(function.function_arn()))
 }
 
 /// A schedule invokes the function through an EventBridge rule (child `ScheduleEvent`),

@@ -35,6 +35,21 @@ macro_rules! node_from {
     )*};
 }
 
+/// [`iam::Grantable`] for handles whose grants go to their `role` field's default policy.
+macro_rules! grantable_by_role {
+    ($($t:ident),* $(,)?) => {$(
+        impl $crate::iam::Grantable for $t {
+            fn add_to_principal_policy(
+                &self,
+                app: &mut cairn_core::App,
+                statement: $crate::iam::PolicyStatement,
+            ) -> cairn_core::Result<()> {
+                self.role.add_to_policy(app, statement)
+            }
+        }
+    )*};
+}
+
 pub mod applicationautoscaling;
 pub mod assertions;
 pub mod athena;
@@ -52,6 +67,7 @@ pub mod events;
 pub mod events_targets;
 pub mod glue;
 pub mod iam;
+mod imported;
 pub mod kms;
 pub mod lakeformation;
 pub mod lambda;
