@@ -795,13 +795,7 @@ impl TableRef for ImportedTable {
     }
 }
 
-construct!(ImportedTable);
-
-impl From<&ImportedTable> for NodeId {
-    fn from(t: &ImportedTable) -> NodeId {
-        t.node
-    }
-}
+imported_handle!(ImportedTable);
 
 impl From<Table> for NodeId {
     fn from(t: Table) -> NodeId {

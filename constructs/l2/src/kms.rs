@@ -326,13 +326,7 @@ impl KeyRef for ImportedKey {
     }
 }
 
-construct!(ImportedKey);
-
-impl From<&ImportedKey> for NodeId {
-    fn from(k: &ImportedKey) -> NodeId {
-        k.node
-    }
-}
+imported_handle!(ImportedKey);
 
 impl From<Key> for NodeId {
     fn from(k: Key) -> NodeId {

@@ -35,6 +35,22 @@ macro_rules! node_from {
     )*};
 }
 
+/// What every handle of an existing resource (`Kind::from_*`) implements:
+/// [`cairn_core::Construct`], and `From<Handle>` and `From<&Handle>` for `NodeId` (it is a
+/// scope and a dependency target, by value or by reference: the handle is `Clone`, not
+/// `Copy`, as it holds the resource's ARN and name).
+macro_rules! imported_handle {
+    ($($t:ident),* $(,)?) => {$(
+        construct!($t);
+        node_from!($t);
+        impl From<&$t> for cairn_core::NodeId {
+            fn from(handle: &$t) -> cairn_core::NodeId {
+                handle.node
+            }
+        }
+    )*};
+}
+
 /// [`iam::Grantable`] for handles whose grants go to their `role` field's default policy.
 macro_rules! grantable_by_role {
     ($($t:ident),* $(,)?) => {$(

@@ -477,13 +477,7 @@ impl LogGroupRef for ImportedLogGroup {
     }
 }
 
-construct!(ImportedLogGroup);
-
-impl From<&ImportedLogGroup> for NodeId {
-    fn from(g: &ImportedLogGroup) -> NodeId {
-        g.node
-    }
-}
+imported_handle!(ImportedLogGroup);
 
 impl From<LogGroup> for NodeId {
     fn from(g: LogGroup) -> NodeId {

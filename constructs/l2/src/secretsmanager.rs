@@ -522,13 +522,7 @@ impl SecretRef for ImportedSecret {
     }
 }
 
-construct!(ImportedSecret);
-
-impl From<&ImportedSecret> for NodeId {
-    fn from(s: &ImportedSecret) -> NodeId {
-        s.node
-    }
-}
+imported_handle!(ImportedSecret);
 
 impl From<Secret> for NodeId {
     fn from(s: Secret) -> NodeId {

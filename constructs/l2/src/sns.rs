@@ -536,10 +536,4 @@ impl TopicRef for ImportedTopic {
     }
 }
 
-construct!(ImportedTopic);
-
-impl From<&ImportedTopic> for NodeId {
-    fn from(t: &ImportedTopic) -> NodeId {
-        t.node
-    }
-}
+imported_handle!(ImportedTopic);

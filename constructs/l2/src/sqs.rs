@@ -520,13 +520,7 @@ impl QueueRef for ImportedQueue {
     }
 }
 
-construct!(ImportedQueue);
-
-impl From<&ImportedQueue> for NodeId {
-    fn from(q: &ImportedQueue) -> NodeId {
-        q.node
-    }
-}
+imported_handle!(ImportedQueue);
 
 impl From<Queue> for NodeId {
     fn from(q: Queue) -> NodeId {

@@ -675,12 +675,6 @@ impl SecurityGroupRef for ImportedSecurityGroup {
     }
 }
 
-construct!(ImportedSecurityGroup);
-
-impl From<&ImportedSecurityGroup> for NodeId {
-    fn from(g: &ImportedSecurityGroup) -> NodeId {
-        g.node
-    }
-}
+imported_handle!(ImportedSecurityGroup);
 
 construct!(SecurityGroup);

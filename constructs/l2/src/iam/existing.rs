@@ -179,10 +179,4 @@ impl Grantable for ImportedRole {
     }
 }
 
-construct!(ImportedRole);
-
-impl From<&ImportedRole> for NodeId {
-    fn from(r: &ImportedRole) -> NodeId {
-        r.node
-    }
-}
+imported_handle!(ImportedRole);

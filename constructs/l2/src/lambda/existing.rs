@@ -241,10 +241,4 @@ impl RuleTarget for ImportedFunction {
     }
 }
 
-construct!(ImportedFunction);
-
-impl From<&ImportedFunction> for NodeId {
-    fn from(f: &ImportedFunction) -> NodeId {
-        f.node
-    }
-}
+imported_handle!(ImportedFunction);

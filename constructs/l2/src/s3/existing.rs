@@ -240,10 +240,4 @@ impl BucketRef for ImportedBucket {
     }
 }
 
-construct!(ImportedBucket);
-
-impl From<&ImportedBucket> for NodeId {
-    fn from(b: &ImportedBucket) -> NodeId {
-        b.node
-    }
-}
+imported_handle!(ImportedBucket);

@@ -378,13 +378,7 @@ impl StringParameterRef for ImportedStringParameter {
     }
 }
 
-construct!(ImportedStringParameter);
-
-impl From<&ImportedStringParameter> for NodeId {
-    fn from(p: &ImportedStringParameter) -> NodeId {
-        p.node
-    }
-}
+imported_handle!(ImportedStringParameter);
 
 impl From<StringParameter> for NodeId {
     fn from(p: StringParameter) -> NodeId {

@@ -182,10 +182,4 @@ impl StateMachineRef for ImportedStateMachine {
     }
 }
 
-construct!(ImportedStateMachine);
-
-impl From<&ImportedStateMachine> for NodeId {
-    fn from(m: &ImportedStateMachine) -> NodeId {
-        m.node
-    }
-}
+imported_handle!(ImportedStateMachine);
