@@ -619,36 +619,25 @@ impl Construct for Function {
 }
 
 /// A function is a rule target: the rule gets a resource-based permission to invoke it
-/// (`events.amazonaws.com`, scoped to the rule's ARN; child `AllowEventRule<rule>` of the
-/// function, one per rule).
+/// (`events.amazonaws.com`, scoped to the rule's ARN; child `AllowEventRule<function>` of
+/// the rule, one per function, as aws-cdk-lib places it).
 impl RuleTarget for Function {
     fn bind(&self, app: &mut App, rule: &Rule, _id: &str) -> Result<TargetConfig> {
-        bind_rule_target(self, app, rule, false)
+        bind_rule_target(self, app, rule)
     }
 }
 
 /// A function (of the app or imported) as the target of `rule`: the permission for
-/// `events.amazonaws.com` scoped to the rule's ARN, where the function's permissions may be
-/// changed. `with_rule`: child `AllowEventRule<function>` of the rule, as aws-cdk-lib places
-/// it (so a rule in another stack makes no cycle); else child `AllowEventRule<rule>` of the
-/// function.
-fn bind_rule_target(
-    function: &impl FunctionRef,
-    app: &mut App,
-    rule: &Rule,
-    with_rule: bool,
-) -> Result<TargetConfig> {
-    let (scope, named) = if with_rule {
-        (rule.node(), function.node())
-    } else {
-        (function.node(), rule.node())
-    };
-    let named_id = cairn_core::make_unique_id(&app.path_from(app.root(), named));
-    let id = format!("AllowEventRule{named_id}");
-    if app.node(scope).child(&id).is_none() {
+/// `events.amazonaws.com` scoped to the rule's ARN, child `AllowEventRule<function>` of the
+/// rule (one per function), as aws-cdk-lib places it (so a rule in another stack makes no
+/// cycle), where the function's permissions may be changed.
+fn bind_rule_target(function: &impl FunctionRef, app: &mut App, rule: &Rule) -> Result<TargetConfig> {
+    let function_id = cairn_core::make_unique_id(&app.path_from(app.root(), function.node()));
+    let id = format!("AllowEventRule{function_id}");
+    if app.node(rule.node()).child(&id).is_none() {
         function.add_permission_in(
             app,
-            scope,
+            rule.node(),
             &id,
             Principal::service("events.amazonaws.com"),
             Some(rule.arn()),

@@ -237,7 +237,7 @@ impl FunctionRef for ImportedFunction {
 /// only where it may be (see [`FunctionRef::add_permission`]).
 impl RuleTarget for ImportedFunction {
     fn bind(&self, app: &mut App, rule: &Rule, _id: &str) -> Result<TargetConfig> {
-        bind_rule_target(self, app, rule, true)
+        bind_rule_target(self, app, rule)
     }
 }
 
