@@ -836,8 +836,8 @@ fn a_rule_targeting_a_function_holds_the_invoke_permission_as_aws_cdk_lib_places
         RuleProps::schedule(Schedule::Rate(Duration::from_secs(3600))),
     )
     .unwrap();
-    rule.add_target(&mut app, &f).unwrap();
-    rule.add_target(&mut app, &f).unwrap();
+    rule.add_target(&mut app, f).unwrap();
+    rule.add_target(&mut app, f).unwrap();
     let asm = app.synth().unwrap();
     let t = template(&asm);
     let permissions = of_type(&t, "AWS::Lambda::Permission");
