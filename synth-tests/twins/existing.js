@@ -1,6 +1,6 @@
 // Twin pair "existing" (aws-cdk-lib side): resources the app did not create (a bucket, a
 // topic, a queue, a role, a key, a table, a VPC with a security group, a function),
-// referenced and granted to from a few it creates. The cairn side is existing.rs.
+// referenced, granted to and read (an SQS event source) from a few it creates. The cairn side is existing.rs.
 const cdk = require('aws-cdk-lib');
 const dynamodb = require('aws-cdk-lib/aws-dynamodb');
 const ec2 = require('aws-cdk-lib/aws-ec2');
@@ -9,6 +9,7 @@ const targets = require('aws-cdk-lib/aws-events-targets');
 const iam = require('aws-cdk-lib/aws-iam');
 const kms = require('aws-cdk-lib/aws-kms');
 const lambda = require('aws-cdk-lib/aws-lambda');
+const sources = require('aws-cdk-lib/aws-lambda-event-sources');
 const s3 = require('aws-cdk-lib/aws-s3');
 const sns = require('aws-cdk-lib/aws-sns');
 const subs = require('aws-cdk-lib/aws-sns-subscriptions');
@@ -45,6 +46,7 @@ jobs.grantSendMessages(handler);
 key.grantDecrypt(handler);
 orders.grantReadWriteData(handler);
 resize.grantInvoke(handler);
+handler.addEventSource(new sources.SqsEventSource(jobs));
 
 const results = new sqs.Queue(stack, 'Results');
 results.grantSendMessages(ops);

@@ -1,6 +1,6 @@
 //! Twin pair `existing` (cairn side of `existing.js`): resources the app did not create
 //! (a bucket, a topic, a queue, a role, a key, a table, a VPC with a security group, a
-//! function), referenced and granted to from a few it creates.
+//! function), referenced, granted to and read (an SQS event source) from a few it creates.
 
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use cairn::ec2::{
 use cairn::events::{Rule, RuleProps, Schedule};
 use cairn::iam::{Role, RoleImportOptions};
 use cairn::kms::{Key, KeyRef};
-use cairn::lambda::{Code, Function, FunctionProps, FunctionRef, Runtime};
+use cairn::lambda::{Code, Function, FunctionProps, FunctionRef, Runtime, SqsEventSource};
 use cairn::s3::{Bucket, BucketRef};
 use cairn::sns::{Subscriber, SubscriptionProps, Topic, TopicRef};
 use cairn::sqs::{Queue, QueueProps, QueueRef};
@@ -80,6 +80,7 @@ pub fn build() -> cairn::Result<App> {
     key.grant_decrypt(&mut app, &handler)?;
     orders.grant_read_write_data(&mut app, &handler)?;
     resize.grant_invoke(&mut app, &handler)?;
+    handler.add_event_source(&mut app, SqsEventSource::from_queue(&jobs))?;
 
     let results = Queue::new(&mut app, stack, "Results", QueueProps::default())?;
     results.grant_send_messages(&mut app, &ops)?;

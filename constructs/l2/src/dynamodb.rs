@@ -597,13 +597,24 @@ pub trait TableRef: Construct {
                 "the table has no stream; set TableProps.stream (or TableAttributes.table_stream_arn) to read it",
             ));
         };
-        grant(app, grantee, ["dynamodb:ListStreams"], [Value::from("*")])?;
-        grant(app, grantee, STREAM_READ_ACTIONS.iter().copied(), [stream])?;
-        if let Some(k) = self.encryption_key_arn() {
-            grant(app, grantee, DECRYPT_ACTIONS.iter().copied(), [k])?;
-        }
-        Ok(())
+        grant_stream(app, grantee, stream, self.encryption_key_arn())
     }
+}
+
+/// Reading a table's stream: `dynamodb:ListStreams` on `*`, the stream actions on
+/// `stream`, and decrypt on the table's customer managed key (`key`), if any.
+pub(crate) fn grant_stream(
+    app: &mut App,
+    grantee: &impl Grantable,
+    stream: Value,
+    key: Option<Value>,
+) -> Result<()> {
+    grant(app, grantee, ["dynamodb:ListStreams"], [Value::from("*")])?;
+    grant(app, grantee, STREAM_READ_ACTIONS.iter().copied(), [stream])?;
+    if let Some(k) = key {
+        grant(app, grantee, DECRYPT_ACTIONS.iter().copied(), [k])?;
+    }
+    Ok(())
 }
 
 /// `actions` on the table (and its indexes), `key` on its customer managed key.

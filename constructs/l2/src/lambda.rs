@@ -796,15 +796,31 @@ pub struct DynamoDbEventSource {
 
 #[derive(Debug, Clone, PartialEq)]
 enum DynamoDbStream {
-    Table(dynamodb::Table),
+    /// A table of this app or an imported one: its stream, construct and key.
+    Table {
+        stream_arn: Option<Value>,
+        node: NodeId,
+        key_arn: Option<Value>,
+    },
     Arn(Value),
 }
 
 impl DynamoDbEventSource {
     /// The stream of a table of this app (with `stream` set), from the latest record.
     pub fn new(table: dynamodb::Table) -> Self {
+        Self::from_table(&table)
+    }
+
+    /// The stream of a table of this app or an existing one (imported with its
+    /// `table_stream_arn`), from the latest record; the mapping's id names the table's
+    /// construct, as aws-cdk-lib's does.
+    pub fn from_table(table: &impl dynamodb::TableRef) -> Self {
         DynamoDbEventSource {
-            stream: DynamoDbStream::Table(table),
+            stream: DynamoDbStream::Table {
+                stream_arn: table.table_stream_arn(),
+                node: table.node(),
+                key_arn: table.encryption_key_arn(),
+            },
             starting_position: StartingPosition::Latest,
             batch_size: None,
         }
@@ -834,33 +850,27 @@ impl DynamoDbEventSource {
 
 impl EventSource for DynamoDbEventSource {
     fn bind(&self, app: &mut App, function: &Function) -> Result<()> {
-        let stream_arn = match &self.stream {
-            DynamoDbStream::Table(table) => {
-                let Some(stream_arn) = table.table_stream_arn() else {
+        let (stream_arn, key_arn, id) = match &self.stream {
+            DynamoDbStream::Table {
+                stream_arn,
+                node,
+                key_arn,
+            } => {
+                let Some(stream_arn) = stream_arn.clone() else {
                     let problem = format!(
-                        "the table has no stream, so '{}' cannot read it; set TableProps.stream",
+                        "the table has no stream, so '{}' cannot read it; set TableProps.stream (or TableAttributes.table_stream_arn)",
                         app.path(function.node)
                     );
-                    return Err(app.invalid_props(table.node(), problem));
+                    return Err(app.invalid_props(*node, problem));
                 };
-                table.grant_stream_read(app, function)?;
-                stream_arn
+                let id = source_id(app, function, "DynamoDBEventSource", *node);
+                (stream_arn, key_arn.clone(), id)
             }
             DynamoDbStream::Arn(stream_arn) => {
-                iam::grant(app, function, ["dynamodb:ListStreams"], [Value::from("*")])?;
-                iam::grant(
-                    app,
-                    function,
-                    dynamodb::STREAM_READ_ACTIONS.iter().copied(),
-                    [stream_arn.clone()],
-                )?;
-                stream_arn.clone()
+                (stream_arn.clone(), None, function.child_id(app, "DynamoDbEvent"))
             }
         };
-        let id = match &self.stream {
-            DynamoDbStream::Table(t) => source_id(app, function, "DynamoDBEventSource", t.node()),
-            DynamoDbStream::Arn(_) => function.child_id(app, "DynamoDbEvent"),
-        };
+        dynamodb::grant_stream(app, function, stream_arn.clone(), key_arn)?;
         let mut m = CfnEventSourceMapping::new(function.function_name());
         m.event_source_arn = Some(stream_arn.into());
         m.starting_position = Some(self.starting_position.as_str().into());
@@ -884,15 +894,31 @@ pub struct SqsEventSource {
 
 #[derive(Debug, Clone, PartialEq)]
 enum SqsQueueRef {
-    Queue(sqs::Queue),
+    /// A queue of this app or an imported one: its ARN, construct and key.
+    Queue {
+        arn: Value,
+        node: NodeId,
+        key_arn: Option<Value>,
+    },
     Arn(Value),
 }
 
 impl SqsEventSource {
     /// A queue of this app.
     pub fn new(queue: sqs::Queue) -> Self {
+        Self::from_queue(&queue)
+    }
+
+    /// A queue of this app or an existing one ([`sqs::Queue::from_queue_arn`]): the
+    /// mapping's id names the queue's construct, as aws-cdk-lib's does, and the grant
+    /// includes decrypting with the queue's customer managed key.
+    pub fn from_queue(queue: &impl sqs::QueueRef) -> Self {
         SqsEventSource {
-            queue: SqsQueueRef::Queue(queue),
+            queue: SqsQueueRef::Queue {
+                arn: queue.queue_arn(),
+                node: queue.node(),
+                key_arn: queue.encryption_key_arn(),
+            },
             batch_size: None,
         }
     }
@@ -914,25 +940,23 @@ impl SqsEventSource {
 
 impl EventSource for SqsEventSource {
     fn bind(&self, app: &mut App, function: &Function) -> Result<()> {
-        let queue_arn = match &self.queue {
-            SqsQueueRef::Queue(queue) => {
-                queue.grant_consume_messages(app, function)?;
-                queue.queue_arn()
-            }
-            SqsQueueRef::Arn(queue_arn) => {
-                iam::grant(
-                    app,
-                    function,
-                    sqs::CONSUME_ACTIONS.iter().copied(),
-                    [queue_arn.clone()],
-                )?;
-                queue_arn.clone()
-            }
+        let (queue_arn, key_arn, id) = match &self.queue {
+            SqsQueueRef::Queue { arn, node, key_arn } => (
+                arn.clone(),
+                key_arn.clone(),
+                source_id(app, function, "SqsEventSource", *node),
+            ),
+            SqsQueueRef::Arn(arn) => (arn.clone(), None, function.child_id(app, "SqsEvent")),
         };
-        let id = match &self.queue {
-            SqsQueueRef::Queue(q) => source_id(app, function, "SqsEventSource", q.node()),
-            SqsQueueRef::Arn(_) => function.child_id(app, "SqsEvent"),
-        };
+        iam::grant(
+            app,
+            function,
+            sqs::CONSUME_ACTIONS.iter().copied(),
+            [queue_arn.clone()],
+        )?;
+        if let Some(key) = key_arn {
+            iam::grant(app, function, crate::kms::DECRYPT_ACTIONS.iter().copied(), [key])?;
+        }
         let mut m = CfnEventSourceMapping::new(function.function_name());
         m.event_source_arn = Some(queue_arn.into());
         m.batch_size = self.batch_size.map(Into::into);

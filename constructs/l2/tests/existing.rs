@@ -690,3 +690,69 @@ fn functions_take_an_imported_role_through_the_trait() {
         json!({"PolicyDocument": {"Statement": [{"Action": ["kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*"], "Resource": "arn:aws:kms:eu-west-1:123456789012:key/k"}]}}),
     );
 }
+
+#[test]
+fn imported_queues_and_table_streams_are_event_sources_named_as_aws_cdk_lib_names_them() {
+    use cairn_constructs::lambda::{DynamoDbEventSource, SqsEventSource};
+    let (mut app, stack) = app();
+    let jobs = Queue::from_queue_arn(&mut app, stack, "Jobs", "arn:aws:sqs:eu-west-1:123456789012:jobs")
+        .unwrap()
+        .with_encryption_key_arn("arn:aws:kms:eu-west-1:123456789012:key/q");
+    let orders = Table::from_table_attributes(
+        &mut app,
+        stack,
+        "Orders",
+        TableAttributes {
+            table_name: Some("orders".into()),
+            table_stream_arn: Some("arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2024".into()),
+            ..TableAttributes::default()
+        },
+    )
+    .unwrap();
+    let plain = Table::from_table_name(&mut app, stack, "Plain", "plain").unwrap();
+    let f = Function::new(
+        &mut app,
+        stack,
+        "Fn",
+        FunctionProps::new(
+            Runtime::Python3_12,
+            "index.handler",
+            Code::inline("def handler(e, c): pass"),
+        ),
+    )
+    .unwrap();
+    f.add_event_source(&mut app, SqsEventSource::from_queue(&jobs))
+        .unwrap();
+    f.add_event_source(&mut app, DynamoDbEventSource::from_table(&orders))
+        .unwrap();
+    let (path, problem) = invalid_props(
+        f.add_event_source(&mut app, DynamoDbEventSource::from_table(&plain))
+            .unwrap_err(),
+    );
+    assert_eq!(path, "S/Plain");
+    assert!(problem.contains("table_stream_arn"), "{problem}");
+    let t = Template::from_stack(&mut app, stack).unwrap();
+    let mappings = t.find_resources("AWS::Lambda::EventSourceMapping", json!({}));
+    let ids: Vec<&String> = mappings.iter().map(|(id, _)| id).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(
+        ids.iter().any(|id| id.starts_with("FnSqsEventSourceSJobs")),
+        "{ids:?}"
+    );
+    assert!(
+        ids.iter()
+            .any(|id| id.starts_with("FnDynamoDBEventSourceSOrders")),
+        "{ids:?}"
+    );
+    let statements = t.find_resources("AWS::IAM::Policy", json!({}))[0].1["Properties"]["PolicyDocument"]
+        ["Statement"]
+        .clone();
+    assert_eq!(
+        statements[1],
+        json!({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:eu-west-1:123456789012:key/q"})
+    );
+    assert_eq!(
+        statements[3]["Resource"],
+        json!("arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2024")
+    );
+}
