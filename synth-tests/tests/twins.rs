@@ -25,6 +25,8 @@ use serde_json::Value as Json;
 
 #[path = "../twins/events.rs"]
 mod events;
+#[path = "../twins/existing.rs"]
+mod existing;
 #[path = "../twins/secrets_config.rs"]
 mod secrets_config;
 #[path = "../twins/table_stream.rs"]
@@ -60,6 +62,11 @@ const PAIRS: &[Pair] = &[
         name: "secrets_config",
         stack: "SecretsConfig",
         build: secrets_config::build,
+    },
+    Pair {
+        name: "existing",
+        stack: "Existing",
+        build: existing::build,
     },
 ];
 

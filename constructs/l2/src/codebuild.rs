@@ -512,11 +512,7 @@ impl Project {
     }
 }
 
-impl Grantable for Project {
-    fn grant_role(&self) -> Role {
-        self.role
-    }
-}
+grantable_by_role!(Project);
 
 impl From<Project> for NodeId {
     fn from(p: Project) -> NodeId {

@@ -25,10 +25,11 @@
 //! # }
 //! ```
 
-use cairn_core::{App, Error, NodeId, RemovalPolicy, Res, Result, Val, Value};
+use cairn_core::{format_arn, App, Construct, Error, NodeId, RemovalPolicy, Res, Result, Val, Value};
 
 use crate::iam::{grant, Grantable};
-use crate::kms::Key;
+use crate::imported::{check_name, import_node, parse_arn, ArnFormat};
+use crate::kms::{Key, DECRYPT_ACTIONS};
 
 pub use cairn_cfn::dynamodb::*;
 
@@ -516,66 +517,296 @@ impl Table {
         self.has_stream.then(|| self.resource.attr_stream_arn())
     }
 
-    fn data_resources(&self) -> Vec<Value> {
-        vec![
-            self.table_arn(),
-            Value::join("", [self.table_arn(), Value::from("/index/*")]),
-        ]
-    }
-
-    fn grant_data(
-        &self,
-        app: &mut App,
-        grantee: &impl Grantable,
-        actions: &[&str],
-        key: &[&str],
-    ) -> Result<()> {
-        grant(app, grantee, actions.iter().copied(), self.data_resources())?;
-        if let Some(k) = self.encryption_key() {
-            k.grant(app, grantee, key.iter().copied())?;
-        }
-        Ok(())
-    }
-
     /// Grants reading items (on the table and `arn/index/*`).
     pub fn grant_read_data(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        self.grant_data(app, grantee, READ_DATA_ACTIONS, KEY_READ_ACTIONS)
+        TableRef::grant_read_data(self, app, grantee)
     }
 
     /// Grants writing items (on the table and `arn/index/*`).
     pub fn grant_write_data(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        self.grant_data(app, grantee, WRITE_DATA_ACTIONS, KEY_WRITE_ACTIONS)
+        TableRef::grant_write_data(self, app, grantee)
     }
 
     /// Grants reading and writing items (one statement with both lists).
     pub fn grant_read_write_data(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        let mut actions: Vec<&str> = READ_DATA_ACTIONS.to_vec();
-        actions.extend(
-            WRITE_DATA_ACTIONS
-                .iter()
-                .filter(|a| !READ_DATA_ACTIONS.contains(a)),
-        );
-        self.grant_data(app, grantee, &actions, KEY_WRITE_ACTIONS)
+        TableRef::grant_read_write_data(self, app, grantee)
     }
 
     /// Grants reading the stream: `dynamodb:ListStreams` on `*` and the stream actions on
     /// the stream ARN (and decrypt on a customer managed key). A table without a stream is
     /// an [`Error::InvalidProps`].
     pub fn grant_stream_read(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        let Some(stream) = self.table_stream_arn() else {
-            return Err(app.invalid_props(
-                self.node,
-                "the table has no stream; set TableProps.stream to read it",
-            ));
-        };
-        grant(app, grantee, ["dynamodb:ListStreams"], [Value::from("*")])?;
-        grant(app, grantee, STREAM_READ_ACTIONS.iter().copied(), [stream])?;
-        if let Some(k) = self.encryption_key() {
-            k.grant_decrypt(app, grantee)?;
-        }
-        Ok(())
+        TableRef::grant_stream_read(self, app, grantee)
     }
 }
+
+/// A table, created by this app ([`Table`]) or existing ([`ImportedTable`]). Grants go
+/// to the grantee's identity policy (and the key's actions to a customer managed key).
+pub trait TableRef: Construct {
+    /// The table's name.
+    fn table_name(&self) -> Value;
+    /// The table's ARN.
+    fn table_arn(&self) -> Value;
+    /// The stream's ARN, when the table has a stream.
+    fn table_stream_arn(&self) -> Option<Value>;
+    /// The ARN of the table's customer managed key, if any.
+    fn encryption_key_arn(&self) -> Option<Value>;
+    /// Whether grants include the table's indexes (`arn/index/*`).
+    fn has_index(&self) -> bool;
+
+    /// Grants reading items (on the table and, with indexes, `arn/index/*`).
+    fn grant_read_data(&self, app: &mut App, grantee: &impl Grantable) -> Result<()>
+    where
+        Self: Sized,
+    {
+        grant_data(self, app, grantee, READ_DATA_ACTIONS, KEY_READ_ACTIONS)
+    }
+
+    /// Grants writing items (on the table and, with indexes, `arn/index/*`).
+    fn grant_write_data(&self, app: &mut App, grantee: &impl Grantable) -> Result<()>
+    where
+        Self: Sized,
+    {
+        grant_data(self, app, grantee, WRITE_DATA_ACTIONS, KEY_WRITE_ACTIONS)
+    }
+
+    /// Grants reading and writing items (one statement with both lists).
+    fn grant_read_write_data(&self, app: &mut App, grantee: &impl Grantable) -> Result<()>
+    where
+        Self: Sized,
+    {
+        let mut actions: Vec<&str> = READ_DATA_ACTIONS.to_vec();
+        actions.extend(
+            WRITE_DATA_ACTIONS
+                .iter()
+                .filter(|a| !READ_DATA_ACTIONS.contains(a)),
+        );
+        grant_data(self, app, grantee, &actions, KEY_WRITE_ACTIONS)
+    }
+
+    /// Grants reading the stream: `dynamodb:ListStreams` on `*` and the stream actions on
+    /// the stream ARN (and decrypt on a customer managed key). A table without a stream is
+    /// an [`Error::InvalidProps`].
+    fn grant_stream_read(&self, app: &mut App, grantee: &impl Grantable) -> Result<()>
+    where
+        Self: Sized,
+    {
+        let Some(stream) = self.table_stream_arn() else {
+            return Err(app.invalid_props(
+                self.node(),
+                "the table has no stream; set TableProps.stream (or TableAttributes.table_stream_arn) to read it",
+            ));
+        };
+        grant_stream(app, grantee, stream, self.encryption_key_arn())
+    }
+}
+
+/// Reading a table's stream: `dynamodb:ListStreams` on `*`, the stream actions on
+/// `stream`, and decrypt on the table's customer managed key (`key`), if any.
+pub(crate) fn grant_stream(
+    app: &mut App,
+    grantee: &impl Grantable,
+    stream: Value,
+    key: Option<Value>,
+) -> Result<()> {
+    grant(app, grantee, ["dynamodb:ListStreams"], [Value::from("*")])?;
+    grant(app, grantee, STREAM_READ_ACTIONS.iter().copied(), [stream])?;
+    if let Some(k) = key {
+        grant(app, grantee, DECRYPT_ACTIONS.iter().copied(), [k])?;
+    }
+    Ok(())
+}
+
+/// `actions` on the table (and its indexes), `key` on its customer managed key.
+fn grant_data(
+    table: &impl TableRef,
+    app: &mut App,
+    grantee: &impl Grantable,
+    actions: &[&str],
+    key: &[&str],
+) -> Result<()> {
+    let mut resources = vec![table.table_arn()];
+    if table.has_index() {
+        resources.push(Value::join("", [table.table_arn(), Value::from("/index/*")]));
+    }
+    grant(app, grantee, actions.iter().copied(), resources)?;
+    if let Some(k) = table.encryption_key_arn() {
+        grant(app, grantee, key.iter().copied(), [k])?;
+    }
+    Ok(())
+}
+
+impl TableRef for Table {
+    fn table_name(&self) -> Value {
+        Table::table_name(self)
+    }
+
+    fn table_arn(&self) -> Value {
+        Table::table_arn(self)
+    }
+
+    fn table_stream_arn(&self) -> Option<Value> {
+        Table::table_stream_arn(self)
+    }
+
+    fn encryption_key_arn(&self) -> Option<Value> {
+        self.encryption_key().map(|k| k.key_arn())
+    }
+
+    /// Always: grants made before an index is added still cover it.
+    fn has_index(&self) -> bool {
+        true
+    }
+}
+
+/// What is known of an existing table ([`Table::from_table_attributes`]): its ARN or name
+/// (one is needed), its stream, key and index names.
+///
+/// ```
+/// use cairn_constructs::dynamodb::TableAttributes;
+/// let attrs = TableAttributes { table_name: Some("orders".into()), ..TableAttributes::default() };
+/// assert!(attrs.global_indexes.is_empty());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TableAttributes {
+    /// The table's ARN (`arn:aws:dynamodb:<region>:<account>:table/<name>`).
+    pub table_arn: Option<Value>,
+    /// The table's name (its ARN in the stack's partition, region and account).
+    pub table_name: Option<Value>,
+    /// The table's stream ARN (for [`TableRef::grant_stream_read`] and event sources).
+    pub table_stream_arn: Option<Value>,
+    /// The ARN of the table's KMS key.
+    pub encryption_key_arn: Option<Value>,
+    /// Names of global secondary indexes (grants then include `arn/index/*`).
+    pub global_indexes: Vec<String>,
+    /// Names of local secondary indexes (likewise).
+    pub local_indexes: Vec<String>,
+}
+
+/// A table that exists outside the app: a construct with no resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedTable {
+    node: NodeId,
+    arn: Value,
+    name: Value,
+    stream_arn: Option<Value>,
+    key_arn: Option<Value>,
+    has_index: bool,
+}
+
+impl Table {
+    /// A table of the stack's account and region that exists, by name.
+    ///
+    /// ```
+    /// use cairn_constructs::dynamodb::{Table, TableRef};
+    /// use cairn_core::App;
+    ///
+    /// # fn main() -> cairn_core::Result<()> {
+    /// let mut app = App::new();
+    /// let stack = app.stack("S")?;
+    /// let orders = Table::from_table_name(&mut app, stack, "Orders", "orders")?;
+    /// assert_eq!(orders.table_name(), "orders".into());
+    /// assert!(Table::from_table_name(&mut app, stack, "Empty", "").is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_table_name(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        name: impl Into<Value>,
+    ) -> Result<ImportedTable> {
+        let attrs = TableAttributes {
+            table_name: Some(name.into()),
+            ..TableAttributes::default()
+        };
+        Table::from_table_attributes(app, scope, id, attrs)
+    }
+
+    /// A table that exists, by ARN. An ARN of another service, or of no table, is an
+    /// [`Error::InvalidProps`].
+    pub fn from_table_arn(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        arn: impl Into<Value>,
+    ) -> Result<ImportedTable> {
+        let attrs = TableAttributes {
+            table_arn: Some(arn.into()),
+            ..TableAttributes::default()
+        };
+        Table::from_table_attributes(app, scope, id, attrs)
+    }
+
+    /// A table that exists, by its attributes; neither ARN nor name is an
+    /// [`Error::InvalidProps`].
+    pub fn from_table_attributes(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        attrs: TableAttributes,
+    ) -> Result<ImportedTable> {
+        let node = import_node(app, scope, id)?;
+        let (arn, name) = match (attrs.table_arn, attrs.table_name) {
+            (None, None) => {
+                return Err(app.invalid_props(
+                    node,
+                    "an imported table needs its ARN or its name; set table_arn or table_name",
+                ))
+            }
+            (Some(arn), _) => {
+                let example = "arn:aws:dynamodb:us-east-1:123456789012:table/my-table";
+                let parts = parse_arn(
+                    app,
+                    node,
+                    &arn,
+                    "dynamodb",
+                    Some("table"),
+                    ArnFormat::Slash,
+                    example,
+                )?;
+                (arn, parts.resource_name)
+            }
+            (None, Some(name)) => {
+                check_name(app, node, "table name", &name)?;
+                let arn = format_arn("dynamodb", Value::join("", [Value::from("table/"), name.clone()]));
+                (arn, name)
+            }
+        };
+        Ok(ImportedTable {
+            node,
+            arn,
+            name,
+            stream_arn: attrs.table_stream_arn,
+            key_arn: attrs.encryption_key_arn,
+            has_index: !attrs.global_indexes.is_empty() || !attrs.local_indexes.is_empty(),
+        })
+    }
+}
+
+impl TableRef for ImportedTable {
+    fn table_name(&self) -> Value {
+        self.name.clone()
+    }
+
+    fn table_arn(&self) -> Value {
+        self.arn.clone()
+    }
+
+    fn table_stream_arn(&self) -> Option<Value> {
+        self.stream_arn.clone()
+    }
+
+    fn encryption_key_arn(&self) -> Option<Value> {
+        self.key_arn.clone()
+    }
+
+    fn has_index(&self) -> bool {
+        self.has_index
+    }
+}
+
+imported_handle!(ImportedTable);
 
 impl From<Table> for NodeId {
     fn from(t: Table) -> NodeId {

@@ -34,19 +34,21 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use cairn_core::{
-    format_arn, make_unique_id, App, NodeId, Parameter, Pseudo, RemovalPolicy, Res, Result, Val, Value,
-};
+use cairn_core::{format_arn, App, NodeId, Parameter, Pseudo, RemovalPolicy, Res, Result, Val, Value};
 
 use cairn_cfn::logs::CfnLogGroup;
 
-use crate::iam::{CfnInstanceProfile, Grantable, PolicyStatement, Principal, Role, RoleProps};
+use crate::iam::{CfnInstanceProfile, PolicyStatement, Principal, Role, RoleProps};
 use crate::kms::{push_statement, Key, KeyProps};
 
+mod existing;
+pub use existing::*;
 mod instances;
 pub use instances::*;
 mod vpc_endpoints;
 pub use vpc_endpoints::*;
+mod groups;
+pub use groups::*;
 
 pub use cairn_cfn::ec2::*;
 
@@ -326,10 +328,11 @@ impl Default for VpcProps {
 pub struct Subnet {
     /// The subnet's construct node (`<Vpc>/<Group>Subnet<n>`).
     pub node: NodeId,
-    /// The `AWS::EC2::Subnet`.
-    pub resource: Res<CfnSubnet>,
-    /// Its route table.
-    pub route_table: Res<CfnRouteTable>,
+    /// The subnet id (`Ref` of the `AWS::EC2::Subnet`, or the id of an existing subnet).
+    pub subnet_id: Value,
+    /// Its route table's id (`Ref` of its `AWS::EC2::RouteTable`); `None` for an existing
+    /// subnet whose route table was not given.
+    pub route_table_id: Option<Value>,
     /// The group name.
     pub group: String,
     /// The group type.
@@ -343,9 +346,9 @@ pub struct Subnet {
 }
 
 impl Subnet {
-    /// The subnet id (`Ref`).
+    /// The subnet id.
     pub fn subnet_id(&self) -> Value {
-        self.resource.ref_()
+        self.subnet_id.clone()
     }
 }
 
@@ -358,7 +361,8 @@ impl Subnet {
 #[derive(Debug, Clone)]
 pub struct Vpc {
     node: NodeId,
-    resource: Res<CfnVPC>,
+    resource: Option<Res<CfnVPC>>,
+    vpc_id: Value,
     cidr: String,
     subnets: Vec<Subnet>,
     azs: Vec<Value>,
@@ -542,8 +546,8 @@ impl VpcLayout {
             )?;
             subnets.push(Subnet {
                 node: snode,
-                resource: s,
-                route_table: rt,
+                subnet_id: s.ref_(),
+                route_table_id: Some(rt.ref_()),
                 group: conf.name.clone(),
                 subnet_type: conf.subnet_type,
                 az_index: a,
@@ -580,7 +584,8 @@ impl Vpc {
         Self::private_routes(app, &subnets, &nat_gateways)?;
         let vpc = Vpc {
             node,
-            resource,
+            resource: Some(resource),
+            vpc_id: resource.ref_(),
             cidr: layout.cidr.to_string(),
             subnets,
             azs: layout.azs,
@@ -621,7 +626,10 @@ impl Vpc {
             .collect();
         let first_group = publics.first().map(|s| s.group.clone());
         for s in publics {
-            let mut route = CfnRoute::new(s.route_table.ref_());
+            let Some(route_table) = s.route_table_id.clone() else {
+                continue;
+            };
+            let mut route = CfnRoute::new(route_table);
             route.destination_cidr_block = Some("0.0.0.0/0".into());
             route.gateway_id = Some(igw.ref_().into());
             let route = app.add(s.node, "DefaultRoute", route)?;
@@ -664,8 +672,8 @@ impl Vpc {
                 .find(|(az, _)| *az == s.az_index)
                 .or_else(|| nat_gateways.first())
                 .map(|(_, n)| *n);
-            if let Some(nat) = nat {
-                let mut route = CfnRoute::new(s.route_table.ref_());
+            if let (Some(nat), Some(route_table)) = (nat, s.route_table_id.clone()) {
+                let mut route = CfnRoute::new(route_table);
                 route.destination_cidr_block = Some("0.0.0.0/0".into());
                 route.nat_gateway_id = Some(nat.ref_().into());
                 app.add(s.node, "DefaultRoute", route)?;
@@ -679,17 +687,18 @@ impl Vpc {
         self.node
     }
 
-    /// The `AWS::EC2::VPC`.
-    pub fn resource(&self) -> Res<CfnVPC> {
+    /// The `AWS::EC2::VPC`; `None` for an existing VPC ([`Vpc::from_attributes`]).
+    pub fn resource(&self) -> Option<Res<CfnVPC>> {
         self.resource
     }
 
-    /// The VPC id (`Ref`).
+    /// The VPC id (`Ref`, or the id of an existing VPC).
     pub fn vpc_id(&self) -> Value {
-        self.resource.ref_()
+        self.vpc_id.clone()
     }
 
-    /// The VPC's CIDR block (known at synthesis).
+    /// The VPC's CIDR block (known at synthesis; empty for an existing VPC whose block
+    /// was not given).
     pub fn vpc_cidr_block(&self) -> &str {
         &self.cidr
     }
@@ -901,417 +910,10 @@ impl FlowLog {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// Security groups
-// ---------------------------------------------------------------------------------------
-
-/// The other side of a security group rule.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Peer {
-    /// An IPv4 CIDR block.
-    Ipv4(String),
-    /// An IPv6 CIDR block.
-    Ipv6(String),
-    /// Another security group, by id; `node` is its construct when it is in this app.
-    SecurityGroup {
-        /// The group id.
-        id: Value,
-        /// The group's construct node, when known.
-        node: Option<NodeId>,
-    },
-    /// A managed prefix list id.
-    PrefixList(String),
-}
-
-impl Peer {
-    /// An IPv4 CIDR block, e.g. `10.0.0.0/16`.
-    pub fn ipv4(cidr: &str) -> Self {
-        Peer::Ipv4(cidr.to_string())
-    }
-
-    /// Any IPv4 address (`0.0.0.0/0`): flagged by the no-public-ingress rule unless
-    /// allow-listed.
-    pub fn any_ipv4() -> Self {
-        Peer::Ipv4("0.0.0.0/0".into())
-    }
-
-    /// An IPv6 CIDR block.
-    pub fn ipv6(cidr: &str) -> Self {
-        Peer::Ipv6(cidr.to_string())
-    }
-
-    /// Any IPv6 address (`::/0`).
-    pub fn any_ipv6() -> Self {
-        Peer::Ipv6("::/0".into())
-    }
-
-    /// A security group of this app. Rules naming it are separate
-    /// `AWS::EC2::SecurityGroupIngress`/`Egress` resources, as in the CDK, so two groups
-    /// can reference each other without a dependency cycle.
-    pub fn security_group(group: &SecurityGroup) -> Self {
-        Peer::SecurityGroup {
-            id: group.security_group_id(),
-            node: Some(group.node),
-        }
-    }
-
-    /// A security group by id (e.g. imported).
-    pub fn security_group_id(id: impl Into<Value>) -> Self {
-        Peer::SecurityGroup {
-            id: id.into(),
-            node: None,
-        }
-    }
-
-    /// A managed prefix list.
-    pub fn prefix_list(id: &str) -> Self {
-        Peer::PrefixList(id.to_string())
-    }
-
-    fn unique_id(&self, app: &App) -> String {
-        match self {
-            Peer::Ipv4(c) | Peer::Ipv6(c) | Peer::PrefixList(c) => c.clone(),
-            Peer::SecurityGroup { node: Some(n), .. } => make_unique_id(&app.path_from(app.root(), *n)),
-            Peer::SecurityGroup { id, .. } => match id.as_str() {
-                Some(s) => s.to_string(),
-                None => format!("{:x}", stable_hash(&format!("{id:?}"))),
-            },
-        }
-    }
-}
-
-/// A small stable hash for ids of imported peers given as intrinsics.
-fn stable_hash(s: &str) -> u64 {
-    // FNV-1a: stable across runs and platforms.
-    s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    })
-}
-
-/// A protocol and port range of a security group rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Port {
-    /// TCP ports `from..=to`.
-    Tcp(u16, u16),
-    /// UDP ports `from..=to`.
-    Udp(u16, u16),
-    /// Every protocol and port (`IpProtocol -1`).
-    AllTraffic,
-}
-
-impl Port {
-    /// One TCP port.
-    pub fn tcp(port: u16) -> Self {
-        Port::Tcp(port, port)
-    }
-
-    /// A TCP port range, `from` to `to` inclusive. A reversed range (`from > to`) is
-    /// refused when a rule uses it, never swapped.
-    pub fn tcp_range(from: u16, to: u16) -> Self {
-        Port::Tcp(from, to)
-    }
-
-    /// Every TCP port.
-    pub fn all_tcp() -> Self {
-        Port::Tcp(0, 65535)
-    }
-
-    /// One UDP port.
-    pub fn udp(port: u16) -> Self {
-        Port::Udp(port, port)
-    }
-
-    /// Every protocol and port.
-    pub fn all_traffic() -> Self {
-        Port::AllTraffic
-    }
-
-    /// Refuses a reversed range for a rule of the construct `node`.
-    fn check(self, app: &App, node: NodeId) -> Result<()> {
-        match self {
-            Port::Tcp(f, t) | Port::Udp(f, t) if f > t => Err(app.invalid_props(
-                node,
-                format!("port range {f}-{t} is reversed (from > to); write the lower port first: {t}-{f}"),
-            )),
-            _ => Ok(()),
-        }
-    }
-
-    /// `(IpProtocol, FromPort, ToPort)`.
-    fn parts(self) -> (&'static str, Option<i64>, Option<i64>) {
-        match self {
-            Port::Tcp(f, t) => ("tcp", Some(i64::from(f)), Some(i64::from(t))),
-            Port::Udp(f, t) => ("udp", Some(i64::from(f)), Some(i64::from(t))),
-            Port::AllTraffic => ("-1", None, None),
-        }
-    }
-}
-
-impl fmt::Display for Port {
-    /// As aws-cdk-lib's `Port.toString()`: `443`, `80-90`, `ALL PORTS`, `UDP 53`, `ALL TRAFFIC`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Port::Tcp(0, 65535) => f.write_str("ALL PORTS"),
-            Port::Tcp(a, b) if a == b => write!(f, "{a}"),
-            Port::Tcp(a, b) => write!(f, "{a}-{b}"),
-            Port::Udp(0, 65535) => f.write_str("UDP ALL PORTS"),
-            Port::Udp(a, b) if a == b => write!(f, "UDP {a}"),
-            Port::Udp(a, b) => write!(f, "UDP {a}-{b}"),
-            Port::AllTraffic => f.write_str("ALL TRAFFIC"),
-        }
-    }
-}
-
-/// Settings of a [`SecurityGroup`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct SecurityGroupProps {
-    /// The VPC id.
-    pub vpc_id: Value,
-    /// `GroupDescription` (create-only: changing it replaces the group). Empty means the
-    /// group's construct path, aws-cdk-lib's default ([`SecurityGroupProps::for_vpc`]).
-    pub description: String,
-    /// Allow every outbound connection (the default); when false, only the egress rules
-    /// added with [`SecurityGroup::add_egress_rule`] are allowed.
-    pub allow_all_outbound: bool,
-    /// A physical name; generated when `None` (recommended).
-    pub group_name: Option<String>,
-}
-
-impl SecurityGroupProps {
-    /// A group in a VPC, allowing all outbound traffic, described by its construct path
-    /// (aws-cdk-lib's default description: a port keeps its groups).
-    pub fn for_vpc(vpc: &Vpc) -> Self {
-        Self::new(vpc, "")
-    }
-
-    /// A group in a VPC, allowing all outbound traffic.
-    pub fn new(vpc: &Vpc, description: &str) -> Self {
-        SecurityGroupProps {
-            vpc_id: vpc.vpc_id(),
-            description: description.to_string(),
-            allow_all_outbound: true,
-            group_name: None,
-        }
-    }
-}
-
-/// The egress rule written when a group allows no outbound traffic (as aws-cdk-lib does:
-/// a group without egress rules would otherwise allow everything).
-fn disallow_all_egress() -> security_group::Egress {
-    security_group::Egress {
-        cidr_ip: Some("255.255.255.255/32".into()),
-        description: Some("Disallow all traffic".into()),
-        from_port: Some(252.into()),
-        to_port: Some(86.into()),
-        ..security_group::Egress::new("icmp")
-    }
-}
-
-/// A security group (`AWS::EC2::SecurityGroup`) with typed rules.
-#[derive(Debug, Clone, Copy)]
-pub struct SecurityGroup {
-    node: NodeId,
-    resource: Res<CfnSecurityGroup>,
-    allow_all_outbound: bool,
-}
-
-impl SecurityGroup {
-    /// Creates the group as construct `id` under `scope`.
-    pub fn new(
-        app: &mut App,
-        scope: impl Into<NodeId>,
-        id: &str,
-        props: SecurityGroupProps,
-    ) -> Result<SecurityGroup> {
-        let node = app.construct(scope, id)?;
-        let description = if props.description.is_empty() {
-            app.path(node)
-        } else {
-            props.description.clone()
-        };
-        let mut sg = CfnSecurityGroup::new(description.as_str());
-        sg.vpc_id = Some(props.vpc_id.into());
-        sg.group_name = props.group_name.map(Into::into);
-        sg.security_group_egress = Some(Val::Lit(vec![if props.allow_all_outbound {
-            security_group::Egress {
-                cidr_ip: Some("0.0.0.0/0".into()),
-                description: Some("Allow all outbound traffic by default".into()),
-                ..security_group::Egress::new("-1")
-            }
-            .into()
-        } else {
-            disallow_all_egress().into()
-        }]));
-        let resource = app.add(node, "Resource", sg)?;
-        Ok(SecurityGroup {
-            node,
-            resource,
-            allow_all_outbound: props.allow_all_outbound,
-        })
-    }
-
-    /// The construct node.
-    pub fn node(&self) -> NodeId {
-        self.node
-    }
-
-    /// The `AWS::EC2::SecurityGroup`.
-    pub fn resource(&self) -> Res<CfnSecurityGroup> {
-        self.resource
-    }
-
-    /// The group id (`Fn::GetAtt GroupId`).
-    pub fn security_group_id(&self) -> Value {
-        self.resource.attr_group_id()
-    }
-
-    /// Whether all outbound traffic is allowed.
-    pub fn allows_all_outbound(&self) -> bool {
-        self.allow_all_outbound
-    }
-
-    /// Allows inbound traffic from `peer` on `port`. CIDR and prefix-list peers are inline
-    /// rules of the group; a security group peer becomes an `AWS::EC2::SecurityGroupIngress`
-    /// resource under this group (`from <peer>:<port>`), as in the CDK. Adding the same
-    /// rule twice adds it once.
-    pub fn add_ingress_rule(&self, app: &mut App, peer: Peer, port: Port, description: &str) -> Result<()> {
-        port.check(app, self.node)?;
-        let (proto, from, to) = port.parts();
-        let description = if description.is_empty() {
-            format!("from {}:{port}", peer.unique_id(app))
-        } else {
-            description.to_string()
-        };
-        if let Peer::SecurityGroup { id, .. } = &peer {
-            let rule_id = format!("from {}:{port}", peer.unique_id(app));
-            if app.node(self.node).child(&rule_id).is_some() {
-                return Ok(());
-            }
-            let mut r = CfnSecurityGroupIngress::new(proto);
-            r.group_id = Some(self.security_group_id().into());
-            r.source_security_group_id = Some(id.clone().into());
-            r.from_port = from.map(Into::into);
-            r.to_port = to.map(Into::into);
-            r.description = Some(description.into());
-            app.add(self.node, &rule_id, r)?;
-            return Ok(());
-        }
-        let mut rule = security_group::Ingress::new(proto);
-        match &peer {
-            Peer::Ipv4(c) => rule.cidr_ip = Some(c.as_str().into()),
-            Peer::Ipv6(c) => rule.cidr_ipv6 = Some(c.as_str().into()),
-            Peer::PrefixList(p) => rule.source_prefix_list_id = Some(p.as_str().into()),
-            Peer::SecurityGroup { .. } => {}
-        }
-        rule.from_port = from.map(Into::into);
-        rule.to_port = to.map(Into::into);
-        rule.description = Some(description.into());
-        if let Some(sg) = app
-            .node_mut(self.resource.node())
-            .resource_mut::<CfnSecurityGroup>()
-        {
-            let mut list = match sg.security_group_ingress.take() {
-                Some(Val::Lit(l)) => l,
-                Some(Val::Expr(e)) => vec![Val::Expr(e)],
-                None => Vec::new(),
-            };
-            let rule = Val::Lit(rule);
-            if !list.contains(&rule) {
-                list.push(rule);
-            }
-            sg.security_group_ingress = Some(Val::Lit(list));
-        }
-        Ok(())
-    }
-
-    /// Allows outbound traffic to `peer` on `port`. Has no effect when the group allows all
-    /// outbound traffic. A security group peer becomes an `AWS::EC2::SecurityGroupEgress`
-    /// resource (`to <peer>:<port>`).
-    pub fn add_egress_rule(&self, app: &mut App, peer: Peer, port: Port, description: &str) -> Result<()> {
-        port.check(app, self.node)?;
-        if self.allow_all_outbound {
-            return Ok(());
-        }
-        let (proto, from, to) = port.parts();
-        let description = if description.is_empty() {
-            format!("to {}:{port}", peer.unique_id(app))
-        } else {
-            description.to_string()
-        };
-        if let Peer::SecurityGroup { id, .. } = &peer {
-            let rule_id = format!("to {}:{port}", peer.unique_id(app));
-            if app.node(self.node).child(&rule_id).is_some() {
-                return Ok(());
-            }
-            let mut r = CfnSecurityGroupEgress::new(self.security_group_id(), proto);
-            r.destination_security_group_id = Some(id.clone().into());
-            r.from_port = from.map(Into::into);
-            r.to_port = to.map(Into::into);
-            r.description = Some(description.into());
-            app.add(self.node, &rule_id, r)?;
-            return Ok(());
-        }
-        let mut rule = security_group::Egress::new(proto);
-        match &peer {
-            Peer::Ipv4(c) => rule.cidr_ip = Some(c.as_str().into()),
-            Peer::Ipv6(c) => rule.cidr_ipv6 = Some(c.as_str().into()),
-            Peer::PrefixList(p) => rule.destination_prefix_list_id = Some(p.as_str().into()),
-            Peer::SecurityGroup { .. } => {}
-        }
-        rule.from_port = from.map(Into::into);
-        rule.to_port = to.map(Into::into);
-        rule.description = Some(description.into());
-        if let Some(sg) = app
-            .node_mut(self.resource.node())
-            .resource_mut::<CfnSecurityGroup>()
-        {
-            let placeholder: Val<security_group::Egress> = disallow_all_egress().into();
-            let mut list = match sg.security_group_egress.take() {
-                Some(Val::Lit(l)) => l,
-                Some(Val::Expr(e)) => vec![Val::Expr(e)],
-                None => Vec::new(),
-            };
-            list.retain(|r| *r != placeholder);
-            let rule = Val::Lit(rule);
-            if !list.contains(&rule) {
-                list.push(rule);
-            }
-            sg.security_group_egress = Some(Val::Lit(list));
-        }
-        Ok(())
-    }
-
-    /// Allows `other` to connect to this group on `port`: an ingress rule here, and an
-    /// egress rule on `other` when it restricts outbound traffic (the CDK's
-    /// `connections.allowFrom`).
-    pub fn allow_from(
-        &self,
-        app: &mut App,
-        other: &SecurityGroup,
-        port: Port,
-        description: &str,
-    ) -> Result<()> {
-        self.add_ingress_rule(app, Peer::security_group(other), port, description)?;
-        other.add_egress_rule(app, Peer::security_group(self), port, description)
-    }
-
-    /// Allows this group to connect to `other` on `port` (see [`SecurityGroup::allow_from`]).
-    pub fn allow_to(
-        &self,
-        app: &mut App,
-        other: &SecurityGroup,
-        port: Port,
-        description: &str,
-    ) -> Result<()> {
-        other.allow_from(app, self, port, description)
-    }
-}
-
 construct!(
     Subnet,
     Vpc,
     FlowLog,
-    SecurityGroup,
     Instance,
     GatewayVpcEndpoint,
     InterfaceVpcEndpoint

@@ -204,6 +204,32 @@ impl ContainerInsights {
     }
 }
 
+/// What is known of an existing cluster ([`Cluster::from_cluster_attributes`]).
+#[derive(Debug, Clone)]
+pub struct ClusterAttributes {
+    /// The cluster's name.
+    pub cluster_name: Value,
+    /// The cluster's ARN (built from the name in the stack's account and region when
+    /// `None`).
+    pub cluster_arn: Option<Value>,
+    /// The VPC its tasks run in.
+    pub vpc: Vpc,
+    /// The capacity providers associated with it (e.g. `FARGATE`, `FARGATE_SPOT`).
+    pub capacity_providers: Vec<String>,
+}
+
+impl ClusterAttributes {
+    /// A cluster by name in `vpc`, with no capacity provider listed.
+    pub fn new(cluster_name: impl Into<Value>, vpc: &Vpc) -> Self {
+        ClusterAttributes {
+            cluster_name: cluster_name.into(),
+            cluster_arn: None,
+            vpc: vpc.clone(),
+            capacity_providers: Vec::new(),
+        }
+    }
+}
+
 /// Settings of a [`Cluster`].
 ///
 /// ```
@@ -251,7 +277,9 @@ impl ClusterProps {
 #[derive(Debug, Clone)]
 pub struct Cluster {
     node: NodeId,
-    resource: Res<CfnCluster>,
+    resource: Option<Res<CfnCluster>>,
+    name: Value,
+    arn: Value,
     vpc: Vpc,
     associations: Option<NodeId>,
     capacity_providers: Vec<String>,
@@ -312,7 +340,9 @@ impl Cluster {
         }
         Ok(Cluster {
             node,
-            resource,
+            resource: Some(resource),
+            name: resource.ref_(),
+            arn: resource.attr_arn(),
             vpc: props.vpc,
             associations,
             capacity_providers,
@@ -325,19 +355,82 @@ impl Cluster {
         self.node
     }
 
-    /// The L1 resource.
-    pub fn resource(&self) -> Res<CfnCluster> {
+    /// The L1 resource; `None` for an existing cluster ([`Cluster::from_cluster_attributes`]).
+    pub fn resource(&self) -> Option<Res<CfnCluster>> {
         self.resource
     }
 
-    /// The cluster's name (`Ref`).
+    /// The cluster's name (`Ref`, or the name of an existing cluster).
     pub fn cluster_name(&self) -> Value {
-        self.resource.ref_()
+        self.name.clone()
     }
 
     /// The cluster's ARN.
     pub fn cluster_arn(&self) -> Value {
-        self.resource.attr_arn()
+        self.arn.clone()
+    }
+
+    /// A cluster that exists, by its attributes: no resource is added, and services run
+    /// in it as in a created one (in the subnets of `attrs.vpc`, which may be an existing
+    /// VPC too). The capacity providers are those `attrs` lists (services that name
+    /// `FARGATE_SPOT` need it there). An empty name is an
+    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps).
+    ///
+    /// ```
+    /// use cairn_constructs::ec2::{Vpc, VpcAttributes};
+    /// use cairn_constructs::ecs::{Cluster, ClusterAttributes};
+    /// use cairn_core::App;
+    ///
+    /// # fn main() -> cairn_core::Result<()> {
+    /// let mut app = App::new();
+    /// let stack = app.stack("S")?;
+    /// let vpc = Vpc::from_attributes(&mut app, stack, "Vpc", VpcAttributes {
+    ///     private_subnet_ids: vec!["subnet-a".into()],
+    ///     ..VpcAttributes::new("vpc-1", ["eu-west-1a"])
+    /// })?;
+    /// let cluster = Cluster::from_cluster_attributes(&mut app, stack, "Shared", ClusterAttributes::new("shared", &vpc))?;
+    /// assert_eq!(cluster.cluster_name(), "shared".into());
+    /// assert!(cluster.resource().is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_cluster_attributes(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        attrs: ClusterAttributes,
+    ) -> Result<Cluster> {
+        let node = crate::imported::import_node(app, scope, id)?;
+        crate::imported::check_name(app, node, "cluster name", &attrs.cluster_name)?;
+        let arn = match attrs.cluster_arn {
+            Some(arn) => {
+                let example = "arn:aws:ecs:us-east-1:123456789012:cluster/my-cluster";
+                crate::imported::parse_arn(
+                    app,
+                    node,
+                    &arn,
+                    "ecs",
+                    Some("cluster"),
+                    crate::imported::ArnFormat::Slash,
+                    example,
+                )?;
+                arn
+            }
+            None => cairn_core::format_arn(
+                "ecs",
+                Value::join("", [Value::from("cluster/"), attrs.cluster_name.clone()]),
+            ),
+        };
+        Ok(Cluster {
+            node,
+            resource: None,
+            name: attrs.cluster_name,
+            arn,
+            vpc: attrs.vpc,
+            associations: None,
+            capacity_providers: attrs.capacity_providers,
+            default_strategy: Vec::new(),
+        })
     }
 
     /// The VPC.
@@ -1144,8 +1237,8 @@ fn writable_volumes(
 
 impl Grantable for FargateTaskDefinition {
     /// Grants go to the task role (what the containers' code may do).
-    fn grant_role(&self) -> Role {
-        self.task_role
+    fn add_to_principal_policy(&self, app: &mut App, statement: crate::iam::PolicyStatement) -> Result<()> {
+        self.task_role.add_to_policy(app, statement)
     }
 }
 

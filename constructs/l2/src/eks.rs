@@ -40,8 +40,8 @@ use indexmap::IndexMap;
 
 use crate::ec2::{Cidr, Peer, Port, SecurityGroup, SecurityGroupProps, SubnetType, Vpc};
 use crate::iam::{
-    Grantable, OpenIdConnectPrincipal, OpenIdConnectProvider, OpenIdConnectProviderProps, PolicyStatement,
-    Principal, Role, RoleProps,
+    OpenIdConnectPrincipal, OpenIdConnectProvider, OpenIdConnectProviderProps, PolicyStatement, Principal,
+    Role, RoleProps,
 };
 use crate::kms::{Key, KeyProps};
 
@@ -1165,11 +1165,7 @@ impl Nodegroup {
     }
 }
 
-impl Grantable for Nodegroup {
-    fn grant_role(&self) -> Role {
-        self.role
-    }
-}
+grantable_by_role!(Nodegroup);
 
 impl From<Nodegroup> for NodeId {
     fn from(n: Nodegroup) -> NodeId {
@@ -1384,11 +1380,7 @@ impl ServiceAccount {
     }
 }
 
-impl Grantable for ServiceAccount {
-    fn grant_role(&self) -> Role {
-        self.role
-    }
-}
+grantable_by_role!(ServiceAccount);
 
 impl From<&ServiceAccount> for NodeId {
     fn from(s: &ServiceAccount) -> NodeId {

@@ -886,11 +886,7 @@ impl Job {
     }
 }
 
-impl Grantable for Job {
-    fn grant_role(&self) -> Role {
-        self.role
-    }
-}
+grantable_by_role!(Job);
 
 impl From<Job> for NodeId {
     fn from(j: Job) -> NodeId {
@@ -1083,11 +1079,7 @@ impl Crawler {
     }
 }
 
-impl Grantable for Crawler {
-    fn grant_role(&self) -> Role {
-        self.role
-    }
-}
+grantable_by_role!(Crawler);
 
 impl From<Crawler> for NodeId {
     fn from(c: Crawler) -> NodeId {

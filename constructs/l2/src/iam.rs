@@ -27,6 +27,12 @@ use cairn_core::{App, Arn, NodeId, Res, Result, Value};
 
 pub use cairn_cfn::iam::*;
 
+mod existing;
+mod policy;
+
+pub use existing::{ImportedRole, RoleImportOptions, RoleRef};
+pub use policy::{Policy, PolicyAttachment, PolicyProps};
+
 /// `Allow` or `Deny`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Effect {
@@ -215,6 +221,15 @@ impl PolicyStatement {
     }
 }
 
+/// Appends a statement to the `Statement` list of a policy document value (once).
+pub(crate) fn push_statement(document: &mut Value, statement: Value) {
+    if let Some(Value::List(statements)) = document.as_map_mut().and_then(|d| d.get_mut("Statement")) {
+        if !statements.contains(&statement) {
+            statements.push(statement);
+        }
+    }
+}
+
 fn one_or_many(mut vs: Vec<Value>) -> Value {
     if vs.len() == 1 {
         vs.remove(0)
@@ -250,10 +265,12 @@ impl PolicyDocument {
     }
 }
 
-/// Something that can be granted permissions: it has (or is) a role.
+/// Something that can be granted permissions: an identity (a role, created or imported,
+/// a policy) or a construct that has one (a function, an instance ...).
 pub trait Grantable {
-    /// The role whose policy receives granted statements.
-    fn grant_role(&self) -> Role;
+    /// Adds `statement` to the identity policy that grants it: a created role's default
+    /// policy, an imported role's `Policy`, a policy's own document.
+    fn add_to_principal_policy(&self, app: &mut App, statement: PolicyStatement) -> Result<()>;
 }
 
 /// Grants `actions` on `resources` to `grantee` (adds a statement to its role's default
@@ -264,7 +281,7 @@ pub fn grant<S: Into<String>>(
     actions: impl IntoIterator<Item = S>,
     resources: impl IntoIterator<Item = Value>,
 ) -> Result<()> {
-    grantee.grant_role().add_to_policy(
+    grantee.add_to_principal_policy(
         app,
         PolicyStatement::allow().actions(actions).resources(resources),
     )
@@ -464,17 +481,7 @@ impl Role {
             Some(p) => p,
             None => {
                 let holder = app.construct(self.node, "DefaultPolicy")?;
-                // aws-cdk-lib's generated name: the policy's logical ID (from its stack,
-                // `Resource` included), its last 128 characters. A different name would
-                // rename the inline policy of a ported role (removed, then put again).
-                let stack = app.stack_of(holder).map_or(app.root(), |s| s.node());
-                let mut path = app.path_from(stack, holder);
-                path.push("Resource");
-                let name = cairn_core::make_unique_id(&path);
-                let name: String = name
-                    .chars()
-                    .skip(name.chars().count().saturating_sub(128))
-                    .collect();
+                let name = generated_policy_name(app, holder);
                 let mut policy = CfnPolicy::new(PolicyDocument::default().to_value(), name);
                 policy.roles = Some(vec![self.name().into()].into());
                 let p = app.add(holder, "Resource", policy)?;
@@ -856,9 +863,22 @@ fn sub_json(v: &Value, vars: &mut IndexMap<String, Value>, out: &mut String) {
 }
 
 impl Grantable for Role {
-    fn grant_role(&self) -> Role {
-        *self
+    fn add_to_principal_policy(&self, app: &mut App, statement: PolicyStatement) -> Result<()> {
+        self.add_to_policy(app, statement)
     }
+}
+
+/// aws-cdk-lib's generated name of the inline policy held by construct `holder`: the
+/// logical ID of its `Resource` (from its stack), its last 128 characters. A different
+/// name would rename the inline policy of a ported role (removed, then put again).
+pub(crate) fn generated_policy_name(app: &App, holder: NodeId) -> String {
+    let stack = app.stack_of(holder).map_or(app.root(), |s| s.node());
+    let mut path = app.path_from(stack, holder);
+    path.push("Resource");
+    let name = cairn_core::make_unique_id(&path);
+    name.chars()
+        .skip(name.chars().count().saturating_sub(128))
+        .collect()
 }
 
 impl From<Role> for NodeId {

@@ -22,9 +22,10 @@
 //! # }
 //! ```
 
-use cairn_core::{App, NodeId, RemovalPolicy, Res, Result, Value};
+use cairn_core::{App, Construct, NodeId, RemovalPolicy, Res, Result, Value};
 
 use crate::iam::{grant, Grantable, PolicyDocument, PolicyStatement, Principal};
+use crate::imported::{import_node, parse_arn, ArnFormat};
 
 pub use cairn_cfn::kms::*;
 
@@ -45,14 +46,7 @@ pub(crate) fn account_root() -> Value {
     cairn_core::Arn::new("iam", "root").no_region().format()
 }
 
-/// Appends a statement to the `Statement` list of a policy document value (once).
-pub(crate) fn push_statement(document: &mut Value, statement: Value) {
-    if let Some(Value::List(statements)) = document.as_map_mut().and_then(|d| d.get_mut("Statement")) {
-        if !statements.contains(&statement) {
-            statements.push(statement);
-        }
-    }
-}
+pub(crate) use crate::iam::push_statement;
 
 /// Settings of a [`Key`].
 ///
@@ -201,25 +195,138 @@ impl Key {
         grantee: &impl Grantable,
         actions: impl IntoIterator<Item = S>,
     ) -> Result<()> {
-        grant(app, grantee, actions, [self.key_arn()])
+        KeyRef::grant(self, app, grantee, actions)
     }
 
     /// Grants `kms:Decrypt`.
     pub fn grant_decrypt(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        self.grant(app, grantee, DECRYPT_ACTIONS.iter().copied())
+        KeyRef::grant_decrypt(self, app, grantee)
     }
 
     /// Grants `kms:Encrypt`, `kms:ReEncrypt*`, `kms:GenerateDataKey*`.
     pub fn grant_encrypt(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        self.grant(app, grantee, ENCRYPT_ACTIONS.iter().copied())
+        KeyRef::grant_encrypt(self, app, grantee)
     }
 
     /// Grants decrypt and encrypt (`kms:Decrypt`, `kms:Encrypt`, `kms:ReEncrypt*`,
     /// `kms:GenerateDataKey*`).
     pub fn grant_encrypt_decrypt(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+        KeyRef::grant_encrypt_decrypt(self, app, grantee)
+    }
+}
+
+/// A key, created by this app ([`Key`]) or existing ([`ImportedKey`]). Grants go to the
+/// grantee's identity policy (the key policy of [`Key`] lets the account's IAM policies
+/// decide, as aws-cdk-lib's default key policy does).
+pub trait KeyRef: Construct {
+    /// The key's ARN.
+    fn key_arn(&self) -> Value;
+
+    /// Grants `actions` on this key.
+    fn grant<S: Into<String>>(
+        &self,
+        app: &mut App,
+        grantee: &impl Grantable,
+        actions: impl IntoIterator<Item = S>,
+    ) -> Result<()>
+    where
+        Self: Sized,
+    {
+        grant(app, grantee, actions, [self.key_arn()])
+    }
+
+    /// Grants `kms:Decrypt`.
+    fn grant_decrypt(&self, app: &mut App, grantee: &impl Grantable) -> Result<()>
+    where
+        Self: Sized,
+    {
+        self.grant(app, grantee, DECRYPT_ACTIONS.iter().copied())
+    }
+
+    /// Grants `kms:Encrypt`, `kms:ReEncrypt*`, `kms:GenerateDataKey*`.
+    fn grant_encrypt(&self, app: &mut App, grantee: &impl Grantable) -> Result<()>
+    where
+        Self: Sized,
+    {
+        self.grant(app, grantee, ENCRYPT_ACTIONS.iter().copied())
+    }
+
+    /// Grants decrypt and encrypt.
+    fn grant_encrypt_decrypt(&self, app: &mut App, grantee: &impl Grantable) -> Result<()>
+    where
+        Self: Sized,
+    {
         self.grant(app, grantee, ENCRYPT_DECRYPT_ACTIONS.iter().copied())
     }
 }
+
+impl KeyRef for Key {
+    fn key_arn(&self) -> Value {
+        Key::key_arn(self)
+    }
+}
+
+/// A key that exists outside the app ([`Key::from_key_arn`]): grants change only the
+/// grantee's identity policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedKey {
+    node: NodeId,
+    arn: Value,
+    key_id: Value,
+}
+
+impl Key {
+    /// A key that exists, by ARN (`arn:aws:kms:<region>:<account>:key/<id>`). An ARN of
+    /// another service, or of an alias, is an
+    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps).
+    ///
+    /// ```
+    /// use cairn_constructs::kms::{Key, KeyRef};
+    /// use cairn_core::App;
+    ///
+    /// # fn main() -> cairn_core::Result<()> {
+    /// let mut app = App::new();
+    /// let stack = app.stack("S")?;
+    /// let key = Key::from_key_arn(&mut app, stack, "Shared",
+    ///     "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab")?;
+    /// assert_eq!(key.key_id(), "1234abcd-12ab-34cd-56ef-1234567890ab".into());
+    /// assert!(Key::from_key_arn(&mut app, stack, "Bad", "arn:aws:kms:eu-west-1:123456789012:alias/x").is_err());
+    /// # let _ = key.key_arn();
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_key_arn(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        arn: impl Into<Value>,
+    ) -> Result<ImportedKey> {
+        let node = import_node(app, scope, id)?;
+        let arn = arn.into();
+        let example = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let parts = parse_arn(app, node, &arn, "kms", Some("key"), ArnFormat::Slash, example)?;
+        Ok(ImportedKey {
+            node,
+            arn,
+            key_id: parts.resource_name,
+        })
+    }
+}
+
+impl ImportedKey {
+    /// The key's id (the end of its ARN).
+    pub fn key_id(&self) -> Value {
+        self.key_id.clone()
+    }
+}
+
+impl KeyRef for ImportedKey {
+    fn key_arn(&self) -> Value {
+        self.arn.clone()
+    }
+}
+
+imported_handle!(ImportedKey);
 
 impl From<Key> for NodeId {
     fn from(k: Key) -> NodeId {

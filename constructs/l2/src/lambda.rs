@@ -43,6 +43,10 @@ use crate::iam::{self, Grantable, Principal, Role, RoleProps};
 use crate::logs::{LogGroup, LogGroupProps, RetentionDays};
 use crate::{dynamodb, s3, sns, sqs};
 
+mod existing;
+
+pub use existing::{FunctionAttributes, FunctionRef, ImportedFunction};
+
 pub use cairn_cfn::lambda::*;
 
 /// The language runtime of a function (the CloudFormation `Runtime` value).
@@ -476,15 +480,7 @@ impl Function {
     /// Lets `grantee` invoke the function (`lambda:InvokeFunction` on the function and
     /// its versions and aliases).
     pub fn grant_invoke(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        iam::grant(
-            app,
-            grantee,
-            ["lambda:InvokeFunction"],
-            [
-                self.function_arn(),
-                Value::join("", [self.function_arn(), Value::from(":*")]),
-            ],
-        )
+        FunctionRef::grant_invoke(self, app, grantee)
     }
 
     /// Adds a resource-based permission (`AWS::Lambda::Permission`, child `id`) letting
@@ -508,17 +504,7 @@ impl Function {
         principal: Principal,
         source_arn: Option<Value>,
     ) -> Result<Res<CfnPermission>> {
-        let (principal_value, service) = match &principal {
-            Principal::Service(s) => (Value::from(s.as_str()), true),
-            Principal::Account(a) | Principal::Arn(a) | Principal::Federated(a) => (a.clone(), false),
-            Principal::Any => (Value::from("*"), false),
-        };
-        let mut p = CfnPermission::new("lambda:InvokeFunction", self.function_arn(), principal_value);
-        if service && source_arn.is_none() {
-            p.source_account = Some(Value::pseudo(Pseudo::AccountId).into());
-        }
-        p.source_arn = source_arn.map(Into::into);
-        app.add(scope, id, p)
+        invoke_permission(app, scope, id, self.function_arn(), principal, source_arn)
     }
 
     /// Sets an environment variable (replacing one of the same name).
@@ -586,6 +572,30 @@ impl Function {
     }
 }
 
+/// An `AWS::Lambda::Permission` (construct `id` under `scope`) letting `principal` invoke
+/// `function_arn`, optionally only on behalf of `source_arn`; a service principal without
+/// a source ARN is scoped to the stack's account.
+fn invoke_permission(
+    app: &mut App,
+    scope: NodeId,
+    id: &str,
+    function_arn: Value,
+    principal: Principal,
+    source_arn: Option<Value>,
+) -> Result<Res<CfnPermission>> {
+    let (principal_value, service) = match &principal {
+        Principal::Service(s) => (Value::from(s.as_str()), true),
+        Principal::Account(a) | Principal::Arn(a) | Principal::Federated(a) => (a.clone(), false),
+        Principal::Any => (Value::from("*"), false),
+    };
+    let mut p = CfnPermission::new("lambda:InvokeFunction", function_arn, principal_value);
+    if service && source_arn.is_none() {
+        p.source_account = Some(Value::pseudo(Pseudo::AccountId).into());
+    }
+    p.source_arn = source_arn.map(Into::into);
+    app.add(scope, id, p)
+}
+
 /// aws-cdk-lib's id of an event source mapping for a source of this app:
 /// `<Kind>:<the source's unique id>` (`SqsEventSource:EventsJobs3E087BA4`), so a ported
 /// mapping keeps its logical ID; numbered like [`Function::child_id`] when taken.
@@ -594,11 +604,7 @@ fn source_id(app: &App, function: &Function, kind: &str, source: NodeId) -> Stri
     function.child_id(app, &format!("{kind}:{unique}"))
 }
 
-impl Grantable for Function {
-    fn grant_role(&self) -> Role {
-        self.role
-    }
-}
+grantable_by_role!(Function);
 
 impl From<Function> for NodeId {
     fn from(f: Function) -> NodeId {
@@ -613,22 +619,31 @@ impl Construct for Function {
 }
 
 /// A function is a rule target: the rule gets a resource-based permission to invoke it
-/// (`events.amazonaws.com`, scoped to the rule's ARN; child `AllowEventRule<rule>` of the
-/// function, one per rule).
+/// (`events.amazonaws.com`, scoped to the rule's ARN; child `AllowEventRule<function>` of
+/// the rule, one per function, as aws-cdk-lib places it).
 impl RuleTarget for Function {
     fn bind(&self, app: &mut App, rule: &Rule, _id: &str) -> Result<TargetConfig> {
-        let rule_id = cairn_core::make_unique_id(&app.path_from(app.root(), rule.node()));
-        let id = format!("AllowEventRule{rule_id}");
-        if app.node(self.node).child(&id).is_none() {
-            self.add_permission(
-                app,
-                &id,
-                Principal::service("events.amazonaws.com"),
-                Some(rule.arn()),
-            )?;
-        }
-        Ok(TargetConfig::new(self.function_arn()))
+        bind_rule_target(self, app, rule)
     }
+}
+
+/// A function (of the app or imported) as the target of `rule`: the permission for
+/// `events.amazonaws.com` scoped to the rule's ARN, child `AllowEventRule<function>` of the
+/// rule (one per function), as aws-cdk-lib places it (so a rule in another stack makes no
+/// cycle), where the function's permissions may be changed.
+fn bind_rule_target(function: &impl FunctionRef, app: &mut App, rule: &Rule) -> Result<TargetConfig> {
+    let function_id = cairn_core::make_unique_id(&app.path_from(app.root(), function.node()));
+    let id = format!("AllowEventRule{function_id}");
+    if app.node(rule.node()).child(&id).is_none() {
+        function.add_permission_in(
+            app,
+            rule.node(),
+            &id,
+            Principal::service("events.amazonaws.com"),
+            Some(rule.arn()),
+        )?;
+    }
+    Ok(TargetConfig::new(function.function_arn()))
 }
 
 /// A schedule invokes the function through an EventBridge rule (child `ScheduleEvent`),
@@ -781,15 +796,31 @@ pub struct DynamoDbEventSource {
 
 #[derive(Debug, Clone, PartialEq)]
 enum DynamoDbStream {
-    Table(dynamodb::Table),
+    /// A table of this app or an imported one: its stream, construct and key.
+    Table {
+        stream_arn: Option<Value>,
+        node: NodeId,
+        key_arn: Option<Value>,
+    },
     Arn(Value),
 }
 
 impl DynamoDbEventSource {
     /// The stream of a table of this app (with `stream` set), from the latest record.
     pub fn new(table: dynamodb::Table) -> Self {
+        Self::from_table(&table)
+    }
+
+    /// The stream of a table of this app or an existing one (imported with its
+    /// `table_stream_arn`), from the latest record; the mapping's id names the table's
+    /// construct, as aws-cdk-lib's does.
+    pub fn from_table(table: &impl dynamodb::TableRef) -> Self {
         DynamoDbEventSource {
-            stream: DynamoDbStream::Table(table),
+            stream: DynamoDbStream::Table {
+                stream_arn: table.table_stream_arn(),
+                node: table.node(),
+                key_arn: table.encryption_key_arn(),
+            },
             starting_position: StartingPosition::Latest,
             batch_size: None,
         }
@@ -819,33 +850,27 @@ impl DynamoDbEventSource {
 
 impl EventSource for DynamoDbEventSource {
     fn bind(&self, app: &mut App, function: &Function) -> Result<()> {
-        let stream_arn = match &self.stream {
-            DynamoDbStream::Table(table) => {
-                let Some(stream_arn) = table.table_stream_arn() else {
+        let (stream_arn, key_arn, id) = match &self.stream {
+            DynamoDbStream::Table {
+                stream_arn,
+                node,
+                key_arn,
+            } => {
+                let Some(stream_arn) = stream_arn.clone() else {
                     let problem = format!(
-                        "the table has no stream, so '{}' cannot read it; set TableProps.stream",
+                        "the table has no stream, so '{}' cannot read it; set TableProps.stream (or TableAttributes.table_stream_arn)",
                         app.path(function.node)
                     );
-                    return Err(app.invalid_props(table.node(), problem));
+                    return Err(app.invalid_props(*node, problem));
                 };
-                table.grant_stream_read(app, function)?;
-                stream_arn
+                let id = source_id(app, function, "DynamoDBEventSource", *node);
+                (stream_arn, key_arn.clone(), id)
             }
             DynamoDbStream::Arn(stream_arn) => {
-                iam::grant(app, function, ["dynamodb:ListStreams"], [Value::from("*")])?;
-                iam::grant(
-                    app,
-                    function,
-                    dynamodb::STREAM_READ_ACTIONS.iter().copied(),
-                    [stream_arn.clone()],
-                )?;
-                stream_arn.clone()
+                (stream_arn.clone(), None, function.child_id(app, "DynamoDbEvent"))
             }
         };
-        let id = match &self.stream {
-            DynamoDbStream::Table(t) => source_id(app, function, "DynamoDBEventSource", t.node()),
-            DynamoDbStream::Arn(_) => function.child_id(app, "DynamoDbEvent"),
-        };
+        dynamodb::grant_stream(app, function, stream_arn.clone(), key_arn)?;
         let mut m = CfnEventSourceMapping::new(function.function_name());
         m.event_source_arn = Some(stream_arn.into());
         m.starting_position = Some(self.starting_position.as_str().into());
@@ -869,15 +894,31 @@ pub struct SqsEventSource {
 
 #[derive(Debug, Clone, PartialEq)]
 enum SqsQueueRef {
-    Queue(sqs::Queue),
+    /// A queue of this app or an imported one: its ARN, construct and key.
+    Queue {
+        arn: Value,
+        node: NodeId,
+        key_arn: Option<Value>,
+    },
     Arn(Value),
 }
 
 impl SqsEventSource {
     /// A queue of this app.
     pub fn new(queue: sqs::Queue) -> Self {
+        Self::from_queue(&queue)
+    }
+
+    /// A queue of this app or an existing one ([`sqs::Queue::from_queue_arn`]): the
+    /// mapping's id names the queue's construct, as aws-cdk-lib's does, and the grant
+    /// includes decrypting with the queue's customer managed key.
+    pub fn from_queue(queue: &impl sqs::QueueRef) -> Self {
         SqsEventSource {
-            queue: SqsQueueRef::Queue(queue),
+            queue: SqsQueueRef::Queue {
+                arn: queue.queue_arn(),
+                node: queue.node(),
+                key_arn: queue.encryption_key_arn(),
+            },
             batch_size: None,
         }
     }
@@ -899,25 +940,23 @@ impl SqsEventSource {
 
 impl EventSource for SqsEventSource {
     fn bind(&self, app: &mut App, function: &Function) -> Result<()> {
-        let queue_arn = match &self.queue {
-            SqsQueueRef::Queue(queue) => {
-                queue.grant_consume_messages(app, function)?;
-                queue.queue_arn()
-            }
-            SqsQueueRef::Arn(queue_arn) => {
-                iam::grant(
-                    app,
-                    function,
-                    sqs::CONSUME_ACTIONS.iter().copied(),
-                    [queue_arn.clone()],
-                )?;
-                queue_arn.clone()
-            }
+        let (queue_arn, key_arn, id) = match &self.queue {
+            SqsQueueRef::Queue { arn, node, key_arn } => (
+                arn.clone(),
+                key_arn.clone(),
+                source_id(app, function, "SqsEventSource", *node),
+            ),
+            SqsQueueRef::Arn(arn) => (arn.clone(), None, function.child_id(app, "SqsEvent")),
         };
-        let id = match &self.queue {
-            SqsQueueRef::Queue(q) => source_id(app, function, "SqsEventSource", q.node()),
-            SqsQueueRef::Arn(_) => function.child_id(app, "SqsEvent"),
-        };
+        iam::grant(
+            app,
+            function,
+            sqs::CONSUME_ACTIONS.iter().copied(),
+            [queue_arn.clone()],
+        )?;
+        if let Some(key) = key_arn {
+            iam::grant(app, function, crate::kms::DECRYPT_ACTIONS.iter().copied(), [key])?;
+        }
         let mut m = CfnEventSourceMapping::new(function.function_name());
         m.event_source_arn = Some(queue_arn.into());
         m.batch_size = self.batch_size.map(Into::into);

@@ -35,6 +35,37 @@ macro_rules! node_from {
     )*};
 }
 
+/// What every handle of an existing resource (`Kind::from_*`) implements:
+/// [`cairn_core::Construct`], and `From<Handle>` and `From<&Handle>` for `NodeId` (it is a
+/// scope and a dependency target, by value or by reference: the handle is `Clone`, not
+/// `Copy`, as it holds the resource's ARN and name).
+macro_rules! imported_handle {
+    ($($t:ident),* $(,)?) => {$(
+        construct!($t);
+        node_from!($t);
+        impl From<&$t> for cairn_core::NodeId {
+            fn from(handle: &$t) -> cairn_core::NodeId {
+                handle.node
+            }
+        }
+    )*};
+}
+
+/// [`iam::Grantable`] for handles whose grants go to their `role` field's default policy.
+macro_rules! grantable_by_role {
+    ($($t:ident),* $(,)?) => {$(
+        impl $crate::iam::Grantable for $t {
+            fn add_to_principal_policy(
+                &self,
+                app: &mut cairn_core::App,
+                statement: $crate::iam::PolicyStatement,
+            ) -> cairn_core::Result<()> {
+                self.role.add_to_policy(app, statement)
+            }
+        }
+    )*};
+}
+
 pub mod applicationautoscaling;
 pub mod assertions;
 pub mod athena;
@@ -52,6 +83,7 @@ pub mod events;
 pub mod events_targets;
 pub mod glue;
 pub mod iam;
+mod imported;
 pub mod kms;
 pub mod lakeformation;
 pub mod lambda;

@@ -23,9 +23,10 @@
 //! # }
 //! ```
 
-use cairn_core::{format_arn, App, Error, NodeId, NodeKind, RemovalPolicy, Res, Result, Value};
+use cairn_core::{format_arn, App, Construct, Error, NodeId, NodeKind, RemovalPolicy, Res, Result, Value};
 
 use crate::iam::{grant, Grantable};
+use crate::imported::{check_name, import_node, parse_arn, ArnFormat};
 use crate::kms::Key;
 
 pub use cairn_cfn::logs::*;
@@ -335,12 +336,7 @@ impl LogGroup {
 
     /// Grants `logs:CreateLogStream` and `logs:PutLogEvents` on the group.
     pub fn grant_write(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        grant(
-            app,
-            grantee,
-            WRITE_ACTIONS.iter().copied(),
-            [self.log_group_arn()],
-        )
+        LogGroupRef::grant_write(self, app, grantee)
     }
 
     /// Grants `actions` on the group.
@@ -350,9 +346,138 @@ impl LogGroup {
         grantee: &impl Grantable,
         actions: impl IntoIterator<Item = S>,
     ) -> Result<()> {
+        LogGroupRef::grant(self, app, grantee, actions)
+    }
+}
+
+/// A log group, created by this app ([`LogGroup`]) or existing ([`ImportedLogGroup`]);
+/// grants go to the grantee's identity policy.
+pub trait LogGroupRef: Construct {
+    /// The log group's name.
+    fn log_group_name(&self) -> Value;
+    /// The log group's ARN (`arn:...:log-group:<name>:*`).
+    fn log_group_arn(&self) -> Value;
+
+    /// Grants `logs:CreateLogStream` and `logs:PutLogEvents` on the group.
+    fn grant_write(&self, app: &mut App, grantee: &impl Grantable) -> Result<()>
+    where
+        Self: Sized,
+    {
+        self.grant(app, grantee, WRITE_ACTIONS.iter().copied())
+    }
+
+    /// Grants `actions` on the group.
+    fn grant<S: Into<String>>(
+        &self,
+        app: &mut App,
+        grantee: &impl Grantable,
+        actions: impl IntoIterator<Item = S>,
+    ) -> Result<()>
+    where
+        Self: Sized,
+    {
         grant(app, grantee, actions, [self.log_group_arn()])
     }
 }
+
+impl LogGroupRef for LogGroup {
+    fn log_group_name(&self) -> Value {
+        LogGroup::log_group_name(self)
+    }
+
+    fn log_group_arn(&self) -> Value {
+        LogGroup::log_group_arn(self)
+    }
+}
+
+/// A log group that exists outside the app ([`LogGroup::from_log_group_name`],
+/// [`LogGroup::from_log_group_arn`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedLogGroup {
+    node: NodeId,
+    name: Value,
+    arn: Value,
+}
+
+impl LogGroup {
+    /// A log group of the stack's account and region that exists, by name (its ARN
+    /// `arn:...:log-group:<name>:*`). An empty name is an
+    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps).
+    ///
+    /// ```
+    /// use cairn_constructs::logs::{LogGroup, LogGroupRef};
+    /// use cairn_core::App;
+    ///
+    /// # fn main() -> cairn_core::Result<()> {
+    /// let mut app = App::new();
+    /// let stack = app.stack("S")?;
+    /// let g = LogGroup::from_log_group_arn(&mut app, stack, "Audit",
+    ///     "arn:aws:logs:eu-west-1:123456789012:log-group:/audit/app:*")?;
+    /// assert_eq!(g.log_group_name(), "/audit/app".into());
+    /// assert_eq!(g.log_group_arn(), "arn:aws:logs:eu-west-1:123456789012:log-group:/audit/app:*".into());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_log_group_name(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        name: impl Into<Value>,
+    ) -> Result<ImportedLogGroup> {
+        let node = import_node(app, scope, id)?;
+        let name = name.into();
+        check_name(app, node, "log group name", &name)?;
+        let arn = format_arn(
+            "logs",
+            Value::join("", [Value::from("log-group:"), name.clone(), Value::from(":*")]),
+        );
+        Ok(ImportedLogGroup { node, name, arn })
+    }
+
+    /// A log group that exists, by ARN (with or without the trailing `:*`). An ARN of
+    /// another service, or of no log group, is an
+    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps).
+    pub fn from_log_group_arn(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        arn: impl Into<Value>,
+    ) -> Result<ImportedLogGroup> {
+        let node = import_node(app, scope, id)?;
+        let arn = arn.into();
+        let example = "arn:aws:logs:us-east-1:123456789012:log-group:my-group:*";
+        let parts = parse_arn(
+            app,
+            node,
+            &arn,
+            "logs",
+            Some("log-group"),
+            ArnFormat::Colon,
+            example,
+        )?;
+        let (name, arn) = match (parts.resource_name.as_str(), arn.as_str()) {
+            (Some(name), Some(text)) => {
+                let name = name.strip_suffix(":*").unwrap_or(name);
+                let base = text.strip_suffix(":*").unwrap_or(text);
+                (Value::from(name), Value::from(format!("{base}:*")))
+            }
+            _ => (parts.resource_name, arn),
+        };
+        Ok(ImportedLogGroup { node, name, arn })
+    }
+}
+
+impl LogGroupRef for ImportedLogGroup {
+    fn log_group_name(&self) -> Value {
+        self.name.clone()
+    }
+
+    fn log_group_arn(&self) -> Value {
+        self.arn.clone()
+    }
+}
+
+imported_handle!(ImportedLogGroup);
 
 impl From<LogGroup> for NodeId {
     fn from(g: LogGroup) -> NodeId {

@@ -24,10 +24,14 @@
 
 use cairn_core::{App, Arn, Level, NodeId, Pseudo, RemovalPolicy, Res, Result, Val, Value};
 
-use crate::iam::{grant, Grantable, PolicyDocument, PolicyStatement, Principal};
+use crate::iam::{Grantable, PolicyDocument, PolicyStatement, Principal};
 use crate::kms::{push_statement, Key};
+
+mod existing;
+
 use crate::sns::Topic;
 use crate::sqs::{Queue, QueueEncryption};
+pub use existing::{BucketAttributes, BucketRef, ImportedBucket};
 
 /// Storage classes of lifecycle transitions (the L1 enum).
 pub use cairn_cfn::s3::bucket::StorageClass;
@@ -472,7 +476,7 @@ impl Bucket {
 
     /// The ARN of the objects matching a key pattern, e.g. `*` or `logs/*`.
     pub fn arn_for_objects(&self, pattern: &str) -> Value {
-        Value::join("", [self.arn(), Value::from(format!("/{pattern}"))])
+        BucketRef::arn_for_objects(self, pattern)
     }
 
     /// The bucket's regional domain name.
@@ -504,61 +508,32 @@ impl Bucket {
         Ok(policy)
     }
 
-    fn grant_with(
-        &self,
-        app: &mut App,
-        grantee: &impl Grantable,
-        actions: &[&str],
-        key_actions: &[&str],
-        resources: Vec<Value>,
-    ) -> Result<()> {
-        grant(app, grantee, actions.iter().copied(), resources)?;
-        if let (Some(key), false) = (self.encryption_key(), key_actions.is_empty()) {
-            key.grant(app, grantee, key_actions.iter().copied())?;
-        }
-        Ok(())
-    }
-
     /// Grants reading objects and listing the bucket (`s3:GetObject*`, `s3:GetBucket*`,
     /// `s3:List*`; `kms:Decrypt`, `kms:DescribeKey` on a customer managed key).
     pub fn grant_read(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        let resources = vec![self.arn(), self.arn_for_objects("*")];
-        self.grant_with(app, grantee, READ_ACTIONS, KEY_READ_ACTIONS, resources)
+        BucketRef::grant_read(self, app, grantee)
     }
 
     /// Grants writing and deleting objects (the delete and put actions; the key's write
     /// actions).
     pub fn grant_write(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        let actions: Vec<&str> = DELETE_ACTIONS.iter().chain(PUT_ACTIONS).copied().collect();
-        let resources = vec![self.arn(), self.arn_for_objects("*")];
-        self.grant_with(app, grantee, &actions, KEY_WRITE_ACTIONS, resources)
+        BucketRef::grant_write(self, app, grantee)
     }
 
     /// Grants reading and writing (read, delete and put actions; the key's read and write
     /// actions).
     pub fn grant_read_write(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        let actions: Vec<&str> = READ_ACTIONS
-            .iter()
-            .chain(DELETE_ACTIONS)
-            .chain(PUT_ACTIONS)
-            .copied()
-            .collect();
-        let mut key_actions: Vec<&str> = KEY_READ_ACTIONS.to_vec();
-        key_actions.extend(KEY_WRITE_ACTIONS.iter().filter(|a| !KEY_READ_ACTIONS.contains(a)));
-        let resources = vec![self.arn(), self.arn_for_objects("*")];
-        self.grant_with(app, grantee, &actions, &key_actions, resources)
+        BucketRef::grant_read_write(self, app, grantee)
     }
 
     /// Grants putting objects (the put actions on `arn/*`; the key's write actions).
     pub fn grant_put(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        let resources = vec![self.arn_for_objects("*")];
-        self.grant_with(app, grantee, PUT_ACTIONS, KEY_WRITE_ACTIONS, resources)
+        BucketRef::grant_put(self, app, grantee)
     }
 
     /// Grants deleting objects (`s3:DeleteObject*` on `arn/*`).
     pub fn grant_delete(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        let resources = vec![self.arn_for_objects("*")];
-        self.grant_with(app, grantee, DELETE_ACTIONS, &[], resources)
+        BucketRef::grant_delete(self, app, grantee)
     }
 
     /// Adds an event notification entry (`NotificationConfiguration.{Lambda,Queue,Topic}Configurations`).

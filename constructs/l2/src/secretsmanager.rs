@@ -29,9 +29,10 @@
 //! # }
 //! ```
 
-use cairn_core::{App, Error, NodeId, RemovalPolicy, Res, Result, Value};
+use cairn_core::{format_arn, App, Construct, Error, NodeId, RemovalPolicy, Res, Result, Value};
 
 use crate::iam::{grant, Grantable, PolicyStatement};
+use crate::imported::{check_name, import_node, parse_arn, ArnFormat};
 use crate::kms::Key;
 
 pub use cairn_cfn::secretsmanager::*;
@@ -245,38 +246,80 @@ impl Secret {
     /// `{{resolve:secretsmanager:<arn>:SecretString:::}}`, resolved by CloudFormation at
     /// deploy time (the value never appears in the template).
     pub fn secret_value(&self) -> Value {
-        self.dynamic_reference("")
+        SecretRef::secret_value(self)
     }
 
     /// One field of a JSON secret as a dynamic reference:
     /// `{{resolve:secretsmanager:<arn>:SecretString:<key>::}}`.
     pub fn secret_value_from_json(&self, key: &str) -> Value {
-        self.dynamic_reference(key)
-    }
-
-    fn dynamic_reference(&self, key: &str) -> Value {
-        Value::join(
-            "",
-            [
-                Value::from("{{resolve:secretsmanager:"),
-                self.secret_arn(),
-                Value::from(format!(":SecretString:{key}::}}}}")),
-            ],
-        )
+        SecretRef::secret_value_from_json(self, key)
     }
 
     /// Grants `secretsmanager:GetSecretValue` and `DescribeSecret` (and `kms:Decrypt`
     /// through Secrets Manager on a customer managed key).
     pub fn grant_read(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        grant(app, grantee, READ_ACTIONS.iter().copied(), [self.secret_arn()])?;
-        self.grant_key(app, grantee, &["kms:Decrypt"])
+        SecretRef::grant_read(self, app, grantee)
     }
 
     /// Grants `secretsmanager:PutSecretValue` and `UpdateSecret` (and encrypt/decrypt
     /// through Secrets Manager on a customer managed key).
     pub fn grant_write(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        grant(app, grantee, WRITE_ACTIONS.iter().copied(), [self.secret_arn()])?;
-        self.grant_key(
+        SecretRef::grant_write(self, app, grantee)
+    }
+}
+
+/// A secret, created by this app ([`Secret`]) or existing ([`ImportedSecret`]): dynamic
+/// references and grants (the grantee's identity policy) work on either.
+pub trait SecretRef: Construct {
+    /// The secret's ARN (for an existing secret imported by name, without the 6-character
+    /// suffix Secrets Manager adds).
+    fn secret_arn(&self) -> Value;
+    /// The ARN pattern grants name: the complete ARN, or `<partial ARN>-??????`.
+    fn arn_for_policies(&self) -> Value;
+    /// What dynamic references name the secret by: its complete ARN, else its name.
+    fn reference_id(&self) -> Value;
+    /// The ARN of the secret's customer managed key, if any.
+    fn encryption_key_arn(&self) -> Option<Value>;
+
+    /// The whole secret string as a dynamic reference, resolved by CloudFormation.
+    fn secret_value(&self) -> Value {
+        dynamic_reference(self.reference_id(), "")
+    }
+
+    /// One field of a JSON secret as a dynamic reference.
+    fn secret_value_from_json(&self, key: &str) -> Value {
+        dynamic_reference(self.reference_id(), key)
+    }
+
+    /// Grants `secretsmanager:GetSecretValue` and `DescribeSecret` (and `kms:Decrypt`
+    /// through Secrets Manager on a customer managed key).
+    fn grant_read(&self, app: &mut App, grantee: &impl Grantable) -> Result<()>
+    where
+        Self: Sized,
+    {
+        grant(
+            app,
+            grantee,
+            READ_ACTIONS.iter().copied(),
+            [self.arn_for_policies()],
+        )?;
+        grant_key(self, app, grantee, &["kms:Decrypt"])
+    }
+
+    /// Grants `secretsmanager:PutSecretValue` and `UpdateSecret` (and encrypt/decrypt
+    /// through Secrets Manager on a customer managed key).
+    fn grant_write(&self, app: &mut App, grantee: &impl Grantable) -> Result<()>
+    where
+        Self: Sized,
+    {
+        grant(
+            app,
+            grantee,
+            WRITE_ACTIONS.iter().copied(),
+            [self.arn_for_policies()],
+        )?;
+        grant_key(
+            self,
             app,
             grantee,
             &[
@@ -287,22 +330,199 @@ impl Secret {
             ],
         )
     }
+}
 
-    fn grant_key(&self, app: &mut App, grantee: &impl Grantable, actions: &[&str]) -> Result<()> {
-        let Some(key) = self.key else { return Ok(()) };
-        grantee.grant_role().add_to_policy(
-            app,
-            PolicyStatement::allow()
-                .actions(actions.iter().copied())
-                .resource(key.key_arn())
-                .condition(
-                    "StringEquals",
-                    "kms:ViaService",
-                    Value::sub("secretsmanager.${AWS::Region}.amazonaws.com"),
-                ),
-        )
+fn dynamic_reference(id: Value, key: &str) -> Value {
+    Value::join(
+        "",
+        [
+            Value::from("{{resolve:secretsmanager:"),
+            id,
+            Value::from(format!(":SecretString:{key}::}}}}")),
+        ],
+    )
+}
+
+fn grant_key(
+    secret: &impl SecretRef,
+    app: &mut App,
+    grantee: &impl Grantable,
+    actions: &[&str],
+) -> Result<()> {
+    let Some(key) = secret.encryption_key_arn() else {
+        return Ok(());
+    };
+    grantee.add_to_principal_policy(
+        app,
+        PolicyStatement::allow()
+            .actions(actions.iter().copied())
+            .resource(key)
+            .condition(
+                "StringEquals",
+                "kms:ViaService",
+                Value::sub("secretsmanager.${AWS::Region}.amazonaws.com"),
+            ),
+    )
+}
+
+impl SecretRef for Secret {
+    fn secret_arn(&self) -> Value {
+        Secret::secret_arn(self)
+    }
+
+    fn arn_for_policies(&self) -> Value {
+        Secret::secret_arn(self)
+    }
+
+    fn reference_id(&self) -> Value {
+        Secret::secret_arn(self)
+    }
+
+    fn encryption_key_arn(&self) -> Option<Value> {
+        self.key.map(|k| k.key_arn())
     }
 }
+
+/// A secret that exists outside the app ([`Secret::from_secret_name_v2`],
+/// [`Secret::from_secret_complete_arn`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedSecret {
+    node: NodeId,
+    arn: Value,
+    complete: bool,
+    name: Value,
+    key_arn: Option<Value>,
+}
+
+impl Secret {
+    /// A secret of the stack's account and region that exists, by name. Its ARN ends with
+    /// a suffix the name does not tell, so grants name `<ARN>-??????` and dynamic
+    /// references the name (as aws-cdk-lib's `fromSecretNameV2` does). An empty name is
+    /// an [`Error::InvalidProps`].
+    ///
+    /// ```
+    /// use cairn_constructs::secretsmanager::{Secret, SecretRef};
+    /// use cairn_core::App;
+    ///
+    /// # fn main() -> cairn_core::Result<()> {
+    /// let mut app = App::new();
+    /// let stack = app.stack("S")?;
+    /// let db = Secret::from_secret_name_v2(&mut app, stack, "Db", "prod/db")?;
+    /// assert_eq!(db.reference_id(), "prod/db".into());
+    /// let full = Secret::from_secret_complete_arn(&mut app, stack, "Api",
+    ///     "arn:aws:secretsmanager:eu-west-1:123456789012:secret:api-key-AbCdEf")?;
+    /// assert_eq!(full.arn_for_policies(), full.secret_arn());
+    /// assert!(Secret::from_secret_complete_arn(&mut app, stack, "Partial",
+    ///     "arn:aws:secretsmanager:eu-west-1:123456789012:secret:api-key").is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_secret_name_v2(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        name: impl Into<Value>,
+    ) -> Result<ImportedSecret> {
+        let node = import_node(app, scope, id)?;
+        let name = name.into();
+        check_name(app, node, "secret name", &name)?;
+        let arn = format_arn(
+            "secretsmanager",
+            Value::join("", [Value::from("secret:"), name.clone()]),
+        );
+        Ok(ImportedSecret {
+            node,
+            arn,
+            complete: false,
+            name,
+            key_arn: None,
+        })
+    }
+
+    /// A secret that exists, by its complete ARN (with the 6-character suffix). An ARN of
+    /// another service, or without the suffix, is an [`Error::InvalidProps`].
+    pub fn from_secret_complete_arn(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        arn: impl Into<Value>,
+    ) -> Result<ImportedSecret> {
+        let node = import_node(app, scope, id)?;
+        let arn = arn.into();
+        let example = "arn:aws:secretsmanager:us-east-1:123456789012:secret:my-secret-AbCdEf";
+        let parts = parse_arn(
+            app,
+            node,
+            &arn,
+            "secretsmanager",
+            Some("secret"),
+            ArnFormat::Colon,
+            example,
+        )?;
+        if let Some(name) = parts.resource_name.as_str() {
+            let suffix_ok = name.rsplit_once('-').is_some_and(|(head, tail)| {
+                !head.is_empty() && tail.len() == 6 && tail.chars().all(|c| c.is_ascii_alphanumeric())
+            });
+            if !suffix_ok {
+                return Err(app.invalid_props(
+                    node,
+                    format!("{name:?} is not a complete secret ARN's name: it lacks the 6-character suffix (-AbCdEf); use from_secret_name_v2 for a name"),
+                ));
+            }
+        }
+        Ok(ImportedSecret {
+            node,
+            arn,
+            complete: true,
+            name: parts.resource_name,
+            key_arn: None,
+        })
+    }
+}
+
+impl ImportedSecret {
+    /// The secret's KMS key (grants then include the key's actions through Secrets
+    /// Manager).
+    pub fn with_encryption_key_arn(mut self, key_arn: impl Into<Value>) -> Self {
+        self.key_arn = Some(key_arn.into());
+        self
+    }
+}
+
+impl SecretRef for ImportedSecret {
+    fn secret_arn(&self) -> Value {
+        self.arn.clone()
+    }
+
+    fn arn_for_policies(&self) -> Value {
+        if self.complete {
+            self.arn.clone()
+        } else {
+            // `arn:...:secret:<name>-??????`: the name and the suffix Secrets Manager adds.
+            format_arn(
+                "secretsmanager",
+                Value::join(
+                    "",
+                    [Value::from("secret:"), self.name.clone(), Value::from("-??????")],
+                ),
+            )
+        }
+    }
+
+    fn reference_id(&self) -> Value {
+        if self.complete {
+            self.arn.clone()
+        } else {
+            self.name.clone()
+        }
+    }
+
+    fn encryption_key_arn(&self) -> Option<Value> {
+        self.key_arn.clone()
+    }
+}
+
+imported_handle!(ImportedSecret);
 
 impl From<Secret> for NodeId {
     fn from(s: Secret) -> NodeId {

@@ -26,9 +26,10 @@
 //! # }
 //! ```
 
-use cairn_core::{make_unique_id, App, Level, NodeId, Pseudo, Res, Result, Value};
+use cairn_core::{make_unique_id, App, Construct, Level, NodeId, Pseudo, Res, Result, Value};
 
 use crate::iam::{grant, Grantable, PolicyDocument, PolicyStatement, Principal};
+use crate::imported::{import_node, parse_arn, ArnFormat};
 use crate::kms::{push_statement, Key};
 use crate::sqs::{Queue, QueueEncryption};
 
@@ -200,13 +201,13 @@ impl Topic {
 
     /// The topic's name (the last part of its ARN).
     pub fn topic_name(&self) -> Value {
-        Value::select(5, Value::split(":", self.topic_arn()))
+        TopicRef::topic_name(self)
     }
 
     /// The CDK's unique id of the topic (e.g. `OrdersEB2C3A4F`), used as the id of
     /// subscriptions created in the subscriber's scope.
     pub fn unique_id(&self, app: &App) -> String {
-        make_unique_id(&app.path_from(app.root(), self.node))
+        TopicRef::unique_id(self, app)
     }
 
     /// The topic policy's L1 node, once it exists.
@@ -236,9 +237,80 @@ impl Topic {
         Ok(policy)
     }
 
+    /// Adds a subscription: an SQS queue's in the queue's scope with the topic's unique id
+    /// as id (as the CDK does), the others under the topic with the endpoint as id
+    /// (`Lambda<n>` for functions).
+    pub fn add_subscription(
+        &self,
+        app: &mut App,
+        subscriber: Subscriber,
+        props: SubscriptionProps,
+    ) -> Result<Res<CfnSubscription>> {
+        TopicRef::add_subscription(self, app, subscriber, props)
+    }
+
+    /// The building block of subscriptions (see [`TopicRef::subscribe`]).
+    pub fn subscribe(
+        &self,
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        protocol: &str,
+        endpoint: Value,
+        props: SubscriptionProps,
+    ) -> Result<Res<CfnSubscription>> {
+        TopicRef::subscribe(self, app, scope, id, protocol, endpoint, props)
+    }
+
+    /// Grants `sns:Publish` (and `kms:Decrypt`, `kms:GenerateDataKey*` on a customer
+    /// managed key).
+    pub fn grant_publish(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+        TopicRef::grant_publish(self, app, grantee)
+    }
+}
+
+impl From<Topic> for NodeId {
+    fn from(t: Topic) -> NodeId {
+        t.node
+    }
+}
+
+construct!(Topic);
+
+/// A topic, created by this app ([`Topic`]) or existing ([`ImportedTopic`]): subscriptions
+/// and grants work on either (an existing topic's policy is not the app's, so only the
+/// subscriber's side changes).
+pub trait TopicRef: Construct {
+    /// The topic's ARN.
+    fn topic_arn(&self) -> Value;
+
+    /// The ARN of the topic's customer managed key, if any.
+    fn encryption_key_arn(&self) -> Option<Value>;
+
+    /// The topic's name (the last part of its ARN).
+    fn topic_name(&self) -> Value {
+        Value::select(5, Value::split(":", self.topic_arn()))
+    }
+
+    /// The region subscriptions of queues and functions name (`Region`): none for a
+    /// topic of the stack, the literal ARN's for an existing one (as aws-cdk-lib's
+    /// subscriptions write it).
+    fn subscription_region(&self) -> Option<Value> {
+        None
+    }
+
+    /// The CDK's unique id of the topic (e.g. `OrdersEB2C3A4F`), used as the id of
+    /// subscriptions created in the subscriber's scope.
+    fn unique_id(&self, app: &App) -> String {
+        make_unique_id(&app.path_from(app.root(), self.node()))
+    }
+
     /// Lets this topic send to `queue`: a queue policy statement (and a key policy
     /// statement when the queue has a customer managed key). Returns the queue policy.
-    fn allow_to_queue(&self, app: &mut App, queue: &Queue) -> Result<NodeId> {
+    fn allow_to_queue(&self, app: &mut App, queue: &Queue) -> Result<NodeId>
+    where
+        Self: Sized,
+    {
         let policy = queue.add_to_resource_policy(
             app,
             PolicyStatement::allow()
@@ -255,7 +327,7 @@ impl Topic {
                     .resource("*");
                 // Scoped to this topic, unless the topic is encrypted with the same key:
                 // the key policy naming the topic would then be a dependency cycle.
-                let statement = if self.key == Some(key) {
+                let statement = if self.encryption_key_arn() == Some(key.key_arn()) {
                     statement.condition("StringEquals", "aws:SourceAccount", Value::pseudo(Pseudo::AccountId))
                 } else {
                     statement.condition("ArnEquals", "aws:SourceArn", self.topic_arn())
@@ -275,12 +347,15 @@ impl Topic {
     /// Adds a subscription: an SQS queue's in the queue's scope with the topic's unique id
     /// as id (as the CDK does), the others under the topic with the endpoint as id
     /// (`Lambda<n>` for functions).
-    pub fn add_subscription(
+    fn add_subscription(
         &self,
         app: &mut App,
         subscriber: Subscriber,
         props: SubscriptionProps,
-    ) -> Result<Res<CfnSubscription>> {
+    ) -> Result<Res<CfnSubscription>>
+    where
+        Self: Sized,
+    {
         match subscriber {
             Subscriber::Sqs(queue) => {
                 let policy = self.allow_to_queue(app, &queue)?;
@@ -291,13 +366,13 @@ impl Topic {
             }
             Subscriber::Lambda(arn) => {
                 let n = (1..)
-                    .find(|i| app.node(self.node).child(&format!("Lambda{i}")).is_none())
+                    .find(|i| app.node(self.node()).child(&format!("Lambda{i}")).is_none())
                     .unwrap_or(1);
-                self.subscribe(app, self.node, &format!("Lambda{n}"), "lambda", arn, props)
+                self.subscribe(app, self.node(), &format!("Lambda{n}"), "lambda", arn, props)
             }
             Subscriber::Email(address) => self.subscribe(
                 app,
-                self.node,
+                self.node(),
                 &address,
                 "email",
                 Value::from(address.as_str()),
@@ -305,7 +380,7 @@ impl Topic {
             ),
             Subscriber::Https(url) => self.subscribe(
                 app,
-                self.node,
+                self.node(),
                 &endpoint_id(&url),
                 "https",
                 Value::from(url.as_str()),
@@ -316,7 +391,7 @@ impl Topic {
                     Some(s) => endpoint_id(s),
                     None => format!("{protocol}Subscription"),
                 };
-                self.subscribe(app, self.node, &id, &protocol, endpoint, props)
+                self.subscribe(app, self.node(), &id, &protocol, endpoint, props)
             }
         }
     }
@@ -324,7 +399,7 @@ impl Topic {
     /// The building block of subscriptions: construct `id` under `scope` with an
     /// `AWS::SNS::Subscription` as its child `Resource` (for other modules' typed
     /// helpers, e.g. a Lambda function subscribing in its own scope).
-    pub fn subscribe(
+    fn subscribe(
         &self,
         app: &mut App,
         scope: impl Into<NodeId>,
@@ -332,10 +407,16 @@ impl Topic {
         protocol: &str,
         endpoint: Value,
         props: SubscriptionProps,
-    ) -> Result<Res<CfnSubscription>> {
+    ) -> Result<Res<CfnSubscription>>
+    where
+        Self: Sized,
+    {
         let holder = app.construct(scope, id)?;
         let mut s = CfnSubscription::new(protocol, self.topic_arn());
         s.endpoint = Some(endpoint.into());
+        if matches!(protocol, "sqs" | "lambda") {
+            s.region = self.subscription_region().map(Into::into);
+        }
         s.filter_policy = props.filter_policy.clone();
         if props.raw_message_delivery {
             if !matches!(protocol, "sqs" | "http" | "https" | "firehose") {
@@ -360,19 +441,99 @@ impl Topic {
 
     /// Grants `sns:Publish` (and `kms:Decrypt`, `kms:GenerateDataKey*` on a customer
     /// managed key).
-    pub fn grant_publish(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+    fn grant_publish(&self, app: &mut App, grantee: &impl Grantable) -> Result<()>
+    where
+        Self: Sized,
+    {
         grant(app, grantee, PUBLISH_ACTIONS.iter().copied(), [self.topic_arn()])?;
-        if let Some(key) = self.key {
-            key.grant(app, grantee, KEY_PUBLISH_ACTIONS.iter().copied())?;
+        if let Some(key) = self.encryption_key_arn() {
+            grant(app, grantee, KEY_PUBLISH_ACTIONS.iter().copied(), [key])?;
         }
         Ok(())
     }
 }
 
-impl From<Topic> for NodeId {
-    fn from(t: Topic) -> NodeId {
-        t.node
+impl TopicRef for Topic {
+    fn topic_arn(&self) -> Value {
+        self.resource.ref_()
+    }
+
+    fn encryption_key_arn(&self) -> Option<Value> {
+        self.key.map(|k| k.key_arn())
     }
 }
 
-construct!(Topic);
+/// A topic that exists outside the app ([`Topic::from_topic_arn`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedTopic {
+    node: NodeId,
+    arn: Value,
+    key_arn: Option<Value>,
+}
+
+impl Topic {
+    /// A topic that exists, by ARN (`arn:aws:sns:<region>:<account>:<name>`). An ARN of
+    /// another service is an [`Error::InvalidProps`](cairn_core::Error::InvalidProps).
+    ///
+    /// ```
+    /// use cairn_constructs::sns::{Topic, TopicRef};
+    /// use cairn_core::App;
+    ///
+    /// # fn main() -> cairn_core::Result<()> {
+    /// let mut app = App::new();
+    /// let stack = app.stack("S")?;
+    /// let alerts = Topic::from_topic_arn(&mut app, stack, "Alerts", "arn:aws:sns:eu-west-1:123456789012:alerts")?;
+    /// assert_eq!(alerts.topic_name(), "alerts".into());
+    /// assert!(Topic::from_topic_arn(&mut app, stack, "Bad", "arn:aws:sqs:eu-west-1:123456789012:alerts").is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_topic_arn(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        arn: impl Into<Value>,
+    ) -> Result<ImportedTopic> {
+        let node = import_node(app, scope, id)?;
+        let arn = arn.into();
+        let example = "arn:aws:sns:us-east-1:123456789012:my-topic";
+        parse_arn(app, node, &arn, "sns", None, ArnFormat::NoResourceName, example)?;
+        Ok(ImportedTopic {
+            node,
+            arn,
+            key_arn: None,
+        })
+    }
+}
+
+impl ImportedTopic {
+    /// The topic's KMS key (publishers are then granted its actions too).
+    pub fn with_encryption_key_arn(mut self, key_arn: impl Into<Value>) -> Self {
+        self.key_arn = Some(key_arn.into());
+        self
+    }
+}
+
+impl TopicRef for ImportedTopic {
+    fn topic_arn(&self) -> Value {
+        self.arn.clone()
+    }
+
+    fn topic_name(&self) -> Value {
+        match self.arn.as_str() {
+            Some(arn) => Value::from(arn.rsplit(':').next().unwrap_or(arn)),
+            None => Value::select(5, Value::split(":", self.arn.clone())),
+        }
+    }
+
+    fn encryption_key_arn(&self) -> Option<Value> {
+        self.key_arn.clone()
+    }
+
+    fn subscription_region(&self) -> Option<Value> {
+        let region = self.arn.as_str()?.split(':').nth(3)?;
+        Some(Value::from(region))
+    }
+}
+
+imported_handle!(ImportedTopic);

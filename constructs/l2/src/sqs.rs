@@ -27,10 +27,11 @@
 
 use std::time::Duration;
 
-use cairn_core::{App, NodeId, RemovalPolicy, Res, Result, Value};
+use cairn_core::{App, Construct, NodeId, Pseudo, RemovalPolicy, Res, Result, Value};
 
 use crate::iam::{grant, Grantable, PolicyDocument, PolicyStatement};
-use crate::kms::{push_statement, Key};
+use crate::imported::{concat, import_node, parse_arn, ArnFormat};
+use crate::kms::{push_statement, Key, DECRYPT_ACTIONS, ENCRYPT_DECRYPT_ACTIONS};
 
 pub use cairn_cfn::sqs::*;
 
@@ -324,33 +325,202 @@ impl Queue {
         grantee: &impl Grantable,
         actions: impl IntoIterator<Item = S>,
     ) -> Result<()> {
-        grant(app, grantee, actions, [self.queue_arn()])
+        QueueRef::grant(self, app, grantee, actions)
     }
 
     /// Grants sending messages (and encrypt/decrypt on a customer managed key).
     pub fn grant_send_messages(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+        QueueRef::grant_send_messages(self, app, grantee)
+    }
+
+    /// Grants receiving, changing visibility of and deleting messages (and decrypt on a
+    /// customer managed key).
+    pub fn grant_consume_messages(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+        QueueRef::grant_consume_messages(self, app, grantee)
+    }
+
+    /// Grants purging the queue.
+    pub fn grant_purge(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+        QueueRef::grant_purge(self, app, grantee)
+    }
+}
+
+/// A queue, created by this app ([`Queue`]) or existing ([`ImportedQueue`]). Grants go to
+/// the grantee's identity policy (and the key's actions to a customer managed key).
+pub trait QueueRef: Construct {
+    /// The queue's ARN.
+    fn queue_arn(&self) -> Value;
+    /// The queue's URL.
+    fn queue_url(&self) -> Value;
+    /// The queue's name.
+    fn queue_name(&self) -> Value;
+    /// The ARN of the queue's customer managed key, if any.
+    fn encryption_key_arn(&self) -> Option<Value>;
+    /// True for a FIFO queue.
+    fn is_fifo(&self) -> bool;
+
+    /// Grants `actions` on this queue.
+    fn grant<S: Into<String>>(
+        &self,
+        app: &mut App,
+        grantee: &impl Grantable,
+        actions: impl IntoIterator<Item = S>,
+    ) -> Result<()>
+    where
+        Self: Sized,
+    {
+        grant(app, grantee, actions, [self.queue_arn()])
+    }
+
+    /// Grants sending messages (and encrypt/decrypt on a customer managed key).
+    fn grant_send_messages(&self, app: &mut App, grantee: &impl Grantable) -> Result<()>
+    where
+        Self: Sized,
+    {
         self.grant(app, grantee, SEND_ACTIONS.iter().copied())?;
-        if let Some(key) = self.encryption_key() {
-            key.grant_encrypt_decrypt(app, grantee)?;
+        if let Some(key) = self.encryption_key_arn() {
+            grant(app, grantee, ENCRYPT_DECRYPT_ACTIONS.iter().copied(), [key])?;
         }
         Ok(())
     }
 
     /// Grants receiving, changing visibility of and deleting messages (and decrypt on a
     /// customer managed key).
-    pub fn grant_consume_messages(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+    fn grant_consume_messages(&self, app: &mut App, grantee: &impl Grantable) -> Result<()>
+    where
+        Self: Sized,
+    {
         self.grant(app, grantee, CONSUME_ACTIONS.iter().copied())?;
-        if let Some(key) = self.encryption_key() {
-            key.grant_decrypt(app, grantee)?;
+        if let Some(key) = self.encryption_key_arn() {
+            grant(app, grantee, DECRYPT_ACTIONS.iter().copied(), [key])?;
         }
         Ok(())
     }
 
     /// Grants purging the queue.
-    pub fn grant_purge(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+    fn grant_purge(&self, app: &mut App, grantee: &impl Grantable) -> Result<()>
+    where
+        Self: Sized,
+    {
         self.grant(app, grantee, PURGE_ACTIONS.iter().copied())
     }
 }
+
+impl QueueRef for Queue {
+    fn queue_arn(&self) -> Value {
+        Queue::queue_arn(self)
+    }
+
+    fn queue_url(&self) -> Value {
+        Queue::queue_url(self)
+    }
+
+    fn queue_name(&self) -> Value {
+        Queue::queue_name(self)
+    }
+
+    fn encryption_key_arn(&self) -> Option<Value> {
+        self.encryption_key().map(|k| k.key_arn())
+    }
+
+    fn is_fifo(&self) -> bool {
+        self.fifo
+    }
+}
+
+/// A queue that exists outside the app ([`Queue::from_queue_arn`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedQueue {
+    node: NodeId,
+    arn: Value,
+    url: Value,
+    name: Value,
+    key_arn: Option<Value>,
+}
+
+impl Queue {
+    /// A queue that exists, by ARN (`arn:aws:sqs:<region>:<account>:<name>`); its URL is
+    /// `https://sqs.<region>.<URL suffix>/<account>/<name>`, as aws-cdk-lib builds it. An
+    /// ARN of another service is an [`Error::InvalidProps`](cairn_core::Error::InvalidProps).
+    ///
+    /// ```
+    /// use cairn_constructs::sqs::{Queue, QueueRef};
+    /// use cairn_core::App;
+    ///
+    /// # fn main() -> cairn_core::Result<()> {
+    /// let mut app = App::new();
+    /// let stack = app.stack("S")?;
+    /// let jobs = Queue::from_queue_arn(&mut app, stack, "Jobs", "arn:aws:sqs:eu-west-1:123456789012:jobs.fifo")?;
+    /// assert_eq!(jobs.queue_name(), "jobs.fifo".into());
+    /// assert!(jobs.is_fifo());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_queue_arn(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        arn: impl Into<Value>,
+    ) -> Result<ImportedQueue> {
+        let node = import_node(app, scope, id)?;
+        let arn = arn.into();
+        let example = "arn:aws:sqs:us-east-1:123456789012:my-queue";
+        let parts = parse_arn(app, node, &arn, "sqs", None, ArnFormat::NoResourceName, example)?;
+        let region = match arn.as_str() {
+            Some(text) => Value::from(text.split(':').nth(3).unwrap_or_default()),
+            None => Value::select(3, Value::split(":", arn.clone())),
+        };
+        let url = concat([
+            Value::from("https://sqs."),
+            region,
+            Value::from("."),
+            Value::pseudo(Pseudo::UrlSuffix),
+            Value::from("/"),
+            parts.account,
+            Value::from("/"),
+            parts.resource_name.clone(),
+        ]);
+        Ok(ImportedQueue {
+            node,
+            arn,
+            url,
+            name: parts.resource_name,
+            key_arn: None,
+        })
+    }
+}
+
+impl ImportedQueue {
+    /// The queue's KMS key (grants then include the key's actions).
+    pub fn with_encryption_key_arn(mut self, key_arn: impl Into<Value>) -> Self {
+        self.key_arn = Some(key_arn.into());
+        self
+    }
+}
+
+impl QueueRef for ImportedQueue {
+    fn queue_arn(&self) -> Value {
+        self.arn.clone()
+    }
+
+    fn queue_url(&self) -> Value {
+        self.url.clone()
+    }
+
+    fn queue_name(&self) -> Value {
+        self.name.clone()
+    }
+
+    fn encryption_key_arn(&self) -> Option<Value> {
+        self.key_arn.clone()
+    }
+
+    fn is_fifo(&self) -> bool {
+        self.name.as_str().is_some_and(|n| n.ends_with(".fifo"))
+    }
+}
+
+imported_handle!(ImportedQueue);
 
 impl From<Queue> for NodeId {
     fn from(q: Queue) -> NodeId {

@@ -651,3 +651,56 @@ fn a_reversed_port_range_is_refused_not_swapped() {
     )
     .unwrap();
 }
+
+#[test]
+fn rules_for_the_same_peer_protocol_and_ports_are_added_once_whatever_their_description() {
+    let mut app = App::new();
+    let s = app.stack("Net").unwrap();
+    let vpc = Vpc::new(&mut app, s, "Vpc", VpcProps::default()).unwrap();
+    let lb = SecurityGroup::new(
+        &mut app,
+        s,
+        "Lb",
+        SecurityGroupProps {
+            allow_all_outbound: false,
+            ..SecurityGroupProps::for_vpc(&vpc)
+        },
+    )
+    .unwrap();
+    // A listener opening its port and a user rule for the same peer and port: one rule,
+    // described as the first (aws-cdk-lib keeps one; CloudFormation would too).
+    lb.add_ingress_rule(
+        &mut app,
+        Peer::any_ipv4(),
+        Port::tcp(443),
+        "Allow from anyone on port 443",
+    )
+    .unwrap();
+    lb.add_ingress_rule(&mut app, Peer::any_ipv4(), Port::tcp(443), "public HTTPS")
+        .unwrap();
+    lb.add_ingress_rule(&mut app, Peer::any_ipv4(), Port::udp(443), "QUIC")
+        .unwrap();
+    lb.add_egress_rule(&mut app, Peer::ipv4("10.0.0.0/16"), Port::tcp(8080), "to targets")
+        .unwrap();
+    lb.add_egress_rule(
+        &mut app,
+        Peer::ipv4("10.0.0.0/16"),
+        Port::tcp(8080),
+        "health checks",
+    )
+    .unwrap();
+    let asm = app.synth().unwrap();
+    let t = asm.stack("Net").unwrap().template.json().clone();
+    let sg = &of_type(&t, "AWS::EC2::SecurityGroup")[0].1["Properties"];
+    assert_eq!(
+        sg["SecurityGroupIngress"],
+        json!([
+            {"CidrIp": "0.0.0.0/0", "Description": "Allow from anyone on port 443", "FromPort": 443, "IpProtocol": "tcp", "ToPort": 443},
+            {"CidrIp": "0.0.0.0/0", "Description": "QUIC", "FromPort": 443, "IpProtocol": "udp", "ToPort": 443}
+        ])
+    );
+    assert_eq!(
+        sg["SecurityGroupEgress"],
+        json!([{"CidrIp": "10.0.0.0/16", "Description": "to targets", "FromPort": 8080, "IpProtocol": "tcp", "ToPort": 8080}])
+    );
+}

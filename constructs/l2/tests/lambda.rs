@@ -822,3 +822,35 @@ fn a_user_defined_event_source_is_bound_like_the_built_in_ones() {
         );
     }
 }
+
+#[test]
+fn a_rule_targeting_a_function_holds_the_invoke_permission_as_aws_cdk_lib_places_it() {
+    use cairn_constructs::events::{Rule, RuleProps};
+    let mut app = App::new();
+    let stack = app.stack("S").unwrap();
+    let f = Function::new(&mut app, stack, "Worker", inline()).unwrap();
+    let rule = Rule::new(
+        &mut app,
+        stack,
+        "Nightly",
+        RuleProps::schedule(Schedule::Rate(Duration::from_secs(3600))),
+    )
+    .unwrap();
+    rule.add_target(&mut app, f).unwrap();
+    rule.add_target(&mut app, f).unwrap();
+    let asm = app.synth().unwrap();
+    let t = template(&asm);
+    let permissions = of_type(&t, "AWS::Lambda::Permission");
+    assert_eq!(permissions.len(), 1);
+    // `S/Nightly/AllowEventRuleSWorker<hash>`: the rule's child, named after the function.
+    assert!(
+        permissions[0].0.starts_with("NightlyAllowEventRuleSWorker"),
+        "{}",
+        permissions[0].0
+    );
+    let rule_id = of_type(&t, "AWS::Events::Rule")[0].0.clone();
+    assert_eq!(
+        permissions[0].1["Properties"]["SourceArn"]["Fn::GetAtt"][0],
+        json!(rule_id)
+    );
+}

@@ -164,6 +164,10 @@ pub struct InstanceProps {
     pub subnet_type: SubnetType,
     /// Pick the subnet in this AZ index of the VPC.
     pub availability_zone: Option<usize>,
+    /// The subnets to choose from, as aws-cdk-lib's `vpcSubnets` (by group name, zones
+    /// ...); when set it replaces `subnet_type` (the instance goes to the first subnet it
+    /// picks, or the one in `availability_zone`).
+    pub vpc_subnets: Option<SubnetSelection>,
     /// Security groups; one allowing all outbound traffic and no inbound is created when empty.
     pub security_groups: Vec<SecurityGroup>,
     /// The instance role; one assumed by `ec2.amazonaws.com` is created when `None`.
@@ -199,6 +203,7 @@ impl InstanceProps {
             machine_image,
             subnet_type: SubnetType::PrivateWithEgress,
             availability_zone: None,
+            vpc_subnets: None,
             security_groups: Vec::new(),
             role: None,
             ssm_managed: false,
@@ -228,7 +233,10 @@ impl Instance {
     /// Creates the instance as construct `id` under `scope`.
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: InstanceProps) -> Result<Instance> {
         let node = app.construct(scope, id)?;
-        let subnets = props.vpc.require_subnets(app, node, props.subnet_type)?;
+        let subnets = match &props.vpc_subnets {
+            Some(selection) => props.vpc.select(app, node, selection)?,
+            None => props.vpc.require_subnets(app, node, props.subnet_type)?,
+        };
         let subnet = match props.availability_zone {
             Some(az) => subnets
                 .iter()
@@ -239,7 +247,10 @@ impl Instance {
                         node,
                         format!(
                             "no {} subnet in AZ index {az}; the VPC has {} AZs",
-                            props.subnet_type,
+                            props
+                                .vpc_subnets
+                                .as_ref()
+                                .map_or(props.subnet_type.to_string(), |s| format!("{s:?}")),
                             props.vpc.azs.len()
                         ),
                     )
@@ -375,11 +386,7 @@ impl Instance {
     }
 }
 
-impl Grantable for Instance {
-    fn grant_role(&self) -> Role {
-        self.role
-    }
-}
+grantable_by_role!(Instance);
 
 impl From<Instance> for NodeId {
     fn from(i: Instance) -> NodeId {
@@ -395,6 +402,6 @@ impl From<Vpc> for NodeId {
 
 impl From<SecurityGroup> for NodeId {
     fn from(s: SecurityGroup) -> NodeId {
-        s.node
+        s.node()
     }
 }

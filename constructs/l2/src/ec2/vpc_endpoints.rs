@@ -262,7 +262,8 @@ impl Vpc {
             .subnets
             .iter()
             .filter(|s| options.subnet_types.is_empty() || options.subnet_types.contains(&s.subnet_type))
-            .map(|s| s.route_table.ref_().into())
+            .filter_map(|s| s.route_table_id.clone())
+            .map(Into::into)
             .collect();
         if tables.is_empty() {
             return Err(app.invalid_props(
@@ -332,14 +333,18 @@ impl Vpc {
             .map(|s| s.subnet_id().into())
             .collect();
         if options.private_dns_enabled {
-            let dns = app
-                .node(self.resource.node())
-                .resource::<CfnVPC>()
-                .map(|v| {
-                    let on = |f: &Option<Val<bool>>| matches!(f, Some(Val::Lit(true)));
-                    on(&v.enable_dns_hostnames) && on(&v.enable_dns_support)
-                })
-                .unwrap_or(false);
+            // An existing VPC's settings are not known here: AWS checks them.
+            let dns = match self.resource {
+                None => true,
+                Some(resource) => app
+                    .node(resource.node())
+                    .resource::<CfnVPC>()
+                    .map(|v| {
+                        let on = |f: &Option<Val<bool>>| matches!(f, Some(Val::Lit(true)));
+                        on(&v.enable_dns_hostnames) && on(&v.enable_dns_support)
+                    })
+                    .unwrap_or(false),
+            };
             if !dns {
                 return Err(app.invalid_props(
                     node,
@@ -348,6 +353,12 @@ impl Vpc {
             }
         }
         let groups = if options.security_groups.is_empty() {
+            if self.cidr.is_empty() {
+                return Err(app.invalid_props(
+                    node,
+                    "the endpoint's security group allows the VPC's CIDR block, which this existing VPC was imported without; set VpcAttributes.vpc_cidr_block or pass security_groups",
+                ));
+            }
             let sg = SecurityGroup::new(
                 app,
                 node,

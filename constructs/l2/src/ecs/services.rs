@@ -1,6 +1,7 @@
 //! Services: `FargateService`, its networking, load balancer targets and deployment settings.
 
 use super::*;
+use crate::ec2::SubnetSelection;
 
 /// Settings of a [`FargateService`].
 #[derive(Debug, Clone)]
@@ -19,6 +20,9 @@ pub struct FargateServiceProps {
     pub platform_version: Option<String>,
     /// The subnets tasks run in (default: private with egress).
     pub subnet_type: SubnetType,
+    /// The subnets tasks run in, as aws-cdk-lib's `vpcSubnets` (by group name, zones,
+    /// one per zone); when set it replaces `subnet_type`.
+    pub vpc_subnets: Option<SubnetSelection>,
     /// Give tasks public IPs (default false; needed only in public subnets without NAT).
     pub assign_public_ip: bool,
     /// The security groups; one allowing all outbound and no inbound traffic is created
@@ -48,6 +52,7 @@ impl FargateServiceProps {
             capacity_provider_strategies: Vec::new(),
             platform_version: None,
             subnet_type: SubnetType::PrivateWithEgress,
+            vpc_subnets: None,
             assign_public_ip: false,
             security_groups: Vec::new(),
             health_check_grace_period: None,
@@ -123,13 +128,12 @@ impl FargateService {
                 ),
             ));
         }
-        let subnets: Vec<Val<String>> = props
-            .cluster
-            .vpc()
-            .require_subnets(app, node, props.subnet_type)?
-            .iter()
-            .map(|s| Val::from(s.subnet_id()))
-            .collect();
+        let vpc = props.cluster.vpc();
+        let picked = match &props.vpc_subnets {
+            Some(selection) => vpc.select(app, node, selection)?,
+            None => vpc.require_subnets(app, node, props.subnet_type)?,
+        };
+        let subnets: Vec<Val<String>> = picked.iter().map(|s| Val::from(s.subnet_id())).collect();
         let security_groups = if props.security_groups.is_empty() {
             vec![SecurityGroup::new(
                 app,

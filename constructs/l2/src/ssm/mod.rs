@@ -54,9 +54,10 @@
 
 use std::path::{Path, PathBuf};
 
-use cairn_core::{format_arn, App, Error, Level, NodeId, Res, Result, Value};
+use cairn_core::{format_arn, App, Construct, Error, Level, NodeId, Parameter, Res, Result, Value};
 
 use crate::iam::{grant, Grantable};
+use crate::imported::{check_name, import_node};
 
 pub use cairn_cfn::ssm::*;
 
@@ -246,6 +247,29 @@ impl StringParameter {
     /// Grants reading the parameter (`ssm:DescribeParameters`, `GetParameters`,
     /// `GetParameter`, `GetParameterHistory`).
     pub fn grant_read(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+        StringParameterRef::grant_read(self, app, grantee)
+    }
+
+    /// Grants `ssm:PutParameter`.
+    pub fn grant_write(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+        StringParameterRef::grant_write(self, app, grantee)
+    }
+}
+
+/// A string parameter, created by this app ([`StringParameter`]) or existing
+/// ([`ImportedStringParameter`]); grants go to the grantee's identity policy.
+pub trait StringParameterRef: Construct {
+    /// The parameter's name.
+    fn parameter_name(&self) -> Value;
+    /// The parameter's ARN.
+    fn parameter_arn(&self) -> Value;
+
+    /// Grants reading the parameter (`ssm:DescribeParameters`, `GetParameters`,
+    /// `GetParameter`, `GetParameterHistory`).
+    fn grant_read(&self, app: &mut App, grantee: &impl Grantable) -> Result<()>
+    where
+        Self: Sized,
+    {
         grant(
             app,
             grantee,
@@ -255,7 +279,10 @@ impl StringParameter {
     }
 
     /// Grants `ssm:PutParameter`.
-    pub fn grant_write(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
+    fn grant_write(&self, app: &mut App, grantee: &impl Grantable) -> Result<()>
+    where
+        Self: Sized,
+    {
         grant(
             app,
             grantee,
@@ -264,6 +291,94 @@ impl StringParameter {
         )
     }
 }
+
+impl StringParameterRef for StringParameter {
+    fn parameter_name(&self) -> Value {
+        StringParameter::parameter_name(self)
+    }
+
+    fn parameter_arn(&self) -> Value {
+        StringParameter::parameter_arn(self)
+    }
+}
+
+/// A string parameter that exists outside the app ([`StringParameter::from_string_parameter_name`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedStringParameter {
+    node: NodeId,
+    name: Value,
+    string_value: Value,
+}
+
+impl StringParameter {
+    /// A string parameter of the stack's account and region that exists, by name. Its
+    /// value is read at deploy time through a template parameter of type
+    /// `AWS::SSM::Parameter::Value<String>` (`<id>.Parameter`, defaulting to the name, as
+    /// aws-cdk-lib's `fromStringParameterName` adds); no resource is added. An empty name
+    /// is an [`Error::InvalidProps`].
+    ///
+    /// ```
+    /// use cairn_constructs::ssm::{StringParameter, StringParameterRef};
+    /// use cairn_core::App;
+    ///
+    /// # fn main() -> cairn_core::Result<()> {
+    /// let mut app = App::new();
+    /// let stack = app.stack("S")?;
+    /// let p = StringParameter::from_string_parameter_name(&mut app, stack, "Ami", "/app/ami")?;
+    /// # let _ = p.string_value();
+    /// let asm = app.synth()?;
+    /// let t = &asm.stack("S").unwrap().template;
+    /// assert_eq!(t["Parameters"]["AmiParameter"]["Type"], "AWS::SSM::Parameter::Value<String>");
+    /// assert_eq!(t["Parameters"]["AmiParameter"]["Default"], "/app/ami");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_string_parameter_name(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        id: &str,
+        name: impl Into<Value>,
+    ) -> Result<ImportedStringParameter> {
+        let scope = scope.into();
+        let node = import_node(app, scope, id)?;
+        let name = name.into();
+        check_name(app, node, "parameter name", &name)?;
+        let parameter = Parameter {
+            default: Some(name.clone()),
+            ..Parameter::ssm_value("String")
+        };
+        let parameter = app.parameter(scope, &format!("{id}.Parameter"), parameter)?;
+        Ok(ImportedStringParameter {
+            node,
+            name,
+            string_value: parameter.value(),
+        })
+    }
+}
+
+impl ImportedStringParameter {
+    /// The parameter's value, resolved at deploy time.
+    pub fn string_value(&self) -> Value {
+        self.string_value.clone()
+    }
+}
+
+impl StringParameterRef for ImportedStringParameter {
+    fn parameter_name(&self) -> Value {
+        self.name.clone()
+    }
+
+    /// `...:parameter/<name>`, or `...:parameter<name>` for a name that starts with `/`.
+    fn parameter_arn(&self) -> Value {
+        let sep = match self.name.as_str() {
+            Some(n) if n.starts_with('/') => "parameter",
+            _ => "parameter/",
+        };
+        format_arn("ssm", Value::join("", [Value::from(sep), self.name.clone()]))
+    }
+}
+
+imported_handle!(ImportedStringParameter);
 
 impl From<StringParameter> for NodeId {
     fn from(p: StringParameter) -> NodeId {

@@ -5,8 +5,9 @@ use std::time::Duration;
 use cairn_core::{App, Construct, Intrinsic, NodeId, Pseudo, Res, Result, Target, Value};
 
 use super::definition::Definition;
+use super::existing::StateMachineRef;
 use super::render::definition_string;
-use crate::iam::{self, Grantable, PolicyStatement, Principal, Role, RoleProps};
+use crate::iam::{Grantable, PolicyStatement, Principal, Role, RoleProps};
 use crate::logs::{LogGroup, LogGroupProps};
 use cairn_cfn::stepfunctions::state_machine;
 use cairn_cfn::stepfunctions::CfnStateMachine;
@@ -233,10 +234,7 @@ impl StateMachine {
 
     /// The ARN pattern of its executions: `arn:...:execution:<name>:*`.
     pub fn executions_arn(&self) -> Value {
-        Value::sub_with(
-            "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${Name}:*",
-            [("Name", self.state_machine_name())],
-        )
+        StateMachineRef::executions_arn(self)
     }
 
     /// Grants actions on the state machine.
@@ -246,7 +244,7 @@ impl StateMachine {
         grantee: &impl Grantable,
         actions: impl IntoIterator<Item = S>,
     ) -> Result<()> {
-        iam::grant(app, grantee, actions, [self.state_machine_arn()])
+        StateMachineRef::grant(self, app, grantee, actions)
     }
 
     /// Grants actions on the state machine's executions.
@@ -256,55 +254,28 @@ impl StateMachine {
         grantee: &impl Grantable,
         actions: impl IntoIterator<Item = S>,
     ) -> Result<()> {
-        iam::grant(app, grantee, actions, [self.executions_arn()])
+        StateMachineRef::grant_execution(self, app, grantee, actions)
     }
 
     /// Grants `states:StartExecution`.
     pub fn grant_start_execution(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        self.grant(app, grantee, ["states:StartExecution"])
+        StateMachineRef::grant_start_execution(self, app, grantee)
     }
 
     /// Grants `states:StartSyncExecution` (Express state machines).
     pub fn grant_start_sync_execution(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        self.grant(app, grantee, ["states:StartSyncExecution"])
+        StateMachineRef::grant_start_sync_execution(self, app, grantee)
     }
 
     /// Grants reading the state machine and its executions.
     pub fn grant_read(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        self.grant(
-            app,
-            grantee,
-            ["states:ListExecutions", "states:DescribeStateMachine"],
-        )?;
-        self.grant_execution(
-            app,
-            grantee,
-            [
-                "states:DescribeExecution",
-                "states:DescribeStateMachineForExecution",
-                "states:GetExecutionHistory",
-            ],
-        )?;
-        iam::grant(
-            app,
-            grantee,
-            ["states:ListStateMachines", "states:ListActivities"],
-            [Value::from("*")],
-        )
+        StateMachineRef::grant_read(self, app, grantee)
     }
 
     /// Grants returning task tokens: `states:SendTaskSuccess`, `SendTaskFailure`,
     /// `SendTaskHeartbeat`.
     pub fn grant_task_response(&self, app: &mut App, grantee: &impl Grantable) -> Result<()> {
-        self.grant(
-            app,
-            grantee,
-            [
-                "states:SendTaskSuccess",
-                "states:SendTaskFailure",
-                "states:SendTaskHeartbeat",
-            ],
-        )
+        StateMachineRef::grant_task_response(self, app, grantee)
     }
 
     /// Adds a statement to the state machine's role.
@@ -313,11 +284,7 @@ impl StateMachine {
     }
 }
 
-impl Grantable for StateMachine {
-    fn grant_role(&self) -> Role {
-        self.role
-    }
-}
+grantable_by_role!(StateMachine);
 
 impl Construct for StateMachine {
     fn node(&self) -> NodeId {
