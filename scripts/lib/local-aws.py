@@ -17,9 +17,14 @@ in this process, with the changes that make the systems *run* instead of only de
 - A `AWS::KMS::Key` with tags deploys (moto passes CloudFormation's Key/Value tags to KMS,
   which reads TagKey/TagValue, and fails).
 - CloudFormation models moto lacks: `AWS::SNS::Subscription`, `AWS::ApiGatewayV2::Api`,
-  `Integration`, `Route` and `Stage`, and placeholders (an ARN, nothing runs) for the
-  `AWS::ImageBuilder::*` resources; `AWS::SSM::Document` without `DocumentFormat` is
-  JSON, as CloudFormation defaults it (moto passes None and refuses the document).
+  `Integration`, `Route` and `Stage`, `AWS::Backup::BackupVault`, and placeholders (an
+  ARN, nothing runs) for the `AWS::ImageBuilder::*` resources; `AWS::SSM::Document`
+  without `DocumentFormat` is JSON, as CloudFormation defaults it (moto passes None and
+  refuses the document).
+- AWS Backup jobs (moto has none): StartBackupJob / DescribeBackupJob, a job going
+  CREATED, RUNNING, COMPLETED on successive describes, FAILED for a missing resource.
+- Step Functions Wait states and retry intervals last at most LOCAL_AWS_MAX_WAIT seconds
+  (default 1), so job nets that poll every minute run in seconds.
 - HTTP APIs are served: an API's endpoint is `http://127.0.0.1:PORT/_execute-api/ID`, and
   a request there is routed by the API's route keys to its integration: `AWS_PROXY`
   Lambda (payload 1.0 or 2.0) or `SQS-SendMessage` (request parameters mapped from
@@ -60,6 +65,9 @@ GAPS = {
     "events": "rules deliver to SQS, Lambda, logs and buses; no Step Functions, ECS or other targets; "
     "scheduled rules never fire",
     "s3-notifications": "S3 event notifications are delivered by moto to SQS, SNS and Lambda only",
+    "backup": "AWS Backup jobs complete on the third DescribeBackupJob and copy nothing (no recovery point, "
+    "no AMI or snapshot); a job of a missing resource fails",
+    "stepfunctions-waits": "Wait states and retry intervals are shortened (LOCAL_AWS_MAX_WAIT, default 1 s)",
 }
 
 CAIRN_PATCHED = []  # what this launcher changed in moto, for the log
@@ -125,6 +133,8 @@ def patch_moto(endpoint, work):
     patch_events()
     patch_ssm_document()
     patch_kms_key_tags()
+    patch_backup_jobs()
+    patch_waits()
     add_models(endpoint)
 
 
@@ -351,6 +361,128 @@ def patch_kms_key_tags():
     CAIRN_PATCHED.append("kms: a CloudFormation key's tags reach KMS (moto fails on Key/Value tags)")
 
 
+# AWS Backup jobs (moto has vaults and plans, no jobs): a job of an existing EC2 instance or
+# RDS cluster into an existing vault is CREATED, then RUNNING, then COMPLETED on the
+# following DescribeBackupJob calls (one step per call); a job of a resource that does not
+# exist (or no longer does: a terminated instance) FAILS, as AWS Backup's would. Nothing is
+# copied and no recovery point is kept.
+BACKUP_JOB_STATES = ["CREATED", "RUNNING", "COMPLETED"]
+
+
+def patch_backup_jobs():
+    from moto.backup import urls
+    from moto.backup.exceptions import ResourceNotFoundException
+    from moto.backup.models import BackupBackend
+    from moto.backup.responses import BackupResponse
+    from moto.core.utils import unix_time
+    from moto.ec2.models import ec2_backends
+    from moto.rds.models import rds_backends
+    from moto.utilities.arns import parse_arn
+
+    def resource_exists(arn):
+        a = parse_arn(arn)
+        if a.service == "ec2" and a.resource_type == "instance":
+            ec2 = ec2_backends[a.account][a.region]
+            for reservation in ec2.all_reservations():
+                for i in reservation.instances:
+                    if i.id == a.resource_id:
+                        return i.state != "terminated"
+            return False
+        if a.service == "rds" and a.resource_type == "cluster":
+            return a.resource_id in rds_backends[a.account][a.region].clusters
+        return True
+
+    def start_backup_job(self, vault, resource_arn, role_arn, token):
+        jobs = self.__dict__.setdefault("cairn_jobs", {})
+        if vault not in self.vaults:
+            raise ResourceNotFoundException(vault)
+        for job in jobs.values():
+            if token and job["IdempotencyToken"] == token:
+                return job
+        job_id = str(uuid.uuid4()).upper()
+        exists = resource_exists(resource_arn)
+        job = {
+            "BackupJobId": job_id,
+            "BackupVaultName": vault,
+            "BackupVaultArn": self.vaults[vault].backup_vault_arn,
+            "ResourceArn": resource_arn,
+            "IamRoleArn": role_arn,
+            "IdempotencyToken": token,
+            "CreationDate": unix_time(),
+            "RecoveryPointArn": f"arn:aws:backup:{self.region_name}:{self.account_id}:recovery-point:{job_id}",
+            "State": "CREATED" if exists else "FAILED",
+            "StatusMessage": "" if exists else f"Resource {resource_arn} was not found",
+            "ResourceType": parse_arn(resource_arn).service.upper(),
+        }
+        jobs[job_id] = job
+        return job
+
+    def describe_backup_job(self, job_id):
+        job = self.__dict__.setdefault("cairn_jobs", {}).get(job_id)
+        if job is None:
+            raise ResourceNotFoundException(job_id)
+        if job["State"] in BACKUP_JOB_STATES[:-1]:
+            job["State"] = BACKUP_JOB_STATES[BACKUP_JOB_STATES.index(job["State"]) + 1]
+            if job["State"] == "COMPLETED":
+                job["CompletionDate"] = unix_time()
+                job["PercentDone"] = "100.0"
+        return job
+
+    def start_response(self):
+        p = json.loads(self.body or "{}")
+        job = self.backup_backend.start_backup_job(
+            p["BackupVaultName"], p["ResourceArn"], p["IamRoleArn"], p.get("IdempotencyToken")
+        )
+        return json.dumps({k: job[k] for k in ("BackupJobId", "RecoveryPointArn", "CreationDate")})
+
+    def describe_response(self):
+        job_id = unquote_path(self.path.rstrip("/").split("/")[-1])
+        return json.dumps(self.backup_backend.describe_backup_job(job_id))
+
+    BackupBackend.start_backup_job = start_backup_job
+    BackupBackend.describe_backup_job = describe_backup_job
+    BackupResponse.start_backup_job = start_response
+    BackupResponse.describe_backup_job = describe_response
+    urls.url_paths["{0}/backup-jobs/?$"] = urls.response.dispatch
+    urls.url_paths["{0}/backup-jobs/(?P<id>[^/]+)$"] = urls.response.dispatch
+    CAIRN_PATCHED.append(
+        "backup: StartBackupJob / DescribeBackupJob (CREATED, RUNNING, COMPLETED on successive describes; "
+        "FAILED for a resource that does not exist)"
+    )
+
+
+def unquote_path(segment):
+    from urllib.parse import unquote
+
+    return unquote(segment)
+
+
+# Step Functions waits: a Wait state or a retry interval lasts at most LOCAL_AWS_MAX_WAIT
+# seconds (default 1), so a job net that polls every minute runs in seconds. The
+# definition is run as written otherwise (its choices, retries and their counts).
+def patch_waits():
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+
+    limit = float(os.environ.get("LOCAL_AWS_MAX_WAIT", "1"))
+    original = WaitFunction._wait_interval
+
+    def wait_interval(self, env, wait_seconds):
+        return original(self, env, min(wait_seconds, limit))
+
+    class ShortTime:
+        def __getattr__(self, name):
+            return getattr(time, name)
+
+        @staticmethod
+        def sleep(seconds):
+            time.sleep(min(seconds, limit))
+
+    WaitFunction._wait_interval = wait_interval
+    retrier_decl.time = ShortTime()
+    CAIRN_PATCHED.append(f"stepfunctions: Wait states and retry intervals last at most {limit:g} s")
+
+
 def add_models(endpoint):
     """CloudFormation models moto lacks, as CloudFormationModel subclasses (moto finds its
     models through __subclasses__, before the first stack is parsed)."""
@@ -565,6 +697,53 @@ def add_models(endpoint):
             }
             return cls(apigatewayv2_backends[account_id][region_name].create_stage(p["ApiId"], config))
 
+    class BackupVault(CloudFormationModel):
+        """An AWS Backup vault, in moto's backup backend (jobs: patch_backup_jobs)."""
+
+        __module__ = "moto.cairn_local.models"  # moto files models by their module
+
+        def __init__(self, vault):
+            self.vault = vault
+
+        @property
+        def physical_resource_id(self):
+            return self.vault.backup_vault_name
+
+        @staticmethod
+        def cloudformation_type():
+            return "AWS::Backup::BackupVault"
+
+        @staticmethod
+        def cloudformation_name_type():
+            return "BackupVaultName"
+
+        @classmethod
+        def has_cfn_attr(cls, attr):
+            return attr in ["BackupVaultArn", "BackupVaultName"]
+
+        def get_cfn_attribute(self, attr):
+            if attr == "BackupVaultArn":
+                return self.vault.backup_vault_arn
+            return self.vault.backup_vault_name
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+            from moto.backup.models import backup_backends
+
+            p = cloudformation_json.get("Properties") or {}
+            vault = backup_backends[account_id][region_name].create_backup_vault(
+                backup_vault_name=p.get("BackupVaultName") or resource_name,
+                backup_vault_tags=p.get("BackupVaultTags") or {},
+                encryption_key_arn=p.get("EncryptionKeyArn"),
+                creator_request_id=None,
+            )
+            return cls(vault)
+
+        def delete(self, account_id, region_name):
+            from moto.backup.models import backup_backends
+
+            backup_backends[account_id][region_name].delete_backup_vault(self.vault.backup_vault_name)
+
     def image_builder(kind, arn_kind):
         class Placeholder(CloudFormationModel):
             """Image Builder does not exist in moto: the resource is an ARN, nothing runs."""
@@ -616,11 +795,11 @@ def add_models(endpoint):
     ]
     CAIRN_PATCHED.append(
         "cloudformation: models for AWS::SNS::Subscription, AWS::ApiGatewayV2::{Api,Integration,Route,Stage}, "
-        "AWS::ImageBuilder::* (placeholders); SSM documents default to JSON"
+        "AWS::Backup::BackupVault, AWS::ImageBuilder::* (placeholders); SSM documents default to JSON"
     )
     # keep references so the classes live as long as the process (moto looks them up by
     # CloudFormationModel.__subclasses__(), which holds weak references)
-    add_models.keep = [SnsSubscription, HttpApi, HttpApiIntegration, HttpApiRoute, HttpApiStage, *placeholders]
+    add_models.keep = [SnsSubscription, HttpApi, HttpApiIntegration, HttpApiRoute, HttpApiStage, BackupVault, *placeholders]
 
 
 # ---------------------------------------------------------------------------------------
