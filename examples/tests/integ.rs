@@ -283,6 +283,191 @@ async fn stack_manager() {
     );
 }
 
+/// web-jobnet: the stop job net puts the maintenance page on, stops httpd and the web
+/// servers, backs each up and the database (waiting for each backup job), then stops the
+/// database; the start job net brings it all back; a web server the stop net cannot stop
+/// (terminated) ends the run in its named failure with the database left running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "deploys: run scripts/integ (local environment) or set CAIRN_INTEG_ACCOUNT=1"]
+async fn web_jobnet() {
+    use examples::web_jobnet::STACKS;
+    let [web, functions, stop_stack, start_stack] = STACKS;
+    require_target();
+    let assembly = examples::web_jobnet::build()
+        .and_then(|mut app| app.synth())
+        .unwrap();
+    let case = IntegCase::from_assembly("web-jobnet", &assembly)
+        .unwrap()
+        .stacks(STACKS)
+        // An execution runs a dozen Lambda calls and backup polls.
+        .timeout(std::time::Duration::from_secs(300));
+    passed(
+        case.run(async |run: &mut IntegRun| {
+            run.not_run_locally(
+                "Run Command runs nothing on the web servers (the local environment reports every command \
+                 Success): httpd's scripts are not run",
+            );
+            run.not_run_locally(
+                "AWS Backup jobs are modelled by the local environment (CREATED -> RUNNING -> COMPLETED, FAILED \
+                 for a missing resource); no AMI or snapshot is taken",
+            );
+            run.not_run_locally(
+                "the scheduled rules never fire and Step Functions emits no status events, so the Slack \
+                 notifier is not invoked: the test starts each execution itself",
+            );
+            run.not_run_locally("Wait states and retry intervals are shortened to at most 1 s");
+            let cluster = run.physical_id_at(web, "Database").await?;
+            let outcome = drive_web_jobnet(run, web, functions, [stop_stack, start_stack]).await;
+            // The cluster is deletion-protected (stateful resources are kept unless the user
+            // opts out): the user turns the protection off before destroying the stacks.
+            query_call(
+                run,
+                ("rds", "2014-10-31"),
+                "ModifyDBCluster",
+                &[("DBClusterIdentifier", cluster.as_str()), ("DeletionProtection", "false")],
+            )
+            .await?;
+            outcome
+        })
+        .await,
+    );
+}
+
+/// The web-jobnet's users' path: stop, start, and a stop that cannot complete.
+async fn drive_web_jobnet(
+    run: &mut IntegRun,
+    web: &str,
+    functions: &str,
+    [stop_stack, start_stack]: [&str; 2],
+) -> Result<(), IntegError> {
+    let stop = run.output(stop_stack, "StateMachineArn")?;
+    let start = run.output(start_stack, "StateMachineArn")?;
+    let describe_instance = run.physical_id_at(functions, "DescribeInstance").await?;
+    let describe_database = run.physical_id_at(functions, "DescribeDatabase").await?;
+    let servers = [
+        run.physical_id_at(web, "WebServer1").await?,
+        run.physical_id_at(web, "WebServer2").await?,
+    ];
+
+    let stopped = execute(run, "the stop net", &stop).await?;
+    run.check(
+        "the stop net put the maintenance page on and backed the database up",
+        stopped["output"]["maintenance"]["ruleArn"]
+            .as_str()
+            .is_some_and(|a| a.contains(":listener-rule/"))
+            && stopped["output"]["backup"]["backupJobId"]
+                .as_str()
+                .is_some_and(|j| !j.is_empty()),
+        format!("output: {}", stopped["output"]),
+    );
+    for id in &servers {
+        run.verify(
+            &format!("web server {id} is stopped"),
+            Probe::invoke(&describe_instance, json!({"instanceId": id})),
+            Expected::like(json!({"state": "stopped"})),
+        )
+        .await;
+    }
+    run.verify(
+        "the database cluster is stopped",
+        Probe::invoke(&describe_database, json!({})),
+        Expected::like(json!({"status": "stopped"})),
+    )
+    .await;
+
+    execute(run, "the start net", &start).await?;
+    for id in &servers {
+        run.verify(
+            &format!("web server {id} is running"),
+            Probe::invoke(&describe_instance, json!({"instanceId": id})),
+            Expected::like(json!({"state": "running"})),
+        )
+        .await;
+    }
+    run.verify(
+        "the database cluster is available",
+        Probe::invoke(&describe_database, json!({})),
+        Expected::like(json!({"status": "available"})),
+    )
+    .await;
+
+    // A web server terminated behind the job net's back: the stop net must stop
+    // at it, in its named failure, and leave the database running.
+    query_call(
+        run,
+        ("ec2", "2016-11-15"),
+        "TerminateInstances",
+        &[("InstanceId.1", servers[1].as_str())],
+    )
+    .await?;
+    let arn = run.start_execution(&stop, &json!({})).await?;
+    let failed = run.wait_for_execution(&arn).await?;
+    run.check(
+        "the stop net fails in StopFailed when a web server cannot be stopped",
+        failed["status"] == "FAILED" && failed["error"] == "WebJobnet.StopFailed",
+        format!("execution: {failed}"),
+    );
+    run.verify(
+        "the database cluster was left running",
+        Probe::invoke(&describe_database, json!({})),
+        Expected::like(json!({"status": "available"})),
+    )
+    .await;
+    Ok(())
+}
+
+/// Runs a state machine with an empty input until it ends; checks that it succeeded and
+/// returns its execution (status, output, error, cause).
+async fn execute(
+    run: &mut IntegRun,
+    label: &str,
+    state_machine: &str,
+) -> Result<serde_json::Value, IntegError> {
+    let arn = run.start_execution(state_machine, &json!({})).await?;
+    let execution = run.wait_for_execution(&arn).await?;
+    run.check(
+        &format!("{label} succeeds"),
+        execution["status"] == "SUCCEEDED",
+        format!("execution: {execution}"),
+    );
+    Ok(execution)
+}
+
+/// One call of an AWS Query-protocol API (EC2, RDS ...: `(service, API version)`), signed,
+/// for what a test does behind a system's back; errors unless the service answers 200.
+async fn query_call(
+    run: &mut IntegRun,
+    (service, version): (&str, &str),
+    action: &str,
+    params: &[(&str, &str)],
+) -> Result<(), IntegError> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|e| !e.is_empty())
+        .unwrap_or_else(|| format!("https://{service}.{}.amazonaws.com", region(run)));
+    let mut body = format!("Action={action}&Version={version}");
+    for (k, v) in params {
+        body.push_str(&format!("&{k}={v}"));
+    }
+    let request = HttpRequest {
+        method: "POST".into(),
+        url: format!("{}/", endpoint.trim_end_matches('/')),
+        headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
+        body,
+        sign_for: Some(service.into()),
+    };
+    let answer = run.http(&request).await?;
+    if answer.status == 200 {
+        Ok(())
+    } else {
+        Err(IntegError::Call {
+            case: "web-jobnet".into(),
+            call: format!("{service}:{action}"),
+            message: format!("{service} answered {}: {}", answer.status, answer.body),
+        })
+    }
+}
+
 /// The StackPrefix tag of the fixture's instances.
 const FIXTURE_PREFIX: &str = "aem-integ";
 

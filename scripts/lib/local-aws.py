@@ -65,6 +65,10 @@ GAPS = {
     "events": "rules deliver to SQS, Lambda, logs and buses; no Step Functions, ECS or other targets; "
     "scheduled rules never fire",
     "s3-notifications": "S3 event notifications are delivered by moto to SQS, SNS and Lambda only",
+    "s3-bucket-policies": "bucket policies made by CloudFormation are recorded, not enforced (the local "
+    "endpoint is plain HTTP, so aws:SecureTransport denies would refuse every request)",
+    "rds": "Aurora clusters and their instances are records: no database runs; start/stop change the "
+    "status at once; dynamic references ({{resolve:...}}) in their properties are not resolved",
     "backup": "AWS Backup jobs complete on the third DescribeBackupJob and copy nothing (no recovery point, "
     "no AMI or snapshot); a job of a missing resource fails",
     "stepfunctions-waits": "Wait states and retry intervals are shortened (LOCAL_AWS_MAX_WAIT, default 1 s)",
@@ -127,7 +131,15 @@ def patch_moto(endpoint, work):
     from moto.core.config import default_user_config
 
     default_user_config["stepfunctions"]["execute_state_machine"] = True
-    CAIRN_PATCHED.append("stepfunctions: execute_state_machine on")
+    # The API then serves the executing backend; CloudFormation (and every other caller of
+    # the module's backends) must create state machines there too, not in the plain one.
+    import moto.stepfunctions.models as sfn_models
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+    sfn_models.stepfunctions_backends = stepfunctions_parser_backends
+    CAIRN_PATCHED.append("stepfunctions: execute_state_machine on (state machines made by CloudFormation too)")
+    patch_definition_substitutions(sfn_models.StateMachine)
+    patch_execution_names()
     patch_lambda(endpoint, work)
     patch_sns()
     patch_events()
@@ -135,6 +147,7 @@ def patch_moto(endpoint, work):
     patch_kms_key_tags()
     patch_backup_jobs()
     patch_waits()
+    patch_root_volumes()
     add_models(endpoint)
 
 
@@ -460,6 +473,68 @@ def unquote_path(segment):
 # Step Functions waits: a Wait state or a retry interval lasts at most LOCAL_AWS_MAX_WAIT
 # seconds (default 1), so a job net that polls every minute runs in seconds. The
 # definition is run as written otherwise (its choices, retries and their counts).
+def patch_definition_substitutions(state_machine):
+    """CloudFormation replaces `${key}` in a state machine's DefinitionString with
+    DefinitionSubstitutions (and takes a Definition object as JSON); moto uses the string as
+    written."""
+
+    def resolved(cloudformation_json):
+        props = dict(cloudformation_json.get("Properties") or {})
+        if "Definition" in props and "DefinitionString" not in props:
+            props["DefinitionString"] = json.dumps(props.pop("Definition"))
+        text = props.get("DefinitionString", "")
+        for key, value in (props.pop("DefinitionSubstitutions", None) or {}).items():
+            text = text.replace("${" + key + "}", value if isinstance(value, str) else json.dumps(value))
+        props["DefinitionString"] = text
+        return {**cloudformation_json, "Properties": props}
+
+    create = state_machine.create_from_cloudformation_json.__func__
+    update = state_machine.update_from_cloudformation_json.__func__
+
+    def create_resolved(cls, resource_name, cloudformation_json, *args, **kwargs):
+        return create(cls, resource_name, resolved(cloudformation_json), *args, **kwargs)
+
+    def update_resolved(cls, original, new_name, cloudformation_json, *args, **kwargs):
+        return update(cls, original, new_name, resolved(cloudformation_json), *args, **kwargs)
+
+    state_machine.create_from_cloudformation_json = classmethod(create_resolved)
+    state_machine.update_from_cloudformation_json = classmethod(update_resolved)
+    CAIRN_PATCHED.append("stepfunctions: CloudFormation's DefinitionSubstitutions are applied")
+
+
+def patch_execution_names():
+    """An execution started without a name gets a UUID, as in Step Functions (moto names
+    them all "None", so the second one is refused as already existing)."""
+    import uuid
+
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    start = StepFunctionsParserBackend.start_execution
+
+    def named(self, state_machine_arn, name=None, *args, **kwargs):
+        return start(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
+
+    StepFunctionsParserBackend.start_execution = named
+    CAIRN_PATCHED.append("stepfunctions: an execution started without a name gets a UUID")
+
+
+def patch_root_volumes():
+    """EC2 sizes a block device mapping that names neither a size nor a snapshot (the usual
+    root volume: type and encryption only) from the image; moto refuses it. The local
+    images' root snapshots are 8 GiB."""
+    from moto.ec2.models.elastic_block_store import EBSBackend
+
+    create_volume = EBSBackend.create_volume
+
+    def sized(self, size, zone_name, snapshot_id=None, *args, **kwargs):
+        if size is None and snapshot_id is None:
+            size = 8
+        return create_volume(self, size, zone_name, snapshot_id, *args, **kwargs)
+
+    EBSBackend.create_volume = sized
+    CAIRN_PATCHED.append("ec2: a block device mapping with neither size nor snapshot gets the image's 8 GiB")
+
+
 def patch_waits():
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
@@ -799,7 +874,18 @@ def add_models(endpoint):
     )
     # keep references so the classes live as long as the process (moto looks them up by
     # CloudFormationModel.__subclasses__(), which holds weak references)
-    add_models.keep = [SnsSubscription, HttpApi, HttpApiIntegration, HttpApiRoute, HttpApiStage, BackupVault, *placeholders]
+    import local_aws_models
+
+    add_models.keep = [
+        SnsSubscription,
+        HttpApi,
+        HttpApiIntegration,
+        HttpApiRoute,
+        HttpApiStage,
+        BackupVault,
+        *placeholders,
+        *local_aws_models.add(CAIRN_PATCHED),
+    ]
 
 
 # ---------------------------------------------------------------------------------------

@@ -327,9 +327,12 @@ impl IntegCase {
         };
         let label = format!("deploy {}", self.stacks_label());
         let deployed = Box::pin(crate::commands::run(&self.assembly_dir, Command::Deploy(args))).await;
-        let config = load_config(&aws).await;
+        // The deploy read the assembly already; an unreadable one failed it.
+        let assembly = crate::assembly::Assembly::load(&self.assembly_dir).ok();
+        let config = load_config(&aws, assembly.as_ref().and_then(|a| self.region_of(a))).await;
         let mut run = IntegRun {
             case: self,
+            assembly,
             config,
             aws,
             outputs: BTreeMap::new(),
@@ -364,6 +367,35 @@ impl IntegCase {
         }
     }
 
+    /// The case's stacks, as the assembly has them.
+    fn selected<'a>(&self, assembly: &'a crate::assembly::Assembly) -> Vec<&'a crate::assembly::Stack> {
+        assembly
+            .stacks
+            .iter()
+            .filter(|s| {
+                self.stacks.is_empty()
+                    || self
+                        .stacks
+                        .iter()
+                        .any(|n| *n == s.artifact_id || *n == s.stack_name)
+            })
+            .collect()
+    }
+
+    /// The region every stack of the case deploys to, when their environments name one and
+    /// the same: the run's calls go there (else to the configured region).
+    fn region_of(&self, assembly: &crate::assembly::Assembly) -> Option<String> {
+        let regions: std::collections::BTreeSet<Option<&String>> = self
+            .selected(assembly)
+            .iter()
+            .map(|s| s.region.as_ref())
+            .collect();
+        match regions.into_iter().collect::<Vec<_>>().as_slice() {
+            [Some(region)] => Some((*region).clone()),
+            _ => None,
+        }
+    }
+
     fn stacks_label(&self) -> String {
         if self.stacks.is_empty() {
             "every stack".into()
@@ -380,10 +412,13 @@ fn default_timeout(target: &Target) -> Duration {
     }
 }
 
-async fn load_config(aws: &AwsOptions) -> SdkConfig {
+async fn load_config(aws: &AwsOptions, region: Option<String>) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(e) = &aws.endpoint_url {
         loader = loader.endpoint_url(e);
+    }
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region));
     }
     loader.load().await
 }
@@ -392,6 +427,7 @@ async fn load_config(aws: &AwsOptions) -> SdkConfig {
 /// in the [`Report`].
 pub struct IntegRun {
     case: IntegCase,
+    assembly: Option<crate::assembly::Assembly>,
     config: SdkConfig,
     aws: AwsOptions,
     outputs: BTreeMap<String, BTreeMap<String, String>>,
@@ -569,9 +605,40 @@ impl IntegRun {
             })
     }
 
+    /// The physical id of the resource at a construct path under one of the case's stacks
+    /// (`"Functions/DescribeInstance"`; an L2's `Resource` child is implied), found by the
+    /// `aws:cdk:path` metadata of the stack's template, so a test needs no hashed logical id.
+    pub async fn physical_id_at(&self, stack: &str, path: &str) -> Result<String> {
+        let (stack_name, logical_id) = self.logical_id_at(stack, path)?;
+        self.physical_id(&stack_name, &logical_id).await
+    }
+
+    /// The stack name and logical id of the resource at `path` under `stack`.
+    fn logical_id_at(&self, stack: &str, path: &str) -> Result<(String, String)> {
+        let assembly = self.assembly.as_ref().ok_or_else(|| IntegError::Io {
+            case: self.case.name.clone(),
+            path: self.case.assembly_dir.clone(),
+            message: "the assembly could not be read".into(),
+        })?;
+        resource_at(assembly, stack, path).map_err(|message| IntegError::Call {
+            case: self.case.name.clone(),
+            call: format!("find {stack}/{path} in the assembly"),
+            message,
+        })
+    }
+
     /// Invokes a Lambda function synchronously with a JSON payload; returns its JSON result
     /// (an error when the function failed).
     pub async fn invoke(&mut self, function: &str, payload: &Value) -> Result<Value> {
+        let answer = self.invoke_once(function, payload).await?;
+        self.report
+            .entries
+            .push(Entry::Step(format!("lambda:Invoke {function}")));
+        Ok(answer)
+    }
+
+    /// One synchronous invocation (for [`IntegRun::invoke`] and [`Probe::Invoke`]).
+    async fn invoke_once(&self, function: &str, payload: &Value) -> Result<Value> {
         let call = format!("lambda:Invoke {function}");
         let out = aws_sdk_lambda::Client::new(&self.config)
             .invoke()
@@ -591,7 +658,6 @@ impl IntegRun {
                 message: format!("the function failed ({kind}): {body}"),
             });
         }
-        self.report.entries.push(Entry::Step(call));
         Ok(serde_json::from_str(&body).unwrap_or(Value::String(body)))
     }
 
@@ -828,6 +894,7 @@ impl IntegRun {
                     "inFlight": count(A::ApproximateNumberOfMessagesNotVisible),
                 }))
             }
+            Probe::Invoke { function, payload } => self.invoke_once(function, payload).await,
         }
     }
 
@@ -893,6 +960,38 @@ impl IntegRun {
             })
         }
     }
+}
+
+/// The stack name and logical id of the resource whose `aws:cdk:path` is `path` (or
+/// `path/Resource`) under the stack `stack` (artifact id or name) of `assembly`.
+fn resource_at(
+    assembly: &crate::assembly::Assembly,
+    stack: &str,
+    path: &str,
+) -> std::result::Result<(String, String), String> {
+    let found = assembly
+        .stacks
+        .iter()
+        .find(|s| s.artifact_id == stack || s.stack_name == stack)
+        .ok_or_else(|| format!("the assembly has no stack {stack}"))?;
+    let full = format!("{}/{}", found.display_name, path.trim_matches('/'));
+    let wanted = [full.clone(), format!("{full}/Resource")];
+    found.template["Resources"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .find(|(_, r)| {
+            r["Metadata"]["aws:cdk:path"]
+                .as_str()
+                .is_some_and(|p| wanted.iter().any(|w| w == p))
+        })
+        .map(|(id, _)| (found.stack_name.clone(), id.clone()))
+        .ok_or_else(|| {
+            format!(
+                "no resource of {} has the construct path {full} (or {full}/Resource)",
+                found.stack_name
+            )
+        })
 }
 
 /// One thing a run did or found.
@@ -1087,6 +1186,65 @@ mod tests {
             target: "local".into(),
             entries,
         }
+    }
+
+    /// Two stacks of one app, `Web` in ap-northeast-1 (a function `Web/Fn` and a queue
+    /// `Web/Queue` written without an L2 `Resource` child) and `Global` in us-east-1.
+    fn assembly(dir: &Path) -> crate::assembly::Assembly {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).unwrap();
+        let stack = |env: &str, template: &str| {
+            json!({"type": "aws:cloudformation:stack", "environment": env,
+                   "properties": {"templateFile": template}})
+        };
+        let manifest = json!({"version": "36.0.0", "artifacts": {
+            "Web": stack("aws://unknown-account/ap-northeast-1", "Web.template.json"),
+            "Global": stack("aws://unknown-account/us-east-1", "Global.template.json"),
+        }});
+        let resource = |kind: &str, path: &str| json!({"Type": kind, "Metadata": {"aws:cdk:path": path}});
+        let web = json!({"Resources": {
+            "FnServiceRole1A2B3C4D": resource("AWS::IAM::Role", "Web/Fn/ServiceRole/Resource"),
+            "Fn9270CBC0": resource("AWS::Lambda::Function", "Web/Fn/Resource"),
+            "Queue": resource("AWS::SQS::Queue", "Web/Queue"),
+        }});
+        for (name, text) in [
+            ("manifest.json", manifest),
+            ("Web.template.json", web),
+            ("Global.template.json", json!({"Resources": {}})),
+        ] {
+            std::fs::write(dir.join(name), text.to_string()).unwrap();
+        }
+        crate::assembly::Assembly::load(dir).unwrap()
+    }
+
+    #[test]
+    fn a_construct_path_names_its_resource_and_the_run_goes_to_the_stacks_region() {
+        let dir = std::env::temp_dir().join(format!("cairn-integ-paths-{}", std::process::id()));
+        let a = assembly(&dir);
+        let found = |stack: &str, path: &str| resource_at(&a, stack, path);
+        assert_eq!(found("Web", "Fn"), Ok(("Web".into(), "Fn9270CBC0".into())));
+        assert_eq!(
+            found("Web", "/Fn/ServiceRole"),
+            Ok(("Web".into(), "FnServiceRole1A2B3C4D".into()))
+        );
+        assert_eq!(found("Web", "Queue"), Ok(("Web".into(), "Queue".into())));
+        let missing = found("Web", "Nothing").unwrap_err();
+        assert!(
+            missing.contains("no resource of Web has the construct path Web/Nothing"),
+            "{missing}"
+        );
+        assert_eq!(found("Api", "Fn").unwrap_err(), "the assembly has no stack Api");
+
+        let case = |stacks: &[&str]| IntegCase::new("c", &dir).stacks(stacks.iter().copied());
+        assert_eq!(case(&["Web"]).region_of(&a), Some("ap-northeast-1".into()));
+        assert_eq!(case(&["Global"]).region_of(&a), Some("us-east-1".into()));
+        assert_eq!(
+            case(&["Web", "Global"]).region_of(&a),
+            None,
+            "two regions: the configured one"
+        );
+        assert_eq!(case(&[]).region_of(&a), None, "every stack: two regions");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

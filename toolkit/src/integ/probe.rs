@@ -42,6 +42,16 @@ pub enum Probe {
         /// The queue's URL.
         queue_url: String,
     },
+    /// What a Lambda function returns for a payload (`Invoke`, synchronous), as JSON; a
+    /// function error makes the read fail (as the CDK's `invokeFunction` assertion). For a
+    /// system's own read-only functions (e.g. "describe this instance"), polled until they
+    /// answer as expected.
+    Invoke {
+        /// The function's name or ARN.
+        function: String,
+        /// The JSON event it is invoked with.
+        payload: Value,
+    },
 }
 
 impl Probe {
@@ -75,6 +85,14 @@ impl Probe {
         }
     }
 
+    /// What `function` returns when invoked with `payload`.
+    pub fn invoke(function: impl Into<String>, payload: Value) -> Self {
+        Probe::Invoke {
+            function: function.into(),
+            payload,
+        }
+    }
+
     /// How the probe is shown in the report.
     pub fn describe(&self) -> String {
         match self {
@@ -84,6 +102,7 @@ impl Probe {
             Probe::Execution { arn } => format!("execution {arn}"),
             Probe::Function { name } => format!("function {name}"),
             Probe::QueueDepth { queue_url } => format!("messages in {queue_url}"),
+            Probe::Invoke { function, payload } => format!("function {function} invoked with {payload}"),
         }
     }
 }

@@ -1,0 +1,360 @@
+"""CloudFormation models the local environment (local-aws.py) adds to moto for resource
+types moto's CloudFormation does not create, each in the service's moto backend so the
+system's own calls (DescribeDBClusters, GetSecretValue ...) find it. moto skips a type it
+has no model for, and an output reading an attribute of such a resource fails the whole
+stack with an internal error.
+
+Each model is made by `model()`: a `create(props, name, account, region)` that returns the
+resource's state (a dict with its physical id under "id" and its attributes by their
+CloudFormation names), and an optional `delete(state, account, region)`.
+"""
+
+import json
+
+
+def model(cfn_type, name_type, create, delete=None):
+    """A moto CloudFormation model of `cfn_type` (its name property `name_type`)."""
+    from moto.core.common_models import CloudFormationModel
+
+    class Model(CloudFormationModel):
+        __module__ = "moto.cairn_local.models"  # moto files models by their module
+
+        def __init__(self, state):
+            self.state = state
+
+        @property
+        def physical_resource_id(self):
+            return self.state["id"]
+
+        @staticmethod
+        def cloudformation_type():
+            return cfn_type
+
+        @staticmethod
+        def cloudformation_name_type():
+            return name_type
+
+        @classmethod
+        def has_cfn_attr(cls, attr):
+            # Attributes are known once created; moto asks before (for outputs) too.
+            return True
+
+        def get_cfn_attribute(self, attr):
+            if attr not in self.state:
+                from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+                raise UnformattedGetAttTemplateException()
+            return self.state[attr]
+
+        @classmethod
+        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+            props = cloudformation_json.get("Properties") or {}
+            state = create(props, resource_name, account_id, region_name)
+            state["_policy"] = cloudformation_json.get("DeletionPolicy")
+            return cls(state)
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+            pass
+
+        def delete(self, account_id, region_name):
+            if delete is not None:
+                delete(self.state, account_id, region_name)
+
+    Model.__name__ = cfn_type.replace("AWS::", "").replace("::", "")
+    return Model
+
+
+def tags_of(props, key="Tags"):
+    return [{"Key": t["Key"], "Value": t["Value"]} for t in props.get(key) or []]
+
+
+# --- RDS: Aurora clusters (DBInstances of a cluster are moto's own model) ----------------
+
+
+def create_db_cluster(p, name, account, region):
+    from moto.rds.models import rds_backends
+
+    cluster_id = (p.get("DBClusterIdentifier") or name).lower()[:63]
+    cluster = rds_backends[account][region].create_db_cluster(
+        {
+            "db_cluster_identifier": cluster_id,
+            "engine": p["Engine"],
+            "engine_version": p.get("EngineVersion"),
+            # A dynamic reference ({{resolve:secretsmanager:...}}) stays as written: the
+            # local environment resolves none.
+            "master_username": p.get("MasterUsername"),
+            "master_user_password": p.get("MasterUserPassword"),
+            "database_name": p.get("DatabaseName"),
+            "db_cluster_parameter_group_name": p.get("DBClusterParameterGroupName"),
+            "db_subnet_group_name": p.get("DBSubnetGroupName"),
+            "vpc_security_group_ids": p.get("VpcSecurityGroupIds") or [],
+            "storage_encrypted": bool(p.get("StorageEncrypted")),
+            "kms_key_id": p.get("KmsKeyId"),
+            "deletion_protection": bool(p.get("DeletionProtection")),
+            "backup_retention_period": int(p.get("BackupRetentionPeriod") or 1),
+            "copy_tags_to_snapshot": bool(p.get("CopyTagsToSnapshot")),
+            "port": int(p["Port"]) if p.get("Port") else None,
+            "tags": tags_of(p),
+        }
+    )
+    # CloudFormation's create completes once the cluster is available.
+    cluster.status = "available"
+    return {
+        "id": cluster_id,
+        "DBClusterArn": cluster.db_cluster_arn,
+        "DBClusterResourceId": cluster.db_cluster_resource_id,
+        "Endpoint.Address": cluster.endpoint,
+        "Endpoint.Port": str(cluster.port),
+        "ReadEndpoint.Address": cluster.reader_endpoint,
+    }
+
+
+def patch_cluster_instances():
+    """A DB instance of a cluster (DBClusterIdentifier) joins it and takes its engine
+    version, as RDS does; moto's model ignores the property (and knows no default version
+    for the Aurora engines)."""
+    from moto.rds.models import DBInstance, rds_backends
+
+    create = DBInstance.create_from_cloudformation_json.__func__
+
+    def in_cluster(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        p = cloudformation_json.get("Properties") or {}
+        backend = rds_backends[account_id][region_name]
+        cluster = backend.clusters.get(p.get("DBClusterIdentifier") or "")
+        if cluster is None:
+            return create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        return backend.create_db_instance(
+            {
+                "db_instance_identifier": (p.get("DBInstanceIdentifier") or resource_name).lower()[:63],
+                "db_instance_class": p["DBInstanceClass"],
+                "engine": p.get("Engine") or cluster.engine,
+                "engine_version": p.get("EngineVersion") or cluster.engine_version,
+                "db_cluster_identifier": cluster.db_cluster_identifier,
+                "db_subnet_group_name": p.get("DBSubnetGroupName"),
+                "publicly_accessible": bool(p.get("PubliclyAccessible")),
+                "auto_minor_version_upgrade": p.get("AutoMinorVersionUpgrade", True),
+                "promotion_tier": p.get("PromotionTier"),
+                "tags": tags_of(p),
+            }
+        )
+
+    DBInstance.create_from_cloudformation_json = classmethod(in_cluster)
+
+
+def patch_target_group_targets():
+    """A target group's `Targets` are registered, as CloudFormation does (moto's model
+    ignores them, so the group stays empty and nothing is ever healthy)."""
+    from moto.elbv2.models import FakeTargetGroup
+
+    create = FakeTargetGroup.create_from_cloudformation_json.__func__
+
+    def with_targets(cls, resource_name, cloudformation_json, *args, **kwargs):
+        group = create(cls, resource_name, cloudformation_json, *args, **kwargs)
+        targets = (cloudformation_json.get("Properties") or {}).get("Targets") or []
+        group.register([{k: v for k, v in t.items() if k in ("Id", "Port")} for t in targets])
+        return group
+
+    FakeTargetGroup.create_from_cloudformation_json = classmethod(with_targets)
+
+
+def delete_db_cluster(state, account, region):
+    """As CloudFormation: a final snapshot under DeletionPolicy Snapshot; a cluster with
+    deletion protection is not deleted (the stack's deletion fails)."""
+    from moto.rds.models import rds_backends
+
+    backend = rds_backends[account][region]
+    snapshot = f"{state['id']}-final" if state.get("_policy") == "Snapshot" else None
+    backend.delete_db_cluster(cluster_identifier=state["id"], snapshot_name=snapshot)
+
+
+def create_db_cluster_parameter_group(p, name, account, region):
+    from moto.rds.models import rds_backends
+
+    group_name = (p.get("DBClusterParameterGroupName") or name).lower()
+    rds_backends[account][region].create_db_cluster_parameter_group(
+        db_cluster_parameter_group_name=group_name,
+        db_parameter_group_family=p["Family"],
+        description=p.get("Description", ""),
+        tags=tags_of(p),
+    )
+    return {"id": group_name}
+
+
+def delete_db_cluster_parameter_group(state, account, region):
+    from moto.rds.models import rds_backends
+
+    rds_backends[account][region].delete_db_cluster_parameter_group(state["id"])
+
+
+# --- Secrets Manager ----------------------------------------------------------------------
+
+
+def generated_secret_string(backend, g):
+    """The SecretString CloudFormation generates for GenerateSecretString."""
+    password = backend.get_random_password(
+        password_length=int(g.get("PasswordLength", 32)),
+        exclude_characters=g.get("ExcludeCharacters", ""),
+        exclude_numbers=bool(g.get("ExcludeNumbers")),
+        exclude_punctuation=bool(g.get("ExcludePunctuation")),
+        exclude_uppercase=bool(g.get("ExcludeUppercase")),
+        exclude_lowercase=bool(g.get("ExcludeLowercase")),
+        include_space=bool(g.get("IncludeSpace")),
+        require_each_included_type=bool(g.get("RequireEachIncludedType", True)),
+    )
+    password = json.loads(password)["RandomPassword"] if password.startswith("{") else password
+    if "SecretStringTemplate" in g:
+        secret = json.loads(g["SecretStringTemplate"])
+        secret[g["GenerateStringKey"]] = password
+        return json.dumps(secret)
+    return password
+
+
+def create_secret(p, name, account, region):
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    backend = secretsmanager_backends[account][region]
+    secret_name = p.get("Name") or name
+    if "GenerateSecretString" in p:
+        value = generated_secret_string(backend, p["GenerateSecretString"])
+    else:
+        value = p.get("SecretString", "")
+    created = json.loads(
+        backend.create_secret(
+            name=secret_name,
+            secret_string=value,
+            secret_binary=None,
+            description=p.get("Description"),
+            tags=tags_of(p),
+            kms_key_id=p.get("KmsKeyId"),
+            client_request_token=None,
+            replica_regions=[],
+            force_overwrite=False,
+        )
+    )
+    # Ref is the ARN.
+    return {"id": created["ARN"], "Id": created["ARN"]}
+
+
+def delete_secret(state, account, region):
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    secretsmanager_backends[account][region].delete_secret(
+        secret_id=state["id"], recovery_window_in_days=None, force_delete_without_recovery=True
+    )
+
+
+def create_secret_target_attachment(p, name, account, region):
+    """Adds the target's connection fields to the secret, as the attachment does."""
+    from moto.rds.models import rds_backends
+    from moto.secretsmanager.models import secretsmanager_backends
+
+    backend = secretsmanager_backends[account][region]
+    current = backend.secrets[p["SecretId"]] if backend._is_valid_identifier(p["SecretId"]) else None
+    if current is not None and p.get("TargetType") == "AWS::RDS::DBCluster":
+        cluster = rds_backends[account][region].clusters.get(p["TargetId"])
+        value = json.loads(current.secret_string or "{}")
+        if cluster is not None:
+            value.update(
+                {
+                    "engine": cluster.engine.replace("aurora-", ""),
+                    "host": cluster.endpoint,
+                    "port": cluster.port,
+                    "dbClusterIdentifier": cluster.db_cluster_identifier,
+                }
+            )
+            backend.put_secret_value(p["SecretId"], json.dumps(value), None, None, ["AWSCURRENT"])
+    return {"id": p["SecretId"]}
+
+
+# --- EC2 -------------------------------------------------------------------------
+
+
+def patch_vpc_teardown():
+    """Deleting a stack deletes its route tables, NAT gateways, internet gateways and
+    Elastic IPs, as CloudFormation does; moto's models drop them from the stack and leave
+    them in the VPC, whose deletion then fails (DependencyViolation). A deletion refused
+    for a dependency is retried after the stack's other resources, as moto retries."""
+    from moto.ec2.models import ec2_backends
+    from moto.ec2.models.elastic_ip_addresses import ElasticAddress
+    from moto.ec2.models.internet_gateways import InternetGateway
+    from moto.ec2.models.nat_gateways import NatGateway
+    from moto.ec2.models.route_tables import RouteTable
+
+    def route_table(self, account_id, region_name):
+        backend = ec2_backends[account_id][region_name]
+        for association in list(self._associations):
+            backend.disassociate_route_table(association)
+        backend.delete_route_table(self.id)
+
+    def nat_gateway(self, account_id, region_name):
+        ec2_backends[account_id][region_name].delete_nat_gateway(self.id)
+
+    def internet_gateway(self, account_id, region_name):
+        backend = ec2_backends[account_id][region_name]
+        if self.vpc is not None:
+            backend.detach_internet_gateway(self.id, self.vpc.id)
+        backend.delete_internet_gateway(self.id)
+
+    def elastic_address(self, account_id, region_name):
+        ec2_backends[account_id][region_name].release_address(allocation_id=self.allocation_id)
+
+    RouteTable.delete = route_table
+    NatGateway.delete = nat_gateway
+    InternetGateway.delete = internet_gateway
+    ElasticAddress.delete = elastic_address
+
+
+def create_security_group_egress(p, name, account, region):
+    from moto.ec2.models import ec2_backends
+
+    sources = [{"GroupId": p["DestinationSecurityGroupId"]}] if p.get("DestinationSecurityGroupId") else []
+    ranges = [{"CidrIp": p["CidrIp"]}] if p.get("CidrIp") else []
+    rules, _ = ec2_backends[account][region].authorize_security_group_egress(
+        group_name_or_id=p["GroupId"],
+        ip_protocol=str(p["IpProtocol"]),
+        from_port=str(p.get("FromPort", -1)),
+        to_port=str(p.get("ToPort", -1)),
+        ip_ranges=ranges,
+        source_groups=sources,
+    )
+    return {"id": rules[0].id if rules else name, "Id": rules[0].id if rules else name}
+
+
+def record_bucket_policy(p, name, account, region):
+    """A bucket policy is recorded, not put on the bucket: moto enforces bucket policies,
+    and every request to the local endpoint is plain HTTP, so the usual
+    `aws:SecureTransport` deny would refuse them all. (Unmodelled, the resource would break
+    moto's DescribeStackResource for the whole stack.)"""
+    return {"id": p["Bucket"], "PolicyDocument": p.get("PolicyDocument")}
+
+
+MODELS = [
+    ("AWS::RDS::DBCluster", "DBClusterIdentifier", create_db_cluster, delete_db_cluster),
+    (
+        "AWS::RDS::DBClusterParameterGroup",
+        "DBClusterParameterGroupName",
+        create_db_cluster_parameter_group,
+        delete_db_cluster_parameter_group,
+    ),
+    ("AWS::SecretsManager::Secret", "Name", create_secret, delete_secret),
+    ("AWS::SecretsManager::SecretTargetAttachment", "", create_secret_target_attachment, None),
+    ("AWS::EC2::SecurityGroupEgress", "", create_security_group_egress, None),
+    ("AWS::S3::BucketPolicy", "", record_bucket_policy, None),
+]
+
+
+def add(patched):
+    """Adds the models (kept referenced: moto finds them through __subclasses__, weak
+    references); returns them."""
+    models = [model(t, n, c, d) for t, n, c, d in MODELS]
+    patch_cluster_instances()
+    patch_target_group_targets()
+    patch_vpc_teardown()
+    patched.append(
+        "cloudformation: models for "
+        + ", ".join(m.cloudformation_type() for m in models)
+        + " (in the services' backends); a cluster's DB instances join it; a target group's Targets are registered; deleting a stack deletes its route tables, NAT and internet gateways and Elastic IPs"
+    )
+    return models
+
