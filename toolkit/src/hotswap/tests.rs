@@ -279,6 +279,15 @@ fn only_container_images_of_a_task_definition_used_by_services_are_hotswappable(
         rejected(&old_with_rule, &other_user),
         ["Task: : Rule (AWS::Events::Rule) refers to the task definition, and only ECS services using it as their TaskDefinition are updated by a hotswap"]
     );
+    let mut other_kind = new.clone();
+    other_kind["Resources"]["Other"] =
+        json!({"Type": "Custom::Runner", "Properties": {"TaskDefinition": {"Ref": "Task"}}});
+    let mut old_with_other = old.clone();
+    old_with_other["Resources"]["Other"] = other_kind["Resources"]["Other"].clone();
+    assert_eq!(
+        rejected(&old_with_other, &other_kind),
+        ["Task: : Other (Custom::Runner) refers to the task definition, and only ECS services using it as their TaskDefinition are updated by a hotswap"]
+    );
 }
 
 #[tokio::test]
@@ -448,6 +457,24 @@ async fn hotswap_fallback_deploys_in_full_when_something_is_not_hotswappable() {
         .err
         .text()
         .contains("Hello: falling back to a full deployment (--hotswap-fallback)"));
+    assert!(
+        h.world().calls_of("DescribeStackResources").is_empty(),
+        "a change the templates show is not hotswappable costs no evaluation"
+    );
+
+    // A definition that cannot be evaluated (found while resolving): a full deployment too.
+    let h = deployed();
+    let mut new = base();
+    new["Resources"]["Flow"]["Properties"]["DefinitionString"] =
+        json!({"Fn::Join": ["", ["{\"Comment\":\"", {"Fn::ImportValue": "Shared"}, "\"}"]]});
+    let done = run(&h, new, &fallback).await.unwrap();
+    assert_eq!(done.result, "deployed");
+    assert_eq!(h.world().calls_of("CreateChangeSet").len(), 1);
+    let err = h.err.text();
+    assert!(
+        err.contains("Flow (AWS::StepFunctions::StateMachine) DefinitionString: DefinitionString cannot be evaluated: Fn::ImportValue"),
+        "{err}"
+    );
 
     // Everything hotswappable: no change set.
     let h = deployed();
@@ -472,4 +499,11 @@ async fn a_stack_not_deployed_yet_is_deployed_in_full_and_the_run_warns_of_drift
         err.contains("Hello: not deployed yet, and a hotswap needs a deployed stack: full deployment"),
         "{err}"
     );
+
+    // A stack that only holds a change set under review is not deployed either.
+    let h = Harness::new();
+    h.world().put_stack("Hello", &json!({}), "REVIEW_IN_PROGRESS");
+    let done = run(&h, base(), &hotswap_args()).await.unwrap();
+    assert_eq!(done.result, "deployed");
+    assert!(h.err.text().contains("Hello: not deployed yet"));
 }
