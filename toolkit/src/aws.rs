@@ -126,6 +126,8 @@ pub(crate) struct AwsCloud {
     region: String,
     /// The endpoint every call goes to (`--endpoint-url`), when one is configured.
     custom_endpoint: Option<String>,
+    /// Lambda, Step Functions and ECS, for hotswap deployments.
+    pub(crate) services: crate::hotswap::aws::AwsServices,
 }
 
 impl AwsCloud {
@@ -154,6 +156,7 @@ impl AwsCloud {
             ),
             region: region.to_string(),
             custom_endpoint: conf.endpoint_url().map(String::from),
+            services: crate::hotswap::aws::AwsServices::new(conf, region),
         }
     }
 
@@ -163,21 +166,7 @@ impl AwsCloud {
         E: ProvideErrorMetadata + StdError + 'static,
         R: fmt::Debug + HttpStatus + 'static,
     {
-        let endpoint = || {
-            match &self.custom_endpoint {
-            Some(url) => (
-                url.clone(),
-                "check that the endpoint is running and that --endpoint-url or AWS_ENDPOINT_URL names it".to_string(),
-            ),
-            None => (
-                service_endpoint(service, &self.region),
-                format!(
-                    "check the network connection (and HTTPS_PROXY if a proxy is needed), and that the region {} is right (--region, AWS_REGION or the profile's)",
-                    self.region
-                ),
-            ),
-        }
-        };
+        let endpoint = || endpoint_and_hint(self.custom_endpoint.as_deref(), service, &self.region);
         match &e {
             SdkError::DispatchFailure(failure) => {
                 let (endpoint, hint) = endpoint();
@@ -239,6 +228,23 @@ impl AwsCloud {
     }
 }
 
+/// The endpoint calls to `service` go to (`--endpoint-url` when configured, else the
+/// public one of `region`), and what to check when it cannot be reached.
+pub(crate) fn endpoint_and_hint(custom: Option<&str>, service: &str, region: &str) -> (String, String) {
+    match custom {
+        Some(url) => (
+            url.to_string(),
+            "check that the endpoint is running and that --endpoint-url or AWS_ENDPOINT_URL names it".to_string(),
+        ),
+        None => (
+            service_endpoint(service, region),
+            format!(
+                "check the network connection (and HTTPS_PROXY if a proxy is needed), and that the region {region} is right (--region, AWS_REGION or the profile's)"
+            ),
+        ),
+    }
+}
+
 /// The public endpoint of `service` in `region`, in the region's partition.
 pub(crate) fn service_endpoint(service: &str, region: &str) -> String {
     format!(
@@ -267,9 +273,16 @@ fn chain(e: &(dyn StdError + 'static)) -> String {
 /// Why a connection could not be made, in words.
 fn connector_cause(e: &ConnectorError) -> String {
     match unreachable_kind(e) {
+        None if e.is_timeout() => "the connection timed out".into(),
+        _ => unreachable_cause(e),
+    }
+}
+
+/// Why a connection could not be made, in words, from any error chain.
+pub(crate) fn unreachable_cause(e: &(dyn StdError + 'static)) -> String {
+    match unreachable_kind(e) {
         Some(Unreachable::Refused) => "connection refused: nothing listens there".into(),
         Some(Unreachable::UnknownHost) => format!("the host name does not resolve: {}", deepest(e)),
-        None if e.is_timeout() => "the connection timed out".into(),
         None => deepest(e),
     }
 }

@@ -431,8 +431,112 @@ pub(crate) trait AccountInfo: Send + Sync {
     fn parameter(&self, name: &str) -> impl Future<Output = CloudResult<Option<String>>> + Send;
 }
 
+/// A Lambda function's new code (`UpdateFunctionCode`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum FunctionCode {
+    /// A zip in S3 (a published file asset).
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The key.
+        key: String,
+        /// The object version, when the template names one.
+        version: Option<String>,
+    },
+    /// A container image.
+    ImageUri(String),
+}
+
+/// A Lambda function's new configuration (`UpdateFunctionConfiguration`): the properties
+/// that changed, each with its new value (the service's default when the template no
+/// longer sets it).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct FunctionConfiguration {
+    /// `Environment.Variables`.
+    pub environment: Option<BTreeMap<String, String>>,
+    /// `Description`.
+    pub description: Option<String>,
+    /// `MemorySize` (MB).
+    pub memory_size: Option<i64>,
+    /// `Timeout` (seconds).
+    pub timeout: Option<i64>,
+}
+
+/// Where a Lambda function's last update is (`GetFunctionConfiguration`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FunctionStatus {
+    /// `Pending`, `Active`, `Failed` ... (`State`).
+    pub state: Option<String>,
+    /// `InProgress`, `Successful`, `Failed` (`LastUpdateStatus`).
+    pub last_update_status: Option<String>,
+    /// Why it failed (`LastUpdateStatusReason`).
+    pub reason: Option<String>,
+}
+
+/// An ECS service's deployments (`DescribeServices`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ServiceState {
+    /// The task definition of the primary deployment.
+    pub task_definition: String,
+    /// How many deployments are running (1 once a rollout is over).
+    pub deployments: usize,
+    /// The primary deployment's `rolloutState` (`IN_PROGRESS`, `COMPLETED`, `FAILED`).
+    pub rollout_state: Option<String>,
+    /// Why the rollout is in that state.
+    pub rollout_reason: Option<String>,
+}
+
+/// The service APIs a hotswap deployment calls instead of CloudFormation: Lambda, Step
+/// Functions and ECS.
+pub(crate) trait Services: Send + Sync {
+    /// Lambda `UpdateFunctionCode`.
+    fn update_function_code(
+        &self,
+        function: &str,
+        code: &FunctionCode,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// Lambda `UpdateFunctionConfiguration` with the properties set in `config`.
+    fn update_function_configuration(
+        &self,
+        function: &str,
+        config: &FunctionConfiguration,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// Lambda `GetFunctionConfiguration`: the function's state and last update's status.
+    fn function_status(&self, function: &str) -> impl Future<Output = CloudResult<FunctionStatus>> + Send;
+    /// Step Functions `UpdateStateMachine` with a new definition.
+    fn update_state_machine(
+        &self,
+        arn: &str,
+        definition: &str,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// ECS `DescribeTaskDefinition`: the `taskDefinition` object, as the API returns it.
+    fn describe_task_definition(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = CloudResult<serde_json::Value>> + Send;
+    /// ECS `RegisterTaskDefinition` with `input` (the API's request object): the new
+    /// revision's ARN.
+    fn register_task_definition(
+        &self,
+        input: &serde_json::Value,
+    ) -> impl Future<Output = CloudResult<String>> + Send;
+    /// ECS `UpdateService` to `task_definition`, forcing a new deployment.
+    fn update_service(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_definition: &str,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+    /// ECS `DescribeServices` of one service.
+    fn describe_service(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> impl Future<Output = CloudResult<ServiceState>> + Send;
+}
+
 /// The services of one region.
-pub(crate) trait Cloud: CloudFormation + ObjectStore + AccountInfo + 'static {
+pub(crate) trait Cloud: CloudFormation + ObjectStore + AccountInfo + Services + 'static {
     /// The region.
     fn region(&self) -> &str;
 }

@@ -109,6 +109,8 @@ pub(crate) struct World {
     detections: BTreeMap<String, (String, u32)>,
     /// The `ResourcesToImport` of every `IMPORT` change set, by stack name.
     pub imports: Vec<(String, Vec<ResourceToImport>)>,
+    /// Lambda functions, state machines, task definitions and ECS services (hotswaps).
+    pub services: crate::hotswap::fake::FakeServices,
     /// `Operation target` of every call, in order.
     pub calls: Vec<String>,
     /// `(Operation target, role)` of every call made with an assumed role's credentials.
@@ -598,7 +600,7 @@ pub(crate) struct FakeCloud {
 }
 
 impl FakeCloud {
-    fn world(&self) -> MutexGuard<'_, World> {
+    pub(crate) fn world(&self) -> MutexGuard<'_, World> {
         match self.world.lock() {
             Ok(w) => w,
             Err(poisoned) => poisoned.into_inner(),
@@ -606,7 +608,7 @@ impl FakeCloud {
     }
 
     /// Records the call; fails when the endpoint is "down"; takes the latency.
-    async fn call(&self, operation: &str, target: &str) -> CloudResult<()> {
+    pub(crate) async fn call(&self, operation: &str, target: &str) -> CloudResult<()> {
         let latency = {
             let mut w = self.world();
             w.calls.push(format!("{operation} {target}"));

@@ -33,13 +33,16 @@ pub mod diff;
 pub mod error;
 pub mod events;
 pub mod facts;
+mod hotswap;
 #[cfg(feature = "integ")]
 pub mod integ;
 mod join;
 mod ops;
 mod reporter;
+mod signed;
 pub mod style;
 mod wait;
+pub mod watch;
 
 #[cfg(test)]
 mod fake;
@@ -151,6 +154,15 @@ pub struct DeployArgs {
     /// How to change the stacks.
     #[arg(long, value_enum, default_value_t = DeployMethod::ChangeSet)]
     pub method: DeployMethod,
+    /// Apply the changes to Lambda functions' code and configuration, state machines'
+    /// definitions and ECS task images through those services' APIs, without a change set;
+    /// other changes are listed and left out. The stack drifts from its template: for
+    /// development only.
+    #[arg(long, conflicts_with = "hotswap_fallback")]
+    pub hotswap: bool,
+    /// As --hotswap when every change is hotswappable; else a full deployment.
+    #[arg(long)]
+    pub hotswap_fallback: bool,
     /// AWS options.
     #[command(flatten)]
     pub aws: AwsOptions,

@@ -4,6 +4,8 @@
 //! cairn synth                       # runs cdk.json's "app" with CDK_OUTDIR=cdk.out
 //! cairn diff
 //! cairn deploy --all
+//! cairn deploy --hotswap            # Lambda code, state machines, ECS images: no change set
+//! cairn watch                       # deploy (hotswap) on every change of cdk.json's "watch" files
 //! cairn destroy --all --force
 //! cairn --app cdk.out deploy --all  # an assembly directory, as it is
 //! cairn --app "target/debug/hello" list
@@ -19,7 +21,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cairn_toolkit::app::AppSource;
+use cairn_toolkit::app::{AppSource, Project};
+use cairn_toolkit::watch::WatchArgs;
 use cairn_toolkit::{Command, ListArgs, SynthArgs};
 use clap::{Parser, Subcommand};
 
@@ -54,6 +57,9 @@ enum Top {
     /// List the stacks of the app.
     #[command(alias = "ls")]
     List(ListArgs),
+    /// Deploy, then deploy again on every change of the watched files (cdk.json's "watch"),
+    /// with hotswap unless --no-hotswap.
+    Watch(WatchArgs),
     #[command(flatten)]
     Toolkit(Command),
 }
@@ -67,6 +73,7 @@ fn run(cli: Cli) -> cairn_toolkit::Result<()> {
     match cli.command {
         Top::Synth(args) => cairn_toolkit::synth(&source.synthesize()?, &args),
         Top::List(args) => cairn_toolkit::list(&source.synthesize()?, &args),
+        Top::Watch(args) => cairn_toolkit::watch::watch(&source, Project::load(&cwd)?.as_ref(), &args),
         Top::Toolkit(command) => {
             // Bootstrapping named environments (or printing the template) needs no app.
             let needs_app = match &command {

@@ -5,11 +5,14 @@
 //! 1. [`plan`]: which stacks, in which order, with which options and file assets (no call);
 //!    per stack, getting it into a state a deployment can start from.
 //! 2. [`assets`]: file assets published to the staging bucket; large templates staged.
-//! 3. [`change_set`]: nothing to do (decided locally, or by CloudFormation), else the change
+//! 3. [`crate::hotswap`], with `--hotswap` or `--hotswap-fallback`: the changes applied
+//!    through the services' APIs when they can be, else (or for a new stack) on to a full
+//!    deployment.
+//! 4. [`change_set`]: nothing to do (decided locally, or by CloudFormation), else the change
 //!    set created, waited for and described.
-//! 4. [`approval`]: the data-loss refusal and the approval question.
-//! 5. [`execute`]: the execution followed to a final status, with its events.
-//! 6. [`report`]: outputs and status per stack, the summary of the run.
+//! 5. [`approval`]: the data-loss refusal and the approval question.
+//! 6. [`execute`]: the execution followed to a final status, with its events.
+//! 7. [`report`]: outputs and status per stack, the summary of the run.
 //!
 //! [`deploy_stack`] strings the phases together for one stack; [`deploy`] runs it over the
 //! plan, dependencies first, independent stacks at once up to `--concurrency`. Independent
@@ -23,7 +26,7 @@ pub(crate) mod execute;
 pub(crate) mod plan;
 pub(crate) mod report;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -34,6 +37,7 @@ use crate::context::Ctx;
 use crate::diff::{diff_templates, ChangeKind};
 use crate::error::{Error, Result};
 use crate::facts::SchemaFacts;
+use crate::hotswap::{self, HotswapMode, Outcome};
 use crate::{DeployMethod, RequireApproval};
 
 use self::assets::FileAsset;
@@ -60,6 +64,8 @@ pub(crate) struct DeployOptions {
     pub method: DeployMethod,
     /// Check the bootstrap stack (and publish assets to its bucket).
     pub check_bootstrap: bool,
+    /// Whether to hotswap (`--hotswap`, `--hotswap-fallback`).
+    pub hotswap: HotswapMode,
 }
 
 /// Deploys the plan: dependencies first, independent stacks at once up to the plan's
@@ -69,6 +75,10 @@ pub(crate) async fn deploy<P: Clouds>(
     plan: DeployPlan,
     outputs_file: Option<&Path>,
 ) -> Result<Vec<Deployment>> {
+    if plan.options.hotswap != HotswapMode::Full {
+        ctx.report
+            .progress(&ctx.report.style.yellow(crate::hotswap::DRIFT_WARNING));
+    }
     let options = Arc::new(plan.options);
     let results = plan::run_ordered(plan.stacks, plan.concurrency, {
         let ctx = ctx.clone();
@@ -129,6 +139,24 @@ pub(crate) async fn deploy_stack<P: Clouds>(
     if change_set::unchanged(current, &deployed, stack, &inputs) {
         let id = current.map_or_else(|| stack.stack_name.clone(), |d| d.id.clone());
         return report::no_changes(ctx, &env, stack, current, id, diff).await;
+    }
+    if opts.hotswap != HotswapMode::Full {
+        let settled = change_set::unchanged(current, &stack.template, stack, &inputs);
+        match hotswap::run(
+            ctx,
+            &env,
+            stack,
+            current,
+            &deployed,
+            settled,
+            opts.hotswap,
+            diff.clone(),
+        )
+        .await?
+        {
+            Outcome::Done(deployment) => return Ok(*deployment),
+            Outcome::FullDeployment => {}
+        }
     }
 
     let template = assets::stage_template(ctx, &base, stack, opts.check_bootstrap).await?;

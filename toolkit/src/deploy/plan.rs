@@ -14,6 +14,7 @@ use crate::deploy::assets::{file_assets, FileAsset};
 use crate::deploy::DeployOptions;
 use crate::error::{Error, Result};
 use crate::events::{plan_for_status, EventRenderer, StackPlan};
+use crate::hotswap::HotswapMode;
 use crate::wait::{describe, failure_reasons, follow, skip_old_events};
 use crate::{DeployArgs, DeployMethod};
 
@@ -94,6 +95,11 @@ pub(crate) fn plan(asm: &Assembly, args: &DeployArgs) -> Result<DeployPlan> {
         force: args.force,
         method: args.method,
         check_bootstrap: true,
+        hotswap: match (args.hotswap, args.hotswap_fallback) {
+            (_, true) => HotswapMode::FallBack,
+            (true, false) => HotswapMode::Only,
+            (false, false) => HotswapMode::Full,
+        },
     };
     for (stack, _, _) in &options.parameters {
         if let Some(s) = stack {
@@ -136,6 +142,7 @@ pub(crate) fn bootstrap_options(parameters: Vec<(Option<String>, String, String)
         force: false,
         method: DeployMethod::ChangeSet,
         check_bootstrap: false,
+        hotswap: HotswapMode::Full,
     }
 }
 

@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::fake::{Answer, Harness, ACCOUNT};
 use crate::{DeployArgs, DeployMethod, RequireApproval};
 
-fn stack(id: &str, template: Json, deps: &[&str]) -> Stack {
+pub(crate) fn stack(id: &str, template: Json, deps: &[&str]) -> Stack {
     Stack {
         artifact_id: id.into(),
         stack_name: id.into(),
@@ -44,7 +44,7 @@ fn bucket(name: &str) -> Json {
     json!({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": name}}}})
 }
 
-fn args() -> DeployArgs {
+pub(crate) fn args() -> DeployArgs {
     DeployArgs {
         all: true,
         concurrency: 1,
@@ -53,7 +53,7 @@ fn args() -> DeployArgs {
     }
 }
 
-fn plan_of(stacks: Vec<Stack>, args: &DeployArgs) -> DeployPlan {
+pub(crate) fn plan_of(stacks: Vec<Stack>, args: &DeployArgs) -> DeployPlan {
     let asm = Assembly {
         dir: PathBuf::from("cdk.out"),
         stacks,
