@@ -29,6 +29,8 @@ mod events;
 mod existing;
 #[path = "../twins/secrets_config.rs"]
 mod secrets_config;
+#[path = "../twins/state_machine.rs"]
+mod state_machine;
 #[path = "../twins/table_stream.rs"]
 mod table_stream;
 #[path = "../twins/web_tier.rs"]
@@ -67,6 +69,11 @@ const PAIRS: &[Pair] = &[
         name: "existing",
         stack: "Existing",
         build: existing::build,
+    },
+    Pair {
+        name: "state_machine",
+        stack: "StateMachine",
+        build: state_machine::build,
     },
 ];
 
