@@ -27,6 +27,8 @@ use serde_json::Value as Json;
 mod events;
 #[path = "../twins/existing.rs"]
 mod existing;
+#[path = "../twins/fargate_service.rs"]
+mod fargate_service;
 #[path = "../twins/secrets_config.rs"]
 mod secrets_config;
 #[path = "../twins/state_machine.rs"]
@@ -74,6 +76,11 @@ const PAIRS: &[Pair] = &[
         name: "state_machine",
         stack: "StateMachine",
         build: state_machine::build,
+    },
+    Pair {
+        name: "fargate_service",
+        stack: "FargateService",
+        build: fargate_service::build,
     },
 ];
 
@@ -258,7 +265,7 @@ fn keep(pair: &Pair, cdk: &Json, cairn: &Json) {
 
 fn render(name: &str, r: &Report) -> String {
     let mut s = format!(
-        "{name:<12} {:>8} {:>9} {:>12} {:>8} {:>10}\n",
+        "{name:<16} {:>8} {:>9} {:>12} {:>8} {:>10}\n",
         r.matching,
         r.deletions.len(),
         r.replacements().len(),
@@ -301,7 +308,7 @@ fn twins_delete_nothing_and_replace_nothing() {
     });
     let _ = std::fs::remove_dir_all(&scratch);
     let mut table = format!(
-        "{:<12} {:>8} {:>9} {:>12} {:>8} {:>10}\n",
+        "{:<16} {:>8} {:>9} {:>12} {:>8} {:>10}\n",
         "pair", "matching", "deletions", "replacements", "in place", "cairn only"
     );
     for (name, r) in &reports {

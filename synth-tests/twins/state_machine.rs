@@ -21,17 +21,27 @@ fn definition(worker: &Function) -> Result<Definition, DefinitionError> {
     let nothing = def.add(Succeed::new("Nothing"))?;
     let each_item = def.add(Map::new("EachItem").items_path("$.items").max_concurrency(4))?;
     let processor = def.item_processor(each_item)?;
-    let process = def.add_in(processor, Task::invoke("ProcessItem", worker).output_path("$.Payload"))?;
+    let process = def.add_in(
+        processor,
+        Task::invoke("ProcessItem", worker).output_path("$.Payload"),
+    )?;
     def.end(process)?;
     let finish = def.add(Parallel::new("Finish").discard_result())?;
     let audit_branch = def.branch(finish)?;
-    let audit = def.add_in(audit_branch, Pass::new("Audit").result(Value::from_json(&json!({ "audited": true }))))?;
+    let audit = def.add_in(
+        audit_branch,
+        Pass::new("Audit").result(Value::from_json(&json!({ "audited": true }))),
+    )?;
     def.end(audit)?;
     let settle_branch = def.branch(finish)?;
     let settle = def.add_in(settle_branch, Wait::seconds("Settle", 5))?;
     def.end(settle)?;
     let done = def.add(Succeed::new("Done"))?;
-    let failed = def.add(Fail::new("Failed").error("ProcessingFailed").cause("an item failed"))?;
+    let failed = def.add(
+        Fail::new("Failed")
+            .error("ProcessingFailed")
+            .cause("an item failed"),
+    )?;
     def.add_catch(each_item, Catch::all(failed).result_path("$.error"))?;
     def.when(has_items, Condition::is_present("$.items"), each_item)?;
     def.otherwise(has_items, nothing)?;
