@@ -23,6 +23,8 @@ use std::process::Command;
 use cairn_toolkit::facts::{is_create_only, ResourceFacts, SchemaFacts};
 use serde_json::Value as Json;
 
+#[path = "../twins/eks_cluster.rs"]
+mod eks_cluster;
 #[path = "../twins/events.rs"]
 mod events;
 #[path = "../twins/existing.rs"]
@@ -81,6 +83,11 @@ const PAIRS: &[Pair] = &[
         name: "fargate_service",
         stack: "FargateService",
         build: fargate_service::build,
+    },
+    Pair {
+        name: "eks_cluster",
+        stack: "EksCluster",
+        build: eks_cluster::build,
     },
 ];
 
