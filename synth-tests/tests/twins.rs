@@ -31,6 +31,8 @@ mod events;
 mod existing;
 #[path = "../twins/fargate_service.rs"]
 mod fargate_service;
+#[path = "../twins/pipeline.rs"]
+mod pipeline;
 #[path = "../twins/secrets_config.rs"]
 mod secrets_config;
 #[path = "../twins/state_machine.rs"]
@@ -88,6 +90,11 @@ const PAIRS: &[Pair] = &[
         name: "eks_cluster",
         stack: "EksCluster",
         build: eks_cluster::build,
+    },
+    Pair {
+        name: "pipeline",
+        stack: "Pipeline",
+        build: pipeline::build,
     },
 ];
 
