@@ -23,12 +23,20 @@ use std::process::Command;
 use cairn_toolkit::facts::{is_create_only, ResourceFacts, SchemaFacts};
 use serde_json::Value as Json;
 
+#[path = "../twins/eks_cluster.rs"]
+mod eks_cluster;
 #[path = "../twins/events.rs"]
 mod events;
 #[path = "../twins/existing.rs"]
 mod existing;
+#[path = "../twins/fargate_service.rs"]
+mod fargate_service;
+#[path = "../twins/pipeline.rs"]
+mod pipeline;
 #[path = "../twins/secrets_config.rs"]
 mod secrets_config;
+#[path = "../twins/state_machine.rs"]
+mod state_machine;
 #[path = "../twins/table_stream.rs"]
 mod table_stream;
 #[path = "../twins/web_tier.rs"]
@@ -67,6 +75,26 @@ const PAIRS: &[Pair] = &[
         name: "existing",
         stack: "Existing",
         build: existing::build,
+    },
+    Pair {
+        name: "state_machine",
+        stack: "StateMachine",
+        build: state_machine::build,
+    },
+    Pair {
+        name: "fargate_service",
+        stack: "FargateService",
+        build: fargate_service::build,
+    },
+    Pair {
+        name: "eks_cluster",
+        stack: "EksCluster",
+        build: eks_cluster::build,
+    },
+    Pair {
+        name: "pipeline",
+        stack: "Pipeline",
+        build: pipeline::build,
     },
 ];
 
@@ -251,7 +279,7 @@ fn keep(pair: &Pair, cdk: &Json, cairn: &Json) {
 
 fn render(name: &str, r: &Report) -> String {
     let mut s = format!(
-        "{name:<12} {:>8} {:>9} {:>12} {:>8} {:>10}\n",
+        "{name:<16} {:>8} {:>9} {:>12} {:>8} {:>10}\n",
         r.matching,
         r.deletions.len(),
         r.replacements().len(),
@@ -294,7 +322,7 @@ fn twins_delete_nothing_and_replace_nothing() {
     });
     let _ = std::fs::remove_dir_all(&scratch);
     let mut table = format!(
-        "{:<12} {:>8} {:>9} {:>12} {:>8} {:>10}\n",
+        "{:<16} {:>8} {:>9} {:>12} {:>8} {:>10}\n",
         "pair", "matching", "deletions", "replacements", "in place", "cairn only"
     );
     for (name, r) in &reports {

@@ -51,14 +51,14 @@ use indexmap::IndexMap;
 use serde_json::json;
 
 use cairn_core::{
-    format_arn, make_unique_id, App, Arn, Environment, Level, NodeId, PropertyError, Pseudo, Res, Result,
-    Stack, StackProps, Val, Validator, Value,
+    format_arn, make_unique_id, App, Arn, Environment, Level, NodeId, PropertyError, Pseudo, RemovalPolicy,
+    Res, Result, Stack, StackProps, Val, Validator, Value,
 };
 
 use crate::codebuild::Project;
 use crate::events::{EventPattern, Rule, RuleProps};
 use crate::iam::{Grantable, PolicyStatement, Principal, Role, RoleProps};
-use crate::kms::{Key, KeyProps};
+use crate::kms::{CfnAlias, Key, KeyProps};
 use crate::s3::{Bucket, BucketEncryption, BucketProps};
 
 pub use cairn_cfn::codepipeline::*;
@@ -205,8 +205,9 @@ pub enum ActionKind {
         change_set_name: String,
         /// The template.
         template_path: ArtifactPath,
-        /// The role CloudFormation deploys with (`RoleArn`); `None`: the action role's
-        /// own permissions.
+        /// The role CloudFormation deploys with (`RoleArn`); `None`: one is created as
+        /// aws-cdk-lib does (`<stage>/<action>/Role`, trusted by CloudFormation, allowed
+        /// to read the artifacts; in the pipeline's account only).
         deployment_role: Option<Value>,
         /// `CAPABILITY_IAM`, `CAPABILITY_NAMED_IAM`, `CAPABILITY_AUTO_EXPAND`.
         capabilities: Vec<String>,
@@ -537,6 +538,7 @@ impl Pipeline {
                         ..KeyProps::default()
                     },
                 )?;
+                Self::artifact_key_alias(app, node, key)?;
                 let bucket = Bucket::new(
                     app,
                     node,
@@ -588,6 +590,24 @@ impl Pipeline {
         };
         pipeline.grant_artifacts(app, &Grantee::Role(role), true)?;
         Ok(pipeline)
+    }
+
+    /// aws-cdk-lib's alias of the artifact key (`ArtifactsBucketEncryptionKeyAlias`, named
+    /// `alias/codepipeline-<the pipeline's unique id, lower case>`; the name is create-only,
+    /// so a ported pipeline keeps it).
+    fn artifact_key_alias(app: &mut App, node: NodeId, key: Key) -> Result<()> {
+        const PREFIX: &str = "alias/codepipeline-";
+        let unique = make_unique_id(&app.path_from(app.root(), node)).to_lowercase();
+        let keep = 256 - PREFIX.len();
+        let tail = &unique[unique.len().saturating_sub(keep)..];
+        let holder = app.construct(node, "ArtifactsBucketEncryptionKeyAlias")?;
+        app.add(
+            holder,
+            "Resource",
+            CfnAlias::new(format!("{PREFIX}{tail}"), key.key_arn()),
+        )?;
+        app.apply_removal_policy(holder, RemovalPolicy::Delete)?;
+        Ok(())
     }
 
     /// The construct node.
@@ -733,6 +753,10 @@ impl Pipeline {
                 action_node,
                 "an action in another account or region needs the pipeline's stack to have a concrete environment (account and region)",
             ));
+        }
+        let mut action = action;
+        if !cross_account {
+            self.default_deployment_role(app, action_node, &mut action)?;
         }
         let writes = !action.kind.outputs().is_empty();
         // The role the pipeline assumes for this action.
@@ -1098,6 +1122,27 @@ impl Pipeline {
 
     /// Grants artifact bucket (and key) access: IAM statements for a role of this app,
     /// bucket and key policy statements for a role of another account.
+    /// A change-set action without a deployment role gets one, as aws-cdk-lib creates it
+    /// (`<stage>/<action>/Role`, trusted by CloudFormation, allowed to read the artifacts
+    /// and nothing else: grant it what the stack needs, or pass a role).
+    fn default_deployment_role(&self, app: &mut App, action_node: NodeId, action: &mut Action) -> Result<()> {
+        if let ActionKind::CloudFormationCreateReplaceChangeSet {
+            deployment_role: deployment_role @ None,
+            ..
+        } = &mut action.kind
+        {
+            let role = Role::new(
+                app,
+                action_node,
+                "Role",
+                RoleProps::new(Principal::service("cloudformation.amazonaws.com")),
+            )?;
+            self.grant_artifacts(app, &Grantee::Role(role), false)?;
+            *deployment_role = Some(role.arn());
+        }
+        Ok(())
+    }
+
     fn grant_artifacts(&self, app: &mut App, grantee: &Grantee, write: bool) -> Result<()> {
         let (bucket_actions, key_actions): (Vec<&str>, &[&str]) = if write {
             (

@@ -516,7 +516,8 @@ pub struct FargateTaskDefinitionProps {
     /// The role ECS uses to pull images and write logs; one is created
     /// (`<Task>/ExecutionRole`) when `None`. Containers grant it what they need.
     pub execution_role: Option<Role>,
-    /// The CPU architecture (Linux).
+    /// The CPU architecture (Linux); `RuntimePlatform` is written for ARM64 only (X86_64
+    /// is Fargate's default).
     pub cpu_architecture: CpuArchitecture,
     /// Ephemeral storage in GiB (21 to 200; Fargate's 20 when `None`).
     pub ephemeral_storage_gib: Option<u32>,
@@ -573,7 +574,7 @@ pub enum LogDriver {
         /// Stream names are `<prefix>/<container>/<task id>`.
         stream_prefix: String,
         /// The group; one with the secure defaults of [`LogGroupProps`] is created
-        /// (`<Task>/<container>LogGroup`) when `None`.
+        /// (`<Task>/<container>/LogGroup`, as in the CDK) when `None`.
         log_group: Option<LogGroup>,
         /// Buffer logs instead of blocking the container when CloudWatch is slow
         /// (`mode: non-blocking`; default false).
@@ -876,19 +877,15 @@ impl FargateTaskDefinition {
             requires_compatibilities: Some(Val::Lit(vec![Val::Lit(
                 task_definition::RequiresCompatibilitiesItem::Fargate,
             )])),
-            runtime_platform: Some(
+            // Written for ARM64 only: X86_64 Linux is Fargate's default, left out as
+            // aws-cdk-lib does (`RuntimePlatform` is create-only).
+            runtime_platform: (props.cpu_architecture == CpuArchitecture::Arm64).then(|| {
                 task_definition::RuntimePlatform {
-                    cpu_architecture: Some(
-                        match props.cpu_architecture {
-                            CpuArchitecture::X86_64 => task_definition::CpuArchitecture::X8664,
-                            CpuArchitecture::Arm64 => task_definition::CpuArchitecture::Arm64,
-                        }
-                        .into(),
-                    ),
+                    cpu_architecture: Some(task_definition::CpuArchitecture::Arm64.into()),
                     operating_system_family: Some(task_definition::OperatingSystemFamily::Linux.into()),
                 }
-                .into(),
-            ),
+                .into()
+            }),
             ephemeral_storage: props.ephemeral_storage_gib.map(|g| {
                 task_definition::EphemeralStorage {
                     size_in_gi_b: Some(i64::from(g).into()),
@@ -1164,7 +1161,7 @@ impl FargateTaskDefinition {
         Ok(())
     }
 
-    /// The `awslogs` log configuration of a container (its `<name>LogGroup` unless
+    /// The `awslogs` log configuration of a container (its `<name>/LogGroup` unless
     /// given), the execution role allowed to write to it; the log group.
     fn aws_logs(
         &self,
@@ -1181,12 +1178,14 @@ impl FargateTaskDefinition {
         {
             let group = match group {
                 Some(g) => *g,
-                None => LogGroup::new(
-                    app,
-                    self.node,
-                    &format!("{name}LogGroup"),
-                    LogGroupProps::default(),
-                )?,
+                // `<Task>/<container>/LogGroup`, where aws-cdk-lib's log driver puts it.
+                None => {
+                    let container = match app.node(self.node).child(name) {
+                        Some(c) => c,
+                        None => app.construct(self.node, name)?,
+                    };
+                    LogGroup::new(app, container, "LogGroup", LogGroupProps::default())?
+                }
             };
             group.grant_write(app, &self.execution_role)?;
             let mut opts: IndexMap<String, Val<String>> = IndexMap::new();

@@ -44,6 +44,7 @@ use crate::iam::{
     Role, RoleProps,
 };
 use crate::kms::{Key, KeyProps};
+use cairn_cfn::ssm::{parameter as ssm_parameter, CfnParameter as CfnSsmParameter};
 
 pub use cairn_cfn::eks::*;
 
@@ -311,8 +312,8 @@ impl ClusterProps {
 
 /// An EKS cluster (`AWS::EKS::Cluster`), its L1 the child `Resource`, with its role
 /// (`Role`), control plane security group (`ControlPlaneSecurityGroup`), secrets key
-/// (`SecretsKey`), and, once asked for, its OpenID Connect provider
-/// (`OpenIdConnectProvider`).
+/// (`SecretsKey`), aws-cdk-lib's `KubectlReadyBarrier` parameter, and, once asked for,
+/// its OpenID Connect provider (`OpenIdConnectProvider`).
 ///
 /// ```
 /// use cairn_constructs::ec2::{Vpc, VpcProps};
@@ -408,9 +409,11 @@ impl Cluster {
         c.access_config = Some(
             cluster::AccessConfig {
                 authentication_mode: Some(props.authentication_mode.clone().into()),
-                bootstrap_cluster_creator_admin_permissions: Some(
-                    props.bootstrap_cluster_creator_admin_permissions.into(),
-                ),
+                // EKS's default is `true`; written only when off, as aws-cdk-lib leaves it
+                // out (the property is create-only: writing `true` would replace a port).
+                bootstrap_cluster_creator_admin_permissions: (!props
+                    .bootstrap_cluster_creator_admin_permissions)
+                    .then(|| false.into()),
             }
             .into(),
         );
@@ -430,15 +433,16 @@ impl Cluster {
             );
         }
         c.logging = Self::logging(&props);
-        if let Some(cidr) = &props.service_ipv4_cidr {
-            c.kubernetes_network_config = Some(
-                cluster::KubernetesNetworkConfig {
-                    service_ipv4_cidr: Some(cidr.as_str().into()),
-                    ..cluster::KubernetesNetworkConfig::default()
-                }
-                .into(),
-            );
-        }
+        // `IpFamily` written out as aws-cdk-lib does (create-only: leaving it out would
+        // replace a ported cluster).
+        c.kubernetes_network_config = Some(
+            cluster::KubernetesNetworkConfig {
+                ip_family: Some(cluster::IpFamily::Ipv4.into()),
+                service_ipv4_cidr: props.service_ipv4_cidr.as_deref().map(Into::into),
+                ..cluster::KubernetesNetworkConfig::default()
+            }
+            .into(),
+        );
         if props.deletion_protection {
             c.deletion_protection = Some(true.into());
         }
@@ -457,6 +461,7 @@ impl Cluster {
         app.resource_options_mut(resource.node())?
             .depends_on
             .push(role.node());
+        Self::kubectl_ready_barrier(app, node, resource)?;
 
         Ok(Cluster {
             node,
@@ -519,6 +524,19 @@ impl Cluster {
             );
         }
         crate::check_props(app, node, problems)
+    }
+
+    /// aws-cdk-lib's `KubectlReadyBarrier`: an SSM parameter created once the cluster is
+    /// (it depends on it), which what talks to the Kubernetes API waits on. Written as the
+    /// CDK writes it, so a ported cluster stack does not delete it.
+    fn kubectl_ready_barrier(app: &mut App, node: NodeId, cluster: Res<CfnCluster>) -> Result<()> {
+        let barrier = app.add(
+            node,
+            "KubectlReadyBarrier",
+            CfnSsmParameter::new(ssm_parameter::Type::String, "aws:cdk:eks:kubectl-ready"),
+        )?;
+        app.resource_options_mut(barrier)?.depends_on.push(cluster.node());
+        Ok(())
     }
 
     /// The key of the secrets' envelope encryption (`SecretsKey` when created).
@@ -676,11 +694,13 @@ impl Cluster {
         Ok(p)
     }
 
-    /// Adds a managed node group (`<Cluster>/<id>`): [`Nodegroup::new`] with the cluster
-    /// as scope. `props` are for this cluster ([`NodegroupProps::new`]).
+    /// Adds a managed node group (`<Cluster>/Nodegroup<id>`, aws-cdk-lib's
+    /// `addNodegroupCapacity` id, so a ported node group keeps its logical ID):
+    /// [`Nodegroup::new`] with the cluster as scope. `props` are for this cluster
+    /// ([`NodegroupProps::new`]).
     pub fn add_nodegroup(&self, app: &mut App, id: &str, props: NodegroupProps) -> Result<Nodegroup> {
         self.check_owner(app, &props.cluster, id)?;
-        Nodegroup::new(app, self.node, id, props)
+        Nodegroup::new(app, self.node, &format!("Nodegroup{id}"), props)
     }
 
     /// Refuses props made for another cluster in an `add_*` method of this one.
@@ -953,7 +973,7 @@ fn is_arm64(instance_type: &str) -> bool {
 }
 
 /// A managed node group (`AWS::EKS::Nodegroup`), its L1 the child `Resource`, its node
-/// role `NodeRole` unless given.
+/// role `NodeGroupRole` (the CDK's id) unless given.
 ///
 /// ```
 /// use cairn_constructs::ec2::{Vpc, VpcProps};
@@ -1049,7 +1069,7 @@ impl Nodegroup {
             None => Role::new(
                 app,
                 node,
-                "NodeRole",
+                "NodeGroupRole",
                 RoleProps {
                     managed_policies: aws_managed(NODE_ROLE_POLICIES),
                     ..RoleProps::new(Principal::service("ec2.amazonaws.com"))
@@ -1065,13 +1085,10 @@ impl Nodegroup {
         ng.instance_types = Some(string_list(
             props.instance_types.iter().map(|t| Value::from(t.as_str())),
         ));
-        ng.capacity_type = Some(
-            match props.capacity_type {
-                CapacityType::OnDemand => nodegroup::CapacityType::OnDemand,
-                CapacityType::Spot => nodegroup::CapacityType::Spot,
-            }
-            .into(),
-        );
+        // On-Demand is EKS's default, left out as aws-cdk-lib does (create-only).
+        if props.capacity_type == CapacityType::Spot {
+            ng.capacity_type = Some(nodegroup::CapacityType::Spot.into());
+        }
         ng.ami_type = props.ami_type.clone().map(Into::into);
         ng.scaling_config = Some(
             nodegroup::ScalingConfig {

@@ -172,7 +172,9 @@ impl ApplicationLoadBalancer {
         props: ApplicationLoadBalancerProps,
     ) -> Result<ApplicationLoadBalancer> {
         let node = app.construct(scope, id)?;
-        let path = app.path(node);
+        // aws-cdk-lib's description names the load balancer by its unique id
+        // (`GroupDescription` is create-only: a port keeps its group).
+        let unique_id = cairn_core::make_unique_id(&app.path_from(app.root(), node));
         let subnet_type = props.subnet_type.unwrap_or(if props.internet_facing {
             SubnetType::Public
         } else {
@@ -203,7 +205,7 @@ impl ApplicationLoadBalancer {
                     allow_all_outbound: false,
                     ..SecurityGroupProps::new(
                         &props.vpc,
-                        &format!("Automatically created Security Group for ELB {path}"),
+                        &format!("Automatically created Security Group for ELB {unique_id}"),
                     )
                 },
             )?,

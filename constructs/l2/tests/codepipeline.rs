@@ -2,7 +2,7 @@
 //! structure check, cross-account and cross-region support stacks.
 
 mod common;
-use common::{of_type, synth_clean};
+use common::{logical, of_type, synth_clean};
 
 use cairn_constructs::codebuild::{BuildSpec, Project, ProjectProps};
 use cairn_constructs::codepipeline::{
@@ -175,6 +175,32 @@ fn same_account_pipeline_is_clean_and_least_privilege() {
     assert!(!prepare
         .iter()
         .any(|s| s["Action"].to_string().contains("ExecuteChangeSet")));
+    // Without a deployment role, one is created as aws-cdk-lib does
+    // (`<stage>/<action>/Role`): trusted by CloudFormation, allowed to read the artifacts,
+    // passed by the action role.
+    let deployer = logical(&t, "PipelineDeployPrepareRole");
+    assert_eq!(
+        t["Resources"][&deployer]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]
+            ["Service"],
+        "cloudformation.amazonaws.com"
+    );
+    assert!(statements_of(&t, &deployer)
+        .iter()
+        .any(|s| s["Action"].to_string().contains("s3:GetObject*")));
+    assert!(prepare.iter().any(
+        |s| s["Action"] == "iam:PassRole" && s["Resource"] == json!({ "Fn::GetAtt": [deployer, "Arn"] })
+    ));
+    let declared = &p["Properties"]["Stages"][2]["Actions"][0]["Configuration"]["RoleArn"];
+    assert_eq!(declared, &json!({ "Fn::GetAtt": [deployer, "Arn"] }));
+    // The artifact key's alias, named as aws-cdk-lib names it (the name is create-only).
+    let (_, alias) = of_type(&t, "AWS::KMS::Alias")[0];
+    assert_eq!(
+        alias["Properties"]["AliasName"],
+        format!(
+            "alias/codepipeline-{}",
+            cairn_core::make_unique_id(&["Ci", "Pipeline"]).to_lowercase()
+        )
+    );
     // The source change starts the pipeline through EventBridge.
     let (_, rule) = of_type(&t, "AWS::Events::Rule")[0];
     assert_eq!(

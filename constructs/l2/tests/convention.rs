@@ -81,11 +81,12 @@ fn an_owned_construct_names_its_owner_in_its_props_and_the_owner_adds_it() {
     let mut app = App::new();
     let a = cluster(&mut app, "A");
     let b = cluster(&mut app, "B");
-    // Through the owner: the cluster is the scope.
+    // Through the owner: the cluster is the scope, the id aws-cdk-lib's
+    // (`addNodegroupCapacity` prefixes `Nodegroup`).
     let nodes = a
         .add_nodegroup(&mut app, "Nodes", NodegroupProps::new(&a))
         .unwrap();
-    assert_eq!(app.path(nodes.node()), "A/Cluster/Nodes");
+    assert_eq!(app.path(nodes.node()), "A/Cluster/NodegroupNodes");
     // `new` under any scope of the cluster's stack.
     let stack = app.find("A").unwrap();
     let other = Nodegroup::new(&mut app, stack, "More", NodegroupProps::new(&a)).unwrap();

@@ -214,6 +214,8 @@ fn a_web_service_on_fargate_and_spot_behind_an_alb_synthesizes_clean() {
     );
     assert_eq!(td["NetworkMode"], "awsvpc");
     assert_eq!(td["RequiresCompatibilities"], json!(["FARGATE"]));
+    // X86_64 Linux, Fargate's default, is left out as aws-cdk-lib does (create-only).
+    assert!(td.get("RuntimePlatform").is_none(), "{td}");
     let c = &td["ContainerDefinitions"][0];
     assert_eq!(c["StopTimeout"], 90);
     assert_eq!(c["ReadonlyRootFilesystem"], true);
@@ -226,6 +228,11 @@ fn a_web_service_on_fargate_and_spot_behind_an_alb_synthesizes_clean() {
     // The log group was created, encrypted with the stack's key, and is writable by the
     // execution role only.
     let group = logical(&t, "TaskappLogGroup");
+    // `<Task>/<container>/LogGroup`, the CDK's path (its logical ID then matches a port's).
+    assert_eq!(
+        resource(&t, &group)["Metadata"]["aws:cdk:path"],
+        "S/Task/app/LogGroup/Resource"
+    );
     assert!(resource(&t, &group)["Properties"]["KmsKeyId"].is_object());
     assert_eq!(
         c["LogConfiguration"]["Options"]["awslogs-group"],
@@ -692,4 +699,26 @@ fn a_grant_to_the_task_role_after_the_service_is_created_is_waited_for() {
             "the service waits for {id}: {waits:?}"
         );
     }
+}
+
+#[test]
+fn an_arm64_task_definition_names_its_runtime_platform() {
+    let (mut app, s, _vpc) = base();
+    let task = FargateTaskDefinition::new(
+        &mut app,
+        s,
+        "Task",
+        FargateTaskDefinitionProps {
+            cpu_architecture: cairn_constructs::ecs::CpuArchitecture::Arm64,
+            ..FargateTaskDefinitionProps::default()
+        },
+    )
+    .unwrap();
+    task.add_container(&mut app, "web", web_container(8080)).unwrap();
+    let t = synth_clean(app, "S", &[], "ecs-arm64");
+    let td = &resource(&t, &logical(&t, "Task"))["Properties"];
+    assert_eq!(
+        td["RuntimePlatform"],
+        json!({ "CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX" })
+    );
 }

@@ -98,6 +98,13 @@ fn defaults_encrypt_secrets_keep_the_endpoint_private_and_log_everything() {
         p["AccessConfig"]["BootstrapClusterCreatorAdminPermissions"],
         false
     );
+    // As aws-cdk-lib writes them, so a ported cluster is not replaced or left without its
+    // barrier: the create-only IP family, and the `KubectlReadyBarrier` parameter.
+    assert_eq!(p["KubernetesNetworkConfig"]["IpFamily"], "ipv4");
+    let barrier = &t["Resources"][logical(&t, "ClusterKubectlReadyBarrier")];
+    assert_eq!(barrier["Type"], "AWS::SSM::Parameter");
+    assert_eq!(barrier["Properties"]["Value"], "aws:cdk:eks:kubectl-ready");
+    assert_eq!(barrier["DependsOn"], json!([logical(&t, "Cluster")]));
 
     // The cluster role: trusted by EKS, the cluster policy, the key actions; the cluster
     // waits for that policy.
@@ -147,6 +154,7 @@ fn a_given_key_endpoint_cidrs_and_log_types_are_used() {
                 ClusterLoggingType::Audit,
             ],
             service_ipv4_cidr: Some("172.20.0.0/16".into()),
+            bootstrap_cluster_creator_admin_permissions: true,
             ..ClusterProps::new(&vpc, KubernetesVersion::of("1.34"))
         },
     )
@@ -176,6 +184,13 @@ fn a_given_key_endpoint_cidrs_and_log_types_are_used() {
         json!([{ "Type": "audit" }, { "Type": "authenticator" }])
     );
     assert_eq!(p["KubernetesNetworkConfig"]["ServiceIpv4Cidr"], "172.20.0.0/16");
+    // EKS's default (`true`) is left out, as aws-cdk-lib does: the property is create-only.
+    assert!(
+        p["AccessConfig"]
+            .get("BootstrapClusterCreatorAdminPermissions")
+            .is_none(),
+        "{p}"
+    );
 }
 
 #[test]
@@ -298,7 +313,7 @@ fn node_groups_scale_and_get_the_worker_cni_and_ecr_policies() {
         )
         .unwrap();
     let t = synth_clean(app, "S", &[], "eks-nodegroup");
-    let ng = &t["Resources"][logical(&t, "ClusterAgents")]["Properties"];
+    let ng = &t["Resources"][logical(&t, "ClusterNodegroupAgents")]["Properties"];
     assert_eq!(ng["ClusterName"], json!({ "Ref": logical(&t, "Cluster") }));
     assert_eq!(
         ng["ScalingConfig"],
@@ -316,7 +331,7 @@ fn node_groups_scale_and_get_the_worker_cni_and_ecr_policies() {
         ng["Subnets"],
         t["Resources"][logical(&t, "Cluster")]["Properties"]["ResourcesVpcConfig"]["SubnetIds"]
     );
-    let role = logical(&t, "ClusterAgentsNodeRole");
+    let role = logical(&t, "ClusterNodegroupAgentsNodeGroupRole");
     assert_eq!(ng["NodeRole"], json!({ "Fn::GetAtt": [role, "Arn"] }));
     let r = &t["Resources"][&role]["Properties"];
     assert_eq!(
@@ -374,13 +389,14 @@ fn node_group_defaults_and_a_given_role() {
         2,
         "the cluster role and the given one"
     );
-    let p = &t["Resources"][logical(&t, "ClusterNodes")]["Properties"];
+    let p = &t["Resources"][logical(&t, "ClusterNodegroupNodes")]["Properties"];
     assert_eq!(
         p["ScalingConfig"],
         json!({ "DesiredSize": 1, "MaxSize": 2, "MinSize": 1 })
     );
     assert_eq!(p["InstanceTypes"], json!(["t3.medium"]));
-    assert_eq!(p["CapacityType"], "ON_DEMAND");
+    // On-Demand, EKS's default, is left out as aws-cdk-lib does (create-only).
+    assert!(p.get("CapacityType").is_none(), "{p}");
     assert_eq!(
         p["NodeRole"],
         json!({ "Fn::GetAtt": [logical(&t, "Shared"), "Arn"] })
@@ -432,7 +448,7 @@ fn bad_node_group_settings_are_errors_naming_the_node_group() {
         )
         .unwrap();
         let message = refused(cluster.add_nodegroup(&mut app, "Nodes", props(&cluster)));
-        assert!(message.starts_with("'S/Cluster/Nodes': "), "{message}");
+        assert!(message.starts_with("'S/Cluster/NodegroupNodes': "), "{message}");
         assert!(message.contains(expected), "{expected}: {message}");
     }
 }
@@ -659,8 +675,8 @@ fn grants_to_the_cluster_and_node_roles_after_creation_are_waited_for() {
         "the cluster waits for its role's policy"
     );
     assert_eq!(
-        r[logical(&t, "ClusterAgents")]["DependsOn"],
-        json!([logical(&t, "ClusterAgentsNodeRoleDefaultPolicy")]),
+        r[logical(&t, "ClusterNodegroupAgents")]["DependsOn"],
+        json!([logical(&t, "ClusterNodegroupAgentsNodeGroupRoleDefaultPolicy")]),
         "the node group waits for its role's policy (the role itself it references)"
     );
 }
