@@ -331,6 +331,26 @@ pub fn main(build: impl FnOnce() -> crate::Result<App>) -> ExitCode {
     }
 }
 
+/// A lookup that missed although `CDK_CONTEXT_JSON` holds its key: the app was built
+/// without the context (with `App::new()`), so running it again would never resolve it.
+fn check_context_was_read(assembly: &crate::CloudAssembly) -> Result<(), Error> {
+    let missing = assembly.missing();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let given = crate::Context::from_env()?;
+    match missing.iter().find(|m| given.get(&m.key).is_some()) {
+        Some(m) => Err(Error::InvalidProps {
+            path: "<app>".into(),
+            problem: format!(
+                "the context holds {} but the app's lookup did not find it: the app was built without its context; build it with `cairn::Context::from_env()?.into_app()` instead of `App::new()`",
+                m.key
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Writes report files into the assembly directory and prints their summaries.
 fn write_reports(dir: &std::path::Path, reports: &[crate::Report], quiet: bool) -> Result<(), Error> {
     for r in reports {
@@ -395,6 +415,7 @@ fn execute(mut app: App, command: Command, env: &CliEnv) -> Result<(), Error> {
                 Format::Json => TemplateFormat::Json,
                 Format::Yaml => TemplateFormat::Yaml,
             };
+            check_context_was_read(&assembly)?;
             assembly.write_filtered(&output, format, &stacks)?;
             write_reports(&output, &reports, quiet)?;
             if !quiet {

@@ -66,6 +66,24 @@ impl Context {
     pub fn values(&self) -> &Map<String, Json> {
         &self.values
     }
+
+    /// An empty [`App`](crate::App) holding this context, which its lookups read
+    /// (`Vpc::from_lookup`, `MachineImage::lookup`, a concrete environment's availability
+    /// zones ...): what the CDK's `new App()` does with `CDK_CONTEXT_JSON`. An app that
+    /// looks anything up starts with `Context::from_env()?.into_app()`.
+    ///
+    /// ```
+    /// use cairn::Context;
+    ///
+    /// # fn main() -> cairn::Result<()> {
+    /// let app = Context::from_json(r#"{"stage": "prod"}"#)?.into_app();
+    /// assert_eq!(app.context("stage"), Some(&serde_json::json!("prod")));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn into_app(self) -> crate::App {
+        crate::App::with_context(self.values)
+    }
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use crate::annotations::Diagnostic;
 use crate::asset::{
     BootstrapNames, FileAssetArtifact, REQUIRED_BOOTSTRAP_VERSION, REQUIRED_LOOKUP_BOOTSTRAP_VERSION,
 };
+use crate::context::{dedup_missing, MissingContext};
 use crate::error::{Error, Result};
 use crate::template::Environment;
 
@@ -137,6 +138,9 @@ pub struct StackArtifact {
     /// parameter), written into the manifest as the CDK's `DefaultStackSynthesizer` writes
     /// them, so `cairn deploy` and `cdk deploy` both honour them.
     pub bootstrap: BootstrapNames,
+    /// The context lookups that missed (the manifest's `missing` entries), each with the
+    /// lookup role the CLI reads the environment with (`lookupRoleArn`).
+    pub missing: Vec<MissingContext>,
 }
 
 impl StackArtifact {
@@ -326,6 +330,8 @@ impl Serialize for ManifestArtifact<'_> {
 struct Manifest<'a> {
     version: &'static str,
     artifacts: IndexMap<String, ManifestArtifact<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    missing: Vec<&'a MissingContext>,
 }
 
 /// Every synthesized stack, with the warnings and infos found along the way.
@@ -360,6 +366,12 @@ impl CloudAssembly {
         self.stacks
             .iter()
             .find(|s| s.artifact_id == name || s.stack_name == name || s.display_name == name)
+    }
+
+    /// The context lookups that missed, each key once, in stack order: what the CLI looks
+    /// up before running the app again (the root manifest's `missing`).
+    pub fn missing(&self) -> Vec<&MissingContext> {
+        dedup_missing(self.stacks.iter().flat_map(|s| &s.missing))
     }
 
     /// Warnings and infos (errors stop synthesis before an assembly exists).
@@ -449,9 +461,18 @@ impl CloudAssembly {
                     ManifestArtifact::Stack(s.manifest_entry(format)),
                 );
             }
+            // A stage's manifest has its stacks' missing lookups; the root's has every
+            // selected stack's (the CDK reports a nested assembly's in its parent too).
+            let missing = dedup_missing(
+                selected
+                    .iter()
+                    .filter(|s| group.is_none() || s.assembly_dir.as_deref() == *group)
+                    .flat_map(|s| &s.missing),
+            );
             let manifest = Manifest {
                 version: MANIFEST_VERSION,
                 artifacts,
+                missing,
             };
             crate::render::write_json_file(&group_dir.join("manifest.json"), &manifest)?;
         }

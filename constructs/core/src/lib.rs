@@ -42,6 +42,7 @@ pub mod arn;
 pub mod aspect;
 pub mod assembly;
 pub mod asset;
+pub mod context;
 pub mod error;
 pub mod id;
 pub mod logical_id;
@@ -62,6 +63,7 @@ pub use asset::{
     AssetBytes, AssetLocation, AssetSource, BootstrapNames, FileAsset, FileAssetArtifact, ASSET_BUCKET,
     DEFAULT_QUALIFIER, REQUIRED_BOOTSTRAP_VERSION, REQUIRED_LOOKUP_BOOTSTRAP_VERSION,
 };
+pub use context::{ContextQuery, MissingContext};
 pub use error::{Error, Result};
 pub use id::{AppId, ConditionRef, Construct, MappingRef, NodeId, OutputRef, ParameterRef, Stack, Stage};
 pub use logical_id::make_unique_id;

@@ -11,6 +11,7 @@ use indexmap::IndexMap;
 
 use crate::annotations::{Annotation, Diagnostic, Level};
 use crate::asset::{AssetLocation, FileAsset, FileAssetArtifact, StagedAsset};
+use crate::context::{context_key, provider_error, ContextQuery, MissingContext};
 use crate::error::{Error, Result};
 use crate::id::{AppId, ConditionRef, MappingRef, NodeId, OutputRef, ParameterRef, Stack, Stage};
 use crate::resource::{PropertyOverride, Res, Resource, ResourceEntry, ResourceOptions, TypedResource};
@@ -293,6 +294,10 @@ pub struct App {
     pub(crate) aspect_state: AspectState,
     /// File assets, packaged when added, written with their stacks.
     assets: Vec<StagedAsset>,
+    /// The context (`CDK_CONTEXT_JSON`, given by [`App::with_context`]).
+    context: serde_json::Map<String, serde_json::Value>,
+    /// The lookups that missed, by stack, in the order asked.
+    missing: Vec<(NodeId, MissingContext)>,
 }
 
 impl Default for App {
@@ -330,7 +335,126 @@ impl App {
             reporters: Vec::new(),
             aspect_state: AspectState::default(),
             assets: Vec::new(),
+            context: serde_json::Map::new(),
+            missing: Vec::new(),
         }
+    }
+
+    /// An empty app with a context: what the `cairn` and `cdk` CLIs pass in
+    /// `CDK_CONTEXT_JSON` (`cairn::Context::from_env()?.into_app()` reads it), which the
+    /// app's context lookups ([`App::lookup_context`]) read.
+    pub fn with_context(context: serde_json::Map<String, serde_json::Value>) -> App {
+        let mut app = App::new();
+        app.context = context;
+        app
+    }
+
+    /// Sets a context value (as the CDK's `node.setContext` on the app).
+    pub fn set_context(&mut self, key: &str, value: serde_json::Value) {
+        self.context.insert(key.to_string(), value);
+    }
+
+    /// A context value, when set.
+    pub fn context(&self, key: &str) -> Option<&serde_json::Value> {
+        self.context.get(key)
+    }
+
+    /// Asks the context for a value of the environment of `scope`'s stack, as
+    /// aws-cdk-lib's `ContextProvider.getValue`: the value under the query's key when
+    /// the context has it; else the query's dummy value (`null` when it has none), and
+    /// the key is reported missing in the stack's manifest entry, for the CLI to look up
+    /// and run the app again. A value holding a provider's error (`$providerError`) is
+    /// missing too, and the error becomes an error annotation of `scope`. A scope outside
+    /// a stack, or a stack without a concrete account and region, is an
+    /// [`Error::InvalidProps`] naming the fix.
+    ///
+    /// ```
+    /// use cairn_core::context::{ContextQuery, AVAILABILITY_ZONE_PROVIDER};
+    /// use cairn_core::{App, Environment, StackProps};
+    /// use serde_json::json;
+    ///
+    /// # fn main() -> cairn_core::Result<()> {
+    /// let mut app = App::new();
+    /// let env = Some(Environment::new("123456789012", "eu-west-1"));
+    /// let stack = app.stack_with(app.root(), "S", StackProps { env, ..StackProps::default() })?;
+    /// let mut query = ContextQuery::new(AVAILABILITY_ZONE_PROVIDER, Default::default());
+    /// query.dummy_value = Some(json!(["dummy1a", "dummy1b", "dummy1c"]));
+    /// assert_eq!(app.lookup_context(stack, &query)?, json!(["dummy1a", "dummy1b", "dummy1c"]));
+    /// let asm = app.synth()?;
+    /// assert_eq!(
+    ///     asm.missing()[0].key,
+    ///     "availability-zones:account=123456789012:region=eu-west-1"
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn lookup_context(
+        &mut self,
+        scope: impl Into<NodeId>,
+        query: &ContextQuery,
+    ) -> Result<serde_json::Value> {
+        let scope = scope.into();
+        self.try_node(scope)?;
+        let Some(stack) = self.stack_of(scope) else {
+            return Err(self.invalid_props(
+                scope,
+                format!(
+                    "the context lookup {} needs a stack; add the construct inside one",
+                    query.provider
+                ),
+            ));
+        };
+        let Environment {
+            account: Some(account),
+            region: Some(region),
+        } = self.environment_of(stack)
+        else {
+            return Err(self.invalid_props(
+                scope,
+                format!(
+                    "cannot look up {} from the context: the stack's account and region are not specified; give the stack (or its stage) an environment with both (StackProps::env), the one the lookup reads",
+                    query.provider
+                ),
+            ));
+        };
+        let key_props = query.key_props(&account, &region);
+        let key = context_key(&query.provider, &key_props);
+        let value = self.context.get(&key).cloned();
+        let error = value.as_ref().and_then(provider_error);
+        match value {
+            Some(v) if error.is_none() => Ok(v),
+            _ => {
+                if !self
+                    .missing
+                    .iter()
+                    .any(|(s, m)| *s == stack.node() && m.key == key)
+                {
+                    let missing = MissingContext {
+                        key,
+                        provider: query.provider.clone(),
+                        props: query.missing_props(&key_props),
+                    };
+                    self.missing.push((stack.node(), missing));
+                }
+                if let Some(e) = error {
+                    self.annotate(
+                        scope,
+                        Level::Error,
+                        format!("context lookup {}: {e}", query.provider),
+                    );
+                }
+                Ok(query.dummy_value.clone().unwrap_or(serde_json::Value::Null))
+            }
+        }
+    }
+
+    /// The lookups of `stack` that missed, in the order asked.
+    pub fn missing_context_of(&self, stack: Stack) -> Vec<&MissingContext> {
+        self.missing
+            .iter()
+            .filter(|(s, _)| *s == stack.node())
+            .map(|(_, m)| m)
+            .collect()
     }
 
     /// The root node.

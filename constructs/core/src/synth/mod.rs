@@ -254,6 +254,7 @@ fn artifact(
         assembly_dir: app.assembly_directory(stack),
         assets: app.assets_of(stack).into_iter().cloned().collect(),
         bootstrap: app.bootstrap_names(stack),
+        missing: missing_of(app, stack, &info.env),
     }
 }
 
@@ -268,4 +269,24 @@ fn stage_directories(app: &App, plan: &Plan) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// The missing lookups of a stack, each with the lookup role its bootstrap gives
+/// (`lookupRoleArn`, the account and region filled in as the CDK's synthesizer does).
+fn missing_of(app: &App, stack: Stack, env: &crate::Environment) -> Vec<crate::MissingContext> {
+    let mut role = app.bootstrap_names(stack).lookup_role_arn();
+    if let Some(a) = &env.account {
+        role = role.replace("${AWS::AccountId}", a);
+    }
+    if let Some(r) = &env.region {
+        role = role.replace("${AWS::Region}", r);
+    }
+    app.missing_context_of(stack)
+        .into_iter()
+        .map(|m| {
+            let mut m = m.clone();
+            m.props.insert("lookupRoleArn".into(), Json::String(role.clone()));
+            m
+        })
+        .collect()
 }
