@@ -1,6 +1,7 @@
 //! cairn's toolkit, the `cairn` CLI: `synth`, `list`, `diff`, `deploy`, `destroy` and
 //! `bootstrap` a cloud assembly through the CloudFormation API, as the AWS CDK CLI does,
-//! and its day-2 commands `rollback`, `drift`, `import` and `gc`.
+//! and its day-2 commands `rollback`, `drift`, `import` and `gc`; `deploy --hotswap` and
+//! [`watch`] for the inner loop.
 //!
 //! In a directory with a `cdk.json`, `cairn` runs its `"app"` command with `CDK_OUTDIR`
 //! set and the context in `CDK_CONTEXT_JSON` ([`app`]), then works on the assembly the app

@@ -58,6 +58,14 @@ pub struct WatchArgs {
 
 impl WatchArgs {
     /// The `deploy` each change runs (no approval asked, as `cdk watch`).
+    ///
+    /// ```
+    /// use cairn_toolkit::watch::WatchArgs;
+    /// let deploy = WatchArgs::default().deploy_args();
+    /// assert!(deploy.all && deploy.hotswap);
+    /// let full = WatchArgs { no_hotswap: true, ..WatchArgs::default() }.deploy_args();
+    /// assert!(!full.hotswap && !full.hotswap_fallback);
+    /// ```
     pub fn deploy_args(&self) -> DeployArgs {
         DeployArgs {
             stacks: self.stacks.clone(),
@@ -88,6 +96,15 @@ pub struct Watched {
 impl Watched {
     /// The globs of `project` (`cdk.json`), with the defaults; `outdir` is the assembly
     /// directory (excluded).
+    ///
+    /// ```
+    /// use cairn_toolkit::app::Project;
+    /// use cairn_toolkit::watch::Watched;
+    /// let project = Project { dir: "/app".into(), ..Project::default() };
+    /// let watched = Watched::of(&project, std::path::Path::new("/app/cdk.out"));
+    /// assert!(watched.watches("src/main.rs"));
+    /// assert!(!watched.watches("cdk.out/manifest.json") && !watched.watches("target/debug/hello"));
+    /// ```
     pub fn of(project: &Project, outdir: &Path) -> Watched {
         let include = match project.watch_include.is_empty() {
             true => vec!["**".to_string()],
@@ -154,6 +171,13 @@ impl Watched {
 /// Whether `path` (`/`-separated) matches `glob`: `**` any number of path segments, `*`
 /// any characters but `/`, `?` one character but `/`. A glob without `/` also matches a
 /// file of that name in any directory, as the CDK's (chokidar's) patterns do for a base name.
+///
+/// ```
+/// use cairn_toolkit::watch::glob_match;
+/// assert!(glob_match("src/**/*.rs", "src/handlers/order.rs"));
+/// assert!(!glob_match("src/*.rs", "src/handlers/order.rs"));
+/// assert!(glob_match("*.md", "docs/guide.md"));
+/// ```
 pub fn glob_match(glob: &str, path: &str) -> bool {
     let glob = glob.trim_start_matches("./");
     if !glob.contains('/')

@@ -144,6 +144,7 @@ pub(crate) async fn deploy_stack<P: Clouds>(
         let settled = change_set::unchanged(current, &stack.template, stack, &inputs);
         match hotswap::run(
             ctx,
+            &base,
             &env,
             stack,
             current,

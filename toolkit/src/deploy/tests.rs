@@ -610,7 +610,7 @@ async fn json_output_keeps_standard_output_for_the_document() {
 
 /// `stack` with the fields the CDK's `DefaultStackSynthesizer` (and cairn's synthesis) writes,
 /// for `qualifier`.
-fn synthesized(id: &str, qualifier: &str, template: Json) -> Stack {
+pub(crate) fn synthesized(id: &str, qualifier: &str, template: Json) -> Stack {
     let names = cairn_core::BootstrapNames::new(qualifier);
     Stack {
         synthesizer: Synthesizer {
@@ -625,7 +625,7 @@ fn synthesized(id: &str, qualifier: &str, template: Json) -> Stack {
 }
 
 /// The ARN of a bootstrap role of the fake's account in us-east-1.
-fn bootstrap_role(qualifier: &str, name: &str) -> String {
+pub(crate) fn bootstrap_role(qualifier: &str, name: &str) -> String {
     format!("arn:aws:iam::{ACCOUNT}:role/cdk-{qualifier}-{name}-role-{ACCOUNT}-us-east-1")
 }
 

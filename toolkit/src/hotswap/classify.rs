@@ -62,7 +62,7 @@ pub(crate) enum Hotswap {
         logical_id: String,
         /// The deployed revision's ARN (its physical ID).
         task_definition: String,
-        /// The new image of each changed container, by container name.
+        /// The image of each container, by container name (the changed ones new).
         images: BTreeMap<String, String>,
         /// `(cluster, service ARN or name, logical ID)` of each service using it.
         services: Vec<(String, String, String)>,

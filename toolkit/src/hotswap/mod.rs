@@ -191,12 +191,16 @@ async fn evaluator<C: crate::client::Cloud>(
 }
 
 /// The hotswap phase of one stack (its assets published): hotswaps what can be and says
-/// which path was taken. `current` is the deployed stack (`None` when it does not exist),
-/// `deployed` its template, `settled` whether its parameters, tags and status allow a
-/// hotswap (nothing but the template differs).
+/// which path was taken. `env` reads the stack (through the deploy role, when the manifest
+/// names one); the services are called with the configured credentials of `base`, as the
+/// CDK CLI calls them (the bootstrap deploy role may not update functions). `current` is
+/// the deployed stack (`None` when it does not exist), `deployed` its template, `settled`
+/// whether its parameters, tags and status allow a hotswap (nothing but the template
+/// differs).
 #[allow(clippy::too_many_arguments)] // the phase's inputs, as deploy_stack has them
 pub(crate) async fn run<P: Clouds>(
     ctx: &Ctx<P>,
+    base: &Env<P::Cloud>,
     env: &Env<P::Cloud>,
     stack: &Stack,
     current: Option<&StackState>,
@@ -266,7 +270,7 @@ pub(crate) async fn run<P: Clouds>(
             ctx.report
                 .progress(&format!("{who}: hotswapping {}", describe(h)));
             let progress = |line: &str| ctx.report.progress(&format!("{who}: {line}"));
-            apply::apply(&env.cloud, who, h, &progress).await?;
+            apply::apply(&base.cloud, who, h, &progress).await?;
             ctx.report
                 .progress(&style.green(&format!("{who}: ✨ hotswapped {}", h.logical_id())));
         }

@@ -10,7 +10,7 @@ use super::fake::{FakeFunction, FakeService};
 use super::resolve::Evaluator;
 use crate::client::{FunctionCode, FunctionConfiguration};
 use crate::deploy::report::Deployment;
-use crate::deploy::tests::{args, plan_of, stack};
+use crate::deploy::tests::{args, bootstrap_role, plan_of, stack, synthesized};
 use crate::deploy::{deploy, deploy_stack};
 use crate::error::Error;
 use crate::fake::{Harness, ACCOUNT};
@@ -506,4 +506,25 @@ async fn a_stack_not_deployed_yet_is_deployed_in_full_and_the_run_warns_of_drift
     let done = run(&h, base(), &hotswap_args()).await.unwrap();
     assert_eq!(done.result, "deployed");
     assert!(h.err.text().contains("Hello: not deployed yet"));
+}
+
+#[tokio::test]
+async fn the_services_are_called_with_the_configured_credentials_not_the_deploy_role() {
+    let h = deployed();
+    let s = synthesized("Hello", "hnb659fds", app("bbb", 128, "nginx:1", 30));
+    let options = plan_of(vec![s.clone()], &hotswap_args()).options;
+    let done = deploy_stack(&h.ctx, &s, &[], &options).await.unwrap();
+    assert_eq!(done.result, "hotswapped");
+    let w = h.world();
+    let as_deploy_role = |operation: &str| {
+        w.calls_as
+            .iter()
+            .any(|(call, role)| call.starts_with(operation) && *role == bootstrap_role("hnb659fds", "deploy"))
+    };
+    // The stack is read through the deploy role, as a full deployment reads it ...
+    assert!(as_deploy_role("GetTemplate") && as_deploy_role("DescribeStackResources"));
+    // ... the functions and state machines are updated with the CLI's own credentials.
+    assert_eq!(w.calls_of("UpdateFunctionCode"), ["hello-fn"]);
+    assert_eq!(w.calls_of("UpdateStateMachine"), [MACHINE_ARN]);
+    assert!(!as_deploy_role("UpdateFunctionCode") && !as_deploy_role("UpdateStateMachine"));
 }
