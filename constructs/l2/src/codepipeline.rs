@@ -716,7 +716,7 @@ impl Pipeline {
 
     /// Adds an action to stage `stage`, with the role and grants it needs (see
     /// [`ActionKind`]): by default a role `<stage>/<action>/CodePipelineActionRole`
-    /// assumable by the pipeline's account; for an action in another account a role in
+    /// assumable by the pipeline's role; for an action in another account a role in
     /// the support stack `<PipelineStack>-support-<account>`; for an action in another
     /// region an artifact bucket and key in the support stack
     /// `<PipelineStack>-support-<region>`.
@@ -781,7 +781,8 @@ impl Pipeline {
                     app,
                     action_node,
                     "CodePipelineActionRole",
-                    RoleProps::new(Principal::Arn(crate::kms::account_root())),
+                    // Assumable by the pipeline's role only, as aws-cdk-lib writes it.
+                    RoleProps::new(Principal::Arn(self.role.arn())),
                 )?;
                 self.add_permissions(app, &action, role)?;
                 (Some(role.arn()), Some(Grantee::Role(role)))

@@ -34,7 +34,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use cairn_core::{format_arn, App, NodeId, Parameter, Pseudo, RemovalPolicy, Res, Result, Val, Value};
+use cairn_core::{format_arn, App, NodeId, Parameter, RemovalPolicy, Res, Result, Val, Value};
 
 use cairn_cfn::logs::CfnLogGroup;
 
@@ -827,22 +827,7 @@ impl Vpc {
             node,
             "IAMRole",
             RoleProps {
-                assume_conditions: [
-                    (
-                        "StringEquals".to_string(),
-                        [("aws:SourceAccount".to_string(), Value::pseudo(Pseudo::AccountId))]
-                            .into_iter()
-                            .collect(),
-                    ),
-                    (
-                        "ArnLike".to_string(),
-                        [("aws:SourceArn".to_string(), format_arn("ec2", "vpc-flow-log/*"))]
-                            .into_iter()
-                            .collect(),
-                    ),
-                ]
-                .into_iter()
-                .collect(),
+                assume_conditions: crate::iam::source_conditions(format_arn("ec2", "vpc-flow-log/*")),
                 ..RoleProps::new(Principal::service("vpc-flow-logs.amazonaws.com"))
             },
         )?;

@@ -273,6 +273,37 @@ pub trait Grantable {
     fn add_to_principal_policy(&self, app: &mut App, statement: PolicyStatement) -> Result<()>;
 }
 
+/// The trust conditions that keep a service from being used as a confused deputy: the
+/// request comes from this account (`aws:SourceAccount`) and from a resource matching
+/// `source_arn` (`aws:SourceArn`, `ArnLike`), for [`RoleProps::assume_conditions`].
+///
+/// ```
+/// use cairn_constructs::iam::source_conditions;
+/// use cairn_core::format_arn;
+/// let c = source_conditions(format_arn("states", "stateMachine:*"));
+/// assert!(c["StringEquals"].contains_key("aws:SourceAccount"));
+/// assert!(c["ArnLike"].contains_key("aws:SourceArn"));
+/// ```
+pub fn source_conditions(source_arn: Value) -> IndexMap<String, IndexMap<String, Value>> {
+    [
+        (
+            "StringEquals".to_string(),
+            [(
+                "aws:SourceAccount".to_string(),
+                Value::pseudo(cairn_core::Pseudo::AccountId),
+            )]
+            .into_iter()
+            .collect(),
+        ),
+        (
+            "ArnLike".to_string(),
+            [("aws:SourceArn".to_string(), source_arn)].into_iter().collect(),
+        ),
+    ]
+    .into_iter()
+    .collect()
+}
+
 /// Grants `actions` on `resources` to `grantee` (adds a statement to its role's default
 /// policy). The building block of every `grant_*` method.
 pub fn grant<S: Into<String>>(

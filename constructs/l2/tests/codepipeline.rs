@@ -127,7 +127,8 @@ fn same_account_pipeline_is_clean_and_least_privilege() {
     let (_, p) = of_type(&t, "AWS::CodePipeline::Pipeline")[0];
     assert_eq!(p["Properties"]["PipelineType"], "V2");
     assert_eq!(p["Properties"]["ArtifactStore"]["EncryptionKey"]["Type"], "KMS");
-    // One role per action, assumable by the account; the pipeline role assumes exactly those.
+    // One role per action, assumable by the pipeline role only (as aws-cdk-lib writes it);
+    // the pipeline role assumes exactly those.
     let action_roles: Vec<&String> = of_type(&t, "AWS::IAM::Role")
         .into_iter()
         .map(|(id, _)| id)
@@ -139,6 +140,15 @@ fn same_account_pipeline_is_clean_and_least_privilege() {
         .filter(|s| s["Action"] == "sts:AssumeRole")
         .collect();
     assert_eq!(assume.len(), 4);
+    let pipeline_role = logical(&t, "PipelineRole");
+    for id in &action_roles {
+        assert_eq!(
+            t["Resources"][id.as_str()]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+                ["Principal"],
+            json!({ "AWS": { "Fn::GetAtt": [pipeline_role, "Arn"] } }),
+            "{id}"
+        );
+    }
     // The build action may run this project only; the project reads and writes artifacts.
     let build_role = action_roles
         .iter()

@@ -226,6 +226,17 @@ fn instance_stop_start_job_net() {
         t["Resources"][role]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"],
         json!({ "Service": "states.amazonaws.com" })
     );
+    // Trusted for this account's state machines only, as aws-cdk-lib writes it.
+    let condition =
+        &t["Resources"][role]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"];
+    assert_eq!(
+        condition["StringEquals"]["aws:SourceAccount"],
+        json!({ "Ref": "AWS::AccountId" })
+    );
+    assert_eq!(
+        condition["ArnLike"]["aws:SourceArn"]["Fn::Join"][1][6],
+        ":stateMachine:*"
+    );
     let props = &t["Resources"][sm]["Properties"];
     assert_eq!(props["RoleArn"], json!({ "Fn::GetAtt": [role, "Arn"] }));
     // The role is referenced by RoleArn: only its policy is a DependsOn (cfn-lint W3005).

@@ -325,11 +325,19 @@ fn checked_definition(app: &App, node: NodeId, props: &StateMachineProps) -> Res
 fn machine_role(app: &mut App, node: NodeId, role: Option<Role>, definition: &Definition) -> Result<Role> {
     let role = match role {
         Some(r) => r,
+        // Trusted by Step Functions for this account's state machines only, as aws-cdk-lib
+        // writes it (confused-deputy protection).
         None => Role::new(
             app,
             node,
             "Role",
-            RoleProps::new(Principal::service("states.amazonaws.com")),
+            RoleProps {
+                assume_conditions: crate::iam::source_conditions(cairn_core::format_arn(
+                    "states",
+                    "stateMachine:*",
+                )),
+                ..RoleProps::new(Principal::service("states.amazonaws.com"))
+            },
         )?,
     };
     for s in definition.policy_statements() {
