@@ -36,6 +36,7 @@ pub mod facts;
 #[cfg(feature = "integ")]
 pub mod integ;
 mod join;
+pub mod lookup;
 mod ops;
 mod reporter;
 pub mod style;
