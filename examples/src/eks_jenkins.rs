@@ -353,7 +353,19 @@ fn target_stack(app: &mut App, id: &str, account: &str) -> Result<Stack> {
 
 /// Builds the `eks-jenkins` app.
 pub fn build() -> Result<App> {
-    let mut app = App::new();
+    build_with(cairn::Context::from_env()?)
+}
+
+/// The context committed with the example (`examples/eks-jenkins/cdk.context.json`: the zones
+/// of its environments, as `cairn synth` there looked them up), for tests that synthesize
+/// it without the CLI.
+pub fn committed_context() -> Result<cairn::Context> {
+    cairn::Context::from_json(include_str!("../eks-jenkins/cdk.context.json"))
+}
+
+/// [`build`] with a given context (the zones of the concrete environments are looked up).
+pub fn build_with(context: cairn::Context) -> Result<App> {
+    let mut app = context.into_app();
     app.add_validator_once(cairn::cfn::SchemaValidator::new());
     app.add_validator_once(cairn::cfn::policy::PolicyValidator::new());
     shared_services_stack(&mut app)?;

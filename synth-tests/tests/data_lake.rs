@@ -15,7 +15,7 @@ use synth_tests::{
 };
 
 fn app() -> CloudAssembly {
-    synth(data_lake::build)
+    synth(|| data_lake::build_with(data_lake::committed_context()?))
 }
 
 /// The statements of the default policy of the role `role_id` (its only policy).

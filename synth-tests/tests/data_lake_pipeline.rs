@@ -7,7 +7,7 @@ use serde_json::Value as Json;
 use synth_tests::synth;
 
 fn pipeline_stages() -> Vec<Json> {
-    let asm = synth(data_lake::build);
+    let asm = synth(|| data_lake::build_with(data_lake::committed_context()?));
     let stack = asm.stack(PIPELINE_STACK).expect("the pipeline stack");
     assert_eq!(stack.environment.account.as_deref(), Some(TOOLING_ACCOUNT));
     let id = stack.resources_of_type("AWS::CodePipeline::Pipeline");
@@ -140,7 +140,7 @@ fn test_is_smoke_tested_and_prod_waits_for_approval() {
 /// to find and describe the ETL state machine and read the Glue jobs.
 #[test]
 fn the_test_stage_has_a_role_only_the_smoke_test_may_assume() {
-    let asm = synth(data_lake::build);
+    let asm = synth(|| data_lake::build_with(data_lake::committed_context()?));
     for cfg in environments() {
         let stack = asm
             .stacks()
@@ -210,7 +210,7 @@ fn the_test_stage_has_a_role_only_the_smoke_test_may_assume() {
 /// `aws` that answers the Test account's resources only to the assumed credentials.
 #[test]
 fn the_smoke_test_assumes_the_test_role_and_checks_the_etl() {
-    let asm = synth(data_lake::build);
+    let asm = synth(|| data_lake::build_with(data_lake::committed_context()?));
     let pipeline = asm.stack(PIPELINE_STACK).unwrap();
     let t = &pipeline.template;
     let resources = t["Resources"].as_object().unwrap();

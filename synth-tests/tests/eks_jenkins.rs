@@ -12,7 +12,7 @@ use serde_json::{json, Value as Json};
 use synth_tests::{of_type, role_statements, snapshot, stack_names, synth, template_json, with_prefix};
 
 fn app() -> CloudAssembly {
-    synth(eks_jenkins::build)
+    synth(|| eks_jenkins::build_with(eks_jenkins::committed_context()?))
 }
 
 /// `arn:${Partition}:iam::<account>:role/<name>` as the example writes it.
@@ -298,7 +298,7 @@ fn image_repositories_scan_on_push_and_are_kms_encrypted() {
 
 #[test]
 fn the_recommended_rules_have_nothing_to_fix_or_report() {
-    let mut app = eks_jenkins::build().expect("the app builds");
+    let mut app = eks_jenkins::build_with(eks_jenkins::committed_context().unwrap()).expect("the app builds");
     let asm = app.synth().expect("synthesis");
     let reports = app.reports(Some(&asm));
     let (_, json) = reports[0]

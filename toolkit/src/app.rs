@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 
 /// The project file.
 pub const PROJECT_FILE: &str = "cdk.json";
-/// The cached context file the CDK writes next to `cdk.json` (read, never written).
+/// The cached context file next to `cdk.json`: lookups write it (see `crate::lookup`).
 pub const CONTEXT_FILE: &str = "cdk.context.json";
 /// The variable naming the directory the app synthesizes into.
 pub const OUTDIR_ENV: &str = "CDK_OUTDIR";
@@ -158,7 +158,11 @@ impl AppSource {
         cwd: &Path,
     ) -> Result<AppSource> {
         let project = Project::load(cwd)?;
-        let mut merged = project.as_ref().map(|p| p.context.clone()).unwrap_or_default();
+        // cdk.context.json is read with or without a cdk.json (as the CDK CLI reads it).
+        let mut merged = match &project {
+            Some(p) => p.context.clone(),
+            None => crate::lookup::read_file(&cwd.join(CONTEXT_FILE))?,
+        };
         for kv in context {
             let (k, v) = kv
                 .split_once('=')

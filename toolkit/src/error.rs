@@ -5,6 +5,14 @@ use std::path::PathBuf;
 /// A toolkit failure.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The app's assembly misses context values that could not be looked up.
+    #[error("the app needs context values that are missing: {}; {reason}", keys.join(", "))]
+    MissingContext {
+        /// The missing keys.
+        keys: Vec<String>,
+        /// Why they were not looked up, and what to do.
+        reason: String,
+    },
     /// The assembly directory is missing or malformed.
     #[error("cannot read the cloud assembly {path}: {message} (synthesize it first: `cairn synth` in the directory of the app's cdk.json, or `cargo run --bin <app> -- synth --output {path}`)")]
     Assembly {

@@ -38,6 +38,7 @@ mod hotswap;
 #[cfg(feature = "integ")]
 pub mod integ;
 mod join;
+pub mod lookup;
 mod ops;
 mod reporter;
 mod signed;

@@ -14,6 +14,8 @@
 //! cairn drift --fail
 //! cairn import Hello --resource-mapping mapping.json
 //! cairn gc aws://123456789012/us-east-1 --rollback-buffer-days 7
+//! cairn context --reset 1           # a cached lookup, looked up again on the next synth
+//! cairn synth --no-lookups          # fails, listing the keys, when context is missing
 //! ```
 //!
 //! Exit codes: 0 on success, 1 when a command fails, 2 for a usage error.
@@ -45,6 +47,10 @@ struct Cli {
     /// Context for the app, passed in CDK_CONTEXT_JSON over cdk.json's (repeatable).
     #[arg(long = "context", short = 'c', global = true, value_name = "KEY=VALUE")]
     context: Vec<String>,
+    /// Do not look up missing context values (availability zones, VPCs, AMIs, SSM
+    /// parameters): a value missing from cdk.context.json is an error listing its key.
+    #[arg(long, global = true)]
+    no_lookups: bool,
     #[command(subcommand)]
     command: Top,
 }
@@ -60,6 +66,8 @@ enum Top {
     /// Deploy, then deploy again on every change of the watched files (cdk.json's "watch"),
     /// with hotswap unless --no-hotswap.
     Watch(WatchArgs),
+    /// List, reset or clear the cached context values (cdk.context.json), as `cdk context`.
+    Context(cairn_toolkit::lookup::command::ContextArgs),
     #[command(flatten)]
     Toolkit(Command),
 }
@@ -69,11 +77,18 @@ fn run(cli: Cli) -> cairn_toolkit::Result<()> {
         path: PathBuf::from("."),
         source,
     })?;
-    let source = AppSource::resolve(cli.app.as_deref(), cli.output.as_deref(), &cli.context, &cwd)?;
+    let mut source = AppSource::resolve(cli.app.as_deref(), cli.output.as_deref(), &cli.context, &cwd)?;
+    let lookups = !cli.no_lookups;
+    // Runs the app, looking up the context it misses (the CDK CLI's loop).
+    let synthesize = |source: &mut AppSource| cairn_toolkit::lookup::synthesize(source, lookups);
     match cli.command {
-        Top::Synth(args) => cairn_toolkit::synth(&source.synthesize()?, &args),
-        Top::List(args) => cairn_toolkit::list(&source.synthesize()?, &args),
+        Top::Synth(args) => cairn_toolkit::synth(&synthesize(&mut source)?, &args),
+        Top::List(args) => cairn_toolkit::list(&synthesize(&mut source)?, &args),
         Top::Watch(args) => cairn_toolkit::watch::watch(&source, Project::load(&cwd)?.as_ref(), &args),
+        Top::Context(args) => {
+            print!("{}", cairn_toolkit::lookup::command::run(&cwd, &args)?);
+            Ok(())
+        }
         Top::Toolkit(command) => {
             // Bootstrapping named environments (or printing the template) needs no app.
             let needs_app = match &command {
@@ -82,7 +97,7 @@ fn run(cli: Cli) -> cairn_toolkit::Result<()> {
                 _ => true,
             };
             let dir = if needs_app {
-                source.synthesize()?
+                synthesize(&mut source)?
             } else {
                 source.assembly_dir().to_path_buf()
             };

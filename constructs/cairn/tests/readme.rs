@@ -1,6 +1,8 @@
 //! The README's examples are code that compiles and runs: each file of `tests/readme/` is
 //! a ```rust block of README.md, verbatim, and its `main` runs here.
 
+#[path = "readme/context_lookups.rs"]
+mod context_lookups;
 #[path = "readme/existing_resources.rs"]
 mod existing_resources;
 
@@ -39,4 +41,18 @@ fn the_readme_shows_the_existing_resources_example_as_it_is_compiled() {
 #[test]
 fn the_existing_resources_example_runs() {
     existing_resources::main().unwrap();
+}
+
+#[test]
+fn the_readme_shows_the_context_lookups_example_as_it_is_compiled() {
+    let file = include_str!("readme/context_lookups.rs");
+    assert!(
+        rust_blocks().iter().any(|b| b == file),
+        "README.md has no ```rust block equal to tests/readme/context_lookups.rs; copy the file into the README's \"Context lookups\" section"
+    );
+}
+
+#[test]
+fn the_context_lookups_example_runs() {
+    context_lookups::main().unwrap();
 }

@@ -448,6 +448,27 @@ impl App {
         }
     }
 
+    /// The availability zones of a stack's environment (aws-cdk-lib's
+    /// `Stack.availabilityZones`): for an account and region both known, the zone names
+    /// from the context (`availability-zones` lookup; `dummy1a`..`dummy1c` while missing);
+    /// else the first two of `Fn::GetAZs`.
+    pub fn availability_zones(&mut self, stack: Stack) -> Result<Vec<Value>> {
+        let env = self.environment_of(stack);
+        if env.account.is_none() || env.region.is_none() {
+            return Ok((0..2).map(|i| Value::select(i, Value::get_azs())).collect());
+        }
+        let mut query = ContextQuery::new(crate::context::AVAILABILITY_ZONE_PROVIDER, serde_json::Map::new());
+        query.dummy_value = Some(serde_json::json!(["dummy1a", "dummy1b", "dummy1c"]));
+        let value = self.lookup_context(stack, &query)?;
+        match value.as_array().map(|a| a.iter().map(|z| z.as_str().map(Value::from)).collect::<Option<Vec<_>>>()) {
+            Some(Some(zones)) => Ok(zones),
+            _ => Err(self.invalid_props(
+                stack,
+                format!("the availability-zones context value is {value}, not a list of zone names; reset it with `cairn context --reset` and synthesize again"),
+            )),
+        }
+    }
+
     /// The lookups of `stack` that missed, in the order asked.
     pub fn missing_context_of(&self, stack: Stack) -> Vec<&MissingContext> {
         self.missing

@@ -49,6 +49,8 @@ mod vpc_endpoints;
 pub use vpc_endpoints::*;
 mod groups;
 pub use groups::*;
+mod lookup;
+pub use lookup::*;
 
 pub use cairn_cfn::ec2::*;
 
@@ -406,7 +408,7 @@ struct VpcLayout {
 
 impl VpcLayout {
     /// Checks the props and allocates the subnet blocks.
-    fn plan(app: &App, node: NodeId, props: &VpcProps) -> Result<VpcLayout> {
+    fn plan(app: &App, node: NodeId, props: &VpcProps, stack_zones: Option<Vec<Value>>) -> Result<VpcLayout> {
         let invalid = |problem: String| app.invalid_props(node, problem);
         let cidr = Cidr::parse(&props.cidr)
             .map_err(|reason| invalid(format!("invalid CIDR {:?}: {reason}", props.cidr)))?;
@@ -442,9 +444,17 @@ impl VpcLayout {
                 .take(props.max_azs.max(1))
                 .map(|n| Value::from(n.as_str()))
                 .collect(),
-            None => (0..props.max_azs.max(1))
-                .map(|i| Value::select(i as i64, Value::get_azs()))
-                .collect(),
+            // A concrete environment's zones, as the CDK's `Stack.availabilityZones`
+            // (looked up); an agnostic stack keeps `Fn::Select` of `Fn::GetAZs`.
+            None => match stack_zones {
+                Some(mut zones) => {
+                    zones.truncate(props.max_azs.max(1));
+                    zones
+                }
+                None => (0..props.max_azs.max(1))
+                    .map(|i| Value::select(i as i64, Value::get_azs()))
+                    .collect(),
+            },
         };
         if azs.is_empty() {
             return Err(invalid("availability_zones is empty".into()));
@@ -563,7 +573,18 @@ impl Vpc {
     /// Creates the VPC as construct `id` under `scope`.
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: VpcProps) -> Result<Vpc> {
         let node = app.construct(scope, id)?;
-        let layout = VpcLayout::plan(app, node, &props)?;
+        // The zones of a concrete environment are looked up (only when none are given).
+        let stack_zones = match app.stack_of(node) {
+            Some(stack) if props.availability_zones.is_none() => {
+                let env = app.environment_of(stack);
+                match (env.account, env.region) {
+                    (Some(_), Some(_)) => Some(app.availability_zones(stack)?),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let layout = VpcLayout::plan(app, node, &props, stack_zones)?;
         let path = app.path(node);
         let mut vpc_l1 = CfnVPC {
             cidr_block: Some(layout.cidr.to_string().into()),

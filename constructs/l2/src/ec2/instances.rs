@@ -12,6 +12,8 @@ pub enum ImageSource {
     ResolveSsm(String),
     /// A literal AMI id.
     Literal(String),
+    /// The newest AMI matching filters, from the context ([`MachineImage::lookup`]).
+    Lookup(LookupMachineImageProps),
 }
 
 /// An AMI and its root device name (the block device the encrypted root volume maps to).
@@ -70,6 +72,7 @@ impl MachineImage {
     fn image_id(&self, app: &mut App, node: NodeId) -> Result<Value> {
         Ok(match &self.source {
             ImageSource::Literal(id) => Value::from(id.as_str()),
+            ImageSource::Lookup(props) => lookup::lookup_image(app, node, props)?,
             ImageSource::ResolveSsm(name) => Value::from(format!("{{{{resolve:ssm:{name}}}}}")),
             ImageSource::SsmParameter(name) => {
                 let stack = app.stack_of(node).map(|s| s.node()).unwrap_or(node);

@@ -311,6 +311,54 @@ pub struct ImportedStringParameter {
 }
 
 impl StringParameter {
+    /// The value of a string parameter of the environment of `scope`'s stack, read at
+    /// synthesis (aws-cdk-lib's `StringParameter.valueFromLookup`): the context value
+    /// under the `ssm` key, looked up by the `cairn` CLI and kept in `cdk.context.json`.
+    /// While it is missing, `default_value`, else `dummy-value-for-<name>`; without a
+    /// default the parameter must exist (the CLI fails the lookup), with one the CLI
+    /// answers the default when it does not. The stack needs a concrete account and
+    /// region.
+    ///
+    /// ```
+    /// use cairn_constructs::ssm::StringParameter;
+    /// use cairn_core::{App, Environment, StackProps};
+    ///
+    /// # fn main() -> cairn_core::Result<()> {
+    /// let mut app = App::new();
+    /// let env = Some(Environment::new("123456789012", "eu-west-1"));
+    /// let stack = app.stack_with(app.root(), "S", StackProps { env, ..StackProps::default() })?;
+    /// let v = StringParameter::value_from_lookup(&mut app, stack, "/app/color", None)?;
+    /// assert_eq!(v, "dummy-value-for-/app/color");
+    /// assert_eq!(
+    ///     app.synth()?.missing()[0].key,
+    ///     "ssm:account=123456789012:parameterName=/app/color:region=eu-west-1"
+    /// );
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn value_from_lookup(
+        app: &mut App,
+        scope: impl Into<NodeId>,
+        parameter_name: &str,
+        default_value: Option<&str>,
+    ) -> Result<String> {
+        use cairn_core::context::{ContextQuery, SSM_PARAMETER_PROVIDER};
+        let scope = scope.into();
+        let mut props = serde_json::Map::new();
+        props.insert("parameterName".into(), parameter_name.into());
+        let mut query = ContextQuery::new(SSM_PARAMETER_PROVIDER, props);
+        query.dummy_value = Some(
+            default_value
+                .map_or_else(|| format!("dummy-value-for-{parameter_name}"), String::from)
+                .into(),
+        );
+        query.ignore_error_on_missing_context = Some(default_value.is_some());
+        match app.lookup_context(scope, &query)? {
+            serde_json::Value::String(s) => Ok(s),
+            other => Ok(other.to_string()),
+        }
+    }
+
     /// A string parameter of the stack's account and region that exists, by name. Its
     /// value is read at deploy time through a template parameter of type
     /// `AWS::SSM::Parameter::Value<String>` (`<id>.Parameter`, defaulting to the name, as
