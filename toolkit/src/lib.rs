@@ -39,6 +39,7 @@ mod join;
 pub mod lookup;
 mod ops;
 mod reporter;
+mod signed;
 pub mod style;
 mod wait;
 

@@ -1,9 +1,7 @@
 //! Calling an HTTP API (the local environment serves them at `http://`, AWS at `https://`).
 
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 
 /// An HTTP request a test sends to an API.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,28 +84,10 @@ pub(crate) async fn send(
     if let Some(service) = &request.sign_for {
         sign(&mut req, request, service, config).await?;
     }
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()
-        .map_err(|e| format!("no TLS root certificates: {e}"))?
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
-    let response = client
-        .request(req)
+    let (status, body) = crate::signed::send(req)
         .await
         .map_err(|e| format!("{} {}: {e}", request.method, request.url))?;
-    let status = response.status().as_u16();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| format!("reading the answer of {}: {e}", request.url))?
-        .to_bytes();
-    Ok(HttpResponse {
-        status,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
+    Ok(HttpResponse { status, body })
 }
 
 async fn sign(
@@ -116,44 +96,9 @@ async fn sign(
     service: &str,
     config: &aws_config::SdkConfig,
 ) -> Result<(), String> {
-    use aws_credential_types::provider::ProvideCredentials;
-    use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings};
-
-    let credentials = config
-        .credentials_provider()
-        .ok_or("no AWS credentials to sign the request with")?
-        .provide_credentials()
-        .await
-        .map_err(|e| format!("no AWS credentials to sign the request with: {e}"))?;
-    let identity = credentials.into();
     let region = config
         .region()
         .map(ToString::to_string)
         .ok_or("no AWS region to sign the request for")?;
-    let params = aws_sigv4::sign::v4::SigningParams::builder()
-        .identity(&identity)
-        .region(&region)
-        .name(service)
-        .time(std::time::SystemTime::now())
-        .settings(SigningSettings::default())
-        .build()
-        .map_err(|e| format!("cannot sign {}: {e}", request.url))?
-        .into();
-    let headers: Vec<(String, String)> = req
-        .headers()
-        .iter()
-        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
-        .collect();
-    let signable = SignableRequest::new(
-        &request.method,
-        request.url.as_str(),
-        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        SignableBody::Bytes(request.body.as_bytes()),
-    )
-    .map_err(|e| format!("cannot sign {}: {e}", request.url))?;
-    let (instructions, _) = aws_sigv4::http_request::sign(signable, &params)
-        .map_err(|e| format!("cannot sign {}: {e}", request.url))?
-        .into_parts();
-    instructions.apply_to_request_http1x(req);
-    Ok(())
+    crate::signed::sign(req, request.body.as_bytes(), service, &region, config).await
 }

@@ -4,10 +4,6 @@
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 
 use super::{Ec2Lookups, LookupClients, Route, RouteTable, Subnet, VpcInfo};
 use crate::client::{CloudError, CloudResult};
@@ -126,75 +122,22 @@ impl AwsQuery {
     }
 
     async fn post(&self, body: &str) -> CloudResult<(u16, String)> {
-        let unreachable = |cause: String| CloudError::Unreachable {
-            endpoint: self.endpoint.clone(),
-            cause,
-            hint: "check the network (or AWS_ENDPOINT_URL) and the region".into(),
-        };
         let mut req = hyper::Request::builder()
             .method("POST")
             .uri(&self.endpoint)
             .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
-            .body(Full::new(Bytes::from(body.to_string())))
+            .body(crate::signed::Body::from(body.to_string()))
             .map_err(|e| CloudError::Other(format!("{} is not a valid endpoint: {e}", self.endpoint)))?;
-        self.sign(&mut req, body).await?;
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(|e| CloudError::Other(format!("no TLS root certificates: {e}")))?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
-        let response = client
-            .request(req)
+        crate::signed::sign(&mut req, body.as_bytes(), "ec2", &self.region, &self.conf)
             .await
-            .map_err(|e| unreachable(e.to_string()))?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .into_body()
-            .collect()
+            .map_err(CloudError::Other)?;
+        crate::signed::send(req)
             .await
-            .map_err(|e| unreachable(e.to_string()))?
-            .to_bytes();
-        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
-    }
-
-    async fn sign(&self, req: &mut hyper::Request<Full<Bytes>>, body: &str) -> CloudResult<()> {
-        use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings};
-        let credentials = self
-            .conf
-            .credentials_provider()
-            .ok_or_else(|| CloudError::Other("no AWS credentials to look up with".into()))?
-            .provide_credentials()
-            .await
-            .map_err(|e| CloudError::Other(format!("no AWS credentials to look up with: {e}")))?;
-        let identity = credentials.into();
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&self.region)
-            .name("ec2")
-            .time(std::time::SystemTime::now())
-            .settings(SigningSettings::default())
-            .build()
-            .map_err(|e| CloudError::Other(format!("cannot sign: {e}")))?
-            .into();
-        let headers: Vec<(String, String)> = req
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
-            .collect();
-        let signable = SignableRequest::new(
-            "POST",
-            self.endpoint.as_str(),
-            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            SignableBody::Bytes(body.as_bytes()),
-        )
-        .map_err(|e| CloudError::Other(format!("cannot sign: {e}")))?;
-        let (instructions, _) = aws_sigv4::http_request::sign(signable, &params)
-            .map_err(|e| CloudError::Other(format!("cannot sign: {e}")))?
-            .into_parts();
-        instructions.apply_to_request_http1x(req);
-        Ok(())
+            .map_err(|cause| CloudError::Unreachable {
+                endpoint: self.endpoint.clone(),
+                cause,
+                hint: "check the network (or AWS_ENDPOINT_URL) and the region".into(),
+            })
     }
 
     async fn items(&self, action: &str, params: &[(String, String)], set: &str) -> CloudResult<Vec<Node>> {
