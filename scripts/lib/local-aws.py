@@ -17,10 +17,17 @@ in this process, with the changes that make the systems *run* instead of only de
 - A `AWS::KMS::Key` with tags deploys (moto passes CloudFormation's Key/Value tags to KMS,
   which reads TagKey/TagValue, and fails).
 - CloudFormation models moto lacks: `AWS::SNS::Subscription`, `AWS::ApiGatewayV2::Api`,
-  `Integration`, `Route` and `Stage`, `AWS::Backup::BackupVault`, and placeholders (an
-  ARN, nothing runs) for the `AWS::ImageBuilder::*` resources; `AWS::SSM::Document`
-  without `DocumentFormat` is JSON, as CloudFormation defaults it (moto passes None and
-  refuses the document).
+  `Integration`, `Route` and `Stage` here; in local_aws_models.py `AWS::Backup::BackupVault`,
+  `AWS::RDS::DBCluster` and its parameter group, `AWS::SecretsManager::Secret` and its
+  target attachment, `AWS::EC2::SecurityGroupEgress`, bucket policies (recorded, not
+  enforced) and placeholders (an ARN, nothing runs) for the `AWS::ImageBuilder::*`
+  resources, with the fixes CloudFormation behaviour needs (a cluster's instances join it,
+  target groups register their targets, VPCs are torn down in order);
+  `AWS::SSM::Document` without `DocumentFormat` is JSON, as CloudFormation defaults it
+  (moto passes None and refuses the document).
+- Step Functions: state machines CloudFormation creates are the executable ones, with
+  their DefinitionSubstitutions applied; an execution started without a name gets a UUID.
+- EC2 sizes a root volume mapping without size or snapshot from the image (8 GiB).
 - AWS Backup jobs (moto has none): StartBackupJob / DescribeBackupJob, a job going
   CREATED, RUNNING, COMPLETED on successive describes, FAILED for a missing resource.
 - Step Functions Wait states and retry intervals last at most LOCAL_AWS_MAX_WAIT seconds
@@ -67,6 +74,10 @@ GAPS = {
     "s3-notifications": "S3 event notifications are delivered by moto to SQS, SNS and Lambda only",
     "s3-bucket-policies": "bucket policies made by CloudFormation are recorded, not enforced (the local "
     "endpoint is plain HTTP, so aws:SecureTransport denies would refuse every request)",
+    "cloudformation-records": "resources of types moto has no CloudFormation model for are recorded, not "
+    "created: Ref is their name, GetAtt Arn a made-up ARN (each type met is logged)",
+    "glue": "Glue jobs and databases exist; a job run goes STARTING, RUNNING, SUCCEEDED on successive reads "
+    "and runs no script; crawlers, connections and security configurations are recorded",
     "rds": "Aurora clusters and their instances are records: no database runs; start/stop change the "
     "status at once; dynamic references ({{resolve:...}}) in their properties are not resolved",
     "backup": "AWS Backup jobs complete on the third DescribeBackupJob and copy nothing (no recovery point, "
@@ -140,6 +151,7 @@ def patch_moto(endpoint, work):
     CAIRN_PATCHED.append("stepfunctions: execute_state_machine on (state machines made by CloudFormation too)")
     patch_definition_substitutions(sfn_models.StateMachine)
     patch_execution_names()
+    patch_sync_integrations()
     patch_lambda(endpoint, work)
     patch_sns()
     patch_events()
@@ -518,6 +530,51 @@ def patch_execution_names():
     CAIRN_PATCHED.append("stepfunctions: an execution started without a name gets a UUID")
 
 
+def patch_sync_integrations():
+    """moto's interpreter fails every `.sync` task of a service without task tokens (Glue's
+    startJobRun.sync) after the job ends: it releases a callback endpoint it never made
+    ('NoneType' object has no attribute 'interrupt_all'). The release is skipped when
+    there is none; the rest of the method is moto's, recompiled."""
+    import inspect
+    import textwrap
+
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_callback as module,
+    )
+
+    method = module.StateTaskServiceCallback._eval_integration_pattern
+    source = textwrap.dedent(inspect.getsource(method))
+    broken = "    callback_endpoint.interrupt_all()"
+    if broken not in source:
+        CAIRN_PATCHED.append("stepfunctions: .sync tasks without task tokens: moto changed, not patched")
+        return
+    source = source.replace(
+        broken, "    if callback_endpoint is not None:\n            callback_endpoint.interrupt_all()"
+    )
+    scope = {}
+    exec(compile(source, inspect.getsourcefile(method), "exec"), module.__dict__, scope)
+    module.StateTaskServiceCallback._eval_integration_pattern = scope["_eval_integration_pattern"]
+
+    # And the job run it returns holds datetimes, which no state output can carry.
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_glue import (
+        StateTaskServiceGlue,
+    )
+
+    build = StateTaskServiceGlue._sync_to_start_job_run
+
+    def json_safe(self, *args, **kwargs):
+        resolve = build(self, *args, **kwargs)
+
+        def resolved():
+            out = resolve()
+            return None if out is None else json.loads(json.dumps(out, default=str))
+
+        return resolved
+
+    StateTaskServiceGlue._sync_to_start_job_run = json_safe
+    CAIRN_PATCHED.append("stepfunctions: .sync tasks of services without task tokens (Glue) complete")
+
+
 def patch_root_volumes():
     """EC2 sizes a block device mapping that names neither a size nor a snapshot (the usual
     root volume: type and encryption only) from the image; moto refuses it. The local
@@ -772,105 +829,9 @@ def add_models(endpoint):
             }
             return cls(apigatewayv2_backends[account_id][region_name].create_stage(p["ApiId"], config))
 
-    class BackupVault(CloudFormationModel):
-        """An AWS Backup vault, in moto's backup backend (jobs: patch_backup_jobs)."""
-
-        __module__ = "moto.cairn_local.models"  # moto files models by their module
-
-        def __init__(self, vault):
-            self.vault = vault
-
-        @property
-        def physical_resource_id(self):
-            return self.vault.backup_vault_name
-
-        @staticmethod
-        def cloudformation_type():
-            return "AWS::Backup::BackupVault"
-
-        @staticmethod
-        def cloudformation_name_type():
-            return "BackupVaultName"
-
-        @classmethod
-        def has_cfn_attr(cls, attr):
-            return attr in ["BackupVaultArn", "BackupVaultName"]
-
-        def get_cfn_attribute(self, attr):
-            if attr == "BackupVaultArn":
-                return self.vault.backup_vault_arn
-            return self.vault.backup_vault_name
-
-        @classmethod
-        def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-            from moto.backup.models import backup_backends
-
-            p = cloudformation_json.get("Properties") or {}
-            vault = backup_backends[account_id][region_name].create_backup_vault(
-                backup_vault_name=p.get("BackupVaultName") or resource_name,
-                backup_vault_tags=p.get("BackupVaultTags") or {},
-                encryption_key_arn=p.get("EncryptionKeyArn"),
-                creator_request_id=None,
-            )
-            return cls(vault)
-
-        def delete(self, account_id, region_name):
-            from moto.backup.models import backup_backends
-
-            backup_backends[account_id][region_name].delete_backup_vault(self.vault.backup_vault_name)
-
-    def image_builder(kind, arn_kind):
-        class Placeholder(CloudFormationModel):
-            """Image Builder does not exist in moto: the resource is an ARN, nothing runs."""
-            __module__ = "moto.cairn_local.models"  # moto files models by their module
-
-
-            def __init__(self, arn):
-                self.arn = arn
-
-            @property
-            def physical_resource_id(self):
-                return self.arn
-
-            @staticmethod
-            def cloudformation_type():
-                return f"AWS::ImageBuilder::{kind}"
-
-            @staticmethod
-            def cloudformation_name_type():
-                return "Name"
-
-            @classmethod
-            def has_cfn_attr(cls, attr):
-                return attr in ["Arn", "Name"]
-
-            def get_cfn_attribute(self, attr):
-                return self.arn if attr == "Arn" else self.arn.rsplit("/", 2)[-2]
-
-            @classmethod
-            def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
-                name = (cloudformation_json.get("Properties") or {}).get("Name") or resource_name
-                arn = f"arn:aws:imagebuilder:{region_name}:{account_id}:{arn_kind}/{name.lower()}"
-                if kind in ("ImageRecipe", "Component"):
-                    arn += "/" + str((cloudformation_json.get("Properties") or {}).get("Version", "1.0.0"))
-                return cls(arn)
-
-        Placeholder.__name__ = f"ImageBuilder{kind}Placeholder"
-        return Placeholder
-
-    placeholders = [
-        image_builder(kind, arn_kind)
-        for kind, arn_kind in [
-            ("ImageRecipe", "image-recipe"),
-            ("InfrastructureConfiguration", "infrastructure-configuration"),
-            ("DistributionConfiguration", "distribution-configuration"),
-            ("ImagePipeline", "image-pipeline"),
-            ("Component", "component"),
-        ]
-    ]
     CAIRN_PATCHED.append(
         "cloudformation: models for AWS::SNS::Subscription, AWS::ApiGatewayV2::{Api,Integration,Route,Stage}, "
-        "AWS::Backup::BackupVault, AWS::ImageBuilder::* (placeholders); SSM documents default to JSON"
+        "SSM documents default to JSON"
     )
     # keep references so the classes live as long as the process (moto looks them up by
     # CloudFormationModel.__subclasses__(), which holds weak references)
@@ -882,8 +843,6 @@ def add_models(endpoint):
         HttpApiIntegration,
         HttpApiRoute,
         HttpApiStage,
-        BackupVault,
-        *placeholders,
         *local_aws_models.add(CAIRN_PATCHED),
     ]
 

@@ -40,6 +40,8 @@ def model(cfn_type, name_type, create, delete=None):
             return True
 
         def get_cfn_attribute(self, attr):
+            if attr not in self.state and "*" in self.state:
+                return self.state["*"]
             if attr not in self.state:
                 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
 
@@ -140,6 +142,44 @@ def patch_cluster_instances():
         )
 
     DBInstance.create_from_cloudformation_json = classmethod(in_cluster)
+
+
+def patch_bucket_notifications():
+    """A bucket's NotificationConfiguration is put on the bucket, as CloudFormation does
+    (moto's model ignores it, so no notification is ever sent)."""
+    from moto.s3.models import FakeBucket, s3_backends
+
+    create = FakeBucket.create_from_cloudformation_json.__func__
+    kinds = [
+        ("LambdaConfigurations", "CloudFunctionConfiguration", "Function", "CloudFunction"),
+        ("QueueConfigurations", "QueueConfiguration", "Queue", "Queue"),
+        ("TopicConfigurations", "TopicConfiguration", "Topic", "Topic"),
+    ]
+
+    def api_shape(cfn):
+        config = {}
+        for cfn_key, api_key, target, api_target in kinds:
+            entries = []
+            for c in cfn.get(cfn_key) or []:
+                entry = {api_target: c[target], "Event": [c["Event"]]}
+                rules = ((c.get("Filter") or {}).get("S3Key") or {}).get("Rules")
+                if rules:
+                    entry["Filter"] = {"S3Key": {"FilterRule": rules}}
+                entries.append(entry)
+            if entries:
+                config[api_key] = entries
+        if "EventBridgeConfiguration" in cfn:
+            config["EventBridgeConfiguration"] = {}
+        return config
+
+    def with_notifications(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        bucket = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        cfn = (cloudformation_json.get("Properties") or {}).get("NotificationConfiguration")
+        if cfn:
+            s3_backends[account_id]["aws"].put_bucket_notification_configuration(bucket.name, api_shape(cfn))
+        return bucket
+
+    FakeBucket.create_from_cloudformation_json = classmethod(with_notifications)
 
 
 def patch_target_group_targets():
@@ -329,6 +369,139 @@ def record_bucket_policy(p, name, account, region):
     return {"id": p["Bucket"], "PolicyDocument": p.get("PolicyDocument")}
 
 
+# --- Glue ------------------------------------------------------------------------------
+
+
+def create_glue_job(p, name, account, region):
+    from moto.glue.models import glue_backends
+
+    job_name = p.get("Name") or name
+    glue_backends[account][region].create_job(
+        name=job_name,
+        role=p["Role"],
+        command=p["Command"],
+        description=p.get("Description", ""),
+        log_uri=p.get("LogUri"),
+        execution_property=p.get("ExecutionProperty"),
+        default_arguments=p.get("DefaultArguments"),
+        non_overridable_arguments=p.get("NonOverridableArguments"),
+        connections=p.get("Connections"),
+        max_retries=p.get("MaxRetries"),
+        allocated_capacity=p.get("AllocatedCapacity"),
+        timeout=p.get("Timeout"),
+        max_capacity=p.get("MaxCapacity"),
+        security_configuration=p.get("SecurityConfiguration"),
+        tags=p.get("Tags") or {},
+        notification_property=p.get("NotificationProperty"),
+        glue_version=p.get("GlueVersion"),
+        number_of_workers=p.get("NumberOfWorkers"),
+        worker_type=p.get("WorkerType"),
+        code_gen_configuration_nodes=None,
+        execution_class=p.get("ExecutionClass"),
+        source_control_details=None,
+    )
+    return {"id": job_name}
+
+
+def delete_glue_job(state, account, region):
+    from moto.glue.models import glue_backends
+
+    glue_backends[account][region].delete_job(state["id"])
+
+
+def create_glue_database(p, name, account, region):
+    from moto.glue.models import glue_backends
+
+    database_input = dict(p.get("DatabaseInput") or {})
+    database_name = database_input.get("Name") or name.lower()
+    database_input["Name"] = database_name
+    glue_backends[account][region].create_database(database_name, database_input)
+    return {"id": database_name}
+
+
+def delete_glue_database(state, account, region):
+    from moto.glue.models import glue_backends
+
+    glue_backends[account][region].delete_database(state["id"])
+
+
+# --- Types moto has no model for: recorded --------------------------------------------
+
+
+def record_unmodelled(patched):
+    """A resource of a type moto has no model for is recorded instead of skipped (a skipped
+    one breaks DescribeStackResource for its whole stack, and any output reading it):
+    its Ref is its name (the `Name` property, else a generated one), `Arn` a made-up ARN,
+    any other attribute its name; each type met is logged once. Nothing is created."""
+    import sys
+
+    import moto.cloudformation.parsing as parsing
+
+    find = parsing.resource_class_from_type
+    records = {}
+
+    def record(cfn_type):
+        service = cfn_type.split("::")[1].lower()
+        kind = cfn_type.split("::")[2].lower()
+
+        def create(p, name, account, region):
+            given = p.get("Name")
+            rid = given if isinstance(given, str) and given else name
+            return {"id": rid, "Arn": f"arn:aws:{service}:{region}:{account}:{kind}/{rid}", "*": rid}
+
+        return model(cfn_type, "", create)
+
+    def with_records(resource_type):
+        found = find(resource_type)
+        if found is not None or resource_type in parsing.NULL_MODELS:
+            return found
+        if resource_type not in records:
+            records[resource_type] = record(resource_type)
+            print(f"local-aws: cloudformation: {resource_type} recorded, not created", file=sys.stderr)
+        return records[resource_type]
+
+    parsing.resource_class_from_type = with_records
+    patched.append("cloudformation: resources of types moto has no model for are recorded, not created")
+
+
+# --- AWS Backup (jobs: local-aws.py's patch_backup_jobs) and Image Builder ------------
+
+
+def create_backup_vault(p, name, account, region):
+    from moto.backup.models import backup_backends
+
+    vault = backup_backends[account][region].create_backup_vault(
+        backup_vault_name=p.get("BackupVaultName") or name,
+        backup_vault_tags=p.get("BackupVaultTags") or {},
+        encryption_key_arn=p.get("EncryptionKeyArn"),
+        creator_request_id=None,
+    )
+    return {
+        "id": vault.backup_vault_name,
+        "BackupVaultArn": vault.backup_vault_arn,
+        "BackupVaultName": vault.backup_vault_name,
+    }
+
+
+def delete_backup_vault(state, account, region):
+    from moto.backup.models import backup_backends
+
+    backup_backends[account][region].delete_backup_vault(state["id"])
+
+
+def image_builder(arn_kind, versioned):
+    """Image Builder does not exist in moto: the resource is an ARN, nothing runs."""
+
+    def create(p, name, account, region):
+        name = (p.get("Name") or name).lower()
+        arn = f"arn:aws:imagebuilder:{region}:{account}:{arn_kind}/{name}"
+        if versioned:
+            arn += "/" + str(p.get("Version", "1.0.0"))
+        return {"id": arn, "Arn": arn, "Name": name}
+
+    return create
+
+
 MODELS = [
     ("AWS::RDS::DBCluster", "DBClusterIdentifier", create_db_cluster, delete_db_cluster),
     (
@@ -341,6 +514,24 @@ MODELS = [
     ("AWS::SecretsManager::SecretTargetAttachment", "", create_secret_target_attachment, None),
     ("AWS::EC2::SecurityGroupEgress", "", create_security_group_egress, None),
     ("AWS::S3::BucketPolicy", "", record_bucket_policy, None),
+    ("AWS::Backup::BackupVault", "BackupVaultName", create_backup_vault, delete_backup_vault),
+    ("AWS::Glue::Job", "Name", create_glue_job, delete_glue_job),
+    ("AWS::Glue::Database", "", create_glue_database, delete_glue_database),
+    ("AWS::ImageBuilder::ImageRecipe", "Name", image_builder("image-recipe", True), None),
+    (
+        "AWS::ImageBuilder::InfrastructureConfiguration",
+        "Name",
+        image_builder("infrastructure-configuration", False),
+        None,
+    ),
+    (
+        "AWS::ImageBuilder::DistributionConfiguration",
+        "Name",
+        image_builder("distribution-configuration", False),
+        None,
+    ),
+    ("AWS::ImageBuilder::ImagePipeline", "Name", image_builder("image-pipeline", False), None),
+    ("AWS::ImageBuilder::Component", "Name", image_builder("component", True), None),
 ]
 
 
@@ -350,11 +541,13 @@ def add(patched):
     models = [model(t, n, c, d) for t, n, c, d in MODELS]
     patch_cluster_instances()
     patch_target_group_targets()
+    patch_bucket_notifications()
     patch_vpc_teardown()
+    record_unmodelled(patched)
     patched.append(
         "cloudformation: models for "
         + ", ".join(m.cloudformation_type() for m in models)
-        + " (in the services' backends); a cluster's DB instances join it; a target group's Targets are registered; deleting a stack deletes its route tables, NAT and internet gateways and Elastic IPs"
+        + " (in the services' backends; Image Builder's are placeholders); a cluster's DB instances join it; a target group's Targets are registered; a bucket's NotificationConfiguration is put; deleting a stack deletes its route tables, NAT and internet gateways and Elastic IPs"
     )
     return models
 

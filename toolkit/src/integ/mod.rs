@@ -336,6 +336,7 @@ impl IntegCase {
             config,
             aws,
             outputs: BTreeMap::new(),
+            captures: Vec::new(),
             report,
             started,
         };
@@ -431,6 +432,9 @@ pub struct IntegRun {
     config: SdkConfig,
     aws: AwsOptions,
     outputs: BTreeMap<String, BTreeMap<String, String>>,
+    /// Queues (URL) and their subscriptions (ARN) made by [`IntegRun::capture_topic`],
+    /// deleted before the stacks.
+    captures: Vec<(String, String)>,
     report: Report,
     started: Instant,
 }
@@ -507,6 +511,92 @@ impl IntegRun {
             .map_err(|e| self.call_error(call.clone(), e))?;
         self.report.entries.push(Entry::Step(call));
         Ok(out.message_id().unwrap_or_default().to_string())
+    }
+
+    /// Subscribes a queue the run creates to an SNS topic (raw delivery; the queue's policy
+    /// lets the topic alone send) and returns the queue's URL, so a test reads what the
+    /// topic publishes ([`Probe::queue_depth`]); the queue and its subscription are deleted
+    /// when the run finishes, before the stacks.
+    pub async fn capture_topic(&mut self, topic_arn: &str) -> Result<String> {
+        let call = format!("capture {topic_arn}");
+        let fail = |message: String| IntegError::Call {
+            case: self.case.name.clone(),
+            call: call.clone(),
+            message,
+        };
+        let sqs = aws_sdk_sqs::Client::new(&self.config);
+        let stem: String = self
+            .case
+            .name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .take(40)
+            .collect();
+        let name = format!("integ-{stem}-capture-{}", self.captures.len() + 1);
+        let url = sqs
+            .create_queue()
+            .queue_name(&name)
+            .send()
+            .await
+            .map_err(|e| fail(error_chain(&e)))?
+            .queue_url()
+            .map(str::to_string)
+            .ok_or_else(|| fail("CreateQueue returned no URL".into()))?;
+        use aws_sdk_sqs::types::QueueAttributeName as A;
+        let arn = sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(A::QueueArn)
+            .send()
+            .await
+            .map_err(|e| fail(error_chain(&e)))?
+            .attributes()
+            .and_then(|a| a.get(&A::QueueArn).cloned())
+            .ok_or_else(|| fail("the queue has no ARN".into()))?;
+        let policy = json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+            "Action": "sqs:SendMessage", "Resource": arn,
+            "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}]});
+        sqs.set_queue_attributes()
+            .queue_url(&url)
+            .attributes(A::Policy, policy.to_string())
+            .send()
+            .await
+            .map_err(|e| fail(error_chain(&e)))?;
+        let subscription = aws_sdk_sns::Client::new(&self.config)
+            .subscribe()
+            .topic_arn(topic_arn)
+            .protocol("sqs")
+            .endpoint(&arn)
+            .attributes("RawMessageDelivery", "true")
+            .return_subscription_arn(true)
+            .send()
+            .await
+            .map_err(|e| fail(error_chain(&e)))?
+            .subscription_arn()
+            .map(str::to_string)
+            .unwrap_or_default();
+        self.captures.push((url.clone(), subscription));
+        self.report.entries.push(Entry::Step(call));
+        Ok(url)
+    }
+
+    /// Deletes what [`IntegRun::capture_topic`] made; returns what could not be deleted.
+    async fn release_captures(&mut self) -> Vec<String> {
+        let mut errors = Vec::new();
+        let sns = aws_sdk_sns::Client::new(&self.config);
+        let sqs = aws_sdk_sqs::Client::new(&self.config);
+        for (url, subscription) in std::mem::take(&mut self.captures) {
+            if !subscription.is_empty() {
+                if let Err(e) = sns.unsubscribe().subscription_arn(&subscription).send().await {
+                    errors.push(format!("unsubscribe {subscription}: {}", error_chain(&e)));
+                }
+            }
+            if let Err(e) = sqs.delete_queue().queue_url(&url).send().await {
+                errors.push(format!("delete the capture queue {url}: {}", error_chain(&e)));
+            }
+        }
+        errors
     }
 
     /// Sends a message to an SQS queue; returns the message id.
@@ -921,6 +1011,9 @@ impl IntegRun {
             if !matches!(e, IntegError::Assertion { .. }) {
                 self.report.entries.push(Entry::Error(e.to_string()));
             }
+        }
+        for error in self.release_captures().await {
+            self.report.entries.push(Entry::Error(error));
         }
         match self.destroy().await {
             Ok(()) => {

@@ -641,33 +641,36 @@ impl SecurityGroupRef for ImportedSecurityGroup {
     }
 
     fn add_ingress_rule(&self, app: &mut App, peer: Peer, port: Port, description: &str) -> Result<()> {
-        port.check(app, self.node)?;
-        if !self.options.mutable {
-            return Ok(());
-        }
-        let description = rule_description(app, Direction::Ingress, &peer, port, description);
-        separate_rule(
-            app,
-            self.node,
-            self.id.clone(),
-            Direction::Ingress,
-            &peer,
-            port,
-            description,
-        )
+        self.add_rule(app, Direction::Ingress, peer, port, description)
     }
 
     fn add_egress_rule(&self, app: &mut App, peer: Peer, port: Port, description: &str) -> Result<()> {
+        self.add_rule(app, Direction::Egress, peer, port, description)
+    }
+}
+
+impl ImportedSecurityGroup {
+    /// A rule of its own under the imported group; none when the group is immutable, and no
+    /// egress rule when it allows all outbound traffic.
+    fn add_rule(
+        &self,
+        app: &mut App,
+        direction: Direction,
+        peer: Peer,
+        port: Port,
+        description: &str,
+    ) -> Result<()> {
         port.check(app, self.node)?;
-        if !self.options.mutable || self.options.allow_all_outbound {
+        let all_outbound = matches!(direction, Direction::Egress) && self.options.allow_all_outbound;
+        if !self.options.mutable || all_outbound {
             return Ok(());
         }
-        let description = rule_description(app, Direction::Egress, &peer, port, description);
+        let description = rule_description(app, direction, &peer, port, description);
         separate_rule(
             app,
             self.node,
             self.id.clone(),
-            Direction::Egress,
+            direction,
             &peer,
             port,
             description,
