@@ -402,7 +402,7 @@ pub struct ImportedLogGroup {
 impl LogGroup {
     /// A log group of the stack's account and region that exists, by name (its ARN
     /// `arn:...:log-group:<name>:*`). An empty name is an
-    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps).
+    /// [`Error::InvalidProps`].
     ///
     /// ```
     /// use cairn_constructs::logs::{LogGroup, LogGroupRef};
@@ -436,7 +436,7 @@ impl LogGroup {
 
     /// A log group that exists, by ARN (with or without the trailing `:*`). An ARN of
     /// another service, or of no log group, is an
-    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps).
+    /// [`Error::InvalidProps`].
     pub fn from_log_group_arn(
         app: &mut App,
         scope: impl Into<NodeId>,
