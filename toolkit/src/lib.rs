@@ -281,15 +281,19 @@ pub enum Command {
 /// Runs a toolkit command on the assembly in `assembly_dir`. Errors are returned after
 /// what could be done was done and reported (for several stacks, one error sums up).
 pub fn execute(assembly_dir: &Path, command: Command) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    runtime()?.block_on(commands::run(assembly_dir, command))
+}
+
+/// The runtime a command runs on (two worker threads).
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|source| Error::Io {
             path: PathBuf::from("<tokio runtime>"),
             source,
-        })?;
-    runtime.block_on(commands::run(assembly_dir, command))
+        })
 }
 
 /// Reports what was synthesized into `assembly_dir` (no AWS call): the template of the one

@@ -220,14 +220,7 @@ pub fn watch(source: &AppSource, project: Option<&Project>, args: &WatchArgs) ->
         ));
     };
     let watched = Watched::of(project, source.assembly_dir());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|source| Error::Io {
-            path: PathBuf::from("<tokio runtime>"),
-            source,
-        })?;
+    let runtime = crate::runtime()?;
     eprintln!(
         "cairn watch: {} (include {}; exclude {}), polled every {} ms; {}. Ctrl-C stops.",
         watched.root.display(),
