@@ -137,6 +137,21 @@ pub(crate) struct World {
     next: u64,
 }
 
+impl FakeStack {
+    /// Records an event of the stack itself (`AWS::CloudFormation::Stack`), the `n`th of
+    /// the world.
+    fn push_stack_event(&mut self, n: u64, status: &str, reason: Option<&str>) {
+        self.events.push(StackEvent {
+            id: format!("e{n}"),
+            timestamp: event_time(n),
+            logical_id: self.name.clone(),
+            resource_type: "AWS::CloudFormation::Stack".into(),
+            status: status.into(),
+            reason: reason.map(Into::into),
+        });
+    }
+}
+
 fn event_time(n: u64) -> String {
     format!("2024-05-01T12:{:02}:{:02}Z", (n / 60) % 60, n % 60)
 }
@@ -315,14 +330,7 @@ impl World {
         let create = s.status == "REVIEW_IN_PROGRESS";
         let verb = if create { "CREATE" } else { "UPDATE" };
         s.status = format!("{verb}_IN_PROGRESS");
-        s.events.push(StackEvent {
-            id: format!("e{n}"),
-            timestamp: event_time(n),
-            logical_id: s.name.clone(),
-            resource_type: "AWS::CloudFormation::Stack".into(),
-            status: s.status.clone(),
-            reason: Some("User Initiated".into()),
-        });
+        s.push_stack_event(n, &s.status.clone(), Some("User Initiated"));
         let (old, new) = (resources(&s.template), resources(&template));
         let mut events = Vec::new();
         let pending = match failure {
@@ -419,14 +427,7 @@ impl World {
         s.status = p.status;
         s.reason = p.reason;
         let n = ids.next().unwrap_or_default();
-        s.events.push(StackEvent {
-            id: format!("e{n}"),
-            timestamp: event_time(n),
-            logical_id: s.name.clone(),
-            resource_type: "AWS::CloudFormation::Stack".into(),
-            status: s.status.clone(),
-            reason: None,
-        });
+        s.push_stack_event(n, &s.status.clone(), None);
         self.in_flight = self.in_flight.saturating_sub(1);
     }
 
@@ -454,14 +455,7 @@ impl World {
         let Some(s) = self.stack_mut(target) else { return };
         let types = resources(&s.template);
         s.status = in_progress.into();
-        s.events.push(StackEvent {
-            id: format!("e{n}"),
-            timestamp: event_time(n),
-            logical_id: s.name.clone(),
-            resource_type: "AWS::CloudFormation::Stack".into(),
-            status: in_progress.into(),
-            reason: Some("User Initiated".into()),
-        });
+        s.push_stack_event(n, in_progress, Some("User Initiated"));
         let mut events: Vec<(String, String, String, Option<String>)> = skip
             .iter()
             .map(|l| {
@@ -493,14 +487,7 @@ impl World {
         let n = self.id();
         let Some(s) = self.stack_mut(target) else { return };
         s.status = "IMPORT_IN_PROGRESS".into();
-        s.events.push(StackEvent {
-            id: format!("e{n}"),
-            timestamp: event_time(n),
-            logical_id: s.name.clone(),
-            resource_type: "AWS::CloudFormation::Stack".into(),
-            status: "IMPORT_IN_PROGRESS".into(),
-            reason: Some("User Initiated".into()),
-        });
+        s.push_stack_event(n, "IMPORT_IN_PROGRESS", Some("User Initiated"));
         let mut events = Vec::new();
         for r in &cs.import {
             let physical = r.identifier.values().next().cloned().unwrap_or_default();
@@ -930,14 +917,7 @@ impl CloudFormation for FakeCloud {
             events: vec![],
             apply: None,
         });
-        s.events.push(StackEvent {
-            id: format!("e{n}"),
-            timestamp: event_time(n),
-            logical_id: s.name.clone(),
-            resource_type: "AWS::CloudFormation::Stack".into(),
-            status: "DELETE_IN_PROGRESS".into(),
-            reason: Some("User Initiated".into()),
-        });
+        s.push_stack_event(n, "DELETE_IN_PROGRESS", Some("User Initiated"));
         w.in_flight += 1;
         Ok(())
     }
