@@ -71,6 +71,114 @@ def tags_of(props, key="Tags"):
     return [{"Key": t["Key"], "Value": t["Value"]} for t in props.get(key) or []]
 
 
+# --- SNS subscriptions and API Gateway HTTP APIs ---------------------------------------
+
+
+def create_subscription(p, name, account, region):
+    from moto.sns.models import sns_backends
+
+    backend = sns_backends[account][region]
+    sub = backend.subscribe(p["TopicArn"], p.get("Endpoint"), p["Protocol"])
+    for key in ("RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "RedrivePolicy"):
+        if key in p:
+            value = p[key]
+            if isinstance(value, (dict, list)):
+                value = json.dumps(value)
+            backend.set_subscription_attributes(sub.arn, key, str(value).lower() if isinstance(value, bool) else value)
+    return {"id": sub.arn, "Arn": sub.arn}
+
+
+def delete_subscription(state, account, region):
+    from moto.sns.models import sns_backends
+
+    sns_backends[account][region].unsubscribe(state["id"])
+
+
+def apis(account, region):
+    from moto.apigatewayv2.models import apigatewayv2_backends
+
+    return apigatewayv2_backends[account][region]
+
+
+def http_api(endpoint):
+    """An HTTP API, served by local-aws.py's gateway at `endpoint`/_execute-api/ID."""
+
+    def create(p, name, account, region):
+        api = apis(account, region).create_api(
+            api_key_selection_expression=p.get("ApiKeySelectionExpression"),
+            cors_configuration=p.get("CorsConfiguration"),
+            description=p.get("Description"),
+            disable_schema_validation=p.get("DisableSchemaValidation"),
+            disable_execute_api_endpoint=p.get("DisableExecuteApiEndpoint"),
+            name=p.get("Name") or name,
+            protocol_type=p.get("ProtocolType", "HTTP"),
+            route_selection_expression=p.get("RouteSelectionExpression"),
+            tags=p.get("Tags") or {},
+            version=p.get("Version"),
+        )
+        api.api_endpoint = f"{endpoint}/_execute-api/{api.api_id}"
+        return {"id": api.api_id, "ApiId": api.api_id, "ApiEndpoint": api.api_endpoint}
+
+    return create
+
+
+def delete_http_api(state, account, region):
+    apis(account, region).delete_api(state["id"])
+
+
+def create_integration(p, name, account, region):
+    integration = apis(account, region).create_integration(
+        api_id=p["ApiId"],
+        connection_id=p.get("ConnectionId"),
+        connection_type=p.get("ConnectionType"),
+        content_handling_strategy=p.get("ContentHandlingStrategy"),
+        credentials_arn=p.get("CredentialsArn"),
+        description=p.get("Description"),
+        integration_method=p.get("IntegrationMethod"),
+        integration_subtype=p.get("IntegrationSubtype"),
+        integration_type=p.get("IntegrationType"),
+        integration_uri=p.get("IntegrationUri"),
+        passthrough_behavior=p.get("PassthroughBehavior"),
+        payload_format_version=p.get("PayloadFormatVersion"),
+        request_parameters=p.get("RequestParameters"),
+        request_templates=p.get("RequestTemplates"),
+        response_parameters=p.get("ResponseParameters"),
+        template_selection_expression=p.get("TemplateSelectionExpression"),
+        timeout_in_millis=p.get("TimeoutInMillis"),
+        tls_config=p.get("TlsConfig"),
+    )
+    return {"id": integration.id}
+
+
+def create_route(p, name, account, region):
+    route = apis(account, region).create_route(
+        api_id=p["ApiId"],
+        api_key_required=p.get("ApiKeyRequired", False),
+        authorization_scopes=p.get("AuthorizationScopes"),
+        authorization_type=p.get("AuthorizationType"),
+        authorizer_id=p.get("AuthorizerId"),
+        model_selection_expression=p.get("ModelSelectionExpression"),
+        operation_name=p.get("OperationName"),
+        request_models=p.get("RequestModels"),
+        request_parameters=p.get("RequestParameters"),
+        route_key=p["RouteKey"],
+        route_response_selection_expression=p.get("RouteResponseSelectionExpression"),
+        target=p.get("Target"),
+    )
+    return {"id": route.route_id}
+
+
+def create_stage(p, name, account, region):
+    config = {
+        "stageName": p["StageName"],
+        "autoDeploy": p.get("AutoDeploy"),
+        "accessLogSettings": p.get("AccessLogSettings"),
+        "description": p.get("Description"),
+        "stageVariables": p.get("StageVariables") or {},
+    }
+    return {"id": apis(account, region).create_stage(p["ApiId"], config).name}
+
+
 # --- RDS: Aurora clusters (DBInstances of a cluster are moto's own model) ----------------
 
 
@@ -535,10 +643,17 @@ MODELS = [
 ]
 
 
-def add(patched):
-    """Adds the models (kept referenced: moto finds them through __subclasses__, weak
-    references); returns them."""
-    models = [model(t, n, c, d) for t, n, c, d in MODELS]
+def add(patched, endpoint):
+    """Adds the models (HTTP APIs served at `endpoint`) and returns them, for the caller to
+    keep referenced (moto finds them through __subclasses__, weak references)."""
+    served = [
+        ("AWS::SNS::Subscription", "", create_subscription, delete_subscription),
+        ("AWS::ApiGatewayV2::Api", "Name", http_api(endpoint), delete_http_api),
+        ("AWS::ApiGatewayV2::Integration", "", create_integration, None),
+        ("AWS::ApiGatewayV2::Route", "", create_route, None),
+        ("AWS::ApiGatewayV2::Stage", "", create_stage, None),
+    ]
+    models = [model(t, n, c, d) for t, n, c, d in served + MODELS]
     patch_cluster_instances()
     patch_target_group_targets()
     patch_bucket_notifications()
