@@ -70,7 +70,8 @@ GAPS = {
     "apigatewayv2": "HTTP APIs route to Lambda and SQS-SendMessage integrations; no authorizers, IAM "
     "authorization or throttling",
     "events": "rules deliver to SQS, Lambda, logs and buses; no Step Functions, ECS or other targets; "
-    "scheduled rules never fire",
+    "scheduled rules never fire; Step Functions status change events are put for ended executions "
+    "(no RUNNING events)",
     "s3-notifications": "S3 event notifications are delivered by moto to SQS, SNS and Lambda only",
     "s3-bucket-policies": "bucket policies made by CloudFormation are recorded, not enforced (the local "
     "endpoint is plain HTTP, so aws:SecureTransport denies would refuse every request)",
@@ -151,6 +152,7 @@ def patch_moto(endpoint, work):
     CAIRN_PATCHED.append("stepfunctions: execute_state_machine on (state machines made by CloudFormation too)")
     patch_definition_substitutions(sfn_models.StateMachine)
     patch_execution_names()
+    patch_execution_status_events()
     patch_sync_integrations()
     patch_lambda(endpoint, work)
     patch_sns()
@@ -324,12 +326,27 @@ def patch_events():
 
     original = Rule.send_to_targets
 
+    delivered = ("logs", "events", "sqs")
+
     def send_to_targets(self, original_event, transform_input=True):
+        # A scheduled rule without a pattern matches no event (moto's empty pattern matches
+        # every one).
+        if self.scheduled_expression and not self.event_pattern.get_pattern():
+            return
         if not self.event_pattern.matches_event(original_event):
             return
         others = []
         for target in self.targets:
             arn = parse_arn(target["Arn"])
+            if arn.service not in delivered + ("lambda",):
+                # moto raises for the target types it cannot deliver to, which stops the
+                # event reaching the bus's other rules: logged and left out instead.
+                print(
+                    f"local-aws: rule {self.name}: no delivery to {arn.service} targets ({target['Arn']})",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                continue
             if arn.service != "lambda":
                 others.append(target)
                 continue
@@ -347,7 +364,9 @@ def patch_events():
                 self.targets = kept
 
     Rule.send_to_targets = send_to_targets
-    CAIRN_PATCHED.append("events: rules invoke Lambda targets")
+    CAIRN_PATCHED.append(
+        "events: rules invoke Lambda targets; scheduled rules match no event; targets of other services are logged"
+    )
 
 
 def patch_ssm_document():
@@ -528,6 +547,53 @@ def patch_execution_names():
 
     StepFunctionsParserBackend.start_execution = named
     CAIRN_PATCHED.append("stepfunctions: an execution started without a name gets a UUID")
+
+
+def patch_execution_status_events():
+    """Step Functions puts a "Step Functions Execution Status Change" event on the account's
+    default bus when a standard workflow's execution ends (SUCCEEDED, FAILED, TIMED_OUT,
+    ABORTED); moto emits none, so rules on those events (a notifier) never run. The event
+    is put as Step Functions writes it (detail fields, epoch-millisecond dates)."""
+    from moto.events.models import events_backends
+    from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
+
+    terminated = BaseExecutionWorkerCommunication.terminated
+
+    def millis(date):
+        return int(date.timestamp() * 1000) if date is not None else None
+
+    def announce(self):
+        terminated(self)
+        execution = self.execution
+        try:
+            status = getattr(execution.exec_status, "value", execution.exec_status)
+            detail = {
+                "executionArn": execution.exec_arn,
+                "stateMachineArn": execution.state_machine.arn,
+                "name": execution.name,
+                "status": status,
+                "startDate": millis(execution.start_date),
+                "stopDate": millis(execution.stop_date),
+                "input": json.dumps(execution.input_data, default=str),
+                "output": json.dumps(execution.output, default=str) if status == "SUCCEEDED" else None,
+                "error": execution.error,
+                "cause": execution.cause,
+            }
+            events_backends[execution.account_id][execution.region_name].put_events(
+                [
+                    {
+                        "Source": "aws.states",
+                        "DetailType": "Step Functions Execution Status Change",
+                        "Detail": json.dumps(detail, default=str),
+                        "Resources": [execution.exec_arn],
+                    }
+                ]
+            )
+        except Exception as e:  # the execution has ended either way: the event is best effort
+            print(f"local-aws: no status event for {execution.exec_arn}: {e!r}", file=sys.stderr, flush=True)
+
+    BaseExecutionWorkerCommunication.terminated = announce
+    CAIRN_PATCHED.append("stepfunctions: an ended execution puts its status change event on the default bus")
 
 
 def patch_sync_integrations():

@@ -570,7 +570,7 @@ fn the_backup_handler_passes_its_unit_tests() {
         .expect("python3 runs (the handlers' tests need it)");
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
-    assert!(log.contains("Ran 5 tests"), "{log}");
+    assert!(log.contains("Ran 8 tests"), "{log}");
 }
 
 /// Each job net runs on its schedule: a scheduled rule in its stack starts its state

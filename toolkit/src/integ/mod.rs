@@ -37,6 +37,7 @@
 
 mod http;
 mod probe;
+mod webhook;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -337,6 +338,7 @@ impl IntegCase {
             aws,
             outputs: BTreeMap::new(),
             captures: Vec::new(),
+            webhooks: Vec::new(),
             report,
             started,
         };
@@ -435,6 +437,8 @@ pub struct IntegRun {
     /// Queues (URL) and their subscriptions (ARN) made by [`IntegRun::capture_topic`],
     /// deleted before the stacks.
     captures: Vec<(String, String)>,
+    /// Receivers made by [`IntegRun::webhook`], stopped with the run.
+    webhooks: Vec<webhook::Receiver>,
     report: Report,
     started: Instant,
 }
@@ -484,6 +488,30 @@ impl IntegRun {
         if self.is_local() {
             self.report.entries.push(Entry::NotRunLocally(what.into()));
         }
+    }
+
+    /// A receiver on this machine for what the system posts out (a Slack incoming webhook,
+    /// any HTTP callback): returns its URL (`http://127.0.0.1:PORT/hook`) to configure the
+    /// system with; [`Probe::webhook`] reads what it received. Only the local environment's
+    /// handlers, which run on this machine, can reach it: against an account it is an error.
+    pub async fn webhook(&mut self) -> Result<String> {
+        if !self.is_local() {
+            return Err(IntegError::Call {
+                case: self.case.name.clone(),
+                call: "webhook receiver".into(),
+                message:
+                    "a receiver on this machine is reachable from the local environment only; against an \
+                          account, point the system at an endpoint of your own"
+                        .into(),
+            });
+        }
+        let receiver = webhook::Receiver::start("/hook")
+            .await
+            .map_err(|e| self.call_error("webhook receiver".into(), e))?;
+        let url = receiver.url().to_string();
+        self.step(format!("listen for webhook posts at {url}"));
+        self.webhooks.push(receiver);
+        Ok(url)
     }
 
     /// Records a step the test performed itself (through [`IntegRun::sdk_config`]).
@@ -985,6 +1013,16 @@ impl IntegRun {
                 }))
             }
             Probe::Invoke { function, payload } => self.invoke_once(function, payload).await,
+            Probe::Webhook { url } => self
+                .webhooks
+                .iter()
+                .find(|w| w.url() == url)
+                .map(webhook::Receiver::requests)
+                .ok_or_else(|| IntegError::Call {
+                    case: self.case.name.clone(),
+                    call: probe.describe(),
+                    message: "no receiver of this run listens there (make one with IntegRun::webhook)".into(),
+                }),
         }
     }
 

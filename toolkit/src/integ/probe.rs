@@ -52,6 +52,12 @@ pub enum Probe {
         /// The JSON event it is invoked with.
         payload: Value,
     },
+    /// What a receiver made by [`IntegRun::webhook`](super::IntegRun::webhook) was sent, in
+    /// order: `[{"method", "path", "body"}]`, the body parsed when it is JSON.
+    Webhook {
+        /// The receiver's URL.
+        url: String,
+    },
 }
 
 impl Probe {
@@ -93,6 +99,11 @@ impl Probe {
         }
     }
 
+    /// What the receiver at `url` was sent.
+    pub fn webhook(url: impl Into<String>) -> Self {
+        Probe::Webhook { url: url.into() }
+    }
+
     /// How the probe is shown in the report.
     pub fn describe(&self) -> String {
         match self {
@@ -103,6 +114,7 @@ impl Probe {
             Probe::Function { name } => format!("function {name}"),
             Probe::QueueDepth { queue_url } => format!("messages in {queue_url}"),
             Probe::Invoke { function, payload } => format!("function {function} invoked with {payload}"),
+            Probe::Webhook { url } => format!("posts to {url}"),
         }
     }
 }
