@@ -84,7 +84,9 @@ fn run(cli: Cli) -> cairn_toolkit::Result<()> {
     match cli.command {
         Top::Synth(args) => cairn_toolkit::synth(&synthesize(&mut source)?, &args),
         Top::List(args) => cairn_toolkit::list(&synthesize(&mut source)?, &args),
-        Top::Watch(args) => cairn_toolkit::watch::watch(&source, Project::load(&cwd)?.as_ref(), &args),
+        Top::Watch(args) => {
+            cairn_toolkit::watch::watch(&source, Project::load(&cwd)?.as_ref(), &args, lookups)
+        }
         Top::Context(args) => {
             print!("{}", cairn_toolkit::lookup::command::run(&cwd, &args)?);
             Ok(())

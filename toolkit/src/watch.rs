@@ -211,8 +211,11 @@ fn matches(g: &[u8], p: &[u8]) -> bool {
     }
 }
 
-/// Runs the watch: a deployment now, then one after each change, until Ctrl-C.
-pub fn watch(source: &AppSource, project: Option<&Project>, args: &WatchArgs) -> Result<()> {
+/// Runs the watch: a deployment now, then one after each change, until Ctrl-C. Each
+/// synthesis runs the app as `cairn synth` does, looking up the context it misses (none
+/// with `lookups` off: a miss is then that cycle's error, listing the keys), so a watch
+/// never deploys a lookup's dummy values.
+pub fn watch(source: &AppSource, project: Option<&Project>, args: &WatchArgs, lookups: bool) -> Result<()> {
     let Some(project) = project else {
         return Err(Error::Usage(
             "cairn watch needs a cdk.json in this directory (its \"app\" command, and its \"watch\" globs)"
@@ -233,7 +236,7 @@ pub fn watch(source: &AppSource, project: Option<&Project>, args: &WatchArgs) ->
             (false, false) => "hotswap deployments",
         }
     );
-    runtime.block_on(watch_loop(source, &watched, args))
+    runtime.block_on(watch_loop(source.clone(), &watched, args, lookups))
 }
 
 /// What stopped a wait.
@@ -242,15 +245,23 @@ enum Wake {
     Stop,
 }
 
-async fn watch_loop(source: &AppSource, watched: &Watched, args: &WatchArgs) -> Result<()> {
+async fn watch_loop(source: AppSource, watched: &Watched, args: &WatchArgs, lookups: bool) -> Result<()> {
     let mut seen = watched.scan();
+    // The source keeps the context looked up in one cycle for the next ones.
+    let mut source = Some(source);
     loop {
         let cycle = async {
-            let source = source.clone();
-            let dir = tokio::task::spawn_blocking(move || source.synthesize())
-                .await
-                .map_err(|e| Error::Usage(format!("the app could not be run: {e}")))??;
-            crate::commands::run(&dir, Command::Deploy(args.deploy_args())).await
+            let mut taken = source
+                .take()
+                .ok_or_else(|| Error::Usage("the app could not be run".into()))?;
+            let (taken, dir) = tokio::task::spawn_blocking(move || {
+                let dir = crate::lookup::synthesize(&mut taken, lookups);
+                (taken, dir)
+            })
+            .await
+            .map_err(|e| Error::Usage(format!("the app could not be run: {e}")))?;
+            source = Some(taken);
+            crate::commands::run(&dir?, Command::Deploy(args.deploy_args())).await
         };
         tokio::select! {
             r = cycle => match r {

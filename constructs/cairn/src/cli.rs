@@ -7,8 +7,8 @@
 //! without a subcommand and with `CDK_OUTDIR` set, an app synthesizes into that directory,
 //! so the AWS CDK CLI (`cdk synth`, `cdk deploy` with the same `cdk.json`) runs it too.
 //!
-//! An app links no AWS SDK: `diff`, `deploy`, `destroy` and `bootstrap` say how to run them
-//! through `cairn`. Built with the `toolkit` feature of this crate, the app has them itself
+//! An app links no AWS SDK: `diff`, `deploy`, `destroy`, `bootstrap` and the day-2
+//! commands `rollback`, `drift`, `import` and `gc` say how to run them through `cairn`. Built with the `toolkit` feature of this crate, the app has them itself
 //! (they synthesize to `--output` first, then run `cairn_toolkit` on that assembly).
 //!
 //! Exit codes: 0 on success, 1 when the app is refused (an error annotation, a failed
@@ -103,6 +103,42 @@ enum Command {
         #[command(flatten)]
         args: cairn_toolkit::BootstrapArgs,
     },
+    /// Synthesize, then roll back stacks left failed by `deploy --no-rollback`.
+    #[cfg(feature = "toolkit")]
+    Rollback {
+        /// The assembly directory synthesized to (default: `CDK_OUTDIR`, else `cdk.out`).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        args: cairn_toolkit::RollbackArgs,
+    },
+    /// Synthesize, then detect drift of the deployed stacks.
+    #[cfg(feature = "toolkit")]
+    Drift {
+        /// The assembly directory synthesized to (default: `CDK_OUTDIR`, else `cdk.out`).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        args: cairn_toolkit::DriftArgs,
+    },
+    /// Synthesize, then adopt existing resources the template adds (an IMPORT change set).
+    #[cfg(feature = "toolkit")]
+    Import {
+        /// The assembly directory synthesized to (default: `CDK_OUTDIR`, else `cdk.out`).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        args: cairn_toolkit::ImportArgs,
+    },
+    /// Synthesize, then garbage-collect the assets of the app's environments.
+    #[cfg(feature = "toolkit")]
+    Gc {
+        /// The assembly directory synthesized to (default: `CDK_OUTDIR`, else `cdk.out`).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        args: cairn_toolkit::GcArgs,
+    },
     /// Run by the `cairn` CLI: `cairn diff`.
     #[cfg(not(feature = "toolkit"))]
     Diff(Elsewhere),
@@ -115,6 +151,18 @@ enum Command {
     /// Run by the `cairn` CLI: `cairn bootstrap`.
     #[cfg(not(feature = "toolkit"))]
     Bootstrap(Elsewhere),
+    /// Run by the `cairn` CLI: `cairn rollback`.
+    #[cfg(not(feature = "toolkit"))]
+    Rollback(Elsewhere),
+    /// Run by the `cairn` CLI: `cairn drift`.
+    #[cfg(not(feature = "toolkit"))]
+    Drift(Elsewhere),
+    /// Run by the `cairn` CLI: `cairn import`.
+    #[cfg(not(feature = "toolkit"))]
+    Import(Elsewhere),
+    /// Run by the `cairn` CLI: `cairn gc`.
+    #[cfg(not(feature = "toolkit"))]
+    Gc(Elsewhere),
 }
 
 /// The arguments of a toolkit subcommand in an app built without the toolkit: taken as
@@ -257,6 +305,10 @@ where
             Command::Deploy { output, args } => Ok((output, cairn_toolkit::Command::Deploy(args))),
             Command::Destroy { output, args } => Ok((output, cairn_toolkit::Command::Destroy(args))),
             Command::Bootstrap { output, args } => Ok((output, cairn_toolkit::Command::Bootstrap(args))),
+            Command::Rollback { output, args } => Ok((output, cairn_toolkit::Command::Rollback(args))),
+            Command::Drift { output, args } => Ok((output, cairn_toolkit::Command::Drift(args))),
+            Command::Import { output, args } => Ok((output, cairn_toolkit::Command::Import(args))),
+            Command::Gc { output, args } => Ok((output, cairn_toolkit::Command::Gc(args))),
             other => Err(other),
         };
         match deferred {
@@ -273,6 +325,10 @@ where
         Command::Deploy(_) => return usage(&elsewhere("deploy")),
         Command::Destroy(_) => return usage(&elsewhere("destroy")),
         Command::Bootstrap(_) => return usage(&elsewhere("bootstrap")),
+        Command::Rollback(_) => return usage(&elsewhere("rollback")),
+        Command::Drift(_) => return usage(&elsewhere("drift")),
+        Command::Import(_) => return usage(&elsewhere("import")),
+        Command::Gc(_) => return usage(&elsewhere("gc")),
         other => other,
     };
     match execute(app, command, env) {
@@ -439,9 +495,20 @@ fn execute(mut app: App, command: Command, env: &CliEnv) -> Result<(), Error> {
         Command::Diff { .. }
         | Command::Deploy { .. }
         | Command::Destroy { .. }
-        | Command::Bootstrap { .. } => Ok(()),
+        | Command::Bootstrap { .. }
+        | Command::Rollback { .. }
+        | Command::Drift { .. }
+        | Command::Import { .. }
+        | Command::Gc { .. } => Ok(()),
         #[cfg(not(feature = "toolkit"))]
-        Command::Diff(_) | Command::Deploy(_) | Command::Destroy(_) | Command::Bootstrap(_) => Ok(()),
+        Command::Diff(_)
+        | Command::Deploy(_)
+        | Command::Destroy(_)
+        | Command::Bootstrap(_)
+        | Command::Rollback(_)
+        | Command::Drift(_)
+        | Command::Import(_)
+        | Command::Gc(_) => Ok(()),
         Command::List { long } => {
             let assembly = app.synth()?;
             let mut out = std::io::stdout().lock();

@@ -120,7 +120,16 @@ fn run_without_a_subcommand_synthesizes_into_cdk_outdir() {
 #[test]
 fn toolkit_commands_are_the_cairn_clis_without_the_toolkit_feature() {
     let env = cairn::CliEnv::default();
-    for command in ["diff", "deploy", "destroy", "bootstrap"] {
+    for command in [
+        "diff",
+        "deploy",
+        "destroy",
+        "bootstrap",
+        "rollback",
+        "drift",
+        "import",
+        "gc",
+    ] {
         assert_eq!(
             app().run_with(["app", command, "--all", "--require-approval", "never"], &env),
             ExitCode::from(2),
