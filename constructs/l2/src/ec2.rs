@@ -283,13 +283,21 @@ impl Default for FlowLogOptions {
     }
 }
 
+/// How many zones an environment-agnostic stack has: the CDK's `Stack.availabilityZones`
+/// gives two `Fn::Select`s of `Fn::GetAZs` when the region is unknown at synthesis.
+const AGNOSTIC_AZS: usize = 2;
+
 /// Settings of a [`Vpc`]. `VpcProps::default()` is the CDK's default VPC: `10.0.0.0/16`,
-/// two AZs, a public and a private-with-egress group, one NAT gateway per AZ, no flow logs.
+/// up to three AZs (two in an environment-agnostic stack, whose zones are unknown until
+/// deploy), a public and a private-with-egress group, one NAT gateway per AZ, no flow logs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VpcProps {
     /// The VPC's IPv4 CIDR block (`/16` to `/28`).
     pub cidr: String,
-    /// How many AZs to use, picked with `Fn::Select` from `Fn::GetAZs` of the stack's region.
+    /// At most this many AZs (default 3, as the CDK's `maxAzs`): the first of the stack's
+    /// zones, looked up for a concrete environment ([`App::availability_zones`](cairn_core::App::availability_zones)); an
+    /// environment-agnostic stack has two, picked with `Fn::Select` from `Fn::GetAZs`, as
+    /// in the CDK, whatever this says.
     pub max_azs: usize,
     /// Explicit AZ names, instead of `Fn::GetAZs` (the first `max_azs` are used).
     pub availability_zones: Option<Vec<String>>,
@@ -311,7 +319,7 @@ impl Default for VpcProps {
     fn default() -> Self {
         VpcProps {
             cidr: "10.0.0.0/16".into(),
-            max_azs: 2,
+            max_azs: 3,
             availability_zones: None,
             subnet_configuration: vec![
                 SubnetConfiguration::public("Public"),
@@ -451,7 +459,7 @@ impl VpcLayout {
                     zones.truncate(props.max_azs.max(1));
                     zones
                 }
-                None => (0..props.max_azs.max(1))
+                None => (0..props.max_azs.clamp(1, AGNOSTIC_AZS))
                     .map(|i| Value::select(i as i64, Value::get_azs()))
                     .collect(),
             },

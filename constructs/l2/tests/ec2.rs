@@ -27,6 +27,20 @@ fn default_vpc_has_the_cdk_layout_routes_and_nat_gateways() {
     assert_eq!(vpc.select_subnets(SubnetType::Public).len(), 2);
     assert_eq!(vpc.select_subnets(SubnetType::PrivateIsolated).len(), 0);
     assert_eq!(vpc.availability_zones()[1], Value::select(1, Value::get_azs()));
+    // An environment-agnostic stack has two zones, as the CDK's, whatever max_azs says.
+    let mut agnostic = App::new();
+    let net = agnostic.stack("Net").unwrap();
+    let three = VpcProps {
+        max_azs: 3,
+        ..VpcProps::default()
+    };
+    assert_eq!(
+        Vpc::new(&mut agnostic, net, "Vpc", three)
+            .unwrap()
+            .availability_zones()
+            .len(),
+        2
+    );
 
     let t = synth_clean(app, "Net", &[], "default-vpc");
     assert_eq!(of_type(&t, "AWS::EC2::Subnet").len(), 4);
@@ -178,7 +192,11 @@ fn bad_layouts_are_errors_naming_the_vpc() {
         VpcProps {
             cidr: "10.0.0.0/24".into(),
             subnet_configuration: vec![SubnetConfiguration::isolated("Data").cidr_mask(25)],
-            max_azs: 3,
+            availability_zones: Some(vec![
+                "eu-west-1a".into(),
+                "eu-west-1b".into(),
+                "eu-west-1c".into(),
+            ]),
             ..VpcProps::default()
         },
     )
