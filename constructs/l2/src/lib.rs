@@ -73,6 +73,7 @@ pub mod cloudformation;
 pub mod cloudfront;
 pub mod codebuild;
 pub mod codepipeline;
+pub mod custom_resources;
 pub mod dynamodb;
 pub mod ec2;
 pub mod ecr;

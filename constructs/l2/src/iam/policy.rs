@@ -125,9 +125,14 @@ impl Policy {
 
     /// Attaches the policy to a role, created or imported (once).
     pub fn attach_to_role(&self, app: &mut App, role: &impl RoleRef) -> Result<()> {
-        let name = role.role_name();
+        self.attach_to_role_named(app, role.role_name())
+    }
+
+    /// Attaches the policy to a role by name (once): for a role the app made that has no
+    /// handle at hand (a stack's shared handler function's role).
+    pub(crate) fn attach_to_role_named(&self, app: &mut App, role_name: Value) -> Result<()> {
         let p = self.l1_mut(app)?;
-        push_name(&mut p.roles, name);
+        push_name(&mut p.roles, role_name);
         Ok(())
     }
 
