@@ -8,6 +8,7 @@ use std::process::Command;
 use cairn::ec2::{
     Instance, InstanceProps, LookupMachineImageProps, MachineImage, Vpc, VpcLookupOptions, VpcProps,
 };
+use cairn::route53::{HostedZone, HostedZoneLookup};
 use cairn::ssm::StringParameter;
 use cairn::{App, Environment, StackProps};
 use serde_json::Value as Json;
@@ -63,6 +64,18 @@ fn cairn_missing() -> String {
     .unwrap();
     StringParameter::value_from_lookup(&mut app, stack, "/app/color", Some("blue")).unwrap();
     StringParameter::value_from_lookup(&mut app, stack, "/app/size", None).unwrap();
+    HostedZone::from_lookup(&mut app, stack, "Zone", HostedZoneLookup::domain("example.com")).unwrap();
+    HostedZone::from_lookup(
+        &mut app,
+        stack,
+        "Internal",
+        HostedZoneLookup {
+            domain_name: "corp.internal".into(),
+            private_zone: Some(true),
+            vpc_id: Some("vpc-0abc".into()),
+        },
+    )
+    .unwrap();
     Vpc::new(&mut app, stack, "Own", VpcProps::default()).unwrap();
     serde_json::to_string(&app.synth().unwrap().missing()).unwrap()
 }

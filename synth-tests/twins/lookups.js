@@ -2,6 +2,7 @@
 // with cairn's by synth-tests/tests/lookup_keys.rs (same lookups, same order).
 const cdk = require('aws-cdk-lib');
 const ec2 = require('aws-cdk-lib/aws-ec2');
+const route53 = require('aws-cdk-lib/aws-route53');
 const ssm = require('aws-cdk-lib/aws-ssm');
 
 const app = new cdk.App();
@@ -15,5 +16,7 @@ new ec2.Instance(stack, 'Web', {
 });
 ssm.StringParameter.valueFromLookup(stack, '/app/color', 'blue');
 ssm.StringParameter.valueFromLookup(stack, '/app/size');
-new ec2.Vpc(stack, 'Own', { maxAzs: 2 });
+route53.HostedZone.fromLookup(stack, 'Zone', { domainName: 'example.com' });
+route53.HostedZone.fromLookup(stack, 'Internal', { domainName: 'corp.internal', privateZone: true, vpcId: 'vpc-0abc' });
+new ec2.Vpc(stack, 'Own');
 app.synth();

@@ -91,6 +91,7 @@ pub mod lambda;
 pub mod logs;
 pub mod pipelines;
 pub mod rds;
+pub mod route53;
 pub mod s3;
 pub mod secretsmanager;
 pub mod sns;

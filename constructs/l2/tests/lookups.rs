@@ -192,3 +192,34 @@ fn a_provider_error_in_the_context_stops_synthesis_and_lookups_need_an_environme
     assert_eq!(vpc.availability_zones()[0], Value::select(0, Value::get_azs()));
     assert!(agnostic.synth().unwrap().missing().is_empty());
 }
+
+const ZONE_KEY: &str = "hosted-zone:account=123456789012:domainName=example.com:region=eu-west-1";
+
+#[test]
+fn a_looked_up_hosted_zone_is_its_id_and_name_as_the_cdk_strips_them() {
+    use cairn_constructs::route53::{HostedZone, HostedZoneLookup};
+    // The value the CLI caches: ListHostedZonesByName's zone, as the CDK CLI writes it.
+    let (mut app, stack) = app_with(json!({
+        ZONE_KEY: {"Id": "/hostedzone/Z0123", "Name": "example.com.", "CallerReference": "r",
+                   "Config": {"PrivateZone": false}, "ResourceRecordSetCount": 2}
+    }));
+    let zone =
+        HostedZone::from_lookup(&mut app, stack, "Zone", HostedZoneLookup::domain("example.com")).unwrap();
+    assert_eq!(
+        (zone.hosted_zone_id(), zone.zone_name()),
+        ("Z0123", "example.com")
+    );
+    assert!(app.synth().unwrap().missing().is_empty());
+
+    let (mut app, stack) = app_with(json!({}));
+    let err = HostedZone::from_lookup(&mut app, stack, "Empty", HostedZoneLookup::domain(" ")).unwrap_err();
+    assert!(
+        err.to_string().contains("Net/Empty") && err.to_string().contains("domain name is empty"),
+        "{err}"
+    );
+
+    let (mut app, stack) = app_with(json!({ZONE_KEY: ["not", "a", "zone"]}));
+    let err = HostedZone::from_lookup(&mut app, stack, "Zone", HostedZoneLookup::domain("example.com"))
+        .unwrap_err();
+    assert!(err.to_string().contains("cairn context --reset"), "{err}");
+}

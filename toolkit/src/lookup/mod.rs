@@ -61,6 +61,19 @@ pub(crate) struct RouteTable {
     pub routes: Vec<Route>,
 }
 
+/// A Route 53 hosted zone (`ListHostedZonesByName`), as the CDK CLI caches it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct HostedZoneInfo {
+    /// `/hostedzone/Z...`
+    pub id: String,
+    /// The domain name with its final dot.
+    pub name: String,
+    pub caller_reference: String,
+    pub comment: Option<String>,
+    pub private: bool,
+    pub record_count: i64,
+}
+
 /// What the providers read of one environment (one region, one set of credentials).
 pub(crate) trait Ec2Lookups: Send + Sync {
     /// `DescribeAvailabilityZones`: (name, state) of each zone.
@@ -84,6 +97,10 @@ pub(crate) trait Ec2Lookups: Send + Sync {
     ) -> impl Future<Output = CloudResult<Vec<(String, String)>>> + Send;
     /// SSM `GetParameter` (decrypted); `None` when it does not exist.
     fn parameter(&self, name: &str) -> impl Future<Output = CloudResult<Option<String>>> + Send;
+    /// Route 53 `ListHostedZonesByName` from `dns_name` (one page, as the CDK CLI reads).
+    fn hosted_zones(&self, dns_name: &str) -> impl Future<Output = CloudResult<Vec<HostedZoneInfo>>> + Send;
+    /// Route 53 `GetHostedZone`: the ids of the VPCs a zone is associated with.
+    fn hosted_zone_vpcs(&self, zone_id: &str) -> impl Future<Output = CloudResult<Vec<String>>> + Send;
 }
 
 /// Makes the [`Ec2Lookups`] of an environment.

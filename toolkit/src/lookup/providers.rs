@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value as Json};
 
-use super::{Ec2Lookups, RouteTable, Subnet};
+use super::{Ec2Lookups, HostedZoneInfo, RouteTable, Subnet};
 
 /// The value of one missing entry, or the provider's error (a sentence).
 pub(crate) async fn provide<L: Ec2Lookups>(
@@ -23,8 +23,9 @@ pub(crate) async fn provide<L: Ec2Lookups>(
         cairn_core::context::SSM_PARAMETER_PROVIDER => ssm(api, props).await,
         cairn_core::context::AMI_PROVIDER => ami(api, props).await,
         cairn_core::context::VPC_PROVIDER => vpc(api, props).await,
+        cairn_core::context::HOSTED_ZONE_PROVIDER => hosted_zone(api, props).await,
         other => Err(format!(
-            "unrecognized context provider name: {other}; cairn looks up availability-zones, vpc-provider, ami and ssm"
+            "unrecognized context provider name: {other}; cairn looks up availability-zones, vpc-provider, ami, ssm and hosted-zone"
         )),
     }
 }
@@ -49,6 +50,70 @@ async fn ssm<L: Ec2Lookups>(api: &L, props: &Map<String, Json>) -> Result<Json, 
             str_prop(props, "region").unwrap_or("?")
         )),
     }
+}
+
+/// The one zone of `domainName` (public unless `privateZone`; associated with `vpcId` when
+/// given), as the CDK CLI's hosted-zone provider picks it, in its value shape.
+async fn hosted_zone<L: Ec2Lookups>(api: &L, props: &Map<String, Json>) -> Result<Json, String> {
+    let domain = str_prop(props, "domainName")
+        .ok_or("domainName must be provided in props for the hosted-zone provider")?;
+    let private = props.get("privateZone").and_then(Json::as_bool).unwrap_or(false);
+    let vpc_id = str_prop(props, "vpcId");
+    let dotted = if domain.ends_with('.') {
+        domain.to_string()
+    } else {
+        format!("{domain}.")
+    };
+    let mut zones: Vec<HostedZoneInfo> = api
+        .hosted_zones(domain)
+        .await
+        .map_err(|e| e.message())?
+        .into_iter()
+        .filter(|z| z.name == dotted && z.private == private)
+        .collect();
+    if let Some(vpc) = vpc_id {
+        let mut associated = Vec::new();
+        for zone in zones {
+            if api
+                .hosted_zone_vpcs(&zone.id)
+                .await
+                .map_err(|e| e.message())?
+                .iter()
+                .any(|v| v == vpc)
+            {
+                associated.push(zone);
+            }
+        }
+        zones = associated;
+    }
+    let values: Vec<Json> = zones.iter().map(zone_value).collect();
+    match values.as_slice() {
+        [one] => Ok(one.clone()),
+        _ => Err(format!(
+            "Found zones: {} for dns:{domain}, privateZone:{}, vpcId:{}, but wanted exactly 1 zone",
+            Json::Array(values.clone()),
+            props
+                .get("privateZone")
+                .map_or_else(|| "undefined".into(), Json::to_string),
+            vpc_id.unwrap_or("undefined"),
+        )),
+    }
+}
+
+/// A zone as `ListHostedZonesByName` returns it (the value the CDK CLI caches).
+fn zone_value(z: &HostedZoneInfo) -> Json {
+    let mut config = Map::new();
+    if let Some(c) = &z.comment {
+        config.insert("Comment".into(), Json::String(c.clone()));
+    }
+    config.insert("PrivateZone".into(), Json::Bool(z.private));
+    json!({
+        "Id": z.id,
+        "Name": z.name,
+        "CallerReference": z.caller_reference,
+        "Config": config,
+        "ResourceRecordSetCount": z.record_count,
+    })
 }
 
 /// `name -> [values]` filters of a props object (`{"name": ["a"]}` or `{"vpc-id": "v"}`).

@@ -7,7 +7,7 @@ use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvid
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 
-use super::{Ec2Lookups, LookupClients, Route, RouteTable, Subnet, VpcInfo};
+use super::{Ec2Lookups, HostedZoneInfo, LookupClients, Route, RouteTable, Subnet, VpcInfo};
 use crate::client::{CloudError, CloudResult};
 use crate::error::Result;
 
@@ -124,33 +124,42 @@ impl AwsQuery {
     }
 
     async fn post(&self, body: &str) -> CloudResult<(u16, String)> {
-        let unreachable = |cause: String| CloudError::Unreachable {
-            endpoint: self.endpoint.clone(),
-            cause,
-            hint: "check the network (or AWS_ENDPOINT_URL) and the region".into(),
-        };
-        let mut req = hyper::Request::builder()
+        let req = hyper::Request::builder()
             .method("POST")
             .uri(&self.endpoint)
-            .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
-            .body(Full::new(Bytes::from(body.to_string())))
-            .map_err(|e| CloudError::Other(format!("{} is not a valid endpoint: {e}", self.endpoint)))?;
-        crate::signed::sign(&mut req, body.as_bytes(), "ec2", &self.conf)
-            .await
-            .map_err(CloudError::Other)?;
-        let client = crate::signed::http_client().map_err(CloudError::Other)?;
-        let response = client
-            .request(req)
-            .await
-            .map_err(|e| unreachable(e.to_string()))?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| unreachable(e.to_string()))?
-            .to_bytes();
-        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+            .header("content-type", "application/x-www-form-urlencoded; charset=utf-8");
+        send(req, body, "ec2", &self.conf, &self.endpoint).await
+    }
+
+    /// One Route 53 REST call (`GET <path>`): the answer's root element, or the service's
+    /// error. Route 53 is global: the partition's endpoint, signed for its home region.
+    async fn route53(&self, path: &str) -> CloudResult<Node> {
+        let region = self.conf.region().map(ToString::to_string).unwrap_or_default();
+        let partition = cairn_core::Partition::of_region(&region);
+        let (endpoint, home) = match self.conf.endpoint_url() {
+            Some(custom) => (custom.trim_end_matches('/').to_string(), region.clone()),
+            None => (
+                format!("https://route53.{}", partition.dns_suffix()),
+                ROUTE53_HOME
+                    .iter()
+                    .find(|(prefix, _)| region.starts_with(prefix))
+                    .map_or("us-east-1", |(_, home)| home)
+                    .to_string(),
+            ),
+        };
+        let conf = self.conf.to_builder().region(Region::new(home)).build();
+        let url = format!("{endpoint}{path}");
+        let req = hyper::Request::builder().method("GET").uri(&url);
+        let (status, text) = send(req, "", "route53", &conf, &endpoint).await?;
+        let root = parse(&text)
+            .map_err(|e| CloudError::Other(format!("route53 {path}: the answer is not XML: {e}")))?;
+        if status >= 300 {
+            return Err(CloudError::Service {
+                code: root.find("Code").map(|n| n.text.clone()),
+                message: root.find("Message").map_or(text, |n| n.text.clone()),
+            });
+        }
+        Ok(root)
     }
 
     async fn items(&self, action: &str, params: &[(String, String)], set: &str) -> CloudResult<Vec<Node>> {
@@ -283,6 +292,44 @@ impl Ec2Lookups for AwsQuery {
             .collect())
     }
 
+    async fn hosted_zones(&self, dns_name: &str) -> CloudResult<Vec<HostedZoneInfo>> {
+        let root = self
+            .route53(&format!(
+                "/2013-04-01/hostedzonesbyname?dnsname={}",
+                encode(dns_name)
+            ))
+            .await?;
+        let zones = root
+            .child("HostedZones")
+            .map_or(&[][..], |z| z.children.as_slice());
+        Ok(zones
+            .iter()
+            .map(|z| {
+                let config = z.child("Config");
+                HostedZoneInfo {
+                    id: z.text_of("Id"),
+                    name: z.text_of("Name"),
+                    caller_reference: z.text_of("CallerReference"),
+                    comment: config.and_then(|c| c.child("Comment")).map(|c| c.text.clone()),
+                    private: config.is_some_and(|c| c.text_of("PrivateZone") == "true"),
+                    record_count: z.text_of("ResourceRecordSetCount").parse().unwrap_or(0),
+                }
+            })
+            .collect())
+    }
+
+    async fn hosted_zone_vpcs(&self, zone_id: &str) -> CloudResult<Vec<String>> {
+        let id = zone_id.trim_start_matches("/hostedzone/");
+        let root = self
+            .route53(&format!(
+                "/2013-04-01/hostedzone/{}",
+                crate::signed::path_segment(id)
+            ))
+            .await?;
+        let vpcs = root.child("VPCs").map_or(&[][..], |v| v.children.as_slice());
+        Ok(vpcs.iter().map(|v| v.text_of("VPCId")).collect())
+    }
+
     async fn parameter(&self, name: &str) -> CloudResult<Option<String>> {
         use aws_sdk_ssm::error::ProvideErrorMetadata;
         match self
@@ -301,6 +348,48 @@ impl Ec2Lookups for AwsQuery {
             }),
         }
     }
+}
+
+/// Route 53's signing region by the partition's region prefix (the global endpoint's home).
+const ROUTE53_HOME: [(&str, &str); 3] = [
+    ("cn-", "cn-northwest-1"),
+    ("us-gov-", "us-gov-west-1"),
+    ("us-iso", "us-iso-east-1"),
+];
+
+/// Signs and sends one request (`body` for a POST, empty for a GET) for `service`; the
+/// status and the answer's text. `endpoint` names the host in an unreachable error.
+async fn send(
+    req: hyper::http::request::Builder,
+    body: &str,
+    service: &str,
+    conf: &SdkConfig,
+    endpoint: &str,
+) -> CloudResult<(u16, String)> {
+    let unreachable = |cause: String| CloudError::Unreachable {
+        endpoint: endpoint.to_string(),
+        cause,
+        hint: "check the network (or AWS_ENDPOINT_URL) and the region".into(),
+    };
+    let mut req = req
+        .body(Full::new(Bytes::from(body.to_string())))
+        .map_err(|e| CloudError::Other(format!("{endpoint} is not a valid endpoint: {e}")))?;
+    crate::signed::sign(&mut req, body.as_bytes(), service, conf)
+        .await
+        .map_err(CloudError::Other)?;
+    let client = crate::signed::http_client().map_err(CloudError::Other)?;
+    let response = client
+        .request(req)
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
+    let status = response.status().as_u16();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| unreachable(e.to_string()))?
+        .to_bytes();
+    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 /// Percent-encoding of a form value (RFC 3986 unreserved characters kept).

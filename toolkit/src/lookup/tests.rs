@@ -14,6 +14,9 @@ struct Fake {
     tables: Vec<RouteTable>,
     images: Vec<(String, String)>,
     parameters: Vec<(String, String)>,
+    hosted_zones: Vec<HostedZoneInfo>,
+    /// Zone id -> the VPCs it is associated with.
+    zone_vpcs: Vec<(String, Vec<String>)>,
     connected: Mutex<Vec<(String, Option<String>)>>,
 }
 
@@ -55,6 +58,24 @@ impl Ec2Lookups for &Fake {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone()))
+    }
+    async fn hosted_zones(&self, dns_name: &str) -> CloudResult<Vec<HostedZoneInfo>> {
+        // ListHostedZonesByName lists zones from the name on, in order.
+        let from = format!("{}.", dns_name.trim_end_matches('.'));
+        Ok(self
+            .hosted_zones
+            .iter()
+            .filter(|z| z.name >= from)
+            .cloned()
+            .collect())
+    }
+    async fn hosted_zone_vpcs(&self, zone_id: &str) -> CloudResult<Vec<String>> {
+        Ok(self
+            .zone_vpcs
+            .iter()
+            .find(|(id, _)| id == zone_id)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default())
     }
 }
 
@@ -134,8 +155,62 @@ fn fake() -> Fake {
             ("ami-new".into(), "2025-06-01T00:00:00.000Z".into()),
         ],
         parameters: vec![("/app/color".into(), "green".into())],
+        hosted_zones: vec![
+            zone("/hostedzone/ZPUBLIC", "example.com.", false),
+            zone("/hostedzone/ZPRIVATE1", "example.com.", true),
+            zone("/hostedzone/ZPRIVATE2", "example.com.", true),
+            zone("/hostedzone/ZOTHER", "example.org.", false),
+        ],
+        zone_vpcs: vec![
+            ("/hostedzone/ZPRIVATE1".into(), vec!["vpc-1".into()]),
+            ("/hostedzone/ZPRIVATE2".into(), vec!["vpc-2".into()]),
+        ],
         connected: Mutex::new(Vec::new()),
     }
+}
+
+fn zone(id: &str, name: &str, private: bool) -> HostedZoneInfo {
+    HostedZoneInfo {
+        id: id.into(),
+        name: name.into(),
+        caller_reference: format!("ref-{id}"),
+        comment: None,
+        private,
+        record_count: 2,
+    }
+}
+
+#[test]
+fn the_hosted_zone_provider_picks_exactly_one_zone_as_the_cdk_cli_does() {
+    let env = fake();
+    let ask = |props: Json| {
+        block(providers::provide(
+            &&env,
+            "hosted-zone",
+            props.as_object().unwrap(),
+        ))
+    };
+    assert_eq!(
+        ask(json!({"domainName": "example.com"})).unwrap(),
+        json!({"Id": "/hostedzone/ZPUBLIC", "Name": "example.com.", "CallerReference": "ref-/hostedzone/ZPUBLIC",
+               "Config": {"PrivateZone": false}, "ResourceRecordSetCount": 2}),
+        "without privateZone, the public zone"
+    );
+    assert_eq!(
+        ask(json!({"domainName": "example.com.", "privateZone": true, "vpcId": "vpc-2"})).unwrap()["Id"],
+        "/hostedzone/ZPRIVATE2",
+        "the private zone of the VPC"
+    );
+    let two = ask(json!({"domainName": "example.com", "privateZone": true})).unwrap_err();
+    assert!(
+        two.contains("ZPRIVATE1") && two.contains("ZPRIVATE2") && two.contains("but wanted exactly 1 zone"),
+        "{two}"
+    );
+    let none = ask(json!({"domainName": "example.net"})).unwrap_err();
+    assert!(
+        none.starts_with("Found zones: [] for dns:example.net, privateZone:undefined"),
+        "{none}"
+    );
 }
 
 const ROLE: &str =
@@ -309,6 +384,13 @@ fn the_query_client_reads_a_local_endpoint() {
             "vpc",
         ),
         entries_of(json!({"parameterName": "/cairn/lookup"}), "ssm", "ssm"),
+        entries_of(json!({"domainName": "lookup.example.com"}), "hosted-zone", "zone"),
+        entries_of(
+            json!({"domainName": "lookup.example.com", "privateZone": true,
+                   "vpcId": std::env::var("CAIRN_LOOKUP_VPC").unwrap_or_default()}),
+            "hosted-zone",
+            "private-zone",
+        ),
     ];
     let values = block(async {
         let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -334,4 +416,27 @@ fn the_query_client_reads_a_local_endpoint() {
         values["vpc"]
     );
     assert_eq!(values["ssm"], json!("looked-up"));
+    assert_eq!(
+        values["zone"]["Name"], "lookup.example.com.",
+        "{}",
+        values["zone"]
+    );
+    assert_eq!(
+        values["zone"]["Config"]["PrivateZone"], false,
+        "{}",
+        values["zone"]
+    );
+    assert!(
+        values["zone"]["Id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("/hostedzone/")),
+        "{}",
+        values["zone"]
+    );
+    assert_eq!(
+        values["private-zone"]["Config"]["PrivateZone"], true,
+        "{}",
+        values["private-zone"]
+    );
+    assert_ne!(values["private-zone"]["Id"], values["zone"]["Id"]);
 }
