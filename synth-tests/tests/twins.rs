@@ -23,6 +23,8 @@ use std::process::Command;
 use cairn_toolkit::facts::{is_create_only, ResourceFacts, SchemaFacts};
 use serde_json::Value as Json;
 
+#[path = "../twins/custom_resources.rs"]
+mod custom_resources;
 #[path = "../twins/eks_cluster.rs"]
 mod eks_cluster;
 #[path = "../twins/events.rs"]
@@ -95,6 +97,11 @@ const PAIRS: &[Pair] = &[
         name: "pipeline",
         stack: "Pipeline",
         build: pipeline::build,
+    },
+    Pair {
+        name: "custom_resources",
+        stack: "CustomResources",
+        build: custom_resources::build,
     },
 ];
 

@@ -3,6 +3,8 @@
 
 #[path = "readme/context_lookups.rs"]
 mod context_lookups;
+#[path = "readme/custom_resources.rs"]
+mod custom_resources;
 #[path = "readme/existing_resources.rs"]
 mod existing_resources;
 
@@ -55,4 +57,18 @@ fn the_readme_shows_the_context_lookups_example_as_it_is_compiled() {
 #[test]
 fn the_context_lookups_example_runs() {
     context_lookups::main().unwrap();
+}
+
+#[test]
+fn the_readme_shows_the_custom_resources_example_as_it_is_compiled() {
+    let file = include_str!("readme/custom_resources.rs");
+    assert!(
+        rust_blocks().iter().any(|b| b == file),
+        "README.md has no ```rust block equal to tests/readme/custom_resources.rs; copy the file into the README's \"Custom resources\" section"
+    );
+}
+
+#[test]
+fn the_custom_resources_example_runs() {
+    custom_resources::main().unwrap();
 }
