@@ -35,6 +35,7 @@
 //! # Ok(()) }
 //! ```
 
+mod calls;
 mod http;
 mod probe;
 
@@ -47,6 +48,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_ssm::types::ResourceTypeForTagging;
 use serde_json::{json, Value};
 
+pub use calls::AwsCall;
 pub use http::{HttpRequest, HttpResponse};
 pub use probe::{Expected, Probe};
 
@@ -985,6 +987,10 @@ impl IntegRun {
                 }))
             }
             Probe::Invoke { function, payload } => self.invoke_once(function, payload).await,
+            Probe::Call(c) => self.send_call(c).await,
+            Probe::StackInstances { stack_set } => self.read_stack_instances(stack_set).await,
+            Probe::Object { bucket, key } => self.read_object(bucket, key).await,
+            Probe::PublicAccessBlock { bucket } => self.read_public_access_block(bucket).await,
         }
     }
 
