@@ -69,6 +69,28 @@ pub const WORKLOADS_OU: &str = "ou-h4lg-w0rkl0ad5";
 pub const SECURITY_OU: &str = "ou-h4lg-s3cur1ty0";
 /// The OU of accounts still on the former Config setup.
 pub const LEGACY_OU: &str = "ou-h4lg-l3gacy000";
+/// The organisation's OUs the StackSets deploy to (Organizations names them when they are
+/// created: `ou-<root>-<id>`; [`Organization::default`] holds this example's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    /// The workload accounts' OU.
+    pub workloads_ou: String,
+    /// The security accounts' OU.
+    pub security_ou: String,
+    /// The OU of accounts still on the former Config setup.
+    pub legacy_ou: String,
+}
+
+impl Default for Organization {
+    fn default() -> Self {
+        Organization {
+            workloads_ou: WORKLOADS_OU.into(),
+            security_ou: SECURITY_OU.into(),
+            legacy_ou: LEGACY_OU.into(),
+        }
+    }
+}
+
 /// The Regions the regional StackSets deploy to.
 pub const MEMBER_REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
@@ -109,10 +131,14 @@ const fn def(
 /// The StackSets.
 pub const STACK_SETS: [StackSetDef; 5] = [
     def("baseline-iam", "baseline-iam.yaml", (true, true), &[], &[]),
+    // Mandatory but not self-healing: a heal deletes the instance and deploys it again, and
+    // its security log group is kept on deletion (DeletionPolicy Retain) under a fixed
+    // name, so the new instance could not create it (the seed's exception to self-healing:
+    // what must outlive its instance).
     def(
         "baseline-logging",
         "baseline-logging.yaml",
-        (true, true),
+        (true, false),
         &["baseline-iam"],
         &[],
     ),
@@ -209,7 +235,7 @@ fn stack(app: &mut App, id: &str, description: &str) -> Result<Stack> {
 }
 
 /// The StackSets and their order.
-fn org_stack(app: &mut App) -> Result<(Vec<StackSet>, StackSetOrder)> {
+fn org_stack(app: &mut App, org: &Organization) -> Result<(Vec<StackSet>, StackSetOrder)> {
     let stack = stack(
         app,
         STACKS[0],
@@ -226,36 +252,41 @@ fn org_stack(app: &mut App) -> Result<(Vec<StackSet>, StackSetOrder)> {
     } in STACK_SETS
     {
         let regional = || MEMBER_REGIONS.to_vec();
+        let (workloads, security, legacy) = (
+            org.workloads_ou.as_str(),
+            org.security_ou.as_str(),
+            org.legacy_ou.as_str(),
+        );
         let (targets, parameters, capabilities): (Vec<DeploymentTarget>, Vec<(&str, &str)>, Vec<Capability>) =
             match name {
                 // IAM and Budgets are global: one Region.
                 "baseline-iam" => (
-                    vec![DeploymentTarget::new([WORKLOADS_OU, SECURITY_OU], [REGION])],
+                    vec![DeploymentTarget::new([workloads, security], [REGION])],
                     vec![("SecurityAccountId", "111111111111")],
                     vec![Capability::CapabilityIam],
                 ),
                 "baseline-logging" => (
                     vec![
-                        DeploymentTarget::new([WORKLOADS_OU], regional()),
+                        DeploymentTarget::new([workloads], regional()),
                         // Security accounts keep their logs for ten years.
-                        DeploymentTarget::new([SECURITY_OU], regional())
+                        DeploymentTarget::new([security], regional())
                             .parameter_override("LogRetentionDays", "3653"),
                     ],
                     vec![],
                     vec![],
                 ),
                 "config-recorder" => (
-                    vec![DeploymentTarget::new([WORKLOADS_OU, SECURITY_OU], regional())],
+                    vec![DeploymentTarget::new([workloads, security], regional())],
                     vec![("ConfigBucketName", "org-config-archive-111111111111")],
                     vec![],
                 ),
                 "config-recorder-legacy" => (
-                    vec![DeploymentTarget::new([LEGACY_OU], [REGION])],
+                    vec![DeploymentTarget::new([legacy], [REGION])],
                     vec![("ConfigBucketName", "org-config-archive-111111111111")],
                     vec![],
                 ),
                 _ => (
-                    vec![DeploymentTarget::new([WORKLOADS_OU], [REGION])],
+                    vec![DeploymentTarget::new([workloads], [REGION])],
                     vec![("NotificationEmail", "cloud-costs@example.com")],
                     vec![],
                 ),
@@ -1060,12 +1091,29 @@ fn workflow_stack(app: &mut App, sets: &[StackSet], order: &StackSetOrder) -> Re
     Ok(machine)
 }
 
-/// Builds the `stackset-healing` app.
+/// Builds the `stackset-healing` app for this example's organisation
+/// ([`Organization::default`]).
 pub fn build() -> Result<App> {
+    build_with(&Organization::default())
+}
+
+/// Builds the `stackset-healing` app for the organisation whose OUs are `org`'s.
+///
+/// ```
+/// use examples::stackset_healing::{build_with, Organization};
+/// let org = Organization {
+///     workloads_ou: "ou-ab12-workload1".into(),
+///     ..Organization::default()
+/// };
+/// let assembly = build_with(&org)?.synth()?;
+/// assert!(assembly.stacks().iter().any(|s| s.template_json().contains("ou-ab12-workload1")));
+/// # Ok::<(), cairn::Error>(())
+/// ```
+pub fn build_with(org: &Organization) -> Result<App> {
     let mut app = App::new();
     app.add_validator_once(cairn::cfn::SchemaValidator::new());
     app.add_validator_once(cairn::cfn::policy::PolicyValidator::new());
-    let (sets, order) = org_stack(&mut app)?;
+    let (sets, order) = org_stack(&mut app, org)?;
     workflow_stack(&mut app, &sets, &order)?;
     let root = app.root();
     RuleSet::recommended().apply(&mut app, root);

@@ -15,7 +15,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use cairn::integ::{Expected, HttpRequest, IntegCase, IntegError, IntegRun, Probe, Report};
+use cairn::integ::{AwsCall, Expected, HttpRequest, IntegCase, IntegError, IntegRun, Probe, Report};
 use serde_json::json;
 
 /// Where the test deploys: the local environment (`AWS_ENDPOINT_URL`) or, when asked with
@@ -380,22 +380,22 @@ async fn web_jobnet() {
             // The operator's step after deploying: the Slack webhook URL into the secret.
             let slack = run.webhook().await?;
             let secret = run.physical_id_at(functions, "SlackWebhookUrl").await?;
-            json_call(
-                run,
+            run.call(&AwsCall::json(
+                "secretsmanager",
                 "secretsmanager",
                 "PutSecretValue",
-                &json!({"SecretId": secret, "SecretString": slack}),
-            )
+                json!({"SecretId": secret, "SecretString": slack}),
+            ))
             .await?;
             let outcome = drive_web_jobnet(run, web, functions, [stop_stack, start_stack], &slack).await;
             // The cluster is deletion-protected (stateful resources are kept unless the user
             // opts out): the user turns the protection off before destroying the stacks.
-            query_call(
-                run,
-                ("rds", "2014-10-31"),
+            run.call(&AwsCall::query(
+                "rds",
+                "2014-10-31",
                 "ModifyDBCluster",
                 &[("DBClusterIdentifier", cluster.as_str()), ("DeletionProtection", "false")],
-            )
+            ))
             .await?;
             outcome
         })
@@ -457,12 +457,12 @@ async fn drive_web_jobnet(
 
     // A web server terminated behind the job net's back: the stop net must stop
     // at it, in its named failure, and leave the database running.
-    query_call(
-        run,
-        ("ec2", "2016-11-15"),
+    run.call(&AwsCall::query(
+        "ec2",
+        "2016-11-15",
         "TerminateInstances",
         &[("InstanceId.1", system.servers[1].as_str())],
-    )
+    ))
     .await?;
     let arn = run.start_execution(&stop, &json!({})).await?;
     let failed = run.wait_for_execution(&arn).await?;
@@ -532,29 +532,6 @@ async fn execute(
     Ok(execution)
 }
 
-/// One call of an AWS Query-protocol API (EC2, RDS ...: `(service, API version)`), signed,
-/// for what a test does behind a system's back; errors unless the service answers 200.
-async fn query_call(
-    run: &mut IntegRun,
-    (service, version): (&str, &str),
-    action: &str,
-    params: &[(&str, &str)],
-) -> Result<(), IntegError> {
-    let mut body = format!("Action={action}&Version={version}");
-    for (k, v) in params {
-        body.push_str(&format!("&{k}={v}"));
-    }
-    signed_call(
-        run,
-        service,
-        action,
-        "application/x-www-form-urlencoded",
-        None,
-        body,
-    )
-    .await
-}
-
 /// Checks that the Slack notifier posted a message holding every one of `needles` to the
 /// test's receiver at `url` (polled for up to 30 s: the notifier runs when the execution's
 /// status change event arrives).
@@ -580,66 +557,6 @@ async fn slack_post(run: &mut IntegRun, url: &str, what: &str, needles: &[&str])
         format!("wanted a post with {needles:?}; posts: {texts:?}"),
     );
     Ok(())
-}
-
-/// The endpoint of an AWS service for a test's own calls: the local environment's, else
-/// the service's in the run's region.
-fn endpoint(run: &IntegRun, service: &str) -> String {
-    std::env::var("AWS_ENDPOINT_URL")
-        .ok()
-        .filter(|e| !e.is_empty())
-        .map(|e| format!("{}/", e.trim_end_matches('/')))
-        .unwrap_or_else(|| format!("https://{service}.{}.amazonaws.com/", region(run)))
-}
-
-/// Sends a signed request a test makes behind a system's back; errors unless the service
-/// answers 200.
-async fn signed_call(
-    run: &mut IntegRun,
-    service: &str,
-    action: &str,
-    content_type: &str,
-    extra: Option<(&str, String)>,
-    body: String,
-) -> Result<(), IntegError> {
-    let mut headers = vec![("content-type".to_string(), content_type.to_string())];
-    headers.extend(extra.map(|(k, v)| (k.to_string(), v)));
-    let request = HttpRequest {
-        method: "POST".into(),
-        url: endpoint(run, service),
-        headers,
-        body,
-        sign_for: Some(service.into()),
-    };
-    let answer = run.http(&request).await?;
-    if answer.status == 200 {
-        Ok(())
-    } else {
-        Err(IntegError::Call {
-            case: "web-jobnet".into(),
-            call: format!("{service}:{action}"),
-            message: format!("{service} answered {}: {}", answer.status, answer.body),
-        })
-    }
-}
-
-/// One call of an AWS JSON-protocol API (Secrets Manager ...), signed.
-async fn json_call(
-    run: &mut IntegRun,
-    service: &str,
-    action: &str,
-    body: &serde_json::Value,
-) -> Result<(), IntegError> {
-    let target = format!("{service}.{action}");
-    signed_call(
-        run,
-        service,
-        action,
-        "application/x-amz-json-1.1",
-        Some(("x-amz-target", target)),
-        body.to_string(),
-    )
-    .await
 }
 
 /// The StackPrefix tag of the fixture's instances.
@@ -682,3 +599,5 @@ fn fixture_instances(app: &mut cairn::App) -> cairn::Result<String> {
     )?;
     Ok("AemIntegFixture".into())
 }
+#[path = "integ/stackset_healing.rs"]
+mod stackset_healing;

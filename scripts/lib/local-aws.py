@@ -32,6 +32,11 @@ in this process, with the changes that make the systems *run* instead of only de
   CREATED, RUNNING, COMPLETED on successive describes, FAILED for a missing resource.
 - Step Functions Wait states and retry intervals last at most LOCAL_AWS_MAX_WAIT seconds
   (default 1), so job nets that poll every minute run in seconds.
+- Service-managed StackSets (local_aws_stacksets.py): `AWS::CloudFormation::StackSet`
+  deploys to its OUs' accounts (Organizations as the test sets it up), instances keep their
+  OU and drift status, deployment targets and list filters are honoured, drift detection
+  compares what the instances' accounts hold, operations run one describe, and each puts
+  its status change event on the default bus.
 - HTTP APIs are served: an API's endpoint is `http://127.0.0.1:PORT/_execute-api/ID`, and
   a request there is routed by the API's route keys to its integration: `AWS_PROXY`
   Lambda (payload 1.0 or 2.0) or `SQS-SendMessage` (request parameters mapped from
@@ -60,6 +65,8 @@ import time
 import uuid
 import zipfile
 
+from local_aws_stacksets import GAP as STACKSETS_GAP  # noqa: E402
+
 # What moto does not do even with the changes above (served at /_local-aws/gaps).
 GAPS = {
     "lambda": "runs Python handlers in a subprocess (no other runtimes, no layers, no concurrency limits, "
@@ -83,6 +90,7 @@ GAPS = {
     "status at once; dynamic references ({{resolve:...}}) in their properties are not resolved",
     "backup": "AWS Backup jobs complete on the third DescribeBackupJob and copy nothing (no recovery point, "
     "no AMI or snapshot); a job of a missing resource fails",
+    "stacksets": "service-managed StackSets are modelled (local_aws_stacksets.py): " + STACKSETS_GAP,
     "stepfunctions-waits": "Wait states and retry intervals are shortened (LOCAL_AWS_MAX_WAIT, default 1 s)",
 }
 
@@ -163,6 +171,7 @@ def patch_moto(endpoint, work):
     patch_waits()
     patch_root_volumes()
     add_models(endpoint)
+    add_stacksets()
 
 
 def patch_lambda(endpoint, work):
@@ -688,6 +697,15 @@ def add_models(endpoint):
     import local_aws_models
 
     add_models.keep = local_aws_models.add(CAIRN_PATCHED, endpoint)
+
+
+def add_stacksets():
+    """Service-managed StackSets (local_aws_stacksets.py): the `AWS::CloudFormation::StackSet`
+    model, deployment targets, instance filters, drift detection, operation status events."""
+    import local_aws_models
+    import local_aws_stacksets
+
+    add_stacksets.keep = local_aws_stacksets.add(CAIRN_PATCHED, local_aws_models.model)
 
 
 # ---------------------------------------------------------------------------------------

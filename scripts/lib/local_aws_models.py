@@ -290,6 +290,23 @@ def patch_bucket_notifications():
     FakeBucket.create_from_cloudformation_json = classmethod(with_notifications)
 
 
+def patch_bucket_public_access_block():
+    """A bucket's PublicAccessBlockConfiguration is put on the bucket, as CloudFormation does
+    (moto's model ignores it: GetPublicAccessBlock answers that there is none)."""
+    from moto.s3.models import FakeBucket, s3_backends
+
+    create = FakeBucket.create_from_cloudformation_json.__func__
+
+    def with_block(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        bucket = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        block = (cloudformation_json.get("Properties") or {}).get("PublicAccessBlockConfiguration")
+        if block:
+            s3_backends[account_id]["aws"].put_public_access_block(bucket.name, block)
+        return bucket
+
+    FakeBucket.create_from_cloudformation_json = classmethod(with_block)
+
+
 def patch_target_group_targets():
     """A target group's `Targets` are registered, as CloudFormation does (moto's model
     ignores them, so the group stays empty and nothing is ever healthy)."""
@@ -657,12 +674,13 @@ def add(patched, endpoint):
     patch_cluster_instances()
     patch_target_group_targets()
     patch_bucket_notifications()
+    patch_bucket_public_access_block()
     patch_vpc_teardown()
     record_unmodelled(patched)
     patched.append(
         "cloudformation: models for "
         + ", ".join(m.cloudformation_type() for m in models)
-        + " (in the services' backends; Image Builder's are placeholders); a cluster's DB instances join it; a target group's Targets are registered; a bucket's NotificationConfiguration is put; deleting a stack deletes its route tables, NAT and internet gateways and Elastic IPs"
+        + " (in the services' backends; Image Builder's are placeholders); a cluster's DB instances join it; a target group's Targets are registered; a bucket's NotificationConfiguration and PublicAccessBlockConfiguration are put; deleting a stack deletes its route tables, NAT and internet gateways and Elastic IPs"
     )
     return models
 

@@ -734,3 +734,62 @@ fn the_order_is_written_again_when_a_stack_set_operation_succeeds() {
         }
     }
 }
+
+/// The resources of a StackSet template (YAML, two-space indents): each logical id with
+/// its lines.
+fn template_resources(text: &str) -> Vec<(String, Vec<&str>)> {
+    let mut out: Vec<(String, Vec<&str>)> = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        if !line.starts_with(' ') && !line.trim().is_empty() {
+            inside = line.trim_end() == "Resources:";
+            continue;
+        }
+        if !inside {
+            continue;
+        }
+        match line.strip_prefix("  ") {
+            Some(rest) if !rest.starts_with(' ') && rest.trim_end().ends_with(':') => {
+                out.push((rest.trim_end().trim_end_matches(':').to_string(), Vec::new()));
+            }
+            _ => {
+                if let Some((_, lines)) = out.last_mut() {
+                    lines.push(line);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A self-healing StackSet is healed by deleting the drifted instance and deploying it
+/// again: a resource its template keeps on deletion (`DeletionPolicy: Retain`) under a fixed
+/// name would still exist, and the new instance could not create it (the instance would be
+/// left failed, as the integration test showed for baseline-logging's log group).
+#[test]
+fn self_healing_templates_keep_no_named_resource_on_deletion() {
+    let dir = stackset_healing::assets_dir().join(stackset_healing::TEMPLATES);
+    let mut checked = 0;
+    for d in STACK_SETS.iter().filter(|d| d.self_healing) {
+        let text = std::fs::read_to_string(dir.join(d.template)).unwrap();
+        for (resource, lines) in template_resources(&text) {
+            checked += 1;
+            let retained = lines.iter().any(|l| l.trim() == "DeletionPolicy: Retain");
+            let named: Vec<&str> = lines
+                .iter()
+                .filter(|l| l.starts_with("      ") && !l.starts_with("       "))
+                .filter_map(|l| l.trim().split(':').next())
+                .filter(|key| key.ends_with("Name"))
+                .collect();
+            assert!(
+                !retained || named.is_empty(),
+                "{}: {resource} is kept on deletion under a fixed name ({named:?}): a heal could not create it again",
+                d.name
+            );
+        }
+    }
+    assert!(
+        checked >= 3,
+        "the templates' resources were not found ({checked})"
+    );
+}

@@ -35,6 +35,7 @@
 //! # Ok(()) }
 //! ```
 
+mod calls;
 mod http;
 mod probe;
 mod webhook;
@@ -48,6 +49,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_ssm::types::ResourceTypeForTagging;
 use serde_json::{json, Value};
 
+pub use calls::AwsCall;
 pub use http::{HttpRequest, HttpResponse};
 pub use probe::{Expected, Probe};
 
@@ -1023,6 +1025,10 @@ impl IntegRun {
                     call: probe.describe(),
                     message: "no receiver of this run listens there (make one with IntegRun::webhook)".into(),
                 }),
+            Probe::Call(c) => self.send_call(c).await,
+            Probe::StackInstances { stack_set } => self.read_stack_instances(stack_set).await,
+            Probe::Object { bucket, key } => self.read_object(bucket, key).await,
+            Probe::PublicAccessBlock { bucket } => self.read_public_access_block(bucket).await,
         }
     }
 

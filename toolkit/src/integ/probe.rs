@@ -2,6 +2,8 @@
 
 use serde_json::{json, Map, Value};
 
+use super::AwsCall;
+
 /// Something an assertion reads through the AWS APIs, as JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Probe {
@@ -58,6 +60,29 @@ pub enum Probe {
         /// The receiver's URL.
         url: String,
     },
+    /// What an AWS call answers ([`AwsCall`]; a read such as Organizations' `ListAccounts`
+    /// or a member account's `DescribeLogGroups`).
+    Call(AwsCall),
+    /// Every instance of a StackSet (`ListStackInstances`): `[{"Account", "Region",
+    /// "OrganizationalUnitId", "Status", "StatusReason", "DetailedStatus", "DriftStatus",
+    /// "LastOperationId", "StackId"}]`.
+    StackInstances {
+        /// The StackSet's name or id.
+        stack_set: String,
+    },
+    /// An object's content (`GetObject`): its JSON when it is JSON, else its text.
+    Object {
+        /// The bucket's name.
+        bucket: String,
+        /// The object's key.
+        key: String,
+    },
+    /// A bucket's public access block (`GetPublicAccessBlock`): `{"BlockPublicAcls",
+    /// "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"}`.
+    PublicAccessBlock {
+        /// The bucket's name.
+        bucket: String,
+    },
 }
 
 impl Probe {
@@ -104,6 +129,33 @@ impl Probe {
         Probe::Webhook { url: url.into() }
     }
 
+    /// What an AWS call answers.
+    pub fn call(call: AwsCall) -> Self {
+        Probe::Call(call)
+    }
+
+    /// The instances of a StackSet.
+    pub fn stack_instances(stack_set: impl Into<String>) -> Self {
+        Probe::StackInstances {
+            stack_set: stack_set.into(),
+        }
+    }
+
+    /// An object's content.
+    pub fn object(bucket: impl Into<String>, key: impl Into<String>) -> Self {
+        Probe::Object {
+            bucket: bucket.into(),
+            key: key.into(),
+        }
+    }
+
+    /// A bucket's public access block.
+    pub fn public_access_block(bucket: impl Into<String>) -> Self {
+        Probe::PublicAccessBlock {
+            bucket: bucket.into(),
+        }
+    }
+
     /// How the probe is shown in the report.
     pub fn describe(&self) -> String {
         match self {
@@ -115,6 +167,10 @@ impl Probe {
             Probe::QueueDepth { queue_url } => format!("messages in {queue_url}"),
             Probe::Invoke { function, payload } => format!("function {function} invoked with {payload}"),
             Probe::Webhook { url } => format!("posts to {url}"),
+            Probe::Call(call) => format!("the answer of {}", call.describe()),
+            Probe::StackInstances { stack_set } => format!("instances of StackSet {stack_set}"),
+            Probe::Object { bucket, key } => format!("object s3://{bucket}/{key}"),
+            Probe::PublicAccessBlock { bucket } => format!("public access block of bucket {bucket}"),
         }
     }
 }

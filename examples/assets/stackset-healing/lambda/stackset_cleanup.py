@@ -3,7 +3,8 @@
 ``delete``: caches the instance's parameter overrides in the state bucket (they are lost
 with the instance), then deletes the instance (its stack too). Returns ``done`` when no
 drifted instance of the StackSet is left.
-``redeploy``: creates the instance again with the cached overrides.
+``redeploy``: creates the instance again with the cached overrides (recorded with its
+operation: the instance is healed when that operation succeeds).
 """
 
 import common
@@ -67,6 +68,7 @@ def handler(event, _context):
     if overrides:
         kwargs["ParameterOverrides"] = overrides
     response = common.call(common.cloudformation.create_stack_instances, **kwargs)
-    state["healed"].append({"stackSetName": name, **instance})
+    # Healed once this operation succeeds (the status check records it; the dashboard reads it).
+    state["healed"].append({"stackSetName": name, **instance, "operationId": response["OperationId"]})
     common.save_json(key, state)
     return {"done": False, "stackSetName": name, "operationId": response["OperationId"]}

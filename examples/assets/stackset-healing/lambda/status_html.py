@@ -35,6 +35,15 @@ def _rows(state):
     return rows
 
 
+def heal_outcomes(state):
+    """The heals whose redeployment succeeded, and those whose redeployment failed or never
+    finished (an instance deleted and not deployed again is not healed)."""
+    status = {o["operationId"]: o["status"] for o in state["operations"]}
+    healed = [h for h in state["healed"] if status.get(h.get("operationId")) == "SUCCEEDED"]
+    failed = [h for h in state["healed"] if status.get(h.get("operationId")) != "SUCCEEDED"]
+    return healed, failed
+
+
 def render(state, rows):
     def cell(v):
         return f"<td>{html.escape(str(v))}</td>"
@@ -50,10 +59,14 @@ def render(state, rows):
         + "</tr>"
         for r in rows
     )
-    healed = "".join(
-        f"<li>{html.escape(h['stackSetName'])}: {html.escape(h['account'])} {html.escape(h['region'])}</li>"
-        for h in state["healed"]
-    )
+    def instances(records):
+        return "".join(
+            f"<li>{html.escape(h['stackSetName'])}: {html.escape(h['account'])} {html.escape(h['region'])}</li>"
+            for h in records
+        )
+
+    healed = instances(state["healed"])
+    heal_failed = instances(state.get("healFailed", []))
     removed = "".join(
         f"<li>{html.escape(r['stackSetName'])}: {html.escape(r['account'])} {html.escape(r['region'])}"
         f" ({html.escape(r['reason'])})</li>"
@@ -65,6 +78,7 @@ def render(state, rows):
         "<table><tr><th>StackSet</th><th>Mandatory</th><th>Self-healing</th><th>Instances</th>"
         f"<th>Status</th><th>Drift</th></tr>{body}</table>"
         f"<h2>Healed instances</h2><ul>{healed or '<li>none</li>'}</ul>"
+        f"<h2>Deleted but not deployed again</h2><ul>{heal_failed or '<li>none</li>'}</ul>"
         f"<h2>Removed instances</h2><ul>{removed or '<li>none</li>'}</ul></body></html>"
     )
 
@@ -77,9 +91,11 @@ def masked(records):
 def handler(event, _context):
     state = common.load_json(event["stateKey"])
     rows = _rows(state)
+    healed, heal_failed = heal_outcomes(state)
     public = dict(
         state,
-        healed=masked(state["healed"]),
+        healed=masked(healed),
+        healFailed=masked(heal_failed),
         removed=masked(state.get("removed", [])),
         inoperable=masked(state["inoperable"]),
     )
@@ -88,6 +104,7 @@ def handler(event, _context):
         "stackSets": rows,
         "operations": state["operations"],
         "healed": public["healed"],
+        "healFailed": public["healFailed"],
         "removed": public["removed"],
         "inoperable": public["inoperable"],
     }
@@ -105,7 +122,7 @@ def handler(event, _context):
     )
     return {
         "stackSets": len(rows),
-        "healed": len(state["healed"]),
+        "healed": len(healed),
         "inoperable": len(state["inoperable"]),
         "failedOperations": sum(1 for o in state["operations"] if o["status"] != "SUCCEEDED"),
     }

@@ -382,7 +382,10 @@ class WorkflowTest(unittest.TestCase):
         state = common.load_json(key)
         state["operations"].append({"stackSetName": name, "operationId": "op-x", "action": "CREATE",
                                     "status": "FAILED", "reason": "Account 666666666666 should have a role"})
-        state["healed"].append({"stackSetName": name, "account": "777777777777", "region": region})
+        state["operations"].append({"stackSetName": name, "operationId": "op-y", "action": "CREATE",
+                                    "status": "SUCCEEDED", "reason": None})
+        state["healed"].append({"stackSetName": name, "account": "777777777777", "region": region,
+                                "operationId": "op-y"})
         common.save_json(key, state)
         status_html.handler({"stateKey": key}, None)
         for obj in ("status.json", "index.html"):
@@ -396,6 +399,28 @@ class WorkflowTest(unittest.TestCase):
         self.assertEqual(report["inoperable"][0]["account"], "********5555")
         # The run state keeps the ids for the operators.
         self.assertEqual(common.load_json(key)["removed"][0]["account"], "555555555555")
+
+    def test_a_failed_redeployment_is_not_counted_healed(self):
+        name = self.order["order"][0]
+        region = self.first_target["region"]
+        self.cfn.instances = {}
+        key, _ = self.cleanup_loop()
+        state = common.load_json(key)
+        # The drifted instance was deleted; its redeployment failed (e.g. a resource kept
+        # on deletion under a fixed name already exists).
+        state["operations"].append({"stackSetName": name, "operationId": "op-r", "action": "CREATE",
+                                    "status": "FAILED", "reason": "Resource already exists"})
+        state["healed"].append({"stackSetName": name, "account": "888888888888", "region": region,
+                                "operationId": "op-r"})
+        common.save_json(key, state)
+        summary = status_html.handler({"stateKey": key}, None)
+        self.assertEqual(summary["healed"], 0)
+        self.assertEqual(summary["failedOperations"], 1)
+        report = json.loads(self.s3.objects[("dashboard", "status.json")])
+        self.assertEqual(report["healed"], [])
+        self.assertEqual([h["account"] for h in report["healFailed"]], ["********8888"])
+        page = self.s3.objects[("dashboard", "index.html")].decode()
+        self.assertIn("Deleted but not deployed again</h2><ul><li>" + name, page)
 
     def test_concurrency_errors_are_raised_by_name_for_the_retry(self):
         self.cfn.busy = 1
