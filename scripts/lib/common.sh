@@ -225,3 +225,42 @@ summary() {
     echo
     echo "$label: $PASSED passed, $FAILED failed"
 }
+
+# start_local_aws DIR: starts the local environment (scripts/lib/local-aws.py; its output in
+# DIR/local-aws.out and DIR/local-aws.log), waits until it serves (at most 60 s), and sets
+# LOCAL_AWS_PID and LOCAL_AWS_ENDPOINT; then exports what the AWS clients need to use it:
+# the endpoint, dummy credentials, us-east-1, no config or credentials files. Stop it with
+# stop_local_aws (in the caller's exit trap).
+start_local_aws() {
+    local dir="$1"
+    "$PY" "$ROOT/scripts/lib/local-aws.py" --ready-file "$dir/endpoint" >"$dir/local-aws.out" 2>"$dir/local-aws.log" &
+    LOCAL_AWS_PID=$!
+    for _ in $(seq 1 600); do
+        [[ -s "$dir/endpoint" ]] && break
+        if ! kill -0 "$LOCAL_AWS_PID" 2>/dev/null; then
+            echo "the local environment did not start:" >&2
+            tail -n 30 "$dir/local-aws.log" >&2
+            return 1
+        fi
+        sleep 0.1
+    done
+    [[ -s "$dir/endpoint" ]] || { echo "the local environment did not start within 60 s" >&2; return 1; }
+    LOCAL_AWS_ENDPOINT="$(cat "$dir/endpoint")"
+    echo "local environment on $LOCAL_AWS_ENDPOINT (pid $LOCAL_AWS_PID); what it changes in moto:"
+    grep '^local-aws:' "$dir/local-aws.log" | sed 's/^/  /' || true
+
+    export AWS_ENDPOINT_URL="$LOCAL_AWS_ENDPOINT"
+    export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing
+    export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+    export AWS_CONFIG_FILE="$dir/no-config" AWS_SHARED_CREDENTIALS_FILE="$dir/no-credentials"
+    unset AWS_PROFILE
+}
+
+# stop_local_aws: stops the environment start_local_aws started (if any).
+stop_local_aws() {
+    if [[ -n "${LOCAL_AWS_PID:-}" ]]; then
+        kill "$LOCAL_AWS_PID" 2>/dev/null || true
+        wait "$LOCAL_AWS_PID" 2>/dev/null || true
+        LOCAL_AWS_PID=""
+    fi
+}

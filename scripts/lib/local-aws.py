@@ -42,6 +42,15 @@ in this process, with the changes that make the systems *run* instead of only de
   Lambda (payload 1.0 or 2.0) or `SQS-SendMessage` (request parameters mapped from
   `$request.body.X`, `$request.body`, `$request.header.X`). Authorization is not
   checked (moto has no IAM enforcement either).
+- CloudFormation as `cairn deploy` uses it (scripts/deploy-examples deploys every example
+  with it): a stack made or updated by a change set has its outputs and exports and reads
+  the region's exports; a resource that fails fails the stack (CREATE_FAILED or
+  UPDATE_FAILED) instead of answering HTTP 500, and a deletion that fails leaves the stack
+  DELETE_FAILED; list parameters keep their comma-separated value; dynamic references
+  (`{{resolve:ssm:...}}`, `secretsmanager`) and `Fn::Cidr` are computed; an
+  SSM parameter without a name gets one; EKS clusters and IAM OIDC providers are
+  modelled; target groups have their attributes; a DB instance's deletion
+  protection holds.
 
 What the environment does not run is listed by `GET /_local-aws/gaps` (JSON), for the
 test output.
@@ -62,6 +71,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import uuid
 import zipfile
 
@@ -87,12 +97,22 @@ GAPS = {
     "glue": "Glue jobs and databases exist; a job run goes STARTING, RUNNING, SUCCEEDED on successive reads "
     "and runs no script; crawlers, connections and security configurations are recorded",
     "rds": "Aurora clusters and their instances are records: no database runs; start/stop change the "
-    "status at once; dynamic references ({{resolve:...}}) in their properties are not resolved",
+    "status at once",
     "backup": "AWS Backup jobs complete on the third DescribeBackupJob and copy nothing (no recovery point, "
     "no AMI or snapshot); a job of a missing resource fails",
     "stacksets": "service-managed StackSets are modelled (local_aws_stacksets.py): " + STACKSETS_GAP,
     "stepfunctions-waits": "Wait states and retry intervals are shortened (LOCAL_AWS_MAX_WAIT, default 1 s)",
 }
+
+# The models the examples' `deploy --all` needs (scripts/deploy-examples).
+GAPS.update(
+    {
+        "eks": "EKS clusters exist in moto's EKS backend (no control plane runs); node groups and access "
+        "entries are recorded",
+        "cloudformation-rollback": "a resource that fails leaves the stack CREATE_FAILED or UPDATE_FAILED with what "
+        "was made (no rollback, as with --no-rollback)",
+    }
+)
 
 CAIRN_PATCHED = []  # what this launcher changed in moto, for the log
 
@@ -170,6 +190,7 @@ def patch_moto(endpoint, work):
     patch_backup_jobs()
     patch_waits()
     patch_root_volumes()
+    patch_change_set_outputs()
     add_models(endpoint)
     add_stacksets()
 
@@ -706,6 +727,212 @@ def add_stacksets():
     import local_aws_stacksets
 
     add_stacksets.keep = local_aws_stacksets.add(CAIRN_PATCHED, local_aws_models.model)
+
+
+# ---------------------------------------------------------------------------------------
+# Change sets (scripts/deploy-examples deploys the examples with `cairn deploy --all`, which
+# goes through change sets as the CDK's does)
+
+
+def patch_change_set_outputs():
+    """A stack made or updated by executing a change set gets its outputs and exports, and
+    its `Fn::ImportValue`s read the region's exports, as in CloudFormation. moto makes the
+    stack of a CREATE change set from an empty template without the region's exports (an
+    import of another stack's export fails: "No export named ..."), and never rebuilds its
+    outputs from the executed template, so the stack has none and exports nothing."""
+    from moto.cloudformation.models import CloudFormationBackend
+
+    execute = CloudFormationBackend.execute_change_set
+
+    def with_outputs(self, change_set_name, stack_name=None):
+        change_set = self.change_sets.get(change_set_name) or next(
+            (c for c in self.change_sets.values() if c.change_set_name == change_set_name), None
+        )
+        if change_set is None:
+            return execute(self, change_set_name, stack_name)
+        stack = self.stacks[change_set.stack_id]
+        stack.cross_stack_resources = self.exports
+        stack.resource_map.cross_stack_resources = self.exports
+        before = [e.name for e in stack.exports]
+        try:
+            execute(self, change_set_name, stack_name)
+        except Exception as e:  # the stack fails, as in CloudFormation, instead of HTTP 500
+            change_set_failed(change_set, stack, e)
+            return
+        stack._parse_template()
+        stack.description = stack.template_dict.get("Description")
+        stack.output_map = stack._create_output_map()
+        for name in before:
+            self.exports.pop(name, None)
+        self._validate_export_uniqueness(stack)
+        for export in stack.exports:
+            self.exports[export.name] = export
+
+    CloudFormationBackend.execute_change_set = with_outputs
+    patch_failed_deletes()
+    patch_ssm_parameter_names()
+    patch_list_parameters()
+    patch_template_values()
+    CAIRN_PATCHED.append(
+        "cloudformation: a stack made or updated by a change set has its outputs and exports, and reads the region's "
+        "exports; a resource that fails fails the stack (CREATE_FAILED or UPDATE_FAILED, with the error as its "
+        "reason; what was made stays, as with --no-rollback) instead of answering HTTP 500, which clients retry "
+        "into a stack that looks complete; a stack whose deletion fails stays, DELETE_FAILED"
+    )
+
+
+def change_set_failed(change_set, stack, error):
+    """moto raises out of ExecuteChangeSet when a resource fails: HTTP 500, which the SDKs
+    retry, and the retry finds nothing left to add and completes the stack without the
+    failed resource and the ones after it. CloudFormation answers the call and fails the
+    stack; moto does not roll back, so the stack ends as a deployment without rollback does."""
+    status = "CREATE_FAILED" if change_set.change_set_type == "CREATE" else "UPDATE_FAILED"
+    reason = f"{type(error).__name__}: {error}".strip()
+    stack.status = status
+    stack.template = change_set.template
+    stack._add_stack_event(status, resource_status_reason=reason[:1000])
+    change_set.execution_status = "EXECUTE_FAILED"
+    print(f"local-aws: cloudformation: {stack.name}: {status}: {reason[:300]}", file=sys.stderr, flush=True)
+    traceback.print_exception(error, file=sys.stderr)
+
+
+def patch_failed_deletes():
+    """A stack whose deletion fails (a DB cluster with deletion protection) stays, as
+    DELETE_FAILED with the error as its reason, as in CloudFormation; the resources deleted
+    so far are gone and a second DeleteStack deletes the rest. moto drops the stack from its
+    list before deleting its resources and answers the error, so the stack disappears
+    while the resources that failed, and those left, stay."""
+    from moto.cloudformation.models import CloudFormationBackend
+
+    delete = CloudFormationBackend.delete_stack
+
+    def delete_or_fail(self, name_or_stack_id):
+        stack = self.stacks.get(name_or_stack_id) or next(
+            (s for s in self.stacks.values() if s.name == name_or_stack_id), None
+        )
+        if stack is None:
+            return delete(self, name_or_stack_id)
+        try:
+            delete(self, stack.stack_id)
+        except Exception as e:
+            self.stacks[stack.stack_id] = stack
+            self.deleted_stacks.pop(stack.stack_id, None)
+            reason = f"{type(e).__name__}: {e}".strip()
+            stack.status = "DELETE_FAILED"
+            stack._add_stack_event("DELETE_FAILED", resource_status_reason=reason[:1000])
+            print(f"local-aws: cloudformation: {stack.name}: DELETE_FAILED: {reason[:300]}", file=sys.stderr, flush=True)
+
+    CloudFormationBackend.delete_stack = delete_or_fail
+
+
+def patch_list_parameters():
+    """A list parameter (`CommaDelimitedList`, `List<...>`) keeps its comma-separated value,
+    as CloudFormation shows and reuses it. moto keeps the parsed list: DescribeStacks shows
+    its Python repr (`['444444444444']`), and an update that reuses the previous value
+    (UsePreviousValue, as `bootstrap` does for the trusted accounts) passes that list back
+    to the parser, which fails ('list' object has no attribute 'split')."""
+    from moto.cloudformation.models import Stack
+    from moto.cloudformation.parsing import ResourceMap
+
+    def text(value):
+        return ",".join(str(v) for v in value) if isinstance(value, list) else value
+
+    load = ResourceMap.load_parameters
+
+    def load_text(self):
+        self.input_parameters = {k: text(v) for k, v in (self.input_parameters or {}).items()}
+        return load(self)
+
+    shown = Stack.parameter_list.fget
+
+    def parameter_list(self):
+        return [{**p, "ParameterValue": text(p["ParameterValue"])} for p in shown(self)]
+
+    ResourceMap.load_parameters = load_text
+    Stack.parameter_list = property(parameter_list)
+    CAIRN_PATCHED.append("cloudformation: list parameters keep their comma-separated value (shown and reused)")
+
+
+def patch_template_values():
+    """What CloudFormation computes in a template's values and moto does not:
+
+    - dynamic references, resolved when the stack deploys: `{{resolve:ssm:NAME[:VERSION]}}`,
+      `{{resolve:ssm-secure:...}}` and
+      `{{resolve:secretsmanager:SECRET[:SecretString[:KEY[:STAGE[:VERSION]]]]}}` (moto keeps
+      them as written: a parameter made from one holds the reference text, and an instance
+      launched from it has the text as its image id); a reference to nothing fails the
+      stack, as in CloudFormation;
+    - `Fn::Cidr` (moto returns it unevaluated, and a `Fn::Select` of it fails)."""
+    import ipaddress
+    import itertools
+    import re
+
+    import moto.cloudformation.parsing as parsing
+    from moto.cloudformation.exceptions import ValidationError
+
+    pattern = re.compile(r"\{\{resolve:(ssm|ssm-secure|secretsmanager):([^}]*)\}\}")
+
+    def value_of(service, ref, account, region):
+        if service in ("ssm", "ssm-secure"):
+            from moto.ssm.models import ssm_backends
+
+            parameter = ssm_backends[account][region].get_parameter(ref)
+            if parameter is None:
+                raise ValidationError(ref, message=f"Unable to resolve {{{{resolve:{service}:{ref}}}}}: no such parameter")
+            return parameter.value
+        from moto.secretsmanager.models import secretsmanager_backends
+
+        parts = ref.split(":")
+        n = 7 if ref.startswith("arn:") else 1
+        secret_id = ":".join(parts[:n])
+        _, key, stage, version = (parts[n:] + ["", "", "", ""])[:4]
+        try:
+            secret = secretsmanager_backends[account][region].get_secret_value(secret_id, version or None, stage or None)
+        except Exception as e:
+            raise ValidationError(ref, message=f"Unable to resolve {{{{resolve:secretsmanager:{ref}}}}}: {e}")
+        text = secret.get("SecretString", "")
+        return str(json.loads(text)[key]) if key else text
+
+    def cidr(block, count, bits):
+        network = ipaddress.ip_network(block, strict=False)
+        subnets = network.subnets(new_prefix=network.max_prefixlen - int(bits))
+        return [str(n) for n in itertools.islice(subnets, int(count))]
+
+    clean_json = parsing.clean_json
+
+    def computed(resource_json, resources_map):
+        # moto also cleans values against plain dicts (conditions, outputs of its own):
+        # what needs the stack's account and region applies to a stack's resource map only.
+        account = getattr(resources_map, "_account_id", None)
+        region = getattr(resources_map, "_region_name", None)
+        if account is not None and isinstance(resource_json, dict) and "Fn::Cidr" in resource_json:
+            return cidr(*[computed(v, resources_map) for v in resource_json["Fn::Cidr"]])
+        value = clean_json(resource_json, resources_map)
+        if account is not None and isinstance(value, str) and "{{resolve:" in value:
+            value = pattern.sub(lambda m: value_of(m.group(1), m.group(2), account, region), value)
+        return value
+
+    parsing.clean_json = computed
+    CAIRN_PATCHED.append(
+        "cloudformation: dynamic references ({{resolve:ssm:...}}, ssm-secure, secretsmanager) are resolved; "
+        "Fn::Cidr is computed"
+    )
+
+
+def patch_ssm_parameter_names():
+    """CloudFormation names an `AWS::SSM::Parameter` without `Name` itself; moto's model
+    passes None to PutParameter and fails."""
+    from moto.ssm.models import Parameter
+
+    original = Parameter.create_from_cloudformation_json.__func__
+
+    def create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        props = dict(cloudformation_json.get("Properties") or {})
+        props.setdefault("Name", resource_name)
+        return original(cls, resource_name, {**cloudformation_json, "Properties": props}, account_id, region_name, **kwargs)
+
+    Parameter.create_from_cloudformation_json = classmethod(create)
+    CAIRN_PATCHED.append("ssm: a CloudFormation parameter without Name gets a generated one")
 
 
 # ---------------------------------------------------------------------------------------

@@ -660,6 +660,135 @@ MODELS = [
 ]
 
 
+# --- What the examples' `deploy --all` meets (scripts/deploy-examples) ------------------
+
+
+def create_eks_cluster(p, name, account, region):
+    """An EKS cluster in moto's EKS backend (no control plane runs); its attributes are
+    the backend's endpoint, certificate and OIDC issuer."""
+    from moto.eks.models import eks_backends
+
+    vpc = p.get("ResourcesVpcConfig") or {}
+    logging = (p.get("Logging") or {}).get("ClusterLogging") or {}
+    enabled = [t["Type"] for t in logging.get("EnabledTypes") or []]
+    cluster = eks_backends[account][region].create_cluster(
+        name=p.get("Name") or name,
+        role_arn=p["RoleArn"],
+        resources_vpc_config={
+            "subnetIds": vpc.get("SubnetIds") or [],
+            "securityGroupIds": vpc.get("SecurityGroupIds") or [],
+            "endpointPublicAccess": vpc.get("EndpointPublicAccess", True),
+            "endpointPrivateAccess": vpc.get("EndpointPrivateAccess", False),
+            "publicAccessCidrs": vpc.get("PublicAccessCidrs") or ["0.0.0.0/0"],
+        },
+        version=p.get("Version"),
+        kubernetes_network_config={
+            k[0].lower() + k[1:]: v for k, v in (p.get("KubernetesNetworkConfig") or {}).items()
+        }
+        or None,
+        logging={"clusterLogging": [{"types": enabled, "enabled": True}]} if enabled else None,
+        tags={t["Key"]: t["Value"] for t in p.get("Tags") or []},
+        encryption_config=[
+            {"resources": e.get("Resources") or [], "provider": {"keyArn": (e.get("Provider") or {}).get("KeyArn")}}
+            for e in p.get("EncryptionConfig") or []
+        ],
+    )
+    return {
+        "id": cluster.name,
+        "Arn": cluster.arn,
+        "Endpoint": cluster.endpoint,
+        "CertificateAuthorityData": cluster.certificate_authority["data"],
+        "OpenIdConnectIssuerUrl": cluster.identity["oidc"]["issuer"],
+        "ClusterSecurityGroupId": (vpc.get("SecurityGroupIds") or [""])[0],
+        "EncryptionConfigKeyArn": ((p.get("EncryptionConfig") or [{}])[0].get("Provider") or {}).get("KeyArn", ""),
+        "KubernetesNetworkConfig.ServiceIpv4Cidr": "172.20.0.0/16",
+    }
+
+
+def delete_eks_cluster(state, account, region):
+    from moto.eks.models import eks_backends
+
+    eks_backends[account][region].delete_cluster(state["id"])
+
+
+def create_oidc_provider(p, name, account, region):
+    """An IAM OIDC provider; Ref is its ARN (`arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH`)."""
+    from moto.utilities.utils import get_partition
+    from moto.iam.models import iam_backends
+
+    provider = iam_backends[account][get_partition(region)].create_open_id_connect_provider(
+        url=p["Url"],
+        thumbprint_list=p.get("ThumbprintList") or [],
+        client_id_list=p.get("ClientIdList") or [],
+        tags=p.get("Tags") or [],
+    )
+    return {"id": provider.arn, "Arn": provider.arn}
+
+
+def delete_oidc_provider(state, account, region):
+    from moto.utilities.utils import get_partition
+    from moto.iam.models import iam_backends
+
+    iam_backends[account][get_partition(region)].delete_open_id_connect_provider(state["id"])
+
+
+def patch_target_group_attributes():
+    """A target group's attributes (`Fn::GetAtt`): moto's model has none, and a template
+    reading one (an ALB request-count scaling policy reads `TargetGroupFullName`) fails."""
+    from moto.elbv2.models import FakeTargetGroup
+
+    def attribute(self, attr):
+        if attr == "TargetGroupFullName":
+            return self.arn.split(":")[-1]
+        if attr == "TargetGroupName":
+            return self.name
+        if attr == "TargetGroupArn":
+            return self.arn
+        if attr == "LoadBalancerArns":
+            return list(getattr(self, "load_balancer_arns", []))
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        raise UnformattedGetAttTemplateException()
+
+    FakeTargetGroup.has_cfn_attr = classmethod(
+        lambda cls, attr: attr in ("TargetGroupFullName", "TargetGroupName", "TargetGroupArn", "LoadBalancerArns")
+    )
+    FakeTargetGroup.get_cfn_attribute = attribute
+
+
+def patch_db_instance_deletion_protection():
+    """A DB instance's `DeletionProtection` holds, as in RDS: deleting its stack fails until
+    it is turned off (moto's model ignores the property)."""
+    from moto.rds.models import DBInstance
+
+    create = DBInstance.create_from_cloudformation_json.__func__
+
+    def protected(cls, resource_name, cloudformation_json, *args, **kwargs):
+        instance = create(cls, resource_name, cloudformation_json, *args, **kwargs)
+        value = (cloudformation_json.get("Properties") or {}).get("DeletionProtection")
+        instance.deletion_protection = value in (True, "true")
+        return instance
+
+    DBInstance.create_from_cloudformation_json = classmethod(protected)
+
+
+def add_example_patches(patched):
+    """The changes to moto's own models the examples' deploys need (after the others: they
+    wrap what the others made)."""
+    patch_target_group_attributes()
+    patch_db_instance_deletion_protection()
+    patched.append(
+        "elbv2: a target group has its attributes (TargetGroupFullName, TargetGroupName, LoadBalancerArns); "
+        "rds: a DB instance's DeletionProtection holds"
+    )
+
+
+EXAMPLE_MODELS = [
+    ("AWS::EKS::Cluster", "Name", create_eks_cluster, delete_eks_cluster),
+    ("AWS::IAM::OIDCProvider", "", create_oidc_provider, delete_oidc_provider),
+]
+
+
 def add(patched, endpoint):
     """Adds the models (HTTP APIs served at `endpoint`) and returns them, for the caller to
     keep referenced (moto finds them through __subclasses__, weak references)."""
@@ -670,12 +799,13 @@ def add(patched, endpoint):
         ("AWS::ApiGatewayV2::Route", "", create_route, None),
         ("AWS::ApiGatewayV2::Stage", "", create_stage, None),
     ]
-    models = [model(t, n, c, d) for t, n, c, d in served + MODELS]
+    models = [model(t, n, c, d) for t, n, c, d in served + MODELS + EXAMPLE_MODELS]
     patch_cluster_instances()
     patch_target_group_targets()
     patch_bucket_notifications()
     patch_bucket_public_access_block()
     patch_vpc_teardown()
+    add_example_patches(patched)
     record_unmodelled(patched)
     patched.append(
         "cloudformation: models for "
