@@ -5,16 +5,11 @@ Run: python3 -m unittest discover -s examples/assets/web-jobnet/tests
 (synth-tests/tests/web_jobnet.rs runs it too).
 """
 
-import importlib.util
 import os
-import sys
-import types
 import unittest
 
-sys.dont_write_bytecode = True
+import handlers
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-LAMBDA = os.path.join(HERE, "..", "lambda")
 FUNCTION_ARN = "arn:aws:lambda:ap-northeast-1:111122223333:function:StartBackupJob"
 
 
@@ -41,21 +36,16 @@ class FakeBackup:
 
 
 def load(fake):
-    boto3 = types.ModuleType("boto3")
-    boto3.client = lambda service: fake
-    sys.modules["boto3"] = boto3
-    os.environ.update(
+    return handlers.load(
+        "backup_job",
+        fake,
         {
             "INSTANCE_IDS": "i-0aaa,i-0bbb",
             "VAULT_NAME": "WebJobnetWeb-backups",
             "RESOURCE_ARN": "arn:aws:rds:ap-northeast-1:111122223333:cluster:webjobnet",
             "BACKUP_ROLE_ARN": "arn:aws:iam::111122223333:role/BackupRole",
-        }
+        },
     )
-    spec = importlib.util.spec_from_file_location("backup_job", os.path.join(LAMBDA, "backup_job.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 class Context:

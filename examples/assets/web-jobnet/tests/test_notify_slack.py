@@ -6,16 +6,10 @@ Run: python3 -m unittest discover -s examples/assets/web-jobnet/tests
 (synth-tests/tests/web_jobnet.rs runs it too).
 """
 
-import importlib.util
-import os
-import sys
-import types
 import unittest
 
-sys.dont_write_bytecode = True
+import handlers
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-LAMBDA = os.path.join(HERE, "..", "lambda")
 MACHINE = "arn:aws:states:ap-northeast-1:111122223333:stateMachine:StopNet"
 
 
@@ -28,14 +22,11 @@ class FakeSecrets:
 
 
 def load(secret_value):
-    boto3 = types.ModuleType("boto3")
-    boto3.client = lambda service: FakeSecrets(secret_value)
-    sys.modules["boto3"] = boto3
-    os.environ["WEBHOOK_SECRET_ARN"] = "arn:aws:secretsmanager:ap-northeast-1:111122223333:secret:hook"
-    spec = importlib.util.spec_from_file_location("notify_slack", os.path.join(LAMBDA, "notify_slack.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return handlers.load(
+        "notify_slack",
+        FakeSecrets(secret_value),
+        {"WEBHOOK_SECRET_ARN": "arn:aws:secretsmanager:ap-northeast-1:111122223333:secret:hook"},
+    )
 
 
 def event(status, **detail):
