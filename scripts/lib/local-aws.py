@@ -163,6 +163,7 @@ def patch_moto(endpoint, work):
     patch_lambda(endpoint, work)
     patch_sns()
     patch_events()
+    patch_scheduled_rules()
     patch_ssm_document()
     patch_kms_key_tags()
     patch_backup_jobs()
@@ -357,6 +358,23 @@ def patch_events():
 
     Rule.send_to_targets = send_to_targets
     CAIRN_PATCHED.append("events: rules invoke Lambda targets")
+
+
+def patch_scheduled_rules():
+    """A scheduled rule (no event pattern) receives no events, as in EventBridge; moto's
+    empty pattern matches every event, so a put event went to the schedule's targets too
+    (and failed the delivery to the other rules when the schedule targets Step Functions)."""
+    from moto.events.models import Rule
+
+    send = Rule.send_to_targets
+
+    def send_to_pattern_rules(self, event, *args, **kwargs):
+        if self.scheduled_expression and not self.event_pattern.get_pattern():
+            return None
+        return send(self, event, *args, **kwargs)
+
+    Rule.send_to_targets = send_to_pattern_rules
+    CAIRN_PATCHED.append("events: scheduled rules receive no events")
 
 
 def patch_ssm_document():
