@@ -399,6 +399,7 @@ def patch_events():
     )
 
 
+
 def patch_ssm_document():
     from moto.ssm.models import Document
 

@@ -24,8 +24,9 @@ every operation at once. Here:
   are taken as in sync (listed in the gaps).
 - An operation is RUNNING at its first `DescribeStackSetOperation` and has its final
   status from the second on (its effect is immediate), so callers' wait loops run.
-- Each operation puts its "CloudFormation StackSet Operation Status Change" (its final
-  status) on the administrator account's default event bus, as CloudFormation does.
+- Each operation (UpdateStackSet's too) puts its "CloudFormation StackSet Operation Status
+  Change" (its final status) on the administrator account's default event bus, as
+  CloudFormation does; `ListStackSets` applies its `Status` filter.
 """
 
 import json
@@ -218,8 +219,16 @@ def _patch_stack_set():
             self.instances.stack_instances.remove(instance)
         return _operation(self, "DELETE", instances=gone)["OperationId"]
 
+    update = StackSet.update
+
+    def update_announced(self, *args, **kwargs):
+        operation = update(self, *args, **kwargs)
+        _announce(operation, self)
+        return operation
+
     StackSet.create_stack_instances = create_stack_instances
     StackSet.delete_stack_instances = delete_stack_instances
+    StackSet.update = update_announced
 
 
 # --- drift ---------------------------------------------------------------------------------
@@ -354,6 +363,12 @@ def _patch_responses():
         stack_set = self.cloudformation_backend.describe_stack_set(self._get_param("StackSetName"))
         return ActionResult({"Summaries": getattr(stack_set, "cairn_auto_targets", [])})
 
+    def list_stack_sets(self):
+        status = self._get_param("Status")
+        sets = self.cloudformation_backend.list_stack_sets()
+        return ActionResult({"Summaries": [s for s in sets if not status or s.status == status]})
+
+    CloudFormationResponse.list_stack_sets = list_stack_sets
     CloudFormationResponse.delete_stack_instances = delete_stack_instances
     CloudFormationResponse.list_stack_instances = list_stack_instances
     CloudFormationResponse.detect_stack_set_drift = detect_stack_set_drift

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use cairn::integ::{AwsCall, Expected, IntegCase, IntegError, IntegRun, Probe, Target};
-use examples::stackset_healing::{build_with, Organization, STACKS, STACK_SETS};
+use examples::stackset_healing::{build_with, Organization, ORDER_PARAMETER, STACKS, STACK_SETS};
 use serde_json::{json, Value};
 
 use super::{passed, require_target, unique};
@@ -261,7 +261,14 @@ async fn heal(run: &mut IntegRun, f: &Fixture) -> Result<(), IntegError> {
             "iam",
             "2010-05-08",
             "UpdateRole",
-            &[("RoleName", role.as_str()), ("MaxSessionDuration", "43200")],
+            &[
+                ("RoleName", role.as_str()),
+                (
+                    "Description",
+                    "Read-only security audit from the security account",
+                ),
+                ("MaxSessionDuration", "43200"),
+            ],
         )
         .as_role(&admin),
     )
@@ -387,6 +394,7 @@ async fn heal(run: &mut IntegRun, f: &Fixture) -> Result<(), IntegError> {
         named.is_empty() && page.as_str().is_some_and(|p| p.contains("StackSet health")),
         format!("account ids shown: {named:?}"),
     );
+    order_follows_tags(run).await?;
     run.verify(
         "the dashboard bucket blocks public access",
         Probe::public_access_block(&dashboard),
@@ -395,5 +403,63 @@ async fn heal(run: &mut IntegRun, f: &Fixture) -> Result<(), IntegError> {
         })),
     )
     .await;
+    Ok(())
+}
+
+/// The order parameter's entry of `stack_set`.
+async fn order_entry(run: &IntegRun, stack_set: &str) -> Result<Value, IntegError> {
+    let parameter = run.read(&Probe::parameter(ORDER_PARAMETER)).await?;
+    let order: Value =
+        serde_json::from_str(parameter["Value"].as_str().unwrap_or_default()).unwrap_or_default();
+    Ok(order["stackSets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|s| s["name"] == stack_set)
+        .cloned()
+        .unwrap_or_default())
+}
+
+/// Tags changed outside the app (budget-alarm made mandatory with UpdateStackSet): the
+/// succeeded operation's event makes StackSetOrderRefresh write the order again.
+async fn order_follows_tags(run: &mut IntegRun) -> Result<(), IntegError> {
+    let before = order_entry(run, "budget-alarm").await?;
+    run.check(
+        "budget-alarm is not mandatory in the synthesized order",
+        before["mandatory"] == false,
+        format!("entry: {before}"),
+    );
+    run.call(&AwsCall::query(
+        "cloudformation",
+        "2010-05-15",
+        "UpdateStackSet",
+        &[
+            ("StackSetName", "budget-alarm"),
+            ("UsePreviousTemplate", "true"),
+            ("Parameters.member.1.ParameterKey", "NotificationEmail"),
+            ("Parameters.member.1.UsePreviousValue", "true"),
+            ("Tags.member.1.Key", "dependson"),
+            ("Tags.member.1.Value", "baseline-logging"),
+            ("Tags.member.2.Key", "mandatory"),
+            ("Tags.member.2.Value", "true"),
+            ("Tags.member.3.Key", "selfhealing"),
+            ("Tags.member.3.Value", "true"),
+            ("Tags.member.4.Key", "region"),
+            ("Tags.member.4.Value", "us-east-1"),
+        ],
+    ))
+    .await?;
+    // The event and the function are asynchronous in an account.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let mut after = order_entry(run, "budget-alarm").await?;
+    while after["mandatory"] != true && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        after = order_entry(run, "budget-alarm").await?;
+    }
+    run.check(
+        "the order follows the tags changed outside the app (budget-alarm mandatory)",
+        after["mandatory"] == true && after["dependsOn"] == json!(["baseline-logging"]),
+        format!("entry: {after}"),
+    );
     Ok(())
 }

@@ -30,6 +30,21 @@ def _list(value):
     return [v for v in (value or "").split(":") if v]
 
 
+def auto_deployment_targets(name):
+    """The StackSet's auto-deployment targets (OU and Regions), every page: the SDK has no
+    paginator for ListStackSetAutoDeploymentTargets, so NextToken is followed here."""
+    out, token = [], None
+    while True:
+        kwargs = {"StackSetName": name}
+        if token:
+            kwargs["NextToken"] = token
+        page = common.cloudformation.list_stack_set_auto_deployment_targets(**kwargs)
+        out.extend(page.get("Summaries", []))
+        token = page.get("NextToken")
+        if not token:
+            return out
+
+
 def stack_set_specs():
     """name -> spec of every active StackSet with ordering tags."""
     specs = {}
@@ -41,12 +56,11 @@ def stack_set_specs():
             tags = {t["Key"]: t["Value"] for t in described.get("Tags", [])}
             if not any(k in tags for k in ORDER_TAGS):
                 continue
-            targets = []
-            auto = common.cloudformation.get_paginator("list_stack_set_auto_deployment_targets")
-            for targets_page in auto.paginate(StackSetName=name):
-                for t in targets_page.get("Summaries", []):
-                    for region in t.get("Regions", []):
-                        targets.append((t["OrganizationalUnitId"], region))
+            targets = [
+                (t["OrganizationalUnitId"], region)
+                for t in auto_deployment_targets(name)
+                for region in t.get("Regions", [])
+            ]
             specs[name] = {
                 "name": name,
                 "mandatory": tags.get("mandatory") == "true",

@@ -20,6 +20,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ["STATE_BUCKET"] = "state"
 os.environ["ORDER_PARAMETER"] = "/order"
 
+import boto3  # noqa: E402
 import common  # noqa: E402
 import order_refresh  # noqa: E402
 
@@ -52,18 +53,29 @@ class Pages:
         return self.pages(**kwargs)
 
 
+# What the SDK can paginate (a paginator the SDK lacks fails in Lambda as it does here).
+SDK = boto3.client("cloudformation", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+
+
 class FakeCloudFormation:
     def __init__(self, stack_sets):
         self.stack_sets = {s["name"]: s for s in stack_sets}
 
     def get_paginator(self, name):
-        if name == "list_stack_sets":
-            return Pages(lambda Status: [{"Summaries": [
-                {"StackSetName": n, "Status": "ACTIVE"} for n in sorted(self.stack_sets)]}])
-        assert name == "list_stack_set_auto_deployment_targets"
-        return Pages(lambda StackSetName: [{"Summaries": [
-            {"OrganizationalUnitId": ou, "Regions": g["regions"]}
-            for g in self.stack_sets[StackSetName]["groups"] for ou in g["ous"]]}])
+        assert SDK.can_paginate(name), f"the SDK has no paginator for {name}"
+        assert name == "list_stack_sets"
+        return Pages(lambda Status: [{"Summaries": [
+            {"StackSetName": n, "Status": "ACTIVE"} for n in sorted(self.stack_sets)]}])
+
+    def list_stack_set_auto_deployment_targets(self, StackSetName, NextToken=None):
+        """One OU per page, as a long list comes."""
+        targets = [{"OrganizationalUnitId": ou, "Regions": g["regions"]}
+                   for g in self.stack_sets[StackSetName]["groups"] for ou in g["ous"]]
+        start = int(NextToken or 0)
+        page = {"Summaries": targets[start:start + 1]}
+        if start + 1 < len(targets):
+            page["NextToken"] = str(start + 1)
+        return page
 
     def describe_stack_set(self, StackSetName):
         return {"StackSet": {"StackSetName": StackSetName, "Tags": self.stack_sets[StackSetName]["tags"]}}
