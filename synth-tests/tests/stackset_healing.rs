@@ -567,7 +567,7 @@ fn the_functions_heal_a_drifted_instance_with_the_synthesized_order() {
     let _ = std::fs::remove_file(&sets_file);
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{log}");
-    assert!(log.contains("Ran 11 tests"), "{log}");
+    assert!(log.contains("Ran 13 tests"), "{log}");
     // The order written at run time from the StackSets' tags is the synthesized one.
     assert!(
         log.contains("test_the_refreshed_order_is_the_synthesized_one") && log.contains("... ok"),

@@ -228,7 +228,7 @@ async fn heal(run: &mut IntegRun, f: &Fixture) -> Result<(), IntegError> {
         "CloudFront serves nothing: the dashboard's viewer-request allow-list function is not run (the test \
          reads the objects in the bucket)",
     );
-    run.not_run_locally("the Teams webhook is not called (the secret holds no https URL)");
+    run.not_run_locally("the Teams notification posts to a receiver of the test instead of a Teams webhook");
     run.step(format!(
         "organisation: OUs {} (workloads), {} (security), {} (legacy); accounts {} {} {} (workloads), {} (security)",
         f.org.workloads_ou, f.org.security_ou, f.org.legacy_ou, f.workload, f.suspended, f.departed, f.security
@@ -293,11 +293,32 @@ async fn heal(run: &mut IntegRun, f: &Fixture) -> Result<(), IntegError> {
     ))
     .await?;
 
+    // The operator's step after deploying: the Teams webhook URL into the secret.
+    let teams = run.webhook().await?;
+    let secret = run.physical_id_at(workflow, "TeamsWebhookUrl").await?;
+    run.call(&AwsCall::json(
+        "secretsmanager",
+        "secretsmanager",
+        "PutSecretValue",
+        json!({"SecretId": secret, "SecretString": teams}),
+    ))
+    .await?;
+
     let machine = run.output(workflow, "StateMachineArn")?;
     let arn = run
         .start_execution(&machine, &json!({"trigger": "integ"}))
         .await?;
     let execution = run.wait_for_execution(&arn).await?;
+    run.expect(
+        "the run's summary is posted to Teams",
+        Probe::webhook(&teams),
+        Expected::like(json!([{"method": "POST", "body": {
+            "@type": "MessageCard",
+            "title": "StackSet self-healing finished",
+            "themeColor": "107C10",
+        }}])),
+    )
+    .await?;
     run.check(
         "the workflow succeeds, healing one instance with no failed operation",
         Expected::like(
