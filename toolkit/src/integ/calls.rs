@@ -129,6 +129,21 @@ impl AwsCall {
         s
     }
 
+    /// Makes the call outside a run, on `target` (e.g. to set up what an app is synthesized
+    /// for, such as an organisation's OUs, before its case deploys); the run's steps are
+    /// [`IntegRun::call`].
+    pub async fn send(&self, target: &Target) -> Result<Value> {
+        let aws = crate::AwsOptions {
+            endpoint_url: match target {
+                Target::Local { endpoint } => Some(endpoint.clone()),
+                Target::Account => None,
+            },
+            ..crate::AwsOptions::default()
+        };
+        let config = super::load_config(&aws, None).await;
+        send(self, target, &config, "setup").await
+    }
+
     /// The URL and body of the request.
     fn request(&self, url: String) -> HttpRequest {
         match &self.wire {
@@ -167,23 +182,6 @@ impl AwsCall {
                 }
             }
         }
-    }
-}
-
-impl AwsCall {
-    /// Makes the call outside a run, on `target` (e.g. to set up what an app is synthesized
-    /// for, such as an organisation's OUs, before its case deploys); the run's steps are
-    /// [`IntegRun::call`].
-    pub async fn send(&self, target: &Target) -> Result<Value> {
-        let aws = crate::AwsOptions {
-            endpoint_url: match target {
-                Target::Local { endpoint } => Some(endpoint.clone()),
-                Target::Account => None,
-            },
-            ..crate::AwsOptions::default()
-        };
-        let config = super::load_config(&aws, None).await;
-        send(self, target, &config, "setup").await
     }
 }
 
