@@ -6,8 +6,9 @@
 //! `$dontSaveContext`) and runs the app again, until nothing is missing. Later runs read
 //! the file and ask AWS nothing; the app itself links no SDK.
 //!
-//! The providers ([`providers`]) work over the [`Ec2Lookups`] seam; [`query`] implements
-//! it with EC2's query API (form-encoded POSTs, SigV4, XML answers) and SSM's SDK client.
+//! The providers (`providers.rs`) work over the `Ec2Lookups` seam; `query.rs` implements
+//! it with EC2's query API (form-encoded POSTs, SigV4, XML answers), Route 53's REST API
+//! and SSM's SDK client.
 
 pub mod command;
 pub(crate) mod providers;
@@ -286,7 +287,8 @@ pub(crate) async fn synthesize_with<C: LookupClients>(
     })
 }
 
-/// [`synthesize_with`] with AWS: the standard credential chain, `AWS_ENDPOINT_URL` honoured.
+/// The lookup loop (`synthesize_with`) with AWS: the standard credential chain,
+/// `AWS_ENDPOINT_URL` honoured.
 pub fn synthesize(source: &mut AppSource, lookups: bool) -> Result<std::path::PathBuf> {
     if !matches!(source, AppSource::Command { .. }) {
         return source.synthesize();
