@@ -575,3 +575,5 @@ fn fixture_instances(app: &mut cairn::App) -> cairn::Result<String> {
     )?;
     Ok("AemIntegFixture".into())
 }
+#[path = "integ/custom_resources.rs"]
+mod custom_resources;

@@ -25,6 +25,9 @@ in this process, with the changes that make the systems *run* instead of only de
   target groups register their targets, VPCs are torn down in order);
   `AWS::SSM::Document` without `DocumentFormat` is JSON, as CloudFormation defaults it
   (moto passes None and refuses the document).
+- Custom resources (local_aws_custom_resources.py): Create, Update and Delete requests go to
+  the service token's function with a ResponseURL on this endpoint, and the operation waits
+  for the answer (physical id, Data, or FAILED with its reason), as CloudFormation does.
 - Step Functions: state machines CloudFormation creates are the executable ones, with
   their DefinitionSubstitutions applied; an execution started without a name gets a UUID.
 - EC2 sizes a root volume mapping without size or snapshot from the image (8 GiB).
@@ -60,6 +63,8 @@ import time
 import uuid
 import zipfile
 
+import local_aws_custom_resources
+
 # What moto does not do even with the changes above (served at /_local-aws/gaps).
 GAPS = {
     "lambda": "runs Python handlers in a subprocess (no other runtimes, no layers, no concurrency limits, "
@@ -83,6 +88,9 @@ GAPS = {
     "backup": "AWS Backup jobs complete on the third DescribeBackupJob and copy nothing (no recovery point, "
     "no AMI or snapshot); a job of a missing resource fails",
     "stepfunctions-waits": "Wait states and retry intervals are shortened (LOCAL_AWS_MAX_WAIT, default 1 s)",
+    "cloudformation-custom-resources": "custom resources answer at a plain-HTTP URL of this endpoint (not a "
+    "pre-signed S3 URL); the operation blocks the CloudFormation call until the answer (at most ServiceTimeout, "
+    "else LOCAL_AWS_CUSTOM_RESOURCE_TIMEOUT, 300 s); a failed one fails the call instead of rolling back",
 }
 
 CAIRN_PATCHED = []  # what this launcher changed in moto, for the log
@@ -621,7 +629,9 @@ def add_models(endpoint):
     weak references). HTTP APIs are served at `endpoint` (Gateway below)."""
     import local_aws_models
 
-    add_models.keep = local_aws_models.add(CAIRN_PATCHED, endpoint)
+    add_models.keep = local_aws_models.add(CAIRN_PATCHED, endpoint) + local_aws_custom_resources.add(
+        CAIRN_PATCHED, endpoint
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -637,6 +647,11 @@ class Gateway:
         path = environ.get("PATH_INFO", "")
         if path == "/_local-aws/gaps":
             return respond(start_response, 200, json.dumps(GAPS))
+        if path.startswith(local_aws_custom_resources.PATH) and environ["REQUEST_METHOD"] == "PUT":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            known = local_aws_custom_resources.receive(path[len(local_aws_custom_resources.PATH):], body)
+            return respond(start_response, 200 if known else 404, "")
         if path.startswith("/_execute-api/"):
             try:
                 return self.execute_api(environ, start_response)
