@@ -267,3 +267,52 @@ async fn custom_resources() {
             .await,
     );
 }
+
+/// stack-manager's documents shared with another account
+/// (`StackManagerProps::share_documents_with`): each document's permission lists it
+/// (`DescribeDocumentPermission`); the destroy unshares before the documents go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "deploys: run scripts/integ (local environment) or set CAIRN_INTEG_ACCOUNT=1"]
+async fn stack_manager_shares_documents() {
+    use examples::stack_manager::{build_with, StackManagerProps, COMMANDS_STACK, COMMAND_TASKS};
+    require_target();
+    const ACCOUNT: &str = "111122223333";
+    let assembly = build_with(StackManagerProps {
+        share_documents_with: vec![ACCOUNT.into()],
+        ..StackManagerProps::default()
+    })
+    .and_then(|mut app| app.synth())
+    .unwrap();
+    let case = IntegCase::from_assembly("stack-manager-sharing", &assembly)
+        .unwrap()
+        .stacks([COMMANDS_STACK]);
+    passed(
+        case.run(async |run: &mut IntegRun| {
+            let ssm = aws_sdk_ssm::Client::new(run.sdk_config());
+            let ids = COMMAND_TASKS
+                .iter()
+                .map(|(_, id, _)| *id)
+                .chain([examples::stack_manager::OFFLINE_COMPACTION_DOCUMENT.0]);
+            for id in ids {
+                let name = run.output(COMMANDS_STACK, &format!("{id}Name"))?;
+                let permission = ssm
+                    .describe_document_permission()
+                    .name(&name)
+                    .permission_type(aws_sdk_ssm::types::DocumentPermissionType::Share)
+                    .send()
+                    .await;
+                let accounts = match &permission {
+                    Ok(p) => p.account_ids().to_vec(),
+                    Err(e) => vec![format!("error: {e:?}")],
+                };
+                run.check(
+                    &format!("{id} is shared with {ACCOUNT}"),
+                    accounts == [ACCOUNT],
+                    format!("DescribeDocumentPermission {name}: {accounts:?}"),
+                );
+            }
+            Ok(())
+        })
+        .await,
+    );
+}
