@@ -30,8 +30,12 @@ _lock = threading.Lock()
 _endpoint = [None]
 
 
-class CustomResourceFailed(Exception):
-    """A custom resource's provider answered FAILED, or did not answer in time."""
+def failed(message):
+    """The error of a custom resource whose provider answered FAILED or not in time: a
+    CloudFormation ValidationError, so the caller reads the reason."""
+    from moto.cloudformation.exceptions import ValidationError
+
+    return ValidationError(message=message)
 
 
 def receive(token, body):
@@ -83,17 +87,13 @@ def send(request_type, properties, account_id, region_name, logical_id, stack_id
         ).start()
         limit = _timeout(properties)
         if not waiting[0].wait(limit):
-            raise CustomResourceFailed(
-                f"{logical_id} ({resource_type}): no answer to {request_type} within {limit:g} s"
-            )
+            raise failed(f"{logical_id} ({resource_type}): no answer to {request_type} within {limit:g} s")
     finally:
         with _lock:
             _pending.pop(token, None)
     body = waiting[1]
     if body.get("Status") != "SUCCESS":
-        raise CustomResourceFailed(
-            f"{logical_id} ({resource_type}): {request_type} failed: {body.get('Reason') or 'no reason given'}"
-        )
+        raise failed(f"{logical_id} ({resource_type}): {request_type} failed: {body.get('Reason') or 'no reason given'}")
     return body
 
 
