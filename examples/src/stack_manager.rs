@@ -19,8 +19,8 @@
 //! - `AemSsmCommands`: one SSM Command document per task, read from
 //!   `assets/stack-manager/documents/*.yaml`, whose steps share include fragments
 //!   (`fragments/generate-task-facts.yaml` is the first step of every document); with
-//!   [`StackManagerProps::share_documents_with`] the documents are marked for sharing with
-//!   other accounts.
+//!   [`StackManagerProps::share_documents_with`] the documents are shared with other
+//!   accounts (an AWS custom resource per document and account: `ModifyDocumentPermission`).
 //! - `AemStackManager` (parameter `StackManagerVersion`): the topics
 //!   `AemStackManager<version>` and `AemOfflineBackup<version>`, both subscribed by the
 //!   stack-manager function; the task table (key `message_id`, TTL `ttl`, point-in-time
@@ -40,6 +40,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use cairn::custom_resources::{
+    AwsCustomResource, AwsCustomResourcePolicy, AwsCustomResourceProps, AwsSdkCall, PhysicalResourceId,
+};
 use cairn::dynamodb::{Attribute, GlobalSecondaryIndexProps, Table, TableProps};
 use cairn::events::{CronOptions, EventPattern, Rule, RuleProps, Schedule};
 use cairn::iam::PolicyStatement;
@@ -131,8 +134,9 @@ pub struct StackManagerProps {
     /// The default of the `SnapshotRetentionDays` parameter.
     pub snapshot_retention_days: u32,
     /// Accounts (12-digit ids) the SSM documents are shared with; none by default.
-    /// CloudFormation cannot share documents: cairn records them and warns with the
-    /// command to run after deploying (see `cairn::ssm::Document::add_share_accounts`).
+    /// CloudFormation cannot share documents: each document gets an AWS call per account
+    /// (`<Doc>/Share<account>`, `cairn::custom_resources::AwsCustomResource`) that shares
+    /// it on create and unshares it on delete, allowed on that document only.
     pub share_documents_with: Vec<String>,
     /// An email address subscribed to the failure notifications of the offline tasks.
     pub notification_email: Option<String>,
@@ -245,9 +249,8 @@ fn documents(app: &mut App, stack: Stack, props: &StackManagerProps) -> Result<D
             &format!("{}Name", app.node(doc.node()).id()),
             Output::new(doc.document_name()).description("SSM Command document name"),
         )?;
-        if !props.share_documents_with.is_empty() {
-            let accounts: Vec<&str> = props.share_documents_with.iter().map(String::as_str).collect();
-            doc.add_share_accounts(app, &accounts)?;
+        for account in &props.share_documents_with {
+            share_document(app, doc, account)?;
         }
     }
     Ok(Documents {
@@ -255,6 +258,44 @@ fn documents(app: &mut App, stack: Stack, props: &StackManagerProps) -> Result<D
         parameters,
         offline_compaction,
     })
+}
+
+/// Shares `doc` with `account` (the seed's `manage_document_permisson.py`, deployed): an
+/// AWS call `<Doc>/Share<account>` adds the account on create
+/// (`ssm:ModifyDocumentPermission`) and removes it on delete, so adding or removing an
+/// account in [`StackManagerProps::share_documents_with`] shares or unshares the documents
+/// at the next deploy. Its policy allows the call on this document only.
+fn share_document(app: &mut App, doc: Document, account: &str) -> Result<AwsCustomResource> {
+    if account.len() != 12 || !account.chars().all(|c| c.is_ascii_digit()) {
+        return Err(app.invalid_props(
+            doc.node(),
+            format!("share_documents_with: {account:?} is not an AWS account id (12 digits)"),
+        ));
+    }
+    let permission = |name: Value, change: &str| AwsSdkCall {
+        parameters: Some(Value::map([
+            ("Name", name),
+            ("PermissionType", Value::from("Share")),
+            (change, Value::list([Value::from(account)])),
+        ])),
+        ..AwsSdkCall::new("SSM", "modifyDocumentPermission")
+    };
+    AwsCustomResource::new(
+        app,
+        doc,
+        &format!("Share{account}"),
+        AwsCustomResourceProps {
+            on_create: Some(AwsSdkCall {
+                physical_resource_id: Some(PhysicalResourceId::of(Value::join(
+                    "",
+                    [doc.document_name(), Value::from(format!(":{account}"))],
+                ))),
+                ..permission(doc.document_name(), "AccountIdsToAdd")
+            }),
+            on_delete: Some(permission(doc.document_name(), "AccountIdsToRemove")),
+            ..AwsCustomResourceProps::new(AwsCustomResourcePolicy::from_sdk_calls([doc.document_arn()]))
+        },
+    )
 }
 
 /// The parameters each task's document declares, and whether a caller must pass them

@@ -599,5 +599,7 @@ fn fixture_instances(app: &mut cairn::App) -> cairn::Result<String> {
     )?;
     Ok("AemIntegFixture".into())
 }
+#[path = "integ/custom_resources.rs"]
+mod custom_resources;
 #[path = "integ/stackset_healing.rs"]
 mod stackset_healing;

@@ -25,6 +25,9 @@ in this process, with the changes that make the systems *run* instead of only de
   target groups register their targets, VPCs are torn down in order);
   `AWS::SSM::Document` without `DocumentFormat` is JSON, as CloudFormation defaults it
   (moto passes None and refuses the document).
+- Custom resources (local_aws_custom_resources.py): Create, Update and Delete requests go to
+  the service token's function with a ResponseURL on this endpoint, and the operation waits
+  for the answer (physical id, Data, or FAILED with its reason), as CloudFormation does.
 - Step Functions: state machines CloudFormation creates are the executable ones, with
   their DefinitionSubstitutions applied; an execution started without a name gets a UUID.
 - EC2 sizes a root volume mapping without size or snapshot from the image (8 GiB).
@@ -75,6 +78,7 @@ import traceback
 import uuid
 import zipfile
 
+import local_aws_custom_resources  # noqa: E402
 from local_aws_stacksets import GAP as STACKSETS_GAP  # noqa: E402
 
 # What moto does not do even with the changes above (served at /_local-aws/gaps).
@@ -102,6 +106,9 @@ GAPS = {
     "no AMI or snapshot); a job of a missing resource fails",
     "stacksets": "service-managed StackSets are modelled (local_aws_stacksets.py): " + STACKSETS_GAP,
     "stepfunctions-waits": "Wait states and retry intervals are shortened (LOCAL_AWS_MAX_WAIT, default 1 s)",
+    "cloudformation-custom-resources": "custom resources answer at a plain-HTTP URL of this endpoint (not a "
+    "pre-signed S3 URL); the operation blocks the CloudFormation call until the answer (at most ServiceTimeout, "
+    "else LOCAL_AWS_CUSTOM_RESOURCE_TIMEOUT, 300 s); a failed one fails the call instead of rolling back",
 }
 
 # The models the examples' `deploy --all` needs (scripts/deploy-examples).
@@ -718,7 +725,9 @@ def add_models(endpoint):
     weak references). HTTP APIs are served at `endpoint` (Gateway below)."""
     import local_aws_models
 
-    add_models.keep = local_aws_models.add(CAIRN_PATCHED, endpoint)
+    add_models.keep = local_aws_models.add(CAIRN_PATCHED, endpoint) + local_aws_custom_resources.add(
+        CAIRN_PATCHED, endpoint
+    )
 
 
 def add_stacksets():
@@ -949,6 +958,11 @@ class Gateway:
         path = environ.get("PATH_INFO", "")
         if path == "/_local-aws/gaps":
             return respond(start_response, 200, json.dumps(GAPS))
+        if path.startswith(local_aws_custom_resources.PATH) and environ["REQUEST_METHOD"] == "PUT":
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = json.loads(environ["wsgi.input"].read(length) or b"{}")
+            known = local_aws_custom_resources.receive(path[len(local_aws_custom_resources.PATH):], body)
+            return respond(start_response, 200 if known else 404, "")
         if path.startswith("/_execute-api/"):
             try:
                 return self.execute_api(environ, start_response)

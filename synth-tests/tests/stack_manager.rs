@@ -530,32 +530,78 @@ fn the_state_machines_send_only_their_documents_to_managed_instances() {
 
 #[test]
 fn documents_are_shared_only_when_asked() {
-    let mut app = build().unwrap();
-    assert!(app.node_ids().all(|n| !app
-        .node(n)
-        .metadata()
-        .contains_key(cairn::ssm::SHARE_ACCOUNTS_METADATA)));
-    assert!(app.synth().is_ok());
+    let commands = template(COMMANDS_STACK);
+    assert!(commands.find_resources("Custom::AWS", json!({})).is_empty());
+    assert!(commands
+        .find_resources("AWS::Lambda::Function", json!({}))
+        .is_empty());
 
-    let app = build_with(StackManagerProps {
-        share_documents_with: vec!["111122223333".into()],
-        ..StackManagerProps::default()
-    })
-    .unwrap();
-    let shared: Vec<_> = app
-        .node_ids()
-        .filter(|n| {
-            app.node(*n).metadata().get(cairn::ssm::SHARE_ACCOUNTS_METADATA)
-                == Some(&cairn::Value::list([cairn::Value::from("111122223333")]))
-        })
-        .collect();
-    assert_eq!(shared.len(), COMMAND_TASKS.len() + 1);
+    let shared = |accounts: &[&str]| {
+        let accounts = accounts.iter().map(|a| a.to_string()).collect();
+        let app = build_with(StackManagerProps {
+            share_documents_with: accounts,
+            ..StackManagerProps::default()
+        });
+        app.and_then(|mut app| app.synth())
+    };
+    let asm = shared(&["111122223333", "444455556666"]).unwrap();
+    let t = synth_tests::template(&asm, COMMANDS_STACK);
+    let resources = synth_tests::template_json(&asm, COMMANDS_STACK)["Resources"].clone();
+    let calls = t.find_resources("Custom::AWS", json!({}));
+    let documents = COMMAND_TASKS.len() + 1;
+    assert_eq!(calls.len(), documents * 2, "one call per document and account");
+    assert_eq!(
+        t.find_resources("AWS::Lambda::Function", json!({})).len(),
+        1,
+        "one handler"
+    );
+    for (id, call) in &calls {
+        let path = call["Metadata"]["aws:cdk:path"].as_str().unwrap();
+        let account = path.rsplit('/').nth(2).unwrap().trim_start_matches("Share");
+        let document = path.split('/').nth(1).unwrap();
+        // The calls name the document by its Ref: their JSON is an Fn::Join around it.
+        let create = call["Properties"]["Create"].to_string();
+        assert!(
+            create.contains("modifyDocumentPermission") && create.contains("AccountIdsToAdd"),
+            "{id}: {create}"
+        );
+        assert!(create.contains(account), "{id}: {create}");
+        let delete = call["Properties"]["Delete"].to_string();
+        assert!(
+            delete.contains("AccountIdsToRemove") && delete.contains(account),
+            "{id}: {delete}"
+        );
+        // The policy allows the call on this document only.
+        let policy_id = call["DependsOn"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|d| d.as_str())
+            .find(|d| d.contains("CustomResourcePolicy"))
+            .unwrap();
+        let statements = &resources[policy_id]["Properties"]["PolicyDocument"]["Statement"];
+        let text = statements.to_string();
+        assert_eq!(statements.as_array().unwrap().len(), 1, "{policy_id}: {text}");
+        assert!(
+            statements
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| s["Action"] == "ssm:ModifyDocumentPermission"),
+            "{text}"
+        );
+        let document_id = logical_id(&t, "AWS::SSM::Document", document);
+        assert!(
+            text.contains("document/") && text.contains(&format!("\"Ref\":\"{document_id}\"")),
+            "{policy_id} {document}: {text}"
+        );
+    }
 
-    let bad = build_with(StackManagerProps {
-        share_documents_with: vec!["not-an-account".into()],
-        ..StackManagerProps::default()
-    });
-    assert!(bad.is_err());
+    let bad = shared(&["not-an-account"]);
+    let Err(e) = bad else {
+        panic!("an account id that is not 12 digits is refused")
+    };
+    assert!(e.to_string().contains("not an AWS account id"), "{e}");
 }
 
 #[test]

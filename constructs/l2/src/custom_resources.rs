@@ -149,6 +149,8 @@ impl CustomResource {
             }
         }
         crate::check_props(app, node, problems)?;
+        let mut invoked = Vec::new();
+        props.service_token.referenced_nodes(&mut invoked);
         let mut l1 = CfnResource::new(&resource_type).with("ServiceToken", props.service_token);
         if let Some(t) = props.service_timeout {
             l1 = l1.with("ServiceTimeout", Value::from(t.as_secs() as i64));
@@ -158,6 +160,11 @@ impl CustomResource {
         }
         let resource = app.add(node, "Default", l1)?;
         app.apply_removal_policy(resource, props.removal_policy)?;
+        for target in invoked {
+            if let Some(log_group) = function_log_group(app, target) {
+                app.resource_options_mut(resource)?.depends_on.push(log_group);
+            }
+        }
         Ok(CustomResource { node, resource })
     }
 
@@ -176,6 +183,18 @@ impl CustomResource {
     pub fn get_att(&self, name: &str) -> Value {
         self.resource.get_att(name)
     }
+}
+
+/// The log group of the function whose L1 is `target` (a [`crate::lambda::Function`] with
+/// `log_retention`), if it is one. What invokes the function while the stack deploys
+/// waits for it: Lambda creates `/aws/lambda/<name>` at the first invocation, and the log
+/// group resource would then fail as already existing.
+pub(crate) fn function_log_group(app: &App, target: NodeId) -> Option<NodeId> {
+    let node = app.try_node(target).ok()?;
+    if node.resource_type() != Some("AWS::Lambda::Function") {
+        return None;
+    }
+    app.node(node.parent()?).child("LogGroup")
 }
 
 /// Why `ty` is not a custom resource type, if it is not.

@@ -109,6 +109,21 @@ fn a_provider_with_is_complete_polls_through_its_waiter_and_passes_the_checks() 
         assert!(text.contains(action), "{action} missing from {text}");
     }
     assert_eq!(t["Resources"]["Widget"]["DeletionPolicy"], "Delete");
+    // The resource waits for the log group of the function it invokes, and that function
+    // for the log groups of the functions it invokes.
+    assert_eq!(
+        t["Resources"]["Widget"]["DependsOn"],
+        json!(["ProviderframeworkonEventLogGroup683073A3"])
+    );
+    let entry_depends = t["Resources"]["ProviderframeworkonEvent83C1D0A7"]["DependsOn"].to_string();
+    for group in [
+        "OnEventLogGroup",
+        "IsCompleteLogGroup",
+        "ProviderframeworkisCompleteLogGroup",
+        "ProviderframeworkonTimeoutLogGroup",
+    ] {
+        assert!(entry_depends.contains(group), "{group} missing: {entry_depends}");
+    }
     assert_eq!(
         t["Outputs"]["Name"]["Value"],
         json!({"Fn::GetAtt": ["Widget", "Name"]})
@@ -176,10 +191,24 @@ fn aws_calls_share_one_handler_and_each_gets_a_policy_of_its_calls() {
         );
         let delete = r["Properties"]["Delete"].as_str().unwrap();
         assert!(delete.contains(r#""Name":"PHYSICAL:RESOURCEID:""#), "{delete}");
-        assert_eq!(
-            r["DependsOn"].as_array().unwrap().len(),
-            1,
-            "{id} waits for its policy"
+        // It waits for its policy, and for the handler's log group (Lambda would create
+        // the group at the first invocation, and the log group resource would then fail).
+        let depends: Vec<&str> = r["DependsOn"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|d| d.as_str())
+            .collect();
+        assert_eq!(depends.len(), 2, "{id}: {depends:?}");
+        assert!(
+            depends
+                .iter()
+                .any(|d| d.starts_with(&format!("{}CustomResourcePolicy", &id[..6]))),
+            "{id}: {depends:?}"
+        );
+        assert!(
+            depends.contains(&"AWS679f53fac002430cb0da5b7982bd2287LogGroup449FB7C2"),
+            "{id}: {depends:?}"
         );
     }
     let (_, policy) = of_type(&t, "AWS::IAM::Policy")

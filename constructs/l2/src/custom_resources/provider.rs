@@ -112,6 +112,7 @@ impl Provider {
             .chain(props.is_complete_handler)
             .collect();
         let entry = framework_function(app, node, ON_EVENT, props.provider_function_name.clone(), &user)?;
+        let mut invoked = user.clone();
         if props.is_complete_handler.is_some() {
             let is_complete = framework_function(app, node, IS_COMPLETE, None, &user)?;
             let on_timeout = framework_function(app, node, ON_TIMEOUT, None, &user)?;
@@ -119,6 +120,15 @@ impl Provider {
             let machine = waiter(app, node, is_complete, on_timeout, interval.as_secs(), attempts)?;
             entry.add_environment(app, "WAITER_STATE_MACHINE_ARN", machine.clone())?;
             crate::iam::grant(app, &entry, ["states:StartExecution"], [machine])?;
+            invoked.extend([is_complete, on_timeout]);
+        }
+        // The entry function invokes these as soon as a custom resource is created.
+        for f in invoked {
+            if let Some(log_group) = super::function_log_group(app, f.resource().node()) {
+                app.resource_options_mut(entry.resource())?
+                    .depends_on
+                    .push(log_group);
+            }
         }
         Ok(Provider { node, entry })
     }
