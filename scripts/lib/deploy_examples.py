@@ -96,6 +96,9 @@ def main():
                     run.deploy_and_destroy()
             except Failure as e:
                 run.fail(str(e))
+            except Exception as e:  # an AWS call that failed: the example fails, the others run
+                print(f"  FAIL  {type(e).__name__}: {e}", flush=True)
+                run.fail(f"{type(e).__name__}: {e}")
             run.result["seconds"] = round(time.monotonic() - started, 1)
             run.result["notModelled"] = not_modelled(run.types, args.local_aws_log, gaps)
             failed += not run.result["passed"]
