@@ -10,6 +10,7 @@ pub mod bench_app;
 pub mod data_lake;
 pub mod ecs_fargate_spot;
 pub mod eks_jenkins;
+#[path = "../hello/src/app.rs"]
 pub mod hello;
 pub mod pipelines;
 pub mod stack_manager;

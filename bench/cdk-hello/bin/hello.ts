@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The hello example (examples/src/hello.rs) with aws-cdk-lib: two stacks, a bucket and a queue
+// The hello example (examples/hello/src/app.rs) with aws-cdk-lib: two stacks, a bucket and a queue
 // in the producer, a topic with a name parameter and the queue's subscription in the consumer
 // (the cross-stack reference). bench/build measures its first synth from a fresh copy and its
 // edit -> synth loop beside cairn's.
