@@ -185,6 +185,10 @@ pub enum Expected {
     /// (as `Match.objectLike` and `Match.arrayWith` of the CDK's assertions), anything else
     /// when equal.
     Like(Value),
+    /// Holding, at any depth, one string that contains every one of these texts (as the
+    /// CDK's `Match.stringLikeRegexp` inside a pattern): a message among posts, a line of
+    /// a log.
+    TextWith(Vec<String>),
 }
 
 impl Expected {
@@ -197,11 +201,21 @@ impl Expected {
         Expected::Like(pattern)
     }
 
+    /// One string, anywhere in the value, containing every text of `texts`.
+    pub fn text_with<I, S>(texts: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Expected::TextWith(texts.into_iter().map(Into::into).collect())
+    }
+
     /// Whether `actual` is what is expected.
     pub fn matches(&self, actual: &Value) -> bool {
         match self {
             Expected::Exact(v) => v == actual,
             Expected::Like(p) => like(p, actual),
+            Expected::TextWith(texts) => has_text_with(actual, texts),
         }
     }
 
@@ -210,6 +224,7 @@ impl Expected {
         match self {
             Expected::Exact(v) => format!("exactly {v}"),
             Expected::Like(v) => format!("like {v}"),
+            Expected::TextWith(texts) => format!("holding a text with {texts:?}"),
         }
     }
 }
@@ -221,6 +236,15 @@ fn like(pattern: &Value, actual: &Value) -> bool {
         }
         (Value::Array(p), Value::Array(a)) => p.iter().all(|pv| a.iter().any(|av| like(pv, av))),
         _ => pattern == actual,
+    }
+}
+
+fn has_text_with(value: &Value, texts: &[String]) -> bool {
+    match value {
+        Value::String(s) => texts.iter().all(|t| s.contains(t.as_str())),
+        Value::Array(items) => items.iter().any(|v| has_text_with(v, texts)),
+        Value::Object(map) => map.values().any(|v| has_text_with(v, texts)),
+        _ => false,
     }
 }
 
@@ -271,6 +295,20 @@ mod tests {
         assert!(!Expected::like(json!({"missing": null})).matches(&actual));
         assert!(!Expected::exact(json!({"status": "SUCCEEDED"})).matches(&actual));
         assert!(Expected::exact(json!([1, 2])).matches(&json!([1, 2])));
+    }
+
+    #[test]
+    fn text_with_needs_every_text_in_one_string() {
+        let posts = json!([
+            {"body": {"text": ":white_check_mark: job net *Stop*: run-1 SUCCEEDED"}},
+            {"body": {"text": ":x: job net *Stop*: run-2 FAILED\nWebJobnet.StopFailed: ..."}}
+        ]);
+        assert!(Expected::text_with([":x: job net", "FAILED", "StopFailed"]).matches(&posts));
+        assert!(Expected::text_with(["job net *Stop*", "SUCCEEDED"]).matches(&posts));
+        // Each text is there, but not in one string.
+        assert!(!Expected::text_with([":white_check_mark:", "FAILED"]).matches(&posts));
+        assert!(!Expected::text_with(["Start"]).matches(&posts));
+        assert!(!Expected::text_with(["1"]).matches(&json!([1, {"n": 1}])));
     }
 
     #[test]
