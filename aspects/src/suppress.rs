@@ -61,6 +61,26 @@ pub const EXTERNAL_CHECKOV_CHECKS: &[(&str, &[&str])] = &[
     ("CKV_AWS_174", &["AWS::CloudFront::Distribution"]),
 ];
 
+/// A refused suppression as the app's error, for `?` in an app's build function: the
+/// construct's path once, then what to do.
+impl From<SuppressionError> for cairn_core::Error {
+    fn from(e: SuppressionError) -> Self {
+        let (path, problem) = match e {
+            SuppressionError::MissingReason { rule, path } => (
+                path,
+                format!("suppressing {rule} needs a reason of at least 10 characters saying why the rule does not apply"),
+            ),
+            SuppressionError::UnknownCheck { rule, path } => (
+                path,
+                format!(
+                    "suppressing {rule}: cairn does not know which resources checkov's {rule} reads; suppress the cairn rule that covers it, or add it to EXTERNAL_CHECKOV_CHECKS"
+                ),
+            ),
+        };
+        cairn_core::Error::InvalidProps { path, problem }
+    }
+}
+
 /// The resource types an external checkov check reads, if cairn knows the check.
 fn external_check_types(id: &str) -> Option<&'static [&'static str]> {
     EXTERNAL_CHECKOV_CHECKS

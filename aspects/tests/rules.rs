@@ -670,9 +670,17 @@ fn suppressions_need_a_reason_and_reach_every_scanner() {
     let group = app.construct(s, "Legacy").unwrap();
     app.add(group, "Queue", CfnResource::new("AWS::SQS::Queue"))
         .unwrap();
-    assert!(Suppressions::of(&mut app, group)
+    let refused = Suppressions::of(&mut app, group)
         .add("CAIRN-SQS-ENCRYPTION", "")
-        .is_err());
+        .map(|_| ())
+        .unwrap_err();
+    // As an app's error (`?` in a build function): the path once, then the fix.
+    let as_app_error = Error::from(refused).to_string();
+    assert_eq!(as_app_error.matches("S/Legacy").count(), 1, "{as_app_error}");
+    assert!(
+        as_app_error.starts_with("'S/Legacy': suppressing CAIRN-SQS-ENCRYPTION needs a reason"),
+        "{as_app_error}"
+    );
     Suppressions::of(&mut app, group)
         .add(
             "CAIRN-SQS-ENCRYPTION",

@@ -27,14 +27,8 @@ pub(crate) fn answer_checks(
     checks: &[(&str, &str)],
 ) -> cairn::Result<()> {
     let node = node.into();
-    let path = app.path(node);
     for (id, reason) in checks {
-        cairn::aspects::Suppressions::of(app, node)
-            .add(id, reason)
-            .map_err(|e| cairn::Error::InvalidProps {
-                path: path.clone(),
-                problem: e.to_string(),
-            })?;
+        cairn::aspects::Suppressions::of(app, node).add(id, reason)?;
     }
     Ok(())
 }

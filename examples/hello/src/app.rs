@@ -57,16 +57,10 @@ pub fn build() -> Result<App> {
     options.deletion_policy = Some(RemovalPolicy::Retain);
     options.update_replace_policy = Some(RemovalPolicy::Retain);
     // checkov's CKV_AWS_18 (server access logging), answered with the reason.
-    let path = app.path(bucket.node());
-    cairn_aspects::Suppressions::of(&mut app, bucket.node())
-        .add(
-            "CKV_AWS_18",
-            "The example's bucket holds no objects: it exists to be referenced across stacks; a bucket that holds data sets server access logging to a log bucket",
-        )
-        .map_err(|e| cairn::Error::InvalidProps {
-            path,
-            problem: e.to_string(),
-        })?;
+    cairn_aspects::Suppressions::of(&mut app, bucket.node()).add(
+        "CKV_AWS_18",
+        "The example's bucket holds no objects: it exists to be referenced across stacks; a bucket that holds data sets server access logging to a log bucket",
+    )?;
 
     let queue = app.add(
         producer,
