@@ -586,5 +586,7 @@ fn fixture_instances(app: &mut cairn::App) -> cairn::Result<String> {
 }
 #[path = "integ/custom_resources.rs"]
 mod custom_resources;
+#[path = "integ/pipelines.rs"]
+mod pipelines;
 #[path = "integ/stackset_healing.rs"]
 mod stackset_healing;

@@ -35,6 +35,8 @@ in this process, with the changes that make the systems *run* instead of only de
   CREATED, RUNNING, COMPLETED on successive describes, FAILED for a missing resource.
 - Step Functions Wait states and retry intervals last at most LOCAL_AWS_MAX_WAIT seconds
   (default 1), so job nets that poll every minute run in seconds.
+- CodeBuild projects and CodePipeline pipelines (local_aws_pipelines.py) exist in moto's
+  backends; StartBuild keeps the caller's environment variable overrides.
 - Service-managed StackSets (local_aws_stacksets.py): `AWS::CloudFormation::StackSet`
   deploys to its OUs' accounts (Organizations as the test sets it up), instances keep their
   OU and drift status, deployment targets and list filters are honoured, drift detection
@@ -79,6 +81,7 @@ import uuid
 import zipfile
 
 import local_aws_custom_resources  # noqa: E402
+from local_aws_pipelines import GAP as PIPELINES_GAP  # noqa: E402
 from local_aws_stacksets import GAP as STACKSETS_GAP  # noqa: E402
 
 # What moto does not do even with the changes above (served at /_local-aws/gaps).
@@ -105,6 +108,7 @@ GAPS = {
     "backup": "AWS Backup jobs complete on the third DescribeBackupJob and copy nothing (no recovery point, "
     "no AMI or snapshot); a job of a missing resource fails",
     "stacksets": "service-managed StackSets are modelled (local_aws_stacksets.py): " + STACKSETS_GAP,
+    "codebuild-codepipeline": PIPELINES_GAP,
     "stepfunctions-waits": "Wait states and retry intervals are shortened (LOCAL_AWS_MAX_WAIT, default 1 s)",
     "cloudformation-custom-resources": "custom resources answer at a plain-HTTP URL of this endpoint (not a "
     "pre-signed S3 URL); the operation blocks the CloudFormation call until the answer (at most ServiceTimeout, "
@@ -248,11 +252,9 @@ def patch_lambda(endpoint, work):
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.timeout),
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
             "CAIRN_FUNCTION_ARN": self.function_arn,
         }
+        env.update(role_credentials(self))
         env.update({k: str(v) for k, v in (self.environment_vars or {}).items()})
         # After the function's own variables: boto3 in the handler must talk to this moto.
         env["AWS_ENDPOINT_URL"] = endpoint
@@ -279,7 +281,35 @@ def patch_lambda(endpoint, work):
         return result, done.returncode != 0, logs
 
     LambdaFunction._invoke_lambda = invoke_locally
-    CAIRN_PATCHED.append("lambda: invocations run the function's Python handler in a subprocess")
+    CAIRN_PATCHED.append(
+        "lambda: invocations run the function's Python handler in a subprocess, with its execution role's "
+        "credentials (so its calls act in the function's account)"
+    )
+
+
+def role_credentials(fn):
+    """The credentials of the function's execution role (assumed in moto's STS, as Lambda
+    does), so the handler's calls act in the function's account, as the role; the
+    environment's dummy credentials for a function without a role ARN."""
+    role = fn.role if isinstance(getattr(fn, "role", None), str) else ""
+    if not role.startswith("arn:"):
+        return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+    from moto.sts.models import sts_backends
+    from moto.utilities.utils import get_partition
+
+    assumed = sts_backends[fn.account_id][get_partition(fn.region)].assume_role(
+        region_name=fn.region,
+        role_session_name=fn.function_name[:64],
+        role_arn=role,
+        policy=None,
+        duration=3600,
+        external_id=None,
+    )
+    return {
+        "AWS_ACCESS_KEY_ID": assumed.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": assumed.secret_access_key,
+        "AWS_SESSION_TOKEN": assumed.session_token,
+    }
 
 
 # The handler runner: the event on stdin, the result as the last line of stdout, logs on stderr.
@@ -724,9 +754,12 @@ def add_models(endpoint):
     is parsed and kept referenced (moto finds models through __subclasses__, which holds
     weak references). HTTP APIs are served at `endpoint` (Gateway below)."""
     import local_aws_models
+    import local_aws_pipelines
 
-    add_models.keep = local_aws_models.add(CAIRN_PATCHED, endpoint) + local_aws_custom_resources.add(
-        CAIRN_PATCHED, endpoint
+    add_models.keep = (
+        local_aws_models.add(CAIRN_PATCHED, endpoint)
+        + local_aws_custom_resources.add(CAIRN_PATCHED, endpoint)
+        + local_aws_pipelines.add(CAIRN_PATCHED, local_aws_models.model)
     )
 
 
@@ -779,6 +812,7 @@ def patch_change_set_outputs():
             self.exports[export.name] = export
 
     CloudFormationBackend.execute_change_set = with_outputs
+    patch_added_in_dependency_order()
     patch_failed_deletes()
     patch_ssm_parameter_names()
     patch_list_parameters()
@@ -787,8 +821,40 @@ def patch_change_set_outputs():
         "cloudformation: a stack made or updated by a change set has its outputs and exports, and reads the region's "
         "exports; a resource that fails fails the stack (CREATE_FAILED or UPDATE_FAILED, with the error as its "
         "reason; what was made stays, as with --no-rollback) instead of answering HTTP 500, which clients retry "
-        "into a stack that looks complete; a stack whose deletion fails stays, DELETE_FAILED"
+        "into a stack that looks complete; a stack whose deletion fails stays, DELETE_FAILED; resources a "
+        "change set adds are created after those they DependsOn"
     )
+
+
+def patch_added_in_dependency_order():
+    """The resources an update (a change set) adds are created after the ones they name in
+    `DependsOn`, as CloudFormation orders them: moto creates them in template order and
+    follows only Ref and GetAtt, so a custom resource that DependsOn its function's log
+    group ran first, Lambda made the group at the invocation, and the group's own creation
+    then failed (it exists)."""
+    from moto.cloudformation.parsing import ResourceMap
+
+    diff = ResourceMap.build_resource_diff
+
+    def ordered(self, template, parameters=None):
+        actions = diff(self, template, parameters)
+        resources = template.get("Resources") or {}
+        added, done = set(actions["Add"]), []
+
+        def visit(name, path=()):
+            if name in done or name not in added or name in path:
+                return
+            after = (resources.get(name) or {}).get("DependsOn") or []
+            for dependency in [after] if isinstance(after, str) else after:
+                visit(dependency, path + (name,))
+            done.append(name)
+
+        for name in actions["Add"]:
+            visit(name)
+        actions["Add"] = done
+        return actions
+
+    ResourceMap.build_resource_diff = ordered
 
 
 def change_set_failed(change_set, stack, error):

@@ -71,10 +71,26 @@ impl AwsClouds {
         if let Some(e) = &options.endpoint_url {
             loader = loader.endpoint_url(e);
         }
-        AwsClouds {
-            base: loader.load().await,
-        }
+        let base = loader.load().await;
+        let base = match &options.role_arn {
+            Some(role) => assumed(&base, role).await,
+            None => base,
+        };
+        AwsClouds { base }
     }
+}
+
+/// `conf` with the credentials of `role_arn`, assumed with `conf`'s own (lazily: a role
+/// that cannot be assumed fails the first call, with STS's reason).
+pub(crate) async fn assumed(conf: &SdkConfig, role_arn: &str) -> SdkConfig {
+    let provider = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+        .session_name("cairn")
+        .configure(conf)
+        .build()
+        .await;
+    conf.to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(provider))
+        .build()
 }
 
 impl Clouds for AwsClouds {

@@ -76,6 +76,12 @@ pub struct AwsOptions {
     /// to standard error).
     #[arg(long)]
     pub json: bool,
+    /// A role every call of the command is made as, assumed with the configured
+    /// credentials. For library callers: an integration test case (`integ::IntegCase`)
+    /// bootstraps another account through its access role. Not a command-line option; the
+    /// CLI, like the CDK's, takes another account's credentials from a profile.
+    #[arg(skip)]
+    pub role_arn: Option<String>,
 }
 
 /// When `deploy` asks before changing anything.

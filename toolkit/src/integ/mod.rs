@@ -38,11 +38,12 @@
 mod calls;
 mod http;
 mod probe;
+mod report;
 mod webhook;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -52,6 +53,7 @@ use serde_json::{json, Value};
 pub use calls::AwsCall;
 pub use http::{HttpRequest, HttpResponse};
 pub use probe::{Expected, Probe};
+pub use report::{Entry, Report};
 
 use crate::{AwsOptions, BootstrapArgs, Command, DeployArgs, DeployMethod, DestroyArgs, RequireApproval};
 
@@ -171,6 +173,7 @@ pub struct IntegCase {
     parameters: Vec<String>,
     target: Target,
     bootstrap: Option<bool>,
+    access_role: Option<String>,
     timeout: Duration,
 }
 
@@ -187,6 +190,7 @@ impl IntegCase {
             timeout: default_timeout(&target),
             target,
             bootstrap: None,
+            access_role: None,
         }
     }
 
@@ -239,6 +243,17 @@ impl IntegCase {
     /// target, whose state starts empty; an account is bootstrapped once by its owner).
     pub fn bootstrap(mut self, bootstrap: bool) -> Self {
         self.bootstrap = Some(bootstrap);
+        self
+    }
+
+    /// Reach the stacks' account, when it is not the caller's, through this role (its name:
+    /// e.g. `OrganizationAccountAccessRole`, which AWS Organizations makes in each member
+    /// account). The case bootstraps that account as the role, trusting the caller's
+    /// account (the deploy then goes through the bootstrap deploy role, as a pipeline's
+    /// does), and the run's steps, probes and calls act in that account, as the role.
+    /// The case's stacks must name one account.
+    pub fn access_role(mut self, role_name: impl Into<String>) -> Self {
+        self.access_role = Some(role_name.into());
         self
     }
 
@@ -297,12 +312,33 @@ impl IntegCase {
             target: self.target.to_string(),
             entries: Vec::new(),
         };
+        let assembly = crate::assembly::Assembly::load(&self.assembly_dir).ok();
+        let environments: Vec<String> = assembly
+            .iter()
+            .flat_map(|a| self.selected(a))
+            .filter_map(|s| Some(format!("aws://{}/{}", s.account.as_ref()?, s.region.as_ref()?)))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let role_arn = self.access_role_arn(&aws, &environments).await?;
         if self.bootstrap.unwrap_or(local) {
-            let args = BootstrapArgs {
+            let mut args = BootstrapArgs {
+                environments: environments.clone(),
                 toolkit_stack_name: crate::bootstrap::TOOLKIT_STACK.to_string(),
-                aws: aws.clone(),
+                aws: AwsOptions {
+                    role_arn: role_arn.as_ref().map(|(role, _)| role.clone()),
+                    ..aws.clone()
+                },
                 ..BootstrapArgs::default()
             };
+            if let Some((_, caller)) = &role_arn {
+                // The caller deploys through the bootstrap roles, as a trusted account.
+                args.trust = vec![caller.clone()];
+                args.execution_policies = vec![format!(
+                    "arn:{}:iam::aws:policy/AdministratorAccess",
+                    partition_of(&environments)
+                )];
+            }
             Box::pin(crate::commands::run(&self.assembly_dir, Command::Bootstrap(args)))
                 .await
                 .map_err(|source| self.toolkit("bootstrap", source))?;
@@ -319,20 +355,18 @@ impl IntegCase {
             require_approval: RequireApproval::Never,
             parameters: self.parameters.clone(),
             outputs_file: Some(outputs_file.clone()),
-            // moto gives stacks made by executing a change set no outputs (toolkit/README.md).
-            method: if local {
-                DeployMethod::Direct
-            } else {
-                DeployMethod::ChangeSet
-            },
+            // Through a change set, as users deploy (the local environment gives a stack made
+            // by one its outputs and exports, which plain moto does not).
+            method: DeployMethod::ChangeSet,
             aws: aws.clone(),
             ..DeployArgs::default()
         };
         let label = format!("deploy {}", self.stacks_label());
         let deployed = Box::pin(crate::commands::run(&self.assembly_dir, Command::Deploy(args))).await;
-        // The deploy read the assembly already; an unreadable one failed it.
-        let assembly = crate::assembly::Assembly::load(&self.assembly_dir).ok();
-        let config = load_config(&aws, assembly.as_ref().and_then(|a| self.region_of(a))).await;
+        let mut config = load_config(&aws, assembly.as_ref().and_then(|a| self.region_of(a))).await;
+        if let Some((role, _)) = &role_arn {
+            config = crate::aws::assumed(&config, role).await;
+        }
         let mut run = IntegRun {
             case: self,
             assembly,
@@ -362,6 +396,52 @@ impl IntegCase {
             message: format!("not the outputs JSON: {e}"),
         })?;
         Ok(run)
+    }
+
+    /// The access role's ARN in the stacks' account and the caller's account, when an
+    /// access role is set and the stacks' account is not the caller's.
+    async fn access_role_arn(
+        &self,
+        aws: &AwsOptions,
+        environments: &[String],
+    ) -> Result<Option<(String, String)>> {
+        let Some(name) = &self.access_role else {
+            return Ok(None);
+        };
+        let accounts: std::collections::BTreeSet<_> = environments
+            .iter()
+            .filter_map(|e| crate::assembly::parse_environment(e).0)
+            .collect();
+        let [account] =
+            accounts
+                .into_iter()
+                .collect::<Vec<_>>()
+                .try_into()
+                .map_err(|found: Vec<_>| IntegError::Call {
+                    case: self.name.clone(),
+                    call: format!("reach the stacks' account through {name}"),
+                    message: format!(
+                    "the stacks must name one account, they name {}: give the case the stacks of one account",
+                    if found.is_empty() { "none".to_string() } else { found.join(", ") }
+                ),
+                })?;
+        let config = load_config(aws, None).await;
+        let call = "sts:GetCallerIdentity".to_string();
+        let caller = aws_sdk_sts::Client::new(&config)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| IntegError::Call {
+                case: self.name.clone(),
+                call: call.clone(),
+                message: error_chain(&e),
+            })?
+            .account
+            .unwrap_or_default();
+        Ok((caller != account).then(|| {
+            let partition = partition_of(environments);
+            (format!("arn:{partition}:iam::{account}:role/{name}"), caller)
+        }))
     }
 
     fn toolkit(&self, action: &'static str, source: crate::Error) -> IntegError {
@@ -408,6 +488,14 @@ impl IntegCase {
             self.stacks.join(", ")
         }
     }
+}
+
+/// The partition of the environments' regions (`aws` when they name none).
+fn partition_of(environments: &[String]) -> &'static str {
+    environments
+        .iter()
+        .find_map(|e| crate::assembly::parse_environment(e).1)
+        .map_or("aws", |r| cairn_core::Partition::of_region(&r).name())
 }
 
 fn default_timeout(target: &Target) -> Duration {
@@ -1131,136 +1219,6 @@ fn resource_at(
         })
 }
 
-/// One thing a run did or found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Entry {
-    /// A step: a deploy, a call, a request, a wait.
-    Step(String),
-    /// An assertion and whether it held.
-    Assertion {
-        /// Its label.
-        label: String,
-        /// Whether it held.
-        passed: bool,
-        /// What was read and expected.
-        detail: String,
-    },
-    /// What the local environment could not run, and how the test stood in for it.
-    NotRunLocally(String),
-    /// An error that ended the test's steps, or of the destroy.
-    Error(String),
-}
-
-/// What a run did: printed on standard error by [`IntegRun::finish`], and appended as one
-/// JSON line to the file `CAIRN_INTEG_SUMMARY` names, when set (`scripts/integ` prints
-/// the table of all cases from it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Report {
-    /// The case.
-    pub case: String,
-    /// The target, as shown.
-    pub target: String,
-    /// Everything, in order.
-    pub entries: Vec<Entry>,
-}
-
-impl Report {
-    /// How many steps ran.
-    pub fn steps(&self) -> usize {
-        self.entries
-            .iter()
-            .filter(|e| matches!(e, Entry::Step(_)))
-            .count()
-    }
-
-    /// How many assertions held, of how many.
-    pub fn assertions(&self) -> (usize, usize) {
-        let all = self.entries.iter().filter_map(|e| match e {
-            Entry::Assertion { passed, .. } => Some(*passed),
-            _ => None,
-        });
-        all.fold((0, 0), |(p, n), passed| (p + usize::from(passed), n + 1))
-    }
-
-    /// What the local environment could not run.
-    pub fn not_run_locally(&self) -> Vec<&str> {
-        self.entries
-            .iter()
-            .filter_map(|e| match e {
-                Entry::NotRunLocally(s) => Some(s.as_str()),
-                _ => None,
-            })
-            .collect()
-    }
-
-    /// No error, every assertion held, and at least one assertion ran.
-    pub fn passed(&self) -> bool {
-        let (passed, all) = self.assertions();
-        all > 0 && passed == all && !self.entries.iter().any(|e| matches!(e, Entry::Error(_)))
-    }
-
-    /// `N steps run, P/A assertions passed, L not run locally`.
-    pub fn summary(&self) -> String {
-        let (passed, all) = self.assertions();
-        format!(
-            "{} steps run, {passed}/{all} assertions passed, {} not run locally",
-            self.steps(),
-            self.not_run_locally().len()
-        )
-    }
-
-    fn append_to_summary_file(&self) {
-        let Some(path) = std::env::var_os("CAIRN_INTEG_SUMMARY") else {
-            return;
-        };
-        let (passed, all) = self.assertions();
-        let line = json!({
-            "case": self.case,
-            "target": self.target,
-            "passed": self.passed(),
-            "steps": self.steps(),
-            "assertionsPassed": passed,
-            "assertions": all,
-            "notRunLocally": self.not_run_locally(),
-        });
-        use std::io::Write;
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .and_then(|mut f| writeln!(f, "{line}"));
-        if let Err(e) = written {
-            eprintln!(
-                "integ {}: cannot append to {}: {e}",
-                self.case,
-                Path::new(&path).display()
-            );
-        }
-    }
-}
-
-impl fmt::Display for Report {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "integ {} on {}", self.case, self.target)?;
-        for e in &self.entries {
-            match e {
-                Entry::Step(s) => writeln!(f, "  step   {s}")?,
-                Entry::Assertion {
-                    label,
-                    passed,
-                    detail,
-                } => {
-                    let mark = if *passed { "ok    " } else { "FAILED" };
-                    writeln!(f, "  {mark} {label}: {detail}")?;
-                }
-                Entry::NotRunLocally(s) => writeln!(f, "  local  not run: {s}")?,
-                Entry::Error(s) => writeln!(f, "  ERROR  {s}")?,
-            }
-        }
-        write!(f, "integ {}: {}", self.case, self.summary())
-    }
-}
-
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut source = e.source();
@@ -1316,6 +1274,7 @@ impl Drop for TempDir {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn report(entries: Vec<Entry>) -> Report {
         Report {
