@@ -56,6 +56,11 @@ in this process, with the changes that make the systems *run* instead of only de
   SSM parameter without a name gets one; EKS clusters and IAM OIDC providers are
   modelled; target groups have their attributes; a DB instance's deletion
   protection holds.
+- CloudFormation as `cdk deploy` uses it: a change set named by name is the one in the
+  request's stack, DeleteChangeSet of a name the stack does not have succeeds and a missing
+  change set is ChangeSetNotFound (moto answered the CDK CLI's DeleteChangeSet of its
+  `cdk-deploy-change-set` with HTTP 500 and an HTML page, so `cdk deploy` of a deployed
+  stack failed).
 
 What the environment does not run is listed by `GET /_local-aws/gaps` (JSON), for the
 test output.
@@ -813,6 +818,7 @@ def patch_change_set_outputs():
 
     CloudFormationBackend.execute_change_set = with_outputs
     patch_added_in_dependency_order()
+    patch_change_set_names()
     patch_failed_deletes()
     patch_ssm_parameter_names()
     patch_list_parameters()
@@ -855,6 +861,68 @@ def patch_added_in_dependency_order():
         return actions
 
     ResourceMap.build_resource_diff = ordered
+
+
+def patch_change_set_names():
+    """A change set named by name (not ARN) is the one of that name in the stack `StackName`
+    names, as in CloudFormation, where names are unique per stack; DeleteChangeSet of a name
+    the stack does not have succeeds (the CDK CLI deletes its `cdk-deploy-change-set`
+    before making a new one, for every stack that exists). moto looks a name up across every
+    stack (with `cdk-deploy-change-set` in each, DescribeChangeSet may answer another
+    stack's), and its DeleteChangeSet of an unknown name raises: HTTP 500 with an HTML page,
+    which the SDKs cannot parse ("XML parse error: mismatched tags <html>"). A change set
+    that is not there is ChangeSetNotFound, which the CDK CLI waits for after deleting one."""
+    from moto.cloudformation.exceptions import CloudFormationError, ValidationError
+    from moto.cloudformation.responses import CloudFormationResponse
+    from moto.core.responses import ActionResult, EmptyResult
+
+    class ChangeSetNotFound(CloudFormationError):
+        # The model's shape: the answer carries its query code, ChangeSetNotFound (HTTP 404).
+        code = "ChangeSetNotFoundException"
+
+    def not_found(response):
+        return ChangeSetNotFound(f"ChangeSet [{response._get_param('ChangeSetName')}] does not exist")
+
+    def named(response):
+        """The ARN of the change set the request names, or None (the stack exists and has
+        none of that name); a missing stack is a ValidationError."""
+        name = response._get_param("ChangeSetName")
+        stack_name = response._get_param("StackName")
+        backend = response.cloudformation_backend
+        if name in backend.change_sets:
+            return name
+        if not stack_name:
+            raise ValidationError(message="StackName must be specified if ChangeSetName is not specified as an ARN.")
+        stack_id = backend.get_stack(stack_name).stack_id
+        found = [i for i, c in backend.change_sets.items() if c.change_set_name == name and c.stack_id == stack_id]
+        return found[-1] if found else None
+
+    def delete_change_set(self):
+        arn = named(self)
+        if arn is not None:
+            self.cloudformation_backend.delete_change_set(change_set_name=arn)
+        return EmptyResult()
+
+    def describe_change_set(self):
+        arn = named(self)
+        if arn is None:
+            raise not_found(self)
+        return ActionResult(self.cloudformation_backend.describe_change_set(change_set_name=arn))
+
+    def execute_change_set(self):
+        arn = named(self)
+        if arn is None:
+            raise not_found(self)
+        self.cloudformation_backend.execute_change_set(change_set_name=arn, stack_name=self._get_param("StackName"))
+        return EmptyResult()
+
+    CloudFormationResponse.delete_change_set = delete_change_set
+    CloudFormationResponse.describe_change_set = describe_change_set
+    CloudFormationResponse.execute_change_set = execute_change_set
+    CAIRN_PATCHED.append(
+        "cloudformation: a change set named by name is the one of that name in the request's stack; deleting a "
+        "name the stack does not have succeeds (moto answered HTTP 500 with an HTML page)"
+    )
 
 
 def change_set_failed(change_set, stack, error):
