@@ -809,6 +809,21 @@ fn data_lake_stack(app: &mut App, stage: Stage, cfg: &EnvConfig, vpc: &Vpc) -> R
             ("CKV_AWS_173", crate::lambda_reasons::ENV_WITHOUT_CMK),
         ],
     )?;
+    // The stack's bucket notifications handler (the raw zone's notifications resource).
+    if let Some(handler) = app.node(stack.node()).child(cairn::s3::NOTIFICATIONS_HANDLER_ID) {
+        crate::answer_checks(
+            app,
+            handler,
+            &[
+                (
+                    "CKV_AWS_116",
+                    "Called by CloudFormation for the bucket's Custom::S3BucketNotifications resource: the handler answers every request, a failure included, to CloudFormation, which fails and rolls back the deployment; a dead-letter queue would keep a request nobody replays",
+                ),
+                ("CKV_AWS_117", crate::lambda_reasons::OUTSIDE_VPC),
+                ("CKV_AWS_115", crate::lambda_reasons::NO_RESERVED_CONCURRENCY),
+            ],
+        )?;
+    }
     crate::answer_checks(
         app,
         access_logs.node(),

@@ -321,6 +321,18 @@ async fn data_lake() {
             let table = run.physical_id_at(&lake, "EtlState").await?;
             let topic = run.physical_id_at(&lake, "EtlNotifications").await?;
             let notifications = run.capture_topic(&topic).await?;
+            // The bucket's notifications resource (Custom::S3BucketNotifications) put them.
+            let trigger = run.physical_id_at(&lake, "EtlTrigger").await?;
+            run.expect(
+                "the raw zone notifies the trigger of new .csv files",
+                Probe::bucket_notifications(&raw),
+                Expected::like(json!({"LambdaFunctionConfigurations": [{
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Arn": format!("arn:aws:lambda:{}:{}:function:{trigger}", cfg.region, cfg.account),
+                    "FilterRules": [{"Name": "suffix", "Value": ".csv"}],
+                }]})),
+            )
+            .await?;
             let key = format!("sales/integ-{}.csv", unique());
             run.put_object(&raw, &key, "id,amount\n1,10\n2,20\n").await?;
             run.expect(

@@ -341,19 +341,30 @@ fn the_trigger_is_least_privilege_and_fires_on_csv_in_the_raw_zone() {
         ],
         "{st:#?}"
     );
-    // Raw bucket -> the trigger, for .csv objects, after the invoke permission exists.
+    // Raw bucket -> the trigger, for .csv objects (the bucket's notifications resource, as
+    // aws-cdk-lib writes it), after the invoke permission exists.
     let raw = with_prefix(&t, "AWS::S3::Bucket", "Raw");
-    let bucket = &t.to_json()["Resources"][&raw];
-    let conf = &bucket["Properties"]["NotificationConfiguration"]["LambdaConfigurations"];
+    let json = t.to_json();
+    assert!(json["Resources"][&raw]["Properties"]
+        .get("NotificationConfiguration")
+        .is_none());
+    let notifications = with_prefix(&t, "Custom::S3BucketNotifications", "RawNotifications");
+    let n = &json["Resources"][&notifications];
+    assert_eq!(n["Properties"]["BucketName"], json!({ "Ref": raw }));
+    let conf = &n["Properties"]["NotificationConfiguration"]["LambdaFunctionConfigurations"];
     assert_eq!(conf.as_array().unwrap().len(), 1);
-    assert_eq!(conf[0]["Event"], "s3:ObjectCreated:*");
-    assert_eq!(conf[0]["Function"], json!({ "Fn::GetAtt": [f, "Arn"] }));
+    assert_eq!(conf[0]["Events"], json!(["s3:ObjectCreated:*"]));
+    assert_eq!(conf[0]["LambdaFunctionArn"], json!({ "Fn::GetAtt": [f, "Arn"] }));
     assert_eq!(
-        conf[0]["Filter"]["S3Key"]["Rules"],
+        conf[0]["Filter"]["Key"]["FilterRules"],
         json!([{ "Name": "suffix", "Value": ".csv" }])
     );
-    let permission = with_prefix(&t, "AWS::Lambda::Permission", "EtlTriggerS3Event");
-    assert_eq!(bucket["DependsOn"], json!([permission]));
+    let permission = with_prefix(&t, "AWS::Lambda::Permission", "RawAllowBucketNotificationsTo");
+    assert_eq!(
+        json["Resources"][&permission]["Properties"]["SourceArn"],
+        json!({ "Fn::GetAtt": [raw, "Arn"] })
+    );
+    assert!(n["DependsOn"].as_array().unwrap().contains(&json!(permission)));
 }
 
 #[test]

@@ -35,6 +35,8 @@ mod existing;
 mod fargate_service;
 #[path = "../twins/pipeline.rs"]
 mod pipeline;
+#[path = "../twins/s3_notifications.rs"]
+mod s3_notifications;
 #[path = "../twins/secrets_config.rs"]
 mod secrets_config;
 #[path = "../twins/state_machine.rs"]
@@ -62,6 +64,11 @@ const PAIRS: &[Pair] = &[
         name: "events",
         stack: "Events",
         build: events::build,
+    },
+    Pair {
+        name: "s3_notifications",
+        stack: "S3Notifications",
+        build: s3_notifications::build,
     },
     Pair {
         name: "table_stream",

@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use cairn_core::{App, Arn, AssetSource, Construct, FileAsset, NodeId, Pseudo, Res, Result, Val, Value};
+use cairn_core::{App, AssetSource, Construct, FileAsset, NodeId, Pseudo, Res, Result, Val, Value};
 
 use crate::events::{Rule, RuleProps, RuleTarget, Schedule, TargetConfig};
 use crate::iam::{self, Grantable, Principal, Role, RoleProps};
@@ -720,11 +720,11 @@ impl EventSource for SnsEventSource {
     }
 }
 
-/// S3 object notifications: one `LambdaConfigurations` entry per event in the bucket's
-/// `NotificationConfiguration`, and the invoke permission for `s3.amazonaws.com` (child
-/// `S3Event` of the function) scoped to this account and, when the bucket has a literal
-/// name, to its ARN (a reference to the bucket would be a cycle: the bucket `DependsOn`
-/// the permission, which S3 checks when the configuration is set).
+/// S3 object notifications (aws-cdk-lib's `S3EventSource`): one entry per event in the
+/// bucket's notifications ([`s3::Bucket::add_function_notification`]: the
+/// `Custom::S3BucketNotifications` resource `<Bucket>/Notifications`) and the invoke
+/// permission for `s3.amazonaws.com`, `<Bucket>/AllowBucketNotificationsTo<function>`,
+/// scoped to the bucket's ARN and the stack's account.
 #[derive(Debug, Clone, PartialEq)]
 pub struct S3EventSource {
     /// The bucket.
@@ -754,29 +754,9 @@ impl EventSource for S3EventSource {
                 "S3 notifications need at least one event, e.g. s3::EventType::ObjectCreated",
             ));
         }
-        let literal_name = app
-            .node(self.bucket.resource().node())
-            .resource::<s3::CfnBucket>()
-            .and_then(|b| b.bucket_name.as_ref())
-            .and_then(|n| cairn_core::ToValue::to_value(n).as_str().map(str::to_string));
-        let id = function.child_id(app, "S3Event");
-        let source_arn = literal_name.map(|name| Arn::new("s3", name).no_region().no_account().format());
-        let mut p = CfnPermission::new(
-            "lambda:InvokeFunction",
-            function.function_arn(),
-            "s3.amazonaws.com",
-        );
-        p.source_account = Some(Value::pseudo(Pseudo::AccountId).into());
-        p.source_arn = source_arn.map(Into::into);
-        let permission = app.add(function.node, &id, p)?;
         for event in &self.events {
-            self.bucket.add_event_notification(
-                app,
-                event.clone(),
-                s3::NotificationDestination::Lambda(function.function_arn()),
-                self.filter.clone(),
-                &[permission.node()],
-            )?;
+            self.bucket
+                .add_function_notification(app, event.clone(), function, self.filter.clone())?;
         }
         Ok(())
     }

@@ -22,16 +22,19 @@
 //! # }
 //! ```
 
-use cairn_core::{App, Arn, Level, NodeId, Pseudo, RemovalPolicy, Res, Result, Val, Value};
+use cairn_core::{App, Level, NodeId, Pseudo, RemovalPolicy, Res, Result, Val, Value};
 
 use crate::iam::{Grantable, PolicyDocument, PolicyStatement, Principal};
 use crate::kms::{push_statement, Key};
 
 mod existing;
+mod notifications;
 
+use crate::lambda::FunctionRef;
 use crate::sns::Topic;
 use crate::sqs::{Queue, QueueEncryption};
 pub use existing::{BucketAttributes, BucketRef, ImportedBucket};
+pub use notifications::{NOTIFICATIONS_HANDLER_ID, NOTIFICATIONS_RESOURCE_TYPE};
 
 /// Storage classes of lifecycle transitions (the L1 enum).
 pub use cairn_cfn::s3::bucket::StorageClass;
@@ -260,22 +263,6 @@ pub struct NotificationKeyFilter {
     pub suffix: Option<String>,
 }
 
-impl NotificationKeyFilter {
-    fn to_l1(&self) -> Option<bucket::NotificationFilter> {
-        let mut rules: Vec<Val<bucket::FilterRule>> = Vec::new();
-        if let Some(p) = &self.prefix {
-            rules.push(bucket::FilterRule::new("prefix", p.as_str()).into());
-        }
-        if let Some(s) = &self.suffix {
-            rules.push(bucket::FilterRule::new("suffix", s.as_str()).into());
-        }
-        if rules.is_empty() {
-            return None;
-        }
-        Some(bucket::NotificationFilter::new(bucket::S3KeyFilter::new(rules)))
-    }
-}
-
 /// Where a notification goes: the ARN of a function, queue or topic.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NotificationDestination {
@@ -316,7 +303,6 @@ pub struct Bucket {
     node: NodeId,
     resource: Res<CfnBucket>,
     encryption: BucketEncryption,
-    literal_name: bool,
 }
 
 impl PartialEq for Bucket {
@@ -329,9 +315,10 @@ impl Bucket {
     /// Creates the bucket as construct `id` under `scope`.
     pub fn new(app: &mut App, scope: impl Into<NodeId>, id: &str, props: BucketProps) -> Result<Bucket> {
         let node = app.construct(scope, id)?;
-        let mut b = CfnBucket::default();
-        let literal_name = matches!(&props.bucket_name, Some(Value::String(_)));
-        b.bucket_name = props.bucket_name.clone().map(Into::into);
+        let mut b = CfnBucket {
+            bucket_name: props.bucket_name.clone().map(Into::into),
+            ..Default::default()
+        };
         let by_default = match props.encryption {
             BucketEncryption::S3Managed => {
                 bucket::ServerSideEncryptionByDefault::new(bucket::SSEAlgorithm::Aes256)
@@ -385,22 +372,12 @@ impl Bucket {
                 .into(),
             );
         }
-        if props.event_bridge_enabled {
-            b.notification_configuration = Some(
-                bucket::NotificationConfiguration {
-                    event_bridge_configuration: Some(bucket::EventBridgeConfiguration::new(true).into()),
-                    ..Default::default()
-                }
-                .into(),
-            );
-        }
         let resource = app.add(node, "Resource", b)?;
         app.apply_removal_policy(resource, props.removal_policy)?;
         let this = Bucket {
             node,
             resource,
             encryption: props.encryption,
-            literal_name,
         };
         if props.enforce_ssl {
             let arn = this.arn();
@@ -412,6 +389,9 @@ impl Bucket {
                     .resources([arn, this.arn_for_objects("*")])
                     .condition("Bool", "aws:SecureTransport", "false"),
             )?;
+        }
+        if props.event_bridge_enabled {
+            notifications::enable_event_bridge(app, &this)?;
         }
         if let Some(target) = props.server_access_logs_bucket {
             if matches!(
@@ -499,7 +479,12 @@ impl Bucket {
             None => {
                 let holder = app.construct(self.node, "Policy")?;
                 let p = CfnBucketPolicy::new(self.bucket_name(), PolicyDocument::default().to_value());
-                app.add(holder, "Resource", p)?.node()
+                let policy = app.add(holder, "Resource", p)?.node();
+                // The notifications are put once the bucket policy is there (aws-cdk-lib).
+                if let Some(n) = self.notifications(app) {
+                    notifications::depend_on(app, n, &[policy])?;
+                }
+                policy
             }
         };
         if let Some(p) = app.node_mut(policy).resource_mut::<CfnBucketPolicy>() {
@@ -536,13 +521,16 @@ impl Bucket {
         BucketRef::grant_delete(self, app, grantee)
     }
 
-    /// Adds an event notification entry (`NotificationConfiguration.{Lambda,Queue,Topic}Configurations`).
+    /// Adds an event notification entry to the bucket's notifications
+    /// (`<Bucket>/Notifications/Resource`, a `Custom::S3BucketNotifications` as aws-cdk-lib
+    /// writes it: see [`NOTIFICATIONS_HANDLER_ID`]) for a destination whose permission the
+    /// caller arranges.
     ///
-    /// S3 checks at deploy time that it may deliver to the destination, so the
-    /// destination's permission must exist first: pass its node(s) in `depends_on` (the
-    /// bucket gets `DependsOn` on them). A permission that names the bucket by
-    /// `Fn::GetAtt` would make a cycle; scope it by `aws:SourceAccount` or by the
-    /// literal bucket ARN instead (as [`Bucket::add_queue_notification`] does).
+    /// S3 checks, when the configuration is put, that it may deliver to the destination:
+    /// pass the permission's node(s) in `depends_on` (the notifications resource gets
+    /// `DependsOn` on them). [`Bucket::add_function_notification`],
+    /// [`Bucket::add_queue_notification`] and [`Bucket::add_topic_notification`] add the
+    /// permission themselves.
     pub fn add_event_notification(
         &self,
         app: &mut App,
@@ -551,74 +539,73 @@ impl Bucket {
         filter: NotificationKeyFilter,
         depends_on: &[NodeId],
     ) -> Result<()> {
-        let event_name = event.as_str().to_string();
-        let filter = filter.to_l1().map(Val::from);
-        if let Some(b) = app.node_mut(self.resource.node()).resource_mut::<CfnBucket>() {
-            let mut config = match b.notification_configuration.take() {
-                Some(Val::Lit(c)) => c,
-                _ => bucket::NotificationConfiguration::default(),
-            };
-            fn push<T>(list: &mut Option<Val<Vec<Val<T>>>>, item: T) {
-                let mut items = match list.take() {
-                    Some(Val::Lit(l)) => l,
-                    _ => Vec::new(),
-                };
-                items.push(Val::Lit(item));
-                *list = Some(Val::Lit(items));
-            }
-            match destination {
-                NotificationDestination::Lambda(arn) => {
-                    let mut c = bucket::LambdaConfiguration::new(event_name, arn);
-                    c.filter = filter;
-                    push(&mut config.lambda_configurations, c);
-                }
-                NotificationDestination::Queue(arn) => {
-                    let mut c = bucket::QueueConfiguration::new(event_name, arn);
-                    c.filter = filter;
-                    push(&mut config.queue_configurations, c);
-                }
-                NotificationDestination::Topic(arn) => {
-                    let mut c = bucket::TopicConfiguration::new(event_name, arn);
-                    c.filter = filter;
-                    push(&mut config.topic_configurations, c);
-                }
-            }
-            b.notification_configuration = Some(config.into());
-        }
-        let o = app.resource_options_mut(self.resource.node())?;
-        for d in depends_on {
-            if !o.depends_on.contains(d) {
-                o.depends_on.push(*d);
-            }
-        }
-        Ok(())
+        let (kind, arn) = match destination {
+            NotificationDestination::Lambda(arn) => (notifications::Kind::Lambda, arn),
+            NotificationDestination::Queue(arn) => (notifications::Kind::Queue, arn),
+            NotificationDestination::Topic(arn) => (notifications::Kind::Topic, arn),
+        };
+        notifications::add_entry(app, self, kind, &event, arn, &filter, depends_on)
     }
 
-    /// The `aws:SourceArn`/`aws:SourceAccount` condition S3 notifications are scoped by
-    /// without a reference back to the bucket (which would be a cycle).
-    fn notification_source(&self, app: &App, statement: PolicyStatement) -> PolicyStatement {
-        let name = app
-            .node(self.resource.node())
-            .resource::<CfnBucket>()
-            .and_then(|b| b.bucket_name.as_ref())
-            .and_then(|n| n.literal().cloned());
-        match (self.literal_name, name) {
-            (true, Some(name)) => statement.condition(
-                "ArnLike",
-                "aws:SourceArn",
-                Arn::new("s3", name).no_region().no_account().format(),
-            ),
-            _ => statement.condition(
-                "StringEquals",
-                "aws:SourceAccount",
-                Value::pseudo(Pseudo::AccountId),
-            ),
-        }
+    /// The statement letting S3 deliver this bucket's notifications (`aws:SourceArn` the
+    /// bucket's ARN, as aws-cdk-lib scopes it).
+    fn notification_statement(&self, actions: &[&str], resource: Value) -> PolicyStatement {
+        PolicyStatement::allow()
+            .principal(Principal::service("s3.amazonaws.com"))
+            .actions(actions.iter().copied())
+            .resource(resource)
+            .condition("ArnLike", "aws:SourceArn", self.arn())
     }
 
-    /// Sends events to a queue: adds the queue policy statement letting S3 send messages
-    /// (scoped to the bucket's literal ARN when it has a literal name, else to the
-    /// account) and the notification entry.
+    /// Invokes a function on events (aws-cdk-lib's `LambdaDestination`): the invoke
+    /// permission `<Bucket>/AllowBucketNotificationsTo<function unique id>` for
+    /// `s3.amazonaws.com`, scoped to the bucket's ARN and the stack's account, and the
+    /// notification entry. An existing function whose permissions may not be changed gets
+    /// the entry only (and a warning).
+    ///
+    /// ```
+    /// use cairn_constructs::lambda::{Code, Function, FunctionProps, Runtime};
+    /// use cairn_constructs::s3::{Bucket, BucketProps, EventType, NotificationKeyFilter};
+    /// use cairn_core::App;
+    ///
+    /// # fn main() -> cairn_core::Result<()> {
+    /// let mut app = App::new();
+    /// let stack = app.stack("S")?;
+    /// let bucket = Bucket::new(&mut app, stack, "Uploads", BucketProps::default())?;
+    /// let f = Function::new(&mut app, stack, "Resize", FunctionProps::new(
+    ///     Runtime::Python3_12, "index.handler", Code::inline("def handler(e, c):\n    return e\n")))?;
+    /// bucket.add_function_notification(&mut app, EventType::ObjectCreated, &f,
+    ///     NotificationKeyFilter { suffix: Some(".png".into()), ..Default::default() })?;
+    /// let asm = app.synth()?;
+    /// let s = asm.stack("S").unwrap();
+    /// let n = &s.template["Resources"][s.resources_of_type("Custom::S3BucketNotifications")[0]];
+    /// let entry = &n["Properties"]["NotificationConfiguration"]["LambdaFunctionConfigurations"][0];
+    /// assert_eq!(entry["Events"][0], "s3:ObjectCreated:*");
+    /// let permission = &s.template["Resources"][s.resources_of_type("AWS::Lambda::Permission")[0]];
+    /// assert_eq!(permission["Properties"]["SourceArn"]["Fn::GetAtt"][1], "Arn");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn add_function_notification(
+        &self,
+        app: &mut App,
+        event: EventType,
+        function: &impl FunctionRef,
+        filter: NotificationKeyFilter,
+    ) -> Result<()> {
+        let permission = notifications::function_permission(app, self, function)?;
+        self.add_event_notification(
+            app,
+            event,
+            NotificationDestination::Lambda(function.function_arn()),
+            filter,
+            permission.as_slice(),
+        )
+    }
+
+    /// Sends events to a queue (aws-cdk-lib's `SqsDestination`): the queue policy
+    /// statement letting S3 send messages on behalf of this bucket and the notification
+    /// entry (the notifications wait for the queue and its policy).
     ///
     /// S3 cannot use the AWS managed key `alias/aws/sqs`: for such a queue this adds a
     /// warning; give the queue a [`Key`] (whose policy then lets S3 use it).
@@ -629,11 +616,10 @@ impl Bucket {
         queue: &Queue,
         filter: NotificationKeyFilter,
     ) -> Result<()> {
-        let stmt = PolicyStatement::allow()
-            .principal(Principal::service("s3.amazonaws.com"))
-            .actions(["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"])
-            .resource(queue.queue_arn());
-        let stmt = self.notification_source(app, stmt);
+        let stmt = self.notification_statement(
+            &["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+            queue.queue_arn(),
+        );
         let policy = queue.add_to_resource_policy(app, stmt)?;
         match queue.encryption() {
             QueueEncryption::Kms(key) => key.add_to_resource_policy(
@@ -655,13 +641,14 @@ impl Bucket {
             event,
             NotificationDestination::Queue(queue.queue_arn()),
             filter,
-            &[policy],
+            &[policy, queue.resource().node()],
         )
     }
 
-    /// Sends events to a topic: adds the topic policy statement letting S3 publish and the
-    /// notification entry. A topic with the AWS managed key `alias/aws/sns` gets a warning
-    /// (S3 cannot use that key); give it a [`Key`].
+    /// Sends events to a topic (aws-cdk-lib's `SnsDestination`): the topic policy
+    /// statement letting S3 publish on behalf of this bucket and the notification entry
+    /// (the notifications wait for the topic and its policy). A topic with the AWS managed
+    /// key `alias/aws/sns` gets a warning (S3 cannot use that key); give it a [`Key`].
     pub fn add_topic_notification(
         &self,
         app: &mut App,
@@ -669,11 +656,7 @@ impl Bucket {
         topic: &Topic,
         filter: NotificationKeyFilter,
     ) -> Result<()> {
-        let stmt = PolicyStatement::allow()
-            .principal(Principal::service("s3.amazonaws.com"))
-            .actions(["sns:Publish"])
-            .resource(topic.topic_arn());
-        let stmt = self.notification_source(app, stmt);
+        let stmt = self.notification_statement(&["sns:Publish"], topic.topic_arn());
         let policy = topic.add_to_resource_policy(app, stmt)?;
         match topic.encryption_key() {
             Some(key) => key.add_to_resource_policy(
@@ -694,8 +677,14 @@ impl Bucket {
             event,
             NotificationDestination::Topic(topic.topic_arn()),
             filter,
-            &[policy],
+            &[policy, topic.resource().node()],
         )
+    }
+
+    /// The bucket's notifications resource (`<Bucket>/Notifications/Resource`), once it
+    /// has one.
+    pub fn notifications(&self, app: &App) -> Option<NodeId> {
+        notifications::existing(app, self)
     }
 }
 

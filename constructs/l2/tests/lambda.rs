@@ -538,51 +538,58 @@ fn s3_notifications_configure_the_bucket_after_the_permission() {
 
     let asm = synth(&mut app, &findings);
     let t = template(&asm);
-    let (fid, _) = one(&t, "AWS::Lambda::Function");
+    let lid = |app: &App, node: cairn_core::NodeId| -> Option<String> {
+        let stack = app.stack_of(node)?.node();
+        Some(cairn_core::make_unique_id(&app.path_from(stack, node)))
+    };
+    let fid = lid(&app, f.resource().node()).unwrap();
     let arn = json!({ "Fn::GetAtt": [fid, "Arn"] });
-    assert!(app.find("S/F/S3Event").is_some());
-    let perm_id = t["Resources"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .find(|k| k.starts_with("FS3Event") && !k.starts_with("FS3Event2"))
-        .cloned()
+    // aws-cdk-lib's ids: the permission under the bucket, named after the function.
+    let perm_name = format!(
+        "AllowBucketNotificationsTo{}",
+        cairn_core::make_unique_id(&app.path_from(app.root(), f.node()))
+    );
+    assert!(
+        perm_name.starts_with("AllowBucketNotificationsToSF"),
+        "{perm_name}"
+    );
+    let perm_node = app
+        .find(&format!("S/Uploads/{perm_name}"))
         .expect("the permission");
+    let perm_id = lid(&app, perm_node).unwrap();
     let perm = &t["Resources"][&perm_id]["Properties"];
     assert_eq!(perm["Principal"], "s3.amazonaws.com");
     assert_eq!(perm["SourceAccount"], json!({ "Ref": "AWS::AccountId" }));
-    assert!(
-        perm.get("SourceArn").is_none(),
-        "a generated bucket name cannot be named without a cycle"
-    );
+    let uploads_id = lid(&app, bucket.resource().node()).unwrap();
+    assert_eq!(perm["SourceArn"], json!({ "Fn::GetAtt": [uploads_id, "Arn"] }));
+    assert!(t["Resources"][&uploads_id]["Properties"]
+        .get("NotificationConfiguration")
+        .is_none());
 
-    let uploads = t["Resources"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .find(|(k, r)| k.starts_with("Uploads") && r["Type"] == "AWS::S3::Bucket")
-        .map(|(_, r)| r)
-        .unwrap();
-    let filter = json!({ "S3Key": { "Rules": [{ "Name": "prefix", "Value": "in/" }, { "Name": "suffix", "Value": ".csv" }] } });
+    let notifications_id = lid(&app, bucket.notifications(&app).unwrap()).unwrap();
+    let n = &t["Resources"][&notifications_id];
+    assert_eq!(n["Type"], "Custom::S3BucketNotifications");
+    assert_eq!(n["Properties"]["BucketName"], json!({ "Ref": uploads_id }));
+    assert_eq!(n["Properties"]["Managed"], json!(true));
+    let filter = json!({ "Key": { "FilterRules": [{ "Name": "suffix", "Value": ".csv" }, { "Name": "prefix", "Value": "in/" }] } });
     assert_eq!(
-        uploads["Properties"]["NotificationConfiguration"]["LambdaConfigurations"],
-        json!([
-            { "Event": "s3:ObjectCreated:*", "Filter": filter, "Function": arn },
-            { "Event": "s3:ObjectRemoved:*", "Filter": filter, "Function": arn }
-        ])
+        n["Properties"]["NotificationConfiguration"],
+        json!({ "LambdaFunctionConfigurations": [
+            { "Events": ["s3:ObjectCreated:*"], "Filter": filter, "LambdaFunctionArn": arn },
+            { "Events": ["s3:ObjectRemoved:*"], "Filter": filter, "LambdaFunctionArn": arn }
+        ] })
     );
-    assert!(uploads["DependsOn"].as_array().unwrap().contains(&json!(perm_id)));
+    assert!(n["DependsOn"].as_array().unwrap().contains(&json!(perm_id)));
+    // One permission per bucket and function, however many events.
+    assert_eq!(of_type(&t, "AWS::Lambda::Permission").len(), 2);
 
-    let p = t["Resources"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .find(|(k, _)| k.starts_with("FS3Event2"))
-        .map(|(_, r)| &r["Properties"])
-        .unwrap();
+    let named_perm = app
+        .find(&format!("S/Named/{perm_name}"))
+        .expect("the named bucket's permission");
+    let named_id = lid(&app, named.resource().node()).unwrap();
     assert_eq!(
-        p["SourceArn"],
-        json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":s3:::acme-named-uploads"]] })
+        t["Resources"][lid(&app, named_perm).unwrap()]["Properties"]["SourceArn"],
+        json!({ "Fn::GetAtt": [named_id, "Arn"] })
     );
 }
 

@@ -4,11 +4,13 @@ mod common;
 use common::{checked_app, kms_bucket};
 
 use cairn_constructs::assertions::{Match, Template};
+use cairn_constructs::iam::PolicyStatement;
 use cairn_constructs::iam::{Principal, Role, RoleProps};
 use cairn_constructs::kms::{Key, KeyProps};
 use cairn_constructs::s3::{
     Bucket, BucketEncryption, BucketProps, EventType, LifecycleRule, NotificationKeyFilter, StorageClass,
 };
+use cairn_constructs::sns::{Topic, TopicProps};
 use cairn_constructs::sqs::{Queue, QueueEncryption, QueueProps};
 use cairn_core::{App, Level, Stack};
 use serde_json::json;
@@ -242,22 +244,42 @@ fn queue_notifications_add_policy_and_dependency() {
     assert!(findings.borrow().is_empty(), "{:?}", findings.borrow());
     let queue_id = t.find_resources("AWS::SQS::Queue", json!({}))[0].0.clone();
     let policy_id = t.find_resources("AWS::SQS::QueuePolicy", json!({}))[0].0.clone();
+    let bucket_id = t.find_resources("AWS::S3::Bucket", json!({}))[0].0.clone();
+    let bucket_policy_id = t.find_resources("AWS::S3::BucketPolicy", json!({}))[0].0.clone();
+    let handler_policy_id = t.find_resources("AWS::IAM::Policy", json!({}))[0].0.clone();
+    // Not on the bucket: in aws-cdk-lib's custom resource, after the queue's policy, the
+    // handler's policy and the bucket policy.
+    assert!(t.find_resources("AWS::S3::Bucket", json!({}))[0].1["Properties"]
+        .get("NotificationConfiguration")
+        .is_none());
     t.assert_has_resource(
-        "AWS::S3::Bucket",
+        "Custom::S3BucketNotifications",
         json!({
-            "DependsOn": [policy_id],
-            "Properties": { "NotificationConfiguration": { "QueueConfigurations": [{
-                "Event": "s3:ObjectCreated:*",
-                "Queue": { "Fn::GetAtt": [queue_id, "Arn"] },
-                "Filter": { "S3Key": { "Rules": [{ "Name": "suffix", "Value": ".csv" }] } }
-            }] } }
+            "DependsOn": [handler_policy_id, bucket_policy_id, policy_id],
+            "Properties": {
+                "BucketName": { "Ref": bucket_id },
+                "Managed": true,
+                "SkipDestinationValidation": false,
+                "NotificationConfiguration": { "QueueConfigurations": [{
+                    "Events": ["s3:ObjectCreated:*"],
+                    "QueueArn": { "Fn::GetAtt": [queue_id, "Arn"] },
+                    "Filter": { "Key": { "FilterRules": [{ "Name": "suffix", "Value": ".csv" }] } }
+                }] }
+            }
         }),
+    );
+    t.assert_has_resource_properties(
+        "AWS::IAM::Policy",
+        json!({ "PolicyDocument": { "Statement": [{
+            "Action": ["s3:PutBucketNotification", "s3:GetBucketNotification"],
+            "Resource": { "Fn::GetAtt": [bucket_id, "Arn"] }
+        }] } }),
     );
     t.assert_has_resource_properties(
         "AWS::SQS::QueuePolicy",
         json!({ "PolicyDocument": { "Statement": [{
             "Principal": { "Service": "s3.amazonaws.com" },
-            "Condition": { "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } } }
+            "Condition": { "ArnLike": { "aws:SourceArn": { "Fn::GetAtt": [bucket_id, "Arn"] } } }
         }] } }),
     );
     // the key lets S3 use it
@@ -270,6 +292,110 @@ fn queue_notifications_add_policy_and_dependency() {
                 Match::array_with([json!({ "Principal": { "Service": "s3.amazonaws.com" } })]),
             ),
         ),
+    );
+}
+
+#[test]
+fn notifications_share_one_handler_per_stack_with_aws_cdk_libs_ids() {
+    let (mut app, stack, findings) = checked_app();
+    let key = Key::new(&mut app, stack, "Key", KeyProps::default()).unwrap();
+    let topic = Topic::new(
+        &mut app,
+        stack,
+        "Done",
+        TopicProps {
+            master_key: Some(key),
+            ..TopicProps::default()
+        },
+    )
+    .unwrap();
+    let a = Bucket::new(&mut app, stack, "A", BucketProps::default()).unwrap();
+    let b = Bucket::new(
+        &mut app,
+        stack,
+        "B",
+        BucketProps {
+            event_bridge_enabled: true,
+            enforce_ssl: false,
+            ..BucketProps::default()
+        },
+    )
+    .unwrap();
+    a.add_topic_notification(
+        &mut app,
+        EventType::ObjectRemoved,
+        &topic,
+        NotificationKeyFilter::default(),
+    )
+    .unwrap();
+    // A bucket policy made after the notifications still comes first.
+    b.add_to_resource_policy(
+        &mut app,
+        PolicyStatement::deny()
+            .principal(Principal::Any)
+            .actions(["s3:*"])
+            .resources([b.arn(), b.arn_for_objects("*")])
+            .condition("Bool", "aws:SecureTransport", "false"),
+    )
+    .unwrap();
+    let t = Template::from_stack(&mut app, stack).unwrap();
+    assert!(findings.borrow().is_empty(), "{:?}", findings.borrow());
+    let json = t.to_json();
+    let resources = json["Resources"].as_object().unwrap();
+    for prefix in ["ANotificationsHandlerPolicy", "BNotificationsHandlerPolicy"] {
+        assert!(
+            resources.keys().any(|k| k.starts_with(prefix)),
+            "{prefix} in {:?}",
+            resources.keys()
+        );
+    }
+    assert!(resources.contains_key("BucketNotificationsHandler050a0587b7544547bf325f094a3db8347ECC3691"));
+    assert!(resources.contains_key("BucketNotificationsHandler050a0587b7544547bf325f094a3db834RoleB6FB88EC"));
+    assert_eq!(t.find_resources("AWS::Lambda::Function", json!({})).len(), 1);
+    let handler =
+        &resources["BucketNotificationsHandler050a0587b7544547bf325f094a3db8347ECC3691"]["Properties"];
+    assert_eq!(handler["Timeout"], 300);
+    assert_eq!(handler["Runtime"], "python3.13");
+    assert!(handler["Code"]["ZipFile"]
+        .as_str()
+        .unwrap()
+        .contains("put_bucket_notification_configuration"));
+    let b_id = t
+        .find_resources("AWS::S3::Bucket", json!({}))
+        .into_iter()
+        .find(|(k, _)| k.starts_with('B'))
+        .unwrap()
+        .0;
+    let (_, b_notifications) = t
+        .find_resources(
+            "Custom::S3BucketNotifications",
+            json!({ "Properties": { "BucketName": { "Ref": b_id } } }),
+        )
+        .remove(0);
+    assert_eq!(
+        b_notifications["Properties"]["NotificationConfiguration"],
+        json!({ "EventBridgeConfiguration": {} })
+    );
+    let b_policy = t
+        .find_resources("AWS::S3::BucketPolicy", json!({}))
+        .into_iter()
+        .find(|(k, _)| k.starts_with('B'))
+        .unwrap()
+        .0;
+    assert!(b_notifications["DependsOn"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(b_policy)));
+    t.assert_has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        json!({ "PolicyDocument": { "Statement": [{
+            "Action": "sns:Publish",
+            "Principal": { "Service": "s3.amazonaws.com" },
+            "Condition": { "ArnLike": { "aws:SourceArn": { "Fn::GetAtt": [
+                t.find_resources("AWS::S3::Bucket", json!({})).into_iter().find(|(k, _)| k.starts_with('A')).unwrap().0,
+                "Arn"
+            ] } } }
+        }] } }),
     );
 }
 
@@ -320,4 +446,24 @@ fn arn_for_objects_and_names() {
     assert!(t.has_output("Missing", json!({})).is_err());
     let objects = &t.to_json()["Outputs"]["Objects"]["Value"]["Fn::Join"][1][1];
     assert_eq!(objects, "/reports/*");
+}
+
+/// The notifications handler's own tests (Python's unittest; a fake S3 client and a
+/// recorded ResponseURL): it keeps the entries it did not make, takes off only its own.
+#[test]
+fn the_notifications_handler_passes_its_own_tests() {
+    let python = std::env::var("CAIRN_PYTHON")
+        .ok()
+        .filter(|p| std::path::Path::new(p).exists())
+        .unwrap_or_else(|| "python3".to_string());
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/s3_notifications");
+    let out = std::process::Command::new(python)
+        .args(["-m", "unittest", "test_handler", "-v"])
+        .current_dir(&dir)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("python3 runs (the notifications handler's tests need it)");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("Ran 7 tests"), "{log}");
 }

@@ -282,6 +282,60 @@ impl IntegRun {
             "RestrictPublicBuckets": c.and_then(|c| c.restrict_public_buckets()),
         }))
     }
+
+    /// [`Probe::BucketNotifications`].
+    pub(super) async fn read_bucket_notifications(&self, bucket: &str) -> Result<Value> {
+        let out = aws_sdk_s3::Client::new(&self.config)
+            .get_bucket_notification_configuration()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(|e| IntegError::Call {
+                case: self.case.name.clone(),
+                call: format!("s3:GetBucketNotificationConfiguration {bucket}"),
+                message: super::error_chain(&e),
+            })?;
+        Ok(json!({
+            "LambdaFunctionConfigurations": out.lambda_function_configurations().iter().map(|c| {
+                notification_entry(c.id(), c.events(), c.lambda_function_arn(), c.filter())
+            }).collect::<Vec<_>>(),
+            "QueueConfigurations": out.queue_configurations().iter().map(|c| {
+                notification_entry(c.id(), c.events(), c.queue_arn(), c.filter())
+            }).collect::<Vec<_>>(),
+            "TopicConfigurations": out.topic_configurations().iter().map(|c| {
+                notification_entry(c.id(), c.events(), c.topic_arn(), c.filter())
+            }).collect::<Vec<_>>(),
+            "EventBridge": out.event_bridge_configuration().is_some(),
+        }))
+    }
+}
+
+/// One entry of a bucket's notification configuration, as [`Probe::BucketNotifications`]
+/// shows it.
+fn notification_entry(
+    id: Option<&str>,
+    events: &[aws_sdk_s3::types::Event],
+    arn: &str,
+    filter: Option<&aws_sdk_s3::types::NotificationConfigurationFilter>,
+) -> Value {
+    let rules: Vec<Value> = filter
+        .and_then(|f| f.key())
+        .map(|k| k.filter_rules())
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            json!({
+                "Name": r.name().map(|n| n.as_str().to_ascii_lowercase()),
+                "Value": r.value(),
+            })
+        })
+        .collect();
+    json!({
+        "Id": id,
+        "Events": events.iter().map(|e| e.as_str()).collect::<Vec<_>>(),
+        "Arn": arn,
+        "FilterRules": rules,
+    })
 }
 
 /// Sends `call` to `target` with the credentials of `config` (or of the call's role).

@@ -1117,6 +1117,7 @@ impl IntegRun {
             Probe::StackInstances { stack_set } => self.read_stack_instances(stack_set).await,
             Probe::Object { bucket, key } => self.read_object(bucket, key).await,
             Probe::PublicAccessBlock { bucket } => self.read_public_access_block(bucket).await,
+            Probe::BucketNotifications { bucket } => self.read_bucket_notifications(bucket).await,
         }
     }
 

@@ -83,6 +83,14 @@ pub enum Probe {
         /// The bucket's name.
         bucket: String,
     },
+    /// A bucket's notification configuration (`GetBucketNotificationConfiguration`):
+    /// `{"LambdaFunctionConfigurations", "QueueConfigurations", "TopicConfigurations":
+    /// [{"Id", "Events", "Arn", "FilterRules": [{"Name", "Value"}]}], "EventBridge": bool}`,
+    /// filter rule names lower case.
+    BucketNotifications {
+        /// The bucket's name.
+        bucket: String,
+    },
 }
 
 impl Probe {
@@ -156,6 +164,13 @@ impl Probe {
         }
     }
 
+    /// A bucket's notification configuration.
+    pub fn bucket_notifications(bucket: impl Into<String>) -> Self {
+        Probe::BucketNotifications {
+            bucket: bucket.into(),
+        }
+    }
+
     /// How the probe is shown in the report.
     pub fn describe(&self) -> String {
         match self {
@@ -171,6 +186,7 @@ impl Probe {
             Probe::StackInstances { stack_set } => format!("instances of StackSet {stack_set}"),
             Probe::Object { bucket, key } => format!("object s3://{bucket}/{key}"),
             Probe::PublicAccessBlock { bucket } => format!("public access block of bucket {bucket}"),
+            Probe::BucketNotifications { bucket } => format!("notification configuration of bucket {bucket}"),
         }
     }
 }
