@@ -230,11 +230,24 @@ summary() {
 # DIR/local-aws.out and DIR/local-aws.log), waits until it serves (at most 60 s), and sets
 # LOCAL_AWS_PID and LOCAL_AWS_ENDPOINT; then exports what the AWS clients need to use it:
 # the endpoint, dummy credentials, us-east-1, no config or credentials files. Stop it with
-# stop_local_aws (in the caller's exit trap).
+# stop_local_aws (in the caller's exit trap). launch_local_aws and use_local_aws are its two
+# halves, for a caller that has other work to do while the environment starts.
 start_local_aws() {
+    launch_local_aws "$1"
+    use_local_aws "$1"
+}
+
+# launch_local_aws DIR: starts the local environment in the background; sets LOCAL_AWS_PID.
+launch_local_aws() {
     local dir="$1"
     "$PY" "$ROOT/scripts/lib/local-aws.py" --ready-file "$dir/endpoint" >"$dir/local-aws.out" 2>"$dir/local-aws.log" &
     LOCAL_AWS_PID=$!
+}
+
+# use_local_aws DIR: waits until the environment launch_local_aws started serves, then sets
+# LOCAL_AWS_ENDPOINT and exports the AWS clients' environment (as start_local_aws says).
+use_local_aws() {
+    local dir="$1"
     for _ in $(seq 1 600); do
         [[ -s "$dir/endpoint" ]] && break
         if ! kill -0 "$LOCAL_AWS_PID" 2>/dev/null; then
