@@ -27,6 +27,8 @@ use serde_json::Value as Json;
 mod custom_resources;
 #[path = "../twins/eks_cluster.rs"]
 mod eks_cluster;
+#[path = "../twins/eks_manifest.rs"]
+mod eks_manifest;
 #[path = "../twins/events.rs"]
 mod events;
 #[path = "../twins/existing.rs"]
@@ -99,6 +101,11 @@ const PAIRS: &[Pair] = &[
         name: "eks_cluster",
         stack: "EksCluster",
         build: eks_cluster::build,
+    },
+    Pair {
+        name: "eks_manifest",
+        stack: "EksManifest",
+        build: eks_manifest::build,
     },
     Pair {
         name: "pipeline",

@@ -184,6 +184,11 @@ pub enum AssetSource {
 pub struct FileAsset {
     /// The content.
     pub source: AssetSource,
+    /// A hash chosen by the caller instead of the content's (aws-cdk-lib's `assetHash`,
+    /// `AssetHashType.CUSTOM`): the object is named by the SHA-256 of this text, so the
+    /// key stays what the CDK wrote for the same asset (a Lambda layer's `Content` is
+    /// create-only: another key replaces the layer version). `None`: the content's hash.
+    pub asset_hash: Option<String>,
 }
 
 impl FileAsset {
@@ -191,6 +196,7 @@ impl FileAsset {
     pub fn directory(path: impl Into<PathBuf>) -> Self {
         FileAsset {
             source: AssetSource::Directory(path.into()),
+            asset_hash: None,
         }
     }
 
@@ -198,7 +204,21 @@ impl FileAsset {
     pub fn file(path: impl Into<PathBuf>) -> Self {
         FileAsset {
             source: AssetSource::File(path.into()),
+            asset_hash: None,
         }
+    }
+
+    /// The same asset named by the SHA-256 of `hash` instead of its content's (see
+    /// [`FileAsset::asset_hash`]).
+    ///
+    /// ```
+    /// use cairn_core::FileAsset;
+    /// let a = FileAsset::file("layer.zip").with_asset_hash("b4ae4747");
+    /// assert_eq!(a.asset_hash.as_deref(), Some("b4ae4747"));
+    /// ```
+    pub fn with_asset_hash(mut self, hash: impl Into<String>) -> Self {
+        self.asset_hash = Some(hash.into());
+        self
     }
 }
 
@@ -280,7 +300,10 @@ pub(crate) fn package(construct: &str, asset: &FileAsset) -> Result<FileAssetArt
             (file.clone(), bytes, ext)
         }
     };
-    let hash = sha256_hex(&bytes);
+    let hash = match &asset.asset_hash {
+        Some(custom) => sha256_hex(custom.as_bytes()),
+        None => sha256_hex(&bytes),
+    };
     let object_key = match &ext {
         Some(ext) => format!("{hash}.{ext}"),
         None => hash.clone(),

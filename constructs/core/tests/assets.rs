@@ -258,14 +258,20 @@ fn a_file_asset_keeps_its_bytes_and_extension() {
             stack,
             FileAsset {
                 source: AssetSource::File(bare.clone()),
+                asset_hash: None,
             },
         )
         .unwrap();
     assert_eq!(plain.key, Value::from(plain.hash.clone()));
+    // A custom hash (the CDK's assetHash) names the object by its own SHA-256.
+    let custom = app
+        .add_file_asset(stack, FileAsset::file(&file).with_asset_hash("pinned"))
+        .unwrap();
+    assert_eq!(custom.key, Value::from(format!("{}.json", sha256_hex(b"pinned"))));
     // The same file twice is one asset.
     app.add_file_asset(stack, FileAsset::file(&file)).unwrap();
     let asm = app.synth().unwrap();
-    assert_eq!(asm.stack("Data").unwrap().assets.len(), 2);
+    assert_eq!(asm.stack("Data").unwrap().assets.len(), 3);
     let out = base.join("cdk.out");
     asm.write(&out, TemplateFormat::Json).unwrap();
     assert_eq!(

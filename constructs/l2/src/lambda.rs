@@ -44,8 +44,15 @@ use crate::logs::{LogGroup, LogGroupProps, RetentionDays};
 use crate::{dynamodb, s3, sns, sqs};
 
 mod existing;
+mod layer;
 
 pub use existing::{FunctionAttributes, FunctionRef, ImportedFunction};
+pub use layer::{LayerVersion, LayerVersionProps};
+
+/// A list of strings for an L1 property.
+fn string_list(values: &[Value]) -> Val<Vec<Val<String>>> {
+    values.iter().cloned().map(Into::into).collect::<Vec<_>>().into()
+}
 
 pub use cairn_cfn::lambda::*;
 
@@ -132,6 +139,15 @@ pub enum Code {
     /// A local directory (zipped at synthesis) or a `.zip`/`.jar` file, uploaded as a
     /// file asset to the bootstrap bucket at deploy.
     Asset(PathBuf),
+    /// A local file or directory as [`Code::Asset`], its object named by the SHA-256 of
+    /// `asset_hash` instead of its content's (aws-cdk-lib's `assetHash`): the key a CDK app
+    /// wrote for the same asset, e.g. a Lambda layer's, whose `Content` is create-only.
+    HashedAsset {
+        /// The file or directory.
+        path: PathBuf,
+        /// The hash chosen in place of the content's.
+        asset_hash: String,
+    },
     /// Source code inline in the template (Python and Node.js; at most 4 MB; the handler
     /// must be `index.<function>`).
     Inline(String),
@@ -150,9 +166,37 @@ impl Code {
         Code::Asset(path.into())
     }
 
+    /// Code from a local directory or file, named by `asset_hash` (see [`Code::HashedAsset`]).
+    pub fn from_asset_with_hash(path: impl Into<PathBuf>, asset_hash: impl Into<String>) -> Self {
+        Code::HashedAsset {
+            path: path.into(),
+            asset_hash: asset_hash.into(),
+        }
+    }
+
     /// Inline source code.
     pub fn inline(source: &str) -> Self {
         Code::Inline(source.to_string())
+    }
+
+    /// The bucket and key of code that is not inline: an asset is added to the app for
+    /// the construct `node`. Inline code is an error naming `node`.
+    pub(crate) fn s3_location(&self, app: &mut App, node: NodeId) -> Result<(Value, Value)> {
+        let (path, asset_hash) = match self {
+            Code::Asset(path) => (path, None),
+            Code::HashedAsset { path, asset_hash } => (path, Some(asset_hash.clone())),
+            Code::Bucket { bucket, key } => return Ok((bucket.clone(), key.clone())),
+            Code::Inline(_) => {
+                return Err(app.invalid_props(node, "inline code has no S3 location; use Code::from_asset"))
+            }
+        };
+        let source = if path.is_file() {
+            AssetSource::File(path.clone())
+        } else {
+            AssetSource::Directory(path.clone())
+        };
+        let loc = app.add_file_asset(node, FileAsset { source, asset_hash })?;
+        Ok((loc.bucket, loc.key))
     }
 
     /// An object in S3.
@@ -199,6 +243,14 @@ pub struct FunctionProps {
     /// An SQS queue receiving the events of failed asynchronous invocations; the role
     /// may send to it (and use its customer managed key).
     pub dead_letter_queue: Option<sqs::Queue>,
+    /// Layers, in order (at most 5): their content is under `/opt` at run time.
+    pub layers: Vec<LayerVersion>,
+    /// Subnets to run in (the function then reaches the VPC, and the internet only through
+    /// a NAT gateway); the created role gets `service-role/AWSLambdaVPCAccessExecutionRole`,
+    /// as in the CDK. Empty: outside any VPC.
+    pub vpc_subnets: Vec<Value>,
+    /// The security groups of the function's network interfaces (with `vpc_subnets`).
+    pub security_group_ids: Vec<Value>,
 }
 
 impl FunctionProps {
@@ -218,6 +270,9 @@ impl FunctionProps {
             log_retention: Some(RetentionDays::TwoYears),
             role: None,
             dead_letter_queue: None,
+            layers: Vec::new(),
+            vpc_subnets: Vec::new(),
+            security_group_ids: Vec::new(),
         }
     }
 }
@@ -360,40 +415,58 @@ impl Function {
                     ..Default::default()
                 }
             }
-            Code::Asset(path) => {
-                let source = if path.is_file() {
-                    AssetSource::File(path.clone())
-                } else {
-                    AssetSource::Directory(path.clone())
-                };
-                let loc = app.add_file_asset(node, FileAsset { source })?;
+            code => {
+                let (bucket, key) = code.s3_location(app, node)?;
                 function::Code {
-                    s3_bucket: Some(loc.bucket.into()),
-                    s3_key: Some(loc.key.into()),
+                    s3_bucket: Some(bucket.into()),
+                    s3_key: Some(key.into()),
                     ..Default::default()
                 }
             }
-            Code::Bucket { bucket, key } => function::Code {
-                s3_bucket: Some(bucket.clone().into()),
-                s3_key: Some(key.clone().into()),
-                ..Default::default()
-            },
         };
         let role = match props.role {
             Some(r) => r,
-            None => Role::new(
-                app,
-                node,
-                "ServiceRole",
-                RoleProps {
-                    managed_policies: vec![Role::aws_managed_policy(
-                        "service-role/AWSLambdaBasicExecutionRole",
-                    )],
-                    ..RoleProps::new(Principal::service("lambda.amazonaws.com"))
-                },
-            )?,
+            None => {
+                let mut managed = vec![Role::aws_managed_policy(
+                    "service-role/AWSLambdaBasicExecutionRole",
+                )];
+                if !props.vpc_subnets.is_empty() {
+                    managed.push(Role::aws_managed_policy(
+                        "service-role/AWSLambdaVPCAccessExecutionRole",
+                    ));
+                }
+                Role::new(
+                    app,
+                    node,
+                    "ServiceRole",
+                    RoleProps {
+                        managed_policies: managed,
+                        ..RoleProps::new(Principal::service("lambda.amazonaws.com"))
+                    },
+                )?
+            }
         };
         let mut f = CfnFunction::new(code, role.arn());
+        if !props.layers.is_empty() {
+            f.layers = Some(
+                props
+                    .layers
+                    .iter()
+                    .map(|l| l.layer_version_arn().into())
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
+        }
+        if !props.vpc_subnets.is_empty() {
+            f.vpc_config = Some(
+                function::VpcConfig {
+                    subnet_ids: Some(string_list(&props.vpc_subnets)),
+                    security_group_ids: Some(string_list(&props.security_group_ids)),
+                    ..Default::default()
+                }
+                .into(),
+            );
+        }
         f.handler = Some(props.handler.as_str().into());
         f.runtime = Some(Val::Expr(Value::from(props.runtime.as_str())));
         if props.architecture != Architecture::X86_64 {

@@ -34,6 +34,11 @@ pub struct ProviderProps {
     pub total_timeout: Duration,
     /// A physical name for the on-event framework function.
     pub provider_function_name: Option<String>,
+    /// Subnets the framework functions run in (e.g. to reach a private endpoint); empty:
+    /// outside any VPC.
+    pub vpc_subnets: Vec<Value>,
+    /// The framework functions' security groups (with `vpc_subnets`).
+    pub security_group_ids: Vec<Value>,
 }
 
 impl ProviderProps {
@@ -45,6 +50,8 @@ impl ProviderProps {
             query_interval: Duration::from_secs(5),
             total_timeout: Duration::from_secs(30 * 60),
             provider_function_name: None,
+            vpc_subnets: Vec::new(),
+            security_group_ids: Vec::new(),
         }
     }
 }
@@ -111,11 +118,19 @@ impl Provider {
         let user: Vec<Function> = std::iter::once(props.on_event_handler)
             .chain(props.is_complete_handler)
             .collect();
-        let entry = framework_function(app, node, ON_EVENT, props.provider_function_name.clone(), &user)?;
+        let network = (props.vpc_subnets.clone(), props.security_group_ids.clone());
+        let entry = framework_function(
+            app,
+            node,
+            ON_EVENT,
+            props.provider_function_name.clone(),
+            &user,
+            &network,
+        )?;
         let mut invoked = user.clone();
         if props.is_complete_handler.is_some() {
-            let is_complete = framework_function(app, node, IS_COMPLETE, None, &user)?;
-            let on_timeout = framework_function(app, node, ON_TIMEOUT, None, &user)?;
+            let is_complete = framework_function(app, node, IS_COMPLETE, None, &user, &network)?;
+            let on_timeout = framework_function(app, node, ON_TIMEOUT, None, &user, &network)?;
             let attempts = total.as_secs() / interval.as_secs();
             let machine = waiter(app, node, is_complete, on_timeout, interval.as_secs(), attempts)?;
             entry.add_environment(app, "WAITER_STATE_MACHINE_ARN", machine.clone())?;
@@ -146,13 +161,15 @@ impl Provider {
 }
 
 /// One framework function (`framework-<entry>`) allowed to invoke and read the user's
-/// functions, whose ARNs it gets in its environment.
+/// functions, whose ARNs it gets in its environment, in the given subnets and security
+/// groups (if any).
 fn framework_function(
     app: &mut App,
     provider: NodeId,
     (python, cdk): (&str, &str),
     function_name: Option<String>,
     user: &[Function],
+    (vpc_subnets, security_group_ids): &(Vec<Value>, Vec<Value>),
 ) -> Result<Function> {
     let description: String = format!(
         "AWS CDK resource provider framework - {cdk} ({})",
@@ -169,6 +186,8 @@ fn framework_function(
             description: Some(description),
             timeout: Some(Duration::from_secs(900)),
             function_name,
+            vpc_subnets: vpc_subnets.clone(),
+            security_group_ids: security_group_ids.clone(),
             ..FunctionProps::new(
                 Runtime::Python3_13,
                 &format!("index.{python}"),
