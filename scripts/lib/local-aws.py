@@ -79,11 +79,13 @@ import uuid
 import zipfile
 
 import local_aws_custom_resources  # noqa: E402
+import local_aws_kubernetes  # noqa: E402
 from local_aws_stacksets import GAP as STACKSETS_GAP  # noqa: E402
 
 # What moto does not do even with the changes above (served at /_local-aws/gaps).
 GAPS = {
-    "lambda": "runs Python handlers in a subprocess (no other runtimes, no layers, no concurrency limits, "
+    "lambda": "runs Python handlers in a subprocess (no other runtimes, no layers: a function with layers gets "
+    "the stand-in aws, kubectl and helm of local_aws_kubernetes.py first on its PATH; no concurrency limits, "
     "no asynchronous retries or on-failure destinations; an asynchronous invoke runs synchronously)",
     "ssm:SendCommand": "Run Command records the command but runs nothing on instances and emits no "
     "status-change events",
@@ -116,6 +118,7 @@ GAPS.update(
     {
         "eks": "EKS clusters exist in moto's EKS backend (no control plane runs); node groups and access "
         "entries are recorded",
+        "kubernetes": local_aws_kubernetes.GAP,
         "cloudformation-rollback": "a resource that fails leaves the stack CREATE_FAILED or UPDATE_FAILED with what "
         "was made (no rollback, as with --no-rollback)",
     }
@@ -205,6 +208,19 @@ def patch_moto(endpoint, work):
 def patch_lambda(endpoint, work):
     from moto.awslambda.models import LambdaFunction
 
+    # A function with layers gets the stand-ins of the tools a kubectl provider's layers carry
+    # (moto's CloudFormation model drops a function's Layers: they are kept here, checked).
+    layer_tools = local_aws_kubernetes.install(work)
+    create = LambdaFunction.create_from_cloudformation_json.__func__
+
+    def create_with_layers(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        fn = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        layers = (cloudformation_json.get("Properties") or {}).get("Layers")
+        if layers:
+            fn.layers = fn._get_layers_data(layers)
+        return fn
+
+    LambdaFunction.create_from_cloudformation_json = classmethod(create_with_layers)
     code_dirs = {}
     lock = threading.Lock()
 
@@ -248,11 +264,11 @@ def patch_lambda(endpoint, work):
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.timeout),
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
+            **function_credentials(self),
             "CAIRN_FUNCTION_ARN": self.function_arn,
         }
+        if getattr(self, "layers", None):
+            env["PATH"] = layer_tools + os.pathsep + env["PATH"]
         env.update({k: str(v) for k, v in (self.environment_vars or {}).items()})
         # After the function's own variables: boto3 in the handler must talk to this moto.
         env["AWS_ENDPOINT_URL"] = endpoint
@@ -280,6 +296,26 @@ def patch_lambda(endpoint, work):
 
     LambdaFunction._invoke_lambda = invoke_locally
     CAIRN_PATCHED.append("lambda: invocations run the function's Python handler in a subprocess")
+
+
+def function_credentials(fn):
+    """The credentials a function runs with: its execution role's, assumed in moto's STS,
+    so that its calls reach its own account (a function of another account than moto's
+    default would otherwise call into the default one)."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.sts.models import sts_backends
+
+    if fn.account_id == DEFAULT_ACCOUNT_ID or not fn.role:
+        return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
+    role = sts_backends[fn.account_id]["aws"].assume_role(
+        region_name=fn.region, role_session_name=fn.function_name[:64], role_arn=fn.role, policy=None,
+        duration=3600, external_id=None,
+    )
+    return {
+        "AWS_ACCESS_KEY_ID": role.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": role.secret_access_key,
+        "AWS_SESSION_TOKEN": role.session_token,
+    }
 
 
 # The handler runner: the event on stdin, the result as the last line of stdout, logs on stderr.
@@ -958,6 +994,8 @@ class Gateway:
         path = environ.get("PATH_INFO", "")
         if path == "/_local-aws/gaps":
             return respond(start_response, 200, json.dumps(GAPS))
+        if path == "/_local-aws/kubernetes":
+            return respond(start_response, 200, json.dumps(local_aws_kubernetes.state()))
         if path.startswith(local_aws_custom_resources.PATH) and environ["REQUEST_METHOD"] == "PUT":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = json.loads(environ["wsgi.input"].read(length) or b"{}")
