@@ -21,8 +21,14 @@
 //! - ECR repositories for the manager and agent images ([`MANAGER_REPOSITORY`],
 //!   [`AGENT_REPOSITORY`]): scan on push, immutable tags, encrypted with a customer managed
 //!   key, untagged images expire; each node group may pull (and decrypt) its image;
-//! - the agent node role may `sts:AssumeRole` exactly the [`EXECUTION_ROLE_NAME`] role of
-//!   each target account: that is how a pipeline deploys into a target account.
+//! - the agents' service account `jenkins/jenkins-agent` with an IRSA role that may
+//!   `sts:AssumeRole` exactly the [`EXECUTION_ROLE_NAME`] role of each target account: that
+//!   is how a pipeline deploys into a target account (only agent pods get it, not every pod
+//!   of the agent nodes);
+//! - Jenkins itself, applied by CloudFormation through the cluster's kubectl provider (its
+//!   layers [`KUBECTL_LAYER`] and [`AWSCLI_LAYER`], published in the account beforehand):
+//!   the manager (deployment, service, RBAC), the agents' pod template (configuration as
+//!   code) and the cluster autoscaler's Helm chart; see [`kubernetes`].
 //!
 //! One stack per target account ([`TARGET_ACCOUNTS`], same region): the
 //! [`EXECUTION_ROLE_NAME`] role, trusted only by the shared-services account, which may run
@@ -38,12 +44,15 @@ use cairn::aspects::RuleSet;
 use cairn::ec2::{FlowLogOptions, Vpc, VpcProps};
 use cairn::ecr::{LifecycleRule, Repository, RepositoryEncryption, RepositoryProps};
 use cairn::eks::{
-    AccessPolicy, CapacityType, Cluster, ClusterProps, EndpointAccess, KubernetesVersion, NodegroupProps,
-    ServiceAccountProps, Taint, TaintEffect,
+    AccessPolicy, AwsCliLayer, CapacityType, Cluster, ClusterProps, EndpointAccess, KubectlProviderOptions,
+    KubernetesVersion, NodegroupProps, ServiceAccountProps, Taint, TaintEffect,
 };
 use cairn::iam::{PolicyDocument, PolicyStatement, Principal, Role, RoleProps};
 use cairn::kms::{Key, KeyProps};
-use cairn::{App, Environment, Output, Pseudo, Result, Stack, StackProps, Value};
+use cairn::lambda::LayerVersion;
+use cairn::{App, Arn, Environment, Output, Pseudo, Result, Stack, StackProps, Value};
+
+pub mod kubernetes;
 
 /// The shared-services account, where Jenkins runs.
 pub const SHARED_SERVICES_ACCOUNT: &str = "111111111111";
@@ -73,6 +82,12 @@ pub const MANAGER_REPOSITORY: &str = "jenkins/manager";
 pub const AGENT_REPOSITORY: &str = "jenkins/agent";
 /// The Kubernetes namespace and name of the cluster autoscaler's service account.
 pub const AUTOSCALER_SERVICE_ACCOUNT: (&str, &str) = ("kube-system", "cluster-autoscaler");
+/// The Lambda layer with `kubectl` and `helm` (the layout of the CDK's
+/// `@aws-cdk/lambda-layer-kubectl-v33`), published in the shared-services account.
+pub const KUBECTL_LAYER: &str = "layer:kubectl-v33:1";
+/// The Lambda layer with the AWS CLI (`awscli/aws`), published in the shared-services
+/// account.
+pub const AWSCLI_LAYER: &str = "layer:awscli-v2:1";
 
 /// `arn:<partition>:iam::<account>:role/<name>`.
 fn role_arn(account: &str, name: &str) -> Value {
@@ -163,6 +178,19 @@ fn shared_services_stack(app: &mut App) -> Result<()> {
             ..VpcProps::default()
         },
     )?;
+    // The layers of the kubectl provider, published in this account beforehand.
+    let kubectl_layer = LayerVersion::from_layer_version_arn(
+        app,
+        stack,
+        "KubectlLayer",
+        Arn::new("lambda", KUBECTL_LAYER).format(),
+    )?;
+    let awscli_layer = LayerVersion::from_layer_version_arn(
+        app,
+        stack,
+        "AwsCliLayer",
+        Arn::new("lambda", AWSCLI_LAYER).format(),
+    )?;
     let cluster = Cluster::new(
         app,
         stack,
@@ -170,6 +198,10 @@ fn shared_services_stack(app: &mut App) -> Result<()> {
         ClusterProps {
             cluster_name: Some(CLUSTER_NAME.into()),
             endpoint_access: EndpointAccess::PUBLIC_AND_PRIVATE.only_from([ADMIN_CIDR]),
+            kubectl_provider: Some(KubectlProviderOptions::new(
+                kubectl_layer,
+                AwsCliLayer::Layer(awscli_layer),
+            )),
             ..ClusterProps::new(&vpc, KubernetesVersion::V1_33)
         },
     )?;
@@ -218,8 +250,14 @@ fn shared_services_stack(app: &mut App) -> Result<()> {
         },
     )?;
 
-    // Pipelines deploy into the target accounts by assuming their execution role.
-    agent_nodes.role().add_to_policy(
+    // Pipelines deploy into the target accounts by assuming their execution role: the
+    // agent pods' service account may.
+    let agents = cluster.add_service_account(
+        app,
+        "JenkinsAgents",
+        ServiceAccountProps::new(&cluster, kubernetes::NAMESPACE, kubernetes::AGENT_SERVICE_ACCOUNT),
+    )?;
+    agents.role().add_to_policy(
         app,
         PolicyStatement::allow()
             .sid("AssumeTargetAccountExecutionRoles")
@@ -252,6 +290,24 @@ fn shared_services_stack(app: &mut App) -> Result<()> {
     manager_repo.grant_pull(app, &manager_nodes)?;
     agent_repo.grant_pull(app, &agent_nodes)?;
 
+    let tagged = |repo: &Repository| {
+        Value::join(
+            "",
+            [
+                repo.repository_uri(),
+                Value::from(format!(":{}", kubernetes::IMAGE_TAG)),
+            ],
+        )
+    };
+    kubernetes::deploy_jenkins(
+        app,
+        &cluster,
+        &agents,
+        &autoscaler,
+        tagged(&manager_repo),
+        tagged(&agent_repo),
+    )?;
+
     app.output(
         stack,
         "ClusterName",
@@ -266,11 +322,6 @@ fn shared_services_stack(app: &mut App) -> Result<()> {
         stack,
         "AgentImageRepositoryUri",
         Output::new(agent_repo.repository_uri()).description("Push the Jenkins agent image here"),
-    )?;
-    app.output(
-        stack,
-        "ClusterAutoscalerServiceAccount",
-        Output::new(autoscaler.manifest()).description("kubectl apply this service account manifest"),
     )?;
     Ok(())
 }

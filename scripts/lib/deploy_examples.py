@@ -51,7 +51,18 @@ PREREQUISITES = {
     "aspects-demo-compliant": {
         "ssm": {"/golden/ami/latest": "the organization's golden AMI, the parameter its approved-AMI rule names"},
     },
+    "eks-jenkins": {
+        "layers": {
+            "kubectl-v33": "kubectl and helm for the cluster's kubectl provider",
+            "awscli-v2": "the AWS CLI for the cluster's kubectl provider",
+        },
+    },
 }
+
+# The custom resources a kubectl provider serves: what they apply is checked in the
+# stand-in Kubernetes of the local environment (local_aws_kubernetes.py).
+KUBERNETES_MANIFEST = "Custom::AWSCDK-EKS-KubernetesResource"
+KUBERNETES_CHART = "Custom::AWSCDK-EKS-HelmChart"
 
 # The local environment's gaps (local-aws.py's GAPS, by key) that apply to an example using
 # resources of these type prefixes.
@@ -67,6 +78,7 @@ GAPS_BY_TYPE = [
     ("AWS::Backup::", "backup"),
     ("AWS::StepFunctions::", "stepfunctions-waits"),
     ("AWS::EKS::", "eks"),
+    ("Custom::AWSCDK-EKS-", "kubernetes"),
 ]
 
 
@@ -249,6 +261,9 @@ class Example:
         if unresolved:
             raise Failure("values not resolved: " + "; ".join(unresolved))
         print("  ok    their SSM parameters hold resolved values, their instances run images that exist", flush=True)
+        wanted = kubernetes_wanted(stacks)
+        if wanted:
+            self.check_kubernetes(wanted, present=True)
 
         destroy = ["destroy", "--all", "--force", "--output", self.out]
         protected = [(s, r) for s in stacks for r in s["protected"]]
@@ -264,7 +279,28 @@ class Example:
         if left:
             raise Failure("left after destroy: " + ", ".join(f"{n} ({st})" for n, st in sorted(left.items())))
         print(f"  ok    {plural(len(stacks), 'stack')} gone after destroy", flush=True)
+        if wanted:
+            self.check_kubernetes(wanted, present=False)
         self.result["passed"] = True
+
+    def check_kubernetes(self, wanted, present):
+        """The objects and releases of the stacks' kubectl resources are in the stand-in
+        clusters after the deploy (`present`), and none is left after the destroy."""
+        state = json.load(urllib.request.urlopen(os.environ["AWS_ENDPOINT_URL"] + "/_local-aws/kubernetes"))
+        have = {("object", k) for c in state["clusters"].values() for k in c["objects"]}
+        have |= {("release", k) for c in state["clusters"].values() for k in c["releases"]}
+        objects = sum(1 for kind, _ in wanted if kind == "object")
+        what = f"{plural(objects, 'Kubernetes object')} and {plural(len(wanted) - objects, 'Helm release')}"
+        if present:
+            missing = sorted(f"{kind} {k}" for kind, k in wanted - have)
+            if missing:
+                raise Failure("not applied by the kubectl handler: " + ", ".join(missing))
+            print(f"  ok    the kubectl handler applied {what} (stand-in Kubernetes)", flush=True)
+        else:
+            left = sorted(f"{kind} {k}" for kind, k in wanted & have)
+            if left:
+                raise Failure("left in the cluster after destroy: " + ", ".join(left))
+            print(f"  ok    the kubectl handler deleted {what} on destroy (stand-in Kubernetes)", flush=True)
 
     def prerequisites(self, stacks):
         """Makes what PREREQUISITES lists for the example; returns the `--parameters` args."""
@@ -279,6 +315,17 @@ class Example:
             "vpc": vpc,
             "subnet": ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"][0]["SubnetId"],
         }
+        # Layers are published where the stacks' functions with layers are.
+        with_layers = sorted({
+            (s["account"], s["region"]) for s in stacks
+            for r in s["template"].get("Resources", {}).values()
+            if r.get("Type") == "AWS::Lambda::Function" and (r.get("Properties") or {}).get("Layers")
+        })
+        for name, why in wanted.get("layers", {}).items():
+            for account, env_region in with_layers:
+                lam = self.creds.client("lambda", account, env_region)
+                version = lam.publish_layer_version(LayerName=name, Content={"ZipFile": empty_zip()})["Version"]
+                self.prerequisite(f"Lambda layer {name} (version {version}) in aws://{account}/{env_region}: {why}")
         ssm = self.creds.client("ssm", self.creds.caller, region)
         for name, why in wanted.get("ssm", {}).items():
             ssm.put_parameter(Name=name, Value=values["image"], Type="String", Overwrite=True)
@@ -367,6 +414,7 @@ def read_stacks(out):
                         "path": a.get("displayName") or artifact_id,
                         "account": None if account == "unknown-account" else account,
                         "region": None if region == "unknown-region" else region,
+                        "template": template,
                         "types": {r.get("Type") for r in (template.get("Resources") or {}).values()},
                         "resources": {
                             k for k, r in (template.get("Resources") or {}).items() if "Condition" not in r
@@ -382,6 +430,38 @@ def read_stacks(out):
 
     read(out)
     return stacks
+
+
+def empty_zip():
+    """A zip with one README, the content of a layer the local environment stands in for."""
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("README", "published by scripts/deploy-examples: the local Lambda runs no layer\n")
+    return buf.getvalue()
+
+
+def kubernetes_wanted(stacks):
+    """What the stacks' kubectl resources apply: ("object", "Kind/namespace/name") for each
+    object of a manifest, ("release", "namespace/release") for each chart (their names are
+    literal; references inside the objects are read as placeholders)."""
+    import local_aws_kubernetes
+
+    wanted = set()
+    for s in stacks:
+        for r in s["template"].get("Resources", {}).values():
+            props = r.get("Properties") or {}
+            if r.get("Type") == KUBERNETES_MANIFEST:
+                m = props.get("Manifest")
+                if isinstance(m, dict):
+                    m = "".join(p if isinstance(p, str) else "<ref>" for p in m["Fn::Join"][1])
+                for o in json.loads(m):
+                    wanted.add(("object", local_aws_kubernetes.key(o)))
+            elif r.get("Type") == KUBERNETES_CHART:
+                wanted.add(("release", f"{props.get('Namespace') or 'default'}/{props['Release']}"))
+    return wanted
 
 
 def not_modelled(types, local_aws_log, gaps):

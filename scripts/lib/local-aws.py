@@ -86,12 +86,14 @@ import uuid
 import zipfile
 
 import local_aws_custom_resources  # noqa: E402
+import local_aws_kubernetes  # noqa: E402
 from local_aws_pipelines import GAP as PIPELINES_GAP  # noqa: E402
 from local_aws_stacksets import GAP as STACKSETS_GAP  # noqa: E402
 
 # What moto does not do even with the changes above (served at /_local-aws/gaps).
 GAPS = {
-    "lambda": "runs Python handlers in a subprocess (no other runtimes, no layers, no concurrency limits, "
+    "lambda": "runs Python handlers in a subprocess (no other runtimes, no layers: a function with layers gets "
+    "the stand-in aws, kubectl and helm of local_aws_kubernetes.py first on its PATH; no concurrency limits, "
     "no asynchronous retries or on-failure destinations; an asynchronous invoke runs synchronously)",
     "ssm:SendCommand": "Run Command records the command but runs nothing on instances and emits no "
     "status-change events",
@@ -125,6 +127,7 @@ GAPS.update(
     {
         "eks": "EKS clusters exist in moto's EKS backend (no control plane runs); node groups and access "
         "entries are recorded",
+        "kubernetes": local_aws_kubernetes.GAP,
         "cloudformation-rollback": "a resource that fails leaves the stack CREATE_FAILED or UPDATE_FAILED with what "
         "was made (no rollback, as with --no-rollback)",
     }
@@ -214,6 +217,19 @@ def patch_moto(endpoint, work):
 def patch_lambda(endpoint, work):
     from moto.awslambda.models import LambdaFunction
 
+    # A function with layers gets the stand-ins of the tools a kubectl provider's layers carry
+    # (moto's CloudFormation model drops a function's Layers: they are kept here, checked).
+    layer_tools = local_aws_kubernetes.install(work)
+    create = LambdaFunction.create_from_cloudformation_json.__func__
+
+    def create_with_layers(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        fn = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        layers = (cloudformation_json.get("Properties") or {}).get("Layers")
+        if layers:
+            fn.layers = fn._get_layers_data(layers)
+        return fn
+
+    LambdaFunction.create_from_cloudformation_json = classmethod(create_with_layers)
     code_dirs = {}
     lock = threading.Lock()
 
@@ -257,9 +273,11 @@ def patch_lambda(endpoint, work):
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.timeout),
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
+            **role_credentials(self),
             "CAIRN_FUNCTION_ARN": self.function_arn,
         }
-        env.update(role_credentials(self))
+        if getattr(self, "layers", None):
+            env["PATH"] = layer_tools + os.pathsep + env["PATH"]
         env.update({k: str(v) for k, v in (self.environment_vars or {}).items()})
         # After the function's own variables: boto3 in the handler must talk to this moto.
         env["AWS_ENDPOINT_URL"] = endpoint
@@ -817,7 +835,6 @@ def patch_change_set_outputs():
             self.exports[export.name] = export
 
     CloudFormationBackend.execute_change_set = with_outputs
-    patch_added_in_dependency_order()
     patch_change_set_names()
     patch_failed_deletes()
     patch_ssm_parameter_names()
@@ -827,40 +844,8 @@ def patch_change_set_outputs():
         "cloudformation: a stack made or updated by a change set has its outputs and exports, and reads the region's "
         "exports; a resource that fails fails the stack (CREATE_FAILED or UPDATE_FAILED, with the error as its "
         "reason; what was made stays, as with --no-rollback) instead of answering HTTP 500, which clients retry "
-        "into a stack that looks complete; a stack whose deletion fails stays, DELETE_FAILED; resources a "
-        "change set adds are created after those they DependsOn"
+        "into a stack that looks complete; a stack whose deletion fails stays, DELETE_FAILED"
     )
-
-
-def patch_added_in_dependency_order():
-    """The resources an update (a change set) adds are created after the ones they name in
-    `DependsOn`, as CloudFormation orders them: moto creates them in template order and
-    follows only Ref and GetAtt, so a custom resource that DependsOn its function's log
-    group ran first, Lambda made the group at the invocation, and the group's own creation
-    then failed (it exists)."""
-    from moto.cloudformation.parsing import ResourceMap
-
-    diff = ResourceMap.build_resource_diff
-
-    def ordered(self, template, parameters=None):
-        actions = diff(self, template, parameters)
-        resources = template.get("Resources") or {}
-        added, done = set(actions["Add"]), []
-
-        def visit(name, path=()):
-            if name in done or name not in added or name in path:
-                return
-            after = (resources.get(name) or {}).get("DependsOn") or []
-            for dependency in [after] if isinstance(after, str) else after:
-                visit(dependency, path + (name,))
-            done.append(name)
-
-        for name in actions["Add"]:
-            visit(name)
-        actions["Add"] = done
-        return actions
-
-    ResourceMap.build_resource_diff = ordered
 
 
 def patch_change_set_names():
@@ -1092,6 +1077,8 @@ class Gateway:
         path = environ.get("PATH_INFO", "")
         if path == "/_local-aws/gaps":
             return respond(start_response, 200, json.dumps(GAPS))
+        if path == "/_local-aws/kubernetes":
+            return respond(start_response, 200, json.dumps(local_aws_kubernetes.state()))
         if path.startswith(local_aws_custom_resources.PATH) and environ["REQUEST_METHOD"] == "PUT":
             length = int(environ.get("CONTENT_LENGTH") or 0)
             body = json.loads(environ["wsgi.input"].read(length) or b"{}")

@@ -14,7 +14,9 @@ out. Here, `Custom::*` and `AWS::CloudFormation::CustomResource`:
   (`Ref`) and `Data` (`Fn::GetAtt`, an attribute the answer lacks is an error); FAILED
   fails the operation with the answer's reason;
 - a stack's custom resources are deleted first (later-created first), while the functions
-  that serve them still exist (moto deletes a stack's resources in no particular order).
+  that serve them still exist (moto deletes a stack's resources in no particular order);
+- the resources an update or a change set adds are created dependencies first (moto adds
+  them in template order, ignoring DependsOn).
 """
 
 import json
@@ -192,9 +194,36 @@ def add(patched, endpoint):
         return original_delete(self)
 
     parsing.ResourceMap.delete = delete_custom_first
+
+    original_diff = parsing.ResourceMap.build_resource_diff
+
+    def diff_in_dependency_order(self, other_template, parameters=None):
+        """The resources an update (a change set's execution) adds, dependencies first: moto
+        adds them in template order, ignoring DependsOn (which custom resources, whose
+        order is otherwise unseen, rely on)."""
+        diff = original_diff(self, other_template, parameters)
+        resources = other_template.get("Resources") or {}
+        adding = set(diff["Add"])
+        ordered = []
+
+        def visit(name, seen):
+            if name in ordered or name not in adding or name in seen:
+                return
+            seen.add(name)
+            depends = resources[name].get("DependsOn") or []
+            for d in [depends] if isinstance(depends, str) else depends:
+                visit(d, seen)
+            ordered.append(name)
+
+        for name in diff["Add"]:
+            visit(name, set())
+        diff["Add"] = ordered
+        return diff
+
+    parsing.ResourceMap.build_resource_diff = diff_in_dependency_order
     patched.append(
         "cloudformation: custom resources (Custom::* and AWS::CloudFormation::CustomResource) get Create, "
         "Update and Delete requests with a ResponseURL here and wait for the answer (physical id, Data, "
-        "FAILED with its reason); a stack's custom resources are deleted first"
+        "FAILED with its reason); a stack's custom resources are deleted first; added resources follow DependsOn"
     )
     return [LocalCustomResource]

@@ -1,7 +1,9 @@
 //! Snapshots of the `eks-jenkins` example, and the wiring they must show: the stacks'
 //! accounts, the cluster's secrets encryption, endpoint access and logging, the node
-//! groups' scaling, the cluster autoscaler's IRSA trust, the agent node role's reach into
-//! the target accounts, the target accounts' trust, and the image repositories.
+//! groups' scaling, the cluster autoscaler's IRSA trust, the agents' service account's reach
+//! into the target accounts, the target accounts' trust, the image repositories, and
+//! Jenkins applied through the kubectl provider (manager, agents' pod template, service
+//! accounts, the autoscaler's chart).
 
 use cairn::CloudAssembly;
 use examples::eks_jenkins::{
@@ -77,9 +79,23 @@ fn the_cluster_encrypts_secrets_restricts_its_endpoint_and_logs_every_type() {
             { "Type": "scheduler" }
         ])
     );
-    // Kubernetes access through access entries: the platform admins only.
+    // Kubernetes access through access entries: the platform admins, and the kubectl
+    // handler that applies Jenkins.
     let entries = of_type(&t, "AWS::EKS::AccessEntry");
-    assert_eq!(entries.len(), 1);
+    assert_eq!(entries.len(), 2);
+    let principals: Vec<&Json> = entries
+        .iter()
+        .map(|(_, e)| &e["Properties"]["PrincipalArn"])
+        .collect();
+    assert!(
+        principals.contains(&&json!(eks_jenkins::ADMIN_ROLE_ARN)),
+        "{principals:?}"
+    );
+    let handler_role = with_prefix(&t, "AWS::IAM::Role", "ClusterKubectlProviderHandlerServiceRole");
+    assert!(
+        principals.contains(&&json!({ "Fn::GetAtt": [handler_role, "Arn"] })),
+        "{principals:?}"
+    );
     assert_eq!(
         p["AccessConfig"]["BootstrapClusterCreatorAdminPermissions"],
         false
@@ -176,14 +192,14 @@ fn the_autoscaler_role_trusts_only_its_service_account_through_the_cluster_issue
 }
 
 #[test]
-fn the_agent_node_role_may_assume_exactly_the_target_execution_roles() {
+fn the_agents_service_account_may_assume_exactly_the_target_execution_roles() {
     let asm = app();
     let t = template_json(&asm, STACKS[0]);
     let expected: Vec<Json> = TARGET_ACCOUNTS
         .iter()
         .map(|a| role_arn(a, EXECUTION_ROLE_NAME))
         .collect();
-    let agent_role = with_prefix(&t, "AWS::IAM::Role", "ClusterNodegroupAgentNodesNodeGroupRole");
+    let agent_role = with_prefix(&t, "AWS::IAM::Role", "ClusterJenkinsAgentsRole");
     let assume: Vec<Json> = role_statements(&t, &agent_role)
         .into_iter()
         .filter(|s| {
@@ -313,4 +329,140 @@ fn the_recommended_rules_have_nothing_to_fix_or_report() {
         "{report:#}"
     );
     assert_eq!(report["findings"], json!([]));
+}
+
+/// The objects of a `Custom::AWSCDK-EKS-KubernetesResource`, its references written as
+/// `<LogicalId>` (a `Ref`) or `<LogicalId.Attribute>` (an `Fn::GetAtt`).
+fn manifest_objects(resource: &Json) -> Vec<Json> {
+    let m = &resource["Properties"]["Manifest"];
+    let text = match m.as_str() {
+        Some(t) => t.to_string(),
+        None => m["Fn::Join"][1]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| match p {
+                Json::String(s) => s.clone(),
+                other if other.get("Ref").is_some() => format!("<{}>", other["Ref"].as_str().unwrap()),
+                other => format!(
+                    "<{}.{}>",
+                    other["Fn::GetAtt"][0].as_str().unwrap(),
+                    other["Fn::GetAtt"][1].as_str().unwrap()
+                ),
+            })
+            .collect(),
+    };
+    serde_json::from_str(&text).expect("the manifest is JSON")
+}
+
+#[test]
+fn jenkins_is_applied_through_the_kubectl_provider() {
+    let asm = app();
+    let t = template_json(&asm, STACKS[0]);
+    let manifests = of_type(&t, "Custom::AWSCDK-EKS-KubernetesResource");
+    let barrier = with_prefix(&t, "AWS::SSM::Parameter", "ClusterKubectlReadyBarrier");
+    let mut kinds = Vec::new();
+    for (id, r) in &manifests {
+        assert!(
+            r["DependsOn"].as_array().unwrap().contains(&json!(barrier)),
+            "{id}"
+        );
+        for o in manifest_objects(r) {
+            kinds.push(format!(
+                "{}/{}",
+                o["kind"].as_str().unwrap(),
+                o["metadata"]["name"].as_str().unwrap()
+            ));
+        }
+    }
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "ConfigMap/jenkins-casc",
+            "Deployment/jenkins-manager",
+            "Namespace/jenkins",
+            "Role/jenkins",
+            "RoleBinding/jenkins",
+            "Service/jenkins-service",
+            "ServiceAccount/cluster-autoscaler",
+            "ServiceAccount/jenkins-agent",
+            "ServiceAccount/jenkins-manager",
+        ]
+    );
+    let manager_id = with_prefix(
+        &t,
+        "Custom::AWSCDK-EKS-KubernetesResource",
+        "ClustermanifestJenkinsManager",
+    );
+    let manager = manifest_objects(&t["Resources"][&manager_id]);
+    let deployment = manager.iter().find(|o| o["kind"] == "Deployment").unwrap();
+    let repo = with_prefix(&t, "AWS::ECR::Repository", "ManagerRepository");
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"],
+        format!("<{repo}.RepositoryUri>:{}", eks_jenkins::kubernetes::IMAGE_TAG)
+    );
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["nodeSelector"],
+        json!({ "jenkins": "manager" })
+    );
+    let service = manager.iter().find(|o| o["kind"] == "Service").unwrap();
+    assert_eq!(service["spec"]["loadBalancerSourceRanges"], json!([ADMIN_CIDR]));
+    // The agents' pod template: JSON in the configuration as code, in the config map.
+    let casc = manager.iter().find(|o| o["kind"] == "ConfigMap").unwrap();
+    let casc: Json = serde_json::from_str(casc["data"]["jenkins.yaml"].as_str().unwrap()).unwrap();
+    let cloud = &casc["jenkins"]["clouds"][0]["kubernetes"];
+    assert_eq!(cloud["namespace"], "jenkins");
+    let pod: Json = serde_json::from_str(cloud["templates"][0]["yaml"].as_str().unwrap()).unwrap();
+    let agent_repo = with_prefix(&t, "AWS::ECR::Repository", "AgentRepository");
+    assert_eq!(
+        pod["spec"]["containers"][0]["image"],
+        format!(
+            "<{agent_repo}.RepositoryUri>:{}",
+            eks_jenkins::kubernetes::IMAGE_TAG
+        )
+    );
+    assert_eq!(pod["spec"]["serviceAccountName"], "jenkins-agent");
+    assert_eq!(pod["spec"]["nodeSelector"], json!({ "jenkins": "agent" }));
+    // The agents' service account is bound to its IRSA role, and waits for the namespace.
+    let agent_sa = with_prefix(
+        &t,
+        "Custom::AWSCDK-EKS-KubernetesResource",
+        "ClusterJenkinsAgentsmanifest",
+    );
+    let sa = &manifest_objects(&t["Resources"][&agent_sa])[0];
+    let role = with_prefix(&t, "AWS::IAM::Role", "ClusterJenkinsAgentsRole");
+    assert_eq!(
+        sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+        format!("<{role}.Arn>")
+    );
+    let namespace = with_prefix(
+        &t,
+        "Custom::AWSCDK-EKS-KubernetesResource",
+        "ClustermanifestJenkinsNamespace",
+    );
+    for id in [&agent_sa, &manager_id] {
+        assert!(
+            t["Resources"][id]["DependsOn"]
+                .as_array()
+                .unwrap()
+                .contains(&json!(namespace)),
+            "{id}"
+        );
+    }
+    // The cluster autoscaler's chart, as its IRSA service account.
+    let chart = with_prefix(
+        &t,
+        "Custom::AWSCDK-EKS-HelmChart",
+        "ClusterchartClusterAutoscaler",
+    );
+    let p = &t["Resources"][&chart]["Properties"];
+    assert_eq!(p["Chart"], "cluster-autoscaler");
+    assert_eq!(p["Namespace"], "kube-system");
+    let values: Json = serde_json::from_str(p["Values"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        values["rbac"]["serviceAccount"],
+        json!({ "create": false, "name": "cluster-autoscaler" })
+    );
+    assert_eq!(values["autoDiscovery"]["clusterName"], CLUSTER_NAME);
 }

@@ -5,6 +5,8 @@
 mod context_lookups;
 #[path = "readme/custom_resources.rs"]
 mod custom_resources;
+#[path = "readme/eks_kubectl.rs"]
+mod eks_kubectl;
 #[path = "readme/existing_resources.rs"]
 mod existing_resources;
 
@@ -71,4 +73,18 @@ fn the_readme_shows_the_custom_resources_example_as_it_is_compiled() {
 #[test]
 fn the_custom_resources_example_runs() {
     custom_resources::main().unwrap();
+}
+
+#[test]
+fn the_readme_shows_the_eks_kubectl_example_as_it_is_compiled() {
+    let file = include_str!("readme/eks_kubectl.rs");
+    assert!(
+        rust_blocks().iter().any(|b| b == file),
+        "README.md has no ```rust block equal to tests/readme/eks_kubectl.rs; copy the file into the README's \"Custom resources\" section"
+    );
+}
+
+#[test]
+fn the_eks_kubectl_example_runs() {
+    eks_kubectl::main().unwrap();
 }

@@ -51,7 +51,7 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 
-use cairn_core::{App, CfnResource, NodeId, RemovalPolicy, Res, Result, Value};
+use cairn_core::{App, CfnResource, Intrinsic, NodeId, RemovalPolicy, Res, Result, Value};
 
 mod aws;
 mod provider;
@@ -224,8 +224,26 @@ fn resource_type_problem(ty: &str) -> Option<String> {
 
 /// `value` written as JSON text (no spaces, keys in order), as aws-cdk-lib's
 /// `Stack.toJsonString` writes it: a plain string when it holds no reference, else an
-/// `Fn::Join` whose references stand, quoted, where their strings go.
-pub(crate) fn json_text(value: &Value) -> Value {
+/// `Fn::Join` whose references stand, quoted, where their strings go (a string joined from
+/// text and references, e.g. JSON text made by this function, is escaped as one string).
+///
+/// ```
+/// use cairn_constructs::custom_resources::json_text;
+/// use cairn_core::{Pseudo, Value};
+///
+/// let doc = Value::map([("a", Value::from(1)), ("region", Value::pseudo(Pseudo::Region))]);
+/// let text = json_text(&doc);
+/// let outer = json_text(&Value::map([("inner", text)]));
+/// assert_eq!(
+///     outer,
+///     Value::join("", [
+///         Value::from(r#"{"inner":"{\"a\":1,\"region\":\""#),
+///         Value::pseudo(Pseudo::Region),
+///         Value::from(r#"\"}"}"#),
+///     ])
+/// );
+/// ```
+pub fn json_text(value: &Value) -> Value {
     let mut parts = Vec::new();
     let mut text = String::new();
     write_json(value, &mut text, &mut parts);
@@ -270,10 +288,33 @@ fn write_json(value: &Value, text: &mut String, parts: &mut Vec<Value>) {
         }
         Value::Intrinsic(_) => {
             text.push('"');
-            parts.push(Value::from(std::mem::take(text)));
-            parts.push(value.clone());
+            write_string_parts(value, text, parts);
             text.push('"');
         }
+    }
+}
+
+/// The content of a JSON string made of `value`: the literal text of a (nested) `Fn::Join`
+/// with no delimiter is escaped as JSON, its references stand where their strings go (they
+/// are names, ARNs and URIs, which need no escaping).
+fn write_string_parts(value: &Value, text: &mut String, parts: &mut Vec<Value>) {
+    match value {
+        Value::String(s) => {
+            let quoted = serde_json::to_string(&serde_json::Value::String(s.clone())).unwrap_or_default();
+            text.push_str(&quoted[1..quoted.len() - 1]);
+        }
+        Value::Intrinsic(i) => match &**i {
+            Intrinsic::Join(delimiter, Value::List(items)) if delimiter.is_empty() => {
+                for item in items {
+                    write_string_parts(item, text, parts);
+                }
+            }
+            _ => {
+                parts.push(Value::from(std::mem::take(text)));
+                parts.push(value.clone());
+            }
+        },
+        other => write_json(other, text, parts),
     }
 }
 
@@ -298,6 +339,30 @@ mod tests {
                     Value::from(r#"{"Name":"d\"q","Account":""#),
                     arn,
                     Value::from(r#""}"#)
+                ]
+            )
+        );
+        // A string joined from text and references: the text is escaped, the join flattened.
+        let image = Value::get_att(cairn_core::Target::logical_id("Repo"), "RepositoryUri");
+        let nested = Value::map([(
+            "yaml",
+            Value::join(
+                "",
+                [
+                    Value::from("a: \"b\"\nimage: "),
+                    image.clone(),
+                    Value::from(":v1"),
+                ],
+            ),
+        )]);
+        assert_eq!(
+            json_text(&nested),
+            Value::join(
+                "",
+                [
+                    Value::from(r#"{"yaml":"a: \"b\"\nimage: "#),
+                    image,
+                    Value::from(r#":v1"}"#)
                 ]
             )
         );

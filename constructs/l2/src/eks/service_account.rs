@@ -120,6 +120,7 @@ pub struct ServiceAccount {
     role: Role,
     namespace: String,
     name: String,
+    applied: Option<KubernetesManifest>,
 }
 
 impl PartialEq for ServiceAccount {
@@ -171,15 +172,16 @@ impl ServiceAccount {
                 ..RoleProps::web_identity(principal)
             },
         )?;
-        let account = ServiceAccount {
+        let mut account = ServiceAccount {
             node,
             role,
             namespace: props.namespace.clone(),
             name: props.name.clone(),
+            applied: None,
         };
         if cluster.kubectl_provider().is_some() {
             // The Kubernetes object too, as aws-cdk-lib applies it.
-            KubernetesManifest::new(
+            let manifest = KubernetesManifest::new(
                 app,
                 node,
                 &format!("manifest-{id}ServiceAccountResource"),
@@ -188,6 +190,7 @@ impl ServiceAccount {
                     ..KubernetesManifestProps::new(cluster, vec![account.object(&props)])
                 },
             )?;
+            account.applied = Some(manifest);
         }
         Ok(account)
     }
@@ -226,6 +229,12 @@ impl ServiceAccount {
     /// The construct node.
     pub fn node(&self) -> NodeId {
         self.node
+    }
+
+    /// The manifest applying the Kubernetes object, when the cluster has a kubectl
+    /// provider (e.g. to make it wait for the manifest creating its namespace).
+    pub fn kubernetes_manifest(&self) -> Option<KubernetesManifest> {
+        self.applied
     }
 
     /// The role.
