@@ -5,8 +5,9 @@ use std::time::Duration;
 use cairn_cfn::stepfunctions::CfnStateMachine;
 use cairn_core::{App, NodeId, Result, Value};
 
-use crate::iam::{PolicyStatement, Principal, Role, RoleProps};
+use crate::iam::{AnyRole, PolicyStatement, Principal, Role, RoleProps};
 use crate::lambda::{Code, Function, FunctionProps, Runtime};
+use crate::logs::RetentionDays;
 
 use super::CFN_RESPONSE;
 
@@ -34,6 +35,15 @@ pub struct ProviderProps {
     pub total_timeout: Duration,
     /// A physical name for the on-event framework function.
     pub provider_function_name: Option<String>,
+    /// The role the framework functions run with, of this app or existing
+    /// (`Some(role.into())`; the CDK's `role`): it gets their invoke and read permissions
+    /// on your functions (an existing role's inline policy; an immutable one must have
+    /// them already). Default: a role per framework function (`<function>/ServiceRole`).
+    pub role: Option<AnyRole>,
+    /// How long the framework functions' logs are kept (their `LogGroup`s). Default: two
+    /// years (cairn's function default); `None`: no log group is made, Lambda's own group
+    /// keeps the logs forever (the CDK's default).
+    pub log_retention: Option<RetentionDays>,
 }
 
 impl ProviderProps {
@@ -45,6 +55,8 @@ impl ProviderProps {
             query_interval: Duration::from_secs(5),
             total_timeout: Duration::from_secs(30 * 60),
             provider_function_name: None,
+            role: None,
+            log_retention: Some(RetentionDays::TwoYears),
         }
     }
 }
@@ -111,11 +123,23 @@ impl Provider {
         let user: Vec<Function> = std::iter::once(props.on_event_handler)
             .chain(props.is_complete_handler)
             .collect();
-        let entry = framework_function(app, node, ON_EVENT, props.provider_function_name.clone(), &user)?;
+        let framework = |name: Option<String>| FunctionProps {
+            function_name: name,
+            role: props.role,
+            log_retention: props.log_retention,
+            ..FunctionProps::new(Runtime::Python3_13, "index.handler", Code::Inline(String::new()))
+        };
+        let entry = framework_function(
+            app,
+            node,
+            ON_EVENT,
+            framework(props.provider_function_name.clone()),
+            &user,
+        )?;
         let mut invoked = user.clone();
         if props.is_complete_handler.is_some() {
-            let is_complete = framework_function(app, node, IS_COMPLETE, None, &user)?;
-            let on_timeout = framework_function(app, node, ON_TIMEOUT, None, &user)?;
+            let is_complete = framework_function(app, node, IS_COMPLETE, framework(None), &user)?;
+            let on_timeout = framework_function(app, node, ON_TIMEOUT, framework(None), &user)?;
             let attempts = total.as_secs() / interval.as_secs();
             let machine = waiter(app, node, is_complete, on_timeout, interval.as_secs(), attempts)?;
             entry.add_environment(app, "WAITER_STATE_MACHINE_ARN", machine.clone())?;
@@ -145,13 +169,14 @@ impl Provider {
     }
 }
 
-/// One framework function (`framework-<entry>`) allowed to invoke and read the user's
-/// functions, whose ARNs it gets in its environment.
+/// One framework function (`framework-<entry>`, its name, role and log retention from
+/// `base`) allowed to invoke and read the user's functions, whose ARNs it gets in its
+/// environment.
 fn framework_function(
     app: &mut App,
     provider: NodeId,
     (python, cdk): (&str, &str),
-    function_name: Option<String>,
+    base: FunctionProps,
     user: &[Function],
 ) -> Result<Function> {
     let description: String = format!(
@@ -168,12 +193,9 @@ fn framework_function(
         FunctionProps {
             description: Some(description),
             timeout: Some(Duration::from_secs(900)),
-            function_name,
-            ..FunctionProps::new(
-                Runtime::Python3_13,
-                &format!("index.{python}"),
-                Code::Inline(format!("{CFN_RESPONSE}\n{FRAMEWORK}")),
-            )
+            handler: format!("index.{python}"),
+            code: Code::Inline(format!("{CFN_RESPONSE}\n{FRAMEWORK}")),
+            ..base
         },
     )?;
     for (variable, handler) in ["USER_ON_EVENT_FUNCTION_ARN", "USER_IS_COMPLETE_FUNCTION_ARN"]
