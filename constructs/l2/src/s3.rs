@@ -186,7 +186,8 @@ pub struct BucketProps {
     pub server_access_logs_bucket: Option<Bucket>,
     /// Key prefix of the access logs.
     pub server_access_logs_prefix: Option<String>,
-    /// Send events to EventBridge.
+    /// Send events to EventBridge (`EventBridgeConfiguration` in the bucket's notifications
+    /// resource, `<id>/Notifications`, as aws-cdk-lib writes it).
     pub event_bridge_enabled: bool,
 }
 
