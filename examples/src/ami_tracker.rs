@@ -311,7 +311,7 @@ fn tracker_stack(app: &mut App) -> Result<Stack> {
             timeout: Some(Duration::from_secs(30)),
             // The seed's SAM template: 256 MB.
             memory_size: Some(256),
-            dead_letter_queue: Some(failures),
+            dead_letter_queue: Some(failures.into()),
             ..FunctionProps::new(
                 Runtime::Python3_12,
                 "index.handler",
@@ -497,7 +497,7 @@ fn events_stack(app: &mut App) -> Result<Stack> {
             // Six times the consumer's timeout, as Lambda advises for SQS sources.
             visibility_timeout: Some(Duration::from_secs(180)),
             dead_letter_queue: Some(DeadLetterQueue {
-                queue: dead_letters,
+                queue: dead_letters.into(),
                 max_receive_count: 5,
             }),
             ..QueueProps::default()

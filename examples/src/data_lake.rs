@@ -769,7 +769,7 @@ fn data_lake_stack(app: &mut App, stage: Stage, cfg: &EnvConfig, vpc: &Vpc) -> R
             ),
             timeout: Some(Duration::from_secs(30)),
             memory_size: Some(256),
-            dead_letter_queue: Some(trigger_failures),
+            dead_letter_queue: Some(trigger_failures.into()),
             environment: [
                 ("STATE_TABLE".to_string(), table.table_name()),
                 ("STATE_MACHINE_ARN".to_string(), machine.state_machine_arn()),

@@ -487,7 +487,7 @@ fn manager_stack(
             ),
             timeout: Some(Duration::from_secs(60)),
             memory_size: Some(256),
-            dead_letter_queue: Some(manager_failures),
+            dead_letter_queue: Some(manager_failures.into()),
             environment: [
                 ("TABLE_NAME".to_string(), table.table_name()),
                 ("TASK_DOCUMENTS".to_string(), json_object(&task_documents)),
@@ -609,7 +609,7 @@ fn manager_stack(
                 "AEM Stack Manager: deletes the stacks' EBS snapshots older than the retention".into(),
             ),
             timeout: Some(Duration::from_secs(300)),
-            dead_letter_queue: Some(purge_failures),
+            dead_letter_queue: Some(purge_failures.into()),
             environment: [
                 ("RETENTION_DAYS".to_string(), retention.value()),
                 (
@@ -741,7 +741,7 @@ fn command_status(app: &mut App, stack: Stack, table: Table, code: &std::path::P
                 "AEM Stack Manager: records the final status of a task's Run Command command".into(),
             ),
             timeout: Some(Duration::from_secs(30)),
-            dead_letter_queue: Some(failures),
+            dead_letter_queue: Some(failures.into()),
             environment: [
                 ("TABLE_NAME".to_string(), table.table_name()),
                 ("COMMAND_ID_INDEX".to_string(), Value::from(COMMAND_ID_INDEX)),

@@ -887,7 +887,7 @@ fn order_refresh(app: &mut App, stack: Stack, order: &StackSetOrder) -> Result<F
             ),
             timeout: Some(Duration::from_secs(120)),
             memory_size: Some(256),
-            dead_letter_queue: Some(failures),
+            dead_letter_queue: Some(failures.into()),
             environment: [("ORDER_PARAMETER".to_string(), Value::from(ORDER_PARAMETER))]
                 .into_iter()
                 .collect(),

@@ -497,10 +497,11 @@ impl Cluster {
             let network = (props.endpoint_access.private && !cluster.node_subnets.is_empty())
                 .then(|| (cluster.node_subnets.clone(), cluster.cluster_security_group_id()));
             let provider = KubectlProvider::new(app, node, cluster.cluster_arn(), network, options)?;
+            let handler_role = provider.role().arn(app);
             let access = cluster.grant_access(
                 app,
                 "ClusterAdminRoleAccess",
-                provider.role().arn(),
+                handler_role,
                 KubectlProvider::access_policies(),
             )?;
             app.resource_options_mut(barrier)?.depends_on.push(access.node());

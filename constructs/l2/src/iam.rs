@@ -30,7 +30,7 @@ pub use cairn_cfn::iam::*;
 mod existing;
 mod policy;
 
-pub use existing::{ImportedRole, RoleImportOptions, RoleRef};
+pub use existing::{AnyRole, ImportedRole, RoleImportOptions, RoleRef};
 pub use policy::{Policy, PolicyAttachment, PolicyProps};
 
 /// `Allow` or `Deny`.

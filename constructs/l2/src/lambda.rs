@@ -39,8 +39,9 @@ use indexmap::IndexMap;
 use cairn_core::{App, AssetSource, Construct, FileAsset, NodeId, Pseudo, Res, Result, Val, Value};
 
 use crate::events::{Rule, RuleProps, RuleTarget, Schedule, TargetConfig};
-use crate::iam::{self, Grantable, Principal, Role, RoleProps};
+use crate::iam::{self, AnyRole, Grantable, Principal, Role, RoleProps};
 use crate::logs::{LogGroup, LogGroupProps, RetentionDays};
+use crate::sqs::QueueRef;
 use crate::{dynamodb, s3, sns, sqs};
 
 mod existing;
@@ -239,10 +240,13 @@ pub struct FunctionProps {
     pub log_retention: Option<RetentionDays>,
     /// The execution role; by default one is created (assumed by `lambda.amazonaws.com`,
     /// with `service-role/AWSLambdaBasicExecutionRole`).
-    pub role: Option<Role>,
+    /// A role of this app or an existing one (`Some(role.into())`; the CDK's `role?:
+    /// IRole`): the function runs with it, and grants to the function go to its policy
+    /// (an existing role's inline policy `<id>/Policy`; none for an immutable one).
+    pub role: Option<AnyRole>,
     /// An SQS queue receiving the events of failed asynchronous invocations; the role
     /// may send to it (and use its customer managed key).
-    pub dead_letter_queue: Option<sqs::Queue>,
+    pub dead_letter_queue: Option<sqs::AnyQueue>,
     /// Layers, in order (at most 5): their content is under `/opt` at run time.
     pub layers: Vec<LayerVersion>,
     /// Subnets to run in (the function then reaches the VPC, and the internet only through
@@ -365,7 +369,7 @@ impl<T: EventSource + ?Sized> EventSource for Box<T> {
 pub struct Function {
     node: NodeId,
     resource: Res<CfnFunction>,
-    role: Role,
+    role: AnyRole,
 }
 
 impl PartialEq for Function {
@@ -435,7 +439,7 @@ impl Function {
                         "service-role/AWSLambdaVPCAccessExecutionRole",
                     ));
                 }
-                Role::new(
+                AnyRole::Created(Role::new(
                     app,
                     node,
                     "ServiceRole",
@@ -443,10 +447,18 @@ impl Function {
                         managed_policies: managed,
                         ..RoleProps::new(Principal::service("lambda.amazonaws.com"))
                     },
-                )?
+                )?)
             }
         };
-        let mut f = CfnFunction::new(code, role.arn());
+        if let AnyRole::Imported(n) = role {
+            if role.imported(app).is_none() {
+                return Err(app.invalid_props(
+                    n,
+                    "the function's role is not a role: pass a Role or an ImportedRole (Role::from_role_arn)",
+                ));
+            }
+        }
+        let mut f = CfnFunction::new(code, role.arn(app));
         if !props.layers.is_empty() {
             f.layers = Some(
                 props
@@ -530,8 +542,9 @@ impl Function {
         self.resource
     }
 
-    /// The execution role.
-    pub fn role(&self) -> Role {
+    /// The execution role: the role made for the function (`<id>/ServiceRole`) or the one
+    /// given in [`FunctionProps::role`].
+    pub fn role(&self) -> AnyRole {
         self.role
     }
 
@@ -791,6 +804,91 @@ impl EventSource for SnsEventSource {
         )?;
         Ok(())
     }
+}
+
+/// S3 buckets invoke functions (aws-cdk-lib's `LambdaDestination`; here, as `s3` does not
+/// name `lambda`).
+impl s3::Bucket {
+    /// Invokes a function on events (aws-cdk-lib's `LambdaDestination`): the invoke
+    /// permission `<Bucket>/AllowBucketNotificationsTo<function unique id>` for
+    /// `s3.amazonaws.com`, scoped to the bucket's ARN and the stack's account, and the
+    /// notification entry. An existing function whose permissions may not be changed gets
+    /// the entry only (and a warning).
+    ///
+    /// ```
+    /// use cairn_constructs::lambda::{Code, Function, FunctionProps, Runtime};
+    /// use cairn_constructs::s3::{Bucket, BucketProps, EventType, NotificationKeyFilter};
+    /// use cairn_core::App;
+    ///
+    /// # fn main() -> cairn_core::Result<()> {
+    /// let mut app = App::new();
+    /// let stack = app.stack("S")?;
+    /// let bucket = Bucket::new(&mut app, stack, "Uploads", BucketProps::default())?;
+    /// let f = Function::new(&mut app, stack, "Resize", FunctionProps::new(
+    ///     Runtime::Python3_12, "index.handler", Code::inline("def handler(e, c):\n    return e\n")))?;
+    /// bucket.add_function_notification(&mut app, EventType::ObjectCreated, &f,
+    ///     NotificationKeyFilter { suffix: Some(".png".into()), ..Default::default() })?;
+    /// let asm = app.synth()?;
+    /// let s = asm.stack("S").unwrap();
+    /// let n = &s.template["Resources"][s.resources_of_type("Custom::S3BucketNotifications")[0]];
+    /// let entry = &n["Properties"]["NotificationConfiguration"]["LambdaFunctionConfigurations"][0];
+    /// assert_eq!(entry["Events"][0], "s3:ObjectCreated:*");
+    /// let permission = &s.template["Resources"][s.resources_of_type("AWS::Lambda::Permission")[0]];
+    /// assert_eq!(permission["Properties"]["SourceArn"]["Fn::GetAtt"][1], "Arn");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn add_function_notification(
+        &self,
+        app: &mut App,
+        event: s3::EventType,
+        function: &impl FunctionRef,
+        filter: s3::NotificationKeyFilter,
+    ) -> Result<()> {
+        let permission = bucket_notification_permission(app, self, function)?;
+        self.add_event_notification(
+            app,
+            event,
+            s3::NotificationDestination::Lambda(function.function_arn()),
+            filter,
+            permission.as_slice(),
+        )
+    }
+}
+
+/// The invoke permission of a function for a bucket's notifications:
+/// `<Bucket>/AllowBucketNotificationsTo<the function's unique id>` (aws-cdk-lib's id), once
+/// per bucket and function, scoped to the bucket's ARN and the stack's account (literal in
+/// a concrete environment). `None` when the function's permissions may not be changed (a
+/// warning says so).
+fn bucket_notification_permission(
+    app: &mut App,
+    bucket: &s3::Bucket,
+    function: &impl FunctionRef,
+) -> Result<Option<NodeId>> {
+    let unique = cairn_core::make_unique_id(&app.path_from(app.root(), function.node()));
+    let id = format!("AllowBucketNotificationsTo{unique}");
+    if let Some(p) = app.node(bucket.node()).child(&id) {
+        return Ok(Some(p));
+    }
+    let account = app
+        .stack_of(bucket.node())
+        .and_then(|s| app.environment_of(s).account)
+        .map_or_else(|| Value::pseudo(Pseudo::AccountId), Value::from);
+    let permission = function.add_permission_in(
+        app,
+        bucket.node(),
+        &id,
+        Principal::service("s3.amazonaws.com"),
+        Some(bucket.arn()),
+    )?;
+    let Some(permission) = permission else {
+        return Ok(None);
+    };
+    if let Some(p) = app.node_mut(permission.node()).resource_mut::<CfnPermission>() {
+        p.source_account = Some(account.into());
+    }
+    Ok(Some(permission.node()))
 }
 
 /// S3 object notifications (aws-cdk-lib's `S3EventSource`): one entry per event in the

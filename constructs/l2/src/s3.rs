@@ -30,7 +30,6 @@ use crate::kms::{push_statement, Key};
 mod existing;
 mod notifications;
 
-use crate::lambda::FunctionRef;
 use crate::sns::Topic;
 use crate::sqs::{Queue, QueueEncryption};
 pub use existing::{BucketAttributes, BucketRef, ImportedBucket};
@@ -187,7 +186,8 @@ pub struct BucketProps {
     pub server_access_logs_bucket: Option<Bucket>,
     /// Key prefix of the access logs.
     pub server_access_logs_prefix: Option<String>,
-    /// Send events to EventBridge.
+    /// Send events to EventBridge (`EventBridgeConfiguration` in the bucket's notifications
+    /// resource, `<id>/Notifications`, as aws-cdk-lib writes it).
     pub event_bridge_enabled: bool,
 }
 
@@ -528,7 +528,8 @@ impl Bucket {
     ///
     /// S3 checks, when the configuration is put, that it may deliver to the destination:
     /// pass the permission's node(s) in `depends_on` (the notifications resource gets
-    /// `DependsOn` on them). [`Bucket::add_function_notification`],
+    /// `DependsOn` on them). `Bucket::add_function_notification` (in
+    /// [`lambda`](crate::lambda)),
     /// [`Bucket::add_queue_notification`] and [`Bucket::add_topic_notification`] add the
     /// permission themselves.
     pub fn add_event_notification(
@@ -555,52 +556,6 @@ impl Bucket {
             .actions(actions.iter().copied())
             .resource(resource)
             .condition("ArnLike", "aws:SourceArn", self.arn())
-    }
-
-    /// Invokes a function on events (aws-cdk-lib's `LambdaDestination`): the invoke
-    /// permission `<Bucket>/AllowBucketNotificationsTo<function unique id>` for
-    /// `s3.amazonaws.com`, scoped to the bucket's ARN and the stack's account, and the
-    /// notification entry. An existing function whose permissions may not be changed gets
-    /// the entry only (and a warning).
-    ///
-    /// ```
-    /// use cairn_constructs::lambda::{Code, Function, FunctionProps, Runtime};
-    /// use cairn_constructs::s3::{Bucket, BucketProps, EventType, NotificationKeyFilter};
-    /// use cairn_core::App;
-    ///
-    /// # fn main() -> cairn_core::Result<()> {
-    /// let mut app = App::new();
-    /// let stack = app.stack("S")?;
-    /// let bucket = Bucket::new(&mut app, stack, "Uploads", BucketProps::default())?;
-    /// let f = Function::new(&mut app, stack, "Resize", FunctionProps::new(
-    ///     Runtime::Python3_12, "index.handler", Code::inline("def handler(e, c):\n    return e\n")))?;
-    /// bucket.add_function_notification(&mut app, EventType::ObjectCreated, &f,
-    ///     NotificationKeyFilter { suffix: Some(".png".into()), ..Default::default() })?;
-    /// let asm = app.synth()?;
-    /// let s = asm.stack("S").unwrap();
-    /// let n = &s.template["Resources"][s.resources_of_type("Custom::S3BucketNotifications")[0]];
-    /// let entry = &n["Properties"]["NotificationConfiguration"]["LambdaFunctionConfigurations"][0];
-    /// assert_eq!(entry["Events"][0], "s3:ObjectCreated:*");
-    /// let permission = &s.template["Resources"][s.resources_of_type("AWS::Lambda::Permission")[0]];
-    /// assert_eq!(permission["Properties"]["SourceArn"]["Fn::GetAtt"][1], "Arn");
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn add_function_notification(
-        &self,
-        app: &mut App,
-        event: EventType,
-        function: &impl FunctionRef,
-        filter: NotificationKeyFilter,
-    ) -> Result<()> {
-        let permission = notifications::function_permission(app, self, function)?;
-        self.add_event_notification(
-            app,
-            event,
-            NotificationDestination::Lambda(function.function_arn()),
-            filter,
-            permission.as_slice(),
-        )
     }
 
     /// Sends events to a queue (aws-cdk-lib's `SqsDestination`): the queue policy

@@ -31,7 +31,7 @@ use cairn_core::{make_unique_id, App, Construct, Level, NodeId, Pseudo, Res, Res
 use crate::iam::{grant, Grantable, PolicyDocument, PolicyStatement, Principal};
 use crate::imported::{import_node, parse_arn, ArnFormat};
 use crate::kms::{push_statement, Key};
-use crate::sqs::{Queue, QueueEncryption};
+use crate::sqs::{AnyQueue, Queue, QueueEncryption, QueueRef};
 
 pub use cairn_cfn::sns::*;
 
@@ -101,7 +101,7 @@ pub struct SubscriptionProps {
     /// Deliver the raw message, without the SNS envelope (SQS and HTTPS only).
     pub raw_message_delivery: bool,
     /// Undeliverable messages go to this queue (its policy lets the topic send).
-    pub dead_letter_queue: Option<Queue>,
+    pub dead_letter_queue: Option<AnyQueue>,
 }
 
 /// An SNS topic (`AWS::SNS::Topic`), its L1 the child `Resource`, its topic policy
@@ -430,7 +430,15 @@ pub trait TopicRef: Construct {
         let mut dlq_policy = None;
         if let Some(dlq) = &props.dead_letter_queue {
             s.redrive_policy = Some(Value::map([("deadLetterTargetArn", dlq.queue_arn())]));
-            dlq_policy = Some(self.allow_to_queue(app, dlq)?);
+            match dlq {
+                AnyQueue::Created(q) => dlq_policy = Some(self.allow_to_queue(app, q)?),
+                // An existing queue's policy is not the app's (as in aws-cdk-lib).
+                AnyQueue::Imported(_) => app.annotate(
+                    holder,
+                    Level::Warning,
+                    "the dead-letter queue exists outside the app, so its policy was not changed: it must let sns.amazonaws.com send messages (sqs:SendMessage) on behalf of this topic",
+                ),
+            }
         }
         let sub = app.add(holder, "Resource", s)?;
         if let Some(p) = dlq_policy {

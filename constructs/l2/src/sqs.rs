@@ -12,7 +12,7 @@
 //! let dlq = Queue::new(&mut app, stack, "Dlq", QueueProps::default())?;
 //! let jobs = Queue::new(&mut app, stack, "Jobs", QueueProps {
 //!     visibility_timeout: Some(Duration::from_secs(120)),
-//!     dead_letter_queue: Some(DeadLetterQueue { queue: dlq, max_receive_count: 3 }),
+//!     dead_letter_queue: Some(DeadLetterQueue { queue: dlq.into(), max_receive_count: 3 }),
 //!     ..QueueProps::default()
 //! })?;
 //! let asm = app.synth()?;
@@ -74,13 +74,13 @@ pub enum QueueEncryption {
 /// # let mut app = cairn_core::App::new();
 /// # let stack = app.stack("S").unwrap();
 /// let dlq = Queue::new(&mut app, stack, "Dlq", QueueProps::default()).unwrap();
-/// let dl = DeadLetterQueue { queue: dlq, max_receive_count: 5 };
+/// let dl = DeadLetterQueue { queue: dlq.into(), max_receive_count: 5 };
 /// # let _ = dl;
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DeadLetterQueue {
-    /// The dead-letter queue.
-    pub queue: Queue,
+    /// The dead-letter queue, of this app or existing (`queue.into()`).
+    pub queue: AnyQueue,
     /// Receives before a message moves to the dead-letter queue.
     pub max_receive_count: i64,
 }
@@ -226,7 +226,7 @@ impl Queue {
             q.content_based_deduplication = Some(true.into());
         }
         if let Some(dlq) = &props.dead_letter_queue {
-            if dlq.queue.fifo != fifo {
+            if dlq.queue.is_fifo() != fifo {
                 problems.push(
                     "the dead-letter queue of a FIFO queue must be FIFO, and of a standard queue standard"
                         .into(),
@@ -529,3 +529,87 @@ impl From<Queue> for NodeId {
 }
 
 construct!(Queue);
+
+/// A queue of this app or an existing one: what props that take the CDK's `IQueue` take
+/// (dead-letter queues of functions, subscriptions and queues). `Some(queue.into())`.
+///
+/// ```
+/// use cairn_constructs::sqs::{AnyQueue, Queue, QueueProps, QueueRef};
+/// use cairn_core::App;
+///
+/// # fn main() -> cairn_core::Result<()> {
+/// let mut app = App::new();
+/// let stack = app.stack("S")?;
+/// let existing = Queue::from_queue_arn(&mut app, stack, "Dlq", "arn:aws:sqs:eu-west-1:123456789012:dlq")?;
+/// let created = Queue::new(&mut app, stack, "Jobs", QueueProps::default())?;
+/// let either: [AnyQueue; 2] = [existing.into(), created.into()];
+/// assert_eq!(either[0].queue_name(), "dlq".into());
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum AnyQueue {
+    /// A queue of this app.
+    Created(Queue),
+    /// An existing queue ([`Queue::from_queue_arn`]).
+    Imported(Box<ImportedQueue>),
+}
+
+impl From<Queue> for AnyQueue {
+    fn from(q: Queue) -> Self {
+        AnyQueue::Created(q)
+    }
+}
+
+impl From<ImportedQueue> for AnyQueue {
+    fn from(q: ImportedQueue) -> Self {
+        AnyQueue::Imported(Box::new(q))
+    }
+}
+
+impl From<&ImportedQueue> for AnyQueue {
+    fn from(q: &ImportedQueue) -> Self {
+        AnyQueue::Imported(Box::new(q.clone()))
+    }
+}
+
+/// Calls `$method` on the queue, created or existing.
+macro_rules! either_queue {
+    ($q:expr, $method:ident) => {
+        match $q {
+            AnyQueue::Created(q) => q.$method(),
+            AnyQueue::Imported(q) => q.$method(),
+        }
+    };
+}
+
+impl Construct for AnyQueue {
+    fn node(&self) -> NodeId {
+        match self {
+            AnyQueue::Created(q) => q.node,
+            AnyQueue::Imported(q) => q.node,
+        }
+    }
+}
+
+impl QueueRef for AnyQueue {
+    fn queue_arn(&self) -> Value {
+        either_queue!(self, queue_arn)
+    }
+
+    fn queue_url(&self) -> Value {
+        either_queue!(self, queue_url)
+    }
+
+    fn queue_name(&self) -> Value {
+        either_queue!(self, queue_name)
+    }
+
+    fn encryption_key_arn(&self) -> Option<Value> {
+        either_queue!(self, encryption_key_arn)
+    }
+
+    fn is_fifo(&self) -> bool {
+        either_queue!(self, is_fifo)
+    }
+}

@@ -238,7 +238,7 @@ fn everything() -> App {
         QueueProps {
             encryption: QueueEncryption::Kms(key),
             dead_letter_queue: Some(DeadLetterQueue {
-                queue: dlq,
+                queue: dlq.into(),
                 max_receive_count: 5,
             }),
             ..QueueProps::default()

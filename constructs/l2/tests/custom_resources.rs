@@ -368,3 +368,86 @@ fn the_python_runtime_passes_its_own_tests() {
     assert!(out.status.success(), "{log}");
     assert!(log.contains("Ran 17 tests"), "{log}");
 }
+
+/// The CDK's `role` and `logRetention` of a provider: the framework functions run with the
+/// given role (an existing one: no role is made for them, their permissions on the user's
+/// functions go to its inline policy) and, without a retention, get no log group.
+#[test]
+fn a_provider_runs_its_framework_with_a_given_role_and_log_retention() {
+    use cairn_constructs::iam::{Role, RoleImportOptions};
+    use cairn_constructs::logs::RetentionDays;
+    let mut app = App::new();
+    let stack = app.stack("S").unwrap();
+    let on_event = user_function(&mut app, stack, "OnEvent");
+    let is_complete = user_function(&mut app, stack, "IsComplete");
+    let arn = "arn:aws:iam::123456789012:role/provider-framework";
+    let role = Role::from_role_arn(
+        &mut app,
+        stack,
+        "FrameworkRole",
+        arn,
+        RoleImportOptions::default(),
+    )
+    .unwrap();
+    Provider::new(
+        &mut app,
+        stack,
+        "Provider",
+        ProviderProps {
+            is_complete_handler: Some(is_complete),
+            role: Some(role.into()),
+            log_retention: None,
+            ..ProviderProps::new(on_event)
+        },
+    )
+    .unwrap();
+    let other = user_function(&mut app, stack, "Other");
+    Provider::new(
+        &mut app,
+        stack,
+        "Kept",
+        ProviderProps {
+            log_retention: Some(RetentionDays::OneMonth),
+            ..ProviderProps::new(other)
+        },
+    )
+    .unwrap();
+    let asm = app.synth().unwrap();
+    let t = asm.stack("S").unwrap().template.json().clone();
+    let functions = of_type(&t, "AWS::Lambda::Function");
+    let framework: Vec<_> = functions
+        .iter()
+        .filter(|(id, _)| id.starts_with("Providerframework"))
+        .collect();
+    assert_eq!(framework.len(), 3);
+    for (_, f) in &framework {
+        assert_eq!(f["Properties"]["Role"], arn);
+    }
+    // Roles: the three user functions' and the waiter's, none for the framework.
+    let roles: Vec<_> = of_type(&t, "AWS::IAM::Role")
+        .into_iter()
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert!(
+        roles.iter().all(|id| !id.starts_with("Providerframework")),
+        "{roles:?}"
+    );
+    let (_, policy) = of_type(&t, "AWS::IAM::Policy")
+        .into_iter()
+        .find(|(id, _)| id.starts_with("FrameworkRolePolicy"))
+        .expect("the existing role's inline policy");
+    assert_eq!(policy["Properties"]["Roles"], json!(["provider-framework"]));
+    let statements = policy["Properties"]["PolicyDocument"]["Statement"].to_string();
+    assert!(
+        statements.contains("lambda:InvokeFunction") && statements.contains("states:StartExecution"),
+        "{statements}"
+    );
+    // No log group for the first provider's framework, a month for the second's.
+    let groups = of_type(&t, "AWS::Logs::LogGroup");
+    assert!(groups.iter().all(|(id, _)| !id.starts_with("Providerframework")));
+    let kept = groups
+        .iter()
+        .find(|(id, _)| id.starts_with("KeptframeworkonEvent"))
+        .expect("the kept provider's log group");
+    assert_eq!(kept.1["Properties"]["RetentionInDays"], 30);
+}

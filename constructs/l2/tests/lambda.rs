@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use cairn_constructs::dynamodb::{Attribute, StreamViewType, Table, TableProps};
 use cairn_constructs::events::Schedule;
-use cairn_constructs::iam::{Principal, Role, RoleProps};
+use cairn_constructs::iam::{Principal, Role, RoleImportOptions, RoleProps};
 use cairn_constructs::lambda::{
     Architecture, Code, DynamoDbEventSource, EventSource, Function, FunctionProps, Runtime, S3EventSource,
     SnsEventSource, SqsEventSource, StartingPosition,
@@ -129,7 +129,7 @@ fn props_reach_the_template() {
             reserved_concurrency: Some(5),
             architecture: Architecture::Arm64,
             log_retention: Some(RetentionDays::OneWeek),
-            dead_letter_queue: Some(dlq),
+            dead_letter_queue: Some(dlq.into()),
             ..FunctionProps::new(
                 Runtime::Nodejs22x,
                 "index.handler",
@@ -339,6 +339,111 @@ fn code_from_a_directory_is_an_asset_in_the_written_assembly() {
 }
 
 #[test]
+fn an_existing_role_runs_the_function_and_takes_its_grants() {
+    let (mut app, stack, findings) = checked_app();
+    let existing = Role::from_role_arn(
+        &mut app,
+        stack,
+        "Existing",
+        "arn:aws:iam::123456789012:role/service-role/lambda-runner",
+        RoleImportOptions::default(),
+    )
+    .unwrap();
+    let dlq = Queue::new(&mut app, stack, "Failures", QueueProps::default()).unwrap();
+    let f = Function::new(
+        &mut app,
+        stack,
+        "F",
+        FunctionProps {
+            role: Some((&existing).into()),
+            dead_letter_queue: Some(dlq.into()),
+            ..inline()
+        },
+    )
+    .unwrap();
+    assert_eq!(f.role().node(), cairn_core::Construct::node(&existing));
+    assert!(f.role().created().is_none());
+    let bucket = Bucket::new(&mut app, stack, "Data", BucketProps::default()).unwrap();
+    bucket.grant_read(&mut app, &f).unwrap();
+    let asm = synth(&mut app, &findings);
+    let t = template(&asm);
+    // No role made: the function runs with the existing role's ARN.
+    assert!(of_type(&t, "AWS::IAM::Role").is_empty());
+    let (_, function) = one(&t, "AWS::Lambda::Function");
+    assert_eq!(
+        function["Properties"]["Role"],
+        "arn:aws:iam::123456789012:role/service-role/lambda-runner"
+    );
+    // Grants (the dead-letter queue's, the bucket's) go to the role's inline policy, which
+    // the function waits for.
+    let (policy_id, policy) = one(&t, "AWS::IAM::Policy");
+    assert_eq!(policy["Properties"]["Roles"], json!(["lambda-runner"]));
+    let actions = policy["Properties"]["PolicyDocument"]["Statement"].to_string();
+    assert!(
+        actions.contains("sqs:SendMessage") && actions.contains("s3:GetObject*"),
+        "{actions}"
+    );
+    assert!(function["DependsOn"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(policy_id)));
+    assert_eq!(
+        f.role().default_policy(&app),
+        existing.policy(&app).map(|p| p.resource())
+    );
+}
+
+#[test]
+fn an_immutable_existing_role_takes_no_grant() {
+    let mut app = App::new();
+    let stack = app.stack("S").unwrap();
+    let existing = Role::from_role_arn(
+        &mut app,
+        stack,
+        "Existing",
+        "arn:aws:iam::123456789012:role/locked",
+        RoleImportOptions { mutable: false },
+    )
+    .unwrap();
+    let f = Function::new(
+        &mut app,
+        stack,
+        "F",
+        FunctionProps {
+            role: Some(existing.into()),
+            ..inline()
+        },
+    )
+    .unwrap();
+    let bucket = Bucket::new(&mut app, stack, "Data", BucketProps::default()).unwrap();
+    bucket.grant_read(&mut app, &f).unwrap();
+    let asm = app.synth().unwrap();
+    let t = template(&asm);
+    assert!(of_type(&t, "AWS::IAM::Policy").is_empty());
+    assert!(of_type(&t, "AWS::IAM::Role").is_empty());
+    assert!(app
+        .diagnostics()
+        .iter()
+        .any(|d| d.message.contains("immutable") && d.message.contains("s3:GetObject*")));
+    // A node that is no role is refused, naming it.
+    let not_a_role = app.construct(stack, "NotARole").unwrap();
+    let err = Function::new(
+        &mut app,
+        stack,
+        "G",
+        FunctionProps {
+            role: Some(cairn_constructs::iam::AnyRole::Imported(not_a_role)),
+            ..inline()
+        },
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("S/NotARole") && err.to_string().contains("from_role_arn"),
+        "{err}"
+    );
+}
+
+#[test]
 fn code_from_a_bucket_and_a_given_role() {
     let (mut app, stack, findings) = checked_app();
     let role = Role::new(
@@ -353,7 +458,7 @@ fn code_from_a_bucket_and_a_given_role() {
         stack,
         "F",
         FunctionProps {
-            role: Some(role),
+            role: Some(role.into()),
             log_retention: None,
             ..FunctionProps::new(
                 Runtime::ProvidedAl2023,

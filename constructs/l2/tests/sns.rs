@@ -43,7 +43,7 @@ fn sqs_subscription_with_queue_policy_and_key_statement() {
             SubscriptionProps {
                 raw_message_delivery: true,
                 filter_policy: Some(Value::map([("kind", Value::list([Value::from("order")]))])),
-                dead_letter_queue: Some(dlq),
+                dead_letter_queue: Some(dlq.into()),
             },
         )
         .unwrap();

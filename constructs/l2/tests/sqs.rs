@@ -24,7 +24,7 @@ fn defaults_pass_the_recommended_rules() {
             visibility_timeout: Some(Duration::from_secs(300)),
             retention_period: Some(Duration::from_secs(14 * 24 * 3600)),
             dead_letter_queue: Some(DeadLetterQueue {
-                queue: dlq,
+                queue: dlq.into(),
                 max_receive_count: 3,
             }),
             ..QueueProps::default()
@@ -107,7 +107,7 @@ fn fifo_and_validation() {
             fifo: true,
             visibility_timeout: Some(Duration::from_secs(50_000)),
             dead_letter_queue: Some(DeadLetterQueue {
-                queue: standard,
+                queue: standard.into(),
                 max_receive_count: 1,
             }),
             ..QueueProps::default()
@@ -183,4 +183,80 @@ fn names_urls_and_policy() {
         json!({ "Value": { "Fn::Select": [5, { "Fn::Split": [":", { "Fn::GetAtt": [qid, "Arn"] }] }] } }),
     );
     t.assert_has_output("Url", json!({ "Value": { "Ref": qid } }));
+}
+
+/// Dead-letter queues take an existing queue wherever they take one of the app's (the
+/// CDK's `IQueue`): a queue's redrive policy, a function's dead-letter config (granted on
+/// the role's side), a subscription's redrive policy (the existing queue's policy is left
+/// as it is, with a warning).
+#[test]
+fn existing_queues_are_dead_letter_queues() {
+    use cairn_constructs::lambda::{Code, Function, FunctionProps, Runtime};
+    use cairn_constructs::sns::{Subscriber, SubscriptionProps, Topic, TopicProps};
+    let (mut app, stack, findings) = checked_app();
+    let arn = "arn:aws:sqs:us-east-1:123456789012:shared-dlq";
+    let dlq = Queue::from_queue_arn(&mut app, stack, "SharedDlq", arn).unwrap();
+    Queue::new(
+        &mut app,
+        stack,
+        "Jobs",
+        QueueProps {
+            dead_letter_queue: Some(DeadLetterQueue {
+                queue: (&dlq).into(),
+                max_receive_count: 4,
+            }),
+            ..QueueProps::default()
+        },
+    )
+    .unwrap();
+    Function::new(
+        &mut app,
+        stack,
+        "F",
+        FunctionProps {
+            dead_letter_queue: Some((&dlq).into()),
+            ..FunctionProps::new(
+                Runtime::Python3_12,
+                "index.handler",
+                Code::inline("def handler(e, c):\n    return e\n"),
+            )
+        },
+    )
+    .unwrap();
+    let topic = Topic::new(&mut app, stack, "Events", TopicProps::default()).unwrap();
+    let target = Queue::new(&mut app, stack, "Target", QueueProps::default()).unwrap();
+    topic
+        .add_subscription(
+            &mut app,
+            Subscriber::Sqs(target),
+            SubscriptionProps {
+                dead_letter_queue: Some(dlq.into()),
+                ..SubscriptionProps::default()
+            },
+        )
+        .unwrap();
+    let t = Template::from_stack(&mut app, stack).unwrap();
+    assert!(findings.borrow().is_empty(), "{:?}", findings.borrow());
+    t.assert_has_resource_properties(
+        "AWS::SQS::Queue",
+        json!({ "RedrivePolicy": { "deadLetterTargetArn": arn, "maxReceiveCount": 4 } }),
+    );
+    t.assert_has_resource_properties(
+        "AWS::Lambda::Function",
+        json!({ "DeadLetterConfig": { "TargetArn": arn } }),
+    );
+    t.assert_has_resource_properties(
+        "AWS::IAM::Policy",
+        json!({ "PolicyDocument": { "Statement": [{ "Action": ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"], "Resource": arn }] } }),
+    );
+    t.assert_has_resource_properties(
+        "AWS::SNS::Subscription",
+        json!({ "RedrivePolicy": { "deadLetterTargetArn": arn } }),
+    );
+    // The only queue policy is the subscribed queue's: the existing queue's is not the app's.
+    assert_eq!(t.find_resources("AWS::SQS::QueuePolicy", json!({})).len(), 1);
+    assert!(app
+        .diagnostics()
+        .iter()
+        .any(|d| d.message.contains("dead-letter queue exists outside the app")));
 }

@@ -5,8 +5,9 @@ use std::time::Duration;
 use cairn_cfn::stepfunctions::CfnStateMachine;
 use cairn_core::{App, NodeId, Result, Value};
 
-use crate::iam::{PolicyStatement, Principal, Role, RoleProps};
+use crate::iam::{AnyRole, PolicyStatement, Principal, Role, RoleProps};
 use crate::lambda::{Code, Function, FunctionProps, Runtime};
+use crate::logs::RetentionDays;
 
 use super::CFN_RESPONSE;
 
@@ -39,6 +40,15 @@ pub struct ProviderProps {
     pub vpc_subnets: Vec<Value>,
     /// The framework functions' security groups (with `vpc_subnets`).
     pub security_group_ids: Vec<Value>,
+    /// The role the framework functions run with, of this app or existing
+    /// (`Some(role.into())`; the CDK's `role`): it gets their invoke and read permissions
+    /// on your functions (an existing role's inline policy; an immutable one must have
+    /// them already). Default: a role per framework function (`<function>/ServiceRole`).
+    pub role: Option<AnyRole>,
+    /// How long the framework functions' logs are kept (their `LogGroup`s). Default: two
+    /// years (cairn's function default); `None`: no log group is made, Lambda's own group
+    /// keeps the logs forever (the CDK's default).
+    pub log_retention: Option<RetentionDays>,
 }
 
 impl ProviderProps {
@@ -52,6 +62,8 @@ impl ProviderProps {
             provider_function_name: None,
             vpc_subnets: Vec::new(),
             security_group_ids: Vec::new(),
+            role: None,
+            log_retention: Some(RetentionDays::TwoYears),
         }
     }
 }
@@ -118,19 +130,25 @@ impl Provider {
         let user: Vec<Function> = std::iter::once(props.on_event_handler)
             .chain(props.is_complete_handler)
             .collect();
-        let network = (props.vpc_subnets.clone(), props.security_group_ids.clone());
+        let framework = |name: Option<String>| FunctionProps {
+            function_name: name,
+            role: props.role,
+            log_retention: props.log_retention,
+            vpc_subnets: props.vpc_subnets.clone(),
+            security_group_ids: props.security_group_ids.clone(),
+            ..FunctionProps::new(Runtime::Python3_13, "index.handler", Code::Inline(String::new()))
+        };
         let entry = framework_function(
             app,
             node,
             ON_EVENT,
-            props.provider_function_name.clone(),
+            framework(props.provider_function_name.clone()),
             &user,
-            &network,
         )?;
         let mut invoked = user.clone();
         if props.is_complete_handler.is_some() {
-            let is_complete = framework_function(app, node, IS_COMPLETE, None, &user, &network)?;
-            let on_timeout = framework_function(app, node, ON_TIMEOUT, None, &user, &network)?;
+            let is_complete = framework_function(app, node, IS_COMPLETE, framework(None), &user)?;
+            let on_timeout = framework_function(app, node, ON_TIMEOUT, framework(None), &user)?;
             let attempts = total.as_secs() / interval.as_secs();
             let machine = waiter(app, node, is_complete, on_timeout, interval.as_secs(), attempts)?;
             entry.add_environment(app, "WAITER_STATE_MACHINE_ARN", machine.clone())?;
@@ -160,16 +178,15 @@ impl Provider {
     }
 }
 
-/// One framework function (`framework-<entry>`) allowed to invoke and read the user's
-/// functions, whose ARNs it gets in its environment, in the given subnets and security
-/// groups (if any).
+/// One framework function (`framework-<entry>`, its name, role, log retention, subnets and
+/// security groups from `base`) allowed to invoke and read the user's functions, whose ARNs
+/// it gets in its environment.
 fn framework_function(
     app: &mut App,
     provider: NodeId,
     (python, cdk): (&str, &str),
-    function_name: Option<String>,
+    base: FunctionProps,
     user: &[Function],
-    (vpc_subnets, security_group_ids): &(Vec<Value>, Vec<Value>),
 ) -> Result<Function> {
     let description: String = format!(
         "AWS CDK resource provider framework - {cdk} ({})",
@@ -185,14 +202,9 @@ fn framework_function(
         FunctionProps {
             description: Some(description),
             timeout: Some(Duration::from_secs(900)),
-            function_name,
-            vpc_subnets: vpc_subnets.clone(),
-            security_group_ids: security_group_ids.clone(),
-            ..FunctionProps::new(
-                Runtime::Python3_13,
-                &format!("index.{python}"),
-                Code::Inline(format!("{CFN_RESPONSE}\n{FRAMEWORK}")),
-            )
+            handler: format!("index.{python}"),
+            code: Code::Inline(format!("{CFN_RESPONSE}\n{FRAMEWORK}")),
+            ..base
         },
     )?;
     for (variable, handler) in ["USER_ON_EVENT_FUNCTION_ARN", "USER_IS_COMPLETE_FUNCTION_ARN"]

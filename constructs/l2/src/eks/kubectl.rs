@@ -21,7 +21,7 @@ use cairn_core::{App, NodeId, Pseudo, RemovalPolicy, Result, Value};
 
 use super::{AccessPolicy, Cluster};
 use crate::custom_resources::{json_text, CustomResource, CustomResourceProps, Provider, ProviderProps};
-use crate::iam::{PolicyStatement, Role};
+use crate::iam::{AnyRole, PolicyStatement, Role};
 use crate::lambda::{Code, Function, FunctionProps, LayerVersion, LayerVersionProps, Runtime};
 
 /// The resource type of a manifest (aws-cdk-lib's `KubernetesManifest.RESOURCE_TYPE`).
@@ -64,8 +64,9 @@ pub struct KubectlProviderOptions {
     pub memory_size: u32,
     /// More environment variables of `kubectl` and `helm` (e.g. `HTTPS_PROXY`).
     pub environment: IndexMap<String, Value>,
-    /// The handler's role; one is created when `None` (`Handler/ServiceRole`).
-    pub role: Option<Role>,
+    /// The handler's role, of this app or existing (`Some(role.into())`); one is created
+    /// when `None` (`Handler/ServiceRole`).
+    pub role: Option<AnyRole>,
     /// Whether manifests carry a prune label by default, so that an update deletes the
     /// objects that left the manifest (`kubectl apply --prune`). Default: on.
     pub prune: bool,
@@ -212,7 +213,7 @@ impl KubectlProvider {
     }
 
     /// The handler's role: a cluster admin through `<Cluster>/ClusterAdminRoleAccess`.
-    pub fn role(&self) -> Role {
+    pub fn role(&self) -> AnyRole {
         self.handler.role()
     }
 

@@ -9,11 +9,11 @@
 //! puts the resource's entries and keeps those of the bucket it did not make (by hand, by
 //! another stack), on Delete it takes off only its own, and answers CloudFormation.
 
-use cairn_core::{App, CfnResource, NodeId, Pseudo, Result, Stack, Value};
+use cairn_core::{App, CfnResource, NodeId, Result, Stack, Value};
 
 use super::{Bucket, EventType, NotificationKeyFilter};
 use crate::iam::{Policy, PolicyProps, PolicyStatement, Principal, Role, RoleProps};
-use crate::lambda::{function, CfnFunction};
+use cairn_cfn::lambda::{function, CfnFunction};
 
 /// The id, under the stack, of the one function serving every bucket's
 /// `Custom::S3BucketNotifications` (aws-cdk-lib's singleton id, so it keeps its logical ID).
@@ -110,13 +110,6 @@ fn handler(app: &mut App, stack: Stack) -> Result<(Value, Value)> {
         .depends_on
         .push(role.resource().node());
     Ok((function.attr_arn(), role.name()))
-}
-
-/// The account of the bucket's stack: its literal account, else `AWS::AccountId`.
-fn stack_account(app: &App, node: NodeId) -> Value {
-    app.stack_of(node)
-        .and_then(|s| app.environment_of(s).account)
-        .map_or_else(|| Value::pseudo(Pseudo::AccountId), Value::from)
 }
 
 /// The bucket's `Custom::S3BucketNotifications` L1, created on first use (with the
@@ -255,40 +248,6 @@ pub(super) fn add_entry(
         }
     })?;
     depend_on(app, resource, depends_on)
-}
-
-/// The invoke permission of a function for the bucket's notifications:
-/// `<Bucket>/AllowBucketNotificationsTo<the function's unique id>` (aws-cdk-lib's id), once
-/// per bucket and function, scoped to the bucket's ARN and the stack's account. `None`
-/// when the function's permissions may not be changed (a warning says so).
-pub(super) fn function_permission(
-    app: &mut App,
-    bucket: &Bucket,
-    function: &impl crate::lambda::FunctionRef,
-) -> Result<Option<NodeId>> {
-    let unique = cairn_core::make_unique_id(&app.path_from(app.root(), function.node()));
-    let id = format!("AllowBucketNotificationsTo{unique}");
-    if let Some(p) = app.node(bucket.node).child(&id) {
-        return Ok(Some(p));
-    }
-    let account = stack_account(app, bucket.node);
-    let permission = function.add_permission_in(
-        app,
-        bucket.node,
-        &id,
-        Principal::service("s3.amazonaws.com"),
-        Some(bucket.arn()),
-    )?;
-    let Some(permission) = permission else {
-        return Ok(None);
-    };
-    if let Some(p) = app
-        .node_mut(permission.node())
-        .resource_mut::<crate::lambda::CfnPermission>()
-    {
-        p.source_account = Some(account.into());
-    }
-    Ok(Some(permission.node()))
 }
 
 #[cfg(test)]
