@@ -280,7 +280,9 @@ fn a_file_asset_keeps_its_bytes_and_extension() {
     );
     assert!(out.join(format!("asset.{}", plain.hash)).is_file());
     let m = read_json(&out.join("Data.assets.json"));
-    assert_eq!(m["files"].as_object().unwrap().len(), 2);
+    // The file, the bare file and the custom-hashed copy: three objects, one entry each.
+    assert_eq!(m["files"].as_object().unwrap().len(), 3);
+    assert!(m["files"][sha256_hex(b"pinned")].is_object());
     assert_eq!(
         m["files"][&loc.hash]["source"]["path"],
         format!("asset.{}.json", loc.hash)
