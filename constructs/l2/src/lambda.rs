@@ -806,6 +806,28 @@ impl EventSource for SnsEventSource {
     }
 }
 
+/// Existing buckets invoke functions too (as aws-cdk-lib's `LambdaDestination` on an
+/// imported bucket: the permission under the bucket's import node).
+impl s3::ImportedBucket {
+    /// Invokes a function on events ([`s3::Bucket::add_function_notification`]).
+    pub fn add_function_notification(
+        &self,
+        app: &mut App,
+        event: s3::EventType,
+        function: &impl FunctionRef,
+        filter: s3::NotificationKeyFilter,
+    ) -> Result<()> {
+        let permission = bucket_notification_permission(app, self, function)?;
+        self.add_event_notification(
+            app,
+            event,
+            s3::NotificationDestination::Lambda(function.function_arn()),
+            filter,
+            permission.as_slice(),
+        )
+    }
+}
+
 /// S3 buckets invoke functions (aws-cdk-lib's `LambdaDestination`; here, as `s3` does not
 /// name `lambda`).
 impl s3::Bucket {
@@ -863,7 +885,7 @@ impl s3::Bucket {
 /// warning says so).
 fn bucket_notification_permission(
     app: &mut App,
-    bucket: &s3::Bucket,
+    bucket: &impl s3::BucketRef,
     function: &impl FunctionRef,
 ) -> Result<Option<NodeId>> {
     let unique = cairn_core::make_unique_id(&app.path_from(app.root(), function.node()));
@@ -880,7 +902,7 @@ fn bucket_notification_permission(
         bucket.node(),
         &id,
         Principal::service("s3.amazonaws.com"),
-        Some(bucket.arn()),
+        Some(bucket.bucket_arn()),
     )?;
     let Some(permission) = permission else {
         return Ok(None);

@@ -22,7 +22,7 @@
 //! # }
 //! ```
 
-use cairn_core::{App, Level, NodeId, Pseudo, RemovalPolicy, Res, Result, Val, Value};
+use cairn_core::{App, NodeId, Pseudo, RemovalPolicy, Res, Result, Val, Value};
 
 use crate::iam::{Grantable, PolicyDocument, PolicyStatement, Principal};
 use crate::kms::{push_statement, Key};
@@ -31,7 +31,7 @@ mod existing;
 mod notifications;
 
 use crate::sns::Topic;
-use crate::sqs::{Queue, QueueEncryption};
+use crate::sqs::Queue;
 pub use existing::{BucketAttributes, BucketRef, ImportedBucket};
 pub use notifications::{NOTIFICATIONS_HANDLER_ID, NOTIFICATIONS_RESOURCE_TYPE};
 
@@ -540,22 +540,7 @@ impl Bucket {
         filter: NotificationKeyFilter,
         depends_on: &[NodeId],
     ) -> Result<()> {
-        let (kind, arn) = match destination {
-            NotificationDestination::Lambda(arn) => (notifications::Kind::Lambda, arn),
-            NotificationDestination::Queue(arn) => (notifications::Kind::Queue, arn),
-            NotificationDestination::Topic(arn) => (notifications::Kind::Topic, arn),
-        };
-        notifications::add_entry(app, self, kind, &event, arn, &filter, depends_on)
-    }
-
-    /// The statement letting S3 deliver this bucket's notifications (`aws:SourceArn` the
-    /// bucket's ARN, as aws-cdk-lib scopes it).
-    fn notification_statement(&self, actions: &[&str], resource: Value) -> PolicyStatement {
-        PolicyStatement::allow()
-            .principal(Principal::service("s3.amazonaws.com"))
-            .actions(actions.iter().copied())
-            .resource(resource)
-            .condition("ArnLike", "aws:SourceArn", self.arn())
+        notifications::add(app, self, event, destination, filter, depends_on)
     }
 
     /// Sends events to a queue (aws-cdk-lib's `SqsDestination`): the queue policy
@@ -571,33 +556,7 @@ impl Bucket {
         queue: &Queue,
         filter: NotificationKeyFilter,
     ) -> Result<()> {
-        let stmt = self.notification_statement(
-            &["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
-            queue.queue_arn(),
-        );
-        let policy = queue.add_to_resource_policy(app, stmt)?;
-        match queue.encryption() {
-            QueueEncryption::Kms(key) => key.add_to_resource_policy(
-                app,
-                PolicyStatement::allow()
-                    .principal(Principal::service("s3.amazonaws.com"))
-                    .actions(["kms:GenerateDataKey*", "kms:Decrypt"])
-                    .resource("*"),
-            )?,
-            QueueEncryption::KmsManaged => app.annotate(
-                self.node,
-                Level::Warning,
-                "S3 cannot send notifications to a queue encrypted with the AWS managed key alias/aws/sqs; give the queue a customer managed kms::Key",
-            ),
-            QueueEncryption::SqsManaged => {}
-        }
-        self.add_event_notification(
-            app,
-            event,
-            NotificationDestination::Queue(queue.queue_arn()),
-            filter,
-            &[policy, queue.resource().node()],
-        )
+        notifications::to_queue(app, self, event, queue, filter)
     }
 
     /// Sends events to a topic (aws-cdk-lib's `SnsDestination`): the topic policy
@@ -611,35 +570,13 @@ impl Bucket {
         topic: &Topic,
         filter: NotificationKeyFilter,
     ) -> Result<()> {
-        let stmt = self.notification_statement(&["sns:Publish"], topic.topic_arn());
-        let policy = topic.add_to_resource_policy(app, stmt)?;
-        match topic.encryption_key() {
-            Some(key) => key.add_to_resource_policy(
-                app,
-                PolicyStatement::allow()
-                    .principal(Principal::service("s3.amazonaws.com"))
-                    .actions(["kms:GenerateDataKey*", "kms:Decrypt"])
-                    .resource("*"),
-            )?,
-            None => app.annotate(
-                self.node,
-                Level::Warning,
-                "S3 cannot publish to a topic encrypted with the AWS managed key alias/aws/sns; give the topic a customer managed kms::Key",
-            ),
-        }
-        self.add_event_notification(
-            app,
-            event,
-            NotificationDestination::Topic(topic.topic_arn()),
-            filter,
-            &[policy, topic.resource().node()],
-        )
+        notifications::to_topic(app, self, event, topic, filter)
     }
 
     /// The bucket's notifications resource (`<Bucket>/Notifications/Resource`), once it
     /// has one.
     pub fn notifications(&self, app: &App) -> Option<NodeId> {
-        notifications::existing(app, self)
+        notifications::existing(app, self.node)
     }
 }
 

@@ -467,3 +467,71 @@ fn the_notifications_handler_passes_its_own_tests() {
     assert!(out.status.success(), "{log}");
     assert!(log.contains("Ran 7 tests"), "{log}");
 }
+
+/// An existing bucket takes notifications as aws-cdk-lib's imported bucket does: its
+/// `<id>/Notifications` resource is `Managed: false`, the handler may read and put the
+/// bucket's configuration, the function's permission is scoped to the bucket's ARN.
+#[test]
+fn an_existing_bucket_takes_notifications_unmanaged() {
+    use cairn_constructs::lambda::{Code, Function, FunctionProps, Runtime};
+    let (mut app, stack, findings) = checked_app();
+    let bucket = Bucket::from_bucket_name(&mut app, stack, "Uploads", "acme-uploads").unwrap();
+    let queue = Queue::new(&mut app, stack, "Jobs", QueueProps::default()).unwrap();
+    let f = Function::new(
+        &mut app,
+        stack,
+        "F",
+        FunctionProps::new(
+            Runtime::Python3_12,
+            "index.handler",
+            Code::inline("def handler(e, c):\n    return e\n"),
+        ),
+    )
+    .unwrap();
+    bucket
+        .add_queue_notification(
+            &mut app,
+            EventType::ObjectRemoved,
+            &queue,
+            NotificationKeyFilter::default(),
+        )
+        .unwrap();
+    bucket
+        .add_function_notification(
+            &mut app,
+            EventType::ObjectCreated,
+            &f,
+            NotificationKeyFilter::default(),
+        )
+        .unwrap();
+    assert!(bucket.notifications(&app).is_some());
+    let t = Template::from_stack(&mut app, stack).unwrap();
+    assert!(findings.borrow().is_empty(), "{:?}", findings.borrow());
+    let arn = json!({ "Fn::Join": ["", ["arn:", { "Ref": "AWS::Partition" }, ":s3:::acme-uploads"]] });
+    let (_, n) = t
+        .find_resources("Custom::S3BucketNotifications", json!({}))
+        .remove(0);
+    assert_eq!(n["Properties"]["BucketName"], "acme-uploads");
+    assert_eq!(n["Properties"]["Managed"], json!(false));
+    let config = &n["Properties"]["NotificationConfiguration"];
+    assert_eq!(
+        config["QueueConfigurations"][0]["Events"],
+        json!(["s3:ObjectRemoved:*"])
+    );
+    assert_eq!(
+        config["LambdaFunctionConfigurations"][0]["Events"],
+        json!(["s3:ObjectCreated:*"])
+    );
+    t.assert_has_resource_properties(
+        "AWS::IAM::Policy",
+        json!({ "PolicyDocument": { "Statement": [{
+            "Action": ["s3:PutBucketNotification", "s3:GetBucketNotification"],
+            "Resource": arn
+        }] } }),
+    );
+    t.assert_has_resource_properties(
+        "AWS::Lambda::Permission",
+        json!({ "Principal": "s3.amazonaws.com", "SourceArn": arn }),
+    );
+    assert!(app.find("S/Uploads/Notifications/Resource").is_some());
+}

@@ -3,9 +3,14 @@
 
 use cairn_core::{App, Arn, Construct, NodeId, Result, Value};
 
-use super::{Bucket, DELETE_ACTIONS, KEY_READ_ACTIONS, KEY_WRITE_ACTIONS, PUT_ACTIONS, READ_ACTIONS};
+use super::{
+    notifications, Bucket, EventType, NotificationDestination, NotificationKeyFilter, DELETE_ACTIONS,
+    KEY_READ_ACTIONS, KEY_WRITE_ACTIONS, PUT_ACTIONS, READ_ACTIONS,
+};
 use crate::iam::{grant, Grantable};
 use crate::imported::{check_name, concat, import_node, parse_arn, ArnFormat};
+use crate::sns::Topic;
+use crate::sqs::Queue;
 
 /// A bucket, created by this app ([`Bucket`]) or existing ([`ImportedBucket`]). Its grants
 /// go to the grantee's identity policy (and the key's actions to a customer managed key).
@@ -223,6 +228,50 @@ impl Bucket {
             name,
             key_arn: attrs.encryption_key_arn,
         })
+    }
+}
+
+impl ImportedBucket {
+    /// Adds an event notification entry to the bucket's notifications, as
+    /// [`Bucket::add_event_notification`] does for a bucket of the app: the existing
+    /// bucket's `<id>/Notifications` resource is `Managed: false` (aws-cdk-lib's), and its
+    /// handler keeps the notifications the bucket already has.
+    pub fn add_event_notification(
+        &self,
+        app: &mut App,
+        event: EventType,
+        destination: NotificationDestination,
+        filter: NotificationKeyFilter,
+        depends_on: &[NodeId],
+    ) -> Result<()> {
+        notifications::add(app, self, event, destination, filter, depends_on)
+    }
+
+    /// Sends events to a queue of the app ([`Bucket::add_queue_notification`]).
+    pub fn add_queue_notification(
+        &self,
+        app: &mut App,
+        event: EventType,
+        queue: &Queue,
+        filter: NotificationKeyFilter,
+    ) -> Result<()> {
+        notifications::to_queue(app, self, event, queue, filter)
+    }
+
+    /// Sends events to a topic of the app ([`Bucket::add_topic_notification`]).
+    pub fn add_topic_notification(
+        &self,
+        app: &mut App,
+        event: EventType,
+        topic: &Topic,
+        filter: NotificationKeyFilter,
+    ) -> Result<()> {
+        notifications::to_topic(app, self, event, topic, filter)
+    }
+
+    /// The bucket's notifications resource (`<id>/Notifications/Resource`), once it has one.
+    pub fn notifications(&self, app: &App) -> Option<NodeId> {
+        notifications::existing(app, self.node)
     }
 }
 

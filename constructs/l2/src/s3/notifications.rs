@@ -9,10 +9,12 @@
 //! puts the resource's entries and keeps those of the bucket it did not make (by hand, by
 //! another stack), on Delete it takes off only its own, and answers CloudFormation.
 
-use cairn_core::{App, CfnResource, NodeId, Result, Stack, Value};
+use cairn_core::{App, CfnResource, Level, NodeId, Result, Stack, Value};
 
-use super::{Bucket, EventType, NotificationKeyFilter};
+use super::{BucketRef, CfnBucket, EventType, NotificationDestination, NotificationKeyFilter};
 use crate::iam::{Policy, PolicyProps, PolicyStatement, Principal, Role, RoleProps};
+use crate::sns::Topic;
+use crate::sqs::{Queue, QueueEncryption};
 use cairn_cfn::lambda::{function, CfnFunction};
 
 /// The id, under the stack, of the one function serving every bucket's
@@ -43,7 +45,7 @@ const ORDER: &[&str] = &[
 
 /// Where a configuration entry goes: its list and the key of its destination's ARN.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Kind {
+enum Kind {
     Lambda,
     Queue,
     Topic,
@@ -112,17 +114,35 @@ fn handler(app: &mut App, stack: Stack) -> Result<(Value, Value)> {
     Ok((function.attr_arn(), role.name()))
 }
 
+/// Whether the app created the bucket (`Managed: true`), rather than imported it.
+fn managed(app: &App, bucket: NodeId) -> bool {
+    app.node(bucket)
+        .child("Resource")
+        .is_some_and(|r| app.node(r).resource::<CfnBucket>().is_some())
+}
+
+/// The bucket policy's L1, when the app made one.
+fn bucket_policy(app: &App, bucket: NodeId) -> Option<NodeId> {
+    app.node(bucket)
+        .child("Policy")
+        .and_then(|p| app.node(p).child("Resource"))
+}
+
 /// The bucket's `Custom::S3BucketNotifications` L1, created on first use (with the
 /// handler's policy on the bucket, which it depends on, and on the bucket policy).
-pub(super) fn resource(app: &mut App, bucket: &Bucket) -> Result<NodeId> {
-    if let Some(r) = existing(app, bucket) {
+/// `Managed` is true for a bucket of the app, false for an existing one (aws-cdk-lib's
+/// distinction; cairn's handler keeps the entries it did not make either way).
+pub(super) fn resource(app: &mut App, bucket: &impl BucketRef) -> Result<NodeId> {
+    let node = bucket.node();
+    if let Some(r) = existing(app, node) {
         return Ok(r);
     }
-    let Some(stack) = app.stack_of(bucket.node) else {
-        return Err(app.invalid_props(bucket.node, "a bucket with notifications must be in a stack"));
+    let Some(stack) = app.stack_of(node) else {
+        return Err(app.invalid_props(node, "a bucket with notifications must be in a stack"));
     };
     let (service_token, role_name) = handler(app, stack)?;
-    let holder = app.construct(bucket.node, "Notifications")?;
+    let managed = managed(app, node);
+    let holder = app.construct(node, "Notifications")?;
     let policy = Policy::new(
         app,
         holder,
@@ -130,7 +150,7 @@ pub(super) fn resource(app: &mut App, bucket: &Bucket) -> Result<NodeId> {
         PolicyProps {
             statements: vec![PolicyStatement::allow()
                 .actions(HANDLER_ACTIONS.iter().copied())
-                .resource(bucket.arn())],
+                .resource(bucket.bucket_arn())],
             ..PolicyProps::default()
         },
     )?;
@@ -139,18 +159,18 @@ pub(super) fn resource(app: &mut App, bucket: &Bucket) -> Result<NodeId> {
         .with("ServiceToken", service_token)
         .with("BucketName", bucket.bucket_name())
         .with("NotificationConfiguration", Value::Map(Default::default()))
-        .with("Managed", true)
+        .with("Managed", managed)
         .with("SkipDestinationValidation", false);
     let resource = app.add(holder, "Resource", l1)?.node();
     let mut after = vec![policy.resource()];
-    after.extend(bucket.policy(app));
+    after.extend(bucket_policy(app, node));
     depend_on(app, resource, &after)?;
     Ok(resource)
 }
 
 /// The bucket's notifications L1, once it exists.
-pub(super) fn existing(app: &App, bucket: &Bucket) -> Option<NodeId> {
-    app.node(bucket.node)
+pub(super) fn existing(app: &App, bucket: NodeId) -> Option<NodeId> {
+    app.node(bucket)
         .child("Notifications")
         .and_then(|n| app.node(n).child("Resource"))
 }
@@ -198,7 +218,7 @@ fn edit_configuration(
 }
 
 /// Turns on EventBridge delivery (`EventBridgeConfiguration: {}`).
-pub(super) fn enable_event_bridge(app: &mut App, bucket: &Bucket) -> Result<()> {
+pub(super) fn enable_event_bridge(app: &mut App, bucket: &impl BucketRef) -> Result<()> {
     let resource = resource(app, bucket)?;
     edit_configuration(app, resource, |config| {
         config.insert("EventBridgeConfiguration".into(), Value::Map(Default::default()));
@@ -220,9 +240,9 @@ fn filter_value(filter: &NotificationKeyFilter) -> Option<Value> {
 }
 
 /// Adds one configuration entry; the notifications resource depends on `depends_on`.
-pub(super) fn add_entry(
+fn add_entry(
     app: &mut App,
-    bucket: &Bucket,
+    bucket: &impl BucketRef,
     kind: Kind,
     event: &EventType,
     arn: Value,
@@ -248,6 +268,104 @@ pub(super) fn add_entry(
         }
     })?;
     depend_on(app, resource, depends_on)
+}
+
+/// An entry for a destination whose permission the caller arranged (`depends_on`).
+pub(super) fn add(
+    app: &mut App,
+    bucket: &impl BucketRef,
+    event: EventType,
+    destination: NotificationDestination,
+    filter: NotificationKeyFilter,
+    depends_on: &[NodeId],
+) -> Result<()> {
+    let (kind, arn) = match destination {
+        NotificationDestination::Lambda(arn) => (Kind::Lambda, arn),
+        NotificationDestination::Queue(arn) => (Kind::Queue, arn),
+        NotificationDestination::Topic(arn) => (Kind::Topic, arn),
+    };
+    add_entry(app, bucket, kind, &event, arn, &filter, depends_on)
+}
+
+/// The statement letting S3 deliver the bucket's notifications (`aws:SourceArn` the
+/// bucket's ARN, as aws-cdk-lib scopes it).
+fn delivery(bucket: &impl BucketRef, actions: &[&str], resource: Value) -> PolicyStatement {
+    PolicyStatement::allow()
+        .principal(Principal::service("s3.amazonaws.com"))
+        .actions(actions.iter().copied())
+        .resource(resource)
+        .condition("ArnLike", "aws:SourceArn", bucket.bucket_arn())
+}
+
+/// The statement letting S3 use a destination's customer managed key.
+fn key_use() -> PolicyStatement {
+    PolicyStatement::allow()
+        .principal(Principal::service("s3.amazonaws.com"))
+        .actions(["kms:GenerateDataKey*", "kms:Decrypt"])
+        .resource("*")
+}
+
+/// aws-cdk-lib's `SqsDestination`: the queue policy statement, the key's (or a warning
+/// for the AWS managed key), the entry after the queue and its policy.
+pub(super) fn to_queue(
+    app: &mut App,
+    bucket: &impl BucketRef,
+    event: EventType,
+    queue: &Queue,
+    filter: NotificationKeyFilter,
+) -> Result<()> {
+    let stmt = delivery(
+        bucket,
+        &["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
+        queue.queue_arn(),
+    );
+    let policy = queue.add_to_resource_policy(app, stmt)?;
+    match queue.encryption() {
+        QueueEncryption::Kms(key) => key.add_to_resource_policy(app, key_use())?,
+        QueueEncryption::KmsManaged => app.annotate(
+            bucket.node(),
+            Level::Warning,
+            "S3 cannot send notifications to a queue encrypted with the AWS managed key alias/aws/sqs; give the queue a customer managed kms::Key",
+        ),
+        QueueEncryption::SqsManaged => {}
+    }
+    add(
+        app,
+        bucket,
+        event,
+        NotificationDestination::Queue(queue.queue_arn()),
+        filter,
+        &[policy, queue.resource().node()],
+    )
+}
+
+/// aws-cdk-lib's `SnsDestination`: the topic policy statement, the key's (or a warning
+/// for the AWS managed key), the entry after the topic and its policy.
+pub(super) fn to_topic(
+    app: &mut App,
+    bucket: &impl BucketRef,
+    event: EventType,
+    topic: &Topic,
+    filter: NotificationKeyFilter,
+) -> Result<()> {
+    let stmt = delivery(bucket, &["sns:Publish"], topic.topic_arn());
+    let policy = topic.add_to_resource_policy(app, stmt)?;
+    match topic.encryption_key() {
+        Some(key) => key.add_to_resource_policy(app, key_use())?,
+        None => app.annotate(
+            bucket.node(),
+            Level::Warning,
+            "S3 cannot publish to a topic encrypted with the AWS managed key alias/aws/sns; give the topic a customer managed kms::Key",
+        ),
+    }
+    add(
+        app,
+        bucket,
+        event,
+        NotificationDestination::Topic(topic.topic_arn()),
+        filter,
+        &[policy, topic.resource().node()],
+    )
 }
 
 #[cfg(test)]
