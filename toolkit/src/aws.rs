@@ -115,20 +115,14 @@ impl Clouds for AwsClouds {
             .to_builder()
             .region(Region::new(region.to_string()))
             .build();
-        let provider = aws_config::sts::AssumeRoleProvider::builder(role_arn)
-            .session_name("cairn")
-            .configure(&conf)
-            .build()
-            .await;
+        let conf = assumed(&conf, role_arn).await;
         // Asked once now, so a role that cannot be assumed is known before any call.
-        provider
-            .provide_credentials()
-            .await
-            .map_err(|e| CloudError::Other(chain(&e)))?;
-        let conf = conf
-            .to_builder()
-            .credentials_provider(SharedCredentialsProvider::new(provider))
-            .build();
+        if let Some(provider) = conf.credentials_provider() {
+            provider
+                .provide_credentials()
+                .await
+                .map_err(|e| CloudError::Other(chain(&e)))?;
+        }
         Ok(AwsCloud::new(&conf, region))
     }
 }
