@@ -17,6 +17,7 @@ Nothing runs: a build runs no commands and moto reports it SUCCEEDED on the firs
 """
 
 import copy
+import json
 
 GAP = (
     "CodeBuild projects and CodePipeline pipelines exist (local_aws_pipelines.py); a build runs no "
@@ -47,8 +48,6 @@ def as_text(value):
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (dict, list)):
-        import json
-
         return json.dumps(value)
     return str(value)
 
