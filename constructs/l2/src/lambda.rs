@@ -817,13 +817,13 @@ impl s3::ImportedBucket {
         function: &impl FunctionRef,
         filter: s3::NotificationKeyFilter,
     ) -> Result<()> {
-        let permission = bucket_notification_permission(app, self, function)?;
-        self.add_event_notification(
+        function_notification(
             app,
+            self,
             event,
-            s3::NotificationDestination::Lambda(function.function_arn()),
+            function,
             filter,
-            permission.as_slice(),
+            s3::ImportedBucket::add_event_notification,
         )
     }
 }
@@ -867,13 +867,13 @@ impl s3::Bucket {
         function: &impl FunctionRef,
         filter: s3::NotificationKeyFilter,
     ) -> Result<()> {
-        let permission = bucket_notification_permission(app, self, function)?;
-        self.add_event_notification(
+        function_notification(
             app,
+            self,
             event,
-            s3::NotificationDestination::Lambda(function.function_arn()),
+            function,
             filter,
-            permission.as_slice(),
+            s3::Bucket::add_event_notification,
         )
     }
 }
@@ -883,6 +883,38 @@ impl s3::Bucket {
 /// per bucket and function, scoped to the bucket's ARN and the stack's account (literal in
 /// a concrete environment). `None` when the function's permissions may not be changed (a
 /// warning says so).
+/// A bucket kind's `add_event_notification`.
+type AddEventNotification<B> = fn(
+    &B,
+    &mut App,
+    s3::EventType,
+    s3::NotificationDestination,
+    s3::NotificationKeyFilter,
+    &[NodeId],
+) -> Result<()>;
+
+/// The invoke permission for `bucket` (`bucket_notification_permission`) and the
+/// notification entry `add` (the bucket kind's `add_event_notification`) makes, waiting for
+/// the permission: the one body of both kinds' `add_function_notification`.
+fn function_notification<B: s3::BucketRef>(
+    app: &mut App,
+    bucket: &B,
+    event: s3::EventType,
+    function: &impl FunctionRef,
+    filter: s3::NotificationKeyFilter,
+    add: AddEventNotification<B>,
+) -> Result<()> {
+    let permission = bucket_notification_permission(app, bucket, function)?;
+    add(
+        bucket,
+        app,
+        event,
+        s3::NotificationDestination::Lambda(function.function_arn()),
+        filter,
+        permission.as_slice(),
+    )
+}
+
 fn bucket_notification_permission(
     app: &mut App,
     bucket: &impl s3::BucketRef,
